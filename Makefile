@@ -43,7 +43,7 @@ build: $(STAMP)
 
 deploy: build
 	@test -n "$(PORT)" || { echo "make deploy: name the board's serial port, e.g. PORT=/dev/ttyUSB0"; exit 2; }
-	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
+	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT) $(if $(RESUME),--resume)
 
 run: setup
 	$(PY) tools/run.py

@@ -1,0 +1,58 @@
+"""`make build` + `make deploy` against a stand-in board: the unix port behind a pty (issue 2)."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+
+
+def test_build_esp32_writes_xtensawin_mpy():
+    r = subprocess.run([sys.executable, "tools/build.py", "--board", "esp32_devkitc"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = os.path.join(ROOT, "build", "esp32_devkitc")
+    mpy = os.path.join(out, "faxbridge", "core", "fax", "status.mpy")
+    with open(mpy, "rb") as f:
+        head = f.read(4)
+    assert head[0:2] == b"M\x06"        # .mpy magic, version 6 (MicroPython >= 1.22)
+    assert os.path.exists(os.path.join(out, "board.json"))
+
+
+def test_unknown_board_is_named():
+    r = subprocess.run([sys.executable, "tools/build.py", "--board", "nope"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "no board 'nope'" in r.stderr
+
+
+def test_deploy_to_unix_port_behind_pty(tmp_path):
+    socat = shutil.which("socat")
+    assert socat, "socat is missing: apt-get install -y socat (make test installs it as root)"
+    link = str(tmp_path / "tty")
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    p = subprocess.Popen([socat, "pty,raw,echo=0,link=" + link,
+                          "EXEC:%s,pty,raw,echo=0,stderr" % os.path.join(BIN, "micropython")],
+                         cwd=str(dev))
+    try:
+        for _ in range(100):
+            if os.path.exists(link):
+                break
+            time.sleep(0.05)
+        assert os.path.exists(link), "socat made no pty"
+        r = subprocess.run(["make", "-s", "deploy", "BOARD=unix_pty", "PORT=" + link, "RESUME=1"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (dev / "faxbridge" / "core" / "fax" / "status.mpy").exists()
+        code = "from faxbridge.core.fax import status; print('got', status.from_hangup(25), status.__file__)"
+        r = subprocess.run([os.path.join(BIN, "mpremote"), "connect", link, "resume", "exec", code],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "got 3224 faxbridge/core/fax/status.mpy" in r.stdout
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
