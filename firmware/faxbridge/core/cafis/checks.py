@@ -187,8 +187,8 @@ SECTIONS = (
     (S_D, "D", TABLE_D, (3, 4, 5, 6, 7, 8), 2),
     (S_E, "E", TABLE_3, (1, 7, 8), 3),
     (S_EF, "E", TABLE_3, (1, 7, 8), 5),
-    (S_FA, "F(a)", TABLE_4, (1, 3, 4, 5, 7, 8), 4),
-    (S_FB, "F(b)", TABLE_5, (1, 3, 4, 5, 7, 8), 4),
+    (S_FA, "F(a)", TABLE_4, (1, 2, 3, 4, 5, 6, 7, 8), 4),
+    (S_FB, "F(b)", TABLE_5, (1, 2, 3, 4, 5, 6, 7, 8), 4),
 )
 
 ACCEPT = "accept"
@@ -343,13 +343,14 @@ class Checker:
             response = self.cat.entry(int(reply))[2]
         return Verdict(ABNORMAL, code, rule, item, section, h[0], response, reply, sec >= S_FA)
 
-    def _len_v(self, row, kind, _unused):
+    def _len_v(self, row, kind, fault):
         uid, rule, item, sender, code = row
         if kind == DISCARD:
             return Verdict(DISCARD, None, rule, item)
         if sender == "terminal":
             return Verdict(TERMINAL_ERROR, code, rule, item)
-        return Verdict(ABNORMAL, code, rule, item, None, None, errors.ABN, self.cat.reply[cat.ABNORMAL])
+        return Verdict(ABNORMAL, code, rule, item, None, None, errors.ABN, self.cat.reply[cat.ABNORMAL],
+                       bool(fault))
 
     # -- the entry point ------------------------------------------------------------------------
     def check(self, buf, sender, center=None, n=-1):
@@ -370,7 +371,9 @@ class Checker:
         if n < cl.min_len:
             return self._verdict(lr[0], 0, self._len_v, lr, DISCARD, None)
         if n > cl.max_len:
-            return self._verdict(lr[0], 1, self._len_v, lr, ABNORMAL, None)
+            k = self.cat.cls(_num(buf, self._mt[0], self._mt[1]))
+            fault = 2 if (k == cat.CANCEL or k == cat.CONFIRM) else 1
+            return self._verdict(lr[0], fault, self._len_v, lr, ABNORMAL, fault == 2)
         route = _num(buf, self._route[0], self._route[1])
         if route == 0:
             sec = S_A
