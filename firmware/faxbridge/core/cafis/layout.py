@@ -63,13 +63,13 @@ class Layout:
         self.min_len = min_len
         self.max_len = max_len
         self.shift_counted = shift_counted
+        _validate(self, required)
         self.pos = {}
         self.ja = {}
         for row in self.fields:
             key, _en, ja, off, ln, kind = row
             self.pos[key] = (off, ln)
             self.ja[key] = ja
-        _validate(self, required)
 
     def field(self, buf, key):
         """The bytes of field `key` (a copy: for tools and tests, not the hot path)."""
