@@ -187,7 +187,7 @@ def test_hypothesis_corrupted_page_resyncs(noise, where):
     good = [r for r, g in zip(sink.rows, sink.good) if g]
     # a good line is one of the page's rows, unless the noise itself held a whole coded line
     assert sum(1 for r in good if r not in originals) <= len(noise) // 2
-    assert d.lines >= 12 - 1 - len(noise) // 2 or d.bad_lines
+    assert d.lines >= 12 - 3  # the noise (<= 40 bytes) lies in at most 2 of the ~800-byte lines
 
 
 def test_netpbm_tools_are_the_ones_we_think():
