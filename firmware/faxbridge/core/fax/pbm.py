@@ -141,3 +141,13 @@ class PbmRows:
                 raise ValueError("pbm: bad character in P1 raster at row %d" % self.y)
         if self._pad:
             row[kb:] = self._pad
+
+
+def check(f, width=1728):
+    """Read a whole PBM stream once, one row at a time, to judge it before a call is made.
+    Returns (kind, src_width, src_height); raises ValueError("pbm: ...") when it is bad."""
+    src = PbmRows(f, width)
+    row = bytearray(width >> 3)
+    while src.readrow(row):
+        pass
+    return src.kind, src.src_width, src.src_height
