@@ -1,0 +1,189 @@
+"""PBM (P4 raw and P1 plain) read row by row from a stream, fitted to the page width.
+
+    rows = PbmRows(f, width=1728)     # f: any object with readinto(buf) (a file, BytesIO)
+    rows.src_width, rows.src_height, rows.kind   # from the header ("P4" or "P1")
+    rows.readrow(row) -> bool         # next row into a bytearray of width // 8 bytes
+
+Fitting (like netpbm's pbmtog3): the image keeps its left edge; wider images are cut on
+the right, narrower ones are padded with white on the right. Rows are sent one scan line
+each (no vertical scaling). Only one image row is in RAM at a time. A malformed header or a
+raster that ends early raises ValueError("pbm: ...").
+"""
+
+import array
+import sys
+
+MAX_WIDTH = 20000  # refuse absurd headers before allocating a row buffer
+
+# P1 scanner state (array "i"), shared with the viper twin t4fast.p1row
+P_POS = 0  # next byte in the chunk
+P_END = 1  # bytes in the chunk
+P_X = 2  # pixels of this row read so far
+P_W = 3  # pixels in an image row
+P_KEEP = 4  # pixels kept (the rest are cut)
+P_BAD = 5  # set when a byte is neither 0, 1 nor whitespace
+
+
+def _p1row_py(chunk, st, row):
+    """Pack P1 digits from chunk[pos:end] into row until the image row is complete or the
+    chunk is used up (plain-Python twin of t4fast.p1row)."""
+    pos = st[P_POS]
+    end = st[P_END]
+    x = st[P_X]
+    w = st[P_W]
+    keep = st[P_KEEP]
+    while pos < end and x < w:
+        c = chunk[pos]
+        pos += 1
+        if c == 0x31:
+            if x < keep:
+                row[x >> 3] |= 0x80 >> (x & 7)
+            x += 1
+        elif c == 0x30:
+            x += 1
+        elif c != 0x20 and c != 0x0A and c != 0x0D and c != 0x09:
+            st[P_BAD] = 1
+            break
+    st[P_POS] = pos
+    st[P_X] = x
+
+
+_p1row = _p1row_py
+if sys.implementation.name == "micropython":
+    try:
+        from . import t4fast
+        _p1row = t4fast.p1row
+    except (ImportError, SyntaxError, AttributeError):
+        pass
+
+
+class PbmRows:
+    def __init__(self, f, width=1728):
+        if width <= 0 or width & 7:
+            raise ValueError("pbm: page width must be a positive multiple of 8")
+        self.f = f
+        self.width = width
+        self._one = bytearray(1)
+        self._peek = -1
+        magic = self._byte(), self._byte()
+        if magic == (0x50, 0x34):
+            self.kind = "P4"
+        elif magic == (0x50, 0x31):
+            self.kind = "P1"
+        else:
+            raise ValueError("pbm: not a PBM file (no P1/P4 magic)")
+        self.src_width = self._number("width")
+        self.src_height = self._number("height")
+        if self.src_width < 1 or self.src_height < 1 or self.src_width > MAX_WIDTH:
+            raise ValueError("pbm: bad size %dx%d" % (self.src_width, self.src_height))
+        c = self._peek if self._peek >= 0 else self._byte()
+        self._peek = -1
+        if c not in (0x20, 0x09, 0x0A, 0x0D):
+            raise ValueError("pbm: no whitespace after the header")
+        self.y = 0
+        nb = width >> 3
+        w = self.src_width
+        keep = w if w < width else width  # pixels kept from each image row
+        self._keep = keep
+        self._kb = (keep + 7) >> 3  # bytes holding them
+        self._pad = bytes(nb - self._kb)  # white bytes on the right
+        self._mask = (0xFF00 >> (keep & 7)) & 0xFF if keep & 7 else 0xFF
+        if self.kind == "P4":
+            rb = (w + 7) >> 3
+            self._raw = bytearray(rb)
+            self._rawmv = memoryview(self._raw)
+            self._rawkb = self._rawmv[:self._kb]
+        else:
+            self._chunk = bytearray(256)
+            st = array.array("i", [0] * 6)
+            st[P_W] = w
+            st[P_KEEP] = keep
+            self._st = st
+
+    # header --------------------------------------------------------------------------
+    def _byte(self):
+        if self._peek >= 0:
+            c = self._peek
+            self._peek = -1
+            return c
+        if not self.f.readinto(self._one):
+            raise ValueError("pbm: header ends early")
+        return self._one[0]
+
+    def _number(self, what):
+        c = self._byte()
+        while True:  # whitespace and comments before the number
+            if c == 0x23:  # '#': comment to the end of the line
+                while c not in (0x0A, 0x0D):
+                    c = self._byte()
+            elif c in (0x20, 0x09, 0x0A, 0x0D):
+                c = self._byte()
+            else:
+                break
+        if not 0x30 <= c <= 0x39:
+            raise ValueError("pbm: bad %s in header" % what)
+        v = 0
+        while 0x30 <= c <= 0x39:
+            v = v * 10 + c - 0x30
+            if v > 1000000:
+                raise ValueError("pbm: %s too large" % what)
+            c = self._byte()
+        self._peek = c
+        return v
+
+    # raster --------------------------------------------------------------------------
+    def readrow(self, row):
+        """Fill row (width // 8 bytes) with the next image row; False after the last."""
+        if self.y >= self.src_height:
+            return False
+        if self.kind == "P4":
+            self._read_p4(row)
+        else:
+            self._read_p1(row)
+        self.y += 1
+        return True
+
+    def _read_p4(self, row):
+        raw = self._raw
+        got = self.f.readinto(raw)
+        while got < len(raw):  # a short read from a slow stream: keep reading
+            k = self.f.readinto(self._rawmv[got:])
+            if not k:
+                raise ValueError("pbm: raster ends at row %d" % self.y)
+            got += k
+        kb = self._kb
+        row[0:kb] = self._rawkb
+        row[kb - 1] &= self._mask
+        if self._pad:
+            row[kb:] = self._pad
+
+    def _read_p1(self, row):
+        kb = self._kb
+        for i in range(kb):
+            row[i] = 0
+        st = self._st
+        st[P_X] = 0
+        while True:
+            if st[P_POS] >= st[P_END]:
+                n = self.f.readinto(self._chunk)
+                if not n:
+                    raise ValueError("pbm: raster ends at row %d" % self.y)
+                st[P_POS] = 0
+                st[P_END] = n
+            _p1row(self._chunk, st, row)
+            if st[P_BAD]:
+                raise ValueError("pbm: bad character in P1 raster at row %d" % self.y)
+            if st[P_X] >= st[P_W]:
+                break
+        if self._pad:
+            row[kb:] = self._pad
+
+
+def check(f, width=1728):
+    """Read a whole PBM stream once, one row at a time, to judge it before a call is made.
+    Returns (kind, src_width, src_height); raises ValueError("pbm: ...") when it is bad."""
+    src = PbmRows(f, width)
+    row = bytearray(width >> 3)
+    while src.readrow(row):
+        pass
+    return src.kind, src.src_width, src.src_height
