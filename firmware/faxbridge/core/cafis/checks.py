@@ -11,6 +11,7 @@ from micropython import const
 from . import catalogue as cat
 from . import errors
 from . import registry as regmod
+from . import report as _report
 from . import routes as rt
 
 # --- check kinds --------------------------------------------------------------------------
@@ -310,10 +311,16 @@ class Checker:
 
     # -- verdicts, built once per (row, case) ---------------------------------------------------
     def _verdict(self, uid, variant, make, a, b, c):
+        # make: 0 content row, 1 state row, 2 length (an int: a bound method would allocate)
         key = uid * 256 + variant
         v = self._vc.get(key)
         if v is None:
-            v = make(a, b, c)
+            if make == 0:
+                v = self._content_v(a, b, c)
+            elif make == 1:
+                v = self._state_v(a, b, c)
+            else:
+                v = self._len_v(a, b, c)
             self._vc[key] = v
         return v
 
@@ -369,11 +376,11 @@ class Checker:
         cl = self.cl
         lr = self._len[1]
         if n < cl.min_len:
-            return self._verdict(lr[0], 0, self._len_v, lr, DISCARD, None)
+            return self._verdict(lr[0], 0, 2, lr, DISCARD, None)
         if n > cl.max_len:
             k = self.cat.cls(_num(buf, self._mt[0], self._mt[1]))
             fault = 2 if (k == cat.CANCEL or k == cat.CONFIRM) else 1
-            return self._verdict(lr[0], fault, self._len_v, lr, ABNORMAL, fault == 2)
+            return self._verdict(lr[0], fault, 2, lr, ABNORMAL, fault == 2)
         route = _num(buf, self._route[0], self._route[1])
         if route == 0:
             sec = S_A
@@ -397,13 +404,13 @@ class Checker:
             if not self._row_ok(row, buf, n, cen, slot):
                 if row[3] == CMD_ECHO:
                     f = self._echo_fields[self._echo_ix]
-                    return self._verdict(row[0], self._echo_ix, self._content_v, row, sec, f[0])
-                return self._verdict(row[0], 0, self._content_v, row, sec, row[2])
+                    return self._verdict(row[0], self._echo_ix, 0, row, sec, f[0])
+                return self._verdict(row[0], 0, 0, row, sec, row[2])
         mt = _num(buf, self._mt[0], self._mt[1])
         for srow_no in SECTIONS[sec][3]:
             srow = self._state_rows[srow_no - 1]
             if self._state_fails(srow[3], buf, cen, mt, None):
-                return self._verdict(srow[0], sec, self._state_v, srow, sec, None)
+                return self._verdict(srow[0], sec, 1, srow, sec, None)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
         if sec == S_B:
             self.routes.cmd_set[cen.idx] = 0
@@ -417,12 +424,12 @@ class Checker:
         tl = self.tl
         lr = self._len[0]
         if n < tl.min_len:
-            return self._verdict(lr[0], 0, self._len_v, lr, DISCARD, None)
+            return self._verdict(lr[0], 0, 2, lr, DISCARD, None)
         if n > tl.max_len:
-            return self._verdict(lr[0], 1, self._len_v, lr, TERMINAL_ERROR, None)
+            return self._verdict(lr[0], 1, 2, lr, TERMINAL_ERROR, None)
         for row in self._tables[S_D]:
             if not self._row_ok(row, buf, n, None, -1):
-                return self._verdict(row[0], 0, self._content_v, row, S_D, row[2])
+                return self._verdict(row[0], 0, 0, row, S_D, row[2])
         con = self.reg.connection_at(buf, self._tconn[0], self._tconn[1])
         mt = _num(buf, self._tmt[0], self._tmt[1])
         dest = con.dest_company
@@ -431,7 +438,7 @@ class Checker:
             if dest is None and DST_NO_ROUTE <= srow[3] <= DST_SERVICE:
                 continue        # no destination known for this connection company
             if self._state_fails(srow[3], buf, None, mt, dest):
-                return self._verdict(srow[0], S_D, self._state_v, srow, S_D, None)
+                return self._verdict(srow[0], S_D, 1, srow, S_D, None)
         return self._accept[S_D]
 
     # -- one content row ---------------------------------------------------------------------------
@@ -628,5 +635,4 @@ class Checker:
 
     def report(self, buf, verdict, out=None):
         """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see report.build."""
-        from . import report as _report
         return _report.build(self.cl, buf, verdict, out)
