@@ -15,7 +15,7 @@ import sys
 
 import hostpath  # noqa: F401
 
-from faxbridge.core.cafis import checks, engine  # noqa: E402
+from faxbridge.core.cafis import cafisside, checks, engine  # noqa: E402
 
 
 def _hexless(b):
@@ -50,7 +50,7 @@ class Session:
     def __init__(self, reg, config=None, emit=None):
         self.reg = reg
         self.checker = checks.Checker(reg)
-        self.cafis = engine.Cafis(reg, self.checker)
+        self.cafis = cafisside.Cafis(reg, self.checker)
         self.config = dict(config or {})
         self.config.setdefault("initial", "online")
         self.members = {}
