@@ -20,9 +20,7 @@ def run(lines, *args, registry=REG, tmp_path=None):
 
 
 def rec(d, tel, frm="center", center="A"):
-    r = {"dir": d, "hex": tel.hex()}
-    if d == "in":
-        r["from"] = frm
+    r = {"dir": d, "from": frm, "hex": tel.hex()}
     if center is not None:
         r["center"] = center
     return json.dumps(r)
@@ -39,6 +37,7 @@ CAPTURE = [
     rec("in", h.terminal_tel(), frm="terminal", center=None),         # 8 accept
     rec("in", h.terminal_tel(trailer=b"x" * 300), frm="terminal", center=None),  # 9 CAF03
     rec("in", h.center_tel((("route", "0003"), ("seq", "00012X")))),  # 10 C58 #3
+    rec("out", h.terminal_tel(), frm="terminal", center=None),        # 11 answer to a terminal: noted
 ]
 
 
@@ -85,9 +84,10 @@ def test_bad_lines_get_error_lines_and_the_run_goes_on(tmp_path):
 def test_table_shows_guidance(tmp_path):
     rc, out, err = run(CAPTURE + ["{bad"], "--table", tmp_path=tmp_path)
     assert rc == 1, err
+    assert "(noted)" in out and "(route table changed)" in out
     assert "経路重複" in out and "当該電文の処理を中止、調査する" in out and "異常報告" in out
     assert "3.3.4-3 #5" in out and "無効電文" in out and "CAF03" in out and "最大電文長エラー" in out
-    assert "ERROR  line 11:" in out
+    assert "ERROR  line 12:" in out
     assert out.splitlines()[0].split()[:3] == ["line", "dir", "from"]
 
 
