@@ -191,7 +191,9 @@ class Member:
             return effs
         row = self.row(route)
         act = _p.member_action(row, col)
-        self._act(now, act, row, col, route, bytes(tg), _p.rule(2, row, col, act), effs)
+        if not isinstance(tg, bytes):
+            tg = bytes(tg)
+        self._act(now, act, row, col, route, tg, _p.rule(2, row, col, act), effs)
         return effs
 
     def send(self, now, tg, ref=None):
@@ -277,10 +279,16 @@ class Member:
         c = self.control
         if c is not None and c.deadline <= now:
             self._control_time_over(now, c, effs)
-        for route in sorted(self.routes):
-            p = self.routes.get(route)
-            if p is not None and p.deadline <= now:
-                _origin.time_over(self, now, route, p, effs)
+        due = False
+        for p in self.routes.values():
+            if p.deadline <= now:
+                due = True
+                break
+        if due:
+            for route in sorted(self.routes):
+                p = self.routes.get(route)
+                if p is not None and p.deadline <= now:
+                    _origin.time_over(self, now, route, p, effs)
         self._flush(now, effs, True)
         return effs
 
@@ -349,6 +357,13 @@ class Member:
 
     def _release(self, now, effs):
         """⑫ ends with the next telegram from CAFIS that is not a counter notification."""
+        held = False
+        for p in self.routes.values():
+            if p.held:
+                held = True
+                break
+        if not held:
+            return
         for route in sorted(self.routes):
             p = self.routes[route]
             if p.held:
@@ -359,11 +374,10 @@ class Member:
     def _answer(self, tg, rule, effs):
         """The report to a command: the command echoed with its answer type (3.3.4 B(b))."""
         ro = self.roles
-        ans = ro.cat.ans.get(ro.mtype(tg))
-        if not ans:
+        code = ro.answer.get(ro.mtype(tg))
+        if code is None:
             effs.append(("discard", ro.route(tg), tg, rule + ": no answer type in the catalogue", None))
             return
-        code = _roles.digits(ans[0], ro.len_type)
         effs.append(("send", ro.route(tg), ro.with_type(tg, code), rule, None))
 
     def _wait(self, row, rule, effs):
