@@ -2,8 +2,7 @@
 receives each member-center telegram; the effects must be the seed's action."""
 from faxbridge.core.cafis import cafisside, registry
 from cafis_helpers import center_tel, example_dict
-from cafis_session_helpers import tg, kinds, of
-from test_cafis_principles_tables import CIRCLES, SEED_T1, parse
+from cafis_session_helpers import CIRCLES, SEED_T1, parse, tg, kinds, of
 
 ROWS = ("start_cmd", "request", "end_notice", "counter", "end_cmd", "line_check", "cancel", "cancel_confirm",
         "member_fault")
