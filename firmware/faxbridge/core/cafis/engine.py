@@ -263,7 +263,16 @@ class Member:
         effs = self.poll(now)
         if self.mode != self.STOPPED and self.mode != self.CAFIS_FAULT:
             self.mode = self.CAFIS_FAULT
-            effs.append(("fault", None, "cafis", "3.3.2(1)(e) 全回線障害", None))
+            rule = "3.3.2(1)(e) 全回線障害"
+            effs.append(("fault", None, "cafis", rule, None))
+            # post-processing toward the terminals: their transactions end now; the
+            # follow-up of 表 3.3.2-1 is held for when CAFIS is back
+            for route in sorted(self.routes):
+                p = self.routes[route]
+                if p.kind == _roles.K_REQUEST:
+                    effs.append(("terminal_error", route, _origin.T_CAFIS_FAULT, rule, p.ref))
+                effs.append(("abandon", route, p.tg, rule, p.ref))
+                _origin.time_over(self, now, route, p, effs, False, rule + " -> 表3.3.2-1")
         return effs
 
     def peer_up(self, now):
