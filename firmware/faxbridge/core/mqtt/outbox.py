@@ -92,7 +92,7 @@ class Outbox:
         self.ack_ms = ack_ms
         self.acked, self.last = store.open()
         self.delivered = self.acked   # highest contiguous PUBACKed seq (maybe not committed)
-        self._flight = []             # [pid, seq, acked?] in send order
+        self._flight = []             # [pid, seq, acked?, suffix] in send order
         self._t_ack = -1
         self.telemetry = None         # newest unsent telemetry payload (bytes) or None
         self.dropped_telemetry = 0
@@ -146,7 +146,7 @@ class Outbox:
                 break
             seq, _cls, sfx, payload = r
             pid = session.publish(root + sfx, payload, 1, now=now)
-            self._flight.append([pid, seq, False])
+            self._flight.append([pid, seq, False, sfx])
             self.sent += 1
             n += 1
         return n

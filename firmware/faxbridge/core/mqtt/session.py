@@ -139,14 +139,15 @@ class Session:
     def inflight(self):
         return len(self._inflight)
 
-    def publish(self, topic, payload, qos=0, retain=False, now=0):
+    def publish(self, topic, payload, qos=0, retain=False, now=0, force=False):
         """Queue a PUBLISH; topic is bytes (checked), payload bytes-like. Returns the packet id
-        (0 at QoS 0). QoS 1 packets are kept until PUBACK and sent again (DUP) on reconnect."""
+        (0 at QoS 0). QoS 1 packets are kept until PUBACK and sent again (DUP) on reconnect.
+        force: a QoS 1 publish beyond the window (availability, a rare control message)."""
         if self.state != UP:
             raise OSError("not connected")
         pid = 0
         if qos:
-            if len(self._inflight) >= self.max_inflight:
+            if len(self._inflight) >= self.max_inflight and not force:
                 raise OSError("too many publishes in flight")
             pid = self._pid()
         pl = len(payload)
