@@ -123,7 +123,7 @@ class Link:
     def __init__(self, unit, host, port=1883, store=None, prefix=contract.PREFIX,
                  username=None, password=None, tls=None, server_hostname=None,
                  keepalive=60, clean=False, client_id=None, verify=True, verify_ms=5000,
-                 rx_size=4096, max_inflight=8, capacity=32768, max_records=512,
+                 rx_size=16384, max_inflight=8, capacity=32768, max_records=512,
                  connect_timeout_ms=10000, write_timeout_ms=30000, backoff_min_ms=500,
                  backoff_max_ms=60000, rand=None, default_sender="center", on_error=None):
         self.unit = contract.check_unit(unit)
@@ -354,6 +354,9 @@ class Link:
             name = "telegram"
         ref = None
         try:
+            if total > len(payload):
+                raise commands.CommandError(commands.TOO_LARGE, "%s payload is %d bytes, more than the"
+                                            " unit's receive buffer takes" % (sfx, total))
             cmd = commands.parse(sfx, payload, total, self.default_sender)
             ref = getattr(cmd, "job", None)
             h = self.on_command
