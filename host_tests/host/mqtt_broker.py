@@ -1,5 +1,6 @@
 """Test helpers: a real Mosquitto on a free 127.0.0.1 port, a paho-mqtt consumer, the
 MicroPython publisher program. Fails loudly (never skips) when a tool is missing."""
+import glob
 import json
 import os
 import pwd
@@ -42,10 +43,37 @@ def wait_for(pred, timeout=10.0, what="condition"):
     raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
 
 
+DYNSEC = (sorted(glob.glob("/usr/lib/*/mosquitto_dynamic_security.so")) or
+          ["/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"])[0]
+
+
+def dynsec_config(users, roles):
+    """A dynamic-security plugin config: users = {name: (password, role)}, roles = {role: [
+    (acltype, topic, allow)]}; everything not allowed is denied (subscribe included, so a
+    refused subscription is answered with SUBACK 0x80)."""
+    import base64
+    import hashlib
+    if not os.path.isfile(DYNSEC):
+        raise AssertionError("mosquitto's dynamic security plugin not found at %s (Debian package"
+                             " mosquitto ships it) - this test does not skip" % DYNSEC)
+    clients = []
+    for name, (pw, role) in users.items():
+        salt = os.urandom(12)
+        h = hashlib.pbkdf2_hmac("sha512", pw.encode(), salt, 101, 64)
+        clients.append({"username": name, "textname": name, "roles": [{"rolename": role}],
+                        "password": base64.b64encode(h).decode(), "salt": base64.b64encode(salt).decode(),
+                        "iterations": 101})
+    rl = [{"rolename": r, "acls": [{"acltype": a, "topic": t, "allow": al, "priority": 0} for a, t, al in acls]}
+          for r, acls in roles.items()]
+    return {"defaultACLAccess": {"publishClientSend": False, "publishClientReceive": True,
+                                 "subscribe": False, "unsubscribe": True},
+            "clients": clients, "groups": [], "roles": rl}
+
+
 class Broker:
     """mosquitto -c <generated config>; start(), stop() (SIGTERM, persistence saved), restart()."""
 
-    def __init__(self, folder, port=None, users=None, acl=None, tls=None, persistence=True):
+    def __init__(self, folder, port=None, users=None, acl=None, tls=None, persistence=True, dynsec=None):
         need(MOSQUITTO, "mosquitto")
         self.dir = folder
         os.makedirs(folder, exist_ok=True)
@@ -74,6 +102,13 @@ class Broker:
             with open(ap, "w") as f:
                 f.write(acl)
             lines += ["acl_file %s" % ap]
+        if dynsec:
+            users, roles = dynsec
+            dp = os.path.join(folder, "dynsec.json")
+            with open(dp, "w") as f:
+                json.dump(dynsec_config(users, roles), f)
+            lines = [x for x in lines if x != "allow_anonymous true"]
+            lines += ["allow_anonymous false", "plugin " + DYNSEC, "plugin_opt_config_file " + dp]
         if tls:
             lines += ["cafile %s" % tls["ca"], "certfile %s" % tls["cert"], "keyfile %s" % tls["key"]]
         self.conf = os.path.join(folder, "mosquitto.conf")
