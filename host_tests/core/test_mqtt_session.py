@@ -173,3 +173,12 @@ def test_subscribe_and_suback():
     assert pk[0][0] == codec.SUBSCRIBE and pk[0][1] == 2
     s.feed(bytes((0x90, 3, pid >> 8, pid & 255, 0x80)), 1)
     assert s.events() == [("suback", pid, b"\x80")]
+
+
+def test_backoff_counts_each_failure_once():
+    s = session.Session("u1", backoff_min_ms=1000, backoff_max_ms=64000, rand=lambda: 0.999)
+    delays = []
+    for _ in range(4):
+        s.start(0)
+        delays.append(s.lost(1, "x"))
+    assert delays == [999, 1999, 3998, 7996]  # 1, 2, 4, 8 s at the upper edge of the jitter

@@ -480,7 +480,7 @@ class Link:
         while not self._stopping:
             now = self.clock()
             if self._rx_err is not None:
-                sess.lost(now, self._rx_err)
+                return  # run() ends the session (once: the backoff counts each failure once)
             self._handle(now)
             if sess.state == session.DOWN:
                 return
