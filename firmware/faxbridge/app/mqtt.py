@@ -21,10 +21,12 @@ MICROPYTHON = sys.implementation.name == "micropython"
 TICK_MS = 200  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
 
 if MICROPYTHON:
+    import socket as _socket
     import time
 
-    _IPPROTO_TCP = 6   # the same on Linux and lwIP (ESP32)
-    _TCP_NODELAY = 1
+    # the esp32 port exports both (1.2x); the unix port does not: Linux and lwIP use 6 and 1
+    _IPPROTO_TCP = getattr(_socket, "IPPROTO_TCP", 6)
+    _TCP_NODELAY = getattr(_socket, "TCP_NODELAY", 1)
 else:
     import socket as _socket
     import time
