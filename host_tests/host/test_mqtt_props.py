@@ -40,7 +40,7 @@ def test_publish_round_trip_any_chunking(pubs, cuts):
 @given(st.binary(max_size=400))
 def test_garbage_from_the_broker_never_raises(data):
     s = session.Session("u1", rx_size=128)
-    s.on_message = lambda t, p, n: None
+    s.on_message = lambda t, p, n, r: None
     s.start(0)
     s.take()
     s.feed(b"\x20\x02\x00\x00", 1)

@@ -109,3 +109,22 @@ def test_graceful_stop_publishes_offline(tmp_path):
     finally:
         c.close()
         b.stop()
+
+
+def test_retained_command_is_refused(tmp_path):
+    """A retained command would run again after every reconnect: refused with the reason."""
+    b = Broker(str(tmp_path / "broker")).start()
+    c = Consumer(b.port)
+    try:
+        c.c.publish("faxbridge/u1/cmd/cancel", b'{"job":"J10"}', 1, retain=True).wait_for_publish(5)
+        lt = LinkThread("u1", "127.0.0.1", b.port)
+        try:
+            wait_for(lambda: c.events("cmd/error"), what="retained refused")
+            e = c.events("cmd/error")[0][1]
+            assert e["reason"] == "rejected" and "retained" in e["detail"], e
+            assert lt.commands == []
+        finally:
+            lt.stop()
+    finally:
+        c.close()
+        b.stop()

@@ -353,13 +353,13 @@ class Link:
                 if sfx not in self._pending:  # the oldest unconfirmed seq per topic
                     self._pending[sfx] = [f[i][1], now + self.verify_ms]
 
-    def _on_message(self, topic, payload, total):
+    def _on_message(self, topic, payload, total, retain):
         r = self.root_s
         if not topic.startswith(r) or topic[len(r):len(r) + 1] != "/":
             return
         sfx = topic[len(r) + 1:]
         if sfx.startswith("cmd/") and sfx != contract.CMD_ERROR:
-            self._command(sfx, payload, total)
+            self._command(sfx, payload, total, retain)
         elif self.verify:
             p = self._pending.get(sfx)
             if p is not None:
@@ -371,12 +371,16 @@ class Link:
                 if seq is not None and seq >= p[0]:
                     del self._pending[sfx]
 
-    def _command(self, sfx, payload, total):
+    def _command(self, sfx, payload, total, retain=False):
         name = sfx[4:]
         if name.startswith("telegram"):
             name = "telegram"
         ref = None
         try:
+            if retain and total:
+                # a retained command would run again after every reconnect
+                raise commands.CommandError(commands.REJECTED, "retained %s refused: commands must not be"
+                                            " retained (clear it: publish an empty retained message)" % sfx)
             if total > len(payload):
                 raise commands.CommandError(commands.TOO_LARGE, "%s payload is %d bytes, more than the"
                                             " unit's receive buffer takes" % (sfx, total))

@@ -138,13 +138,14 @@ class FileStore:
         rest = f.read(n + _CRC)
         if len(rest) < n + _CRC:
             return None
-        crc = binascii.crc32(rest[:n], binascii.crc32(h)) & 0xFFFFFFFF
+        mv = memoryview(rest)  # no copies: the payload is a view into the one read
+        crc = binascii.crc32(mv[:n], binascii.crc32(h)) & 0xFFFFFFFF
         if crc != _u32(rest, n):
             return None
         sl = rest[0]
         if 1 + sl > n:
             return None
-        return _u32(h, 4), h[1], rest[1:1 + sl], rest[1 + sl:n], off + _HDR + n + _CRC
+        return _u32(h, 4), h[1], bytes(mv[1:1 + sl]), mv[1 + sl:n], off + _HDR + n + _CRC
 
     # ---- the store interface ----
     def record_size(self, suffix, payload):
