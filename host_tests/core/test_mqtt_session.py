@@ -192,3 +192,14 @@ def test_retain_flag_reaches_the_handler():
     s.feed(codec.encode_publish("x", b"y", 0, True), 1)
     s.feed(codec.encode_publish("x", b"y", 0, False), 1)
     assert got == [True, False]
+
+
+def test_session_present_connack_is_up_and_resends():
+    s = session.Session("u1", clean=False, retry_ms=0)
+    _up(s)
+    s.publish(b"a", b"1", 1)
+    s.take()
+    s.lost(1, "cut")
+    assert _up(s, 2, sp=True) == [("up", True)]
+    pk = _packets(s.take())
+    assert len(pk) == 1 and pk[0][1] == 0x0A and s.state == session.UP
