@@ -200,6 +200,7 @@ def test_session_present_connack_is_up_and_resends():
     s.publish(b"a", b"1", 1)
     s.take()
     s.lost(1, "cut")
+    assert s.events() == [("down", "cut")]
     assert _up(s, 2, sp=True) == [("up", True)]
     pk = _packets(s.take())
     assert len(pk) == 1 and pk[0][1] == 0x0A and s.state == session.UP
