@@ -229,7 +229,8 @@ class Link:
                 ("denied", self.denied), ("resent", s.stats_resent), ("last_error", self.last_error))
 
     async def stop(self, timeout_ms=2000):
-        """Publish `offline`, disconnect politely, commit acks. Returns when run() has ended."""
+        """Publish `offline`, disconnect politely; run() then commits the acks and returns
+        (await its task to know it has)."""
         self._stopping = True
         s = self.session
         if s.state == session.UP and self._w is not None:
