@@ -59,6 +59,32 @@ def run(runtime, port, n, store, nodelay, verify, window):
     return out
 
 
+def naive(port, n, nodelay):
+    """A blocking client that writes each PUBLISH in three pieces (fixed header, topic + id,
+    payload) and waits for its PUBACK, as simple clients do: this is where Nagle hurts."""
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    sys.path.insert(0, os.path.join(ROOT, "tools", "shim"))
+    from faxbridge.core.mqtt import codec
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if nodelay else 0)
+    s.sendall(codec.encode_connect("naive", 30))
+    s.recv(4)
+    payload = b'{"unit":"naive","seq":1,"job":"J1","code":-3}'
+    t0 = time.monotonic()
+    for i in range(n):
+        pid = i % 65535 + 1
+        pkt = codec.encode_publish("faxbridge/naive/fax/status", payload, 1, False, False, pid)
+        s.sendall(pkt[:2])
+        s.sendall(pkt[2:-len(payload)])
+        s.sendall(pkt[-len(payload):])
+        got = b""
+        while len(got) < 4:
+            got += s.recv(4 - len(got))
+    dt = time.monotonic() - t0
+    s.close()
+    return int(n / dt)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=2000)
@@ -85,6 +111,9 @@ def main():
                 print("%-12s %-6s %-8s %-7s %-7s %10s %14s %12s" % (
                     runtime, store, "on" if nodelay else "off", "on" if verify else "off", window,
                     r.get("events_per_s"), r.get("heap_bytes_per_event", "-"), r.get("link_static_bytes", "-")))
+        for nd in (True, False):
+            print("reference: naive client (3 writes per publish, waits for each PUBACK), TCP_NODELAY %s:"
+                  " %d publishes/s" % ("on" if nd else "off", naive(port, 2000 if nd else 100, nd)))
     finally:
         p.terminate()
         p.wait(10)
