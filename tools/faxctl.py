@@ -252,6 +252,15 @@ class View:
                 (" " + ",".join("%d..%d" % g for g in st["gaps"])) if st["gaps"] else "",
                 st["dups"], len(st["jobs"]),
                 " ".join("%s=%d" % kv for kv in sorted(st["verdicts"].items())) or "-"))
+            for job in sorted(st["jobs"])[-10:]:
+                code, cat, final = st["jobs"][job]
+                lines.append("    job %s: %s %s%s" % (job, code, cat, " (final)" if final else ""))
+            t = st["telemetry"]
+            if t:
+                ob = t.get("outbox") or {}
+                lines.append("    telemetry: uptime %s, outbox depth %s, dropped %s, refused %s/%s" % (
+                    t.get("uptime", "?"), ob.get("depth", "?"), ob.get("dropped_telemetry", "?"),
+                    ob.get("refused_progress", "?"), ob.get("refused_result", "?")))
         return "\n".join(lines)
 
 
