@@ -69,8 +69,9 @@ def test_unit_killed_at_random_moments_loses_nothing(tmp_path):
     N = 1500
     try:
         for _ in range(6):
+            # a small compaction threshold: kills also land in compactions and ack renames
             p = run_publisher(["--port", str(b.port), "--count", str(N), "--gap-ms", "1",
-                               "--outbox", outbox, "--keepalive", "5"])
+                               "--outbox", outbox, "--keepalive", "5", "--compact", "1024"])
             r = _Reader(p)
             time.sleep(rnd.uniform(0.05, 0.7))
             if p.poll() is None:
