@@ -184,8 +184,12 @@ class RemoteFax:
             self._set(self.line.timeouts["page"], self._give_up, "no next page")
 
     # sending
-    def _start_call(self, job):
+    def _start_call(self, job, waited=0.0):
         if self.call is not None:
+            # still in the previous call (its DCN may be on its way): wait a little
+            if waited < self.line.timeouts["t30"]:
+                self.loop.call_later(0.1, self._start_call, job, waited + 0.1)
+                return
             job.result = "FAILED: remote busy"
             job.done.set()
             return
