@@ -71,21 +71,18 @@ class Dte:
         """Next non-empty response line (CR/LF stripped); V0 numeric codes come back as digits."""
         end = time.monotonic() + timeout
         while True:
-            while self.buf[:1] in (b"\r", b"\n"):
-                del self.buf[:1]
-            for sep in (b"\r\n", b"\r"):
-                k = self.buf.find(sep)
-                if k > 0:
-                    line = bytes(self.buf[:k]).replace(b"\x11", b"").replace(b"\x13", b"")
-                    del self.buf[:k + len(sep)]
-                    if line.strip():
-                        return line.decode("latin-1")
-                    break
-            else:
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError("no response line within %.1f s (buffer %r)" % (timeout, bytes(self.buf)))
-                self._fill(min(left, 0.1))
+            ks = [k for k in (self.buf.find(b"\r"), self.buf.find(b"\n")) if k >= 0]
+            if ks:
+                k = min(ks)
+                line = bytes(self.buf[:k]).replace(b"\x11", b"").replace(b"\x13", b"")
+                del self.buf[:k + 1]
+                if line.strip():
+                    return line.decode("latin-1")
+                continue
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no response line within %.1f s (buffer %r)" % (timeout, bytes(self.buf)))
+            self._fill(min(left, 0.1))
 
     def responses(self, finals=FINALS, timeout=10.0):
         """Lines up to and including the first final result code."""
