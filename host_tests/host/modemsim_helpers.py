@@ -38,6 +38,7 @@ class Dte:
         self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         tty.setraw(self.fd)
         self.buf = bytearray()
+        self.skip_lf = False
 
     def close(self):
         if self.fd is not None:
@@ -63,6 +64,9 @@ class Dte:
                 data = os.read(self.fd, 65536)
             except BlockingIOError:
                 return 0
+            if self.skip_lf and data[:1] == b"\n":
+                data = data[1:]
+            self.skip_lf = False
             self.buf += data
             return len(data)
         return 0
@@ -76,6 +80,10 @@ class Dte:
                 k = min(ks)
                 line = bytes(self.buf[:k]).replace(b"\x11", b"").replace(b"\x13", b"")
                 del self.buf[:k + 1]
+                if self.buf[:1] == b"\n":
+                    del self.buf[:1]
+                elif not self.buf:
+                    self.skip_lf = True     # the LF of this CR LF may still be on its way
                 if line.strip():
                     return line.decode("latin-1")
                 continue

@@ -241,12 +241,16 @@ class Modem:
             self.log.note("DTE bytes ignored in %s" % st)
 
     def _command_bytes(self, data):
+        echo = bytearray()
         for b in data:
             if b in (XON, XOFF, 0):
                 continue
             if self.echo and self.state in COMMAND_STATES:
-                self._out(bytes((b,)))
+                echo.append(b)
             if b == self.sreg[3]:
+                if echo:
+                    self._out(bytes(echo))
+                    echo = bytearray()
                 line = self.cmdbuf.decode("latin-1")
                 self.cmdbuf = bytearray()
                 self._command_line(line)
@@ -261,9 +265,12 @@ class Modem:
                     self.cmdbuf = bytearray()
                 if self.cmdbuf[-2:].upper() == b"A/":
                     self.cmdbuf = bytearray()
-                    if self.echo:
-                        self._out(b"\r")
+                    if echo:
+                        self._out(bytes(echo))
+                        echo = bytearray()
                     self._command_line(self.last_cmd)
+        if echo:
+            self._out(bytes(echo))
 
     def _command_line(self, line):
         if self.state not in COMMAND_STATES:
@@ -814,6 +821,7 @@ class Modem:
         self.rx.started_to_dte = True
         self._result("CONNECT")
         self.state = "RX_WAIT_TRIGGER"
+        self.dte_xoff = False
         self._set_timer(self.line.timeouts["dte_trigger"], self._lost, "no DC2 from DTE", 90)
 
     def _rx_trigger(self, data):
@@ -823,9 +831,12 @@ class Modem:
                 self.log.note("receive trigger %s from DTE, starting page data" % ("DC2" if b == DC2 else "DC1"))
                 self._cancel_timer()
                 self.state = "RX_DATA"
-                self.dte_xoff = False
                 self._rx_flush()
                 return
+            if b == XOFF:
+                self.dte_xoff = True
+            elif b == XON:
+                self.dte_xoff = False
         self.log.note("bytes before the receive trigger ignored")
 
     def _rx_order(self, data):
