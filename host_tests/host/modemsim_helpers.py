@@ -23,7 +23,7 @@ def need(tool, package):
 
 def fast_line(tmp_path=None, **kw):
     """A Line tuned for unit tests: fast line rate, short T.30 delays and timeouts."""
-    opts = dict(speedup=40.0, t30_delay=0.02, ring_interval=0.2, dial_delay=0.05,
+    opts = dict(speedup=40.0, t30_delay=0.02, ring_interval=0.2, dial_delay=0.05, result_delay=0.1,
                 timeouts={"t30": 3.0, "page": 3.0, "dte_data": 3.0, "dte_trigger": 3.0, "answer": 5.0,
                           "no_answer_fault": 0.5, "ring_no_answer": 3.0},
                 log_dir=str(tmp_path / "logs") if tmp_path is not None else None)

@@ -670,8 +670,8 @@ class Modem:
         last = self.ppm == P.PPM_EOP and ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP)
         if ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP, P.PPR_PIN):
             self.page_no += 1
-        if ppr == P.PPR_RTP or self.ppm == P.PPM_EOM:
-            self.phase_b_done = False
+        if ppr in (P.PPR_RTN, P.PPR_RTP) or self.ppm == P.PPM_EOM:
+            self.phase_b_done = False      # T.30: retrain (new DCS + TCF) before the next page
         if last:
             if self.cfg.fpts_on_last:
                 self._info("+FPTS:%d" % ppr)
@@ -884,7 +884,7 @@ class Modem:
             self._hangup_report(code)
             return
         lines = rx.scanner.line_count
-        forced = self._faults().ppr_for(rx.page_no)
+        forced = self._faults().ppr_for(len(self.call.pages) + 1)
         ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
         if forced is not None:
             self.log.note("fault: page %d reported as PPR %d" % (rx.page_no, ppr))
