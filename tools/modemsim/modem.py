@@ -164,6 +164,8 @@ class Modem:
 
     def _hangup_report(self, code, end_call=True, kind="DCN"):
         """+FHNG:<code> then OK (seed 5.4.10), the call is over."""
+        if self.call is not None:
+            self.call.hangups[self.number] = code   # recorded before the DTE can see it
         self._info("+FHNG:%d" % code)
         self._result("OK")
         self._finish_call(code, end_call, kind)
