@@ -311,3 +311,19 @@ def test_second_page_needs_fet_first(env, tmp_path):
     assert d.responses() == ["OK"]
     assert d.cmd("AT+FDT") == ["ERROR"]
     assert d.cmd("AT+FET=2") == ["+FPTS:1", "+FHNG:0", "OK"]
+
+
+def test_receiving_modem_refuses_a_page_and_the_remote_retrains_and_resends(env, tmp_path):
+    line, m, r, d, job = receive_call(env, tmp_path, None, rows=30)
+    d.cmd("ATA")
+    assert d.cmd("AT+FDR") == ["+FCFR", "CONNECT"]
+    d.write(bytes((DC2,)))
+    first = d.read_page()
+    assert d.responses() == ["+FPTS:1,30", "+FET:2", "OK"]
+    assert d.cmd("AT+FPTS=2") == ["OK"]                # the DTE says RTN
+    assert d.cmd("AT+FDR") == ["+FDCS:1,5,0,2,0,0,0,0", "CONNECT"]
+    d.write(bytes((DC2,)))
+    assert d.read_page() == first
+    assert d.responses() == ["+FPTS:1,30", "+FET:2", "OK"]
+    assert d.cmd("AT+FDR") == ["+FHNG:0", "OK"]
+    assert job.wait(5) == "OK" and job.pprs == [2, 1]

@@ -776,8 +776,10 @@ class Modem:
             self._info("+FDCS:%s" % P.fmt(dcs))
             self._result("OK")
             self.state = "ONLINE"
+        elif self.state == "FDR_WAIT_PAGE":
+            self._info("+FDCS:%s" % P.fmt(dcs))     # 5.4.2: new DCS during +FDR, before CONNECT
         else:
-            self.pending_dcs = tuple(dcs)   # new phase B (after EOM): reported at the next +FDR
+            self.pending_dcs = tuple(dcs)   # reported by the next +FDR
 
     def _cmd_fdr(self):
         if self.call is None or self.role != "rx":
@@ -794,11 +796,11 @@ class Modem:
             if code is not None:
                 self._hangup_report(code)
                 return "ASYNC"
-            if self.pending_dcs:
-                self._info("+FDCS:%s" % P.fmt(self.pending_dcs))
-                self.pending_dcs = None
             self._info("+FCFR")
             self.cfr_reported = True
+        if self.pending_dcs:
+            self._info("+FDCS:%s" % P.fmt(self.pending_dcs))    # new DCS (retrain, EOM): 5.4.2
+            self.pending_dcs = None
         if self.ppr_pending is not None:
             ppr = self.fpts
             self.log.note("release post-page response PPR %d" % ppr)

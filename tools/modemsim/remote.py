@@ -254,6 +254,11 @@ class RemoteFax:
             call.end(self, "DCN")
             self._finish_out("OK")
             return
+        if ppr in (P.PPR_RTN, P.PPR_RTP):
+            # T.30: retrain before the next (or the same) page: DCS + TCF again, wait for CFR
+            self.call.send(self, "DCS", self.dcs, self.csi)
+            self._set(self.line.timeouts["t30"], self._give_up, "no CFR after retrain")
+            return
         self.loop.call_later(0.1, self._send_page)
 
     def on_line(self, call, kind, *args):
