@@ -37,7 +37,7 @@ def load_page(page):
     sc.feed(data)
     if not sc.rtc:
         return data + RTC_WITH_FILL
-    return data + b"\x00\x00"
+    return data + bytes(max(0, 2 - sc.after_rtc))   # two bytes after RTC, as efax needs
 
 
 class OutgoingFax:
