@@ -163,7 +163,8 @@ class RemoteFax:
             self._give_up("PPM without a page")
             return
         lines = rx["scanner"].line_count
-        forced = self.call.faults.ppr_for(len(self.call.pages) + 1)
+        attempt = 1 + sum(1 for x in self.call.pages if x["page"] == self.rx_page_no)
+        forced = self.call.faults.ppr_for(self.rx_page_no, attempt)
         ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
         rec = {"page": self.rx_page_no, "call": self.call.id, "bytes": len(rx["buf"]), "lines": lines,
                "rtc": rx["scanner"].rtc, "ppr": ppr, "path": None, "receiver": self.number}
