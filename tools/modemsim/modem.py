@@ -441,6 +441,10 @@ class Modem:
             if op == "=?":
                 self._info("(0-2)")
                 return None
+            if op == "?":
+                self._info(str(getattr(self, "ppm", 0) if getattr(self, "role", "") == "tx"
+                                else getattr(self, "last_ppm", None) or 0))
+                return None
             if op != "=":
                 return "ERROR"
             return self._cmd_fet(int(arg))
