@@ -29,7 +29,7 @@ def test_each_error_named():
     raw = _copy(GOOD)
     raw["mqtt"]["port"] = "x"
     raw["retries"] = {"count": -1, "delay_s": "soon"}
-    raw["dial"] = {"deny": ["11O"], "prefix": "9;"}
+    raw["dial"] = {"deny": ["11O"], "prefixes": "0"}
     raw["quota"] = 5
     raw["modem"]["answer"] = "yes"
     raw["bogus"] = 1
@@ -40,7 +40,7 @@ def test_each_error_named():
         "retries.count: must be an integer from 0 to 10, got -1",
         'retries.delay_s: must be a number from 0 to 86400, got "soon"',
         'dial.deny: entry 0 must be a string of digits, got "11O"',
-        'dial.prefix: may hold only digits and dial modifiers *#,WPT, got "9;"',
+        'dial.prefixes: must be a list of numbers as strings, got "0"',
         "quota: must be a JSON object, got 5",
         'modem.answer: must be true or false, got "yes"',
         'telegram.sender: must be "center" or "terminal", got "bank"',

@@ -33,10 +33,10 @@ SCHEMA = (
     ("telegram.enabled", "bool", True, False, None),
     ("telegram.sender", "sender", "center", False, None),
     ("telegram.center", "str", "", False, (0, 16)),
-    ("dial.prefix", "dialmods", "", False, (0, 8)),
+    ("dial.prefixes", "strlist", [], False, (0, 8)),
     ("dial.deny", "strlist", ["110", "118", "119"], False, (0, 64)),
     ("dial.allow", "strlist", [], False, (0, 256)),
-    ("dial.max_digits", "int", 24, False, (3, 40)),
+    ("dial.max_len", "int", 40, False, (3, 64)),
     ("retries.count", "int", 2, False, (0, 10)),
     ("retries.delay_s", "num", 60, False, (0, 86400)),
     ("retries.after_restart", "bool", True, False, None),
@@ -55,7 +55,6 @@ SECTIONS = ("unit_id", "board", "mqtt", "wifi", "ntp", "modem", "telegram", "dia
             "quota", "cafis", "telemetry", "watchdog", "jobs")
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
-_DIAL_MODS = "0123456789*#,WwPpTt"
 
 
 def _show(v):
@@ -73,7 +72,7 @@ def _is_int(v):
 def _check(kind, v, lim):
     """None if v is a valid `kind` within lim, else the message's tail."""
     lo, hi = lim if lim else (None, None)
-    if kind in ("str", "id", "dialmods"):
+    if kind in ("str", "id"):
         if not isinstance(v, str):
             return "must be a string, got %s" % _show(v)
         if lo is not None and not (lo <= len(v) <= hi):
@@ -82,10 +81,6 @@ def _check(kind, v, lim):
             for c in v:
                 if c not in _ID_CHARS:
                     return "may hold only letters, digits, '-' and '_', got %s" % _show(v)
-        if kind == "dialmods":
-            for c in v:
-                if c not in _DIAL_MODS:
-                    return "may hold only digits and dial modifiers *#,WPT, got %s" % _show(v)
         return None
     if kind == "int" or kind == "num":
         ok = _is_int(v) or (kind == "num" and isinstance(v, float))
