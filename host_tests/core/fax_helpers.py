@@ -113,6 +113,14 @@ class Rig:
         self.m.poll(self.t)
         self.pump()
 
+    def send(self, number, open_page):
+        self.m.send(number, open_page, self.t)
+        self.pump()
+
+    def cancel(self):
+        assert self.m.cancel(self.t)
+        self.pump()
+
     def tick(self, dt):
         self.t += dt
         self.m.poll(self.t)

@@ -120,6 +120,7 @@ class _Session:
         self.dcs = None           # +FDCS tuple (or raw string if out of table)
         self.outcome = None       # (code, reason) decided by us: cancel, timeout, image error
         self.then = None          # what follows AT+FDIS=: DIAL or FDT
+        self.touched = False      # something was written to the modem for this call
         self.retries = 0          # +FDT / +FDR repeats
         self.vr = None
         self.sink = None
@@ -166,6 +167,7 @@ class Class2:
         self._rx_armed = False
         self._arm_on_write = False
         self._rx_dle = False
+        self._rx_lead = False
         self._rx_last = 0
         self._rx_page_t = 0
         self._hangup_cmds = 0
@@ -335,6 +337,8 @@ class Class2:
         self._emit("progress", info)
 
     def _write(self, b):
+        if self._sess is not None:
+            self._sess.touched = True
         self._wq.append(b)
 
     def _cmd(self, body, state, now, timeout=None):
@@ -734,6 +738,7 @@ class Class2:
     def _on_fdr(self, s, name, now):
         if name == "CONNECT":
             self._rx_armed = False
+            self._rx_lead = True
             self._rx_dle = False
             self._rx_page_t = now
             self._set(RXDATA, now, None)
@@ -775,6 +780,13 @@ class Class2:
         if not self._rx_armed:
             return n                      # nothing can come before our DC2: a stray LF
         self._rx_last = now
+        if self._rx_lead:
+            # CR/LF ending the CONNECT line may come after our DC2; page data never starts so
+            while i < n and (data[i] == 13 or data[i] == 10):
+                i += 1
+            if i >= n:
+                return n
+            self._rx_lead = False
         mv = memoryview(data)
         if self._rx_dle:
             self._rx_dle = False
@@ -964,5 +976,5 @@ class Class2:
         self._xoff = False
         self._rx_armed = False
         self._arm_on_write = False
-        if reinit:
+        if reinit and s.touched:
             self._start_init(now)
