@@ -1,0 +1,160 @@
+"""Message-type catalogue (spec/cafis.md, "Default message-type catalogue") as data.
+
+Only 7020, 0720 and 9210 come from the seed (3.3.4 A(b)); the rest are project defaults that a
+deployment may replace (registry key "message_types"). A row is
+(code, name_en, name_ja, class, answers): answers are the codes that answer this one.
+"""
+from micropython import const
+
+# Classes of telegram (what a message type is).
+CTRL_REQ = const(1)     # control request, member -> CAFIS (route 0000)
+CTRL_CMD = const(2)     # control command, CAFIS -> member
+CTRL_BOTH = const(3)    # control telegram that goes either way (9210)
+CTRL_REP = const(4)     # control report, member's answer to a command (route 0001)
+REQ = const(5)          # general request
+REP = const(6)          # general report (incl. reject reports ××拒否報告)
+CANCEL = const(7)       # 取消（再）指令
+CANCEL_REP = const(8)   # 取消報告
+CONFIRM = const(9)      # 取消確認（再）指令
+CONFIRM_REP = const(10)  # 取消確認報告
+ABNORMAL = const(11)    # 異常報告
+
+CLASS_NAMES = (
+    (CTRL_REQ, "control_request"), (CTRL_CMD, "control_command"), (CTRL_BOTH, "control"),
+    (CTRL_REP, "control_report"), (REQ, "request"), (REP, "report"), (CANCEL, "cancel"),
+    (CANCEL_REP, "cancel_report"), (CONFIRM, "cancel_confirm"), (CONFIRM_REP, "cancel_confirm_report"),
+    (ABNORMAL, "abnormal_report"),
+)
+
+DEFAULT = (
+    ("7020", "restart request", "再開始要求", CTRL_REQ, ()),                     # seed 3.3.4 A(b)
+    ("0720", "end request", "終了要求", CTRL_REQ, ()),                            # seed 3.3.4 A(b)
+    ("9210", "line-fault recovery confirmation command", "回線障害回復確認指令", CTRL_BOTH, ("9211",)),  # seed
+    ("9211", "line-fault recovery confirmation report", "回線障害回復確認報告", CTRL_REP, ()),
+    ("7000", "start command", "開始指令", CTRL_CMD, ("7001",)),
+    ("7001", "start report", "開始報告", CTRL_REP, ()),
+    ("7030", "permission command", "許可指令", CTRL_CMD, ("7031",)),
+    ("7031", "permission report", "許可報告", CTRL_REP, ()),
+    ("0700", "end-notice command", "終了予告指令", CTRL_CMD, ("0701",)),
+    ("0701", "end-ready report", "終了準備完了報告", CTRL_REP, ()),
+    ("0730", "end command", "終了指令", CTRL_CMD, ("0731",)),
+    ("0731", "end report", "終了報告", CTRL_REP, ()),
+    ("8000", "counter notification", "カウンタ通知", CTRL_CMD, ("8001",)),
+    ("8001", "counter report", "カウンタ報告", CTRL_REP, ()),
+    ("0100", "authorization request", "オーソリ要求", REQ, ("0110", "0120")),
+    ("0110", "authorization report", "オーソリ報告", REP, ()),
+    ("0120", "authorization reject report", "オーソリ拒否報告", REP, ()),
+    ("0200", "sales request", "売上要求", REQ, ("0210", "0220")),
+    ("0210", "sales report", "売上報告", REP, ()),
+    ("0220", "sales reject report", "売上拒否報告", REP, ()),
+    ("0400", "void request", "取消要求", REQ, ("0410", "0420")),
+    ("0410", "void report", "取消報告", REP, ()),
+    ("0420", "void reject report", "取消拒否報告", REP, ()),
+    ("9100", "cancel command", "取消指令", CANCEL, ("9110",)),
+    ("9120", "cancel re-command", "取消再指令", CANCEL, ("9110",)),
+    ("9110", "cancel report", "取消報告", CANCEL_REP, ()),
+    ("9300", "cancel-confirm command", "取消確認指令", CONFIRM, ("9310",)),
+    ("9320", "cancel-confirm re-command", "取消確認再指令", CONFIRM, ("9310",)),
+    ("9310", "cancel-confirm report", "取消確認報告", CONFIRM_REP, ()),
+    ("9900", "abnormal report", "異常報告", ABNORMAL, ()),
+)
+
+_CLASS_BY_NAME = {n: c for c, n in CLASS_NAMES}
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+def class_name(cls):
+    for c, n in CLASS_NAMES:
+        if c == cls:
+            return n
+    return None
+
+
+class Catalogue:
+    """Message types by number. `entry(n)` -> row or None; `answers(req, rep)` is True when
+    message type `rep` answers `req` (both as ints, -1 for "not numeric")."""
+
+    def __init__(self, rows=DEFAULT):
+        self.rows = tuple(rows)
+        self.by_num = {}
+        self.reply = {}      # class of a reply -> its message type bytes (first in the table)
+        seen_answers = {}
+        for row in self.rows:
+            code, en, ja, cls, answers = row
+            if not (isinstance(code, str) and len(code) == 4 and _digits(code)):
+                raise CatalogueError("message_types: code %r must be 4 digits" % (code,))
+            if not isinstance(cls, int) or class_name(cls) is None:
+                raise CatalogueError("message_types: %s has an unknown class" % code)
+            n = int(code)
+            if n in self.by_num:
+                raise CatalogueError("message_types: %s is listed twice" % code)
+            self.by_num[n] = row
+            for a in answers:
+                if not (isinstance(a, str) and len(a) == 4 and _digits(a)):
+                    raise CatalogueError("message_types: %s: answer %r must be 4 digits" % (code, a))
+                seen_answers[a] = code
+            if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and cls not in self.reply:
+                self.reply[cls] = code.encode()
+        for a in seen_answers:
+            if int(a) not in self.by_num:
+                raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, seen_answers[a]))
+        # numeric form of each row's answers, for the hot path (no allocation per telegram)
+        self.ans = {}
+        for row in self.rows:
+            self.ans[int(row[0])] = tuple(int(a) for a in row[4])
+        for cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP):
+            if cls not in self.reply:
+                raise CatalogueError("message_types: no %s message type" % class_name(cls))
+
+    def entry(self, num):
+        return self.by_num.get(num)
+
+    def cls(self, num):
+        row = self.by_num.get(num)
+        return 0 if row is None else row[3]
+
+    def answers(self, req, rep):
+        a = self.ans.get(req)
+        if a is None:
+            return False
+        for x in a:
+            if x == rep:
+                return True
+        return False
+
+
+def _digits(s):
+    for ch in s:
+        if ch < "0" or ch > "9":
+            return False
+    return True
+
+
+def from_list(items):
+    """Catalogue from its JSON form: [{"code", "name", "name_ja", "class", "answers"}, ...]."""
+    if not isinstance(items, list) or not items:
+        raise CatalogueError("message_types: must be a non-empty list")
+    rows = []
+    for i, it in enumerate(items):
+        if not isinstance(it, dict):
+            raise CatalogueError("message_types[%d]: must be an object" % i)
+        for k in it:
+            if k not in ("code", "name", "name_ja", "class", "answers"):
+                raise CatalogueError("message_types[%d]: unknown key %s" % (i, k))
+        code = it.get("code")
+        cls = _CLASS_BY_NAME.get(it.get("class"))
+        if cls is None:
+            raise CatalogueError("message_types[%d]: class must be one of %s"
+                                 % (i, ", ".join(n for _, n in CLASS_NAMES)))
+        name = it.get("name", "")
+        ja = it.get("name_ja", "")
+        ans = it.get("answers", [])
+        if not (isinstance(name, str) and isinstance(ja, str)):
+            raise CatalogueError("message_types[%d]: names must be strings" % i)
+        if not isinstance(ans, list):
+            raise CatalogueError("message_types[%d]: answers must be a list" % i)
+        rows.append((code, name, ja, cls, tuple(ans)))
+    return Catalogue(rows)

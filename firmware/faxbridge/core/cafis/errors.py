@@ -1,0 +1,131 @@
+"""Error catalogue of seed 3.3.5 as data (表 3.3.5-1, 表 3.3.5-2), plus the terminal messages CAFnn.
+
+guidance(code, fault) gives what tools and reports show: event, cause, what the originating
+center should do, the CAFIS response telegram and what CAFIS does.
+"""
+
+# 表 3.3.5-1: error codes in abnormal reports to general telegrams, in the seed's order.
+# (code, 事象 event, 内容及び原因 cause, エラーコード受信時の仕向センタの運用 action)
+TABLE_1 = (
+    ("C01", "被仕向会社コードエラー", "被仕向会社コードがCAFISに登録されていない", "当該電文の処理を中止、調査する"),
+    ("C03", "最大電文長エラー", "入力電文長が規定値を超えている", "当該電文の処理を中止、調査する"),
+    ("C12", "被仕向センタビジー", "当該被仕向センタの全経路が使用中である", "再度電文を送信する"),
+    ("C13", "被仕向センタ障害中", "当該被仕向センタが障害中である", "当該電文の処理を終了する"),
+    ("C14", "被仕向センタ個別終了", "当該被仕向センタが終了している", "当該電文の処理を終了する"),
+    ("C15", "CAFISセンタ終了", "CAFISセンタのオンライン終了中である", "当該電文の処理を終了する"),
+    ("C33", "CAFISセンタ輻輳", "CAFISセンタが輻輳中である", "当該電文の処理を終了する"),
+    ("C50", "タイムアウト", "CAFISセンタでタイムアウトを検出した", "当該電文の処理を終了する"),
+    ("C51", "経路重複", "使用中の仕向経路で再度電文を受信した", "当該電文の処理を中止、調査する"),
+    ("C53", "仕向会社コードエラー", "仕向会社コードが仕向センタと不一致", "当該電文の処理を中止、調査する"),
+    ("C54", "電文種別エラー", "CAFISセンタのサービス対象外の電文種別を受信", "当該電文の処理を中止、調査する"),
+    ("C55", "経路範囲外", "当該仕向センタが保有する経路範囲外である", "当該電文の処理を中止、調査する"),
+    # the seed's text reads "調査当該電文の処理を中止、調査する" (a stray 調査 at the start); kept verbatim
+    ("C56", "電文対応エラー", "保護項目が保護されていない", "調査当該電文の処理を中止、調査する"),
+    ("C57", "当該会社サービスなし", "当該被仕向センタが行っていないサービスである", "当該電文の処理を中止、調査する"),
+    ("C58", "ニューメリックチェックエラー", "ニューメリックチェックにエラーがあった", "当該電文の処理を中止、調査する"),
+    ("C60", "受信不能状態で電文受信", "受信不能状態で電文を受信した", "当該電文の処理を終了しオンラインを再開する"),
+)
+
+ABN = "異常報告"
+CXL = "取消報告又は取消確認報告"
+
+# 表 3.3.5-2: error codes in reports to fault telegrams (取消（再）指令, 取消確認（再）指令).
+# (項番, code, 事象, 内容及び原因, CAFIS応答電文, 仕向センタでの処理, CAFISセンタでの処理 or None for —)
+TABLE_2 = (
+    (1, "C01", "被仕向会社コードエラー", "被仕向会社コードがCAFISセンタに登録されていない", ABN,
+     "当該電文の処理を中止し調査する", None),
+    (2, "C03", "最大電文長エラー", "入力電文長が規定値を超えている", ABN, "当該電文の処理を中止し調査する", None),
+    (3, "C12", "被仕向センタビジー", "当該被仕向センタの全経路が使用中である", ABN,
+     "一定時間後再度当該電文を送信する", None),
+    (4, "C13", "被仕向センタ障害中", "当該被仕向センタが障害中である", CXL, "当該電文の処理を終了する",
+     "電文を保留し、被仕向センタへ開始後送信する"),
+    (5, "C14", "被仕向センタ個別終了", "当該被仕向センタが終了している", CXL, "当該電文の処理を終了する",
+     "電文を保留し、被仕向センタへ開始後送信する"),
+    (6, "C15", "CAFISセンタ終了", "CAFISセンタのオンライン終了中である", ABN, "オンライン開始後送信する", None),
+    (7, "C33", "CAFISセンタ障害", "CAFISセンタが障害中である", ABN,
+     "一定時間後に送信し再度処理する場合は中止し調査を行う", None),
+    (8, "C50", "タイムアウト", "CAFISセンタで被仕向センタからの報告待ちタイムアウト検出", CXL,
+     "一定時間後に送信し再度処理する場合は中止し調査を行う", "電文を保留し一定時間後再送する"),
+    (9, "C51", "経路重複", "使用中の仕向経路で再度電文を受信した", ABN, "当該電文の処理を中止し調査する", None),
+    (10, "C53", "仕向会社コードエラー", "仕向会社コードが回線上の仕向センタと不一致", ABN,
+     "当該電文の処理を中止し調査する", None),
+    (11, "C54", "電文種別エラー", "CAFISセンタのサービス対象外の電文種別を受信した", ABN,
+     "当該電文の処理を中止し調査する", None),
+    (12, "C55", "経路範囲外エラー", "当該仕向センタで保有する経路範囲外である", ABN,
+     "当該電文の処理を中止し調査する", None),
+    (13, "C56", "電文対応エラー",
+     "以下の項目（保護項目）が当該経路の直前の電文と相違している "
+     "①仕向処理通番 ②仕向会社コード ③被仕向会社コード ④仕向処理日付",
+     ABN, "処理を中止する。他取引においても発生する場合は調査する", None),
+    (14, "C57", "当該会社サービスなし", "当該被仕向センタに対するサービスを行っていない", ABN,
+     "当該電文の処理を中止し調査する", None),
+    (15, "C58", "ニューメリックチェックエラー",
+     "ニューメリックチェック項目（データ部1～5の数字部）がニューメリックでない",
+     ABN, "当該電文の処理を中止し調査する", None),
+    (16, "C60", "受信不能状態で電文受信",
+     "以下の状態の時に電文受信 ①休止中（個別終了）のセンタから電文受信 ②障害中のセンタから電文受信 "
+     "③CAFIS一時開始後の未開始センタから電文受信", ABN, "オンライン開始後送信する", None),
+)
+
+# (注) of 表 3.3.5-2: 取消報告 / 取消確認報告 carry these codes instead of an 異常報告.
+CANCEL_REPORT_CODES = ("C13", "C14", "C50")
+
+# Error messages to a terminal (3.3.4 (1), D, 表 3.3.4-6) and the C-code each stands for.
+# CAF16 has no row in 3.3.5 (3.3.4 D(b) names it, with C16); its text is the project's.
+TERMINAL = (
+    ("CAF01", "C01", "接続会社コードエラー", "接続会社コードがCAFISに登録されていない"),
+    ("CAF03", "C03", "最大電文長エラー", "入力電文長が規定値を超えている"),
+    ("CAF12", "C12", "被仕向センタビジー", "当該被仕向センタの全経路が使用中である"),
+    ("CAF13", "C13", "被仕向センタ障害中", "当該被仕向センタが障害中である"),
+    ("CAF14", "C14", "被仕向センタ個別終了", "当該被仕向センタが終了している"),
+    ("CAF15", "C15", "CAFISセンタ終了", "CAFISセンタのオンライン終了中である"),
+    ("CAF16", "C16", "電文送信区分エラー", "電文送信区分が規定された内容（1,2,3,9）でない"),
+    ("CAF33", "C33", "CAFISセンタ障害", "CAFISセンタが障害中である"),
+    ("CAF57", "C57", "当該会社サービスなし", "当該被仕向センタが行っていないサービスである"),
+)
+
+CODES = tuple(r[0] for r in TABLE_1)
+
+
+def row1(code):
+    for r in TABLE_1:
+        if r[0] == code:
+            return r
+    return None
+
+
+def row2(code):
+    for r in TABLE_2:
+        if r[1] == code:
+            return r
+    return None
+
+
+def terminal_row(msg):
+    for r in TERMINAL:
+        if r[0] == msg:
+            return r
+    return None
+
+
+def guidance(code, fault=False):
+    """What to show for `code` (Cnn or CAFnn): a tuple
+    (code, source, event, cause, originating-center action, CAFIS response, CAFIS action).
+    fault=True uses 表 3.3.5-2 (fault telegrams), else 表 3.3.5-1. None if the code is unknown."""
+    if code is None:
+        return None
+    if code.startswith("CAF"):
+        t = terminal_row(code)
+        if t is None:
+            return None
+        r = row1(t[1])
+        action = r[3] if r else "当該電文の処理を中止、調査する"
+        return (code, "3.3.4 (terminal)", t[2], t[3], action, "エラーメッセージ", None)
+    if fault:
+        r = row2(code)
+        if r is not None:
+            return (code, "3.3.5-2 #%d" % r[0], r[2], r[3], r[5], r[4], r[6])
+    r = row1(code)
+    if r is None:
+        return None
+    return (code, "3.3.5-1", r[1], r[2], r[3], ABN, None)

@@ -1,0 +1,154 @@
+"""Header layouts of CAFIS telegrams as data (spec/cafis.md, default center and terminal headers).
+
+A layout row is (key, name_en, name_ja, offset, length, kind); kind is "N" (numeric digits)
+or "AN". Keys are the names the checks use; a deployment may supply its own layout (other
+offsets and widths) as long as it defines every key the checks need.
+"""
+
+# Default center header: 63 bytes (spec/cafis.md, "Default center header"), row by row.
+CENTER_FIELDS = (
+    ("route", "route number", "経路番号", 0, 4, "N"),                               # 1
+    ("seq", "originating sequence number", "仕向処理通番", 4, 6, "N"),              # 2
+    ("center_id", "center identifier", "センタ識別番号", 10, 2, "AN"),              # 3
+    ("line", "line number", "回線番号", 12, 3, "N"),                                # 4
+    ("cafis_seq", "CAFIS sequence number", "CAFIS処理通番", 15, 6, "N"),            # 5
+    ("org_co", "originating company code", "仕向会社コード", 21, 7, "AN"),          # 6
+    ("org_sub", "originating company sub-code", "仕向会社サブコード", 28, 4, "AN"),  # 7
+    ("dst_co", "destination company code", "被仕向会社コード", 32, 7, "AN"),        # 8
+    ("dst_sub", "destination company sub-code", "被仕向会社サブコード", 39, 4, "AN"),  # 9
+    ("msg_type", "message type", "電文種別", 43, 4, "N"),                           # 10
+    ("cafis_date", "CAFIS processing date", "CAFIS処理日", 47, 4, "N"),             # 11
+    ("cat_status", "CAT send status", "CAT送信状態表示", 51, 1, "AN"),              # 12
+    ("org_date", "originating processing date", "仕向処理日付", 52, 2, "N"),        # 13
+    ("proxy_report", "proxy report flag", "代行報告表示", 54, 2, "AN"),             # 14
+    ("proxy_error", "proxy telegram error flag", "代行電文エラー表示", 56, 3, "AN"),  # 15
+    ("proxy_reroute", "proxy re-routing flag", "代行再仕向表示", 59, 1, "AN"),      # 16
+    ("trailer_len", "trailer length", "トレーラレングス", 60, 3, "N"),              # 17
+)
+
+# Default terminal header: 47 bytes (spec/cafis.md, "Default terminal header"), row by row.
+TERMINAL_FIELDS = (
+    ("conn_co", "connection company code", "接続会社コード", 0, 4, "AN"),           # 1
+    ("send_class", "send class", "電文送信区分", 4, 1, "AN"),                       # 2
+    ("term_id", "terminal identifier", "端末識別番号", 5, 13, "AN"),                # 3
+    ("msg_type", "message type", "電文種別", 18, 4, "N"),                           # 4
+    ("term_seq", "terminal sequence number", "端末処理通番", 22, 5, "N"),           # 5
+    ("term_dt", "terminal date-time", "端末処理日時", 27, 10, "N"),                 # 6
+    ("reserved", "reserved", "予備", 37, 10, "AN"),                                 # 7
+)
+
+CENTER_KEYS = tuple(r[0] for r in CENTER_FIELDS)
+TERMINAL_KEYS = ("conn_co", "send_class", "msg_type")
+
+# 表 3.3.4-1: allowed lengths (bytes, SO/SI counted).
+CENTER_LIMITS = (63, 1024)
+TERMINAL_LIMITS = (47, 292)
+
+
+class LayoutError(ValueError):
+    pass
+
+
+class Layout:
+    """One header layout: fields (tuple of rows), header length, allowed telegram lengths.
+
+    pos[key] -> (offset, length); ja[key] -> Japanese item name; shift_counted: True when the
+    trailer length counts the SO/SI shift codes (the seed's rule, the default).
+    """
+
+    def __init__(self, name, fields, hlen, min_len, max_len, shift_counted=True, required=()):
+        self.name = name
+        self.fields = tuple(fields)
+        self.hlen = hlen
+        self.min_len = min_len
+        self.max_len = max_len
+        self.shift_counted = shift_counted
+        _validate(self, required)
+        self.pos = {}
+        self.ja = {}
+        for row in self.fields:
+            key, _en, ja, off, ln, kind = row
+            self.pos[key] = (off, ln)
+            self.ja[key] = ja
+
+    def field(self, buf, key):
+        """The bytes of field `key` (a copy: for tools and tests, not the hot path)."""
+        off, ln = self.pos[key]
+        return bytes(buf[off:off + ln])
+
+
+def _validate(lay, required):
+    where = "layout %s: " % lay.name
+    if not isinstance(lay.hlen, int) or lay.hlen < 1:
+        raise LayoutError(where + "header length must be a positive integer")
+    if not (isinstance(lay.min_len, int) and isinstance(lay.max_len, int)):
+        raise LayoutError(where + "min and max must be integers")
+    if not (lay.hlen <= lay.min_len <= lay.max_len):
+        raise LayoutError(where + "need header length <= min <= max, got %d, %d, %d"
+                          % (lay.hlen, lay.min_len, lay.max_len))
+    seen = {}
+    for row in lay.fields:
+        if not (isinstance(row, (tuple, list)) and len(row) == 6):
+            raise LayoutError(where + "a field row must be [key, name, name_ja, offset, length, kind]")
+        key, en, ja, off, ln, kind = row
+        if not isinstance(key, str) or not key:
+            raise LayoutError(where + "field key must be a non-empty string")
+        if key in seen:
+            raise LayoutError(where + "field %s is defined twice" % key)
+        seen[key] = 1
+        if not (isinstance(en, str) and isinstance(ja, str)):
+            raise LayoutError(where + "field %s: names must be strings" % key)
+        if not (isinstance(off, int) and isinstance(ln, int)) or off < 0 or ln < 1 or off + ln > lay.hlen:
+            raise LayoutError(where + "field %s: offset/length outside the %d-byte header" % (key, lay.hlen))
+        if kind not in ("N", "AN"):
+            raise LayoutError(where + "field %s: kind must be N or AN" % key)
+    for key in required:
+        if key not in seen:
+            raise LayoutError(where + "missing field %s" % key)
+
+
+def center(fields=CENTER_FIELDS, hlen=63, limits=CENTER_LIMITS, shift_counted=True):
+    return Layout("center", fields, hlen, limits[0], limits[1], shift_counted, CENTER_KEYS)
+
+
+def terminal(fields=TERMINAL_FIELDS, hlen=47, limits=TERMINAL_LIMITS):
+    return Layout("terminal", fields, hlen, limits[0], limits[1], True, TERMINAL_KEYS)
+
+
+def from_dict(name, d):
+    """Build a layout from its JSON form (see docs/cafis.md); raises LayoutError naming the problem.
+
+    {"header": 63, "min": 63, "max": 1024, "trailer_counts_shift": true,
+     "fields": [["route", "route number", "経路番号", 0, 4, "N"], ...]}
+    """
+    if name not in ("center", "terminal"):
+        raise LayoutError("layouts: unknown layout %s (center or terminal)" % name)
+    if not isinstance(d, dict):
+        raise LayoutError("layout %s: must be an object" % name)
+    for k in d:
+        if k not in ("header", "min", "max", "trailer_counts_shift", "fields"):
+            raise LayoutError("layout %s: unknown key %s" % (name, k))
+    fields = d.get("fields")
+    if not isinstance(fields, list) or not fields:
+        raise LayoutError("layout %s: fields must be a non-empty list" % name)
+    hlen = d.get("header")
+    lim = CENTER_LIMITS if name == "center" else TERMINAL_LIMITS
+    mn = d.get("min", lim[0])
+    mx = d.get("max", lim[1])
+    sc = d.get("trailer_counts_shift", True)
+    if not isinstance(sc, bool):
+        raise LayoutError("layout %s: trailer_counts_shift must be true or false" % name)
+    for v, what in ((hlen, "header"), (mn, "min"), (mx, "max")):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise LayoutError("layout %s: %s must be an integer" % (name, what))
+    rows = []
+    for r in fields:
+        if not isinstance(r, list) or len(r) != 6:
+            raise LayoutError("layout %s: a field row must be [key, name, name_ja, offset, length, kind]" % name)
+        for x in (r[3], r[4]):
+            if isinstance(x, bool):
+                raise LayoutError("layout %s: field %s: offset/length must be integers" % (name, r[0]))
+        rows.append(tuple(r))
+    if name == "center":
+        return Layout(name, rows, hlen, mn, mx, sc, CENTER_KEYS)
+    return Layout(name, rows, hlen, mn, mx, True, TERMINAL_KEYS)

@@ -1,0 +1,147 @@
+"""Registry loading: the documented JSON format, and malformed registries refused with a
+message naming the problem. Layouts and the message-type catalogue as data."""
+import json
+
+import cafis_helpers as h
+from support import raises
+
+from faxbridge.core.cafis import catalogue, checks, layout, registry
+
+
+def _load_err(change):
+    d = h.example_dict()
+    change(d)
+    return str(raises(registry.RegistryError, registry.load, d))
+
+
+def test_example_loads_from_text_bytes_and_dict():
+    d = h.example_dict()
+    for src in (d, json.dumps(d), json.dumps(d).encode()):
+        reg = registry.load(src)
+        assert [c.id for c in reg.centers] == ["A", "B", "C"]
+        a = reg.center("A")
+        assert a.nroutes == 8 and a.route_index(2) == 0 and a.route_index(9) == 7 and a.route_index(10) == -1
+        assert reg.company("ACQ0001").sub_b == b"1200" and reg.company("ISS0003").sub_b == b"7   "
+        assert reg.company("ISS0002").dest == 1 and reg.company("ACQ0001").dest == -1
+        assert reg.connections[0].dest_company.code == "ISS0002" and reg.connections[1].dest_company is None
+        assert reg.company_at(b"xxISS0003", 2, 7) is reg.company("ISS0003")
+        assert reg.company_at(b"xxISS0004", 2, 7) is None
+
+
+def test_routes_ranges():
+    d = h.example_dict()
+    d["centers"][0]["routes"] = ["0020-0029", "0005", "0010-0011"]
+    a = registry.load(d).center("A")
+    assert a.nroutes == 13
+    assert a.route_index(5) == 0 and a.route_index(10) == 1 and a.route_index(11) == 2
+    assert a.route_index(20) == 3 and a.route_index(29) == 12 and a.route_index(6) == -1
+
+
+BAD = (
+    # (what is broken, change, words the message must contain)
+    ("not JSON", None, "not valid JSON"),
+    ("format", lambda d: d.update({"format": "v0"}), "registry.format"),
+    ("unknown top key", lambda d: d.update({"centres": []}), "unknown key centres"),
+    ("companies not list", lambda d: d.update({"companies": {}}), "registry.companies must be a list"),
+    ("company code long", lambda d: d["companies"][0].update({"code": "ACQ00001"}), "longer than its 7-byte"),
+    ("company code type", lambda d: d["companies"][0].update({"code": 7}), "companies[0].code must be a string"),
+    ("digits vs sub", lambda d: d["companies"][0].update({"digits": 3}), "sub has 2 characters but digits"),
+    ("digits range", lambda d: d["companies"][0].update({"digits": 5}), "digits (契約桁数) must be an integer 0..4"),
+    ("fill", lambda d: d["companies"][0].update({"fill": "x"}), "fill must be"),
+    ("company twice", lambda d: d["companies"].append(dict(d["companies"][0])), "company ACQ0001 is listed twice"),
+    ("center company", lambda d: d["centers"][0].update({"company": "NOPE"}), "center A: company NOPE is not in"),
+    ("center twice", lambda d: d["centers"].append(dict(d["centers"][0])), "center A is listed twice"),
+    ("routes empty", lambda d: d["centers"][0].update({"routes": []}), "center A.routes must be a non-empty"),
+    ("route digits", lambda d: d["centers"][0].update({"routes": ["12"]}), "route '12' must be 4 digits"),
+    ("route backwards", lambda d: d["centers"][0].update({"routes": ["0009-0002"]}), "runs backwards"),
+    ("control route", lambda d: d["centers"][0].update({"routes": ["0001-0004"]}), "control routes"),
+    ("overlap", lambda d: d["centers"][0].update({"routes": ["0002-0005", "0004"]}), "overlap"),
+    ("center id width", lambda d: d["centers"][0].update({"center_ids": ["A"]}), "must be 2 characters"),
+    ("service digits", lambda d: d["centers"][0].update({"services": ["100"]}), "not a 4-digit message type"),
+    ("service unknown", lambda d: d["centers"][0].update({"services": ["0500"]}), "0500 is not in the catalogue"),
+    ("state", lambda d: d["centers"][0].update({"state": "open"}), "center A.state must be one of"),
+    ("two destinations", lambda d: d["centers"][2].update({"company": "ISS0002"}),
+     "company ISS0002 already has destination center B"),
+    ("cafis state", lambda d: d["cafis"].update({"state": "down"}), "registry.cafis.state"),
+    ("connection width", lambda d: d["connections"][0].update({"code": "T1"}), "must be 4 characters"),
+    ("connection dest", lambda d: d["connections"][0].update({"destination": "X"}),
+     "destination company X is not in companies"),
+    ("layout field", lambda d: d.update({"layouts": {"center": {"header": 63, "fields": [["route", "r", "経路番号",
+                                                                                         60, 4, "N"]]}}}),
+     "field route: offset/length outside the 63-byte header"),
+    ("layout missing", lambda d: d.update({"layouts": {"terminal": {"header": 47, "fields": [["conn_co", "c", "接",
+                                                                                            0, 4, "AN"]]}}}),
+     "layout terminal: missing field send_class"),
+    ("layout limits", lambda d: d.update({"layouts": {"center": {"header": 63, "min": 10,
+                                                                 "fields": [list(r) for r in layout.CENTER_FIELDS]}}}),
+     "header length <= min <= max"),
+    ("message type class", lambda d: d.update({"message_types": [{"code": "0100", "class": "weird"}]}),
+     "message_types[0]: class must be one of"),
+    ("message type answer", lambda d: d.update({"message_types": [{"code": "0100", "class": "request",
+                                                                    "answers": ["0110"]}]}),
+     "0110 answers 0100, which is not listed"),
+)
+
+
+def test_malformed_registries_are_refused_with_a_named_problem():
+    for what, change, words in BAD:
+        if change is None:
+            msg = str(raises(registry.RegistryError, registry.load, "{not json"))
+        else:
+            msg = _load_err(change)
+        assert words in msg, (what, msg)
+
+
+def test_non_object_registries():
+    for src in ("[]", "3", "null", b"\xff\xfe", []):
+        raises(registry.RegistryError, registry.load, src)
+
+
+def test_deployment_layout_and_catalogue():
+    """A deployment with a 64-byte center header (one reserved byte at the end) and its own types."""
+    fields = [list(r) for r in layout.CENTER_FIELDS] + [["spare", "spare", "予備", 63, 1, "AN"]]
+    d = h.example_dict()
+    d["layouts"] = {"center": {"header": 64, "min": 64, "max": 512, "fields": fields}}
+    d["message_types"] = [{"code": c, "name": e, "name_ja": j, "class": n, "answers": list(a)}
+                          for c, e, j, k, a in catalogue.DEFAULT for n in [catalogue.class_name(k)]]
+    d["message_types"].append({"code": "0500", "name": "balance", "name_ja": "残高照会", "class": "request",
+                               "answers": ["0510"]})
+    d["message_types"].append({"code": "0510", "name": "balance report", "class": "report"})
+    d["centers"][0]["services"].append("0500")
+    d["centers"][1]["serves"].append("0500")
+    c = checks.Checker(registry.load(d))
+    lay = c.cl
+    assert lay.hlen == 64 and lay.max_len == 512
+    t = h.center_tel((("msg_type", "0500"),), lay=lay, tlen="001", trailer=b"Z")
+    assert len(t) == 65
+    assert c.check(t, "center", "A").kind == "accept"      # trailer length = len - 64
+    t = h.center_tel((("msg_type", "0500"), ("route", "0003")), lay=lay, tlen="002", trailer=b"Z")
+    v = c.check(t, "center", "A")
+    assert v.kind == "abnormal_report" and v.rule == "3.3.4-2 #14"
+    assert c.check(t[:63], "center", "A").rule == "3.3.4-1 #2"
+    assert c.sent(h.center_tel((("msg_type", "0510"),), lay=lay, tlen="000", trailer=b""), "A")
+    t = h.center_tel((("msg_type", "0500"), ("seq", "000999")), lay=lay, tlen="000", trailer=b"")
+    assert c.check(t, "center", "A").kind == "accept"
+
+
+def test_catalogue_default_rows():
+    cat = catalogue.Catalogue()
+    assert cat.cls(7020) == catalogue.CTRL_REQ and cat.cls(720) == catalogue.CTRL_REQ
+    assert cat.cls(9210) == catalogue.CTRL_BOTH and cat.answers(9210, 9211)
+    assert cat.answers(100, 110) and cat.answers(100, 120) and not cat.answers(100, 210)
+    assert cat.answers(9120, 9110) and cat.answers(9320, 9310) and not cat.answers(-1, 110)
+    assert cat.reply[catalogue.ABNORMAL] == b"9900" and cat.cls(1234) == 0
+    raises(catalogue.CatalogueError, catalogue.Catalogue, (("12a4", "x", "x", catalogue.REQ, ()),))
+    raises(catalogue.CatalogueError, catalogue.Catalogue, catalogue.DEFAULT + (catalogue.DEFAULT[0],))
+
+
+def test_default_layouts_are_contiguous():
+    for fields, size in ((layout.CENTER_FIELDS, 63), (layout.TERMINAL_FIELDS, 47)):
+        at = 0
+        for key, en, ja, off, ln, kind in fields:
+            assert off == at, key
+            at += ln
+        assert at == size
+    cl = layout.center()
+    assert cl.pos["trailer_len"] == (60, 3) and cl.ja["seq"] == "仕向処理通番"
+    assert cl.field(h.center_tel(), "dst_co") == b"ISS0002"
