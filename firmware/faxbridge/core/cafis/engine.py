@@ -1,0 +1,664 @@
+"""The CAFIS session engine (seed 002, 3.3.1-3.3.3), sans-I/O.
+
+Member: the member center (貴社センタ) side, which is what the unit is: table (2) of 3.3.1 for
+every telegram from CAFIS, the originating duties of 3.3.2 (origin.py) and the destination
+duties of 3.3.3 (dest.py).
+Cafis: CAFIS's side of table (1) of 3.3.1, a reference model used to check captured traffic.
+
+Time is passed in (`now`, seconds, int or float); every timer is configuration (Config); the
+engine never blocks and never reads a clock. Every call returns a list of effects, each a tuple
+(kind, route, data, rule, extra): kind names what to do (see docs/cafis-engine.md), route is
+the route (bytes) or None, data is a telegram (bytes) or a code, rule cites the seed, extra is
+the caller's reference (terminal) or an error code.
+"""
+from . import catalogue as _cat
+from . import checks as _checks
+from . import dest as _dest
+from . import errors as _errors
+from . import registry as _registry
+from . import report as _report
+from . import origin as _origin
+from . import principles as _p
+from . import roles as _roles
+from .dest import Pending
+
+KIND = 0
+ROUTE = 1
+DATA = 2
+RULE = 3
+EXTRA = 4
+
+# Timers (seconds) and limits; a deployment passes its own values (Config({...})).
+DEFAULTS = (
+    ("t_report", 30),        # 3.3.2(2)(c) 規定時間: report to a general request
+    ("t_fault", 30),         # report to a cancel / cancel-confirm (re)command
+    ("t_control", 30),       # answer to a control request (7020, 0720, 9210)
+    ("t_hold", 60),          # ⑫: how long a held request waits before its timer runs again
+    ("t_retry", 10),         # 3.3.5 "再度" / "一定時間後": resend after C12, C33, C50
+    ("t_resend", 10),        # 3.3.3(2)(c): resend a report (or fault command) whose send failed
+    ("max_recommands", 3),   # 表 3.3.2-1 #2/#3: re-commands after the first fault telegram
+    ("max_retries", 3),      # control request resends; resends after C12 before aborting
+    ("max_held", 32),        # hold queue length (oldest dropped, with a "drop" effect)
+    ("max_dest", 32),        # open requests received as destination center
+    ("loopback", ()),        # message types (ints) CAFIS loops back: 表 3.3.2-1 注1
+    ("ready", True),         # ⑧: the member center is ready to start
+    ("initial", "stopped"),  # mode at creation: stopped (未開始) or online
+    ("routes", ("0100-0131",)),  # originating routes held, when the registry does not say
+    ("reject_codes", ("R01", "R02", "R03", "R04")),  # trailer of ××拒否報告 for 3.3.3(1)(a)-(d)
+)
+
+
+class Config:
+    """Engine configuration: DEFAULTS overridden by a dict; unknown keys or bad values raise
+    ValueError naming the key."""
+
+    def __init__(self, d=None):
+        for k, v in DEFAULTS:
+            setattr(self, k, v)
+        if not d:
+            return
+        for k in d:
+            dv = None
+            for name, v in DEFAULTS:
+                if name == k:
+                    dv = (v,)
+            if dv is None:
+                raise ValueError("config: unknown key %s" % k)
+            v = d[k]
+            if isinstance(dv[0], bool):
+                ok = isinstance(v, bool)
+            elif isinstance(dv[0], int):
+                ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            elif isinstance(dv[0], str):
+                ok = v in ("stopped", "online")
+            else:
+                ok = isinstance(v, (list, tuple))
+            if not ok:
+                raise ValueError("config: bad value for %s: %r" % (k, v))
+            if k == "loopback":
+                v = tuple(int(x) for x in v)
+            setattr(self, k, v)
+
+
+def _ranges_from(spec):
+    out = []
+    for r in spec:
+        parts = r.split("-")
+        out.append((int(parts[0]), int(parts[-1])))
+    return out
+
+
+# table (2) column of each role a CAFIS telegram can have
+_COL2 = {
+    "start_cmd": "start_cmd", "permit_cmd": "start_cmd", "request": "request",
+    "end_notice": "end_notice", "end_cmd": "end_cmd", "line_check": "line_check",
+    "cancel": "cancel", "cancel_confirm": "cancel_confirm", "counter": "counter",
+    "report": "other_report",
+}
+# table (1) column of each role a member-center telegram can have
+_COL1 = {
+    "restart_req": "restart_req", "end_req": "end_req", "request": "request",
+    "line_check": "line_check", "cancel": "cancel", "cancel_confirm": "cancel_confirm",
+    "report": "other_report",
+}
+_ROUTE_KINDS = (_roles.K_REQUEST, _roles.K_CANCEL, _roles.K_CONFIRM)
+_CONTROL_KINDS = ("restart_req", "end_req", "line_check")
+
+
+def _roles_for(registry):
+    if registry is None:
+        return _roles.Roles()
+    return _roles.Roles(registry.catalogue, registry.center_layout)
+
+
+class Member:
+    """The member center's session engine (table (2) of 3.3.1, 3.3.2, 3.3.3).
+
+    Inputs: receive(now, tg) a telegram from CAFIS; send(now, tg, ref) a telegram we want to
+    send (general request, fault command, control request, or our report as destination);
+    reply(now, route, mtype, trailer); send_failed(now, tg); terminal_failed(now, report, ref);
+    peer_down(now) / peer_up(now); poll(now). Each returns a list of effects.
+    """
+    STOPPED = "stopped"         # オンライン未開始（休止中）
+    STARTING = "starting"       # answered 開始指令, waiting for 許可指令 (row 8 still applies)
+    ONLINE = "online"
+    CAFIS_FAULT = "cafis_fault"  # ＣＡＦＩＳ障害中
+
+    def __init__(self, config=None, registry=None, center=None, hooks=None, roles=None):
+        self.cfg = config if isinstance(config, Config) else Config(config)
+        self.reg = registry
+        self.cen = registry.center(center) if (registry is not None and center is not None) else None
+        self.roles = roles or _roles_for(registry)
+        if hooks is None:
+            hooks = _dest.hooks_from_registry(registry, self.cen) if registry is not None else _dest.Hooks()
+        self.hooks = hooks
+        if self.cen is not None:
+            self._ranges = [(lo, hi) for lo, hi, _ in self.cen.ranges]
+        else:
+            self._ranges = _ranges_from(self.cfg.routes)
+        self.mode = self.ONLINE if self.cfg.initial == "online" else self.STOPPED
+        self.ending = False          # 終了準備完了報告 sent, waiting for 終了指令 (③ i)
+        self.control = None          # our outstanding control request (Pending)
+        self.routes = {}             # route -> Pending: our request / fault command in use
+        self.holds = {}              # route -> protected items of the last request (保留項目)
+        self.dest = {}               # route -> header of a request CAFIS sent us (awaiting our report)
+        self.held = _dest.HoldQueue(self.cfg.max_held)
+
+    # ---- routes -----------------------------------------------------------------------------
+    def holds_route(self, route):
+        n = _roles._num(route, 0, len(route)) if route else -1
+        for lo, hi in self._ranges:
+            if lo <= n <= hi:
+                return True
+        return False
+
+    def free_route(self):
+        """A route we hold that is not in use (3.3.2(1)(d)), lowest first, or None."""
+        w = self.roles.len_route
+        for lo, hi in self._ranges:
+            for n in range(lo, hi + 1):
+                r = _roles.digits(n, w)
+                if r not in self.routes:
+                    return r
+        return None
+
+    # ---- the row of table (2) ---------------------------------------------------------------
+    def row(self, route=None):
+        """The row of table (2) that applies now (for a telegram on `route`)."""
+        if self.mode in (self.STOPPED, self.STARTING):
+            return "stopped"
+        if self.mode == self.CAFIS_FAULT:
+            return "cafis_fault"
+        if self.control is not None:
+            return self.control.kind
+        if route is not None:
+            p = self.routes.get(route)
+            if p is not None:
+                return p.kind
+        for k in _ROUTE_KINDS:
+            for p in self.routes.values():
+                if p.kind == k:
+                    return k
+        return "idle"
+
+    # ---- inputs -----------------------------------------------------------------------------
+    def receive(self, now, tg):
+        """A telegram from CAFIS."""
+        effs = self.poll(now)
+        ro = self.roles
+        route = ro.route(tg)
+        k = ro.kind(tg)
+        if k == _roles.K_UNKNOWN or len(tg) > ro.lay.max_len:
+            effs.append(("discard", route or None, bytes(tg), "malformed or unknown message type", None))
+            return effs
+        if k != "counter":
+            self._release(now, effs)
+        if k == _roles.K_REPORT:
+            if self.mode != self.STOPPED and self._matching(now, route, tg, effs):
+                return effs
+        col = _COL2.get(k)
+        if col is None:
+            effs.append(("discard", route, bytes(tg), "3.3.1(2): not a telegram CAFIS sends", None))
+            return effs
+        row = self.row(route)
+        act = _p.member_action(row, col)
+        self._act(now, act, row, col, route, bytes(tg), _p.rule(2, row, col, act), effs)
+        return effs
+
+    def send(self, now, tg, ref=None):
+        """A telegram we want to send to CAFIS; `ref` identifies the terminal behind it."""
+        effs = self.poll(now)
+        ro = self.roles
+        k = ro.kind(tg)
+        route = ro.route(tg)
+        if k in (_roles.K_REQUEST,):
+            _origin.send_request(self, now, tg, ref, effs)
+        elif k in (_roles.K_CANCEL, _roles.K_CONFIRM):
+            _origin.send_fault(self, now, tg, ref, effs)
+        elif k in _CONTROL_KINDS:
+            self._send_control(now, k, bytes(tg), ref, effs)
+        elif k == _roles.K_REPORT and ro.cls(tg) == _cat.CTRL_REP:
+            effs.append(("send", route, bytes(tg), "answer to a command", ref))
+        elif k == _roles.K_REPORT:
+            self._send_report(now, route, bytes(tg), ref, effs)
+        else:
+            effs.append(("error", route or None, "not sendable", "malformed, unknown or a CAFIS command", ref))
+        return effs
+
+    def reply(self, now, route, mtype, trailer=b"", ref=None):
+        """Our report (message type `mtype`, bytes) to the request CAFIS sent on `route`: the
+        request's header echoed, on the same route (3.3.3(2)(a))."""
+        req = self.dest.get(route)
+        if req is None:
+            effs = self.poll(now)
+            effs.append(("error", route, "no request on this route", "3.3.3(2)(a)", ref))
+            return effs
+        ro = self.roles
+        return self.send(now, ro.with_trailer(ro.with_type(req, mtype), trailer), ref)
+
+    def send_failed(self, now, tg, ref=None):
+        """The transport could not send `tg` (3.3.2(1)(f), 3.3.3(2)(c))."""
+        effs = self.poll(now)
+        ro = self.roles
+        tg = bytes(tg)
+        k = ro.kind(tg)
+        route = ro.route(tg)
+        cls = ro.cls(tg)
+        p = self.routes.get(route)
+        if k == _roles.K_REPORT and cls in (_cat.REP, _cat.CANCEL_REP, _cat.CONFIRM_REP, _cat.ABNORMAL):
+            _origin._hold(self, effs, Pending("report", tg, now + self.cfg.t_resend, ref), "3.3.3(2)(c)")
+        elif k in _ROUTE_KINDS and p is not None and p.tg == tg:
+            del self.routes[route]
+            if k == _roles.K_REQUEST:
+                effs.append(("terminal_error", route, _origin.T_SEND_FAILED, "3.3.2(1)(f)", p.ref))
+            else:
+                _origin._hold(self, effs, Pending(p.kind, tg, now + self.cfg.t_resend, p.ref, p.tries,
+                                                  p.retried), "3.3.2(1)(f) fault command held")
+        elif k in _CONTROL_KINDS and self.control is not None and self.control.tg == tg:
+            self.control = None
+            effs.append(("error", route, _origin.T_SEND_FAILED, "3.3.2(1)(f) control request", ref))
+        else:
+            effs.append(("error", route or None, _origin.T_SEND_FAILED, "not outstanding", ref))
+        return effs
+
+    def terminal_failed(self, now, report, ref=None):
+        """3.3.2(2)(d): the report could not be delivered to the terminal -> 取消指令."""
+        effs = self.poll(now)
+        _origin.terminal_failed(self, now, bytes(report), effs, ref)
+        return effs
+
+    def peer_down(self, now):
+        """All lines to CAFIS are down: CAFIS in total fault (3.3.2(1)(e), 3.3.3(2)(b))."""
+        effs = self.poll(now)
+        if self.mode != self.STOPPED and self.mode != self.CAFIS_FAULT:
+            self.mode = self.CAFIS_FAULT
+            effs.append(("fault", None, "cafis", "3.3.2(1)(e) 全回線障害", None))
+        return effs
+
+    def peer_up(self, now):
+        """CAFIS is reachable and online again: held telegrams are sent."""
+        effs = self.poll(now)
+        if self.mode == self.CAFIS_FAULT:
+            self._online(now, "peer back", effs)
+        return effs
+
+    def poll(self, now):
+        """Fire what is due at `now`: time-overs (表 3.3.2-1), control resends, held resends."""
+        effs = []
+        c = self.control
+        if c is not None and c.deadline <= now:
+            self._control_time_over(now, c, effs)
+        for route in sorted(self.routes):
+            p = self.routes.get(route)
+            if p is not None and p.deadline <= now:
+                _origin.time_over(self, now, route, p, effs)
+        self._flush(now, effs, True)
+        return effs
+
+    def next_deadline(self):
+        """When poll() next has something to do (seconds), or None."""
+        t = None
+        if self.control is not None:
+            t = self.control.deadline
+        for p in self.routes.values():
+            if t is None or p.deadline < t:
+                t = p.deadline
+        if self.mode == self.ONLINE:
+            h = self.held.next_due()
+            if h is not None and (t is None or h < t):
+                t = h
+        return t
+
+    def describe(self):
+        """The state in one line (for tools and logs)."""
+        parts = [self.mode + (" ending" if self.ending else "")]
+        parts.append("ctl=" + (self.control.kind if self.control else "-"))
+        rs = []
+        for r in sorted(self.routes):
+            p = self.routes[r]
+            rs.append("%s:%s%s" % (r.decode(), p.kind, "(held)" if p.held else ""))
+        parts.append("routes=" + (",".join(rs) or "-"))
+        parts.append("dest=" + (",".join(r.decode() for r in sorted(self.dest)) or "-"))
+        parts.append("held=%d" % len(self.held))
+        return " ".join(parts)
+
+    # ---- internals --------------------------------------------------------------------------
+    def _send_control(self, now, k, tg, ref, effs):
+        if self.control is not None:
+            effs.append(("error", self.roles.route(tg), "control request outstanding", self.control.kind, ref))
+            return
+        self.control = Pending(k, tg, now + self.cfg.t_control, ref)
+        effs.append(("send", self.roles.route(tg), tg, "control request " + k, ref))
+
+    def _control_time_over(self, now, c, effs):
+        route = self.roles.route(c.tg)
+        effs.append(("time_over", route, c.tg, "control request " + c.kind, c.ref))
+        if c.tries < self.cfg.max_retries:
+            c.tries += 1
+            c.deadline = now + self.cfg.t_control
+            effs.append(("send", route, c.tg, "control request resent", c.ref))
+            return
+        self.control = None
+        effs.append(("give_up", route, c.tg, "control request %s: no answer" % c.kind, c.ref))
+        if c.kind != "end_req" and self.mode != self.STOPPED and self.mode != self.CAFIS_FAULT:
+            self.mode = self.CAFIS_FAULT
+            effs.append(("fault", None, "cafis", "no answer to " + c.kind, None))
+
+    def _matching(self, now, route, tg, effs):
+        """The report that answers what we have outstanding: handled outside table (2)."""
+        ro = self.roles
+        c = self.control
+        if c is not None and ro.answers(c.tg, tg):
+            self.control = None
+            effs.append(("deliver", route, bytes(tg), "answer to " + c.kind, c.ref))
+            return True
+        p = self.routes.get(route)
+        if p is not None and ro.answers(p.tg, tg):
+            _origin.on_report(self, now, route, p, bytes(tg), effs)
+            return True
+        return False
+
+    def _release(self, now, effs):
+        """⑫ ends with the next telegram from CAFIS that is not a counter notification."""
+        for route in sorted(self.routes):
+            p = self.routes[route]
+            if p.held:
+                p.held = False
+                p.deadline = now + (self.cfg.t_report if p.kind == _roles.K_REQUEST else self.cfg.t_fault)
+                effs.append(("release", route, p.tg, "3.3.1(2)⑫ hold ends", p.ref))
+
+    def _answer(self, tg, rule, effs):
+        """The report to a command: the command echoed with its answer type (3.3.4 B(b))."""
+        ro = self.roles
+        ans = ro.cat.ans.get(ro.mtype(tg))
+        if not ans:
+            effs.append(("discard", ro.route(tg), tg, rule + ": no answer type in the catalogue", None))
+            return
+        code = _roles.digits(ans[0], ro.len_type)
+        effs.append(("send", ro.route(tg), ro.with_type(tg, code), rule, None))
+
+    def _wait(self, row, rule, effs):
+        if row not in ("idle", "stopped", "cafis_fault"):
+            effs.append(("wait", None, row, rule, None))
+
+    def _act(self, now, act, row, col, route, tg, rule, effs):
+        if act == 1:      # answer; wait for request telegrams (start sequence)
+            self._answer(tg, rule, effs)
+            self.control = None
+            self._started(now, tg, rule, effs)
+        elif act == 2:    # answer / process; keep waiting
+            self._process(now, col, route, tg, rule, effs)
+            self._wait(row, rule, effs)
+        elif act == 3:    # stop waiting; i) end notice ii) end command
+            self.control = None
+            self._answer(tg, rule, effs)
+            if col == "end_notice":
+                self.ending = True
+                effs.append(("wait", None, "end_cmd", rule + " i", None))
+            else:
+                self._stop(now, rule + " ii", effs)
+        elif act == 4:    # answer and restart at once
+            self._answer(tg, rule, effs)
+            self.control = None
+            effs.append(("restart", None, None, rule, None))
+            self._started(now, tg, rule, effs)
+        elif act == 5:    # not received
+            effs.append(("ignore", route, tg, rule, None))
+        elif act == 6:    # answer
+            self._answer(tg, rule, effs)
+        elif act == 7:    # discard; keep waiting
+            effs.append(("discard", route, tg, rule, None))
+            self._wait(row, rule, effs)
+        elif act == 8:    # answer if ready to start, else discard
+            if self.cfg.ready:
+                self._answer(tg, rule, effs)
+                self._started(now, tg, rule, effs)
+            else:
+                effs.append(("discard", route, tg, rule + " not ready", None))
+        elif act == 9:    # discard
+            effs.append(("discard", route, tg, rule, None))
+        elif act == 10:   # answer the notice at once
+            self._answer(tg, rule, effs)
+        elif act == 11:   # accept the report; keep waiting
+            effs.append(("deliver", route, tg, rule, None))
+            self._wait(row, rule, effs)
+        elif act == 12:   # answer and hold the request sent
+            self._answer(tg, rule, effs)
+            for r in sorted(self.routes):
+                p = self.routes[r]
+                p.held = True
+                p.deadline = now + self.cfg.t_hold
+                effs.append(("hold_request", r, p.tg, rule, p.ref))
+
+    def _process(self, now, col, route, tg, rule, effs):
+        """② / normal processing of a CAFIS telegram by its column."""
+        if col == "request":
+            self._dest_request(now, route, tg, rule, effs, True)
+        elif col in ("cancel", "cancel_confirm"):
+            self._dest_request(now, route, tg, rule, effs, False)
+        elif col == "other_report":
+            effs.append(("deliver", route, tg, rule, None))
+        else:             # end notice, line check, counter: answer
+            self._answer(tg, rule, effs)
+            if col == "end_notice":
+                self.ending = True
+
+    def _dest_request(self, now, route, tg, rule, effs, checks):
+        """3.3.3 (1): a request (or fault command) for us as destination center."""
+        if checks:
+            bad = _dest.check(self.hooks, tg, self.cfg.reject_codes)
+            if bad is not None:
+                rep = _dest.reject_report(self.roles, tg, bad[1])
+                if rep is None:
+                    effs.append(("discard", route, tg, bad[0] + ": no reject report type", None))
+                else:
+                    self._out_report(now, route, rep, None, bad[0] + " ××拒否報告", effs)
+                return
+        if route not in self.dest and len(self.dest) >= self.cfg.max_dest:
+            effs.append(("discard", route, tg, "too many open requests (max_dest)", None))
+            return
+        self.dest[route] = tg[:self.roles.hlen]
+        effs.append(("deliver", route, tg, rule, None))
+
+    def _send_report(self, now, route, tg, ref, effs):
+        """Our report as destination: on the route of the request (3.3.3(2)(a))."""
+        req = self.dest.get(route)
+        if req is None:
+            effs.append(("error", route, "no request on this route", "3.3.3(2)(a)", ref))
+            return
+        if not self.roles.answers(req, tg):
+            effs.append(("error", route, "does not answer the request", "3.3.3(2)(a)", ref))
+            return
+        del self.dest[route]
+        self._out_report(now, route, tg, ref, "3.3.3(2)(a)", effs)
+
+    def _out_report(self, now, route, tg, ref, rule, effs):
+        if self.mode == self.ONLINE:
+            effs.append(("send", route, tg, rule, ref))
+        else:
+            _origin._hold(self, effs, Pending("report", tg, None, ref), "3.3.3(2)(b) " + rule)
+
+    def _started(self, now, tg, rule, effs):
+        if self.roles.kind(tg) == "permit_cmd":
+            self._online(now, rule, effs)
+        else:
+            self.mode = self.STARTING
+            self.ending = False
+
+    def _online(self, now, rule, effs):
+        self.mode = self.ONLINE
+        self.ending = False
+        effs.append(("online", None, None, rule, None))
+        self._flush(now, effs, False)
+
+    def _stop(self, now, rule, effs):
+        self.mode = self.STOPPED
+        self.ending = False
+        self.control = None
+        for route in sorted(self.routes):
+            p = self.routes[route]
+            effs.append(("abandon", route, p.tg, rule, p.ref))
+            _origin.time_over(self, now, route, p, effs, False, rule + " -> 表3.3.2-1")
+        effs.append(("stop", None, None, rule, None))
+
+    def _flush(self, now, effs, due_only):
+        if self.mode != self.ONLINE or not len(self.held):
+            return
+        for p in self.held.take(now, due_only):
+            if p.kind == "report":
+                effs.append(("send", self.roles.route(p.tg), p.tg, "3.3.3(2) held report sent", p.ref))
+            else:
+                _origin.resend(self, now, p, effs)
+
+
+class _View:
+    """CAFIS's view of one member center."""
+
+    def __init__(self):
+        self.fault = False
+        self.command = None      # Pending: the command CAFIS sent and awaits an answer to
+        self.routes = {}         # route -> Pending: requests / fault commands CAFIS routed to it
+
+
+class Cafis:
+    """CAFIS's handling of member-center telegrams, table (1) of 3.3.1 (a reference model).
+
+    sent(now, center, tg): CAFIS sent `tg` to the center (sets the row: the outstanding
+    command, or the request routed to it; a 許可指令 sent ends a fault, ④).
+    receive(now, center, tg): a telegram from the center -> effects.
+    With a parser Checker (checks.py), telegrams the table accepts (② ③ ⑦ and answers) are
+    checked by 3.3.4 and the verdict decides: accept, discard or abnormal report; the
+    checker also sees what CAFIS sent and the member center's fault state.
+    """
+
+    def __init__(self, registry=None, checker=None, roles=None, code_unreceivable="C60"):
+        self.reg = registry
+        self.checker = checker
+        self.roles = roles or _roles_for(registry)
+        self.code = code_unreceivable    # ⑤ ⑥: 3.3.5-2 #16 受信不能状態で電文受信
+        self.views = {}
+
+    def view(self, center):
+        v = self.views.get(center)
+        if v is None:
+            v = _View()
+            self.views[center] = v
+        return v
+
+    def abnormal(self, tg, code, rule):
+        """The abnormal report for `tg` with `code`, built by the parser's report builder."""
+        ro = self.roles
+        v = _checks.Verdict(_checks.ABNORMAL, code, rule, None, None, None, _errors.ABN,
+                            ro.cat.reply[_cat.ABNORMAL])
+        return _report.build(ro.lay, tg, v)
+
+    def _set_fault(self, center, fault):
+        self.view(center).fault = fault
+        if self.checker is not None and self.reg is not None and self.reg.center(center) is not None:
+            self.checker.set_center_state(center, _registry.FAULT if fault else _registry.ONLINE)
+
+    def row(self, center, route=None):
+        v = self.view(center)
+        if v.fault:
+            return "member_fault"
+        if v.command is not None:
+            return v.command.kind
+        if route is not None and route in v.routes:
+            return v.routes[route].kind
+        for k in _ROUTE_KINDS:
+            for p in v.routes.values():
+                if p.kind == k:
+                    return k
+        return "idle"
+
+    def sent(self, now, center, tg):
+        ro = self.roles
+        v = self.view(center)
+        k = ro.kind(tg)
+        route = ro.route(tg)
+        effs = []
+        if self.checker is not None:
+            self.checker.sent(tg, center)
+        if k in ("start_cmd", "permit_cmd"):
+            v.command = Pending("start_cmd", bytes(tg), None)
+            if k == "permit_cmd" and v.fault:
+                self._set_fault(center, False)
+                effs.append(("restart", None, center, "3.3.1(1)④ 許可指令の送信正常により再開始", None))
+        elif k in ("end_notice", "end_cmd", "counter", "line_check"):
+            v.command = Pending(k, bytes(tg), None)
+        elif k in _ROUTE_KINDS:
+            v.routes[route] = Pending(k, bytes(tg), None)
+        return effs
+
+    def receive(self, now, center, tg):
+        ro = self.roles
+        v = self.view(center)
+        tg = bytes(tg)
+        route = ro.route(tg)
+        k = ro.kind(tg)
+        effs = []
+        if k == _roles.K_REPORT:
+            c = v.command
+            if c is not None and ro.answers(c.tg, tg):
+                if self._accept(center, route, tg, "3.3.1(1) answer to " + c.kind, effs):
+                    v.command = None
+                return effs
+            p = v.routes.get(route)
+            if p is not None and ro.answers(p.tg, tg):
+                if self._accept(center, route, tg, "3.3.1(1) report to " + p.kind, effs):
+                    del v.routes[route]
+                return effs
+        col = _COL1.get(k)
+        if col is None:
+            effs.append(("discard", route or None, tg, "3.3.1(1): not a member-center telegram", None))
+            return effs
+        row = self.row(center, route)
+        act = _p.cafis_action(row, col)
+        rule = _p.rule(1, row, col, act)
+        wait = row not in ("idle", "member_fault")
+        if act == 1:
+            effs.append(("discard", route, tg, rule, None))
+            if wait:
+                effs.append(("wait", None, row, rule, None))
+        elif act == 2:
+            self._accept(center, route, tg, rule, effs)
+            if wait:
+                effs.append(("wait", None, row, rule, None))
+        elif act == 3:
+            self._accept(center, route, tg, rule, effs)
+            effs.append(("restart", None, center, rule, None))
+        elif act == 4:
+            self._set_fault(center, True)
+            v.command = None
+            v.routes = {}
+            effs.append(("fault", None, center, rule, None))
+        elif act == 5:
+            effs.append(("abnormal_report", route, self.abnormal(tg, self.code, rule), rule, self.code))
+            self._set_fault(center, True)
+        elif act == 6:
+            effs.append(("abnormal_report", route, self.abnormal(tg, self.code, rule), rule, self.code))
+            effs.append(("wait", None, row, rule, None))
+        elif act == 7:
+            self._accept(center, route, tg, rule, effs)
+        return effs
+
+    def _accept(self, center, route, tg, rule, effs):
+        """Accepted by table (1): the parser's checks (3.3.4) decide. True when accepted."""
+        if self.checker is None:
+            effs.append(("accept", route, tg, rule, None))
+            return True
+        v = self.checker.check(tg, "center", center)
+        if v.kind == _checks.ACCEPT:
+            effs.append(("accept", route, tg, rule, v.as_tuple()))
+            return True
+        if v.kind == _checks.ABNORMAL:
+            effs.append(("abnormal_report", route, self.checker.report(tg, v), rule + "; " + v.rule, v.code))
+        else:
+            effs.append(("discard", route, tg, rule + "; " + str(v.rule), v.code))
+        return False
+
+    def describe(self, center):
+        v = self.view(center)
+        rs = ",".join("%s:%s" % (r.decode(), v.routes[r].kind) for r in sorted(v.routes))
+        return "%s cmd=%s routes=%s" % ("fault" if v.fault else "ok",
+                                        v.command.kind if v.command else "-", rs or "-")

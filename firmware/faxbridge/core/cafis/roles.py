@@ -1,0 +1,181 @@
+"""Session roles of telegrams: which row or column of the 3.3.1 tables a message type is.
+
+Built on the parser's catalogue (catalogue.py: class of each message type, and which types
+answer which) and layout (layout.py: where the fields are). The only extra data here is what
+the catalogue's classes do not say: which control command is which (開始指令, 許可指令, ...),
+which control request is which, the fault re-commands of 表 3.3.2-1 and the reject report of
+each request (3.3.3). A deployment may replace any of it (Roles(types=...)).
+"""
+from . import catalogue as _cat
+from . import layout as _layout
+
+# Message types with a fixed session role (spec/cafis.md, default catalogue). Seed: 7020, 0720, 9210.
+TYPES = (
+    ("restart_req", "7020"),     # 再開始要求 (3.3.4 A(b))
+    ("end_req", "0720"),         # 終了要求 (3.3.4 A(b))
+    ("line_check", "9210"),      # 回線障害回復確認指令, either way (3.3.4 A(b))
+    ("start_cmd", "7000"),       # 開始指令
+    ("permit_cmd", "7030"),      # 許可指令: part of the start sequence, column 開始指令 (docs/cafis-engine.md)
+    ("end_notice", "0700"),      # 終了予告指令
+    ("end_cmd", "0730"),         # 終了指令
+    ("counter", "8000"),         # カウンタ通知
+    ("cancel", "9100"),          # 取消指令
+    ("cancel_re", "9120"),       # 取消再指令 (表 3.3.2-1 #3)
+    ("confirm", "9300"),         # 取消確認指令 (表 3.3.2-1 #1)
+    ("confirm_re", "9320"),      # 取消確認再指令 (表 3.3.2-1 #2)
+)
+
+# Control routes (spec/cafis.md, Routes): 0000 member request, 0001 member report.
+ROUTE_REQ = b"0000"
+ROUTE_REP = b"0001"
+
+# what a telegram is, for the engine
+K_REQUEST = "request"            # general request (xx要求)
+K_CANCEL = "cancel"              # 取消（再）指令
+K_CONFIRM = "cancel_confirm"     # 取消確認（再）指令
+K_REPORT = "report"              # any report (general, control, fault, abnormal)
+K_UNKNOWN = "unknown"            # not in the catalogue
+
+
+def _num(buf, off, ln):
+    """The digits at buf[off:off+ln] as an int, -1 if not all digits (no allocation)."""
+    n = 0
+    for i in range(off, off + ln):
+        c = buf[i]
+        if c < 48 or c > 57:
+            return -1
+        n = n * 10 + c - 48
+    return n
+
+
+def digits(n, width):
+    """n as `width` ASCII digits (bytes), zero-padded."""
+    s = b"%d" % n
+    return b"0" * (width - len(s)) + s
+
+
+class Roles:
+    """Classifies center telegrams (63-byte header) by message type for the 3.3.1 tables."""
+
+    def __init__(self, catalogue=None, layout=None, types=TYPES):
+        self.cat = catalogue or _cat.Catalogue()
+        self.lay = layout or _layout.center()
+        self.code = {}
+        self.role = {}
+        for key, code in types:
+            n = int(code)
+            if self.cat.entry(n) is None:
+                raise ValueError("roles: %s (%s) is not in the catalogue" % (code, key))
+            self.code[key] = code.encode()
+            self.role[n] = key
+        for key, _ in TYPES:
+            if key not in self.code:
+                raise ValueError("roles: no message type for %s" % key)
+        self.hlen = self.lay.hlen
+        self.off_type, self.len_type = self.lay.pos["msg_type"]
+        self.off_route, self.len_route = self.lay.pos["route"]
+        self.off_tlen, self.len_tlen = self.lay.pos["trailer_len"]
+        # reject report (××拒否報告) of each general request: the answer named "reject"
+        self.reject = {}
+        for row in self.cat.rows:
+            if row[3] == _cat.REQ:
+                for a in row[4]:
+                    e = self.cat.entry(int(a))
+                    if e is not None and e[3] == _cat.REP and "reject" in e[1]:
+                        self.reject[int(row[0])] = a.encode()
+
+    # ---- fields -----------------------------------------------------------------------------
+    def mtype(self, tg):
+        """Message type as an int (-1 when not numeric or the telegram is too short)."""
+        if len(tg) < self.hlen:
+            return -1
+        return _num(tg, self.off_type, self.len_type)
+
+    def route(self, tg):
+        """Route number as bytes (b'' when too short)."""
+        if len(tg) < self.hlen:
+            return b""
+        return bytes(tg[self.off_route:self.off_route + self.len_route])
+
+    def field(self, tg, key):
+        off, ln = self.lay.pos[key]
+        return bytes(tg[off:off + ln])
+
+    def with_type(self, tg, code, route=None):
+        """A copy of telegram `tg` with message type `code` (bytes) and optionally another route."""
+        b = bytearray(tg)
+        b[self.off_type:self.off_type + self.len_type] = code
+        if route is not None:
+            b[self.off_route:self.off_route + self.len_route] = route
+        return bytes(b)
+
+    def with_route(self, tg, route):
+        """A copy of telegram `tg` on another route (bytes)."""
+        b = bytearray(tg)
+        b[self.off_route:self.off_route + self.len_route] = route
+        return bytes(b)
+
+    def with_trailer(self, tg, trailer):
+        """A copy of tg's header followed by `trailer`, trailer length set (3 digits)."""
+        b = bytearray(tg[:self.hlen])
+        b[self.off_tlen:self.off_tlen + self.len_tlen] = digits(len(trailer), self.len_tlen)
+        return bytes(b) + bytes(trailer)
+
+    def trailer(self, tg):
+        return bytes(tg[self.hlen:])
+
+    # ---- roles ------------------------------------------------------------------------------
+    def kind(self, tg):
+        """Role of a telegram: a key of TYPES ('restart_req', 'start_cmd', ...), or 'request',
+        'cancel', 'cancel_confirm', 'report', or 'unknown'."""
+        n = self.mtype(tg)
+        r = self.role.get(n)
+        if r is not None:
+            if r in ("cancel", "cancel_re"):
+                return K_CANCEL
+            if r in ("confirm", "confirm_re"):
+                return K_CONFIRM
+            return r
+        c = self.cat.cls(n)
+        if c == _cat.REQ:
+            return K_REQUEST
+        if c == _cat.CANCEL:
+            return K_CANCEL
+        if c == _cat.CONFIRM:
+            return K_CONFIRM
+        if c in (_cat.REP, _cat.CTRL_REP, _cat.CANCEL_REP, _cat.CONFIRM_REP, _cat.ABNORMAL):
+            return K_REPORT
+        return K_UNKNOWN
+
+    def cls(self, tg):
+        return self.cat.cls(self.mtype(tg))
+
+    def answers(self, sent, got):
+        """True when telegram `got` answers telegram `sent` (catalogue answers, or an abnormal
+        report 異常報告 to a request or fault command)."""
+        a = self.mtype(sent)
+        b = self.mtype(got)
+        if self.cat.answers(a, b):
+            return True
+        if self.cat.cls(b) == _cat.ABNORMAL and self.cat.cls(a) in (_cat.REQ, _cat.CANCEL, _cat.CONFIRM):
+            return True
+        return False
+
+    def error_code(self, tg):
+        """The error code a report carries: the first 3 trailer bytes when they look like Cnn."""
+        t = tg[self.hlen:self.hlen + 3]
+        if len(t) == 3 and t[0] == 67 and 48 <= t[1] <= 57 and 48 <= t[2] <= 57:
+            return bytes(t).decode()
+        return None
+
+
+# 表 3.3.4-3 / 3.3.5-2 #13: protected items (保護項目) that identify a transaction on a route.
+PROTECTED = ("seq", "org_co", "dst_co", "org_date")
+
+
+def protected(roles, tg):
+    """The protected items of a telegram, as one bytes value (compared, not parsed)."""
+    out = b""
+    for k in PROTECTED:
+        out += roles.field(tg, k)
+    return out
