@@ -12,7 +12,7 @@ def _copy(d):
 def test_good_config_gets_defaults():
     cfg, errors = config.check(_copy(GOOD))
     assert errors == []
-    assert cfg["mqtt"]["root"] == "faxbridge/u-1"
+    assert cfg["mqtt"]["prefix"] == "faxbridge"
     assert cfg["dial"]["deny"] == ["110", "118", "119"]
     assert cfg["retries"]["count"] == 2
     assert cfg["quota"]["pages_per_day"] == 0

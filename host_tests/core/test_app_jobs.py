@@ -30,7 +30,7 @@ def _make(folder=None, quota=None, cfg=None):
     events = []
     emit = lambda f: events.append(dict(f))
     js = Jobs(JobStore(folder), quota or Quota(0), cfg or _cfg(), emit, _deny,
-              lambda kind, path: "bad PBM" if kind == "pbm-bad" else None)
+              lambda kind, path: (0, "bad PBM") if kind == "pbm-bad" else ((2, None) if kind == "text2" else (1, None)))
     return js, events, folder
 
 
@@ -77,7 +77,7 @@ def test_refused_and_malformed_numbers_never_dial():
 def test_bad_page_is_204000_and_bad_commands_refused():
     js, ev, _ = _make()
     js.submit("j1", "0312345678", [("text", "x"), ("pbm-bad", b"P4")], T)
-    assert _codes(ev) == [-1, 204000] and ev[-1]["evidence"] == (("page", 2), ("reason", "bad PBM"))
+    assert _codes(ev) == [-1, 204000] and ev[-1]["evidence"] == (("document", 2), ("reason", "bad PBM"))
     assert js.submit("j1", "0312345678", [("text", "x")], T) == "job id j1 already used"
     assert js.submit("../x", "0312345678", [("text", "x")], T).startswith("job id must be")
     assert js.submit("j3", "0312345678", [], T).startswith("a job has 1 to")
@@ -86,8 +86,9 @@ def test_bad_page_is_204000_and_bad_commands_refused():
 def test_quota_hold_release_and_expiry():
     q = Quota(2)
     js, ev, _ = _make(quota=q)
-    js.submit("j1", "0312345678", [("text", "a"), ("text", "b")], T)
+    js.submit("j1", "0312345678", [("text2", "a\fb")], T)
     job = js.next_due(T)
+    assert job["plan"] == [[0, 0], [0, 1]] and job["n"] == 2
     js.start_call(job, T)
     js.end_call(job, 0, None, 2, T)
     js.submit("j2", "0312345678", [("text", "c")], T)

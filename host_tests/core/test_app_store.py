@@ -7,14 +7,14 @@ from faxbridge.app.store import JobStore, valid_id, load_json, save_json
 
 def test_valid_ids():
     assert valid_id("job-1_a.b")
-    for bad in ("", ".hidden", "a/b", "x" * 41, "a b", 5, None, "ü"):
+    for bad in ("", ".hidden", "a/b", "x" * 41, "a b", 5, None, "ü", "a\\b"):
         assert not valid_id(bad), bad
 
 
 def test_save_load_roundtrip_and_order():
     d = tmpdir("store")
     s = JobStore(d + "/jobs")
-    s.save({"id": "b", "created": 2, "state": "queued", "n": 1})
+    s.save({"id": "b", "created": 2, "state": "queued", "docs": 1})
     s.save({"id": "a", "created": 1, "state": "queued", "n": 0})
     s.write_page("b", 0, b"P4\n1 1\n\x00")
     jobs = s.load_all()

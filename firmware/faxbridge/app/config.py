@@ -15,7 +15,7 @@ SCHEMA = (
     ("mqtt.password", "str", None, False, (0, 128)),
     ("mqtt.tls", "bool", False, False, None),
     ("mqtt.ca", "str", None, False, (1, 128)),
-    ("mqtt.root", "str", None, False, (1, 96)),
+    ("mqtt.prefix", "str", "faxbridge", False, (1, 64)),
     ("mqtt.keepalive_s", "int", 30, False, (5, 3600)),
     ("mqtt.clean", "bool", False, False, None),
     ("wifi.ssid", "str", None, False, (1, 32)),
@@ -160,8 +160,6 @@ def check(raw):
     if "board" in raw:
         cfg["board"] = raw["board"]
     if not errors:
-        if not cfg["mqtt"]["root"]:
-            cfg["mqtt"]["root"] = "faxbridge/" + cfg["unit_id"]
         for n in cfg["dial"]["allow"]:
             if n in cfg["dial"]["deny"]:
                 errors.append("dial.allow: %s is also in dial.deny" % n)

@@ -26,7 +26,7 @@ class Jobs:
         """emit(fields) persists one fax/status event (an ordered tuple of pairs).
 
         check_number(number) -> (None, dial string) | (code, reason); check_page(kind, path)
-        -> None | reason. Both default to accepting everything (tests)."""
+        -> (pages, None) | (0, reason). Both default to accepting everything (tests)."""
         self.store = store
         self.quota = quota
         self.cfg = cfg
@@ -83,13 +83,13 @@ class Jobs:
         if not pages or len(pages) > self.cfg["jobs"]["max_pages"]:
             return "a job has 1 to %d pages" % self.cfg["jobs"]["max_pages"]
         self._seq += 1
-        job = {"id": job_id, "number": number, "n": len(pages), "kinds": [k for k, _ in pages],
+        job = {"id": job_id, "number": number, "docs": len(pages), "n": 0, "kinds": [k for k, _ in pages],
                "created": now, "seq": self._seq, "attempt": 0, "confirmed": 0, "rev": 0, "rep": 0,
                "held_since": None, "next_at": 0}
         code, text = self.check_number(number) if self.check_number else (None, number)
         if code is not None:
             # refused (6002) or malformed (6027): final at once, nothing reaches the modem
-            job["n"] = 0
+            job["docs"] = 0
             self._set(job, "done", code, (("reason", text),))
             return None
         job["dial"] = text
@@ -101,13 +101,23 @@ class Jobs:
         return None
 
     def _check_pages(self, job):
-        for i in range(job["n"]):
-            why = None
+        """Check and count every document; plan = [[document, page in document], ...]."""
+        plan = []
+        for i in range(job["docs"]):
+            cnt, why = 1, None
             if self.check_page:
-                why = self.check_page(job["kinds"][i], self.store.page_path(job["id"], i))
+                cnt, why = self.check_page(job["kinds"][i], self.store.page_path(job["id"], i))
             if why:
-                self._set(job, "done", 204000, (("page", i + 1), ("reason", why)))
+                self._set(job, "done", 204000, (("document", i + 1), ("reason", why)))
                 return
+            for k in range(cnt):
+                plan.append([i, k])
+        limit = self.cfg["jobs"]["max_pages"]
+        if len(plan) > limit:
+            self._set(job, "done", 204000, (("reason", "%d pages, limit %d" % (len(plan), limit)),))
+            return
+        job["plan"] = plan
+        job["n"] = len(plan)
         self._set(job, "queued", -2)
 
     # ---- the line

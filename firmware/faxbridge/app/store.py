@@ -10,12 +10,12 @@ promoted; a torn one is deleted.
 import json
 import os
 
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:"
 MAX_ID = 40
 
 
 def valid_id(job_id):
-    """True if job_id is safe as a file name: 1..40 of [A-Za-z0-9-_.], not starting with '.'."""
+    """True if job_id is safe as a file name: 1..40 of [A-Za-z0-9-_.:], not starting with '.'."""
     if not isinstance(job_id, str) or not (0 < len(job_id) <= MAX_ID) or job_id[0] == ".":
         return False
     for c in job_id:
@@ -105,7 +105,7 @@ class JobStore:
         write_atomic(self.page_path(job_id, n), data)
 
     def remove_pages(self, job):
-        for n in range(job.get("n", 0)):
+        for n in range(job.get("docs", 0)):
             try:
                 os.remove(self.page_path(job["id"], n))
             except OSError:
