@@ -48,6 +48,10 @@ def main():
         asyncio.run(unit.run())
     except KeyboardInterrupt:
         print("faxbridge: interrupted")
+        try:
+            asyncio.run(unit.shutdown())
+        except KeyboardInterrupt:
+            pass
     finally:
         port.close()
     print("faxbridge: stopped")

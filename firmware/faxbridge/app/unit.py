@@ -132,6 +132,14 @@ class Unit:
     def _check_page(self, kind, path):
         return pagesmod.count(kind, path, self._dcfg["station_id"])
 
+    async def shutdown(self):
+        """After Ctrl-C stopped the loop: publish `offline` and disconnect politely."""
+        if self.link is not None:
+            try:
+                await asyncio.wait_for(self.link.stop(), 3)
+            except Exception as e:
+                log("link stop: %r" % (e,))
+
     def stop(self, code=0):
         self.exit_code = code
         self._stop.set()
