@@ -1,0 +1,257 @@
+"""Viper twins of the T.4 hot loops (MicroPython only; t4.py and t4dec.py hold the plain
+Python originals, and host_tests/core/test_t4_twins.py checks both give the same bytes).
+
+Same algorithms, same tables: run-length scanning over whole bytes, make-up + terminating
+codes from mhcodes, fill + EOL ending on a byte boundary. No allocation per call.
+"""
+import micropython
+
+from . import mhcodes
+
+mhcodes.build()
+_TERM = mhcodes.TERM
+_MAKEUP = mhcodes.MAKEUP
+_LZ8 = mhcodes.LZ8
+_SENT = mhcodes.SENT
+_REV = mhcodes.REV
+
+
+@micropython.viper
+def enc(row, out, width: int, minbits: int) -> int:
+    """Twin of t4._enc_py: code one row into out[0:], return the byte count."""
+    r = ptr8(row)  # noqa: F821
+    o = ptr8(out)  # noqa: F821
+    term = ptr32(_TERM)  # noqa: F821
+    mkup = ptr32(_MAKEUP)  # noqa: F821
+    lz8 = ptr8(_LZ8)  # noqa: F821
+    sent = ptr8(_SENT)  # noqa: F821
+    acc = 0
+    n = 0
+    p = 0
+    colour = 0
+    run = 0
+    nb = width >> 3
+    i = 0
+    while i <= nb:
+        if i < nb:
+            v = r[i]
+            if colour:
+                v ^= 0xFF
+            i += 1
+            if v == 0:
+                run += 8
+                continue
+            k = 8
+        else:
+            i += 1
+            v = 0x80
+            k = 1
+        while True:
+            z = lz8[v]
+            if z >= k:
+                run += k
+                break
+            run += z
+            while run > 2623:
+                e = mkup[colour * 41 + 40]
+                acc |= (e >> 4) << n
+                n += e & 15
+                run -= 2560
+                while n >= 8:
+                    o[p] = acc & 0xFF
+                    p += 1
+                    acc >>= 8
+                    n -= 8
+            if run > 63:
+                e = mkup[colour * 41 + (run >> 6)]
+                acc |= (e >> 4) << n
+                n += e & 15
+                run &= 63
+                while n >= 8:
+                    o[p] = acc & 0xFF
+                    p += 1
+                    acc >>= 8
+                    n -= 8
+            e = term[colour * 64 + run]
+            acc |= (e >> 4) << n
+            n += e & 15
+            while n >= 8:
+                o[p] = acc & 0xFF
+                p += 1
+                acc >>= 8
+                n -= 8
+            run = 0
+            colour ^= 1
+            k -= z
+            v = (((v << z) ^ 0xFF) & 0xFF) | sent[k]
+            if i > nb:
+                break
+    need = p * 8 + n + 12
+    if need < minbits:
+        need = minbits
+    end = (need + 7) >> 3
+    if n:
+        o[p] = acc
+        p += 1
+    while p < end:
+        o[p] = 0
+        p += 1
+    o[end - 1] = o[end - 1] | 0x80
+    return end
+
+
+@micropython.viper
+def rev(buf, n: int):
+    """Twin of t4._rev_py: reverse the bit order of buf[0:n] in place."""
+    b = ptr8(buf)  # noqa: F821
+    t = ptr8(_REV)  # noqa: F821
+    i = 0
+    while i < n:
+        b[i] = t[b[i]]
+        i += 1
+
+
+@micropython.viper
+def copy(dst, doff: int, src, sn: int) -> int:
+    """dst[doff:doff+n] = src[soff:soff+n] with sn = soff << 16 | n, no allocation."""
+    d = ptr8(dst)  # noqa: F821
+    s = ptr8(src)  # noqa: F821
+    soff = sn >> 16
+    n = sn & 0xFFFF
+    i = 0
+    while i < n:
+        d[doff + i] = s[soff + i]
+        i += 1
+    return n
+
+
+_DEC = mhcodes.DEC
+_DEC2 = mhcodes.DEC2
+_TZ8 = mhcodes.TZ8
+
+
+@micropython.viper
+def dec(state, data, pos: int, row) -> int:
+    """Twin of t4dec._dec_py (same state array layout, see t4dec)."""
+    st = ptr32(state)  # noqa: F821
+    d = ptr8(data)  # noqa: F821
+    rw = ptr8(row)  # noqa: F821
+    dc = ptr16(_DEC)  # noqa: F821
+    dc2 = ptr16(_DEC2)  # noqa: F821
+    tz8 = ptr8(_TZ8)  # noqa: F821
+    rv = ptr8(_REV)  # noqa: F821
+    acc = st[0]
+    n = st[1]
+    mode = st[2]
+    colour = st[3]
+    x = st[4]
+    zc = st[5]
+    pend = st[6]
+    codes = st[7]
+    bad = st[8]
+    width = st[10]
+    msb = st[11]
+    fill = st[12]
+    end = st[13]
+    ev = 0
+    while True:
+        while n < 16 and pos < end:
+            b = d[pos]
+            if msb:
+                b = rv[b]
+            acc |= b << n
+            n += 8
+            pos += 1
+        if mode == 0:
+            e = dc[(colour << 8) | (acc & 0xFF)]
+            ln = e >> 12
+            if ln == 0:
+                e = dc2[(e & 0xFFF) + ((acc >> 8) & 31)]
+                ln = e >> 12
+                if ln == 15:
+                    if n < 13:
+                        break
+                    bad = 1
+                    mode = 2
+                    zc = 0
+                    continue
+            if ln <= 13:
+                if ln > n:
+                    break
+                acc >>= ln
+                n -= ln
+                run = e & 0xFFF
+                codes += 1
+                if x + run > width:
+                    bad = 1
+                    mode = 2
+                    zc = 0
+                    continue
+                if colour and fill and run:
+                    a = x
+                    b = x + run
+                    ia = a >> 3
+                    ib = b >> 3
+                    if ia == ib:
+                        rw[ia] = rw[ia] | ((0xFF >> (a & 7)) & (0xFF00 >> (b & 7)))
+                    else:
+                        rw[ia] = rw[ia] | (0xFF >> (a & 7))
+                        ia += 1
+                        while ia < ib:
+                            rw[ia] = 0xFF
+                            ia += 1
+                        if b & 7:
+                            rw[ib] = rw[ib] | ((0xFF00 >> (b & 7)) & 0xFF)
+                x += run
+                if run < 64:
+                    colour ^= 1
+                    pend = 0
+                else:
+                    pend = 1
+            elif n < 8:
+                break
+            elif ln == 14:
+                acc >>= 8
+                n -= 8
+                zc = 8
+                mode = 1
+            else:
+                bad = 1
+                mode = 2
+                zc = 0
+        else:
+            if n == 0:
+                break
+            low = acc & 0xFF
+            if low == 0:
+                k = 8
+                if n < 8:
+                    k = n
+                zc += k
+                acc >>= k
+                n -= k
+                continue
+            t = tz8[low]
+            zc += t
+            acc >>= t + 1
+            n -= t + 1
+            if zc >= 11:
+                mode = 0
+                zc = 0
+                ev = 1
+                break
+            if mode == 1:
+                bad = 1
+                mode = 2
+            zc = 0
+    st[0] = acc
+    st[1] = n
+    st[2] = mode
+    st[3] = colour
+    st[4] = x
+    st[5] = zc
+    st[6] = pend
+    st[7] = codes
+    st[8] = bad
+    st[9] = ev
+    return pos

@@ -1,0 +1,332 @@
+"""Plain text laid out on fax pages with the built-in font, row by row.
+
+    doc = TextPages(text, width=1728, fine=True, station="+81 3 1234 5678",
+                    when="2026-11-22 09:30")
+    doc.count                      # pages (known before the first is sent: "page n of m")
+    rows = doc.page(0)             # a row source: rows.readrow(row) -> bool
+    t4.PageEncoder(rows, 1728, bps, ms)   # -> page bytes for the modem
+
+text: bytes, str or a binary file-like object with readinto() and seek() (read twice: once
+to count pages, once to draw them; only 128 bytes of it in RAM at a time).
+
+Layout (decisions, see docs/t4.md): glyphs 5 x 8 in a 6 x 10 cell, drawn 3 times wide
+(18 pixels a character, about 2.2 mm at 8 pixels/mm) and 2 times high at 98 dpi, 4 times at
+196 dpi (a 5.2 mm line pitch either way). 80 columns on 1728 pixels (fewer on narrow
+widths), centred. Every page is the full page length (A4 by default); a header line at the
+top names date/time, station id and "Page n of m"; the body starts 10 mm down and stops
+10 mm above the bottom. Lines are wrapped at the last space that fits (or cut when a word
+is longer than a line); TAB goes to the next multiple of 8; form feed starts a new page;
+CR is ignored; other control characters are dropped; each non-ASCII UTF-8 character is
+drawn as '?'.
+"""
+import io
+
+from . import font
+
+CELL_W = 18  # pixels a column: 5 glyph pixels + 1 gap, 3 times wide
+CELL_H = 10  # font rows a text line: 8 glyph rows + 2 gap rows
+HEADER_TOP = 8  # lines (98 dpi) above the header
+BODY_TOP = 40  # lines (98 dpi) from the page top to the first body line (about 10 mm)
+BOTTOM = 40  # lines (98 dpi) kept white at the bottom
+MIN_MARGIN = 64  # pixels at least left and right (8 mm)
+A4_LINES = (1143, 2287)  # T.4: 297 mm at 3.85 and 7.7 lines/mm
+
+LINE = 1
+PAGEBREAK = 2
+END = 3
+
+# a 5-pixel glyph row drawn 3 times wide: 15 bits, leftmost pixel in bit 14
+_WIDE = tuple(sum(7 << (3 * (4 - i)) for i in range(5) if v >> (4 - i) & 1) for v in range(32))
+
+
+def _ascii(s):
+    if isinstance(s, str):
+        s = s.encode()
+    return bytes(c if 0x20 <= c < 0x7F else 0x3F for c in s if c < 0x80 or c >= 0xC0)
+
+
+class _Layout:
+    """Turns the text stream into text lines of at most `cols` characters."""
+
+    def __init__(self, f, cols):
+        self.f = f
+        self.cols = cols
+        self.chunk = bytearray(128)
+        self.pos = 0
+        self.end = 0
+        self.eof = False
+        self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
+        self.ncarry = 0
+        self.pending_ff = False
+        self.la = 0  # a peeked item: its kind (0: none), its length, its text
+        self.lan = 0
+        self.labuf = bytearray(cols)
+
+    def rewind(self):
+        self.f.seek(0)
+        self.pos = self.end = 0
+        self.eof = False
+        self.ncarry = 0
+        self.pending_ff = False
+        self.la = 0
+
+    def peek(self):
+        """Kind of the next item, without taking it."""
+        if not self.la:
+            self.la, self.lan = self._read(self.labuf)
+        return self.la
+
+    def next(self, line):
+        """Fill line (bytearray(cols)) -> (LINE, n) | (PAGEBREAK, 0) | (END, 0)."""
+        if self.la:
+            kind, n = self.la, self.lan
+            line[0:n] = self.labuf[0:n]
+            self.la = 0
+            return kind, n
+        return self._read(line)
+
+    def end_of_full_page(self):
+        """A page filled up: a form feed right after it makes no empty page."""
+        if self.peek() == PAGEBREAK:
+            self.la = 0
+
+    def _getc(self):
+        if self.pos >= self.end:
+            if self.eof:
+                return -1
+            n = self.f.readinto(self.chunk)
+            if not n:
+                self.eof = True
+                return -1
+            self.pos = 0
+            self.end = n
+        c = self.chunk[self.pos]
+        self.pos += 1
+        return c
+
+    def _read(self, line):
+        if self.pending_ff:
+            self.pending_ff = False
+            return PAGEBREAK, 0
+        cols = self.cols
+        n = self.ncarry
+        if n:
+            line[0:n] = self.carry[0:n]
+            self.ncarry = 0
+        while True:
+            c = self._getc()
+            if c < 0:
+                if n:
+                    return LINE, n
+                return END, 0
+            if c == 0x0A:
+                return LINE, n
+            if c == 0x0C:
+                if n:
+                    self.pending_ff = True
+                    return LINE, n
+                return PAGEBREAK, 0
+            if c == 0x09:
+                stop = (n // 8 + 1) * 8
+                if stop >= cols:
+                    return LINE, n
+                while n < stop:
+                    line[n] = 0x20
+                    n += 1
+                continue
+            if c < 0x20 or c == 0x7F or 0x80 <= c < 0xC0:
+                continue  # control characters, UTF-8 continuation bytes
+            if c >= 0xC0:
+                c = 0x3F
+            if n < cols:
+                line[n] = c
+                n += 1
+                continue
+            # the line is full: wrap at the last space, carry the word's start over
+            if c == 0x20:
+                return LINE, n
+            s = n - 1
+            while s >= 0 and line[s] != 0x20:
+                s -= 1
+            if s < 0:  # one word longer than the line: cut it
+                self.carry[0] = c
+                self.ncarry = 1
+                return LINE, n
+            k = n - s - 1
+            self.carry[0:k] = line[s + 1:n]
+            self.carry[k] = c
+            self.ncarry = k + 1
+            return LINE, s
+
+
+class TextPages:
+    def __init__(self, text, width=1728, fine=True, station="", when="", page_lines=0, cols=0):
+        if width <= 0 or width & 7:
+            raise ValueError("text: page width must be a positive multiple of 8")
+        if isinstance(text, str):
+            text = text.encode()
+        if isinstance(text, (bytes, bytearray, memoryview)):
+            text = io.BytesIO(bytes(text))
+        self.width = width
+        self.fine = bool(fine)
+        self.vs = 4 if fine else 2  # scan lines a font row
+        self.page_lines = page_lines or A4_LINES[1 if fine else 0]
+        maxcols = (width - 2 * MIN_MARGIN) // CELL_W
+        self.cols = min(cols or 80, maxcols)
+        if self.cols < 10:
+            raise ValueError("text: page too narrow")
+        self.left = (width - self.cols * CELL_W) // 2
+        scale = 2 if fine else 1
+        self.header_top = HEADER_TOP * scale
+        self.body_top = BODY_TOP * scale
+        pitch = CELL_H * self.vs
+        self.body_lines = (self.page_lines - self.body_top - BOTTOM * scale) // pitch
+        if self.body_lines < 1:
+            raise ValueError("text: page too short")
+        self.station = _ascii(station)
+        self.when = _ascii(when)
+        self._layout = _Layout(text, self.cols)
+        self._line = bytearray(self.cols)
+        self.count = self._count()
+        self._at = 0  # the layout stands at the start of this page (-1: inside a page)
+
+    def _count(self):
+        lay = self._layout
+        lay.rewind()
+        pages = 0
+        while True:
+            pages += 1
+            taken = 0
+            kind = LINE
+            while taken < self.body_lines:
+                kind, _ = lay.next(self._line)
+                if kind != LINE:
+                    break
+                taken += 1
+            if kind == LINE:
+                lay.end_of_full_page()
+            if kind == END or lay.peek() == END:
+                break
+        lay.rewind()
+        return pages
+
+    def header(self, index):
+        """The header text of page index (0-based), cols characters at most."""
+        right = b"Page %d of %d" % (index + 1, self.count)
+        left = self.when + (b"  " if self.when and self.station else b"") + self.station
+        room = self.cols - len(right) - 2
+        if room < 0:
+            return right[:self.cols]
+        left = left[:room]
+        return left + b" " * (self.cols - len(left) - len(right)) + right
+
+    def page(self, index):
+        """Row source for page index (0-based). Pages are cheapest taken in order."""
+        if not 0 <= index < self.count:
+            raise IndexError("text: no page %d" % index)
+        if index != self._at:
+            self._layout.rewind()
+            self._at = 0
+            while self._at < index:
+                _PageRows(self, self._at).skip()
+        self._at = -1
+        return _PageRows(self, index)
+
+
+class _PageRows:
+    """Rows of one text page; draws each font row once and repeats it vs times."""
+
+    def __init__(self, doc, index):
+        self.doc = doc
+        self.index = index
+        self.y = 0
+        nb = doc.width >> 3
+        self.cache = bytearray(nb)
+        self.zero = bytes(nb)
+        self.text = bytearray(doc.cols)
+        self.ntext = 0
+        self.textline = -2  # which text line `text` holds (-1 header)
+        self.cached = -1  # (text line << 4 | font row) drawn in `cache`
+        self.done = False  # layout reached a page break or the end
+        self.lines_taken = 0
+
+    def skip(self):
+        """Take this page's text lines without drawing them (to reach a later page)."""
+        while self._take():
+            pass
+        self._finish()
+
+    def _take(self):
+        # next body text line into self.text; False when the page has no more
+        if self.done or self.lines_taken >= self.doc.body_lines:
+            return False
+        kind, n = self.doc._layout.next(self.text)
+        if kind != LINE:
+            self.done = True  # a form feed or the end of the text
+            return False
+        self.ntext = n
+        self.lines_taken += 1
+        return True
+
+    def _finish(self):
+        if not self.done:
+            self.done = True
+            self.doc._layout.end_of_full_page()
+        self.doc._at = self.index + 1
+
+    def readrow(self, row):
+        doc = self.doc
+        y = self.y
+        if y >= doc.page_lines:
+            self._finish()
+            return False
+        self.y = y + 1
+        vs = doc.vs
+        pitch = CELL_H * vs
+        if doc.header_top <= y < doc.header_top + 8 * vs:
+            line = -1
+            frow = (y - doc.header_top) // vs
+        elif y >= doc.body_top:
+            k = (y - doc.body_top) // pitch
+            frow = ((y - doc.body_top) % pitch) // vs
+            if k >= doc.body_lines or frow >= 8:
+                row[:] = self.zero
+                return True
+            line = k
+        else:
+            row[:] = self.zero
+            return True
+        if line != self.textline:
+            if line == -1:
+                h = doc.header(self.index)
+                self.ntext = len(h)
+                self.text[0:len(h)] = h
+            elif not self._take():
+                self.ntext = 0
+            self.textline = line
+        key = ((line + 1) << 4) | frow
+        if key != self.cached:
+            self._draw(frow)
+            self.cached = key
+        row[:] = self.cache
+        return True
+
+    def _draw(self, frow):
+        c = self.cache
+        c[:] = self.zero
+        wide = _WIDE
+        glyphs = font.GLYPHS
+        x = self.doc.left
+        t = self.text
+        for i in range(self.ntext):
+            ch = t[i]
+            if ch < 0x20 or ch > 0x7E:
+                ch = 0x3F
+            v = glyphs[(ch - 0x20) * 8 + frow]
+            if v:
+                p = wide[v] << (9 - (x & 7))  # 15 bits placed in a 24-bit window
+                b = x >> 3
+                c[b] |= p >> 16
+                c[b + 1] |= (p >> 8) & 0xFF
+                c[b + 2] |= p & 0xFF
+            x += CELL_W

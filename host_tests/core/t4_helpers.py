@@ -1,0 +1,73 @@
+"""Helpers for the T.4 tests (both runtimes): make pages, collect decoded rows."""
+import os
+
+from faxbridge.core.fax import t4, t4dec
+
+
+def random_rows(width, height, seed=None):
+    return bytes(os.urandom((width >> 3) * height))
+
+
+def pattern_rows(width, height, kind):
+    nb = width >> 3
+    out = bytearray(nb * height)
+    for y in range(height):
+        for i in range(nb):
+            if kind == "white":
+                v = 0
+            elif kind == "black":
+                v = 0xFF
+            elif kind == "alt":  # alternating pixels, the same on every row
+                v = 0xAA
+            elif kind == "checker1":  # one-pixel checkerboard
+                v = 0xAA if y & 1 else 0x55
+            elif kind == "checker8":  # 8 x 8 squares
+                v = 0xFF if ((y >> 3) + i) & 1 else 0
+            elif kind == "edges":  # black first and last pixel, white between
+                v = (0x80 if i == 0 else 0) | (1 if i == nb - 1 else 0)
+            else:
+                raise ValueError(kind)
+            out[y * nb + i] = v
+    return bytes(out)
+
+
+def encode(rows, width, bps=14400, ms=0, msb_first=False, chunk=97):
+    pe = t4.PageEncoder(t4.BytesRows(rows, width), width, bps, ms, msb_first)
+    return read_all(pe, chunk)
+
+
+def read_all(src, chunk=97):
+    out = bytearray()
+    buf = bytearray(chunk)
+    while True:
+        n = src.readinto(buf)
+        if not n:
+            return bytes(out)
+        out += buf[:n]
+
+
+class Rows:
+    """A row sink that keeps every row and its verdict."""
+
+    def __init__(self):
+        self.rows = []
+        self.good = []
+
+    def __call__(self, row, good):
+        self.rows.append(bytes(row))
+        self.good.append(good)
+
+    def bitmap(self):
+        return b"".join(self.rows)
+
+
+def decode(data, width, msb_first=False, chunk=None, plain=False):
+    sink = Rows()
+    d = t4dec.Decoder(width, msb_first, sink, plain=plain)
+    if chunk is None:
+        d.feed(data)
+    else:
+        for i in range(0, len(data), chunk):
+            d.feed(data[i:i + chunk])
+    d.end()
+    return d, sink

@@ -1,0 +1,267 @@
+"""T.4 MH codec: code tables, line format, page framing, decoder (both runtimes)."""
+from faxbridge.core.fax import mhcodes, t4, t4dec
+from support import raises
+from t4_helpers import decode, encode, pattern_rows, random_rows, read_all
+
+
+def _bits(out, n):
+    return "".join("1" if out[i >> 3] >> (i & 7) & 1 else "0" for i in range(n * 8))
+
+
+def test_code_tables_are_complete_and_prefix_free():
+    # each colour's code words fill the binary tree except the 1/256 that starts with
+    # eight zeros (reserved for EOL): Kraft sum exactly 255/256, no word a prefix of another
+    for c in (0, 1):
+        cs = mhcodes.codes(c)
+        assert len(cs) == 64 + 27 + 13
+        assert sum(1 << (13 - n) for _, n, _ in cs) == 255 << 5
+        words = []
+        for _, n, v in cs:
+            w = "".join("1" if v >> i & 1 else "0" for i in range(n))
+            words.append(w)
+        for a in words:
+            assert not a.startswith("00000000")
+            for b in words:
+                assert a == b or not b.startswith(a), (a, b)
+
+
+def test_table_rows_match_t4():
+    # spot checks against T.4 Tables 2 and 3 (reading the strings, not the code)
+    w = mhcodes.WHITE_TERM.split()
+    assert mhcodes.WHITE_TERM.split()[0] == "00110101"
+    assert mhcodes.WHITE_TERM.split()[63] == "00110100"
+    assert mhcodes.BLACK_TERM.split()[0] == "0000110111"
+    assert mhcodes.BLACK_TERM.split()[63] == "000001100111"
+    assert mhcodes.WHITE_MAKEUP.split()[26] == "010011011"  # 1728
+    assert mhcodes.BLACK_MAKEUP.split()[26] == "0000001100101"  # 1728
+    assert mhcodes.EXT_MAKEUP.split()[12] == "000000011111"  # 2560
+    assert len(w) == 64
+
+
+def test_bit_tables():
+    assert t4.REV[0x01] == 0x80 and t4.REV[0xB6] == 0x6D and len(t4.REV) == 256
+    for b in range(256):
+        assert t4.REV[t4.REV[b]] == b
+    assert t4.LZ8[0] == 8 and t4.LZ8[1] == 7 and t4.LZ8[0x80] == 0
+    assert mhcodes.TZ8[0] == 8 and mhcodes.TZ8[0x80] == 7 and mhcodes.TZ8[6] == 1
+
+
+def test_one_line_by_hand():
+    # width 8, row 00001111: white 4 = 1011, black 4 = 011, 16 fill zeros, EOL ends byte 3
+    out = bytearray(16)
+    n = t4._enc_py(bytearray(b"\x0f"), out, 8, 0)
+    assert n == 3
+    assert bytes(out[:3]) == b"\x6d\x00\x80"  # LSB-first: first bit in bit 0
+    t4.reverse(out, 3)
+    assert bytes(out[:3]) == b"\xb6\x00\x01"  # MSB-first: 1011 0110 ... 0000 0001
+
+
+def test_row_starting_black_gets_white_zero_run():
+    out = bytearray(16)
+    n = t4._enc_py(bytearray(b"\xff"), out, 8, 0)
+    # white 0 = 00110101, black 8 = 000101, EOL
+    bits = _bits(out, n)
+    assert bits.startswith("00110101" + "000101")
+    assert bits.endswith("000000000001")
+    assert set(bits[14:-12]) <= {"0"}
+
+
+def test_white_line_length_and_scan_time():
+    row = bytearray(216)
+    out = bytearray(t4.max_line_bytes(1728, 576))
+    # 1728 white = make-up 1728 (9 bits) + white 0 (8) + EOL (12) = 29 bits -> 4 bytes
+    assert t4.encode_line(row, out, 1728, 0) == 4
+    # 20 ms at 14400 bit/s = 288 bits = 36 bytes
+    assert t4.encode_line(row, out, 1728, t4.min_bits(14400, 20)) == 36
+    bits = _bits(out, 36)
+    assert bits == "010011011" + "00110101" + "0" * (288 - 17 - 1) + "1"
+    # 5 ms at 2400 bit/s = 12 bits: less than the line itself
+    assert t4.encode_line(row, out, 1728, t4.min_bits(2400, 5)) == 4
+    # 40 ms at 9600 = 384 bits = 48 bytes
+    assert t4.encode_line(row, out, 1728, t4.min_bits(9600, 40)) == 48
+    assert out[47] == 0x80
+
+
+def test_scan_time_table():
+    assert t4.scan_ms(0, 0) == 0 and t4.scan_ms(7, 1) == 40
+    assert [t4.scan_ms(s, 0) for s in range(8)] == [0, 5, 10, 10, 20, 20, 40, 40]
+    assert [t4.scan_ms(s, 1) for s in range(8)] == [0, 5, 5, 10, 10, 20, 20, 40]
+    assert t4.min_bits(14400, 5) == 72 and t4.min_bits(7200, 10) == 72
+    assert t4.WIDTHS == (1728, 2048, 2432, 1216, 864)
+    assert t4.BITRATES[5] == 14400
+
+
+def test_every_line_meets_min_scan_time():
+    w = 1728
+    rows = pattern_rows(w, 4, "white") + random_rows(w, 2) + pattern_rows(w, 2, "black")
+    for bps, ms in ((14400, 20), (9600, 10), (2400, 40), (14400, 0)):
+        data = encode(rows, w, bps, ms)
+        # split at EOL ends: every EOL ends a byte (0x80 last), lines are whole bytes
+        d, sink = decode(data, w)
+        assert d.lines == 8 and d.bad_lines == 0
+        assert sink.bitmap() == rows
+        out = bytearray(t4.max_line_bytes(w, t4.min_bits(bps, ms)))
+        row = bytearray(w >> 3)
+        for y in range(8):
+            row[:] = rows[y * 216:(y + 1) * 216]
+            natural = t4.encode_line(row, out, w, 0)
+            n = t4.encode_line(row, out, w, t4.min_bits(bps, ms))
+            assert n * 8 >= t4.min_bits(bps, ms)
+            assert n == max(natural, (t4.min_bits(bps, ms) + 7) // 8)
+            assert out[n - 1] == 0x80 and out[n - 2] & 0xF0 == 0  # 11 zeros, then 1
+
+
+def test_page_framing_eol_rtc_and_trailing_byte():
+    rows = pattern_rows(1728, 3, "white")
+    data = encode(rows, 1728)
+    assert data[:2] == b"\x00\x80"  # first EOL
+    # three white lines of 4 bytes, then 5 more EOLs (RTC = 6 with the last line's), 1 byte
+    assert len(data) == 2 + 3 * 4 + 10 + 1
+    assert data[-11:] == b"\x00\x80" * 5 + b"\x00"
+    msb = encode(rows, 1728, msb_first=True)
+    assert msb == bytes(t4.REV[b] for b in data)
+    assert msb[:2] == b"\x00\x01"
+
+
+def test_readinto_any_buffer_size_gives_same_bytes():
+    rows = random_rows(864, 5)
+    ref = encode(rows, 864, 9600, 10, chunk=4096)
+    for chunk in (1, 2, 3, 7, 64, 1000):
+        assert encode(rows, 864, 9600, 10, chunk=chunk) == ref
+    pe = t4.PageEncoder(t4.BytesRows(rows, 864), 864)
+    read_all(pe)
+    assert pe.readinto(bytearray(10)) == 0 and pe.lines == 5
+
+
+def test_round_trip_every_width_and_pattern():
+    for w in t4.WIDTHS:
+        for kind in ("white", "black", "alt", "checker1", "checker8", "edges"):
+            rows = pattern_rows(w, 4, kind)
+            for msb in (False, True):
+                data = encode(rows, w, 14400, 5, msb)
+                d, sink = decode(data, w, msb, chunk=33)
+                assert (d.lines, d.bad_lines, d.done) == (4, 0, True), (w, kind, msb)
+                assert sink.bitmap() == rows, (w, kind)
+        rows = random_rows(w, 6)
+        d, sink = decode(encode(rows, w), w, chunk=1)
+        assert d.lines == 6 and sink.bitmap() == rows
+
+
+def test_long_runs_use_extended_makeup():
+    # 2432 white = make-up 2432 (000000011101) + white 0
+    out = bytearray(64)
+    n = t4._enc_py(bytearray(304), out, 2432, 0)
+    bits = _bits(out, n)
+    assert bits.startswith("000000011101" + "00110101")
+    row = bytearray(b"\xff" * 304)
+    n = t4._enc_py(row, out, 2432, 0)
+    bits = _bits(out, n)
+    assert bits.startswith("00110101" + "000000011101" + "0000110111")
+
+
+def test_max_line_bytes_is_enough_for_worst_rows():
+    for w in t4.WIDTHS:
+        need = t4.max_line_bytes(w, 576)
+        for kind in ("alt", "checker1"):
+            rows = pattern_rows(w, 2, kind)
+            out = bytearray(need)
+            row = bytearray(rows[w >> 3:])
+            n = t4.encode_line(row, out, w, 576)
+            assert n <= need
+
+
+def test_page_encoder_rejects_bad_width():
+    raises(ValueError, t4.PageEncoder, t4.BytesRows(b"", 8), 1727)
+    raises(ValueError, t4dec.Decoder, 0)
+
+
+def test_max_lines_cuts_the_page():
+    rows = random_rows(864, 10)
+    pe = t4.PageEncoder(t4.BytesRows(rows, 864), 864, max_lines=4)
+    d, sink = decode(read_all(pe), 864)
+    assert d.lines == 4 and sink.bitmap() == rows[:4 * 108]
+
+
+def test_decoder_chunk_sizes_agree():
+    w = 1216
+    rows = random_rows(w, 8)
+    data = encode(rows, w, 14400, 20)
+    for chunk in (1, 2, 5, 13, 100, None):
+        d, sink = decode(data, w, chunk=chunk)
+        assert (d.lines, d.bad_lines) == (8, 0)
+        assert sink.bitmap() == rows
+
+
+def test_decoder_counts_only_without_sink():
+    rows = random_rows(1728, 5)
+    d = t4dec.Decoder(1728)
+    d.feed(encode(rows, 1728))
+    assert (d.lines, d.bad_lines, d.done) == (5, 0, True)
+    assert d.end() == (5, 0)
+
+
+def test_decoder_resyncs_after_corruption():
+    w = 1728
+    rows = random_rows(w, 20)
+    data = bytearray(encode(rows, w, 14400, 10))
+    mid = len(data) // 2
+    for i in range(mid, mid + 6):
+        data[i] ^= 0xA5
+    d, sink = decode(bytes(data), w, chunk=17)
+    assert d.done
+    assert d.bad_lines >= 1
+    assert d.lines + d.bad_lines <= 20 and d.lines >= 16
+    # good rows are the right rows; bad ones repeat the last good row
+    assert sink.rows[0] == rows[:216]
+    assert sink.rows[-1] == rows[-216:]
+    for i, good in enumerate(sink.good):
+        if not good:
+            assert sink.rows[i] == sink.rows[i - 1] or i == 0
+
+
+def test_decoder_line_too_long_or_short_is_bad():
+    # lines coded for width 1216 fed to a 1728 decoder: too short; the other way: too long
+    rows = random_rows(1216, 3)
+    d, _ = decode(encode(rows, 1216), 1728)
+    assert (d.lines, d.bad_lines) == (0, 3)
+    rows = random_rows(1728, 3)
+    d, _ = decode(encode(rows, 1728), 1216)
+    assert (d.lines, d.bad_lines) == (0, 3)
+
+
+def test_decoder_wrong_bit_order_gives_bad_lines_not_a_crash():
+    rows = random_rows(1728, 6)
+    d, _ = decode(encode(rows, 1728, msb_first=False), 1728, msb_first=True)
+    assert d.lines == 0
+
+
+def test_decoder_ignores_junk_before_first_eol_and_after_rtc():
+    rows = random_rows(864, 4)
+    data = b"\xff\x13\x77" + encode(rows, 864) + b"\x12\x34\xff" * 10
+    d, sink = decode(data, 864, chunk=3)
+    assert (d.lines, d.bad_lines, d.done) == (4, 0, True)
+    assert sink.bitmap() == rows
+
+
+def test_decoder_end_counts_unfinished_line():
+    rows = pattern_rows(1728, 4, "checker1")  # 4 lines of 2 + 972 bytes
+    data = encode(rows, 1728)
+    size = t4.encode_line(bytearray(rows[:216]), bytearray(2000), 1728, 0)  # every line the same
+    cut = data[:2 + size + size // 2]  # first EOL, one line, half the second
+    d = t4dec.Decoder(1728)
+    d.feed(cut)
+    lines, bad = d.end()
+    assert (lines, bad) == (1, 1)
+    d.feed(b"\x00\x80")  # after end() further data is ignored
+    assert d.end() == (lines, bad)
+
+
+def test_decoder_never_crashes_on_noise():
+    for w in (864, 1728):
+        for _ in range(5):
+            d, sink = decode(random_rows(8, 3000), w, chunk=29)
+            assert d.lines + d.bad_lines == len(sink.rows)
+            for r in sink.rows:
+                assert len(r) == w >> 3
+        d, _ = decode(bytes(5000), w)  # all zeros: fill without end
+        assert (d.lines, d.bad_lines) == (0, 0)
