@@ -1,7 +1,9 @@
 """Test helpers: a real Mosquitto on a free 127.0.0.1 port, a paho-mqtt consumer, the
 MicroPython publisher program. Fails loudly (never skips) when a tool is missing."""
+import glob
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -41,16 +43,46 @@ def wait_for(pred, timeout=10.0, what="condition"):
     raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
 
 
+DYNSEC = (sorted(glob.glob("/usr/lib/*/mosquitto_dynamic_security.so")) or
+          ["/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"])[0]
+
+
+def dynsec_config(users, roles):
+    """A dynamic-security plugin config: users = {name: (password, role)}, roles = {role: [
+    (acltype, topic, allow)]}; everything not allowed is denied (subscribe included, so a
+    refused subscription is answered with SUBACK 0x80)."""
+    import base64
+    import hashlib
+    if not os.path.isfile(DYNSEC):
+        raise AssertionError("mosquitto's dynamic security plugin not found at %s (Debian package"
+                             " mosquitto ships it) - this test does not skip" % DYNSEC)
+    clients = []
+    for name, (pw, role) in users.items():
+        salt = os.urandom(12)
+        h = hashlib.pbkdf2_hmac("sha512", pw.encode(), salt, 101, 64)
+        clients.append({"username": name, "textname": name, "roles": [{"rolename": role}],
+                        "password": base64.b64encode(h).decode(), "salt": base64.b64encode(salt).decode(),
+                        "iterations": 101})
+    rl = [{"rolename": r, "acls": [{"acltype": a, "topic": t, "allow": al, "priority": 0} for a, t, al in acls]}
+          for r, acls in roles.items()]
+    return {"defaultACLAccess": {"publishClientSend": False, "publishClientReceive": True,
+                                 "subscribe": False, "unsubscribe": True},
+            "clients": clients, "groups": [], "roles": rl}
+
+
 class Broker:
     """mosquitto -c <generated config>; start(), stop() (SIGTERM, persistence saved), restart()."""
 
-    def __init__(self, folder, port=None, users=None, acl=None, tls=None, persistence=True):
+    def __init__(self, folder, port=None, users=None, acl=None, tls=None, persistence=True, dynsec=None):
         need(MOSQUITTO, "mosquitto")
         self.dir = folder
         os.makedirs(folder, exist_ok=True)
         self.port = port or free_port()
         self.proc = None
-        lines = ["per_listener_settings false", "listener %d 127.0.0.1" % self.port,
+        # run as ourselves: as root mosquitto would switch to user `mosquitto`, which cannot
+        # write the test's private folder (no log, no persistence, silent loss on restart)
+        lines = ["user %s" % pwd.getpwuid(os.getuid()).pw_name,
+                 "per_listener_settings false", "listener %d 127.0.0.1" % self.port,
                  "log_dest file %s/mosquitto.log" % folder, "log_type all",
                  "max_queued_messages 100000", "max_inflight_messages 20"]
         if persistence:
@@ -70,6 +102,13 @@ class Broker:
             with open(ap, "w") as f:
                 f.write(acl)
             lines += ["acl_file %s" % ap]
+        if dynsec:
+            users, roles = dynsec
+            dp = os.path.join(folder, "dynsec.json")
+            with open(dp, "w") as f:
+                json.dump(dynsec_config(users, roles), f)
+            lines = [x for x in lines if x != "allow_anonymous true"]
+            lines += ["allow_anonymous false", "plugin " + DYNSEC, "plugin_opt_config_file " + dp]
         if tls:
             lines += ["cafile %s" % tls["ca"], "certfile %s" % tls["cert"], "keyfile %s" % tls["key"]]
         self.conf = os.path.join(folder, "mosquitto.conf")
@@ -187,3 +226,71 @@ def run_publisher(args, runtime="micropython", **kw):
 
 def rmtree(p):
     shutil.rmtree(p, ignore_errors=True)
+
+
+class LinkThread:
+    """A CPython faxbridge.app.mqtt.Link running in its own asyncio loop in a thread."""
+
+    def __init__(self, *args, **kw):
+        import asyncio
+        from faxbridge.app.mqtt import Link
+        self.asyncio = asyncio
+        self.loop = asyncio.new_event_loop()
+        self.commands = []
+        self.errors = []
+        kw.setdefault("backoff_min_ms", 100)
+        kw.setdefault("backoff_max_ms", 1000)
+        kw.setdefault("on_error", self.errors.append)
+        self.ready = threading.Event()
+        self.link = None
+        self._args = (args, kw, Link)
+        self.t = threading.Thread(target=self._main, daemon=True)
+        self.t.start()
+        if not self.ready.wait(10):
+            raise AssertionError("link thread did not start")
+
+    def _main(self):
+        asyncio = self.asyncio
+        asyncio.set_event_loop(self.loop)
+        args, kw, Link = self._args
+
+        async def go():
+            self.link = Link(*args, **kw)
+            self.link.on_command = self.commands.append
+            self.task = asyncio.ensure_future(self.link.run())
+            self.ready.set()
+            await self.task
+        self.loop.run_until_complete(go())
+
+    def call(self, fn, *a, timeout=10):
+        async def f():
+            return fn(*a)
+        return self.asyncio.run_coroutine_threadsafe(f(), self.loop).result(timeout)
+
+    def event(self, suffix, pairs):
+        return self.call(self.link.event, suffix, pairs)
+
+    def stop(self, timeout=10):
+        if self.t.is_alive():
+            self.asyncio.run_coroutine_threadsafe(self.link.stop(), self.loop).result(timeout)
+            self.t.join(timeout)
+        assert not self.t.is_alive(), "link did not stop"
+
+
+def check_in_order(seqs, last):
+    """At-least-once, in order: every seq 1..last arrives, each first arrival is the next one,
+    anything else is a repeat of an earlier seq. Returns the number of duplicates."""
+    expect = 1
+    dups = 0
+    for s in seqs:
+        if s == expect:
+            expect += 1
+        elif s < expect:
+            dups += 1
+        else:
+            i = seqs.index(s)
+            raise AssertionError("seq %d arrived while %d was expected (gap or reorder): ...%r... %s"
+                                 % (s, expect, seqs[max(0, i - 20):i + 20],
+                                    "arrives later" if expect in seqs[i:] else "never arrives"))
+    assert expect == last + 1, "only seq 1..%d arrived, expected 1..%d" % (expect - 1, last)
+    return dups

@@ -55,6 +55,21 @@ class Clock:
         return int((time.monotonic() - self._t0) * 1000)
 
 
+def pem_to_der(data):
+    """The first certificate of a PEM text as DER bytes (DER input is returned unchanged)."""
+    if isinstance(data, str):
+        data = data.encode()
+    i = data.find(b"-----BEGIN CERTIFICATE-----")
+    if i < 0:
+        return bytes(data)
+    j = data.find(b"-----END CERTIFICATE-----", i)
+    if j < 0:
+        raise ValueError("PEM certificate without its END line")
+    import binascii
+    body = data[i + 27:j].replace(b"\r", b"").replace(b"\n", b"").replace(b" ", b"")
+    return binascii.a2b_base64(body)
+
+
 def make_tls(cafile=None, cadata=None, certfile=None, keyfile=None, verify=True):
     """A client TLS context on either runtime. verify=True requires the server's certificate to
     chain to cafile/cadata and to match the host name (MicroPython's default is NOT to verify)."""
@@ -64,7 +79,11 @@ def make_tls(cafile=None, cadata=None, certfile=None, keyfile=None, verify=True)
         ctx.verify_mode = ssl.CERT_REQUIRED
         if cafile or cadata:
             if MICROPYTHON:
-                ctx.load_verify_locations(cafile=cafile, cadata=cadata)
+                # MicroPython's mbedTLS binding takes one DER certificate
+                if cafile:
+                    with open(cafile, "rb") as f:
+                        cadata = f.read()
+                ctx.load_verify_locations(cadata=pem_to_der(cadata))
             else:
                 ctx.load_verify_locations(cafile=cafile, cadata=cadata)
         elif not MICROPYTHON:
@@ -123,7 +142,7 @@ class Link:
     def __init__(self, unit, host, port=1883, store=None, prefix=contract.PREFIX,
                  username=None, password=None, tls=None, server_hostname=None,
                  keepalive=60, clean=False, client_id=None, verify=True, verify_ms=5000,
-                 rx_size=4096, max_inflight=8, capacity=32768, max_records=512,
+                 rx_size=16384, max_inflight=8, capacity=32768, max_records=512,
                  connect_timeout_ms=10000, write_timeout_ms=30000, backoff_min_ms=500,
                  backoff_max_ms=60000, rand=None, default_sender="center", on_error=None):
         self.unit = contract.check_unit(unit)
@@ -247,6 +266,8 @@ class Link:
                 mv = memoryview(buf)
                 while True:
                     n = await r.readinto(buf)
+                    if n is None:
+                        continue  # readable but no application data yet (a TLS record)
                     if not n:
                         break
                     sess.feed(mv[:n], self.clock())
@@ -278,14 +299,13 @@ class Link:
             k = ev[0]
             if k == "puback":
                 self.outbox.on_puback(ev[1], now)
-                if self.verify:
-                    self._expect_echo(ev[1], now)
             elif k == "up":
                 self.connects += 1
                 self._pending = {}
                 self._subscribe(now)
-                pid = self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
-                self._sent_pid = {pid: (contract.AVAILABILITY, 0)}
+                self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
+                if self.verify:
+                    self._pending[contract.AVAILABILITY] = [0, now + self.verify_ms]
             elif k == "suback":
                 if ev[1] == self._subpid:
                     g = ev[2]
@@ -296,29 +316,21 @@ class Link:
             elif k == "refused":
                 self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
             elif k == "down":
-                if not self._stopping and ev[1] != "disconnected":
-                    self.last_error = ev[1]
+                if not self._stopping and ev[1] != "disconnected" and ev[1] != self.last_error:
+                    self._error(ev[1])
             elif k == "error":
                 self._error(ev[1])
 
-    def _expect_echo(self, pid, now):
-        # the outbox knows which seq the pid carried only while it is in flight; the link
-        # records topic and seq at send time instead (see _pump)
-        t = self._sent_pid.pop(pid, None)
-        if t is None:
-            return
-        sfx, seq = t
-        if sfx not in self._pending:
-            self._pending[sfx] = [seq, now + self.verify_ms]
-
     def _check_echoes(self, now):
+        """verify: every topic we publish must come back to our own subscription within
+        verify_ms; MQTT 3.1.1 PUBACKs a publish the broker's ACL dropped, this is how we know."""
         for sfx in list(self._pending):
             seq, dl = self._pending[sfx]
             if now >= dl:
                 del self._pending[sfx]
                 self.denied += 1
-                self._error("broker acknowledged but never delivered %s/%s (seq %d) within %d ms:"
-                            " publish denied by its ACL?" % (self.root_s, sfx, seq, self.verify_ms))
+                self._error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
+                            " read-back) denied by its ACL?" % (self.root_s, sfx, seq, self.verify_ms))
 
     def _pump(self, now):
         ob = self.outbox
@@ -327,8 +339,9 @@ class Link:
         if self.verify:
             f = ob._flight
             for i in range(n0, len(f)):
-                pid, seq = f[i][0], f[i][1]
-                self._sent_pid[pid] = (str(f[i][3], "utf-8"), seq)
+                sfx = str(f[i][3], "utf-8")
+                if sfx not in self._pending:  # the oldest unconfirmed seq per topic
+                    self._pending[sfx] = [f[i][1], now + self.verify_ms]
 
     def _on_message(self, topic, payload, total):
         r = self.root_s
@@ -354,6 +367,9 @@ class Link:
             name = "telegram"
         ref = None
         try:
+            if total > len(payload):
+                raise commands.CommandError(commands.TOO_LARGE, "%s payload is %d bytes, more than the"
+                                            " unit's receive buffer takes" % (sfx, total))
             cmd = commands.parse(sfx, payload, total, self.default_sender)
             ref = getattr(cmd, "job", None)
             h = self.on_command
@@ -391,16 +407,24 @@ class Link:
             pass
         self._wake.clear()
 
+    async def _backoff(self, ms):
+        """Sleep ms before the next attempt; new events do not cut it short, stop() does."""
+        end = self.clock() + ms
+        while not self._stopping:
+            left = end - self.clock()
+            if left <= 0:
+                return
+            await self._wait(left)
+
     async def run(self):
         """Connect, keep connected, deliver the outbox, serve commands; until stop()."""
         sess = self.session
-        self._sent_pid = {}
         while not self._stopping:
             try:
                 r, w = await self._connect()
             except Exception as e:
                 self._error("cannot connect to %s:%d: %r" % (self.host, self.port, e))
-                await self._wait(sess.lost(self.clock(), "connect failed"))
+                await self._backoff(sess.lost(self.clock(), "connect failed"))
                 continue
             self._w = w
             self._rx_err = None
@@ -425,7 +449,7 @@ class Link:
                 break
             delay = sess.lost(self.clock(), self._rx_err or "connection lost")
             self._handle(self.clock())
-            await self._wait(delay)
+            await self._backoff(delay)
         self.outbox.close(self.clock())
 
     async def _drive(self):

@@ -199,7 +199,7 @@ class Session:
             sp, rc = codec.decode_connack(body)
             if rc:
                 self._ev.append(("refused", rc, codec.connack_text(rc)))
-                self._fail("CONNACK %d: %s" % (rc, codec.connack_text(rc)))
+                self._fail("broker refused the connection: %s (CONNACK %d)" % (codec.connack_text(rc), rc))
                 return
             self.state = UP
             self.attempts = 0
