@@ -551,3 +551,14 @@ def test_every_content_and_state_row_is_tested_here():
                   checks.TABLE_4, checks.TABLE_5, checks.TABLE_6, checks.TABLE_7, checks.LENGTH):
         for row in table:
             assert ('"%s"' % row[0]) in src, row[0]
+
+
+def test_general_and_fault_reports_share_table_3_but_not_verdicts():
+    c = h.checker()
+    c.sent(h.forwarded(), "B")
+    v1 = c.check(h.answer((("line", "002"),)), "center", "B")
+    c.sent(h.forwarded((("route", "0101"), ("msg_type", "9100"))), "B")
+    v2 = c.check(h.answer((("route", "0101"), ("msg_type", "9110"), ("line", "002"))), "center", "B")
+    check_v(v1, DI, None, "3.3.4-3 #5", "回線番号")
+    check_v(v2, DI, None, "3.3.4-3 #5", "回線番号")
+    assert not v1.fault and v2.fault

@@ -276,8 +276,13 @@ class Checker:
         self._len = (self._compile_len(LENGTH[0]), self._compile_len(LENGTH[1]))
         self._tables = []
         for sec in SECTIONS:
-            lay = self.tl if sec[0] == S_D else cl
-            rows = tuple(self._compile(r, lay) for r in sec[2])
+            rows = None
+            for i in range(len(self._tables)):
+                if SECTIONS[i][2] is sec[2]:
+                    rows = self._tables[i]     # E general and E fault share 表 3.3.4-3
+            if rows is None:
+                lay = self.tl if sec[0] == S_D else cl
+                rows = tuple(self._compile(r, lay) for r in sec[2])
             self._tables.append(rows)
         self._state_rows = []
         for r in TABLE_6:
@@ -405,7 +410,7 @@ class Checker:
                 if row[3] == CMD_ECHO:
                     f = self._echo_fields[self._echo_ix]
                     return self._verdict(row[0], self._echo_ix, 0, row, sec, f[0])
-                return self._verdict(row[0], 0, 0, row, sec, row[2])
+                return self._verdict(row[0], sec, 0, row, sec, row[2])
         mt = _num(buf, self._mt[0], self._mt[1])
         for srow_no in SECTIONS[sec][3]:
             srow = self._state_rows[srow_no - 1]

@@ -1,0 +1,62 @@
+"""The route table: opening, freeing, kept headers, busy counts, the pending control command."""
+import cafis_helpers as h
+from cafis_helpers import center_tel
+
+from faxbridge.core.cafis import routes
+
+
+def test_route_memory_is_preallocated_per_route_held():
+    c = h.checker()
+    assert [len(f) for f in c.routes.flags] == [8, 4, 1]
+    assert [len(s) for s in c.routes.slots] == [8 * 63, 4 * 63, 63]
+
+
+def test_request_opens_report_frees_and_header_is_kept():
+    c = h.checker()
+    a = c.reg.center("A").idx
+    t = center_tel((("route", "0004"),))
+    assert c.check(t, "center", "A").kind == "accept"
+    assert c.routes.state(a, 2) == routes.ORIG and c.routes.busy[a] == 1
+    assert bytes(c.kept("A", 4)) == t[:63]
+    # an answer on another route frees nothing
+    assert not c.sent(center_tel((("route", "0005"), ("msg_type", "0110"))), "A")
+    assert c.sent(center_tel((("route", "0004"), ("msg_type", "9900")), trailer=b"C58"), "A")
+    assert c.routes.state(a, 2) == routes.FREE and c.routes.busy[a] == 0
+    assert bytes(c.kept("A", 4)) == t[:63]          # kept as the route's last telegram
+    assert c.kept("A", 5) is None and c.kept("A", 99) is None and c.kept("Q", 4) is None
+
+
+def test_sent_requests_open_destination_routes_and_fill_the_center():
+    c = h.checker()
+    b = c.reg.center("B").idx
+    for i, r in enumerate(("0100", "0101", "0102", "0103")):
+        assert not c.routes.full(b)
+        assert c.sent(h.forwarded((("route", r),)), "B")
+        assert c.routes.busy[b] == i + 1
+    assert c.routes.full(b)
+    # sending again on a busy route does not count twice
+    c.sent(h.forwarded(), "B")
+    assert c.routes.busy[b] == 4
+    # a report sent TO B does not free B's destination route (B must answer it)
+    assert not c.sent(h.answer(), "B")
+    assert c.check(h.answer(), "center", "B").kind == "accept"
+    assert c.routes.busy[b] == 3 and not c.routes.full(b)
+
+
+def test_sent_ignores_short_unknown_and_control_routes():
+    c = h.checker()
+    before = c.routes.snapshot()
+    assert not c.sent(b"0002", "A")
+    assert not c.sent(center_tel((("route", "0000"),)), "A")
+    assert not c.sent(center_tel((("route", "0999"),)), "A")
+    assert not c.sent(center_tel((("msg_type", "1234"),)), "A")
+    assert c.routes.snapshot() == before
+    assert c.sent(center_tel((("route", "0001"), ("msg_type", "8000"))), "A")
+    assert c.routes.cmd_set[c.reg.center("A").idx] == 1
+
+
+def test_snapshot_changes_with_state():
+    c = h.checker()
+    s0 = c.routes.snapshot()
+    c.check(center_tel(), "center", "A")
+    assert c.routes.snapshot() != s0
