@@ -4,7 +4,8 @@ A Faults object is plain data. Build it with keywords or parse a spec string (CL
 
     busy | no_answer | no_carrier | voice | no_dialtone      dial results
     hangup=<code>                  a Table 5-5 code, injected at its phase
-    ppr=<ppr>[@<page>]             post-page response for page <page> (1-based; all pages if omitted)
+    ppr=<ppr>[@<page>]             post-page response for page <page> (1-based; all pages if omitted);
+                                   <page> counts transmissions: a page resent after RTN is the next one
     drop=<bytes>[@<page>]          line drops after <bytes> of page data (page 1 if omitted)
     noise=<n>                      n garbage bytes to the DTE just before +FCON
     page_noise=<n>[@<page>]        n garbage bytes spliced into the middle of the page data

@@ -164,6 +164,8 @@ class Modem:
 
     def _hangup_report(self, code, end_call=True, kind="DCN"):
         """+FHNG:<code> then OK (seed 5.4.10), the call is over."""
+        if self.call is not None:
+            self.call.hangups[self.number] = code   # recorded before the DTE can see it
         self._info("+FHNG:%d" % code)
         self._result("OK")
         self._finish_call(code, end_call, kind)
@@ -241,12 +243,16 @@ class Modem:
             self.log.note("DTE bytes ignored in %s" % st)
 
     def _command_bytes(self, data):
+        echo = bytearray()
         for b in data:
             if b in (XON, XOFF, 0):
                 continue
             if self.echo and self.state in COMMAND_STATES:
-                self._out(bytes((b,)))
+                echo.append(b)
             if b == self.sreg[3]:
+                if echo:
+                    self._out(bytes(echo))
+                    echo = bytearray()
                 line = self.cmdbuf.decode("latin-1")
                 self.cmdbuf = bytearray()
                 self._command_line(line)
@@ -261,9 +267,12 @@ class Modem:
                     self.cmdbuf = bytearray()
                 if self.cmdbuf[-2:].upper() == b"A/":
                     self.cmdbuf = bytearray()
-                    if self.echo:
-                        self._out(b"\r")
+                    if echo:
+                        self._out(bytes(echo))
+                        echo = bytearray()
                     self._command_line(self.last_cmd)
+        if echo:
+            self._out(bytes(echo))
 
     def _command_line(self, line):
         if self.state not in COMMAND_STATES:
@@ -663,8 +672,8 @@ class Modem:
         last = self.ppm == P.PPM_EOP and ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP)
         if ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP, P.PPR_PIN):
             self.page_no += 1
-        if ppr == P.PPR_RTP or self.ppm == P.PPM_EOM:
-            self.phase_b_done = False
+        if ppr in (P.PPR_RTN, P.PPR_RTP) or self.ppm == P.PPM_EOM:
+            self.phase_b_done = False      # T.30: retrain (new DCS + TCF) before the next page
         if last:
             if self.cfg.fpts_on_last:
                 self._info("+FPTS:%d" % ppr)
@@ -814,6 +823,7 @@ class Modem:
         self.rx.started_to_dte = True
         self._result("CONNECT")
         self.state = "RX_WAIT_TRIGGER"
+        self.dte_xoff = False
         self._set_timer(self.line.timeouts["dte_trigger"], self._lost, "no DC2 from DTE", 90)
 
     def _rx_trigger(self, data):
@@ -823,9 +833,12 @@ class Modem:
                 self.log.note("receive trigger %s from DTE, starting page data" % ("DC2" if b == DC2 else "DC1"))
                 self._cancel_timer()
                 self.state = "RX_DATA"
-                self.dte_xoff = False
                 self._rx_flush()
                 return
+            if b == XOFF:
+                self.dte_xoff = True
+            elif b == XON:
+                self.dte_xoff = False
         self.log.note("bytes before the receive trigger ignored")
 
     def _rx_order(self, data):
@@ -873,7 +886,7 @@ class Modem:
             self._hangup_report(code)
             return
         lines = rx.scanner.line_count
-        forced = self._faults().ppr_for(rx.page_no)
+        forced = self._faults().ppr_for(len(self.call.pages) + 1)
         ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
         if forced is not None:
             self.log.note("fault: page %d reported as PPR %d" % (rx.page_no, ppr))

@@ -163,7 +163,7 @@ class RemoteFax:
             self._give_up("PPM without a page")
             return
         lines = rx["scanner"].line_count
-        forced = self.call.faults.ppr_for(self.rx_page_no)
+        forced = self.call.faults.ppr_for(len(self.call.pages) + 1)
         ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
         rec = {"page": self.rx_page_no, "call": self.call.id, "bytes": len(rx["buf"]), "lines": lines,
                "rtc": rx["scanner"].rtc, "ppr": ppr, "path": None, "receiver": self.number}
@@ -184,8 +184,12 @@ class RemoteFax:
             self._set(self.line.timeouts["page"], self._give_up, "no next page")
 
     # sending
-    def _start_call(self, job):
+    def _start_call(self, job, waited=0.0):
         if self.call is not None:
+            # still in the previous call (its DCN may be on its way): wait a little
+            if waited < self.line.timeouts["t30"]:
+                self.loop.call_later(0.1, self._start_call, job, waited + 0.1)
+                return
             job.result = "FAILED: remote busy"
             job.done.set()
             return
