@@ -4,7 +4,8 @@ MicroPython unix port: the integration harness for the driver (docs/fax.md).
     python tools/faxdrive.py --tty /tmp/ttyFAX0 send 5551234 a.pbm b.pbm c.txt
     micropython tools/faxdrive.py --tty /tmp/ttyFAX0 recv build/rx --calls 1
 Options: --set key=value (Class2 config, repeatable), --timeout S (whole run, default 600),
---cancel-after S (send: cancel the job after S seconds), --normal (pages at 98 lpi).
+--cancel-after S (send: cancel the job S seconds after its first page started),
+--normal (pages at 98 lpi).
 Prints one JSON object per event on stdout ({"event": kind, ...}); exits 0 after the job's
 final status (send) or after --calls receptions (recv), 3 on --timeout.
 Received pages are written as OUTDIR/page<N>.g3 in MSB-first order (g3topbm reads them).
@@ -194,12 +195,14 @@ def main(argv):
         runner.submit("job1", pos[1], Pages(pos[2:], opt["fine"]), t)
     ends = 0
     cancelled = False
+    page_t = None
     while True:
         t = now()
         if t > opt["timeout"]:
             emit("timeout", {"state": m.state_name()})
             return 3
-        if opt["cancel"] is not None and not cancelled and t >= opt["cancel"]:
+        if (opt["cancel"] is not None and not cancelled and page_t is not None and
+                t >= page_t + opt["cancel"]):
             cancelled = True
             runner.cancel("job1", t)
         while True:
@@ -224,6 +227,8 @@ def main(argv):
         runner.poll(t)
         for kind, info in runner.events():
             emit(kind, info)
+            if kind == "progress" and info["phase"] == "page" and page_t is None:
+                page_t = t
             if mode == "send" and kind == "status" and info["final"]:
                 port.close()
                 return 0
