@@ -18,6 +18,7 @@ import asyncio
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
 MICROPYTHON = sys.implementation.name == "micropython"
+TICK_MS = 200  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
 
 if MICROPYTHON:
     import time
@@ -97,7 +98,7 @@ def make_tls(cafile=None, cadata=None, certfile=None, keyfile=None, verify=True)
     return ctx
 
 
-async def _open(addr, tls, server_hostname, timeout_s):
+async def _open(addr, tls, server_hostname, timeout_s, nodelay=True):
     """Non-blocking TCP (+TLS) connect with TCP_NODELAY. Returns (reader, writer)."""
     if MICROPYTHON:
         import socket
@@ -106,7 +107,7 @@ async def _open(addr, tls, server_hostname, timeout_s):
 
         s = socket.socket(addr[0], socket.SOCK_STREAM, addr[2])
         try:
-            s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+            s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1 if nodelay else 0)
         except OSError:
             pass  # a stack without the option: still works, small publishes are slower
         s.setblocking(False)
@@ -124,13 +125,17 @@ async def _open(addr, tls, server_hostname, timeout_s):
     loop = asyncio.get_event_loop()
     s = _socket.socket(addr[0], _socket.SOCK_STREAM, addr[2])
     s.setblocking(False)
-    s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+    s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1 if nodelay else 0)
     try:
         await asyncio.wait_for(loop.sock_connect(s, addr[-1]), timeout_s)
         if tls is not None:
-            return await asyncio.wait_for(asyncio.open_connection(
+            rw = await asyncio.wait_for(asyncio.open_connection(
                 sock=s, ssl=tls, server_hostname=server_hostname), timeout_s)
-        return await asyncio.open_connection(sock=s)
+        else:
+            rw = await asyncio.open_connection(sock=s)
+        # CPython's asyncio turns TCP_NODELAY on for every TCP transport; keep the choice
+        s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1 if nodelay else 0)
+        return rw
     except BaseException:
         s.close()
         raise
@@ -144,7 +149,8 @@ class Link:
                  keepalive=60, clean=False, client_id=None, verify=True, verify_ms=5000,
                  rx_size=16384, max_inflight=8, capacity=32768, max_records=512,
                  connect_timeout_ms=10000, write_timeout_ms=30000, backoff_min_ms=500,
-                 backoff_max_ms=60000, rand=None, default_sender="center", on_error=None):
+                 backoff_max_ms=60000, rand=None, default_sender="center", on_error=None,
+                 nodelay=True):
         self.unit = contract.check_unit(unit)
         self.host = host
         self.port = port
@@ -155,6 +161,7 @@ class Link:
         self.verify = verify
         self.verify_ms = verify_ms
         self.connect_timeout_ms = connect_timeout_ms
+        self.nodelay = nodelay
         self.write_timeout_ms = write_timeout_ms
         self.default_sender = default_sender
         self.on_command = None
@@ -178,6 +185,7 @@ class Link:
         self._stopping = False
         self._w = None
         self._rx_err = None
+        self._t_flush = -1
         self._pending = {}  # topic suffix -> [seq, deadline] awaiting its echo (verify)
         self._subpid = 0
         self._subs = ()
@@ -392,29 +400,40 @@ class Link:
         addr = self._resolve()
         tmo = self.connect_timeout_ms / 1000
         try:
-            return await asyncio.wait_for(_open(addr, self.tls, self.server_hostname, tmo), tmo)
+            return await asyncio.wait_for(_open(addr, self.tls, self.server_hostname, tmo, self.nodelay), tmo)
         except OSError:
             self._addr = None  # look the name up again next time
             raise
 
-    async def _wait(self, ms):
-        if self._wake.is_set():
-            self._wake.clear()
-            return
-        try:
-            await asyncio.wait_for(self._wake.wait(), ms / 1000)
-        except asyncio.TimeoutError:
-            pass
-        self._wake.clear()
+    async def _sleep_ms(self, ms):
+        if MICROPYTHON:
+            await asyncio.sleep_ms(ms)
+        else:
+            await asyncio.sleep(ms / 1000)
 
     async def _backoff(self, ms):
-        """Sleep ms before the next attempt; new events do not cut it short, stop() does."""
+        """Sleep ms before the next attempt (in slices, so that stop() ends it)."""
         end = self.clock() + ms
         while not self._stopping:
             left = end - self.clock()
             if left <= 0:
                 return
-            await self._wait(left)
+            await self._sleep_ms(left if left < TICK_MS else TICK_MS)
+
+    async def _ticker(self, w):
+        """Wakes the driver every TICK_MS for the session's timers (all of them are seconds
+        long) and enforces the write timeout: a drain stuck that long closes the socket."""
+        while True:
+            await self._sleep_ms(TICK_MS)
+            t = self._t_flush
+            if t >= 0 and self.clock() - t > self.write_timeout_ms:
+                self._rx_err = "write timed out after %d ms" % self.write_timeout_ms
+                self._t_flush = -1
+                try:
+                    w.close()
+                except Exception:
+                    pass
+            self._wake.set()
 
     async def run(self):
         """Connect, keep connected, deliver the outbox, serve commands; until stop()."""
@@ -428,8 +447,10 @@ class Link:
                 continue
             self._w = w
             self._rx_err = None
+            self._t_flush = -1
             sess.start(self.clock())
             rt = asyncio.create_task(self._reader(r))
+            tt = asyncio.create_task(self._ticker(w))
             try:
                 await self._drive()
             except Exception as e:
@@ -437,6 +458,7 @@ class Link:
                     self._rx_err = "link failed: %r" % (e,)
                     self._error(self._rx_err)
             rt.cancel()
+            tt.cancel()
             self._w = None
             try:
                 w.close()
@@ -454,7 +476,7 @@ class Link:
 
     async def _drive(self):
         sess = self.session
-        wt = self.write_timeout_ms / 1000
+        wake = self._wake
         while not self._stopping:
             now = self.clock()
             if self._rx_err is not None:
@@ -464,17 +486,20 @@ class Link:
                 return
             if sess.state == session.UP:
                 self._pump(now)
-                if self.verify:
+                if self.verify and self._pending:
                     self._check_echoes(now)
             self.outbox.poll(now)
-            wait = sess.poll(now)
+            sess.poll(now)
             self._handle(now)
             if sess.state == session.DOWN:
                 return
-            await asyncio.wait_for(self._flush(), wt)
-            if wait > 1000:
-                wait = 1000
-            await self._wait(wait)
+            if sess._out:
+                self._t_flush = now
+                await self._flush()
+                self._t_flush = -1
+            if not wake.is_set():
+                await wake.wait()
+            wake.clear()
 
 
 def _seq_of(payload):

@@ -67,41 +67,89 @@ def qos_of(suffix):
     raise ValueError("not an outbound topic: %s" % suffix)
 
 
+def _str(v, out):
+    # fast path: printable ASCII without quote or backslash needs no escaping (most fields)
+    for ch in v:
+        if ch < " " or ch > "~" or ch == '"' or ch == "\\":
+            out.append(json.dumps(v))
+            return
+    out.append('"')
+    out.append(v)
+    out.append('"')
+
+
+def _val(v, out):
+    """Append the JSON text of v to the list out (few allocations: one join at the end)."""
+    if v is None:
+        out.append("null")
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif isinstance(v, str):
+        _str(v, out)
+    elif isinstance(v, int):
+        out.append("%d" % v)
+    elif isinstance(v, tuple):
+        _obj(v, out)
+    elif isinstance(v, (bytes, bytearray, memoryview)):
+        out.append('"' + "".join("%02x" % b for b in bytes(v)) + '"')
+    elif isinstance(v, list):
+        out.append("[")
+        first = True
+        for x in v:
+            if not first:
+                out.append(",")
+            first = False
+            _val(x, out)
+        out.append("]")
+    elif isinstance(v, dict):
+        _obj(tuple((k, v[k]) for k in sorted(v)), out)
+    elif isinstance(v, float):
+        out.append(json.dumps(v))
+    else:
+        raise TypeError("cannot encode %r as JSON" % (type(v),))
+
+
+def _obj(pairs, out, first=True):
+    if first:
+        out.append("{")
+    for k, v in pairs:
+        if not first:
+            out.append(",")
+        first = False
+        _str(k, out)
+        out.append(":")
+        _val(v, out)
+    out.append("}")
+
+
 def value(v):
     """One JSON value as str (see the module docstring for the mapping)."""
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return '"' + "".join("%02x" % b for b in bytes(v)) + '"'
-    if isinstance(v, tuple):
-        return obj(v)
-    if isinstance(v, list):
-        return "[" + ",".join(value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return obj(tuple((k, v[k]) for k in sorted(v)))
-    if isinstance(v, (int, float, str)):
-        return json.dumps(v)
-    raise TypeError("cannot encode %r as JSON" % (type(v),))
+    out = []
+    _val(v, out)
+    return "".join(out)
 
 
 def obj(pairs):
     """An ordered JSON object from (key, value) pairs."""
-    parts = []
-    for k, v in pairs:
-        parts.append(json.dumps(k) + ":" + value(v))
-    return "{" + ",".join(parts) + "}"
+    out = []
+    _obj(pairs, out)
+    return "".join(out)
+
+
+def _head(name, unit, seq, out):
+    out.append('{"unit":')
+    _str(unit, out)
+    out.append(',"%s":%d' % (name, seq))
 
 
 def event(unit, seq, pairs):
     """The payload of one event: unit and seq first, then the fields in the given order."""
-    head = '{"unit":%s,"seq":%d' % (json.dumps(unit), seq)
-    if pairs:
-        return (head + "," + obj(pairs)[1:]).encode()
-    return (head + "}").encode()
+    out = []
+    _head("seq", unit, seq, out)
+    _obj(pairs, out, False)
+    return "".join(out).encode()
 
 
 # ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
@@ -133,7 +181,8 @@ def cmd_error(cmd, reason, detail=None, ref=None):
 def telemetry(unit, last_seq, tseq, pairs):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
     event and does not advance seq), tseq = telemetry counter since boot, then the fields."""
-    head = '{"unit":%s,"seq":%d,"tseq":%d' % (json.dumps(unit), last_seq, tseq)
-    if pairs:
-        return (head + "," + obj(pairs)[1:]).encode()
-    return (head + "}").encode()
+    out = []
+    _head("seq", unit, last_seq, out)
+    out.append(',"tseq":%d' % tseq)
+    _obj(pairs, out, False)
+    return "".join(out).encode()

@@ -39,6 +39,7 @@ class MemStore:
 
     def __init__(self):
         self.recs = []   # (seq, cls, suffix, payload), all undelivered
+        self.bytes = 0
         self.cur = 0
         self.acked = 0
         self.last = 0
@@ -52,6 +53,7 @@ class MemStore:
 
     def append(self, seq, cls, suffix, payload):
         self.recs.append((seq, cls, bytes(suffix), bytes(payload)))
+        self.bytes += self.record_size(suffix, payload)
         self.last = seq
 
     def read(self):
@@ -64,16 +66,14 @@ class MemStore:
     def ack(self, seq):
         n = 0
         while n < len(self.recs) and self.recs[n][0] <= seq:
+            self.bytes -= self.record_size(self.recs[n][2], self.recs[n][3])
             n += 1
         del self.recs[:n]
         self.cur -= n if n <= self.cur else self.cur
         self.acked = seq
 
     def used(self):
-        u = 0
-        for r in self.recs:
-            u += self.record_size(r[2], r[3])
-        return u
+        return self.bytes
 
     def close(self):
         pass
