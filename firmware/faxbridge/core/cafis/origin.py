@@ -106,9 +106,11 @@ def send_request(m, now, tg, ref, effs, rule="3.3.2(1)"):
     return True
 
 
-def send_fault(m, now, tg, ref, effs, rule="3.3.2(1)(c)", tries=0, retried=0):
+def send_fault(m, now, tg, ref, effs, rule="3.3.2(1)(c)", tries=0, retried=0, own=False):
     """A cancel or cancel-confirm (re)command: it must keep the hold items of the transaction
-    on its route (3.3.2(1)(c)); held until CAFIS is back when it is not online."""
+    on its route (3.3.2(1)(c)); held until CAFIS is back when it is not online. own=True for
+    the engine's own (held) fault telegrams, built from the kept items: the route may carry
+    a newer transaction's hold items by now."""
     ro = m.roles
     route = ro.route(tg)
     kind = ro.kind(tg)
@@ -116,7 +118,7 @@ def send_fault(m, now, tg, ref, effs, rule="3.3.2(1)(c)", tries=0, retried=0):
         effs.append(("error", route, "C55", "3.3.2(1)(c) not our route", ref))
         return False
     h = m.holds.get(route)
-    if h is None or h != _roles.protected(ro, tg):
+    if not own and (h is None or h != _roles.protected(ro, tg)):
         effs.append(("error", route, "hold items", "3.3.2(1)(c)", ref))
         return False
     if route in m.routes:
@@ -242,4 +244,4 @@ def resend(m, now, p, effs):
         p.deadline = now + m.cfg.t_retry
         m.held.add(p)
         return
-    send_fault(m, now, p.tg, p.ref, effs, "resend held", p.tries, p.retried)
+    send_fault(m, now, p.tg, p.ref, effs, "resend held", p.tries, p.retried, True)

@@ -109,10 +109,10 @@ T2_ACTIONS = (
 # The seed's tables only cover "after a command (request) was sent" and the fault / not-started
 # states. With nothing outstanding and the peer online the project applies these rows, written
 # with the seed's own actions (docs/cafis-engine.md, "Decisions"):
-T1_IDLE = ("idle", "（指令なし）", (3, 2, 2, 2, 2, 2, 1))
+T1_IDLE = ("idle", "[project: 指令なし]", (3, 2, 2, 2, 2, 2, 1))
 #   restart request -> ③ answer and restart; everything else accepted (②) except a report that
 #   answers nothing (①: discarded, there is no command to wait for).
-T2_IDLE = ("idle", "（要求なし）", (1, 2, 3, 3, 6, 2, 2, 9, 6))
+T2_IDLE = ("idle", "[project: 要求なし]", (1, 2, 3, 3, 6, 2, 2, 9, 6))
 #   start -> ① answer (start sequence); requests and fault commands -> ② processed as
 #   destination; end notice / end -> ③ i / ii; line check and counter -> ⑥ answer; a report
 #   that answers nothing -> ⑨ discarded.
