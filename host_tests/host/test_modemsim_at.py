@@ -148,3 +148,24 @@ def test_config_switches_from_a_spec():
     c = ModemConfig.from_spec("rx_bit_order=lsb,xon_after_connect=0,rx_trigger=dc1,fdt_ok_first=2,caps=0:3:0:2:0:0:0:0")
     assert (c.rx_bit_order, c.xon_after_connect, c.rx_trigger, c.fdt_ok_first, c.caps) == \
         ("lsb", False, "dc1", 2, (0, 3, 0, 2, 0, 0, 0, 0))
+
+
+def test_garbage_never_kills_the_modem(modem):
+    import random
+    line, m, d = modem
+    rnd = random.Random(5)
+    alphabet = b"AT+FDCSR=?;,\"0123456789EQVZHIS&/\x10\x03\x11\x13\x12\r\n\x00\xff"
+    for _ in range(300):
+        d.write(bytes(rnd.choice(alphabet) for _ in range(rnd.randrange(1, 30))))
+    d.write(b"\r")
+    import time
+    time.sleep(0.5)
+    d._fill(0.1)
+    d.buf.clear()
+    d.write(b"\rATZ\r")
+    time.sleep(0.3)
+    d._fill(0.1)
+    d.buf.clear()
+    assert d.cmd("ATE0")[-1] == "OK"
+    assert d.cmd("AT") == ["OK"]
+    assert line.loop.errors == []

@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from modemsim_helpers import make_pbm, need, pbm_rows
+from modemsim_helpers import make_pbm, need, pbm_of_g3, pbm_rows
 
 from modemsim import Line
 
@@ -110,3 +110,32 @@ def test_efax_reports_busy_when_the_number_is_busy(tmp_path):
     assert rc == 1, "efax returned %d, want 1 (busy); log:\n%s" % (rc, log)
     assert "number is busy" in log, log
     assert [c["result"] for c in calls] == ["BUSY"], calls
+
+
+def test_efax_sends_to_the_remote_machine_and_receives_from_it(tmp_path):
+    """The built-in remote fax machine against real efax, both directions."""
+    _tools()
+    need("g3topbm", "netpbm")
+    pbm = make_pbm(str(tmp_path / "src.pbm"), rows=72, seed=7)
+    tif = _efix(["-i", "pbm", "-o", "tiffg3", pbm], str(tmp_path / "p.tif"))
+    orig = pbm_rows(pbm)
+    with _line(tmp_path) as line:
+        line.add_modem("5550101", link=str(tmp_path / "ttyA"))
+        r = line.add_remote("5551234", out_dir=str(tmp_path / "rx"))
+        slog = str(tmp_path / "efax-send.log")
+        send = _efax(["-d", str(tmp_path / "ttyA"), "-x", str(tmp_path / "LCK..A"), "-h", "",
+                      "-t", "5551234", tif], slog)
+        assert _wait(send, 60, "sending efax", slog) == 0, _tail(slog)
+        rec = r.wait_pages(1, 5)[0]
+        got = pbm_rows(pbm_of_g3(rec["path"], str(tmp_path / "remote-got.pbm")))
+        assert got[2][EFAX_HEADER_ROWS:] == orig[2] and rec["ppr"] == 1
+
+        rlog = str(tmp_path / "efax-recv.log")
+        m = line.modem("5550101")
+        recv = _efax(["-d", str(tmp_path / "ttyA"), "-x", str(tmp_path / "LCK..A"), "-r", str(tmp_path / "in")], rlog)
+        assert m.wait_state("ANSWER_WAIT", 20), _tail(rlog)
+        job = r.send_fax("5550101", [pbm])
+        assert _wait(recv, 60, "receiving efax", rlog) == 0, _tail(rlog)
+        assert job.wait(10) == "OK" and job.pprs == [1]
+    got = pbm_rows(_efix(["-o", "pbm", str(tmp_path / "in.001")], str(tmp_path / "efax-got.pbm")))
+    assert got[:2] == orig[:2] and got[2] == orig[2]

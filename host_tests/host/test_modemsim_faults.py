@@ -271,3 +271,43 @@ def test_other_end_hangs_up_between_pages(tmp_path):
         db.close()
     finally:
         line.stop()
+
+
+def test_dte_holding_xoff_too_long_in_receive_gives_93(env, tmp_path):
+    line, m, r, d, job = receive_call(env, tmp_path, None, rows=100)
+    line.timeouts["dte_data"] = 0.5
+    d.cmd("ATA")
+    assert d.cmd("AT+FDR")[-1] == "CONNECT"
+    d.write(bytes((DC2,)))
+    d.read_bytes(10)
+    d.write(bytes((XOFF,)))
+    d.read_page(timeout=5)
+    assert d.responses() == ["+FHNG:93", "OK"]
+
+
+def test_a_dte_that_dials_and_sends_a_late_lf_does_not_abort_the_call(env):
+    line, m, r, d = env()
+    d.write(b"ATD200\r")
+    time.sleep(0.02)
+    d.write(b"\n")
+    assert d.responses()[-1] == "OK"
+    assert d.cmd("AT+FDT")[-1] == "CONNECT"
+
+
+def test_a_key_press_while_dialling_aborts_with_no_carrier(env):
+    line, m, r, d = env(dial_delay=0.5)
+    d.write(b"ATD200\r")
+    time.sleep(0.1)
+    d.write(b"x")
+    assert d.responses() == ["NO CARRIER"]
+    assert d.cmd("AT") == ["OK"]
+
+
+def test_second_page_needs_fet_first(env, tmp_path):
+    line, m, r, d = env()
+    d.cmd("ATD200")
+    assert d.cmd("AT+FDT")[-1] == "CONNECT"
+    d.send_page(wire(tmp_path))
+    assert d.responses() == ["OK"]
+    assert d.cmd("AT+FDT") == ["ERROR"]
+    assert d.cmd("AT+FET=2") == ["+FPTS:1", "+FHNG:0", "OK"]

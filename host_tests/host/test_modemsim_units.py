@@ -102,3 +102,40 @@ def test_compound_parameters_and_negotiation():
     assert P.bytes_per_second((0, 3, 0, 0, 0, 0, 0, 0)) == 1200.0
     assert [P.hangup_phase(c) for c in (0, 1, 3, 11, 25, 43, 54, 73, 91, 101, 130)] == \
         [None, "answer", "dial", "dial", "tx_b", "tx_c", "tx_d", "rx_b", "rx_c", "rx_d", None]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.lists(st.integers(1, 40), min_size=1, max_size=20))
+def test_stuffing_round_trip_property(data, cuts):
+    stuffed = dle_stuff(data) + b"\x10\x03"
+    u = Unstuffer()
+    out = bytearray()
+    pos = 0
+    k = 0
+    ended = False
+    while pos < len(stuffed) and not ended:
+        n = cuts[k % len(cuts)]
+        payload, ended, _ = u.feed(stuffed[pos:pos + n])
+        out += payload
+        pos += n
+        k += 1
+    assert ended and bytes(out) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_eol_scanner_never_fails_on_garbage(data):
+    sc = EolScanner()
+    sc.feed(data)
+    assert sc.line_count >= 0 and sc.nbytes == len(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_split_commands_never_raises(text):
+    for cmd in split_commands(text):
+        assert cmd[0] in ("B", "S", "X", "D", "BAD")

@@ -68,7 +68,7 @@ SIMPLE_PARAMS = {
     # name: (default, lo, hi) for plain numeric Class 2 parameters
     "+FCR": (0, 0, 1), "+FBOR": (0, 0, 3), "+FAA": (0, 0, 1), "+FPHCTO": (30, 0, 255),
     "+FCQ": (0, 0, 2), "+FBADLIN": (0, 0, 255), "+FBADMUL": (0, 0, 255), "+FMINSP": (0, 0, 5),
-    "+FCIG": (0, 0, 1), "+FSPL": (0, 0, 1), "+FLPL": (0, 0, 1), "+FTBC": (0, 0, 1), "+FREL": (0, 0, 1),
+    "+FSPL": (0, 0, 1), "+FLPL": (0, 0, 1), "+FTBC": (0, 0, 1), "+FREL": (0, 0, 1),
     "+FECM": (0, 0, 0), "+FCTCRTY": (0, 0, 255), "+FAXERR": (0, 0, 255),
 }
 S_DEFAULTS = {0: 0, 1: 0, 2: 43, 3: 13, 4: 10, 5: 8, 6: 2, 7: 60, 8: 2, 10: 14}
@@ -225,13 +225,15 @@ class Modem:
             for b in data:
                 if b == XOFF:
                     self.dte_xoff = True
+                    self._set_timer(self.line.timeouts["dte_data"], self._dte_xoff_too_long)
                 elif b == XON:
                     self.dte_xoff = False
+                    self._cancel_timer()
                     self._rx_flush()
                 elif b == CAN:
                     self.log.note("CAN from DTE during receive: ignored")
         elif st in ("DIALING", "ANSWER_WAIT"):
-            if any(b not in (XON, XOFF) for b in data):
+            if any(b not in (XON, XOFF, 0x0d, 0x0a) for b in data):
                 self.log.note("DTE byte aborts %s" % st)
                 if st == "DIALING" and self.call is not None:
                     self.line.cancel(self.call, "NO CARRIER")
@@ -394,18 +396,19 @@ class Modem:
             else:
                 return "ERROR"
             return None
-        if name == "+FLID":
+        if name in ("+FLID", "+FCIG"):
             if op == "=?":
                 self._info("(20),(32-127)")
             elif op == "?":
-                self._info(self.flid)
+                self._info(self.flid if name == "+FLID" else "")
             elif op == "=":
                 v = arg.strip()
                 if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
                     v = v[1:-1]
                 if len(v) > 20 or any(not 32 <= ord(c) < 127 for c in v):
                     return "ERROR"
-                self.flid = v
+                if name == "+FLID":
+                    self.flid = v
             else:
                 return "ERROR"
             return None
@@ -540,6 +543,8 @@ class Modem:
                 self._info("+FHNG:%d" % code)
                 return None
             return "ERROR"
+        if self.page_sent:
+            return "ERROR"             # the page before needs its +FET first
         if not self.phase_b_done:
             code = self._hangup_fault("tx_b")
             if code is not None:
@@ -840,6 +845,12 @@ class Modem:
             elif b == XON:
                 self.dte_xoff = False
         self.log.note("bytes before the receive trigger ignored")
+
+    def _dte_xoff_too_long(self):
+        if self.state == "RX_DATA" and self.dte_xoff:
+            self.log.note("DTE held XOFF for %.0f s: buffer overflow" % self.line.timeouts["dte_data"])
+            self._out(bytes((DLE, ETX)), data_mode=True)
+            self._hangup_report(93)
 
     def _rx_order(self, data):
         mode = self.cfg.rx_bit_order
