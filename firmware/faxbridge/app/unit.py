@@ -307,6 +307,7 @@ class Unit:
             log("modem: cannot open %s (%s)" % (mcfg.get("path"), e))
             self.modem_state = "absent"
             return
+        await self._modem_recover(reader, writer)
         m = Class2(self._dcfg, self._rx_sink)
         self.modem = m
         m.start(self.mono())
@@ -343,6 +344,27 @@ class Unit:
                 self._modem_wake.clear()
         finally:
             rt.cancel()
+
+    async def _modem_recover(self, reader, writer):
+        """At boot the modem may still be in the call a reset cut (it outlives the unit):
+        drop DTR where the board has it; else end page data (DLE ETX) and the session
+        (AT+FK), then discard whatever the modem says for a moment (docs/unit.md)."""
+        if self.port.modem_reset_line(True):
+            await asyncio.sleep_ms(500)
+            self.port.modem_reset_line(False)
+        else:
+            writer.write(b"\x10\x03")
+            await writer.drain()
+            await asyncio.sleep_ms(300)
+            writer.write(b"AT+FK\r")
+            await writer.drain()
+        buf = bytearray(64)
+        end = self.mono() + 1.5
+        while self.mono() < end:
+            try:
+                await asyncio.wait_for_ms(reader.readinto(buf), 100)
+            except asyncio.TimeoutError:
+                pass
 
     async def _modem_reader(self, reader, m):
         buf = bytearray(512)
