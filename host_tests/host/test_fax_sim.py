@@ -110,7 +110,6 @@ FAULTS = (
     ("hangup=43", 205001, {"hangup": [43, "C", "DTE to DCE data underflow"]}),
     ("hangup=54", 3268, {"hangup": [54, "D", "No response to EOP repeated 3 times."]}),
     ("hangup=3", 205001, {"hangup": [3, "call", "No Loop Current"]}),
-    ("hangup=1", 488, {"hangup": [1, "call", "Ring Detect without successful handshake"]}),
     ("ppr=2", 3268, {"pprs": [2, 2], "pages": 0}),                 # RTN, sent again, RTN: give up
     ("ppr=2@2", 3268, {"pprs": [1, 2, 2], "pages": 1}),
     ("ppr=3", 0, {"pprs": [3, 3], "pages": 2}),                    # RTP: good, retrain
