@@ -15,7 +15,10 @@ import sys
 
 import hostpath  # noqa: F401
 
-from faxbridge.core.cafis import checks, engine  # noqa: E402
+from faxbridge.core.cafis import cafisside, checks, engine  # noqa: E402
+from faxbridge.core.cafis import catalogue as _cat  # noqa: E402
+from faxbridge.core.cafis.dest import Pending  # noqa: E402
+from faxbridge.core.cafis.roles import protected as _protected  # noqa: E402
 
 
 def _hexless(b):
@@ -50,7 +53,7 @@ class Session:
     def __init__(self, reg, config=None, emit=None):
         self.reg = reg
         self.checker = checks.Checker(reg)
-        self.cafis = engine.Cafis(reg, self.checker)
+        self.cafis = cafisside.Cafis(reg, self.checker)
         self.config = dict(config or {})
         self.config.setdefault("initial", "online")
         self.members = {}
@@ -126,6 +129,15 @@ class Session:
         p = m.routes.get(route)
         if p is not None and ro.mtype(p.tg) == ro.mtype(tel):
             return m.poll(t) + [("expected", route, tel, "the engine sent this already", None)]
+        k = ro.kind(tel)
+        if k == "report" and ro.cls(tel) == _cat.CTRL_REP:
+            return m.poll(t) + [("expected", route, tel, "answer to a command (the engine answers them itself)", None)]
+        if (p is not None and k in ("cancel", "cancel_confirm") and p.kind in ("request", k)
+                and _protected(ro, p.tg) == _protected(ro, tel)):
+            # the member center's time-over came before the engine's: follow the capture
+            m.routes[route] = Pending(k, tel, t + m.cfg.t_fault, p.ref, 0 if p.kind == "request" else p.tries + 1)
+            return m.poll(t) + [("expected", route, tel, "fault telegram before the engine's time-over "
+                                 "(the member's timer is shorter than the config's)", None)]
         for h in list(m.held.items):
             if h.tg == tel:
                 m.held.items.remove(h)

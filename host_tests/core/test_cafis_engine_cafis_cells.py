@@ -1,9 +1,8 @@
 """Table (1) of 3.3.1, every cell: CAFIS with each outstanding command (or the center in fault)
 receives each member-center telegram; the effects must be the seed's action."""
-from faxbridge.core.cafis import engine, registry
+from faxbridge.core.cafis import cafisside, registry
 from cafis_helpers import center_tel, example_dict
-from cafis_session_helpers import tg, kinds, of
-from test_cafis_principles_tables import CIRCLES, SEED_T1, parse
+from cafis_session_helpers import CIRCLES, SEED_T1, parse, tg, kinds, of
 
 ROWS = ("start_cmd", "request", "end_notice", "counter", "end_cmd", "line_check", "cancel", "cancel_confirm",
         "member_fault")
@@ -34,7 +33,7 @@ COL_TG = {
 
 
 def cafis_in(row):
-    c = engine.Cafis()
+    c = cafisside.Cafis()
     if row == "member_fault":
         c.sent(0, "A", ROW_TG["request"]())
         effs = c.receive(1, "A", COL_TG["restart_req"]())     # row xx要求 × 再開要求 -> ④
@@ -124,7 +123,7 @@ def test_row9_member_fault():
 
 
 def test_matching_answers_end_the_command():
-    c = engine.Cafis()
+    c = cafisside.Cafis()
     c.sent(0, "A", tg("0700", "0001"))
     effs = c.receive(1, "A", tg("0701", "0001"))
     assert kinds(effs) == ["accept"] and c.row("A") == "idle"
@@ -136,7 +135,7 @@ def test_matching_answers_end_the_command():
 
 
 def test_idle_row_decisions():
-    c = engine.Cafis()
+    c = cafisside.Cafis()
     assert kinds(c.receive(0, "A", COL_TG["request"]())) == ["accept"]
     assert kinds(c.receive(0, "A", COL_TG["restart_req"]())) == ["accept", "restart"]
     assert kinds(c.receive(0, "A", COL_TG["other_report"]())) == ["discard"]
@@ -146,7 +145,7 @@ def test_with_the_parser_checker_the_checks_decide():
     from faxbridge.core.cafis import checks
     reg = registry.load(example_dict())
     chk = checks.Checker(reg)
-    c = engine.Cafis(reg, chk)
+    c = cafisside.Cafis(reg, chk)
     good = center_tel()                   # center A's request on route 0002: passes 3.3.4
     effs = c.receive(0, "A", good)
     assert kinds(effs) == ["accept"] and effs[0][4] == ("accept", None, None, None)

@@ -1,8 +1,7 @@
 """Table (2) of 3.3.1, every cell: the member center in each row receives each CAFIS telegram
 and must show the effects of the seed's action (grid from the seed text, not from the engine)."""
 from faxbridge.core.cafis import engine
-from cafis_session_helpers import tg, kinds, sent, of
-from test_cafis_principles_tables import CIRCLES, SEED_T2, parse
+from cafis_session_helpers import CIRCLES, SEED_T2, parse, tg, kinds, sent, of
 
 ROWS = ("restart_req", "end_req", "request", "line_check", "cancel", "cancel_confirm", "cafis_fault", "stopped")
 COLS = ("start_cmd", "request", "end_notice", "end_cmd", "line_check", "cancel", "cancel_confirm",

@@ -236,14 +236,27 @@ def test_time_over_row3_cancel_gets_cancel_re_command():
     assert sent(effs) == ["9120"]
 
 
-def test_time_over_while_cafis_in_fault_holds_the_follow_up():
+def test_1e_total_fault_ends_pending_transactions_and_holds_the_follow_up():
     m = online()
     m.send(0, request(), "T")
-    m.peer_down(1)
+    effs = m.peer_down(1)
+    assert kinds(effs) == ["fault", "terminal_error", "abandon", "hold"], effs
+    assert effs[1][2] == "CAF33" and effs[1][4] == "T" and effs[1][3].startswith("3.3.2(1)(e)")
+    assert mtype(effs[3][2]) == "9300" and not m.routes and len(m.held) == 1
+    assert m.poll(1000) == [] and m.next_deadline() is None
+    effs = m.peer_up(1001)
+    assert kinds(effs) == ["online", "send"] and sent(effs) == ["9300"] and m.routes[b"0100"].kind == "cancel_confirm"
+    assert m.next_deadline() == 1001 + m.cfg.t_fault
+
+
+def test_time_over_while_not_online_holds_the_follow_up():
+    m = online()
+    m.send(0, request(), "T")
+    m.receive(1, tg("7000", "0001"))                 # a restart: starting, the request is kept
     effs = m.poll(m.cfg.t_report)
     assert kinds(effs) == ["time_over", "hold"] and not m.routes and len(m.held) == 1
-    effs = m.peer_up(100)
-    assert kinds(effs) == ["online", "send"] and sent(effs) == ["9300"] and m.routes[b"0100"].kind == "cancel_confirm"
+    effs = m.receive(m.cfg.t_report + 1, tg("7030", "0001"))
+    assert sent(effs) == ["7031", "9300"] and m.routes[b"0100"].kind == "cancel_confirm"
 
 
 def test_2d_undeliverable_report_sends_cancel_command():

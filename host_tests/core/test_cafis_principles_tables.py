@@ -1,46 +1,6 @@
 """3.3.1 decision tables as data: every cell against the seed's own table text."""
 from faxbridge.core.cafis import principles as P
-
-# The seed's tables (002, 3.3.1 (1) and (2)), copied line by line as they stand in the seed.
-SEED_T1 = """
-| 開始指令 | ① | ① | ⑥ | ② | ⑥ | ⑥ | ① |
-| xx要求 | ④ | ② | ② | ② | ② | ② | ② |
-| 終了予告指令 | ① | ① | ⑥ | ② | ⑥ | ⑥ | ② |
-| カウンタ通知 | ① | ① | ⑥ | ② | ⑥ | ⑥ | ① |
-| 終了指令 | ① | ① | ⑥ | ② | ⑥ | ⑥ | ① |
-| 回線障害回復確認指令 | ④ | ② | ② | ② | ② | ② | ② |
-| 取消（再）指令 | ④ | ② | ② | ② | ② | ② | ② |
-| 取消確認（再）指令 | ④ | ② | ② | ② | ② | ② | ② |
-| 貴社センタ障害中 | ③ | ④ | ⑤ | ⑦ | ⑤ | ⑤ | ④ |
-"""
-SEED_T1_HEAD = "| CAFISからの送信指令および状態 | 再開要求 | 終了要求 | xx要求 | 回線復旧確認指令 | 取消（再）指令 | 取消確認（再）指令 | 該当報告電文以外 |"  # noqa: E501
-
-SEED_T2 = """
-| 再開始要求 | ④ | ⑦ | ③ | ③ | ② | ⑦ | ⑦ | ⑦ | ⑩ |
-| 終了要求 | ① | ② | ③ | ③ | ② | ② | ② | ⑪ | ② |
-| ×要求、D.T要求 | ① | ② | ② | ③ | ② | ② | ② | ⑪ | ⑫ |
-| 回線障害回復確認指令 | ① | ② | ② | ③ | ② | ② | ② | ② | ② |
-| 取消（再）指令 | ① | ② | ② | ③ | ② | ② | ② | ⑪ | ⑫ |
-| 取消確認（再）指令 | ① | ② | ② | ③ | ② | ② | ② | ⑪ | ⑫ |
-| ＣＡＦＩＳ障害中 | ④ | ⑨ | ③ | ③ | ⑥ | ⑨ | ⑨ | ⑨ | ⑨ |
-| オンライン未開始（休止中） | ⑧ | ⑤ | ⑨ | ⑨ | ⑨ | ⑤ | ⑤ | ⑤ | ⑤ |
-"""
-SEED_T2_HEAD = "| 貴社センタ側要求出状態 | 開始指令 | xx要求 | 終了予告指令 | 終了指令 | 回線障害回復確認指令 | 取消（再）指令 | 取消確認（再）指令 | 該当報告電文以外 | カウンタ通知 |"  # noqa: E501
-
-CIRCLES = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫"
-
-
-def parse(text):
-    rows = []
-    for line in text.strip().split("\n"):
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        rows.append((cells[0], [CIRCLES.index(c) + 1 for c in cells[1:]]))
-    return rows
-
-
-def head(line):
-    return [c.strip() for c in line.strip().strip("|").split("|")][1:]
-
+from cafis_session_helpers import CIRCLES, SEED_T1, SEED_T1_HEAD, SEED_T2, SEED_T2_HEAD, head, parse
 
 def test_table1_every_cell_matches_the_seed():
     seed = parse(SEED_T1)

@@ -102,3 +102,23 @@ def test_loopback_and_terminal_lines(tmp_path):
     t = [r for r in recs if r.get("timer")][0]
     assert [a["do"] for a in t["member"]["actions"]] == ["time_over", "terminal_error"]
     assert t["member"]["actions"][1]["rule"] == "表3.3.2-1 #1 注1"
+
+
+def test_member_fault_telegrams_in_the_capture_follow_the_engine(tmp_path):
+    req = h.center_tel()
+    cc = req[:43] + b"9300" + req[47:]
+    lines = [rec(0, "in", req), rec(10, "in", cc),          # the member's own time-over came early
+             rec(45, "out", ctl("8000")),                    # engine: 9320 at 10 + 30 = 40
+             rec(45.5, "in", ctl("8001")),                   # the member answers the counter notice
+             rec(46, "in", cc[:43] + b"9320" + cc[47:])]      # the capture shows it: expected
+    rc, out, err = run(tmp_path, lines)
+    assert rc == 0, err
+    recs = [json.loads(x) for x in out.splitlines()]
+    assert [a["do"] for a in recs[1]["member"]["actions"]] == ["expected"]
+    assert "0002:cancel_confirm" in recs[1]["member"]["after"]
+    t = [r for r in recs if r.get("timer")]
+    assert len(t) == 1 and t[0]["t"] == 40 and [a.get("msg") for a in t[0]["member"]["actions"]] == ["9300", "9320"]
+    assert [a["do"] for a in recs[-2]["member"]["actions"]] == ["expected"]
+    assert recs[-2]["cafis"]["actions"][0]["do"] == "accept" and "cmd=-" in recs[-2]["cafis"]["after"]
+    assert [a["do"] for a in recs[-1]["member"]["actions"]] == ["expected"]
+    assert recs[-1]["cafis"]["actions"][0]["do"] == "accept", recs[-1]

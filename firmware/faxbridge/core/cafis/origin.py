@@ -118,7 +118,7 @@ def send_fault(m, now, tg, ref, effs, rule="3.3.2(1)(c)", tries=0, retried=0, ow
         effs.append(("error", route, "C55", "3.3.2(1)(c) not our route", ref))
         return False
     h = m.holds.get(route)
-    if not own and (h is None or h != _roles.protected(ro, tg)):
+    if not own and (h is None or not _roles.protected_is(ro, tg, h)):
         effs.append(("error", route, "hold items", "3.3.2(1)(c)", ref))
         return False
     if route in m.routes:
@@ -143,7 +143,7 @@ def fault_command(roles, src, key):
 def on_report(m, now, route, p, tg, effs):
     """The report answering our request or fault command on `route` (3.3.2 (2)(a)(b))."""
     ro = m.roles
-    if _roles.protected(ro, tg) != _roles.protected(ro, p.tg):
+    if not _roles.same_protected(ro, tg, p.tg):
         effs.append(("discard", route, tg, "3.3.2(2)(b) hold items differ", None))
         return
     del m.routes[route]

@@ -157,6 +157,14 @@ def label(table, key):
     return key
 
 
+_RULES = {}
+
+
 def rule(table, row, col, action):
-    """A citation such as `3.3.1(2) 再開始要求×開始指令 ④`."""
-    return "3.3.1(%d) %s×%s %s" % (table, label(table, row), label(table, col), CIRCLED[action])
+    """A citation such as `3.3.1(2) 再開始要求×開始指令 ④` (built once per cell, then reused)."""
+    key = (table, row, col)
+    r = _RULES.get(key)
+    if r is None:
+        r = "3.3.1(%d) %s×%s %s" % (table, label(table, row), label(table, col), CIRCLED[action])
+        _RULES[key] = r
+    return r

@@ -75,6 +75,12 @@ class Roles:
         self.off_type, self.len_type = self.lay.pos["msg_type"]
         self.off_route, self.len_route = self.lay.pos["route"]
         self.off_tlen, self.len_tlen = self.lay.pos["trailer_len"]
+        # the first answer of each message type, as field bytes (the report to a command)
+        self.answer = {}
+        for n in self.cat.ans:
+            a = self.cat.ans[n]
+            if a:
+                self.answer[n] = digits(a[0], self.len_type)
         # reject report (××拒否報告) of each general request: the answer named "reject"
         self.reject = {}
         for row in self.cat.rows:
@@ -179,3 +185,27 @@ def protected(roles, tg):
     for k in PROTECTED:
         out += roles.field(tg, k)
     return out
+
+
+def same_protected(roles, a, b):
+    """True when telegrams a and b carry the same protected items (compared in place)."""
+    pos = roles.lay.pos
+    for k in PROTECTED:
+        off, ln = pos[k]
+        for i in range(off, off + ln):
+            if a[i] != b[i]:
+                return False
+    return True
+
+
+def protected_is(roles, tg, items):
+    """True when telegram tg carries the protected items `items` (from protected())."""
+    pos = roles.lay.pos
+    j = 0
+    for k in PROTECTED:
+        off, ln = pos[k]
+        for i in range(off, off + ln):
+            if tg[i] != items[j]:
+                return False
+            j += 1
+    return True

@@ -1,0 +1,153 @@
+"""CAFIS session engine benchmark: exchanges per second and heap bytes allocated per exchange.
+
+Usage: .venv/bin/python tools/bench/cafis_engine.py [--n 2000]
+Runs on CPython (speed only), then runs this same file on the MicroPython unix port, where
+gc.mem_alloc() is read before and after each batch (after a warm-up, collector disabled during
+the batch). The engine builds effect tuples and answer telegrams, so it allocates per telegram;
+these are the figures. Prints figures; asserts nothing.
+"""
+import sys
+
+try:
+    _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+except NameError:
+    _here = "."
+ROOT = _here + "/../.."
+MP = sys.implementation.name == "micropython"
+if MP:
+    sys.path.insert(0, ROOT + "/firmware")
+else:
+    sys.path.insert(0, ROOT + "/tools")
+    import hostpath  # noqa: F401
+
+import gc  # noqa: E402
+import time  # noqa: E402
+
+from faxbridge.core.cafis import engine, layout  # noqa: E402
+
+
+def _ticks():
+    if MP:
+        return time.ticks_us()
+    return int(time.perf_counter() * 1e6)
+
+
+def _diff(a, b):
+    if MP:
+        return time.ticks_diff(a, b)
+    return a - b
+
+
+def tel(changes, trailer=b"DATA"):
+    lay = layout.center()
+    base = {"route": "0100", "seq": "000123", "center_id": "A1", "line": "001", "cafis_seq": "      ",
+            "org_co": "ACQ0001", "org_sub": "1200", "dst_co": "ISS0002", "dst_sub": "0000", "msg_type": "0100",
+            "cafis_date": "1122", "cat_status": "0", "org_date": "22", "proxy_report": "00",
+            "proxy_error": "000", "proxy_reroute": "0"}
+    for k, v in changes:
+        base[k] = v
+    n = "%d" % len(trailer)
+    base["trailer_len"] = "0" * (3 - len(n)) + n
+    buf = bytearray(lay.hlen)
+    for row in lay.fields:
+        key, off, ln = row[0], row[3], row[4]
+        buf[off:off + ln] = base[key].encode()
+    return bytes(buf) + trailer
+
+
+class Clock:
+    t = 0.0
+
+
+def batch(label, n, step):
+    for _ in range(50):
+        step()
+    gc.collect()
+    if MP:
+        gc.disable()
+        a0 = gc.mem_alloc()
+    t0 = _ticks()
+    for _ in range(n):
+        step()
+    t1 = _ticks()
+    if MP:
+        a1 = gc.mem_alloc()
+        gc.enable()
+        per = "%d" % ((a1 - a0) // n)
+    else:
+        per = "n/a"
+    us = _diff(t1, t0)
+    rate = n * 1000000 // us if us else 0
+    print("%-11s %-52s %7d /s %8.1f us  heap bytes each: %s" % (sys.implementation.name, label, rate, us / n, per))
+
+
+def main(n):
+    gc.collect()
+    a0 = gc.mem_alloc() if MP else 0
+    m = engine.Member({"initial": "online"})
+    gc.collect()
+    if MP:
+        print("%-11s Member() with the default catalogue: %d heap bytes" % (sys.implementation.name,
+                                                                          gc.mem_alloc() - a0))
+    clk = Clock()
+    req = tel(())
+    rep = tel((("msg_type", "0110"), ("cafis_seq", "000777")), b"APPROVED")
+
+    def origin():
+        clk.t += 1
+        m.send(clk.t, req, 1)
+        e = m.receive(clk.t, rep)
+        if e[0][0] != "to_terminal":
+            raise SystemExit("bench: %r" % (e,))
+    batch("originating: request sent + its report received", n, origin)
+
+    dreq = tel((("route", "0200"), ("cafis_seq", "000777")))
+
+    def dest():
+        clk.t += 1
+        m.receive(clk.t, dreq)
+        e = m.reply(clk.t, b"0200", b"0110", b"OK")
+        if e[0][0] != "send":
+            raise SystemExit("bench: %r" % (e,))
+    batch("destination: request received + report sent", n, dest)
+
+    cc = tel((("msg_type", "9310"), ("cafis_seq", "000777")), b"")
+
+    def time_over():
+        clk.t += 1
+        m.send(clk.t, req, 1)
+        clk.t += m.cfg.t_report
+        m.poll(clk.t)
+        e = m.receive(clk.t, cc)
+        if e[0][0] != "to_terminal":
+            raise SystemExit("bench: %r" % (e,))
+    batch("time-over: request, 取消確認指令 sent, its report", n, time_over)
+
+    cnt = tel((("route", "0001"), ("msg_type", "8000"), ("seq", "000000")), b"")
+
+    def counter():
+        m.receive(clk.t, cnt)
+    batch("カウンタ通知 answered (idle row)", n, counter)
+
+    def idle_poll():
+        m.poll(clk.t)
+    batch("poll() with nothing due", n, idle_poll)
+
+
+def _arg_n():
+    n = 2000
+    if "--n" in sys.argv:
+        n = int(sys.argv[sys.argv.index("--n") + 1])
+    return n
+
+
+if __name__ == "__main__":
+    main(_arg_n())
+    if not MP:
+        import os
+        import subprocess
+        mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+        if not os.path.exists(mp):
+            raise SystemExit("bench: %s not found (make setup)" % mp)
+        r = subprocess.run([mp, "-X", "heapsize=64M", os.path.abspath(__file__), "--n", str(_arg_n())])
+        sys.exit(r.returncode)
