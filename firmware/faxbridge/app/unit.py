@@ -306,16 +306,26 @@ class Unit:
         except OSError as e:
             log("modem: cannot open %s (%s)" % (mcfg.get("path"), e))
             self.modem_state = "absent"
-            return
+            while True:          # no modem: jobs cannot wait for one (205001, spec/fax.md)
+                self.jobs.fail_waiting(205001, "modem cannot be opened: %s" % e)
+                await self._modem_wake.wait()
+                self._modem_wake.clear()
         await self._modem_recover(reader, writer)
         m = Class2(self._dcfg, self._rx_sink)
         self.modem = m
         m.start(self.mono())
         rt = asyncio.create_task(self._modem_reader(reader, m))
+        unready = self.mono()
         try:
             while True:
                 now = self.mono()
                 m.poll(now)
+                if m.ready() or m.in_call():
+                    unready = now
+                elif now - unready > self.cfg["jobs"]["modem_wait_s"]:
+                    unready = now
+                    self.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (
+                        self.cfg["jobs"]["modem_wait_s"], m.state_name()))
                 if self.active is None and m.ready():
                     job = self.jobs.next_due(self.now())
                     if job is not None:
