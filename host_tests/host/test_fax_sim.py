@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from fax_sim_helpers import (ROOT, Sim, drive, efax_rows, fitted, final, g3_rows, need,
+from fax_sim_helpers import (ROOT, Faults, Sim, drive, efax_rows, fitted, final, g3_rows, need,
                              pattern_rows, write_pbm)
 
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
@@ -143,6 +143,42 @@ def test_fault_ends_with_the_right_code_and_evidence(runtime, spec, code, eviden
             assert "reset" in [e.get("state") for e in ev if e["event"] == "modem"]
         if spec.startswith("hangup") or spec.startswith("drop"):
             assert f["hangup"] is not None and f["hangup"][2]
+
+
+# Faults on calls coming in to our modem: (spec, code, kept pages, +FHNG code or None).
+RX_FAULTS = (
+    ("drop=3000", 7200, 0, 90),        # line drops mid-page: the cut page is not kept
+    ("page_noise=50", 0, 2, 0),        # a few bad lines: still within rx_bad_pct
+    ("hangup=70", 7200, 0, 70),
+    ("hangup=91", 7200, 0, 91),
+    ("hangup=100", 7200, 0, 100),      # page data complete, but no +FET: not confirmed
+    ("ppr=2", 0, 2, 0),                # the modem's verdict is RTN, ours (line counts) wins
+    ("noise=20", 0, 2, 0),
+    ("dead=+FDR", 205001, 0, None),
+)
+RX_FAST = ["hangup_timeout=2", "reset_timeout=2", "rx_idle_timeout=4", "fdr_timeout=6",
+           "answer_timeout=6", "fet_timeout=4"]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("spec,code,pages,hsc", RX_FAULTS, ids=[f[0] for f in RX_FAULTS])
+def test_receive_fault_ends_with_the_right_code(runtime, spec, code, pages, hsc):
+    with Sim(speedup=16) as s:
+        s.line.set_faults("5550101", Faults.parse(spec))
+        write_pbm(s.path("p.pbm"), pattern_rows(300, 1728, 3), 1728)
+        os.makedirs(s.path("in"))
+        th = threading.Timer(1.0, lambda: s.remote.send_fax("5550101", [s.path("p.pbm")] * 2))
+        th.start()
+        rc, ev, err = drive(runtime, s.tty, ["recv", s.path("in")], RX_FAST, timeout=60)
+        th.join()
+        assert rc == 0, ("no end of the reception", ev, err, s.log())
+        end = [e for e in ev if e["event"] == "end"]
+        assert len(end) == 1, ev
+        end = end[0]
+        assert end["dir"] == "rx" and end["code"] == code and end["pages"] == pages, (spec, end)
+        assert (end["hangup"] or [None])[0] == hsc, (spec, end)
+        if spec.startswith("dead"):
+            assert "reset" in [e.get("state") for e in ev if e["event"] == "modem"]
 
 
 QUIRKS = ("fdt_ok_first=1", "xon_after_connect=0", "fpts_on_last=0", "fpts_fields=4")
