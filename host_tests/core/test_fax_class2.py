@@ -735,3 +735,28 @@ def test_receive_our_verdict_overrides_the_modems():
     r.say("\r\n+FHNG:0\r\n" + OK)
     e = r.end()
     assert e["code"] == 0 and e["pages"] == 1
+
+
+def test_receive_cancel_while_writing_our_verdict():
+    sink = BufSink(counts=[(100, 50)])
+    r = Rig(sink=sink)
+    start_receive(r)
+    r.take()
+    r.say(b"p\x10\x03\r\n+FPTS:1\r\n\r\n+FET:0\r\n" + OK.encode())
+    r.expect("AT+FPTS=2\r")
+    r.cancel()
+    r.say(OK)
+    r.expect("AT+FK\r")
+    r.say("\r\n+FHNG:2\r\n" + OK)
+    assert r.end()["code"] == 403
+
+
+def test_modem_refusing_our_verdict_is_tolerated():
+    sink = BufSink(counts=[(100, 50)])
+    r = Rig(sink=sink)
+    start_receive(r)
+    r.take()
+    r.say(b"p\x10\x03\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + OK.encode())
+    r.expect("AT+FPTS=2\r")
+    r.say("\r\nERROR\r\n")
+    r.expect("AT+FDR\r")

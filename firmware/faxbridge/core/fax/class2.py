@@ -461,7 +461,12 @@ class Class2:
         elif st == RXPOST:
             self._on_rxpost(s, name, now)
         elif st == FPTS:
-            self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
+            if s.hangup is not None:
+                self._end(now)
+            elif s.outcome is not None:
+                self._hangup(now)
+            else:                               # OK, or ERROR: the modem keeps its verdict
+                self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
         elif st == HANGUP:
             self._on_hangup(s, name, now)
 
