@@ -238,3 +238,34 @@ def test_efax_receives_our_fax_pixel_exact(runtime):
         assert "0 errors" in out
         assert efax_rows(s.path("efax/fax.001")) == fitted(r1, 1728)
         assert efax_rows(s.path("efax/fax.002")) == fitted(r2, 1200)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_we_receive_efax_pixel_exact(runtime):
+    need("efax")
+    with Sim(speedup=1, remote=False, modem_b=True) as s:
+        r1 = pattern_rows(300, 1728, 9)
+        write_pbm(s.path("p1.pbm"), r1, 1728)
+        tif = subprocess.run([need("efix"), "-i", "pbm", "-o", "tiffg3", s.path("p1.pbm")],
+                             capture_output=True, check=True, timeout=60).stdout
+        with open(s.path("p1.tif"), "wb") as f:
+            f.write(tif)
+        os.makedirs(s.path("in"))
+        # efax puts a 20-line header on the page; -h "" makes it blank
+        ef = subprocess.Popen(["sh", "-c", 'sleep 2; exec efax -d "$0" -o2 -h "" -t 5550101 "$1"',
+                               s.tty_b, s.path("p1.tif")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            rc, ev, err = drive(runtime, s.tty, ["recv", s.path("in")], timeout=90)
+            out, _ = ef.communicate(timeout=60)
+        finally:
+            if ef.poll() is None:
+                ef.kill()
+                ef.communicate()
+        assert rc == 0, (ev, err)
+        end = [e for e in ev if e["event"] == "end"][-1]
+        assert end["code"] == 0 and end["pages"] == 1, (end, out)
+        assert "returning 0" in out, out
+        got = g3_rows(s.path("in/page1.g3"))
+        assert len(got) == 320 and got[:20] == [bytes(216)] * 20
+        assert got[20:] == fitted(r1, 1728)
