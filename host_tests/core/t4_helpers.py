@@ -71,3 +71,20 @@ def decode(data, width, msb_first=False, chunk=None, plain=False):
             d.feed(data[i:i + chunk])
     d.end()
     return d, sink
+
+
+SAMPLE_TEXT = ("Invoice 2026-11-22  No. 0042\n\nDear customer,\n\n" +
+               "The quick brown fox jumps over the lazy dog; THE QUICK BROWN FOX 0123456789 {}[]()<>\n" * 40 +
+               "\n\tTotal: 1,234.00 JPY\n")
+
+
+def text_page_rows(text=SAMPLE_TEXT, width=1728, fine=True):
+    """The first page of a text drawn by textpage: (rows, height)."""
+    from faxbridge.core.fax import textpage
+    doc = textpage.TextPages(text, width, fine=fine, station="+81 3 5555 0100", when="2026-11-22 09:30")
+    src = doc.page(0)
+    row = bytearray(width >> 3)
+    out = bytearray()
+    while src.readrow(row):
+        out += row
+    return bytes(out), doc.page_lines

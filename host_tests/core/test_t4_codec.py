@@ -129,6 +129,7 @@ def test_readinto_any_buffer_size_gives_same_bytes():
     for chunk in (1, 2, 3, 7, 64, 1000):
         assert encode(rows, 864, 9600, 10, chunk=chunk) == ref
     pe = t4.PageEncoder(t4.BytesRows(rows, 864), 864)
+    raises(ValueError, pe.readinto, bytearray(0))  # 0 would mean "page done"
     read_all(pe)
     assert pe.readinto(bytearray(10)) == 0 and pe.lines == 5
 

@@ -160,10 +160,10 @@ def test_text_wrap_tab_and_cut():
     line = bytearray(10)
     got = []
     while True:
-        kind, n = lay.next(line)
-        if kind == textpage.END:
+        n = lay.next(line)
+        if n == textpage.END:
             break
-        got.append(bytes(line[:n]) if kind == textpage.LINE else kind)
+        got.append(bytes(line[:n]) if n >= 0 else n)
     assert got == [b"aaa bbb", b"ccc     Z", b"w" * 10, b"w" * 10, b"w" * 5, b"end?!"], got
 
 
@@ -229,3 +229,10 @@ def test_font_covers_printable_ascii():
         assert g not in seen, chr(ch)
         seen.add(g)
     assert font.glyph_row(0x01, 0) == font.glyph_row(0x3F, 0)
+
+
+def test_pbm_check_reads_the_whole_stream():
+    assert pbm.check(io.BytesIO(b"P4\n16 2\n\x01\x02\x03\x04")) == ("P4", 16, 2)
+    assert pbm.check(io.BytesIO(b"P1 3 1 101"), 864) == ("P1", 3, 1)
+    e = raises(ValueError, pbm.check, io.BytesIO(b"P4\n16 3\n\x01\x02\x03\x04"))
+    assert "raster ends at row 2" in str(e)

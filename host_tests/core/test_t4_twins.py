@@ -91,3 +91,27 @@ def test_page_encoder_same_with_plain_loops():
     finally:
         t4.use_plain(False)
     assert plain == fast
+
+
+def test_p1_scanner_twins_identical():
+    from faxbridge.core.fax import pbm
+    import array
+    if not MICROPYTHON:
+        assert pbm._p1row is pbm._p1row_py
+        return
+    assert pbm._p1row is t4.FAST.p1row
+    samples = (b"1 0 1\n0 1 1 1 0 0 0 1 1 1 1 0", b"1111111111111111111111", b"10\r\n\t01x11",
+               b"0" * 30 + b"1" * 30, b"")
+    for data in samples:
+        for w, keep in ((20, 20), (20, 7), (9, 9), (64, 64)):
+            res = []
+            for fn in (pbm._p1row_py, t4.FAST.p1row):
+                st = array.array("i", [0, len(data), 0, w, keep, 0])
+                row = bytearray(8)
+                steps = []
+                while st[pbm.P_POS] < st[pbm.P_END] and not st[pbm.P_BAD]:
+                    st[pbm.P_X] = 0
+                    fn(data, st, row)
+                    steps.append(list(st))
+                res.append((steps, bytes(row)))
+            assert res[0] == res[1], (data, w, keep)

@@ -8,13 +8,8 @@ import subprocess
 
 from hypothesis import given, settings, strategies as st
 
-from faxbridge.core.fax import pbm, t4, textpage
-from t4_helpers import decode, encode, pattern_rows, random_rows
-
-TEXT = ("Invoice 2026-11-22  No. 0042\n\nDear customer,\n\n" +
-        "The quick brown fox jumps over the lazy dog; THE QUICK BROWN FOX 0123456789 {}[]()<>\n" * 40 +
-        "\n\tTotal: 1,234.00 JPY\n")
-
+from faxbridge.core.fax import pbm, t4
+from t4_helpers import decode, encode, pattern_rows, random_rows, text_page_rows
 
 def _tool(name):
     path = shutil.which(name)
@@ -42,19 +37,9 @@ def _p4_width(data):
     return int(data.split()[1])
 
 
-def _text_rows(width=1728, fine=True):
-    doc = textpage.TextPages(TEXT, width, fine=fine, station="+81 3 5555 0100", when="2026-11-22 09:30")
-    src = doc.page(0)
-    row = bytearray(width >> 3)
-    out = bytearray()
-    while src.readrow(row):
-        out += row
-    return bytes(out), doc.page_lines
-
-
 def corpus():
     """(name, width, height, rows)"""
-    text, h = _text_rows()
+    text, h = text_page_rows()
     yield "text-fine-a4", 1728, h, text
     yield "dense-random", 1728, 300, random_rows(1728, 300)
     for w in t4.WIDTHS:

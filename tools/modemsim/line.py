@@ -177,7 +177,7 @@ class Line:
     """A telephone line with several numbers, driven by one background loop thread."""
 
     def __init__(self, speedup=1.0, log_dir=None, t30_delay=0.15, ring_interval=1.0, dial_delay=0.3,
-                 timeouts=None):
+                 result_delay=1.0, timeouts=None):
         from .loop import Loop
         self.loop = Loop()
         self.speedup = float(speedup)
@@ -187,6 +187,7 @@ class Line:
         self.t30_delay = t30_delay
         self.ring_interval = ring_interval
         self.dial_delay = dial_delay
+        self.result_delay = result_delay   # dialling to BUSY / VOICE / NO CARRIER
         self.timeouts = dict(DEFAULT_TIMEOUTS, **(timeouts or {}))
         self.endpoints = {}
         self.number_faults = {}
@@ -270,16 +271,16 @@ class Line:
         self.calls.append(call)
         self.note(caller, "dialing %r (call %d, faults %r)" % (number, call.id, f))
         if f.result == "NO DIALTONE":
-            return self._result(call, "NO DIALTONE", 0.5)
+            return self._result(call, "NO DIALTONE", self.result_delay / 2)
         callee = self.endpoints.get(number)
         if f.result in ("BUSY", "VOICE", "NO CARRIER"):
-            return self._result(call, f.result, self.dial_delay + 1.0)
+            return self._result(call, f.result, self.dial_delay + self.result_delay)
         if f.result == "NO ANSWER":
             return self._result(call, "NO ANSWER", self.dial_delay + self.timeouts["no_answer_fault"])
         if callee is None:
-            return self._result(call, "NO CARRIER", self.dial_delay + 1.0)
+            return self._result(call, "NO CARRIER", self.dial_delay + self.result_delay)
         if callee is caller or callee.busy():
-            return self._result(call, "BUSY", self.dial_delay + 0.5)
+            return self._result(call, "BUSY", self.dial_delay + self.result_delay / 2)
         call.callee = callee
         call.state = "ringing"
         self.loop.call_later(self.dial_delay, self._ring, call)

@@ -68,7 +68,7 @@ SIMPLE_PARAMS = {
     # name: (default, lo, hi) for plain numeric Class 2 parameters
     "+FCR": (0, 0, 1), "+FBOR": (0, 0, 3), "+FAA": (0, 0, 1), "+FPHCTO": (30, 0, 255),
     "+FCQ": (0, 0, 2), "+FBADLIN": (0, 0, 255), "+FBADMUL": (0, 0, 255), "+FMINSP": (0, 0, 5),
-    "+FCIG": (0, 0, 1), "+FSPL": (0, 0, 1), "+FLPL": (0, 0, 1), "+FTBC": (0, 0, 1), "+FREL": (0, 0, 1),
+    "+FSPL": (0, 0, 1), "+FLPL": (0, 0, 1), "+FTBC": (0, 0, 1), "+FREL": (0, 0, 1),
     "+FECM": (0, 0, 0), "+FCTCRTY": (0, 0, 255), "+FAXERR": (0, 0, 255),
 }
 S_DEFAULTS = {0: 0, 1: 0, 2: 43, 3: 13, 4: 10, 5: 8, 6: 2, 7: 60, 8: 2, 10: 14}
@@ -164,6 +164,8 @@ class Modem:
 
     def _hangup_report(self, code, end_call=True, kind="DCN"):
         """+FHNG:<code> then OK (seed 5.4.10), the call is over."""
+        if self.call is not None:
+            self.call.hangups[self.number] = code   # recorded before the DTE can see it
         self._info("+FHNG:%d" % code)
         self._result("OK")
         self._finish_call(code, end_call, kind)
@@ -201,10 +203,10 @@ class Modem:
             return self.call.faults
         return self.line.number_faults.get(self.number) or Faults()
 
-    def _hangup_fault(self, phase):
+    def _hangup_fault(self, *phases):
         code = self._faults().hangup
-        if code is not None and P.hangup_phase(code) == phase:
-            self.log.note("fault: +FHNG:%d at %s" % (code, phase))
+        if code is not None and P.hangup_phase(code) in phases:
+            self.log.note("fault: +FHNG:%d at %s" % (code, P.hangup_phase(code)))
             return code
         return None
 
@@ -223,13 +225,15 @@ class Modem:
             for b in data:
                 if b == XOFF:
                     self.dte_xoff = True
+                    self._set_timer(self.line.timeouts["dte_data"], self._dte_xoff_too_long)
                 elif b == XON:
                     self.dte_xoff = False
+                    self._cancel_timer()
                     self._rx_flush()
                 elif b == CAN:
                     self.log.note("CAN from DTE during receive: ignored")
         elif st in ("DIALING", "ANSWER_WAIT"):
-            if any(b not in (XON, XOFF) for b in data):
+            if any(b not in (XON, XOFF, 0x0d, 0x0a) for b in data):
                 self.log.note("DTE byte aborts %s" % st)
                 if st == "DIALING" and self.call is not None:
                     self.line.cancel(self.call, "NO CARRIER")
@@ -241,12 +245,16 @@ class Modem:
             self.log.note("DTE bytes ignored in %s" % st)
 
     def _command_bytes(self, data):
+        echo = bytearray()
         for b in data:
             if b in (XON, XOFF, 0):
                 continue
             if self.echo and self.state in COMMAND_STATES:
-                self._out(bytes((b,)))
+                echo.append(b)
             if b == self.sreg[3]:
+                if echo:
+                    self._out(bytes(echo))
+                    echo = bytearray()
                 line = self.cmdbuf.decode("latin-1")
                 self.cmdbuf = bytearray()
                 self._command_line(line)
@@ -261,9 +269,12 @@ class Modem:
                     self.cmdbuf = bytearray()
                 if self.cmdbuf[-2:].upper() == b"A/":
                     self.cmdbuf = bytearray()
-                    if self.echo:
-                        self._out(b"\r")
+                    if echo:
+                        self._out(bytes(echo))
+                        echo = bytearray()
                     self._command_line(self.last_cmd)
+        if echo:
+            self._out(bytes(echo))
 
     def _command_line(self, line):
         if self.state not in COMMAND_STATES:
@@ -385,18 +396,19 @@ class Modem:
             else:
                 return "ERROR"
             return None
-        if name == "+FLID":
+        if name in ("+FLID", "+FCIG"):
             if op == "=?":
                 self._info("(20),(32-127)")
             elif op == "?":
-                self._info(self.flid)
+                self._info(self.flid if name == "+FLID" else "")
             elif op == "=":
                 v = arg.strip()
                 if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
                     v = v[1:-1]
                 if len(v) > 20 or any(not 32 <= ord(c) < 127 for c in v):
                     return "ERROR"
-                self.flid = v
+                if name == "+FLID":
+                    self.flid = v
             else:
                 return "ERROR"
             return None
@@ -493,7 +505,7 @@ class Modem:
         self._result(result)
 
     def _tx_answered(self, dis, csi, rx_ok):
-        code = self._hangup_fault("dial")
+        code = self._hangup_fault("dial", "answer")    # 1: ring detect without handshake, either end
         if code is not None:
             self._hangup_report(code)
             return
@@ -531,6 +543,8 @@ class Modem:
                 self._info("+FHNG:%d" % code)
                 return None
             return "ERROR"
+        if self.page_sent:
+            return "ERROR"             # the page before needs its +FET first
         if not self.phase_b_done:
             code = self._hangup_fault("tx_b")
             if code is not None:
@@ -563,6 +577,7 @@ class Modem:
         self.unstuffer = Unstuffer()
         self.scanner = EolScanner()
         self.xoff_sent = False
+        self.overrun_noted = False
         self.xoff_hold_until = 0.0
         rate = P.bytes_per_second(self.fdcs, self.line.speedup)
         self.pump = Pump(self.call, self, rate, self.page_no, on_done=self._page_sent)
@@ -616,6 +631,9 @@ class Modem:
         if self.state not in ("TX_DATA", "TX_DRAIN") or self.pump is None:
             return
         n = self.pump.buffered
+        if self.xoff_sent and n > 4 * self.cfg.xoff_high and not self.overrun_noted:
+            self.overrun_noted = True
+            self.log.note("DTE keeps sending after XOFF: %d bytes buffered (a real modem would overflow)" % n)
         if not self.xoff_sent and n >= self.cfg.xoff_high and self.state == "TX_DATA":
             self.xoff_sent = True
             self._out(bytes((XOFF,)))
@@ -663,8 +681,8 @@ class Modem:
         last = self.ppm == P.PPM_EOP and ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP)
         if ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP, P.PPR_PIN):
             self.page_no += 1
-        if ppr == P.PPR_RTP or self.ppm == P.PPM_EOM:
-            self.phase_b_done = False
+        if ppr in (P.PPR_RTN, P.PPR_RTP) or self.ppm == P.PPM_EOM:
+            self.phase_b_done = False      # T.30: retrain (new DCS + TCF) before the next page
         if last:
             if self.cfg.fpts_on_last:
                 self._info("+FPTS:%d" % ppr)
@@ -762,8 +780,10 @@ class Modem:
             self._info("+FDCS:%s" % P.fmt(dcs))
             self._result("OK")
             self.state = "ONLINE"
+        elif self.state == "FDR_WAIT_PAGE":
+            self._info("+FDCS:%s" % P.fmt(dcs))     # 5.4.2: new DCS during +FDR, before CONNECT
         else:
-            self.pending_dcs = tuple(dcs)   # new phase B (after EOM): reported at the next +FDR
+            self.pending_dcs = tuple(dcs)   # reported by the next +FDR
 
     def _cmd_fdr(self):
         if self.call is None or self.role != "rx":
@@ -780,11 +800,11 @@ class Modem:
             if code is not None:
                 self._hangup_report(code)
                 return "ASYNC"
-            if self.pending_dcs:
-                self._info("+FDCS:%s" % P.fmt(self.pending_dcs))
-                self.pending_dcs = None
             self._info("+FCFR")
             self.cfr_reported = True
+        if self.pending_dcs:
+            self._info("+FDCS:%s" % P.fmt(self.pending_dcs))    # new DCS (retrain, EOM): 5.4.2
+            self.pending_dcs = None
         if self.ppr_pending is not None:
             ppr = self.fpts
             self.log.note("release post-page response PPR %d" % ppr)
@@ -814,6 +834,7 @@ class Modem:
         self.rx.started_to_dte = True
         self._result("CONNECT")
         self.state = "RX_WAIT_TRIGGER"
+        self.dte_xoff = False
         self._set_timer(self.line.timeouts["dte_trigger"], self._lost, "no DC2 from DTE", 90)
 
     def _rx_trigger(self, data):
@@ -823,10 +844,19 @@ class Modem:
                 self.log.note("receive trigger %s from DTE, starting page data" % ("DC2" if b == DC2 else "DC1"))
                 self._cancel_timer()
                 self.state = "RX_DATA"
-                self.dte_xoff = False
                 self._rx_flush()
                 return
+            if b == XOFF:
+                self.dte_xoff = True
+            elif b == XON:
+                self.dte_xoff = False
         self.log.note("bytes before the receive trigger ignored")
+
+    def _dte_xoff_too_long(self):
+        if self.state == "RX_DATA" and self.dte_xoff:
+            self.log.note("DTE held XOFF for %.0f s: buffer overflow" % self.line.timeouts["dte_data"])
+            self._out(bytes((DLE, ETX)), data_mode=True)
+            self._hangup_report(93)
 
     def _rx_order(self, data):
         mode = self.cfg.rx_bit_order
@@ -873,7 +903,8 @@ class Modem:
             self._hangup_report(code)
             return
         lines = rx.scanner.line_count
-        forced = self._faults().ppr_for(rx.page_no)
+        attempt = 1 + sum(1 for x in self.call.pages if x["page"] == rx.page_no)
+        forced = self._faults().ppr_for(rx.page_no, attempt)
         ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
         if forced is not None:
             self.log.note("fault: page %d reported as PPR %d" % (rx.page_no, ppr))

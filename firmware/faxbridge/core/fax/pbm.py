@@ -10,7 +10,51 @@ each (no vertical scaling). Only one image row is in RAM at a time. A malformed 
 raster that ends early raises ValueError("pbm: ...").
 """
 
+import array
+import sys
+
 MAX_WIDTH = 20000  # refuse absurd headers before allocating a row buffer
+
+# P1 scanner state (array "i"), shared with the viper twin t4fast.p1row
+P_POS = 0  # next byte in the chunk
+P_END = 1  # bytes in the chunk
+P_X = 2  # pixels of this row read so far
+P_W = 3  # pixels in an image row
+P_KEEP = 4  # pixels kept (the rest are cut)
+P_BAD = 5  # set when a byte is neither 0, 1 nor whitespace
+
+
+def _p1row_py(chunk, st, row):
+    """Pack P1 digits from chunk[pos:end] into row until the image row is complete or the
+    chunk is used up (plain-Python twin of t4fast.p1row)."""
+    pos = st[P_POS]
+    end = st[P_END]
+    x = st[P_X]
+    w = st[P_W]
+    keep = st[P_KEEP]
+    while pos < end and x < w:
+        c = chunk[pos]
+        pos += 1
+        if c == 0x31:
+            if x < keep:
+                row[x >> 3] |= 0x80 >> (x & 7)
+            x += 1
+        elif c == 0x30:
+            x += 1
+        elif c != 0x20 and c != 0x0A and c != 0x0D and c != 0x09:
+            st[P_BAD] = 1
+            break
+    st[P_POS] = pos
+    st[P_X] = x
+
+
+_p1row = _p1row_py
+if sys.implementation.name == "micropython":
+    try:
+        from . import t4fast
+        _p1row = t4fast.p1row
+    except (ImportError, SyntaxError, AttributeError):
+        pass
 
 
 class PbmRows:
@@ -50,9 +94,11 @@ class PbmRows:
             self._rawmv = memoryview(self._raw)
             self._rawkb = self._rawmv[:self._kb]
         else:
-            self._chunk = bytearray(128)
-            self._cpos = 0
-            self._cend = 0
+            self._chunk = bytearray(256)
+            st = array.array("i", [0] * 6)
+            st[P_W] = w
+            st[P_KEEP] = keep
+            self._st = st
 
     # header --------------------------------------------------------------------------
     def _byte(self):
@@ -111,33 +157,33 @@ class PbmRows:
         if self._pad:
             row[kb:] = self._pad
 
-    def _char(self):
-        if self._cpos >= self._cend:
-            n = self.f.readinto(self._chunk)
-            if not n:
-                raise ValueError("pbm: raster ends at row %d" % self.y)
-            self._cpos = 0
-            self._cend = n
-        c = self._chunk[self._cpos]
-        self._cpos += 1
-        return c
-
     def _read_p1(self, row):
-        keep = self._keep
         kb = self._kb
         for i in range(kb):
             row[i] = 0
-        x = 0
-        w = self.src_width
-        while x < w:
-            c = self._char()
-            if c == 0x31:
-                if x < keep:
-                    row[x >> 3] |= 0x80 >> (x & 7)
-                x += 1
-            elif c == 0x30:
-                x += 1
-            elif c not in (0x20, 0x09, 0x0A, 0x0D):
+        st = self._st
+        st[P_X] = 0
+        while True:
+            if st[P_POS] >= st[P_END]:
+                n = self.f.readinto(self._chunk)
+                if not n:
+                    raise ValueError("pbm: raster ends at row %d" % self.y)
+                st[P_POS] = 0
+                st[P_END] = n
+            _p1row(self._chunk, st, row)
+            if st[P_BAD]:
                 raise ValueError("pbm: bad character in P1 raster at row %d" % self.y)
+            if st[P_X] >= st[P_W]:
+                break
         if self._pad:
             row[kb:] = self._pad
+
+
+def check(f, width=1728):
+    """Read a whole PBM stream once, one row at a time, to judge it before a call is made.
+    Returns (kind, src_width, src_height); raises ValueError("pbm: ...") when it is bad."""
+    src = PbmRows(f, width)
+    row = bytearray(width >> 3)
+    while src.readrow(row):
+        pass
+    return src.kind, src.src_width, src.src_height

@@ -237,8 +237,10 @@ class PageEncoder:
         return True
 
     def readinto(self, buf):
-        """Copy the next page bytes into buf; 0 when the page is done."""
+        """Copy the next page bytes into buf; 0 when the page is done (buf must not be empty)."""
         want = len(buf)
+        if not want:
+            raise ValueError("t4: readinto needs a non-empty buffer")
         got = 0
         while got < want:
             if self._pos >= self._end and not self._next():

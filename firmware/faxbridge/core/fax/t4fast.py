@@ -255,3 +255,30 @@ def dec(state, data, pos: int, row) -> int:
     st[8] = bad
     st[9] = ev
     return pos
+
+
+@micropython.viper
+def p1row(chunk, state, row):
+    """Twin of pbm._p1row_py (same state array layout, see pbm)."""
+    c8 = ptr8(chunk)  # noqa: F821
+    st = ptr32(state)  # noqa: F821
+    r = ptr8(row)  # noqa: F821
+    pos = st[0]
+    end = st[1]
+    x = st[2]
+    w = st[3]
+    keep = st[4]
+    while pos < end and x < w:
+        c = c8[pos]
+        pos += 1
+        if c == 0x31:
+            if x < keep:
+                r[x >> 3] = r[x >> 3] | (0x80 >> (x & 7))
+            x += 1
+        elif c == 0x30:
+            x += 1
+        elif c != 0x20 and c != 0x0A and c != 0x0D and c != 0x09:
+            st[5] = 1
+            break
+    st[0] = pos
+    st[2] = x

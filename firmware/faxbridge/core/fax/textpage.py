@@ -31,9 +31,8 @@ BOTTOM = 40  # lines (98 dpi) kept white at the bottom
 MIN_MARGIN = 64  # pixels at least left and right (8 mm)
 A4_LINES = (1143, 2287)  # T.4: 297 mm at 3.85 and 7.7 lines/mm
 
-LINE = 1
-PAGEBREAK = 2
-END = 3
+PAGEBREAK = -1  # _Layout.next() results; >= 0 is a text line of that many characters
+END = -2
 
 # a 5-pixel glyph row drawn 3 times wide: 15 bits, leftmost pixel in bit 14
 _WIDE = tuple(sum(7 << (3 * (4 - i)) for i in range(5) if v >> (4 - i) & 1) for v in range(32))
@@ -58,8 +57,7 @@ class _Layout:
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
         self.ncarry = 0
         self.pending_ff = False
-        self.la = 0  # a peeked item: its kind (0: none), its length, its text
-        self.lan = 0
+        self.la = None  # a peeked result (None: none) and its text
         self.labuf = bytearray(cols)
 
     def rewind(self):
@@ -68,27 +66,30 @@ class _Layout:
         self.eof = False
         self.ncarry = 0
         self.pending_ff = False
-        self.la = 0
+        self.la = None
 
     def peek(self):
-        """Kind of the next item, without taking it."""
-        if not self.la:
-            self.la, self.lan = self._read(self.labuf)
+        """The next result, without taking it."""
+        if self.la is None:
+            self.la = self._read(self.labuf)
         return self.la
 
     def next(self, line):
-        """Fill line (bytearray(cols)) -> (LINE, n) | (PAGEBREAK, 0) | (END, 0)."""
-        if self.la:
-            kind, n = self.la, self.lan
-            line[0:n] = self.labuf[0:n]
-            self.la = 0
-            return kind, n
-        return self._read(line)
+        """Fill line (bytearray(cols)) -> n >= 0 (a text line of n characters), PAGEBREAK
+        or END. No allocation (it runs once a text line while a page is sent)."""
+        r = self.la
+        if r is None:
+            return self._read(line)
+        self.la = None
+        lb = self.labuf
+        for i in range(r):
+            line[i] = lb[i]
+        return r
 
     def end_of_full_page(self):
         """A page filled up: a form feed right after it makes no empty page."""
         if self.peek() == PAGEBREAK:
-            self.la = 0
+            self.la = None
 
     def _getc(self):
         if self.pos >= self.end:
@@ -107,29 +108,30 @@ class _Layout:
     def _read(self, line):
         if self.pending_ff:
             self.pending_ff = False
-            return PAGEBREAK, 0
+            return PAGEBREAK
         cols = self.cols
         n = self.ncarry
-        if n:
-            line[0:n] = self.carry[0:n]
-            self.ncarry = 0
+        carry = self.carry
+        for i in range(n):
+            line[i] = carry[i]
+        self.ncarry = 0
         while True:
             c = self._getc()
             if c < 0:
                 if n:
-                    return LINE, n
-                return END, 0
+                    return n
+                return END
             if c == 0x0A:
-                return LINE, n
+                return n
             if c == 0x0C:
                 if n:
                     self.pending_ff = True
-                    return LINE, n
-                return PAGEBREAK, 0
+                    return n
+                return PAGEBREAK
             if c == 0x09:
                 stop = (n // 8 + 1) * 8
                 if stop >= cols:
-                    return LINE, n
+                    return n
                 while n < stop:
                     line[n] = 0x20
                     n += 1
@@ -144,19 +146,20 @@ class _Layout:
                 continue
             # the line is full: wrap at the last space, carry the word's start over
             if c == 0x20:
-                return LINE, n
+                return n
             s = n - 1
             while s >= 0 and line[s] != 0x20:
                 s -= 1
             if s < 0:  # one word longer than the line: cut it
-                self.carry[0] = c
+                carry[0] = c
                 self.ncarry = 1
-                return LINE, n
+                return n
             k = n - s - 1
-            self.carry[0:k] = line[s + 1:n]
-            self.carry[k] = c
+            for i in range(k):
+                carry[i] = line[s + 1 + i]
+            carry[k] = c
             self.ncarry = k + 1
-            return LINE, s
+            return s
 
 
 class TextPages:
@@ -197,13 +200,13 @@ class TextPages:
         while True:
             pages += 1
             taken = 0
-            kind = LINE
+            kind = 0
             while taken < self.body_lines:
-                kind, _ = lay.next(self._line)
-                if kind != LINE:
+                kind = lay.next(self._line)
+                if kind < 0:
                     break
                 taken += 1
-            if kind == LINE:
+            if kind >= 0:
                 lay.end_of_full_page()
             if kind == END or lay.peek() == END:
                 break
@@ -260,8 +263,8 @@ class _PageRows:
         # next body text line into self.text; False when the page has no more
         if self.done or self.lines_taken >= self.doc.body_lines:
             return False
-        kind, n = self.doc._layout.next(self.text)
-        if kind != LINE:
+        n = self.doc._layout.next(self.text)
+        if n < 0:
             self.done = True  # a form feed or the end of the text
             return False
         self.ntext = n

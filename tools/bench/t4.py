@@ -1,0 +1,228 @@
+"""T.4 benchmark: scan lines/s encoded and decoded on the MicroPython unix port, as a
+multiple of what a 14400 bit/s line consumes, side by side with netpbm's pbmtog3/g3topbm on
+the same pages in the same run, and heap bytes allocated per scan line after warm-up.
+
+    .venv/bin/python tools/bench/t4.py          (CPython driver; runs .venv/bin/micropython)
+
+Pages (1728 x 2287, fine A4): "text" (80 full columns on every line, drawn by textpage),
+"letter" (a short business letter, about the issue's 50 KB text page) and "dense" (random
+pixels). Goal (issue 6): >= 300 x real time for the text page, 0 bytes a line.
+The same file is the MicroPython worker (`micropython tools/bench/t4.py --worker ...`).
+"""
+import sys
+
+IS_MP = sys.implementation.name == "micropython"
+LINE_BPS = 14400
+
+
+def _worker(root, paths):
+    import gc
+    import time
+    sys.path.insert(0, root + "/firmware")
+    from faxbridge.core.fax import pbm, t4, t4dec, textpage
+
+    def now():
+        return time.ticks_us()
+
+    def since(t0):
+        return time.ticks_diff(time.ticks_us(), t0) / 1e6
+
+    for name, path in paths:
+        # the page's rows in RAM (unix port: 494 KB) so the encoder alone is timed
+        with open(path, "rb") as f:
+            src = pbm.PbmRows(f, 1728)
+            h = src.src_height
+            img = bytearray(216 * h)
+            row = bytearray(216)
+            y = 0
+            while src.readrow(row):
+                img[y * 216:(y + 1) * 216] = row
+                y += 1
+        mv = memoryview(img)
+        rows = [mv[i * 216:(i + 1) * 216] for i in range(h)]  # made before timing
+        out = bytearray(t4.max_line_bytes(1728, 0))
+        for label, enc in (("viper", t4.encode_line), ("plain", t4._enc_py)):
+            total = 0
+            for r in rows[:50]:  # warm-up
+                enc(r, out, 1728, 0)
+            gc.collect()
+            gc.disable()
+            m0 = gc.mem_alloc()
+            t0 = now()
+            for r in rows:
+                total += enc(r, out, 1728, 0)
+            dt = since(t0)
+            alloc = gc.mem_alloc() - m0
+            gc.enable()
+            print("RESULT", name, "encode", label, h, total, dt, alloc)
+        # the whole page source from the file: PBM reader + encoder + readinto(512)
+        buf = bytearray(512)
+        with open(path, "rb") as f:
+            pe = t4.PageEncoder(pbm.PbmRows(f, 1728), 1728, LINE_BPS, 0)
+            for _ in range(20):
+                pe.readinto(buf)
+            gc.collect()
+            gc.disable()
+            m0 = gc.mem_alloc()
+            l0 = pe.lines
+            t0 = now()
+            total = 0
+            while True:
+                n = pe.readinto(buf)
+                if not n:
+                    break
+                total += n
+            dt = since(t0)
+            alloc = gc.mem_alloc() - m0
+            gc.enable()
+            print("RESULT", name, "pagesource", "viper", pe.lines - l0, total, dt, alloc)
+        if name != "dense":
+            # text drawn with the built-in font + encoder: the whole text page source
+            with open(path[:-4] + ".txt", "rb") as f:
+                doc = textpage.TextPages(f, 1728, True, "+81 3 5555 0100", "2026-11-22 09:30")
+                pe = t4.PageEncoder(doc.page(0), 1728, LINE_BPS, 0)
+                for _ in range(20):
+                    pe.readinto(buf)
+                gc.collect()
+                gc.disable()
+                m0 = gc.mem_alloc()
+                l0 = pe.lines
+                t0 = now()
+                total = 0
+                while True:
+                    n = pe.readinto(buf)
+                    if not n:
+                        break
+                    total += n
+                dt = since(t0)
+                alloc = gc.mem_alloc() - m0
+                gc.enable()
+                print("RESULT", name, "textsource", "viper", pe.lines - l0, total, dt, alloc)
+        # decode the page data (wire order) in 512-byte chunks, counting lines (receiver)
+        pe = t4.PageEncoder(t4.BytesRows(img, 1728), 1728, LINE_BPS, 0)
+        data = bytearray()
+        while True:
+            n = pe.readinto(buf)
+            if not n:
+                break
+            data += buf[:n]
+        dmv = memoryview(data)
+        chunks = [dmv[i:i + 512] for i in range(0, len(data), 512)]
+        for label, plain in (("viper", False), ("plain", True)):
+            for sink in (None, lambda r, g: None):
+                d = t4dec.Decoder(1728, False, sink, plain=plain)
+                d.feed(chunks[0])
+                rest = chunks[1:]
+                gc.collect()
+                gc.disable()
+                m0 = gc.mem_alloc()
+                l0 = d.lines
+                t0 = now()
+                for c in rest:
+                    d.feed(c)
+                dt = since(t0)
+                alloc = gc.mem_alloc() - m0
+                gc.enable()
+                assert d.bad_lines == 0 and d.lines == h, (d.lines, d.bad_lines)
+                print("RESULT", name, "decode" if sink is None else "decode+rows", label,
+                      d.lines - l0, len(data), dt, alloc)
+
+
+def _driver():
+    import os
+    import subprocess
+    import tempfile
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.join(root, "tools"))
+    import hostpath  # noqa: F401
+    from faxbridge.core.fax import textpage
+
+    mp = os.path.join(root, ".venv", "bin", "micropython")
+    tmp = tempfile.mkdtemp(prefix="t4bench-")
+    full = ("Invoice 2026-11-22 No. 0042  Dear customer, the quick brown fox jumps over the lazy dog. "
+            "PACK MY BOX WITH FIVE DOZEN LIQUOR JUGS 0123456789\n") * 60
+    letter = ("ACME Trading K.K.\nPurchase order 0042\n\nDear Sir or Madam,\n\n" +
+              "Please deliver the items below to our Osaka office by Friday.\n" * 4 + "\n" +
+              "".join("  %2d  Widget type %c, 10 boxes          %5d.00 JPY\n" % (i, 65 + i, 1200 + 37 * i)
+                      for i in range(12)) +
+              "\nKind regards,\n\nT. Yamada, purchasing\n")
+    texts = (("text", full), ("letter", letter))
+    pages = []
+    h = 0
+    for name, text in texts:
+        doc = textpage.TextPages(text, 1728, fine=True, station="+81 3 5555 0100", when="2026-11-22 09:30")
+        src = doc.page(0)
+        row = bytearray(216)
+        rows = bytearray()
+        while src.readrow(row):
+            rows += row
+        h = len(rows) // 216
+        pages.append((name, bytes(rows)))
+        with open(os.path.join(tmp, name + ".txt"), "w") as f:
+            f.write(text)
+    pages.append(("dense", os.urandom(216 * h)))
+    paths = []
+    for name, data in pages:
+        p = os.path.join(tmp, name + ".pbm")
+        with open(p, "wb") as f:
+            f.write(b"P4\n1728 %d\n" % h + data)
+        paths.append((name, p))
+    arg = ";".join("%s=%s" % np for np in paths)
+    r = subprocess.run([mp, "-X", "heapsize=64M", os.path.abspath(__file__), "--worker", root, arg],
+                       capture_output=True, text=True, timeout=900)
+    if r.returncode:
+        sys.exit("micropython worker failed:\n" + r.stdout + r.stderr)
+    res = [ln.split()[1:] for ln in r.stdout.splitlines() if ln.startswith("RESULT")]
+
+    def netpbm(args, data, reps=5):
+        best = None
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            out = subprocess.run(args, input=data, capture_output=True, check=True).stdout
+            dt = time.perf_counter() - t0
+            best = dt if best is None or dt < best else best
+        return best, out
+
+    print("T.4 MH benchmark, MicroPython unix port (%s) vs netpbm, pages 1728 x %d (fine A4)" % (mp, h))
+    print("real time = lines/s a %d bit/s line carries for that page (its MH bits, no fill)" % LINE_BPS)
+    print()
+    hdr = "%-6s %-11s %-6s %9s %12s %10s %12s" % ("page", "stage", "loops", "lines/s", "x real time",
+                                                    "us/line", "heap B/line")
+    print(hdr)
+    print("-" * len(hdr))
+    rt = {}
+    for name, stage, label, lines, nbytes, dt, alloc in res:
+        lines, nbytes, dt, alloc = int(lines), int(nbytes), float(dt), int(alloc)
+        if stage == "encode" and label == "viper":
+            rt[name] = LINE_BPS / (nbytes * 8.0 / lines)
+    for name, stage, label, lines, nbytes, dt, alloc in res:
+        lines, dt, alloc = int(lines), float(dt), int(alloc)
+        lps = lines / dt if dt else float("inf")
+        print("%-6s %-11s %-6s %9.0f %12.0f %10.1f %12.1f" % (name, stage, label, lps, lps / rt[name],
+                                                          1e6 * dt / lines, alloc / float(lines)))
+    print()
+    print("netpbm in the same run (best of 5, whole process incl. start-up):")
+    for name, p in paths:
+        with open(p, "rb") as f:
+            pbmdata = f.read()
+        t_enc, g3 = netpbm(["pbmtog3"], pbmdata)
+        t_dec, _ = netpbm(["g3topbm", "-stop_error"], g3)
+        ours_enc = [float(x[5]) for x in res if x[0] == name and x[1] == "encode" and x[2] == "viper"][0]
+        ours_dec = [float(x[5]) for x in res if x[0] == name and x[1] == "decode" and x[2] == "viper"][0]
+        print("%-6s pbmtog3 %7.2f ms (%8.0f lines/s, %6.0f x real time); ours/pbmtog3 time %.2f" % (
+            name, t_enc * 1e3, h / t_enc, h / t_enc / rt[name], ours_enc / t_enc))
+        print("%-6s g3topbm %7.2f ms (%8.0f lines/s, %6.0f x real time); ours/g3topbm time %.2f" % (
+            name, t_dec * 1e3, h / t_dec, h / t_dec / rt[name], ours_dec / t_dec))
+    print()
+    for name in rt:
+        print("%-6s real time at %d bit/s: %.0f lines/s (%.1f s for the page)" % (
+            name, LINE_BPS, rt[name], h / rt[name]))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _worker(sys.argv[2], [tuple(x.split("=", 1)) for x in sys.argv[3].split(";")])
+    else:
+        _driver()
