@@ -218,8 +218,8 @@ def test_cancel_during_page_data(runtime):
 def test_efax_receives_our_fax_pixel_exact(runtime):
     need("efax")
     with Sim(speedup=1, remote=False, modem_b=True) as s:
-        r1 = pattern_rows(300, 1728, 7)
-        r2 = pattern_rows(200, 1200, 8)
+        r1 = pattern_rows(150, 1728, 7)
+        r2 = pattern_rows(100, 1200, 8)
         write_pbm(s.path("p1.pbm"), r1, 1728)
         write_pbm(s.path("p2.pbm"), r2, 1200)
         os.makedirs(s.path("efax"))
@@ -248,7 +248,7 @@ def test_efax_receives_our_fax_pixel_exact(runtime):
 def test_we_receive_efax_pixel_exact(runtime):
     need("efax")
     with Sim(speedup=1, remote=False, modem_b=True) as s:
-        r1 = pattern_rows(300, 1728, 9)
+        r1 = pattern_rows(150, 1728, 9)
         write_pbm(s.path("p1.pbm"), r1, 1728)
         tif = subprocess.run([need("efix"), "-i", "pbm", "-o", "tiffg3", s.path("p1.pbm")],
                              capture_output=True, check=True, timeout=60).stdout
@@ -271,5 +271,5 @@ def test_we_receive_efax_pixel_exact(runtime):
         assert end["code"] == 0 and end["pages"] == 1, (end, out)
         assert "returning 0" in out, out
         got = g3_rows(s.path("in/page1.g3"))
-        assert len(got) == 320 and got[:20] == [bytes(216)] * 20
+        assert len(got) == 170 and got[:20] == [bytes(216)] * 20
         assert got[20:] == fitted(r1, 1728)
