@@ -779,3 +779,40 @@ def test_evidence_in_a_fixed_order():
     r2.say("\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n" + OK)
     p = dict(evidence(r2.end()))["params"]
     assert p[0] == ("raw", "1,3,0,2,0,0,0,0") and p[2] == ("bit_rate", 9600)
+
+
+def test_cancel_before_dialling_never_dials():
+    r = Rig()
+    r.send("5551234", pages_of(PAGE))
+    r.expect("AT+FDIS=1,3,0,2,0,0,0,0\r")
+    r.cancel()
+    r.say(OK)
+    assert r.end()["code"] == 403
+    assert b"ATD" not in r.take()
+
+
+def test_cancel_while_waiting_for_page_verdict():
+    r = Rig()
+    start_send(r, PAGE, PAGE)
+    connect(r)
+    r.take()
+    r.say(OK)
+    r.expect("AT+FET=0\r")
+    r.cancel()
+    r.say("\r\n+FPTS:1\r\n" + OK)
+    r.expect("AT+FK\r")
+    r.say("\r\n+FHNG:2\r\n" + OK)
+    e = r.end()
+    assert e["code"] == 403 and e["pages"] == 1
+
+
+def test_cancel_while_answering():
+    sink = BufSink()
+    r = Rig(sink=sink)
+    ring_in(r)
+    r.expect("ATA\r")
+    r.cancel()
+    r.say("\r\n+FCON\r\n" + OK)
+    r.expect("AT+FK\r")
+    r.say(OK)
+    assert r.end()["code"] == 403 and sink.pages == {}
