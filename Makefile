@@ -45,7 +45,7 @@ deploy: build
 	@test -n "$(PORT)" || { echo "make deploy: name the board's serial port, e.g. PORT=/dev/ttyUSB0"; exit 2; }
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT) $(if $(RESUME),--resume)
 
-run: setup
+run: $(STAMP)
 	$(PY) tools/run.py
 
 bench: setup
