@@ -23,11 +23,13 @@ def _port():
 
 
 def main():
+    # boot.py sets FAXBRIDGE_SAFE as a builtin when BOOT is held. On MicroPython such a
+    # builtin lives in an override table that getattr(builtins, ...) does not see: read the
+    # bare name.
     try:
-        import builtins
-        if getattr(builtins, "FAXBRIDGE_SAFE", False):
+        if FAXBRIDGE_SAFE:  # noqa: F821
             return 0
-    except ImportError:
+    except NameError:
         pass
     port = _port()
     from faxbridge.app import config

@@ -816,3 +816,13 @@ def test_cancel_while_answering():
     r.expect("AT+FK\r")
     r.say(OK)
     assert r.end()["code"] == 403 and sink.pages == {}
+
+
+def test_answer_failures_before_fcon_get_answer_codes_not_dialling_codes():
+    for result, code in (("NO CARRIER", 488), ("VOICE", 3936), ("ERROR", 205001)):
+        r = Rig(sink=BufSink())
+        ring_in(r)
+        r.expect("ATA\r")
+        r.say("\r\n" + result + "\r\n")
+        e = r.end()
+        assert e["dir"] == "rx" and e["code"] == code, (result, e["code"])

@@ -51,3 +51,10 @@ def test_every_mapped_code_is_known_and_final_rules():
     assert not status.is_final(-3) and status.is_final(0) and status.is_final(263)
     assert status.retryable(263) and not status.retryable(6002) and not status.retryable(403)
     assert status.category(263) == "busy"
+
+
+def test_answer_results_never_use_dialling_codes():
+    assert status.from_answer("VOICE") == 3936
+    assert status.from_answer("NO CARRIER") == 488
+    for r in ("ERROR", "BUSY", "NO DIALTONE", "NO ANSWER", "3"):
+        assert status.from_answer(r) == 205001, r

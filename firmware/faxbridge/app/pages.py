@@ -7,7 +7,7 @@ data (only one row in RAM) and closes the file at the end of the page.
 """
 import time
 
-from faxbridge.core.fax import pbm, t4, textpage
+from faxbridge.core.fax import pagesrc, pbm, t4, textpage
 
 WIDTH = 1728        # WD=0, A4 (T.4)
 FINE_LINES = 1500   # a bitmap taller than this is sent at 196 dpi, else 98 dpi
@@ -21,8 +21,13 @@ def _open(path, kind):
     return f, f
 
 
+# Jobs keep Unix time (the port's clock() is Unix time on every port); a port whose own
+# gmtime() counts from 2000 (the ESP32's) needs the offset back before calling it.
+_EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
 def when(t):
-    y, mo, d, h, mi = time.gmtime(int(t))[:5]
+    y, mo, d, h, mi = time.gmtime(int(t) - _EPOCH)[:5]
     return "%04d-%02d-%02d %02d:%02d UTC" % (y, mo, d, h, mi)
 
 
@@ -52,25 +57,35 @@ def count(kind, path, station="", fine=True):
 
 
 class FilePage:
-    """One fax page as a page source (readinto); `fine` tells the driver its resolution."""
+    """One fax page as a page source (readinto); `fine` tells the driver its resolution.
+
+    The MH encoder is made by pagesrc.EncodedPage at the first read, with the bit rate and
+    scan-time fill of the negotiated +FDCS (configure(dcs), called by the driver); bps and st
+    only serve a driver that never calls configure().
+    """
 
     def __init__(self, path, kind, sub, bps=9600, st=0, station="", stamp=""):
         self.f, s = _open(path, kind)
         try:
             if kind == "text":
-                self.fine = True
+                fine = True
                 rows = textpage.TextPages(s, WIDTH, True, station, stamp).page(sub)
             else:
                 rows = pbm.PbmRows(s, WIDTH)
-                self.fine = rows.src_height > FINE_LINES
-            ms = t4.scan_ms(st, 1 if self.fine else 0)
-            self.enc = t4.PageEncoder(rows, WIDTH, bps, ms)
+                fine = rows.src_height > FINE_LINES
+            self.fine = fine
+            self.page = pagesrc.EncodedPage(rows, fine, WIDTH)
+            self.page.bps = bps
+            self.page.ms = t4.scan_ms(st, 1 if fine else 0)
         except Exception:
             self.f.close()
             raise
 
+    def configure(self, dcs):
+        self.page.configure(dcs)
+
     def readinto(self, buf):
-        n = self.enc.readinto(buf)
+        n = self.page.readinto(buf)
         if not n:
             self.close()
         return n

@@ -737,8 +737,7 @@ class Class2:
         if s.fcon:
             self._call_lost(s, name, now)
             return
-        code = status.from_result(name)
-        self._end(now, 205001 if code is None else code, "ATA: " + name)
+        self._end(now, status.from_answer(name), "ATA: " + name)
 
     def _on_fdr(self, s, name, now):
         if name == "CONNECT":

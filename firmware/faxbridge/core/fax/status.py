@@ -83,5 +83,21 @@ def from_hangup(hsc):
     return OTHER_HANGUP
 
 
+# An answered call that fails before +FCON: the dialling rows of spec/fax.md (invalid number,
+# busy, ...) do not apply, no number was dialled. The project's decision (docs/fax.md):
+ANSWER_RESULTS = (
+    ("VOICE", 3936),        # a person called
+    ("NO CARRIER", 488),    # answered, no fax handshake (as +FHNG:1, Table 5-5)
+)
+
+
+def from_answer(result):
+    """Code for a final result to ATA before +FCON; anything else is the unit's own fault."""
+    for r, code in ANSWER_RESULTS:
+        if r == result:
+            return code
+    return 205001
+
+
 def retryable(code):
     return code in RETRYABLE

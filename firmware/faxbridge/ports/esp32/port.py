@@ -15,8 +15,9 @@ import machine
 import network
 import ntptime
 
-# Seconds between 1970-01-01 (what the app uses) and 2000-01-01 (the ESP32's epoch).
-_EPOCH_2000 = 946684800
+# Seconds between 1970-01-01 (what the app uses) and the port's epoch: 2000-01-01 on older
+# ESP32 builds, 1970 on builds with MICROPY_EPOCH_IS_1970; asked of the firmware, not assumed.
+_EPOCH_2000 = 946684800 if time.gmtime(0)[0] == 2000 else 0
 _FLASH = "/"
 
 
@@ -50,7 +51,7 @@ class Port:
         self._led_high = bool(led.get("active_high", True)) if led else True
         self._wlan: network.WLAN | None = None
 
-    # clock: time.time() counts from 2000 on the ESP32; the app wants Unix seconds (UTC)
+    # clock: the app wants Unix seconds (UTC), whatever the port's epoch
     def time(self) -> int:
         return time.time() + _EPOCH_2000
 
