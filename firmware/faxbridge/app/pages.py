@@ -1,0 +1,79 @@
+"""Fax pages on flash: checked and counted at intake, opened one at a time as page sources.
+
+A job's documents are stored as received ("text" UTF-8, "pbm" P1/P4, "pbmz" zlib-compressed
+PBM). A text document may fill several fax pages; a bitmap is one page. The plan of a job is
+the list of (document, page in document). A page source reads its file as the modem wants
+data (only one row in RAM) and closes the file at the end of the page.
+"""
+import time
+
+from faxbridge.core.fax import pbm, t4, textpage
+
+WIDTH = 1728        # WD=0, A4 (T.4)
+FINE_LINES = 1500   # a bitmap taller than this is sent at 196 dpi, else 98 dpi
+
+
+def _open(path, kind):
+    f = open(path, "rb")
+    if kind == "pbmz":
+        import deflate
+        return f, deflate.DeflateIO(f, deflate.ZLIB)
+    return f, f
+
+
+def when(t):
+    y, mo, d, h, mi = time.gmtime(int(t))[:5]
+    return "%04d-%02d-%02d %02d:%02d UTC" % (y, mo, d, h, mi)
+
+
+def count(kind, path, station="", fine=True):
+    """(pages, None) for a good document, (0, reason) for one that cannot be made."""
+    try:
+        f, s = _open(path, kind)
+    except (OSError, ImportError) as e:
+        return 0, "cannot open page: %s" % e
+    try:
+        if kind == "text":
+            return textpage.TextPages(s, WIDTH, fine, station, "").count, None
+        if kind in ("pbm", "pbmz"):
+            rows = pbm.PbmRows(s, WIDTH)
+            row = bytearray(WIDTH // 8)
+            for _ in range(rows.src_height):        # read it all once: a short raster fails now
+                if not rows.readrow(row):
+                    return 0, "pbm: raster ends early"
+            return 1, None
+        return 0, "unknown page kind %s" % kind
+    except (ValueError, OSError, EOFError) as e:
+        return 0, str(e)
+    finally:
+        f.close()
+
+
+class FilePage:
+    """One fax page as a page source (readinto); `fine` tells the driver its resolution."""
+
+    def __init__(self, path, kind, sub, bps=9600, st=0, station="", stamp=""):
+        self.f, s = _open(path, kind)
+        try:
+            if kind == "text":
+                self.fine = True
+                rows = textpage.TextPages(s, WIDTH, True, station, stamp).page(sub)
+            else:
+                rows = pbm.PbmRows(s, WIDTH)
+                self.fine = rows.src_height > FINE_LINES
+            ms = t4.scan_ms(st, 1 if self.fine else 0)
+            self.enc = t4.PageEncoder(rows, WIDTH, bps, ms)
+        except Exception:
+            self.f.close()
+            raise
+
+    def readinto(self, buf):
+        n = self.enc.readinto(buf)
+        if not n:
+            self.close()
+        return n
+
+    def close(self):
+        if self.f is not None:
+            self.f.close()
+            self.f = None

@@ -1,0 +1,66 @@
+"""The page quota (spec/fax.md): pages per UTC day; over it, jobs are held at -22.
+
+Pure: time is passed in as Unix seconds. A held job is released as soon as it fits (the quota
+was raised, or a new UTC day began) and ends at 205000 when it has been held for `hold_s`
+(24 h by default). pages_per_day = 0 means no quota. Pages are charged when the modem
+confirms them, so a failed call does not spend the quota.
+"""
+
+SEND = "send"
+HOLD = "hold"
+EXPIRE = "expire"
+
+HELD_CODE = -22      # spec/fax.md: held, the unit's page quota is spent
+EXPIRED_CODE = 205000  # spec/fax.md: quota hold older than 24 h
+
+
+def utc_day(now):
+    return int(now // 86400)
+
+
+class Quota:
+    def __init__(self, pages_per_day=0, hold_s=86400, day=None, used=0):
+        self.limit = pages_per_day
+        self.hold_s = hold_s
+        self.day = day
+        self.used = used
+
+    def _roll(self, now):
+        d = utc_day(now)
+        if self.day != d:
+            self.day = d
+            self.used = 0
+
+    def remaining(self, now):
+        """Pages still allowed today, or None if there is no quota."""
+        if not self.limit:
+            return None
+        self._roll(now)
+        return max(0, self.limit - self.used)
+
+    def decide(self, pages, held_since, now):
+        """SEND, HOLD or EXPIRE for a job of `pages` pages, held since `held_since` (or None)."""
+        left = self.remaining(now)
+        if left is None or pages <= left:
+            return SEND
+        if held_since is not None and now - held_since >= self.hold_s:
+            return EXPIRE
+        return HOLD
+
+    def charge(self, pages, now):
+        """Count `pages` confirmed pages against today's quota."""
+        self._roll(now)
+        self.used += pages
+
+    def set_limit(self, pages_per_day, hold_s=None):
+        self.limit = pages_per_day
+        if hold_s is not None:
+            self.hold_s = hold_s
+
+    def state(self):
+        """What to persist: [day, used]."""
+        return [self.day, self.used]
+
+    def restore(self, st):
+        if isinstance(st, list) and len(st) == 2:
+            self.day, self.used = st[0], st[1]

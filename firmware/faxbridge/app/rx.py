@@ -1,0 +1,67 @@
+"""Received faxes on flash: a page sink for the Class 2 driver (docs/fax.md).
+
+Pages are stored as <folder>/<fax id>/p<n>.g3 in MSB-first bit order (the netpbm and efax
+convention: `g3topbm` reads them as-is); each page's lines are counted by the T.4 decoder so
+the driver can answer +FPTS from the bad-line count.
+"""
+import os
+
+from faxbridge.app.store import makedirs
+from faxbridge.core.fax import t4, t4dec
+
+
+class RxSink:
+    def __init__(self, folder, fax_id, bufsize=256):
+        self.dir = folder + fax_id
+        self.fax_id = fax_id
+        makedirs(self.dir)
+        self.f = None
+        self.dec = None
+        self.msb = True
+        self.pages = 0
+        self._buf = bytearray(bufsize)
+        self._mv = memoryview(self._buf)
+
+    def page_path(self, index):
+        return "%s/p%d.g3" % (self.dir, index + 1)
+
+    def begin_page(self, index, info):
+        self.abort()
+        width = info.get("width") if isinstance(info, dict) else None
+        if not isinstance(width, int):
+            width = 1728
+        self.msb = bool(info.get("msb_first", True)) if isinstance(info, dict) else True
+        self.index = index
+        self.f = open(self.page_path(index), "wb")
+        self.dec = t4dec.Decoder(width, True)
+
+    def write(self, mv):
+        n = len(mv)
+        if self.msb:
+            self.f.write(mv)
+            self.dec.feed(mv)
+            return
+        i = 0
+        b = self._buf
+        while i < n:                          # LSB-first data: reversed into MSB-first
+            k = min(n - i, len(b))
+            b[:k] = mv[i:i + k]
+            t4.reverse(b, k)
+            self.f.write(self._mv[:k])
+            self.dec.feed(self._mv[:k])
+            i += k
+
+    def end_page(self):
+        self.f.close()
+        self.f = None
+        self.pages = self.index + 1
+        return self.dec.end()
+
+    def abort(self):
+        if self.f is not None:
+            self.f.close()
+            self.f = None
+            try:
+                os.remove(self.page_path(self.index))
+            except OSError:
+                pass

@@ -1,0 +1,459 @@
+"""The unit: asyncio tasks wiring the cores to a port (docs/unit.md).
+
+Tasks: MQTT link; modem (Class 2 driver, a queue of fax jobs, auto-answer); telegram intake
+(the board's second UART; cmd/telegram arrives through the link); telemetry; watchdog feed;
+housekeeping (config file watch for a raised page quota). stop() ends them all.
+"""
+import gc
+import os
+
+import asyncio
+from micropython import const
+
+from faxbridge.app import pages as pagesmod
+from faxbridge.app.clock import Monotonic
+from faxbridge.app.jobs import Jobs
+from faxbridge.app.quota import Quota
+from faxbridge.app.rx import RxSink
+from faxbridge.app.store import JobStore, load_json, save_json, makedirs
+from faxbridge.core.fax import dial
+from faxbridge.core.mqtt import commands, contract
+
+MAX_LINE = const(2 * 1024 + 64)   # a hex telegram line: 1024 bytes + sender/center prefix
+
+
+def log(*a):
+    print("faxbridge:", *a)
+
+
+def driver_config(cfg):
+    """The Class 2 driver's configuration from the unit's (docs/unit.md)."""
+    m = cfg["modem"]
+    d = cfg["dial"]
+    c = {
+        "station_id": m["station_id"],
+        "rings": m["rings"] if m["answer"] else 0,
+        "deny": tuple(d["deny"]),
+        "allow": tuple(d["allow"]) if d["allow"] else None,
+        "max_len": d["max_len"],
+        "outside_prefixes": tuple(d["prefixes"]),
+    }
+    for k, v in (m["options"] or {}).items():
+        c[k] = v
+    return c
+
+
+def load_registry(cfg, flash):
+    """The CAFIS registry (file on flash or inline object), or None when not configured."""
+    from faxbridge.core.cafis import registry
+    src = cfg["cafis"]["registry"]
+    if src is None:
+        return None
+    if isinstance(src, str):
+        with open(flash + src) as f:
+            src = f.read()
+    lay = cfg["cafis"]["layouts"]
+    if lay is not None:
+        import json
+        if isinstance(src, str):
+            src = json.loads(src)
+        if isinstance(lay, str):
+            with open(flash + lay) as f:
+                lay = json.loads(f.read())
+        src["layouts"] = lay
+    return registry.load(src)
+
+
+def deep_check(cfg, flash):
+    """Errors the schema cannot see: the driver's options, station id, CAFIS registry."""
+    errors = []
+    try:
+        from faxbridge.core.fax.class2 import Class2
+        Class2(driver_config(cfg))
+    except (ValueError, TypeError) as e:
+        errors.append("modem: %s" % e)
+    try:
+        load_registry(cfg, flash)
+    except OSError as e:
+        errors.append("cafis.registry: cannot read (%s)" % e)
+    except ValueError as e:
+        errors.append("cafis.registry: %s" % e)
+    return errors
+
+
+class Unit:
+    def __init__(self, port, cfg):
+        self.port = port
+        self.cfg = cfg
+        self.exit_code = 0
+        self.mono = Monotonic(port.ticks_ms)
+        self.flash = port.flash
+        self._stop = asyncio.Event()
+        self._modem_wake = asyncio.Event()
+        self.state_path = self.flash + "state.json"
+        st = load_json(self.state_path, {}) or {}
+        self.state = {"boots": st.get("boots", 0) + 1, "rx": st.get("rx", 0),
+                      "quota": st.get("quota")}
+        q = cfg["quota"]
+        self.quota = Quota(q["pages_per_day"], q["hold_s"])
+        self.quota.restore(self.state["quota"])
+        self._save_state()
+        self.store = JobStore(self.flash + "jobs")
+        self.link = None
+        self.modem = None
+        self.modem_state = "off"
+        self.active = None          # the job record on the line
+        self.rx = None
+        self.counters = {"telegrams": 0, "verdicts": {}, "rx_faxes": 0, "tx_pages": 0}
+        self.registry = None
+        self.checker = None
+        self.wdt = None
+        self._cfg_stat = None
+        dcfg = driver_config(cfg)
+        self._dcfg = dcfg
+        self.jobs = Jobs(self.store, self.quota, cfg, self._emit_status, self._check_number,
+                         self._check_page)
+
+    # ---- helpers
+    def now(self):
+        return self.port.time()
+
+    def _save_state(self):
+        self.state["quota"] = self.quota.state()
+        save_json(self.state_path, self.state)
+
+    def _emit_status(self, fields):
+        self.link.event(contract.FAX_STATUS, fields)
+
+    def _check_number(self, number):
+        d = self._dcfg
+        return dial.check(number, d["deny"], d["allow"], d["max_len"], d["outside_prefixes"])
+
+    def _check_page(self, kind, path):
+        return pagesmod.count(kind, path, self._dcfg["station_id"])
+
+    async def shutdown(self):
+        """After Ctrl-C stopped the loop: publish `offline` and disconnect politely."""
+        if self.link is not None:
+            try:
+                await asyncio.wait_for(self.link.stop(), 3)
+            except Exception as e:
+                log("link stop: %r" % (e,))
+
+    def stop(self, code=0):
+        self.exit_code = code
+        self._stop.set()
+
+    # ---- boot and run
+    async def run(self):
+        cfg = self.cfg
+        log("unit %s starting on the %s port (boot %d)" % (cfg["unit_id"], self.port.name, self.state["boots"]))
+        self.wdt = self.port.watchdog(cfg["watchdog"]["timeout_ms"])
+        tasks = [asyncio.create_task(self._watchdog())]
+        await self.port.start_network(cfg, log)
+        self._start_link()
+        self.registry = load_registry(cfg, self.flash)
+        if self.registry is not None:
+            from faxbridge.core.cafis import checks
+            self.checker = checks.Checker(self.registry)
+        self.jobs.recover(self.now())
+        tasks.append(asyncio.create_task(self.link.run()))
+        tasks.append(asyncio.create_task(self._modem_task()))
+        tasks.append(asyncio.create_task(self._telemetry()))
+        tasks.append(asyncio.create_task(self._housekeeping()))
+        tel = self.port.open_telegram(cfg["telegram"]) if cfg["telegram"]["enabled"] else None
+        if tel is not None:
+            tasks.append(asyncio.create_task(self._telegram_line(tel[0], tel[1])))
+        log("running: %d jobs open" % len(self.jobs.jobs))
+        try:
+            await self._stop.wait()
+        finally:
+            log("stopping")
+            try:
+                await asyncio.wait_for(self.link.stop(), 3)
+            except Exception as e:
+                log("link stop: %r" % (e,))
+            for t in tasks:
+                t.cancel()
+            await asyncio.sleep_ms(20)
+
+    def _start_link(self):
+        from faxbridge.app.mqtt import Link
+        from faxbridge.app.outbox_store import FileStore
+        m = self.cfg["mqtt"]
+        tls = None
+        if m["tls"]:
+            from faxbridge.app.mqtt import make_tls
+            tls = make_tls(cafile=(self.flash + m["ca"]) if m["ca"] else None)
+        makedirs(self.flash + "outbox")
+        self.link = Link(self.cfg["unit_id"], m["host"], m["port"], store=FileStore(self.flash + "outbox"),
+                         prefix=m["prefix"], username=m["username"], password=m["password"], tls=tls,
+                         keepalive=m["keepalive_s"], clean=m["clean"],
+                         default_sender=self.cfg["telegram"]["sender"], on_error=self._link_error)
+        self.link.on_command = self._on_command
+
+    def _link_error(self, text):
+        log("mqtt:", text)
+
+    # ---- commands (called by the link; raise CommandError for cmd/error)
+    def _on_command(self, cmd):
+        if isinstance(cmd, commands.Fax):
+            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, self.now())
+            if why:
+                reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
+                raise commands.CommandError(reason, why, cmd.job)
+            self._modem_wake.set()
+        elif isinstance(cmd, commands.Cancel):
+            why = self.jobs.cancel(cmd.job, self.now())
+            if why == "call":
+                if self.modem is not None and self.active is not None and self.active["id"] == cmd.job:
+                    self.modem.cancel(self.mono())
+                    self._modem_wake.set()
+            elif why:
+                raise commands.CommandError(commands.REJECTED, why, cmd.job)
+        elif isinstance(cmd, commands.Telegram):
+            self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt")
+
+    # ---- CAFIS
+    def telegram(self, data, sender, center, source):
+        """Check one telegram and emit its verdict on cafis/verdict."""
+        self.counters["telegrams"] += 1
+        ref = "%s-%d-%d" % (source, self.state["boots"], self.counters["telegrams"])
+        if self.checker is None:
+            self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(
+                ref, "discard", None, None, None, "no CAFIS registry configured"))
+            return
+        v = self.checker.check(data, sender, center)
+        c = self.counters["verdicts"]
+        c[v.kind] = c.get(v.kind, 0) + 1
+        detail = None
+        if v.kind == "abnormal_report":
+            rep = self.checker.report(data, v)
+            detail = rep if rep else None
+        self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(ref, v.kind, v.code, v.rule, v.field, detail))
+
+    async def _telegram_line(self, reader, writer):
+        """Telegrams on the second UART: one per line, hex, optionally prefixed by the sender
+        and center: `center:A 3030...`, `terminal 5431...`, or the hex alone (docs/unit.md)."""
+        buf = bytearray(256)
+        line = bytearray()
+        tc = self.cfg["telegram"]
+        while True:
+            n = await reader.readinto(buf)
+            if not n:
+                await asyncio.sleep_ms(50)
+                continue
+            for i in range(n):
+                b = buf[i]
+                if b == 10 or b == 13:
+                    if line:
+                        self._telegram_text(bytes(line), tc)
+                        line = bytearray()
+                elif len(line) < MAX_LINE:
+                    line.append(b)
+                else:
+                    line = bytearray()
+                    self.link.event(contract.CMD_ERROR, contract.cmd_error(
+                        "telegram", commands.TOO_LARGE, "telegram line longer than %d characters" % MAX_LINE))
+
+    def _telegram_text(self, text, tc):
+        sender = tc["sender"]
+        center = tc["center"] or None
+        parts = text.split()
+        if len(parts) == 2:
+            head = parts[0].decode()
+            who, _, cen = head.partition(":")
+            if who in ("center", "terminal"):
+                sender = who
+                center = cen or center
+            hexpart = parts[1]
+        elif len(parts) == 1:
+            hexpart = parts[0]
+        else:
+            hexpart = b"?"
+        try:
+            import binascii
+            data = binascii.unhexlify(hexpart)
+        except ValueError:
+            self.link.event(contract.CMD_ERROR, contract.cmd_error(
+                "telegram", commands.BAD_FIELD, "telegram line is not hex"))
+            return
+        self.telegram(data, sender, center, "uart")
+
+    # ---- modem
+    def _open_page(self, index):
+        job = self.active
+        if job is None or index >= len(job["plan"]):
+            return None
+        doc, sub = job["plan"][index]
+        d = self._dcfg
+        return pagesmod.FilePage(self.store.page_path(job["id"], doc), job["kinds"][doc], sub,
+                                 bps=self.modem.cfg["max_rate"], st=self.modem.cfg["scan_time"],
+                                 station=d["station_id"], stamp=pagesmod.when(job["created"]))
+
+    def _rx_sink(self):
+        self.state["rx"] += 1
+        self._save_state()
+        fax_id = "rx%d-%d" % (self.state["boots"], self.state["rx"])
+        self.rx = RxSink(self.flash + "rx/", fax_id)
+        return self.rx
+
+    async def _modem_task(self):
+        from faxbridge.core.fax.class2 import Class2
+        mcfg = self.cfg["modem"]
+        try:
+            reader, writer = self.port.open_modem(mcfg)
+        except OSError as e:
+            log("modem: cannot open %s (%s)" % (mcfg.get("path"), e))
+            self.modem_state = "absent"
+            return
+        m = Class2(self._dcfg, self._rx_sink)
+        self.modem = m
+        m.start(self.mono())
+        rt = asyncio.create_task(self._modem_reader(reader, m))
+        try:
+            while True:
+                now = self.mono()
+                m.poll(now)
+                if self.active is None and m.ready():
+                    job = self.jobs.next_due(self.now())
+                    if job is not None:
+                        self.active = job
+                        self.jobs.start_call(job, self.now())
+                        m.send(job["dial"], self._open_page, now)
+                while True:
+                    out = m.next_output(now)
+                    if not out:
+                        break
+                    writer.write(out)
+                    await writer.drain()
+                self._modem_events(m)
+                self.modem_state = m.state_name()
+                t = m.deadline()
+                wait = 1.0 if t is None else max(0.0, min(1.0, t - self.mono()))
+                if m.state_name() == "txdata" and not m._xoff:
+                    wait = 0
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(self._modem_wake.wait(), wait)
+                    except asyncio.TimeoutError:
+                        pass
+                else:
+                    await asyncio.sleep_ms(0)
+                self._modem_wake.clear()
+        finally:
+            rt.cancel()
+
+    async def _modem_reader(self, reader, m):
+        buf = bytearray(512)
+        mv = memoryview(buf)
+        while True:
+            n = await reader.readinto(buf)
+            if n:
+                m.feed(mv[:n], self.mono())
+                self._modem_wake.set()
+            else:
+                await asyncio.sleep_ms(20)
+
+    def _modem_events(self, m):
+        for kind, info in m.events():
+            if kind == "page" and info.get("dir") == "tx" and self.active is not None:
+                job = self.active
+                if info.get("ok"):
+                    self.counters["tx_pages"] += 1
+                    self.jobs.progress(job, job.get("confirmed", 0) + 1,
+                                       (("page", info["index"] + 1), ("ppr", info.get("ppr"))))
+            elif kind == "end":
+                if info.get("dir") == "tx" and self.active is not None:
+                    job = self.active
+                    self.active = None
+                    self.jobs.end_call(job, info["code"], _evidence(info), info.get("pages", 0), self.now())
+                    self._save_state()
+                elif info.get("dir") == "rx":
+                    self._received(info)
+            elif kind == "modem":
+                log("modem:", info.get("state"), info.get("reason") or "")
+            elif kind == "ring":
+                log("modem: RING", info.get("count"))
+
+    def _received(self, info):
+        sink = self.rx
+        self.rx = None
+        self.counters["rx_faxes"] += 1
+        hs = info.get("hangup") or (None, None, None)
+        params = info.get("params")
+        pp = tuple((k, params[k]) for k in sorted(params)) if isinstance(params, dict) else ()
+        fields = contract.fax_received(sink.fax_id if sink else None, info.get("pages", 0),
+                                       info.get("remote_id"), pp, hs[0], hs[1], hs[2])
+        fields = fields + (("code", info.get("code")), ("reason", info.get("reason")),
+                           ("folder", sink.dir if sink else None))
+        self.link.event(contract.FAX_RECEIVED, fields)
+
+    # ---- periodic
+    async def _telemetry(self):
+        iv = self.cfg["telemetry"]["interval_s"]
+        while True:
+            await asyncio.sleep(iv)
+            gc.collect()
+            c = self.jobs.counts()
+            self.link.telemetry((
+                ("uptime", int(self.mono())), ("heap_free", self.port.mem_free()),
+                ("modem", self.modem_state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
+                ("quota_left", self.quota.remaining(self.now())),
+                ("telegrams", self.counters["telegrams"]), ("rx_faxes", self.counters["rx_faxes"]),
+                ("tx_pages", self.counters["tx_pages"]),
+            ))
+
+    async def _watchdog(self):
+        period = max(500, self.cfg["watchdog"]["timeout_ms"] // 4)
+        while True:
+            self.wdt.feed()
+            await asyncio.sleep_ms(period)
+
+    async def _housekeeping(self):
+        """Watch config.json: a changed page quota applies at once (held jobs released)."""
+        path = self.flash + "config.json"
+        self._cfg_stat = _stat(path)
+        while True:
+            await asyncio.sleep(2)
+            st = _stat(path)
+            if st == self._cfg_stat:
+                continue
+            self._cfg_stat = st
+            from faxbridge.app import config
+            cfg, errors = config.load(path)
+            if errors:
+                for e in errors:
+                    log("config change ignored:", e)
+                continue
+            q = cfg["quota"]
+            if q != self.cfg["quota"]:
+                self.cfg["quota"] = q
+                self.quota.set_limit(q["pages_per_day"], q["hold_s"])
+                log("quota now %d pages a day" % q["pages_per_day"])
+                self._modem_wake.set()
+
+
+def _stat(path):
+    try:
+        s = os.stat(path)
+        return (s[6], s[8])
+    except OSError:
+        return None
+
+
+def _evidence(info):
+    """The driver's end-of-call info as ordered evidence pairs (spec/fax.md: raw evidence)."""
+    hs = info.get("hangup")
+    ev = [("result", info.get("result")), ("reason", info.get("reason"))]
+    if hs:
+        ev.append(("fhng", hs[0]))
+        ev.append(("phase", hs[1]))
+        ev.append(("text", hs[2]))
+    ev.append(("pprs", info.get("pprs")))
+    ev.append(("remote_id", info.get("remote_id")))
+    p = info.get("params")
+    if isinstance(p, dict):
+        ev.append(("params", p.get("raw")))
+    ev.append(("duration_s", int(info.get("duration") or 0)))
+    return ev

@@ -1,0 +1,331 @@
+"""MQTT 3.1.1 packet codec (sans-I/O): encoders and an incremental parser.
+
+Encoders return bytes (rare packets) or write into a caller's buffer (PUBLISH header, the hot
+path). The Parser takes bytes in chunks of any size and calls a sink once per whole packet
+with a memoryview of the body held in one preallocated buffer: no allocation per byte.
+References: MQTT 3.1.1 (OASIS) sections 2.2 (fixed header), 3.1-3.14 (packets).
+"""
+from micropython import const
+
+CONNECT = const(1)
+CONNACK = const(2)
+PUBLISH = const(3)
+PUBACK = const(4)
+PUBREC = const(5)
+PUBREL = const(6)
+PUBCOMP = const(7)
+SUBSCRIBE = const(8)
+SUBACK = const(9)
+UNSUBSCRIBE = const(10)
+UNSUBACK = const(11)
+PINGREQ = const(12)
+PINGRESP = const(13)
+DISCONNECT = const(14)
+
+MAX_REMAINING = const(268435455)  # 2.2.3: four length bytes at most
+
+PINGREQ_PACKET = b"\xc0\x00"
+DISCONNECT_PACKET = b"\xe0\x00"
+
+# CONNACK return codes, 3.2.2.3 Table 3.1
+CONNACK_TEXT = (
+    "accepted",
+    "unacceptable protocol version",
+    "identifier rejected",
+    "server unavailable",
+    "bad user name or password",
+    "not authorized",
+)
+
+
+class ProtocolError(ValueError):
+    """The peer sent bytes that are not MQTT 3.1.1 (or a packet we cannot accept)."""
+
+
+def connack_text(rc):
+    if 0 <= rc < len(CONNACK_TEXT):
+        return CONNACK_TEXT[rc]
+    return "unknown return code %d" % rc
+
+
+def _u8(s):
+    return s.encode() if isinstance(s, str) else bytes(s)
+
+
+def varint_into(buf, pos, n):
+    """Write the remaining length n (2.2.3) at buf[pos]; return the new position."""
+    if n < 0 or n > MAX_REMAINING:
+        raise ValueError("remaining length out of range")
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            buf[pos] = b | 0x80
+            pos += 1
+        else:
+            buf[pos] = b
+            return pos + 1
+
+
+def varint_size(n):
+    if n < 128:
+        return 1
+    if n < 16384:
+        return 2
+    if n < 2097152:
+        return 3
+    return 4
+
+
+def _packet(first, body):
+    out = bytearray(1 + varint_size(len(body)) + len(body))
+    out[0] = first
+    p = varint_into(out, 1, len(body))
+    out[p:] = body
+    return bytes(out)
+
+
+def _field(b):
+    n = len(b)
+    if n > 65535:
+        raise ValueError("string longer than 65535 bytes")
+    return bytes((n >> 8, n & 0xFF)) + b
+
+
+def check_topic(topic, wildcards=False):
+    """Topic name / filter rules of 4.7: not empty, no NUL, no wildcards in a name."""
+    t = _u8(topic)
+    if not t or len(t) > 65535 or b"\x00" in t:
+        raise ValueError("bad topic")
+    if not wildcards and (b"+" in t or b"#" in t):
+        raise ValueError("wildcard in a topic name")
+    return t
+
+
+def encode_connect(client_id, keepalive=60, clean=True, will=None, username=None, password=None):
+    """CONNECT (3.1). will = (topic, payload, qos, retain) or None; keepalive in seconds."""
+    if not 0 <= keepalive <= 65535:
+        raise ValueError("keepalive out of range")
+    flags = 0x02 if clean else 0
+    tail = _field(_u8(client_id))
+    if will is not None:
+        wt, wp, wq, wr = will
+        if wq not in (0, 1, 2):
+            raise ValueError("bad will qos")
+        flags |= 0x04 | (wq << 3) | (0x20 if wr else 0)
+        tail += _field(check_topic(wt)) + _field(_u8(wp))
+    if username is not None:
+        flags |= 0x80
+        tail += _field(_u8(username))
+    if password is not None:
+        if username is None:
+            raise ValueError("a password needs a user name (3.1.2.9)")
+        flags |= 0x40
+        tail += _field(_u8(password))
+    head = b"\x00\x04MQTT\x04" + bytes((flags, keepalive >> 8, keepalive & 0xFF))
+    return _packet(0x10, head + tail)
+
+
+def publish_header_into(buf, topic, payload_len, qos=0, retain=False, dup=False, pid=0):
+    """Write a PUBLISH fixed header, topic and packet id into buf; return its length.
+
+    The payload (payload_len bytes) follows on the wire; the caller writes it separately, so
+    neither is copied. topic must be bytes (already checked with check_topic).
+    """
+    if qos not in (0, 1):
+        raise ValueError("qos 0 or 1 only")
+    if qos and not 1 <= pid <= 65535:
+        raise ValueError("packet id must be 1..65535 (2.3.1)")
+    tl = len(topic)
+    rem = 2 + tl + (2 if qos else 0) + payload_len
+    buf[0] = 0x30 | (0x08 if dup else 0) | (qos << 1) | (0x01 if retain else 0)
+    p = varint_into(buf, 1, rem)
+    buf[p] = tl >> 8
+    buf[p + 1] = tl & 0xFF
+    p += 2
+    buf[p:p + tl] = topic
+    p += tl
+    if qos:
+        buf[p] = pid >> 8
+        buf[p + 1] = pid & 0xFF
+        p += 2
+    return p
+
+
+def encode_publish(topic, payload, qos=0, retain=False, dup=False, pid=0):
+    """A whole PUBLISH packet as bytes (convenience; the session uses publish_header_into)."""
+    t = check_topic(topic)
+    p = _u8(payload)
+    hdr = bytearray(9 + len(t))
+    n = publish_header_into(hdr, t, len(p), qos, retain, dup, pid)
+    return bytes(hdr[:n]) + p
+
+
+def set_dup(packet):
+    """Set the DUP flag (3.3.1.1) of a QoS 1 PUBLISH held in a bytearray, in place."""
+    packet[0] |= 0x08
+
+
+def _ack(first, pid):
+    if not 1 <= pid <= 65535:
+        raise ValueError("packet id must be 1..65535")
+    return bytes((first, 2, pid >> 8, pid & 0xFF))
+
+
+def encode_puback(pid):
+    return _ack(0x40, pid)
+
+
+def encode_subscribe(pid, filters):
+    """SUBSCRIBE (3.8): filters is a sequence of (topic filter, max qos)."""
+    if not filters:
+        raise ValueError("SUBSCRIBE needs at least one filter (3.8.3)")
+    body = bytes((pid >> 8, pid & 0xFF))
+    for f, q in filters:
+        if q not in (0, 1, 2):
+            raise ValueError("bad qos")
+        body += _field(check_topic(f, True)) + bytes((q,))
+    if not 1 <= pid <= 65535:
+        raise ValueError("packet id must be 1..65535")
+    return _packet(0x82, body)
+
+
+def encode_unsubscribe(pid, filters):
+    body = bytes((pid >> 8, pid & 0xFF))
+    for f in filters:
+        body += _field(check_topic(f, True))
+    return _packet(0xA2, body)
+
+
+# ---- decoding bodies (body = memoryview of the bytes after the fixed header) ----
+
+def decode_connack(body):
+    """-> (session_present, return_code)"""
+    if len(body) != 2 or body[0] & 0xFE:
+        raise ProtocolError("malformed CONNACK")
+    return bool(body[0] & 1), body[1]
+
+
+def decode_pid(body):
+    """PUBACK/PUBREC/PUBREL/PUBCOMP/UNSUBACK: -> packet id"""
+    if len(body) != 2:
+        raise ProtocolError("malformed ack")
+    pid = (body[0] << 8) | body[1]
+    if pid == 0:
+        raise ProtocolError("packet id 0")
+    return pid
+
+
+def decode_suback(body):
+    """-> (pid, granted) with granted a bytes of return codes (0x80 = failure, 3.9.3)."""
+    if len(body) < 3:
+        raise ProtocolError("malformed SUBACK")
+    return (body[0] << 8) | body[1], bytes(body[2:])
+
+
+def decode_publish(flags, body):
+    """-> (topic str, payload memoryview, qos, retain, dup, pid). pid is 0 at QoS 0."""
+    qos = (flags >> 1) & 3
+    if qos == 3:
+        raise ProtocolError("PUBLISH with qos 3")
+    n = len(body)
+    if n < 2:
+        raise ProtocolError("PUBLISH too short")
+    tl = (body[0] << 8) | body[1]
+    p = 2 + tl
+    if p > n:
+        raise ProtocolError("PUBLISH topic overruns packet")
+    try:
+        topic = str(body[2:p], "utf-8")
+    except UnicodeError:
+        raise ProtocolError("PUBLISH topic not UTF-8")
+    pid = 0
+    if qos:
+        if p + 2 > n:
+            raise ProtocolError("PUBLISH without packet id")
+        pid = (body[p] << 8) | body[p + 1]
+        if pid == 0:
+            raise ProtocolError("PUBLISH with packet id 0")
+        p += 2
+    return topic, body[p:], qos, bool(flags & 1), bool(flags & 8), pid
+
+
+_HDR = const(0)
+_LEN = const(1)
+_BODY = const(2)
+
+
+class Parser:
+    """Incremental packet parser.
+
+    feed(data, sink) consumes all of data (bytes/bytearray/memoryview of any length) and calls
+    sink(ptype, flags, body, total) for every complete packet: body is a memoryview into the
+    parser's own buffer, valid only during the call. A packet longer than the buffer is still
+    consumed whole; body then holds its first len(buf) bytes and total > len(body) tells the
+    sink it was truncated (the rest was discarded without allocation).
+    """
+
+    def __init__(self, size=4096):
+        self.buf = bytearray(size)
+        self.mv = memoryview(self.buf)
+        self.reset()
+
+    def reset(self):
+        self._st = _HDR
+        self._first = 0
+        self._rem = 0
+        self._mult = 1
+        self._nlen = 0
+        self._got = 0
+
+    def feed(self, data, sink):
+        mv = memoryview(data)
+        i = 0
+        n = len(mv)
+        cap = len(self.buf)
+        while i < n:
+            st = self._st
+            if st == _HDR:
+                b = mv[i]
+                i += 1
+                t = b >> 4
+                if t == 0 or t == 15:
+                    raise ProtocolError("reserved packet type %d" % t)
+                self._first = b
+                self._rem = 0
+                self._mult = 1
+                self._nlen = 0
+                self._st = _LEN
+            elif st == _LEN:
+                b = mv[i]
+                i += 1
+                self._rem += (b & 0x7F) * self._mult
+                self._mult <<= 7
+                self._nlen += 1
+                if b & 0x80:
+                    if self._nlen == 4:
+                        raise ProtocolError("remaining length longer than 4 bytes")
+                else:
+                    self._got = 0
+                    self._st = _BODY
+                    if self._rem == 0:
+                        self._emit(sink)
+            else:
+                want = self._rem - self._got
+                take = n - i
+                if take > want:
+                    take = want
+                g = self._got
+                if g < cap:
+                    k = take if g + take <= cap else cap - g
+                    self.mv[g:g + k] = mv[i:i + k]
+                self._got = g + take
+                i += take
+                if self._got == self._rem:
+                    self._emit(sink)
+
+    def _emit(self, sink):
+        self._st = _HDR
+        rem = self._rem
+        keep = rem if rem <= len(self.buf) else len(self.buf)
+        sink(self._first >> 4, self._first & 0x0F, self.mv[:keep], rem)

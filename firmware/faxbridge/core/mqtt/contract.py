@@ -1,0 +1,188 @@
+"""The MQTT contract (spec/mqtt.md): topics, QoS, retain, event classes, JSON payloads.
+
+Payloads are built from ORDERED (key, value) pairs, never from dicts (MicroPython dicts have
+no order), so the same event gives the same bytes on every runtime:
+  {"unit":"u1","seq":42,"job":"j7","code":0,...}
+Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; list -> JSON
+array; tuple of (key, value) pairs -> nested ordered object; dict -> object, keys sorted.
+"""
+import json
+
+from micropython import const
+
+PREFIX = "faxbridge"
+
+AVAILABILITY = "availability"
+FAX_STATUS = "fax/status"
+FAX_RECEIVED = "fax/received"
+CAFIS_VERDICT = "cafis/verdict"
+TELEMETRY = "telemetry"
+CMD_FAX = "cmd/fax"
+CMD_CANCEL = "cmd/cancel"
+CMD_TELEGRAM = "cmd/telegram"
+CMD_ERROR = "cmd/error"
+ONLINE = b"online"
+OFFLINE = b"offline"
+
+# Event classes, for the outbox's full policy (docs/mqtt.md "When the outbox is full").
+RESULT = const(2)     # final fax status, received fax, CAFIS verdict: never dropped
+PROGRESS = const(1)   # in-progress fax status, cmd/error replies: refused above the soft limit
+TELEMETRY_CLASS = const(0)  # periodic, QoS 0, not persisted: dropped first
+
+# Outbound topics: suffix, qos, retain (spec/mqtt.md table rows 1-5 and cmd/error).
+OUT = (
+    (AVAILABILITY, 1, True),
+    (FAX_STATUS, 1, False),
+    (FAX_RECEIVED, 1, False),
+    (CAFIS_VERDICT, 1, False),
+    (TELEMETRY, 0, False),
+    (CMD_ERROR, 1, False),
+)
+# Inbound topics (spec/mqtt.md rows 6-8), all subscribed at QoS 1.
+IN = (CMD_FAX, CMD_CANCEL, CMD_TELEGRAM)
+
+# Event kinds the application may emit through the outbox (all QoS 1, in seq order).
+EVENT_TOPICS = (FAX_STATUS, FAX_RECEIVED, CAFIS_VERDICT, CMD_ERROR)
+
+
+def root(unit, prefix=PREFIX):
+    """`<root>` of the contract: faxbridge/<unit-id>."""
+    check_unit(unit)
+    return prefix + "/" + unit
+
+
+def check_unit(unit):
+    if not unit or len(unit) > 64:
+        raise ValueError("unit id must be 1..64 characters")
+    for ch in unit:
+        if ch in "/+#\x00" or ord(ch) < 33:
+            raise ValueError("unit id must not contain / + # or blanks")
+    return unit
+
+
+def qos_of(suffix):
+    for s, q, _r in OUT:
+        if s == suffix:
+            return q
+    raise ValueError("not an outbound topic: %s" % suffix)
+
+
+def _str(v, out):
+    # fast path: printable ASCII without quote or backslash needs no escaping (most fields)
+    for ch in v:
+        if ch < " " or ch > "~" or ch == '"' or ch == "\\":
+            out.append(json.dumps(v))
+            return
+    out.append('"')
+    out.append(v)
+    out.append('"')
+
+
+def _val(v, out):
+    """Append the JSON text of v to the list out (few allocations: one join at the end)."""
+    if v is None:
+        out.append("null")
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif isinstance(v, str):
+        _str(v, out)
+    elif isinstance(v, int):
+        out.append("%d" % v)
+    elif isinstance(v, tuple):
+        _obj(v, out)
+    elif isinstance(v, (bytes, bytearray, memoryview)):
+        out.append('"' + "".join("%02x" % b for b in bytes(v)) + '"')
+    elif isinstance(v, list):
+        out.append("[")
+        first = True
+        for x in v:
+            if not first:
+                out.append(",")
+            first = False
+            _val(x, out)
+        out.append("]")
+    elif isinstance(v, dict):
+        _obj(tuple((k, v[k]) for k in sorted(v)), out)
+    elif isinstance(v, float):
+        out.append(json.dumps(v))
+    else:
+        raise TypeError("cannot encode %r as JSON" % (type(v),))
+
+
+def _obj(pairs, out, first=True):
+    if first:
+        out.append("{")
+    for k, v in pairs:
+        if not first:
+            out.append(",")
+        first = False
+        _str(k, out)
+        out.append(":")
+        _val(v, out)
+    out.append("}")
+
+
+def value(v):
+    """One JSON value as str (see the module docstring for the mapping)."""
+    out = []
+    _val(v, out)
+    return "".join(out)
+
+
+def obj(pairs):
+    """An ordered JSON object from (key, value) pairs."""
+    out = []
+    _obj(pairs, out)
+    return "".join(out)
+
+
+def _head(name, unit, seq, out):
+    out.append('{"unit":')
+    _str(unit, out)
+    out.append(',"%s":%d' % (name, seq))
+
+
+def event(unit, seq, pairs):
+    """The payload of one event: unit and seq first, then the fields in the given order."""
+    out = []
+    _head("seq", unit, seq, out)
+    _obj(pairs, out, False)
+    return "".join(out).encode()
+
+
+# ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
+
+def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None):
+    """fields for fax/status. evidence: pairs such as (("result","BUSY"),("fhng",None),...)."""
+    return (("job", job), ("code", code), ("category", category), ("final", bool(final)),
+            ("attempt", attempt), ("pages", pages), ("evidence", evidence or ()))
+
+
+def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text):
+    """fields for fax/received. params: pairs of the negotiated +FDCS values."""
+    return (("id", fax_id), ("pages", pages), ("remote", remote_id), ("params", params or ()),
+            ("hangup", (("code", hangup_code), ("phase", hangup_phase), ("text", hangup_text))))
+
+
+def cafis_verdict(ref, verdict, code, rule, field=None, detail=None):
+    """fields for cafis/verdict. verdict: accept / discard / abnormal_report / terminal_error;
+    rule: the table and row, e.g. '3.3.4-2 #3'."""
+    return (("ref", ref), ("verdict", verdict), ("code", code), ("rule", rule),
+            ("field", field), ("detail", detail))
+
+
+def cmd_error(cmd, reason, detail=None, ref=None):
+    """fields for cmd/error: which command, a reason code (commands.REASONS) and detail."""
+    return (("cmd", cmd), ("reason", reason), ("detail", detail), ("ref", ref))
+
+
+def telemetry(unit, last_seq, tseq, pairs):
+    """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
+    event and does not advance seq), tseq = telemetry counter since boot, then the fields."""
+    out = []
+    _head("seq", unit, last_seq, out)
+    out.append(',"tseq":%d' % tseq)
+    _obj(pairs, out, False)
+    return "".join(out).encode()

@@ -1,0 +1,282 @@
+"""MQTT 3.1.1 client session state machine (sans-I/O).
+
+Time is passed in as `now`: integer milliseconds from any monotonic origin. The adapter:
+  - on a new transport: session.start(now); write what session.take() returns;
+  - on bytes received: session.feed(data, now); on a timer: session.poll(now);
+  - after either, write session.take() (a list of bytes-like, in order) and read
+    session.events() (a list of tuples, see EVENTS below);
+  - when the transport fails: delay_ms = session.lost(now, reason); wait; reconnect.
+Incoming PUBLISH packets go to session.on_message(topic, payload_memoryview, total_len)
+while feed() runs (total_len > len(payload) means the message was too large and truncated);
+the session sends PUBACK after the callback returns, even if it raised.
+
+EVENTS: ("up", session_present) after CONNACK 0; ("refused", rc, text) CONNACK != 0;
+("down", reason) the connection ended (the adapter must close the transport);
+("puback", pid); ("suback", pid, granted bytes); ("error", text) a non-fatal problem.
+"""
+from micropython import const
+
+from faxbridge.core.mqtt import codec
+
+DOWN = const(0)
+CONNECTING = const(1)
+UP = const(2)
+STATE_NAMES = ("down", "connecting", "up")
+
+
+class Session:
+    def __init__(self, client_id, keepalive=60, clean=True, will=None, username=None,
+                 password=None, rx_size=4096, max_inflight=8, retry_ms=20000,
+                 connack_timeout_ms=10000, ping_timeout_ms=None, backoff_min_ms=500,
+                 backoff_max_ms=60000, rand=None):
+        self.client_id = client_id
+        self.keepalive = keepalive
+        self.clean = clean
+        self.will = will
+        self.username = username
+        self.password = password
+        self.max_inflight = max_inflight
+        self.retry_ms = retry_ms
+        self.connack_timeout_ms = connack_timeout_ms
+        ka = keepalive * 1000
+        if ping_timeout_ms is None:
+            ping_timeout_ms = min(ka // 2, 10000) if ka else 10000
+        self.ping_timeout_ms = ping_timeout_ms
+        self.backoff_min_ms = backoff_min_ms
+        self.backoff_max_ms = backoff_max_ms
+        self.rand = rand
+        self.parser = codec.Parser(rx_size)
+        self.on_message = None
+        self.state = DOWN
+        self.attempts = 0
+        self._next_pid = 0
+        self._inflight = {}      # pid -> [packet bytearray, last sent ms]
+        self._order = []         # pids in the order they were first sent
+        self._out = []
+        self._ev = []
+        self._t_rx = 0
+        self._t_tx = 0
+        self._t_ping = -1        # when the outstanding PINGREQ was sent, -1 = none
+        self._t_start = 0
+        self.stats_tx = 0        # packets queued
+        self.stats_rx = 0        # packets received
+        self.stats_resent = 0    # PUBLISH sent again with DUP
+
+    # ---- packet ids: 1..65535, never 0, never one still in flight (2.3.1) ----
+    def _pid(self):
+        for _ in range(65536):
+            p = self._next_pid + 1
+            if p > 65535:
+                p = 1
+            self._next_pid = p
+            if p not in self._inflight:
+                return p
+        raise RuntimeError("no free packet id")
+
+    def _send(self, pkt, now):
+        self._out.append(pkt)
+        self._t_tx = now
+        self.stats_tx += 1
+
+    def take(self):
+        """The bytes to write, in order (a list; the session forgets them)."""
+        o = self._out
+        if o:
+            self._out = []
+        return o
+
+    def events(self):
+        e = self._ev
+        if e:
+            self._ev = []
+        return e
+
+    # ---- connection lifecycle ----
+    def start(self, now):
+        """The transport is connected: send CONNECT."""
+        self.parser.reset()
+        self._out = []
+        self.state = CONNECTING
+        self._t_start = now
+        self._t_rx = now
+        self._t_ping = -1
+        self._send(codec.encode_connect(self.client_id, self.keepalive, self.clean, self.will,
+                                        self.username, self.password), now)
+
+    def lost(self, now, reason="connection lost"):
+        """The transport failed or closed. Returns the delay (ms) before the next attempt."""
+        if self.state != DOWN:
+            self.state = DOWN
+            self._ev.append(("down", reason))
+        self._out = []
+        return self.backoff_ms()
+
+    def backoff_ms(self):
+        """Exponential backoff with jitter: uniform in [d/2, d], d = min(max, min * 2**n)."""
+        n = self.attempts
+        self.attempts = n + 1
+        d = self.backoff_min_ms << (n if n < 20 else 20)
+        if d > self.backoff_max_ms:
+            d = self.backoff_max_ms
+        r = self.rand() if self.rand else 0.5
+        return d // 2 + int(r * (d - d // 2))
+
+    def disconnect(self, now):
+        """Polite end: queue DISCONNECT (the will is then not published)."""
+        if self.state != DOWN:
+            self._send(codec.DISCONNECT_PACKET, now)
+            self.state = DOWN
+            self._ev.append(("down", "disconnected"))
+
+    def _fail(self, reason):
+        self.state = DOWN
+        self._ev.append(("down", reason))
+
+    # ---- outgoing ----
+    def can_publish(self):
+        return self.state == UP and len(self._inflight) < self.max_inflight
+
+    def inflight(self):
+        return len(self._inflight)
+
+    def publish(self, topic, payload, qos=0, retain=False, now=0, force=False):
+        """Queue a PUBLISH; topic is bytes (checked), payload bytes-like. Returns the packet id
+        (0 at QoS 0). QoS 1 packets are kept until PUBACK and sent again (DUP) on reconnect.
+        force: a QoS 1 publish beyond the window (availability, a rare control message)."""
+        if self.state != UP:
+            raise OSError("not connected")
+        pid = 0
+        if qos:
+            if len(self._inflight) >= self.max_inflight and not force:
+                raise OSError("too many publishes in flight")
+            pid = self._pid()
+        pl = len(payload)
+        rem = 2 + len(topic) + (2 if qos else 0) + pl
+        pkt = bytearray(1 + codec.varint_size(rem) + rem)
+        n = codec.publish_header_into(pkt, topic, pl, qos, retain, False, pid)
+        pkt[n:] = payload
+        if qos:
+            self._inflight[pid] = [pkt, now]
+            self._order.append(pid)
+        self._send(pkt, now)
+        return pid
+
+    def subscribe(self, filters, now=0):
+        if self.state != UP:
+            raise OSError("not connected")
+        pid = self._pid()
+        self._send(codec.encode_subscribe(pid, filters), now)
+        return pid
+
+    def _resend_all(self, now):
+        for pid in self._order:
+            ent = self._inflight[pid]
+            codec.set_dup(ent[0])
+            ent[1] = now
+            self.stats_resent += 1
+            self._send(ent[0], now)
+
+    # ---- incoming ----
+    def feed(self, data, now):
+        if self.state == DOWN:
+            return
+        self._t_rx = now
+        self._now = now
+        try:
+            self.parser.feed(data, self._packet)
+        except codec.ProtocolError as e:
+            self._fail("protocol error: %s" % e)
+
+    def _packet(self, ptype, flags, body, total):
+        if self.state == DOWN:
+            return
+        now = self._now
+        self.stats_rx += 1
+        self._t_ping = -1  # any packet proves the link alive
+        if ptype == codec.CONNACK:
+            if self.state != CONNECTING:
+                raise codec.ProtocolError("unexpected CONNACK")
+            sp, rc = codec.decode_connack(body)
+            if rc:
+                self._ev.append(("refused", rc, codec.connack_text(rc)))
+                self._fail("broker refused the connection: %s (CONNACK %d)" % (codec.connack_text(rc), rc))
+                return
+            self.state = UP
+            self.attempts = 0
+            self._ev.append(("up", sp))
+            self._resend_all(now)
+        elif self.state != UP:
+            raise codec.ProtocolError("packet type %d before CONNACK" % ptype)
+        elif ptype == codec.PUBACK:
+            pid = codec.decode_pid(body)
+            if self._inflight.pop(pid, None) is not None:
+                self._order.remove(pid)
+                self._ev.append(("puback", pid))
+        elif ptype == codec.PUBLISH:
+            if total > len(body) and len(body) < 4:
+                raise codec.ProtocolError("PUBLISH header truncated")
+            topic, payload, qos, retain, dup, pid = codec.decode_publish(flags, body)
+            if qos == 2:
+                # we subscribe at QoS 1 at most, so a broker never sends QoS 2 (3.8.4)
+                raise codec.ProtocolError("QoS 2 PUBLISH not supported")
+            cb = self.on_message
+            try:
+                if cb:
+                    cb(topic, payload, total - (len(body) - len(payload)))
+            except Exception as e:  # a handler bug must not kill the link
+                self._ev.append(("error", "message handler: %r" % (e,)))
+            if qos == 1:
+                self._send(codec.encode_puback(pid), now)
+        elif ptype == codec.SUBACK:
+            pid, granted = codec.decode_suback(body)
+            self._ev.append(("suback", pid, granted))
+        elif ptype == codec.PINGRESP or ptype == codec.UNSUBACK:
+            pass
+        else:
+            raise codec.ProtocolError("unexpected packet type %d" % ptype)
+
+    # ---- timers ----
+    def poll(self, now):
+        """Fire timers. Returns ms until the next timer is due (for the adapter's sleep)."""
+        if self.state == DOWN:
+            return 1000
+        if self.state == CONNECTING:
+            left = self.connack_timeout_ms - (now - self._t_start)
+            if left <= 0:
+                self._fail("no CONNACK within %d ms" % self.connack_timeout_ms)
+                return 1000
+            return left
+        nxt = 60000
+        if self._t_ping >= 0:
+            left = self.ping_timeout_ms - (now - self._t_ping)
+            if left <= 0:
+                self._fail("no PINGRESP within %d ms" % self.ping_timeout_ms)
+                return 1000
+            nxt = left
+        elif self.keepalive:
+            ka = self.keepalive * 1000
+            idle = now - (self._t_tx if self._t_tx < self._t_rx else self._t_rx)
+            if idle >= ka:
+                self._send(codec.PINGREQ_PACKET, now)
+                self._t_ping = now
+                nxt = self.ping_timeout_ms
+            elif ka - idle < nxt:
+                nxt = ka - idle
+        if self.retry_ms and self._order:
+            for pid in self._order:
+                ent = self._inflight[pid]
+                left = self.retry_ms - (now - ent[1])
+                if left <= 0:
+                    codec.set_dup(ent[0])
+                    ent[1] = now
+                    self.stats_resent += 1
+                    self._send(ent[0], now)
+                    left = self.retry_ms
+                if left < nxt:
+                    nxt = left
+        return nxt if nxt > 0 else 1
+
+    def drop_inflight(self):
+        """Forget every unacknowledged publish (the outbox will send them again)."""
+        self._inflight = {}
+        self._order = []

@@ -1,0 +1,137 @@
+"""The esp32 port: what the application needs from a platform, on the board.
+
+The board's pins come from /board.json on flash (a copy of boards/<board>/board.json that
+`make deploy` puts there). UARTs are opened with timeout=0 so that asyncio's StreamReader
+never blocks in read(); the modem UART uses hardware flow control (RTS/CTS).
+Type-checked with mypy against micropython-esp32-stubs (tools/typecheck.py).
+"""
+import asyncio
+import gc
+import json
+import os
+import time
+
+import machine
+import network
+import ntptime
+
+# Seconds between 1970-01-01 (what the app uses) and 2000-01-01 (the ESP32's epoch).
+_EPOCH_2000 = 946684800
+_FLASH = "/"
+
+
+def _board(path: str = "/board.json") -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+class _Watchdog:
+    def __init__(self, timeout_ms: int) -> None:
+        self._wdt = machine.WDT(timeout=timeout_ms)
+        self.timeout_ms = timeout_ms
+        self.feeds = 0
+
+    def feed(self) -> None:
+        self._wdt.feed()
+        self.feeds += 1
+
+
+class Port:
+    name = "esp32"
+
+    def __init__(self, flash: str = _FLASH, board: dict | None = None) -> None:
+        self.flash = flash
+        self.board = board if board is not None else _board()
+        self._uarts: list = []
+        ctl = self.board.get("modem_control") or {}
+        self._dtr = machine.Pin(ctl["dtr"], machine.Pin.OUT, value=0) if "dtr" in ctl else None
+        led = self.board.get("status_led")
+        self._led = machine.Pin(led["pin"], machine.Pin.OUT) if led else None
+        self._led_high = bool(led.get("active_high", True)) if led else True
+        self._wlan: network.WLAN | None = None
+
+    # clock: time.time() counts from 2000 on the ESP32; the app wants Unix seconds (UTC)
+    def time(self) -> int:
+        return time.time() + _EPOCH_2000
+
+    def ticks_ms(self) -> int:
+        return time.ticks_ms()
+
+    def random(self, n: int) -> bytes:
+        return os.urandom(n)
+
+    def mem_free(self) -> int:
+        return gc.mem_free()
+
+    async def start_network(self, cfg: dict, log) -> bool:
+        """Join the configured Wi-Fi (timeout from the config) and set the clock by NTP."""
+        wcfg = cfg.get("wifi") or {}
+        wlan = network.WLAN(network.STA_IF)
+        self._wlan = wlan
+        wlan.active(True)
+        if not wlan.isconnected():
+            wlan.connect(wcfg.get("ssid"), wcfg.get("password"))
+            deadline = time.ticks_add(time.ticks_ms(), int(wcfg.get("timeout_s", 30)) * 1000)
+            while not wlan.isconnected():
+                if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                    log("wifi: no connection to %s" % wcfg.get("ssid"))
+                    return False
+                await asyncio.sleep_ms(200)
+        ncfg = cfg.get("ntp") or {}
+        if ncfg.get("host"):
+            ntptime.host = ncfg["host"]
+        try:
+            ntptime.settime()
+        except OSError as e:
+            log("ntp: %s" % e)
+        return True
+
+    def _uart(self, spec: dict, flow: bool) -> machine.UART:
+        u = machine.UART(spec["id"], baudrate=spec["baud"], tx=spec["tx"], rx=spec["rx"],
+                         rxbuf=2048, txbuf=1024, timeout=0, timeout_char=0)
+        if flow and spec.get("flow") == "rtscts":
+            # rts/cts/flow are accepted by the esp32 UART but missing from the stubs' signature
+            extra: dict = {"rts": spec["rts"], "cts": spec["cts"],
+                           "flow": machine.UART.RTS | machine.UART.CTS}
+            u.init(**extra)
+        self._uarts.append(u)
+        return u
+
+    def open_modem(self, mcfg: dict) -> tuple:
+        spec = dict(self.board["modem_uart"])
+        if mcfg.get("baud"):
+            spec["baud"] = mcfg["baud"]
+        u = self._uart(spec, True)
+        return asyncio.StreamReader(u), asyncio.StreamWriter(u, {})
+
+    def open_telegram(self, tcfg: dict) -> tuple | None:
+        spec = self.board.get("telegram_uart")
+        if not spec or tcfg.get("enabled") is False:
+            return None
+        spec = dict(spec)
+        if tcfg.get("baud"):
+            spec["baud"] = tcfg["baud"]
+        u = self._uart(spec, False)
+        return asyncio.StreamReader(u), asyncio.StreamWriter(u, {})
+
+    def modem_reset_line(self, on: bool) -> bool:
+        """Drive DTR (active low on the modem: on=True drops DTR to reset). False if absent."""
+        if self._dtr is None:
+            return False
+        self._dtr.value(1 if on else 0)
+        return True
+
+    def watchdog(self, timeout_ms: int) -> _Watchdog:
+        return _Watchdog(timeout_ms)
+
+    def status_led(self, on: bool) -> None:
+        if self._led is not None:
+            self._led.value(1 if on == self._led_high else 0)
+
+    def close(self) -> None:
+        for u in self._uarts:
+            u.deinit()
+        self._uarts = []
+
+    def restart(self) -> None:
+        machine.reset()

@@ -1,0 +1,1 @@
+"""The MicroPython unix port: modem on a pseudo-terminal, flash as a folder."""

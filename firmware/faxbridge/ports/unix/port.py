@@ -1,0 +1,92 @@
+"""The unix port: what the application needs from a platform, on MicroPython's unix port.
+
+flash   a folder (FAXBRIDGE_FLASH or the path given to Port), paths are `flash + name`
+modem   a pseudo-terminal path from the configuration, raw with VMIN=0/VTIME=0
+clock   time.time() (the host keeps wall time), ticks for monotonic time
+"""
+import asyncio
+import gc
+import os
+import sys
+import time
+
+from faxbridge.ports.unix.serialport import open_raw
+
+
+class _NoWatchdog:
+    """The host has no hardware watchdog; feeding it only counts."""
+
+    def __init__(self, timeout_ms):
+        self.timeout_ms = timeout_ms
+        self.feeds = 0
+
+    def feed(self):
+        self.feeds += 1
+
+
+class Port:
+    name = "unix"
+
+    def __init__(self, flash):
+        if not flash.endswith("/"):
+            flash += "/"
+        self.flash = flash
+        try:
+            os.mkdir(flash[:-1])
+        except OSError:
+            pass
+        self._files = []
+
+    # clock
+    def time(self):
+        """Wall-clock seconds since the Unix epoch (UTC)."""
+        return time.time()
+
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def random(self, n):
+        return os.urandom(n)
+
+    def mem_free(self):
+        return gc.mem_free()
+
+    async def start_network(self, cfg, log):
+        """The host's network is up already; nothing to do."""
+        return True
+
+    def open_modem(self, mcfg):
+        """(reader, writer) asyncio streams on the modem's pseudo-terminal."""
+        f = open_raw(mcfg["path"], mcfg.get("baud"))
+        self._files.append(f)
+        return asyncio.StreamReader(f), asyncio.StreamWriter(f, {})
+
+    def open_telegram(self, tcfg):
+        """A reader for the telegram line, or None when no path is configured."""
+        path = tcfg.get("path")
+        if not path:
+            return None
+        f = open_raw(path, tcfg.get("baud"))
+        self._files.append(f)
+        return asyncio.StreamReader(f), asyncio.StreamWriter(f, {})
+
+    def modem_reset_line(self, on):
+        """No DTR on a pseudo-terminal: the driver falls back to ATZ."""
+        return False
+
+    def watchdog(self, timeout_ms):
+        return _NoWatchdog(timeout_ms)
+
+    def status_led(self, on):
+        pass
+
+    def close(self):
+        for f in self._files:
+            try:
+                f.close()
+            except OSError:
+                pass
+        self._files = []
+
+    def restart(self):
+        sys.exit(3)

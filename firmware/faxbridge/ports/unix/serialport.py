@@ -1,0 +1,33 @@
+"""A serial device (pseudo-terminal or tty) opened raw and non-blocking for asyncio.
+
+After termios.setraw, VMIN=1 makes one read() block the whole event loop until a byte
+arrives; VMIN=0 and VTIME=0 make read() return at once with what is there (maybe nothing).
+asyncio's StreamReader polls the descriptor and only reads when it is readable.
+"""
+import termios
+from micropython import const
+
+_VTIME = const(5)  # index in the termios cc list (Linux)
+_VMIN = const(6)
+
+_BAUD = {
+    9600: "B9600", 19200: "B19200", 38400: "B38400", 57600: "B57600", 115200: "B115200",
+}
+
+
+def open_raw(path, baud=None):
+    """Open `path` read/write, raw, VMIN=0 VTIME=0; returns the file object."""
+    f = open(path, "r+b")
+    fd = f.fileno()
+    termios.setraw(fd)
+    attr = termios.tcgetattr(fd)
+    cc = attr[6]
+    cc[_VMIN] = 0
+    cc[_VTIME] = 0
+    name = _BAUD.get(baud) if baud else None
+    speed = getattr(termios, name, None) if name else None
+    if speed is not None:
+        attr[4] = speed
+        attr[5] = speed
+    termios.tcsetattr(fd, termios.TCSANOW, attr)
+    return f

@@ -1,0 +1,64 @@
+"""faxbridge entry point, the same on the board and on the MicroPython unix port.
+
+Board: runs after boot.py; flash is the board's filesystem, the board's pins in /board.json.
+Unix port: micropython firmware/main.py [--flash DIR]   (default: $FAXBRIDGE_FLASH or ./flash)
+Reads <flash>/config.json, refuses to start with one message per configuration error,
+then runs the unit until stopped (Ctrl-C on the unix port).
+"""
+import sys
+
+
+def _port():
+    if sys.platform == "esp32":
+        from faxbridge.ports.esp32.port import Port
+        return Port()
+    import os
+    from faxbridge.ports.unix.port import Port
+    flash = os.getenv("FAXBRIDGE_FLASH") or "flash"
+    args = sys.argv
+    for i in range(len(args) - 1):
+        if args[i] == "--flash":
+            flash = args[i + 1]
+    return Port(flash)
+
+
+def main():
+    try:
+        import builtins
+        if getattr(builtins, "FAXBRIDGE_SAFE", False):
+            return 0
+    except ImportError:
+        pass
+    port = _port()
+    from faxbridge.app import config
+    path = port.flash + "config.json"
+    cfg, errors = config.load(path)
+    if not errors:
+        from faxbridge.app.unit import deep_check
+        errors = deep_check(cfg, port.flash)
+    if errors:
+        for e in errors:
+            print("faxbridge: config error:", e)
+        print("faxbridge: not started: %d error(s) in %s" % (len(errors), path))
+        return 2
+    import asyncio
+    from faxbridge.app.unit import Unit
+    unit = Unit(port, cfg)
+    try:
+        asyncio.run(unit.run())
+    except KeyboardInterrupt:
+        print("faxbridge: interrupted")
+        try:
+            asyncio.run(unit.shutdown())
+        except KeyboardInterrupt:
+            pass
+    finally:
+        port.close()
+    print("faxbridge: stopped")
+    return unit.exit_code
+
+
+if sys.platform != "esp32":
+    sys.exit(main())
+else:
+    main()

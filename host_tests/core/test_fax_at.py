@@ -1,0 +1,87 @@
+from support import raises
+
+from faxbridge.core.fax import at
+
+
+def lines_of(data, size=256):
+    r = at.LineReader(size)
+    out = []
+    i = 0
+    while True:
+        i, item = r.take(data, i)
+        if item is None:
+            return out, r
+        out.append(item)
+
+
+def test_verbose_finals():
+    assert at.classify("OK") == (at.FINAL, "OK", "")
+    assert at.classify("CONNECT 9600") == (at.FINAL, "CONNECT", "9600")
+    assert at.classify("NO CARRIER") == (at.FINAL, "NO CARRIER", "")
+    assert at.classify("NO DIAL TONE") == (at.FINAL, "NO DIALTONE", "")
+    assert at.classify("no dialtone")[:2] == (at.FINAL, "NO DIALTONE")
+    assert at.classify("BUSY")[1] == "BUSY" and at.classify("VOICE")[1] == "VOICE"
+    assert at.classify("NO ANSWER")[1] == "NO ANSWER" and at.classify("ERROR")[1] == "ERROR"
+
+
+def test_numeric_finals():
+    assert at.classify("0")[:2] == (at.FINAL, "OK")
+    assert at.classify("1")[:2] == (at.FINAL, "CONNECT")
+    assert at.classify("2")[:2] == (at.RING, "RING")
+    assert at.classify("3")[:2] == (at.FINAL, "NO CARRIER")
+    assert at.classify("4")[:2] == (at.FINAL, "ERROR")
+    assert at.classify("6")[:2] == (at.FINAL, "NO DIALTONE")
+    assert at.classify("7")[:2] == (at.FINAL, "BUSY")
+    assert at.classify("8")[:2] == (at.FINAL, "NO ANSWER")
+    assert at.classify("12")[:2] == (at.FINAL, "CONNECT")
+    assert at.classify("123")[0] == at.INFO
+
+
+def test_fax_responses_with_and_without_space():
+    assert at.classify("+FHNG:0") == (at.FAX, "+FHNG", "0")
+    assert at.classify("+FHNG: 25") == (at.FAX, "+FHNG", "25")
+    assert at.classify("+FCON") == (at.FAX, "+FCON", "")
+    assert at.classify("+fdis:1,3,0,2,0,0,0,0") == (at.FAX, "+FDIS", "1,3,0,2,0,0,0,0")
+    assert at.classify('+FTSI: "  +1 555 0100"') == (at.FAX, "+FTSI", '"  +1 555 0100"')
+    assert at.text('"  +1 555 0100"') == "+1 555 0100"
+    assert at.text("+1 555 0100") == "+1 555 0100"
+    assert at.ints("1,300,0,0") == [1, 300, 0, 0]
+    assert at.ints("1,,2") == [1, 0, 2]
+    raises(ValueError, at.ints, "1,x")
+
+
+def test_echo_ring_info():
+    assert at.classify("ATE0")[0] == at.ECHO
+    assert at.classify("at+fdt")[0] == at.ECHO
+    assert at.classify("RING")[0] == at.RING
+    assert at.classify("FAKEMODEM LAB")[0] == at.INFO
+    assert at.classify("1,5,0,2,0,0,0,0")[0] == at.INFO
+
+
+def test_line_reader_splits_and_skips_blank_lines():
+    out, _ = lines_of(b"\r\n+FCON\r\n\r\n+FCSI:+1 555 0100\r\n\r\nOK\r\n")
+    assert out == ["+FCON", "+FCSI:+1 555 0100", "OK"]
+
+
+def test_line_reader_reports_flow_control_between_lines():
+    out, _ = lines_of(b"\r\nCONNECT\r\n\x11\x13\x11\r\nOK\r\n")
+    assert out == ["CONNECT", 0x11, 0x13, 0x11, "OK"]
+
+
+def test_line_reader_resumes_across_chunks():
+    r = at.LineReader()
+    i, item = r.take(b"\r\n+FH", 0)
+    assert item is None and i == 5
+    i, item = r.take(b"NG:0\r\n", 0)
+    assert item == "+FHNG:0" and i == 5
+
+
+def test_line_reader_cuts_long_lines_and_replaces_binary():
+    out, r = lines_of(b"A" * 300 + b"\r\n\xff\x00ok\r\n", size=16)
+    assert out == ["A" * 16, "??ok"] and r.overflows == 284
+
+
+def test_command_format():
+    assert at.command("+FDT") == b"AT+FDT\r"
+    assert at.command('+FLID="123"') == b'AT+FLID="123"\r'
+    raises(ValueError, at.command, "D123\rATH")

@@ -1,0 +1,44 @@
+from support import raises
+
+from faxbridge.core.fax import params
+
+
+def test_parse_and_describe_transcript_values():
+    p = params.parse("1,3,0,2,0,0,0,0")
+    assert p == (1, 3, 0, 2, 0, 0, 0, 0)
+    d = params.describe(p)
+    assert d["vr_lpi"] == 196 and d["bit_rate"] == 9600 and d["width"] == 1728
+    assert d["length"] == "unlimited" and d["coding"] == "MH" and d["ecm"] == "off"
+    assert d["bft"] == "off" and d["scan_ms"] == 0 and d["raw"] == "1,3,0,2,0,0,0,0"
+
+
+def test_seed_example_fdis():
+    # seed 001 5.5.3 "Use Example: +FDIS= 0, 3, 0, 2, 0, 0, 0, 1"
+    p = params.parse(" 0, 3, 0, 2, 0, 0, 0, 1")
+    d = params.describe(p)
+    assert d["vr_lpi"] == 98 and d["bit_rate"] == 9600 and d["scan_ms"] == 5
+
+
+def test_short_reports_padded_and_bad_values_rejected():
+    assert params.parse("1,5") == (1, 5, 0, 0, 0, 0, 0, 0)
+    raises(ValueError, params.parse, "2,3,0,2,0,0,0,0")
+    raises(ValueError, params.parse, "1,9,0,2,0,0,0,0")
+    raises(ValueError, params.parse, "")
+    raises(ValueError, params.parse, "a,b")
+
+
+def test_scan_time_depends_on_resolution():
+    assert params.scan_time_ms((0, 3, 0, 2, 0, 0, 0, 2)) == 10
+    assert params.scan_time_ms((1, 3, 0, 2, 0, 0, 0, 2)) == 5
+    # 9600 bit/s * 10 ms = 96 bits = 12 bytes per line at least
+    assert params.min_line_bytes((0, 3, 0, 2, 0, 0, 0, 3)) == 12
+    assert params.min_line_bytes((0, 5, 0, 2, 0, 0, 0, 7)) == 72
+
+
+def test_choose_from_page_and_config():
+    assert params.choose(True) == (1, 3, 0, 2, 0, 0, 0, 0)
+    assert params.choose(False, 14400) == (0, 5, 0, 2, 0, 0, 0, 0)
+    assert params.choose(True, 10000, 3) == (1, 3, 0, 2, 0, 0, 0, 3)
+    assert params.choose(False, 1200) == (0, 0, 0, 2, 0, 0, 0, 0)
+    raises(ValueError, params.choose, True, 9600, 8)
+    assert params.to_str(params.choose(True)) == "1,3,0,2,0,0,0,0"

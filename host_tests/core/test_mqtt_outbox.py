@@ -1,0 +1,209 @@
+"""Outbox policy (seq, order, full policy, ack batching) and the file store, on both runtimes."""
+import json
+import os
+
+from mqtt_helpers import ack_all, up
+from support import raises, tmpdir
+
+from faxbridge.app.outbox_store import FileStore
+from faxbridge.core.mqtt import contract, outbox, session
+
+ROOT = b"faxbridge/u1/"
+
+
+def _ev(ob, i, cls=outbox.RESULT):
+    return ob.accept(cls, "cafis/verdict",
+                     lambda seq: contract.event("u1", seq, (("i", i),)))
+
+
+def _seqs(got):
+    return [json.loads(p)["seq"] for _t, p in got]
+
+
+def _run(ob, s, now):
+    """Pump and ack until nothing moves; return what the broker got."""
+    got = []
+    for _ in range(1000):
+        if not ob.pump(s, ROOT, now):
+            break
+        got += ack_all(s, ob, now)
+    return got
+
+
+def _stores():
+    yield "mem", outbox.MemStore()
+    yield "file", FileStore(tmpdir("ob"))
+
+
+def test_seq_order_and_trim_after_puback():
+    for _name, st in _stores():
+        ob = outbox.Outbox(st)
+        assert [_ev(ob, i) for i in range(20)] == list(range(1, 21))
+        s = session.Session("u1", max_inflight=4)
+        up(s)
+        got = _run(ob, s, 0)
+        assert _seqs(got) == list(range(1, 21))
+        assert all(t == "faxbridge/u1/cafis/verdict" for t, _p in got)
+        assert ob.depth() == 0
+        ob.close()
+
+
+def test_nothing_trimmed_without_puback_and_resent_with_dup_after_reconnect():
+    st = outbox.MemStore()
+    ob = outbox.Outbox(st)
+    for i in range(5):
+        _ev(ob, i)
+    s = session.Session("u1", max_inflight=3, retry_ms=0)
+    up(s)
+    ob.pump(s, ROOT, 0)
+    s.take()  # lost on the wire
+    s.lost(1, "cut")
+    assert ob.depth() == 5
+    up(s, 2)
+    got = ack_all(s, ob, 2)  # the session resends its three in flight first
+    assert _seqs(got) == [1, 2, 3]
+    got = _run(ob, s, 3)
+    assert _seqs(got) == [4, 5] and ob.depth() == 0
+
+
+def test_full_policy_progress_refused_before_results_no_seq_gap():
+    ob = outbox.Outbox(outbox.MemStore(), capacity=100000, max_records=8)
+    for i in range(6):
+        _ev(ob, i, outbox.PROGRESS)
+    e = raises(outbox.OutboxFull, _ev, ob, 99, outbox.PROGRESS)
+    assert "outbox full" in str(e)
+    assert ob.refused_progress == 1
+    assert _ev(ob, 7) == 7 and _ev(ob, 8) == 8  # results still go in, seq continues
+    raises(outbox.OutboxFull, _ev, ob, 9)
+    assert ob.refused_result == 1 and ob.last == 8
+
+
+def test_full_policy_by_bytes():
+    ob = outbox.Outbox(outbox.MemStore(), capacity=1000, max_records=1000)
+    n = 0
+    while True:
+        try:
+            _ev(ob, n, outbox.PROGRESS)
+        except outbox.OutboxFull:
+            break
+        n += 1
+    assert ob.store.used() <= 750
+    r = 0
+    while True:
+        try:
+            _ev(ob, n)
+        except outbox.OutboxFull:
+            break
+        r += 1
+    assert r > 0 and ob.store.used() <= 1000
+
+
+def test_telemetry_keeps_only_newest_and_counts_drops():
+    ob = outbox.Outbox(outbox.MemStore())
+    for i in range(3):
+        ob.set_telemetry(contract.telemetry("u1", ob.last, i, (("x", i),)))
+    assert ob.dropped_telemetry == 2
+    s = session.Session("u1")
+    up(s)
+    got = _run(ob, s, 0)
+    got += ack_all(s, ob, 0)
+    assert [t for t, _p in got] == ["faxbridge/u1/telemetry"]
+    assert json.loads(got[0][1])["tseq"] == 2
+
+
+def test_ack_commit_batched():
+    st = outbox.MemStore()
+    ob = outbox.Outbox(st, ack_batch=10, ack_ms=500)
+    for i in range(5):
+        _ev(ob, i)
+    s = session.Session("u1")
+    up(s)
+    _run(ob, s, 0)
+    assert ob.delivered == 5 and st.acked == 0
+    ob.poll(499)
+    assert st.acked == 0
+    ob.poll(500)
+    assert st.acked == 5
+
+
+def test_file_store_survives_reopen_and_keeps_seq():
+    d = tmpdir("obf")
+    ob = outbox.Outbox(FileStore(d), ack_batch=1)
+    for i in range(10):
+        _ev(ob, i)
+    s = session.Session("u1", max_inflight=4)
+    up(s)
+    ob.pump(s, ROOT, 0)
+    got = ack_all(s, ob, 0)  # 1..4 delivered and committed
+    assert _seqs(got) == [1, 2, 3, 4]
+    ob.store.close()  # "power cut": no close() of the outbox
+    ob2 = outbox.Outbox(FileStore(d))
+    assert (ob2.acked, ob2.last) == (4, 10)
+    s2 = session.Session("u1", max_inflight=4)
+    up(s2)
+    assert _seqs(_run(ob2, s2, 0)) == list(range(5, 11))
+    ob2.close()
+    ob3 = outbox.Outbox(FileStore(d))
+    assert (ob3.acked, ob3.last) == (10, 10) and _ev(ob3, 0) == 11
+    ob3.close()
+
+
+def test_file_store_cuts_torn_tail_and_bad_crc():
+    d = tmpdir("obt")
+    st = FileStore(d)
+    ob = outbox.Outbox(st)
+    for i in range(3):
+        _ev(ob, i)
+    st.close()
+    with open(d + "/log", "ab") as f:
+        f.write(b"\xfb\x02\x00\x40\x00\x00\x00\x04partial")  # a write torn by a power cut
+    st2 = FileStore(d)
+    assert st2.open() == (0, 3) and st2.recovered_torn == 15
+    assert [st2.read()[0] for _ in range(3)] == [1, 2, 3] and st2.read() is None
+    st2.close()
+    # flip one payload byte of record 3: it and what follows are cut off
+    size = os.stat(d + "/log")[6]
+    with open(d + "/log", "r+b") as f:
+        f.seek(size - 6)
+        b = f.read(1)
+        f.seek(size - 6)
+        f.write(bytes((b[0] ^ 0x55,)))
+    st3 = FileStore(d)
+    assert st3.open() == (0, 2)
+    st3.close()
+
+
+def test_file_store_compacts_and_stays_bounded():
+    d = tmpdir("obc")
+    st = FileStore(d, compact_bytes=2048)
+    ob = outbox.Outbox(st, ack_batch=1)
+    s = session.Session("u1", max_inflight=8)
+    up(s)
+    seen = []
+    for i in range(300):
+        _ev(ob, i)
+        if i % 7 == 0:
+            seen += _seqs(_run(ob, s, i))
+    seen += _seqs(_run(ob, s, 1000))
+    assert seen == list(range(1, 301))
+    assert st.compactions > 0
+    assert os.stat(d + "/log")[6] < 2048 + 200
+    ob.close()
+    st2 = FileStore(d)
+    assert st2.open() == (300, 300)
+    st2.close()
+
+
+def test_leftover_tmp_files_from_a_crash_are_ignored():
+    d = tmpdir("obx")
+    ob = outbox.Outbox(FileStore(d), ack_batch=1)
+    _ev(ob, 0)
+    ob.store.close()
+    with open(d + "/log.tmp", "wb") as f:
+        f.write(b"half a compaction")
+    with open(d + "/ack.tmp", "wb") as f:
+        f.write(b"FBA1")
+    st = FileStore(d)
+    assert st.open() == (0, 1)
+    assert st.read()[0] == 1
+    st.close()

@@ -1,0 +1,175 @@
+"""MQTT session state machine: CONNECT/CONNACK, keepalive, QoS 1 tracking, DUP, ids, backoff."""
+from faxbridge.core.mqtt import codec, session
+
+
+def _packets(chunks):
+    out = []
+    p = codec.Parser(65536)
+    for c in chunks:
+        p.feed(c, lambda t, f, b, n: out.append((t, f, bytes(b))))
+    return out
+
+
+def _up(s, now=0, sp=False):
+    s.start(now)
+    s.take()
+    s.feed(b"\x20\x02" + (b"\x01" if sp else b"\x00") + b"\x00", now)
+    return s.events()
+
+
+def test_connect_then_connack_up():
+    s = session.Session("u1", keepalive=30, clean=False, will=("r/availability", b"offline", 1, True))
+    s.start(0)
+    pk = _packets(s.take())
+    assert pk[0][0] == codec.CONNECT and pk[0][2][7] == 0x2C  # will retain + qos1 + will flag
+    s.feed(b"\x20\x02\x00\x00", 5)
+    assert s.events() == [("up", False)] and s.state == session.UP
+
+
+def test_connack_refused_is_reported():
+    s = session.Session("u1")
+    s.start(0)
+    s.feed(b"\x20\x02\x00\x04", 1)
+    ev = s.events()
+    assert ev[0] == ("refused", 4, "bad user name or password")
+    assert ev[1][0] == "down" and s.state == session.DOWN
+
+
+def test_connack_timeout():
+    s = session.Session("u1", connack_timeout_ms=1000)
+    s.start(0)
+    assert s.poll(999) == 1
+    s.poll(1000)
+    assert s.events()[0][0] == "down" and s.state == session.DOWN
+
+
+def test_keepalive_ping_and_timeout():
+    s = session.Session("u1", keepalive=10, ping_timeout_ms=3000)
+    _up(s)
+    assert s.poll(5000) == 5000 and s.take() == []
+    s.poll(10000)
+    assert s.take() == [codec.PINGREQ_PACKET]
+    s.feed(b"\xd0\x00", 10500)
+    s.poll(12000)
+    assert s.take() == [] and s.state == session.UP
+    s.poll(20500)
+    assert s.take() == [codec.PINGREQ_PACKET]
+    s.poll(23499)
+    assert s.state == session.UP
+    s.poll(23500)
+    assert s.state == session.DOWN and "PINGRESP" in s.events()[-1][1]
+
+
+def test_ping_when_receiving_nothing_even_while_sending():
+    s = session.Session("u1", keepalive=10)
+    _up(s)
+    for t in range(1000, 10000, 1000):
+        s.publish(b"t", b"x", 0, now=t)
+        s.poll(t)
+    s.take()
+    s.poll(10000)
+    assert s.take() == [codec.PINGREQ_PACKET]
+
+
+def test_qos1_puback_tracking_and_dup_on_reconnect():
+    s = session.Session("u1", max_inflight=3, retry_ms=0)
+    _up(s)
+    pids = [s.publish(b"a", b"%d" % i, 1, now=1) for i in range(3)]
+    assert pids == [1, 2, 3] and not s.can_publish()
+    s.take()
+    s.feed(b"\x40\x02\x00\x02", 2)
+    assert s.events() == [("puback", 2)] and s.inflight() == 2
+    s.lost(3, "test")
+    assert s.events() == [("down", "test")]
+    ev = _up(s, 10)
+    assert ev == [("up", False)]
+    pk = _packets(s.take())
+    assert [(p[0], p[1]) for p in pk] == [(3, 0x0A), (3, 0x0A)]  # DUP + QoS1
+    assert [p[2][-1:] for p in pk] == [b"0", b"2"]  # original order kept
+
+
+def test_retransmit_in_session_after_retry_interval():
+    s = session.Session("u1", retry_ms=5000, keepalive=0)
+    _up(s)
+    s.publish(b"a", b"x", 1, now=0)
+    s.take()
+    assert s.poll(4999) == 1
+    s.poll(5000)
+    pk = _packets(s.take())
+    assert len(pk) == 1 and pk[0][1] & 0x08
+
+
+def test_packet_ids_wrap_skip_zero_and_inflight():
+    s = session.Session("u1", max_inflight=2, retry_ms=0)
+    _up(s)
+    s._next_pid = 65534
+    a = s.publish(b"a", b"", 1)
+    b = s.publish(b"a", b"", 1)
+    assert (a, b) == (65535, 1)
+    s.feed(b"\x40\x02\xff\xff", 1)
+    s._next_pid = 0
+    assert s.publish(b"a", b"", 1) == 2  # 1 is still in flight
+
+
+def test_incoming_publish_goes_to_handler_then_puback():
+    s = session.Session("u1")
+    got = []
+    s.on_message = lambda t, p, n: got.append((t, bytes(p), n))
+    _up(s)
+    s.feed(codec.encode_publish("r/cmd/cancel", b'{"job":"j1"}', 1, False, False, 77), 1)
+    assert got == [("r/cmd/cancel", b'{"job":"j1"}', 12)]
+    assert s.take() == [b"\x40\x02\x00\x4d"]
+
+
+def test_handler_exception_still_acks_and_reports():
+    s = session.Session("u1")
+
+    def bad(t, p, n):
+        raise ValueError("boom")
+    s.on_message = bad
+    _up(s)
+    s.feed(codec.encode_publish("x", b"y", 1, False, False, 9), 1)
+    assert s.take() == [b"\x40\x02\x00\x09"]
+    assert s.events()[0][0] == "error"
+
+
+def test_oversized_message_reported_with_total_length():
+    s = session.Session("u1", rx_size=64)
+    got = []
+    s.on_message = lambda t, p, n: got.append((t, len(p), n))
+    _up(s)
+    s.feed(codec.encode_publish("r/cmd/fax", b"q" * 1000, 1, False, False, 4), 1)
+    assert got[0][0] == "r/cmd/fax" and got[0][2] == 1000 and got[0][1] < 1000
+    assert s.take() == [b"\x40\x02\x00\x04"]
+
+
+def test_garbage_from_broker_drops_connection_not_crash():
+    s = session.Session("u1")
+    _up(s)
+    s.feed(b"\x00\x00", 1)
+    assert s.state == session.DOWN and "protocol error" in s.events()[-1][1]
+    _up(s)
+    s.feed(b"\x20\x02\x00\x00", 1)  # second CONNACK
+    assert s.state == session.DOWN
+
+
+def test_backoff_doubles_capped_with_jitter():
+    seq = [0.0, 1.0, 0.0, 1.0]
+    s = session.Session("u1", backoff_min_ms=1000, backoff_max_ms=8000, rand=lambda: seq.pop(0))
+    assert [s.backoff_ms() for _ in range(4)] == [500, 2000, 2000, 8000]
+    s.rand = lambda: 0.5
+    for _ in range(30):
+        d = s.backoff_ms()
+        assert 4000 <= d <= 8000
+    _up(s)
+    assert s.attempts == 0
+
+
+def test_subscribe_and_suback():
+    s = session.Session("u1")
+    _up(s)
+    pid = s.subscribe((("r/cmd/#", 1),))
+    pk = _packets(s.take())
+    assert pk[0][0] == codec.SUBSCRIBE and pk[0][1] == 2
+    s.feed(bytes((0x90, 3, pid >> 8, pid & 255, 0x80)), 1)
+    assert s.events() == [("suback", pid, b"\x80")]

@@ -1,0 +1,89 @@
+"""The unit's stand-in for the MQTT tests: runs faxbridge.app.mqtt.Link on MicroPython (unix
+port) or CPython and emits events until the outbox has accepted --count of them.
+
+Prints (flushed): `A <seq>` once an event is accepted (persisted), `E <text>` for link errors,
+`C <json>` for each command received, `DONE <last> <depth>` when all are delivered.
+Usage: mqtt_publisher.py --port P [--host H] [--unit U] [--outbox DIR] [--count N] [--gap-ms MS]
+        [--user U --password P] [--ca FILE] [--linger-ms MS] [--keepalive S]
+"""
+import sys
+
+import asyncio
+
+from faxbridge.app.mqtt import Link, make_tls
+from faxbridge.app.outbox_store import FileStore
+from faxbridge.core.mqtt import commands, contract, outbox
+
+
+def out(*a):
+    print(*a)
+    try:
+        sys.stdout.flush()
+    except AttributeError:
+        pass
+
+
+def args(argv):
+    o = {"host": "127.0.0.1", "unit": "u1", "count": "10", "gap-ms": "0", "linger-ms": "0",
+         "keepalive": "10", "outbox": None, "user": None, "password": None, "ca": None,
+         "port": "1883", "hostname": None, "verify": "1"}
+    i = 1
+    while i < len(argv):
+        o[argv[i][2:]] = argv[i + 1]
+        i += 2
+    return o
+
+
+def on_command(cmd):
+    if isinstance(cmd, commands.Fax):
+        out("C", contract.obj((("cmd", "fax"), ("job", cmd.job), ("number", cmd.number),
+                               ("pages", [k for k, _d in cmd.pages]))))
+    elif isinstance(cmd, commands.Cancel):
+        if cmd.job == "unknown":
+            raise commands.CommandError(commands.REJECTED, "no such job", cmd.job)
+        out("C", contract.obj((("cmd", "cancel"), ("job", cmd.job))))
+    else:
+        out("C", contract.obj((("cmd", "telegram"), ("sender", cmd.sender), ("data", cmd.data))))
+
+
+async def main(o):
+    store = FileStore(o["outbox"]) if o["outbox"] else None
+    tls = make_tls(cafile=o["ca"]) if o["ca"] else None
+    link = Link(o["unit"], o["host"], int(o["port"]), store, username=o["user"],
+                password=o["password"], tls=tls, server_hostname=o["hostname"],
+                keepalive=int(o["keepalive"]), verify=o["verify"] == "1",
+                backoff_min_ms=100, backoff_max_ms=1000, on_error=lambda t: out("E", t))
+    link.on_command = on_command
+    task = asyncio.create_task(link.run())
+    count = int(o["count"])
+    gap = int(o["gap-ms"])
+    i = 0
+    while link.outbox.last < count:
+        i += 1
+        final = i % 3 != 0
+        fields = contract.fax_status("J%d" % i, 0 if final else -3, "success" if final else "in progress",
+                                     final, 1, i % 5)
+        try:
+            seq = link.event(contract.FAX_STATUS, fields)
+            out("A", seq)
+        except outbox.OutboxFull:
+            await asyncio.sleep_ms(20) if hasattr(asyncio, "sleep_ms") else await asyncio.sleep(0.02)
+            continue
+        if gap:
+            await asyncio.sleep(gap / 1000)
+        else:
+            await asyncio.sleep(0)
+    link.telemetry((("uptime", 1),))
+    for _ in range(3000):
+        if link.outbox.depth() == 0 and link.state() == "up":
+            break
+        await asyncio.sleep(0.01)
+    linger = int(o["linger-ms"])
+    if linger:
+        await asyncio.sleep(linger / 1000)
+    out("DONE", link.outbox.last, link.outbox.depth())
+    await link.stop()
+    await asyncio.wait_for(task, 5)
+
+
+asyncio.run(main(args(sys.argv)))

@@ -1,0 +1,111 @@
+"""Every topic of the contract through a real Mosquitto, paho-mqtt as the independent consumer."""
+import base64
+import json
+import zlib
+
+from mqtt_broker import Broker, Consumer, LinkThread, wait_for
+
+from faxbridge.app.outbox_store import FileStore
+from faxbridge.core.mqtt import commands, contract
+
+
+def _setup(tmp_path):
+    b = Broker(str(tmp_path / "broker")).start()
+    c = Consumer(b.port)
+    lt = LinkThread("u1", "127.0.0.1", b.port, FileStore(str(tmp_path / "ob")), keepalive=5)
+    wait_for(lambda: lt.link.state() == "up", what="link up")
+    return b, c, lt
+
+
+def test_every_outbound_topic_round_trip(tmp_path):
+    b, c, lt = _setup(tmp_path)
+    try:
+        wait_for(lambda: any(t.endswith("/availability") and p == b"online" for t, p, _r in c.msgs),
+                 what="availability online")
+        s1 = lt.event(contract.FAX_STATUS, contract.fax_status(
+            "J1", 263, "busy", True, 2, 0, (("result", "BUSY"), ("fhng", None))))
+        s2 = lt.event(contract.FAX_RECEIVED, contract.fax_received(
+            "R1", 3, "+81 3 5555", (("vr", "98 dpi"), ("br", 9600)), 0, "call", "Normal end of connection"))
+        s3 = lt.event(contract.CAFIS_VERDICT, contract.cafis_verdict(
+            "T1", "abnormal_report", "C03", "3.3.4-1 #2", "length", "1100 bytes"))
+        lt.call(lt.link.telemetry, (("uptime", 42), ("heap", 51000)))
+        assert (s1, s2, s3) == (1, 2, 3)
+        wait_for(lambda: len(c.events()) >= 4, what="4 events")
+        ev = {t.split("/", 2)[2]: p for t, p in c.events()}
+        assert ev["fax/status"] == {"unit": "u1", "seq": 1, "job": "J1", "code": 263, "category": "busy",
+                                    "final": True, "attempt": 2, "pages": 0,
+                                    "evidence": {"result": "BUSY", "fhng": None}}
+        assert ev["fax/received"]["seq"] == 2 and ev["fax/received"]["hangup"]["code"] == 0
+        assert ev["fax/received"]["params"] == {"vr": "98 dpi", "br": 9600}
+        assert ev["cafis/verdict"]["rule"] == "3.3.4-1 #2" and ev["cafis/verdict"]["seq"] == 3
+        assert ev["telemetry"]["unit"] == "u1" and ev["telemetry"]["seq"] == 3
+        assert ev["telemetry"]["heap"] == 51000 and ev["telemetry"]["outbox"]["last_seq"] == 3
+        # key order on the wire is the contract's order
+        raw = [p for t, p, _r in c.msgs if t.endswith("fax/status")][0]
+        assert raw.startswith(b'{"unit":"u1","seq":1,"job":"J1","code":263')
+        # availability is retained: a consumer that comes later still sees `online`
+        late = Consumer(b.port, ("faxbridge/u1/availability",), client_id="late")
+        wait_for(lambda: late.msgs, what="retained availability")
+        assert late.msgs[0][1:] == (b"online", True)
+        late.close()
+        assert lt.link.outbox.depth() == 0 and lt.link.last_error is None
+    finally:
+        lt.stop()
+        c.close()
+        b.stop()
+
+
+def test_commands_in_and_errors_out(tmp_path):
+    b, c, lt = _setup(tmp_path)
+    try:
+        pbm = b"P4\n16 2\n" + b"\x00\xff" * 2
+        page_z = base64.b64encode(zlib.compress(pbm)).decode()
+        c.publish("faxbridge/u1/cmd/fax", json.dumps(
+            {"job": "J7", "number": "0312345678", "pages": [{"text": "hello"}, {"pbmz": page_z}]}))
+        c.publish("faxbridge/u1/cmd/cancel", b'{"job":"J7"}')
+        tg = b"0000000000\x0e\xb1\x0f" + bytes(range(200, 256))
+        c.publish("faxbridge/u1/cmd/telegram", tg)
+        c.publish("faxbridge/u1/cmd/telegram/terminal", b"12345")
+        wait_for(lambda: len(lt.commands) == 4, what="4 commands")
+        fax, cancel, tel, tel2 = lt.commands
+        assert isinstance(fax, commands.Fax) and fax.job == "J7" and fax.number == "0312345678"
+        assert fax.pages[0] == ("text", "hello") and zlib.decompress(fax.pages[1][1]) == pbm
+        assert isinstance(cancel, commands.Cancel) and cancel.job == "J7"
+        assert (tel.data, tel.sender) == (tg, "center") and tel2.sender == "terminal"
+        # malformed commands: each one answered on cmd/error with the reason, link unharmed
+        c.publish("faxbridge/u1/cmd/fax", b"{not json")
+        c.publish("faxbridge/u1/cmd/fax", b'{"job":"J8","number":"1;ATH","pages":[{"text":"x"}]}')
+        c.publish("faxbridge/u1/cmd/cancel", b"x" * 1000)
+        c.publish("faxbridge/u1/cmd/fax", b"{" + b" " * 20000 + b"}")
+        c.publish("faxbridge/u1/cmd/telegram", b"")
+        wait_for(lambda: len(c.events("cmd/error")) == 5, what="5 cmd/error")
+        errs = [p for _t, p in c.events("cmd/error")]
+        assert [(e["cmd"], e["reason"]) for e in errs] == [
+            ("fax", "bad_json"), ("fax", "bad_field"), ("cancel", "too_large"), ("fax", "too_large"),
+            ("telegram", "empty")]
+        assert errs[1]["ref"] == "J8" and "dial string" in errs[1]["detail"]
+        assert [e["seq"] for e in errs] == [1, 2, 3, 4, 5] and errs[0]["unit"] == "u1"
+        assert len(lt.commands) == 4
+        # the handler refusing a command is reported too
+        lt.link.on_command = lambda cmd: (_ for _ in ()).throw(commands.CommandError(
+            commands.REJECTED, "no such job", "J9"))
+        c.publish("faxbridge/u1/cmd/cancel", b'{"job":"J9"}')
+        wait_for(lambda: len(c.events("cmd/error")) == 6, what="rejected cancel")
+        e = c.events("cmd/error")[-1][1]
+        assert (e["reason"], e["ref"], e["detail"]) == ("rejected", "J9", "no such job")
+        assert lt.link.state() == "up"
+    finally:
+        lt.stop()
+        c.close()
+        b.stop()
+
+
+def test_graceful_stop_publishes_offline(tmp_path):
+    b, c, lt = _setup(tmp_path)
+    try:
+        wait_for(lambda: c.msgs, what="online")
+        lt.stop()
+        wait_for(lambda: any(p == b"offline" for _t, p, _r in c.msgs), what="offline")
+    finally:
+        c.close()
+        b.stop()

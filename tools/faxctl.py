@@ -1,0 +1,317 @@
+"""faxctl: talk to faxbridge units over MQTT (paho-mqtt). See `tools/faxctl --help`.
+
+  faxctl [--host H --port P --unit U ...] send NUMBER FILE... [--job ID] [--follow]
+  faxctl cancel JOB
+  faxctl telegram FILE [--sender terminal|center]
+  faxctl watch [--duration S]       live view of units, jobs and verdicts; flags seq gaps
+
+Pages: *.txt is sent as text, *.pbm (P1/P4) zlib-compressed as "pbmz" (docs/mqtt.md).
+Exit status: 0 done, 1 the unit answered cmd/error or a gap was seen, 2 usage/connection error.
+"""
+import argparse
+import base64
+import json
+import os
+import queue
+import sys
+import time
+import uuid
+import zlib
+
+import paho.mqtt.client as paho
+
+MAX_FAX = 24576
+
+
+class Ctl:
+    def __init__(self, a):
+        self.a = a
+        self.q = queue.Queue()
+        self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="faxctl-" + uuid.uuid4().hex[:8],
+                             protocol=paho.MQTTv311)
+        if a.user:
+            self.c.username_pw_set(a.user, a.password)
+        if a.cafile or a.tls:
+            self.c.tls_set(ca_certs=a.cafile)
+        self.connected = None
+        self.c.on_connect = self._on_connect
+        self.c.on_message = lambda c, u, m: self.q.put((m.topic, bytes(m.payload), m.retain))
+
+    def _on_connect(self, c, u, flags, rc, props=None):
+        self.connected = rc
+
+    def start(self, topics):
+        self.topics = topics
+        try:
+            self.c.connect(self.a.host, self.a.port, 30)
+        except OSError as e:
+            die("cannot connect to %s:%d: %s" % (self.a.host, self.a.port, e))
+        self.c.loop_start()
+        end = time.monotonic() + 10
+        while self.connected is None and time.monotonic() < end:
+            time.sleep(0.02)
+        if self.connected is None:
+            die("no answer from the broker at %s:%d" % (self.a.host, self.a.port))
+        if self.connected != 0:
+            die("broker refused the connection: %s" % self.connected)
+        for t in topics:
+            self.c.subscribe(t, 1)
+        time.sleep(0.1)
+
+    def root(self):
+        return "%s/%s" % (self.a.prefix, self.a.unit)
+
+    def publish(self, suffix, payload):
+        info = self.c.publish(self.root() + "/" + suffix, payload, 1)
+        info.wait_for_publish(10)
+        if not info.is_published():
+            die("the broker did not acknowledge the publish to %s" % suffix)
+
+    def messages(self, timeout):
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                yield self.q.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                continue
+
+    def stop(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def die(msg, code=2):
+    sys.stderr.write("faxctl: %s\n" % msg)
+    sys.exit(code)
+
+
+def page_of(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        die("cannot read %s: %s" % (path, e.strerror))
+    if path.lower().endswith(".txt"):
+        try:
+            return {"text": data.decode("utf-8")}
+        except UnicodeDecodeError:
+            die("%s is not UTF-8 text" % path)
+    if data[:2] in (b"P1", b"P4"):
+        return {"pbmz": base64.b64encode(zlib.compress(data, 9)).decode()}
+    die("%s: only .txt (text) and PBM images (P1/P4) are sent as pages" % path)
+
+
+def _loads(p):
+    try:
+        d = json.loads(p)
+        return d if isinstance(d, dict) else None
+    except ValueError:
+        return None
+
+
+def _answers(ctl, job, timeout, follow):
+    """Print the unit's answers about job; return the exit status."""
+    rc = 0
+    for topic, payload, _r in ctl.messages(timeout):
+        d = _loads(payload)
+        if d is None:
+            continue
+        if topic.endswith("/cmd/error") and d.get("ref") in (job, None):
+            print("error: %s (%s)" % (d.get("detail"), d.get("reason")))
+            return 1
+        if topic.endswith("/fax/status") and d.get("job") == job:
+            print("status: %s %s%s" % (d.get("code"), d.get("category"), " (final)" if d.get("final") else ""))
+            if d.get("final") or not follow:
+                return 0 if d.get("code") in (0, 403) or not d.get("final") else 1
+    if follow:
+        print("no final status within %d s" % timeout)
+        rc = 1
+    return rc
+
+
+def cmd_send(ctl, a):
+    job = a.job or "J" + time.strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:4]
+    doc = json.dumps({"job": job, "number": a.number, "pages": [page_of(f) for f in a.files]},
+                     separators=(",", ":"))
+    if len(doc) > MAX_FAX:
+        die("the job is %d bytes, the unit takes at most %d: send fewer pages per job" % (len(doc), MAX_FAX))
+    ctl.start([ctl.root() + "/cmd/error", ctl.root() + "/fax/status"])
+    ctl.publish("cmd/fax", doc)
+    print("job %s sent to %s (%d pages)" % (job, a.unit, len(a.files)))
+    return _answers(ctl, job, a.timeout, a.follow)
+
+
+def cmd_cancel(ctl, a):
+    ctl.start([ctl.root() + "/cmd/error", ctl.root() + "/fax/status"])
+    ctl.publish("cmd/cancel", json.dumps({"job": a.job}))
+    print("cancel %s sent to %s" % (a.job, a.unit))
+    return _answers(ctl, a.job, a.timeout, False)
+
+
+def cmd_telegram(ctl, a):
+    try:
+        with open(a.file, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        die("cannot read %s: %s" % (a.file, e.strerror))
+    ctl.start([ctl.root() + "/cmd/error", ctl.root() + "/cafis/verdict"])
+    ctl.publish("cmd/telegram" + ("/" + a.sender if a.sender else ""), data)
+    print("telegram of %d bytes sent to %s" % (len(data), a.unit))
+    for topic, payload, _r in ctl.messages(a.timeout):
+        d = _loads(payload)
+        if d is None:
+            continue
+        if topic.endswith("/cmd/error"):
+            print("error: %s (%s)" % (d.get("detail"), d.get("reason")))
+            return 1
+        if topic.endswith("/cafis/verdict"):
+            print("verdict: %s code=%s rule=%s field=%s" % (d.get("verdict"), d.get("code"), d.get("rule"),
+                                                          d.get("field")))
+            return 0
+    print("no verdict within %d s" % a.timeout)
+    return 1
+
+
+class View:
+    """The watch state: per unit availability, last seq, gaps and duplicates, jobs, verdicts."""
+
+    def __init__(self, out=print):
+        self.units = {}
+        self.out = out
+        self.gaps = 0
+
+    def unit(self, u):
+        if u not in self.units:
+            self.units[u] = {"avail": "?", "seq": None, "gaps": [], "dups": 0, "jobs": {},
+                             "verdicts": {}, "telemetry": None}
+        return self.units[u]
+
+    def feed(self, topic, payload, retained=False):
+        parts = topic.split("/", 2)
+        if len(parts) < 3:
+            return
+        u, sfx = parts[1], parts[2]
+        st = self.unit(u)
+        if sfx == "availability":
+            st["avail"] = payload.decode(errors="replace")
+            self.out("%s %-10s %s%s" % (_ts(), u, st["avail"], " (retained)" if retained else ""))
+            return
+        if sfx.startswith("cmd/") and sfx != "cmd/error":
+            return
+        d = _loads(payload)
+        if d is None:
+            self.out("%s %-10s %s: not JSON: %r" % (_ts(), u, sfx, payload[:60]))
+            return
+        seq = d.get("seq")
+        if sfx == "telemetry":
+            st["telemetry"] = d
+            pend = (seq - st["seq"]) if isinstance(seq, int) and st["seq"] is not None else 0
+            self.out("%s %-10s telemetry tseq=%s unit at seq %s%s" % (
+                _ts(), u, d.get("tseq"), seq, " (%d not seen yet)" % pend if pend > 0 else ""))
+            return
+        mark = ""
+        if isinstance(seq, int):
+            last = st["seq"]
+            if last is not None and seq > last + 1:
+                st["gaps"].append((last + 1, seq - 1))
+                self.gaps += 1
+                mark = "  GAP: seq %d..%d missing" % (last + 1, seq - 1)
+            elif last is not None and seq <= last:
+                st["dups"] += 1
+                mark = "  (duplicate)"
+            if last is None or seq > last:
+                st["seq"] = seq
+        if sfx == "fax/status":
+            st["jobs"][d.get("job")] = (d.get("code"), d.get("category"), d.get("final"))
+            text = "job %s: %s %s%s" % (d.get("job"), d.get("code"), d.get("category"),
+                                        " final" if d.get("final") else "")
+        elif sfx == "cafis/verdict":
+            v = d.get("verdict")
+            st["verdicts"][v] = st["verdicts"].get(v, 0) + 1
+            text = "verdict %s %s %s %s" % (v, d.get("code") or "", d.get("rule") or "", d.get("field") or "")
+        elif sfx == "fax/received":
+            text = "fax received %s: %s pages from %s" % (d.get("id"), d.get("pages"), d.get("remote"))
+        elif sfx == "cmd/error":
+            text = "cmd/error %s %s: %s" % (d.get("cmd"), d.get("reason"), d.get("detail"))
+        else:
+            text = sfx
+        self.out("%s %-10s #%s %s%s" % (_ts(), u, seq, text.rstrip(), mark))
+
+    def summary(self):
+        lines = []
+        for u in sorted(self.units):
+            st = self.units[u]
+            lines.append("%s: %s, last seq %s, %d gaps%s, %d duplicates, %d jobs, verdicts %s" % (
+                u, st["avail"], st["seq"], len(st["gaps"]),
+                (" " + ",".join("%d..%d" % g for g in st["gaps"])) if st["gaps"] else "",
+                st["dups"], len(st["jobs"]),
+                " ".join("%s=%d" % kv for kv in sorted(st["verdicts"].items())) or "-"))
+        return "\n".join(lines)
+
+
+def _ts():
+    return time.strftime("%H:%M:%S")
+
+
+def cmd_watch(ctl, a):
+    view = View(lambda s: print(s, flush=True))
+    unit = a.unit if a.unit_given else "+"
+    ctl.start(["%s/%s/#" % (a.prefix, unit)])
+    try:
+        for topic, payload, retained in ctl.messages(a.duration if a.duration else 10 ** 9):
+            view.feed(topic, payload, retained)
+    except KeyboardInterrupt:
+        pass
+    print("--- summary")
+    print(view.summary() or "no units seen", flush=True)
+    return 1 if view.gaps else 0
+
+
+def main(argv=None):
+    def common(p, top):
+        d = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+        p.add_argument("--host", default=d(os.environ.get("FAXCTL_HOST", "127.0.0.1")))
+        p.add_argument("--port", type=int, default=d(int(os.environ.get("FAXCTL_PORT", "1883"))))
+        p.add_argument("--unit", default=d(None), help="unit id (default $FAXCTL_UNIT or u1; watch: all)")
+        p.add_argument("--prefix", default=d("faxbridge"))
+        p.add_argument("--user", default=d(os.environ.get("FAXCTL_USER")))
+        p.add_argument("--password", default=d(os.environ.get("FAXCTL_PASSWORD")))
+        p.add_argument("--tls", action="store_true", default=d(False), help="TLS with the system CAs")
+        p.add_argument("--cafile", default=d(None), help="TLS with this CA certificate")
+        p.add_argument("--timeout", type=float, default=d(5.0), help="seconds to wait for the unit's answer")
+
+    ap = argparse.ArgumentParser(prog="faxctl", description=__doc__.split("\n\n")[0])
+    common(ap, True)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("send", help="send a fax job: NUMBER FILE...")
+    common(s, False)
+    s.add_argument("number")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--job")
+    s.add_argument("--follow", action="store_true", help="wait for the final status")
+    c = sub.add_parser("cancel", help="cancel a job")
+    common(c, False)
+    c.add_argument("job")
+    t = sub.add_parser("telegram", help="send one CAFIS telegram (raw bytes from FILE)")
+    common(t, False)
+    t.add_argument("file")
+    t.add_argument("--sender", choices=("terminal", "center"))
+    w = sub.add_parser("watch", help="live view of units, jobs and verdicts; flags gaps in seq")
+    common(w, False)
+    w.add_argument("--duration", type=float, default=0, help="stop after S seconds (default: Ctrl-C)")
+    a = ap.parse_args(argv)
+    a.unit_given = a.unit is not None
+    if a.unit is None:
+        a.unit = os.environ.get("FAXCTL_UNIT", "u1")
+    ctl = Ctl(a)
+    try:
+        return {"send": cmd_send, "cancel": cmd_cancel, "telegram": cmd_telegram, "watch": cmd_watch}[a.cmd](ctl, a)
+    finally:
+        ctl.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

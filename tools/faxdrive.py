@@ -1,0 +1,243 @@
+"""Drive the firmware's Class 2 machine over a serial device (pty or tty), on CPython or on the
+MicroPython unix port: the integration harness for the driver (docs/fax.md).
+
+    python tools/faxdrive.py --tty /tmp/ttyFAX0 send 5551234 a.pbm b.pbm c.txt
+    micropython tools/faxdrive.py --tty /tmp/ttyFAX0 recv build/rx --calls 1
+Options: --set key=value (Class2 config, repeatable), --timeout S (whole run, default 600),
+--cancel-after S (send: cancel the job S seconds after its first page started),
+--normal (pages at 98 lpi).
+Prints one JSON object per event on stdout ({"event": kind, ...}); exits 0 after the job's
+final status (send) or after --calls receptions (recv), 3 on --timeout.
+Received pages are written as OUTDIR/page<N>.g3 in MSB-first order (g3topbm reads them).
+"""
+import sys
+
+_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+if sys.implementation.name == "micropython":
+    sys.path.insert(0, _here + "/../firmware")
+else:
+    sys.path.insert(0, _here)
+    import hostpath  # noqa: F401
+
+import json  # noqa: E402
+import select  # noqa: E402
+import termios  # noqa: E402
+import time  # noqa: E402
+
+from faxbridge.core.fax import class2, job, pagesrc, pbm, textpage  # noqa: E402
+
+_VTIME = 5
+_VMIN = 6
+
+
+def open_raw(path):
+    f = open(path, "r+b", buffering=0) if sys.implementation.name != "micropython" else open(path, "r+b")
+    fd = f.fileno()
+    if hasattr(termios, "setraw"):
+        termios.setraw(fd)          # MicroPython
+    else:
+        import tty
+        tty.setraw(fd)
+    attr = termios.tcgetattr(fd)
+    attr[6][_VMIN] = 0
+    attr[6][_VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, attr)
+    return f
+
+
+if sys.implementation.name == "micropython":
+    _t0 = time.ticks_ms()
+
+    def now():
+        return time.ticks_diff(time.ticks_ms(), _t0) / 1000
+else:
+    _t0 = time.monotonic()
+
+    def now():
+        return time.monotonic() - _t0
+
+
+def emit(kind, info):
+    d = {"event": kind}
+    for k in info:
+        d[k] = info[k]
+    print(json.dumps(d))
+
+
+class Pages:
+    """open_page(index) over files: .pbm (P1/P4) or text (anything else)."""
+
+    def __init__(self, paths, fine):
+        self.fine = fine
+        self.items = []           # (kind, path, index within a text file)
+        for p in paths:
+            if p.endswith(".pbm"):
+                self.items.append(("pbm", p, 0))
+            else:
+                with open(p, "rb") as f:
+                    n = textpage.TextPages(f.read(), fine=fine).count
+                for i in range(n):
+                    self.items.append(("text", p, i))
+        self.files = []
+
+    def __call__(self, index):
+        if index >= len(self.items):
+            return None
+        kind, path, i = self.items[index]
+        if kind == "pbm":
+            f = open(path, "rb")
+            self.files.append(f)
+            rows = pbm.PbmRows(f)
+        else:
+            with open(path, "rb") as f:
+                rows = textpage.TextPages(f.read(), fine=self.fine).page(i)
+        return pagesrc.EncodedPage(rows, self.fine)
+
+
+def _rev8(b):
+    r = 0
+    for i in range(8):
+        r = (r << 1) | ((b >> i) & 1)
+    return r
+
+
+_REV = bytes(_rev8(b) for b in range(256))
+
+
+class G3Files:
+    """Writes each received page to outdir/page<index+1>.g3, MSB-first."""
+
+    def __init__(self, outdir):
+        self.outdir = outdir
+        self.f = None
+        self.msb = True
+        self.kept = []
+
+    def begin_page(self, index, info):
+        self.msb = info.get("msb_first", True)
+        self.path = "%s/page%d.g3" % (self.outdir, index + 1)
+        self.f = open(self.path, "wb")
+
+    def write(self, mv):
+        if self.msb:
+            self.f.write(mv)
+        else:
+            self.f.write(bytes(_REV[b] for b in mv))
+
+    def end_page(self):
+        self.f.close()
+        self.f = None
+        self.kept.append(self.path)
+
+    def abort(self):
+        if self.f:
+            self.f.close()
+            self.f = None
+
+
+def parse(argv):
+    opt = {"tty": None, "set": {}, "timeout": 600.0, "cancel": None, "fine": True, "calls": 1}
+    pos = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--tty":
+            opt["tty"] = argv[i + 1]
+            i += 1
+        elif a == "--set":
+            k, v = argv[i + 1].split("=", 1)
+            try:
+                v = int(v)
+            except ValueError:
+                if v in ("True", "False"):
+                    v = v == "True"
+            opt["set"][k] = v
+            i += 1
+        elif a == "--timeout":
+            opt["timeout"] = float(argv[i + 1])
+            i += 1
+        elif a == "--cancel-after":
+            opt["cancel"] = float(argv[i + 1])
+            i += 1
+        elif a == "--calls":
+            opt["calls"] = int(argv[i + 1])
+            i += 1
+        elif a == "--normal":
+            opt["fine"] = False
+        else:
+            pos.append(a)
+        i += 1
+    return opt, pos
+
+
+def main(argv):
+    opt, pos = parse(argv)
+    if not opt["tty"] or not pos or pos[0] not in ("send", "recv"):
+        print(__doc__)
+        return 2
+    port = open_raw(opt["tty"])
+    poller = select.poll()
+    poller.register(port, select.POLLIN)
+    buf = bytearray(1024)
+    mode = pos[0]
+    sinks = []
+
+    def new_sink():
+        out = G3Files(pos[1])
+        sinks.append(out)
+        return pagesrc.CountingSink(out)
+
+    m = class2.Class2(opt["set"], new_sink if mode == "recv" else None)
+    runner = job.Runner(m, {"retries": 0})
+    t = now()
+    m.start(t)
+    if mode == "send":
+        runner.submit("job1", pos[1], Pages(pos[2:], opt["fine"]), t)
+    ends = 0
+    cancelled = False
+    page_t = None
+    while True:
+        t = now()
+        if t > opt["timeout"]:
+            emit("timeout", {"state": m.state_name()})
+            return 3
+        if (opt["cancel"] is not None and not cancelled and page_t is not None and
+                t >= page_t + opt["cancel"]):
+            cancelled = True
+            runner.cancel("job1", t)
+        while True:
+            out = m.next_output(t)
+            if not out:
+                break
+            mv = memoryview(out)
+            while len(mv):
+                n = port.write(mv)
+                mv = mv[n or 0:]
+            if m.state_name() == "txdata" and poller.poll(0):
+                break              # read XOFF before writing more
+        d = runner.deadline(t)
+        wait = 50 if d is None else int(max(0, min(0.05, d - t)) * 1000)
+        if m.state_name() == "txdata":
+            wait = 0
+        if poller.poll(wait):
+            n = port.readinto(buf)
+            if n:
+                m.feed(bytes(buf[:n]), now())
+        t = now()
+        runner.poll(t)
+        for kind, info in runner.events():
+            emit(kind, info)
+            if kind == "progress" and info["phase"] == "page" and page_t is None:
+                page_t = t
+            if mode == "send" and kind == "status" and info["final"]:
+                port.close()
+                return 0
+            if mode == "recv" and kind == "end" and info["dir"] == "rx":
+                ends += 1
+                if ends >= opt["calls"]:
+                    port.close()
+                    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1032 @@
+"""A simulated Class 2 fax modem (DCE) on a pseudo-terminal.
+
+Commands and responses follow seed 001 (Class 2, Table 5-5 hang-up codes) and what real
+DTE software expects (../shared/reference/class2-transcripts/). Real-modem differences are
+switches in ModemConfig. Runs entirely in the line's loop thread.
+"""
+import os
+import random
+
+from . import params as P
+from .atparse import dial_number, split_commands
+from .bits import CAN, DC1, DC2, DLE, ETX, RTC_WITH_FILL, XOFF, XON, EolScanner, Unstuffer, dle_stuff, reverse_bits
+from .faults import Faults
+from .line import Pump
+from .ptyport import PtyPort
+from .translog import Transcript
+
+
+class ModemConfig:
+    """Real-modem behaviours as switches (defaults: what efax and mgetty expect)."""
+
+    def __init__(self, rx_bit_order="msb", xon_after_connect=True, rx_trigger="dc2", append_rtc=True,
+                 fpts_on_last=True, fdt_ok_first=0, fpts_fields=2, caps=P.DEFAULT_CAPS, fcr=0,
+                 manufacturer="FAXBRIDGE LAB", model="MODEMSIM CLASS2", revision="1.0",
+                 identity="FAXBRIDGE MODEMSIM Class 2 simulator", xoff_high=1536, xon_low=256,
+                 log_path=None):
+        assert rx_bit_order in ("msb", "lsb", "fbor")
+        assert rx_trigger in ("dc2", "dc1", "either")
+        self.rx_bit_order = rx_bit_order      # data to the DTE: msb (Rockwell), lsb, or per +FBOR
+        self.xon_after_connect = xon_after_connect
+        self.rx_trigger = rx_trigger          # which byte starts reception after CONNECT to +FDR
+        self.append_rtc = append_rtc          # add RTC when the DTE's page has none
+        self.fpts_on_last = fpts_on_last      # +FPTS:1 before +FHNG:0 on the last page
+        self.fdt_ok_first = fdt_ok_first      # answer the first n AT+FDT of a page with OK
+        self.fpts_fields = fpts_fields        # receive +FPTS:<ppr>,<lc> (2, the seed) or 4 fields
+        self.caps = tuple(caps)               # +FDCC default
+        self.fcr = fcr                        # +FCR default (0: cannot receive until AT+FCR=1)
+        self.manufacturer = manufacturer
+        self.model = model
+        self.revision = revision
+        self.identity = identity
+        self.xoff_high = xoff_high            # +FDT data buffered before XOFF
+        self.xon_low = xon_low                # ... and drained to before XON
+        self.log_path = log_path
+
+    @classmethod
+    def from_spec(cls, spec):
+        """'rx_bit_order=lsb,xon_after_connect=0,...' (CLI) -> ModemConfig."""
+        kw = {}
+        for item in (spec or "").split(","):
+            if not item.strip():
+                continue
+            k, _, v = item.partition("=")
+            k = k.strip()
+            if k in ("xon_after_connect", "append_rtc", "fpts_on_last"):
+                kw[k] = v.strip().lower() in ("1", "true", "yes", "on")
+            elif k in ("fdt_ok_first", "fpts_fields", "fcr", "xoff_high", "xon_low"):
+                kw[k] = int(v)
+            elif k == "caps":
+                kw[k] = tuple(int(x) for x in v.split(":"))
+            else:
+                kw[k] = v.strip()
+        return cls(**kw)
+
+
+COMMAND_STATES = ("IDLE", "RINGING", "ONLINE")
+SIMPLE_PARAMS = {
+    # name: (default, lo, hi) for plain numeric Class 2 parameters
+    "+FCR": (0, 0, 1), "+FBOR": (0, 0, 3), "+FAA": (0, 0, 1), "+FPHCTO": (30, 0, 255),
+    "+FCQ": (0, 0, 2), "+FBADLIN": (0, 0, 255), "+FBADMUL": (0, 0, 255), "+FMINSP": (0, 0, 5),
+    "+FSPL": (0, 0, 1), "+FLPL": (0, 0, 1), "+FTBC": (0, 0, 1), "+FREL": (0, 0, 1),
+    "+FECM": (0, 0, 0), "+FCTCRTY": (0, 0, 255), "+FAXERR": (0, 0, 255),
+}
+S_DEFAULTS = {0: 0, 1: 0, 2: 43, 3: 13, 4: 10, 5: 8, 6: 2, 7: 60, 8: 2, 10: 14}
+
+
+class Modem:
+    def __init__(self, line, number, config=None, link=None):
+        self.line = line
+        self.loop = line.loop
+        self.number = str(number)
+        self.cfg = config or ModemConfig()
+        log_path = self.cfg.log_path
+        if log_path is None and line.log_dir:
+            log_path = os.path.join(line.log_dir, "modem-%s.log" % self.number)
+        self.log = Transcript(self.loop.t0, log_path, self.number)
+        self.port = PtyPort(self.loop, self._on_dte, link=link)
+        self.path = self.port.path
+        self.link = link
+        self.log.note("%s: pty %s%s" % (self.number, self.path, (" linked as " + link) if link else ""))
+        self.cmdbuf = bytearray()
+        self.last_cmd = ""
+        self.cmd_count = 0
+        self.state = "IDLE"
+        self.timer = None
+        self.call = None
+        self.pump = None
+        self._reset_profile()
+
+    # ------------------------------------------------------------------ public (any thread)
+    @property
+    def transcript(self):
+        return self.log.text()
+
+    def wait_state(self, state, timeout=10.0):
+        """Poll until the modem is in state (tests)."""
+        import time
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.state == state:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self):
+        self._cancel_timer()
+        if self.pump:
+            self.pump.stop()
+        if self.call is not None:
+            self.call.end(self, "DROP")
+            self.call = None
+        self.port.close()
+        self.log.close()
+
+    def busy(self):
+        if self.state == "DEAD":
+            return False  # rings unanswered
+        return not (self.state == "IDLE" or (self.state == "ANSWER_WAIT" and self.call is None))
+
+    # ------------------------------------------------------------------ profile
+    def _reset_profile(self):
+        self.echo = True
+        self.verbose = True
+        self.quiet = False
+        self.sreg = dict(S_DEFAULTS)
+        self.fclass = 0
+        self.fdcc = self.cfg.caps
+        self.fdis = self.cfg.caps
+        self.fdcs = P.ZERO
+        self.flid = ""
+        self.p = {k: v[0] for k, v in SIMPLE_PARAMS.items()}
+        self.p["+FCR"] = self.cfg.fcr
+        self.fpts = P.PPR_MCF
+        self.faxerr = 0
+
+    # ------------------------------------------------------------------ output
+    def _out(self, data, data_mode=False):
+        self.log.dce(data, data_mode)
+        self.port.write(data)
+
+    def _info(self, text):
+        if self.verbose:
+            self._out(b"\r\n" + text.encode("latin-1") + b"\r\n")
+        else:
+            self._out(text.encode("latin-1") + b"\r\n")
+
+    def _result(self, word):
+        if self.quiet:
+            return
+        if self.verbose:
+            self._out(b"\r\n" + word.encode() + b"\r\n")
+        else:
+            self._out(b"%d\r" % P.RESULTS[word])
+
+    def _hangup_report(self, code, end_call=True, kind="DCN"):
+        """+FHNG:<code> then OK (seed 5.4.10), the call is over."""
+        if self.call is not None:
+            self.call.hangups[self.number] = code   # recorded before the DTE can see it
+        self._info("+FHNG:%d" % code)
+        self._result("OK")
+        self._finish_call(code, end_call, kind)
+
+    def _finish_call(self, code, end_call=True, kind="DCN"):
+        self._cancel_timer()
+        if self.pump:
+            self.pump.stop()
+            self.pump = None
+        call = self.call
+        if call is not None:
+            if code is not None:
+                call.hangups[self.number] = code
+            if end_call:
+                call.end(self, kind)
+        self.call = None
+        if code is not None:
+            self.faxerr = code
+            self.p["+FAXERR"] = code
+        self.fdis = self.fdcc  # 5.5.2: +FDIS from +FDCC at the end of a session
+        if self.state != "DEAD":
+            self.state = "IDLE"
+
+    def _set_timer(self, delay, fn, *args):
+        self._cancel_timer()
+        self.timer = self.loop.call_later(delay, fn, *args)
+
+    def _cancel_timer(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _faults(self):
+        if self.call is not None:
+            return self.call.faults
+        return self.line.number_faults.get(self.number) or Faults()
+
+    def _hangup_fault(self, phase):
+        code = self._faults().hangup
+        if code is not None and P.hangup_phase(code) == phase:
+            self.log.note("fault: +FHNG:%d at %s" % (code, phase))
+            return code
+        return None
+
+    # ------------------------------------------------------------------ DTE input
+    def _on_dte(self, data):
+        st = self.state
+        data_mode = st in ("TX_DATA", "TX_DISCARD")
+        self.log.dte(data, data_mode)
+        if st == "DEAD":
+            return
+        if data_mode:
+            self._tx_data(data)
+        elif st == "RX_WAIT_TRIGGER":
+            self._rx_trigger(data)
+        elif st == "RX_DATA":
+            for b in data:
+                if b == XOFF:
+                    self.dte_xoff = True
+                    self._set_timer(self.line.timeouts["dte_data"], self._dte_xoff_too_long)
+                elif b == XON:
+                    self.dte_xoff = False
+                    self._cancel_timer()
+                    self._rx_flush()
+                elif b == CAN:
+                    self.log.note("CAN from DTE during receive: ignored")
+        elif st in ("DIALING", "ANSWER_WAIT"):
+            if any(b not in (XON, XOFF, 0x0d, 0x0a) for b in data):
+                self.log.note("DTE byte aborts %s" % st)
+                if st == "DIALING" and self.call is not None:
+                    self.line.cancel(self.call, "NO CARRIER")
+                self._finish_call(None, end_call=True, kind="DROP")
+                self._result("NO CARRIER")
+        elif st in COMMAND_STATES:
+            self._command_bytes(data)
+        else:
+            self.log.note("DTE bytes ignored in %s" % st)
+
+    def _command_bytes(self, data):
+        echo = bytearray()
+        for b in data:
+            if b in (XON, XOFF, 0):
+                continue
+            if self.echo and self.state in COMMAND_STATES:
+                echo.append(b)
+            if b == self.sreg[3]:
+                if echo:
+                    self._out(bytes(echo))
+                    echo = bytearray()
+                line = self.cmdbuf.decode("latin-1")
+                self.cmdbuf = bytearray()
+                self._command_line(line)
+            elif b == self.sreg[5]:
+                if self.cmdbuf:
+                    del self.cmdbuf[-1]
+            elif b == self.sreg[4]:
+                continue
+            else:
+                self.cmdbuf.append(b)
+                if len(self.cmdbuf) > 256:
+                    self.cmdbuf = bytearray()
+                if self.cmdbuf[-2:].upper() == b"A/":
+                    self.cmdbuf = bytearray()
+                    if echo:
+                        self._out(bytes(echo))
+                        echo = bytearray()
+                    self._command_line(self.last_cmd)
+        if echo:
+            self._out(bytes(echo))
+
+    def _command_line(self, line):
+        if self.state not in COMMAND_STATES:
+            self.log.note("command ignored in %s: %r" % (self.state, line))
+            return
+        s = line.strip()
+        k = s.upper().find("AT")
+        if k < 0:
+            return
+        s = s[k:]
+        self.last_cmd = s
+        self.cmd_count += 1
+        dead = self._faults().dead
+        if dead is not None:
+            if (isinstance(dead, int) and self.cmd_count > dead) or \
+                    (isinstance(dead, str) and dead in s[2:].upper()):
+                self.log.note("fault: modem stops answering (at %r)" % s)
+                self._finish_call(None, end_call=False)
+                self.state = "DEAD"
+                return
+        cmds = split_commands(s[2:])
+        for cmd in cmds:
+            try:
+                r = self._execute(cmd)
+            except (ValueError, KeyError, IndexError):
+                r = "ERROR"
+            if r == "ASYNC":
+                return
+            if r == "ERROR":
+                self._result("ERROR")
+                return
+        self._result("OK")
+
+    # ------------------------------------------------------------------ command table
+    def _execute(self, cmd):
+        kind = cmd[0]
+        if kind == "BAD":
+            return "ERROR"
+        if kind == "D":
+            return self._cmd_dial(cmd[1])
+        if kind == "S":
+            _, n, op, val = cmd
+            n = int(n)
+            if op == "=":
+                v = int(val)
+                if not 0 <= v <= 255:
+                    return "ERROR"
+                self.sreg[n] = v
+            elif op == "?":
+                self._info("%03d" % self.sreg.get(n, 0))
+            return None
+        if kind == "B":
+            return self._basic(cmd[1], cmd[2])
+        return self._extended(cmd[1], cmd[2], cmd[3])
+
+    def _basic(self, letter, num):
+        n = int(num) if num else 0
+        if letter == "E":
+            self.echo = n == 1
+        elif letter == "V":
+            self.verbose = n == 1
+        elif letter == "Q":
+            self.quiet = n == 1
+        elif letter in ("Z", "&F"):
+            if self.call is not None:
+                self._finish_call(None)
+            self._reset_profile()
+        elif letter == "H":
+            if n == 0 and self.call is not None:
+                self.log.note("ATH: hanging up")
+                self._finish_call(None)
+        elif letter == "A":
+            return self._cmd_answer()
+        elif letter == "I":
+            texts = {0: self.cfg.model, 1: "000", 3: self.cfg.identity, 4: self.cfg.manufacturer}
+            self._info(texts.get(n, self.cfg.identity))
+        elif letter == "O":
+            return "ERROR"
+        elif letter in ("L", "M", "X", "B", "N", "W", "Y", "C") or letter[0] in "&\\":
+            pass
+        else:
+            return "ERROR"
+        return None
+
+    def _extended(self, name, op, arg):
+        if name == "+FCLASS":
+            if op == "=?":
+                self._info("0,2")
+            elif op == "?":
+                self._info(str(self.fclass))
+            elif op == "=":
+                if arg.strip() not in ("0", "2"):
+                    return "ERROR"
+                self.fclass = int(arg)
+            else:
+                return "ERROR"
+            return None
+        if name in ("+FDCC", "+FDIS"):
+            cur = self.fdcc if name == "+FDCC" else self.fdis
+            if op == "=?":
+                self._info(P.RANGE_TEXT)
+            elif op == "?":
+                self._info(P.fmt(cur))
+            elif op == "=":
+                new = P.parse_compound(arg, cur)
+                if new is None:
+                    return "ERROR"
+                if name == "+FDCC":
+                    self.fdcc = new
+                self.fdis = new  # 5.5.1: writing +FDCC copies it into +FDIS
+            else:
+                return "ERROR"
+            return None
+        if name == "+FDCS":
+            if op == "?":
+                self._info(P.fmt(self.fdcs))
+            elif op == "=?":
+                self._info(P.RANGE_TEXT)
+            else:
+                return "ERROR"
+            return None
+        if name in ("+FLID", "+FCIG"):
+            if op == "=?":
+                self._info("(20),(32-127)")
+            elif op == "?":
+                self._info(self.flid if name == "+FLID" else "")
+            elif op == "=":
+                v = arg.strip()
+                if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+                    v = v[1:-1]
+                if len(v) > 20 or any(not 32 <= ord(c) < 127 for c in v):
+                    return "ERROR"
+                if name == "+FLID":
+                    self.flid = v
+            else:
+                return "ERROR"
+            return None
+        if name in ("+FMFR", "+FMDL", "+FREV", "+FMI", "+FMM", "+FMR"):
+            if op != "?":
+                return "ERROR"
+            self._info({"+FMFR": self.cfg.manufacturer, "+FMI": self.cfg.manufacturer, "+FMDL": self.cfg.model,
+                        "+FMM": self.cfg.model}.get(name, self.cfg.revision))
+            return None
+        if name == "+FBUF":
+            if op != "?":
+                return "ERROR"
+            self._info("%d,%d,%d,0" % (self.cfg.xoff_high + 512, self.cfg.xoff_high, self.cfg.xon_low))
+            return None
+        if name == "+FPTS":
+            if op == "=?":
+                self._info("(1-5)")
+            elif op == "?":
+                self._info(str(self.fpts))
+            elif op == "=":
+                v = int(arg.split(",")[0])
+                if not 1 <= v <= 5:
+                    return "ERROR"
+                self.fpts = v
+            else:
+                return "ERROR"
+            return None
+        if name == "+FET":
+            if op == "=?":
+                self._info("(0-2)")
+                return None
+            if op != "=":
+                return "ERROR"
+            return self._cmd_fet(int(arg))
+        if name == "+FDT":
+            if op == "=?" or op == "?":
+                return None
+            return self._cmd_fdt()
+        if name == "+FDR":
+            if op == "=?" or op == "?":
+                return None
+            return self._cmd_fdr()
+        if name == "+FK" or name == "+FKS":
+            if self.call is not None:
+                self._info("+FHNG:2")
+                self._finish_call(2)
+            return None
+        if name in SIMPLE_PARAMS:
+            default, lo, hi = SIMPLE_PARAMS[name]
+            if op == "=?":
+                self._info("(%d-%d)" % (lo, hi) if hi > lo else "(%d)" % lo)
+            elif op == "?":
+                self._info(str(self.p[name]))
+            elif op == "=":
+                v = int(arg)
+                if not lo <= v <= hi:
+                    return "ERROR"
+                self.p[name] = v
+            else:
+                return "ERROR"
+            return None
+        return "ERROR"
+
+    # ------------------------------------------------------------------ dialling (transmit side)
+    def _cmd_dial(self, dialstr):
+        number = dial_number(dialstr)
+        if number is None or self.call is not None:
+            return "ERROR"
+        code = self._hangup_fault("dial")
+        self.state = "DIALING"
+        self.role = "tx"
+        self.log.note('dialing "%s"' % number)
+        self.call = self.line.dial(self, number)
+        if code is not None and code in (2, 3):
+            self.line.cancel(self.call, "NO CARRIER")
+            self._hangup_report(code)
+            return "ASYNC"
+        if self.call.state == "ringing":
+            self._set_timer(max(1, self.sreg[7]), self._dial_timeout)
+        return "ASYNC"
+
+    def _dial_timeout(self):
+        if self.state == "DIALING":
+            self.log.note("no answer within S7=%d s" % self.sreg[7])
+            self.line.cancel(self.call, "NO ANSWER")
+            self._finish_call(None, end_call=False)
+            self._result("NO ANSWER")
+
+    def dial_result(self, call, result):
+        if call is not self.call or self.state != "DIALING":
+            return
+        self.log.note("dial result %s" % result)
+        self._finish_call(None, end_call=False)
+        self._result(result)
+
+    def _tx_answered(self, dis, csi, rx_ok):
+        code = self._hangup_fault("dial")
+        if code is not None:
+            self._hangup_report(code)
+            return
+        if self.fclass != 2:
+            self.log.note("not in +FCLASS=2: a fax answered, no data carrier")
+            self._finish_call(None)
+            self._result("NO CARRIER")
+            return
+        self.remote_dis = tuple(dis)
+        self.remote_rx_ok = rx_ok
+        self.phase_b_done = False
+        self.page_no = 1
+        self.page_sent = False
+        self.fdt_ok_count = 0
+        self.lost_code = None
+        self.fdcs = P.ZERO
+        self._noise()
+        self._info("+FCON")
+        if csi:
+            self._info("+FCSI:%s" % csi)
+        self._info("+FDIS:%s" % P.fmt(dis))
+        self._result("OK")
+        self.state = "ONLINE"
+
+    def _noise(self):
+        n = self._faults().noise
+        if n:
+            self.log.note("fault: %d noise bytes" % n)
+            self._out(bytes(random.choice(b"\x80\x9f\xc3\xfe~}|xX#") for _ in range(n)))
+
+    def _cmd_fdt(self):
+        if self.call is None or self.role != "tx":
+            if getattr(self, "lost_code", None) is not None and self.role == "tx":
+                code, self.lost_code = self.lost_code, None
+                self._info("+FHNG:%d" % code)
+                return None
+            return "ERROR"
+        if self.page_sent:
+            return "ERROR"             # the page before needs its +FET first
+        if not self.phase_b_done:
+            code = self._hangup_fault("tx_b")
+            if code is not None:
+                self._hangup_report(code)
+                return "ASYNC"
+            if not self.remote_rx_ok:
+                self._hangup_report(21)
+                return "ASYNC"
+            self.fdcs = P.negotiate(self.fdis, self.remote_dis)
+            self.log.note('send DCS %s TSI "%s" + TCF' % (P.fmt(self.fdcs), self.flid))
+            self.call.send(self, "DCS", self.fdcs, self.flid)
+            self.state = "FDT_WAIT"
+            self._set_timer(self.line.timeouts["t30"], self._lost, "timeout", 25)
+            return "ASYNC"
+        self._fdt_connect(report_dcs=False)
+        return "ASYNC"
+
+    def _fdt_connect(self, report_dcs):
+        if report_dcs:
+            self._info("+FDCS:%s" % P.fmt(self.fdcs))
+        if self.fdt_ok_count < self.cfg.fdt_ok_first:
+            self.fdt_ok_count += 1
+            self.log.note("switch: OK instead of CONNECT (%d of %d)" % (self.fdt_ok_count, self.cfg.fdt_ok_first))
+            self._result("OK")
+            self.state = "ONLINE"
+            return
+        self.fdt_ok_count = 0
+        self._result("CONNECT")
+        self.state = "TX_DATA"
+        self.unstuffer = Unstuffer()
+        self.scanner = EolScanner()
+        self.xoff_sent = False
+        self.xoff_hold_until = 0.0
+        rate = P.bytes_per_second(self.fdcs, self.line.speedup)
+        self.pump = Pump(self.call, self, rate, self.page_no, on_done=self._page_sent)
+        self.pump.on_tick = self._tx_flow
+        hold = self._faults().xoff
+        if hold:
+            self.log.note("fault: XOFF held %.1f s" % hold)
+            self._out(bytes((XOFF,)))
+            self.xoff_sent = True
+            self.xoff_hold_until = self.loop.now() + hold
+            self.loop.call_later(min(hold, 1e6), self._tx_flow)
+        elif self.cfg.xon_after_connect:
+            self.loop.call_later(0.05, self._xon_after_connect)
+        self._set_timer(self.line.timeouts["dte_data"] + (hold or 0), self._tx_idle)
+
+    def _xon_after_connect(self):
+        if self.state == "TX_DATA" and not self.xoff_sent:
+            self._out(bytes((XON,)))
+
+    def _tx_idle(self):
+        if self.state in ("TX_DATA", "TX_DISCARD"):
+            self.log.note("DTE sent no page data for %.0f s" % self.line.timeouts["dte_data"])
+            self._hangup_report(43 if self.state == "TX_DATA" else self.discard_code)
+
+    def _tx_data(self, data):
+        payload, ended, rest = self.unstuffer.feed(data)
+        if self.state == "TX_DISCARD":
+            if ended:
+                self._hangup_report(self.discard_code, end_call=False)
+            return
+        self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
+        if payload:
+            if self.p["+FBOR"] in (1, 3):
+                payload = reverse_bits(payload)
+            self.scanner.feed(payload)
+            self.pump.put(payload)
+        if ended:
+            self._cancel_timer()
+            self.log.note("DLE ETX from DTE: end of page data (%d bytes after unstuffing, %d lines, RTC=%s)"
+                          % (self.scanner.nbytes, self.scanner.line_count, self.scanner.rtc))
+            if not self.scanner.rtc and self.cfg.append_rtc:
+                self.log.note("switch: append RTC (6 EOL) + 2 fill bytes")
+                self.pump.put(RTC_WITH_FILL)
+            self.pump.finish()
+            self.state = "TX_DRAIN"
+            if rest:
+                self.log.note("bytes after DLE ETX ignored: %r" % bytes(rest))
+        self._tx_flow()
+
+    def _tx_flow(self):
+        if self.state not in ("TX_DATA", "TX_DRAIN") or self.pump is None:
+            return
+        n = self.pump.buffered
+        if not self.xoff_sent and n >= self.cfg.xoff_high and self.state == "TX_DATA":
+            self.xoff_sent = True
+            self._out(bytes((XOFF,)))
+        elif self.xoff_sent and n <= self.cfg.xon_low and self.loop.now() >= self.xoff_hold_until \
+                and self.state == "TX_DATA":
+            self.xoff_sent = False
+            self._out(bytes((XON,)))
+
+    def _page_sent(self):
+        self.pump = None
+        if self.state != "TX_DRAIN":
+            return
+        if self.xoff_sent:
+            self.xoff_sent = False
+            self._out(bytes((XON,)))
+        code = self._hangup_fault("tx_c")
+        if code is not None:
+            self._hangup_report(code)
+            return
+        self.page_sent = True
+        self._result("OK")
+        self.state = "ONLINE"
+
+    def _cmd_fet(self, ppm):
+        if self.call is None or self.role != "tx" or not self.page_sent or ppm not in (0, 1, 2):
+            if getattr(self, "lost_code", None) is not None and self.role == "tx":
+                code, self.lost_code = self.lost_code, None
+                self._info("+FHNG:%d" % code)
+                return None
+            return "ERROR"
+        code = self._hangup_fault("tx_d")
+        if code is not None:
+            self._hangup_report(code)
+            return "ASYNC"
+        self.ppm = ppm
+        self.log.note("send PPM %s" % ("MPS", "EOM", "EOP")[ppm])
+        self.call.send(self, "PPM", ppm)
+        self.state = "FET_WAIT"
+        self._set_timer(self.line.timeouts["t30"], self._lost, "timeout", (52, 56, 54)[ppm])
+        return "ASYNC"
+
+    def _tx_ppr(self, ppr):
+        self._cancel_timer()
+        self.page_sent = False
+        last = self.ppm == P.PPM_EOP and ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP)
+        if ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP, P.PPR_PIN):
+            self.page_no += 1
+        if ppr in (P.PPR_RTN, P.PPR_RTP) or self.ppm == P.PPM_EOM:
+            self.phase_b_done = False      # T.30: retrain (new DCS + TCF) before the next page
+        if last:
+            if self.cfg.fpts_on_last:
+                self._info("+FPTS:%d" % ppr)
+            else:
+                self.log.note("switch: no +FPTS on the last page")
+            self.log.note("send DCN")
+            self._hangup_report(0)
+            return
+        self._info("+FPTS:%d" % ppr)
+        self._result("OK")
+        self.state = "ONLINE"
+
+    # ------------------------------------------------------------------ answering (receive side)
+    def incoming(self, call):
+        if self.state == "DEAD":
+            self.log.note("incoming call %d ignored (modem dead)" % call.id)
+            return
+        self.call = call
+        self.role = "rx"
+        if self.state == "ANSWER_WAIT":
+            self._answer()
+            return
+        self.state = "RINGING"
+        self.rings = 0
+        self._ring()
+
+    def _ring(self):
+        if self.state != "RINGING":
+            return
+        self._result("RING")
+        self.rings += 1
+        self.sreg[1] = self.rings
+        if self.sreg[0] and self.rings >= self.sreg[0]:
+            self.log.note("auto-answer after %d rings (S0)" % self.rings)
+            self._answer()
+            return
+        self._set_timer(self.line.ring_interval, self._ring)
+
+    def _cmd_answer(self):
+        if self.state == "RINGING" and self.call is not None:
+            self._answer()
+            return "ASYNC"
+        if self.call is not None:
+            return "ERROR"
+        self.state = "ANSWER_WAIT"
+        self.role = "rx"
+        self.log.note("ATA with no call: off-hook, waiting %.0f s for a caller" % self.line.timeouts["answer"])
+        self._set_timer(self.line.timeouts["answer"], self._answer_nobody)
+        return "ASYNC"
+
+    def _answer_nobody(self):
+        if self.state == "ANSWER_WAIT" and self.call is None:
+            self.state = "IDLE"
+            self._result("NO CARRIER")
+
+    def _answer(self):
+        self._cancel_timer()
+        call = self.call
+        self.line.answered(call)
+        self.state = "ANSWER_WAIT"
+        if self.fclass != 2:
+            self.log.note("answering in +FCLASS=%d: no fax" % self.fclass)
+            self._finish_call(None)
+            self._result("NO CARRIER")
+            return
+        code = self._hangup_fault("answer")
+        if code is not None:
+            self._hangup_report(code)
+            return
+        self.rx = None
+        self.ppr_pending = None
+        self.lost_code = None
+        self.cfr_reported = False
+        self.page_no = 1
+        self.last_ppm = None
+        self.pending_dcs = None
+        self.fdcs = P.ZERO
+        rx_ok = self.p["+FCR"] == 1
+        self.log.note('answering: CED + DIS %s CSI "%s"%s' % (P.fmt(self.fdis), self.flid,
+                                                             "" if rx_ok else " (+FCR=0: cannot receive)"))
+        call.send(self, "ANSWER", self.fdis, self.flid, rx_ok)
+        self._set_timer(self.line.timeouts["t30"], self._lost, "timeout", 70)
+
+    def _rx_dcs(self, dcs, tsi):
+        self.fdcs = tuple(dcs)
+        self.remote_id = tsi
+        self.log.note("TCF good, send CFR")
+        self.call.send(self, "CFR")
+        if self.state == "ANSWER_WAIT":
+            self._cancel_timer()
+            self._noise()
+            self._info("+FCON")
+            if tsi:
+                self._info("+FTSI:%s" % tsi)
+            self._info("+FDCS:%s" % P.fmt(dcs))
+            self._result("OK")
+            self.state = "ONLINE"
+        else:
+            self.pending_dcs = tuple(dcs)   # new phase B (after EOM): reported at the next +FDR
+
+    def _cmd_fdr(self):
+        if self.call is None or self.role != "rx":
+            if getattr(self, "lost_code", None) is not None and getattr(self, "role", "") == "rx":
+                code, self.lost_code = self.lost_code, None
+                self._info("+FHNG:%d" % code)
+                return None
+            return "ERROR"
+        if self.lost_code is not None:
+            self._hangup_report(self.lost_code, end_call=False)
+            return "ASYNC"
+        if not self.cfr_reported:
+            code = self._hangup_fault("rx_b")
+            if code is not None:
+                self._hangup_report(code)
+                return "ASYNC"
+            if self.pending_dcs:
+                self._info("+FDCS:%s" % P.fmt(self.pending_dcs))
+                self.pending_dcs = None
+            self._info("+FCFR")
+            self.cfr_reported = True
+        if self.ppr_pending is not None:
+            ppr = self.fpts
+            self.log.note("release post-page response PPR %d" % ppr)
+            self.call.send(self, "PPR", ppr)
+            self.ppr_pending = None
+            if ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP, P.PPR_PIN):
+                self.page_no += 1
+            if self.last_ppm == P.PPM_EOM:
+                self.cfr_reported = False
+            if self.last_ppm == P.PPM_EOP and ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP):
+                self.state = "FDR_WAIT_END"
+                self._set_timer(self.line.timeouts["t30"], self._rx_end_timeout)
+                return "ASYNC"
+        if self.rx is not None and not self.rx.started_to_dte:
+            self._rx_connect()
+        else:
+            self.state = "FDR_WAIT_PAGE"
+            self._set_timer(self.line.timeouts["page"], self._lost, "timeout", 73)
+        return "ASYNC"
+
+    def _rx_end_timeout(self):
+        self.log.note("no DCN after the last page: call over anyway")
+        self._hangup_report(0)
+
+    def _rx_connect(self):
+        self._cancel_timer()
+        self.rx.started_to_dte = True
+        self._result("CONNECT")
+        self.state = "RX_WAIT_TRIGGER"
+        self.dte_xoff = False
+        self._set_timer(self.line.timeouts["dte_trigger"], self._lost, "no DC2 from DTE", 90)
+
+    def _rx_trigger(self, data):
+        want = {"dc2": (DC2,), "dc1": (DC1,), "either": (DC1, DC2)}[self.cfg.rx_trigger]
+        for b in data:
+            if b in want:
+                self.log.note("receive trigger %s from DTE, starting page data" % ("DC2" if b == DC2 else "DC1"))
+                self._cancel_timer()
+                self.state = "RX_DATA"
+                self._rx_flush()
+                return
+            if b == XOFF:
+                self.dte_xoff = True
+            elif b == XON:
+                self.dte_xoff = False
+        self.log.note("bytes before the receive trigger ignored")
+
+    def _dte_xoff_too_long(self):
+        if self.state == "RX_DATA" and self.dte_xoff:
+            self.log.note("DTE held XOFF for %.0f s: buffer overflow" % self.line.timeouts["dte_data"])
+            self._out(bytes((DLE, ETX)), data_mode=True)
+            self._hangup_report(93)
+
+    def _rx_order(self, data):
+        mode = self.cfg.rx_bit_order
+        if mode == "msb" or (mode == "fbor" and self.p["+FBOR"] in (1, 3)):
+            return reverse_bits(data)
+        return bytes(data)
+
+    def _rx_flush(self):
+        rx = self.rx
+        if self.state != "RX_DATA" or rx is None or self.dte_xoff:
+            return
+        if rx.delivered < len(rx.buf):
+            chunk = bytes(rx.buf[rx.delivered:])
+            code = self._hangup_fault("rx_c")
+            if code is not None and rx.delivered + len(chunk) > 1000:
+                chunk = chunk[:max(0, 1000 - rx.delivered)]
+                self._out(dle_stuff(self._rx_order(chunk)), data_mode=True)
+                self._out(bytes((DLE, ETX)), data_mode=True)
+                self._hangup_report(code)
+                return
+            rx.delivered += len(chunk)
+            self._out(dle_stuff(self._rx_order(chunk)), data_mode=True)
+        if rx.ended:
+            pad = 2 - rx.scanner.after_rtc if rx.scanner.rtc else 0
+            if pad > 0:
+                # A real modem's carrier runs on past the RTC; efax's decoder reads ahead and
+                # judges the page bad when DLE ETX follows the RTC's last bit at once.
+                self._out(bytes(pad), data_mode=True)
+            self._out(bytes((DLE, ETX)), data_mode=True)
+            self.log.note("page %d on line: %d bytes, %d lines, RTC=%s" % (rx.page_no, rx.scanner.nbytes,
+                                                                       rx.scanner.line_count, rx.scanner.rtc))
+            self.state = "RX_WAIT_PPM"
+            if rx.ppm is not None:
+                self._rx_report()
+            else:
+                self._set_timer(self.line.timeouts["t30"], self._lost, "timeout", 100)
+
+    def _rx_report(self):
+        self._cancel_timer()
+        rx = self.rx
+        self.rx = None
+        code = self._hangup_fault("rx_d")
+        if code is not None:
+            self._hangup_report(code)
+            return
+        lines = rx.scanner.line_count
+        forced = self._faults().ppr_for(len(self.call.pages) + 1)
+        ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
+        if forced is not None:
+            self.log.note("fault: page %d reported as PPR %d" % (rx.page_no, ppr))
+        self.call.pages.append({"page": rx.page_no, "bytes": rx.scanner.nbytes, "lines": lines,
+                                "rtc": rx.scanner.rtc, "ppr": ppr, "receiver": self.number})
+        self.fpts = ppr
+        self.ppr_pending = ppr
+        self.last_ppm = rx.ppm
+        if self.cfg.fpts_fields == 4:
+            self._info("+FPTS:%d,%d,0,0" % (ppr, lines))
+        else:
+            self._info("+FPTS:%d,%d" % (ppr, lines))
+        self._info("+FET:%d" % rx.ppm)
+        self._result("OK")
+        self.state = "ONLINE"
+
+    # ------------------------------------------------------------------ the line
+    def on_line(self, call, kind, *args):
+        if call is not self.call:
+            return
+        st = self.state
+        if st == "DEAD":
+            return
+        if kind == "ANSWER" and st == "DIALING":
+            self._cancel_timer()
+            self._tx_answered(*args)
+        elif kind == "CFR" and st == "FDT_WAIT":
+            self._cancel_timer()
+            self.phase_b_done = True
+            self._fdt_connect(report_dcs=True)
+        elif kind == "PPR" and st == "FET_WAIT":
+            self._tx_ppr(args[0])
+        elif kind == "DCS" and self.role == "rx":
+            self._rx_dcs(*args)
+        elif kind == "PAGE_START" and self.role == "rx":
+            self.rx = _RxPage(self.page_no)
+            if st == "FDR_WAIT_PAGE":
+                self._rx_connect()
+        elif kind == "DATA" and self.role == "rx" and self.rx is not None:
+            self.rx.scanner.feed(args[0])
+            self.rx.buf += args[0]
+            self._rx_flush()
+        elif kind == "PAGE_END" and self.role == "rx" and self.rx is not None:
+            self.rx.ended = True
+            self._rx_flush()
+        elif kind == "PPM" and self.role == "rx":
+            if self.rx is not None:
+                self.rx.ppm = args[0]
+                if st == "RX_WAIT_PPM":
+                    self._rx_report()
+        elif kind == "CANCEL":
+            if st == "RINGING":
+                self.log.note("caller gave up")
+                self._cancel_timer()
+                self.call = None
+                self.state = "IDLE"
+        elif kind in ("DCN", "DROP"):
+            self._lost(kind, None)
+        else:
+            self.log.note("line message %s ignored in %s" % (kind, st))
+
+    def _lost(self, why, code=None):
+        """The call ended under us (DCN, DROP) or a T.30 wait timed out."""
+        st = self.state
+        self.log.note("call lost (%s) in %s" % (why, st))
+        timeout = why == "timeout" or why.startswith("no ")
+        if st in ("DIALING",):
+            self._finish_call(None, end_call=False)
+            self._result("NO CARRIER")
+            return
+        if st == "RINGING":
+            self._finish_call(None, end_call=False)
+            return
+        if code is None:
+            code = self._lost_code(st)
+        if st == "FDR_WAIT_END":
+            self._hangup_report(0, end_call=False)
+        elif st in ("TX_DATA",):
+            self.state = "TX_DISCARD"
+            self.discard_code = code
+            if self.pump:
+                self.pump.stop()
+                self.pump = None
+            if self.xoff_sent:
+                self.xoff_sent = False
+                self._out(bytes((XON,)))
+            if self.call is not None and not timeout:
+                self.call.hangups[self.number] = code
+        elif st in ("RX_WAIT_TRIGGER", "RX_DATA"):
+            if st == "RX_DATA" and self.rx is not None:
+                self.rx.ended = True
+                self.dte_xoff = False
+                rx, self.rx = self.rx, None
+                if rx.delivered < len(rx.buf):
+                    self._out(dle_stuff(self._rx_order(bytes(rx.buf[rx.delivered:]))), data_mode=True)
+            self._out(bytes((DLE, ETX)), data_mode=True)
+            self._hangup_report(code, end_call=timeout)
+        elif st in ("ONLINE",):
+            self.lost_code = code
+            if self.call is not None:
+                self.call.hangups[self.number] = code
+            self.call = None
+            self.fdis = self.fdcc
+        else:
+            self._hangup_report(code, end_call=timeout)
+
+    def _lost_code(self, st):
+        if self.role == "tx":
+            return {"FDT_WAIT": 20, "TX_DATA": 40, "TX_DRAIN": 40, "FET_WAIT": 50}.get(
+                st, 50 if getattr(self, "phase_b_done", False) else 20)
+        if st == "ANSWER_WAIT":
+            return 70
+        if st in ("RX_WAIT_TRIGGER", "RX_DATA"):
+            return 90
+        if st == "RX_WAIT_PPM" or self.ppr_pending is not None:
+            return 100
+        if st == "FDR_WAIT_PAGE":
+            return 73 if self.page_no > 1 else 70
+        return 70 if self.page_no == 1 else 73
+
+
+class _RxPage:
+    __slots__ = ("page_no", "buf", "scanner", "ended", "ppm", "delivered", "started_to_dte")
+
+    def __init__(self, page_no):
+        self.page_no = page_no
+        self.buf = bytearray()
+        self.scanner = EolScanner()
+        self.ended = False
+        self.ppm = None
+        self.delivered = 0
+        self.started_to_dte = False

@@ -1,0 +1,246 @@
+"""`make run`: the whole unit on this machine, in one command.
+
+Starts Mosquitto on a free loopback port, a simulated telephone line (tools/modemsim) with the
+unit's modem and two remote fax machines (one answers, one is busy), and the firmware on the
+MicroPython unix port against them. Then it submits a demo over MQTT (a text page, a bitmap
+page, a fax to a busy number, a fax to an emergency number, CAFIS telegrams good and bad), and
+a remote machine sends a fax TO the unit (auto-answer). Every status change, page and verdict
+is shown as it happens; received pages are converted to PNG. It then keeps running for your
+own `tools/faxctl` commands until Ctrl-C, and stops everything it started.
+
+    python tools/run.py [--speedup N] [--workdir build/run] [--exit-after-demo]
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE]
+import hostpath  # noqa: E402,F401
+import unitdemo  # noqa: E402
+import unitlab  # noqa: E402
+
+UNIT = "demo-unit"
+UNIT_NUMBER = "5550100"
+REMOTE = "0355501234"    # answers and keeps the pages
+BUSY = "0355509999"      # always busy
+CALLER = "0355507777"    # sends a fax to the unit
+
+
+def say(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+class Show:
+    """Prints what the unit publishes, one readable line per event."""
+
+    def __init__(self):
+        self.last_seq = None
+        self.finals = {}
+        self.verdicts = []
+        self.received = []
+
+    def __call__(self, topic, m):
+        sfx = topic.split("/", 2)[-1]
+        if not isinstance(m, dict):
+            if sfx == "availability":
+                say("unit is %s" % m.decode(errors="replace"))
+            return
+        seq = m.get("seq")
+        if sfx in ("fax/status", "fax/received", "cafis/verdict", "cmd/error") and isinstance(seq, int):
+            if self.last_seq is not None and seq > self.last_seq + 1:
+                say("!! gap in seq: %d -> %d" % (self.last_seq, seq))
+            self.last_seq = seq if self.last_seq is None else max(seq, self.last_seq)
+        if sfx == "fax/status":
+            ev = m.get("evidence") or {}
+            extra = ""
+            if m.get("state") == "call" and "page" in ev:
+                extra = "page %s confirmed" % ev["page"]
+            elif m.get("state") == "call":
+                extra = "dialling %s" % ev.get("dialling", "")
+            elif m.get("state") == "wait":
+                extra = "%s, retry in %ss" % (ev.get("result") or ev.get("reason"), ev.get("retry_in"))
+            elif m.get("final"):
+                extra = ev.get("reason") or ev.get("result") or ""
+            say("fax %-10s %7d  %-22s %s/%s pages  attempt %s  %s" % (
+                m["job"], m["code"], m["category"], m["pages"], m["of"], m["attempt"], extra))
+            if m.get("final"):
+                self.finals[m["job"]] = m["code"]
+        elif sfx == "cafis/verdict":
+            say("telegram %-12s %-16s code=%s rule=%s field=%s" % (
+                m["ref"], m["verdict"], m["code"], m["rule"], m["field"]))
+            self.verdicts.append(m)
+        elif sfx == "fax/received":
+            say("fax received %s: %s pages from %r, hang-up %s" % (
+                m.get("id"), m.get("pages"), m.get("remote"), (m.get("hangup") or {}).get("code")))
+            self.received.append(m)
+        elif sfx == "cmd/error":
+            say("command refused: %s %s: %s" % (m.get("cmd"), m.get("reason"), m.get("detail")))
+        elif sfx == "telemetry":
+            say("telemetry: up %ss, heap free %s, modem %s, outbox depth %s" % (
+                m.get("uptime"), m.get("heap_free"), m.get("modem"), (m.get("outbox") or {}).get("depth")))
+
+
+def g3_to_png(g3, png):
+    """A received page (.g3, MSB-first) as PNG, with netpbm's g3topbm and Pillow."""
+    from PIL import Image
+    import io
+    r = subprocess.run(["g3topbm", g3], capture_output=True)
+    if r.returncode or not r.stdout:
+        return False
+    Image.open(io.BytesIO(r.stdout)).save(png)
+    return True
+
+
+def pngs(folder):
+    out = []
+    for dp, _dn, fns in os.walk(folder):
+        for f in sorted(fns):
+            if f.endswith(".g3"):
+                src = os.path.join(dp, f)
+                dst = src[:-3] + ".png"
+                if os.path.exists(dst) or g3_to_png(src, dst):
+                    out.append(dst)
+    return out
+
+
+def check_tools():
+    missing = []
+    if not os.access(unitlab.MICROPYTHON, os.X_OK):
+        missing.append("%s (run `make setup`)" % unitlab.MICROPYTHON)
+    if not os.path.exists(unitlab.MOSQUITTO):
+        missing.append("mosquitto (apt-get install mosquitto, or `make sysdeps`)")
+    if not shutil.which("g3topbm"):
+        missing.append("g3topbm (apt-get install netpbm)")
+    if missing:
+        sys.exit("make run: missing " + "; ".join(missing))
+
+
+def unit_config(broker_port, modem_path, registry):
+    return {
+        "unit_id": UNIT,
+        "mqtt": {"host": "127.0.0.1", "port": broker_port},
+        "modem": {"path": modem_path, "station_id": "+81 3 5550 100", "rings": 2},
+        "telegram": {"sender": "center", "center": "A"},
+        "dial": {"prefixes": ["0"]},
+        "retries": {"count": 1, "delay_s": 5},
+        "quota": {"pages_per_day": 50},
+        "telemetry": {"interval_s": 30},
+        "cafis": {"registry": "cafis-registry.json"},
+    }, registry
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workdir", default=os.path.join(unitlab.ROOT, "build", "run"))
+    ap.add_argument("--speedup", type=float, default=4.0, help="line speed-up of the simulator (1 = real time)")
+    ap.add_argument("--exit-after-demo", "--demo-only", dest="exit_after", action="store_true",
+                    help="stop everything once the demo has finished (for tests and CI)")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds the demo may take")
+    ap.add_argument("--heap", help="run the firmware with micropython -X heapsize=HEAP (e.g. 96wk)")
+    a = ap.parse_args(argv)
+    check_tools()
+    work = os.path.abspath(a.workdir)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    started = []
+    show = Show()
+    rc = 1
+    try:
+        broker = unitlab.Broker(os.path.join(work, "broker")).start()
+        started.append(broker)
+        say("mosquitto on 127.0.0.1:%d" % broker.port)
+        from modemsim import Line
+        line = Line(speedup=a.speedup, log_dir=os.path.join(work, "line")).start()
+        started.append(line)
+        modem = line.add_modem(UNIT_NUMBER)
+        line.add_remote(REMOTE, out_dir=os.path.join(work, "remote-received"), csi="+81 3 5550 1234")
+        line.add_remote(BUSY, faults="busy")
+        caller = line.add_remote(CALLER, csi="+81 3 5550 7777")
+        say("simulated line: unit's modem %s at %s, fax machine %s, busy %s" % (UNIT_NUMBER, modem.path, REMOTE, BUSY))
+        with open(os.path.join(unitlab.ROOT, "docs", "cafis-registry.example.json")) as f:
+            registry = f.read()
+        cfg, reg = unit_config(broker.port, modem.path, registry)
+        fw = unitlab.Firmware(work, cfg, heap=a.heap)
+        os.makedirs(fw.flash, exist_ok=True)
+        with open(os.path.join(fw.flash, "cafis-registry.json"), "w") as f:
+            f.write(reg)
+        watcher = unitlab.Watcher(broker.port, on_message=show)
+        started.append(watcher)
+        fw.start()
+        started.append(fw)
+        say("firmware on the MicroPython unix port (pid %d), log: %s" % (fw.proc.pid, fw.log_path))
+        if not watcher.wait(lambda ms: any(t.endswith("/availability") and m == b"online" for t, m in ms), 20):
+            raise RuntimeError("the unit did not come online; its log:\n" + fw.log()[-3000:])
+        root = "faxbridge/%s/" % UNIT
+        pbmz = base64.b64encode(zlib.compress(unitdemo.pbm_pattern(), 9)).decode()
+        jobs = [
+            ("text-1", REMOTE, [{"text": unitdemo.TEXT}]),
+            ("bitmap-1", REMOTE, [{"pbmz": pbmz}]),
+            ("busy-1", BUSY, [{"text": "nobody will read this"}]),
+            ("emergency-1", "119", [{"text": "never dialled"}]),
+        ]
+        for job, number, pages in jobs:
+            say("submit %s to %s (%d page document(s))" % (job, number, len(pages)))
+            watcher.publish(root + "cmd/fax", json.dumps({"job": job, "number": number, "pages": pages}))
+        for label, tel, exp in unitdemo.telegrams():
+            say("telegram: %s (expect %s %s)" % (label, exp[0], exp[1] or ""))
+            watcher.publish(root + "cmd/telegram", tel)
+        watcher.publish(root + "cmd/fax", "{not json")
+        # an incoming call once the outgoing faxes are done (the unit has one line)
+        deadline = time.monotonic() + a.timeout
+        want = [j for j, _, _ in jobs]
+        while time.monotonic() < deadline and not all(j in show.finals for j in want):
+            time.sleep(0.2)
+        say("remote %s now sends a fax to the unit (auto-answer after %d rings)" % (CALLER, cfg["modem"]["rings"]))
+        incoming = caller.send_fax(UNIT_NUMBER, [unitdemo_page(work)])
+        while time.monotonic() < deadline and not (show.received and len(show.verdicts) >= len(unitdemo.telegrams())):
+            time.sleep(0.2)
+        ok = all(j in show.finals for j in want) and bool(show.received)
+        say("demo %s: finals %s; incoming fax %s" % ("done" if ok else "INCOMPLETE", show.finals,
+                                                     getattr(incoming, "result", None)))
+        for p in pngs(os.path.join(work, "remote-received")):
+            say("page the remote fax machine received: %s" % p)
+        for p in pngs(os.path.join(fw.flash, "rx")):
+            say("page the unit received: %s" % p)
+        rc = 0 if ok else 1
+        if not a.exit_after:
+            say("the unit keeps running. Try, in another shell:")
+            say("  .venv/bin/python tools/faxctl --port %d --unit %s send %s page.pbm" % (broker.port, UNIT, REMOTE))
+            say("  .venv/bin/python tools/faxctl --port %d watch" % broker.port)
+            say("  mosquitto_sub -p %d -t 'faxbridge/#' -v" % broker.port)
+            say("Ctrl-C stops everything.")
+            signal.signal(signal.SIGTERM, lambda *x: (_ for _ in ()).throw(KeyboardInterrupt()))
+            while fw.alive():
+                time.sleep(0.5)
+            say("the firmware stopped; its log: %s" % fw.log_path)
+    except KeyboardInterrupt:
+        say("Ctrl-C: stopping")
+        rc = 0
+    finally:
+        for thing in reversed(started):
+            try:
+                thing.stop()
+            except Exception as e:  # keep stopping the rest
+                print("stop %r: %r" % (thing, e))
+        say("stopped: broker, simulated line and firmware (work files in %s)" % work)
+    return rc
+
+
+def unitdemo_page(work):
+    """A one-page PBM for the incoming fax (the remote machine sends .pbm files)."""
+    p = os.path.join(work, "incoming.pbm")
+    with open(p, "wb") as f:
+        f.write(unitdemo.pbm_pattern(height=300))
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())
