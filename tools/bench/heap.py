@@ -1,0 +1,169 @@
+"""Minimum heap: the unit's end-to-end scenario on the MicroPython unix port, the firmware
+imported as .mpy compiled for the host (mpy-cross -march=x64, MICROPYPATH=build/bench-mpy:.frozen),
+bisecting `-X heapsize=<N>wk` to the smallest N that completes. Goal <= 64 KB, stretch 48 KB.
+
+`wk` is MicroPython's word-scaled size: N*1024 bytes times (word size / 4), so on this 64-bit
+host the heap holds as many objects as N KB would on the 32-bit ESP32.
+
+The scenario (docs/bench.md): Mosquitto on loopback, the simulated line (speed-up 40), the unit:
+  - a three-page text fax sent to a remote machine (final status 0, 3 pages),
+  - 1000 CAFIS telegrams on cmd/telegram while the fax goes out, every verdict on cafis/verdict
+    equal to what the same checker says on CPython, in order,
+  - a one-page fax received from a remote machine (fax/received),
+  - telemetry every 5 s; the firmware still running, no MemoryError in its log.
+
+Writes build/bench-heap.json ({"heapsize": "<N>wk", "kb": N, ...}) for the heap-capped
+end-to-end test. Standalone:
+    .venv/bin/python tools/bench/heap.py                 bisect and print
+    .venv/bin/python tools/bench/heap.py --heap 64wk     run the scenario once at that heap
+"""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _unit  # noqa: E402
+from _unit import ROOT, Incomplete, Session  # noqa: E402
+
+GOAL_KB = 64
+STRETCH_KB = 48
+LO_KB, HI_KB = 32, 512       # bisection bounds (HI must complete, else the figure is "> HI")
+STEP_KB = 2                  # resolution of the figure
+N_TELEGRAMS = 1000
+WINDOW = 32                  # telegrams published ahead of their verdicts
+OUT = os.path.join(ROOT, "build", "bench-heap.json")
+
+PAGE_TEXT = ("faxbridge benchmark, page %d of 3\n\n" +
+             "The quick brown fox jumps over the lazy dog. 0123456789 ACME Trading K.K.\n" * 8)
+
+
+def _blocky_pbm(rows, seed, width=1728):
+    import random
+    rnd = random.Random(seed)
+    rb = width // 8
+    body = bytearray(rb * rows)
+    for _ in range(rows // 4):
+        y, x = rnd.randrange(rows), rnd.randrange(rb - 8)
+        for yy in range(y, min(rows, y + rnd.randrange(1, 12))):
+            for xx in range(x, x + rnd.randrange(1, 8)):
+                body[yy * rb + xx] = 0xFF
+    return b"P4\n%d %d\n" % (width, rows) + bytes(body)
+
+
+def scenario(heap, timeout=120.0, log=None):
+    """Run the scenario once with `-X heapsize=<heap>`; returns (ok, why, seconds)."""
+    from modemsim import Line
+    t0 = time.monotonic()
+    tels = _unit.telegram_mix(N_TELEGRAMS)
+    want = _unit.expected_verdicts(tels)
+    line = Line(speedup=40.0, t30_delay=0.02, ring_interval=0.2, dial_delay=0.05, result_delay=0.1,
+                timeouts=_unit.fast_timeouts())
+    try:
+        with Session(line, heap=heap, tag="heap") as s:
+            remote = line.add_remote(_unit.REMOTE, out_dir=os.path.join(s.tmp, "remote"))
+            caller = line.add_remote(_unit.CALLER)
+            s.fax("tx3", _unit.REMOTE, [{"text": "\f".join(PAGE_TEXT % i for i in (1, 2, 3))}])
+            end = time.monotonic() + timeout
+            sent = 0
+            while sent < len(tels):
+                got = len(s.verdicts())
+                if sent - got < WINDOW:
+                    s.publish("cmd/telegram", tels[sent])
+                    sent += 1
+                    continue
+                s.wait(lambda ms, n=got: len([1 for t, m in ms if t.endswith("/cafis/verdict")]) > n,
+                       max(1.0, end - time.monotonic()), "verdict %d" % (got + 1))
+            s.wait(lambda ms: len([1 for t, m in ms if t.endswith("/cafis/verdict")]) >= len(tels),
+                   max(1.0, end - time.monotonic()), "all %d verdicts" % len(tels))
+            fin = s.wait(lambda ms: s.final(ms, "tx3"), max(1.0, end - time.monotonic()), "the fax's final status")
+            if fin.get("code") != 0 or fin.get("pages") != 3:
+                return False, "fax ended %r" % (fin,), time.monotonic() - t0
+            if len(remote.received) < 3:
+                return False, "remote got %d pages" % len(remote.received), time.monotonic() - t0
+            pbm = os.path.join(s.tmp, "in.pbm")
+            with open(pbm, "wb") as f:
+                f.write(_blocky_pbm(200, seed=5))
+            job = caller.send_fax(_unit.UNIT_NUMBER, [pbm])
+            rx = s.wait(lambda ms: [m for t, m in ms if t.endswith("/fax/received")],
+                        max(1.0, end - time.monotonic()), "fax/received")[0]
+            r = job.wait(timeout=10)
+            if rx.get("pages") != 1 or r != "OK":
+                return False, "reception: %r, caller %r" % (rx, r), time.monotonic() - t0
+            got = [(v.get("verdict"), v.get("code"), v.get("rule")) for v in s.verdicts()]
+            if got != want:
+                bad = [i for i in range(min(len(got), len(want))) if got[i] != want[i]]
+                return False, "verdicts differ from the checker on CPython (%d of %d, first at %r)" % (
+                    len(bad), len(want), bad[:1]), time.monotonic() - t0
+            why = s.broken()
+            if why:
+                return False, why, time.monotonic() - t0
+            if log is not None:
+                log.append(s.fw.log())
+    except Incomplete as e:
+        return False, str(e), time.monotonic() - t0
+    except RuntimeError as e:          # did not even come online
+        return False, str(e).splitlines()[0][:200], time.monotonic() - t0
+    return True, "", time.monotonic() - t0
+
+
+def bisect(say=print):
+    """Smallest N (in STEP_KB steps) for which `Nwk` completes; (N or None, trials)."""
+    trials = []
+
+    def probe(kb):
+        ok, why, dt = scenario("%dwk" % kb)
+        trials.append((kb, ok, why, dt))
+        say("heap: %4d wk %s in %.1f s%s" % (kb, "completes" if ok else "FAILS", dt, "" if ok else ": " + why))
+        return ok
+
+    if not probe(HI_KB):
+        return None, trials
+    lo, hi = LO_KB, HI_KB        # invariant: hi completes, lo is not known to
+    while hi - lo > STEP_KB:
+        mid = (lo + hi) // 2
+        mid -= mid % STEP_KB
+        if probe(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi, trials
+
+
+def run():
+    t0 = time.time()
+    found, trials = bisect()
+    rows = []
+    if found is None:
+        raise RuntimeError("the scenario does not complete even at %dwk: %s" % (HI_KB, trials[0][2]))
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        json.dump({"heapsize": "%dwk" % found, "kb": found, "resolution_kb": STEP_KB,
+                   "scenario": "3-page fax sent, 1 page received, %d telegrams, MQTT (tools/bench/heap.py)"
+                   % N_TELEGRAMS, "firmware": ".mpy -march=x64", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                    time.gmtime()),
+                   "trials": [{"kb": kb, "ok": ok, "why": why, "s": round(dt, 1)} for kb, ok, why, dt in trials]},
+                  f, indent=1)
+    last_fail = max([kb for kb, ok, _w, _d in trials if not ok] or [LO_KB])
+    rows.append({"figure": "min heap, end-to-end scenario (.mpy, -X heapsize=Nwk)", "value": found,
+                 "unit": "KB (32-bit)", "goal": "<= %d (stretch %d)" % (GOAL_KB, STRETCH_KB),
+                 "note": "%.0f%% of goal; %d fails; ESP32 ~100 KB heap: %.0f%% of it; %d trials, %.0f s"
+                 % (100.0 * found / GOAL_KB, last_fail, found, len(trials), time.time() - t0)})
+    return rows
+
+
+def main(argv):
+    if "--heap" in argv:
+        heap = argv[argv.index("--heap") + 1]
+        log = []
+        ok, why, dt = scenario(heap, log=log)
+        print("scenario at %s: %s in %.1f s %s" % (heap, "completes" if ok else "FAILS", dt, why))
+        return 0 if ok else 1
+    for r in run():
+        print("%s: %s %s (goal %s) %s" % (r["figure"], r["value"], r["unit"], r.get("goal", ""), r.get("note", "")))
+    print("written to %s" % os.path.relpath(OUT, ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
