@@ -177,7 +177,8 @@ def measure(pages=1, timeout=120.0):
             "gaps": len(obs.gaps), "underflows": obs.underflows, "ticks": obs.ticks, "xoffs": obs.xoffs,
             "page_bytes": nbytes, "page_s": span, "worst_margin_s": worst_margin,
             "telegrams": counts["telegrams"], "faxes": counts["faxes"], "verdicts": verdicts,
-            "overshoot": obs.overshoot, "heap": heap, "median_gap_s": sorted(g for g, _l in obs.gaps)[len(obs.gaps) // 2]}
+            "overshoot": obs.overshoot, "heap": heap,
+            "median_gap_s": sorted(g for g, _l in obs.gaps)[len(obs.gaps) // 2]}
 
 
 def run():
