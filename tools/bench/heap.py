@@ -107,6 +107,66 @@ def scenario(heap, timeout=120.0, log=None):
     return True, "", time.monotonic() - t0
 
 
+# What the unit imports, in the order it imports it (firmware/main.py, app/unit.py); each
+# module's figure includes what it imports first.
+MODULES = ("asyncio", "faxbridge.app.config", "faxbridge.app.store", "faxbridge.core.fax.class2",
+           "faxbridge.app.pages", "faxbridge.app.jobs", "faxbridge.core.mqtt.session",
+           "faxbridge.core.mqtt.outbox", "faxbridge.core.mqtt.commands", "faxbridge.app.mqtt",
+           "faxbridge.app.outbox_store", "faxbridge.core.cafis.checks", "faxbridge.core.fax.t4dec",
+           "faxbridge.app.rx", "faxbridge.app.unit", "faxbridge.ports.unix.port")
+_MOD_STEP = """gc.collect()
+a = gc.mem_alloc()
+import %s
+gc.collect()
+out.append(("%s", gc.mem_alloc() - a))
+"""
+# explicit import statements: __import__() in a loop over these modules crashed MicroPython 1.2x
+# here ("FATAL: uncaught NLR"), the same imports written out do not
+_FOOTPRINT_HEAD = """import gc
+import sys
+out = []
+gc.collect()
+a0 = gc.mem_alloc()
+"""
+_FOOTPRINT_TAIL = """from faxbridge.core.cafis import checks, registry
+with open(sys.argv[1]) as f:
+    text = f.read()
+gc.collect()
+a = gc.mem_alloc()
+c = checks.Checker(registry.load(text))
+del text
+gc.collect()
+out.append(("Checker(example registry)", gc.mem_alloc() - a))
+gc.collect()
+print("TOTAL", gc.mem_alloc() - a0)
+for m, n in out:
+    print("MOD", m, n)
+"""
+
+
+def footprint():
+    """Heap bytes (this 64-bit host) each module holds once imported as .mpy: (total, [(m, n)])."""
+    import subprocess
+    mpy = _unit.compile_mpy()
+    script = os.path.join(ROOT, "build", "bench-footprint.py")
+    with open(script, "w") as f:
+        f.write(_FOOTPRINT_HEAD + "".join(_MOD_STEP % (m, m) for m in MODULES) + _FOOTPRINT_TAIL)
+    r = subprocess.run([os.path.join(ROOT, ".venv", "bin", "micropython"), "-X", "heapsize=4M", script,
+                        _unit.REGISTRY], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, MICROPYPATH=mpy + ":.frozen"), cwd=mpy)
+    total = None
+    mods = []
+    for ln in r.stdout.splitlines():
+        p = ln.split()
+        if p[:1] == ["TOTAL"]:
+            total = int(p[1])
+        elif p[:1] == ["MOD"]:
+            mods.append((" ".join(p[1:-1]), int(p[-1])))
+    if r.returncode or total is None:
+        raise RuntimeError("footprint worker failed: %s" % (r.stdout + r.stderr)[-400:])
+    return total, mods
+
+
 def bisect(say=print):
     """Smallest N (in STEP_KB steps) for which `Nwk` completes; (N or None, trials)."""
     trials = []
@@ -149,6 +209,12 @@ def run():
                  "unit": "KB (32-bit)", "goal": "<= %d (stretch %d)" % (GOAL_KB, STRETCH_KB),
                  "note": "%.0f%% of goal; %d fails; ESP32 ~100 KB heap: %.0f%% of it; %d trials, %.0f s"
                  % (100.0 * found / GOAL_KB, last_fail, found, len(trials), time.time() - t0)})
+    total, mods = footprint()
+    top = sorted(mods, key=lambda m: -m[1])[:4]
+    rows.append({"figure": "heap held by the imported code and the CAFIS registry (.mpy)",
+                 "value": round(total / 2048.0, 1), "unit": "KB (32-bit)",
+                 "note": "%d B on this 64-bit host, halved; most: %s" % (total, ", ".join(
+                     "%s %.1f" % (m.replace("faxbridge.", ""), n / 2048.0) for m, n in top))})
     return rows
 
 
