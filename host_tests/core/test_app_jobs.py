@@ -156,3 +156,12 @@ def test_reboot_mid_call_without_retries_is_final():
     js3, ev3, _ = _make(folder, cfg=cfg)
     js3.recover(T + 2)
     assert ev3 == [] and js3.jobs == []
+
+
+def test_dead_modem_ends_waiting_jobs():
+    js, ev, _ = _make()
+    js.submit("j1", "0312345678", [("text", "a")], T)
+    js.submit("j2", "0312345678", [("text", "a")], T)
+    js.start_call(js.next_due(T), T)
+    assert js.fail_waiting(205001, "no usable modem") == 1
+    assert _codes(ev, "j2")[-1] == 205001 and _codes(ev, "j1")[-1] == -3

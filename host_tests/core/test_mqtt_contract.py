@@ -35,6 +35,9 @@ def test_builders_cover_every_event_topic():
     assert contract.root("u9") == "faxbridge/u9"
     raises(ValueError, contract.root, "a/b")
     raises(ValueError, contract.root, "")
+    assert contract.root("u9", "site/a") == "site/a/u9"
+    for bad in ("", "a/#", "+", "/a", "a/"):
+        raises(ValueError, contract.root, "u9", bad)
 
 
 def _err(fn, *a):

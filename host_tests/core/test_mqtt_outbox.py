@@ -207,3 +207,30 @@ def test_leftover_tmp_files_from_a_crash_are_ignored():
     assert st.open() == (0, 1)
     assert st.read()[0] == 1
     st.close()
+
+
+def test_seq_survives_loss_of_the_ack_file_after_full_compaction():
+    d = tmpdir("oba")
+    st = FileStore(d, compact_bytes=256)
+    ob = outbox.Outbox(st, ack_batch=1)
+    s = session.Session("u1", max_inflight=8)
+    up(s)
+    for i in range(40):
+        _ev(ob, i)
+        _run(ob, s, i)
+    assert ob.depth() == 0 and st.compactions > 0
+    ob.close()
+    assert os.stat(d + "/log")[6] < 256 + 200
+    os.remove(d + "/ack")  # flash damage: the pointer is gone
+    st2 = FileStore(d)
+    acked, last = st2.open()
+    assert last == 40  # the newest record kept it: seq is never reused
+    seqs = []
+    while True:
+        r = st2.read()
+        if r is None:
+            break
+        seqs.append(r[0])
+    # what is left in the log is sent again (duplicates), ending at the newest record
+    assert acked == 0 and seqs and seqs == list(range(seqs[0], 41))
+    st2.close()

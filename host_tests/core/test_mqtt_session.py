@@ -114,7 +114,7 @@ def test_packet_ids_wrap_skip_zero_and_inflight():
 def test_incoming_publish_goes_to_handler_then_puback():
     s = session.Session("u1")
     got = []
-    s.on_message = lambda t, p, n: got.append((t, bytes(p), n))
+    s.on_message = lambda t, p, n, r: got.append((t, bytes(p), n))
     _up(s)
     s.feed(codec.encode_publish("r/cmd/cancel", b'{"job":"j1"}', 1, False, False, 77), 1)
     assert got == [("r/cmd/cancel", b'{"job":"j1"}', 12)]
@@ -124,7 +124,7 @@ def test_incoming_publish_goes_to_handler_then_puback():
 def test_handler_exception_still_acks_and_reports():
     s = session.Session("u1")
 
-    def bad(t, p, n):
+    def bad(t, p, n, r):
         raise ValueError("boom")
     s.on_message = bad
     _up(s)
@@ -136,7 +136,7 @@ def test_handler_exception_still_acks_and_reports():
 def test_oversized_message_reported_with_total_length():
     s = session.Session("u1", rx_size=64)
     got = []
-    s.on_message = lambda t, p, n: got.append((t, len(p), n))
+    s.on_message = lambda t, p, n, r: got.append((t, len(p), n))
     _up(s)
     s.feed(codec.encode_publish("r/cmd/fax", b"q" * 1000, 1, False, False, 4), 1)
     assert got[0][0] == "r/cmd/fax" and got[0][2] == 1000 and got[0][1] < 1000
@@ -173,3 +173,34 @@ def test_subscribe_and_suback():
     assert pk[0][0] == codec.SUBSCRIBE and pk[0][1] == 2
     s.feed(bytes((0x90, 3, pid >> 8, pid & 255, 0x80)), 1)
     assert s.events() == [("suback", pid, b"\x80")]
+
+
+def test_backoff_counts_each_failure_once():
+    s = session.Session("u1", backoff_min_ms=1000, backoff_max_ms=64000, rand=lambda: 0.999)
+    delays = []
+    for _ in range(4):
+        s.start(0)
+        delays.append(s.lost(1, "x"))
+    assert delays == [999, 1999, 3998, 7996]  # 1, 2, 4, 8 s at the upper edge of the jitter
+
+
+def test_retain_flag_reaches_the_handler():
+    s = session.Session("u1")
+    got = []
+    s.on_message = lambda t, p, n, r: got.append(r)
+    _up(s)
+    s.feed(codec.encode_publish("x", b"y", 0, True), 1)
+    s.feed(codec.encode_publish("x", b"y", 0, False), 1)
+    assert got == [True, False]
+
+
+def test_session_present_connack_is_up_and_resends():
+    s = session.Session("u1", clean=False, retry_ms=0)
+    _up(s)
+    s.publish(b"a", b"1", 1)
+    s.take()
+    s.lost(1, "cut")
+    assert s.events() == [("down", "cut")]
+    assert _up(s, 2, sp=True) == [("up", True)]
+    pk = _packets(s.take())
+    assert len(pk) == 1 and pk[0][1] == 0x0A and s.state == session.UP

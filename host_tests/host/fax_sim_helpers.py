@@ -20,7 +20,8 @@ WIDTH = 1728
 
 def need(tool):
     path = shutil.which(tool)
-    assert path, "%s is not installed: apt-get install %s" % (tool, {"g3topbm": "netpbm", "efix": "efax"}.get(tool, tool))
+    pkg = {"g3topbm": "netpbm", "efix": "efax"}.get(tool, tool)
+    assert path, "%s is not installed: apt-get install %s" % (tool, pkg)
     return path
 
 

@@ -4,7 +4,7 @@ port) or CPython and emits events until the outbox has accepted --count of them.
 Prints (flushed): `A <seq>` once an event is accepted (persisted), `E <text>` for link errors,
 `C <json>` for each command received, `DONE <last> <depth>` when all are delivered.
 Usage: mqtt_publisher.py --port P [--host H] [--unit U] [--outbox DIR] [--count N] [--gap-ms MS]
-        [--user U --password P] [--ca FILE] [--linger-ms MS] [--keepalive S]
+        [--user U --password P] [--ca FILE] [--linger-ms MS] [--keepalive S] [--compact BYTES]
 """
 import sys
 
@@ -26,7 +26,7 @@ def out(*a):
 def args(argv):
     o = {"host": "127.0.0.1", "unit": "u1", "count": "10", "gap-ms": "0", "linger-ms": "0",
          "keepalive": "10", "outbox": None, "user": None, "password": None, "ca": None,
-         "port": "1883", "hostname": None, "verify": "1"}
+         "port": "1883", "hostname": None, "verify": "1", "compact": "8192"}
     i = 1
     while i < len(argv):
         o[argv[i][2:]] = argv[i + 1]
@@ -47,7 +47,7 @@ def on_command(cmd):
 
 
 async def main(o):
-    store = FileStore(o["outbox"]) if o["outbox"] else None
+    store = FileStore(o["outbox"], int(o["compact"])) if o["outbox"] else None
     tls = make_tls(cafile=o["ca"]) if o["ca"] else None
     link = Link(o["unit"], o["host"], int(o["port"]), store, username=o["user"],
                 password=o["password"], tls=tls, server_hostname=o["hostname"],

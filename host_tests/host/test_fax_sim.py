@@ -110,7 +110,6 @@ FAULTS = (
     ("hangup=43", 205001, {"hangup": [43, "C", "DTE to DCE data underflow"]}),
     ("hangup=54", 3268, {"hangup": [54, "D", "No response to EOP repeated 3 times."]}),
     ("hangup=3", 205001, {"hangup": [3, "call", "No Loop Current"]}),
-    ("hangup=1", 488, {"hangup": [1, "call", "Ring Detect without successful handshake"]}),
     ("ppr=2", 3268, {"pprs": [2, 2], "pages": 0}),                 # RTN, sent again, RTN: give up
     ("ppr=2@2", 3268, {"pprs": [1, 2, 2], "pages": 1}),
     ("ppr=3", 0, {"pprs": [3, 3], "pages": 2}),                    # RTP: good, retrain
@@ -165,11 +164,14 @@ def test_real_modem_quirks(runtime, config):
 def test_cancel_during_page_data(runtime):
     with Sim(speedup=1) as s:
         write_pbm(s.path("p.pbm"), pattern_rows(1500, 1728, 6), 1728)
+        # default timeouts: a pty takes page data far faster than a UART, so the modem may
+        # hold many kilobytes to drain at line rate after the cancel's DLE ETX
         rc, ev, err = drive(runtime, s.tty, ["--cancel-after", "1.0", "send", "5551234", s.path("p.pbm")],
-                            FAST, timeout=60)
+                            timeout=90)
         assert rc == 0, (ev, err)
         f = final(ev)
-        assert f["code"] == 403 and f["pages"] == 0 and f["hangup"][0] == 2, f
+        assert f["code"] == 403 and f["pages"] == 0 and f["hangup"], (f, s.log())
+        assert f["hangup"][0] == 2, f
         assert "phase" in str([e for e in ev if e["event"] == "progress"])
 
 

@@ -67,7 +67,7 @@ def test_per_call_fault_applies_once(env, tmp_path):
     d.cmd("ATH")
 
 
-@pytest.mark.parametrize("code", [3, 11])
+@pytest.mark.parametrize("code", [1, 3, 11])
 def test_hangup_at_dial(env, code):
     line, m, r, d = env(faults="hangup=%d" % code)
     assert d.cmd("ATD200") == ["+FHNG:%d" % code, "OK"]
@@ -141,7 +141,7 @@ def test_hangup_in_receive_phase_d(env, tmp_path, code):
 
 
 def test_bad_page_rtn_then_good_retransmission(env, tmp_path):
-    line, m, r, d = env(faults="ppr=2@1")
+    line, m, r, d = env(faults="ppr=2@1/1")
     d.cmd("ATD200")
     page = wire(tmp_path)
     assert send_one(d, page)[1] == ["+FPTS:2", "OK"]        # RTN: the DTE may send the page again
@@ -311,3 +311,29 @@ def test_second_page_needs_fet_first(env, tmp_path):
     assert d.responses() == ["OK"]
     assert d.cmd("AT+FDT") == ["ERROR"]
     assert d.cmd("AT+FET=2") == ["+FPTS:1", "+FHNG:0", "OK"]
+
+
+def test_receiving_modem_refuses_a_page_and_the_remote_retrains_and_resends(env, tmp_path):
+    line, m, r, d, job = receive_call(env, tmp_path, None, rows=30)
+    d.cmd("ATA")
+    assert d.cmd("AT+FDR") == ["+FCFR", "CONNECT"]
+    d.write(bytes((DC2,)))
+    first = d.read_page()
+    assert d.responses() == ["+FPTS:1,30", "+FET:2", "OK"]
+    assert d.cmd("AT+FPTS=2") == ["OK"]                # the DTE says RTN
+    assert d.cmd("AT+FDR") == ["+FDCS:1,5,0,2,0,0,0,0", "CONNECT"]
+    d.write(bytes((DC2,)))
+    assert d.read_page() == first
+    assert d.responses() == ["+FPTS:1,30", "+FET:2", "OK"]
+    assert d.cmd("AT+FDR") == ["+FHNG:0", "OK"]
+    assert job.wait(5) == "OK" and job.pprs == [2, 1]
+
+
+def test_a_page_refused_every_time(env, tmp_path):
+    line, m, r, d = env(faults="ppr=2@1")
+    d.cmd("ATD200")
+    page = wire(tmp_path)
+    assert send_one(d, page)[1] == ["+FPTS:2", "OK"]
+    assert send_one(d, page)[1] == ["+FPTS:2", "OK"]
+    assert d.cmd("AT+FK") == ["+FHNG:2", "OK"]
+    assert [x["ppr"] for x in r.received] == [2, 2]

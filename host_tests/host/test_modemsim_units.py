@@ -81,8 +81,10 @@ def test_faults_parse_and_merge():
     assert f.result == "BUSY"
     f = Faults.parse("hangup=54, ppr=2@1, drop=3000@2, noise=5, page_noise=9, dead=+FDT, xoff=2.5")
     assert (f.hangup, f.ppr, f.drop, f.noise, f.page_noise, f.dead, f.xoff) == \
-        (54, {1: 2}, (2, 3000), 5, (1, 9), "+FDT", 2.5)
-    assert f.ppr_for(1) == 2 and f.ppr_for(2) is None
+        (54, {1: (2, None)}, (2, 3000), 5, (1, 9), "+FDT", 2.5)
+    assert f.ppr_for(1) == 2 and f.ppr_for(1, 3) == 2 and f.ppr_for(2) is None
+    g = Faults.parse("ppr=2@1/1")
+    assert g.ppr_for(1, 1) == 2 and g.ppr_for(1, 2) is None
     assert Faults.parse("ppr=3").ppr_for(7) == 3
     assert Faults.parse("dead=4").dead == 4
     m = Faults.parse("busy").merged(Faults.parse("hangup=25"))

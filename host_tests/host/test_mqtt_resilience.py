@@ -69,8 +69,9 @@ def test_unit_killed_at_random_moments_loses_nothing(tmp_path):
     N = 1500
     try:
         for _ in range(6):
+            # a small compaction threshold: kills also land in compactions and ack renames
             p = run_publisher(["--port", str(b.port), "--count", str(N), "--gap-ms", "1",
-                               "--outbox", outbox, "--keepalive", "5"])
+                               "--outbox", outbox, "--keepalive", "5", "--compact", "1024"])
             r = _Reader(p)
             time.sleep(rnd.uniform(0.05, 0.7))
             if p.poll() is None:
@@ -96,5 +97,82 @@ def test_unit_killed_at_random_moments_loses_nothing(tmp_path):
         assert len(offline) >= kills
         print("kills: %d, accepted: %d, duplicates at the consumer: %d" % (kills, len(accepted), dups))
     finally:
+        c.close()
+        b.stop()
+
+
+def test_hung_broker_is_detected_by_ping_and_connack_timeouts(tmp_path):
+    """SIGSTOP the broker: TCP stays up but nothing answers. The link must notice (no PINGRESP),
+    keep trying (CONNACK timeout), and deliver everything once the broker runs again."""
+    from mqtt_broker import LinkThread
+    from faxbridge.core.mqtt import contract
+    b = Broker(str(tmp_path / "broker")).start()
+    c = Consumer(b.port)
+    lt = LinkThread("u1", "127.0.0.1", b.port, keepalive=1, connect_timeout_ms=1500, verify=False)
+    try:
+        wait_for(lambda: lt.link.state() == "up", what="link up")
+        lt.event(contract.FAX_STATUS, contract.fax_status("J1", 0, "success", True))
+        wait_for(lambda: lt.link.outbox.depth() == 0, what="first event")
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            lt.event(contract.FAX_STATUS, contract.fax_status("J2", 0, "success", True))
+            wait_for(lambda: any("PINGRESP" in e for e in lt.errors), 10, "ping timeout")
+            wait_for(lambda: any("CONNACK" in e for e in lt.errors), 10, "CONNACK timeout")
+            assert lt.link.outbox.depth() == 1
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: lt.link.outbox.depth() == 0, 15, "delivery after the broker resumed")
+        wait_for(lambda: 2 in _seqs(c), 10, "seq 2 at the consumer")
+        check_in_order(_seqs(c), 2)
+    finally:
+        lt.stop()
+        c.close()
+        b.stop()
+
+
+def test_full_outbox_while_broker_down_then_drains(tmp_path):
+    """Broker down: telemetry is replaced (counted), in-progress statuses are refused at 3/4,
+    results fill the rest and are never dropped; all of them arrive when the broker returns."""
+    from mqtt_broker import LinkThread
+    from faxbridge.app.outbox_store import FileStore
+    from faxbridge.core.mqtt import contract, outbox
+    b = Broker(str(tmp_path / "broker")).start()
+    c = Consumer(b.port)
+    lt = LinkThread("u1", "127.0.0.1", b.port, FileStore(str(tmp_path / "ob")), max_records=40)
+    try:
+        wait_for(lambda: lt.link.state() == "up", what="link up")
+        b.stop()
+        wait_for(lambda: lt.link.state() != "up", what="link down")
+        progress = results = 0
+        refused = []
+        for i in range(60):
+            lt.call(lt.link.telemetry, (("i", i),))
+            final = i % 2 == 1
+            try:
+                lt.event(contract.FAX_STATUS, contract.fax_status("J%d" % i, 0 if final else -3,
+                                                                  "success" if final else "in progress", final))
+                if final:
+                    results += 1
+                else:
+                    progress += 1
+            except outbox.OutboxFull:
+                refused.append(final)
+        ob = lt.link.outbox
+        assert progress + results == 40 and ob.depth() == 40
+        assert progress <= 30 and ob.refused_progress == refused.count(False) > 0
+        assert ob.refused_result == refused.count(True)
+        assert ob.dropped_telemetry == 59
+        b.start()
+        wait_for(lambda: ob.depth() == 0, 20, "outbox drained")
+        wait_for(lambda: 40 in _seqs(c), 10, "seq 40")
+        check_in_order(_seqs(c), 40)
+        wait_for(lambda: ob.telemetry is None, 5, "the newest telemetry published")
+        # (QoS 0: the consumer may have missed it while reconnecting, so ask for one more)
+        lt.call(lt.link.telemetry, (("i", 60),))
+        wait_for(lambda: any(p["i"] == 60 for _t, p in c.events("telemetry")), 5, "telemetry 60")
+        tel = [p for _t, p in c.events("telemetry") if p["i"] == 60][0]
+        assert tel["outbox"]["dropped_telemetry"] == 59 and tel["seq"] == 40
+    finally:
+        lt.stop()
         c.close()
         b.stop()

@@ -109,3 +109,57 @@ def test_graceful_stop_publishes_offline(tmp_path):
     finally:
         c.close()
         b.stop()
+
+
+def test_retained_command_is_refused(tmp_path):
+    """A retained command would run again after every reconnect: refused with the reason."""
+    b = Broker(str(tmp_path / "broker")).start()
+    c = Consumer(b.port)
+    try:
+        c.c.publish("faxbridge/u1/cmd/cancel", b'{"job":"J10"}', 1, retain=True).wait_for_publish(5)
+        lt = LinkThread("u1", "127.0.0.1", b.port)
+        try:
+            wait_for(lambda: c.events("cmd/error"), what="retained refused")
+            e = c.events("cmd/error")[0][1]
+            assert e["reason"] == "rejected" and "retained" in e["detail"], e
+            assert lt.commands == []
+        finally:
+            lt.stop()
+    finally:
+        c.close()
+        b.stop()
+
+
+def test_commands_on_the_micropython_unix_port(tmp_path):
+    """The same command path with the link running on MicroPython (json, base64, utf-8 there)."""
+    from mqtt_broker import run_publisher
+    b = Broker(str(tmp_path / "broker")).start()
+    c = Consumer(b.port)
+    p = run_publisher(["--port", str(b.port), "--unit", "mp1", "--count", "1", "--linger-ms", "4000",
+                       "--outbox", str(tmp_path / "ob")])
+    try:
+        wait_for(lambda: any(t == "faxbridge/mp1/availability" and m == b"online" for t, m, _r in c.msgs),
+                 what="MicroPython link online")
+        pbm = b"P4\n16 2\n" + b"\x00\xff" * 2
+        c.publish("faxbridge/mp1/cmd/fax", json.dumps({"job": "M1", "number": "0312345678", "pages": [
+            {"text": "h\u00e9llo \u65e5\u672c"}, {"pbm": base64.b64encode(pbm).decode()},
+            {"pbmz": base64.b64encode(zlib.compress(pbm)).decode()}]}))
+        c.publish("faxbridge/mp1/cmd/cancel", b'{"job":"unknown"}')
+        c.publish("faxbridge/mp1/cmd/telegram/terminal", b"\x0e\xb1\x0f\xff")
+        c.publish("faxbridge/mp1/cmd/fax", b'{"job":"M2","number":"1","pages":[{"pbm":"aGVsbG8="}]}')
+        c.publish("faxbridge/mp1/cmd/fax", b"\xff\xfe{")
+        wait_for(lambda: len(c.events("cmd/error")) == 3, what="3 cmd/error from MicroPython")
+        out, _ = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate(timeout=5)
+        c.close()
+        b.stop()
+    lines = out.decode().splitlines()
+    cmds = [json.loads(x[2:]) for x in lines if x.startswith("C ")]
+    assert cmds[0] == {"cmd": "fax", "job": "M1", "number": "0312345678", "pages": ["text", "pbm", "pbmz"]}
+    assert cmds[1] == {"cmd": "telegram", "sender": "terminal", "data": "0eb10fff"}
+    errs = [(e["cmd"], e["reason"], e["ref"]) for _t, e in c.events("cmd/error")]
+    assert errs == [("cancel", "rejected", "unknown"), ("fax", "bad_field", "M2"), ("fax", "bad_json", None)]
+    assert "DONE 4 0" in lines, lines  # 1 fax/status + 3 cmd/error, all delivered

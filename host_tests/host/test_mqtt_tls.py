@@ -4,7 +4,7 @@ import os
 import shutil
 import subprocess
 
-from mqtt_broker import Broker, Consumer, run_publisher, wait_for
+from mqtt_broker import Broker, Consumer, LinkThread, run_publisher, wait_for
 
 
 def _openssl(*args, cwd):
@@ -61,6 +61,22 @@ def test_micropython_client_verifies_server_and_publishes(tmp_path):
         rc, out = _run(b.port, str(tmp_path / "ob3"), certs["ca"], "wrong.example", 3, 4)
         assert "DONE" not in out and "link failed" in out and "CERT" in out.upper(), out
         assert len(c.events("fax/status")) == 20
+        # the same adapter on CPython (ssl module): verified, and refused with the other CA
+        from faxbridge.app.mqtt import make_tls
+        from faxbridge.core.mqtt import contract
+        lt = LinkThread("u2", "127.0.0.1", b.port, tls=make_tls(cafile=certs["ca"]), server_hostname="localhost")
+        try:
+            wait_for(lambda: lt.link.state() == "up", what="CPython link over TLS")
+            lt.event(contract.FAX_STATUS, contract.fax_status("C1", 0, "success", True))
+            wait_for(lambda: any(t.startswith("faxbridge/u2/") for t, _p in c.events("fax/status")), what="u2 event")
+        finally:
+            lt.stop()
+        bad = LinkThread("u3", "127.0.0.1", b.port, tls=make_tls(cafile=certs["other"]), server_hostname="localhost")
+        try:
+            wait_for(lambda: any("CERTIFICATE_VERIFY_FAILED" in e for e in bad.errors), what="CPython refusal")
+            assert bad.link.state() != "up"
+        finally:
+            bad.stop()
     finally:
         c.close()
         b.stop()

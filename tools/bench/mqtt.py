@@ -2,8 +2,8 @@
 file, TCP_NODELAY on/off, echo check on/off), on CPython and on the MicroPython unix port,
 plus heap per event and the link's static footprint on MicroPython. Prints; asserts nothing.
 
-Usage: .venv/bin/python tools/bench/mqtt.py [--events N]
-run() gives the MicroPython figures as rows for `make bench` (tools/bench.py).
+Usage: .venv/bin/python tools/bench/mqtt.py [--events N]   (or `make bench`: run() gives rows)
+The unit side is tools/bench/_mqtt_unit.py, run on each runtime in a subprocess.
 """
 import argparse
 import os
@@ -40,8 +40,8 @@ def broker(d):
     sys.exit("mosquitto did not start")
 
 
-def run_one(runtime, port, n, store, nodelay, verify, window):
-    prog = os.path.join(HERE, "mqtt_unit.py")
+def run_unit(runtime, port, n, store, nodelay, verify, window):
+    prog = os.path.join(HERE, "_mqtt_unit.py")
     args = [str(port), str(n), store, "1" if nodelay else "0", "1" if verify else "0", str(window)]
     env = dict(os.environ)
     if runtime == "micropython":
@@ -60,58 +60,83 @@ def run_one(runtime, port, n, store, nodelay, verify, window):
     return out
 
 
-CONFIGS = (("ram", True, False, 8), ("file", True, False, 8), ("file", True, True, 8),
-           ("file", False, False, 8), ("file", True, False, 1), ("file", False, False, 1))
+def naive(port, n, nodelay):
+    """A blocking client that writes each PUBLISH in three pieces (fixed header, topic + id,
+    payload) and waits for its PUBACK, as simple clients do: this is where Nagle hurts."""
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    sys.path.insert(0, os.path.join(ROOT, "tools", "shim"))
+    from faxbridge.core.mqtt import codec
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if nodelay else 0)
+    s.sendall(codec.encode_connect("naive", 30))
+    s.recv(4)
+    payload = b'{"unit":"naive","seq":1,"job":"J1","code":-3}'
+    t0 = time.monotonic()
+    for i in range(n):
+        pid = i % 65535 + 1
+        pkt = codec.encode_publish("faxbridge/naive/fax/status", payload, 1, False, False, pid)
+        s.sendall(pkt[:2])
+        s.sendall(pkt[2:-len(payload)])
+        s.sendall(pkt[-len(payload):])
+        got = b""
+        while len(got) < 4:
+            got += s.recv(4 - len(got))
+    dt = time.monotonic() - t0
+    s.close()
+    return int(n / dt)
+
+
+CONFIGS = (  # store, TCP_NODELAY, verify (echo check), QoS 1 window
+    ("ram", True, False, 8), ("file", True, False, 8), ("file", True, True, 8),
+    ("file", False, False, 8), ("file", True, False, 1), ("file", False, False, 1))
 
 
 def measure(events):
-    """Every (runtime, store, nodelay, verify, window) of CONFIGS through one Mosquitto:
-    a list of (runtime, store, nodelay, verify, window, figures or {"error": ...})."""
+    """-> list of dicts: runtime, store, nodelay, verify, window, events_per_s, heap_per_event,
+    link_heap (the last two on MicroPython only) and the naive-client reference figures."""
     if not os.path.exists("/usr/sbin/mosquitto"):
         raise RuntimeError("mosquitto is needed (make sysdeps)")
     d = tempfile.mkdtemp(prefix="mqttbench")
     p, port = broker(d)
-    out = []
+    res = []
     try:
         for runtime in ("cpython", "micropython"):
             for store, nodelay, verify, window in CONFIGS:
                 n = events if nodelay else max(100, events // 10)
                 sdir = "-" if store == "ram" else tempfile.mkdtemp(dir=d)
-                out.append((runtime, store, nodelay, verify, window, run_one(runtime, port, n, sdir, nodelay,
-                                                                             verify, window)))
+                r = run_unit(runtime, port, n, sdir, nodelay, verify, window)
+                res.append({"runtime": runtime, "store": store, "nodelay": nodelay, "verify": verify,
+                            "window": window, "error": r.get("error"), "events_per_s": r.get("events_per_s"),
+                            "heap_per_event": r.get("heap_bytes_per_event"),
+                            "link_heap": r.get("link_static_bytes")})
+        for nd in (True, False):
+            res.append({"runtime": "naive", "nodelay": nd, "events_per_s": naive(port, 2000 if nd else 100, nd)})
     finally:
         p.terminate()
         p.wait(10)
         shutil.rmtree(d, ignore_errors=True)
-    return out
+    return res
 
 
-def run(events=2000):
-    """Rows for tools/bench.py: the MicroPython figures, CPython's beside them."""
-    res = measure(events)
-    cpy = dict(((st, nd, vf, w), r) for rt, st, nd, vf, w, r in res if rt == "cpython")
+def run():
+    """Rows for tools/bench.py (`make bench`)."""
     rows = []
-    failed = []
-    for rt, st, nd, vf, w, r in res:
-        if rt != "micropython":
+    for r in measure(1000):
+        if r["runtime"] == "naive":
+            rows.append({"figure": "reference: naive client (3 writes/publish, 1 in flight), TCP_NODELAY %s"
+                         % ("on" if r["nodelay"] else "off"), "value": r["events_per_s"], "unit": "publish/s"})
             continue
-        if "error" in r:
-            failed.append("%s/%s: %s" % (st, w, r["error"]))
+        name = "%s %s store, nodelay %s, verify %s, window %d" % (
+            r["runtime"], r["store"], "on" if r["nodelay"] else "off", "on" if r["verify"] else "off", r["window"])
+        if r["error"]:
+            rows.append({"figure": "QoS1 events " + name, "value": "failed", "unit": "", "note": str(r["error"])})
             continue
-        c = cpy.get((st, nd, vf, w), {})
-        rate = int(r["events_per_s"])
-        ratio = (" (%.0f%% of CPython's %s)" % (100.0 * rate / int(c["events_per_s"]), c["events_per_s"])
-                 if c.get("events_per_s") else "")
-        rows.append({"figure": "QoS 1 events/s, outbox %s, TCP_NODELAY %s, window %d%s" % (
-            st, "on" if nd else "off", w, ", echo check" if vf else ""), "value": rate, "unit": "events/s",
-            "note": "%s B heap/event%s" % (r.get("heap_bytes_per_event", "?"), ratio)})
-    base = [r for rt, st, nd, vf, w, r in res if rt == "micropython" and st == "file" and nd and not vf and w == 8]
-    if base and "link_static_bytes" in base[0]:
-        rows.insert(0, {"figure": "MQTT link + outbox, static heap (64-bit host bytes)",
-                        "value": int(base[0]["link_static_bytes"]), "unit": "B",
-                        "note": "Link() with a file outbox, before connecting"})
-    if failed:
-        raise RuntimeError("; ".join(failed))
+        rows.append({"figure": "QoS1 events " + name, "value": int(r["events_per_s"]), "unit": "events/s"})
+        if r["heap_per_event"]:
+            rows.append({"figure": "heap churn per event, " + name, "value": int(r["heap_per_event"]), "unit": "B"})
+        if r["link_heap"] and r["store"] == "file" and r["window"] == 8 and not r["verify"] and r["nodelay"]:
+            rows.append({"figure": "Link static heap on MicroPython (rx_size 16384 included)",
+                         "value": int(r["link_heap"]), "unit": "B"})
     return rows
 
 
@@ -119,21 +144,24 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=2000)
     a = ap.parse_args()
-    try:
-        res = measure(a.events)
-    except RuntimeError as e:
-        sys.exit(str(e))
+    res = measure(a.events)
     print("QoS 1 events through Mosquitto (set_tcp_nodelay true) on 127.0.0.1, up to %d events per run"
           % a.events)
     print("%-12s %-6s %-8s %-7s %-7s %10s %14s %12s" % ("runtime", "store", "nodelay", "verify", "window",
                                                       "events/s", "heap B/event", "link heap B"))
-    for runtime, store, nodelay, verify, window, r in res:
-        if "error" in r:
-            print("%-12s %-6s %-8s %-7s  failed: %s" % (runtime, store, nodelay, verify, r["error"]))
+    for r in res:
+        if r["runtime"] == "naive":
+            continue
+        if r["error"]:
+            print("%-12s %-6s failed: %s" % (r["runtime"], r["store"], r["error"]))
             continue
         print("%-12s %-6s %-8s %-7s %-7s %10s %14s %12s" % (
-            runtime, store, "on" if nodelay else "off", "on" if verify else "off", window,
-            r.get("events_per_s"), r.get("heap_bytes_per_event", "-"), r.get("link_static_bytes", "-")))
+            r["runtime"], r["store"], "on" if r["nodelay"] else "off", "on" if r["verify"] else "off",
+            r["window"], r["events_per_s"], r["heap_per_event"] or "-", r["link_heap"] or "-"))
+    for r in res:
+        if r["runtime"] == "naive":
+            print("reference: naive client (3 writes per publish, waits for each PUBACK), TCP_NODELAY %s:"
+                  " %d publishes/s" % ("on" if r["nodelay"] else "off", r["events_per_s"]))
 
 
 if __name__ == "__main__":

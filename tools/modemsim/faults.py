@@ -4,8 +4,8 @@ A Faults object is plain data. Build it with keywords or parse a spec string (CL
 
     busy | no_answer | no_carrier | voice | no_dialtone      dial results
     hangup=<code>                  a Table 5-5 code, injected at its phase
-    ppr=<ppr>[@<page>]             post-page response for page <page> (1-based; all pages if omitted);
-                                   <page> counts transmissions: a page resent after RTN is the next one
+    ppr=<ppr>[@<page>][/<tries>]   post-page response for page <page> (1-based; all pages if omitted),
+                                   every time it is sent, or only its first <tries> transmissions
     drop=<bytes>[@<page>]          line drops after <bytes> of page data (page 1 if omitted)
     noise=<n>                      n garbage bytes to the DTE just before +FCON
     page_noise=<n>[@<page>]        n garbage bytes spliced into the middle of the page data
@@ -29,7 +29,7 @@ class Faults:
             result = RESULT_FAULTS[result]
         self.result = result          # "BUSY", "NO ANSWER", ... or None
         self.hangup = hangup          # int Table 5-5 code or None
-        self.ppr = ppr or {}          # {page (1-based) or 0 for all: ppr}
+        self.ppr = ppr or {}          # {page (1-based) or 0 for all: ppr or (ppr, tries)}
         self.drop = drop              # (page, nbytes) or None
         self.noise = noise            # bytes of garbage before +FCON
         self.page_noise = page_noise  # (page, nbytes) or None
@@ -46,13 +46,14 @@ class Faults:
             key, _, val = item.partition("=")
             key = key.strip().lower().replace("-", "_")
             val, _, page = val.partition("@")
+            page, _, tries = page.partition("/")
             page = int(page) if page else None
             if key in RESULT_FAULTS:
                 f.result = RESULT_FAULTS[key]
             elif key == "hangup":
                 f.hangup = int(val)
             elif key == "ppr":
-                f.ppr[page or 0] = int(val)
+                f.ppr[page or 0] = (int(val), int(tries) if tries else None)
             elif key == "drop":
                 f.drop = (page or 1, int(val))
             elif key == "noise":
@@ -81,8 +82,15 @@ class Faults:
                     setattr(f, k, v)
         return f
 
-    def ppr_for(self, page):
-        return self.ppr.get(page, self.ppr.get(0))
+    def ppr_for(self, page, attempt=1):
+        """The forced post-page response for this page's attempt-th transmission, or None."""
+        v = self.ppr.get(page, self.ppr.get(0))
+        if v is None:
+            return None
+        if isinstance(v, int):
+            return v
+        ppr, tries = v
+        return ppr if tries is None or attempt <= tries else None
 
     def __repr__(self):
         parts = ["%s=%r" % (k, getattr(self, k)) for k in self.__slots__ if getattr(self, k) not in (None, 0, {})]

@@ -116,9 +116,8 @@ class Pump:
         self.credit = 0.0
         self.on_tick = None
         f = call.faults
-        seq = len(call.pages) + 1     # faults count page transmissions (a resent page is a new one)
-        self.drop_at = f.drop[1] if f.drop and f.drop[0] == seq else None
-        self.noise = f.page_noise[1] if f.page_noise and f.page_noise[0] == seq else 0
+        self.drop_at = f.drop[1] if f.drop and f.drop[0] == page_no else None
+        self.noise = f.page_noise[1] if f.page_noise and f.page_noise[0] == page_no else 0
         call.send(src, "PAGE_START", delay=0.0)
         self.timer = self.loop.call_later(self.TICK, self._tick)
 

@@ -203,10 +203,10 @@ class Modem:
             return self.call.faults
         return self.line.number_faults.get(self.number) or Faults()
 
-    def _hangup_fault(self, phase):
+    def _hangup_fault(self, *phases):
         code = self._faults().hangup
-        if code is not None and P.hangup_phase(code) == phase:
-            self.log.note("fault: +FHNG:%d at %s" % (code, phase))
+        if code is not None and P.hangup_phase(code) in phases:
+            self.log.note("fault: +FHNG:%d at %s" % (code, P.hangup_phase(code)))
             return code
         return None
 
@@ -505,7 +505,7 @@ class Modem:
         self._result(result)
 
     def _tx_answered(self, dis, csi, rx_ok):
-        code = self._hangup_fault("dial")
+        code = self._hangup_fault("dial", "answer")    # 1: ring detect without handshake, either end
         if code is not None:
             self._hangup_report(code)
             return
@@ -776,8 +776,10 @@ class Modem:
             self._info("+FDCS:%s" % P.fmt(dcs))
             self._result("OK")
             self.state = "ONLINE"
+        elif self.state == "FDR_WAIT_PAGE":
+            self._info("+FDCS:%s" % P.fmt(dcs))     # 5.4.2: new DCS during +FDR, before CONNECT
         else:
-            self.pending_dcs = tuple(dcs)   # new phase B (after EOM): reported at the next +FDR
+            self.pending_dcs = tuple(dcs)   # reported by the next +FDR
 
     def _cmd_fdr(self):
         if self.call is None or self.role != "rx":
@@ -794,11 +796,11 @@ class Modem:
             if code is not None:
                 self._hangup_report(code)
                 return "ASYNC"
-            if self.pending_dcs:
-                self._info("+FDCS:%s" % P.fmt(self.pending_dcs))
-                self.pending_dcs = None
             self._info("+FCFR")
             self.cfr_reported = True
+        if self.pending_dcs:
+            self._info("+FDCS:%s" % P.fmt(self.pending_dcs))    # new DCS (retrain, EOM): 5.4.2
+            self.pending_dcs = None
         if self.ppr_pending is not None:
             ppr = self.fpts
             self.log.note("release post-page response PPR %d" % ppr)
@@ -897,7 +899,8 @@ class Modem:
             self._hangup_report(code)
             return
         lines = rx.scanner.line_count
-        forced = self._faults().ppr_for(len(self.call.pages) + 1)
+        attempt = 1 + sum(1 for x in self.call.pages if x["page"] == rx.page_no)
+        forced = self._faults().ppr_for(rx.page_no, attempt)
         ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
         if forced is not None:
             self.log.note("fault: page %d reported as PPR %d" % (rx.page_no, ppr))

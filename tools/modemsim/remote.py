@@ -37,7 +37,7 @@ def load_page(page):
     sc.feed(data)
     if not sc.rtc:
         return data + RTC_WITH_FILL
-    return data + b"\x00\x00"
+    return data + bytes(max(0, 2 - sc.after_rtc))   # two bytes after RTC, as efax needs
 
 
 class OutgoingFax:
@@ -163,7 +163,8 @@ class RemoteFax:
             self._give_up("PPM without a page")
             return
         lines = rx["scanner"].line_count
-        forced = self.call.faults.ppr_for(len(self.call.pages) + 1)
+        attempt = 1 + sum(1 for x in self.call.pages if x["page"] == self.rx_page_no)
+        forced = self.call.faults.ppr_for(self.rx_page_no, attempt)
         ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
         rec = {"page": self.rx_page_no, "call": self.call.id, "bytes": len(rx["buf"]), "lines": lines,
                "rtc": rx["scanner"].rtc, "ppr": ppr, "path": None, "receiver": self.number}
@@ -253,6 +254,11 @@ class RemoteFax:
             self.call = None
             call.end(self, "DCN")
             self._finish_out("OK")
+            return
+        if ppr in (P.PPR_RTN, P.PPR_RTP):
+            # T.30: retrain before the next (or the same) page: DCS + TCF again, wait for CFR
+            self.call.send(self, "DCS", self.dcs, self.csi)
+            self._set(self.line.timeouts["t30"], self._give_up, "no CFR after retrain")
             return
         self.loop.call_later(0.1, self._send_page)
 

@@ -49,6 +49,7 @@ SCHEMA = (
     ("jobs.keep_done", "int", 20, False, (0, 1000)),
     ("jobs.max_queued", "int", 16, False, (1, 1000)),
     ("jobs.max_pages", "int", 20, False, (1, 500)),
+    ("jobs.modem_wait_s", "int", 900, False, (10, 86400)),
 )
 
 SECTIONS = ("unit_id", "board", "mqtt", "wifi", "ntp", "modem", "telegram", "dial", "retries",

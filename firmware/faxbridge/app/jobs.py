@@ -181,6 +181,16 @@ class Jobs:
         else:
             self._set(job, "done", code, evidence)
 
+    def fail_waiting(self, code, reason):
+        """End every job waiting for the line (queued, wait, held) with `code`: the modem is
+        unusable (docs/unit.md). Returns how many ended."""
+        n = 0
+        for job in list(self.jobs):
+            if job["state"] in ("queued", "wait", "held"):
+                self._set(job, "done", code, (("reason", reason),))
+                n += 1
+        return n
+
     def cancel(self, job_id, now):
         """Cancel a queued/held/waiting job: 403. Returns "call" if it is in a call (the modem
         task must hang up first and then call end_call(403)), None when done, else a reason."""

@@ -21,10 +21,12 @@ MICROPYTHON = sys.implementation.name == "micropython"
 TICK_MS = 200  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
 
 if MICROPYTHON:
+    import socket as _socket
     import time
 
-    _IPPROTO_TCP = 6   # the same on Linux and lwIP (ESP32)
-    _TCP_NODELAY = 1
+    # the esp32 port exports both (1.2x); the unix port does not: Linux and lwIP use 6 and 1
+    _IPPROTO_TCP = getattr(_socket, "IPPROTO_TCP", 6)
+    _TCP_NODELAY = getattr(_socket, "TCP_NODELAY", 1)
 else:
     import socket as _socket
     import time
@@ -227,7 +229,8 @@ class Link:
                 ("denied", self.denied), ("resent", s.stats_resent), ("last_error", self.last_error))
 
     async def stop(self, timeout_ms=2000):
-        """Publish `offline`, disconnect politely, commit acks. Returns when run() has ended."""
+        """Publish `offline`, disconnect politely; run() then commits the acks and returns
+        (await its task to know it has)."""
         self._stopping = True
         s = self.session
         if s.state == session.UP and self._w is not None:
@@ -351,13 +354,13 @@ class Link:
                 if sfx not in self._pending:  # the oldest unconfirmed seq per topic
                     self._pending[sfx] = [f[i][1], now + self.verify_ms]
 
-    def _on_message(self, topic, payload, total):
+    def _on_message(self, topic, payload, total, retain):
         r = self.root_s
         if not topic.startswith(r) or topic[len(r):len(r) + 1] != "/":
             return
         sfx = topic[len(r) + 1:]
         if sfx.startswith("cmd/") and sfx != contract.CMD_ERROR:
-            self._command(sfx, payload, total)
+            self._command(sfx, payload, total, retain)
         elif self.verify:
             p = self._pending.get(sfx)
             if p is not None:
@@ -369,12 +372,16 @@ class Link:
                 if seq is not None and seq >= p[0]:
                     del self._pending[sfx]
 
-    def _command(self, sfx, payload, total):
+    def _command(self, sfx, payload, total, retain=False):
         name = sfx[4:]
         if name.startswith("telegram"):
             name = "telegram"
         ref = None
         try:
+            if retain and total:
+                # a retained command would run again after every reconnect
+                raise commands.CommandError(commands.REJECTED, "retained %s refused: commands must not be"
+                                            " retained (clear it: publish an empty retained message)" % sfx)
             if total > len(payload):
                 raise commands.CommandError(commands.TOO_LARGE, "%s payload is %d bytes, more than the"
                                             " unit's receive buffer takes" % (sfx, total))
@@ -480,7 +487,7 @@ class Link:
         while not self._stopping:
             now = self.clock()
             if self._rx_err is not None:
-                sess.lost(now, self._rx_err)
+                return  # run() ends the session (once: the backoff counts each failure once)
             self._handle(now)
             if sess.state == session.DOWN:
                 return

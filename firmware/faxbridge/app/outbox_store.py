@@ -5,6 +5,8 @@ Files in one folder:
            body = suffix_len:u8 suffix payload; crc32 over header and body
   ack      "FBA1" acked_seq:u32 crc32:u32, replaced whole via ack.tmp + rename
   log.tmp  a compaction in progress (deleted at open: the old log is still complete)
+The newest record is never compacted away, so the highest seq survives even the loss of the
+ack file (then everything still in the log is sent again: duplicates, never a reused seq).
 Why it is safe: a record counts as accepted only after its write and flush returned; a torn
 record at the end (power cut mid-write) fails its CRC and is cut off at the next open. The ack
 pointer is a seq, not an offset, and is renamed into place atomically, so any crash leaves
@@ -70,6 +72,8 @@ class FileStore:
         self.head = 0      # offset of the first undelivered record
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
+        self.last_off = -1  # offset of the newest record: compaction always keeps it, so the
+        #                     log alone still knows the highest seq if the ack file is lost
         self._sent = []    # (seq, end offset) of records read but not acked yet
         self.recovered_torn = 0   # bytes cut off at open (a write torn by a power cut)
         self.compactions = 0
@@ -110,6 +114,7 @@ class FileStore:
             if seq <= last:
                 break  # out of order: treat as the end of the valid log
             last = seq
+            self.last_off = off
             if head < 0 and seq > self.acked:
                 head = off
             off = nxt
@@ -119,7 +124,7 @@ class FileStore:
         if self.end < size:
             self.recovered_torn = size - self.end
             self._compact()
-        elif self.head >= self.compact_bytes:
+        elif self._reclaimable() >= self.compact_bytes:
             self._compact()
         self.cur = self.head
         self._sent = []
@@ -138,13 +143,14 @@ class FileStore:
         rest = f.read(n + _CRC)
         if len(rest) < n + _CRC:
             return None
-        crc = binascii.crc32(rest[:n], binascii.crc32(h)) & 0xFFFFFFFF
+        mv = memoryview(rest)  # no copies: the payload is a view into the one read
+        crc = binascii.crc32(mv[:n], binascii.crc32(h)) & 0xFFFFFFFF
         if crc != _u32(rest, n):
             return None
         sl = rest[0]
         if 1 + sl > n:
             return None
-        return _u32(h, 4), h[1], rest[1:1 + sl], rest[1 + sl:n], off + _HDR + n + _CRC
+        return _u32(h, 4), h[1], bytes(mv[1:1 + sl]), mv[1 + sl:n], off + _HDR + n + _CRC
 
     # ---- the store interface ----
     def record_size(self, suffix, payload):
@@ -174,6 +180,7 @@ class FileStore:
             raise
         if w is not None and w != len(rec):
             raise OSError(28, "short write to the outbox")
+        self.last_off = self.end
         self.end += len(rec)
         self.last = seq
 
@@ -202,20 +209,28 @@ class FileStore:
         s = self._sent
         while s and s[0][0] <= seq:
             self.head = s.pop(0)[1]
-        if self.head >= self.compact_bytes or (self.head == self.end and self.head > 0):
+        if self._reclaimable() >= self.compact_bytes:
             self._compact()
 
     def used(self):
         return self.end - self.head
 
+    def _reclaimable(self):
+        """Bytes a compaction would free: the delivered records but the newest one."""
+        if self.last_off >= 0 and self.last_off < self.head:
+            return self.last_off
+        return self.head
+
     def _compact(self):
-        """Copy [head, end) to log.tmp in small chunks, rename it over log."""
+        """Copy [start, end) to log.tmp in small chunks and rename it over log; start is the
+        first undelivered record, or the newest record if all are delivered (it keeps seq)."""
         tmp = self.log_path + ".tmp"
         buf = bytearray(512)
         mv = memoryview(buf)
         src = self.f
+        start = self._reclaimable()
         with open(tmp, "wb") as out:
-            off = self.head
+            off = start
             while off < self.end:
                 src.seek(off)
                 k = self.end - off
@@ -229,12 +244,14 @@ class FileStore:
             _sync(out)
         src.close()
         os.rename(tmp, self.log_path)
-        shift = self.head
+        shift = start
         self.f = open(self.log_path, "r+b")
         self.end -= shift
-        self.cur -= shift if self.cur >= shift else self.cur
+        self.head -= shift
+        self.cur -= shift
+        if self.last_off >= 0:
+            self.last_off -= shift
         self._sent = [(s, e - shift) for s, e in self._sent]
-        self.head = 0
         self.compactions += 1
 
     def close(self):

@@ -45,6 +45,8 @@ def count(kind, path, station="", fine=True):
         return 0, "unknown page kind %s" % kind
     except (ValueError, OSError, EOFError) as e:
         return 0, str(e)
+    except MemoryError:
+        return 0, "out of memory reading the page (pbmz: compress with a window of 1 KB, wbits=10)"
     finally:
         f.close()
 

@@ -306,15 +306,26 @@ class Unit:
         except OSError as e:
             log("modem: cannot open %s (%s)" % (mcfg.get("path"), e))
             self.modem_state = "absent"
-            return
+            while True:          # no modem: jobs cannot wait for one (205001, spec/fax.md)
+                self.jobs.fail_waiting(205001, "modem cannot be opened: %s" % e)
+                await self._modem_wake.wait()
+                self._modem_wake.clear()
+        await self._modem_recover(reader, writer)
         m = Class2(self._dcfg, self._rx_sink)
         self.modem = m
         m.start(self.mono())
         rt = asyncio.create_task(self._modem_reader(reader, m))
+        unready = self.mono()
         try:
             while True:
                 now = self.mono()
                 m.poll(now)
+                if m.ready() or m.in_call():
+                    unready = now
+                elif now - unready > self.cfg["jobs"]["modem_wait_s"]:
+                    unready = now
+                    self.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (
+                        self.cfg["jobs"]["modem_wait_s"], m.state_name()))
                 if self.active is None and m.ready():
                     job = self.jobs.next_due(self.now())
                     if job is not None:
@@ -343,6 +354,27 @@ class Unit:
                 self._modem_wake.clear()
         finally:
             rt.cancel()
+
+    async def _modem_recover(self, reader, writer):
+        """At boot the modem may still be in the call a reset cut (it outlives the unit):
+        drop DTR where the board has it; else end page data (DLE ETX) and the session
+        (AT+FK), then discard whatever the modem says for a moment (docs/unit.md)."""
+        if self.port.modem_reset_line(True):
+            await asyncio.sleep_ms(500)
+            self.port.modem_reset_line(False)
+        else:
+            writer.write(b"\x10\x03")
+            await writer.drain()
+            await asyncio.sleep_ms(300)
+            writer.write(b"AT+FK\r")
+            await writer.drain()
+        buf = bytearray(64)
+        end = self.mono() + 1.5
+        while self.mono() < end:
+            try:
+                await asyncio.wait_for_ms(reader.readinto(buf), 100)
+            except asyncio.TimeoutError:
+                pass
 
     async def _modem_reader(self, reader, m):
         buf = bytearray(512)

@@ -48,6 +48,8 @@ EVENT_TOPICS = (FAX_STATUS, FAX_RECEIVED, CAFIS_VERDICT, CMD_ERROR)
 def root(unit, prefix=PREFIX):
     """`<root>` of the contract: faxbridge/<unit-id>."""
     check_unit(unit)
+    if not prefix or "+" in prefix or "#" in prefix or "\x00" in prefix or prefix[0] == "/" or prefix[-1] == "/":
+        raise ValueError("prefix must be a topic name without wildcards or outer slashes")
     return prefix + "/" + unit
 
 

@@ -18,6 +18,7 @@ Store interface (MemStore below; app/outbox_store.FileStore on flash):
   open() -> (acked_seq, last_seq)     recover; last_seq = highest seq ever accepted
   append(seq, cls, suffix, payload)   durable on return; raises OSError if it could not write
   read() -> (seq, cls, suffix, payload) | None   next record after the send cursor
+                                      (payload: bytes or a memoryview, valid until the next read)
   ack(seq)                            every record <= seq is delivered (persist, may trim)
   used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes
   close()

@@ -6,7 +6,7 @@ Time is passed in as `now`: integer milliseconds from any monotonic origin. The 
   - after either, write session.take() (a list of bytes-like, in order) and read
     session.events() (a list of tuples, see EVENTS below);
   - when the transport fails: delay_ms = session.lost(now, reason); wait; reconnect.
-Incoming PUBLISH packets go to session.on_message(topic, payload_memoryview, total_len)
+Incoming PUBLISH packets go to session.on_message(topic, payload_memoryview, total_len, retain)
 while feed() runs (total_len > len(payload) means the message was too large and truncated);
 the session sends PUBACK after the callback returns, even if it raised.
 
@@ -222,7 +222,7 @@ class Session:
             cb = self.on_message
             try:
                 if cb:
-                    cb(topic, payload, total - (len(body) - len(payload)))
+                    cb(topic, payload, total - (len(body) - len(payload)), retain)
             except Exception as e:  # a handler bug must not kill the link
                 self._ev.append(("error", "message handler: %r" % (e,)))
             if qos == 1:

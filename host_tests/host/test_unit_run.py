@@ -1,0 +1,28 @@
+"""`make run` non-interactively: tools/run.py --exit-after-demo runs the whole demo and stops
+everything it started."""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_unit_make_run_demo_completes_and_cleans_up(tmp_path):
+    work = str(tmp_path / "run")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "run.py"), "--exit-after-demo",
+                        "--speedup", "8", "--workdir", work, "--timeout", "120"],
+                       capture_output=True, text=True, timeout=240)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    for want in ("fax text-1", "fax bitmap-1", "263  busy", "6002  refused number",
+                 "abnormal_report  code=C58", "abnormal_report  code=C03", "command refused: fax bad_json",
+                 "fax received", "stopped: broker, simulated line and firmware"):
+        assert want in out, (want, out[-4000:])
+    assert re.search(r"fax text-1 +0  success", out), out[-4000:]
+    pngs = re.findall(r"page the (?:remote fax machine|unit) received: (\S+\.png)", out)
+    assert len(pngs) >= 3 and all(os.path.getsize(p) > 1000 for p in pngs), pngs
+    assert "gap in seq" not in out
+    # nothing left running: the firmware's flash folder is no longer in use by any process
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert work not in ps, [line for line in ps.splitlines() if work in line]
