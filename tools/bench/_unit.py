@@ -53,9 +53,12 @@ def compile_mpy():
                                capture_output=True, text=True)
             if r.returncode:
                 raise RuntimeError("mpy-cross %s: %s" % (rel, r.stderr.strip()))
-    # main.py stays source (as on the board) but runs from MPY_DIR: the unix port puts the
-    # script's folder first on sys.path, so firmware/main.py would import the .py sources
-    shutil.copy(os.path.join(base, "main.py"), os.path.join(MPY_DIR, "main.py"))
+    # main.mpy too: unitlab.Firmware runs `micropython -m main` with MICROPYPATH=MPY_DIR:.frozen,
+    # which keeps firmware/ (the sources) off sys.path
+    r = subprocess.run([mpy_cross, "-march=x64", "-s", "main.py", "-o", os.path.join(MPY_DIR, "main.mpy"),
+                        os.path.join(base, "main.py")], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("mpy-cross main.py: %s" % r.stderr.strip())
     _compiled.append(MPY_DIR)
     return MPY_DIR
 
@@ -86,32 +89,14 @@ class Broker(unitlab.Broker):
         return self
 
 
-class Firmware(unitlab.Firmware):
-    """unitlab.Firmware, but main.py runs from the code folder (.mpy: build/bench-mpy)."""
-
-    def start(self):
-        self.write_config()
-        cmd = [unitlab.MICROPYTHON]
-        if self.heap:
-            cmd += ["-X", "heapsize=%s" % self.heap]
-        code = self.mpy_dir or os.path.join(ROOT, "firmware")
-        cmd += [os.path.join(code, "main.py"), "--flash", self.flash]
-        env = dict(os.environ, MICROPYPATH=code + ":.frozen")
-        self.starts += 1
-        with open(self.log_path, "a") as log:
-            log.write("---- start %d: %s\n" % (self.starts, " ".join(cmd)))
-            log.flush()
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
-        return self
-
-
 def run_heap(default_kb=512):
     """The heap for the timing benchmarks: the minimum heap.py found in the last hour plus a
     quarter (a board with some headroom), else `default_kb` wk."""
+    path = os.path.join(ROOT, "build", "bench-heap.json")
     try:
-        with open(os.path.join(ROOT, "build", "bench-heap.json")) as f:
+        with open(path) as f:
             d = json.load(f)
-        if time.time() - os.path.getmtime(os.path.join(ROOT, "build", "bench-heap.json")) < 3600:
+        if time.time() - os.path.getmtime(path) < 3600:
             kb = int(d["kb"]) * 5 // 4
             return "%dwk" % (kb - kb % 4)
     except (OSError, ValueError, KeyError, TypeError):
@@ -166,7 +151,7 @@ class Session:
             else:
                 cfg[k] = v
         mpy_dir = compile_mpy() if self.mpy else None
-        self.fw = Firmware(self.tmp, cfg, heap=self.heap, mpy_dir=mpy_dir)
+        self.fw = unitlab.Firmware(self.tmp, cfg, heap=self.heap, mpy_dir=mpy_dir)
         os.makedirs(self.fw.flash, exist_ok=True)
         shutil.copy(REGISTRY, os.path.join(self.fw.flash, "registry.json"))
         self.w = unitlab.Watcher(self.broker.port)
