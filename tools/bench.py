@@ -100,7 +100,7 @@ def main(argv):
         cells = [fmt(r.get(k, "")) for k in ("area", "figure", "value", "unit", "goal")]
         print("  ".join("%-*s" % (w[i], c) for i, c in enumerate(cells)) + ("  " + r["note"] if r.get("note") else ""))
     if hidden:
-        print("(%d more rows, e.g. every module's .mpy size, in build/bench.json)" % hidden)
+        print("(%d more rows in build/bench.json: every module's .mpy size, CPython's own rates)" % hidden)
     os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
     out = os.path.join(ROOT, "build", "bench.json")
     with open(out, "w") as f:

@@ -217,7 +217,7 @@ def run():
     last_fail = max([kb for kb, ok, _w, _d in trials if not ok] or [LO_KB])
     rows.append({"figure": "min heap, end-to-end scenario (.mpy, -X heapsize=Nwk)", "value": found,
                  "unit": "KB (32-bit)", "goal": "<= %d (stretch %d)" % (GOAL_KB, STRETCH_KB),
-                 "note": "%.0f%% of goal; %d fails; ESP32 ~100 KB heap: %.0f%% of it; %d trials, %.0f s"
+                 "note": "%.0f%% of goal; %d wk fails; a ~100 KB ESP32 heap: %.0f%% of it; %d runs, %.0f s"
                  % (100.0 * found / GOAL_KB, last_fail, found, len(trials), time.time() - t0)})
     total, mods = footprint()
     top = sorted(mods, key=lambda m: -m[1])[:4]
