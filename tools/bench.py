@@ -43,8 +43,8 @@ def machine():
         pass
     mp = os.path.join(ROOT, ".venv", "bin", "micropython")
     try:
-        ver = subprocess.run([mp, "-c", "import sys; print(sys.version.split('; ')[-1])"], capture_output=True, text=True,
-                             timeout=10).stdout.strip()
+        ver = subprocess.run([mp, "-c", "import sys; print(sys.version.split('; ')[-1])"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
     except OSError as e:
         ver = "not runnable: %s" % e
     return {"cpu": cpu, "cores": os.cpu_count(), "micropython": ver, "python": platform.python_version()}

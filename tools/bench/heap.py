@@ -35,7 +35,7 @@ WINDOW = 32                  # telegrams published ahead of their verdicts
 OUT = os.path.join(ROOT, "build", "bench-heap.json")
 
 PAGE_TEXT = ("faxbridge benchmark, page %d of 3\n\n" +
-             "The quick brown fox jumps over the lazy dog. 0123456789 ACME Trading K.K.\n" * 8)
+             "The quick brown fox jumps over the lazy dog. 0123456789 ACME Trading K.K.\n" * 30)
 
 
 def _blocky_pbm(rows, seed, width=1728):
