@@ -709,3 +709,54 @@ def test_refused_reception_by_sink_factory():
     r.m._sink_factory = lambda: None
     ring_in(r)
     assert r.take() == b"" and r.kinds("end") == []
+
+
+def test_receive_page_cut_by_hangup_is_not_kept():
+    sink = BufSink(counts=[(37, 1)])
+    r = Rig(sink=sink)
+    start_receive(r)
+    r.take()
+    r.say(b"part of a page\x10\x03\r\n+FHNG:90\r\n" + OK.encode())
+    e = r.end()
+    assert e["code"] == 7200 and e["pages"] == 0 and e["pprs"] == [None] and e["bad_pages"] == 1
+    pg = r.kinds("page")[0]
+    assert pg["complete"] is False and pg["ok"] is False and pg["lines"] == 37
+
+
+def test_receive_our_verdict_overrides_the_modems():
+    sink = BufSink(counts=[(300, 0)])
+    r = Rig(sink=sink)
+    start_receive(r)
+    r.take()
+    r.say(b"page\x10\x03\r\n+FPTS:2,300,0,0\r\n\r\n+FET:2\r\n" + OK.encode())
+    r.expect("AT+FPTS=1\r")
+    r.say(OK)
+    r.expect("AT+FDR\r")
+    r.say("\r\n+FHNG:0\r\n" + OK)
+    e = r.end()
+    assert e["code"] == 0 and e["pages"] == 1
+
+
+def test_receive_cancel_while_writing_our_verdict():
+    sink = BufSink(counts=[(100, 50)])
+    r = Rig(sink=sink)
+    start_receive(r)
+    r.take()
+    r.say(b"p\x10\x03\r\n+FPTS:1\r\n\r\n+FET:0\r\n" + OK.encode())
+    r.expect("AT+FPTS=2\r")
+    r.cancel()
+    r.say(OK)
+    r.expect("AT+FK\r")
+    r.say("\r\n+FHNG:2\r\n" + OK)
+    assert r.end()["code"] == 403
+
+
+def test_modem_refusing_our_verdict_is_tolerated():
+    sink = BufSink(counts=[(100, 50)])
+    r = Rig(sink=sink)
+    start_receive(r)
+    r.take()
+    r.say(b"p\x10\x03\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + OK.encode())
+    r.expect("AT+FPTS=2\r")
+    r.say("\r\nERROR\r\n")
+    r.expect("AT+FDR\r")

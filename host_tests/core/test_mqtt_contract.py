@@ -106,3 +106,9 @@ def test_cancel_and_telegram():
     assert _err(commands.parse, "cmd/reboot", *_p(b"1")).reason == commands.UNKNOWN_COMMAND
     # a telegram longer than any valid one still reaches CAFIS (which gives the verdict)
     assert len(commands.parse("cmd/telegram", *_p(b"9" * 1500)).data) == 1500
+
+
+def test_deeply_nested_json_gets_a_reason_not_a_crash():
+    for doc in (b"[" * 12000 + b"]" * 12000, b'{"job":' * 3000 + b"1" + b"}" * 3000):
+        e = _err(commands.parse, "cmd/fax", memoryview(doc), len(doc))
+        assert e.reason in (commands.BAD_JSON, commands.BAD_FIELD)

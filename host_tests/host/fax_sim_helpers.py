@@ -10,7 +10,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from modemsim import Faults, Line, ModemConfig  # noqa: E402
+from modemsim import Faults, Line, ModemConfig  # noqa: E402,F401
 
 VENV = os.path.join(ROOT, ".venv", "bin")
 RUNTIMES = {"cpython": os.path.join(VENV, "python"), "micropython": os.path.join(VENV, "micropython")}

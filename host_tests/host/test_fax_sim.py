@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from fax_sim_helpers import (ROOT, Sim, drive, efax_rows, fitted, final, g3_rows, need,
+from fax_sim_helpers import (ROOT, Faults, Sim, drive, efax_rows, fitted, final, g3_rows, need,
                              pattern_rows, write_pbm)
 
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
@@ -145,6 +145,42 @@ def test_fault_ends_with_the_right_code_and_evidence(runtime, spec, code, eviden
             assert f["hangup"] is not None and f["hangup"][2]
 
 
+# Faults on calls coming in to our modem: (spec, code, kept pages, +FHNG code or None).
+RX_FAULTS = (
+    ("drop=3000", 7200, 0, 90),        # line drops mid-page: the cut page is not kept
+    ("page_noise=50", 0, 2, 0),        # a few bad lines: still within rx_bad_pct
+    ("hangup=70", 7200, 0, 70),
+    ("hangup=91", 7200, 0, 91),
+    ("hangup=100", 7200, 0, 100),      # page data complete, but no +FET: not confirmed
+    ("ppr=2", 0, 2, 0),                # the modem's verdict is RTN, ours (line counts) wins
+    ("noise=20", 0, 2, 0),
+    ("dead=+FDR", 205001, 0, None),
+)
+RX_FAST = ["hangup_timeout=2", "reset_timeout=2", "rx_idle_timeout=4", "fdr_timeout=6",
+           "answer_timeout=6", "fet_timeout=4"]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("spec,code,pages,hsc", RX_FAULTS, ids=[f[0] for f in RX_FAULTS])
+def test_receive_fault_ends_with_the_right_code(runtime, spec, code, pages, hsc):
+    with Sim(speedup=16) as s:
+        s.line.set_faults("5550101", Faults.parse(spec))
+        write_pbm(s.path("p.pbm"), pattern_rows(300, 1728, 3), 1728)
+        os.makedirs(s.path("in"))
+        th = threading.Timer(1.0, lambda: s.remote.send_fax("5550101", [s.path("p.pbm")] * 2))
+        th.start()
+        rc, ev, err = drive(runtime, s.tty, ["recv", s.path("in")], RX_FAST, timeout=60)
+        th.join()
+        assert rc == 0, ("no end of the reception", ev, err, s.log())
+        end = [e for e in ev if e["event"] == "end"]
+        assert len(end) == 1, ev
+        end = end[0]
+        assert end["dir"] == "rx" and end["code"] == code and end["pages"] == pages, (spec, end)
+        assert (end["hangup"] or [None])[0] == hsc, (spec, end)
+        if spec.startswith("dead"):
+            assert "reset" in [e.get("state") for e in ev if e["event"] == "modem"]
+
+
 QUIRKS = ("fdt_ok_first=1", "xon_after_connect=0", "fpts_on_last=0", "fpts_fields=4")
 
 
@@ -202,3 +238,34 @@ def test_efax_receives_our_fax_pixel_exact(runtime):
         assert "0 errors" in out
         assert efax_rows(s.path("efax/fax.001")) == fitted(r1, 1728)
         assert efax_rows(s.path("efax/fax.002")) == fitted(r2, 1200)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_we_receive_efax_pixel_exact(runtime):
+    need("efax")
+    with Sim(speedup=1, remote=False, modem_b=True) as s:
+        r1 = pattern_rows(300, 1728, 9)
+        write_pbm(s.path("p1.pbm"), r1, 1728)
+        tif = subprocess.run([need("efix"), "-i", "pbm", "-o", "tiffg3", s.path("p1.pbm")],
+                             capture_output=True, check=True, timeout=60).stdout
+        with open(s.path("p1.tif"), "wb") as f:
+            f.write(tif)
+        os.makedirs(s.path("in"))
+        # efax puts a 20-line header on the page; -h "" makes it blank
+        ef = subprocess.Popen(["sh", "-c", 'sleep 2; exec efax -d "$0" -o2 -h "" -t 5550101 "$1"',
+                               s.tty_b, s.path("p1.tif")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            rc, ev, err = drive(runtime, s.tty, ["recv", s.path("in")], timeout=90)
+            out, _ = ef.communicate(timeout=60)
+        finally:
+            if ef.poll() is None:
+                ef.kill()
+                ef.communicate()
+        assert rc == 0, (ev, err)
+        end = [e for e in ev if e["event"] == "end"][-1]
+        assert end["code"] == 0 and end["pages"] == 1, (end, out)
+        assert "returning 0" in out, out
+        got = g3_rows(s.path("in/page1.g3"))
+        assert len(got) == 320 and got[:20] == [bytes(216)] * 20
+        assert got[20:] == fitted(r1, 1728)

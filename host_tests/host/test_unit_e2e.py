@@ -142,3 +142,47 @@ def test_unit_demo_completes_with_a_capped_heap(tmp_path):
 
 # The smallest heap the demo scenario completed with (tools/bench/unit.py bisects it), plus a margin.
 HEAP = "240wk"
+
+
+def test_unit_quota_hold_released_by_raising_it_and_cancel(tmp_path):
+    import json
+    line = fast_line(tmp_path, speedup=8.0)
+    with Lab(tmp_path, line, {"quota": {"pages_per_day": 1}}) as lab:
+        line.add_remote(REMOTE, out_dir=str(tmp_path / "remote"))
+        lab.fax("q1", REMOTE, [{"text": "one page"}])
+        assert lab.wait_final("q1", 60)["code"] == 0
+        lab.fax("q2", REMOTE, [{"text": "over the quota"}])
+        lab.fax("q3", REMOTE, [{"text": "cancelled while held"}])
+        held = lab.w.wait(lambda ms: [x for t, x in ms if t.endswith("/fax/status") and x.get("job") == "q3"
+                                      and x.get("code") == -22], 20)
+        assert held, lab.statuses("q3")
+        assert [m["code"] for m in lab.statuses("q2")][-1] == -22
+        lab.w.publish(lab.root + "cmd/cancel", json.dumps({"job": "q3"}))
+        assert lab.wait_final("q3", 20)["code"] == 403
+        lab.w.publish(lab.root + "cmd/cancel", json.dumps({"job": "nope"}))
+        assert lab.w.wait(lambda ms: [x for t, x in ms if t.endswith("/cmd/error") and x.get("ref") == "nope"], 10)
+        time.sleep(1.5)
+        assert not [m for m in lab.statuses("q2") if m["final"]]
+        cfg = dict(lab.fw.config, quota={"pages_per_day": 5})   # the operator raises the quota
+        lab.fw.config = cfg
+        lab.fw.write_config()
+        final = lab.wait_final("q2", 60)
+        assert final["code"] == 0, final
+        assert codes_in_order(lab.statuses("q2")) == [-1, -2, -22, -3, 0], lab.statuses("q2")
+
+
+def test_unit_cancel_during_the_call_ends_at_403(tmp_path):
+    import json
+    line = fast_line(tmp_path, speedup=8.0)
+    text = "\f".join("page %d" % i for i in (1, 2, 3))
+    with Lab(tmp_path, line) as lab:
+        line.add_remote(REMOTE, out_dir=str(tmp_path / "remote"))
+        lab.fax("c1", REMOTE, [{"text": text}])
+        assert lab.w.wait(lambda ms: [x for t, x in ms if t.endswith("/fax/status") and x.get("job") == "c1"
+                                      and x.get("pages") == 1], 60), lab.statuses("c1")
+        lab.w.publish(lab.root + "cmd/cancel", json.dumps({"job": "c1"}))
+        final = lab.wait_final("c1", 60)
+        assert final["code"] == 403 and final["pages"] < 3, final
+        assert lab.modem.transcript.count("DTE->DCE \"AT+FK") >= 2  # boot recovery + the cancel
+        lab.fax("c2", REMOTE, [{"text": "the line is usable again"}])
+        assert lab.wait_final("c2", 60)["code"] == 0

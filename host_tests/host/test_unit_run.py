@@ -21,7 +21,11 @@ def test_unit_make_run_demo_completes_and_cleans_up(tmp_path):
         assert want in out, (want, out[-4000:])
     assert re.search(r"fax text-1 +0  success", out), out[-4000:]
     pngs = re.findall(r"page the (?:remote fax machine|unit) received: (\S+\.png)", out)
-    assert len(pngs) >= 3 and all(os.path.getsize(p) > 1000 for p in pngs), pngs
+    from PIL import Image
+    assert len(pngs) >= 3, pngs
+    for p in pngs:
+        with Image.open(p) as im:
+            assert im.size[0] == 1728 and im.size[1] >= 100, (p, im.size)
     assert "gap in seq" not in out
     # nothing left running: the firmware's flash folder is no longer in use by any process
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout

@@ -577,6 +577,7 @@ class Modem:
         self.unstuffer = Unstuffer()
         self.scanner = EolScanner()
         self.xoff_sent = False
+        self.overrun_noted = False
         self.xoff_hold_until = 0.0
         rate = P.bytes_per_second(self.fdcs, self.line.speedup)
         self.pump = Pump(self.call, self, rate, self.page_no, on_done=self._page_sent)
@@ -630,6 +631,9 @@ class Modem:
         if self.state not in ("TX_DATA", "TX_DRAIN") or self.pump is None:
             return
         n = self.pump.buffered
+        if self.xoff_sent and n > 4 * self.cfg.xoff_high and not self.overrun_noted:
+            self.overrun_noted = True
+            self.log.note("DTE keeps sending after XOFF: %d bytes buffered (a real modem would overflow)" % n)
         if not self.xoff_sent and n >= self.cfg.xoff_high and self.state == "TX_DATA":
             self.xoff_sent = True
             self._out(bytes((XOFF,)))

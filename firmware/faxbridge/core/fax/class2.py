@@ -461,7 +461,12 @@ class Class2:
         elif st == RXPOST:
             self._on_rxpost(s, name, now)
         elif st == FPTS:
-            self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
+            if s.hangup is not None:
+                self._end(now)
+            elif s.outcome is not None:
+                self._hangup(now)
+            else:                               # OK, or ERROR: the modem keeps its verdict
+                self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
         elif st == HANGUP:
             self._on_hangup(s, name, now)
 
@@ -871,11 +876,14 @@ class Class2:
             self._call_lost(s, name, now)
             return
         if s.our_ppr is not None:
-            ok = s.our_ppr == 1
-            s.pprs.append(s.our_ppr)
-            self._emit("page", {"dir": "rx", "index": s.index, "ppr": s.our_ppr, "ok": ok,
+            # no +FET: the sender never finished the page (line drop, hang-up): not kept
+            complete = s.ppm is not None
+            ppr = s.our_ppr if complete else None
+            ok = ppr == 1
+            s.pprs.append(ppr)
+            self._emit("page", {"dir": "rx", "index": s.index, "ppr": ppr, "ok": ok,
                                 "lines": s.rx_lines, "bad_lines": s.rx_bad,
-                                "modem_ppr": s.modem_ppr})
+                                "modem_ppr": s.modem_ppr, "complete": complete})
             if ok:
                 s.confirmed += 1
                 s.index += 1
