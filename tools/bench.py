@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
 
 # heap first among the unit's benchmarks: latency and pump run at the heap it finds (+25%)
-ORDER = ("size", "heap", "t4", "cafis", "cafis_engine", "mqtt", "latency", "pump")
+ORDER = ("size", "heap", "t4", "fax", "cafis", "cafis_engine", "mqtt", "latency", "pump")
 
 
 def has_run(path):
