@@ -51,7 +51,15 @@ def _blocky_pbm(rows, seed, width=1728):
     return b"P4\n%d %d\n" % (width, rows) + bytes(body)
 
 
-def scenario(heap, timeout=120.0, log=None):
+def refused(msgs):
+    """The unit's cmd/error for our cmd/fax (e.g. no heap to parse it), or None."""
+    for t, m in msgs:
+        if t.endswith("/cmd/error") and isinstance(m, dict) and m.get("cmd") == "fax":
+            return m
+    return None
+
+
+def scenario(heap, timeout=60.0, log=None):
     """Run the scenario once with `-X heapsize=<heap>`; returns (ok, why, seconds)."""
     from modemsim import Line
     t0 = time.monotonic()
@@ -76,7 +84,10 @@ def scenario(heap, timeout=120.0, log=None):
                        max(1.0, end - time.monotonic()), "verdict %d" % (got + 1))
             s.wait(lambda ms: len([1 for t, m in ms if t.endswith("/cafis/verdict")]) >= len(tels),
                    max(1.0, end - time.monotonic()), "all %d verdicts" % len(tels))
-            fin = s.wait(lambda ms: s.final(ms, "tx3"), max(1.0, end - time.monotonic()), "the fax's final status")
+            fin = s.wait(lambda ms: s.final(ms, "tx3") or refused(ms), max(1.0, end - time.monotonic()),
+                         "the fax's final status")
+            if fin.get("cmd") == "fax":
+                return False, "cmd/fax refused: %s" % fin.get("detail"), time.monotonic() - t0
             if fin.get("code") != 0 or fin.get("pages") != 3:
                 return False, "fax ended %r" % (fin,), time.monotonic() - t0
             if len(remote.received) < 3:
