@@ -54,7 +54,9 @@ def main():
             pass
     finally:
         port.close()
-    print("faxbridge: stopped")
+    print("faxbridge: stopped (exit code %d)" % unit.exit_code)
+    if unit.exit_code and sys.platform == "esp32":
+        port.restart()          # a task died: a clean reset; jobs and events are on flash
     return unit.exit_code
 
 

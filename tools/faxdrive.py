@@ -5,7 +5,8 @@ MicroPython unix port: the integration harness for the driver (docs/fax.md).
     micropython tools/faxdrive.py --tty /tmp/ttyFAX0 recv build/rx --calls 1
 Options: --set key=value (Class2 config, repeatable), --timeout S (whole run, default 600),
 --cancel-after S (send: cancel the job S seconds after its first page started),
---normal (pages at 98 lpi).
+--normal (pages at 98 lpi), --baud N (pace page data like a UART at N baud, default
+115200; 0 = as fast as the pty takes it, which runs far ahead of the modem's XOFF).
 Prints one JSON object per event on stdout ({"event": kind, ...}); exits 0 after the job's
 final status (send) or after --calls receptions (recv), 3 on --timeout.
 Received pages are written as OUTDIR/page<N>.g3 in MSB-first order (g3topbm reads them).
@@ -136,7 +137,8 @@ class G3Files:
 
 
 def parse(argv):
-    opt = {"tty": None, "set": {}, "timeout": 600.0, "cancel": None, "fine": True, "calls": 1}
+    opt = {"tty": None, "set": {}, "timeout": 600.0, "cancel": None, "fine": True, "calls": 1,
+           "baud": 115200}
     pos = []
     i = 0
     while i < len(argv):
@@ -161,6 +163,9 @@ def parse(argv):
             i += 1
         elif a == "--calls":
             opt["calls"] = int(argv[i + 1])
+            i += 1
+        elif a == "--baud":
+            opt["baud"] = int(argv[i + 1])
             i += 1
         elif a == "--normal":
             opt["fine"] = False
@@ -196,6 +201,9 @@ def main(argv):
     ends = 0
     cancelled = False
     page_t = None
+    rate = opt["baud"] / 10          # bytes a second on the wire (8N1)
+    credit = 0.0                     # bytes the "UART" may send now (a bucket of 256 at most)
+    last_t = now()
     while True:
         t = now()
         if t > opt["timeout"]:
@@ -205,10 +213,17 @@ def main(argv):
                 t >= page_t + opt["cancel"]):
             cancelled = True
             runner.cancel("job1", t)
+        paced = False
+        credit = min(256.0, credit + (t - last_t) * rate)
+        last_t = t
         while True:
+            if rate and m.state_name() == "txdata" and credit <= 0:
+                paced = True
+                break
             out = m.next_output(t)
             if not out:
                 break
+            credit -= len(out)
             mv = memoryview(out)
             while len(mv):
                 n = port.write(mv)
@@ -218,7 +233,7 @@ def main(argv):
         d = runner.deadline(t)
         wait = 50 if d is None else int(max(0, min(0.05, d - t)) * 1000)
         if m.state_name() == "txdata":
-            wait = 0
+            wait = 2 if paced else 0
         if poller.poll(wait):
             n = port.readinto(buf)
             if n:

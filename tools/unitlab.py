@@ -291,9 +291,17 @@ class Lab:
     def statuses(self, job):
         return [m for m in self.w.events("fax/status") if m.get("job") == job]
 
+    def wait(self, pred, timeout):
+        """Watcher.wait that gives up at once when the firmware process has died."""
+        got = self.w.wait(lambda ms: pred(ms) or (not self.fw.alive() and "dead"), timeout)
+        if got == "dead":
+            raise AssertionError("the firmware died (exit %s); log:\n%s" % (
+                self.fw.proc.returncode, self.fw.log()[-3000:]))
+        return got
+
     def wait_final(self, job, timeout):
-        got = self.w.wait(lambda ms: [m for t, m in ms if t.endswith("/fax/status") and isinstance(m, dict)
-                                      and m.get("job") == job and m.get("final")], timeout)
+        got = self.wait(lambda ms: [m for t, m in ms if t.endswith("/fax/status") and isinstance(m, dict)
+                                    and m.get("job") == job and m.get("final")], timeout)
         assert got, "job %s has no final status after %d s: %r\nfirmware log:\n%s" % (
             job, timeout, self.statuses(job), self.fw.log()[-4000:])
         return got[0]
@@ -339,9 +347,9 @@ def demo_scenario(lab, workdir, telegrams=0, timeout=90):
     with open(src, "wb") as f:
         f.write(blocky_pbm(100, seed=5))
     caller.send_fax(UNIT_NUMBER, [src])
-    assert lab.w.wait(lambda ms: [x for t, x in ms if t.endswith("/fax/received")], 60), lab.fw.log()[-3000:]
+    assert lab.wait(lambda ms: [x for t, x in ms if t.endswith("/fax/received")], 60), lab.fw.log()[-3000:]
     want = len(tels) + telegrams
-    assert lab.w.wait(lambda ms: len([1 for t, x in ms if t.endswith("/cafis/verdict")]) >= want, timeout), \
+    assert lab.wait(lambda ms: len([1 for t, x in ms if t.endswith("/cafis/verdict")]) >= want, timeout), \
         "verdicts: %d of %d" % (len(lab.w.events("cafis/verdict")), want)
     assert lab.fw.alive(), lab.fw.log()[-3000:]
     assert "MemoryError" not in lab.fw.log(), lab.fw.log()[-3000:]

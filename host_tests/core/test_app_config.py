@@ -83,3 +83,18 @@ def test_allow_and_deny_overlap():
 def test_load_missing_file():
     cfg, errors = config.load("build/no/such/config.json")
     assert cfg is None and errors[0].startswith("config: cannot read build/no/such/config.json")
+
+
+def test_example_board_config_is_valid():
+    text = None
+    for p in ("docs/unit-config.example.json", "../docs/unit-config.example.json"):
+        try:
+            with open(p) as f:
+                text = f.read()
+            break
+        except OSError:
+            pass
+    assert text is not None, "docs/unit-config.example.json not found (run from the worktree root)"
+    cfg, errors = config.parse(text)
+    assert errors == [], errors
+    assert cfg["mqtt"]["tls"] is True and cfg["quota"]["pages_per_day"] == 200

@@ -760,3 +760,22 @@ def test_modem_refusing_our_verdict_is_tolerated():
     r.expect("AT+FPTS=2\r")
     r.say("\r\nERROR\r\n")
     r.expect("AT+FDR\r")
+
+
+def test_evidence_in_a_fixed_order():
+    from faxbridge.core.fax.class2 import evidence
+    r = Rig()
+    start_send(r, PAGE)
+    r.say("\r\nBUSY\r\n")
+    ev = evidence(r.end())
+    assert [k for k, _ in ev] == ["dir", "code", "reason", "result", "hangup", "pages", "pprs",
+                                  "remote_id", "params", "remote_caps", "number", "duration"]
+    assert ev[1] == ("code", 263)
+    r2 = Rig()
+    start_send(r2, PAGE)
+    connect(r2)
+    r2.take()
+    r2.say(OK)
+    r2.say("\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n" + OK)
+    p = dict(evidence(r2.end()))["params"]
+    assert p[0] == ("raw", "1,3,0,2,0,0,0,0") and p[2] == ("bit_rate", 9600)

@@ -109,9 +109,12 @@ def efax_rows(path):
     return read_pbm(out)[2]
 
 
-def drive(runtime, tty, args, sets=(), timeout=180):
-    """Run tools/faxdrive.py; returns (returncode, events, stderr)."""
-    cmd = [RUNTIMES[runtime], DRIVE, "--tty", tty, "--timeout", str(timeout)]
+def drive(runtime, sim, args, sets=(), timeout=180):
+    """Run tools/faxdrive.py on sim's modem A; returns (returncode, events, stderr).
+
+    Page data is paced like a UART at sim.baud (a pty would take it far faster than the
+    modem's XOFF could stop it)."""
+    cmd = [RUNTIMES[runtime], DRIVE, "--tty", sim.tty, "--timeout", str(timeout), "--baud", str(sim.baud)]
     for s in sets:
         cmd += ["--set", s]
     p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout + 30, cwd=ROOT)
@@ -135,6 +138,8 @@ class Sim:
 
     def __init__(self, speedup=8.0, remote=True, modem_b=False, config=None, faults=None, timeouts=None):
         self.dir = tempfile.mkdtemp(prefix="faxsim-")
+        # a UART three times faster than the (sped-up) 14400 bit/s line, at least 115200 baud
+        self.baud = max(115200, int(speedup * 14400 * 3))
         self.line = Line(speedup=speedup, log_dir=os.path.join(self.dir, "log"), timeouts=timeouts)
         self.tty = os.path.join(self.dir, "ttyA")
         self.line.start()
@@ -160,6 +165,15 @@ class Sim:
             with open(os.path.join(d, n)) as f:
                 out.append("== %s\n%s" % (n, f.read()[-4000:]))
         return "\n".join(out)
+
+    def ignored_xoff(self):
+        """True when the simulator noted that our side kept sending after its XOFF."""
+        d = os.path.join(self.dir, "log")
+        for n in os.listdir(d):
+            with open(os.path.join(d, n)) as f:
+                if "keeps sending after XOFF" in f.read():
+                    return True
+        return False
 
     def close(self):
         self.line.stop()

@@ -96,6 +96,7 @@ def test_plain_parameters_and_ranges(modem):
     assert d.cmd("AT+FPTS?") == ["2", "OK"]
     assert d.cmd("AT+FPTS=9") == ["ERROR"]
     assert d.cmd("AT+FET=?") == ["(0-2)", "OK"]
+    assert d.cmd("AT+FET?") == ["0", "OK"]
     assert d.cmd("AT+FLID=?") == ["(20),(32-127)", "OK"]
     assert d.cmd('AT+FLID="  +49 30 1234"') == ["OK"]
     assert d.cmd("AT+FLID?") == ["  +49 30 1234", "OK"]

@@ -128,7 +128,7 @@ def test_efax_sends_to_the_remote_machine_and_receives_from_it(tmp_path):
         assert _wait(send, 60, "sending efax", slog) == 0, _tail(slog)
         rec = r.wait_pages(1, 5)[0]
         got = pbm_rows(pbm_of_g3(rec["path"], str(tmp_path / "remote-got.pbm")))
-        assert got[2][EFAX_HEADER_ROWS:] == orig[2] and rec["ppr"] == 1
+        assert got[2][EFAX_HEADER_ROWS:] == orig[2] and rec["ppr"] == 1 and rec["bad_lines"] == 0
 
         rlog = str(tmp_path / "efax-recv.log")
         m = line.modem("5550101")

@@ -207,6 +207,7 @@ def test_page_noise_corrupts_the_page(env, tmp_path):
     send_one(d, page)
     rec = r.wait_pages(1, 5)[0]
     assert rec["bytes"] == len(page) + 40
+    assert rec["bad_lines"] > 0
 
 
 def test_modem_stops_answering_at_a_command(env):

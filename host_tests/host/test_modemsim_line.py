@@ -75,7 +75,8 @@ def test_modem_sends_two_pages_to_the_remote_machine_which_keeps_them_as_g3(env,
     assert d.responses() == ["OK"]
     assert d.cmd("AT+FET=2") == ["+FPTS:1", "+FHNG:0", "OK"]
     recs = r.wait_pages(2, 5)
-    assert [(x["page"], x["lines"], x["rtc"], x["ppr"]) for x in recs] == [(1, 60, True, 1), (2, 45, True, 1)]
+    assert [(x["page"], x["lines"], x["bad_lines"], x["rtc"], x["ppr"]) for x in recs] == \
+        [(1, 60, 0, True, 1), (2, 45, 0, True, 1)]
     for pbm, rec in zip(src, recs):
         assert same_pixels(pbm, rec["path"], tmp_path)
         with open(rec["path"], "rb") as f:       # stored MSB-first: exactly pbmtog3's bytes

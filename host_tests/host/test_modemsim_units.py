@@ -141,3 +141,52 @@ def test_eol_scanner_never_fails_on_garbage(data):
 def test_split_commands_never_raises(text):
     for cmd in split_commands(text):
         assert cmd[0] in ("B", "S", "X", "D", "BAD")
+
+
+def _random_runs_pbm(path, rows, seed):
+    import random
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(rows):
+        bits = []
+        c = rnd.randrange(2)
+        if c:
+            bits.append(0)          # lines may start black (white run 0)
+        while len(bits) < 1728:
+            n = rnd.choice((rnd.randrange(0, 70), rnd.randrange(0, 1800), rnd.randrange(1, 5), rnd.randrange(0, 300)))
+            bits += [c] * n
+            c ^= 1
+        bits = bits[:1728]
+        out.append(bytes(int("".join(map(str, bits[k:k + 8])), 2) for k in range(0, 1728, 8)))
+    with open(path, "wb") as f:
+        f.write(b"P4\n1728 %d\n" % rows + b"".join(out))
+    return path
+
+
+def test_mh_tables_are_prefix_free_and_complete():
+    from modemsim.mh import TABLES
+    for t in TABLES:
+        assert sorted(t.values()) == list(range(64)) + [64 * k for k in range(1, 28)] + \
+            [1792 + 64 * k for k in range(13)]
+        codes = [format(v, "0%db" % n) for (n, v) in t]
+        for a in codes:
+            assert not any(b != a and b.startswith(a) for b in codes), a
+
+
+def test_mh_checker_decodes_every_line_of_random_runs_encoded_by_netpbm(tmp_path):
+    from modemsim.mh import MhChecker
+    data = wire_of_pbm(_random_runs_pbm(str(tmp_path / "r.pbm"), 300, 11))
+    m = MhChecker()
+    for k in range(0, len(data), 11):
+        m.feed(data[k:k + 11])
+    assert (m.good, m.bad, m.rtc) == (300, 0, True)
+
+
+def test_mh_checker_counts_corrupted_lines_as_bad(tmp_path):
+    from modemsim.mh import MhChecker
+    data = bytearray(wire_of_pbm(make_pbm(str(tmp_path / "p.pbm"), rows=60)))
+    for k in range(200, len(data) - 200, 400):
+        data[k] ^= 0x5a
+    m = MhChecker()
+    m.feed(bytes(data))
+    assert m.bad > 0 and m.good + m.bad >= 50

@@ -12,6 +12,7 @@ from .atparse import dial_number, split_commands
 from .bits import CAN, DC1, DC2, DLE, ETX, RTC_WITH_FILL, XOFF, XON, EolScanner, Unstuffer, dle_stuff, reverse_bits
 from .faults import Faults
 from .line import Pump
+from .mh import MhChecker
 from .ptyport import PtyPort
 from .translog import Transcript
 
@@ -439,6 +440,10 @@ class Modem:
         if name == "+FET":
             if op == "=?":
                 self._info("(0-2)")
+                return None
+            if op == "?":
+                self._info(str(getattr(self, "ppm", 0) if getattr(self, "role", "") == "tx"
+                                else getattr(self, "last_ppm", None) or 0))
                 return None
             if op != "=":
                 return "ERROR"
@@ -886,8 +891,8 @@ class Modem:
                 # judges the page bad when DLE ETX follows the RTC's last bit at once.
                 self._out(bytes(pad), data_mode=True)
             self._out(bytes((DLE, ETX)), data_mode=True)
-            self.log.note("page %d on line: %d bytes, %d lines, RTC=%s" % (rx.page_no, rx.scanner.nbytes,
-                                                                       rx.scanner.line_count, rx.scanner.rtc))
+            self.log.note("page %d on line: %d bytes, %d lines (%d bad), RTC=%s" % (
+                rx.page_no, rx.scanner.nbytes, rx.scanner.line_count, rx.mh.bad, rx.scanner.rtc))
             self.state = "RX_WAIT_PPM"
             if rx.ppm is not None:
                 self._rx_report()
@@ -909,12 +914,12 @@ class Modem:
         if forced is not None:
             self.log.note("fault: page %d reported as PPR %d" % (rx.page_no, ppr))
         self.call.pages.append({"page": rx.page_no, "bytes": rx.scanner.nbytes, "lines": lines,
-                                "rtc": rx.scanner.rtc, "ppr": ppr, "receiver": self.number})
+                                "bad_lines": rx.mh.bad, "rtc": rx.scanner.rtc, "ppr": ppr, "receiver": self.number})
         self.fpts = ppr
         self.ppr_pending = ppr
         self.last_ppm = rx.ppm
         if self.cfg.fpts_fields == 4:
-            self._info("+FPTS:%d,%d,0,0" % (ppr, lines))
+            self._info("+FPTS:%d,%d,%d,0" % (ppr, lines, rx.mh.bad))
         else:
             self._info("+FPTS:%d,%d" % (ppr, lines))
         self._info("+FET:%d" % rx.ppm)
@@ -945,6 +950,7 @@ class Modem:
                 self._rx_connect()
         elif kind == "DATA" and self.role == "rx" and self.rx is not None:
             self.rx.scanner.feed(args[0])
+            self.rx.mh.feed(args[0])
             self.rx.buf += args[0]
             self._rx_flush()
         elif kind == "PAGE_END" and self.role == "rx" and self.rx is not None:
@@ -1027,12 +1033,13 @@ class Modem:
 
 
 class _RxPage:
-    __slots__ = ("page_no", "buf", "scanner", "ended", "ppm", "delivered", "started_to_dte")
+    __slots__ = ("page_no", "buf", "scanner", "mh", "ended", "ppm", "delivered", "started_to_dte")
 
     def __init__(self, page_no):
         self.page_no = page_no
         self.buf = bytearray()
         self.scanner = EolScanner()
+        self.mh = MhChecker()
         self.ended = False
         self.ppm = None
         self.delivered = 0

@@ -9,6 +9,7 @@ import time
 from . import params as P
 from .bits import RTC_WITH_FILL, EolScanner, reverse_bits
 from .line import Pump
+from .mh import MhChecker
 from .translog import Transcript
 
 
@@ -167,13 +168,14 @@ class RemoteFax:
         forced = self.call.faults.ppr_for(self.rx_page_no, attempt)
         ppr = forced if forced is not None else (P.PPR_MCF if lines > 0 else P.PPR_RTN)
         rec = {"page": self.rx_page_no, "call": self.call.id, "bytes": len(rx["buf"]), "lines": lines,
-               "rtc": rx["scanner"].rtc, "ppr": ppr, "path": None, "receiver": self.number}
+               "bad_lines": rx["mh"].bad, "rtc": rx["scanner"].rtc, "ppr": ppr, "path": None,
+               "receiver": self.number}
         if self.out_dir:
             rec["path"] = os.path.join(self.out_dir, "rx-%03d-%02d.g3" % (self.call.id, self.rx_page_no))
             with open(rec["path"], "wb") as f:
                 f.write(reverse_bits(rx["buf"]))
-        self.log.note("remote: page %d: %d bytes, %d lines, RTC=%s -> %s; answering PPR %d"
-                      % (self.rx_page_no, rec["bytes"], lines, rec["rtc"], rec["path"], ppr))
+        self.log.note("remote: page %d: %d bytes, %d lines (%d bad), RTC=%s -> %s; answering PPR %d"
+                      % (self.rx_page_no, rec["bytes"], lines, rec["bad_lines"], rec["rtc"], rec["path"], ppr))
         self.call.pages.append(dict(rec))
         self.received.append(rec)
         if ppr in (P.PPR_MCF, P.PPR_RTP):
@@ -283,10 +285,11 @@ class RemoteFax:
                 self._set(self.line.timeouts["page"], self._give_up, "no page")
             elif kind == "PAGE_START":
                 self._cancel()
-                self.rx = {"buf": bytearray(), "scanner": EolScanner()}
+                self.rx = {"buf": bytearray(), "scanner": EolScanner(), "mh": MhChecker()}
             elif kind == "DATA" and self.rx is not None:
                 self.rx["buf"] += args[0]
                 self.rx["scanner"].feed(args[0])
+                self.rx["mh"].feed(args[0])
             elif kind == "PAGE_END":
                 self._set(self.line.timeouts["t30"], self._give_up, "no PPM")
             elif kind == "PPM":

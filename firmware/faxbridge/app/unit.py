@@ -157,13 +157,13 @@ class Unit:
             from faxbridge.core.cafis import checks
             self.checker = checks.Checker(self.registry)
         self.jobs.recover(self.now())
-        tasks.append(asyncio.create_task(self.link.run()))
-        tasks.append(asyncio.create_task(self._modem_task()))
-        tasks.append(asyncio.create_task(self._telemetry()))
-        tasks.append(asyncio.create_task(self._housekeeping()))
+        tasks.append(asyncio.create_task(self._guard("mqtt", self.link.run())))
+        tasks.append(asyncio.create_task(self._guard("modem", self._modem_task())))
+        tasks.append(asyncio.create_task(self._guard("telemetry", self._telemetry())))
+        tasks.append(asyncio.create_task(self._guard("housekeeping", self._housekeeping())))
         tel = self.port.open_telegram(cfg["telegram"]) if cfg["telegram"]["enabled"] else None
         if tel is not None:
-            tasks.append(asyncio.create_task(self._telegram_line(tel[0], tel[1])))
+            tasks.append(asyncio.create_task(self._guard("telegram", self._telegram_line(tel[0], tel[1]))))
         log("running: %d jobs open" % len(self.jobs.jobs))
         try:
             await self._stop.wait()
@@ -176,6 +176,20 @@ class Unit:
             for t in tasks:
                 t.cancel()
             await asyncio.sleep_ms(20)
+
+    async def _guard(self, name, coro):
+        """Run one task; if it dies (MemoryError, a bug), stop the unit with exit code 3 so the
+        board resets (main.py) instead of running on without it. Jobs and events are on flash."""
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            import sys
+            log("task %s died: %r: restarting the unit" % (name, e))
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(e)
+            self.stop(3)
 
     def _start_link(self):
         from faxbridge.app.mqtt import Link

@@ -986,3 +986,22 @@ class Class2:
         self._arm_on_write = False
         if reinit and s.touched:
             self._start_init(now)
+
+
+# Order of the evidence fields when an `end` event is reported (MicroPython dicts have no
+# order; MQTT payloads and logs should read the same on every run).
+EVIDENCE = ("dir", "code", "reason", "result", "hangup", "pages", "pprs", "remote_id", "params",
+            "remote_caps", "number", "duration", "bad_pages")
+PARAMS = ("raw", "vr_lpi", "bit_rate", "width", "length", "coding", "ecm", "bft", "scan_ms")
+
+
+def evidence(info):
+    """An `end` event's fields as an ordered tuple of (name, value) pairs (params likewise)."""
+    out = []
+    for k in EVIDENCE:
+        if k in info:
+            v = info[k]
+            if k == "params" and isinstance(v, dict):
+                v = tuple((p, v[p]) for p in PARAMS if p in v)
+            out.append((k, v))
+    return tuple(out)
