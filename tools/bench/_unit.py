@@ -90,14 +90,15 @@ class Broker(unitlab.Broker):
 
 
 def run_heap(default_kb=512):
-    """The heap for the timing benchmarks: the minimum heap.py found in the last hour plus a
-    quarter (a board with some headroom), else `default_kb` wk."""
+    """The heap for the timing benchmarks: the heap from which heap.py saw every size complete
+    (else its minimum), found in the last hour, plus a quarter (a board with some headroom);
+    else `default_kb` wk."""
     path = os.path.join(ROOT, "build", "bench-heap.json")
     try:
         with open(path) as f:
             d = json.load(f)
         if time.time() - os.path.getmtime(path) < 3600:
-            kb = int(d["kb"]) * 5 // 4
+            kb = int(d.get("safe_kb") or d["kb"]) * 5 // 4
             return "%dwk" % (kb - kb % 4)
     except (OSError, ValueError, KeyError, TypeError):
         pass
