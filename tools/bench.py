@@ -67,7 +67,7 @@ def main(argv):
     timing = {}
     env = machine()
     t_all = time.time()
-    print("bench: %s, %s cores; MicroPython %s" % (env["cpu"], env["cores"], env["micropython"]), flush=True)
+    print("bench: %s, %s cores; %s" % (env["cpu"], env["cores"], env["micropython"]), flush=True)
     for n in names:
         if only and n not in only:
             continue
