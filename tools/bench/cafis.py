@@ -4,7 +4,9 @@ Usage: .venv/bin/python tools/bench/cafis.py [--n 2000]
 Runs the figures on CPython (speed only) and then runs this same file on the MicroPython unix
 port (.venv/bin/micropython), where gc.mem_alloc() is read before and after each batch, after a
 warm-up, with the collector disabled during the batch. Goal: 0 bytes per accepted telegram.
-Prints figures; it asserts nothing.
+One batch per class of verdict: accept (request, report, long request), abnormal_report,
+discard, terminal_error. Prints figures; it asserts nothing.
+run() gives the same figures as rows for `make bench` (tools/bench.py).
 """
 import sys
 
@@ -61,6 +63,9 @@ def checker():
         return checks.Checker(registry.load(f.read()))
 
 
+RESULTS = []   # (label, telegrams/s, us/telegram, heap bytes/telegram or None)
+
+
 def batch(label, n, step):
     for _ in range(50):         # warm-up: verdicts get built and cached
         step()
@@ -82,6 +87,7 @@ def batch(label, n, step):
     rate = n * 1000000 // us if us else 0
     print("%-8s %-44s %8d telegrams/s %8.1f us/telegram  heap bytes/telegram: %s"
           % (sys.implementation.name, label, rate, us / n, per))
+    RESULTS.append((label, rate, us / n, (a1 - a0) / n if MP else None))
 
 
 def main(n):
@@ -136,6 +142,60 @@ def main(n):
         if v.kind != "accept":
             raise SystemExit("bench: large request not accepted: %r" % (v,))
     batch("accepted request, %d bytes with SO/SI" % len(big), n, large)
+
+    short = tel(())[:12]
+
+    def discarded():
+        v = c.check(short, "center", "A")
+        if v.kind != "discard":
+            raise SystemExit("bench: short telegram not discarded: %r" % (v,))
+    batch("discarded (shorter than a header)", n, discarded)
+
+    term = b"1" * 293
+
+    def terminal():
+        v = c.check(term, "terminal", "A")
+        if v.kind != "terminal_error":
+            raise SystemExit("bench: no terminal error: %r" % (v,))
+    batch("terminal_error CAF03 (terminal, too long)", n, terminal)
+
+    tbad = b"T" * 47 + b"DATA"
+
+    def terminal_field():
+        v = c.check(tbad, "terminal", "A")
+        if v.kind != "terminal_error":
+            raise SystemExit("bench: no terminal error: %r" % (v,))
+    batch("terminal_error CAF01 (terminal, unknown company)", n, terminal_field)
+    if "--rows" in sys.argv:
+        import json
+        for r in RESULTS:
+            print("ROW " + json.dumps(r))
+
+
+def run(n=2000):
+    """Rows for tools/bench.py: the MicroPython figures, CPython's rate beside them."""
+    import json
+    import os
+    import subprocess
+    del RESULTS[:]
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(n)                     # CPython, speed only
+    cpy = dict((r[0], r[1]) for r in RESULTS)
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    r = subprocess.run([mp, "-X", "heapsize=4M", os.path.abspath(__file__), "--n", str(n), "--rows"],
+                       capture_output=True, text=True, timeout=300)
+    rows_mp = [json.loads(ln[4:]) for ln in r.stdout.splitlines() if ln.startswith("ROW ")]
+    if r.returncode or not rows_mp:
+        raise RuntimeError("micropython worker failed: %s" % (r.stdout + r.stderr).strip()[-500:])
+    rows = [{"figure": "check: heap per telegram, worst verdict class", "value": max(r[3] for r in rows_mp),
+             "unit": "B", "goal": "0", "note": "gc.mem_alloc() over %d telegrams per class, after warm-up" % n}]
+    for label, rate, us, per in rows_mp:
+        rows.append({"figure": "check: " + label, "value": rate, "unit": "telegrams/s",
+                     "note": "%.1f us, %.3g heap B each; %.0f%% of CPython's rate" % (
+                         us, per, 100.0 * rate / cpy[label] if cpy.get(label) else 0)})
+    return rows
 
 
 def _arg_n():

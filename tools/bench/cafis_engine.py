@@ -5,6 +5,7 @@ Runs on CPython (speed only), then runs this same file on the MicroPython unix p
 gc.mem_alloc() is read before and after each batch (after a warm-up, collector disabled during
 the batch). The engine builds effect tuples and answer telegrams, so it allocates per telegram;
 these are the figures. Prints figures; asserts nothing.
+run() gives the same figures as rows for `make bench` (tools/bench.py).
 """
 import sys
 
@@ -59,6 +60,9 @@ class Clock:
     t = 0.0
 
 
+RESULTS = []   # (label, per second, us each, heap bytes each or None)
+
+
 def batch(label, n, step):
     for _ in range(50):
         step()
@@ -79,6 +83,7 @@ def batch(label, n, step):
     us = _diff(t1, t0)
     rate = n * 1000000 // us if us else 0
     print("%-11s %-52s %7d /s %8.1f us  heap bytes each: %s" % (sys.implementation.name, label, rate, us / n, per))
+    RESULTS.append((label, rate, us / n, (a1 - a0) // n if MP else None))
 
 
 def main(n):
@@ -132,6 +137,33 @@ def main(n):
     def idle_poll():
         m.poll(clk.t)
     batch("poll() with nothing due", n, idle_poll)
+    if "--rows" in sys.argv:
+        import json
+        for r in RESULTS:
+            print("ROW " + json.dumps(r))
+
+
+def run(n=2000):
+    """Rows for tools/bench.py: the MicroPython figures, CPython's rate beside them."""
+    import contextlib
+    import io
+    import json
+    import os
+    import subprocess
+    del RESULTS[:]
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(n)                     # CPython, speed only
+    cpy = dict((r[0], r[1]) for r in RESULTS)
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    r = subprocess.run([mp, "-X", "heapsize=64M", os.path.abspath(__file__), "--n", str(n), "--rows"],
+                       capture_output=True, text=True, timeout=300)
+    got = [json.loads(ln[4:]) for ln in r.stdout.splitlines() if ln.startswith("ROW ")]
+    if r.returncode or not got:
+        raise RuntimeError("micropython worker failed: %s" % (r.stdout + r.stderr).strip()[-500:])
+    return [{"area": "cafis", "figure": "engine: " + label, "value": rate, "unit": "/s",
+             "note": "%.1f us, %d heap B each; %.0f%% of CPython's rate" % (
+                 us, per, 100.0 * rate / cpy[label] if cpy.get(label) else 0)}
+            for label, rate, us, per in got]
 
 
 def _arg_n():

@@ -128,11 +128,12 @@ def _worker(root, paths):
                       d.lines - l0, len(data), dt, alloc)
 
 
-def _driver():
+def _measure():
+    """Run the MicroPython worker and netpbm on the same pages; returns a dict of figures."""
     import os
+    import shutil
     import subprocess
     import tempfile
-    import time
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sys.path.insert(0, os.path.join(root, "tools"))
@@ -170,20 +171,80 @@ def _driver():
             f.write(b"P4\n1728 %d\n" % h + data)
         paths.append((name, p))
     arg = ";".join("%s=%s" % np for np in paths)
-    r = subprocess.run([mp, "-X", "heapsize=64M", os.path.abspath(__file__), "--worker", root, arg],
-                       capture_output=True, text=True, timeout=900)
-    if r.returncode:
-        sys.exit("micropython worker failed:\n" + r.stdout + r.stderr)
-    res = [ln.split()[1:] for ln in r.stdout.splitlines() if ln.startswith("RESULT")]
+    try:
+        r = subprocess.run([mp, "-X", "heapsize=64M", os.path.abspath(__file__), "--worker", root, arg],
+                           capture_output=True, text=True, timeout=900)
+        if r.returncode:
+            raise RuntimeError("micropython worker failed:\n" + r.stdout + r.stderr)
+        res = [ln.split()[1:] for ln in r.stdout.splitlines() if ln.startswith("RESULT")]
+        rt = {}
+        for name, stage, label, lines, nbytes, dt, alloc in res:
+            if stage == "encode" and label == "viper":
+                rt[name] = LINE_BPS / (int(nbytes) * 8.0 / int(lines))
+        net = {}
+        for name, p in paths:
+            with open(p, "rb") as f:
+                pbmdata = f.read()
+            t_enc, g3 = _netpbm(["pbmtog3"], pbmdata)
+            t_dec, _ = _netpbm(["g3topbm", "-stop_error"], g3)
+            net[name] = (t_enc, t_dec)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"mp": mp, "h": h, "res": res, "rt": rt, "net": net, "pages": [n for n, _p in paths]}
 
-    def netpbm(args, data, reps=5):
-        best = None
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            out = subprocess.run(args, input=data, capture_output=True, check=True).stdout
-            dt = time.perf_counter() - t0
-            best = dt if best is None or dt < best else best
-        return best, out
+
+def _netpbm(args, data, reps=5):
+    """Best of `reps` runs of a netpbm tool (whole process, start-up included): (s, output)."""
+    import subprocess
+    import time
+    best = None
+    out = None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = subprocess.run(args, input=data, capture_output=True, check=True).stdout
+        dt = time.perf_counter() - t0
+        best = dt if best is None or dt < best else best
+    return best, out
+
+
+def _figure(m, name, stage, label="viper"):
+    for x in m["res"]:
+        if x[0] == name and x[1] == stage and x[2] == label:
+            return int(x[3]), int(x[4]), float(x[5]), int(x[6])
+    return None
+
+
+def run():
+    """Rows for tools/bench.py."""
+    m = _measure()
+    h, rt, rows = m["h"], m["rt"], []
+    for name in m["pages"]:
+        t_enc, t_dec = m["net"][name]
+        for stage, t_net, tool in (("encode", t_enc, "pbmtog3"), ("decode", t_dec, "g3topbm")):
+            lines, _nb, dt, _a = _figure(m, name, stage)
+            lps = lines / dt
+            rows.append({"figure": "%s %s page (1728x%d fine), MicroPython" % (stage, name, h),
+                         "value": round(lps / rt[name]), "unit": "x real time",
+                         "goal": ">= 300" if name in ("text", "letter") and stage == "encode" else "",
+                         "note": "%.0f lines/s; %s %.0fx real time, ours takes %.2fx its time" % (
+                             lps, tool, h / t_net / rt[name], dt / t_net)})
+    for stage in ("pagesource", "textsource"):
+        f = _figure(m, "text", stage)
+        if f:
+            lines, _nb, dt, _a = f
+            rows.append({"figure": "%s text page, MicroPython" % ("PBM file -> wire" if stage == "pagesource"
+                                                                  else "text -> font -> wire"),
+                         "value": round(lines / dt / rt["text"]), "unit": "x real time",
+                         "note": "%.0f lines/s, the whole page source (readinto 512)" % (lines / dt)})
+    worst = max(int(x[6]) / float(x[3]) for x in m["res"])
+    rows.append({"figure": "heap per scan line (encode, decode, page sources)", "value": round(worst, 2),
+                 "unit": "B", "goal": "0", "note": "gc.mem_alloc() over whole pages after warm-up"})
+    return rows
+
+
+def _driver():
+    m = _measure()
+    mp, h, res, rt = m["mp"], m["h"], m["res"], m["rt"]
 
     print("T.4 MH benchmark, MicroPython unix port (%s) vs netpbm, pages 1728 x %d (fine A4)" % (mp, h))
     print("real time = lines/s a %d bit/s line carries for that page (its MH bits, no fill)" % LINE_BPS)
@@ -192,11 +253,6 @@ def _driver():
                                                     "us/line", "heap B/line")
     print(hdr)
     print("-" * len(hdr))
-    rt = {}
-    for name, stage, label, lines, nbytes, dt, alloc in res:
-        lines, nbytes, dt, alloc = int(lines), int(nbytes), float(dt), int(alloc)
-        if stage == "encode" and label == "viper":
-            rt[name] = LINE_BPS / (nbytes * 8.0 / lines)
     for name, stage, label, lines, nbytes, dt, alloc in res:
         lines, dt, alloc = int(lines), float(dt), int(alloc)
         lps = lines / dt if dt else float("inf")
@@ -204,11 +260,8 @@ def _driver():
                                                           1e6 * dt / lines, alloc / float(lines)))
     print()
     print("netpbm in the same run (best of 5, whole process incl. start-up):")
-    for name, p in paths:
-        with open(p, "rb") as f:
-            pbmdata = f.read()
-        t_enc, g3 = netpbm(["pbmtog3"], pbmdata)
-        t_dec, _ = netpbm(["g3topbm", "-stop_error"], g3)
+    for name in m["pages"]:
+        t_enc, t_dec = m["net"][name]
         ours_enc = [float(x[5]) for x in res if x[0] == name and x[1] == "encode" and x[2] == "viper"][0]
         ours_dec = [float(x[5]) for x in res if x[0] == name and x[1] == "decode" and x[2] == "viper"][0]
         print("%-6s pbmtog3 %7.2f ms (%8.0f lines/s, %6.0f x real time); ours/pbmtog3 time %.2f" % (
@@ -225,4 +278,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         _worker(sys.argv[2], [tuple(x.split("=", 1)) for x in sys.argv[3].split(";")])
     else:
-        _driver()
+        try:
+            _driver()
+        except RuntimeError as e:
+            sys.exit(str(e))
