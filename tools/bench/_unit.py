@@ -140,7 +140,7 @@ class Session:
         cfg = {
             "unit_id": UNIT,
             "mqtt": {"host": "127.0.0.1", "port": self.broker.port, "keepalive_s": 30},
-            "modem": {"path": self.modem.path},
+            "modem": {"path": self.modem.path, "baud": 921600},   # the line runs sped up
             "telegram": {"center": "A"},
             "retries": {"count": 1, "delay_s": 1},
             "telemetry": {"interval_s": 5},

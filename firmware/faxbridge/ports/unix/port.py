@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from faxbridge.ports.unix.serialport import open_raw
+from faxbridge.ports.unix.serialport import PacedWriter, open_raw
 
 
 class _NoWatchdog:
@@ -59,7 +59,10 @@ class Port:
         """(reader, writer) asyncio streams on the modem's pseudo-terminal."""
         f = open_raw(mcfg["path"], mcfg.get("baud"))
         self._files.append(f)
-        return asyncio.StreamReader(f), asyncio.StreamWriter(f, {})
+        w = asyncio.StreamWriter(f, {})
+        if mcfg.get("baud"):                # pace writes like the UART the board has
+            w = PacedWriter(w, mcfg["baud"])
+        return asyncio.StreamReader(f), w
 
     def open_telegram(self, tcfg):
         """A reader for the telegram line, or None when no path is configured."""

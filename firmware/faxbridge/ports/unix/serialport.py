@@ -4,7 +4,10 @@ After termios.setraw, VMIN=1 makes one read() block the whole event loop until a
 arrives; VMIN=0 and VTIME=0 make read() return at once with what is there (maybe nothing).
 asyncio's StreamReader polls the descriptor and only reads when it is readable.
 """
+import asyncio
 import termios
+import time
+
 from micropython import const
 
 _VTIME = const(5)  # index in the termios cc list (Linux)
@@ -31,3 +34,34 @@ def open_raw(path, baud=None):
         attr[5] = speed
     termios.tcsetattr(fd, termios.TCSANOW, attr)
     return f
+
+
+class PacedWriter:
+    """A StreamWriter paced at the serial line's byte rate (8N1: baud / 10 bytes a second).
+
+    A UART cannot send faster than its baud rate, so a real modem's XOFF reaches the DTE after
+    a few bytes at most; a pseudo-terminal takes kilobytes at once, and without pacing the
+    page data runs far ahead of the modem's flow control. drain() waits until the bytes
+    written so far would have left the UART.
+    """
+
+    def __init__(self, writer, baud):
+        self.w = writer
+        self.us_per_byte = 10000000 // baud
+        self.t = time.ticks_us()
+
+    def write(self, data):
+        self.w.write(data)
+        now = time.ticks_us()
+        if time.ticks_diff(now, self.t) > 0:
+            self.t = now
+        self.t = time.ticks_add(self.t, len(data) * self.us_per_byte)
+
+    async def drain(self):
+        await self.w.drain()
+        d = time.ticks_diff(self.t, time.ticks_us())
+        if d > 1000:
+            await asyncio.sleep_ms(d // 1000)
+
+    def close(self):
+        self.w.close()
