@@ -64,29 +64,11 @@ def compile_mpy():
 
 
 class Broker(unitlab.Broker):
-    """unitlab.Broker, optionally with Mosquitto's set_tcp_nodelay (off by default in Mosquitto:
+    """unitlab.Broker, with Mosquitto's set_tcp_nodelay on or off (off is Mosquitto's default:
     Nagle's algorithm then holds the broker's small writes for the peer's delayed ACK)."""
 
     def __init__(self, workdir, nodelay=False):
-        unitlab.Broker.__init__(self, workdir)
-        self.nodelay = nodelay
-
-    def start(self):
-        if not self.nodelay:
-            return unitlab.Broker.start(self)
-        if not os.path.exists(unitlab.MOSQUITTO):
-            raise RuntimeError("mosquitto not found: install the Debian package `mosquitto` (make sysdeps)")
-        os.makedirs(self.workdir, exist_ok=True)
-        conf = os.path.join(self.workdir, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
-                    "log_dest file %s\n" % (self.port, os.path.join(self.workdir, "mosquitto.log")))
-        self.proc = subprocess.Popen([unitlab.MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        if not unitlab.wait_port(self.port):
-            self.stop()
-            raise RuntimeError("mosquitto did not start on port %d" % self.port)
-        return self
+        unitlab.Broker.__init__(self, workdir, nodelay=nodelay)
 
 
 def run_heap(default_kb=512):
