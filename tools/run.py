@@ -120,8 +120,9 @@ class AmqttBroker:
     The generated configuration is JSON (a YAML subset, which `amqtt -c` reads). Only the
     anonymous-auth plugin is loaded: no $SYS topics, no per-packet logging. Started in a
     session of its own so that the terminal's Ctrl-C reaches run.py first and the broker stays
-    up until the firmware has published `offline`; stop() sends SIGINT (amqtt's clean
-    shutdown), then SIGKILL after 5 s.
+    up until the firmware has published `offline`. stop() sends SIGINT (amqtt's clean
+    shutdown) or, when run.py was started with SIGINT ignored (a background job of a script:
+    the broker inherits that), SIGTERM; SIGKILL after 5 s.
     """
 
     name = "amqtt"
@@ -142,6 +143,7 @@ class AmqttBroker:
                 "listeners": {"default": {"type": "tcp", "bind": "127.0.0.1:%d" % self.port}},
                 "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
             }, f, indent=1)
+        self.sigint_ok = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([AMQTT, "-c", conf], stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
@@ -165,7 +167,7 @@ class AmqttBroker:
         p, self.proc = self.proc, None
         if p is None or p.poll() is not None:
             return
-        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGINT if self.sigint_ok else signal.SIGTERM)
         try:
             p.wait(5)
         except subprocess.TimeoutExpired:
