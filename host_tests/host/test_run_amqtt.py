@@ -156,3 +156,24 @@ def test_run_amqtt_unit_availability_will_and_commands(tmp_path):
         line.stop()
         broker.stop()
     assert broker.proc is None
+
+
+def test_run_amqtt_auto_picks_amqtt_without_mosquitto(monkeypatch, tmp_path):
+    """--broker auto: Mosquitto when its binary is there, else amqtt; --broker mosquitto without
+    it stops with a clear message (no silent fallback)."""
+    assert run.pick_broker("amqtt") == "amqtt"
+    monkeypatch.setattr(unitlab, "MOSQUITTO", str(tmp_path / "no-mosquitto"))
+    assert run.pick_broker("auto") == "amqtt"
+    assert run.pick_broker("mosquitto") == "mosquitto"
+    try:
+        run.check_tools("mosquitto")
+    except SystemExit as e:
+        assert "mosquitto" in str(e) and "--broker amqtt" in str(e), str(e)
+    else:
+        raise AssertionError("check_tools accepted a missing mosquitto")
+    run.check_tools("amqtt")  # the venv has amqtt and micropython
+    fake = tmp_path / "mosquitto"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(unitlab, "MOSQUITTO", str(fake))
+    assert run.pick_broker("auto") == "mosquitto"
