@@ -92,14 +92,10 @@ class Show:
 
 
 def g3_to_png(g3, png):
-    """A received page (.g3, MSB-first) as PNG, with netpbm's g3topbm and Pillow."""
-    from PIL import Image
-    import io
-    r = subprocess.run(["g3topbm", g3], capture_output=True)
-    if r.returncode or not r.stdout:
-        return False
-    Image.open(io.BytesIO(r.stdout)).save(png)
-    return True
+    """A received page (.g3, MSB-first) as PNG, with tools/g3topng (our T.4 decoder, Pillow)."""
+    r = subprocess.run([sys.executable, os.path.join(HERE, "g3topng"), "-o", png, g3],
+                       capture_output=True, timeout=60)
+    return r.returncode == 0 and os.path.exists(png)
 
 
 def pngs(folder):
@@ -198,8 +194,6 @@ def check_tools(broker):
         missing.append("mosquitto (apt-get install mosquitto, or `--broker amqtt`)")
     if broker == "amqtt" and not os.access(AMQTT, os.X_OK):
         missing.append("%s (run `make setup`)" % AMQTT)
-    if not shutil.which("g3topbm"):
-        missing.append("g3topbm (apt-get install netpbm)")
     if missing:
         sys.exit("make run: missing " + "; ".join(missing))
 
@@ -287,7 +281,7 @@ def main(argv=None):
         while time.monotonic() < deadline and not all(j in show.finals for j in want):
             time.sleep(0.2)
         say("remote %s now sends a fax to the unit (auto-answer after %d rings)" % (CALLER, cfg["modem"]["rings"]))
-        incoming = caller.send_fax(UNIT_NUMBER, [unitdemo_page(work)])
+        incoming = caller.send_fax(UNIT_NUMBER, [incoming_page()])
         while time.monotonic() < deadline and not (show.received and len(show.verdicts) >= len(unitdemo.telegrams())):
             time.sleep(0.2)
         ok = all(j in show.finals for j in want) and bool(show.received)
@@ -324,12 +318,18 @@ def main(argv=None):
     return rc
 
 
-def unitdemo_page(work):
-    """A one-page PBM for the incoming fax (the remote machine sends .pbm files)."""
-    p = os.path.join(work, "incoming.pbm")
-    with open(p, "wb") as f:
-        f.write(unitdemo.pbm_pattern(height=300))
-    return p
+def incoming_page():
+    """The page the caller sends the unit: unitdemo's pattern as MH data, MSB-first (the .g3
+    convention), coded by the firmware's own T.4 encoder, so no netpbm is needed."""
+    from faxbridge.core.fax import t4
+    body = unitdemo.pbm_pattern(height=300).split(b"\n", 2)[2]   # P4, 1728 x 300
+    enc = t4.PageEncoder(t4.BytesRows(body, 1728), 1728, 14400, 0, True)
+    out, buf = bytearray(), bytearray(512)
+    while True:
+        n = enc.readinto(buf)
+        if not n:
+            return bytes(out)
+        out += buf[:n]
 
 
 if __name__ == "__main__":
