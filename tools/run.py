@@ -1,6 +1,7 @@
 """`make run`: the whole unit on this machine, in one command.
 
-Starts Mosquitto on a free loopback port, a simulated telephone line (tools/modemsim) with the
+Starts a broker on a free loopback port (Mosquitto when installed, otherwise amqtt from the
+venv; `--broker`), a simulated telephone line (tools/modemsim) with the
 unit's modem and two remote fax machines (one answers, one is busy), and the firmware on the
 MicroPython unix port against them. Then it submits a demo over MQTT (a text page, a bitmap
 page, a fax to a busy number, a fax to an emergency number, CAFIS telegrams good and bad), and
@@ -8,7 +9,8 @@ a remote machine sends a fax TO the unit (auto-answer). Every status change, pag
 is shown as it happens; received pages are converted to PNG. It then keeps running for your
 own `tools/faxctl` commands until Ctrl-C, and stops everything it started.
 
-    python tools/run.py [--speedup N] [--workdir build/run] [--exit-after-demo]
+    python tools/run.py [--broker auto|mosquitto|amqtt] [--speedup N] [--workdir build/run]
+                        [--exit-after-demo]
 """
 import argparse
 import json
@@ -30,6 +32,9 @@ UNIT_NUMBER = "5550100"
 REMOTE = "0355501234"    # answers and keeps the pages
 BUSY = "0355509999"      # always busy
 CALLER = "0355507777"    # sends a fax to the unit
+
+
+AMQTT = os.path.join(unitlab.VENV_BIN, "amqtt")
 
 
 def say(*a):
@@ -87,14 +92,10 @@ class Show:
 
 
 def g3_to_png(g3, png):
-    """A received page (.g3, MSB-first) as PNG, with netpbm's g3topbm and Pillow."""
-    from PIL import Image
-    import io
-    r = subprocess.run(["g3topbm", g3], capture_output=True)
-    if r.returncode or not r.stdout:
-        return False
-    Image.open(io.BytesIO(r.stdout)).save(png)
-    return True
+    """A received page (.g3, MSB-first) as PNG, with tools/g3topng (our T.4 decoder, Pillow)."""
+    r = subprocess.run([sys.executable, os.path.join(HERE, "g3topng"), "-o", png, g3],
+                       capture_output=True, timeout=60)
+    return r.returncode == 0 and os.path.exists(png)
 
 
 def pngs(folder):
@@ -109,14 +110,90 @@ def pngs(folder):
     return out
 
 
-def check_tools():
+class AmqttBroker:
+    """amqtt's broker (PyPI, in the venv) on a free loopback port, anonymous clients allowed.
+
+    The generated configuration is JSON (a YAML subset, which `amqtt -c` reads). Only the
+    anonymous-auth plugin is loaded: no $SYS topics, no per-packet logging. Started in a
+    session of its own so that the terminal's Ctrl-C reaches run.py first and the broker stays
+    up until the firmware has published `offline`. stop() sends SIGINT (amqtt's clean
+    shutdown) or, when run.py was started with SIGINT ignored (a background job of a script:
+    the broker inherits that), SIGTERM; SIGKILL after 5 s.
+    """
+
+    name = "amqtt"
+
+    def __init__(self, workdir, port=None):
+        self.workdir = workdir
+        self.port = port or unitlab.free_port()
+        self.proc = None
+        self.log_path = os.path.join(workdir, "amqtt.log")
+
+    def start(self):
+        if not os.access(AMQTT, os.X_OK):
+            raise RuntimeError("%s not found: run `make setup` (requirements.txt pins amqtt)" % AMQTT)
+        os.makedirs(self.workdir, exist_ok=True)
+        conf = os.path.join(self.workdir, "amqtt.json")
+        with open(conf, "w") as f:
+            json.dump({
+                "listeners": {"default": {"type": "tcp", "bind": "127.0.0.1:%d" % self.port}},
+                "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            }, f, indent=1)
+        self.sigint_ok = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([AMQTT, "-c", conf], stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        end = time.monotonic() + 20
+        while time.monotonic() < end and self.proc.poll() is None:
+            if unitlab.wait_port(self.port, 0.2):
+                return self
+        code = self.proc.poll()
+        self.stop()
+        raise RuntimeError("amqtt did not listen on 127.0.0.1:%d (exit status %s); its log:\n%s"
+                           % (self.port, code, self.log()[-2000:]))
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        p, self.proc = self.proc, None
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGINT if self.sigint_ok else signal.SIGTERM)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def pick_broker(choice):
+    """'auto': Mosquitto when installed, else amqtt. Returns 'mosquitto' or 'amqtt'."""
+    if choice == "auto":
+        return "mosquitto" if os.access(unitlab.MOSQUITTO, os.X_OK) else "amqtt"
+    return choice
+
+
+def start_broker(kind, workdir):
+    if kind == "mosquitto":
+        b = unitlab.Broker(workdir).start()
+        b.name = "mosquitto"
+        return b
+    return AmqttBroker(workdir).start()
+
+
+def check_tools(broker):
     missing = []
     if not os.access(unitlab.MICROPYTHON, os.X_OK):
         missing.append("%s (run `make setup`)" % unitlab.MICROPYTHON)
-    if not os.path.exists(unitlab.MOSQUITTO):
-        missing.append("mosquitto (apt-get install mosquitto, or `make sysdeps`)")
-    if not shutil.which("g3topbm"):
-        missing.append("g3topbm (apt-get install netpbm)")
+    if broker == "mosquitto" and not os.access(unitlab.MOSQUITTO, os.X_OK):
+        missing.append("mosquitto (apt-get install mosquitto, or `--broker amqtt`)")
+    if broker == "amqtt" and not os.access(AMQTT, os.X_OK):
+        missing.append("%s (run `make setup`)" % AMQTT)
     if missing:
         sys.exit("make run: missing " + "; ".join(missing))
 
@@ -144,18 +221,24 @@ def main(argv=None):
                     help="stop everything once the demo has finished (for tests and CI)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds the demo may take")
     ap.add_argument("--heap", help="run the firmware with micropython -X heapsize=HEAP (e.g. 96wk)")
+    ap.add_argument("--broker", choices=("auto", "mosquitto", "amqtt"), default="auto",
+                    help="auto (default): Mosquitto when installed, otherwise amqtt from the venv")
     a = ap.parse_args(argv)
-    check_tools()
+    kind = pick_broker(a.broker)
+    check_tools(kind)
     work = os.path.abspath(a.workdir)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     started = []
     show = Show()
     rc = 1
+    # SIGTERM (a CI runner, `kill`) stops everything like Ctrl-C does
+    signal.signal(signal.SIGTERM, lambda *x: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        broker = unitlab.Broker(os.path.join(work, "broker")).start()
+        broker = start_broker(kind, os.path.join(work, "broker"))
         started.append(broker)
-        say("mosquitto on 127.0.0.1:%d" % broker.port)
+        why = ", embedded from PyPI: Mosquitto is not installed" if kind == "amqtt" and a.broker == "auto" else ""
+        say("broker: %s on 127.0.0.1:%d (pid %d%s)" % (kind, broker.port, broker.proc.pid, why))
         from modemsim import Line
         line = Line(speedup=a.speedup, log_dir=os.path.join(work, "line")).start()
         started.append(line)
@@ -199,7 +282,7 @@ def main(argv=None):
         while time.monotonic() < deadline and not all(j in show.finals for j in want):
             time.sleep(0.2)
         say("remote %s now sends a fax to the unit (auto-answer after %d rings)" % (CALLER, cfg["modem"]["rings"]))
-        incoming = caller.send_fax(UNIT_NUMBER, [unitdemo_page(work)])
+        incoming = caller.send_fax(UNIT_NUMBER, [incoming_page()])
         while time.monotonic() < deadline and not (show.received and len(show.verdicts) >= len(unitdemo.telegrams())):
             time.sleep(0.2)
         ok = all(j in show.finals for j in want) and bool(show.received)
@@ -214,9 +297,11 @@ def main(argv=None):
             say("the unit keeps running. Try, in another shell:")
             say("  .venv/bin/python tools/faxctl --port %d --unit %s send %s page.pbm" % (broker.port, UNIT, REMOTE))
             say("  .venv/bin/python tools/faxctl --port %d watch" % broker.port)
-            say("  mosquitto_sub -p %d -t 'faxbridge/#' -v" % broker.port)
+            if kind == "mosquitto":
+                say("  mosquitto_sub -p %d -t 'faxbridge/#' -v" % broker.port)
+            else:
+                say("  .venv/bin/amqtt_sub --url mqtt://127.0.0.1:%d -t 'faxbridge/#'" % broker.port)
             say("Ctrl-C stops everything.")
-            signal.signal(signal.SIGTERM, lambda *x: (_ for _ in ()).throw(KeyboardInterrupt()))
             while fw.alive():
                 time.sleep(0.5)
             say("the firmware stopped; its log: %s" % fw.log_path)
@@ -230,15 +315,22 @@ def main(argv=None):
             except Exception as e:  # keep stopping the rest
                 print("stop %r: %r" % (thing, e))
         say("stopped: broker, simulated line and firmware (work files in %s)" % work)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return rc
 
 
-def unitdemo_page(work):
-    """A one-page PBM for the incoming fax (the remote machine sends .pbm files)."""
-    p = os.path.join(work, "incoming.pbm")
-    with open(p, "wb") as f:
-        f.write(unitdemo.pbm_pattern(height=300))
-    return p
+def incoming_page():
+    """The page the caller sends the unit: unitdemo's pattern as MH data, MSB-first (the .g3
+    convention), coded by the firmware's own T.4 encoder, so no netpbm is needed."""
+    from faxbridge.core.fax import t4
+    body = unitdemo.pbm_pattern(height=300).split(b"\n", 2)[2]   # P4, 1728 x 300
+    enc = t4.PageEncoder(t4.BytesRows(body, 1728), 1728, 14400, 0, True)
+    out, buf = bytearray(), bytearray(512)
+    while True:
+        n = enc.readinto(buf)
+        if not n:
+            return bytes(out)
+        out += buf[:n]
 
 
 if __name__ == "__main__":
