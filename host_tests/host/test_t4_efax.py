@@ -26,10 +26,20 @@ def _corpus():
 
 
 def _p4_body(data):
-    # P4 header: magic, width, height, one whitespace each
-    parts = data.split(None, 3)
-    assert parts[0] == b"P4", data[:20]
-    return int(parts[1]), int(parts[2]), parts[3]
+    """(width, height, raster) of a raw PBM: magic, width, height, then EXACTLY one whitespace
+    byte before the raster (a split on whitespace would eat raster bytes that are whitespace)."""
+    assert data[:2] == b"P4", data[:20]
+    fields = []
+    i = 2
+    while len(fields) < 2:
+        while data[i:i + 1].isspace():
+            i += 1
+        j = i
+        while not data[j:j + 1].isspace():
+            j += 1
+        fields.append(int(data[i:j]))
+        i = j
+    return fields[0], fields[1], data[i + 1:]
 
 
 def test_efix_reads_our_pages():
