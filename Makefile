@@ -46,7 +46,7 @@ deploy: build
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT) $(if $(RESUME),--resume)
 
 run: $(STAMP)
-	$(PY) tools/run.py
+	$(PY) tools/run.py $(RUN_ARGS)
 
 bench: setup
 	$(PY) tools/bench.py
