@@ -157,6 +157,7 @@ RX_FAULTS = (
     ("ppr=2", 0, 2, 0),                # the modem's verdict is RTN, ours (line counts) wins
     ("noise=20", 0, 2, 0),
     ("dead=+FDR", 205001, 0, None),
+    ("dead=A", 205001, 0, None),       # the modem dies at ATA (the call rings on unanswered)
 )
 RX_FAST = ["hangup_timeout=2", "reset_timeout=2", "rx_idle_timeout=4", "fdr_timeout=6",
            "answer_timeout=6", "fet_timeout=4"]

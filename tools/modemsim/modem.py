@@ -291,7 +291,7 @@ class Modem:
         dead = self._faults().dead
         if dead is not None:
             if (isinstance(dead, int) and self.cmd_count > dead) or \
-                    (isinstance(dead, str) and dead in s[2:].upper()):
+                    (isinstance(dead, str) and _names_command(s[2:], dead)):
                 self.log.note("fault: modem stops answering (at %r)" % s)
                 self._finish_call(None, end_call=False)
                 self.state = "DEAD"
@@ -1030,6 +1030,25 @@ class Modem:
         if st == "FDR_WAIT_PAGE":
             return 73 if self.page_no > 1 else 70
         return 70 if self.page_no == 1 else 73
+
+
+def _names_command(body, dead):
+    """True when one of the commands on the line (body: the text after "AT") is the dead=CMD
+    fault's command: "A" is ATA (not the A of +FCLASS), "D" any dial, "+FET" any AT+FET=n."""
+    for cmd in split_commands(body):
+        if cmd[0] == "D":
+            text = "D" + cmd[1]
+        elif cmd[0] == "B":
+            text = cmd[1] + cmd[2]
+        elif cmd[0] == "S":
+            text = "S" + cmd[1] + cmd[2] + (cmd[3] or "")
+        elif cmd[0] == "X":
+            text = cmd[1] + cmd[2] + (cmd[3] or "")
+        else:
+            text = cmd[1]
+        if text.upper().startswith(dead):
+            return True
+    return False
 
 
 class _RxPage:
