@@ -167,11 +167,19 @@ class Modem:
         """+FHNG:<code> then OK (seed 5.4.10), the call is over."""
         if self.call is not None:
             self.call.hangups[self.number] = code   # recorded before the DTE can see it
+        self._release_xoff()
         self._info("+FHNG:%d" % code)
         self._result("OK")
         self._finish_call(code, end_call, kind)
 
+    def _release_xoff(self):
+        """Leaving page data while we hold XOFF: XON first, or the DTE stays stopped."""
+        if getattr(self, "xoff_sent", False) and self.state in ("TX_DATA", "TX_DRAIN"):
+            self.xoff_sent = False
+            self._out(bytes((XON,)))
+
     def _finish_call(self, code, end_call=True, kind="DCN"):
+        self._release_xoff()
         self._cancel_timer()
         if self.pump:
             self.pump.stop()
@@ -594,9 +602,11 @@ class Modem:
             self.xoff_sent = True
             self.xoff_hold_until = self.loop.now() + hold
             self.loop.call_later(min(hold, 1e6), self._tx_flow)
-        elif self.cfg.xon_after_connect:
+            self._cancel_timer()           # no underflow while we hold XOFF (armed by our XON)
+            return
+        if self.cfg.xon_after_connect:
             self.loop.call_later(0.05, self._xon_after_connect)
-        self._set_timer(self.line.timeouts["dte_data"] + (hold or 0), self._tx_idle)
+        self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
 
     def _xon_after_connect(self):
         if self.state == "TX_DATA" and not self.xoff_sent:
@@ -613,7 +623,10 @@ class Modem:
             if ended:
                 self._hangup_report(self.discard_code, end_call=False)
             return
-        self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
+        if not self.xoff_sent:
+            # the underflow clock (+FHNG:43) only runs while the DTE may send: bytes that
+            # were on their way when we sent XOFF do not restart it
+            self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
         if payload:
             if self.p["+FBOR"] in (1, 3):
                 payload = reverse_bits(payload)
@@ -642,10 +655,12 @@ class Modem:
         if not self.xoff_sent and n >= self.cfg.xoff_high and self.state == "TX_DATA":
             self.xoff_sent = True
             self._out(bytes((XOFF,)))
+            self._cancel_timer()      # the DTE is silent because we said so: not an underflow
         elif self.xoff_sent and n <= self.cfg.xon_low and self.loop.now() >= self.xoff_hold_until \
                 and self.state == "TX_DATA":
             self.xoff_sent = False
             self._out(bytes((XON,)))
+            self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
 
     def _page_sent(self):
         self.pump = None
