@@ -24,7 +24,7 @@ class ModemConfig:
                  fpts_on_last=True, fdt_ok_first=0, fpts_fields=2, caps=P.DEFAULT_CAPS, fcr=0,
                  manufacturer="FAXBRIDGE LAB", model="MODEMSIM CLASS2", revision="1.0",
                  identity="FAXBRIDGE MODEMSIM Class 2 simulator", xoff_high=1536, xon_low=256,
-                 log_path=None):
+                 always_echo=False, ring_in_command=0, log_path=None):
         assert rx_bit_order in ("msb", "lsb", "fbor")
         assert rx_trigger in ("dc2", "dc1", "either")
         self.rx_bit_order = rx_bit_order      # data to the DTE: msb (Rockwell), lsb, or per +FBOR
@@ -42,6 +42,8 @@ class ModemConfig:
         self.identity = identity
         self.xoff_high = xoff_high            # +FDT data buffered before XOFF
         self.xon_low = xon_low                # ... and drained to before XON
+        self.always_echo = always_echo        # ATE0 is accepted but ignored: echo stays on
+        self.ring_in_command = ring_in_command  # n > 0: a RING line inside every n-th command's response
         self.log_path = log_path
 
     @classmethod
@@ -53,9 +55,9 @@ class ModemConfig:
                 continue
             k, _, v = item.partition("=")
             k = k.strip()
-            if k in ("xon_after_connect", "append_rtc", "fpts_on_last"):
+            if k in ("xon_after_connect", "append_rtc", "fpts_on_last", "always_echo"):
                 kw[k] = v.strip().lower() in ("1", "true", "yes", "on")
-            elif k in ("fdt_ok_first", "fpts_fields", "fcr", "xoff_high", "xon_low"):
+            elif k in ("fdt_ok_first", "fpts_fields", "fcr", "xoff_high", "xon_low", "ring_in_command"):
                 kw[k] = int(v)
             elif k == "caps":
                 kw[k] = tuple(int(x) for x in v.split(":"))
@@ -304,6 +306,12 @@ class Modem:
                 self._finish_call(None, end_call=False)
                 self.state = "DEAD"
                 return
+        every = self.cfg.ring_in_command
+        if every and self.cmd_count % every == 0:
+            # an unsolicited RING (a call coming in, or line noise) while the command is
+            # being answered: before its information text and result
+            self.log.note("switch: RING during the command")
+            self._result("RING")
         cmds = split_commands(s[2:])
         for cmd in cmds:
             try:
@@ -342,7 +350,10 @@ class Modem:
     def _basic(self, letter, num):
         n = int(num) if num else 0
         if letter == "E":
-            self.echo = n == 1
+            if n == 0 and self.cfg.always_echo:
+                self.log.note("switch: ATE0 ignored, echo stays on")
+            else:
+                self.echo = n == 1
         elif letter == "V":
             self.verbose = n == 1
         elif letter == "Q":
