@@ -103,7 +103,10 @@ def page_of(path):
         except UnicodeDecodeError:
             die("%s is not UTF-8 text" % path)
     if data[:2] in (b"P1", b"P4"):
-        return {"pbmz": base64.b64encode(zlib.compress(data, 9)).decode()}
+        # a 1 KB window (wbits=10): the unit allocates the window the stream declares and
+        # refuses more than 4 KB; zlib's default 32 KB is a third of an ESP32's heap
+        c = zlib.compressobj(9, zlib.DEFLATED, 10)
+        return {"pbmz": base64.b64encode(c.compress(data) + c.flush()).decode()}
     die("%s: only .txt (text) and PBM images (P1/P4) are sent as pages" % path)
 
 

@@ -93,6 +93,24 @@ def test_fax_command_errors_have_reasons():
     assert e.ref == "J1"
 
 
+def _pbmz_doc(head):
+    return '{"job":"J1","number":"1","pages":[{"pbmz":"%s"}]}' % \
+        binascii.b2a_base64(head + b"\x01\x02\x03").decode().strip()
+
+
+def test_pbmz_window_over_4k_is_refused_with_a_reason():
+    # zlib headers (RFC 1950): 0x78DA = 32 KB window (zlib's default), 0x48xx = 4 KB,
+    # 0x28CF = 1 KB (faxctl); FCHECK makes each a multiple of 31
+    e = _err(commands.parse, "cmd/fax", *_p(_pbmz_doc(b"\x78\xda")))
+    assert e.reason == commands.BAD_FIELD and "32768-byte zlib window" in e.detail, e.detail
+    assert "wbits" in e.detail and e.ref == "J1"
+    assert _err(commands.parse, "cmd/fax", *_p(_pbmz_doc(b"\x58\x85"))).reason == commands.BAD_FIELD
+    for head in (b"\x28\xcf", b"\x48\x0d"):
+        assert ((head[0] << 8) | head[1]) % 31 == 0
+        fax = commands.parse("cmd/fax", *_p(_pbmz_doc(head)))
+        assert fax.pages[0] == ("pbmz", head + b"\x01\x02\x03")
+
+
 def test_cancel_and_telegram():
     assert commands.parse("cmd/cancel", *_p('{"job":"J1"}')).job == "J1"
     assert _err(commands.parse, "cmd/cancel", *_p('{"job":""}')).reason == commands.BAD_FIELD

@@ -163,6 +163,33 @@ class Dte:
         self.write(bytes((DLE, ETX)))
 
 
+def send_page_flow(d, data, chunk=1024, xon_wait=10.0):
+    """A well-behaved DTE: DLE-stuff and send page data + DLE ETX in chunks, stopping on the
+    modem's XOFF until its XON (TimeoutError when no XON comes within xon_wait s). Like a
+    UART driver, it only looks for XOFF between chunks: a chunk already written is in flight.
+    Response bytes that arrive meanwhile stay in d.buf (without the XON/XOFF bytes)."""
+    stuffed = dle_stuff(data) + bytes((DLE, ETX))
+    held = False
+    i = 0
+    while i < len(stuffed):
+        end = time.monotonic() + xon_wait
+        while True:
+            d._fill(0.05 if held else 0)
+            for b in d.buf:
+                if b == 0x13:
+                    held = True
+                elif b == 0x11:
+                    held = False
+            d.buf = bytearray(b for b in d.buf if b not in (0x11, 0x13))
+            if not held:
+                break
+            if time.monotonic() > end:
+                raise TimeoutError("modem held XOFF for %.1f s (%d of %d bytes sent; buffer %r)"
+                                   % (xon_wait, i, len(stuffed), bytes(d.buf)))
+        d.write(stuffed[i:i + chunk])
+        i += chunk
+
+
 def make_pbm(path, rows=120, width=1728, seed=1):
     """A text-like 1-bit image (P4): blocks of 'glyphs' on white, deterministic."""
     import random

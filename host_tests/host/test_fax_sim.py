@@ -157,6 +157,7 @@ RX_FAULTS = (
     ("ppr=2", 0, 2, 0),                # the modem's verdict is RTN, ours (line counts) wins
     ("noise=20", 0, 2, 0),
     ("dead=+FDR", 205001, 0, None),
+    ("dead=A", 205001, 0, None),       # the modem dies at ATA (the call rings on unanswered)
 )
 RX_FAST = ["hangup_timeout=2", "reset_timeout=2", "rx_idle_timeout=4", "fdr_timeout=6",
            "answer_timeout=6", "fet_timeout=4"]
@@ -183,12 +184,20 @@ def test_receive_fault_ends_with_the_right_code(runtime, spec, code, pages, hsc)
             assert "reset" in [e.get("state") for e in ev if e["event"] == "modem"]
 
 
-QUIRKS = ("fdt_ok_first=1", "xon_after_connect=0", "fpts_on_last=0", "fpts_fields=4")
+# (switch, a transcript line that proves the quirk happened, or None)
+QUIRKS = (
+    ("fdt_ok_first=1", "switch: OK instead of CONNECT"),
+    ("xon_after_connect=0", None),
+    ("fpts_on_last=0", "switch: no +FPTS on the last page"),
+    ("fpts_fields=4", None),
+    ("always_echo=1", 'DCE->DTE "AT+FDT<CR>"'),       # echo left on: ATE0 ignored
+    ("ring_in_command=3", 'DCE->DTE "<CR><LF>RING<CR><LF>"'),   # RING while a command is answered
+)
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-@pytest.mark.parametrize("config", QUIRKS)
-def test_real_modem_quirks(runtime, config):
+@pytest.mark.parametrize("config,proof", QUIRKS, ids=[q[0] for q in QUIRKS])
+def test_real_modem_quirks(runtime, config, proof):
     with Sim(speedup=16, config=config) as s:
         write_pbm(s.path("p.pbm"), pattern_rows(100, 1728, 4), 1728)
         rc, ev, err = drive(runtime, s, ["send", "5551234"] + [s.path("p.pbm")] * 3, timeout=60)
@@ -196,6 +205,8 @@ def test_real_modem_quirks(runtime, config):
         f = final(ev)
         assert f["code"] == 0 and f["pages"] == 3, (config, f)
         assert len(s.remote.received) == 3
+        if proof:
+            assert proof in s.a.transcript, (config, s.a.transcript[-3000:])
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -36,6 +36,35 @@ def test_echo_verbose_quiet_and_numeric_results(modem):
     assert d.read_line() == "4"
 
 
+def test_always_echo_switch_ignores_ate0(tmp_path):
+    line = fast_line(tmp_path).start()
+    m = line.add_modem("100", config=ModemConfig.from_spec("always_echo=1"))
+    d = Dte(m.path)
+    try:
+        assert d.cmd("ATE0") == ["ATE0", "OK"]
+        assert d.cmd("AT+FCLASS=2") == ["AT+FCLASS=2", "OK"]     # still echoing
+        assert d.cmd("ATZ") == ["ATZ", "OK"]
+        assert "ATE0 ignored" in m.transcript
+    finally:
+        d.close()
+        line.stop()
+
+
+def test_ring_in_command_switch_puts_ring_inside_a_response(tmp_path):
+    line = fast_line(tmp_path).start()
+    m = line.add_modem("100", config=ModemConfig.from_spec("ring_in_command=2"))
+    d = Dte(m.path)
+    try:
+        assert d.cmd("ATE0") == ["ATE0", "OK"]                   # command 1
+        assert d.cmd("AT+FCLASS?") == ["RING", "0", "OK"]        # command 2: RING before the answer
+        assert d.cmd("AT") == ["OK"]
+        assert d.cmd("AT+FMFR?") == ["RING", "FAXBRIDGE LAB", "OK"]
+        assert m.state == "IDLE"                                 # no call came with it
+    finally:
+        d.close()
+        line.stop()
+
+
 def test_result_codes_v0_and_q1(modem):
     _, _, d = modem
     d.cmd("ATE0")

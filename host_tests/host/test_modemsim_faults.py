@@ -222,6 +222,26 @@ def test_modem_stops_answering_at_a_command(env):
     assert m.state == "DEAD"
 
 
+def test_modem_stops_answering_at_ata_only(env, tmp_path):
+    line, m, r, d = env(modem_faults="dead=A")
+    # the A of +FCLASS, +FAA and ATH is not ATA
+    assert d.cmd("AT+FCLASS=2;+FAA=0") == ["OK"] and d.cmd("ATH") == ["OK"]
+    job = r.send_fax("100", [make_pbm(str(tmp_path / "a.pbm"), rows=5)])
+    assert d.read_line(timeout=5) == "RING"
+    d.write(b"ATA\r")
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            assert d.read_line(timeout=0.2) == "RING", "the dead modem answered"
+        except TimeoutError:
+            pass
+    assert m.state == "DEAD"
+    d.write(b"AT\r")
+    with pytest.raises(TimeoutError):
+        d.read_line(timeout=0.3)
+    assert job.wait(10) == "NO ANSWER"
+
+
 def test_modem_stops_answering_after_n_commands(env, tmp_path):
     line, m, r, d = env(modem_faults="dead=3")      # ATE0 and AT+FCLASS... were 1 and 2
     assert d.cmd("AT") == ["OK"]

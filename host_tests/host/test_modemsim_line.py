@@ -3,7 +3,8 @@ the built-in remote fax machine, page data integrity and the real-modem switches
 import time
 
 import pytest
-from modemsim_helpers import Dte, fast_line, g3_of_pbm, make_pbm, pbm_of_g3, pbm_rows, wire_of_pbm
+from modemsim_helpers import (Dte, fast_line, g3_of_pbm, make_pbm, pbm_of_g3, pbm_rows, send_page_flow,
+                              wire_of_pbm)
 
 from modemsim import ModemConfig
 from modemsim.bits import DC1, DC2, RTC, XOFF, XON, EolScanner, reverse_bits
@@ -101,6 +102,42 @@ def test_page_leaves_at_the_line_rate(env, tmp_path):
     need = len(wire) / (14400 / 8.0 * 4.0)
     assert took >= 0.8 * need, (took, need)
     assert "<XOFF>" in m.transcript and "<XON>" in m.transcript
+
+
+def test_xon_flow_at_speedup_2_never_gives_a_spurious_underflow(tmp_path):
+    """A DTE that honours XOFF sends two-page faxes, three calls in a row, at speed-up 2.
+
+    A chunk on its way when the modem says XOFF overfills its buffer, so draining to the XON
+    level can take longer than the underflow timeout: that timer must not run while the
+    modem itself holds XOFF (it used to end the call with +FHNG:43 and never send XON)."""
+    timeouts = dict(fast_line().timeouts, dte_data=1.0)
+    line = fast_line(tmp_path, speedup=2.0, timeouts=timeouts).start()
+    try:
+        m = line.add_modem("100")
+        r = line.add_remote("200", out_dir=str(tmp_path / "rx"))
+        wires = [wire_of_pbm(p) for p in pages(tmp_path, 300, 300)]   # ~18 kB each
+        d = Dte(m.path)
+        try:
+            d.cmd("ATE0")
+            assert d.cmd("AT+FCLASS=2;+FCR=1") == ["OK"]
+            for call in range(3):
+                r.wait_pages(2 * call, 10)
+                time.sleep(0.3)                 # the remote machine hangs up after our DCN
+                assert d.cmd("ATD200")[-1] == "OK"
+                for k, wire in enumerate(wires):
+                    assert d.cmd("AT+FDT")[-1] == "CONNECT"
+                    send_page_flow(d, wire, chunk=4096)
+                    assert d.responses(timeout=20) == ["OK"], (call, k, m.transcript[-3000:])
+                    last = k == len(wires) - 1
+                    want = ["+FPTS:1", "+FHNG:0", "OK"] if last else ["+FPTS:1", "OK"]
+                    assert d.cmd("AT+FET=%d" % (2 if last else 0)) == want, (call, k)
+            assert len(r.wait_pages(6, 10)) == 6
+        finally:
+            d.close()
+        assert "+FHNG:43" not in m.transcript
+        assert "<XOFF>" in m.transcript         # the flow control was exercised
+    finally:
+        line.stop()
 
 
 def test_remote_machine_calls_the_modem_which_receives_msb_first(env, tmp_path):

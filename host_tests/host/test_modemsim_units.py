@@ -87,6 +87,9 @@ def test_faults_parse_and_merge():
     assert g.ppr_for(1, 1) == 2 and g.ppr_for(1, 2) is None
     assert Faults.parse("ppr=3").ppr_for(7) == 3
     assert Faults.parse("dead=4").dead == 4
+    # only the exact "AT" prefix goes: lstrip("AT") used to eat the A of ATA
+    assert [Faults.parse("dead=" + c).dead for c in ("A", "ATA", "ata", "AT+FDT", "d", "+fet")] == \
+        ["A", "A", "A", "+FDT", "D", "+FET"]
     m = Faults.parse("busy").merged(Faults.parse("hangup=25"))
     assert (m.result, m.hangup) == ("BUSY", 25)
     with pytest.raises(ValueError):

@@ -39,6 +39,8 @@ def test_send_cancel_telegram(tmp_path):
         fax = lt.commands[0]
         assert fax.pages[0] == ("text", "Hello fax\n")
         assert fax.pages[1][0] == "pbmz" and zlib.decompress(fax.pages[1][1]) == pbm.read_bytes()
+        z = fax.pages[1][1]
+        assert z[0] >> 4 == 2, "CINFO %d: faxctl must declare a 1 KB window (wbits=10)" % (z[0] >> 4)
         rc, out = _ctl(b.port, "send", "12;ATH", str(txt), "--job", "J43")
         assert rc == 1 and "error:" in out and "bad_field" in out, out
         rc, out = _ctl(b.port, "cancel", "J42")

@@ -20,6 +20,18 @@ RESULT_FAULTS = {
 }
 
 
+def dead_command(text):
+    """The command a dead=CMD fault names: "ATA" and "A" -> "A", "at+fdt" -> "+FDT".
+
+    Only the exact prefix "AT" is dropped (str.lstrip("AT") would eat the A of ATA)."""
+    cmd = text.strip().upper()
+    if cmd.startswith("AT") and len(cmd) > 2:
+        cmd = cmd[2:]
+    if not cmd:
+        raise ValueError("dead= needs a command count or a command")
+    return cmd
+
+
 class Faults:
     __slots__ = ("result", "hangup", "ppr", "drop", "noise", "page_noise", "dead", "xoff")
 
@@ -61,7 +73,7 @@ class Faults:
             elif key == "page_noise":
                 f.page_noise = (page or 1, int(val))
             elif key == "dead":
-                f.dead = int(val) if val.isdigit() else val.upper().lstrip("AT")
+                f.dead = int(val) if val.isdigit() else dead_command(val)
             elif key == "xoff":
                 f.xoff = float(val)
             else:

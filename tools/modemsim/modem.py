@@ -24,7 +24,7 @@ class ModemConfig:
                  fpts_on_last=True, fdt_ok_first=0, fpts_fields=2, caps=P.DEFAULT_CAPS, fcr=0,
                  manufacturer="FAXBRIDGE LAB", model="MODEMSIM CLASS2", revision="1.0",
                  identity="FAXBRIDGE MODEMSIM Class 2 simulator", xoff_high=1536, xon_low=256,
-                 log_path=None):
+                 always_echo=False, ring_in_command=0, log_path=None):
         assert rx_bit_order in ("msb", "lsb", "fbor")
         assert rx_trigger in ("dc2", "dc1", "either")
         self.rx_bit_order = rx_bit_order      # data to the DTE: msb (Rockwell), lsb, or per +FBOR
@@ -42,6 +42,8 @@ class ModemConfig:
         self.identity = identity
         self.xoff_high = xoff_high            # +FDT data buffered before XOFF
         self.xon_low = xon_low                # ... and drained to before XON
+        self.always_echo = always_echo        # ATE0 is accepted but ignored: echo stays on
+        self.ring_in_command = ring_in_command  # n > 0: a RING line inside every n-th command's response
         self.log_path = log_path
 
     @classmethod
@@ -53,9 +55,9 @@ class ModemConfig:
                 continue
             k, _, v = item.partition("=")
             k = k.strip()
-            if k in ("xon_after_connect", "append_rtc", "fpts_on_last"):
+            if k in ("xon_after_connect", "append_rtc", "fpts_on_last", "always_echo"):
                 kw[k] = v.strip().lower() in ("1", "true", "yes", "on")
-            elif k in ("fdt_ok_first", "fpts_fields", "fcr", "xoff_high", "xon_low"):
+            elif k in ("fdt_ok_first", "fpts_fields", "fcr", "xoff_high", "xon_low", "ring_in_command"):
                 kw[k] = int(v)
             elif k == "caps":
                 kw[k] = tuple(int(x) for x in v.split(":"))
@@ -167,11 +169,19 @@ class Modem:
         """+FHNG:<code> then OK (seed 5.4.10), the call is over."""
         if self.call is not None:
             self.call.hangups[self.number] = code   # recorded before the DTE can see it
+        self._release_xoff()
         self._info("+FHNG:%d" % code)
         self._result("OK")
         self._finish_call(code, end_call, kind)
 
+    def _release_xoff(self):
+        """Leaving page data while we hold XOFF: XON first, or the DTE stays stopped."""
+        if getattr(self, "xoff_sent", False) and self.state in ("TX_DATA", "TX_DRAIN"):
+            self.xoff_sent = False
+            self._out(bytes((XON,)))
+
     def _finish_call(self, code, end_call=True, kind="DCN"):
+        self._release_xoff()
         self._cancel_timer()
         if self.pump:
             self.pump.stop()
@@ -291,11 +301,17 @@ class Modem:
         dead = self._faults().dead
         if dead is not None:
             if (isinstance(dead, int) and self.cmd_count > dead) or \
-                    (isinstance(dead, str) and dead in s[2:].upper()):
+                    (isinstance(dead, str) and _names_command(s[2:], dead)):
                 self.log.note("fault: modem stops answering (at %r)" % s)
                 self._finish_call(None, end_call=False)
                 self.state = "DEAD"
                 return
+        every = self.cfg.ring_in_command
+        if every and self.cmd_count % every == 0:
+            # an unsolicited RING (a call coming in, or line noise) while the command is
+            # being answered: before its information text and result
+            self.log.note("switch: RING during the command")
+            self._result("RING")
         cmds = split_commands(s[2:])
         for cmd in cmds:
             try:
@@ -334,7 +350,10 @@ class Modem:
     def _basic(self, letter, num):
         n = int(num) if num else 0
         if letter == "E":
-            self.echo = n == 1
+            if n == 0 and self.cfg.always_echo:
+                self.log.note("switch: ATE0 ignored, echo stays on")
+            else:
+                self.echo = n == 1
         elif letter == "V":
             self.verbose = n == 1
         elif letter == "Q":
@@ -594,9 +613,11 @@ class Modem:
             self.xoff_sent = True
             self.xoff_hold_until = self.loop.now() + hold
             self.loop.call_later(min(hold, 1e6), self._tx_flow)
-        elif self.cfg.xon_after_connect:
+            self._cancel_timer()           # no underflow while we hold XOFF (armed by our XON)
+            return
+        if self.cfg.xon_after_connect:
             self.loop.call_later(0.05, self._xon_after_connect)
-        self._set_timer(self.line.timeouts["dte_data"] + (hold or 0), self._tx_idle)
+        self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
 
     def _xon_after_connect(self):
         if self.state == "TX_DATA" and not self.xoff_sent:
@@ -613,7 +634,10 @@ class Modem:
             if ended:
                 self._hangup_report(self.discard_code, end_call=False)
             return
-        self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
+        if not self.xoff_sent:
+            # the underflow clock (+FHNG:43) only runs while the DTE may send: bytes that
+            # were on their way when we sent XOFF do not restart it
+            self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
         if payload:
             if self.p["+FBOR"] in (1, 3):
                 payload = reverse_bits(payload)
@@ -642,10 +666,12 @@ class Modem:
         if not self.xoff_sent and n >= self.cfg.xoff_high and self.state == "TX_DATA":
             self.xoff_sent = True
             self._out(bytes((XOFF,)))
+            self._cancel_timer()      # the DTE is silent because we said so: not an underflow
         elif self.xoff_sent and n <= self.cfg.xon_low and self.loop.now() >= self.xoff_hold_until \
                 and self.state == "TX_DATA":
             self.xoff_sent = False
             self._out(bytes((XON,)))
+            self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
 
     def _page_sent(self):
         self.pump = None
@@ -1030,6 +1056,25 @@ class Modem:
         if st == "FDR_WAIT_PAGE":
             return 73 if self.page_no > 1 else 70
         return 70 if self.page_no == 1 else 73
+
+
+def _names_command(body, dead):
+    """True when one of the commands on the line (body: the text after "AT") is the dead=CMD
+    fault's command: "A" is ATA (not the A of +FCLASS), "D" any dial, "+FET" any AT+FET=n."""
+    for cmd in split_commands(body):
+        if cmd[0] == "D":
+            text = "D" + cmd[1]
+        elif cmd[0] == "B":
+            text = cmd[1] + cmd[2]
+        elif cmd[0] == "S":
+            text = "S" + cmd[1] + cmd[2] + (cmd[3] or "")
+        elif cmd[0] == "X":
+            text = cmd[1] + cmd[2] + (cmd[3] or "")
+        else:
+            text = cmd[1]
+        if text.upper().startswith(dead):
+            return True
+    return False
 
 
 class _RxPage:

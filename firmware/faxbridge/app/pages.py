@@ -8,6 +8,7 @@ data (only one row in RAM) and closes the file at the end of the page.
 import time
 
 from faxbridge.core.fax import pagesrc, pbm, t4, textpage
+from faxbridge.core.mqtt import commands
 
 WIDTH = 1728        # WD=0, A4 (T.4)
 FINE_LINES = 1500   # a bitmap taller than this is sent at 196 dpi, else 98 dpi
@@ -16,6 +17,14 @@ FINE_LINES = 1500   # a bitmap taller than this is sent at 196 dpi, else 98 dpi
 def _open(path, kind):
     f = open(path, "rb")
     if kind == "pbmz":
+        # DeflateIO allocates the window the header declares (a wbits argument does not
+        # bound it): check it first, so a large one is a clear reason, not an out-of-memory
+        head = f.read(2)
+        f.seek(0)
+        if len(head) == 2 and commands.pbmz_wbits(head) > commands.PBMZ_MAX_WBITS:
+            f.close()
+            raise ValueError("pbmz declares a %d-byte zlib window, at most %d (compress with wbits=10)"
+                             % (1 << commands.pbmz_wbits(head), 1 << commands.PBMZ_MAX_WBITS))
         import deflate
         return f, deflate.DeflateIO(f, deflate.ZLIB)
     return f, f
@@ -37,6 +46,8 @@ def count(kind, path, station="", fine=True):
         f, s = _open(path, kind)
     except (OSError, ImportError) as e:
         return 0, "cannot open page: %s" % e
+    except ValueError as e:
+        return 0, str(e)
     try:
         if kind == "text":
             return textpage.TextPages(s, WIDTH, fine, station, "").count, None

@@ -23,6 +23,9 @@ MAX_PAGES = const(50)
 MAX_TEXT = const(16000)      # characters of one text page
 MAX_JOB = const(40)
 MAX_NUMBER = const(40)
+# pbmz: the unit inflates with the window the zlib header declares (CINFO, RFC 1950), and a
+# 32 KB window is a third of an ESP32's heap; larger windows are refused (docs/mqtt.md).
+PBMZ_MAX_WBITS = const(12)   # 4 KB; faxctl compresses with wbits=10 (1 KB)
 
 # Reason codes carried by cmd/error (stable strings, documented in docs/mqtt.md).
 TOO_LARGE = "too_large"
@@ -132,6 +135,11 @@ def _b64(s, where, ref):
         raise CommandError(BAD_FIELD, where + " is not valid base64", ref)
 
 
+def pbmz_wbits(head):
+    """The window bits a zlib stream's header declares (CINFO + 8, RFC 1950)."""
+    return (head[0] >> 4) + 8
+
+
 def _page(i, p, ref):
     where = "pages[%d]" % i
     if not isinstance(p, dict) or len(p) != 1:
@@ -153,6 +161,11 @@ def _page(i, p, ref):
             data = _b64(v, where + ".pbmz", ref)
             if len(data) < 2 or data[0] & 0x0F != 8 or ((data[0] << 8) | data[1]) % 31:
                 raise CommandError(BAD_FIELD, where + ".pbmz is not zlib data", ref)
+            wbits = pbmz_wbits(data)
+            if wbits > PBMZ_MAX_WBITS:
+                raise CommandError(BAD_FIELD, "%s.pbmz declares a %d-byte zlib window, at most %d: compress "
+                                   "with wbits <= %d (zlib.compressobj(9, zlib.DEFLATED, 10))"
+                                   % (where, 1 << wbits, 1 << PBMZ_MAX_WBITS, PBMZ_MAX_WBITS), ref)
             return ("pbmz", data)
         raise CommandError(UNKNOWN_FIELD, where + ": unknown page kind %s" % json.dumps(kind), ref)
 
