@@ -214,6 +214,17 @@ class Modem:
             return self.call.faults
         return self.line.number_faults.get(self.number) or Faults()
 
+    def _dead_fault(self, body):
+        """The dead= fault for this command line; a dial also sees the dialled number's faults
+        (the call they belong to does not exist yet)."""
+        f = self._faults()
+        if self.call is None:
+            for cmd in split_commands(body):
+                number = dial_number(cmd[1]) if cmd[0] == "D" else None
+                if number:
+                    f = f.merged(self.line.number_faults.get(number)).merged(self.line.once_faults.get(number))
+        return f.dead
+
     def _hangup_fault(self, *phases):
         code = self._faults().hangup
         if code is not None and P.hangup_phase(code) in phases:
@@ -298,7 +309,7 @@ class Modem:
         s = s[k:]
         self.last_cmd = s
         self.cmd_count += 1
-        dead = self._faults().dead
+        dead = self._dead_fault(s[2:])
         if dead is not None:
             if (isinstance(dead, int) and self.cmd_count > dead) or \
                     (isinstance(dead, str) and _names_command(s[2:], dead)):
