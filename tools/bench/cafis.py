@@ -23,39 +23,17 @@ else:
     import hostpath  # noqa: F401
 
 import gc  # noqa: E402
-import time  # noqa: E402
+import _cafis  # noqa: E402  (beside this file; the script folder is on sys.path)
 
-from faxbridge.core.cafis import checks, layout, registry  # noqa: E402
-
-
-def _ticks():
-    if MP:
-        return time.ticks_us()
-    return int(time.perf_counter() * 1e6)
+from faxbridge.core.cafis import checks, registry  # noqa: E402
 
 
-def _diff(a, b):
-    if MP:
-        return time.ticks_diff(a, b)
-    return a - b
+_ticks = _cafis.ticks
+_diff = _cafis.diff
 
 
 def tel(changes, trailer=b"DATA"):
-    lay = layout.center()
-    base = dict((("route", "0002"), ("seq", "000123"), ("center_id", "A1"), ("line", "001"),
-                 ("cafis_seq", "      "), ("org_co", "ACQ0001"), ("org_sub", "1200"), ("dst_co", "ISS0002"),
-                 ("dst_sub", "0000"), ("msg_type", "0100"), ("cafis_date", "1122"), ("cat_status", "0"),
-                 ("org_date", "22"), ("proxy_report", "00"), ("proxy_error", "000"), ("proxy_reroute", "0")))
-    for k, v in changes:
-        base[k] = v
-    base["trailer_len"] = "%03d" % len(trailer)
-    buf = bytearray(lay.hlen + len(trailer))
-    for key, en, ja, off, ln, kind in lay.fields:
-        v = base[key].encode()
-        for i in range(ln):
-            buf[off + i] = v[i]
-    buf[lay.hlen:] = trailer
-    return buf
+    return _cafis.tel(changes, trailer, "0002")
 
 
 def checker():

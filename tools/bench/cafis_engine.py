@@ -22,38 +22,17 @@ else:
     import hostpath  # noqa: F401
 
 import gc  # noqa: E402
-import time  # noqa: E402
+import _cafis  # noqa: E402  (beside this file; the script folder is on sys.path)
 
-from faxbridge.core.cafis import engine, layout  # noqa: E402
-
-
-def _ticks():
-    if MP:
-        return time.ticks_us()
-    return int(time.perf_counter() * 1e6)
+from faxbridge.core.cafis import engine  # noqa: E402
 
 
-def _diff(a, b):
-    if MP:
-        return time.ticks_diff(a, b)
-    return a - b
+_ticks = _cafis.ticks
+_diff = _cafis.diff
 
 
 def tel(changes, trailer=b"DATA"):
-    lay = layout.center()
-    base = {"route": "0100", "seq": "000123", "center_id": "A1", "line": "001", "cafis_seq": "      ",
-            "org_co": "ACQ0001", "org_sub": "1200", "dst_co": "ISS0002", "dst_sub": "0000", "msg_type": "0100",
-            "cafis_date": "1122", "cat_status": "0", "org_date": "22", "proxy_report": "00",
-            "proxy_error": "000", "proxy_reroute": "0"}
-    for k, v in changes:
-        base[k] = v
-    n = "%d" % len(trailer)
-    base["trailer_len"] = "0" * (3 - len(n)) + n
-    buf = bytearray(lay.hlen)
-    for row in lay.fields:
-        key, off, ln = row[0], row[3], row[4]
-        buf[off:off + ln] = base[key].encode()
-    return bytes(buf) + trailer
+    return bytes(_cafis.tel(changes, trailer, "0100"))
 
 
 class Clock:
