@@ -466,7 +466,7 @@ class Class2:
             elif s.outcome is not None:
                 self._hangup(now)
             else:                               # OK, or ERROR: the modem keeps its verdict
-                self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
+                self._fdr(now)
         elif st == HANGUP:
             self._on_hangup(s, name, now)
 
@@ -543,18 +543,25 @@ class Class2:
         self._progress("page", now)
         self._cmd("+FDT", FDT, now, self.cfg["connect_timeout"])
 
+    def _fdr(self, now):
+        self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
+
+    def _call_ok(self, s, cmd, then, now):
+        """OK ends ATD/ATA: a hang-up or failure seen meanwhile ends the call; +FCON seen
+        means the fax call is up (`then`); without +FCON no fax machine answered (9001)."""
+        if s.hangup is not None:
+            self._end(now)
+        elif s.outcome is not None:
+            self._hangup(now)
+        elif s.fcon:
+            s.retries = 0
+            then(now)
+        else:
+            self._fail(9001, "OK to %s without +FCON" % cmd, now)
+
     def _on_dial(self, s, name, now):
         if name == "OK":
-            if s.hangup is not None:
-                self._end(now)
-            elif s.outcome is not None:
-                self._hangup(now)
-            elif s.fcon:
-                s.retries = 0
-                self._fdt(now)
-            else:
-                s.outcome = (9001, "OK to ATD without +FCON")
-                self._hangup(now)
+            self._call_ok(s, "ATD", self._fdt, now)
             return
         if name == "CONNECT":
             self._fail(205001, "CONNECT to ATD (data modem?)", now)
@@ -724,15 +731,7 @@ class Class2:
 
     def _on_answer(self, s, name, now):
         if name == "OK":
-            if s.hangup is not None:
-                self._end(now)
-            elif s.outcome is not None:
-                self._hangup(now)
-            elif s.fcon:
-                s.retries = 0
-                self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
-            else:
-                self._fail(9001, "OK to ATA without +FCON", now)
+            self._call_ok(s, "ATA", self._fdr, now)
             return
         if s.fcon:
             self._call_lost(s, name, now)
@@ -773,7 +772,7 @@ class Class2:
                 self._hangup(now, "H")
             elif s.retries < self.cfg["fdr_retries"]:
                 s.retries += 1
-                self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
+                self._fdr(now)
             else:
                 self._fail(7200, "OK without CONNECT to +FDR, %d times" % (s.retries + 1), now)
             return
@@ -900,7 +899,7 @@ class Class2:
         if ours is not None and ours != s.modem_ppr:
             self._cmd("+FPTS=%d" % ours, FPTS, now)
         else:
-            self._cmd("+FDR", FDR, now, self.cfg["fdr_timeout"])
+            self._fdr(now)
 
     # ---- endings --------------------------------------------------------------------------
 
