@@ -1,7 +1,8 @@
 """Replay the DTE side of the reference transcripts (efax and mgetty sendfax, byte for byte)
 against the simulator and check that it answers exactly as the reference modem did.
 
-../shared/reference/class2-transcripts/ (also found relative to the repository).
+host_tests/core/data/class2/ (byte-level dialogues of efax and mgetty's sendfax recorded against a
+simulated modem; docs/modemsim.md says how they were made).
 """
 import os
 import re
@@ -18,11 +19,7 @@ EVENT = re.compile(r'^\[\s*[\d.]+\] (DTE->DCE|DCE->DTE) (?:"(.*)"|DATA\[\d+\] ([
 
 def _reference_dir():
     here = os.path.dirname(os.path.abspath(__file__))
-    for base in (os.path.join(here, "..", "..", "..", "..", "shared"), "/work/shared"):
-        p = os.path.normpath(os.path.join(base, "reference", "class2-transcripts"))
-        if os.path.isdir(p):
-            return p
-    raise AssertionError("reference transcripts not found (../shared/reference/class2-transcripts)")
+    return os.path.normpath(os.path.join(here, "..", "core", "data", "class2"))
 
 
 def _decode(text):

@@ -1,7 +1,7 @@
 """A simulated Class 2 fax modem (DCE) on a pseudo-terminal.
 
-Commands and responses follow seed 001 (Class 2, Table 5-5 hang-up codes) and what real
-DTE software expects (../shared/reference/class2-transcripts/). Real-modem differences are
+Commands and responses follow "Fax Class 2 Operation" Part 3 (Table 5-5 hang-up codes) and what real
+DTE software expects (the efax and sendfax dialogues in host_tests/core/data/class2/). Real-modem differences are
 switches in ModemConfig. Runs entirely in the line's loop thread.
 """
 import os
