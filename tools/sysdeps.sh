@@ -10,6 +10,8 @@ have efax             || need="$need efax"
 have pbmtog3          || need="$need netpbm"
 have socat            || need="$need socat"
 have openssl          || need="$need openssl"
+have chromium         || need="$need chromium"       # the fleet page test (headless)
+have npm              || need="$need npm"            # the fleet page's MQTT client (tools/fleet)
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "sysdeps: installing:$need"
