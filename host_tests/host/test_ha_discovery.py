@@ -84,7 +84,8 @@ def test_discovery_configs_valid_and_templates_render_the_units_values(tmp_path)
         else:
             assert value and "Undefined" not in value, (oid, value)
         if "json_attributes_template" in c:
-            assert isinstance(json.loads(_render(c["json_attributes_template"], latest[c["json_attributes_topic"]])), dict)
+            attrs = _render(c["json_attributes_template"], latest[c["json_attributes_topic"]])
+            assert isinstance(json.loads(attrs), dict), attrs
     by_oid = {t.split("/")[3]: c for t, c in configs.items()}
     tele = json.loads(latest[by_oid["faxes_sent"]["state_topic"]])
     assert tele["counters"]["fax_sent"] == 2 and tele["counters"]["fax_failed"] == 1, tele["counters"]
