@@ -7,6 +7,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin
 have mosquitto        || need="$need mosquitto"
 have mosquitto_sub    || need="$need mosquitto-clients"
 have efax             || need="$need efax"
+have sendfax          || need="$need mgetty-fax"     # mgetty's sendfax drives the simulated modem
 have pbmtog3          || need="$need netpbm"
 have socat            || need="$need socat"
 have openssl          || need="$need openssl"
