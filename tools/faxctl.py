@@ -1,12 +1,13 @@
 """faxctl: talk to faxbridge units over MQTT (paho-mqtt). See `tools/faxctl --help`.
 
-  faxctl [--host H --port P --unit U ...] send NUMBER FILE... [--job ID] [--follow]
+  faxctl [--host H --port P --unit U ...] send NUMBER FILE... [--job ID] [--follow [--wait S]]
   faxctl cancel JOB
   faxctl telegram FILE [--sender terminal|center]
   faxctl watch [--duration S]       live view of units, jobs and verdicts; flags seq gaps
 
 Pages: *.txt is sent as text, *.pbm (P1/P4) zlib-compressed as "pbmz" (docs/mqtt.md).
 Exit status: 0 done, 1 the unit answered cmd/error or a gap was seen, 2 usage/connection error.
+Credentials: --user, and the password from $FAXCTL_PASSWORD or --password-file (never argv).
 """
 import argparse
 import base64
@@ -20,6 +21,9 @@ import zlib
 
 import paho.mqtt.client as paho
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostpath  # noqa: E402,F401  (firmware/ on the path: the unit's own page counter)
+
 MAX_FAX = 24576
 
 
@@ -30,7 +34,7 @@ class Ctl:
         self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="faxctl-" + uuid.uuid4().hex[:8],
                              protocol=paho.MQTTv311)
         if a.user:
-            self.c.username_pw_set(a.user, a.password)
+            self.c.username_pw_set(a.user, password(a))
         if a.cafile or a.tls:
             self.c.tls_set(ca_certs=a.cafile)
         self.connected = None
@@ -91,6 +95,29 @@ def die(msg, code=2):
     sys.exit(code)
 
 
+def password(a):
+    """The broker password: --password-file, else $FAXCTL_PASSWORD, else None. Never argv:
+    a command line is visible to every user of the machine (ps)."""
+    if a.password_file:
+        try:
+            with open(a.password_file) as f:
+                return f.readline().rstrip("\r\n")
+        except OSError as e:
+            die("cannot read the password file %s: %s" % (a.password_file, e.strerror))
+    return os.environ.get("FAXCTL_PASSWORD")
+
+
+def count_pages(path):
+    """How many fax pages the unit will make of this file: the unit's own counter
+    (faxbridge.app.pages.count), so the number printed is the number sent."""
+    from faxbridge.app import pages
+    kind = "text" if path.lower().endswith(".txt") else "pbm"
+    n, why = pages.count(kind, path)
+    if why:
+        die("%s: %s" % (path, why))
+    return n
+
+
 def page_of(path):
     try:
         with open(path, "rb") as f:
@@ -118,24 +145,44 @@ def _loads(p):
         return None
 
 
-def _answers(ctl, job, timeout, follow):
-    """Print the unit's answers about job; return the exit status."""
-    rc = 0
-    for topic, payload, _r in ctl.messages(timeout):
-        d = _loads(payload)
-        if d is None:
-            continue
-        if topic.endswith("/cmd/error") and d.get("ref") in (job, None):
-            print("error: %s (%s)" % (d.get("detail"), d.get("reason")))
+def status_line(d):
+    """One fax/status as a progress line: `-3 sending page 2/3, attempt 1`."""
+    code, of, pages = d.get("code"), d.get("of") or 0, d.get("pages") or 0
+    if d.get("final"):
+        return "%s %s (final), %d of %d pages confirmed" % (code, d.get("category"), pages, of)
+    text = "%s %s" % (code, d.get("category"))
+    if code == -3 and of:
+        page = pages + 1 if pages < of else of
+        text += " page %d/%d" % (page, of)
+    if d.get("attempt"):
+        text += ", attempt %s" % d.get("attempt")
+    return text
+
+
+def _answers(ctl, job, timeout, follow, wait):
+    """Print the unit's answers about job; return the exit status. The first answer must come
+    within `timeout` s; with follow, each later status within `wait` s of the one before."""
+    got = False
+    while True:
+        for topic, payload, _r in ctl.messages(wait if got else timeout):
+            d = _loads(payload)
+            if d is None:
+                continue
+            if topic.endswith("/cmd/error") and d.get("ref") in (job, None):
+                print("error: %s (%s)" % (d.get("detail"), d.get("reason")))
+                return 1
+            if topic.endswith("/fax/status") and d.get("job") == job:
+                print("status: " + status_line(d), flush=True)
+                if d.get("final") or not follow:
+                    return 0 if d.get("code") in (0, 403) or not d.get("final") else 1
+                got = True
+                break
+        else:
+            if got:
+                print("no new status within %d s: the job is still open on the unit" % wait)
+            else:
+                print("no answer from the unit within %d s" % timeout)
             return 1
-        if topic.endswith("/fax/status") and d.get("job") == job:
-            print("status: %s %s%s" % (d.get("code"), d.get("category"), " (final)" if d.get("final") else ""))
-            if d.get("final") or not follow:
-                return 0 if d.get("code") in (0, 403) or not d.get("final") else 1
-    if follow:
-        print("no final status within %d s" % timeout)
-        rc = 1
-    return rc
 
 
 def cmd_send(ctl, a):
@@ -144,17 +191,19 @@ def cmd_send(ctl, a):
                      separators=(",", ":"))
     if len(doc) > MAX_FAX:
         die("the job is %d bytes, the unit takes at most %d: send fewer pages per job" % (len(doc), MAX_FAX))
+    n = sum(count_pages(f) for f in a.files)
     ctl.start([ctl.root() + "/cmd/error", ctl.root() + "/fax/status"])
     ctl.publish("cmd/fax", doc)
-    print("job %s sent to %s (%d pages)" % (job, a.unit, len(a.files)))
-    return _answers(ctl, job, a.timeout, a.follow)
+    print("job %s sent to %s (%d page%s in %d file%s)" % (job, a.unit, n, "" if n == 1 else "s",
+                                                          len(a.files), "" if len(a.files) == 1 else "s"))
+    return _answers(ctl, job, a.timeout, a.follow, a.wait)
 
 
 def cmd_cancel(ctl, a):
     ctl.start([ctl.root() + "/cmd/error", ctl.root() + "/fax/status"])
     ctl.publish("cmd/cancel", json.dumps({"job": a.job}))
     print("cancel %s sent to %s" % (a.job, a.unit))
-    return _answers(ctl, a.job, a.timeout, False)
+    return _answers(ctl, a.job, a.timeout, False, a.timeout)
 
 
 def cmd_telegram(ctl, a):
@@ -298,28 +347,33 @@ def main(argv=None):
         p.add_argument("--unit", default=d(None), help="unit id (default $FAXCTL_UNIT or u1; watch: all)")
         p.add_argument("--prefix", default=d("faxbridge"))
         p.add_argument("--user", default=d(os.environ.get("FAXCTL_USER")))
-        p.add_argument("--password", default=d(os.environ.get("FAXCTL_PASSWORD")))
+        p.add_argument("--password-file", default=d(None),
+                       help="read the broker password from this file (or set $FAXCTL_PASSWORD)")
         p.add_argument("--tls", action="store_true", default=d(False), help="TLS with the system CAs")
         p.add_argument("--cafile", default=d(None), help="TLS with this CA certificate")
         p.add_argument("--timeout", type=float, default=d(5.0), help="seconds to wait for the unit's answer")
 
-    ap = argparse.ArgumentParser(prog="faxctl", description=__doc__.split("\n\n")[0])
+    # allow_abbrev=False: `--password` must not silently mean `--password-file`
+    ap = argparse.ArgumentParser(prog="faxctl", description=__doc__.split("\n\n")[0], allow_abbrev=False)
     common(ap, True)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("send", help="send a fax job: NUMBER FILE...")
+    s = sub.add_parser("send", allow_abbrev=False, help="send a fax job: NUMBER FILE...")
     common(s, False)
     s.add_argument("number")
     s.add_argument("files", nargs="+")
     s.add_argument("--job")
-    s.add_argument("--follow", action="store_true", help="wait for the final status")
-    c = sub.add_parser("cancel", help="cancel a job")
+    s.add_argument("--follow", action="store_true", help="print every status until the final one")
+    s.add_argument("--wait", type=float, default=900,
+                   help="with --follow: give up when no status came for S seconds (default 900:"
+                        " longer than a retry delay or a page at 2400 bit/s)")
+    c = sub.add_parser("cancel", allow_abbrev=False, help="cancel a job")
     common(c, False)
     c.add_argument("job")
-    t = sub.add_parser("telegram", help="send one CAFIS telegram (raw bytes from FILE)")
+    t = sub.add_parser("telegram", allow_abbrev=False, help="send one CAFIS telegram (raw bytes from FILE)")
     common(t, False)
     t.add_argument("file")
     t.add_argument("--sender", choices=("terminal", "center"))
-    w = sub.add_parser("watch", help="live view of units, jobs and verdicts; flags gaps in seq")
+    w = sub.add_parser("watch", allow_abbrev=False, help="live view of units, jobs and verdicts; flags gaps in seq")
     common(w, False)
     w.add_argument("--duration", type=float, default=0, help="stop after S seconds (default: Ctrl-C)")
     w.add_argument("--every", type=float, default=30, help="print the summary table every S seconds (0: only at exit)")

@@ -126,6 +126,7 @@ class AmqttBroker:
     def __init__(self, workdir, port=None):
         self.workdir = workdir
         self.port = port or unitlab.free_port()
+        self.ws_port = unitlab.free_port()
         self.proc = None
         self.log_path = os.path.join(workdir, "amqtt.log")
 
@@ -136,7 +137,8 @@ class AmqttBroker:
         conf = os.path.join(self.workdir, "amqtt.json")
         with open(conf, "w") as f:
             json.dump({
-                "listeners": {"default": {"type": "tcp", "bind": "127.0.0.1:%d" % self.port}},
+                "listeners": {"default": {"type": "tcp", "bind": "127.0.0.1:%d" % self.port},
+                              "ws": {"type": "ws", "bind": "127.0.0.1:%d" % self.ws_port}},
                 "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
             }, f, indent=1)
         self.sigint_ok = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
@@ -180,7 +182,7 @@ def pick_broker(choice):
 
 def start_broker(kind, workdir):
     if kind == "mosquitto":
-        b = unitlab.Broker(workdir).start()
+        b = unitlab.Broker(workdir, ws_port=0).start()
         b.name = "mosquitto"
         return b
     return AmqttBroker(workdir).start()
@@ -238,7 +240,14 @@ def main(argv=None):
         broker = start_broker(kind, os.path.join(work, "broker"))
         started.append(broker)
         why = ", embedded from PyPI: Mosquitto is not installed" if kind == "amqtt" and a.broker == "auto" else ""
-        say("broker: %s on 127.0.0.1:%d (pid %d%s)" % (kind, broker.port, broker.proc.pid, why))
+        say("broker: %s on 127.0.0.1:%d, MQTT over WebSockets on %d (pid %d%s)" % (
+            kind, broker.port, broker.ws_port, broker.proc.pid, why))
+        try:
+            page = unitlab.StaticServer(unitlab.fleet_ready()).start()
+            started.append(page)
+            say("fleet page: %s" % page.url(broker.ws_port))
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            say("fleet page not served: %s" % e)
         from modemsim import Line
         line = Line(speedup=a.speedup, log_dir=os.path.join(work, "line")).start()
         started.append(line)

@@ -7,9 +7,12 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin
 have mosquitto        || need="$need mosquitto"
 have mosquitto_sub    || need="$need mosquitto-clients"
 have efax             || need="$need efax"
+have sendfax          || need="$need mgetty-fax"     # mgetty's sendfax drives the simulated modem
 have pbmtog3          || need="$need netpbm"
 have socat            || need="$need socat"
 have openssl          || need="$need openssl"
+have chromium         || need="$need chromium"       # the fleet page test (headless)
+have npm              || need="$need npm"            # the fleet page's MQTT client (tools/fleet)
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "sysdeps: installing:$need"

@@ -41,10 +41,13 @@ def wait_port(port, timeout=10.0):
 class Broker:
     """Mosquitto on a free loopback port with a generated configuration."""
 
-    def __init__(self, workdir, port=None, nodelay=True):
+    def __init__(self, workdir, port=None, nodelay=True, ws_port=None):
+        """ws_port: also listen for MQTT over WebSockets there (0 = a free port), for the
+        fleet page (docs/fleet.md)."""
         self.workdir = workdir
         self.port = port or free_port()
         self.nodelay = nodelay
+        self.ws_port = (ws_port or free_port()) if ws_port is not None else None
         self.proc = None
 
     def start(self):
@@ -57,11 +60,14 @@ class Broker:
             f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n%s"
                     "log_dest file %s\n" % (self.port, "set_tcp_nodelay true\n" if self.nodelay else "",
                                              os.path.join(self.workdir, "mosquitto.log")))
+            if self.ws_port:
+                f.write("listener %d 127.0.0.1\nprotocol websockets\n" % self.ws_port)
         self.proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        if not wait_port(self.port):
-            self.stop()
-            raise RuntimeError("mosquitto did not start on port %d" % self.port)
+        for p in (self.port, self.ws_port):
+            if p and not wait_port(p):
+                self.stop()
+                raise RuntimeError("mosquitto did not start on port %d" % p)
         return self
 
     def stop(self):
@@ -243,13 +249,14 @@ def compile_mpy(out):
 class Lab:
     """Broker + line + firmware + a paho watcher. Use as a context manager."""
 
-    def __init__(self, tmp_path, line, config=None, heap=None, mpy_dir=None):
+    def __init__(self, tmp_path, line, config=None, heap=None, mpy_dir=None, ws=False):
+        """ws: the broker also serves MQTT over WebSockets (broker.ws_port), for the fleet page."""
         if not os.path.exists(MOSQUITTO):
             raise AssertionError("mosquitto not found: install the Debian package mosquitto")
         self.tmp = str(tmp_path)
         self.line = line
         self.modem = line.add_modem(UNIT_NUMBER)
-        self.broker = Broker(os.path.join(self.tmp, "broker")).start()
+        self.broker = Broker(os.path.join(self.tmp, "broker"), ws_port=0 if ws else None).start()
         cfg = {
             "unit_id": UNIT,
             "mqtt": {"host": "127.0.0.1", "port": self.broker.port, "keepalive_s": 10},
@@ -366,3 +373,54 @@ def codes_in_order(statuses):
         if not out or out[-1] != m["code"]:
             out.append(m["code"])
     return out
+
+
+# ---- the fleet page (docs/fleet.md): static files, served as they are
+
+FLEET_DIR = os.path.join(ROOT, "tools", "fleet")
+
+
+def fleet_ready():
+    """Install the fleet page's one npm dependency (the MQTT client, pinned in
+    tools/fleet/package-lock.json) when it is missing. Raises RuntimeError with the reason."""
+    if os.path.exists(os.path.join(FLEET_DIR, "node_modules", "mqtt", "dist", "mqtt.min.js")):
+        return FLEET_DIR
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm not found: install Node.js and npm (apt-get install nodejs npm)")
+    r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", FLEET_DIR],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("npm ci in tools/fleet failed:\n" + r.stdout[-2000:])
+    return FLEET_DIR
+
+
+class StaticServer:
+    """Serves a folder on a free loopback port (http.server in a thread); nothing else."""
+
+    def __init__(self, folder, port=None):
+        self.folder = folder
+        self.port = port or free_port()
+        self.httpd = None
+
+    def start(self):
+        import functools
+        import http.server
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+        handler = functools.partial(Quiet, directory=self.folder)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def url(self, ws_port, prefix="faxbridge"):
+        return "http://127.0.0.1:%d/?ws=ws://127.0.0.1:%d&prefix=%s" % (self.port, ws_port, prefix)
+
+    def stop(self):
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None

@@ -4,3 +4,5 @@ core/   sans-I/O protocol logic (bytes and events in, bytes and actions out; tim
 app/    the asyncio application that wires the cores to I/O
 ports/  thin platform adapters: esp32 (the board) and unix (the MicroPython unix port)
 """
+
+VERSION = "0.2.0"   # reported to Home Assistant (core/mqtt/discovery.py) and in telemetry

@@ -1,0 +1,91 @@
+"""Home Assistant MQTT discovery: the unit's entities as data (docs/ha.md).
+
+Each entity reads an existing topic of the unit (telemetry, availability, fax/status,
+cafis/verdict) through a value_template, so the unit publishes no extra state topics. The
+configs are built one at a time (a few hundred bytes each), never all at once:
+
+    for i in range(count()):
+        topic, payload = config(i, unit, root, ha_prefix, version)   # retained, QoS 1
+"""
+from faxbridge.core.mqtt import contract
+
+MODEL = "faxbridge ESP32 field unit"
+MANUFACTURER = "faxbridge"
+
+# (component, object id, name, state topic suffix, value_template, unit, device_class,
+#  state_class, diagnostic?, json_attributes_template). One row an entity (issue: the
+#  operator's entities); the state topic suffix is relative to <root>.
+_T = "telemetry"
+ENTITIES = (
+    ("binary_sensor", "online", "Online", "availability", None, None, "connectivity", None, False, None),
+    ("sensor", "modem", "Modem state", _T, "{{ value_json.modem }}", None, None, None, False, None),
+    ("sensor", "jobs_queued", "Fax jobs queued", _T, "{{ value_json.queued }}", "jobs", None,
+     "measurement", False, None),
+    ("sensor", "outbox_depth", "Outbox depth", _T, "{{ value_json.outbox.depth }}", "events", None,
+     "measurement", True, None),
+    ("sensor", "heap_free", "Free heap", _T, "{{ value_json.heap_free }}", "B", "data_size",
+     "measurement", True, None),
+    ("sensor", "uptime", "Uptime", _T, "{{ value_json.uptime }}", "s", "duration", None, True, None),
+    ("sensor", "last_fax_status", "Last fax status", "fax/status",
+     "{{ value_json.code }} {{ value_json.category }}", None, None, None, False,
+     "{{ {'job': value_json.job, 'code': value_json.code, 'meaning': value_json.category,"
+     " 'final': value_json.final, 'pages': value_json.pages} | tojson }}"),
+    ("sensor", "last_verdict", "Last CAFIS verdict", "cafis/verdict",
+     "{{ value_json.verdict }}{{ ' ' ~ value_json.code if value_json.code else '' }}", None, None,
+     None, False,
+     "{{ {'ref': value_json.ref, 'rule': value_json.rule, 'field': value_json.field} | tojson }}"),
+    ("sensor", "faxes_sent", "Faxes sent", _T, "{{ value_json.counters.fax_sent }}", "faxes", None,
+     "total_increasing", False, None),
+    ("sensor", "faxes_failed", "Faxes failed", _T, "{{ value_json.counters.fax_failed }}", "faxes",
+     None, "total_increasing", False, None),
+    ("sensor", "faxes_received", "Faxes received", _T, "{{ value_json.counters.fax_received }}",
+     "faxes", None, "total_increasing", False, None),
+    ("sensor", "telegrams_accepted", "Telegrams accepted", _T,
+     "{{ value_json.counters.tel_accepted }}", "telegrams", None, "total_increasing", False, None),
+    ("sensor", "telegrams_rejected", "Telegrams rejected", _T,
+     "{{ value_json.counters.tel_rejected }}", "telegrams", None, "total_increasing", False, None),
+)
+
+
+def count():
+    return len(ENTITIES)
+
+
+def config(i, unit, root, ha_prefix="homeassistant", version=""):
+    """(topic, payload bytes) of entity i's discovery config: retained, QoS 1."""
+    comp, oid, name, sfx, tmpl, uom, dcls, scls, diag, attrs = ENTITIES[i]
+    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
+    p = [("name", name), ("unique_id", node + "_" + oid), ("object_id", node + "_" + oid),
+         ("state_topic", root + "/" + sfx)]
+    if tmpl:
+        p.append(("value_template", tmpl))
+    if comp == "binary_sensor":
+        # the connectivity sensor reads availability itself: it must not go unavailable offline
+        p.append(("payload_on", "online"))
+        p.append(("payload_off", "offline"))
+    else:
+        p.append(("availability_topic", root + "/" + contract.AVAILABILITY))
+        p.append(("payload_available", "online"))
+        p.append(("payload_not_available", "offline"))
+    if attrs:
+        p.append(("json_attributes_topic", root + "/" + sfx))
+        p.append(("json_attributes_template", attrs))
+    if uom:
+        p.append(("unit_of_measurement", uom))
+    if dcls:
+        p.append(("device_class", dcls))
+    if scls:
+        p.append(("state_class", scls))
+    if diag:
+        p.append(("entity_category", "diagnostic"))
+    p.append(("device", (("identifiers", [node]), ("name", "faxbridge " + unit), ("model", MODEL),
+                         ("manufacturer", MANUFACTURER), ("sw_version", version))))
+    topic = "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid)
+    return topic, contract.obj(tuple(p)).encode()
+
+
+def removal(i, unit, ha_prefix="homeassistant"):
+    """The topic whose empty retained message removes entity i (discovery switched off)."""
+    comp, oid = ENTITIES[i][0], ENTITIES[i][1]
+    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
+    return "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid)
