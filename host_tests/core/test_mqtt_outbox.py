@@ -1,4 +1,5 @@
 """Outbox policy (seq, order, full policy, ack batching) and the file store, on both runtimes."""
+import gc
 import json
 import os
 
@@ -66,36 +67,76 @@ def test_nothing_trimmed_without_puback_and_resent_with_dup_after_reconnect():
     assert _seqs(got) == [4, 5] and ob.depth() == 0
 
 
-def test_full_policy_progress_refused_before_results_no_seq_gap():
-    ob = outbox.Outbox(outbox.MemStore(), capacity=100000, max_records=8)
-    for i in range(6):
+def test_full_policy_per_class_by_records_no_seq_gap():
+    ob = outbox.Outbox(outbox.MemStore(), capacity=100000, max_records=12, answer_records=2)
+    for i in range(9):  # progress: the soft limit, 3/4 of 12 records
         _ev(ob, i, outbox.PROGRESS)
     e = raises(outbox.OutboxFull, _ev, ob, 99, outbox.PROGRESS)
     assert "outbox full" in str(e)
     assert ob.refused_progress == 1
-    assert _ev(ob, 7) == 7 and _ev(ob, 8) == 8  # results still go in, seq continues
-    raises(outbox.OutboxFull, _ev, ob, 9)
-    assert ob.refused_result == 1 and ob.last == 8
+    assert _ev(ob, 10) == 10  # results up to 12 - 2 reserved, seq continues
+    raises(outbox.OutboxFull, _ev, ob, 11)
+    assert ob.refused_result == 1 and ob.last == 10
+    assert [_ev(ob, i, outbox.ANSWER) for i in range(2)] == [11, 12]  # the reserve
+    raises(outbox.OutboxFull, _ev, ob, 13, outbox.ANSWER)
+    assert ob.refused_answer == 1 and ob.last == 12 and ob.depth() == 12
 
 
-def test_full_policy_by_bytes():
-    ob = outbox.Outbox(outbox.MemStore(), capacity=1000, max_records=1000)
+def _fill(ob, cls):
     n = 0
     while True:
+        room = ob.has_room(cls, 40)  # _ev's payloads are < 40 bytes: room means it goes in
         try:
-            _ev(ob, n, outbox.PROGRESS)
+            _ev(ob, n, cls)
         except outbox.OutboxFull:
-            break
+            assert not room
+            return n
         n += 1
-    assert ob.store.used() <= 750
-    r = 0
-    while True:
-        try:
-            _ev(ob, n)
-        except outbox.OutboxFull:
-            break
-        r += 1
-    assert r > 0 and ob.store.used() <= 1000
+
+
+def test_full_policy_per_class_by_bytes_and_has_room():
+    ob = outbox.Outbox(outbox.MemStore(), capacity=2000, max_records=1000, answer_reserve=500)
+    assert _fill(ob, outbox.PROGRESS) > 0
+    assert 1500 - 64 < ob.store.used() <= 1500  # 3/4
+    assert _fill(ob, outbox.RESULT) == 0        # capacity - reserve is 1500 too
+    ob = outbox.Outbox(outbox.MemStore(), capacity=4000, max_records=1000, answer_reserve=500)
+    _fill(ob, outbox.PROGRESS)
+    assert 3000 - 64 < ob.store.used() <= 3000
+    assert _fill(ob, outbox.RESULT) > 0
+    assert 3500 - 64 < ob.store.used() <= 3500
+    assert not ob.has_room(outbox.RESULT, 1) and ob.has_room(outbox.ANSWER, 400)
+    assert _fill(ob, outbox.ANSWER) > 0
+    assert 4000 - 64 < ob.store.used() <= 4000
+    assert not ob.has_room(outbox.ANSWER, 1)
+    assert ob.refused_progress == 1 and ob.refused_result == 1 and ob.refused_answer == 1
+    # room comes back as events are delivered
+    s = session.Session("u1", max_inflight=8)
+    up(s)
+    _run(ob, s, 0)
+    ob.poll(0, True)
+    assert ob.depth() == 0 and ob.has_room(outbox.PROGRESS, 40)
+
+
+def test_has_room_counts_the_record_overhead_and_the_record_limit():
+    st = outbox.MemStore(max_record=600)
+    ob = outbox.Outbox(st, capacity=10000, answer_reserve=0)
+    assert ob.has_room(outbox.ANSWER, 500) and not ob.has_room(outbox.ANSWER, 590)
+    ob = outbox.Outbox(outbox.MemStore(), capacity=300, answer_reserve=0)
+    assert ob.has_room(outbox.ANSWER, 300 - 13 - 16)
+    assert not ob.has_room(outbox.ANSWER, 300 - 13 - 15)
+
+
+def test_an_event_larger_than_a_record_is_refused_at_accept():
+    for name, st in (("mem", outbox.MemStore(max_record=512)),
+                     ("file", FileStore(tmpdir("obr"), max_record=512))):
+        ob = outbox.Outbox(st)
+        big = "x" * 600
+        e = raises(ValueError, ob.accept, outbox.ANSWER, "cafis/verdict",
+                   lambda seq: contract.event("u1", seq, (("pad", big),)))
+        assert "larger than an outbox record (512)" in str(e), name
+        assert ob.last == 0 and st.used() == 0 and ob.refused_answer == 0
+        assert _ev(ob, 1) == 1  # no seq used by the refusal
+        ob.close()
 
 
 def test_telemetry_keeps_only_newest_and_counts_drops():
@@ -234,3 +275,203 @@ def test_seq_survives_loss_of_the_ack_file_after_full_compaction():
     # what is left in the log is sent again (duplicates), ending at the newest record
     assert acked == 0 and seqs and seqs == list(range(seqs[0], 41))
     st2.close()
+
+
+def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
+    ob = outbox.Outbox(outbox.MemStore(), window=3)
+    for i in range(4):
+        _ev(ob, i)
+    ob.accept(outbox.ANSWER, "cmd/error", lambda seq: contract.event("u1", seq, ()))
+    s = session.Session("u1", max_inflight=8)
+    up(s)
+    assert ob.pump(s, ROOT, 0) == 3 and ob.inflight() == 3  # the window, not the session's 8
+    assert [ob.flight(i) for i in range(3)] == [(1, "cafis/verdict"), (2, "cafis/verdict"),
+                                                (3, "cafis/verdict")]
+    assert ob.pump(s, ROOT, 0) == 0
+    got = ack_all(s, ob, 0)
+    assert _seqs(got) == [1, 2, 3] and ob.inflight() == 0 and ob.delivered == 3
+    assert ob.pump(s, ROOT, 0) == 2
+    assert [ob.flight(i) for i in range(2)] == [(4, "cafis/verdict"), (5, "cmd/error")]
+    assert [t for t, _p in ack_all(s, ob, 0)] == ["faxbridge/u1/cafis/verdict", "faxbridge/u1/cmd/error"]
+    assert ob.depth() == 0 and ob.inflight() == 0
+
+
+def test_puback_out_of_order_delivers_only_the_contiguous_prefix():
+    ob = outbox.Outbox(outbox.MemStore())
+    for i in range(3):
+        _ev(ob, i)
+    s = session.Session("u1", max_inflight=8)
+    up(s)
+    ob.pump(s, ROOT, 0)
+    pids = [ob._pid[i] for i in range(3)]
+    ob.on_puback(pids[1], 0)
+    assert ob.delivered == 0 and ob.inflight() == 3
+    ob.on_puback(pids[1], 0)  # a second PUBACK for the same id changes nothing
+    ob.on_puback(pids[0], 0)
+    assert ob.delivered == 2 and ob.inflight() == 1 and ob.flight(0)[0] == 3
+    ob.on_puback(pids[2], 0)
+    assert ob.delivered == 3 and ob.inflight() == 0
+
+
+def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_config():
+    d = tmpdir("obl")
+    ob = outbox.Outbox(FileStore(d, max_record=4096))
+    big = "y" * 2500
+    ob.accept(outbox.RESULT, "fax/received", lambda seq: contract.event("u1", seq, (("pad", big),)))
+    _ev(ob, 2)
+    ob.store.close()
+    st = FileStore(d, max_record=1024)  # the record is checked in buffer-sized chunks at open
+    ob2 = outbox.Outbox(st)
+    assert (ob2.acked, ob2.last) == (0, 2)
+    s = session.Session("u1", max_inflight=8, rx_size=8192)
+    up(s)
+    got = _run(ob2, s, 0)
+    assert _seqs(got) == [1, 2] and json.loads(got[0][1])["pad"] == big
+    raises(ValueError, ob2.accept, outbox.RESULT, "fax/received",
+           lambda seq: contract.event("u1", seq, (("pad", big),)))
+    ob2.close()
+
+
+# ---- RAM: bounded, flat, no allocation above 2 KB (measured on MicroPython) ----
+
+MP = hasattr(gc, "mem_alloc")
+_PUBACK = bytearray(b"\x40\x02\x00\x00")
+
+
+def _broker_acks(s, ob, now):
+    """Play the broker without allocating: PUBACK every QoS 1 PUBLISH the session queued
+    (one packet per chunk); returns how many."""
+    k = 0
+    for c in s.take():
+        if c[0] & 0xF0 != 0x30:
+            continue
+        i = 1
+        while c[i] & 0x80:
+            i += 1
+        i += 1
+        j = i + 2 + ((c[i] << 8) | c[i + 1])
+        _PUBACK[2] = c[j]
+        _PUBACK[3] = c[j + 1]
+        s.feed(_PUBACK, now)
+        k += 1
+    for ev in s.events():
+        if ev[0] == "puback":
+            ob.on_puback(ev[1], now)
+    return k
+
+
+def _flow(ob, s, first, n, pad):
+    """Accept n events (answers, results, progress in turn), pumping and acking as the
+    link does; returns the seq of the last one delivered."""
+    cls = (outbox.ANSWER, outbox.RESULT, outbox.PROGRESS)
+    for i in range(first, first + n):
+        ob.accept(cls[i % 3], "cafis/verdict", lambda seq: contract.event("u1", seq, (("i", i), ("pad", pad))))
+        if i % 4 == 3:
+            ob.pump(s, ROOT, i)
+            _broker_acks(s, ob, i)
+    while ob.depth():
+        ob.pump(s, ROOT, first + n)
+        _broker_acks(s, ob, first + n)
+    ob.poll(0, True)
+    return ob.delivered
+
+
+def _fragment():
+    """Leave no free run of 2 KB in the heap: fill it with 2000-byte blocks chained by small
+    ones, free the big blocks, then pin a 2049-byte probe in every hole still that large.
+    Returns what must stay alive while the heap is to stay fragmented."""
+    gc.collect()
+    pins = None
+    try:
+        while True:
+            pins = [pins, bytearray(2000)]
+    except MemoryError:
+        pass
+    p = pins
+    while p is not None:
+        p[1] = None
+        p = p[0]
+    gc.collect()
+    probes = None
+    try:
+        while True:
+            probes = [probes, bytearray(2049)]
+    except MemoryError:
+        pass
+    return pins, probes
+
+
+def test_flat_heap_over_1200_events_through_the_file_store():
+    d = tmpdir("obm")
+    st = FileStore(d, compact_bytes=4096, max_record=1024)
+    ob = outbox.Outbox(st, capacity=64 * 1024, ack_batch=16)
+    s = session.Session("u1", max_inflight=8, rx_size=256)
+    up(s)
+    pad = "p" * 700  # records of ~770 bytes: below the record buffer, above the old chunk
+    last = _flow(ob, s, 0, 200, pad)
+    assert last == 200
+    if MP:
+        gc.collect()
+        a0 = gc.mem_alloc()
+    last = _flow(ob, s, 200, 1000, pad)
+    assert last == 1200 and st.compactions > 10
+    if MP:
+        gc.collect()
+        grew = gc.mem_alloc() - a0
+        assert grew < 256, grew  # bounded: nothing kept per event
+    ob.close()
+    st2 = FileStore(d)
+    assert st2.open() == (1200, 1200)
+    st2.close()
+
+
+def test_no_allocation_above_2kb_after_open():
+    """MicroPython: 1200 events through accept/pump/PUBACK/ack/compaction while no free run
+    of the heap is 2 KB long (see _fragment): one allocation above ~2 KB is a MemoryError."""
+    if not MP:
+        return  # CPython's allocator says nothing about the board's heap
+    d = tmpdir("obz")
+    st = FileStore(d, compact_bytes=4096, max_record=1024)
+    ob = outbox.Outbox(st, capacity=64 * 1024, ack_batch=16)
+    s = session.Session("u1", max_inflight=8, rx_size=256)
+    up(s)
+    pad = "q" * 700
+    _flow(ob, s, 0, 20, pad)
+    keep = _fragment()
+    try:
+        raises(MemoryError, bytearray, 2100)  # the heap really is in < 2 KB pieces
+        assert _flow(ob, s, 20, 1200, pad) == 1220 and st.compactions > 10
+        ob.close()
+        st2 = FileStore(d)  # recovery at open() too
+        assert st2.open() == (1220, 1220)
+        st2.close()
+    finally:
+        keep = None
+        gc.collect()
+    assert keep is None
+
+
+def test_file_store_churn_per_event_does_not_grow_with_the_payload():
+    """MicroPython: bytes allocated per append + read + ack by the store alone, gc off:
+    the record is built and read in the preallocated buffer, so 100 or 900 payload bytes
+    cost the same few views and a tuple."""
+    if not MP:
+        return
+    per = []
+    for size in (100, 900):
+        st = FileStore(tmpdir("obch"), compact_bytes=1 << 20)
+        st.open()
+        payload = b"z" * size
+        sfx = b"cafis/verdict"
+        gc.collect()
+        gc.disable()
+        a0 = gc.mem_alloc()
+        for seq in range(1, 51):
+            st.append(seq, 2, sfx, payload)
+            r = st.read()
+            assert r[0] == seq and len(r[3]) == size
+        st.ack(50)
+        per.append((gc.mem_alloc() - a0) // 50)
+        gc.enable()
+        st.close()
+    assert per[1] - per[0] < 16 and per[1] < 400, per
