@@ -14,7 +14,7 @@ either the old or the new pointer: events between them are sent again (QoS 1 dup
 never a loss). Compaction copies the undelivered records to log.tmp and renames it over log
 only after the ack that made the others redundant is on flash.
 On CPython os.fsync is called after each append and before each rename; MicroPython's
-flush() is the sync (littlefs commits on sync; VfsPosix writes straight to the kernel).
+flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fsync).
 
 RAM: one record buffer of `max_record` bytes and a 12-byte header buffer, both made in the
 constructor. Appends are built in the buffer and written with one write; reads fill it (the

@@ -99,7 +99,7 @@ class MemStore:
 
 class Outbox:
     def __init__(self, store, capacity=32768, max_records=512, ack_batch=32, ack_ms=1000,
-                 answer_reserve=4096, answer_records=8, window=32):
+                 answer_reserve=4096, answer_records=8, window=16):
         if answer_reserve >= capacity or answer_records >= max_records:
             raise ValueError("the answer reserve must be less than the outbox")
         self.store = store
