@@ -277,22 +277,25 @@ def test_seq_survives_loss_of_the_ack_file_after_full_compaction():
 
 
 def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
-    ob = outbox.Outbox(outbox.MemStore(), window=3)
-    for i in range(4):
-        _ev(ob, i)
-    ob.accept(outbox.ANSWER, "cmd/error", lambda seq: contract.event("u1", seq, ()))
-    s = session.Session("u1", max_inflight=8)
-    up(s)
-    assert ob.pump(s, ROOT, 0) == 3 and ob.inflight() == 3  # the window, not the session's 8
-    assert [ob.flight(i) for i in range(3)] == [(1, "cafis/verdict"), (2, "cafis/verdict"),
-                                                (3, "cafis/verdict")]
-    assert ob.pump(s, ROOT, 0) == 0
-    got = ack_all(s, ob, 0)
-    assert _seqs(got) == [1, 2, 3] and ob.inflight() == 0 and ob.delivered == 3
-    assert ob.pump(s, ROOT, 0) == 2
-    assert [ob.flight(i) for i in range(2)] == [(4, "cafis/verdict"), (5, "cmd/error")]
-    assert [t for t, _p in ack_all(s, ob, 0)] == ["faxbridge/u1/cafis/verdict", "faxbridge/u1/cmd/error"]
-    assert ob.depth() == 0 and ob.inflight() == 0
+    for _name, st in _stores():
+        ob = outbox.Outbox(st, window=3)
+        for i in range(4):
+            _ev(ob, i)
+        ob.accept(outbox.ANSWER, "cmd/error", lambda seq: contract.event("u1", seq, ()))
+        s = session.Session("u1", max_inflight=8)
+        up(s)
+        assert ob.pump(s, ROOT, 0) == 3 and ob.inflight() == 3  # the window, not the session's 8
+        assert [ob.flight(i) for i in range(3)] == [(1, "cafis/verdict"), (2, "cafis/verdict"),
+                                                    (3, "cafis/verdict")]
+        assert ob.pump(s, ROOT, 0) == 0
+        got = ack_all(s, ob, 0)
+        assert _seqs(got) == [1, 2, 3] and ob.inflight() == 0 and ob.delivered == 3
+        assert ob.pump(s, ROOT, 0) == 2
+        assert [ob.flight(i) for i in range(2)] == [(4, "cafis/verdict"), (5, "cmd/error")]
+        assert [t for t, _p in ack_all(s, ob, 0)] == ["faxbridge/u1/cafis/verdict", "faxbridge/u1/cmd/error"]
+        assert ob.depth() == 0 and ob.inflight() == 0
+        assert len(ob._topics) == 2  # each topic built once, whatever the store returns
+        ob.close()
 
 
 def test_puback_out_of_order_delivers_only_the_contiguous_prefix():
