@@ -66,36 +66,76 @@ def test_nothing_trimmed_without_puback_and_resent_with_dup_after_reconnect():
     assert _seqs(got) == [4, 5] and ob.depth() == 0
 
 
-def test_full_policy_progress_refused_before_results_no_seq_gap():
-    ob = outbox.Outbox(outbox.MemStore(), capacity=100000, max_records=8)
-    for i in range(6):
+def test_full_policy_per_class_by_records_no_seq_gap():
+    ob = outbox.Outbox(outbox.MemStore(), capacity=100000, max_records=12, answer_records=2)
+    for i in range(9):  # progress: the soft limit, 3/4 of 12 records
         _ev(ob, i, outbox.PROGRESS)
     e = raises(outbox.OutboxFull, _ev, ob, 99, outbox.PROGRESS)
     assert "outbox full" in str(e)
     assert ob.refused_progress == 1
-    assert _ev(ob, 7) == 7 and _ev(ob, 8) == 8  # results still go in, seq continues
-    raises(outbox.OutboxFull, _ev, ob, 9)
-    assert ob.refused_result == 1 and ob.last == 8
+    assert _ev(ob, 10) == 10  # results up to 12 - 2 reserved, seq continues
+    raises(outbox.OutboxFull, _ev, ob, 11)
+    assert ob.refused_result == 1 and ob.last == 10
+    assert [_ev(ob, i, outbox.ANSWER) for i in range(2)] == [11, 12]  # the reserve
+    raises(outbox.OutboxFull, _ev, ob, 13, outbox.ANSWER)
+    assert ob.refused_answer == 1 and ob.last == 12 and ob.depth() == 12
 
 
-def test_full_policy_by_bytes():
-    ob = outbox.Outbox(outbox.MemStore(), capacity=1000, max_records=1000)
+def _fill(ob, cls):
     n = 0
     while True:
+        room = ob.has_room(cls, 40)  # _ev's payloads are < 40 bytes: room means it goes in
         try:
-            _ev(ob, n, outbox.PROGRESS)
+            _ev(ob, n, cls)
         except outbox.OutboxFull:
-            break
+            assert not room
+            return n
         n += 1
-    assert ob.store.used() <= 750
-    r = 0
-    while True:
-        try:
-            _ev(ob, n)
-        except outbox.OutboxFull:
-            break
-        r += 1
-    assert r > 0 and ob.store.used() <= 1000
+
+
+def test_full_policy_per_class_by_bytes_and_has_room():
+    ob = outbox.Outbox(outbox.MemStore(), capacity=2000, max_records=1000, answer_reserve=500)
+    assert _fill(ob, outbox.PROGRESS) > 0
+    assert 1500 - 64 < ob.store.used() <= 1500  # 3/4
+    assert _fill(ob, outbox.RESULT) == 0        # capacity - reserve is 1500 too
+    ob = outbox.Outbox(outbox.MemStore(), capacity=4000, max_records=1000, answer_reserve=500)
+    _fill(ob, outbox.PROGRESS)
+    assert 3000 - 64 < ob.store.used() <= 3000
+    assert _fill(ob, outbox.RESULT) > 0
+    assert 3500 - 64 < ob.store.used() <= 3500
+    assert not ob.has_room(outbox.RESULT, 1) and ob.has_room(outbox.ANSWER, 400)
+    assert _fill(ob, outbox.ANSWER) > 0
+    assert 4000 - 64 < ob.store.used() <= 4000
+    assert not ob.has_room(outbox.ANSWER, 1)
+    assert ob.refused_progress == 1 and ob.refused_result == 1 and ob.refused_answer == 1
+    # room comes back as events are delivered
+    s = session.Session("u1", max_inflight=8)
+    up(s)
+    _run(ob, s, 0)
+    ob.poll(0, True)
+    assert ob.depth() == 0 and ob.has_room(outbox.PROGRESS, 40)
+
+
+def test_has_room_counts_the_record_overhead_and_the_record_limit():
+    st = outbox.MemStore(max_record=600)
+    ob = outbox.Outbox(st, capacity=10000, answer_reserve=0)
+    assert ob.has_room(outbox.ANSWER, 500) and not ob.has_room(outbox.ANSWER, 590)
+    ob = outbox.Outbox(outbox.MemStore(), capacity=300, answer_reserve=0)
+    assert ob.has_room(outbox.ANSWER, 300 - 13 - 16)
+    assert not ob.has_room(outbox.ANSWER, 300 - 13 - 15)
+
+
+def test_an_event_larger_than_a_record_is_refused_at_accept():
+    for name, st in (("mem", outbox.MemStore(max_record=512)),
+                     ("file", FileStore(tmpdir("obr"), max_record=512))):
+        ob = outbox.Outbox(st)
+        big = "x" * 600
+        e = raises(ValueError, ob.accept, outbox.ANSWER, "cafis/verdict",
+                   lambda seq: contract.event("u1", seq, (("pad", big),)))
+        assert "larger than an outbox record (512)" in str(e), name
+        assert ob.last == 0 and st.used() == 0 and ob.refused_answer == 0
+        assert _ev(ob, 1) == 1  # no seq used by the refusal
+        ob.close()
 
 
 def test_telemetry_keeps_only_newest_and_counts_drops():
@@ -234,3 +274,68 @@ def test_seq_survives_loss_of_the_ack_file_after_full_compaction():
     # what is left in the log is sent again (duplicates), ending at the newest record
     assert acked == 0 and seqs and seqs == list(range(seqs[0], 41))
     st2.close()
+
+
+def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
+    for _name, st in _stores():
+        ob = outbox.Outbox(st, window=3)
+        for i in range(4):
+            _ev(ob, i)
+        ob.accept(outbox.ANSWER, "cmd/error", lambda seq: contract.event("u1", seq, ()))
+        s = session.Session("u1", max_inflight=8)
+        up(s)
+        assert ob.pump(s, ROOT, 0) == 3 and ob.inflight() == 3  # the window, not the session's 8
+        assert [ob.flight(i) for i in range(3)] == [(1, "cafis/verdict"), (2, "cafis/verdict"),
+                                                    (3, "cafis/verdict")]
+        assert ob.pump(s, ROOT, 0) == 0
+        got = ack_all(s, ob, 0)
+        assert _seqs(got) == [1, 2, 3] and ob.inflight() == 0 and ob.delivered == 3
+        assert ob.pump(s, ROOT, 0) == 2
+        assert [ob.flight(i) for i in range(2)] == [(4, "cafis/verdict"), (5, "cmd/error")]
+        assert [t for t, _p in ack_all(s, ob, 0)] == ["faxbridge/u1/cafis/verdict", "faxbridge/u1/cmd/error"]
+        assert ob.depth() == 0 and ob.inflight() == 0
+        assert len(ob._topics) == 2  # each topic built once, whatever the store returns
+        ob.close()
+
+
+def test_puback_out_of_order_delivers_only_the_contiguous_prefix():
+    ob = outbox.Outbox(outbox.MemStore())
+    for i in range(3):
+        _ev(ob, i)
+    s = session.Session("u1", max_inflight=8)
+    up(s)
+    ob.pump(s, ROOT, 0)
+    pids = [ob._pid[i] for i in range(3)]
+    ob.on_puback(pids[1], 0)
+    assert ob.delivered == 0 and ob.inflight() == 3
+    ob.on_puback(pids[1], 0)  # a second PUBACK for the same id changes nothing
+    ob.on_puback(pids[0], 0)
+    assert ob.delivered == 2 and ob.inflight() == 1 and ob.flight(0)[0] == 3
+    ob.on_puback(pids[2], 0)
+    assert ob.delivered == 3 and ob.inflight() == 0
+
+
+def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_config():
+    d = tmpdir("obl")
+    ob = outbox.Outbox(FileStore(d, max_record=4096))
+    big = "y" * 2500
+    ob.accept(outbox.RESULT, "fax/received", lambda seq: contract.event("u1", seq, (("pad", big),)))
+    _ev(ob, 2)
+    ob.store.close()
+    st = FileStore(d, max_record=1024)  # the record is checked in buffer-sized chunks at open
+    ob2 = outbox.Outbox(st)
+    assert (ob2.acked, ob2.last) == (0, 2)
+    s = session.Session("u1", max_inflight=8, rx_size=8192)
+    up(s)
+    got = _run(ob2, s, 0)
+    assert _seqs(got) == [1, 2] and json.loads(got[0][1])["pad"] == big
+    raises(ValueError, ob2.accept, outbox.RESULT, "fax/received",
+           lambda seq: contract.event("u1", seq, (("pad", big),)))
+    ob2.close()
+
+
+def test_a_reserve_as_large_as_the_outbox_is_refused():
+    raises(ValueError, outbox.Outbox, outbox.MemStore(), capacity=4096)
+    raises(ValueError, outbox.Outbox, outbox.MemStore(), max_records=8)
+    ob = outbox.Outbox(outbox.MemStore(), capacity=4097, max_records=9)
+    assert ob.has_room(outbox.ANSWER, 100) and not ob.has_room(outbox.RESULT, 1)

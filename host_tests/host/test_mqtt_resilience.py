@@ -132,7 +132,8 @@ def test_hung_broker_is_detected_by_ping_and_connack_timeouts(tmp_path):
 
 def test_full_outbox_while_broker_down_then_drains(tmp_path):
     """Broker down: telemetry is replaced (counted), in-progress statuses are refused at 3/4,
-    results fill the rest and are never dropped; all of them arrive when the broker returns."""
+    results fill all but the answer reserve, answers the rest; none is dropped: all of them
+    arrive when the broker returns."""
     from mqtt_broker import LinkThread
     from faxbridge.app.outbox_store import FileStore
     from faxbridge.core.mqtt import contract, outbox
@@ -158,9 +159,17 @@ def test_full_outbox_while_broker_down_then_drains(tmp_path):
             except outbox.OutboxFull:
                 refused.append(final)
         ob = lt.link.outbox
-        assert progress + results == 40 and ob.depth() == 40
+        assert progress + results == 32 and ob.depth() == 32  # 8 records kept for answers
         assert progress <= 30 and ob.refused_progress == refused.count(False) > 0
-        assert ob.refused_result == refused.count(True)
+        assert ob.refused_result == refused.count(True) > 0
+        assert ob.has_room(contract.ANSWER, 200) and not ob.has_room(contract.RESULT, 1)
+        for i in range(9):  # answers (e.g. a job's first status) take the reserve, then stop
+            try:
+                lt.call(lt.link.event, contract.FAX_STATUS, contract.fax_status(
+                    "A%d" % i, -1, "queued", False), contract.ANSWER)
+            except outbox.OutboxFull:
+                assert i == 8
+        assert ob.depth() == 40 and ob.refused_answer == 1
         assert ob.dropped_telemetry == 59
         b.start()
         wait_for(lambda: ob.depth() == 0, 20, "outbox drained")

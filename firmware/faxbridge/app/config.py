@@ -18,6 +18,8 @@ SCHEMA = (
     ("mqtt.prefix", "str", "faxbridge", False, (1, 64)),
     ("mqtt.keepalive_s", "int", 30, False, (5, 3600)),
     ("mqtt.clean", "bool", False, False, None),
+    ("mqtt.outbox_record", "int", 1024, False, (256, 8204)),
+    ("mqtt.answer_reserve", "int", 4096, False, (0, 65536)),
     ("wifi.ssid", "str", None, False, (1, 32)),
     ("wifi.password", "str", None, False, (0, 64)),
     ("wifi.timeout_s", "int", 30, False, (1, 600)),

@@ -345,14 +345,13 @@ class Link:
 
     def _pump(self, now):
         ob = self.outbox
-        n0 = len(ob._flight)
+        n0 = ob.inflight()
         ob.pump(self.session, self.root, now)
         if self.verify:
-            f = ob._flight
-            for i in range(n0, len(f)):
-                sfx = str(f[i][3], "utf-8")
-                if sfx not in self._pending:  # the oldest unconfirmed seq per topic
-                    self._pending[sfx] = [f[i][1], now + self.verify_ms]
+            for i in range(n0, ob.inflight()):
+                seq, sfx = ob.flight(i)
+                if sfx is not None and sfx not in self._pending:  # the oldest unconfirmed seq per topic
+                    self._pending[sfx] = [seq, now + self.verify_ms]
 
     def _on_message(self, topic, payload, total, retain):
         r = self.root_s

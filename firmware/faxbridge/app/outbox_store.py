@@ -14,7 +14,15 @@ either the old or the new pointer: events between them are sent again (QoS 1 dup
 never a loss). Compaction copies the undelivered records to log.tmp and renames it over log
 only after the ack that made the others redundant is on flash.
 On CPython os.fsync is called after each append and before each rename; MicroPython's
-flush() is the sync (littlefs commits on sync; VfsPosix writes straight to the kernel).
+flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fsync).
+
+RAM: one record buffer of `max_record` bytes and a 12-byte header buffer, both made in the
+constructor. Appends are built in the buffer and written with one write; reads fill it (the
+suffix and payload returned are views into it, valid until the next read or append); open()
+checks every record's CRC streaming it through the buffer; acks find the new head by reading
+8-byte headers; compaction copies through the buffer. No index is kept: the log is the index.
+A record larger than the buffer (left by a bigger `max_record` before a reboot) is read into
+a one-off buffer; new ones are refused (ValueError) by the outbox before a seq is used.
 """
 import binascii
 import os
@@ -24,7 +32,7 @@ from micropython import const
 _HDR = const(8)
 _CRC = const(4)
 _MAGIC = const(0xFB)
-MAX_RECORD = const(8192)
+_FMT_MAX = const(8192)   # largest body the format allows (a longer length is damage)
 
 
 def _u32(b, i):
@@ -36,6 +44,10 @@ def _put32(b, i, v):
     b[i + 1] = (v >> 16) & 0xFF
     b[i + 2] = (v >> 8) & 0xFF
     b[i + 3] = v & 0xFF
+
+
+def _crc(mv, crc=0):
+    return binascii.crc32(mv, crc) & 0xFFFFFFFF
 
 
 def _exists(p):
@@ -61,11 +73,23 @@ def _sync(f):
 
 
 class FileStore:
-    def __init__(self, folder, compact_bytes=8192):
+    def __init__(self, folder, compact_bytes=8192, max_record=1024):
+        if max_record < 64 or max_record > _HDR + _FMT_MAX + _CRC:
+            raise ValueError("max_record must be 64..%d bytes" % (_HDR + _FMT_MAX + _CRC))
         self.dir = folder
         self.log_path = folder + "/log"
         self.ack_path = folder + "/ack"
+        self._log_tmp = self.log_path + ".tmp"
+        self._ack_tmp = self.ack_path + ".tmp"
         self.compact_bytes = compact_bytes
+        self.max_record = max_record
+        self.buf = bytearray(max_record)   # one record (read/append) or a compaction chunk
+        self.mv = memoryview(self.buf)
+        self._bh = self.mv[:_HDR]
+        self.h = bytearray(_HDR + _CRC)     # a header and CRC while scanning; the ack record
+        hv = memoryview(self.h)
+        self._hh = hv[:_HDR]
+        self._hc = hv[_HDR:]
         self.f = None
         self.acked = 0
         self.last = 0
@@ -74,19 +98,19 @@ class FileStore:
         self.end = 0       # end of the valid log
         self.last_off = -1  # offset of the newest record: compaction always keeps it, so the
         #                     log alone still knows the highest seq if the ack file is lost
-        self._sent = []    # (seq, end offset) of records read but not acked yet
         self.recovered_torn = 0   # bytes cut off at open (a write torn by a power cut)
         self.compactions = 0
 
     # ---- open / recovery ----
     def _read_ack(self):
+        h = self.h
         try:
             with open(self.ack_path, "rb") as f:
-                b = f.read(12)
+                n = f.readinto(h)
         except OSError:
             return 0
-        if len(b) == 12 and b[:4] == b"FBA1" and _u32(b, 8) == binascii.crc32(b[:8]) & 0xFFFFFFFF:
-            return _u32(b, 4)
+        if n == 12 and h[:4] == b"FBA1" and _u32(h, 8) == _crc(self._hh):
+            return _u32(h, 4)
         return 0  # unreadable: resend everything held (duplicates, never a loss)
 
     def open(self):
@@ -94,8 +118,8 @@ class FileStore:
             os.mkdir(self.dir)
         except OSError:
             pass
-        _remove(self.log_path + ".tmp")
-        _remove(self.ack_path + ".tmp")
+        _remove(self._log_tmp)
+        _remove(self._ack_tmp)
         self.acked = self._read_ack()
         if not _exists(self.log_path):
             with open(self.log_path, "wb"):
@@ -105,12 +129,11 @@ class FileStore:
         off = 0
         head = -1
         size = self.f.seek(0, 2)
-        self.f.seek(0)
         while True:
-            r = self._read_at(off)
-            if r is None:
+            nxt = self._check(off)
+            if nxt < 0:
                 break
-            seq, _c, _s, _p, nxt = r
+            seq = _u32(self.h, 4)
             if seq <= last:
                 break  # out of order: treat as the end of the valid log
             last = seq
@@ -127,88 +150,112 @@ class FileStore:
         elif self._reclaimable() >= self.compact_bytes:
             self._compact()
         self.cur = self.head
-        self._sent = []
         return self.acked, self.last
 
-    def _read_at(self, off):
-        """Record at off -> (seq, cls, suffix, payload, next offset), None if none/invalid."""
+    def _check(self, off):
+        """Check the record at off, streaming it through the buffer (any length the format
+        allows): its end offset, or -1 if none or damaged. Leaves its header in self.h."""
         f = self.f
+        h = self.h
+        mv = self.mv
         f.seek(off)
-        h = f.read(_HDR)
-        if not h or len(h) < _HDR or h[0] != _MAGIC:
-            return None
+        if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
+            return -1
         n = (h[2] << 8) | h[3]
-        if n < 1 or n > MAX_RECORD:
-            return None
-        rest = f.read(n + _CRC)
-        if len(rest) < n + _CRC:
-            return None
-        mv = memoryview(rest)  # no copies: the payload is a view into the one read
-        crc = binascii.crc32(mv[:n], binascii.crc32(h)) & 0xFFFFFFFF
-        if crc != _u32(rest, n):
-            return None
-        sl = rest[0]
-        if 1 + sl > n:
-            return None
-        return _u32(h, 4), h[1], bytes(mv[1:1 + sl]), mv[1 + sl:n], off + _HDR + n + _CRC
+        if n < 1 or n > _FMT_MAX:
+            return -1
+        crc = _crc(self._hh)
+        k = n
+        while k:
+            c = k if k < len(mv) else len(mv)
+            if f.readinto(mv[:c]) != c or (k == n and 1 + mv[0] > n):
+                return -1  # short, or a suffix longer than the body
+            crc = _crc(mv[:c], crc)
+            k -= c
+        if f.readinto(self._hc) != _CRC or _u32(h, _HDR) != crc:
+            return -1
+        return off + _HDR + n + _CRC
 
     # ---- the store interface ----
     def record_size(self, suffix, payload):
         return _HDR + 1 + len(suffix) + len(payload) + _CRC
 
     def append(self, seq, cls, suffix, payload):
-        n = 1 + len(suffix) + len(payload)
-        if n > MAX_RECORD or len(suffix) > 255:
-            raise ValueError("event too large for the outbox")
-        rec = bytearray(_HDR + n + _CRC)
-        rec[0] = _MAGIC
-        rec[1] = cls
-        rec[2] = n >> 8
-        rec[3] = n & 0xFF
-        _put32(rec, 4, seq)
-        rec[8] = len(suffix)
-        rec[9:9 + len(suffix)] = suffix
-        rec[9 + len(suffix):_HDR + n] = payload
-        _put32(rec, _HDR + n, binascii.crc32(memoryview(rec)[:_HDR + n]) & 0xFFFFFFFF)
+        sl = len(suffix)
+        n = 1 + sl + len(payload)
+        t = _HDR + n + _CRC
+        if t > len(self.buf) or sl > 255:
+            raise ValueError("event of %d bytes is larger than an outbox record (%d)" % (t, len(self.buf)))
+        b = self.buf
+        b[0] = _MAGIC
+        b[1] = cls
+        b[2] = n >> 8
+        b[3] = n & 0xFF
+        _put32(b, 4, seq)
+        b[8] = sl
+        b[9:9 + sl] = suffix
+        b[9 + sl:_HDR + n] = payload
+        _put32(b, _HDR + n, _crc(self.mv[:_HDR + n]))
         f = self.f
         f.seek(self.end)
         try:
-            w = f.write(rec)
+            w = f.write(self.mv[:t])
             _sync(f)
         except OSError:
             f.seek(self.end)  # the next append overwrites whatever part was written
             raise
-        if w is not None and w != len(rec):
+        if w is not None and w != t:
             raise OSError(28, "short write to the outbox")
         self.last_off = self.end
-        self.end += len(rec)
+        self.end += t
         self.last = seq
 
     def read(self):
-        if self.cur >= self.end:
+        off = self.cur
+        if off >= self.end:
             return None
-        r = self._read_at(self.cur)
-        if r is None:
+        f = self.f
+        b = self.buf
+        mv = self.mv
+        f.seek(off)
+        if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
             return None
-        seq, cls, sfx, payload, nxt = r
-        self._sent.append((seq, nxt))
-        self.cur = nxt
-        return seq, cls, sfx, payload
+        n = (b[2] << 8) | b[3]
+        t = _HDR + n + _CRC
+        if n < 1 or n > _FMT_MAX:
+            return None
+        if t > len(b):  # written with a larger max_record before a reboot
+            b = bytearray(t)
+            b[:_HDR] = self._bh
+            mv = memoryview(b)
+        if f.readinto(mv[_HDR:t]) != t - _HDR or _crc(mv[:_HDR + n]) != _u32(b, _HDR + n):
+            return None
+        self.cur = off + t
+        sl = b[_HDR]
+        return _u32(b, 4), b[1], mv[_HDR + 1:_HDR + 1 + sl], mv[_HDR + 1 + sl:_HDR + n]
 
     def ack(self, seq):
-        b = bytearray(12)
-        b[:4] = b"FBA1"
-        _put32(b, 4, seq)
-        _put32(b, 8, binascii.crc32(memoryview(b)[:8]) & 0xFFFFFFFF)
-        tmp = self.ack_path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(b)
+        h = self.h
+        h[0] = 0x46  # "FBA1"
+        h[1] = 0x42
+        h[2] = 0x41
+        h[3] = 0x31
+        _put32(h, 4, seq)
+        _put32(h, 8, _crc(self._hh))
+        with open(self._ack_tmp, "wb") as f:
+            f.write(h)
             _sync(f)
-        os.rename(tmp, self.ack_path)
+        os.rename(self._ack_tmp, self.ack_path)
         self.acked = seq
-        s = self._sent
-        while s and s[0][0] <= seq:
-            self.head = s.pop(0)[1]
+        # the new head: past the records now delivered (read back by their 8-byte headers)
+        f = self.f
+        off = self.head
+        while off < self.cur:
+            f.seek(off)
+            if f.readinto(self._hh) != _HDR or _u32(h, 4) > seq:
+                break
+            off += _HDR + ((h[2] << 8) | h[3]) + _CRC
+        self.head = off
         if self._reclaimable() >= self.compact_bytes:
             self._compact()
 
@@ -222,20 +269,18 @@ class FileStore:
         return self.head
 
     def _compact(self):
-        """Copy [start, end) to log.tmp in small chunks and rename it over log; start is the
-        first undelivered record, or the newest record if all are delivered (it keeps seq)."""
-        tmp = self.log_path + ".tmp"
-        buf = bytearray(512)
-        mv = memoryview(buf)
+        """Copy [start, end) to log.tmp through the record buffer and rename it over log;
+        start is the first undelivered record, or the newest record if all are delivered."""
+        mv = self.mv
         src = self.f
         start = self._reclaimable()
-        with open(tmp, "wb") as out:
+        with open(self._log_tmp, "wb") as out:
             off = start
+            src.seek(off)
             while off < self.end:
-                src.seek(off)
                 k = self.end - off
-                if k > len(buf):
-                    k = len(buf)
+                if k > len(mv):
+                    k = len(mv)
                 got = src.readinto(mv[:k])
                 if not got:
                     break
@@ -243,15 +288,13 @@ class FileStore:
                 off += got
             _sync(out)
         src.close()
-        os.rename(tmp, self.log_path)
-        shift = start
+        os.rename(self._log_tmp, self.log_path)
         self.f = open(self.log_path, "r+b")
-        self.end -= shift
-        self.head -= shift
-        self.cur -= shift
+        self.end -= start
+        self.head -= start
+        self.cur -= start
         if self.last_off >= 0:
-            self.last_off -= shift
-        self._sent = [(s, e - shift) for s, e in self._sent]
+            self.last_off -= start
         self.compactions += 1
 
     def close(self):

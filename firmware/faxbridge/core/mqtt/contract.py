@@ -25,6 +25,7 @@ ONLINE = b"online"
 OFFLINE = b"offline"
 
 # Event classes, for the outbox's full policy (docs/mqtt.md "When the outbox is full").
+ANSWER = const(3)     # a command's answer (verdict, job's first fax/status, cmd/error): room reserved
 RESULT = const(2)     # final fax status, received fax, CAFIS verdict: never dropped
 PROGRESS = const(1)   # in-progress fax status, cmd/error replies: refused above the soft limit
 TELEMETRY_CLASS = const(0)  # periodic, QoS 0, not persisted: dropped first

@@ -1,0 +1,155 @@
+"""The outbox's RAM on MicroPython: a flat heap through the file store, no allocation above
+2 KB after open(), store churn independent of the payload size (docs/mqtt.md "RAM").
+On CPython the same flows run for their results only (its allocator says nothing about the
+board's heap)."""
+import gc
+
+from mqtt_helpers import up
+from support import raises, tmpdir
+
+from faxbridge.app.outbox_store import FileStore
+from faxbridge.core.mqtt import contract, outbox, session
+
+ROOT = b"faxbridge/u1/"
+
+MP = hasattr(gc, "mem_alloc")
+_PUBACK = bytearray(b"\x40\x02\x00\x00")
+
+
+def _broker_acks(s, ob, now):
+    """Play the broker without allocating: PUBACK every QoS 1 PUBLISH the session queued
+    (one packet per chunk); returns how many."""
+    k = 0
+    for c in s.take():
+        if c[0] & 0xF0 != 0x30:
+            continue
+        i = 1
+        while c[i] & 0x80:
+            i += 1
+        i += 1
+        j = i + 2 + ((c[i] << 8) | c[i + 1])
+        _PUBACK[2] = c[j]
+        _PUBACK[3] = c[j + 1]
+        s.feed(_PUBACK, now)
+        k += 1
+    for ev in s.events():
+        if ev[0] == "puback":
+            ob.on_puback(ev[1], now)
+    return k
+
+
+def _flow(ob, s, first, n, pad):
+    """Accept n events (answers, results, progress in turn), pumping and acking as the
+    link does; returns the seq of the last one delivered."""
+    cls = (outbox.ANSWER, outbox.RESULT, outbox.PROGRESS)
+    for i in range(first, first + n):
+        ob.accept(cls[i % 3], "cafis/verdict", lambda seq: contract.event("u1", seq, (("i", i), ("pad", pad))))
+        if i % 4 == 3:
+            ob.pump(s, ROOT, i)
+            _broker_acks(s, ob, i)
+    while ob.depth():
+        ob.pump(s, ROOT, first + n)
+        _broker_acks(s, ob, first + n)
+    ob.poll(0, True)
+    return ob.delivered
+
+
+def _fragment():
+    """Leave no free run of 2 KB in the heap: fill it with 2000-byte blocks chained by small
+    ones, free the big blocks, then pin a 2049-byte probe in every hole still that large.
+    Returns what must stay alive while the heap is to stay fragmented."""
+    gc.collect()
+    pins = None
+    try:
+        while True:
+            pins = [pins, bytearray(2000)]
+    except MemoryError:
+        pass
+    p = pins
+    while p is not None:
+        p[1] = None
+        p = p[0]
+    gc.collect()
+    probes = None
+    try:
+        while True:
+            probes = [probes, bytearray(2049)]
+    except MemoryError:
+        pass
+    return pins, probes
+
+
+def test_flat_heap_over_1200_events_through_the_file_store():
+    d = tmpdir("obm")
+    st = FileStore(d, compact_bytes=4096, max_record=1024)
+    ob = outbox.Outbox(st, capacity=64 * 1024, ack_batch=16)
+    s = session.Session("u1", max_inflight=8, rx_size=256)
+    up(s)
+    pad = "p" * 700  # records of ~770 bytes: below the record buffer, above the old chunk
+    last = _flow(ob, s, 0, 200, pad)
+    assert last == 200
+    if MP:
+        gc.collect()
+        a0 = gc.mem_alloc()
+    last = _flow(ob, s, 200, 1000, pad)
+    assert last == 1200 and st.compactions > 10
+    if MP:
+        gc.collect()
+        grew = gc.mem_alloc() - a0
+        assert grew < 256, grew  # bounded: nothing kept per event
+    ob.close()
+    st2 = FileStore(d)
+    assert st2.open() == (1200, 1200)
+    st2.close()
+
+
+def test_no_allocation_above_2kb_after_open():
+    """MicroPython: 1200 events through accept/pump/PUBACK/ack/compaction while no free run
+    of the heap is 2 KB long (see _fragment): one allocation above ~2 KB is a MemoryError."""
+    if not MP:
+        return  # CPython's allocator says nothing about the board's heap
+    d = tmpdir("obz")
+    st = FileStore(d, compact_bytes=4096, max_record=1024)
+    ob = outbox.Outbox(st, capacity=64 * 1024, ack_batch=16)
+    s = session.Session("u1", max_inflight=8, rx_size=256)
+    up(s)
+    pad = "q" * 700
+    _flow(ob, s, 0, 20, pad)
+    keep = _fragment()
+    try:
+        raises(MemoryError, bytearray, 2100)  # the heap really is in < 2 KB pieces
+        assert _flow(ob, s, 20, 1200, pad) == 1220 and st.compactions > 10
+        ob.close()
+        st2 = FileStore(d)  # recovery at open() too
+        assert st2.open() == (1220, 1220)
+        st2.close()
+    finally:
+        keep = None
+        gc.collect()
+    assert keep is None
+
+
+def test_file_store_churn_per_event_does_not_grow_with_the_payload():
+    """MicroPython: bytes allocated per append + read + ack by the store alone, gc off:
+    the record is built and read in the preallocated buffer, so 100 or 900 payload bytes
+    cost the same few views and a tuple."""
+    if not MP:
+        return
+    per = []
+    for size in (100, 900):
+        st = FileStore(tmpdir("obch"), compact_bytes=1 << 20)
+        st.open()
+        payload = b"z" * size
+        sfx = b"cafis/verdict"
+        gc.collect()
+        gc.disable()
+        a0 = gc.mem_alloc()
+        for seq in range(1, 51):
+            st.append(seq, 2, sfx, payload)
+            r = st.read()
+            assert r[0] == seq and len(r[3]) == size
+        st.ack(50)
+        per.append((gc.mem_alloc() - a0) // 50)
+        gc.enable()
+        st.close()
+    assert per[1] - per[0] < 16 and per[1] < 400, per
