@@ -60,8 +60,9 @@ service 1470 send the caller's number for this call (Ofcom)""",
 }
 
 
-def table(country, kind):
-    """The prefixes of one kind in a country's table (ValueError for an unknown country)."""
+def table(country, *kinds):
+    """The prefixes of these kinds in a country's table, in table order (ValueError for an
+    unknown country)."""
     t = COUNTRIES.get(country)
     if t is None:
         raise ValueError("no dial table for country %r" % (country,))
@@ -69,7 +70,7 @@ def table(country, kind):
     for rows in (t, _STAR):
         for row in rows.split("\n"):
             k, p, _what = row.split(" ", 2)
-            if k == kind:
+            if k in kinds:
                 out.append(p)
     return out
 
@@ -128,10 +129,11 @@ def check(number, deny=(), allow=None, max_len=MAX_LEN, prefixes=(), country=COU
     if code is not None:
         return (code, s)
     bad = list(deny) + table(country, "emergency")
-    strips = table(country, "service") + table(country, "trunk") + list(prefixes)
+    strips = table(country, "service", "trunk") + list(prefixes)
     intl = table(country, "intl")
     cc = table(country, "cc")[0]
-    # d: what the exchange receives (pauses removed); starts: where it may begin routing anew
+    # d: what the exchange receives (pauses removed); todo: where it may begin routing anew,
+    # as index * 2 + 1 when right after an international prefix (the country code may follow)
     d = []
     todo = [0]
     for ch in s:
