@@ -113,3 +113,20 @@ def test_station_id():
     raises(ValueError, dial.station_id, "SHOP 42")
     raises(ValueError, dial.station_id, "\uff15\uff15")
     assert dial.station_id("1" * 20) == "1" * 20
+
+
+def test_every_chain_of_two_prefixes_before_an_emergency_number_is_refused():
+    heads = ("", "184", "186", "*67", "*82", "#31#", "*31#", "0", "0,", "0W", "010 81 ", "00181",
+             "0033", "0041 81", "9,", "*6#", "1#")
+    n = 0
+    for a in heads:
+        for b in heads:
+            for e in ("110", "118", "119"):
+                for tail in ("", "0", ",1234"):
+                    number = a + b + e + tail
+                    code, why = dial.check(number, prefixes=("9",))
+                    assert code == 6002, (number, code, why)
+                    n += 1
+            number = "+81" + a + b + "119"
+            assert dial.check(number)[0] in (6002, 6027), number
+    assert n == len(heads) * len(heads) * 9
