@@ -13,7 +13,9 @@ def test_good_config_gets_defaults():
     cfg, errors = config.check(_copy(GOOD))
     assert errors == []
     assert cfg["mqtt"]["prefix"] == "faxbridge"
-    assert cfg["dial"]["deny"] == ["110", "118", "119"]
+    assert cfg["dial"]["deny"] == [] and cfg["dial"]["country"] == "JP"
+    assert cfg["modem"]["options"]["dial_mode"] == "T"
+    assert cfg["mqtt"]["server_name"] is None and cfg["mqtt"]["cert"] is None and cfg["mqtt"]["key"] is None
     assert cfg["retries"]["count"] == 2
     assert cfg["quota"]["pages_per_day"] == 0
     assert cfg["modem"]["path"] == "/dev/pts/3"
@@ -39,7 +41,7 @@ def test_each_error_named():
         'mqtt.port: must be an integer from 1 to 65535, got "x"',
         "retries.count: must be an integer from 0 to 10, got -1",
         'retries.delay_s: must be a number from 0 to 86400, got "soon"',
-        'dial.deny: entry 0 must be a string of digits, got "11O"',
+        'dial.deny: entry 0 must be a string of digits 0-9, got "11O"',
         'dial.prefixes: must be a list of numbers as strings, got "0"',
         "quota: must be a JSON object, got 5",
         'modem.answer: must be true or false, got "yes"',
@@ -77,7 +79,10 @@ def test_allow_and_deny_overlap():
     raw = _copy(GOOD)
     raw["dial"] = {"allow": ["0312345678", "119"]}
     _, errors = config.check(raw)
-    assert errors == ["dial.allow: 119 is also in dial.deny"]
+    assert errors == ["dial.allow: 119 is refused by dial.deny or an emergency number (119)"]
+    raw["dial"] = {"allow": ["0312345678"], "deny": ["03"]}
+    _, errors = config.check(raw)
+    assert errors == ["dial.allow: 0312345678 is refused by dial.deny or an emergency number (03)"]
 
 
 def test_load_missing_file():
@@ -98,3 +103,117 @@ def test_example_board_config_is_valid():
     cfg, errors = config.parse(text)
     assert errors == [], errors
     assert cfg["mqtt"]["tls"] is True and cfg["quota"]["pages_per_day"] == 200
+
+
+def _errors(section, key, value):
+    raw = _copy(GOOD)
+    sub = raw.setdefault(section, {})
+    for k in key.split(".")[:-1]:
+        sub = sub.setdefault(k, {})
+    sub[key.split(".")[-1]] = value
+    return config.check(raw)[1]
+
+
+def test_modem_options_validated_by_the_schema():
+    # issue 14: dial_mode never checked (";H" dialled ATD;H..., "T\rATZ" crashed the reader)
+    assert _errors("modem", "options.dial_mode", ";H") == [
+        'modem.options.dial_mode: must be "T" or "P", got ";H"']
+    assert _errors("modem", "options.dial_mode", "T\rATZ") == [
+        'modem.options.dial_mode: must be "T" or "P", got "T\\rATZ"']
+    assert _errors("modem", "options.dial_mode", "") != []
+    assert _errors("modem", "options.dial_mode", "P") == []
+    # the dial policy lives in dial.*: modem.options cannot bypass its limits
+    for key, value in (("max_len", 200), ("deny", []), ("allow", ["110"]), ("outside_prefixes", []),
+                       ("station_id", "x;y"), ("rings", 0), ("bogus", 1)):
+        errors = _errors("modem", "options." + key, value)
+        assert len(errors) == 1 and errors[0].startswith(
+            "modem.options.%s: unknown setting (known: dial_mode, max_rate" % key), (key, errors)
+    assert _errors("modem", "options.max_rate", 9601) == [
+        "modem.options.max_rate: must be one of 2400, 4800, 7200, 9600, 12000, 14400, got 9601"]
+    assert _errors("modem", "options.max_rate", True) != []
+    assert _errors("modem", "options.chunk", 4096) == [
+        "modem.options.chunk: must be an integer from 16 to 1023, got 4096"]
+    assert _errors("modem", "options.scan_time", 8) != []
+    assert _errors("modem", "options.rx_start", "DC3") == [
+        'modem.options.rx_start: must be "DC2" or "DC1", got "DC3"']
+    assert _errors("modem", "options.cmd_timeout", 0) != []
+    assert _errors("modem", "options.dial_timeout", "120") != []
+    assert _errors("modem", "options.fine", 1) == ["modem.options.fine: must be true or false, got 1"]
+    assert _errors("modem", "options.hangup_timeout", 2.5) == []
+    assert _errors("modem", "options", 5) == ["modem.options: must be a JSON object, got 5"]
+    # objects of kind "any" (an inline CAFIS registry) keep their own keys
+    assert _errors("cafis", "registry", {"members": [], "anything": {"x": 1}}) == []
+
+
+def test_init_extra_cannot_smuggle_a_dial():
+    assert _errors("modem", "options.init_extra", ["&K4", "+FBUG=1", "S7=60", "\\Q3", "&D2", "E0V1"]) == []
+    for bad in ("DT110", "&K4DT110", "H", "Z", "A", "O", "+FCLASS=2;DT110", "&K4;DT110", "+FLID=\"x\"",
+                "\rATDT110", "", "&", "S7", "x" * 41, 5):
+        errors = _errors("modem", "options.init_extra", [bad])
+        assert len(errors) == 1 and errors[0].startswith("modem.options.init_extra: entry 0"), (bad, errors)
+    assert _errors("modem", "options.init_extra", ["&K4"] * 9) == [
+        "modem.options.init_extra: may hold at most 8 entries, got 9"]
+
+
+def test_station_id_follows_t30():
+    assert _errors("modem", "station_id", "+81 3 1234 5678") == []
+    for bad in ("5551234;H", "SHOP 42", "\uff15\uff15\uff15", "1\r2"):
+        errors = _errors("modem", "station_id", bad)
+        assert len(errors) == 1 and "digits, '+' and space (T.30" in errors[0], (bad, errors)
+    assert _errors("modem", "station_id", "1" * 21) == [
+        "modem.station_id: must be 0 to 20 characters long, got 21"]
+
+
+def test_dial_lists_take_ascii_digits_only():
+    # CPython's str.isdigit() is true for full-width and Arabic-Indic digits
+    for bad in ("\uff11\uff11\uff10", "\u0661\u0661\u0660", "1 10", "+81"):
+        errors = _errors("dial", "deny", [bad])
+        assert errors == ["dial.deny: entry 0 must be a string of digits 0-9, got %s" % _json(bad)], errors
+    assert _errors("dial", "country", "XX") == ['dial.country: must be one of "GB", "JP", "US", got "XX"']
+    assert _errors("dial", "country", "US") == []
+
+
+def _json(v):
+    import json
+    return json.dumps(v)
+
+
+def test_tls_needs_a_ca_and_client_cert_needs_both():
+    raw = _copy(GOOD)
+    raw["mqtt"]["tls"] = True
+    _, errors = config.check(raw)
+    assert errors == ["mqtt.tls: true needs mqtt.ca (the broker's CA certificate, a file on flash)"]
+    raw["mqtt"]["ca"] = "ca.pem"
+    assert config.check(raw)[1] == []
+    raw["mqtt"]["server_name"] = "broker.example"
+    raw["mqtt"]["cert"] = "unit.crt"
+    _, errors = config.check(raw)
+    assert errors == ["mqtt.cert, mqtt.key: a client certificate needs both"]
+    raw["mqtt"]["key"] = "unit.key"
+    cfg, errors = config.check(raw)
+    assert errors == [] and cfg["mqtt"]["server_name"] == "broker.example" and cfg["mqtt"]["key"] == "unit.key"
+    raw["mqtt"]["tls"] = False
+    _, errors = config.check(raw)
+    assert errors == ["mqtt.tls: false, but mqtt.ca, mqtt.server_name, mqtt.cert, mqtt.key are set "
+                      "(they need tls)"], errors
+    assert _errors("mqtt", "server_name", "") == ["mqtt.server_name: must be 1 to 253 characters long, got 0"]
+
+
+def test_driver_config_is_complete_and_matches_the_driver():
+    from faxbridge.core.fax import class2
+    raw = _copy(GOOD)
+    raw["modem"]["options"] = {"dial_mode": "P", "init_extra": ["&K4"]}
+    raw["modem"]["answer"] = False
+    raw["dial"] = {"prefixes": ["0"], "allow": ["03"]}
+    cfg, errors = config.check(raw)
+    assert errors == []
+    d = config.driver(cfg)
+    assert sorted(d) == sorted(class2.DEFAULTS), (sorted(d), sorted(class2.DEFAULTS))
+    assert d["dial_mode"] == "P" and d["init_extra"] == ("&K4",) and d["rings"] == 0
+    assert d["outside_prefixes"] == ("0",) and d["allow"] == ("03",) and d["deny"] == ()
+    class2.Class2(d)
+    # the schema's defaults are the driver's
+    d = config.driver(config.check(_copy(GOOD))[0])
+    for k in class2.DEFAULTS:
+        if k not in ("deny", "allow", "outside_prefixes"):
+            assert d[k] == class2.DEFAULTS[k], (k, d[k], class2.DEFAULTS[k])

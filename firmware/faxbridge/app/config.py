@@ -5,8 +5,11 @@ check(raw) -> (config, errors): defaults filled in, one clear message per proble
 """
 import json
 
+from faxbridge.core.fax import dial
+
 # (dotted key, kind, default, required?, limits); order is the order errors are reported in.
-# kinds: str, int, num, bool, digits (a string of 0-9), strlist, obj (a JSON object), any
+# kinds: str, id, int, num, bool, choice (limits: the allowed values), digits (a list of digit
+# strings), at (a list of AT command bodies), sid (T.30 station id), any
 SCHEMA = (
     ("unit_id", "id", None, True, (1, 32)),
     ("mqtt.host", "str", None, True, (1, 253)),
@@ -15,6 +18,9 @@ SCHEMA = (
     ("mqtt.password", "str", None, False, (0, 128)),
     ("mqtt.tls", "bool", False, False, None),
     ("mqtt.ca", "str", None, False, (1, 128)),
+    ("mqtt.server_name", "str", None, False, (1, 253)),
+    ("mqtt.cert", "str", None, False, (1, 128)),
+    ("mqtt.key", "str", None, False, (1, 128)),
     ("mqtt.prefix", "str", "faxbridge", False, (1, 64)),
     ("mqtt.keepalive_s", "int", 30, False, (5, 3600)),
     ("mqtt.clean", "bool", False, False, None),
@@ -26,18 +32,47 @@ SCHEMA = (
     ("ntp.host", "str", None, False, (1, 253)),
     ("modem.path", "str", None, False, (1, 200)),
     ("modem.baud", "int", 19200, False, (1200, 921600)),
-    ("modem.station_id", "str", "", False, (0, 20)),
+    ("modem.station_id", "sid", "", False, (0, dial.MAX_ID)),
     ("modem.answer", "bool", True, False, None),
     ("modem.rings", "int", 2, False, (1, 15)),
-    ("modem.options", "obj", None, False, None),
+    # The Class 2 driver's own options (docs/fax.md "Configuration"); times in seconds.
+    ("modem.options.dial_mode", "choice", "T", False, ("T", "P")),
+    ("modem.options.max_rate", "choice", 9600, False, (2400, 4800, 7200, 9600, 12000, 14400)),
+    ("modem.options.fine", "bool", True, False, None),
+    ("modem.options.scan_time", "int", 0, False, (0, 7)),
+    ("modem.options.init_extra", "at", [], False, (0, 8)),
+    ("modem.options.cmd_timeout", "num", 5, False, (1, 60)),
+    ("modem.options.dial_timeout", "num", 120, False, (10, 600)),
+    ("modem.options.answer_timeout", "num", 120, False, (10, 600)),
+    ("modem.options.connect_timeout", "num", 45, False, (5, 300)),
+    ("modem.options.fdr_timeout", "num", 60, False, (5, 300)),
+    ("modem.options.xon_grace", "num", 2, False, (0, 60)),
+    ("modem.options.xoff_limit", "num", 20, False, (1, 600)),
+    ("modem.options.page_end_timeout", "num", 120, False, (5, 600)),
+    ("modem.options.fet_timeout", "num", 60, False, (5, 600)),
+    ("modem.options.hangup_timeout", "num", 15, False, (1, 120)),
+    ("modem.options.rx_idle_timeout", "num", 30, False, (5, 600)),
+    ("modem.options.rx_page_timeout", "num", 900, False, (30, 3600)),
+    ("modem.options.reset_timeout", "num", 10, False, (1, 120)),
+    ("modem.options.reset_backoff", "num", 30, False, (1, 3600)),
+    ("modem.options.idle_check", "num", 60, False, (0, 86400)),
+    ("modem.options.fdt_retries", "int", 3, False, (0, 10)),
+    ("modem.options.fdr_retries", "int", 3, False, (0, 10)),
+    ("modem.options.rtn_resend", "int", 1, False, (0, 5)),
+    ("modem.options.ring_reset", "num", 10, False, (1, 300)),
+    ("modem.options.rx_start", "choice", "DC2", False, ("DC2", "DC1")),
+    ("modem.options.rx_msb_first", "bool", True, False, None),
+    ("modem.options.rx_bad_pct", "int", 5, False, (0, 100)),
+    ("modem.options.chunk", "int", 128, False, (16, 1023)),
     ("telegram.path", "str", None, False, (1, 200)),
     ("telegram.baud", "int", 9600, False, (1200, 921600)),
     ("telegram.enabled", "bool", True, False, None),
-    ("telegram.sender", "sender", "center", False, None),
+    ("telegram.sender", "choice", "center", False, ("center", "terminal")),
     ("telegram.center", "str", "", False, (0, 16)),
-    ("dial.prefixes", "strlist", [], False, (0, 8)),
-    ("dial.deny", "strlist", ["110", "118", "119"], False, (0, 64)),
-    ("dial.allow", "strlist", [], False, (0, 256)),
+    ("dial.country", "choice", dial.COUNTRY, False, tuple(sorted(dial.COUNTRIES))),
+    ("dial.prefixes", "digits", [], False, (0, 8)),
+    ("dial.deny", "digits", [], False, (0, 64)),
+    ("dial.allow", "digits", [], False, (0, 256)),
     ("dial.max_len", "int", 40, False, (3, 64)),
     ("retries.count", "int", 2, False, (0, 10)),
     ("retries.delay_s", "num", 60, False, (0, 86400)),
@@ -58,6 +93,7 @@ SECTIONS = ("unit_id", "board", "mqtt", "wifi", "ntp", "modem", "telegram", "dia
             "quota", "cafis", "telemetry", "watchdog", "jobs")
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _show(v):
@@ -72,10 +108,47 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _one_of(vals):
+    shown = [_show(x) for x in vals]
+    if len(shown) == 2:
+        return "%s or %s" % (shown[0], shown[1])
+    return "one of " + ", ".join(shown)
+
+
+def _at_body(e):
+    """True when e is an init command body the driver may send after "AT": one extended
+    command (+F...), or basic settings (&X, \\X, Sn=v, E V Q X L M W with a number). Never
+    D, A, H, O or Z (dial, answer, hook, online, reset: the driver's own) nor ';' or '"'."""
+    if e[0] == "+":
+        for c in e[1:]:
+            if c not in _UPPER and c not in "0123456789=,.?":
+                return False
+        return len(e) > 1
+    i = 0
+    while i < len(e):
+        c = e[i].upper()
+        if c in "&\\" and i + 1 < len(e) and e[i + 1].upper() in _UPPER:
+            i += 2
+        elif c == "S":
+            i += 1
+            while i < len(e) and e[i] in "0123456789":
+                i += 1
+            if i >= len(e) or e[i] not in "=?":
+                return False
+            i += 1
+        elif c in "EVQXLMW":
+            i += 1
+        else:
+            return False
+        while i < len(e) and e[i] in "0123456789":
+            i += 1
+    return True
+
+
 def _check(kind, v, lim):
     """None if v is a valid `kind` within lim, else the message's tail."""
-    lo, hi = lim if lim else (None, None)
-    if kind in ("str", "id"):
+    lo, hi = lim if lim and kind != "choice" else (None, None)
+    if kind in ("str", "id", "sid"):
         if not isinstance(v, str):
             return "must be a string, got %s" % _show(v)
         if lo is not None and not (lo <= len(v) <= hi):
@@ -84,6 +157,11 @@ def _check(kind, v, lim):
             for c in v:
                 if c not in _ID_CHARS:
                     return "may hold only letters, digits, '-' and '_', got %s" % _show(v)
+        if kind == "sid":
+            try:
+                dial.station_id(v)
+            except ValueError:
+                return "may hold only digits, '+' and space (T.30 station id), got %s" % _show(v)
         return None
     if kind == "int" or kind == "num":
         ok = _is_int(v) or (kind == "num" and isinstance(v, float))
@@ -95,24 +173,73 @@ def _check(kind, v, lim):
         if not isinstance(v, bool):
             return "must be true or false, got %s" % _show(v)
         return None
-    if kind == "sender":
-        if v not in ("center", "terminal"):
-            return "must be \"center\" or \"terminal\", got %s" % _show(v)
-        return None
-    if kind == "strlist":
+    if kind == "choice":
+        for c in lim:
+            if v == c and type(v) is type(c):
+                return None
+        return "must be %s, got %s" % (_one_of(lim), _show(v))
+    if kind == "digits" or kind == "at":
+        what = "numbers as strings" if kind == "digits" else "AT commands without \"AT\""
         if not isinstance(v, list):
-            return "must be a list of numbers as strings, got %s" % _show(v)
+            return "must be a list of %s, got %s" % (what, _show(v))
         if len(v) > hi:
             return "may hold at most %d entries, got %d" % (hi, len(v))
         for i, s in enumerate(v):
-            if not isinstance(s, str) or not s or not s.isdigit():
-                return "entry %d must be a string of digits, got %s" % (i, _show(s))
-        return None
-    if kind == "obj":
-        if not isinstance(v, dict):
-            return "must be a JSON object, got %s" % _show(v)
+            ok = isinstance(s, str) and 0 < len(s) <= (dial.MAX_LEN if kind == "digits" else 40)
+            if ok and kind == "digits":
+                for c in s:
+                    ok = ok and c in dial.DIGITS
+            elif ok:
+                ok = _at_body(s)
+            if not ok:
+                if kind == "digits":
+                    return "entry %d must be a string of digits 0-9, got %s" % (i, _show(s))
+                return ("entry %d must be one extended command (+F...) or basic settings (&K4, S7=60), "
+                        "never D, A, H, O, Z, ';' or '\"', got %s" % (i, _show(s)))
         return None
     return None
+
+
+def _known(path):
+    """The names the schema knows inside the object at `path` ("modem", "modem.options")."""
+    out = []
+    pre = path + "."
+    for k, _, _, _, _ in SCHEMA:
+        if k.startswith(pre):
+            name = k[len(pre):].split(".")[0]
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def _unknown(raw, path, errors):
+    """Report keys of raw (the object at `path`) that the schema does not know, recursively."""
+    known = _known(path)
+    for k in raw:
+        if k not in known:
+            errors.append("%s.%s: unknown setting (known: %s)" % (path, k, ", ".join(known)))
+        elif isinstance(raw[k], dict) and _known(path + "." + k):
+            _unknown(raw[k], path + "." + k, errors)
+
+
+def _cross(cfg, errors):
+    """Rules between keys."""
+    m = cfg["mqtt"]
+    if m["tls"] and not m["ca"]:
+        errors.append("mqtt.tls: true needs mqtt.ca (the broker's CA certificate, a file on flash)")
+    tls_only = ["mqtt." + k for k in ("ca", "server_name", "cert", "key") if m[k] is not None]
+    if tls_only and not m["tls"]:
+        errors.append("mqtt.tls: false, but %s %s set (they need tls)" % (
+            ", ".join(tls_only), "is" if len(tls_only) == 1 else "are"))
+    if (m["cert"] is None) != (m["key"] is None):
+        errors.append("mqtt.cert, mqtt.key: a client certificate needs both")
+    d = cfg["dial"]
+    bad = d["deny"] + dial.table(d["country"], "emergency")
+    for n in d["allow"]:
+        for b in bad:
+            if n.startswith(b):
+                errors.append("dial.allow: %s is refused by dial.deny or an emergency number (%s)" % (n, b))
+                break
 
 
 def check(raw):
@@ -129,20 +256,20 @@ def check(raw):
         src = raw
         dst = cfg
         bad = False
-        for p in parts[:-1]:
+        for n, p in enumerate(parts[:-1]):
             sub = src.get(p) if isinstance(src, dict) else None
             if sub is None:
                 sub = {}
             elif not isinstance(sub, dict):
                 if p not in dst:
-                    errors.append("%s: must be a JSON object, got %s" % (p, _show(sub)))
+                    errors.append("%s: must be a JSON object, got %s" % (".".join(parts[:n + 1]), _show(sub)))
                 bad = True
                 sub = {}
             src = sub
             dst = dst.setdefault(p, {})
         name = parts[-1]
         if bad:
-            dst[name] = default
+            dst[name] = list(default) if isinstance(default, list) else default
             continue
         if name not in src or src[name] is None:
             if required:
@@ -156,17 +283,30 @@ def check(raw):
     for sec in SECTIONS:
         sub = raw.get(sec)
         if isinstance(sub, dict):
-            known = [k.split(".")[1] for k, _, _, _, _ in SCHEMA if k.startswith(sec + ".")]
-            for k in sub:
-                if k not in known:
-                    errors.append("%s.%s: unknown setting (known: %s)" % (sec, k, ", ".join(known)))
+            _unknown(sub, sec, errors)
     if "board" in raw:
         cfg["board"] = raw["board"]
     if not errors:
-        for n in cfg["dial"]["allow"]:
-            if n in cfg["dial"]["deny"]:
-                errors.append("dial.allow: %s is also in dial.deny" % n)
+        _cross(cfg, errors)
     return cfg, errors
+
+
+def driver(cfg):
+    """The Class 2 driver's complete configuration from a checked config: modem.options with
+    their defaults, plus station id, auto-answer and the dial policy (docs/fax.md)."""
+    m = cfg["modem"]
+    d = cfg["dial"]
+    c = {}
+    for k in m["options"]:
+        c[k] = m["options"][k]
+    c["init_extra"] = tuple(c["init_extra"])
+    c["station_id"] = m["station_id"]
+    c["rings"] = m["rings"] if m["answer"] else 0
+    c["deny"] = tuple(d["deny"])
+    c["allow"] = tuple(d["allow"]) if d["allow"] else None
+    c["max_len"] = d["max_len"]
+    c["outside_prefixes"] = tuple(d["prefixes"])
+    return c
 
 
 def parse(text):

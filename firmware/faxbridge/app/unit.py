@@ -27,20 +27,9 @@ def log(*a):
 
 
 def driver_config(cfg):
-    """The Class 2 driver's configuration from the unit's (docs/unit.md)."""
-    m = cfg["modem"]
-    d = cfg["dial"]
-    c = {
-        "station_id": m["station_id"],
-        "rings": m["rings"] if m["answer"] else 0,
-        "deny": tuple(d["deny"]),
-        "allow": tuple(d["allow"]) if d["allow"] else None,
-        "max_len": d["max_len"],
-        "outside_prefixes": tuple(d["prefixes"]),
-    }
-    for k, v in (m["options"] or {}).items():
-        c[k] = v
-    return c
+    """The Class 2 driver's configuration: complete and validated by app/config.py."""
+    from faxbridge.app import config
+    return config.driver(cfg)
 
 
 def load_registry(cfg, flash):
@@ -65,7 +54,8 @@ def load_registry(cfg, flash):
 
 
 def deep_check(cfg, flash):
-    """Errors the schema cannot see: the driver's options, station id, CAFIS registry."""
+    """Errors the schema cannot see: the driver refusing its (schema-checked) options, the
+    CAFIS registry."""
     errors = []
     try:
         from faxbridge.core.fax.class2 import Class2
@@ -127,7 +117,8 @@ class Unit:
 
     def _check_number(self, number):
         d = self._dcfg
-        return dial.check(number, d["deny"], d["allow"], d["max_len"], d["outside_prefixes"])
+        return dial.check(number, d["deny"], d["allow"], d["max_len"], d["outside_prefixes"],
+                          self.cfg["dial"]["country"])
 
     def _check_page(self, kind, path):
         return pagesmod.count(kind, path, self._dcfg["station_id"])
@@ -396,10 +387,34 @@ class Unit:
         while True:
             n = await reader.readinto(buf)
             if n:
-                m.feed(mv[:n], self.mono())
+                self._feed(m, mv[:n])
                 self._modem_wake.set()
             else:
                 await asyncio.sleep_ms(20)
+
+    def _feed(self, m, data):
+        """Feed modem bytes to the driver. An exception from the driver (a bug, bad input it did
+        not expect) must not kill the reader: the call in progress ends with 205001 and the
+        exception as its reason, and the driver starts afresh (the modem is re-initialised)."""
+        try:
+            m.feed(data, self.mono())
+            return
+        except Exception as e:
+            import sys
+            why = "driver error: %s" % _clean("%s: %s" % (type(e).__name__, e))
+            log("modem:", why)
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(e)
+        job = self.active
+        self.active = None
+        if job is not None:
+            self.jobs.end_call(job, 205001, [("reason", why)], job.get("confirmed", 0), self.now())
+            self._save_state()
+        if self.rx is not None:
+            self.rx.abort()
+            self.rx = None
+        m.__init__(self._dcfg, self._rx_sink)     # a fresh machine in the same object
+        m.start(self.mono())
 
     def _modem_events(self, m):
         for kind, info in m.events():
@@ -486,6 +501,14 @@ def _stat(path):
         return (s[6], s[8])
     except OSError:
         return None
+
+
+def _clean(text):
+    """Text for a log line or a job's reason: printable ASCII, at most 120 characters."""
+    out = []
+    for ch in text[:120]:
+        out.append(ch if " " <= ch <= "~" else "?")
+    return "".join(out)
 
 
 def _evidence(info):

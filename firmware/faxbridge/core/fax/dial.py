@@ -1,92 +1,184 @@
-"""Dial policy and input safety: nothing reaches the modem unvalidated (issue 7, item 7).
+"""Dial policy and input safety: nothing reaches the modem unvalidated (docs/fax.md "Dial policy").
 
-check(number, ...) -> (code, text): code None when the number may be dialled (text is then the
-exact dial string), 6027 when it is malformed, 6002 when the policy refuses it (spec/fax.md).
+form(number) -> (None, dial string) | (6027, reason): the dial alphabet, one definition for the
+MQTT intake (core/mqtt/commands.py) and the driver. check(number, ...) -> (code, text): code
+None when the number may be dialled (text is the exact dial string), 6027 when it is malformed,
+6002 when the policy refuses it (spec/fax.md, dial results).
+
+The deny check runs on the number as the exchange may see it: from the start and after every
+pause, wait or `*`/`#`, with every known prefix of the country table stripped in any order
+(caller-ID and service codes, outside lines, trunk, international prefix + own country code).
 """
 
-DIGITS = "0123456789*#"
-# Dial modifiers a Class 2 modem accepts in ATD (V.25 ter 6.3.1): tone, pulse, pause, wait for
-# dial tone, wait for quiet answer, hook flash. ';' (return to command state) is refused: a fax
-# call must not leave the modem off-hook in command mode.
-MODIFIERS = "TPW,@!"
-# Cosmetic separators people write ("03-1234-5678", "(03) 1234 5678"); removed before checks.
-SEPARATORS = " -().\t"
-# Emergency numbers (Japan: police 110, coast guard 118, fire/ambulance 119).
-DENY = ("110", "118", "119")
-MAX_LEN = 40            # dial string length after separators are removed
+DIGITS = "0123456789"
+# What a number may hold (intake and driver): ASCII digits, * #, a leading + (converted by the
+# country table), pause ',' and wait-for-dial-tone 'W' (V.250 6.3.1), cosmetic separators.
+# Refused: ';' (stay in command mode), '!' (hook flash: a PBX gives a new line), '@' (wait for
+# quiet answer), 'T'/'P' (the dial mode is modem.options.dial_mode), CR, letters, any non-ASCII
+# digit (full-width, Arabic-Indic ...: the modem dials ASCII only).
+DIAL_CHARS = "0123456789*#+,Ww -()."
+SEPARATORS = " -()."
+MAX_LEN = 40            # dial string length (after separators are removed, + converted)
 MAX_ID = 20             # T.30 TSI/CSI: 20 characters
+ID_CHARS = "0123456789+ "   # T.30 TSI/CSI/CIG: digits, '+' and space
+DENY = ("110", "118", "119")   # class2.DEFAULTS["deny"]; the country table refuses these anyway
+COUNTRY = "JP"
+
+# Prefixes stripped before the deny check, per country: one row a line, "kind prefix what (source)".
+# kinds: emergency (always refused, whatever dial.deny says), cc (own country code, stripped
+# after an international prefix), trunk, intl (international/carrier prefix; the first is the
+# one '+' becomes), service (per-call codes). X in a prefix is any digit.
+_STAR = """service *X vertical service code, 1 digit
+service *XX vertical service code (NANP *67 withhold caller ID; GSM 02.30 *31#)
+service *XXX vertical service code, 3 digits
+service #X supplementary service code, 1 digit
+service #XX supplementary service code (GSM 02.30 #31# withhold caller ID)
+service #XXX supplementary service code, 3 digits"""
+
+COUNTRIES = {
+    "JP": """emergency 110 police (MIC numbering plan, special numbers)
+emergency 118 coast guard (MIC numbering plan)
+emergency 119 fire and ambulance (MIC numbering plan)
+cc 81 country code of Japan (ITU-T E.164 list)
+trunk 0 national trunk prefix; also the usual PBX outside line
+intl 010 international call prefix (MIC numbering plan)
+intl 00XX carrier identification code, e.g. 0033, 0041, 0061 (MIC numbering plan)
+intl 001 carrier international prefix (KDDI)
+service 184 withhold the caller's number for this call (NTT caller ID service)
+service 186 send the caller's number for this call (NTT caller ID service)""",
+    "US": """emergency 911 emergency services (NANP N11 codes)
+cc 1 country code of the NANP (ITU-T E.164 list)
+trunk 1 long-distance prefix (NANP)
+intl 011 international call prefix (NANP)""",
+    "GB": """emergency 999 emergency services (Ofcom numbering plan)
+emergency 112 emergency services (EU universal number)
+cc 44 country code of the United Kingdom (ITU-T E.164 list)
+trunk 0 national trunk prefix (Ofcom numbering plan)
+intl 00 international call prefix (Ofcom numbering plan)
+service 141 withhold the caller's number for this call (Ofcom)
+service 1470 send the caller's number for this call (Ofcom)""",
+}
 
 
-def clean(number):
-    """The dial string without cosmetic separators, upper-cased."""
+def table(country, *kinds):
+    """The prefixes of these kinds in a country's table, in table order (ValueError for an
+    unknown country)."""
+    t = COUNTRIES.get(country)
+    if t is None:
+        raise ValueError("no dial table for country %r" % (country,))
     out = []
-    for ch in number:
-        if ch not in SEPARATORS:
-            out.append(ch.upper())
-    return "".join(out)
+    for rows in (t, _STAR):
+        for row in rows.split("\n"):
+            k, p, _what = row.split(" ", 2)
+            if k in kinds:
+                out.append(p)
+    return out
 
 
-def segments(s):
-    """The digit runs the exchange sees: split where the modem pauses or waits (',', 'W', '@')."""
-    segs = []
-    cur = []
-    for ch in s:
-        if ch in ",W@!":
-            if cur:
-                segs.append("".join(cur))
-                cur = []
-        elif ch in DIGITS:
-            cur.append(ch)
-    if cur:
-        segs.append("".join(cur))
-    return segs
+def _match(s, i, p):
+    """The index after prefix p at s[i:] (X: any digit), else -1."""
+    if i + len(p) > len(s):
+        return -1
+    for k in range(len(p)):
+        c = p[k]
+        x = s[i + k]
+        if c != x and not (c == "X" and x in DIGITS):
+            return -1
+    return i + len(p)
 
 
-def check(number, deny=DENY, allow=None, max_len=MAX_LEN, prefixes=()):
-    """Validate a number. Returns (None, dial_string) or (6027|6002, reason).
-
-    Malformed (6027): not a str, empty, a character other than digits, * # and the modifiers,
-    longer than max_len, or no digit at all.
-    Refused (6002): any digit run (whole number, or a run after a pause/wait, or after one of
-    the outside-line `prefixes` such as "0") begins with a deny-list entry; or an allow list is
-    given and the whole number's digits begin with none of its entries.
-    """
+def form(number, max_len=MAX_LEN, country=COUNTRY):
+    """The dial string of a number: separators removed, 'w' as 'W', a leading '+' converted
+    (own country code -> trunk prefix, else the international prefix). (None, s) or (6027, why)."""
     if not isinstance(number, str):
         return (6027, "number is not text")
-    s = clean(number)
+    out = []
+    for ch in number:
+        if ch not in DIAL_CHARS:
+            return (6027, "character %r not allowed in a dial string (ASCII digits, * # + , W)" % ch)
+        if ch not in SEPARATORS:
+            out.append("W" if ch == "w" else ch)
+    s = "".join(out)
     if not s:
         return (6027, "empty number")
+    if "+" in s:
+        if len(s) < 2 or s[0] != "+" or "+" in s[1:] or s[1] not in DIGITS:
+            return (6027, "'+' only at the start, before the country code")
+        j = _match(s, 1, table(country, "cc")[0])
+        if j > 0:
+            s = table(country, "trunk")[0] + s[j:]
+        else:
+            s = table(country, "intl")[0] + s[1:]
     if len(s) > max_len:
         return (6027, "number longer than %d characters" % max_len)
     for ch in s:
-        if ch not in DIGITS and ch not in MODIFIERS:
-            return (6027, "character %r not allowed in a number" % ch)
-    segs = segments(s)
-    if not segs:
-        return (6027, "no digits")
-    runs = list(segs)
-    runs.append("".join(segs))
-    for r in list(runs):
-        for p in prefixes:
-            if p and r.startswith(p):
-                runs.append(r[len(p):])
-    for r in runs:
-        for d in deny:
-            if d and r.startswith(d):
-                return (6002, "number refused by the deny list (%s)" % d)
+        if ch in DIGITS:
+            return (None, s)
+    return (6027, "no digits")
+
+
+def check(number, deny=(), allow=None, max_len=MAX_LEN, prefixes=(), country=COUNTRY):
+    """Validate a number. Returns (None, dial_string) or (6027|6002, reason).
+
+    `prefixes` are the configured outside-line prefixes (dial.prefixes). Refused (6002): from
+    any start point, after stripping any sequence of known prefixes, the digits begin with a
+    deny entry or an emergency number of the country; or an allow list is given and the whole
+    number begins with none of its entries.
+    """
+    code, s = form(number, max_len, country)
+    if code is not None:
+        return (code, s)
+    bad = list(deny) + table(country, "emergency")
+    strips = table(country, "service", "trunk") + list(prefixes)
+    intl = table(country, "intl")
+    cc = table(country, "cc")[0]
+    # d: what the exchange receives (pauses removed); todo: where it may begin routing anew,
+    # as index * 2 + 1 when right after an international prefix (the country code may follow)
+    d = []
+    todo = [0]
+    for ch in s:
+        if ch in ",W":
+            todo.append(len(d) * 2)
+            continue
+        d.append(ch)
+        if ch in "*#":
+            todo.append(len(d) * 2)
+    d = "".join(d)
+    seen = bytearray(len(d) + 1)      # bit 1: reached; bit 2: reached right after an intl prefix
+    while todo:
+        x = todo.pop()
+        i = x >> 1
+        flag = 1 << (x & 1)
+        if seen[i] & flag:
+            continue
+        seen[i] |= flag
+        for e in bad:
+            if e and _match(d, i, e) >= 0:
+                if i:
+                    return (6002, "number refused: dials %s after %s" % (e, d[:i]))
+                return (6002, "number refused by the deny list (%s)" % e)
+        for p in strips:
+            j = _match(d, i, p)
+            if j > i:
+                todo.append(j * 2)
+        for p in intl:
+            j = _match(d, i, p)
+            if j > i:
+                todo.append(j * 2 + 1)
+        if x & 1:
+            j = _match(d, i, cc)
+            if j > i:
+                todo.append(j * 2)
     if allow is not None:
-        whole = "".join(segs)
-        ok = False
         for a in allow:
-            if whole.startswith(a):
-                ok = True
-        if not ok:
-            return (6002, "number not on the allow list")
+            if d.startswith(a):
+                return (None, s)
+        return (6002, "number not on the allow list")
     return (None, s)
 
 
 def station_id(sid):
-    """A station id for AT+FLID: printable ASCII without '"', at most 20 characters.
+    """A station id for AT+FLID (T.30 TSI/CSI): digits, '+' and space, at most 20 characters.
 
     Returns the id; raises ValueError otherwise (it is configuration, checked at start-up).
     """
@@ -95,6 +187,6 @@ def station_id(sid):
     if len(sid) > MAX_ID:
         raise ValueError("station id longer than %d characters" % MAX_ID)
     for ch in sid:
-        if not (" " <= ch <= "~") or ch == '"':
-            raise ValueError("character %r not allowed in a station id" % ch)
+        if ch not in ID_CHARS:
+            raise ValueError("character %r not allowed in a station id (T.30: digits, '+' and space)" % ch)
     return sid

@@ -16,6 +16,8 @@ import json
 
 from micropython import const
 
+from faxbridge.core.fax import dial
+
 MAX_FAX = const(24576)       # bytes of a cmd/fax payload (base64 pages included)
 MAX_CANCEL = const(256)
 MAX_TELEGRAM = const(2048)   # > 1024 (longest center telegram, 3.3.4-1) so too-long ones get a verdict
@@ -41,9 +43,8 @@ REASONS = (TOO_LARGE, BAD_JSON, MISSING, BAD_FIELD, UNKNOWN_FIELD, UNKNOWN_COMMA
            BUSY, REJECTED)
 
 JOB_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
-# V.250 dial modifiers the unit accepts; ';' (stay in command mode) and anything that could
-# smuggle another AT command are refused.
-DIAL_CHARS = "0123456789*#+,WPTwpt -()"
+# The dial alphabet is the driver's (core/fax/dial.py, one definition; docs/fax.md "Dial policy").
+DIAL_CHARS = dial.DIAL_CHARS
 SENDERS = ("terminal", "center")
 
 
@@ -114,15 +115,9 @@ def _number(doc, ref):
         raise CommandError(MISSING, "number is required", ref)
     if not isinstance(n, str) or not 1 <= len(n) <= MAX_NUMBER:
         raise CommandError(BAD_FIELD, "number must be a string of 1..%d characters" % MAX_NUMBER, ref)
-    digits = 0
-    for ch in n:
-        if ch not in DIAL_CHARS:
-            raise CommandError(BAD_FIELD, "number: character %s not allowed in a dial string"
-                               % json.dumps(ch), ref)
-        if "0" <= ch <= "9":
-            digits += 1
-    if not digits:
-        raise CommandError(BAD_FIELD, "number has no digits", ref)
+    code, why = dial.form(n, 2 * MAX_NUMBER)   # the length limit is the one above
+    if code is not None:
+        raise CommandError(BAD_FIELD, "number: " + why, ref)
     return n
 
 

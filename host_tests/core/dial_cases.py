@@ -1,0 +1,73 @@
+"""Hostile dial strings (issue 14 item 4): each must end in 6002 (refused by the dial policy) or
+6027 (malformed: refused at intake as cmd/error bad_field too), never in a dial string.
+
+Rows: (number as sent, expected code, what it tries). Used by test_fax_dial.py (both runtimes)
+and host_tests/host/test_dial_hostile.py (the driver against the simulated modem).
+"""
+
+HOSTILE = (
+    ("110", 6002, "police"),
+    ("118", 6002, "coast guard"),
+    ("119", 6002, "fire and ambulance"),
+    ("1190", 6002, "an emergency number with digits after it"),
+    ("(1)(1)(0)", 6002, "separators between the digits"),
+    ("0 1 1 0", 6002, "spaces between the digits"),
+    ("0110", 6002, "trunk prefix / PBX outside line 0"),
+    ("0-119", 6002, "outside line 0 with a separator"),
+    ("184110", 6002, "caller-ID withhold prefix 184"),
+    ("186 119", 6002, "caller-ID send prefix 186"),
+    ("186-118", 6002, "186 with a separator"),
+    ("184 0 110", 6002, "184, then the outside line"),
+    ("*67110", 6002, "NANP-style *67"),
+    ("*67 119", 6002, "*67 with a space"),
+    ("#31#110", 6002, "GSM #31# (withhold caller ID)"),
+    ("*31#119", 6002, "GSM *31# (send caller ID)"),
+    ("*31#184110", 6002, "*31# then 184"),
+    ("184#31#0110", 6002, "184, #31#, outside line"),
+    ("*6#7110", 6002, "two short service codes"),
+    ("+81110", 6002, "E.164 form of 110 (+ becomes the trunk prefix)"),
+    ("+81 119", 6002, "E.164 form of 119"),
+    ("+81 0 118", 6002, "E.164 with the trunk prefix kept"),
+    ("010 81 110", 6002, "international prefix, own country code"),
+    ("01081119", 6002, "international prefix, own country code, no spaces"),
+    ("00181110", 6002, "KDDI international prefix 001"),
+    ("0033 010 81 119", 6002, "carrier code 0033, then 010 81"),
+    ("0041 81 110", 6002, "carrier code 0041 and the country code"),
+    ("0,110", 6002, "pause after the outside line"),
+    ("0W119", 6002, "wait for dial tone after the outside line"),
+    ("03,,110", 6002, "pauses, then an emergency number"),
+    ("5551234,119", 6002, "a number, a pause, then 119"),
+    ("\uff11\uff11\uff10", 6027, "full-width digits"),
+    ("\u0661\u0661\u0660", 6027, "Arabic-Indic digits"),
+    ("\u06f1\u06f1\u06f9", 6027, "Extended Arabic-Indic digits"),
+    ("\u0967\u0967\u0966", 6027, "Devanagari digits"),
+    ("\uff0b81110", 6027, "full-width plus"),
+    ("1\u200b10", 6027, "a zero-width space"),
+    ("110;", 6027, "';' keeps the modem in command mode"),
+    ("5551234;ATDT110", 6027, "a second AT command after ';'"),
+    ("5551234\rATDT110", 6027, "a CR ends the command, the next line dials"),
+    ("ATDT110", 6027, "a whole AT command"),
+    ("+++ATH0", 6027, "escape sequence"),
+    ("5551234!110", 6027, "hook flash: a PBX gives a new line"),
+    ("5551234@110", 6027, "wait for quiet answer"),
+    ("T110", 6027, "dial modifier T (the dial mode is configuration)"),
+    ("P119", 6027, "dial modifier P"),
+    ("110\x00", 6027, "a NUL byte"),
+    ("8+1110", 6027, "'+' not at the start"),
+)
+
+# Numbers that must still be dialled, with their dial string (default country JP).
+GOOD = (
+    ("5551234", "5551234"),
+    ("03-1234-5678", "0312345678"),
+    ("(03) 1234 5678", "0312345678"),
+    ("+81 3 1234 5678", "0312345678"),
+    ("+1 212 555 1234", "01012125551234"),
+    ("0W0312345678", "0W0312345678"),
+    ("0,w0312345678", "0,W0312345678"),
+    ("184 03 1234 5678", "1840312345678"),
+    ("*31#5551234", "*31#5551234"),
+    ("0120-123-456", "0120123456"),
+    ("090-1234-5678", "09012345678"),
+    ("0184-22-1234", "0184221234"),
+)
