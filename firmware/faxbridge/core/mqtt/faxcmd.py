@@ -134,10 +134,9 @@ class Parser:
     def _bad(self, detail, reason=commands.BAD_FIELD):
         raise CommandError(reason, detail, self.job)
 
-    def _page_bad(self, what, reason=commands.BAD_FIELD):
-        """An error about the page being read: 'pages[i]<what>' ('.kind' when % is in what)."""
-        where = "pages[%d]" % self.np
-        self._bad(where + (what % _KINDS[self.kind] if "%" in what else what), reason)
+    def _page_bad(self, what, reason=commands.BAD_FIELD, kind=True):
+        """An error about the page being read: 'pages[i].kind<what>' ('pages[i]<what>')."""
+        self._bad("pages[%d]" % self.np + ("." + _KINDS[self.kind] if kind else "") + what, reason)
 
     def _fail(self, e):
         self.st = _FAIL
@@ -238,7 +237,7 @@ class Parser:
             if c == 0x22:
                 self._open(_T_PKEY if st == _PKEY0 else _T_KEY)
             elif st == _PKEY0 and c == 0x7D:
-                self._page_bad(' must be an object with one of "text", "pbm", "pbmz"')
+                self._page_bad(' must be an object with one of "text", "pbm", "pbmz"', kind=False)
             else:
                 self._bad_json("expected a field name", i)
         elif st == _VAL:
@@ -262,11 +261,10 @@ class Parser:
         elif st == _ARR0 and c == 0x5D:
             self._bad("pages must be a non-empty list")
         elif st == _ARR0 or (st == _ARRN and c != 0x5D) or (st == _PNEXT and c == 0x2C):
-            self._page_bad(' must be an object with one of "text", "pbm", "pbmz"')
+            self._page_bad(' must be an object with one of "text", "pbm", "pbmz"', kind=False)
         elif st == _PVAL:
             if c != 0x22:
-                self._page_bad(".%s must be a string" if not self.kind else
-                               ".%s must be a non-empty base64 string")
+                self._page_bad(" must be a non-empty base64 string" if self.kind else " must be a string")
             self._open(_T_B64 if self.kind else _T_TEXT)
             self.no = self.nd = self.extra = self.acc = self.k = self.pad = 0
             self.hdr = False
@@ -419,7 +417,7 @@ class Parser:
                 name = json.dumps(bytes(self.small[:min(n, _KEYMAX)]).decode()
                                   + ("..." if n > _KEYMAX else ""))
                 if tg:
-                    self._page_bad(": unknown page kind " + name, commands.UNKNOWN_FIELD)
+                    self._page_bad(": unknown page kind " + name, commands.UNKNOWN_FIELD, False)
                 self._bad("unknown field " + name, commands.UNKNOWN_FIELD)
             if tg:
                 self.kind = f
@@ -451,9 +449,9 @@ class Parser:
         else:
             if tg == _T_B64:
                 if self.k or self.pad == 1:
-                    self._page_bad(".%s is not valid base64")
+                    self._page_bad(" is not valid base64")
                 if not self.nd + self.no:
-                    self._page_bad(".%s must be a non-empty base64 string")
+                    self._page_bad(" must be a non-empty base64 string")
             self._flush()
             self.st = _PNEXT
 
@@ -528,7 +526,7 @@ class Parser:
             self.pad = _PADDED
             self.k = self.acc = 0
         elif not (c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09):
-            self._page_bad(".%s is not valid base64")
+            self._page_bad(" is not valid base64")
 
     def _emit(self, v, nb):
         out = self.out
@@ -548,10 +546,10 @@ class Parser:
             if not self.hdr:
                 self._head()
             if self.nd + o > self.max_dec:
-                self._page_bad(".%%s longer than %d base64 characters" % (self.max_dec // 3 * 4),
+                self._page_bad(" longer than %d base64 characters" % (self.max_dec // 3 * 4),
                                commands.TOO_LARGE)
         elif self.nd + o - self.extra > self.max_text:
-            self._page_bad(".text longer than %d characters" % self.max_text, commands.TOO_LARGE)
+            self._page_bad(" longer than %d characters" % self.max_text, commands.TOO_LARGE)
         self.nd += o
         self.no = 0
         self.sink.write(self.outmv[:o])
@@ -564,12 +562,12 @@ class Parser:
         two = self.no >= 2
         if self.kind == 1:
             if not two or out[0] != 0x50 or out[1] not in (0x31, 0x34):
-                self._page_bad(".pbm is not a PBM image (P1/P4)")
+                self._page_bad(" is not a PBM image (P1/P4)")
             return
         if not two or out[0] & 0x0F != 8 or ((out[0] << 8) | out[1]) % 31:
-            self._page_bad(".pbmz is not zlib data")
+            self._page_bad(" is not zlib data")
         wbits = commands.pbmz_wbits(out)
         m = commands.PBMZ_MAX_WBITS
         if wbits > m:
-            self._page_bad(".pbmz declares a %d-byte zlib window, at most %d: compress with wbits "
+            self._page_bad(" declares a %d-byte zlib window, at most %d: compress with wbits "
                            "<= %d (zlib.compressobj(9, zlib.DEFLATED, 10))" % (1 << wbits, 1 << m, m))
