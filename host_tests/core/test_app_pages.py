@@ -1,10 +1,10 @@
 """app/pages.py: a stored pbmz page whose zlib header declares a large window is refused with a
 reason (204000 at intake), not inflated into an out-of-memory on the board."""
 import binascii
-import sys
 
-from support import tmpdir
+from support import raises, tmpdir
 from faxbridge.app import pages
+from faxbridge.core.fax import textpage
 
 # P4 16x3 (b"\x00\xff" rows), zlib level 9: the same deflate data under two headers
 BODY = "0b30e132345330e662f80f820017b60450"
@@ -20,13 +20,127 @@ def _stored(data):
 
 
 def test_pbmz_with_a_1k_window_counts_as_one_page():
+    # (CPython inflates through tools/shim/deflate.py, MicroPython through its own module)
     got = pages.count("pbmz", _stored(Z1K))
-    if sys.implementation.name == "micropython":
-        assert got == (1, None), got
-    else:   # CPython has no `deflate` module: the window check passes, inflating cannot start
-        assert got[0] == 0 and "deflate" in got[1], got
+    assert got == (1, None), got
 
 
 def test_pbmz_declaring_a_32k_window_is_refused_with_a_reason():
     n, reason = pages.count("pbmz", _stored(Z32K))
     assert n == 0 and "32768-byte zlib window" in reason and "wbits" in reason, reason
+
+
+# ---- page bounds (issue 14 item 6): height and inflated size
+
+def _adler32(data):
+    a, b = 1, 0
+    for c in data:
+        a = (a + c) % 65521
+        b = (b + a) % 65521
+    return (b << 16) | a
+
+
+def _zlib(data):
+    """data as a zlib stream of stored blocks (RFC 1950/1951), 1 KB window: made the same
+    way on both runtimes (MicroPython's deflate may not compress)."""
+    out = bytearray(b"\x28\xcf")
+    i = 0
+    while True:
+        blk = data[i:i + 65535]
+        i += len(blk)
+        n = len(blk)
+        out += bytes((1 if i >= len(data) else 0, n & 0xFF, n >> 8, ~n & 0xFF, (~n >> 8) & 0xFF))
+        out += blk
+        if i >= len(data):
+            break
+    a = _adler32(data)
+    return bytes(out + bytes((a >> 24, (a >> 16) & 0xFF, (a >> 8) & 0xFF, a & 0xFF)))
+
+
+def _p4(w, h, extra=b""):
+    return b"P4\n%d %d\n" % (w, h) + bytes(((w + 7) >> 3) * h) + extra
+
+
+def _count(data, kind):
+    path = tmpdir("pages") + "/doc." + kind
+    with open(path, "wb") as f:
+        f.write(data)
+    return pages.count(kind, path)
+
+
+def test_max_rows_is_b4_at_fine_resolution():
+    assert pages.MAX_ROWS == 2802        # 364 mm at 7.7 lines/mm (T.4), LN=1 (B4)
+
+
+def test_a_page_taller_than_b4_fine_is_refused():
+    for kind, pack in (("pbm", bytes), ("pbmz", _zlib)):
+        assert _count(pack(_p4(8, 2802)), kind) == (1, None), kind
+        n, why = _count(pack(_p4(8, 2803)), kind)
+        assert n == 0 and "2803 rows, at most 2802" in why, why
+    # the issue's bomb: a pbmz whose header says 50 000 rows is refused at its header
+    n, why = _count(_zlib(b"P4\n1728 50000\n" + bytes(216)), "pbmz")
+    assert n == 0 and "50000 rows" in why, why
+
+
+def test_a_pbmz_inflating_beyond_its_header_is_refused():
+    # P4: the raster is exactly ceil(w/8)*h bytes; one more byte is refused
+    assert _count(_zlib(_p4(16, 3)), "pbmz") == (1, None)
+    for extra in (b"\x00", bytes(100000)):
+        n, why = _count(_zlib(_p4(16, 3, extra)), "pbmz")
+        assert n == 0 and "more than its PBM header's 16x3 raster" in why, why
+    # P1: digits and whitespace, bounded too (a final newline is fine)
+    p1 = b"P1\n8 2\n" + b"0 1 0 1 0 1 0 1\n" * 2
+    assert _count(_zlib(p1), "pbmz") == (1, None)
+    n, why = _count(_zlib(p1 + b" " * 100000), "pbmz")
+    assert n == 0 and "8x2 raster" in why, why
+    # a header that never ends (a comment of 5000 bytes)
+    n, why = _count(_zlib(b"P4\n#" + b"a" * 5000 + b"\n8 2\n\x00\x00"), "pbmz")
+    assert n == 0 and "header longer than 1024" in why, why
+
+
+def test_file_page_refuses_a_too_tall_page_too():
+    path = tmpdir("pages") + "/doc.pbm"
+    with open(path, "wb") as f:
+        f.write(_p4(8, 2803))
+    e = raises(ValueError, pages.FilePage, path, "pbm", 0)
+    assert "at most 2802" in str(e)
+
+
+class _Spy:
+    """A file seen through readinto/seek only, recording the largest read."""
+
+    def __init__(self, f):
+        self.f = f
+        self.most = 0
+
+    def readinto(self, buf):
+        self.most = max(self.most, len(buf))
+        return self.f.readinto(buf)
+
+    def seek(self, pos):
+        return self.f.seek(pos)
+
+
+def test_a_text_page_is_read_as_a_stream():
+    # the longest text a command may carry is counted and laid out 128 bytes at a time
+    path = tmpdir("pages") + "/doc.text"
+    line = b"0123456789 " * 7 + b"\n"
+    with open(path, "wb") as f:
+        for _ in range(16000 // len(line)):
+            f.write(line)
+    with open(path, "rb") as f:
+        spy = _Spy(f)
+        doc = textpage.TextPages(spy, pages.WIDTH, True, "", "")
+        assert doc.count == pages.count("text", path)[0] >= 4
+        rows = doc.page(doc.count - 1)
+        row = bytearray(pages.WIDTH // 8)
+        while rows.readrow(row):
+            pass
+    assert 0 < spy.most <= 128, spy.most
+
+
+def test_a_row_buffer_stays_within_2k():
+    # pbm.MAX_WIDTH: a P4 row of 16384 pixels is 2048 bytes; a wider header is refused
+    assert _count(_p4(16384, 1), "pbm") == (1, None)
+    n, why = _count(b"P4\n16392 1\n" + bytes(2049), "pbm")
+    assert n == 0 and "bad size" in why, why

@@ -4,6 +4,11 @@ A job's documents are stored as received ("text" UTF-8, "pbm" P1/P4, "pbmz" zlib
 PBM). A text document may fill several fax pages; a bitmap is one page. The plan of a job is
 the list of (document, page in document). A page source reads its file as the modem wants
 data (only one row in RAM) and closes the file at the end of the page.
+
+Bounds (docs/unit.md "Documents"): a bitmap is at most MAX_ROWS rows, the longest page the
+unit can send; a pbmz inflates to no more than its PBM header says (a P4 raster is exactly
+ceil(width / 8) * height bytes), checked while inflating, so a small pbmz cannot expand into a
+huge page (a decompression bomb) before it is refused.
 """
 import time
 
@@ -12,6 +17,34 @@ from faxbridge.core.mqtt import commands
 
 WIDTH = 1728        # WD=0, A4 (T.4)
 FINE_LINES = 1500   # a bitmap taller than this is sent at 196 dpi, else 98 dpi
+# The longest page: B4 (364 mm, LN=1 in seed 001 Table 5-2) at the fine resolution of T.4
+# (7.7 lines/mm): 2802 scan lines, t4.PAGE_LINES. Taller bitmaps are refused, not cut.
+MAX_ROWS = t4.PAGE_LINES[1][1]
+HEAD_MAX = 1024     # bytes of a PBM header (magic, comments, size) inflated from a pbmz
+
+
+class _Capped:
+    """A pbmz's inflated stream, cut off with ValueError beyond the bytes its header allows:
+    HEAD_MAX until the header is read, then the raster's size (set by _rows, raster=True)."""
+
+    def __init__(self, src):
+        self.src = src
+        self.left = HEAD_MAX
+        self.raster = False
+        self.one = bytearray(1)
+
+    def readinto(self, buf):
+        left = self.left
+        if left <= 0:  # all that is allowed is read: the stream must end here
+            if self.src.readinto(self.one):
+                raise ValueError("pbmz inflates to more than its PBM header's %dx%d raster" % self.raster
+                                 if self.raster else "pbmz: PBM header longer than %d bytes" % HEAD_MAX)
+            return 0
+        if len(buf) > left:
+            buf = memoryview(buf)[:left]
+        n = self.src.readinto(buf)
+        self.left = left - n
+        return n
 
 
 def _open(path, kind):
@@ -25,9 +58,26 @@ def _open(path, kind):
             f.close()
             raise ValueError("pbmz declares a %d-byte zlib window, at most %d (compress with wbits=10)"
                              % (1 << commands.pbmz_wbits(head), 1 << commands.PBMZ_MAX_WBITS))
-        import deflate
-        return f, deflate.DeflateIO(f, deflate.ZLIB)
+        try:
+            import deflate
+            return f, _Capped(deflate.DeflateIO(f, deflate.ZLIB))
+        except ImportError:
+            f.close()
+            raise
     return f, f
+
+
+def _rows(s):
+    """The PbmRows of a bitmap within the bounds above."""
+    rows = pbm.PbmRows(s, WIDTH)
+    w, h = rows.src_width, rows.src_height
+    if h > MAX_ROWS:
+        raise ValueError("pbm: %d rows, at most %d (B4 at fine resolution)" % (h, MAX_ROWS))
+    if isinstance(s, _Capped):
+        # P4: the raster exactly; P1: a digit and a separator a pixel, line ends, a final one
+        s.left = ((w + 7) >> 3) * h if rows.kind == "P4" else 2 * w * h + 2 * h + 2
+        s.raster = (w, h)
+    return rows
 
 
 # Jobs keep Unix time (the port's clock() is Unix time on every port); a port whose own
@@ -52,11 +102,14 @@ def count(kind, path, station="", fine=True):
         if kind == "text":
             return textpage.TextPages(s, WIDTH, fine, station, "").count, None
         if kind in ("pbm", "pbmz"):
-            rows = pbm.PbmRows(s, WIDTH)
+            rows = _rows(s)
             row = bytearray(WIDTH // 8)
             for _ in range(rows.src_height):        # read it all once: a short raster fails now
                 if not rows.readrow(row):
                     return 0, "pbm: raster ends early"
+            if s is not f:                          # and nothing inflates beyond the raster
+                while s.readinto(row):
+                    pass
             return 1, None
         return 0, "unknown page kind %s" % kind
     except (ValueError, OSError, EOFError) as e:
@@ -82,7 +135,7 @@ class FilePage:
                 fine = True
                 rows = textpage.TextPages(s, WIDTH, True, station, stamp).page(sub)
             else:
-                rows = pbm.PbmRows(s, WIDTH)
+                rows = _rows(s)
                 fine = rows.src_height > FINE_LINES
             self.fine = fine
             self.page = pagesrc.EncodedPage(rows, fine, WIDTH)

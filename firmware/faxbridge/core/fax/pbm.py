@@ -13,7 +13,7 @@ raster that ends early raises ValueError("pbm: ...").
 import array
 import sys
 
-MAX_WIDTH = 20000  # refuse absurd headers before allocating a row buffer
+MAX_WIDTH = 16384  # refuse wider headers before allocating a row buffer (a P4 row <= 2 KB)
 
 # P1 scanner state (array "i"), shared with the viper twin t4fast.p1row
 P_POS = 0  # next byte in the chunk

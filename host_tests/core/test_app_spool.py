@@ -1,0 +1,82 @@
+"""app/spool.py: the pages of a cmd/fax on flash, written through one small buffer."""
+import os
+
+from support import raises, tmpdir
+from faxbridge.app.spool import Spool
+from faxbridge.core.mqtt import commands, faxcmd
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_pages_land_in_files_whatever_the_write_sizes():
+    d = tmpdir("spool")
+    s = Spool(d, bufsize=8)
+    s.begin_page(0, "text")
+    for piece in (b"", b"a", b"bcdefgh", b"ijklmnopqrstuvwxyz" * 3, memoryview(b"0123456789")[2:]):
+        s.write(piece)
+    s.end_page()
+    s.begin_page(1, "pbm")
+    s.write(bytes(range(256)) * 3)
+    s.end_page()
+    s.begin_page(2, "pbmz")
+    s.end_page()                      # an empty page is a file too
+    assert s.pages() == [("text", d + "/p0.text"), ("pbm", d + "/p1.pbm"), ("pbmz", d + "/p2.pbmz")]
+    assert _read(d + "/p0.text") == b"abcdefgh" + b"ijklmnopqrstuvwxyz" * 3 + b"23456789"
+    assert _read(d + "/p1.pbm") == bytes(range(256)) * 3
+    assert _read(d + "/p2.pbmz") == b""
+    assert sorted(os.listdir(d)) == ["p0.text", "p1.pbm", "p2.pbmz"]
+
+
+def test_a_fresh_spool_clears_what_a_crash_left():
+    d = tmpdir("spool")
+    s = Spool(d)
+    s.begin_page(0, "pbm")
+    s.write(b"P4\n" + bytes(2000))    # "crash" mid-page: the file is partial
+    for name in ("p7.text", "junk"):
+        with open(d + "/" + name, "wb") as f:
+            f.write(b"x")
+    assert os.listdir(d)
+    s2 = Spool(d + "/")
+    assert os.listdir(d) == [] and s2.pages() == []
+
+
+def test_abort_and_clear_remove_every_page():
+    d = tmpdir("spool")
+    s = Spool(d)
+    s.begin_page(0, "text")
+    s.write(b"one")
+    s.end_page()
+    s.begin_page(1, "text")
+    s.write(b"two")
+    s.abort()                         # a refused command: nothing of it stays
+    assert os.listdir(d) == [] and s.pages() == []
+    s.begin_page(0, "text")
+    s.write(b"again")
+    s.end_page()
+    assert s.pages() == [("text", d + "/p0.text")] and _read(d + "/p0.text") == b"again"
+    s.clear()
+    assert os.listdir(d) == [] and s.pages() == []
+
+
+def test_the_folder_is_made():
+    d = tmpdir("spool") + "/flash/spool"
+    Spool(d)
+    assert os.listdir(d) == []
+
+
+def test_parser_into_spool():
+    d = tmpdir("spool")
+    s = Spool(d)
+    p = faxcmd.Parser(s)
+    p.feed(b'{"job":"J1","number":"1","pages":[{"text":"hello "}, {"text":"\\u00e9"}]}')
+    assert p.end() == ("J1", "1", ["text", "text"])
+    assert [_read(path) for _, path in s.pages()] == [b"hello ", "\u00e9".encode()]
+    s.clear()
+    p = faxcmd.Parser(s)
+    e = raises(commands.CommandError, p.feed,
+               b'{"job":"J1","number":"1","pages":[{"text":"kept until"}, {"pbm":"aGVsbG8="}]}')
+    assert e.reason == commands.BAD_FIELD and "not a PBM" in e.detail
+    assert os.listdir(d) == [] and s.pages() == []
