@@ -143,5 +143,5 @@ def test_default_layouts_are_contiguous():
             at += ln
         assert at == size
     cl = layout.center()
-    assert cl.pos["trailer_len"] == (60, 3) and cl.ja["seq"] == "仕向処理通番"
+    assert cl.at("trailer_len") == (60, 3) and cl.row("seq")[layout.F_JA] == "仕向処理通番"
     assert cl.field(h.center_tel(), "dst_co") == b"ISS0002"

@@ -8,7 +8,22 @@ from faxbridge.core.cafis import routes
 def test_route_memory_is_preallocated_per_route_held():
     c = h.checker()
     assert [len(f) for f in c.routes.flags] == [8, 4, 1]
-    assert [len(s) for s in c.routes.slots] == [8 * 63, 4 * 63, 63]
+    assert [[len(b) for b in s] for s in c.routes.slots] == [[8 * 63], [4 * 63], [63]]
+
+
+def test_route_slots_come_in_blocks_of_at_most_2_kb():
+    """A center with many routes: no block of the route table is larger than 2 KB (the unit's
+    largest allocation after boot), and every slot keeps its own header."""
+    c = h.checker(lambda d: d["centers"][0].update({"routes": ["0002-0101"]}))
+    a = c.reg.center("A").idx
+    assert len(c.routes.flags[a]) == 100
+    assert [len(b) for b in c.routes.slots[a]] == [32 * 63, 32 * 63, 32 * 63, 4 * 63]
+    for route in (2, 33, 34, 66, 98, 101):
+        t = center_tel((("route", "%04d" % route), ("seq", "%06d" % route)))
+        assert c.check(t, "center", "A").kind == "accept", route
+    for route in (2, 33, 34, 66, 98, 101):
+        assert bytes(c.kept("A", route))[4:10] == b"%06d" % route
+        assert c.sent(center_tel((("route", "%04d" % route), ("msg_type", "0110"))), "A")
 
 
 def test_request_opens_report_frees_and_header_is_kept():

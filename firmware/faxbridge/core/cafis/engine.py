@@ -12,6 +12,7 @@ the caller's reference (terminal) or an error code.
 """
 from . import catalogue as _cat
 from . import dest as _dest
+from . import layout as _layout
 from . import origin as _origin
 from . import principles as _p
 from . import roles as _roles
@@ -122,7 +123,7 @@ class Member:
             hooks = _dest.hooks_from_registry(registry, self.cen) if registry is not None else _dest.Hooks()
         self.hooks = hooks
         if self.cen is not None:
-            self._ranges = [(lo, hi) for lo, hi, _ in self.cen.ranges]
+            self._ranges = self.cen.spans()
         else:
             self._ranges = _ranges_from(self.cfg.routes)
         self.mode = self.ONLINE if self.cfg.initial == "online" else self.STOPPED
@@ -135,7 +136,7 @@ class Member:
 
     # ---- routes -----------------------------------------------------------------------------
     def holds_route(self, route):
-        n = _roles._num(route, 0, len(route)) if route else -1
+        n = _layout.num(route, 0, len(route)) if route else -1
         for lo, hi in self._ranges:
             if lo <= n <= hi:
                 return True

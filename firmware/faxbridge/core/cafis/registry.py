@@ -3,7 +3,8 @@ destination centers, terminal connection companies and CAFIS's own state.
 
 load(obj) takes the JSON text or the already-parsed dict (no file I/O here) and returns a
 Registry, or raises RegistryError with a message naming the problem. Format: docs/cafis.md.
-Lookups used per telegram (company by the bytes of a field) compare bytes in place.
+Lookups used per telegram (company by the bytes of a field) compare bytes in place. What is
+kept per center is bytes (routes, center identifiers, message types), not dicts or tuples.
 """
 from micropython import const
 
@@ -26,34 +27,21 @@ CAFIS_FAULT = const(2)
 CAFIS_STATES = (("online", CAFIS_ONLINE), ("ended", CAFIS_ENDED), ("fault", CAFIS_FAULT),
                 ("congested", CAFIS_FAULT))
 
-_TOP_KEYS = ("format", "cafis", "companies", "centers", "connections", "message_types", "layouts", "comment")
+_MAX_ROUTES = const(2048)    # routes per center: one flag byte each, in one block (routes.py)
+
+# "comment" and "name" are free text (docs/cafis.md)
+_TOP_KEYS = ("format", "cafis", "companies", "centers", "connections", "message_types", "layouts", "comment",
+             "name")
 
 
-class RegistryError(ValueError):
-    pass
-
-
-def hash_field(buf, off, ln):
-    """Small-int hash of ln bytes at buf[off:] (no allocation)."""
-    h = 0
-    for i in range(off, off + ln):
-        h = (h * 31 + buf[i]) & 0xFFFFFF
-    return h
-
-
-def _hash_bytes(b):
-    return hash_field(b, 0, len(b))
+RegistryError = _layout.RegistryError
 
 
 class Company:
-    def __init__(self, code, sub, digits, fill, name, code_b, sub_b):
+    def __init__(self, code, code_b, sub_b):
         self.code = code        # as registered (str)
-        self.sub = sub
-        self.digits = digits    # 契約桁数
-        self.fill = fill
-        self.name = name
         self.code_b = code_b    # field image: left-justified, space-padded
-        self.sub_b = sub_b      # field image of the sub-code as the contract requires
+        self.sub_b = sub_b      # field image of the sub-code as the contract requires (契約桁数)
         self.dest = -1          # index of its destination center, -1 if none
 
 
@@ -62,19 +50,39 @@ class Center:
         self.idx = idx
         self.id = cid
         self.company = company      # Company
-        self.ranges = ranges        # ((lo, hi, base), ...) route numbers held, base = first slot
+        self.ranges = ranges        # bytes: (lo, hi) route numbers held, 2 bytes each, ascending
         self.nroutes = nroutes
-        self.center_ids = center_ids  # tuple of field images (bytes)
-        self.services = services    # {msg type int: True}: what it may send as originating center
-        self.serves = serves        # {msg type int: True} or None: what it serves as destination
+        self.center_ids = center_ids  # bytes: the contracted field images, one after the other
+        self.services = services    # bytes: message types it may send as originating center
+        self.serves = serves        # bytes or None: message types it serves as destination
         self.state = state
 
     def route_index(self, route):
         """Slot of route number `route` (int) among the routes held, or -1."""
-        for lo, hi, base in self.ranges:
+        r = self.ranges
+        base = 0
+        for i in range(0, len(r), 4):
+            lo = r[i] << 8 | r[i + 1]
+            hi = r[i + 2] << 8 | r[i + 3]
             if lo <= route <= hi:
                 return base + route - lo
+            base += hi - lo + 1
         return -1
+
+    def spans(self):
+        """The route ranges held, [(lo, hi), ...] (for tools and the session engine)."""
+        r = self.ranges
+        return [(r[i] << 8 | r[i + 1], r[i + 2] << 8 | r[i + 3]) for i in range(0, len(r), 4)]
+
+
+def has_type(types, mt):
+    """True when message type mt (int) is in `types` (Center.services / serves), in place."""
+    if types is None:
+        return False
+    for i in range(0, len(types), 2):
+        if (types[i] << 8 | types[i + 1]) == mt:
+            return True
+    return False
 
 
 class Connection:
@@ -94,19 +102,15 @@ class Registry:
         self.centers = []
         self.by_id = {}
         self.connections = []
-        self._co_hash = {}
-        self._conn_hash = {}
 
     def center(self, cid):
         return self.by_id.get(cid)
 
     def company_at(self, buf, off, ln):
         """The Company whose code is the ln bytes at buf[off:], or None (no allocation)."""
-        bucket = self._co_hash.get(hash_field(buf, off, ln))
-        if bucket is not None:
-            for co in bucket:
-                if same(buf, off, co.code_b):
-                    return co
+        for co in self.companies:
+            if same(buf, off, co.code_b):
+                return co
         return None
 
     def company(self, code):
@@ -116,11 +120,9 @@ class Registry:
         return None
 
     def connection_at(self, buf, off, ln):
-        bucket = self._conn_hash.get(hash_field(buf, off, ln))
-        if bucket is not None:
-            for c in bucket:
-                if same(buf, off, c.code_b):
-                    return c
+        for c in self.connections:
+            if same(buf, off, c.code_b):
+                return c
         return None
 
 
@@ -159,6 +161,21 @@ def _list(d, key, where, required=True):
     return v
 
 
+def _what(v):
+    """What a JSON value is, for messages: "a list", "a string", ..."""
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if v is None:
+        return "null"
+    return "an object"
+
+
 def _keys(d, allowed, where):
     if not isinstance(d, dict):
         _err("%s must be an object" % where)
@@ -168,16 +185,21 @@ def _keys(d, allowed, where):
 
 
 def _msg_types(v, where, cat):
-    out = {}
+    """A list of message types as bytes, 2 bytes each (read with has_type)."""
     if not isinstance(v, list):
         _err("%s must be a list of message types" % where)
+    out = bytearray(2 * len(v))
+    i = 0
     for t in v:
-        if not (isinstance(t, str) and len(t) == 4 and _cat._digits(t)):
+        if not _layout.is_code(t):
             _err("%s: %r is not a 4-digit message type" % (where, t))
-        if cat.entry(int(t)) is None:
+        n = int(t)
+        if cat.entry(n) is None:
             _err("%s: message type %s is not in the catalogue" % (where, t))
-        out[int(t)] = True
-    return out
+        out[i] = n >> 8
+        out[i + 1] = n & 0xFF
+        i += 2
+    return bytes(out)
 
 
 def _routes(v, where, width):
@@ -192,7 +214,7 @@ def _routes(v, where, width):
             _err("%s: route %r is not NNNN or NNNN-NNNN" % (where, r))
         nums = []
         for p in parts:
-            if len(p) != width or not _cat._digits(p):
+            if not _layout.is_code(p, width):
                 _err("%s: route %r must be %d digits" % (where, r, width))
             nums.append(int(p))
         lo = nums[0]
@@ -207,12 +229,18 @@ def _routes(v, where, width):
         if spans[i][0] <= spans[i - 1][1]:
             _err("%s: routes %04d-%04d and %04d-%04d overlap" % (where, spans[i - 1][0], spans[i - 1][1],
                                                                 spans[i][0], spans[i][1]))
-    ranges = []
-    base = 0
-    for lo, hi in spans:
-        ranges.append((lo, hi, base))
-        base += hi - lo + 1
-    return tuple(ranges), base
+    ranges = bytearray(4 * len(spans))
+    n = 0
+    for i in range(len(spans)):
+        lo, hi = spans[i]
+        ranges[4 * i] = lo >> 8
+        ranges[4 * i + 1] = lo & 0xFF
+        ranges[4 * i + 2] = hi >> 8
+        ranges[4 * i + 3] = hi & 0xFF
+        n += hi - lo + 1
+    if n > _MAX_ROUTES:
+        _err("%s: %d routes; a center holds at most %d (their state is kept in RAM)" % (where, n, _MAX_ROUTES))
+    return bytes(ranges), n
 
 
 def _state(v, where, table):
@@ -223,8 +251,16 @@ def _state(v, where, table):
 
 
 def load(src):
-    """Registry from JSON text (str/bytes) or an already-parsed dict; RegistryError if malformed."""
-    if isinstance(src, (bytes, bytearray)):
+    """Registry from JSON text (str/bytes), a stream to read it from (anything with read():
+    parsed as it is read, never held whole), or an already-parsed dict; RegistryError if
+    malformed."""
+    if hasattr(src, "read"):
+        import json
+        try:
+            src = json.load(src)
+        except Exception as e:
+            _err("registry: not valid JSON (%s)" % e)
+    elif isinstance(src, (bytes, bytearray)):
         try:
             src = bytes(src).decode()
         except Exception:
@@ -235,16 +271,16 @@ def load(src):
             src = json.loads(src)
         except Exception as e:
             _err("registry: not valid JSON (%s)" % e)
-    try:
-        return _build(src)
-    except RegistryError:
-        raise
-    except (_layout.LayoutError, _cat.CatalogueError) as e:
-        raise RegistryError(str(e))
+    return _build(src)
 
 
 def _build(d):
+    if not isinstance(d, dict):
+        _err("registry must be a JSON object, not %s" % _what(d))
     _keys(d, _TOP_KEYS, "registry")
+    for k in ("comment", "name"):
+        if not isinstance(d.get(k, ""), str):
+            _err("registry.%s must be a string" % k)
     if d.get("format") != FORMAT:
         _err("registry.format must be %r" % FORMAT)
     reg = Registry()
@@ -263,9 +299,9 @@ def _build(d):
     _keys(cafis, ("state",), "registry.cafis")
     reg.cafis_state = _state(cafis.get("state", "online"), "registry.cafis.state", CAFIS_STATES)
 
-    co_w = cl.pos["org_co"][1]
-    sub_w = cl.pos["org_sub"][1]
-    if cl.pos["dst_co"][1] != co_w or cl.pos["dst_sub"][1] != sub_w:
+    co_w = cl.at("org_co")[1]
+    sub_w = cl.at("org_sub")[1]
+    if cl.at("dst_co")[1] != co_w or cl.at("dst_sub")[1] != sub_w:
         _err("layout center: originating and destination company fields must have the same widths")
     for i, c in enumerate(_list(d, "companies", "registry")):
         w = "companies[%d]" % i
@@ -288,12 +324,10 @@ def _build(d):
             _err("company %s is listed twice" % code)
         code_b = (code + " " * (co_w - len(code))).encode()
         sub_b = (sub + fill * (sub_w - digits)).encode()
-        co = Company(code, sub, digits, fill, name, code_b, sub_b)
-        reg.companies.append(co)
-        reg._co_hash.setdefault(_hash_bytes(code_b), []).append(co)
+        reg.companies.append(Company(code, code_b, sub_b))
 
-    rw = cl.pos["route"][1]
-    idw = cl.pos["center_id"][1]
+    rw = cl.at("route")[1]
+    idw = cl.at("center_id")[1]
     for i, c in enumerate(_list(d, "centers", "registry")):
         w = "centers[%d]" % i
         _keys(c, ("id", "company", "routes", "center_ids", "services", "serves", "state", "name"), w)
@@ -305,12 +339,12 @@ def _build(d):
         if co is None:
             _err("%s: company %s is not in companies" % (w, c.get("company")))
         ranges, n = _routes(c.get("routes"), w + ".routes", rw)
-        ids = []
+        ids = b""
         for x in _list(c, "center_ids", w):
             x = _str(x, w + ".center_ids", idw)
             if len(x) != idw:
                 _err("%s: center identifier %r must be %d characters" % (w, x, idw))
-            ids.append(x.encode())
+            ids += x.encode()
         services = _msg_types(c.get("services", []), w + ".services", cat)
         serves = None
         if c.get("serves") is not None:
@@ -319,12 +353,12 @@ def _build(d):
                 _err("%s: company %s already has destination center %s" % (w, co.code, reg.centers[co.dest].id))
             co.dest = len(reg.centers)
         state = _state(c.get("state", "online"), w + ".state", CENTER_STATES)
-        cen = Center(len(reg.centers), cid, co, ranges, n, tuple(ids), services, serves, state)
+        cen = Center(len(reg.centers), cid, co, ranges, n, ids, services, serves, state)
         reg.centers.append(cen)
         reg.by_id[cid] = cen
 
     tl = reg.terminal_layout
-    cw = tl.pos["conn_co"][1]
+    cw = tl.at("conn_co")[1]
     for i, c in enumerate(_list(d, "connections", "registry", required=False)):
         w = "connections[%d]" % i
         _keys(c, ("code", "destination", "name"), w)
@@ -339,7 +373,5 @@ def _build(d):
         for o in reg.connections:
             if o.code == code:
                 _err("connection %s is listed twice" % code)
-        con = Connection(code, code.encode(), dest)
-        reg.connections.append(con)
-        reg._conn_hash.setdefault(_hash_bytes(con.code_b), []).append(con)
+        reg.connections.append(Connection(code, code.encode(), dest))
     return reg
