@@ -28,6 +28,30 @@ def test_example_loads_from_text_bytes_and_dict():
         assert reg.company_at(b"xxISS0004", 2, 7) is None
 
 
+def test_example_loads_from_a_stream():
+    """A stream is parsed as it is read (the unit passes the open file: never read whole)."""
+    for p in h._PATHS:
+        try:
+            f = open(p)
+        except OSError:
+            continue
+        with f:
+            reg = registry.load(f)
+        assert [c.id for c in reg.centers] == ["A", "B", "C"]
+        return
+    raise AssertionError("example registry not found")
+
+
+def test_top_level_name_and_comment_are_free_text():
+    d = h.example_dict()
+    d["name"] = "field unit 7"
+    assert registry.load(d).center("A") is not None
+    d["name"] = 7
+    assert "registry.name must be a string" in str(raises(registry.RegistryError, registry.load, d))
+    for top in ([1], "x", 5):
+        assert "registry must be a JSON object" in str(raises(registry.RegistryError, registry.load, [top]))
+
+
 def test_routes_ranges():
     d = h.example_dict()
     d["centers"][0]["routes"] = ["0020-0029", "0005", "0010-0011"]

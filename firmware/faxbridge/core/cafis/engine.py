@@ -10,6 +10,8 @@ engine never blocks and never reads a clock. Every call returns a list of effect
 the route (bytes) or None, data is a telegram (bytes) or a code, rule cites the seed, extra is
 the caller's reference (terminal) or an error code.
 """
+from micropython import const
+
 from . import catalogue as _cat
 from . import dest as _dest
 from . import layout as _layout
@@ -24,56 +26,120 @@ DATA = 2
 RULE = 3
 EXTRA = 4
 
-# Timers (seconds) and limits; a deployment passes its own values (Config({...})).
+# What a Config value may be (checked by _valid).
+_SECONDS = const(1)     # a finite number >= 0
+_COUNT = const(2)       # an integer >= 0
+_POSITIVE = const(3)    # an integer >= 1
+_FLAG = const(4)        # true or false
+_MODE = const(5)        # "stopped" or "online"
+_TYPES = const(6)       # a list of message types (4-digit strings or integers 0..9999)
+_ROUTES = const(7)      # a non-empty list of "NNNN" or "NNNN-NNNN"
+_CODES = const(8)       # a list of 4 codes of 3 ASCII characters
+
+# Timers (seconds) and limits, one row each: (key, default, what it may be). A deployment
+# passes its own values as named options: Config(t_report=20, initial="online").
+_D_KEY = const(0)       # a row of DEFAULTS, by name
+_D_KIND = const(2)
 DEFAULTS = (
-    ("t_report", 30),        # 3.3.2(2)(c) 規定時間: report to a general request
-    ("t_fault", 30),         # report to a cancel / cancel-confirm (re)command
-    ("t_control", 30),       # answer to a control request (7020, 0720, 9210)
-    ("t_hold", 60),          # ⑫: how long a held request waits before its timer runs again
-    ("t_retry", 10),         # 3.3.5 "再度" / "一定時間後": resend after C12, C33, C50
-    ("t_resend", 10),        # 3.3.3(2)(c): resend a report (or fault command) whose send failed
-    ("max_recommands", 3),   # 表 3.3.2-1 #2/#3: re-commands after the first fault telegram
-    ("max_retries", 3),      # control request resends; resends after C12 before aborting
-    ("max_held", 32),        # hold queue length (oldest dropped, with a "drop" effect)
-    ("max_dest", 32),        # open requests received as destination center
-    ("loopback", ()),        # message types (ints) CAFIS loops back: 表 3.3.2-1 注1
-    ("ready", True),         # ⑧: the member center is ready to start
-    ("initial", "stopped"),  # mode at creation: stopped (未開始) or online
-    ("routes", ("0100-0131",)),  # originating routes held, when the registry does not say
-    ("reject_codes", ("R01", "R02", "R03", "R04")),  # trailer of ××拒否報告 for 3.3.3(1)(a)-(d)
+    ("t_report", 30, _SECONDS),        # 3.3.2(2)(c) 規定時間: report to a general request
+    ("t_fault", 30, _SECONDS),         # report to a cancel / cancel-confirm (re)command
+    ("t_control", 30, _SECONDS),       # answer to a control request (7020, 0720, 9210)
+    ("t_hold", 60, _SECONDS),          # ⑫: how long a held request waits before its timer runs again
+    ("t_retry", 10, _SECONDS),         # 3.3.5 "再度" / "一定時間後": resend after C12, C33, C50
+    ("t_resend", 10, _SECONDS),        # 3.3.3(2)(c): resend a report (or fault command) whose send failed
+    ("max_recommands", 3, _COUNT),     # 表 3.3.2-1 #2/#3: re-commands after the first fault telegram
+    ("max_retries", 3, _COUNT),        # control request resends; resends after C12 before aborting
+    ("max_held", 32, _POSITIVE),       # hold queue length (oldest dropped, with a "drop" effect)
+    ("max_dest", 32, _COUNT),          # open requests received as destination center
+    ("loopback", (), _TYPES),          # message types (ints) CAFIS loops back: 表 3.3.2-1 注1
+    ("ready", True, _FLAG),            # ⑧: the member center is ready to start
+    ("initial", "stopped", _MODE),     # mode at creation: stopped (未開始) or online
+    ("routes", ("0100-0131",), _ROUTES),  # originating routes held, when the registry does not say
+    ("reject_codes", ("R01", "R02", "R03", "R04"), _CODES),  # trailer of ××拒否報告, 3.3.3(1)(a)-(d)
 )
 
 
-class Config:
-    """Engine configuration: DEFAULTS overridden by a dict; unknown keys or bad values raise
-    ValueError naming the key."""
+def _what(v):
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, dict):
+        return "an object"
+    return repr(v)
 
-    def __init__(self, d=None):
-        for k, v in DEFAULTS:
+
+def _is_route(r):
+    if not isinstance(r, str):
+        return False
+    parts = r.split("-")
+    if len(parts) > 2:
+        return False
+    for p in parts:
+        if not _layout.is_code(p):
+            return False
+    return int(parts[0]) <= int(parts[-1])
+
+
+def _valid(kind, v):
+    """v as the engine keeps it, or None when it is not what `kind` allows."""
+    if kind == _FLAG:
+        return v if isinstance(v, bool) else None
+    if kind == _MODE:
+        return v if v in ("stopped", "online") else None
+    if kind == _SECONDS or kind == _COUNT or kind == _POSITIVE:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v - v != 0:
+            return None     # not a number, NaN, or infinite
+        if kind != _SECONDS and not isinstance(v, int):
+            return None
+        return v if v >= (1 if kind == _POSITIVE else 0) else None
+    if not isinstance(v, (list, tuple)):
+        return None
+    out = []
+    for x in v:
+        if kind == _TYPES:
+            if _layout.is_code(x):
+                x = int(x)
+            elif isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 9999:
+                return None
+        elif kind == _ROUTES:
+            if not _is_route(x):
+                return None
+        elif not (isinstance(x, str) and len(x) == 3 and len(x.encode()) == 3):
+            return None
+        out.append(x)
+    if (kind == _ROUTES and not out) or (kind == _CODES and len(out) != 4):
+        return None
+    return tuple(out)
+
+
+_SAYS = ("", "a number of seconds >= 0", "an integer >= 0", "an integer >= 1", "true or false",
+         '"stopped" or "online"', "a list of 4-digit message types", 'a non-empty list of "NNNN" or "NNNN-NNNN"',
+         "a list of 4 codes of 3 characters")
+
+
+class Config:
+    """Engine configuration: DEFAULTS overridden by named options, Config(t_report=20), or by a
+    dict of them (a JSON config file), Config({"t_report": 20}). Unknown keys and bad values
+    raise ValueError naming the key and what it must be."""
+
+    def __init__(self, d=None, **opts):
+        if d is not None and not isinstance(d, dict):
+            raise ValueError("config must be an object of options (key: value), not %s" % _what(d))
+        for k, v, _kind in DEFAULTS:
             setattr(self, k, v)
-        if not d:
-            return
-        for k in d:
-            dv = None
-            for name, v in DEFAULTS:
-                if name == k:
-                    dv = (v,)
-            if dv is None:
-                raise ValueError("config: unknown key %s" % k)
-            v = d[k]
-            if isinstance(dv[0], bool):
-                ok = isinstance(v, bool)
-            elif isinstance(dv[0], int):
-                ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-            elif isinstance(dv[0], str):
-                ok = v in ("stopped", "online")
-            else:
-                ok = isinstance(v, (list, tuple))
-            if not ok:
-                raise ValueError("config: bad value for %s: %r" % (k, v))
-            if k == "loopback":
-                v = tuple(int(x) for x in v)
-            setattr(self, k, v)
+        for src in (d or {}, opts):
+            for k in src:
+                row = None
+                for r in DEFAULTS:
+                    if r[_D_KEY] == k:
+                        row = r
+                if row is None:
+                    raise ValueError("config: unknown key %r" % (k,))
+                v = _valid(row[_D_KIND], src[k])
+                if v is None:
+                    raise ValueError("config: %s must be %s, not %s" % (k, _SAYS[row[_D_KIND]], _what(src[k])))
+                setattr(self, k, v)
 
 
 def _ranges_from(spec):
@@ -238,14 +304,14 @@ class Member:
         cls = ro.cls(tg)
         p = self.routes.get(route)
         if k == _roles.K_REPORT and cls in (_cat.REP, _cat.CANCEL_REP, _cat.CONFIRM_REP, _cat.ABNORMAL):
-            _origin._hold(self, effs, Pending("report", tg, now + self.cfg.t_resend, ref), "3.3.3(2)(c)")
+            _origin._hold(self, effs, Pending("report", tg, now + self.cfg.t_resend, ref=ref), "3.3.3(2)(c)")
         elif k in _ROUTE_KINDS and p is not None and p.tg == tg:
             del self.routes[route]
             if k == _roles.K_REQUEST:
                 effs.append(("terminal_error", route, _origin.T_SEND_FAILED, "3.3.2(1)(f)", p.ref))
             else:
-                _origin._hold(self, effs, Pending(p.kind, tg, now + self.cfg.t_resend, p.ref, p.tries,
-                                                  p.retried), "3.3.2(1)(f) fault command held")
+                _origin._hold(self, effs, Pending(p.kind, tg, now + self.cfg.t_resend, ref=p.ref,
+                                                  tries=p.tries, retried=p.retried), "3.3.2(1)(f) fault command held")
         elif k in _CONTROL_KINDS and self.control is not None and self.control.tg == tg:
             self.control = None
             effs.append(("error", route, _origin.T_SEND_FAILED, "3.3.2(1)(f) control request", ref))
@@ -334,7 +400,7 @@ class Member:
         if self.control is not None:
             effs.append(("error", self.roles.route(tg), "control request outstanding", self.control.kind, ref))
             return
-        self.control = Pending(k, tg, now + self.cfg.t_control, ref)
+        self.control = Pending(k, tg, now + self.cfg.t_control, ref=ref)
         effs.append(("send", self.roles.route(tg), tg, "control request " + k, ref))
 
     def _control_time_over(self, now, c, effs):
@@ -489,7 +555,7 @@ class Member:
         if self.mode == self.ONLINE:
             effs.append(("send", route, tg, rule, ref))
         else:
-            _origin._hold(self, effs, Pending("report", tg, None, ref), "3.3.3(2)(b) " + rule)
+            _origin._hold(self, effs, Pending("report", tg, None, ref=ref), "3.3.3(2)(b) " + rule)
 
     def _started(self, now, tg, rule, effs):
         if self.roles.kind(tg) == "permit_cmd":

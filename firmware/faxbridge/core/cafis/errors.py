@@ -3,6 +3,7 @@
 guidance(code, fault) gives what tools and reports show: event, cause, what the originating
 center should do, the CAFIS response telegram and what CAFIS does.
 """
+from micropython import const
 
 # 表 3.3.5-1: error codes in abnormal reports to general telegrams, in the seed's order.
 # (code, 事象 event, 内容及び原因 cause, エラーコード受信時の仕向センタの運用 action)
@@ -84,48 +85,59 @@ TERMINAL = (
     ("CAF57", "C57", "当該会社サービスなし", "当該被仕向センタが行っていないサービスである"),
 )
 
-CODES = tuple(r[0] for r in TABLE_1)
+# a row of TABLE_1, by name: (code, 事象, 内容及び原因, 運用)
+_1_EVENT = const(1)
+_1_CAUSE = const(2)
+_1_ACTION = const(3)
+# a row of TABLE_2, by name: (項番, code, 事象, 内容及び原因, 応答電文, 仕向センタ, CAFISセンタ)
+_2_NO = const(0)
+_2_EVENT = const(2)
+_2_CAUSE = const(3)
+_2_RESPONSE = const(4)
+_2_ACTION = const(5)
+_2_CAFIS = const(6)
+# a row of TERMINAL, by name: (message, C-code, 事象, 内容及び原因)
+_T_CCODE = const(1)
+_T_EVENT = const(2)
+_T_CAUSE = const(3)
+# what guidance() returns, by name
+G_CODE = const(0)
+G_SOURCE = const(1)
+G_EVENT = const(2)
+G_CAUSE = const(3)
+G_ACTION = const(4)
+G_RESPONSE = const(5)
+G_CAFIS = const(6)
 
 
-def row1(code):
-    for r in TABLE_1:
-        if r[0] == code:
-            return r
-    return None
-
-
-def row2(code):
-    for r in TABLE_2:
-        if r[1] == code:
-            return r
-    return None
-
-
-def terminal_row(msg):
-    for r in TERMINAL:
-        if r[0] == msg:
+def find(table, col, code):
+    """The row of `table` whose column `col` is `code` (TABLE_1, TERMINAL: col 0; TABLE_2:
+    col 1), or None."""
+    for r in table:
+        if r[col] == code:
             return r
     return None
 
 
 def guidance(code, fault=False):
-    """What to show for `code` (Cnn or CAFnn): a tuple
+    """What to show for `code` (Cnn or CAFnn): a tuple, read with G_CODE .. G_CAFIS:
     (code, source, event, cause, originating-center action, CAFIS response, CAFIS action).
     fault=True uses 表 3.3.5-2 (fault telegrams), else 表 3.3.5-1. None if the code is unknown."""
     if code is None:
         return None
     if code.startswith("CAF"):
-        t = terminal_row(code)
+        t = find(TERMINAL, 0, code)
         if t is None:
             return None
-        r = row1(t[1])
-        action = r[3] if r else "当該電文の処理を中止、調査する"
-        return (code, "3.3.4 (terminal)", t[2], t[3], action, "エラーメッセージ", None)
+        r = find(TABLE_1, 0, t[_T_CCODE])
+        action = r[_1_ACTION] if r else "当該電文の処理を中止、調査する"
+        return (code, "3.3.4 (terminal)", t[_T_EVENT], t[_T_CAUSE], action, "エラーメッセージ", None)
     if fault:
-        r = row2(code)
+        r = find(TABLE_2, 1, code)
         if r is not None:
-            return (code, "3.3.5-2 #%d" % r[0], r[2], r[3], r[5], r[4], r[6])
-    r = row1(code)
+            return (code, "3.3.5-2 #%d" % r[_2_NO], r[_2_EVENT], r[_2_CAUSE], r[_2_ACTION], r[_2_RESPONSE],
+                    r[_2_CAFIS])
+    r = find(TABLE_1, 0, code)
     if r is None:
         return None
-    return (code, "3.3.5-1", r[1], r[2], r[3], ABN, None)
+    return (code, "3.3.5-1", r[_1_EVENT], r[_1_CAUSE], r[_1_ACTION], ABN, None)

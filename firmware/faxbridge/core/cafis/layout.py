@@ -181,9 +181,9 @@ def from_dict(name, d):
     for r in fields:
         if not isinstance(r, list) or len(r) != 6:
             raise LayoutError("layout %s: a field row must be [key, name, name_ja, offset, length, kind]" % name)
-        for x in (r[3], r[4]):
+        for x in (r[F_OFF], r[F_LEN]):
             if isinstance(x, bool):
-                raise LayoutError("layout %s: field %s: offset/length must be integers" % (name, r[0]))
+                raise LayoutError("layout %s: field %s: offset/length must be integers" % (name, r[F_KEY]))
         rows.append(tuple(r))
     if name == "center":
         return Layout(name, rows, hlen, mn, mx, sc, CENTER_FIELDS)
