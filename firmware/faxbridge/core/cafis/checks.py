@@ -29,7 +29,7 @@ _ARG = const(5)
 _MSG = const(4)
 # a row of 表 3.3.4-1: (rule, item, sender, error code)
 _SENDER = const(2)
-# a row of SECTIONS: (section, name, content table, rows of 表 3.3.4-6, row of 表 3.3.4-7)
+# a row of SECTIONS: (section, name, content table (index in TABLES), rows of 表 3.3.4-6, row of 表 3.3.4-7)
 _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 _SEC_STATES = const(3)
@@ -205,23 +205,25 @@ _S_E = const(4)      # general report
 _S_EF = const(5)     # fault report (取消報告, 取消確認報告) on a destination route
 _S_FA = const(6)
 _S_FB = const(7)
+# the content tables of the sections, numbered as SECTIONS names them (E and E fault share #4)
+TABLES = (TABLE_A, TABLE_B, TABLE_2, TABLE_D, TABLE_3, TABLE_4, TABLE_5)
 SECTIONS = (
-    # (section, name, content table, 表 3.3.4-6 rows, 表 3.3.4-7 row)
-    (_S_A, "A", TABLE_A, (7, 8), 1),
-    (_S_B, "B", TABLE_B, (7, 8), 1),
-    (_S_C, "C", TABLE_2, (1, 2, 3, 4, 5, 6, 7, 8), 2),
-    (_S_D, "D", TABLE_D, (3, 4, 5, 6, 7, 8), 2),
-    (_S_E, "E", TABLE_3, (1, 7, 8), 3),
-    (_S_EF, "E", TABLE_3, (1, 7, 8), 5),
-    (_S_FA, "F(a)", TABLE_4, (1, 2, 3, 4, 5, 6, 7, 8), 4),
-    (_S_FB, "F(b)", TABLE_5, (1, 2, 3, 4, 5, 6, 7, 8), 4),
+    # (section, name, content table: index in TABLES, 表 3.3.4-6 rows, 表 3.3.4-7 row)
+    (_S_A, "A", 0, (7, 8), 1),
+    (_S_B, "B", 1, (7, 8), 1),
+    (_S_C, "C", 2, (1, 2, 3, 4, 5, 6, 7, 8), 2),
+    (_S_D, "D", 3, (3, 4, 5, 6, 7, 8), 2),
+    (_S_E, "E", 4, (1, 7, 8), 3),
+    (_S_EF, "E", 4, (1, 7, 8), 5),
+    (_S_FA, "F(a)", 5, (1, 2, 3, 4, 5, 6, 7, 8), 4),
+    (_S_FB, "F(b)", 6, (1, 2, 3, 4, 5, 6, 7, 8), 4),
 )
 
 ACCEPT = "accept"
 DISCARD = "discard"
 ABNORMAL = "abnormal_report"
 TERMINAL_ERROR = "terminal_error"
-KINDS = (ACCEPT, DISCARD, ABNORMAL, TERMINAL_ERROR)
+KINDS = ("accept", "discard", "abnormal_report", "terminal_error")
 
 
 class Verdict:
@@ -310,9 +312,9 @@ class Checker:
             t = sec[_SEC_TABLE]
             done = None
             for i in range(len(tabs)):
-                if SECTIONS[i][_SEC_TABLE] is t:
+                if SECTIONS[i][_SEC_TABLE] == t:
                     done = tabs[i]
-            tabs.append(done or _compile(t, tl if sec[0] == _S_D else cl))
+            tabs.append(done or _compile(TABLES[t], tl if sec[0] == _S_D else cl))
         self._tables = tuple(tabs)
         # B(b) compares every field but the message type and the trailer length: their indexes
         echo = bytearray()
@@ -397,7 +399,7 @@ class Checker:
                 sec = _S_C
         slot = cen.route_index(route) if route > 1 else -1
         t = self._tables[sec]
-        table = SECTIONS[sec][_SEC_TABLE]
+        table = TABLES[SECTIONS[sec][_SEC_TABLE]]
         for p in range(0, len(t), _CROW):
             if not self._row_ok(t[p], t[p + 1], t[p + 2], table[t[p + 3]], buf, n, cen, slot):
                 row = table[t[p + 3]]

@@ -69,11 +69,6 @@ class Center:
             base += hi - lo + 1
         return -1
 
-    def spans(self):
-        """The route ranges held, [(lo, hi), ...] (for tools and the session engine)."""
-        r = self.ranges
-        return [(r[i] << 8 | r[i + 1], r[i + 2] << 8 | r[i + 3]) for i in range(0, len(r), 4)]
-
 
 def has_type(types, mt):
     """True when message type mt (int) is in `types` (Center.services / serves), in place."""
@@ -159,21 +154,6 @@ def _list(d, key, where, required=True):
     if not isinstance(v, list):
         _err("%s.%s must be a list" % (where, key))
     return v
-
-
-def _what(v):
-    """What a JSON value is, for messages: "a list", "a string", ..."""
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, bool):
-        return "true/false"
-    if isinstance(v, (int, float)):
-        return "a number"
-    if v is None:
-        return "null"
-    return "an object"
 
 
 def _keys(d, allowed, where):
@@ -276,7 +256,8 @@ def load(src):
 
 def _build(d):
     if not isinstance(d, dict):
-        _err("registry must be a JSON object, not %s" % _what(d))
+        _err("registry must be a JSON object, not %s" % ("a list" if isinstance(d, list) else
+                                                         "a string" if isinstance(d, str) else repr(d)))
     _keys(d, _TOP_KEYS, "registry")
     for k in ("comment", "name"):
         if not isinstance(d.get(k, ""), str):
