@@ -38,6 +38,16 @@ _SEC_T7 = const(4)
 _T7_DISCARD = const(2)
 # a compiled row (bytes): kind, offset, length, row number in its seed table
 _CROW = const(4)
+# Checker._ix (bytes): (offset, length) of the fields the checker reads itself, then per
+# section (first compiled row, number of rows), then the fields 3.3.4 B(b) compares
+_AT_ROUTE = const(0)
+_AT_MT = const(2)
+_AT_SEQ = const(4)
+_AT_DST = const(6)
+_AT_TMT = const(8)      # terminal layout
+_AT_TCONN = const(10)   # terminal layout
+_AT_SPANS = const(12)
+_AT_ECHO = const(28)
 
 # --- check kinds --------------------------------------------------------------------------
 _NUMERIC = const(1)          # ニューメリックであるか
@@ -272,18 +282,16 @@ def _digits(buf, off, ln):
     return True
 
 
-def _compile(table, lay):
-    """A content table as bytes for layout `lay`: per row kind, offset, length, row number."""
-    out = bytearray(_CROW * len(table))
+def _compile(out, table, lay):
+    """Append a content table to `out` as compiled rows for layout `lay`: per row kind,
+    offset, length, row number in the seed table."""
     for i in range(len(table)):
         row = table[i]
         off, ln = lay.at(row[_KEY]) if row[_KEY] else (0, 0)
-        p = _CROW * i
-        out[p] = row[_KIND]
-        out[p + 1] = off
-        out[p + 2] = ln
-        out[p + 3] = i
-    return bytes(out)
+        out.append(row[_KIND])
+        out.append(off)
+        out.append(ln)
+        out.append(i)
 
 
 class Checker:
@@ -299,29 +307,31 @@ class Checker:
         self.tl = tl = reg.terminal_layout
         self.routes = rt.Routes(reg)
         self.v = Verdict(ACCEPT)
-        # where the fields the checker itself reads are (offset, length)
-        self._route = cl.at("route")
-        self._mt = cl.at("msg_type")
-        self._seq = cl.at("seq")
-        self._dst = cl.at("dst_co")
-        self._tmt = tl.at("msg_type")
-        self._tconn = tl.at("conn_co")
-        # one compiled table per seed table (E general and E fault share 表 3.3.4-3)
-        tabs = []
-        for sec in SECTIONS:
-            t = sec[_SEC_TABLE]
-            done = None
-            for i in range(len(tabs)):
-                if SECTIONS[i][_SEC_TABLE] == t:
-                    done = tabs[i]
-            tabs.append(done or _compile(TABLES[t], tl if sec[0] == _S_D else cl))
-        self._tables = tuple(tabs)
-        # B(b) compares every field but the message type and the trailer length: their indexes
-        echo = bytearray()
+        ix = bytearray()
+        for lay, key in ((cl, "route"), (cl, "msg_type"), (cl, "seq"), (cl, "dst_co"), (tl, "msg_type"),
+                         (tl, "conn_co")):
+            off, ln = lay.at(key)
+            ix.append(off)
+            ix.append(ln)
+        # the compiled rows of each content table, once (E general and E fault share 表 3.3.4-3)
+        rows = bytearray()
+        for s in range(len(SECTIONS)):
+            t = SECTIONS[s][_SEC_TABLE]
+            first = -1
+            for e in range(s):
+                if SECTIONS[e][_SEC_TABLE] == t:
+                    first = ix[_AT_SPANS + 2 * e]
+            if first < 0:
+                first = len(rows) // _CROW
+                _compile(rows, TABLES[t], tl if s == _S_D else cl)
+            ix.append(first)
+            ix.append(len(TABLES[t]))
+        # B(b) compares every field but the message type and the trailer length
         for i in range(len(cl.fields)):
             if cl.fields[i][_lay.F_KEY] not in ("msg_type", "trailer_len"):
-                echo.append(i)
-        self._echo = bytes(echo)
+                ix.append(i)
+        self._ix = bytes(ix)
+        self._rows = bytes(rows)
         self._echo_ix = 0
 
     # -- verdicts: the one Verdict, filled from the row that decided --------------------------------
@@ -374,19 +384,20 @@ class Checker:
         if cen is None:     # the named center is not in the registry
             return self.v.set(DISCARD, None, None, None, None, None, None, None, False)
         cl = self.cl
+        ix = self._ix
         lr = LENGTH[1]
         if n < cl.min_len:
             return self._len_v(lr, DISCARD, False)
         if n > cl.max_len:
-            k = self.cat.cls(_num(buf, self._mt[0], self._mt[1]))
+            k = self.cat.cls(_num(buf, ix[_AT_MT], ix[_AT_MT + 1]))
             return self._len_v(lr, ABNORMAL, k == cat.CANCEL or k == cat.CONFIRM)
-        route = _num(buf, self._route[0], self._route[1])
+        route = _num(buf, ix[_AT_ROUTE], ix[_AT_ROUTE + 1])
         if route == 0:
             sec = _S_A
         elif route == 1:
             sec = _S_B
         else:
-            k = self.cat.cls(_num(buf, self._mt[0], self._mt[1]))
+            k = self.cat.cls(_num(buf, ix[_AT_MT], ix[_AT_MT + 1]))
             if k == cat.REP or k == cat.ABNORMAL or k == cat.CTRL_REP:
                 sec = _S_E
             elif k == cat.CANCEL_REP or k == cat.CONFIRM_REP:
@@ -398,16 +409,17 @@ class Checker:
             else:
                 sec = _S_C
         slot = cen.route_index(route) if route > 1 else -1
-        t = self._tables[sec]
+        t = self._rows
         table = TABLES[SECTIONS[sec][_SEC_TABLE]]
-        for p in range(0, len(t), _CROW):
-            if not self._row_ok(t[p], t[p + 1], t[p + 2], table[t[p + 3]], buf, n, cen, slot):
-                row = table[t[p + 3]]
+        first = _CROW * ix[_AT_SPANS + 2 * sec]
+        for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * sec + 1], _CROW):
+            row = table[t[p + 3]]
+            if not self._row_ok(t[p], t[p + 1], t[p + 2], row, buf, n, cen, slot):
                 if t[p] == _CMD_ECHO:
-                    f = self.cl.fields[self._echo[self._echo_ix]]
+                    f = self.cl.fields[ix[_AT_ECHO + self._echo_ix]]
                     return self._content_v(row, sec, f[_lay.F_JA])
                 return self._content_v(row, sec, row[_ITEM])
-        mt = _num(buf, self._mt[0], self._mt[1])
+        mt = _num(buf, ix[_AT_MT], ix[_AT_MT + 1])
         for srow_no in SECTIONS[sec][_SEC_STATES]:
             srow = TABLE_6[srow_no - 1]
             if self._state_fails(srow[_KIND], buf, cen, mt, None):
@@ -428,13 +440,15 @@ class Checker:
             return self._len_v(lr, DISCARD, False)
         if n > tl.max_len:
             return self._len_v(lr, TERMINAL_ERROR, False)
-        t = self._tables[_S_D]
-        for p in range(0, len(t), _CROW):
+        t = self._rows
+        ix = self._ix
+        first = _CROW * ix[_AT_SPANS + 2 * _S_D]
+        for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
             row = TABLE_D[t[p + 3]]
             if not self._row_ok(t[p], t[p + 1], t[p + 2], row, buf, n, None, -1):
                 return self._content_v(row, _S_D, row[_ITEM])
-        con = self.reg.connection_at(buf, self._tconn[0], self._tconn[1])
-        mt = _num(buf, self._tmt[0], self._tmt[1])
+        con = self.reg.connection_at(buf, ix[_AT_TCONN], ix[_AT_TCONN + 1])
+        mt = _num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
         dest = con.dest_company
         for srow_no in SECTIONS[_S_D][_SEC_STATES]:
             srow = TABLE_6[srow_no - 1]
@@ -475,21 +489,21 @@ class Checker:
             return slot >= 0
         routes = self.routes
         if kind == _ROUTE_FREE:
-            st = routes.flags[cen.idx][slot]
+            st = routes.state(cen.idx, slot)
             return st != rt.ORIG and st != rt.DEST
         if kind == _ROUTE_FREE_OR_SAME:
-            st = routes.flags[cen.idx][slot]
+            st = routes.state(cen.idx, slot)
             if st == rt.DEST:
                 return False
             if st == rt.ORIG:
-                return routes.same(cen.idx, slot, buf, self._seq[0], self._seq[1])
+                return routes.same(cen.idx, slot, buf, self._ix[_AT_SEQ], self._ix[_AT_SEQ + 1])
             return True
         if kind == _ROUTE_DEST:
-            return routes.flags[cen.idx][slot] == rt.DEST
+            return routes.state(cen.idx, slot) == rt.DEST
         if kind == _PROTECTED:
             return routes.same(cen.idx, slot, buf, off, ln)
         if kind == _LAST_PROTECTED:
-            if routes.flags[cen.idx][slot] == rt.NEVER:
+            if routes.state(cen.idx, slot) == rt.NEVER:
                 return False
             return routes.same(cen.idx, slot, buf, off, ln)
         if kind == _ANSWER:
@@ -501,7 +515,7 @@ class Checker:
         if kind == _DST_CO:
             return self.reg.company_at(buf, off, ln) is not None
         if kind == _DST_SUB:
-            co = self.reg.company_at(buf, self._dst[0], self._dst[1])
+            co = self.reg.company_at(buf, self._ix[_AT_DST], self._ix[_AT_DST + 1])
             return co is not None and regmod.same(buf, off, co.sub_b)
         if kind == _SERVICE:
             return self.cat.cls(_num(buf, off, ln)) == cat.REQ
@@ -520,18 +534,15 @@ class Checker:
         if kind == _CMD_ANSWER:
             if not routes.cmd_set[cen.idx]:
                 return False
-            cmd = routes.cmd[cen.idx]
-            return self.cat.answers(_num(cmd, off, ln), _num(buf, off, ln))
+            return self.cat.answers(routes.num(cen.idx, rt.CMD, off, ln), _num(buf, off, ln))
         if kind == _CMD_ECHO:
-            cmd = routes.cmd[cen.idx]
             fields = self.cl.fields
-            for i in range(len(self._echo)):
-                f = fields[self._echo[i]]
-                fo = f[_lay.F_OFF]
-                for j in range(fo, fo + f[_lay.F_LEN]):
-                    if buf[j] != cmd[j]:
-                        self._echo_ix = i
-                        return False
+            ix = self._ix
+            for i in range(len(ix) - _AT_ECHO):
+                f = fields[ix[_AT_ECHO + i]]
+                if not routes.same(cen.idx, rt.CMD, buf, f[_lay.F_OFF], f[_lay.F_LEN]):
+                    self._echo_ix = i
+                    return False
             return True
         if kind == _CONN_CO:
             return self.reg.connection_at(buf, off, ln) is not None
@@ -555,7 +566,7 @@ class Checker:
         if kind == _CAFIS_FAULT:
             return reg.cafis_state == regmod.CAFIS_FAULT
         if dest is None:
-            dest = reg.company_at(buf, self._dst[0], self._dst[1])
+            dest = reg.company_at(buf, self._ix[_AT_DST], self._ix[_AT_DST + 1])
             if dest is None:
                 return True
         d = dest.dest
@@ -583,11 +594,11 @@ class Checker:
         cen = self.reg.by_id.get(center)
         if cen is None or n < self.cl.hlen:
             return False
-        k = self.cat.cls(_num(buf, self._mt[0], self._mt[1]))
+        k = self.cat.cls(_num(buf, self._ix[_AT_MT], self._ix[_AT_MT + 1]))
         if k == cat.CTRL_CMD or k == cat.CTRL_BOTH:
             self.routes.set_cmd(cen.idx, buf)
             return True
-        route = _num(buf, self._route[0], self._route[1])
+        route = _num(buf, self._ix[_AT_ROUTE], self._ix[_AT_ROUTE + 1])
         slot = cen.route_index(route) if route > 1 else -1
         if slot < 0:
             return False
@@ -595,7 +606,7 @@ class Checker:
             self.routes.open(cen.idx, slot, buf, rt.DEST)
             return True
         if k == cat.REP or k == cat.CANCEL_REP or k == cat.CONFIRM_REP or k == cat.ABNORMAL:
-            if self.routes.flags[cen.idx][slot] == rt.ORIG:
+            if self.routes.state(cen.idx, slot) == rt.ORIG:
                 self.routes.free(cen.idx, slot)
                 return True
         return False
@@ -609,9 +620,9 @@ class Checker:
         if cen is None:
             return None
         slot = cen.route_index(route)
-        if slot < 0 or self.routes.flags[cen.idx][slot] != rt.ORIG:
+        if slot < 0 or self.routes.state(cen.idx, slot) != rt.ORIG:
             return None
-        k = self.cat.cls(self.routes.num(cen.idx, slot, self._mt[0], self._mt[1]))
+        k = self.cat.cls(self.routes.num(cen.idx, slot, self._ix[_AT_MT], self._ix[_AT_MT + 1]))
         self.routes.free(cen.idx, slot)
         if k == cat.CANCEL or k == cat.CONFIRM:
             reply = self.cat.reply[cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP]
@@ -624,7 +635,7 @@ class Checker:
         """The kept header of `center`'s route `route` (memoryview) or None."""
         cen = self.reg.by_id.get(center)
         slot = cen.route_index(route) if cen is not None else -1
-        if slot < 0 or self.routes.flags[cen.idx][slot] == rt.NEVER:
+        if slot < 0 or self.routes.state(cen.idx, slot) == rt.NEVER:
             return None
         return self.routes.kept(cen.idx, slot)
 

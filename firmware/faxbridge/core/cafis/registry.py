@@ -27,7 +27,7 @@ CAFIS_FAULT = const(2)
 CAFIS_STATES = (("online", CAFIS_ONLINE), ("ended", CAFIS_ENDED), ("fault", CAFIS_FAULT),
                 ("congested", CAFIS_FAULT))
 
-_MAX_ROUTES = const(2048)    # routes per center: one flag byte each, in one block (routes.py)
+_MAX_ROUTES = const(2048)    # routes held in all: one flag byte each, in one block (routes.py)
 
 # "comment" and "name" are free text (docs/cafis.md)
 _TOP_KEYS = ("format", "cafis", "companies", "centers", "connections", "message_types", "layouts", "comment",
@@ -218,8 +218,6 @@ def _routes(v, where, width):
         ranges[4 * i + 2] = hi >> 8
         ranges[4 * i + 3] = hi & 0xFF
         n += hi - lo + 1
-    if n > _MAX_ROUTES:
-        _err("%s: %d routes; a center holds at most %d (their state is kept in RAM)" % (where, n, _MAX_ROUTES))
     return bytes(ranges), n
 
 
@@ -309,6 +307,7 @@ def _build(d):
 
     rw = cl.at("route")[1]
     idw = cl.at("center_id")[1]
+    total = 0
     for i, c in enumerate(_list(d, "centers", "registry")):
         w = "centers[%d]" % i
         _keys(c, ("id", "company", "routes", "center_ids", "services", "serves", "state", "name"), w)
@@ -320,6 +319,9 @@ def _build(d):
         if co is None:
             _err("%s: company %s is not in companies" % (w, c.get("company")))
         ranges, n = _routes(c.get("routes"), w + ".routes", rw)
+        total += n
+        if total > _MAX_ROUTES:
+            _err("%s: %d routes in all; at most %d (their state is kept in RAM)" % (w, total, _MAX_ROUTES))
         ids = b""
         for x in _list(c, "center_ids", w):
             x = _str(x, w + ".center_ids", idw)
