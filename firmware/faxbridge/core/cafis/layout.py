@@ -3,17 +3,17 @@
 A layout row is (key, name_en, name_ja, offset, length, kind); kind is "N" (numeric digits)
 or "AN". Keys are the names the checks use; a deployment may supply its own layout (other
 offsets and widths) as long as it defines every key the checks need. Rows are read by name
-(F_KEY .. F_KIND). num() is the one ASCII-digit parser of the CAFIS core.
+(F_KEY, F_JA, F_OFF, F_LEN). num() is the one ASCII-digit parser of the CAFIS core.
 """
 from micropython import const
 
 # a layout row, by name
 F_KEY = const(0)
-F_EN = const(1)
+_F_EN = const(1)
 F_JA = const(2)
 F_OFF = const(3)
 F_LEN = const(4)
-F_KIND = const(5)
+_F_KIND = const(5)
 MAX_HEADER = const(255)     # offsets and lengths are kept in one byte each (checks.py)
 
 # Default center header: 63 bytes (spec/cafis.md, "Default center header"), row by row.

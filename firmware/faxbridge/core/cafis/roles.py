@@ -159,7 +159,7 @@ class Roles:
     def error_code(self, tg):
         """The error code a report carries: the first 3 trailer bytes when they look like Cnn."""
         t = tg[self.hlen:self.hlen + 3]
-        if len(t) == 3 and t[0] == 67 and 48 <= t[1] <= 57 and 48 <= t[2] <= 57:
+        if len(t) == 3 and t[0] == 67 and _layout.num(t, 1, 2) >= 0:
             return bytes(t).decode()
         return None
 
