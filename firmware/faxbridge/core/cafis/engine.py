@@ -26,44 +26,40 @@ DATA = 2
 RULE = 3
 EXTRA = 4
 
-# What a Config value may be (checked by _valid).
-_SECONDS = const(1)     # a finite number >= 0
-_COUNT = const(2)       # an integer >= 0
-_POSITIVE = const(3)    # an integer >= 1
-_FLAG = const(4)        # true or false
-_MODE = const(5)        # "stopped" or "online"
-_TYPES = const(6)       # a list of message types (4-digit strings or integers 0..9999)
-_ROUTES = const(7)      # a non-empty list of "NNNN" or "NNNN-NNNN"
-_CODES = const(8)       # a list of 4 codes of 3 ASCII characters
+MAX_SECONDS = 10 ** 12     # a timer (seconds) is at most this: deadlines stay finite numbers
 
-# Timers (seconds) and limits, one row each: (key, default, what it may be). A deployment
-# passes its own values as named options: Config(t_report=20, initial="online").
-_D_KEY = const(0)       # a row of DEFAULTS, by name
-_D_KIND = const(2)
-DEFAULTS = (
-    ("t_report", 30, _SECONDS),        # 3.3.2(2)(c) 規定時間: report to a general request
-    ("t_fault", 30, _SECONDS),         # report to a cancel / cancel-confirm (re)command
-    ("t_control", 30, _SECONDS),       # answer to a control request (7020, 0720, 9210)
-    ("t_hold", 60, _SECONDS),          # ⑫: how long a held request waits before its timer runs again
-    ("t_retry", 10, _SECONDS),         # 3.3.5 "再度" / "一定時間後": resend after C12, C33, C50
-    ("t_resend", 10, _SECONDS),        # 3.3.3(2)(c): resend a report (or fault command) whose send failed
-    ("max_recommands", 3, _COUNT),     # 表 3.3.2-1 #2/#3: re-commands after the first fault telegram
-    ("max_retries", 3, _COUNT),        # control request resends; resends after C12 before aborting
-    ("max_held", 32, _POSITIVE),       # hold queue length (oldest dropped, with a "drop" effect)
-    ("max_dest", 32, _COUNT),          # open requests received as destination center
-    ("loopback", (), _TYPES),          # message types (ints) CAFIS loops back: 表 3.3.2-1 注1
-    ("ready", True, _FLAG),            # ⑧: the member center is ready to start
-    ("initial", "stopped", _MODE),     # mode at creation: stopped (未開始) or online
-    ("routes", ("0100-0131",), _ROUTES),  # originating routes held, when the registry does not say
-    ("reject_codes", ("R01", "R02", "R03", "R04"), _CODES),  # trailer of ××拒否報告, 3.3.3(1)(a)-(d)
+# Timers (seconds) and limits: a schema as data, one row per option, in the unit's config style
+# (app/config.py SCHEMA): (key, kind, default, required, limits). Kinds: num (a finite number
+# within limits), int (an integer within limits), bool, choice (one of limits), types (a list of
+# message types: 4-digit strings or integers 0..9999), routes (a non-empty list of "NNNN" or
+# "NNNN-NNNN"), codes (a list of `limits` codes of 3 characters). A deployment passes its own
+# values as named options: Config(t_report=20, initial="online").
+_S_KEY = const(0)       # a row of SCHEMA, by name
+_S_KIND = const(1)
+_S_DEFAULT = const(2)
+_S_LIMITS = const(4)
+SCHEMA = (
+    ("t_report", "num", 30, False, (0, MAX_SECONDS)),      # 3.3.2(2)(c) 規定時間: report to a general request
+    ("t_fault", "num", 30, False, (0, MAX_SECONDS)),       # report to a cancel / cancel-confirm (re)command
+    ("t_control", "num", 30, False, (0, MAX_SECONDS)),     # answer to a control request (7020, 0720, 9210)
+    ("t_hold", "num", 60, False, (0, MAX_SECONDS)),        # ⑫: how long a held request waits
+    ("t_retry", "num", 10, False, (0, MAX_SECONDS)),       # 3.3.5 "再度" / "一定時間後": resend after C12, C33, C50
+    ("t_resend", "num", 10, False, (0, MAX_SECONDS)),      # 3.3.3(2)(c): resend what failed to send
+    ("max_recommands", "int", 3, False, (0, 1000)),        # 表 3.3.2-1 #2/#3: re-commands after the first
+    ("max_retries", "int", 3, False, (0, 1000)),           # control request resends; resends after C12
+    ("max_held", "int", 32, False, (1, 100000)),           # hold queue length (oldest dropped: "drop")
+    ("max_dest", "int", 32, False, (0, 100000)),           # open requests received as destination center
+    ("loopback", "types", (), False, None),                # message types CAFIS loops back: 表 3.3.2-1 注1
+    ("ready", "bool", True, False, None),                  # ⑧: the member center is ready to start
+    ("initial", "choice", "stopped", False, ("stopped", "online")),  # mode at creation (未開始 or online)
+    ("routes", "routes", ("0100-0131",), False, None),     # originating routes, when the registry has none
+    ("reject_codes", "codes", ("R01", "R02", "R03", "R04"), False, 4),  # trailers of ××拒否報告, 3.3.3(1)(a)-(d)
 )
 
 
-def _what(v):
+def _show(v):
     if isinstance(v, (list, tuple)):
         return "a list"
-    if isinstance(v, str):
-        return "a string"
     if isinstance(v, dict):
         return "an object"
     return repr(v)
@@ -81,64 +77,63 @@ def _is_route(r):
     return int(parts[0]) <= int(parts[-1])
 
 
-def _valid(kind, v):
-    """v as the engine keeps it, or None when it is not what `kind` allows."""
-    if kind == _FLAG:
-        return v if isinstance(v, bool) else None
-    if kind == _MODE:
-        return v if v in ("stopped", "online") else None
-    if kind == _SECONDS or kind == _COUNT or kind == _POSITIVE:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v - v != 0:
-            return None     # not a number, NaN, or infinite
-        if kind != _SECONDS and not isinstance(v, int):
-            return None
-        return v if v >= (1 if kind == _POSITIVE else 0) else None
+def _check(kind, lim, v):
+    """(value as the engine keeps it, None) or (None, what it must be)."""
+    if kind == "bool":
+        return (v, None) if isinstance(v, bool) else (None, "true or false")
+    if kind == "choice":
+        return (v, None) if v in lim else (None, " or ".join('"%s"' % c for c in lim))
+    if kind == "num" or kind == "int":
+        what = "%s from %d to %d" % ("a number" if kind == "num" else "an integer", lim[0], lim[1])
+        if isinstance(v, bool) or not isinstance(v, int if kind == "int" else (int, float)):
+            return None, what
+        if v != v or v - v != 0 or not lim[0] <= v <= lim[1]:     # NaN, infinite, out of range
+            return None, what
+        return v, None
+    what = {"types": "a list of 4-digit message types", "routes": 'a non-empty list of "NNNN" or "NNNN-NNNN"',
+            "codes": "a list of %s codes of 3 characters" % lim}[kind]
     if not isinstance(v, (list, tuple)):
-        return None
+        return None, what
     out = []
     for x in v:
-        if kind == _TYPES:
+        if kind == "types":
             if _layout.is_code(x):
                 x = int(x)
             elif isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 9999:
-                return None
-        elif kind == _ROUTES:
+                return None, what
+        elif kind == "routes":
             if not _is_route(x):
-                return None
+                return None, what
         elif not (isinstance(x, str) and len(x) == 3 and len(x.encode()) == 3):
-            return None
+            return None, what
         out.append(x)
-    if (kind == _ROUTES and not out) or (kind == _CODES and len(out) != 4):
-        return None
-    return tuple(out)
-
-
-_SAYS = ("", "a number of seconds >= 0", "an integer >= 0", "an integer >= 1", "true or false",
-         '"stopped" or "online"', "a list of 4-digit message types", 'a non-empty list of "NNNN" or "NNNN-NNNN"',
-         "a list of 4 codes of 3 characters")
+    if (kind == "routes" and not out) or (kind == "codes" and len(out) != lim):
+        return None, what
+    return tuple(out), None
 
 
 class Config:
-    """Engine configuration: DEFAULTS overridden by named options, Config(t_report=20), or by a
-    dict of them (a JSON config file), Config({"t_report": 20}). Unknown keys and bad values
-    raise ValueError naming the key and what it must be."""
+    """Engine configuration: SCHEMA's defaults overridden by named options, Config(t_report=20),
+    or by a dict of them (a JSON config file), Config({"t_report": 20}). Unknown keys and bad
+    values raise ValueError naming the key and what it must be."""
 
     def __init__(self, d=None, **opts):
         if d is not None and not isinstance(d, dict):
-            raise ValueError("config must be an object of options (key: value), not %s" % _what(d))
-        for k, v, _kind in DEFAULTS:
-            setattr(self, k, v)
+            raise ValueError("config must be an object of options (key: value), not %s"
+                             % ("a string" if isinstance(d, str) else _show(d)))
+        for row in SCHEMA:
+            setattr(self, row[_S_KEY], row[_S_DEFAULT])
         for src in (d or {}, opts):
             for k in src:
                 row = None
-                for r in DEFAULTS:
-                    if r[_D_KEY] == k:
+                for r in SCHEMA:
+                    if r[_S_KEY] == k:
                         row = r
                 if row is None:
                     raise ValueError("config: unknown key %r" % (k,))
-                v = _valid(row[_D_KIND], src[k])
-                if v is None:
-                    raise ValueError("config: %s must be %s, not %s" % (k, _SAYS[row[_D_KIND]], _what(src[k])))
+                v, what = _check(row[_S_KIND], row[_S_LIMITS], src[k])
+                if what is not None:
+                    raise ValueError("config: %s must be %s, not %s" % (k, what, _show(src[k])))
                 setattr(self, k, v)
 
 
