@@ -420,9 +420,10 @@ class Checker:
                     return self._content_v(row, sec, f[_lay.F_JA])
                 return self._content_v(row, sec, row[_ITEM])
         mt = _num(buf, ix[_AT_MT], ix[_AT_MT + 1])
+        dest = self.reg.company_at(buf, ix[_AT_DST])
         for srow_no in SECTIONS[sec][_SEC_STATES]:
             srow = TABLE_6[srow_no - 1]
-            if self._state_fails(srow[_KIND], buf, cen, mt, None):
+            if self._state_fails(srow[_KIND], cen, mt, dest):
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
         if sec == _S_B:
@@ -447,14 +448,13 @@ class Checker:
             row = TABLE_D[t[p + 3]]
             if not self._row_ok(t[p], t[p + 1], t[p + 2], row, buf, n, None, -1):
                 return self._content_v(row, _S_D, row[_ITEM])
-        con = self.reg.connection_at(buf, ix[_AT_TCONN], ix[_AT_TCONN + 1])
+        dest = self.reg.conn_dest(self.reg.connection_at(buf, ix[_AT_TCONN]))   # D(a) passed: registered
         mt = _num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
-        dest = con.dest_company
         for srow_no in SECTIONS[_S_D][_SEC_STATES]:
             srow = TABLE_6[srow_no - 1]
-            if dest is None and _DST_NO_ROUTE <= srow[_KIND] <= _DST_SERVICE:
+            if dest < 0 and _DST_NO_ROUTE <= srow[_KIND] <= _DST_SERVICE:
                 continue        # no destination known for this connection company
-            if self._state_fails(srow[_KIND], buf, None, mt, dest):
+            if self._state_fails(srow[_KIND], None, mt, dest):
                 return self._state_v(srow, _S_D)
         return self.v.set(ACCEPT, None, None, None, "D", None, None, None, False)
 
@@ -509,14 +509,14 @@ class Checker:
         if kind == _ANSWER:
             return self.cat.answers(routes.num(cen.idx, slot, off, ln), _num(buf, off, ln))
         if kind == _ORG_CO:
-            return regmod.same(buf, off, cen.company.code_b)
+            return self.reg.companies.same(cen.company, 0, ln, buf, off)
         if kind == _ORG_SUB:
-            return regmod.same(buf, off, cen.company.sub_b)
+            return self.reg.companies.same(cen.company, self.reg.co_w, ln, buf, off)
         if kind == _DST_CO:
-            return self.reg.company_at(buf, off, ln) is not None
+            return self.reg.company_at(buf, off) >= 0
         if kind == _DST_SUB:
-            co = self.reg.company_at(buf, self._ix[_AT_DST], self._ix[_AT_DST + 1])
-            return co is not None and regmod.same(buf, off, co.sub_b)
+            co = self.reg.company_at(buf, self._ix[_AT_DST])
+            return co >= 0 and self.reg.companies.same(co, self.reg.co_w, ln, buf, off)
         if kind == _SERVICE:
             return self.cat.cls(_num(buf, off, ln)) == cat.REQ
         if kind == _CENTER_ID:
@@ -545,7 +545,7 @@ class Checker:
                     return False
             return True
         if kind == _CONN_CO:
-            return self.reg.connection_at(buf, off, ln) is not None
+            return self.reg.connection_at(buf, off) >= 0
         if kind == _SEND_CLASS:
             c = buf[off]
             for x in row[_ARG]:
@@ -555,7 +555,9 @@ class Checker:
         return False
 
     # -- one state row (表 3.3.4-6) -----------------------------------------------------------------
-    def _state_fails(self, kind, buf, cen, mt, dest):
+    def _state_fails(self, kind, cen, mt, dest):
+        """True when state row `kind` fails: cen the sending center (None for a terminal), mt
+        the message type, dest the destination company's index (-1: none)."""
         reg = self.reg
         if kind == _ORG_NOT_OPEN:
             return cen.state != regmod.ONLINE
@@ -565,11 +567,9 @@ class Checker:
             return reg.cafis_state == regmod.CAFIS_ENDED
         if kind == _CAFIS_FAULT:
             return reg.cafis_state == regmod.CAFIS_FAULT
-        if dest is None:
-            dest = reg.company_at(buf, self._ix[_AT_DST], self._ix[_AT_DST + 1])
-            if dest is None:
-                return True
-        d = dest.dest
+        if dest < 0:
+            return True
+        d = reg.co_dest(dest)
         if kind == _DST_NO_ROUTE:
             return d < 0 or self.routes.full(d)
         dc = reg.centers[d]

@@ -55,15 +55,15 @@ def hooks_from_registry(reg, center):
     """Hooks that answer from the parser's registry (registry.py) for our center `center`
     (a registry.Center, or None when the registry does not list us)."""
     lay = reg.center_layout
-    oo, ol = lay.at("org_co")
-    do, dl = lay.at("dst_co")
+    oo = lay.at("org_co")[0]
+    do = lay.at("dst_co")[0]
     to, tl = lay.at("msg_type")
 
     def mtype(tg):
         return _layout.num(tg, to, tl)
 
     def origin_served(tg):          # (a): a company CAFIS has registered
-        return reg.company_at(tg, oo, ol) is not None
+        return reg.company_at(tg, oo) >= 0
 
     def business_served(tg):        # (b): a business our center serves as destination
         if center is None or center.serves is None:
@@ -71,10 +71,9 @@ def hooks_from_registry(reg, center):
         return _registry.has_type(center.serves, mtype(tg))
 
     def dest_company(tg):
-        co = reg.company_at(tg, do, dl)
-        if co is None or co.dest < 0:
-            return None
-        return reg.centers[co.dest]
+        co = reg.company_at(tg, do)
+        d = reg.co_dest(co) if co >= 0 else -1
+        return reg.centers[d] if d >= 0 else None
 
     def dest_served(tg):            # 3.3.2(1)(a): a company with a destination center
         return dest_company(tg) is not None

@@ -105,11 +105,6 @@ class Layout:
         r = self.row(key)
         return r[F_OFF], r[F_LEN]
 
-    def field(self, buf, key):
-        """The bytes of field `key` (a copy: for tools and tests, not the hot path)."""
-        r = self.row(key)
-        return bytes(buf[r[F_OFF]:r[F_OFF] + r[F_LEN]])
-
 
 def _validate(lay, required):
     where = "layout %s: " % lay.name

@@ -27,6 +27,8 @@ CAFIS_FAULT = const(2)
 CAFIS_STATES = (("online", CAFIS_ONLINE), ("ended", CAFIS_ENDED), ("fault", CAFIS_FAULT),
                 ("congested", CAFIS_FAULT))
 
+_BLOCK = const(2048)         # the largest table block (the unit's largest allocation)
+_NONE = const(255)           # no destination center
 _MAX_ROUTES = const(2048)    # routes held in all: one flag byte each, in one block (routes.py)
 
 # "comment" and "name" are free text (docs/cafis.md)
@@ -37,19 +39,64 @@ _TOP_KEYS = ("format", "cafis", "companies", "centers", "connections", "message_
 RegistryError = _layout.RegistryError
 
 
-class Company:
-    def __init__(self, code, code_b, sub_b):
-        self.code = code        # as registered (str)
-        self.code_b = code_b    # field image: left-justified, space-padded
-        self.sub_b = sub_b      # field image of the sub-code as the contract requires (契約桁数)
-        self.dest = -1          # index of its destination center, -1 if none
+class Table:
+    """Fixed-width records sorted by their first `key` bytes, in blocks of at most 2 KB, looked
+    up by binary search with the key compared in place (no allocation). Made once at load from
+    a list of records (bytes); records keep their order after that (index = position)."""
+
+    def __init__(self, width, key, records):
+        self.w = width
+        self.key = key
+        self.per = per = max(1, _BLOCK // width)
+        records.sort()
+        self.n = n = len(records)
+        self.blocks = []
+        for k in range(0, n, per):
+            b = bytearray(width * min(per, n - k))
+            for i in range(k, min(n, k + per)):
+                b[(i - k) * width:(i - k + 1) * width] = records[i]
+            self.blocks.append(b)
+
+    def find(self, buf, off):
+        """Index of the record whose key equals the key-wide bytes at buf[off:], or -1."""
+        lo = 0
+        hi = self.n
+        w = self.w
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            b = self.blocks[mid // self.per]
+            o = (mid % self.per) * w
+            d = 0
+            for j in range(self.key):
+                d = buf[off + j] - b[o + j]
+                if d:
+                    break
+            if d > 0:
+                lo = mid + 1
+            elif d < 0:
+                hi = mid
+            else:
+                return mid
+        return -1
+
+    def same(self, i, col, ln, buf, off):
+        """True when buf[off:off+ln] equals bytes col..col+ln of record i, compared in place."""
+        b = self.blocks[i // self.per]
+        o = (i % self.per) * self.w + col
+        for j in range(ln):
+            if buf[off + j] != b[o + j]:
+                return False
+        return True
+
+    def byte(self, i, col):
+        return self.blocks[i // self.per][(i % self.per) * self.w + col]
 
 
 class Center:
     def __init__(self, idx, cid, company, ranges, nroutes, center_ids, services, serves, state):
         self.idx = idx
         self.id = cid
-        self.company = company      # Company
+        self.company = company      # index of its company (Registry.companies)
         self.ranges = ranges        # bytes: (lo, hi) route numbers held, 2 bytes each, ascending
         self.nroutes = nroutes
         self.center_ids = center_ids  # bytes: the contracted field images, one after the other
@@ -80,53 +127,51 @@ def has_type(types, mt):
     return False
 
 
-class Connection:
-    def __init__(self, code, code_b, dest_company):
-        self.code = code
-        self.code_b = code_b
-        self.dest_company = dest_company  # Company or None
-
-
 class Registry:
+    """companies: a Table of (code field image, sub-code field image as the contract requires
+    (契約桁数), destination center index or 255); connections: a Table of (connection company
+    code, destination company index: 2 bytes, 0xFFFF for none). Companies and connections are
+    named by their index in these tables."""
+
     def __init__(self):
         self.center_layout = _layout.center()
         self.terminal_layout = _layout.terminal()
         self.catalogue = _cat.Catalogue()
         self.cafis_state = CAFIS_ONLINE
-        self.companies = []
+        self.companies = None
+        self.connections = None
+        self.co_w = 0           # width of a company code field
+        self.sub_w = 0          # width of a sub-code field
         self.centers = []
         self.by_id = {}
-        self.connections = []
 
     def center(self, cid):
         return self.by_id.get(cid)
 
-    def company_at(self, buf, off, ln):
-        """The Company whose code is the ln bytes at buf[off:], or None (no allocation)."""
-        for co in self.companies:
-            if same(buf, off, co.code_b):
-                return co
-        return None
+    def company_at(self, buf, off, ln=0):
+        """Index of the company whose code is the field at buf[off:], or -1 (no allocation)."""
+        return self.companies.find(buf, off)
 
     def company(self, code):
-        for co in self.companies:
-            if co.code == code:
-                return co
-        return None
+        """Index of the company registered as `code` (str), or -1."""
+        b = code.encode()
+        if len(b) > self.co_w:
+            return -1
+        return self.companies.find(b + b" " * (self.co_w - len(b)), 0)
 
-    def connection_at(self, buf, off, ln):
-        for c in self.connections:
-            if same(buf, off, c.code_b):
-                return c
-        return None
+    def co_dest(self, co):
+        """Index of company co's destination center, or -1."""
+        d = self.companies.byte(co, self.co_w + self.sub_w)
+        return -1 if d == _NONE else d
 
+    def connection_at(self, buf, off, ln=0):
+        return self.connections.find(buf, off)
 
-def same(buf, off, ref):
-    """True when buf[off:off+len(ref)] equals ref, compared in place."""
-    for i in range(len(ref)):
-        if buf[off + i] != ref[i]:
-            return False
-    return True
+    def conn_dest(self, con):
+        """Index of connection con's destination company, or -1."""
+        t = self.connections
+        d = t.byte(con, t.key) << 8 | t.byte(con, t.key + 1)
+        return -1 if d == 0xFFFF else d
 
 
 def _err(msg):
@@ -282,6 +327,9 @@ def _build(d):
     sub_w = cl.at("org_sub")[1]
     if cl.at("dst_co")[1] != co_w or cl.at("dst_sub")[1] != sub_w:
         _err("layout center: originating and destination company fields must have the same widths")
+    reg.co_w = co_w
+    reg.sub_w = sub_w
+    recs = []
     for i, c in enumerate(_list(d, "companies", "registry")):
         w = "companies[%d]" % i
         _keys(c, ("code", "sub", "digits", "fill", "name"), w)
@@ -299,11 +347,12 @@ def _build(d):
         name = c.get("name", "")
         if not isinstance(name, str):
             _err("%s: name must be a string" % w)
-        if reg.company(code) is not None:
-            _err("company %s is listed twice" % code)
-        code_b = (code + " " * (co_w - len(code))).encode()
-        sub_b = (sub + fill * (sub_w - digits)).encode()
-        reg.companies.append(Company(code, code_b, sub_b))
+        recs.append((code + " " * (co_w - len(code)) + sub + fill * (sub_w - digits)).encode() + b"\xff")
+    reg.companies = cos = Table(co_w + sub_w + 1, co_w, recs)
+    for i in range(1, cos.n):
+        if cos.same(i, 0, co_w, recs[i - 1], 0):
+            _err("company %s is listed twice" % recs[i][:co_w].decode().rstrip())
+    recs = None
 
     rw = cl.at("route")[1]
     idw = cl.at("center_id")[1]
@@ -316,7 +365,7 @@ def _build(d):
         if cid in reg.by_id:
             _err("center %s is listed twice" % cid)
         co = reg.company(_str(c.get("company"), w + ".company"))
-        if co is None:
+        if co < 0:
             _err("%s: company %s is not in companies" % (w, c.get("company")))
         ranges, n = _routes(c.get("routes"), w + ".routes", rw)
         total += n
@@ -332,9 +381,12 @@ def _build(d):
         serves = None
         if c.get("serves") is not None:
             serves = _msg_types(c["serves"], w + ".serves", cat)
-            if co.dest >= 0:
-                _err("%s: company %s already has destination center %s" % (w, co.code, reg.centers[co.dest].id))
-            co.dest = len(reg.centers)
+            if reg.co_dest(co) >= 0:
+                _err("%s: company %s already has destination center %s" % (w, c.get("company"),
+                                                                         reg.centers[reg.co_dest(co)].id))
+            if len(reg.centers) >= _NONE:
+                _err("%s: at most %d centers have a destination role" % (w, _NONE))
+            cos.blocks[co // cos.per][(co % cos.per) * cos.w + co_w + sub_w] = len(reg.centers)
         state = _state(c.get("state", "online"), w + ".state", CENTER_STATES)
         cen = Center(len(reg.centers), cid, co, ranges, n, ids, services, serves, state)
         reg.centers.append(cen)
@@ -342,19 +394,21 @@ def _build(d):
 
     tl = reg.terminal_layout
     cw = tl.at("conn_co")[1]
+    recs = []
     for i, c in enumerate(_list(d, "connections", "registry", required=False)):
         w = "connections[%d]" % i
         _keys(c, ("code", "destination", "name"), w)
         code = _str(c.get("code"), w + ".code", cw)
         if len(code) != cw:
             _err("%s: connection company code %r must be %d characters" % (w, code, cw))
-        dest = None
+        dest = 0xFFFF
         if c.get("destination") is not None:
             dest = reg.company(_str(c.get("destination"), w + ".destination"))
-            if dest is None:
+            if dest < 0:
                 _err("connection %s: destination company %s is not in companies" % (code, c.get("destination")))
-        for o in reg.connections:
-            if o.code == code:
-                _err("connection %s is listed twice" % code)
-        reg.connections.append(Connection(code, code.encode(), dest))
+        recs.append(code.encode() + bytes((dest >> 8, dest & 0xFF)))
+    reg.connections = t = Table(cw + 2, cw, recs)
+    for i in range(1, t.n):
+        if t.same(i, 0, cw, recs[i - 1], 0):
+            _err("connection %s is listed twice" % recs[i][:cw].decode())
     return reg
