@@ -76,3 +76,39 @@ def test_checking_allocates_nothing_not_even_the_first_time():
     finally:
         gc.enable()
     assert b - a == 0, b - a
+
+
+def _imports(name):
+    """The core.cafis modules `name` imports, read from its source (both runtimes)."""
+    for base in ("firmware/faxbridge/core/cafis/", "../firmware/faxbridge/core/cafis/",
+                 "../../firmware/faxbridge/core/cafis/"):
+        try:
+            f = open(base + name + ".py")
+        except OSError:
+            continue
+        out = []
+        with f:
+            for line in f:
+                w = line.split()
+                if len(w) >= 4 and w[0] == "from" and w[2] == "import":
+                    if w[1] == ".":
+                        out.append(w[3])
+                    elif w[1].startswith("."):
+                        out.append(w[1][1:])
+                    elif w[1].startswith("faxbridge.core.cafis."):
+                        out.append(w[1].split(".")[-1])
+        return out
+    raise AssertionError("core/cafis/%s.py not found (run from the worktree root)" % name)
+
+
+def test_the_units_imports_do_not_reach_the_session_engine():
+    """The unit imports registry and checks; the board carries what they import. The session
+    engine (tools only) must not be among it."""
+    seen = []
+    todo = ["registry", "checks"]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.append(m)
+            todo += _imports(m)
+    assert sorted(seen) == ["catalogue", "checks", "errors", "layout", "registry", "report", "routes"], seen
