@@ -259,3 +259,17 @@ def test_fuzzed_lines_always_give_json_lines(tmp_path):
         rc, out, err = run(lines, *extra, tmp_path=tmp_path)
         assert rc in (0, 1) and "Traceback" not in err and err == "", err[-2000:]
         _all_json(out)
+
+
+def test_reader_going_away_is_not_a_traceback(tmp_path):
+    """cafis-check ... | head -1: the pipe closes under a long run; no traceback on stderr."""
+    cap = tmp_path / "big.jsonl"
+    cap.write_text((rec("in", h.center_tel((("seq", "00012X"),))) + "\n") * 200000)
+    p = subprocess.Popen([sys.executable, TOOL, "--registry", REG, str(cap)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, cwd=ROOT)
+    first = p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert json.loads(first)["code"] == "C58"
+    assert b"Traceback" not in err and err == b"", err[-500:]
