@@ -61,6 +61,18 @@ class Roles:
             if key not in self.code:
                 raise ValueError("roles: no message type for %s" % key)
         self.hlen = self.lay.hlen
+        # (offset, length) by field key: the engine reads fields by name per telegram (a tool:
+        # a dict is fine here; the board's checker keeps bytes, checks.py)
+        self.pos = {}
+        for r in self.lay.fields:
+            self.pos[r[_layout.F_KEY]] = (r[_layout.F_OFF], r[_layout.F_LEN])
+        # class and answers of each message type by number (the catalogue's, as dicts for speed)
+        self._cls = {}
+        self._ans = {}
+        for row in self.cat.rows:
+            n = int(row[_cat.C_CODE])
+            self._cls[n] = row[_cat.C_CLS]
+            self._ans[n] = tuple(int(a) for a in row[_cat.C_ANS])
         self.off_type, self.len_type = self.lay.at("msg_type")
         self.off_route, self.len_route = self.lay.at("route")
         self.off_tlen, self.len_tlen = self.lay.at("trailer_len")
@@ -93,7 +105,7 @@ class Roles:
         return bytes(tg[self.off_route:self.off_route + self.len_route])
 
     def field(self, tg, key):
-        off, ln = self.lay.at(key)
+        off, ln = self.pos[key]
         return bytes(tg[off:off + ln])
 
     def with_type(self, tg, code, route=None):
@@ -131,7 +143,7 @@ class Roles:
             if r in ("confirm", "confirm_re"):
                 return K_CONFIRM
             return r
-        c = self.cat.cls(n)
+        c = self._cls.get(n, 0)
         if c == _cat.REQ:
             return K_REQUEST
         if c == _cat.CANCEL:
@@ -143,16 +155,16 @@ class Roles:
         return K_UNKNOWN
 
     def cls(self, tg):
-        return self.cat.cls(self.mtype(tg))
+        return self._cls.get(self.mtype(tg), 0)
 
     def answers(self, sent, got):
         """True when telegram `got` answers telegram `sent` (catalogue answers, or an abnormal
         report 異常報告 to a request or fault command)."""
         a = self.mtype(sent)
         b = self.mtype(got)
-        if self.cat.answers(a, b):
+        if b in self._ans.get(a, ()):
             return True
-        if self.cat.cls(b) == _cat.ABNORMAL and self.cat.cls(a) in (_cat.REQ, _cat.CANCEL, _cat.CONFIRM):
+        if self._cls.get(b) == _cat.ABNORMAL and self._cls.get(a) in (_cat.REQ, _cat.CANCEL, _cat.CONFIRM):
             return True
         return False
 
@@ -179,7 +191,7 @@ def protected(roles, tg):
 def same_protected(roles, a, b):
     """True when telegrams a and b carry the same protected items (compared in place)."""
     for k in PROTECTED:
-        off, ln = roles.lay.at(k)
+        off, ln = roles.pos[k]
         for i in range(off, off + ln):
             if a[i] != b[i]:
                 return False
@@ -190,7 +202,7 @@ def protected_is(roles, tg, items):
     """True when telegram tg carries the protected items `items` (from protected())."""
     j = 0
     for k in PROTECTED:
-        off, ln = roles.lay.at(k)
+        off, ln = roles.pos[k]
         for i in range(off, off + ln):
             if tg[i] != items[j]:
                 return False
