@@ -348,6 +348,8 @@ def _build(d):
         if not isinstance(name, str):
             _err("%s: name must be a string" % w)
         recs.append((code + " " * (co_w - len(code)) + sub + fill * (sub_w - digits)).encode() + b"\xff")
+    if len(recs) >= 0xFFFF:
+        _err("registry: %d companies; at most %d" % (len(recs), 0xFFFE))
     reg.companies = cos = Table(co_w + sub_w + 1, co_w, recs)
     for i in range(1, cos.n):
         if cos.same(i, 0, co_w, recs[i - 1], 0):
