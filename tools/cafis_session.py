@@ -135,7 +135,8 @@ class Session:
         if (p is not None and k in ("cancel", "cancel_confirm") and p.kind in ("request", k)
                 and _protected(ro, p.tg) == _protected(ro, tel)):
             # the member center's time-over came before the engine's: follow the capture
-            m.routes[route] = Pending(k, tel, t + m.cfg.t_fault, p.ref, 0 if p.kind == "request" else p.tries + 1)
+            m.routes[route] = Pending(k, tel, t + m.cfg.t_fault, ref=p.ref,
+                                     tries=0 if p.kind == "request" else p.tries + 1)
             return m.poll(t) + [("expected", route, tel, "fault telegram before the engine's time-over "
                                  "(the member's timer is shorter than the config's)", None)]
         for h in list(m.held.items):
@@ -171,15 +172,26 @@ def _table_line(rec):
     return "\n".join(out)
 
 
-def run(reg, src, out, parse_record, table=False, config=None):
+MAX_T = engine.MAX_SECONDS   # "t" is at most this many seconds (deadlines stay finite numbers)
+
+
+def _seconds(t):
+    """True when t is a JSON number of seconds the replay takes: finite, 0 <= t <= MAX_T."""
+    return (isinstance(t, (int, float)) and not isinstance(t, bool) and t == t and t - t == 0
+            and 0 <= t <= MAX_T)
+
+
+def run(reg, src, out, parse_record, table=False, config=None, write_json=None):
     """Replay capture `src` (an iterable of byte lines) against registry `reg`, writing JSON
-    lines (or a table) to `out`. parse_record is cafis-check's line parser. Returns the
-    number of bad lines."""
+    lines (or a table) to `out`. parse_record is cafis-check's line parser, write_json its
+    writer of one JSON line. Returns the number of bad lines."""
     def emit(rec):
         if table:
             out.write(_table_line(rec) + "\n")
+        elif write_json is not None:
+            write_json(out, rec)
         else:
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            out.write(json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n")
 
     s = Session(reg, config, emit)
     for lineno, raw in enumerate(src, 1):
@@ -192,10 +204,10 @@ def run(reg, src, out, parse_record, table=False, config=None):
         if not text.strip():
             continue
         try:
-            d, frm, center, tel = parse_record(text)
-            t = json.loads(text).get("t")
-            if not isinstance(t, (int, float)) or isinstance(t, bool) or t != t or t < 0:
-                raise ValueError("\"t\" must be a number of seconds (>= 0)")
+            d, frm, center, tel, rec = parse_record(text)
+            t = rec.get("t")
+            if not _seconds(t):
+                raise ValueError("\"t\" must be a finite number of seconds, 0 to %d" % MAX_T)
             if frm == "center" and center not in reg.by_id:
                 raise ValueError("center %r is not in the registry" % (center,))
         except Exception as e:
@@ -206,29 +218,39 @@ def run(reg, src, out, parse_record, table=False, config=None):
     return s.bad
 
 
-def load_config(path):
-    """Engine configuration (timers, limits) from a JSON file, for --session=CONFIG.json."""
+def load_config(path, load_json=json.loads):
+    """Engine configuration (timers, limits) from a JSON file, for --session-config CONFIG.json:
+    a JSON object of engine.Config options. Anything else is refused with one line (SystemExit)."""
     if not path:
         return None
     try:
-        with open(path) as f:
-            d = json.load(f)
-        engine.Config(d)
-        return d
-    except (OSError, ValueError) as e:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except OSError as e:
+        raise SystemExit("cafis-check: cannot read session config %s: %s" % (path, e.strerror))
+    except UnicodeDecodeError:
+        raise SystemExit("cafis-check: session config %s refused: not UTF-8 text" % path)
+    try:
+        d = load_json(text)
+    except (ValueError, RecursionError) as e:
+        raise SystemExit("cafis-check: session config %s refused: not valid JSON (%s)" % (path, e))
+    try:
+        engine.Config(d)        # every value checked (engine.SCHEMA), timers at most 10^12 s
+    except ValueError as e:
         raise SystemExit("cafis-check: session config %s refused: %s" % (path, e))
+    return d
 
 
-def main(reg, capture, table, config_path, parse_record):
+def main(reg, capture, table=False, config_path=None, parse_record=None, write_json=None, load_json=json.loads):
     """cafis-check --session: exit status 0, 1 if any line was bad, 2 if a file cannot be used."""
-    config = load_config(config_path)
+    config = load_config(config_path, load_json)
     try:
         src = sys.stdin.buffer if capture == "-" else open(capture, "rb")
     except OSError as e:
         print("cafis-check: cannot read capture %s: %s" % (capture, e.strerror), file=sys.stderr)
         return 2
     with src:
-        bad = run(reg, src, sys.stdout, parse_record, table, config)
+        bad = run(reg, src, sys.stdout, parse_record, table=table, config=config, write_json=write_json)
     sys.stdout.flush()
     return 1 if bad else 0
 

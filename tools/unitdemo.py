@@ -27,7 +27,7 @@ def center_telegram(changes=(), trailer=b"DATA", tlen=None):
     fields.update(dict(changes))
     fields["trailer_len"] = tlen if tlen is not None else "%03d" % len(trailer)
     for key, val in fields.items():
-        off, ln = lay.pos[key]
+        off, ln = lay.at(key)
         v = val.encode()
         assert len(v) == ln, (key, val)
         buf[off:off + ln] = v

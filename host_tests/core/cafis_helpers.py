@@ -40,7 +40,7 @@ TERMINAL = (
 
 
 def _put(buf, lay, key, val):
-    off, ln = lay.pos[key]
+    off, ln = lay.at(key)
     if isinstance(val, str):
         val = val.encode()
     assert len(val) == ln, (key, val)

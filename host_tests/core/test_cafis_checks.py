@@ -160,9 +160,10 @@ def test_table_2_row_2_route_in_use():
 
 
 def test_table_2_row_11_repeats_row_9():
-    row = checks.TABLE_2[10]
-    assert row[0] == "3.3.4-2 #11" and row[1] == "仕向処理日付" and row[2] == checks.REPEAT
-    assert row[5] == "3.3.4-2 #9" and checks.TABLE_2[8][2] == checks.NUMERIC
+    rule, item, kind, code, key, arg = checks.TABLE_2[10]
+    assert rule == "3.3.4-2 #11" and item == "仕向処理日付" and key == "org_date" and arg == "3.3.4-2 #9"
+    nine = checks.TABLE_2[8]
+    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checks.TABLE_2[2][2]   # #3 and #9: NUMERIC
     # a non-numeric date is reported once, by row 9, the first in the seed's order
     check_v(_req(h.checker(), (("org_date", "X2"),)), AB, "C58", "3.3.4-2 #9", "仕向処理日付")
 
@@ -234,10 +235,9 @@ def test_table_3_rows():
 
 def test_table_3_row_2_route_opened_by_the_center_itself():
     # B's own request on its route is not a request B can answer
-    c = h.checker()
+    c = h.checker(lambda d: d["centers"][1]["services"].append("0100"))
     own = center_tel((("route", "0100"), ("center_id", "B1"), ("org_co", "ISS0002"), ("org_sub", "0000"),
                       ("dst_co", "ISS0003"), ("dst_sub", "7   ")))
-    c.reg.by_id["B"].services[100] = True
     check_v(c.check(own, "center", "B"), "accept", None, None, None)
     check_v(c.check(h.answer(), "center", "B"), DI, None, "3.3.4-3 #2", "経路番号")
 
@@ -556,9 +556,19 @@ def test_every_content_and_state_row_is_tested_here():
 def test_general_and_fault_reports_share_table_3_but_not_verdicts():
     c = h.checker()
     c.sent(h.forwarded(), "B")
-    v1 = c.check(h.answer((("line", "002"),)), "center", "B")
+    v = c.check(h.answer((("line", "002"),)), "center", "B")
+    check_v(v, DI, None, "3.3.4-3 #5", "回線番号")
+    assert not v.fault
     c.sent(h.forwarded((("route", "0101"), ("msg_type", "9100"))), "B")
-    v2 = c.check(h.answer((("route", "0101"), ("msg_type", "9110"), ("line", "002"))), "center", "B")
-    check_v(v1, DI, None, "3.3.4-3 #5", "回線番号")
-    check_v(v2, DI, None, "3.3.4-3 #5", "回線番号")
-    assert not v1.fault and v2.fault
+    v = c.check(h.answer((("route", "0101"), ("msg_type", "9110"), ("line", "002"))), "center", "B")
+    check_v(v, DI, None, "3.3.4-3 #5", "回線番号")
+    assert v.fault
+
+
+def test_the_verdict_is_the_checkers_own_and_refilled():
+    """check() allocates nothing: it returns the Checker's one Verdict, refilled each time."""
+    c = h.checker()
+    v1 = c.check(center_tel((("seq", "00012X"),)), "center", "A")
+    assert v1.as_tuple() == (AB, "C58", "3.3.4-2 #3", "仕向処理通番")
+    v2 = c.check(center_tel(), "center", "A")
+    assert v2 is v1 and v1.kind == "accept" and v1.code is None and v1.rule is None

@@ -291,3 +291,23 @@ def test_config_is_validated():
     raises(ValueError, engine.Config, {"initial": "up"})
     c = engine.Config({"t_report": 2.5, "loopback": ["0100"]})
     assert c.t_report == 2.5 and c.loopback == (100,)
+    # wrong types anywhere are refused at once, naming the key (they used to fail later)
+    for bad in ({"reject_codes": [1, 2]}, {"reject_codes": ["R01", "R02", "R03", 4]}, {"routes": [100]},
+                {"routes": ["0100-0090"]}, {"routes": []}, {"loopback": ["abc"]}, {"loopback": [True]},
+                {"max_held": 0}, {"max_dest": 2.5}, {"t_report": float("inf")}, {"t_fault": float("nan")},
+                {"ready": "yes"}, {"initial": 1}):
+        key = list(bad)[0]
+        e = raises(ValueError, engine.Config, bad)
+        assert str(e).startswith("config: %s must be " % key), (bad, str(e))
+    for bad, words in (([1, 2], "not a list"), ("online", "not a string"), (5, "not 5")):
+        assert words in str(raises(ValueError, engine.Config, bad)), bad
+
+
+def test_config_takes_named_options():
+    c = engine.Config(t_report=5, initial="online", reject_codes=("X01", "X02", "X03", "X04"))
+    assert c.t_report == 5 and c.initial == "online" and c.reject_codes == ("X01", "X02", "X03", "X04")
+    assert c.t_fault == 30 and c.routes == ("0100-0131",)            # the defaults stay
+    assert engine.Config({"t_report": 5}, t_fault=7).t_fault == 7
+    raises(ValueError, engine.Config, t_reprot=5)
+    m = engine.Member(engine.Config(initial="online", max_held=1))
+    assert m.mode == m.ONLINE and m.held.limit == 1

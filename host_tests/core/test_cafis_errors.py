@@ -88,12 +88,12 @@ def test_every_code_of_table_3_3_5_1():
         assert v.kind == "abnormal_report" and v.code == code, (code, v)
         assert v.response == "異常報告" and v.reply == b"9900" and not v.fault
         g = v.guidance()
-        row = errors.row1(code)
+        row = errors.find(errors.TABLE_1, 0, code)
         assert g == (code, "3.3.5-1", row[1], row[2], row[3], "異常報告", None), g
         t = c.report(center_tel(), v)
         assert t[43:47] == b"9900" and t[63:] == code.encode()
         seen.append(code)
-    assert tuple(seen) == errors.CODES
+    assert tuple(seen) == tuple(r[0] for r in errors.TABLE_1)
 
 
 def test_every_code_of_table_3_3_5_2():
@@ -103,11 +103,11 @@ def test_every_code_of_table_3_3_5_2():
         v = make(c)
         assert v.kind == "abnormal_report" and v.code == code, (code, v)
         assert v.fault and v.response == response, (code, v.response)
-        row = errors.row2(code)
+        row = errors.find(errors.TABLE_2, 1, code)
         g = v.guidance()
         assert g[1] == "3.3.5-2 #%d" % row[0] and g[2] == row[2] and g[4] == row[5] and g[6] == row[6], g
         want = "取消報告又は取消確認報告" if code in errors.CANCEL_REPORT_CODES else "異常報告"
-        assert row[4] == want and g[5] == want
+        assert row[4] == ("CXL" if code in errors.CANCEL_REPORT_CODES else "ABN") and g[5] == want
         t = c.report(center_tel((("msg_type", "9100"),)), v)
         assert t[43:47] == (b"9110" if code in errors.CANCEL_REPORT_CODES else b"9900"), (code, t)
         seen.append(code)
@@ -137,14 +137,14 @@ def test_terminal_messages_and_guidance():
         g = errors.guidance(msg)
         assert g[0] == msg and g[2] == ev and g[5] == "エラーメッセージ"
         if ccode != "C16":
-            assert errors.row1(ccode) is not None
+            assert errors.find(errors.TABLE_1, 0, ccode) is not None
     assert errors.guidance("C99") is None and errors.guidance(None) is None
     assert errors.guidance("CAF99") is None
 
 
 def test_catalogue_matches_seed_order_and_notes():
-    assert errors.CODES == ("C01", "C03", "C12", "C13", "C14", "C15", "C33", "C50", "C51", "C53", "C54",
-                            "C55", "C56", "C57", "C58", "C60")
+    assert tuple(r[0] for r in errors.TABLE_1) == (
+        "C01", "C03", "C12", "C13", "C14", "C15", "C33", "C50", "C51", "C53", "C54", "C55", "C56", "C57", "C58", "C60")
     assert tuple(r[0] for r in errors.TABLE_2) == tuple(range(1, 17))
     for r in errors.TABLE_2:
         assert (r[6] is not None) == (r[1] in errors.CANCEL_REPORT_CODES), r

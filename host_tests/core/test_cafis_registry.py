@@ -21,11 +21,55 @@ def test_example_loads_from_text_bytes_and_dict():
         assert [c.id for c in reg.centers] == ["A", "B", "C"]
         a = reg.center("A")
         assert a.nroutes == 8 and a.route_index(2) == 0 and a.route_index(9) == 7 and a.route_index(10) == -1
-        assert reg.company("ACQ0001").sub_b == b"1200" and reg.company("ISS0003").sub_b == b"7   "
-        assert reg.company("ISS0002").dest == 1 and reg.company("ACQ0001").dest == -1
-        assert reg.connections[0].dest_company.code == "ISS0002" and reg.connections[1].dest_company is None
-        assert reg.company_at(b"xxISS0003", 2, 7) is reg.company("ISS0003")
-        assert reg.company_at(b"xxISS0004", 2, 7) is None
+        acq, iss2, iss3 = reg.company("ACQ0001"), reg.company("ISS0002"), reg.company("ISS0003")
+        assert sorted((acq, iss2, iss3)) == [0, 1, 2] and reg.company("ISS0004") == -1
+        assert reg.company("ACQ00011") == -1          # longer than the field: never a prefix match
+        cos = reg.companies
+        assert cos.same(acq, 7, 4, b"1200", 0) and cos.same(iss3, 7, 4, b"7   ", 0)    # 契約桁数 + fill
+        assert cos.same(acq, 0, 7, b"ACQ0001", 0) and not cos.same(acq, 7, 4, b"1201", 0)
+        assert reg.co_dest(iss2) == 1 and reg.co_dest(acq) == -1 and reg.co_dest(iss3) == 2
+        assert reg.connection_at(b"T001", 0) == 0 and reg.connection_at(b"T003", 0) == -1
+        assert reg.conn_dest(0) == iss2 and reg.conn_dest(1) == -1
+        assert reg.company_at(b"xxISS0003", 2) == iss3 and reg.company_at(b"xxISS0004", 2) == -1
+
+
+def test_example_loads_from_a_stream():
+    """A stream is parsed as it is read (the unit passes the open file: never read whole)."""
+    for p in h._PATHS:
+        try:
+            f = open(p)
+        except OSError:
+            continue
+        with f:
+            reg = registry.load(f)
+        assert [c.id for c in reg.centers] == ["A", "B", "C"]
+        return
+    raise AssertionError("example registry not found")
+
+
+def test_top_level_name_and_comment_are_free_text():
+    d = h.example_dict()
+    d["name"] = "field unit 7"
+    assert registry.load(d).center("A") is not None
+    d["name"] = 7
+    assert "registry.name must be a string" in str(raises(registry.RegistryError, registry.load, d))
+    for top in ([1], "x", 5):
+        assert "registry must be a JSON object" in str(raises(registry.RegistryError, registry.load, [top]))
+
+
+def test_company_table_lookups_by_binary_search_in_blocks():
+    """Many companies: the table comes in blocks of at most 2 KB and every code is found, in
+    place; codes that are not registered are not."""
+    d = h.example_dict()
+    d["companies"] += [{"code": "X%05d" % i, "sub": "%02d" % (i % 100), "digits": 2} for i in range(400)]
+    reg = registry.load(d)
+    assert reg.companies.n == 403 and max(len(b) for b in reg.companies.blocks) <= 2048
+    assert len(reg.companies.blocks) == 3
+    for i in range(0, 400, 7):
+        co = reg.company_at(b"X%05d " % i, 0)
+        assert co >= 0 and reg.companies.same(co, 7, 4, b"%02d00" % (i % 100), 0), i
+    assert reg.company_at(b"X00400 ", 0) == -1 and reg.company_at(b"A      ", 0) == -1
+    assert reg.company_at(b"ZZZZZZZ", 0) == -1 and reg.company_at(b"ISS0002", 0) >= 0
 
 
 def test_routes_ranges():
@@ -143,5 +187,6 @@ def test_default_layouts_are_contiguous():
             at += ln
         assert at == size
     cl = layout.center()
-    assert cl.pos["trailer_len"] == (60, 3) and cl.ja["seq"] == "仕向処理通番"
-    assert cl.field(h.center_tel(), "dst_co") == b"ISS0002"
+    assert cl.at("trailer_len") == (60, 3) and cl.row("seq")[layout.F_JA] == "仕向処理通番"
+    off, ln = cl.at("dst_co")
+    assert h.center_tel()[off:off + ln] == b"ISS0002"

@@ -2,13 +2,35 @@
 import cafis_helpers as h
 from cafis_helpers import center_tel
 
-from faxbridge.core.cafis import routes
+from support import raises
+
+from faxbridge.core.cafis import registry, routes
 
 
 def test_route_memory_is_preallocated_per_route_held():
     c = h.checker()
-    assert [len(f) for f in c.routes.flags] == [8, 4, 1]
-    assert [len(s) for s in c.routes.slots] == [8 * 63, 4 * 63, 63]
+    assert c.routes.first == [0, 8, 12, 13] and len(c.routes.flags) == 13
+    assert [len(b) for b in c.routes.blocks] == [(13 + 3) * 63]     # a slot per route, one per center
+
+
+def test_route_slots_come_in_blocks_of_at_most_2_kb():
+    """A center with many routes: no block of the route table is larger than 2 KB (the unit's
+    largest allocation after boot), and every slot keeps its own header."""
+    c = h.checker(lambda d: d["centers"][0].update({"routes": ["0002-0101"]}))
+    assert len(c.routes.flags) == 105
+    assert [len(b) for b in c.routes.blocks] == [32 * 63, 32 * 63, 32 * 63, 12 * 63]
+    for route in (2, 33, 34, 66, 98, 101):
+        t = center_tel((("route", "%04d" % route), ("seq", "%06d" % route)))
+        assert c.check(t, "center", "A").kind == "accept", route
+    for route in (2, 33, 34, 66, 98, 101):
+        assert bytes(c.kept("A", route))[4:10] == b"%06d" % route
+        assert c.sent(center_tel((("route", "%04d" % route), ("msg_type", "0110"))), "A")
+    # more routes than the route table may hold in all: refused when the registry is loaded
+    d = h.example_dict()
+    d["centers"][0]["routes"] = ["0002-2000"]
+    d["centers"][1]["routes"] = ["2001-2100"]
+    e = raises(registry.RegistryError, registry.load, d)
+    assert "center B: 2099 routes in all; at most 2048" in str(e), str(e)     # 1999 + 100
 
 
 def test_request_opens_report_frees_and_header_is_kept():

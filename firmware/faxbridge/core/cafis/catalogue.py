@@ -6,6 +6,8 @@ deployment may replace (registry key "message_types"). A row is
 """
 from micropython import const
 
+from . import layout as _layout
+
 # Classes of telegram (what a message type is).
 CTRL_REQ = const(1)     # control request, member -> CAFIS (route 0000)
 CTRL_CMD = const(2)     # control command, CAFIS -> member
@@ -59,11 +61,17 @@ DEFAULT = (
     ("9900", "abnormal report", "異常報告", ABNORMAL, ()),
 )
 
-_CLASS_BY_NAME = {n: c for c, n in CLASS_NAMES}
+# a catalogue row, by name
+C_CODE = const(0)
+C_EN = const(1)
+C_JA = const(2)
+C_CLS = const(3)
+C_ANS = const(4)
+
+_REC = const(6)     # index record: code (2 bytes), class, first answer, answer count, row
 
 
-class CatalogueError(ValueError):
-    pass
+CatalogueError = _layout.RegistryError
 
 
 def class_name(cls):
@@ -73,64 +81,110 @@ def class_name(cls):
     return None
 
 
+def _class_of(name):
+    for c, n in CLASS_NAMES:
+        if n == name:
+            return c
+    return None
+
+
 class Catalogue:
-    """Message types by number. `entry(n)` -> row or None; `answers(req, rep)` is True when
-    message type `rep` answers `req` (both as ints, -1 for "not numeric")."""
+    """Message types by number. `entry(n)` -> row or None; `cls(n)` -> class (0 if unknown);
+    `answers(req, rep)` is True when message type `rep` answers `req` (both as ints, -1 for
+    "not numeric"); `reply[cls]`: the message type (bytes) of the reply classes 異常報告,
+    取消報告, 取消確認報告. The rows stay as given (the default ones are not copied); what
+    the checks look up per telegram is one sorted index in bytes, searched in place."""
 
     def __init__(self, rows=DEFAULT):
-        self.rows = tuple(rows)
-        self.by_num = {}
+        self.rows = rows if isinstance(rows, tuple) else tuple(rows)
+        if len(self.rows) > 255:
+            raise CatalogueError("message_types: at most 255 message types")
         self.reply = {}      # class of a reply -> its message type bytes (first in the table)
-        seen_answers = {}
-        for row in self.rows:
-            code, en, ja, cls, answers = row
-            if not (isinstance(code, str) and len(code) == 4 and _digits(code)):
+        order = []
+        nans = 0
+        for i in range(len(self.rows)):
+            row = self.rows[i]
+            code = row[C_CODE]
+            if not _layout.is_code(code):
                 raise CatalogueError("message_types: code %r must be 4 digits" % (code,))
+            cls = row[C_CLS]
             if not isinstance(cls, int) or class_name(cls) is None:
                 raise CatalogueError("message_types: %s has an unknown class" % code)
-            n = int(code)
-            if n in self.by_num:
-                raise CatalogueError("message_types: %s is listed twice" % code)
-            self.by_num[n] = row
-            for a in answers:
-                if not (isinstance(a, str) and len(a) == 4 and _digits(a)):
+            for a in row[C_ANS]:
+                if not _layout.is_code(a):
                     raise CatalogueError("message_types: %s: answer %r must be 4 digits" % (code, a))
-                seen_answers[a] = code
+            nans += len(row[C_ANS])
+            order.append((int(code), i))
             if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and cls not in self.reply:
                 self.reply[cls] = code.encode()
-        for a in seen_answers:
-            if int(a) not in self.by_num:
-                raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, seen_answers[a]))
-        # numeric form of each row's answers, for the hot path (no allocation per telegram)
-        self.ans = {}
+        if nans > 255:
+            raise CatalogueError("message_types: at most 255 answers in all")
+        order.sort()
+        ix = bytearray(_REC * len(order))
+        ans = bytearray(2 * nans)
+        p = 0
+        k = 0
+        for n, i in order:
+            if p and (ix[p - _REC] << 8 | ix[p - _REC + 1]) == n:
+                raise CatalogueError("message_types: %s is listed twice" % self.rows[i][C_CODE])
+            row = self.rows[i]
+            ix[p] = n >> 8
+            ix[p + 1] = n & 0xFF
+            ix[p + 2] = row[C_CLS]
+            ix[p + 3] = k
+            ix[p + 4] = len(row[C_ANS])
+            ix[p + 5] = i
+            for a in row[C_ANS]:
+                v = int(a)
+                ans[2 * k] = v >> 8
+                ans[2 * k + 1] = v & 0xFF
+                k += 1
+            p += _REC
+        self._ix = ix
+        self._ans = ans
         for row in self.rows:
-            self.ans[int(row[0])] = tuple(int(a) for a in row[4])
+            for a in row[C_ANS]:
+                if self._find(int(a)) < 0:
+                    raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, row[C_CODE]))
         for cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP):
             if cls not in self.reply:
                 raise CatalogueError("message_types: no %s message type" % class_name(cls))
 
+    def _find(self, n):
+        """Offset of message type n's record in the index, or -1 (binary search, in place)."""
+        ix = self._ix
+        lo = 0
+        hi = len(ix) // _REC
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            p = mid * _REC
+            v = ix[p] << 8 | ix[p + 1]
+            if v < n:
+                lo = mid + 1
+            elif v > n:
+                hi = mid
+            else:
+                return p
+        return -1
+
     def entry(self, num):
-        return self.by_num.get(num)
+        p = self._find(num)
+        return None if p < 0 else self.rows[self._ix[p + 5]]
 
     def cls(self, num):
-        row = self.by_num.get(num)
-        return 0 if row is None else row[3]
+        p = self._find(num)
+        return 0 if p < 0 else self._ix[p + 2]
 
     def answers(self, req, rep):
-        a = self.ans.get(req)
-        if a is None:
+        p = self._find(req)
+        if p < 0:
             return False
-        for x in a:
-            if x == rep:
+        ans = self._ans
+        k = self._ix[p + 3]
+        for j in range(2 * k, 2 * (k + self._ix[p + 4]), 2):
+            if (ans[j] << 8 | ans[j + 1]) == rep:
                 return True
         return False
-
-
-def _digits(s):
-    for ch in s:
-        if ch < "0" or ch > "9":
-            return False
-    return True
 
 
 def from_list(items):
@@ -145,7 +199,7 @@ def from_list(items):
             if k not in ("code", "name", "name_ja", "class", "answers"):
                 raise CatalogueError("message_types[%d]: unknown key %s" % (i, k))
         code = it.get("code")
-        cls = _CLASS_BY_NAME.get(it.get("class"))
+        cls = _class_of(it.get("class"))
         if cls is None:
             raise CatalogueError("message_types[%d]: class must be one of %s"
                                  % (i, ", ".join(n for _, n in CLASS_NAMES)))

@@ -9,6 +9,9 @@ The hold queue is shared with the originating side (origin.py): telegrams to sen
 back (or after a retry interval).
 """
 
+from . import layout as _layout
+from . import registry as _registry
+
 # 3.3.3 (1): the checks in the seed's order: (letter, rule, what, reject reason code).
 # The reason codes are the project's (the seed leaves the trailer of a reject report to the
 # message exchange specification); a deployment may replace them (config "reject_codes").
@@ -52,39 +55,32 @@ def hooks_from_registry(reg, center):
     """Hooks that answer from the parser's registry (registry.py) for our center `center`
     (a registry.Center, or None when the registry does not list us)."""
     lay = reg.center_layout
-    oo, ol = lay.pos["org_co"]
-    do, dl = lay.pos["dst_co"]
-    to, tl = lay.pos["msg_type"]
+    oo = lay.at("org_co")[0]
+    do = lay.at("dst_co")[0]
+    to, tl = lay.at("msg_type")
 
     def mtype(tg):
-        n = 0
-        for i in range(to, to + tl):
-            c = tg[i]
-            if c < 48 or c > 57:
-                return -1
-            n = n * 10 + c - 48
-        return n
+        return _layout.num(tg, to, tl)
 
     def origin_served(tg):          # (a): a company CAFIS has registered
-        return reg.company_at(tg, oo, ol) is not None
+        return reg.company_at(tg, oo) >= 0
 
     def business_served(tg):        # (b): a business our center serves as destination
         if center is None or center.serves is None:
             return False
-        return mtype(tg) in center.serves
+        return _registry.has_type(center.serves, mtype(tg))
 
     def dest_company(tg):
-        co = reg.company_at(tg, do, dl)
-        if co is None or co.dest < 0:
-            return None
-        return reg.centers[co.dest]
+        co = reg.company_at(tg, do)
+        d = reg.co_dest(co) if co >= 0 else -1
+        return reg.centers[d] if d >= 0 else None
 
     def dest_served(tg):            # 3.3.2(1)(a): a company with a destination center
         return dest_company(tg) is not None
 
     def dest_business(tg):          # 3.3.2(1)(b): the destination center serves it
         d = dest_company(tg)
-        return d is not None and d.serves is not None and mtype(tg) in d.serves
+        return d is not None and _registry.has_type(d.serves, mtype(tg))
 
     return Hooks(origin_served, business_served, None, None, dest_served, dest_business)
 

@@ -10,8 +10,11 @@ engine never blocks and never reads a clock. Every call returns a list of effect
 the route (bytes) or None, data is a telegram (bytes) or a code, rule cites the seed, extra is
 the caller's reference (terminal) or an error code.
 """
+from micropython import const
+
 from . import catalogue as _cat
 from . import dest as _dest
+from . import layout as _layout
 from . import origin as _origin
 from . import principles as _p
 from . import roles as _roles
@@ -23,56 +26,115 @@ DATA = 2
 RULE = 3
 EXTRA = 4
 
-# Timers (seconds) and limits; a deployment passes its own values (Config({...})).
-DEFAULTS = (
-    ("t_report", 30),        # 3.3.2(2)(c) 規定時間: report to a general request
-    ("t_fault", 30),         # report to a cancel / cancel-confirm (re)command
-    ("t_control", 30),       # answer to a control request (7020, 0720, 9210)
-    ("t_hold", 60),          # ⑫: how long a held request waits before its timer runs again
-    ("t_retry", 10),         # 3.3.5 "再度" / "一定時間後": resend after C12, C33, C50
-    ("t_resend", 10),        # 3.3.3(2)(c): resend a report (or fault command) whose send failed
-    ("max_recommands", 3),   # 表 3.3.2-1 #2/#3: re-commands after the first fault telegram
-    ("max_retries", 3),      # control request resends; resends after C12 before aborting
-    ("max_held", 32),        # hold queue length (oldest dropped, with a "drop" effect)
-    ("max_dest", 32),        # open requests received as destination center
-    ("loopback", ()),        # message types (ints) CAFIS loops back: 表 3.3.2-1 注1
-    ("ready", True),         # ⑧: the member center is ready to start
-    ("initial", "stopped"),  # mode at creation: stopped (未開始) or online
-    ("routes", ("0100-0131",)),  # originating routes held, when the registry does not say
-    ("reject_codes", ("R01", "R02", "R03", "R04")),  # trailer of ××拒否報告 for 3.3.3(1)(a)-(d)
+MAX_SECONDS = 10 ** 12     # a timer (seconds) is at most this: deadlines stay finite numbers
+
+# Timers (seconds) and limits: a schema as data, one row per option, in the unit's config style
+# (app/config.py SCHEMA): (key, kind, default, required, limits). Kinds: num (a finite number
+# within limits), int (an integer within limits), bool, choice (one of limits), types (a list of
+# message types: 4-digit strings or integers 0..9999), routes (a non-empty list of "NNNN" or
+# "NNNN-NNNN"), codes (a list of `limits` codes of 3 characters). A deployment passes its own
+# values as named options: Config(t_report=20, initial="online").
+_S_KEY = const(0)       # a row of SCHEMA, by name
+_S_KIND = const(1)
+_S_DEFAULT = const(2)
+_S_LIMITS = const(4)
+SCHEMA = (
+    ("t_report", "num", 30, False, (0, MAX_SECONDS)),      # 3.3.2(2)(c) 規定時間: report to a general request
+    ("t_fault", "num", 30, False, (0, MAX_SECONDS)),       # report to a cancel / cancel-confirm (re)command
+    ("t_control", "num", 30, False, (0, MAX_SECONDS)),     # answer to a control request (7020, 0720, 9210)
+    ("t_hold", "num", 60, False, (0, MAX_SECONDS)),        # ⑫: how long a held request waits
+    ("t_retry", "num", 10, False, (0, MAX_SECONDS)),       # 3.3.5 "再度" / "一定時間後": resend after C12, C33, C50
+    ("t_resend", "num", 10, False, (0, MAX_SECONDS)),      # 3.3.3(2)(c): resend what failed to send
+    ("max_recommands", "int", 3, False, (0, 1000)),        # 表 3.3.2-1 #2/#3: re-commands after the first
+    ("max_retries", "int", 3, False, (0, 1000)),           # control request resends; resends after C12
+    ("max_held", "int", 32, False, (1, 100000)),           # hold queue length (oldest dropped: "drop")
+    ("max_dest", "int", 32, False, (0, 100000)),           # open requests received as destination center
+    ("loopback", "types", (), False, None),                # message types CAFIS loops back: 表 3.3.2-1 注1
+    ("ready", "bool", True, False, None),                  # ⑧: the member center is ready to start
+    ("initial", "choice", "stopped", False, ("stopped", "online")),  # mode at creation (未開始 or online)
+    ("routes", "routes", ("0100-0131",), False, None),     # originating routes, when the registry has none
+    ("reject_codes", "codes", ("R01", "R02", "R03", "R04"), False, 4),  # trailers of ××拒否報告, 3.3.3(1)(a)-(d)
 )
 
 
-class Config:
-    """Engine configuration: DEFAULTS overridden by a dict; unknown keys or bad values raise
-    ValueError naming the key."""
+def _show(v):
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    return repr(v)
 
-    def __init__(self, d=None):
-        for k, v in DEFAULTS:
-            setattr(self, k, v)
-        if not d:
-            return
-        for k in d:
-            dv = None
-            for name, v in DEFAULTS:
-                if name == k:
-                    dv = (v,)
-            if dv is None:
-                raise ValueError("config: unknown key %s" % k)
-            v = d[k]
-            if isinstance(dv[0], bool):
-                ok = isinstance(v, bool)
-            elif isinstance(dv[0], int):
-                ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-            elif isinstance(dv[0], str):
-                ok = v in ("stopped", "online")
-            else:
-                ok = isinstance(v, (list, tuple))
-            if not ok:
-                raise ValueError("config: bad value for %s: %r" % (k, v))
-            if k == "loopback":
-                v = tuple(int(x) for x in v)
-            setattr(self, k, v)
+
+def _is_route(r):
+    if not isinstance(r, str):
+        return False
+    parts = r.split("-")
+    if len(parts) > 2:
+        return False
+    for p in parts:
+        if not _layout.is_code(p):
+            return False
+    return int(parts[0]) <= int(parts[-1])
+
+
+def _check(kind, lim, v):
+    """(value as the engine keeps it, None) or (None, what it must be)."""
+    if kind == "bool":
+        return (v, None) if isinstance(v, bool) else (None, "true or false")
+    if kind == "choice":
+        return (v, None) if v in lim else (None, " or ".join('"%s"' % c for c in lim))
+    if kind == "num" or kind == "int":
+        what = "%s from %d to %d" % ("a number" if kind == "num" else "an integer", lim[0], lim[1])
+        if isinstance(v, bool) or not isinstance(v, int if kind == "int" else (int, float)):
+            return None, what
+        if v != v or v - v != 0 or not lim[0] <= v <= lim[1]:     # NaN, infinite, out of range
+            return None, what
+        return v, None
+    what = {"types": "a list of 4-digit message types", "routes": 'a non-empty list of "NNNN" or "NNNN-NNNN"',
+            "codes": "a list of %s codes of 3 characters" % lim}[kind]
+    if not isinstance(v, (list, tuple)):
+        return None, what
+    out = []
+    for x in v:
+        if kind == "types":
+            if _layout.is_code(x):
+                x = int(x)
+            elif isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 9999:
+                return None, what
+        elif kind == "routes":
+            if not _is_route(x):
+                return None, what
+        elif not (isinstance(x, str) and len(x) == 3 and len(x.encode()) == 3):
+            return None, what
+        out.append(x)
+    if (kind == "routes" and not out) or (kind == "codes" and len(out) != lim):
+        return None, what
+    return tuple(out), None
+
+
+class Config:
+    """Engine configuration: SCHEMA's defaults overridden by named options, Config(t_report=20),
+    or by a dict of them (a JSON config file), Config({"t_report": 20}). Unknown keys and bad
+    values raise ValueError naming the key and what it must be."""
+
+    def __init__(self, d=None, **opts):
+        if d is not None and not isinstance(d, dict):
+            raise ValueError("config must be an object of options (key: value), not %s"
+                             % ("a string" if isinstance(d, str) else _show(d)))
+        for row in SCHEMA:
+            setattr(self, row[_S_KEY], row[_S_DEFAULT])
+        for src in (d or {}, opts):
+            for k in src:
+                row = None
+                for r in SCHEMA:
+                    if r[_S_KEY] == k:
+                        row = r
+                if row is None:
+                    raise ValueError("config: unknown key %r" % (k,))
+                v, what = _check(row[_S_KIND], row[_S_LIMITS], src[k])
+                if what is not None:
+                    raise ValueError("config: %s must be %s, not %s" % (k, what, _show(src[k])))
+                setattr(self, k, v)
 
 
 def _ranges_from(spec):
@@ -122,7 +184,8 @@ class Member:
             hooks = _dest.hooks_from_registry(registry, self.cen) if registry is not None else _dest.Hooks()
         self.hooks = hooks
         if self.cen is not None:
-            self._ranges = [(lo, hi) for lo, hi, _ in self.cen.ranges]
+            r = self.cen.ranges     # registry.Center: (lo, hi) 2 bytes each
+            self._ranges = [(r[i] << 8 | r[i + 1], r[i + 2] << 8 | r[i + 3]) for i in range(0, len(r), 4)]
         else:
             self._ranges = _ranges_from(self.cfg.routes)
         self.mode = self.ONLINE if self.cfg.initial == "online" else self.STOPPED
@@ -135,7 +198,7 @@ class Member:
 
     # ---- routes -----------------------------------------------------------------------------
     def holds_route(self, route):
-        n = _roles._num(route, 0, len(route)) if route else -1
+        n = _layout.num(route, 0, len(route)) if route else -1
         for lo, hi in self._ranges:
             if lo <= n <= hi:
                 return True
@@ -237,14 +300,14 @@ class Member:
         cls = ro.cls(tg)
         p = self.routes.get(route)
         if k == _roles.K_REPORT and cls in (_cat.REP, _cat.CANCEL_REP, _cat.CONFIRM_REP, _cat.ABNORMAL):
-            _origin._hold(self, effs, Pending("report", tg, now + self.cfg.t_resend, ref), "3.3.3(2)(c)")
+            _origin._hold(self, effs, Pending("report", tg, now + self.cfg.t_resend, ref=ref), "3.3.3(2)(c)")
         elif k in _ROUTE_KINDS and p is not None and p.tg == tg:
             del self.routes[route]
             if k == _roles.K_REQUEST:
                 effs.append(("terminal_error", route, _origin.T_SEND_FAILED, "3.3.2(1)(f)", p.ref))
             else:
-                _origin._hold(self, effs, Pending(p.kind, tg, now + self.cfg.t_resend, p.ref, p.tries,
-                                                  p.retried), "3.3.2(1)(f) fault command held")
+                _origin._hold(self, effs, Pending(p.kind, tg, now + self.cfg.t_resend, ref=p.ref,
+                                                  tries=p.tries, retried=p.retried), "3.3.2(1)(f) fault command held")
         elif k in _CONTROL_KINDS and self.control is not None and self.control.tg == tg:
             self.control = None
             effs.append(("error", route, _origin.T_SEND_FAILED, "3.3.2(1)(f) control request", ref))
@@ -333,7 +396,7 @@ class Member:
         if self.control is not None:
             effs.append(("error", self.roles.route(tg), "control request outstanding", self.control.kind, ref))
             return
-        self.control = Pending(k, tg, now + self.cfg.t_control, ref)
+        self.control = Pending(k, tg, now + self.cfg.t_control, ref=ref)
         effs.append(("send", self.roles.route(tg), tg, "control request " + k, ref))
 
     def _control_time_over(self, now, c, effs):
@@ -488,7 +551,7 @@ class Member:
         if self.mode == self.ONLINE:
             effs.append(("send", route, tg, rule, ref))
         else:
-            _origin._hold(self, effs, Pending("report", tg, None, ref), "3.3.3(2)(b) " + rule)
+            _origin._hold(self, effs, Pending("report", tg, None, ref=ref), "3.3.3(2)(b) " + rule)
 
     def _started(self, now, tg, rule, effs):
         if self.roles.kind(tg) == "permit_cmd":

@@ -2,8 +2,19 @@
 
 A layout row is (key, name_en, name_ja, offset, length, kind); kind is "N" (numeric digits)
 or "AN". Keys are the names the checks use; a deployment may supply its own layout (other
-offsets and widths) as long as it defines every key the checks need.
+offsets and widths) as long as it defines every key the checks need. Rows are read by name
+(F_KEY, F_JA, F_OFF, F_LEN). num() is the one ASCII-digit parser of the CAFIS core.
 """
+from micropython import const
+
+# a layout row, by name
+F_KEY = const(0)
+_F_EN = const(1)
+F_JA = const(2)
+F_OFF = const(3)
+F_LEN = const(4)
+_F_KIND = const(5)
+MAX_HEADER = const(255)     # offsets and lengths are kept in one byte each (checks.py)
 
 # Default center header: 63 bytes (spec/cafis.md, "Default center header"), row by row.
 CENTER_FIELDS = (
@@ -37,7 +48,7 @@ TERMINAL_FIELDS = (
     ("reserved", "reserved", "予備", 37, 10, "AN"),                                 # 7
 )
 
-CENTER_KEYS = tuple(r[0] for r in CENTER_FIELDS)
+# the keys the checks need: every key of the default center header; these of the terminal one
 TERMINAL_KEYS = ("conn_co", "send_class", "msg_type")
 
 # 表 3.3.4-1: allowed lengths (bytes, SO/SI counted).
@@ -45,42 +56,60 @@ CENTER_LIMITS = (63, 1024)
 TERMINAL_LIMITS = (47, 292)
 
 
-class LayoutError(ValueError):
-    pass
+class RegistryError(ValueError):
+    """A registry, layout or catalogue that cannot be used (the message names the problem)."""
+
+
+LayoutError = RegistryError
+
+
+def num(buf, off, ln):
+    """Value of the ln ASCII digits at buf[off:], or -1 if any is not a digit (no allocation).
+    buf: bytes, bytearray or memoryview."""
+    v = 0
+    for i in range(off, off + ln):
+        c = buf[i]
+        if c < 48 or c > 57:
+            return -1
+        v = v * 10 + c - 48
+    return v
+
+
+def is_code(s, width=4):
+    """True when s is a str of exactly `width` ASCII digits (a message type, a route)."""
+    return isinstance(s, str) and len(s) == width and num(s.encode(), 0, width) >= 0
 
 
 class Layout:
-    """One header layout: fields (tuple of rows), header length, allowed telegram lengths.
-
-    pos[key] -> (offset, length); ja[key] -> Japanese item name; shift_counted: True when the
-    trailer length counts the SO/SI shift codes (the seed's rule, the default).
-    """
+    """One header layout: fields (tuple of rows, the default ones not copied), header length,
+    allowed telegram lengths; shift_counted: True when the trailer length counts the SO/SI
+    shift codes (the seed's rule, the default). Lookups by key are for set-up, not per telegram:
+    at(key) -> (offset, length), row(key) -> the field's row."""
 
     def __init__(self, name, fields, hlen, min_len, max_len, shift_counted=True, required=()):
         self.name = name
-        self.fields = tuple(fields)
+        self.fields = fields if isinstance(fields, tuple) else tuple(fields)
         self.hlen = hlen
         self.min_len = min_len
         self.max_len = max_len
         self.shift_counted = shift_counted
         _validate(self, required)
-        self.pos = {}
-        self.ja = {}
-        for row in self.fields:
-            key, _en, ja, off, ln, kind = row
-            self.pos[key] = (off, ln)
-            self.ja[key] = ja
 
-    def field(self, buf, key):
-        """The bytes of field `key` (a copy: for tools and tests, not the hot path)."""
-        off, ln = self.pos[key]
-        return bytes(buf[off:off + ln])
+    def row(self, key):
+        for r in self.fields:
+            if r[F_KEY] == key:
+                return r
+        raise KeyError(key)
+
+    def at(self, key):
+        r = self.row(key)
+        return r[F_OFF], r[F_LEN]
 
 
 def _validate(lay, required):
     where = "layout %s: " % lay.name
-    if not isinstance(lay.hlen, int) or lay.hlen < 1:
-        raise LayoutError(where + "header length must be a positive integer")
+    if not isinstance(lay.hlen, int) or not 1 <= lay.hlen <= MAX_HEADER:
+        raise LayoutError(where + "header length must be an integer 1..%d" % MAX_HEADER)
     if not (isinstance(lay.min_len, int) and isinstance(lay.max_len, int)):
         raise LayoutError(where + "min and max must be integers")
     if not (lay.hlen <= lay.min_len <= lay.max_len):
@@ -103,12 +132,14 @@ def _validate(lay, required):
         if kind not in ("N", "AN"):
             raise LayoutError(where + "field %s: kind must be N or AN" % key)
     for key in required:
+        if not isinstance(key, str):
+            key = key[F_KEY]        # a row of the default layout
         if key not in seen:
             raise LayoutError(where + "missing field %s" % key)
 
 
 def center(fields=CENTER_FIELDS, hlen=63, limits=CENTER_LIMITS, shift_counted=True):
-    return Layout("center", fields, hlen, limits[0], limits[1], shift_counted, CENTER_KEYS)
+    return Layout("center", fields, hlen, limits[0], limits[1], shift_counted, CENTER_FIELDS)
 
 
 def terminal(fields=TERMINAL_FIELDS, hlen=47, limits=TERMINAL_LIMITS):
@@ -145,10 +176,10 @@ def from_dict(name, d):
     for r in fields:
         if not isinstance(r, list) or len(r) != 6:
             raise LayoutError("layout %s: a field row must be [key, name, name_ja, offset, length, kind]" % name)
-        for x in (r[3], r[4]):
+        for x in (r[F_OFF], r[F_LEN]):
             if isinstance(x, bool):
-                raise LayoutError("layout %s: field %s: offset/length must be integers" % (name, r[0]))
+                raise LayoutError("layout %s: field %s: offset/length must be integers" % (name, r[F_KEY]))
         rows.append(tuple(r))
     if name == "center":
-        return Layout(name, rows, hlen, mn, mx, sc, CENTER_KEYS)
+        return Layout(name, rows, hlen, mn, mx, sc, CENTER_FIELDS)
     return Layout(name, rows, hlen, mn, mx, True, TERMINAL_KEYS)

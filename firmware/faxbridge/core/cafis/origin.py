@@ -10,6 +10,8 @@ that cannot be delivered to the terminal: 取消指令 to CAFIS.
 
 Functions here work on a Member engine (engine.py) and append effects to a list.
 """
+from micropython import const
+
 from . import catalogue as _cat
 from . import errors as _err
 from . import roles as _roles
@@ -46,12 +48,15 @@ def reaction(code, fault):
     if g is None:
         return ABORT, None
     for text, r in PHRASES:
-        if text == g[4]:
+        if text == g[_err.G_ACTION]:
             return r, g
     return ABORT, g
 
 
 # 表 3.3.2-1 電文作成条件: (項番, what timed out, role of the telegram sent after the time-over)
+_TO_NO = const(0)      # a row of TIME_OVER, by name
+_TO_KIND = const(1)
+_TO_NEXT = const(2)
 TIME_OVER = (
     (1, "request", "confirm"),            # 要求 -> 取消確認指令 (注1: not for CAFIS loop-back requests)
     (2, "cancel_confirm", "confirm_re"),  # 取消確認（再）指令 -> 取消確認再指令
@@ -100,7 +105,7 @@ def send_request(m, now, tg, ref, effs, rule="3.3.2(1)"):
     elif route in m.routes:
         effs.append(("terminal_error", route, "C51", "3.3.2(1)(d) route in use", ref))
         return False
-    m.routes[route] = Pending(_roles.K_REQUEST, bytes(tg), now + m.cfg.t_report, ref)
+    m.routes[route] = Pending(_roles.K_REQUEST, bytes(tg), now + m.cfg.t_report, ref=ref)
     m.holds[route] = _roles.protected(ro, tg)
     effs.append(("send", route, bytes(tg), rule, ref))
     return True
@@ -125,9 +130,10 @@ def send_fault(m, now, tg, ref, effs, rule="3.3.2(1)(c)", tries=0, retried=0, ow
         effs.append(("error", route, "C51", "3.3.2(1)(c) route in use", ref))
         return False
     if m.mode != m.ONLINE:
-        _hold(m, effs, Pending(kind, bytes(tg), None, ref, tries, retried), rule + " held: CAFIS not online")
+        _hold(m, effs, Pending(kind, bytes(tg), None, ref=ref, tries=tries, retried=retried),
+              rule + " held: CAFIS not online")
         return False
-    p = Pending(kind, bytes(tg), now + m.cfg.t_fault, ref, tries, retried)
+    p = Pending(kind, bytes(tg), now + m.cfg.t_fault, ref=ref, tries=tries, retried=retried)
     m.routes[route] = p
     effs.append(("send", route, p.tg, rule, ref))
     return True
@@ -160,15 +166,15 @@ def react(m, now, route, p, tg, code, effs):
     cancel-confirm report."""
     fault = p.kind != _roles.K_REQUEST
     r, g = reaction(code, fault)
-    rule = "3.3.2(2)(a) %s %s" % (g[1] if g else "3.3.5 (unknown code)", code)
+    rule = "3.3.2(2)(a) %s %s" % (g[_err.G_SOURCE] if g else "3.3.5 (unknown code)", code)
     if r in (RETRY, RETRY_ONCE):
         if (r == RETRY_ONCE and p.retried) or p.retried >= m.cfg.max_retries:
             r = ABORT
         else:
-            _hold(m, effs, Pending(p.kind, p.tg, now + m.cfg.t_retry, p.ref, 0, p.retried + 1), rule)
+            _hold(m, effs, Pending(p.kind, p.tg, now + m.cfg.t_retry, ref=p.ref, retried=p.retried + 1), rule)
             return
     if r == AFTER_START:
-        _hold(m, effs, Pending(p.kind, p.tg, None, p.ref, 0, p.retried), rule)
+        _hold(m, effs, Pending(p.kind, p.tg, None, ref=p.ref, retried=p.retried), rule)
         return
     effs.append(("terminal_error", route, code, rule, p.ref))
     if r == ABORT:
@@ -192,7 +198,7 @@ def time_over(m, now, route, p, effs, announce=True, rule=None):
         effs.append(("time_over", route, p.tg, "3.3.2(2)(c)", p.ref))
     row = None
     for r in TIME_OVER:
-        if r[1] == p.kind:
+        if r[_TO_KIND] == p.kind:
             row = r
     if row is None:
         return
@@ -202,18 +208,18 @@ def time_over(m, now, route, p, effs, announce=True, rule=None):
         return
     tries = 0 if p.kind == _roles.K_REQUEST else p.tries + 1
     if tries > m.cfg.max_recommands:
-        effs.append(("give_up", route, p.tg, "表3.3.2-1 #%d after %d re-commands" % (row[0], p.tries), p.ref))
+        effs.append(("give_up", route, p.tg, "表3.3.2-1 #%d after %d re-commands" % (row[_TO_NO], p.tries), p.ref))
         effs.append(("terminal_error", route, T_TIME_OVER, "3.3.2(2)(c)", p.ref))
         effs.append(("investigate", route, T_TIME_OVER, "3.3.2(2)(c)", None))
         return
-    tg2 = fault_command(ro, p.tg, row[2])
-    why = rule or ("表3.3.2-1 #%d" % row[0])
+    tg2 = fault_command(ro, p.tg, row[_TO_NEXT])
+    why = rule or ("表3.3.2-1 #%d" % row[_TO_NO])
     if m.mode == m.ONLINE:
-        p2 = Pending(_kind_after(row[2]), tg2, now + m.cfg.t_fault, p.ref, tries, p.retried)
+        p2 = Pending(_kind_after(row[_TO_NEXT]), tg2, now + m.cfg.t_fault, ref=p.ref, tries=tries, retried=p.retried)
         m.routes[route] = p2
         effs.append(("send", route, tg2, why, p.ref))
     else:
-        _hold(m, effs, Pending(_kind_after(row[2]), tg2, None, p.ref, tries, p.retried),
+        _hold(m, effs, Pending(_kind_after(row[_TO_NEXT]), tg2, None, ref=p.ref, tries=tries, retried=p.retried),
               why + " held: CAFIS not online")
 
 

@@ -12,6 +12,13 @@ Each row below mirrors one row of the seed, cells in the seed's column order. Th
 (engine.py) turns an action number into effects; this module holds no behaviour.
 """
 
+from micropython import const
+
+# a row (or column) of the tables, by name: (key, the seed's label, cells)
+_KEY = const(0)
+_LABEL = const(1)
+_CELLS = const(2)
+
 # ---- Table (1): columns = what the member center sent (seed's order) ----------------------
 T1_COLS = (
     ("restart_req", "再開要求"),           # 7020
@@ -123,10 +130,10 @@ CIRCLED = "⓪①②③④⑤⑥⑦⑧⑨⑩⑪⑫"
 def _index(cols, rows):
     ci = {}
     for i in range(len(cols)):
-        ci[cols[i][0]] = i
+        ci[cols[i][_KEY]] = i
     ri = {}
     for r in rows:
-        ri[r[0]] = r[2]
+        ri[r[_KEY]] = r[_CELLS]
     return ci, ri
 
 
@@ -149,11 +156,11 @@ def label(table, key):
     """The seed's label (Japanese) of a row or column key of table 1 or 2."""
     cols, rows = (T1_COLS, T1_ROWS + (T1_IDLE,)) if table == 1 else (T2_COLS, T2_ROWS + (T2_IDLE,))
     for c in cols:
-        if c[0] == key:
-            return c[1]
+        if c[_KEY] == key:
+            return c[_LABEL]
     for r in rows:
-        if r[0] == key:
-            return r[1]
+        if r[_KEY] == key:
+            return r[_LABEL]
     return key
 
 

@@ -3,7 +3,8 @@ destination centers, terminal connection companies and CAFIS's own state.
 
 load(obj) takes the JSON text or the already-parsed dict (no file I/O here) and returns a
 Registry, or raises RegistryError with a message naming the problem. Format: docs/cafis.md.
-Lookups used per telegram (company by the bytes of a field) compare bytes in place.
+Lookups used per telegram (company by the bytes of a field) compare bytes in place. What is
+kept per center is bytes (routes, center identifiers, message types), not dicts or tuples.
 """
 from micropython import const
 
@@ -26,110 +27,151 @@ CAFIS_FAULT = const(2)
 CAFIS_STATES = (("online", CAFIS_ONLINE), ("ended", CAFIS_ENDED), ("fault", CAFIS_FAULT),
                 ("congested", CAFIS_FAULT))
 
-_TOP_KEYS = ("format", "cafis", "companies", "centers", "connections", "message_types", "layouts", "comment")
+_BLOCK = const(2048)         # the largest table block (the unit's largest allocation)
+_NONE = const(255)           # no destination center
+_MAX_ROUTES = const(2048)    # routes held in all: one flag byte each, in one block (routes.py)
+
+# "comment" and "name" are free text (docs/cafis.md)
+_TOP_KEYS = ("format", "cafis", "companies", "centers", "connections", "message_types", "layouts", "comment",
+             "name")
 
 
-class RegistryError(ValueError):
-    pass
+RegistryError = _layout.RegistryError
 
 
-def hash_field(buf, off, ln):
-    """Small-int hash of ln bytes at buf[off:] (no allocation)."""
-    h = 0
-    for i in range(off, off + ln):
-        h = (h * 31 + buf[i]) & 0xFFFFFF
-    return h
+class Table:
+    """Fixed-width records sorted by their first `key` bytes, in blocks of at most 2 KB, looked
+    up by binary search with the key compared in place (no allocation). Made once at load from
+    a list of records (bytes); records keep their order after that (index = position)."""
 
+    def __init__(self, width, key, records):
+        self.w = width
+        self.key = key
+        self.per = per = max(1, _BLOCK // width)
+        records.sort()
+        self.n = n = len(records)
+        self.blocks = []
+        for k in range(0, n, per):
+            b = bytearray(width * min(per, n - k))
+            for i in range(k, min(n, k + per)):
+                b[(i - k) * width:(i - k + 1) * width] = records[i]
+            self.blocks.append(b)
 
-def _hash_bytes(b):
-    return hash_field(b, 0, len(b))
+    def find(self, buf, off):
+        """Index of the record whose key equals the key-wide bytes at buf[off:], or -1."""
+        lo = 0
+        hi = self.n
+        w = self.w
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            b = self.blocks[mid // self.per]
+            o = (mid % self.per) * w
+            d = 0
+            for j in range(self.key):
+                d = buf[off + j] - b[o + j]
+                if d:
+                    break
+            if d > 0:
+                lo = mid + 1
+            elif d < 0:
+                hi = mid
+            else:
+                return mid
+        return -1
 
+    def same(self, i, col, ln, buf, off):
+        """True when buf[off:off+ln] equals bytes col..col+ln of record i, compared in place."""
+        b = self.blocks[i // self.per]
+        o = (i % self.per) * self.w + col
+        for j in range(ln):
+            if buf[off + j] != b[o + j]:
+                return False
+        return True
 
-class Company:
-    def __init__(self, code, sub, digits, fill, name, code_b, sub_b):
-        self.code = code        # as registered (str)
-        self.sub = sub
-        self.digits = digits    # 契約桁数
-        self.fill = fill
-        self.name = name
-        self.code_b = code_b    # field image: left-justified, space-padded
-        self.sub_b = sub_b      # field image of the sub-code as the contract requires
-        self.dest = -1          # index of its destination center, -1 if none
+    def byte(self, i, col):
+        return self.blocks[i // self.per][(i % self.per) * self.w + col]
 
 
 class Center:
     def __init__(self, idx, cid, company, ranges, nroutes, center_ids, services, serves, state):
         self.idx = idx
         self.id = cid
-        self.company = company      # Company
-        self.ranges = ranges        # ((lo, hi, base), ...) route numbers held, base = first slot
+        self.company = company      # index of its company (Registry.companies)
+        self.ranges = ranges        # bytes: (lo, hi) route numbers held, 2 bytes each, ascending
         self.nroutes = nroutes
-        self.center_ids = center_ids  # tuple of field images (bytes)
-        self.services = services    # {msg type int: True}: what it may send as originating center
-        self.serves = serves        # {msg type int: True} or None: what it serves as destination
+        self.center_ids = center_ids  # bytes: the contracted field images, one after the other
+        self.services = services    # bytes: message types it may send as originating center
+        self.serves = serves        # bytes or None: message types it serves as destination
         self.state = state
 
     def route_index(self, route):
         """Slot of route number `route` (int) among the routes held, or -1."""
-        for lo, hi, base in self.ranges:
+        r = self.ranges
+        base = 0
+        for i in range(0, len(r), 4):
+            lo = r[i] << 8 | r[i + 1]
+            hi = r[i + 2] << 8 | r[i + 3]
             if lo <= route <= hi:
                 return base + route - lo
+            base += hi - lo + 1
         return -1
 
 
-class Connection:
-    def __init__(self, code, code_b, dest_company):
-        self.code = code
-        self.code_b = code_b
-        self.dest_company = dest_company  # Company or None
+def has_type(types, mt):
+    """True when message type mt (int) is in `types` (Center.services / serves), in place."""
+    if types is None:
+        return False
+    for i in range(0, len(types), 2):
+        if (types[i] << 8 | types[i + 1]) == mt:
+            return True
+    return False
 
 
 class Registry:
+    """companies: a Table of (code field image, sub-code field image as the contract requires
+    (契約桁数), destination center index or 255); connections: a Table of (connection company
+    code, destination company index: 2 bytes, 0xFFFF for none). Companies and connections are
+    named by their index in these tables."""
+
     def __init__(self):
         self.center_layout = _layout.center()
         self.terminal_layout = _layout.terminal()
         self.catalogue = _cat.Catalogue()
         self.cafis_state = CAFIS_ONLINE
-        self.companies = []
+        self.companies = None
+        self.connections = None
+        self.co_w = 0           # width of a company code field
+        self.sub_w = 0          # width of a sub-code field
         self.centers = []
         self.by_id = {}
-        self.connections = []
-        self._co_hash = {}
-        self._conn_hash = {}
 
     def center(self, cid):
         return self.by_id.get(cid)
 
-    def company_at(self, buf, off, ln):
-        """The Company whose code is the ln bytes at buf[off:], or None (no allocation)."""
-        bucket = self._co_hash.get(hash_field(buf, off, ln))
-        if bucket is not None:
-            for co in bucket:
-                if same(buf, off, co.code_b):
-                    return co
-        return None
+    def company_at(self, buf, off, ln=0):
+        """Index of the company whose code is the field at buf[off:], or -1 (no allocation)."""
+        return self.companies.find(buf, off)
 
     def company(self, code):
-        for co in self.companies:
-            if co.code == code:
-                return co
-        return None
+        """Index of the company registered as `code` (str), or -1."""
+        b = code.encode()
+        if len(b) > self.co_w:
+            return -1
+        return self.companies.find(b + b" " * (self.co_w - len(b)), 0)
 
-    def connection_at(self, buf, off, ln):
-        bucket = self._conn_hash.get(hash_field(buf, off, ln))
-        if bucket is not None:
-            for c in bucket:
-                if same(buf, off, c.code_b):
-                    return c
-        return None
+    def co_dest(self, co):
+        """Index of company co's destination center, or -1."""
+        d = self.companies.byte(co, self.co_w + self.sub_w)
+        return -1 if d == _NONE else d
 
+    def connection_at(self, buf, off, ln=0):
+        return self.connections.find(buf, off)
 
-def same(buf, off, ref):
-    """True when buf[off:off+len(ref)] equals ref, compared in place."""
-    for i in range(len(ref)):
-        if buf[off + i] != ref[i]:
-            return False
-    return True
+    def conn_dest(self, con):
+        """Index of connection con's destination company, or -1."""
+        t = self.connections
+        d = t.byte(con, t.key) << 8 | t.byte(con, t.key + 1)
+        return -1 if d == 0xFFFF else d
 
 
 def _err(msg):
@@ -168,16 +210,21 @@ def _keys(d, allowed, where):
 
 
 def _msg_types(v, where, cat):
-    out = {}
+    """A list of message types as bytes, 2 bytes each (read with has_type)."""
     if not isinstance(v, list):
         _err("%s must be a list of message types" % where)
+    out = bytearray(2 * len(v))
+    i = 0
     for t in v:
-        if not (isinstance(t, str) and len(t) == 4 and _cat._digits(t)):
+        if not _layout.is_code(t):
             _err("%s: %r is not a 4-digit message type" % (where, t))
-        if cat.entry(int(t)) is None:
+        n = int(t)
+        if cat.entry(n) is None:
             _err("%s: message type %s is not in the catalogue" % (where, t))
-        out[int(t)] = True
-    return out
+        out[i] = n >> 8
+        out[i + 1] = n & 0xFF
+        i += 2
+    return bytes(out)
 
 
 def _routes(v, where, width):
@@ -192,7 +239,7 @@ def _routes(v, where, width):
             _err("%s: route %r is not NNNN or NNNN-NNNN" % (where, r))
         nums = []
         for p in parts:
-            if len(p) != width or not _cat._digits(p):
+            if not _layout.is_code(p, width):
                 _err("%s: route %r must be %d digits" % (where, r, width))
             nums.append(int(p))
         lo = nums[0]
@@ -207,12 +254,16 @@ def _routes(v, where, width):
         if spans[i][0] <= spans[i - 1][1]:
             _err("%s: routes %04d-%04d and %04d-%04d overlap" % (where, spans[i - 1][0], spans[i - 1][1],
                                                                 spans[i][0], spans[i][1]))
-    ranges = []
-    base = 0
-    for lo, hi in spans:
-        ranges.append((lo, hi, base))
-        base += hi - lo + 1
-    return tuple(ranges), base
+    ranges = bytearray(4 * len(spans))
+    n = 0
+    for i in range(len(spans)):
+        lo, hi = spans[i]
+        ranges[4 * i] = lo >> 8
+        ranges[4 * i + 1] = lo & 0xFF
+        ranges[4 * i + 2] = hi >> 8
+        ranges[4 * i + 3] = hi & 0xFF
+        n += hi - lo + 1
+    return bytes(ranges), n
 
 
 def _state(v, where, table):
@@ -223,8 +274,16 @@ def _state(v, where, table):
 
 
 def load(src):
-    """Registry from JSON text (str/bytes) or an already-parsed dict; RegistryError if malformed."""
-    if isinstance(src, (bytes, bytearray)):
+    """Registry from JSON text (str/bytes), a stream to read it from (anything with read():
+    parsed as it is read, never held whole), or an already-parsed dict; RegistryError if
+    malformed."""
+    if hasattr(src, "read"):
+        import json
+        try:
+            src = json.load(src)
+        except Exception as e:
+            _err("registry: not valid JSON (%s)" % e)
+    elif isinstance(src, (bytes, bytearray)):
         try:
             src = bytes(src).decode()
         except Exception:
@@ -235,16 +294,17 @@ def load(src):
             src = json.loads(src)
         except Exception as e:
             _err("registry: not valid JSON (%s)" % e)
-    try:
-        return _build(src)
-    except RegistryError:
-        raise
-    except (_layout.LayoutError, _cat.CatalogueError) as e:
-        raise RegistryError(str(e))
+    return _build(src)
 
 
 def _build(d):
+    if not isinstance(d, dict):
+        _err("registry must be a JSON object, not %s" % ("a list" if isinstance(d, list) else
+                                                         "a string" if isinstance(d, str) else repr(d)))
     _keys(d, _TOP_KEYS, "registry")
+    for k in ("comment", "name"):
+        if not isinstance(d.get(k, ""), str):
+            _err("registry.%s must be a string" % k)
     if d.get("format") != FORMAT:
         _err("registry.format must be %r" % FORMAT)
     reg = Registry()
@@ -263,10 +323,13 @@ def _build(d):
     _keys(cafis, ("state",), "registry.cafis")
     reg.cafis_state = _state(cafis.get("state", "online"), "registry.cafis.state", CAFIS_STATES)
 
-    co_w = cl.pos["org_co"][1]
-    sub_w = cl.pos["org_sub"][1]
-    if cl.pos["dst_co"][1] != co_w or cl.pos["dst_sub"][1] != sub_w:
+    co_w = cl.at("org_co")[1]
+    sub_w = cl.at("org_sub")[1]
+    if cl.at("dst_co")[1] != co_w or cl.at("dst_sub")[1] != sub_w:
         _err("layout center: originating and destination company fields must have the same widths")
+    reg.co_w = co_w
+    reg.sub_w = sub_w
+    recs = []
     for i, c in enumerate(_list(d, "companies", "registry")):
         w = "companies[%d]" % i
         _keys(c, ("code", "sub", "digits", "fill", "name"), w)
@@ -284,16 +347,18 @@ def _build(d):
         name = c.get("name", "")
         if not isinstance(name, str):
             _err("%s: name must be a string" % w)
-        if reg.company(code) is not None:
-            _err("company %s is listed twice" % code)
-        code_b = (code + " " * (co_w - len(code))).encode()
-        sub_b = (sub + fill * (sub_w - digits)).encode()
-        co = Company(code, sub, digits, fill, name, code_b, sub_b)
-        reg.companies.append(co)
-        reg._co_hash.setdefault(_hash_bytes(code_b), []).append(co)
+        recs.append((code + " " * (co_w - len(code)) + sub + fill * (sub_w - digits)).encode() + b"\xff")
+    if len(recs) >= 0xFFFF:
+        _err("registry: %d companies; at most %d" % (len(recs), 0xFFFE))
+    reg.companies = cos = Table(co_w + sub_w + 1, co_w, recs)
+    for i in range(1, cos.n):
+        if cos.same(i, 0, co_w, recs[i - 1], 0):
+            _err("company %s is listed twice" % recs[i][:co_w].decode().rstrip())
+    recs = None
 
-    rw = cl.pos["route"][1]
-    idw = cl.pos["center_id"][1]
+    rw = cl.at("route")[1]
+    idw = cl.at("center_id")[1]
+    total = 0
     for i, c in enumerate(_list(d, "centers", "registry")):
         w = "centers[%d]" % i
         _keys(c, ("id", "company", "routes", "center_ids", "services", "serves", "state", "name"), w)
@@ -302,44 +367,50 @@ def _build(d):
         if cid in reg.by_id:
             _err("center %s is listed twice" % cid)
         co = reg.company(_str(c.get("company"), w + ".company"))
-        if co is None:
+        if co < 0:
             _err("%s: company %s is not in companies" % (w, c.get("company")))
         ranges, n = _routes(c.get("routes"), w + ".routes", rw)
-        ids = []
+        total += n
+        if total > _MAX_ROUTES:
+            _err("%s: %d routes in all; at most %d (their state is kept in RAM)" % (w, total, _MAX_ROUTES))
+        ids = b""
         for x in _list(c, "center_ids", w):
             x = _str(x, w + ".center_ids", idw)
             if len(x) != idw:
                 _err("%s: center identifier %r must be %d characters" % (w, x, idw))
-            ids.append(x.encode())
+            ids += x.encode()
         services = _msg_types(c.get("services", []), w + ".services", cat)
         serves = None
         if c.get("serves") is not None:
             serves = _msg_types(c["serves"], w + ".serves", cat)
-            if co.dest >= 0:
-                _err("%s: company %s already has destination center %s" % (w, co.code, reg.centers[co.dest].id))
-            co.dest = len(reg.centers)
+            if reg.co_dest(co) >= 0:
+                _err("%s: company %s already has destination center %s" % (w, c.get("company"),
+                                                                         reg.centers[reg.co_dest(co)].id))
+            if len(reg.centers) >= _NONE:
+                _err("%s: at most %d centers have a destination role" % (w, _NONE))
+            cos.blocks[co // cos.per][(co % cos.per) * cos.w + co_w + sub_w] = len(reg.centers)
         state = _state(c.get("state", "online"), w + ".state", CENTER_STATES)
-        cen = Center(len(reg.centers), cid, co, ranges, n, tuple(ids), services, serves, state)
+        cen = Center(len(reg.centers), cid, co, ranges, n, ids, services, serves, state)
         reg.centers.append(cen)
         reg.by_id[cid] = cen
 
     tl = reg.terminal_layout
-    cw = tl.pos["conn_co"][1]
+    cw = tl.at("conn_co")[1]
+    recs = []
     for i, c in enumerate(_list(d, "connections", "registry", required=False)):
         w = "connections[%d]" % i
         _keys(c, ("code", "destination", "name"), w)
         code = _str(c.get("code"), w + ".code", cw)
         if len(code) != cw:
             _err("%s: connection company code %r must be %d characters" % (w, code, cw))
-        dest = None
+        dest = 0xFFFF
         if c.get("destination") is not None:
             dest = reg.company(_str(c.get("destination"), w + ".destination"))
-            if dest is None:
+            if dest < 0:
                 _err("connection %s: destination company %s is not in companies" % (code, c.get("destination")))
-        for o in reg.connections:
-            if o.code == code:
-                _err("connection %s is listed twice" % code)
-        con = Connection(code, code.encode(), dest)
-        reg.connections.append(con)
-        reg._conn_hash.setdefault(_hash_bytes(con.code_b), []).append(con)
+        recs.append(code.encode() + bytes((dest >> 8, dest & 0xFF)))
+    reg.connections = t = Table(cw + 2, cw, recs)
+    for i in range(1, t.n):
+        if t.same(i, 0, cw, recs[i - 1], 0):
+            _err("connection %s is listed twice" % recs[i][:cw].decode())
     return reg

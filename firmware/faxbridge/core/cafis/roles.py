@@ -37,17 +37,6 @@ K_REPORT = "report"              # any report (general, control, fault, abnormal
 K_UNKNOWN = "unknown"            # not in the catalogue
 
 
-def _num(buf, off, ln):
-    """The digits at buf[off:off+ln] as an int, -1 if not all digits (no allocation)."""
-    n = 0
-    for i in range(off, off + ln):
-        c = buf[i]
-        if c < 48 or c > 57:
-            return -1
-        n = n * 10 + c - 48
-    return n
-
-
 def digits(n, width):
     """n as `width` ASCII digits (bytes), zero-padded."""
     s = b"%d" % n
@@ -72,30 +61,42 @@ class Roles:
             if key not in self.code:
                 raise ValueError("roles: no message type for %s" % key)
         self.hlen = self.lay.hlen
-        self.off_type, self.len_type = self.lay.pos["msg_type"]
-        self.off_route, self.len_route = self.lay.pos["route"]
-        self.off_tlen, self.len_tlen = self.lay.pos["trailer_len"]
+        # (offset, length) by field key: the engine reads fields by name per telegram (a tool:
+        # a dict is fine here; the board's checker keeps bytes, checks.py)
+        self.pos = {}
+        for r in self.lay.fields:
+            self.pos[r[_layout.F_KEY]] = (r[_layout.F_OFF], r[_layout.F_LEN])
+        # class and answers of each message type by number (the catalogue's, as dicts for speed)
+        self._cls = {}
+        self._ans = {}
+        for row in self.cat.rows:
+            n = int(row[_cat.C_CODE])
+            self._cls[n] = row[_cat.C_CLS]
+            self._ans[n] = tuple(int(a) for a in row[_cat.C_ANS])
+        self.off_type, self.len_type = self.lay.at("msg_type")
+        self.off_route, self.len_route = self.lay.at("route")
+        self.off_tlen, self.len_tlen = self.lay.at("trailer_len")
         # the first answer of each message type, as field bytes (the report to a command)
         self.answer = {}
-        for n in self.cat.ans:
-            a = self.cat.ans[n]
+        for row in self.cat.rows:
+            a = row[_cat.C_ANS]
             if a:
-                self.answer[n] = digits(a[0], self.len_type)
+                self.answer[int(row[_cat.C_CODE])] = digits(int(a[0]), self.len_type)
         # reject report (××拒否報告) of each general request: the answer named "reject"
         self.reject = {}
         for row in self.cat.rows:
-            if row[3] == _cat.REQ:
-                for a in row[4]:
+            if row[_cat.C_CLS] == _cat.REQ:
+                for a in row[_cat.C_ANS]:
                     e = self.cat.entry(int(a))
-                    if e is not None and e[3] == _cat.REP and "reject" in e[1]:
-                        self.reject[int(row[0])] = a.encode()
+                    if e is not None and e[_cat.C_CLS] == _cat.REP and "reject" in e[_cat.C_EN]:
+                        self.reject[int(row[_cat.C_CODE])] = a.encode()
 
     # ---- fields -----------------------------------------------------------------------------
     def mtype(self, tg):
         """Message type as an int (-1 when not numeric or the telegram is too short)."""
         if len(tg) < self.hlen:
             return -1
-        return _num(tg, self.off_type, self.len_type)
+        return _layout.num(tg, self.off_type, self.len_type)
 
     def route(self, tg):
         """Route number as bytes (b'' when too short)."""
@@ -104,7 +105,7 @@ class Roles:
         return bytes(tg[self.off_route:self.off_route + self.len_route])
 
     def field(self, tg, key):
-        off, ln = self.lay.pos[key]
+        off, ln = self.pos[key]
         return bytes(tg[off:off + ln])
 
     def with_type(self, tg, code, route=None):
@@ -142,7 +143,7 @@ class Roles:
             if r in ("confirm", "confirm_re"):
                 return K_CONFIRM
             return r
-        c = self.cat.cls(n)
+        c = self._cls.get(n, 0)
         if c == _cat.REQ:
             return K_REQUEST
         if c == _cat.CANCEL:
@@ -154,23 +155,23 @@ class Roles:
         return K_UNKNOWN
 
     def cls(self, tg):
-        return self.cat.cls(self.mtype(tg))
+        return self._cls.get(self.mtype(tg), 0)
 
     def answers(self, sent, got):
         """True when telegram `got` answers telegram `sent` (catalogue answers, or an abnormal
         report 異常報告 to a request or fault command)."""
         a = self.mtype(sent)
         b = self.mtype(got)
-        if self.cat.answers(a, b):
+        if b in self._ans.get(a, ()):
             return True
-        if self.cat.cls(b) == _cat.ABNORMAL and self.cat.cls(a) in (_cat.REQ, _cat.CANCEL, _cat.CONFIRM):
+        if self._cls.get(b) == _cat.ABNORMAL and self._cls.get(a) in (_cat.REQ, _cat.CANCEL, _cat.CONFIRM):
             return True
         return False
 
     def error_code(self, tg):
         """The error code a report carries: the first 3 trailer bytes when they look like Cnn."""
         t = tg[self.hlen:self.hlen + 3]
-        if len(t) == 3 and t[0] == 67 and 48 <= t[1] <= 57 and 48 <= t[2] <= 57:
+        if len(t) == 3 and t[0] == 67 and _layout.num(t, 1, 2) >= 0:
             return bytes(t).decode()
         return None
 
@@ -189,9 +190,8 @@ def protected(roles, tg):
 
 def same_protected(roles, a, b):
     """True when telegrams a and b carry the same protected items (compared in place)."""
-    pos = roles.lay.pos
     for k in PROTECTED:
-        off, ln = pos[k]
+        off, ln = roles.pos[k]
         for i in range(off, off + ln):
             if a[i] != b[i]:
                 return False
@@ -200,10 +200,9 @@ def same_protected(roles, a, b):
 
 def protected_is(roles, tg, items):
     """True when telegram tg carries the protected items `items` (from protected())."""
-    pos = roles.lay.pos
     j = 0
     for k in PROTECTED:
-        off, ln = pos[k]
+        off, ln = roles.pos[k]
         for i in range(off, off + ln):
             if tg[i] != items[j]:
                 return False
