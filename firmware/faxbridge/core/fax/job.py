@@ -142,7 +142,11 @@ class Jobs:
         self.jobs.append(rec)
         self._go(rec, "submit")
         if self.store is not None:
-            self.store.adopt(job_id, pages)
+            try:
+                self.store.adopt(job_id, pages)
+            except OSError as e:     # a spool file gone, flash full: the pages cannot be made
+                self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % e),))
+                return None
         else:
             rec["paths"] = [p for _, p in pages]
         self._check_pages(rec)
