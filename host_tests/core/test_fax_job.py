@@ -4,6 +4,7 @@ import json
 
 from faxbridge.core.fax import job, status
 from faxbridge.core.fax.quota import Quota
+from faxbridge.core.mqtt.outbox import OutboxFull
 
 T = 1790000000.0
 SEEN = set()                 # (from state, event) pairs the tests drove through
@@ -328,7 +329,7 @@ def test_a_refused_emit_leaves_the_status_for_the_next_boot():
 
     def emit(f):
         if full[0]:
-            raise OSError("outbox full")
+            raise OutboxFull()
         ev.append(dict(f))
     js = Traced(_cfg(), st, emit, None, _number, _page)
     assert js.submit("j1", "0312345678", [("text", "a")], 1, T) is None

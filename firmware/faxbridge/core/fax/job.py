@@ -16,6 +16,7 @@ from faxbridge.core.fax import status
 from faxbridge.core.fax.quota import Quota, SEND, EXPIRE
 from faxbridge.core.mqtt import contract
 from faxbridge.core.mqtt.commands import JOB_CHARS
+from faxbridge.core.mqtt.outbox import OutboxFull
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
 
@@ -104,7 +105,7 @@ class Jobs:
     def _report(self, rec):
         try:
             self.emit(fields(rec))
-        except Exception:       # refused (outbox full): stays unreported, sent again at boot
+        except (OutboxFull, OSError):   # refused, or flash full: unreported, sent again at boot
             return
         rec["rep"] = rec["rev"]
         self._save(rec)
