@@ -27,6 +27,10 @@ import time  # noqa: E402
 
 from faxbridge.core.fax import class2, job, pagesrc, pbm, textpage  # noqa: E402
 
+# The job lifecycle's configuration, in the unit's keys (docs/unit.md): one attempt.
+JOB_CFG = {"retries": {"count": 0, "delay_s": 60, "after_restart": False},
+           "jobs": {"max_queued": 1, "max_pages": 500, "keep_done": 0}}
+
 _VTIME = 5
 _VMIN = 6
 
@@ -63,6 +67,23 @@ def emit(kind, info):
     for k in info:
         d[k] = info[k]
     print(json.dumps(d))
+
+
+def emit_status(fields):
+    """A fax/status (contract.fax_status fields) with its evidence pairs lifted to the top."""
+    d = {"event": "status"}
+    for k, v in fields:
+        if k == "evidence":
+            for ek, ev in v:
+                d[ek] = ev
+        else:
+            d[k] = v
+    print(json.dumps(d))
+
+
+def evidence(info):
+    """The driver's end-of-call info as evidence pairs."""
+    return tuple((k, info.get(k)) for k in ("result", "hangup", "pprs", "remote_id", "params", "reason"))
 
 
 class Pages:
@@ -193,11 +214,13 @@ def main(argv):
         return pagesrc.CountingSink(out)
 
     m = class2.Class2(opt["set"], new_sink if mode == "recv" else None)
-    runner = job.Runner(m, {"retries": 0})
+    jobs = job.Jobs(JOB_CFG, None, emit_status)
+    active = None
     t = now()
     m.start(t)
     if mode == "send":
-        runner.submit("job1", pos[1], Pages(pos[2:], opt["fine"]), t)
+        pages = Pages(pos[2:], opt["fine"])
+        jobs.submit("job1", pos[1], [(k, p) for k, p, _ in pages.items], 0, t)
     ends = 0
     cancelled = False
     page_t = None
@@ -212,7 +235,8 @@ def main(argv):
         if (opt["cancel"] is not None and not cancelled and page_t is not None and
                 t >= page_t + opt["cancel"]):
             cancelled = True
-            runner.cancel("job1", t)
+            if jobs.cancel("job1", t) == "call":
+                m.cancel(t)
         paced = False
         credit = min(256.0, credit + (t - last_t) * rate)
         last_t = t
@@ -230,7 +254,7 @@ def main(argv):
                 mv = mv[n or 0:]
             if m.state_name() == "txdata" and poller.poll(0):
                 break              # read XOFF before writing more
-        d = runner.deadline(t)
+        d = m.deadline()
         wait = 50 if d is None else int(max(0, min(0.05, d - t)) * 1000)
         if m.state_name() == "txdata":
             wait = 2 if paced else 0
@@ -239,19 +263,27 @@ def main(argv):
             if n:
                 m.feed(bytes(buf[:n]), now())
         t = now()
-        runner.poll(t)
-        for kind, info in runner.events():
+        m.poll(t)
+        if active is None and m.ready():
+            active = jobs.next_due(t)
+            if active is not None:
+                jobs.start_call(active, t)
+                m.send(active["dial"], pages, t)
+        for kind, info in m.events():
             emit(kind, info)
             if kind == "progress" and info["phase"] == "page" and page_t is None:
                 page_t = t
-            if mode == "send" and kind == "status" and info["final"]:
-                port.close()
-                return 0
+            if mode == "send" and kind == "end" and info["dir"] == "tx" and active is not None:
+                jobs.end_call(active, info["code"], evidence(info), info.get("pages", 0), t)
+                active = None
             if mode == "recv" and kind == "end" and info["dir"] == "rx":
                 ends += 1
                 if ends >= opt["calls"]:
                     port.close()
                     return 0
+        if mode == "send" and not jobs.jobs:          # the job's final status is out
+            port.close()
+            return 0
 
 
 if __name__ == "__main__":

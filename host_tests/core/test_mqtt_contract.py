@@ -9,10 +9,18 @@ from faxbridge.core.mqtt import commands, contract
 
 def test_event_payload_is_ordered_and_identical_everywhere():
     p = contract.event("u1", 42, contract.fax_status("J1", -3, "in progress", False, 2, 1,
-                                                     (("result", "BUSY"), ("fhng", None))))
+                                                     (("result", "BUSY"), ("fhng", None)), "wait", 3))
     assert p == (b'{"unit":"u1","seq":42,"job":"J1","code":-3,"category":"in progress",'
-                 b'"final":false,"attempt":2,"pages":1,"evidence":{"result":"BUSY","fhng":null}}')
+                 b'"final":false,"state":"wait","attempt":2,"pages":1,"of":3,'
+                 b'"evidence":{"result":"BUSY","fhng":null}}')
     assert json.loads(p)["evidence"]["result"] == "BUSY"
+
+
+def test_fax_status_state_and_page_count_defaults():
+    states = [dict(contract.fax_status("J", c, "x", c >= 0, 1, 2))["state"] for c in (-1, -2, -3, -22, 0, 263)]
+    assert states == ["new", "queued", "call", "held", "done", "done"]
+    d = dict(contract.fax_status("J", 0, "success", True, 1, 2))
+    assert d["of"] == 2 and d["evidence"] == () and d["final"] is True
 
 
 def test_value_encoding_rules():

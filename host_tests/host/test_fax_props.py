@@ -12,7 +12,8 @@ from fax_helpers import BufSink, pages_of  # noqa: E402
 
 from faxbridge.core.fax import status  # noqa: E402
 from faxbridge.core.fax.class2 import Class2  # noqa: E402
-from faxbridge.core.fax.job import Runner  # noqa: E402
+from faxbridge.core.fax.job import Jobs  # noqa: E402
+from faxbridge.core.fax.quota import Quota  # noqa: E402
 
 VOCAB = [b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nCONNECT\r\n", b"\r\nRING\r\n", b"\r\nBUSY\r\n",
          b"\r\nNO CARRIER\r\n", b"\r\nNO ANSWER\r\n", b"\r\nVOICE\r\n", b"\r\nNO DIALTONE\r\n",
@@ -163,22 +164,44 @@ def test_random_modem_output_never_crashes_and_calls_end(actions, npages):
                           st.tuples(st.just("hold"), st.integers(0, 2)),
                           st.tuples(st.just("release"), st.integers(0, 2))), max_size=40))
 def test_every_job_reaches_a_final_status(actions):
+    """The job lifecycle wired to the machine as the unit wires it (app/unit.py)."""
     m = Class2({"rings": 0})
-    r = Runner(m, {"retries": 1, "retry_delay": 30, "ready_timeout": 600})
+    q = Quota(0, 86400)
+    finals = {}
+
+    def emit(fields):
+        e = dict(fields)
+        if e["final"]:
+            assert e["job"] not in finals, "two final statuses"
+            finals[e["job"]] = e["code"]
+    js = Jobs({"retries": {"count": 1, "delay_s": 30, "after_restart": True},
+               "jobs": {"max_queued": 16, "max_pages": 20, "keep_done": 20}}, None, emit, q)
     t = 0.0
     m.start(t)
     boot(m, t)
-    finals = {}
     for i, number in enumerate(("5551234", "119", "5550000")):
-        r.submit("j%d" % i, number, pages_of(b"abc\x10"), t)
+        js.submit("j%d" % i, number, [("page", "-")], i, t)
+    active = [None]
+    unready = [t]
 
     def run(t):
-        r.poll(t)
+        m.poll(t)
+        if m.ready() or m.in_call():
+            unready[0] = t
+        elif t - unready[0] > 600:            # the unit's modem wait (jobs.modem_wait_s)
+            unready[0] = t
+            js.fail_waiting(205001, "no usable modem")
+        if active[0] is None and m.ready():
+            rec = js.next_due(t)
+            if rec is not None:
+                active[0] = rec
+                js.start_call(rec, t)
+                m.send(rec["dial"], pages_of(b"abc\x10"), t)
         drain(m, t)
-        for k, e in r.events():
-            if k == "status" and e["final"]:
-                assert e["job"] not in finals, "two final statuses"
-                finals[e["job"]] = e["code"]
+        for k, e in m.events():
+            if k == "end" and e["dir"] == "tx" and active[0] is not None:
+                rec, active[0] = active[0], None
+                js.end_call(rec, e["code"], (("reason", e["reason"]),), e.get("pages", 0), t)
     for kind, arg in actions:
         if kind == "feed":
             for c in arg:
@@ -189,18 +212,19 @@ def test_every_job_reaches_a_final_status(actions):
         elif kind == "answer":
             m.feed(answer(LAST[0], arg), t)
         elif kind == "cancel":
-            r.cancel("j%d" % arg, t)
+            if js.cancel("j%d" % arg, t) == "call":
+                m.cancel(t)
         elif kind == "hold":
-            r.hold("j%d" % arg, t)
+            q.set_limit(1 + arg)              # a page quota: jobs are held once it is spent
         elif kind == "release":
-            r.release("j%d" % arg, t)
+            q.set_limit(0)
         run(t)
     end = t + 200000
     while len(finals) < 3 and t < end:
-        d = r.deadline(t)
-        t = max(t + 1, d if d is not None else t + 100)
+        d = m.deadline()
+        t = max(t + 1, min(d, t + 100) if d is not None else t + 100)
         run(t)
-    assert sorted(finals) == ["j0", "j1", "j2"], (finals, m.state_name(), [j.code for j in r.jobs])
+    assert sorted(finals) == ["j0", "j1", "j2"], (finals, m.state_name(), [r["state"] for r in js.jobs])
     for code in finals.values():
         assert code in status.CODES
 

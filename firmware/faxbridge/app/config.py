@@ -83,14 +83,16 @@ SCHEMA = (
     ("cafis.layouts", "any", None, False, None),
     ("telemetry.interval_s", "num", 60, False, (1, 86400)),
     ("watchdog.timeout_ms", "int", 30000, False, (2000, 600000)),
-    ("jobs.keep_done", "int", 20, False, (0, 1000)),
+    ("jobs.keep_done", "int", 20, False, (0, 200)),
     ("jobs.max_queued", "int", 16, False, (1, 1000)),
     ("jobs.max_pages", "int", 20, False, (1, 500)),
     ("jobs.modem_wait_s", "int", 900, False, (10, 86400)),
+    ("rx.keep", "int", 20, False, (0, 1000)),
+    ("rx.max_kb", "int", 512, False, (0, 65536)),
 )
 
 SECTIONS = ("unit_id", "board", "mqtt", "wifi", "ntp", "modem", "telegram", "dial", "retries",
-            "quota", "cafis", "telemetry", "watchdog", "jobs")
+            "quota", "cafis", "telemetry", "watchdog", "jobs", "rx")
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

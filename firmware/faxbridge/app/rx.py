@@ -1,12 +1,13 @@
-"""Received faxes on flash: a page sink for the Class 2 driver (docs/fax.md).
+"""Received faxes on flash: a page sink for the Class 2 driver (docs/fax.md), and retention.
 
 Pages are stored as <folder>/<fax id>/p<n>.g3 in MSB-first bit order (the netpbm and efax
 convention: `g3topbm` reads them as-is); each page's lines are counted by the T.4 decoder so
-the driver can answer +FPTS from the bad-line count.
+the driver can answer +FPTS from the bad-line count. Fax ids are rx<boot>-<n>, n counting every
+reception the unit ever made; prune() keeps flash use bounded (docs/unit.md "Received faxes").
 """
 import os
 
-from faxbridge.app.store import makedirs
+from faxbridge.app.store import makedirs, names, rmtree, size
 from faxbridge.core.fax import t4, t4dec
 
 
@@ -65,3 +66,39 @@ class RxSink:
                 os.remove(self.page_path(self.index))
             except OSError:
                 pass
+
+
+def _number(name):
+    """n of a fax folder rx<boot>-<n>, or None for any other name (never touched)."""
+    i = name.find("-")
+    if name[:2] != "rx" or i < 3 or not name[i + 1:].isdigit() or not name[2:i].isdigit():
+        return None
+    return int(name[i + 1:])
+
+
+def prune(folder, keep, max_bytes):
+    """Before a reception: delete the oldest received faxes until fewer than `keep` remain and
+    they hold at most `max_bytes`, so flash holds at most keep faxes, max_bytes plus the one
+    being received. One pass over the folder per deletion; returns how many were deleted."""
+    gone = 0
+    if not folder.endswith("/"):
+        folder += "/"
+    try:
+        os.stat(folder)
+    except OSError:
+        return 0
+    while True:
+        count = total = 0
+        oldest = None
+        for name in names(folder):
+            n = _number(name)
+            if n is None:
+                continue
+            count += 1
+            total += size(folder + name)
+            if oldest is None or n < oldest[0]:
+                oldest = (n, name)
+        if oldest is None or (count < keep and total <= max_bytes):
+            return gone
+        rmtree(folder + oldest[1])
+        gone += 1

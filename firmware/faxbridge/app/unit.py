@@ -12,11 +12,11 @@ from micropython import const
 
 from faxbridge.app import pages as pagesmod
 from faxbridge.app.clock import Monotonic
-from faxbridge.app.jobs import Jobs
-from faxbridge.app.quota import Quota
-from faxbridge.app.rx import RxSink
-from faxbridge.app.store import JobStore, load_json, save_json, makedirs
+from faxbridge.app.jobs import DUPLICATE, Jobs, JobStore
+from faxbridge.app.rx import RxSink, prune as rx_prune
+from faxbridge.app.store import load_json, save_json, makedirs
 from faxbridge.core.fax import dial
+from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt import commands, contract
 
 MAX_LINE = const(2 * 1024 + 64)   # a hex telegram line: 1024 bytes + sender/center prefix
@@ -101,7 +101,7 @@ class Unit:
         self._cfg_stat = None
         dcfg = driver_config(cfg)
         self._dcfg = dcfg
-        self.jobs = Jobs(self.store, self.quota, cfg, self._emit_status, self._check_number,
+        self.jobs = Jobs(cfg, self.store, self._emit_status, self.quota, self._check_number,
                          self._check_page)
 
     # ---- helpers
@@ -203,7 +203,10 @@ class Unit:
     # ---- commands (called by the link; raise CommandError for cmd/error)
     def _on_command(self, cmd):
         if isinstance(cmd, commands.Fax):
-            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, self.now())
+            pages, digest = self._spool(cmd)
+            why = self.jobs.submit(cmd.job, cmd.number, pages, digest, self.now())
+            if why == DUPLICATE:
+                return          # the same job again: its first answer stands
             if why:
                 reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
                 raise commands.CommandError(reason, why, cmd.job)
@@ -218,6 +221,26 @@ class Unit:
                 raise commands.CommandError(commands.REJECTED, why, cmd.job)
         elif isinstance(cmd, commands.Telegram):
             self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt")
+
+    def _spool(self, cmd):
+        """(pages as [(kind, path)], digest) of a cmd/fax. Until the streamed cmd/fax lands
+        (interfaces A: the link spools the pages), pages held in RAM are written here."""
+        if hasattr(cmd, "digest"):
+            return cmd.pages, cmd.digest
+        import binascii
+        folder = self.flash + "spool/"
+        makedirs(folder[:-1])
+        pages = []
+        digest = 0
+        for i, (kind, data) in enumerate(cmd.pages):
+            data = data.encode() if isinstance(data, str) else data
+            digest = binascii.crc32(kind.encode(), digest)
+            digest = binascii.crc32(data, digest)
+            path = "%sd%d" % (folder, i)
+            with open(path, "wb") as f:
+                f.write(data)
+            pages.append((kind, path))
+        return pages, digest
 
     # ---- CAFIS
     def telegram(self, data, sender, center, source):
@@ -288,15 +311,17 @@ class Unit:
     # ---- modem
     def _open_page(self, index):
         job = self.active
-        if job is None or index >= len(job["plan"]):
+        p = None if job is None else self.jobs.page(job, index)
+        if p is None:
             return None
-        doc, sub = job["plan"][index]
         d = self._dcfg
-        return pagesmod.FilePage(self.store.page_path(job["id"], doc), job["kinds"][doc], sub,
+        return pagesmod.FilePage(p[0], p[1], p[2],
                                  bps=self.modem.cfg["max_rate"], st=self.modem.cfg["scan_time"],
                                  station=d["station_id"], stamp=pagesmod.when(job["created"]))
 
     def _rx_sink(self):
+        r = self.cfg["rx"]
+        rx_prune(self.flash + "rx/", r["keep"], r["max_kb"] * 1024)
         self.state["rx"] += 1
         self._save_state()
         fax_id = "rx%d-%d" % (self.state["boots"], self.state["rx"])

@@ -1,220 +1,353 @@
-"""Fax jobs: the InterFAX status of each job from acceptance to its final code (spec/fax.md).
+"""The fax job lifecycle (spec/fax.md, docs/unit.md "Fax jobs"): one state machine, no I/O.
 
-Job codes: -1 accepted (pages being prepared), -2 ready (waiting for the line), -3 dialling /
-sending / waiting to retry, -22 held (page quota spent), then one final code (>= 0).
-Runner queues jobs on one Class2 modem, retries the retryable outcomes with the configured
-count and delay, cancels (AT+FK, then 403) and ends a quota hold after 24 h with 205000.
-Everything is pure state; `now` is in seconds.
+A job is a record (a dict, persisted as JSON by the app's store); every change of state is one
+row of ROWS, saved (rev += 1), emitted as the fax/status event contract.fax_status builds, then
+marked reported (rep = rev). Time is passed in (Unix seconds). Configuration is the unit's:
+retries.count, retries.delay_s, retries.after_restart, jobs.max_queued, jobs.max_pages,
+jobs.keep_done. The page quota is a core.fax.quota.Quota.
+
+Store interface (app/jobs.py JobStore on flash; a dict in the tests; None keeps records in RAM
+only, for tools): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
+one at a time, in any order; remove(job_id, docs); adopt(job_id, pages) moves the documents
+[(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs).
+Only open jobs are kept in RAM; finished records are pruned to jobs.keep_done (oldest first).
 """
-from faxbridge.core.fax import dial, status
+from faxbridge.core.fax import status
+from faxbridge.core.fax.quota import Quota, SEND, EXPIRE
+from faxbridge.core.mqtt import contract
+from faxbridge.core.mqtt.commands import JOB_CHARS
+from faxbridge.core.mqtt.outbox import OutboxFull
 
-DEFAULTS = {
-    "retries": 2,            # further attempts after a retryable outcome (spec/fax.md)
-    "retry_delay": 120,      # seconds between attempts
-    "ready_timeout": 900,    # a job waiting this long for a usable modem ends with 205001
-    "hold_limit": 86400,     # a quota hold (-22) older than this ends with 205000
-}
+DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
 
-NEW = -1
-READY = -2
-SENDING = -3
-HELD = -22
-
-
-class Job:
-    """One job's state and evidence (read-only for the caller)."""
-
-    def __init__(self, job_id, number, open_page, now):
-        self.id = job_id
-        self.number = number
-        self.open_page = open_page
-        self.code = NEW
-        self.attempts = 0
-        self.active = False          # an attempt is running on the modem
-        self.cancelled = False
-        self.due = now               # earliest start of the next attempt
-        self.waiting_since = now     # since when it waits for the modem
-        self.held_since = None
-        self.evidence = {}
-
-    def final(self):
-        return self.code >= 0
+# The transitions: (from states, event, to state, code); code None is the event's own (the
+# call's InterFAX code from the driver, the dial policy's 6002/6027, the caller's 205001).
+# "" is no state yet. Rows cite spec/fax.md's status table unless said otherwise.
+ROWS = (
+    (("",), "submit", "new", -1),                 # job accepted, pages being prepared
+    (("",), "refuse", "done", None),              # dial policy: refused 6002 / malformed 6027
+    (("new",), "ready", "queued", -2),            # ready, waiting for the line
+    (("new",), "bad_page", "done", 204000),       # page image could not be made
+    (("queued", "wait"), "hold", "held", -22),    # held: the page quota is spent
+    (("held",), "expire", "done", 205000),        # quota hold older than quota.hold_s (24 h)
+    (("queued", "wait", "held"), "dial", "call", -3),   # dialling / sending
+    (("call",), "page", "call", -3),              # sending: one more page confirmed
+    (("call",), "retry", "wait", -3),             # retryable outcome, attempts left ("Retries")
+    (("call",), "end", "done", None),             # the call's final code (0 = all pages)
+    (("call",), "cancelled", "done", 403),        # cancelled during the call (AT+FK)
+    (("queued", "wait", "held"), "cancel", "done", 403),  # cancelled on request
+    (("queued", "wait", "held"), "no_modem", "done", None),       # modem unusable: 205001
+    (("call",), "restart", "wait", -3),           # docs/unit.md: the unit restarted in the call,
+    (("call",), "restart_end", "done", 205001),   # redialled if allowed, else system error
+)
+BATCH = 8           # records changed after one pass over the store (bounded RAM)
 
 
-class Runner:
-    """Runs jobs one at a time on a Class2 machine. See docs/fax.md for the loop."""
+def valid_id(job_id):
+    """A job id is 1..40 of commands.JOB_CHARS and does not start with '.' (a file name)."""
+    if not isinstance(job_id, str) or not 0 < len(job_id) <= 40 or job_id[0] == ".":
+        return False
+    for c in job_id:
+        if c not in JOB_CHARS:
+            return False
+    return True
 
-    def __init__(self, modem, config=None):
-        cfg = dict(DEFAULTS)
-        if config:
-            for k in config:
-                if k not in DEFAULTS:
-                    raise ValueError("unknown job config key: %s" % k)
-                cfg[k] = config[k]
+
+def fields(rec):
+    """The fax/status payload fields of a record (contract.fax_status)."""
+    ev = rec.get("evidence")
+    code = rec["code"]
+    return contract.fax_status(rec["id"], code, status.category(code), rec["state"] == "done",
+                               rec.get("attempt", 0), rec.get("confirmed", 0),
+                               tuple(tuple(p) for p in ev) if ev else None, rec["state"], rec.get("n", 0))
+
+
+class Jobs:
+    def __init__(self, cfg, store, emit, quota=None, check_number=None, check_page=None):
+        """emit(fields) persists one fax/status event. check_number(number) -> (None, dial
+        string) | (6002 or 6027, reason); check_page(kind, path) -> (pages, None) | (0, reason);
+        both accept everything when None."""
         self.cfg = cfg
-        self.modem = modem
-        self.jobs = []               # unfinished jobs, in submission order
-        self._ev = []
-        self._active = None
+        self.store = store
+        self.emit = emit
+        self.quota = quota or Quota(0)
+        self.check_number = check_number
+        self.check_page = check_page
+        self.jobs = []          # open records, in submission order
+        self._done = []         # seq of the finished records on the store, ascending
+        self._seq = 0
 
-    # ---- API ------------------------------------------------------------------------------
-
-    def submit(self, job_id, number, open_page, now, prepared=True):
-        """Accept a job (-1). Its number is checked at once: refused -> 6002, malformed -> 6027.
-
-        prepared=False keeps it at -1 until prepared() or image_error() is called.
-        """
-        job = Job(job_id, number, open_page, now)
-        self._status(job, NEW, now, {})
-        code, txt = dial.check(number, *self.modem._policy())
-        if code is not None:
-            self._status(job, code, now, {"reason": txt})
-            return job
-        self.jobs.append(job)
-        if prepared:
-            self.prepared(job_id, now)
-        return job
-
-    def prepared(self, job_id, now):
-        job = self._find(job_id)
-        if job is not None and job.code == NEW:
-            job.waiting_since = now
-            self._status(job, READY, now, {})
-
-    def image_error(self, job_id, now, reason):
-        job = self._find(job_id)
-        if job is not None and not job.active:
-            self._finish(job, 204000, now, {"reason": reason})
-
-    def cancel(self, job_id, now):
-        """Cancel a job. Returns False when it is unknown or already final."""
-        job = self._find(job_id)
-        if job is None:
-            return False
-        job.cancelled = True
-        if job.active:
-            self.modem.cancel(now)           # AT+FK (or abort the dial); 403 when it has ended
-            self._drain(now)
+    # ---- one transition
+    def _go(self, rec, event, evidence=None, code=None):
+        st = rec.get("state", "")
+        for frm, ev, to, c in ROWS:
+            if ev == event and st in frm:
+                break
         else:
-            self._finish(job, 403, now, {"reason": "cancelled"})
-        return True
+            raise ValueError("job %s: no %s from %s" % (rec["id"], event, st))
+        rec["state"] = to
+        rec["code"] = code if c is None else c
+        rec["evidence"] = [list(p) for p in evidence] if evidence else None
+        rec["rev"] = rec.get("rev", 0) + 1
+        self._save(rec)
+        self._report(rec)
+        if to == "done":
+            if rec in self.jobs:
+                self.jobs.remove(rec)
+            if self.store is not None:
+                self.store.drop_pages(rec["id"], len(rec.get("kinds", ())))
+            self._finished(rec.get("seq", 0))
 
-    def hold(self, job_id, now):
-        """Quota spent: hold a waiting job at -22 (not one already on the line)."""
-        job = self._find(job_id)
-        if job is None or job.active or job.code == HELD:
-            return False
-        job.held_since = now
-        self._status(job, HELD, now, {"reason": "page quota spent"})
-        return True
+    def _save(self, rec):
+        if self.store is not None:
+            self.store.save(rec)
 
-    def release(self, job_id, now):
-        """Quota raised: a held job waits for the line again (-2)."""
-        job = self._find(job_id)
-        if job is None or job.code != HELD:
-            return False
-        job.held_since = None
-        job.waiting_since = now
-        self._status(job, READY, now, {"reason": "quota raised"})
-        return True
+    def _report(self, rec):
+        try:
+            self.emit(fields(rec))
+        except (OutboxFull, OSError):   # refused, or flash full: unreported, sent again at boot
+            return
+        rec["rep"] = rec["rev"]
+        self._save(rec)
 
-    def poll(self, now):
-        """Drive the modem's timeouts and the jobs: starts, retries, hold and wait limits."""
-        self.modem.poll(now)
-        self._drain(now)
-        for job in list(self.jobs):
-            if job.code == HELD:
-                if now - job.held_since >= self.cfg["hold_limit"]:
-                    self._finish(job, 205000, now, {"reason": "quota hold older than 24 h"})
-            elif (job.code in (READY, SENDING) and not job.active and
-                  now - job.waiting_since >= self.cfg["ready_timeout"] and now >= job.due):
-                self._finish(job, 205001, now, {"reason": "no usable modem for %s s" %
-                                                self.cfg["ready_timeout"]})
-        if self._active is None and self.modem.ready():
-            for job in self.jobs:
-                if job.code in (READY, SENDING) and now >= job.due:
-                    self._start(job, now)
-                    break
+    # ---- intake
+    def submit(self, job_id, number, pages, digest, now):
+        """A job from cmd/fax; pages: [(kind, path)] spool files, moved into the store.
 
-    def deadline(self, now):
-        """The next time poll() has something to do (None: only modem input matters)."""
-        t = self.modem.deadline()
-        for job in self.jobs:
-            if job.code == HELD:
-                c = job.held_since + self.cfg["hold_limit"]
-            elif job.code in (READY, SENDING) and not job.active:
-                c = job.due if job.due > now else job.waiting_since + self.cfg["ready_timeout"]
-            else:
-                continue
-            t = c if t is None or c < t else t
-        return t
-
-    def events(self):
-        """Job status events and the modem's own events, oldest first."""
-        ev = self._ev
-        self._ev = []
-        return ev
-
-    # ---- internals ------------------------------------------------------------------------
-
-    def _find(self, job_id):
-        for job in self.jobs:
-            if job.id == job_id:
-                return job
+        Returns None (accepted: its fax/status is the answer; a refused number ends at once),
+        DUPLICATE (same id and digest: the original answer stands), or a refusal reason.
+        Refused or duplicate, the spool files are left where they are."""
+        if not valid_id(job_id):
+            return "job id must be 1..40 of A-Z a-z 0-9 . _ : - (not starting with .)"
+        old = self.find(job_id)
+        if old is None and self.store is not None:
+            old = self.store.get(job_id)
+        if old is not None:
+            if old.get("digest") == digest:
+                return DUPLICATE
+            return "job id %s already used with other content" % job_id
+        if len(self.jobs) >= self.cfg["jobs"]["max_queued"]:
+            return "queue full (%d jobs)" % len(self.jobs)
+        limit = self.cfg["jobs"]["max_pages"]
+        if not pages or len(pages) > limit:
+            return "a job has 1 to %d pages" % limit
+        self._seq += 1
+        rec = {"id": job_id, "number": number, "digest": digest, "seq": self._seq, "created": now,
+               "kinds": [], "attempt": 0, "confirmed": 0, "n": 0, "rev": 0, "rep": 0}
+        code, text = self.check_number(number) if self.check_number else (None, number)
+        if code is not None:
+            self._go(rec, "refuse", (("reason", text),), code)
+            return None
+        rec["dial"] = text
+        rec["kinds"] = [k for k, _ in pages]
+        self.jobs.append(rec)
+        self._go(rec, "submit")
+        if self.store is not None:
+            try:
+                self.store.adopt(job_id, pages)
+            except OSError as e:     # a spool file gone, flash full: the pages cannot be made
+                self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % e),))
+                return None
+        else:
+            rec["paths"] = [p for _, p in pages]
+        self._check_pages(rec)
         return None
 
-    def _status(self, job, code, now, evidence):
-        job.code = code
-        ev = {"job": job.id, "code": code, "final": status.is_final(code),
-              "category": status.category(code), "attempt": job.attempts, "time": now}
-        for k in evidence:
-            ev[k] = evidence[k]
-        job.evidence = ev
-        self._ev.append(("status", ev))
+    def _path(self, rec, i):
+        return self.store.page_path(rec["id"], i) if self.store is not None else rec["paths"][i]
 
-    def _finish(self, job, code, now, evidence):
-        job.active = False
-        if job in self.jobs:
-            self.jobs.remove(job)
-        if self._active is job:
-            self._active = None
-        self._status(job, code, now, evidence)
+    def _check_pages(self, rec):
+        """Count the fax pages of every document: counts[i] pages for document i."""
+        counts = []
+        for i, kind in enumerate(rec["kinds"]):
+            cnt, why = self.check_page(kind, self._path(rec, i)) if self.check_page else (1, None)
+            if why:
+                self._go(rec, "bad_page", (("document", i + 1), ("reason", why)))
+                return
+            counts.append(cnt)
+        n = sum(counts)
+        if n > self.cfg["jobs"]["max_pages"]:
+            self._go(rec, "bad_page", (("reason", "%d pages, limit %d" % (n, self.cfg["jobs"]["max_pages"])),))
+            return
+        rec["counts"] = counts
+        rec["n"] = n
+        self._go(rec, "ready")
 
-    def _start(self, job, now):
-        job.attempts += 1
-        job.active = True
-        self._active = job
-        self._status(job, SENDING, now, {"reason": "dialling"})
-        self.modem.send(job.number, job.open_page, now)
-        self._drain(now)
+    def page(self, rec, index):
+        """(path, kind, page within the document) of the job's fax page `index`, or None."""
+        for i, cnt in enumerate(rec.get("counts", ())):
+            if index < cnt:
+                return self._path(rec, i), rec["kinds"][i], index
+            index -= cnt
+        return None
 
-    def _drain(self, now):
-        for kind, info in self.modem.events():
-            if kind == "end" and info["dir"] == "tx" and self._active is not None:
-                self._ended(self._active, info, now)
-            elif kind == "progress" and info["dir"] == "tx" and self._active is not None:
-                info["job"] = self._active.id
-                self._ev.append((kind, info))
-            elif kind == "page" and info["dir"] == "tx" and self._active is not None:
-                info["job"] = self._active.id
-                self._ev.append((kind, info))
-            else:
-                self._ev.append((kind, info))
+    # ---- the line
+    def next_due(self, now):
+        """The next job to dial now, or None. Holds and expires jobs per the page quota."""
+        for rec in list(self.jobs):
+            st = rec["state"]
+            if st not in ("queued", "wait", "held") or (st == "wait" and rec["next_at"] > now):
+                continue
+            d = self.quota.decide(rec["n"], rec.get("held_since"), now)
+            if d == SEND:
+                return rec
+            if d == EXPIRE:
+                self._go(rec, "expire", (("reason", "page quota spent for %d s" % self.quota.hold_s),))
+            elif st != "held":
+                rec["held_since"] = now
+                self._go(rec, "hold", (("pages", rec["n"]), ("quota_left", self.quota.remaining(now))))
+        return None
 
-    def _ended(self, job, info, now):
-        job.active = False
-        self._active = None
-        code = info["code"]
-        ev = {}
-        for k in ("result", "hangup", "pages", "pprs", "remote_id", "params", "reason"):
-            ev[k] = info.get(k)
-        ev["modem_code"] = code
-        if job.cancelled:
-            self._finish(job, 403, now, ev)
-        elif code != 0 and status.retryable(code) and job.attempts <= self.cfg["retries"]:
-            job.due = now + self.cfg["retry_delay"]
-            job.waiting_since = job.due
-            ev["retry_at"] = job.due
-            self._status(job, SENDING, now, ev)
+    def start_call(self, rec, now):
+        rec["attempt"] = rec.get("attempt", 0) + 1
+        rec["held_since"] = None
+        self._go(rec, "dial", (("dialling", rec["dial"]),))
+
+    def progress(self, rec, confirmed, evidence=None):
+        """A page confirmed during the call: reported as -3 with the count."""
+        rec["confirmed"] = confirmed
+        self._go(rec, "page", evidence)
+
+    def end_call(self, rec, code, evidence, confirmed, now):
+        """The call ended with InterFAX `code`: final, retried per configuration, or 403 when
+        a cancel was asked for during the call."""
+        self.quota.charge(max(0, confirmed - rec.get("charged", 0)), now)
+        rec["charged"] = confirmed
+        rec["confirmed"] = confirmed
+        r = self.cfg["retries"]
+        if rec.get("cancel"):
+            self._go(rec, "cancelled", evidence)
+        elif code != 0 and code in status.RETRYABLE and rec["attempt"] < 1 + r["count"]:
+            rec["next_at"] = now + r["delay_s"]
+            ev = list(evidence or ())
+            ev.append(("retry_in", r["delay_s"]))
+            self._go(rec, "retry", ev)
         else:
-            self._finish(job, code, now, ev)
+            self._go(rec, "end", evidence, code)
+
+    def fail_waiting(self, code, reason):
+        """End every job waiting for the line (queued, wait, held) with `code` (205001): the
+        modem is unusable (docs/unit.md). Returns how many ended."""
+        n = 0
+        for rec in list(self.jobs):
+            if rec["state"] in ("queued", "wait", "held"):
+                self._go(rec, "no_modem", (("reason", reason),), code)
+                n += 1
+        return n
+
+    def cancel(self, job_id, now):
+        """Cancel a job: 403 at once, or "call" when it is on the line (the caller hangs up
+        the modem, then end_call gives 403); None when done, else the reason to refuse."""
+        rec = self.find(job_id)
+        if rec is not None:
+            if rec["state"] == "call":
+                rec["cancel"] = 1
+                self._save(rec)
+                return "call"
+            self._go(rec, "cancel", (("reason", "cancelled on request"),))
+            return None
+        if self.store is not None and valid_id(job_id) and self.store.get(job_id) is not None:
+            return "job %s is already final" % job_id
+        return "no job %s" % job_id
+
+    def find(self, job_id):
+        for rec in self.jobs:
+            if rec["id"] == job_id:
+                return rec
+        return None
+
+    def counts(self):
+        c = {}
+        for rec in self.jobs:
+            c[rec["state"]] = c.get(rec["state"], 0) + 1
+        return c
+
+    # ---- finished records: keep the newest jobs.keep_done
+    def _finished(self, seq):
+        d = self._done
+        _insert(d, seq)
+        keep = self.cfg["jobs"]["keep_done"]
+        if len(d) > keep:
+            cut = d[len(d) - keep] if keep else d[-1] + 1
+            del d[:len(d) - keep]
+            self._prune(cut)
+
+    def _prune(self, cut):
+        """Remove every finished record older than seq `cut`, BATCH per pass over the store."""
+        if self.store is None:
+            return
+        while True:
+            batch = []
+            for rec in self.store.records():
+                if rec.get("state") == "done" and rec.get("seq", 0) < cut and rec.get("rep") == rec.get("rev"):
+                    batch.append((rec["id"], len(rec.get("kinds", ()))))
+                    if len(batch) == BATCH:
+                        break
+            for job_id, docs in batch:
+                self.store.remove(job_id, docs)
+            if len(batch) < BATCH:
+                return
+
+    # ---- boot
+    def recover(self, now):
+        """After a boot: read the records one at a time, keep the open ones, re-emit what was
+        not reported, end or redial a call the restart cut, prune finished records."""
+        self.jobs = []
+        self._done = []
+        if self.store is None:
+            return
+        keep = self.cfg["jobs"]["keep_done"]
+        while True:
+            redo = []
+            d = self._done = []
+            ndone = 0
+            for rec in self.store.records():
+                seq = rec.get("seq", 0)
+                if seq > self._seq:
+                    self._seq = seq
+                if rec.get("state") != "done":
+                    if self.find(rec["id"]) is None:
+                        self.jobs.append(rec)
+                    continue
+                ndone += 1
+                if rec.get("rep") != rec.get("rev") and len(redo) < BATCH:
+                    redo.append(rec["id"])
+                _insert(d, seq)
+                if len(d) > keep:
+                    del d[0]
+            sent = 0
+            for job_id in redo:
+                rec = self.store.get(job_id)
+                if rec is not None:
+                    self._report(rec)
+                    sent += rec.get("rep") == rec.get("rev")
+            if len(redo) < BATCH or sent < len(redo):
+                break
+        self.jobs.sort(key=lambda r: r.get("seq", 0))
+        if ndone > len(d):
+            self._prune(d[0] if d else self._seq + 1)
+        for rec in self.jobs:
+            if rec.get("rep") != rec.get("rev"):
+                self._report(rec)
+        r = self.cfg["retries"]
+        for rec in list(self.jobs):
+            st = rec["state"]
+            if st == "new":
+                self._check_pages(rec)
+            elif st == "call" and rec.get("cancel"):
+                self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
+            elif st == "call":
+                ev = (("reason", "unit restarted during the call"), ("pages", rec.get("confirmed", 0)))
+                if r["after_restart"] and rec["attempt"] < 1 + r["count"]:
+                    rec["next_at"] = now
+                    self._go(rec, "restart", ev + (("retry_in", 0),))
+                else:
+                    self._go(rec, "restart_end", ev)
+
+
+def _insert(d, seq):
+    """Insert seq into the ascending list d."""
+    i = len(d)
+    while i and d[i - 1] > seq:
+        i -= 1
+    d.insert(i, seq)

@@ -157,10 +157,17 @@ def event(unit, seq, pairs):
 
 # ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
 
-def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None):
-    """fields for fax/status. evidence: pairs such as (("result","BUSY"),("fhng",None),...)."""
+def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, state=None, of=None):
+    """fields for fax/status, exactly as the unit publishes them (core/fax/job.py calls this).
+
+    state: new, queued, held, wait, call or done (default from the code; -3 is call); of: the
+    job's page count (default pages). evidence: pairs such as (("result","BUSY"),...)."""
+    if state is None:
+        state = "done" if final else "new" if code == -1 else "queued" if code == -2 else \
+            "held" if code == -22 else "call"
     return (("job", job), ("code", code), ("category", category), ("final", bool(final)),
-            ("attempt", attempt), ("pages", pages), ("evidence", evidence or ()))
+            ("state", state), ("attempt", attempt), ("pages", pages),
+            ("of", pages if of is None else of), ("evidence", evidence or ()))
 
 
 def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text):

@@ -1,5 +1,5 @@
 """Page quota (spec/fax.md): held at -22, released when raised within 24 h, else 205000."""
-from faxbridge.app.quota import Quota, SEND, HOLD, EXPIRE, utc_day
+from faxbridge.core.fax.quota import Quota, SEND, HOLD, EXPIRE, utc_day
 
 T0 = 1790000000.0  # some instant; UTC day boundaries computed from it
 

@@ -1,0 +1,49 @@
+"""Received faxes on flash (app/rx.py): the page sink and the retention rule."""
+import os
+
+from support import tmpdir
+from faxbridge.app.rx import RxSink, prune
+
+
+def _fax(folder, fax_id, nbytes, pages=2):
+    os.mkdir(folder + fax_id)
+    for p in range(pages):
+        with open("%s%s/p%d.g3" % (folder, fax_id, p + 1), "wb") as f:
+            f.write(b"\x00" * (nbytes // pages))
+
+
+def test_keep_at_most_rx_keep_faxes_oldest_first():
+    d = tmpdir("rx") + "/rx/"
+    os.mkdir(d)
+    for n in range(1, 31):                     # boots 1..3, reception counter 1..30
+        _fax(d, "rx%d-%d" % (1 + n // 12, n), 100)
+    os.mkdir(d + "notes")                      # not a fax folder: never touched
+    assert prune(d, 10, 1 << 20) == 21
+    left = sorted(os.listdir(d))
+    assert sorted(n for n in left if n != "notes") == sorted("rx%d-%d" % (1 + n // 12, n) for n in range(22, 31))
+    assert "notes" in left
+    assert prune(d, 10, 1 << 20) == 0          # 9 kept: room for the next one
+
+
+def test_bytes_bound_and_counter_order_not_name_order():
+    d = tmpdir("rx") + "/rx/"
+    os.mkdir(d)
+    for n in (9, 10, 11, 100):                 # "rx1-100" sorts before "rx1-9" as a name
+        _fax(d, "rx1-%d" % n, 1000)
+    assert prune(d, 20, 2500) == 2
+    assert sorted(os.listdir(d)) == ["rx1-100", "rx1-11"]
+    assert prune(d, 0, 1 << 20) == 2 and os.listdir(d) == []
+    assert prune(d + "missing/", 1, 1) == 0
+
+
+def test_sink_writes_msb_first_pages():
+    d = tmpdir("rx") + "/rx/"
+    s = RxSink(d, "rx1-1")
+    s.begin_page(0, {"width": 1728, "msb_first": False})
+    s.write(memoryview(b"\x01\x80"))
+    s.end_page()
+    with open(d + "rx1-1/p1.g3", "rb") as f:
+        assert f.read() == b"\x80\x01"
+    s.begin_page(1, {})
+    s.abort()
+    assert os.listdir(d + "rx1-1") == ["p1.g3"] and s.pages == 1
