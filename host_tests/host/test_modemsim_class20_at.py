@@ -272,3 +272,25 @@ def test_both_personality_speaks_class2_in_fclass_2(env, tmp_path):
     d.send_page(_page(tmp_path))
     assert d.responses() == ["OK"]
     assert d.cmd("AT+FET=2") == ["+FPTS:1", "+FHNG:0", "OK"]
+
+
+def test_cli_config_selects_the_class20_personality(tmp_path):
+    from test_modemsim_cli import read_until, start
+    link = str(tmp_path / "ttyC20")
+    proc = start("--modem", "100:" + link, "--config", "100:fclass=2.0", "--remote", "200",
+                 "--fault", "200:fhs=27", "--speedup", "40")
+    try:
+        read_until(proc, "READY")
+        d = Dte(link)
+        try:
+            d.cmd("ATE0")
+            assert d.cmd("AT+FCLASS=?") == ["0,2.0", "OK"]
+            assert d.cmd("AT+FCLASS=2.0") == ["OK"]
+            assert d.cmd("ATD200") == ["+FCO", "OK"]
+            assert d.cmd("AT+FDT") == ["+FHS:27", "OK"]          # --fault NUMBER:fhs=<hex>
+        finally:
+            d.close()
+    finally:
+        proc.stdin.write(b"quit\n")
+        proc.stdin.flush()
+        proc.wait(10)

@@ -107,3 +107,30 @@ def test_efax_o0_sends_to_the_remote_machine_and_receives_from_it(tmp_path):
     for k, o in ((1, orig), (2, orig2)):
         got = pbm_rows(_efix(["-o", "pbm", str(tmp_path / ("in.%03d" % k))], str(tmp_path / ("efax-got%d.pbm" % k))))
         assert got[:2] == o[:2] and got[2] == o[2], "page %d differs" % k
+
+
+def test_efax_o0_reports_busy_and_sends_a_refused_page_again(tmp_path):
+    _tools()
+    need("g3topbm", "netpbm")
+    ((pbm, tif),) = _pages(tmp_path, 1, rows=40)
+    with _line(tmp_path) as line:
+        m = line.add_modem("5550101", link=str(tmp_path / "ttyA"), config=C20)
+        line.add_remote("5550177", faults="busy")
+        r = line.add_remote("5551234", out_dir=str(tmp_path / "rx"), faults="ppr=2@1/1")
+        slog = str(tmp_path / "efax-busy.log")
+        send = _efax(["-d", str(tmp_path / "ttyA"), "-x", str(tmp_path / "LCK..A"), "-t", "5550177", tif], slog)
+        rc = _wait(send, 60, "sending efax", slog)
+        # efax man page, RETURN VALUES: 1 = the dialed number was busy
+        assert rc == 1 and "number is busy" in _tail(slog, 200), (rc, _tail(slog))
+
+        slog = str(tmp_path / "efax-send.log")
+        send = _efax(["-d", str(tmp_path / "ttyA"), "-x", str(tmp_path / "LCK..A"), "-h", "",
+                      "-t", "5551234", tif], slog)
+        assert _wait(send, 90, "sending efax", slog) == 0, _tail(slog) + "\n" + m.transcript[-3000:]
+        got = r.wait_pages(2, 5)
+        text = m.transcript
+    # the modem answered the first <DLE>. with ERROR (RTN); efax sent the page again
+    assert [(g["page"], g["ppr"]) for g in got] == [(1, 2), (1, 1)], got
+    assert '"<CR><LF>ERROR<CR><LF>"' in text and text.count("end of page data, EOP") == 2
+    rows = pbm_rows(pbm_of_g3(got[1]["path"], str(tmp_path / "got.pbm")))[2]
+    assert rows[EFAX_HEADER_ROWS:] == pbm_rows(pbm)[2]

@@ -80,3 +80,15 @@ def test_sendfax_c20_sends_two_pages_to_the_remote_machine_pixel_exact(tmp_path)
     assert calls[0]["hangups"] == {"5550101": 0}, calls
     for g, src in zip(got, pbms):
         assert pbm_rows(pbm_of_g3(g["path"], g["path"] + ".pbm"))[2] == pbm_rows(src)[2]
+
+
+def test_sendfax_c20_sends_a_refused_page_again(tmp_path):
+    """The remote machine answers RTN to page 1's first transmission: in Class 2.0 the modem
+    answers the <DLE><ppm> with ERROR (T.32 8.3.3.7), and sendfax sends the page again."""
+    rc, log, text, r, pbms, calls = _sendfax(tmp_path, ModemConfig(fclass="2.0"), faults="ppr=2@1/1")
+    assert rc == 0, "sendfax returned %d; log:\n%s\nmodem:\n%s" % (rc, _tail(log), text[-3000:])
+    got = r.received
+    assert [(g["page"], g["ppr"]) for g in got] == [(1, 2), (1, 1), (2, 1)], got
+    assert '"<CR><LF>ERROR<CR><LF>"' in text
+    for g, src in zip(got[1:], pbms):
+        assert pbm_rows(pbm_of_g3(g["path"], g["path"] + ".pbm"))[2] == pbm_rows(src)[2]
