@@ -134,3 +134,29 @@ def test_efax_o0_reports_busy_and_sends_a_refused_page_again(tmp_path):
     assert '"<CR><LF>ERROR<CR><LF>"' in text and text.count("end of page data, EOP") == 2
     rows = pbm_rows(pbm_of_g3(got[1]["path"], str(tmp_path / "got.pbm")))[2]
     assert rows[EFAX_HEADER_ROWS:] == pbm_rows(pbm)[2]
+
+
+def test_efax_o0_reads_fhs_as_decimal_so_a0_passes_for_success(tmp_path):
+    """A known quirk of real software, kept visible: efax reads +FHS:<code> with %d (efaxio.c
+    sresponse, "Class 2.0 status responses are in hex"). +FHS:70 reads as Class 2's 70 (the
+    same meaning: T.32 kept the digits) and efax fails with it; +FHS:A0 (receive phase D
+    error) does not parse, and efax returns 0 although the call ended in an error."""
+    _tools()
+    results = {}
+    for fhs in ("70", "A0"):
+        d = tmp_path / fhs
+        d.mkdir()
+        with _line(d) as line:
+            m = line.add_modem("5550101", link=str(d / "ttyA"), config=C20)
+            r = line.add_remote("5551234", faults="fhs=%s" % fhs)
+            rlog = str(d / "efax-recv.log")
+            recv = _efax(["-d", str(d / "ttyA"), "-x", str(d / "LCK..A"), "-r", str(d / "in")], rlog)
+            assert m.wait_state("ANSWER_WAIT", 20), _tail(rlog)
+            job = r.send_fax("5550101", [make_pbm(str(d / "p.pbm"), rows=30)])
+            results[fhs] = (_wait(recv, 60, "receiving efax", rlog), _tail(rlog, 400))
+            assert job.wait(10).startswith("FAILED")
+            assert ("+FHS:%s" % fhs) in m.transcript
+    rc, log = results["70"]
+    assert rc == 2 and "abnormal termination (code 70)" in log, log
+    rc, log = results["A0"]
+    assert rc == 0 and "abnormal termination" not in log, log

@@ -1,7 +1,9 @@
-"""Class 2.0 (T.32) personality proved with mgetty-fax's real `sendfax -C c2.0` (Debian
-package mgetty-fax): two pages to the simulated remote machine, pixel for pixel. sendfax
-opens modems by name under /dev, so the test links the simulator's pty there (needs root,
-as CI runs) and removes the link after. Fails (never skips) when a tool is missing.
+"""Class 2.0 (T.32) personality proved with mgetty's real programs from Debian: `sendfax -C
+c2.0` (package mgetty-fax) sends two pages to the simulated remote machine pixel for pixel
+(and sends a refused page again), and `mgetty -C c2.0` (package mgetty) receives two pages
+from it pixel for pixel. Both open modems by name under /dev, so the tests link the
+simulator's pty there (needs root, as CI runs) and remove the link after. Fails (never
+skips) when a tool is missing.
 """
 import os
 import subprocess
@@ -92,3 +94,62 @@ def test_sendfax_c20_sends_a_refused_page_again(tmp_path):
     assert '"<CR><LF>ERROR<CR><LF>"' in text
     for g, src in zip(got[1:], pbms):
         assert pbm_rows(pbm_of_g3(g["path"], g["path"] + ".pbm"))[2] == pbm_rows(src)[2]
+
+
+MGETTY = "/usr/sbin/mgetty"
+SPOOL_IN = "/var/spool/fax/incoming"       # mgetty's compiled-in fax-spool-in
+
+
+def test_mgetty_c20_receives_two_pages_from_the_remote_machine_pixel_exact(tmp_path):
+    """mgetty (Debian package mgetty) as the receiving getty with -C c2.0: it answers, sends
+    +FBO=1 (MSB-first data, stored as it comes) and DC2, and writes each page to its spool.
+    Pages have at least 50 lines: mgetty's fax_get_pages refuses shorter ones with +FPS=2
+    once +FPS reports line counts."""
+    import glob
+    import time
+    if not os.path.exists(MGETTY):
+        raise AssertionError("%s not found: install the Debian package mgetty" % MGETTY)
+    if not os.access(SPOOL_IN, os.W_OK):
+        raise AssertionError("mgetty writes received faxes to %s, which is not writable here" % SPOOL_IN)
+    need("g3topbm", "netpbm")
+    pbms = [make_pbm(str(tmp_path / ("in%d.pbm" % k)), rows=rows, seed=30 + k) for k, rows in ((1, 90), (2, 60))]
+    before = set(glob.glob(SPOOL_IN + "/*"))
+    got = []
+    with fast_line(tmp_path, speedup=8.0) as line:
+        m = line.add_modem("5550101", config=ModemConfig(fclass="2.0"))
+        r = line.add_remote("5551234")
+        tty = _dev_link(m.path)
+        log = str(tmp_path / "mgetty.out")
+        try:
+            p = subprocess.Popen([MGETTY, "-x", "5", "-C", "c2.0", "-F", "-n", "1", tty],
+                                 stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+            try:
+                end = time.monotonic() + 30
+                while "AT+FCC=" not in m.transcript and time.monotonic() < end and p.poll() is None:
+                    time.sleep(0.1)
+                assert "AT+FCC=" in m.transcript, "mgetty did not initialise the modem:\n" + m.transcript
+                time.sleep(0.5)
+                job = r.send_fax("5550101", pbms)
+                result = job.wait(60)
+                rc = p.wait(30)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        finally:
+            os.remove("/dev/" + tty)
+            got = sorted(set(glob.glob(SPOOL_IN + "/*")) - before)
+            for path in glob.glob("/var/log/mgetty/mg_%s.log" % tty):
+                os.replace(path, str(tmp_path / "mgetty.log"))      # mgetty's own log, kept with the test
+        text = m.transcript
+    try:
+        assert result == "OK" and job.pprs == [1, 1], (result, job.pprs, text[-3000:])
+        assert rc == 0, "mgetty returned %d:\n%s" % (rc, _tail(log))
+        assert 'DTE->DCE "AT+FCLASS=2.0<CR>"' in text and "AT+FBO=1" in text and "+FHS:00" in text
+        assert "+FPS:1,5A,0,0,0" in text          # 90 lines, in hex
+        assert len(got) == 2, got
+        for path, src in zip(got, pbms):
+            assert pbm_rows(pbm_of_g3(path, str(tmp_path / (os.path.basename(path) + ".pbm"))))[2] == pbm_rows(src)[2]
+    finally:
+        for path in got:
+            os.remove(path)
