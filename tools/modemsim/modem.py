@@ -1,4 +1,5 @@
-"""A simulated Class 2 fax modem (DCE) on a pseudo-terminal.
+"""A simulated Class 2 fax modem (DCE) on a pseudo-terminal; Class 2.0 (T.32) too, as a
+personality (ModemConfig.fclass; the dialect's data is in t32.py).
 
 Commands and responses follow seed 001 (Class 2, Table 5-5 hang-up codes) and what real
 DTE software expects (../shared/reference/class2-transcripts/). Real-modem differences are
