@@ -95,7 +95,7 @@ def test_every_fhs_code_is_reported_at_its_phase(env, tmp_path, hexcode, code, p
             if phase == "rx_c":
                 assert 900 <= len(data) <= 1100                   # cut after 1000 bytes
             assert d.responses() == want
-    assert d.cmd("AT+FHS?") == [hexcode, "OK"]                    # T.32 8.5.1.x: the last status
+    assert d.cmd("AT+FHS?") == [hexcode, "OK"]                    # the last status, read back
     assert line.calls[0].summary()["hangups"].get("100") == code
     assert "+FHNG" not in m.transcript
 

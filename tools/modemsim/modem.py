@@ -146,7 +146,7 @@ class Modem:
         self._reset_fax_params()
 
     def _reset_fax_params(self):
-        """The fax parameters (ATZ, and AT+FIP in Class 2.0, T.32 8.3.6)."""
+        """The fax parameters (ATZ, and AT+FIP in Class 2.0)."""
         self.fdcc = self.cfg.caps
         self.fdis = self.cfg.caps
         self.fdcs = P.ZERO
@@ -658,7 +658,7 @@ class Modem:
         self.lost_code = None
         self.fdcs = P.ZERO
         self._noise()
-        if self.c20:        # T.32 8.3.2: +FCO, then the reports +FNR asks for
+        if self.c20:        # T.32: +FCO, then the reports +FNR asks for
             self._info("+FCO")
             if csi:
                 self._report(2, '+FCI:"%s"' % csi)

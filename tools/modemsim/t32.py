@@ -21,7 +21,7 @@ SAME_AS_CLASS2 = {
 
 # Plain numeric parameters only Class 2.0 has: name -> (default, lo, hi). +FNR is compound.
 PARAMS_20 = {
-    "+FLO": (1, 0, 2),      # flow control: 0 none, 1 XON/XOFF, 2 RTS/CTS (8.5.3.x; mgetty, efax, HylaFAX set it)
+    "+FLO": (1, 0, 2),      # flow control: 0 none, 1 XON/XOFF, 2 RTS/CTS (mgetty, efax, HylaFAX set it)
     "+FIE": (0, 0, 1),      # procedure interrupts (HylaFAX sends +FIE=0)
     "+FPP": (0, 0, 0),      # packet protocol: none (HylaFAX sends +FPP=0)
     "+FBU": (0, 0, 0),      # HDLC frame reporting: not offered
