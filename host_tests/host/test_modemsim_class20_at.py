@@ -294,3 +294,21 @@ def test_cli_config_selects_the_class20_personality(tmp_path):
         proc.stdin.write(b"quit\n")
         proc.stdin.flush()
         proc.wait(10)
+
+
+def test_fuzzed_class20_command_lines_get_exactly_one_answer(env):
+    """Random Class 2.0 (and Class 2) names with random arguments, off-hook or not: every
+    line gets one final result code, and nothing raises inside the simulator."""
+    import random
+    rnd = random.Random(20)
+    line, m, r, d = env()
+    d.cmd("AT+FCLASS=2.0")
+    names = sorted(set(READS) | {"+FIP", "+FHS", "+FBS", "+FKS", "+FDT", "+FDR", "+FDCC", "+FET", "+FMI"})
+    args = ["", "=?", "?", "=", "=0", "=1", "=2,", "=,,,", "=1,1,1,1,1", "=-1", "=ff", '="x"', "=99999999"]
+    for _ in range(300):
+        cmds = ";".join(rnd.choice(names) + rnd.choice(args) for _ in range(rnd.randint(1, 3)))
+        resp = d.cmd("AT" + cmds, timeout=5)
+        assert resp[-1] in ("OK", "ERROR"), (cmds, resp)
+        assert sum(x in ("OK", "ERROR", "CONNECT") for x in resp) == 1, (cmds, resp)
+    assert d.cmd("AT+FCLASS?") == ["2.0", "OK"]
+    assert line.loop.errors == []
