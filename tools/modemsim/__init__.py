@@ -1,4 +1,4 @@
-"""modemsim: a simulated Class 2 fax modem on pseudo-terminals, a virtual telephone line
+"""modemsim: a simulated Class 2 / Class 2.0 fax modem on pseudo-terminals, a virtual telephone line
 and a built-in remote fax machine. See docs/modemsim.md.
 
     from modemsim import Line, ModemConfig, Faults

@@ -30,11 +30,14 @@ class Unstuffer:
 
     feed(data) -> (payload, ended, rest): payload is the unstuffed data, ended is True once
     DLE ETX was seen and rest is whatever followed it. DLE followed by anything other than
-    DLE or ETX is dropped (Class 2 has no other DLE codes from the DTE).
+    DLE or ETX is dropped (Class 2 has no other DLE codes from the DTE). ends: the bytes
+    that end a page after a DLE (Class 2.0 adds its <DLE><ppm> codes); .end is the one seen.
     """
 
-    def __init__(self):
+    def __init__(self, ends=(ETX,)):
         self.pending_dle = False
+        self.ends = ends
+        self.end = None
 
     def feed(self, data):
         out = bytearray()
@@ -47,7 +50,8 @@ class Unstuffer:
             i = 1
             if c == DLE:
                 out.append(DLE)
-            elif c == ETX:
+            elif c in self.ends:
+                self.end = c
                 return bytes(out), True, data[1:]
         while i < n:
             j = data.find(b"\x10", i)
@@ -61,7 +65,8 @@ class Unstuffer:
             c = data[j + 1]
             if c == DLE:
                 out.append(DLE)
-            elif c == ETX:
+            elif c in self.ends:
+                self.end = c
                 return bytes(out), True, data[j + 2:]
             i = j + 2
         return bytes(out), False, b""

@@ -24,7 +24,8 @@ from .modem import ModemConfig
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="modemsim", description="Simulated Class 2 fax modems on pseudo-terminals.")
+    ap = argparse.ArgumentParser(prog="modemsim",
+                                 description="Simulated Class 2 / Class 2.0 fax modems on pseudo-terminals.")
     ap.add_argument("--modem", action="append", default=[], metavar="NUMBER[:LINK]",
                     help="a simulated modem with this phone number; LINK is a stable symlink to its pty")
     ap.add_argument("--remote", action="append", default=[], metavar="NUMBER[:OUTDIR]",
@@ -33,7 +34,8 @@ def parse_args(argv):
     ap.add_argument("--fault", action="append", default=[], metavar="NUMBER:SPEC",
                     help="faults for every call to/from NUMBER, e.g. 5551234:busy or 5551234:hangup=54")
     ap.add_argument("--config", action="append", default=[], metavar="NUMBER:SPEC",
-                    help="modem switches, e.g. 5550101:rx_bit_order=lsb,xon_after_connect=0,rx_trigger=dc1")
+                    help="modem switches, e.g. 5550101:rx_bit_order=lsb,xon_after_connect=0,rx_trigger=dc1 "
+                         "or 5550101:fclass=2.0 (a Class 2.0 modem)")
     ap.add_argument("--speedup", type=float, default=1.0, help="line rate multiplier (1 = real time)")
     ap.add_argument("--ring-interval", type=float, default=1.0, help="seconds between RINGs")
     ap.add_argument("--log-dir", default=None, help="write AT transcripts (one file per number) here")

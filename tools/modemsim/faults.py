@@ -4,6 +4,7 @@ A Faults object is plain data. Build it with keywords or parse a spec string (CL
 
     busy | no_answer | no_carrier | voice | no_dialtone      dial results
     hangup=<code>                  a Table 5-5 code, injected at its phase
+    fhs=<hex>                      the same by its Class 2.0 +FHS code (T.32 Table 20): fhs=A0 is hangup=100
     ppr=<ppr>[@<page>][/<tries>]   post-page response for page <page> (1-based; all pages if omitted),
                                    every time it is sent, or only its first <tries> transmissions
     drop=<bytes>[@<page>]          line drops after <bytes> of page data (page 1 if omitted)
@@ -13,6 +14,8 @@ A Faults object is plain data. Build it with keywords or parse a spec string (CL
     xoff=<seconds>                 after CONNECT to +FDT hold XOFF this long (inf: forever)
 Several specs are joined with commas: "ppr=2@1,drop=3000@2".
 """
+
+from .t32 import code_of_fhs
 
 RESULT_FAULTS = {
     "busy": "BUSY", "no_answer": "NO ANSWER", "no_carrier": "NO CARRIER",
@@ -64,6 +67,8 @@ class Faults:
                 f.result = RESULT_FAULTS[key]
             elif key == "hangup":
                 f.hangup = int(val)
+            elif key == "fhs":
+                f.hangup = code_of_fhs(val)
             elif key == "ppr":
                 f.ppr[page or 0] = (int(val), int(tries) if tries else None)
             elif key == "drop":

@@ -1,4 +1,5 @@
-"""A simulated Class 2 fax modem (DCE) on a pseudo-terminal.
+"""A simulated Class 2 fax modem (DCE) on a pseudo-terminal; Class 2.0 (T.32) too, as a
+personality (ModemConfig.fclass; the dialect's data is in t32.py).
 
 Commands and responses follow "Fax Class 2 Operation" Part 3 (Table 5-5 hang-up codes) and what real
 DTE software expects (the efax and sendfax dialogues in host_tests/core/data/class2/). Real-modem differences are
@@ -8,6 +9,7 @@ import os
 import random
 
 from . import params as P
+from . import t32
 from .atparse import dial_number, split_commands
 from .bits import CAN, DC1, DC2, DLE, ETX, RTC_WITH_FILL, XOFF, XON, EolScanner, Unstuffer, dle_stuff, reverse_bits
 from .faults import Faults
@@ -20,14 +22,18 @@ from .translog import Transcript
 class ModemConfig:
     """Real-modem behaviours as switches (defaults: what efax and mgetty expect)."""
 
-    def __init__(self, rx_bit_order="msb", xon_after_connect=True, rx_trigger="dc2", append_rtc=True,
+    def __init__(self, rx_bit_order=None, xon_after_connect=None, rx_trigger="dc2", append_rtc=True,
                  fpts_on_last=True, fdt_ok_first=0, fpts_fields=2, caps=P.DEFAULT_CAPS, fcr=0,
                  manufacturer="FAXBRIDGE LAB", model="MODEMSIM CLASS2", revision="1.0",
                  identity="FAXBRIDGE MODEMSIM Class 2 simulator", xoff_high=1536, xon_low=256,
-                 always_echo=False, ring_in_command=0, log_path=None):
-        assert rx_bit_order in ("msb", "lsb", "fbor")
+                 always_echo=False, ring_in_command=0, log_path=None, fclass="2"):
+        assert rx_bit_order in (None, "msb", "lsb", "fbor")
         assert rx_trigger in ("dc2", "dc1", "either")
-        self.rx_bit_order = rx_bit_order      # data to the DTE: msb (Rockwell), lsb, or per +FBOR
+        assert fclass in t32.PERSONALITIES, "fclass must be one of %s" % ", ".join(t32.PERSONALITIES)
+        self.fclass = fclass                  # personality: "2" (pre-standard), "2.0" (T.32) or "both"
+        # None: the personality's own convention. Class 2: msb (Rockwell) and XON after
+        # CONNECT; Class 2.0: per +FBO and no XON (T.32 has none; efax and mgetty skip the wait)
+        self.rx_bit_order = rx_bit_order      # data to the DTE: msb (Rockwell), lsb, or per +FBOR/+FBO
         self.xon_after_connect = xon_after_connect
         self.rx_trigger = rx_trigger          # which byte starts reception after CONNECT to +FDR
         self.append_rtc = append_rtc          # add RTC when the DTE's page has none
@@ -136,15 +142,36 @@ class Modem:
         self.verbose = True
         self.quiet = False
         self.sreg = dict(S_DEFAULTS)
-        self.fclass = 0
+        self.fclass = "0"
+        self._reset_fax_params()
+
+    def _reset_fax_params(self):
+        """The fax parameters (ATZ, and AT+FIP in Class 2.0)."""
         self.fdcc = self.cfg.caps
         self.fdis = self.cfg.caps
         self.fdcs = P.ZERO
         self.flid = ""
         self.p = {k: v[0] for k, v in SIMPLE_PARAMS.items()}
         self.p["+FCR"] = self.cfg.fcr
+        self.p.update({k: v[0] for k, v in t32.PARAMS_20.items()})
+        self.fnr = t32.NR_DEFAULT
         self.fpts = P.PPR_MCF
         self.faxerr = 0
+
+    @property
+    def c20(self):
+        """True in +FCLASS=2.0: the T.32 command, response and data conventions."""
+        return self.fclass == "2.0"
+
+    def _hng(self, code):
+        """The hang-up report: +FHNG:<decimal> (Class 2) or +FHS:<hex> (T.32 Table 20)."""
+        return "+FHS:%s" % t32.fhs_text(code) if self.c20 else "+FHNG:%d" % code
+
+    def _report(self, kind, text):
+        """A Class 2.0 negotiation report, sent only when +FNR enables its kind (T.32 8.5.1.11):
+        kind 0 = rpr (+FIS:), 1 = tpr (+FCS:), 2 = idr (+FCI:/+FTI:)."""
+        if self.fnr[kind]:
+            self._info(text)
 
     # ------------------------------------------------------------------ output
     def _out(self, data, data_mode=False):
@@ -170,7 +197,7 @@ class Modem:
         if self.call is not None:
             self.call.hangups[self.number] = code   # recorded before the DTE can see it
         self._release_xoff()
-        self._info("+FHNG:%d" % code)
+        self._info(self._hng(code))
         self._result("OK")
         self._finish_call(code, end_call, kind)
 
@@ -227,8 +254,11 @@ class Modem:
 
     def _hangup_fault(self, *phases):
         code = self._faults().hangup
-        if code is not None and P.hangup_phase(code) in phases:
-            self.log.note("fault: +FHNG:%d at %s" % (code, P.hangup_phase(code)))
+        if code is None:
+            return None
+        phase = (t32.fhs_phase(code) or "").replace("dial_now", "dial") if self.c20 else P.hangup_phase(code)
+        if phase in phases:
+            self.log.note("fault: %s at %s" % (self._hng(code), phase))
             return code
         return None
 
@@ -392,17 +422,23 @@ class Modem:
 
     def _extended(self, name, op, arg):
         if name == "+FCLASS":
+            listed, allowed = t32.PERSONALITIES[self.cfg.fclass]
             if op == "=?":
-                self._info("0,2")
+                self._info(listed)
             elif op == "?":
-                self._info(str(self.fclass))
+                self._info(self.fclass)
             elif op == "=":
-                if arg.strip() not in ("0", "2"):
+                if arg.strip() not in allowed:
                     return "ERROR"
-                self.fclass = int(arg)
+                self.fclass = arg.strip()
             else:
                 return "ERROR"
             return None
+        if self.c20:
+            r = self._extended_20(name, op, arg)
+            if r != "CLASS2":
+                return r
+            name = t32.SAME_AS_CLASS2[name]
         if name in ("+FDCC", "+FDIS"):
             cur = self.fdcc if name == "+FDCC" else self.fdis
             if op == "=?":
@@ -431,7 +467,8 @@ class Modem:
             if op == "=?":
                 self._info("(20),(32-127)")
             elif op == "?":
-                self._info(self.flid if name == "+FLID" else "")
+                v = self.flid if name == "+FLID" else ""
+                self._info('"%s"' % v if self.c20 else v)   # T.32 strings are quoted
             elif op == "=":
                 v = arg.strip()
                 if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
@@ -488,11 +525,74 @@ class Modem:
             return self._cmd_fdr()
         if name == "+FK" or name == "+FKS":
             if self.call is not None:
-                self._info("+FHNG:2")
+                self._info(self._hng(2))
                 self._finish_call(2)
             return None
         if name in SIMPLE_PARAMS:
             default, lo, hi = SIMPLE_PARAMS[name]
+            if op == "=?":
+                self._info("(%d-%d)" % (lo, hi) if hi > lo else "(%d)" % lo)
+            elif op == "?":
+                self._info(str(self.p[name]))
+            elif op == "=":
+                v = int(arg)
+                if not lo <= v <= hi:
+                    return "ERROR"
+                self.p[name] = v
+            else:
+                return "ERROR"
+            return None
+        return "ERROR"
+
+    def _extended_20(self, name, op, arg):
+        """Class 2.0-only commands; "CLASS2" when the Class 2 handler does the job under its
+        old name (t32.SAME_AS_CLASS2); Class 2 names a T.32 modem does not know: ERROR."""
+        if name in t32.SAME_AS_CLASS2:
+            return "CLASS2"
+        if name == "+FNR":
+            if op == "=?":
+                self._info("(0,1),(0,1),(0,1),(0,1)")
+            elif op == "?":
+                self._info(P.fmt(self.fnr))
+            elif op == "=":
+                new = list(self.fnr)
+                parts = arg.split(",")
+                if len(parts) > 4:
+                    return "ERROR"
+                for i, v in enumerate(parts):
+                    if v.strip():
+                        if v.strip() not in ("0", "1"):
+                            return "ERROR"
+                        new[i] = int(v)
+                self.fnr = tuple(new)
+            else:
+                return "ERROR"
+            return None
+        if name == "+FIP":
+            if op not in ("", "=") or (arg or "0").strip() != "0":
+                return "ERROR"
+            self._reset_fax_params()
+            return None
+        if name == "+FHS":
+            if op != "?":
+                return "ERROR"
+            self._info(t32.fhs_text(self.faxerr))
+            return None
+        if name == "+FBS":
+            if op != "?":
+                return "ERROR"
+            self._info("%X,%X" % (self.cfg.xoff_high + 512, self.cfg.xoff_high + 512))
+            return None
+        if name == "+FCQ":          # T.32: <rq>,<tq>; this modem checks nothing
+            if op == "=?":
+                self._info("(0),(0)")
+            elif op == "?":
+                self._info("0,0")
+            elif op != "=" or any(v.strip() not in ("", "0") for v in arg.split(",")[:2]) or arg.count(",") > 1:
+                return "ERROR"
+            return None
+        if name in t32.PARAMS_20:
+            default, lo, hi = t32.PARAMS_20[name]
             if op == "=?":
                 self._info("(%d-%d)" % (lo, hi) if hi > lo else "(%d)" % lo)
             elif op == "?":
@@ -517,7 +617,7 @@ class Modem:
         self.role = "tx"
         self.log.note('dialing "%s"' % number)
         self.call = self.line.dial(self, number)
-        if code is not None and code in (2, 3):
+        if code is not None and code in ((2, 3, 4) if self.c20 else (2, 3)):
             self.line.cancel(self.call, "NO CARRIER")
             self._hangup_report(code)
             return "ASYNC"
@@ -544,7 +644,7 @@ class Modem:
         if code is not None:
             self._hangup_report(code)
             return
-        if self.fclass != 2:
+        if self.fclass not in ("2", "2.0"):
             self.log.note("not in +FCLASS=2: a fax answered, no data carrier")
             self._finish_call(None)
             self._result("NO CARRIER")
@@ -558,10 +658,16 @@ class Modem:
         self.lost_code = None
         self.fdcs = P.ZERO
         self._noise()
-        self._info("+FCON")
-        if csi:
-            self._info("+FCSI:%s" % csi)
-        self._info("+FDIS:%s" % P.fmt(dis))
+        if self.c20:        # T.32: +FCO, then the reports +FNR asks for
+            self._info("+FCO")
+            if csi:
+                self._report(2, '+FCI:"%s"' % csi)
+            self._report(0, "+FIS:%s" % P.fmt(dis))
+        else:
+            self._info("+FCON")
+            if csi:
+                self._info("+FCSI:%s" % csi)
+            self._info("+FDIS:%s" % P.fmt(dis))
         self._result("OK")
         self.state = "ONLINE"
 
@@ -575,7 +681,7 @@ class Modem:
         if self.call is None or self.role != "tx":
             if getattr(self, "lost_code", None) is not None and self.role == "tx":
                 code, self.lost_code = self.lost_code, None
-                self._info("+FHNG:%d" % code)
+                self._info(self._hng(code))
                 return None
             return "ERROR"
         if self.page_sent:
@@ -599,7 +705,10 @@ class Modem:
 
     def _fdt_connect(self, report_dcs):
         if report_dcs:
-            self._info("+FDCS:%s" % P.fmt(self.fdcs))
+            if self.c20:
+                self._report(1, "+FCS:%s" % P.fmt(self.fdcs))
+            else:
+                self._info("+FDCS:%s" % P.fmt(self.fdcs))
         if self.fdt_ok_count < self.cfg.fdt_ok_first:
             self.fdt_ok_count += 1
             self.log.note("switch: OK instead of CONNECT (%d of %d)" % (self.fdt_ok_count, self.cfg.fdt_ok_first))
@@ -609,7 +718,7 @@ class Modem:
         self.fdt_ok_count = 0
         self._result("CONNECT")
         self.state = "TX_DATA"
-        self.unstuffer = Unstuffer()
+        self.unstuffer = Unstuffer(ends=(ETX,) + tuple(t32.PAGE_END)) if self.c20 else Unstuffer()
         self.scanner = EolScanner()
         self.xoff_sent = False
         self.overrun_noted = False
@@ -626,7 +735,8 @@ class Modem:
             self.loop.call_later(min(hold, 1e6), self._tx_flow)
             self._cancel_timer()           # no underflow while we hold XOFF (armed by our XON)
             return
-        if self.cfg.xon_after_connect:
+        xon = self.cfg.xon_after_connect
+        if xon if xon is not None else not self.c20:
             self.loop.call_later(0.05, self._xon_after_connect)
         self._set_timer(self.line.timeouts["dte_data"], self._tx_idle)
 
@@ -656,8 +766,17 @@ class Modem:
             self.pump.put(payload)
         if ended:
             self._cancel_timer()
-            self.log.note("DLE ETX from DTE: end of page data (%d bytes after unstuffing, %d lines, RTC=%s)"
-                          % (self.scanner.nbytes, self.scanner.line_count, self.scanner.rtc))
+            end = self.unstuffer.end
+            if self.c20:    # T.32 8.3.3.7: <DLE><ppm> ends the page and names the post-page message
+                self.ppm = t32.PAGE_END.get(end, P.PPM_EOP)
+                self.log.note("DLE %s from DTE: end of page data, %s (%d bytes after unstuffing, %d lines, "
+                              "RTC=%s)" % ("ETX" if end == ETX else repr(chr(end)),
+                                           ("MPS", "EOM", "EOP")[self.ppm] + (" (DLE ETX taken as EOP)"
+                                                                            if end == ETX else ""),
+                                           self.scanner.nbytes, self.scanner.line_count, self.scanner.rtc))
+            else:
+                self.log.note("DLE ETX from DTE: end of page data (%d bytes after unstuffing, %d lines, RTC=%s)"
+                              % (self.scanner.nbytes, self.scanner.line_count, self.scanner.rtc))
             if not self.scanner.rtc and self.cfg.append_rtc:
                 self.log.note("switch: append RTC (6 EOL) + 2 fill bytes")
                 self.pump.put(RTC_WITH_FILL)
@@ -696,6 +815,9 @@ class Modem:
             self._hangup_report(code)
             return
         self.page_sent = True
+        if self.c20:        # no +FET: the post-page message goes out now, the PPR answers
+            self._send_ppm(self.ppm)
+            return
         self._result("OK")
         self.state = "ONLINE"
 
@@ -703,19 +825,22 @@ class Modem:
         if self.call is None or self.role != "tx" or not self.page_sent or ppm not in (0, 1, 2):
             if getattr(self, "lost_code", None) is not None and self.role == "tx":
                 code, self.lost_code = self.lost_code, None
-                self._info("+FHNG:%d" % code)
+                self._info(self._hng(code))
                 return None
             return "ERROR"
+        self._send_ppm(ppm)
+        return "ASYNC"
+
+    def _send_ppm(self, ppm):
         code = self._hangup_fault("tx_d")
         if code is not None:
             self._hangup_report(code)
-            return "ASYNC"
+            return
         self.ppm = ppm
         self.log.note("send PPM %s" % ("MPS", "EOM", "EOP")[ppm])
         self.call.send(self, "PPM", ppm)
         self.state = "FET_WAIT"
         self._set_timer(self.line.timeouts["t30"], self._lost, "timeout", (52, 56, 54)[ppm])
-        return "ASYNC"
 
     def _tx_ppr(self, ppr):
         self._cancel_timer()
@@ -725,6 +850,17 @@ class Modem:
             self.page_no += 1
         if ppr in (P.PPR_RTN, P.PPR_RTP) or self.ppm == P.PPM_EOM:
             self.phase_b_done = False      # T.30: retrain (new DCS + TCF) before the next page
+        if self.c20:
+            # T.32 8.3.3.7: OK for MCF/RTP/PIP, ERROR for RTN/PIN (the code is in +FPS?); after
+            # the last page's MCF the call ends: +FHS:00, OK (as efax, mgetty and HylaFAX expect)
+            self.fpts = ppr
+            if last:
+                self.log.note("send DCN")
+                self._hangup_report(0)
+                return
+            self._result("OK" if ppr in (P.PPR_MCF, P.PPR_RTP, P.PPR_PIP) else "ERROR")
+            self.state = "ONLINE"
+            return
         if last:
             if self.cfg.fpts_on_last:
                 self._info("+FPTS:%d" % ppr)
@@ -785,8 +921,8 @@ class Modem:
         call = self.call
         self.line.answered(call)
         self.state = "ANSWER_WAIT"
-        if self.fclass != 2:
-            self.log.note("answering in +FCLASS=%d: no fax" % self.fclass)
+        if self.fclass not in ("2", "2.0"):
+            self.log.note("answering in +FCLASS=%s: no fax" % self.fclass)
             self._finish_call(None)
             self._result("NO CARRIER")
             return
@@ -816,22 +952,33 @@ class Modem:
         if self.state == "ANSWER_WAIT":
             self._cancel_timer()
             self._noise()
-            self._info("+FCON")
-            if tsi:
-                self._info("+FTSI:%s" % tsi)
-            self._info("+FDCS:%s" % P.fmt(dcs))
+            if self.c20:
+                self._info("+FCO")
+                if tsi:
+                    self._report(2, '+FTI:"%s"' % tsi)
+            else:
+                self._info("+FCON")
+                if tsi:
+                    self._info("+FTSI:%s" % tsi)
+            self._dcs_report(dcs)
             self._result("OK")
             self.state = "ONLINE"
         elif self.state == "FDR_WAIT_PAGE":
-            self._info("+FDCS:%s" % P.fmt(dcs))     # 5.4.2: new DCS during +FDR, before CONNECT
+            self._dcs_report(dcs)     # 5.4.2: new DCS during +FDR, before CONNECT
         else:
             self.pending_dcs = tuple(dcs)   # reported by the next +FDR
+
+    def _dcs_report(self, dcs):
+        if self.c20:
+            self._report(1, "+FCS:%s" % P.fmt(dcs))
+        else:
+            self._info("+FDCS:%s" % P.fmt(dcs))
 
     def _cmd_fdr(self):
         if self.call is None or self.role != "rx":
             if getattr(self, "lost_code", None) is not None and getattr(self, "role", "") == "rx":
                 code, self.lost_code = self.lost_code, None
-                self._info("+FHNG:%d" % code)
+                self._info(self._hng(code))
                 return None
             return "ERROR"
         if self.lost_code is not None:
@@ -842,10 +989,11 @@ class Modem:
             if code is not None:
                 self._hangup_report(code)
                 return "ASYNC"
-            self._info("+FCFR")
+            if not self.c20:            # T.32 has no +FCFR
+                self._info("+FCFR")
             self.cfr_reported = True
         if self.pending_dcs:
-            self._info("+FDCS:%s" % P.fmt(self.pending_dcs))    # new DCS (retrain, EOM): 5.4.2
+            self._dcs_report(self.pending_dcs)    # new DCS (retrain, EOM): 5.4.2
             self.pending_dcs = None
         if self.ppr_pending is not None:
             ppr = self.fpts
@@ -901,7 +1049,7 @@ class Modem:
             self._hangup_report(93)
 
     def _rx_order(self, data):
-        mode = self.cfg.rx_bit_order
+        mode = self.cfg.rx_bit_order or ("fbor" if self.c20 else "msb")
         if mode == "msb" or (mode == "fbor" and self.p["+FBOR"] in (1, 3)):
             return reverse_bits(data)
         return bytes(data)
@@ -955,7 +1103,9 @@ class Modem:
         self.fpts = ppr
         self.ppr_pending = ppr
         self.last_ppm = rx.ppm
-        if self.cfg.fpts_fields == 4:
+        if self.c20:        # T.32 8.4.3: +FPS:<ppr>,<lc>,<blc>,<cblc>,<lbc>, in hex
+            self._info("+FPS:%s" % t32.hex_list((ppr, lines, rx.mh.bad, 0, 0)))
+        elif self.cfg.fpts_fields == 4:
             self._info("+FPTS:%d,%d,%d,0" % (ppr, lines, rx.mh.bad))
         else:
             self._info("+FPTS:%d,%d" % (ppr, lines))
