@@ -372,6 +372,33 @@ def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
     assert js2.submit("n1", "0312345678", [("text", "a")], 1, T) is None and js2.find("n1")["seq"] == 102
 
 
+def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence():
+    """A long call's evidence (one ppr a page) can outgrow an outbox record: the outbox refuses
+    it with ValueError. The status must still be reported (without the evidence), not crash the
+    modem task and then every boot (recover re-emits it)."""
+    from faxbridge.core.mqtt import contract, outbox
+    ob = outbox.Outbox(outbox.MemStore(1024))
+    sent = []
+
+    def emit(f):
+        ob.accept(contract.RESULT, "fax/status", lambda s: contract.event("u1", s, f))
+        sent.append(dict(f))
+
+    st = MemStore()
+    js = job.Jobs(_cfg(pages=500), st, emit, None, _number, _page)
+    js.submit("j1", "0312345678", [("text450", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    js.end_call(rec, 0, (("result", "OK"), ("pprs", [1] * 450)), 450, T + 600)
+    last = sent[-1]
+    assert last["final"] is True and last["code"] == 0 and last["pages"] == 450, last
+    assert st.state("j1") == ("done", 0, True)
+    assert st.get("j1")["evidence"][1][0] == "pprs"        # the record keeps the evidence
+    js2 = job.Jobs(_cfg(pages=500), st, emit, None, _number, _page)
+    js2.recover(T + 601)                                     # and a reboot has nothing to redo
+    assert sent[-1] is last
+
+
 def test_rows_are_spec_codes_and_reachable():
     for frm, event, to, code in job.ROWS:
         assert to in ("new", "queued", "held", "wait", "call", "done"), to
