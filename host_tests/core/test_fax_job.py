@@ -173,6 +173,22 @@ def test_retry_wait_then_final_after_the_configured_count():
     assert ev[-1]["attempt"] == 3 and ev[-1]["final"] is True
 
 
+def test_a_retry_counts_its_pages_afresh():
+    """The driver sends every page again on a retry, and the unit reports each page it
+    confirms as confirmed + 1: the count must start at 0 for each call, never pages > of."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text3", "a")], 1, T)
+    for attempt, sent in ((1, 2), (2, 3)):
+        rec = js.next_due(T + 60 * attempt)
+        js.start_call(rec, T + 60 * attempt)
+        for _ in range(sent):
+            js.progress(rec, rec.get("confirmed", 0) + 1)      # as app/unit.py does per page
+        js.end_call(rec, 263 if sent < 3 else 0, None, sent, T + 60 * attempt)
+    calls = [(e["attempt"], e["pages"]) for e in ev if e["state"] == "call"]
+    assert calls == [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2), (2, 3)], calls
+    assert ev[-1]["final"] and ev[-1]["pages"] == 3 and ev[-1]["of"] == 3
+
+
 def test_not_retryable_outcome_is_final_at_once():
     js, ev = _make()
     js.submit("j1", "0312345678", [("text", "a")], 1, T)

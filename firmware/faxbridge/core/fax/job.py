@@ -205,6 +205,7 @@ class Jobs:
     def start_call(self, rec, now):
         rec["attempt"] = rec.get("attempt", 0) + 1
         rec["held_since"] = None
+        rec["confirmed"] = 0        # the driver sends every page again: counted afresh per call
         self._go(rec, "dial", (("dialling", rec["dial"]),))
 
     def progress(self, rec, confirmed, evidence=None):
