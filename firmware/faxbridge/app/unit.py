@@ -38,18 +38,20 @@ def load_registry(cfg, flash):
     src = cfg["cafis"]["registry"]
     if src is None:
         return None
-    if isinstance(src, str):
-        with open(flash + src) as f:
-            src = f.read()
     lay = cfg["cafis"]["layouts"]
+    if isinstance(src, str):
+        with open(flash + src) as f:          # parsed as it is read, never held whole
+            if lay is None:
+                return registry.load(f)
+            import json
+            src = json.load(f)
     if lay is not None:
-        import json
-        if isinstance(src, str):
-            src = json.loads(src)
         if isinstance(lay, str):
+            import json
             with open(flash + lay) as f:
-                lay = json.loads(f.read())
-        src["layouts"] = lay
+                lay = json.load(f)
+        if isinstance(src, dict):
+            src["layouts"] = lay
     return registry.load(src)
 
 
