@@ -18,6 +18,7 @@ from faxbridge.app.store import load_json, save_json, makedirs
 from faxbridge.core.fax import dial
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt import commands, contract
+from faxbridge.core.mqtt.outbox import OutboxFull
 
 MAX_LINE = const(2 * 1024 + 64)   # a hex telegram line: 1024 bytes + sender/center prefix
 
@@ -283,15 +284,25 @@ class Unit:
                     line.append(b)
                 else:
                     line = bytearray()
-                    self.link.event(contract.CMD_ERROR, contract.cmd_error(
-                        "telegram", commands.TOO_LARGE, "telegram line longer than %d characters" % MAX_LINE))
+                    self._uart_error(commands.TOO_LARGE, "telegram line longer than %d characters" % MAX_LINE)
+
+    def _uart_error(self, reason, detail):
+        """cmd/error for a bad UART line; the UART cannot be held off, so when the outbox is
+        full the answer is dropped and logged (an exception here would restart the unit)."""
+        try:
+            self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", reason, detail))
+        except OutboxFull as e:
+            log("uart telegram: cmd/error not sent (%s)" % e)
 
     def _telegram_text(self, text, tc):
         sender = tc["sender"]
         center = tc["center"] or None
         parts = text.split()
         if len(parts) == 2:
-            head = parts[0].decode()
+            try:
+                head = parts[0].decode()
+            except ValueError:       # not UTF-8: no sender prefix (UnicodeError on both runtimes)
+                head = ""
             who, _, cen = head.partition(":")
             if who in ("center", "terminal"):
                 sender = who
@@ -305,10 +316,12 @@ class Unit:
             import binascii
             data = binascii.unhexlify(hexpart)
         except ValueError:
-            self.link.event(contract.CMD_ERROR, contract.cmd_error(
-                "telegram", commands.BAD_FIELD, "telegram line is not hex"))
+            self._uart_error(commands.BAD_FIELD, "telegram line is not hex")
             return
-        self.telegram(data, sender, center, "uart")
+        try:
+            self.telegram(data, sender, center, "uart")
+        except OutboxFull as e:
+            log("uart telegram: verdict not sent (%s)" % e)
 
     # ---- modem
     def _open_page(self, index):
