@@ -488,7 +488,10 @@ class Unit:
                                        info.get("remote_id"), pp, hs[0], hs[1], hs[2])
         fields = fields + (("code", info.get("code")), ("reason", info.get("reason")),
                            ("folder", sink.dir if sink else None))
-        self.link.event(contract.FAX_RECEIVED, fields)
+        try:
+            self.link.event(contract.FAX_RECEIVED, fields)
+        except OutboxFull as e:      # the pages stay on flash; the modem task must go on
+            log("modem: fax/received %s not sent (%s)" % (sink.fax_id if sink else None, e))
 
     # ---- periodic
     async def _telemetry(self):
