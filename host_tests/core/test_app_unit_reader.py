@@ -117,3 +117,17 @@ def test_modem_reader_keeps_reading_after_a_driver_exception():
     except Stop:
         pass                                    # the reader asked for more input: it survived
     _check_recovered(u, m)
+
+
+def test_a_fax_received_the_full_outbox_refuses_does_not_kill_the_modem_task():
+    from faxbridge.core.mqtt.outbox import OutboxFull
+
+    class FullLink:
+        def event(self, suffix, fields, cls=None):
+            raise OutboxFull("outbox full: 0 bytes, 0 events held")
+
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+    u = Unit(Port(), cfg)
+    u.link = FullLink()
+    u._received({"dir": "rx", "pages": 2, "code": 0, "hangup": (0, "call", "normal")})
+    assert u.counters["rx_faxes"] == 1 and u.rx is None

@@ -173,6 +173,22 @@ def test_retry_wait_then_final_after_the_configured_count():
     assert ev[-1]["attempt"] == 3 and ev[-1]["final"] is True
 
 
+def test_a_retry_counts_its_pages_afresh():
+    """The driver sends every page again on a retry, and the unit reports each page it
+    confirms as confirmed + 1: the count must start at 0 for each call, never pages > of."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text3", "a")], 1, T)
+    for attempt, sent in ((1, 2), (2, 3)):
+        rec = js.next_due(T + 60 * attempt)
+        js.start_call(rec, T + 60 * attempt)
+        for _ in range(sent):
+            js.progress(rec, rec.get("confirmed", 0) + 1)      # as app/unit.py does per page
+        js.end_call(rec, 263 if sent < 3 else 0, None, sent, T + 60 * attempt)
+    calls = [(e["attempt"], e["pages"]) for e in ev if e["state"] == "call"]
+    assert calls == [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2), (2, 3)], calls
+    assert ev[-1]["final"] and ev[-1]["pages"] == 3 and ev[-1]["of"] == 3
+
+
 def test_not_retryable_outcome_is_final_at_once():
     js, ev = _make()
     js.submit("j1", "0312345678", [("text", "a")], 1, T)
@@ -370,6 +386,33 @@ def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
     assert done == ["d%03d" % i for i in range(80, 100)], done
     assert len(js2._done) == 20 and js2._seq == 101
     assert js2.submit("n1", "0312345678", [("text", "a")], 1, T) is None and js2.find("n1")["seq"] == 102
+
+
+def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence():
+    """A long call's evidence (one ppr a page) can outgrow an outbox record: the outbox refuses
+    it with ValueError. The status must still be reported (without the evidence), not crash the
+    modem task and then every boot (recover re-emits it)."""
+    from faxbridge.core.mqtt import contract, outbox
+    ob = outbox.Outbox(outbox.MemStore(1024))
+    sent = []
+
+    def emit(f):
+        ob.accept(contract.RESULT, "fax/status", lambda s: contract.event("u1", s, f))
+        sent.append(dict(f))
+
+    st = MemStore()
+    js = job.Jobs(_cfg(pages=500), st, emit, None, _number, _page)
+    js.submit("j1", "0312345678", [("text450", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    js.end_call(rec, 0, (("result", "OK"), ("pprs", [1] * 450)), 450, T + 600)
+    last = sent[-1]
+    assert last["final"] is True and last["code"] == 0 and last["pages"] == 450, last
+    assert st.state("j1") == ("done", 0, True)
+    assert st.get("j1")["evidence"][1][0] == "pprs"        # the record keeps the evidence
+    js2 = job.Jobs(_cfg(pages=500), st, emit, None, _number, _page)
+    js2.recover(T + 601)                                     # and a reboot has nothing to redo
+    assert sent[-1] is last
 
 
 def test_rows_are_spec_codes_and_reachable():

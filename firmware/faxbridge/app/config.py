@@ -321,10 +321,13 @@ def parse(text):
 
 
 def load(path):
-    """Read and check the config file at path; returns (config, errors)."""
+    """Read and check the config file at path (parsed as it is read, never held whole as
+    text); returns (config, errors)."""
     try:
         with open(path) as f:
-            text = f.read()
+            raw = json.load(f)
     except OSError as e:
         return None, ["config: cannot read %s (%s)" % (path, e)]
-    return parse(text)
+    except ValueError as e:
+        return None, ["config: not valid JSON (%s)" % e]
+    return check(raw)

@@ -18,6 +18,7 @@ from faxbridge.app.store import load_json, save_json, makedirs
 from faxbridge.core.fax import dial
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt import commands, contract
+from faxbridge.core.mqtt.outbox import OutboxFull
 
 MAX_LINE = const(2 * 1024 + 64)   # a hex telegram line: 1024 bytes + sender/center prefix
 
@@ -38,18 +39,20 @@ def load_registry(cfg, flash):
     src = cfg["cafis"]["registry"]
     if src is None:
         return None
-    if isinstance(src, str):
-        with open(flash + src) as f:
-            src = f.read()
     lay = cfg["cafis"]["layouts"]
+    if isinstance(src, str):
+        with open(flash + src) as f:          # parsed as it is read, never held whole
+            if lay is None:
+                return registry.load(f)
+            import json
+            src = json.load(f)
     if lay is not None:
-        import json
-        if isinstance(src, str):
-            src = json.loads(src)
         if isinstance(lay, str):
+            import json
             with open(flash + lay) as f:
-                lay = json.loads(f.read())
-        src["layouts"] = lay
+                lay = json.load(f)
+        if isinstance(src, dict):
+            src["layouts"] = lay
     return registry.load(src)
 
 
@@ -281,15 +284,25 @@ class Unit:
                     line.append(b)
                 else:
                     line = bytearray()
-                    self.link.event(contract.CMD_ERROR, contract.cmd_error(
-                        "telegram", commands.TOO_LARGE, "telegram line longer than %d characters" % MAX_LINE))
+                    self._uart_error(commands.TOO_LARGE, "telegram line longer than %d characters" % MAX_LINE)
+
+    def _uart_error(self, reason, detail):
+        """cmd/error for a bad UART line; the UART cannot be held off, so when the outbox is
+        full the answer is dropped and logged (an exception here would restart the unit)."""
+        try:
+            self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", reason, detail))
+        except OutboxFull as e:
+            log("uart telegram: cmd/error not sent (%s)" % e)
 
     def _telegram_text(self, text, tc):
         sender = tc["sender"]
         center = tc["center"] or None
         parts = text.split()
         if len(parts) == 2:
-            head = parts[0].decode()
+            try:
+                head = parts[0].decode()
+            except ValueError:       # not UTF-8: no sender prefix (UnicodeError on both runtimes)
+                head = ""
             who, _, cen = head.partition(":")
             if who in ("center", "terminal"):
                 sender = who
@@ -303,10 +316,12 @@ class Unit:
             import binascii
             data = binascii.unhexlify(hexpart)
         except ValueError:
-            self.link.event(contract.CMD_ERROR, contract.cmd_error(
-                "telegram", commands.BAD_FIELD, "telegram line is not hex"))
+            self._uart_error(commands.BAD_FIELD, "telegram line is not hex")
             return
-        self.telegram(data, sender, center, "uart")
+        try:
+            self.telegram(data, sender, center, "uart")
+        except OutboxFull as e:
+            log("uart telegram: verdict not sent (%s)" % e)
 
     # ---- modem
     def _open_page(self, index):
@@ -473,7 +488,10 @@ class Unit:
                                        info.get("remote_id"), pp, hs[0], hs[1], hs[2])
         fields = fields + (("code", info.get("code")), ("reason", info.get("reason")),
                            ("folder", sink.dir if sink else None))
-        self.link.event(contract.FAX_RECEIVED, fields)
+        try:
+            self.link.event(contract.FAX_RECEIVED, fields)
+        except OutboxFull as e:      # the pages stay on flash; the modem task must go on
+            log("modem: fax/received %s not sent (%s)" % (sink.fax_id if sink else None, e))
 
     # ---- periodic
     async def _telemetry(self):

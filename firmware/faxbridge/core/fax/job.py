@@ -53,9 +53,10 @@ def valid_id(job_id):
     return True
 
 
-def fields(rec):
-    """The fax/status payload fields of a record (contract.fax_status)."""
-    ev = rec.get("evidence")
+def fields(rec, evidence=True):
+    """The fax/status payload fields of a record (contract.fax_status); evidence=False puts a
+    note in place of the evidence (a status too large for an outbox record)."""
+    ev = rec.get("evidence") if evidence else (("omitted", "larger than an outbox record"),)
     code = rec["code"]
     return contract.fax_status(rec["id"], code, status.category(code), rec["state"] == "done",
                                rec.get("attempt", 0), rec.get("confirmed", 0),
@@ -104,7 +105,10 @@ class Jobs:
 
     def _report(self, rec):
         try:
-            self.emit(fields(rec))
+            try:
+                self.emit(fields(rec))
+            except ValueError:          # larger than an outbox record (a long call's pprs)
+                self.emit(fields(rec, False))
         except (OutboxFull, OSError):   # refused, or flash full: unreported, sent again at boot
             return
         rec["rep"] = rec["rev"]
@@ -201,6 +205,7 @@ class Jobs:
     def start_call(self, rec, now):
         rec["attempt"] = rec.get("attempt", 0) + 1
         rec["held_since"] = None
+        rec["confirmed"] = 0        # the driver sends every page again: counted afresh per call
         self._go(rec, "dial", (("dialling", rec["dial"]),))
 
     def progress(self, rec, confirmed, evidence=None):
