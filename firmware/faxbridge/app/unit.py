@@ -192,18 +192,28 @@ class Unit:
             self.stop(3)
 
     def _start_link(self):
-        from faxbridge.app.mqtt import Link
+        from faxbridge.app.link import Link
         from faxbridge.app.outbox_store import FileStore
+        from faxbridge.app.seen import Seen
         m = self.cfg["mqtt"]
-        tls = None
-        if m["tls"]:
-            from faxbridge.app.mqtt import make_tls
-            tls = make_tls(cafile=(self.flash + m["ca"]) if m["ca"] else None)
-        makedirs(self.flash + "outbox")
-        self.link = Link(self.cfg["unit_id"], m["host"], m["port"], store=FileStore(self.flash + "outbox"),
-                         prefix=m["prefix"], username=m["username"], password=m["password"], tls=tls,
-                         keepalive=m["keepalive_s"], clean=m["clean"],
-                         default_sender=self.cfg["telegram"]["sender"], on_error=self._link_error)
+        fl = self.flash
+        try:
+            from faxbridge.app.spool import Spool
+            makedirs(fl + "spool")
+            spool = Spool(fl + "spool")
+        except ImportError:  # a build without app/spool: cmd/fax is refused
+            spool = None
+        makedirs(fl + "outbox")
+        g = m.get
+        self.link = Link(self.cfg["unit_id"], m["host"], m["port"], FileStore(fl + "outbox"),
+                         prefix=m["prefix"], username=m["username"], password=m["password"],
+                         tls=bool(m["tls"]), ca=(fl + m["ca"]) if m["ca"] else None,
+                         cert=(fl + g("cert")) if g("cert") else None,
+                         key=(fl + g("key")) if g("key") else None, server_name=g("server_name"),
+                         keepalive=m["keepalive_s"], clean=m["clean"], rx_buffer=m["rx_buffer"],
+                         capacity=m["capacity"],
+                         default_sender=self.cfg["telegram"]["sender"], on_error=self._link_error,
+                         seen=Seen(fl + "seen", m["seen"]), spool=spool)
         self.link.on_command = self._on_command
 
     def _link_error(self, text):
@@ -212,11 +222,13 @@ class Unit:
     # ---- commands (called by the link; raise CommandError for cmd/error)
     def _on_command(self, cmd):
         if isinstance(cmd, commands.Fax):
-            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, self.now())
-            if why:
+            from faxbridge.app.jobs import DUPLICATE
+            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, cmd.digest, self.now())
+            if why is None:
+                self._modem_wake.set()
+            elif why != DUPLICATE:   # a duplicate: the original answer stands
                 reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
                 raise commands.CommandError(reason, why, cmd.job)
-            self._modem_wake.set()
         elif isinstance(cmd, commands.Cancel):
             why = self.jobs.cancel(cmd.job, self.now())
             if why == "call":
@@ -226,13 +238,15 @@ class Unit:
             elif why:
                 raise commands.CommandError(commands.REJECTED, why, cmd.job)
         elif isinstance(cmd, commands.Telegram):
-            self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt")
+            self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt", cmd.ref)
 
     # ---- CAFIS
-    def telegram(self, data, sender, center, source):
-        """Check one telegram and emit its verdict on cafis/verdict."""
+    def telegram(self, data, sender, center, source, ref=None):
+        """Check one telegram and emit its verdict on cafis/verdict. ref: the sender's ref
+        (cmd/telegram/<sender>/<ref>); without one the unit makes <source>-<boot>-<n>."""
         self.counters["telegrams"] += 1
-        ref = "%s-%d-%d" % (source, self.state["boots"], self.counters["telegrams"])
+        if ref is None:
+            ref = "%s-%d-%d" % (source, self.state["boots"], self.counters["telegrams"])
         if self.checker is None:
             self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(
                 ref, "discard", None, None, None, "no CAFIS registry configured"))

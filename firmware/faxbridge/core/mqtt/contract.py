@@ -25,6 +25,7 @@ ONLINE = b"online"
 OFFLINE = b"offline"
 
 # Event classes, for the outbox's full policy (docs/mqtt.md "When the outbox is full").
+ANSWER = const(3)     # a command's answer (verdict, job's first fax/status, cmd/error): room reserved
 RESULT = const(2)     # final fax status, received fax, CAFIS verdict: never dropped
 PROGRESS = const(1)   # in-progress fax status, cmd/error replies: refused above the soft limit
 TELEMETRY_CLASS = const(0)  # periodic, QoS 0, not persisted: dropped first
@@ -38,8 +39,8 @@ OUT = (
     (TELEMETRY, 0, False),
     (CMD_ERROR, 1, False),
 )
-# Inbound topics (spec/mqtt.md rows 6-8), all subscribed at QoS 1.
-IN = (CMD_FAX, CMD_CANCEL, CMD_TELEGRAM)
+# Inbound: every <root>/cmd/# topic is subscribed at QoS 1 (docs/mqtt.md "Commands").
+CMD_FILTER = "cmd/#"
 
 # Event kinds the application may emit through the outbox (all QoS 1, in seq order).
 EVENT_TOPICS = (FAX_STATUS, FAX_RECEIVED, CAFIS_VERDICT, CMD_ERROR)

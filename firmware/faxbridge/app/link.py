@@ -1,0 +1,611 @@
+"""The MQTT link: the session, the outbox and the commands, over app/transport (docs/mqtt.md).
+
+    link = Link("u1", "192.0.2.10", store=FileStore("/outbox"), seen=Seen("/seen"),
+                spool=Spool("/spool"))
+    link.on_command = handler            # handler(cmd): commands.Fax / Cancel / Telegram
+    asyncio.create_task(link.run())
+    seq = link.event(contract.FAX_STATUS, contract.fax_status(...))   # OutboxFull if full
+    link.telemetry((("uptime", 12), ("heap", 51234)))
+
+Commands stream in (never assembled: a cmd/fax goes chunk by chunk to faxcmd.Parser and the
+spool on flash; cancel and telegram into one preallocated buffer). Each gets exactly one answer,
+persisted in the outbox before its PUBACK; with no room for an answer the link holds the broker
+off (no processing, no PUBACK) and reconnects once there is room, so the broker delivers again.
+"""
+import binascii
+
+import asyncio
+from micropython import const
+
+from faxbridge.app import transport
+from faxbridge.app.clock import Monotonic
+from faxbridge.core.mqtt import commands, contract, outbox, session
+
+TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
+# what the link does with the PUBLISH being received (_k)
+_DROP = const(0)      # not for us, or nothing to do: acknowledge
+_ECHO = const(1)      # one of our own publishes coming back (verify)
+_HOLD = const(2)      # no room for an answer: no PUBACK on this connection
+_SMALL = const(3)     # cmd/cancel, cmd/telegram: into the command buffer
+_FAX = const(4)       # cmd/fax: to faxcmd.Parser and the spool
+_ERR = const(5)       # refused before its payload: answered at its end
+_ECHO_KEEP = const(100)  # an event payload's head up to its seq (unit ids are <= 64)
+CMD = commands
+
+
+class Link:
+    """One unit's MQTT link. Keyword options are documented in docs/mqtt.md (API)."""
+
+    def __init__(self, unit, host, port=1883, store=None, *, prefix=contract.PREFIX,
+                 username=None, password=None, tls=None, ca=None, cert=None, key=None,
+                 server_name=None, keepalive=60, clean=False, client_id=None, verify=True,
+                 verify_ms=5000, rx_buffer=2048, max_inflight=8, capacity=32768,
+                 max_records=512, connect_timeout_ms=10000, write_timeout_ms=30000,
+                 backoff_min_ms=500, backoff_max_ms=60000, rand=None,
+                 default_sender="center", on_error=None, nodelay=True, seen=None, spool=None):
+        self.unit = contract.check_unit(unit)
+        self.host = host
+        self.port = port
+        if tls is True:
+            tls = transport.make_tls(cafile=ca, certfile=cert, keyfile=key)
+        self.tls = tls or None
+        self.server_name = server_name or host
+        self.root_s = contract.root(unit, prefix)
+        self.root = (self.root_s + "/").encode()
+        self.verify = verify
+        self.verify_ms = verify_ms
+        self.connect_timeout_ms = connect_timeout_ms
+        self.nodelay = nodelay
+        self.write_timeout_ms = write_timeout_ms
+        self.default_sender = default_sender
+        self.on_command = None
+        self.on_error = on_error
+        self.seen = seen          # app/seen.Seen or None (then redeliveries are not recognised)
+        self.spool = spool        # app/spool.Spool for cmd/fax
+        self.clock = Monotonic()
+        will = (self.root_s + "/" + contract.AVAILABILITY, contract.OFFLINE, 1, True)
+        self.session = session.Session(
+            client_id or ("fb-" + unit), keepalive=keepalive, clean=clean, will=will,
+            username=username, password=password, header_size=len(self.root) + CMD.MAX_TOPIC,
+            max_inflight=max_inflight, connack_timeout_ms=connect_timeout_ms,
+            backoff_min_ms=backoff_min_ms, backoff_max_ms=backoff_max_ms,
+            rand=rand or _urandom_float)
+        self.session.rx = self
+        self.outbox = outbox.Outbox(store if store is not None else outbox.MemStore(),
+                                    capacity, max_records)
+        self.rxbuf = bytearray(rx_buffer)     # socket reads
+        self.cmdbuf = bytearray(CMD.MAX_TELEGRAM)   # a whole cancel or telegram
+        self.cmdmv = memoryview(self.cmdbuf)
+        self.last_error = None
+        self.errors = 0
+        self.denied = 0
+        self.connects = 0
+        self.held = 0             # commands held off (no room for their answer)
+        self.redelivered = 0      # redeliveries acknowledged without a second answer
+        self.tseq = 0
+        self._addr = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._c = None
+        self._rx_err = None
+        self._t_flush = -1
+        self._pending = {}  # topic suffix -> [seq, deadline] awaiting its echo (verify)
+        self._subpid = 0
+        self._subs = ()
+        self._holding = False
+        self._answering = False   # a command's handler runs: its first event is the answer
+        self._answered = False
+        # the PUBLISH being received
+        self._k = _DROP
+        self._sfx = None
+        self._n = 0
+        self._crc = 0
+        self._err = None
+        self._dup = False
+        self._pid = 0
+        self._retain = False
+        self._route = None
+        self._fp = None
+
+    # ---- the application's side ----
+    def event(self, suffix, pairs, cls=None):
+        """Accept one event for <root>/<suffix> (contract.EVENT_TOPICS). Persisted before it
+        returns; returns its seq. Raises outbox.OutboxFull per the full policy."""
+        if suffix not in contract.EVENT_TOPICS:
+            raise ValueError("not an event topic: %s" % suffix)
+        if cls is None:
+            if self._answering and not self._answered:
+                cls = contract.ANSWER
+            elif suffix == contract.CMD_ERROR:
+                cls = contract.PROGRESS
+            else:
+                cls = contract.RESULT
+                if suffix == contract.FAX_STATUS:
+                    for k, v in pairs:
+                        if k == "final":
+                            cls = contract.RESULT if v else contract.PROGRESS
+        unit = self.unit
+        seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs))
+        if self._answering:
+            self._answered = True
+        self._wake.set()
+        return seq
+
+    def telemetry(self, pairs=()):
+        """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept).
+        The link's own counters are appended to the fields given."""
+        self.tseq += 1
+        ob = self.outbox
+        allp = tuple(pairs) + (("outbox", ob.stats()), ("link", self.stats()))
+        ob.set_telemetry(contract.telemetry(self.unit, ob.last, self.tseq, allp))
+        self._wake.set()
+
+    def state(self):
+        return session.STATE_NAMES[self.session.state]
+
+    def stats(self):
+        s = self.session
+        return (("state", self.state()), ("connects", self.connects), ("errors", self.errors),
+                ("denied", self.denied), ("resent", s.stats_resent), ("held", self.held),
+                ("redelivered", self.redelivered), ("last_error", self.last_error))
+
+    def has_room(self):
+        """Room in the outbox for a command's answer (contract.ANSWER, commands.MAX_ANSWER)."""
+        ob = self.outbox
+        f = getattr(ob, "has_room", None)
+        if f is not None:
+            return f(contract.ANSWER, CMD.MAX_ANSWER)
+        # until the outbox has has_room(): the same bound from its public figures
+        st = ob.store
+        return (st.used() + st.record_size(b"cafis/verdict", b"") + CMD.MAX_ANSWER <= ob.capacity
+                and ob.last - ob.acked < ob.max_records)
+
+    async def stop(self, timeout_ms=2000):
+        """Publish `offline`, disconnect politely; run() then commits the acks and returns
+        (await its task to know it has)."""
+        self._stopping = True
+        s = self.session
+        if s.state == session.UP and self._c is not None:
+            try:
+                now = self.clock.ms()
+                s.publish(self.root + b"availability", contract.OFFLINE, 1, True, now, True)
+                s.disconnect(now)
+                await asyncio.wait_for(self._flush(), timeout_ms / 1000)
+            except Exception:
+                pass
+        self._wake.set()
+
+    # ---- receiving (session.rx): one PUBLISH at a time, streamed ----
+    def on_publish_start(self, topic, total, retain, dup, pid):
+        self._k = _DROP
+        self._retain = retain
+        self._n = 0
+        if self._holding:
+            self._k = _HOLD
+            return
+        r = self.root
+        if topic is None:
+            sfx = None
+        elif len(topic) <= len(r) or topic[:len(r)] != r:
+            return
+        else:
+            try:
+                sfx = str(topic[len(r):], "utf-8")
+            except UnicodeError:
+                sfx = None
+        self._sfx = sfx
+        if sfx is not None and (not sfx.startswith("cmd/") or sfx == contract.CMD_ERROR):
+            self._retain = False
+            if self.verify and sfx in self._pending:
+                self._k = _ECHO
+            return
+        self._crc = binascii.crc32(topic) if topic is not None else 0
+        self._dup = dup
+        self._pid = pid
+        self._err = None
+        self._route = None
+        if retain and not total:
+            return  # clearing a retained command: no answer at all
+        if not self.has_room():
+            self._k = _HOLD
+            self._holding = True
+            self.held += 1
+            return
+        self._k = _ERR
+        try:
+            if sfx is None:
+                raise CMD.CommandError(CMD.UNKNOWN_COMMAND, "command topic not UTF-8 or longer than"
+                                       " %d bytes" % CMD.MAX_TOPIC)
+            if retain:
+                raise CMD.CommandError(CMD.REJECTED, "retained %s refused: commands must not be"
+                                       " retained (clear it: publish an empty retained message)" % sfx)
+            kind, sender, ref = self._route = CMD.route(sfx, self.default_sender)
+            CMD.check_size(kind, total)
+            if ref is not None and self.seen is not None and self.seen.has_ref(_key(sender, ref)):
+                self._k = _DROP  # answered before (the sender sent it again): acknowledge only
+                self.redelivered += 1
+                return
+            if kind == "fax":
+                if self.spool is None:
+                    raise CMD.CommandError(CMD.REJECTED, "this unit has no spool for cmd/fax")
+                from faxbridge.core.mqtt import faxcmd
+                self.spool.clear()
+                self._fp = faxcmd.Parser(self.spool)   # limits: commands.MAX_*
+                self._k = _FAX
+            else:
+                self._k = _SMALL
+        except CMD.CommandError as e:
+            self._err = e
+
+    def on_publish_chunk(self, mv):
+        k = self._k
+        if k == _DROP or k == _HOLD:
+            return
+        n = len(mv)
+        if k == _ECHO:
+            g = self._n
+            if g < _ECHO_KEEP:
+                m = n if g + n <= _ECHO_KEEP else _ECHO_KEEP - g
+                self.cmdmv[g:g + m] = mv[:m]
+                self._n = g + m
+            return
+        self._crc = binascii.crc32(mv, self._crc)
+        if k == _SMALL:
+            g = self._n
+            self.cmdmv[g:g + n] = mv   # check_size() bounded the total
+            self._n = g + n
+        elif k == _FAX:
+            try:
+                self._fp.feed(mv)
+            except CMD.CommandError as e:
+                self._fax_failed(e)
+            except Exception as e:  # flash full, a parser bug: refused, never a crash
+                self._fax_failed(CMD.CommandError(CMD.REJECTED, "cmd/fax: %s: %s" % (type(e).__name__, e)))
+
+    def _fax_failed(self, e):
+        self._err = e
+        self._k = _ERR
+        self._fp = None
+        try:
+            self.spool.clear()
+        except Exception:
+            pass
+
+    def on_publish_end(self):
+        """-> True: PUBACK it now; False: hold it (see on_publish_start)."""
+        k = self._k
+        self._k = _DROP
+        if k == _HOLD:
+            return False
+        if k == _ECHO:
+            self._echo(self._sfx)
+            return True
+        if k == _DROP and not self._retain:
+            return True
+        crc = self._crc
+        sn = self.seen
+        pid = 0 if self._retain else self._pid
+        # a DUP redelivery of an answered packet id (same content), or a retained command
+        # refused before: acknowledged without a second answer
+        if sn is not None and (self._dup or self._retain) and sn.has(pid, crc):
+            self.redelivered += 1
+            if k == _FAX:
+                self._fax_failed(None)
+            return True
+        if k == _DROP:
+            return True   # an empty retained publish
+        if not self.has_room():  # (a fax parsed for long: room may have gone meanwhile)
+            self._holding = True
+            self.held += 1
+            return False
+        err = self._err
+        cmd = None
+        if err is None:
+            try:
+                cmd = self._parse(k)
+            except CMD.CommandError as e:
+                err = e
+        if cmd is not None:
+            err = self._run(cmd)
+            if err is False:   # the outbox refused the answer after all: hold
+                self._holding = True
+                self.held += 1
+                return False
+        if err is not None:
+            name = (self._sfx or "cmd/?")[4:]
+            if name.startswith("telegram"):
+                name = "telegram"
+            try:
+                self.event(contract.CMD_ERROR, contract.cmd_error(name, err.reason, err.detail, err.ref),
+                           contract.ANSWER)
+            except outbox.OutboxFull:
+                self._holding = True
+                self.held += 1
+                return False
+        if sn is not None:
+            r = self._route
+            sn.add(pid, crc, _key(r[1], r[2]) if r and r[2] else None)
+        return True
+
+    def _parse(self, k):
+        kind, sender, ref = self._route
+        if k == _FAX:
+            fp = self._fp
+            self._fp = None
+            try:
+                job, number, _kinds = fp.end()
+            except CMD.CommandError:
+                self.spool.clear()
+                raise
+            return CMD.Fax(job, number, self.spool.pages(), fp.digest)
+        mv = self.cmdmv[:self._n]
+        if kind == "cancel":
+            return CMD.parse_cancel(mv)
+        return CMD.parse_telegram(mv, sender, ref)
+
+    def _run(self, cmd):
+        """Hand a command to the application -> None (answered or nothing to say), a
+        CommandError for cmd/error, or False when the outbox refused the answer."""
+        h = self.on_command
+        if h is None:
+            return CMD.CommandError(CMD.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
+        self._answering = True
+        self._answered = False
+        try:
+            h(cmd)
+        except CMD.CommandError as e:
+            return e
+        except outbox.OutboxFull:
+            return None if self._answered else False
+        except Exception as e:  # the application's handler failed: report, never crash
+            return CMD.CommandError(CMD.REJECTED, "%s: %s" % (type(e).__name__, e), getattr(cmd, "job", None))
+        finally:
+            self._answering = False
+        return None
+
+    # ---- the echo check (verify) ----
+    def _echo(self, sfx):
+        p = self._pending.get(sfx)
+        if p is None:
+            return
+        b = self.cmdmv[:self._n]
+        if sfx == contract.AVAILABILITY:
+            if b == contract.ONLINE:
+                del self._pending[sfx]
+            return
+        seq = _seq_of(b)
+        if seq is not None and seq >= p[0]:
+            del self._pending[sfx]
+
+    def _check_echoes(self, now):
+        """verify: every topic we publish must come back to our own subscription within
+        verify_ms; MQTT 3.1.1 PUBACKs a publish the broker's ACL dropped, this is how we know."""
+        for sfx in list(self._pending):
+            seq, dl = self._pending[sfx]
+            if now >= dl:
+                del self._pending[sfx]
+                self.denied += 1
+                self._error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
+                            " read-back) denied by its ACL?" % (self.root_s, sfx, seq, self.verify_ms))
+
+    def _pump(self, now):
+        ob = self.outbox
+        n0 = _inflight(ob)
+        ob.pump(self.session, self.root, now)
+        if self.verify:
+            for i in range(n0, _inflight(ob)):
+                seq, sfx = _flight(ob, i)
+                if sfx is not None and sfx not in self._pending:  # the oldest unconfirmed seq
+                    self._pending[sfx] = [seq, now + self.verify_ms]
+
+    # ---- connection ----
+    def _error(self, text):
+        self.last_error = text
+        self.errors += 1
+        if self.on_error:
+            try:
+                self.on_error(text)
+            except Exception:
+                pass
+
+    async def _flush(self):
+        chunks = self.session.take()
+        if not chunks or self._c is None:
+            return
+        c = self._c
+        for ch in chunks:
+            c.write(ch)
+        await c.drain()
+
+    async def _reader(self, c):
+        sess = self.session
+        buf = self.rxbuf
+        mv = memoryview(buf)
+        try:
+            while True:
+                n = await c.readinto(buf)
+                if n is None:
+                    continue  # readable but no application data yet (a TLS record)
+                if not n:
+                    break
+                sess.feed(mv[:n], self.clock.ms())
+                self._wake.set()
+            self._rx_err = "connection closed by the broker"
+        except Exception as e:
+            self._rx_err = "read failed: %r" % (e,)
+        self._wake.set()
+
+    def _subscribe(self, now):
+        r = self.root_s + "/"
+        subs = [(r + contract.CMD_FILTER, 1)]
+        if self.verify:
+            subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
+        self._subs = subs
+        self._subpid = self.session.subscribe(subs, now)
+
+    def _handle(self, now):
+        for ev in self.session.events():
+            k = ev[0]
+            if k == "puback":
+                self.outbox.on_puback(ev[1], now)
+            elif k == "up":
+                self.connects += 1
+                self._pending = {}
+                # a session the broker kept has our subscriptions: subscribing again would make
+                # it send every retained command once more (MQTT 3.1.1, 3.8.4)
+                if not ev[1] or not self._subs:
+                    self._subscribe(now)
+                self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
+                if self.verify:
+                    self._pending[contract.AVAILABILITY] = [0, now + self.verify_ms]
+            elif k == "suback":
+                if ev[1] == self._subpid:
+                    g = ev[2]
+                    for i in range(len(g)):
+                        if g[i] == 0x80 and i < len(self._subs):
+                            self._error("broker refused the subscription to %s (SUBACK 0x80: ACL?)"
+                                        % self._subs[i][0])
+            elif k == "refused":
+                self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
+            elif k == "down":
+                if not self._stopping and ev[1] not in ("disconnected", self.last_error, _HOLD_OFF):
+                    self._error(ev[1])
+            elif k == "error":
+                self._error(ev[1])
+
+    async def _backoff(self, ms):
+        """Sleep ms before the next attempt (in slices, so that stop() ends it)."""
+        end = self.clock.ms() + ms
+        while not self._stopping:
+            left = end - self.clock.ms()
+            if left <= 0:
+                return
+            await transport.sleep_ms(left if left < TICK_MS else TICK_MS)
+
+    async def _ticker(self, c):
+        """Wakes the driver every TICK_MS for the session's timers (all of them are seconds
+        long) and enforces the write timeout: a drain stuck that long closes the socket."""
+        while True:
+            await transport.sleep_ms(TICK_MS)
+            t = self._t_flush
+            if t >= 0 and self.clock.ms() - t > self.write_timeout_ms:
+                self._rx_err = "write timed out after %d ms" % self.write_timeout_ms
+                self._t_flush = -1
+                await c.close()
+            self._wake.set()
+
+    async def run(self):
+        """Connect, keep connected, deliver the outbox, serve commands; until stop()."""
+        sess = self.session
+        while not self._stopping:
+            try:
+                if self._addr is None:
+                    self._addr = transport.resolve(self.host, self.port)
+                tmo = self.connect_timeout_ms / 1000
+                c = await asyncio.wait_for(transport.connect(
+                    self._addr, self.tls, self.server_name, tmo, self.nodelay), tmo)
+            except Exception as e:
+                self._addr = None  # look the name up again next time
+                self._error("cannot connect to %s:%d: %r" % (self.host, self.port, e))
+                await self._backoff(sess.lost(self.clock.ms(), "connect failed"))
+                continue
+            self._c = c
+            self._rx_err = None
+            self._t_flush = -1
+            self._holding = False
+            sess.start(self.clock.ms())
+            rt = asyncio.create_task(self._reader(c))
+            tt = asyncio.create_task(self._ticker(c))
+            try:
+                await self._drive()
+            except Exception as e:
+                if not self._stopping:
+                    self._rx_err = "link failed: %r" % (e,)
+                    self._error(self._rx_err)
+            rt.cancel()
+            tt.cancel()
+            self._c = None
+            await c.close()
+            self.outbox.poll(self.clock.ms())
+            if self._stopping:
+                break
+            now = self.clock.ms()
+            delay = sess.lost(now, self._rx_err or "connection lost")
+            self._handle(now)
+            if self._rx_err == _HOLD_OFF:
+                delay = 0
+                sess.attempts = 0
+            await self._backoff(delay)
+        self.outbox.close(self.clock.ms())
+
+    async def _drive(self):
+        sess = self.session
+        wake = self._wake
+        while not self._stopping:
+            now = self.clock.ms()
+            if self._rx_err is not None:
+                return  # run() ends the session (once: the backoff counts each failure once)
+            self._handle(now)
+            if sess.state == session.DOWN:
+                return
+            if sess.state == session.UP:
+                self._pump(now)
+                if self.verify and self._pending:
+                    self._check_echoes(now)
+            self.outbox.poll(now)
+            sess.poll(now)
+            self._handle(now)
+            if sess.state == session.DOWN:
+                return
+            if sess.pending():
+                self._t_flush = now
+                await self._flush()
+                self._t_flush = -1
+            if self._holding and self.has_room():
+                # held commands: the broker delivers them again on a new connection (4.4)
+                self._rx_err = _HOLD_OFF
+                return
+            if not wake.is_set():
+                await wake.wait()
+            wake.clear()
+
+
+_HOLD_OFF = "hold-off: reconnecting for the held commands"
+
+
+def _key(sender, ref):
+    """The seen-window key of a telegram ref: the sender's initial and the ref, as bytes."""
+    return (sender[0] + ref).encode()
+
+
+def _urandom_float():
+    import os
+    return os.urandom(2)[0] / 256 + os.urandom(1)[0] / 65536
+
+
+def _inflight(ob):
+    f = getattr(ob, "inflight", None)
+    return f() if f is not None else len(ob._flight)  # the second: until the outbox has inflight()
+
+
+def _flight(ob, i):
+    f = getattr(ob, "flight", None)
+    if f is not None:
+        return f(i)
+    e = ob._flight[i]  # until the outbox has flight()
+    return e[1], str(e[3], "utf-8")
+
+
+def _seq_of(payload):
+    """The seq of one of our own event payloads ({"unit":"..","seq":N,...}) or None."""
+    b = bytes(payload)
+    i = b.find(b'"seq":')
+    if i < 0:
+        return None
+    i += 6
+    n = 0
+    j = i
+    while j < len(b) and 48 <= b[j] <= 57:
+        n = n * 10 + b[j] - 48
+        j += 1
+    return n if j > i else None
