@@ -72,3 +72,16 @@ def test_crc_zero_and_long_key_never_match():
     s.add(6, 9, b"c" + b"x" * 100)  # longer than a slot holds: kept without its ref
     assert s.has(6, 9) and not s.has_ref(b"c" + b"x" * 100)
     s.close()
+
+
+def test_many_answers_hash_collisions_are_confirmed_on_flash():
+    d = tmpdir("seen")
+    s = Seen(d + "/seen", 2048)
+    for i in range(2000):
+        s.add(i % 65535 + 1, 0x10000 + i, b"c%d" % i)
+    assert all(s.has_ref(b"c%d" % i) for i in range(0, 2000, 7))
+    assert all(s.has(i % 65535 + 1, 0x10000 + i) for i in range(0, 2000, 7))
+    assert not any(s.has_ref(b"t%d" % i) for i in range(300))   # 16-bit hashes collide: not these
+    assert not any(s.has(i + 2, 0x10000 + i) for i in range(300))
+    assert len(s.hp) == len(s.hr) == 4096   # the RAM it keeps: 2 bytes a slot, twice
+    s.close()

@@ -5,6 +5,7 @@ import sys
 import time
 import zlib
 
+import faxcmd_standin
 from mqtt_broker import ROOT, Broker, Consumer, LinkThread, wait_for
 
 from faxbridge.core.mqtt import commands, contract
@@ -20,7 +21,7 @@ def _ctl(port, *args, timeout=30):
 
 def test_send_cancel_telegram(tmp_path):
     b = Broker(str(tmp_path / "broker")).start()
-    lt = LinkThread("u1", "127.0.0.1", b.port)
+    lt = LinkThread("u1", "127.0.0.1", b.port, spool=faxcmd_standin.install()(str(tmp_path / "spool")))
     try:
         wait_for(lambda: lt.link.state() == "up", what="link up")
         txt = tmp_path / "p1.txt"
@@ -37,9 +38,10 @@ def test_send_cancel_telegram(tmp_path):
         assert rc == 0, out
         assert "job J42 sent" in out and "status: -1 in progress" in out, out
         fax = lt.commands[0]
-        assert fax.pages[0] == ("text", "Hello fax\n")
-        assert fax.pages[1][0] == "pbmz" and zlib.decompress(fax.pages[1][1]) == pbm.read_bytes()
-        z = fax.pages[1][1]
+        pages = [(k, open(p, "rb").read()) for k, p in fax.pages]
+        assert pages[0] == ("text", b"Hello fax\n")
+        assert pages[1][0] == "pbmz" and zlib.decompress(pages[1][1]) == pbm.read_bytes()
+        z = pages[1][1]
         assert z[0] >> 4 == 2, "CINFO %d: faxctl must declare a 1 KB window (wbits=10)" % (z[0] >> 4)
         rc, out = _ctl(b.port, "send", "12;ATH", str(txt), "--job", "J43")
         assert rc == 1 and "error:" in out and "bad_field" in out, out

@@ -204,8 +204,10 @@ class Link:
         self._pid = pid
         self._err = None
         self._route = None
-        if retain and not total:
-            return  # clearing a retained command: no answer at all
+        if not total:
+            # clearing a retained command: no answer at all. MQTT 3.1.1 clears the retain flag
+            # on delivery to an existing subscription (3.3.1.3), so every empty command is one
+            return
         if not self.has_room():
             self._k = _HOLD
             self._holding = True
@@ -280,8 +282,8 @@ class Link:
         if k == _ECHO:
             self._echo(self._sfx)
             return True
-        if k == _DROP and not self._retain:
-            return True
+        if k == _DROP:
+            return True   # not a command, an empty one, or a ref answered before
         crc = self._crc
         sn = self.seen
         pid = 0 if self._retain else self._pid
@@ -292,8 +294,6 @@ class Link:
             if k == _FAX:
                 self._fax_failed(None)
             return True
-        if k == _DROP:
-            return True   # an empty retained publish
         if not self.has_room():  # (a fax parsed for long: room may have gone meanwhile)
             self._holding = True
             self.held += 1
@@ -449,6 +449,8 @@ class Link:
             if k == "puback":
                 self.outbox.on_puback(ev[1], now)
             elif k == "up":
+                if self.session.state != session.UP:
+                    continue  # it died again in the same read: the "down" event follows
                 self.connects += 1
                 self._pending = {}
                 # a session the broker kept has our subscriptions: subscribing again would make

@@ -4,14 +4,13 @@
 One file of `size` fixed 64-byte slots, written round-robin (the oldest answer is forgotten):
   'S' n:u32 pid:u16 crc:u32 reflen:u8 ref[reflen] ... crc32:u32   (big-endian, crc32 over 0..59)
 n counts answers (the newest slot has the highest n), pid is the command's MQTT packet id (0 for
-a retained command), crc the crc32 of its topic and payload, ref the sender's "<sender>/<ref>".
+a retained command), crc the crc32 of its topic and payload, ref the sender's initial and ref.
 A slot torn by a power cut fails its crc32 and is ignored. The file is read slot by slot at open
-(never whole); RAM keeps three small arrays (pid, content crc, ref hash) per slot for lookups,
-and a ref hit is confirmed against the slot on flash.
+(never whole). RAM holds two 16-bit hashes per slot (4 bytes: 512 slots = 2 KB), searched with
+bytes.find; a hit is confirmed against the slot on flash, so a hash collision costs one read.
 """
 import binascii
 import os
-from array import array
 
 from micropython import const
 
@@ -31,20 +30,29 @@ def _put32(b, i, v):
     b[i + 3] = v & 0xFF
 
 
-def _hash(key):
-    return binascii.crc32(key) | 1  # 0 marks "no ref"
+def _h16(v):
+    v = (v ^ (v >> 16)) & 0xFFFF
+    return v or 1      # 0 marks an empty slot
+
+
+def _hp(pid, crc):
+    return _h16(crc ^ (pid * 40503))
+
+
+def _put16(b, i, v):
+    b[2 * i] = v >> 8
+    b[2 * i + 1] = v & 0xFF
 
 
 class Seen:
-    def __init__(self, path, size=128):
+    def __init__(self, path, size=512):
         self.path = path
         self.size = size
         self.buf = bytearray(SLOT)
         self.mv = memoryview(self.buf)
-        self.pid = array("H", bytes(2 * size))
-        self.crc = array("I", bytes(4 * size))
-        self.ref = array("I", bytes(4 * size))
-        self.n = 0        # answers recorded (the next slot's n - 1)
+        self.hp = bytearray(2 * size)   # hash of (pid, crc) per slot
+        self.hr = bytearray(2 * size)   # hash of the ref key per slot, 0: none
+        self.n = 0        # answers recorded (the newest slot's n)
         self.next = 0     # the slot written next
         try:
             ok = os.stat(path)[6] == size * SLOT
@@ -56,17 +64,27 @@ class Seen:
                     f.write(self.buf)
         self.f = open(path, "r+b")
         best = -1
+        b = self.buf
         for i in range(size):
             if self._read(i):
-                n = _u32(self.buf, 1)
-                self.pid[i] = (self.buf[5] << 8) | self.buf[6]
-                self.crc[i] = _u32(self.buf, 7)
-                k = self.buf[11]
-                self.ref[i] = _hash(self.mv[12:12 + k]) if k else 0
+                n = _u32(b, 1)
+                _put16(self.hp, i, _hp((b[5] << 8) | b[6], _u32(b, 7)))
+                k = b[11]
+                if k:
+                    _put16(self.hr, i, _h16(binascii.crc32(self.mv[12:12 + k])))
                 if n > self.n:
                     self.n = n
                     best = i
         self.next = (best + 1) % size
+
+    def _find(self, table, h):
+        """Slots whose hash in table is h (a generator of slot indexes)."""
+        pat = bytes((h >> 8, h & 0xFF))
+        i = table.find(pat)
+        while i >= 0:
+            if not i & 1:
+                yield i >> 1
+            i = table.find(pat, i + 1)
 
     def _read(self, i):
         """Read slot i into buf; True when it holds a valid record."""
@@ -76,17 +94,19 @@ class Seen:
         return binascii.crc32(self.mv[:_BODY]) == _u32(self.buf, _BODY)
 
     def has_ref(self, key):
-        """key: bytes "<sender>/<ref>". True if an answer to that ref is in the window."""
-        h = _hash(key)
-        for i in range(self.size):
-            if self.ref[i] == h and self._read(i) and self.mv[12:12 + self.buf[11]] == key:
+        """key: bytes (the sender's initial and the ref). True if an answer to it is in the window."""
+        for i in self._find(self.hr, _h16(binascii.crc32(key))):
+            if self._read(i) and self.mv[12:12 + self.buf[11]] == key:
                 return True
         return False
 
     def has(self, pid, crc):
         """True if the command with this packet id and content crc was answered."""
-        for i in range(self.size):
-            if self.crc[i] == crc and self.pid[i] == pid and crc:
+        if not crc:
+            return False
+        b = self.buf
+        for i in self._find(self.hp, _hp(pid, crc)):
+            if self._read(i) and (b[5] << 8) | b[6] == pid and _u32(b, 7) == crc:
                 return True
         return False
 
@@ -115,9 +135,8 @@ class Seen:
         fs = getattr(os, "fsync", None)
         if fs is not None:
             fs(self.f.fileno())
-        self.pid[i] = pid
-        self.crc[i] = crc
-        self.ref[i] = _hash(key) if k else 0
+        _put16(self.hp, i, _hp(pid, crc))
+        _put16(self.hr, i, _h16(binascii.crc32(key)) if k else 0)
         self.next = (i + 1) % self.size
 
     def close(self):

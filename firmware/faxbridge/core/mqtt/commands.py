@@ -117,9 +117,8 @@ def limit(kind):
 
 
 def check_size(kind, total):
-    """Refuse an empty or over-long payload before a byte of it is read."""
-    if total == 0:
-        raise CommandError(EMPTY, "empty payload")
+    """Refuse an over-long payload before a byte of it is read. (An empty one never gets here:
+    it is how a retained command is cleared, and gets no answer; docs/mqtt.md.)"""
     n = limit(kind)
     if total > n:
         raise CommandError(TOO_LARGE, "cmd/%s payload is %d bytes, limit %d" % (kind, total, n))
