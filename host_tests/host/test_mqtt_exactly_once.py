@@ -260,3 +260,56 @@ def test_a_256_kb_fax_passes_the_2_kb_buffer(tmp_path):
         lt.stop()
         c.close()
         b.stop()
+
+
+def test_firmware_killed_during_a_burst_answers_each_telegram_once(tmp_path):
+    """The unit itself (MicroPython unix port, CAFIS registry, outbox of 4 KB) gets 1000
+    telegrams as fast as paho publishes; kill -9 twice mid-burst; one verdict per ref."""
+    from modemsim_helpers import fast_line
+    from unit_helpers import Lab
+
+    import unitdemo
+    tel = unitdemo.center_telegram()
+    with Lab(tmp_path, fast_line(tmp_path), {"mqtt": {"capacity": 4096}}) as lab:
+        s = Sender(lab.broker.port, lab.root)
+        try:
+            refs = ["K%d" % i for i in range(N)]
+            for r in refs:
+                s.c.publish(lab.root + "cmd/telegram/center/" + r, tel, 1)
+
+            def count():
+                seqs = {}
+                for m in lab.w.events("cafis/verdict"):
+                    seqs.setdefault(m["ref"], set()).add(m["seq"])
+                return seqs
+            for at in (150, 500):
+                assert lab.w.wait(lambda ms: len(count()) >= at, 90), "%d verdicts" % len(count())
+                lab.fw.kill()
+                lab.start()
+            end = time.monotonic() + 240
+            quiet, last = time.monotonic(), -1
+            while time.monotonic() < end:
+                v = count()
+                if len(v) == N:
+                    break
+                if len(v) != last:
+                    quiet, last = time.monotonic(), len(v)
+                elif time.monotonic() - quiet > 8:      # the sender's own retry, same ref
+                    for r in refs:
+                        if r not in v:
+                            s.c.publish(lab.root + "cmd/telegram/center/" + r, tel, 1)
+                    quiet = time.monotonic()
+                time.sleep(0.2)
+            time.sleep(2)
+            v = count()
+            assert sorted(v) == sorted(refs), "%d refs without a verdict" % (N - len(v))
+            twice = [r for r in v if len(v[r]) > 1]
+            assert not twice, "second verdicts: %r" % twice[:20]
+            held = max([m["link"]["held"] for m in lab.w.events("telemetry")] + [0])
+            assert held > 0, "the firmware never held the broker off: the outbox did not fill"
+            print("firmware: held off %d times (telemetry), %d verdict messages" % (
+                held, len(lab.w.events("cafis/verdict"))))
+            log = lab.fw.log()
+            assert "MemoryError" not in log and "Traceback" not in log, log[-3000:]
+        finally:
+            s.close()
