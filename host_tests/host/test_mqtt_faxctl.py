@@ -58,6 +58,13 @@ def test_send_cancel_telegram(tmp_path):
         rc, out = _ctl(b.port, "telegram", str(tg), "--sender", "terminal")
         assert rc == 0 and "verdict: discard" in out, out
         assert lt.commands[-1].data == tg.read_bytes() and lt.commands[-1].sender == "terminal"
+
+        def by_ref(cmd):
+            lt.commands.append(cmd)
+            lt.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r", None))
+        lt.link.on_command = by_ref
+        rc, out = _ctl(b.port, "telegram", str(tg), "--sender", "center", "--ref", "T77")
+        assert rc == 0 and "verdict: accept" in out and lt.commands[-1].ref == "T77", out
         rc, out = _ctl(b.port, "send", "123", str(tmp_path / "missing.txt"))
         assert rc == 2 and "cannot read" in out
     finally:
