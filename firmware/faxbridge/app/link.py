@@ -238,6 +238,8 @@ class Link:
                 self._k = _SMALL
         except CMD.CommandError as e:
             self._err = e
+        except Exception as e:  # the spool cannot be cleared (flash): refused, never silent
+            self._err = _failed(e)
 
     def on_publish_chunk(self, mv):
         k = self._k
@@ -262,7 +264,7 @@ class Link:
             except CMD.CommandError as e:
                 self._fax_failed(e)
             except Exception as e:  # flash full, a parser bug: refused, never a crash
-                self._fax_failed(CMD.CommandError(CMD.REJECTED, "cmd/fax: %s: %s" % (type(e).__name__, e)))
+                self._fax_failed(_failed(e))
 
     def _fax_failed(self, e):
         self._err = e
@@ -305,8 +307,12 @@ class Link:
                 cmd = self._parse(k)
             except CMD.CommandError as e:
                 err = e
+            except Exception as e:
+                err = _failed(e)
         if cmd is not None:
             err = self._run(cmd)
+            if k == _FAX:
+                self.spool.clear()   # what the job did not take (all of it, if refused)
             if err is False:   # the outbox refused the answer after all: hold
                 self._holding = True
                 self.held += 1
@@ -358,7 +364,7 @@ class Link:
         except outbox.OutboxFull:
             return None if self._answered else False
         except Exception as e:  # the application's handler failed: report, never crash
-            return CMD.CommandError(CMD.REJECTED, "%s: %s" % (type(e).__name__, e), getattr(cmd, "job", None))
+            return _failed(e, getattr(cmd, "job", None))
         finally:
             self._answering = False
         return None
@@ -573,6 +579,11 @@ class Link:
 
 
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
+
+
+def _failed(e, ref=None):
+    """An unexpected exception as the command's refusal."""
+    return commands.CommandError(commands.REJECTED, "%s: %s" % (type(e).__name__, e), ref)
 
 
 def _key(sender, ref):
