@@ -31,6 +31,7 @@ def test_send_cancel_telegram(tmp_path):
 
         def answer(cmd):
             if isinstance(cmd, commands.Fax):
+                cmd.pages = [(k, open(p, "rb").read()) for k, p in cmd.pages]   # as jobs.submit takes them
                 lt.link.event(contract.FAX_STATUS, contract.fax_status(cmd.job, -1, "in progress", False))
             lt.commands.append(cmd)
         lt.link.on_command = answer
@@ -38,7 +39,7 @@ def test_send_cancel_telegram(tmp_path):
         assert rc == 0, out
         assert "job J42 sent" in out and "status: -1 in progress" in out, out
         fax = lt.commands[0]
-        pages = [(k, open(p, "rb").read()) for k, p in fax.pages]
+        pages = fax.pages
         assert pages[0] == ("text", b"Hello fax\n")
         assert pages[1][0] == "pbmz" and zlib.decompress(pages[1][1]) == pbm.read_bytes()
         z = pages[1][1]
