@@ -20,7 +20,8 @@ import zlib
 
 import paho.mqtt.client as paho
 
-MAX_FAX = 24576
+import hostpath  # noqa: F401  (the firmware's limits: one set, in core/mqtt/commands.py)
+from faxbridge.core.mqtt.commands import MAX_FAX
 
 
 class Ctl:
