@@ -107,7 +107,7 @@ def test_dup_redelivery_and_repeated_ref_get_no_second_answer():
     ln, got = _link()
     _pub(ln, "cmd/telegram", b"abc", pid=5)
     assert _pub(ln, "cmd/telegram", b"abc", pid=5, dup=True) == [_puback(5)]
-    assert len(_events(ln)) == 1 and ln.redelivered == 1
+    assert len(_events(ln)) == 1 and ln.inbox.redelivered == 1
     _pub(ln, "cmd/telegram", b"abc", pid=6)                       # a new command, same bytes
     _pub(ln, "cmd/telegram", b"abd", pid=6, dup=True)             # DUP, but other content: new
     assert len(_events(ln)) == 3
@@ -124,7 +124,7 @@ def test_no_room_holds_everything_until_room_then_asks_for_a_reconnect():
     assert _pub(ln, "cmd/telegram", b"2", pid=2) == []          # not processed, no PUBACK
     assert _pub(ln, "cmd/cancel", b'{"job":"J"}', pid=3) == []  # nor anything after it
     assert _pub(ln, "cmd/telegram", b"", pid=4) == []
-    assert len(got) == 1 and ln.held == 1 and ln._holding
+    assert len(got) == 1 and ln.inbox.held == 1 and ln.inbox.holding
     ob = ln.outbox
     ob.pump(ln.session, ln.root, 2)
     for t, f, b in packets(ln.session.take()):
@@ -136,7 +136,7 @@ def test_no_room_holds_everything_until_room_then_asks_for_a_reconnect():
     # a new connection: the broker delivers the held commands again (DUP), now answered
     ln.session.start(4)
     ln.session.feed(b"\x20\x02\x01\x00", 4)
-    ln._holding = False   # what run() does for a new connection
+    ln.inbox.holding = False   # what run() does for a new connection
     ln._handle(4)
     ln.session.take()
     assert _pub(ln, "cmd/telegram", b"2", pid=2, dup=True) == [_puback(2)]

@@ -12,25 +12,16 @@ spool on flash; cancel and telegram into one preallocated buffer). Each gets exa
 persisted in the outbox before its PUBACK; with no room for an answer the link holds the broker
 off (no processing, no PUBACK) and reconnects once there is room, so the broker delivers again.
 """
-import binascii
 
 import asyncio
 from micropython import const
 
 from faxbridge.app import transport
 from faxbridge.app.clock import Monotonic
+from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
 TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
-# what the link does with the PUBLISH being received (_k)
-_DROP = const(0)      # not for us, or nothing to do: acknowledge
-_ECHO = const(1)      # one of our own publishes coming back (verify)
-_HOLD = const(2)      # no room for an answer: no PUBACK on this connection
-_SMALL = const(3)     # cmd/cancel, cmd/telegram: into the command buffer
-_FAX = const(4)       # cmd/fax: to faxcmd.Parser and the spool
-_ERR = const(5)       # refused before its payload: answered at its end
-_ECHO_KEEP = const(100)  # an event payload's head up to its seq (unit ids are <= 64)
-CMD = commands
 
 
 class Link:
@@ -60,28 +51,23 @@ class Link:
         self.default_sender = default_sender
         self.on_command = None
         self.on_error = on_error
-        self.seen = seen          # app/seen.Seen or None (then redeliveries are not recognised)
-        self.spool = spool        # app/spool.Spool for cmd/fax
         self.clock = Monotonic()
         will = (self.root_s + "/" + contract.AVAILABILITY, contract.OFFLINE, 1, True)
         self.session = session.Session(
             client_id or ("fb-" + unit), keepalive=keepalive, clean=clean, will=will,
-            username=username, password=password, header_size=len(self.root) + CMD.MAX_TOPIC,
+            username=username, password=password, header_size=len(self.root) + commands.MAX_TOPIC,
             max_inflight=max_inflight, connack_timeout_ms=connect_timeout_ms,
             backoff_min_ms=backoff_min_ms, backoff_max_ms=backoff_max_ms,
             rand=rand or _urandom_float)
-        self.session.rx = self
+        self.inbox = Inbox(self, seen, spool)
+        self.session.rx = self.inbox
         self.outbox = outbox.Outbox(store if store is not None else outbox.MemStore(),
                                     capacity, max_records)
         self.rxbuf = bytearray(rx_buffer)     # socket reads
-        self.cmdbuf = bytearray(CMD.MAX_TELEGRAM)   # a whole cancel or telegram
-        self.cmdmv = memoryview(self.cmdbuf)
         self.last_error = None
         self.errors = 0
         self.denied = 0
         self.connects = 0
-        self.held = 0             # commands held off (no room for their answer)
-        self.redelivered = 0      # redeliveries acknowledged without a second answer
         self.tseq = 0
         self._addr = None
         self._wake = asyncio.Event()
@@ -92,20 +78,6 @@ class Link:
         self._pending = {}  # topic suffix -> [seq, deadline] awaiting its echo (verify)
         self._subpid = 0
         self._subs = ()
-        self._holding = False
-        self._answering = False   # a command's handler runs: its first event is the answer
-        self._answered = False
-        # the PUBLISH being received
-        self._k = _DROP
-        self._sfx = None
-        self._n = 0
-        self._crc = 0
-        self._err = None
-        self._dup = False
-        self._pid = 0
-        self._retain = False
-        self._route = None
-        self._fp = None
 
     # ---- the application's side ----
     def event(self, suffix, pairs, cls=None):
@@ -113,8 +85,9 @@ class Link:
         returns; returns its seq. Raises outbox.OutboxFull per the full policy."""
         if suffix not in contract.EVENT_TOPICS:
             raise ValueError("not an event topic: %s" % suffix)
+        ib = self.inbox
         if cls is None:
-            if self._answering and not self._answered:
+            if ib.answering and not ib.answered:
                 cls = contract.ANSWER
             elif suffix == contract.CMD_ERROR:
                 cls = contract.PROGRESS
@@ -126,8 +99,8 @@ class Link:
                             cls = contract.RESULT if v else contract.PROGRESS
         unit = self.unit
         seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs))
-        if self._answering:
-            self._answered = True
+        if ib.answering:
+            ib.answered = True
         self._wake.set()
         return seq
 
@@ -146,18 +119,18 @@ class Link:
     def stats(self):
         s = self.session
         return (("state", self.state()), ("connects", self.connects), ("errors", self.errors),
-                ("denied", self.denied), ("resent", s.stats_resent), ("held", self.held),
-                ("redelivered", self.redelivered), ("last_error", self.last_error))
+                ("denied", self.denied), ("resent", s.stats_resent), ("held", self.inbox.held),
+                ("redelivered", self.inbox.redelivered), ("last_error", self.last_error))
 
     def has_room(self):
         """Room in the outbox for a command's answer (contract.ANSWER, commands.MAX_ANSWER)."""
         ob = self.outbox
         f = getattr(ob, "has_room", None)
         if f is not None:
-            return f(contract.ANSWER, CMD.MAX_ANSWER)
+            return f(contract.ANSWER, commands.MAX_ANSWER)
         # until the outbox has has_room(): the same bound from its public figures
         st = ob.store
-        return (st.used() + st.record_size(b"cafis/verdict", b"") + CMD.MAX_ANSWER <= ob.capacity
+        return (st.used() + st.record_size(b"cafis/verdict", b"") + commands.MAX_ANSWER <= ob.capacity
                 and ob.last - ob.acked < ob.max_records)
 
     async def stop(self, timeout_ms=2000):
@@ -175,206 +148,12 @@ class Link:
                 pass
         self._wake.set()
 
-    # ---- receiving (session.rx): one PUBLISH at a time, streamed ----
-    def on_publish_start(self, topic, total, retain, dup, pid):
-        self._k = _DROP
-        self._retain = retain
-        self._n = 0
-        if self._holding:
-            self._k = _HOLD
-            return
-        r = self.root
-        if topic is None:
-            sfx = None
-        elif len(topic) <= len(r) or topic[:len(r)] != r:
-            return
-        else:
-            try:
-                sfx = str(topic[len(r):], "utf-8")
-            except UnicodeError:
-                sfx = None
-        self._sfx = sfx
-        if sfx is not None and (not sfx.startswith("cmd/") or sfx == contract.CMD_ERROR):
-            self._retain = False
-            if self.verify and sfx in self._pending:
-                self._k = _ECHO
-            return
-        self._crc = binascii.crc32(topic) if topic is not None else 0
-        self._dup = dup
-        self._pid = pid
-        self._err = None
-        self._route = None
-        if not total:
-            # clearing a retained command: no answer at all. MQTT 3.1.1 clears the retain flag
-            # on delivery to an existing subscription (3.3.1.3), so every empty command is one
-            return
-        if not self.has_room():
-            self._k = _HOLD
-            self._holding = True
-            self.held += 1
-            return
-        self._k = _ERR
-        try:
-            if sfx is None:
-                raise CMD.CommandError(CMD.UNKNOWN_COMMAND, "command topic not UTF-8 or longer than"
-                                       " %d bytes" % CMD.MAX_TOPIC)
-            if retain:
-                raise CMD.CommandError(CMD.REJECTED, "retained %s refused: commands must not be"
-                                       " retained (clear it: publish an empty retained message)" % sfx)
-            kind, sender, ref = self._route = CMD.route(sfx, self.default_sender)
-            CMD.check_size(kind, total)
-            if ref is not None and self.seen is not None and self.seen.has_ref(_key(sender, ref)):
-                self._k = _DROP  # answered before (the sender sent it again): acknowledge only
-                self.redelivered += 1
-                return
-            if kind == "fax":
-                if self.spool is None:
-                    raise CMD.CommandError(CMD.REJECTED, "this unit has no spool for cmd/fax")
-                from faxbridge.core.mqtt import faxcmd
-                self.spool.clear()
-                self._fp = faxcmd.Parser(self.spool)   # limits: commands.MAX_*
-                self._k = _FAX
-            else:
-                self._k = _SMALL
-        except CMD.CommandError as e:
-            self._err = e
-        except Exception as e:  # the spool cannot be cleared (flash): refused, never silent
-            self._err = _failed(e)
-
-    def on_publish_chunk(self, mv):
-        k = self._k
-        if k == _DROP or k == _HOLD:
-            return
-        n = len(mv)
-        if k == _ECHO:
-            g = self._n
-            if g < _ECHO_KEEP:
-                m = n if g + n <= _ECHO_KEEP else _ECHO_KEEP - g
-                self.cmdmv[g:g + m] = mv[:m]
-                self._n = g + m
-            return
-        self._crc = binascii.crc32(mv, self._crc)
-        if k == _SMALL:
-            g = self._n
-            self.cmdmv[g:g + n] = mv   # check_size() bounded the total
-            self._n = g + n
-        elif k == _FAX:
-            try:
-                self._fp.feed(mv)
-            except CMD.CommandError as e:
-                self._fax_failed(e)
-            except Exception as e:  # flash full, a parser bug: refused, never a crash
-                self._fax_failed(_failed(e))
-
-    def _fax_failed(self, e):
-        self._err = e
-        self._k = _ERR
-        self._fp = None
-        try:
-            self.spool.clear()
-        except Exception:
-            pass
-
-    def on_publish_end(self):
-        """-> True: PUBACK it now; False: hold it (see on_publish_start)."""
-        k = self._k
-        self._k = _DROP
-        if k == _HOLD:
-            return False
-        if k == _ECHO:
-            self._echo(self._sfx)
-            return True
-        if k == _DROP:
-            return True   # not a command, an empty one, or a ref answered before
-        crc = self._crc
-        sn = self.seen
-        pid = 0 if self._retain else self._pid
-        # a DUP redelivery of an answered packet id (same content), or a retained command
-        # refused before: acknowledged without a second answer
-        if sn is not None and (self._dup or self._retain) and sn.has(pid, crc):
-            self.redelivered += 1
-            if k == _FAX:
-                self._fax_failed(None)
-            return True
-        if not self.has_room():  # (a fax parsed for long: room may have gone meanwhile)
-            self._holding = True
-            self.held += 1
-            return False
-        err = self._err
-        cmd = None
-        if err is None:
-            try:
-                cmd = self._parse(k)
-            except CMD.CommandError as e:
-                err = e
-            except Exception as e:
-                err = _failed(e)
-        if cmd is not None:
-            err = self._run(cmd)
-            if k == _FAX:
-                self.spool.clear()   # what the job did not take (all of it, if refused)
-            if err is False:   # the outbox refused the answer after all: hold
-                self._holding = True
-                self.held += 1
-                return False
-        if err is not None:
-            name = (self._sfx or "cmd/?")[4:]
-            if name.startswith("telegram"):
-                name = "telegram"
-            try:
-                self.event(contract.CMD_ERROR, contract.cmd_error(name, err.reason, err.detail, err.ref),
-                           contract.ANSWER)
-            except outbox.OutboxFull:
-                self._holding = True
-                self.held += 1
-                return False
-        if sn is not None:
-            r = self._route
-            sn.add(pid, crc, _key(r[1], r[2]) if r and r[2] else None)
-        return True
-
-    def _parse(self, k):
-        kind, sender, ref = self._route
-        if k == _FAX:
-            fp = self._fp
-            self._fp = None
-            try:
-                job, number, _kinds = fp.end()
-            except CMD.CommandError:
-                self.spool.clear()
-                raise
-            return CMD.Fax(job, number, self.spool.pages(), fp.digest)
-        mv = self.cmdmv[:self._n]
-        if kind == "cancel":
-            return CMD.parse_cancel(mv)
-        return CMD.parse_telegram(mv, sender, ref)
-
-    def _run(self, cmd):
-        """Hand a command to the application -> None (answered or nothing to say), a
-        CommandError for cmd/error, or False when the outbox refused the answer."""
-        h = self.on_command
-        if h is None:
-            return CMD.CommandError(CMD.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
-        self._answering = True
-        self._answered = False
-        try:
-            h(cmd)
-        except CMD.CommandError as e:
-            return e
-        except outbox.OutboxFull:
-            return None if self._answered else False
-        except Exception as e:  # the application's handler failed: report, never crash
-            return _failed(e, getattr(cmd, "job", None))
-        finally:
-            self._answering = False
-        return None
-
     # ---- the echo check (verify) ----
-    def _echo(self, sfx):
+    def echo(self, sfx, b):
+        """One of our own publishes came back (b: the head of its payload)."""
         p = self._pending.get(sfx)
         if p is None:
             return
-        b = self.cmdmv[:self._n]
         if sfx == contract.AVAILABILITY:
             if b == contract.ONLINE:
                 del self._pending[sfx]
@@ -520,7 +299,7 @@ class Link:
             self._c = c
             self._rx_err = None
             self._t_flush = -1
-            self._holding = False
+            self.inbox.holding = False
             sess.start(self.clock.ms())
             rt = asyncio.create_task(self._reader(c))
             tt = asyncio.create_task(self._ticker(c))
@@ -569,7 +348,7 @@ class Link:
                 self._t_flush = now
                 await self._flush()
                 self._t_flush = -1
-            if self._holding and self.has_room():
+            if self.inbox.holding and self.has_room():
                 # held commands: the broker delivers them again on a new connection (4.4)
                 self._rx_err = _HOLD_OFF
                 return
@@ -579,16 +358,6 @@ class Link:
 
 
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
-
-
-def _failed(e, ref=None):
-    """An unexpected exception as the command's refusal."""
-    return commands.CommandError(commands.REJECTED, "%s: %s" % (type(e).__name__, e), ref)
-
-
-def _key(sender, ref):
-    """The seen-window key of a telegram ref: the sender's initial and the ref, as bytes."""
-    return (sender[0] + ref).encode()
 
 
 def _urandom_float():
