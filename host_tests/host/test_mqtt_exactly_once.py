@@ -275,14 +275,14 @@ def test_a_256_kb_fax_passes_the_2_kb_buffer(tmp_path):
 
 
 def test_firmware_killed_during_a_burst_answers_each_telegram_once(tmp_path):
-    """The unit itself (MicroPython unix port, CAFIS registry, outbox of 4 KB) gets 1000
+    """The unit itself (MicroPython unix port, CAFIS registry, outbox of 6 KB) gets 1000
     telegrams as fast as paho publishes; kill -9 twice mid-burst; one verdict per ref."""
     from modemsim_helpers import fast_line
     from unit_helpers import Lab
 
     import unitdemo
     tel = unitdemo.center_telegram()
-    with Lab(tmp_path, fast_line(tmp_path), {"mqtt": {"capacity": 4096}}) as lab:
+    with Lab(tmp_path, fast_line(tmp_path), {"mqtt": {"capacity": 6144}}) as lab:
         s = Sender(lab.broker.port, lab.root)
         try:
             refs = ["K%d" % i for i in range(N)]

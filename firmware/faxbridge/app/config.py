@@ -20,7 +20,7 @@ SCHEMA = (
     ("mqtt.clean", "bool", False, False, None),
     ("mqtt.rx_buffer", "int", 2048, False, (256, 2048)),
     ("mqtt.seen", "int", 512, False, (16, 2048)),
-    ("mqtt.capacity", "int", 32768, False, (4096, 1048576)),
+    ("mqtt.capacity", "int", 32768, False, (6144, 1048576)),
     ("wifi.ssid", "str", None, False, (1, 32)),
     ("wifi.password", "str", None, False, (0, 64)),
     ("wifi.timeout_s", "int", 30, False, (1, 600)),

@@ -20,7 +20,7 @@ MAX_JOB = const(40)
 MAX_NUMBER = const(40)
 MAX_REF = const(40)          # a telegram's ref (cmd/telegram/<sender>/<ref>)
 MAX_TOPIC = const(200)       # bytes of a command topic kept (<root>/cmd/...); longer: unknown_command
-MAX_ANSWER = const(1024)     # payload bytes of the largest answer (verdict, cmd/error, first fax/status)
+MAX_ANSWER = const(768)      # payload bytes of the largest answer (verdict, cmd/error, first fax/status)
 # pbmz: the unit inflates with the window the zlib header declares (CINFO, RFC 1950), and a
 # 32 KB window is a third of an ESP32's heap; larger windows are refused (docs/mqtt.md).
 PBMZ_MAX_WBITS = const(12)   # 4 KB; faxctl compresses with wbits=10 (1 KB)
