@@ -242,7 +242,8 @@ def test_retained_commands_refused_once_and_clearing_one_gets_no_answer(tmp_path
 
 
 def test_a_256_kb_fax_passes_the_2_kb_buffer(tmp_path):
-    """cmd/fax of 256 KB (the limit) streams through; 1 byte more is too_large, unread."""
+    """cmd/fax of 256 KB (the limit: three bitmap pages) streams through; 1 byte more is
+    too_large, unread."""
     b = Broker(str(tmp_path / "broker")).start()
     c = Consumer(b.port)
     Spool = faxcmd_standin.install()
@@ -254,15 +255,16 @@ def test_a_256_kb_fax_passes_the_2_kb_buffer(tmp_path):
     lt.link.on_command = take
     try:
         wait_for(lambda: lt.link.state() == "up", what="link up")
-        doc = {"job": "BIG", "number": "5551234", "pages": [{"text": ""}]}
-        room = commands.MAX_FAX - len(json.dumps(doc))
-        doc["pages"][0]["text"] = "x" * room
-        payload = json.dumps(doc).encode()
-        assert len(payload) == commands.MAX_FAX
+        import base64
+        pbms = [b"P4\n1728 300\n" + bytes([(i * 7 + k) & 0xFF for i in range(216 * 300)]) for k in range(3)]
+        doc = json.dumps({"job": "BIG", "number": "5551234",
+                          "pages": [{"pbm": base64.b64encode(p).decode()} for p in pbms]}).encode()
+        payload = doc + b" " * (commands.MAX_FAX - len(doc))   # JSON whitespace up to the limit
+        assert len(payload) == commands.MAX_FAX and len(doc) > 256000
         c.publish("faxbridge/u1/cmd/fax", payload)
         wait_for(lambda: lt.commands, 20, "the fax command")
         fax = lt.commands[0]
-        assert fax.job == "BIG" and fax.pages[0][1] == b"x" * room
+        assert fax.job == "BIG" and fax.pages == [("pbm", p) for p in pbms]
         c.publish("faxbridge/u1/cmd/fax", payload + b" ")
         wait_for(lambda: c.events("cmd/error"), what="too_large")
         e = c.events("cmd/error")[0][1]
