@@ -1,4 +1,5 @@
-"""The MQTT link: the session, the outbox and the commands, over app/transport (docs/mqtt.md).
+"""The MQTT link: connection, session, outbox and events over app/transport; the commands
+coming in are app/inbox.Inbox's (docs/mqtt.md).
 
     link = Link("u1", "192.0.2.10", store=FileStore("/outbox"), seen=Seen("/seen"),
                 spool=Spool("/spool"))
@@ -7,12 +8,10 @@
     seq = link.event(contract.FAX_STATUS, contract.fax_status(...))   # OutboxFull if full
     link.telemetry((("uptime", 12), ("heap", 51234)))
 
-Commands stream in (never assembled: a cmd/fax goes chunk by chunk to faxcmd.Parser and the
-spool on flash; cancel and telegram into one preallocated buffer). Each gets exactly one answer,
-persisted in the outbox before its PUBACK; with no room for an answer the link holds the broker
-off (no processing, no PUBACK) and reconnects once there is room, so the broker delivers again.
+Commands stream in (never assembled). Each gets exactly one answer, persisted in the outbox
+before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
+PUBACK) and the link reconnects once there is room, so the broker delivers them again.
 """
-
 import asyncio
 from micropython import const
 
