@@ -2,7 +2,7 @@
 
   faxctl [--host H --port P --unit U ...] send NUMBER FILE... [--job ID] [--follow [--wait S]]
   faxctl cancel JOB
-  faxctl telegram FILE [--sender terminal|center]
+  faxctl telegram FILE [--sender terminal|center [--ref REF]]
   faxctl watch [--duration S]       live view of units, jobs and verdicts; flags seq gaps
 
 Pages: *.txt is sent as text, *.pbm (P1/P4) zlib-compressed as "pbmz" (docs/mqtt.md).
@@ -21,10 +21,8 @@ import zlib
 
 import paho.mqtt.client as paho
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hostpath  # noqa: E402,F401  (firmware/ on the path: the unit's own page counter)
-
-MAX_FAX = 24576
+import hostpath  # noqa: F401  (firmware/ on the path: its limits and page counter, one of each)
+from faxbridge.core.mqtt.commands import MAX_FAX
 
 
 class Ctl:
@@ -212,8 +210,10 @@ def cmd_telegram(ctl, a):
             data = f.read()
     except OSError as e:
         die("cannot read %s: %s" % (a.file, e.strerror))
+    if a.ref and not a.sender:
+        die("--ref needs --sender (the topic is cmd/telegram/<sender>/<ref>)")
     ctl.start([ctl.root() + "/cmd/error", ctl.root() + "/cafis/verdict"])
-    ctl.publish("cmd/telegram" + ("/" + a.sender if a.sender else ""), data)
+    ctl.publish("cmd/telegram" + ("/" + a.sender if a.sender else "") + ("/" + a.ref if a.ref else ""), data)
     print("telegram of %d bytes sent to %s" % (len(data), a.unit))
     for topic, payload, _r in ctl.messages(a.timeout):
         d = _loads(payload)
@@ -222,6 +222,8 @@ def cmd_telegram(ctl, a):
         if topic.endswith("/cmd/error"):
             print("error: %s (%s)" % (d.get("detail"), d.get("reason")))
             return 1
+        if a.ref and d.get("ref") != a.ref:
+            continue   # another sender's answer
         if topic.endswith("/cafis/verdict"):
             print("verdict: %s code=%s rule=%s field=%s" % (d.get("verdict"), d.get("code"), d.get("rule"),
                                                           d.get("field")))
@@ -373,6 +375,7 @@ def main(argv=None):
     common(t, False)
     t.add_argument("file")
     t.add_argument("--sender", choices=("terminal", "center"))
+    t.add_argument("--ref", help="name the telegram: the verdict carries it, a repeat gets no second one")
     w = sub.add_parser("watch", allow_abbrev=False, help="live view of units, jobs and verdicts; flags gaps in seq")
     common(w, False)
     w.add_argument("--duration", type=float, default=0, help="stop after S seconds (default: Ctrl-C)")

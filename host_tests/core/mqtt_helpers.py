@@ -2,13 +2,39 @@
 from faxbridge.core.mqtt import codec
 
 
+class Collect:
+    """A codec.Parser sink that records whole packets as (type, flags, body bytes); a PUBLISH
+    body is put back together (topic length, topic, packet id, payload) for decode_publish."""
+
+    def __init__(self):
+        self.out = []
+        self.pub = None
+
+    def packet(self, t, f, body):
+        self.out.append((t, f, bytes(body)))
+
+    def pub_start(self, f, topic, pid, n):
+        tb = bytes(topic)
+        head = bytes((len(tb) >> 8, len(tb) & 0xFF)) + tb
+        if (f >> 1) & 3:
+            head += bytes((pid >> 8, pid & 0xFF))
+        self.pub = [f, head, n]
+
+    def pub_data(self, mv):
+        self.pub[1] += bytes(mv)
+
+    def pub_end(self):
+        self.out.append((codec.PUBLISH, self.pub[0], self.pub[1]))
+        self.pub = None
+
+
 def packets(chunks):
     """Parse what a session wrote into [(type, flags, body bytes)]."""
-    out = []
-    p = codec.Parser(65536)
-    for c in chunks:
-        p.feed(c, lambda t, f, b, n: out.append((t, f, bytes(b))))
-    return out
+    c = Collect()
+    p = codec.Parser(256)
+    for ch in chunks:
+        p.feed(ch, c)
+    return c.out
 
 
 def up(s, now=0):

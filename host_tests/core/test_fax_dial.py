@@ -5,12 +5,30 @@ from faxbridge.core.fax import dial
 from faxbridge.core.mqtt import commands
 
 
+class _Sink:
+    def begin_page(self, i, kind):
+        pass
+
+    def write(self, mv):
+        pass
+
+    def end_page(self):
+        pass
+
+    def abort(self):
+        pass
+
+
 def _intake(number):
-    """The cmd/fax intake's verdict on a number: None (accepted) or the cmd/error reason."""
+    """The cmd/fax intake's verdict on a number (the streaming parser, core/mqtt/faxcmd):
+    None (accepted) or the cmd/error reason."""
     import json
+    from faxbridge.core.mqtt import faxcmd
     doc = json.dumps({"job": "J1", "number": number, "pages": [{"text": "x"}]}).encode()
     try:
-        commands.parse("cmd/fax", doc, len(doc))
+        p = faxcmd.Parser(_Sink())
+        p.feed(doc)
+        p.end()
     except commands.CommandError as e:
         return e.reason, e.detail
     return None

@@ -1,15 +1,45 @@
 """MQTT 3.1.1 codec: encoders against hand-written packets from the standard, parser chunking."""
+from mqtt_helpers import Collect
 from support import raises
 
 from faxbridge.core.mqtt import codec
 
 
+class Events:
+    """Records every sink call as it happens (to see that payloads stream)."""
+
+    def __init__(self):
+        self.ev = []
+
+    def packet(self, t, f, body):
+        self.ev.append(("packet", t, f, bytes(body)))
+
+    def pub_start(self, f, topic, pid, n):
+        self.ev.append(("start", f, None if topic is None else bytes(topic), pid, n))
+
+    def pub_data(self, mv):
+        self.ev.append(("data", bytes(mv)))
+
+    def pub_end(self):
+        self.ev.append(("end",))
+
+
 def _collect(parser, data, chunk):
-    got = []
-    sink = lambda t, f, body, total: got.append((t, f, bytes(body), total))
+    c = Collect()
     for i in range(0, len(data), chunk):
-        parser.feed(data[i:i + chunk], sink)
-    return got
+        parser.feed(data[i:i + chunk], c)
+    return c.out
+
+
+def _joined(ev):
+    """Sink events with consecutive payload pieces joined (the split does not matter)."""
+    out = []
+    for e in ev:
+        if e[0] == "data" and out and out[-1][0] == "data":
+            out[-1] = ("data", out[-1][1] + e[1])
+        else:
+            out.append(e)
+    return out
 
 
 def test_connect_minimal_matches_standard_layout():
@@ -57,36 +87,78 @@ def test_puback_subscribe_encoding():
     assert s == b"\x82\x0c\x00\x07\x00\x03a/#\x01\x00\x01b\x00"
 
 
+STREAM = (b"\x20\x02\x00\x00" + codec.encode_publish("x/y", b"payload" * 40, 1, False, False, 5)
+          + b"\xd0\x00" + codec.encode_publish("q", b"", 0, True) + b"\x40\x02\x00\x05"
+          + codec.encode_publish("a/b", b"z" * 200, 0) + b"\x90\x03\x00\x01\x80")
+
+
 def test_parser_any_chunking_gives_same_packets():
-    stream = (b"\x20\x02\x00\x00" + codec.encode_publish("x/y", b"payload" * 40, 1, False, False, 5)
-              + b"\xd0\x00" + b"\x40\x02\x00\x05" + b"\x90\x03\x00\x01\x80")
-    whole = _collect(codec.Parser(1024), stream, len(stream))
-    assert [g[0] for g in whole] == [2, 3, 13, 4, 9]
+    whole = _collect(codec.Parser(64), STREAM, len(STREAM))
+    assert [g[0] for g in whole] == [2, 3, 13, 3, 4, 3, 9]
     for chunk in (1, 2, 3, 7, 64):
-        assert _collect(codec.Parser(1024), stream, chunk) == whole
+        assert _collect(codec.Parser(64), STREAM, chunk) == whole
 
 
-def test_parser_truncates_oversized_packet_and_stays_in_sync():
-    big = codec.encode_publish("t", b"z" * 500, 0)
-    stream = big + b"\xd0\x00"
-    got = _collect(codec.Parser(64), stream, 13)
-    assert got[0][0] == 3 and len(got[0][2]) == 64 and got[0][3] == 503
-    assert got[1][0] == 13
+def test_parser_split_at_every_byte_boundary():
+    ref = Events()
+    codec.Parser(16).feed(STREAM, ref)
+    want = _joined(ref.ev)
+    assert want[1] == ("start", 0x2, b"x/y", 5, 280) and want[2] == ("data", b"payload" * 40)
+    assert ("start", 0x1, b"q", 0, 0) in want and want[want.index(("start", 0x1, b"q", 0, 0)) + 1] == ("end",)
+    for cut in range(1, len(STREAM)):
+        for cut2 in (cut, min(len(STREAM), cut + 3)):
+            e = Events()
+            p = codec.Parser(16)
+            p.feed(STREAM[:cut], e)
+            p.feed(STREAM[cut:cut2], e)
+            p.feed(STREAM[cut2:], e)
+            assert _joined(e.ev) == want, cut
+
+
+def test_parser_streams_payload_without_copying_it():
+    """The payload reaches the sink as slices of what was fed: any length through 16 bytes."""
+    big = codec.encode_publish("t", b"z" * 300000, 1, False, False, 9)
+    e = Events()
+    p = codec.Parser(16)
+    for i in range(0, len(big), 2048):
+        p.feed(big[i:i + 2048], e)
+    assert e.ev[0] == ("start", 0x2, b"t", 9, 300000)
+    assert sum(len(x[1]) for x in e.ev if x[0] == "data") == 300000 and e.ev[-1] == ("end",)
+    assert max(len(x[1]) for x in e.ev if x[0] == "data") <= 2048
+
+
+def test_parser_topic_longer_than_the_buffer_is_skipped_not_fatal():
+    pkt = codec.encode_publish("t" * 100, b"abc", 1, False, False, 7) + b"\xd0\x00"
+    e = Events()
+    codec.Parser(32).feed(pkt, e)
+    assert e.ev == [("start", 0x2, None, 7, 3), ("data", b"abc"), ("end",), ("packet", 13, 0, b"")]
 
 
 def test_parser_rejects_malformed():
-    p = codec.Parser(64)
-    sink = lambda *a: None
-    raises(codec.ProtocolError, p.feed, b"\x00\x00", sink)
-    p.reset()
-    raises(codec.ProtocolError, p.feed, b"\x30\xff\xff\xff\xff\x01", sink)
-    p.reset()
-    raises(codec.ProtocolError, p.feed, b"\xf0\x00", sink)
+    sink = Events()
+    bad = (b"\x00\x00",                               # reserved type 0
+           b"\xf0\x00",                               # reserved type 15
+           b"\x30\xff\xff\xff\xff\x01",               # five length bytes
+           b"\x36\x05\x00\x01a\x00\x01",               # qos 3
+           b"\x30\x01\x00",                           # PUBLISH shorter than its topic length
+           b"\x30\x03\x00\x05a",                       # topic overruns the packet
+           b"\x32\x04\x00\x01a\x00",                   # qos 1 without room for the id
+           b"\x32\x05\x00\x01a\x00\x00",               # packet id 0
+           b"\x90\x41" + b"\x00" * 65)                 # SUBACK larger than the buffer
+    for data in bad:
+        for cut in range(1, len(data) + 1):
+            p = codec.Parser(64)
+            try:
+                p.feed(data[:cut], sink)
+                p.feed(data[cut:], sink)
+            except codec.ProtocolError:
+                continue
+            raise AssertionError("accepted %r" % (data,))
 
 
 def test_decode_publish_and_errors():
     pkt = codec.encode_publish("a/b", b"xyz", 1, True, True, 3)
-    got = _collect(codec.Parser(64), pkt, 64)[0]
+    got = _collect(codec.Parser(64), pkt, 5)[0]
     topic, payload, qos, retain, dup, pid = codec.decode_publish(got[1], memoryview(got[2]))
     assert (topic, bytes(payload), qos, retain, dup, pid) == ("a/b", b"xyz", 1, True, True, 3)
     raises(codec.ProtocolError, codec.decode_publish, 0x6, memoryview(b"\x00\x01a"))

@@ -325,7 +325,7 @@ def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_con
     st = FileStore(d, max_record=1024)  # the record is checked in buffer-sized chunks at open
     ob2 = outbox.Outbox(st)
     assert (ob2.acked, ob2.last) == (0, 2)
-    s = session.Session("u1", max_inflight=8, rx_size=8192)
+    s = session.Session("u1", max_inflight=8)
     up(s)
     got = _run(ob2, s, 0)
     assert _seqs(got) == [1, 2] and json.loads(got[0][1])["pad"] == big

@@ -83,7 +83,7 @@ def test_flat_heap_over_1200_events_through_the_file_store():
     d = tmpdir("obm")
     st = FileStore(d, compact_bytes=4096, max_record=1024)
     ob = outbox.Outbox(st, capacity=64 * 1024, ack_batch=16)
-    s = session.Session("u1", max_inflight=8, rx_size=256)
+    s = session.Session("u1", max_inflight=8)
     up(s)
     pad = "p" * 700  # records of ~770 bytes: below the record buffer, above the old chunk
     last = _flow(ob, s, 0, 200, pad)
@@ -111,7 +111,7 @@ def test_no_allocation_above_2kb_after_open():
     d = tmpdir("obz")
     st = FileStore(d, compact_bytes=4096, max_record=1024)
     ob = outbox.Outbox(st, capacity=64 * 1024, ack_batch=16)
-    s = session.Session("u1", max_inflight=8, rx_size=256)
+    s = session.Session("u1", max_inflight=8)
     up(s)
     pad = "q" * 700
     _flow(ob, s, 0, 20, pad)

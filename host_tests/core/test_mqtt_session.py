@@ -1,13 +1,32 @@
 """MQTT session state machine: CONNECT/CONNACK, keepalive, QoS 1 tracking, DUP, ids, backoff."""
+from mqtt_helpers import packets as _packets
+
 from faxbridge.core.mqtt import codec, session
 
 
-def _packets(chunks):
-    out = []
-    p = codec.Parser(65536)
-    for c in chunks:
-        p.feed(c, lambda t, f, b, n: out.append((t, f, bytes(b))))
-    return out
+class Rx:
+    """A session receiver that records each message's start, its payload and what it says."""
+
+    def __init__(self, ack=True, fail=None):
+        self.got = []
+        self.ack = ack
+        self.fail = fail
+        self.cur = None
+
+    def on_publish_start(self, topic, total, retain, dup, pid):
+        if self.fail == "start":
+            raise ValueError("boom")
+        self.cur = [bytes(topic), total, retain, dup, pid, b"", 0]
+
+    def on_publish_chunk(self, mv):
+        if self.fail == "chunk":
+            raise ValueError("boom")
+        self.cur[5] += bytes(mv)
+        self.cur[6] += 1
+
+    def on_publish_end(self):
+        self.got.append(tuple(self.cur))
+        return self.ack
 
 
 def _up(s, now=0, sp=False):
@@ -111,36 +130,78 @@ def test_packet_ids_wrap_skip_zero_and_inflight():
     assert s.publish(b"a", b"", 1) == 2  # 1 is still in flight
 
 
-def test_incoming_publish_goes_to_handler_then_puback():
+def test_incoming_publish_streams_to_the_receiver_then_puback():
     s = session.Session("u1")
-    got = []
-    s.on_message = lambda t, p, n, r: got.append((t, bytes(p), n))
+    rx = s.rx = Rx()
     _up(s)
     s.feed(codec.encode_publish("r/cmd/cancel", b'{"job":"j1"}', 1, False, False, 77), 1)
-    assert got == [("r/cmd/cancel", b'{"job":"j1"}', 12)]
+    assert rx.got == [(b"r/cmd/cancel", 12, False, False, 77, b'{"job":"j1"}', 1)]
     assert s.take() == [b"\x40\x02\x00\x4d"]
 
 
-def test_handler_exception_still_acks_and_reports():
+def test_receiver_holding_a_message_means_no_puback():
     s = session.Session("u1")
-
-    def bad(t, p, n, r):
-        raise ValueError("boom")
-    s.on_message = bad
+    rx = s.rx = Rx(ack=False)
     _up(s)
-    s.feed(codec.encode_publish("x", b"y", 1, False, False, 9), 1)
-    assert s.take() == [b"\x40\x02\x00\x09"]
-    assert s.events()[0][0] == "error"
+    s.feed(codec.encode_publish("r/cmd/cancel", b"x", 1, False, False, 5), 1)
+    assert len(rx.got) == 1 and s.take() == [] and not s.pending()
+    rx.ack = True
+    s.feed(codec.encode_publish("r/cmd/cancel", b"x", 1, False, True, 5), 2)
+    assert rx.got[1][3] is True and s.take() == [b"\x40\x02\x00\x05"]
 
 
-def test_oversized_message_reported_with_total_length():
-    s = session.Session("u1", rx_size=64)
-    got = []
-    s.on_message = lambda t, p, n, r: got.append((t, len(p), n))
+def test_receiver_exception_still_acks_and_reports():
+    for where in ("start", "chunk"):
+        s = session.Session("u1")
+        rx = s.rx = Rx(fail=where)
+        _up(s)
+        s.feed(codec.encode_publish("x", b"y", 1, False, False, 9), 1)
+        assert s.take() == [b"\x40\x02\x00\x09"]
+        assert s.events()[0][0] == "error" and rx.got == []
+        assert s.state == session.UP
+
+
+def test_large_message_streams_through_a_small_buffer():
+    """A 256 KB payload passes a 64-byte header buffer in the pieces the socket gave."""
+    s = session.Session("u1", header_size=64)
+    rx = s.rx = Rx()
     _up(s)
-    s.feed(codec.encode_publish("r/cmd/fax", b"q" * 1000, 1, False, False, 4), 1)
-    assert got[0][0] == "r/cmd/fax" and got[0][2] == 1000 and got[0][1] < 1000
+    body = bytes(range(256)) * 1024
+    pkt = codec.encode_publish("r/cmd/fax", body, 1, False, False, 4)
+    for i in range(0, len(pkt), 1500):
+        s.feed(pkt[i:i + 1500], 1)
+    got = rx.got[0]
+    assert got[0] == b"r/cmd/fax" and got[1] == len(body) and got[5] == body
+    assert got[6] == (len(pkt) + 1499) // 1500  # one chunk per read, none assembled
     assert s.take() == [b"\x40\x02\x00\x04"]
+
+
+def test_qos0_publish_gets_no_puback_and_empty_payload_no_chunk():
+    s = session.Session("u1")
+    rx = s.rx = Rx()
+    _up(s)
+    s.feed(codec.encode_publish("a/b", b"", 0, True), 1)
+    s.feed(codec.encode_publish("a/b", b"", 1, False, False, 3), 1)
+    assert [(g[1], g[2], g[6]) for g in rx.got] == [(0, True, 0), (0, False, 0)]
+    assert s.take() == [b"\x40\x02\x00\x03"]
+
+
+def test_qos2_publish_and_publish_before_connack_drop_the_connection():
+    s = session.Session("u1")
+    s.rx = Rx()
+    _up(s)
+    s.feed(b"\x34\x05\x00\x01a\x00\x01", 1)
+    assert s.state == session.DOWN and "QoS 2" in s.events()[-1][1]
+    s.start(0)
+    s.feed(codec.encode_publish("a", b"x", 0), 1)
+    assert s.state == session.DOWN and "before CONNACK" in s.events()[-1][1]
+
+
+def test_no_receiver_acks_and_drops():
+    s = session.Session("u1")
+    _up(s)
+    s.feed(codec.encode_publish("a", b"x" * 5000, 1, False, False, 8), 1)
+    assert s.take() == [b"\x40\x02\x00\x08"]
 
 
 def test_garbage_from_broker_drops_connection_not_crash():
@@ -184,14 +245,13 @@ def test_backoff_counts_each_failure_once():
     assert delays == [999, 1999, 3998, 7996]  # 1, 2, 4, 8 s at the upper edge of the jitter
 
 
-def test_retain_flag_reaches_the_handler():
+def test_retain_and_dup_flags_reach_the_receiver():
     s = session.Session("u1")
-    got = []
-    s.on_message = lambda t, p, n, r: got.append(r)
+    rx = s.rx = Rx()
     _up(s)
     s.feed(codec.encode_publish("x", b"y", 0, True), 1)
-    s.feed(codec.encode_publish("x", b"y", 0, False), 1)
-    assert got == [True, False]
+    s.feed(codec.encode_publish("x", b"y", 1, False, True, 2), 1)
+    assert [(g[2], g[3]) for g in rx.got] == [(True, False), (False, True)]
 
 
 def test_session_present_connack_is_up_and_resends():

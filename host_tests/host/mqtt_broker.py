@@ -229,11 +229,11 @@ def rmtree(p):
 
 
 class LinkThread:
-    """A CPython faxbridge.app.mqtt.Link running in its own asyncio loop in a thread."""
+    """A CPython faxbridge.app.link.Link running in its own asyncio loop in a thread."""
 
     def __init__(self, *args, **kw):
         import asyncio
-        from faxbridge.app.mqtt import Link
+        from faxbridge.app.link import Link
         self.asyncio = asyncio
         self.loop = asyncio.new_event_loop()
         self.commands = []

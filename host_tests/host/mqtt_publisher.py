@@ -1,17 +1,20 @@
-"""The unit's stand-in for the MQTT tests: runs faxbridge.app.mqtt.Link on MicroPython (unix
+"""The unit's stand-in for the MQTT tests: runs faxbridge.app.link.Link on MicroPython (unix
 port) or CPython and emits events until the outbox has accepted --count of them.
 
 Prints (flushed): `A <seq>` once an event is accepted (persisted), `E <text>` for link errors,
 `C <json>` for each command received, `DONE <last> <depth>` when all are delivered.
 Usage: mqtt_publisher.py --port P [--host H] [--unit U] [--outbox DIR] [--count N] [--gap-ms MS]
         [--user U --password P] [--ca FILE] [--linger-ms MS] [--keepalive S] [--compact BYTES]
+        [--seen FILE] [--spool DIR]
 """
 import sys
 
 import asyncio
 
-from faxbridge.app.mqtt import Link, make_tls
+from faxbridge.app.link import Link
+from faxbridge.app.transport import make_tls
 from faxbridge.app.outbox_store import FileStore
+from faxbridge.app.seen import Seen
 from faxbridge.core.mqtt import commands, contract, outbox
 
 
@@ -26,7 +29,8 @@ def out(*a):
 def args(argv):
     o = {"host": "127.0.0.1", "unit": "u1", "count": "10", "gap-ms": "0", "linger-ms": "0",
          "keepalive": "10", "outbox": None, "user": None, "password": None, "ca": None,
-         "port": "1883", "hostname": None, "verify": "1", "compact": "8192"}
+         "port": "1883", "hostname": None, "verify": "1", "compact": "8192", "seen": None,
+         "spool": None}
     i = 1
     while i < len(argv):
         o[argv[i][2:]] = argv[i + 1]
@@ -49,10 +53,15 @@ def on_command(cmd):
 async def main(o):
     store = FileStore(o["outbox"], int(o["compact"])) if o["outbox"] else None
     tls = make_tls(cafile=o["ca"]) if o["ca"] else None
+    spool = None
+    if o["spool"]:
+        from faxbridge.app.spool import Spool
+        spool = Spool(o["spool"])
     link = Link(o["unit"], o["host"], int(o["port"]), store, username=o["user"],
-                password=o["password"], tls=tls, server_hostname=o["hostname"],
+                password=o["password"], tls=tls, server_name=o["hostname"],
                 keepalive=int(o["keepalive"]), verify=o["verify"] == "1",
-                backoff_min_ms=100, backoff_max_ms=1000, on_error=lambda t: out("E", t))
+                backoff_min_ms=100, backoff_max_ms=1000, on_error=lambda t: out("E", t),
+                seen=Seen(o["seen"]) if o["seen"] else None, spool=spool)
     link.on_command = on_command
     task = asyncio.create_task(link.run())
     count = int(o["count"])

@@ -72,19 +72,16 @@ def test_refused_subscription_is_reported(tmp_path):
     """Mosquitto's acl_file grants every SUBSCRIBE and filters at delivery (nothing a client can
     see); the dynamic-security plugin checks subscriptions and answers SUBACK 0x80."""
     roles = {"unit": [("publishClientSend", "faxbridge/u1/#", True),
-                      ("subscribePattern", "faxbridge/u1/cmd/fax", True),
-                      ("subscribePattern", "faxbridge/u1/cmd/cancel", True),
                       ("subscribePattern", "faxbridge/u1/fax/+", True),
                       ("subscribePattern", "faxbridge/u1/cafis/+", True),
-                      ("subscribePattern", "faxbridge/u1/availability", True),
-                      ("subscribePattern", "faxbridge/u1/cmd/error", True)]}
+                      ("subscribePattern", "faxbridge/u1/availability", True)]}
     b = Broker(str(tmp_path / "broker"), dynsec=({"unit1": ("s3cret", "unit")}, roles)).start()
     lt = LinkThread("u1", "127.0.0.1", b.port, username="unit1", password="s3cret")
     try:
         wait_for(lambda: lt.link.state() == "up", what="link up")
-        wait_for(lambda: len([e for e in lt.errors if "SUBACK 0x80" in e]) == 2, what="2 refused subscriptions")
+        wait_for(lambda: [e for e in lt.errors if "SUBACK 0x80" in e], what="the refused subscription")
         refused = sorted(e.split()[5] for e in lt.errors if "SUBACK 0x80" in e)
-        assert refused == ["faxbridge/u1/cmd/telegram", "faxbridge/u1/cmd/telegram/+"], lt.errors
+        assert refused == ["faxbridge/u1/cmd/#"], lt.errors
         assert lt.event(contract.FAX_STATUS, contract.fax_status("J1", 0, "success", True)) == 1
         wait_for(lambda: lt.link.outbox.depth() == 0, what="event delivered")
     finally:

@@ -8,6 +8,7 @@ import zlib
 from mqtt_broker import ROOT, Broker, Consumer, LinkThread, wait_for
 
 from faxbridge.core.mqtt import commands, contract
+from faxbridge.app.spool import Spool
 
 FAXCTL = os.path.join(ROOT, "tools", "faxctl")
 
@@ -20,7 +21,7 @@ def _ctl(port, *args, timeout=30):
 
 def test_send_cancel_telegram(tmp_path):
     b = Broker(str(tmp_path / "broker")).start()
-    lt = LinkThread("u1", "127.0.0.1", b.port)
+    lt = LinkThread("u1", "127.0.0.1", b.port, spool=Spool(str(tmp_path / "spool")))
     try:
         wait_for(lambda: lt.link.state() == "up", what="link up")
         txt = tmp_path / "p1.txt"
@@ -30,6 +31,7 @@ def test_send_cancel_telegram(tmp_path):
 
         def answer(cmd):
             if isinstance(cmd, commands.Fax):
+                cmd.pages = [(k, open(p, "rb").read()) for k, p in cmd.pages]   # as jobs.submit takes them
                 lt.link.event(contract.FAX_STATUS, contract.fax_status(cmd.job, -1, "in progress", False))
             lt.commands.append(cmd)
         lt.link.on_command = answer
@@ -37,9 +39,10 @@ def test_send_cancel_telegram(tmp_path):
         assert rc == 0, out
         assert "job J42 sent" in out and "status: -1 in progress" in out, out
         fax = lt.commands[0]
-        assert fax.pages[0] == ("text", "Hello fax\n")
-        assert fax.pages[1][0] == "pbmz" and zlib.decompress(fax.pages[1][1]) == pbm.read_bytes()
-        z = fax.pages[1][1]
+        pages = fax.pages
+        assert pages[0] == ("text", b"Hello fax\n")
+        assert pages[1][0] == "pbmz" and zlib.decompress(pages[1][1]) == pbm.read_bytes()
+        z = pages[1][1]
         assert z[0] >> 4 == 2, "CINFO %d: faxctl must declare a 1 KB window (wbits=10)" % (z[0] >> 4)
         rc, out = _ctl(b.port, "send", "12;ATH", str(txt), "--job", "J43")
         assert rc == 1 and "error:" in out and "bad_field" in out, out
@@ -56,6 +59,13 @@ def test_send_cancel_telegram(tmp_path):
         rc, out = _ctl(b.port, "telegram", str(tg), "--sender", "terminal")
         assert rc == 0 and "verdict: discard" in out, out
         assert lt.commands[-1].data == tg.read_bytes() and lt.commands[-1].sender == "terminal"
+
+        def by_ref(cmd):
+            lt.commands.append(cmd)
+            lt.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r", None))
+        lt.link.on_command = by_ref
+        rc, out = _ctl(b.port, "telegram", str(tg), "--sender", "center", "--ref", "T77")
+        assert rc == 0 and "verdict: accept" in out and lt.commands[-1].ref == "T77", out
         rc, out = _ctl(b.port, "send", "123", str(tmp_path / "missing.txt"))
         assert rc == 2 and "cannot read" in out
     finally:

@@ -6,6 +6,8 @@ import zlib
 from mqtt_broker import Broker, Consumer, LinkThread, wait_for
 
 from faxbridge.app.outbox_store import FileStore
+from faxbridge.app.spool import Spool
+from faxbridge.app.seen import Seen
 from faxbridge.core.mqtt import commands, contract
 
 
@@ -18,7 +20,14 @@ def _z10(data):
 def _setup(tmp_path):
     b = Broker(str(tmp_path / "broker")).start()
     c = Consumer(b.port)
-    lt = LinkThread("u1", "127.0.0.1", b.port, FileStore(str(tmp_path / "ob")), keepalive=5)
+    lt = LinkThread("u1", "127.0.0.1", b.port, FileStore(str(tmp_path / "ob")), keepalive=5,
+                    seen=Seen(str(tmp_path / "seen")), spool=Spool(str(tmp_path / "spool")))
+
+    def take(cmd):   # as jobs.submit does, take the spooled pages (the link clears the spool)
+        if isinstance(cmd, commands.Fax):
+            cmd.pages = [(k, open(p, "rb").read()) for k, p in cmd.pages]
+        lt.commands.append(cmd)
+    lt.link.on_command = take
     wait_for(lambda: lt.link.state() == "up", what="link up")
     return b, c, lt
 
@@ -75,28 +84,33 @@ def test_commands_in_and_errors_out(tmp_path):
         wait_for(lambda: len(lt.commands) == 4, what="4 commands")
         fax, cancel, tel, tel2 = lt.commands
         assert isinstance(fax, commands.Fax) and fax.job == "J7" and fax.number == "0312345678"
-        assert fax.pages[0] == ("text", "hello") and zlib.decompress(fax.pages[1][1]) == pbm
+        assert [k for k, _p in fax.pages] == ["text", "pbmz"] and isinstance(fax.digest, int)
+        assert fax.pages[0][1] == b"hello" and zlib.decompress(fax.pages[1][1]) == pbm
         assert isinstance(cancel, commands.Cancel) and cancel.job == "J7"
         assert (tel.data, tel.sender) == (tg, "center") and tel2.sender == "terminal"
         # malformed commands: each one answered on cmd/error with the reason, link unharmed
         c.publish("faxbridge/u1/cmd/fax", b"{not json")
         c.publish("faxbridge/u1/cmd/fax", b'{"job":"J8","number":"1;ATH","pages":[{"text":"x"}]}')
         c.publish("faxbridge/u1/cmd/cancel", b"x" * 1000)
-        c.publish("faxbridge/u1/cmd/fax", b"{" + b" " * 20000 + b"}")
+        c.publish("faxbridge/u1/cmd/fax", b"{" + b" " * (commands.MAX_FAX + 10) + b"}")
         c.publish("faxbridge/u1/cmd/telegram", b"")
-        wait_for(lambda: len(c.events("cmd/error")) == 5, what="5 cmd/error")
+        c.publish("faxbridge/u1/cmd/reboot", b"now")
+        c.publish("faxbridge/u1/cmd/telegram/center/bad;ref", b"1")
+        c.publish("faxbridge/u1/cmd/telegram", b"t" * 3000)
+        wait_for(lambda: len(c.events("cmd/error")) == 7, what="7 cmd/error")
         errs = [p for _t, p in c.events("cmd/error")]
+        # (the empty telegram is not answered: that is how a retained command is cleared)
         assert [(e["cmd"], e["reason"]) for e in errs] == [
             ("fax", "bad_json"), ("fax", "bad_field"), ("cancel", "too_large"), ("fax", "too_large"),
-            ("telegram", "empty")]
+            ("reboot", "unknown_command"), ("telegram", "bad_field"), ("telegram", "too_large")]
         assert errs[1]["ref"] == "J8" and "dial string" in errs[1]["detail"]
-        assert [e["seq"] for e in errs] == [1, 2, 3, 4, 5] and errs[0]["unit"] == "u1"
+        assert [e["seq"] for e in errs] == [1, 2, 3, 4, 5, 6, 7] and errs[0]["unit"] == "u1"
         assert len(lt.commands) == 4
         # the handler refusing a command is reported too
         lt.link.on_command = lambda cmd: (_ for _ in ()).throw(commands.CommandError(
             commands.REJECTED, "no such job", "J9"))
         c.publish("faxbridge/u1/cmd/cancel", b'{"job":"J9"}')
-        wait_for(lambda: len(c.events("cmd/error")) == 6, what="rejected cancel")
+        wait_for(lambda: len(c.events("cmd/error")) == 8, what="rejected cancel")
         e = c.events("cmd/error")[-1][1]
         assert (e["reason"], e["ref"], e["detail"]) == ("rejected", "J9", "no such job")
         assert lt.link.state() == "up"
@@ -142,7 +156,8 @@ def test_commands_on_the_micropython_unix_port(tmp_path):
     b = Broker(str(tmp_path / "broker")).start()
     c = Consumer(b.port)
     p = run_publisher(["--port", str(b.port), "--unit", "mp1", "--count", "1", "--linger-ms", "4000",
-                       "--outbox", str(tmp_path / "ob")])
+                       "--outbox", str(tmp_path / "ob"), "--seen", str(tmp_path / "seen"),
+                       "--spool", str(tmp_path / "spool")])
     try:
         wait_for(lambda: any(t == "faxbridge/mp1/availability" and m == b"online" for t, m, _r in c.msgs),
                  what="MicroPython link online")
@@ -152,7 +167,7 @@ def test_commands_on_the_micropython_unix_port(tmp_path):
             {"pbmz": base64.b64encode(_z10(pbm)).decode()}]}))
         c.publish("faxbridge/mp1/cmd/cancel", b'{"job":"unknown"}')
         c.publish("faxbridge/mp1/cmd/telegram/terminal", b"\x0e\xb1\x0f\xff")
-        c.publish("faxbridge/mp1/cmd/fax", b'{"job":"M2","number":"1","pages":[{"pbm":"aGVsbG8="}]}')
+        c.publish("faxbridge/mp1/cmd/fax", b'{"job":"M2","number":"1;H","pages":[{"text":"x"}]}')
         c.publish("faxbridge/mp1/cmd/fax", b"\xff\xfe{")
         wait_for(lambda: len(c.events("cmd/error")) == 3, what="3 cmd/error from MicroPython")
         out, _ = p.communicate(timeout=20)

@@ -62,16 +62,16 @@ def test_micropython_client_verifies_server_and_publishes(tmp_path):
         assert "DONE" not in out and "link failed" in out and "CERT" in out.upper(), out
         assert len(c.events("fax/status")) == 20
         # the same adapter on CPython (ssl module): verified, and refused with the other CA
-        from faxbridge.app.mqtt import make_tls
+        from faxbridge.app.transport import make_tls
         from faxbridge.core.mqtt import contract
-        lt = LinkThread("u2", "127.0.0.1", b.port, tls=make_tls(cafile=certs["ca"]), server_hostname="localhost")
+        lt = LinkThread("u2", "127.0.0.1", b.port, tls=make_tls(cafile=certs["ca"]), server_name="localhost")
         try:
             wait_for(lambda: lt.link.state() == "up", what="CPython link over TLS")
             lt.event(contract.FAX_STATUS, contract.fax_status("C1", 0, "success", True))
             wait_for(lambda: any(t.startswith("faxbridge/u2/") for t, _p in c.events("fax/status")), what="u2 event")
         finally:
             lt.stop()
-        bad = LinkThread("u3", "127.0.0.1", b.port, tls=make_tls(cafile=certs["other"]), server_hostname="localhost")
+        bad = LinkThread("u3", "127.0.0.1", b.port, tls=make_tls(cafile=certs["other"]), server_name="localhost")
         try:
             wait_for(lambda: any("CERTIFICATE_VERIFY_FAILED" in e for e in bad.errors), what="CPython refusal")
             assert bad.link.state() != "up"

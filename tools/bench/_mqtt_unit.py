@@ -5,7 +5,7 @@ import sys
 
 import asyncio
 
-from faxbridge.app.mqtt import Link
+from faxbridge.app.link import Link
 from faxbridge.app.outbox_store import FileStore
 from faxbridge.core.mqtt import contract, outbox
 

@@ -127,7 +127,7 @@ def scenario(heap, timeout=60.0, log=None):
 # module's figure includes what it imports first.
 MODULES = ("asyncio", "faxbridge.app.config", "faxbridge.app.store", "faxbridge.core.fax.class2",
            "faxbridge.app.pages", "faxbridge.app.jobs", "faxbridge.core.mqtt.session",
-           "faxbridge.core.mqtt.outbox", "faxbridge.core.mqtt.commands", "faxbridge.app.mqtt",
+           "faxbridge.core.mqtt.outbox", "faxbridge.core.mqtt.commands", "faxbridge.app.link",
            "faxbridge.app.outbox_store", "faxbridge.core.cafis.checks", "faxbridge.core.fax.t4dec",
            "faxbridge.app.rx", "faxbridge.app.unit", "faxbridge.ports.unix.port")
 _MOD_STEP = """gc.collect()

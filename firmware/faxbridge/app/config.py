@@ -26,6 +26,9 @@ SCHEMA = (
     ("mqtt.clean", "bool", False, False, None),
     ("mqtt.outbox_record", "int", 1024, False, (256, 8204)),
     ("mqtt.answer_reserve", "int", 4096, False, (0, 65536)),
+    ("mqtt.rx_buffer", "int", 2048, False, (256, 2048)),
+    ("mqtt.seen", "int", 512, False, (16, 2048)),
+    ("mqtt.capacity", "int", 32768, False, (6144, 1048576)),
     ("wifi.ssid", "str", None, False, (1, 32)),
     ("wifi.password", "str", None, False, (0, 64)),
     ("wifi.timeout_s", "int", 30, False, (1, 600)),
@@ -235,6 +238,11 @@ def _cross(cfg, errors):
             ", ".join(tls_only), "is" if len(tls_only) == 1 else "are"))
     if (m["cert"] is None) != (m["key"] is None):
         errors.append("mqtt.cert, mqtt.key: a client certificate needs both")
+    if m["answer_reserve"] * 2 > m["capacity"]:
+        errors.append("mqtt.answer_reserve: %d is more than half of mqtt.capacity (%d): results would"
+                      " have no room" % (m["answer_reserve"], m["capacity"]))
+    if m["outbox_record"] < 29 + 768:   # commands.MAX_ANSWER and its record framing (outbox.has_room)
+        errors.append("mqtt.outbox_record: %d cannot hold a command's answer (at least 797)" % m["outbox_record"])
     d = cfg["dial"]
     bad = d["deny"] + dial.table(d["country"], "emergency")
     for n in d["allow"]:

@@ -186,18 +186,24 @@ class Unit:
             self.stop(3)
 
     def _start_link(self):
-        from faxbridge.app.mqtt import Link
+        from faxbridge.app.link import Link
         from faxbridge.app.outbox_store import FileStore
+        from faxbridge.app.seen import Seen
+        from faxbridge.app.spool import Spool
         m = self.cfg["mqtt"]
-        tls = None
-        if m["tls"]:
-            from faxbridge.app.mqtt import make_tls
-            tls = make_tls(cafile=(self.flash + m["ca"]) if m["ca"] else None)
-        makedirs(self.flash + "outbox")
-        self.link = Link(self.cfg["unit_id"], m["host"], m["port"], store=FileStore(self.flash + "outbox"),
-                         prefix=m["prefix"], username=m["username"], password=m["password"], tls=tls,
-                         keepalive=m["keepalive_s"], clean=m["clean"],
-                         default_sender=self.cfg["telegram"]["sender"], on_error=self._link_error)
+        fl = self.flash
+        makedirs(fl + "spool")
+        makedirs(fl + "outbox")
+        self.link = Link(self.cfg["unit_id"], m["host"], m["port"],
+                         FileStore(fl + "outbox", max_record=m["outbox_record"]),
+                         prefix=m["prefix"], username=m["username"], password=m["password"],
+                         tls=bool(m["tls"]), ca=(fl + m["ca"]) if m["ca"] else None,
+                         cert=(fl + m["cert"]) if m["cert"] else None,
+                         key=(fl + m["key"]) if m["key"] else None, server_name=m["server_name"],
+                         keepalive=m["keepalive_s"], clean=m["clean"], rx_buffer=m["rx_buffer"],
+                         capacity=m["capacity"], answer_reserve=m["answer_reserve"],
+                         default_sender=self.cfg["telegram"]["sender"], on_error=self._link_error,
+                         seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"))
         self.link.on_command = self._on_command
 
     def _link_error(self, text):
@@ -206,14 +212,12 @@ class Unit:
     # ---- commands (called by the link; raise CommandError for cmd/error)
     def _on_command(self, cmd):
         if isinstance(cmd, commands.Fax):
-            pages, digest = self._spool(cmd)
-            why = self.jobs.submit(cmd.job, cmd.number, pages, digest, self.now())
-            if why == DUPLICATE:
-                return          # the same job again: its first answer stands
-            if why:
+            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, cmd.digest, self.now())
+            if why is None:
+                self._modem_wake.set()
+            elif why != DUPLICATE:   # a duplicate: the original answer stands
                 reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
                 raise commands.CommandError(reason, why, cmd.job)
-            self._modem_wake.set()
         elif isinstance(cmd, commands.Cancel):
             why = self.jobs.cancel(cmd.job, self.now())
             if why == "call":
@@ -223,33 +227,15 @@ class Unit:
             elif why:
                 raise commands.CommandError(commands.REJECTED, why, cmd.job)
         elif isinstance(cmd, commands.Telegram):
-            self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt")
-
-    def _spool(self, cmd):
-        """(pages as [(kind, path)], digest) of a cmd/fax. Until the streamed cmd/fax lands
-        (interfaces A: the link spools the pages), pages held in RAM are written here."""
-        if hasattr(cmd, "digest"):
-            return cmd.pages, cmd.digest
-        import binascii
-        folder = self.flash + "spool/"
-        makedirs(folder[:-1])
-        pages = []
-        digest = 0
-        for i, (kind, data) in enumerate(cmd.pages):
-            data = data.encode() if isinstance(data, str) else data
-            digest = binascii.crc32(kind.encode(), digest)
-            digest = binascii.crc32(data, digest)
-            path = "%sd%d" % (folder, i)
-            with open(path, "wb") as f:
-                f.write(data)
-            pages.append((kind, path))
-        return pages, digest
+            self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt", cmd.ref)
 
     # ---- CAFIS
-    def telegram(self, data, sender, center, source):
-        """Check one telegram and emit its verdict on cafis/verdict."""
+    def telegram(self, data, sender, center, source, ref=None):
+        """Check one telegram and emit its verdict on cafis/verdict. ref: the sender's ref
+        (cmd/telegram/<sender>/<ref>); without one the unit makes <source>-<boot>-<n>."""
         self.counters["telegrams"] += 1
-        ref = "%s-%d-%d" % (source, self.state["boots"], self.counters["telegrams"])
+        if ref is None:
+            ref = "%s-%d-%d" % (source, self.state["boots"], self.counters["telegrams"])
         if self.checker is None:
             self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(
                 ref, "discard", None, None, None, "no CAFIS registry configured"))

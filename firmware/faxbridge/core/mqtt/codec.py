@@ -252,20 +252,29 @@ def decode_publish(flags, body):
 
 _HDR = const(0)
 _LEN = const(1)
-_BODY = const(2)
+_BODY = const(2)    # a whole non-PUBLISH packet into the buffer
+_TLEN = const(3)    # PUBLISH: the two topic length bytes
+_TOPIC = const(4)   # PUBLISH: the topic (kept up to the buffer's size, the rest skipped)
+_PID = const(5)     # PUBLISH: the packet id (QoS 1 and 2)
+_DATA = const(6)    # PUBLISH: the payload, passed on as it arrives
 
 
 class Parser:
-    """Incremental packet parser.
+    """Incremental, streaming packet parser with one preallocated buffer (no allocation per
+    packet or per byte).
 
-    feed(data, sink) consumes all of data (bytes/bytearray/memoryview of any length) and calls
-    sink(ptype, flags, body, total) for every complete packet: body is a memoryview into the
-    parser's own buffer, valid only during the call. A packet longer than the buffer is still
-    consumed whole; body then holds its first len(buf) bytes and total > len(body) tells the
-    sink it was truncated (the rest was discarded without allocation).
+    feed(data, sink) consumes all of data (bytes-like, any split) and calls on the sink:
+      sink.packet(ptype, flags, body)       a whole non-PUBLISH packet (body: a memoryview
+                                            into the parser's buffer, valid during the call)
+      sink.pub_start(flags, topic, pid, n)  a PUBLISH: topic a memoryview of its bytes (None
+                                            when longer than the buffer), n the payload length
+      sink.pub_data(mv)                     the next piece of that payload (a slice of data)
+      sink.pub_end()                        the payload is complete
+    A PUBLISH payload is never held: any length passes through. Other packets longer than the
+    buffer are a ProtocolError (a broker sends none: CONNACK, PUBACK, SUBACK are a few bytes).
     """
 
-    def __init__(self, size=4096):
+    def __init__(self, size=256):
         self.buf = bytearray(size)
         self.mv = memoryview(self.buf)
         self.reset()
@@ -277,6 +286,8 @@ class Parser:
         self._mult = 1
         self._nlen = 0
         self._got = 0
+        self._want = 0
+        self._pid = 0
 
     def feed(self, data, sink):
         mv = memoryview(data)
@@ -285,7 +296,17 @@ class Parser:
         cap = len(self.buf)
         while i < n:
             st = self._st
-            if st == _HDR:
+            if st == _DATA:
+                take = self._rem
+                if take > n - i:
+                    take = n - i
+                self._rem -= take
+                sink.pub_data(mv[i:i + take])
+                i += take
+                if not self._rem:
+                    self._st = _HDR
+                    sink.pub_end()
+            elif st == _HDR:
                 b = mv[i]
                 i += 1
                 t = b >> 4
@@ -305,27 +326,78 @@ class Parser:
                 if b & 0x80:
                     if self._nlen == 4:
                         raise ProtocolError("remaining length longer than 4 bytes")
+                    continue
+                self._got = 0
+                if self._first >> 4 == PUBLISH:
+                    if (self._first >> 1) & 3 == 3:
+                        raise ProtocolError("PUBLISH with qos 3")
+                    if self._rem < 2:
+                        raise ProtocolError("PUBLISH too short")
+                    self._want = 2
+                    self._st = _TLEN
+                elif self._rem > cap:
+                    raise ProtocolError("packet type %d of %d bytes, more than the %d-byte buffer"
+                                        % (self._first >> 4, self._rem, cap))
                 else:
-                    self._got = 0
                     self._st = _BODY
-                    if self._rem == 0:
+                    if not self._rem:
                         self._emit(sink)
-            else:
-                want = self._rem - self._got
-                take = n - i
-                if take > want:
-                    take = want
+            elif st == _BODY:
+                take = self._rem - self._got
+                if take > n - i:
+                    take = n - i
                 g = self._got
-                if g < cap:
-                    k = take if g + take <= cap else cap - g
-                    self.mv[g:g + k] = mv[i:i + k]
+                self.mv[g:g + take] = mv[i:i + take]
                 self._got = g + take
                 i += take
                 if self._got == self._rem:
                     self._emit(sink)
+            else:  # _TLEN, _TOPIC, _PID: the variable header, byte by byte (a few dozen)
+                b = mv[i]
+                i += 1
+                g = self._got
+                self._got = g + 1
+                if st == _TLEN:
+                    self._pid = (self._pid << 8) | b if g else b
+                    if g:
+                        tl = self._pid
+                        self._pid = 0
+                        q = (self._first >> 1) & 3
+                        if 2 + tl + (2 if q else 0) > self._rem:
+                            raise ProtocolError("PUBLISH topic overruns packet")
+                        self._want = tl
+                        self._got = 0
+                        self._st = _TOPIC if tl else self._after_topic(sink)
+                elif st == _TOPIC:
+                    if g < cap:
+                        self.buf[g] = b
+                    if self._got == self._want:
+                        self._st = self._after_topic(sink)
+                else:
+                    self._pid = (self._pid << 8) | b
+                    if g:
+                        if not self._pid:
+                            raise ProtocolError("PUBLISH with packet id 0")
+                        self._st = self._start(sink)
+                if self._st == _HDR:
+                    sink.pub_end()
+
+    def _after_topic(self, sink):
+        self._rem -= 2 + self._want
+        if (self._first >> 1) & 3:
+            self._rem -= 2
+            self._pid = 0
+            self._got = 0
+            return _PID
+        self._pid = 0
+        return self._start(sink)
+
+    def _start(self, sink):
+        tl = self._want
+        sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.buf) else None,
+                       self._pid, self._rem)
+        return _DATA if self._rem else _HDR
 
     def _emit(self, sink):
         self._st = _HDR
-        rem = self._rem
-        keep = rem if rem <= len(self.buf) else len(self.buf)
-        sink(self._first >> 4, self._first & 0x0F, self.mv[:keep], rem)
+        sink.packet(self._first >> 4, self._first & 0x0F, self.mv[:self._rem])

@@ -39,8 +39,8 @@ OUT = (
     (TELEMETRY, 0, False),
     (CMD_ERROR, 1, False),
 )
-# Inbound topics (spec/mqtt.md rows 6-8), all subscribed at QoS 1.
-IN = (CMD_FAX, CMD_CANCEL, CMD_TELEGRAM)
+# Inbound: every <root>/cmd/# topic is subscribed at QoS 1 (docs/mqtt.md "Commands").
+CMD_FILTER = "cmd/#"
 
 # Event kinds the application may emit through the outbox (all QoS 1, in seq order).
 EVENT_TOPICS = (FAX_STATUS, FAX_RECEIVED, CAFIS_VERDICT, CMD_ERROR)

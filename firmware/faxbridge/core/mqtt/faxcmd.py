@@ -444,6 +444,9 @@ class Parser:
             if tg == _T_JOB:
                 self.job = v
             else:
+                code, why = commands.dial.form(v, 2 * commands.MAX_NUMBER)   # one dial rule
+                if code is not None:
+                    self._bad("number: " + why)
                 self.number = v
             self.st = _NEXT
         else:

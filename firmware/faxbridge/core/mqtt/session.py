@@ -6,9 +6,14 @@ Time is passed in as `now`: integer milliseconds from any monotonic origin. The 
   - after either, write session.take() (a list of bytes-like, in order) and read
     session.events() (a list of tuples, see EVENTS below);
   - when the transport fails: delay_ms = session.lost(now, reason); wait; reconnect.
-Incoming PUBLISH packets go to session.on_message(topic, payload_memoryview, total_len, retain)
-while feed() runs (total_len > len(payload) means the message was too large and truncated);
-the session sends PUBACK after the callback returns, even if it raised.
+Incoming PUBLISH packets stream to session.rx (an object; None = acknowledge and drop) while
+feed() runs, never assembled (docs/mqtt.md "Receiving"):
+  rx.on_publish_start(topic, total, retain, dup, pid)   topic: memoryview of its bytes, valid
+                                        during the call (None if longer than the parse buffer)
+  rx.on_publish_chunk(mv)               the next piece of the payload (valid during the call)
+  rx.on_publish_end() -> bool           True: PUBACK it now (QoS 1); False: hold it (no PUBACK
+                                        on this connection, the broker delivers it again)
+A receiver that raises gets an ("error", text) event and the message is acknowledged.
 
 EVENTS: ("up", session_present) after CONNACK 0; ("refused", rc, text) CONNACK != 0;
 ("down", reason) the connection ended (the adapter must close the transport);
@@ -25,8 +30,8 @@ STATE_NAMES = ("down", "connecting", "up")
 
 
 class Session:
-    def __init__(self, client_id, keepalive=60, clean=True, will=None, username=None,
-                 password=None, rx_size=4096, max_inflight=8, retry_ms=20000,
+    def __init__(self, client_id, *, keepalive=60, clean=True, will=None, username=None,
+                 password=None, header_size=256, max_inflight=8, retry_ms=20000,
                  connack_timeout_ms=10000, ping_timeout_ms=None, backoff_min_ms=500,
                  backoff_max_ms=60000, rand=None):
         self.client_id = client_id
@@ -45,8 +50,11 @@ class Session:
         self.backoff_min_ms = backoff_min_ms
         self.backoff_max_ms = backoff_max_ms
         self.rand = rand
-        self.parser = codec.Parser(rx_size)
-        self.on_message = None
+        self.parser = codec.Parser(header_size)  # headers only: payloads stream through
+        self.rx = None
+        self._rq = 0             # the incoming PUBLISH being received: its qos, pid, error
+        self._rpid = 0
+        self._rerr = False
         self.state = DOWN
         self.attempts = 0
         self._next_pid = 0
@@ -77,6 +85,10 @@ class Session:
         self._out.append(pkt)
         self._t_tx = now
         self.stats_tx += 1
+
+    def pending(self):
+        """True when there are bytes to write (take() would return some)."""
+        return bool(self._out)
 
     def take(self):
         """The bytes to write, in order (a list; the session forgets them)."""
@@ -183,11 +195,12 @@ class Session:
         self._t_rx = now
         self._now = now
         try:
-            self.parser.feed(data, self._packet)
+            self.parser.feed(data, self)
         except codec.ProtocolError as e:
             self._fail("protocol error: %s" % e)
 
-    def _packet(self, ptype, flags, body, total):
+    def packet(self, ptype, flags, body):
+        """Parser sink: one whole non-PUBLISH packet."""
         if self.state == DOWN:
             return
         now = self._now
@@ -212,21 +225,6 @@ class Session:
             if self._inflight.pop(pid, None) is not None:
                 self._order.remove(pid)
                 self._ev.append(("puback", pid))
-        elif ptype == codec.PUBLISH:
-            if total > len(body) and len(body) < 4:
-                raise codec.ProtocolError("PUBLISH header truncated")
-            topic, payload, qos, retain, dup, pid = codec.decode_publish(flags, body)
-            if qos == 2:
-                # we subscribe at QoS 1 at most, so a broker never sends QoS 2 (3.8.4)
-                raise codec.ProtocolError("QoS 2 PUBLISH not supported")
-            cb = self.on_message
-            try:
-                if cb:
-                    cb(topic, payload, total - (len(body) - len(payload)), retain)
-            except Exception as e:  # a handler bug must not kill the link
-                self._ev.append(("error", "message handler: %r" % (e,)))
-            if qos == 1:
-                self._send(codec.encode_puback(pid), now)
         elif ptype == codec.SUBACK:
             pid, granted = codec.decode_suback(body)
             self._ev.append(("suback", pid, granted))
@@ -234,6 +232,46 @@ class Session:
             pass
         else:
             raise codec.ProtocolError("unexpected packet type %d" % ptype)
+
+    def pub_start(self, flags, topic, pid, total):
+        """Parser sink: a PUBLISH begins (see the module docstring for what rx gets)."""
+        if self.state != UP:
+            raise codec.ProtocolError("PUBLISH before CONNACK")
+        q = (flags >> 1) & 3
+        if q == 2:
+            # we subscribe at QoS 1 at most, so a broker never sends QoS 2 (3.8.4)
+            raise codec.ProtocolError("QoS 2 PUBLISH not supported")
+        self.stats_rx += 1
+        self._t_ping = -1
+        self._rq = q
+        self._rpid = pid
+        self._rerr = False
+        if self.rx is not None:
+            try:
+                self.rx.on_publish_start(topic, total, bool(flags & 1), bool(flags & 8), pid)
+            except Exception as e:  # a receiver bug must not kill the link
+                self._rx_error(e)
+
+    def pub_data(self, mv):
+        if self.rx is not None and not self._rerr:
+            try:
+                self.rx.on_publish_chunk(mv)
+            except Exception as e:
+                self._rx_error(e)
+
+    def pub_end(self):
+        ack = True
+        if self.rx is not None and not self._rerr:
+            try:
+                ack = self.rx.on_publish_end()
+            except Exception as e:
+                self._rx_error(e)
+        if self._rq and ack and self.state == UP:
+            self._send(codec.encode_puback(self._rpid), self._now)
+
+    def _rx_error(self, e):
+        self._rerr = True
+        self._ev.append(("error", "message handler: %r" % (e,)))
 
     # ---- timers ----
     def poll(self, now):

@@ -1,0 +1,254 @@
+"""The MQTT link's receiving side: commands streamed in, each answered exactly once
+(docs/mqtt.md "Receiving", "Commands", "Exactly one answer").
+
+Inbox(link, seen, spool) is the session's receiver (session.rx): on_publish_start / chunk /
+end for each PUBLISH. A cmd/fax goes piece by piece to faxcmd.Parser and the spool; cancel and
+telegram into one preallocated buffer; the handler (link.on_command) runs at the last byte and
+its answer goes to the outbox (link.event) before on_publish_end says PUBACK. With no room for
+an answer (link.has_room()) the command and everything after it are held (no PUBACK) until the
+link reconnects. Answered commands are remembered in the seen window (app/seen.py).
+Uses of the link: root, verify, default_sender, on_command, event(), has_room(), echo().
+"""
+import binascii
+
+from micropython import const
+
+from faxbridge.core.mqtt import commands, contract, outbox
+
+# what the inbox does with the PUBLISH being received (_k)
+_DROP = const(0)      # not for us, or nothing to do: acknowledge
+_ECHO = const(1)      # one of our own publishes coming back (verify)
+_HOLD = const(2)      # no room for an answer: no PUBACK on this connection
+_SMALL = const(3)     # cmd/cancel, cmd/telegram: into the command buffer
+_FAX = const(4)       # cmd/fax: to faxcmd.Parser and the spool
+_ERR = const(5)       # refused before its payload: answered at its end
+_ECHO_KEEP = const(100)  # an event payload's head up to its seq (unit ids are <= 64)
+CMD = commands
+
+
+class Inbox:
+    def __init__(self, link, seen=None, spool=None):
+        self.link = link
+        self.seen = seen          # app/seen.Seen or None (then redeliveries are not recognised)
+        self.spool = spool        # app/spool.Spool for cmd/fax, or None (cmd/fax refused)
+        self.cmdbuf = bytearray(CMD.MAX_TELEGRAM)   # a whole cancel or telegram
+        self.cmdmv = memoryview(self.cmdbuf)
+        self.held = 0             # commands held off (no room for their answer)
+        self.redelivered = 0      # redeliveries acknowledged without a second answer
+        self.holding = False      # no PUBACK until the next connection
+        self.answering = False    # a command's handler runs: its first event is the answer
+        self.answered = False
+        # the PUBLISH being received
+        self._k = _DROP
+        self._sfx = None
+        self._n = 0
+        self._crc = 0
+        self._err = None
+        self._dup = False
+        self._pid = 0
+        self._retain = False
+        self._route = None
+        self._fp = None
+
+    def on_publish_start(self, topic, total, retain, dup, pid):
+        self._k = _DROP
+        self._retain = retain
+        self._n = 0
+        if self.holding:
+            self._k = _HOLD
+            return
+        r = self.link.root
+        if topic is None:
+            sfx = None
+        elif len(topic) <= len(r) or topic[:len(r)] != r:
+            return
+        else:
+            try:
+                sfx = str(topic[len(r):], "utf-8")
+            except UnicodeError:
+                sfx = None
+        self._sfx = sfx
+        if sfx is not None and (not sfx.startswith("cmd/") or sfx == contract.CMD_ERROR):
+            self._retain = False
+            if self.link.verify:
+                self._k = _ECHO
+            return
+        self._crc = binascii.crc32(topic) if topic is not None else 0
+        self._dup = dup
+        self._pid = pid
+        self._err = None
+        self._route = None
+        if not total:
+            # clearing a retained command: no answer at all. MQTT 3.1.1 clears the retain flag
+            # on delivery to an existing subscription (3.3.1.3), so every empty command is one
+            return
+        if not self.link.has_room():
+            self._k = _HOLD
+            self.holding = True
+            self.held += 1
+            return
+        self._k = _ERR
+        try:
+            if sfx is None:
+                raise CMD.CommandError(CMD.UNKNOWN_COMMAND, "command topic not UTF-8 or longer than"
+                                       " %d bytes" % CMD.MAX_TOPIC)
+            if retain:
+                raise CMD.CommandError(CMD.REJECTED, "retained %s refused: commands must not be"
+                                       " retained (clear it: publish an empty retained message)" % sfx)
+            kind, sender, ref = self._route = CMD.route(sfx, self.link.default_sender)
+            CMD.check_size(kind, total)
+            if ref is not None and self.seen is not None and self.seen.has_ref(_key(sender, ref)):
+                self._k = _DROP  # answered before (the sender sent it again): acknowledge only
+                self.redelivered += 1
+                return
+            if kind == "fax":
+                if self.spool is None:
+                    raise CMD.CommandError(CMD.REJECTED, "this unit has no spool for cmd/fax")
+                from faxbridge.core.mqtt import faxcmd
+                self.spool.clear()
+                self._fp = faxcmd.Parser(self.spool)   # limits: commands.MAX_*
+                self._k = _FAX
+            else:
+                self._k = _SMALL
+        except CMD.CommandError as e:
+            self._err = e
+        except Exception as e:  # the spool cannot be cleared (flash): refused, never silent
+            self._err = _failed(e)
+
+    def on_publish_chunk(self, mv):
+        k = self._k
+        if k == _DROP or k == _HOLD:
+            return
+        n = len(mv)
+        if k == _ECHO:
+            g = self._n
+            if g < _ECHO_KEEP:
+                m = n if g + n <= _ECHO_KEEP else _ECHO_KEEP - g
+                self.cmdmv[g:g + m] = mv[:m]
+                self._n = g + m
+            return
+        self._crc = binascii.crc32(mv, self._crc)
+        if k == _SMALL:
+            g = self._n
+            self.cmdmv[g:g + n] = mv   # check_size() bounded the total
+            self._n = g + n
+        elif k == _FAX:
+            try:
+                self._fp.feed(mv)
+            except CMD.CommandError as e:
+                self._fax_failed(e)
+            except Exception as e:  # flash full, a parser bug: refused, never a crash
+                self._fax_failed(_failed(e))
+
+    def _fax_failed(self, e):
+        self._err = e
+        self._k = _ERR
+        self._fp = None
+        try:
+            self.spool.clear()
+        except Exception:
+            pass
+
+    def on_publish_end(self):
+        """-> True: PUBACK it now; False: hold it (see on_publish_start)."""
+        k = self._k
+        self._k = _DROP
+        if k == _HOLD:
+            return False
+        if k == _ECHO:
+            self.link.echo(self._sfx, self.cmdmv[:self._n])
+            return True
+        if k == _DROP:
+            return True   # not a command, an empty one, or a ref answered before
+        crc = self._crc
+        sn = self.seen
+        pid = 0 if self._retain else self._pid
+        # a DUP redelivery of an answered packet id (same content), or a retained command
+        # refused before: acknowledged without a second answer
+        if sn is not None and (self._dup or self._retain) and sn.has(pid, crc):
+            self.redelivered += 1
+            if k == _FAX:
+                self._fax_failed(None)
+            return True
+        if not self.link.has_room():  # (a fax parsed for long: room may have gone meanwhile)
+            self.holding = True
+            self.held += 1
+            return False
+        err = self._err
+        cmd = None
+        if err is None:
+            try:
+                cmd = self._parse(k)
+            except CMD.CommandError as e:
+                err = e
+            except Exception as e:
+                err = _failed(e)
+        if cmd is not None:
+            err = self._run(cmd)
+            if k == _FAX:
+                self.spool.clear()   # what the job did not take (all of it, if refused)
+            if err is False:   # the outbox refused the answer after all: hold
+                self.holding = True
+                self.held += 1
+                return False
+        if err is not None:
+            name = (self._sfx or "cmd/?")[4:]
+            if name.startswith("telegram"):
+                name = "telegram"
+            try:
+                self.link.event(contract.CMD_ERROR, contract.cmd_error(
+                    name, err.reason, err.detail, err.ref), contract.ANSWER)
+            except outbox.OutboxFull:
+                self.holding = True
+                self.held += 1
+                return False
+        if sn is not None:
+            r = self._route
+            sn.add(pid, crc, _key(r[1], r[2]) if r and r[2] else None)
+        return True
+
+    def _parse(self, k):
+        kind, sender, ref = self._route
+        if k == _FAX:
+            fp = self._fp
+            self._fp = None
+            try:
+                job, number, _kinds = fp.end()
+            except CMD.CommandError:
+                self.spool.clear()
+                raise
+            return CMD.Fax(job, number, self.spool.pages(), fp.digest)
+        mv = self.cmdmv[:self._n]
+        if kind == "cancel":
+            return CMD.parse_cancel(mv)
+        return CMD.parse_telegram(mv, sender, ref)
+
+    def _run(self, cmd):
+        """Hand a command to the application -> None (answered or nothing to say), a
+        CommandError for cmd/error, or False when the outbox refused the answer."""
+        h = self.link.on_command
+        if h is None:
+            return CMD.CommandError(CMD.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
+        self.answering = True
+        self.answered = False
+        try:
+            h(cmd)
+        except CMD.CommandError as e:
+            return e
+        except outbox.OutboxFull:
+            return None if self.answered else False
+        except Exception as e:  # the application's handler failed: report, never crash
+            return _failed(e, getattr(cmd, "job", None))
+        finally:
+            self.answering = False
+        return None
+
+
+def _failed(e, ref=None):
+    """An unexpected exception as the command's refusal."""
+    return commands.CommandError(commands.REJECTED, "%s: %s" % (type(e).__name__, e), ref)
+
+
+def _key(sender, ref):
+    """The seen-window key of a telegram ref: the sender's initial and the ref, as bytes."""
+    return (sender[0] + ref).encode()

@@ -1,0 +1,373 @@
+"""The MQTT link: connection, session, outbox and events over app/transport; the commands
+coming in are app/inbox.Inbox's (docs/mqtt.md).
+
+    link = Link("u1", "192.0.2.10", store=FileStore("/outbox"), seen=Seen("/seen"),
+                spool=Spool("/spool"))
+    link.on_command = handler            # handler(cmd): commands.Fax / Cancel / Telegram
+    asyncio.create_task(link.run())
+    seq = link.event(contract.FAX_STATUS, contract.fax_status(...))   # OutboxFull if full
+    link.telemetry((("uptime", 12), ("heap", 51234)))
+
+Commands stream in (never assembled). Each gets exactly one answer, persisted in the outbox
+before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
+PUBACK) and the link reconnects once there is room, so the broker delivers them again.
+"""
+import asyncio
+from micropython import const
+
+from faxbridge.app import transport
+from faxbridge.app.clock import Monotonic
+from faxbridge.app.inbox import Inbox
+from faxbridge.core.mqtt import commands, contract, outbox, session
+
+TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
+
+
+class Link:
+    """One unit's MQTT link. Keyword options are documented in docs/mqtt.md (API)."""
+
+    def __init__(self, unit, host, port=1883, store=None, *, prefix=contract.PREFIX,
+                 username=None, password=None, tls=None, ca=None, cert=None, key=None,
+                 server_name=None, keepalive=60, clean=False, client_id=None, verify=True,
+                 verify_ms=5000, rx_buffer=2048, max_inflight=8, capacity=32768,
+                 max_records=512, connect_timeout_ms=10000, write_timeout_ms=30000,
+                 backoff_min_ms=500, backoff_max_ms=60000, rand=None,
+                 default_sender="center", on_error=None, nodelay=True, seen=None, spool=None,
+                 answer_reserve=4096):
+        self.unit = contract.check_unit(unit)
+        self.host = host
+        self.port = port
+        if tls is True:
+            tls = transport.make_tls(cafile=ca, certfile=cert, keyfile=key)
+        self.tls = tls or None
+        self.server_name = server_name or host
+        self.root_s = contract.root(unit, prefix)
+        self.root = (self.root_s + "/").encode()
+        self.verify = verify
+        self.verify_ms = verify_ms
+        self.connect_timeout_ms = connect_timeout_ms
+        self.nodelay = nodelay
+        self.write_timeout_ms = write_timeout_ms
+        self.default_sender = default_sender
+        self.on_command = None
+        self.on_error = on_error
+        self.clock = Monotonic()
+        will = (self.root_s + "/" + contract.AVAILABILITY, contract.OFFLINE, 1, True)
+        self.session = session.Session(
+            client_id or ("fb-" + unit), keepalive=keepalive, clean=clean, will=will,
+            username=username, password=password, header_size=len(self.root) + commands.MAX_TOPIC,
+            max_inflight=max_inflight, connack_timeout_ms=connect_timeout_ms,
+            backoff_min_ms=backoff_min_ms, backoff_max_ms=backoff_max_ms,
+            rand=rand or _urandom_float)
+        self.inbox = Inbox(self, seen, spool)
+        self.session.rx = self.inbox
+        self.outbox = outbox.Outbox(store if store is not None else outbox.MemStore(),
+                                    capacity, max_records, answer_reserve=answer_reserve)
+        self.rxbuf = bytearray(rx_buffer)     # socket reads
+        self.last_error = None
+        self.errors = 0
+        self.denied = 0
+        self.connects = 0
+        self.tseq = 0
+        self._addr = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._c = None
+        self._rx_err = None
+        self._t_flush = -1
+        self._pending = {}  # topic suffix -> [seq, deadline] awaiting its echo (verify)
+        self._subpid = 0
+        self._subs = ()
+
+    # ---- the application's side ----
+    def event(self, suffix, pairs, cls=None):
+        """Accept one event for <root>/<suffix> (contract.EVENT_TOPICS). Persisted before it
+        returns; returns its seq. Raises outbox.OutboxFull per the full policy."""
+        if suffix not in contract.EVENT_TOPICS:
+            raise ValueError("not an event topic: %s" % suffix)
+        ib = self.inbox
+        if cls is None:
+            if ib.answering and not ib.answered:
+                cls = contract.ANSWER
+            elif suffix == contract.CMD_ERROR:
+                cls = contract.PROGRESS
+            else:
+                cls = contract.RESULT
+                if suffix == contract.FAX_STATUS:
+                    for k, v in pairs:
+                        if k == "final":
+                            cls = contract.RESULT if v else contract.PROGRESS
+        unit = self.unit
+        seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs))
+        if ib.answering:
+            ib.answered = True
+        self._wake.set()
+        return seq
+
+    def telemetry(self, pairs=()):
+        """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept).
+        The link's own counters are appended to the fields given."""
+        self.tseq += 1
+        ob = self.outbox
+        allp = tuple(pairs) + (("outbox", ob.stats()), ("link", self.stats()))
+        ob.set_telemetry(contract.telemetry(self.unit, ob.last, self.tseq, allp))
+        self._wake.set()
+
+    def state(self):
+        return session.STATE_NAMES[self.session.state]
+
+    def stats(self):
+        s = self.session
+        return (("state", self.state()), ("connects", self.connects), ("errors", self.errors),
+                ("denied", self.denied), ("resent", s.stats_resent), ("held", self.inbox.held),
+                ("redelivered", self.inbox.redelivered), ("last_error", self.last_error))
+
+    def has_room(self):
+        """Room in the outbox for a command's answer (contract.ANSWER, commands.MAX_ANSWER)."""
+        return self.outbox.has_room(contract.ANSWER, commands.MAX_ANSWER)
+
+    async def stop(self, timeout_ms=2000):
+        """Publish `offline`, disconnect politely; run() then commits the acks and returns
+        (await its task to know it has)."""
+        self._stopping = True
+        s = self.session
+        if s.state == session.UP and self._c is not None:
+            try:
+                now = self.clock.ms()
+                s.publish(self.root + b"availability", contract.OFFLINE, 1, True, now, True)
+                s.disconnect(now)
+                await asyncio.wait_for(self._flush(), timeout_ms / 1000)
+            except Exception:
+                pass
+        self._wake.set()
+
+    # ---- the echo check (verify) ----
+    def echo(self, sfx, b):
+        """One of our own publishes came back (b: the head of its payload)."""
+        p = self._pending.get(sfx)
+        if p is None:
+            return
+        if sfx == contract.AVAILABILITY:
+            if b == contract.ONLINE:
+                del self._pending[sfx]
+            return
+        seq = _seq_of(b)
+        if seq is not None and seq >= p[0]:
+            del self._pending[sfx]
+
+    def _check_echoes(self, now):
+        """verify: every topic we publish must come back to our own subscription within
+        verify_ms; MQTT 3.1.1 PUBACKs a publish the broker's ACL dropped, this is how we know."""
+        for sfx in list(self._pending):
+            seq, dl = self._pending[sfx]
+            if now >= dl:
+                del self._pending[sfx]
+                self.denied += 1
+                self._error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
+                            " read-back) denied by its ACL?" % (self.root_s, sfx, seq, self.verify_ms))
+
+    def _pump(self, now):
+        ob = self.outbox
+        n0 = ob.inflight()
+        ob.pump(self.session, self.root, now)
+        if self.verify:
+            for i in range(n0, ob.inflight()):
+                seq, sfx = ob.flight(i)
+                if sfx is not None and sfx not in self._pending:  # the oldest unconfirmed seq
+                    self._pending[sfx] = [seq, now + self.verify_ms]
+
+    # ---- connection ----
+    def _error(self, text):
+        self.last_error = text
+        self.errors += 1
+        if self.on_error:
+            try:
+                self.on_error(text)
+            except Exception:
+                pass
+
+    async def _flush(self):
+        chunks = self.session.take()
+        if not chunks or self._c is None:
+            return
+        c = self._c
+        for ch in chunks:
+            c.write(ch)
+        await c.drain()
+
+    async def _reader(self, c):
+        sess = self.session
+        buf = self.rxbuf
+        mv = memoryview(buf)
+        try:
+            while True:
+                n = await c.readinto(buf)
+                if n is None:
+                    continue  # readable but no application data yet (a TLS record)
+                if not n:
+                    break
+                sess.feed(mv[:n], self.clock.ms())
+                self._wake.set()
+            self._rx_err = "connection closed by the broker"
+        except Exception as e:
+            self._rx_err = "read failed: %r" % (e,)
+        self._wake.set()
+
+    def _subscribe(self, now):
+        r = self.root_s + "/"
+        subs = [(r + contract.CMD_FILTER, 1)]
+        if self.verify:
+            subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
+        self._subs = subs
+        self._subpid = self.session.subscribe(subs, now)
+
+    def _handle(self, now):
+        for ev in self.session.events():
+            k = ev[0]
+            if k == "puback":
+                self.outbox.on_puback(ev[1], now)
+            elif k == "up":
+                if self.session.state != session.UP:
+                    continue  # it died again in the same read: the "down" event follows
+                self.connects += 1
+                self._pending = {}
+                # a session the broker kept has our subscriptions: subscribing again would make
+                # it send every retained command once more (MQTT 3.1.1, 3.8.4)
+                if not ev[1] or not self._subs:
+                    self._subscribe(now)
+                self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
+                if self.verify:
+                    self._pending[contract.AVAILABILITY] = [0, now + self.verify_ms]
+            elif k == "suback":
+                if ev[1] == self._subpid:
+                    g = ev[2]
+                    for i in range(len(g)):
+                        if g[i] == 0x80 and i < len(self._subs):
+                            self._error("broker refused the subscription to %s (SUBACK 0x80: ACL?)"
+                                        % self._subs[i][0])
+            elif k == "refused":
+                self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
+            elif k == "down":
+                if not self._stopping and ev[1] not in ("disconnected", self.last_error, _HOLD_OFF):
+                    self._error(ev[1])
+            elif k == "error":
+                self._error(ev[1])
+
+    async def _backoff(self, ms):
+        """Sleep ms before the next attempt (in slices, so that stop() ends it)."""
+        end = self.clock.ms() + ms
+        while not self._stopping:
+            left = end - self.clock.ms()
+            if left <= 0:
+                return
+            await transport.sleep_ms(left if left < TICK_MS else TICK_MS)
+
+    async def _ticker(self, c):
+        """Wakes the driver every TICK_MS for the session's timers (all of them are seconds
+        long) and enforces the write timeout: a drain stuck that long closes the socket."""
+        while True:
+            await transport.sleep_ms(TICK_MS)
+            t = self._t_flush
+            if t >= 0 and self.clock.ms() - t > self.write_timeout_ms:
+                self._rx_err = "write timed out after %d ms" % self.write_timeout_ms
+                self._t_flush = -1
+                await c.close()
+            self._wake.set()
+
+    async def run(self):
+        """Connect, keep connected, deliver the outbox, serve commands; until stop()."""
+        sess = self.session
+        while not self._stopping:
+            try:
+                if self._addr is None:
+                    self._addr = transport.resolve(self.host, self.port)
+                tmo = self.connect_timeout_ms / 1000
+                c = await asyncio.wait_for(transport.connect(
+                    self._addr, self.tls, self.server_name, tmo, self.nodelay), tmo)
+            except Exception as e:
+                self._addr = None  # look the name up again next time
+                self._error("cannot connect to %s:%d: %r" % (self.host, self.port, e))
+                await self._backoff(sess.lost(self.clock.ms(), "connect failed"))
+                continue
+            self._c = c
+            self._rx_err = None
+            self._t_flush = -1
+            self.inbox.holding = False
+            sess.start(self.clock.ms())
+            rt = asyncio.create_task(self._reader(c))
+            tt = asyncio.create_task(self._ticker(c))
+            try:
+                await self._drive()
+            except Exception as e:
+                if not self._stopping:
+                    self._rx_err = "link failed: %r" % (e,)
+                    self._error(self._rx_err)
+            rt.cancel()
+            tt.cancel()
+            self._c = None
+            await c.close()
+            self.outbox.poll(self.clock.ms())
+            if self._stopping:
+                break
+            now = self.clock.ms()
+            delay = sess.lost(now, self._rx_err or "connection lost")
+            self._handle(now)
+            if self._rx_err == _HOLD_OFF:
+                delay = 0
+                sess.attempts = 0
+            await self._backoff(delay)
+        self.outbox.close(self.clock.ms())
+
+    async def _drive(self):
+        sess = self.session
+        wake = self._wake
+        while not self._stopping:
+            now = self.clock.ms()
+            if self._rx_err is not None:
+                return  # run() ends the session (once: the backoff counts each failure once)
+            self._handle(now)
+            if sess.state == session.DOWN:
+                return
+            if sess.state == session.UP:
+                self._pump(now)
+                if self.verify and self._pending:
+                    self._check_echoes(now)
+            self.outbox.poll(now)
+            sess.poll(now)
+            self._handle(now)
+            if sess.state == session.DOWN:
+                return
+            if sess.pending():
+                self._t_flush = now
+                await self._flush()
+                self._t_flush = -1
+            if self.inbox.holding and self.has_room():
+                # held commands: the broker delivers them again on a new connection (4.4)
+                self._rx_err = _HOLD_OFF
+                return
+            if not wake.is_set():
+                await wake.wait()
+            wake.clear()
+
+
+_HOLD_OFF = "hold-off: reconnecting for the held commands"
+
+
+def _urandom_float():
+    import os
+    return os.urandom(2)[0] / 256 + os.urandom(1)[0] / 65536
+
+
+def _seq_of(payload):
+    """The seq of one of our own event payloads ({"unit":"..","seq":N,...}) or None."""
+    b = bytes(payload)
+    i = b.find(b'"seq":')
+    if i < 0:
+        return None
+    i += 6
+    n = 0
+    j = i
+    while j < len(b) and 48 <= b[j] <= 57:
+        n = n * 10 + b[j] - 48
+        j += 1
+    return n if j > i else None

@@ -1,0 +1,145 @@
+"""Recently answered commands, on flash: a bounded window that survives reboot (docs/mqtt.md
+"Exactly one answer").
+
+One file of `size` fixed 64-byte slots, written round-robin (the oldest answer is forgotten):
+  'S' n:u32 pid:u16 crc:u32 reflen:u8 ref[reflen] ... crc32:u32   (big-endian, crc32 over 0..59)
+n counts answers (the newest slot has the highest n), pid is the command's MQTT packet id (0 for
+a retained command), crc the crc32 of its topic and payload, ref the sender's initial and ref.
+A slot torn by a power cut fails its crc32 and is ignored. The file is read slot by slot at open
+(never whole). RAM holds two 16-bit hashes per slot (4 bytes: 512 slots = 2 KB), searched with
+bytes.find; a hit is confirmed against the slot on flash, so a hash collision costs one read.
+"""
+import binascii
+import os
+
+from micropython import const
+
+SLOT = const(64)
+_BODY = const(60)
+MAX_KEY = const(_BODY - 12)
+
+
+def _u32(b, i):
+    return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]
+
+
+def _put32(b, i, v):
+    b[i] = (v >> 24) & 0xFF
+    b[i + 1] = (v >> 16) & 0xFF
+    b[i + 2] = (v >> 8) & 0xFF
+    b[i + 3] = v & 0xFF
+
+
+def _h16(v):
+    v = (v ^ (v >> 16)) & 0xFFFF
+    return v or 1      # 0 marks an empty slot
+
+
+def _hp(pid, crc):
+    return _h16(crc ^ (pid * 40503))
+
+
+def _put16(b, i, v):
+    b[2 * i] = v >> 8
+    b[2 * i + 1] = v & 0xFF
+
+
+class Seen:
+    def __init__(self, path, size=512):
+        self.path = path
+        self.size = size
+        self.buf = bytearray(SLOT)
+        self.mv = memoryview(self.buf)
+        self.hp = bytearray(2 * size)   # hash of (pid, crc) per slot
+        self.hr = bytearray(2 * size)   # hash of the ref key per slot, 0: none
+        self.n = 0        # answers recorded (the newest slot's n)
+        self.next = 0     # the slot written next
+        try:
+            ok = os.stat(path)[6] == size * SLOT
+        except OSError:
+            ok = False
+        if not ok:
+            with open(path, "wb") as f:
+                for _ in range(size):
+                    f.write(self.buf)
+        self.f = open(path, "r+b")
+        best = -1
+        b = self.buf
+        for i in range(size):
+            if self._read(i):
+                n = _u32(b, 1)
+                _put16(self.hp, i, _hp((b[5] << 8) | b[6], _u32(b, 7)))
+                k = b[11]
+                if k:
+                    _put16(self.hr, i, _h16(binascii.crc32(self.mv[12:12 + k])))
+                if n > self.n:
+                    self.n = n
+                    best = i
+        self.next = (best + 1) % size
+
+    def _find(self, table, h):
+        """Slots whose hash in table is h (a generator of slot indexes)."""
+        pat = bytes((h >> 8, h & 0xFF))
+        i = table.find(pat)
+        while i >= 0:
+            if not i & 1:
+                yield i >> 1
+            i = table.find(pat, i + 1)
+
+    def _read(self, i):
+        """Read slot i into buf; True when it holds a valid record."""
+        self.f.seek(i * SLOT)
+        if self.f.readinto(self.buf) != SLOT or self.buf[0] != 0x53:
+            return False
+        return binascii.crc32(self.mv[:_BODY]) == _u32(self.buf, _BODY)
+
+    def has_ref(self, key):
+        """key: bytes (the sender's initial and the ref). True if an answer to it is in the window."""
+        for i in self._find(self.hr, _h16(binascii.crc32(key))):
+            if self._read(i) and self.mv[12:12 + self.buf[11]] == key:
+                return True
+        return False
+
+    def has(self, pid, crc):
+        """True if the command with this packet id and content crc was answered."""
+        if not crc:
+            return False
+        b = self.buf
+        for i in self._find(self.hp, _hp(pid, crc)):
+            if self._read(i) and (b[5] << 8) | b[6] == pid and _u32(b, 7) == crc:
+                return True
+        return False
+
+    def add(self, pid, crc, key=None):
+        """Record an answered command (synced before it returns)."""
+        b = self.buf
+        for i in range(SLOT):
+            b[i] = 0
+        self.n += 1
+        b[0] = 0x53
+        _put32(b, 1, self.n)
+        b[5] = pid >> 8
+        b[6] = pid & 0xFF
+        _put32(b, 7, crc)
+        k = len(key) if key else 0
+        if k > MAX_KEY:
+            k = 0
+        b[11] = k
+        if k:
+            b[12:12 + k] = key
+        _put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
+        i = self.next
+        self.f.seek(i * SLOT)
+        self.f.write(b)
+        self.f.flush()
+        fs = getattr(os, "fsync", None)
+        if fs is not None:
+            fs(self.f.fileno())
+        _put16(self.hp, i, _hp(pid, crc))
+        _put16(self.hr, i, _h16(binascii.crc32(key)) if k else 0)
+        self.next = (i + 1) % self.size
+
+    def close(self):
+        if self.f is not None:
+            self.f.close()
+            self.f = None

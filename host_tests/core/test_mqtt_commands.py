@@ -1,0 +1,65 @@
+"""Command topics, the one set of limits, cancel and telegram parsing (both runtimes)."""
+from support import raises
+
+from faxbridge.core.mqtt import commands as C
+
+
+def _err(fn, *a):
+    e = raises(C.CommandError, fn, *a)
+    assert e.reason in C.REASONS and e.detail
+    return e
+
+
+def test_routes():
+    assert C.route("cmd/fax") == ("fax", None, None)
+    assert C.route("cmd/cancel") == ("cancel", None, None)
+    assert C.route("cmd/telegram") == ("telegram", "center", None)
+    assert C.route("cmd/telegram", "terminal") == ("telegram", "terminal", None)
+    assert C.route("cmd/telegram/terminal") == ("telegram", "terminal", None)
+    assert C.route("cmd/telegram/center/R-1.a:b_c") == ("telegram", "center", "R-1.a:b_c")
+
+
+def test_unknown_and_malformed_topics_have_reasons():
+    for t in ("cmd/reboot", "cmd/telegram/alien", "cmd/telegram/R1", "cmd/telegram/center/a/b",
+              "cmd/faxx", "cmd/", "cmd/fax/extra"):
+        assert _err(C.route, t).reason == C.UNKNOWN_COMMAND, t
+    for ref in ("", "a" * (C.MAX_REF + 1), "a b", "\u00e9", "x;ATH"):
+        assert _err(C.route, "cmd/telegram/center/" + ref).reason in (C.BAD_FIELD, C.UNKNOWN_COMMAND), ref
+    assert C.route("cmd/telegram/center/" + "a" * C.MAX_REF)[2] == "a" * C.MAX_REF
+
+
+def test_one_set_of_limits():
+    assert C.MAX_FAX == 262144 and C.MAX_TELEGRAM == 2048 and C.MAX_CANCEL == 256
+    assert (C.limit("fax"), C.limit("cancel"), C.limit("telegram")) == (C.MAX_FAX, C.MAX_CANCEL, C.MAX_TELEGRAM)
+    for kind in ("fax", "cancel", "telegram"):
+        C.check_size(kind, C.limit(kind))
+        assert _err(C.check_size, kind, C.limit(kind) + 1).reason == C.TOO_LARGE
+    # the 20 073-byte cmd/fax the old link refused (issue 14) is within the limit now
+    C.check_size("fax", 20073)
+
+
+def test_cancel():
+    assert C.parse_cancel(memoryview(b'{"job":"J1"}')).job == "J1"
+    assert _err(C.parse_cancel, b'{"job":""}').reason == C.BAD_FIELD
+    assert _err(C.parse_cancel, b'{"job":"J1;"}').reason == C.BAD_FIELD
+    assert _err(C.parse_cancel, b"{}").reason == C.MISSING
+    assert _err(C.parse_cancel, b'{"job":"J1","x":1}').reason == C.UNKNOWN_FIELD
+    assert _err(C.parse_cancel, b'{"job":"J1","x":1}').ref == "J1"
+    assert _err(C.parse_cancel, b"[1]").reason == C.BAD_JSON
+    assert _err(C.parse_cancel, b"\xff{").reason == C.BAD_JSON
+    assert _err(C.parse_cancel, b"[" * 200).reason == C.BAD_JSON
+
+
+def test_telegram():
+    t = C.parse_telegram(memoryview(b"\x0e\x30\x0f" * 30), "terminal", "R9")
+    assert t.data == b"\x0e\x30\x0f" * 30 and t.sender == "terminal" and t.ref == "R9"
+    assert isinstance(t.data, bytes)
+
+
+def test_number_and_job_checks():
+    assert C.check_number("03-1234,5678", "J") == "03-1234,5678"
+    for bad in ("1;ATH", "x", "", "1" * (C.MAX_NUMBER + 1), "12\r", 5, "--"):
+        assert _err(C.check_number, bad, "J").reason == C.BAD_FIELD, bad
+    assert _err(C.check_number, None, "J").reason == C.MISSING
+    assert C.check_job("a.B_c:1-") == "a.B_c:1-"
+    assert _err(C.check_job, "a" * (C.MAX_JOB + 1)).reason == C.BAD_FIELD

@@ -1,0 +1,174 @@
+"""app/link.Link's command handling without a network (both runtimes): packets fed to its
+session as a broker would send them; answers read from its outbox, PUBACKs from the session."""
+import json
+
+from mqtt_helpers import packets
+from support import tmpdir
+
+from faxbridge.app.link import Link
+from faxbridge.app.seen import Seen
+from faxbridge.core.mqtt import codec, commands, contract, outbox
+
+R = "faxbridge/u1/"
+
+
+def _link(capacity=32768, seen=True, **kw):
+    ln = Link("u1", "127.0.0.1", verify=False, capacity=capacity,
+              seen=Seen(tmpdir("link") + "/seen", 64) if seen else None, **kw)
+    got = []
+
+    def handle(cmd):
+        got.append(cmd)
+        if isinstance(cmd, commands.Telegram):
+            ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
+        elif cmd.job == "boom":
+            raise ValueError("handler bug")
+    ln.on_command = handle
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    s.take()
+    return ln, got
+
+
+def _pub(ln, topic, payload, pid=1, dup=False, retain=False, split=None):
+    pkt = codec.encode_publish(R + topic, payload, 1, retain, dup, pid)
+    if split is None:
+        ln.session.feed(pkt, 1)
+    else:
+        for i in range(0, len(pkt), split):
+            ln.session.feed(pkt[i:i + split], 1)
+    return [(t, bytes(b)) for t, _f, b in packets(ln.session.take())]
+
+
+def _events(ln):
+    return [(r[1], str(r[2], "utf-8"), json.loads(r[3])) for r in ln.outbox.store.recs]
+
+
+def _puback(pid):
+    return (codec.PUBACK, bytes((pid >> 8, pid & 0xFF)))
+
+
+def test_subscribes_cmd_hash():
+    ln, _got = _link()
+    assert ln._subs[0] == (R + "cmd/#", 1)
+
+
+def test_telegram_answered_then_acknowledged_with_the_senders_ref():
+    ln, got = _link()
+    out = _pub(ln, "cmd/telegram/terminal/R7", b"\x0e\x30\x0f", pid=9)
+    assert out == [_puback(9)]
+    assert (got[0].data, got[0].sender, got[0].ref) == (b"\x0e\x30\x0f", "terminal", "R7")
+    ev = _events(ln)
+    assert [(c, s, e["ref"]) for c, s, e in ev] == [(contract.ANSWER, "cafis/verdict", "R7")]
+
+
+def test_any_split_gives_the_same_answer():
+    pkt_len = len(codec.encode_publish(R + "cmd/cancel", b'{"job":"J1","x":1}', 1, False, False, 3))
+    for split in range(1, pkt_len + 1):
+        ln, got = _link(seen=False)
+        assert _pub(ln, "cmd/cancel", b'{"job":"J1","x":1}', pid=3, split=split) == [_puback(3)]
+        ev = _events(ln)
+        assert [(e["cmd"], e["reason"], e["ref"]) for _c, _s, e in ev] == [("cancel", "unknown_field", "J1")]
+
+
+def test_unknown_too_large_bad_ref_bad_topic_answered():
+    ln, got = _link()
+    _pub(ln, "cmd/reboot", b"now", pid=1)
+    _pub(ln, "cmd/telegram", b"t" * (commands.MAX_TELEGRAM + 1), pid=2)
+    _pub(ln, "cmd/cancel", b"x" * (commands.MAX_CANCEL + 1), pid=3)
+    _pub(ln, "cmd/telegram/center/a;b", b"t", pid=4)
+    _pub(ln, "cmd/telegram/R1", b"t", pid=5)
+    _pub(ln, "cmd/\xff".encode("latin-1").decode("latin-1"), b"t", pid=6)
+    _pub(ln, "cmd/fax", b"{}", pid=7)          # no spool: refused, not dropped
+    _pub(ln, "cmd/" + "x" * 300, b"t", pid=8)  # topic longer than the header buffer
+    ev = [(e["cmd"], e["reason"]) for _c, _s, e in _events(ln)]
+    assert ev == [("reboot", "unknown_command"), ("telegram", "too_large"), ("cancel", "too_large"),
+                  ("telegram", "bad_field"), ("telegram", "unknown_command"), ("\xff", "unknown_command"),
+                  ("fax", "rejected"), ("?", "unknown_command")], ev
+    assert got == [] and all(c == contract.ANSWER for c, _s, _e in _events(ln))
+
+
+def test_empty_commands_get_no_answer_and_retained_refused_once():
+    ln, got = _link()
+    assert _pub(ln, "cmd/telegram", b"", pid=1) == [_puback(1)]
+    assert _pub(ln, "cmd/cancel", b"", pid=2, retain=True) == [_puback(2)]
+    assert _events(ln) == []
+    _pub(ln, "cmd/cancel", b'{"job":"J1"}', pid=3, retain=True)
+    _pub(ln, "cmd/cancel", b'{"job":"J1"}', pid=4, retain=True)   # after the next boot, say
+    ev = _events(ln)
+    assert [(e["cmd"], e["reason"]) for _c, _s, e in ev] == [("cancel", "rejected")]
+    assert "retained" in ev[0][2]["detail"] and got == []
+
+
+def test_dup_redelivery_and_repeated_ref_get_no_second_answer():
+    ln, got = _link()
+    _pub(ln, "cmd/telegram", b"abc", pid=5)
+    assert _pub(ln, "cmd/telegram", b"abc", pid=5, dup=True) == [_puback(5)]
+    assert len(_events(ln)) == 1 and ln.inbox.redelivered == 1
+    _pub(ln, "cmd/telegram", b"abc", pid=6)                       # a new command, same bytes
+    _pub(ln, "cmd/telegram", b"abd", pid=6, dup=True)             # DUP, but other content: new
+    assert len(_events(ln)) == 3
+    _pub(ln, "cmd/telegram/center/Q1", b"x", pid=7)
+    assert _pub(ln, "cmd/telegram/center/Q1", b"y", pid=8) == [_puback(8)]
+    _pub(ln, "cmd/telegram/terminal/Q1", b"x", pid=9)             # another sender's Q1
+    assert [e["ref"] for _c, _s, e in _events(ln)][3:] == ["Q1", "Q1"] and len(got) == 5
+
+
+def test_no_room_holds_everything_until_room_then_asks_for_a_reconnect():
+    ln, got = _link(capacity=8192, seen=False)
+    _pub(ln, "cmd/telegram", b"1", pid=1)
+    while ln.has_room():   # answers fill the outbox (the broker is away, say)
+        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("x", "accept", None, "r"), contract.ANSWER)
+    n = len(_events(ln))
+    assert _pub(ln, "cmd/telegram", b"2", pid=2) == []          # not processed, no PUBACK
+    assert _pub(ln, "cmd/cancel", b'{"job":"J"}', pid=3) == []  # nor anything after it
+    assert _pub(ln, "cmd/telegram", b"", pid=4) == []
+    assert len(got) == 1 and ln.inbox.held == 1 and ln.inbox.holding and len(_events(ln)) == n
+    ob = ln.outbox
+    while ob.depth():
+        ob.pump(ln.session, ln.root, 2)
+        for t, f, b in packets(ln.session.take()):
+            if t == codec.PUBLISH:
+                ln.session.feed(codec.encode_puback(codec.decode_publish(f, memoryview(b))[5]), 3)
+        ln._handle(3)
+    ob.poll(3, True)
+    assert ln.has_room()
+    # a new connection: the broker delivers the held commands again (DUP), now answered
+    ln.session.start(4)
+    ln.session.feed(b"\x20\x02\x01\x00", 4)
+    ln.inbox.holding = False   # what run() does for a new connection
+    ln._handle(4)
+    ln.session.take()
+    assert _pub(ln, "cmd/telegram", b"2", pid=2, dup=True) == [_puback(2)]
+    assert len(got) == 2
+
+
+def test_handler_failure_is_answered_rejected():
+    ln, got = _link()
+    _pub(ln, "cmd/cancel", b'{"job":"boom"}', pid=1)
+    ev = _events(ln)
+    assert [(e["cmd"], e["reason"], e["ref"]) for _c, _s, e in ev] == [("cancel", "rejected", "boom")]
+    assert "handler bug" in ev[0][2]["detail"]
+    ln.on_command = None
+    _pub(ln, "cmd/cancel", b'{"job":"J2"}', pid=2)
+    assert _events(ln)[-1][2]["reason"] == "busy"
+
+
+def test_answer_class_only_for_the_first_event_of_a_command():
+    ln, _got = _link()
+    ln.on_command = lambda cmd: [ln.event(contract.FAX_STATUS, contract.fax_status("J", -1, "x", False))
+                                 for _ in range(2)]
+    _pub(ln, "cmd/cancel", b'{"job":"J"}', pid=1)
+    assert [c for c, _s, _e in _events(ln)] == [contract.ANSWER, contract.PROGRESS]
+    ln.event(contract.CMD_ERROR, contract.cmd_error("telegram", "bad_field", "x"))
+    assert _events(ln)[-1][0] == contract.PROGRESS
+    try:
+        ln.event("cmd/fax", ())
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("cmd/fax is not an event topic")
+    assert isinstance(outbox.OutboxFull(), Exception)
