@@ -826,3 +826,43 @@ def test_answer_failures_before_fcon_get_answer_codes_not_dialling_codes():
         r.say("\r\n" + result + "\r\n")
         e = r.end()
         assert e["dir"] == "rx" and e["code"] == code, (result, e["code"])
+
+
+# ---- the public API added with the table (issue 15) -------------------------------------------
+
+def test_xoff_is_public_and_follows_the_modem():
+    r = Rig({"chunk": 64})
+    start_send(r, PAGE)
+    r.say(FCON)
+    r.expect("AT+FDT\r")
+    r.m.feed(CONNECT.encode() + b"\x11", r.t)
+    assert r.m.xoff() is False
+    r.m.feed(b"\x13", r.t)
+    assert r.m.xoff() is True and r.m.next_output(r.t) == b""
+    r.m.feed(b"\x11", r.t)
+    assert r.m.xoff() is False and len(r.m.next_output(r.t)) >= 64
+
+
+def test_recover_bytes_end_page_data_then_the_session():
+    r = Rig()
+    assert r.m.recover_bytes() == (b"\x10\x03", b"AT+FK\r")
+
+
+def test_transition_table_is_well_formed():
+    from faxbridge.core.fax import class2, c2core
+    t = class2.TABLE
+    assert len(t) % 4 == 0
+    seen = []
+    events = (c2core.OK, c2core.CONNECT, c2core.ERROR, c2core.ANY, c2core.TIMEOUT)
+    for k in range(0, len(t), 4):
+        state, event, guard, action = t[k:k + 4]
+        assert state == c2core.ALL or 0 < state < len(class2.STATE_NAMES), k
+        assert event in events and guard in (0, c2core.G) and callable(action), k
+        assert (state, event) not in seen, ("dead row", class2.STATE_NAMES[state], event)
+        seen.append((state, event))
+    # every state with a deadline has a TIMEOUT row (or the catch-all); every call state
+    # that sends a command has a row for its results
+    assert (c2core.ALL, c2core.TIMEOUT) == seen[-1]
+    for st in (c2core.INIT, c2core.SETUP, c2core.DIAL, c2core.FDT, c2core.TXEND, c2core.FET,
+               c2core.ANSWER, c2core.FDR, c2core.RXPOST, c2core.FPTS, c2core.HANGUP):
+        assert (st, c2core.ANY) in seen or (st, c2core.OK) in seen, class2.STATE_NAMES[st]
