@@ -866,3 +866,31 @@ def test_transition_table_is_well_formed():
     for st in (c2core.INIT, c2core.SETUP, c2core.DIAL, c2core.FDT, c2core.TXEND, c2core.FET,
                c2core.ANSWER, c2core.FDR, c2core.RXPOST, c2core.FPTS, c2core.HANGUP):
         assert (st, c2core.ANY) in seen or (st, c2core.OK) in seen, class2.STATE_NAMES[st]
+
+
+def test_dialect_is_data_read_by_role():
+    """The machine reads commands and responses through its dialect table: a copy with other
+    spellings (as Class 2.0 would have: +FKS, +FHS in hex) drives the same machine."""
+    from faxbridge.core.fax import dialect
+    assert dialect.get("2") is dialect.CLASS2
+    try:
+        dialect.get("2.0")
+        raise AssertionError("an unknown class must be refused")
+    except ValueError:
+        pass
+    d = dict(dialect.CLASS2)
+    d["abort"] = "+FKS"
+    d["hangup_base"] = 16
+    d["responses"] = tuple(("+FHS" if n == "+FHNG" else n, r) for n, r in d["responses"])
+    r = Rig()
+    r.m.d = d
+    start_send(r, PAGE)
+    r.say(FCON)
+    r.expect("AT+FDT\r")
+    r.cancel()
+    r.say(OK)
+    r.expect("AT+FKS\r")                      # the dialect's spelling of "end the session"
+    r.say("\r\n+FHS:4A\r\n\r\n+FHNG:2\r\n" + OK)   # +FHNG is not a response of this dialect
+    e = r.end()
+    assert e["code"] == 403 and e["hangup"][0] == 0x4A and e["hangup"][1] == "rB"
+    assert r.m.recover_bytes() == (b"\x10\x03", b"AT+FKS\r")

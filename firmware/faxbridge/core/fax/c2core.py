@@ -2,8 +2,8 @@
 of final results and timeouts through class2.TABLE, and the one way a call ends.
 
 No page source or sink is touched here: the driver (class2.Class2) does that page I/O and
-implements the hooks this core calls (_can_answer, _answer, _open, _fine, _configure,
-_rx_begin, _rx_abort). docs/fax.md has the states table and the module map.
+implements the hooks this core calls (_answer, _open, _configure, _rx_begin, _rx_abort).
+docs/fax.md has the states table and the module map.
 """
 from array import array
 
@@ -12,7 +12,7 @@ from micropython import const
 from faxbridge.core.fax import at, dial, dialect, evidence, framing
 
 # States (names in STATE_NAMES, same order).
-OFF = const(0)
+_OFF = const(0)
 INIT = const(1)       # init list: one command at a time
 IDLE = const(2)
 PROBE = const(3)      # "AT" to an idle modem
@@ -40,7 +40,7 @@ STATE_NAMES = ("off", "init", "idle", "probe", "reset", "reset_wait", "setup", "
 OK = const(1)
 CONNECT = const(2)
 ERROR = const(3)
-OTHER = const(4)      # any other final result (BUSY, NO CARRIER, ...)
+_OTHER = const(4)     # any other final result (BUSY, NO CARRIER, ...)
 ANY = const(5)        # a row for every final result not matched before it
 TIMEOUT = const(6)
 ALL = const(99)       # state column: a row for every state not matched before it
@@ -62,22 +62,21 @@ DEFAULTS = {
 class Machine:
     TABLE = ()
 
-    def __init__(self, config):
+    def __init__(self, config, sink_factory):
         cfg = dict(DEFAULTS)
         if config:
             for k in config:
                 if k not in DEFAULTS:
                     raise ValueError("unknown fax config key: %s" % k)
                 cfg[k] = config[k]
-        dial.station_id(cfg["station_id"])
-        if cfg["rx_start"] not in ("DC1", "DC2"):
-            raise ValueError("rx_start must be DC1 or DC2")
+        dial.station_id(cfg["station_id"])    # the unit's config.py checks every other option
         self.cfg = cfg
+        self._sink_factory = sink_factory    # called by the driver (class2) only
         self.d = dialect.CLASS2
         self._lines = at.LineReader()
         self._wq = []
         self._ev = []
-        self.state = OFF
+        self.state = _OFF
         self._deadline = None
         self._sess = None
         self._init_i = 0
@@ -216,7 +215,7 @@ class Machine:
 
     def _idle_poll(self, now):
         c = self.cfg
-        if self._rings and c["rings"] and self._rings >= c["rings"] and self._can_answer():
+        if self._rings and c["rings"] and self._rings >= c["rings"] and self._sink_factory is not None:
             self._rings = 0
             self._ring_t = None
             self._answer(now)
@@ -268,7 +267,7 @@ class Machine:
             return
         if s is not None:
             s.result = name
-        ev = OK if name == "OK" else CONNECT if name == "CONNECT" else ERROR if name == "ERROR" else OTHER
+        ev = OK if name == "OK" else CONNECT if name == "CONNECT" else ERROR if name == "ERROR" else _OTHER
         self._dispatch(ev, s, name, now)
 
     def _dispatch(self, ev, s, name, now):
@@ -358,39 +357,3 @@ class Machine:
         self._arm_on_write = False
         if reinit and s.touched:
             self._start_init(now)
-
-
-# ---- actions of the table (class2.TABLE) for modem health and every call ---------------------
-# Each is f(machine, session, result name, now); the session is None outside calls.
-
-def lost(m, s, name, now):
-    """A final result that ends the call in a state that expected something else."""
-    if s.hangup is not None:
-        m._end(now)
-    elif name == "NO CARRIER":
-        m._end(now, 488, "NO CARRIER during the call")
-    else:
-        m._fail(205001, name + " in state " + m.state_name(), now)
-
-
-def hangup_refused(m, s, name, now):
-    """ERROR to AT+FK: ATH once, then whatever comes ends the call."""
-    if m._hangup_cmds:
-        m._end(now)
-        return
-    m._hangup_cmds = 1
-    m.last_cmd = "H"
-    m._write(at.command("H"))
-    m._deadline = now + m.cfg["hangup_timeout"]
-
-
-def finish(m, s, name, now):
-    m._end(now)
-
-
-def rx_stuck(m, s, name, now):
-    m._reset("no end of page data", now)
-
-
-def timed_out(m, s, name, now):
-    m._fail(205001, "no answer to AT%s in state %s" % (m.last_cmd, m.state_name()), now)

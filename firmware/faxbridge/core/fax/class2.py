@@ -13,15 +13,12 @@ number of rings, and runs one send or receive session at a time. I/O is the call
 `now` is in seconds (int or float). next_output() may return a memoryview into an internal
 buffer: write it completely before calling next_output() again.
 
-The machine itself is c2core (states, dispatch, endings), c2send and c2recv (the actions);
-framing.py frames page data. This module holds TABLE and the only code that touches page
+The machine itself is c2core (states, dispatch, the guard, endings) and c2call (the actions
+of TABLE); framing.py frames page data. This module holds TABLE and the only code that touches page
 sources (readinto) and sinks (begin_page, write, end_page, abort), catching their errors.
 """
-from faxbridge.core.fax import at, c2core as c, c2modem as md, c2recv as rx, c2send as tx, dial, framing
-from faxbridge.core.fax.c2core import (ALL, ANSWER, ANY, CONNECT, DEFAULTS, DIAL, ERROR, FDR,  # noqa: F401
-                                       FDT, FET, FPTS, G, HANGUP, IDLE, INIT, OK, PROBE, RESET,
-                                       RESET_WAIT, RXDATA, RXPOST, SETUP, STATE_NAMES, TIMEOUT,
-                                       TXDATA, TXEND, XONWAIT)
+from faxbridge.core.fax import at, c2call as a, c2core as c, dial, framing
+from faxbridge.core.fax.c2core import DEFAULTS, STATE_NAMES  # noqa: F401 (the driver's names)
 from faxbridge.core.fax.evidence import _Session, evidence  # noqa: F401
 
 # The machine: state x event -> guard, action (first matching row wins). Events are the final
@@ -30,42 +27,41 @@ from faxbridge.core.fax.evidence import _Session, evidence  # noqa: F401
 # +F responses (+FCON, +FHNG, +FDCS, +FPTS, +FET, ...) are not events: they are recorded in
 # the call's session and read by the action of the final result that follows them.
 TABLE = (
-    # state     event    guard action             what follows
-    INIT,       ANY,     0, md.init_next,        # next init command / IDLE; ERROR on a required one: RESET
-    PROBE,      OK,      0, md.idle,             # "AT" answered: IDLE
-    PROBE,      ERROR,   0, md.idle,
-    RESET,      OK,      0, md.reinit,           # ATZ answered: INIT
-    SETUP,      ANY,     G, tx.setup_done,       # AT+FDIS= (5.5.2): ATD -> DIAL, or AT+FDT -> FDT
-    DIAL,       OK,      G, tx.dial_ok,          # +FCON seen: AT+FDT -> FDT; else 9001
-    DIAL,       CONNECT, 0, tx.data_modem,       # 205001
-    DIAL,       ANY,     0, tx.dial_failed,      # BUSY, NO ANSWER, ... -> end (spec/fax.md)
-    FDT,        CONNECT, 0, tx.fdt_connect,      # XONWAIT -> TXDATA on XON or xon_grace
-    FDT,        OK,      G, tx.fdt_again,        # AT+FDT again (fdt_retries), then 7200
-    FDT,        ANY,     0, c.lost,              # +FHNG seen: end; NO CARRIER: 488; else 205001, leave the call
-    XONWAIT,    ANY,     0, c.lost,
-    TXDATA,     ANY,     0, c.lost,              # the modem left data mode on its own
-    TXEND,      OK,      G, tx.page_sent,        # DLE ETX confirmed: AT+FET=0|2 -> FET
-    TXEND,      ANY,     0, c.lost,
-    FET,        OK,      0, tx.page_verdict,     # +FPTS (Table 5-4): SETUP/FDT, same page, HANGUP, end
-    FET,        ANY,     0, c.lost,
-    ANSWER,     OK,      G, rx.answer_ok,        # +FCON seen: AT+FDR -> FDR; else 9001
-    ANSWER,     ANY,     0, rx.answer_failed,    # VOICE 3936, NO CARRIER 488, else 205001
-    FDR,        CONNECT, 0, rx.fdr_connect,      # DC2 -> RXDATA until DLE ETX -> RXPOST
-    FDR,        OK,      G, rx.fdr_ok,           # after EOP: ATH -> HANGUP; else AT+FDR again, then 7200
-    FDR,        ANY,     0, c.lost,
-    RXPOST,     OK,      0, rx.page_received,    # our verdict differs: AT+FPTS= -> FPTS; else AT+FDR -> FDR
-    RXPOST,     ANY,     0, c.lost,
-    FPTS,       ANY,     G, rx.fdr,              # ERROR tolerated (the modem keeps its verdict)
-    HANGUP,     ERROR,   0, c.hangup_refused,    # AT+FK refused: ATH once
-    HANGUP,     ANY,     0, c.finish,            # end event -> INIT (re-init after every call)
-    INIT,       TIMEOUT, 0, md.no_answer,        # -> RESET (ATZ)
-    PROBE,      TIMEOUT, 0, md.no_answer,
-    HANGUP,     TIMEOUT, 0, md.no_answer,
-    RESET,      TIMEOUT, 0, md.unresponsive,     # -> RESET_WAIT (reset_backoff)
-    RESET_WAIT, TIMEOUT, 0, md.reset_again,      # -> RESET
-    DIAL,       TIMEOUT, 0, tx.dial_timeout,     # CR aborts the dial -> HANGUP
-    RXDATA,     TIMEOUT, 0, c.rx_stuck,          # no DLE ETX after our CAN -> RESET
-    ALL,        TIMEOUT, 0, c.timed_out,         # any other state: 205001, leave the call
+    # state       event      guard  action              what follows
+    c.INIT,       c.ANY,     0,     a.init_next,        # next init command / IDLE; ERROR on a required one: RESET
+    c.PROBE,      c.OK,      0,     a.idle,             # "AT" answered: IDLE
+    c.PROBE,      c.ERROR,   0,     a.idle,
+    c.RESET,      c.OK,      0,     a.reinit,           # ATZ answered: INIT
+    c.SETUP,      c.ANY,     c.G,   a.setup_done,       # AT+FDIS= (5.5.2): ATD -> DIAL, or AT+FDT -> FDT
+    c.DIAL,       c.OK,      c.G,   a.call_ok,          # +FCON seen: AT+FDT -> FDT; else 9001
+    c.DIAL,       c.ANY,     0,     a.dial_failed,      # BUSY, NO ANSWER, ... -> end (spec/fax.md); CONNECT: 205001
+    c.FDT,        c.CONNECT, 0,     a.fdt_connect,      # XONWAIT -> TXDATA on XON or xon_grace
+    c.FDT,        c.OK,      c.G,   a.fdt_again,        # AT+FDT again (fdt_retries), then 7200
+    c.FDT,        c.ANY,     0,     a.lost,             # +FHNG seen: end; NO CARRIER: 488; else 205001, leave the call
+    c.XONWAIT,    c.ANY,     0,     a.lost,
+    c.TXDATA,     c.ANY,     0,     a.lost,             # the modem left data mode on its own
+    c.TXEND,      c.OK,      c.G,   a.page_sent,        # DLE ETX confirmed: AT+FET=0|2 -> FET
+    c.TXEND,      c.ANY,     0,     a.lost,
+    c.FET,        c.OK,      0,     a.page_verdict,     # +FPTS (Table 5-4): SETUP/FDT, same page, HANGUP, end
+    c.FET,        c.ANY,     0,     a.lost,
+    c.ANSWER,     c.OK,      c.G,   a.call_ok,          # +FCON seen: AT+FDR -> FDR; else 9001
+    c.ANSWER,     c.ANY,     0,     a.answer_failed,    # VOICE 3936, NO CARRIER 488, else 205001
+    c.FDR,        c.CONNECT, 0,     a.fdr_connect,      # DC2 -> RXDATA until DLE ETX -> RXPOST
+    c.FDR,        c.OK,      c.G,   a.fdr_ok,           # after EOP: ATH -> HANGUP; else AT+FDR again, then 7200
+    c.FDR,        c.ANY,     0,     a.lost,
+    c.RXPOST,     c.OK,      0,     a.page_received,    # our verdict differs: AT+FPTS= -> FPTS; else AT+FDR -> FDR
+    c.RXPOST,     c.ANY,     0,     a.lost,
+    c.FPTS,       c.ANY,     c.G,   a.fdr,              # ERROR tolerated (the modem keeps its verdict)
+    c.HANGUP,     c.ERROR,   0,     a.hangup_refused,   # AT+FK refused: ATH once
+    c.HANGUP,     c.ANY,     0,     a.finish,           # end event -> INIT (re-init after every call)
+    c.INIT,       c.TIMEOUT, 0,     a.reset,            # -> RESET (ATZ)
+    c.PROBE,      c.TIMEOUT, 0,     a.reset,
+    c.HANGUP,     c.TIMEOUT, 0,     a.reset,
+    c.RESET,      c.TIMEOUT, 0,     a.unresponsive,     # -> RESET_WAIT (reset_backoff)
+    c.RESET_WAIT, c.TIMEOUT, 0,     a.reset,            # -> RESET
+    c.DIAL,       c.TIMEOUT, 0,     a.dial_timeout,     # CR aborts the dial -> HANGUP
+    c.RXDATA,     c.TIMEOUT, 0,     a.reset,            # no DLE ETX after our CAN -> RESET
+    c.ALL,        c.TIMEOUT, 0,     a.timed_out,        # any other state: 205001, leave the call
 )
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
@@ -75,8 +71,7 @@ class Class2(c.Machine):
     TABLE = TABLE
 
     def __init__(self, config=None, sink_factory=None):
-        c.Machine.__init__(self, config)
-        self._sink_factory = sink_factory
+        c.Machine.__init__(self, config, sink_factory)
         n = int(self.cfg["chunk"])
         self._n = n
         # one buffer for page data: sending, raw bytes in [0:n] and stuffed ones in [n:2n+2];
@@ -120,7 +115,7 @@ class Class2(c.Machine):
             return True
         s.src = s.next_src
         s.next_src = None
-        tx.setup_page(self, s, now, DIAL)
+        a.setup_page(self, s, now, c.DIAL)
         return True
 
     def _policy(self):
@@ -138,10 +133,6 @@ class Class2(c.Machine):
             return None
         return s.next_src is not None
 
-    def _fine(self, s):
-        fine = getattr(s.src, "fine", None)
-        return self.cfg["fine"] if fine is None else fine
-
     def _configure(self, dcs):
         src = self._sess.src
         if src is not None and hasattr(src, "configure"):
@@ -156,7 +147,7 @@ class Class2(c.Machine):
                 self._rx_armed = True
                 self._rx_last = now
             return out
-        if self.state == TXDATA and not self._xoff:
+        if self.state == c.TXDATA and not self._xoff:
             return self._tx_chunk(now)
         return b""
 
@@ -192,9 +183,6 @@ class Class2(c.Machine):
 
     # ---- receiving --------------------------------------------------------------------
 
-    def _can_answer(self):
-        return self._sink_factory is not None
-
     def _answer(self, now):
         try:
             sink = self._sink_factory()
@@ -202,7 +190,7 @@ class Class2(c.Machine):
             self._emit("modem", {"state": "refused call", "reason": str(e)})
             return
         if sink is not None:
-            rx.answer(self, sink, now)
+            a.answer(self, sink, now)
 
     def feed(self, data, now):
         """Bytes read from the modem (bytes, bytearray or memoryview)."""
@@ -211,7 +199,7 @@ class Class2(c.Machine):
         i = 0
         n = len(data)
         while i < n:
-            if self.state == RXDATA:
+            if self.state == c.RXDATA:
                 i = self._rx_data(data, i, n, now)
                 continue
             i, item = self._lines.take(data, i)
@@ -292,4 +280,4 @@ class Class2(c.Machine):
                 s.outcome = (205001, "sink: %s" % e)
         elif s.page_open:
             self._rx_abort(s)
-        rx.page_end(self, s, verdict, now)
+        a.page_end(self, s, verdict, now)

@@ -1,4 +1,5 @@
-"""Viper twins of framing.py's loops (MicroPython only; same state array, same bytes)."""
+"""Viper twins of framepy.py's loops (MicroPython only; same state array, same bytes; framing.py
+documents them)."""
 import micropython
 
 
