@@ -184,6 +184,7 @@ def main(argv):
     poller = select.poll()
     poller.register(port, select.POLLIN)
     buf = bytearray(1024)
+    bufmv = memoryview(buf)
     mode = pos[0]
     sinks = []
 
@@ -237,7 +238,7 @@ def main(argv):
         if poller.poll(wait):
             n = port.readinto(buf)
             if n:
-                m.feed(bytes(buf[:n]), now())
+                m.feed(bufmv[:n], now())     # read in place, as the unit does
         t = now()
         runner.poll(t)
         for kind, info in runner.events():
