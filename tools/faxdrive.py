@@ -184,7 +184,6 @@ def main(argv):
     poller = select.poll()
     poller.register(port, select.POLLIN)
     buf = bytearray(1024)
-    bufmv = memoryview(buf)
     mode = pos[0]
     sinks = []
 
@@ -238,7 +237,7 @@ def main(argv):
         if poller.poll(wait):
             n = port.readinto(buf)
             if n:
-                m.feed(bufmv[:n], now())     # read in place, as the unit does
+                m.feed(bytes(buf[:n]), now())
         t = now()
         runner.poll(t)
         for kind, info in runner.events():

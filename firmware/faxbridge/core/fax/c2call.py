@@ -83,7 +83,7 @@ def timed_out(m, s, name, now):
 # ---- sending --------------------------------------------------------------------------------
 
 def setup_page(m, s, now, then):
-    """AT+FDIS= for the page's resolution when it changes, then ATD or AT+C.FDT (`then`).
+    """AT+FDIS= for the page's resolution when it changes, then ATD or AT+FDT (`then`).
     The page source's `fine` attribute decides VR; without one, the configuration."""
     fine = getattr(s.src, "fine", None)
     if fine is None:
@@ -114,7 +114,7 @@ def fdt(m, now):
 
 
 def call_ok(m, s, name, now):
-    """OK to ATD / ATA: +FCON seen means the fax call is up (AT+C.FDT / AT+FDR); without it
+    """OK to ATD / ATA: +FCON seen means the fax call is up (AT+FDT / AT+FDR); without it
     no fax machine is on the line (9001)."""
     tx = s.dir == "tx"
     if not s.fcon:
@@ -148,7 +148,7 @@ def dial_timeout(m, s, name, now):
 
 
 def fdt_connect(m, s, name, now):
-    """CONNECT to AT+C.FDT: wait for XON (or the grace time); cancelled meanwhile: end data."""
+    """CONNECT to AT+FDT: wait for XON (or the grace time); cancelled meanwhile: end data."""
     m._fst[0] = m._fst[1] = 0           # no page bytes read yet
     if s.outcome is not None:
         m._set(C.TXDATA, now, None)
@@ -160,12 +160,12 @@ def fdt_connect(m, s, name, now):
 
 
 def fdt_again(m, s, name, now):
-    """OK instead of CONNECT to AT+C.FDT (HylaFAX): repeat it fdt_retries times, then 7200."""
+    """OK instead of CONNECT to AT+FDT (HylaFAX): repeat it fdt_retries times, then 7200."""
     if s.retries < m.cfg["fdt_retries"]:
         s.retries += 1
         fdt(m, now)
     else:
-        m._fail(7200, "OK instead of CONNECT to +C.FDT, %d times" % (s.retries + 1), now)
+        m._fail(7200, "OK instead of CONNECT to +FDT, %d times" % (s.retries + 1), now)
 
 
 def page_sent(m, s, name, now):
@@ -180,7 +180,7 @@ def page_sent(m, s, name, now):
 
 
 def page_verdict(m, s, name, now):
-    """OK to AT+C.FET: +FPTS 1/3/5 confirm the page (Table 5-4); then the next page, the
+    """OK to AT+FET: +FPTS 1/3/5 confirm the page (Table 5-4); then the next page, the
     same page again (rtn_resend), or the end."""
     last = s.ppm == 2
     ppr = s.ppr
@@ -245,7 +245,7 @@ def fdr(m, s, name, now):
 
 
 def fdr_connect(m, s, name, now):
-    """CONNECT to AT+C.FDR: open the page in the sink, then DC2 (or DC1) starts the data."""
+    """CONNECT to AT+FDR: open the page in the sink, then DC2 (or DC1) starts the data."""
     m._rx_armed = False            # armed once our DC2 is written (next_output)
     m._arm_on_write = True
     m._rx_lead = True
@@ -266,8 +266,8 @@ def fdr_connect(m, s, name, now):
 
 
 def fdr_ok(m, s, name, now):
-    """OK alone to AT+C.FDR: after EOP the document is in (no +FHNG: hang up ourselves);
-    else repeat AT+C.FDR fdr_retries times, then 7200."""
+    """OK alone to AT+FDR: after EOP the document is in (no +FHNG: hang up ourselves);
+    else repeat AT+FDR fdr_retries times, then 7200."""
     if s.ppm == 2 and s.confirmed:
         s.outcome = (0, "document received")
         m._hangup(now, "H")
@@ -275,12 +275,12 @@ def fdr_ok(m, s, name, now):
         s.retries += 1
         fdr(m, s, name, now)
     else:
-        m._fail(7200, "OK without CONNECT to +C.FDR, %d times" % (s.retries + 1), now)
+        m._fail(7200, "OK without CONNECT to +FDR, %d times" % (s.retries + 1), now)
 
 
 def page_end(m, s, verdict, now):
     """DLE ETX from the modem; verdict = the sink's (lines, bad_lines), None when the page was
-    not kept (cancelled, failed). Our +C.FPTS: 1 (MCF) when the page has lines and bad lines
+    not kept (cancelled, failed). Our +FPTS: 1 (MCF) when the page has lines and bad lines
     <= rx_bad_pct %, else 2 (RTN)."""
     s.ppr = None
     s.modem_ppr = None
@@ -294,8 +294,8 @@ def page_end(m, s, verdict, now):
 
 
 def page_received(m, s, name, now):
-    """OK after a received page: report it, then AT+C.FPTS= when our verdict differs from the
-    modem's, else the next AT+C.FDR."""
+    """OK after a received page: report it, then AT+FPTS= when our verdict differs from the
+    modem's, else the next AT+FDR."""
     if s.our_ppr is not None:
         # no +FET: the sender never finished the page (line drop, hang-up): not kept
         complete = s.ppm is not None
