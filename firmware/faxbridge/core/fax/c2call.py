@@ -1,4 +1,4 @@
-"""The actions of class2.TABLE (sans-I/O): modem health outside calls, the ends of calls,
+"""The actions of c2core.TABLE (sans-I/O): modem health outside calls, the ends of calls,
 sending (AT+FDIS= to the last page verdict) and receiving (ATA to the last page).
 
 Each action is f(machine, session, result name, now); the session is None outside calls. The

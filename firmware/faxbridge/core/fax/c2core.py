@@ -1,5 +1,5 @@
 """The Class 2 machine's core (sans-I/O): states, configuration, the AT line path, the dispatch
-of final results and timeouts through class2.TABLE, and the one way a call ends.
+of final results and timeouts through TABLE, and the one way a call ends.
 
 No page source or sink is touched here: the driver (class2.Class2) does that page I/O and
 implements the hooks this core calls (_answer, _open, _configure, _rx_begin, _rx_abort).
@@ -37,14 +37,58 @@ STATE_NAMES = ("off", "init", "idle", "probe", "reset", "reset_wait", "setup", "
                "hangup")
 
 # Events of the transition table: final result codes (V.25 ter), a deadline passing.
-OK = const(1)
-CONNECT = const(2)
-ERROR = const(3)
+_OK = const(1)
+_CONNECT = const(2)
+_ERROR = const(3)
 _OTHER = const(4)     # any other final result (BUSY, NO CARRIER, ...)
-ANY = const(5)        # a row for every final result not matched before it
-TIMEOUT = const(6)
-ALL = const(99)       # state column: a row for every state not matched before it
-G = const(1)          # guard column: hang-up seen -> end, outcome decided -> hang up
+_ANY = const(5)       # event column: every final result not matched before it
+_TIMEOUT = const(6)
+_ALL = const(99)      # state column: every state not matched before it
+_G = const(1)         # guard column: hang-up seen -> end, outcome decided -> hang up
+
+# The machine: state x event -> guard, action (first matching row wins). Events are the final
+# result codes (_ANY: every other one) and _TIMEOUT (the state's deadline passed). _G: the guard
+# runs first (Machine._closing: hang-up seen -> end; outcome decided -> hang up). The actions
+# are the functions of c2call.py, named here. +F responses (+FCON, +FHNG, +FDCS, +FPTS, +FET,
+# ...) are not events: they are recorded in the call's session (dialect.read) and read by the
+# action of the final result that follows them.
+TABLE = (
+    # state     event      guard action           what follows
+    INIT,       _ANY,      0,  "init_next",        # next init command / IDLE; ERROR on a required one: RESET
+    PROBE,      _OK,       0,  "idle",             # "AT" answered: IDLE
+    PROBE,      _ERROR,    0,  "idle",
+    RESET,      _OK,       0,  "reinit",           # ATZ answered: INIT
+    SETUP,      _ANY,      _G, "setup_done",       # AT+FDIS= (5.5.2): ATD -> DIAL, or AT+FDT -> FDT
+    DIAL,       _OK,       _G, "call_ok",          # +FCON seen: AT+FDT -> FDT; else 9001
+    DIAL,       _ANY,      0,  "dial_failed",      # BUSY, NO ANSWER, ... -> end (spec/fax.md); CONNECT: 205001
+    FDT,        _CONNECT,  0,  "fdt_connect",      # XONWAIT -> TXDATA on XON or xon_grace
+    FDT,        _OK,       _G, "fdt_again",        # AT+FDT again (fdt_retries), then 7200
+    FDT,        _ANY,      0,  "lost",             # +FHNG seen: end; NO CARRIER: 488; else 205001, leave the call
+    XONWAIT,    _ANY,      0,  "lost",
+    TXDATA,     _ANY,      0,  "lost",             # the modem left data mode on its own
+    TXEND,      _OK,       _G, "page_sent",        # DLE ETX confirmed: AT+FET=0|2 -> FET
+    TXEND,      _ANY,      0,  "lost",
+    FET,        _OK,       0,  "page_verdict",     # +FPTS (Table 5-4): SETUP/FDT, same page, HANGUP, end
+    FET,        _ANY,      0,  "lost",
+    ANSWER,     _OK,       _G, "call_ok",          # +FCON seen: AT+FDR -> FDR; else 9001
+    ANSWER,     _ANY,      0,  "answer_failed",    # VOICE 3936, NO CARRIER 488, else 205001
+    FDR,        _CONNECT,  0,  "fdr_connect",      # DC2 -> RXDATA until DLE ETX -> RXPOST
+    FDR,        _OK,       _G, "fdr_ok",           # after EOP: ATH -> HANGUP; else AT+FDR again, then 7200
+    FDR,        _ANY,      0,  "lost",
+    RXPOST,     _OK,       0,  "page_received",    # our verdict differs: AT+FPTS= -> FPTS; else AT+FDR -> FDR
+    RXPOST,     _ANY,      0,  "lost",
+    FPTS,       _ANY,      _G, "fdr",              # ERROR tolerated (the modem keeps its verdict)
+    HANGUP,     _ERROR,    0,  "hangup_refused",   # AT+FK refused: ATH once
+    HANGUP,     _ANY,      0,  "finish",           # end event -> INIT (re-init after every call)
+    INIT,       _TIMEOUT,  0,  "reset",            # -> RESET (ATZ)
+    PROBE,      _TIMEOUT,  0,  "reset",
+    HANGUP,     _TIMEOUT,  0,  "reset",
+    RESET,      _TIMEOUT,  0,  "unresponsive",     # -> RESET_WAIT (reset_backoff)
+    RESET_WAIT, _TIMEOUT,  0,  "reset",            # -> RESET
+    DIAL,       _TIMEOUT,  0,  "dial_timeout",     # CR aborts the dial -> HANGUP
+    RXDATA,     _TIMEOUT,  0,  "reset",            # no DLE ETX after our CAN -> RESET
+    _ALL,       _TIMEOUT,  0,  "timed_out",        # any other state: 205001, leave the call
+)
 
 # Configuration keys and defaults (docs/fax.md explains each). Times in seconds.
 DEFAULTS = {
@@ -60,8 +104,6 @@ DEFAULTS = {
 
 
 class Machine:
-    TABLE = ()
-
     def __init__(self, config, sink_factory):
         cfg = dict(DEFAULTS)
         if config:
@@ -73,6 +115,8 @@ class Machine:
         self.cfg = cfg
         self._sink_factory = sink_factory    # called by the driver (class2) only
         self.d = dialect.CLASS2
+        from faxbridge.core.fax import c2call
+        self._acts = c2call                  # TABLE's actions, by name
         self._lines = at.LineReader()
         self._wq = []
         self._ev = []
@@ -158,7 +202,7 @@ class Machine:
         elif st == IDLE:
             self._idle_poll(now)
         elif self._deadline is not None and now >= self._deadline:
-            self._dispatch(TIMEOUT, self._sess, None, now)
+            self._dispatch(_TIMEOUT, self._sess, None, now)
 
     def deadline(self):
         """The next time poll() has something to do (None: only modem input matters)."""
@@ -267,23 +311,23 @@ class Machine:
             return
         if s is not None:
             s.result = name
-        ev = OK if name == "OK" else CONNECT if name == "CONNECT" else ERROR if name == "ERROR" else _OTHER
+        ev = _OK if name == "OK" else _CONNECT if name == "CONNECT" else _ERROR if name == "ERROR" else _OTHER
         self._dispatch(ev, s, name, now)
 
     def _dispatch(self, ev, s, name, now):
         """Run the first row of TABLE for (state, event): its guard, then its action."""
         st = self.state
         if s is None and st >= SETUP:
-            if ev == TIMEOUT:
+            if ev == _TIMEOUT:
                 self._reset("no answer to AT%s" % self.last_cmd, now)
             return                                # a stray result between calls
-        t = self.TABLE
+        t = TABLE
         k = 0
         while k < len(t):
-            if (t[k] == st or t[k] == ALL) and (t[k + 1] == ev or (t[k + 1] == ANY and ev != TIMEOUT)):
+            if (t[k] == st or t[k] == _ALL) and (t[k + 1] == ev or (t[k + 1] == _ANY and ev != _TIMEOUT)):
                 if t[k + 2] and self._closing(s, now):
                     return
-                t[k + 3](self, s, name, now)
+                getattr(self._acts, t[k + 3])(self, s, name, now)
                 return
             k += 4
 

@@ -13,63 +13,20 @@ number of rings, and runs one send or receive session at a time. I/O is the call
 `now` is in seconds (int or float). next_output() may return a memoryview into an internal
 buffer: write it completely before calling next_output() again.
 
-The machine itself is c2core (states, dispatch, the guard, endings) and c2call (the actions
-of TABLE); framing.py frames page data. This module holds TABLE and the only code that touches page
-sources (readinto) and sinks (begin_page, write, end_page, abort), catching their errors.
+The machine itself is c2core (states, the transition table TABLE, dispatch, the guard,
+endings) and c2call (the actions of TABLE); framing.py frames page data. This module holds the
+only code that touches page sources (readinto) and sinks (begin_page, write, end_page, abort),
+catching their errors.
 """
 from faxbridge.core.fax import at, c2call as a, c2core as c, dial, framing
 from faxbridge.core.fax.c2core import DEFAULTS, STATE_NAMES  # noqa: F401 (the driver's names)
 from faxbridge.core.fax.evidence import _Session, evidence  # noqa: F401
 
-# The machine: state x event -> guard, action (first matching row wins). Events are the final
-# result codes (ANY: every other one) and TIMEOUT (the state's deadline passed). G: the guard
-# runs first (c2core.Machine._closing: hang-up seen -> end; outcome decided -> hang up).
-# +F responses (+FCON, +FHNG, +FDCS, +FPTS, +FET, ...) are not events: they are recorded in
-# the call's session and read by the action of the final result that follows them.
-TABLE = (
-    # state       event      guard  action              what follows
-    c.INIT,       c.ANY,     0,     a.init_next,        # next init command / IDLE; ERROR on a required one: RESET
-    c.PROBE,      c.OK,      0,     a.idle,             # "AT" answered: IDLE
-    c.PROBE,      c.ERROR,   0,     a.idle,
-    c.RESET,      c.OK,      0,     a.reinit,           # ATZ answered: INIT
-    c.SETUP,      c.ANY,     c.G,   a.setup_done,       # AT+FDIS= (5.5.2): ATD -> DIAL, or AT+FDT -> FDT
-    c.DIAL,       c.OK,      c.G,   a.call_ok,          # +FCON seen: AT+FDT -> FDT; else 9001
-    c.DIAL,       c.ANY,     0,     a.dial_failed,      # BUSY, NO ANSWER, ... -> end (spec/fax.md); CONNECT: 205001
-    c.FDT,        c.CONNECT, 0,     a.fdt_connect,      # XONWAIT -> TXDATA on XON or xon_grace
-    c.FDT,        c.OK,      c.G,   a.fdt_again,        # AT+FDT again (fdt_retries), then 7200
-    c.FDT,        c.ANY,     0,     a.lost,             # +FHNG seen: end; NO CARRIER: 488; else 205001, leave the call
-    c.XONWAIT,    c.ANY,     0,     a.lost,
-    c.TXDATA,     c.ANY,     0,     a.lost,             # the modem left data mode on its own
-    c.TXEND,      c.OK,      c.G,   a.page_sent,        # DLE ETX confirmed: AT+FET=0|2 -> FET
-    c.TXEND,      c.ANY,     0,     a.lost,
-    c.FET,        c.OK,      0,     a.page_verdict,     # +FPTS (Table 5-4): SETUP/FDT, same page, HANGUP, end
-    c.FET,        c.ANY,     0,     a.lost,
-    c.ANSWER,     c.OK,      c.G,   a.call_ok,          # +FCON seen: AT+FDR -> FDR; else 9001
-    c.ANSWER,     c.ANY,     0,     a.answer_failed,    # VOICE 3936, NO CARRIER 488, else 205001
-    c.FDR,        c.CONNECT, 0,     a.fdr_connect,      # DC2 -> RXDATA until DLE ETX -> RXPOST
-    c.FDR,        c.OK,      c.G,   a.fdr_ok,           # after EOP: ATH -> HANGUP; else AT+FDR again, then 7200
-    c.FDR,        c.ANY,     0,     a.lost,
-    c.RXPOST,     c.OK,      0,     a.page_received,    # our verdict differs: AT+FPTS= -> FPTS; else AT+FDR -> FDR
-    c.RXPOST,     c.ANY,     0,     a.lost,
-    c.FPTS,       c.ANY,     c.G,   a.fdr,              # ERROR tolerated (the modem keeps its verdict)
-    c.HANGUP,     c.ERROR,   0,     a.hangup_refused,   # AT+FK refused: ATH once
-    c.HANGUP,     c.ANY,     0,     a.finish,           # end event -> INIT (re-init after every call)
-    c.INIT,       c.TIMEOUT, 0,     a.reset,            # -> RESET (ATZ)
-    c.PROBE,      c.TIMEOUT, 0,     a.reset,
-    c.HANGUP,     c.TIMEOUT, 0,     a.reset,
-    c.RESET,      c.TIMEOUT, 0,     a.unresponsive,     # -> RESET_WAIT (reset_backoff)
-    c.RESET_WAIT, c.TIMEOUT, 0,     a.reset,            # -> RESET
-    c.DIAL,       c.TIMEOUT, 0,     a.dial_timeout,     # CR aborts the dial -> HANGUP
-    c.RXDATA,     c.TIMEOUT, 0,     a.reset,            # no DLE ETX after our CAN -> RESET
-    c.ALL,        c.TIMEOUT, 0,     a.timed_out,        # any other state: 205001, leave the call
-)
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
 
 
 class Class2(c.Machine):
-    TABLE = TABLE
-
     def __init__(self, config=None, sink_factory=None):
         c.Machine.__init__(self, config, sink_factory)
         n = int(self.cfg["chunk"])
