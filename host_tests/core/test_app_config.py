@@ -217,3 +217,16 @@ def test_driver_config_is_complete_and_matches_the_driver():
     for k in class2.DEFAULTS:
         if k not in ("deny", "allow", "outside_prefixes"):
             assert d[k] == class2.DEFAULTS[k], (k, d[k], class2.DEFAULTS[k])
+
+
+def test_the_driver_dials_by_the_configured_country():
+    # intake and driver agree: a GB unit's driver uses GB's table (999 refused, a Reading
+    # number 0118... allowed), a JP unit's refuses that number (118 after the trunk 0)
+    from faxbridge.core.fax import class2, dial
+    raw = _copy(GOOD)
+    raw["dial"] = {"country": "GB"}
+    m = class2.Class2(config.driver(config.check(raw)[0]))
+    assert dial.check("01184960000", *m._policy())[0] is None
+    assert dial.check("999", *m._policy())[0] == 6002
+    jp = class2.Class2(config.driver(config.check(_copy(GOOD))[0]))
+    assert dial.check("01184960000", *jp._policy())[0] == 6002

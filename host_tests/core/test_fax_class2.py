@@ -826,3 +826,72 @@ def test_answer_failures_before_fcon_get_answer_codes_not_dialling_codes():
         r.say("\r\n" + result + "\r\n")
         e = r.end()
         assert e["dir"] == "rx" and e["code"] == code, (result, e["code"])
+
+
+# ---- the public API added with the table (issue 15) -------------------------------------------
+
+def test_xoff_is_public_and_follows_the_modem():
+    r = Rig({"chunk": 64})
+    start_send(r, PAGE)
+    r.say(FCON)
+    r.expect("AT+FDT\r")
+    r.m.feed(CONNECT.encode() + b"\x11", r.t)
+    assert r.m.xoff() is False
+    r.m.feed(b"\x13", r.t)
+    assert r.m.xoff() is True and r.m.next_output(r.t) == b""
+    r.m.feed(b"\x11", r.t)
+    assert r.m.xoff() is False and len(r.m.next_output(r.t)) >= 64
+
+
+def test_recover_bytes_end_page_data_then_the_session():
+    r = Rig()
+    assert r.m.recover_bytes() == (b"\x10\x03", b"AT+FK\r")
+
+
+def test_transition_table_is_well_formed():
+    from faxbridge.core.fax import c2call, c2core
+    t = c2core.TABLE
+    names = c2core.STATE_NAMES
+    assert len(t) % 4 == 0
+    seen = []
+    ALL, OK, ANY, TIMEOUT = 99, 1, 5, 6      # c2core's private _ALL, _OK, _ANY, _TIMEOUT
+    for k in range(0, len(t), 4):
+        state, event, guard, action = t[k:k + 4]
+        assert state == ALL or 0 < state < len(names), k
+        assert event in (1, 2, 3, ANY, TIMEOUT) and guard in (0, 1), k
+        assert callable(getattr(c2call, action)), action
+        assert (state, event) not in seen, ("dead row", names[state], event)
+        seen.append((state, event))
+    assert (ALL, TIMEOUT) == seen[-1]
+    # every state that sends a command has a row for its results
+    for st in (c2core.INIT, c2core.SETUP, c2core.DIAL, c2core.FDT, c2core.TXEND, c2core.FET,
+               c2core.ANSWER, c2core.FDR, c2core.RXPOST, c2core.FPTS, c2core.HANGUP):
+        assert (st, ANY) in seen or (st, OK) in seen, names[st]
+
+
+def test_dialect_is_data_read_by_role():
+    """The machine reads commands and responses through its dialect table: a copy with other
+    spellings (as Class 2.0 would have: +FKS, +FHS in hex) drives the same machine."""
+    from faxbridge.core.fax import dialect
+    assert dialect.get("2") is dialect.CLASS2
+    try:
+        dialect.get("2.0")
+        raise AssertionError("an unknown class must be refused")
+    except ValueError:
+        pass
+    d = dict(dialect.CLASS2)
+    d["abort"] = "+FKS"
+    d["hangup_base"] = 16
+    d["responses"] = tuple(("+FHS" if n == "+FHNG" else n, r) for n, r in d["responses"])
+    r = Rig()
+    r.m.d = d
+    start_send(r, PAGE)
+    r.say(FCON)
+    r.expect("AT+FDT\r")
+    r.cancel()
+    r.say(OK)
+    r.expect("AT+FKS\r")                      # the dialect's spelling of "end the session"
+    r.say("\r\n+FHS:4A\r\n\r\n+FHNG:2\r\n" + OK)   # +FHNG is not a response of this dialect
+    e = r.end()
+    assert e["code"] == 403 and e["hangup"][0] == 0x4A and e["hangup"][1] == "rB"
+    assert r.m.recover_bytes() == (b"\x10\x03", b"AT+FKS\r")

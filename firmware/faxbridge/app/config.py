@@ -316,6 +316,7 @@ def driver(cfg):
     c["allow"] = tuple(d["allow"]) if d["allow"] else None
     c["max_len"] = d["max_len"]
     c["outside_prefixes"] = tuple(d["prefixes"])
+    c["country"] = d["country"]
     return c
 
 

@@ -341,8 +341,8 @@ class Unit:
                 self.jobs.fail_waiting(205001, "modem cannot be opened: %s" % e)
                 await self._modem_wake.wait()
                 self._modem_wake.clear()
-        await self._modem_recover(reader, writer)
         m = Class2(self._dcfg, self._rx_sink)
+        await self._modem_recover(reader, writer, m)
         self.modem = m
         m.start(self.mono())
         rt = asyncio.create_task(self._modem_reader(reader, m))
@@ -373,7 +373,7 @@ class Unit:
                 self.modem_state = m.state_name()
                 t = m.deadline()
                 wait = 1.0 if t is None else max(0.0, min(1.0, t - self.mono()))
-                if m.state_name() == "txdata" and not m._xoff:
+                if m.state_name() == "txdata" and not m.xoff():
                     wait = 0
                 if wait > 0:
                     try:
@@ -386,19 +386,20 @@ class Unit:
         finally:
             rt.cancel()
 
-    async def _modem_recover(self, reader, writer):
+    async def _modem_recover(self, reader, writer, m):
         """At boot the modem may still be in the call a reset cut (it outlives the unit):
-        drop DTR where the board has it; else end page data (DLE ETX) and the session
-        (AT+FK), then discard whatever the modem says for a moment (docs/unit.md)."""
+        drop DTR where the board has it; else write the driver's recovery bytes (end page
+        data, then end the session), then discard whatever the modem says for a moment
+        (docs/unit.md)."""
         if self.port.modem_reset_line(True):
             await asyncio.sleep_ms(500)
             self.port.modem_reset_line(False)
         else:
-            writer.write(b"\x10\x03")
-            await writer.drain()
-            await asyncio.sleep_ms(300)
-            writer.write(b"AT+FK\r")
-            await writer.drain()
+            for i, b in enumerate(m.recover_bytes()):
+                if i:
+                    await asyncio.sleep_ms(300)
+                writer.write(b)
+                await writer.drain()
         buf = bytearray(64)
         end = self.mono() + 1.5
         while self.mono() < end:

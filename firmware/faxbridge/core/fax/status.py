@@ -1,6 +1,7 @@
 """InterFAX-compatible job status codes (seed 000) and the project's mapping (spec/fax.md).
 
-A deployment can replace MAPPING and RETRYABLE as data.
+The mapping is data: RESULTS (dial results), HANGUPS (+FHNG ranges, Table 5-5), ANSWER_RESULTS
+(answered calls) and RETRYABLE; a deployment can replace them.
 """
 
 # code -> (category, final?) ; seed 000's table, the codes this unit reports.

@@ -1,0 +1,321 @@
+"""The actions of c2core.TABLE (sans-I/O): modem health outside calls, the ends of calls,
+sending (AT+FDIS= to the last page verdict) and receiving (ATA to the last page).
+
+Each action is f(machine, session, result name, now); the session is None outside calls. The
+seed's sections: responses 5.4 (+FCON, +FDCS, +FCFR, +FPTS, +FET, +FHNG), parameters 5.5.2,
+post-page messages and responses Tables 5-3/5-4; the decisions are in docs/fax.md. Page
+sources and sinks are reached only through the driver's hooks (class2.Class2: _open,
+_rx_begin, _rx_abort).
+"""
+from faxbridge.core.fax import at, c2core as C, params, status
+from faxbridge.core.fax.evidence import _Session
+
+
+# ---- modem health: init list, idle probe, ATZ and its back-off (docs/fax.md "Modem health")
+
+def init_next(m, s, name, now):
+    """OK: the next init command, then idle. ERROR on a required one: reset."""
+    body, required = m._init_cmds[m._init_i]
+    if name != "OK" and required:
+        m._reset("AT%s answered ERROR" % body, now)
+        return
+    m._init_i += 1
+    if m._init_i < len(m._init_cmds):
+        m._cmd(m._init_cmds[m._init_i][0], C.INIT, now)
+        return
+    idle(m, s, name, now)
+    m._emit("modem", {"state": "ready"})
+    m._idle_poll(now)
+
+
+def idle(m, s, name, now):
+    m._set(C.IDLE, now, None)
+    m._idle_since = now
+
+
+def reinit(m, s, name, now):
+    m._start_init(now)
+
+
+def reset(m, s, name, now):
+    """A deadline passed with no answer: ATZ (c2core.Machine._reset) with the reason."""
+    st = m.state
+    m._reset("still unresponsive" if st == C.RESET_WAIT else "no end of page data" if st == C.RXDATA
+             else "no answer to AT%s" % m.last_cmd, now)
+
+
+def unresponsive(m, s, name, now):
+    m._emit("modem", {"state": "unresponsive", "reason": "no answer to ATZ"})
+    m._set(C.RESET_WAIT, now, m.cfg["reset_backoff"])
+
+
+# ---- the end of a call ------------------------------------------------------------------
+
+def lost(m, s, name, now):
+    """A final result that ends the call in a state that expected something else."""
+    if s.hangup is not None:
+        m._end(now)
+    elif name == "NO CARRIER":
+        m._end(now, 488, "NO CARRIER during the call")
+    else:
+        m._fail(205001, name + " in state " + m.state_name(), now)
+
+
+def hangup_refused(m, s, name, now):
+    """ERROR to AT+FK: ATH once, then whatever comes ends the call."""
+    if m._hangup_cmds:
+        m._end(now)
+        return
+    m._hangup_cmds = 1
+    m.last_cmd = "H"
+    m._write(at.command("H"))
+    m._deadline = now + m.cfg["hangup_timeout"]
+
+
+def finish(m, s, name, now):
+    m._end(now)
+
+
+def timed_out(m, s, name, now):
+    m._fail(205001, "no answer to AT%s in state %s" % (m.last_cmd, m.state_name()), now)
+
+
+# ---- sending --------------------------------------------------------------------------------
+
+def setup_page(m, s, now, then):
+    """AT+FDIS= for the page's resolution when it changes, then ATD or AT+FDT (`then`).
+    The page source's `fine` attribute decides VR; without one, the configuration."""
+    fine = getattr(s.src, "fine", None)
+    if fine is None:
+        fine = m.cfg["fine"]
+    vr = 1 if fine else 0
+    s.then = then
+    if vr != s.vr:
+        s.vr = vr
+        c = m.cfg
+        m._cmd(m.d["offer"] + params.to_str(params.choose(fine, c["max_rate"], c["scan_time"])),
+               C.SETUP, now)
+    else:
+        setup_done(m, s, None, now)
+
+
+def setup_done(m, s, name, now):
+    """After AT+FDIS= (ERROR tolerated: the modem keeps its own capabilities)."""
+    if s.then == C.DIAL:
+        m._progress("dialling", now)
+        m._cmd("D" + m.cfg["dial_mode"] + s.number, C.DIAL, now, m.cfg["dial_timeout"])
+    else:
+        fdt(m, now)
+
+
+def fdt(m, now):
+    m._progress("page", now)
+    m._cmd(m.d["send"], C.FDT, now, m.cfg["connect_timeout"])
+
+
+def call_ok(m, s, name, now):
+    """OK to ATD / ATA: +FCON seen means the fax call is up (AT+FDT / AT+FDR); without it
+    no fax machine is on the line (9001)."""
+    tx = s.dir == "tx"
+    if not s.fcon:
+        m._fail(9001, "OK to %s without +FCON" % ("ATD" if tx else "ATA"), now)
+        return
+    s.retries = 0
+    if tx:
+        fdt(m, now)
+    else:
+        fdr(m, s, name, now)
+
+
+def dial_failed(m, s, name, now):
+    """BUSY, NO ANSWER, ... to ATD (spec/fax.md rows); NO CARRIER after +FCON: 488;
+    CONNECT (a data modem answered): 205001."""
+    if name == "CONNECT":
+        m._fail(205001, "CONNECT to ATD (data modem?)", now)
+        return
+    if s.fcon and name == "NO CARRIER":
+        m._end(now, 488, "NO CARRIER after +FCON")
+        return
+    code = status.from_result(name)
+    m._end(now, 205001 if code is None else code, "ATD: " + name)
+
+
+def dial_timeout(m, s, name, now):
+    """No result to ATD: any character aborts the dial (V.25 ter 6.3.1), 205001."""
+    s.outcome = s.outcome or (205001, "no result to ATD within %s s" % m.cfg["dial_timeout"])
+    m._write(b"\r")
+    m._set(C.HANGUP, now, m.cfg["hangup_timeout"])
+
+
+def fdt_connect(m, s, name, now):
+    """CONNECT to AT+FDT: wait for XON (or the grace time); cancelled meanwhile: end data."""
+    m._fst[0] = m._fst[1] = 0           # no page bytes read yet
+    if s.outcome is not None:
+        m._set(C.TXDATA, now, None)
+        m._end_tx_data(now)
+        return
+    m._xoff = False
+    m._xon_until = now + m.cfg["xon_grace"]
+    m._set(C.XONWAIT, now, None)
+
+
+def fdt_again(m, s, name, now):
+    """OK instead of CONNECT to AT+FDT (HylaFAX): repeat it fdt_retries times, then 7200."""
+    if s.retries < m.cfg["fdt_retries"]:
+        s.retries += 1
+        fdt(m, now)
+    else:
+        m._fail(7200, "OK instead of CONNECT to +FDT, %d times" % (s.retries + 1), now)
+
+
+def page_sent(m, s, name, now):
+    """OK after DLE ETX: open the next page; its existence decides MPS or EOP (Table 5-3)."""
+    more = m._open(s, s.index + 1)
+    if more is None:
+        m._hangup(now)
+        return
+    s.ppm = 0 if more else 2
+    s.ppr = None
+    m._cmd(m.d["ppm"] % s.ppm, C.FET, now, m.cfg["fet_timeout"])
+
+
+def page_verdict(m, s, name, now):
+    """OK to AT+FET: +FPTS 1/3/5 confirm the page (Table 5-4); then the next page, the
+    same page again (rtn_resend), or the end."""
+    last = s.ppm == 2
+    ppr = s.ppr
+    if ppr is None and s.hangup == 0 and last:
+        ppr = 1               # MCF: +FHNG:0 without +FPTS on the last page is success (HylaFAX)
+    good = ppr == 1 or ppr == 3 or ppr == 5
+    s.pprs.append(ppr)
+    m._emit("page", {"dir": "tx", "index": s.index, "ppr": ppr, "ok": good})
+    if good:
+        s.confirmed += 1
+    if s.hangup == 0:
+        if good and last:
+            m._end(now, 0, "all pages confirmed")
+        else:
+            m._end(now, 3268, "call ended after page %d (ppr %s)" % (s.index + 1, ppr))
+        return
+    if m._closing(s, now):
+        return
+    if good:
+        if last:
+            s.outcome = (0, "all pages confirmed")   # no +FHNG yet: hang up ourselves
+            m._hangup(now, "H")
+            return
+        s.index += 1
+        s.resends = 0
+    else:
+        if s.resends >= m.cfg["rtn_resend"]:
+            s.outcome = (3268, "page %d rejected (ppr %s)" % (s.index + 1, ppr))
+            m._hangup(now)
+            return
+        s.resends += 1
+        if m._open(s, s.index) is None:          # the same page again
+            m._hangup(now)
+            return
+    s.src = s.next_src
+    s.next_src = None
+    s.retries = 0
+    setup_page(m, s, now, C.FDT)
+
+
+# ---- receiving ------------------------------------------------------------------------------
+
+def answer(m, sink, now):
+    """The ring count is reached and the sink factory gave a sink: ATA."""
+    s = _Session("rx", now)
+    s.sink = sink
+    m._sess = s
+    m._progress("answering", now)
+    m._cmd("A", C.ANSWER, now, m.cfg["answer_timeout"])
+
+
+def answer_failed(m, s, name, now):
+    """A final result to ATA before +FCON: the answer codes, not the dialling ones."""
+    if s.fcon:
+        lost(m, s, name, now)
+        return
+    m._end(now, status.from_answer(name), "ATA: " + name)
+
+
+def fdr(m, s, name, now):
+    m._cmd(m.d["receive"], C.FDR, now, m.cfg["fdr_timeout"])
+
+
+def fdr_connect(m, s, name, now):
+    """CONNECT to AT+FDR: open the page in the sink, then DC2 (or DC1) starts the data."""
+    m._rx_armed = False            # armed once our DC2 is written (next_output)
+    m._arm_on_write = True
+    m._rx_lead = True
+    m._fst[3] = 0
+    m._rx_page_t = now
+    m._set(C.RXDATA, now, None)
+    if s.outcome is not None:
+        m._rx_cancel(s, now)
+        return
+    dcs = s.dcs if isinstance(s.dcs, tuple) else None
+    info = params.describe(dcs) or {}
+    info["msb_first"] = bool(m.cfg["rx_msb_first"])
+    if not m._rx_begin(s, info):
+        m._rx_cancel(s, now)
+        return
+    m._write(b"\x12" if m.cfg["rx_start"] == "DC2" else b"\x11")
+    m._progress("page", now)
+
+
+def fdr_ok(m, s, name, now):
+    """OK alone to AT+FDR: after EOP the document is in (no +FHNG: hang up ourselves);
+    else repeat AT+FDR fdr_retries times, then 7200."""
+    if s.ppm == 2 and s.confirmed:
+        s.outcome = (0, "document received")
+        m._hangup(now, "H")
+    elif s.retries < m.cfg["fdr_retries"]:
+        s.retries += 1
+        fdr(m, s, name, now)
+    else:
+        m._fail(7200, "OK without CONNECT to +FDR, %d times" % (s.retries + 1), now)
+
+
+def page_end(m, s, verdict, now):
+    """DLE ETX from the modem; verdict = the sink's (lines, bad_lines), None when the page was
+    not kept (cancelled, failed). Our +FPTS: 1 (MCF) when the page has lines and bad lines
+    <= rx_bad_pct %, else 2 (RTN)."""
+    s.ppr = None
+    s.modem_ppr = None
+    s.ppm = None
+    if verdict is not None:
+        lines, bad = verdict
+        s.rx_lines = lines
+        s.rx_bad = bad
+        s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * m.cfg["rx_bad_pct"] else 2
+    m._set(C.RXPOST, now, m.cfg["fet_timeout"])
+
+
+def page_received(m, s, name, now):
+    """OK after a received page: report it, then AT+FPTS= when our verdict differs from the
+    modem's, else the next AT+FDR."""
+    if s.our_ppr is not None:
+        # no +FET: the sender never finished the page (line drop, hang-up): not kept
+        complete = s.ppm is not None
+        ppr = s.our_ppr if complete else None
+        ok = ppr == 1
+        s.pprs.append(ppr)
+        m._emit("page", {"dir": "rx", "index": s.index, "ppr": ppr, "ok": ok,
+                         "lines": s.rx_lines, "bad_lines": s.rx_bad,
+                         "modem_ppr": s.modem_ppr, "complete": complete})
+        if ok:
+            s.confirmed += 1
+            s.index += 1
+        else:
+            s.bad_pages += 1            # the sender retrains and sends it again (same index)
+    if m._closing(s, now):
+        return
+    s.retries = 0
+    ours = s.our_ppr
+    s.our_ppr = None
+    if ours is not None and ours != s.modem_ppr:
+        m._cmd(m.d["ppr"] % ours, C.FPTS, now)
+    else:
+        fdr(m, s, name, now)
