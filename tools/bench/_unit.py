@@ -59,16 +59,151 @@ def compile_mpy():
                         os.path.join(base, "main.py")], capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError("mpy-cross main.py: %s" % r.stderr.strip())
+    # the bench-only wrapper (benchwrap: the unit's imports, then main.py) and its hook
+    with open(os.path.join(MPY_DIR, "benchwrap.py"), "w") as f:
+        f.write(wrapper_source(unit_modules()))
+    for name, src in (("benchwrap", os.path.join(MPY_DIR, "benchwrap.py")),
+                      ("benchhook", os.path.join(HERE, "_hook.py"))):
+        r = subprocess.run([mpy_cross, "-march=x64", "-s", name + ".py", "-o", os.path.join(MPY_DIR, name + ".mpy"),
+                            src], capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError("mpy-cross %s: %s" % (name, r.stderr.strip()))
+    os.remove(os.path.join(MPY_DIR, "benchwrap.py"))
     _compiled.append(MPY_DIR)
     return MPY_DIR
 
 
+def unit_modules():
+    """What the unit imports on the unix port: tools/build.py's module set for the unix port
+    (the import graph of main.py), without the entry points, plus asyncio (frozen in the port,
+    its module and functions in the heap like the unit's own when frozen)."""
+    import build
+    mods, _ext = build.module_set("unix")
+    return ["asyncio"] + [m for m in mods if m not in build.ENTRIES]
+
+
+def wrapper_source(modules):
+    """benchwrap.py: in one interpreter, the hook, then every module the unit imports (the heap
+    they hold printed as `bench: imported code N B`), then firmware/main.py as the board runs
+    it. `--imports-only`: stop after the imports and print the frozen residue estimate.
+    Explicit import statements (__import__ in a loop crashed MicroPython 1.2x: uncaught NLR)."""
+    lines = ["import gc", "import sys", "import benchhook", "gc.collect()", "_a0 = gc.mem_alloc()"]
+    lines += ["import %s" % m for m in modules]
+    lines += ["gc.collect()",
+              'print("bench: imported code %d B" % (gc.mem_alloc() - _a0))',
+              'if "--imports-only" in sys.argv:',
+              "    benchhook.residue()",
+              "    sys.exit(0)",
+              "benchhook.install()",
+              "import main  # noqa: E402,F401  (runs the unit; its sys.exit ends the process)"]
+    return "\n".join(lines) + "\n"
+
+
+def code_heap(heap="4M"):
+    """(imported code bytes, frozen residue estimate bytes, residue line) of the unit's imports
+    on this 64-bit port: the wrapper with --imports-only."""
+    mpy = compile_mpy()
+    r = subprocess.run([unitlab.MICROPYTHON, "-X", "heapsize=%s" % heap, "-m", "benchwrap", "--imports-only"],
+                       capture_output=True, text=True, timeout=60, cwd=mpy,
+                       env=dict(os.environ, MICROPYPATH=mpy + ":.frozen"))
+    code = res = None
+    line = ""
+    for ln in r.stdout.splitlines():
+        if ln.startswith("bench: imported code "):
+            code = int(ln.split()[3])
+        elif ln.startswith("bench: residue "):
+            res = int(ln.split()[2])
+            line = ln[len("bench: residue "):]
+    if r.returncode or code is None or res is None:
+        raise RuntimeError("benchwrap --imports-only failed: %s" % (r.stdout + r.stderr)[-600:])
+    return code, res, line
+
+
 class Broker(unitlab.Broker):
     """unitlab.Broker, with Mosquitto's set_tcp_nodelay on or off (off is Mosquitto's default:
-    Nagle's algorithm then holds the broker's small writes for the peer's delayed ACK)."""
+    Nagle's algorithm then holds the broker's small writes for the peer's delayed ACK), and
+    optionally persistent (sessions and queued QoS 1 messages survive restart(), as on a
+    production broker)."""
 
-    def __init__(self, workdir, nodelay=False):
+    def __init__(self, workdir, nodelay=False, persistent=False):
         unitlab.Broker.__init__(self, workdir, nodelay=nodelay)
+        self.persistent = persistent
+
+    def start(self):
+        if not self.persistent:
+            return unitlab.Broker.start(self)
+        os.makedirs(self.workdir, exist_ok=True)
+        conf = os.path.join(self.workdir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"
+                    "%slog_dest file %s\n" % (self.port, self.workdir, "set_tcp_nodelay true\n" if self.nodelay else "",
+                                               os.path.join(self.workdir, "mosquitto.log")))
+        self.proc = subprocess.Popen([unitlab.MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        if not unitlab.wait_port(self.port):
+            self.stop()
+            raise RuntimeError("mosquitto did not start on port %d" % self.port)
+        return self
+
+    def restart(self, pause=0.5):
+        """Stop (SIGTERM: Mosquitto saves its sessions) and start again on the same port."""
+        self.stop()
+        time.sleep(pause)
+        return self.start()
+
+
+class Firmware(unitlab.Firmware):
+    """unitlab.Firmware started as `micropython -m <entry>`: `main`, or `benchwrap` (the unit's
+    imports measured, the bench hook, then main, in one interpreter)."""
+
+    def __init__(self, workdir, config, heap=None, mpy_dir=None, entry="main"):
+        unitlab.Firmware.__init__(self, workdir, config, heap=heap, mpy_dir=mpy_dir)
+        self.entry = entry
+
+    def start(self):
+        if self.entry == "main" or not self.mpy_dir:
+            return unitlab.Firmware.start(self)
+        self.write_config()
+        cmd = [unitlab.MICROPYTHON] + (["-X", "heapsize=%s" % self.heap] if self.heap else [])
+        cmd += ["-m", self.entry, "--flash", self.flash]
+        self.starts += 1
+        with open(self.log_path, "a") as log:
+            log.write("---- start %d: %s\n" % (self.starts, " ".join(cmd)))
+            log.flush()
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                                         env=dict(os.environ, MICROPYPATH=self.mpy_dir + ":.frozen"))
+        return self
+
+
+class Watcher(unitlab.Watcher):
+    """unitlab.Watcher with a persistent session (clean_session false, a fixed client id) that
+    reconnects by itself: events the unit publishes while a restarted broker and this watcher
+    find each other again wait in the broker for it."""
+
+    def __init__(self, port, root="faxbridge/#"):
+        import paho.mqtt.client as mqtt
+        import threading
+        self.msgs = []
+        self.cond = threading.Condition()
+        self.on_message = None
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-watch-%d" % os.getpid(),
+                                  clean_session=False)
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, u, f, rc, p=None: c.subscribe(root, qos=1)
+        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.loop_start()
+        end = time.monotonic() + 10
+        while not self.client.is_connected() and time.monotonic() < end:
+            time.sleep(0.02)
+
+    def connected(self, timeout=10.0):
+        end = time.monotonic() + timeout
+        while not self.client.is_connected():
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.02)
+        return True
 
 
 def run_heap(default_kb=512):
@@ -96,8 +231,12 @@ class Session:
     """Broker, line, firmware and watcher; `with Session(...) as s:`. Everything on 127.0.0.1,
     in a temporary folder removed at the end (kept when keep=True or on BENCH_KEEP=1)."""
 
-    def __init__(self, line, heap=None, mpy=True, config=None, tag="unit", keep=False, broker_nodelay=False):
+    def __init__(self, line, heap=None, mpy=True, config=None, tag="unit", keep=False, broker_nodelay=False,
+                 wrap=False, flash_from=None, persistent=False):
         self.tmp = tempfile.mkdtemp(prefix="bench-%s-" % tag)
+        self.wrap = wrap                # run the unit under the bench wrapper (benchwrap)
+        self.flash_from = flash_from    # a flash folder to start from (e.g. finished jobs)
+        self.persistent = persistent    # persistent broker and watcher session (broker restarts)
         self.keep = keep or os.environ.get("BENCH_KEEP") == "1"
         self.line = line
         self.heap = heap
@@ -118,7 +257,7 @@ class Session:
     def _start(self):
         from modemsim import Line  # noqa: F401  (fails early and clearly when missing)
         self.modem = self.line.add_modem(UNIT_NUMBER)
-        self.broker = Broker(os.path.join(self.tmp, "broker"), self.broker_nodelay).start()
+        self.broker = Broker(os.path.join(self.tmp, "broker"), self.broker_nodelay, self.persistent).start()
         cfg = {
             "unit_id": UNIT,
             "mqtt": {"host": "127.0.0.1", "port": self.broker.port, "keepalive_s": 30},
@@ -134,10 +273,12 @@ class Session:
             else:
                 cfg[k] = v
         mpy_dir = compile_mpy() if self.mpy else None
-        self.fw = unitlab.Firmware(self.tmp, cfg, heap=self.heap, mpy_dir=mpy_dir)
+        self.fw = Firmware(self.tmp, cfg, heap=self.heap, mpy_dir=mpy_dir, entry="benchwrap" if self.wrap else "main")
+        if self.flash_from:
+            shutil.copytree(self.flash_from, self.fw.flash)
         os.makedirs(self.fw.flash, exist_ok=True)
         shutil.copy(REGISTRY, os.path.join(self.fw.flash, "registry.json"))
-        self.w = unitlab.Watcher(self.broker.port)
+        self.w = Watcher(self.broker.port) if self.persistent else unitlab.Watcher(self.broker.port)
         self.line.start()
         self.fw.start()
         ok = self.w.wait(lambda ms: [1 for t, m in ms if t.endswith("/availability") and m == b"online"]
@@ -154,6 +295,43 @@ class Session:
                 pass
         if not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def online_count(self):
+        return len([1 for t, m in list(self.w.msgs) if t.endswith("/availability") and m == b"online"])
+
+    def wait_online(self, n, timeout=30.0, what="the unit online"):
+        """Wait until `online` has been seen more than n times."""
+        return self.wait(lambda ms: len([1 for t, m in ms if t.endswith("/availability") and m == b"online"]) > n,
+                         timeout, what)
+
+    def reboot(self, timeout=30.0):
+        """SIGKILL the firmware (a power cut or watchdog reset) and start it again; waits until
+        it is online."""
+        n = self.online_count()
+        self.fw.kill()
+        self.fw.start()
+        self.wait_online(n, timeout, "the unit online after the reboot")
+
+    def fragment(self, hole, timeout=10.0):
+        """Ask the bench hook (wrap=True) to fragment the free heap into holes of `hole` bytes;
+        returns the largest free run it then reports (bytes), or raises Incomplete."""
+        start = len(self.fw.log())
+        with open(os.path.join(self.fw.flash, ".bench-fragment"), "w") as f:
+            f.write(str(hole))
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            log = self.fw.log()[start:]
+            i = log.find("max free sz: ")
+            if i >= 0 and "\n" in log[i:]:
+                return int(log[i:].split(None, 4)[3].rstrip(",")) * 32   # GC blocks of 32 bytes (64-bit)
+            why = self.broken()
+            if why:
+                raise Incomplete("%s while fragmenting the heap" % why)
+            time.sleep(0.1)
+        raise Incomplete("the bench hook did not fragment the heap within %.0f s" % timeout)
+
+    def wait_final(self, job, timeout):
+        return self.wait(lambda ms: self.final(ms, job), timeout, "the final status of %s" % job)
 
     # ---- commands and waits
     def publish(self, suffix, payload):
@@ -179,7 +357,7 @@ class Session:
             return "MemoryError"
         return None
 
-    def wait(self, pred, timeout, what):
+    def wait(self, pred, timeout, what="a condition"):
         """Wait for pred(msgs); raise Incomplete when the firmware breaks or time runs out."""
         end = time.monotonic() + timeout
         while True:
