@@ -181,7 +181,7 @@ def build(board, quiet=False):
         os.makedirs(fdir, exist_ok=True)
         with open(os.path.join(fdir, board + ".py"), "w") as f:
             f.write(frozen_manifest(board, modules))
-    left = sorted(_all_modules() - set(modules))
+    left = sorted(all_modules() - set(modules))
     if not quiet:
         for m, n in sizes:
             print("  %6d  %s" % (n, m))
@@ -198,7 +198,7 @@ def build(board, quiet=False):
     return out, modules, sizes
 
 
-def _all_modules():
+def all_modules():
     names = set()
     for dp, dn, fns in os.walk(FW):
         dn[:] = [d for d in dn if d != "__pycache__"]

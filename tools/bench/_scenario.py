@@ -187,8 +187,10 @@ def reboot(s, hole, deadline):
     return bound
 
 
-def left(deadline):
-    return max(1.0, deadline - time.monotonic())
+def left(deadline, cap=40.0):
+    """Seconds to wait for one thing: what is left of the run, at most `cap` (a step that has
+    stalled fails in well under the run's timeout)."""
+    return max(1.0, min(cap, deadline - time.monotonic()))
 
 
 def run(heap, which, jobs_flash=None, hole=None, timeout=150.0):

@@ -331,7 +331,13 @@ class Session:
         raise Incomplete("the bench hook did not fragment the heap within %.0f s" % timeout)
 
     def wait_final(self, job, timeout):
-        return self.wait(lambda ms: self.final(ms, job), timeout, "the final status of %s" % job)
+        """The job's final fax/status; Incomplete at once when its cmd/fax is refused."""
+        got = self.wait(lambda ms: self.final(ms, job) or [m for t, m in ms if t.endswith("/cmd/error") and
+                                                            isinstance(m, dict) and m.get("ref") == job],
+                        timeout, "the final status of %s" % job)
+        if isinstance(got, list):
+            raise Incomplete("cmd/fax %s refused: %s %s" % (job, got[0].get("reason"), got[0].get("detail")))
+        return got
 
     # ---- commands and waits
     def publish(self, suffix, payload):
@@ -353,8 +359,10 @@ class Session:
         """Why the firmware cannot complete any more (dead or MemoryError in its log), or None."""
         if not self.fw.alive():
             return "firmware exited (%s)" % self.fw.proc.returncode
-        if "MemoryError" in self.fw.log():
-            return "MemoryError"
+        log = self.fw.log()
+        if "MemoryError" in log or "memory allocation failed" in log:
+            i = max(log.rfind("MemoryError"), log.rfind("memory allocation failed"))
+            return "MemoryError: " + log[i:].split("\n", 1)[0][:160]
         return None
 
     def wait(self, pred, timeout, what="a condition"):
