@@ -28,7 +28,7 @@ FAXES = 20                     # sent and received per round
 WINDOW = 32
 KEEP_DONE = 20                 # jobs.keep_done: finished job records kept on flash
 FLASH_BOUND = 1024 * 1024      # a quarter of a 4 MB ESP32's flash, the filesystem's share
-HEAP_FLAT = 2048               # free heap after round k within this of round 1's
+HEAP_FLAT = 3072               # free heap after each round within this of the others (samples at quiet moments)
 
 
 _budget = []
