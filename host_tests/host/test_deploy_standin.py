@@ -73,3 +73,19 @@ def test_deploy_to_unix_port_behind_pty(tmp_path):
     finally:
         p.terminate()
         p.wait(timeout=10)
+
+
+def test_deploy_to_a_frozen_board_removes_a_shadowing_faxbridge_folder(tmp_path):
+    """On MicroPython the filesystem comes before .frozen in sys.path: a faxbridge/ folder left by
+    an earlier .mpy deploy would shadow the frozen firmware. The script deploy runs first removes it."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import deploy
+    (tmp_path / "faxbridge" / "core" / "fax").mkdir(parents=True)
+    (tmp_path / "faxbridge" / "__init__.mpy").write_bytes(b"M")
+    (tmp_path / "faxbridge" / "core" / "fax" / "status.mpy").write_bytes(b"M")
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "rm.py").write_text(deploy.RM_SHADOW)
+    r = subprocess.run([os.path.join(BIN, "micropython"), "rm.py"], cwd=str(tmp_path), capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["config.json", "rm.py"]
