@@ -1,5 +1,5 @@
 """The unit at the heap an ESP32 without PSRAM gives it (issue 13): the imported code's heap
-(measured in the unit's own interpreter, tools/bench/_unit.code_heap) plus the working-set
+(measured in the unit's own interpreter, tools/bench/_wrap.code_heap) plus the working-set
 budget of 40 KB, plain 64-bit bytes. The firmware runs as .mpy under the bench wrapper, a real
 Mosquitto and the simulated line (sped up) around it.
 
@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools", "bench")]
 import _scenario  # noqa: E402
 import _unit  # noqa: E402
+import _wrap  # noqa: E402
 
 WORKING_SET = 40 * 1024        # the working-set budget (docs/bench.md)
 ROUNDS = 10
@@ -40,7 +41,7 @@ def _heap():
     if env:
         return int(env)
     if not _budget:
-        code, _res, _note = _unit.code_heap()
+        code, _res, _note = _wrap.code_heap()
         _budget.append(code + WORKING_SET)
     return _budget[0]
 

@@ -1,4 +1,4 @@
-"""Bench-only: runs on the MicroPython unix port inside the generated wrapper (tools/bench/_unit.py,
+"""Bench-only: runs on the MicroPython unix port inside the generated wrapper (tools/bench/_wrap.py,
 `wrapper_source`), in the unit's own interpreter. Never on a board; firmware/ has no bench code.
 
 - residue(): what the imported modules would still hold in heap if they were frozen (module

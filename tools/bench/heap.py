@@ -1,6 +1,6 @@
 """Heap figures: the field unit's scenario (tools/bench/_scenario.py) on the MicroPython unix
 port, the firmware as .mpy for the host, run under the bench wrapper (the unit's imports, then
-firmware/main.py, in one interpreter; tools/bench/_unit.py, _hook.py). docs/bench.md explains
+firmware/main.py, in one interpreter; tools/bench/_wrap.py, _hook.py). docs/bench.md explains
 which figure sizes which board.
 
   imported code      gc.mem_alloc() around importing every module the unit imports (the import
@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _scenario  # noqa: E402
-import _unit  # noqa: E402
+import _wrap  # noqa: E402
 from _unit import ROOT  # noqa: E402
 
 GOAL_KB = 64                 # the ESP32 without PSRAM: 64 KB of GC heap, code frozen
@@ -103,7 +103,7 @@ def largest_alloc(heap_kb, which, jobs, say=print):
 def run(which=None, say=print):
     which = _scenario.steps() if which is None else which
     t0 = time.time()
-    code, residue, residue_note = _unit.code_heap()
+    code, residue, residue_note = _wrap.code_heap()
     say("heap: imported code %d B (64-bit, .mpy); frozen residue estimate %s" % (code, residue_note))
     work = tempfile.mkdtemp(prefix="bench-heap-")
     jobs = _scenario.prepare_jobs(work) if "jobs100" in which else None
@@ -160,7 +160,7 @@ def run(which=None, say=print):
 def main(argv):
     which = _scenario.steps(argv[argv.index("--steps") + 1]) if "--steps" in argv else None
     if "--code" in argv:
-        code, residue, note = _unit.code_heap()
+        code, residue, note = _wrap.code_heap()
         print("imported code %d B (64-bit .mpy); frozen residue estimate %s" % (code, note))
         return 0
     if "--heap" in argv:
