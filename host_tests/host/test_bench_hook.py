@@ -49,3 +49,21 @@ def test_residue_counts_what_frozen_code_keeps(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     # 2 functions (f, C.m), 1 class, 2 containers (the dict and the list inside it)
     assert "2 functions, 1 classes, 2 containers" in r.stdout, r.stdout
+
+
+def test_scenario_steps_switch_and_the_big_fax_is_256_kb():
+    sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
+    import json
+    import _scenario
+    assert _scenario.steps("") == _scenario.STEPS
+    assert _scenario.steps("-fax256k,-restarts") == ("jobs100", "demo", "telegrams", "reboot")
+    assert _scenario.steps("reboot,demo") == ("demo", "reboot")
+    try:
+        _scenario.steps("demo,nope")
+        raise AssertionError("an unknown step was accepted")
+    except SystemExit as e:
+        assert "nope" in str(e)
+    body = _scenario.big_fax()
+    assert 255 * 1024 < len(body) <= 256 * 1024, len(body)
+    cmd = json.loads(body)
+    assert len(cmd["pages"]) <= 20 and all(len(p.get("text", "")) <= 16000 for p in cmd["pages"])
