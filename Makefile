@@ -8,7 +8,7 @@ BOARD ?= esp32_devkitc
 PORT ?=
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: setup sysdeps test test-cpython test-micropython mpycheck lint typecheck build deploy run bench clean
+.PHONY: setup sysdeps test test-cpython test-micropython mpycheck lint typecheck build deploy run bench soak clean
 
 setup: $(STAMP) sysdeps
 
@@ -38,6 +38,7 @@ test-micropython: $(STAMP)
 test-cpython: setup
 	$(PY) -m pytest host_tests -q -p no:cacheprovider
 
+# the modules main.py imports, for BOARD (esp32_devkitc: frozen, esp32_spiram: .mpy; README)
 build: $(STAMP)
 	$(PY) tools/build.py --board $(BOARD)
 
@@ -48,8 +49,13 @@ deploy: build
 run: $(STAMP)
 	$(PY) tools/run.py $(RUN_ARGS)
 
+# BENCH_HEAP_STEPS=-fax256k,-restarts leaves scenario steps out (docs/bench.md)
 bench: setup
 	$(PY) tools/bench.py
+
+# the unit at the no-PSRAM heap budget, 10 000 telegrams and 200 faxes each way (part of make test)
+soak: setup
+	$(PY) -m pytest host_tests/host/test_unit_soak.py -q -p no:cacheprovider
 
 clean:
 	rm -rf build

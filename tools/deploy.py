@@ -3,8 +3,12 @@
 Usage: python tools/deploy.py --board esp32_devkitc --port /dev/ttyUSB0 [--resume]
 --resume: do not soft-reset first (needed for the MicroPython unix port behind a pty, which
 stands in for a board in the tests).
+A frozen board (board.json "frozen": true) gets only its files (board.json, config.json, ...),
+and a `faxbridge/` folder left on its filesystem by an earlier .mpy deploy is removed first: on
+MicroPython the filesystem comes before `.frozen` in sys.path, so it would shadow the frozen code.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +30,22 @@ def plan(src):
     return dirs, files
 
 
+# removes /faxbridge (files and folders) on the board, if there
+RM_SHADOW = """import os
+def _rm(p):
+ try:
+  if os.stat(p)[0] & 0x4000:
+   for n in os.listdir(p):
+    _rm(p + '/' + n)
+   os.rmdir(p)
+  else:
+   os.remove(p)
+ except OSError:
+  pass
+_rm('faxbridge')
+"""
+
+
 def deploy(board, port, resume=False, timeout=300):
     src = os.path.join(ROOT, "build", board)
     if not os.path.isdir(src):
@@ -35,6 +55,9 @@ def deploy(board, port, resume=False, timeout=300):
     dirs, files = plan(src)
     # mkdir fails on an existing folder: run it as a guarded exec, in one session
     mk = "import os\nfor d in %r:\n try: os.mkdir(d)\n except OSError: pass\n" % (dirs,)
+    with open(os.path.join(src, "board.json")) as f:
+        if json.load(f).get("frozen"):
+            mk = RM_SHADOW + mk
     cmd = base + ["exec", mk]
     for local, remote in files:
         cmd += ["+", "fs", "cp", local, ":" + remote]

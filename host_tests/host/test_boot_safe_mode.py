@@ -1,4 +1,5 @@
-"""boot.py's safe mode reaches main.py on MicroPython (a builtin set by boot.py must be seen)."""
+"""boot.py's safe mode: the window after boot (GPIO0 at reset is the ROM download mode), and the
+builtin it sets reaches main.py on MicroPython."""
 import os
 import subprocess
 import sys
@@ -26,3 +27,45 @@ def test_without_safe_mode_main_runs_and_refuses_missing_config(tmp_path):
     r = _run(tmp_path, "")
     assert r.returncode == 2, r.stdout + r.stderr
     assert "faxbridge: config error:" in r.stdout
+
+
+def _boot_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("fb_boot", os.path.join(ROOT, "firmware", "boot.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)          # not esp32: only defines safe_window
+    return mod
+
+
+def _press(at_ms, until_ms=10 ** 9):
+    """A button pressed from at_ms to until_ms of the window, and a clock the sleeps advance."""
+    t = [0]
+    return (lambda: at_ms <= t[0] < until_ms), (lambda ms: t.__setitem__(0, t[0] + ms)), t
+
+
+def test_safe_window_press_within_the_window_enters_safe_mode():
+    boot = _boot_module()
+    for at in (0, 500, 1900, 1950):
+        pressed, sleep, _t = _press(at)
+        assert boot.safe_window(pressed, sleep, 2000, 50) is True, at
+
+
+def test_safe_window_without_a_press_boots_the_unit_after_the_window():
+    boot = _boot_module()
+    pressed, sleep, t = _press(10 ** 9)
+    assert boot.safe_window(pressed, sleep, 2000, 50) is False
+    assert t[0] == 2000                    # the whole window waited, not more
+
+
+def test_safe_window_ignores_a_glitch_and_a_late_press():
+    boot = _boot_module()
+    pressed, sleep, _t = _press(400, 440)  # one poll low: a bounce, not a press
+    assert boot.safe_window(pressed, sleep, 2000, 50) is False
+    pressed, sleep, _t = _press(2050)      # after the window
+    assert boot.safe_window(pressed, sleep, 2000, 50) is False
+
+
+def test_boot_py_does_nothing_off_the_board_on_micropython(tmp_path):
+    r = subprocess.run([MP, os.path.join(ROOT, "firmware", "boot.py")], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr

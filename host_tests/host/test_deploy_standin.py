@@ -11,15 +11,33 @@ BIN = os.path.dirname(sys.executable)
 
 
 def test_build_esp32_writes_xtensawin_mpy():
-    r = subprocess.run([sys.executable, "tools/build.py", "--board", "esp32_devkitc"], cwd=ROOT,
+    r = subprocess.run([sys.executable, "tools/build.py", "--board", "esp32_spiram"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    out = os.path.join(ROOT, "build", "esp32_devkitc")
+    out = os.path.join(ROOT, "build", "esp32_spiram")
     mpy = os.path.join(out, "faxbridge", "core", "fax", "status.mpy")
     with open(mpy, "rb") as f:
         head = f.read(4)
     assert head[0:2] == b"M\x06"        # .mpy magic, version 6 (MicroPython >= 1.22)
     assert os.path.exists(os.path.join(out, "board.json"))
+    # tools-only modules stay on the host; the other port too
+    assert not os.path.exists(os.path.join(out, "faxbridge", "core", "cafis", "engine.mpy"))
+    assert not os.path.exists(os.path.join(out, "faxbridge", "ports", "unix"))
+
+
+def test_build_frozen_board_lists_the_import_graph_for_its_manifest():
+    r = subprocess.run([sys.executable, "tools/build.py", "--board", "esp32_devkitc"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = os.path.join(ROOT, "build", "esp32_devkitc")
+    assert sorted(os.listdir(out)) == ["board.json"]        # the code is frozen, not copied
+    with open(os.path.join(ROOT, "build", "frozen", "esp32_devkitc.py")) as f:
+        listed = f.read()
+    assert '"core/fax/status.py"' in listed and '"ports/esp32/port.py"' in listed
+    assert "engine.py" not in listed and "ports/unix" not in listed
+    with open(os.path.join(ROOT, "boards", "esp32_devkitc", "manifest.py")) as f:
+        manifest = f.read()
+    assert 'include("../../build/frozen/esp32_devkitc.py")' in manifest and "metadata(" in manifest
 
 
 def test_unknown_board_is_named():
@@ -55,3 +73,19 @@ def test_deploy_to_unix_port_behind_pty(tmp_path):
     finally:
         p.terminate()
         p.wait(timeout=10)
+
+
+def test_deploy_to_a_frozen_board_removes_a_shadowing_faxbridge_folder(tmp_path):
+    """On MicroPython the filesystem comes before .frozen in sys.path: a faxbridge/ folder left by
+    an earlier .mpy deploy would shadow the frozen firmware. The script deploy runs first removes it."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import deploy
+    (tmp_path / "faxbridge" / "core" / "fax").mkdir(parents=True)
+    (tmp_path / "faxbridge" / "__init__.mpy").write_bytes(b"M")
+    (tmp_path / "faxbridge" / "core" / "fax" / "status.mpy").write_bytes(b"M")
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "rm.py").write_text(deploy.RM_SHADOW)
+    r = subprocess.run([os.path.join(BIN, "micropython"), "rm.py"], cwd=str(tmp_path), capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["config.json", "rm.py"]

@@ -1,0 +1,69 @@
+"""The bench's proof of the largest allocation after boot (tools/bench/_hook.py, docs/bench.md):
+once the free heap is fragmented into 2 KB holes, MicroPython reports no free run above 2 KB and
+an allocation above it fails however much heap is free, while smaller ones still succeed."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MP = os.path.join(os.path.dirname(sys.executable), "micropython")
+
+SCRIPT = """import gc
+import benchhook_src as h
+keep = [bytearray(100) for _ in range(50)]
+h.fragment(2048)
+gc.collect()
+print("FREE", gc.mem_free())
+for n in (1500, 1900, 3000, 8000):
+    try:
+        b = bytearray(n)
+        print("ALLOC", n, "ok")
+        del b
+    except MemoryError:
+        print("ALLOC", n, "fails")
+"""
+
+
+def test_fragmented_heap_has_no_free_run_above_the_hole(tmp_path):
+    (tmp_path / "benchhook_src.py").write_text(open(os.path.join(ROOT, "tools", "bench", "_hook.py")).read())
+    (tmp_path / "t.py").write_text(SCRIPT)
+    r = subprocess.run([MP, "-X", "heapsize=300K", "t.py"], cwd=str(tmp_path), capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, MICROPYPATH=str(tmp_path) + ":.frozen"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    run = int(out.split("max free sz: ")[1].split()[0].rstrip(","))
+    assert run * 32 <= 2048, out                       # GC blocks of 32 bytes on this 64-bit port
+    free = int(out.split("FREE ")[1].split()[0])
+    assert free > 50 * 1024, out                       # plenty of heap, only in small runs
+    assert "ALLOC 1500 ok" in out and "ALLOC 1900 ok" in out, out
+    assert "ALLOC 3000 fails" in out and "ALLOC 8000 fails" in out, out
+
+
+def test_residue_counts_what_frozen_code_keeps(tmp_path):
+    (tmp_path / "benchhook_src.py").write_text(open(os.path.join(ROOT, "tools", "bench", "_hook.py")).read())
+    (tmp_path / "fbx.py").write_text("A = 1\nT = {'a': 1, 'b': [1, 2]}\n\ndef f():\n    pass\n\n\n"
+                                     "class C:\n    def m(self):\n        pass\n")
+    (tmp_path / "t.py").write_text("import fbx\nimport benchhook_src as h\nh.residue(('fbx',))\n")
+    r = subprocess.run([MP, "t.py"], cwd=str(tmp_path), capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, MICROPYPATH=str(tmp_path) + ":.frozen"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # 2 functions (f, C.m), 1 class, 2 containers (the dict and the list inside it)
+    assert "2 functions, 1 classes, 2 containers" in r.stdout, r.stdout
+
+
+def test_scenario_steps_switch_and_the_big_fax_is_256_kb():
+    sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
+    import json
+    import _scenario
+    assert _scenario.steps("") == _scenario.STEPS
+    assert _scenario.steps("-fax256k,-restarts") == ("jobs100", "demo", "telegrams", "reboot")
+    assert _scenario.steps("reboot,demo") == ("demo", "reboot")
+    try:
+        _scenario.steps("demo,nope")
+        raise AssertionError("an unknown step was accepted")
+    except SystemExit as e:
+        assert "nope" in str(e)
+    body = _scenario.big_fax()
+    assert 255 * 1024 < len(body) <= 256 * 1024, len(body)
+    cmd = json.loads(body)
+    assert len(cmd["pages"]) <= 20 and all(len(p.get("text", "")) <= 16000 for p in cmd["pages"])

@@ -1,0 +1,140 @@
+"""The unit at the heap an ESP32 without PSRAM gives it (issue 13): the imported code's heap
+(measured in the unit's own interpreter, tools/bench/_wrap.code_heap) plus the working-set
+budget of 40 KB, plain 64-bit bytes. The firmware runs as .mpy under the bench wrapper, a real
+Mosquitto and the simulated line (sped up) around it.
+
+- the make-run demo and a reboot complete at that heap;
+- soak: 10 000 telegrams and 200 faxes sent and 200 received, in 10 rounds (the line at 400x:
+  about 2 minutes); after every round (1000 telegrams, all answered) the unit's own telemetry
+  reports its free heap, which must stay flat; job records and flash use stay within their
+  bounds; every command is answered; no MemoryError in the log.
+
+FAXBRIDGE_SOAK_HEAP=<bytes> runs both at another heap (to look at the test itself).
+"""
+import os
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools", "bench")]
+import _scenario  # noqa: E402
+import _unit  # noqa: E402
+import _wrap  # noqa: E402
+
+WORKING_SET = 40 * 1024        # the working-set budget (docs/bench.md)
+ROUNDS = 10
+TELEGRAMS = 1000               # per round
+FAXES = 20                     # sent and received per round
+WINDOW = 32
+KEEP_DONE = 20                 # jobs.keep_done: finished job records kept on flash
+FLASH_BOUND = 1024 * 1024      # a quarter of a 4 MB ESP32's flash, the filesystem's share
+HEAP_FLAT = 3072               # free heap after each round within this of the others (samples at quiet moments)
+
+
+_budget = []
+
+
+def _heap():
+    """The imported code's heap (measured once per session) + the working-set budget, bytes."""
+    env = os.environ.get("FAXBRIDGE_SOAK_HEAP")
+    if env:
+        return int(env)
+    if not _budget:
+        code, _res, _note = _wrap.code_heap()
+        _budget.append(code + WORKING_SET)
+    return _budget[0]
+
+
+def test_demo_and_reboot_at_the_frozen_budget():
+    heap = _heap()
+    ok, why, dt, _b = _scenario.run(str(heap), ("demo", "reboot"), timeout=120)
+    assert ok, "at %d B: %s (%.0f s)" % (heap, why, dt)
+
+
+def _flash_use(flash):
+    total = files = 0
+    for dp, _dn, fns in os.walk(flash):
+        for f in fns:
+            total += os.path.getsize(os.path.join(dp, f))
+            files += 1
+    return total, files
+
+
+def _count(s, suffix):
+    return len([1 for t, m in list(s.w.msgs) if t.endswith(suffix)])
+
+
+def _finals(s):
+    return [m for t, m in list(s.w.msgs) if t.endswith("/fax/status") and isinstance(m, dict) and m.get("final")]
+
+
+def test_soak_10000_telegrams_200_faxes_each_way(tmp_path):
+    heap = _heap()
+    t0 = time.monotonic()
+    from modemsim import Line
+    line = Line(speedup=400.0, t30_delay=0.005, ring_interval=0.05, dial_delay=0.01, result_delay=0.02,
+                timeouts=_unit.fast_timeouts())
+    cfg = {"telemetry": {"interval_s": 1}, "jobs": {"keep_done": KEEP_DONE}}
+    tels = _unit.telegram_mix(TELEGRAMS)
+    want = _unit.expected_verdicts(tels * ROUNDS)
+    pbm = str(tmp_path / "in.pbm")
+    with open(pbm, "wb") as f:
+        f.write(_unit.unitlab.blocky_pbm(40, seed=3))
+    with _unit.Session(line, heap=str(heap), config=cfg, tag="soak", wrap=True) as s:
+        remote = line.add_remote(_unit.REMOTE, out_dir=str(tmp_path / "remote"))
+        caller = line.add_remote(_unit.CALLER)
+        heaps, flash = [], []
+        for r in range(ROUNDS):
+            n0 = _count(s, "/cafis/verdict")
+            stop = []
+            pub = threading.Thread(target=_telegrams, args=(s, tels, n0, stop), daemon=True)
+            pub.start()
+            for i in range(FAXES):
+                job = "s%d_%d" % (r, i)
+                s.fax(job, _unit.REMOTE, [{"text": "soak round %d fax %d" % (r, i)}])
+                fin = s.wait_final(job, 60)
+                assert fin["code"] == 0 and fin["pages"] == 1, fin
+                n_rx = _count(s, "/fax/received")
+                call = caller.send_fax(_unit.UNIT_NUMBER, [pbm])
+                s.wait(lambda ms: _count(s, "/fax/received") > n_rx, 60, "fax/received %s" % job)
+                assert call.wait(timeout=20) == "OK"
+            pub.join(120)
+            assert not pub.is_alive() and not stop, "round %d: telegrams: %s" % (r, stop or "still publishing")
+            s.wait(lambda ms: _count(s, "/cafis/verdict") - n0 >= TELEGRAMS, 60, "round %d's verdicts" % r)
+            n_t = _count(s, "/telemetry")         # the next telemetry after a quiet moment
+            tel = s.wait(lambda ms: [m for t, m in ms if t.endswith("/telemetry")][n_t:], 10, "telemetry")
+            heaps.append(tel[0]["heap_free"])
+            use, _files = _flash_use(s.fw.flash)
+            jobs = len(set(n.split(".")[0] for n in os.listdir(os.path.join(s.fw.flash, "jobs"))))
+            flash.append((use, jobs))
+            assert use <= FLASH_BOUND, "round %d: %d bytes on flash" % (r, use)
+            assert s.broken() is None, s.broken()
+        verdicts = [(v.get("verdict"), v.get("code"), v.get("rule")) for v in s.verdicts()]
+        log = s.fw.log()
+    took = time.monotonic() - t0
+    print("soak at %d B: %.0f s; free heap per round %s; flash (bytes, job records) %s" % (heap, took, heaps, flash))
+    assert verdicts == want, "%d verdicts for %d telegrams (or differing)" % (len(verdicts), len(want))
+    assert len(remote.received) >= ROUNDS * FAXES
+    assert "MemoryError" not in log
+    assert max(heaps) - min(heaps) <= HEAP_FLAT and heaps[-1] >= heaps[0] - HEAP_FLAT, heaps
+    assert max(j for _u, j in flash) <= KEEP_DONE + 1, flash          # jobs with a record on flash
+    assert flash[-1][0] <= max(u for u, _j in flash[:ROUNDS // 2]) + 16 * 1024, flash  # flat, not growing
+
+
+def _telegrams(s, tels, n0, stop):
+    """Publish tels, WINDOW ahead of their verdicts (a thread beside the faxes)."""
+    sent = 0
+    end = time.monotonic() + 120
+    try:
+        while sent < len(tels):
+            if time.monotonic() > end:
+                stop.append("%d of %d sent in 120 s" % (sent, len(tels)))
+                return
+            if sent - (_count(s, "/cafis/verdict") - n0) < WINDOW:
+                s.publish("cmd/telegram", tels[sent])
+                sent += 1
+            else:
+                time.sleep(0.002)
+    except Exception as e:          # reported by the test, not lost in the thread
+        stop.append(repr(e))

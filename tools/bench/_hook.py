@@ -1,0 +1,162 @@
+"""Bench-only: runs on the MicroPython unix port inside the generated wrapper (tools/bench/_wrap.py,
+`wrapper_source`), in the unit's own interpreter. Never on a board; firmware/ has no bench code.
+
+- residue(): what the imported modules would still hold in heap if they were frozen (module
+  dicts, classes, function objects, and dicts/lists/sets/bytearrays built at import, nested
+  ones too; tuples count as constants, which stay in flash), with 32-bit object sizes: an
+  estimate, printed as `bench: residue ...`.
+- install(): wraps asyncio.run (which firmware/main.py calls) so that a watcher task runs beside
+  the unit. When the bench writes `<flash>/.bench-fragment` (a hole size in bytes), the watcher
+  fragments the free heap: the whole free heap taken in hole-sized blocks, the runs left
+  between them filled with halving sizes, then every other hole-sized block freed and the
+  rest kept. No free run is then larger than a hole (`micropython.mem_info()` prints the
+  largest free run, `max free sz`, in GC blocks), so if the unit goes on working, no later
+  allocation needed more than that.
+"""
+import gc
+import os
+import sys
+
+import asyncio
+
+TRIGGER = ".bench-fragment"
+_pins = []
+
+
+def _flash():
+    a = sys.argv
+    for i in range(len(a) - 1):
+        if a[i] == "--flash":
+            return a[i + 1] + "/"
+    return "flash/"
+
+
+def fragment(hole):
+    gc.collect()
+    n = gc.mem_free() // hole + 16
+    big = [None] * n
+    small = [None] * 1024
+    i = 0
+    try:
+        while i < n:
+            big[i] = bytearray(hole - 32)      # + its 32-byte header (one GC block on 64-bit)
+            i += 1
+    except MemoryError:
+        pass
+    j = 0
+    size = hole // 2
+    while size >= 16 and j < len(small):
+        try:
+            while j < len(small):
+                small[j] = bytearray(size)
+                j += 1
+        except MemoryError:
+            size //= 2
+    for k in range(0, i, 2):
+        big[k] = None
+    _pins.append(big)
+    _pins.append(small)
+    gc.collect()
+    print("bench: fragmented: %d holes of %d B, %d blocks kept, %d fillers; free %d B" % (
+        (i + 1) // 2, hole, i // 2, j, gc.mem_free()))
+    import micropython
+    micropython.mem_info()
+
+
+async def _watch():
+    path = _flash() + TRIGGER
+    while True:
+        await asyncio.sleep_ms(200)
+        try:
+            os.stat(path)
+            with open(path) as f:
+                hole = int(f.read())
+            os.remove(path)
+        except (OSError, ValueError):
+            continue
+        fragment(hole)
+
+
+def install():
+    run = asyncio.run
+
+    def patched(coro):
+        async def both():
+            t = asyncio.create_task(_watch())
+            try:
+                return await coro
+            finally:
+                t.cancel()
+        return run(both())
+    asyncio.run = patched
+
+
+def _table(n):
+    """Bytes of a dict's hash table of n entries on a 32-bit port (2 words an entry, the table
+    sized to the next prime MicroPython uses), rounded to 16-byte GC blocks."""
+    for p in (0, 1, 2, 3, 5, 7, 11, 17, 23, 31, 41, 53, 67, 83, 103, 131, 163, 199, 241, 293, 359,
+              431, 521, 631, 761, 919, 1103, 1327, 1597, 1931, 2333, 2801, 3371):
+        if p >= n:
+            return _blk(8 * p)
+    return _blk(8 * n)
+
+
+def _blk(n):
+    return (n + 15) & ~15
+
+
+def _value(v, seen):
+    """(bytes, kind) of one module-level or class-level value that frozen code still builds in
+    RAM, each object once (`seen`: ids); constants (str, bytes, int, tuples of constants) stay
+    in flash and count 0."""
+    if id(v) in seen:
+        return 0, None
+    t = type(v)
+    tn = t.__name__
+    kind = None
+    n = 0
+    if tn in ("function", "generator", "closure"):
+        n, kind = 16, "function"
+    elif tn in ("staticmethod", "classmethod"):
+        n, kind = 32, "function"
+    elif t is type:
+        n, kind = 80 + 16 + _table(len(v.__dict__)), "class"
+    elif t is dict:
+        n, kind = 16 + _table(len(v)), "container"
+    elif t is list:
+        n, kind = 16 + _blk(4 * len(v)), "container"
+    elif t is bytearray:
+        n, kind = 16 + _blk(len(v)), "container"
+    elif t is set:
+        n, kind = 16 + _table(len(v)) // 2, "container"
+    if kind:
+        seen.add(id(v))
+    return n, kind
+
+
+def residue(prefixes=("faxbridge", "asyncio")):
+    """Frozen-equivalent heap of the imported modules (32-bit estimate): prints it and returns
+    (bytes, names, functions, classes)."""
+    total = names = 0
+    count = {"function": 0, "class": 0, "container": 0}
+    seen = set()
+    for name in sorted(sys.modules):
+        if not [1 for p in prefixes if name == p or name.startswith(p + ".")]:
+            continue
+        d = sys.modules[name].__dict__
+        names += len(d)
+        total += 16 + 16 + _table(len(d))          # module object, its dict, the table
+        todo = list(d.values())
+        while todo:
+            v = todo.pop()
+            n, kind = _value(v, seen)
+            total += n
+            if kind:
+                count[kind] += 1
+            if kind == "class":
+                todo.extend(v.__dict__.values())
+            elif kind == "container" and type(v) in (dict, list):
+                todo.extend(v.values() if type(v) is dict else v)
+    print("bench: residue %d B, %d names, %d functions, %d classes, %d containers" % (
+        total, names, count["function"], count["class"], count["container"]))
+    return total
