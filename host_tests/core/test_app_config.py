@@ -230,3 +230,12 @@ def test_the_driver_dials_by_the_configured_country():
     assert dial.check("999", *m._policy())[0] == 6002
     jp = class2.Class2(config.driver(config.check(_copy(GOOD))[0]))
     assert dial.check("01184960000", *jp._policy())[0] == 6002
+
+
+def test_home_assistant_keys():
+    cfg, errors = config.check(_copy(GOOD))
+    assert errors == [] and cfg["ha"] == {"discovery": False, "prefix": "homeassistant"}
+    assert _errors("ha", "discovery", "yes") and _errors("ha", "prefix", "ha/#")
+    assert _errors("ha", "prefix", "/ha") and _errors("ha", "prefix", "my ha/x") == [
+        'ha.prefix: a topic prefix without + # blanks or a leading/trailing /, got "my ha/x"']
+    assert _errors("ha", "prefix", "home/assistant") == []

@@ -84,6 +84,8 @@ SCHEMA = (
     ("quota.hold_s", "int", 86400, False, (60, 864000)),
     ("cafis.registry", "any", None, False, None),
     ("cafis.layouts", "any", None, False, None),
+    ("ha.discovery", "bool", False, False, None),
+    ("ha.prefix", "str", "homeassistant", False, (1, 64)),
     ("telemetry.interval_s", "num", 60, False, (1, 86400)),
     ("watchdog.timeout_ms", "int", 30000, False, (2000, 600000)),
     ("jobs.keep_done", "int", 20, False, (0, 200)),
@@ -95,7 +97,7 @@ SCHEMA = (
 )
 
 SECTIONS = ("unit_id", "board", "mqtt", "wifi", "ntp", "modem", "telegram", "dial", "retries",
-            "quota", "cafis", "telemetry", "watchdog", "jobs", "rx")
+            "quota", "cafis", "ha", "telemetry", "watchdog", "jobs", "rx")
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -243,6 +245,9 @@ def _cross(cfg, errors):
                       " have no room" % (m["answer_reserve"], m["capacity"]))
     if m["outbox_record"] < 29 + 768:   # commands.MAX_ANSWER and its record framing (outbox.has_room)
         errors.append("mqtt.outbox_record: %d cannot hold a command's answer (at least 797)" % m["outbox_record"])
+    hp = cfg["ha"]["prefix"]
+    if hp.startswith("/") or hp.endswith("/") or "+" in hp or "#" in hp or " " in hp:
+        errors.append("ha.prefix: a topic prefix without + # blanks or a leading/trailing /, got %s" % _show(hp))
     d = cfg["dial"]
     bad = d["deny"] + dial.table(d["country"], "emergency")
     for n in d["allow"]:

@@ -33,7 +33,7 @@ class Link:
                  max_records=512, connect_timeout_ms=10000, write_timeout_ms=30000,
                  backoff_min_ms=500, backoff_max_ms=60000, rand=None,
                  default_sender="center", on_error=None, nodelay=True, seen=None, spool=None,
-                 answer_reserve=4096):
+                 answer_reserve=4096, discovery=None):
         self.unit = contract.check_unit(unit)
         self.host = host
         self.port = port
@@ -69,6 +69,8 @@ class Link:
         self.denied = 0
         self.connects = 0
         self.tseq = 0
+        self.discovery = discovery   # (HA prefix, firmware version) or None: docs/ha.md
+        self._disc = -1              # next discovery config to publish on this connection
         self._addr = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -166,7 +168,21 @@ class Link:
                 self._error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
                             " read-back) denied by its ACL?" % (self.root_s, sfx, seq, self.verify_ms))
 
+    def _announce(self, now):
+        """Home Assistant discovery: one retained config per entity, QoS 1, built one at a
+        time while the in-flight window has room (docs/ha.md)."""
+        from faxbridge.core.mqtt import discovery
+        sess = self.session
+        while 0 <= self._disc < discovery.count() and sess.can_publish():
+            t, p = discovery.config(self._disc, self.unit, self.root_s, self.discovery[0], self.discovery[1])
+            sess.publish(t.encode(), p, 1, True, now)
+            self._disc += 1
+        if self._disc >= discovery.count():
+            self._disc = -1
+
     def _pump(self, now):
+        if self._disc >= 0:
+            self._announce(now)
         ob = self.outbox
         n0 = ob.inflight()
         ob.pump(self.session, self.root, now)
@@ -236,6 +252,7 @@ class Link:
                 if not ev[1] or not self._subs:
                     self._subscribe(now)
                 self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
+                self._disc = 0 if self.discovery else -1
                 if self.verify:
                     self._pending[contract.AVAILABILITY] = [0, now + self.verify_ms]
             elif k == "suback":

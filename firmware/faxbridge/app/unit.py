@@ -97,7 +97,8 @@ class Unit:
         self.modem_state = "off"
         self.active = None          # the job record on the line
         self.rx = None
-        self.counters = {"telegrams": 0, "verdicts": {}, "rx_faxes": 0, "tx_pages": 0}
+        self.counters = {"telegrams": 0, "verdicts": {}, "rx_faxes": 0, "tx_pages": 0,
+                         "fax_sent": 0, "fax_failed": 0}
         self.registry = None
         self.checker = None
         self.wdt = None
@@ -117,6 +118,14 @@ class Unit:
 
     def _emit_status(self, fields):
         self.link.event(contract.FAX_STATUS, fields)
+        final = code = None
+        for k, v in fields:
+            if k == "final":
+                final = v
+            elif k == "code":
+                code = v
+        if final:
+            self.counters["fax_sent" if code == 0 else "fax_failed"] += 1
 
     def _check_number(self, number):
         d = self._dcfg
@@ -190,7 +199,9 @@ class Unit:
         from faxbridge.app.outbox_store import FileStore
         from faxbridge.app.seen import Seen
         from faxbridge.app.spool import Spool
+        from faxbridge import VERSION
         m = self.cfg["mqtt"]
+        ha = self.cfg["ha"]
         fl = self.flash
         makedirs(fl + "spool")
         makedirs(fl + "outbox")
@@ -203,7 +214,8 @@ class Unit:
                          keepalive=m["keepalive_s"], clean=m["clean"], rx_buffer=m["rx_buffer"],
                          capacity=m["capacity"], answer_reserve=m["answer_reserve"],
                          default_sender=self.cfg["telegram"]["sender"], on_error=self._link_error,
-                         seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"))
+                         seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"),
+                         discovery=(ha["prefix"], VERSION) if ha["discovery"] else None)
         self.link.on_command = self._on_command
 
     def _link_error(self, text):
@@ -487,12 +499,18 @@ class Unit:
             await asyncio.sleep(iv)
             gc.collect()
             c = self.jobs.counts()
+            n = self.counters
+            v = n["verdicts"]
+            acc = v.get("accept", 0)
             self.link.telemetry((
                 ("uptime", int(self.mono())), ("heap_free", self.port.mem_free()),
                 ("modem", self.modem_state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
                 ("quota_left", self.quota.remaining(self.now())),
                 ("telegrams", self.counters["telegrams"]), ("rx_faxes", self.counters["rx_faxes"]),
-                ("tx_pages", self.counters["tx_pages"]),
+                ("tx_pages", self.counters["tx_pages"]), ("queued", sum(c[k] for k in c)),
+                ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),
+                              ("fax_received", n["rx_faxes"]), ("tel_accepted", acc),
+                              ("tel_rejected", n["telegrams"] - acc))),
             ))
 
     async def _watchdog(self):
