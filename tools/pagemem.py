@@ -1,0 +1,295 @@
+"""Memory of the fax page path on the MicroPython unix port (docs/t4.md "Memory on the board").
+
+    .venv/bin/python tools/pagemem.py          (CPython driver; runs .venv/bin/micropython)
+
+The firmware is compiled to .mpy (mpy-cross -march=x64) into a temporary folder and imported
+from there, so the compiler's own heap is not counted. Printed:
+
+- per module of the page path: heap held once imported (gc.mem_alloc() after gc.collect()
+  around the import, its own imports done before), and the names in its module dict, its
+  function objects (module level and in its classes) and its classes;
+- per step (importing each module; making a text page, a PBM page, a page from flash through
+  app/pages.FilePage; decoding a received page): the smallest free run of the heap in which
+  the step completes. The worker fills the heap with blocks leaving holes of that size only
+  (every larger run is pinned), then runs the step: a MemoryError means some single
+  allocation of the step needed more. Bisected in 32-byte GC blocks.
+
+The same file is the MicroPython worker (`micropython tools/pagemem.py --worker ...`).
+"""
+import sys
+
+MODULES = ("mhcodes", "t4fast", "t4", "t4dec", "pbm", "font", "textpage", "params", "pagesrc",
+           "app.pages")
+BASE = ("faxbridge.core.fax.at", "faxbridge.core.mqtt.commands")  # imported by the page path, not ours
+STEPS = ("text page", "PBM page", "text via FilePage", "PBM via FilePage", "decode page")
+HEAP = "1M"
+
+
+def _modname(m):
+    return "faxbridge." + m if m.startswith("app.") else "faxbridge.core.fax." + m
+
+
+# --- MicroPython worker ---------------------------------------------------------------------
+def _import(name):
+    mod = __import__(name)
+    for part in name.split(".")[1:]:
+        mod = getattr(mod, part)
+    return mod
+
+
+def _counts(mod):
+    names = funcs = classes = 0
+    fn = type(_counts)
+    for v in mod.__dict__.values():
+        names += 1
+        if type(v) is fn:
+            funcs += 1
+        elif type(v) is type and getattr(v, "__module__", None) == mod.__name__:
+            classes += 1
+            for w in v.__dict__.values():
+                if type(w) is fn:
+                    funcs += 1
+    return names, funcs, classes
+
+
+def _w_imports():
+    import gc
+    for b in BASE:
+        _import(b)
+    gc.collect()
+    a0 = gc.mem_alloc()
+    before = a0
+    for m in MODULES:
+        name = _modname(m)
+        mod = _import(name)
+        gc.collect()
+        a1 = gc.mem_alloc()
+        print("IMPORT", m, a1 - before, *_counts(mod))
+        before = a1
+    print("TOTAL", before - a0)
+
+
+def _fragment(hole):
+    """Leave free runs of at most `hole` bytes: blocks of `hole` bytes (a bytearray and its
+    buffer) chained by small list nodes, the blocks freed, then every larger run pinned."""
+    import gc
+    gc.collect()
+    pins = None
+    try:
+        while True:
+            pins = [pins, bytearray(hole - 32)]
+    except MemoryError:
+        pass
+    p = pins
+    while p is not None:
+        p[1] = None
+        p = p[0]
+    gc.collect()
+    probes = None
+    try:
+        while True:
+            probes = [probes, bytearray(hole + 1)]
+    except MemoryError:
+        pass
+    try:
+        bytearray(hole + 1)
+        raise RuntimeError("heap not fragmented")
+    except MemoryError:
+        pass
+    return pins, probes
+
+
+def _step(step, files):
+    """(prepare, run) of one step; prepare runs before the heap is fragmented."""
+    buf = bytearray(512)
+
+    def drain(src):
+        n = 0
+        while True:
+            k = src.readinto(buf)
+            if not k:
+                return n
+            n += k
+
+    if step.startswith("import "):
+        m = step[7:]
+        i = MODULES.index(m)
+
+        def prep():
+            for b in BASE:
+                _import(b)
+            for x in MODULES[:i]:
+                _import(_modname(x))
+
+        def run():
+            _import(_modname(m))
+        return prep, run
+    if step == "text page":
+        def prep():
+            from faxbridge.core.fax import t4, textpage  # noqa: F401
+
+        def run():
+            from faxbridge.core.fax import t4, textpage
+            with open(files["text"], "rb") as f:
+                doc = textpage.TextPages(f, 1728, True, "+81 3 5555 0100", "2026-11-22 09:30")
+                assert drain(t4.PageEncoder(doc.page(0), 1728, 14400, 10)) > 10000
+        return prep, run
+    if step == "PBM page":
+        def prep():
+            from faxbridge.core.fax import pbm, t4  # noqa: F401
+
+        def run():
+            from faxbridge.core.fax import pbm, t4
+            with open(files["pbm"], "rb") as f:
+                assert drain(t4.PageEncoder(pbm.PbmRows(f, 1728), 1728, 14400, 10)) > 10000
+        return prep, run
+    if step in ("text via FilePage", "PBM via FilePage"):
+        kind = "text" if step.startswith("text") else "pbm"
+
+        def prep():
+            from faxbridge.app import pages  # noqa: F401
+
+        def run():
+            from faxbridge.app import pages
+            p = pages.FilePage(files[kind], kind, 0, station="+81 3 5555 0100", stamp="2026-11-22")
+            p.configure((1, 5, 0, 2, 0, 0, 0, 3))
+            assert drain(p) > 10000
+        return prep, run
+    if step == "decode page":
+        def prep():
+            from faxbridge.core.fax import t4dec  # noqa: F401
+
+        def run():
+            from faxbridge.core.fax import t4dec
+            d = t4dec.Decoder(1728, False)
+            chunk = bytearray(256)
+            with open(files["g3"], "rb") as f:
+                while True:
+                    n = f.readinto(chunk)
+                    if not n:
+                        break
+                    d.feed(memoryview(chunk)[:n])
+            lines, bad = d.end()
+            assert lines > 1000 and bad == 0, (lines, bad)
+        return prep, run
+    raise ValueError(step)
+
+
+def _w_alloc(step, hole, files):
+    prep, run = _step(step, files)
+    prep()
+    keep = _fragment(hole)
+    try:
+        run()
+        print("OK")
+    except MemoryError:
+        print("MEM")
+    keep = None
+    return keep
+
+
+# --- CPython driver ---------------------------------------------------------------------------
+def _measure(quiet=False):
+    import os
+    import subprocess
+    import tempfile
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(root, "tools"))
+    import hostpath  # noqa: F401
+    import mpycheck
+    from faxbridge.core.fax import t4, textpage
+
+    mp = os.path.join(root, ".venv", "bin", "micropython")
+    tmp = tempfile.mkdtemp(prefix="pagemem-")
+    out = os.path.join(tmp, "mpy")
+    if mpycheck.compile_all("x64", out, quiet=True):
+        raise RuntimeError("mpy-cross failed")
+    text = ("Invoice 2026-11-22 No. 0042  Dear customer, the quick brown fox jumps over the lazy dog. "
+            "PACK MY BOX WITH FIVE DOZEN LIQUOR JUGS 0123456789\n") * 60
+    files = {"text": os.path.join(tmp, "page.txt"), "pbm": os.path.join(tmp, "page.pbm"),
+             "g3": os.path.join(tmp, "page.g3")}
+    with open(files["text"], "w") as f:
+        f.write(text)
+    src = textpage.TextPages(text, 1728, True, "x", "y").page(0)
+    row = bytearray(216)
+    body = bytearray()
+    while src.readrow(row):
+        body += row
+    with open(files["pbm"], "wb") as f:
+        f.write(b"P4\n1728 %d\n" % (len(body) // 216) + body)
+    pe = t4.PageEncoder(t4.BytesRows(body, 1728), 1728, 14400, 0)
+    g3 = bytearray()
+    buf = bytearray(512)
+    while True:
+        n = pe.readinto(buf)
+        if not n:
+            break
+        g3 += buf[:n]
+    with open(files["g3"], "wb") as f:
+        f.write(g3)
+    arg = ";".join("%s=%s" % kv for kv in files.items())
+    env = dict(os.environ, MICROPYPATH=out)
+
+    def worker(*a):
+        r = subprocess.run([mp, "-X", "heapsize=" + HEAP, os.path.abspath(__file__), "--worker"] + list(a),
+                           capture_output=True, text=True, timeout=120, env=env)
+        if r.returncode:
+            raise RuntimeError("micropython worker failed: %s\n%s%s" % (a, r.stdout, r.stderr))
+        return r.stdout
+
+    res = {"modules": [], "steps": []}
+    for ln in worker("imports", arg).splitlines():
+        p = ln.split()
+        if p[0] == "IMPORT":
+            res["modules"].append((p[1],) + tuple(int(x) for x in p[2:]))
+        elif p[0] == "TOTAL":
+            res["total"] = int(p[1])
+
+    def smallest(step):
+        lo, hi = 64, 65536  # hi completes (checked), lo is a guess below
+        if "OK" not in worker("alloc", step, str(hi), arg):
+            return None
+        while hi - lo > 32:
+            mid = (lo + hi) // 2 // 32 * 32
+            if "OK" in worker("alloc", step, str(mid), arg):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    for m in MODULES:
+        res["steps"].append(("import " + m, smallest("import " + m)))
+        if not quiet:
+            print("  ...", res["steps"][-1], file=sys.stderr)
+    for s in STEPS:
+        res["steps"].append((s, smallest(s)))
+        if not quiet:
+            print("  ...", res["steps"][-1], file=sys.stderr)
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
+def _driver():
+    res = _measure()
+    print("heap held once imported (.mpy, x64 unix port), own imports done before")
+    print("%-10s %8s %6s %6s %8s %12s" % ("module", "heap B", "names", "funcs", "classes", "free run B"))
+    steps = dict(res["steps"])
+    for m, heap, names, funcs, classes in res["modules"]:
+        print("%-10s %8d %6d %6d %8d %12s" % (m, heap, names, funcs, classes, steps["import " + m]))
+    print("%-10s %8d" % ("total", res["total"]))
+    print()
+    print("smallest free run of the heap in which a page step completes (after the imports)")
+    for s in STEPS:
+        print("%-20s %8s B" % (s, steps[s]))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        files = dict(x.split("=", 1) for x in sys.argv[-1].split(";"))
+        if sys.argv[2] == "imports":
+            _w_imports()
+        else:
+            _w_alloc(sys.argv[3], int(sys.argv[4]), files)
+    else:
+        _driver()
