@@ -93,33 +93,47 @@ def _w_imports(mods):
     print("TOTAL", before - a0)
 
 
-def _fragment(hole):
-    """Leave free runs of at most `hole` bytes: the free heap taken in blocks of `hole` bytes
-    (a bytearray and its buffer, the references kept in a list made first), every other block
-    freed, then any run still longer pinned. Returns what must stay alive meanwhile."""
-    import gc
-    gc.collect()
-    n = gc.mem_free() // hole + 16
+def _blocks(hole, n):
+    # the free heap in blocks of exactly `hole` bytes (tuples: one allocation each, no
+    # separate buffer), every other one freed. A function of its own: the stale references
+    # its frame leaves behind are gone once it returns, so what it frees is really free.
+    k = hole // (8 if sys.maxsize > 1 << 32 else 4) - 2  # a tuple is 2 words + its items
     blocks = [None] * n
     i = 0
     try:
         while i < n:
-            blocks[i] = bytearray(hole - 32)
+            blocks[i] = (None,) * k
             i += 1
     except MemoryError:
         pass
-    for j in range(1, i, 2):
+    j = 1
+    while j < i:
         blocks[j] = None
+        j += 2
+    return blocks
+
+
+def _fragment(hole):
+    """Leave no free run of the heap longer than `hole` bytes (a multiple of 32): the free
+    heap in blocks of `hole` bytes, every other one freed (_blocks), then every longer run
+    left pinned (blocks fill the heap first-fit, so two freed ones can touch). Nothing else is
+    allocated meanwhile, and a failed allocation leaves nothing behind. Returns what must
+    stay alive while the heap is to stay fragmented."""
+    import gc
     gc.collect()
-    probes = None
-    x = None
-    while True:
+    n = gc.mem_free() // hole + 16
+    probes = [None] * n
+    blocks = _blocks(hole, n)
+    gc.collect()
+    k = (hole + 32) // (8 if sys.maxsize > 1 << 32 else 4) - 2
+    j = 0
+    while j < n:
         try:
-            x = bytearray(hole + 1)
-            probes = [probes, x]
+            probes[j] = (None,) * k
         except MemoryError:
             break
-    return blocks, probes, x
+        j += 1
+    return blocks, probes
 
 
 def _step(step, files):

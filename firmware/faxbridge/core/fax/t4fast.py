@@ -33,7 +33,7 @@ _DEC2 = _table(mhtab.DEC2, "H", 1)
 
 @micropython.viper
 def enc(row, out, width: int, minbits: int) -> int:
-    """Twin of t4._enc_py: code one row into out[0:], return the byte count."""
+    """Twin of t4py.enc: code one row into out[0:], return the byte count."""
     r = ptr8(row)  # noqa: F821
     o = ptr8(out)  # noqa: F821
     tab = ptr32(_ENC)  # noqa: F821
@@ -116,7 +116,7 @@ def enc(row, out, width: int, minbits: int) -> int:
 
 @micropython.viper
 def rev(buf, n: int):
-    """Twin of t4._rev_py: reverse the bit order of buf[0:n] in place."""
+    """Twin of t4py.rev: reverse the bit order of buf[0:n] in place."""
     b = ptr8(buf)  # noqa: F821
     t = ptr8(mhtab.REV)  # noqa: F821
     i = 0
@@ -141,7 +141,7 @@ def copy(dst, doff: int, src, sn: int) -> int:
 
 @micropython.viper
 def dec(state, data, pos: int, row) -> int:
-    """Twin of t4dec._dec_py (same state array layout, see t4dec)."""
+    """Twin of t4py.dec (same state array layout, see t4dec)."""
     st = ptr32(state)  # noqa: F821
     d = ptr8(data)  # noqa: F821
     rw = ptr8(row)  # noqa: F821
@@ -268,7 +268,7 @@ def dec(state, data, pos: int, row) -> int:
 
 @micropython.viper
 def p1row(chunk, state, row):
-    """Twin of pbm._p1row_py (same state array layout, see pbm)."""
+    """Twin of t4py.p1row (same state array layout, see pbm)."""
     c8 = ptr8(chunk)  # noqa: F821
     st = ptr32(state)  # noqa: F821
     r = ptr8(row)  # noqa: F821
