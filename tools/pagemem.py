@@ -10,14 +10,17 @@ heap is not counted. Printed:
   app/rx and the Class 2 driver import them), and after a text page, a PBM page and a decoded
   page were made (modules imported on demand stay);
 - per module the page steps load: heap held once imported (gc.mem_alloc() after gc.collect()
-  around the import, its own imports done before), and the names in its module dict, its
-  function objects (module level and in its classes) and its classes;
+  around the import, its own imports done before; the qstr pool grows in steps, charged to
+  whichever module makes it grow: the total is the firm figure), the names in its module
+  dict (what frozen code still keeps in RAM, with the function and class objects), the
+  function objects its import makes (module level and methods) and its classes;
 - per step (importing each module; making a text page, a PBM page, a page from flash through
-  app/pages.FilePage; decoding a received page, each after one warm-up run that does the
-  imports it needs): the smallest free run of the heap in which the step completes. The
+  app/pages.FilePage; decoding a received page, each with the modules it loads on first use
+  already imported): the smallest free run of the heap in which the step completes. The
   worker takes the free heap in blocks of that size and frees every other one (any longer run
   left is pinned), then runs the step: a MemoryError means some single allocation of the step
-  needed more. Bisected in 32-byte GC blocks (the 64-bit port's block).
+  needed more. Searched in 32-byte GC blocks (the 64-bit port's block) down from the
+  smallest power of two that completes to the first size that fails.
 
 The same file is the MicroPython worker (`micropython tools/pagemem.py --worker ...`).
 """
@@ -43,19 +46,20 @@ def _import(name):
     return mod
 
 
-def _counts(mod):
-    names = funcs = classes = 0
-    fn = "<class 'function'>"  # bytecode and viper functions alike (different types, one name)
-    for v in mod.__dict__.values():
-        names += 1
-        if str(type(v)) == fn:
+def _defs(path):
+    """(functions, classes) a module's import creates: module-level defs and class methods
+    (CPython: read from the source)."""
+    import ast
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    funcs = classes = 0
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             funcs += 1
-        elif type(v) is type and getattr(v, "__module__", None) == mod.__name__:
+        elif isinstance(node, ast.ClassDef):
             classes += 1
-            for w in v.__dict__.values():
-                if str(type(w)) == fn:
-                    funcs += 1
-    return names, funcs, classes
+            funcs += sum(isinstance(x, (ast.FunctionDef, ast.AsyncFunctionDef)) for x in node.body)
+    return funcs, classes
 
 
 def _w_loaded(files):
@@ -88,7 +92,7 @@ def _w_imports(mods):
         mod = _import(name)
         gc.collect()
         a1 = gc.mem_alloc()
-        print("IMPORT", m, a1 - before, *_counts(mod))
+        print("IMPORT", m, a1 - before, len(mod.__dict__))
         before = a1
     print("TOTAL", before - a0)
 
@@ -217,7 +221,11 @@ def _w_alloc(step, hole, files):
     prep, run = _step(step, files)
     prep()
     if not step.startswith("import "):
-        run()  # warm-up: the imports a page kind makes on first use
+        # the imports a page kind makes on first use, done first (not by a warm-up page: the
+        # collector is conservative, and a stale reference to a buffer of that page, dropped
+        # only later, would leave a run of that buffer's size in the fragmented heap)
+        for m in files["loaded"].split(","):
+            _import(_modname(m))
     keep = _fragment(hole)
     try:
         run()
@@ -277,6 +285,7 @@ def _measure(firmware=None, quiet=False):
             raise RuntimeError("micropython worker failed: %s\n%s%s" % (a, r.stdout, r.stderr))
         return r.stdout
 
+    fw = firmware or os.path.join(root, "firmware")
     res = {"modules": [], "steps": []}
     for ln in worker("loaded", arg).splitlines():
         p = ln.split()
@@ -288,21 +297,24 @@ def _measure(firmware=None, quiet=False):
     for ln in worker("imports", arg).splitlines():
         p = ln.split()
         if p[0] == "IMPORT":
-            res["modules"].append((p[1],) + tuple(int(x) for x in p[2:]))
+            src = os.path.join(fw, "faxbridge", *(_modname(p[1]).split(".")[1:])) + ".py"
+            res["modules"].append((p[1], int(p[2]), int(p[3])) + _defs(src))
         elif p[0] == "TOTAL":
             res["total"] = int(p[1])
 
     def smallest(step):
-        lo, hi = 64, 65536  # hi completes (checked), lo is a guess below
-        if "OK" not in worker("alloc", step, str(hi), arg):
-            return None
-        while hi - lo > 32:
-            mid = (lo + hi) // 2 // 32 * 32
-            if "OK" in worker("alloc", step, str(mid), arg):
-                hi = mid
-            else:
-                lo = mid
-        return hi
+        # the smallest power of two that completes, then down in 32-byte steps to the first
+        # size that fails (from above: a freed stale object can make a smaller size pass by
+        # luck, a conservative collector's way, but not a larger one fail)
+        hi = 128
+        while "OK" not in worker("alloc", step, str(hi), arg):
+            hi *= 2
+            if hi > 65536:
+                return None
+        h = hi - 32
+        while h >= hi // 2 and "OK" in worker("alloc", step, str(h), arg):
+            h -= 32
+        return h + 32
 
     for m in loaded:
         res["steps"].append(("import " + m, smallest("import " + m)))
@@ -330,7 +342,8 @@ def _driver():
     steps = dict(res["steps"])
     for m, heap, names, funcs, classes in res["modules"]:
         print("%-10s %8d %6d %6d %8d %12s" % (m, heap, names, funcs, classes, steps["import " + m]))
-    print("%-10s %8d" % ("total", res["total"]))
+    tot = [sum(x[i] for x in res["modules"]) for i in (2, 3, 4)]
+    print("%-10s %8d %6d %6d %8d" % ("total", res["total"], tot[0], tot[1], tot[2]))
     print()
     print("smallest free run of the heap in which a page step completes (after the imports)")
     for s in STEPS:

@@ -9,7 +9,7 @@ from support import raises, tmpdir
 from t4_helpers import encode, random_rows
 
 from faxbridge.app import pages
-from faxbridge.core.fax import pbm, t4, t4dec, textpage
+from faxbridge.core.fax import font, pbm, t4, t4dec, textpage  # noqa: F401  (font: see below)
 
 MP = hasattr(gc, "mem_alloc")
 TEXT = b"".join(b"%02d Invoice 0042, the quick brown fox jumps over the lazy dog. PACK MY BOX\n" % i
@@ -116,14 +116,16 @@ def test_pages_in_a_heap_with_no_free_run_above_2kb():
     FilePage for text and PBM) and a page decoded after the heap was cut into runs of at most
     2 KB: one allocation above that is a MemoryError. Also at 1.5 KB: the largest buffer of a
     page is its coded-line buffer (about 1 KB at 1728 pixels); a 16384-pixel P4 row used to be
-    read whole (2 KB). A first run does the imports a page kind makes on first use (they
-    happen once, at the first page after boot)."""
+    read whole (2 KB). The modules a page kind imports on first use (font, pbm, textpage) are
+    imported above, before the heap is cut: no page is made first as a warm-up, as the
+    collector is conservative and a stale reference to one of its buffers, dropped only
+    later, would open a run of that buffer's size in the cut heap."""
     f, rows, data = _files()
     buf = bytearray(512)
     chunks = [bytes(data[i:i + 256]) for i in range(0, len(data), 256)]
-    want = _run_pages(f, data, buf, chunks)
-    assert want == [2287, 2287, 40, 3, 3, True, True, (40, 0)], want
+    want = [2287, 2287, 40, 3, 3, True, True, (40, 0)]
     if not MP:
+        assert _run_pages(f, data, buf, chunks) == want
         return  # CPython's allocator says nothing about the board's heap
     for hole in (2048, 1536):
         keep = _fragment(hole)
