@@ -29,9 +29,10 @@ _copy = _loops.copy
 
 
 def __getattr__(name):
-    if name == "_enc_py":  # the plain-Python encoder, loaded on demand (benchmarks, tests)
+    # what only tests, tools and benchmarks use, loaded from t4py when they ask for it
+    if name in ("_enc_py", "BytesRows"):
         from . import t4py
-        return t4py.enc
+        return t4py.enc if name == "_enc_py" else t4py.BytesRows
     raise AttributeError(name)
 
 
@@ -123,20 +124,3 @@ class PageEncoder:
             self._pos += k
             got += k
         return got
-
-
-class BytesRows:
-    """Rows from a bytes-like bitmap (width // 8 bytes a row): for tests and small images."""
-
-    def __init__(self, data, width):
-        self.data = data
-        self.nb = width >> 3
-        self.pos = 0
-
-    def readrow(self, row):
-        p = self.pos
-        if p + self.nb > len(self.data):
-            return False
-        row[:] = self.data[p:p + self.nb]
-        self.pos = p + self.nb
-        return True

@@ -8,6 +8,7 @@ by t4.use_plain(), Decoder(plain=True) or when the native emitter is missing.
     copy(dst, doff, src, soff << 16 | n) -> n
     dec(state, data, pos, row) -> pos       decoder step (state layout: t4dec)
     p1row(chunk, state, row)                P1 digits into a row (state layout: pbm)
+    BytesRows(data, width)                  rows from a bytes-like bitmap (t4.BytesRows)
 """
 import array
 
@@ -268,3 +269,20 @@ def p1row(chunk, st, row):
             break
     st[0] = pos
     st[2] = x
+
+
+class BytesRows:
+    """Rows from a bytes-like bitmap (width // 8 bytes a row): for tests and small images."""
+
+    def __init__(self, data, width):
+        self.data = data
+        self.nb = width >> 3
+        self.pos = 0
+
+    def readrow(self, row):
+        p = self.pos
+        if p + self.nb > len(self.data):
+            return False
+        row[:] = self.data[p:p + self.nb]
+        self.pos = p + self.nb
+        return True
