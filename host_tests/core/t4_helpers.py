@@ -1,7 +1,18 @@
 """Helpers for the T.4 tests (both runtimes): make pages, collect decoded rows."""
 import os
 
-from faxbridge.core.fax import t4, t4dec
+from faxbridge.core.fax import params, t4, t4dec
+
+WIDTHS = params.TABLE[2]  # the WD row of Table 5-2: every width a page can have
+END = -2  # textpage's _Layout.next(): the end of the text
+
+
+def glyph_row(ch, r):
+    """Row r (0..7) of character code ch in the font (bit 4 = left pixel), '?' outside 0x20..0x7E."""
+    from faxbridge.core.fax import font
+    if ch < 0x20 or ch > 0x7E:
+        ch = 0x3F
+    return font.GLYPHS[(ch - 0x20) * 8 + r]
 
 
 def random_rows(width, height, seed=None):

@@ -1,7 +1,7 @@
 """T.4 MH codec: code tables, line format, page framing, decoder (both runtimes)."""
-from faxbridge.core.fax import mhcodes, t4, t4dec
+from faxbridge.core.fax import mhcodes, mhtab, params, t4, t4dec
 from support import raises
-from t4_helpers import decode, encode, pattern_rows, random_rows, read_all
+from t4_helpers import WIDTHS, decode, encode, pattern_rows, random_rows, read_all
 
 
 def _bits(out, n):
@@ -25,6 +25,16 @@ def test_code_tables_are_complete_and_prefix_free():
                 assert a == b or not b.startswith(a), (a, b)
 
 
+def test_packed_tables_are_the_code_words():
+    # mhtab.py (what the unit imports) is exactly what mhcodes.py's code words give
+    names = []
+    for name, data, _what in mhcodes.pack():
+        assert getattr(mhtab, name) == data, "mhtab.%s is stale: regenerate it with mhcodes.source()" % name
+        names.append(name)
+    assert names == ["ENC", "DEC", "DEC2", "REV", "LZ8", "TZ8", "SENT"]
+    assert len(mhtab.ENC) == 210 * 4 and len(mhtab.DEC) == 512 * 2
+
+
 def test_table_rows_match_t4():
     # spot checks against T.4 Tables 2 and 3 (reading the strings, not the code)
     w = mhcodes.WHITE_TERM.split()
@@ -39,11 +49,11 @@ def test_table_rows_match_t4():
 
 
 def test_bit_tables():
-    assert t4.REV[0x01] == 0x80 and t4.REV[0xB6] == 0x6D and len(t4.REV) == 256
+    assert mhtab.REV[0x01] == 0x80 and mhtab.REV[0xB6] == 0x6D and len(mhtab.REV) == 256
     for b in range(256):
-        assert t4.REV[t4.REV[b]] == b
-    assert t4.LZ8[0] == 8 and t4.LZ8[1] == 7 and t4.LZ8[0x80] == 0
-    assert mhcodes.TZ8[0] == 8 and mhcodes.TZ8[0x80] == 7 and mhcodes.TZ8[6] == 1
+        assert mhtab.REV[mhtab.REV[b]] == b
+    assert mhtab.LZ8[0] == 8 and mhtab.LZ8[1] == 7 and mhtab.LZ8[0x80] == 0
+    assert mhtab.TZ8[0] == 8 and mhtab.TZ8[0x80] == 7 and mhtab.TZ8[6] == 1
 
 
 def test_one_line_by_hand():
@@ -83,12 +93,12 @@ def test_white_line_length_and_scan_time():
 
 
 def test_scan_time_table():
-    assert t4.scan_ms(0, 0) == 0 and t4.scan_ms(7, 1) == 40
-    assert [t4.scan_ms(s, 0) for s in range(8)] == [0, 5, 10, 10, 20, 20, 40, 40]
-    assert [t4.scan_ms(s, 1) for s in range(8)] == [0, 5, 5, 10, 10, 20, 20, 40]
+    assert params.scan_ms(0, 0) == 0 and params.scan_ms(7, 1) == 40
+    assert [params.scan_ms(s, 0) for s in range(8)] == [0, 5, 10, 10, 20, 20, 40, 40]
+    assert [params.scan_ms(s, 1) for s in range(8)] == [0, 5, 5, 10, 10, 20, 20, 40]
     assert t4.min_bits(14400, 5) == 72 and t4.min_bits(7200, 10) == 72
-    assert t4.WIDTHS == (1728, 2048, 2432, 1216, 864)
-    assert t4.BITRATES[5] == 14400
+    assert WIDTHS == (1728, 2048, 2432, 1216, 864)
+    assert params.TABLE[1][5] == 14400 and params.PAGE_LINES[1][0] == 2287
 
 
 def test_every_line_meets_min_scan_time():
@@ -119,7 +129,7 @@ def test_page_framing_eol_rtc_and_trailing_byte():
     assert len(data) == 2 + 3 * 4 + 10 + 1
     assert data[-11:] == b"\x00\x80" * 5 + b"\x00"
     msb = encode(rows, 1728, msb_first=True)
-    assert msb == bytes(t4.REV[b] for b in data)
+    assert msb == bytes(mhtab.REV[b] for b in data)
     assert msb[:2] == b"\x00\x01"
 
 
@@ -135,7 +145,7 @@ def test_readinto_any_buffer_size_gives_same_bytes():
 
 
 def test_round_trip_every_width_and_pattern():
-    for w in t4.WIDTHS:
+    for w in WIDTHS:
         for kind in ("white", "black", "alt", "checker1", "checker8", "edges"):
             rows = pattern_rows(w, 4, kind)
             for msb in (False, True):
@@ -161,7 +171,7 @@ def test_long_runs_use_extended_makeup():
 
 
 def test_max_line_bytes_is_enough_for_worst_rows():
-    for w in t4.WIDTHS:
+    for w in WIDTHS:
         need = t4.max_line_bytes(w, 576)
         for kind in ("alt", "checker1"):
             rows = pattern_rows(w, 2, kind)

@@ -1,27 +1,42 @@
-"""The viper twins (t4fast) give the same bytes as the plain-Python loops.
+"""The viper twins (t4fast) give the same bytes as the plain-Python loops (t4py).
 
 On MicroPython both run and are compared; on CPython only the plain loops exist, and the
 test checks that they are the ones in use (so each runtime tests what it runs)."""
 import sys
 
-from faxbridge.core.fax import t4, t4dec
-from t4_helpers import Rows, encode, pattern_rows, random_rows
+from faxbridge.core.fax import pbm, t4, t4dec, t4py
+from t4_helpers import WIDTHS, Rows, encode, pattern_rows, random_rows
 
 MICROPYTHON = sys.implementation.name == "micropython"
+if MICROPYTHON:
+    from faxbridge.core.fax import t4fast
+# the P1 scanner's state array fields (pbm's _P_* constants)
+P_POS, P_END, P_X, P_BAD = 0, 1, 2, 5
 
 
 def test_runtime_uses_the_right_loops():
-    if MICROPYTHON:
-        assert t4.FAST is not None, "viper twins failed to load on the unix port"
-        assert t4.encode_line is t4.FAST.enc
-        assert t4dec._dec is t4.FAST.dec
-    else:
-        assert t4.FAST is None
-        assert t4.encode_line is t4._enc_py and t4dec._dec is t4dec._dec_py
+    loops = t4fast if MICROPYTHON else t4py
+    assert t4.encode_line is loops.enc and t4.reverse is loops.rev and t4._copy is loops.copy
+    assert t4dec._dec is loops.dec and pbm._p1row is loops.p1row
+    assert t4._enc_py is t4py.enc  # loaded on demand (tools/bench/t4.py uses it)
+
+
+def test_viper_tables_aligned_or_copied():
+    """The viper loops make 16/32-bit loads from mhtab's bytes: used in place when aligned
+    (heap objects are), copied into an array when not (a frozen literal may not be)."""
+    if not MICROPYTHON:
+        return
+    from faxbridge.core.fax import mhtab
+    assert t4fast._ENC is mhtab.ENC and t4fast._DEC is mhtab.DEC and t4fast._DEC2 is mhtab.DEC2
+    for b, code, m in ((mhtab.ENC, "I", 3), (mhtab.DEC, "H", 1)):
+        odd = memoryview(b"\x00" + b)[1:]  # the same bytes at an odd address
+        assert t4fast._misaligned(odd, m) and not t4fast._misaligned(b, m)
+        a = t4fast._table(odd, code, m)
+        assert a is not odd and bytes(a) == b and len(a) * (m + 1) == len(b)
 
 
 def _rows_corpus():
-    for w in t4.WIDTHS:
+    for w in WIDTHS:
         for kind in ("white", "black", "alt", "checker1", "checker8", "edges"):
             yield w, pattern_rows(w, 2, kind)
         yield w, random_rows(w, 4)
@@ -44,8 +59,8 @@ def test_encoder_twins_identical():
             row = bytearray(nb)
             for y in range(len(rows) // nb):
                 row[:] = rows[y * nb:(y + 1) * nb]
-                na = t4._enc_py(row, a, w, minbits)
-                nb2 = t4.FAST.enc(row, b, w, minbits)
+                na = t4py.enc(row, a, w, minbits)
+                nb2 = t4fast.enc(row, b, w, minbits)
                 assert na == nb2 and a[:na] == b[:nb2], (w, y, minbits)
 
 
@@ -55,12 +70,12 @@ def test_reverse_and_copy_twins_identical():
     data = bytes(range(256))
     a = bytearray(data)
     b = bytearray(data)
-    t4._rev_py(a, 200)
-    t4.FAST.rev(b, 200)
+    t4py.rev(a, 200)
+    t4fast.rev(b, 200)
     assert a == b and a[200:] == data[200:]
     d1 = bytearray(20)
     d2 = bytearray(20)
-    assert t4._copy_py(d1, 3, data, (100 << 16) | 9) == t4.FAST.copy(d2, 3, data, (100 << 16) | 9) == 9
+    assert t4py.copy(d1, 3, data, (100 << 16) | 9) == t4fast.copy(d2, 3, data, (100 << 16) | 9) == 9
     assert d1 == d2 and d1[3:12] == data[100:109]
 
 
@@ -94,23 +109,20 @@ def test_page_encoder_same_with_plain_loops():
 
 
 def test_p1_scanner_twins_identical():
-    from faxbridge.core.fax import pbm
     import array
     if not MICROPYTHON:
-        assert pbm._p1row is pbm._p1row_py
-        return
-    assert pbm._p1row is t4.FAST.p1row
+        return test_runtime_uses_the_right_loops()
     samples = (b"1 0 1\n0 1 1 1 0 0 0 1 1 1 1 0", b"1111111111111111111111", b"10\r\n\t01x11",
                b"0" * 30 + b"1" * 30, b"")
     for data in samples:
         for w, keep in ((20, 20), (20, 7), (9, 9), (64, 64)):
             res = []
-            for fn in (pbm._p1row_py, t4.FAST.p1row):
+            for fn in (t4py.p1row, t4fast.p1row):
                 st = array.array("i", [0, len(data), 0, w, keep, 0])
                 row = bytearray(8)
                 steps = []
-                while st[pbm.P_POS] < st[pbm.P_END] and not st[pbm.P_BAD]:
-                    st[pbm.P_X] = 0
+                while st[P_POS] < st[P_END] and not st[P_BAD]:
+                    st[P_X] = 0
                     fn(data, st, row)
                     steps.append(list(st))
                 res.append((steps, bytes(row)))

@@ -8,7 +8,7 @@ import subprocess
 
 from hypothesis import given, settings, strategies as st
 
-from faxbridge.core.fax import pbm, t4
+from faxbridge.core.fax import mhtab, params, pbm, t4
 from t4_helpers import decode, encode, pattern_rows, random_rows, text_page_rows
 
 def _tool(name):
@@ -42,7 +42,7 @@ def corpus():
     text, h = text_page_rows()
     yield "text-fine-a4", 1728, h, text
     yield "dense-random", 1728, 300, random_rows(1728, 300)
-    for w in t4.WIDTHS:
+    for w in params.TABLE[2]:
         for kind in ("white", "black", "alt", "checker1", "checker8", "edges"):
             yield kind + "-%d" % w, w, 16, pattern_rows(w, 16, kind)
         yield "random-%d" % w, w, 20, random_rows(w, 20)
@@ -63,7 +63,7 @@ def test_our_lsb_first_wire_data_decodes_with_g3topbm_reversebits():
         if not name.startswith(("text", "random", "checker1")):
             continue
         wire = encode(rows, w, 14400, 10, msb_first=False)
-        assert wire == bytes(t4.REV[b] for b in encode(rows, w, 14400, 10, msb_first=True))
+        assert wire == bytes(mhtab.REV[b] for b in encode(rows, w, 14400, 10, msb_first=True))
         out = _run([g3topbm, "-stop_error", "-reversebits", "-width=%d" % w], wire)
         assert _parse_p4(out) == (w, h, rows), name
 
@@ -129,7 +129,7 @@ def test_our_p1_reader_matches_netpbm_plain_conversion():
             assert not a.readrow(ra) and not b.readrow(rb)
 
 
-widths = st.sampled_from(t4.WIDTHS)
+widths = st.sampled_from(params.TABLE[2])
 
 
 @settings(max_examples=40, deadline=None)

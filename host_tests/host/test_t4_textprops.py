@@ -30,7 +30,7 @@ def test_any_text_lays_out_and_nothing_is_lost(text, width, page_lines):
     assert doc.count >= 1
     in_order, taken = _pages(doc, range(doc.count))
     # after the last page the text is used up
-    assert doc._layout.peek() == textpage.END
+    assert doc._layout.peek() == -2
     # pages taken in any order are the same pages
     back, _ = _pages(doc, reversed(range(doc.count)))
     assert back == in_order
@@ -40,7 +40,7 @@ def test_any_text_lays_out_and_nothing_is_lost(text, width, page_lines):
     n_lines = 0
     while True:
         r = lay.next(line)
-        if r == textpage.END:
+        if r == -2:
             break
         if r >= 0:
             n_lines += 1

@@ -12,24 +12,26 @@ huge page (a decompression bomb) before it is refused.
 """
 import time
 
-from faxbridge.core.fax import pagesrc, pbm, t4, textpage
+from micropython import const
+
+from faxbridge.core.fax import pagesrc, params
 from faxbridge.core.mqtt import commands
 
 WIDTH = 1728        # WD=0, A4 (T.4)
-FINE_LINES = 1500   # a bitmap taller than this is sent at 196 dpi, else 98 dpi
+_FINE_LINES = const(1500)  # a bitmap taller than this is sent at 196 dpi, else 98 dpi
 # The longest page: B4 (364 mm, LN=1 in seed 001 Table 5-2) at the fine resolution of T.4
-# (7.7 lines/mm): 2802 scan lines, t4.PAGE_LINES. Taller bitmaps are refused, not cut.
-MAX_ROWS = t4.PAGE_LINES[1][1]
-HEAD_MAX = 1024     # bytes of a PBM header (magic, comments, size) inflated from a pbmz
+# (7.7 lines/mm): 2802 scan lines, params.PAGE_LINES. Taller bitmaps are refused, not cut.
+MAX_ROWS = params.PAGE_LINES[1][1]
+_HEAD_MAX = const(1024)    # bytes of a PBM header (magic, comments, size) inflated from a pbmz
 
 
 class _Capped:
     """A pbmz's inflated stream, cut off with ValueError beyond the bytes its header allows:
-    HEAD_MAX until the header is read, then the raster's size (set by _rows, raster=True)."""
+    _HEAD_MAX until the header is read, then the raster's size (set by _rows, raster=True)."""
 
     def __init__(self, src):
         self.src = src
-        self.left = HEAD_MAX
+        self.left = _HEAD_MAX
         self.raster = False
         self.one = bytearray(1)
 
@@ -38,7 +40,7 @@ class _Capped:
         if left <= 0:  # all that is allowed is read: the stream must end here
             if self.src.readinto(self.one):
                 raise ValueError("pbmz inflates to more than its PBM header's %dx%d raster" % self.raster
-                                 if self.raster else "pbmz: PBM header longer than %d bytes" % HEAD_MAX)
+                                 if self.raster else "pbmz: PBM header longer than %d bytes" % _HEAD_MAX)
             return 0
         if len(buf) > left:
             buf = memoryview(buf)[:left]
@@ -69,6 +71,7 @@ def _open(path, kind):
 
 def _rows(s):
     """The PbmRows of a bitmap within the bounds above."""
+    from faxbridge.core.fax import pbm  # bitmap pages only
     rows = pbm.PbmRows(s, WIDTH)
     w, h = rows.src_width, rows.src_height
     if h > MAX_ROWS:
@@ -100,6 +103,7 @@ def count(kind, path, station="", fine=True):
         return 0, str(e)
     try:
         if kind == "text":
+            from faxbridge.core.fax import textpage  # text pages only
             return textpage.TextPages(s, WIDTH, fine, station, "").count, None
         if kind in ("pbm", "pbmz"):
             rows = _rows(s)
@@ -132,15 +136,16 @@ class FilePage:
         self.f, s = _open(path, kind)
         try:
             if kind == "text":
+                from faxbridge.core.fax import textpage  # text pages only
                 fine = True
                 rows = textpage.TextPages(s, WIDTH, True, station, stamp).page(sub)
             else:
                 rows = _rows(s)
-                fine = rows.src_height > FINE_LINES
+                fine = rows.src_height > _FINE_LINES
             self.fine = fine
             self.page = pagesrc.EncodedPage(rows, fine, WIDTH)
             self.page.bps = bps
-            self.page.ms = t4.scan_ms(st, 1 if fine else 0)
+            self.page.ms = params.scan_ms(st, 1 if fine else 0)
         except Exception:
             self.f.close()
             raise

@@ -3,15 +3,11 @@
 GLYPHS holds 8 bytes a glyph, top row first; a row's 5 pixels are bits 4..0 (bit 4 = left,
 1 = black). Rows 0..6 carry capitals and digits, row 7 the descenders (g j p q y , _).
 The comment on each line draws the glyph, row by row ('#' black, '-' white).
-Other characters are drawn as '?'.
+Glyph of character code c (0x20..0x7E): GLYPHS[(c - 0x20) * 8:(c - 0x20) * 8 + 8]; textpage draws
+other characters as '?'. Imported only when a text page is drawn; frozen, the bytes stay in flash.
 """
 
-W = 5  # glyph width, pixels
-H = 8  # glyph height, rows
-FIRST = 0x20
-LAST = 0x7E
-
-GLYPHS = (  # one bytes literal, a line a glyph
+GLYPHS = (  # one bytes literal, a line a glyph, 95 glyphs, 760 bytes
     b"\x00\x00\x00\x00\x00\x00\x00\x00"  # ' ' ----- ----- ----- ----- ----- ----- ----- -----
     b"\x04\x04\x04\x04\x04\x00\x04\x00"  # '!' --#-- --#-- --#-- --#-- --#-- ----- --#-- -----
     b"\x0a\x0a\x0a\x00\x00\x00\x00\x00"  # '"' -#-#- -#-#- -#-#- ----- ----- ----- ----- -----
@@ -108,11 +104,3 @@ GLYPHS = (  # one bytes literal, a line a glyph
     b"\x08\x04\x04\x02\x04\x04\x08\x00"  # '}' -#--- --#-- --#-- ---#- --#-- --#-- -#--- -----
     b"\x00\x00\x08\x15\x02\x00\x00\x00"  # '~' ----- ----- -#--- #-#-# ---#- ----- ----- -----
 )
-assert len(GLYPHS) == (LAST - FIRST + 1) * H  # 760 bytes
-
-
-def glyph_row(ch, r):
-    """Row r (0..7) of character code ch as 5 bits (bit 4 = left pixel)."""
-    if ch < FIRST or ch > LAST:
-        ch = 0x3F  # '?'
-    return GLYPHS[(ch - FIRST) * H + r]

@@ -1,20 +1,13 @@
-"""T.4 Modified Huffman code words (ITU-T T.4 Tables 2/T.4 and 3/T.4) as data, and the
-lookup tables the encoder and decoder are built from.
+"""T.4 Modified Huffman code words (ITU-T T.4 Tables 2/T.4 and 3/T.4) as data: the one source
+of the packed tables in mhtab.py, which the encoder and decoder read.
 
 Each table below is the code words in transmission order (first bit sent first), one run
 length after another, space separated, 8 per source line; the comment names the rows.
-`build()` turns them into compact arrays once (about 2 KB in all):
-
-  TERM[c * 64 + r]   run r (0..63) of colour c (0 white, 1 black): (bits << 4) | length
-  MAKEUP[c * 41 + m] make-up run m * 64 (m 1..40): same packing; m 28..40 are the
-                     extended make-up codes shared by both colours (1792..2560)
-  bits are stored bit-reversed (first bit in bit 0): the order of the wire (LSB first)
-
-  DEC[c * 256 + b]   decoder, first 8 bits b of the stream (first bit in bit 0):
-                     (length << 12) | run, or length 0 -> look in DEC2 at (run field) +
-                     the next 5 bits, or ZEROS (8 zero bits: fill/EOL or an error), or BAD
+`pack()` turns them into the byte tables of mhtab.py; `source()` writes that module
+(`python -m faxbridge.core.fax.mhcodes > mhtab.py` with firmware/ on the path), and
+host_tests/core/test_t4_codec.py checks on both runtimes that mhtab.py is what pack() gives.
+This module is for tools and tests: the unit imports mhtab.py only.
 """
-import array
 
 # Table 2/T.4 terminating codes, white runs 0..63
 WHITE_TERM = (
@@ -69,21 +62,10 @@ EXT_MAKEUP = (
     "000000010110 000000010111 000000011100 000000011101 000000011110 000000011111"  # 2240-2560
 )
 
-# byte tables for the loops over whole bytes
-REV = bytes(sum(((b >> i) & 1) << (7 - i) for i in range(8)) for b in range(256))  # bit order reversed
-LZ8 = bytes(8 if b == 0 else 7 - max(i for i in range(8) if b >> i & 1) for b in range(256))  # leading 0s
-TZ8 = bytes(8 if b == 0 else min(i for i in range(8) if b >> i & 1) for b in range(256))  # trailing 0s
-SENT = bytes((1 << (8 - k)) - 1 for k in range(9))  # SENT[k]: ones in the low 8 - k bits
-
 EOL = "000000000001"  # T.4 4.1.2: 11 zeros then a one
 
-ZEROS = 0xE000  # DEC entry: the next 8 bits are zero (fill before an EOL, or an error)
+ZEROS = 0xE000  # DEC entry: the next 8 bits are zero (fill/EOL, or an error)
 BAD = 0xF000  # DEC entry: no code word starts like this
-
-TERM = None
-MAKEUP = None
-DEC = None
-DEC2 = None
 
 
 def _rev(v, n):
@@ -96,10 +78,7 @@ def _rev(v, n):
 
 def _words(s):
     # -> list of (length, value in wire order: first bit in bit 0)
-    out = []
-    for w in s.split():
-        out.append((len(w), _rev(int(w, 2), len(w))))
-    return out
+    return [(len(w), _rev(int(w, 2), len(w))) for w in s.split()]
 
 
 def codes(colour):
@@ -111,29 +90,33 @@ def codes(colour):
     return out
 
 
-def build():
-    """Make TERM, MAKEUP, DEC, DEC2 (idempotent)."""
-    global TERM, MAKEUP, DEC, DEC2
-    if TERM is not None:
-        return
-    term = array.array("I", [0] * 128)
-    mk = array.array("I", [0] * 82)
-    dec = array.array("H", [BAD] * 512)
-    blocks = []  # (colour, prefix) -> block number
+def _le(values, size):
+    out = bytearray()
+    for v in values:
+        for i in range(size):
+            out.append((v >> (8 * i)) & 0xFF)
+    return bytes(out)
+
+
+def pack():
+    """The tables of mhtab.py, as a tuple of (name, bytes, comment)."""
+    enc = [0] * 210  # (bits << 4) | length; white terms, black terms, white make-ups, black make-ups
+    dec = [BAD] * 512
     longc = []
     for c in (0, 1):
         for run, n, v in codes(c):
             e = (v << 4) | n
             if run < 64:
-                term[c * 64 + run] = e
+                enc[c * 64 + run] = e
             else:
-                mk[c * 41 + run // 64] = e
+                enc[128 + c * 41 + run // 64] = e
             if n <= 8:
                 for hi in range(1 << (8 - n)):
                     dec[c * 256 + (v | (hi << n))] = (n << 12) | run
             else:
                 longc.append((c, run, n, v))
         dec[c * 256] = ZEROS  # no code word has 8 leading zeros (only EOL)
+    blocks = []
     sec = []
     for c, run, n, v in longc:
         key = c * 256 + (v & 0xFF)
@@ -142,7 +125,49 @@ def build():
             dec[key] = len(sec)  # length field 0: second level
             sec.extend([BAD] * 32)
         base = dec[key]
-        sub = v >> 8
         for hi in range(1 << (13 - n)):
-            sec[base + (sub | (hi << (n - 8)))] = (n << 12) | run
-    TERM, MAKEUP, DEC, DEC2 = term, mk, dec, array.array("H", sec)
+            sec[base + ((v >> 8) | (hi << (n - 8)))] = (n << 12) | run
+    rev = bytes(sum(((b >> i) & 1) << (7 - i) for i in range(8)) for b in range(256))
+    lz8 = bytes(8 if b == 0 else 7 - max(i for i in range(8) if b >> i & 1) for b in range(256))
+    tz8 = bytes(8 if b == 0 else min(i for i in range(8) if b >> i & 1) for b in range(256))
+    sent = bytes((1 << (8 - k)) - 1 for k in range(9))
+    return (
+        ("ENC", _le(enc, 4), "encoder, 4 bytes an entry (little-endian (bits << 4) | length, bits in "
+                             "wire order): white terminating 0..63, black 0..63, white make-up m * 64 "
+                             "(m 0..40, 0 unused), black make-up"),
+        ("DEC", _le(dec, 2), "decoder first level, 2 bytes an entry, colour * 256 + the next 8 bits "
+                             "(first in bit 0): (length << 12) | run, or length 0: second level block at "
+                             "the run field, or ZEROS 0xE000 (8 zero bits), or BAD 0xF000"),
+        ("DEC2", _le(sec, 2), "decoder second level: blocks of 32 entries indexed by the 5 bits after "
+                              "the first 8, same packing"),
+        ("REV", rev, "each byte with its bit order reversed"),
+        ("LZ8", lz8, "leading zero bits of a byte (8 for 0)"),
+        ("TZ8", tz8, "trailing zero bits of a byte (8 for 0)"),
+        ("SENT", sent, "SENT[k]: ones in the low 8 - k bits"),
+    )
+
+
+def source():
+    """The text of mhtab.py."""
+    out = ['"""T.4 Modified Huffman tables and bit tables packed as bytes, generated by mhcodes.source()',
+           "from the code words of T.4 Tables 2/T.4 and 3/T.4 in mhcodes.py (do not edit; regenerate).",
+           "Bytes literals: frozen into the firmware they stay in flash, and they are read a byte at a",
+           'time (no alignment needed)."""', ""]
+    for name, data, what in pack():
+        line = "#"
+        for word in what.split():
+            if len(line) + len(word) > 98:
+                out.append(line)
+                line = "#"
+            line += " " + word
+        out.append(line)
+        out.append("%s = (" % name)
+        for i in range(0, len(data), 24):
+            out.append('    b"' + "".join("\\x%02x" % b for b in data[i:i + 24]) + '"')
+        out.append(")")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(source(), end="")

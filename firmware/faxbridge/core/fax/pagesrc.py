@@ -2,7 +2,7 @@
 negotiated (bit rate and scan time come from +FDCS: through configure()), and a page sink
 that counts good and bad lines with the T.4 decoder and passes the data on (docs/fax.md).
 """
-from faxbridge.core.fax import params, t4, t4dec
+from faxbridge.core.fax import params
 
 
 class EncodedPage:
@@ -26,6 +26,7 @@ class EncodedPage:
 
     def readinto(self, buf):
         if self._enc is None:
+            from faxbridge.core.fax import t4  # sending only
             self._enc = t4.PageEncoder(self.rows, self.width, self.bps, self.ms)
         return self._enc.readinto(buf)
 
@@ -43,6 +44,7 @@ class CountingSink:
         self._dec = None
 
     def begin_page(self, index, info):
+        from faxbridge.core.fax import t4dec  # receiving only
         self._dec = t4dec.Decoder(self.width, info.get("msb_first", True))
         self.out.begin_page(index, info)
 

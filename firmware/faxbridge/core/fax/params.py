@@ -1,26 +1,35 @@
-"""Class 2 session parameters VR,BR,WD,LN,DF,EC,BF,ST (seed 001, 5.5 and Table 5-2).
+"""Class 2 session parameters VR,BR,WD,LN,DF,EC,BF,ST (seed 001, 5.5 and Table 5-2): the one
+source of these numbers for the driver, the page sources and the tools.
 
 +FDCC / +FDIS / +FDCS values are kept as a tuple of 8 ints; describe() gives their meaning.
 """
+from micropython import const
+
 from faxbridge.core.fax import at
 
 NAMES = ("VR", "BR", "WD", "LN", "DF", "EC", "BF", "ST")
 
-# Table 5-2 subparameters, row by row: (name, ((value, meaning), ...)).
+# Table 5-2 subparameters (values as EIA-592 and efax's manual give them; the table itself is
+# not in seed 001), one row per subparameter in NAMES order: the meaning of value 0, 1, 2, ...
 TABLE = (
-    ("VR", ((0, 98), (1, 196))),                                  # vertical resolution, lines/inch
-    ("BR", ((0, 2400), (1, 4800), (2, 7200), (3, 9600), (4, 12000), (5, 14400))),   # bit/s
-    ("WD", ((0, 1728), (1, 2048), (2, 2432))),                    # pixels per line (215/255/303 mm)
-    ("LN", ((0, "A4"), (1, "B4"), (2, "unlimited"))),             # page length
-    ("DF", ((0, "MH"), (1, "MR"), (2, "uncompressed"), (3, "MMR"))),   # data format (T.4 1-D = MH)
-    ("EC", ((0, "off"), (1, "ECM-64"), (2, "ECM-256"))),          # error correction mode
-    ("BF", ((0, "off"), (1, "on"))),                              # binary file transfer
-    ("ST", ((0, (0, 0)), (1, (5, 5)), (2, (10, 5)), (3, (10, 10)),   # minimum scan time, ms
-            (4, (20, 10)), (5, (20, 20)), (6, (40, 20)), (7, (40, 40)))),   # (at VR=0, at VR=1)
+    (98, 196),                                  # VR vertical resolution, lines/inch
+    (2400, 4800, 7200, 9600, 12000, 14400),     # BR bit/s
+    (1728, 2048, 2432, 1216, 864),              # WD pixels per line (215/255/303/151/107 mm)
+    ("A4", "B4", "unlimited"),                  # LN page length
+    ("MH", "MR", "uncompressed", "MMR"),        # DF data format (T.4 1-D = MH)
+    ("off", "ECM-64", "ECM-256"),               # EC error correction mode
+    ("off", "on"),                              # BF binary file transfer
+    ((0, 0), (5, 5), (10, 5), (10, 10),         # ST minimum scan time, ms (at VR=0, at VR=1):
+     (20, 10), (20, 20), (40, 20), (40, 40)),   # at VR=1 the even values halve
 )
+# T.4 page lengths in scan lines for LN 0 (A4, 297 mm), 1 (B4, 364 mm), 2 (unlimited: 0) at
+# VR 0 (3.85 lines/mm) and VR 1 (7.7 lines/mm)
+PAGE_LINES = ((1143, 1401, 0), (2287, 2802, 0))
 
 # Seed 001 5.5.1/5.5.2: defaults of +FDCC/+FDIS (0,3,0,2,0,0,0,0): normal, 9600, 1728, unlimited.
 DEFAULT = (0, 3, 0, 2, 0, 0, 0, 0)
+_BR = const(1)
+_ST = const(7)
 
 
 def parse(args):
@@ -42,10 +51,8 @@ def parse(args):
 
 
 def _meaning(i, value):
-    for val, meaning in TABLE[i][1]:
-        if val == value:
-            return meaning
-    return None
+    row = TABLE[i]
+    return row[value] if 0 <= value < len(row) else None
 
 
 def to_str(p):
@@ -54,13 +61,17 @@ def to_str(p):
 
 
 def bit_rate(p):
-    return _meaning(1, p[1])
+    return _meaning(_BR, p[_BR])
+
+
+def scan_ms(st, vr):
+    """Minimum scan time in ms of ST 0..7 at VR 0/1."""
+    return TABLE[_ST][st][1 if vr else 0]
 
 
 def scan_time_ms(p):
     """Minimum scan line time in ms for these parameters (ST read at their VR)."""
-    st = _meaning(7, p[7])
-    return st[1] if p[0] else st[0]
+    return scan_ms(p[_ST], p[0])
 
 
 def min_line_bytes(p):
@@ -89,7 +100,7 @@ def describe(p):
 def rate_code(bps):
     """The BR value for a bit rate (the highest not above bps; at least 2400)."""
     best = 0
-    for val, rate in TABLE[1][1]:
+    for val, rate in enumerate(TABLE[_BR]):
         if rate <= bps:
             best = val
     return best

@@ -6,55 +6,31 @@
 
 Fitting (like netpbm's pbmtog3): the image keeps its left edge; wider images are cut on
 the right, narrower ones are padded with white on the right. Rows are sent one scan line
-each (no vertical scaling). Only one image row is in RAM at a time. A malformed header or a
+each (no vertical scaling). At most one page row of the image is in RAM at a time. A malformed header or a
 raster that ends early raises ValueError("pbm: ...").
 """
 
 import array
 import sys
 
-MAX_WIDTH = 16384  # refuse wider headers before allocating a row buffer (a P4 row <= 2 KB)
+from micropython import const
 
-# P1 scanner state (array "i"), shared with the viper twin t4fast.p1row
-P_POS = 0  # next byte in the chunk
-P_END = 1  # bytes in the chunk
-P_X = 2  # pixels of this row read so far
-P_W = 3  # pixels in an image row
-P_KEEP = 4  # pixels kept (the rest are cut)
-P_BAD = 5  # set when a byte is neither 0, 1 nor whitespace
+try:
+    if sys.implementation.name != "micropython":
+        raise ImportError
+    from .t4fast import p1row as _p1row  # the viper twin
+except (ImportError, SyntaxError):  # CPython, or a port without the native emitter
+    from .t4py import p1row as _p1row
 
+MAX_WIDTH = 16384  # refuse wider headers (the number is sane; a row is read in page-width pieces)
 
-def _p1row_py(chunk, st, row):
-    """Pack P1 digits from chunk[pos:end] into row until the image row is complete or the
-    chunk is used up (plain-Python twin of t4fast.p1row)."""
-    pos = st[P_POS]
-    end = st[P_END]
-    x = st[P_X]
-    w = st[P_W]
-    keep = st[P_KEEP]
-    while pos < end and x < w:
-        c = chunk[pos]
-        pos += 1
-        if c == 0x31:
-            if x < keep:
-                row[x >> 3] |= 0x80 >> (x & 7)
-            x += 1
-        elif c == 0x30:
-            x += 1
-        elif c != 0x20 and c != 0x0A and c != 0x0D and c != 0x09:
-            st[P_BAD] = 1
-            break
-    st[P_POS] = pos
-    st[P_X] = x
-
-
-_p1row = _p1row_py
-if sys.implementation.name == "micropython":
-    try:
-        from . import t4fast
-        _p1row = t4fast.p1row
-    except (ImportError, SyntaxError, AttributeError):
-        pass
+# P1 scanner state (array "i"), shared with t4fast.p1row and t4py.p1row (as numbers there)
+_P_POS = const(0)  # next byte in the chunk
+_P_END = const(1)  # bytes in the chunk
+_P_X = const(2)  # pixels of this row read so far
+_P_W = const(3)  # pixels in an image row
+_P_KEEP = const(4)  # pixels kept (the rest are cut)
+_P_BAD = const(5)  # set when a byte is neither 0, 1 nor whitespace
 
 
 class PbmRows:
@@ -88,16 +64,19 @@ class PbmRows:
         self._kb = (keep + 7) >> 3  # bytes holding them
         self._pad = bytes(nb - self._kb)  # white bytes on the right
         self._mask = (0xFF00 >> (keep & 7)) & 0xFF if keep & 7 else 0xFF
+        self._row = None  # the caller's row buffer and a view of its kept bytes
         if self.kind == "P4":
-            rb = (w + 7) >> 3
-            self._raw = bytearray(rb)
-            self._rawmv = memoryview(self._raw)
-            self._rawkb = self._rawmv[:self._kb]
+            skip = ((w + 7) >> 3) - self._kb  # bytes cut on the right of each image row
+            self._skip = skip
+            if skip:
+                scr = memoryview(bytearray(32))
+                self._scr = scr
+                self._scrtail = scr[:skip & 31]
         else:
             self._chunk = bytearray(256)
             st = array.array("i", [0] * 6)
-            st[P_W] = w
-            st[P_KEEP] = keep
+            st[_P_W] = w
+            st[_P_KEEP] = keep
             self._st = st
 
     # header --------------------------------------------------------------------------
@@ -143,16 +122,30 @@ class PbmRows:
         self.y += 1
         return True
 
-    def _read_p4(self, row):
-        raw = self._raw
-        got = self.f.readinto(raw)
-        while got < len(raw):  # a short read from a slow stream: keep reading
-            k = self.f.readinto(self._rawmv[got:])
+    def _fill(self, v):
+        # exactly len(v) bytes from the stream into the view v
+        n = len(v)
+        got = self.f.readinto(v) or 0
+        while got < n:  # a short read from a slow stream: keep reading
+            k = self.f.readinto(v[got:])
             if not k:
                 raise ValueError("pbm: raster ends at row %d" % self.y)
             got += k
+
+    def _read_p4(self, row):
+        # the kept bytes straight into the row (one view of it, made for the first row), the
+        # bytes cut on the right through a 32-byte scratch: no image row is ever whole in RAM
+        if row is not self._row:
+            self._row = row
+            self._view = memoryview(row)[:self._kb]
+        self._fill(self._view)
+        left = self._skip
+        while left >= 32:
+            self._fill(self._scr)
+            left -= 32
+        if left:
+            self._fill(self._scrtail)
         kb = self._kb
-        row[0:kb] = self._rawkb
         row[kb - 1] &= self._mask
         if self._pad:
             row[kb:] = self._pad
@@ -162,18 +155,18 @@ class PbmRows:
         for i in range(kb):
             row[i] = 0
         st = self._st
-        st[P_X] = 0
+        st[_P_X] = 0
         while True:
-            if st[P_POS] >= st[P_END]:
+            if st[_P_POS] >= st[_P_END]:
                 n = self.f.readinto(self._chunk)
                 if not n:
                     raise ValueError("pbm: raster ends at row %d" % self.y)
-                st[P_POS] = 0
-                st[P_END] = n
+                st[_P_POS] = 0
+                st[_P_END] = n
             _p1row(self._chunk, st, row)
-            if st[P_BAD]:
+            if st[_P_BAD]:
                 raise ValueError("pbm: bad character in P1 raster at row %d" % self.y)
-            if st[P_X] >= st[P_W]:
+            if st[_P_X] >= st[_P_W]:
                 break
         if self._pad:
             row[kb:] = self._pad

@@ -10,37 +10,30 @@ whole number of bytes, LSB-first (the first bit sent is bit 0: the wire order of
 
 PageEncoder is a page source: `readinto(buf) -> n` gives EOL, the coded rows, RTC (six EOLs,
 T.4 4.1.4) and one zero byte after it (efax needs a byte after the RTC), then 0.
+
+The loops come from t4fast (viper) on MicroPython, from t4py (plain Python) on CPython; the
+session numbers (widths, bit rates, scan times, page lengths) are params.py's.
 """
 import sys
 
-from micropython import const
+try:
+    if sys.implementation.name != "micropython":
+        raise ImportError
+    from . import t4fast as _loops  # viper twins of the hot loops
+except (ImportError, SyntaxError):  # CPython, or a port without the native emitter
+    from . import t4py as _loops
 
-from . import mhcodes
-
-mhcodes.build()
-TERM = mhcodes.TERM
-MAKEUP = mhcodes.MAKEUP
-
-# Class 2 session parameters (seed 001 5.5, Table 5-2 values as efax and EIA-592 use them)
-WIDTHS = (1728, 2048, 2432, 1216, 864)  # WD 0..4, pixels per line
-BITRATES = (2400, 4800, 7200, 9600, 12000, 14400)  # BR 0..5, bit/s
-SCAN_MS = ((0, 5, 10, 10, 20, 20, 40, 40),  # ST 0..7 at VR=0 (normal, 98 dpi), ms per line
-           (0, 5, 5, 10, 10, 20, 20, 40))  # ST 0..7 at VR=1 (fine, 196 dpi): even ST halve
-PAGE_LINES = ((1143, 1401, 0), (2287, 2802, 0))  # LN 0 A4 297 mm, 1 B4 364 mm, 2 unlimited
-
-WHITE = const(0)
-BLACK = const(1)
-
-REV = mhcodes.REV  # 256-byte bit-reversal table
-LZ8 = mhcodes.LZ8
-SENT = mhcodes.SENT
-
-EOL_BYTES = b"\x00\x80"  # one EOL ending on a byte boundary, wire order
+encode_line = _loops.enc
+reverse = _loops.rev
+_copy = _loops.copy
 
 
-def scan_ms(st, vr):
-    """Minimum scan time (ms) for Class 2 ST 0..7 at VR 0/1."""
-    return SCAN_MS[1 if vr else 0][st]
+def __getattr__(name):
+    # what only tests, tools and benchmarks use, loaded from t4py when they ask for it
+    if name in ("_enc_py", "BytesRows"):
+        from . import t4py
+        return t4py.enc if name == "_enc_py" else t4py.BytesRows
+    raise AttributeError(name)
 
 
 def min_bits(bps, ms):
@@ -54,133 +47,12 @@ def max_line_bytes(width, minbits=0):
     return (width * 9) // 16 + 8 + minbits // 8 + 4
 
 
-def _enc_py(row, out, width, minbits):
-    """Encode one row into out[0:]: MH data, fill, EOL. Returns the byte count."""
-    term = TERM
-    mkup = MAKEUP
-    lz8 = LZ8
-    sent = SENT
-    acc = 0
-    n = 0
-    p = 0
-    colour = 0
-    run = 0
-    nb = width >> 3
-    i = 0
-    while i <= nb:
-        if i < nb:
-            v = row[i]
-            if colour:
-                v ^= 0xFF
-            i += 1
-            if v == 0:
-                run += 8
-                continue
-            k = 8
-        else:
-            i += 1
-            v = 0x80  # the end of the line: close the last run
-            k = 1
-        while True:
-            z = lz8[v]
-            if z >= k:
-                run += k
-                break
-            run += z
-            # code the run (T.4 4.1.1: make-up then terminating code)
-            while run > 2623:
-                e = mkup[colour * 41 + 40]
-                acc |= (e >> 4) << n
-                n += e & 15
-                run -= 2560
-                while n >= 8:
-                    out[p] = acc & 0xFF
-                    p += 1
-                    acc >>= 8
-                    n -= 8
-            if run > 63:
-                e = mkup[colour * 41 + (run >> 6)]
-                acc |= (e >> 4) << n
-                n += e & 15
-                run &= 63
-                while n >= 8:
-                    out[p] = acc & 0xFF
-                    p += 1
-                    acc >>= 8
-                    n -= 8
-            e = term[colour * 64 + run]
-            acc |= (e >> 4) << n
-            n += e & 15
-            while n >= 8:
-                out[p] = acc & 0xFF
-                p += 1
-                acc >>= 8
-                n -= 8
-            run = 0
-            colour ^= 1
-            k -= z
-            v = ((((v << z) ^ 0xFF) & 0xFF) | sent[k])
-            if i > nb:
-                break
-    # fill and EOL: zeros so the line has minbits and the EOL's 1 is a byte's last bit
-    need = p * 8 + n + 12
-    if need < minbits:
-        need = minbits
-    end = (need + 7) >> 3
-    if n:
-        out[p] = acc
-        p += 1
-    while p < end:
-        out[p] = 0
-        p += 1
-    out[end - 1] |= 0x80
-    return end
-
-
-def _rev_py(buf, n):
-    rev = REV
-    for i in range(n):
-        buf[i] = rev[buf[i]]
-
-
-def _copy_py(dst, doff, src, sn):
-    soff = sn >> 16
-    n = sn & 0xFFFF
-    for i in range(n):
-        dst[doff + i] = src[soff + i]
-    return n
-
-
-FAST = None
-encode_line = _enc_py
-reverse = _rev_py
-_copy = _copy_py
-if sys.implementation.name == "micropython":
-    try:
-        from . import t4fast as FAST  # viper twins of the hot loops
-        encode_line = FAST.enc
-        reverse = FAST.rev
-        _copy = FAST.copy
-    except (ImportError, SyntaxError):  # a port without the native emitter
-        FAST = None
-else:
-    def _copy_cp(dst, doff, src, sn):
-        soff = sn >> 16
-        n = sn & 0xFFFF
-        dst[doff:doff + n] = src[soff:soff + n]
-        return n
-
-    _copy = _copy_cp
-
-
 def use_plain(flag=True):
     """Switch this module to the plain-Python loops (tests and benchmarks)."""
     global encode_line, reverse, _copy
-    if flag or FAST is None:
-        encode_line, reverse = _enc_py, _rev_py
-        _copy = _copy_py if sys.implementation.name == "micropython" else _copy
-    else:
-        encode_line, reverse, _copy = FAST.enc, FAST.rev, FAST.copy
+    from . import t4py
+    lp = t4py if flag else _loops
+    encode_line, reverse, _copy = lp.enc, lp.rev, lp.copy
 
 
 class PageEncoder:
@@ -252,21 +124,3 @@ class PageEncoder:
             self._pos += k
             got += k
         return got
-
-
-class BytesRows:
-    """Rows from a bytes-like bitmap (width // 8 bytes a row): for tests and small images."""
-
-    def __init__(self, data, width):
-        self.data = data
-        self.nb = width >> 3
-        self.pos = 0
-
-    def readrow(self, row):
-        p = self.pos
-        if p + self.nb > len(self.data):
-            return False
-        row[:] = self.data[p:p + self.nb]
-        self.pos = p + self.nb
-        return True
-

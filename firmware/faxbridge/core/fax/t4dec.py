@@ -17,164 +17,29 @@ import sys
 
 from micropython import const
 
-from . import mhcodes
+try:
+    if sys.implementation.name != "micropython":
+        raise ImportError
+    from .t4fast import dec as _dec  # the viper twin
+except (ImportError, SyntaxError):  # CPython, or a port without the native emitter
+    from .t4py import dec as _dec
 
-mhcodes.build()
-_DEC = mhcodes.DEC
-_DEC2 = mhcodes.DEC2
-_TZ8 = mhcodes.TZ8
-_REV = mhcodes.REV
-
-# state array fields (shared with the viper twin in t4fast)
-ACC = const(0)  # bits not yet decoded, first bit in bit 0
-NB = const(1)  # how many bits ACC holds
-MODE = const(2)  # DATA, ZEROS (8+ zero bits seen in a line) or SYNC (skip to the next EOL)
-COLOUR = const(3)  # colour of the next run (0 white, 1 black)
-X = const(4)  # pixels decoded in this line
-ZC = const(5)  # zero bits counted towards an EOL
-PEND = const(6)  # a make-up code waits for its terminating code
-CODES = const(7)  # code words in this line
-BAD = const(8)  # this line is bad
-EVENT = const(9)  # an EOL was just read
-WIDTH = const(10)
-MSB = const(11)  # data is MSB-first
-FILL = const(12)  # draw black runs into the row
-END = const(13)  # length of the current chunk
-NSTATE = const(14)
-
-DATA = const(0)
-ZEROS = const(1)
-SYNC = const(2)
-
-
-def _dec_py(st, data, pos, row):
-    """Decode data[pos:END] until the chunk is used up or an EOL is read (EVENT set).
-    Returns the position reached. Plain-Python twin of t4fast.dec."""
-    dec = _DEC
-    dec2 = _DEC2
-    tz8 = _TZ8
-    acc = st[ACC]
-    n = st[NB]
-    mode = st[MODE]
-    colour = st[COLOUR]
-    x = st[X]
-    zc = st[ZC]
-    pend = st[PEND]
-    codes = st[CODES]
-    bad = st[BAD]
-    width = st[WIDTH]
-    msb = st[MSB]
-    fill = st[FILL]
-    end = st[END]
-    ev = 0
-    while True:
-        while n < 16 and pos < end:
-            b = data[pos]
-            if msb:
-                b = _REV[b]
-            acc |= b << n
-            n += 8
-            pos += 1
-        if mode == DATA:
-            e = dec[(colour << 8) | (acc & 0xFF)]
-            ln = e >> 12
-            if ln == 0:
-                e = dec2[(e & 0xFFF) + ((acc >> 8) & 31)]
-                ln = e >> 12
-                if ln == 15:
-                    if n < 13:
-                        break
-                    bad = 1
-                    mode = SYNC
-                    zc = 0
-                    continue
-            if ln <= 13:
-                if ln > n:
-                    break
-                acc >>= ln
-                n -= ln
-                run = e & 0xFFF
-                codes += 1
-                if x + run > width:
-                    bad = 1
-                    mode = SYNC
-                    zc = 0
-                    continue
-                if colour and fill and run:
-                    a = x
-                    b = x + run
-                    ia = a >> 3
-                    ib = b >> 3
-                    if ia == ib:
-                        row[ia] |= (0xFF >> (a & 7)) & (0xFF00 >> (b & 7))
-                    else:
-                        row[ia] |= 0xFF >> (a & 7)
-                        ia += 1
-                        while ia < ib:
-                            row[ia] = 0xFF
-                            ia += 1
-                        if b & 7:
-                            row[ib] |= (0xFF00 >> (b & 7)) & 0xFF
-                x += run
-                if run < 64:
-                    colour ^= 1
-                    pend = 0
-                else:
-                    pend = 1
-            elif n < 8:
-                break
-            elif ln == 14:  # eight zero bits: fill and EOL, or an error
-                acc >>= 8
-                n -= 8
-                zc = 8
-                mode = ZEROS
-            else:
-                bad = 1
-                mode = SYNC
-                zc = 0
-        else:
-            if n == 0:
-                break
-            low = acc & 0xFF
-            if low == 0:
-                k = 8 if n >= 8 else n
-                zc += k
-                acc >>= k
-                n -= k
-                continue
-            t = tz8[low]
-            zc += t
-            acc >>= t + 1
-            n -= t + 1
-            if zc >= 11:  # EOL
-                mode = DATA
-                zc = 0
-                ev = 1
-                break
-            if mode == ZEROS:
-                bad = 1
-                mode = SYNC
-            zc = 0
-    st[ACC] = acc
-    st[NB] = n
-    st[MODE] = mode
-    st[COLOUR] = colour
-    st[X] = x
-    st[ZC] = zc
-    st[PEND] = pend
-    st[CODES] = codes
-    st[BAD] = bad
-    st[EVENT] = ev
-    return pos
-
-
-_dec = _dec_py
-if sys.implementation.name == "micropython":
-    try:
-        from . import t4fast
-        _dec = t4fast.dec
-    except (ImportError, SyntaxError, AttributeError):
-        pass
+# the state array's fields (t4fast.dec and t4py.dec use the same indices as numbers)
+_ACC = const(0)  # bits not yet decoded, first bit in bit 0
+_NB = const(1)  # how many bits ACC holds
+_MODE = const(2)  # 0 data, 1 eight zero bits seen (EOL or error), 2 skipping to the next EOL
+_COLOUR = const(3)  # colour of the next run (0 white, 1 black)
+_X = const(4)  # pixels decoded in this line
+_ZC = const(5)  # zero bits counted towards an EOL
+_PEND = const(6)  # a make-up code waits for its terminating code
+_CODES = const(7)  # code words in this line
+_BAD = const(8)  # this line is bad
+_EVENT = const(9)  # an EOL was just read
+_WIDTH = const(10)
+_MSB = const(11)  # data is MSB-first
+_FILL = const(12)  # draw black runs into the row
+_END = const(13)  # length of the current chunk
+_NSTATE = const(14)
 
 
 class Decoder:
@@ -188,12 +53,16 @@ class Decoder:
         self.done = False
         self.started = False
         self.empties = 0
-        self.fn = _dec_py if plain else _dec
-        st = array.array("i", [0] * NSTATE)
-        st[WIDTH] = width
-        st[MSB] = 1 if msb_first else 0
-        st[MODE] = SYNC  # look for the first EOL
-        st[FILL] = 1 if sink else 0
+        if plain:
+            from .t4py import dec as fn
+        else:
+            fn = _dec
+        self.fn = fn
+        st = array.array("i", [0] * _NSTATE)
+        st[_WIDTH] = width
+        st[_MSB] = 1 if msb_first else 0
+        st[_MODE] = 2  # look for the first EOL
+        st[_FILL] = 1 if sink else 0
         self.st = st
         nb = width >> 3
         self.row = bytearray(nb)
@@ -205,12 +74,12 @@ class Decoder:
         if self.done:
             return
         st = self.st
-        st[END] = len(data)
+        st[_END] = len(data)
         pos = 0
         fn = self.fn
         while True:
             pos = fn(st, data, pos, self.row)
-            if not st[EVENT]:
+            if not st[_EVENT]:
                 return
             self._eol()
             if self.done:
@@ -221,18 +90,18 @@ class Decoder:
         sink = self.sink
         if not self.started:
             self.started = True
-        elif st[BAD]:
+        elif st[_BAD]:
             self.bad_lines += 1
             self.empties = 0
             if sink:
                 sink(self.prev, False)
-        elif st[CODES] == 0:
+        elif st[_CODES] == 0:
             self.empties += 1
             if self.empties >= 5:  # with the EOL before, six in a row: RTC
                 self.done = True
         else:
             self.empties = 0
-            if st[X] == self.width and not st[PEND]:
+            if st[_X] == self.width and not st[_PEND]:
                 self.lines += 1
                 if sink:
                     sink(self.row, True)
@@ -241,23 +110,23 @@ class Decoder:
                 self.bad_lines += 1
                 if sink:
                     sink(self.prev, False)
-        st[X] = 0
-        st[COLOUR] = 0
-        st[PEND] = 0
-        st[CODES] = 0
-        st[BAD] = 0
-        st[EVENT] = 0
+        st[_X] = 0
+        st[_COLOUR] = 0
+        st[_PEND] = 0
+        st[_CODES] = 0
+        st[_BAD] = 0
+        st[_EVENT] = 0
         if sink:
             self.row[:] = self._zero
 
     def end(self):
         """The page data is over: count a started, unfinished line as bad."""
         st = self.st
-        if not self.done and self.started and (st[CODES] or st[BAD]):
+        if not self.done and self.started and (st[_CODES] or st[_BAD]):
             self.bad_lines += 1
             if self.sink:
                 self.sink(self.prev, False)
-        st[CODES] = 0
-        st[BAD] = 0
+        st[_CODES] = 0
+        st[_BAD] = 0
         self.done = True
         return self.lines, self.bad_lines

@@ -1,30 +1,44 @@
-"""Viper twins of the T.4 hot loops (MicroPython only; t4.py and t4dec.py hold the plain
-Python originals, and host_tests/core/test_t4_twins.py checks both give the same bytes).
+"""Viper twins of the T.4 hot loops (MicroPython only; t4py.py holds the plain-Python
+originals under the same names, and host_tests/core/test_t4_twins.py checks both give the
+same bytes).
 
 Same algorithms, same tables: run-length scanning over whole bytes, make-up + terminating
-codes from mhcodes, fill + EOL ending on a byte boundary. No allocation per call.
+codes from mhtab, fill + EOL ending on a byte boundary. No allocation per call.
+
+The code tables are read with 16- and 32-bit loads, which the ESP32 makes only at aligned
+addresses. mhtab's bytes are used where they are (frozen: in flash, no RAM) when their address
+is aligned (heap objects always are; a frozen literal is as the C compiler placed it), and
+copied once into an array otherwise.
 """
+import array
+
 import micropython
 
-from . import mhcodes
+from . import mhtab
 
-mhcodes.build()
-_TERM = mhcodes.TERM
-_MAKEUP = mhcodes.MAKEUP
-_LZ8 = mhcodes.LZ8
-_SENT = mhcodes.SENT
-_REV = mhcodes.REV
+
+@micropython.viper
+def _misaligned(b, m: int) -> int:
+    return int(ptr8(b)) & m  # noqa: F821
+
+
+def _table(b, code, m):
+    return array.array(code, bytes(b)) if _misaligned(b, m) else b
+
+
+_ENC = _table(mhtab.ENC, "I", 3)
+_DEC = _table(mhtab.DEC, "H", 1)
+_DEC2 = _table(mhtab.DEC2, "H", 1)
 
 
 @micropython.viper
 def enc(row, out, width: int, minbits: int) -> int:
-    """Twin of t4._enc_py: code one row into out[0:], return the byte count."""
+    """Twin of t4py.enc: code one row into out[0:], return the byte count."""
     r = ptr8(row)  # noqa: F821
     o = ptr8(out)  # noqa: F821
-    term = ptr32(_TERM)  # noqa: F821
-    mkup = ptr32(_MAKEUP)  # noqa: F821
-    lz8 = ptr8(_LZ8)  # noqa: F821
-    sent = ptr8(_SENT)  # noqa: F821
+    tab = ptr32(_ENC)  # noqa: F821
+    lz8 = ptr8(mhtab.LZ8)  # noqa: F821
+    sent = ptr8(mhtab.SENT)  # noqa: F821
     acc = 0
     n = 0
     p = 0
@@ -53,7 +67,7 @@ def enc(row, out, width: int, minbits: int) -> int:
                 break
             run += z
             while run > 2623:
-                e = mkup[colour * 41 + 40]
+                e = tab[128 + colour * 41 + 40]
                 acc |= (e >> 4) << n
                 n += e & 15
                 run -= 2560
@@ -63,7 +77,7 @@ def enc(row, out, width: int, minbits: int) -> int:
                     acc >>= 8
                     n -= 8
             if run > 63:
-                e = mkup[colour * 41 + (run >> 6)]
+                e = tab[128 + colour * 41 + (run >> 6)]
                 acc |= (e >> 4) << n
                 n += e & 15
                 run &= 63
@@ -72,7 +86,7 @@ def enc(row, out, width: int, minbits: int) -> int:
                     p += 1
                     acc >>= 8
                     n -= 8
-            e = term[colour * 64 + run]
+            e = tab[(colour << 6) + run]
             acc |= (e >> 4) << n
             n += e & 15
             while n >= 8:
@@ -102,9 +116,9 @@ def enc(row, out, width: int, minbits: int) -> int:
 
 @micropython.viper
 def rev(buf, n: int):
-    """Twin of t4._rev_py: reverse the bit order of buf[0:n] in place."""
+    """Twin of t4py.rev: reverse the bit order of buf[0:n] in place."""
     b = ptr8(buf)  # noqa: F821
-    t = ptr8(_REV)  # noqa: F821
+    t = ptr8(mhtab.REV)  # noqa: F821
     i = 0
     while i < n:
         b[i] = t[b[i]]
@@ -125,21 +139,16 @@ def copy(dst, doff: int, src, sn: int) -> int:
     return n
 
 
-_DEC = mhcodes.DEC
-_DEC2 = mhcodes.DEC2
-_TZ8 = mhcodes.TZ8
-
-
 @micropython.viper
 def dec(state, data, pos: int, row) -> int:
-    """Twin of t4dec._dec_py (same state array layout, see t4dec)."""
+    """Twin of t4py.dec (same state array layout, see t4dec)."""
     st = ptr32(state)  # noqa: F821
     d = ptr8(data)  # noqa: F821
     rw = ptr8(row)  # noqa: F821
     dc = ptr16(_DEC)  # noqa: F821
     dc2 = ptr16(_DEC2)  # noqa: F821
-    tz8 = ptr8(_TZ8)  # noqa: F821
-    rv = ptr8(_REV)  # noqa: F821
+    tz8 = ptr8(mhtab.TZ8)  # noqa: F821
+    rv = ptr8(mhtab.REV)  # noqa: F821
     acc = st[0]
     n = st[1]
     mode = st[2]
@@ -259,7 +268,7 @@ def dec(state, data, pos: int, row) -> int:
 
 @micropython.viper
 def p1row(chunk, state, row):
-    """Twin of pbm._p1row_py (same state array layout, see pbm)."""
+    """Twin of t4py.p1row (same state array layout, see pbm)."""
     c8 = ptr8(chunk)  # noqa: F821
     st = ptr32(state)  # noqa: F821
     r = ptr8(row)  # noqa: F821

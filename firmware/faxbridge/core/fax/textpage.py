@@ -21,21 +21,25 @@ drawn as '?'.
 """
 import io
 
-from . import font
+from micropython import const
 
-CELL_W = 18  # pixels a column: 5 glyph pixels + 1 gap, 3 times wide
-CELL_H = 10  # font rows a text line: 8 glyph rows + 2 gap rows
-HEADER_TOP = 8  # lines (98 dpi) above the header
-BODY_TOP = 40  # lines (98 dpi) from the page top to the first body line (about 10 mm)
-BOTTOM = 40  # lines (98 dpi) kept white at the bottom
-MIN_MARGIN = 64  # pixels at least left and right (8 mm)
-A4_LINES = (1143, 2287)  # T.4: 297 mm at 3.85 and 7.7 lines/mm
+from . import params
 
-PAGEBREAK = -1  # _Layout.next() results; >= 0 is a text line of that many characters
-END = -2
+_CELL_W = const(18)  # pixels a column: 5 glyph pixels + 1 gap, 3 times wide
+_CELL_H = const(10)  # font rows a text line: 8 glyph rows + 2 gap rows
+_HEADER_TOP = const(8)  # lines (98 dpi) above the header
+_BODY_TOP = const(40)  # lines (98 dpi) from the page top to the first body line (about 10 mm)
+_BOTTOM = const(40)  # lines (98 dpi) kept white at the bottom
+_MIN_MARGIN = const(64)  # pixels at least left and right (8 mm)
 
-# a 5-pixel glyph row drawn 3 times wide: 15 bits, leftmost pixel in bit 14
-_WIDE = tuple(sum(7 << (3 * (4 - i)) for i in range(5) if v >> (4 - i) & 1) for v in range(32))
+_PAGEBREAK = const(-1)  # _Layout.next() results; >= 0 is a text line of that many characters
+_END = const(-2)
+
+# a 5-pixel glyph row v drawn 3 times wide: 15 bits, leftmost pixel in bit 14 (each bit of v
+# three times; host_tests/core/test_t4_pages.py checks the drawn pixels)
+_WIDE = const((0, 7, 56, 63, 448, 455, 504, 511, 3584, 3591, 3640, 3647, 4032, 4039, 4088, 4095,
+               28672, 28679, 28728, 28735, 29120, 29127, 29176, 29183, 32256, 32263, 32312, 32319,
+               32704, 32711, 32760, 32767))
 
 
 def _ascii(s):
@@ -75,8 +79,8 @@ class _Layout:
         return self.la
 
     def next(self, line):
-        """Fill line (bytearray(cols)) -> n >= 0 (a text line of n characters), PAGEBREAK
-        or END. No allocation (it runs once a text line while a page is sent)."""
+        """Fill line (bytearray(cols)) -> n >= 0 (a text line of n characters), _PAGEBREAK
+        or _END. No allocation (it runs once a text line while a page is sent)."""
         r = self.la
         if r is None:
             return self._read(line)
@@ -88,7 +92,7 @@ class _Layout:
 
     def end_of_full_page(self):
         """A page filled up: a form feed right after it makes no empty page."""
-        if self.peek() == PAGEBREAK:
+        if self.peek() == _PAGEBREAK:
             self.la = None
 
     def _getc(self):
@@ -108,7 +112,7 @@ class _Layout:
     def _read(self, line):
         if self.pending_ff:
             self.pending_ff = False
-            return PAGEBREAK
+            return _PAGEBREAK
         cols = self.cols
         n = self.ncarry
         carry = self.carry
@@ -120,14 +124,14 @@ class _Layout:
             if c < 0:
                 if n:
                     return n
-                return END
+                return _END
             if c == 0x0A:
                 return n
             if c == 0x0C:
                 if n:
                     self.pending_ff = True
                     return n
-                return PAGEBREAK
+                return _PAGEBREAK
             if c == 0x09:
                 stop = (n // 8 + 1) * 8
                 if stop >= cols:
@@ -173,17 +177,17 @@ class TextPages:
         self.width = width
         self.fine = bool(fine)
         self.vs = 4 if fine else 2  # scan lines a font row
-        self.page_lines = page_lines or A4_LINES[1 if fine else 0]
-        maxcols = (width - 2 * MIN_MARGIN) // CELL_W
+        self.page_lines = page_lines or params.PAGE_LINES[1 if fine else 0][0]  # A4
+        maxcols = (width - 2 * _MIN_MARGIN) // _CELL_W
         self.cols = min(cols or 80, maxcols)
         if self.cols < 10:
             raise ValueError("text: page too narrow")
-        self.left = (width - self.cols * CELL_W) // 2
+        self.left = (width - self.cols * _CELL_W) // 2
         scale = 2 if fine else 1
-        self.header_top = HEADER_TOP * scale
-        self.body_top = BODY_TOP * scale
-        pitch = CELL_H * self.vs
-        self.body_lines = (self.page_lines - self.body_top - BOTTOM * scale) // pitch
+        self.header_top = _HEADER_TOP * scale
+        self.body_top = _BODY_TOP * scale
+        pitch = _CELL_H * self.vs
+        self.body_lines = (self.page_lines - self.body_top - _BOTTOM * scale) // pitch
         if self.body_lines < 1:
             raise ValueError("text: page too short")
         self.station = _ascii(station)
@@ -208,7 +212,7 @@ class TextPages:
                 taken += 1
             if kind >= 0:
                 lay.end_of_full_page()
-            if kind == END or lay.peek() == END:
+            if kind == _END or lay.peek() == _END:
                 break
         lay.rewind()
         return pages
@@ -240,6 +244,8 @@ class _PageRows:
     """Rows of one text page; draws each font row once and repeats it vs times."""
 
     def __init__(self, doc, index):
+        from . import font  # only when a text page is drawn
+        self.glyphs = font.GLYPHS
         self.doc = doc
         self.index = index
         self.y = 0
@@ -285,7 +291,7 @@ class _PageRows:
             return False
         self.y = y + 1
         vs = doc.vs
-        pitch = CELL_H * vs
+        pitch = _CELL_H * vs
         if doc.header_top <= y < doc.header_top + 8 * vs:
             line = -1
             frow = (y - doc.header_top) // vs
@@ -318,7 +324,7 @@ class _PageRows:
         c = self.cache
         c[:] = self.zero
         wide = _WIDE
-        glyphs = font.GLYPHS
+        glyphs = self.glyphs
         x = self.doc.left
         t = self.text
         for i in range(self.ntext):
@@ -332,4 +338,4 @@ class _PageRows:
                 c[b] |= p >> 16
                 c[b + 1] |= (p >> 8) & 0xFF
                 c[b + 2] |= p & 0xFF
-            x += CELL_W
+            x += _CELL_W
