@@ -48,7 +48,7 @@ def test_every_outbound_topic_round_trip(tmp_path):
         wait_for(lambda: len(c.events()) >= 4, what="4 events")
         ev = {t.split("/", 2)[2]: p for t, p in c.events()}
         assert ev["fax/status"] == {"unit": "u1", "seq": 1, "job": "J1", "code": 263, "category": "busy",
-                                    "final": True, "attempt": 2, "pages": 0,
+                                    "final": True, "state": "done", "attempt": 2, "pages": 0, "of": 0,
                                     "evidence": {"result": "BUSY", "fhng": None}}
         assert ev["fax/received"]["seq"] == 2 and ev["fax/received"]["hangup"]["code"] == 0
         assert ev["fax/received"]["params"] == {"vr": "98 dpi", "br": 9600}

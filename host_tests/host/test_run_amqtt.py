@@ -27,7 +27,7 @@ def test_run_amqtt_demo_same_outcomes_and_cleans_up(tmp_path):
                        capture_output=True, text=True, timeout=240)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
-    m = re.search(r"broker: amqtt on 127\.0\.0\.1:(\d+) \(pid (\d+)\)", out)
+    m = re.search(r"broker: amqtt on 127\.0\.0\.1:(\d+), MQTT over WebSockets on \d+ \(pid (\d+)\)", out)
     assert m, out[:2000]
     pid = int(m.group(2))
     # the final codes, exactly

@@ -240,9 +240,9 @@ def _cross(cfg, errors):
             ", ".join(tls_only), "is" if len(tls_only) == 1 else "are"))
     if (m["cert"] is None) != (m["key"] is None):
         errors.append("mqtt.cert, mqtt.key: a client certificate needs both")
-    if m["answer_reserve"] * 2 > m["capacity"]:
-        errors.append("mqtt.answer_reserve: %d is more than half of mqtt.capacity (%d): results would"
-                      " have no room" % (m["answer_reserve"], m["capacity"]))
+    if m["answer_reserve"] >= m["capacity"]:
+        errors.append("mqtt.answer_reserve: %d leaves no room in mqtt.capacity (%d) for results"
+                      % (m["answer_reserve"], m["capacity"]))
     if m["outbox_record"] < 29 + 768:   # commands.MAX_ANSWER and its record framing (outbox.has_room)
         errors.append("mqtt.outbox_record: %d cannot hold a command's answer (at least 797)" % m["outbox_record"])
     hp = cfg["ha"]["prefix"]
