@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fax_sim_helpers import (Faults, Sim, drive, efax_rows, fitted, final, g3_rows, need,
+from fax_sim_helpers import (Sim, drive, efax_rows, fitted, final, g3_rows, need,
                              pattern_rows, write_pbm)
 
 RUNTIMES = ("cpython", "micropython")
@@ -59,7 +59,8 @@ def test_receive_two_pages_in_class20_pixel_exact(runtime):
         write_pbm(s.path("p2.pbm"), r2, 1000)
         os.makedirs(s.path("in"))
         job = []
-        th = threading.Timer(1.0, lambda: job.append(s.remote.send_fax("5550101", [s.path("p1.pbm"), s.path("p2.pbm")])))
+        pages = [s.path("p1.pbm"), s.path("p2.pbm")]
+        th = threading.Timer(1.0, lambda: job.append(s.remote.send_fax("5550101", pages)))
         th.start()
         rc, ev, err = drive(runtime, s, ["--class", "2.0", "recv", s.path("in")], timeout=60)
         th.join()
