@@ -230,3 +230,21 @@ def test_the_driver_dials_by_the_configured_country():
     assert dial.check("999", *m._policy())[0] == 6002
     jp = class2.Class2(config.driver(config.check(_copy(GOOD))[0]))
     assert dial.check("01184960000", *jp._policy())[0] == 6002
+
+
+def test_modem_class_and_order():
+    # issue 17: modem.class "2" (the default), "2.0" or "auto" with modem.class_order
+    cfg, errors = config.check(_copy(GOOD))
+    d = config.driver(cfg)
+    assert d["fclass"] == "2" and d["class_order"] == ("2.0", "2")
+    raw = _copy(GOOD)
+    raw["modem"]["class"] = "auto"
+    raw["modem"]["class_order"] = ["2", "2.0"]
+    cfg, errors = config.check(raw)
+    assert errors == []
+    d = config.driver(cfg)
+    assert d["fclass"] == "auto" and d["class_order"] == ("2", "2.0")
+    assert _errors("modem", "class", 2.0) == ['modem.class: must be one of "2", "2.0", "auto", got 2.0']
+    assert _errors("modem", "class", "1") != [] and _errors("modem", "class", "2.0") == []
+    assert _errors("modem", "class_order", ["2", "1"]) != []
+    assert _errors("modem", "class_order", "2") != [] and _errors("modem", "class_order", ["2.0"]) == []

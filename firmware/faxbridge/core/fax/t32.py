@@ -8,100 +8,103 @@ loads it. The command set and conventions are the ones docs/modemsim.md ("Class 
 from faxbridge.core.fax import status
 
 # +FHS hang-up status codes (T.32's hang-up table; the rows the simulator's tools/modemsim/
-# t32.py FHS holds): (code, text). T.32 writes them in hex and kept the Class 2 digits below
-# A0, except receive phase D (A0-A3; Class 2 100-103) and "bad CRC or frame" (92; Class 2 94).
+# t32.py FHS holds), one row a line: "\n<hex code> <text>", one str (one object, in flash when
+# frozen). T.32 writes the codes in hex and kept the Class 2 digits below A0, except receive
+# phase D (A0-A3; Class 2 100-103) and "bad CRC or frame" (92; Class 2 94).
 FHS = (
-    (0x00, "Normal and proper end of connection"),
-    (0x01, "Ring detect without successful handshake"),
-    (0x02, "Call aborted, from +FKS or <CAN>"),
-    (0x03, "No loop current"),
-    (0x04, "Ringback detected, no answer (timeout)"),
-    (0x05, "Ringback detected, answer without CED"),
-    (0x10, "Unspecified phase A error"),
-    (0x11, "No answer (T.30 T1 timeout)"),
-    (0x20, "Unspecified transmit phase B error"),
-    (0x21, "Remote cannot receive or send"),
-    (0x22, "COMREC error in transmit phase B"),
-    (0x23, "COMREC invalid command received"),
-    (0x24, "RSPREC error"),
-    (0x25, "DCS sent three times without response"),
-    (0x26, "DIS/DTC received 3 times; DCS not recognized"),
-    (0x27, "Failure to train at 2400 bit/s or +FMS value"),
-    (0x28, "RSPREC invalid response received"),
-    (0x40, "Unspecified transmit phase C error"),
-    (0x41, "Unspecified image format error"),
-    (0x42, "Image conversion error"),
-    (0x43, "DTE to DCE data underflow"),
-    (0x44, "Unrecognized transparent data command"),
-    (0x45, "Image error, line length wrong"),
-    (0x46, "Image error, page length wrong"),
-    (0x47, "Image error, wrong compression code"),
-    (0x50, "Unspecified transmit phase D error"),
-    (0x51, "RSPREC error"),
-    (0x52, "No response to MPS repeated 3 times"),
-    (0x53, "Invalid response to MPS"),
-    (0x54, "No response to EOP repeated 3 times"),
-    (0x55, "Invalid response to EOP"),
-    (0x56, "No response to EOM repeated 3 times"),
-    (0x57, "Invalid response to EOM"),
-    (0x58, "Unable to continue after PIN or PIP"),
-    (0x70, "Unspecified receive phase B error"),
-    (0x71, "RSPREC error"),
-    (0x72, "COMREC error"),
-    (0x73, "T.30 T2 timeout, expected page not received"),
-    (0x74, "T.30 T1 timeout after EOM received"),
-    (0x90, "Unspecified receive phase C error"),
-    (0x91, "Missing EOL after 5 seconds"),
-    (0x92, "Bad CRC or frame (ECM or BFT modes)"),
-    (0x93, "DCE to DTE buffer overflow"),
-    (0xA0, "Unspecified receive phase D error"),
-    (0xA1, "RSPREC invalid response received"),
-    (0xA2, "COMREC invalid response received"),
-    (0xA3, "Unable to continue after PIN or PIP"),
+    "\n00 Normal and proper end of connection"
+    "\n01 Ring detect without successful handshake"
+    "\n02 Call aborted, from +FKS or <CAN>"
+    "\n03 No loop current"
+    "\n04 Ringback detected, no answer (timeout)"
+    "\n05 Ringback detected, answer without CED"
+    "\n10 Unspecified phase A error"
+    "\n11 No answer (T.30 T1 timeout)"
+    "\n20 Unspecified transmit phase B error"
+    "\n21 Remote cannot receive or send"
+    "\n22 COMREC error in transmit phase B"
+    "\n23 COMREC invalid command received"
+    "\n24 RSPREC error"
+    "\n25 DCS sent three times without response"
+    "\n26 DIS/DTC received 3 times; DCS not recognized"
+    "\n27 Failure to train at 2400 bit/s or +FMS value"
+    "\n28 RSPREC invalid response received"
+    "\n40 Unspecified transmit phase C error"
+    "\n41 Unspecified image format error"
+    "\n42 Image conversion error"
+    "\n43 DTE to DCE data underflow"
+    "\n44 Unrecognized transparent data command"
+    "\n45 Image error, line length wrong"
+    "\n46 Image error, page length wrong"
+    "\n47 Image error, wrong compression code"
+    "\n50 Unspecified transmit phase D error"
+    "\n51 RSPREC error"
+    "\n52 No response to MPS repeated 3 times"
+    "\n53 Invalid response to MPS"
+    "\n54 No response to EOP repeated 3 times"
+    "\n55 Invalid response to EOP"
+    "\n56 No response to EOM repeated 3 times"
+    "\n57 Invalid response to EOM"
+    "\n58 Unable to continue after PIN or PIP"
+    "\n70 Unspecified receive phase B error"
+    "\n71 RSPREC error"
+    "\n72 COMREC error"
+    "\n73 T.30 T2 timeout, expected page not received"
+    "\n74 T.30 T1 timeout after EOM received"
+    "\n90 Unspecified receive phase C error"
+    "\n91 Missing EOL after 5 seconds"
+    "\n92 Bad CRC or frame (ECM or BFT modes)"
+    "\n93 DCE to DTE buffer overflow"
+    "\nA0 Unspecified receive phase D error"
+    "\nA1 RSPREC invalid response received"
+    "\nA2 COMREC invalid response received"
+    "\nA3 Unable to continue after PIN or PIP"
 )
 
-# T.32's groups of the table (first, last, phase): the phase letters of hangup.PHASES.
-PHASES = (
-    (0x00, 0x0F, "call"), (0x10, 0x1F, "A"), (0x20, 0x3F, "B"), (0x40, 0x4F, "C"),
-    (0x50, 0x6F, "D"), (0x70, 0x8F, "rB"), (0x90, 0x9F, "rC"), (0xA0, 0xBF, "rD"),
-)
+# T.32's groups of the table: first, last, phase (the phase letters of hangup.PHASES).
+PHASES = (0x00, 0x0F, "call", 0x10, 0x1F, "A", 0x20, 0x3F, "B", 0x40, 0x4F, "C",
+          0x50, 0x6F, "D", 0x70, 0x8F, "rB", 0x90, 0x9F, "rC", 0xA0, 0xBF, "rD")
 
 # +FHS code ranges -> InterFAX code, first match wins: spec/fax.md's +FHNG rows read with
 # T.32's digits (status.HANGUPS), plus the two rows T.32 added at call placement (docs/fax.md).
 HANGUPS = (
-    (0x00, 0x00, 0),
-    (0x01, 0x01, 488),
-    (0x03, 0x03, 205001),
-    (0x04, 0x04, 8021),      # ringback, no answer: as the NO ANSWER dial result
-    (0x05, 0x05, 9001),      # answered without CED: no fax machine, as 10/11
-    (0x10, 0x11, 9001),
-    (0x25, 0x25, 3224),
-    (0x27, 0x27, 3233),
-    (0x20, 0x28, 3211),
-    (0x43, 0x43, 205001),
-    (0x40, 0x58, 3268),
+    0x00, 0x00, 0,
+    0x01, 0x01, 488,
+    0x03, 0x03, 205001,
+    0x04, 0x04, 8021,      # ringback, no answer: as the NO ANSWER dial result
+    0x05, 0x05, 9001,      # answered without CED: no fax machine, as 10/11
+    0x10, 0x11, 9001,
+    0x25, 0x25, 3224,
+    0x27, 0x27, 3233,
+    0x20, 0x28, 3211,
+    0x43, 0x43, 205001,
+    0x40, 0x58, 3268,
 )
 
 
 def code(hsc):
     """InterFAX code for a +FHS:<hex> value (an int)."""
-    for lo, hi, c in HANGUPS:
-        if lo <= hsc <= hi:
-            return c
+    t = HANGUPS
+    for k in range(0, len(t), 3):
+        if t[k] <= hsc <= t[k + 1]:
+            return t[k + 2]
     return status.OTHER_HANGUP
 
 
 def describe(hsc):
     """(code as T.32 writes it, phase, text): the evidence reported with every +FHS."""
-    t = "Unknown hang-up code"
-    for c, txt in FHS:
-        if c == hsc:
-            t = txt
+    h = "%02X" % hsc
+    i = FHS.find("\n" + h + " ") if len(h) == 2 else -1
+    txt = "Unknown hang-up code"
+    if i >= 0:
+        j = FHS.find("\n", i + 1)
+        txt = FHS[i + 4:j if j > 0 else len(FHS)]
     ph = None
-    for lo, hi, p in PHASES:
-        if lo <= hsc <= hi:
-            ph = p
-    return ("%02X" % hsc, ph, t)
+    t = PHASES
+    for k in range(0, len(t), 3):
+        if t[k] <= hsc <= t[k + 1]:
+            ph = t[k + 2]
+    return (h, ph, txt)
 
 
 # The dialect: the keys of dialect.CLASS2 (docs/fax.md, "The dialect as data"). Response roles
