@@ -238,7 +238,8 @@ def auto(listing, order=None):
 def test_auto_picks_by_class_order():
     for listing, order, want in (("0,2", None, "2"), ("0,2.0", None, "2.0"),
                                  ("0,2,2.0", None, "2.0"), ("0,2,2.0", ("2", "2.0"), "2"),
-                                 ("(0,1,2,2.0)", ("2",), "2"), ("0,1,2.0,8", None, "2.0")):
+                                 ("(0,1,2,2.0)", ("2",), "2"), ("0,1,2.0,8", None, "2.0"),
+                                 ("x" * 300 + "\r\n0,2", None, "2")):     # the last line is the list
         r = auto(listing, order)
         assert r.m.fclass == want, (listing, order)
         assert r.kinds("modem")[0] == {"state": "class", "class": want}

@@ -317,7 +317,7 @@ class Machine:
     def _line(self, line, now):
         kind, name, args = at.classify(line)
         if kind == at.INFO and self.state == CLASSQ:
-            self._listing = name if self._listing is None else self._listing + "," + name
+            self._listing = name                 # the list is one line (at most the line buffer)
             return
         if kind == at.ECHO or kind == at.INFO:
             return
