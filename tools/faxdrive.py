@@ -3,7 +3,8 @@ MicroPython unix port: the integration harness for the driver (docs/fax.md).
 
     python tools/faxdrive.py --tty /tmp/ttyFAX0 send 5551234 a.pbm b.pbm c.txt
     micropython tools/faxdrive.py --tty /tmp/ttyFAX0 recv build/rx --calls 1
-Options: --set key=value (Class2 config, repeatable), --timeout S (whole run, default 600),
+Options: --set key=value (Class2 config, repeatable), --class 2|2.0|auto (the modem's fax
+class, fclass), --class-order 2.0,2 (what auto prefers), --timeout S (whole run, default 600),
 --cancel-after S (send: cancel the job S seconds after its first page started),
 --normal (pages at 98 lpi), --baud N (pace page data like a UART at N baud, default
 115200; 0 = as fast as the pty takes it, which runs far ahead of the modem's XOFF).
@@ -175,6 +176,12 @@ def parse(argv):
                 if v in ("True", "False"):
                     v = v == "True"
             opt["set"][k] = v
+            i += 1
+        elif a == "--class":
+            opt["set"]["fclass"] = argv[i + 1]
+            i += 1
+        elif a == "--class-order":
+            opt["set"]["class_order"] = tuple(argv[i + 1].split(","))
             i += 1
         elif a == "--timeout":
             opt["timeout"] = float(argv[i + 1])

@@ -10,7 +10,10 @@ is shown as it happens; received pages are converted to PNG. It then keeps runni
 own `tools/faxctl` commands until Ctrl-C, and stops everything it started.
 
     python tools/run.py [--broker auto|mosquitto|amqtt] [--speedup N] [--workdir build/run]
-                        [--exit-after-demo]
+                        [--exit-after-demo] [--modem-class 2|2.0|auto]
+
+--modem-class 2.0 runs the demo on a Class 2.0 (T.32) simulated modem with the unit's
+modem.class set to "2.0"; auto gives the modem both classes and lets the unit ask.
 """
 import argparse
 import json
@@ -200,12 +203,13 @@ def check_tools(broker):
         sys.exit("make run: missing " + "; ".join(missing))
 
 
-def unit_config(broker_port, modem_path, registry):
+def unit_config(broker_port, modem_path, registry, modem_class="2"):
     return {
         "unit_id": UNIT,
         "mqtt": {"host": "127.0.0.1", "port": broker_port},
         "modem": {"path": modem_path, "station_id": "+81 3 5550 100", "rings": 2,
-                  "baud": 921600},   # a UART fast enough for the sped-up line
+                  "baud": 921600,   # a UART fast enough for the sped-up line
+                  "class": modem_class},
         "telegram": {"sender": "center", "center": "A"},
         "dial": {"prefixes": ["0"]},
         "retries": {"count": 1, "delay_s": 5},
@@ -223,6 +227,8 @@ def main(argv=None):
                     help="stop everything once the demo has finished (for tests and CI)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds the demo may take")
     ap.add_argument("--heap", help="run the firmware with micropython -X heapsize=HEAP (e.g. 96wk)")
+    ap.add_argument("--modem-class", choices=("2", "2.0", "auto"), default="2",
+                    help="the fax class of the simulated modem and the unit's modem.class (default 2)")
     ap.add_argument("--broker", choices=("auto", "mosquitto", "amqtt"), default="auto",
                     help="auto (default): Mosquitto when installed, otherwise amqtt from the venv")
     a = ap.parse_args(argv)
@@ -251,14 +257,15 @@ def main(argv=None):
         from modemsim import Line
         line = Line(speedup=a.speedup, log_dir=os.path.join(work, "line")).start()
         started.append(line)
-        modem = line.add_modem(UNIT_NUMBER)
+        modem = unitlab.add_unit_modem(line, a.modem_class)
         line.add_remote(REMOTE, out_dir=os.path.join(work, "remote-received"), csi="+81 3 5550 1234")
         line.add_remote(BUSY, faults="busy")
         caller = line.add_remote(CALLER, csi="+81 3 5550 7777")
-        say("simulated line: unit's modem %s at %s, fax machine %s, busy %s" % (UNIT_NUMBER, modem.path, REMOTE, BUSY))
+        say("simulated line: unit's modem %s at %s (Class %s), fax machine %s, busy %s" % (
+            UNIT_NUMBER, modem.path, a.modem_class, REMOTE, BUSY))
         with open(os.path.join(unitlab.ROOT, "docs", "cafis-registry.example.json")) as f:
             registry = f.read()
-        cfg, reg = unit_config(broker.port, modem.path, registry)
+        cfg, reg = unit_config(broker.port, modem.path, registry, a.modem_class)
         fw = unitlab.Firmware(work, cfg, heap=a.heap)
         os.makedirs(fw.flash, exist_ok=True)
         with open(os.path.join(fw.flash, "cafis-registry.json"), "w") as f:

@@ -249,16 +249,26 @@ def compile_mpy(out):
     return out
 
 
+def add_unit_modem(line, modem_class=None):
+    """The unit's simulated modem: Class 2 (None, "2"), Class 2.0 only ("2.0"), or both
+    ("auto": the unit asks AT+FCLASS=? and picks by modem.class_order)."""
+    from modemsim import ModemConfig
+    personality = {None: "2", "2": "2", "2.0": "2.0", "auto": "both"}[modem_class]
+    return line.add_modem(UNIT_NUMBER, config=ModemConfig(fclass=personality))
+
+
 class Lab:
     """Broker + line + firmware + a paho watcher. Use as a context manager."""
 
-    def __init__(self, tmp_path, line, config=None, heap=None, mpy_dir=None, ws=False):
-        """ws: the broker also serves MQTT over WebSockets (broker.ws_port), for the fleet page."""
+    def __init__(self, tmp_path, line, config=None, heap=None, mpy_dir=None, ws=False, modem_class=None):
+        """ws: the broker also serves MQTT over WebSockets (broker.ws_port), for the fleet page.
+        modem_class: "2", "2.0" or "auto" (modem.class; the simulated modem speaks that class,
+        "both" for auto); None: the defaults (Class 2)."""
         if not os.path.exists(MOSQUITTO):
             raise AssertionError("mosquitto not found: install the Debian package mosquitto")
         self.tmp = str(tmp_path)
         self.line = line
-        self.modem = line.add_modem(UNIT_NUMBER)
+        self.modem = add_unit_modem(line, modem_class)
         self.broker = Broker(os.path.join(self.tmp, "broker"), ws_port=0 if ws else None).start()
         cfg = {
             "unit_id": UNIT,
@@ -269,6 +279,8 @@ class Lab:
             "telemetry": {"interval_s": 5},
             "cafis": {"registry": "registry.json"},
         }
+        if modem_class is not None:
+            cfg["modem"]["class"] = modem_class
         for k, v in (config or {}).items():
             if isinstance(v, dict) and isinstance(cfg.get(k), dict):
                 cfg[k].update(v)

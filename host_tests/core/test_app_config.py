@@ -239,3 +239,21 @@ def test_home_assistant_keys():
     assert _errors("ha", "prefix", "/ha") and _errors("ha", "prefix", "my ha/x") == [
         'ha.prefix: a topic prefix without + # blanks or a leading/trailing /, got "my ha/x"']
     assert _errors("ha", "prefix", "home/assistant") == []
+
+
+def test_modem_class_and_order():
+    # issue 17: modem.class "2" (the default), "2.0" or "auto" with modem.class_order
+    cfg, errors = config.check(_copy(GOOD))
+    d = config.driver(cfg)
+    assert d["fclass"] == "2" and d["class_order"] == ("2.0", "2")
+    raw = _copy(GOOD)
+    raw["modem"]["class"] = "auto"
+    raw["modem"]["class_order"] = ["2", "2.0"]
+    cfg, errors = config.check(raw)
+    assert errors == []
+    d = config.driver(cfg)
+    assert d["fclass"] == "auto" and d["class_order"] == ("2", "2.0")
+    assert _errors("modem", "class", 2.0) == ['modem.class: must be one of "2", "2.0", "auto", got 2.0']
+    assert _errors("modem", "class", "1") != [] and _errors("modem", "class", "2.0") == []
+    assert _errors("modem", "class_order", ["2", "1"]) != []
+    assert _errors("modem", "class_order", "2") != [] and _errors("modem", "class_order", ["2.0"]) == []

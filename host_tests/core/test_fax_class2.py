@@ -874,8 +874,9 @@ def test_dialect_is_data_read_by_role():
     spellings (as Class 2.0 would have: +FKS, +FHS in hex) drives the same machine."""
     from faxbridge.core.fax import dialect
     assert dialect.get("2") is dialect.CLASS2
+    assert sorted(dialect.get("2.0")) == sorted(dialect.CLASS2)     # issue 17: T.32, same keys
     try:
-        dialect.get("2.0")
+        dialect.get("1.0")
         raise AssertionError("an unknown class must be refused")
     except ValueError:
         pass

@@ -136,7 +136,8 @@ def final(events):
 class Sim:
     """A line with our modem (A, 5550101) and a remote fax machine (5551234) or a second modem."""
 
-    def __init__(self, speedup=8.0, remote=True, modem_b=False, config=None, faults=None, timeouts=None):
+    def __init__(self, speedup=8.0, remote=True, modem_b=False, config=None, faults=None, timeouts=None,
+                 config_b=None):
         self.dir = tempfile.mkdtemp(prefix="faxsim-")
         # a UART three times faster than the (sped-up) 14400 bit/s line, at least 115200 baud
         self.baud = max(115200, int(speedup * 14400 * 3))
@@ -151,7 +152,8 @@ class Sim:
             self.remote = self.line.add_remote("5551234", out_dir=self.rx)
         if modem_b:
             self.tty_b = os.path.join(self.dir, "ttyB")
-            self.b = self.line.add_modem("5550202", link=self.tty_b)
+            self.b = self.line.add_modem("5550202", link=self.tty_b,
+                                         config=ModemConfig.from_spec(config_b or ""))
         if faults:
             self.line.set_faults("5551234", Faults.parse(faults))
 

@@ -51,9 +51,29 @@ PLAUSIBLE = (
 )
 
 
-def answer(last, pick):
-    for prefix, answers in PLAUSIBLE:
-        if last.startswith(prefix) or (prefix == b"\x10\x03" and last.endswith(prefix)):
+# The same in Class 2.0 (T.32; issue 17): fclass "2.0" and "auto" walks answer from this table.
+PLAUSIBLE20 = (
+    (b"AT+FCLASS=?", (b"\r\n0,2,2.0\r\n\r\nOK\r\n", b"\r\n(0,2.0)\r\n\r\nOK\r\n",
+                      b"\r\n0,1\r\n\r\nOK\r\n", b"\r\nERROR\r\n")),
+    (b"ATD", (b'\r\n+FCO\r\n\r\n+FCI:"+1 555"\r\n\r\n+FIS:1,3,0,2,0,0,0,0\r\n\r\nOK\r\n', b"\r\nBUSY\r\n",
+              b"\r\n+FHS:11\r\n\r\nOK\r\n")),
+    (b"AT+FDT", (b"\r\n+FCS:1,3,0,2,0,0,0,0\r\n\r\nCONNECT\r\n", b"\r\nOK\r\n",
+                 b"\r\n+FHS:25\r\n\r\nOK\r\n", b"\r\nCONNECT\r\n")),
+    (b"ATA", (b'\r\n+FCO\r\n\r\n+FTI:"x"\r\n\r\n+FCS:0,3,0,2\r\n\r\nOK\r\n', b"\r\nNO CARRIER\r\n")),
+    (b"AT+FDR", (b"\r\nCONNECT\r\n", b"\r\n+FHS:00\r\n\r\nOK\r\n", b"\r\nOK\r\n",
+                 b"\r\n+FHS:A0\r\n\r\nOK\r\n")),
+    (b"\x12", (b"\x00\x01\x10\x10\x02\x10\x03\r\n+FPS:1,A,0,0,0\r\n\r\n+FET:0\r\n\r\nOK\r\n",
+               b"\x00\x10\x03\r\n+FPS:1,A,0,0,0\r\n\r\n+FET:2\r\n\r\nOK\r\n", b"\x00\x01")),
+    (b"\x10,", (b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\n+FHS:52\r\n\r\nOK\r\n")),
+    (b"\x10.", (b"\r\n+FHS:00\r\n\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nOK\r\n")),
+    (b"\x10\x03", (b"\r\nOK\r\n", b"\r\nERROR\r\n")),
+    (b"", (b"\r\nOK\r\n", b"\r\nERROR\r\n")),
+)
+
+
+def answer(last, pick, table=PLAUSIBLE):
+    for prefix, answers in table:
+        if last.startswith(prefix) or (prefix[:1] == b"\x10" and last.endswith(prefix)):
             return answers[pick % len(answers)]
     return b""
 
@@ -241,10 +261,15 @@ def test_random_walks_through_every_phase_always_end():
             visited.add(class2.STATE_NAMES[state])
             Class2._set(self, state, now, timeout)
 
-    for seed in range(400):
+    for seed in range(600):                   # from 400 on: Class 2.0 and auto (issue 17)
         rnd = random.Random(seed)
         sink = BufSink(counts=[(10, rnd.choice((0, 5)))] * 10)
-        m = Watched({"rings": 1, "idle_check": rnd.choice((0, 20))}, lambda: sink)
+        cfg = {"rings": 1, "idle_check": rnd.choice((0, 20))}
+        table = PLAUSIBLE
+        if seed >= 400:
+            cfg["fclass"] = ("2.0", "auto")[seed % 2]
+            table = PLAUSIBLE20
+        m = Watched(cfg, lambda: sink)
         t = 0.0
         m.start(t)
         boot(m, t)
@@ -253,7 +278,7 @@ def test_random_walks_through_every_phase_always_end():
         for _ in range(rnd.randint(5, 60)):
             x = rnd.random()
             if x < 0.7:
-                m.feed(answer(LAST[0], rnd.randint(0, 3)), t)
+                m.feed(answer(LAST[0], rnd.randint(0, 3), table), t)
             elif x < 0.78:
                 m.feed(rnd.choice(VOCAB), t)
             elif x < 0.82:

@@ -7,6 +7,8 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from modemsim import Line
 from modemsim_helpers import fast_line, need, pbm_rows
 from unit_helpers import Lab, blocky_pbm, codes_in_order, compile_mpy, demo_scenario, pbmz
@@ -131,13 +133,18 @@ def test_unit_killed_mid_job_then_restarted_loses_nothing(tmp_path):
         assert len(lab.w.events("cafis/verdict")) >= 1
 
 
-def test_unit_demo_completes_with_a_capped_heap(tmp_path):
+@pytest.mark.parametrize("modem_class", (None, "2.0"), ids=("class2", "class2.0"))
+def test_unit_demo_completes_with_a_capped_heap(tmp_path, modem_class):
     """The whole demo scenario with the heap capped (word-scaled -X heapsize), .mpy code as the
-    board imports it. HEAP: above the sizes `make bench` found, with a margin (see below)."""
+    board imports it. HEAP: above the sizes `make bench` found, with a margin (see below).
+    In both dialects: Class 2 (the default) and Class 2.0 (modem.class "2.0", issue 17)."""
     mpy = compile_mpy(str(tmp_path / "mpy"))
     heap = os.environ.get("FAXBRIDGE_E2E_HEAP", HEAP)
-    with Lab(tmp_path, fast_line(tmp_path, speedup=8.0), heap=heap, mpy_dir=mpy) as lab:
+    with Lab(tmp_path, fast_line(tmp_path, speedup=8.0), heap=heap, mpy_dir=mpy, modem_class=modem_class) as lab:
         demo_scenario(lab, str(tmp_path))
+        text = lab.modem.transcript
+        want = "AT+FCLASS=2.0<CR>" if modem_class else "AT+FCLASS=2<CR>"
+        assert want in text and ("+FHS:00" in text) == bool(modem_class), text[-2000:]
 
 
 # This demo scenario completed from 207-211wk (tools/bench/_unit.py bisecting it); `make bench`'s

@@ -5,16 +5,21 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_unit_make_run_demo_completes_and_cleans_up(tmp_path):
+@pytest.mark.parametrize("modem_class", (None, "2.0"), ids=("class2", "class2.0"))
+def test_unit_make_run_demo_completes_and_cleans_up(tmp_path, modem_class):
     work = str(tmp_path / "run")
+    extra = ["--modem-class", modem_class] if modem_class else []    # make run RUN_ARGS=--modem-class 2.0
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "run.py"), "--exit-after-demo",
-                        "--speedup", "8", "--workdir", work, "--timeout", "120"],
+                        "--speedup", "8", "--workdir", work, "--timeout", "120"] + extra,
                        capture_output=True, text=True, timeout=240)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
+    assert "(Class %s)" % (modem_class or "2") in out, out[:2000]
     for want in ("fax text-1", "fax bitmap-1", "263  busy", "6002  refused number",
                  "abnormal_report  code=C58", "abnormal_report  code=C03", "command refused: fax bad_json",
                  "fax received", "stopped: broker, simulated line and firmware"):

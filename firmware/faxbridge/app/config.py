@@ -38,6 +38,8 @@ SCHEMA = (
     ("modem.station_id", "sid", "", False, (0, dial.MAX_ID)),
     ("modem.answer", "bool", True, False, None),
     ("modem.rings", "int", 2, False, (1, 15)),
+    ("modem.class", "choice", "2", False, ("2", "2.0", "auto")),   # docs/fax.md: which class
+    ("modem.class_order", "choice", ["2.0", "2"], False, (["2.0", "2"], ["2", "2.0"], ["2.0"], ["2"])),
     # The Class 2 driver's own options (docs/fax.md "Configuration"); times in seconds.
     ("modem.options.dial_mode", "choice", "T", False, ("T", "P")),
     ("modem.options.max_rate", "choice", 9600, False, (2400, 4800, 7200, 9600, 12000, 14400)),
@@ -317,6 +319,8 @@ def driver(cfg):
     c["init_extra"] = tuple(c["init_extra"])
     c["station_id"] = m["station_id"]
     c["rings"] = m["rings"] if m["answer"] else 0
+    c["fclass"] = m["class"]
+    c["class_order"] = tuple(m["class_order"])
     c["deny"] = tuple(d["deny"])
     c["allow"] = tuple(d["allow"]) if d["allow"] else None
     c["max_len"] = d["max_len"]

@@ -7,7 +7,7 @@ post-page messages and responses Tables 5-3/5-4; the decisions are in docs/fax.m
 sources and sinks are reached only through the driver's hooks (class2.Class2: _open,
 _rx_begin, _rx_abort).
 """
-from faxbridge.core.fax import at, c2core as C, params, status
+from faxbridge.core.fax import at, c2core as C, dialect, params, status
 from faxbridge.core.fax.evidence import _Session
 
 
@@ -26,6 +26,22 @@ def init_next(m, s, name, now):
     idle(m, s, name, now)
     m._emit("modem", {"state": "ready"})
     m._idle_poll(now)
+
+
+def class_pick(m, s, name, now):
+    """The answer to AT+FCLASS=? (fclass "auto"): the first class of class_order it lists,
+    then its init list. None listed (or ERROR): "unsupported", asked again after a reset."""
+    got = dialect.pick(m._listing or "", m.cfg["class_order"]) if name == "OK" else None
+    if got is None:
+        m._emit("modem", {"state": "unsupported",
+                          "reason": "AT+FCLASS=? lists %s: none of %s" % (m._listing, ",".join(m.cfg["class_order"]))})
+        m._set(C.RESET_WAIT, now, m.cfg["reset_backoff"])
+        return
+    m._listing = None
+    m.d = dialect.get(got)
+    m.fclass = got
+    m._emit("modem", {"state": "class", "class": got})
+    m._start_init(now)
 
 
 def idle(m, s, name, now):
@@ -155,6 +171,9 @@ def fdt_connect(m, s, name, now):
         m._end_tx_data(now)
         return
     m._xoff = False
+    if not m.d["xon"]:                   # Class 2.0: no XON after CONNECT (T.32), send at once
+        m._set(C.TXDATA, now, None)
+        return
     m._xon_until = now + m.cfg["xon_grace"]
     m._set(C.XONWAIT, now, None)
 
@@ -177,6 +196,15 @@ def page_sent(m, s, name, now):
     s.ppm = 0 if more else 2
     s.ppr = None
     m._cmd(m.d["ppm"] % s.ppm, C.FET, now, m.cfg["fet_timeout"])
+
+
+def ppm_verdict(m, s, name, now):
+    """OK / ERROR to <DLE><ppm> (Class 2.0): OK is MCF, RTP or PIP, ERROR is RTN or PIN (T.32,
+    as efax end_data and mgetty fax_send_ppm read it), unless +FPS: said which; a hang-up
+    other than +FHS:00 leaves the verdict unknown. Then as after AT+FET."""
+    if s.ppr is None and not s.hangup:
+        s.ppr = 1 if name == "OK" else 2
+    page_verdict(m, s, name, now)
 
 
 def page_verdict(m, s, name, now):
@@ -257,7 +285,8 @@ def fdr_connect(m, s, name, now):
         return
     dcs = s.dcs if isinstance(s.dcs, tuple) else None
     info = params.describe(dcs) or {}
-    info["msb_first"] = bool(m.cfg["rx_msb_first"])
+    msb = m.d["rx_msb"]
+    info["msb_first"] = bool(m.cfg["rx_msb_first"]) if msb is None else msb
     if not m._rx_begin(s, info):
         m._rx_cancel(s, now)
         return

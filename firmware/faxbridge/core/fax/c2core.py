@@ -31,10 +31,12 @@ RXDATA = const(15)    # receiving page data until DLE ETX
 RXPOST = const(16)    # +FPTS:, +FET:, OK after a received page
 FPTS = const(17)      # AT+FPTS=<ppr> sent
 HANGUP = const(18)    # AT+FK / ATH / CR sent, waiting for the modem to settle
+TXPPM = const(19)     # Class 2.0: <DLE><ppm> sent, waiting for OK (MCF...) / ERROR (RTN...)
+CLASSQ = const(20)    # fclass "auto": AT+FCLASS=? sent, collecting the classes it lists
 
 STATE_NAMES = ("off", "init", "idle", "probe", "reset", "reset_wait", "setup", "dial", "fdt",
                "xonwait", "txdata", "txend", "fet", "answer", "fdr", "rxdata", "rxpost", "fpts",
-               "hangup")
+               "hangup", "txppm", "classq")
 
 # Events of the transition table: final result codes (V.25 ter), a deadline passing.
 _OK = const(1)
@@ -54,6 +56,7 @@ _G = const(1)         # guard column: hang-up seen -> end, outcome decided -> ha
 # action of the final result that follows them.
 TABLE = (
     # state     event      guard action           what follows
+    CLASSQ,     _ANY,      0,  "class_pick",       # fclass auto: the dialect of class_order listed -> INIT
     INIT,       _ANY,      0,  "init_next",        # next init command / IDLE; ERROR on a required one: RESET
     PROBE,      _OK,       0,  "idle",             # "AT" answered: IDLE
     PROBE,      _ERROR,    0,  "idle",
@@ -70,6 +73,9 @@ TABLE = (
     TXEND,      _ANY,      0,  "lost",
     FET,        _OK,       0,  "page_verdict",     # +FPTS (Table 5-4): SETUP/FDT, same page, HANGUP, end
     FET,        _ANY,      0,  "lost",
+    TXPPM,      _OK,       0,  "ppm_verdict",      # Class 2.0 page end: OK = MCF/RTP/PIP, then as FET
+    TXPPM,      _ERROR,    0,  "ppm_verdict",      # ERROR = RTN/PIN (T.32): the page again or give up
+    TXPPM,      _ANY,      0,  "lost",
     ANSWER,     _OK,       _G, "call_ok",          # +FCON seen: AT+FDR -> FDR; else 9001
     ANSWER,     _ANY,      0,  "answer_failed",    # VOICE 3936, NO CARRIER 488, else 205001
     FDR,        _CONNECT,  0,  "fdr_connect",      # DC2 -> RXDATA until DLE ETX -> RXPOST
@@ -81,6 +87,7 @@ TABLE = (
     HANGUP,     _ERROR,    0,  "hangup_refused",   # AT+FK refused: ATH once
     HANGUP,     _ANY,      0,  "finish",           # end event -> INIT (re-init after every call)
     INIT,       _TIMEOUT,  0,  "reset",            # -> RESET (ATZ)
+    CLASSQ,     _TIMEOUT,  0,  "reset",
     PROBE,      _TIMEOUT,  0,  "reset",
     HANGUP,     _TIMEOUT,  0,  "reset",
     RESET,      _TIMEOUT,  0,  "unresponsive",     # -> RESET_WAIT (reset_backoff)
@@ -100,6 +107,7 @@ DEFAULTS = {
     "rx_page_timeout": 900, "reset_timeout": 10, "reset_backoff": 30, "idle_check": 60,
     "fdt_retries": 3, "fdr_retries": 3, "rtn_resend": 1, "rings": 2, "ring_reset": 10,
     "rx_start": "DC2", "rx_msb_first": True, "rx_bad_pct": 5, "chunk": 128,
+    "fclass": "2", "class_order": ("2.0", "2"),
 }
 
 
@@ -112,9 +120,15 @@ class Machine:
                     raise ValueError("unknown fax config key: %s" % k)
                 cfg[k] = config[k]
         dial.station_id(cfg["station_id"])    # the unit's config.py checks every other option
+        order = tuple(cfg["class_order"])
+        if not order or [c for c in order if c not in dialect.CLASSES]:
+            raise ValueError("class_order: one or more of %s" % ", ".join(dialect.CLASSES))
+        self._auto = cfg["fclass"] == "auto"
+        self.fclass = None if self._auto else cfg["fclass"]   # the class in use (auto: once asked)
+        self.d = dialect.get(order[0] if self._auto else cfg["fclass"])
         self.cfg = cfg
         self._sink_factory = sink_factory    # called by the driver (class2) only
-        self.d = dialect.CLASS2
+        self._listing = None                 # what AT+FCLASS=? listed (fclass auto)
         from faxbridge.core.fax import c2call
         self._acts = c2call                  # TABLE's actions, by name
         self._lines = at.LineReader()
@@ -248,6 +262,11 @@ class Machine:
     # ---- modem health: init, probe, reset, rings ----------------------------------------
 
     def _start_init(self, now):
+        if self.fclass is None:              # fclass auto: ask the modem first (c2call.class_pick)
+            self._listing = None
+            self._lines.reset()
+            self._cmd("+FCLASS=?", CLASSQ, now)
+            return
         cmds = list(self.d["init"])
         cmds.append((self.d["local_id"] % self.cfg["station_id"], True))
         for e in self.cfg["init_extra"]:
@@ -270,6 +289,8 @@ class Machine:
     def _reset(self, reason, now):
         """The modem stopped answering: end any call, ask for DTR toggle, send ATZ."""
         self.resets += 1
+        if self._auto:
+            self.fclass = None               # ask AT+FCLASS=? again: the modem may be another
         self._emit("modem", {"state": "reset", "reason": reason})
         if self._sess is not None:
             if self._sess.outcome is None:
@@ -295,6 +316,9 @@ class Machine:
 
     def _line(self, line, now):
         kind, name, args = at.classify(line)
+        if kind == at.INFO and self.state == CLASSQ:
+            self._listing = name                 # the list is one line (at most the line buffer)
+            return
         if kind == at.ECHO or kind == at.INFO:
             return
         if kind == at.RING:
@@ -317,7 +341,7 @@ class Machine:
     def _dispatch(self, ev, s, name, now):
         """Run the first row of TABLE for (state, event): its guard, then its action."""
         st = self.state
-        if s is None and st >= SETUP:
+        if s is None and st >= SETUP and st != CLASSQ:
             if ev == _TIMEOUT:
                 self._reset("no answer to AT%s" % self.last_cmd, now)
             return                                # a stray result between calls
@@ -366,6 +390,19 @@ class Machine:
             self._hangup(now)
 
     def _end_tx_data(self, now):
+        """The end of page data: DLE ETX (then OK, AT+FET). In Class 2.0 a page that ends well
+        names its post-page message (<DLE><ppm>, T.32), so the next page is opened first;
+        leaving the call it is DLE ETX there too."""
+        s = self._sess
+        pe = self.d["page_end"]
+        if pe is not None and s.outcome is None:
+            more = self._open(s, s.index + 1)
+            if more is not None:
+                s.ppm = 0 if more else 2
+                s.ppr = None
+                self._write(pe[s.ppm])
+                self._set(TXPPM, now, self.cfg["page_end_timeout"] + self.cfg["fet_timeout"])
+                return
         self._write(framing.END)
         self._set(TXEND, now, self.cfg["page_end_timeout"])
 
@@ -390,7 +427,7 @@ class Machine:
         elif code is None:
             if s.hangup is not None:
                 code = self.d["hangup_code"](s.hangup)
-                reason = "+FHNG:%d" % s.hangup
+                reason = self.d["hangup_name"] % s.hangup
             else:
                 code, reason = 205001, "call ended without a result"
         info = evidence.end_info(s, code, reason, now, self.d["hangup_text"])

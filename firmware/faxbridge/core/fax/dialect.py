@@ -5,9 +5,8 @@ every +F response it reads, and the tables that turn hang-up codes into InterFAX
 looked up here by role. CLASS2 is the pre-standard dialect: its command set as spec/fax.md
 ("The modem side: Class 2") lists it and the reference transcripts show efax and sendfax using
 it; its responses are seed 001 5.4, its parameters 5.5, its hang-up codes Table 5-5.
-A Class 2.0 dialect (ITU-T T.32) is another dict with the same keys (`+FCLASS=2.0`, `+FLI=`,
-`+FCC=`, `+FKS`, `+FCO`, `+FHS` in hex, `+FPS`, ...) chosen by configuration; docs/fax.md lists
-the keys.
+The Class 2.0 dialect (ITU-T T.32) is t32.CLASS20, a dict with the same keys, loaded only when
+the configuration picks it (get); docs/fax.md lists the keys.
 """
 from micropython import const
 
@@ -39,17 +38,33 @@ CLASS2 = {
     "hangup_base": 10,              # +FHNG:<decimal>
     "hangup_code": status.from_hangup,   # Table 5-5 -> InterFAX (spec/fax.md)
     "hangup_text": hangup.describe,      # Table 5-5 -> (code, phase, text)
+    "hangup_name": "+FHNG:%d",      # the call's reason when a hang-up code ends it
+    "page_end": None,               # DLE ETX, then AT+FET=<ppm> (Class 2.0: <DLE><ppm>)
+    "xon": True,                    # wait for XON (or xon_grace) after CONNECT to +FDT
+    "rx_msb": None,                 # received bit order: the rx_msb_first option decides
 }
 
-DIALECTS = (("2", CLASS2),)
+CLASSES = ("2", "2.0")              # what `fclass` and `class_order` may name
 
 
 def get(name):
-    """The dialect table for a configured class ("2"); ValueError for another."""
-    for n, d in DIALECTS:
-        if n == name:
-            return d
+    """The dialect table for a class ("2", "2.0"); ValueError for another."""
+    if name == "2":
+        return CLASS2
+    if name == "2.0":
+        from faxbridge.core.fax import t32
+        return t32.CLASS20
     raise ValueError("fax class %r not supported" % (name,))
+
+
+def pick(listing, order):
+    """The first class of `order` that an AT+FCLASS=? answer lists ("0,1,2,2.0", "(0,2.0)"),
+    or None. Ranges ("0-2") are not a Class 2 listing: only exact items count."""
+    items = listing.replace("(", "").replace(")", "").replace(" ", "").split(",")
+    for c in order:
+        if c in items:
+            return c
+    return None
 
 
 def read(m, s, name, args, now):
