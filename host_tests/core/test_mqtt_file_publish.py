@@ -338,3 +338,119 @@ def test_stream_churn_per_piece_is_small_and_nothing_per_byte():
         assert sink.n == size
     per_piece = (cost[1] - cost[0]) // (180 * 1024 // 512)
     assert per_piece <= 192, (cost, per_piece)
+
+
+def _fax_on_flash(rxdir, fid, sizes):
+    os.mkdir(rxdir + fid)
+    paths = []
+    for n, size in enumerate(sizes, 1):
+        p = "%s%s/p%d.g3" % (rxdir, fid, n)
+        with open(p, "wb") as f:
+            f.write(bytes((n,)) * size)
+        paths.append(p)
+    return paths
+
+
+def test_retention_drops_the_oldest_undelivered_fax_and_the_outbox_skips_its_pages():
+    """The broker unreachable while faxes come in: before each reception prune() keeps rx.keep
+    faxes; the pruned fax's page records are skipped in order, the newer fax is delivered."""
+    from faxbridge.app.rx import prune
+    rxdir = tmpdir("fp9") + "/rx/"
+    os.mkdir(rxdir)
+    ln = Link("u1", "127.0.0.1", store=FileStore(tmpdir("fp9s")), verify=False)
+    old = _fax_on_flash(rxdir, "rx1-1", (300, 200))
+    for n, p in enumerate(old, 1):
+        ln.event_file(contract.page_topic("rx1-1", n), p)          # queued, link down
+    assert prune(rxdir, 1, 1 << 20) == 1                           # the next reception: keep 1
+    new = _fax_on_flash(rxdir, "rx1-2", (100,))
+    ln.event_file(contract.page_topic("rx1-2", 1), new[0])
+    up(ln.session)
+    ln._handle(0)
+    ln.session.take()
+    ln._pump(1)
+    got = _publishes(_flush(ln).data)
+    assert [(g[0], g[1]) for g in got] == [(ROOT + "fax/page/rx1-2/1", b"\x01" * 100)], got
+    assert ln.outbox.lost_files == 2 and ln.outbox.delivered == 2
+    ln.session.feed(codec.encode_puback(got[0][4]), 2)
+    ln._handle(2)
+    assert ln.outbox.delivered == 3 and os.listdir(rxdir) == []   # delivered: file and folder gone
+
+
+class _Rec:
+    """The link as the unit sees it: records event_file / event calls."""
+
+    def __init__(self, full_after=99):
+        self.calls = []
+        self.full_after = full_after
+
+    def event_file(self, suffix, ref):
+        if len([c for c in self.calls if c[0] == "file"]) >= self.full_after:
+            raise outbox.OutboxFull("full")
+        self.calls.append(("file", suffix, ref))
+
+    def event(self, suffix, fields, cls=None):
+        self.calls.append(("event", suffix, fields))
+
+
+def _unit():
+    from faxbridge.app import config
+    from faxbridge.app.unit import Unit
+
+    class Port:
+        name = "test"
+
+        def __init__(self):
+            self.flash = tmpdir("fpu") + "/"
+
+        def ticks_ms(self):
+            return 0
+
+        def time(self):
+            return 1700000000
+
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+    assert not errors, errors
+    return Unit(Port(), cfg)
+
+
+def _receive(u, pages):
+    sink = u._rx_sink()
+    for i, data in enumerate(pages):
+        sink.begin_page(i, {"width": 1728})
+        sink.write(memoryview(data))
+        sink.end_page()
+    u._received({"dir": "rx", "pages": len(pages), "code": 0, "hangup": (0, "call", "normal"),
+                 "params": {"vr_lpi": 196, "width": 1728}})
+    return sink
+
+
+def test_the_unit_queues_each_page_then_fax_received_naming_them():
+    u = _unit()
+    u.link = _Rec()
+    eol = b"\x00\x10"       # MSB-first EOLs: a page of no lines still makes a file
+    sink = _receive(u, [eol * 3, eol * 5])
+    fid = sink.fax_id
+    assert u.link.calls[:2] == [("file", "fax/page/%s/1" % fid, sink.page_path(0)),
+                                ("file", "fax/page/%s/2" % fid, sink.page_path(1))]
+    kind, sfx, fields = u.link.calls[2]
+    f = dict(fields)
+    assert (kind, sfx) == ("event", "fax/received")
+    assert f["page_topic"] == "fax/page/%s/" % fid and f["page_bytes"] == [6, 10]
+    assert f["page_width"] == [1728, 1728] and f["id"] == fid
+
+
+def test_a_page_the_full_outbox_refuses_stays_on_flash_and_is_named_null():
+    u = _unit()
+    u.link = _Rec(full_after=1)
+    sink = _receive(u, [b"\x00\x10", b"\x00\x10\x00\x10"])
+    f = dict(u.link.calls[-1][2])
+    assert f["page_bytes"] == [2, None]
+    assert os.stat(sink.page_path(1))[6] == 4          # kept for retention to decide
+
+
+def test_a_reception_without_pages_leaves_no_folder():
+    u = _unit()
+    u.link = _Rec()
+    sink = _receive(u, [])
+    raises(OSError, os.stat, sink.dir)
+    assert dict(u.link.calls[-1][2])["page_bytes"] == []
