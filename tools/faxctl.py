@@ -262,6 +262,8 @@ class View:
             return
         if sfx.startswith("cmd/") and sfx != "cmd/error":
             return
+        if sfx.startswith("fax/page/"):
+            payload = split_page(payload)[0]   # its JSON head: the page's seq and size
         d = _loads(payload)
         if d is None:
             self.out("%s %-10s %s: not JSON: %r" % (_ts(), u, sfx, payload[:60]))
@@ -347,6 +349,12 @@ def cmd_watch(ctl, a):
 
 # ---- received faxes (docs/mqtt.md "Received pages")
 
+def split_page(payload):
+    """A fax/page/<id>/<n> payload -> (its JSON head line, the page's T.4 bytes)."""
+    i = payload.find(b"\n")
+    return (payload[:i], payload[i + 1:]) if i >= 0 else (b"", payload)
+
+
 def g3_rows(data, width):
     """The rows of one received page (raw T.4 MH, MSB-first) as packed PBM rows (1 = black),
     decoded by the unit's own decoder; returns (rows, bad lines)."""
@@ -368,8 +376,9 @@ def page_image(rows, width, dpi):
 
 
 class Received:
-    """Collects fax/page/<id>/<n> payloads and fax/received metadata per (unit, fax id); a fax
-    is complete when every page its fax/received lists (page_bytes not null) has arrived."""
+    """Collects fax/page/<id>/<n> payloads (a JSON head line, then the page's T.4 bytes) and
+    fax/received metadata per (unit, fax id); a fax is complete when every page its
+    fax/received lists (page_bytes not null) has arrived."""
 
     def __init__(self):
         self.pages = {}   # (unit, id) -> {n: bytes}
@@ -385,7 +394,11 @@ class Received:
                 n = int(parts[-1])
             except ValueError:
                 return None
-            self.pages.setdefault(key, {})[n] = bytes(payload)
+            head, data = split_page(bytes(payload))
+            h = _loads(head) or {}
+            if h.get("bytes") not in (None, len(data)):
+                return None   # not the page its head announces: wait for a good copy
+            self.pages.setdefault(key, {})[n] = data
         elif topic.endswith("/fax/received"):
             d = _loads(payload)
             if d is None or not d.get("id"):

@@ -5,6 +5,7 @@ file goes at its PUBACK; a 200 KB page streams through a heap with no free 2 KB 
 import asyncio
 import binascii
 import gc
+import json
 import os
 
 from mqtt_helpers import Collect, up
@@ -82,12 +83,20 @@ def _parse(data, split=None):
     return c.out
 
 
-def _publishes(data, split=None):
+def _publishes(data, split=None, heads=None):
+    """PUBLISHes as (topic, payload, qos, dup, pid); a page's payload without its JSON head
+    line (the heads, parsed, are appended to the list `heads` when given)."""
     out = []
     for t, f, body in _parse(data, split):
         if t == codec.PUBLISH:
             topic, payload, qos, _r, dup, pid = codec.decode_publish(f, memoryview(body))
-            out.append((topic, bytes(payload), qos, dup, pid))
+            payload = bytes(payload)
+            if "/fax/page/" in topic:
+                i = payload.index(b"\n")
+                if heads is not None:
+                    heads.append(json.loads(payload[:i]))
+                payload = payload[i + 1:]
+            out.append((topic, payload, qos, dup, pid))
     return out
 
 
@@ -97,13 +106,17 @@ def test_a_page_streams_from_its_file_at_every_chunk_and_every_split():
     want = _read(path)
     for chunk in (1, 2, 3, 7, 64, 299, 300, 301, 512):
         ln = _link(chunk)
-        ln.event_file(contract.page_topic("rx1-1", 1), path)
+        seq = ln.event_file(contract.page_topic("rx1-1", 1), path,
+                            contract.fax_page("rx1-1", 1, 1, 1728, 300))
         ln._pump(0)
         c = _flush(ln)
         assert c.drains >= (300 + chunk - 1) // chunk, (chunk, c.drains)
         for split in range(len(c.data) + 1):
-            got = _publishes(c.data, split)
+            heads = []
+            got = _publishes(c.data, split, heads)
             assert got == [(ROOT + "fax/page/rx1-1/1", want, 1, False, got[0][4])], (chunk, split)
+            assert heads == [{"unit": "u1", "seq": seq, "id": "rx1-1", "page": 1, "of": 1,
+                              "width": 1728, "bytes": 300}], heads
 
 
 def test_the_session_keeps_the_header_only_and_a_resend_streams_the_file_again():
@@ -116,7 +129,7 @@ def test_the_session_keeps_the_header_only_and_a_resend_streams_the_file_again()
     s = ln.session
     assert s.inflight() == 1
     for pid, ent in s._inflight.items():
-        assert len(ent[0]) < 40 and ent[2][1] == path and ent[2][2] == 5000
+        assert len(ent[0]) < 64 and ent[2][1] == path and ent[2][2] == 5000
         assert not any(isinstance(x, (bytes, bytearray)) and len(x) >= 5000 for x in ent[2])
     first = _publishes(_flush(ln).data)
     assert first[0][1] == want and not first[0][3]
@@ -199,7 +212,7 @@ def test_file_records_survive_a_reboot_of_the_store():
     assert st.open() == (0, 1)
     seq, cls, sfx, payload = st.read()
     assert cls == outbox.RESULT | outbox.FILE and bytes(sfx) == b"fax/page/rx1-1/1"
-    assert str(bytes(payload), "utf-8") == path and st.file_size(path) == 64
+    assert bytes(payload) == path.encode() + b"\n" and st.file_size(path) == 64
     assert st.file_size(d + "/nope") == -1 and st.file_size(d) == -1
     st.close()
 
@@ -214,16 +227,19 @@ def test_mem_store_file_records_use_its_size_function():
     assert ob.pump(s, b"faxbridge/u1/", 0) == 1
     item = s.take()[0]
     assert isinstance(item, tuple) and item[1] == "/a" and item[2] == 10
+    assert bytes(item[0]).endswith(b"faxbridge/u1/fax/page/x/1" + bytes((0, item[3])))  # no head
+    raises(ValueError, ob.accept_file, outbox.RESULT, "fax/page/x/2", "/a\nb")
     assert ob.has_room(outbox.RESULT, 40)
 
 
 class Sink:
-    """Parser sink that keeps only a CRC and a count of the payload (no copy)."""
+    """Parser sink that keeps only a CRC and a count of the payload after its head line."""
 
     def __init__(self):
         self.crc = 0
         self.n = 0
         self.pubs = 0
+        self.head = True
 
     def packet(self, t, f, body):
         pass
@@ -232,8 +248,13 @@ class Sink:
         self.pubs += 1
 
     def pub_data(self, mv):
-        self.crc = binascii.crc32(mv, self.crc)
-        self.n += len(mv)
+        i = 0
+        while self.head and i < len(mv):
+            self.head = mv[i] != 10
+            i += 1
+        if i < len(mv):
+            self.crc = binascii.crc32(mv[i:], self.crc)
+            self.n += len(mv) - i
 
     def pub_end(self):
         pass
@@ -383,10 +404,10 @@ class _Rec:
         self.calls = []
         self.full_after = full_after
 
-    def event_file(self, suffix, ref):
+    def event_file(self, suffix, ref, pairs=()):
         if len([c for c in self.calls if c[0] == "file"]) >= self.full_after:
             raise outbox.OutboxFull("full")
-        self.calls.append(("file", suffix, ref))
+        self.calls.append(("file", suffix, ref, pairs))
 
     def event(self, suffix, fields, cls=None):
         self.calls.append(("event", suffix, fields))
@@ -430,8 +451,9 @@ def test_the_unit_queues_each_page_then_fax_received_naming_them():
     eol = b"\x00\x10"       # MSB-first EOLs: a page of no lines still makes a file
     sink = _receive(u, [eol * 3, eol * 5])
     fid = sink.fax_id
-    assert u.link.calls[:2] == [("file", "fax/page/%s/1" % fid, sink.page_path(0)),
-                                ("file", "fax/page/%s/2" % fid, sink.page_path(1))]
+    assert u.link.calls[:2] == [
+        ("file", "fax/page/%s/1" % fid, sink.page_path(0), contract.fax_page(fid, 1, 2, 1728, 6)),
+        ("file", "fax/page/%s/2" % fid, sink.page_path(1), contract.fax_page(fid, 2, 2, 1728, 10))]
     kind, sfx, fields = u.link.calls[2]
     f = dict(fields)
     assert (kind, sfx) == ("event", "fax/received")

@@ -6,7 +6,7 @@ coming in are app/inbox.Inbox's (docs/mqtt.md).
     link.on_command = handler            # handler(cmd): commands.Fax / Cancel / Telegram
     asyncio.create_task(link.run())
     seq = link.event(contract.FAX_STATUS, contract.fax_status(...))   # OutboxFull if full
-    seq = link.event_file(contract.page_topic(fax_id, 1), "/rx/rx3-1/p1.g3")  # a page file
+    seq = link.event_file(contract.page_topic(fid, 1), "/rx/rx3-1/p1.g3", contract.fax_page(...))
     link.telemetry((("uptime", 12), ("heap", 51234)))
 
 Commands stream in (never assembled). Each gets exactly one answer, persisted in the outbox
@@ -115,11 +115,14 @@ class Link:
         self._wake.set()
         return seq
 
-    def event_file(self, suffix, ref, cls=contract.RESULT):
-        """Accept one file-backed event for <root>/<suffix>: its payload is the file ref (a
-        path) streamed when sent; the link deletes the file once the broker has it (PUBACK).
-        Persisted before it returns; returns its seq. Raises outbox.OutboxFull."""
-        seq = self.outbox.accept_file(cls, suffix, ref)
+    def event_file(self, suffix, ref, pairs=(), cls=contract.RESULT):
+        """Accept one file-backed event for <root>/<suffix>: its payload is the JSON head
+        {"unit":..,"seq":N,<pairs>} and a newline, then the file ref (a path) streamed when
+        sent; the link deletes the file once the broker has it (PUBACK). Persisted before it
+        returns; returns its seq. Raises outbox.OutboxFull."""
+        unit = self.unit
+        seq = self.outbox.accept_file(cls, suffix, ref,
+                                      lambda s: contract.event(unit, s, pairs) + b"\n")
         self._wake.set()
         return seq
 

@@ -488,11 +488,13 @@ class Unit:
         pp = tuple((k, params[k]) for k in sorted(params)) if isinstance(params, dict) else ()
         fid = sink.fax_id if sink else None
         sizes = []
-        for i in range(sink.pages if sink else 0):
+        of = sink.pages if sink else 0
+        for i in range(of):
             path = sink.page_path(i)
             try:
                 n = os.stat(path)[6]
-                self.link.event_file(contract.page_topic(fid, i + 1), path)
+                self.link.event_file(contract.page_topic(fid, i + 1), path,
+                                     contract.fax_page(fid, i + 1, of, sink.widths[i], n))
             except (OSError, OutboxFull, ValueError) as e:   # kept on flash, pruned in turn
                 log("modem: page %d of %s not queued (%s)" % (i + 1, fid, e))
                 n = None

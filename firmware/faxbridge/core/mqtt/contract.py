@@ -21,7 +21,7 @@ CMD_FAX = "cmd/fax"
 CMD_CANCEL = "cmd/cancel"
 CMD_TELEGRAM = "cmd/telegram"
 CMD_ERROR = "cmd/error"
-FAX_PAGE = "fax/page"    # fax/page/<fax id>/<n>: one received page, raw T.4 MSB-first (docs/mqtt.md)
+FAX_PAGE = "fax/page"    # fax/page/<fax id>/<n>: a JSON head line, then the page's T.4 (docs/mqtt.md)
 ONLINE = b"online"
 OFFLINE = b"offline"
 
@@ -175,6 +175,12 @@ def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, st
 def page_topic(fax_id, n):
     """The topic suffix of received page n (1-based) of a fax: fax/page/<fax id>/<n>."""
     return "%s/%s/%d" % (FAX_PAGE, fax_id, n)
+
+
+def fax_page(fax_id, page, of, width, nbytes):
+    """fields of the JSON head line of a fax/page/<id>/<n> payload; the page's T.4 bytes
+    (nbytes, MSB-first) follow the newline that ends it."""
+    return (("id", fax_id), ("page", page), ("of", of), ("width", width), ("bytes", nbytes))
 
 
 def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text,

@@ -22,10 +22,11 @@ in flight are a ring of `window` entries (packet id, seq, topic), topics are cac
 (at most _TOPICS), records are read one at a time by the store.
 
 File-backed events (accept_file; docs/mqtt.md "Received pages"): the record holds the name of
-a file (a received page), not its bytes; pump() asks the store for its size and hands the
-session a file-backed PUBLISH (session.publish_file) that the adapter streams from the file,
-on every resend too. The adapter deletes the file at its PUBACK. A file gone before it was
-sent (retention pruned it) is skipped in order and counted (lost_files).
+a file (a received page) and a small head built with its seq, not the file's bytes; pump()
+asks the store for the file's size and hands the session a file-backed PUBLISH
+(session.publish_file: head, then the file) that the adapter streams, on every resend too.
+The adapter deletes the file at its PUBACK. A file gone before it was sent (retention pruned
+it) is skipped in order and counted (lost_files).
 
 Store interface (MemStore below; app/outbox_store.FileStore on flash):
   open() -> (acked_seq, last_seq)     recover; last_seq = highest seq ever accepted
@@ -187,11 +188,14 @@ class Outbox:
         self.last = seq
         return seq
 
-    def accept_file(self, cls, suffix, ref):
-        """Store one file-backed event: its payload will be the file named ref (str) as it is
-        on flash when sent. Same policy and errors as accept(); returns the seq."""
+    def accept_file(self, cls, suffix, ref, build=None):
+        """Store one file-backed event: its payload will be build(seq) (a small head, bytes)
+        followed by the file named ref (str, no newline) as it is on flash when sent. Same
+        policy and errors as accept(); returns the seq."""
         b = ref.encode()
-        return self.accept(cls | FILE, suffix, lambda s: b)
+        if b"\n" in b:
+            raise ValueError("a file name with a newline")
+        return self.accept(cls | FILE, suffix, lambda s: b + b"\n" + (build(s) if build else b""))
 
     def set_telemetry(self, payload):
         if self.telemetry is not None:
@@ -229,13 +233,15 @@ class Outbox:
             i = (self._h + self._n) % w
             if cls & FILE:
                 k = 255   # page topics are one-off: never cached
-                ref = str(bytes(payload), "utf-8")
+                b = bytes(payload)          # the file name, a newline, the head (small)
+                j = b.find(b"\n")
+                ref = str(b[:j], "utf-8")
                 size = self.store.file_size(ref)
                 if size < 0:
                     self.lost_files += 1
                     pid = 0   # gone (pruned): skipped in order, as if delivered
                 else:
-                    pid = session.publish_file(root + bytes(sfx), ref, size, now)
+                    pid = session.publish_file(root + bytes(sfx), ref, size, now, b[j + 1:])
             else:
                 k = self._topic(root, sfx)
                 pid = session.publish(self._topics[k][1] if k < 255 else root + bytes(sfx),

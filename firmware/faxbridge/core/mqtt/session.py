@@ -5,9 +5,10 @@ Time is passed in as `now`: integer milliseconds from any monotonic origin. The 
   - on bytes received: session.feed(data, now); on a timer: session.poll(now);
   - after either, write session.take() (a list, in order) and read session.events() (a list
     of tuples, see EVENTS below). An item of take() is bytes-like, or a tuple
-    (header, ref, length, pid) for a file-backed PUBLISH (publish_file): write the header,
-    then stream `length` bytes of the file `ref` (docs/mqtt.md "Received pages"); a file that
-    is gone or changed size: call forget(pid) instead and write nothing;
+    (header, ref, length, pid) for a file-backed PUBLISH (publish_file): write the header
+    (it ends with the payload's head), then stream `length` bytes of the file `ref`
+    (docs/mqtt.md "Received pages"); a file that is gone or changed size: call forget(pid)
+    instead and write nothing;
   - when the transport fails: delay_ms = session.lost(now, reason); wait; reconnect.
 Incoming PUBLISH packets stream to session.rx (an object; None = acknowledge and drop) while
 feed() runs, never assembled (docs/mqtt.md "Receiving"):
@@ -177,18 +178,22 @@ class Session:
         self._send(pkt, now)
         return pid
 
-    def publish_file(self, topic, ref, length, now=0):
-        """Queue a QoS 1 PUBLISH whose payload is `length` bytes of a file the adapter streams
-        (MQTT 3.1.1 2.2.3: the remaining length is written first). The session keeps only the
-        header and ref (an opaque name, e.g. a path): a resend (DUP) streams the file again."""
+    def publish_file(self, topic, ref, length, now=0, head=b""):
+        """Queue a QoS 1 PUBLISH whose payload is `head` then `length` bytes of a file the
+        adapter streams (MQTT 3.1.1 2.2.3: the remaining length is written first). The session
+        keeps only the packet header (with head) and ref (an opaque name, e.g. a path): a
+        resend (DUP) streams the file again."""
         if self.state != UP:
             raise OSError("not connected")
         if len(self._inflight) >= self.max_inflight:
             raise OSError("too many publishes in flight")
         pid = self._pid()
         tl = len(topic)
-        hdr = bytearray(1 + codec.varint_size(4 + tl + length) + 4 + tl)
-        codec.publish_header_into(hdr, topic, length, 1, False, False, pid)
+        hl = len(head)
+        n = 1 + codec.varint_size(4 + tl + hl + length) + 4 + tl
+        hdr = bytearray(n + hl)
+        codec.publish_header_into(hdr, topic, hl + length, 1, False, False, pid)
+        hdr[n:] = head
         item = (hdr, ref, length, pid)
         self._inflight[pid] = [hdr, now, item]
         self._order.append(pid)
