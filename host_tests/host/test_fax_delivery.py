@@ -253,3 +253,57 @@ def test_a_broker_restart_in_the_middle_of_a_page_loses_no_page(tmp_path):
         sw, sh, want = _rows_of_pbm_bytes(want_pbm, tmp, "w%d.pbm" % n)
         gw, gh, got = _g3topbm(pages[n], tmp, "r%d" % n)
         assert (gw, gh) == (sw, sh) and got == want, (n, gw, gh, sw, sh)
+
+
+def _run_faxctl(port, out, *extra):
+    return subprocess.run([sys.executable, FAXCTL, "--port", str(port), "received", "--unit", "u9",
+                           "--out", out] + list(extra), capture_output=True, text=True, timeout=60)
+
+
+def _page_payload(seq, fid, n, of, g3, nbytes=None):
+    head = {"unit": "u9", "seq": seq, "id": fid, "page": n, "of": of, "width": 1728,
+            "bytes": len(g3) if nbytes is None else nbytes}
+    return json.dumps(head).encode() + b"\n" + g3
+
+
+def test_faxctl_received_keeps_its_session_and_reports_an_incomplete_fax(tmp_path):
+    """A page published while faxctl is not running is kept for it (persistent session); a
+    page whose size is not what its head says is ignored; a fax still missing a page when
+    faxctl stops is reported and exits 1."""
+    need("pbmtog3", "netpbm")
+    import paho.mqtt.client as paho
+    from PIL import Image
+    tmp = str(tmp_path)
+    b = Broker(os.path.join(tmp, "broker")).start()
+    out = os.path.join(tmp, "out")
+    try:
+        r = _run_faxctl(b.port, out, "--wait", "1")          # registers the session, nothing yet
+        assert r.returncode == 0 and "no received fax" in r.stdout, r.stdout + r.stderr
+        src = _pbm_file(os.path.join(tmp, "p.pbm"), blocky_pbm(60, seed=3))
+        g3 = subprocess.run(["pbmtog3", src], capture_output=True, check=True).stdout
+        pub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="fakeunit")
+        pub.connect("127.0.0.1", b.port, 30)
+        pub.loop_start()
+        root = "faxbridge/u9/"
+        for topic, payload in (
+                (root + "fax/page/rx1-1/1", _page_payload(1, "rx1-1", 1, 1, g3)),
+                (root + "fax/received", json.dumps({"unit": "u9", "seq": 2, "id": "rx1-1", "pages": 1,
+                                                     "page_topic": "fax/page/rx1-1/", "page_bytes": [len(g3)],
+                                                     "page_width": [1728]})),
+                (root + "fax/page/rx1-2/1", _page_payload(3, "rx1-2", 1, 2, g3)),
+                (root + "fax/page/rx1-2/2", _page_payload(4, "rx1-2", 2, 2, g3[:-5], len(g3))),  # cut
+                (root + "fax/received", json.dumps({"unit": "u9", "seq": 5, "id": "rx1-2", "pages": 2,
+                                                     "page_topic": "fax/page/rx1-2/",
+                                                     "page_bytes": [len(g3), len(g3)]}))):
+            pub.publish(topic, payload, 1).wait_for_publish(10)
+        pub.loop_stop()
+        pub.disconnect()
+        r = _run_faxctl(b.port, out, "--wait", "2")          # the broker kept them for faxctl
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "fax rx1-1 from unit u9: 1 page" in r.stdout, r.stdout
+        assert "fax rx1-2 from unit u9: incomplete (pages [1] of [1, 2])" in r.stdout, r.stdout
+        png = Image.open(os.path.join(out, "u9", "rx1-1", "p1.png"))
+        assert _image_rows(png) == pbm_rows(src)[2]
+        assert not os.path.exists(os.path.join(out, "u9", "rx1-2.tif"))
+    finally:
+        b.stop()
