@@ -338,6 +338,10 @@ def main(argv=None):
                 say("the fax the unit received, as a TIFF (G3): %s" % p)
         say("the unit's flash holds %s" % ("no received page any more (delivered)" if not left
                                            else "undelivered pages: %s" % left))
+        same = same_as_sent([p for p in show.saved if p.endswith(".tif")])
+        say("the TIFF saved from MQTT is %s the page %s sent" % (
+            "pixel-equal to" if same else "NOT the same as", CALLER))
+        ok = ok and same
         rc = 0 if ok else 1
         if not a.exit_after:
             say("the unit keeps running. Try, in another shell:")
@@ -363,6 +367,20 @@ def main(argv=None):
         say("stopped: broker, simulated line and firmware (work files in %s)" % work)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return rc
+
+
+def same_as_sent(tifs):
+    """True when the one received fax, read back from its TIFF (Pillow), has exactly the rows of
+    the page the caller sent (unitdemo's pattern, 300 rows)."""
+    if len(tifs) != 1:
+        return False
+    from PIL import Image
+    want = unitdemo.pbm_pattern(height=300).split(b"\n", 2)[2]
+    with Image.open(tifs[0]) as im:
+        if getattr(im, "n_frames", 1) != 1 or im.size != (1728, 300):
+            return False
+        got = bytes(0xFF ^ b for b in im.convert("1").tobytes())   # Pillow "1": 1 = white
+    return got == want
 
 
 def incoming_page():
