@@ -6,6 +6,7 @@ Everything listens on 127.0.0.1 on free ports and is stopped by stop().
 import base64
 import json
 import os
+import pwd
 import random
 import shutil
 import signal
@@ -57,6 +58,8 @@ class Broker:
         conf = os.path.join(self.workdir, "mosquitto.conf")
         with open(conf, "w") as f:
             # set_tcp_nodelay: without it each small verdict can wait ~40 ms (Nagle + delayed ACK)
+            # as root Mosquitto would switch to user `mosquitto`, which cannot write the log here
+            f.write("user %s\n" % pwd.getpwuid(os.getuid()).pw_name)
             f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n%s"
                     "log_dest file %s\n" % (self.port, "set_tcp_nodelay true\n" if self.nodelay else "",
                                              os.path.join(self.workdir, "mosquitto.log")))

@@ -85,3 +85,29 @@ def test_many_answers_hash_collisions_are_confirmed_on_flash():
     assert not any(s.has(i + 2, 0x10000 + i) for i in range(300))
     assert len(s.hp) == len(s.hr) == 4096   # the RAM it keeps: 2 bytes a slot, twice
     s.close()
+
+
+def test_a_dup_matches_only_answers_of_this_or_the_previous_connection():
+    # a packet id is free again once its PUBACK reached the broker (a restarted broker may
+    # even count from 1 again): a DUP redelivery with an id and content answered two
+    # connections ago is another command that looks the same, and must run
+    d = tmpdir("seengen")
+    s = Seen(d + "/seen", 16)
+    s.connected()                      # connection 1
+    s.add(5, 0xAAAA)
+    s.add(0, 0xBBBB)                   # a retained command refused
+    assert s.has(5, 0xAAAA)            # redelivered on the same connection
+    s.connected()                      # connection 2: the PUBACK may have been lost
+    assert s.has(5, 0xAAAA)            # ... and its match counts as answered on connection 2
+    s.connected()                      # connection 3: still the one before (re-tagged)
+    assert s.has(5, 0xAAAA)
+    s.connected()
+    s.connected()                      # connection 5: two connections with nothing
+    assert not s.has(5, 0xAAAA)        # too old: a new message reusing id 5
+    assert s.has(0, 0xBBBB)            # a retained refusal is remembered whatever the connection
+    s.add(6, 0xCCCC)                   # answered on connection 5
+    s.close()
+    s = Seen(d + "/seen", 16)          # reboot: the count goes on from the flash
+    s.connected()                      # connection 6
+    assert s.has(6, 0xCCCC) and not s.has(5, 0xAAAA)
+    s.close()

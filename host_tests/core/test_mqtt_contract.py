@@ -50,3 +50,14 @@ def test_builders_cover_every_event_topic():
 def test_answer_class_is_above_results():
     assert contract.ANSWER > contract.RESULT > contract.PROGRESS > contract.TELEMETRY_CLASS
     assert contract.CMD_FILTER == "cmd/#"
+
+
+def test_payloads_are_built_in_one_buffer_and_bounded():
+    # a payload is written into one preallocated buffer (nothing grows with it); one over
+    # MAX_PAYLOAD is refused (ValueError: the outbox's oversize path), the buffer usable after
+    big = "x" * contract.MAX_PAYLOAD
+    raises(ValueError, contract.event, "u1", 1, (("pad", big),))
+    p = contract.event("u1", 2, (("b", b"\x00\xff"), ("l", [1, None, True]), ("d", {"z": 1, "a": "q\"\\"})))
+    assert json.loads(p) == {"unit": "u1", "seq": 2, "b": "00ff", "l": [1, None, True],
+                             "d": {"a": "q\"\\", "z": 1}}
+    assert isinstance(contract.obj_bytes((("a", 1),)), bytes) and contract.obj((("a", 1),)) == '{"a":1}'

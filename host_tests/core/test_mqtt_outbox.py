@@ -317,8 +317,8 @@ def test_puback_out_of_order_delivers_only_the_contiguous_prefix():
 
 def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_config():
     d = tmpdir("obl")
-    ob = outbox.Outbox(FileStore(d, max_record=4096))
-    big = "y" * 2500
+    ob = outbox.Outbox(FileStore(d, max_record=2048))
+    big = "y" * 1900      # under contract.MAX_PAYLOAD, over the later 1024-byte buffer
     ob.accept(outbox.RESULT, "fax/received", lambda seq: contract.event("u1", seq, (("pad", big),)))
     _ev(ob, 2)
     ob.store.close()

@@ -6,6 +6,7 @@ Not a benchmark itself (the leading underscore keeps tools/bench.py from running
 """
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,9 @@ class Broker(unitlab.Broker):
         os.makedirs(self.workdir, exist_ok=True)
         conf = os.path.join(self.workdir, "mosquitto.conf")
         with open(conf, "w") as f:
+            # `user`: as root Mosquitto would switch to user `mosquitto`, which cannot write this
+            # folder: no persistence, so queued commands would be lost at restart()
+            f.write("user %s\n" % pwd.getpwuid(os.getuid()).pw_name)
             f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"
                     "%slog_dest file %s\n" % (self.port, self.workdir, "set_tcp_nodelay true\n" if self.nodelay else "",
                                                os.path.join(self.workdir, "mosquitto.log")))
@@ -303,7 +307,13 @@ class Session:
         return None
 
     def verdicts(self):
-        return [m for t, m in list(self.w.msgs) if t.endswith("/cafis/verdict")]
+        """Every verdict once, in seq order: QoS 1 is at least once, so a verdict the unit sent
+        again after a reconnect (the same seq) is the same answer, not a second one."""
+        by = {}
+        for t, m in list(self.w.msgs):
+            if t.endswith("/cafis/verdict") and isinstance(m, dict):
+                by.setdefault(m.get("seq"), m)
+        return [by[k] for k in sorted(by)]
 
     def broken(self):
         """Why the firmware cannot complete any more (dead or MemoryError in its log), or None."""

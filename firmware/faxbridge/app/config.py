@@ -24,7 +24,7 @@ SCHEMA = (
     ("mqtt.prefix", "str", "faxbridge", False, (1, 64)),
     ("mqtt.keepalive_s", "int", 30, False, (5, 3600)),
     ("mqtt.clean", "bool", False, False, None),
-    ("mqtt.outbox_record", "int", 1024, False, (256, 8204)),
+    ("mqtt.outbox_record", "int", 1024, False, (256, 2048)),
     ("mqtt.answer_reserve", "int", 4096, False, (0, 65536)),
     ("mqtt.rx_buffer", "int", 2048, False, (256, 2048)),
     ("mqtt.seen", "int", 512, False, (16, 2048)),

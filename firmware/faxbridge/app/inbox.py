@@ -45,6 +45,7 @@ class Inbox:
         self._crc = 0
         self._err = None
         self._dup = False
+        self._ups = 0             # the session's connections the seen window has been told of
         self._pid = 0
         self._retain = False
         self._route = None
@@ -76,6 +77,11 @@ class Inbox:
         self._crc = binascii.crc32(topic) if topic is not None else 0
         self._dup = dup
         self._pid = pid
+        sn = self.seen
+        if sn is not None:
+            while self._ups != self.link.session.ups:   # new connections since the last command
+                self._ups += 1
+                sn.connected()
         self._err = None
         self._route = None
         if not total:

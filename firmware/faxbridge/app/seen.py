@@ -2,9 +2,18 @@
 "Exactly one answer").
 
 One file of `size` fixed 64-byte slots, written round-robin (the oldest answer is forgotten):
-  'S' n:u32 pid:u16 crc:u32 reflen:u8 ref[reflen] ... crc32:u32   (big-endian, crc32 over 0..59)
+  'S' n:u32 pid:u16 crc:u32 reflen:u8 ref[reflen] ... gen:u16 crc32:u32
+  (big-endian; gen at 58, crc32 over 0..59)
 n counts answers (the newest slot has the highest n), pid is the command's MQTT packet id (0 for
-a retained command), crc the crc32 of its topic and payload, ref the sender's initial and ref.
+a retained command), crc the crc32 of its topic and payload, ref the sender's initial and ref,
+gen the connection the command was answered on (connected() counts them; at boot the count goes
+on from the highest gen on flash).
+
+A packet id names a message only until its PUBACK reaches the broker, which may then give the id
+to another message (a broker that restarts may even count ids from 1 again): a DUP redelivery is
+the one answered before only when that answer was given on the previous connection (or this
+one), the connection whose PUBACK may have been lost. An older answer with the same id and
+content is another command that happens to look the same, and must run.
 A slot torn by a power cut fails its crc32 and is ignored. The file is read slot by slot at open
 (never whole). RAM holds two 16-bit hashes per slot (4 bytes: 512 slots = 2 KB), searched with
 bytes.find; a hit is confirmed against the slot on flash, so a hash collision costs one read.
@@ -16,7 +25,8 @@ from micropython import const
 
 SLOT = const(64)
 _BODY = const(60)
-MAX_KEY = const(_BODY - 12)
+_GEN = const(58)
+MAX_KEY = const(_GEN - 12)
 
 
 def _u32(b, i):
@@ -54,6 +64,7 @@ class Seen:
         self.hr = bytearray(2 * size)   # hash of the ref key per slot, 0: none
         self.n = 0        # answers recorded (the newest slot's n)
         self.next = 0     # the slot written next
+        self.gen = 0      # the connection answers are given on now (connected())
         try:
             ok = os.stat(path)[6] == size * SLOT
         except OSError:
@@ -75,7 +86,13 @@ class Seen:
                 if n > self.n:
                     self.n = n
                     best = i
+                    self.gen = (b[_GEN] << 8) | b[_GEN + 1]
         self.next = (best + 1) % size
+
+    def connected(self):
+        """A new connection to the broker (CONNACK): DUP redeliveries on it may repeat answers
+        given on the connection before, never older ones."""
+        self.gen = (self.gen + 1) & 0xFFFF
 
     def _find(self, table, h):
         """Slots whose hash in table is h (a generator of slot indexes)."""
@@ -101,13 +118,25 @@ class Seen:
         return False
 
     def has(self, pid, crc):
-        """True if the command with this packet id and content crc was answered."""
+        """True if the command with this packet id and content crc was answered: a retained
+        command (pid 0) ever; a DUP redelivery only on this connection or the one before (see
+        the module's docstring). A match counts as answered on this connection again (its
+        PUBACK may be lost once more)."""
         if not crc:
             return False
         b = self.buf
+        g = self.gen
         for i in self._find(self.hp, _hp(pid, crc)):
             if self._read(i) and (b[5] << 8) | b[6] == pid and _u32(b, 7) == crc:
-                return True
+                sg = (b[_GEN] << 8) | b[_GEN + 1]
+                if pid == 0 or sg == g:
+                    return True
+                if sg == (g - 1) & 0xFFFF:
+                    b[_GEN] = g >> 8
+                    b[_GEN + 1] = g & 0xFF
+                    _put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
+                    self._write(i)
+                    return True
         return False
 
     def add(self, pid, crc, key=None):
@@ -127,17 +156,23 @@ class Seen:
         b[11] = k
         if k:
             b[12:12 + k] = key
+        b[_GEN] = self.gen >> 8
+        b[_GEN + 1] = self.gen & 0xFF
         _put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
         i = self.next
+        self._write(i)
+        _put16(self.hp, i, _hp(pid, crc))
+        _put16(self.hr, i, _h16(binascii.crc32(key)) if k else 0)
+        self.next = (i + 1) % self.size
+
+    def _write(self, i):
+        """buf into slot i, synced before it returns."""
         self.f.seek(i * SLOT)
-        self.f.write(b)
+        self.f.write(self.buf)
         self.f.flush()
         fs = getattr(os, "fsync", None)
         if fs is not None:
             fs(self.f.fileno())
-        _put16(self.hp, i, _hp(pid, crc))
-        _put16(self.hr, i, _h16(binascii.crc32(key)) if k else 0)
-        self.next = (i + 1) % self.size
 
     def close(self):
         if self.f is not None:

@@ -6,6 +6,7 @@ no order), so the same event gives the same bytes on every runtime:
 Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; list -> JSON
 array; tuple of (key, value) pairs -> nested ordered object; dict -> object, keys sorted.
 """
+import binascii
 import json
 
 from micropython import const
@@ -72,89 +73,136 @@ def qos_of(suffix):
     raise ValueError("not an outbound topic: %s" % suffix)
 
 
+MAX_PAYLOAD = const(2000)   # bytes: every payload is built in one preallocated buffer (no growth)
+
+
+class _Writer:
+    """The one buffer payloads are written into, piece by piece: nothing grows with the
+    payload (a list of pieces or a join would), the only allocation of its size is the bytes
+    handed out at the end (at most MAX_PAYLOAD). Not reentrant: one payload at a time."""
+
+    def __init__(self):
+        self.buf = bytearray(MAX_PAYLOAD)
+        self.mv = memoryview(self.buf)
+        self.n = 0
+
+    def put(self, s):
+        b = s if isinstance(s, (bytes, bytearray)) else s.encode()
+        n = self.n
+        m = n + len(b)
+        if m > MAX_PAYLOAD:
+            raise ValueError("payload over %d bytes" % MAX_PAYLOAD)
+        self.mv[n:m] = b
+        self.n = m
+
+    def take(self):
+        b = bytes(self.mv[:self.n])
+        self.n = 0
+        return b
+
+
+_w = _Writer()
+
+
 def _str(v, out):
     # fast path: printable ASCII without quote or backslash needs no escaping (most fields)
     for ch in v:
         if ch < " " or ch > "~" or ch == '"' or ch == "\\":
-            out.append(json.dumps(v))
+            out.put(json.dumps(v))
             return
-    out.append('"')
-    out.append(v)
-    out.append('"')
+    out.put('"')
+    out.put(v)
+    out.put('"')
 
 
 def _val(v, out):
-    """Append the JSON text of v to the list out (few allocations: one join at the end)."""
+    """Write the JSON text of v (see the module docstring for the mapping)."""
     if v is None:
-        out.append("null")
+        out.put("null")
     elif v is True:
-        out.append("true")
+        out.put("true")
     elif v is False:
-        out.append("false")
+        out.put("false")
     elif isinstance(v, str):
         _str(v, out)
     elif isinstance(v, int):
-        out.append("%d" % v)
+        out.put("%d" % v)
     elif isinstance(v, tuple):
         _obj(v, out)
     elif isinstance(v, (bytes, bytearray, memoryview)):
-        out.append('"' + "".join("%02x" % b for b in bytes(v)) + '"')
+        out.put('"')
+        out.put(binascii.hexlify(v))
+        out.put('"')
     elif isinstance(v, list):
-        out.append("[")
+        out.put("[")
         first = True
         for x in v:
             if not first:
-                out.append(",")
+                out.put(",")
             first = False
             _val(x, out)
-        out.append("]")
+        out.put("]")
     elif isinstance(v, dict):
         _obj(tuple((k, v[k]) for k in sorted(v)), out)
     elif isinstance(v, float):
-        out.append(json.dumps(v))
+        out.put(json.dumps(v))
     else:
         raise TypeError("cannot encode %r as JSON" % (type(v),))
 
 
 def _obj(pairs, out, first=True):
     if first:
-        out.append("{")
+        out.put("{")
     for k, v in pairs:
         if not first:
-            out.append(",")
+            out.put(",")
         first = False
         _str(k, out)
-        out.append(":")
+        out.put(":")
         _val(v, out)
-    out.append("}")
+    out.put("}")
+
+
+def _build(fn, *a):
+    """Run a writer function on the shared buffer; the payload as bytes."""
+    _w.n = 0
+    try:
+        fn(*a, _w)
+    except Exception:
+        _w.n = 0
+        raise
+    return _w.take()
 
 
 def value(v):
     """One JSON value as str (see the module docstring for the mapping)."""
-    out = []
-    _val(v, out)
-    return "".join(out)
+    return _build(_val, v).decode()
 
 
 def obj(pairs):
-    """An ordered JSON object from (key, value) pairs."""
-    out = []
-    _obj(pairs, out)
-    return "".join(out)
+    """An ordered JSON object from (key, value) pairs, as str."""
+    return _build(_obj, pairs).decode()
+
+
+def obj_bytes(pairs):
+    """The same as obj(), as bytes (what a PUBLISH carries: no second copy)."""
+    return _build(_obj, pairs)
 
 
 def _head(name, unit, seq, out):
-    out.append('{"unit":')
+    out.put('{"unit":')
     _str(unit, out)
-    out.append(',"%s":%d' % (name, seq))
+    out.put(',"%s":%d' % (name, seq))
+
+
+def _event(unit, seq, pairs, out):
+    _head("seq", unit, seq, out)
+    _obj(pairs, out, False)
 
 
 def event(unit, seq, pairs):
     """The payload of one event: unit and seq first, then the fields in the given order."""
-    out = []
-    _head("seq", unit, seq, out)
-    _obj(pairs, out, False)
-    return "".join(out).encode()
+    return _build(_event, unit, seq, pairs)
 
 
 # ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
@@ -206,11 +254,13 @@ def cmd_error(cmd, reason, detail=None, ref=None):
     return (("cmd", cmd), ("reason", reason), ("detail", detail), ("ref", ref))
 
 
+def _telemetry(unit, last_seq, tseq, pairs, out):
+    _head("seq", unit, last_seq, out)
+    out.put(',"tseq":%d' % tseq)
+    _obj(pairs, out, False)
+
+
 def telemetry(unit, last_seq, tseq, pairs):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
     event and does not advance seq), tseq = telemetry counter since boot, then the fields."""
-    out = []
-    _head("seq", unit, last_seq, out)
-    out.append(',"tseq":%d' % tseq)
-    _obj(pairs, out, False)
-    return "".join(out).encode()
+    return _build(_telemetry, unit, last_seq, tseq, pairs)

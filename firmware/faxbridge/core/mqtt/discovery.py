@@ -81,7 +81,7 @@ def config(i, unit, root, ha_prefix="homeassistant", version=""):
     p.append(("device", (("identifiers", [node]), ("name", "faxbridge " + unit), ("model", MODEL),
                          ("manufacturer", MANUFACTURER), ("sw_version", version))))
     topic = "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid)
-    return topic, contract.obj(tuple(p)).encode()
+    return topic, contract.obj_bytes(tuple(p))
 
 
 def removal(i, unit, ha_prefix="homeassistant"):

@@ -62,6 +62,7 @@ class Session:
         self._rerr = False
         self.state = DOWN
         self.attempts = 0
+        self.ups = 0             # CONNACKs accepted: which connection a packet arrives on
         self._next_pid = 0
         self._inflight = {}      # pid -> [packet bytearray, last sent ms, file item or None]
         self._order = []         # pids in the order they were first sent
@@ -250,6 +251,7 @@ class Session:
                 return
             self.state = UP
             self.attempts = 0
+            self.ups += 1
             self._ev.append(("up", sp))
             self._resend_all(now)
         elif self.state != UP:
