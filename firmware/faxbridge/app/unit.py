@@ -500,7 +500,10 @@ class Unit:
                 n = None
             sizes.append(n)
         if sink is not None and not sink.pages:
-            rmtree(sink.dir)        # nothing stored: no folder left behind
+            try:
+                rmtree(sink.dir)    # nothing stored: no folder left behind
+            except OSError:
+                pass
         fields = contract.fax_received(fid, info.get("pages", 0), info.get("remote_id"), pp,
                                        hs[0], hs[1], hs[2], sizes, sink.widths if sink else ())
         fields = fields + (("code", info.get("code")), ("reason", info.get("reason")),
