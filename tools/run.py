@@ -6,7 +6,9 @@ unit's modem and two remote fax machines (one answers, one is busy), and the fir
 MicroPython unix port against them. Then it submits a demo over MQTT (a text page, a bitmap
 page, a fax to a busy number, a fax to an emergency number, CAFIS telegrams good and bad), and
 a remote machine sends a fax TO the unit (auto-answer). Every status change, page and verdict
-is shown as it happens; received pages are converted to PNG. It then keeps running for your
+is shown as it happens; the fax the unit receives reaches the host through MQTT alone (its pages
+on fax/page/<id>/<n>, saved as PNG + TIFF the way `faxctl received` saves them, under
+<workdir>/received), and leaves the unit's flash. It then keeps running for your
 own `tools/faxctl` commands until Ctrl-C, and stops everything it started.
 
     python tools/run.py [--broker auto|mosquitto|amqtt] [--speedup N] [--workdir build/run]
@@ -47,23 +49,46 @@ def say(*a):
 class Show:
     """Prints what the unit publishes, one readable line per event."""
 
-    def __init__(self):
+    def __init__(self, out=None):
+        import faxctl
         self.last_seq = None
         self.finals = {}
         self.verdicts = []
         self.received = []
+        self.out = out                  # where received faxes are saved (faxctl received)
+        self.rx = faxctl.Received()
+        self.saved = []                 # paths written for the received faxes
+
+    def _collect(self, topic, payload):
+        key = self.rx.feed(topic, payload)
+        if key is not None and self.out:
+            paths = self.rx.save(key, self.out)
+            self.saved += paths
+            say("fax %s reached the host through MQTT: %s" % (
+                key[1], ", ".join(p for p in paths if p.endswith(".tif"))))
+
+    def _seq(self, seq):
+        if isinstance(seq, int):
+            if self.last_seq is not None and seq > self.last_seq + 1:
+                say("!! gap in seq: %d -> %d" % (self.last_seq, seq))
+            self.last_seq = seq if self.last_seq is None else max(seq, self.last_seq)
 
     def __call__(self, topic, m):
         sfx = topic.split("/", 2)[-1]
+        if "/fax/page/" in topic and isinstance(m, (bytes, bytearray)):
+            import faxctl
+            head = json.loads(faxctl.split_page(m)[0] or b"{}")
+            self._seq(head.get("seq"))
+            say("received page %s/%s of %s on MQTT (%s bytes of T.4)" % (
+                head.get("page"), head.get("of"), head.get("id"), head.get("bytes")))
+            self._collect(topic, m)
+            return
         if not isinstance(m, dict):
             if sfx == "availability":
                 say("unit is %s" % m.decode(errors="replace"))
             return
-        seq = m.get("seq")
-        if sfx in ("fax/status", "fax/received", "cafis/verdict", "cmd/error") and isinstance(seq, int):
-            if self.last_seq is not None and seq > self.last_seq + 1:
-                say("!! gap in seq: %d -> %d" % (self.last_seq, seq))
-            self.last_seq = seq if self.last_seq is None else max(seq, self.last_seq)
+        if sfx in ("fax/status", "fax/received", "cafis/verdict", "cmd/error"):
+            self._seq(m.get("seq"))
         if sfx == "fax/status":
             ev = m.get("evidence") or {}
             extra = ""
@@ -87,6 +112,7 @@ class Show:
             say("fax received %s: %s pages from %r, hang-up %s" % (
                 m.get("id"), m.get("pages"), m.get("remote"), (m.get("hangup") or {}).get("code")))
             self.received.append(m)
+            self._collect(topic, json.dumps(m).encode())
         elif sfx == "cmd/error":
             say("command refused: %s %s: %s" % (m.get("cmd"), m.get("reason"), m.get("detail")))
         elif sfx == "telemetry":
@@ -238,7 +264,7 @@ def main(argv=None):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     started = []
-    show = Show()
+    show = Show(os.path.join(work, "received"))
     rc = 1
     # SIGTERM (a CI runner, `kill`) stops everything like Ctrl-C does
     signal.signal(signal.SIGTERM, lambda *x: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -299,15 +325,30 @@ def main(argv=None):
             time.sleep(0.2)
         say("remote %s now sends a fax to the unit (auto-answer after %d rings)" % (CALLER, cfg["modem"]["rings"]))
         incoming = caller.send_fax(UNIT_NUMBER, [incoming_page()])
-        while time.monotonic() < deadline and not (show.received and len(show.verdicts) >= len(unitdemo.telegrams())):
+        while time.monotonic() < deadline and not (show.saved and len(show.verdicts) >= len(unitdemo.telegrams())):
             time.sleep(0.2)
-        ok = all(j in show.finals for j in want) and bool(show.received)
+        left = []   # delivered pages leave the unit's flash at their PUBACK
+        while time.monotonic() < deadline:
+            left = [f for _d, _n, fs in os.walk(os.path.join(fw.flash, "rx")) for f in fs]
+            if not left:
+                break
+            time.sleep(0.2)
+        ok = all(j in show.finals for j in want) and bool(show.saved) and not left
         say("demo %s: finals %s; incoming fax %s" % ("done" if ok else "INCOMPLETE", show.finals,
                                                      getattr(incoming, "result", None)))
         for p in pngs(os.path.join(work, "remote-received")):
             say("page the remote fax machine received: %s" % p)
-        for p in pngs(os.path.join(fw.flash, "rx")):
-            say("page the unit received: %s" % p)
+        for p in show.saved:
+            if p.endswith(".png"):
+                say("page the unit received: %s (through MQTT)" % p)
+            elif p.endswith(".tif"):
+                say("the fax the unit received, as a TIFF (G3): %s" % p)
+        say("the unit's flash holds %s" % ("no received page any more (delivered)" if not left
+                                           else "undelivered pages: %s" % left))
+        same = same_as_sent([p for p in show.saved if p.endswith(".tif")])
+        say("the TIFF saved from MQTT is %s the page %s sent" % (
+            "pixel-equal to" if same else "NOT the same as", CALLER))
+        ok = ok and same
         rc = 0 if ok else 1
         if not a.exit_after:
             say("the unit keeps running. Try, in another shell:")
@@ -333,6 +374,20 @@ def main(argv=None):
         say("stopped: broker, simulated line and firmware (work files in %s)" % work)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return rc
+
+
+def same_as_sent(tifs):
+    """True when the one received fax, read back from its TIFF (Pillow), has exactly the rows of
+    the page the caller sent (unitdemo's pattern, 300 rows)."""
+    if len(tifs) != 1:
+        return False
+    from PIL import Image
+    want = unitdemo.pbm_pattern(height=300).split(b"\n", 2)[2]
+    with Image.open(tifs[0]) as im:
+        if getattr(im, "n_frames", 1) != 1 or im.size != (1728, 300):
+            return False
+        got = bytes(0xFF ^ b for b in im.convert("1").tobytes())   # Pillow "1": 1 = white
+    return got == want
 
 
 def incoming_page():

@@ -22,7 +22,9 @@ def test_unit_make_run_demo_completes_and_cleans_up(tmp_path, modem_class):
     assert "(Class %s)" % (modem_class or "2") in out, out[:2000]
     for want in ("fax text-1", "fax bitmap-1", "263  busy", "6002  refused number",
                  "abnormal_report  code=C58", "abnormal_report  code=C03", "command refused: fax bad_json",
-                 "fax received", "stopped: broker, simulated line and firmware"):
+                 "fax received", "stopped: broker, simulated line and firmware",
+                 "reached the host through MQTT", "the TIFF saved from MQTT is pixel-equal to the page",
+                 "the unit's flash holds no received page any more"):
         assert want in out, (want, out[-4000:])
     assert re.search(r"fax text-1 +0  success", out), out[-4000:]
     pngs = re.findall(r"page the (?:remote fax machine|unit) received: (\S+\.png)", out)

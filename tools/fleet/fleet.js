@@ -1,6 +1,8 @@
 /* The fleet page: subscribes to <prefix>/+/# over MQTT-over-WebSockets and shows every unit.
  * Query: ?ws=ws://host:port (default ws://<this host>:9001) &prefix=faxbridge &verdicts=10
- * State is kept per unit in plain objects (model) and drawn by render(); no framework. */
+ * State is kept per unit in plain objects (model) and drawn by render(); no framework.
+ * Received pages (fax/page/<id>/<n>: a JSON head line, then T.4 MH) are decoded by mh.js
+ * into canvas thumbnails; the pages of the newest `verdicts` faxes per unit are kept. */
 "use strict";
 
 const q = new URLSearchParams(location.search);
@@ -13,19 +15,39 @@ function unit(id) {
   let u = units.get(id);
   if (!u) {
     u = { id, online: "unknown", telemetry: null, jobs: new Map(), verdicts: [], received: [],
-          errors: [], lastSeq: 0 };
+          errors: [], lastSeq: 0, pages: new Map(), thumbs: new Map() };
     units.set(id, u);
   }
   return u;
 }
 
-/* One message into the model. Returns false for topics the page does not show. */
-function apply(topic, text) {
+/* A received page: its head (JSON line) and T.4 bytes, kept until its fax is shown. */
+function applyPage(u, fid, n, payload) {
+  const i = payload.indexOf(10);
+  if (i < 0) return false;
+  let head;
+  try { head = JSON.parse(new TextDecoder().decode(payload.subarray(0, i))); } catch (e) { return false; }
+  if (typeof head.seq === "number") u.lastSeq = Math.max(u.lastSeq, head.seq);
+  if (!u.pages.has(fid)) u.pages.set(fid, new Map());
+  u.pages.get(fid).set(n, { head, data: new Uint8Array(payload.subarray(i + 1)) });
+  while (u.pages.size > KEEP_VERDICTS) {           // bounded: the oldest fax's pages go
+    const old = u.pages.keys().next().value;
+    u.pages.delete(old);
+    for (const k of [...u.thumbs.keys()]) if (k.startsWith(old + "/")) u.thumbs.delete(k);
+  }
+  return true;
+}
+
+/* One message into the model (payload: bytes). Returns false for topics the page does not show. */
+function apply(topic, payload) {
   const parts = topic.split("/");
   const pre = PREFIX.split("/").length;
   if (parts.length < pre + 2) return false;
   const u = unit(parts[pre]);
   const sfx = parts.slice(pre + 1).join("/");
+  if (parts.length === pre + 5 && parts[pre + 1] === "fax" && parts[pre + 2] === "page")
+    return applyPage(u, parts[pre + 3], parseInt(parts[pre + 4], 10), payload);
+  const text = new TextDecoder().decode(payload);
   if (sfx === "availability") { u.online = text || "unknown"; return true; }
   let m;
   try { m = JSON.parse(text); } catch (e) { return false; }
@@ -40,6 +62,7 @@ function apply(topic, text) {
     u.verdicts.length = Math.min(u.verdicts.length, KEEP_VERDICTS);
   } else if (sfx === "fax/received") {
     if (!u.received.some(r => r.id === m.id)) u.received.unshift(m);
+    u.received.length = Math.min(u.received.length, KEEP_VERDICTS);
   } else if (sfx === "cmd/error") {
     u.errors.unshift(m);
     u.errors.length = Math.min(u.errors.length, KEEP_VERDICTS);
@@ -60,6 +83,25 @@ function table(head, rows) {
   const t = el("table", {}, el("tr", {}, ...head.map(h => el("th", {}, h))));
   for (const r of rows) t.append(r);
   return t;
+}
+
+/* The thumbnails of a received fax's pages that have arrived (decoded once, then reused). */
+function thumbs(u, r) {
+  const got = u.pages.get(r.id);
+  const out = [];
+  (r.page_bytes || []).forEach((size, i) => {
+    const key = r.id + "/" + (i + 1);
+    let c = u.thumbs.get(key);
+    const p = got && got.get(i + 1);
+    if (!c && p) {
+      c = mhCanvas(p.data, (r.page_width || [])[i] || p.head.width || 1728);
+      c.dataset.page = i + 1;
+      c.title = r.id + " page " + (i + 1) + " (" + c.dataset.lines + " lines)";
+      u.thumbs.set(key, c);
+    }
+    if (c) out.push(c);
+  });
+  return out;
 }
 
 function statusClass(j) {
@@ -89,14 +131,15 @@ function renderUnit(u) {
   const rx = u.received.map(r =>
     el("tr", { "data-fax": r.id },
       el("td", {}, r.id), el("td", { "data-field": "pages" }, r.pages), el("td", {}, r.remote ?? ""),
-      el("td", {}, r.hangup && typeof r.hangup === "object" ? (r.hangup.code ?? "") : "")));
+      el("td", {}, r.hangup && typeof r.hangup === "object" ? (r.hangup.code ?? "") : ""),
+      el("td", { class: "thumbs" }, ...thumbs(u, r))));
   return el("section", { class: "unit", "data-unit": u.id },
     el("h2", {}, u.id + " ", el("span", { class: "badge", "data-online": u.online }, u.online)),
     tele,
     el("div", { class: "cols" },
       el("div", {}, el("h3", {}, "fax jobs"), table(["job", "code", "meaning", "pages", "attempt"], jobs)),
       el("div", {}, el("h3", {}, "latest verdicts"), table(["ref", "verdict", "code", "rule"], verdicts)),
-      el("div", {}, el("h3", {}, "received faxes"), table(["id", "pages", "remote", "hang-up"], rx))));
+      el("div", {}, el("h3", {}, "received faxes"), table(["id", "pages", "remote", "hang-up", "pages received"], rx))));
 }
 
 let pending = false;
@@ -123,7 +166,7 @@ function start() {
   client.on("close", () => { conn.dataset.state = "down"; conn.textContent = "disconnected"; });
   client.on("error", e => { conn.dataset.state = "down"; conn.textContent = "error: " + e.message; });
   client.on("message", (topic, payload) => {
-    if (apply(topic, new TextDecoder().decode(payload))) schedule();
+    if (apply(topic, payload)) schedule();
   });
 }
 

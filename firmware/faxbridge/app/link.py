@@ -6,13 +6,19 @@ coming in are app/inbox.Inbox's (docs/mqtt.md).
     link.on_command = handler            # handler(cmd): commands.Fax / Cancel / Telegram
     asyncio.create_task(link.run())
     seq = link.event(contract.FAX_STATUS, contract.fax_status(...))   # OutboxFull if full
+    seq = link.event_file(contract.page_topic(fid, 1), "/rx/rx3-1/p1.g3", contract.fax_page(...))
     link.telemetry((("uptime", 12), ("heap", 51234)))
 
 Commands stream in (never assembled). Each gets exactly one answer, persisted in the outbox
 before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
 PUBACK) and the link reconnects once there is room, so the broker delivers them again.
+A file-backed event (a received page) is streamed from its file in `file_chunk` pieces through
+one preallocated buffer, on every resend too, and the file is deleted at its PUBACK
+(docs/mqtt.md "Received pages").
 """
 import asyncio
+import os
+import sys
 from micropython import const
 
 from faxbridge.app import transport
@@ -33,7 +39,7 @@ class Link:
                  max_records=512, connect_timeout_ms=10000, write_timeout_ms=30000,
                  backoff_min_ms=500, backoff_max_ms=60000, rand=None,
                  default_sender="center", on_error=None, nodelay=True, seen=None, spool=None,
-                 answer_reserve=4096, discovery=None):
+                 answer_reserve=4096, discovery=None, file_chunk=512):
         self.unit = contract.check_unit(unit)
         self.host = host
         self.port = port
@@ -64,6 +70,9 @@ class Link:
         self.outbox = outbox.Outbox(store if store is not None else outbox.MemStore(),
                                     capacity, max_records, answer_reserve=answer_reserve)
         self.rxbuf = bytearray(rx_buffer)     # socket reads
+        self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
+        self.files_sent = 0                   # file-backed payloads streamed (resends too)
+        self.files_done = 0                   # ... acknowledged and deleted
         self.last_error = None
         self.errors = 0
         self.denied = 0
@@ -103,6 +112,17 @@ class Link:
         seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs))
         if ib.answering:
             ib.answered = True
+        self._wake.set()
+        return seq
+
+    def event_file(self, suffix, ref, pairs=(), cls=contract.RESULT):
+        """Accept one file-backed event for <root>/<suffix>: its payload is the JSON head
+        {"unit":..,"seq":N,<pairs>} and a newline, then the file ref (a path) streamed when
+        sent; the link deletes the file once the broker has it (PUBACK). Persisted before it
+        returns; returns its seq. Raises outbox.OutboxFull."""
+        unit = self.unit
+        seq = self.outbox.accept_file(cls, suffix, ref,
+                                      lambda s: contract.event(unit, s, pairs) + b"\n")
         self._wake.set()
         return seq
 
@@ -208,8 +228,61 @@ class Link:
             return
         c = self._c
         for ch in chunks:
-            c.write(ch)
+            if isinstance(ch, tuple):
+                await self._stream(c, ch)
+            else:
+                c.write(ch)
         await c.drain()
+
+    async def _stream(self, c, item):
+        """Write a file-backed PUBLISH (session.publish_file): its header, then its payload
+        read from the file through fbuf, draining after each piece. A file gone or resized
+        before the header is written: forgotten (outbox.lost_files); one that ends early
+        after it: the connection is dropped (the broker discards the partial PUBLISH)."""
+        hdr, ref, length, pid = item
+        try:
+            f = open(ref, "rb")
+        except OSError:
+            f = None
+        try:
+            if f is None or f.seek(0, 2) != length:
+                self.session.forget(pid)
+                self.outbox.lost_files += 1
+                self._error("file %s gone or changed before it was sent: skipped" % ref)
+                return
+            f.seek(0)
+            c.write(hdr)
+            mv = memoryview(self.fbuf)
+            n = len(mv)
+            left = length
+            while left:   # whole-buffer pieces reuse one view: no allocation per piece
+                k = f.readinto(mv if left >= n else mv[:left])
+                if not k:
+                    raise OSError("file %s ended %d bytes early" % (ref, left))
+                if not _MP:   # CPython's transport may keep a view of what it is given
+                    c.write(bytes(mv[:k]))
+                else:
+                    c.write(mv if k == n else mv[:k])
+                await c.drain()
+                left -= k
+            self.files_sent += 1
+        finally:
+            if f is not None:
+                f.close()
+
+    def _delivered_file(self, ref):
+        """A file-backed event was acknowledged: delete its file, and its folder once empty."""
+        self.files_done += 1
+        try:
+            os.remove(ref)
+        except OSError:
+            pass
+        i = ref.rfind("/")
+        if i > 0:
+            try:
+                os.rmdir(ref[:i])   # fails while other pages remain: fine
+            except OSError:
+                pass
 
     async def _reader(self, c):
         sess = self.session
@@ -241,6 +314,8 @@ class Link:
         for ev in self.session.events():
             k = ev[0]
             if k == "puback":
+                if len(ev) > 2:
+                    self._delivered_file(ev[2])
                 self.outbox.on_puback(ev[1], now)
             elif k == "up":
                 if self.session.state != session.UP:
@@ -368,6 +443,7 @@ class Link:
 
 
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
+_MP = sys.implementation.name == "micropython"
 
 
 def _urandom_float():

@@ -1,5 +1,8 @@
 """File-backed outbox store: survives a power cut at any instant (unix port, board VFS, CPython).
 
+A file-backed event (outbox.accept_file: a received page) is a record whose class has the FILE
+bit and whose payload is the file's name; file_size() stats it when it is sent.
+
 Files in one folder:
   log      append-only records, each  FB cls len:u16 seq:u32 | body | crc32:u32  (big-endian)
            body = suffix_len:u8 suffix payload; crc32 over header and body
@@ -261,6 +264,14 @@ class FileStore:
 
     def used(self):
         return self.end - self.head
+
+    def file_size(self, ref):
+        """Size of a file-backed event's file (outbox.accept_file), -1 if it is gone."""
+        try:
+            st = os.stat(ref)
+        except OSError:
+            return -1
+        return st[6] if st[0] & 0x8000 else -1
 
     def _reclaimable(self):
         """Bytes a compaction would free: the delivered records but the newest one."""

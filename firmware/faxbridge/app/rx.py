@@ -3,7 +3,9 @@
 Pages are stored as <folder>/<fax id>/p<n>.g3 in MSB-first bit order (the netpbm and efax
 convention: `g3topbm` reads them as-is); each page's lines are counted by the T.4 decoder so
 the driver can answer +FPTS from the bad-line count. Fax ids are rx<boot>-<n>, n counting every
-reception the unit ever made; prune() keeps flash use bounded (docs/unit.md "Received faxes").
+reception the unit ever made. Each page is published on fax/page/<fax id>/<n> streamed from
+its file and deleted once the broker has it (app/link.py); prune() keeps flash use bounded for
+the pages not yet delivered (docs/unit.md "Received faxes").
 """
 import os
 
@@ -20,6 +22,7 @@ class RxSink:
         self.dec = None
         self.msb = True
         self.pages = 0
+        self.widths = []     # pixels per line of each page stored (one small int per page)
         self._buf = bytearray(bufsize)
         self._mv = memoryview(self._buf)
 
@@ -33,6 +36,7 @@ class RxSink:
             width = 1728
         self.msb = bool(info.get("msb_first", True)) if isinstance(info, dict) else True
         self.index = index
+        self.width = width
         self.f = open(self.page_path(index), "wb")
         self.dec = t4dec.Decoder(width, True)
 
@@ -56,6 +60,8 @@ class RxSink:
         self.f.close()
         self.f = None
         self.pages = self.index + 1
+        del self.widths[self.index:]
+        self.widths.append(self.width)
         return self.dec.end()
 
     def abort(self):
@@ -79,7 +85,10 @@ def _number(name):
 def prune(folder, keep, max_bytes):
     """Before a reception: delete the oldest received faxes until fewer than `keep` remain and
     they hold at most `max_bytes`, so flash holds at most keep faxes, max_bytes plus the one
-    being received. One pass over the folder per deletion; returns how many were deleted."""
+    being received. Delivered pages are deleted at their PUBACK, so what this drops are pages
+    not delivered yet (the broker unreachable that long): the oldest go first, and their outbox
+    records are skipped when their turn comes (outbox.lost_files). One pass over the folder
+    per deletion; returns how many were deleted."""
     gone = 0
     if not folder.endswith("/"):
         folder += "/"

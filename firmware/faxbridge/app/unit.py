@@ -14,7 +14,7 @@ from faxbridge.app import pages as pagesmod
 from faxbridge.app.clock import Monotonic
 from faxbridge.app.jobs import DUPLICATE, Jobs, JobStore
 from faxbridge.app.rx import RxSink, prune as rx_prune
-from faxbridge.app.store import load_json, save_json, makedirs
+from faxbridge.app.store import load_json, save_json, makedirs, rmtree
 from faxbridge.core.fax import dial
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt import commands, contract
@@ -477,20 +477,41 @@ class Unit:
                 log("modem: RING", info.get("count"))
 
     def _received(self, info):
+        """A reception ended: each stored page goes to the outbox as a file-backed event
+        (fax/page/<id>/<n>, streamed from flash, deleted at its PUBACK), then fax/received
+        naming them (docs/mqtt.md "Received pages")."""
         sink = self.rx
         self.rx = None
         self.counters["rx_faxes"] += 1
         hs = info.get("hangup") or (None, None, None)
         params = info.get("params")
         pp = tuple((k, params[k]) for k in sorted(params)) if isinstance(params, dict) else ()
-        fields = contract.fax_received(sink.fax_id if sink else None, info.get("pages", 0),
-                                       info.get("remote_id"), pp, hs[0], hs[1], hs[2])
+        fid = sink.fax_id if sink else None
+        sizes = []
+        of = sink.pages if sink else 0
+        for i in range(of):
+            path = sink.page_path(i)
+            try:
+                n = os.stat(path)[6]
+                self.link.event_file(contract.page_topic(fid, i + 1), path,
+                                     contract.fax_page(fid, i + 1, of, sink.widths[i], n))
+            except (OSError, OutboxFull, ValueError) as e:   # kept on flash, pruned in turn
+                log("modem: page %d of %s not queued (%s)" % (i + 1, fid, e))
+                n = None
+            sizes.append(n)
+        if sink is not None and not sink.pages:
+            try:
+                rmtree(sink.dir)    # nothing stored: no folder left behind
+            except OSError:
+                pass
+        fields = contract.fax_received(fid, info.get("pages", 0), info.get("remote_id"), pp,
+                                       hs[0], hs[1], hs[2], sizes, sink.widths if sink else ())
         fields = fields + (("code", info.get("code")), ("reason", info.get("reason")),
                            ("folder", sink.dir if sink else None))
         try:
             self.link.event(contract.FAX_RECEIVED, fields)
-        except OutboxFull as e:      # the pages stay on flash; the modem task must go on
-            log("modem: fax/received %s not sent (%s)" % (sink.fax_id if sink else None, e))
+        except (OutboxFull, ValueError) as e:   # the modem task must go on
+            log("modem: fax/received %s not sent (%s)" % (fid, e))
 
     # ---- periodic
     async def _telemetry(self):

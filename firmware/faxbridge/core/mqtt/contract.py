@@ -22,6 +22,7 @@ CMD_FAX = "cmd/fax"
 CMD_CANCEL = "cmd/cancel"
 CMD_TELEGRAM = "cmd/telegram"
 CMD_ERROR = "cmd/error"
+FAX_PAGE = "fax/page"    # fax/page/<fax id>/<n>: a JSON head line, then the page's T.4 (docs/mqtt.md)
 ONLINE = b"online"
 OFFLINE = b"offline"
 
@@ -39,6 +40,7 @@ OUT = (
     (CAFIS_VERDICT, 1, False),
     (TELEMETRY, 0, False),
     (CMD_ERROR, 1, False),
+    (FAX_PAGE, 1, False),
 )
 # Inbound: every <root>/cmd/# topic is subscribed at QoS 1 (docs/mqtt.md "Commands").
 CMD_FILTER = "cmd/#"
@@ -218,10 +220,26 @@ def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, st
             ("of", pages if of is None else of), ("evidence", evidence or ()))
 
 
-def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text):
-    """fields for fax/received. params: pairs of the negotiated +FDCS values."""
+def page_topic(fax_id, n):
+    """The topic suffix of received page n (1-based) of a fax: fax/page/<fax id>/<n>."""
+    return "%s/%s/%d" % (FAX_PAGE, fax_id, n)
+
+
+def fax_page(fax_id, page, of, width, nbytes):
+    """fields of the JSON head line of a fax/page/<id>/<n> payload; the page's T.4 bytes
+    (nbytes, MSB-first) follow the newline that ends it."""
+    return (("id", fax_id), ("page", page), ("of", of), ("width", width), ("bytes", nbytes))
+
+
+def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text,
+                 sizes=(), widths=()):
+    """fields for fax/received. params: pairs of the negotiated +FDCS values. sizes: bytes of
+    each page published on page_topic(fax_id, n) (None: kept on flash, not published);
+    widths: each page's pixels per line. The pages come before this event (seq order)."""
     return (("id", fax_id), ("pages", pages), ("remote", remote_id), ("params", params or ()),
-            ("hangup", (("code", hangup_code), ("phase", hangup_phase), ("text", hangup_text))))
+            ("hangup", (("code", hangup_code), ("phase", hangup_phase), ("text", hangup_text))),
+            ("page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None),
+            ("page_bytes", list(sizes)), ("page_width", list(widths)))
 
 
 def cafis_verdict(ref, verdict, code, rule, field=None, detail=None):

@@ -21,6 +21,13 @@ RAM: after construction the outbox allocates nothing that grows with the traffic
 in flight are a ring of `window` entries (packet id, seq, topic), topics are cached per suffix
 (at most _TOPICS), records are read one at a time by the store.
 
+File-backed events (accept_file; docs/mqtt.md "Received pages"): the record holds the name of
+a file (a received page) and a small head built with its seq, not the file's bytes; pump()
+asks the store for the file's size and hands the session a file-backed PUBLISH
+(session.publish_file: head, then the file) that the adapter streams, on every resend too.
+The adapter deletes the file at its PUBACK. A file gone before it was sent (retention pruned
+it) is skipped in order and counted (lost_files).
+
 Store interface (MemStore below; app/outbox_store.FileStore on flash):
   open() -> (acked_seq, last_seq)     recover; last_seq = highest seq ever accepted
   max_record                          largest record_size() it takes
@@ -29,6 +36,7 @@ Store interface (MemStore below; app/outbox_store.FileStore on flash):
                      (suffix, payload: bytes-like, valid until the next read or append)
   ack(seq)                            every record <= seq is delivered (persist, may trim)
   used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes
+  file_size(ref) -> bytes of the file named ref (str), -1 if there is none
   close()
 """
 from array import array
@@ -45,6 +53,7 @@ _SOFT_NUM = const(3)
 _SOFT_DEN = const(4)
 _TOPICS = const(8)     # distinct topic suffixes cached (the contract has 4 event topics)
 _SFX = const(16)       # has_room(): room counted for the suffix (longest event suffix: 13)
+FILE = const(0x80)     # a record's class bit: its payload names a file (accept_file)
 
 
 class OutboxFull(Exception):
@@ -54,8 +63,9 @@ class OutboxFull(Exception):
 class MemStore:
     """An in-RAM store (tests; a unit without flash). Same contract, not power-safe."""
 
-    def __init__(self, max_record=1024):
+    def __init__(self, max_record=1024, file_size=None):
         self.max_record = max_record
+        self.file_size = file_size or _no_file
         self.recs = []   # (seq, cls, suffix, payload), all undelivered
         self.bytes = 0
         self.cur = 0
@@ -97,6 +107,10 @@ class MemStore:
         pass
 
 
+def _no_file(ref):
+    return -1
+
+
 class Outbox:
     def __init__(self, store, capacity=32768, max_records=512, ack_batch=32, ack_ms=1000,
                  answer_reserve=4096, answer_records=8, window=16):
@@ -125,6 +139,7 @@ class Outbox:
         self.refused_progress = 0
         self.refused_result = 0
         self.refused_answer = 0
+        self.lost_files = 0
         self.sent = 0
 
     def depth(self):
@@ -133,6 +148,7 @@ class Outbox:
 
     def _fits(self, cls, size):
         """May an event of this class and record size be stored now? (the full policy)"""
+        cls &= 0x7F
         cap = self.capacity
         rec = self.max_records
         if cls < ANSWER:
@@ -159,9 +175,10 @@ class Outbox:
             raise ValueError("%s event of %d bytes is larger than an outbox record (%d)"
                              % (suffix, size, self.store.max_record))
         if not self._fits(cls, size):
-            if cls >= ANSWER:
+            c = cls & 0x7F
+            if c >= ANSWER:
                 self.refused_answer += 1
-            elif cls == RESULT:
+            elif c == RESULT:
                 self.refused_result += 1
             else:
                 self.refused_progress += 1
@@ -170,6 +187,15 @@ class Outbox:
         self.store.append(seq, cls, sfx, payload)
         self.last = seq
         return seq
+
+    def accept_file(self, cls, suffix, ref, build=None):
+        """Store one file-backed event: its payload will be build(seq) (a small head, bytes)
+        followed by the file named ref (str, no newline) as it is on flash when sent. Same
+        policy and errors as accept(); returns the seq."""
+        b = ref.encode()
+        if b"\n" in b:
+            raise ValueError("a file name with a newline")
+        return self.accept(cls | FILE, suffix, lambda s: b + b"\n" + (build(s) if build else b""))
 
     def set_telemetry(self, payload):
         if self.telemetry is not None:
@@ -203,17 +229,32 @@ class Outbox:
             r = self.store.read()
             if r is None:
                 break
-            seq, _cls, sfx, payload = r
-            k = self._topic(root, sfx)
-            pid = session.publish(self._topics[k][1] if k < 255 else root + bytes(sfx), payload, 1,
-                                  now=now)
+            seq, cls, sfx, payload = r
             i = (self._h + self._n) % w
+            if cls & FILE:
+                k = 255   # page topics are one-off: never cached
+                b = bytes(payload)          # the file name, a newline, the head (small)
+                j = b.find(b"\n")
+                ref = str(b[:j], "utf-8")
+                size = self.store.file_size(ref)
+                if size < 0:
+                    self.lost_files += 1
+                    pid = 0   # gone (pruned): skipped in order, as if delivered
+                else:
+                    pid = session.publish_file(root + bytes(sfx), ref, size, now, b[j + 1:])
+            else:
+                k = self._topic(root, sfx)
+                pid = session.publish(self._topics[k][1] if k < 255 else root + bytes(sfx),
+                                      payload, 1, now=now)
             self._pid[i] = pid
             self._seq[i] = seq
             self._top[i] = k
             self._n += 1
-            self.sent += 1
-            n += 1
+            if pid:
+                self.sent += 1
+                n += 1
+            else:
+                self._advance(now)
         return n
 
     def inflight(self):
@@ -236,6 +277,11 @@ class Outbox:
                 break
         else:
             return
+        self._advance(now)
+
+    def _advance(self, now):
+        """Deliver, in seq order, the events at the head of the ring that are done (pid 0)."""
+        w = len(self._top)
         while self._n and self._pid[self._h] == 0:
             self.delivered = self._seq[self._h]
             self._h = (self._h + 1) % w
@@ -258,7 +304,7 @@ class Outbox:
         return (("depth", self.depth()), ("bytes", self.store.used()),
                 ("last_seq", self.last), ("dropped_telemetry", self.dropped_telemetry),
                 ("refused_progress", self.refused_progress), ("refused_result", self.refused_result),
-                ("refused_answer", self.refused_answer))
+                ("refused_answer", self.refused_answer), ("lost_files", self.lost_files))
 
     def close(self, now=0):
         self.poll(now, True)

@@ -3,8 +3,12 @@
 Time is passed in as `now`: integer milliseconds from any monotonic origin. The adapter:
   - on a new transport: session.start(now); write what session.take() returns;
   - on bytes received: session.feed(data, now); on a timer: session.poll(now);
-  - after either, write session.take() (a list of bytes-like, in order) and read
-    session.events() (a list of tuples, see EVENTS below);
+  - after either, write session.take() (a list, in order) and read session.events() (a list
+    of tuples, see EVENTS below). An item of take() is bytes-like, or a tuple
+    (header, ref, length, pid) for a file-backed PUBLISH (publish_file): write the header
+    (it ends with the payload's head), then stream `length` bytes of the file `ref`
+    (docs/mqtt.md "Received pages"); a file that is gone or changed size: call forget(pid)
+    instead and write nothing;
   - when the transport fails: delay_ms = session.lost(now, reason); wait; reconnect.
 Incoming PUBLISH packets stream to session.rx (an object; None = acknowledge and drop) while
 feed() runs, never assembled (docs/mqtt.md "Receiving"):
@@ -17,7 +21,8 @@ A receiver that raises gets an ("error", text) event and the message is acknowle
 
 EVENTS: ("up", session_present) after CONNACK 0; ("refused", rc, text) CONNACK != 0;
 ("down", reason) the connection ended (the adapter must close the transport);
-("puback", pid); ("suback", pid, granted bytes); ("error", text) a non-fatal problem.
+("puback", pid) or ("puback", pid, ref) for a file-backed PUBLISH; ("suback", pid, granted
+bytes); ("error", text) a non-fatal problem.
 """
 from micropython import const
 
@@ -59,7 +64,7 @@ class Session:
         self.attempts = 0
         self.ups = 0             # CONNACKs accepted: which connection a packet arrives on
         self._next_pid = 0
-        self._inflight = {}      # pid -> [packet bytearray, last sent ms]
+        self._inflight = {}      # pid -> [packet bytearray, last sent ms, file item or None]
         self._order = []         # pids in the order they were first sent
         self._out = []
         self._ev = []
@@ -169,10 +174,39 @@ class Session:
         n = codec.publish_header_into(pkt, topic, pl, qos, retain, False, pid)
         pkt[n:] = payload
         if qos:
-            self._inflight[pid] = [pkt, now]
+            self._inflight[pid] = [pkt, now, None]
             self._order.append(pid)
         self._send(pkt, now)
         return pid
+
+    def publish_file(self, topic, ref, length, now=0, head=b""):
+        """Queue a QoS 1 PUBLISH whose payload is `head` then `length` bytes of a file the
+        adapter streams (MQTT 3.1.1 2.2.3: the remaining length is written first). The session
+        keeps only the packet header (with head) and ref (an opaque name, e.g. a path): a
+        resend (DUP) streams the file again."""
+        if self.state != UP:
+            raise OSError("not connected")
+        if len(self._inflight) >= self.max_inflight:
+            raise OSError("too many publishes in flight")
+        pid = self._pid()
+        tl = len(topic)
+        hl = len(head)
+        n = 1 + codec.varint_size(4 + tl + hl + length) + 4 + tl
+        hdr = bytearray(n + hl)
+        codec.publish_header_into(hdr, topic, hl + length, 1, False, False, pid)
+        hdr[n:] = head
+        item = (hdr, ref, length, pid)
+        self._inflight[pid] = [hdr, now, item]
+        self._order.append(pid)
+        self._send(item, now)
+        return pid
+
+    def forget(self, pid):
+        """The adapter could not stream a file-backed PUBLISH (its file is gone): drop it as if
+        acknowledged, so the outbox moves on; the event is ("puback", pid) without a ref."""
+        if self._inflight.pop(pid, None) is not None:
+            self._order.remove(pid)
+            self._ev.append(("puback", pid))
 
     def subscribe(self, filters, now=0):
         if self.state != UP:
@@ -187,7 +221,7 @@ class Session:
             codec.set_dup(ent[0])
             ent[1] = now
             self.stats_resent += 1
-            self._send(ent[0], now)
+            self._send(ent[2] or ent[0], now)
 
     # ---- incoming ----
     def feed(self, data, now):
@@ -224,9 +258,10 @@ class Session:
             raise codec.ProtocolError("packet type %d before CONNACK" % ptype)
         elif ptype == codec.PUBACK:
             pid = codec.decode_pid(body)
-            if self._inflight.pop(pid, None) is not None:
+            ent = self._inflight.pop(pid, None)
+            if ent is not None:
                 self._order.remove(pid)
-                self._ev.append(("puback", pid))
+                self._ev.append(("puback", pid) if ent[2] is None else ("puback", pid, ent[2][1]))
         elif ptype == codec.SUBACK:
             pid, granted = codec.decode_suback(body)
             self._ev.append(("suback", pid, granted))
@@ -310,7 +345,7 @@ class Session:
                     codec.set_dup(ent[0])
                     ent[1] = now
                     self.stats_resent += 1
-                    self._send(ent[0], now)
+                    self._send(ent[2] or ent[0], now)
                     left = self.retry_ms
                 if left < nxt:
                     nxt = left

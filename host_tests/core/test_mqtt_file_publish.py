@@ -1,0 +1,478 @@
+"""File-backed PUBLISH (a received page): session.publish_file, outbox.accept_file and the link's
+streaming from flash (docs/mqtt.md "Received pages"), both runtimes. The wire bytes are parsed
+back at every split; a resend (DUP) streams the file again; the session keeps no payload; the
+file goes at its PUBACK; a 200 KB page streams through a heap with no free 2 KB run."""
+import asyncio
+import binascii
+import gc
+import json
+import os
+
+from mqtt_helpers import Collect, up
+from support import raises, tmpdir
+
+from faxbridge.app.link import Link
+from faxbridge.app.outbox_store import FileStore
+from faxbridge.core.mqtt import codec, contract, outbox
+
+MP = hasattr(gc, "mem_alloc")
+ROOT = "faxbridge/u1/"
+
+
+class Conn:
+    """A transport that keeps what is written (copied: the link reuses its buffer)."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.drains = 0
+
+    def write(self, b):
+        self.data += b
+
+    async def drain(self):
+        self.drains += 1
+
+
+def _page(folder, n, seed=7):
+    """A page file of n pseudo-random bytes (written in 1 KB pieces); returns its path."""
+    path = folder + "/p1.g3"
+    x = seed
+    buf = bytearray(1024)
+    with open(path, "wb") as f:
+        left = n
+        while left:
+            k = left if left < 1024 else 1024
+            for i in range(k):
+                x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+                buf[i] = x >> 16 & 0xFF
+            f.write(memoryview(buf)[:k])
+            left -= k
+    return path
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _link(chunk=512):
+    ln = Link("u1", "127.0.0.1", store=FileStore(tmpdir("fpo")), verify=False, file_chunk=chunk)
+    up(ln.session)
+    ln._handle(0)
+    ln.session.take()
+    return ln
+
+
+def _flush(ln):
+    c = Conn()
+    ln._c = c
+    asyncio.run(ln._flush())
+    ln._c = None
+    return c
+
+
+def _parse(data, split=None):
+    """[(type, flags, body)] of the wire bytes, fed to the parser in two pieces at split."""
+    c = Collect()
+    p = codec.Parser(256)
+    if split is None:
+        p.feed(data, c)
+    else:
+        p.feed(memoryview(data)[:split], c)
+        p.feed(memoryview(data)[split:], c)
+    return c.out
+
+
+def _publishes(data, split=None, heads=None):
+    """PUBLISHes as (topic, payload, qos, dup, pid); a page's payload without its JSON head
+    line (the heads, parsed, are appended to the list `heads` when given)."""
+    out = []
+    for t, f, body in _parse(data, split):
+        if t == codec.PUBLISH:
+            topic, payload, qos, _r, dup, pid = codec.decode_publish(f, memoryview(body))
+            payload = bytes(payload)
+            if "/fax/page/" in topic:
+                i = payload.index(b"\n")
+                if heads is not None:
+                    heads.append(json.loads(payload[:i]))
+                payload = payload[i + 1:]
+            out.append((topic, payload, qos, dup, pid))
+    return out
+
+
+def test_a_page_streams_from_its_file_at_every_chunk_and_every_split():
+    d = tmpdir("fp1")
+    path = _page(d, 300)
+    want = _read(path)
+    for chunk in (1, 2, 3, 7, 64, 299, 300, 301, 512):
+        ln = _link(chunk)
+        seq = ln.event_file(contract.page_topic("rx1-1", 1), path,
+                            contract.fax_page("rx1-1", 1, 1, 1728, 300))
+        ln._pump(0)
+        c = _flush(ln)
+        assert c.drains >= (300 + chunk - 1) // chunk, (chunk, c.drains)
+        for split in range(len(c.data) + 1):
+            heads = []
+            got = _publishes(c.data, split, heads)
+            assert got == [(ROOT + "fax/page/rx1-1/1", want, 1, False, got[0][4])], (chunk, split)
+            assert heads == [{"unit": "u1", "seq": seq, "id": "rx1-1", "page": 1, "of": 1,
+                              "width": 1728, "bytes": 300}], heads
+
+
+def test_the_session_keeps_the_header_only_and_a_resend_streams_the_file_again():
+    d = tmpdir("fp2")
+    path = _page(d, 5000)
+    want = _read(path)
+    ln = _link(256)
+    ln.event_file(contract.page_topic("rx1-1", 1), path)
+    ln._pump(0)
+    s = ln.session
+    assert s.inflight() == 1
+    for pid, ent in s._inflight.items():
+        assert len(ent[0]) < 64 and ent[2][1] == path and ent[2][2] == 5000
+        assert not any(isinstance(x, (bytes, bytearray)) and len(x) >= 5000 for x in ent[2])
+    first = _publishes(_flush(ln).data)
+    assert first[0][1] == want and not first[0][3]
+    pid = first[0][4]
+    s.lost(10)                                   # the broker went away before its PUBACK
+    s.start(20)
+    s.take()
+    s.feed(b"\x20\x02\x01\x00", 20)              # session present: resend with DUP
+    again = _publishes(_flush(ln).data)
+    assert again == [(ROOT + "fax/page/rx1-1/1", want, 1, True, pid)]
+    assert os.stat(path)[6] == 5000              # still on flash until acknowledged
+    s.feed(codec.encode_puback(pid), 30)
+    ln._handle(30)
+    raises(OSError, os.stat, path)               # delivered: deleted, and its empty folder too
+    raises(OSError, os.stat, d)
+    assert ln.outbox.delivered == 1 and ln.files_done == 1
+
+
+def test_a_timed_out_page_is_resent_from_the_file_with_dup():
+    d = tmpdir("fp3")
+    path = _page(d, 700)
+    ln = _link()
+    ln.session.retry_ms = 1000
+    ln.event_file(contract.page_topic("rx1-2", 3), path)
+    ln._pump(0)
+    _flush(ln)
+    ln.session.poll(1500)
+    got = _publishes(_flush(ln).data)
+    assert got[0][1] == _read(path) and got[0][3] and got[0][0] == ROOT + "fax/page/rx1-2/3"
+
+
+def test_pages_and_events_keep_seq_order_and_a_pruned_page_is_skipped():
+    d = tmpdir("fp4")
+    p1 = _page(d, 100)
+    ln = _link()
+    ev = contract.fax_status("j1", 0, "ok", True)
+    ln.event(contract.FAX_STATUS, ev)
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln.event_file(contract.page_topic("rx1-1", 2), d + "/p2.g3")     # never existed (pruned)
+    ln.event(contract.FAX_RECEIVED, contract.fax_received("rx1-1", 2, None, (), 0, "", "",
+                                                          [100, 200], [1728, 1728]))
+    ln._pump(0)
+    got = _publishes(_flush(ln).data)
+    assert [g[0] for g in got] == [ROOT + "fax/status", ROOT + "fax/page/rx1-1/1", ROOT + "fax/received"]
+    assert ln.outbox.lost_files == 1
+    for g in got:
+        ln.session.feed(codec.encode_puback(g[4]), 5)
+    ln._handle(5)
+    assert ln.outbox.delivered == 4 and ln.outbox.depth() == 0
+
+
+def test_a_page_gone_after_pump_is_forgotten_and_one_cut_short_drops_the_link():
+    d = tmpdir("fp5")
+    p1 = _page(d, 100)
+    ln = _link()
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln._pump(0)
+    os.remove(p1)
+    c = _flush(ln)
+    assert c.data == b"" and ln.session.inflight() == 0 and ln.outbox.lost_files == 1
+    ln._handle(1)
+    assert ln.outbox.delivered == 1
+    # resized between pump and write: forgotten as well (the header would lie)
+    p2 = _page(d, 100)
+    ln.event_file(contract.page_topic("rx1-1", 2), p2)
+    ln._pump(2)
+    with open(p2, "ab") as f:
+        f.write(b"x")
+    assert _flush(ln).data == b"" and ln.outbox.lost_files == 2
+
+
+def test_file_records_survive_a_reboot_of_the_store():
+    d = tmpdir("fp6")
+    path = _page(d, 64)
+    sd = tmpdir("fp6s")
+    ob = outbox.Outbox(FileStore(sd))
+    ob.accept_file(outbox.RESULT, contract.page_topic("rx1-1", 1), path)
+    ob.close()
+    st = FileStore(sd)
+    assert st.open() == (0, 1)
+    seq, cls, sfx, payload = st.read()
+    assert cls == outbox.RESULT | outbox.FILE and bytes(sfx) == b"fax/page/rx1-1/1"
+    assert bytes(payload) == path.encode() + b"\n" and st.file_size(path) == 64
+    assert st.file_size(d + "/nope") == -1 and st.file_size(d) == -1
+    st.close()
+
+
+def test_mem_store_file_records_use_its_size_function():
+    sizes = {"/a": 10}
+    ob = outbox.Outbox(outbox.MemStore(file_size=lambda r: sizes.get(r, -1)))
+    ob.accept_file(outbox.RESULT, "fax/page/x/1", "/a")
+    from faxbridge.core.mqtt import session
+    s = session.Session("u1")
+    up(s)
+    assert ob.pump(s, b"faxbridge/u1/", 0) == 1
+    item = s.take()[0]
+    assert isinstance(item, tuple) and item[1] == "/a" and item[2] == 10
+    assert bytes(item[0]).endswith(b"faxbridge/u1/fax/page/x/1" + bytes((0, item[3])))  # no head
+    raises(ValueError, ob.accept_file, outbox.RESULT, "fax/page/x/2", "/a\nb")
+    assert ob.has_room(outbox.RESULT, 40)
+
+
+class Sink:
+    """Parser sink that keeps only a CRC and a count of the payload after its head line."""
+
+    def __init__(self):
+        self.crc = 0
+        self.n = 0
+        self.pubs = 0
+        self.head = True
+
+    def packet(self, t, f, body):
+        pass
+
+    def pub_start(self, f, topic, pid, n):
+        self.pubs += 1
+
+    def pub_data(self, mv):
+        i = 0
+        while self.head and i < len(mv):
+            self.head = mv[i] != 10
+            i += 1
+        if i < len(mv):
+            self.crc = binascii.crc32(mv[i:], self.crc)
+            self.n += len(mv) - i
+
+    def pub_end(self):
+        pass
+
+
+class ParseConn:
+    def __init__(self):
+        self.sink = Sink()
+        self.p = codec.Parser(64)
+
+    def write(self, b):
+        self.p.feed(b, self.sink)
+
+    async def drain(self):
+        pass
+
+
+def _stream_big(ln, path):
+    ln.event_file(contract.page_topic("rx9-9", 1), path)
+    ln._pump(0)
+    c = ParseConn()
+    ln._c = c
+    asyncio.run(ln._flush())
+    ln._c = None
+    return c.sink
+
+
+def _crc_of(path):
+    crc = 0
+    buf = bytearray(1024)
+    with open(path, "rb") as f:
+        while True:
+            k = f.readinto(buf)
+            if not k:
+                return crc
+            crc = binascii.crc32(memoryview(buf)[:k], crc)
+
+
+def _fragment():
+    """Leave no free run of 2 KB in the heap (see test_mqtt_outbox_ram._fragment)."""
+    gc.collect()
+    pins = None
+    try:
+        while True:
+            pins = [pins, bytearray(2000)]
+    except MemoryError:
+        pass
+    p = pins
+    while p is not None:
+        p[1] = None
+        p = p[0]
+    gc.collect()
+    probes = None
+    try:
+        while True:
+            probes = [probes, bytearray(2049)]
+    except MemoryError:
+        pass
+    return pins, probes
+
+
+def test_a_200kb_page_streams_in_a_heap_without_a_free_2kb_run():
+    d = tmpdir("fp7")
+    path = _page(d, 200 * 1024, 3)
+    crc = _crc_of(path)
+    ln = _link(512)
+    if MP:
+        gc.collect()
+        a0 = gc.mem_alloc()
+        keep = _fragment()
+        try:
+            raises(MemoryError, bytearray, 2100)   # the heap really is in < 2 KB pieces
+            sink = _stream_big(ln, path)
+        finally:
+            keep = None
+            gc.collect()
+        assert keep is None
+        grew = gc.mem_alloc() - a0
+        assert grew < 1024, grew                  # nothing kept that grows with the page
+    else:
+        sink = _stream_big(ln, path)
+    assert sink.pubs == 1 and sink.n == 200 * 1024 and sink.crc == crc
+
+
+def test_stream_churn_per_piece_is_small_and_nothing_per_byte():
+    """MicroPython, gc off: the bytes allocated streaming a 20 KB and a 200 KB page differ by
+    a small constant per 512-byte piece (the drain() coroutine; the pieces reuse one buffer and
+    one view), never by the bytes streamed: all of it garbage, none of it kept."""
+    if not MP:
+        return
+    cost = []
+    for size in (20 * 1024, 200 * 1024):
+        d = tmpdir("fp8")
+        path = _page(d, size, 5)
+        ln = _link(512)
+        gc.collect()
+        gc.disable()
+        a0 = gc.mem_alloc()
+        sink = _stream_big(ln, path)
+        cost.append(gc.mem_alloc() - a0)
+        gc.enable()
+        assert sink.n == size
+    per_piece = (cost[1] - cost[0]) // (180 * 1024 // 512)
+    assert per_piece <= 192, (cost, per_piece)
+
+
+def _fax_on_flash(rxdir, fid, sizes):
+    os.mkdir(rxdir + fid)
+    paths = []
+    for n, size in enumerate(sizes, 1):
+        p = "%s%s/p%d.g3" % (rxdir, fid, n)
+        with open(p, "wb") as f:
+            f.write(bytes((n,)) * size)
+        paths.append(p)
+    return paths
+
+
+def test_retention_drops_the_oldest_undelivered_fax_and_the_outbox_skips_its_pages():
+    """The broker unreachable while faxes come in: before each reception prune() keeps rx.keep
+    faxes; the pruned fax's page records are skipped in order, the newer fax is delivered."""
+    from faxbridge.app.rx import prune
+    rxdir = tmpdir("fp9") + "/rx/"
+    os.mkdir(rxdir)
+    ln = Link("u1", "127.0.0.1", store=FileStore(tmpdir("fp9s")), verify=False)
+    old = _fax_on_flash(rxdir, "rx1-1", (300, 200))
+    for n, p in enumerate(old, 1):
+        ln.event_file(contract.page_topic("rx1-1", n), p)          # queued, link down
+    assert prune(rxdir, 1, 1 << 20) == 1                           # the next reception: keep 1
+    new = _fax_on_flash(rxdir, "rx1-2", (100,))
+    ln.event_file(contract.page_topic("rx1-2", 1), new[0])
+    up(ln.session)
+    ln._handle(0)
+    ln.session.take()
+    ln._pump(1)
+    got = _publishes(_flush(ln).data)
+    assert [(g[0], g[1]) for g in got] == [(ROOT + "fax/page/rx1-2/1", b"\x01" * 100)], got
+    assert ln.outbox.lost_files == 2 and ln.outbox.delivered == 2
+    ln.session.feed(codec.encode_puback(got[0][4]), 2)
+    ln._handle(2)
+    assert ln.outbox.delivered == 3 and os.listdir(rxdir) == []   # delivered: file and folder gone
+
+
+class _Rec:
+    """The link as the unit sees it: records event_file / event calls."""
+
+    def __init__(self, full_after=99):
+        self.calls = []
+        self.full_after = full_after
+
+    def event_file(self, suffix, ref, pairs=()):
+        if len([c for c in self.calls if c[0] == "file"]) >= self.full_after:
+            raise outbox.OutboxFull("full")
+        self.calls.append(("file", suffix, ref, pairs))
+
+    def event(self, suffix, fields, cls=None):
+        self.calls.append(("event", suffix, fields))
+
+
+def _unit():
+    from faxbridge.app import config
+    from faxbridge.app.unit import Unit
+
+    class Port:
+        name = "test"
+
+        def __init__(self):
+            self.flash = tmpdir("fpu") + "/"
+
+        def ticks_ms(self):
+            return 0
+
+        def time(self):
+            return 1700000000
+
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+    assert not errors, errors
+    return Unit(Port(), cfg)
+
+
+def _receive(u, pages):
+    sink = u._rx_sink()
+    for i, data in enumerate(pages):
+        sink.begin_page(i, {"width": 1728})
+        sink.write(memoryview(data))
+        sink.end_page()
+    u._received({"dir": "rx", "pages": len(pages), "code": 0, "hangup": (0, "call", "normal"),
+                 "params": {"vr_lpi": 196, "width": 1728}})
+    return sink
+
+
+def test_the_unit_queues_each_page_then_fax_received_naming_them():
+    u = _unit()
+    u.link = _Rec()
+    eol = b"\x00\x10"       # MSB-first EOLs: a page of no lines still makes a file
+    sink = _receive(u, [eol * 3, eol * 5])
+    fid = sink.fax_id
+    assert u.link.calls[:2] == [
+        ("file", "fax/page/%s/1" % fid, sink.page_path(0), contract.fax_page(fid, 1, 2, 1728, 6)),
+        ("file", "fax/page/%s/2" % fid, sink.page_path(1), contract.fax_page(fid, 2, 2, 1728, 10))]
+    kind, sfx, fields = u.link.calls[2]
+    f = dict(fields)
+    assert (kind, sfx) == ("event", "fax/received")
+    assert f["page_topic"] == "fax/page/%s/" % fid and f["page_bytes"] == [6, 10]
+    assert f["page_width"] == [1728, 1728] and f["id"] == fid
+
+
+def test_a_page_the_full_outbox_refuses_stays_on_flash_and_is_named_null():
+    u = _unit()
+    u.link = _Rec(full_after=1)
+    sink = _receive(u, [b"\x00\x10", b"\x00\x10\x00\x10"])
+    f = dict(u.link.calls[-1][2])
+    assert f["page_bytes"] == [2, None]
+    assert os.stat(sink.page_path(1))[6] == 4          # kept for retention to decide
+
+
+def test_a_reception_without_pages_leaves_no_folder():
+    u = _unit()
+    u.link = _Rec()
+    sink = _receive(u, [])
+    raises(OSError, os.stat, sink.dir)
+    assert dict(u.link.calls[-1][2])["page_bytes"] == []
