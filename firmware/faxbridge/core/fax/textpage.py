@@ -239,6 +239,16 @@ class TextPages:
         self._at = -1
         return _PageRows(self, index)
 
+    def next_line(self, buf):
+        """The next body text line into buf: its length, or < 0 at a form feed or the end."""
+        return self._layout.next(buf)
+
+    def ended(self, index, full):
+        """Page index was read to its end (full: it ran out of room, not out of text)."""
+        if full:
+            self._layout.end_of_full_page()
+        self._at = index + 1
+
 
 class _PageRows:
     """Rows of one text page; draws each font row once and repeats it vs times."""
@@ -269,7 +279,7 @@ class _PageRows:
         # next body text line into self.text; False when the page has no more
         if self.done or self.lines_taken >= self.doc.body_lines:
             return False
-        n = self.doc._layout.next(self.text)
+        n = self.doc.next_line(self.text)
         if n < 0:
             self.done = True  # a form feed or the end of the text
             return False
@@ -278,10 +288,8 @@ class _PageRows:
         return True
 
     def _finish(self):
-        if not self.done:
-            self.done = True
-            self.doc._layout.end_of_full_page()
-        self.doc._at = self.index + 1
+        self.doc.ended(self.index, not self.done)
+        self.done = True
 
     def readrow(self, row):
         doc = self.doc
