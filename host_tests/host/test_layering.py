@@ -1,9 +1,11 @@
 """The layers of docs/architecture.md, checked on the imports of every firmware module (ast):
 core/* imports core/* and I/O-free MicroPython built-ins only; app/* imports core/* and app/*;
-ports/* nothing from app; nothing in firmware/ imports a host tool. And the repository stands
-alone: no file links to the specifications outside it (`../shared`)."""
+ports/* nothing from app; nothing in firmware/ imports a host tool. The host code's sys.path is
+set in one place (tools/hostpath.py). And the repository stands alone: no file links to the
+specifications outside it (a relative link up to a shared folder)."""
 import ast
 import os
+import re
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -106,14 +108,32 @@ def test_the_check_sees_a_hop_going_back_up(tmp_path, monkeypatch):
     ])
 
 
-def test_nothing_links_outside_the_repository():
+def _tracked():
+    """(path, bytes) of every file git tracks."""
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    hits = []
-    needle = b"../" + b"shared"           # spelt in two pieces so this file is no hit itself
     for f in files.decode().split("\0"):
         p = os.path.join(ROOT, f)
-        if f and os.path.isfile(p):
+        if f and os.path.isfile(p) and not os.path.islink(p):
             with open(p, "rb") as fh:
-                if needle in fh.read():
-                    hits.append(f)
-    assert hits == []
+                yield f, fh.read()
+
+
+def test_nothing_links_outside_the_repository():
+    needle = b"../" + b"shared"           # spelt in two pieces so this file is no hit itself
+    assert [f for f, data in _tracked() if needle in data] == []
+
+
+# The places that may change sys.path: the one place for host code and its bridge for
+# tools/bench, pytest's conftest, the MicroPython core runner, modemsim run as a folder
+# (python tools/modemsim), and a MicroPython subprocess given a folder of compiled .mpy files.
+PATH_SETTERS = {"tools/hostpath.py", "tools/bench/_path.py", "host_tests/conftest.py",
+                "host_tests/mprun.py", "tools/modemsim/__main__.py",
+                "host_tests/core/test_mqtt_faxcmd.py", "host_tests/core/faxcmd_big.py"}
+
+
+def test_sys_path_is_set_in_one_place():
+    pat = re.compile(rb"sys\.path(\.(insert|append|extend|remove)|\[[^\]]*\]\s*=)")
+    hits = [f for f, data in _tracked() if (f.endswith(".py") or data.startswith(b"#!/usr/bin/env python"))
+            and pat.search(data)]
+    assert sorted(set(hits) - PATH_SETTERS) == []
+    assert "tools/hostpath.py" in hits
