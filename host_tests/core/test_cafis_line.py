@@ -78,13 +78,26 @@ def test_a_line_of_exactly_the_limit_is_taken():
     assert got == [("center", None, b"1" * (MAX_LINE // 2))]
 
 
-def test_the_buffer_is_allocated_once_and_never_grows():
+def test_the_buffers_are_allocated_once_never_grow_and_stay_under_2_kb():
     ln = Line("center", "", 8)
-    buf = ln.buf
-    got = list(ln.feed(b"3031323334353637383940\n30313233\n"))
+    data, head = ln.data, ln.head
+    got = list(ln.feed(b"3031323334353637383940\n30313233\n" + b"c" * 100 + b"\n"))
     assert got == [(None, "too_large", "telegram line longer than 8 characters"),
-                   ("center", None, b"0123")], got
-    assert ln.buf is buf and len(buf) == 8
+                   ("center", None, b"0123"),
+                   (None, "too_large", "telegram line longer than 8 characters")], got
+    assert ln.data is data and len(data) == 4 and ln.head is head and len(head) == MAX_PREFIX + 1
+    big = Line("center", "")
+    assert len(big.data) + len(big.head) < 1200 and len(big.data) < 2048
+
+
+def test_upper_and_lower_case_hex_and_every_byte_value():
+    raw = bytes(range(256))
+    got = _feed(raw.hex().encode() + b"\n" + raw.hex().upper().encode() + b"\n")
+    assert got == [("center", None, raw), ("center", None, raw)]
+
+
+def test_a_prefix_word_that_is_hex_is_still_the_prefix_of_two_words():
+    assert _feed(b"3031 3233\n") == [("center", None, b"23")]
 
 
 def test_a_too_long_line_ended_across_reads_is_refused_once():

@@ -192,13 +192,13 @@ class TextPages:
             raise ValueError("text: page too short")
         self.station = _ascii(station)
         self.when = _ascii(when)
-        self._layout = _Layout(text, self.cols)
+        self.layout = _Layout(text, self.cols)
         self._line = bytearray(self.cols)
         self.count = self._count()
-        self._at = 0  # the layout stands at the start of this page (-1: inside a page)
+        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
 
     def _count(self):
-        lay = self._layout
+        lay = self.layout
         lay.rewind()
         pages = 0
         while True:
@@ -231,23 +231,13 @@ class TextPages:
         """Row source for page index (0-based). Pages are cheapest taken in order."""
         if not 0 <= index < self.count:
             raise IndexError("text: no page %d" % index)
-        if index != self._at:
-            self._layout.rewind()
-            self._at = 0
-            while self._at < index:
-                _PageRows(self, self._at).skip()
-        self._at = -1
+        if index != self.at:
+            self.layout.rewind()
+            self.at = 0
+            while self.at < index:
+                _PageRows(self, self.at).skip()
+        self.at = -1
         return _PageRows(self, index)
-
-    def next_line(self, buf):
-        """The next body text line into buf: its length, or < 0 at a form feed or the end."""
-        return self._layout.next(buf)
-
-    def ended(self, index, full):
-        """Page index was read to its end (full: it ran out of room, not out of text)."""
-        if full:
-            self._layout.end_of_full_page()
-        self._at = index + 1
 
 
 class _PageRows:
@@ -279,7 +269,7 @@ class _PageRows:
         # next body text line into self.text; False when the page has no more
         if self.done or self.lines_taken >= self.doc.body_lines:
             return False
-        n = self.doc.next_line(self.text)
+        n = self.doc.layout.next(self.text)
         if n < 0:
             self.done = True  # a form feed or the end of the text
             return False
@@ -288,8 +278,10 @@ class _PageRows:
         return True
 
     def _finish(self):
-        self.doc.ended(self.index, not self.done)
-        self.done = True
+        if not self.done:
+            self.done = True
+            self.doc.layout.end_of_full_page()
+        self.doc.at = self.index + 1
 
     def readrow(self, row):
         doc = self.doc
