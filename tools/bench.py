@@ -17,8 +17,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
+import hostpath  # noqa: E402,F401  (firmware/, the shims and tools/bench on sys.path)
 
 # heap first among the unit's benchmarks: latency and pump run at the heap it finds (+25%)
 ORDER = ("size", "heap", "t4", "fax", "cafis", "cafis_engine", "mqtt", "latency", "pump")

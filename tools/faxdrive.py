@@ -14,12 +14,7 @@ Received pages are written as OUTDIR/page<N>.g3 in MSB-first order (g3topbm read
 """
 import sys
 
-_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-if sys.implementation.name == "micropython":
-    sys.path.insert(0, _here + "/../firmware")
-else:
-    sys.path.insert(0, _here)
-    import hostpath  # noqa: F401
+import hostpath  # noqa: F401  (firmware/ on sys.path, both runtimes)
 
 import json  # noqa: E402
 import select  # noqa: E402

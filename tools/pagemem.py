@@ -242,8 +242,7 @@ def _measure(firmware=None, quiet=False):
     import subprocess
     import tempfile
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, os.path.join(root, "tools"))
-    import hostpath  # noqa: F401
+    import hostpath  # noqa: F401  (firmware/ and the shims on sys.path)
     import mpycheck
     from faxbridge.core.fax import t4, textpage
 

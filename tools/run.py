@@ -27,7 +27,6 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [HERE]
 import hostpath  # noqa: E402,F401
 import unitdemo  # noqa: E402
 import unitlab  # noqa: E402

@@ -34,3 +34,13 @@ def test_names_size_rmtree_remove():
     assert remove(d + "/a/f0") and not remove(d + "/a/f0")
     rmtree(d + "/a")                                   # more than one batch of 8 names
     assert os.listdir(d) == []
+
+
+def test_u32_fields_are_big_endian_and_round_trip():
+    from faxbridge.app.store import put32, u32
+    b = bytearray(6)
+    put32(b, 1, 0xFEDCBA98)
+    assert bytes(b) == b"\x00\xfe\xdc\xba\x98\x00"
+    assert u32(b, 1) == 0xFEDCBA98
+    put32(b, 2, 7)
+    assert u32(b, 2) == 7 and b[1] == 0xFE

@@ -437,3 +437,11 @@ def test_zz_every_row_exercised():
             if (st, event) not in SEEN:
                 missing.append((st, event))
     assert missing == [], missing
+
+
+def test_a_job_id_is_a_command_name_that_is_also_a_file_name():
+    from faxbridge.core.fax.job import valid_id
+    for good in ("j1", "A.b_c:d-9", "x" * 40):
+        assert valid_id(good), good
+    for bad in ("", ".hidden", "x" * 41, "a/b", "a b", "é", None, 7):
+        assert not valid_id(bad), bad

@@ -4,11 +4,9 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from modemsim import Faults, Line, ModemConfig  # noqa: E402,F401
 

@@ -52,7 +52,6 @@ def test_residue_counts_what_frozen_code_keeps(tmp_path):
 
 
 def test_scenario_steps_switch_and_the_big_fax_is_256_kb():
-    sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
     import json
     import _scenario
     assert _scenario.steps("") == _scenario.STEPS

@@ -78,7 +78,6 @@ def test_deploy_to_unix_port_behind_pty(tmp_path):
 def test_deploy_to_a_frozen_board_removes_a_shadowing_faxbridge_folder(tmp_path):
     """On MicroPython the filesystem comes before .frozen in sys.path: a faxbridge/ folder left by
     an earlier .mpy deploy would shadow the frozen firmware. The script deploy runs first removes it."""
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
     import deploy
     (tmp_path / "faxbridge" / "core" / "fax").mkdir(parents=True)
     (tmp_path / "faxbridge" / "__init__.mpy").write_bytes(b"M")

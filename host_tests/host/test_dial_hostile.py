@@ -2,18 +2,15 @@
 CPython and the MicroPython unix port) and through the firmware over MQTT, against the simulated
 modem. The modem's transcript proves that no ATD carried an emergency number: the only ATD it
 ever sees is the control number's."""
-import os
 import re
-import sys
 
 import pytest
 
 from dial_cases import HOSTILE
-from fax_sim_helpers import ROOT, Sim, drive, final
+from fax_sim_helpers import Sim, drive, final
 from modemsim_helpers import fast_line
 from unit_helpers import Lab
 
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 from modemsim.atparse import dial_number  # noqa: E402
 
 # A handful of the table: every prefix kind, AT smuggling, Unicode digits.

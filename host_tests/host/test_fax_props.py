@@ -1,12 +1,9 @@
 """Property tests (CPython, hypothesis): random modem output never crashes the Class 2 machine,
 every call it starts ends with one final InterFAX code, and every job reaches a final status."""
-import os
-import sys
 
 from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core"))
 
 from fax_helpers import BufSink, pages_of  # noqa: E402
 

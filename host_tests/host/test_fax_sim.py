@@ -4,16 +4,14 @@ every fault the simulator injects and the real-modem quirks of issue 7 item 8, a
 efax receives from our driver through two simulated modems, compared pixel for pixel."""
 import os
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from fax_sim_helpers import (ROOT, Faults, Sim, drive, efax_rows, fitted, final, g3_rows, need,
+from fax_sim_helpers import (Faults, Sim, drive, efax_rows, fitted, final, g3_rows, need,
                              pattern_rows, write_pbm)
 
-sys.path.insert(0, os.path.join(ROOT, "firmware"))
 from faxbridge.core.fax import textpage  # noqa: E402
 
 RUNTIMES = ("cpython", "micropython")

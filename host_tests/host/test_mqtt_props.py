@@ -2,7 +2,6 @@
 session or the command parser, a damaged outbox file always reopens to a valid prefix."""
 import os
 import shutil
-import sys
 import tempfile
 
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +10,6 @@ from hypothesis import strategies as st
 from faxbridge.app.outbox_store import FileStore
 from faxbridge.core.mqtt import codec, commands, contract, session
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core"))
 from mqtt_helpers import Collect  # noqa: E402
 from mqtt_helpers import packets as _packets  # noqa: E402
 

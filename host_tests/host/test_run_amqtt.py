@@ -12,7 +12,6 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path[:0] = [os.path.join(ROOT, "tools")]
 import run  # noqa: E402
 import unitlab  # noqa: E402
 

@@ -6,7 +6,6 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 
 def _suite(tmp_path, body):

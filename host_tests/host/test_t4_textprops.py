@@ -30,7 +30,7 @@ def test_any_text_lays_out_and_nothing_is_lost(text, width, page_lines):
     assert doc.count >= 1
     in_order, taken = _pages(doc, range(doc.count))
     # after the last page the text is used up
-    assert doc._layout.peek() == -2
+    assert doc.layout.peek() == -2
     # pages taken in any order are the same pages
     back, _ = _pages(doc, reversed(range(doc.count)))
     assert back == in_order

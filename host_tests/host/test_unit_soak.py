@@ -12,15 +12,12 @@ Mosquitto and the simulated line (sped up) around it.
 FAXBRIDGE_SOAK_HEAP=<bytes> runs both at another heap (to look at the test itself).
 """
 import os
-import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools", "bench")]
-import _scenario  # noqa: E402
-import _unit  # noqa: E402
-import _wrap  # noqa: E402
+import _scenario  # tools/bench (on sys.path through host_tests/conftest.py)
+import _unit
+import _wrap
 
 WORKING_SET = 40 * 1024        # the working-set budget (docs/bench.md)
 ROUNDS = 10

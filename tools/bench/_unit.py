@@ -9,15 +9,12 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-for _p in (os.path.join(ROOT, "tools"), os.path.join(ROOT, "firmware"), os.path.join(ROOT, "tools", "shim")):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+import _path  # noqa: E402,F401  (tools/hostpath.py)
 
 import _wrap  # noqa: E402
 import unitlab  # noqa: E402

@@ -10,17 +10,10 @@ run() gives the same figures as rows for `make bench` (tools/bench.py).
 """
 import sys
 
-try:
-    _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-except NameError:
-    _here = "."
-ROOT = _here + "/../.."
+import _path  # noqa: F401  (tools/hostpath.py: firmware/ on sys.path, both runtimes)
+from hostpath import ROOT
+
 MP = sys.implementation.name == "micropython"
-if MP:
-    sys.path.insert(0, ROOT + "/firmware")
-else:
-    sys.path.insert(0, ROOT + "/tools")
-    import hostpath  # noqa: F401
 
 import gc  # noqa: E402
 import _cafis  # noqa: E402  (beside this file; the script folder is on sys.path)

@@ -6,12 +6,7 @@ the MicroPython unix port. Prints figures; asserts nothing.
 """
 import sys
 
-_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-if sys.implementation.name == "micropython":
-    sys.path.insert(0, _here + "/../../firmware")
-else:
-    sys.path.insert(0, _here + "/..")
-    import hostpath  # noqa: F401
+import _path  # noqa: F401  (tools/hostpath.py: firmware/ on sys.path, both runtimes)
 
 import gc  # noqa: E402
 import time  # noqa: E402

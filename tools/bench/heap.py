@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _path  # noqa: E402,F401  (tools/hostpath.py)
 import _scenario  # noqa: E402
 import _wrap  # noqa: E402
 from _unit import ROOT  # noqa: E402

@@ -63,8 +63,7 @@ def run_unit(runtime, port, n, store, nodelay, verify, window):
 def naive(port, n, nodelay):
     """A blocking client that writes each PUBLISH in three pieces (fixed header, topic + id,
     payload) and waits for its PUBACK, as simple clients do: this is where Nagle hurts."""
-    sys.path.insert(0, os.path.join(ROOT, "firmware"))
-    sys.path.insert(0, os.path.join(ROOT, "tools", "shim"))
+    import _path  # noqa: F401  (tools/hostpath.py: firmware/ and the shims on sys.path)
     from faxbridge.core.mqtt import codec
     s = socket.create_connection(("127.0.0.1", port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if nodelay else 0)

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _path  # noqa: E402,F401  (tools/hostpath.py)
 import _unit  # noqa: E402
 from _unit import Incomplete, Session  # noqa: E402
 

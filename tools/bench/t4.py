@@ -18,7 +18,7 @@ LINE_BPS = 14400
 def _worker(root, paths):
     import gc
     import time
-    sys.path.insert(0, root + "/firmware")
+    import _path  # noqa: F401  (tools/hostpath.py: firmware/ on sys.path)
     from faxbridge.core.fax import pbm, t4, t4dec, textpage
 
     def now():
@@ -136,8 +136,7 @@ def _measure():
     import tempfile
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    sys.path.insert(0, os.path.join(root, "tools"))
-    import hostpath  # noqa: F401
+    import _path  # noqa: F401
     from faxbridge.core.fax import textpage
 
     mp = os.path.join(root, ".venv", "bin", "micropython")

@@ -13,9 +13,7 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.dirname(HERE), os.path.join(os.path.dirname(os.path.dirname(HERE)), "host_tests", "host")]
-import hostpath  # noqa: E402,F401
+import _path  # noqa: E402,F401  (tools/hostpath.py)
 import unitlab  # noqa: E402
 
 

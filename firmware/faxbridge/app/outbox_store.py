@@ -32,21 +32,12 @@ import os
 
 from micropython import const
 
+from faxbridge.app.store import put32, u32
+
 _HDR = const(8)
 _CRC = const(4)
 _MAGIC = const(0xFB)
 _FMT_MAX = const(8192)   # largest body the format allows (a longer length is damage)
-
-
-def _u32(b, i):
-    return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]
-
-
-def _put32(b, i, v):
-    b[i] = (v >> 24) & 0xFF
-    b[i + 1] = (v >> 16) & 0xFF
-    b[i + 2] = (v >> 8) & 0xFF
-    b[i + 3] = v & 0xFF
 
 
 def _crc(mv, crc=0):
@@ -112,8 +103,8 @@ class FileStore:
                 n = f.readinto(h)
         except OSError:
             return 0
-        if n == 12 and h[:4] == b"FBA1" and _u32(h, 8) == _crc(self._hh):
-            return _u32(h, 4)
+        if n == 12 and h[:4] == b"FBA1" and u32(h, 8) == _crc(self._hh):
+            return u32(h, 4)
         return 0  # unreadable: resend everything held (duplicates, never a loss)
 
     def open(self):
@@ -136,7 +127,7 @@ class FileStore:
             nxt = self._check(off)
             if nxt < 0:
                 break
-            seq = _u32(self.h, 4)
+            seq = u32(self.h, 4)
             if seq <= last:
                 break  # out of order: treat as the end of the valid log
             last = seq
@@ -175,7 +166,7 @@ class FileStore:
                 return -1  # short, or a suffix longer than the body
             crc = _crc(mv[:c], crc)
             k -= c
-        if f.readinto(self._hc) != _CRC or _u32(h, _HDR) != crc:
+        if f.readinto(self._hc) != _CRC or u32(h, _HDR) != crc:
             return -1
         return off + _HDR + n + _CRC
 
@@ -194,11 +185,11 @@ class FileStore:
         b[1] = cls
         b[2] = n >> 8
         b[3] = n & 0xFF
-        _put32(b, 4, seq)
+        put32(b, 4, seq)
         b[8] = sl
         b[9:9 + sl] = suffix
         b[9 + sl:_HDR + n] = payload
-        _put32(b, _HDR + n, _crc(self.mv[:_HDR + n]))
+        put32(b, _HDR + n, _crc(self.mv[:_HDR + n]))
         f = self.f
         f.seek(self.end)
         try:
@@ -231,11 +222,11 @@ class FileStore:
             b = bytearray(t)
             b[:_HDR] = self._bh
             mv = memoryview(b)
-        if f.readinto(mv[_HDR:t]) != t - _HDR or _crc(mv[:_HDR + n]) != _u32(b, _HDR + n):
+        if f.readinto(mv[_HDR:t]) != t - _HDR or _crc(mv[:_HDR + n]) != u32(b, _HDR + n):
             return None
         self.cur = off + t
         sl = b[_HDR]
-        return _u32(b, 4), b[1], mv[_HDR + 1:_HDR + 1 + sl], mv[_HDR + 1 + sl:_HDR + n]
+        return u32(b, 4), b[1], mv[_HDR + 1:_HDR + 1 + sl], mv[_HDR + 1 + sl:_HDR + n]
 
     def ack(self, seq):
         h = self.h
@@ -243,8 +234,8 @@ class FileStore:
         h[1] = 0x42
         h[2] = 0x41
         h[3] = 0x31
-        _put32(h, 4, seq)
-        _put32(h, 8, _crc(self._hh))
+        put32(h, 4, seq)
+        put32(h, 8, _crc(self._hh))
         with open(self._ack_tmp, "wb") as f:
             f.write(h)
             _sync(f)
@@ -255,7 +246,7 @@ class FileStore:
         off = self.head
         while off < self.cur:
             f.seek(off)
-            if f.readinto(self._hh) != _HDR or _u32(h, 4) > seq:
+            if f.readinto(self._hh) != _HDR or u32(h, 4) > seq:
                 break
             off += _HDR + ((h[2] << 8) | h[3]) + _CRC
         self.head = off

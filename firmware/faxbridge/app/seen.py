@@ -23,21 +23,12 @@ import os
 
 from micropython import const
 
+from faxbridge.app.store import put32, u32
+
 SLOT = const(64)
 _BODY = const(60)
 _GEN = const(58)
 MAX_KEY = const(_GEN - 12)
-
-
-def _u32(b, i):
-    return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]
-
-
-def _put32(b, i, v):
-    b[i] = (v >> 24) & 0xFF
-    b[i + 1] = (v >> 16) & 0xFF
-    b[i + 2] = (v >> 8) & 0xFF
-    b[i + 3] = v & 0xFF
 
 
 def _h16(v):
@@ -78,8 +69,8 @@ class Seen:
         b = self.buf
         for i in range(size):
             if self._read(i):
-                n = _u32(b, 1)
-                _put16(self.hp, i, _hp((b[5] << 8) | b[6], _u32(b, 7)))
+                n = u32(b, 1)
+                _put16(self.hp, i, _hp((b[5] << 8) | b[6], u32(b, 7)))
                 k = b[11]
                 if k:
                     _put16(self.hr, i, _h16(binascii.crc32(self.mv[12:12 + k])))
@@ -108,7 +99,7 @@ class Seen:
         self.f.seek(i * SLOT)
         if self.f.readinto(self.buf) != SLOT or self.buf[0] != 0x53:
             return False
-        return binascii.crc32(self.mv[:_BODY]) == _u32(self.buf, _BODY)
+        return binascii.crc32(self.mv[:_BODY]) == u32(self.buf, _BODY)
 
     def has_ref(self, key):
         """key: bytes (the sender's initial and the ref). True if an answer to it is in the window."""
@@ -127,14 +118,14 @@ class Seen:
         b = self.buf
         g = self.gen
         for i in self._find(self.hp, _hp(pid, crc)):
-            if self._read(i) and (b[5] << 8) | b[6] == pid and _u32(b, 7) == crc:
+            if self._read(i) and (b[5] << 8) | b[6] == pid and u32(b, 7) == crc:
                 sg = (b[_GEN] << 8) | b[_GEN + 1]
                 if pid == 0 or sg == g:
                     return True
                 if sg == (g - 1) & 0xFFFF:
                     b[_GEN] = g >> 8
                     b[_GEN + 1] = g & 0xFF
-                    _put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
+                    put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
                     self._write(i)
                     return True
         return False
@@ -146,10 +137,10 @@ class Seen:
             b[i] = 0
         self.n += 1
         b[0] = 0x53
-        _put32(b, 1, self.n)
+        put32(b, 1, self.n)
         b[5] = pid >> 8
         b[6] = pid & 0xFF
-        _put32(b, 7, crc)
+        put32(b, 7, crc)
         k = len(key) if key else 0
         if k > MAX_KEY:
             k = 0
@@ -158,7 +149,7 @@ class Seen:
             b[12:12 + k] = key
         b[_GEN] = self.gen >> 8
         b[_GEN + 1] = self.gen & 0xFF
-        _put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
+        put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
         i = self.next
         self._write(i)
         _put16(self.hp, i, _hp(pid, crc))

@@ -2,10 +2,23 @@
 
 A record is written to <path>.tmp, closed, then renamed over <path>: a crash at any instant
 leaves the old or the new content. JSON is streamed to and from the file (json.dump/json.load),
-never held whole as text.
+never held whole as text. Binary records (outbox, seen window) share the 32-bit field helpers.
 """
 import json
 import os
+
+
+def u32(b, i):
+    """The big-endian 32-bit field of a binary record at b[i:i + 4]."""
+    return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]
+
+
+def put32(b, i, v):
+    """Write v as a big-endian 32-bit field at b[i:i + 4]."""
+    b[i] = (v >> 24) & 0xFF
+    b[i + 1] = (v >> 16) & 0xFF
+    b[i + 2] = (v >> 8) & 0xFF
+    b[i + 3] = v & 0xFF
 
 
 def exists(path):

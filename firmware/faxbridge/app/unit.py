@@ -8,7 +8,6 @@ import gc
 import os
 
 import asyncio
-from micropython import const
 
 from faxbridge.app import pages as pagesmod
 from faxbridge.app.clock import Monotonic
@@ -19,8 +18,6 @@ from faxbridge.core.fax import dial
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt import commands, contract
 from faxbridge.core.mqtt.outbox import OutboxFull
-
-MAX_LINE = const(2 * 1024 + 64)   # a hex telegram line: 1024 bytes + sender/center prefix
 
 
 def log(*a):
@@ -262,64 +259,32 @@ class Unit:
         self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(ref, v.kind, v.code, v.rule, v.field, detail))
 
     async def _telegram_line(self, reader, writer):
-        """Telegrams on the second UART: one per line, hex, optionally prefixed by the sender
-        and center: `center:A 3030...`, `terminal 5431...`, or the hex alone (docs/unit.md)."""
-        buf = bytearray(256)
-        line = bytearray()
+        """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md)."""
+        from faxbridge.core.cafis.line import Line
         tc = self.cfg["telegram"]
+        ln = Line(tc["sender"], tc["center"])
+        buf = bytearray(256)
+        mv = memoryview(buf)
         while True:
             n = await reader.readinto(buf)
             if not n:
                 await asyncio.sleep_ms(50)
                 continue
-            for i in range(n):
-                b = buf[i]
-                if b == 10 or b == 13:
-                    if line:
-                        self._telegram_text(bytes(line), tc)
-                        line = bytearray()
-                elif len(line) < MAX_LINE:
-                    line.append(b)
-                else:
-                    line = bytearray()
-                    self._uart_error(commands.TOO_LARGE, "telegram line longer than %d characters" % MAX_LINE)
+            for t in ln.feed(mv[:n]):
+                self.uart_telegram(t)
 
-    def _uart_error(self, reason, detail):
-        """cmd/error for a bad UART line; the UART cannot be held off, so when the outbox is
-        full the answer is dropped and logged (an exception here would restart the unit)."""
+    def uart_telegram(self, t):
+        """One UART line's outcome (core/cafis/line.py): its verdict, or cmd/error. The UART
+        cannot be held off: when the outbox is full the answer is dropped and logged (an
+        exception here would restart the unit)."""
+        sender, center, data = t
         try:
-            self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", reason, detail))
+            if sender is None:
+                self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", center, data))
+            else:
+                self.telegram(data, sender, center, "uart")
         except OutboxFull as e:
-            log("uart telegram: cmd/error not sent (%s)" % e)
-
-    def _telegram_text(self, text, tc):
-        sender = tc["sender"]
-        center = tc["center"] or None
-        parts = text.split()
-        if len(parts) == 2:
-            try:
-                head = parts[0].decode()
-            except ValueError:       # not UTF-8: no sender prefix (UnicodeError on both runtimes)
-                head = ""
-            who, _, cen = head.partition(":")
-            if who in ("center", "terminal"):
-                sender = who
-                center = cen or center
-            hexpart = parts[1]
-        elif len(parts) == 1:
-            hexpart = parts[0]
-        else:
-            hexpart = b"?"
-        try:
-            import binascii
-            data = binascii.unhexlify(hexpart)
-        except ValueError:
-            self._uart_error(commands.BAD_FIELD, "telegram line is not hex")
-            return
-        try:
-            self.telegram(data, sender, center, "uart")
-        except OutboxFull as e:
-            log("uart telegram: verdict not sent (%s)" % e)
+            log("uart telegram: %s not sent (%s)" % ("verdict" if sender else "cmd/error", e))
 
     # ---- modem
     def _open_page(self, index):

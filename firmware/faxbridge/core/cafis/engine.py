@@ -300,13 +300,13 @@ class Member:
         cls = ro.cls(tg)
         p = self.routes.get(route)
         if k == _roles.K_REPORT and cls in (_cat.REP, _cat.CANCEL_REP, _cat.CONFIRM_REP, _cat.ABNORMAL):
-            _origin._hold(self, effs, Pending("report", tg, now + self.cfg.t_resend, ref=ref), "3.3.3(2)(c)")
+            _origin.hold(self, effs, Pending("report", tg, now + self.cfg.t_resend, ref=ref), "3.3.3(2)(c)")
         elif k in _ROUTE_KINDS and p is not None and p.tg == tg:
             del self.routes[route]
             if k == _roles.K_REQUEST:
                 effs.append(("terminal_error", route, _origin.T_SEND_FAILED, "3.3.2(1)(f)", p.ref))
             else:
-                _origin._hold(self, effs, Pending(p.kind, tg, now + self.cfg.t_resend, ref=p.ref,
+                _origin.hold(self, effs, Pending(p.kind, tg, now + self.cfg.t_resend, ref=p.ref,
                                                   tries=p.tries, retried=p.retried), "3.3.2(1)(f) fault command held")
         elif k in _CONTROL_KINDS and self.control is not None and self.control.tg == tg:
             self.control = None
@@ -551,7 +551,7 @@ class Member:
         if self.mode == self.ONLINE:
             effs.append(("send", route, tg, rule, ref))
         else:
-            _origin._hold(self, effs, Pending("report", tg, None, ref=ref), "3.3.3(2)(b) " + rule)
+            _origin.hold(self, effs, Pending("report", tg, None, ref=ref), "3.3.3(2)(b) " + rule)
 
     def _started(self, now, tg, rule, effs):
         if self.roles.kind(tg) == "permit_cmd":

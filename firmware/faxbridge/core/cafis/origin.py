@@ -130,7 +130,7 @@ def send_fault(m, now, tg, ref, effs, rule="3.3.2(1)(c)", tries=0, retried=0, ow
         effs.append(("error", route, "C51", "3.3.2(1)(c) route in use", ref))
         return False
     if m.mode != m.ONLINE:
-        _hold(m, effs, Pending(kind, bytes(tg), None, ref=ref, tries=tries, retried=retried),
+        hold(m, effs, Pending(kind, bytes(tg), None, ref=ref, tries=tries, retried=retried),
               rule + " held: CAFIS not online")
         return False
     p = Pending(kind, bytes(tg), now + m.cfg.t_fault, ref=ref, tries=tries, retried=retried)
@@ -171,10 +171,10 @@ def react(m, now, route, p, tg, code, effs):
         if (r == RETRY_ONCE and p.retried) or p.retried >= m.cfg.max_retries:
             r = ABORT
         else:
-            _hold(m, effs, Pending(p.kind, p.tg, now + m.cfg.t_retry, ref=p.ref, retried=p.retried + 1), rule)
+            hold(m, effs, Pending(p.kind, p.tg, now + m.cfg.t_retry, ref=p.ref, retried=p.retried + 1), rule)
             return
     if r == AFTER_START:
-        _hold(m, effs, Pending(p.kind, p.tg, None, ref=p.ref, retried=p.retried), rule)
+        hold(m, effs, Pending(p.kind, p.tg, None, ref=p.ref, retried=p.retried), rule)
         return
     effs.append(("terminal_error", route, code, rule, p.ref))
     if r == ABORT:
@@ -183,7 +183,8 @@ def react(m, now, route, p, tg, code, effs):
         effs.append(("restart", None, None, rule, None))
 
 
-def _hold(m, effs, p, rule):
+def hold(m, effs, p, rule):
+    """Put p in the hold queue (effect `hold`); the one it pushed out, if any, is dropped."""
     dropped = m.held.add(p)
     effs.append(("hold", m.roles.route(p.tg), p.tg, rule, p.ref))
     if dropped is not None:
@@ -219,7 +220,7 @@ def time_over(m, now, route, p, effs, announce=True, rule=None):
         m.routes[route] = p2
         effs.append(("send", route, tg2, why, p.ref))
     else:
-        _hold(m, effs, Pending(_kind_after(row[_TO_NEXT]), tg2, None, ref=p.ref, tries=tries, retried=p.retried),
+        hold(m, effs, Pending(_kind_after(row[_TO_NEXT]), tg2, None, ref=p.ref, tries=tries, retried=p.retried),
               why + " held: CAFIS not online")
 
 

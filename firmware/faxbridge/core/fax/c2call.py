@@ -8,7 +8,7 @@ sources and sinks are reached only through the driver's hooks (class2.Class2: _o
 _rx_begin, _rx_abort).
 """
 from faxbridge.core.fax import at, c2core as C, dialect, params, status
-from faxbridge.core.fax.evidence import _Session
+from faxbridge.core.fax.evidence import Session
 
 
 # ---- modem health: init list, idle probe, ATZ and its back-off (docs/fax.md "Modem health")
@@ -253,7 +253,7 @@ def page_verdict(m, s, name, now):
 
 def answer(m, sink, now):
     """The ring count is reached and the sink factory gave a sink: ATA."""
-    s = _Session("rx", now)
+    s = Session("rx", now)
     s.sink = sink
     m._sess = s
     m._progress("answering", now)

@@ -20,7 +20,7 @@ catching their errors.
 """
 from faxbridge.core.fax import at, c2call as a, c2core as c, dial, framing
 from faxbridge.core.fax.c2core import DEFAULTS, STATE_NAMES  # noqa: F401 (the driver's names)
-from faxbridge.core.fax.evidence import _Session, evidence  # noqa: F401
+from faxbridge.core.fax.evidence import Session, evidence  # noqa: F401
 
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
@@ -55,7 +55,7 @@ class Class2(c.Machine):
         """
         if not self.ready():
             raise RuntimeError("modem not ready (%s)" % self.state_name())
-        s = _Session("tx", now)
+        s = Session("tx", now)
         self._sess = s
         code, txt = dial.check(number, *self._policy())
         s.number = txt if code is None else None

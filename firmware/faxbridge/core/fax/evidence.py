@@ -1,9 +1,9 @@
-"""What a fax call leaves behind: its session record (_Session), the `end` event's fields
+"""What a fax call leaves behind: its session record (Session), the `end` event's fields
 (docs/fax.md, Events) and the same as ordered pairs for MQTT payloads and logs (spec/fax.md:
 raw evidence). MicroPython dicts keep no order, so the order is data here."""
 from faxbridge.core.fax import params
 
-class _Session:
+class Session:
     """Evidence and progress of one call."""
 
     def __init__(self, direction, now):
@@ -46,7 +46,7 @@ PARAMS = ("raw", "vr_lpi", "bit_rate", "width", "length", "coding", "ecm", "bft"
 
 
 def end_info(s, code, reason, now, describe):
-    """The `end` event of session `s` (the driver's _Session) with its final code and reason;
+    """The `end` event of session `s` (the driver's Session) with its final code and reason;
     describe(hangup code) -> (code, phase, text) comes from the dialect."""
     dcs = s.dcs
     info = {

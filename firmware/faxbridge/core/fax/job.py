@@ -15,7 +15,7 @@ Only open jobs are kept in RAM; finished records are pruned to jobs.keep_done (o
 from faxbridge.core.fax import status
 from faxbridge.core.fax.quota import Quota, SEND, EXPIRE
 from faxbridge.core.mqtt import contract
-from faxbridge.core.mqtt.commands import JOB_CHARS
+from faxbridge.core.mqtt.commands import MAX_JOB, name_ok
 from faxbridge.core.mqtt.outbox import OutboxFull
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
@@ -45,12 +45,7 @@ BATCH = 8           # records changed after one pass over the store (bounded RAM
 
 def valid_id(job_id):
     """A job id is 1..40 of commands.JOB_CHARS and does not start with '.' (a file name)."""
-    if not isinstance(job_id, str) or not 0 < len(job_id) <= 40 or job_id[0] == ".":
-        return False
-    for c in job_id:
-        if c not in JOB_CHARS:
-            return False
-    return True
+    return name_ok(job_id, MAX_JOB) and job_id[0] != "."
 
 
 def fields(rec, evidence=True):

@@ -192,13 +192,13 @@ class TextPages:
             raise ValueError("text: page too short")
         self.station = _ascii(station)
         self.when = _ascii(when)
-        self._layout = _Layout(text, self.cols)
+        self.layout = _Layout(text, self.cols)
         self._line = bytearray(self.cols)
         self.count = self._count()
-        self._at = 0  # the layout stands at the start of this page (-1: inside a page)
+        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
 
     def _count(self):
-        lay = self._layout
+        lay = self.layout
         lay.rewind()
         pages = 0
         while True:
@@ -231,12 +231,12 @@ class TextPages:
         """Row source for page index (0-based). Pages are cheapest taken in order."""
         if not 0 <= index < self.count:
             raise IndexError("text: no page %d" % index)
-        if index != self._at:
-            self._layout.rewind()
-            self._at = 0
-            while self._at < index:
-                _PageRows(self, self._at).skip()
-        self._at = -1
+        if index != self.at:
+            self.layout.rewind()
+            self.at = 0
+            while self.at < index:
+                _PageRows(self, self.at).skip()
+        self.at = -1
         return _PageRows(self, index)
 
 
@@ -269,7 +269,7 @@ class _PageRows:
         # next body text line into self.text; False when the page has no more
         if self.done or self.lines_taken >= self.doc.body_lines:
             return False
-        n = self.doc._layout.next(self.text)
+        n = self.doc.layout.next(self.text)
         if n < 0:
             self.done = True  # a form feed or the end of the text
             return False
@@ -280,8 +280,8 @@ class _PageRows:
     def _finish(self):
         if not self.done:
             self.done = True
-            self.doc._layout.end_of_full_page()
-        self.doc._at = self.index + 1
+            self.doc.layout.end_of_full_page()
+        self.doc.at = self.index + 1
 
     def readrow(self, row):
         doc = self.doc
