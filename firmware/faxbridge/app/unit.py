@@ -470,9 +470,8 @@ class Unit:
             except OSError:
                 pass
         fields = contract.fax_received(fid, info.get("pages", 0), info.get("remote_id"), pp,
-                                       hs[0], hs[1], hs[2], sizes, sink.widths if sink else ())
-        fields = fields + (("code", info.get("code")), ("reason", info.get("reason")),
-                           ("folder", sink.dir if sink else None))
+                                       hs[0], hs[1], hs[2], sizes, sink.widths if sink else (),
+                                       info.get("code"), info.get("reason"), sink.dir if sink else None)
         try:
             self.link.event(contract.FAX_RECEIVED, fields)
         except (OutboxFull, ValueError) as e:   # the modem task must go on

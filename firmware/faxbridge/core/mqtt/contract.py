@@ -232,14 +232,17 @@ def fax_page(fax_id, page, of, width, nbytes):
 
 
 def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text,
-                 sizes=(), widths=()):
+                 sizes=(), widths=(), code=None, reason=None, folder=None):
     """fields for fax/received. params: pairs of the negotiated +FDCS values. sizes: bytes of
     each page published on page_topic(fax_id, n) (None: kept on flash, not published);
-    widths: each page's pixels per line. The pages come before this event (seq order)."""
+    widths: each page's pixels per line. The pages come before this event (seq order).
+    code, reason: the reception's outcome (0 or the failure's code); folder: where the pages
+    were kept on the unit's flash."""
     return (("id", fax_id), ("pages", pages), ("remote", remote_id), ("params", params or ()),
             ("hangup", (("code", hangup_code), ("phase", hangup_phase), ("text", hangup_text))),
             ("page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None),
-            ("page_bytes", list(sizes)), ("page_width", list(widths)))
+            ("page_bytes", list(sizes)), ("page_width", list(widths)),
+            ("code", code), ("reason", reason), ("folder", folder))
 
 
 def cafis_verdict(ref, verdict, code, rule, field=None, detail=None):
