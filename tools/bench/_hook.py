@@ -79,14 +79,21 @@ async def _watch():
 
 def install():
     run = asyncio.run
+    audit = None
+    if os.getenv("BENCH_AUDIT"):      # tools/bench/memaudit.py: _audit.py, compiled as benchaudit
+        import benchaudit as audit
+        audit.install()
 
     def patched(coro):
         async def both():
             t = asyncio.create_task(_watch())
+            a = asyncio.create_task(audit.watch()) if audit else None
             try:
                 return await coro
             finally:
                 t.cancel()
+                if a:
+                    a.cancel()
         return run(both())
     asyncio.run = patched
 
