@@ -239,3 +239,20 @@ def test_home_assistant_keys():
     assert _errors("ha", "prefix", "/ha") and _errors("ha", "prefix", "my ha/x") == [
         'ha.prefix: a topic prefix without + # blanks or a leading/trailing /, got "my ha/x"']
     assert _errors("ha", "prefix", "home/assistant") == []
+
+
+def test_slim_keeps_what_the_running_unit_reads():
+    raw = _copy(GOOD)
+    raw["dial"] = {"deny": ["110"], "country": "US"}
+    raw["quota"] = {"pages_per_day": 7}
+    cfg, errors = config.check(raw)
+    assert errors == []
+    drv = config.driver(cfg)
+    config.slim(cfg)
+    for k in ("mqtt", "wifi", "ntp", "ha", "cafis"):
+        assert k not in cfg, k
+    assert "options" not in cfg["modem"] and cfg["modem"]["path"] == "/dev/pts/3"
+    assert cfg["dial"] == {"country": "US"}
+    assert cfg["quota"]["pages_per_day"] == 7 and cfg["jobs"]["keep_done"] >= 0
+    assert cfg["telegram"]["sender"] == "center" and cfg["rx"]["keep"] >= 0
+    assert drv["deny"] == ("110",) and drv["dial_mode"] == "T"     # the driver's copy stands
