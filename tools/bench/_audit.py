@@ -76,6 +76,7 @@ def install():
     from faxbridge.core.fax import class2
     from faxbridge.core.mqtt import outbox, session
     from faxbridge.ports.unix import port
+    link_cls = link.Link
     for name in ("_handle", "_pump", "_announce", "_check_echoes"):
         setattr(link.Link, name, _transient("Link." + name, getattr(link.Link, name)))
     from faxbridge.app import inbox
@@ -126,6 +127,17 @@ def install():
     um.Unit.telegram = _transient("Unit.telegram", um.Unit.telegram)
     um.Unit._on_command = _transient("Unit._on_command", um.Unit._on_command)
     um.Unit._modem_events = _transient("Unit._modem_events", um.Unit._modem_events)
+    # coroutine frames: calling an async function allocates its whole frame (the generator and
+    # its state), so the heap a call leaves held is the frame; create_task adds the task
+    for cls, names, pre in ((um.Unit, ("run", "_guard", "_modem_task", "_modem_reader", "_telemetry",
+                                       "_watchdog", "_housekeeping", "_telegram_line"), "frame Unit."),
+                            (link_cls, ("run", "_reader", "_ticker", "_drive", "_flush"), "frame Link.")):
+        for name in names:
+            f = getattr(cls, name, None)
+            if f is not None:
+                setattr(cls, name, _step(pre + name, f))
+    import asyncio
+    asyncio.create_task = _step("asyncio.create_task (a Task)", asyncio.create_task)
     _say("boot imports", live())    # the baseline: imports, the bench hooks and these wrappers
 
 
@@ -250,9 +262,12 @@ def breakdown(label, top=None):
     book = [0, 0, 0]
     _walk(_trans, seen, book)       # this module's own records: not the unit's
     _walk(_peak, seen, book)
+    mods = []
     for name in sys.modules:        # objects the imports built belong to the imported code
         if name.startswith("faxbridge") or name.startswith("asyncio"):
-            _walk(sys.modules[name].__dict__, seen, [0, 0, 0])
+            acc = [0, 0, 0]
+            _walk(sys.modules[name].__dict__, seen, acc)
+            mods.append((name, acc[0], len(sys.modules[name].__dict__)))
     for _p, o in parts:
         seen.add(id(o))
     rows = []
@@ -269,6 +284,9 @@ def breakdown(label, top=None):
     if top is None:
         for n, p, b64, b32 in rows:
             _say("row", label, p, n, b64, b32)
+        for name, n, k in mods:     # what grows here after boot is a cache or a lazy table
+            _say("mod", label, name, n, k)
+        _say("modules", label, len(sys.modules))
         _say("total", label, total, book[0])
     return total, rows[:top] if top else rows
 
