@@ -41,6 +41,8 @@ def wrapper_source(modules):
               'if "--imports-only" in sys.argv:',
               "    benchhook.residue()",
               "    sys.exit(0)",
+              'if benchhook.os.getenv("BENCH_PLUG"):',
+              "    benchhook.plug()",
               "benchhook.install()",
               "import main  # noqa: E402,F401  (runs the unit; its sys.exit ends the process)"]
     return "\n".join(lines) + "\n"
