@@ -257,3 +257,20 @@ def test_modem_class_and_order():
     assert _errors("modem", "class", "1") != [] and _errors("modem", "class", "2.0") == []
     assert _errors("modem", "class_order", ["2", "1"]) != []
     assert _errors("modem", "class_order", "2") != [] and _errors("modem", "class_order", ["2.0"]) == []
+
+
+def test_slim_keeps_what_the_running_unit_reads():
+    raw = _copy(GOOD)
+    raw["dial"] = {"deny": ["110"], "country": "US"}
+    raw["quota"] = {"pages_per_day": 7}
+    cfg, errors = config.check(raw)
+    assert errors == []
+    drv = config.driver(cfg)
+    config.slim(cfg)
+    for k in ("mqtt", "wifi", "ntp", "ha", "cafis"):
+        assert k not in cfg, k
+    assert "options" not in cfg["modem"] and cfg["modem"]["path"] == "/dev/pts/3"
+    assert cfg["dial"] == {"country": "US"}
+    assert cfg["quota"]["pages_per_day"] == 7 and cfg["jobs"]["keep_done"] >= 0
+    assert cfg["telegram"]["sender"] == "center" and cfg["rx"]["keep"] >= 0
+    assert drv["deny"] == ("110",) and drv["dial_mode"] == "T"     # the driver's copy stands

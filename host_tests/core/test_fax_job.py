@@ -371,6 +371,39 @@ def test_finished_records_pruned_to_keep_done_oldest_first():
     assert js0.submit("j1", "0312345678", [("text", "a")], 99, T) is None
 
 
+class CountingStore(MemStore):
+    """Records walked in name order (as a folder lists them; a dict's order differs between
+    the runtimes), counting the records parsed."""
+
+    def __init__(self):
+        MemStore.__init__(self)
+        self.read = 0
+
+    def records(self):
+        for k in sorted(self.recs):
+            if k in self.recs:
+                self.read += 1
+                yield json.loads(self.recs[k])
+
+
+def test_a_finished_job_prunes_its_one_record_without_reading_the_whole_store():
+    st = CountingStore()
+    js, ev = _make(st, _cfg(keep=20, queued=40))
+    for i in range(30):
+        js.submit("j%02d" % i, "0312345678", [("text", "a")], i, T)
+    for i in range(20):
+        assert js.cancel("j%02d" % i, T) is None
+    st.read = 0
+    assert js.cancel("j20", T) is None          # the 21st finished: the oldest (j00) goes
+    assert "j00" not in st.recs and len([k for k in st.recs if k < "j21"]) == 20
+    assert 1 <= st.read <= 2, st.read           # j00 is first on the store: found at once
+    for i in range(21, 30):                     # and so on, oldest first, one read each
+        st.read = 0
+        assert js.cancel("j%02d" % i, T) is None
+        assert st.read <= 2 and "j%02d" % (i - 20) not in st.recs, (i, st.read)
+    assert sorted(st.recs) == ["j%02d" % i for i in range(10, 30)]
+
+
 def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
     st = MemStore()
     js, ev = _make(st, _cfg(keep=200))

@@ -63,6 +63,37 @@ def fragment(hole):
     micropython.mem_info()
 
 
+def plug():
+    """Fill the holes the .mpy imports left (every free run but the largest) and keep the
+    fillers: the unit then starts on one fresh run, as it does when its code is frozen (no
+    loading garbage between code objects). Prints the bytes plugged: `bench: import holes N B`
+    ($BENCH_PLUG; docs/bench.md "What the working set is made of")."""
+    gc.collect()
+    a0 = gc.mem_alloc()
+    lo, hi = 0, gc.mem_free()
+    while hi - lo > 32:                     # the largest run: the largest bytearray that fits
+        mid = (lo + hi) // 2
+        try:
+            bytearray(mid)
+            lo = mid
+        except MemoryError:
+            hi = mid
+        gc.collect()
+    top = bytearray(max(0, lo - 64))
+    node = None
+    for size in (4096, 1024, 256, 64, 1):  # a chain of tuples: no list grows
+        while True:
+            try:
+                node = (node, bytearray(size))
+            except MemoryError:
+                break
+    _pins.append(node)
+    top = None
+    gc.collect()
+    print("bench: import holes %d B (largest free run %d B kept free)" % (gc.mem_alloc() - a0, lo))
+    return top
+
+
 async def _watch():
     path = _flash() + TRIGGER
     while True:
@@ -79,14 +110,21 @@ async def _watch():
 
 def install():
     run = asyncio.run
+    audit = None
+    if os.getenv("BENCH_AUDIT"):      # tools/bench/memaudit.py: _audit.py, compiled as benchaudit
+        import benchaudit as audit
+        audit.install()
 
     def patched(coro):
         async def both():
             t = asyncio.create_task(_watch())
+            a = asyncio.create_task(audit.watch()) if audit else None
             try:
                 return await coro
             finally:
                 t.cancel()
+                if a:
+                    a.cancel()
         return run(both())
     asyncio.run = patched
 

@@ -11,7 +11,8 @@ def compile_into(mpy_dir, mpy_cross):
     with open(src, "w") as f:
         f.write(wrapper_source(unit_modules()))
     here = os.path.dirname(os.path.abspath(__file__))
-    for name, path in (("benchwrap", src), ("benchhook", os.path.join(here, "_hook.py"))):
+    for name, path in (("benchwrap", src), ("benchhook", os.path.join(here, "_hook.py")),
+                       ("benchaudit", os.path.join(here, "_audit.py"))):
         r = subprocess.run([mpy_cross, "-march=x64", "-s", name + ".py", "-o", os.path.join(mpy_dir, name + ".mpy"),
                             path], capture_output=True, text=True)
         if r.returncode:
@@ -40,6 +41,8 @@ def wrapper_source(modules):
               'if "--imports-only" in sys.argv:',
               "    benchhook.residue()",
               "    sys.exit(0)",
+              'if benchhook.os.getenv("BENCH_PLUG"):',
+              "    benchhook.plug()",
               "benchhook.install()",
               "import main  # noqa: E402,F401  (runs the unit; its sys.exit ends the process)"]
     return "\n".join(lines) + "\n"

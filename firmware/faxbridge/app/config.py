@@ -329,6 +329,18 @@ def driver(cfg):
     return c
 
 
+def slim(cfg):
+    """After boot: drop what only boot reads (the link, Wi-Fi, NTP, HA and CAFIS sections, built
+    into their objects) and what the driver configuration (driver()) now holds (modem.options,
+    the dial lists). Keeps the sections the running unit reads (docs/unit.md, "Configuration");
+    a 64-bit heap of ~3.5 KB of nested dicts otherwise held for the unit's life."""
+    for k in ("mqtt", "wifi", "ntp", "ha", "cafis"):
+        cfg.pop(k, None)
+    cfg["modem"].pop("options", None)
+    d = cfg["dial"]
+    cfg["dial"] = {"country": d["country"]}
+
+
 def parse(text):
     """Parse and check the config file's text; returns (config, errors)."""
     try:

@@ -157,6 +157,8 @@ class Unit:
             from faxbridge.core.cafis import checks
             self.checker = checks.Checker(self.registry)
         self.jobs.recover(self.now())
+        from faxbridge.app import config
+        config.slim(cfg)             # the boot-only sections, now built into their objects
         tasks.append(asyncio.create_task(self._guard("mqtt", self.link.run())))
         tasks.append(asyncio.create_task(self._guard("modem", self._modem_task())))
         tasks.append(asyncio.create_task(self._guard("telemetry", self._telemetry())))

@@ -1,0 +1,347 @@
+"""Bench-only: what the unit's working set is made of (tools/bench/memaudit.py). Runs on the
+MicroPython unix port inside the bench wrapper when $BENCH_AUDIT is set (_hook.install imports
+it, compiled as `benchaudit`). Never on a board; firmware/ has no bench code.
+
+- boot steps: constructors and boot calls wrapped, each printed as the heap it leaves held
+  (gc.mem_alloc() after gc.collect(), before and after): `bench: audit boot <step> <bytes>`.
+- breakdown (on `<flash>/.bench-audit`, its text a label): every attribute of the unit and of
+  its parts detached in turn (set to None wherever one of the parts holds it), the heap that
+  frees measured, the attribute put back; nothing else runs meanwhile (one synchronous step of
+  the event loop). `bench: audit row <label> <path> <freed B> <bytes-like B 64> <same 32>`.
+  What no attribute frees alone (coroutine frames, tasks, streams, objects held twice) is the
+  rest: `bench: audit total <label> <live B>`.
+- peaks: the live heap sampled every 100 ms (after gc.collect()) per phase (`.bench-phase`,
+  from the first phase on); at each new maximum the rows are taken again.
+  `bench: audit peak <phase> <live B>`, `bench: audit peakrow ...`.
+- transients: a few synchronous entry points run with the collector off, the bytes allocated
+  meanwhile (kept or garbage) are an upper bound of what the call needs at once:
+  `bench: audit transient <phase> <call> <max B> <calls>`.
+"""
+import gc
+import os
+import sys
+
+unit = None
+phase = "boot"
+_peak = {}        # phase -> (live, rows)
+_trans = {}       # (phase, call) -> [max, calls]
+_depth = [0]
+
+
+def live():
+    gc.collect()
+    gc.collect()
+    return gc.mem_alloc()
+
+
+def _say(*a):
+    print("bench: audit", *a)
+
+
+def _step(label, fn):
+    def w(*a, **k):
+        a0 = live()
+        r = fn(*a, **k)
+        _say("boot", label, live() - a0)
+        return r
+    return w
+
+
+def _transient(label, fn):
+    def w(*a, **k):
+        if not _depth[0]:
+            gc.collect()
+            gc.disable()
+        _depth[0] += 1
+        a0 = gc.mem_alloc()
+        try:
+            return fn(*a, **k)
+        finally:
+            n = gc.mem_alloc() - a0
+            _depth[0] -= 1
+            if not _depth[0]:
+                gc.enable()
+            t = _trans.setdefault((phase, label), [0, 0])
+            t[1] += 1
+            if n > t[0]:
+                t[0] = n
+    return w
+
+
+def install():
+    """Wrap the boot steps (the modules are imported: the wrapper imported them all)."""
+    from faxbridge.app import config, link, outbox_store, seen, spool
+    from faxbridge.app import unit as um
+    from faxbridge.core.cafis import checks
+    from faxbridge.core.fax import class2
+    from faxbridge.core.mqtt import outbox, session
+    from faxbridge.ports.unix import port
+    link_cls = link.Link
+    for name in ("_handle", "_pump", "_announce", "_check_echoes"):
+        setattr(link.Link, name, _transient("Link." + name, getattr(link.Link, name)))
+    from faxbridge.app import inbox
+    for name in ("on_publish_start", "on_publish_chunk", "on_publish_end"):
+        f = getattr(inbox.Inbox, name, None)
+        if f is not None:
+            setattr(inbox.Inbox, name, _transient("Inbox." + name, f))
+    from faxbridge.app import jobs as appjobs
+    from faxbridge.app import pages
+    from faxbridge.core.fax.job import Jobs as CJobs
+    from faxbridge.core.mqtt import contract, faxcmd
+    for cls, names, pre in ((checks.Checker, ("check", "report"), "Checker."),
+                            (CJobs, ("submit", "end_call", "progress", "start_call", "next_due"), "Jobs."),
+                            (appjobs.JobStore, ("save",), "JobStore."),
+                            (outbox_store.FileStore, ("append", "read", "ack"), "FileStore."),
+                            (link.Link, ("event", "telemetry"), "Link."),
+                            (um.Unit, ("_emit_status", "_save_state", "_received", "_rx_sink", "_open_page"), "Unit."),
+                            (faxcmd.Parser, ("feed", "end"), "faxcmd.Parser."),
+                            (class2.Class2, ("feed", "poll", "events", "next_output"), "Class2.")):
+        for name in names:
+            f = getattr(cls, name, None)
+            if f is not None:
+                setattr(cls, name, _transient(pre + name, f))
+    pages.count = _transient("pages.count", pages.count)
+    for name in ("cafis_verdict", "fax_status"):
+        setattr(contract, name, _transient("contract." + name, getattr(contract, name)))
+    init = um.Unit.__init__
+
+    def unit_init(self, *a):
+        global unit
+        unit = self
+        init(self, *a)
+    um.Unit.__init__ = _step("Unit.__init__ (total)", unit_init)
+    config.load = _step("config.load (main)", config.load)
+    um.deep_check = _step("deep_check (main)", um.deep_check)
+    port.Port.__init__ = _step("Port.__init__", port.Port.__init__)
+    for name in ("open_modem", "watchdog", "open_telegram"):
+        setattr(port.Port, name, _step("Port." + name, getattr(port.Port, name)))
+    for name in ("Quota", "JobStore", "Jobs", "driver_config", "load_json", "Monotonic", "load_registry"):
+        setattr(um, name, _step(name, getattr(um, name)))
+    um.Unit._start_link = _step("Unit._start_link (total)", um.Unit._start_link)
+    for mod, name in ((link, "Link"), (link, "Inbox"), (outbox_store, "FileStore"), (seen, "Seen"),
+                      (spool, "Spool"), (session, "Session"), (outbox, "Outbox"), (checks, "Checker"),
+                      (class2, "Class2")):
+        setattr(mod, name, _step(name, getattr(mod, name)))
+    from faxbridge.core.fax.job import Jobs
+    Jobs.recover = _step("Jobs.recover", Jobs.recover)
+    um.Unit.telegram = _transient("Unit.telegram", um.Unit.telegram)
+    um.Unit._on_command = _transient("Unit._on_command", um.Unit._on_command)
+    um.Unit._modem_events = _transient("Unit._modem_events", um.Unit._modem_events)
+    # coroutine frames: calling an async function allocates its whole frame (the generator and
+    # its state), so the heap a call leaves held is the frame; create_task adds the task
+    for cls, names, pre in ((um.Unit, ("run", "_guard", "_modem_task", "_modem_reader", "_telemetry",
+                                       "_watchdog", "_housekeeping", "_telegram_line"), "frame Unit."),
+                            (link_cls, ("run", "_reader", "_ticker", "_drive", "_flush"), "frame Link.")):
+        for name in names:
+            f = getattr(cls, name, None)
+            if f is not None:
+                setattr(cls, name, _step(pre + name, f))
+    import asyncio
+    asyncio.create_task = _step("asyncio.create_task (a Task)", asyncio.create_task)
+    _say("boot imports", live())    # the baseline: imports, the bench hooks and these wrappers
+
+
+def _attrs(o):
+    try:
+        return o.__dict__
+    except AttributeError:
+        return None
+
+
+def _parts():
+    """(path, object) of the unit and the parts whose attributes are taken one by one."""
+    u = unit
+    out = [("unit", u), ("port", u.port), ("jobs", u.jobs), ("link", u.link), ("modem", u.modem),
+           ("checker", u.checker)]
+    lk = u.link
+    if lk is not None:
+        out += [("link.session", lk.session), ("link.inbox", lk.inbox), ("link.outbox", lk.outbox)]
+        ob = lk.outbox
+        out.append(("link.outbox.store", getattr(ob, "store", None)))
+        ib = lk.inbox
+        out += [("link.inbox.seen", getattr(ib, "seen", None)), ("link.inbox.spool", getattr(ib, "spool", None))]
+    return [(p, o) for p, o in out if o is not None and _attrs(o) is not None]
+
+
+def _blk(n, b):
+    return (n + b - 1) // b * b
+
+
+def _tab(n):
+    """Slots of a MicroPython map/set table holding n entries (its prime sizes)."""
+    for p in (0, 1, 2, 3, 5, 7, 11, 17, 23, 31, 41, 53, 67, 83, 103, 131, 163, 199, 241, 293, 359,
+              431, 521, 631, 761, 919, 1103, 1327, 1597, 1931, 2333, 2801, 3371):
+        if p >= n:
+            return p
+    return n
+
+
+def _size(v, w):
+    """(heap bytes, bytes-like bytes) of one object, not what it refers to, with words of w
+    bytes and GC blocks of 4 words (the object layouts of py/obj*.h). Strings shorter than 12
+    are taken as interned (qstrs: in the code, not here)."""
+    b = 4 * w
+    t = type(v)
+    if t is bytearray or t.__name__ == "array":
+        n = len(bytes(v)) if t is not bytearray else len(v)
+        return _blk(4 * w, b) + _blk(n, b), _blk(n, b)
+    if t is str or t is bytes:
+        n = len(v)
+        if n < 12:
+            return 0, 0
+        return _blk(4 * w, b) + _blk(n + 1, b), _blk(n + 1, b)
+    if t is memoryview:
+        return _blk(4 * w, b), 0
+    if t is dict:
+        return _blk(3 * w, b) + _blk(2 * w * _tab(len(v)), b), 0
+    if t is list:
+        return _blk(4 * w, b) + _blk(w * (len(v) + 3), b), 0
+    if t is tuple:
+        return (_blk((2 + len(v)) * w, b) if v else 0), 0
+    if t is set:
+        return _blk(4 * w, b) + _blk(w * _tab(len(v)), b), 0
+    if t is float:
+        return _blk(2 * w, b), 0
+    if t is int:
+        return (0 if -(1 << 30) < v < (1 << 30) else _blk(4 * w, b)), 0
+    if t is bool or v is None:
+        return 0, 0
+    tn = t.__name__
+    if tn == "bound_method":
+        return _blk(3 * w, b), 0
+    d = _attrs(v)
+    if d is not None and t is not type and tn != "module":
+        return _blk(3 * w, b) + _blk(2 * w * _tab(len(d)), b), 0
+    return _blk(4 * w, b), 0          # a native object (socket, task, stream): its base only
+
+
+_CODE = ("function", "closure", "generator", "type", "module")
+
+
+def _walk(v, seen, acc):
+    """Heap of v and what it holds that `seen` has not counted yet: acc = [64-bit, bytes-like
+    64-bit, 32-bit estimate]."""
+    todo = [v]
+    while todo:
+        v = todo.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        t = type(v)
+        if t.__name__ in _CODE:
+            continue
+        n64, b64 = _size(v, 8)
+        acc[0] += n64
+        acc[1] += b64
+        acc[2] += _size(v, 4)[0]
+        if t is dict:
+            for k in v:
+                todo.append(k)
+                todo.append(v[k])
+        elif t is list or t is tuple or t is set:
+            todo.extend(v)
+        elif t.__name__ == "bound_method":
+            try:
+                todo.append(v.__self__)
+            except AttributeError:
+                pass
+        elif t not in (str, bytes, bytearray, memoryview):
+            d = _attrs(v)
+            if d is not None:
+                for k in d:
+                    todo.append(d[k])
+
+
+def breakdown(label, top=None):
+    """Rows (64-bit B, path, bytes-like B, 32-bit B) of the parts' attributes, each object
+    counted once, in the first row reaching it; a part's own object and member table as a
+    row of its own. A model of the object layouts, not a measurement: `total` is measured."""
+    total = live()                  # before the walk's own set is built
+    parts = _parts()
+    seen = set()
+    book = [0, 0, 0]
+    _walk(_trans, seen, book)       # this module's own records: not the unit's
+    _walk(_peak, seen, book)
+    mods = []
+    for name in sys.modules:        # objects the imports built belong to the imported code
+        if name.startswith("faxbridge") or name.startswith("asyncio"):
+            acc = [0, 0, 0]
+            _walk(sys.modules[name].__dict__, seen, acc)
+            mods.append((name, acc[0], len(sys.modules[name].__dict__)))
+    for _p, o in parts:
+        seen.add(id(o))
+    rows = []
+    for path, o in parts:
+        d = _attrs(o)
+        rows.append((_size(o, 8)[0], path + "(object)", 0, _size(o, 4)[0]))
+        for k in sorted(d):
+            acc = [0, 0, 0]
+            _walk(d[k], seen, acc)
+            if acc[0] >= 64:
+                rows.append((acc[0], path + "." + k, acc[1], acc[2]))
+    rows.sort()
+    rows.reverse()
+    if top is None:
+        for n, p, b64, b32 in rows:
+            _say("row", label, p, n, b64, b32)
+        for name, n, k in mods:     # what grows here after boot is a cache or a lazy table
+            _say("mod", label, name, n, k)
+        _say("modules", label, len(sys.modules))
+        _say("total", label, total, book[0])
+    return total, rows[:top] if top else rows
+
+
+def _flash():
+    a = sys.argv
+    for i in range(len(a) - 1):
+        if a[i] == "--flash":
+            return a[i + 1] + "/"
+    return "flash/"
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            t = f.read().strip()
+        os.remove(path)
+        return t
+    except OSError:
+        return None
+
+
+def _flush_phase(name):
+    p = _peak.pop(name, None)
+    if p:
+        _say("peak", name, p[0])
+        for n, path, b64, b32 in p[1]:
+            _say("peakrow", name, path, n, b64, b32)
+    for key in sorted(_trans):
+        if key[0] == name:
+            m, c = _trans.pop(key)
+            _say("transient", name, key[1], m, c)
+
+
+async def watch():
+    import asyncio
+    global phase
+    fl = _flash()
+    while True:
+        await asyncio.sleep_ms(100)
+        t = _read(fl + ".bench-phase")
+        if t is not None:
+            _flush_phase(phase)
+            phase = t
+        t = _read(fl + ".bench-audit")
+        if t is not None and unit is not None:
+            _flush_phase(phase)
+            breakdown(t)
+            _say("end", t)
+            continue
+        if unit is None or unit.link is None or phase == "boot":
+            continue                # boot: the idle breakdown comes first, undisturbed
+        n = live()
+        p = _peak.get(phase)
+        if p is None or n > p[0] + 2048:
+            _peak[phase] = breakdown(phase, 60)
+        elif n > p[0]:
+            _peak[phase] = (n, p[1])

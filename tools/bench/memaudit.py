@@ -1,0 +1,197 @@
+"""What the unit's working set is made of (docs/bench.md, "What the working set is made of"): the
+field scenario (_scenario.py) once, at a roomy heap, under the bench wrapper with the audit hook
+(_audit.py, $BENCH_AUDIT): the heap each boot step leaves held, a breakdown of the idle unit by
+attribute (the heap that detaching each frees), the live-heap peak of each scenario step with
+its breakdown, and the most a synchronous call allocated at once. Totals are measured
+(gc.mem_alloc() after gc.collect()); the rows are a model of MicroPython's object layouts,
+64-bit and 32-bit (_audit._size).
+
+    .venv/bin/python tools/bench/memaudit.py [--no-jobs] [--heap 1500K]
+    .venv/bin/python tools/bench/memaudit.py --report build/memaudit.log     the report again
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _scenario  # noqa: E402
+import _unit  # noqa: E402
+from _unit import Session  # noqa: E402
+
+
+def _mark(s, name, text):
+    with open(os.path.join(s.fw.flash, name), "w") as f:
+        f.write(text)
+
+
+def audit(s, label, timeout=30.0):
+    start = len(s.fw.log())
+    _mark(s, ".bench-audit", label)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if "bench: audit end %s\n" % label in s.fw.log()[start:]:
+            return
+        time.sleep(0.1)
+    raise _unit.Incomplete("no audit %s: %s" % (label, _unit.tail(s.fw.log(), 400)))
+
+
+def phase(s, name):
+    _mark(s, ".bench-phase", name)
+    time.sleep(0.3)
+
+
+def est32(n, b64, b32):
+    return b32          # _audit.breakdown's 32-bit model (words of 4 bytes, blocks of 16)
+
+
+_JOBS = "jobs: Jobs, JobStore, open records, finished seqs"
+GROUPS = (("link", "MQTT link: Link, Session, Inbox, Outbox, FileStore, Seen, Spool"),
+          ("checker", "CAFIS: registry and checker"), ("unit.registry", "CAFIS: registry and checker"),
+          ("unit.cfg", "configuration kept after boot"), ("unit._dcfg", "configuration kept after boot"),
+          ("modem.cfg", "configuration kept after boot"), ("modem", "Class 2 driver"),
+          ("jobs", _JOBS), ("unit.store", _JOBS), ("unit.quota", _JOBS), ("port", "port object"),
+          ("unit", "Unit object, state, counters"))
+
+
+def group(path):
+    for pre, name in GROUPS:
+        if path.startswith(pre):
+            return name
+    return path
+
+
+def groups(r):
+    g = {}
+    for path, n, b64, b32 in r:
+        x = g.setdefault(group(path), [0, 0, 0])
+        x[0] += n
+        x[1] += b64
+        x[2] += b32
+    return sorted(((v[0], k, v[1], v[2]) for k, v in g.items()), reverse=True)
+
+
+def report(log, code):
+    boot = []
+    rows = {}
+    totals = {}
+    peaks = []
+    trans = []
+    mods = {}
+    nmods = {}
+    for ln in log.splitlines():
+        if not ln.startswith("bench: audit "):
+            continue
+        f = ln.split()
+        kind = f[2]
+        if kind == "boot" and f[3] == "imports":
+            code = int(f[4])        # live heap when main starts: imports, the hooks, the wrapper
+        elif kind == "boot":
+            boot.append((" ".join(f[3:-1]), int(f[-1])))
+        elif kind == "row":
+            rows.setdefault(f[3], []).append((f[4], int(f[5]), int(f[6]), int(f[7])))
+        elif kind == "total":
+            totals[f[3]] = int(f[4]) - int(f[5])     # less the audit's own records
+        elif kind == "peak":
+            peaks.append((f[3], int(f[4])))
+        elif kind == "peakrow":
+            rows.setdefault("peak:" + f[3], []).append((f[4], int(f[5]), int(f[6]), int(f[7])))
+        elif kind == "mod":
+            mods.setdefault(f[3], {})[f[4]] = (int(f[5]), int(f[6]))
+        elif kind == "modules":
+            nmods[f[3]] = int(f[4])
+        elif kind == "transient":
+            trans.append((f[3], f[4], int(f[5]), int(f[6])))
+    print("live heap when main.py starts (imports + bench hooks) %d B" % code)
+    print("\nboot steps and coroutine frames (heap left held, 64-bit B; first value, times called):")
+    seen = {}
+    for name, n in boot:
+        if name in seen:
+            seen[name][1] += 1
+        else:
+            seen[name] = [n, 1]
+            print("  %-40s %7d" % (name, n))
+    for name in seen:
+        if seen[name][1] > 1:
+            print("  %-40s called %d times" % (name, seen[name][1]))
+    for label in sorted(totals):
+        t = totals[label]
+        r = rows.get(label, [])
+        s64 = sum(x[1] for x in r)
+        s32 = sum(est32(*x[1:]) for x in r)
+        print("\n%s: live %d B, beyond the imported code %d B; rows %d B (32-bit est %d B); rest %d B"
+              % (label, t, t - code, s64, s32, t - code - s64))
+        for n, name, b64, b32 in groups(r):
+            print("  = %-60s %7d  bytes-like %7d  32-bit est %7d" % (name, n, b64, b32))
+        for path, n, b64, b32 in r:
+            if n >= 256:
+                print("  %-36s %7d  bytes-like %7d  32-bit est %7d" % (path, n, b64, est32(n, b64, b32)))
+    base = mods.get("idle", {})
+    print("\nmodule-level objects grown since idle (caches, lazy tables; modules loaded: %s):" % nmods)
+    for label in sorted(mods):
+        for name in sorted(mods[label]):
+            n, k = mods[label][name]
+            n0, k0 = base.get(name, (0, 0))
+            if n - n0 >= 128 or k != k0:
+                print("  %-16s %-40s %7d B (idle %d), %d names (idle %d)" % (label, name, n, n0, k, k0))
+    idle = dict((r[0], r[1]) for r in rows.get("idle", []))
+    print("\npeaks of the live heap (sampled every 100 ms, after gc.collect), rows grown over idle:")
+    for name, n in peaks:
+        print("  %-12s %7d B, beyond the imported code %d B, %+d B over idle" % (
+            name, n, n - code, n - totals.get("idle", n)))
+        for path, m, b64, b32 in rows.get("peak:" + name, []):
+            if m - idle.get(path, 0) >= 256:
+                print("      %-34s %7d (idle %d)  32-bit est %7d" % (path, m, idle.get(path, 0), est32(m, b64, b32)))
+    print("\nlargest allocation total in one synchronous call (collector off; kept + garbage):")
+    for ph, call, m, c in trans:
+        print("  %-12s %-24s %7d B over %d calls" % (ph, call, m, c))
+
+
+def main(argv):
+    if "--report" in argv:
+        with open(argv[argv.index("--report") + 1]) as f:
+            report(f.read(), 0)
+        return 0
+    heap = argv[argv.index("--heap") + 1] if "--heap" in argv else "1500K"
+    import tempfile
+    import _wrap
+    code = _wrap.code_heap()[0]
+    work = tempfile.mkdtemp(prefix="bench-audit-")
+    jobs = None if "--no-jobs" in argv else _scenario.prepare_jobs(work)
+    os.environ["BENCH_AUDIT"] = "1"
+    ln = _scenario.line()
+    deadline = time.monotonic() + 400
+    with Session(ln, heap=heap, config=_scenario.CONFIG, tag="audit", wrap=True, persistent=True,
+                 flash_from=jobs) as s:
+        remote = ln.add_remote(_unit.REMOTE, out_dir=os.path.join(s.tmp, "remote"))
+        caller = ln.add_remote(_unit.CALLER)
+        ln.add_remote(_scenario.BUSY, faults="busy")
+        time.sleep(3)
+        audit(s, "idle")
+        phase(s, "demo")
+        before = _scenario.demo(s, caller, s.tmp, deadline)
+        time.sleep(1)
+        audit(s, "after-demo")
+        phase(s, "telegrams")
+        _scenario.telegrams(s, remote, before, True, deadline)
+        time.sleep(1)
+        audit(s, "after-telegrams")
+        phase(s, "fax256k")
+        _scenario.fax256k(s, deadline)
+        time.sleep(1)
+        audit(s, "after-fax256k")
+        why = s.broken()
+        log = s.fw.log()
+    if why:
+        print("the scenario broke: %s" % why)
+    out = os.path.join(_unit.ROOT, "build", "memaudit.log")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(log)
+    print("firmware log in %s (again: memaudit.py --report %s)" % (os.path.relpath(out, _unit.ROOT),
+                                                                   os.path.relpath(out, _unit.ROOT)))
+    report(log, code)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
