@@ -32,6 +32,15 @@ _SEC_TABLE = const(2)
 _SEC_STATES = const(3)
 _SEC_T7 = const(4)
 _T7_DISCARD = const(2)
+# the sections of 3.3.4 (2): their index in checktab.SECTIONS
+_S_A = const(0)
+_S_B = const(1)
+_S_C = const(2)
+_S_D = const(3)
+_S_E = const(4)      # general report
+_S_EF = const(5)     # fault report (取消報告, 取消確認報告) on a destination route
+_S_FA = const(6)
+_S_FB = const(7)
 # a compiled row (bytes): kind, offset, length, row number in its seed table
 _CROW = const(4)
 # Checker._ix (bytes): (offset, length) of the fields the checker reads itself, then per
@@ -46,26 +55,6 @@ _AT_SPANS = const(12)
 _AT_ECHO = const(28)
 
 _num = _lay.num
-
-
-def _digits(buf, off, ln):
-    for i in range(off, off + ln):
-        c = buf[i]
-        if c < 48 or c > 57:
-            return False
-    return True
-
-
-def _compile(out, table, lay):
-    """Append a content table to `out` as compiled rows for layout `lay`: per row kind,
-    offset, length, row number in the seed table."""
-    for i in range(len(table)):
-        row = table[i]
-        off, ln = lay.at(row[_KEY]) if row[_KEY] else (0, 0)
-        out.append(row[_KIND])
-        out.append(off)
-        out.append(ln)
-        out.append(i)
 
 
 class Checker:
@@ -95,9 +84,16 @@ class Checker:
             for e in range(s):
                 if tab.SECTIONS[e][_SEC_TABLE] == t:
                     first = ix[_AT_SPANS + 2 * e]
-            if first < 0:
+            if first < 0:   # per row: kind, field offset and length in the layout, row number
                 first = len(rows) // _CROW
-                _compile(rows, tab.TABLES[t], tl if s == tab.S_D else cl)
+                table = tab.TABLES[t]
+                for i in range(len(table)):
+                    key = table[i][_KEY]
+                    off, ln = (tl if s == _S_D else cl).at(key) if key else (0, 0)
+                    rows.append(table[i][_KIND])
+                    rows.append(off)
+                    rows.append(ln)
+                    rows.append(i)
             ix.append(first)
             ix.append(len(tab.TABLES[t]))
         # B(b) compares every field but the message type and the trailer length
@@ -112,12 +108,12 @@ class Checker:
     def _content_v(self, row, sec, field):
         section = tab.SECTIONS[sec][_SEC_NAME]
         code = row[_CODE]
-        if sec == tab.S_D:
+        if sec == _S_D:
             return self.v.set(TERMINAL_ERROR, code, row[_RULE], field, section, None, None, None, False)
         if code is None:
-            return self.v.set(DISCARD, None, row[_RULE], field, section, None, None, None, sec >= tab.S_EF)
+            return self.v.set(DISCARD, None, row[_RULE], field, section, None, None, None, sec >= _S_EF)
         return self.v.set(ABNORMAL, code, row[_RULE], field, section, None, errors.ABN,
-                          self.cat.reply[cat.ABNORMAL], sec >= tab.S_FA)
+                          self.cat.reply[cat.ABNORMAL], sec >= _S_FA)
 
     def _state_v(self, srow, sec):
         section = tab.SECTIONS[sec][_SEC_NAME]
@@ -125,16 +121,16 @@ class Checker:
         rule = srow[_RULE]
         item = srow[_ITEM]
         if h[_T7_DISCARD]:
-            return self.v.set(DISCARD, None, rule, item, section, h[_RULE], None, None, sec >= tab.S_EF)
-        if sec == tab.S_D:
+            return self.v.set(DISCARD, None, rule, item, section, h[_RULE], None, None, sec >= _S_EF)
+        if sec == _S_D:
             return self.v.set(TERMINAL_ERROR, srow[_MSG], rule, item, section, h[_RULE], None, None, False)
         code = srow[_CODE]
         response = errors.ABN
         reply = self.cat.reply[cat.ABNORMAL]
-        if sec >= tab.S_FA and code in errors.CANCEL_REPORT_CODES:
-            reply = self.cat.reply[cat.CANCEL_REP if sec == tab.S_FA else cat.CONFIRM_REP]
+        if sec >= _S_FA and code in errors.CANCEL_REPORT_CODES:
+            reply = self.cat.reply[cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP]
             response = self.cat.entry(_num(reply, 0, len(reply)))[cat.C_JA]
-        return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= tab.S_FA)
+        return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
 
     def _len_v(self, row, kind, fault):
         if kind == DISCARD:
@@ -167,21 +163,21 @@ class Checker:
             return self._len_v(lr, ABNORMAL, k == cat.CANCEL or k == cat.CONFIRM)
         route = _num(buf, ix[_AT_ROUTE], ix[_AT_ROUTE + 1])
         if route == 0:
-            sec = tab.S_A
+            sec = _S_A
         elif route == 1:
-            sec = tab.S_B
+            sec = _S_B
         else:
             k = self.cat.cls(_num(buf, ix[_AT_MT], ix[_AT_MT + 1]))
             if k == cat.REP or k == cat.ABNORMAL or k == cat.CTRL_REP:
-                sec = tab.S_E
+                sec = _S_E
             elif k == cat.CANCEL_REP or k == cat.CONFIRM_REP:
-                sec = tab.S_EF
+                sec = _S_EF
             elif k == cat.CANCEL:
-                sec = tab.S_FA
+                sec = _S_FA
             elif k == cat.CONFIRM:
-                sec = tab.S_FB
+                sec = _S_FB
             else:
-                sec = tab.S_C
+                sec = _S_C
         slot = cen.route_index(route) if route > 1 else -1
         t = self._rows
         table = tab.TABLES[tab.SECTIONS[sec][_SEC_TABLE]]
@@ -200,13 +196,13 @@ class Checker:
             if self._state_fails(srow[_KIND], cen, mt, dest):
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
-        if sec == tab.S_B:
+        if sec == _S_B:
             self.routes.cmd_set[cen.idx] = 0
-        elif sec == tab.S_C or sec == tab.S_FA or sec == tab.S_FB:
+        elif sec == _S_C or sec == _S_FA or sec == _S_FB:
             self.routes.open(cen.idx, slot, buf, rt.ORIG)
-        elif sec == tab.S_E or sec == tab.S_EF:
+        elif sec == _S_E or sec == _S_EF:
             self.routes.free(cen.idx, slot)
-        return self.v.set(ACCEPT, None, None, None, tab.SECTIONS[sec][_SEC_NAME], None, None, None, sec >= tab.S_EF)
+        return self.v.set(ACCEPT, None, None, None, tab.SECTIONS[sec][_SEC_NAME], None, None, None, sec >= _S_EF)
 
     def _check_terminal(self, buf, n):
         tl = self.tl
@@ -217,25 +213,25 @@ class Checker:
             return self._len_v(lr, TERMINAL_ERROR, False)
         t = self._rows
         ix = self._ix
-        first = _CROW * ix[_AT_SPANS + 2 * tab.S_D]
-        for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * tab.S_D + 1], _CROW):
+        first = _CROW * ix[_AT_SPANS + 2 * _S_D]
+        for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
             row = tab.TABLE_D[t[p + 3]]
             if not self._row_ok(t[p], t[p + 1], t[p + 2], row, buf, n, None, -1):
-                return self._content_v(row, tab.S_D, row[_ITEM])
+                return self._content_v(row, _S_D, row[_ITEM])
         dest = self.reg.conn_dest(self.reg.connection_at(buf, ix[_AT_TCONN]))   # D(a) passed: registered
         mt = _num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
-        for srow_no in tab.SECTIONS[tab.S_D][_SEC_STATES]:
+        for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
             srow = tab.TABLE_6[srow_no - 1]
             if dest < 0 and tab.DST_NO_ROUTE <= srow[_KIND] <= tab.DST_SERVICE:
                 continue        # no destination known for this connection company
             if self._state_fails(srow[_KIND], None, mt, dest):
-                return self._state_v(srow, tab.S_D)
+                return self._state_v(srow, _S_D)
         return self.v.set(ACCEPT, None, None, None, "D", None, None, None, False)
 
     # -- one content row ---------------------------------------------------------------------------
     def _row_ok(self, kind, off, ln, row, buf, n, cen, slot):
         if kind == tab.NUMERIC:
-            return _digits(buf, off, ln)
+            return _num(buf, off, ln) >= 0
         if kind == tab.DAY:
             d = _num(buf, off + ln - 2, 2)
             return 1 <= d <= 31

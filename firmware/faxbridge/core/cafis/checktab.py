@@ -2,7 +2,7 @@
 A-F (表 3.3.4-2..5), 表 3.3.4-6 (states) and 表 3.3.4-7 (their handling), and the sections of
 3.3.4 (2) that say which tables apply to a telegram. One tuple per seed row, in the seed's order,
 each row naming its source; checks.Checker reads the cells by name and compiles the rows to bytes
-at start. Kinds and sections are public constants: the Checker dispatches on them.
+at start. The check kinds are public constants: the Checker dispatches on them.
 
 Columns: content tables (rule, item name as in the seed, check kind, error code, layout field
 key, argument); 表 3.3.4-1 (rule, item, sender, error code when too long); 表 3.3.4-6 (rule,
@@ -168,25 +168,18 @@ TABLE_7 = (
 )
 
 # Sections of 3.3.4 (2) a telegram is checked under, with its content table, the rows of
-# 表 3.3.4-6 that apply (project decision, docs/cafis.md) and its row of 表 3.3.4-7.
-S_A = const(0)
-S_B = const(1)
-S_C = const(2)
-S_D = const(3)
-S_E = const(4)      # general report
-S_EF = const(5)     # fault report (取消報告, 取消確認報告) on a destination route
-S_FA = const(6)
-S_FB = const(7)
+# 表 3.3.4-6 that apply (project decision, docs/cafis.md) and its row of 表 3.3.4-7. A section is
+# its index here (checks.py names them _S_A .. _S_FB).
 # the content tables of the sections, numbered as SECTIONS names them (E and E fault share #4)
 TABLES = (TABLE_A, TABLE_B, TABLE_2, TABLE_D, TABLE_3, TABLE_4, TABLE_5)
 SECTIONS = (
     # (section, name, content table: index in TABLES, 表 3.3.4-6 rows, 表 3.3.4-7 row)
-    (S_A, "A", 0, (7, 8), 1),
-    (S_B, "B", 1, (7, 8), 1),
-    (S_C, "C", 2, (1, 2, 3, 4, 5, 6, 7, 8), 2),
-    (S_D, "D", 3, (3, 4, 5, 6, 7, 8), 2),
-    (S_E, "E", 4, (1, 7, 8), 3),
-    (S_EF, "E", 4, (1, 7, 8), 5),
-    (S_FA, "F(a)", 5, (1, 2, 3, 4, 5, 6, 7, 8), 4),
-    (S_FB, "F(b)", 6, (1, 2, 3, 4, 5, 6, 7, 8), 4),
+    (0, "A", 0, (7, 8), 1),
+    (1, "B", 1, (7, 8), 1),
+    (2, "C", 2, (1, 2, 3, 4, 5, 6, 7, 8), 2),
+    (3, "D", 3, (3, 4, 5, 6, 7, 8), 2),
+    (4, "E", 4, (1, 7, 8), 3),          # general report
+    (5, "E", 4, (1, 7, 8), 5),          # fault report (取消報告, 取消確認報告) on a destination route
+    (6, "F(a)", 5, (1, 2, 3, 4, 5, 6, 7, 8), 4),
+    (7, "F(b)", 6, (1, 2, 3, 4, 5, 6, 7, 8), 4),
 )
