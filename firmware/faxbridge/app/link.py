@@ -25,7 +25,7 @@ from faxbridge.app.echo import Echo
 from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
-TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
+_TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
 
 
 class Link:
@@ -284,13 +284,13 @@ class Link:
             left = end - self.clock.ms()
             if left <= 0:
                 return
-            await transport.sleep_ms(left if left < TICK_MS else TICK_MS)
+            await transport.sleep_ms(left if left < _TICK_MS else _TICK_MS)
 
     async def _ticker(self, c):
-        """Wakes the driver every TICK_MS for the session's timers (all of them are seconds
+        """Wakes the driver every _TICK_MS for the session's timers (all of them are seconds
         long) and enforces the write timeout: a drain stuck that long closes the socket."""
         while True:
-            await transport.sleep_ms(TICK_MS)
+            await transport.sleep_ms(_TICK_MS)
             t = self._t_flush
             if t >= 0 and self.clock.ms() - t > self.write_timeout_ms:
                 self._rx_err = "write timed out after %d ms" % self.write_timeout_ms

@@ -26,7 +26,7 @@ from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt import faxstr as fs
 from faxbridge.core.mqtt.commands import CommandError
 
-MAX_B64 = const(349528)   # base64 characters of one page: a whole 256 KB payload
+_MAX_B64 = const(349528)   # base64 characters of one page: a whole 256 KB payload
 
 # States outside strings (the comment: what may come next)
 _TOP = const(0)       # '{'
@@ -55,7 +55,7 @@ class Parser(fs.Strings):
     strings themselves are decoded by fs.Strings."""
 
     def __init__(self, sink, max_pages=commands.MAX_PAGES, max_text=commands.MAX_TEXT,
-                 max_b64=MAX_B64, max_job=commands.MAX_JOB, max_number=commands.MAX_NUMBER):
+                 max_b64=_MAX_B64, max_job=commands.MAX_JOB, max_number=commands.MAX_NUMBER):
         self.sink = sink
         self.max_pages = max_pages
         self.max_text = max_text

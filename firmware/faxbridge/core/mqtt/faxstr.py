@@ -4,7 +4,7 @@ A page's text or image bytes go to the sink 256 bytes at a time; a job id, dial 
 name goes to a small buffer, checked as it comes. Strings is the base of faxcmd.Parser, which
 keeps the structure around them: the byte loop here hands every byte outside a string to
 _struct(), and a string's closing quote to _close(). The structure machine's states are below
-STR.
+the string states (14 ..).
 """
 from micropython import const
 
@@ -12,7 +12,7 @@ from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt.commands import CommandError
 
 # States inside strings (what the string is: self.tg)
-STR = const(14)
+_STR = const(14)      # the structure machine's states (faxcmd.py) are below
 _ESC = const(15)      # after '\'
 _HEX = const(16)      # inside \uXXXX
 _SBS = const(17)      # after a high surrogate: '\' and 'u' must follow
@@ -76,7 +76,7 @@ class Strings:
         i = 0
         while i < n:
             st = self.st
-            if st == STR:
+            if st == _STR:
                 if not self.ucont:   # the fast loops take the plain bytes of a page
                     tg = self.tg
                     if tg == T_B64 and not self.pad:
@@ -109,14 +109,14 @@ class Strings:
                 continue
             c = mv[i]
             i += 1
-            if st > STR:
+            if st > _STR:
                 self._escape(st, c, i)
             elif not (c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09):
                 self._struct(st, c, i)
 
     # ---- strings
     def _open(self, tg):
-        self.st = STR
+        self.st = _STR
         self.tg = tg
         self.sn = 0
 
@@ -149,7 +149,7 @@ class Strings:
     def _escape(self, st, c, i):
         """A byte of an escape sequence: after '\', inside \\uXXXX, between surrogates."""
         if st == _ESC:
-            self.st = STR
+            self.st = _STR
             if c == 0x75:
                 self.st = _HEX
                 self.hx = self.nh = 0
@@ -180,7 +180,7 @@ class Strings:
             if not 0xDC00 <= u <= 0xDFFF:
                 self._bad_json("lone UTF-16 surrogate", i)
             self.hi = 0
-            self.st = STR
+            self.st = _STR
             self._put(0x10000 + ((hi - 0xD800) << 10) + (u - 0xDC00))
         elif 0xD800 <= u <= 0xDBFF:
             self.hi = u
@@ -188,7 +188,7 @@ class Strings:
         elif 0xDC00 <= u <= 0xDFFF:
             self._bad_json("lone UTF-16 surrogate", i)
         else:
-            self.st = STR
+            self.st = _STR
             self._put(u)
 
     def _put(self, cp):
