@@ -2,7 +2,7 @@
 import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel, check_v
 
-from faxbridge.core.cafis import checks, registry
+from faxbridge.core.cafis import checktab, registry
 
 AB = "abnormal_report"
 DI = "discard"
@@ -160,10 +160,10 @@ def test_table_2_row_2_route_in_use():
 
 
 def test_table_2_row_11_repeats_row_9():
-    rule, item, kind, code, key, arg = checks.TABLE_2[10]
+    rule, item, kind, code, key, arg = checktab.TABLE_2[10]
     assert rule == "3.3.4-2 #11" and item == "仕向処理日付" and key == "org_date" and arg == "3.3.4-2 #9"
-    nine = checks.TABLE_2[8]
-    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checks.TABLE_2[2][2]   # #3 and #9: NUMERIC
+    nine = checktab.TABLE_2[8]
+    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2][2]   # #3 and #9: NUMERIC
     # a non-numeric date is reported once, by row 9, the first in the seed's order
     check_v(_req(h.checker(), (("org_date", "X2"),)), AB, "C58", "3.3.4-2 #9", "仕向処理日付")
 
@@ -547,8 +547,8 @@ def test_every_content_and_state_row_is_tested_here():
     """Coverage guard: every rule of the data tables appears in this file's cases."""
     with open(__file__) as f:
         src = f.read()
-    for table in (checks.TABLE_A, checks.TABLE_B, checks.TABLE_2, checks.TABLE_D, checks.TABLE_3,
-                  checks.TABLE_4, checks.TABLE_5, checks.TABLE_6, checks.TABLE_7, checks.LENGTH):
+    for table in (checktab.TABLE_A, checktab.TABLE_B, checktab.TABLE_2, checktab.TABLE_D, checktab.TABLE_3,
+                  checktab.TABLE_4, checktab.TABLE_5, checktab.TABLE_6, checktab.TABLE_7, checktab.LENGTH):
         for row in table:
             assert ('"%s"' % row[0]) in src, row[0]
 

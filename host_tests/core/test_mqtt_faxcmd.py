@@ -375,7 +375,8 @@ def test_256k_command_fits_a_small_micropython_heap():
     bin_ = os.path.join(root, ".venv", "bin")
     out = tmpdir("bigmpy")
     for m in ("faxbridge/__init__", "faxbridge/core/__init__", "faxbridge/core/mqtt/__init__",
-              "faxbridge/core/mqtt/commands", "faxbridge/core/mqtt/faxcmd", "faxbridge/app/__init__",
+              "faxbridge/core/mqtt/commands", "faxbridge/core/mqtt/faxcmd", "faxbridge/core/mqtt/faxstr",
+                  "faxbridge/app/__init__",
               "faxbridge/core/fax/__init__", "faxbridge/core/fax/dial",
               "faxbridge/app/spool", "faxbridge/app/store", "faxcmd_big"):
         src = os.path.join(here if m == "faxcmd_big" else os.path.join(root, "firmware"), m + ".py")

@@ -6,9 +6,9 @@ import cafis_helpers as h
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faxbridge.core.cafis import checks, layout, registry
+from faxbridge.core.cafis import checks, layout, registry, verdict
 
-KINDS = set(checks.KINDS)
+KINDS = set(verdict.KINDS)
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 GOOD = [h.center_tel(), h.center_tel((("msg_type", "9100"), ("cafis_seq", "000777"))),
@@ -19,7 +19,7 @@ FIELD_BYTES = st.sampled_from([b"0", b"9", b" ", b"X", b"\x0e", b"\x0f", b"\x00"
 
 
 def _valid(v):
-    assert isinstance(v, checks.Verdict)
+    assert isinstance(v, verdict.Verdict)
     assert v.kind in KINDS
     if v.kind == "accept":
         assert v.code is None and v.rule is None and v.field is None

@@ -7,7 +7,7 @@ telegram into one preallocated buffer; the handler (link.on_command) runs at the
 its answer goes to the outbox (link.event) before on_publish_end says PUBACK. With no room for
 an answer (link.has_room()) the command and everything after it are held (no PUBACK) until the
 link reconnects. Answered commands are remembered in the seen window (app/seen.py).
-Uses of the link: root, verify, default_sender, on_command, event(), has_room(), echo().
+Uses of the link: root, echo (app/echo.Echo or None), default_sender, on_command, event(), has_room().
 """
 import binascii
 
@@ -71,7 +71,7 @@ class Inbox:
         self._sfx = sfx
         if sfx is not None and (not sfx.startswith("cmd/") or sfx == contract.CMD_ERROR):
             self._retain = False
-            if self.link.verify:
+            if self.link.echo:
                 self._k = _ECHO
             return
         self._crc = binascii.crc32(topic) if topic is not None else 0
@@ -162,7 +162,7 @@ class Inbox:
         if k == _HOLD:
             return False
         if k == _ECHO:
-            self.link.echo(self._sfx, self.cmdmv[:self._n])
+            self.link.echo.seen(self._sfx, self.cmdmv[:self._n])
             return True
         if k == _DROP:
             return True   # not a command, an empty one, or a ref answered before

@@ -17,16 +17,15 @@ one preallocated buffer, on every resend too, and the file is deleted at its PUB
 (docs/mqtt.md "Received pages").
 """
 import asyncio
-import os
-import sys
 from micropython import const
 
-from faxbridge.app import transport
+from faxbridge.app import rx, transport
 from faxbridge.app.clock import Monotonic
+from faxbridge.app.echo import Echo
 from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
-TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
+_TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
 
 
 class Link:
@@ -49,8 +48,6 @@ class Link:
         self.server_name = server_name or host
         self.root_s = contract.root(unit, prefix)
         self.root = (self.root_s + "/").encode()
-        self.verify = verify
-        self.verify_ms = verify_ms
         self.connect_timeout_ms = connect_timeout_ms
         self.nodelay = nodelay
         self.write_timeout_ms = write_timeout_ms
@@ -58,6 +55,7 @@ class Link:
         self.on_command = None
         self.on_error = on_error
         self.clock = Monotonic()
+        self.echo = Echo(verify_ms, self.root_s, self._error) if verify else None
         will = (self.root_s + "/" + contract.AVAILABILITY, contract.OFFLINE, 1, True)
         self.session = session.Session(
             client_id or ("fb-" + unit), keepalive=keepalive, clean=clean, will=will,
@@ -75,7 +73,6 @@ class Link:
         self.files_done = 0                   # ... acknowledged and deleted
         self.last_error = None
         self.errors = 0
-        self.denied = 0
         self.connects = 0
         self.tseq = 0
         self.discovery = discovery   # (HA prefix, firmware version) or None: docs/ha.md
@@ -86,7 +83,6 @@ class Link:
         self._c = None
         self._rx_err = None
         self._t_flush = -1
-        self._pending = {}  # topic suffix -> [seq, deadline] awaiting its echo (verify)
         self._subpid = 0
         self._subs = ()
 
@@ -141,7 +137,7 @@ class Link:
     def stats(self):
         s = self.session
         return (("state", self.state()), ("connects", self.connects), ("errors", self.errors),
-                ("denied", self.denied), ("resent", s.stats_resent), ("held", self.inbox.held),
+                ("denied", self.echo.denied if self.echo else 0), ("resent", s.stats_resent), ("held", self.inbox.held),
                 ("redelivered", self.inbox.redelivered), ("last_error", self.last_error))
 
     def has_room(self):
@@ -163,31 +159,6 @@ class Link:
                 pass
         self._wake.set()
 
-    # ---- the echo check (verify) ----
-    def echo(self, sfx, b):
-        """One of our own publishes came back (b: the head of its payload)."""
-        p = self._pending.get(sfx)
-        if p is None:
-            return
-        if sfx == contract.AVAILABILITY:
-            if b == contract.ONLINE:
-                del self._pending[sfx]
-            return
-        seq = _seq_of(b)
-        if seq is not None and seq >= p[0]:
-            del self._pending[sfx]
-
-    def _check_echoes(self, now):
-        """verify: every topic we publish must come back to our own subscription within
-        verify_ms; MQTT 3.1.1 PUBACKs a publish the broker's ACL dropped, this is how we know."""
-        for sfx in list(self._pending):
-            seq, dl = self._pending[sfx]
-            if now >= dl:
-                del self._pending[sfx]
-                self.denied += 1
-                self._error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
-                            " read-back) denied by its ACL?" % (self.root_s, sfx, seq, self.verify_ms))
-
     def _announce(self, now):
         """Home Assistant discovery: one retained config per entity, QoS 1, built one at a
         time while the in-flight window has room (docs/ha.md)."""
@@ -206,11 +177,10 @@ class Link:
         ob = self.outbox
         n0 = ob.inflight()
         ob.pump(self.session, self.root, now)
-        if self.verify:
+        if self.echo:
             for i in range(n0, ob.inflight()):
                 seq, sfx = ob.flight(i)
-                if sfx is not None and sfx not in self._pending:  # the oldest unconfirmed seq
-                    self._pending[sfx] = [seq, now + self.verify_ms]
+                self.echo.expect(sfx, seq, now)
 
     # ---- connection ----
     def _error(self, text):
@@ -235,54 +205,16 @@ class Link:
         await c.drain()
 
     async def _stream(self, c, item):
-        """Write a file-backed PUBLISH (session.publish_file): its header, then its payload
-        read from the file through fbuf, draining after each piece. A file gone or resized
-        before the header is written: forgotten (outbox.lost_files); one that ends early
-        after it: the connection is dropped (the broker discards the partial PUBLISH)."""
+        """A file-backed PUBLISH (a received page, rx.send). A file gone or resized before the
+        header is written: forgotten (outbox.lost_files); one that ends early after it raises
+        (the connection is dropped)."""
         hdr, ref, length, pid = item
-        try:
-            f = open(ref, "rb")
-        except OSError:
-            f = None
-        try:
-            if f is None or f.seek(0, 2) != length:
-                self.session.forget(pid)
-                self.outbox.lost_files += 1
-                self._error("file %s gone or changed before it was sent: skipped" % ref)
-                return
-            f.seek(0)
-            c.write(hdr)
-            mv = memoryview(self.fbuf)
-            n = len(mv)
-            left = length
-            while left:   # whole-buffer pieces reuse one view: no allocation per piece
-                k = f.readinto(mv if left >= n else mv[:left])
-                if not k:
-                    raise OSError("file %s ended %d bytes early" % (ref, left))
-                if not _MP:   # CPython's transport may keep a view of what it is given
-                    c.write(bytes(mv[:k]))
-                else:
-                    c.write(mv if k == n else mv[:k])
-                await c.drain()
-                left -= k
+        if await rx.send(c, hdr, ref, length, self.fbuf):
             self.files_sent += 1
-        finally:
-            if f is not None:
-                f.close()
-
-    def _delivered_file(self, ref):
-        """A file-backed event was acknowledged: delete its file, and its folder once empty."""
-        self.files_done += 1
-        try:
-            os.remove(ref)
-        except OSError:
-            pass
-        i = ref.rfind("/")
-        if i > 0:
-            try:
-                os.rmdir(ref[:i])   # fails while other pages remain: fine
-            except OSError:
-                pass
+        else:
+            self.session.forget(pid)
+            self.outbox.lost_files += 1
+            self._error("file %s gone or changed before it was sent: skipped" % ref)
 
     async def _reader(self, c):
         sess = self.session
@@ -305,7 +237,7 @@ class Link:
     def _subscribe(self, now):
         r = self.root_s + "/"
         subs = [(r + contract.CMD_FILTER, 1)]
-        if self.verify:
+        if self.echo:
             subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
         self._subs = subs
         self._subpid = self.session.subscribe(subs, now)
@@ -315,21 +247,21 @@ class Link:
             k = ev[0]
             if k == "puback":
                 if len(ev) > 2:
-                    self._delivered_file(ev[2])
+                    self.files_done += 1
+                    rx.delivered(ev[2])
                 self.outbox.on_puback(ev[1], now)
             elif k == "up":
                 if self.session.state != session.UP:
                     continue  # it died again in the same read: the "down" event follows
                 self.connects += 1
-                self._pending = {}
                 # a session the broker kept has our subscriptions: subscribing again would make
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
                 if not ev[1] or not self._subs:
                     self._subscribe(now)
                 self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
                 self._disc = 0 if self.discovery else -1
-                if self.verify:
-                    self._pending[contract.AVAILABILITY] = [0, now + self.verify_ms]
+                if self.echo:
+                    self.echo.reset(now)
             elif k == "suback":
                 if ev[1] == self._subpid:
                     g = ev[2]
@@ -352,13 +284,13 @@ class Link:
             left = end - self.clock.ms()
             if left <= 0:
                 return
-            await transport.sleep_ms(left if left < TICK_MS else TICK_MS)
+            await transport.sleep_ms(left if left < _TICK_MS else _TICK_MS)
 
     async def _ticker(self, c):
-        """Wakes the driver every TICK_MS for the session's timers (all of them are seconds
+        """Wakes the driver every _TICK_MS for the session's timers (all of them are seconds
         long) and enforces the write timeout: a drain stuck that long closes the socket."""
         while True:
-            await transport.sleep_ms(TICK_MS)
+            await transport.sleep_ms(_TICK_MS)
             t = self._t_flush
             if t >= 0 and self.clock.ms() - t > self.write_timeout_ms:
                 self._rx_err = "write timed out after %d ms" % self.write_timeout_ms
@@ -422,8 +354,8 @@ class Link:
                 return
             if sess.state == session.UP:
                 self._pump(now)
-                if self.verify and self._pending:
-                    self._check_echoes(now)
+                if self.echo:
+                    self.echo.check(now)
             self.outbox.poll(now)
             sess.poll(now)
             self._handle(now)
@@ -443,24 +375,8 @@ class Link:
 
 
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
-_MP = sys.implementation.name == "micropython"
 
 
 def _urandom_float():
     import os
     return os.urandom(2)[0] / 256 + os.urandom(1)[0] / 65536
-
-
-def _seq_of(payload):
-    """The seq of one of our own event payloads ({"unit":"..","seq":N,...}) or None."""
-    b = bytes(payload)
-    i = b.find(b'"seq":')
-    if i < 0:
-        return None
-    i += 6
-    n = 0
-    j = i
-    while j < len(b) and 48 <= b[j] <= 57:
-        n = n * 10 + b[j] - 48
-        j += 1
-    return n if j > i else None

@@ -1,16 +1,21 @@
-"""Received faxes on flash: a page sink for the Class 2 driver (docs/fax.md), and retention.
+"""Received faxes on flash: a page sink for the Class 2 driver (docs/fax.md), the pages' way to
+the broker, and retention.
 
 Pages are stored as <folder>/<fax id>/p<n>.g3 in MSB-first bit order (the netpbm and efax
 convention: `g3topbm` reads them as-is); each page's lines are counted by the T.4 decoder so
 the driver can answer +FPTS from the bad-line count. Fax ids are rx<boot>-<n>, n counting every
 reception the unit ever made. Each page is published on fax/page/<fax id>/<n> streamed from
-its file and deleted once the broker has it (app/link.py); prune() keeps flash use bounded for
-the pages not yet delivered (docs/unit.md "Received faxes").
+its file (send(), called by app/link.py) and deleted once the broker has it (delivered());
+prune() keeps flash use bounded for the pages not yet delivered (docs/unit.md "Received
+faxes").
 """
 import os
+import sys
 
 from faxbridge.app.store import makedirs, names, rmtree, size
 from faxbridge.core.fax import t4, t4dec
+
+_MP = sys.implementation.name == "micropython"
 
 
 class RxSink:
@@ -111,3 +116,50 @@ def prune(folder, keep, max_bytes):
             return gone
         rmtree(folder + oldest[1])
         gone += 1
+
+
+async def send(c, hdr, ref, length, buf):
+    """Write a file-backed PUBLISH (session.publish_file) to connection c: its header, then its
+    payload read from the file `ref` through buf, draining after each piece. False, nothing
+    written: the file is gone or no longer `length` bytes. A file that ends early after the
+    header raises OSError (the caller drops the connection: the broker discards the partial
+    PUBLISH)."""
+    try:
+        f = open(ref, "rb")
+    except OSError:
+        return False
+    try:
+        if f.seek(0, 2) != length:
+            return False
+        f.seek(0)
+        c.write(hdr)
+        mv = memoryview(buf)
+        n = len(mv)
+        left = length
+        while left:   # whole-buffer pieces reuse one view: no allocation per piece
+            k = f.readinto(mv if left >= n else mv[:left])
+            if not k:
+                raise OSError("file %s ended %d bytes early" % (ref, left))
+            if not _MP:   # CPython's transport may keep a view of what it is given
+                c.write(bytes(mv[:k]))
+            else:
+                c.write(mv if k == n else mv[:k])
+            await c.drain()
+            left -= k
+        return True
+    finally:
+        f.close()
+
+
+def delivered(ref):
+    """A page the broker has (PUBACK): delete its file, and its folder once empty."""
+    try:
+        os.remove(ref)
+    except OSError:
+        pass
+    i = ref.rfind("/")
+    if i > 0:
+        try:
+            os.rmdir(ref[:i])   # fails while other pages remain: fine
+        except OSError:
+            pass

@@ -7,22 +7,23 @@ References: MQTT 3.1.1 (OASIS) sections 2.2 (fixed header), 3.1-3.14 (packets).
 """
 from micropython import const
 
+# packet types (2.2.1); underscored: not named outside this module (no QoS 2, no UNSUBSCRIBE)
 CONNECT = const(1)
 CONNACK = const(2)
 PUBLISH = const(3)
 PUBACK = const(4)
-PUBREC = const(5)
-PUBREL = const(6)
-PUBCOMP = const(7)
+_PUBREC = const(5)
+_PUBREL = const(6)
+_PUBCOMP = const(7)
 SUBSCRIBE = const(8)
 SUBACK = const(9)
-UNSUBSCRIBE = const(10)
+_UNSUBSCRIBE = const(10)
 UNSUBACK = const(11)
-PINGREQ = const(12)
+_PINGREQ = const(12)
 PINGRESP = const(13)
-DISCONNECT = const(14)
+_DISCONNECT = const(14)
 
-MAX_REMAINING = const(268435455)  # 2.2.3: four length bytes at most
+_MAX_REMAINING = const(268435455)  # 2.2.3: four length bytes at most
 
 PINGREQ_PACKET = b"\xc0\x00"
 DISCONNECT_PACKET = b"\xe0\x00"
@@ -54,7 +55,7 @@ def _u8(s):
 
 def varint_into(buf, pos, n):
     """Write the remaining length n (2.2.3) at buf[pos]; return the new position."""
-    if n < 0 or n > MAX_REMAINING:
+    if n < 0 or n > _MAX_REMAINING:
         raise ValueError("remaining length out of range")
     while True:
         b = n & 0x7F
@@ -188,13 +189,6 @@ def encode_subscribe(pid, filters):
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
     return _packet(0x82, body)
-
-
-def encode_unsubscribe(pid, filters):
-    body = bytes((pid >> 8, pid & 0xFF))
-    for f in filters:
-        body += _field(check_topic(f, True))
-    return _packet(0xA2, body)
 
 
 # ---- decoding bodies (body = memoryview of the bytes after the fixed header) ----

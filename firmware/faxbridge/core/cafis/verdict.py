@@ -1,0 +1,44 @@
+"""What a check answers: the verdict kinds and Verdict, the one object a Checker refills
+(checks.py) and the session engine builds its own with (cafisside.py)."""
+from . import errors
+
+ACCEPT = "accept"
+DISCARD = "discard"
+ABNORMAL = "abnormal_report"
+TERMINAL_ERROR = "terminal_error"
+KINDS = ("accept", "discard", "abnormal_report", "terminal_error")
+
+
+class Verdict:
+    """One verdict. kind: accept / discard / abnormal_report / terminal_error; code: Cnn, CAFnn
+    or None; rule: '3.3.4-2 #3' or None; field: the seed's item name or None; section: the part
+    of 3.3.4 (2) the telegram was checked under ('A'..'F(b)'); handling: the 表 3.3.4-7 row for
+    state errors; response: the telegram CAFIS answers with (異常報告, 取消報告, 取消確認報告);
+    reply: its message type (bytes); fault: True for fault telegrams (guidance from 表 3.3.5-2).
+    A Checker returns its one Verdict, refilled by every check."""
+
+    def __init__(self, kind, code=None, rule=None, field=None, section=None, handling=None,
+                 response=None, reply=None, fault=False):
+        self.set(kind, code, rule, field, section, handling, response, reply, fault)
+
+    def set(self, kind, code, rule, field, section, handling, response, reply, fault):
+        self.kind = kind
+        self.code = code
+        self.rule = rule
+        self.field = field
+        self.section = section
+        self.handling = handling
+        self.response = response
+        self.reply = reply
+        self.fault = fault
+        return self
+
+    def as_tuple(self):
+        return (self.kind, self.code, self.rule, self.field)
+
+    def guidance(self):
+        """The 3.3.5 catalogue entry for the code (errors.guidance), or None."""
+        return errors.guidance(self.code, self.fault)
+
+    def __repr__(self):
+        return "Verdict(%r, %r, %r, %r)" % (self.kind, self.code, self.rule, self.field)

@@ -1,0 +1,346 @@
+"""The strings of a cmd/fax payload (docs/mqtt.md "Commands"), decoded byte by byte: UTF-8 (RFC
+3629), JSON escapes and surrogate pairs (RFC 8259 section 7), base64 (RFC 4648) of image pages.
+A page's text or image bytes go to the sink 256 bytes at a time; a job id, dial string or field
+name goes to a small buffer, checked as it comes. Strings is the base of faxcmd.Parser, which
+keeps the structure around them: the byte loop here hands every byte outside a string to
+_struct(), and a string's closing quote to _close(). The structure machine's states are below
+the string states (14 ..).
+"""
+from micropython import const
+
+from faxbridge.core.mqtt import commands
+from faxbridge.core.mqtt.commands import CommandError
+
+# States inside strings (what the string is: self.tg)
+_STR = const(14)      # the structure machine's states (faxcmd.py) are below
+_ESC = const(15)      # after '\'
+_HEX = const(16)      # inside \uXXXX
+_SBS = const(17)      # after a high surrogate: '\' and 'u' must follow
+_SU = const(18)
+
+# string targets: field names (top level, page), job id, dial string; page text, page image
+T_KEY = const(0)
+T_PKEY = const(1)
+T_JOB = const(2)
+T_NUM = const(3)
+T_TEXT = const(4)
+T_B64 = const(5)
+
+_FLUSH = const(252)   # flush beyond this (room for one more 4-byte character or 3-byte quad)
+KEYMAX = const(24)    # characters of a field name kept (for the error's detail)
+_PADDED = const(9)    # base64 padding complete
+
+KINDS = ("text", "pbm", "pbmz")
+FIELDS = ("job", "number", "pages")
+
+# byte classes: 1 plain string byte (ASCII, not '"' '\' or control), 2 job id, 4 dial string
+_CLS = bytearray(256)
+for _c in range(0x20, 0x7F):
+    _CLS[_c] = 1
+_CLS[0x22] = _CLS[0x5C] = 0
+for _c in commands.JOB_CHARS:
+    _CLS[ord(_c)] |= 2
+for _c in commands.DIAL_CHARS:
+    _CLS[ord(_c)] |= 4
+# base64 values (RFC 4648 table 1), 64 for '=', 0xFF for anything else
+_B64 = bytearray(b"\xff" * 256)
+for _c in range(64):
+    _B64[b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[_c]] = _c
+_B64[0x3D] = 64
+# JSON escapes (RFC 8259 section 7): the byte after '\' -> the character it stands for
+_ESCV = bytearray(128)
+for _c in range(8):
+    _ESCV[b'"\\/bfnrt'[_c]] = b'"\\/\x08\x0c\n\r\t'[_c]
+del _c
+
+
+class Strings:
+    """Decoding inside strings, and the errors. The parser's fields it uses: st, tg, sink, out,
+    outmv, small, the limits, and the decoder state reset() sets."""
+
+    # ---- errors
+    def _bad_json(self, what, i):
+        raise CommandError(commands.BAD_JSON, "not valid UTF-8 JSON: %s at byte %d"
+                           % (what, self.base + i - 1), self.job)
+
+    def _bad(self, detail, reason=commands.BAD_FIELD):
+        raise CommandError(reason, detail, self.job)
+
+    def _page_bad(self, what, reason=commands.BAD_FIELD, kind=True):
+        """An error about the page being read: 'pages[i].kind<what>' ('pages[i]<what>')."""
+        self._bad("pages[%d]" % self.np + ("." + KINDS[self.kind] if kind else "") + what, reason)
+
+    # ---- the byte loop
+    def _run(self, mv, n):
+        """Bytes inside strings are decoded here; the others go to the parser's _struct()."""
+        i = 0
+        while i < n:
+            st = self.st
+            if st == _STR:
+                if not self.ucont:   # the fast loops take the plain bytes of a page
+                    tg = self.tg
+                    if tg == T_B64 and not self.pad:
+                        i = self._b64run(mv, i, n)
+                    elif tg == T_TEXT:
+                        i = self._textrun(mv, i, n)
+                    if i >= n:
+                        return
+                c = mv[i]
+                i += 1
+                if self.ucont:
+                    if not self.ulo <= c <= self.uhi:
+                        self._bad_json("invalid UTF-8", i)
+                    self.ulo = 0x80
+                    self.uhi = 0xBF
+                    self.cp = (self.cp << 6) | (c & 0x3F)
+                    self.ucont -= 1
+                    if not self.ucont:
+                        self._put(self.cp)
+                elif c == 0x22:
+                    self._close()
+                elif c == 0x5C:
+                    self.st = _ESC
+                elif c < 0x20:
+                    self._bad_json("control character in a string", i)
+                elif c < 0x80:
+                    self._put(c)
+                else:
+                    self._lead(c, i)
+                continue
+            c = mv[i]
+            i += 1
+            if st > _STR:
+                self._escape(st, c, i)
+            elif not (c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09):
+                self._struct(st, c, i)
+
+    # ---- strings
+    def _open(self, tg):
+        self.st = _STR
+        self.tg = tg
+        self.sn = 0
+
+    def _lead(self, c, i):
+        """The first byte of a multi-byte UTF-8 character (RFC 3629: no overlong forms, no
+        surrogates, nothing above U+10FFFF)."""
+        lo = 0x80
+        hi = 0xBF
+        if 0xC2 <= c <= 0xDF:
+            n = 1
+        elif 0xE0 <= c <= 0xEF:
+            n = 2
+            if c == 0xE0:
+                lo = 0xA0
+            elif c == 0xED:
+                hi = 0x9F
+        elif 0xF0 <= c <= 0xF4:
+            n = 3
+            if c == 0xF0:
+                lo = 0x90
+            elif c == 0xF4:
+                hi = 0x8F
+        else:
+            self._bad_json("invalid UTF-8", i)
+        self.cp = c & (0x3F >> n)
+        self.ucont = n
+        self.ulo = lo
+        self.uhi = hi
+
+    def _escape(self, st, c, i):
+        """A byte of an escape sequence: after '\', inside \\uXXXX, between surrogates."""
+        if st == _ESC:
+            self.st = _STR
+            if c == 0x75:
+                self.st = _HEX
+                self.hx = self.nh = 0
+                return
+            v = _ESCV[c] if c < 0x80 else 0
+            if not v:
+                self._bad_json("bad escape", i)
+            self._put(v)
+        elif st == _HEX:
+            d = c - 0x30 if 0x30 <= c <= 0x39 else (c | 0x20) - 0x57
+            if not 0 <= d <= 15:
+                self._bad_json("bad \\u escape", i)
+            self.hx = (self.hx << 4) | d
+            self.nh += 1
+            if self.nh == 4:
+                self._unicode(self.hx, i)
+        elif c != (0x5C if st == _SBS else 0x75):
+            self._bad_json("lone UTF-16 surrogate", i)
+        elif st == _SBS:
+            self.st = _SU
+        else:
+            self.st = _HEX
+            self.hx = self.nh = 0
+
+    def _unicode(self, u, i):
+        hi = self.hi
+        if hi:
+            if not 0xDC00 <= u <= 0xDFFF:
+                self._bad_json("lone UTF-16 surrogate", i)
+            self.hi = 0
+            self.st = _STR
+            self._put(0x10000 + ((hi - 0xD800) << 10) + (u - 0xDC00))
+        elif 0xD800 <= u <= 0xDBFF:
+            self.hi = u
+            self.st = _SBS
+        elif 0xDC00 <= u <= 0xDFFF:
+            self._bad_json("lone UTF-16 surrogate", i)
+        else:
+            self.st = _STR
+            self._put(u)
+
+    def _put(self, cp):
+        """One decoded character of the current string."""
+        tg = self.tg
+        if tg == T_TEXT:
+            out = self.out
+            o = self.no
+            if cp < 0x80:
+                out[o] = cp
+            else:  # UTF-8 (RFC 3629): a lead byte and nb continuation bytes
+                nb = 1 if cp < 0x800 else 2 if cp < 0x10000 else 3
+                out[o] = ((0xFF << (7 - nb)) & 0xFF) | (cp >> (6 * nb))
+                for s in range(nb - 1, -1, -1):
+                    o += 1
+                    out[o] = 0x80 | ((cp >> (6 * s)) & 0x3F)
+                self.extra += nb
+            self.no = o + 1
+            if o >= _FLUSH:
+                self._flush()
+        elif tg == T_B64:
+            self._b64c(cp)
+        else:
+            n = self.sn
+            self.sn = n + 1
+            if tg <= T_PKEY:
+                if n < KEYMAX:
+                    self.small[n] = cp if cp < 0x80 else 0x3F
+                return
+            limit = self.max_job if tg == T_JOB else self.max_number
+            if n >= limit:
+                self._bad("%s must be a string of 1..%d characters" % (FIELDS[tg - T_JOB], limit))
+            ok = cp < 0x80 and _CLS[cp] & (2 if tg == T_JOB else 4)
+            if not ok and self.badc < 0:
+                self.badc = cp
+            self.small[n] = cp if ok else 0x3F
+            if 0x30 <= cp <= 0x39:
+                self.digits += 1
+
+    # ---- page data
+    def _textrun(self, mv, i, n):
+        """Copy plain ASCII characters of a text page straight to the output buffer."""
+        cls = _CLS
+        out = self.out
+        o = self.no
+        while i < n:
+            c = mv[i]
+            if not cls[c] & 1:
+                break
+            out[o] = c
+            o += 1
+            i += 1
+            if o > _FLUSH:
+                self.no = o
+                self._flush()
+                o = 0
+        self.no = o
+        return i
+
+    def _b64run(self, mv, i, n):
+        """Decode base64 characters of an image page up to the first other byte."""
+        tab = _B64
+        out = self.out
+        o = self.no
+        acc = self.acc
+        k = self.k
+        while i < n:
+            v = tab[mv[i]]
+            if v > 63:
+                break
+            i += 1
+            acc = (acc << 6) | v
+            k += 1
+            if k == 4:
+                out[o] = acc >> 16
+                out[o + 1] = (acc >> 8) & 0xFF
+                out[o + 2] = acc & 0xFF
+                o += 3
+                k = acc = 0
+                if o > _FLUSH:
+                    self.no = o
+                    self._flush()
+                    o = 0
+        self.no = o
+        self.acc = acc
+        self.k = k
+        return i
+
+    def _b64c(self, c):
+        """One base64 character the fast loop left: after padding, '=', whitespace, a bad one."""
+        v = _B64[c] if c < 0x80 else 0xFF
+        pad = self.pad
+        k = self.k
+        if v < 64 and not pad:
+            self.acc = (self.acc << 6) | v
+            self.k = k + 1
+            if k == 3:
+                self._emit(self.acc, 3)
+                self.k = self.acc = 0
+        elif v == 64 and (pad == 1 or (not pad and k >= 2)):
+            if pad == 1:          # xy== complete
+                self._emit(self.acc >> 4, 1)
+            elif k == 3:          # xyz=
+                self._emit(self.acc >> 2, 2)
+            else:                 # xy= : one more '=' due
+                self.pad = 1
+                return
+            self.pad = _PADDED
+            self.k = self.acc = 0
+        elif not (c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09):
+            self._page_bad(" is not valid base64")
+
+    def _emit(self, v, nb):
+        out = self.out
+        o = self.no
+        for s in range(nb - 1, -1, -1):
+            out[o] = (v >> (8 * s)) & 0xFF
+            o += 1
+        self.no = o
+        if o > _FLUSH:
+            self._flush()
+
+    def _flush(self):
+        o = self.no
+        if not o:
+            return
+        if self.tg == T_B64:
+            if not self.hdr:
+                self._head()
+            if self.nd + o > self.max_dec:
+                self._page_bad(" longer than %d base64 characters" % (self.max_dec // 3 * 4),
+                               commands.TOO_LARGE)
+        elif self.nd + o - self.extra > self.max_text:
+            self._page_bad(" longer than %d characters" % self.max_text, commands.TOO_LARGE)
+        self.nd += o
+        self.no = 0
+        self.sink.write(self.outmv[:o])
+
+    def _head(self):
+        """The first two image bytes (still in out, nothing written yet): PBM magic, or a
+        zlib header (RFC 1950) whose window fits (commands.PBMZ_MAX_WBITS)."""
+        self.hdr = True
+        out = self.out
+        two = self.no >= 2
+        if self.kind == 1:
+            if not two or out[0] != 0x50 or out[1] not in (0x31, 0x34):
+                self._page_bad(" is not a PBM image (P1/P4)")
+            return
+        if not two or out[0] & 0x0F != 8 or ((out[0] << 8) | out[1]) % 31:
+            self._page_bad(" is not zlib data")
+        wbits = commands.pbmz_wbits(out)
+        m = commands.PBMZ_MAX_WBITS
+        if wbits > m:
+            self._page_bad(" declares a %d-byte zlib window, at most %d: compress with wbits "
+                           "<= %d (zlib.compressobj(9, zlib.DEFLATED, 10))" % (1 << wbits, 1 << m, m))
