@@ -35,9 +35,10 @@ def main():
     from faxbridge.app import config
     path = port.flash + "config.json"
     cfg, errors = config.load(path)
+    registry = None
     if not errors:
         from faxbridge.app.unit import deep_check
-        errors = deep_check(cfg, port.flash)
+        errors, registry = deep_check(cfg, port.flash)
     if errors:
         for e in errors:
             print("faxbridge: config error:", e)
@@ -45,7 +46,7 @@ def main():
         return 2
     import asyncio
     from faxbridge.app.unit import Unit
-    unit = Unit(port, cfg)
+    unit = Unit(port, cfg, registry)
     try:
         asyncio.run(unit.run())
     except KeyboardInterrupt:

@@ -77,8 +77,10 @@ def install():
     from faxbridge.core.mqtt import outbox, session
     from faxbridge.ports.unix import port
     link_cls = link.Link
-    for name in ("_handle", "_pump", "_announce", "_check_echoes"):
+    for name in ("_handle", "_pump", "_announce"):
         setattr(link.Link, name, _transient("Link." + name, getattr(link.Link, name)))
+    from faxbridge.app import echo
+    echo.Echo.check = _transient("Echo.check", echo.Echo.check)
     from faxbridge.app import inbox
     for name in ("on_publish_start", "on_publish_chunk", "on_publish_end"):
         f = getattr(inbox.Inbox, name, None)

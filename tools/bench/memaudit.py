@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _path  # noqa: E402,F401  (tools/hostpath.py: the one place sys.path is set)
 import _scenario  # noqa: E402
 import _unit  # noqa: E402
 from _unit import Session  # noqa: E402
