@@ -1,4 +1,5 @@
 """Helpers for core tests, usable on MicroPython and CPython (no pytest features)."""
+import gc
 import os
 
 
@@ -22,3 +23,28 @@ def tmpdir(tag="t"):
     name = base + "/tmp/" + tag + "-" + "".join("%02x" % b for b in os.urandom(6))
     os.mkdir(name)
     return name
+
+
+def fragment():
+    """Leave no free run of 2 KB in the heap: fill it with 2000-byte blocks chained by small
+    ones, free the big blocks, then pin a 2049-byte probe in every hole still that large.
+    Returns what must stay alive while the heap is to stay fragmented."""
+    gc.collect()
+    pins = None
+    try:
+        while True:
+            pins = [pins, bytearray(2000)]
+    except MemoryError:
+        pass
+    p = pins
+    while p is not None:
+        p[1] = None
+        p = p[0]
+    gc.collect()
+    probes = None
+    try:
+        while True:
+            probes = [probes, bytearray(2049)]
+    except MemoryError:
+        pass
+    return pins, probes

@@ -9,7 +9,7 @@ import json
 import os
 
 from mqtt_helpers import Collect, up
-from support import raises, tmpdir
+from support import fragment, raises, tmpdir
 
 from faxbridge.app.link import Link
 from faxbridge.app.outbox_store import FileStore
@@ -293,29 +293,6 @@ def _crc_of(path):
             crc = binascii.crc32(memoryview(buf)[:k], crc)
 
 
-def _fragment():
-    """Leave no free run of 2 KB in the heap (see test_mqtt_outbox_ram._fragment)."""
-    gc.collect()
-    pins = None
-    try:
-        while True:
-            pins = [pins, bytearray(2000)]
-    except MemoryError:
-        pass
-    p = pins
-    while p is not None:
-        p[1] = None
-        p = p[0]
-    gc.collect()
-    probes = None
-    try:
-        while True:
-            probes = [probes, bytearray(2049)]
-    except MemoryError:
-        pass
-    return pins, probes
-
-
 def test_a_200kb_page_streams_in_a_heap_without_a_free_2kb_run():
     d = tmpdir("fp7")
     path = _page(d, 200 * 1024, 3)
@@ -324,7 +301,7 @@ def test_a_200kb_page_streams_in_a_heap_without_a_free_2kb_run():
     if MP:
         gc.collect()
         a0 = gc.mem_alloc()
-        keep = _fragment()
+        keep = fragment()
         try:
             raises(MemoryError, bytearray, 2100)   # the heap really is in < 2 KB pieces
             sink = _stream_big(ln, path)

@@ -5,7 +5,7 @@ board's heap)."""
 import gc
 
 from mqtt_helpers import up
-from support import raises, tmpdir
+from support import fragment, raises, tmpdir
 
 from faxbridge.app.outbox_store import FileStore
 from faxbridge.core.mqtt import contract, outbox, session
@@ -54,31 +54,6 @@ def _flow(ob, s, first, n, pad):
     return ob.delivered
 
 
-def _fragment():
-    """Leave no free run of 2 KB in the heap: fill it with 2000-byte blocks chained by small
-    ones, free the big blocks, then pin a 2049-byte probe in every hole still that large.
-    Returns what must stay alive while the heap is to stay fragmented."""
-    gc.collect()
-    pins = None
-    try:
-        while True:
-            pins = [pins, bytearray(2000)]
-    except MemoryError:
-        pass
-    p = pins
-    while p is not None:
-        p[1] = None
-        p = p[0]
-    gc.collect()
-    probes = None
-    try:
-        while True:
-            probes = [probes, bytearray(2049)]
-    except MemoryError:
-        pass
-    return pins, probes
-
-
 def test_flat_heap_over_1200_events_through_the_file_store():
     d = tmpdir("obm")
     st = FileStore(d, compact_bytes=4096, max_record=1024)
@@ -105,7 +80,7 @@ def test_flat_heap_over_1200_events_through_the_file_store():
 
 def test_no_allocation_above_2kb_after_open():
     """MicroPython: 1200 events through accept/pump/PUBACK/ack/compaction while no free run
-    of the heap is 2 KB long (see _fragment): one allocation above ~2 KB is a MemoryError."""
+    of the heap is 2 KB long (see support.fragment): one allocation above ~2 KB is a MemoryError."""
     if not MP:
         return  # CPython's allocator says nothing about the board's heap
     d = tmpdir("obz")
@@ -115,7 +90,7 @@ def test_no_allocation_above_2kb_after_open():
     up(s)
     pad = "q" * 700
     _flow(ob, s, 0, 20, pad)
-    keep = _fragment()
+    keep = fragment()
     try:
         raises(MemoryError, bytearray, 2100)  # the heap really is in < 2 KB pieces
         assert _flow(ob, s, 20, 1200, pad) == 1220 and st.compactions > 10

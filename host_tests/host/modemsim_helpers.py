@@ -248,3 +248,18 @@ def pbm_of_g3(g3_path, out_path):
     with open(out_path, "wb") as f:
         subprocess.run(["g3topbm", g3_path], check=True, stdout=f, stderr=subprocess.PIPE, timeout=30)
     return out_path
+
+
+def dev_link(target, stem="ttyFBsim"):
+    """/dev/<stem><pid><n> -> target; returns the tty name (sendfax and mgetty open their modem
+    by name under /dev: the tests run as root, as CI does). Remove /dev/<name> when done."""
+    for n in range(100):
+        name = "%s%d%d" % (stem, os.getpid(), n)
+        path = "/dev/" + name
+        if not os.path.lexists(path):
+            try:
+                os.symlink(os.path.realpath(target), path)
+            except PermissionError:
+                raise AssertionError("sendfax needs its modem under /dev: run the tests as root (CI does)")
+            return name
+    raise AssertionError("no free /dev/%s name" % stem)

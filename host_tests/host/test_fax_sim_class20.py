@@ -13,6 +13,7 @@ import pytest
 
 from fax_sim_helpers import (Sim, drive, efax_rows, fitted, final, g3_rows, need,
                              pattern_rows, write_pbm)
+from modemsim_helpers import dev_link
 
 RUNTIMES = ("cpython", "micropython")
 C20 = "fclass=2.0"
@@ -189,17 +190,6 @@ def test_we_receive_efax_o0_in_class20_pixel_exact(runtime):
         assert "AT+FCLASS=2.0" in transcript(s, "5550202")
 
 
-def _dev_link(target):
-    """/dev/ttyC20drv<pid><n> -> target (sendfax opens its modem under /dev; needs root)."""
-    for n in range(100):
-        name = "ttyC20drv%d%d" % (os.getpid(), n)
-        if not os.path.lexists("/dev/" + name):
-            try:
-                os.symlink(os.path.realpath(target), "/dev/" + name)
-            except PermissionError:
-                raise AssertionError("sendfax needs its modem under /dev: run the tests as root (CI does)")
-            return name
-    raise AssertionError("no free /dev/ttyC20drv name")
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -216,7 +206,7 @@ def test_sendfax_c20_sends_to_us_pixel_exact(runtime):
                                stderr=subprocess.DEVNULL, check=True, timeout=30)
             g3s.append(s.path("s%d.g3" % k))
         os.makedirs(s.path("in"))
-        tty = _dev_link(s.tty_b)
+        tty = dev_link(s.tty_b, "ttyC20drv")
         log = s.path("sendfax.log")
         try:
             sf = subprocess.Popen(["sh", "-c", 'sleep 2; exec "$0" "$@"', SENDFAX, "-v", "-x", "5", "-l", tty,

@@ -8,25 +8,13 @@ skips) when a tool is missing.
 import os
 import subprocess
 
-from modemsim_helpers import fast_line, make_pbm, need, pbm_of_g3, pbm_rows
+from modemsim_helpers import dev_link, fast_line, make_pbm, need, pbm_of_g3, pbm_rows
 
 from modemsim import ModemConfig
 
 SENDFAX = "/usr/sbin/sendfax"
 
 
-def _dev_link(target):
-    """/dev/ttyC20sim<pid><n> -> target; returns the tty name sendfax takes with -l."""
-    for n in range(100):
-        name = "ttyC20sim%d%d" % (os.getpid(), n)
-        path = "/dev/" + name
-        if not os.path.lexists(path):
-            try:
-                os.symlink(os.path.realpath(target), path)
-            except PermissionError:
-                raise AssertionError("sendfax needs its modem under /dev: run the tests as root (CI does)")
-            return name
-    raise AssertionError("no free /dev/ttyC20sim name")
 
 
 def _tail(path, n=80):
@@ -51,7 +39,7 @@ def _sendfax(tmp_path, config, faults=None, npages=2):
     with fast_line(tmp_path) as line:
         m = line.add_modem("5550101", config=config)
         r = line.add_remote("5551234", out_dir=str(tmp_path / "rx"), faults=faults)
-        tty = _dev_link(m.path)
+        tty = dev_link(m.path, "ttyC20sim")
         log = str(tmp_path / "sendfax.log")
         try:
             p = subprocess.Popen([SENDFAX, "-v", "-x", "5", "-l", tty, "-C", "c2.0", "5551234"] + g3s,
@@ -118,7 +106,7 @@ def test_mgetty_c20_receives_two_pages_from_the_remote_machine_pixel_exact(tmp_p
     with fast_line(tmp_path, speedup=8.0) as line:
         m = line.add_modem("5550101", config=ModemConfig(fclass="2.0"))
         r = line.add_remote("5551234")
-        tty = _dev_link(m.path)
+        tty = dev_link(m.path, "ttyC20sim")
         log = str(tmp_path / "mgetty.out")
         try:
             p = subprocess.Popen([MGETTY, "-x", "5", "-C", "c2.0", "-F", "-n", "1", tty],

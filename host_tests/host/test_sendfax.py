@@ -7,21 +7,9 @@ import subprocess
 
 import pytest
 from fax_sim_helpers import RUNTIMES, Sim, drive, fitted, g3_rows, need, pattern_rows, write_pbm
-from modemsim_helpers import fast_line, pbm_of_g3, pbm_rows
+from modemsim_helpers import dev_link, fast_line, pbm_of_g3, pbm_rows
 
 
-def _dev_link(target):
-    """/dev/ttyFBsim<pid><n> -> target; returns the tty name sendfax takes with -l."""
-    for n in range(100):
-        name = "ttyFBsim%d%d" % (os.getpid(), n)
-        path = "/dev/" + name
-        if not os.path.lexists(path):
-            try:
-                os.symlink(os.path.realpath(target), path)
-            except PermissionError:
-                raise AssertionError("sendfax needs its modem under /dev: run the tests as root (CI does)")
-            return name
-    raise AssertionError("no free /dev/ttyFBsim name")
 
 
 def _g3(pbm, g3):
@@ -54,7 +42,7 @@ def test_sendfax_sends_two_pages_to_the_remote_machine_pixel_exact(tmp_path):
     with line:
         m = line.add_modem("5550101", link=str(tmp_path / "ttyA"))
         r = line.add_remote("5551234", out_dir=str(tmp_path / "rx"))
-        tty = _dev_link(m.path)
+        tty = dev_link(m.path, "ttyFBsim")
         try:
             log = str(tmp_path / "sendfax.log")
             p = _sendfax(tty, "5551234", g3s, log)
@@ -81,7 +69,7 @@ def test_we_receive_sendfax_pixel_exact(runtime):
             write_pbm(s.path("p%d.pbm" % k), r, 1728)
             g3s.append(_g3(s.path("p%d.pbm" % k), s.path("p%d.g3" % k)))
         os.makedirs(s.path("in"))
-        tty = _dev_link(s.tty_b)
+        tty = dev_link(s.tty_b, "ttyFBsim")
         log = s.path("sendfax.log")
         try:
             sf = subprocess.Popen(["sh", "-c", 'sleep 2; exec "$@"', "sh", need("sendfax"), "-v", "-x", "5",
