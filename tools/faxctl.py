@@ -2,7 +2,7 @@
 
   faxctl [--host H --port P --unit U ...] send NUMBER FILE... [--job ID] [--follow [--wait S]]
   faxctl cancel JOB
-  faxctl telegram FILE [--sender terminal|center [--ref REF]]
+  faxctl telegram FILE [--sender terminal|center] [--ref REF]   (a ref is made when not given)
   faxctl watch [--duration S]       live view of units, jobs and verdicts; flags seq gaps
   faxctl received [--out DIR] [--wait S] [--count N]   save received faxes as PNG + TIFF
 
@@ -214,19 +214,21 @@ def cmd_telegram(ctl, a):
             data = f.read()
     except OSError as e:
         die("cannot read %s: %s" % (a.file, e.strerror))
-    if a.ref and not a.sender:
-        die("--ref needs --sender (the topic is cmd/telegram/<sender>/<ref>)")
+    # always named: the verdict carrying this ref is ours, whoever else sends telegrams
+    ref = a.ref or "fc-" + uuid.uuid4().hex[:12]
     ctl.start([ctl.root() + "/cmd/error", ctl.root() + "/cafis/verdict"])
-    ctl.publish("cmd/telegram" + ("/" + a.sender if a.sender else "") + ("/" + a.ref if a.ref else ""), data)
-    print("telegram of %d bytes sent to %s" % (len(data), a.unit))
+    ctl.publish("cmd/telegram/%s/%s" % (a.sender, ref), data)
+    print("telegram of %d bytes sent to %s as %s, ref %s" % (len(data), a.unit, a.sender, ref))
     for topic, payload, _r in ctl.messages(a.timeout):
         d = _loads(payload)
         if d is None:
             continue
         if topic.endswith("/cmd/error"):
+            if d.get("cmd") != "telegram" or d.get("ref") not in (ref, None):
+                continue   # another command's or another sender's refusal
             print("error: %s (%s)" % (d.get("detail"), d.get("reason")))
             return 1
-        if a.ref and d.get("ref") != a.ref:
+        if d.get("ref") != ref:
             continue   # another sender's answer
         if topic.endswith("/cafis/verdict"):
             print("verdict: %s code=%s rule=%s field=%s" % (d.get("verdict"), d.get("code"), d.get("rule"),
@@ -522,7 +524,8 @@ def main(argv=None):
     t = sub.add_parser("telegram", allow_abbrev=False, help="send one CAFIS telegram (raw bytes from FILE)")
     common(t, False)
     t.add_argument("file")
-    t.add_argument("--sender", choices=("terminal", "center"))
+    t.add_argument("--sender", choices=("terminal", "center"), default="center",
+                   help="who sent it (default center, as the unit's own default)")
     t.add_argument("--ref", help="name the telegram: the verdict carries it, a repeat gets no second one")
     w = sub.add_parser("watch", allow_abbrev=False, help="live view of units, jobs and verdicts; flags gaps in seq")
     common(w, False)

@@ -53,11 +53,14 @@ def test_send_cancel_telegram(tmp_path):
 
         def verdict(cmd):
             lt.commands.append(cmd)
-            lt.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict("T1", "discard", None, "3.3.4-1 #1",
+            # someone else's verdict first: faxctl must wait for the one carrying its own ref
+            lt.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict("other", "accept", None, None))
+            lt.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "discard", None, "3.3.4-1 #1",
                                                                          "length"))
         lt.link.on_command = verdict
         rc, out = _ctl(b.port, "telegram", str(tg), "--sender", "terminal")
-        assert rc == 0 and "verdict: discard" in out, out
+        assert rc == 0 and "verdict: discard" in out and "verdict: accept" not in out, out
+        assert lt.commands[-1].ref and lt.commands[-1].ref.startswith("fc-"), lt.commands[-1].ref
         assert lt.commands[-1].data == tg.read_bytes() and lt.commands[-1].sender == "terminal"
 
         def by_ref(cmd):
