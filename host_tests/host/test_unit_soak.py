@@ -6,8 +6,9 @@ Two budgets (docs/bench.md):
 - GOAL_WORKING_SET, 40 KB: what an ESP32 without PSRAM leaves once the code is frozen (issue 13).
   Not met yet: the demo-and-reboot test at that heap is a strict xfail, so the day it passes
   the suite says so and the mark must go.
-- WORKING_SET, today's measured figure with the .mpy import holes (make bench): the soak and
-  the demo run at it, so a leak or a new peak fails them.
+- WORKING_SET, today's measured figure with the .mpy import holes (make bench) and a margin
+  (the minimum moves by a few KB with the code): the soak and the demo run at it, so a leak or
+  a new peak fails them.
 
 - the make-run demo and a reboot complete at that heap;
 - soak: 10 000 telegrams and 200 faxes sent and 200 received, in 10 rounds (the line at 400x:
@@ -28,7 +29,7 @@ import _unit
 import _wrap
 
 GOAL_WORKING_SET = 40 * 1024   # issue 13's budget (docs/bench.md): not met yet, see below
-WORKING_SET = 136 * 1024       # today's working set, measured by make bench (docs/bench.md)
+WORKING_SET = 160 * 1024       # today's working set (make bench: ~136 KB) and a margin (docs/bench.md)
 ROUNDS = 10
 TELEGRAMS = 1000               # per round
 FAXES = 20                     # sent and received per round
