@@ -263,3 +263,10 @@ def dev_link(target, stem="ttyFBsim"):
                 raise AssertionError("sendfax needs its modem under /dev: run the tests as root (CI does)")
             return name
     raise AssertionError("no free /dev/%s name" % stem)
+
+
+def dte_text(transcript):
+    """Everything the DTE sent, joined: a command can reach the simulated modem in pieces (a
+    busy machine splits the writes), and the transcript logs each piece on its own line."""
+    import re
+    return "".join(re.findall(r'DTE->DCE "(.*)"$', transcript, re.M))
