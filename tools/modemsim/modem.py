@@ -529,20 +529,24 @@ class Modem:
                 self._finish_call(2)
             return None
         if name in SIMPLE_PARAMS:
-            default, lo, hi = SIMPLE_PARAMS[name]
-            if op == "=?":
-                self._info("(%d-%d)" % (lo, hi) if hi > lo else "(%d)" % lo)
-            elif op == "?":
-                self._info(str(self.p[name]))
-            elif op == "=":
-                v = int(arg)
-                if not lo <= v <= hi:
-                    return "ERROR"
-                self.p[name] = v
-            else:
-                return "ERROR"
-            return None
+            return self._ranged(name, op, arg, SIMPLE_PARAMS[name])
         return "ERROR"
+
+    def _ranged(self, name, op, arg, spec):
+        """A numeric parameter with a range (default, lo, hi): =? lists it, ? reads it, = sets it."""
+        _default, lo, hi = spec
+        if op == "=?":
+            self._info("(%d-%d)" % (lo, hi) if hi > lo else "(%d)" % lo)
+        elif op == "?":
+            self._info(str(self.p[name]))
+        elif op == "=":
+            v = int(arg)
+            if not lo <= v <= hi:
+                return "ERROR"
+            self.p[name] = v
+        else:
+            return "ERROR"
+        return None
 
     def _extended_20(self, name, op, arg):
         """Class 2.0-only commands; "CLASS2" when the Class 2 handler does the job under its
@@ -592,19 +596,7 @@ class Modem:
                 return "ERROR"
             return None
         if name in t32.PARAMS_20:
-            default, lo, hi = t32.PARAMS_20[name]
-            if op == "=?":
-                self._info("(%d-%d)" % (lo, hi) if hi > lo else "(%d)" % lo)
-            elif op == "?":
-                self._info(str(self.p[name]))
-            elif op == "=":
-                v = int(arg)
-                if not lo <= v <= hi:
-                    return "ERROR"
-                self.p[name] = v
-            else:
-                return "ERROR"
-            return None
+            return self._ranged(name, op, arg, t32.PARAMS_20[name])
         return "ERROR"
 
     # ------------------------------------------------------------------ dialling (transmit side)

@@ -131,8 +131,7 @@ class Unit:
 
     def _check_number(self, number):
         d = self._dcfg
-        return dial.check(number, d["deny"], d["allow"], d["max_len"], d["outside_prefixes"],
-                          self.cfg["dial"]["country"])
+        return dial.check(number, d["deny"], d["allow"], d["max_len"], d["outside_prefixes"], d["country"])
 
     def _check_page(self, kind, path):
         return pagesmod.count(kind, path, self._dcfg["station_id"])
