@@ -23,7 +23,10 @@ class Echo:
         self.pending = {contract.AVAILABILITY: [0, now + self.ms]}
 
     def expect(self, sfx, seq, now):
-        if sfx is not None and sfx not in self.pending:
+        # a received page (fax/page/<id>/<n>) is not read back: its topic is deeper than the
+        # fax/+ subscription, and echoing it would bring the whole page back to the unit; the
+        # fax/received that names it is read back
+        if sfx is not None and sfx not in self.pending and not sfx.startswith(contract.FAX_PAGE):
             self.pending[sfx] = [seq, now + self.ms]
 
     def seen(self, sfx, b):
