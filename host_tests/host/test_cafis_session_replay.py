@@ -87,7 +87,7 @@ def test_session_config_sets_the_timers_and_table_mode(tmp_path):
     assert rc == 0 and "timer   center A" in out and "表3.3.2-1 #1" in out and "give_up" in out, out
     cfg.write_text(json.dumps({"t_reprot": 5}))
     rc, out, err = run(tmp_path, lines, "--session-config", str(cfg))
-    assert rc == 2 and "unknown key 't_reprot'" in err
+    assert rc == 2 and "t_reprot: unknown option" in err
 
 
 def test_loopback_and_terminal_lines(tmp_path):

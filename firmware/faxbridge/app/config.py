@@ -5,6 +5,7 @@ check(raw) -> (config, errors): defaults filled in, one clear message per proble
 """
 import json
 
+from faxbridge.core import schema
 from faxbridge.core.fax import dial
 
 # (dotted key, kind, default, required?, limits); order is the order errors are reported in.
@@ -101,27 +102,8 @@ SCHEMA = (
 SECTIONS = ("unit_id", "board", "mqtt", "wifi", "ntp", "modem", "telegram", "dial", "retries",
             "quota", "cafis", "ha", "telemetry", "watchdog", "jobs", "rx")
 
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _show(v):
-    try:
-        s = json.dumps(v)
-    except (TypeError, ValueError):
-        s = repr(v)
-    return s if len(s) <= 40 else s[:37] + "..."
-
-
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _one_of(vals):
-    shown = [_show(x) for x in vals]
-    if len(shown) == 2:
-        return "%s or %s" % (shown[0], shown[1])
-    return "one of " + ", ".join(shown)
+_show = schema.show
 
 
 def _at_body(e):
@@ -155,58 +137,26 @@ def _at_body(e):
 
 
 def _check(kind, v, lim):
-    """None if v is a valid `kind` within lim, else the message's tail."""
-    lo, hi = lim if lim and kind != "choice" else (None, None)
-    if kind in ("str", "id", "sid"):
-        if not isinstance(v, str):
-            return "must be a string, got %s" % _show(v)
-        if lo is not None and not (lo <= len(v) <= hi):
-            return "must be %d to %d characters long, got %d" % (lo, hi, len(v))
-        if kind == "id":
-            for c in v:
-                if c not in _ID_CHARS:
-                    return "may hold only letters, digits, '-' and '_', got %s" % _show(v)
-        if kind == "sid":
-            try:
-                dial.station_id(v)
-            except ValueError:
-                return "may hold only digits, '+' and space (T.30 station id), got %s" % _show(v)
-        return None
-    if kind == "int" or kind == "num":
-        ok = _is_int(v) or (kind == "num" and isinstance(v, float))
-        if not ok or not (lo <= v <= hi):
-            what = "an integer" if kind == "int" else "a number"
-            return "must be %s from %d to %d, got %s" % (what, lo, hi, _show(v))
-        return None
-    if kind == "bool":
-        if not isinstance(v, bool):
-            return "must be true or false, got %s" % _show(v)
-        return None
-    if kind == "choice":
-        for c in lim:
-            if v == c and type(v) is type(c):
-                return None
-        return "must be %s, got %s" % (_one_of(lim), _show(v))
-    if kind == "digits" or kind == "at":
-        what = "numbers as strings" if kind == "digits" else "AT commands without \"AT\""
-        if not isinstance(v, list):
-            return "must be a list of %s, got %s" % (what, _show(v))
-        if len(v) > hi:
-            return "may hold at most %d entries, got %d" % (hi, len(v))
-        for i, s in enumerate(v):
-            ok = isinstance(s, str) and 0 < len(s) <= (dial.MAX_LEN if kind == "digits" else 40)
-            if ok and kind == "digits":
-                for c in s:
-                    ok = ok and c in dial.DIGITS
-            elif ok:
-                ok = _at_body(s)
-            if not ok:
-                if kind == "digits":
-                    return "entry %d must be a string of digits 0-9, got %s" % (i, _show(s))
-                return ("entry %d must be one extended command (+F...) or basic settings (&K4, S7=60), "
-                        "never D, A, H, O, Z, ';' or '\"', got %s" % (i, _show(s)))
-        return None
-    return None
+    """None if v is a valid `kind` within lim, else the message's tail (core/schema.py)."""
+    return schema.check(kind, v, lim, _ok)
+
+
+def _ok(kind, x):
+    """What core/schema.py leaves to this schema: a station id, an entry of a list."""
+    if kind == "sid":
+        try:
+            dial.station_id(x)
+        except ValueError:
+            return False
+        return True
+    if not (isinstance(x, str) and 0 < len(x) <= (dial.MAX_LEN if kind == "digits" else 40)):
+        return False
+    if kind == "digits":
+        for c in x:
+            if c not in dial.DIGITS:
+                return False
+        return True
+    return _at_body(x)
 
 
 def _known(path):

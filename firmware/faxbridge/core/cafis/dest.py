@@ -6,7 +6,8 @@ request's reject report (××拒否報告). 3.3.3 (2): the report goes back on t
 came from; when CAFIS is in fault or the send fails, it is held (電文保留) and sent later.
 
 The hold queue is shared with the originating side (origin.py): telegrams to send once CAFIS is
-back (or after a retry interval).
+back (or after a retry interval). The functions at the end work on a Member engine (engine.py)
+as origin.py's do: a request received, our report sent or held.
 """
 
 from . import layout as _layout
@@ -168,3 +169,50 @@ class HoldQueue:
 
     def __len__(self):
         return len(self.items)
+
+
+def hold(m, effs, p, rule):
+    """Put p in the hold queue (effect `hold`); the one it pushed out, if any, is dropped."""
+    dropped = m.held.add(p)
+    effs.append(("hold", m.roles.route(p.tg), p.tg, rule, p.ref))
+    if dropped is not None:
+        effs.append(("drop", m.roles.route(dropped.tg), dropped.tg, "hold queue full", dropped.ref))
+
+
+def on_request(m, now, route, tg, rule, effs, checks):
+    """3.3.3 (1): a request (or fault command) for us as destination center."""
+    if checks:
+        bad = check(m.hooks, tg, m.cfg.reject_codes)
+        if bad is not None:
+            rep = reject_report(m.roles, tg, bad[1])
+            if rep is None:
+                effs.append(("discard", route, tg, bad[0] + ": no reject report type", None))
+            else:
+                out_report(m, now, route, rep, None, bad[0] + " ××拒否報告", effs)
+            return
+    if route not in m.dest and len(m.dest) >= m.cfg.max_dest:
+        effs.append(("discard", route, tg, "too many open requests (max_dest)", None))
+        return
+    m.dest[route] = tg[:m.roles.hlen]
+    effs.append(("deliver", route, tg, rule, None))
+
+
+def send_report(m, now, route, tg, ref, effs):
+    """Our report as destination: on the route of the request (3.3.3(2)(a))."""
+    req = m.dest.get(route)
+    if req is None:
+        effs.append(("error", route, "no request on this route", "3.3.3(2)(a)", ref))
+        return
+    if not m.roles.answers(req, tg):
+        effs.append(("error", route, "does not answer the request", "3.3.3(2)(a)", ref))
+        return
+    del m.dest[route]
+    out_report(m, now, route, tg, ref, "3.3.3(2)(a)", effs)
+
+
+def out_report(m, now, route, tg, ref, rule, effs):
+    """Send our report now, or hold it while CAFIS is not online (3.3.3(2)(b))."""
+    if m.mode == m.ONLINE:
+        effs.append(("send", route, tg, rule, ref))
+    else:
+        hold(m, effs, Pending("report", tg, None, ref=ref), "3.3.3(2)(b) " + rule)

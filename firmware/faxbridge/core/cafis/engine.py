@@ -10,8 +10,7 @@ engine never blocks and never reads a clock. Every call returns a list of effect
 the route (bytes) or None, data is a telegram (bytes) or a code, rule cites the seed, extra is
 the caller's reference (terminal) or an error code.
 """
-from micropython import const
-
+from . import actions as _actions
 from . import catalogue as _cat
 from . import dest as _dest
 from . import layout as _layout
@@ -19,122 +18,13 @@ from . import origin as _origin
 from . import principles as _p
 from . import roles as _roles
 from .dest import Pending
+from .options import MAX_SECONDS, SCHEMA, Config  # noqa: F401  (engine.Config, engine.SCHEMA)
 
 KIND = 0
 ROUTE = 1
 DATA = 2
 RULE = 3
 EXTRA = 4
-
-MAX_SECONDS = 10 ** 12     # a timer (seconds) is at most this: deadlines stay finite numbers
-
-# Timers (seconds) and limits: a schema as data, one row per option, in the unit's config style
-# (app/config.py SCHEMA): (key, kind, default, required, limits). Kinds: num (a finite number
-# within limits), int (an integer within limits), bool, choice (one of limits), types (a list of
-# message types: 4-digit strings or integers 0..9999), routes (a non-empty list of "NNNN" or
-# "NNNN-NNNN"), codes (a list of `limits` codes of 3 characters). A deployment passes its own
-# values as named options: Config(t_report=20, initial="online").
-_S_KEY = const(0)       # a row of SCHEMA, by name
-_S_KIND = const(1)
-_S_DEFAULT = const(2)
-_S_LIMITS = const(4)
-SCHEMA = (
-    ("t_report", "num", 30, False, (0, MAX_SECONDS)),      # 3.3.2(2)(c) 規定時間: report to a general request
-    ("t_fault", "num", 30, False, (0, MAX_SECONDS)),       # report to a cancel / cancel-confirm (re)command
-    ("t_control", "num", 30, False, (0, MAX_SECONDS)),     # answer to a control request (7020, 0720, 9210)
-    ("t_hold", "num", 60, False, (0, MAX_SECONDS)),        # ⑫: how long a held request waits
-    ("t_retry", "num", 10, False, (0, MAX_SECONDS)),       # 3.3.5 "再度" / "一定時間後": resend after C12, C33, C50
-    ("t_resend", "num", 10, False, (0, MAX_SECONDS)),      # 3.3.3(2)(c): resend what failed to send
-    ("max_recommands", "int", 3, False, (0, 1000)),        # 表 3.3.2-1 #2/#3: re-commands after the first
-    ("max_retries", "int", 3, False, (0, 1000)),           # control request resends; resends after C12
-    ("max_held", "int", 32, False, (1, 100000)),           # hold queue length (oldest dropped: "drop")
-    ("max_dest", "int", 32, False, (0, 100000)),           # open requests received as destination center
-    ("loopback", "types", (), False, None),                # message types CAFIS loops back: 表 3.3.2-1 注1
-    ("ready", "bool", True, False, None),                  # ⑧: the member center is ready to start
-    ("initial", "choice", "stopped", False, ("stopped", "online")),  # mode at creation (未開始 or online)
-    ("routes", "routes", ("0100-0131",), False, None),     # originating routes, when the registry has none
-    ("reject_codes", "codes", ("R01", "R02", "R03", "R04"), False, 4),  # trailers of ××拒否報告, 3.3.3(1)(a)-(d)
-)
-
-
-def _show(v):
-    if isinstance(v, (list, tuple)):
-        return "a list"
-    if isinstance(v, dict):
-        return "an object"
-    return repr(v)
-
-
-def _is_route(r):
-    if not isinstance(r, str):
-        return False
-    parts = r.split("-")
-    if len(parts) > 2:
-        return False
-    for p in parts:
-        if not _layout.is_code(p):
-            return False
-    return int(parts[0]) <= int(parts[-1])
-
-
-def _check(kind, lim, v):
-    """(value as the engine keeps it, None) or (None, what it must be)."""
-    if kind == "bool":
-        return (v, None) if isinstance(v, bool) else (None, "true or false")
-    if kind == "choice":
-        return (v, None) if v in lim else (None, " or ".join('"%s"' % c for c in lim))
-    if kind == "num" or kind == "int":
-        what = "%s from %d to %d" % ("a number" if kind == "num" else "an integer", lim[0], lim[1])
-        if isinstance(v, bool) or not isinstance(v, int if kind == "int" else (int, float)):
-            return None, what
-        if v != v or v - v != 0 or not lim[0] <= v <= lim[1]:     # NaN, infinite, out of range
-            return None, what
-        return v, None
-    what = {"types": "a list of 4-digit message types", "routes": 'a non-empty list of "NNNN" or "NNNN-NNNN"',
-            "codes": "a list of %s codes of 3 characters" % lim}[kind]
-    if not isinstance(v, (list, tuple)):
-        return None, what
-    out = []
-    for x in v:
-        if kind == "types":
-            if _layout.is_code(x):
-                x = int(x)
-            elif isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 9999:
-                return None, what
-        elif kind == "routes":
-            if not _is_route(x):
-                return None, what
-        elif not (isinstance(x, str) and len(x) == 3 and len(x.encode()) == 3):
-            return None, what
-        out.append(x)
-    if (kind == "routes" and not out) or (kind == "codes" and len(out) != lim):
-        return None, what
-    return tuple(out), None
-
-
-class Config:
-    """Engine configuration: SCHEMA's defaults overridden by named options, Config(t_report=20),
-    or by a dict of them (a JSON config file), Config({"t_report": 20}). Unknown keys and bad
-    values raise ValueError naming the key and what it must be."""
-
-    def __init__(self, d=None, **opts):
-        if d is not None and not isinstance(d, dict):
-            raise ValueError("config must be an object of options (key: value), not %s"
-                             % ("a string" if isinstance(d, str) else _show(d)))
-        for row in SCHEMA:
-            setattr(self, row[_S_KEY], row[_S_DEFAULT])
-        for src in (d or {}, opts):
-            for k in src:
-                row = None
-                for r in SCHEMA:
-                    if r[_S_KEY] == k:
-                        row = r
-                if row is None:
-                    raise ValueError("config: unknown key %r" % (k,))
-                v, what = _check(row[_S_KIND], row[_S_LIMITS], src[k])
-                if what is not None:
-                    raise ValueError("config: %s must be %s, not %s" % (k, what, _show(src[k])))
-                setattr(self, k, v)
 
 
 def _ranges_from(spec):
@@ -256,7 +146,7 @@ class Member:
         act = _p.member_action(row, col)
         if not isinstance(tg, bytes):
             tg = bytes(tg)
-        self._act(now, act, row, col, route, tg, _p.rule(2, row, col, act), effs)
+        _actions.act(self, now, act, row, col, route, tg, _p.rule(2, row, col, act), effs)
         return effs
 
     def send(self, now, tg, ref=None):
@@ -274,7 +164,7 @@ class Member:
         elif k == _roles.K_REPORT and ro.cls(tg) == _cat.CTRL_REP:
             effs.append(("send", route, bytes(tg), "answer to a command", ref))
         elif k == _roles.K_REPORT:
-            self._send_report(now, route, bytes(tg), ref, effs)
+            _dest.send_report(self, now, route, bytes(tg), ref, effs)
         else:
             effs.append(("error", route or None, "not sendable", "malformed, unknown or a CAFIS command", ref))
         return effs
@@ -342,7 +232,7 @@ class Member:
         """CAFIS is reachable and online again: held telegrams are sent."""
         effs = self.poll(now)
         if self.mode == self.CAFIS_FAULT:
-            self._online(now, "peer back", effs)
+            _actions.online(self, now, "peer back", effs)
         return effs
 
     def poll(self, now):
@@ -361,7 +251,7 @@ class Member:
                 p = self.routes.get(route)
                 if p is not None and p.deadline <= now:
                     _origin.time_over(self, now, route, p, effs)
-        self._flush(now, effs, True)
+        _actions.flush(self, now, effs, True)
         return effs
 
     def next_deadline(self):
@@ -442,145 +332,3 @@ class Member:
                 p.held = False
                 p.deadline = now + (self.cfg.t_report if p.kind == _roles.K_REQUEST else self.cfg.t_fault)
                 effs.append(("release", route, p.tg, "3.3.1(2)⑫ hold ends", p.ref))
-
-    def _answer(self, tg, rule, effs):
-        """The report to a command: the command echoed with its answer type (3.3.4 B(b))."""
-        ro = self.roles
-        code = ro.answer.get(ro.mtype(tg))
-        if code is None:
-            effs.append(("discard", ro.route(tg), tg, rule + ": no answer type in the catalogue", None))
-            return
-        effs.append(("send", ro.route(tg), ro.with_type(tg, code), rule, None))
-
-    def _wait(self, row, rule, effs):
-        if row not in ("idle", "stopped", "cafis_fault"):
-            effs.append(("wait", None, row, rule, None))
-
-    def _act(self, now, act, row, col, route, tg, rule, effs):
-        if act == 1:      # answer; wait for request telegrams (start sequence)
-            self._answer(tg, rule, effs)
-            self.control = None
-            self._started(now, tg, rule, effs)
-        elif act == 2:    # answer / process; keep waiting
-            self._process(now, col, route, tg, rule, effs)
-            self._wait(row, rule, effs)
-        elif act == 3:    # stop waiting; i) end notice ii) end command
-            self.control = None
-            self._answer(tg, rule, effs)
-            if col == "end_notice":
-                self.ending = True
-                effs.append(("wait", None, "end_cmd", rule + " i", None))
-            else:
-                self._stop(now, rule + " ii", effs)
-        elif act == 4:    # answer and restart at once
-            self._answer(tg, rule, effs)
-            self.control = None
-            effs.append(("restart", None, None, rule, None))
-            self._started(now, tg, rule, effs)
-        elif act == 5:    # not received
-            effs.append(("ignore", route, tg, rule, None))
-        elif act == 6:    # answer
-            self._answer(tg, rule, effs)
-        elif act == 7:    # discard; keep waiting
-            effs.append(("discard", route, tg, rule, None))
-            self._wait(row, rule, effs)
-        elif act == 8:    # answer if ready to start, else discard
-            if self.cfg.ready:
-                self._answer(tg, rule, effs)
-                self._started(now, tg, rule, effs)
-            else:
-                effs.append(("discard", route, tg, rule + " not ready", None))
-        elif act == 9:    # discard
-            effs.append(("discard", route, tg, rule, None))
-        elif act == 10:   # answer the notice at once
-            self._answer(tg, rule, effs)
-        elif act == 11:   # accept the report; keep waiting
-            effs.append(("deliver", route, tg, rule, None))
-            self._wait(row, rule, effs)
-        elif act == 12:   # answer and hold the request sent
-            self._answer(tg, rule, effs)
-            for r in sorted(self.routes):
-                p = self.routes[r]
-                p.held = True
-                p.deadline = now + self.cfg.t_hold
-                effs.append(("hold_request", r, p.tg, rule, p.ref))
-
-    def _process(self, now, col, route, tg, rule, effs):
-        """② / normal processing of a CAFIS telegram by its column."""
-        if col == "request":
-            self._dest_request(now, route, tg, rule, effs, True)
-        elif col in ("cancel", "cancel_confirm"):
-            self._dest_request(now, route, tg, rule, effs, False)
-        elif col == "other_report":
-            effs.append(("deliver", route, tg, rule, None))
-        else:             # end notice, line check, counter: answer
-            self._answer(tg, rule, effs)
-            if col == "end_notice":
-                self.ending = True
-
-    def _dest_request(self, now, route, tg, rule, effs, checks):
-        """3.3.3 (1): a request (or fault command) for us as destination center."""
-        if checks:
-            bad = _dest.check(self.hooks, tg, self.cfg.reject_codes)
-            if bad is not None:
-                rep = _dest.reject_report(self.roles, tg, bad[1])
-                if rep is None:
-                    effs.append(("discard", route, tg, bad[0] + ": no reject report type", None))
-                else:
-                    self._out_report(now, route, rep, None, bad[0] + " ××拒否報告", effs)
-                return
-        if route not in self.dest and len(self.dest) >= self.cfg.max_dest:
-            effs.append(("discard", route, tg, "too many open requests (max_dest)", None))
-            return
-        self.dest[route] = tg[:self.roles.hlen]
-        effs.append(("deliver", route, tg, rule, None))
-
-    def _send_report(self, now, route, tg, ref, effs):
-        """Our report as destination: on the route of the request (3.3.3(2)(a))."""
-        req = self.dest.get(route)
-        if req is None:
-            effs.append(("error", route, "no request on this route", "3.3.3(2)(a)", ref))
-            return
-        if not self.roles.answers(req, tg):
-            effs.append(("error", route, "does not answer the request", "3.3.3(2)(a)", ref))
-            return
-        del self.dest[route]
-        self._out_report(now, route, tg, ref, "3.3.3(2)(a)", effs)
-
-    def _out_report(self, now, route, tg, ref, rule, effs):
-        if self.mode == self.ONLINE:
-            effs.append(("send", route, tg, rule, ref))
-        else:
-            _origin.hold(self, effs, Pending("report", tg, None, ref=ref), "3.3.3(2)(b) " + rule)
-
-    def _started(self, now, tg, rule, effs):
-        if self.roles.kind(tg) == "permit_cmd":
-            self._online(now, rule, effs)
-        else:
-            self.mode = self.STARTING
-            self.ending = False
-
-    def _online(self, now, rule, effs):
-        self.mode = self.ONLINE
-        self.ending = False
-        effs.append(("online", None, None, rule, None))
-        self._flush(now, effs, False)
-
-    def _stop(self, now, rule, effs):
-        self.mode = self.STOPPED
-        self.ending = False
-        self.control = None
-        for route in sorted(self.routes):
-            p = self.routes[route]
-            effs.append(("abandon", route, p.tg, rule, p.ref))
-            _origin.time_over(self, now, route, p, effs, False, rule + " -> 表3.3.2-1")
-        effs.append(("stop", None, None, rule, None))
-
-    def _flush(self, now, effs, due_only):
-        if self.mode != self.ONLINE or not len(self.held):
-            return
-        for p in self.held.take(now, due_only):
-            if p.kind == "report":
-                effs.append(("send", self.roles.route(p.tg), p.tg, "3.3.3(2) held report sent", p.ref))
-            else:
-                _origin.resend(self, now, p, effs)

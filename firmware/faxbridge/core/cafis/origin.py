@@ -15,7 +15,7 @@ from micropython import const
 from . import catalogue as _cat
 from . import errors as _err
 from . import roles as _roles
-from .dest import Pending
+from .dest import Pending, hold  # noqa: F401  (origin.hold: the hold queue's, dest.py)
 
 # What the originating center does for an error code: read from the error catalogue's
 # action text (表 3.3.5-1 column 4, 表 3.3.5-2 column 6), one row per distinct phrase.
@@ -181,14 +181,6 @@ def react(m, now, route, p, tg, code, effs):
         effs.append(("investigate", route, code, rule, None))
     elif r == RESTART:
         effs.append(("restart", None, None, rule, None))
-
-
-def hold(m, effs, p, rule):
-    """Put p in the hold queue (effect `hold`); the one it pushed out, if any, is dropped."""
-    dropped = m.held.add(p)
-    effs.append(("hold", m.roles.route(p.tg), p.tg, rule, p.ref))
-    if dropped is not None:
-        effs.append(("drop", m.roles.route(dropped.tg), dropped.tg, "hold queue full", dropped.ref))
 
 
 def time_over(m, now, route, p, effs, announce=True, rule=None):
