@@ -29,7 +29,7 @@ def test_registry_and_checker_of_the_example_are_small():
     else:
         c = checks.Checker(registry.load(d))
     # every table the checker keeps is bytes of at most 2 KB (the unit's largest allocation)
-    for b in c.routes.blocks + c.reg.companies.blocks + c.reg.connections.blocks + [c.routes.flags, c._rows, c._ix]:
+    for b in c.routes.blocks + c.reg.companies.blocks + c.reg.connections.blocks + [c.routes.flags, c.rows, c.ix]:
         assert isinstance(b, (bytes, bytearray)) and len(b) <= 2048, len(b)
 
 
@@ -111,5 +111,5 @@ def test_the_units_imports_do_not_reach_the_session_engine():
         if m not in seen:
             seen.append(m)
             todo += _imports(m)
-    assert sorted(seen) == ["catalogue", "checks", "checktab", "errors", "layout", "registry", "report", "routes",
-                            "verdict"], seen
+    assert sorted(seen) == ["catalogue", "checks", "checktab", "errors", "layout", "records", "registry", "report",
+                            "routes", "verdict"], seen

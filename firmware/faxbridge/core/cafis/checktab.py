@@ -1,8 +1,9 @@
 """The check tables of seed 3.3.4 as data: 表 3.3.4-1 (lengths), the content checks of 3.3.4 (2)
 A-F (表 3.3.4-2..5), 表 3.3.4-6 (states) and 表 3.3.4-7 (their handling), and the sections of
 3.3.4 (2) that say which tables apply to a telegram. One tuple per seed row, in the seed's order,
-each row naming its source; checks.Checker reads the cells by name and compiles the rows to bytes
-at start. The check kinds are public constants: the Checker dispatches on them.
+each row naming its source. What each check kind checks is here too (row_ok, state_fails), and
+the compiled form of the tables for the layouts in use (compiled): checks.Checker reads the cells
+by name and runs the rows from that, allocating nothing.
 
 Columns: content tables (rule, item name as in the seed, check kind, error code, layout field
 key, argument); 表 3.3.4-1 (rule, item, sender, error code when too long); 表 3.3.4-6 (rule,
@@ -11,39 +12,44 @@ SECTIONS (section, name, content table: index in TABLES, rows of 表 3.3.4-6, ro
 """
 from micropython import const
 
+from . import catalogue as _cat
+from . import layout as _layout
+from . import registry as _registry
+from . import routes as _routes
+
 # --- check kinds --------------------------------------------------------------------------
-NUMERIC = const(1)          # ニューメリックであるか
-DAY = const(2)              # 日付範囲内であるか（01～31）: the last two digits of the field
-REPEAT = const(3)           # the row repeats an earlier one (表 3.3.4-2 #11 = #9): checked once
-EQUALS = const(4)           # field equals arg
-TRAILER_LEN = const(5)      # 受信電文長から63を減じた値であるか
-ROUTE_HELD = const(6)       # 当該仕向センタの保有する経路（範囲）であるか
-ROUTE_FREE = const(7)       # 当該経路が他の取引で使用されていないか (a new request: any use)
-ROUTE_FREE_OR_SAME = const(8)  # 同上 for cancel telegrams: in use by the same transaction is fine
-ROUTE_DEST = const(9)       # 当該経路が使用中であるか (by a request CAFIS sent to this center)
-ORG_CO = const(10)          # A(a): the sender's registered company code
-ORG_SUB = const(11)         # A(a): sub-code per contracted digits
-DST_CO = const(12)          # registered company code
-DST_SUB = const(13)         # sub-code per that company's contract
-SERVICE = const(14)         # CAFISサービス対象であるか (a general request in the catalogue)
-CENTER_ID = const(15)       # 当該仕向センタが契約する識別か
-PROTECTED = const(16)       # equals the field of the request that opened the route
-ANSWER = const(17)          # 要求電文と対応した電文種別であるか
-LAST_PROTECTED = const(18)  # equals the field of the route's last telegram
-CTL_TYPE = const(19)        # A(b): 7020, 0720 or 9210
-CMD_ANSWER = const(20)      # B(a): answers the command CAFIS sent
-CMD_ECHO = const(21)        # B(b): the command's content kept, message type aside
-CONN_CO = const(22)         # D(a): registered connection company
-SEND_CLASS = const(23)      # D(b): one of 1, 2, 3, 9
+_NUMERIC = const(1)          # ニューメリックであるか
+_DAY = const(2)              # 日付範囲内であるか（01～31）: the last two digits of the field
+_REPEAT = const(3)           # the row repeats an earlier one (表 3.3.4-2 #11 = #9): checked once
+_EQUALS = const(4)           # field equals arg
+_TRAILER_LEN = const(5)      # 受信電文長から63を減じた値であるか
+_ROUTE_HELD = const(6)       # 当該仕向センタの保有する経路（範囲）であるか
+_ROUTE_FREE = const(7)       # 当該経路が他の取引で使用されていないか (a new request: any use)
+_ROUTE_FREE_OR_SAME = const(8)  # 同上 for cancel telegrams: in use by the same transaction is fine
+_ROUTE_DEST = const(9)       # 当該経路が使用中であるか (by a request CAFIS sent to this center)
+_ORG_CO = const(10)          # A(a): the sender's registered company code
+_ORG_SUB = const(11)         # A(a): sub-code per contracted digits
+_DST_CO = const(12)          # registered company code
+_DST_SUB = const(13)         # sub-code per that company's contract
+_SERVICE = const(14)         # CAFISサービス対象であるか (a general request in the catalogue)
+_CENTER_ID = const(15)       # 当該仕向センタが契約する識別か
+_PROTECTED = const(16)       # equals the field of the request that opened the route
+_ANSWER = const(17)          # 要求電文と対応した電文種別であるか
+_LAST_PROTECTED = const(18)  # equals the field of the route's last telegram
+_CTL_TYPE = const(19)        # A(b): 7020, 0720 or 9210
+_CMD_ANSWER = const(20)      # B(a): answers the command CAFIS sent
+_CMD_ECHO = const(21)        # B(b): the command's content kept, message type aside
+_CONN_CO = const(22)         # D(a): registered connection company
+_SEND_CLASS = const(23)      # D(b): one of 1, 2, 3, 9
 # state kinds (表 3.3.4-6)
-ORG_NOT_OPEN = const(30)
-ORG_SERVICE = const(31)
-DST_NO_ROUTE = const(32)
-DST_FAULT = const(33)
-DST_SUSPENDED = const(34)
-DST_SERVICE = const(35)
-CAFIS_ENDED = const(36)
-CAFIS_FAULT = const(37)
+_ORG_NOT_OPEN = const(30)
+_ORG_SERVICE = const(31)
+_DST_NO_ROUTE = const(32)
+_DST_FAULT = const(33)
+_DST_SUSPENDED = const(34)
+_DST_SERVICE = const(35)
+_CAFIS_ENDED = const(36)
+_CAFIS_FAULT = const(37)
 
 # --- 表 3.3.4-1 電文長チェック一覧: (rule, item, sender, error code when too long) ----------------
 LENGTH = (
@@ -53,109 +59,109 @@ LENGTH = (
 
 # --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded ---------------------
 TABLE_A = (
-    ("3.3.4 A(a)", "仕向会社コード", ORG_CO, None, "org_co", None),
-    ("3.3.4 A(a)", "仕向会社サブコード", ORG_SUB, None, "org_sub", None),
-    ("3.3.4 A(b)", "電文種別", CTL_TYPE, None, "msg_type", None),
-    ("3.3.4 A(c)", "トレーラレングス", EQUALS, None, "trailer_len", b"000"),
+    ("3.3.4 A(a)", "仕向会社コード", _ORG_CO, None, "org_co", None),
+    ("3.3.4 A(a)", "仕向会社サブコード", _ORG_SUB, None, "org_sub", None),
+    ("3.3.4 A(b)", "電文種別", _CTL_TYPE, None, "msg_type", None),
+    ("3.3.4 A(c)", "トレーラレングス", _EQUALS, None, "trailer_len", b"000"),
 )
 
 # --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded ---------------------
 TABLE_B = (
-    ("3.3.4 B(a)", "電文種別", CMD_ANSWER, None, "msg_type", None),
-    ("3.3.4 B(b)", None, CMD_ECHO, None, None, None),    # item: the first field that differs
+    ("3.3.4 B(a)", "電文種別", _CMD_ANSWER, None, "msg_type", None),
+    ("3.3.4 B(b)", None, _CMD_ECHO, None, None, None),    # item: the first field that differs
 )
 
 # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック ---------------------------------------
 TABLE_2 = (
-    ("3.3.4-2 #1", "経路番号", ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-2 #2", "経路番号", ROUTE_FREE, "C51", "route", None),
-    ("3.3.4-2 #3", "仕向処理通番", NUMERIC, "C58", "seq", None),
-    ("3.3.4-2 #4", "仕向会社コード", ORG_CO, "C53", "org_co", None),
-    ("3.3.4-2 #5", "仕向会社サブコード", ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-2 #6", "被仕向会社コード", DST_CO, "C01", "dst_co", None),
-    ("3.3.4-2 #7", "被仕向会社サブコード", DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-2 #8", "電文種別", SERVICE, "C54", "msg_type", None),
-    ("3.3.4-2 #9", "仕向処理日付", NUMERIC, "C58", "org_date", None),
-    ("3.3.4-2 #10", "仕向処理日付", DAY, "C58", "org_date", None),
-    ("3.3.4-2 #11", "仕向処理日付", REPEAT, "C58", "org_date", "3.3.4-2 #9"),
-    ("3.3.4-2 #12", "代行報告表示", EQUALS, "C56", "proxy_report", b"00"),
-    ("3.3.4-2 #13", "トレーラレングス", NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-2 #14", "トレーラレングス", TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-2 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
+    ("3.3.4-2 #2", "経路番号", _ROUTE_FREE, "C51", "route", None),
+    ("3.3.4-2 #3", "仕向処理通番", _NUMERIC, "C58", "seq", None),
+    ("3.3.4-2 #4", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
+    ("3.3.4-2 #5", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
+    ("3.3.4-2 #6", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
+    ("3.3.4-2 #7", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
+    ("3.3.4-2 #8", "電文種別", _SERVICE, "C54", "msg_type", None),
+    ("3.3.4-2 #9", "仕向処理日付", _NUMERIC, "C58", "org_date", None),
+    ("3.3.4-2 #10", "仕向処理日付", _DAY, "C58", "org_date", None),
+    ("3.3.4-2 #11", "仕向処理日付", _REPEAT, "C58", "org_date", "3.3.4-2 #9"),
+    ("3.3.4-2 #12", "代行報告表示", _EQUALS, "C56", "proxy_report", b"00"),
+    ("3.3.4-2 #13", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
+    ("3.3.4-2 #14", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
 )
 
 # --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal ---------------
 TABLE_D = (
-    ("3.3.4 D(a)", "接続会社コード", CONN_CO, "CAF01", "conn_co", None),
-    ("3.3.4 D(b)", "電文送信区分", SEND_CLASS, "CAF16", "send_class", b"1239"),
+    ("3.3.4 D(a)", "接続会社コード", _CONN_CO, "CAF01", "conn_co", None),
+    ("3.3.4 D(b)", "電文送信区分", _SEND_CLASS, "CAF16", "send_class", b"1239"),
 )
 
 # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded --------
 TABLE_3 = (
-    ("3.3.4-3 #1", "経路番号", ROUTE_HELD, None, "route", None),
-    ("3.3.4-3 #2", "経路番号", ROUTE_DEST, None, "route", None),
-    ("3.3.4-3 #3", "仕向処理通番", PROTECTED, None, "seq", None),
-    ("3.3.4-3 #4", "センタ識別番号", PROTECTED, None, "center_id", None),
-    ("3.3.4-3 #5", "回線番号", PROTECTED, None, "line", None),
-    ("3.3.4-3 #6", "CAFIS処理通番", PROTECTED, None, "cafis_seq", None),
-    ("3.3.4-3 #7", "仕向会社コード", PROTECTED, None, "org_co", None),
-    ("3.3.4-3 #8", "仕向会社サブコード", PROTECTED, None, "org_sub", None),
-    ("3.3.4-3 #9", "被仕向会社コード", PROTECTED, None, "dst_co", None),
-    ("3.3.4-3 #10", "被仕向会社サブコード", PROTECTED, None, "dst_sub", None),
-    ("3.3.4-3 #11", "電文種別", ANSWER, None, "msg_type", None),
-    ("3.3.4-3 #12", "CAFIS処理日", PROTECTED, None, "cafis_date", None),
-    ("3.3.4-3 #13", "CAT送信状態表示", PROTECTED, None, "cat_status", None),
-    ("3.3.4-3 #14", "仕向処理日付", PROTECTED, None, "org_date", None),
-    ("3.3.4-3 #15", "代行報告表示", PROTECTED, None, "proxy_report", None),
-    ("3.3.4-3 #16", "代行電文エラー表示", PROTECTED, None, "proxy_error", None),
-    ("3.3.4-3 #17", "代行再仕向表示", PROTECTED, None, "proxy_reroute", None),
-    ("3.3.4-3 #18", "トレーラレングス", NUMERIC, None, "trailer_len", None),
-    ("3.3.4-3 #19", "トレーラレングス", TRAILER_LEN, None, "trailer_len", None),
+    ("3.3.4-3 #1", "経路番号", _ROUTE_HELD, None, "route", None),
+    ("3.3.4-3 #2", "経路番号", _ROUTE_DEST, None, "route", None),
+    ("3.3.4-3 #3", "仕向処理通番", _PROTECTED, None, "seq", None),
+    ("3.3.4-3 #4", "センタ識別番号", _PROTECTED, None, "center_id", None),
+    ("3.3.4-3 #5", "回線番号", _PROTECTED, None, "line", None),
+    ("3.3.4-3 #6", "CAFIS処理通番", _PROTECTED, None, "cafis_seq", None),
+    ("3.3.4-3 #7", "仕向会社コード", _PROTECTED, None, "org_co", None),
+    ("3.3.4-3 #8", "仕向会社サブコード", _PROTECTED, None, "org_sub", None),
+    ("3.3.4-3 #9", "被仕向会社コード", _PROTECTED, None, "dst_co", None),
+    ("3.3.4-3 #10", "被仕向会社サブコード", _PROTECTED, None, "dst_sub", None),
+    ("3.3.4-3 #11", "電文種別", _ANSWER, None, "msg_type", None),
+    ("3.3.4-3 #12", "CAFIS処理日", _PROTECTED, None, "cafis_date", None),
+    ("3.3.4-3 #13", "CAT送信状態表示", _PROTECTED, None, "cat_status", None),
+    ("3.3.4-3 #14", "仕向処理日付", _PROTECTED, None, "org_date", None),
+    ("3.3.4-3 #15", "代行報告表示", _PROTECTED, None, "proxy_report", None),
+    ("3.3.4-3 #16", "代行電文エラー表示", _PROTECTED, None, "proxy_error", None),
+    ("3.3.4-3 #17", "代行再仕向表示", _PROTECTED, None, "proxy_reroute", None),
+    ("3.3.4-3 #18", "トレーラレングス", _NUMERIC, None, "trailer_len", None),
+    ("3.3.4-3 #19", "トレーラレングス", _TRAILER_LEN, None, "trailer_len", None),
 )
 
 # --- 表 3.3.4-4 取消（再）指令受信時のチェック -----------------------------------------------------
 TABLE_4 = (
-    ("3.3.4-4 #1", "経路番号", ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-4 #2", "経路番号", ROUTE_FREE_OR_SAME, "C51", "route", None),
-    ("3.3.4-4 #3", "仕向処理通番", NUMERIC, "C58", "seq", None),
-    ("3.3.4-4 #4", "センタ識別番号", CENTER_ID, "C56", "center_id", None),
-    ("3.3.4-4 #5", "CAFIS処理通番", NUMERIC, "C58", "cafis_seq", None),
-    ("3.3.4-4 #6", "仕向会社コード", ORG_CO, "C53", "org_co", None),
-    ("3.3.4-4 #7", "仕向会社サブコード", ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-4 #8", "被仕向会社コード", DST_CO, "C01", "dst_co", None),
-    ("3.3.4-4 #9", "被仕向会社サブコード", DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-4 #10", "CAFIS処理日", NUMERIC, "C58", "cafis_date", None),
-    ("3.3.4-4 #11", "CAFIS処理日", DAY, "C58", "cafis_date", None),
-    ("3.3.4-4 #12", "仕向処理日付", NUMERIC, "C58", "org_date", None),
-    ("3.3.4-4 #13", "仕向処理日付", DAY, "C58", "org_date", None),
-    ("3.3.4-4 #14", "トレーラレングス", NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-4 #15", "トレーラレングス", TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-4 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
+    ("3.3.4-4 #2", "経路番号", _ROUTE_FREE_OR_SAME, "C51", "route", None),
+    ("3.3.4-4 #3", "仕向処理通番", _NUMERIC, "C58", "seq", None),
+    ("3.3.4-4 #4", "センタ識別番号", _CENTER_ID, "C56", "center_id", None),
+    ("3.3.4-4 #5", "CAFIS処理通番", _NUMERIC, "C58", "cafis_seq", None),
+    ("3.3.4-4 #6", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
+    ("3.3.4-4 #7", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
+    ("3.3.4-4 #8", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
+    ("3.3.4-4 #9", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
+    ("3.3.4-4 #10", "CAFIS処理日", _NUMERIC, "C58", "cafis_date", None),
+    ("3.3.4-4 #11", "CAFIS処理日", _DAY, "C58", "cafis_date", None),
+    ("3.3.4-4 #12", "仕向処理日付", _NUMERIC, "C58", "org_date", None),
+    ("3.3.4-4 #13", "仕向処理日付", _DAY, "C58", "org_date", None),
+    ("3.3.4-4 #14", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
+    ("3.3.4-4 #15", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
 )
 
 # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック -------------------------------------------------
 TABLE_5 = (
-    ("3.3.4-5 #1", "経路番号", ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-5 #2", "経路番号", ROUTE_FREE_OR_SAME, "C51", "route", None),
-    ("3.3.4-5 #3", "仕向処理通番", LAST_PROTECTED, "C56", "seq", None),
-    ("3.3.4-5 #4", "仕向会社コード", ORG_CO, "C53", "org_co", None),
-    ("3.3.4-5 #5", "仕向会社サブコード", ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-5 #6", "被仕向会社コード", DST_CO, "C01", "dst_co", None),
-    ("3.3.4-5 #7", "被仕向会社サブコード", DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-5 #8", "仕向処理日付", LAST_PROTECTED, "C56", "org_date", None),
-    ("3.3.4-5 #9", "代行報告表示", LAST_PROTECTED, "C56", "proxy_report", None),
-    ("3.3.4-5 #10", "トレーラレングス", NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-5 #11", "トレーラレングス", TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-5 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
+    ("3.3.4-5 #2", "経路番号", _ROUTE_FREE_OR_SAME, "C51", "route", None),
+    ("3.3.4-5 #3", "仕向処理通番", _LAST_PROTECTED, "C56", "seq", None),
+    ("3.3.4-5 #4", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
+    ("3.3.4-5 #5", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
+    ("3.3.4-5 #6", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
+    ("3.3.4-5 #7", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
+    ("3.3.4-5 #8", "仕向処理日付", _LAST_PROTECTED, "C56", "org_date", None),
+    ("3.3.4-5 #9", "代行報告表示", _LAST_PROTECTED, "C56", "proxy_report", None),
+    ("3.3.4-5 #10", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
+    ("3.3.4-5 #11", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
 )
 
 # --- 表 3.3.4-6 チェック対象項目: (rule, item, kind, error code, error message) ---------------------
 TABLE_6 = (
-    ("3.3.4-6 #1", "仕向センタ", ORG_NOT_OPEN, "C60", None),     # 仕向センタ未開局
-    ("3.3.4-6 #2", "仕向センタ", ORG_SERVICE, "C60", None),      # 仕向センタサービス対象外
-    ("3.3.4-6 #3", "被仕向センタ", DST_NO_ROUTE, "C12", "CAF12"),  # 被仕向センタ経路無し
-    ("3.3.4-6 #4", "被仕向センタ", DST_FAULT, "C13", "CAF13"),     # 被仕向センタ障害中
-    ("3.3.4-6 #5", "被仕向センタ", DST_SUSPENDED, "C14", "CAF14"),  # 被仕向センタ休止中
-    ("3.3.4-6 #6", "被仕向センタ", DST_SERVICE, "C57", "CAF57"),   # 被仕向センタサービス対象外
-    ("3.3.4-6 #7", "CAFISセンタ", CAFIS_ENDED, "C15", "CAF15"),    # CAFISセンタ終了
-    ("3.3.4-6 #8", "CAFISセンタ", CAFIS_FAULT, "C33", "CAF33"),    # CAFISセンタ障害
+    ("3.3.4-6 #1", "仕向センタ", _ORG_NOT_OPEN, "C60", None),     # 仕向センタ未開局
+    ("3.3.4-6 #2", "仕向センタ", _ORG_SERVICE, "C60", None),      # 仕向センタサービス対象外
+    ("3.3.4-6 #3", "被仕向センタ", _DST_NO_ROUTE, "C12", "CAF12"),  # 被仕向センタ経路無し
+    ("3.3.4-6 #4", "被仕向センタ", _DST_FAULT, "C13", "CAF13"),     # 被仕向センタ障害中
+    ("3.3.4-6 #5", "被仕向センタ", _DST_SUSPENDED, "C14", "CAF14"),  # 被仕向センタ休止中
+    ("3.3.4-6 #6", "被仕向センタ", _DST_SERVICE, "C57", "CAF57"),   # 被仕向センタサービス対象外
+    ("3.3.4-6 #7", "CAFISセンタ", _CAFIS_ENDED, "C15", "CAF15"),    # CAFISセンタ終了
+    ("3.3.4-6 #8", "CAFISセンタ", _CAFIS_FAULT, "C33", "CAF33"),    # CAFISセンタ障害
 )
 
 # --- 表 3.3.4-7 電文毎の状態チェックエラー時の処理: (rule, 電文区分, discard?) --------------------------
@@ -183,3 +189,186 @@ SECTIONS = (
     (6, "F(a)", 5, (1, 2, 3, 4, 5, 6, 7, 8), 4),
     (7, "F(b)", 6, (1, 2, 3, 4, 5, 6, 7, 8), 4),
 )
+
+
+# --- the compiled form (compiled) -------------------------------------------------------------
+# rows: per content row 4 bytes (CROW): kind, field offset, field length, row number in its seed
+# table. ix: (offset, length) of the fields the Checker reads itself (AT_ROUTE .. AT_TCONN), then
+# per section (first compiled row, number of rows) from AT_SPANS, then from AT_ECHO the indexes
+# of the center fields 3.3.4 B(b) compares.
+CROW = const(4)
+AT_ROUTE = const(0)
+AT_MT = const(2)
+AT_SEQ = const(4)
+AT_DST = const(6)
+AT_TMT = const(8)       # terminal layout
+AT_TCONN = const(10)    # terminal layout
+AT_SPANS = const(12)
+AT_ECHO = const(28)
+_KIND = const(2)        # columns of a content row, of SECTIONS
+_KEY = const(4)
+_ARG = const(5)
+_SEC_NAME = const(1)
+_SEC_TABLE = const(2)
+
+
+def compiled(cl, tl):
+    """(ix, rows) as bytes for center layout cl and terminal layout tl (layout.Layout)."""
+    ix = bytearray()
+    for lay, key in ((cl, "route"), (cl, "msg_type"), (cl, "seq"), (cl, "dst_co"), (tl, "msg_type"),
+                     (tl, "conn_co")):
+        off, ln = lay.at(key)
+        ix.append(off)
+        ix.append(ln)
+    # the compiled rows of each content table, once (E general and E fault share 表 3.3.4-3)
+    rows = bytearray()
+    for s in range(len(SECTIONS)):
+        t = SECTIONS[s][_SEC_TABLE]
+        first = -1
+        for e in range(s):
+            if SECTIONS[e][_SEC_TABLE] == t:
+                first = ix[AT_SPANS + 2 * e]
+        if first < 0:
+            first = len(rows) // CROW
+            table = TABLES[t]
+            lay = tl if SECTIONS[s][_SEC_NAME] == "D" else cl
+            for i in range(len(table)):
+                key = table[i][_KEY]
+                off, ln = lay.at(key) if key else (0, 0)
+                rows.append(table[i][_KIND])
+                rows.append(off)
+                rows.append(ln)
+                rows.append(i)
+        ix.append(first)
+        ix.append(len(TABLES[t]))
+    # B(b) compares every field but the message type and the trailer length
+    for i in range(len(cl.fields)):
+        if cl.fields[i][_layout.F_KEY] not in ("msg_type", "trailer_len"):
+            ix.append(i)
+    return bytes(ix), bytes(rows)
+
+
+# --- what a check kind checks: one content row (表 3.3.4-2..5, 3.3.4 (2) A, B, D) -------------
+def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
+    """True when content row `row` (kind, field at buf[off:off+ln], compiled by the Checker)
+    passes for telegram buf (n bytes) from center cen on route slot `slot`; no allocation."""
+    if kind == _NUMERIC:
+        return _layout.num(buf, off, ln) >= 0
+    if kind == _DAY:
+        d = _layout.num(buf, off + ln - 2, 2)
+        return 1 <= d <= 31
+    if kind == _REPEAT:
+        return True
+    if kind == _EQUALS:
+        # the seed's value, right-aligned and zero-padded to the field of the layout in use
+        arg = row[_ARG]
+        k = len(arg)
+        for i in range(ln):
+            j = i - ln + k
+            if buf[off + i] != (arg[j] if j >= 0 else 48):
+                return False
+        return True
+    if kind == _TRAILER_LEN:
+        hlen = chk.cl.hlen
+        want = n - hlen
+        if not chk.cl.shift_counted:
+            for i in range(hlen, n):
+                c = buf[i]
+                if c == 0x0E or c == 0x0F:
+                    want -= 1
+        return _layout.num(buf, off, ln) == want
+    if kind == _ROUTE_HELD:
+        return slot >= 0
+    routes = chk.routes
+    if kind == _ROUTE_FREE:
+        st = routes.state(cen.idx, slot)
+        return st != _routes.ORIG and st != _routes.DEST
+    if kind == _ROUTE_FREE_OR_SAME:
+        st = routes.state(cen.idx, slot)
+        if st == _routes.DEST:
+            return False
+        if st == _routes.ORIG:
+            return routes.same(cen.idx, slot, buf, chk.ix[AT_SEQ], chk.ix[AT_SEQ + 1])
+        return True
+    if kind == _ROUTE_DEST:
+        return routes.state(cen.idx, slot) == _routes.DEST
+    if kind == _PROTECTED:
+        return routes.same(cen.idx, slot, buf, off, ln)
+    if kind == _LAST_PROTECTED:
+        if routes.state(cen.idx, slot) == _routes.NEVER:
+            return False
+        return routes.same(cen.idx, slot, buf, off, ln)
+    if kind == _ANSWER:
+        return chk.cat.answers(routes.num(cen.idx, slot, off, ln), _layout.num(buf, off, ln))
+    if kind == _ORG_CO:
+        return chk.reg.companies.same(cen.company, 0, ln, buf, off)
+    if kind == _ORG_SUB:
+        return chk.reg.companies.same(cen.company, chk.reg.co_w, ln, buf, off)
+    if kind == _DST_CO:
+        return chk.reg.company_at(buf, off) >= 0
+    if kind == _DST_SUB:
+        co = chk.reg.company_at(buf, chk.ix[AT_DST])
+        return co >= 0 and chk.reg.companies.same(co, chk.reg.co_w, ln, buf, off)
+    if kind == _SERVICE:
+        return chk.cat.cls(_layout.num(buf, off, ln)) == _cat.REQ
+    if kind == _CENTER_ID:
+        ids = cen.center_ids
+        for i in range(0, len(ids), ln):
+            j = 0
+            while j < ln and buf[off + j] == ids[i + j]:
+                j += 1
+            if j == ln:
+                return True
+        return False
+    if kind == _CTL_TYPE:
+        k = chk.cat.cls(_layout.num(buf, off, ln))
+        return k == _cat.CTRL_REQ or k == _cat.CTRL_BOTH
+    if kind == _CMD_ANSWER:
+        if not routes.cmd_set[cen.idx]:
+            return False
+        return chk.cat.answers(routes.num(cen.idx, _routes.CMD, off, ln), _layout.num(buf, off, ln))
+    if kind == _CMD_ECHO:
+        fields = chk.cl.fields
+        ix = chk.ix
+        for i in range(len(ix) - AT_ECHO):
+            f = fields[ix[AT_ECHO + i]]
+            if not routes.same(cen.idx, _routes.CMD, buf, f[_layout.F_OFF], f[_layout.F_LEN]):
+                chk.echo_ix = i
+                return False
+        return True
+    if kind == _CONN_CO:
+        return chk.reg.connection_at(buf, off) >= 0
+    if kind == _SEND_CLASS:
+        c = buf[off]
+        for x in row[_ARG]:
+            if c == x:
+                return True
+        return False
+    return False
+
+# --- one state row (表 3.3.4-6) ---------------------------------------------------------------
+def state_fails(chk, kind, cen, mt, dest):
+    """True when state row `kind` fails: cen the sending center (None for a terminal), mt
+    the message type, dest the destination company's index (-1: none)."""
+    reg = chk.reg
+    if kind == _ORG_NOT_OPEN:
+        return cen.state != _registry.ONLINE
+    if kind == _ORG_SERVICE:
+        return not _registry.has_type(cen.services, mt)
+    if kind == _CAFIS_ENDED:
+        return reg.cafis_state == _registry.CAFIS_ENDED
+    if kind == _CAFIS_FAULT:
+        return reg.cafis_state == _registry.CAFIS_FAULT
+    if dest < 0:    # no destination: a center's telegram fails; a terminal's skips the rows
+        return cen is not None
+    d = reg.co_dest(dest)
+    if kind == _DST_NO_ROUTE:
+        return d < 0 or chk.routes.full(d)
+    dc = reg.centers[d]
+    if kind == _DST_FAULT:
+        return dc.state == _registry.FAULT
+    if kind == _DST_SUSPENDED:
+        return dc.state == _registry.SUSPENDED or dc.state == _registry.NOT_OPEN
+    if kind == _DST_SERVICE:
+        return not _registry.has_type(dc.serves, mt)
+    return False

@@ -14,7 +14,7 @@ F_JA = const(2)
 F_OFF = const(3)
 F_LEN = const(4)
 _F_KIND = const(5)
-MAX_HEADER = const(255)     # offsets and lengths are kept in one byte each (checks.py)
+_MAX_HEADER = const(255)    # offsets and lengths are kept in one byte each (checktab.compiled)
 
 # Default center header: 63 bytes (spec/cafis.md, "Default center header"), row by row.
 CENTER_FIELDS = (
@@ -48,19 +48,16 @@ TERMINAL_FIELDS = (
     ("reserved", "reserved", "予備", 37, 10, "AN"),                                 # 7
 )
 
-# the keys the checks need: every key of the default center header; these of the terminal one
-TERMINAL_KEYS = ("conn_co", "send_class", "msg_type")
-
-# 表 3.3.4-1: allowed lengths (bytes, SO/SI counted).
-CENTER_LIMITS = (63, 1024)
-TERMINAL_LIMITS = (47, 292)
+# 表 3.3.4-1: allowed lengths (bytes, SO/SI counted). The keys the checks need: every key of the
+# default center header; conn_co, send_class and msg_type of the terminal one (terminal()).
+_CENTER_MIN = const(63)
+_CENTER_MAX = const(1024)
+_TERMINAL_MIN = const(47)
+_TERMINAL_MAX = const(292)
 
 
 class RegistryError(ValueError):
     """A registry, layout or catalogue that cannot be used (the message names the problem)."""
-
-
-LayoutError = RegistryError
 
 
 def num(buf, off, ln):
@@ -93,7 +90,36 @@ class Layout:
         self.min_len = min_len
         self.max_len = max_len
         self.shift_counted = shift_counted
-        _validate(self, required)
+        # checked here, once: a layout from a registry file is the deployment's (docs/cafis.md)
+        where = "layout %s: " % self.name
+        if not isinstance(self.hlen, int) or not 1 <= self.hlen <= _MAX_HEADER:
+            raise RegistryError(where + "header length must be an integer 1..%d" % _MAX_HEADER)
+        if not (isinstance(self.min_len, int) and isinstance(self.max_len, int)):
+            raise RegistryError(where + "min and max must be integers")
+        if not (self.hlen <= self.min_len <= self.max_len):
+            raise RegistryError(where + "need header length <= min <= max, got %d, %d, %d"
+                                % (self.hlen, self.min_len, self.max_len))
+        seen = {}
+        for row in self.fields:
+            if not (isinstance(row, (tuple, list)) and len(row) == 6):
+                raise RegistryError(where + "a field row must be [key, name, name_ja, offset, length, kind]")
+            key, en, ja, off, ln, kind = row
+            if not isinstance(key, str) or not key:
+                raise RegistryError(where + "field key must be a non-empty string")
+            if key in seen:
+                raise RegistryError(where + "field %s is defined twice" % key)
+            seen[key] = 1
+            if not (isinstance(en, str) and isinstance(ja, str)):
+                raise RegistryError(where + "field %s: names must be strings" % key)
+            if not (isinstance(off, int) and isinstance(ln, int)) or off < 0 or ln < 1 or off + ln > self.hlen:
+                raise RegistryError(where + "field %s: offset/length outside the %d-byte header" % (key, self.hlen))
+            if kind not in ("N", "AN"):
+                raise RegistryError(where + "field %s: kind must be N or AN" % key)
+        for key in required:
+            if not isinstance(key, str):
+                key = key[F_KEY]        # a row of the default layout
+            if key not in seen:
+                raise RegistryError(where + "missing field %s" % key)
 
     def row(self, key):
         for r in self.fields:
@@ -106,80 +132,47 @@ class Layout:
         return r[F_OFF], r[F_LEN]
 
 
-def _validate(lay, required):
-    where = "layout %s: " % lay.name
-    if not isinstance(lay.hlen, int) or not 1 <= lay.hlen <= MAX_HEADER:
-        raise LayoutError(where + "header length must be an integer 1..%d" % MAX_HEADER)
-    if not (isinstance(lay.min_len, int) and isinstance(lay.max_len, int)):
-        raise LayoutError(where + "min and max must be integers")
-    if not (lay.hlen <= lay.min_len <= lay.max_len):
-        raise LayoutError(where + "need header length <= min <= max, got %d, %d, %d"
-                          % (lay.hlen, lay.min_len, lay.max_len))
-    seen = {}
-    for row in lay.fields:
-        if not (isinstance(row, (tuple, list)) and len(row) == 6):
-            raise LayoutError(where + "a field row must be [key, name, name_ja, offset, length, kind]")
-        key, en, ja, off, ln, kind = row
-        if not isinstance(key, str) or not key:
-            raise LayoutError(where + "field key must be a non-empty string")
-        if key in seen:
-            raise LayoutError(where + "field %s is defined twice" % key)
-        seen[key] = 1
-        if not (isinstance(en, str) and isinstance(ja, str)):
-            raise LayoutError(where + "field %s: names must be strings" % key)
-        if not (isinstance(off, int) and isinstance(ln, int)) or off < 0 or ln < 1 or off + ln > lay.hlen:
-            raise LayoutError(where + "field %s: offset/length outside the %d-byte header" % (key, lay.hlen))
-        if kind not in ("N", "AN"):
-            raise LayoutError(where + "field %s: kind must be N or AN" % key)
-    for key in required:
-        if not isinstance(key, str):
-            key = key[F_KEY]        # a row of the default layout
-        if key not in seen:
-            raise LayoutError(where + "missing field %s" % key)
-
-
-def center(fields=CENTER_FIELDS, hlen=63, limits=CENTER_LIMITS, shift_counted=True):
+def center(fields=CENTER_FIELDS, hlen=63, limits=(_CENTER_MIN, _CENTER_MAX), shift_counted=True):
     return Layout("center", fields, hlen, limits[0], limits[1], shift_counted, CENTER_FIELDS)
 
 
-def terminal(fields=TERMINAL_FIELDS, hlen=47, limits=TERMINAL_LIMITS):
-    return Layout("terminal", fields, hlen, limits[0], limits[1], True, TERMINAL_KEYS)
+def terminal(fields=TERMINAL_FIELDS, hlen=47, limits=(_TERMINAL_MIN, _TERMINAL_MAX)):
+    return Layout("terminal", fields, hlen, limits[0], limits[1], True, ("conn_co", "send_class", "msg_type"))
 
 
 def from_dict(name, d):
-    """Build a layout from its JSON form (see docs/cafis.md); raises LayoutError naming the problem.
+    """Build a layout from its JSON form (see docs/cafis.md); raises RegistryError naming the problem.
 
     {"header": 63, "min": 63, "max": 1024, "trailer_counts_shift": true,
      "fields": [["route", "route number", "経路番号", 0, 4, "N"], ...]}
     """
     if name not in ("center", "terminal"):
-        raise LayoutError("layouts: unknown layout %s (center or terminal)" % name)
+        raise RegistryError("layouts: unknown layout %s (center or terminal)" % name)
     if not isinstance(d, dict):
-        raise LayoutError("layout %s: must be an object" % name)
+        raise RegistryError("layout %s: must be an object" % name)
     for k in d:
         if k not in ("header", "min", "max", "trailer_counts_shift", "fields"):
-            raise LayoutError("layout %s: unknown key %s" % (name, k))
+            raise RegistryError("layout %s: unknown key %s" % (name, k))
     fields = d.get("fields")
     if not isinstance(fields, list) or not fields:
-        raise LayoutError("layout %s: fields must be a non-empty list" % name)
+        raise RegistryError("layout %s: fields must be a non-empty list" % name)
     hlen = d.get("header")
-    lim = CENTER_LIMITS if name == "center" else TERMINAL_LIMITS
-    mn = d.get("min", lim[0])
-    mx = d.get("max", lim[1])
+    mn = d.get("min", _CENTER_MIN if name == "center" else _TERMINAL_MIN)
+    mx = d.get("max", _CENTER_MAX if name == "center" else _TERMINAL_MAX)
     sc = d.get("trailer_counts_shift", True)
     if not isinstance(sc, bool):
-        raise LayoutError("layout %s: trailer_counts_shift must be true or false" % name)
+        raise RegistryError("layout %s: trailer_counts_shift must be true or false" % name)
     for v, what in ((hlen, "header"), (mn, "min"), (mx, "max")):
         if not isinstance(v, int) or isinstance(v, bool):
-            raise LayoutError("layout %s: %s must be an integer" % (name, what))
+            raise RegistryError("layout %s: %s must be an integer" % (name, what))
     rows = []
     for r in fields:
         if not isinstance(r, list) or len(r) != 6:
-            raise LayoutError("layout %s: a field row must be [key, name, name_ja, offset, length, kind]" % name)
+            raise RegistryError("layout %s: a field row must be [key, name, name_ja, offset, length, kind]" % name)
         for x in (r[F_OFF], r[F_LEN]):
             if isinstance(x, bool):
-                raise LayoutError("layout %s: field %s: offset/length must be integers" % (name, r[F_KEY]))
+                raise RegistryError("layout %s: field %s: offset/length must be integers" % (name, r[F_KEY]))
         rows.append(tuple(r))
     if name == "center":
-        return Layout(name, rows, hlen, mn, mx, sc, CENTER_FIELDS)
-    return Layout(name, rows, hlen, mn, mx, True, TERMINAL_KEYS)
+        return center(rows, hlen, (mn, mx), sc)
+    return terminal(rows, hlen, (mn, mx))

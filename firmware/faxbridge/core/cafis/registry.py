@@ -10,86 +10,25 @@ from micropython import const
 
 from . import catalogue as _cat
 from . import layout as _layout
+from .records import Table
 
-FORMAT = "faxbridge-cafis-registry/1"
-
-# center states (registry "state"): 開局 / 未開局 / 休止中（個別終了） / 障害中
+# center states (registry "state": online, not_open, suspended, fault): 開局 / 未開局 / 休止中（個別終了） / 障害中
 ONLINE = const(0)
 NOT_OPEN = const(1)
 SUSPENDED = const(2)
 FAULT = const(3)
-CENTER_STATES = (("online", ONLINE), ("not_open", NOT_OPEN), ("suspended", SUSPENDED), ("fault", FAULT))
 
-# CAFIS's own state: online / ended (オンライン終了, C15) / fault (障害・輻輳, C33)
+# CAFIS's own state ("cafis": {"state": online, ended, fault or congested}): online / ended
+# (オンライン終了, C15) / fault (障害・輻輳, C33)
 CAFIS_ONLINE = const(0)
 CAFIS_ENDED = const(1)
 CAFIS_FAULT = const(2)
-CAFIS_STATES = (("online", CAFIS_ONLINE), ("ended", CAFIS_ENDED), ("fault", CAFIS_FAULT),
-                ("congested", CAFIS_FAULT))
 
-_BLOCK = const(2048)         # the largest table block (the unit's largest allocation)
 _NONE = const(255)           # no destination center
 _MAX_ROUTES = const(2048)    # routes held in all: one flag byte each, in one block (routes.py)
 
-# "comment" and "name" are free text (docs/cafis.md)
-_TOP_KEYS = ("format", "cafis", "companies", "centers", "connections", "message_types", "layouts", "comment",
-             "name")
-
 
 RegistryError = _layout.RegistryError
-
-
-class Table:
-    """Fixed-width records sorted by their first `key` bytes, in blocks of at most 2 KB, looked
-    up by binary search with the key compared in place (no allocation). Made once at load from
-    a list of records (bytes); records keep their order after that (index = position)."""
-
-    def __init__(self, width, key, records):
-        self.w = width
-        self.key = key
-        self.per = per = max(1, _BLOCK // width)
-        records.sort()
-        self.n = n = len(records)
-        self.blocks = []
-        for k in range(0, n, per):
-            b = bytearray(width * min(per, n - k))
-            for i in range(k, min(n, k + per)):
-                b[(i - k) * width:(i - k + 1) * width] = records[i]
-            self.blocks.append(b)
-
-    def find(self, buf, off):
-        """Index of the record whose key equals the key-wide bytes at buf[off:], or -1."""
-        lo = 0
-        hi = self.n
-        w = self.w
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            b = self.blocks[mid // self.per]
-            o = (mid % self.per) * w
-            d = 0
-            for j in range(self.key):
-                d = buf[off + j] - b[o + j]
-                if d:
-                    break
-            if d > 0:
-                lo = mid + 1
-            elif d < 0:
-                hi = mid
-            else:
-                return mid
-        return -1
-
-    def same(self, i, col, ln, buf, off):
-        """True when buf[off:off+ln] equals bytes col..col+ln of record i, compared in place."""
-        b = self.blocks[i // self.per]
-        o = (i % self.per) * self.w + col
-        for j in range(ln):
-            if buf[off + j] != b[o + j]:
-                return False
-        return True
-
-    def byte(self, i, col):
-        return self.blocks[i // self.per][(i % self.per) * self.w + col]
 
 
 class Center:
@@ -174,21 +113,17 @@ class Registry:
         return -1 if d == 0xFFFF else d
 
 
-def _err(msg):
-    raise RegistryError(msg)
-
-
 def _str(v, where, width=None, allow_empty=False):
     if not isinstance(v, str):
-        _err("%s must be a string" % where)
+        raise RegistryError("%s must be a string" % where)
     if not allow_empty and not v:
-        _err("%s must not be empty" % where)
+        raise RegistryError("%s must not be empty" % where)
     if width is not None:
         b = v.encode()
         if len(b) != len(v):
-            _err("%s must be single-byte characters" % where)
+            raise RegistryError("%s must be single-byte characters" % where)
         if len(b) > width:
-            _err("%s is longer than its %d-byte field" % (where, width))
+            raise RegistryError("%s is longer than its %d-byte field" % (where, width))
     return v
 
 
@@ -197,30 +132,30 @@ def _list(d, key, where, required=True):
     if v is None and not required:
         return []
     if not isinstance(v, list):
-        _err("%s.%s must be a list" % (where, key))
+        raise RegistryError("%s.%s must be a list" % (where, key))
     return v
 
 
 def _keys(d, allowed, where):
     if not isinstance(d, dict):
-        _err("%s must be an object" % where)
+        raise RegistryError("%s must be an object" % where)
     for k in d:
         if k not in allowed:
-            _err("%s: unknown key %s" % (where, k))
+            raise RegistryError("%s: unknown key %s" % (where, k))
 
 
 def _msg_types(v, where, cat):
     """A list of message types as bytes, 2 bytes each (read with has_type)."""
     if not isinstance(v, list):
-        _err("%s must be a list of message types" % where)
+        raise RegistryError("%s must be a list of message types" % where)
     out = bytearray(2 * len(v))
     i = 0
     for t in v:
         if not _layout.is_code(t):
-            _err("%s: %r is not a 4-digit message type" % (where, t))
+            raise RegistryError("%s: %r is not a 4-digit message type" % (where, t))
         n = int(t)
         if cat.entry(n) is None:
-            _err("%s: message type %s is not in the catalogue" % (where, t))
+            raise RegistryError("%s: message type %s is not in the catalogue" % (where, t))
         out[i] = n >> 8
         out[i + 1] = n & 0xFF
         i += 2
@@ -229,30 +164,30 @@ def _msg_types(v, where, cat):
 
 def _routes(v, where, width):
     if not isinstance(v, list) or not v:
-        _err("%s must be a non-empty list of routes (\"0002\" or \"0002-0009\")" % where)
+        raise RegistryError("%s must be a non-empty list of routes (\"0002\" or \"0002-0009\")" % where)
     spans = []
     for r in v:
         if not isinstance(r, str):
-            _err("%s: route %r must be a string" % (where, r))
+            raise RegistryError("%s: route %r must be a string" % (where, r))
         parts = r.split("-")
         if len(parts) > 2:
-            _err("%s: route %r is not NNNN or NNNN-NNNN" % (where, r))
+            raise RegistryError("%s: route %r is not NNNN or NNNN-NNNN" % (where, r))
         nums = []
         for p in parts:
             if not _layout.is_code(p, width):
-                _err("%s: route %r must be %d digits" % (where, r, width))
+                raise RegistryError("%s: route %r must be %d digits" % (where, r, width))
             nums.append(int(p))
         lo = nums[0]
         hi = nums[-1]
         if lo > hi:
-            _err("%s: route range %r runs backwards" % (where, r))
+            raise RegistryError("%s: route range %r runs backwards" % (where, r))
         if lo <= 1:
-            _err("%s: route %r includes the control routes 0000/0001" % (where, r))
+            raise RegistryError("%s: route %r includes the control routes 0000/0001" % (where, r))
         spans.append((lo, hi))
     spans.sort()
     for i in range(1, len(spans)):
         if spans[i][0] <= spans[i - 1][1]:
-            _err("%s: routes %04d-%04d and %04d-%04d overlap" % (where, spans[i - 1][0], spans[i - 1][1],
+            raise RegistryError("%s: routes %04d-%04d and %04d-%04d overlap" % (where, spans[i - 1][0], spans[i - 1][1],
                                                                 spans[i][0], spans[i][1]))
     ranges = bytearray(4 * len(spans))
     n = 0
@@ -270,7 +205,7 @@ def _state(v, where, table):
     for name, val in table:
         if v == name:
             return val
-    _err("%s must be one of %s, not %r" % (where, ", ".join(n for n, _ in table), v))
+    raise RegistryError("%s must be one of %s, not %r" % (where, ", ".join(n for n, _ in table), v))
 
 
 def load(src):
@@ -282,31 +217,32 @@ def load(src):
         try:
             src = json.load(src)
         except Exception as e:
-            _err("registry: not valid JSON (%s)" % e)
+            raise RegistryError("registry: not valid JSON (%s)" % e)
     elif isinstance(src, (bytes, bytearray)):
         try:
             src = bytes(src).decode()
         except Exception:
-            _err("registry: not UTF-8 text")
+            raise RegistryError("registry: not UTF-8 text")
     if isinstance(src, str):
         import json
         try:
             src = json.loads(src)
         except Exception as e:
-            _err("registry: not valid JSON (%s)" % e)
+            raise RegistryError("registry: not valid JSON (%s)" % e)
     return _build(src)
 
 
 def _build(d):
     if not isinstance(d, dict):
-        _err("registry must be a JSON object, not %s" % ("a list" if isinstance(d, list) else
+        raise RegistryError("registry must be a JSON object, not %s" % ("a list" if isinstance(d, list) else
                                                          "a string" if isinstance(d, str) else repr(d)))
-    _keys(d, _TOP_KEYS, "registry")
+    _keys(d, ("format", "cafis", "companies", "centers", "connections", "message_types", "layouts", "comment",
+              "name"), "registry")      # "comment" and "name" are free text (docs/cafis.md)
     for k in ("comment", "name"):
         if not isinstance(d.get(k, ""), str):
-            _err("registry.%s must be a string" % k)
-    if d.get("format") != FORMAT:
-        _err("registry.format must be %r" % FORMAT)
+            raise RegistryError("registry.%s must be a string" % k)
+    if d.get("format") != "faxbridge-cafis-registry/1":        # docs/cafis.md
+        raise RegistryError("registry.format must be 'faxbridge-cafis-registry/1'")
     reg = Registry()
     lays = d.get("layouts")
     if lays is not None:
@@ -321,12 +257,14 @@ def _build(d):
     cl = reg.center_layout
     cafis = d.get("cafis", {"state": "online"})
     _keys(cafis, ("state",), "registry.cafis")
-    reg.cafis_state = _state(cafis.get("state", "online"), "registry.cafis.state", CAFIS_STATES)
+    reg.cafis_state = _state(cafis.get("state", "online"), "registry.cafis.state",
+                             (("online", CAFIS_ONLINE), ("ended", CAFIS_ENDED), ("fault", CAFIS_FAULT),
+                              ("congested", CAFIS_FAULT)))
 
     co_w = cl.at("org_co")[1]
     sub_w = cl.at("org_sub")[1]
     if cl.at("dst_co")[1] != co_w or cl.at("dst_sub")[1] != sub_w:
-        _err("layout center: originating and destination company fields must have the same widths")
+        raise RegistryError("layout center: originating and destination company fields must have the same widths")
     reg.co_w = co_w
     reg.sub_w = sub_w
     recs = []
@@ -337,23 +275,23 @@ def _build(d):
         w = "company %s" % code
         digits = c.get("digits", 0)
         if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= sub_w:
-            _err("%s: digits (契約桁数) must be an integer 0..%d" % (w, sub_w))
+            raise RegistryError("%s: digits (契約桁数) must be an integer 0..%d" % (w, sub_w))
         sub = _str(c.get("sub", ""), w + ".sub", sub_w, allow_empty=True)
         if len(sub) != digits:
-            _err("%s: sub has %d characters but digits (契約桁数) is %d" % (w, len(sub), digits))
+            raise RegistryError("%s: sub has %d characters but digits (契約桁数) is %d" % (w, len(sub), digits))
         fill = c.get("fill", "0")
         if fill not in ("0", " "):
-            _err("%s: fill must be \"0\" or \" \"" % w)
+            raise RegistryError("%s: fill must be \"0\" or \" \"" % w)
         name = c.get("name", "")
         if not isinstance(name, str):
-            _err("%s: name must be a string" % w)
+            raise RegistryError("%s: name must be a string" % w)
         recs.append((code + " " * (co_w - len(code)) + sub + fill * (sub_w - digits)).encode() + b"\xff")
     if len(recs) >= 0xFFFF:
-        _err("registry: %d companies; at most %d" % (len(recs), 0xFFFE))
+        raise RegistryError("registry: %d companies; at most %d" % (len(recs), 0xFFFE))
     reg.companies = cos = Table(co_w + sub_w + 1, co_w, recs)
     for i in range(1, cos.n):
         if cos.same(i, 0, co_w, recs[i - 1], 0):
-            _err("company %s is listed twice" % recs[i][:co_w].decode().rstrip())
+            raise RegistryError("company %s is listed twice" % recs[i][:co_w].decode().rstrip())
     recs = None
 
     rw = cl.at("route")[1]
@@ -365,31 +303,33 @@ def _build(d):
         cid = _str(c.get("id"), w + ".id")
         w = "center %s" % cid
         if cid in reg.by_id:
-            _err("center %s is listed twice" % cid)
+            raise RegistryError("center %s is listed twice" % cid)
         co = reg.company(_str(c.get("company"), w + ".company"))
         if co < 0:
-            _err("%s: company %s is not in companies" % (w, c.get("company")))
+            raise RegistryError("%s: company %s is not in companies" % (w, c.get("company")))
         ranges, n = _routes(c.get("routes"), w + ".routes", rw)
         total += n
         if total > _MAX_ROUTES:
-            _err("%s: %d routes in all; at most %d (their state is kept in RAM)" % (w, total, _MAX_ROUTES))
+            raise RegistryError("%s: %d routes in all; at most %d (their state is kept in RAM)"
+                                % (w, total, _MAX_ROUTES))
         ids = b""
         for x in _list(c, "center_ids", w):
             x = _str(x, w + ".center_ids", idw)
             if len(x) != idw:
-                _err("%s: center identifier %r must be %d characters" % (w, x, idw))
+                raise RegistryError("%s: center identifier %r must be %d characters" % (w, x, idw))
             ids += x.encode()
         services = _msg_types(c.get("services", []), w + ".services", cat)
         serves = None
         if c.get("serves") is not None:
             serves = _msg_types(c["serves"], w + ".serves", cat)
             if reg.co_dest(co) >= 0:
-                _err("%s: company %s already has destination center %s" % (w, c.get("company"),
+                raise RegistryError("%s: company %s already has destination center %s" % (w, c.get("company"),
                                                                          reg.centers[reg.co_dest(co)].id))
             if len(reg.centers) >= _NONE:
-                _err("%s: at most %d centers have a destination role" % (w, _NONE))
+                raise RegistryError("%s: at most %d centers have a destination role" % (w, _NONE))
             cos.blocks[co // cos.per][(co % cos.per) * cos.w + co_w + sub_w] = len(reg.centers)
-        state = _state(c.get("state", "online"), w + ".state", CENTER_STATES)
+        state = _state(c.get("state", "online"), w + ".state",
+                       (("online", ONLINE), ("not_open", NOT_OPEN), ("suspended", SUSPENDED), ("fault", FAULT)))
         cen = Center(len(reg.centers), cid, co, ranges, n, ids, services, serves, state)
         reg.centers.append(cen)
         reg.by_id[cid] = cen
@@ -402,15 +342,16 @@ def _build(d):
         _keys(c, ("code", "destination", "name"), w)
         code = _str(c.get("code"), w + ".code", cw)
         if len(code) != cw:
-            _err("%s: connection company code %r must be %d characters" % (w, code, cw))
+            raise RegistryError("%s: connection company code %r must be %d characters" % (w, code, cw))
         dest = 0xFFFF
         if c.get("destination") is not None:
             dest = reg.company(_str(c.get("destination"), w + ".destination"))
             if dest < 0:
-                _err("connection %s: destination company %s is not in companies" % (code, c.get("destination")))
+                raise RegistryError("connection %s: destination company %s is not in companies"
+                                    % (code, c.get("destination")))
         recs.append(code.encode() + bytes((dest >> 8, dest & 0xFF)))
     reg.connections = t = Table(cw + 2, cw, recs)
     for i in range(1, t.n):
         if t.same(i, 0, cw, recs[i - 1], 0):
-            _err("connection %s is listed twice" % recs[i][:cw].decode())
+            raise RegistryError("connection %s is listed twice" % recs[i][:cw].decode())
     return reg

@@ -11,8 +11,8 @@ from micropython import const
 
 from . import layout as _layout
 
-MAX_BLOCK = const(2048)   # no bytearray of the route table is larger (the unit's allocation bound)
-MAX_ROUTES = const(2048)  # routes held by all centers together (one flag byte each, one block)
+_MAX_BLOCK = const(2048)   # no bytearray of the route table is larger (the unit's allocation bound)
+_MAX_ROUTES = const(2048)  # routes held by all centers together (one flag byte each, one block)
 
 NEVER = const(0)      # never used
 ORIG = const(1)       # in use: a request the center sent (originating route, 仕向経路)
@@ -24,14 +24,14 @@ CMD = const(-1)       # the slot of a center's last control command
 class Routes:
     def __init__(self, reg):
         self.hlen = hlen = reg.center_layout.hlen
-        self.per = per = MAX_BLOCK // hlen      # slots per block
+        self.per = per = _MAX_BLOCK // hlen      # slots per block
         first = [0]
         for cen in reg.centers:
             first.append(first[-1] + cen.nroutes)
         self.first = first      # per center: its first route's index in flags; then the total
         n = first[-1]
-        if n > MAX_ROUTES:
-            raise ValueError("registry: %d routes in all; at most %d (their state is kept in RAM)" % (n, MAX_ROUTES))
+        if n > _MAX_ROUTES:
+            raise ValueError("registry: %d routes in all; at most %d (their state is kept in RAM)" % (n, _MAX_ROUTES))
         self.flags = bytearray(n)
         self.busy = [0] * len(reg.centers)      # routes in use per center
         self.cmd_set = bytearray(len(reg.centers))
