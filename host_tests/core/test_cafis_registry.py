@@ -79,6 +79,27 @@ def test_routes_ranges():
     assert a.nroutes == 13
     assert a.route_index(5) == 0 and a.route_index(10) == 1 and a.route_index(11) == 2
     assert a.route_index(20) == 3 and a.route_index(29) == 12 and a.route_index(6) == -1
+    assert a.route_spans() == [(5, 5), (10, 11), (20, 29)]
+
+
+def test_a_center_keeps_what_it_holds_in_one_record():
+    """Routes, center identifiers, types sent and types served: one bytes object, read in place."""
+    d = h.example_dict()
+    d["centers"][1]["center_ids"] = ["B1", "B2", "B3"]
+    reg = registry.load(d)
+    a, b, c = reg.center("A"), reg.center("B"), reg.center("C")
+    for cen in (a, b, c):
+        assert isinstance(cen.rec, bytes)
+        assert not [k for k in ("ranges", "center_ids", "services", "serves") if hasattr(cen, k)]
+    assert b.has_id(b"xB3", 1, 2) and b.has_id(b"B1", 0, 2) and not b.has_id(b"B4", 0, 2)
+    assert not b.has_id(b"3B", 0, 2)                  # identifiers compared whole, never across two
+    # A sends 0100 and serves nothing; B serves 0200 and sends nothing; C sends and serves 0100
+    # only (docs/cafis-registry.example.json)
+    assert a.has_type(100) and a.has_type(9320) and not a.has_type(100, True) and not a.has_type(9999)
+    assert b.has_type(200, True) and b.has_type(9320, True) and not b.has_type(200)
+    assert c.has_type(100) and c.has_type(100, True) and not c.has_type(200, True) and not c.has_type(200)
+    d["centers"][0]["services"] = []
+    assert not registry.load(d).center("A").has_type(100)
 
 
 BAD = (

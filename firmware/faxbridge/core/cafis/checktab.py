@@ -312,14 +312,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
     if kind == _SERVICE:
         return chk.cat.cls(_layout.num(buf, off, ln)) == _cat.REQ
     if kind == _CENTER_ID:
-        ids = cen.center_ids
-        for i in range(0, len(ids), ln):
-            j = 0
-            while j < ln and buf[off + j] == ids[i + j]:
-                j += 1
-            if j == ln:
-                return True
-        return False
+        return cen.has_id(buf, off, ln)
     if kind == _CTL_TYPE:
         k = chk.cat.cls(_layout.num(buf, off, ln))
         return k == _cat.CTRL_REQ or k == _cat.CTRL_BOTH
@@ -354,7 +347,7 @@ def state_fails(chk, kind, cen, mt, dest):
     if kind == _ORG_NOT_OPEN:
         return cen.state != _registry.ONLINE
     if kind == _ORG_SERVICE:
-        return not _registry.has_type(cen.services, mt)
+        return not cen.has_type(mt)
     if kind == _CAFIS_ENDED:
         return reg.cafis_state == _registry.CAFIS_ENDED
     if kind == _CAFIS_FAULT:
@@ -370,5 +363,5 @@ def state_fails(chk, kind, cen, mt, dest):
     if kind == _DST_SUSPENDED:
         return dc.state == _registry.SUSPENDED or dc.state == _registry.NOT_OPEN
     if kind == _DST_SERVICE:
-        return not _registry.has_type(dc.serves, mt)
+        return not dc.has_type(mt, True)
     return False

@@ -11,7 +11,6 @@ as origin.py's do: a request received, our report sent or held.
 """
 
 from . import layout as _layout
-from . import registry as _registry
 
 # 3.3.3 (1): the checks in the seed's order: (letter, rule, what, reject reason code).
 # The reason codes are the project's (the seed leaves the trailer of a reject report to the
@@ -67,9 +66,7 @@ def hooks_from_registry(reg, center):
         return reg.company_at(tg, oo) >= 0
 
     def business_served(tg):        # (b): a business our center serves as destination
-        if center is None or center.serves is None:
-            return False
-        return _registry.has_type(center.serves, mtype(tg))
+        return center is not None and center.has_type(mtype(tg), True)
 
     def dest_company(tg):
         co = reg.company_at(tg, do)
@@ -81,7 +78,7 @@ def hooks_from_registry(reg, center):
 
     def dest_business(tg):          # 3.3.2(1)(b): the destination center serves it
         d = dest_company(tg)
-        return d is not None and _registry.has_type(d.serves, mtype(tg))
+        return d is not None and d.has_type(mtype(tg), True)
 
     return Hooks(origin_served, business_served, None, None, dest_served, dest_business)
 

@@ -74,8 +74,7 @@ class Member:
             hooks = _dest.hooks_from_registry(registry, self.cen) if registry is not None else _dest.Hooks()
         self.hooks = hooks
         if self.cen is not None:
-            r = self.cen.ranges     # registry.Center: (lo, hi) 2 bytes each
-            self._ranges = [(r[i] << 8 | r[i + 1], r[i + 2] << 8 | r[i + 3]) for i in range(0, len(r), 4)]
+            self._ranges = self.cen.route_spans()
         else:
             self._ranges = _ranges_from(self.cfg.routes)
         self.mode = self.ONLINE if self.cfg.initial == "online" else self.STOPPED

@@ -32,22 +32,34 @@ RegistryError = _layout.RegistryError
 
 
 class Center:
-    def __init__(self, idx, cid, company, ranges, nroutes, center_ids, services, serves, state):
+    """A center of the registry: idx (its index in Registry.centers), id, company (its index in
+    Registry.companies), state, nroutes (routes held), and one bytes record `rec` of what it
+    holds, read in place (docs/cafis.md): from rec[6] its route ranges ((lo, hi), 2 bytes each,
+    ascending), then its center identifiers (the contracted field images one after the other),
+    the message types it may send as originating center and those it serves as destination
+    (2 bytes each); rec[0:6] are where the identifiers, the types sent and the types served
+    start (2 bytes each; 0xFFFF: no destination role). One object, not four."""
+
+    def __init__(self, idx, cid, company, ranges, ids, services, serves, state):
         self.idx = idx
         self.id = cid
-        self.company = company      # index of its company (Registry.companies)
-        self.ranges = ranges        # bytes: (lo, hi) route numbers held, 2 bytes each, ascending
-        self.nroutes = nroutes
-        self.center_ids = center_ids  # bytes: the contracted field images, one after the other
-        self.services = services    # bytes: message types it may send as originating center
-        self.serves = serves        # bytes or None: message types it serves as destination
+        self.company = company
         self.state = state
+        a = 6 + len(ranges)
+        b = a + len(ids)
+        c = 0xFFFF if serves is None else b + len(services)
+        self.rec = bytes((a >> 8, a & 0xFF, b >> 8, b & 0xFF, c >> 8, c & 0xFF)) + ranges + ids + services + (
+            serves or b"")
+        n = 0
+        for lo, hi in self.route_spans():
+            n += hi - lo + 1
+        self.nroutes = n
 
     def route_index(self, route):
         """Slot of route number `route` (int) among the routes held, or -1."""
-        r = self.ranges
+        r = self.rec
         base = 0
-        for i in range(0, len(r), 4):
+        for i in range(6, r[0] << 8 | r[1], 4):
             lo = r[i] << 8 | r[i + 1]
             hi = r[i + 2] << 8 | r[i + 3]
             if lo <= route <= hi:
@@ -55,15 +67,39 @@ class Center:
             base += hi - lo + 1
         return -1
 
+    def route_spans(self):
+        """The routes held as a list of (lo, hi) (for set-up, not per telegram)."""
+        r = self.rec
+        return [(r[i] << 8 | r[i + 1], r[i + 2] << 8 | r[i + 3]) for i in range(6, r[0] << 8 | r[1], 4)]
 
-def has_type(types, mt):
-    """True when message type mt (int) is in `types` (Center.services / serves), in place."""
-    if types is None:
+    def has_id(self, buf, off, ln):
+        """True when the ln bytes at buf[off:] are one of its center identifiers, in place."""
+        r = self.rec
+        for i in range(r[0] << 8 | r[1], r[2] << 8 | r[3], ln):
+            j = 0
+            while j < ln and buf[off + j] == r[i + j]:
+                j += 1
+            if j == ln:
+                return True
         return False
-    for i in range(0, len(types), 2):
-        if (types[i] << 8 | types[i + 1]) == mt:
-            return True
-    return False
+
+    def has_type(self, mt, dest=False):
+        """True when message type mt (int) is one it may send as originating center, or with
+        dest one it serves as destination center (False without a destination role)."""
+        r = self.rec
+        c = r[4] << 8 | r[5]
+        if dest:
+            if c == 0xFFFF:
+                return False
+            lo = c
+            hi = len(r)
+        else:
+            lo = r[2] << 8 | r[3]
+            hi = len(r) if c == 0xFFFF else c
+        for i in range(lo, hi, 2):
+            if (r[i] << 8 | r[i + 1]) == mt:
+                return True
+        return False
 
 
 class Registry:
@@ -330,7 +366,7 @@ def _build(d):
             cos.blocks[co // cos.per][(co % cos.per) * cos.w + co_w + sub_w] = len(reg.centers)
         state = _state(c.get("state", "online"), w + ".state",
                        (("online", ONLINE), ("not_open", NOT_OPEN), ("suspended", SUSPENDED), ("fault", FAULT)))
-        cen = Center(len(reg.centers), cid, co, ranges, n, ids, services, serves, state)
+        cen = Center(len(reg.centers), cid, co, ranges, ids, services, serves, state)
         reg.centers.append(cen)
         reg.by_id[cid] = cen
 
