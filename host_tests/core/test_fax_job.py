@@ -23,6 +23,15 @@ class MemStore:
         self.recs = {}
         self.pages = {}
         self.walks = 0
+        self.ring = {}
+
+    def done_clear(self):
+        self.ring = {}
+
+    def done_put(self, i, fin, job_id, docs, ok):
+        old = self.ring.get(i)
+        self.ring[i] = (fin, job_id, docs, ok)
+        return old[1:] if old and old[0] < fin else None
 
     def save(self, rec):
         self.recs[rec["id"]] = json.dumps(rec)
@@ -356,28 +365,33 @@ def test_a_refused_emit_leaves_the_status_for_the_next_boot():
     assert [(e["job"], e["code"]) for e in ev] == [("j1", -2)] and st.state("j1")[2]
 
 
-def test_finished_records_pruned_to_keep_done_oldest_first():
+def test_finished_records_pruned_to_keep_done_first_finished_first():
     st = MemStore()
     js, ev = _make(st, _cfg(keep=3))
     for i in range(8):
         js.submit("j%d" % i, "0312345678", [("text", "a")], i, T)
     for i in (5, 1, 0, 7, 2, 6, 3, 4):     # finish out of submission order
         assert js.cancel("j%d" % i, T) is None
-    assert sorted(st.recs) == ["j5", "j6", "j7"]
+    assert sorted(st.recs) == ["j3", "j4", "j6"]      # the last three finished
+    assert [st.get(j)["fin"] for j in ("j6", "j3", "j4")] == [6, 7, 8]
     js0, _ = _make(st, _cfg(keep=0))
     js0.recover(T)
     assert st.recs == {}
     # a job id whose record was pruned is a new job again (docs/unit.md)
     assert js0.submit("j1", "0312345678", [("text", "a")], 99, T) is None
+    assert js0.cancel("j1", T) is None and st.recs == {}     # keep 0: gone once reported
 
 
 class CountingStore(MemStore):
-    """Records walked in name order (as a folder lists them; a dict's order differs between
-    the runtimes), counting the records parsed."""
+    """Counts the records parsed from the store."""
 
     def __init__(self):
         MemStore.__init__(self)
         self.read = 0
+
+    def get(self, job_id):
+        self.read += 1
+        return MemStore.get(self, job_id)
 
     def records(self):
         for k in sorted(self.recs):
@@ -386,22 +400,46 @@ class CountingStore(MemStore):
                 yield json.loads(self.recs[k])
 
 
-def test_a_finished_job_prunes_its_one_record_without_reading_the_whole_store():
+def test_a_finished_job_prunes_by_name_without_reading_the_store():
     st = CountingStore()
     js, ev = _make(st, _cfg(keep=20, queued=40))
     for i in range(30):
         js.submit("j%02d" % i, "0312345678", [("text", "a")], i, T)
-    for i in range(20):
+    for i in range(29, 9, -1):                  # j29 .. j10 finish first
         assert js.cancel("j%02d" % i, T) is None
-    st.read = 0
-    assert js.cancel("j20", T) is None          # the 21st finished: the oldest (j00) goes
-    assert "j00" not in st.recs and len([k for k in st.recs if k < "j21"]) == 20
-    assert 1 <= st.read <= 2, st.read           # j00 is first on the store: found at once
-    for i in range(21, 30):                     # and so on, oldest first, one read each
-        st.read = 0
+    st.read = st.walks = 0
+    for i in range(10):                         # each pushes out the one finished 20 before
         assert js.cancel("j%02d" % i, T) is None
-        assert st.read <= 2 and "j%02d" % (i - 20) not in st.recs, (i, st.read)
-    assert sorted(st.recs) == ["j%02d" % i for i in range(10, 30)]
+        assert "j%02d" % (29 - i) not in st.recs and len(st.recs) == 29 - i, (i, sorted(st.recs))
+    assert st.read == 0 and st.walks == 0       # no record parsed, no walk
+    assert sorted(st.recs) == ["j%02d" % i for i in range(20)]
+
+
+def test_an_unreported_final_status_is_not_pruned_until_a_boot_has_sent_it():
+    st = MemStore()
+    box = {"full": False}
+    ev = []
+
+    def emit(f):
+        if box["full"]:
+            raise OutboxFull("full")
+        ev.append(dict(f))
+    js = job.Jobs(_cfg(keep=2), st, emit, None, _number, _page)
+    for i in range(4):
+        js.submit("j%d" % i, "0312345678", [("text", "a")], i, T)
+    box["full"] = True
+    assert js.cancel("j0", T) is None           # its 403 stays unreported
+    box["full"] = False
+    for i in (1, 2, 3):
+        assert js.cancel("j%d" % i, T) is None
+    assert sorted(st.recs) == ["j0", "j2", "j3"] and st.state("j0") == ("done", 403, False)
+    js2 = job.Jobs(_cfg(keep=2), st, emit, None, _number, _page)
+    del ev[:]
+    js2.recover(T)
+    assert [(e["job"], e["code"]) for e in ev] == [("j0", 403)]
+    assert sorted(st.recs) == ["j2", "j3"]      # sent at boot, then pruned
+    js2.submit("j9", "0312345678", [("text", "a")], 9, T)
+    assert js2.cancel("j9", T) is None and sorted(st.recs) == ["j3", "j9"]
 
 
 def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
@@ -417,8 +455,22 @@ def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
     assert ev2 == [] and [r["id"] for r in js2.jobs] == ["open1"]
     done = sorted(k for k in st.recs if k != "open1")
     assert done == ["d%03d" % i for i in range(80, 100)], done
-    assert len(js2._done) == 20 and js2._seq == 101
+    assert sorted(v[1] for v in st.ring.values()) == done and js2._seq == 101 and js2._fin == 100
     assert js2.submit("n1", "0312345678", [("text", "a")], 1, T) is None and js2.find("n1")["seq"] == 102
+    assert js2.cancel("n1", T) is None and "d080" not in st.recs and st.get("n1")["fin"] == 101
+
+
+def test_records_of_an_older_firmware_are_numbered_by_seq_at_boot():
+    st = MemStore()
+    for i in range(12):                         # finished records without a fin, seq 1..12
+        st.save({"id": "o%02d" % i, "seq": i + 1, "state": "done", "code": 0, "kinds": ["text"],
+                 "rev": 3, "rep": 3})
+    js, ev = _make(st, _cfg(keep=5))
+    js.recover(T)
+    assert sorted(st.recs) == ["o%02d" % i for i in range(7, 12)]
+    assert [st.get("o%02d" % i)["fin"] for i in range(7, 12)] == [1, 2, 3, 4, 5]
+    js.submit("n", "0312345678", [("text", "a")], 1, T)
+    assert js.cancel("n", T) is None and "o07" not in st.recs and st.get("n")["fin"] == 6
 
 
 def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence():

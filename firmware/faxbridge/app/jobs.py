@@ -3,14 +3,21 @@
 The unit's Jobs is the core lifecycle; this module gives it its store. Layout under the folder:
   <id>.job      the job record (JSON), written atomically (app/store.py)
   <id>.p<n>     document n as received (text, pbm or pbmz), moved in from the spool
+Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
+bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
+every boot (Jobs.recover), so a crash between a record and its slot costs nothing.
 Records are read one at a time (records()); an orphan <id>.job.tmp left by a crash is promoted
 when complete and alone (no <id>.job beside it), else deleted, after the walk.
 """
 import json
 import os
 
-from faxbridge.app.store import exists, makedirs, names, remove, save_json, load_json
+from micropython import const
+
+from faxbridge.app.store import exists, makedirs, names, put32, remove, save_json, load_json, u32
 from faxbridge.core.fax.job import DUPLICATE, Jobs, valid_id  # noqa: F401  (the unit's API)
+
+_SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
 
 
 class JobStore:
@@ -18,6 +25,7 @@ class JobStore:
         if not folder.endswith("/"):
             folder += "/"
         self.folder = folder
+        self.slot = bytearray(_SLOT)
         makedirs(folder[:-1])
 
     def path(self, job_id, ext="job"):
@@ -51,6 +59,36 @@ class JobStore:
         remove(self.path(job_id) + ".tmp")
         remove(self.path(job_id))
 
+    def done_clear(self):
+        open(self.folder[:-1] + ".done", "wb").close()
+
+    def done_put(self, i, fin, job_id, docs, ok):
+        """Put a finished job in slot i of the ring; the job it held: (id, docs, reported?)
+        or None. One slot read and written in place (a missing file is made)."""
+        b = self.slot
+        p = self.folder[:-1] + ".done"
+        try:
+            f = open(p, "r+b")
+        except OSError:
+            f = open(p, "w+b")
+        try:
+            f.seek(i * _SLOT)
+            n = f.readinto(b)
+            k = b[6]
+            old = (str(b[7:7 + k], "utf-8"), b[4], b[5]) if n == _SLOT and 0 < k <= 40 and \
+                u32(b, 0) < fin else None
+            put32(b, 0, fin)
+            b[4] = min(docs, 255)
+            b[5] = 1 if ok else 0
+            k = len(job_id)
+            b[6] = k
+            b[7:7 + k] = job_id.encode()
+            f.seek(i * _SLOT)
+            f.write(b)
+        finally:
+            f.close()
+        return old
+
     def records(self):
         """Every job record, one at a time, in folder order."""
         fix = []                 # (orphan .tmp, promote?) handled after the walk, at most 8
@@ -72,6 +110,7 @@ class JobStore:
                 os.rename(self.folder + name, self.folder + name[:-4])
             else:
                 remove(self.folder + name)
+
 
 
 def _read(path):

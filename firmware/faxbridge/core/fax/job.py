@@ -9,8 +9,11 @@ jobs.keep_done. The page quota is a core.fax.quota.Quota.
 Store interface (app/jobs.py JobStore on flash; a dict in the tests; None keeps records in RAM
 only, for tools): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
 one at a time, in any order; remove(job_id, docs); adopt(job_id, pages) moves the documents
-[(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs).
-Only open jobs are kept in RAM; finished records are pruned to jobs.keep_done (oldest first).
+[(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs);
+done_put(i, fin, job_id, docs, reported) -> what slot i of the ring of finished jobs held,
+(job_id, docs, reported) or None; done_clear().
+Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
+by name through the ring (docs/unit.md).
 """
 from faxbridge.core.fax import status
 from faxbridge.core.fax.quota import Quota, SEND, EXPIRE
@@ -70,8 +73,8 @@ class Jobs:
         self.check_number = check_number
         self.check_page = check_page
         self.jobs = []          # open records, in submission order
-        self._done = []         # seq of the finished records on the store, ascending
-        self._seq = 0
+        self._seq = 0           # submission order (rec["seq"])
+        self._fin = 0           # finishing order (rec["fin"]): the ring of finished jobs
 
     # ---- one transition
     def _go(self, rec, event, evidence=None, code=None):
@@ -85,6 +88,9 @@ class Jobs:
         rec["code"] = code if c is None else c
         rec["evidence"] = [list(p) for p in evidence] if evidence else None
         rec["rev"] = rec.get("rev", 0) + 1
+        if to == "done":
+            self._fin += 1
+            rec["fin"] = self._fin
         self._save(rec)
         self._report(rec)
         if to == "done":
@@ -92,7 +98,7 @@ class Jobs:
                 self.jobs.remove(rec)
             if self.store is not None:
                 self.store.drop_pages(rec["id"], len(rec.get("kinds", ())))
-            self._finished(rec.get("seq", 0))
+                self._finished(rec)
 
     def _save(self, rec):
         if self.store is not None:
@@ -262,64 +268,49 @@ class Jobs:
             c[rec["state"]] = c.get(rec["state"], 0) + 1
         return c
 
-    # ---- finished records: keep the newest jobs.keep_done
-    def _finished(self, seq):
-        d = self._done
-        _insert(d, seq)
+    # ---- finished records: keep the jobs.keep_done last finished
+    def _finished(self, rec):
+        """A job is final: its slot in the store's ring of finished jobs (fin % keep_done)
+        takes it and gives back the job finished keep_done jobs ago, deleted by name (no walk
+        of the store). A record not yet reported then stays (boot re-emits it, then prunes)."""
         keep = self.cfg["jobs"]["keep_done"]
-        if len(d) > keep:
-            n = len(d) - keep
-            cut = d[n] if keep else d[-1] + 1
-            del d[:n]
-            self._prune(cut, n)
-
-    def _prune(self, cut, want=-1):
-        """Remove every finished record older than seq `cut`, BATCH per pass over the store.
-        want: how many there are, when known; the pass stops once they are found (a job that
-        finishes prunes one record: reading the whole store for it parsed every record, about
-        190 KB of garbage per finished job with 100 kept, docs/bench.md)."""
-        if self.store is None:
-            return
-        while True:
-            batch = []
-            for rec in self.store.records():
-                if rec.get("state") == "done" and rec.get("seq", 0) < cut and rec.get("rep") == rec.get("rev"):
-                    batch.append((rec["id"], len(rec.get("kinds", ()))))
-                    if len(batch) == BATCH or len(batch) == want:
-                        break
-            for job_id, docs in batch:
-                self.store.remove(job_id, docs)
-            want -= len(batch)
-            if len(batch) < BATCH or not want:
-                return
+        ok = rec.get("rep") == rec["rev"]
+        docs = len(rec.get("kinds", ()))
+        if not keep:
+            old = (rec["id"], docs, ok)
+        else:
+            old = self.store.done_put(rec["fin"] % keep, rec["fin"], rec["id"], docs, ok)
+        if old is not None and old[2]:
+            self.store.remove(old[0], old[1])
 
     # ---- boot
     def recover(self, now):
         """After a boot: read the records one at a time, keep the open ones, re-emit what was
-        not reported, end or redial a call the restart cut, prune finished records."""
+        not reported, end or redial a call the restart cut, rebuild the ring of finished jobs
+        and prune what it does not hold."""
         self.jobs = []
-        self._done = []
         if self.store is None:
             return
         keep = self.cfg["jobs"]["keep_done"]
         while True:
             redo = []
-            d = self._done = []
-            ndone = 0
+            old = []       # seqs of the keep newest finished records without a fin (older firmware)
             for rec in self.store.records():
                 seq = rec.get("seq", 0)
                 if seq > self._seq:
                     self._seq = seq
+                if rec.get("fin", 0) > self._fin:
+                    self._fin = rec["fin"]
                 if rec.get("state") != "done":
                     if self.find(rec["id"]) is None:
                         self.jobs.append(rec)
                     continue
-                ndone += 1
                 if rec.get("rep") != rec.get("rev") and len(redo) < BATCH:
                     redo.append(rec["id"])
-                _insert(d, seq)
-                if len(d) > keep:
-                    del d[0]
+                if "fin" not in rec:
+                    _insert(old, seq)
+                    if len(old) > keep:
+                        del old[0]
             sent = 0
             for job_id in redo:
                 rec = self.store.get(job_id)
@@ -328,9 +319,8 @@ class Jobs:
                     sent += rec.get("rep") == rec.get("rev")
             if len(redo) < BATCH or sent < len(redo):
                 break
+        self._ring(keep, old)
         self.jobs.sort(key=lambda r: r.get("seq", 0))
-        if ndone > len(d):
-            self._prune(d[0] if d else self._seq + 1, ndone - len(d))
         for rec in self.jobs:
             if rec.get("rep") != rec.get("rev"):
                 self._report(rec)
@@ -348,6 +338,46 @@ class Jobs:
                     self._go(rec, "restart", ev + (("retry_in", 0),))
                 else:
                     self._go(rec, "restart_end", ev)
+
+    def _ring(self, keep, old):
+        """Rebuild the ring of finished jobs (boot): each finished record among the keep last
+        (fin > self._fin - keep) in its slot; a record from an older firmware (no fin) among
+        the keep newest by seq (`old`) is numbered after them; every other reported finished
+        record is deleted. Records change after a walk, BATCH per walk."""
+        st = self.store
+        base = self._fin
+        self._fin += len(old)
+        lo = self._fin - keep
+        st.done_clear()
+        while True:
+            batch = []
+            for rec in st.records():
+                if rec.get("state") != "done":
+                    continue
+                ok = rec.get("rep") == rec.get("rev")
+                fin = rec.get("fin")
+                if fin is None and rec.get("seq", 0) in old:
+                    fin = base + 1 + old.index(rec.get("seq", 0))
+                    batch.append((rec["id"], fin))
+                elif fin is not None and fin > lo:
+                    st.done_put(fin % keep, fin, rec["id"], len(rec.get("kinds", ())), ok)
+                elif ok:
+                    batch.append((rec["id"], -len(rec.get("kinds", ()))))
+                if len(batch) == BATCH:
+                    break
+            for job_id, fin in batch:
+                if fin > 0:
+                    rec = st.get(job_id)
+                    if rec is None:
+                        continue
+                    rec["fin"] = fin
+                    st.save(rec)
+                    st.done_put(fin % keep, fin, job_id, len(rec.get("kinds", ())),
+                                rec.get("rep") == rec.get("rev"))
+                else:
+                    st.remove(job_id, -fin)
+            if len(batch) < BATCH:
+                return
 
 
 def _insert(d, seq):
