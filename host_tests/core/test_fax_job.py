@@ -530,3 +530,100 @@ def test_a_job_id_is_a_command_name_that_is_also_a_file_name():
         assert valid_id(good), good
     for bad in ("", ".hidden", "x" * 41, "a/b", "a b", "é", None, 7):
         assert not valid_id(bad), bad
+
+
+# ---- out of memory is the unit's, never the page's (docs/fax.md "Out of memory")
+
+def test_a_page_the_heap_cannot_count_at_intake_is_busy_and_nothing_is_kept():
+    from faxbridge.core.mqtt import commands
+
+    def oom(kind, path):
+        raise MemoryError("memory allocation failed")
+    st = MemStore()
+    js, ev = _make(st)
+    js.check_page = oom
+    e = None
+    try:
+        js.submit("j1", "0312345678", [("text", "s/d0")], 7, T)
+    except commands.CommandError as x:
+        e = x
+    assert e is not None and e.reason == commands.BUSY and e.ref == "j1", e
+    assert ev == [] and st.recs == {} and st.pages == {} and js.jobs == []
+    js.check_page = _page                       # memory back: the resent command is a new job
+    assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
+    assert _codes(ev) == [-1, -2]
+
+
+def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
+    st = MemStore()
+    js, ev = _make(st)
+    js.check_page = None
+    js.jobs.append({"id": "j1", "number": "1", "dial": "T1", "seq": 1, "kinds": ["text"],
+                    "attempt": 0, "confirmed": 0, "n": 0, "rev": 1, "rep": 1, "state": "new", "code": -1})
+    st.save(js.jobs[0])
+    js2, ev2 = _make(st)
+    box = [True]
+
+    def page(kind, path):
+        if box[0]:
+            raise MemoryError()
+        return (1, None)
+    js2.check_page = page
+    js2.recover(T)
+    assert ev2 == [] and st.state("j1") == ("new", -1, True)
+    assert js2.next_due(T) is None and ev2 == []
+    box[0] = False
+    assert js2.next_due(T)["id"] == "j1" and _codes(ev2) == [-2]
+
+
+def test_a_call_the_heap_cut_is_tried_again_without_spending_a_dial_attempt():
+    js, ev = _make(cfg=_cfg(count=1, delay=30))
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = _call(js, T, -3)                      # class2._open: out of memory
+    assert rec["state"] == "wait" and rec["mem"] == 1 and _codes(ev)[-1] == -3
+    assert ev[-1]["evidence"][-1] == ["retry_in", 30] or ev[-1]["evidence"][-1] == ("retry_in", 30)
+    rec = _call(js, T + 30, 263)                # busy: the one dial retry is still there
+    assert rec["state"] == "wait"
+    rec = _call(js, T + 60, 263)
+    assert rec["state"] == "done" and rec["code"] == 263 and rec["attempt"] == 3
+
+
+def test_a_job_that_keeps_failing_for_memory_ends_205001_after_its_retries():
+    js, ev = _make(cfg=_cfg(count=2, delay=10))
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    for i in range(2):
+        assert _call(js, T + 10 * i, -3)["state"] == "wait"
+    rec = _call(js, T + 20, -3)
+    assert rec["state"] == "done" and rec["code"] == 205001 and rec["mem"] == 3
+    assert _codes(ev)[-1] == 205001 and ev[-1]["category"] == "system error"
+
+
+def test_the_driver_ends_a_call_whose_page_the_heap_cannot_open_with_minus_3():
+    from fax_helpers import Rig, pages_of
+    r = Rig()
+    r.send("5551234", pages_of(MemoryError("memory allocation failed")))
+    assert r.take() == b""                      # nothing reached the modem
+    e = r.end()
+    assert e["code"] == -3 and "out of memory" in e["reason"], e
+    assert r.m.ready()
+    ok = "\r\nOK\r\n"
+    r = Rig()                                   # the second page: the call hangs up, -3
+    r.send("5551234", pages_of(b"\x00" * 300, MemoryError()))
+    r.expect("AT+FDIS=1,3,0,2,0,0,0,0\r")
+    r.say(ok)
+    r.expect("ATDT5551234\r")
+    r.say("\r\n+FCON\r\n\r\n+FCSI:+1 555 0100\r\n\r\n+FDIS:1,3,0,2,0,0,0,0\r\n" + ok)
+    r.expect("AT+FDT\r")
+    r.say("\r\n+FDCS:1,3,0,2,0,0,0,0\r\n\r\nCONNECT\r\n\x11")
+    r.take()
+    r.say(ok)
+    r.expect("AT+FK\r")
+    r.say(ok)
+    e = r.end()
+    assert e["code"] == -3, e
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    js.end_call(rec, e["code"], (("reason", e["reason"]),), e["pages"], T)
+    assert rec["state"] == "wait" and _codes(ev)[-1] == -3

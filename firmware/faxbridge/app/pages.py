@@ -94,7 +94,9 @@ def when(t):
 
 
 def count(kind, path, station="", fine=True):
-    """(pages, None) for a good document, (0, reason) for one that cannot be made."""
+    """(pages, None) for a good document, (0, reason) for one that cannot be made. A
+    MemoryError is the unit's heap, not the page's fault: it propagates (the job is not
+    taken, the command is answered busy: core/fax/job.py submit)."""
     try:
         f, s = _open(path, kind)
     except (OSError, ImportError) as e:
@@ -118,8 +120,6 @@ def count(kind, path, station="", fine=True):
         return 0, "unknown page kind %s" % kind
     except (ValueError, OSError, EOFError) as e:
         return 0, str(e)
-    except MemoryError:
-        return 0, "out of memory reading the page (pbmz: compress with a window of 1 KB, wbits=10)"
     finally:
         f.close()
 

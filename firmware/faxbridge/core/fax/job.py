@@ -17,8 +17,7 @@ by name through the ring (docs/unit.md).
 """
 from faxbridge.core.fax import status
 from faxbridge.core.fax.quota import Quota, SEND, EXPIRE
-from faxbridge.core.mqtt import contract
-from faxbridge.core.mqtt.commands import MAX_JOB, name_ok
+from faxbridge.core.mqtt import commands, contract
 from faxbridge.core.mqtt.outbox import OutboxFull
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
@@ -48,7 +47,7 @@ BATCH = 8           # records changed after one pass over the store (bounded RAM
 
 def valid_id(job_id):
     """A job id is 1..40 of commands.JOB_CHARS and does not start with '.' (a file name)."""
-    return name_ok(job_id, MAX_JOB) and job_id[0] != "."
+    return commands.name_ok(job_id, commands.MAX_JOB) and job_id[0] != "."
 
 
 def fields(rec, evidence=True):
@@ -145,6 +144,11 @@ class Jobs:
             return None
         rec["dial"] = text
         rec["kinds"] = [k for k, _ in pages]
+        try:                        # counted in the spool, before anything is kept or said
+            counts, ev = self._count(pages)
+        except MemoryError:         # the unit's heap, not the page: not taken, sent again
+            raise commands.CommandError(commands.BUSY, "no memory to count the pages now: send it"
+                                        " again", job_id)
         self.jobs.append(rec)
         self._go(rec, "submit")
         if self.store is not None:
@@ -155,28 +159,42 @@ class Jobs:
                 return None
         else:
             rec["paths"] = [p for _, p in pages]
-        self._check_pages(rec)
+        self._ready(rec, counts, ev)
         return None
 
     def _path(self, rec, i):
         return self.store.page_path(rec["id"], i) if self.store is not None else rec["paths"][i]
 
-    def _check_pages(self, rec):
-        """Count the fax pages of every document: counts[i] pages for document i."""
+    def _count(self, docs):
+        """(counts, None): the fax pages of each document [(kind, path)]; (None, evidence)
+        when one cannot be made. A MemoryError is not the page's fault: it propagates."""
         counts = []
-        for i, kind in enumerate(rec["kinds"]):
-            cnt, why = self.check_page(kind, self._path(rec, i)) if self.check_page else (1, None)
+        for i, (kind, path) in enumerate(docs):
+            cnt, why = self.check_page(kind, path) if self.check_page else (1, None)
             if why:
-                self._go(rec, "bad_page", (("document", i + 1), ("reason", why)))
-                return
+                return None, (("document", i + 1), ("reason", why))
             counts.append(cnt)
         n = sum(counts)
         if n > self.cfg["jobs"]["max_pages"]:
-            self._go(rec, "bad_page", (("reason", "%d pages, limit %d" % (n, self.cfg["jobs"]["max_pages"])),))
+            return None, (("reason", "%d pages, limit %d" % (n, self.cfg["jobs"]["max_pages"])),)
+        return counts, None
+
+    def _ready(self, rec, counts, ev):
+        if ev:
+            self._go(rec, "bad_page", ev)
             return
         rec["counts"] = counts
-        rec["n"] = n
+        rec["n"] = sum(counts)
         self._go(rec, "ready")
+
+    def _recount(self, rec):
+        """A job still new after a boot: its stored pages counted again; when the heap cannot
+        count them now it stays new and next_due tries again."""
+        try:
+            counts, ev = self._count([(k, self._path(rec, i)) for i, k in enumerate(rec["kinds"])])
+        except MemoryError:
+            return
+        self._ready(rec, counts, ev)
 
     def page(self, rec, index):
         """(path, kind, page within the document) of the job's fax page `index`, or None."""
@@ -191,6 +209,9 @@ class Jobs:
         """The next job to dial now, or None. Holds and expires jobs per the page quota."""
         for rec in list(self.jobs):
             st = rec["state"]
+            if st == "new":
+                self._recount(rec)
+                st = rec["state"]
             if st not in ("queued", "wait", "held") or (st == "wait" and rec["next_at"] > now):
                 continue
             d = self.quota.decide(rec["n"], rec.get("held_since"), now)
@@ -216,14 +237,23 @@ class Jobs:
 
     def end_call(self, rec, code, evidence, confirmed, now):
         """The call ended with InterFAX `code`: final, retried per configuration, or 403 when
-        a cancel was asked for during the call."""
+        a cancel was asked for during the call. A code that is not final (the driver's -3:
+        a page could not be opened for lack of heap, class2._open) is the unit's own fault:
+        tried again after retries.delay_s without spending a dial attempt, at most
+        retries.count times, then 205001 (docs/fax.md "Out of memory")."""
         self.quota.charge(max(0, confirmed - rec.get("charged", 0)), now)
         rec["charged"] = confirmed
         rec["confirmed"] = confirmed
         r = self.cfg["retries"]
+        mem = rec.get("mem", 0)
+        if code < 0 and not rec.get("cancel"):
+            mem += 1
+            rec["mem"] = mem
+            if mem > r["count"]:
+                code = 205001
         if rec.get("cancel"):
             self._go(rec, "cancelled", evidence)
-        elif code != 0 and code in status.RETRYABLE and rec["attempt"] < 1 + r["count"]:
+        elif code < 0 or (code != 0 and code in status.RETRYABLE and rec["attempt"] - mem < 1 + r["count"]):
             rec["next_at"] = now + r["delay_s"]
             ev = list(evidence or ())
             ev.append(("retry_in", r["delay_s"]))
@@ -328,7 +358,7 @@ class Jobs:
         for rec in list(self.jobs):
             st = rec["state"]
             if st == "new":
-                self._check_pages(rec)
+                self._recount(rec)
             elif st == "call" and rec.get("cancel"):
                 self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
             elif st == "call":
