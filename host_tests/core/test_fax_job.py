@@ -11,9 +11,9 @@ SEEN = set()                 # (from state, event) pairs the tests drove through
 
 
 class Traced(job.Jobs):
-    def _go(self, rec, event, evidence=None, code=None):
+    def _go(self, rec, event, evidence=None, code=None, more=False):
         SEEN.add((rec.get("state", ""), event))
-        job.Jobs._go(self, rec, event, evidence, code)
+        job.Jobs._go(self, rec, event, evidence, code, more)
 
 
 class MemStore:

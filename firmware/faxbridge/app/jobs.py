@@ -14,7 +14,7 @@ import os
 
 from micropython import const
 
-from faxbridge.app.store import exists, makedirs, names, put32, remove, save_json, load_json, u32
+from faxbridge.app.store import exists, makedirs, move, names, put32, remove, save_json, u32
 from faxbridge.core.fax.job import DUPLICATE, Jobs, valid_id  # noqa: F401  (the unit's API)
 
 _SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
@@ -29,25 +29,22 @@ class JobStore:
         makedirs(folder[:-1])
 
     def path(self, job_id, ext="job"):
-        return self.folder + job_id + "." + ext
+        return "%s%s.%s" % (self.folder, job_id, ext)      # one string (a + b + c makes three)
 
     def page_path(self, job_id, n):
-        return self.path(job_id, "p%d" % n)
+        return "%s%s.p%d" % (self.folder, job_id, n)
 
     def save(self, rec):
         save_json(self.path(rec["id"]), rec)
 
     def get(self, job_id):
-        if not valid_id(job_id):
-            return None
-        return load_json(self.path(job_id))
+        """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
+        return _read(self.path(job_id)) if valid_id(job_id) else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
         for n, (_kind, src) in enumerate(pages):
-            dst = self.page_path(job_id, n)
-            remove(dst)
-            os.rename(src, dst)
+            move(src, self.page_path(job_id, n))
 
     def drop_pages(self, job_id, docs):
         for n in range(docs):

@@ -76,7 +76,9 @@ class Jobs:
         self._fin = 0           # finishing order (rec["fin"]): the ring of finished jobs
 
     # ---- one transition
-    def _go(self, rec, event, evidence=None, code=None):
+    def _go(self, rec, event, evidence=None, code=None, more=False):
+        """One row of ROWS: save, emit, mark reported. more: another transition follows at
+        once (submit), whose save carries rep: one record save fewer."""
         st = rec.get("state", "")
         for frm, ev, to, c in ROWS:
             if ev == event and st in frm:
@@ -91,7 +93,7 @@ class Jobs:
             self._fin += 1
             rec["fin"] = self._fin
         self._save(rec)
-        self._report(rec)
+        self._report(rec, more)
         if to == "done":
             if rec in self.jobs:
                 self.jobs.remove(rec)
@@ -103,7 +105,7 @@ class Jobs:
         if self.store is not None:
             self.store.save(rec)
 
-    def _report(self, rec):
+    def _report(self, rec, more=False):
         try:
             try:
                 self.emit(fields(rec))
@@ -112,7 +114,8 @@ class Jobs:
         except (OutboxFull, OSError):   # refused, or flash full: unreported, sent again at boot
             return
         rec["rep"] = rec["rev"]
-        self._save(rec)
+        if not more:
+            self._save(rec)
 
     # ---- intake
     def submit(self, job_id, number, pages, digest, now):
@@ -150,7 +153,7 @@ class Jobs:
             raise commands.CommandError(commands.BUSY, "no memory to count the pages now: send it"
                                         " again", job_id)
         self.jobs.append(rec)
-        self._go(rec, "submit")
+        self._go(rec, "submit", None, None, True)
         if self.store is not None:
             try:
                 self.store.adopt(job_id, pages)
