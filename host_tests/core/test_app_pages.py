@@ -130,10 +130,10 @@ def test_a_text_page_is_read_as_a_stream():
             f.write(line)
     with open(path, "rb") as f:
         spy = _Spy(f)
-        doc = textpage.TextPages(spy, pages.WIDTH, True, "", "")
+        doc = textpage.TextPages(spy, 1728, True, "", "")
         assert doc.count == pages.count("text", path)[0] >= 4
         rows = doc.page(doc.count - 1)
-        row = bytearray(pages.WIDTH // 8)
+        row = bytearray(1728 // 8)
         while rows.readrow(row):
             pass
     assert 0 < spy.most <= 128, spy.most

@@ -14,7 +14,7 @@ import os
 
 from micropython import const
 
-from faxbridge.app.store import exists, makedirs, move, names, put32, remove, save_json, u32
+from faxbridge.app import store
 from faxbridge.core.fax.job import DUPLICATE, Jobs, valid_id  # noqa: F401  (the unit's API)
 
 _SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
@@ -26,7 +26,7 @@ class JobStore:
             folder += "/"
         self.folder = folder
         self.slot = bytearray(_SLOT)
-        makedirs(folder[:-1])
+        store.makedirs(folder[:-1])
 
     def path(self, job_id, ext="job"):
         return "%s%s.%s" % (self.folder, job_id, ext)      # one string (a + b + c makes three)
@@ -35,7 +35,7 @@ class JobStore:
         return "%s%s.p%d" % (self.folder, job_id, n)
 
     def save(self, rec):
-        save_json(self.path(rec["id"]), rec)
+        store.save_json(self.path(rec["id"]), rec)
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
@@ -44,17 +44,17 @@ class JobStore:
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
         for n, (_kind, src) in enumerate(pages):
-            move(src, self.page_path(job_id, n))
+            store.move(src, self.page_path(job_id, n))
 
     def drop_pages(self, job_id, docs):
         for n in range(docs):
-            remove(self.page_path(job_id, n))
+            store.remove(self.page_path(job_id, n))
 
     def remove(self, job_id, docs=0):
         """Delete a job: its documents first, then its record (never a page without record)."""
         self.drop_pages(job_id, docs)
-        remove(self.path(job_id) + ".tmp")
-        remove(self.path(job_id))
+        store.remove(self.path(job_id) + ".tmp")
+        store.remove(self.path(job_id))
 
     def done_clear(self):
         open(self.folder[:-1] + ".done", "wb").close()
@@ -73,8 +73,8 @@ class JobStore:
             n = f.readinto(b)
             k = b[6]
             old = (str(b[7:7 + k], "utf-8"), b[4], b[5]) if n == _SLOT and 0 < k <= 40 and \
-                u32(b, 0) < fin else None
-            put32(b, 0, fin)
+                store.u32(b, 0) < fin else None
+            store.put32(b, 0, fin)
             b[4] = min(docs, 255)
             b[5] = 1 if ok else 0
             k = len(job_id)
@@ -89,13 +89,13 @@ class JobStore:
     def records(self):
         """Every job record, one at a time, in folder order."""
         fix = []                 # (orphan .tmp, promote?) handled after the walk, at most 8
-        for name in names(self.folder[:-1]):
+        for name in store.names(self.folder[:-1]):
             if name.endswith(".job"):
                 rec = _read(self.folder + name)
             elif name.endswith(".job.tmp"):
                 # beside its record: a write the crash cut (the record stands); alone: the
                 # record of a new job, complete or torn
-                rec = None if exists(self.folder + name[:-4]) else _read(self.folder + name)
+                rec = None if store.exists(self.folder + name[:-4]) else _read(self.folder + name)
                 if len(fix) < 8:
                     fix.append((name, rec is not None))
             else:
@@ -106,7 +106,7 @@ class JobStore:
             if ok:
                 os.rename(self.folder + name, self.folder + name[:-4])
             else:
-                remove(self.folder + name)
+                store.remove(self.folder + name)
 
 
 

@@ -15,8 +15,7 @@ done_put(i, fin, job_id, docs, reported) -> what slot i of the ring of finished 
 Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
 by name through the ring (docs/unit.md).
 """
-from faxbridge.core.fax import status
-from faxbridge.core.fax.quota import Quota, SEND, EXPIRE
+from faxbridge.core.fax import quota as quotas, status
 from faxbridge.core.mqtt import commands, contract
 from faxbridge.core.mqtt.outbox import OutboxFull
 
@@ -68,7 +67,7 @@ class Jobs:
         self.cfg = cfg
         self.store = store
         self.emit = emit
-        self.quota = quota or Quota(0)
+        self.quota = quota or quotas.Quota(0)
         self.check_number = check_number
         self.check_page = check_page
         self.jobs = []          # open records, in submission order
@@ -218,9 +217,9 @@ class Jobs:
             if st not in ("queued", "wait", "held") or (st == "wait" and rec["next_at"] > now):
                 continue
             d = self.quota.decide(rec["n"], rec.get("held_since"), now)
-            if d == SEND:
+            if d == quotas.SEND:
                 return rec
-            if d == EXPIRE:
+            if d == quotas.EXPIRE:
                 self._go(rec, "expire", (("reason", "page quota spent for %d s" % self.quota.hold_s),))
             elif st != "held":
                 rec["held_since"] = now
@@ -340,8 +339,11 @@ class Jobs:
                     continue
                 if rec.get("rep") != rec.get("rev") and len(redo) < BATCH:
                     redo.append(rec["id"])
-                if "fin" not in rec:
-                    _insert(old, seq)
+                if "fin" not in rec:         # ascending insert, the keep newest only
+                    i = len(old)
+                    while i and old[i - 1] > seq:
+                        i -= 1
+                    old.insert(i, seq)
                     if len(old) > keep:
                         del old[0]
             sent = 0
@@ -412,10 +414,3 @@ class Jobs:
             if len(batch) < BATCH:
                 return
 
-
-def _insert(d, seq):
-    """Insert seq into the ascending list d."""
-    i = len(d)
-    while i and d[i - 1] > seq:
-        i -= 1
-    d.insert(i, seq)
