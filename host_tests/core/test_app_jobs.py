@@ -130,8 +130,10 @@ def test_a_hundred_finished_jobs_boot_to_keep_done_in_bounded_ram():
         done = [n for n in names if n.startswith("done")]
         assert len(done) == 5 and "open-1.job" in names, names
     assert _ls(d + "/big")[:5] == ["done-%03d.job" % i for i in range(95, 100)]
-    # RAM after the boot holds the open job and five seq numbers, whatever was on flash
-    assert len(js_big._done) == len(js_small._done) == 5
+    # RAM after the boot holds the open job, whatever was on flash; the five kept are in the
+    # ring on flash, numbered by seq (records of an older firmware have no fin)
+    assert js_big._fin == js_small._fin == 5
+    assert os.stat(d + "/big.done")[6] == 5 * 48
     if big is not None:
         assert big - small < 256, (big, small)
 
@@ -156,3 +158,30 @@ def test_a_spool_file_that_cannot_be_moved_ends_the_job_at_204000():
     assert [e["code"] for e in ev] == [-1, 204000] and js.jobs == []
     assert ev[-1]["evidence"][0][1].startswith("cannot store the pages")
     assert _ls(d + "/jobs") == ["J1.job"]               # page 0 moved in, then dropped
+
+
+def test_a_cmd_fax_the_heap_cannot_count_is_busy_and_its_files_stay_in_the_spool():
+    from faxbridge.app import pages
+    from faxbridge.core.fax import textpage
+    from faxbridge.core.mqtt import commands
+    d = tmpdir("jobs")
+    ev = []
+    js = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: ev.append(dict(f)), None, None,
+              lambda k, p: pages.count(k, p))
+    sp = _spool(d, 2)
+    real = textpage.TextPages
+
+    def oom(*a):
+        raise MemoryError("memory allocation failed")
+    textpage.TextPages = oom
+    try:
+        try:
+            js.submit("J1", "0312345678", sp, 1, T)
+            e = None
+        except commands.CommandError as x:
+            e = x
+    finally:
+        textpage.TextPages = real
+    assert e is not None and e.reason == commands.BUSY, e
+    assert ev == [] and _ls(d + "/jobs") == [] and len(os.listdir(d + "/spool")) == 2
+    assert js.submit("J1", "0312345678", sp, 1, T) is None and [x["code"] for x in ev] == [-1, -2]

@@ -130,10 +130,10 @@ def test_a_text_page_is_read_as_a_stream():
             f.write(line)
     with open(path, "rb") as f:
         spy = _Spy(f)
-        doc = textpage.TextPages(spy, pages.WIDTH, True, "", "")
+        doc = textpage.TextPages(spy, 1728, True, "", "")
         assert doc.count == pages.count("text", path)[0] >= 4
         rows = doc.page(doc.count - 1)
-        row = bytearray(pages.WIDTH // 8)
+        row = bytearray(1728 // 8)
         while rows.readrow(row):
             pass
     assert 0 < spy.most <= 128, spy.most
@@ -144,3 +144,21 @@ def test_a_row_buffer_stays_within_2k():
     assert _count(_p4(16384, 1), "pbm") == (1, None)
     n, why = _count(b"P4\n16392 1\n" + bytes(2049), "pbm")
     assert n == 0 and "bad size" in why, why
+
+
+def test_a_page_the_heap_cannot_count_is_a_memory_error_not_a_204000_reason():
+    """Out of memory is the unit's heap, not the page: count() lets it through (the job is not
+    taken, the command answered busy: core/fax/job.py), where it was a refusal (0, reason)."""
+    path = tmpdir("pages") + "/doc.txt"
+    with open(path, "wb") as f:
+        f.write(b"hello")
+    real = textpage.TextPages
+
+    def oom(*a):
+        raise MemoryError("memory allocation failed")
+    textpage.TextPages = oom
+    try:
+        raises(MemoryError, pages.count, "text", path)
+    finally:
+        textpage.TextPages = real
+    assert pages.count("text", path) == (1, None)

@@ -11,9 +11,9 @@ SEEN = set()                 # (from state, event) pairs the tests drove through
 
 
 class Traced(job.Jobs):
-    def _go(self, rec, event, evidence=None, code=None):
+    def _go(self, rec, event, evidence=None, code=None, more=False):
         SEEN.add((rec.get("state", ""), event))
-        job.Jobs._go(self, rec, event, evidence, code)
+        job.Jobs._go(self, rec, event, evidence, code, more)
 
 
 class MemStore:
@@ -23,6 +23,15 @@ class MemStore:
         self.recs = {}
         self.pages = {}
         self.walks = 0
+        self.ring = {}
+
+    def done_clear(self):
+        self.ring = {}
+
+    def done_put(self, i, fin, job_id, docs, ok):
+        old = self.ring.get(i)
+        self.ring[i] = (fin, job_id, docs, ok)
+        return old[1:] if old and old[0] < fin else None
 
     def save(self, rec):
         self.recs[rec["id"]] = json.dumps(rec)
@@ -356,28 +365,33 @@ def test_a_refused_emit_leaves_the_status_for_the_next_boot():
     assert [(e["job"], e["code"]) for e in ev] == [("j1", -2)] and st.state("j1")[2]
 
 
-def test_finished_records_pruned_to_keep_done_oldest_first():
+def test_finished_records_pruned_to_keep_done_first_finished_first():
     st = MemStore()
     js, ev = _make(st, _cfg(keep=3))
     for i in range(8):
         js.submit("j%d" % i, "0312345678", [("text", "a")], i, T)
     for i in (5, 1, 0, 7, 2, 6, 3, 4):     # finish out of submission order
         assert js.cancel("j%d" % i, T) is None
-    assert sorted(st.recs) == ["j5", "j6", "j7"]
+    assert sorted(st.recs) == ["j3", "j4", "j6"]      # the last three finished
+    assert [st.get(j)["fin"] for j in ("j6", "j3", "j4")] == [6, 7, 8]
     js0, _ = _make(st, _cfg(keep=0))
     js0.recover(T)
     assert st.recs == {}
     # a job id whose record was pruned is a new job again (docs/unit.md)
     assert js0.submit("j1", "0312345678", [("text", "a")], 99, T) is None
+    assert js0.cancel("j1", T) is None and st.recs == {}     # keep 0: gone once reported
 
 
 class CountingStore(MemStore):
-    """Records walked in name order (as a folder lists them; a dict's order differs between
-    the runtimes), counting the records parsed."""
+    """Counts the records parsed from the store."""
 
     def __init__(self):
         MemStore.__init__(self)
         self.read = 0
+
+    def get(self, job_id):
+        self.read += 1
+        return MemStore.get(self, job_id)
 
     def records(self):
         for k in sorted(self.recs):
@@ -386,22 +400,46 @@ class CountingStore(MemStore):
                 yield json.loads(self.recs[k])
 
 
-def test_a_finished_job_prunes_its_one_record_without_reading_the_whole_store():
+def test_a_finished_job_prunes_by_name_without_reading_the_store():
     st = CountingStore()
     js, ev = _make(st, _cfg(keep=20, queued=40))
     for i in range(30):
         js.submit("j%02d" % i, "0312345678", [("text", "a")], i, T)
-    for i in range(20):
+    for i in range(29, 9, -1):                  # j29 .. j10 finish first
         assert js.cancel("j%02d" % i, T) is None
-    st.read = 0
-    assert js.cancel("j20", T) is None          # the 21st finished: the oldest (j00) goes
-    assert "j00" not in st.recs and len([k for k in st.recs if k < "j21"]) == 20
-    assert 1 <= st.read <= 2, st.read           # j00 is first on the store: found at once
-    for i in range(21, 30):                     # and so on, oldest first, one read each
-        st.read = 0
+    st.read = st.walks = 0
+    for i in range(10):                         # each pushes out the one finished 20 before
         assert js.cancel("j%02d" % i, T) is None
-        assert st.read <= 2 and "j%02d" % (i - 20) not in st.recs, (i, st.read)
-    assert sorted(st.recs) == ["j%02d" % i for i in range(10, 30)]
+        assert "j%02d" % (29 - i) not in st.recs and len(st.recs) == 29 - i, (i, sorted(st.recs))
+    assert st.read == 0 and st.walks == 0       # no record parsed, no walk
+    assert sorted(st.recs) == ["j%02d" % i for i in range(20)]
+
+
+def test_an_unreported_final_status_is_not_pruned_until_a_boot_has_sent_it():
+    st = MemStore()
+    box = {"full": False}
+    ev = []
+
+    def emit(f):
+        if box["full"]:
+            raise OutboxFull("full")
+        ev.append(dict(f))
+    js = job.Jobs(_cfg(keep=2), st, emit, None, _number, _page)
+    for i in range(4):
+        js.submit("j%d" % i, "0312345678", [("text", "a")], i, T)
+    box["full"] = True
+    assert js.cancel("j0", T) is None           # its 403 stays unreported
+    box["full"] = False
+    for i in (1, 2, 3):
+        assert js.cancel("j%d" % i, T) is None
+    assert sorted(st.recs) == ["j0", "j2", "j3"] and st.state("j0") == ("done", 403, False)
+    js2 = job.Jobs(_cfg(keep=2), st, emit, None, _number, _page)
+    del ev[:]
+    js2.recover(T)
+    assert [(e["job"], e["code"]) for e in ev] == [("j0", 403)]
+    assert sorted(st.recs) == ["j2", "j3"]      # sent at boot, then pruned
+    js2.submit("j9", "0312345678", [("text", "a")], 9, T)
+    assert js2.cancel("j9", T) is None and sorted(st.recs) == ["j3", "j9"]
 
 
 def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
@@ -417,8 +455,22 @@ def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
     assert ev2 == [] and [r["id"] for r in js2.jobs] == ["open1"]
     done = sorted(k for k in st.recs if k != "open1")
     assert done == ["d%03d" % i for i in range(80, 100)], done
-    assert len(js2._done) == 20 and js2._seq == 101
+    assert sorted(v[1] for v in st.ring.values()) == done and js2._seq == 101 and js2._fin == 100
     assert js2.submit("n1", "0312345678", [("text", "a")], 1, T) is None and js2.find("n1")["seq"] == 102
+    assert js2.cancel("n1", T) is None and "d080" not in st.recs and st.get("n1")["fin"] == 101
+
+
+def test_records_of_an_older_firmware_are_numbered_by_seq_at_boot():
+    st = MemStore()
+    for i in range(12):                         # finished records without a fin, seq 1..12
+        st.save({"id": "o%02d" % i, "seq": i + 1, "state": "done", "code": 0, "kinds": ["text"],
+                 "rev": 3, "rep": 3})
+    js, ev = _make(st, _cfg(keep=5))
+    js.recover(T)
+    assert sorted(st.recs) == ["o%02d" % i for i in range(7, 12)]
+    assert [st.get("o%02d" % i)["fin"] for i in range(7, 12)] == [1, 2, 3, 4, 5]
+    js.submit("n", "0312345678", [("text", "a")], 1, T)
+    assert js.cancel("n", T) is None and "o07" not in st.recs and st.get("n")["fin"] == 6
 
 
 def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence():
@@ -478,3 +530,100 @@ def test_a_job_id_is_a_command_name_that_is_also_a_file_name():
         assert valid_id(good), good
     for bad in ("", ".hidden", "x" * 41, "a/b", "a b", "é", None, 7):
         assert not valid_id(bad), bad
+
+
+# ---- out of memory is the unit's, never the page's (docs/fax.md "Out of memory")
+
+def test_a_page_the_heap_cannot_count_at_intake_is_busy_and_nothing_is_kept():
+    from faxbridge.core.mqtt import commands
+
+    def oom(kind, path):
+        raise MemoryError("memory allocation failed")
+    st = MemStore()
+    js, ev = _make(st)
+    js.check_page = oom
+    e = None
+    try:
+        js.submit("j1", "0312345678", [("text", "s/d0")], 7, T)
+    except commands.CommandError as x:
+        e = x
+    assert e is not None and e.reason == commands.BUSY and e.ref == "j1", e
+    assert ev == [] and st.recs == {} and st.pages == {} and js.jobs == []
+    js.check_page = _page                       # memory back: the resent command is a new job
+    assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
+    assert _codes(ev) == [-1, -2]
+
+
+def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
+    st = MemStore()
+    js, ev = _make(st)
+    js.check_page = None
+    js.jobs.append({"id": "j1", "number": "1", "dial": "T1", "seq": 1, "kinds": ["text"],
+                    "attempt": 0, "confirmed": 0, "n": 0, "rev": 1, "rep": 1, "state": "new", "code": -1})
+    st.save(js.jobs[0])
+    js2, ev2 = _make(st)
+    box = [True]
+
+    def page(kind, path):
+        if box[0]:
+            raise MemoryError()
+        return (1, None)
+    js2.check_page = page
+    js2.recover(T)
+    assert ev2 == [] and st.state("j1") == ("new", -1, True)
+    assert js2.next_due(T) is None and ev2 == []
+    box[0] = False
+    assert js2.next_due(T)["id"] == "j1" and _codes(ev2) == [-2]
+
+
+def test_a_call_the_heap_cut_is_tried_again_without_spending_a_dial_attempt():
+    js, ev = _make(cfg=_cfg(count=1, delay=30))
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = _call(js, T, -3)                      # class2._open: out of memory
+    assert rec["state"] == "wait" and rec["mem"] == 1 and _codes(ev)[-1] == -3
+    assert ev[-1]["evidence"][-1] == ["retry_in", 30] or ev[-1]["evidence"][-1] == ("retry_in", 30)
+    rec = _call(js, T + 30, 263)                # busy: the one dial retry is still there
+    assert rec["state"] == "wait"
+    rec = _call(js, T + 60, 263)
+    assert rec["state"] == "done" and rec["code"] == 263 and rec["attempt"] == 3
+
+
+def test_a_job_that_keeps_failing_for_memory_ends_205001_after_its_retries():
+    js, ev = _make(cfg=_cfg(count=2, delay=10))
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    for i in range(2):
+        assert _call(js, T + 10 * i, -3)["state"] == "wait"
+    rec = _call(js, T + 20, -3)
+    assert rec["state"] == "done" and rec["code"] == 205001 and rec["mem"] == 3
+    assert _codes(ev)[-1] == 205001 and ev[-1]["category"] == "system error"
+
+
+def test_the_driver_ends_a_call_whose_page_the_heap_cannot_open_with_minus_3():
+    from fax_helpers import Rig, pages_of
+    r = Rig()
+    r.send("5551234", pages_of(MemoryError("memory allocation failed")))
+    assert r.take() == b""                      # nothing reached the modem
+    e = r.end()
+    assert e["code"] == -3 and "out of memory" in e["reason"], e
+    assert r.m.ready()
+    ok = "\r\nOK\r\n"
+    r = Rig()                                   # the second page: the call hangs up, -3
+    r.send("5551234", pages_of(b"\x00" * 300, MemoryError()))
+    r.expect("AT+FDIS=1,3,0,2,0,0,0,0\r")
+    r.say(ok)
+    r.expect("ATDT5551234\r")
+    r.say("\r\n+FCON\r\n\r\n+FCSI:+1 555 0100\r\n\r\n+FDIS:1,3,0,2,0,0,0,0\r\n" + ok)
+    r.expect("AT+FDT\r")
+    r.say("\r\n+FDCS:1,3,0,2,0,0,0,0\r\n\r\nCONNECT\r\n\x11")
+    r.take()
+    r.say(ok)
+    r.expect("AT+FK\r")
+    r.say(ok)
+    e = r.end()
+    assert e["code"] == -3, e
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    js.end_call(rec, e["code"], (("reason", e["reason"]),), e["pages"], T)
+    assert rec["state"] == "wait" and _codes(ev)[-1] == -3

@@ -3,14 +3,21 @@
 The unit's Jobs is the core lifecycle; this module gives it its store. Layout under the folder:
   <id>.job      the job record (JSON), written atomically (app/store.py)
   <id>.p<n>     document n as received (text, pbm or pbmz), moved in from the spool
+Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
+bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
+every boot (Jobs.recover), so a crash between a record and its slot costs nothing.
 Records are read one at a time (records()); an orphan <id>.job.tmp left by a crash is promoted
 when complete and alone (no <id>.job beside it), else deleted, after the walk.
 """
 import json
 import os
 
-from faxbridge.app.store import exists, makedirs, names, remove, save_json, load_json
+from micropython import const
+
+from faxbridge.app import store
 from faxbridge.core.fax.job import DUPLICATE, Jobs, valid_id  # noqa: F401  (the unit's API)
+
+_SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
 
 
 class JobStore:
@@ -18,49 +25,77 @@ class JobStore:
         if not folder.endswith("/"):
             folder += "/"
         self.folder = folder
-        makedirs(folder[:-1])
+        self.slot = bytearray(_SLOT)
+        store.makedirs(folder[:-1])
 
     def path(self, job_id, ext="job"):
-        return self.folder + job_id + "." + ext
+        return "%s%s.%s" % (self.folder, job_id, ext)      # one string (a + b + c makes three)
 
     def page_path(self, job_id, n):
-        return self.path(job_id, "p%d" % n)
+        return "%s%s.p%d" % (self.folder, job_id, n)
 
     def save(self, rec):
-        save_json(self.path(rec["id"]), rec)
+        store.save_json(self.path(rec["id"]), rec)
 
     def get(self, job_id):
-        if not valid_id(job_id):
-            return None
-        return load_json(self.path(job_id))
+        """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
+        return _read(self.path(job_id)) if valid_id(job_id) else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
         for n, (_kind, src) in enumerate(pages):
-            dst = self.page_path(job_id, n)
-            remove(dst)
-            os.rename(src, dst)
+            store.move(src, self.page_path(job_id, n))
 
     def drop_pages(self, job_id, docs):
         for n in range(docs):
-            remove(self.page_path(job_id, n))
+            store.remove(self.page_path(job_id, n))
 
     def remove(self, job_id, docs=0):
         """Delete a job: its documents first, then its record (never a page without record)."""
         self.drop_pages(job_id, docs)
-        remove(self.path(job_id) + ".tmp")
-        remove(self.path(job_id))
+        store.remove(self.path(job_id) + ".tmp")
+        store.remove(self.path(job_id))
+
+    def done_clear(self):
+        open(self.folder[:-1] + ".done", "wb").close()
+
+    def done_put(self, i, fin, job_id, docs, ok):
+        """Put a finished job in slot i of the ring; the job it held: (id, docs, reported?)
+        or None. One slot read and written in place (a missing file is made)."""
+        b = self.slot
+        p = self.folder[:-1] + ".done"
+        try:
+            f = open(p, "r+b")
+        except OSError:
+            f = open(p, "w+b")
+        try:
+            f.seek(i * _SLOT)
+            n = f.readinto(b)
+            k = b[6]
+            old = (str(b[7:7 + k], "utf-8"), b[4], b[5]) if n == _SLOT and 0 < k <= 40 and \
+                store.u32(b, 0) < fin else None
+            store.put32(b, 0, fin)
+            b[4] = min(docs, 255)
+            b[5] = 1 if ok else 0
+            k = len(job_id)
+            b[6] = k
+            b[7:7 + k] = job_id.encode()
+            f.seek(i * _SLOT)
+            f.write(b)
+        finally:
+            f.close()
+        return old
 
     def records(self):
         """Every job record, one at a time, in folder order."""
         fix = []                 # (orphan .tmp, promote?) handled after the walk, at most 8
-        for name in names(self.folder[:-1]):
+        for name in store.names(self.folder[:-1]):
             if name.endswith(".job"):
                 rec = _read(self.folder + name)
             elif name.endswith(".job.tmp"):
                 # beside its record: a write the crash cut (the record stands); alone: the
                 # record of a new job, complete or torn
-                rec = None if exists(self.folder + name[:-4]) else _read(self.folder + name)
+                rec = None if store.exists(self.folder + name[:-4]) else _read(self.folder + name)
                 if len(fix) < 8:
                     fix.append((name, rec is not None))
             else:
@@ -71,7 +106,8 @@ class JobStore:
             if ok:
                 os.rename(self.folder + name, self.folder + name[:-4])
             else:
-                remove(self.folder + name)
+                store.remove(self.folder + name)
+
 
 
 def _read(path):

@@ -17,7 +17,7 @@ from micropython import const
 from faxbridge.core.fax import pagesrc, params
 from faxbridge.core.mqtt import commands
 
-WIDTH = 1728        # WD=0, A4 (T.4)
+_WIDTH = const(1728)  # WD=0, A4 (T.4)
 _FINE_LINES = const(1500)  # a bitmap taller than this is sent at 196 dpi, else 98 dpi
 # The longest page: B4 (364 mm, LN=1 in seed 001 Table 5-2) at the fine resolution of T.4
 # (7.7 lines/mm): 2802 scan lines, params.PAGE_LINES. Taller bitmaps are refused, not cut.
@@ -72,7 +72,7 @@ def _open(path, kind):
 def _rows(s):
     """The PbmRows of a bitmap within the bounds above."""
     from faxbridge.core.fax import pbm  # bitmap pages only
-    rows = pbm.PbmRows(s, WIDTH)
+    rows = pbm.PbmRows(s, _WIDTH)
     w, h = rows.src_width, rows.src_height
     if h > MAX_ROWS:
         raise ValueError("pbm: %d rows, at most %d (B4 at fine resolution)" % (h, MAX_ROWS))
@@ -94,7 +94,9 @@ def when(t):
 
 
 def count(kind, path, station="", fine=True):
-    """(pages, None) for a good document, (0, reason) for one that cannot be made."""
+    """(pages, None) for a good document, (0, reason) for one that cannot be made. A
+    MemoryError is the unit's heap, not the page's fault: it propagates (the job is not
+    taken, the command is answered busy: core/fax/job.py submit)."""
     try:
         f, s = _open(path, kind)
     except (OSError, ImportError) as e:
@@ -104,10 +106,10 @@ def count(kind, path, station="", fine=True):
     try:
         if kind == "text":
             from faxbridge.core.fax import textpage  # text pages only
-            return textpage.TextPages(s, WIDTH, fine, station, "").count, None
+            return textpage.TextPages(s, _WIDTH, fine, station, "").count, None
         if kind in ("pbm", "pbmz"):
             rows = _rows(s)
-            row = bytearray(WIDTH // 8)
+            row = bytearray(_WIDTH // 8)
             for _ in range(rows.src_height):        # read it all once: a short raster fails now
                 if not rows.readrow(row):
                     return 0, "pbm: raster ends early"
@@ -118,8 +120,6 @@ def count(kind, path, station="", fine=True):
         return 0, "unknown page kind %s" % kind
     except (ValueError, OSError, EOFError) as e:
         return 0, str(e)
-    except MemoryError:
-        return 0, "out of memory reading the page (pbmz: compress with a window of 1 KB, wbits=10)"
     finally:
         f.close()
 
@@ -138,12 +138,12 @@ class FilePage:
             if kind == "text":
                 from faxbridge.core.fax import textpage  # text pages only
                 fine = True
-                rows = textpage.TextPages(s, WIDTH, True, station, stamp).page(sub)
+                rows = textpage.TextPages(s, _WIDTH, True, station, stamp).page(sub)
             else:
                 rows = _rows(s)
                 fine = rows.src_height > _FINE_LINES
             self.fine = fine
-            self.page = pagesrc.EncodedPage(rows, fine, WIDTH)
+            self.page = pagesrc.EncodedPage(rows, fine, _WIDTH)
             self.page.bps = bps
             self.page.ms = params.scan_ms(st, 1 if fine else 0)
         except Exception:

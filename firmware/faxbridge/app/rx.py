@@ -12,7 +12,7 @@ faxes").
 import os
 import sys
 
-from faxbridge.app.store import makedirs, names, rmtree, size
+from faxbridge.app import store
 from faxbridge.core.fax import t4, t4dec
 
 _MP = sys.implementation.name == "micropython"
@@ -22,7 +22,7 @@ class RxSink:
     def __init__(self, folder, fax_id, bufsize=256):
         self.dir = folder + fax_id
         self.fax_id = fax_id
-        makedirs(self.dir)
+        store.makedirs(self.dir)
         self.f = None
         self.dec = None
         self.msb = True
@@ -104,17 +104,17 @@ def prune(folder, keep, max_bytes):
     while True:
         count = total = 0
         oldest = None
-        for name in names(folder):
+        for name in store.names(folder):
             n = _number(name)
             if n is None:
                 continue
             count += 1
-            total += size(folder + name)
+            total += store.size(folder + name)
             if oldest is None or n < oldest[0]:
                 oldest = (n, name)
         if oldest is None or (count < keep and total <= max_bytes):
             return gone
-        rmtree(folder + oldest[1])
+        store.rmtree(folder + oldest[1])
         gone += 1
 
 

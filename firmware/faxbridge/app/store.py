@@ -85,7 +85,8 @@ def rmtree(path):
         os.remove(path)
 
 
-def _replace(tmp, path):
+def move(tmp, path):
+    """Rename tmp over path (replacing it)."""
     try:
         os.rename(tmp, path)
     except OSError:
@@ -99,7 +100,7 @@ def save_json(path, obj):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(obj, f)
-    _replace(tmp, path)
+    move(tmp, path)
 
 
 def load_json(path, default=None):

@@ -82,9 +82,13 @@ class Class2(c.Machine):
 
     def _open(self, s, index):
         """Open page `index` into s.next_src: True, False past the last page, None when the
-        page cannot be made (the call's outcome is then 204000)."""
+        page cannot be made (the call's outcome is then 204000; -3 when the heap could not
+        take it: not final, the job is tried again, docs/fax.md)."""
         try:
             s.next_src = s.open_page(index)
+        except MemoryError:     # the unit's heap, not the page: -3, tried again later (job.py)
+            s.outcome = (-3, "out of memory opening a page: tried again later")
+            return None
         except Exception as e:  # bad bitmap, bad text: the page could not be made
             s.outcome = (204000, "page %d: %s" % (index + 1, e))
             return None

@@ -9,13 +9,14 @@ jobs.keep_done. The page quota is a core.fax.quota.Quota.
 Store interface (app/jobs.py JobStore on flash; a dict in the tests; None keeps records in RAM
 only, for tools): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
 one at a time, in any order; remove(job_id, docs); adopt(job_id, pages) moves the documents
-[(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs).
-Only open jobs are kept in RAM; finished records are pruned to jobs.keep_done (oldest first).
+[(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs);
+done_put(i, fin, job_id, docs, reported) -> what slot i of the ring of finished jobs held,
+(job_id, docs, reported) or None; done_clear().
+Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
+by name through the ring (docs/unit.md).
 """
-from faxbridge.core.fax import status
-from faxbridge.core.fax.quota import Quota, SEND, EXPIRE
-from faxbridge.core.mqtt import contract
-from faxbridge.core.mqtt.commands import MAX_JOB, name_ok
+from faxbridge.core.fax import quota as quotas, status
+from faxbridge.core.mqtt import commands, contract
 from faxbridge.core.mqtt.outbox import OutboxFull
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
@@ -45,7 +46,7 @@ BATCH = 8           # records changed after one pass over the store (bounded RAM
 
 def valid_id(job_id):
     """A job id is 1..40 of commands.JOB_CHARS and does not start with '.' (a file name)."""
-    return name_ok(job_id, MAX_JOB) and job_id[0] != "."
+    return commands.name_ok(job_id, commands.MAX_JOB) and job_id[0] != "."
 
 
 def fields(rec, evidence=True):
@@ -66,15 +67,17 @@ class Jobs:
         self.cfg = cfg
         self.store = store
         self.emit = emit
-        self.quota = quota or Quota(0)
+        self.quota = quota or quotas.Quota(0)
         self.check_number = check_number
         self.check_page = check_page
         self.jobs = []          # open records, in submission order
-        self._done = []         # seq of the finished records on the store, ascending
-        self._seq = 0
+        self._seq = 0           # submission order (rec["seq"])
+        self._fin = 0           # finishing order (rec["fin"]): the ring of finished jobs
 
     # ---- one transition
-    def _go(self, rec, event, evidence=None, code=None):
+    def _go(self, rec, event, evidence=None, code=None, more=False):
+        """One row of ROWS: save, emit, mark reported. more: another transition follows at
+        once (submit), whose save carries rep: one record save fewer."""
         st = rec.get("state", "")
         for frm, ev, to, c in ROWS:
             if ev == event and st in frm:
@@ -85,20 +88,23 @@ class Jobs:
         rec["code"] = code if c is None else c
         rec["evidence"] = [list(p) for p in evidence] if evidence else None
         rec["rev"] = rec.get("rev", 0) + 1
+        if to == "done":
+            self._fin += 1
+            rec["fin"] = self._fin
         self._save(rec)
-        self._report(rec)
+        self._report(rec, more)
         if to == "done":
             if rec in self.jobs:
                 self.jobs.remove(rec)
             if self.store is not None:
                 self.store.drop_pages(rec["id"], len(rec.get("kinds", ())))
-            self._finished(rec.get("seq", 0))
+                self._finished(rec)
 
     def _save(self, rec):
         if self.store is not None:
             self.store.save(rec)
 
-    def _report(self, rec):
+    def _report(self, rec, more=False):
         try:
             try:
                 self.emit(fields(rec))
@@ -107,7 +113,8 @@ class Jobs:
         except (OutboxFull, OSError):   # refused, or flash full: unreported, sent again at boot
             return
         rec["rep"] = rec["rev"]
-        self._save(rec)
+        if not more:
+            self._save(rec)
 
     # ---- intake
     def submit(self, job_id, number, pages, digest, now):
@@ -139,8 +146,13 @@ class Jobs:
             return None
         rec["dial"] = text
         rec["kinds"] = [k for k, _ in pages]
+        try:                        # counted in the spool, before anything is kept or said
+            counts, ev = self._count(pages)
+        except MemoryError:         # the unit's heap, not the page: not taken, sent again
+            raise commands.CommandError(commands.BUSY, "no memory to count the pages now: send it"
+                                        " again", job_id)
         self.jobs.append(rec)
-        self._go(rec, "submit")
+        self._go(rec, "submit", None, None, True)
         if self.store is not None:
             try:
                 self.store.adopt(job_id, pages)
@@ -149,28 +161,42 @@ class Jobs:
                 return None
         else:
             rec["paths"] = [p for _, p in pages]
-        self._check_pages(rec)
+        self._ready(rec, counts, ev)
         return None
 
     def _path(self, rec, i):
         return self.store.page_path(rec["id"], i) if self.store is not None else rec["paths"][i]
 
-    def _check_pages(self, rec):
-        """Count the fax pages of every document: counts[i] pages for document i."""
+    def _count(self, docs):
+        """(counts, None): the fax pages of each document [(kind, path)]; (None, evidence)
+        when one cannot be made. A MemoryError is not the page's fault: it propagates."""
         counts = []
-        for i, kind in enumerate(rec["kinds"]):
-            cnt, why = self.check_page(kind, self._path(rec, i)) if self.check_page else (1, None)
+        for i, (kind, path) in enumerate(docs):
+            cnt, why = self.check_page(kind, path) if self.check_page else (1, None)
             if why:
-                self._go(rec, "bad_page", (("document", i + 1), ("reason", why)))
-                return
+                return None, (("document", i + 1), ("reason", why))
             counts.append(cnt)
         n = sum(counts)
         if n > self.cfg["jobs"]["max_pages"]:
-            self._go(rec, "bad_page", (("reason", "%d pages, limit %d" % (n, self.cfg["jobs"]["max_pages"])),))
+            return None, (("reason", "%d pages, limit %d" % (n, self.cfg["jobs"]["max_pages"])),)
+        return counts, None
+
+    def _ready(self, rec, counts, ev):
+        if ev:
+            self._go(rec, "bad_page", ev)
             return
         rec["counts"] = counts
-        rec["n"] = n
+        rec["n"] = sum(counts)
         self._go(rec, "ready")
+
+    def _recount(self, rec):
+        """A job still new after a boot: its stored pages counted again; when the heap cannot
+        count them now it stays new and next_due tries again."""
+        try:
+            counts, ev = self._count([(k, self._path(rec, i)) for i, k in enumerate(rec["kinds"])])
+        except MemoryError:
+            return
+        self._ready(rec, counts, ev)
 
     def page(self, rec, index):
         """(path, kind, page within the document) of the job's fax page `index`, or None."""
@@ -185,12 +211,15 @@ class Jobs:
         """The next job to dial now, or None. Holds and expires jobs per the page quota."""
         for rec in list(self.jobs):
             st = rec["state"]
+            if st == "new":
+                self._recount(rec)
+                st = rec["state"]
             if st not in ("queued", "wait", "held") or (st == "wait" and rec["next_at"] > now):
                 continue
             d = self.quota.decide(rec["n"], rec.get("held_since"), now)
-            if d == SEND:
+            if d == quotas.SEND:
                 return rec
-            if d == EXPIRE:
+            if d == quotas.EXPIRE:
                 self._go(rec, "expire", (("reason", "page quota spent for %d s" % self.quota.hold_s),))
             elif st != "held":
                 rec["held_since"] = now
@@ -210,14 +239,23 @@ class Jobs:
 
     def end_call(self, rec, code, evidence, confirmed, now):
         """The call ended with InterFAX `code`: final, retried per configuration, or 403 when
-        a cancel was asked for during the call."""
+        a cancel was asked for during the call. A code that is not final (the driver's -3:
+        a page could not be opened for lack of heap, class2._open) is the unit's own fault:
+        tried again after retries.delay_s without spending a dial attempt, at most
+        retries.count times, then 205001 (docs/fax.md "Out of memory")."""
         self.quota.charge(max(0, confirmed - rec.get("charged", 0)), now)
         rec["charged"] = confirmed
         rec["confirmed"] = confirmed
         r = self.cfg["retries"]
+        mem = rec.get("mem", 0)
+        if code < 0 and not rec.get("cancel"):
+            mem += 1
+            rec["mem"] = mem
+            if mem > r["count"]:
+                code = 205001
         if rec.get("cancel"):
             self._go(rec, "cancelled", evidence)
-        elif code != 0 and code in status.RETRYABLE and rec["attempt"] < 1 + r["count"]:
+        elif code < 0 or (code != 0 and code in status.RETRYABLE and rec["attempt"] - mem < 1 + r["count"]):
             rec["next_at"] = now + r["delay_s"]
             ev = list(evidence or ())
             ev.append(("retry_in", r["delay_s"]))
@@ -262,64 +300,52 @@ class Jobs:
             c[rec["state"]] = c.get(rec["state"], 0) + 1
         return c
 
-    # ---- finished records: keep the newest jobs.keep_done
-    def _finished(self, seq):
-        d = self._done
-        _insert(d, seq)
+    # ---- finished records: keep the jobs.keep_done last finished
+    def _finished(self, rec):
+        """A job is final: its slot in the store's ring of finished jobs (fin % keep_done)
+        takes it and gives back the job finished keep_done jobs ago, deleted by name (no walk
+        of the store). A record not yet reported then stays (boot re-emits it, then prunes)."""
         keep = self.cfg["jobs"]["keep_done"]
-        if len(d) > keep:
-            n = len(d) - keep
-            cut = d[n] if keep else d[-1] + 1
-            del d[:n]
-            self._prune(cut, n)
-
-    def _prune(self, cut, want=-1):
-        """Remove every finished record older than seq `cut`, BATCH per pass over the store.
-        want: how many there are, when known; the pass stops once they are found (a job that
-        finishes prunes one record: reading the whole store for it parsed every record, about
-        190 KB of garbage per finished job with 100 kept, docs/bench.md)."""
-        if self.store is None:
-            return
-        while True:
-            batch = []
-            for rec in self.store.records():
-                if rec.get("state") == "done" and rec.get("seq", 0) < cut and rec.get("rep") == rec.get("rev"):
-                    batch.append((rec["id"], len(rec.get("kinds", ()))))
-                    if len(batch) == BATCH or len(batch) == want:
-                        break
-            for job_id, docs in batch:
-                self.store.remove(job_id, docs)
-            want -= len(batch)
-            if len(batch) < BATCH or not want:
-                return
+        ok = rec.get("rep") == rec["rev"]
+        docs = len(rec.get("kinds", ()))
+        if not keep:
+            old = (rec["id"], docs, ok)
+        else:
+            old = self.store.done_put(rec["fin"] % keep, rec["fin"], rec["id"], docs, ok)
+        if old is not None and old[2]:
+            self.store.remove(old[0], old[1])
 
     # ---- boot
     def recover(self, now):
         """After a boot: read the records one at a time, keep the open ones, re-emit what was
-        not reported, end or redial a call the restart cut, prune finished records."""
+        not reported, end or redial a call the restart cut, rebuild the ring of finished jobs
+        and prune what it does not hold."""
         self.jobs = []
-        self._done = []
         if self.store is None:
             return
         keep = self.cfg["jobs"]["keep_done"]
         while True:
             redo = []
-            d = self._done = []
-            ndone = 0
+            old = []       # seqs of the keep newest finished records without a fin (older firmware)
             for rec in self.store.records():
                 seq = rec.get("seq", 0)
                 if seq > self._seq:
                     self._seq = seq
+                if rec.get("fin", 0) > self._fin:
+                    self._fin = rec["fin"]
                 if rec.get("state") != "done":
                     if self.find(rec["id"]) is None:
                         self.jobs.append(rec)
                     continue
-                ndone += 1
                 if rec.get("rep") != rec.get("rev") and len(redo) < BATCH:
                     redo.append(rec["id"])
-                _insert(d, seq)
-                if len(d) > keep:
-                    del d[0]
+                if "fin" not in rec:         # ascending insert, the keep newest only
+                    i = len(old)
+                    while i and old[i - 1] > seq:
+                        i -= 1
+                    old.insert(i, seq)
+                    if len(old) > keep:
+                        del old[0]
             sent = 0
             for job_id in redo:
                 rec = self.store.get(job_id)
@@ -328,9 +354,8 @@ class Jobs:
                     sent += rec.get("rep") == rec.get("rev")
             if len(redo) < BATCH or sent < len(redo):
                 break
+        self._ring(keep, old)
         self.jobs.sort(key=lambda r: r.get("seq", 0))
-        if ndone > len(d):
-            self._prune(d[0] if d else self._seq + 1, ndone - len(d))
         for rec in self.jobs:
             if rec.get("rep") != rec.get("rev"):
                 self._report(rec)
@@ -338,7 +363,7 @@ class Jobs:
         for rec in list(self.jobs):
             st = rec["state"]
             if st == "new":
-                self._check_pages(rec)
+                self._recount(rec)
             elif st == "call" and rec.get("cancel"):
                 self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
             elif st == "call":
@@ -349,10 +374,43 @@ class Jobs:
                 else:
                     self._go(rec, "restart_end", ev)
 
+    def _ring(self, keep, old):
+        """Rebuild the ring of finished jobs (boot): each finished record among the keep last
+        (fin > self._fin - keep) in its slot; a record from an older firmware (no fin) among
+        the keep newest by seq (`old`) is numbered after them; every other reported finished
+        record is deleted. Records change after a walk, BATCH per walk."""
+        st = self.store
+        base = self._fin
+        self._fin += len(old)
+        lo = self._fin - keep
+        st.done_clear()
+        while True:
+            batch = []
+            for rec in st.records():
+                if rec.get("state") != "done":
+                    continue
+                ok = rec.get("rep") == rec.get("rev")
+                fin = rec.get("fin")
+                if fin is None and rec.get("seq", 0) in old:
+                    fin = base + 1 + old.index(rec.get("seq", 0))
+                    batch.append((rec["id"], fin))
+                elif fin is not None and fin > lo:
+                    st.done_put(fin % keep, fin, rec["id"], len(rec.get("kinds", ())), ok)
+                elif ok:
+                    batch.append((rec["id"], -len(rec.get("kinds", ()))))
+                if len(batch) == BATCH:
+                    break
+            for job_id, fin in batch:
+                if fin > 0:
+                    rec = st.get(job_id)
+                    if rec is None:
+                        continue
+                    rec["fin"] = fin
+                    st.save(rec)
+                    st.done_put(fin % keep, fin, job_id, len(rec.get("kinds", ())),
+                                rec.get("rep") == rec.get("rev"))
+                else:
+                    st.remove(job_id, -fin)
+            if len(batch) < BATCH:
+                return
 
-def _insert(d, seq):
-    """Insert seq into the ascending list d."""
-    i = len(d)
-    while i and d[i - 1] > seq:
-        i -= 1
-    d.insert(i, seq)

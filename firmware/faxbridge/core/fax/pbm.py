@@ -22,7 +22,7 @@ try:
 except (ImportError, SyntaxError):  # CPython, or a port without the native emitter
     from .t4py import p1row as _p1row
 
-MAX_WIDTH = 16384  # refuse wider headers (the number is sane; a row is read in page-width pieces)
+_MAX_WIDTH = const(16384)  # refuse wider headers (the number is sane; a row is read in page-width pieces)
 
 # P1 scanner state (array "i"), shared with t4fast.p1row and t4py.p1row (as numbers there)
 _P_POS = const(0)  # next byte in the chunk
@@ -50,7 +50,7 @@ class PbmRows:
             raise ValueError("pbm: not a PBM file (no P1/P4 magic)")
         self.src_width = self._number("width")
         self.src_height = self._number("height")
-        if self.src_width < 1 or self.src_height < 1 or self.src_width > MAX_WIDTH:
+        if self.src_width < 1 or self.src_height < 1 or self.src_width > _MAX_WIDTH:
             raise ValueError("pbm: bad size %dx%d" % (self.src_width, self.src_height))
         c = self._peek if self._peek >= 0 else self._byte()
         self._peek = -1

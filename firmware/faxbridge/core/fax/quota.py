@@ -8,10 +8,7 @@ confirms them, so a failed call does not spend the quota.
 
 SEND = "send"
 HOLD = "hold"
-EXPIRE = "expire"
-
-HELD_CODE = -22      # spec/fax.md: held, the unit's page quota is spent
-EXPIRED_CODE = 205000  # spec/fax.md: quota hold older than 24 h
+EXPIRE = "expire"     # (held: -22, expired: 205000, spec/fax.md: core/fax/job.py ROWS)
 
 
 def utc_day(now):
