@@ -6,7 +6,6 @@ no order), so the same event gives the same bytes on every runtime:
 Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; list -> JSON
 array; tuple of (key, value) pairs -> nested ordered object; dict -> object, keys sorted.
 """
-import binascii
 import json
 
 from micropython import const
@@ -75,103 +74,164 @@ def qos_of(suffix):
 
 MAX_PAYLOAD = const(2000)   # bytes: every payload is built in one preallocated buffer (no growth)
 
-
-class _Writer:
-    """The one buffer payloads are written into, piece by piece: nothing grows with the
-    payload (a list of pieces or a join would), the only allocation of its size is the bytes
-    handed out at the end (at most MAX_PAYLOAD). Not reentrant: one payload at a time."""
-
-    def __init__(self):
-        self.buf = bytearray(MAX_PAYLOAD)
-        self.mv = memoryview(self.buf)
-        self.n = 0
-
-    def put(self, s):
-        b = s if isinstance(s, (bytes, bytearray)) else s.encode()
-        n = self.n
-        m = n + len(b)
-        if m > MAX_PAYLOAD:
-            raise ValueError("payload over %d bytes" % MAX_PAYLOAD)
-        self.mv[n:m] = b
-        self.n = m
-
-    def take(self):
-        b = bytes(self.mv[:self.n])
-        self.n = 0
-        return b
+# The one buffer payloads are written into, piece by piece, and its length: nothing grows with
+# the payload and no piece is copied first (str written byte by byte, ints digit by digit,
+# bytes as hex), so building one allocates only the bytes handed out at the end (at most
+# MAX_PAYLOAD; docs/mqtt.md "Topics and payloads"). Not reentrant: one payload at a time.
+_b = bytearray(MAX_PAYLOAD)
+_n = 0
 
 
-_w = _Writer()
+def _over():
+    raise ValueError("payload over %d bytes" % MAX_PAYLOAD)
 
 
-def _str(v, out):
-    # fast path: printable ASCII without quote or backslash needs no escaping (most fields)
+def _raw(s):
+    """Write bytes s (a constant of this module, or the rare escaped text)."""
+    global _n
+    n = _n
+    m = n + len(s)
+    if m > MAX_PAYLOAD:
+        _over()
+    _b[n:m] = s
+    _n = m
+
+
+def _str(v):
+    """Write str v as a JSON string. Printable ASCII without quote or backslash (nearly every
+    field) is copied as it is checked; anything else goes through json.dumps (rare)."""
+    global _n
+    n = _n
+    if n + len(v) + 2 > MAX_PAYLOAD:
+        _over()
+    b = _b
+    b[n] = 34
     for ch in v:
-        if ch < " " or ch > "~" or ch == '"' or ch == "\\":
-            out.put(json.dumps(v))
+        n += 1
+        c = ord(ch)
+        if c < 32 or c > 126 or c == 34 or c == 92:
+            _raw(json.dumps(v).encode())
             return
-    out.put('"')
-    out.put(v)
-    out.put('"')
+        b[n] = c
+    b[n + 1] = 34
+    _n = n + 2
 
 
-def _val(v, out):
+def _int(v):
+    """Write int v in decimal, digit by digit."""
+    global _n
+    n = _n
+    if v < 0:
+        _raw(b"-")
+        n += 1
+        v = -v
+    m = n + 1
+    t = v
+    while t > 9:
+        t //= 10
+        m += 1
+    if m > MAX_PAYLOAD:
+        _over()
+    _n = m
+    while m > n:
+        m -= 1
+        _b[m] = 48 + v % 10
+        v //= 10
+
+
+def _hex(v):
+    """Write bytes-like v as a JSON string of lowercase hex."""
+    global _n
+    n = _n
+    m = n + 2 * len(v) + 2
+    if m > MAX_PAYLOAD:
+        _over()
+    b = _b
+    b[n] = 34
+    for x in v:
+        b[n + 1] = _HEX[x >> 4]
+        b[n + 2] = _HEX[x & 15]
+        n += 2
+    b[n + 1] = 34
+    _n = m
+
+
+_HEX = b"0123456789abcdef"
+
+
+def _val(v):
     """Write the JSON text of v (see the module docstring for the mapping)."""
+    t = type(v)
     if v is None:
-        out.put("null")
+        _raw(b"null")
     elif v is True:
-        out.put("true")
+        _raw(b"true")
     elif v is False:
-        out.put("false")
-    elif isinstance(v, str):
-        _str(v, out)
-    elif isinstance(v, int):
-        out.put("%d" % v)
-    elif isinstance(v, tuple):
-        _obj(v, out)
-    elif isinstance(v, (bytes, bytearray, memoryview)):
-        out.put('"')
-        out.put(binascii.hexlify(v))
-        out.put('"')
-    elif isinstance(v, list):
-        out.put("[")
-        first = True
-        for x in v:
-            if not first:
-                out.put(",")
-            first = False
-            _val(x, out)
-        out.put("]")
-    elif isinstance(v, dict):
-        _obj(tuple((k, v[k]) for k in sorted(v)), out)
-    elif isinstance(v, float):
-        out.put(json.dumps(v))
+        _raw(b"false")
+    elif t is str:
+        _str(v)
+    elif t is int:
+        _int(v)
+    elif t is tuple:
+        _obj(v)
+    elif t is bytes or t is bytearray or t is memoryview:
+        _hex(v)
+    elif t is list:
+        _list(v)
+    elif t is dict:
+        _dict(v)
+    elif t is float:
+        _raw(json.dumps(v).encode())
     else:
-        raise TypeError("cannot encode %r as JSON" % (type(v),))
+        raise TypeError("cannot encode %r as JSON" % (t,))
 
 
-def _obj(pairs, out, first=True):
-    if first:
-        out.put("{")
+def _list(v):
+    c = b"["
+    for x in v:
+        _raw(c)
+        c = b","
+        _val(x)
+    if c == b"[":
+        _raw(c)
+    _raw(b"]")
+
+
+def _dict(d):
+    _obj(tuple((k, d[k]) for k in sorted(d)))
+
+
+def _obj(pairs, c=b"{"):
+    """Write pairs as a JSON object; c=b"," goes on with the object already open."""
     for k, v in pairs:
-        if not first:
-            out.put(",")
-        first = False
-        _str(k, out)
-        out.put(":")
-        _val(v, out)
-    out.put("}")
+        _raw(c)
+        c = b","
+        _str(k)
+        _raw(b":")
+        _val(v)
+    if c == b"{":
+        _raw(c)
+    _raw(b"}")
 
 
-def _build(fn, *a):
-    """Run a writer function on the shared buffer; the payload as bytes."""
-    _w.n = 0
+def _take():
+    """The payload written, as bytes; the buffer is free again."""
+    global _n
+    b = bytes(memoryview(_b)[:_n])
+    _n = 0
+    return b
+
+
+def _build(fn, a):
+    """Run fn(a) on the shared buffer (emptied first, and again if it fails); the bytes."""
+    global _n
+    _n = 0
     try:
-        fn(*a, _w)
+        fn(a)
     except Exception:
-        _w.n = 0
+        _n = 0
         raise
-    return _w.take()
+    return _take()
 
 
 def value(v):
@@ -189,20 +249,26 @@ def obj_bytes(pairs):
     return _build(_obj, pairs)
 
 
-def _head(name, unit, seq, out):
-    out.put('{"unit":')
-    _str(unit, out)
-    out.put(',"%s":%d' % (name, seq))
-
-
-def _event(unit, seq, pairs, out):
-    _head("seq", unit, seq, out)
-    _obj(pairs, out, False)
+def _head(unit, seq):
+    """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry."""
+    global _n
+    _n = 0
+    _raw(b'{"unit":')
+    _str(unit)
+    _raw(b',"seq":')
+    _int(seq)
 
 
 def event(unit, seq, pairs):
     """The payload of one event: unit and seq first, then the fields in the given order."""
-    return _build(_event, unit, seq, pairs)
+    global _n
+    try:
+        _head(unit, seq)
+        _obj(pairs, b",")
+    except Exception:
+        _n = 0
+        raise
+    return _take()
 
 
 # ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
@@ -257,13 +323,50 @@ def cmd_error(cmd, reason, detail=None, ref=None):
     return (("cmd", cmd), ("reason", reason), ("detail", detail), ("ref", ref))
 
 
-def _telemetry(unit, last_seq, tseq, pairs, out):
-    _head("seq", unit, last_seq, out)
-    out.put(',"tseq":%d' % tseq)
-    _obj(pairs, out, False)
+def _group(g):
+    """Write ,"name":{"k1":v1,...} for g = (name, keys, values): keys one comma-separated str,
+    values a tuple in their order (no pair built per field)."""
+    global _n
+    name, keys, vals = g
+    _raw(b",")
+    _str(name)
+    _raw(b':{"')
+    b = _b
+    i = 0
+    for ch in keys:
+        if ch == ",":
+            _raw(b'":')
+            _val(vals[i])
+            _raw(b',"')
+            i += 1
+        else:
+            if _n >= MAX_PAYLOAD:
+                _over()
+            b[_n] = ord(ch)
+            _n += 1
+    _raw(b'":')
+    _val(vals[i])
+    _raw(b"}")
 
 
-def telemetry(unit, last_seq, tseq, pairs):
+def telemetry(unit, last_seq, tseq, pairs, *groups):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
-    event and does not advance seq), tseq = telemetry counter since boot, then the fields."""
-    return _build(_telemetry, unit, last_seq, tseq, pairs)
+    event and does not advance seq), tseq = telemetry counter since boot, then the fields, then
+    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group)."""
+    global _n
+    try:
+        _head(unit, last_seq)
+        _raw(b',"tseq":')
+        _int(tseq)
+        for k, v in pairs:
+            _raw(b",")
+            _str(k)
+            _raw(b":")
+            _val(v)
+        for g in groups:
+            _group(g)
+        _raw(b"}")
+    except Exception:
+        _n = 0
+        raise
+    return _take()
