@@ -127,18 +127,22 @@ class Link:
         The link's own counters are appended to the fields given."""
         self.tseq += 1
         ob = self.outbox
-        allp = tuple(pairs) + (("outbox", ob.stats()), ("link", self.stats()))
-        ob.set_telemetry(contract.telemetry(self.unit, ob.last, self.tseq, allp))
+        s = self.session
+        ib = self.inbox
+        # written straight into the contract's buffer: one tuple of values per group, no pairs
+        ob.set_telemetry(contract.telemetry(
+            self.unit, ob.last, self.tseq, pairs,
+            ("outbox", "depth,bytes,last_seq,dropped_telemetry,refused_progress,refused_result,"
+             "refused_answer,lost_files",
+             (ob.depth(), ob.store.used(), ob.last, ob.dropped_telemetry, ob.refused_progress,
+              ob.refused_result, ob.refused_answer, ob.lost_files)),
+            ("link", "state,connects,errors,denied,resent,held,redelivered,last_error",
+             (self.state(), self.connects, self.errors, self.echo.denied if self.echo else 0,
+              s.stats_resent, ib.held, ib.redelivered, self.last_error))))
         self._wake.set()
 
     def state(self):
         return session.STATE_NAMES[self.session.state]
-
-    def stats(self):
-        s = self.session
-        return (("state", self.state()), ("connects", self.connects), ("errors", self.errors),
-                ("denied", self.echo.denied if self.echo else 0), ("resent", s.stats_resent), ("held", self.inbox.held),
-                ("redelivered", self.inbox.redelivered), ("last_error", self.last_error))
 
     def has_room(self):
         """Room in the outbox for a command's answer (contract.ANSWER, commands.MAX_ANSWER)."""
