@@ -13,8 +13,8 @@ from faxbridge.core.mqtt import codec, commands, contract, outbox
 R = "faxbridge/u1/"
 
 
-def _link(capacity=32768, seen=True, **kw):
-    ln = Link("u1", "127.0.0.1", verify=False, capacity=capacity,
+def _link(capacity=32768, seen=True, verify=False, **kw):
+    ln = Link("u1", "127.0.0.1", verify=verify, capacity=capacity,
               seen=Seen(tmpdir("link") + "/seen", 64) if seen else None, **kw)
     got = []
 
@@ -203,3 +203,67 @@ def test_telemetry_carries_the_outbox_and_link_figures_and_allocates_little():
     assert d["outbox"]["last_seq"] == 1 and d["outbox"]["lost_files"] == 0
     assert d["link"] == {"state": "up", "connects": 1, "errors": 2, "denied": 0, "resent": 0,
                          "held": 0, "redelivered": 0, "last_error": 'say "x"'}
+
+
+def _read_like_the_link(ln, stream, sizes):
+    """Feed stream as Link._reader does: each read into the link's buffer behind the first
+    inbox.keep bytes (a command being received stays where it was read), then fed from there."""
+    ib = ln.inbox
+    buf = ln.rxbuf
+    mv = memoryview(buf)
+    i = j = 0
+    while i < len(stream):
+        k = ib.keep
+        n = min(sizes[j % len(sizes)], len(buf) - k, len(stream) - i)
+        j += 1
+        assert n > 0, "the buffer is full of a command that is not complete"
+        buf[k:k + n] = stream[i:i + n]
+        i += n
+        ib.at = k
+        ib.end = k + n
+        ln.session.feed(mv[k:k + n], 1)
+        ib.at = -1
+
+
+def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
+    # one buffer for socket reads and a whole command: cancel/telegram payloads up to the
+    # 2048-byte limit, several in one read, straddling reads of every size, a read that fills
+    # the buffer (the command moves to its start) and one-byte reads
+    ln, got = _link()
+    assert len(ln.rxbuf) == commands.MAX_TELEGRAM and not hasattr(ln.inbox, "cmdbuf")
+    lens = (1, 2048, 5, 700, 1500, 2047, 33, 1024, 2048, 300, 64, 1999, 9, 1200)
+    sent = []
+    stream = bytearray()
+    for i, n in enumerate(lens):
+        data = bytes((i * 7 + j * 13) % 256 for j in range(n))
+        sent.append(data)
+        stream += codec.encode_publish(R + "cmd/telegram/center/T%d" % i, data, 1, False, False, i + 1)
+    stream += codec.encode_publish(R + "cmd/cancel", b'{"job":"J9"}', 1, False, False, 99)
+    for sizes in ((2048,), (1,), (7, 2048, 100), (1000, 13, 2048, 2048, 5), (4096,)):
+        del got[:]
+        _read_like_the_link(ln, stream, sizes)
+        tel = [c for c in got if isinstance(c, commands.Telegram)]
+        assert [bytes(c.data) for c in tel] == sent, (sizes, [len(c.data) for c in tel])
+        assert [c.ref for c in tel] == ["T%d" % i for i in range(len(lens))]
+        assert got[-1].job == "J9" and ln.inbox.keep == 0
+        acks = [p for p in packets(ln.session.take()) if p[0] == codec.PUBACK]
+        assert len(acks) == len(lens) + 1
+        ln.seen = None
+        ln.inbox.seen = None   # the same pids again in the next round: not redeliveries here
+
+
+def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
+    # our own events coming back (verify): only their head is kept (up to the seq), where the
+    # read put it, whatever the split; a telegram behind them is still whole
+    ln, got = _link(verify=True)
+    ln.echo.reset(0)
+    ln.echo.pending.clear()
+    stream = bytearray()
+    for i, sfx in enumerate(("cafis/verdict", "fax/status", "fax/received")):
+        ln.echo.expect(sfx, 40 + i, 0)
+        body = contract.event("u1", 40 + i, (("pad", "x" * (300 + 800 * i)),))
+        stream += codec.encode_publish(R + sfx, body, 0, False, False, 0)
+    stream += codec.encode_publish(R + "cmd/telegram/center/E1", b"t" * 1800, 1, False, False, 5)
+    _read_like_the_link(ln, stream, (1900, 3, 2048, 50))
+    assert not ln.echo.pending, ln.echo.pending
+    assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.inbox.keep == 0

@@ -3,11 +3,13 @@
 
 Inbox(link, seen, spool) is the session's receiver (session.rx): on_publish_start / chunk /
 end for each PUBLISH. A cmd/fax goes piece by piece to faxcmd.Parser and the spool; cancel and
-telegram into one preallocated buffer; the handler (link.on_command) runs at the last byte and
-its answer goes to the outbox (link.event) before on_publish_end says PUBACK. With no room for
+telegram are kept whole in the link's socket buffer (see _keep); the handler (link.on_command)
+runs at the last byte and its answer goes to the outbox (link.event) before on_publish_end says
+PUBACK. With no room for
 an answer (link.has_room()) the command and everything after it are held (no PUBACK) until the
 link reconnects. Answered commands are remembered in the seen window (app/seen.py).
-Uses of the link: root, echo (app/echo.Echo or None), default_sender, on_command, event(), has_room().
+Uses of the link: root, rxbuf, echo (app/echo.Echo or None), default_sender, on_command, event(),
+has_room(); the link's reader uses keep, at and end.
 """
 import binascii
 
@@ -31,8 +33,17 @@ class Inbox:
         self.link = link
         self.seen = seen          # app/seen.Seen or None (then redeliveries are not recognised)
         self.spool = spool        # app/spool.Spool for cmd/fax, or None (cmd/fax refused)
-        self.cmdbuf = bytearray(CMD.MAX_TELEGRAM)   # a whole cancel or telegram
-        self.cmdmv = memoryview(self.cmdbuf)
+        # a whole cancel or telegram (or an echo's head) is kept in the link's socket buffer,
+        # where it was read (see on_publish_chunk); the link reads on after the first `keep`
+        # bytes of it. at/end: where in it the socket data being fed lies (-1: fed from elsewhere)
+        self.buf = link.rxbuf
+        self.mv = memoryview(self.buf)
+        self.keep = 0
+        self.at = -1
+        self.end = 0
+        self._p = 0               # where the payload kept starts in buf
+        self._body = None         # ... or the chunk that held it whole
+        self._total = 0
         self.held = 0             # commands held off (no room for their answer)
         self.redelivered = 0      # redeliveries acknowledged without a second answer
         self.holding = False      # no PUBACK until the next connection
@@ -55,6 +66,8 @@ class Inbox:
         self._k = _DROP
         self._retain = retain
         self._n = 0
+        self.keep = 0
+        self._total = total
         if self.holding:
             self._k = _HOLD
             return
@@ -127,17 +140,12 @@ class Inbox:
             return
         n = len(mv)
         if k == _ECHO:
-            g = self._n
-            if g < _ECHO_KEEP:
-                m = n if g + n <= _ECHO_KEEP else _ECHO_KEEP - g
-                self.cmdmv[g:g + m] = mv[:m]
-                self._n = g + m
+            if self._n < _ECHO_KEEP:
+                self._keep(mv, n, _ECHO_KEEP)
             return
         self._crc = binascii.crc32(mv, self._crc)
         if k == _SMALL:
-            g = self._n
-            self.cmdmv[g:g + n] = mv   # check_size() bounded the total
-            self._n = g + n
+            self._keep(mv, n, self._total)   # check_size() bounded the total by the buffer
         elif k == _FAX:
             try:
                 self._fp.feed(mv)
@@ -145,6 +153,38 @@ class Inbox:
                 self._fax_failed(e)
             except Exception as e:  # flash full, a parser bug: refused, never a crash
                 self._fax_failed(_failed(e))
+
+    def _keep(self, mv, n, cap):
+        """Keep the next chunk of a payload (mv, n bytes; its first cap bytes in all) in the
+        link's socket buffer, where the read put it when it can (docs/mqtt.md "Receiving"):
+        a payload whole in one chunk is read in place; the first chunk of one that goes on
+        ends the feed and stays where it is if the rest fits behind it, the link reading on
+        after `keep`; otherwise (the read filled the buffer) it moves to the start. A chunk
+        fed from elsewhere (tests) is copied."""
+        g = self._n
+        m = n if g + n <= cap else cap - g
+        if g == 0 and n == self._total:
+            self._body = mv if m == n else mv[:m]
+            self._n = m
+            return
+        self._body = None
+        b = self.buf
+        if g == 0:
+            src = self.end - n if self.at >= 0 else -1
+            p = src if 0 <= src and src + cap <= len(b) else 0
+            self._p = p
+        else:
+            p = self._p
+            src = self.at        # a payload going on starts the feed
+        d = p + g
+        if src != d:
+            if 0 <= src < d + m:   # a move down within the buffer, overlapping: byte by byte
+                for i in range(m):
+                    b[d + i] = b[src + i]
+            else:                # from elsewhere (src -1), or apart
+                b[d:d + m] = mv if m == n else mv[:m]
+        self._n = g + m
+        self.keep = d + m
 
     def _fax_failed(self, e):
         self._err = e
@@ -159,10 +199,11 @@ class Inbox:
         """-> True: PUBACK it now; False: hold it (see on_publish_start)."""
         k = self._k
         self._k = _DROP
+        self.keep = 0
         if k == _HOLD:
             return False
         if k == _ECHO:
-            self.link.echo.seen(self._sfx, self.cmdmv[:self._n])
+            self.link.echo.seen(self._sfx, self._kept())
             return True
         if k == _DROP:
             return True   # not a command, an empty one, or a ref answered before
@@ -224,10 +265,16 @@ class Inbox:
                 self.spool.clear()
                 raise
             return CMD.Fax(job, number, self.spool.pages(), fp.digest)
-        mv = self.cmdmv[:self._n]
+        mv = self._kept()
         if kind == "cancel":
             return CMD.parse_cancel(mv)
         return CMD.parse_telegram(mv, sender, ref)
+
+    def _kept(self):
+        """The body kept by _keep (a memoryview)."""
+        if self._body is not None:
+            return self._body
+        return self.mv[self._p:self._p + self._n]
 
     def _run(self, cmd):
         """Hand a command to the application -> None (answered or nothing to say), a

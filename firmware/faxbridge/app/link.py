@@ -63,11 +63,13 @@ class Link:
             max_inflight=max_inflight, connack_timeout_ms=connect_timeout_ms,
             backoff_min_ms=backoff_min_ms, backoff_max_ms=backoff_max_ms,
             rand=rand or _urandom_float)
+        # socket reads, and a whole cancel/telegram kept where it was read (app/inbox.py): so
+        # at least the largest of them
+        self.rxbuf = bytearray(max(rx_buffer, commands.MAX_TELEGRAM))
         self.inbox = Inbox(self, seen, spool)
         self.session.rx = self.inbox
         self.outbox = outbox.Outbox(store if store is not None else outbox.MemStore(),
                                     capacity, max_records, answer_reserve=answer_reserve)
-        self.rxbuf = bytearray(rx_buffer)     # socket reads
         self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
         self.files_sent = 0                   # file-backed payloads streamed (resends too)
         self.files_done = 0                   # ... acknowledged and deleted
@@ -222,16 +224,21 @@ class Link:
 
     async def _reader(self, c):
         sess = self.session
+        ib = self.inbox
         buf = self.rxbuf
         mv = memoryview(buf)
         try:
             while True:
-                n = await c.readinto(buf)
+                k = ib.keep   # the start of a command being received: read on behind it
+                n = await c.readinto(mv[k:] if k else buf)
                 if n is None:
                     continue  # readable but no application data yet (a TLS record)
                 if not n:
                     break
-                sess.feed(mv[:n], self.clock.ms())
+                ib.at = k
+                ib.end = k + n
+                sess.feed(mv[k:k + n], self.clock.ms())
+                ib.at = -1
                 self._wake.set()
             self._rx_err = "connection closed by the broker"
         except Exception as e:
@@ -321,6 +328,8 @@ class Link:
             self._rx_err = None
             self._t_flush = -1
             self.inbox.holding = False
+            self.inbox.keep = 0
+            self.inbox.at = -1
             sess.start(self.clock.ms())
             rt = asyncio.create_task(self._reader(c))
             tt = asyncio.create_task(self._ticker(c))
