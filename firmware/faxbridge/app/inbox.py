@@ -25,7 +25,6 @@ _SMALL = const(3)     # cmd/cancel, cmd/telegram: into the command buffer
 _FAX = const(4)       # cmd/fax: to faxcmd.Parser and the spool
 _ERR = const(5)       # refused before its payload: answered at its end
 _ECHO_KEEP = const(100)  # an event payload's head up to its seq (unit ids are <= 64)
-CMD = commands
 
 
 class Inbox:
@@ -109,27 +108,27 @@ class Inbox:
         self._k = _ERR
         try:
             if sfx is None:
-                raise CMD.CommandError(CMD.UNKNOWN_COMMAND, "command topic not UTF-8 or longer than"
-                                       " %d bytes" % CMD.MAX_TOPIC)
+                raise commands.CommandError(commands.UNKNOWN_COMMAND, "command topic not UTF-8 or longer than"
+                                       " %d bytes" % commands.MAX_TOPIC)
             if retain:
-                raise CMD.CommandError(CMD.REJECTED, "retained %s refused: commands must not be"
+                raise commands.CommandError(commands.REJECTED, "retained %s refused: commands must not be"
                                        " retained (clear it: publish an empty retained message)" % sfx)
-            kind, sender, ref = self._route = CMD.route(sfx, self.link.default_sender)
-            CMD.check_size(kind, total)
+            kind, sender, ref = self._route = commands.route(sfx, self.link.default_sender)
+            commands.check_size(kind, total)
             if ref is not None and self.seen is not None and self.seen.has_ref(_key(sender, ref)):
                 self._k = _DROP  # answered before (the sender sent it again): acknowledge only
                 self.redelivered += 1
                 return
             if kind == "fax":
                 if self.spool is None:
-                    raise CMD.CommandError(CMD.REJECTED, "this unit has no spool for cmd/fax")
+                    raise commands.CommandError(commands.REJECTED, "this unit has no spool for cmd/fax")
                 from faxbridge.core.mqtt import faxcmd
                 self.spool.clear()
                 self._fp = faxcmd.Parser(self.spool)   # limits: commands.MAX_*
                 self._k = _FAX
             else:
                 self._k = _SMALL
-        except CMD.CommandError as e:
+        except commands.CommandError as e:
             self._err = e
         except Exception as e:  # the spool cannot be cleared (flash): refused, never silent
             self._err = _failed(e)
@@ -149,7 +148,7 @@ class Inbox:
         elif k == _FAX:
             try:
                 self._fp.feed(mv)
-            except CMD.CommandError as e:
+            except commands.CommandError as e:
                 self._fax_failed(e)
             except Exception as e:  # flash full, a parser bug: refused, never a crash
                 self._fax_failed(_failed(e))
@@ -226,7 +225,7 @@ class Inbox:
         if err is None:
             try:
                 cmd = self._parse(k)
-            except CMD.CommandError as e:
+            except commands.CommandError as e:
                 err = e
             except Exception as e:
                 err = _failed(e)
@@ -261,14 +260,14 @@ class Inbox:
             self._fp = None
             try:
                 job, number, _kinds = fp.end()
-            except CMD.CommandError:
+            except commands.CommandError:
                 self.spool.clear()
                 raise
-            return CMD.Fax(job, number, self.spool.pages(), fp.digest)
+            return commands.Fax(job, number, self.spool.pages(), fp.digest)
         mv = self._kept()
         if kind == "cancel":
-            return CMD.parse_cancel(mv)
-        return CMD.parse_telegram(mv, sender, ref)
+            return commands.parse_cancel(mv)
+        return commands.parse_telegram(mv, sender, ref)
 
     def _kept(self):
         """The body kept by _keep (a memoryview)."""
@@ -281,12 +280,12 @@ class Inbox:
         CommandError for cmd/error, or False when the outbox refused the answer."""
         h = self.link.on_command
         if h is None:
-            return CMD.CommandError(CMD.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
+            return commands.CommandError(commands.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
         self.answering = True
         self.answered = False
         try:
             h(cmd)
-        except CMD.CommandError as e:
+        except commands.CommandError as e:
             return e
         except outbox.OutboxFull:
             return None if self.answered else False

@@ -204,23 +204,20 @@ class Link:
             return
         c = self._c
         for ch in chunks:
-            if isinstance(ch, tuple):
-                await self._stream(c, ch)
-            else:
+            if not isinstance(ch, tuple):
                 c.write(ch)
+                continue
+            # a file-backed PUBLISH (a received page, rx.send). A file gone or resized before
+            # the header is written: forgotten (outbox.lost_files); one that ends early after
+            # it raises (the connection is dropped)
+            hdr, ref, length, pid = ch
+            if await rx.send(c, hdr, ref, length, self.fbuf):
+                self.files_sent += 1
+            else:
+                self.session.forget(pid)
+                self.outbox.lost_files += 1
+                self._error("file %s gone or changed before it was sent: skipped" % ref)
         await c.drain()
-
-    async def _stream(self, c, item):
-        """A file-backed PUBLISH (a received page, rx.send). A file gone or resized before the
-        header is written: forgotten (outbox.lost_files); one that ends early after it raises
-        (the connection is dropped)."""
-        hdr, ref, length, pid = item
-        if await rx.send(c, hdr, ref, length, self.fbuf):
-            self.files_sent += 1
-        else:
-            self.session.forget(pid)
-            self.outbox.lost_files += 1
-            self._error("file %s gone or changed before it was sent: skipped" % ref)
 
     async def _reader(self, c):
         sess = self.session
@@ -245,14 +242,6 @@ class Link:
             self._rx_err = "read failed: %r" % (e,)
         self._wake.set()
 
-    def _subscribe(self, now):
-        r = self.root_s + "/"
-        subs = [(r + contract.CMD_FILTER, 1)]
-        if self.echo:
-            subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
-        self._subs = subs
-        self._subpid = self.session.subscribe(subs, now)
-
     def _handle(self, now):
         for ev in self.session.events():
             k = ev[0]
@@ -268,7 +257,12 @@ class Link:
                 # a session the broker kept has our subscriptions: subscribing again would make
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
                 if not ev[1] or not self._subs:
-                    self._subscribe(now)
+                    r = self.root_s + "/"
+                    subs = [(r + contract.CMD_FILTER, 1)]
+                    if self.echo:
+                        subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
+                    self._subs = subs
+                    self._subpid = self.session.subscribe(subs, now)
                 self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
                 self._disc = 0 if self.discovery else -1
                 if self.echo:

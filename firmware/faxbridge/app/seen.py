@@ -28,7 +28,7 @@ from faxbridge.app.store import put32, u32
 SLOT = const(64)
 _BODY = const(60)
 _GEN = const(58)
-MAX_KEY = const(_GEN - 12)
+_MAX_KEY = const(_GEN - 12)
 
 
 def _h16(v):
@@ -142,7 +142,7 @@ class Seen:
         b[6] = pid & 0xFF
         put32(b, 7, crc)
         k = len(key) if key else 0
-        if k > MAX_KEY:
+        if k > _MAX_KEY:
             k = 0
         b[11] = k
         if k:

@@ -1,4 +1,5 @@
-"""The MQTT contract (spec/mqtt.md): topics, QoS, retain, event classes, JSON payloads.
+"""The MQTT contract (spec/mqtt.md): topics, event classes, JSON payloads (QoS and retain per
+topic: docs/mqtt.md "Topics and payloads").
 
 Payloads are built from ORDERED (key, value) pairs, never from dicts (MicroPython dicts have
 no order), so the same event gives the same bytes on every runtime:
@@ -16,10 +17,6 @@ AVAILABILITY = "availability"
 FAX_STATUS = "fax/status"
 FAX_RECEIVED = "fax/received"
 CAFIS_VERDICT = "cafis/verdict"
-TELEMETRY = "telemetry"
-CMD_FAX = "cmd/fax"
-CMD_CANCEL = "cmd/cancel"
-CMD_TELEGRAM = "cmd/telegram"
 CMD_ERROR = "cmd/error"
 FAX_PAGE = "fax/page"    # fax/page/<fax id>/<n>: a JSON head line, then the page's T.4 (docs/mqtt.md)
 ONLINE = b"online"
@@ -29,18 +26,9 @@ OFFLINE = b"offline"
 ANSWER = const(3)     # a command's answer (verdict, job's first fax/status, cmd/error): room reserved
 RESULT = const(2)     # final fax status, received fax, CAFIS verdict: never dropped
 PROGRESS = const(1)   # in-progress fax status, cmd/error replies: refused above the soft limit
-TELEMETRY_CLASS = const(0)  # periodic, QoS 0, not persisted: dropped first
+# (telemetry, class 0: QoS 0, not persisted, dropped first). QoS and retain per topic: the table
+# of docs/mqtt.md "Topics and payloads" (availability 1 retained, telemetry 0, every event 1).
 
-# Outbound topics: suffix, qos, retain (spec/mqtt.md table rows 1-5 and cmd/error).
-OUT = (
-    (AVAILABILITY, 1, True),
-    (FAX_STATUS, 1, False),
-    (FAX_RECEIVED, 1, False),
-    (CAFIS_VERDICT, 1, False),
-    (TELEMETRY, 0, False),
-    (CMD_ERROR, 1, False),
-    (FAX_PAGE, 1, False),
-)
 # Inbound: every <root>/cmd/# topic is subscribed at QoS 1 (docs/mqtt.md "Commands").
 CMD_FILTER = "cmd/#"
 
@@ -63,13 +51,6 @@ def check_unit(unit):
         if ch in "/+#\x00" or ord(ch) < 33:
             raise ValueError("unit id must not contain / + # or blanks")
     return unit
-
-
-def qos_of(suffix):
-    for s, q, _r in OUT:
-        if s == suffix:
-            return q
-    raise ValueError("not an outbound topic: %s" % suffix)
 
 
 MAX_PAYLOAD = const(2000)   # bytes: every payload is built in one preallocated buffer (no growth)
@@ -232,11 +213,6 @@ def _build(fn, a):
         _n = 0
         raise
     return _take()
-
-
-def value(v):
-    """One JSON value as str (see the module docstring for the mapping)."""
-    return _build(_val, v).decode()
 
 
 def obj(pairs):

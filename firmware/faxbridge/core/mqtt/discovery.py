@@ -9,23 +9,19 @@ configs are built one at a time (a few hundred bytes each), never all at once:
 """
 from faxbridge.core.mqtt import contract
 
-MODEL = "faxbridge ESP32 field unit"
-MANUFACTURER = "faxbridge"
-
 # (component, object id, name, state topic suffix, value_template, unit, device_class,
 #  state_class, diagnostic?, json_attributes_template). One row an entity (issue: the
 #  operator's entities); the state topic suffix is relative to <root>.
-_T = "telemetry"
 ENTITIES = (
     ("binary_sensor", "online", "Online", "availability", None, None, "connectivity", None, False, None),
-    ("sensor", "modem", "Modem state", _T, "{{ value_json.modem }}", None, None, None, False, None),
-    ("sensor", "jobs_queued", "Fax jobs queued", _T, "{{ value_json.queued }}", "jobs", None,
+    ("sensor", "modem", "Modem state", "telemetry", "{{ value_json.modem }}", None, None, None, False, None),
+    ("sensor", "jobs_queued", "Fax jobs queued", "telemetry", "{{ value_json.queued }}", "jobs", None,
      "measurement", False, None),
-    ("sensor", "outbox_depth", "Outbox depth", _T, "{{ value_json.outbox.depth }}", "events", None,
+    ("sensor", "outbox_depth", "Outbox depth", "telemetry", "{{ value_json.outbox.depth }}", "events", None,
      "measurement", True, None),
-    ("sensor", "heap_free", "Free heap", _T, "{{ value_json.heap_free }}", "B", "data_size",
+    ("sensor", "heap_free", "Free heap", "telemetry", "{{ value_json.heap_free }}", "B", "data_size",
      "measurement", True, None),
-    ("sensor", "uptime", "Uptime", _T, "{{ value_json.uptime }}", "s", "duration", None, True, None),
+    ("sensor", "uptime", "Uptime", "telemetry", "{{ value_json.uptime }}", "s", "duration", None, True, None),
     ("sensor", "last_fax_status", "Last fax status", "fax/status",
      "{{ value_json.code }} {{ value_json.category }}", None, None, None, False,
      "{{ {'job': value_json.job, 'code': value_json.code, 'meaning': value_json.category,"
@@ -34,15 +30,15 @@ ENTITIES = (
      "{{ value_json.verdict }}{{ ' ' ~ value_json.code if value_json.code else '' }}", None, None,
      None, False,
      "{{ {'ref': value_json.ref, 'rule': value_json.rule, 'field': value_json.field} | tojson }}"),
-    ("sensor", "faxes_sent", "Faxes sent", _T, "{{ value_json.counters.fax_sent }}", "faxes", None,
+    ("sensor", "faxes_sent", "Faxes sent", "telemetry", "{{ value_json.counters.fax_sent }}", "faxes", None,
      "total_increasing", False, None),
-    ("sensor", "faxes_failed", "Faxes failed", _T, "{{ value_json.counters.fax_failed }}", "faxes",
+    ("sensor", "faxes_failed", "Faxes failed", "telemetry", "{{ value_json.counters.fax_failed }}", "faxes",
      None, "total_increasing", False, None),
-    ("sensor", "faxes_received", "Faxes received", _T, "{{ value_json.counters.fax_received }}",
+    ("sensor", "faxes_received", "Faxes received", "telemetry", "{{ value_json.counters.fax_received }}",
      "faxes", None, "total_increasing", False, None),
-    ("sensor", "telegrams_accepted", "Telegrams accepted", _T,
+    ("sensor", "telegrams_accepted", "Telegrams accepted", "telemetry",
      "{{ value_json.counters.tel_accepted }}", "telegrams", None, "total_increasing", False, None),
-    ("sensor", "telegrams_rejected", "Telegrams rejected", _T,
+    ("sensor", "telegrams_rejected", "Telegrams rejected", "telemetry",
      "{{ value_json.counters.tel_rejected }}", "telegrams", None, "total_increasing", False, None),
 )
 
@@ -78,8 +74,9 @@ def config(i, unit, root, ha_prefix="homeassistant", version=""):
         p.append(("state_class", scls))
     if diag:
         p.append(("entity_category", "diagnostic"))
-    p.append(("device", (("identifiers", [node]), ("name", "faxbridge " + unit), ("model", MODEL),
-                         ("manufacturer", MANUFACTURER), ("sw_version", version))))
+    p.append(("device", (("identifiers", [node]), ("name", "faxbridge " + unit),
+                         ("model", "faxbridge ESP32 field unit"), ("manufacturer", "faxbridge"),
+                         ("sw_version", version))))
     topic = "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid)
     return topic, contract.obj_bytes(tuple(p))
 
