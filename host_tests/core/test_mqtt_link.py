@@ -267,3 +267,21 @@ def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
     _read_like_the_link(ln, stream, (1900, 3, 2048, 50))
     assert not ln.echo.pending, ln.echo.pending
     assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.inbox.keep == 0
+
+
+def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
+    # a read that fills the buffer ends exactly _ECHO_KEEP (100) bytes into an echo: its head
+    # moves to the start, so the read after it still has room (a zero-byte read would look like
+    # the broker closing the connection)
+    ln, got = _link(verify=True)
+    ln.echo.reset(0)
+    ln.echo.pending.clear()
+    ln.echo.expect("fax/status", 7, 0)
+    echo = codec.encode_publish(R + "fax/status", contract.event("u1", 7, (("pad", "y" * 400),)), 0, False, False, 0)
+    head = len(echo) - len(contract.event("u1", 7, (("pad", "y" * 400),)))
+    tpl = len(codec.encode_publish(R + "cmd/telegram/center/F1", b"", 1, False, False, 1))
+    first = codec.encode_publish(R + "cmd/telegram/center/F1", b"f" * (2048 - 100 - head - tpl - 1), 1, False, False, 1)
+    stream = first + echo + codec.encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
+    assert len(first) + head + 100 == 2048
+    _read_like_the_link(ln, stream, (2048,))
+    assert not ln.echo.pending and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]

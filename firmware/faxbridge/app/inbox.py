@@ -170,7 +170,9 @@ class Inbox:
         b = self.buf
         if g == 0:
             src = self.end - n if self.at >= 0 else -1
-            p = src if 0 <= src and src + cap <= len(b) else 0
+            # the rest must fit behind it, and the head kept of a longer payload (an echo's)
+            # must leave the next read room
+            p = src if 0 <= src and src + cap + (cap < self._total) <= len(b) else 0
             self._p = p
         else:
             p = self._p
