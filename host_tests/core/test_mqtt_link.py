@@ -285,3 +285,16 @@ def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
     assert len(first) + head + 100 == 2048
     _read_like_the_link(ln, stream, (2048,))
     assert not ln.echo.pending and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+
+
+def test_an_empty_echo_is_not_read_as_the_payload_before_it():
+    # a telegram read whole in place, then an empty publish on an echoed topic: the echo has no
+    # head (no seq), so fax/status stays pending
+    ln, got = _link(verify=True)
+    ln.echo.reset(0)
+    ln.echo.pending.clear()
+    ln.echo.expect("fax/status", 3, 0)
+    stream = (codec.encode_publish(R + "cmd/telegram/center/Z1", b'{"unit":"u1","seq":9}', 1, False, False, 1)
+              + codec.encode_publish(R + "fax/status", b"", 0, False, False, 0))
+    _read_like_the_link(ln, stream, (2048,))
+    assert len(got) == 1 and "fax/status" in ln.echo.pending

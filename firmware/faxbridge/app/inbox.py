@@ -5,9 +5,9 @@ Inbox(link, seen, spool) is the session's receiver (session.rx): on_publish_star
 end for each PUBLISH. A cmd/fax goes piece by piece to faxcmd.Parser and the spool; cancel and
 telegram are kept whole in the link's socket buffer (see _keep); the handler (link.on_command)
 runs at the last byte and its answer goes to the outbox (link.event) before on_publish_end says
-PUBACK. With no room for
-an answer (link.has_room()) the command and everything after it are held (no PUBACK) until the
-link reconnects. Answered commands are remembered in the seen window (app/seen.py).
+PUBACK. With no room for an answer (link.has_room()) the command and everything after it are
+held (no PUBACK) until the link reconnects. Answered commands are remembered in the seen window
+(app/seen.py).
 Uses of the link: root, rxbuf, echo (app/echo.Echo or None), default_sender, on_command, event(),
 has_room(); the link's reader uses keep, at and end.
 """
@@ -21,7 +21,7 @@ from faxbridge.core.mqtt import commands, contract, outbox
 _DROP = const(0)      # not for us, or nothing to do: acknowledge
 _ECHO = const(1)      # one of our own publishes coming back (verify)
 _HOLD = const(2)      # no room for an answer: no PUBACK on this connection
-_SMALL = const(3)     # cmd/cancel, cmd/telegram: into the command buffer
+_SMALL = const(3)     # cmd/cancel, cmd/telegram: kept whole in the socket buffer
 _FAX = const(4)       # cmd/fax: to faxcmd.Parser and the spool
 _ERR = const(5)       # refused before its payload: answered at its end
 _ECHO_KEEP = const(100)  # an event payload's head up to its seq (unit ids are <= 64)
@@ -67,6 +67,7 @@ class Inbox:
         self._n = 0
         self.keep = 0
         self._total = total
+        self._body = None
         if self.holding:
             self._k = _HOLD
             return
@@ -108,11 +109,12 @@ class Inbox:
         self._k = _ERR
         try:
             if sfx is None:
-                raise commands.CommandError(commands.UNKNOWN_COMMAND, "command topic not UTF-8 or longer than"
-                                       " %d bytes" % commands.MAX_TOPIC)
+                raise commands.CommandError(commands.UNKNOWN_COMMAND, "command topic not UTF-8 or"
+                                            " longer than %d bytes" % commands.MAX_TOPIC)
             if retain:
-                raise commands.CommandError(commands.REJECTED, "retained %s refused: commands must not be"
-                                       " retained (clear it: publish an empty retained message)" % sfx)
+                raise commands.CommandError(commands.REJECTED, "retained %s refused: commands must"
+                                            " not be retained (clear it: publish an empty retained"
+                                            " message)" % sfx)
             kind, sender, ref = self._route = commands.route(sfx, self.link.default_sender)
             commands.check_size(kind, total)
             if ref is not None and self.seen is not None and self.seen.has_ref(_key(sender, ref)):
