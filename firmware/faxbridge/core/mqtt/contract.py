@@ -79,23 +79,39 @@ def _raw(s):
 
 
 def _str(v):
-    """Write str v as a JSON string. Printable ASCII without quote or backslash (nearly every
-    field) is copied as it is checked; anything else goes through json.dumps (rare)."""
+    """Write str v as a JSON string."""
+    global _n
+    _raw(b'"')
+    if _chars(v):
+        _raw(b'"')
+    else:                    # escaped by the runtime's json (rare)
+        _n -= 1
+        _raw(json.dumps(v).encode())
+
+
+def _chars(v):
+    """Write the characters of str v if none needs escaping in JSON (printable ASCII without
+    quote or backslash: nearly every field), copied as they are checked -> True; else write
+    nothing -> False."""
     global _n
     n = _n
-    if n + len(v) + 2 > MAX_PAYLOAD:
+    if n + len(v) > MAX_PAYLOAD:
         _over()
     b = _b
-    b[n] = 34
     for ch in v:
-        n += 1
         c = ord(ch)
         if c < 32 or c > 126 or c == 34 or c == 92:
-            _raw(json.dumps(v).encode())
-            return
+            return False
         b[n] = c
-    b[n + 1] = 34
-    _n = n + 2
+        n += 1
+    _n = n
+    return True
+
+
+def _piece(v):
+    """Write str v inside a JSON string begun (escaped if it must be)."""
+    if not _chars(v):
+        _raw(json.dumps(v)[1:-1].encode())
 
 
 def _int(v):
@@ -203,26 +219,67 @@ def _take():
     return b
 
 
-def _build(fn, a):
-    """Run fn(a) on the shared buffer (emptied first, and again if it fails); the bytes."""
+def obj(pairs):
+    """An ordered JSON object from (key, value) pairs, as str."""
     global _n
     _n = 0
     try:
-        fn(a)
+        _obj(pairs)
+    except Exception:
+        _n = 0
+        raise
+    return _take().decode()
+
+
+def begin():
+    """Start an object written field by field: begin(), field(..)..., end() -> bytes. For a
+    payload with a few computed strings (HA discovery): no pairs and no joined str are built."""
+    global _n
+    _n = 0
+
+
+def field(k, v, more=None, last=None):
+    """One field of the object begun. v: any value; with more (and last), v, more and last are
+    str pieces written as one JSON string."""
+    _key(k)
+    if more is None:
+        _val(v)
+        return
+    _raw(b'"')
+    _piece(v)
+    _piece(more)
+    if last is not None:
+        _piece(last)
+    _raw(b'"')
+
+
+def nest(k):
+    """A nested object opens as field k of the object begun; end(depth) closes it."""
+    _key(k)
+    _raw(b"{")
+
+
+def _key(k):
+    if not _n:
+        _raw(b"{")
+    elif _b[_n - 1] != 123:   # "{": the first field of an object has no comma
+        _raw(b",")
+    _str(k)
+    _raw(b":")
+
+
+def end(depth=1):
+    """Close the object begun (and depth-1 nested objects in it); the payload as bytes."""
+    global _n
+    try:
+        if not _n:
+            _raw(b"{")
+        for _i in range(depth):
+            _raw(b"}")
     except Exception:
         _n = 0
         raise
     return _take()
-
-
-def obj(pairs):
-    """An ordered JSON object from (key, value) pairs, as str."""
-    return _build(_obj, pairs).decode()
-
-
-def obj_bytes(pairs):
-    """The same as obj(), as bytes (what a PUBLISH carries: no second copy)."""
-    return _build(_obj, pairs)
 
 
 def _head(unit, seq):

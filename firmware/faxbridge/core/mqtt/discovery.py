@@ -48,41 +48,52 @@ def count():
 
 
 def config(i, unit, root, ha_prefix="homeassistant", version=""):
-    """(topic, payload bytes) of entity i's discovery config: retained, QoS 1."""
+    """(topic, payload bytes) of entity i's discovery config: retained, QoS 1. Written field by
+    field into the contract's buffer (contract.begin/field/end): about the payload and its topic
+    are allocated, a few hundred bytes."""
     comp, oid, name, sfx, tmpl, uom, dcls, scls, diag, attrs = ENTITIES[i]
-    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
-    p = [("name", name), ("unique_id", node + "_" + oid), ("object_id", node + "_" + oid),
-         ("state_topic", root + "/" + sfx)]
+    node = _node(unit)
+    f = contract.field
+    contract.begin()
+    f("name", name)
+    f("unique_id", node, "_", oid)
+    f("object_id", node, "_", oid)
+    f("state_topic", root, "/", sfx)
     if tmpl:
-        p.append(("value_template", tmpl))
+        f("value_template", tmpl)
     if comp == "binary_sensor":
         # the connectivity sensor reads availability itself: it must not go unavailable offline
-        p.append(("payload_on", "online"))
-        p.append(("payload_off", "offline"))
+        f("payload_on", "online")
+        f("payload_off", "offline")
     else:
-        p.append(("availability_topic", root + "/" + contract.AVAILABILITY))
-        p.append(("payload_available", "online"))
-        p.append(("payload_not_available", "offline"))
+        f("availability_topic", root, "/availability")
+        f("payload_available", "online")
+        f("payload_not_available", "offline")
     if attrs:
-        p.append(("json_attributes_topic", root + "/" + sfx))
-        p.append(("json_attributes_template", attrs))
+        f("json_attributes_topic", root, "/", sfx)
+        f("json_attributes_template", attrs)
     if uom:
-        p.append(("unit_of_measurement", uom))
+        f("unit_of_measurement", uom)
     if dcls:
-        p.append(("device_class", dcls))
+        f("device_class", dcls)
     if scls:
-        p.append(("state_class", scls))
+        f("state_class", scls)
     if diag:
-        p.append(("entity_category", "diagnostic"))
-    p.append(("device", (("identifiers", [node]), ("name", "faxbridge " + unit),
-                         ("model", "faxbridge ESP32 field unit"), ("manufacturer", "faxbridge"),
-                         ("sw_version", version))))
-    topic = "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid)
-    return topic, contract.obj_bytes(tuple(p))
+        f("entity_category", "diagnostic")
+    contract.nest("device")
+    f("identifiers", [node])
+    f("name", "faxbridge ", unit)
+    f("model", "faxbridge ESP32 field unit")
+    f("manufacturer", "faxbridge")
+    f("sw_version", version)
+    return "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid), contract.end(2)
+
+
+def _node(unit):
+    return "faxbridge_" + unit.replace("-", "_").replace(".", "_")
 
 
 def removal(i, unit, ha_prefix="homeassistant"):
     """The topic whose empty retained message removes entity i (discovery switched off)."""
     comp, oid = ENTITIES[i][0], ENTITIES[i][1]
-    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
-    return "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid)
+    return "%s/%s/%s/%s/config" % (ha_prefix, comp, _node(unit), oid)
