@@ -1,5 +1,6 @@
 """app/link.Link's command handling without a network (both runtimes): packets fed to its
 session as a broker would send them; answers read from its outbox, PUBACKs from the session."""
+import gc
 import json
 
 from mqtt_helpers import packets
@@ -12,8 +13,8 @@ from faxbridge.core.mqtt import codec, commands, contract, outbox
 R = "faxbridge/u1/"
 
 
-def _link(capacity=32768, seen=True, **kw):
-    ln = Link("u1", "127.0.0.1", verify=False, capacity=capacity,
+def _link(capacity=32768, seen=True, verify=False, **kw):
+    ln = Link("u1", "127.0.0.1", verify=verify, capacity=capacity,
               seen=Seen(tmpdir("link") + "/seen", 64) if seen else None, **kw)
     got = []
 
@@ -172,3 +173,128 @@ def test_answer_class_only_for_the_first_event_of_a_command():
     else:
         raise AssertionError("cmd/fax is not an event topic")
     assert isinstance(outbox.OutboxFull(), Exception)
+
+
+def test_telemetry_carries_the_outbox_and_link_figures_and_allocates_little():
+    # the link's and the outbox's figures go straight into the payload (no tuple of pairs per
+    # field): on MicroPython one call allocates the payload and under 640 bytes more (64-bit
+    # unix port, collector off; 1057 more with a tuple of pairs built per call)
+    ln, _got = _link()
+    _pub(ln, "cmd/telegram", b'{"data":"00"}', pid=1)
+    ln.errors = 2
+    ln.last_error = 'say "x"'
+    fields = (("uptime", 86400), ("modem", "idle"), ("jobs", (("done", 100), ("queued", 1))))
+    ln.telemetry(fields)
+    n = 0
+    if hasattr(gc, "mem_alloc"):
+        gc.collect()
+        gc.disable()
+        try:
+            a0 = gc.mem_alloc()
+            ln.telemetry(fields)
+            n = gc.mem_alloc() - a0
+        finally:
+            gc.enable()
+    p = ln.outbox.telemetry
+    assert n < len(p) + 640, (n, len(p))
+    d = json.loads(p)
+    assert (d["seq"], d["tseq"], d["uptime"], d["jobs"]) == (1, ln.tseq, 86400, {"done": 100, "queued": 1})
+    assert p.index(b'"jobs"') < p.index(b'"outbox":{"depth":1,') < p.index(b'"link":{"state":"up",')
+    assert d["outbox"]["last_seq"] == 1 and d["outbox"]["lost_files"] == 0
+    assert d["link"] == {"state": "up", "connects": 1, "errors": 2, "denied": 0, "resent": 0,
+                         "held": 0, "redelivered": 0, "last_error": 'say "x"'}
+
+
+def _read_like_the_link(ln, stream, sizes):
+    """Feed stream as Link._reader does: each read into the link's buffer behind the first
+    inbox.keep bytes (a command being received stays where it was read), then fed from there."""
+    ib = ln.inbox
+    buf = ln.rxbuf
+    mv = memoryview(buf)
+    i = j = 0
+    while i < len(stream):
+        k = ib.keep
+        n = min(sizes[j % len(sizes)], len(buf) - k, len(stream) - i)
+        j += 1
+        assert n > 0, "the buffer is full of a command that is not complete"
+        buf[k:k + n] = stream[i:i + n]
+        i += n
+        ib.at = k
+        ib.end = k + n
+        ln.session.feed(mv[k:k + n], 1)
+        ib.at = -1
+
+
+def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
+    # one buffer for socket reads and a whole command: cancel/telegram payloads up to the
+    # 2048-byte limit, several in one read, straddling reads of every size, a read that fills
+    # the buffer (the command moves to its start) and one-byte reads
+    ln, got = _link()
+    assert len(ln.rxbuf) == commands.MAX_TELEGRAM and not hasattr(ln.inbox, "cmdbuf")
+    lens = (1, 2048, 5, 700, 1500, 2047, 33, 1024, 2048, 300, 64, 1999, 9, 1200)
+    sent = []
+    stream = bytearray()
+    for i, n in enumerate(lens):
+        data = bytes((i * 7 + j * 13) % 256 for j in range(n))
+        sent.append(data)
+        stream += codec.encode_publish(R + "cmd/telegram/center/T%d" % i, data, 1, False, False, i + 1)
+    stream += codec.encode_publish(R + "cmd/cancel", b'{"job":"J9"}', 1, False, False, 99)
+    for sizes in ((2048,), (1,), (7, 2048, 100), (1000, 13, 2048, 2048, 5), (4096,)):
+        del got[:]
+        _read_like_the_link(ln, stream, sizes)
+        tel = [c for c in got if isinstance(c, commands.Telegram)]
+        assert [bytes(c.data) for c in tel] == sent, (sizes, [len(c.data) for c in tel])
+        assert [c.ref for c in tel] == ["T%d" % i for i in range(len(lens))]
+        assert got[-1].job == "J9" and ln.inbox.keep == 0
+        acks = [p for p in packets(ln.session.take()) if p[0] == codec.PUBACK]
+        assert len(acks) == len(lens) + 1
+        ln.seen = None
+        ln.inbox.seen = None   # the same pids again in the next round: not redeliveries here
+
+
+def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
+    # our own events coming back (verify): only their head is kept (up to the seq), where the
+    # read put it, whatever the split; a telegram behind them is still whole
+    ln, got = _link(verify=True)
+    ln.echo.reset(0)
+    ln.echo.pending.clear()
+    stream = bytearray()
+    for i, sfx in enumerate(("cafis/verdict", "fax/status", "fax/received")):
+        ln.echo.expect(sfx, 40 + i, 0)
+        body = contract.event("u1", 40 + i, (("pad", "x" * (300 + 800 * i)),))
+        stream += codec.encode_publish(R + sfx, body, 0, False, False, 0)
+    stream += codec.encode_publish(R + "cmd/telegram/center/E1", b"t" * 1800, 1, False, False, 5)
+    _read_like_the_link(ln, stream, (1900, 3, 2048, 50))
+    assert not ln.echo.pending, ln.echo.pending
+    assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.inbox.keep == 0
+
+
+def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
+    # a read that fills the buffer ends exactly _ECHO_KEEP (100) bytes into an echo: its head
+    # moves to the start, so the read after it still has room (a zero-byte read would look like
+    # the broker closing the connection)
+    ln, got = _link(verify=True)
+    ln.echo.reset(0)
+    ln.echo.pending.clear()
+    ln.echo.expect("fax/status", 7, 0)
+    echo = codec.encode_publish(R + "fax/status", contract.event("u1", 7, (("pad", "y" * 400),)), 0, False, False, 0)
+    head = len(echo) - len(contract.event("u1", 7, (("pad", "y" * 400),)))
+    tpl = len(codec.encode_publish(R + "cmd/telegram/center/F1", b"", 1, False, False, 1))
+    first = codec.encode_publish(R + "cmd/telegram/center/F1", b"f" * (2048 - 100 - head - tpl - 1), 1, False, False, 1)
+    stream = first + echo + codec.encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
+    assert len(first) + head + 100 == 2048
+    _read_like_the_link(ln, stream, (2048,))
+    assert not ln.echo.pending and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+
+
+def test_an_empty_echo_is_not_read_as_the_payload_before_it():
+    # a telegram read whole in place, then an empty publish on an echoed topic: the echo has no
+    # head (no seq), so fax/status stays pending
+    ln, got = _link(verify=True)
+    ln.echo.reset(0)
+    ln.echo.pending.clear()
+    ln.echo.expect("fax/status", 3, 0)
+    stream = (codec.encode_publish(R + "cmd/telegram/center/Z1", b'{"unit":"u1","seq":9}', 1, False, False, 1)
+              + codec.encode_publish(R + "fax/status", b"", 0, False, False, 0))
+    _read_like_the_link(ln, stream, (2048,))
+    assert len(got) == 1 and "fax/status" in ln.echo.pending

@@ -28,7 +28,7 @@ SCHEMA = (
     ("mqtt.outbox_record", "int", 1024, False, (256, 2048)),
     ("mqtt.answer_reserve", "int", 4096, False, (0, 65536)),
     ("mqtt.rx_buffer", "int", 2048, False, (256, 2048)),
-    ("mqtt.seen", "int", 512, False, (16, 2048)),
+    ("mqtt.seen", "int", 256, False, (16, 2048)),
     ("mqtt.capacity", "int", 32768, False, (6144, 1048576)),
     ("wifi.ssid", "str", None, False, (1, 32)),
     ("wifi.password", "str", None, False, (0, 64)),

@@ -3,11 +3,13 @@
 
 Inbox(link, seen, spool) is the session's receiver (session.rx): on_publish_start / chunk /
 end for each PUBLISH. A cmd/fax goes piece by piece to faxcmd.Parser and the spool; cancel and
-telegram into one preallocated buffer; the handler (link.on_command) runs at the last byte and
-its answer goes to the outbox (link.event) before on_publish_end says PUBACK. With no room for
-an answer (link.has_room()) the command and everything after it are held (no PUBACK) until the
-link reconnects. Answered commands are remembered in the seen window (app/seen.py).
-Uses of the link: root, echo (app/echo.Echo or None), default_sender, on_command, event(), has_room().
+telegram are kept whole in the link's socket buffer (see _keep); the handler (link.on_command)
+runs at the last byte and its answer goes to the outbox (link.event) before on_publish_end says
+PUBACK. With no room for an answer (link.has_room()) the command and everything after it are
+held (no PUBACK) until the link reconnects. Answered commands are remembered in the seen window
+(app/seen.py).
+Uses of the link: root, rxbuf, echo (app/echo.Echo or None), default_sender, on_command, event(),
+has_room(); the link's reader uses keep, at and end.
 """
 import binascii
 
@@ -19,11 +21,10 @@ from faxbridge.core.mqtt import commands, contract, outbox
 _DROP = const(0)      # not for us, or nothing to do: acknowledge
 _ECHO = const(1)      # one of our own publishes coming back (verify)
 _HOLD = const(2)      # no room for an answer: no PUBACK on this connection
-_SMALL = const(3)     # cmd/cancel, cmd/telegram: into the command buffer
+_SMALL = const(3)     # cmd/cancel, cmd/telegram: kept whole in the socket buffer
 _FAX = const(4)       # cmd/fax: to faxcmd.Parser and the spool
 _ERR = const(5)       # refused before its payload: answered at its end
 _ECHO_KEEP = const(100)  # an event payload's head up to its seq (unit ids are <= 64)
-CMD = commands
 
 
 class Inbox:
@@ -31,8 +32,17 @@ class Inbox:
         self.link = link
         self.seen = seen          # app/seen.Seen or None (then redeliveries are not recognised)
         self.spool = spool        # app/spool.Spool for cmd/fax, or None (cmd/fax refused)
-        self.cmdbuf = bytearray(CMD.MAX_TELEGRAM)   # a whole cancel or telegram
-        self.cmdmv = memoryview(self.cmdbuf)
+        # a whole cancel or telegram (or an echo's head) is kept in the link's socket buffer,
+        # where it was read (see on_publish_chunk); the link reads on after the first `keep`
+        # bytes of it. at/end: where in it the socket data being fed lies (-1: fed from elsewhere)
+        self.buf = link.rxbuf
+        self.mv = memoryview(self.buf)
+        self.keep = 0
+        self.at = -1
+        self.end = 0
+        self._p = 0               # where the payload kept starts in buf
+        self._body = None         # ... or the chunk that held it whole
+        self._total = 0
         self.held = 0             # commands held off (no room for their answer)
         self.redelivered = 0      # redeliveries acknowledged without a second answer
         self.holding = False      # no PUBACK until the next connection
@@ -55,6 +65,9 @@ class Inbox:
         self._k = _DROP
         self._retain = retain
         self._n = 0
+        self.keep = 0
+        self._total = total
+        self._body = None
         if self.holding:
             self._k = _HOLD
             return
@@ -96,27 +109,28 @@ class Inbox:
         self._k = _ERR
         try:
             if sfx is None:
-                raise CMD.CommandError(CMD.UNKNOWN_COMMAND, "command topic not UTF-8 or longer than"
-                                       " %d bytes" % CMD.MAX_TOPIC)
+                raise commands.CommandError(commands.UNKNOWN_COMMAND, "command topic not UTF-8 or"
+                                            " longer than %d bytes" % commands.MAX_TOPIC)
             if retain:
-                raise CMD.CommandError(CMD.REJECTED, "retained %s refused: commands must not be"
-                                       " retained (clear it: publish an empty retained message)" % sfx)
-            kind, sender, ref = self._route = CMD.route(sfx, self.link.default_sender)
-            CMD.check_size(kind, total)
+                raise commands.CommandError(commands.REJECTED, "retained %s refused: commands must"
+                                            " not be retained (clear it: publish an empty retained"
+                                            " message)" % sfx)
+            kind, sender, ref = self._route = commands.route(sfx, self.link.default_sender)
+            commands.check_size(kind, total)
             if ref is not None and self.seen is not None and self.seen.has_ref(_key(sender, ref)):
                 self._k = _DROP  # answered before (the sender sent it again): acknowledge only
                 self.redelivered += 1
                 return
             if kind == "fax":
                 if self.spool is None:
-                    raise CMD.CommandError(CMD.REJECTED, "this unit has no spool for cmd/fax")
+                    raise commands.CommandError(commands.REJECTED, "this unit has no spool for cmd/fax")
                 from faxbridge.core.mqtt import faxcmd
                 self.spool.clear()
                 self._fp = faxcmd.Parser(self.spool)   # limits: commands.MAX_*
                 self._k = _FAX
             else:
                 self._k = _SMALL
-        except CMD.CommandError as e:
+        except commands.CommandError as e:
             self._err = e
         except Exception as e:  # the spool cannot be cleared (flash): refused, never silent
             self._err = _failed(e)
@@ -127,24 +141,53 @@ class Inbox:
             return
         n = len(mv)
         if k == _ECHO:
-            g = self._n
-            if g < _ECHO_KEEP:
-                m = n if g + n <= _ECHO_KEEP else _ECHO_KEEP - g
-                self.cmdmv[g:g + m] = mv[:m]
-                self._n = g + m
+            if self._n < _ECHO_KEEP:
+                self._keep(mv, n, _ECHO_KEEP)
             return
         self._crc = binascii.crc32(mv, self._crc)
         if k == _SMALL:
-            g = self._n
-            self.cmdmv[g:g + n] = mv   # check_size() bounded the total
-            self._n = g + n
+            self._keep(mv, n, self._total)   # check_size() bounded the total by the buffer
         elif k == _FAX:
             try:
                 self._fp.feed(mv)
-            except CMD.CommandError as e:
+            except commands.CommandError as e:
                 self._fax_failed(e)
             except Exception as e:  # flash full, a parser bug: refused, never a crash
                 self._fax_failed(_failed(e))
+
+    def _keep(self, mv, n, cap):
+        """Keep the next chunk of a payload (mv, n bytes; its first cap bytes in all) in the
+        link's socket buffer, where the read put it when it can (docs/mqtt.md "Receiving"):
+        a payload whole in one chunk is read in place; the first chunk of one that goes on
+        ends the feed and stays where it is if the rest fits behind it, the link reading on
+        after `keep`; otherwise (the read filled the buffer) it moves to the start. A chunk
+        fed from elsewhere (tests) is copied."""
+        g = self._n
+        m = n if g + n <= cap else cap - g
+        if g == 0 and n == self._total:
+            self._body = mv if m == n else mv[:m]
+            self._n = m
+            return
+        self._body = None
+        b = self.buf
+        if g == 0:
+            src = self.end - n if self.at >= 0 else -1
+            # the rest must fit behind it, and the head kept of a longer payload (an echo's)
+            # must leave the next read room
+            p = src if 0 <= src and src + cap + (cap < self._total) <= len(b) else 0
+            self._p = p
+        else:
+            p = self._p
+            src = self.at        # a payload going on starts the feed
+        d = p + g
+        if src != d:
+            if 0 <= src < d + m:   # a move down within the buffer, overlapping: byte by byte
+                for i in range(m):
+                    b[d + i] = b[src + i]
+            else:                # from elsewhere (src -1), or apart
+                b[d:d + m] = mv if m == n else mv[:m]
+        self._n = g + m
+        self.keep = d + m
 
     def _fax_failed(self, e):
         self._err = e
@@ -159,10 +202,11 @@ class Inbox:
         """-> True: PUBACK it now; False: hold it (see on_publish_start)."""
         k = self._k
         self._k = _DROP
+        self.keep = 0
         if k == _HOLD:
             return False
         if k == _ECHO:
-            self.link.echo.seen(self._sfx, self.cmdmv[:self._n])
+            self.link.echo.seen(self._sfx, self._kept())
             return True
         if k == _DROP:
             return True   # not a command, an empty one, or a ref answered before
@@ -185,7 +229,7 @@ class Inbox:
         if err is None:
             try:
                 cmd = self._parse(k)
-            except CMD.CommandError as e:
+            except commands.CommandError as e:
                 err = e
             except Exception as e:
                 err = _failed(e)
@@ -220,26 +264,32 @@ class Inbox:
             self._fp = None
             try:
                 job, number, _kinds = fp.end()
-            except CMD.CommandError:
+            except commands.CommandError:
                 self.spool.clear()
                 raise
-            return CMD.Fax(job, number, self.spool.pages(), fp.digest)
-        mv = self.cmdmv[:self._n]
+            return commands.Fax(job, number, self.spool.pages(), fp.digest)
+        mv = self._kept()
         if kind == "cancel":
-            return CMD.parse_cancel(mv)
-        return CMD.parse_telegram(mv, sender, ref)
+            return commands.parse_cancel(mv)
+        return commands.parse_telegram(mv, sender, ref)
+
+    def _kept(self):
+        """The body kept by _keep (a memoryview)."""
+        if self._body is not None:
+            return self._body
+        return self.mv[self._p:self._p + self._n]
 
     def _run(self, cmd):
         """Hand a command to the application -> None (answered or nothing to say), a
         CommandError for cmd/error, or False when the outbox refused the answer."""
         h = self.link.on_command
         if h is None:
-            return CMD.CommandError(CMD.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
+            return commands.CommandError(commands.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
         self.answering = True
         self.answered = False
         try:
             h(cmd)
-        except CMD.CommandError as e:
+        except commands.CommandError as e:
             return e
         except outbox.OutboxFull:
             return None if self.answered else False

@@ -63,11 +63,13 @@ class Link:
             max_inflight=max_inflight, connack_timeout_ms=connect_timeout_ms,
             backoff_min_ms=backoff_min_ms, backoff_max_ms=backoff_max_ms,
             rand=rand or _urandom_float)
+        # socket reads, and a whole cancel/telegram kept where it was read (app/inbox.py): so
+        # at least the largest of them
+        self.rxbuf = bytearray(max(rx_buffer, commands.MAX_TELEGRAM))
         self.inbox = Inbox(self, seen, spool)
         self.session.rx = self.inbox
         self.outbox = outbox.Outbox(store if store is not None else outbox.MemStore(),
                                     capacity, max_records, answer_reserve=answer_reserve)
-        self.rxbuf = bytearray(rx_buffer)     # socket reads
         self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
         self.files_sent = 0                   # file-backed payloads streamed (resends too)
         self.files_done = 0                   # ... acknowledged and deleted
@@ -127,18 +129,22 @@ class Link:
         The link's own counters are appended to the fields given."""
         self.tseq += 1
         ob = self.outbox
-        allp = tuple(pairs) + (("outbox", ob.stats()), ("link", self.stats()))
-        ob.set_telemetry(contract.telemetry(self.unit, ob.last, self.tseq, allp))
+        s = self.session
+        ib = self.inbox
+        # written straight into the contract's buffer: one tuple of values per group, no pairs
+        ob.set_telemetry(contract.telemetry(
+            self.unit, ob.last, self.tseq, pairs,
+            ("outbox", "depth,bytes,last_seq,dropped_telemetry,refused_progress,refused_result,"
+             "refused_answer,lost_files",
+             (ob.depth(), ob.store.used(), ob.last, ob.dropped_telemetry, ob.refused_progress,
+              ob.refused_result, ob.refused_answer, ob.lost_files)),
+            ("link", "state,connects,errors,denied,resent,held,redelivered,last_error",
+             (self.state(), self.connects, self.errors, self.echo.denied if self.echo else 0,
+              s.stats_resent, ib.held, ib.redelivered, self.last_error))))
         self._wake.set()
 
     def state(self):
         return session.STATE_NAMES[self.session.state]
-
-    def stats(self):
-        s = self.session
-        return (("state", self.state()), ("connects", self.connects), ("errors", self.errors),
-                ("denied", self.echo.denied if self.echo else 0), ("resent", s.stats_resent), ("held", self.inbox.held),
-                ("redelivered", self.inbox.redelivered), ("last_error", self.last_error))
 
     def has_room(self):
         """Room in the outbox for a command's answer (contract.ANSWER, commands.MAX_ANSWER)."""
@@ -198,49 +204,43 @@ class Link:
             return
         c = self._c
         for ch in chunks:
-            if isinstance(ch, tuple):
-                await self._stream(c, ch)
-            else:
+            if not isinstance(ch, tuple):
                 c.write(ch)
+                continue
+            # a file-backed PUBLISH (a received page, rx.send). A file gone or resized before
+            # the header is written: forgotten (outbox.lost_files); one that ends early after
+            # it raises (the connection is dropped)
+            hdr, ref, length, pid = ch
+            if await rx.send(c, hdr, ref, length, self.fbuf):
+                self.files_sent += 1
+            else:
+                self.session.forget(pid)
+                self.outbox.lost_files += 1
+                self._error("file %s gone or changed before it was sent: skipped" % ref)
         await c.drain()
-
-    async def _stream(self, c, item):
-        """A file-backed PUBLISH (a received page, rx.send). A file gone or resized before the
-        header is written: forgotten (outbox.lost_files); one that ends early after it raises
-        (the connection is dropped)."""
-        hdr, ref, length, pid = item
-        if await rx.send(c, hdr, ref, length, self.fbuf):
-            self.files_sent += 1
-        else:
-            self.session.forget(pid)
-            self.outbox.lost_files += 1
-            self._error("file %s gone or changed before it was sent: skipped" % ref)
 
     async def _reader(self, c):
         sess = self.session
+        ib = self.inbox
         buf = self.rxbuf
         mv = memoryview(buf)
         try:
             while True:
-                n = await c.readinto(buf)
+                k = ib.keep   # the start of a command being received: read on behind it
+                n = await c.readinto(mv[k:] if k else buf)
                 if n is None:
                     continue  # readable but no application data yet (a TLS record)
                 if not n:
                     break
-                sess.feed(mv[:n], self.clock.ms())
+                ib.at = k
+                ib.end = k + n
+                sess.feed(mv[k:k + n], self.clock.ms())
+                ib.at = -1
                 self._wake.set()
             self._rx_err = "connection closed by the broker"
         except Exception as e:
             self._rx_err = "read failed: %r" % (e,)
         self._wake.set()
-
-    def _subscribe(self, now):
-        r = self.root_s + "/"
-        subs = [(r + contract.CMD_FILTER, 1)]
-        if self.echo:
-            subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
-        self._subs = subs
-        self._subpid = self.session.subscribe(subs, now)
 
     def _handle(self, now):
         for ev in self.session.events():
@@ -257,7 +257,12 @@ class Link:
                 # a session the broker kept has our subscriptions: subscribing again would make
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
                 if not ev[1] or not self._subs:
-                    self._subscribe(now)
+                    r = self.root_s + "/"
+                    subs = [(r + contract.CMD_FILTER, 1)]
+                    if self.echo:
+                        subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
+                    self._subs = subs
+                    self._subpid = self.session.subscribe(subs, now)
                 self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
                 self._disc = 0 if self.discovery else -1
                 if self.echo:
@@ -317,6 +322,8 @@ class Link:
             self._rx_err = None
             self._t_flush = -1
             self.inbox.holding = False
+            self.inbox.keep = 0
+            self.inbox.at = -1
             sess.start(self.clock.ms())
             rt = asyncio.create_task(self._reader(c))
             tt = asyncio.create_task(self._ticker(c))

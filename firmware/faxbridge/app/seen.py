@@ -15,7 +15,7 @@ the one answered before only when that answer was given on the previous connecti
 one), the connection whose PUBACK may have been lost. An older answer with the same id and
 content is another command that happens to look the same, and must run.
 A slot torn by a power cut fails its crc32 and is ignored. The file is read slot by slot at open
-(never whole). RAM holds two 16-bit hashes per slot (4 bytes: 512 slots = 2 KB), searched with
+(never whole). RAM holds two 16-bit hashes per slot (4 bytes: 256 slots = 1 KB), searched with
 bytes.find; a hit is confirmed against the slot on flash, so a hash collision costs one read.
 """
 import binascii
@@ -28,7 +28,7 @@ from faxbridge.app.store import put32, u32
 SLOT = const(64)
 _BODY = const(60)
 _GEN = const(58)
-MAX_KEY = const(_GEN - 12)
+_MAX_KEY = const(_GEN - 12)
 
 
 def _h16(v):
@@ -46,7 +46,7 @@ def _put16(b, i, v):
 
 
 class Seen:
-    def __init__(self, path, size=512):
+    def __init__(self, path, size=256):
         self.path = path
         self.size = size
         self.buf = bytearray(SLOT)
@@ -142,7 +142,7 @@ class Seen:
         b[6] = pid & 0xFF
         put32(b, 7, crc)
         k = len(key) if key else 0
-        if k > MAX_KEY:
+        if k > _MAX_KEY:
             k = 0
         b[11] = k
         if k:

@@ -1,4 +1,5 @@
-"""The MQTT contract (spec/mqtt.md): topics, QoS, retain, event classes, JSON payloads.
+"""The MQTT contract (spec/mqtt.md): topics, event classes, JSON payloads (QoS and retain per
+topic: docs/mqtt.md "Topics and payloads").
 
 Payloads are built from ORDERED (key, value) pairs, never from dicts (MicroPython dicts have
 no order), so the same event gives the same bytes on every runtime:
@@ -6,7 +7,6 @@ no order), so the same event gives the same bytes on every runtime:
 Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; list -> JSON
 array; tuple of (key, value) pairs -> nested ordered object; dict -> object, keys sorted.
 """
-import binascii
 import json
 
 from micropython import const
@@ -17,10 +17,6 @@ AVAILABILITY = "availability"
 FAX_STATUS = "fax/status"
 FAX_RECEIVED = "fax/received"
 CAFIS_VERDICT = "cafis/verdict"
-TELEMETRY = "telemetry"
-CMD_FAX = "cmd/fax"
-CMD_CANCEL = "cmd/cancel"
-CMD_TELEGRAM = "cmd/telegram"
 CMD_ERROR = "cmd/error"
 FAX_PAGE = "fax/page"    # fax/page/<fax id>/<n>: a JSON head line, then the page's T.4 (docs/mqtt.md)
 ONLINE = b"online"
@@ -30,18 +26,9 @@ OFFLINE = b"offline"
 ANSWER = const(3)     # a command's answer (verdict, job's first fax/status, cmd/error): room reserved
 RESULT = const(2)     # final fax status, received fax, CAFIS verdict: never dropped
 PROGRESS = const(1)   # in-progress fax status, cmd/error replies: refused above the soft limit
-TELEMETRY_CLASS = const(0)  # periodic, QoS 0, not persisted: dropped first
+# (telemetry, class 0: QoS 0, not persisted, dropped first). QoS and retain per topic: the table
+# of docs/mqtt.md "Topics and payloads" (availability 1 retained, telemetry 0, every event 1).
 
-# Outbound topics: suffix, qos, retain (spec/mqtt.md table rows 1-5 and cmd/error).
-OUT = (
-    (AVAILABILITY, 1, True),
-    (FAX_STATUS, 1, False),
-    (FAX_RECEIVED, 1, False),
-    (CAFIS_VERDICT, 1, False),
-    (TELEMETRY, 0, False),
-    (CMD_ERROR, 1, False),
-    (FAX_PAGE, 1, False),
-)
 # Inbound: every <root>/cmd/# topic is subscribed at QoS 1 (docs/mqtt.md "Commands").
 CMD_FILTER = "cmd/#"
 
@@ -66,143 +53,255 @@ def check_unit(unit):
     return unit
 
 
-def qos_of(suffix):
-    for s, q, _r in OUT:
-        if s == suffix:
-            return q
-    raise ValueError("not an outbound topic: %s" % suffix)
-
-
 MAX_PAYLOAD = const(2000)   # bytes: every payload is built in one preallocated buffer (no growth)
 
-
-class _Writer:
-    """The one buffer payloads are written into, piece by piece: nothing grows with the
-    payload (a list of pieces or a join would), the only allocation of its size is the bytes
-    handed out at the end (at most MAX_PAYLOAD). Not reentrant: one payload at a time."""
-
-    def __init__(self):
-        self.buf = bytearray(MAX_PAYLOAD)
-        self.mv = memoryview(self.buf)
-        self.n = 0
-
-    def put(self, s):
-        b = s if isinstance(s, (bytes, bytearray)) else s.encode()
-        n = self.n
-        m = n + len(b)
-        if m > MAX_PAYLOAD:
-            raise ValueError("payload over %d bytes" % MAX_PAYLOAD)
-        self.mv[n:m] = b
-        self.n = m
-
-    def take(self):
-        b = bytes(self.mv[:self.n])
-        self.n = 0
-        return b
+# The one buffer payloads are written into, piece by piece, and its length: nothing grows with
+# the payload and no piece is copied first (str written byte by byte, ints digit by digit,
+# bytes as hex), so building one allocates only the bytes handed out at the end (at most
+# MAX_PAYLOAD; docs/mqtt.md "Topics and payloads"). Not reentrant: one payload at a time.
+_b = bytearray(MAX_PAYLOAD)
+_n = 0
 
 
-_w = _Writer()
+def _over():
+    raise ValueError("payload over %d bytes" % MAX_PAYLOAD)
 
 
-def _str(v, out):
-    # fast path: printable ASCII without quote or backslash needs no escaping (most fields)
+def _raw(s):
+    """Write bytes s (a constant of this module, or the rare escaped text)."""
+    global _n
+    n = _n
+    m = n + len(s)
+    if m > MAX_PAYLOAD:
+        _over()
+    _b[n:m] = s
+    _n = m
+
+
+def _str(v):
+    """Write str v as a JSON string."""
+    global _n
+    _raw(b'"')
+    if _chars(v):
+        _raw(b'"')
+    else:                    # escaped by the runtime's json (rare)
+        _n -= 1
+        _raw(json.dumps(v).encode())
+
+
+def _chars(v):
+    """Write the characters of str v if none needs escaping in JSON (printable ASCII without
+    quote or backslash: nearly every field), copied as they are checked -> True; else write
+    nothing -> False."""
+    global _n
+    n = _n
+    if n + len(v) > MAX_PAYLOAD:
+        _over()
+    b = _b
     for ch in v:
-        if ch < " " or ch > "~" or ch == '"' or ch == "\\":
-            out.put(json.dumps(v))
-            return
-    out.put('"')
-    out.put(v)
-    out.put('"')
+        c = ord(ch)
+        if c < 32 or c > 126 or c == 34 or c == 92:
+            return False
+        b[n] = c
+        n += 1
+    _n = n
+    return True
 
 
-def _val(v, out):
+def _piece(v):
+    """Write str v inside a JSON string begun (escaped if it must be)."""
+    if not _chars(v):
+        _raw(json.dumps(v)[1:-1].encode())
+
+
+def _int(v):
+    """Write int v in decimal, digit by digit."""
+    global _n
+    n = _n
+    if v < 0:
+        _raw(b"-")
+        n += 1
+        v = -v
+    m = n + 1
+    t = v
+    while t > 9:
+        t //= 10
+        m += 1
+    if m > MAX_PAYLOAD:
+        _over()
+    _n = m
+    while m > n:
+        m -= 1
+        _b[m] = 48 + v % 10
+        v //= 10
+
+
+def _hex(v):
+    """Write bytes-like v as a JSON string of lowercase hex."""
+    global _n
+    n = _n
+    m = n + 2 * len(v) + 2
+    if m > MAX_PAYLOAD:
+        _over()
+    b = _b
+    b[n] = 34
+    for x in v:
+        b[n + 1] = _HEX[x >> 4]
+        b[n + 2] = _HEX[x & 15]
+        n += 2
+    b[n + 1] = 34
+    _n = m
+
+
+_HEX = b"0123456789abcdef"
+
+
+def _val(v):
     """Write the JSON text of v (see the module docstring for the mapping)."""
+    t = type(v)
     if v is None:
-        out.put("null")
+        _raw(b"null")
     elif v is True:
-        out.put("true")
+        _raw(b"true")
     elif v is False:
-        out.put("false")
-    elif isinstance(v, str):
-        _str(v, out)
-    elif isinstance(v, int):
-        out.put("%d" % v)
-    elif isinstance(v, tuple):
-        _obj(v, out)
-    elif isinstance(v, (bytes, bytearray, memoryview)):
-        out.put('"')
-        out.put(binascii.hexlify(v))
-        out.put('"')
-    elif isinstance(v, list):
-        out.put("[")
-        first = True
-        for x in v:
-            if not first:
-                out.put(",")
-            first = False
-            _val(x, out)
-        out.put("]")
-    elif isinstance(v, dict):
-        _obj(tuple((k, v[k]) for k in sorted(v)), out)
-    elif isinstance(v, float):
-        out.put(json.dumps(v))
+        _raw(b"false")
+    elif t is str:
+        _str(v)
+    elif t is int:
+        _int(v)
+    elif t is tuple:
+        _obj(v)
+    elif t is bytes or t is bytearray or t is memoryview:
+        _hex(v)
+    elif t is list:
+        _list(v)
+    elif t is dict:
+        _dict(v)
+    elif t is float:
+        _raw(json.dumps(v).encode())
     else:
-        raise TypeError("cannot encode %r as JSON" % (type(v),))
+        raise TypeError("cannot encode %r as JSON" % (t,))
 
 
-def _obj(pairs, out, first=True):
-    if first:
-        out.put("{")
+def _list(v):
+    c = b"["
+    for x in v:
+        _raw(c)
+        c = b","
+        _val(x)
+    if c == b"[":
+        _raw(c)
+    _raw(b"]")
+
+
+def _dict(d):
+    _obj(tuple((k, d[k]) for k in sorted(d)))
+
+
+def _obj(pairs, c=b"{"):
+    """Write pairs as a JSON object; c=b"," goes on with the object already open."""
     for k, v in pairs:
-        if not first:
-            out.put(",")
-        first = False
-        _str(k, out)
-        out.put(":")
-        _val(v, out)
-    out.put("}")
+        _raw(c)
+        c = b","
+        _str(k)
+        _raw(b":")
+        _val(v)
+    if c == b"{":
+        _raw(c)
+    _raw(b"}")
 
 
-def _build(fn, *a):
-    """Run a writer function on the shared buffer; the payload as bytes."""
-    _w.n = 0
-    try:
-        fn(*a, _w)
-    except Exception:
-        _w.n = 0
-        raise
-    return _w.take()
-
-
-def value(v):
-    """One JSON value as str (see the module docstring for the mapping)."""
-    return _build(_val, v).decode()
+def _take():
+    """The payload written, as bytes; the buffer is free again."""
+    global _n
+    b = bytes(memoryview(_b)[:_n])
+    _n = 0
+    return b
 
 
 def obj(pairs):
     """An ordered JSON object from (key, value) pairs, as str."""
-    return _build(_obj, pairs).decode()
+    global _n
+    _n = 0
+    try:
+        _obj(pairs)
+    except Exception:
+        _n = 0
+        raise
+    return _take().decode()
 
 
-def obj_bytes(pairs):
-    """The same as obj(), as bytes (what a PUBLISH carries: no second copy)."""
-    return _build(_obj, pairs)
+def begin():
+    """Start an object written field by field: begin(), field(..)..., end() -> bytes. For a
+    payload with a few computed strings (HA discovery): no pairs and no joined str are built."""
+    global _n
+    _n = 0
 
 
-def _head(name, unit, seq, out):
-    out.put('{"unit":')
-    _str(unit, out)
-    out.put(',"%s":%d' % (name, seq))
+def field(k, v, more=None, last=None):
+    """One field of the object begun. v: any value; with more (and last), v, more and last are
+    str pieces written as one JSON string."""
+    _key(k)
+    if more is None:
+        _val(v)
+        return
+    _raw(b'"')
+    _piece(v)
+    _piece(more)
+    if last is not None:
+        _piece(last)
+    _raw(b'"')
 
 
-def _event(unit, seq, pairs, out):
-    _head("seq", unit, seq, out)
-    _obj(pairs, out, False)
+def nest(k):
+    """A nested object opens as field k of the object begun; end(depth) closes it."""
+    _key(k)
+    _raw(b"{")
+
+
+def _key(k):
+    if not _n:
+        _raw(b"{")
+    elif _b[_n - 1] != 123:   # "{": the first field of an object has no comma
+        _raw(b",")
+    _str(k)
+    _raw(b":")
+
+
+def end(depth=1):
+    """Close the object begun (and depth-1 nested objects in it); the payload as bytes."""
+    global _n
+    try:
+        if not _n:
+            _raw(b"{")
+        for _i in range(depth):
+            _raw(b"}")
+    except Exception:
+        _n = 0
+        raise
+    return _take()
+
+
+def _head(unit, seq):
+    """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry."""
+    global _n
+    _n = 0
+    _raw(b'{"unit":')
+    _str(unit)
+    _raw(b',"seq":')
+    _int(seq)
 
 
 def event(unit, seq, pairs):
     """The payload of one event: unit and seq first, then the fields in the given order."""
-    return _build(_event, unit, seq, pairs)
+    global _n
+    try:
+        _head(unit, seq)
+        _obj(pairs, b",")
+    except Exception:
+        _n = 0
+        raise
+    return _take()
 
 
 # ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
@@ -257,13 +356,50 @@ def cmd_error(cmd, reason, detail=None, ref=None):
     return (("cmd", cmd), ("reason", reason), ("detail", detail), ("ref", ref))
 
 
-def _telemetry(unit, last_seq, tseq, pairs, out):
-    _head("seq", unit, last_seq, out)
-    out.put(',"tseq":%d' % tseq)
-    _obj(pairs, out, False)
+def _group(g):
+    """Write ,"name":{"k1":v1,...} for g = (name, keys, values): keys one comma-separated str,
+    values a tuple in their order (no pair built per field)."""
+    global _n
+    name, keys, vals = g
+    _raw(b",")
+    _str(name)
+    _raw(b':{"')
+    b = _b
+    i = 0
+    for ch in keys:
+        if ch == ",":
+            _raw(b'":')
+            _val(vals[i])
+            _raw(b',"')
+            i += 1
+        else:
+            if _n >= MAX_PAYLOAD:
+                _over()
+            b[_n] = ord(ch)
+            _n += 1
+    _raw(b'":')
+    _val(vals[i])
+    _raw(b"}")
 
 
-def telemetry(unit, last_seq, tseq, pairs):
+def telemetry(unit, last_seq, tseq, pairs, *groups):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
-    event and does not advance seq), tseq = telemetry counter since boot, then the fields."""
-    return _build(_telemetry, unit, last_seq, tseq, pairs)
+    event and does not advance seq), tseq = telemetry counter since boot, then the fields, then
+    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group)."""
+    global _n
+    try:
+        _head(unit, last_seq)
+        _raw(b',"tseq":')
+        _int(tseq)
+        for k, v in pairs:
+            _raw(b",")
+            _str(k)
+            _raw(b":")
+            _val(v)
+        for g in groups:
+            _group(g)
+        _raw(b"}")
+    except Exception:
+        _n = 0
+        raise
+    return _take()

@@ -9,23 +9,19 @@ configs are built one at a time (a few hundred bytes each), never all at once:
 """
 from faxbridge.core.mqtt import contract
 
-MODEL = "faxbridge ESP32 field unit"
-MANUFACTURER = "faxbridge"
-
 # (component, object id, name, state topic suffix, value_template, unit, device_class,
 #  state_class, diagnostic?, json_attributes_template). One row an entity (issue: the
 #  operator's entities); the state topic suffix is relative to <root>.
-_T = "telemetry"
 ENTITIES = (
     ("binary_sensor", "online", "Online", "availability", None, None, "connectivity", None, False, None),
-    ("sensor", "modem", "Modem state", _T, "{{ value_json.modem }}", None, None, None, False, None),
-    ("sensor", "jobs_queued", "Fax jobs queued", _T, "{{ value_json.queued }}", "jobs", None,
+    ("sensor", "modem", "Modem state", "telemetry", "{{ value_json.modem }}", None, None, None, False, None),
+    ("sensor", "jobs_queued", "Fax jobs queued", "telemetry", "{{ value_json.queued }}", "jobs", None,
      "measurement", False, None),
-    ("sensor", "outbox_depth", "Outbox depth", _T, "{{ value_json.outbox.depth }}", "events", None,
+    ("sensor", "outbox_depth", "Outbox depth", "telemetry", "{{ value_json.outbox.depth }}", "events", None,
      "measurement", True, None),
-    ("sensor", "heap_free", "Free heap", _T, "{{ value_json.heap_free }}", "B", "data_size",
+    ("sensor", "heap_free", "Free heap", "telemetry", "{{ value_json.heap_free }}", "B", "data_size",
      "measurement", True, None),
-    ("sensor", "uptime", "Uptime", _T, "{{ value_json.uptime }}", "s", "duration", None, True, None),
+    ("sensor", "uptime", "Uptime", "telemetry", "{{ value_json.uptime }}", "s", "duration", None, True, None),
     ("sensor", "last_fax_status", "Last fax status", "fax/status",
      "{{ value_json.code }} {{ value_json.category }}", None, None, None, False,
      "{{ {'job': value_json.job, 'code': value_json.code, 'meaning': value_json.category,"
@@ -34,15 +30,15 @@ ENTITIES = (
      "{{ value_json.verdict }}{{ ' ' ~ value_json.code if value_json.code else '' }}", None, None,
      None, False,
      "{{ {'ref': value_json.ref, 'rule': value_json.rule, 'field': value_json.field} | tojson }}"),
-    ("sensor", "faxes_sent", "Faxes sent", _T, "{{ value_json.counters.fax_sent }}", "faxes", None,
+    ("sensor", "faxes_sent", "Faxes sent", "telemetry", "{{ value_json.counters.fax_sent }}", "faxes", None,
      "total_increasing", False, None),
-    ("sensor", "faxes_failed", "Faxes failed", _T, "{{ value_json.counters.fax_failed }}", "faxes",
+    ("sensor", "faxes_failed", "Faxes failed", "telemetry", "{{ value_json.counters.fax_failed }}", "faxes",
      None, "total_increasing", False, None),
-    ("sensor", "faxes_received", "Faxes received", _T, "{{ value_json.counters.fax_received }}",
+    ("sensor", "faxes_received", "Faxes received", "telemetry", "{{ value_json.counters.fax_received }}",
      "faxes", None, "total_increasing", False, None),
-    ("sensor", "telegrams_accepted", "Telegrams accepted", _T,
+    ("sensor", "telegrams_accepted", "Telegrams accepted", "telemetry",
      "{{ value_json.counters.tel_accepted }}", "telegrams", None, "total_increasing", False, None),
-    ("sensor", "telegrams_rejected", "Telegrams rejected", _T,
+    ("sensor", "telegrams_rejected", "Telegrams rejected", "telemetry",
      "{{ value_json.counters.tel_rejected }}", "telegrams", None, "total_increasing", False, None),
 )
 
@@ -52,40 +48,52 @@ def count():
 
 
 def config(i, unit, root, ha_prefix="homeassistant", version=""):
-    """(topic, payload bytes) of entity i's discovery config: retained, QoS 1."""
+    """(topic, payload bytes) of entity i's discovery config: retained, QoS 1. Written field by
+    field into the contract's buffer (contract.begin/field/end): about the payload and its topic
+    are allocated, a few hundred bytes."""
     comp, oid, name, sfx, tmpl, uom, dcls, scls, diag, attrs = ENTITIES[i]
-    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
-    p = [("name", name), ("unique_id", node + "_" + oid), ("object_id", node + "_" + oid),
-         ("state_topic", root + "/" + sfx)]
+    node = _node(unit)
+    f = contract.field
+    contract.begin()
+    f("name", name)
+    f("unique_id", node, "_", oid)
+    f("object_id", node, "_", oid)
+    f("state_topic", root, "/", sfx)
     if tmpl:
-        p.append(("value_template", tmpl))
+        f("value_template", tmpl)
     if comp == "binary_sensor":
         # the connectivity sensor reads availability itself: it must not go unavailable offline
-        p.append(("payload_on", "online"))
-        p.append(("payload_off", "offline"))
+        f("payload_on", "online")
+        f("payload_off", "offline")
     else:
-        p.append(("availability_topic", root + "/" + contract.AVAILABILITY))
-        p.append(("payload_available", "online"))
-        p.append(("payload_not_available", "offline"))
+        f("availability_topic", root, "/availability")
+        f("payload_available", "online")
+        f("payload_not_available", "offline")
     if attrs:
-        p.append(("json_attributes_topic", root + "/" + sfx))
-        p.append(("json_attributes_template", attrs))
+        f("json_attributes_topic", root, "/", sfx)
+        f("json_attributes_template", attrs)
     if uom:
-        p.append(("unit_of_measurement", uom))
+        f("unit_of_measurement", uom)
     if dcls:
-        p.append(("device_class", dcls))
+        f("device_class", dcls)
     if scls:
-        p.append(("state_class", scls))
+        f("state_class", scls)
     if diag:
-        p.append(("entity_category", "diagnostic"))
-    p.append(("device", (("identifiers", [node]), ("name", "faxbridge " + unit), ("model", MODEL),
-                         ("manufacturer", MANUFACTURER), ("sw_version", version))))
-    topic = "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid)
-    return topic, contract.obj_bytes(tuple(p))
+        f("entity_category", "diagnostic")
+    contract.nest("device")
+    f("identifiers", [node])
+    f("name", "faxbridge ", unit)
+    f("model", "faxbridge ESP32 field unit")
+    f("manufacturer", "faxbridge")
+    f("sw_version", version)
+    return "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid), contract.end(2)
+
+
+def _node(unit):
+    return "faxbridge_" + unit.replace("-", "_").replace(".", "_")
 
 
 def removal(i, unit, ha_prefix="homeassistant"):
     """The topic whose empty retained message removes entity i (discovery switched off)."""
     comp, oid = ENTITIES[i][0], ENTITIES[i][1]
-    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
-    return "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid)
+    return "%s/%s/%s/%s/config" % (ha_prefix, comp, _node(unit), oid)
