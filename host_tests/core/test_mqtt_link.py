@@ -24,6 +24,8 @@ def _link(capacity=32768, seen=True, verify=False, **kw):
             ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
         elif cmd.job == "boom":
             raise ValueError("handler bug")
+        elif cmd.job == "oom":
+            raise MemoryError("memory allocation failed, allocating 752 bytes")
     ln.on_command = handle
     s = ln.session
     s.start(0)
@@ -156,6 +158,13 @@ def test_handler_failure_is_answered_rejected():
     ln.on_command = None
     _pub(ln, "cmd/cancel", b'{"job":"J2"}', pid=2)
     assert _events(ln)[-1][2]["reason"] == "busy"
+
+
+def test_no_heap_for_a_command_is_answered_busy_not_rejected():
+    ln, _got = _link()
+    _pub(ln, "cmd/cancel", b'{"job":"oom"}', pid=1)
+    ev = _events(ln)
+    assert [(e["cmd"], e["reason"], e["ref"]) for _c, _s, e in ev] == [("cancel", "busy", "oom")]
 
 
 def test_answer_class_only_for_the_first_event_of_a_command():

@@ -301,7 +301,10 @@ class Inbox:
 
 
 def _failed(e, ref=None):
-    """An unexpected exception as the command's refusal."""
+    """An unexpected exception as the command's refusal: `busy` when the heap had no room
+    (the sender resends it later), `rejected` for anything else."""
+    if isinstance(e, MemoryError):
+        return commands.CommandError(commands.BUSY, "no memory to take it now; send it again", ref)
     return commands.CommandError(commands.REJECTED, "%s: %s" % (type(e).__name__, e), ref)
 
 
