@@ -221,7 +221,9 @@ class Outbox:
         """Hand the session what it can take now: telemetry (QoS 0) first, then stored events
         in seq order while the QoS 1 window has room. root: b'faxbridge/<unit>/'."""
         if self.telemetry is not None and session.state == 2:
-            session.publish(root + b"telemetry", self.telemetry, 0, now=now)
+            k = self._topic(root, b"telemetry")
+            session.publish(self._topics[k][1] if k < 255 else root + b"telemetry", self.telemetry,
+                            0, now=now)
             self.telemetry = None
         n = 0
         w = len(self._top)
