@@ -44,14 +44,6 @@ def _crc(mv, crc=0):
     return binascii.crc32(mv, crc) & 0xFFFFFFFF
 
 
-def _exists(p):
-    try:
-        os.stat(p)
-        return True
-    except OSError:
-        return False
-
-
 def _remove(p):
     try:
         os.remove(p)
@@ -115,7 +107,9 @@ class FileStore:
         _remove(self._log_tmp)
         _remove(self._ack_tmp)
         self.acked = self._read_ack()
-        if not _exists(self.log_path):
+        try:
+            os.stat(self.log_path)
+        except OSError:
             with open(self.log_path, "wb"):
                 pass
         self.f = open(self.log_path, "r+b")
