@@ -9,14 +9,12 @@ References: MQTT 3.1.1 (OASIS) sections 2.2 (fixed header), 3.1-3.14 (packets).
 from micropython import const
 
 # packet types (2.2.1); the control packets a broker sends back (CONNACK, PUBACK, SUBACK,
-# UNSUBACK, PINGRESP) are decoded by the session (session.py), which names its own
+# UNSUBACK, PINGRESP) are decoded by the session (session.py), which names its own and
+# writes PINGREQ and DISCONNECT (two constant bytes each) itself
 PUBLISH = const(3)
 PUBACK = const(4)
 
 _MAX_REMAINING = const(268435455)  # 2.2.3: four length bytes at most
-
-PINGREQ_PACKET = b"\xc0\x00"
-DISCONNECT_PACKET = b"\xe0\x00"
 
 
 def connack_text(rc):

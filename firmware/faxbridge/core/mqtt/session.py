@@ -150,7 +150,7 @@ class Session:
     def disconnect(self, now):
         """Polite end: queue DISCONNECT (the will is then not published)."""
         if self.state != DOWN:
-            self._send(codec.DISCONNECT_PACKET, now)
+            self._send(b"\xe0\x00", now)   # DISCONNECT (3.14)
             self.state = DOWN
             self._ev.append(("down", "disconnected"))
 
@@ -227,14 +227,6 @@ class Session:
         self._send(codec.encode_subscribe(pid, filters), now)
         return pid
 
-    def _resend_all(self, now):
-        for pid in self._order:
-            ent = self._inflight[pid]
-            ent[0][0] |= 0x08   # DUP (3.3.1.1)
-            ent[1] = now
-            self.stats_resent += 1
-            self._send(ent[2] or ent[0], now)
-
     # ---- incoming ----
     def feed(self, data, now):
         if self.state == DOWN:
@@ -269,7 +261,12 @@ class Session:
             self.attempts = 0
             self.ups += 1
             self._ev.append(("up", bool(body[0] & 1)))
-            self._resend_all(now)
+            for pid in self._order:   # what is in flight goes again, DUP set (3.3.1.1, 4.4)
+                ent = self._inflight[pid]
+                ent[0][0] |= 0x08
+                ent[1] = now
+                self.stats_resent += 1
+                self._send(ent[2] or ent[0], now)
         elif self.state != UP:
             raise ValueError("packet type %d before CONNACK" % ptype)
         elif ptype == _PUBACK:   # 3.4: the packet id
@@ -349,7 +346,7 @@ class Session:
             ka = self.keepalive * 1000
             idle = now - (self._t_tx if self._t_tx < self._t_rx else self._t_rx)
             if idle >= ka:
-                self._send(codec.PINGREQ_PACKET, now)
+                self._send(b"\xc0\x00", now)   # PINGREQ (3.12)
                 self._t_ping = now
                 nxt = self.ping_timeout_ms
             elif ka - idle < nxt:
