@@ -131,6 +131,27 @@ def test_matches_a_whole_payload_json_parse():
     assert pages == want
 
 
+def test_byte_tables_match_their_definitions():
+    """faxstr's tables are bytes literals (constants, in flash when frozen): built here again
+    from the character sets and the base64 alphabet they stand for."""
+    from faxbridge.core.fax import dial
+    from faxbridge.core.mqtt import faxstr
+    cls = bytearray(256)
+    for c in range(0x20, 0x7F):
+        cls[c] = 0 if c in (0x22, 0x5C) else 1
+    for ch in commands.JOB_CHARS:
+        cls[ord(ch)] |= 2
+    for ch in dial.DIAL_CHARS:
+        cls[ord(ch)] |= 4
+    assert faxstr._CLS == bytes(cls)
+    b64 = bytearray(b"\xff" * 256)
+    for i in range(64):
+        b64[b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[i]] = i
+    b64[0x3D] = 64
+    assert faxstr._B64 == bytes(b64)
+    assert isinstance(faxstr._CLS, bytes) and isinstance(faxstr._B64, bytes)
+
+
 def _doc(pages='[{"text":"a"}]', job='"J1"', number='"1"'):
     return '{"job":%s,"number":%s,"pages":%s}' % (job, number, pages)
 

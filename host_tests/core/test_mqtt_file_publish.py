@@ -206,12 +206,12 @@ def test_file_records_survive_a_reboot_of_the_store():
     path = _page(d, 64)
     sd = tmpdir("fp6s")
     ob = outbox.Outbox(FileStore(sd))
-    ob.accept_file(outbox.RESULT, contract.page_topic("rx1-1", 1), path)
+    ob.accept_file(contract.RESULT, contract.page_topic("rx1-1", 1), path)
     ob.close()
     st = FileStore(sd)
     assert st.open() == (0, 1)
     seq, cls, sfx, payload = st.read()
-    assert cls == outbox.RESULT | outbox.FILE and bytes(sfx) == b"fax/page/rx1-1/1"
+    assert cls == contract.RESULT | outbox.FILE and bytes(sfx) == b"fax/page/rx1-1/1"
     assert bytes(payload) == path.encode() + b"\n" and st.file_size(path) == 64
     assert st.file_size(d + "/nope") == -1 and st.file_size(d) == -1
     st.close()
@@ -220,7 +220,7 @@ def test_file_records_survive_a_reboot_of_the_store():
 def test_mem_store_file_records_use_its_size_function():
     sizes = {"/a": 10}
     ob = outbox.Outbox(outbox.MemStore(file_size=lambda r: sizes.get(r, -1)))
-    ob.accept_file(outbox.RESULT, "fax/page/x/1", "/a")
+    ob.accept_file(contract.RESULT, "fax/page/x/1", "/a")
     from faxbridge.core.mqtt import session
     s = session.Session("u1")
     up(s)
@@ -228,8 +228,8 @@ def test_mem_store_file_records_use_its_size_function():
     item = s.take()[0]
     assert isinstance(item, tuple) and item[1] == "/a" and item[2] == 10
     assert bytes(item[0]).endswith(b"faxbridge/u1/fax/page/x/1" + bytes((0, item[3])))  # no head
-    raises(ValueError, ob.accept_file, outbox.RESULT, "fax/page/x/2", "/a\nb")
-    assert ob.has_room(outbox.RESULT, 40)
+    raises(ValueError, ob.accept_file, contract.RESULT, "fax/page/x/2", "/a\nb")
+    assert ob.has_room(contract.RESULT, 40)
 
 
 class Sink:

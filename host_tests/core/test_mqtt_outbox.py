@@ -11,7 +11,7 @@ from faxbridge.core.mqtt import contract, outbox, session
 ROOT = b"faxbridge/u1/"
 
 
-def _ev(ob, i, cls=outbox.RESULT):
+def _ev(ob, i, cls=contract.RESULT):
     return ob.accept(cls, "cafis/verdict",
                      lambda seq: contract.event("u1", seq, (("i", i),)))
 
@@ -69,15 +69,15 @@ def test_nothing_trimmed_without_puback_and_resent_with_dup_after_reconnect():
 def test_full_policy_per_class_by_records_no_seq_gap():
     ob = outbox.Outbox(outbox.MemStore(), capacity=100000, max_records=12, answer_records=2)
     for i in range(9):  # progress: the soft limit, 3/4 of 12 records
-        _ev(ob, i, outbox.PROGRESS)
-    e = raises(outbox.OutboxFull, _ev, ob, 99, outbox.PROGRESS)
+        _ev(ob, i, contract.PROGRESS)
+    e = raises(outbox.OutboxFull, _ev, ob, 99, contract.PROGRESS)
     assert "outbox full" in str(e)
     assert ob.refused_progress == 1
     assert _ev(ob, 10) == 10  # results up to 12 - 2 reserved, seq continues
     raises(outbox.OutboxFull, _ev, ob, 11)
     assert ob.refused_result == 1 and ob.last == 10
-    assert [_ev(ob, i, outbox.ANSWER) for i in range(2)] == [11, 12]  # the reserve
-    raises(outbox.OutboxFull, _ev, ob, 13, outbox.ANSWER)
+    assert [_ev(ob, i, contract.ANSWER) for i in range(2)] == [11, 12]  # the reserve
+    raises(outbox.OutboxFull, _ev, ob, 13, contract.ANSWER)
     assert ob.refused_answer == 1 and ob.last == 12 and ob.depth() == 12
 
 
@@ -95,34 +95,34 @@ def _fill(ob, cls):
 
 def test_full_policy_per_class_by_bytes_and_has_room():
     ob = outbox.Outbox(outbox.MemStore(), capacity=2000, max_records=1000, answer_reserve=500)
-    assert _fill(ob, outbox.PROGRESS) > 0
+    assert _fill(ob, contract.PROGRESS) > 0
     assert 1500 - 64 < ob.store.used() <= 1500  # 3/4
-    assert _fill(ob, outbox.RESULT) == 0        # capacity - reserve is 1500 too
+    assert _fill(ob, contract.RESULT) == 0        # capacity - reserve is 1500 too
     ob = outbox.Outbox(outbox.MemStore(), capacity=4000, max_records=1000, answer_reserve=500)
-    _fill(ob, outbox.PROGRESS)
+    _fill(ob, contract.PROGRESS)
     assert 3000 - 64 < ob.store.used() <= 3000
-    assert _fill(ob, outbox.RESULT) > 0
+    assert _fill(ob, contract.RESULT) > 0
     assert 3500 - 64 < ob.store.used() <= 3500
-    assert not ob.has_room(outbox.RESULT, 1) and ob.has_room(outbox.ANSWER, 400)
-    assert _fill(ob, outbox.ANSWER) > 0
+    assert not ob.has_room(contract.RESULT, 1) and ob.has_room(contract.ANSWER, 400)
+    assert _fill(ob, contract.ANSWER) > 0
     assert 4000 - 64 < ob.store.used() <= 4000
-    assert not ob.has_room(outbox.ANSWER, 1)
+    assert not ob.has_room(contract.ANSWER, 1)
     assert ob.refused_progress == 1 and ob.refused_result == 1 and ob.refused_answer == 1
     # room comes back as events are delivered
     s = session.Session("u1", max_inflight=8)
     up(s)
     _run(ob, s, 0)
     ob.poll(0, True)
-    assert ob.depth() == 0 and ob.has_room(outbox.PROGRESS, 40)
+    assert ob.depth() == 0 and ob.has_room(contract.PROGRESS, 40)
 
 
 def test_has_room_counts_the_record_overhead_and_the_record_limit():
     st = outbox.MemStore(max_record=600)
     ob = outbox.Outbox(st, capacity=10000, answer_reserve=0)
-    assert ob.has_room(outbox.ANSWER, 500) and not ob.has_room(outbox.ANSWER, 590)
+    assert ob.has_room(contract.ANSWER, 500) and not ob.has_room(contract.ANSWER, 590)
     ob = outbox.Outbox(outbox.MemStore(), capacity=300, answer_reserve=0)
-    assert ob.has_room(outbox.ANSWER, 300 - 13 - 16)
-    assert not ob.has_room(outbox.ANSWER, 300 - 13 - 15)
+    assert ob.has_room(contract.ANSWER, 300 - 13 - 16)
+    assert not ob.has_room(contract.ANSWER, 300 - 13 - 15)
 
 
 def test_an_event_larger_than_a_record_is_refused_at_accept():
@@ -130,7 +130,7 @@ def test_an_event_larger_than_a_record_is_refused_at_accept():
                      ("file", FileStore(tmpdir("obr"), max_record=512))):
         ob = outbox.Outbox(st)
         big = "x" * 600
-        e = raises(ValueError, ob.accept, outbox.ANSWER, "cafis/verdict",
+        e = raises(ValueError, ob.accept, contract.ANSWER, "cafis/verdict",
                    lambda seq: contract.event("u1", seq, (("pad", big),)))
         assert "larger than an outbox record (512)" in str(e), name
         assert ob.last == 0 and st.used() == 0 and ob.refused_answer == 0
@@ -281,7 +281,7 @@ def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
         ob = outbox.Outbox(st, window=3)
         for i in range(4):
             _ev(ob, i)
-        ob.accept(outbox.ANSWER, "cmd/error", lambda seq: contract.event("u1", seq, ()))
+        ob.accept(contract.ANSWER, "cmd/error", lambda seq: contract.event("u1", seq, ()))
         s = session.Session("u1", max_inflight=8)
         up(s)
         assert ob.pump(s, ROOT, 0) == 3 and ob.inflight() == 3  # the window, not the session's 8
@@ -319,7 +319,7 @@ def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_con
     d = tmpdir("obl")
     ob = outbox.Outbox(FileStore(d, max_record=2048))
     big = "y" * 1900      # under contract.MAX_PAYLOAD, over the later 1024-byte buffer
-    ob.accept(outbox.RESULT, "fax/received", lambda seq: contract.event("u1", seq, (("pad", big),)))
+    ob.accept(contract.RESULT, "fax/received", lambda seq: contract.event("u1", seq, (("pad", big),)))
     _ev(ob, 2)
     ob.store.close()
     st = FileStore(d, max_record=1024)  # the record is checked in buffer-sized chunks at open
@@ -329,7 +329,7 @@ def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_con
     up(s)
     got = _run(ob2, s, 0)
     assert _seqs(got) == [1, 2] and json.loads(got[0][1])["pad"] == big
-    raises(ValueError, ob2.accept, outbox.RESULT, "fax/received",
+    raises(ValueError, ob2.accept, contract.RESULT, "fax/received",
            lambda seq: contract.event("u1", seq, (("pad", big),)))
     ob2.close()
 
@@ -338,4 +338,4 @@ def test_a_reserve_as_large_as_the_outbox_is_refused():
     raises(ValueError, outbox.Outbox, outbox.MemStore(), capacity=4096)
     raises(ValueError, outbox.Outbox, outbox.MemStore(), max_records=8)
     ob = outbox.Outbox(outbox.MemStore(), capacity=4097, max_records=9)
-    assert ob.has_room(outbox.ANSWER, 100) and not ob.has_room(outbox.RESULT, 1)
+    assert ob.has_room(contract.ANSWER, 100) and not ob.has_room(contract.RESULT, 1)

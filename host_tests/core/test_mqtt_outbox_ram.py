@@ -41,7 +41,7 @@ def _broker_acks(s, ob, now):
 def _flow(ob, s, first, n, pad):
     """Accept n events (answers, results, progress in turn), pumping and acking as the
     link does; returns the seq of the last one delivered."""
-    cls = (outbox.ANSWER, outbox.RESULT, outbox.PROGRESS)
+    cls = (contract.ANSWER, contract.RESULT, contract.PROGRESS)
     for i in range(first, first + n):
         ob.accept(cls[i % 3], "cafis/verdict", lambda seq: contract.event("u1", seq, (("i", i), ("pad", pad))))
         if i % 4 == 3:

@@ -40,7 +40,7 @@ def test_connect_then_connack_up():
     s = session.Session("u1", keepalive=30, clean=False, will=("r/availability", b"offline", 1, True))
     s.start(0)
     pk = _packets(s.take())
-    assert pk[0][0] == codec.CONNECT and pk[0][2][7] == 0x2C  # will retain + qos1 + will flag
+    assert pk[0][0] == 1 and pk[0][2][7] == 0x2C  # CONNECT; will retain + qos1 + will flag
     s.feed(b"\x20\x02\x00\x00", 5)
     assert s.events() == [("up", False)] and s.state == session.UP
 
@@ -67,12 +67,12 @@ def test_keepalive_ping_and_timeout():
     _up(s)
     assert s.poll(5000) == 5000 and s.take() == []
     s.poll(10000)
-    assert s.take() == [codec.PINGREQ_PACKET]
+    assert s.take() == [b"\xc0\x00"]  # PINGREQ
     s.feed(b"\xd0\x00", 10500)
     s.poll(12000)
     assert s.take() == [] and s.state == session.UP
     s.poll(20500)
-    assert s.take() == [codec.PINGREQ_PACKET]
+    assert s.take() == [b"\xc0\x00"]  # PINGREQ
     s.poll(23499)
     assert s.state == session.UP
     s.poll(23500)
@@ -87,7 +87,7 @@ def test_ping_when_receiving_nothing_even_while_sending():
         s.poll(t)
     s.take()
     s.poll(10000)
-    assert s.take() == [codec.PINGREQ_PACKET]
+    assert s.take() == [b"\xc0\x00"]  # PINGREQ
 
 
 def test_qos1_puback_tracking_and_dup_on_reconnect():
@@ -214,6 +214,25 @@ def test_garbage_from_broker_drops_connection_not_crash():
     assert s.state == session.DOWN
 
 
+def test_malformed_control_packets_drop_the_connection():
+    for up, pkt, why in ((False, b"\x20\x02\x02\x00", "malformed CONNACK"),   # reserved flag bit
+                         (False, b"\x20\x03\x00\x00\x00", "malformed CONNACK"),
+                         (True, b"\x40\x02\x00\x00", "malformed PUBACK"),     # packet id 0
+                         (True, b"\x40\x01\x05", "malformed PUBACK"),
+                         (True, b"\x90\x02\x00\x01", "malformed SUBACK")):    # no return code
+        s = session.Session("u1")
+        if up:
+            _up(s)
+        else:
+            s.start(0)
+            s.take()
+        s.feed(pkt, 1)
+        ev = s.events()
+        assert s.state == session.DOWN and ev[-1][0] == "down" and why in ev[-1][1], (pkt, ev)
+    s = session.Session("u1")
+    assert _up(s, sp=True) == [("up", True)]
+
+
 def test_backoff_doubles_capped_with_jitter():
     seq = [0.0, 1.0, 0.0, 1.0]
     s = session.Session("u1", backoff_min_ms=1000, backoff_max_ms=8000, rand=lambda: seq.pop(0))
@@ -231,7 +250,7 @@ def test_subscribe_and_suback():
     _up(s)
     pid = s.subscribe((("r/cmd/#", 1),))
     pk = _packets(s.take())
-    assert pk[0][0] == codec.SUBSCRIBE and pk[0][1] == 2
+    assert pk[0][0] == 8 and pk[0][1] == 2  # SUBSCRIBE, its flags 0010 (3.8.1)
     s.feed(bytes((0x90, 3, pid >> 8, pid & 255, 0x80)), 1)
     assert s.events() == [("suback", pid, b"\x80")]
 
@@ -264,3 +283,15 @@ def test_session_present_connack_is_up_and_resends():
     assert _up(s, 2, sp=True) == [("up", True)]
     pk = _packets(s.take())
     assert len(pk) == 1 and pk[0][1] == 0x0A and s.state == session.UP
+
+
+def test_qos0_publish_is_not_copied():
+    """A QoS 0 PUBLISH (telemetry) is its header then the caller's payload object, as given."""
+    s = session.Session("u1")
+    _up(s)
+    pl = b"t" * 300
+    assert s.publish(b"r/telemetry", pl, 0) == 0
+    out = s.take()
+    assert len(out) == 2 and out[1] is pl and len(out[0]) == 1 + 2 + 2 + 11
+    assert _packets(out) == [(3, 0, b"\x00\x0br/telemetry" + pl)]
+    assert s.stats_tx == 2   # CONNECT and this PUBLISH: packets, not pieces

@@ -44,14 +44,6 @@ def _crc(mv, crc=0):
     return binascii.crc32(mv, crc) & 0xFFFFFFFF
 
 
-def _exists(p):
-    try:
-        os.stat(p)
-        return True
-    except OSError:
-        return False
-
-
 def _remove(p):
     try:
         os.remove(p)
@@ -115,7 +107,9 @@ class FileStore:
         _remove(self._log_tmp)
         _remove(self._ack_tmp)
         self.acked = self._read_ack()
-        if not _exists(self.log_path):
+        try:
+            os.stat(self.log_path)
+        except OSError:
             with open(self.log_path, "wb"):
                 pass
         self.f = open(self.log_path, "r+b")
@@ -222,11 +216,13 @@ class FileStore:
             b = bytearray(t)
             b[:_HDR] = self._bh
             mv = memoryview(b)
-        if f.readinto(mv[_HDR:t]) != t - _HDR or _crc(mv[:_HDR + n]) != u32(b, _HDR + n):
+        body = mv[_HDR:_HDR + n]     # its CRC into self.h: one view made per record read
+        if (f.readinto(body) != n or f.readinto(self._hc) != _CRC
+                or _crc(body, _crc(self._bh)) != u32(self.h, _HDR)):
             return None
         self.cur = off + t
         sl = b[_HDR]
-        return u32(b, 4), b[1], mv[_HDR + 1:_HDR + 1 + sl], mv[_HDR + 1 + sl:_HDR + n]
+        return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:]
 
     def ack(self, seq):
         h = self.h

@@ -3,49 +3,26 @@
 Encoders return bytes (rare packets) or write into a caller's buffer (PUBLISH header, the hot
 path). The Parser takes bytes in chunks of any size and calls a sink once per whole packet
 with a memoryview of the body held in one preallocated buffer: no allocation per byte.
+Bytes that are not MQTT 3.1.1 (or a packet we cannot accept) raise ValueError.
 References: MQTT 3.1.1 (OASIS) sections 2.2 (fixed header), 3.1-3.14 (packets).
 """
 from micropython import const
 
-# packet types (2.2.1); underscored: not named outside this module (no QoS 2, no UNSUBSCRIBE)
-CONNECT = const(1)
-CONNACK = const(2)
+# packet types (2.2.1); the control packets a broker sends back (CONNACK, PUBACK, SUBACK,
+# UNSUBACK, PINGRESP) are decoded by the session (session.py), which names its own and
+# writes PINGREQ and DISCONNECT (two constant bytes each) itself
 PUBLISH = const(3)
 PUBACK = const(4)
-_PUBREC = const(5)
-_PUBREL = const(6)
-_PUBCOMP = const(7)
-SUBSCRIBE = const(8)
-SUBACK = const(9)
-_UNSUBSCRIBE = const(10)
-UNSUBACK = const(11)
-_PINGREQ = const(12)
-PINGRESP = const(13)
-_DISCONNECT = const(14)
 
 _MAX_REMAINING = const(268435455)  # 2.2.3: four length bytes at most
 
-PINGREQ_PACKET = b"\xc0\x00"
-DISCONNECT_PACKET = b"\xe0\x00"
-
-# CONNACK return codes, 3.2.2.3 Table 3.1
-CONNACK_TEXT = (
-    "accepted",
-    "unacceptable protocol version",
-    "identifier rejected",
-    "server unavailable",
-    "bad user name or password",
-    "not authorized",
-)
-
-
-class ProtocolError(ValueError):
-    """The peer sent bytes that are not MQTT 3.1.1 (or a packet we cannot accept)."""
-
 
 def connack_text(rc):
-    if 0 <= rc < len(CONNACK_TEXT):
-        return CONNACK_TEXT[rc]
+    """The meaning of a CONNACK return code (3.2.2.3, Table 3.1)."""
+    t = ("accepted", "unacceptable protocol version", "identifier rejected",
+         "server unavailable", "bad user name or password", "not authorized")
+    if 0 <= rc < len(t):
+        return t[rc]
     return "unknown return code %d" % rc
 
 
@@ -162,19 +139,13 @@ def encode_publish(topic, payload, qos=0, retain=False, dup=False, pid=0):
     return bytes(hdr[:n]) + p
 
 
-def set_dup(packet):
-    """Set the DUP flag (3.3.1.1) of a QoS 1 PUBLISH held in a bytearray, in place."""
-    packet[0] |= 0x08
-
-
-def _ack(first, pid):
+def encode_puback(pid):
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
-    return bytes((first, 2, pid >> 8, pid & 0xFF))
-
-
-def encode_puback(pid):
-    return _ack(0x40, pid)
+    b = bytearray(b"\x40\x02\x00\x00")   # one object per PUBACK
+    b[2] = pid >> 8
+    b[3] = pid & 0xFF
+    return b
 
 
 def encode_subscribe(pid, filters):
@@ -191,55 +162,31 @@ def encode_subscribe(pid, filters):
     return _packet(0x82, body)
 
 
-# ---- decoding bodies (body = memoryview of the bytes after the fixed header) ----
-
-def decode_connack(body):
-    """-> (session_present, return_code)"""
-    if len(body) != 2 or body[0] & 0xFE:
-        raise ProtocolError("malformed CONNACK")
-    return bool(body[0] & 1), body[1]
-
-
-def decode_pid(body):
-    """PUBACK/PUBREC/PUBREL/PUBCOMP/UNSUBACK: -> packet id"""
-    if len(body) != 2:
-        raise ProtocolError("malformed ack")
-    pid = (body[0] << 8) | body[1]
-    if pid == 0:
-        raise ProtocolError("packet id 0")
-    return pid
-
-
-def decode_suback(body):
-    """-> (pid, granted) with granted a bytes of return codes (0x80 = failure, 3.9.3)."""
-    if len(body) < 3:
-        raise ProtocolError("malformed SUBACK")
-    return (body[0] << 8) | body[1], bytes(body[2:])
-
-
 def decode_publish(flags, body):
-    """-> (topic str, payload memoryview, qos, retain, dup, pid). pid is 0 at QoS 0."""
+    """A whole PUBLISH body (the bytes after the fixed header; tests and tools: the unit
+    streams PUBLISH through the Parser) -> (topic str, payload memoryview, qos, retain, dup,
+    pid). pid is 0 at QoS 0."""
     qos = (flags >> 1) & 3
     if qos == 3:
-        raise ProtocolError("PUBLISH with qos 3")
+        raise ValueError("PUBLISH with qos 3")
     n = len(body)
     if n < 2:
-        raise ProtocolError("PUBLISH too short")
+        raise ValueError("PUBLISH too short")
     tl = (body[0] << 8) | body[1]
     p = 2 + tl
     if p > n:
-        raise ProtocolError("PUBLISH topic overruns packet")
+        raise ValueError("PUBLISH topic overruns packet")
     try:
         topic = str(body[2:p], "utf-8")
     except UnicodeError:
-        raise ProtocolError("PUBLISH topic not UTF-8")
+        raise ValueError("PUBLISH topic not UTF-8")
     pid = 0
     if qos:
         if p + 2 > n:
-            raise ProtocolError("PUBLISH without packet id")
+            raise ValueError("PUBLISH without packet id")
         pid = (body[p] << 8) | body[p + 1]
         if pid == 0:
-            raise ProtocolError("PUBLISH with packet id 0")
+            raise ValueError("PUBLISH with packet id 0")
         p += 2
     return topic, body[p:], qos, bool(flags & 1), bool(flags & 8), pid
 
@@ -262,10 +209,10 @@ class Parser:
                                             into the parser's buffer, valid during the call)
       sink.pub_start(flags, topic, pid, n)  a PUBLISH: topic a memoryview of its bytes (None
                                             when longer than the buffer), n the payload length
-      sink.pub_data(mv)                     the next piece of that payload (a slice of data)
+      sink.pub_data(mv)                     the next piece of that payload (a view of data)
       sink.pub_end()                        the payload is complete
     A PUBLISH payload is never held: any length passes through. Other packets longer than the
-    buffer are a ProtocolError (a broker sends none: CONNACK, PUBACK, SUBACK are a few bytes).
+    buffer are a ValueError (a broker sends none: CONNACK, PUBACK, SUBACK are a few bytes).
     """
 
     def __init__(self, size=256):
@@ -284,7 +231,7 @@ class Parser:
         self._pid = 0
 
     def feed(self, data, sink):
-        mv = memoryview(data)
+        mv = data if type(data) is memoryview else memoryview(data)
         i = 0
         n = len(mv)
         cap = len(self.buf)
@@ -295,7 +242,7 @@ class Parser:
                 if take > n - i:
                     take = n - i
                 self._rem -= take
-                sink.pub_data(mv[i:i + take])
+                sink.pub_data(mv if take == n else mv[i:i + take])   # a whole read: no new view
                 i += take
                 if not self._rem:
                     self._st = _HDR
@@ -305,7 +252,7 @@ class Parser:
                 i += 1
                 t = b >> 4
                 if t == 0 or t == 15:
-                    raise ProtocolError("reserved packet type %d" % t)
+                    raise ValueError("reserved packet type %d" % t)
                 self._first = b
                 self._rem = 0
                 self._mult = 1
@@ -319,18 +266,18 @@ class Parser:
                 self._nlen += 1
                 if b & 0x80:
                     if self._nlen == 4:
-                        raise ProtocolError("remaining length longer than 4 bytes")
+                        raise ValueError("remaining length longer than 4 bytes")
                     continue
                 self._got = 0
                 if self._first >> 4 == PUBLISH:
                     if (self._first >> 1) & 3 == 3:
-                        raise ProtocolError("PUBLISH with qos 3")
+                        raise ValueError("PUBLISH with qos 3")
                     if self._rem < 2:
-                        raise ProtocolError("PUBLISH too short")
+                        raise ValueError("PUBLISH too short")
                     self._want = 2
                     self._st = _TLEN
                 elif self._rem > cap:
-                    raise ProtocolError("packet type %d of %d bytes, more than the %d-byte buffer"
+                    raise ValueError("packet type %d of %d bytes, more than the %d-byte buffer"
                                         % (self._first >> 4, self._rem, cap))
                 else:
                     self._st = _BODY
@@ -358,7 +305,7 @@ class Parser:
                         self._pid = 0
                         q = (self._first >> 1) & 3
                         if 2 + tl + (2 if q else 0) > self._rem:
-                            raise ProtocolError("PUBLISH topic overruns packet")
+                            raise ValueError("PUBLISH topic overruns packet")
                         self._want = tl
                         self._got = 0
                         self._st = _TOPIC if tl else self._after_topic(sink)
@@ -371,7 +318,7 @@ class Parser:
                     self._pid = (self._pid << 8) | b
                     if g:
                         if not self._pid:
-                            raise ProtocolError("PUBLISH with packet id 0")
+                            raise ValueError("PUBLISH with packet id 0")
                         self._st = self._start(sink)
                 if self._st == _HDR:
                     sink.pub_end()

@@ -1,9 +1,10 @@
 """Inbound commands (docs/mqtt.md "Commands"): topics, the one set of limits, small parsers.
 
 route(suffix) -> (kind, sender, ref) names the command a topic carries (suffix = the topic
-after <root>/); limit(kind) is its payload limit. cmd/cancel and cmd/telegram are small and
-parsed whole from the link's preallocated command buffer (parse_cancel, parse_telegram);
-cmd/fax is streamed to flash by core/mqtt/faxcmd.Parser and arrives here as a Fax.
+after <root>/); check_size(kind, n) refuses a payload over its limit. cmd/cancel and
+cmd/telegram are small and parsed whole from the link's preallocated command buffer
+(parse_cancel, parse_telegram); cmd/fax is streamed to flash by core/mqtt/faxcmd.Parser
+and arrives here as a Fax.
 Every refusal is a CommandError(reason, detail, ref) whose fields go to cmd/error as they are.
 """
 import json
@@ -20,7 +21,7 @@ MAX_PAGES = const(50)
 MAX_TEXT = const(16000)      # characters of one text page
 MAX_JOB = const(40)
 MAX_NUMBER = const(40)
-MAX_REF = const(40)          # a telegram's ref (cmd/telegram/<sender>/<ref>)
+_MAX_REF = const(40)         # a telegram's ref (cmd/telegram/<sender>/<ref>)
 MAX_TOPIC = const(200)       # bytes of a command topic kept (<root>/cmd/...); longer: unknown_command
 MAX_ANSWER = const(768)      # payload bytes of the largest answer (verdict, cmd/error, first fax/status)
 # pbmz: the unit inflates with the window the zlib header declares (CINFO, RFC 1950), and a
@@ -41,9 +42,6 @@ REASONS = (TOO_LARGE, BAD_JSON, MISSING, BAD_FIELD, UNKNOWN_FIELD, UNKNOWN_COMMA
            BUSY, REJECTED)
 
 JOB_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
-# The dial alphabet is the driver's (core/fax/dial.py, one definition; docs/fax.md "Dial policy").
-DIAL_CHARS = dial.DIAL_CHARS
-SENDERS = ("terminal", "center")
 
 
 class CommandError(Exception):
@@ -99,38 +97,22 @@ def route(suffix, default_sender="center"):
         return "telegram", default_sender, None
     if suffix.startswith("cmd/telegram/"):
         parts = suffix[13:].split("/")
-        if parts[0] not in SENDERS or len(parts) > 2:
+        if parts[0] not in ("terminal", "center") or len(parts) > 2:
             raise CommandError(UNKNOWN_COMMAND, "telegram topics are cmd/telegram, cmd/telegram/<sender>"
                                " and cmd/telegram/<sender>/<ref>, sender terminal or center")
         ref = parts[1] if len(parts) == 2 else None
-        if ref is not None and not name_ok(ref, MAX_REF):
-            raise CommandError(BAD_FIELD, "telegram ref must be 1..%d of A-Z a-z 0-9 . _ : -" % MAX_REF)
+        if ref is not None and not name_ok(ref, _MAX_REF):
+            raise CommandError(BAD_FIELD, "telegram ref must be 1..%d of A-Z a-z 0-9 . _ : -" % _MAX_REF)
         return "telegram", parts[0], ref
     raise CommandError(UNKNOWN_COMMAND, "no such command: %s" % suffix)
-
-
-def limit(kind):
-    if kind == "fax":
-        return MAX_FAX
-    if kind == "cancel":
-        return MAX_CANCEL
-    return MAX_TELEGRAM
 
 
 def check_size(kind, total):
     """Refuse an over-long payload before a byte of it is read. (An empty one never gets here:
     it is how a retained command is cleared, and gets no answer; docs/mqtt.md.)"""
-    n = limit(kind)
+    n = MAX_FAX if kind == "fax" else MAX_CANCEL if kind == "cancel" else MAX_TELEGRAM
     if total > n:
         raise CommandError(TOO_LARGE, "cmd/%s payload is %d bytes, limit %d" % (kind, total, n))
-
-
-def check_job(j, ref=None):
-    if j is None:
-        raise CommandError(MISSING, "job is required", ref)
-    if not name_ok(j, MAX_JOB):
-        raise CommandError(BAD_FIELD, "job must be 1..%d of A-Z a-z 0-9 . _ : -" % MAX_JOB)
-    return j
 
 
 def check_number(n, ref):
@@ -157,7 +139,11 @@ def parse_cancel(payload):
         raise CommandError(BAD_JSON, "not valid UTF-8 JSON")
     if not isinstance(doc, dict):
         raise CommandError(BAD_JSON, "payload must be a JSON object")
-    job = check_job(doc.get("job"))
+    job = doc.get("job")
+    if job is None:
+        raise CommandError(MISSING, "job is required")
+    if not name_ok(job, MAX_JOB):
+        raise CommandError(BAD_FIELD, "job must be 1..%d of A-Z a-z 0-9 . _ : -" % MAX_JOB)
     for k in doc:
         if k != "job":
             raise CommandError(UNKNOWN_FIELD, "unknown field %s" % json.dumps(k), job)

@@ -24,7 +24,6 @@ from micropython import const
 
 from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt import faxstr as fs
-from faxbridge.core.mqtt.commands import CommandError
 
 _MAX_B64 = const(349528)   # base64 characters of one page: a whole 256 KB payload
 
@@ -111,11 +110,11 @@ class Parser(fs.Strings):
         self.size += n
         try:
             self._run(mv, n)
-        except CommandError as e:
+        except commands.CommandError as e:
             self._fail(e)
             raise
         except OSError as e:  # the sink's flash is full or failing: try again later
-            err = CommandError(commands.BUSY, "cannot store the pages: %s" % (e,), self.job)
+            err = commands.CommandError(commands.BUSY, "cannot store the pages: %s" % (e,), self.job)
             self._fail(err)
             raise err
 
@@ -125,14 +124,14 @@ class Parser(fs.Strings):
             raise self.err
         try:
             if not self.size:
-                raise CommandError(commands.EMPTY, "empty payload")
+                raise commands.CommandError(commands.EMPTY, "empty payload")
             if self.st != _DONE:
-                raise CommandError(commands.BAD_JSON, "not valid UTF-8 JSON: the payload ends "
+                raise commands.CommandError(commands.BAD_JSON, "not valid UTF-8 JSON: the payload ends "
                                    "inside the object (%d bytes)" % self.size, self.job)
             for f in range(3):
                 if not self.seen >> f & 1:
                     self._bad(fs.FIELDS[f] + " is required", commands.MISSING)
-        except CommandError as e:
+        except commands.CommandError as e:
             self._fail(e)
             raise
         return self.job, self.number, [fs.KINDS[self.kinds[i]] for i in range(self.np)]

@@ -9,7 +9,6 @@ the string states (14 ..).
 from micropython import const
 
 from faxbridge.core.mqtt import commands
-from faxbridge.core.mqtt.commands import CommandError
 
 # States inside strings (what the string is: self.tg)
 _STR = const(14)      # the structure machine's states (faxcmd.py) are below
@@ -33,25 +32,46 @@ _PADDED = const(9)    # base64 padding complete
 KINDS = ("text", "pbm", "pbmz")
 FIELDS = ("job", "number", "pages")
 
-# byte classes: 1 plain string byte (ASCII, not '"' '\' or control), 2 job id, 4 dial string
-_CLS = bytearray(256)
-for _c in range(0x20, 0x7F):
-    _CLS[_c] = 1
-_CLS[0x22] = _CLS[0x5C] = 0
-for _c in commands.JOB_CHARS:
-    _CLS[ord(_c)] |= 2
-for _c in commands.DIAL_CHARS:
-    _CLS[ord(_c)] |= 4
-# base64 values (RFC 4648 table 1), 64 for '=', 0xFF for anything else
-_B64 = bytearray(b"\xff" * 256)
-for _c in range(64):
-    _B64[b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[_c]] = _c
-_B64[0x3D] = 64
-# JSON escapes (RFC 8259 section 7): the byte after '\' -> the character it stands for
-_ESCV = bytearray(128)
-for _c in range(8):
-    _ESCV[b'"\\/bfnrt'[_c]] = b'"\\/\x08\x0c\n\r\t'[_c]
-del _c
+# Tables as bytes (constants: in flash when frozen), indexed by a byte's value; the comment
+# is the first byte of the row. host_tests/core/test_mqtt_faxcmd.py builds both again from
+# their definitions and compares.
+# _CLS, byte classes: 1 plain string byte (0x20..0x7E but '"' and '\\'), 2 a job id
+# character (commands.JOB_CHARS), 4 a dial string character (core/fax/dial.DIAL_CHARS).
+# _B64: base64 values (RFC 4648 table 1), 64 for '=', 0xFF for anything else.
+_CLS = (
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # 00
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # 10
+    b"\x05\x01\x00\x05\x01\x01\x01\x01\x05\x05\x05\x05\x05\x07\x07\x01"  # 20
+    b"\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07\x03\x01\x01\x01\x01\x01"  # 30
+    b"\x01\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03"  # 40
+    b"\x03\x03\x03\x03\x03\x03\x03\x07\x03\x03\x03\x01\x00\x01\x01\x03"  # 50
+    b"\x01\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03"  # 60
+    b"\x03\x03\x03\x03\x03\x03\x03\x07\x03\x03\x03\x01\x01\x01\x01\x00"  # 70
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # 80
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # 90
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # A0
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # B0
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # C0
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # D0
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # E0
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")  # F0
+_B64 = (
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # 00
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # 10
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x3e\xff\xff\xff\x3f"  # 20
+    b"\x34\x35\x36\x37\x38\x39\x3a\x3b\x3c\x3d\xff\xff\xff\x40\xff\xff"  # 30
+    b"\xff\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e"  # 40
+    b"\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\xff\xff\xff\xff\xff"  # 50
+    b"\xff\x1a\x1b\x1c\x1d\x1e\x1f\x20\x21\x22\x23\x24\x25\x26\x27\x28"  # 60
+    b"\x29\x2a\x2b\x2c\x2d\x2e\x2f\x30\x31\x32\x33\xff\xff\xff\xff\xff"  # 70
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # 80
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # 90
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # A0
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # B0
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # C0
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # D0
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"  # E0
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff")  # F0
 
 
 class Strings:
@@ -60,11 +80,11 @@ class Strings:
 
     # ---- errors
     def _bad_json(self, what, i):
-        raise CommandError(commands.BAD_JSON, "not valid UTF-8 JSON: %s at byte %d"
+        raise commands.CommandError(commands.BAD_JSON, "not valid UTF-8 JSON: %s at byte %d"
                            % (what, self.base + i - 1), self.job)
 
     def _bad(self, detail, reason=commands.BAD_FIELD):
-        raise CommandError(reason, detail, self.job)
+        raise commands.CommandError(reason, detail, self.job)
 
     def _page_bad(self, what, reason=commands.BAD_FIELD, kind=True):
         """An error about the page being read: 'pages[i].kind<what>' ('pages[i]<what>')."""
@@ -154,10 +174,11 @@ class Strings:
                 self.st = _HEX
                 self.hx = self.nh = 0
                 return
-            v = _ESCV[c] if c < 0x80 else 0
-            if not v:
-                self._bad_json("bad escape", i)
-            self._put(v)
+            for j in range(8):   # JSON escapes (RFC 8259 section 7): the byte, what it stands for
+                if b'"\\/bfnrt'[j] == c:
+                    self._put(b'"\\/\x08\x0c\n\r\t'[j])
+                    return
+            self._bad_json("bad escape", i)
         elif st == _HEX:
             d = c - 0x30 if 0x30 <= c <= 0x39 else (c | 0x20) - 0x57
             if not 0 <= d <= 15:

@@ -6,7 +6,8 @@ published in seq order at QoS 1 through the session, and is trimmed only after i
 
 Bounds (docs/mqtt.md "When the outbox is full"): `capacity` bytes and `max_records` events
 held (accepted, not yet committed as delivered); one event at most `store.max_record` bytes
-on flash (larger: ValueError at accept, nothing stored). Room per class:
+on flash (larger: ValueError at accept, nothing stored). Room per class
+(contract.ANSWER, RESULT, PROGRESS):
   - ANSWER (a command's answer: verdict, a job's first fax/status, cmd/error) may use the
     whole capacity;
   - RESULT (final fax status, fax received, verdicts not answering a command) stops short of
@@ -45,10 +46,6 @@ from micropython import const
 
 from faxbridge.core.mqtt import contract
 
-ANSWER = contract.ANSWER
-RESULT = contract.RESULT
-PROGRESS = contract.PROGRESS
-
 _SOFT_NUM = const(3)
 _SOFT_DEN = const(4)
 _TOPICS = const(8)     # distinct topic suffixes cached (the contract has 4 event topics)
@@ -65,7 +62,7 @@ class MemStore:
 
     def __init__(self, max_record=1024, file_size=None):
         self.max_record = max_record
-        self.file_size = file_size or _no_file
+        self.file_size = file_size or (lambda ref: -1)
         self.recs = []   # (seq, cls, suffix, payload), all undelivered
         self.bytes = 0
         self.cur = 0
@@ -105,10 +102,6 @@ class MemStore:
 
     def close(self):
         pass
-
-
-def _no_file(ref):
-    return -1
 
 
 class Outbox:
@@ -151,10 +144,10 @@ class Outbox:
         cls &= 0x7F
         cap = self.capacity
         rec = self.max_records
-        if cls < ANSWER:
+        if cls < contract.ANSWER:
             cap -= self.answer_reserve
             rec -= self.answer_records
-            if cls < RESULT:
+            if cls < contract.RESULT:
                 cap = min(cap, self.capacity * _SOFT_NUM // _SOFT_DEN)
                 rec = min(rec, self.max_records * _SOFT_NUM // _SOFT_DEN)
         return (self.store.used() + size <= cap and self.last - self.acked + 1 <= rec
@@ -176,9 +169,9 @@ class Outbox:
                              % (suffix, size, self.store.max_record))
         if not self._fits(cls, size):
             c = cls & 0x7F
-            if c >= ANSWER:
+            if c >= contract.ANSWER:
                 self.refused_answer += 1
-            elif c == RESULT:
+            elif c == contract.RESULT:
                 self.refused_result += 1
             else:
                 self.refused_progress += 1
@@ -221,7 +214,9 @@ class Outbox:
         """Hand the session what it can take now: telemetry (QoS 0) first, then stored events
         in seq order while the QoS 1 window has room. root: b'faxbridge/<unit>/'."""
         if self.telemetry is not None and session.state == 2:
-            session.publish(root + b"telemetry", self.telemetry, 0, now=now)
+            k = self._topic(root, b"telemetry")
+            session.publish(self._topics[k][1] if k < 255 else root + b"telemetry", self.telemetry,
+                            0, now=now)
             self.telemetry = None
         n = 0
         w = len(self._top)

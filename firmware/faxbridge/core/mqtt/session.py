@@ -4,7 +4,8 @@ Time is passed in as `now`: integer milliseconds from any monotonic origin. The 
   - on a new transport: session.start(now); write what session.take() returns;
   - on bytes received: session.feed(data, now); on a timer: session.poll(now);
   - after either, write session.take() (a list, in order) and read session.events() (a list
-    of tuples, see EVENTS below). An item of take() is bytes-like, or a tuple
+    of tuples, see EVENTS below). An item of take() is bytes-like (a packet, or a piece of
+    one: a QoS 0 PUBLISH is its header then its payload, not copied), or a tuple
     (header, ref, length, pid) for a file-backed PUBLISH (publish_file): write the header
     (it ends with the payload's head), then stream `length` bytes of the file `ref`
     (docs/mqtt.md "Received pages"); a file that is gone or changed size: call forget(pid)
@@ -29,9 +30,16 @@ from micropython import const
 from faxbridge.core.mqtt import codec
 
 DOWN = const(0)
-CONNECTING = const(1)
+_CONNECTING = const(1)
 UP = const(2)
 STATE_NAMES = ("down", "connecting", "up")
+
+# the control packets a broker sends (2.2.1); decoded here, PUBLISH streams through codec.Parser
+_CONNACK = const(2)
+_PUBACK = const(4)
+_SUBACK = const(9)
+_UNSUBACK = const(11)
+_PINGRESP = const(13)
 
 
 class Session:
@@ -114,7 +122,7 @@ class Session:
         """The transport is connected: send CONNECT."""
         self.parser.reset()
         self._out = []
-        self.state = CONNECTING
+        self.state = _CONNECTING
         self._t_start = now
         self._t_rx = now
         self._t_ping = -1
@@ -142,7 +150,7 @@ class Session:
     def disconnect(self, now):
         """Polite end: queue DISCONNECT (the will is then not published)."""
         if self.state != DOWN:
-            self._send(codec.DISCONNECT_PACKET, now)
+            self._send(b"\xe0\x00", now)   # DISCONNECT (3.14)
             self.state = DOWN
             self._ev.append(("down", "disconnected"))
 
@@ -159,8 +167,10 @@ class Session:
 
     def publish(self, topic, payload, qos=0, retain=False, now=0, force=False):
         """Queue a PUBLISH; topic is bytes (checked), payload bytes-like. Returns the packet id
-        (0 at QoS 0). QoS 1 packets are kept until PUBACK and sent again (DUP) on reconnect.
-        force: a QoS 1 publish beyond the window (availability, a rare control message)."""
+        (0 at QoS 0). QoS 1 packets are copied whole and kept until PUBACK, sent again (DUP) on
+        reconnect. QoS 0: only the header is built, take() hands out the payload object itself
+        (keep it unchanged until then). force: a QoS 1 publish beyond the window (availability,
+        a rare control message)."""
         if self.state != UP:
             raise OSError("not connected")
         pid = 0
@@ -170,13 +180,15 @@ class Session:
             pid = self._pid()
         pl = len(payload)
         rem = 2 + len(topic) + (2 if qos else 0) + pl
-        pkt = bytearray(1 + codec.varint_size(rem) + rem)
+        pkt = bytearray(1 + codec.varint_size(rem) + rem - (pl if not qos else 0))
         n = codec.publish_header_into(pkt, topic, pl, qos, retain, False, pid)
-        pkt[n:] = payload
-        if qos:
-            self._inflight[pid] = [pkt, now, None]
-            self._order.append(pid)
         self._send(pkt, now)
+        if not qos:
+            self._out.append(payload)
+            return 0
+        pkt[n:] = payload
+        self._inflight[pid] = [pkt, now, None]
+        self._order.append(pid)
         return pid
 
     def publish_file(self, topic, ref, length, now=0, head=b""):
@@ -215,14 +227,6 @@ class Session:
         self._send(codec.encode_subscribe(pid, filters), now)
         return pid
 
-    def _resend_all(self, now):
-        for pid in self._order:
-            ent = self._inflight[pid]
-            codec.set_dup(ent[0])
-            ent[1] = now
-            self.stats_resent += 1
-            self._send(ent[2] or ent[0], now)
-
     # ---- incoming ----
     def feed(self, data, now):
         if self.state == DOWN:
@@ -231,7 +235,7 @@ class Session:
         self._now = now
         try:
             self.parser.feed(data, self)
-        except codec.ProtocolError as e:
+        except ValueError as e:
             self._fail("protocol error: %s" % e)
 
     def packet(self, ptype, flags, body):
@@ -241,43 +245,53 @@ class Session:
         now = self._now
         self.stats_rx += 1
         self._t_ping = -1  # any packet proves the link alive
-        if ptype == codec.CONNACK:
-            if self.state != CONNECTING:
-                raise codec.ProtocolError("unexpected CONNACK")
-            sp, rc = codec.decode_connack(body)
+        n = len(body)
+        if ptype == _CONNACK:   # 3.2: session present flag, return code
+            if self.state != _CONNECTING:
+                raise ValueError("unexpected CONNACK")
+            if n != 2 or body[0] & 0xFE:
+                raise ValueError("malformed CONNACK")
+            rc = body[1]
             if rc:
-                self._ev.append(("refused", rc, codec.connack_text(rc)))
-                self._fail("broker refused the connection: %s (CONNACK %d)" % (codec.connack_text(rc), rc))
+                t = codec.connack_text(rc)
+                self._ev.append(("refused", rc, t))
+                self._fail("broker refused the connection: %s (CONNACK %d)" % (t, rc))
                 return
             self.state = UP
             self.attempts = 0
             self.ups += 1
-            self._ev.append(("up", sp))
-            self._resend_all(now)
+            self._ev.append(("up", bool(body[0] & 1)))
+            for pid in self._order:   # what is in flight goes again, DUP set (3.3.1.1, 4.4)
+                ent = self._inflight[pid]
+                ent[0][0] |= 0x08
+                ent[1] = now
+                self.stats_resent += 1
+                self._send(ent[2] or ent[0], now)
         elif self.state != UP:
-            raise codec.ProtocolError("packet type %d before CONNACK" % ptype)
-        elif ptype == codec.PUBACK:
-            pid = codec.decode_pid(body)
+            raise ValueError("packet type %d before CONNACK" % ptype)
+        elif ptype == _PUBACK:   # 3.4: the packet id
+            pid = (body[0] << 8) | body[1] if n == 2 else 0
+            if not pid:
+                raise ValueError("malformed PUBACK")
             ent = self._inflight.pop(pid, None)
             if ent is not None:
                 self._order.remove(pid)
                 self._ev.append(("puback", pid) if ent[2] is None else ("puback", pid, ent[2][1]))
-        elif ptype == codec.SUBACK:
-            pid, granted = codec.decode_suback(body)
-            self._ev.append(("suback", pid, granted))
-        elif ptype == codec.PINGRESP or ptype == codec.UNSUBACK:
-            pass
-        else:
-            raise codec.ProtocolError("unexpected packet type %d" % ptype)
+        elif ptype == _SUBACK:   # 3.9: the packet id, a return code per filter (0x80 = failure)
+            if n < 3:
+                raise ValueError("malformed SUBACK")
+            self._ev.append(("suback", (body[0] << 8) | body[1], bytes(body[2:])))
+        elif ptype != _PINGRESP and ptype != _UNSUBACK:
+            raise ValueError("unexpected packet type %d" % ptype)
 
     def pub_start(self, flags, topic, pid, total):
         """Parser sink: a PUBLISH begins (see the module docstring for what rx gets)."""
         if self.state != UP:
-            raise codec.ProtocolError("PUBLISH before CONNACK")
+            raise ValueError("PUBLISH before CONNACK")
         q = (flags >> 1) & 3
         if q == 2:
             # we subscribe at QoS 1 at most, so a broker never sends QoS 2 (3.8.4)
-            raise codec.ProtocolError("QoS 2 PUBLISH not supported")
+            raise ValueError("QoS 2 PUBLISH not supported")
         self.stats_rx += 1
         self._t_ping = -1
         self._rq = q
@@ -315,7 +329,7 @@ class Session:
         """Fire timers. Returns ms until the next timer is due (for the adapter's sleep)."""
         if self.state == DOWN:
             return 1000
-        if self.state == CONNECTING:
+        if self.state == _CONNECTING:
             left = self.connack_timeout_ms - (now - self._t_start)
             if left <= 0:
                 self._fail("no CONNACK within %d ms" % self.connack_timeout_ms)
@@ -332,7 +346,7 @@ class Session:
             ka = self.keepalive * 1000
             idle = now - (self._t_tx if self._t_tx < self._t_rx else self._t_rx)
             if idle >= ka:
-                self._send(codec.PINGREQ_PACKET, now)
+                self._send(b"\xc0\x00", now)   # PINGREQ (3.12)
                 self._t_ping = now
                 nxt = self.ping_timeout_ms
             elif ka - idle < nxt:
@@ -342,7 +356,7 @@ class Session:
                 ent = self._inflight[pid]
                 left = self.retry_ms - (now - ent[1])
                 if left <= 0:
-                    codec.set_dup(ent[0])
+                    ent[0][0] |= 0x08   # DUP (3.3.1.1)
                     ent[1] = now
                     self.stats_resent += 1
                     self._send(ent[2] or ent[0], now)
@@ -350,8 +364,3 @@ class Session:
                 if left < nxt:
                     nxt = left
         return nxt if nxt > 0 else 1
-
-    def drop_inflight(self):
-        """Forget every unacknowledged publish (the outbox will send them again)."""
-        self._inflight = {}
-        self._order = []
