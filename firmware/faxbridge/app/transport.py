@@ -12,10 +12,12 @@ import sys
 import asyncio
 import socket
 
+from micropython import const
+
 MICROPYTHON = sys.implementation.name == "micropython"
-# the esp32 port exports both (1.2x); the unix port does not: Linux and lwIP use 6 and 1
-_IPPROTO_TCP = getattr(socket, "IPPROTO_TCP", 6)
-_TCP_NODELAY = getattr(socket, "TCP_NODELAY", 1)
+# Linux and lwIP both number them 6 and 1 (the unix port's socket module exports neither)
+_IPPROTO_TCP = const(6)
+_TCP_NODELAY = const(1)
 
 
 def pem_to_der(data):
