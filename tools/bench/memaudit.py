@@ -284,7 +284,7 @@ def main(argv):
         time.sleep(1)
         audit(s, "after-demo")
         if "--demo-only" in argv:
-            _peek(s, new_objects(s.fw.log(), "idle", "after-demo"))
+            _peek(s, ["attrs"] + new_objects(s.fw.log(), "idle", "after-demo"))
             return _end(s, code)
         phase(s, "telegrams")
         _scenario.telegrams(s, remote, before, True, deadline)
