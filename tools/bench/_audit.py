@@ -16,6 +16,9 @@ it, compiled as `benchaudit`). Never on a board; firmware/ has no bench code.
 - transients: a few synchronous entry points run with the collector off, the bytes allocated
   meanwhile (kept or garbage) are an upper bound of what the call needs at once:
   `bench: audit transient <phase> <call> <max B> <calls>`.
+- beyond the attributes: at each label the modules loaded since the baseline, the qstr pool
+  and the GC block map (_heap); on `<flash>/.bench-peek` (addresses from two maps, memaudit.py)
+  the objects there named by their type, text or items (peek; uctypes, this port only).
 """
 import gc
 import os
