@@ -16,6 +16,9 @@ it, compiled as `benchaudit`). Never on a board; firmware/ has no bench code.
 - transients: a few synchronous entry points run with the collector off, the bytes allocated
   meanwhile (kept or garbage) are an upper bound of what the call needs at once:
   `bench: audit transient <phase> <call> <max B> <calls>`.
+- beyond the attributes: at each label the modules loaded since the baseline, the qstr pool
+  and the GC block map (_heap); on `<flash>/.bench-peek` (addresses from two maps, memaudit.py)
+  the objects there named by their type, text or items (peek; uctypes, this port only).
 """
 import gc
 import os
@@ -26,6 +29,7 @@ phase = "boot"
 _peak = {}        # phase -> (live, rows)
 _trans = {}       # (phase, call) -> [max, calls]
 _depth = [0]
+_mods0 = []       # sys.modules when the baseline was taken
 
 
 def live():
@@ -140,7 +144,129 @@ def install():
                 setattr(cls, name, _step(pre + name, f))
     import asyncio
     asyncio.create_task = _step("asyncio.create_task (a Task)", asyncio.create_task)
+    _mods0.extend(sys.modules)
     _say("boot imports", live())    # the baseline: imports, the bench hooks and these wrappers
+    _heap("imports")
+
+
+def _heap(label):
+    """What no attribute walk sees: the modules loaded since the baseline (asyncio loads its
+    submodules on first use), the qstr pool (names interned at run time, never freed) and
+    the GC's block map (micropython.mem_info(1): one letter per 32-byte block, a head per
+    object: T tuple, L list, D dict, S str/bytes, A bytearray/array, F float, B function
+    bytecode, M module, h any other object, = a tail block). memaudit.report parses them."""
+    import micropython
+    new = [m for m in sys.modules if m not in _mods0]
+    _say("newmods", label, ",".join(sorted(new)) or "-")
+    _say("qstr", label)
+    micropython.qstr_info()
+    live()
+    _say("heapmap", label)
+    micropython.mem_info(1)
+    _say("heapmap-end", label)
+
+
+def _types():
+    """{address: name} of the types a heap object can start with (its first word)."""
+    import asyncio
+    out = {}
+
+    def g():
+        yield 1
+
+    def mk():
+        x = 1
+
+        def c():
+            return x
+        return c
+    samples = [b"", "", (), [], {}, set(), bytearray(), 1.5, memoryview(b""), g(), mk(), g, print,
+               [].append, asyncio.Event(), asyncio.create_task, Exception(), OSError(), KeyError(),
+               asyncio.CancelledError(), asyncio.TimeoutError(), 1 << 70, sys, iter([]), iter(()),
+               iter(b""), iter(""), iter({}), open]
+    for v in samples:
+        out[id(type(v))] = type(v).__name__
+    for name in list(sys.modules):
+        d = sys.modules[name].__dict__
+        for k in d:
+            v = d[k]
+            if type(v) is type:
+                out[id(v)] = name.split(".")[-1] + "." + k
+    return out
+
+
+def peek(lines):
+    """For each `address blocks letter` line: what the object there is (its type, by its first
+    word) and its first bytes, printable; a str/bytes object's text through its data pointer.
+    `bench: audit peek <address> <blocks> <letter> <type> <text>` (memaudit.py names the
+    objects that came to be held after the first activity this way)."""
+    import struct
+    import uctypes
+    types = _types()
+    skip = set()
+    if lines and lines[0] == "attrs":     # leave out what an attribute or a module holds
+        for name in sys.modules:
+            _walk(sys.modules[name].__dict__, skip, [0, 0, 0])
+        for _p, o in _parts():
+            _walk(o, skip, [0, 0, 0])
+        _walk(_peak, skip, [0, 0, 0])
+        _walk(_trans, skip, [0, 0, 0])
+        _storage(skip, types)
+    for ln in lines:
+        f = ln.split()
+        if len(f) < 3:
+            continue
+        a, n, ch = int(f[0], 16), int(f[1]), f[2]
+        if a in skip:
+            continue
+        raw = bytes(uctypes.bytearray_at(a, min(64, 32 * n)))
+        w = struct.unpack("4Q", raw[:32])
+        tn = types.get(w[0], "?")
+        if ch == "S" and w[2] < 4096 and w[3]:
+            txt = _text(bytes(uctypes.bytearray_at(w[3], min(w[2], 60))))
+        elif ch == "T" and w[1] < 64:       # a tuple: what its items are
+            its = struct.unpack("%dQ" % min(w[1], 6), bytes(uctypes.bytearray_at(a + 16, 8 * min(w[1], 6))))
+            txt = "(" + ",".join(_item(x, types) for x in its) + ")"
+        else:
+            txt = _text(raw)
+        _say("peek", f[0], n, ch, tn, txt)
+
+
+def _storage(ids, types):
+    """Add to ids the separate storage of the objects they name that have one: the items of a
+    bytearray, list, dict, set, str/bytes made at run time or instance (its member table) are
+    a block of their own, word 3 of each."""
+    import struct
+    import uctypes
+    kinds = [id(t) for t in (bytearray, list, dict, set, str, bytes)]
+    for a in list(ids):
+        if a & 7 or a < 65536:
+            continue        # an int or an interned str: not an object in the heap
+        w = struct.unpack("4Q", bytes(uctypes.bytearray_at(a, 32)))
+        if w[0] in kinds or "." in types.get(w[0], ""):   # a class of a module: an instance
+            ids.add(w[3])
+
+
+def _text(raw):
+    return "".join(chr(c) if 32 < c < 127 else "." for c in raw)
+
+
+def _item(x, types):
+    """One object word of a tuple, described: a small int, an interned name, or the type (a
+    str's text) of the object it points to."""
+    import struct
+    import uctypes
+    if x & 1:
+        return str(x >> 1)
+    if x & 7:
+        return "q"
+    if x < 4096:
+        return "?"
+    w = struct.unpack("4Q", bytes(uctypes.bytearray_at(x, 32)))
+    tn = types.get(w[0], "?")
+    if tn in ("str", "bytes") and w[2] < 4096 and w[3]:
+        return repr(_text(bytes(uctypes.bytearray_at(w[3], min(w[2], 24)))))
+    return tn
 
 
 def _attrs(o):
@@ -333,10 +459,16 @@ async def watch():
         if t is not None:
             _flush_phase(phase)
             phase = t
+        t = _read(fl + ".bench-peek")
+        if t is not None:
+            peek(t.splitlines())
+            _say("peek-end")
+            continue
         t = _read(fl + ".bench-audit")
         if t is not None and unit is not None:
             _flush_phase(phase)
             breakdown(t)
+            _heap(t)                # after the walk: its own set and rows are garbage now
             _say("end", t)
             continue
         if unit is None or unit.link is None or phase == "boot":
@@ -347,3 +479,4 @@ async def watch():
             _peak[phase] = breakdown(phase, 60)
         elif n > p[0]:
             _peak[phase] = (n, p[1])
+        p = None    # a frame keeps what its dead locals held: this one held a peak's 60 rows

@@ -6,7 +6,7 @@ its breakdown, and the most a synchronous call allocated at once. Totals are mea
 (gc.mem_alloc() after gc.collect()); the rows are a model of MicroPython's object layouts,
 64-bit and 32-bit (_audit._size).
 
-    .venv/bin/python tools/bench/memaudit.py [--no-jobs] [--heap 1500K]
+    .venv/bin/python tools/bench/memaudit.py [--no-jobs] [--demo-only] [--heap 1500K]
     .venv/bin/python tools/bench/memaudit.py --report build/memaudit.log     the report again
 """
 import os
@@ -68,6 +68,115 @@ def groups(r):
         x[1] += b64
         x[2] += b32
     return sorted(((v[0], k, v[1], v[2]) for k, v in g.items()), reverse=True)
+
+
+def census(lines):
+    """{letter: [objects, bytes]} of one micropython.mem_info(1) block map (64-bit: 32-byte
+    blocks); an object is its head letter and the `=` tail blocks after it."""
+    out = {}
+    cur = None
+    for ln in lines:
+        if ": " not in ln or ln.startswith(("GC", "mem", "stack", " No.")):
+            continue
+        for ch in ln.split(": ", 1)[1].rstrip():
+            if ch == "=":
+                if cur is not None:
+                    cur[1] += 32
+            elif ch == ".":
+                cur = None
+            else:
+                cur = out.setdefault(ch, [0, 0])
+                cur[0] += 1
+                cur[1] += 32
+    return out
+
+
+_LETTER = {"T": "tuple", "L": "list", "D": "dict", "S": "str/bytes", "A": "bytearray/array",
+           "F": "float", "B": "function bytecode", "M": "module", "h": "other objects"}
+
+
+def heads(lines):
+    """{address: (blocks, letter)} of the objects in one block map."""
+    base = None
+    out = {}
+    cur = None
+    for ln in lines:
+        if ln.startswith("GC memory layout; from "):
+            base = int(ln.split()[-1].rstrip(":"), 16)
+            continue
+        if base is None or ": " not in ln:
+            continue
+        off, row = ln.split(": ", 1)
+        a = base + int(off, 16)
+        for i, ch in enumerate(row.rstrip()):
+            if ch == "=":
+                if cur is not None:
+                    out[cur] = (out[cur][0] + 1, out[cur][1])
+            elif ch == ".":
+                cur = None
+            else:
+                cur = a + 32 * i
+                out[cur] = (1, ch)
+    return out
+
+
+def new_objects(log, before, after):
+    """`address blocks letter` of the objects in the `after` block map that were not in the
+    `before` one (same address, size and kind): what came to be held between the two."""
+    maps = {}
+    label = None
+    for ln in log.splitlines():
+        if ln.startswith("bench: audit heapmap-end "):
+            label = None
+        elif ln.startswith("bench: audit heapmap "):
+            label = ln.split()[3]
+            maps[label] = []
+        elif label is not None:
+            maps[label].append(ln)
+    b = heads(maps[before])
+    a = heads(maps[after])
+    return ["%x %d %s" % (k, v[0], v[1]) for k, v in sorted(a.items()) if b.get(k) != v]
+
+
+def heap_report(log):
+    """The modules loaded, the qstr pool and the block map census at each audit label, each
+    against the baseline taken when main.py starts (`imports`)."""
+    maps, qs, mods = {}, {}, {}
+    label = None
+    qlabel = None
+    for ln in log.splitlines():
+        if ln.startswith("bench: audit heapmap-end "):
+            label = None
+        elif ln.startswith("bench: audit heapmap "):
+            label = ln.split()[3]
+            maps[label] = []
+        elif label is not None:
+            maps[label].append(ln)
+        elif ln.startswith("bench: audit qstr "):
+            qlabel = ln.split()[3]
+        elif ln.startswith("qstr pool:") and qlabel:
+            f = dict(kv.split("=") for kv in ln[len("qstr pool:"):].replace(",", " ").split())
+            qs[qlabel] = (int(f["n_qstr"]), int(f["n_total_bytes"]))
+            qlabel = None
+        elif ln.startswith("bench: audit newmods "):
+            mods[ln.split()[3]] = ln.split()[4]
+    if "imports" not in maps:
+        return
+    base = census(maps["imports"])
+    q0 = qs.get("imports", (0, 0))
+    print("\nbeyond the attributes, against the baseline when main.py starts (64-bit B):")
+    for label in maps:
+        if label == "imports":
+            continue
+        q = qs.get(label, q0)
+        print("  %-16s modules loaded since: %s" % (label, mods.get(label, "?")))
+        print("  %-16s qstr pool +%d names, +%d B" % ("", q[0] - q0[0], q[1] - q0[1]))
+        c = census(maps[label])
+        for ch in sorted(c, key=lambda k: base.get(k, [0, 0])[1] - c[k][1]):
+            d = c[ch][1] - base.get(ch, [0, 0])[1]
+            if abs(d) >= 256:
+                print("  %-16s %-18s %+7d B in %+d objects" % ("", _LETTER.get(ch, ch), d,
+                                                             c[ch][0] - base.get(ch, [0, 0])[0]))
 
 
 def report(log, code):
@@ -144,6 +253,7 @@ def report(log, code):
     print("\nlargest allocation total in one synchronous call (collector off; kept + garbage):")
     for ph, call, m, c in trans:
         print("  %-12s %-24s %7d B over %d calls" % (ph, call, m, c))
+    heap_report(log)
 
 
 def main(argv):
@@ -167,10 +277,15 @@ def main(argv):
         ln.add_remote(_scenario.BUSY, faults="busy")
         time.sleep(3)
         audit(s, "idle")
+        if "--demo-only" in argv:
+            _peek(s, ["attrs"] + new_objects(s.fw.log(), "imports", "idle"))
         phase(s, "demo")
         before = _scenario.demo(s, caller, s.tmp, deadline)
         time.sleep(1)
         audit(s, "after-demo")
+        if "--demo-only" in argv:
+            _peek(s, ["attrs"] + new_objects(s.fw.log(), "idle", "after-demo"))
+            return _end(s, code)
         phase(s, "telegrams")
         _scenario.telegrams(s, remote, before, True, deadline)
         time.sleep(1)
@@ -179,8 +294,21 @@ def main(argv):
         _scenario.fax256k(s, deadline)
         time.sleep(1)
         audit(s, "after-fax256k")
-        why = s.broken()
-        log = s.fw.log()
+        return _end(s, code)
+
+
+def _peek(s, lines):
+    """Have the audit name the objects at these addresses (`bench: audit peek` lines)."""
+    start = len(s.fw.log())
+    _mark(s, ".bench-peek", "\n".join(lines))
+    end = time.monotonic() + 60
+    while "bench: audit peek-end" not in s.fw.log()[start:] and time.monotonic() < end:
+        time.sleep(0.2)
+
+
+def _end(s, code):
+    why = s.broken()
+    log = s.fw.log()
     if why:
         print("the scenario broke: %s" % why)
     out = os.path.join(_unit.ROOT, "build", "memaudit.log")

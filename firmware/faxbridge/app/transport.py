@@ -12,10 +12,12 @@ import sys
 import asyncio
 import socket
 
+from micropython import const
+
 MICROPYTHON = sys.implementation.name == "micropython"
-# the esp32 port exports both (1.2x); the unix port does not: Linux and lwIP use 6 and 1
-_IPPROTO_TCP = getattr(socket, "IPPROTO_TCP", 6)
-_TCP_NODELAY = getattr(socket, "TCP_NODELAY", 1)
+# Linux and lwIP both number them 6 and 1 (the unix port's socket module exports neither)
+_IPPROTO_TCP = const(6)
+_TCP_NODELAY = const(1)
 
 
 def pem_to_der(data):
@@ -69,34 +71,50 @@ def resolve(host, port):
     return ai[0]
 
 
-class Conn:
-    """reader/writer of either runtime behind readinto/write/drain/close."""
+if MICROPYTHON:
+    import asyncio.stream as _stream
 
-    def __init__(self, r, w):
-        self.r = r
-        self.w = w
+    class Conn(_stream.Stream):
+        """MicroPython's asyncio Stream on the socket: readinto, write and drain are its own
+        (no frame of ours per read). Its close() does nothing (only wait_closed() closes the
+        socket): ours closes the socket, which frees the TLS session's mbedTLS buffers too."""
 
-    async def readinto(self, buf):
-        if MICROPYTHON:
-            return await self.r.readinto(buf)
-        data = await self.r.read(len(buf))
-        n = len(data)
-        buf[:n] = data
-        return n
+        async def close(self):
+            try:
+                self.s.close()
+            except OSError:
+                pass
 
-    def write(self, data):
-        self.w.write(data)
+    sleep_ms = asyncio.sleep_ms
+else:
+    class Conn:
+        """CPython's reader/writer behind readinto/write/drain/close."""
 
-    async def drain(self):
-        await self.w.drain()
+        def __init__(self, r, w):
+            self.r = r
+            self.w = w
 
-    async def close(self):
-        try:
-            self.w.close()
-            if not MICROPYTHON:
+        async def readinto(self, buf):
+            data = await self.r.read(len(buf))
+            n = len(data)
+            buf[:n] = data
+            return n
+
+        def write(self, data):
+            self.w.write(data)
+
+        async def drain(self):
+            await self.w.drain()
+
+        async def close(self):
+            try:
+                self.w.close()
                 await asyncio.wait_for(self.w.wait_closed(), 1)
-        except Exception:
-            pass
+            except Exception:
+                pass
+
+    async def sleep_ms(ms):
+        await asyncio.sleep(ms / 1000)
 
 
 async def connect(addr, tls, server_name, timeout_s, nodelay=True):
@@ -110,7 +128,6 @@ async def connect(addr, tls, server_name, timeout_s, nodelay=True):
     s.setblocking(False)
     if MICROPYTHON:
         from errno import EINPROGRESS
-        import asyncio.stream as stream
         try:
             s.connect(addr[-1])
         except OSError as e:
@@ -120,8 +137,7 @@ async def connect(addr, tls, server_name, timeout_s, nodelay=True):
         if tls is not None:
             s = tls.wrap_socket(s, server_hostname=server_name, do_handshake_on_connect=False)
             s.setblocking(False)
-        st = stream.Stream(s)
-        return Conn(st, st)
+        return Conn(s)
     try:
         await asyncio.wait_for(asyncio.get_event_loop().sock_connect(s, addr[-1]), timeout_s)
         if tls is not None:
@@ -135,10 +151,3 @@ async def connect(addr, tls, server_name, timeout_s, nodelay=True):
     except BaseException:
         s.close()
         raise
-
-
-async def sleep_ms(ms):
-    if MICROPYTHON:
-        await asyncio.sleep_ms(ms)
-    else:
-        await asyncio.sleep(ms / 1000)

@@ -103,7 +103,8 @@ class Port:
         if mcfg.get("baud"):
             spec["baud"] = mcfg["baud"]
         u = self._uart(spec, True)
-        return asyncio.StreamReader(u), asyncio.StreamWriter(u, {})
+        st = asyncio.StreamReader(u)    # one Stream reads and writes (MicroPython's are one class)
+        return st, st
 
     def open_telegram(self, tcfg: dict) -> tuple | None:
         spec = self.board.get("telegram_uart")
@@ -113,7 +114,8 @@ class Port:
         if tcfg.get("baud"):
             spec["baud"] = tcfg["baud"]
         u = self._uart(spec, False)
-        return asyncio.StreamReader(u), asyncio.StreamWriter(u, {})
+        st = asyncio.StreamReader(u)
+        return st, st
 
     def modem_reset_line(self, on: bool) -> bool:
         """Drive DTR (active low on the modem: on=True drops DTR to reset). False if absent."""

@@ -59,10 +59,10 @@ class Port:
         """(reader, writer) asyncio streams on the modem's pseudo-terminal."""
         f = open_raw(mcfg["path"], mcfg.get("baud"))
         self._files.append(f)
-        w = asyncio.StreamWriter(f, {})
+        st = asyncio.StreamReader(f)        # one Stream reads and writes (MicroPython's are one class)
         if mcfg.get("baud"):                # pace writes like the UART the board has
-            w = PacedWriter(w, mcfg["baud"])
-        return asyncio.StreamReader(f), w
+            return st, PacedWriter(st, mcfg["baud"])
+        return st, st
 
     def open_telegram(self, tcfg):
         """A reader for the telegram line, or None when no path is configured."""
@@ -71,7 +71,8 @@ class Port:
             return None
         f = open_raw(path, tcfg.get("baud"))
         self._files.append(f)
-        return asyncio.StreamReader(f), asyncio.StreamWriter(f, {})
+        st = asyncio.StreamReader(f)
+        return st, st
 
     def modem_reset_line(self, on):
         """No DTR on a pseudo-terminal: the driver falls back to ATZ."""

@@ -13,9 +13,6 @@ from micropython import const
 _VTIME = const(5)  # index in the termios cc list (Linux)
 _VMIN = const(6)
 
-_BAUD = {
-    9600: "B9600", 19200: "B19200", 38400: "B38400", 57600: "B57600", 115200: "B115200",
-}
 
 
 def open_raw(path, baud=None):
@@ -27,8 +24,7 @@ def open_raw(path, baud=None):
     cc = attr[6]
     cc[_VMIN] = 0
     cc[_VTIME] = 0
-    name = _BAUD.get(baud) if baud else None
-    speed = getattr(termios, name, None) if name else None
+    speed = getattr(termios, "B%d" % baud, None) if baud else None   # termios.B9600 ... B115200
     if speed is not None:
         attr[4] = speed
         attr[5] = speed
