@@ -335,8 +335,10 @@ class Link:
                     self._error(self._rx_err)
             rt.cancel()
             tt.cancel()
+            rt = tt = None      # MicroPython keeps what dead locals held: the tasks' frames
             self._c = None
             await c.close()
+            c = None            # and the closed stream, until the next connection
             self.outbox.poll(self.clock.ms())
             if self._stopping:
                 break
