@@ -289,3 +289,42 @@ def test_ring_during_a_command_is_not_its_result():
     r.say(FCON)
     r.expect("AT+FDT\r")
     assert r.kinds("ring") == [{"count": 1}]
+
+
+# ---- the unit's API: xoff(), recover_bytes(), evidence ---------------------------------
+
+def test_evidence_in_a_fixed_order():
+    from faxbridge.core.fax.evidence import evidence
+    r = Rig()
+    start_send(r, PAGE)
+    r.say("\r\nBUSY\r\n")
+    ev = evidence(r.end())
+    assert [k for k, _ in ev] == ["dir", "code", "reason", "result", "hangup", "pages", "pprs",
+                                  "remote_id", "params", "remote_caps", "number", "duration"]
+    assert ev[1] == ("code", 263)
+    r2 = Rig()
+    start_send(r2, PAGE)
+    connect(r2)
+    r2.take()
+    r2.say(OK)
+    r2.say("\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n" + OK)
+    p = dict(evidence(r2.end()))["params"]
+    assert p[0] == ("raw", "1,3,0,2,0,0,0,0") and p[2] == ("bit_rate", 9600)
+
+
+def test_xoff_is_public_and_follows_the_modem():
+    r = Rig({"chunk": 64})
+    start_send(r, PAGE)
+    r.say(FCON)
+    r.expect("AT+FDT\r")
+    r.m.feed(CONNECT.encode() + b"\x11", r.t)
+    assert r.m.xoff() is False
+    r.m.feed(b"\x13", r.t)
+    assert r.m.xoff() is True and r.m.next_output(r.t) == b""
+    r.m.feed(b"\x11", r.t)
+    assert r.m.xoff() is False and len(r.m.next_output(r.t)) >= 64
+
+
+def test_recover_bytes_end_page_data_then_the_session():
+    r = Rig()
+    assert r.m.recover_bytes() == (b"\x10\x03", b"AT+FK\r")
