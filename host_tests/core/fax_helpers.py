@@ -1,6 +1,7 @@
 """Helpers for the Class 2 driver tests (MicroPython and CPython): byte-buffer page sources and
 sinks, a rig that drives a Class2 machine with a fake clock, and a reader for the reference
 transcripts (host_tests/core/data/class2/, copied from shared/reference/class2-transcripts)."""
+from faxbridge.core.fax import c2core
 from faxbridge.core.fax.class2 import Class2
 
 HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
@@ -82,14 +83,37 @@ class BufSink:
         self.cur = None
 
 
-class Rig:
-    """A Class2 machine, a fake clock, what it wrote and what it reported."""
+RAN = {}    # TABLE row index -> times run, over every Rig of the test run
 
-    def __init__(self, config=None, sink=None, boot=True):
+
+def checked(m):
+    """Check every dispatch of machine `m`: the TABLE row it ran (state x event -> guard,
+    action) must leave the machine in one of the row's next states (the fifth column)."""
+    run = m._dispatch
+    t = c2core.TABLE
+
+    def dispatch(ev, s, name, now):
+        before = m.state_name()
+        k = run(ev, s, name, now)
+        if k >= 0:
+            RAN[k] = RAN.get(k, 0) + 1
+            assert t[k + 4] & (1 << m.state), ("TABLE row %d (%s, %s) left the machine in %s"
+                                               % (k // 5, before, t[k + 3], m.state_name()))
+        return k
+    m._dispatch = dispatch
+    return m
+
+
+class Rig:
+    """A Class2 machine (its transitions checked against TABLE), a fake clock, what it wrote
+    and what it reported. `factory` replaces the sink factory made of `sink`."""
+
+    def __init__(self, config=None, sink=None, boot=True, factory=None):
         self.t = 0.0
         self.sink = sink
-        factory = (lambda: sink) if sink is not None else None
-        self.m = Class2(config, factory)
+        if factory is None and sink is not None:
+            factory = lambda: sink  # noqa: E731
+        self.m = checked(Class2(config, factory))
         self.out = bytearray()
         self.ev = []
         self.m.start(self.t)
@@ -244,3 +268,44 @@ def replies(items):
         elif cur is not None:
             cur += b
     return out
+
+
+# ---- dialogues shared by the Class 2 tests (test_fax_class2*.py, test_fax_framing.py) ----
+
+OK = "\r\nOK\r\n"
+FCON = "\r\n+FCON\r\n\r\n+FCSI:+1 555 0100\r\n\r\n+FDIS:1,3,0,2,0,0,0,0\r\n" + OK
+CONNECT = "\r\n+FDCS:1,3,0,2,0,0,0,0\r\n\r\nCONNECT\r\n"
+PAGE = bytes(range(256)) * 3            # contains DLE (0x10) and XON/XOFF byte values
+STUFFED = PAGE.replace(b"\x10", b"\x10\x10") + b"\x10\x03"
+
+
+def start_send(r, *pages, **kw):
+    op = pages_of(*pages, **kw)
+    r.send("5551234", op)
+    r.expect("AT+FDIS=1,3,0,2,0,0,0,0\r")
+    r.say(OK)
+    r.expect("ATDT5551234\r")
+    return op
+
+
+def connect(r, xon=True):
+    r.say(FCON)
+    r.expect("AT+FDT\r")
+    r.say(CONNECT + ("\x11" if xon else ""))
+
+
+def assert_reinit(r):
+    assert r.take().startswith(b"ATE0V1Q0\r"), "machine re-initialises after a call"
+
+
+def ring_in(r, n=2):
+    for _ in range(n):
+        r.say("\r\nRING\r\n")
+
+
+def start_receive(r, n=2, dcs="1,3,0,2,0,0,0,0"):
+    ring_in(r, n)
+    r.expect("ATA\r")
+    r.say("\r\n+FCON\r\n\r\n+FTSI:\"  +81 3 1234\"\r\n\r\n+FDCS:%s\r\n" % dcs + OK)
+    r.expect("AT+FDR\r")
+    r.say("\r\n+FCFR\r\n\r\nCONNECT\r\n")

@@ -90,7 +90,7 @@ def test_unstuffing_dle_sub_and_unknown_dle_pairs():
 
 
 def test_driver_stuffs_with_any_source_step_and_chunk():
-    from test_fax_class2 import STUFFED, start_send, connect, PAGE as P
+    from fax_helpers import STUFFED, start_send, connect, PAGE as P
     for chunk, step in ((1, 1), (2, 1000), (3, 7), (64, 77), (128, 1)):
         r = Rig({"chunk": chunk})
         start_send(r, P, step=step)
@@ -99,7 +99,7 @@ def test_driver_stuffs_with_any_source_step_and_chunk():
 
 
 def test_driver_reads_memoryview_input_without_copy():
-    from test_fax_class2 import start_receive
+    from fax_helpers import start_receive
     sink = BufSink()
     r = Rig(sink=sink)
     start_receive(r)
@@ -159,7 +159,7 @@ def _alloc(step, n):
 def test_page_data_path_allocates_nothing_per_chunk():
     if not MICROPYTHON:
         return                                   # gc.mem_alloc is MicroPython's
-    from test_fax_class2 import FCON, OK, start_receive
+    from fax_helpers import FCON, OK, start_receive
     r = Rig({"chunk": 64})
     r.send("5551234", lambda i: _QuietSource(64 * 500) if i == 0 else None)
     r.say(OK)

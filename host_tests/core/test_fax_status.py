@@ -48,7 +48,11 @@ def test_every_mapped_code_is_known_and_final_rules():
         assert code in status.CODES
     for _, _, code in status.HANGUPS:
         assert code in status.CODES
-    assert not status.is_final(-3) and status.is_final(0) and status.is_final(263)
+    assert status.category(-3) == "in progress" and status.category(0) == "success"
+    assert status.category(12345) == "unknown" and 12345 not in status.CODES
+    t = status.CODES                    # code, category, row by row
+    assert len(t) % 2 == 0 and [1 for k in range(0, len(t), 2)
+                                if not isinstance(t[k], int) or not isinstance(t[k + 1], str)] == []
     assert status.retryable(263) and not status.retryable(6002) and not status.retryable(403)
     assert status.category(263) == "busy"
 

@@ -6,7 +6,7 @@ lines (a Class 2 modem sends them around page data).
 """
 from micropython import const
 
-XON = const(0x11)
+_XON = const(0x11)
 XOFF = const(0x13)
 
 # Line kinds returned by classify().
@@ -123,7 +123,7 @@ class LineReader:
                     self._n = 0
                     return i, bytes(buf[:n]).decode()
                 continue
-            if b == XON or b == XOFF:
+            if b == _XON or b == XOFF:
                 self._n = n
                 return i, b
             if n >= len(buf):

@@ -1,68 +1,64 @@
 """The actions of c2core.TABLE (sans-I/O): modem health outside calls, the ends of calls,
 sending (AT+FDIS= to the last page verdict) and receiving (ATA to the last page).
 
-Each action is f(machine, session, result name, now); the session is None outside calls. The
-seed's sections: responses 5.4 (+FCON, +FDCS, +FCFR, +FPTS, +FET, +FHNG), parameters 5.5.2,
-post-page messages and responses Tables 5-3/5-4; the decisions are in docs/fax.md. Page
-sources and sinks are reached only through the driver's hooks (class2.Class2: _open,
-_rx_begin, _rx_abort).
+Each action is f(machine, session, result name, now); the session is None outside calls. An
+action moves the machine only through its public interface (c2core.Machine lists it), to one
+of the next states its TABLE row names. The seed's sections: responses 5.4 (+FCON, +FDCS,
++FCFR, +FPTS, +FET, +FHNG), parameters 5.5.2, post-page messages and responses Tables 5-3/5-4;
+the decisions are in docs/fax.md. Page sources and sinks are reached only through the
+driver's hooks (class2.Class2: load_page, begin_page, data_mode, end_data, rx_cancel).
 """
-from faxbridge.core.fax import at, c2core as C, dialect, params, status
-from faxbridge.core.fax.evidence import Session
+from faxbridge.core.fax import c2core as C, dialect, params, status
 
 
 # ---- modem health: init list, idle probe, ATZ and its back-off (docs/fax.md "Modem health")
 
 def init_next(m, s, name, now):
-    """OK: the next init command, then idle. ERROR on a required one: reset."""
-    body, required = m._init_cmds[m._init_i]
+    """OK: the next init command, then idle (ready). ERROR on a required one: reset."""
+    body, required = m.init.pop(0)
     if name != "OK" and required:
-        m._reset("AT%s answered ERROR" % body, now)
-        return
-    m._init_i += 1
-    if m._init_i < len(m._init_cmds):
-        m._cmd(m._init_cmds[m._init_i][0], C.INIT, now)
-        return
-    idle(m, s, name, now)
-    m._emit("modem", {"state": "ready"})
-    m._idle_poll(now)
+        m.reset("AT%s answered ERROR" % body, now)
+    elif m.init:
+        m.command(m.init[0][0], C.INIT, now)
+    else:
+        idle(m, s, name, now)
+        m.emit("modem", {"state": "ready"})
 
 
 def class_pick(m, s, name, now):
     """The answer to AT+FCLASS=? (fclass "auto"): the first class of class_order it lists,
     then its init list. None listed (or ERROR): "unsupported", asked again after a reset."""
-    got = dialect.pick(m._listing or "", m.cfg["class_order"]) if name == "OK" else None
+    got = dialect.pick(m.listing or "", m.cfg["class_order"]) if name == "OK" else None
     if got is None:
-        m._emit("modem", {"state": "unsupported",
-                          "reason": "AT+FCLASS=? lists %s: none of %s" % (m._listing, ",".join(m.cfg["class_order"]))})
-        m._set(C.RESET_WAIT, now, m.cfg["reset_backoff"])
+        m.emit("modem", {"state": "unsupported",
+                         "reason": "AT+FCLASS=? lists %s: none of %s" % (m.listing, ",".join(m.cfg["class_order"]))})
+        m.goto(C.RESET_WAIT, now, m.cfg["reset_backoff"])
         return
-    m._listing = None
+    m.listing = None
     m.d = dialect.get(got)
     m.fclass = got
-    m._emit("modem", {"state": "class", "class": got})
-    m._start_init(now)
+    m.emit("modem", {"state": "class", "class": got})
+    m.start(now)
 
 
 def idle(m, s, name, now):
-    m._set(C.IDLE, now, None)
-    m._idle_since = now
+    m.goto(C.IDLE, now, None)
 
 
 def reinit(m, s, name, now):
-    m._start_init(now)
+    m.start(now)
 
 
 def reset(m, s, name, now):
-    """A deadline passed with no answer: ATZ (c2core.Machine._reset) with the reason."""
+    """A deadline passed with no answer: ATZ (c2core.Machine.reset) with the reason."""
     st = m.state
-    m._reset("still unresponsive" if st == C.RESET_WAIT else "no end of page data" if st == C.RXDATA
+    m.reset("still unresponsive" if st == C.RESET_WAIT else "no end of page data" if st == C.RXDATA
              else "no answer to AT%s" % m.last_cmd, now)
 
 
 def unresponsive(m, s, name, now):
-    m._emit("modem", {"state": "unresponsive", "reason": "no answer to ATZ"})
-    m._set(C.RESET_WAIT, now, m.cfg["reset_backoff"])
+    m.emit("modem", {"state": "unresponsive", "reason": "no answer to ATZ"})
+    m.goto(C.RESET_WAIT, now, m.cfg["reset_backoff"])
 
 
 # ---- the end of a call ------------------------------------------------------------------
@@ -70,30 +66,27 @@ def unresponsive(m, s, name, now):
 def lost(m, s, name, now):
     """A final result that ends the call in a state that expected something else."""
     if s.hangup is not None:
-        m._end(now)
+        m.end(now)
     elif name == "NO CARRIER":
-        m._end(now, 488, "NO CARRIER during the call")
+        m.end(now, 488, "NO CARRIER during the call")
     else:
-        m._fail(205001, name + " in state " + m.state_name(), now)
+        m.fail(205001, name + " in state " + m.state_name(), now)
 
 
 def hangup_refused(m, s, name, now):
-    """ERROR to AT+FK: ATH once, then whatever comes ends the call."""
-    if m._hangup_cmds:
-        m._end(now)
-        return
-    m._hangup_cmds = 1
-    m.last_cmd = "H"
-    m._write(at.command("H"))
-    m._deadline = now + m.cfg["hangup_timeout"]
+    """ERROR to AT+FK (or to the CR that aborted a dial): ATH; ERROR to ATH ends the call."""
+    if m.last_cmd == "H":
+        m.end(now)
+    else:
+        m.hangup(now, "H")
 
 
 def finish(m, s, name, now):
-    m._end(now)
+    m.end(now)
 
 
 def timed_out(m, s, name, now):
-    m._fail(205001, "no answer to AT%s in state %s" % (m.last_cmd, m.state_name()), now)
+    m.fail(205001, "no answer to AT%s in state %s" % (m.last_cmd, m.state_name()), now)
 
 
 # ---- sending --------------------------------------------------------------------------------
@@ -109,7 +102,7 @@ def setup_page(m, s, now, then):
     if vr != s.vr:
         s.vr = vr
         c = m.cfg
-        m._cmd(m.d["offer"] + params.to_str(params.choose(fine, c["max_rate"], c["scan_time"])),
+        m.command(m.d["offer"] + params.to_str(params.choose(fine, c["max_rate"], c["scan_time"])),
                C.SETUP, now)
     else:
         setup_done(m, s, None, now)
@@ -118,15 +111,15 @@ def setup_page(m, s, now, then):
 def setup_done(m, s, name, now):
     """After AT+FDIS= (ERROR tolerated: the modem keeps its own capabilities)."""
     if s.then == C.DIAL:
-        m._progress("dialling", now)
-        m._cmd("D" + m.cfg["dial_mode"] + s.number, C.DIAL, now, m.cfg["dial_timeout"])
+        m.progress("dialling", now)
+        m.command("D" + m.cfg["dial_mode"] + s.number, C.DIAL, now, m.cfg["dial_timeout"])
     else:
         fdt(m, now)
 
 
 def fdt(m, now):
-    m._progress("page", now)
-    m._cmd(m.d["send"], C.FDT, now, m.cfg["connect_timeout"])
+    m.progress("page", now)
+    m.command(m.d["send"], C.FDT, now, m.cfg["connect_timeout"])
 
 
 def call_ok(m, s, name, now):
@@ -134,7 +127,7 @@ def call_ok(m, s, name, now):
     no fax machine is on the line (9001)."""
     tx = s.dir == "tx"
     if not s.fcon:
-        m._fail(9001, "OK to %s without +FCON" % ("ATD" if tx else "ATA"), now)
+        m.fail(9001, "OK to %s without +FCON" % ("ATD" if tx else "ATA"), now)
         return
     s.retries = 0
     if tx:
@@ -147,35 +140,37 @@ def dial_failed(m, s, name, now):
     """BUSY, NO ANSWER, ... to ATD (spec/fax.md rows); NO CARRIER after +FCON: 488;
     CONNECT (a data modem answered): 205001."""
     if name == "CONNECT":
-        m._fail(205001, "CONNECT to ATD (data modem?)", now)
+        m.fail(205001, "CONNECT to ATD (data modem?)", now)
         return
     if s.fcon and name == "NO CARRIER":
-        m._end(now, 488, "NO CARRIER after +FCON")
+        m.end(now, 488, "NO CARRIER after +FCON")
         return
     code = status.from_result(name)
-    m._end(now, 205001 if code is None else code, "ATD: " + name)
+    m.end(now, 205001 if code is None else code, "ATD: " + name)
 
 
 def dial_timeout(m, s, name, now):
     """No result to ATD: any character aborts the dial (V.25 ter 6.3.1), 205001."""
     s.outcome = s.outcome or (205001, "no result to ATD within %s s" % m.cfg["dial_timeout"])
-    m._write(b"\r")
-    m._set(C.HANGUP, now, m.cfg["hangup_timeout"])
+    m.write(b"\r")
+    m.goto(C.HANGUP, now, m.cfg["hangup_timeout"])
 
 
 def fdt_connect(m, s, name, now):
-    """CONNECT to AT+FDT: wait for XON (or the grace time); cancelled meanwhile: end data."""
-    m._fst[0] = m._fst[1] = 0           # no page bytes read yet
+    """CONNECT to AT+FDT: page data after XON, or xon_grace without one (efax); Class 2.0
+    sends no XON (T.32): at once. Cancelled meanwhile: DLE ETX at once."""
+    m.data_mode(now)
     if s.outcome is not None:
-        m._set(C.TXDATA, now, None)
-        m._end_tx_data(now)
-        return
-    m._xoff = False
-    if not m.d["xon"]:                   # Class 2.0: no XON after CONNECT (T.32), send at once
-        m._set(C.TXDATA, now, None)
-        return
-    m._xon_until = now + m.cfg["xon_grace"]
-    m._set(C.XONWAIT, now, None)
+        m.goto(C.TXDATA, now, None)
+        m.end_data(now)
+    elif m.d["xon"]:
+        m.goto(C.XONWAIT, now, m.cfg["xon_grace"])
+    else:
+        tx_data(m, s, name, now)
+
+
+def tx_data(m, s, name, now):
+    m.goto(C.TXDATA, now, None)
 
 
 def fdt_again(m, s, name, now):
@@ -184,18 +179,18 @@ def fdt_again(m, s, name, now):
         s.retries += 1
         fdt(m, now)
     else:
-        m._fail(7200, "OK instead of CONNECT to +FDT, %d times" % (s.retries + 1), now)
+        m.fail(7200, "OK instead of CONNECT to +FDT, %d times" % (s.retries + 1), now)
 
 
 def page_sent(m, s, name, now):
     """OK after DLE ETX: open the next page; its existence decides MPS or EOP (Table 5-3)."""
-    more = m._open(s, s.index + 1)
+    more = m.load_page(s, s.index + 1)
     if more is None:
-        m._hangup(now)
+        m.hangup(now)
         return
     s.ppm = 0 if more else 2
     s.ppr = None
-    m._cmd(m.d["ppm"] % s.ppm, C.FET, now, m.cfg["fet_timeout"])
+    m.command(m.d["ppm"] % s.ppm, C.FET, now, m.cfg["fet_timeout"])
 
 
 def ppm_verdict(m, s, name, now):
@@ -216,32 +211,32 @@ def page_verdict(m, s, name, now):
         ppr = 1               # MCF: +FHNG:0 without +FPTS on the last page is success (HylaFAX)
     good = ppr == 1 or ppr == 3 or ppr == 5
     s.pprs.append(ppr)
-    m._emit("page", {"dir": "tx", "index": s.index, "ppr": ppr, "ok": good})
+    m.emit("page", {"dir": "tx", "index": s.index, "ppr": ppr, "ok": good})
     if good:
         s.confirmed += 1
     if s.hangup == 0:
         if good and last:
-            m._end(now, 0, "all pages confirmed")
+            m.end(now, 0, "all pages confirmed")
         else:
-            m._end(now, 3268, "call ended after page %d (ppr %s)" % (s.index + 1, ppr))
+            m.end(now, 3268, "call ended after page %d (ppr %s)" % (s.index + 1, ppr))
         return
-    if m._closing(s, now):
+    if m.closing(s, now):
         return
     if good:
         if last:
             s.outcome = (0, "all pages confirmed")   # no +FHNG yet: hang up ourselves
-            m._hangup(now, "H")
+            m.hangup(now, "H")
             return
         s.index += 1
         s.resends = 0
     else:
         if s.resends >= m.cfg["rtn_resend"]:
             s.outcome = (3268, "page %d rejected (ppr %s)" % (s.index + 1, ppr))
-            m._hangup(now)
+            m.hangup(now)
             return
         s.resends += 1
-        if m._open(s, s.index) is None:          # the same page again
-            m._hangup(now)
+        if m.load_page(s, s.index) is None:          # the same page again
+            m.hangup(now)
             return
     s.src = s.next_src
     s.next_src = None
@@ -251,47 +246,33 @@ def page_verdict(m, s, name, now):
 
 # ---- receiving ------------------------------------------------------------------------------
 
-def answer(m, sink, now):
-    """The ring count is reached and the sink factory gave a sink: ATA."""
-    s = Session("rx", now)
-    s.sink = sink
-    m._sess = s
-    m._progress("answering", now)
-    m._cmd("A", C.ANSWER, now, m.cfg["answer_timeout"])
-
-
 def answer_failed(m, s, name, now):
     """A final result to ATA before +FCON: the answer codes, not the dialling ones."""
     if s.fcon:
         lost(m, s, name, now)
         return
-    m._end(now, status.from_answer(name), "ATA: " + name)
+    m.end(now, status.from_answer(name), "ATA: " + name)
 
 
 def fdr(m, s, name, now):
-    m._cmd(m.d["receive"], C.FDR, now, m.cfg["fdr_timeout"])
+    m.command(m.d["receive"], C.FDR, now, m.cfg["fdr_timeout"])
 
 
 def fdr_connect(m, s, name, now):
-    """CONNECT to AT+FDR: open the page in the sink, then DC2 (or DC1) starts the data."""
-    m._rx_armed = False            # armed once our DC2 is written (next_output)
-    m._arm_on_write = True
-    m._rx_lead = True
-    m._fst[3] = 0
-    m._rx_page_t = now
-    m._set(C.RXDATA, now, None)
-    if s.outcome is not None:
-        m._rx_cancel(s, now)
-        return
-    dcs = s.dcs if isinstance(s.dcs, tuple) else None
-    info = params.describe(dcs) or {}
-    msb = m.d["rx_msb"]
-    info["msb_first"] = bool(m.cfg["rx_msb_first"]) if msb is None else msb
-    if not m._rx_begin(s, info):
-        m._rx_cancel(s, now)
-        return
-    m._write(b"\x12" if m.cfg["rx_start"] == "DC2" else b"\x11")
-    m._progress("page", now)
+    """CONNECT to AT+FDR: open the page in the sink, then DC2 (or DC1) starts the data;
+    cancelled meanwhile or refused by the sink: CAN."""
+    m.data_mode(now)
+    m.goto(C.RXDATA, now, None)
+    if s.outcome is None:
+        dcs = s.dcs if isinstance(s.dcs, tuple) else None
+        info = params.describe(dcs) or {}
+        msb = m.d["rx_msb"]
+        info["msb_first"] = bool(m.cfg["rx_msb_first"]) if msb is None else msb
+        if m.begin_page(s, info):
+            m.write(b"\x12" if m.cfg["rx_start"] == "DC2" else b"\x11")
+            m.progress("page", now)
+            return
+    m.rx_cancel(s, now)
 
 
 def fdr_ok(m, s, name, now):
@@ -299,12 +280,12 @@ def fdr_ok(m, s, name, now):
     else repeat AT+FDR fdr_retries times, then 7200."""
     if s.ppm == 2 and s.confirmed:
         s.outcome = (0, "document received")
-        m._hangup(now, "H")
+        m.hangup(now, "H")
     elif s.retries < m.cfg["fdr_retries"]:
         s.retries += 1
         fdr(m, s, name, now)
     else:
-        m._fail(7200, "OK without CONNECT to +FDR, %d times" % (s.retries + 1), now)
+        m.fail(7200, "OK without CONNECT to +FDR, %d times" % (s.retries + 1), now)
 
 
 def page_end(m, s, verdict, now):
@@ -319,7 +300,7 @@ def page_end(m, s, verdict, now):
         s.rx_lines = lines
         s.rx_bad = bad
         s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * m.cfg["rx_bad_pct"] else 2
-    m._set(C.RXPOST, now, m.cfg["fet_timeout"])
+    m.goto(C.RXPOST, now, m.cfg["fet_timeout"])
 
 
 def page_received(m, s, name, now):
@@ -331,7 +312,7 @@ def page_received(m, s, name, now):
         ppr = s.our_ppr if complete else None
         ok = ppr == 1
         s.pprs.append(ppr)
-        m._emit("page", {"dir": "rx", "index": s.index, "ppr": ppr, "ok": ok,
+        m.emit("page", {"dir": "rx", "index": s.index, "ppr": ppr, "ok": ok,
                          "lines": s.rx_lines, "bad_lines": s.rx_bad,
                          "modem_ppr": s.modem_ppr, "complete": complete})
         if ok:
@@ -339,12 +320,12 @@ def page_received(m, s, name, now):
             s.index += 1
         else:
             s.bad_pages += 1            # the sender retrains and sends it again (same index)
-    if m._closing(s, now):
+    if m.closing(s, now):
         return
     s.retries = 0
     ours = s.our_ppr
     s.our_ppr = None
     if ours is not None and ours != s.modem_ppr:
-        m._cmd(m.d["ppr"] % ours, C.FPTS, now)
+        m.command(m.d["ppr"] % ours, C.FPTS, now)
     else:
         fdr(m, s, name, now)

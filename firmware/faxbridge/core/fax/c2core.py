@@ -1,15 +1,12 @@
-"""The Class 2 machine's core (sans-I/O): states, configuration, the AT line path, the dispatch
-of final results and timeouts through TABLE, and the one way a call ends.
+"""The Class 2 machine's core (sans-I/O): states, the transition table TABLE and the dispatch
+of final results and deadlines through it, the AT line path, the one guard, the end of a call.
 
-No page source or sink is touched here: the driver (class2.Class2) does that page I/O and
-implements the hooks this core calls (_answer, _open, _configure, _rx_begin, _rx_abort).
-docs/fax.md has the states table and the module map.
+No page source or sink is touched here: the driver (class2.Class2) does that page I/O behind
+the hooks listed in Machine. docs/fax.md has the states table and the module map.
 """
-from array import array
-
 from micropython import const
 
-from faxbridge.core.fax import at, dial, dialect, evidence, framing
+from faxbridge.core.fax import at, dialect, evidence, framing
 
 # States (names in STATE_NAMES, same order).
 _OFF = const(0)
@@ -47,88 +44,83 @@ _ANY = const(5)       # event column: every final result not matched before it
 _TIMEOUT = const(6)
 _ALL = const(99)      # state column: every state not matched before it
 _G = const(1)         # guard column: hang-up seen -> end, outcome decided -> hang up
+# Next-state column: the states a row may leave the machine in, one bit a state (1 << STATE).
+_END = const(1 << INIT | 1 << CLASSQ)     # the call ended: the init list again (Machine.end)
+_HUP = const(1 << HANGUP)
+_GONE = const(_END | _HUP)                # what the guard (_G) and a failure lead to
 
-# The machine: state x event -> guard, action (first matching row wins). Events are the final
-# result codes (_ANY: every other one) and _TIMEOUT (the state's deadline passed). _G: the guard
-# runs first (Machine._closing: hang-up seen -> end; outcome decided -> hang up). The actions
-# are the functions of c2call.py, named here. +F responses (+FCON, +FHNG, +FDCS, +FPTS, +FET,
-# ...) are not events: they are recorded in the call's session (dialect.read) and read by the
-# action of the final result that follows them.
+# The machine: state x event -> guard, action (a function of c2call.py), next states; the
+# first matching row wins. Events: the final result codes (_ANY: every other one), _TIMEOUT
+# (the state's deadline passed). _G: the guard runs first (Machine.closing), so its states
+# (_GONE) are in the row's column. +F responses are not events: dialect.read records them in
+# the call's session for the action of the next final result. The core tests check on every
+# dispatch that the action left the machine in one of the row's next states (fax_helpers.py).
 TABLE = (
-    # state     event      guard action           what follows
-    CLASSQ,     _ANY,      0,  "class_pick",       # fclass auto: the dialect of class_order listed -> INIT
-    INIT,       _ANY,      0,  "init_next",        # next init command / IDLE; ERROR on a required one: RESET
-    PROBE,      _OK,       0,  "idle",             # "AT" answered: IDLE
-    PROBE,      _ERROR,    0,  "idle",
-    RESET,      _OK,       0,  "reinit",           # ATZ answered: INIT
-    SETUP,      _ANY,      _G, "setup_done",       # AT+FDIS= (5.5.2): ATD -> DIAL, or AT+FDT -> FDT
-    DIAL,       _OK,       _G, "call_ok",          # +FCON seen: AT+FDT -> FDT; else 9001
-    DIAL,       _ANY,      0,  "dial_failed",      # BUSY, NO ANSWER, ... -> end (spec/fax.md); CONNECT: 205001
-    FDT,        _CONNECT,  0,  "fdt_connect",      # XONWAIT -> TXDATA on XON or xon_grace
-    FDT,        _OK,       _G, "fdt_again",        # AT+FDT again (fdt_retries), then 7200
-    FDT,        _ANY,      0,  "lost",             # +FHNG seen: end; NO CARRIER: 488; else 205001, leave the call
-    XONWAIT,    _ANY,      0,  "lost",
-    TXDATA,     _ANY,      0,  "lost",             # the modem left data mode on its own
-    TXEND,      _OK,       _G, "page_sent",        # DLE ETX confirmed: AT+FET=0|2 -> FET
-    TXEND,      _ANY,      0,  "lost",
-    FET,        _OK,       0,  "page_verdict",     # +FPTS (Table 5-4): SETUP/FDT, same page, HANGUP, end
-    FET,        _ANY,      0,  "lost",
-    TXPPM,      _OK,       0,  "ppm_verdict",      # Class 2.0 page end: OK = MCF/RTP/PIP, then as FET
-    TXPPM,      _ERROR,    0,  "ppm_verdict",      # ERROR = RTN/PIN (T.32): the page again or give up
-    TXPPM,      _ANY,      0,  "lost",
-    ANSWER,     _OK,       _G, "call_ok",          # +FCON seen: AT+FDR -> FDR; else 9001
-    ANSWER,     _ANY,      0,  "answer_failed",    # VOICE 3936, NO CARRIER 488, else 205001
-    FDR,        _CONNECT,  0,  "fdr_connect",      # DC2 -> RXDATA until DLE ETX -> RXPOST
-    FDR,        _OK,       _G, "fdr_ok",           # after EOP: ATH -> HANGUP; else AT+FDR again, then 7200
-    FDR,        _ANY,      0,  "lost",
-    RXPOST,     _OK,       0,  "page_received",    # our verdict differs: AT+FPTS= -> FPTS; else AT+FDR -> FDR
-    RXPOST,     _ANY,      0,  "lost",
-    FPTS,       _ANY,      _G, "fdr",              # ERROR tolerated (the modem keeps its verdict)
-    HANGUP,     _ERROR,    0,  "hangup_refused",   # AT+FK refused: ATH once
-    HANGUP,     _ANY,      0,  "finish",           # end event -> INIT (re-init after every call)
-    INIT,       _TIMEOUT,  0,  "reset",            # -> RESET (ATZ)
-    CLASSQ,     _TIMEOUT,  0,  "reset",
-    PROBE,      _TIMEOUT,  0,  "reset",
-    HANGUP,     _TIMEOUT,  0,  "reset",
-    RESET,      _TIMEOUT,  0,  "unresponsive",     # -> RESET_WAIT (reset_backoff)
-    RESET_WAIT, _TIMEOUT,  0,  "reset",            # -> RESET
-    DIAL,       _TIMEOUT,  0,  "dial_timeout",     # CR aborts the dial -> HANGUP
-    RXDATA,     _TIMEOUT,  0,  "reset",            # no DLE ETX after our CAN -> RESET
-    _ALL,       _TIMEOUT,  0,  "timed_out",        # any other state: 205001, leave the call
+    # state     event      guard action            next states
+    CLASSQ,     _ANY,      0,  "class_pick",       1 << INIT | 1 << RESET_WAIT,          # none listed: back off
+    INIT,       _ANY,      0,  "init_next",        1 << INIT | 1 << IDLE | 1 << RESET,   # ERROR on a required one
+    PROBE,      _OK,       0,  "idle",             1 << IDLE,                            # "AT" answered
+    PROBE,      _ERROR,    0,  "idle",             1 << IDLE,
+    RESET,      _OK,       0,  "reinit",           _END,                                 # ATZ answered
+    SETUP,      _ANY,      _G, "setup_done",       _GONE | 1 << DIAL | 1 << FDT,         # AT+FDIS= (5.5.2)
+    DIAL,       _OK,       _G, "call_ok",          _GONE | 1 << FDT,                     # +FCON seen, else 9001
+    DIAL,       _ANY,      0,  "dial_failed",      _GONE,                                # BUSY 263, ...; CONNECT 205001
+    FDT,        _CONNECT,  0,  "fdt_connect",      1 << XONWAIT | 1 << TXDATA | 1 << TXEND,
+    FDT,        _OK,       _G, "fdt_again",        _GONE | 1 << FDT,                     # fdt_retries, then 7200
+    FDT,        _ANY,      0,  "lost",             _GONE,                                # +FHNG: end; NO CARRIER: 488
+    XONWAIT,    _TIMEOUT,  0,  "tx_data",          1 << TXDATA,                          # no XON within xon_grace
+    XONWAIT,    _ANY,      0,  "lost",             _GONE | 1 << TXEND,                   # DLE ETX, then hang up
+    TXDATA,     _ANY,      0,  "lost",             _GONE | 1 << TXEND,                   # the modem left data mode
+    TXEND,      _OK,       _G, "page_sent",        _GONE | 1 << FET,                     # AT+FET=0|2 (Table 5-3)
+    TXEND,      _ANY,      0,  "lost",             _GONE,
+    FET,        _OK,       0,  "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,        # +FPTS (Table 5-4)
+    FET,        _ANY,      0,  "lost",             _GONE,
+    TXPPM,      _OK,       0,  "ppm_verdict",      _GONE | 1 << SETUP | 1 << FDT,        # T.32: MCF, RTP, PIP
+    TXPPM,      _ERROR,    0,  "ppm_verdict",      _GONE | 1 << SETUP | 1 << FDT,        # T.32: RTN, PIN
+    TXPPM,      _ANY,      0,  "lost",             _GONE,
+    ANSWER,     _OK,       _G, "call_ok",          _GONE | 1 << FDR,                     # +FCON seen, else 9001
+    ANSWER,     _ANY,      0,  "answer_failed",    _GONE,                                # VOICE 3936, NO CARRIER 488
+    FDR,        _CONNECT,  0,  "fdr_connect",      1 << RXDATA,                          # DC2, data to DLE ETX
+    FDR,        _OK,       _G, "fdr_ok",           _GONE | 1 << FDR,                     # after EOP: ATH
+    FDR,        _ANY,      0,  "lost",             _GONE,
+    RXPOST,     _OK,       0,  "page_received",    _GONE | 1 << FPTS | 1 << FDR,         # AT+FPTS= if ours differs
+    RXPOST,     _ANY,      0,  "lost",             _GONE,
+    FPTS,       _ANY,      _G, "fdr",              _GONE | 1 << FDR,                     # ERROR tolerated
+    HANGUP,     _ERROR,    0,  "hangup_refused",   _GONE,                                # AT+FK refused: ATH once
+    HANGUP,     _ANY,      0,  "finish",           _END,
+    INIT,       _TIMEOUT,  0,  "reset",            1 << RESET,                           # ATZ
+    CLASSQ,     _TIMEOUT,  0,  "reset",            1 << RESET,
+    PROBE,      _TIMEOUT,  0,  "reset",            1 << RESET,
+    HANGUP,     _TIMEOUT,  0,  "reset",            1 << RESET,
+    RESET,      _TIMEOUT,  0,  "unresponsive",     1 << RESET_WAIT,                      # wait reset_backoff
+    RESET_WAIT, _TIMEOUT,  0,  "reset",            1 << RESET,
+    DIAL,       _TIMEOUT,  0,  "dial_timeout",     _HUP,                                 # CR aborts the dial
+    RXDATA,     _TIMEOUT,  0,  "reset",            1 << RESET,                           # no DLE ETX after CAN
+    _ALL,       _TIMEOUT,  0,  "timed_out",        _HUP,                                 # 205001, leave the call
 )
 
-# Configuration keys and defaults (docs/fax.md explains each). Times in seconds.
-DEFAULTS = {
-    "station_id": "", "deny": dial.DENY, "allow": None, "max_len": dial.MAX_LEN,
-    "outside_prefixes": (), "country": dial.COUNTRY, "dial_mode": "T", "max_rate": 9600, "fine": True, "scan_time": 0,
-    "init_extra": (), "cmd_timeout": 5, "dial_timeout": 120, "answer_timeout": 120,
-    "connect_timeout": 45, "fdr_timeout": 60, "xon_grace": 2, "xoff_limit": 20,
-    "page_end_timeout": 120, "fet_timeout": 60, "hangup_timeout": 15, "rx_idle_timeout": 30,
-    "rx_page_timeout": 900, "reset_timeout": 10, "reset_backoff": 30, "idle_check": 60,
-    "fdt_retries": 3, "fdr_retries": 3, "rtn_resend": 1, "rings": 2, "ring_reset": 10,
-    "rx_start": "DC2", "rx_msb_first": True, "rx_bad_pct": 5, "chunk": 128,
-    "fclass": "2", "class_order": ("2.0", "2"),
-}
-
-
 class Machine:
-    def __init__(self, config, sink_factory):
-        cfg = dict(DEFAULTS)
-        if config:
-            for k in config:
-                if k not in DEFAULTS:
-                    raise ValueError("unknown fax config key: %s" % k)
-                cfg[k] = config[k]
-        dial.station_id(cfg["station_id"])    # the unit's config.py checks every other option
-        order = tuple(cfg["class_order"])
-        if not order or [c for c in order if c not in dialect.CLASSES]:
-            raise ValueError("class_order: one or more of %s" % ", ".join(dialect.CLASSES))
+    """The machine's state, the AT line path, dispatch through TABLE and the endings of a call.
+
+    Besides the unit's API (class2.Class2), a small interface for TABLE's actions (c2call) and
+    dialect.read, which are the machine's own transitions:
+      fields   state, cfg, d (the dialect), fclass, last_cmd, listing (what AT+FCLASS=? listed),
+               init (the init commands not yet answered: [(body, required)], the current first)
+      output   emit(kind, info), progress(phase, now), write(b), command(body, state, now, t)
+      moves    goto(state, now, timeout), reset(reason, now), fail(code, reason, now),
+               hangup(now, cmd), end(now, code, reason), closing(s, now) (the guard)
+      page I/O (the driver's, class2.Class2) answer(now), load_page(s, i), configure(dcs),
+               begin_page(s, info), abort_page(s), data_mode(now), end_data(now), rx_cancel(s, now)
+    """
+
+    def __init__(self, cfg, sink_factory):
+        """`cfg`: the checked configuration (class2.DEFAULTS' keys)."""
         self._auto = cfg["fclass"] == "auto"
         self.fclass = None if self._auto else cfg["fclass"]   # the class in use (auto: once asked)
-        self.d = dialect.get(order[0] if self._auto else cfg["fclass"])
+        self.d = dialect.get(cfg["class_order"][0] if self._auto else cfg["fclass"])
         self.cfg = cfg
         self._sink_factory = sink_factory    # called by the driver (class2) only
-        self._listing = None                 # what AT+FCLASS=? listed (fclass auto)
+        self.listing = None
         from faxbridge.core.fax import c2call
         self._acts = c2call                  # TABLE's actions, by name
         self._lines = at.LineReader()
@@ -137,29 +129,35 @@ class Machine:
         self.state = _OFF
         self._deadline = None
         self._sess = None
-        self._init_i = 0
-        self._init_cmds = ()
+        self.init = []
         self._rings = 0
         self._ring_t = None
         self._idle_since = 0
         self._xoff = False
         self._xoff_t = 0
-        self._xon_until = 0
         self._rx_armed = False
         self._arm_on_write = False
         self._rx_last = 0
         self._rx_page_t = 0
-        self._rx_lead = False     # CR/LF right after CONNECT is not page data
-        self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
-        self._hangup_cmds = 0
         self.resets = 0
         self.last_cmd = None
 
-    # ---- public API (the rest, with the page I/O, is in class2.Class2) -------------------
+    # ---- the unit's API (the rest, with the page I/O, is in class2.Class2) ----------------
 
     def start(self, now):
-        """Initialise the modem (call once; also restarts a stopped machine)."""
-        self._start_init(now)
+        """Initialise the modem (call once; also restarts a stopped machine). With fclass
+        "auto" and no class picked yet, AT+FCLASS=? first (c2call.class_pick)."""
+        self._lines.reset()
+        if self.fclass is None:
+            self.listing = None
+            self.command("+FCLASS=?", CLASSQ, now)
+            return
+        cmds = list(self.d["init"])
+        cmds.append((self.d["local_id"] % self.cfg["station_id"], True))
+        for e in self.cfg["init_extra"]:
+            cmds.append((e, True))
+        self.init = cmds
+        self.command(cmds[0][0], INIT, now)
 
     def ready(self):
         """True when a send() may start now: initialised, idle, no incoming call ringing."""
@@ -190,29 +188,27 @@ class Machine:
             s.outcome = (403, "cancelled")
         st = self.state
         if st == DIAL:
-            self._write(b"\r")             # any character aborts dialling (V.25 ter 6.3.1)
-            self._set(HANGUP, now, self.cfg["hangup_timeout"])
+            self.write(b"\r")             # any character aborts dialling (V.25 ter 6.3.1)
+            self.goto(HANGUP, now, self.cfg["hangup_timeout"])
         elif st == XONWAIT or st == TXDATA or st == RXDATA:
             self._leave(s, now)
         return True                        # else the guard of the next result hangs up
 
     def poll(self, now):
-        """Fire what is due at `now`: timeouts, XON grace, ring count expiry, idle probe."""
+        """Fire what is due at `now`: timeouts (TABLE's _TIMEOUT rows; XOFF and page data
+        beside it), ring count expiry, the idle probe."""
         st = self.state
         c = self.cfg
         if self._ring_t is not None and now - self._ring_t > c["ring_reset"]:
             self._rings = 0
             self._ring_t = None
-        if st == XONWAIT and now >= self._xon_until:
-            self._set(TXDATA, now, None)     # efax: no XON after CONNECT, send anyway
-        elif st == TXDATA and self._xoff and now - self._xoff_t > c["xoff_limit"]:
-            self._fail(205001, "XOFF held for more than %s s" % c["xoff_limit"], now)
-        elif st == RXDATA and self._rx_armed and self._sess.outcome is None and (
-                now - self._rx_last > c["rx_idle_timeout"] or now - self._rx_page_t > c["rx_page_timeout"]):
+        if st == TXDATA and self._xoff and now - self._xoff_t > c["xoff_limit"]:
+            self.fail(205001, "XOFF held for more than %s s" % c["xoff_limit"], now)
+        elif st == RXDATA and self._rx_armed and self._sess.outcome is None:
             if now - self._rx_last > c["rx_idle_timeout"]:
-                self._fail(205001, "no page data for %s s" % c["rx_idle_timeout"], now)
-            else:
-                self._fail(205001, "page longer than %s s" % c["rx_page_timeout"], now)
+                self.fail(205001, "no page data for %s s" % c["rx_idle_timeout"], now)
+            elif now - self._rx_page_t > c["rx_page_timeout"]:
+                self.fail(205001, "page longer than %s s" % c["rx_page_timeout"], now)
         elif st == IDLE:
             self._idle_poll(now)
         elif self._deadline is not None and now >= self._deadline:
@@ -223,9 +219,7 @@ class Machine:
         c = self.cfg
         t = self._deadline
         st = self.state
-        if st == XONWAIT:
-            t = self._xon_until
-        elif st == TXDATA and self._xoff:
+        if st == TXDATA and self._xoff:
             t = self._xoff_t + c["xoff_limit"]
         elif st == RXDATA and self._rx_armed and self._sess.outcome is None:
             t = min(self._rx_last + c["rx_idle_timeout"], self._rx_page_t + c["rx_page_timeout"])
@@ -236,95 +230,74 @@ class Machine:
             t = r if t is None or r < t else t
         return t
 
-    # ---- output, events, state --------------------------------------------------------
+    # ---- output, events, state (the actions' interface) ----------------------------------
 
-    def _emit(self, kind, info):
+    def emit(self, kind, info):
         self._ev.append((kind, info))
 
-    def _progress(self, phase, now):
-        s = self._sess
-        self._emit("progress", {"dir": s.dir, "phase": phase, "page": s.index})
+    def progress(self, phase, now):
+        self.emit("progress", {"dir": self._sess.dir, "phase": phase, "page": self._sess.index})
 
-    def _write(self, b):
+    def write(self, b):
+        """Queue bytes for the modem (next_output)."""
         if self._sess is not None:
             self._sess.touched = True
         self._wq.append(b)
 
-    def _cmd(self, body, state, now, timeout=None):
+    def command(self, body, state, now, timeout=None):
+        """AT<body>, then `state` until the result or `timeout` (cmd_timeout)."""
         self.last_cmd = body
-        self._write(at.command(body))
-        self._set(state, now, self.cfg["cmd_timeout"] if timeout is None else timeout)
+        self.write(at.command(body))
+        self.goto(state, now, self.cfg["cmd_timeout"] if timeout is None else timeout)
 
-    def _set(self, state, now, timeout):
+    def goto(self, state, now, timeout):
+        """The machine is in `state` from `now`; its deadline `timeout` s on (None: none)."""
         self.state = state
         self._deadline = None if timeout is None else now + timeout
+        if state == IDLE:
+            self._idle_since = now
 
-    # ---- modem health: init, probe, reset, rings ----------------------------------------
-
-    def _start_init(self, now):
-        if self.fclass is None:              # fclass auto: ask the modem first (c2call.class_pick)
-            self._listing = None
-            self._lines.reset()
-            self._cmd("+FCLASS=?", CLASSQ, now)
-            return
-        cmds = list(self.d["init"])
-        cmds.append((self.d["local_id"] % self.cfg["station_id"], True))
-        for e in self.cfg["init_extra"]:
-            cmds.append((e, True))
-        self._init_cmds = cmds
-        self._init_i = 0
-        self._lines.reset()
-        self._cmd(cmds[0][0], INIT, now)
+    # ---- modem health: rings, the idle probe, reset ---------------------------------------
 
     def _idle_poll(self, now):
         c = self.cfg
         if self._rings and c["rings"] and self._rings >= c["rings"] and self._sink_factory is not None:
             self._rings = 0
             self._ring_t = None
-            self._answer(now)
+            self.answer(now)
             return
         if c["idle_check"] and now - self._idle_since >= c["idle_check"]:
-            self._cmd("", PROBE, now)
+            self.command("", PROBE, now)
 
-    def _reset(self, reason, now):
+    def reset(self, reason, now):
         """The modem stopped answering: end any call, ask for DTR toggle, send ATZ."""
         self.resets += 1
         if self._auto:
             self.fclass = None               # ask AT+FCLASS=? again: the modem may be another
-        self._emit("modem", {"state": "reset", "reason": reason})
+        self.emit("modem", {"state": "reset", "reason": reason})
         if self._sess is not None:
             if self._sess.outcome is None:
                 self._sess.outcome = (205001, reason)
-            self._end(now, reinit=False)
+            self.end(now, reinit=False)
         self._wq = []
         self._xoff = False
         self._lines.reset()
-        self._write(framing.END + b"\r")      # leave data mode if it is stuck there
-        self._cmd("Z", RESET, now, self.cfg["reset_timeout"])
+        self.write(framing.END + b"\r")      # leave data mode if it is stuck there
+        self.command("Z", RESET, now, self.cfg["reset_timeout"])
 
-    # ---- input: lines, flow control, +F responses ----------------------------------------
-
-    def _flow(self, b, now):
-        if b == at.XOFF:
-            if not self._xoff:
-                self._xoff = True
-                self._xoff_t = now
-        else:
-            self._xoff = False
-            if self.state == XONWAIT:
-                self._set(TXDATA, now, None)
+    # ---- input: response lines (XON/XOFF: class2.Class2._flow) ------------------------
 
     def _line(self, line, now):
         kind, name, args = at.classify(line)
         if kind == at.INFO and self.state == CLASSQ:
-            self._listing = name                 # the list is one line (at most the line buffer)
+            self.listing = name                  # the list is one line (at most the line buffer)
             return
         if kind == at.ECHO or kind == at.INFO:
             return
         if kind == at.RING:
             self._rings += 1
             self._ring_t = now
-            self._emit("ring", {"count": self._rings})
+            self.emit("ring", {"count": self._rings})
             if self.state == IDLE:
                 self._idle_poll(now)
             return
@@ -339,41 +312,42 @@ class Machine:
         self._dispatch(ev, s, name, now)
 
     def _dispatch(self, ev, s, name, now):
-        """Run the first row of TABLE for (state, event): its guard, then its action."""
+        """Run the first row of TABLE for (state, event): its guard, then its action. Returns
+        the row's index (-1: none ran)."""
         st = self.state
         if s is None and st >= SETUP and st != CLASSQ:
             if ev == _TIMEOUT:
-                self._reset("no answer to AT%s" % self.last_cmd, now)
-            return                                # a stray result between calls
+                self.reset("no answer to AT%s" % self.last_cmd, now)
+            return -1                             # a stray result between calls
         t = TABLE
         k = 0
         while k < len(t):
             if (t[k] == st or t[k] == _ALL) and (t[k + 1] == ev or (t[k + 1] == _ANY and ev != _TIMEOUT)):
-                if t[k + 2] and self._closing(s, now):
-                    return
-                getattr(self._acts, t[k + 3])(self, s, name, now)
-                return
-            k += 4
+                if not (t[k + 2] and self.closing(s, now)):
+                    getattr(self._acts, t[k + 3])(self, s, name, now)
+                return k
+            k += 5
+        return -1
 
     # ---- endings: the guard, failing, hanging up, the end event --------------------------
 
-    def _closing(self, s, now):
+    def closing(self, s, now):
         """The guard of every result that could carry on a call: a hang-up the modem reported
         ends the call; an outcome we decided (cancel, failure) hangs up. True when it did.
         Before ATD nothing is on the line: an outcome then ends at once."""
         if s.hangup is not None or (s.outcome is not None and self.state == SETUP and s.then == DIAL):
-            self._end(now)
+            self.end(now)
         elif s.outcome is not None:
-            self._hangup(now)
+            self.hangup(now)
         else:
             return False
         return True
 
-    def _fail(self, code, reason, now):
+    def fail(self, code, reason, now):
         """Something went wrong in a call: remember why, then leave the call cleanly."""
         s = self._sess
         if s is None:
-            self._reset(reason, now)
+            self.reset(reason, now)
             return
         if s.outcome is None:
             s.outcome = (code, reason)
@@ -383,45 +357,22 @@ class Machine:
         """Out of page data first (DLE ETX sending, CAN receiving), else hang up."""
         st = self.state
         if st == XONWAIT or st == TXDATA:
-            self._end_tx_data(now)
+            self.end_data(now)
         elif st == RXDATA:
-            self._rx_cancel(s, now)
+            self.rx_cancel(s, now)
         else:
-            self._hangup(now)
+            self.hangup(now)
 
-    def _end_tx_data(self, now):
-        """The end of page data: DLE ETX (then OK, AT+FET). In Class 2.0 a page that ends well
-        names its post-page message (<DLE><ppm>, T.32), so the next page is opened first;
-        leaving the call it is DLE ETX there too."""
-        s = self._sess
-        pe = self.d["page_end"]
-        if pe is not None and s.outcome is None:
-            more = self._open(s, s.index + 1)
-            if more is not None:
-                s.ppm = 0 if more else 2
-                s.ppr = None
-                self._write(pe[s.ppm])
-                self._set(TXPPM, now, self.cfg["page_end_timeout"] + self.cfg["fet_timeout"])
-                return
-        self._write(framing.END)
-        self._set(TXEND, now, self.cfg["page_end_timeout"])
-
-    def _rx_cancel(self, s, now):
-        """CAN stops the modem's page data; it ends the data with DLE ETX, then OK."""
-        self._write(b"\x18")
-        if s.page_open:
-            self._rx_abort(s)
-        self._deadline = now + self.cfg["hangup_timeout"]
-
-    def _hangup(self, now, cmd=None):
+    def hangup(self, now, cmd=None):
         """AT+FK (terminate the session; seed 001) or ATH, then end on OK."""
-        self._hangup_cmds = 0
-        self._cmd(cmd or self.d["abort"], HANGUP, now, self.cfg["hangup_timeout"])
+        self.command(cmd or self.d["abort"], HANGUP, now, self.cfg["hangup_timeout"])
 
-    def _end(self, now, code=None, reason=None, reinit=True):
+    def end(self, now, code=None, reason=None, reinit=True):
+        """The call is over: the `end` event (its outcome, else code/reason, else the hang-up
+        code), then the init list again when the call wrote to the modem."""
         s = self._sess
         if s.page_open:
-            self._rx_abort(s)
+            self.abort_page(s)
         if s.outcome is not None:
             code, reason = s.outcome
         elif code is None:
@@ -432,9 +383,9 @@ class Machine:
                 code, reason = 205001, "call ended without a result"
         info = evidence.end_info(s, code, reason, now, self.d["hangup_text"])
         self._sess = None
-        self._emit("end", info)
+        self.emit("end", info)
         self._xoff = False
         self._rx_armed = False
         self._arm_on_write = False
         if reinit and s.touched:
-            self._start_init(now)
+            self.start(now)

@@ -1,4 +1,4 @@
-"""Class 2 fax modem driver (seed 001; docs/fax.md): the transition table and the page I/O.
+"""Class 2 fax modem driver (seed 001; docs/fax.md): its configuration, the unit's API, the page I/O.
 
 One Class2 object per modem. It keeps the modem initialised, answers calls after the configured
 number of rings, and runs one send or receive session at a time. I/O is the caller's:
@@ -15,21 +15,45 @@ buffer: write it completely before calling next_output() again.
 
 The machine itself is c2core (states, the transition table TABLE, dispatch, the guard,
 endings) and c2call (the actions of TABLE); framing.py frames page data. This module holds the
-only code that touches page sources (readinto) and sinks (begin_page, write, end_page, abort),
-catching their errors.
+configuration and the only code that touches page sources (readinto) and sinks (begin_page,
+write, end_page, abort), catching their errors: the page I/O hooks c2core.Machine lists.
 """
-from faxbridge.core.fax import at, c2call as a, c2core as c, dial, framing
-from faxbridge.core.fax.c2core import DEFAULTS, STATE_NAMES  # noqa: F401 (the driver's names)
-from faxbridge.core.fax.evidence import Session, evidence  # noqa: F401
+from array import array
 
+from faxbridge.core.fax import at, c2call as a, c2core as c, dial, dialect, framing
+from faxbridge.core.fax.c2core import STATE_NAMES  # noqa: F401 (the driver's names)
+from faxbridge.core.fax.evidence import Session
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
+
+# Configuration keys and defaults (docs/fax.md explains each). Times in seconds.
+DEFAULTS = {
+    "station_id": "", "deny": dial.DENY, "allow": None, "max_len": dial.MAX_LEN,
+    "outside_prefixes": (), "country": dial.COUNTRY, "dial_mode": "T", "max_rate": 9600, "fine": True, "scan_time": 0,
+    "init_extra": (), "cmd_timeout": 5, "dial_timeout": 120, "answer_timeout": 120,
+    "connect_timeout": 45, "fdr_timeout": 60, "xon_grace": 2, "xoff_limit": 20,
+    "page_end_timeout": 120, "fet_timeout": 60, "hangup_timeout": 15, "rx_idle_timeout": 30,
+    "rx_page_timeout": 900, "reset_timeout": 10, "reset_backoff": 30, "idle_check": 60,
+    "fdt_retries": 3, "fdr_retries": 3, "rtn_resend": 1, "rings": 2, "ring_reset": 10,
+    "rx_start": "DC2", "rx_msb_first": True, "rx_bad_pct": 5, "chunk": 128,
+    "fclass": "2", "class_order": ("2.0", "2"),
+}
 
 
 class Class2(c.Machine):
     def __init__(self, config=None, sink_factory=None):
-        c.Machine.__init__(self, config, sink_factory)
-        n = int(self.cfg["chunk"])
+        cfg = dict(DEFAULTS)
+        if config:
+            for k in config:
+                if k not in DEFAULTS:
+                    raise ValueError("unknown fax config key: %s" % k)
+                cfg[k] = config[k]
+        dial.station_id(cfg["station_id"])    # the unit's config.py checks every other option
+        order = cfg["class_order"] = tuple(cfg["class_order"])
+        if not order or [k for k in order if k not in dialect.CLASSES]:
+            raise ValueError("class_order: one or more of %s" % ", ".join(dialect.CLASSES))
+        c.Machine.__init__(self, cfg, sink_factory)
+        n = int(cfg["chunk"])
         self._n = n
         # one buffer for page data: sending, raw bytes in [0:n] and stuffed ones in [n:2n+2];
         # receiving, unstuffed bytes in [0:2n+2] (framing.py: one byte past the cap)
@@ -38,6 +62,8 @@ class Class2(c.Machine):
         self._raw = mv[:n]
         self._out = mv[n:]
         self._full = (self._out[:n], self._out[:n + 1], mv[:2 * n + 1], mv)
+        self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
+        self._rx_lead = False     # CR/LF right after CONNECT is not page data
 
     def recover_bytes(self):
         """What to write, with a pause between, to a modem a reset may have left in a call:
@@ -61,19 +87,24 @@ class Class2(c.Machine):
         s.number = txt if code is None else None
         if code is not None:
             s.outcome = (code, txt)
-            self._end(now)
+            self.end(now)
             return True
         s.open_page = open_page
-        self._progress("preparing", now)
+        self.progress("preparing", now)
         if not self._open(s, 0):
             if s.outcome is None:
                 s.outcome = (204000, "no pages")
-            self._end(now)
+            self.end(now)
             return True
         s.src = s.next_src
         s.next_src = None
         a.setup_page(self, s, now, c.DIAL)
         return True
+
+    def load_page(self, s, index):
+        """Open page `index` of the call into s.next_src (_open): True, False past the last
+        page, None when it cannot be made (the outcome is then 204000)."""
+        return self._open(s, index)
 
     def _policy(self):
         """The dial policy's arguments (dial.check), the country's prefix table included."""
@@ -94,7 +125,8 @@ class Class2(c.Machine):
             return None
         return s.next_src is not None
 
-    def _configure(self, dcs):
+    def configure(self, dcs):
+        """The negotiated +FDCS tuple, for the page source (dialect.read)."""
         src = self._sess.src
         if src is not None and hasattr(src, "configure"):
             src.configure(dcs)
@@ -137,21 +169,60 @@ class Class2(c.Machine):
         o = st[2]
         if o >= n and s.outcome is None:
             return self._full[o - n]
-        self._end_tx_data(now)
+        self.end_data(now)
         if o and s.outcome is None:
             return self._out[:o]
         return self._wq.pop(0)
 
+    def data_mode(self, now):
+        """CONNECT: page data from now on, the framing state afresh, no XOFF held; receiving,
+        armed once what is queued (our DC2) is written, CR/LF before the data skipped."""
+        st = self._fst
+        st[0] = st[1] = st[2] = st[3] = 0
+        self._xoff = False
+        self._rx_armed = False
+        self._arm_on_write = True
+        self._rx_lead = True
+        self._rx_page_t = now
+
+    def end_data(self, now):
+        """The end of page data: DLE ETX (then OK, AT+FET). In Class 2.0 a page that ends well
+        names its post-page message (<DLE><ppm>, T.32), so the next page is opened first;
+        leaving the call it is DLE ETX there too."""
+        s = self._sess
+        pe = self.d["page_end"]
+        if pe is not None and s.outcome is None:
+            more = self.load_page(s, s.index + 1)
+            if more is not None:
+                s.ppm = 0 if more else 2
+                s.ppr = None
+                self.write(pe[s.ppm])
+                self.goto(c.TXPPM, now, self.cfg["page_end_timeout"] + self.cfg["fet_timeout"])
+                return
+        self.write(framing.END)
+        self.goto(c.TXEND, now, self.cfg["page_end_timeout"])
+
     # ---- receiving --------------------------------------------------------------------
 
-    def _answer(self, now):
+    def answer(self, now):
+        """The ring count is reached: a sink from the factory, then ATA (None: not answered)."""
         try:
             sink = self._sink_factory()
         except Exception as e:
-            self._emit("modem", {"state": "refused call", "reason": str(e)})
+            self.emit("modem", {"state": "refused call", "reason": str(e)})
             return
         if sink is not None:
-            a.answer(self, sink, now)
+            s = self._sess = Session("rx", now)
+            s.sink = sink
+            self.progress("answering", now)
+            self.command("A", c.ANSWER, now, self.cfg["answer_timeout"])
+
+    def rx_cancel(self, s, now):
+        """CAN stops the modem's page data; it ends the data with DLE ETX, then OK."""
+        self.write(b"\x18")
+        if s.page_open:
+            self.abort_page(s)
+        self._deadline = now + self.cfg["hangup_timeout"]
 
     def feed(self, data, now):
         """Bytes read from the modem (bytes, bytearray or memoryview)."""
@@ -170,6 +241,17 @@ class Class2(c.Machine):
                 self._flow(item, now)
             else:
                 self._line(item, now)
+
+    def _flow(self, b, now):
+        """XON/XOFF: flow control, not an event of TABLE (XON ends XONWAIT at once)."""
+        if b == at.XOFF:
+            if not self._xoff:
+                self._xoff = True
+                self._xoff_t = now
+        else:
+            self._xoff = False
+            if self.state == c.XONWAIT:
+                self.goto(c.TXDATA, now, None)
 
     def _rx_data(self, data, i, n, now):
         if not self._rx_armed:
@@ -206,12 +288,14 @@ class Class2(c.Machine):
             try:
                 s.sink.write(mv)
             except Exception as e:
-                self._rx_abort(s)
+                self.abort_page(s)
                 if s.outcome is None:
                     s.outcome = (205001, "sink: %s" % e)
-                    self._rx_cancel(s, self._rx_last)
+                    self.rx_cancel(s, self._rx_last)
 
-    def _rx_begin(self, s, info):
+    def begin_page(self, s, info):
+        """The sink opens received page s.index (info: the page's parameters); False when it
+        refused (the outcome is then 205001)."""
         self._fst[2] = 0
         try:
             s.sink.begin_page(s.index, info)
@@ -221,7 +305,7 @@ class Class2(c.Machine):
         s.page_open = True
         return True
 
-    def _rx_abort(self, s):
+    def abort_page(self, s):
         s.page_open = False
         self._fst[2] = 0
         try:
@@ -240,5 +324,5 @@ class Class2(c.Machine):
                 verdict = (0, 0)
                 s.outcome = (205001, "sink: %s" % e)
         elif s.page_open:
-            self._rx_abort(s)
+            self.abort_page(s)
         a.page_end(self, s, verdict, now)

@@ -75,7 +75,7 @@ def read(m, s, name, args, now):
             role = r
     if role == _CON:
         s.fcon = True
-        m._progress("connected", now)
+        m.progress("connected", now)
     elif role == _HNG:
         f = args.split(",")[0].strip()
         try:
@@ -92,7 +92,7 @@ def read(m, s, name, args, now):
         except ValueError:
             s.dcs = args
         if isinstance(s.dcs, tuple):
-            m._configure(s.dcs)
+            m.configure(s.dcs)
     elif role == _PPR:
         try:
             s.ppr = s.modem_ppr = at.ints(args)[0]

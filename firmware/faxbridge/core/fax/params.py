@@ -26,8 +26,8 @@ TABLE = (
 # VR 0 (3.85 lines/mm) and VR 1 (7.7 lines/mm)
 PAGE_LINES = ((1143, 1401, 0), (2287, 2802, 0))
 
-# Seed 001 5.5.1/5.5.2: defaults of +FDCC/+FDIS (0,3,0,2,0,0,0,0): normal, 9600, 1728, unlimited.
-DEFAULT = (0, 3, 0, 2, 0, 0, 0, 0)
+# Seed 001 5.5.1/5.5.2: the modem's defaults of +FDCC/+FDIS are 0,3,0,2,0,0,0,0 (normal, 9600,
+# 1728, unlimited); choose() writes what we offer instead.
 _BR = const(1)
 _ST = const(7)
 
@@ -97,15 +97,6 @@ def describe(p):
     }
 
 
-def rate_code(bps):
-    """The BR value for a bit rate (the highest not above bps; at least 2400)."""
-    best = 0
-    for val, rate in enumerate(TABLE[_BR]):
-        if rate <= bps:
-            best = val
-    return best
-
-
 def choose(fine, max_rate=9600, scan=0):
     """What we offer (AT+FDIS=) for a page: its resolution, our top rate, MH only, no ECM/BFT.
 
@@ -115,4 +106,8 @@ def choose(fine, max_rate=9600, scan=0):
     """
     if scan < 0 or scan > 7:
         raise ValueError("ST out of range")
-    return (1 if fine else 0, rate_code(max_rate), 0, 2, 0, 0, 0, scan)
+    br = 0                      # BR: the highest rate not above max_rate, at least 2400
+    for val, rate in enumerate(TABLE[_BR]):
+        if rate <= max_rate:
+            br = val
+    return (1 if fine else 0, br, 0, 2, 0, 0, 0, scan)

@@ -1,34 +1,36 @@
 """InterFAX-compatible job status codes (seed 000) and the project's mapping (spec/fax.md).
 
-The mapping is data: RESULTS (dial results), HANGUPS (+FHNG ranges, Table 5-5), ANSWER_RESULTS
-(answered calls) and RETRYABLE; a deployment can replace them.
+The codes are CODES; the mapping is data: RESULTS (dial results), HANGUPS (+FHNG ranges,
+Table 5-5), ANSWER_RESULTS (answered calls) and RETRYABLE; a deployment can replace them.
 """
 
-# code -> (category, final?) ; seed 000's table, the codes this unit reports.
-CODES = {
-    -1: ("in progress", False),      # 前処理中 (Pre-processing)
-    -2: ("in progress", False),      # 準備完了 (ready)
-    -3: ("in progress", False),      # 送信中、もしくは再送信待機中 (Sending)
-    -22: ("in progress", False),     # 与信限度額を超えました: held, quota spent
-    0: ("success", True),            # 送信成功 (OK)
-    263: ("busy", True),             # 話中
-    403: ("cancelled", True),        # キャンセル
-    488: ("communication error", True),
-    3211: ("incompatible", True),    # FAX機非互換
-    3224: ("no response from receiver", True),
-    3233: ("incompatible", True),
-    3268: ("send error after page break", True),
-    3912: ("invalid number / line fault", True),
-    3936: ("human answered", True),  # 人による応答
-    6002: ("refused number", True),  # 送信不可番号への送信
-    6027: ("invalid number / line fault", True),
-    7200: ("unspecified fax error", True),
-    8021: ("no answer", True),       # 無応答
-    9001: ("incompatible", True),
-    204000: ("image error", True),   # 解析エラー
-    205000: ("quota", True),         # held over 24 h
-    205001: ("system error", True),  # システムエラー
-}
+# Seed 000's table, the codes this unit reports: code, category, row by row (a flat tuple of
+# constants, in flash when frozen; `code in CODES` asks whether a code is known). The negative
+# codes are in progress, every other one is final.
+CODES = (
+    -1, "in progress",               # 前処理中 (Pre-processing)
+    -2, "in progress",               # 準備完了 (ready)
+    -3, "in progress",               # 送信中、もしくは再送信待機中 (Sending)
+    -22, "in progress",              # 与信限度額を超えました: held, quota spent
+    0, "success",                    # 送信成功 (OK)
+    263, "busy",                     # 話中
+    403, "cancelled",                # キャンセル
+    488, "communication error",
+    3211, "incompatible",            # FAX機非互換
+    3224, "no response from receiver",
+    3233, "incompatible",
+    3268, "send error after page break",
+    3912, "invalid number / line fault",
+    3936, "human answered",          # 人による応答
+    6002, "refused number",          # 送信不可番号への送信
+    6027, "invalid number / line fault",
+    7200, "unspecified fax error",
+    8021, "no answer",               # 無応答
+    9001, "incompatible",
+    204000, "image error",           # 解析エラー
+    205000, "quota",                 # held over 24 h
+    205001, "system error",          # システムエラー
+)
 
 # Modem result strings -> code (spec/fax.md rows 6..11).
 RESULTS = (
@@ -60,12 +62,11 @@ RETRYABLE = (263, 8021, 488, 3224, 3268)
 
 
 def category(code):
-    c = CODES.get(code)
-    return c[0] if c else "unknown"
-
-
-def is_final(code):
-    return code >= 0
+    t = CODES
+    for k in range(0, len(t), 2):
+        if t[k] == code:
+            return t[k + 1]
+    return "unknown"
 
 
 def from_result(result):
