@@ -627,3 +627,28 @@ def test_the_driver_ends_a_call_whose_page_the_heap_cannot_open_with_minus_3():
     js.start_call(rec, T)
     js.end_call(rec, e["code"], (("reason", e["reason"]),), e["pages"], T)
     assert rec["state"] == "wait" and _codes(ev)[-1] == -3
+
+
+class _NoHeapSource:
+    """A page source whose first read finds no heap (the MH encoder is made at the first read)."""
+
+    def readinto(self, buf):
+        raise MemoryError("memory allocation failed, allocating 1360 bytes")
+
+
+def test_the_driver_ends_a_call_whose_page_read_finds_no_heap_with_minus_3():
+    from fax_helpers import Rig
+    r = Rig()
+    r.send("5551234", lambda i: _NoHeapSource() if i == 0 else None)
+    r.expect("AT+FDIS=1,3,0,2,0,0,0,0\r")
+    r.say("\r\nOK\r\n")
+    r.expect("ATDT5551234\r")
+    r.say("\r\n+FCON\r\n\r\n+FCSI:+1 555 0100\r\n\r\n+FDIS:1,3,0,2,0,0,0,0\r\n\r\nOK\r\n")
+    r.expect("AT+FDT\r")
+    r.say("\r\n+FDCS:1,3,0,2,0,0,0,0\r\n\r\nCONNECT\r\n\x11")
+    r.take()
+    r.say("\r\nOK\r\n")
+    r.expect("AT+FK\r")
+    r.say("\r\nOK\r\n")
+    e = r.end()
+    assert e["code"] == -3 and "out of memory" in e["reason"], e

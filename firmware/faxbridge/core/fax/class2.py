@@ -155,6 +155,9 @@ class Class2(c.Machine):
             if st[0] >= st[1]:
                 try:
                     k = s.src.readinto(self._raw)
+                except MemoryError:    # the encoder is made at the first read: as in _open
+                    s.outcome = (-3, "out of memory reading a page: tried again later")
+                    break
                 except Exception as e:
                     s.outcome = (204000, "page %d: %s" % (s.index + 1, e))
                     break
