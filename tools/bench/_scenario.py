@@ -190,17 +190,34 @@ def left(deadline, cap=40.0):
     return max(1.0, min(cap, deadline - time.monotonic()))
 
 
-def run(heap, which, jobs_flash=None, hole=None, timeout=150.0):
+def plugged(log):
+    """(bytes plugged, largest free run kept) from the wrapper's `bench: import holes` line."""
+    for ln in log.splitlines():
+        if ln.startswith("bench: import holes "):
+            w = ln.split()
+            return int(w[3]), int(w[8])
+    return None
+
+
+def run(heap, which, jobs_flash=None, hole=None, timeout=150.0, plug=False):
     """The scenario once at `-X heapsize=<heap>` under the bench wrapper. hole: fragment the
     free heap into holes of that many bytes once the unit is online (and after the reboot).
-    Returns (ok, why, seconds, largest free run after fragmenting or None)."""
+    plug: start the unit with the .mpy import holes plugged (BENCH_PLUG, _hook.plug), as on a
+    board with frozen code. Returns (ok, why, seconds, bound): bound is the largest free run
+    after fragmenting, or with plug (bytes plugged, free run the unit started on), or None."""
     t0 = time.monotonic()
     deadline = t0 + timeout
     ln = line()
     bound = None
+    if plug:
+        os.environ["BENCH_PLUG"] = "1"
+    else:
+        os.environ.pop("BENCH_PLUG", None)
     try:
         with Session(ln, heap=heap, config=CONFIG, tag="heap", wrap=True, persistent="restarts" in which,
                      flash_from=jobs_flash if "jobs100" in which else None) as s:
+            if plug:
+                bound = plugged(s.fw.log())
             remote = ln.add_remote(_unit.REMOTE, out_dir=os.path.join(s.tmp, "remote"))
             caller = ln.add_remote(_unit.CALLER)
             ln.add_remote(BUSY, faults="busy")
@@ -213,7 +230,8 @@ def run(heap, which, jobs_flash=None, hole=None, timeout=150.0):
                 fax256k(s, deadline)
             if "reboot" in which:
                 b = reboot(s, hole, deadline)
-                bound = max(bound or 0, b or 0) or None
+                if hole:
+                    bound = max(bound or 0, b or 0) or None
             why = s.broken()
             if why:
                 return False, why, time.monotonic() - t0, bound
@@ -221,4 +239,6 @@ def run(heap, which, jobs_flash=None, hole=None, timeout=150.0):
         return False, str(e), time.monotonic() - t0, bound
     except RuntimeError as e:          # did not even come online
         return False, str(e).splitlines()[0][:200], time.monotonic() - t0, bound
+    finally:
+        os.environ.pop("BENCH_PLUG", None)
     return True, "", time.monotonic() - t0, bound
