@@ -42,10 +42,10 @@ async def supervise(tasks):
 
 class Unit:
     def __init__(self, port, cfg, registry=None):
-        """registry: the CAFIS registry deep_check() loaded (None: loaded here). The parts
-        that live as long as the unit are built first, the link and its buffers, then the
-        driver and the checker, before the state and the job records are read (boot's
-        garbage)."""
+        """registry: the CAFIS registry deep_check() loaded (None: loaded by run()). The
+        driver is built here, once; the link and the checker in run(), after the network
+        (measured with .mpy code: the link's buffers built here, before the state and the
+        jobs, and the scenario fails at 496 K, where this order completes; docs/bench.md)."""
         from faxbridge.app.faxline import FaxLine
         self.port = port
         self.cfg = cfg
@@ -55,15 +55,9 @@ class Unit:
         self._main = None           # the task of run(): stop() cancels it
         self.counters = {"telegrams": 0, "verdicts": {}, "rx_faxes": 0, "tx_pages": 0,
                          "fax_sent": 0, "fax_failed": 0}
-        self.link = self._link()
-        self.fax = FaxLine(self)
-        if registry is None:
-            from faxbridge.app.deepcheck import load_registry
-            registry = load_registry(cfg, self.flash)
+        self.link = None
         self.checker = None
-        if registry is not None:
-            from faxbridge.core.cafis import checks
-            self.checker = checks.Checker(registry)
+        self._registry = registry
         self.wdt = None
         self.state_path = self.flash + "state.json"
         st = store.load_json(self.state_path, {}) or {}
@@ -73,6 +67,7 @@ class Unit:
         self.quota = Quota(q["pages_per_day"], q["hold_s"])
         self.quota.restore(self.state["quota"])
         self.save_state()
+        self.fax = FaxLine(self)
         self.jobs = jobs.Jobs(cfg, jobs.JobStore(self.flash + "jobs"), self._emit_status,
                               self.quota, self.fax.check_number, self.fax.check_page)
 
@@ -122,6 +117,15 @@ class Unit:
         self.wdt = self.port.watchdog(cfg["watchdog"]["timeout_ms"])
         ts = [asyncio.create_task(self._watchdog())]
         await self.port.start_network(cfg, log)
+        self.link = self._link()
+        registry = self._registry
+        self._registry = None
+        if registry is None:
+            from faxbridge.app.deepcheck import load_registry
+            registry = load_registry(cfg, self.flash)
+        if registry is not None:
+            from faxbridge.core.cafis import checks
+            self.checker = checks.Checker(registry)
         self.jobs.recover(self.now())
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects
