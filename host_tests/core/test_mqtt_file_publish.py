@@ -412,13 +412,14 @@ def _unit():
 
 
 def _receive(u, pages):
-    sink = u._rx_sink()
+    from faxbridge.app import rx
+    sink = u.fax.rx_sink()
     for i, data in enumerate(pages):
         sink.begin_page(i, {"width": 1728})
         sink.write(memoryview(data))
         sink.end_page()
-    u._received({"dir": "rx", "pages": len(pages), "code": 0, "hangup": (0, "call", "normal"),
-                 "params": {"vr_lpi": 196, "width": 1728}})
+    rx.publish(u.link, sink, {"dir": "rx", "pages": len(pages), "code": 0, "hangup": (0, "call", "normal"),
+                              "params": {"vr_lpi": 196, "width": 1728}}, print)
     return sink
 
 

@@ -24,9 +24,9 @@ def test_registry_file_is_streamed(tmp_path):
     with open(os.path.join(ROOT, "docs", "cafis-registry.example.json")) as f:
         reg = json.load(f)
     (tmp_path / "reg.json").write_text(" " * PAD + json.dumps(reg))
-    r = _run(tmp_path, "from faxbridge.app import unit\n"
+    r = _run(tmp_path, "from faxbridge.app import deepcheck\n"
                        "cfg = {'cafis': {'registry': 'reg.json', 'layouts': None}}\n"
-                       "print('loaded', unit.load_registry(cfg, %r) is not None)\n" % (str(tmp_path) + "/"))
+                       "print('loaded', deepcheck.load_registry(cfg, %r) is not None)\n" % (str(tmp_path) + "/"))
     assert r.returncode == 0 and "loaded True" in r.stdout, r.stdout + r.stderr
 
 

@@ -75,6 +75,7 @@ def _transient(label, fn):
 def install():
     """Wrap the boot steps (the modules are imported: the wrapper imported them all)."""
     from faxbridge.app import config, link, outbox_store, seen, spool
+    from faxbridge.app import deepcheck, faxline, rx
     from faxbridge.app import unit as um
     from faxbridge.core.cafis import checks
     from faxbridge.core.fax import class2
@@ -99,7 +100,8 @@ def install():
                             (appjobs.JobStore, ("save",), "JobStore."),
                             (outbox_store.FileStore, ("append", "read", "ack"), "FileStore."),
                             (link.Link, ("event", "telemetry"), "Link."),
-                            (um.Unit, ("_emit_status", "_save_state", "_received", "_rx_sink", "_open_page"), "Unit."),
+                            (um.Unit, ("_emit_status", "save_state"), "Unit."),
+                            (faxline.FaxLine, ("rx_sink", "open_page", "events"), "FaxLine."),
                             (faxcmd.Parser, ("feed", "end"), "faxcmd.Parser."),
                             (class2.Class2, ("feed", "poll", "events", "next_output"), "Class2.")):
         for name in names:
@@ -118,12 +120,17 @@ def install():
     um.Unit.__init__ = _step("Unit.__init__ (total)", unit_init)
     config.load = _step("config.load (main)", config.load)
     um.deep_check = _step("deep_check (main)", um.deep_check)
+    rx.publish = _transient("rx.publish", rx.publish)
     port.Port.__init__ = _step("Port.__init__", port.Port.__init__)
     for name in ("open_modem", "watchdog", "open_telegram"):
         setattr(port.Port, name, _step("Port." + name, getattr(port.Port, name)))
-    for name in ("Quota", "JobStore", "Jobs", "driver_config", "load_json", "Monotonic", "load_registry"):
-        setattr(um, name, _step(name, getattr(um, name)))
-    um.Unit._start_link = _step("Unit._start_link (total)", um.Unit._start_link)
+    for mod, name in ((um, "Quota"), (um, "Monotonic"), (appjobs, "JobStore"), (appjobs, "Jobs"),
+                      (um.store, "load_json")):
+        setattr(mod, name, _step(name, getattr(mod, name)))
+    deepcheck.load_registry = _step("load_registry", deepcheck.load_registry)
+    config.driver = _step("config.driver", config.driver)
+    faxline.FaxLine.__init__ = _step("FaxLine (total)", faxline.FaxLine.__init__)
+    um.Unit._link = _step("Unit._link (total)", um.Unit._link)
     for mod, name in ((link, "Link"), (link, "Inbox"), (outbox_store, "FileStore"), (seen, "Seen"),
                       (spool, "Spool"), (session, "Session"), (outbox, "Outbox"), (checks, "Checker"),
                       (class2, "Class2")):
@@ -132,11 +139,12 @@ def install():
     Jobs.recover = _step("Jobs.recover", Jobs.recover)
     um.Unit.telegram = _transient("Unit.telegram", um.Unit.telegram)
     um.Unit._on_command = _transient("Unit._on_command", um.Unit._on_command)
-    um.Unit._modem_events = _transient("Unit._modem_events", um.Unit._modem_events)
     # coroutine frames: calling an async function allocates its whole frame (the generator and
     # its state), so the heap a call leaves held is the frame; create_task adds the task
-    for cls, names, pre in ((um.Unit, ("run", "_guard", "_modem_task", "_modem_reader", "_telemetry",
-                                       "_watchdog", "_housekeeping", "_telegram_line"), "frame Unit."),
+    um.supervise = _step("frame supervise", um.supervise)
+    for cls, names, pre in ((um.Unit, ("run", "_telemetry", "_watchdog", "_housekeeping",
+                                       "_telegram_line"), "frame Unit."),
+                            (faxline.FaxLine, ("run", "reader"), "frame FaxLine."),
                             (link_cls, ("run", "_reader", "_ticker", "_drive", "_flush"), "frame Link.")):
         for name in names:
             f = getattr(cls, name, None)
@@ -279,7 +287,8 @@ def _attrs(o):
 def _parts():
     """(path, object) of the unit and the parts whose attributes are taken one by one."""
     u = unit
-    out = [("unit", u), ("port", u.port), ("jobs", u.jobs), ("link", u.link), ("modem", u.modem),
+    out = [("unit", u), ("port", u.port), ("jobs", u.jobs), ("link", u.link), ("fax", u.fax),
+           ("modem", u.fax.driver),
            ("checker", u.checker)]
     lk = u.link
     if lk is not None:

@@ -46,10 +46,10 @@ def est32(n, b64, b32):
 
 _JOBS = "jobs: Jobs, JobStore, open records, finished seqs"
 GROUPS = (("link", "MQTT link: Link, Session, Inbox, Outbox, FileStore, Seen, Spool"),
-          ("checker", "CAFIS: registry and checker"), ("unit.registry", "CAFIS: registry and checker"),
-          ("unit.cfg", "configuration kept after boot"), ("unit._dcfg", "configuration kept after boot"),
-          ("modem.cfg", "configuration kept after boot"), ("modem", "Class 2 driver"),
-          ("jobs", _JOBS), ("unit.store", _JOBS), ("unit.quota", _JOBS), ("port", "port object"),
+          ("checker", "CAFIS: registry and checker"),
+          ("unit.cfg", "configuration kept after boot"), ("modem.cfg", "configuration kept after boot"),
+          ("modem", "Class 2 driver"), ("fax", "Class 2 driver"),
+          ("jobs", _JOBS), ("unit.quota", _JOBS), ("port", "port object"),
           ("unit", "Unit object, state, counters"))
 
 

@@ -281,14 +281,13 @@ def driver(cfg):
 
 def slim(cfg):
     """After boot: drop what only boot reads (the link, Wi-Fi, NTP, HA and CAFIS sections, built
-    into their objects) and what the driver configuration (driver()) now holds (modem.options,
-    the dial lists). Keeps the sections the running unit reads (docs/unit.md, "Configuration");
-    a 64-bit heap of ~3.5 KB of nested dicts otherwise held for the unit's life."""
-    for k in ("mqtt", "wifi", "ntp", "ha", "cafis"):
+    into their objects) and what the driver holds in its own configuration (driver(): the
+    modem's options, station id, class, answer; the dial policy). Keeps the sections the
+    running unit reads (docs/unit.md, "Configuration"): of `modem`, the port's path and baud."""
+    for k in ("mqtt", "wifi", "ntp", "ha", "cafis", "dial"):
         cfg.pop(k, None)
-    cfg["modem"].pop("options", None)
-    d = cfg["dial"]
-    cfg["dial"] = {"country": d["country"]}
+    m = cfg["modem"]
+    cfg["modem"] = {"path": m["path"], "baud": m["baud"]}
 
 
 def parse(text):

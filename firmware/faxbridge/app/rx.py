@@ -4,8 +4,10 @@ the broker, and retention.
 Pages are stored as <folder>/<fax id>/p<n>.g3 in MSB-first bit order (the netpbm and efax
 convention: `g3topbm` reads them as-is); each page's lines are counted by the T.4 decoder so
 the driver can answer +FPTS from the bad-line count. Fax ids are rx<boot>-<n>, n counting every
-reception the unit ever made. Each page is published on fax/page/<fax id>/<n> streamed from
-its file (send(), called by app/link.py) and deleted once the broker has it (delivered());
+reception the unit ever made. When a reception ends, publish() queues each page and then
+fax/received naming them (docs/mqtt.md "Received pages"). Each page is published on
+fax/page/<fax id>/<n> streamed from its file (send(), called by app/link.py) and deleted once
+the broker has it (delivered());
 prune() keeps flash use bounded for the pages not yet delivered (docs/unit.md "Received
 faxes").
 """
@@ -14,6 +16,8 @@ import sys
 
 from faxbridge.app import store
 from faxbridge.core.fax import t4, t4dec
+from faxbridge.core.mqtt import contract
+from faxbridge.core.mqtt.outbox import OutboxFull
 
 _MP = sys.implementation.name == "micropython"
 
@@ -163,3 +167,39 @@ def delivered(ref):
             os.rmdir(ref[:i])   # fails while other pages remain: fine
         except OSError:
             pass
+
+
+def publish(link, sink, info, log):
+    """Each page `sink` (app/rx.RxSink, or None: nothing was stored) kept goes to the outbox as
+    a file-backed event (fax/page/<id>/<n>, streamed from flash, deleted at its PUBACK), then
+    fax/received naming them; `info` is the driver's `end` event. A page or event the outbox
+    refuses is logged, never raised: the modem task must go on (the page stays on flash until
+    pruned)."""
+    hs = info.get("hangup") or (None, None, None)
+    params = info.get("params")
+    pp = tuple((k, params[k]) for k in sorted(params)) if isinstance(params, dict) else ()
+    fid = sink.fax_id if sink else None
+    sizes = []
+    of = sink.pages if sink else 0
+    for i in range(of):
+        path = sink.page_path(i)
+        try:
+            n = os.stat(path)[6]
+            link.event_file(contract.page_topic(fid, i + 1), path,
+                            contract.fax_page(fid, i + 1, of, sink.widths[i], n))
+        except (OSError, OutboxFull, ValueError) as e:   # kept on flash, pruned in turn
+            log("modem: page %d of %s not queued (%s)" % (i + 1, fid, e))
+            n = None
+        sizes.append(n)
+    if sink is not None and not sink.pages:
+        try:
+            store.rmtree(sink.dir)    # nothing stored: no folder left behind
+        except OSError:
+            pass
+    fields = contract.fax_received(fid, info.get("pages", 0), info.get("remote_id"), pp,
+                                   hs[0], hs[1], hs[2], sizes, sink.widths if sink else (),
+                                   info.get("code"), info.get("reason"), sink.dir if sink else None)
+    try:
+        link.event(contract.FAX_RECEIVED, fields)
+    except (OutboxFull, ValueError) as e:
+        log("modem: fax/received %s not sent (%s)" % (fid, e))

@@ -1,6 +1,6 @@
 """What a fax call leaves behind: its session record (Session), the `end` event's fields
-(docs/fax.md, Events) and the same as ordered pairs for MQTT payloads and logs (spec/fax.md:
-raw evidence). MicroPython dicts keep no order, so the order is data here."""
+(docs/fax.md, Events) and the evidence pairs fax/status carries (spec/fax.md: raw evidence).
+MicroPython dicts keep no order, so the evidence is a list of pairs."""
 from faxbridge.core.fax import params
 
 class Session:
@@ -39,12 +39,6 @@ class Session:
         self.bad_pages = 0
 
 
-# Order of the evidence fields of an `end` event, and of a described +FDCS inside it.
-EVIDENCE = ("dir", "code", "reason", "result", "hangup", "pages", "pprs", "remote_id", "params",
-            "remote_caps", "number", "duration", "bad_pages")
-PARAMS = ("raw", "vr_lpi", "bit_rate", "width", "length", "coding", "ecm", "bft", "scan_ms")
-
-
 def end_info(s, code, reason, now, describe):
     """The `end` event of session `s` (the driver's Session) with its final code and reason;
     describe(hangup code) -> (code, phase, text) comes from the dialect."""
@@ -62,12 +56,19 @@ def end_info(s, code, reason, now, describe):
 
 
 def evidence(info):
-    """An `end` event's fields as an ordered tuple of (name, value) pairs (params likewise)."""
-    out = []
-    for k in EVIDENCE:
-        if k in info:
-            v = info[k]
-            if k == "params" and isinstance(v, dict):
-                v = tuple((p, v[p]) for p in PARAMS if p in v)
-            out.append((k, v))
-    return tuple(out)
+    """An `end` event as the ordered evidence pairs of fax/status (docs/mqtt.md; spec/fax.md:
+    raw evidence): result, reason, the +FHNG/+FHS code as `fhng` with its phase and text,
+    pprs, remote_id, the raw +FDCS as `params`, duration_s."""
+    hs = info.get("hangup")
+    ev = [("result", info.get("result")), ("reason", info.get("reason"))]
+    if hs:
+        ev.append(("fhng", hs[0]))
+        ev.append(("phase", hs[1]))
+        ev.append(("text", hs[2]))
+    ev.append(("pprs", info.get("pprs")))
+    ev.append(("remote_id", info.get("remote_id")))
+    p = info.get("params")
+    if isinstance(p, dict):
+        ev.append(("params", p.get("raw")))
+    ev.append(("duration_s", int(info.get("duration") or 0)))
+    return ev

@@ -1,0 +1,210 @@
+"""The modem task: the unit's one Class 2 driver (core/fax/class2.py) between the modem's
+UART and the fax jobs (docs/unit.md "Modem").
+
+FaxLine(unit) reads the unit's public parts: cfg, port, flash, jobs, link, counters, mono(),
+now(), save_state(), next_rx_id(). The driver is built once, with the unit, and its
+configuration is kept once, in the driver (driver.cfg): the dial policy and the station id are
+read from there.
+"""
+import asyncio
+
+from faxbridge.app import pages, rx
+from faxbridge.app.unit import log
+from faxbridge.core.fax import dial, evidence
+
+
+class FaxLine:
+    def __init__(self, unit):
+        from faxbridge.app import config
+        from faxbridge.core.fax.class2 import Class2
+        self.unit = unit
+        self.driver = Class2(config.driver(unit.cfg), self.rx_sink)
+        self.state = "off"          # the driver's state name; "absent": no modem to open
+        self.active = None          # the job record on the line
+        self.rx = None              # the page sink of the reception in progress
+        self.wake = asyncio.Event()  # set: something for the modem task to do now
+        self._buf = bytearray(512)  # modem reads (recovery at boot, then the reader)
+
+    # ---- what the jobs ask (core/fax/job.Jobs's check_number, check_page)
+    def check_number(self, number):
+        c = self.driver.cfg
+        return dial.check(number, c["deny"], c["allow"], c["max_len"], c["outside_prefixes"], c["country"])
+
+    def check_page(self, kind, path):
+        return pages.count(kind, path, self.driver.cfg["station_id"])
+
+    def cancel(self, job_id):
+        """cmd/cancel of the job on the line: the driver ends the call (403)."""
+        job = self.active
+        if job is not None and job["id"] == job_id:
+            self.driver.cancel(self.unit.mono())
+            self.wake.set()
+
+    # ---- the driver's page I/O
+    def open_page(self, index):
+        job = self.active
+        p = None if job is None else self.unit.jobs.page(job, index)
+        if p is None:
+            return None
+        c = self.driver.cfg
+        return pages.FilePage(p[0], p[1], p[2], bps=c["max_rate"], st=c["scan_time"],
+                                 station=c["station_id"], stamp=pages.when(job["created"]))
+
+    def rx_sink(self):
+        u = self.unit
+        r = u.cfg["rx"]
+        rx.prune(u.flash + "rx/", r["keep"], r["max_kb"] * 1024)
+        self.rx = rx.RxSink(u.flash + "rx/", u.next_rx_id())
+        return self.rx
+
+    # ---- the task
+    async def run(self):
+        u = self.unit
+        mcfg = u.cfg["modem"]
+        try:
+            reader, writer = u.port.open_modem(mcfg)
+        except OSError as e:
+            log("modem: cannot open %s (%s)" % (mcfg.get("path"), e))
+            self.state = "absent"
+            while True:          # no modem: jobs cannot wait for one (205001, spec/fax.md)
+                u.jobs.fail_waiting(205001, "modem cannot be opened: %s" % e)
+                await self.wake.wait()
+                self.wake.clear()
+        m = self.driver
+        await self.recover(reader, writer)
+        m.start(u.mono())
+        rt = asyncio.create_task(self.reader(reader))
+        wait_s = u.cfg["jobs"]["modem_wait_s"]
+        unready = u.mono()
+        try:
+            while True:
+                now = u.mono()
+                m.poll(now)
+                if m.ready() or m.in_call():
+                    unready = now
+                elif now - unready > wait_s:
+                    unready = now
+                    u.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (wait_s, m.state_name()))
+                if self.active is None and m.ready():
+                    job = u.jobs.next_due(u.now())
+                    if job is not None:
+                        self.active = job
+                        u.jobs.start_call(job, u.now())
+                        m.send(job["dial"], self.open_page, now)
+                while True:
+                    out = m.next_output(now)
+                    if not out:
+                        break
+                    writer.write(out)
+                    await writer.drain()
+                self.events()
+                self.state = m.state_name()
+                t = m.deadline()
+                wait = 1.0 if t is None else max(0.0, min(1.0, t - u.mono()))
+                if self.state == "txdata" and not m.xoff():
+                    wait = 0
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(self.wake.wait(), wait)
+                    except asyncio.TimeoutError:
+                        pass
+                else:
+                    await asyncio.sleep_ms(0)
+                self.wake.clear()
+        finally:
+            rt.cancel()
+
+    async def recover(self, reader, writer):
+        """At boot the modem may still be in the call a reset cut (it outlives the unit):
+        drop DTR where the board has it; else write the driver's recovery bytes (end page
+        data, then end the session), then discard whatever the modem says for a moment
+        (docs/unit.md)."""
+        u = self.unit
+        if u.port.modem_reset_line(True):
+            await asyncio.sleep_ms(500)
+            u.port.modem_reset_line(False)
+        else:
+            for i, b in enumerate(self.driver.recover_bytes()):
+                if i:
+                    await asyncio.sleep_ms(300)
+                writer.write(b)
+                await writer.drain()
+        end = u.mono() + 1.5
+        while u.mono() < end:
+            try:
+                await asyncio.wait_for_ms(reader.readinto(self._buf), 100)
+            except asyncio.TimeoutError:
+                pass
+
+    async def reader(self, reader):
+        buf = self._buf
+        mv = memoryview(buf)
+        while True:
+            n = await reader.readinto(buf)
+            if n:
+                self.feed(mv[:n])
+                self.wake.set()
+            else:
+                await asyncio.sleep_ms(20)
+
+    def feed(self, data):
+        """Feed modem bytes to the driver. An exception from the driver (a bug, bad input it did
+        not expect) must not kill the reader: the call in progress ends with 205001 and the
+        exception as its reason, and the driver starts afresh (the modem is re-initialised)."""
+        u = self.unit
+        m = self.driver
+        try:
+            m.feed(data, u.mono())
+            return
+        except Exception as e:
+            import sys
+            why = "driver error: %s" % clean("%s: %s" % (type(e).__name__, e))
+            log("modem:", why)
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(e)
+        job = self.active
+        self.active = None
+        if job is not None:
+            u.jobs.end_call(job, 205001, [("reason", why)], job.get("confirmed", 0), u.now())
+            u.save_state()
+        if self.rx is not None:
+            self.rx.abort()
+            self.rx = None
+        m.__init__(m.cfg, self.rx_sink)     # a fresh machine in the same object
+        m.start(u.mono())
+
+    def events(self):
+        """The driver's events: tx pages and ends to the job on the line, a reception's end to
+        the broker (app/rx.py publish), the rest to the log."""
+        u = self.unit
+        for kind, info in self.driver.events():
+            tx = info.get("dir") == "tx"
+            if kind == "page" and tx and self.active is not None:
+                job = self.active
+                if info.get("ok"):
+                    u.counters["tx_pages"] += 1
+                    u.jobs.progress(job, job.get("confirmed", 0) + 1,
+                                    (("page", info["index"] + 1), ("ppr", info.get("ppr"))))
+            elif kind == "end":
+                if tx and self.active is not None:
+                    job = self.active
+                    self.active = None
+                    u.jobs.end_call(job, info["code"], evidence.evidence(info), info.get("pages", 0), u.now())
+                    u.save_state()
+                elif info.get("dir") == "rx":
+                    sink = self.rx
+                    self.rx = None
+                    u.counters["rx_faxes"] += 1
+                    rx.publish(u.link, sink, info, log)
+            elif kind == "modem":
+                log("modem:", info.get("state"), info.get("reason") or "")
+            elif kind == "ring":
+                log("modem: RING", info.get("count"))
+
+
+def clean(text):
+    """Text for a log line or a job's reason: printable ASCII, at most 120 characters."""
+    out = []
+    for ch in text[:120]:
+        out.append(ch if " " <= ch <= "~" else "?")
+    return "".join(out)

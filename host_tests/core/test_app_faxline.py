@@ -1,0 +1,331 @@
+"""The modem task (app/faxline.py, docs/unit.md "Modem") against a stand-in unit: recovery at
+boot, the feed guard, the driver's events to the jobs and the broker, the dial policy read
+from the driver's one configuration. Both runtimes."""
+import asyncio
+
+from support import tmpdir
+
+from faxbridge.app import config
+from faxbridge.app.faxline import FaxLine, clean
+
+if not hasattr(asyncio, "sleep_ms"):           # CPython: MicroPython's asyncio names
+    asyncio.sleep_ms = lambda ms: asyncio.sleep(ms / 1000)
+    asyncio.wait_for_ms = lambda aw, ms: asyncio.wait_for(aw, ms / 1000)
+
+
+class Port:
+    def __init__(self, line=False, modem=None):
+        self.line = line
+        self.toggles = []
+        self.modem = modem
+
+    def modem_reset_line(self, on):
+        if self.line:
+            self.toggles.append(on)
+        return self.line
+
+    def open_modem(self, mcfg):
+        if self.modem is None:
+            raise OSError(2)
+        return self.modem
+
+
+class Jobs:
+    """Records what the modem task tells the jobs."""
+
+    def __init__(self):
+        self.calls = []
+
+    def end_call(self, job, code, evidence, confirmed, now):
+        self.calls.append(("end", job["id"], code, list(evidence), confirmed))
+
+    def progress(self, job, confirmed, evidence):
+        job["confirmed"] = confirmed
+        self.calls.append(("progress", job["id"], confirmed, evidence))
+
+    def fail_waiting(self, code, reason):
+        self.calls.append(("fail_waiting", code, reason))
+
+
+class Link:
+    def __init__(self):
+        self.calls = []
+
+    def event(self, suffix, fields, cls=None):
+        self.calls.append(("event", suffix, dict(fields)))
+
+    def event_file(self, suffix, ref, pairs=()):
+        self.calls.append(("file", suffix, ref))
+
+
+class Unit:
+    """The unit's public parts FaxLine reads."""
+
+    def __init__(self, raw=None, line=False, dial_mode=None):
+        cfg, errors = config.check(raw or {"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+        assert errors == [], errors
+        if dial_mode:                            # past the schema: a driver that raises
+            cfg["modem"]["options"]["dial_mode"] = dial_mode
+        self.cfg = cfg
+        self.flash = tmpdir("faxline") + "/"
+        self.port = Port(line)
+        self.jobs = Jobs()
+        self.link = Link()
+        self.counters = {"tx_pages": 0, "rx_faxes": 0}
+        self.saved = 0
+        self.rx_ids = 0
+        self.t = 0.0
+        self.step = 0.0
+
+    def mono(self):
+        self.t += self.step
+        return self.t
+
+    def now(self):
+        return 1700000000
+
+    def save_state(self):
+        self.saved += 1
+
+    def next_rx_id(self):
+        self.rx_ids += 1
+        return "rx1-%d" % self.rx_ids
+
+
+class Writer:
+    def __init__(self):
+        self.out = []
+
+    def write(self, b):
+        self.out.append(bytes(b))
+
+    async def drain(self):
+        pass
+
+
+class Stop(Exception):
+    pass
+
+
+class Reader:
+    """A modem stream: the given chunks, then "OK" for ever (chunks=None) or Stop."""
+
+    def __init__(self, chunks=None):
+        self.chunks = chunks
+        self.reads = 0
+
+    async def readinto(self, buf):
+        self.reads += 1
+        if self.chunks is None:
+            buf[:2] = b"OK"
+            return 2
+        if not self.chunks:
+            raise Stop()
+        c = self.chunks.pop(0)
+        buf[:len(c)] = c
+        return len(c)
+
+
+class Page:
+    fine = True
+
+
+def _drain(m):
+    out = []
+    while True:
+        b = m.next_output(0)
+        if not b:
+            return b"".join(out)
+        out.append(bytes(b))
+
+
+def _ready(m):
+    m.start(0)
+    for _ in range(20):
+        if m.ready():
+            return
+        assert _drain(m)
+        m.feed(b"\r\nOK\r\n", 0)
+    assert m.ready()
+
+
+def _in_a_call(dial_mode=None):
+    u = Unit(dial_mode=dial_mode)
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    f.active = {"id": "J1", "confirmed": 0}
+    assert m.send("5551234", lambda i: Page() if i == 0 else None, 0)
+    assert _drain(m).startswith(b"AT+FDIS=")
+    return u, f, m
+
+
+# ---- recovery at boot: no raw modem bytes outside the driver
+
+def _recover(line):
+    u = Unit(line=line)
+    u.step = 0.25
+    f = FaxLine(u)
+    w = Writer()
+    r = Reader()
+    asyncio.run(f.recover(r, w))
+    return u.port, w, r, f.driver
+
+
+def test_without_a_reset_line_the_driver_ends_data_then_the_session():
+    port, w, r, m = _recover(False)
+    assert w.out == list(m.recover_bytes()) == [b"\x10\x03", b"AT+FK\r"]
+    assert port.toggles == [] and r.reads > 0      # and what the modem said was read away
+
+
+def test_with_a_reset_line_dtr_is_dropped_and_nothing_written():
+    port, w, r, m = _recover(True)
+    assert port.toggles == [True, False] and w.out == [] and r.reads > 0
+
+
+# ---- the feed guard (issue 14 item 4): a driver exception ends the call, not the reader
+
+def _check_recovered(u, f, m):
+    why = "driver error: ValueError: non-printable character in AT command"
+    assert u.jobs.calls == [("end", "J1", 205001, [("reason", why)], 0)], u.jobs.calls
+    assert f.active is None and u.saved == 1
+    assert not m.in_call() and m.state_name() == "init"
+    assert _drain(m) == b"ATE0V1Q0\r"           # a fresh machine initialises the modem again
+    m.feed(b"\r\nOK\r\n", 0)                     # and takes input as usual
+    assert _drain(m) == b"AT+FCLASS=2\r"
+
+
+def test_feed_guard_ends_the_call_and_restarts_the_driver():
+    u, f, m = _in_a_call("T\rATZ")
+    try:
+        m.feed(b"\r\nOK\r\n", 0)
+        raise AssertionError("the driver did not raise: the test no longer reproduces the crash")
+    except ValueError:
+        pass
+    u, f, m = _in_a_call("T\rATZ")
+    f.feed(memoryview(b"\r\nOK\r\n"))
+    _check_recovered(u, f, m)
+
+
+def test_modem_reader_keeps_reading_after_a_driver_exception():
+    u, f, m = _in_a_call("T\rATZ")
+    try:
+        asyncio.run(f.reader(Reader([b"\r\nOK\r\n"])))
+    except Stop:
+        pass                                    # the reader asked for more input: it survived
+    _check_recovered(u, f, m)
+    assert f.wake.is_set()
+
+
+# ---- the driver's events
+
+def test_a_sent_page_and_the_end_go_to_the_job_with_the_fax_status_evidence():
+    u, f, m = _in_a_call()
+    job = f.active
+    m.feed(b"\r\nOK\r\n", 0)
+    assert _drain(m) == b"ATDT5551234\r"
+    m.cancel(0)                                 # ends the dial: 403
+    _drain(m)
+    m.feed(b"\r\nOK\r\n", 0)
+    f.events()
+    assert f.active is None and u.saved == 1
+    kind, jid, code, ev, pages = u.jobs.calls[-1]
+    assert (kind, jid, code, pages) == ("end", "J1", 403, 0), u.jobs.calls
+    assert [k for k, _ in ev] == ["result", "reason", "pprs", "remote_id", "duration_s"], ev
+    assert dict(ev)["reason"] == "cancelled"
+    assert job["id"] == "J1"
+
+
+def test_progress_counts_confirmed_pages_only():
+    u = Unit()
+    f = FaxLine(u)
+    f.active = {"id": "J2", "confirmed": 0}
+    ev = [("page", {"dir": "tx", "index": 0, "ppr": 1, "ok": True}),
+          ("page", {"dir": "tx", "index": 1, "ppr": 2, "ok": False}),
+          ("page", {"dir": "rx", "index": 0, "ok": True}),
+          ("modem", {"state": "reset"})]
+    f.driver.events = lambda: ev                 # the driver's events, as it returns them
+    f.events()
+    assert u.jobs.calls == [("progress", "J2", 1, (("page", 1), ("ppr", 1)))], u.jobs.calls
+    assert u.counters["tx_pages"] == 1 and f.active["confirmed"] == 1
+
+
+def test_a_reception_that_ended_is_published_and_counted():
+    u = Unit()
+    f = FaxLine(u)
+    sink = f.rx_sink()
+    sink.begin_page(0, {"width": 1728})
+    sink.write(memoryview(b"\x00\x10" * 4))
+    sink.end_page()
+    f.driver.events = lambda: [("end", {"dir": "rx", "pages": 1, "code": 0, "hangup": None})]
+    f.events()
+    assert f.rx is None and u.counters["rx_faxes"] == 1 and u.jobs.calls == []
+    assert [c[:2] for c in u.link.calls] == [("file", "fax/page/rx1-1/1"), ("event", "fax/received")]
+    assert u.link.calls[1][2]["page_bytes"] == [8] and u.link.calls[1][2]["id"] == "rx1-1"
+
+
+def test_rx_sinks_take_the_units_ids_and_prune_what_is_over_the_limit():
+    raw = {"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}, "rx": {"keep": 1}}   # docs/unit.md
+    u = Unit(raw)
+    f = FaxLine(u)
+    dirs = []
+    for _ in range(3):
+        s = f.rx_sink()
+        s.begin_page(0, {"width": 1728})
+        s.write(memoryview(b"\x00\x10"))
+        s.end_page()
+        dirs.append(s.dir)
+    assert [d.split("/")[-1] for d in dirs] == ["rx1-1", "rx1-2", "rx1-3"]
+    import os
+    left = sorted(os.listdir(u.flash + "rx"))
+    assert left == ["rx1-3"], left     # keep 1: flash holds at most 1 fax plus the one received
+
+
+# ---- one configuration: the driver's
+
+def test_the_dial_policy_and_station_id_are_the_drivers():
+    gb = FaxLine(Unit({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}, "dial": {"country": "GB", "deny": ["0900"]},
+                       "modem": {"station_id": "+44 118 496"}}))
+    assert gb.check_number("01184960000")[0] is None
+    assert gb.check_number("999")[0] == 6002 and gb.check_number("0900123")[0] == 6002
+    jp = FaxLine(Unit())
+    assert jp.check_number("01184960000")[0] == 6002
+    assert gb.driver.cfg["station_id"] == "+44 118 496"
+    assert not [k for k in gb.__dict__ if "cfg" in k]          # no copy of it kept beside the driver
+
+
+def test_cancel_reaches_the_driver_only_for_the_job_on_the_line():
+    u, f, m = _in_a_call()
+    f.cancel("J9")
+    assert m.in_call() and not f.wake.is_set()
+    f.cancel("J1")
+    assert f.wake.is_set()
+    m.feed(b"\r\nOK\r\n", 0)                 # AT+FDIS= answered: the call ends, never dials
+    assert _drain(m) == b"ATE0V1Q0\r" and not m.in_call()
+    f.events()
+    assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 403)], u.jobs.calls
+
+
+def test_without_a_modem_waiting_jobs_fail_at_once_and_after_each_wake():
+    u = Unit()
+    f = FaxLine(u)
+
+    async def go():
+        t = asyncio.create_task(f.run())
+        await asyncio.sleep_ms(10)
+        f.wake.set()
+        await asyncio.sleep_ms(10)
+        t.cancel()
+        try:
+            await t
+        except asyncio.CancelledError:
+            pass
+    asyncio.run(go())
+    assert f.state == "absent"
+    assert [c[:2] for c in u.jobs.calls] == [("fail_waiting", 205001)] * 2, u.jobs.calls
+    assert u.jobs.calls[0][2].startswith("modem cannot be opened:")
+
+
+def test_clean_makes_a_printable_bounded_reason():
+    assert clean("a\x00b\r\xe9c") == "a?b??c"
+    assert len(clean("x" * 500)) == 120
