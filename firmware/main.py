@@ -37,7 +37,7 @@ def main():
     cfg, errors = config.load(path)
     registry = None
     if not errors:
-        from faxbridge.app.unit import deep_check
+        from faxbridge.app.deepcheck import deep_check
         errors, registry = deep_check(cfg, port.flash)
     if errors:
         for e in errors:

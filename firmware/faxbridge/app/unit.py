@@ -11,7 +11,6 @@ import os
 import asyncio
 
 from faxbridge.app import jobs, store
-from faxbridge.app.deepcheck import deep_check  # noqa: F401  (main.py's)
 from faxbridge.app.clock import Monotonic
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt import commands, contract
