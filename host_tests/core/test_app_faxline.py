@@ -329,3 +329,63 @@ def test_without_a_modem_waiting_jobs_fail_at_once_and_after_each_wake():
 def test_clean_makes_a_printable_bounded_reason():
     assert clean("a\x00b\r\xe9c") == "a?b??c"
     assert len(clean("x" * 500)) == 120
+
+
+class _Clock(Unit):
+    """mono() follows the event loop's time (the modem loop's deadlines are real)."""
+
+    def mono(self):
+        import time
+        return time.ticks_ms() / 1000 if hasattr(time, "ticks_ms") else time.monotonic()
+
+
+def test_a_dying_modem_reader_ends_the_modem_task_so_the_unit_stops():
+    u = _Clock()
+
+    class Dies:
+        """Quiet through the boot recovery (1.5 s), then the stream fails: Stop."""
+        def __init__(self):
+            self.until = u.mono() + 2
+
+        async def readinto(self, buf):
+            await asyncio.sleep_ms(50)
+            if u.mono() > self.until:
+                raise Stop()
+            return 0
+    u.port = Port(modem=(Dies(), Writer()))
+    f = FaxLine(u)
+
+    async def go():
+        try:
+            await asyncio.wait_for(f.run(), 10)
+        except Stop:
+            return "died"
+        except asyncio.TimeoutError:
+            return "ran on without its reader"
+    assert asyncio.run(go()) == "died"
+
+
+def test_the_modem_loop_wakes_at_its_deadline_without_input():
+    u = _Clock()
+
+    class Quiet:
+        async def readinto(self, buf):
+            await asyncio.sleep_ms(60000)          # the modem says nothing
+    w = Writer()
+    u.port = Port(modem=(Quiet(), w))
+    f = FaxLine(u)
+    f.driver.cfg["cmd_timeout"] = 1
+
+    async def go():
+        t = asyncio.create_task(f.run())
+        await asyncio.sleep_ms(3200)              # recovery 1.5 s, the first command, 1 s
+        t.cancel()
+        try:
+            await t
+        except asyncio.CancelledError:
+            pass
+    asyncio.run(go())
+    # nothing answered the first init command: only its deadline (1 s) can have made the
+    # driver act again, with no modem byte to wake the loop
+    first = w.out.index(b"ATE0V1Q0\r")
+    assert b"ATZ\r" in w.out[first + 1:], w.out

@@ -8,9 +8,13 @@ read from there.
 """
 import asyncio
 
+from micropython import const
+
 from faxbridge.app import pages, rx
 from faxbridge.app.unit import log
 from faxbridge.core.fax import dial, evidence
+
+_TICK_MS = const(50)     # the modem loop's deadline resolution (driver timeouts are seconds)
 
 
 class FaxLine:
@@ -24,6 +28,7 @@ class FaxLine:
         self.rx = None              # the page sink of the reception in progress
         self.wake = asyncio.Event()  # set: something for the modem task to do now
         self._buf = bytearray(512)  # modem reads (recovery at boot, then the reader)
+        self._due = 0               # when the loop's wait ends (u.mono() seconds; _tick)
 
     # ---- what the jobs ask (core/fax/job.Jobs's check_number, check_page)
     def check_number(self, number):
@@ -70,49 +75,61 @@ class FaxLine:
                 u.jobs.fail_waiting(205001, "modem cannot be opened: %s" % e)
                 await self.wake.wait()
                 self.wake.clear()
-        m = self.driver
         await self.recover(reader, writer)
-        m.start(u.mono())
-        rt = asyncio.create_task(self.reader(reader))
+        self.driver.start(u.mono())
+        # one gather: a reader or timer that dies ends this task, and supervise() the unit
+        await asyncio.gather(self.reader(reader), self._tick(), self._drive(writer))
+
+    async def _tick(self):
+        """Wake the modem loop once its deadline (self._due) has passed: one long-lived timer,
+        not a wait_for per pass (a task, two frames and two exceptions each, ~1.2 KB of
+        garbage; docs/bench.md)."""
+        u = self.unit
+        while True:
+            await asyncio.sleep_ms(_TICK_MS)
+            if u.mono() >= self._due:
+                self.wake.set()
+
+    async def _drive(self, writer):
+        """The loop: poll the driver, start the next due job, write what the driver has for
+        the modem, hand its events on, then sleep until woken (modem bytes, a command, the
+        deadline)."""
+        u = self.unit
+        m = self.driver
         wait_s = u.cfg["jobs"]["modem_wait_s"]
         unready = u.mono()
-        try:
+        while True:
+            now = u.mono()
+            m.poll(now)
+            if m.ready() or m.in_call():
+                unready = now
+            elif now - unready > wait_s:
+                unready = now
+                u.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (wait_s, m.state_name()))
+            if self.active is None and m.ready():
+                job = u.jobs.next_due(u.now())
+                if job is not None:
+                    self.active = job
+                    u.jobs.start_call(job, u.now())
+                    m.send(job["dial"], self.open_page, now)
             while True:
-                now = u.mono()
-                m.poll(now)
-                if m.ready() or m.in_call():
-                    unready = now
-                elif now - unready > wait_s:
-                    unready = now
-                    u.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (wait_s, m.state_name()))
-                if self.active is None and m.ready():
-                    job = u.jobs.next_due(u.now())
-                    if job is not None:
-                        self.active = job
-                        u.jobs.start_call(job, u.now())
-                        m.send(job["dial"], self.open_page, now)
-                while True:
-                    out = m.next_output(now)
-                    if not out:
-                        break
-                    writer.write(out)
-                    await writer.drain()
-                self.events()
-                self.state = m.state_name()
-                t = m.deadline()
-                wait = 1.0 if t is None else max(0.0, min(1.0, t - u.mono()))
-                if self.state == "txdata" and not m.xoff():
-                    wait = 0
-                if wait > 0:
-                    try:
-                        await asyncio.wait_for(self.wake.wait(), wait)
-                    except asyncio.TimeoutError:
-                        pass
-                else:
-                    await asyncio.sleep_ms(0)
-                self.wake.clear()
-        finally:
-            rt.cancel()
+                out = m.next_output(now)
+                if not out:
+                    break
+                writer.write(out)
+                await writer.drain()
+            self.events()
+            self.state = m.state_name()
+            t = m.deadline()
+            wait = 1.0 if t is None else max(0.0, min(1.0, t - u.mono()))
+            if self.state == "txdata" and not m.xoff():
+                wait = 0
+            if wait > 0:
+                self._due = u.mono() + wait
+                await self.wake.wait()
+            else:
+                await asyncio.sleep_ms(0)
+            self.wake.clear()
 
     async def recover(self, reader, writer):
         """At boot the modem may still be in the call a reset cut (it outlives the unit):
