@@ -216,8 +216,10 @@ class Link:
                 c.write(ch)
                 continue
             # an event in flight (session.publish_ext): written from the store, its header
-            # in hbuf, its payload a view of the store's buffer (copied on CPython, whose
-            # transport keeps what it is given; MicroPython's Stream sends or copies it)
+            # in hbuf and its payload (a view of the store's buffer) after it when it fits: one
+            # write, so one TCP segment (Nagle) and one TLS record; else two writes. CPython
+            # gets copies (its transport keeps what it is given; MicroPython's Stream sends
+            # or copies before it returns)
             pid = ch & 0xFFFF
             r = ob.packet(pid, ch > 0xFFFF, self.root, self.hbuf)
             if r is None:
@@ -232,13 +234,20 @@ class Link:
                     ob.lost_files += 1
                 self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
                 continue
-            mv = self.hbuf[:n]
+            hb = self.hbuf
+            k = len(pay)
+            if n + k <= len(hb):
+                hb[n:n + k] = pay
+                n += k
+                k = 0
             if transport.MICROPYTHON:
-                c.write(mv)
-                c.write(pay)
+                c.write(hb[:n])
+                if k:
+                    c.write(pay)
             else:
-                c.write(bytes(mv))
-                c.write(bytes(pay))
+                c.write(bytes(hb[:n]))
+                if k:
+                    c.write(bytes(pay))
             if ref is not None:
                 # a received page: after its head, the file (rx.send: the size packet() found
                 # holds, nothing was awaited since); a file that ends early raises (the
