@@ -3,6 +3,9 @@ Session, whole PUBLISH packets (the firmware writes headers only), an in-RAM out
 a writer for what a session queues (the link's write path without a socket)."""
 from faxbridge.core.mqtt import codec
 
+PUBLISH = 3   # packet types (MQTT 3.1.1 2.2.1)
+PUBACK = 4
+
 
 def encode_publish(topic, payload, qos=0, retain=False, dup=False, pid=0):
     """A whole PUBLISH packet as bytes."""
@@ -149,7 +152,7 @@ class Collect:
         self.pub[1] += bytes(mv)
 
     def pub_end(self):
-        self.out.append((codec.PUBLISH, self.pub[0], self.pub[1]))
+        self.out.append((PUBLISH, self.pub[0], self.pub[1]))
         self.pub = None
 
 
@@ -173,7 +176,7 @@ def ack_all(s, outbox, now):
     """Play the broker: PUBACK every PUBLISH the session wrote; return [(topic, payload)]."""
     got = []
     for t, f, body in packets(wire(s, outbox)):
-        if t != codec.PUBLISH:
+        if t != PUBLISH:
             continue
         topic, payload, qos, _r, _d, pid = decode_publish(f, memoryview(body))
         got.append((topic, bytes(payload)))

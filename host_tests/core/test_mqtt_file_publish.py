@@ -8,7 +8,7 @@ import gc
 import json
 import os
 
-from mqtt_helpers import Collect, MemStore, decode_publish, up
+from mqtt_helpers import PUBLISH, Collect, MemStore, decode_publish, up
 from support import fragment, raises, tmpdir
 
 from faxbridge.app.link import Link
@@ -88,7 +88,7 @@ def _publishes(data, split=None, heads=None):
     line (the heads, parsed, are appended to the list `heads` when given)."""
     out = []
     for t, f, body in _parse(data, split):
-        if t == codec.PUBLISH:
+        if t == PUBLISH:
             topic, payload, qos, _r, dup, pid = decode_publish(f, memoryview(body))
             payload = bytes(payload)
             if "/fax/page/" in topic:

@@ -3,7 +3,7 @@ session as a broker would send them; answers read from its outbox, PUBACKs from 
 import gc
 import json
 
-from mqtt_helpers import MemStore, decode_publish, encode_publish, packets, wire
+from mqtt_helpers import PUBACK, PUBLISH, MemStore, decode_publish, encode_publish, packets, wire
 from support import tmpdir
 
 from faxbridge.app.link import Link
@@ -51,7 +51,7 @@ def _events(ln):
 
 
 def _puback(pid):
-    return (codec.PUBACK, bytes((pid >> 8, pid & 0xFF)))
+    return (PUBACK, bytes((pid >> 8, pid & 0xFF)))
 
 
 def test_subscribes_cmd_hash():
@@ -134,7 +134,7 @@ def test_no_room_holds_everything_until_room_then_asks_for_a_reconnect():
     while ob.depth():
         ob.pump(ln.session, ln.root, 2)
         for t, f, b in packets(wire(ln.session, ln.outbox)):
-            if t == codec.PUBLISH:
+            if t == PUBLISH:
                 ln.session.feed(codec.encode_puback(decode_publish(f, memoryview(b))[5]), 3)
         ln._handle(3)
     ob.poll(3, True)
@@ -255,7 +255,7 @@ def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
         assert [bytes(c.data) for c in tel] == sent, (sizes, [len(c.data) for c in tel])
         assert [c.ref for c in tel] == ["T%d" % i for i in range(len(lens))]
         assert got[-1].job == "J9" and ln.inbox.keep == 0
-        acks = [p for p in packets(wire(ln.session, ln.outbox)) if p[0] == codec.PUBACK]
+        acks = [p for p in packets(wire(ln.session, ln.outbox)) if p[0] == PUBACK]
         assert len(acks) == len(lens) + 1
         ln.seen = None
         ln.inbox.seen = None   # the same pids again in the next round: not redeliveries here

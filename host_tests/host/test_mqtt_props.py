@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from faxbridge.app.outbox_store import FileStore
 from faxbridge.core.mqtt import codec, commands, contract, session
 
-from mqtt_helpers import Collect, MemStore, decode_publish, encode_publish  # noqa: E402
+from mqtt_helpers import PUBACK, PUBLISH, Collect, MemStore, decode_publish, encode_publish  # noqa: E402
 from mqtt_helpers import packets as _packets  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def test_publish_round_trip_any_chunking(pubs, cuts):
         i += n
         k += 1
     for t, f, body in sink.out:
-        assert t == codec.PUBLISH
+        assert t == PUBLISH
         tp, pl, q, r, d, pid = decode_publish(f, memoryview(body))
         got.append((tp, bytes(pl), q, r, d, pid if q else 0))
     assert got == [(t, p, q, r, d, pid if q else 0) for t, p, q, r, d, pid in pubs]
@@ -156,6 +156,6 @@ def test_link_answers_each_command_once_whatever_the_order_and_split(ops, cut):
             stream += encode_publish("faxbridge/u1/" + topic, payload, 1, False, True, pid)
     for i in range(0, len(stream), cut):
         s.feed(stream[i:i + cut], 1)
-    acks = [p for p in _packets(s.take()) if p[0] == codec.PUBACK]
+    acks = [p for p in _packets(s.take()) if p[0] == PUBACK]
     assert len(acks) == stream.count(b"faxbridge/u1/")   # every one acknowledged (room enough)
     assert len(ln.outbox.store.recs) == want, (want, [r[3] for r in ln.outbox.store.recs])

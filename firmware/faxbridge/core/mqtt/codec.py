@@ -12,8 +12,7 @@ from micropython import const
 # packet types (2.2.1); the control packets a broker sends back (CONNACK, PUBACK, SUBACK,
 # UNSUBACK, PINGRESP) are decoded by the session (session.py), which names its own and
 # writes PINGREQ and DISCONNECT (two constant bytes each) itself
-PUBLISH = const(3)
-PUBACK = const(4)
+_PUBLISH = const(3)
 
 _MAX_REMAINING = const(268435455)  # 2.2.3: four length bytes at most
 
@@ -236,7 +235,7 @@ class Parser:
                         raise ValueError("remaining length longer than 4 bytes")
                     continue
                 self._got = 0
-                if self._first >> 4 == PUBLISH:
+                if self._first >> 4 == _PUBLISH:
                     if (self._first >> 1) & 3 == 3:
                         raise ValueError("PUBLISH with qos 3")
                     if self._rem < 2:
