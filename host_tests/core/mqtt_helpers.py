@@ -1,5 +1,133 @@
-"""Helpers for the MQTT core tests (both runtimes): a scripted broker end for a Session."""
+"""Helpers for the MQTT core tests and tools (both runtimes): a scripted broker end for a
+Session, whole PUBLISH packets (the firmware writes headers only), an in-RAM outbox store, and
+a writer for what a session queues (the link's write path without a socket)."""
 from faxbridge.core.mqtt import codec
+
+PUBLISH = 3   # packet types (MQTT 3.1.1 2.2.1)
+PUBACK = 4
+
+
+def encode_publish(topic, payload, qos=0, retain=False, dup=False, pid=0):
+    """A whole PUBLISH packet as bytes."""
+    t = codec.check_topic(topic)
+    p = payload.encode() if isinstance(payload, str) else bytes(payload)
+    hdr = bytearray(9 + len(t))
+    n = codec.publish_header_into(hdr, t, len(p), qos, retain, dup, pid)
+    return bytes(hdr[:n]) + p
+
+
+def decode_publish(flags, body):
+    """A whole PUBLISH body (the bytes after the fixed header) -> (topic str, payload
+    memoryview, qos, retain, dup, pid). pid is 0 at QoS 0."""
+    qos = (flags >> 1) & 3
+    if qos == 3:
+        raise ValueError("PUBLISH with qos 3")
+    n = len(body)
+    if n < 2:
+        raise ValueError("PUBLISH too short")
+    tl = (body[0] << 8) | body[1]
+    p = 2 + tl
+    if p > n:
+        raise ValueError("PUBLISH topic overruns packet")
+    try:
+        topic = str(body[2:p], "utf-8")
+    except UnicodeError:
+        raise ValueError("PUBLISH topic not UTF-8")
+    pid = 0
+    if qos:
+        if p + 2 > n:
+            raise ValueError("PUBLISH without packet id")
+        pid = (body[p] << 8) | body[p + 1]
+        if pid == 0:
+            raise ValueError("PUBLISH with packet id 0")
+        p += 2
+    return topic, body[p:], qos, bool(flags & 1), bool(flags & 8), pid
+
+
+class MemStore:
+    """An in-RAM outbox store (the interface of core/mqtt/outbox.py), not power-safe. A
+    record's place is its number since open()."""
+
+    def __init__(self, max_record=1024, file_size=None):
+        self.max_record = max_record
+        self.file_size = file_size or (lambda ref: -1)
+        self.recs = []   # (seq, cls, suffix, payload), all undelivered
+        self.bytes = 0
+        self.cur = 0
+        self.base = 0    # records trimmed since open()
+        self.at = -1
+        self.acked = 0
+        self.last = 0
+
+    def open(self):
+        self.cur = 0
+        self.base = 0
+        return self.acked, self.last
+
+    def record_size(self, suffix, payload):
+        return 13 + len(suffix) + len(payload)
+
+    def append(self, seq, cls, suffix, payload):
+        self.recs.append((seq, cls, bytes(suffix), bytes(payload)))
+        self.bytes += self.record_size(suffix, payload)
+        self.last = seq
+
+    def read(self, at=-1):
+        i = self.cur if at < 0 else at - self.base
+        if 0 <= i < len(self.recs):
+            if at < 0:
+                self.cur = i + 1
+                self.at = self.base + i
+            return self.recs[i]
+        return None
+
+    def ack(self, seq):
+        n = 0
+        while n < len(self.recs) and self.recs[n][0] <= seq:
+            self.bytes -= self.record_size(self.recs[n][2], self.recs[n][3])
+            n += 1
+        del self.recs[:n]
+        self.base += n
+        self.cur -= n if n <= self.cur else self.cur
+        self.acked = seq
+
+    def used(self):
+        return self.bytes
+
+    def close(self):
+        pass
+
+
+def wire(s, ob, root=b"faxbridge/u1/", files=None):
+    """What session s queued, as the link writes it (app/link.Link._flush without a socket):
+    bytes items as they are, an outbox event (an int) from the store through ob.packet, a
+    page's file read whole from `files` (a dict ref -> bytes) or from disk. Returns the list
+    of pieces; an event that cannot be written is forgotten as the link does."""
+    out = []
+    hbuf = bytearray(9 + len(root) + 48)
+    for ch in s.take():
+        if type(ch) is not int:
+            out.append(bytes(ch))
+            continue
+        pid = ch & 0xFFFF
+        r = ob.packet(pid, ch > 0xFFFF, root, hbuf)
+        if r is None:
+            continue
+        n, pay, ref, size = r
+        if n < 0:
+            s.forget(pid)
+            ob.on_puback(pid, 0)
+            continue
+        out.append(bytes(hbuf[:n]) + bytes(pay))
+        if ref is not None:
+            if files is not None:
+                data = files[ref]
+            else:
+                with open(ref, "rb") as f:
+                    data = f.read()
+            assert len(data) == size
+            out.append(bytes(data))
+    return out
 
 
 class Collect:
@@ -24,7 +152,7 @@ class Collect:
         self.pub[1] += bytes(mv)
 
     def pub_end(self):
-        self.out.append((codec.PUBLISH, self.pub[0], self.pub[1]))
+        self.out.append((PUBLISH, self.pub[0], self.pub[1]))
         self.pub = None
 
 
@@ -47,10 +175,10 @@ def up(s, now=0):
 def ack_all(s, outbox, now):
     """Play the broker: PUBACK every PUBLISH the session wrote; return [(topic, payload)]."""
     got = []
-    for t, f, body in packets(s.take()):
-        if t != codec.PUBLISH:
+    for t, f, body in packets(wire(s, outbox)):
+        if t != PUBLISH:
             continue
-        topic, payload, qos, _r, _d, pid = codec.decode_publish(f, memoryview(body))
+        topic, payload, qos, _r, _d, pid = decode_publish(f, memoryview(body))
         got.append((topic, bytes(payload)))
         if qos:
             s.feed(codec.encode_puback(pid), now)

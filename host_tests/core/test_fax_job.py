@@ -477,8 +477,9 @@ def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence(
     """A long call's evidence (one ppr a page) can outgrow an outbox record: the outbox refuses
     it with ValueError. The status must still be reported (without the evidence), not crash the
     modem task and then every boot (recover re-emits it)."""
+    from mqtt_helpers import MemStore as ObStore
     from faxbridge.core.mqtt import contract, outbox
-    ob = outbox.Outbox(outbox.MemStore(1024))
+    ob = outbox.Outbox(ObStore(1024))
     sent = []
 
     def emit(f):

@@ -1,5 +1,5 @@
 """MQTT 3.1.1 codec: encoders against hand-written packets from the standard, parser chunking."""
-from mqtt_helpers import Collect
+from mqtt_helpers import Collect, decode_publish, encode_publish
 from support import raises
 
 from faxbridge.core.mqtt import codec
@@ -70,13 +70,13 @@ def test_remaining_length_boundaries():
 
 
 def test_publish_qos1_header_and_dup():
-    p = bytearray(codec.encode_publish("a/b", b"hi", qos=1, retain=True, pid=10))
+    p = bytearray(encode_publish("a/b", b"hi", qos=1, retain=True, pid=10))
     assert bytes(p) == b"\x33\x09\x00\x03a/b\x00\x0ahi"
-    assert codec.encode_publish("a/b", b"hi", 1, True, True, 10)[0] == 0x3B   # DUP (3.3.1.1)
-    raises(ValueError, codec.encode_publish, "a/b", b"", 1, False, False, 0)
-    raises(ValueError, codec.encode_publish, "a/b", b"", 1, False, False, 65536)
-    raises(ValueError, codec.encode_publish, "a/+", b"")
-    raises(ValueError, codec.encode_publish, "", b"")
+    assert encode_publish("a/b", b"hi", 1, True, True, 10)[0] == 0x3B   # DUP (3.3.1.1)
+    raises(ValueError, encode_publish, "a/b", b"", 1, False, False, 0)
+    raises(ValueError, encode_publish, "a/b", b"", 1, False, False, 65536)
+    raises(ValueError, encode_publish, "a/+", b"")
+    raises(ValueError, encode_publish, "", b"")
 
 
 def test_puback_subscribe_encoding():
@@ -86,9 +86,9 @@ def test_puback_subscribe_encoding():
     assert s == b"\x82\x0c\x00\x07\x00\x03a/#\x01\x00\x01b\x00"
 
 
-STREAM = (b"\x20\x02\x00\x00" + codec.encode_publish("x/y", b"payload" * 40, 1, False, False, 5)
-          + b"\xd0\x00" + codec.encode_publish("q", b"", 0, True) + b"\x40\x02\x00\x05"
-          + codec.encode_publish("a/b", b"z" * 200, 0) + b"\x90\x03\x00\x01\x80")
+STREAM = (b"\x20\x02\x00\x00" + encode_publish("x/y", b"payload" * 40, 1, False, False, 5)
+          + b"\xd0\x00" + encode_publish("q", b"", 0, True) + b"\x40\x02\x00\x05"
+          + encode_publish("a/b", b"z" * 200, 0) + b"\x90\x03\x00\x01\x80")
 
 
 def test_parser_any_chunking_gives_same_packets():
@@ -116,7 +116,7 @@ def test_parser_split_at_every_byte_boundary():
 
 def test_parser_streams_payload_without_copying_it():
     """The payload reaches the sink as slices of what was fed: any length through 16 bytes."""
-    big = codec.encode_publish("t", b"z" * 300000, 1, False, False, 9)
+    big = encode_publish("t", b"z" * 300000, 1, False, False, 9)
     e = Events()
     p = codec.Parser(16)
     for i in range(0, len(big), 2048):
@@ -127,7 +127,7 @@ def test_parser_streams_payload_without_copying_it():
 
 
 def test_parser_topic_longer_than_the_buffer_is_skipped_not_fatal():
-    pkt = codec.encode_publish("t" * 100, b"abc", 1, False, False, 7) + b"\xd0\x00"
+    pkt = encode_publish("t" * 100, b"abc", 1, False, False, 7) + b"\xd0\x00"
     e = Events()
     codec.Parser(32).feed(pkt, e)
     assert e.ev == [("start", 0x2, None, 7, 3), ("data", b"abc"), ("end",), ("packet", 13, 0, b"")]
@@ -156,12 +156,12 @@ def test_parser_rejects_malformed():
 
 
 def test_decode_publish_and_errors():
-    pkt = codec.encode_publish("a/b", b"xyz", 1, True, True, 3)
+    pkt = encode_publish("a/b", b"xyz", 1, True, True, 3)
     got = _collect(codec.Parser(64), pkt, 5)[0]
-    topic, payload, qos, retain, dup, pid = codec.decode_publish(got[1], memoryview(got[2]))
+    topic, payload, qos, retain, dup, pid = decode_publish(got[1], memoryview(got[2]))
     assert (topic, bytes(payload), qos, retain, dup, pid) == ("a/b", b"xyz", 1, True, True, 3)
-    raises(ValueError, codec.decode_publish, 0x6, memoryview(b"\x00\x01a"))
-    raises(ValueError, codec.decode_publish, 0x2, memoryview(b"\x00\x01a\x00\x00"))
-    raises(ValueError, codec.decode_publish, 0x0, memoryview(b"\x00\x09a"))
-    raises(ValueError, codec.decode_publish, 0x0, memoryview(b"\x00\x02\xff\xfe"))
+    raises(ValueError, decode_publish, 0x6, memoryview(b"\x00\x01a"))
+    raises(ValueError, decode_publish, 0x2, memoryview(b"\x00\x01a\x00\x00"))
+    raises(ValueError, decode_publish, 0x0, memoryview(b"\x00\x09a"))
+    raises(ValueError, decode_publish, 0x0, memoryview(b"\x00\x02\xff\xfe"))
     assert codec.connack_text(4) == "bad user name or password"

@@ -1,6 +1,6 @@
-"""File-backed PUBLISH (a received page): session.publish_file, outbox.accept_file and the link's
+"""File-backed PUBLISH (a received page): outbox.accept_file and packet(), and the link's
 streaming from flash (docs/mqtt.md "Received pages"), both runtimes. The wire bytes are parsed
-back at every split; a resend (DUP) streams the file again; the session keeps no payload; the
+back at every split; a resend (DUP) streams the file again; the session keeps no packet; the
 file goes at its PUBACK; a 200 KB page streams through a heap with no free 2 KB run."""
 import asyncio
 import binascii
@@ -8,7 +8,7 @@ import gc
 import json
 import os
 
-from mqtt_helpers import Collect, up
+from mqtt_helpers import PUBLISH, Collect, MemStore, decode_publish, up
 from support import fragment, raises, tmpdir
 
 from faxbridge.app.link import Link
@@ -56,7 +56,7 @@ def _read(path):
 
 
 def _link(chunk=512):
-    ln = Link("u1", "127.0.0.1", store=FileStore(tmpdir("fpo")), verify=False, file_chunk=chunk)
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(tmpdir("fpo")), verify=False, file_chunk=chunk)
     up(ln.session)
     ln._handle(0)
     ln.session.take()
@@ -88,8 +88,8 @@ def _publishes(data, split=None, heads=None):
     line (the heads, parsed, are appended to the list `heads` when given)."""
     out = []
     for t, f, body in _parse(data, split):
-        if t == codec.PUBLISH:
-            topic, payload, qos, _r, dup, pid = codec.decode_publish(f, memoryview(body))
+        if t == PUBLISH:
+            topic, payload, qos, _r, dup, pid = decode_publish(f, memoryview(body))
             payload = bytes(payload)
             if "/fax/page/" in topic:
                 i = payload.index(b"\n")
@@ -119,7 +119,7 @@ def test_a_page_streams_from_its_file_at_every_chunk_and_every_split():
                               "width": 1728, "bytes": 300}], heads
 
 
-def test_the_session_keeps_the_header_only_and_a_resend_streams_the_file_again():
+def test_the_session_keeps_the_packet_id_only_and_a_resend_streams_the_file_again():
     d = tmpdir("fp2")
     path = _page(d, 5000)
     want = _read(path)
@@ -128,9 +128,7 @@ def test_the_session_keeps_the_header_only_and_a_resend_streams_the_file_again()
     ln._pump(0)
     s = ln.session
     assert s.inflight() == 1
-    for pid, ent in s._inflight.items():
-        assert len(ent[0]) < 64 and ent[2][1] == path and ent[2][2] == 5000
-        assert not any(isinstance(x, (bytes, bytearray)) and len(x) >= 5000 for x in ent[2])
+    assert s._ipk == [None] * len(s._ipk) and s._ipid[0] and not s._ipid[1]   # its id alone
     first = _publishes(_flush(ln).data)
     assert first[0][1] == want and not first[0][3]
     pid = first[0][4]
@@ -192,13 +190,16 @@ def test_a_page_gone_after_pump_is_forgotten_and_one_cut_short_drops_the_link():
     assert c.data == b"" and ln.session.inflight() == 0 and ln.outbox.lost_files == 1
     ln._handle(1)
     assert ln.outbox.delivered == 1
-    # resized between pump and write: forgotten as well (the header would lie)
+    # resized between pump and write: the header is built when it is written, from the
+    # file as it is then (nothing of the PUBLISH was kept from pump)
     p2 = _page(d, 100)
     ln.event_file(contract.page_topic("rx1-1", 2), p2)
     ln._pump(2)
     with open(p2, "ab") as f:
         f.write(b"x")
-    assert _flush(ln).data == b"" and ln.outbox.lost_files == 2
+    got = _publishes(_flush(ln).data)
+    assert [g[1] for g in got] == [_read(p2)] and len(got[0][1]) == 101
+    assert ln.outbox.lost_files == 1
 
 
 def test_file_records_survive_a_reboot_of_the_store():
@@ -219,15 +220,19 @@ def test_file_records_survive_a_reboot_of_the_store():
 
 def test_mem_store_file_records_use_its_size_function():
     sizes = {"/a": 10}
-    ob = outbox.Outbox(outbox.MemStore(file_size=lambda r: sizes.get(r, -1)))
+    ob = outbox.Outbox(MemStore(file_size=lambda r: sizes.get(r, -1)))
     ob.accept_file(contract.RESULT, "fax/page/x/1", "/a")
     from faxbridge.core.mqtt import session
     s = session.Session("u1")
     up(s)
     assert ob.pump(s, b"faxbridge/u1/", 0) == 1
-    item = s.take()[0]
-    assert isinstance(item, tuple) and item[1] == "/a" and item[2] == 10
-    assert bytes(item[0]).endswith(b"faxbridge/u1/fax/page/x/1" + bytes((0, item[3])))  # no head
+    pid = s.take()[0]
+    buf = bytearray(64)
+    n, head, ref, size = ob.packet(pid, False, b"faxbridge/u1/", buf)
+    assert ref == "/a" and size == 10 and bytes(head) == b""                    # no head
+    assert bytes(buf[:n]).endswith(b"faxbridge/u1/fax/page/x/1" + bytes((0, pid)))
+    assert buf[1] == n - 2 + 10                        # the remaining length counts the file
+    assert ob.packet(pid, False, b"faxbridge/u1/", bytearray(20))[0] == -1      # buf too short
     raises(ValueError, ob.accept_file, contract.RESULT, "fax/page/x/2", "/a\nb")
     assert ob.has_room(contract.RESULT, 40)
 
@@ -355,7 +360,7 @@ def test_retention_drops_the_oldest_undelivered_fax_and_the_outbox_skips_its_pag
     from faxbridge.app.rx import prune
     rxdir = tmpdir("fp9") + "/rx/"
     os.mkdir(rxdir)
-    ln = Link("u1", "127.0.0.1", store=FileStore(tmpdir("fp9s")), verify=False)
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(tmpdir("fp9s")), verify=False)
     old = _fax_on_flash(rxdir, "rx1-1", (300, 200))
     for n, p in enumerate(old, 1):
         ln.event_file(contract.page_topic("rx1-1", n), p)          # queued, link down

@@ -3,7 +3,7 @@ session as a broker would send them; answers read from its outbox, PUBACKs from 
 import gc
 import json
 
-from mqtt_helpers import packets
+from mqtt_helpers import PUBACK, PUBLISH, MemStore, decode_publish, encode_publish, packets, wire
 from support import tmpdir
 
 from faxbridge.app.link import Link
@@ -14,7 +14,7 @@ R = "faxbridge/u1/"
 
 
 def _link(capacity=32768, seen=True, verify=False, **kw):
-    ln = Link("u1", "127.0.0.1", verify=verify, capacity=capacity,
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify, capacity=capacity,
               seen=Seen(tmpdir("link") + "/seen", 64) if seen else None, **kw)
     got = []
 
@@ -37,13 +37,13 @@ def _link(capacity=32768, seen=True, verify=False, **kw):
 
 
 def _pub(ln, topic, payload, pid=1, dup=False, retain=False, split=None):
-    pkt = codec.encode_publish(R + topic, payload, 1, retain, dup, pid)
+    pkt = encode_publish(R + topic, payload, 1, retain, dup, pid)
     if split is None:
         ln.session.feed(pkt, 1)
     else:
         for i in range(0, len(pkt), split):
             ln.session.feed(pkt[i:i + split], 1)
-    return [(t, bytes(b)) for t, _f, b in packets(ln.session.take())]
+    return [(t, bytes(b)) for t, _f, b in packets(wire(ln.session, ln.outbox))]
 
 
 def _events(ln):
@@ -51,7 +51,7 @@ def _events(ln):
 
 
 def _puback(pid):
-    return (codec.PUBACK, bytes((pid >> 8, pid & 0xFF)))
+    return (PUBACK, bytes((pid >> 8, pid & 0xFF)))
 
 
 def test_subscribes_cmd_hash():
@@ -69,7 +69,7 @@ def test_telegram_answered_then_acknowledged_with_the_senders_ref():
 
 
 def test_any_split_gives_the_same_answer():
-    pkt_len = len(codec.encode_publish(R + "cmd/cancel", b'{"job":"J1","x":1}', 1, False, False, 3))
+    pkt_len = len(encode_publish(R + "cmd/cancel", b'{"job":"J1","x":1}', 1, False, False, 3))
     for split in range(1, pkt_len + 1):
         ln, got = _link(seen=False)
         assert _pub(ln, "cmd/cancel", b'{"job":"J1","x":1}', pid=3, split=split) == [_puback(3)]
@@ -133,9 +133,9 @@ def test_no_room_holds_everything_until_room_then_asks_for_a_reconnect():
     ob = ln.outbox
     while ob.depth():
         ob.pump(ln.session, ln.root, 2)
-        for t, f, b in packets(ln.session.take()):
-            if t == codec.PUBLISH:
-                ln.session.feed(codec.encode_puback(codec.decode_publish(f, memoryview(b))[5]), 3)
+        for t, f, b in packets(wire(ln.session, ln.outbox)):
+            if t == PUBLISH:
+                ln.session.feed(codec.encode_puback(decode_publish(f, memoryview(b))[5]), 3)
         ln._handle(3)
     ob.poll(3, True)
     assert ln.has_room()
@@ -246,8 +246,8 @@ def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
     for i, n in enumerate(lens):
         data = bytes((i * 7 + j * 13) % 256 for j in range(n))
         sent.append(data)
-        stream += codec.encode_publish(R + "cmd/telegram/center/T%d" % i, data, 1, False, False, i + 1)
-    stream += codec.encode_publish(R + "cmd/cancel", b'{"job":"J9"}', 1, False, False, 99)
+        stream += encode_publish(R + "cmd/telegram/center/T%d" % i, data, 1, False, False, i + 1)
+    stream += encode_publish(R + "cmd/cancel", b'{"job":"J9"}', 1, False, False, 99)
     for sizes in ((2048,), (1,), (7, 2048, 100), (1000, 13, 2048, 2048, 5), (4096,)):
         del got[:]
         _read_like_the_link(ln, stream, sizes)
@@ -255,7 +255,7 @@ def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
         assert [bytes(c.data) for c in tel] == sent, (sizes, [len(c.data) for c in tel])
         assert [c.ref for c in tel] == ["T%d" % i for i in range(len(lens))]
         assert got[-1].job == "J9" and ln.inbox.keep == 0
-        acks = [p for p in packets(ln.session.take()) if p[0] == codec.PUBACK]
+        acks = [p for p in packets(wire(ln.session, ln.outbox)) if p[0] == PUBACK]
         assert len(acks) == len(lens) + 1
         ln.seen = None
         ln.inbox.seen = None   # the same pids again in the next round: not redeliveries here
@@ -271,8 +271,8 @@ def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
     for i, sfx in enumerate(("cafis/verdict", "fax/status", "fax/received")):
         ln.echo.expect(sfx, 40 + i, 0)
         body = contract.event("u1", 40 + i, (("pad", "x" * (300 + 800 * i)),))
-        stream += codec.encode_publish(R + sfx, body, 0, False, False, 0)
-    stream += codec.encode_publish(R + "cmd/telegram/center/E1", b"t" * 1800, 1, False, False, 5)
+        stream += encode_publish(R + sfx, body, 0, False, False, 0)
+    stream += encode_publish(R + "cmd/telegram/center/E1", b"t" * 1800, 1, False, False, 5)
     _read_like_the_link(ln, stream, (1900, 3, 2048, 50))
     assert not ln.echo.pending, ln.echo.pending
     assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.inbox.keep == 0
@@ -286,11 +286,11 @@ def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
     ln.echo.reset(0)
     ln.echo.pending.clear()
     ln.echo.expect("fax/status", 7, 0)
-    echo = codec.encode_publish(R + "fax/status", contract.event("u1", 7, (("pad", "y" * 400),)), 0, False, False, 0)
+    echo = encode_publish(R + "fax/status", contract.event("u1", 7, (("pad", "y" * 400),)), 0, False, False, 0)
     head = len(echo) - len(contract.event("u1", 7, (("pad", "y" * 400),)))
-    tpl = len(codec.encode_publish(R + "cmd/telegram/center/F1", b"", 1, False, False, 1))
-    first = codec.encode_publish(R + "cmd/telegram/center/F1", b"f" * (2048 - 100 - head - tpl - 1), 1, False, False, 1)
-    stream = first + echo + codec.encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
+    tpl = len(encode_publish(R + "cmd/telegram/center/F1", b"", 1, False, False, 1))
+    first = encode_publish(R + "cmd/telegram/center/F1", b"f" * (2048 - 100 - head - tpl - 1), 1, False, False, 1)
+    stream = first + echo + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
     assert len(first) + head + 100 == 2048
     _read_like_the_link(ln, stream, (2048,))
     assert not ln.echo.pending and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
@@ -303,7 +303,7 @@ def test_an_empty_echo_is_not_read_as_the_payload_before_it():
     ln.echo.reset(0)
     ln.echo.pending.clear()
     ln.echo.expect("fax/status", 3, 0)
-    stream = (codec.encode_publish(R + "cmd/telegram/center/Z1", b'{"unit":"u1","seq":9}', 1, False, False, 1)
-              + codec.encode_publish(R + "fax/status", b"", 0, False, False, 0))
+    stream = (encode_publish(R + "cmd/telegram/center/Z1", b'{"unit":"u1","seq":9}', 1, False, False, 1)
+              + encode_publish(R + "fax/status", b"", 0, False, False, 0))
     _read_like_the_link(ln, stream, (2048,))
     assert len(got) == 1 and "fax/status" in ln.echo.pending

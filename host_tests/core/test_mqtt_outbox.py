@@ -2,7 +2,7 @@
 import json
 import os
 
-from mqtt_helpers import ack_all, up
+from mqtt_helpers import MemStore, ack_all, decode_publish, packets, up, wire
 from support import raises, tmpdir
 
 from faxbridge.app.outbox_store import FileStore
@@ -31,7 +31,7 @@ def _run(ob, s, now):
 
 
 def _stores():
-    yield "mem", outbox.MemStore()
+    yield "mem", MemStore()
     yield "file", FileStore(tmpdir("ob"))
 
 
@@ -49,7 +49,7 @@ def test_seq_order_and_trim_after_puback():
 
 
 def test_nothing_trimmed_without_puback_and_resent_with_dup_after_reconnect():
-    st = outbox.MemStore()
+    st = MemStore()
     ob = outbox.Outbox(st)
     for i in range(5):
         _ev(ob, i)
@@ -67,7 +67,7 @@ def test_nothing_trimmed_without_puback_and_resent_with_dup_after_reconnect():
 
 
 def test_full_policy_per_class_by_records_no_seq_gap():
-    ob = outbox.Outbox(outbox.MemStore(), capacity=100000, max_records=12, answer_records=2)
+    ob = outbox.Outbox(MemStore(), capacity=100000, max_records=12, answer_records=2)
     for i in range(9):  # progress: the soft limit, 3/4 of 12 records
         _ev(ob, i, contract.PROGRESS)
     e = raises(outbox.OutboxFull, _ev, ob, 99, contract.PROGRESS)
@@ -94,11 +94,11 @@ def _fill(ob, cls):
 
 
 def test_full_policy_per_class_by_bytes_and_has_room():
-    ob = outbox.Outbox(outbox.MemStore(), capacity=2000, max_records=1000, answer_reserve=500)
+    ob = outbox.Outbox(MemStore(), capacity=2000, max_records=1000, answer_reserve=500)
     assert _fill(ob, contract.PROGRESS) > 0
     assert 1500 - 64 < ob.store.used() <= 1500  # 3/4
     assert _fill(ob, contract.RESULT) == 0        # capacity - reserve is 1500 too
-    ob = outbox.Outbox(outbox.MemStore(), capacity=4000, max_records=1000, answer_reserve=500)
+    ob = outbox.Outbox(MemStore(), capacity=4000, max_records=1000, answer_reserve=500)
     _fill(ob, contract.PROGRESS)
     assert 3000 - 64 < ob.store.used() <= 3000
     assert _fill(ob, contract.RESULT) > 0
@@ -117,16 +117,16 @@ def test_full_policy_per_class_by_bytes_and_has_room():
 
 
 def test_has_room_counts_the_record_overhead_and_the_record_limit():
-    st = outbox.MemStore(max_record=600)
+    st = MemStore(max_record=600)
     ob = outbox.Outbox(st, capacity=10000, answer_reserve=0)
     assert ob.has_room(contract.ANSWER, 500) and not ob.has_room(contract.ANSWER, 590)
-    ob = outbox.Outbox(outbox.MemStore(), capacity=300, answer_reserve=0)
+    ob = outbox.Outbox(MemStore(), capacity=300, answer_reserve=0)
     assert ob.has_room(contract.ANSWER, 300 - 13 - 16)
     assert not ob.has_room(contract.ANSWER, 300 - 13 - 15)
 
 
 def test_an_event_larger_than_a_record_is_refused_at_accept():
-    for name, st in (("mem", outbox.MemStore(max_record=512)),
+    for name, st in (("mem", MemStore(max_record=512)),
                      ("file", FileStore(tmpdir("obr"), max_record=512))):
         ob = outbox.Outbox(st)
         big = "x" * 600
@@ -139,7 +139,7 @@ def test_an_event_larger_than_a_record_is_refused_at_accept():
 
 
 def test_telemetry_keeps_only_newest_and_counts_drops():
-    ob = outbox.Outbox(outbox.MemStore())
+    ob = outbox.Outbox(MemStore())
     for i in range(3):
         ob.set_telemetry(contract.telemetry("u1", ob.last, i, (("x", i),)))
     assert ob.dropped_telemetry == 2
@@ -152,7 +152,7 @@ def test_telemetry_keeps_only_newest_and_counts_drops():
 
 
 def test_ack_commit_batched():
-    st = outbox.MemStore()
+    st = MemStore()
     ob = outbox.Outbox(st, ack_batch=10, ack_ms=500)
     for i in range(5):
         _ev(ob, i)
@@ -299,7 +299,7 @@ def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
 
 
 def test_puback_out_of_order_delivers_only_the_contiguous_prefix():
-    ob = outbox.Outbox(outbox.MemStore())
+    ob = outbox.Outbox(MemStore())
     for i in range(3):
         _ev(ob, i)
     s = session.Session("u1", max_inflight=8)
@@ -335,7 +335,39 @@ def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_con
 
 
 def test_a_reserve_as_large_as_the_outbox_is_refused():
-    raises(ValueError, outbox.Outbox, outbox.MemStore(), capacity=4096)
-    raises(ValueError, outbox.Outbox, outbox.MemStore(), max_records=8)
-    ob = outbox.Outbox(outbox.MemStore(), capacity=4097, max_records=9)
+    raises(ValueError, outbox.Outbox, MemStore(), capacity=4096)
+    raises(ValueError, outbox.Outbox, MemStore(), max_records=8)
+    ob = outbox.Outbox(MemStore(), capacity=4097, max_records=9)
     assert ob.has_room(contract.ANSWER, 100) and not ob.has_room(contract.RESULT, 1)
+
+
+def test_events_in_flight_are_written_from_their_place_across_a_compaction():
+    """An event in flight is its packet id and its record's place in the store: acks that
+    compact the log under it (the front cut off) leave the place valid, so a resend after a
+    reconnect writes the same event with DUP, read again from the store."""
+    for name, st in (("mem", MemStore()), ("file", FileStore(tmpdir("obp"), compact_bytes=64))):
+        ob = outbox.Outbox(st, ack_batch=1)
+        s = session.Session("u1", max_inflight=4, retry_ms=0)
+        up(s)
+        for i in range(12):
+            _ev(ob, i)
+        assert ob.pump(s, ROOT, 0) == 4
+        first = wire(s, ob)
+        for t, f, body in packets(first[:2]):                   # the broker acks two of four
+            s.feed(bytes((0x40, 2)) + body[2 + 13 + 13:2 + 13 + 13 + 2], 1)
+        for ev in s.events():
+            ob.on_puback(ev[1], 1)
+        assert ob.acked == 2 and s.inflight() == 2, (name, ob.acked, s.inflight())
+        if name == "file":
+            assert st.compactions == 1 and st.base > 0          # the front was cut off
+        s.lost(2)
+        s.start(3)
+        s.take()
+        s.feed(b"\x20\x02\x01\x00", 3)                          # session present: resend
+        again = [decode_publish(f, memoryview(b)) for _t, f, b in packets(wire(s, ob))]
+        assert [(json.loads(bytes(p))["seq"], d) for _tp, p, _q, _r, d, _pid in again] == \
+            [(3, True), (4, True)], (name, again)
+        assert ob.pump(s, ROOT, 4) == 2                         # the cursor moved on: 5, 6
+        got = [json.loads(bytes(decode_publish(f, memoryview(b))[1]))["seq"]
+               for _t, f, b in packets(wire(s, ob))]
+        assert got == [5, 6], (name, got)

@@ -1,7 +1,8 @@
 """MQTT session state machine: CONNECT/CONNACK, keepalive, QoS 1 tracking, DUP, ids, backoff."""
+from mqtt_helpers import encode_publish
 from mqtt_helpers import packets as _packets
 
-from faxbridge.core.mqtt import codec, session
+from faxbridge.core.mqtt import session
 
 
 class Rx:
@@ -134,7 +135,7 @@ def test_incoming_publish_streams_to_the_receiver_then_puback():
     s = session.Session("u1")
     rx = s.rx = Rx()
     _up(s)
-    s.feed(codec.encode_publish("r/cmd/cancel", b'{"job":"j1"}', 1, False, False, 77), 1)
+    s.feed(encode_publish("r/cmd/cancel", b'{"job":"j1"}', 1, False, False, 77), 1)
     assert rx.got == [(b"r/cmd/cancel", 12, False, False, 77, b'{"job":"j1"}', 1)]
     assert s.take() == [b"\x40\x02\x00\x4d"]
 
@@ -143,10 +144,10 @@ def test_receiver_holding_a_message_means_no_puback():
     s = session.Session("u1")
     rx = s.rx = Rx(ack=False)
     _up(s)
-    s.feed(codec.encode_publish("r/cmd/cancel", b"x", 1, False, False, 5), 1)
+    s.feed(encode_publish("r/cmd/cancel", b"x", 1, False, False, 5), 1)
     assert len(rx.got) == 1 and s.take() == [] and not s.pending()
     rx.ack = True
-    s.feed(codec.encode_publish("r/cmd/cancel", b"x", 1, False, True, 5), 2)
+    s.feed(encode_publish("r/cmd/cancel", b"x", 1, False, True, 5), 2)
     assert rx.got[1][3] is True and s.take() == [b"\x40\x02\x00\x05"]
 
 
@@ -155,7 +156,7 @@ def test_receiver_exception_still_acks_and_reports():
         s = session.Session("u1")
         rx = s.rx = Rx(fail=where)
         _up(s)
-        s.feed(codec.encode_publish("x", b"y", 1, False, False, 9), 1)
+        s.feed(encode_publish("x", b"y", 1, False, False, 9), 1)
         assert s.take() == [b"\x40\x02\x00\x09"]
         assert s.events()[0][0] == "error" and rx.got == []
         assert s.state == session.UP
@@ -167,7 +168,7 @@ def test_large_message_streams_through_a_small_buffer():
     rx = s.rx = Rx()
     _up(s)
     body = bytes(range(256)) * 1024
-    pkt = codec.encode_publish("r/cmd/fax", body, 1, False, False, 4)
+    pkt = encode_publish("r/cmd/fax", body, 1, False, False, 4)
     for i in range(0, len(pkt), 1500):
         s.feed(pkt[i:i + 1500], 1)
     got = rx.got[0]
@@ -180,8 +181,8 @@ def test_qos0_publish_gets_no_puback_and_empty_payload_no_chunk():
     s = session.Session("u1")
     rx = s.rx = Rx()
     _up(s)
-    s.feed(codec.encode_publish("a/b", b"", 0, True), 1)
-    s.feed(codec.encode_publish("a/b", b"", 1, False, False, 3), 1)
+    s.feed(encode_publish("a/b", b"", 0, True), 1)
+    s.feed(encode_publish("a/b", b"", 1, False, False, 3), 1)
     assert [(g[1], g[2], g[6]) for g in rx.got] == [(0, True, 0), (0, False, 0)]
     assert s.take() == [b"\x40\x02\x00\x03"]
 
@@ -193,14 +194,14 @@ def test_qos2_publish_and_publish_before_connack_drop_the_connection():
     s.feed(b"\x34\x05\x00\x01a\x00\x01", 1)
     assert s.state == session.DOWN and "QoS 2" in s.events()[-1][1]
     s.start(0)
-    s.feed(codec.encode_publish("a", b"x", 0), 1)
+    s.feed(encode_publish("a", b"x", 0), 1)
     assert s.state == session.DOWN and "before CONNACK" in s.events()[-1][1]
 
 
 def test_no_receiver_acks_and_drops():
     s = session.Session("u1")
     _up(s)
-    s.feed(codec.encode_publish("a", b"x" * 5000, 1, False, False, 8), 1)
+    s.feed(encode_publish("a", b"x" * 5000, 1, False, False, 8), 1)
     assert s.take() == [b"\x40\x02\x00\x08"]
 
 
@@ -268,8 +269,8 @@ def test_retain_and_dup_flags_reach_the_receiver():
     s = session.Session("u1")
     rx = s.rx = Rx()
     _up(s)
-    s.feed(codec.encode_publish("x", b"y", 0, True), 1)
-    s.feed(codec.encode_publish("x", b"y", 1, False, True, 2), 1)
+    s.feed(encode_publish("x", b"y", 0, True), 1)
+    s.feed(encode_publish("x", b"y", 1, False, True, 2), 1)
     assert [(g[2], g[3]) for g in rx.got] == [(True, False), (False, True)]
 
 

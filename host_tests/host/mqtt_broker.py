@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -238,6 +239,9 @@ class LinkThread:
         self.loop = asyncio.new_event_loop()
         self.commands = []
         self.errors = []
+        if len(args) < 4 and "store" not in kw:   # the link needs a store: a fresh folder
+            from faxbridge.app.outbox_store import FileStore
+            args = tuple(args[:3]) + (FileStore(tempfile.mkdtemp(prefix="lt-ob")),)
         kw.setdefault("backoff_min_ms", 100)
         kw.setdefault("backoff_max_ms", 1000)
         kw.setdefault("on_error", self.errors.append)

@@ -3,7 +3,7 @@ port) or CPython and emits events until the outbox has accepted --count of them.
 
 Prints (flushed): `A <seq>` once an event is accepted (persisted), `E <text>` for link errors,
 `C <json>` for each command received, `DONE <last> <depth>` when all are delivered.
-Usage: mqtt_publisher.py --port P [--host H] [--unit U] [--outbox DIR] [--count N] [--gap-ms MS]
+Usage: mqtt_publisher.py --port P --outbox DIR [--host H] [--unit U] [--count N] [--gap-ms MS]
         [--user U --password P] [--ca FILE] [--linger-ms MS] [--keepalive S] [--compact BYTES]
         [--seen FILE] [--spool DIR]
 """
@@ -51,7 +51,9 @@ def on_command(cmd):
 
 
 async def main(o):
-    store = FileStore(o["outbox"], int(o["compact"])) if o["outbox"] else None
+    if not o["outbox"]:
+        sys.exit("--outbox DIR is required (the link's store)")
+    store = FileStore(o["outbox"], int(o["compact"]))
     tls = make_tls(cafile=o["ca"]) if o["ca"] else None
     spool = None
     if o["spool"]:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from faxbridge.app.outbox_store import FileStore
 from faxbridge.core.mqtt import codec, commands, contract, session
 
-from mqtt_helpers import Collect  # noqa: E402
+from mqtt_helpers import PUBACK, PUBLISH, Collect, MemStore, decode_publish, encode_publish  # noqa: E402
 from mqtt_helpers import packets as _packets  # noqa: E402
 
 
@@ -33,7 +33,7 @@ publishes = st.tuples(topics, st.binary(max_size=300), st.sampled_from([0, 1]), 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(publishes, min_size=1, max_size=8), st.lists(st.integers(1, 50), min_size=1, max_size=20))
 def test_publish_round_trip_any_chunking(pubs, cuts):
-    stream = b"".join(codec.encode_publish(t, p, q, r, d, pid) for t, p, q, r, d, pid in pubs)
+    stream = b"".join(encode_publish(t, p, q, r, d, pid) for t, p, q, r, d, pid in pubs)
     got = []
     parser = codec.Parser(160)
     sink = Collect()
@@ -44,8 +44,8 @@ def test_publish_round_trip_any_chunking(pubs, cuts):
         i += n
         k += 1
     for t, f, body in sink.out:
-        assert t == codec.PUBLISH
-        tp, pl, q, r, d, pid = codec.decode_publish(f, memoryview(body))
+        assert t == PUBLISH
+        tp, pl, q, r, d, pid = decode_publish(f, memoryview(body))
         got.append((tp, bytes(pl), q, r, d, pid if q else 0))
     assert got == [(t, p, q, r, d, pid if q else 0) for t, p, q, r, d, pid in pubs]
 
@@ -122,7 +122,8 @@ def test_link_answers_each_command_once_whatever_the_order_and_split(ops, cut):
     redelivery of one already answered, or the same ref again, gets none; PUBACK for all."""
     from faxbridge.app.link import Link
     from faxbridge.app.seen import Seen
-    ln = Link("u1", "127.0.0.1", verify=False, seen=Seen(tempfile.mkdtemp(prefix="lprop") + "/seen", 64))
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=False,
+              seen=Seen(tempfile.mkdtemp(prefix="lprop") + "/seen", 64))
     ln.on_command = lambda cmd: ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(
         getattr(cmd, "ref", None), "accept", None, "r"))
     s = ln.session
@@ -149,12 +150,12 @@ def test_link_answers_each_command_once_whatever_the_order_and_split(ops, cut):
                     refs.add(topic)
                 else:
                     want += 1
-            stream += codec.encode_publish("faxbridge/u1/" + topic, payload, 1, False, False, pid)
+            stream += encode_publish("faxbridge/u1/" + topic, payload, 1, False, False, pid)
         elif sent:
             topic, payload, pid = sent[op[1] % len(sent)]
-            stream += codec.encode_publish("faxbridge/u1/" + topic, payload, 1, False, True, pid)
+            stream += encode_publish("faxbridge/u1/" + topic, payload, 1, False, True, pid)
     for i in range(0, len(stream), cut):
         s.feed(stream[i:i + cut], 1)
-    acks = [p for p in _packets(s.take()) if p[0] == codec.PUBACK]
+    acks = [p for p in _packets(s.take()) if p[0] == PUBACK]
     assert len(acks) == stream.count(b"faxbridge/u1/")   # every one acknowledged (room enough)
     assert len(ln.outbox.store.recs) == want, (want, [r[3] for r in ln.outbox.store.recs])

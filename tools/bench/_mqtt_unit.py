@@ -42,7 +42,7 @@ async def flow(link, n):
 async def main(port, n, store_dir, nodelay, verify, window):
     gc.collect()
     a0 = gc.mem_alloc() if MP else 0
-    store = FileStore(store_dir) if store_dir != "-" else None
+    store = FileStore(store_dir)
     link = Link("bench", "127.0.0.1", port, store, nodelay=nodelay, verify=verify, capacity=1 << 20,
                 max_records=100000, keepalive=30, max_inflight=window)
     gc.collect()

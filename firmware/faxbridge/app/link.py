@@ -1,7 +1,7 @@
 """The MQTT link: connection, session, outbox and events over app/transport; the commands
 coming in are app/inbox.Inbox's (docs/mqtt.md).
 
-    link = Link("u1", "192.0.2.10", store=FileStore("/outbox"), seen=Seen("/seen"),
+    link = Link("u1", "192.0.2.10", 1883, FileStore("/outbox"), seen=Seen("/seen"),
                 spool=Spool("/spool"))
     link.on_command = handler            # handler(cmd): commands.Fax / Cancel / Telegram
     asyncio.create_task(link.run())
@@ -12,9 +12,11 @@ coming in are app/inbox.Inbox's (docs/mqtt.md).
 Commands stream in (never assembled). Each gets exactly one answer, persisted in the outbox
 before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
 PUBACK) and the link reconnects once there is room, so the broker delivers them again.
-A file-backed event (a received page) is streamed from its file in `file_chunk` pieces through
-one preallocated buffer, on every resend too, and the file is deleted at its PUBACK
-(docs/mqtt.md "Received pages").
+Every event is written to the socket from the outbox's store, on every resend too: its header
+into a small preallocated buffer, its payload a view of the store's record buffer; nothing of
+it is kept while it is in flight (docs/mqtt.md "RAM"). A file-backed event (a received page)
+is streamed from its file in `file_chunk` pieces through one preallocated buffer, and the file
+is deleted at its PUBACK (docs/mqtt.md "Received pages").
 """
 import asyncio
 from micropython import const
@@ -26,12 +28,13 @@ from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
 _TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
+_SFX_MAX = const(48)   # the longest event topic suffix written (fax/page/<fax id>/<n>: ~26)
 
 
 class Link:
     """One unit's MQTT link. Keyword options are documented in docs/mqtt.md (API)."""
 
-    def __init__(self, unit, host, port=1883, store=None, *, prefix=contract.PREFIX,
+    def __init__(self, unit, host, port, store, *, prefix=contract.PREFIX,
                  username=None, password=None, tls=None, ca=None, cert=None, key=None,
                  server_name=None, keepalive=60, clean=False, client_id=None, verify=True,
                  verify_ms=5000, rx_buffer=2048, max_inflight=8, capacity=32768,
@@ -68,9 +71,12 @@ class Link:
         self.rxbuf = bytearray(max(rx_buffer, commands.MAX_TELEGRAM))
         self.inbox = Inbox(self, seen, spool)
         self.session.rx = self.inbox
-        self.outbox = outbox.Outbox(store if store is not None else outbox.MemStore(),
-                                    capacity, max_records, answer_reserve=answer_reserve)
+        self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve)
         self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
+        # an event's PUBLISH header: fixed header, root + suffix, packet id (outbox.packet);
+        # in fbuf, which is free while a header is written (its own buffer if fbuf is smaller)
+        h = 9 + len(self.root) + _SFX_MAX
+        self.hbuf = memoryview(self.fbuf if file_chunk >= h else bytearray(h))
         self.files_sent = 0                   # file-backed payloads streamed (resends too)
         self.files_done = 0                   # ... acknowledged and deleted
         self.last_error = None
@@ -144,7 +150,7 @@ class Link:
         self._wake.set()
 
     def state(self):
-        return session.STATE_NAMES[self.session.state]
+        return ("down", "connecting", "up")[self.session.state]   # session.DOWN, _CONNECTING, UP
 
     def has_room(self):
         """Room in the outbox for a command's answer (contract.ANSWER, commands.MAX_ANSWER)."""
@@ -199,24 +205,56 @@ class Link:
                 pass
 
     async def _flush(self):
-        chunks = self.session.take()
+        s = self.session
+        chunks = s.take()
         if not chunks or self._c is None:
             return
         c = self._c
+        ob = self.outbox
         for ch in chunks:
-            if not isinstance(ch, tuple):
+            if type(ch) is not int:
                 c.write(ch)
                 continue
-            # a file-backed PUBLISH (a received page, rx.send). A file gone or resized before
-            # the header is written: forgotten (outbox.lost_files); one that ends early after
-            # it raises (the connection is dropped)
-            hdr, ref, length, pid = ch
-            if await rx.send(c, hdr, ref, length, self.fbuf):
-                self.files_sent += 1
+            # an event in flight (session.publish_ext): written from the store, its header
+            # in hbuf and its payload (a view of the store's buffer) after it when it fits: one
+            # write, so one TCP segment (Nagle) and one TLS record; else two writes. CPython
+            # gets copies (its transport keeps what it is given; MicroPython's Stream sends
+            # or copies before it returns)
+            pid = ch & 0xFFFF
+            r = ob.packet(pid, ch > 0xFFFF, self.root, self.hbuf)
+            if r is None:
+                continue   # acknowledged meanwhile
+            n, pay, ref, size = r
+            if n < 0:
+                # its record unreadable, or its page gone or resized (header not written):
+                # skipped in order as if delivered
+                s.forget(pid)
+                ob.on_puback(pid, self.clock.ms())
+                if ref is not None:
+                    ob.lost_files += 1
+                self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
+                continue
+            hb = self.hbuf
+            k = len(pay)
+            if n + k <= len(hb):
+                hb[n:n + k] = pay
+                n += k
+                k = 0
+            if transport.MICROPYTHON:
+                c.write(hb[:n])
+                if k:
+                    c.write(pay)
             else:
-                self.session.forget(pid)
-                self.outbox.lost_files += 1
-                self._error("file %s gone or changed before it was sent: skipped" % ref)
+                c.write(bytes(hb[:n]))
+                if k:
+                    c.write(bytes(pay))
+            if ref is not None:
+                # a received page: after its head, the file (rx.send: the size packet() found
+                # holds, nothing was awaited since); a file that ends early raises (the
+                # connection is dropped: the broker discards the partial PUBLISH)
+                if not await rx.send(c, b"", ref, size, self.fbuf):
+                    raise OSError("file %s changed while it was sent" % ref)
+                self.files_sent += 1
         await c.drain()
 
     async def _reader(self, c):
@@ -246,10 +284,10 @@ class Link:
         for ev in self.session.events():
             k = ev[0]
             if k == "puback":
-                if len(ev) > 2:
+                ref = self.outbox.on_puback(ev[1], now)
+                if ref is not None:
                     self.files_done += 1
-                    rx.delivered(ev[2])
-                self.outbox.on_puback(ev[1], now)
+                    rx.delivered(ref)
             elif k == "up":
                 if self.session.state != session.UP:
                     continue  # it died again in the same read: the "down" event follows
@@ -263,7 +301,10 @@ class Link:
                         subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
                     self._subs = subs
                     self._subpid = self.session.subscribe(subs, now)
-                self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
+                try:
+                    self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
+                except OSError:
+                    pass   # both spare slots hold earlier ONLINEs, resent now: the same news
                 self._disc = 0 if self.discovery else -1
                 if self.echo:
                     self.echo.reset(now)

@@ -24,6 +24,9 @@ constructor. Appends are built in the buffer and written with one write; reads f
 suffix and payload returned are views into it, valid until the next read or append); open()
 checks every record's CRC streaming it through the buffer; acks find the new head by reading
 8-byte headers; compaction copies through the buffer. No index is kept: the log is the index.
+A record's place (read(), `at`) is its offset plus the bytes compaction has cut off the front
+since open(): it stays valid while the record is held, so the outbox keeps an event in flight
+as that int and reads it again to send it (docs/mqtt.md "RAM").
 A record larger than the buffer (left by a bigger `max_record` before a reboot) is read into
 a one-off buffer; new ones are refused (ValueError) by the outbox before a seq is used.
 """
@@ -82,6 +85,8 @@ class FileStore:
         self.head = 0      # offset of the first undelivered record
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
+        self.base = 0      # bytes compacted away since open(): place = offset + base
+        self.at = -1       # the place of the record the last cursor read() returned
         self.last_off = -1  # offset of the newest record: compaction always keeps it, so the
         #                     log alone still knows the highest seq if the ack file is lost
         self.recovered_torn = 0   # bytes cut off at open (a write torn by a power cut)
@@ -138,6 +143,7 @@ class FileStore:
         elif self._reclaimable() >= self.compact_bytes:
             self._compact()
         self.cur = self.head
+        self.base = 0
         return self.acked, self.last
 
     def _check(self, off):
@@ -198,9 +204,12 @@ class FileStore:
         self.end += t
         self.last = seq
 
-    def read(self):
-        off = self.cur
-        if off >= self.end:
+    def read(self, at=-1):
+        """The next record after the cursor (at < 0; its place then in self.at) or the record
+        at place `at` (the cursor unchanged): (seq, cls, suffix, payload), views into the
+        record buffer valid until the next read or append; None at the end or on damage."""
+        off = self.cur if at < 0 else at - self.base
+        if off < 0 or off >= self.end:
             return None
         f = self.f
         b = self.buf
@@ -220,7 +229,9 @@ class FileStore:
         if (f.readinto(body) != n or f.readinto(self._hc) != _CRC
                 or _crc(body, _crc(self._bh)) != u32(self.h, _HDR)):
             return None
-        self.cur = off + t
+        if at < 0:
+            self.cur = off + t
+            self.at = off + self.base
         sl = b[_HDR]
         return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:]
 
@@ -289,6 +300,7 @@ class FileStore:
         os.rename(self._log_tmp, self.log_path)
         self.f = open(self.log_path, "r+b")
         self.end -= start
+        self.base += start
         self.head -= start
         self.cur -= start
         if self.last_off >= 0:

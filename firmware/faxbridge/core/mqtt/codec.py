@@ -1,8 +1,9 @@
 """MQTT 3.1.1 packet codec (sans-I/O): encoders and an incremental parser.
 
 Encoders return bytes (rare packets) or write into a caller's buffer (PUBLISH header, the hot
-path). The Parser takes bytes in chunks of any size and calls a sink once per whole packet
-with a memoryview of the body held in one preallocated buffer: no allocation per byte.
+path; whole PUBLISH packets are built only by tests and tools: host_tests/core/mqtt_helpers.py).
+The Parser takes bytes in chunks of any size and calls a sink once per whole packet with a
+memoryview of the body held in one preallocated buffer: no allocation per byte.
 Bytes that are not MQTT 3.1.1 (or a packet we cannot accept) raise ValueError.
 References: MQTT 3.1.1 (OASIS) sections 2.2 (fixed header), 3.1-3.14 (packets).
 """
@@ -11,8 +12,7 @@ from micropython import const
 # packet types (2.2.1); the control packets a broker sends back (CONNACK, PUBACK, SUBACK,
 # UNSUBACK, PINGRESP) are decoded by the session (session.py), which names its own and
 # writes PINGREQ and DISCONNECT (two constant bytes each) itself
-PUBLISH = const(3)
-PUBACK = const(4)
+_PUBLISH = const(3)
 
 _MAX_REMAINING = const(268435455)  # 2.2.3: four length bytes at most
 
@@ -104,39 +104,34 @@ def encode_connect(client_id, keepalive=60, clean=True, will=None, username=None
     return _packet(0x10, head + tail)
 
 
-def publish_header_into(buf, topic, payload_len, qos=0, retain=False, dup=False, pid=0):
-    """Write a PUBLISH fixed header, topic and packet id into buf; return its length.
-
-    The payload (payload_len bytes) follows on the wire; the caller writes it separately, so
-    neither is copied. topic must be bytes (already checked with check_topic).
+def publish_header_into(buf, topic, payload_len, qos=0, retain=False, dup=False, pid=0, tail=b""):
+    """Write a PUBLISH fixed header, topic (topic then tail: a root and a suffix, not joined
+    first) and packet id into buf; return its length, or -1 if buf is too short (nothing of
+    value written). The payload (payload_len bytes) follows on the wire; the caller writes it
+    separately, so neither is copied. topic must be bytes-like, already checked (check_topic).
     """
     if qos not in (0, 1):
         raise ValueError("qos 0 or 1 only")
     if qos and not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535 (2.3.1)")
-    tl = len(topic)
+    hl = len(topic)
+    tl = hl + len(tail)
     rem = 2 + tl + (2 if qos else 0) + payload_len
+    if 1 + varint_size(rem) + rem - payload_len > len(buf):
+        return -1
     buf[0] = 0x30 | (0x08 if dup else 0) | (qos << 1) | (0x01 if retain else 0)
     p = varint_into(buf, 1, rem)
     buf[p] = tl >> 8
     buf[p + 1] = tl & 0xFF
     p += 2
-    buf[p:p + tl] = topic
+    buf[p:p + hl] = topic
+    buf[p + hl:p + tl] = tail
     p += tl
     if qos:
         buf[p] = pid >> 8
         buf[p + 1] = pid & 0xFF
         p += 2
     return p
-
-
-def encode_publish(topic, payload, qos=0, retain=False, dup=False, pid=0):
-    """A whole PUBLISH packet as bytes (convenience; the session uses publish_header_into)."""
-    t = check_topic(topic)
-    p = _u8(payload)
-    hdr = bytearray(9 + len(t))
-    n = publish_header_into(hdr, t, len(p), qos, retain, dup, pid)
-    return bytes(hdr[:n]) + p
 
 
 def encode_puback(pid):
@@ -160,35 +155,6 @@ def encode_subscribe(pid, filters):
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
     return _packet(0x82, body)
-
-
-def decode_publish(flags, body):
-    """A whole PUBLISH body (the bytes after the fixed header; tests and tools: the unit
-    streams PUBLISH through the Parser) -> (topic str, payload memoryview, qos, retain, dup,
-    pid). pid is 0 at QoS 0."""
-    qos = (flags >> 1) & 3
-    if qos == 3:
-        raise ValueError("PUBLISH with qos 3")
-    n = len(body)
-    if n < 2:
-        raise ValueError("PUBLISH too short")
-    tl = (body[0] << 8) | body[1]
-    p = 2 + tl
-    if p > n:
-        raise ValueError("PUBLISH topic overruns packet")
-    try:
-        topic = str(body[2:p], "utf-8")
-    except UnicodeError:
-        raise ValueError("PUBLISH topic not UTF-8")
-    pid = 0
-    if qos:
-        if p + 2 > n:
-            raise ValueError("PUBLISH without packet id")
-        pid = (body[p] << 8) | body[p + 1]
-        if pid == 0:
-            raise ValueError("PUBLISH with packet id 0")
-        p += 2
-    return topic, body[p:], qos, bool(flags & 1), bool(flags & 8), pid
 
 
 _HDR = const(0)
@@ -269,7 +235,7 @@ class Parser:
                         raise ValueError("remaining length longer than 4 bytes")
                     continue
                 self._got = 0
-                if self._first >> 4 == PUBLISH:
+                if self._first >> 4 == _PUBLISH:
                     if (self._first >> 1) & 3 == 3:
                         raise ValueError("PUBLISH with qos 3")
                     if self._rem < 2:

@@ -19,22 +19,28 @@ A refused event raises OutboxFull, is counted (refused_answer/result/progress) a
 seq, so seq stays gap-free; an accepted event is never dropped.
 
 RAM: after construction the outbox allocates nothing that grows with the traffic: the events
-in flight are a ring of `window` entries (packet id, seq, topic), topics are cached per suffix
-(at most _TOPICS), records are read one at a time by the store.
+in flight are a ring of `window` entries (packet id, seq, the record's place in the store,
+topic), topics are cached per suffix for the echo check (at most _TOPICS), records are read
+one at a time by the store. No packet is kept: pump() hands the session an adapter-written
+PUBLISH (session.publish_ext, the packet id alone) and the adapter writes it with packet():
+the header into its own small buffer, the payload a view of the store's record buffer, read
+from flash again on every resend (DUP).
 
 File-backed events (accept_file; docs/mqtt.md "Received pages"): the record holds the name of
-a file (a received page) and a small head built with its seq, not the file's bytes; pump()
-asks the store for the file's size and hands the session a file-backed PUBLISH
-(session.publish_file: head, then the file) that the adapter streams, on every resend too.
-The adapter deletes the file at its PUBACK. A file gone before it was sent (retention pruned
-it) is skipped in order and counted (lost_files).
+a file (a received page) and a small head built with its seq, not the file's bytes; packet()
+gives the header, the head and the file's name and size, and the adapter streams the file, on
+every resend too. on_puback() returns the file's name: the adapter deletes it. A file gone
+before it was sent (retention pruned it) is skipped in order and counted (lost_files).
 
-Store interface (MemStore below; app/outbox_store.FileStore on flash):
+Store interface (host_tests/core/mqtt_helpers.MemStore in RAM for tests;
+app/outbox_store.FileStore on flash):
   open() -> (acked_seq, last_seq)     recover; last_seq = highest seq ever accepted
   max_record                          largest record_size() it takes
   append(seq, cls, suffix, payload)   durable on return; raises OSError if it could not write
-  read() -> (seq, cls, suffix, payload) | None   next record after the send cursor
-                     (suffix, payload: bytes-like, valid until the next read or append)
+  read(at=-1) -> (seq, cls, suffix, payload) | None   at < 0: the next record after the send
+                     cursor (its place is then in `at`); else the record at that place, the
+                     cursor unchanged (suffix, payload: bytes-like, valid until the next read
+                     or append). A place is an int that stays valid while the record is held.
   ack(seq)                            every record <= seq is delivered (persist, may trim)
   used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes
   file_size(ref) -> bytes of the file named ref (str), -1 if there is none
@@ -44,64 +50,18 @@ from array import array
 
 from micropython import const
 
-from faxbridge.core.mqtt import contract
+from faxbridge.core.mqtt import codec, contract
 
 _SOFT_NUM = const(3)
 _SOFT_DEN = const(4)
 _TOPICS = const(8)     # distinct topic suffixes cached (the contract has 4 event topics)
 _SFX = const(16)       # has_room(): room counted for the suffix (longest event suffix: 13)
 FILE = const(0x80)     # a record's class bit: its payload names a file (accept_file)
+_PAGE = const(254)     # the topic index of a file-backed event in flight (never cached)
 
 
 class OutboxFull(Exception):
     pass
-
-
-class MemStore:
-    """An in-RAM store (tests; a unit without flash). Same contract, not power-safe."""
-
-    def __init__(self, max_record=1024, file_size=None):
-        self.max_record = max_record
-        self.file_size = file_size or (lambda ref: -1)
-        self.recs = []   # (seq, cls, suffix, payload), all undelivered
-        self.bytes = 0
-        self.cur = 0
-        self.acked = 0
-        self.last = 0
-
-    def open(self):
-        self.cur = 0
-        return self.acked, self.last
-
-    def record_size(self, suffix, payload):
-        return 13 + len(suffix) + len(payload)
-
-    def append(self, seq, cls, suffix, payload):
-        self.recs.append((seq, cls, bytes(suffix), bytes(payload)))
-        self.bytes += self.record_size(suffix, payload)
-        self.last = seq
-
-    def read(self):
-        if self.cur < len(self.recs):
-            r = self.recs[self.cur]
-            self.cur += 1
-            return r
-        return None
-
-    def ack(self, seq):
-        n = 0
-        while n < len(self.recs) and self.recs[n][0] <= seq:
-            self.bytes -= self.record_size(self.recs[n][2], self.recs[n][3])
-            n += 1
-        del self.recs[:n]
-        self.cur -= n if n <= self.cur else self.cur
-        self.acked = seq
-
-    def used(self):
-        return self.bytes
-
-    def close(self):
-        pass
 
 
 class Outbox:
@@ -121,11 +81,13 @@ class Outbox:
         # events in flight, in send order: a ring of `window` (pid 0 = PUBACKed)
         self._pid = array("H", bytes(2 * window))
         self._seq = array("I", bytes(4 * window))
-        self._top = bytearray(window)   # index into _topics, 255: not cached
+        self._off = array("I", bytes(4 * window))   # the record's place in the store
+        self._top = bytearray(window)   # index into _topics, 255: not cached, _PAGE: a file
         self._h = 0
         self._n = 0
-        self._topics = []   # [suffix bytes, root + suffix, suffix str]
+        self._topics = []   # (suffix bytes, suffix str): the echo check's names
         self._root = None
+        self._ttop = None   # root + b"telemetry"
         self._t_ack = -1
         self.telemetry = None         # newest unsent telemetry payload (bytes) or None
         self.dropped_telemetry = 0
@@ -195,11 +157,8 @@ class Outbox:
             self.dropped_telemetry += 1
         self.telemetry = payload
 
-    def _topic(self, root, sfx):
+    def _topic(self, sfx):
         """Index of sfx in the topic cache (added if there is room), 255 if not cached."""
-        if root != self._root:
-            self._root = root
-            self._topics = []
         t = self._topics
         for i in range(len(t)):
             if t[i][0] == sfx:
@@ -207,42 +166,41 @@ class Outbox:
         if len(t) >= _TOPICS:
             return 255
         b = bytes(sfx)
-        t.append((b, root + b, str(b, "utf-8")))
+        t.append((b, str(b, "utf-8")))
         return len(t) - 1
 
     def pump(self, session, root, now):
         """Hand the session what it can take now: telemetry (QoS 0) first, then stored events
-        in seq order while the QoS 1 window has room. root: b'faxbridge/<unit>/'."""
+        in seq order while the QoS 1 window has room (session.publish_ext: the adapter writes
+        each with packet()). root: b'faxbridge/<unit>/'."""
         if self.telemetry is not None and session.state == 2:
-            k = self._topic(root, b"telemetry")
-            session.publish(self._topics[k][1] if k < 255 else root + b"telemetry", self.telemetry,
-                            0, now=now)
+            if root != self._root:
+                self._root = root
+                self._ttop = root + b"telemetry"
+            session.publish(self._ttop, self.telemetry, 0, now=now)
             self.telemetry = None
         n = 0
         w = len(self._top)
+        st = self.store
         while self._n < w and session.can_publish():
-            r = self.store.read()
+            r = st.read()
             if r is None:
                 break
             seq, cls, sfx, payload = r
             i = (self._h + self._n) % w
+            pid = 1
             if cls & FILE:
-                k = 255   # page topics are one-off: never cached
-                b = bytes(payload)          # the file name, a newline, the head (small)
-                j = b.find(b"\n")
-                ref = str(b[:j], "utf-8")
-                size = self.store.file_size(ref)
-                if size < 0:
+                k = _PAGE   # page topics are one-off: never cached
+                if st.file_size(_ref(payload)) < 0:
                     self.lost_files += 1
                     pid = 0   # gone (pruned): skipped in order, as if delivered
-                else:
-                    pid = session.publish_file(root + bytes(sfx), ref, size, now, b[j + 1:])
             else:
-                k = self._topic(root, sfx)
-                pid = session.publish(self._topics[k][1] if k < 255 else root + bytes(sfx),
-                                      payload, 1, now=now)
+                k = self._topic(sfx)
+            if pid:
+                pid = session.publish_ext(now)
             self._pid[i] = pid
             self._seq[i] = seq
+            self._off[i] = st.at
             self._top[i] = k
             self._n += 1
             if pid:
@@ -260,19 +218,61 @@ class Outbox:
         """(seq, topic suffix str or None) of the i-th event in flight, in send order."""
         j = (self._h + i) % len(self._top)
         k = self._top[j]
-        return self._seq[j], self._topics[k][2] if k < len(self._topics) else None
+        return self._seq[j], self._topics[k][1] if k < len(self._topics) else None
 
-    def on_puback(self, pid, now):
+    def _find(self, pid):
+        """The ring index of the event in flight as pid, -1 if none."""
         w = len(self._top)
         h = self._h
         for i in range(self._n):
             j = (h + i) % w
             if self._pid[j] == pid:
-                self._pid[j] = 0
-                break
-        else:
-            return
+                return j
+        return -1
+
+    def packet(self, pid, dup, root, buf):
+        """The PUBLISH of the event in flight as pid, read from the store: writes its fixed
+        header, topic (root + suffix) and packet id into buf (DUP set if dup) and returns
+        (n, payload, ref, size): write buf[:n], then payload (a view of the store's buffer,
+        valid until its next read or append), then, when ref is not None, `size` bytes of the
+        file ref. None: pid is not in flight (acknowledged meanwhile: write nothing). n < 0:
+        it cannot be written (its record unreadable, its file gone or resized, buf too short):
+        write nothing, the caller forgets it (session.forget, on_puback)."""
+        j = self._find(pid)
+        if j < 0:
+            return None
+        st = self.store
+        r = st.read(self._off[j])
+        if r is None:
+            return -1, None, None, 0
+        _seq, cls, sfx, payload = r
+        ref = None
+        size = 0
+        if cls & FILE:
+            b = bytes(payload)        # the file name, a newline, the head (small)
+            i = b.find(b"\n")
+            ref = str(b[:i], "utf-8")
+            payload = payload[i + 1:]
+            size = st.file_size(ref)
+            if size < 0:
+                return -1, None, ref, 0
+        n = codec.publish_header_into(buf, root, len(payload) + size, 1, False, dup, pid, sfx)
+        return n, payload, ref, size
+
+    def on_puback(self, pid, now):
+        """The event sent as pid is acknowledged (or forgotten). Returns the name of its file
+        for a file-backed event (the adapter deletes it), else None."""
+        j = self._find(pid)
+        if j < 0:
+            return None
+        ref = None
+        if self._top[j] == _PAGE:
+            r = self.store.read(self._off[j])
+            if r is not None:
+                ref = _ref(r[3])
+        self._pid[j] = 0
         self._advance(now)
+        return ref
 
     def _advance(self, now):
         """Deliver, in seq order, the events at the head of the ring that are done (pid 0)."""
@@ -304,3 +304,9 @@ class Outbox:
     def close(self, now=0):
         self.poll(now, True)
         self.store.close()
+
+
+def _ref(payload):
+    """The file name a file-backed record's payload starts with (up to its newline)."""
+    b = bytes(payload)
+    return str(b[:b.find(b"\n")], "utf-8")

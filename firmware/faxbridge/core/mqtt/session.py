@@ -5,11 +5,10 @@ Time is passed in as `now`: integer milliseconds from any monotonic origin. The 
   - on bytes received: session.feed(data, now); on a timer: session.poll(now);
   - after either, write session.take() (a list, in order) and read session.events() (a list
     of tuples, see EVENTS below). An item of take() is bytes-like (a packet, or a piece of
-    one: a QoS 0 PUBLISH is its header then its payload, not copied), or a tuple
-    (header, ref, length, pid) for a file-backed PUBLISH (publish_file): write the header
-    (it ends with the payload's head), then stream `length` bytes of the file `ref`
-    (docs/mqtt.md "Received pages"); a file that is gone or changed size: call forget(pid)
-    instead and write nothing;
+    one: a QoS 0 PUBLISH is its header then its payload, not copied), or an int for a QoS 1
+    PUBLISH the adapter writes itself (publish_ext: an outbox record, outbox.packet): its
+    packet id, plus DUP (0x10000) when it is a resend; a packet that can no longer be
+    written (its record or file is gone): call forget(pid) instead and write nothing;
   - when the transport fails: delay_ms = session.lost(now, reason); wait; reconnect.
 Incoming PUBLISH packets stream to session.rx (an object; None = acknowledge and drop) while
 feed() runs, never assembled (docs/mqtt.md "Receiving"):
@@ -22,9 +21,14 @@ A receiver that raises gets an ("error", text) event and the message is acknowle
 
 EVENTS: ("up", session_present) after CONNACK 0; ("refused", rc, text) CONNACK != 0;
 ("down", reason) the connection ended (the adapter must close the transport);
-("puback", pid) or ("puback", pid, ref) for a file-backed PUBLISH; ("suback", pid, granted
-bytes); ("error", text) a non-fatal problem.
+("puback", pid); ("suback", pid, granted bytes); ("error", text) a non-fatal problem.
+
+RAM: the QoS 1 publishes in flight are three preallocated arrays of max_inflight + 2 slots
+(packet id, last sent, a packet or None) kept in the order first sent: an outbox event in
+flight is its packet id alone (the adapter writes it from the store, docs/mqtt.md "RAM").
 """
+from array import array
+
 from micropython import const
 
 from faxbridge.core.mqtt import codec
@@ -32,7 +36,6 @@ from faxbridge.core.mqtt import codec
 DOWN = const(0)
 _CONNECTING = const(1)
 UP = const(2)
-STATE_NAMES = ("down", "connecting", "up")
 
 # the control packets a broker sends (2.2.1); decoded here, PUBLISH streams through codec.Parser
 _CONNACK = const(2)
@@ -40,6 +43,9 @@ _PUBACK = const(4)
 _SUBACK = const(9)
 _UNSUBACK = const(11)
 _PINGRESP = const(13)
+_SPARE = const(2)          # in-flight slots beyond the window: forced publishes (availability)
+_MASK = const(0x3FFFFFFF)  # send times kept modulo 2**30 (a small int on the ESP32 too)
+_DUP = const(0x10000)      # take(): an int item with this bit is a resend
 
 
 class Session:
@@ -72,8 +78,11 @@ class Session:
         self.attempts = 0
         self.ups = 0             # CONNACKs accepted: which connection a packet arrives on
         self._next_pid = 0
-        self._inflight = {}      # pid -> [packet bytearray, last sent ms, file item or None]
-        self._order = []         # pids in the order they were first sent
+        n = max_inflight + _SPARE   # QoS 1 in flight, in the order first sent (_ni of them)
+        self._ipid = array("H", bytes(2 * n))
+        self._it = array("I", bytes(4 * n))   # when each was last sent (& _MASK)
+        self._ipk = [None] * n      # the packet (publish), None: the adapter writes it
+        self._ni = 0
         self._out = []
         self._ev = []
         self._t_rx = 0
@@ -91,9 +100,50 @@ class Session:
             if p > 65535:
                 p = 1
             self._next_pid = p
-            if p not in self._inflight:
+            if self._slot(p) < 0:
                 return p
         raise RuntimeError("no free packet id")
+
+    def _slot(self, pid):
+        """The in-flight slot of pid, -1 if it is not in flight."""
+        p = self._ipid
+        for k in range(self._ni):
+            if p[k] == pid:
+                return k
+        return -1
+
+    def _add(self, pid, pkt, now):
+        k = self._ni
+        self._ipid[k] = pid
+        self._it[k] = now & _MASK
+        self._ipk[k] = pkt
+        self._ni = k + 1
+
+    def _drop(self, k):
+        """Free slot k, the later ones move down (the send order is kept)."""
+        n = self._ni - 1
+        p = self._ipid
+        t = self._it
+        o = self._ipk
+        while k < n:
+            p[k] = p[k + 1]
+            t[k] = t[k + 1]
+            o[k] = o[k + 1]
+            k += 1
+        p[n] = 0
+        o[n] = None
+        self._ni = n
+
+    def _resend(self, k, now):
+        """Slot k goes again, DUP set (3.3.1.1)."""
+        pkt = self._ipk[k]
+        self._it[k] = now & _MASK
+        self.stats_resent += 1
+        if pkt is None:
+            self._send(self._ipid[k] | _DUP, now)
+        else:
+            pkt[0] |= 0x08
+            self._send(pkt, now)
 
     def _send(self, pkt, now):
         self._out.append(pkt)
@@ -160,24 +210,28 @@ class Session:
 
     # ---- outgoing ----
     def can_publish(self):
-        return self.state == UP and len(self._inflight) < self.max_inflight
+        return self.state == UP and self._ni < self.max_inflight
 
     def inflight(self):
-        return len(self._inflight)
+        return self._ni
+
+    def _qos1(self, force):
+        if self.state != UP:
+            raise OSError("not connected")
+        if (self._ni >= self.max_inflight and not force) or self._ni >= len(self._ipid):
+            raise OSError("too many publishes in flight")
+        return self._pid()
 
     def publish(self, topic, payload, qos=0, retain=False, now=0, force=False):
         """Queue a PUBLISH; topic is bytes (checked), payload bytes-like. Returns the packet id
-        (0 at QoS 0). QoS 1 packets are copied whole and kept until PUBACK, sent again (DUP) on
-        reconnect. QoS 0: only the header is built, take() hands out the payload object itself
-        (keep it unchanged until then). force: a QoS 1 publish beyond the window (availability,
-        a rare control message)."""
+        (0 at QoS 0). QoS 0: only the header is built, take() hands out the payload object
+        itself (keep it unchanged until then). QoS 1 (rare control messages: availability, HA
+        discovery; events go by publish_ext): the packet is copied whole and kept until PUBACK,
+        sent again (DUP) on reconnect. force: beyond the window, into one of two spare slots
+        (availability); OSError when none is free."""
         if self.state != UP:
             raise OSError("not connected")
-        pid = 0
-        if qos:
-            if len(self._inflight) >= self.max_inflight and not force:
-                raise OSError("too many publishes in flight")
-            pid = self._pid()
+        pid = self._qos1(force) if qos else 0
         pl = len(payload)
         rem = 2 + len(topic) + (2 if qos else 0) + pl
         pkt = bytearray(1 + codec.varint_size(rem) + rem - (pl if not qos else 0))
@@ -187,38 +241,25 @@ class Session:
             self._out.append(payload)
             return 0
         pkt[n:] = payload
-        self._inflight[pid] = [pkt, now, None]
-        self._order.append(pid)
+        self._add(pid, pkt, now)
         return pid
 
-    def publish_file(self, topic, ref, length, now=0, head=b""):
-        """Queue a QoS 1 PUBLISH whose payload is `head` then `length` bytes of a file the
-        adapter streams (MQTT 3.1.1 2.2.3: the remaining length is written first). The session
-        keeps only the packet header (with head) and ref (an opaque name, e.g. a path): a
-        resend (DUP) streams the file again."""
-        if self.state != UP:
-            raise OSError("not connected")
-        if len(self._inflight) >= self.max_inflight:
-            raise OSError("too many publishes in flight")
-        pid = self._pid()
-        tl = len(topic)
-        hl = len(head)
-        n = 1 + codec.varint_size(4 + tl + hl + length) + 4 + tl
-        hdr = bytearray(n + hl)
-        codec.publish_header_into(hdr, topic, hl + length, 1, False, False, pid)
-        hdr[n:] = head
-        item = (hdr, ref, length, pid)
-        self._inflight[pid] = [hdr, now, item]
-        self._order.append(pid)
-        self._send(item, now)
+    def publish_ext(self, now=0):
+        """Queue a QoS 1 PUBLISH the adapter writes (an outbox record: its header, topic and
+        payload come from the store, outbox.packet). The session keeps its packet id and when
+        it was sent, nothing else; take() hands out the id (DUP added on a resend). Returns
+        the packet id; OSError when not connected or the window is full."""
+        pid = self._qos1(False)
+        self._add(pid, None, now)
+        self._send(pid, now)
         return pid
 
     def forget(self, pid):
-        """The adapter could not stream a file-backed PUBLISH (its file is gone): drop it as if
-        acknowledged, so the outbox moves on; the event is ("puback", pid) without a ref."""
-        if self._inflight.pop(pid, None) is not None:
-            self._order.remove(pid)
-            self._ev.append(("puback", pid))
+        """The adapter could not write an adapter-written PUBLISH (its record or file is gone):
+        free its slot without an event (the adapter tells the outbox itself)."""
+        k = self._slot(pid)
+        if k >= 0:
+            self._drop(k)
 
     def subscribe(self, filters, now=0):
         if self.state != UP:
@@ -261,22 +302,18 @@ class Session:
             self.attempts = 0
             self.ups += 1
             self._ev.append(("up", bool(body[0] & 1)))
-            for pid in self._order:   # what is in flight goes again, DUP set (3.3.1.1, 4.4)
-                ent = self._inflight[pid]
-                ent[0][0] |= 0x08
-                ent[1] = now
-                self.stats_resent += 1
-                self._send(ent[2] or ent[0], now)
+            for k in range(self._ni):   # what is in flight goes again, DUP set (3.3.1.1, 4.4)
+                self._resend(k, now)
         elif self.state != UP:
             raise ValueError("packet type %d before CONNACK" % ptype)
         elif ptype == _PUBACK:   # 3.4: the packet id
             pid = (body[0] << 8) | body[1] if n == 2 else 0
             if not pid:
                 raise ValueError("malformed PUBACK")
-            ent = self._inflight.pop(pid, None)
-            if ent is not None:
-                self._order.remove(pid)
-                self._ev.append(("puback", pid) if ent[2] is None else ("puback", pid, ent[2][1]))
+            k = self._slot(pid)
+            if k >= 0:
+                self._drop(k)
+                self._ev.append(("puback", pid))
         elif ptype == _SUBACK:   # 3.9: the packet id, a return code per filter (0x80 = failure)
             if n < 3:
                 raise ValueError("malformed SUBACK")
@@ -351,15 +388,12 @@ class Session:
                 nxt = self.ping_timeout_ms
             elif ka - idle < nxt:
                 nxt = ka - idle
-        if self.retry_ms and self._order:
-            for pid in self._order:
-                ent = self._inflight[pid]
-                left = self.retry_ms - (now - ent[1])
+        if self.retry_ms:
+            t = self._it
+            for k in range(self._ni):
+                left = self.retry_ms - ((now - t[k]) & _MASK)
                 if left <= 0:
-                    ent[0][0] |= 0x08   # DUP (3.3.1.1)
-                    ent[1] = now
-                    self.stats_resent += 1
-                    self._send(ent[2] or ent[0], now)
+                    self._resend(k, now)
                     left = self.retry_ms
                 if left < nxt:
                     nxt = left
