@@ -119,7 +119,7 @@ def install():
         init(self, *a)
     um.Unit.__init__ = _step("Unit.__init__ (total)", unit_init)
     config.load = _step("config.load (main)", config.load)
-    um.deep_check = _step("deep_check (main)", um.deep_check)
+    deepcheck.deep_check = _step("deep_check (main)", deepcheck.deep_check)
     rx.publish = _transient("rx.publish", rx.publish)
     port.Port.__init__ = _step("Port.__init__", port.Port.__init__)
     for name in ("open_modem", "watchdog", "open_telegram"):
