@@ -4,7 +4,7 @@ import os
 from faxbridge.core.fax import params, t4, t4dec
 
 WIDTHS = params.TABLE[2]  # the WD row of Table 5-2: every width a page can have
-END = -2  # textpage's _Layout.next(): the end of the text
+END = -2  # textpage's TextPages.next(): the end of the text
 
 
 def glyph_row(ch, r):

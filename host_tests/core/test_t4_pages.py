@@ -156,7 +156,8 @@ def test_text_header_on_every_page():
 
 
 def test_text_wrap_tab_and_cut():
-    lay = textpage._Layout(io.BytesIO(b"aaa bbb ccc\tZ\n" + b"w" * 25 + b"\r\nend\xe2\x82\xac!\x01"), 10)
+    lay = textpage.TextPages(io.BytesIO(b"aaa bbb ccc\tZ\n" + b"w" * 25 + b"\r\nend\xe2\x82\xac!\x01"), cols=10)
+    assert lay.cols == 10
     line = bytearray(10)
     got = []
     while True:
