@@ -27,7 +27,7 @@ The same file is the MicroPython worker (`micropython tools/pagemem.py --worker 
 import sys
 
 MODULES = ("mhcodes", "mhtab", "t4fast", "t4py", "t4", "t4dec", "params", "pbm", "font", "textpage",
-           "pagesrc", "app.pages")  # measured when the page steps load them, in this order
+           "app.pages")  # measured when the page steps load them, in this order
 BOOT = ("app.pages", "t4", "t4dec", "params")
 BASE = ("faxbridge.core.fax.at", "faxbridge.core.mqtt.commands")  # imported by the page path, not ours
 STEPS = ("text page", "PBM page", "text via FilePage", "PBM via FilePage", "decode page")

@@ -16,6 +16,8 @@ session numbers (widths, bit rates, scan times, page lengths) are params.py's.
 """
 import sys
 
+from . import params
+
 try:
     if sys.implementation.name != "micropython":
         raise ImportError
@@ -60,6 +62,8 @@ class PageEncoder:
 
     rows: an object with `readrow(row) -> bool` that fills a bytearray of width // 8 bytes
     (True) or says the page has no more rows (False). `lines` counts the rows coded so far.
+    configure(dcs), before the first readinto: the bit rate and scan time of the negotiated
+    +FDCS (the Class 2 driver calls it); the line buffer is made at the first readinto.
     """
 
     def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0):
@@ -72,14 +76,20 @@ class PageEncoder:
         self.max_lines = max_lines
         self.lines = 0
         self.row = bytearray(width >> 3)
-        self._buf = bytearray(max_line_bytes(width, self.minbits))
+        self._buf = None
         self._pos = 0
         self._end = 0
         self._stage = 0  # 0 first EOL, 1 rows, 2 RTC sent, 3 done
 
+    def configure(self, dcs):
+        if self._buf is None:   # the fill of the lines already coded is fixed
+            self.minbits = min_bits(params.bit_rate(dcs), params.scan_time_ms(dcs))
+
     def _next(self):
         # fill _buf with the next piece of the page; False when the page is done
         buf = self._buf
+        if buf is None:
+            buf = self._buf = bytearray(max_line_bytes(self.width, self.minbits))
         st = self._stage
         if st == 1:
             if (self.max_lines and self.lines >= self.max_lines) or not self.rows.readrow(self.row):
