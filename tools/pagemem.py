@@ -244,7 +244,7 @@ def _measure(firmware=None, quiet=False):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     import hostpath  # noqa: F401  (firmware/ and the shims on sys.path)
     import mpycheck
-    from faxbridge.core.fax import t4, textpage
+    from faxbridge.core.fax import t4, t4py, textpage
 
     mp = os.path.join(root, ".venv", "bin", "micropython")
     tmp = tempfile.mkdtemp(prefix="pagemem-")
@@ -264,7 +264,7 @@ def _measure(firmware=None, quiet=False):
         body += row
     with open(files["pbm"], "wb") as f:
         f.write(b"P4\n1728 %d\n" % (len(body) // 216) + body)
-    pe = t4.PageEncoder(t4.BytesRows(body, 1728), 1728, 14400, 0)
+    pe = t4.PageEncoder(t4py.BytesRows(body, 1728), 1728, 14400, 0)
     g3 = bytearray()
     buf = bytearray(512)
     while True:

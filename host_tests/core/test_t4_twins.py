@@ -18,7 +18,6 @@ def test_runtime_uses_the_right_loops():
     loops = t4fast if MICROPYTHON else t4py
     assert t4.encode_line is loops.enc and t4.reverse is loops.rev and t4._copy is loops.copy
     assert t4dec._dec is loops.dec and pbm._p1row is loops.p1row
-    assert t4._enc_py is t4py.enc  # loaded on demand (tools/bench/t4.py uses it)
 
 
 def test_viper_tables_aligned_or_copied():

@@ -36,10 +36,6 @@ def _h16(v):
     return v or 1      # 0 marks an empty slot
 
 
-def _hp(pid, crc):
-    return _h16(crc ^ (pid * 40503))
-
-
 def _put16(b, i, v):
     b[2 * i] = v >> 8
     b[2 * i + 1] = v & 0xFF
@@ -70,7 +66,7 @@ class Seen:
         for i in range(size):
             if self._read(i):
                 n = u32(b, 1)
-                _put16(self.hp, i, _hp((b[5] << 8) | b[6], u32(b, 7)))
+                _put16(self.hp, i, _h16(u32(b, 7) ^ (((b[5] << 8) | b[6]) * 40503)))
                 k = b[11]
                 if k:
                     _put16(self.hr, i, _h16(binascii.crc32(self.mv[12:12 + k])))
@@ -117,7 +113,7 @@ class Seen:
             return False
         b = self.buf
         g = self.gen
-        for i in self._find(self.hp, _hp(pid, crc)):
+        for i in self._find(self.hp, _h16(crc ^ (pid * 40503))):
             if self._read(i) and (b[5] << 8) | b[6] == pid and u32(b, 7) == crc:
                 sg = (b[_GEN] << 8) | b[_GEN + 1]
                 if pid == 0 or sg == g:
@@ -152,7 +148,7 @@ class Seen:
         put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
         i = self.next
         self._write(i)
-        _put16(self.hp, i, _hp(pid, crc))
+        _put16(self.hp, i, _h16(crc ^ (pid * 40503)))
         _put16(self.hr, i, _h16(binascii.crc32(key)) if k else 0)
         self.next = (i + 1) % self.size
 

@@ -30,14 +30,6 @@ reverse = _loops.rev
 _copy = _loops.copy
 
 
-def __getattr__(name):
-    # what only tests, tools and benchmarks use, loaded from t4py when they ask for it
-    if name in ("_enc_py", "BytesRows"):
-        from . import t4py
-        return t4py.enc if name == "_enc_py" else t4py.BytesRows
-    raise AttributeError(name)
-
-
 def min_bits(bps, ms):
     """Fewest bits a coded line (data + fill + EOL) must have."""
     return (bps * ms + 999) // 1000

@@ -8,7 +8,7 @@ by t4.use_plain(), Decoder(plain=True) or when the native emitter is missing.
     copy(dst, doff, src, soff << 16 | n) -> n
     dec(state, data, pos, row) -> pos       decoder step (state layout: t4dec)
     p1row(chunk, state, row)                P1 digits into a row (state layout: pbm)
-    BytesRows(data, width)                  rows from a bytes-like bitmap (t4.BytesRows)
+    BytesRows(data, width)                  rows from a bytes-like bitmap (tests, tools)
 """
 import array
 

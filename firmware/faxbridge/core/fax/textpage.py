@@ -124,9 +124,11 @@ class TextPages:
         if index != self.at:
             self.rewind()
             self.at = 0
-            while self.at < index:
+            while self.at < index:  # take the pages before without drawing them
                 self._start(self.at)
-                self.skip()
+                while self._take():
+                    pass
+                self._finish()
         self._start(index)
         self.at = -1
         if self.cache is None:
@@ -253,12 +255,6 @@ class TextPages:
         self.cached = -1  # (text line << 4 | font row) drawn in `cache`
         self.done = False  # the layout reached a page break or the end
         self.lines_taken = 0
-
-    def skip(self):
-        """Take this page's text lines without drawing them (to reach a later page)."""
-        while self._take():
-            pass
-        self._finish()
 
     def _take(self):
         # next body text line into self.text; False when the page has no more
