@@ -53,12 +53,14 @@ class RxSink:
             return
         i = 0
         b = self._buf
+        full = self._mv
         while i < n:                          # LSB-first data: reversed into MSB-first
             k = min(n - i, len(b))
             b[:k] = mv[i:i + k]
             t4.reverse(b, k)
-            self.f.write(self._mv[:k])
-            self.dec.feed(self._mv[:k])
+            v = full if k == len(b) else full[:k]   # one view a piece, none when it is whole
+            self.f.write(v)
+            self.dec.feed(v)
             i += k
 
     def end_page(self):

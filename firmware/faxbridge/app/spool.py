@@ -38,8 +38,12 @@ class Spool:
         buf = self.buf
         size = len(buf)
         n = self.n
+        got = len(data)
+        if n + got < size:  # it fits: copied without a view of it
+            buf[n:n + got] = data
+            self.n = n + got
+            return
         mv = memoryview(data)
-        got = len(mv)
         i = 0
         while i < got:
             k = min(size - n, got - i)
