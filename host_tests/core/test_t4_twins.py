@@ -99,11 +99,12 @@ def test_decoder_twins_identical():
 def test_page_encoder_same_with_plain_loops():
     rows = random_rows(1728, 3) + pattern_rows(1728, 2, "alt")
     fast = encode(rows, 1728, 9600, 20, True)
-    t4.use_plain(True)
+    fast_loops = t4.encode_line, t4.reverse, t4._copy
+    t4.encode_line, t4.reverse, t4._copy = t4py.enc, t4py.rev, t4py.copy   # the plain loops in t4
     try:
         plain = encode(rows, 1728, 9600, 20, True)
     finally:
-        t4.use_plain(False)
+        t4.encode_line, t4.reverse, t4._copy = fast_loops
     assert plain == fast
 
 

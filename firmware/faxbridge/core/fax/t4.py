@@ -41,14 +41,6 @@ def max_line_bytes(width, minbits=0):
     return (width * 9) // 16 + 8 + minbits // 8 + 4
 
 
-def use_plain(flag=True):
-    """Switch this module to the plain-Python loops (tests and benchmarks)."""
-    global encode_line, reverse, _copy
-    from . import t4py
-    lp = t4py if flag else _loops
-    encode_line, reverse, _copy = lp.enc, lp.rev, lp.copy
-
-
 class PageEncoder:
     """A page source: rows in, MH page bytes out through `readinto`.
 
