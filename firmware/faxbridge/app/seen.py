@@ -81,15 +81,6 @@ class Seen:
         given on the connection before, never older ones."""
         self.gen = (self.gen + 1) & 0xFFFF
 
-    def _find(self, table, h):
-        """Slots whose hash in table is h (a generator of slot indexes)."""
-        pat = bytes((h >> 8, h & 0xFF))
-        i = table.find(pat)
-        while i >= 0:
-            if not i & 1:
-                yield i >> 1
-            i = table.find(pat, i + 1)
-
     def _read(self, i):
         """Read slot i into buf; True when it holds a valid record."""
         self.f.seek(i * SLOT)
@@ -99,10 +90,15 @@ class Seen:
 
     def has_ref(self, key):
         """key: bytes (the sender's initial and the ref). True if an answer to it is in the window."""
-        for i in self._find(self.hr, _h16(binascii.crc32(key))):
-            if self._read(i) and self.mv[12:12 + self.buf[11]] == key:
+        h = _h16(binascii.crc32(key))
+        pat = bytes((h >> 8, h & 0xFF))
+        j = -1
+        while True:         # the slots whose ref hash is h (at even offsets)
+            j = self.hr.find(pat, j + 1)
+            if j < 0:
+                return False
+            if not j & 1 and self._read(j >> 1) and self.mv[12:12 + self.buf[11]] == key:
                 return True
-        return False
 
     def has(self, pid, crc):
         """True if the command with this packet id and content crc was answered: a retained
@@ -113,8 +109,15 @@ class Seen:
             return False
         b = self.buf
         g = self.gen
-        for i in self._find(self.hp, _h16(crc ^ (pid * 40503))):
-            if self._read(i) and (b[5] << 8) | b[6] == pid and u32(b, 7) == crc:
+        h = _h16(crc ^ (pid * 40503))
+        pat = bytes((h >> 8, h & 0xFF))
+        j = -1
+        while True:         # the slots whose (pid, crc) hash is h (at even offsets)
+            j = self.hp.find(pat, j + 1)
+            if j < 0:
+                return False
+            i = j >> 1
+            if not j & 1 and self._read(i) and (b[5] << 8) | b[6] == pid and u32(b, 7) == crc:
                 sg = (b[_GEN] << 8) | b[_GEN + 1]
                 if pid == 0 or sg == g:
                     return True
@@ -124,7 +127,6 @@ class Seen:
                     put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
                     self._write(i)
                     return True
-        return False
 
     def add(self, pid, crc, key=None):
         """Record an answered command (synced before it returns)."""

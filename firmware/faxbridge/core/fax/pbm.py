@@ -162,13 +162,3 @@ class PbmRows:
             if not k:
                 raise ValueError("pbm: raster ends at row %d" % self.y)
             got += k
-
-
-def check(f, width=1728):
-    """Read a whole PBM stream once, one row at a time, to judge it before a call is made.
-    Returns (kind, src_width, src_height); raises ValueError("pbm: ...") when it is bad."""
-    src = PbmRows(f, width)
-    row = bytearray(width >> 3)
-    while src.readrow(row):
-        pass
-    return src.kind, src.src_width, src.src_height
