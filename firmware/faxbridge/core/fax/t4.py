@@ -69,52 +69,50 @@ class PageEncoder:
         if self._buf is None:   # the fill of the lines already coded is fixed
             self.minbits = min_bits(params.bit_rate(dcs), params.scan_time_ms(dcs))
 
-    def _next(self):
-        # fill _buf with the next piece of the page; False when the page is done
-        buf = self._buf
-        if buf is None:
-            buf = self._buf = bytearray(max_line_bytes(self.width, self.minbits))
-        st = self._stage
-        if st == 1:
-            if (self.max_lines and self.lines >= self.max_lines) or not self.rows.readrow(self.row):
-                st = 2
-            else:
-                n = encode_line(self.row, buf, self.width, self.minbits)
-                self.lines += 1
-        if st == 0:
-            buf[0] = 0
-            buf[1] = 0x80
-            n = 2
-            st = 1
-        elif st == 2:
-            for i in range(0, 10, 2):  # five more EOLs: with the last row's, six (RTC)
-                buf[i] = 0
-                buf[i + 1] = 0x80
-            buf[10] = 0  # a byte after the RTC (efax)
-            n = 11
-            st = 3
-        elif st == 3:
-            return False
-        self._stage = st
-        if self.msb_first:
-            reverse(buf, n)
-        self._pos = 0
-        self._end = n
-        return True
-
     def readinto(self, buf):
         """Copy the next page bytes into buf; 0 when the page is done (buf must not be empty)."""
         want = len(buf)
         if not want:
             raise ValueError("t4: readinto needs a non-empty buffer")
+        line = self._buf
+        if line is None:
+            line = self._buf = bytearray(max_line_bytes(self.width, self.minbits))
+        pos = self._pos
+        end = self._end
         got = 0
         while got < want:
-            if self._pos >= self._end and not self._next():
-                break
-            k = self._end - self._pos
+            if pos >= end:  # the next piece of the page into the line buffer
+                st = self._stage
+                if st == 3:
+                    break
+                if st == 1:
+                    if (self.max_lines and self.lines >= self.max_lines) or not self.rows.readrow(self.row):
+                        st = 2
+                    else:
+                        end = encode_line(self.row, line, self.width, self.minbits)
+                        self.lines += 1
+                if st == 0:
+                    line[0] = 0
+                    line[1] = 0x80
+                    end = 2
+                    st = 1
+                elif st == 2:
+                    for i in range(0, 10, 2):  # five more EOLs: with the last row's, six (RTC)
+                        line[i] = 0
+                        line[i + 1] = 0x80
+                    line[10] = 0  # a byte after the RTC (efax)
+                    end = 11
+                    st = 3
+                self._stage = st
+                if self.msb_first:
+                    reverse(line, end)
+                pos = 0
+            k = end - pos
             if k > want - got:
                 k = want - got
-            _copy(buf, got, self._buf, (self._pos << 16) | k)
-            self._pos += k
+            _copy(buf, got, line, (pos << 16) | k)
+            pos += k
             got += k
+        self._pos = pos
+        self._end = end
         return got
