@@ -21,7 +21,7 @@ import select  # noqa: E402
 import termios  # noqa: E402
 import time  # noqa: E402
 
-from faxbridge.core.fax import class2, job, pagesrc, pbm, textpage  # noqa: E402
+from faxbridge.core.fax import class2, job, pbm, t4, t4dec, textpage  # noqa: E402
 
 # The job lifecycle's configuration, in the unit's keys (docs/unit.md): one attempt.
 JOB_CFG = {"retries": {"count": 0, "delay_s": 60, "after_restart": False},
@@ -109,7 +109,38 @@ class Pages:
         else:
             with open(path, "rb") as f:
                 rows = textpage.TextPages(f.read(), fine=self.fine).page(i)
-        return pagesrc.EncodedPage(rows, self.fine)
+        page = t4.PageEncoder(rows, 1728)   # the driver's configure(dcs) sets its line fill
+        page.fine = self.fine
+        return page
+
+
+
+class CountingSink:
+    """A page sink that decodes what it gets to count lines (the driver's +FPTS judgement),
+    then hands the data to `out` (begin_page(index, info), write(mv), end_page(), abort())."""
+
+    def __init__(self, out, width=1728):
+        self.out = out
+        self.width = width
+        self._dec = None
+
+    def begin_page(self, index, info):
+        self._dec = t4dec.Decoder(self.width, info.get("msb_first", True))
+        self.out.begin_page(index, info)
+
+    def write(self, mv):
+        self._dec.feed(mv)
+        self.out.write(mv)
+
+    def end_page(self):
+        lines, bad = self._dec.end()
+        self._dec = None
+        self.out.end_page()
+        return lines, bad
+
+    def abort(self):
+        self._dec = None
+        self.out.abort()
 
 
 def _rev8(b):
@@ -213,7 +244,7 @@ def main(argv):
     def new_sink():
         out = G3Files(pos[1])
         sinks.append(out)
-        return pagesrc.CountingSink(out)
+        return CountingSink(out)
 
     m = class2.Class2(opt["set"], new_sink if mode == "recv" else None)
     jobs = job.Jobs(JOB_CFG, None, emit_status)

@@ -27,7 +27,7 @@ The same file is the MicroPython worker (`micropython tools/pagemem.py --worker 
 import sys
 
 MODULES = ("mhcodes", "mhtab", "t4fast", "t4py", "t4", "t4dec", "params", "pbm", "font", "textpage",
-           "pagesrc", "app.pages")  # measured when the page steps load them, in this order
+           "app.pages")  # measured when the page steps load them, in this order
 BOOT = ("app.pages", "t4", "t4dec", "params")
 BASE = ("faxbridge.core.fax.at", "faxbridge.core.mqtt.commands")  # imported by the page path, not ours
 STEPS = ("text page", "PBM page", "text via FilePage", "PBM via FilePage", "decode page")
@@ -244,7 +244,7 @@ def _measure(firmware=None, quiet=False):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     import hostpath  # noqa: F401  (firmware/ and the shims on sys.path)
     import mpycheck
-    from faxbridge.core.fax import t4, textpage
+    from faxbridge.core.fax import t4, t4py, textpage
 
     mp = os.path.join(root, ".venv", "bin", "micropython")
     tmp = tempfile.mkdtemp(prefix="pagemem-")
@@ -264,7 +264,7 @@ def _measure(firmware=None, quiet=False):
         body += row
     with open(files["pbm"], "wb") as f:
         f.write(b"P4\n1728 %d\n" % (len(body) // 216) + body)
-    pe = t4.PageEncoder(t4.BytesRows(body, 1728), 1728, 14400, 0)
+    pe = t4.PageEncoder(t4py.BytesRows(body, 1728), 1728, 14400, 0)
     g3 = bytearray()
     buf = bytearray(512)
     while True:

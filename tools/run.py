@@ -392,9 +392,9 @@ def same_as_sent(tifs):
 def incoming_page():
     """The page the caller sends the unit: unitdemo's pattern as MH data, MSB-first (the .g3
     convention), coded by the firmware's own T.4 encoder, so no netpbm is needed."""
-    from faxbridge.core.fax import t4
+    from faxbridge.core.fax import t4, t4py
     body = unitdemo.pbm_pattern(height=300).split(b"\n", 2)[2]   # P4, 1728 x 300
-    enc = t4.PageEncoder(t4.BytesRows(body, 1728), 1728, 14400, 0, True)
+    enc = t4.PageEncoder(t4py.BytesRows(body, 1728), 1728, 14400, 0, True)
     out, buf = bytearray(), bytearray(512)
     while True:
         n = enc.readinto(buf)

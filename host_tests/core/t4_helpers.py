@@ -1,10 +1,10 @@
 """Helpers for the T.4 tests (both runtimes): make pages, collect decoded rows."""
 import os
 
-from faxbridge.core.fax import params, t4, t4dec
+from faxbridge.core.fax import params, t4, t4dec, t4py
 
 WIDTHS = params.TABLE[2]  # the WD row of Table 5-2: every width a page can have
-END = -2  # textpage's _Layout.next(): the end of the text
+END = -2  # textpage's TextPages.next(): the end of the text
 
 
 def glyph_row(ch, r):
@@ -43,7 +43,7 @@ def pattern_rows(width, height, kind):
 
 
 def encode(rows, width, bps=14400, ms=0, msb_first=False, chunk=97):
-    pe = t4.PageEncoder(t4.BytesRows(rows, width), width, bps, ms, msb_first)
+    pe = t4.PageEncoder(t4py.BytesRows(rows, width), width, bps, ms, msb_first)
     return read_all(pe, chunk)
 
 

@@ -47,3 +47,17 @@ def test_sink_writes_msb_first_pages():
     s.begin_page(1, {})
     s.abort()
     assert os.listdir(d + "rx1-1") == ["p1.g3"] and s.pages == 1
+
+
+def test_sink_reverses_lsb_pages_longer_than_its_buffer():
+    # whole buffers and a last partial piece: each byte's bit order reversed, none lost
+    d = tmpdir("rx") + "/rx/"
+    s = RxSink(d, "rx1-2", bufsize=16)
+    data = bytes(range(256)) + b"\x01\x02\x03"
+    s.begin_page(0, {"width": 1728, "msb_first": False})
+    s.write(memoryview(data)[:40])
+    s.write(memoryview(data)[40:])
+    s.end_page()
+    with open(d + "rx1-2/p1.g3", "rb") as f:
+        got = f.read()
+    assert got == bytes(sum(((b >> i) & 1) << (7 - i) for i in range(8)) for b in data), got[:8]

@@ -1,5 +1,5 @@
 """T.4 MH codec: code tables, line format, page framing, decoder (both runtimes)."""
-from faxbridge.core.fax import mhcodes, mhtab, params, t4, t4dec
+from faxbridge.core.fax import mhcodes, mhtab, params, t4, t4dec, t4py
 from support import raises
 from t4_helpers import WIDTHS, decode, encode, pattern_rows, random_rows, read_all
 
@@ -59,7 +59,7 @@ def test_bit_tables():
 def test_one_line_by_hand():
     # width 8, row 00001111: white 4 = 1011, black 4 = 011, 16 fill zeros, EOL ends byte 3
     out = bytearray(16)
-    n = t4._enc_py(bytearray(b"\x0f"), out, 8, 0)
+    n = t4py.enc(bytearray(b"\x0f"), out, 8, 0)
     assert n == 3
     assert bytes(out[:3]) == b"\x6d\x00\x80"  # LSB-first: first bit in bit 0
     t4.reverse(out, 3)
@@ -68,7 +68,7 @@ def test_one_line_by_hand():
 
 def test_row_starting_black_gets_white_zero_run():
     out = bytearray(16)
-    n = t4._enc_py(bytearray(b"\xff"), out, 8, 0)
+    n = t4py.enc(bytearray(b"\xff"), out, 8, 0)
     # white 0 = 00110101, black 8 = 000101, EOL
     bits = _bits(out, n)
     assert bits.startswith("00110101" + "000101")
@@ -138,7 +138,7 @@ def test_readinto_any_buffer_size_gives_same_bytes():
     ref = encode(rows, 864, 9600, 10, chunk=4096)
     for chunk in (1, 2, 3, 7, 64, 1000):
         assert encode(rows, 864, 9600, 10, chunk=chunk) == ref
-    pe = t4.PageEncoder(t4.BytesRows(rows, 864), 864)
+    pe = t4.PageEncoder(t4py.BytesRows(rows, 864), 864)
     raises(ValueError, pe.readinto, bytearray(0))  # 0 would mean "page done"
     read_all(pe)
     assert pe.readinto(bytearray(10)) == 0 and pe.lines == 5
@@ -161,11 +161,11 @@ def test_round_trip_every_width_and_pattern():
 def test_long_runs_use_extended_makeup():
     # 2432 white = make-up 2432 (000000011101) + white 0
     out = bytearray(64)
-    n = t4._enc_py(bytearray(304), out, 2432, 0)
+    n = t4py.enc(bytearray(304), out, 2432, 0)
     bits = _bits(out, n)
     assert bits.startswith("000000011101" + "00110101")
     row = bytearray(b"\xff" * 304)
-    n = t4._enc_py(row, out, 2432, 0)
+    n = t4py.enc(row, out, 2432, 0)
     bits = _bits(out, n)
     assert bits.startswith("00110101" + "000000011101" + "0000110111")
 
@@ -182,13 +182,13 @@ def test_max_line_bytes_is_enough_for_worst_rows():
 
 
 def test_page_encoder_rejects_bad_width():
-    raises(ValueError, t4.PageEncoder, t4.BytesRows(b"", 8), 1727)
+    raises(ValueError, t4.PageEncoder, t4py.BytesRows(b"", 8), 1727)
     raises(ValueError, t4dec.Decoder, 0)
 
 
 def test_max_lines_cuts_the_page():
     rows = random_rows(864, 10)
-    pe = t4.PageEncoder(t4.BytesRows(rows, 864), 864, max_lines=4)
+    pe = t4.PageEncoder(t4py.BytesRows(rows, 864), 864, max_lines=4)
     d, sink = decode(read_all(pe), 864)
     assert d.lines == 4 and sink.bitmap() == rows[:4 * 108]
 

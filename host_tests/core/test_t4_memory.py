@@ -239,7 +239,7 @@ print(' '.join(loaded()))
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     boot, text, both = (set(ln.split()) for ln in r.stdout.splitlines())
-    assert {"t4", "t4dec", "t4fast", "mhtab", "params", "pagesrc"} <= boot, boot
+    assert {"t4", "t4dec", "t4fast", "mhtab", "params"} <= boot, boot
     assert not boot & {"t4py", "mhcodes", "font", "textpage", "pbm"}, boot
     assert text - boot == {"font", "textpage"}, text
     assert both - text == {"pbm"}, both

@@ -156,7 +156,8 @@ def test_text_header_on_every_page():
 
 
 def test_text_wrap_tab_and_cut():
-    lay = textpage._Layout(io.BytesIO(b"aaa bbb ccc\tZ\n" + b"w" * 25 + b"\r\nend\xe2\x82\xac!\x01"), 10)
+    lay = textpage.TextPages(io.BytesIO(b"aaa bbb ccc\tZ\n" + b"w" * 25 + b"\r\nend\xe2\x82\xac!\x01"), cols=10)
+    assert lay.cols == 10
     line = bytearray(10)
     got = []
     while True:
@@ -231,8 +232,17 @@ def test_font_covers_printable_ascii():
     assert len(font.GLYPHS) == 95 * 8
 
 
-def test_pbm_check_reads_the_whole_stream():
-    assert pbm.check(io.BytesIO(b"P4\n16 2\n\x01\x02\x03\x04")) == ("P4", 16, 2)
-    assert pbm.check(io.BytesIO(b"P1 3 1 101"), 864) == ("P1", 3, 1)
-    e = raises(ValueError, pbm.check, io.BytesIO(b"P4\n16 3\n\x01\x02\x03\x04"))
+def _pbm_all(f, width=1728):
+    # every row of a PBM stream once (what app/pages.count does before a job is taken)
+    src = pbm.PbmRows(f, width)
+    row = bytearray(width >> 3)
+    while src.readrow(row):
+        pass
+    return src.kind, src.src_width, src.src_height
+
+
+def test_pbm_rows_read_the_whole_stream():
+    assert _pbm_all(io.BytesIO(b"P4\n16 2\n\x01\x02\x03\x04")) == ("P4", 16, 2)
+    assert _pbm_all(io.BytesIO(b"P1 3 1 101"), 864) == ("P1", 3, 1)
+    e = raises(ValueError, _pbm_all, io.BytesIO(b"P4\n16 3\n\x01\x02\x03\x04"))
     assert "raster ends at row 2" in str(e)

@@ -51,6 +51,26 @@ def test_residue_counts_what_frozen_code_keeps(tmp_path):
     assert "2 functions, 1 classes, 2 containers" in r.stdout, r.stdout
 
 
+def test_residue_counts_a_builtin_type_imported_by_name_as_one_dict_slot(tmp_path):
+    # `from array import array` puts a built-in type in the module dict: frozen, that costs the
+    # slot (counted with the dict), not a class built in RAM; a user class still counts
+    (tmp_path / "benchhook_src.py").write_text(open(os.path.join(ROOT, "tools", "bench", "_hook.py")).read())
+    (tmp_path / "fbx.py").write_text("from array import array\nfrom io import BytesIO\n")
+    (tmp_path / "fby.py").write_text("from array import array\nfrom io import BytesIO\n\n\nclass C:\n    pass\n")
+    (tmp_path / "t.py").write_text("import fbx\nimport fby\nimport benchhook_src as h\n"
+                                   "print(h.residue(('fbx',)))\nprint(h.residue(('fby',)))\n")
+    r = subprocess.run([MP, "t.py"], cwd=str(tmp_path), capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, MICROPYPATH=str(tmp_path) + ":.frozen"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.split("\n")
+    assert "0 functions, 0 classes, 0 containers" in lines[0], r.stdout
+    assert "0 functions, 1 classes, 0 containers" in lines[2], r.stdout
+    bx, by = int(lines[1]), int(lines[3])
+    # fbx: the module (16), its dict (16) and the table of its names; fby: one class more
+    assert bx <= 32 + 16 * 8, r.stdout
+    assert 96 <= by - bx <= 96 + 64, r.stdout
+
+
 def test_scenario_steps_switch_and_the_big_fax_is_256_kb():
     import json
     import _scenario

@@ -30,12 +30,12 @@ def test_any_text_lays_out_and_nothing_is_lost(text, width, page_lines):
     assert doc.count >= 1
     in_order, taken = _pages(doc, range(doc.count))
     # after the last page the text is used up
-    assert doc.layout.peek() == -2
+    assert doc.peek() == -2
     # pages taken in any order are the same pages
     back, _ = _pages(doc, reversed(range(doc.count)))
     assert back == in_order
     # every text line the layout makes is drawn on exactly one page
-    lay = textpage._Layout(__import__("io").BytesIO(text.encode()), doc.cols)
+    lay = textpage.TextPages(text, width, fine=False, page_lines=page_lines)   # at the text's start
     line = bytearray(doc.cols)
     n_lines = 0
     while True:

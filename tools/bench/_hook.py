@@ -146,7 +146,8 @@ def _blk(n):
 def _value(v, seen):
     """(bytes, kind) of one module-level or class-level value that frozen code still builds in
     RAM, each object once (`seen`: ids); constants (str, bytes, int, tuples of constants) stay
-    in flash and count 0."""
+    in flash and count 0; so do built-in types (their own class dicts are in the firmware:
+    only a user class, whose body sets `__module__`, is built in RAM)."""
     if id(v) in seen:
         return 0, None
     t = type(v)
@@ -158,7 +159,10 @@ def _value(v, seen):
     elif tn in ("staticmethod", "classmethod"):
         n, kind = 32, "function"
     elif t is type:
-        n, kind = 80 + 16 + _table(len(v.__dict__)), "class"
+        d = getattr(v, "__dict__", None) or {}
+        if "__module__" not in d:      # a built-in type imported by name (`from array import
+            return 0, None             # array`): frozen, one module dict slot, no object
+        n, kind = 80 + 16 + _table(len(d)), "class"
     elif t is dict:
         n, kind = 16 + _table(len(v)), "container"
     elif t is list:

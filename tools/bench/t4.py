@@ -19,7 +19,7 @@ def _worker(root, paths):
     import gc
     import time
     import _path  # noqa: F401  (tools/hostpath.py: firmware/ on sys.path)
-    from faxbridge.core.fax import pbm, t4, t4dec, textpage
+    from faxbridge.core.fax import pbm, t4, t4dec, t4py, textpage
 
     def now():
         return time.ticks_us()
@@ -41,7 +41,7 @@ def _worker(root, paths):
         mv = memoryview(img)
         rows = [mv[i * 216:(i + 1) * 216] for i in range(h)]  # made before timing
         out = bytearray(t4.max_line_bytes(1728, 0))
-        for label, enc in (("viper", t4.encode_line), ("plain", t4._enc_py)):
+        for label, enc in (("viper", t4.encode_line), ("plain", t4py.enc)):
             total = 0
             for r in rows[:50]:  # warm-up
                 enc(r, out, 1728, 0)
@@ -99,7 +99,7 @@ def _worker(root, paths):
                 gc.enable()
                 print("RESULT", name, "textsource", "viper", pe.lines - l0, total, dt, alloc)
         # decode the page data (wire order) in 512-byte chunks, counting lines (receiver)
-        pe = t4.PageEncoder(t4.BytesRows(img, 1728), 1728, LINE_BPS, 0)
+        pe = t4.PageEncoder(t4py.BytesRows(img, 1728), 1728, LINE_BPS, 0)
         data = bytearray()
         while True:
             n = pe.readinto(buf)

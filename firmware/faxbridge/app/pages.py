@@ -14,7 +14,7 @@ import time
 
 from micropython import const
 
-from faxbridge.core.fax import pagesrc, params
+from faxbridge.core.fax import params, t4
 from faxbridge.core.mqtt import commands
 
 _WIDTH = const(1728)  # WD=0, A4 (T.4)
@@ -124,12 +124,11 @@ def count(kind, path, station="", fine=True):
         f.close()
 
 
-class FilePage:
-    """One fax page as a page source (readinto); `fine` tells the driver its resolution.
-
-    The MH encoder is made by pagesrc.EncodedPage at the first read, with the bit rate and
-    scan-time fill of the negotiated +FDCS (configure(dcs), called by the driver); bps and st
-    only serve a driver that never calls configure().
+class FilePage(t4.PageEncoder):
+    """One fax page as a page source (readinto; the file is closed at the end of the page);
+    `fine` tells the driver its resolution. The MH encoder's line fill follows the negotiated
+    +FDCS (configure(dcs), called by the driver); bps and st only serve a driver that never
+    calls configure().
     """
 
     def __init__(self, path, kind, sub, bps=9600, st=0, station="", stamp=""):
@@ -142,19 +141,14 @@ class FilePage:
             else:
                 rows = _rows(s)
                 fine = rows.src_height > _FINE_LINES
+            t4.PageEncoder.__init__(self, rows, _WIDTH, bps, params.scan_ms(st, 1 if fine else 0))
             self.fine = fine
-            self.page = pagesrc.EncodedPage(rows, fine, _WIDTH)
-            self.page.bps = bps
-            self.page.ms = params.scan_ms(st, 1 if fine else 0)
         except Exception:
             self.f.close()
             raise
 
-    def configure(self, dcs):
-        self.page.configure(dcs)
-
     def readinto(self, buf):
-        n = self.page.readinto(buf)
+        n = t4.PageEncoder.readinto(self, buf)
         if not n:
             self.close()
         return n

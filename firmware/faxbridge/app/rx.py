@@ -57,12 +57,14 @@ class RxSink:
             return
         i = 0
         b = self._buf
+        full = self._mv
         while i < n:                          # LSB-first data: reversed into MSB-first
             k = min(n - i, len(b))
             b[:k] = mv[i:i + k]
             t4.reverse(b, k)
-            self.f.write(self._mv[:k])
-            self.dec.feed(self._mv[:k])
+            v = full if k == len(b) else full[:k]   # one view a piece, none when it is whole
+            self.f.write(v)
+            self.dec.feed(v)
             i += k
 
     def end_page(self):
@@ -123,7 +125,7 @@ def prune(folder, keep, max_bytes):
 
 
 async def send(c, hdr, ref, length, buf):
-    """Write a file-backed PUBLISH (session.publish_file) to connection c: its header, then its
+    """Write a file-backed PUBLISH (Outbox.packet gave its header and size) to connection c: its header, then its
     payload read from the file `ref` through buf, draining after each piece. False, nothing
     written: the file is gone or no longer `length` bytes. A file that ends early after the
     header raises OSError (the caller drops the connection: the broker discards the partial

@@ -36,10 +36,6 @@ def _h16(v):
     return v or 1      # 0 marks an empty slot
 
 
-def _hp(pid, crc):
-    return _h16(crc ^ (pid * 40503))
-
-
 def _put16(b, i, v):
     b[2 * i] = v >> 8
     b[2 * i + 1] = v & 0xFF
@@ -70,7 +66,7 @@ class Seen:
         for i in range(size):
             if self._read(i):
                 n = u32(b, 1)
-                _put16(self.hp, i, _hp((b[5] << 8) | b[6], u32(b, 7)))
+                _put16(self.hp, i, _h16(u32(b, 7) ^ (((b[5] << 8) | b[6]) * 40503)))
                 k = b[11]
                 if k:
                     _put16(self.hr, i, _h16(binascii.crc32(self.mv[12:12 + k])))
@@ -85,15 +81,6 @@ class Seen:
         given on the connection before, never older ones."""
         self.gen = (self.gen + 1) & 0xFFFF
 
-    def _find(self, table, h):
-        """Slots whose hash in table is h (a generator of slot indexes)."""
-        pat = bytes((h >> 8, h & 0xFF))
-        i = table.find(pat)
-        while i >= 0:
-            if not i & 1:
-                yield i >> 1
-            i = table.find(pat, i + 1)
-
     def _read(self, i):
         """Read slot i into buf; True when it holds a valid record."""
         self.f.seek(i * SLOT)
@@ -103,10 +90,15 @@ class Seen:
 
     def has_ref(self, key):
         """key: bytes (the sender's initial and the ref). True if an answer to it is in the window."""
-        for i in self._find(self.hr, _h16(binascii.crc32(key))):
-            if self._read(i) and self.mv[12:12 + self.buf[11]] == key:
+        h = _h16(binascii.crc32(key))
+        pat = bytes((h >> 8, h & 0xFF))
+        j = -1
+        while True:         # the slots whose ref hash is h (at even offsets)
+            j = self.hr.find(pat, j + 1)
+            if j < 0:
+                return False
+            if not j & 1 and self._read(j >> 1) and self.mv[12:12 + self.buf[11]] == key:
                 return True
-        return False
 
     def has(self, pid, crc):
         """True if the command with this packet id and content crc was answered: a retained
@@ -117,8 +109,15 @@ class Seen:
             return False
         b = self.buf
         g = self.gen
-        for i in self._find(self.hp, _hp(pid, crc)):
-            if self._read(i) and (b[5] << 8) | b[6] == pid and u32(b, 7) == crc:
+        h = _h16(crc ^ (pid * 40503))
+        pat = bytes((h >> 8, h & 0xFF))
+        j = -1
+        while True:         # the slots whose (pid, crc) hash is h (at even offsets)
+            j = self.hp.find(pat, j + 1)
+            if j < 0:
+                return False
+            i = j >> 1
+            if not j & 1 and self._read(i) and (b[5] << 8) | b[6] == pid and u32(b, 7) == crc:
                 sg = (b[_GEN] << 8) | b[_GEN + 1]
                 if pid == 0 or sg == g:
                     return True
@@ -128,7 +127,6 @@ class Seen:
                     put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
                     self._write(i)
                     return True
-        return False
 
     def add(self, pid, crc, key=None):
         """Record an answered command (synced before it returns)."""
@@ -152,7 +150,7 @@ class Seen:
         put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
         i = self.next
         self._write(i)
-        _put16(self.hp, i, _hp(pid, crc))
+        _put16(self.hp, i, _h16(crc ^ (pid * 40503)))
         _put16(self.hr, i, _h16(binascii.crc32(key)) if k else 0)
         self.next = (i + 1) % self.size
 

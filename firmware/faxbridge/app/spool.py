@@ -38,8 +38,12 @@ class Spool:
         buf = self.buf
         size = len(buf)
         n = self.n
+        got = len(data)
+        if n + got < size:  # it fits: copied without a view of it
+            buf[n:n + got] = data
+            self.n = n + got
+            return
         mv = memoryview(data)
-        got = len(mv)
         i = 0
         while i < got:
             k = min(size - n, got - i)
@@ -57,9 +61,6 @@ class Spool:
         self._close()
         self._pages.append(self._cur)
 
-    def abort(self):
-        self.clear()
-
     def pages(self):
         return list(self._pages)
 
@@ -72,6 +73,8 @@ class Spool:
                 os.remove(self.folder + "/" + name)
             except OSError:
                 pass
+
+    abort = clear  # the parser's abort: the same function object, no second one
 
     def _close(self):
         self.n = 0

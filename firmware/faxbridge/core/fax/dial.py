@@ -10,6 +10,8 @@ pause, wait or `*`/`#`, with every known prefix of the country table stripped in
 (caller-ID and service codes, outside lines, trunk, international prefix + own country code).
 """
 
+from micropython import const
+
 DIGITS = "0123456789"
 # What a number may hold (intake and driver): ASCII digits, * #, a leading + (converted by the
 # country table), pause ',' and wait-for-dial-tone 'W' (V.250 6.3.1), cosmetic separators.
@@ -17,10 +19,10 @@ DIGITS = "0123456789"
 # quiet answer), 'T'/'P' (the dial mode is modem.options.dial_mode), CR, letters, any non-ASCII
 # digit (full-width, Arabic-Indic ...: the modem dials ASCII only).
 DIAL_CHARS = "0123456789*#+,Ww -()."
-SEPARATORS = " -()."
+_SEPARATORS = const(" -().")
 MAX_LEN = 40            # dial string length (after separators are removed, + converted)
 MAX_ID = 20             # T.30 TSI/CSI: 20 characters
-ID_CHARS = "0123456789+ "   # T.30 TSI/CSI/CIG: digits, '+' and space
+_ID_CHARS = const("0123456789+ ")   # T.30 TSI/CSI/CIG: digits, '+' and space
 DENY = ("110", "118", "119")   # class2.DEFAULTS["deny"]; the country table refuses these anyway
 COUNTRY = "JP"
 
@@ -28,12 +30,12 @@ COUNTRY = "JP"
 # kinds: emergency (always refused, whatever dial.deny says), cc (own country code, stripped
 # after an international prefix), trunk, intl (international/carrier prefix; the first is the
 # one '+' becomes), service (per-call codes). X in a prefix is any digit.
-_STAR = """service *X vertical service code, 1 digit
+_STAR = const("""service *X vertical service code, 1 digit
 service *XX vertical service code (NANP *67 withhold caller ID; GSM 02.30 *31#)
 service *XXX vertical service code, 3 digits
 service #X supplementary service code, 1 digit
 service #XX supplementary service code (GSM 02.30 #31# withhold caller ID)
-service #XXX supplementary service code, 3 digits"""
+service #XXX supplementary service code, 3 digits""")
 
 COUNTRIES = {
     "JP": """emergency 110 police (MIC numbering plan, special numbers)
@@ -96,7 +98,7 @@ def form(number, max_len=MAX_LEN, country=COUNTRY):
     for ch in number:
         if ch not in DIAL_CHARS:
             return (6027, "character %r not allowed in a dial string (ASCII digits, * # + , W)" % ch)
-        if ch not in SEPARATORS:
+        if ch not in _SEPARATORS:
             out.append("W" if ch == "w" else ch)
     s = "".join(out)
     if not s:
@@ -187,6 +189,6 @@ def station_id(sid):
     if len(sid) > MAX_ID:
         raise ValueError("station id longer than %d characters" % MAX_ID)
     for ch in sid:
-        if ch not in ID_CHARS:
+        if ch not in _ID_CHARS:
             raise ValueError("character %r not allowed in a station id (T.30: digits, '+' and space)" % ch)
     return sid

@@ -96,9 +96,19 @@ class Jobs:
         if to == "done":
             if rec in self.jobs:
                 self.jobs.remove(rec)
-            if self.store is not None:
-                self.store.drop_pages(rec["id"], len(rec.get("kinds", ())))
-                self._finished(rec)
+            st = self.store
+            if st is not None:
+                # its slot in the store's ring of finished jobs (fin % keep_done) takes it and
+                # gives back the job finished keep_done jobs ago, deleted by name (no walk of
+                # the store); a record not yet reported then stays (boot re-emits it, prunes)
+                docs = len(rec.get("kinds", ()))
+                st.drop_pages(rec["id"], docs)
+                keep = self.cfg["jobs"]["keep_done"]
+                ok = rec.get("rep") == rec["rev"]
+                old = st.done_put(rec["fin"] % keep, rec["fin"], rec["id"], docs, ok) if keep \
+                    else (rec["id"], docs, ok)
+                if old is not None and old[2]:
+                    st.remove(old[0], old[1])
 
     def _save(self, rec):
         if self.store is not None:
@@ -299,21 +309,6 @@ class Jobs:
         for rec in self.jobs:
             c[rec["state"]] = c.get(rec["state"], 0) + 1
         return c
-
-    # ---- finished records: keep the jobs.keep_done last finished
-    def _finished(self, rec):
-        """A job is final: its slot in the store's ring of finished jobs (fin % keep_done)
-        takes it and gives back the job finished keep_done jobs ago, deleted by name (no walk
-        of the store). A record not yet reported then stays (boot re-emits it, then prunes)."""
-        keep = self.cfg["jobs"]["keep_done"]
-        ok = rec.get("rep") == rec["rev"]
-        docs = len(rec.get("kinds", ()))
-        if not keep:
-            old = (rec["id"], docs, ok)
-        else:
-            old = self.store.done_put(rec["fin"] % keep, rec["fin"], rec["id"], docs, ok)
-        if old is not None and old[2]:
-            self.store.remove(old[0], old[1])
 
     # ---- boot
     def recover(self, now):

@@ -115,10 +115,41 @@ class PbmRows:
         """Fill row (width // 8 bytes) with the next image row; False after the last."""
         if self.y >= self.src_height:
             return False
+        kb = self._kb
         if self.kind == "P4":
-            self._read_p4(row)
+            # the kept bytes straight into the row (one view of it, made for the first row),
+            # the bytes cut on the right through a 32-byte scratch: no image row is ever whole
+            # in RAM
+            if row is not self._row:
+                self._row = row
+                self._view = memoryview(row)[:kb]
+            self._fill(self._view)
+            left = self._skip
+            while left >= 32:
+                self._fill(self._scr)
+                left -= 32
+            if left:
+                self._fill(self._scrtail)
+            row[kb - 1] &= self._mask
         else:
-            self._read_p1(row)
+            for i in range(kb):
+                row[i] = 0
+            st = self._st
+            st[_P_X] = 0
+            while True:
+                if st[_P_POS] >= st[_P_END]:
+                    n = self.f.readinto(self._chunk)
+                    if not n:
+                        raise ValueError("pbm: raster ends at row %d" % self.y)
+                    st[_P_POS] = 0
+                    st[_P_END] = n
+                _p1row(self._chunk, st, row)
+                if st[_P_BAD]:
+                    raise ValueError("pbm: bad character in P1 raster at row %d" % self.y)
+                if st[_P_X] >= st[_P_W]:
+                    break
+        if self._pad:
+            row[kb:] = self._pad
         self.y += 1
         return True
 
@@ -131,52 +162,3 @@ class PbmRows:
             if not k:
                 raise ValueError("pbm: raster ends at row %d" % self.y)
             got += k
-
-    def _read_p4(self, row):
-        # the kept bytes straight into the row (one view of it, made for the first row), the
-        # bytes cut on the right through a 32-byte scratch: no image row is ever whole in RAM
-        if row is not self._row:
-            self._row = row
-            self._view = memoryview(row)[:self._kb]
-        self._fill(self._view)
-        left = self._skip
-        while left >= 32:
-            self._fill(self._scr)
-            left -= 32
-        if left:
-            self._fill(self._scrtail)
-        kb = self._kb
-        row[kb - 1] &= self._mask
-        if self._pad:
-            row[kb:] = self._pad
-
-    def _read_p1(self, row):
-        kb = self._kb
-        for i in range(kb):
-            row[i] = 0
-        st = self._st
-        st[_P_X] = 0
-        while True:
-            if st[_P_POS] >= st[_P_END]:
-                n = self.f.readinto(self._chunk)
-                if not n:
-                    raise ValueError("pbm: raster ends at row %d" % self.y)
-                st[_P_POS] = 0
-                st[_P_END] = n
-            _p1row(self._chunk, st, row)
-            if st[_P_BAD]:
-                raise ValueError("pbm: bad character in P1 raster at row %d" % self.y)
-            if st[_P_X] >= st[_P_W]:
-                break
-        if self._pad:
-            row[kb:] = self._pad
-
-
-def check(f, width=1728):
-    """Read a whole PBM stream once, one row at a time, to judge it before a call is made.
-    Returns (kind, src_width, src_height); raises ValueError("pbm: ...") when it is bad."""
-    src = PbmRows(f, width)
-    row = bytearray(width >> 3)
-    while src.readrow(row):
-        pass
-    return src.kind, src.src_width, src.src_height

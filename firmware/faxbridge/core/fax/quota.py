@@ -22,17 +22,11 @@ class Quota:
         self.day = day
         self.used = used
 
-    def _roll(self, now):
-        d = utc_day(now)
-        if self.day != d:
-            self.day = d
-            self.used = 0
-
     def remaining(self, now):
         """Pages still allowed today, or None if there is no quota."""
         if not self.limit:
             return None
-        self._roll(now)
+        self.charge(0, now)     # a new UTC day: nothing used yet
         return max(0, self.limit - self.used)
 
     def decide(self, pages, held_since, now):
@@ -46,7 +40,10 @@ class Quota:
 
     def charge(self, pages, now):
         """Count `pages` confirmed pages against today's quota."""
-        self._roll(now)
+        d = utc_day(now)
+        if self.day != d:
+            self.day = d
+            self.used = 0
         self.used += pages
 
     def set_limit(self, pages_per_day, hold_s=None):

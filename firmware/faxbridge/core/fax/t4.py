@@ -16,6 +16,8 @@ session numbers (widths, bit rates, scan times, page lengths) are params.py's.
 """
 import sys
 
+from . import params
+
 try:
     if sys.implementation.name != "micropython":
         raise ImportError
@@ -26,14 +28,6 @@ except (ImportError, SyntaxError):  # CPython, or a port without the native emit
 encode_line = _loops.enc
 reverse = _loops.rev
 _copy = _loops.copy
-
-
-def __getattr__(name):
-    # what only tests, tools and benchmarks use, loaded from t4py when they ask for it
-    if name in ("_enc_py", "BytesRows"):
-        from . import t4py
-        return t4py.enc if name == "_enc_py" else t4py.BytesRows
-    raise AttributeError(name)
 
 
 def min_bits(bps, ms):
@@ -47,19 +41,13 @@ def max_line_bytes(width, minbits=0):
     return (width * 9) // 16 + 8 + minbits // 8 + 4
 
 
-def use_plain(flag=True):
-    """Switch this module to the plain-Python loops (tests and benchmarks)."""
-    global encode_line, reverse, _copy
-    from . import t4py
-    lp = t4py if flag else _loops
-    encode_line, reverse, _copy = lp.enc, lp.rev, lp.copy
-
-
 class PageEncoder:
     """A page source: rows in, MH page bytes out through `readinto`.
 
     rows: an object with `readrow(row) -> bool` that fills a bytearray of width // 8 bytes
     (True) or says the page has no more rows (False). `lines` counts the rows coded so far.
+    configure(dcs), before the first readinto: the bit rate and scan time of the negotiated
+    +FDCS (the Class 2 driver calls it); the line buffer is made at the first readinto.
     """
 
     def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0):
@@ -72,55 +60,59 @@ class PageEncoder:
         self.max_lines = max_lines
         self.lines = 0
         self.row = bytearray(width >> 3)
-        self._buf = bytearray(max_line_bytes(width, self.minbits))
+        self._buf = None
         self._pos = 0
         self._end = 0
         self._stage = 0  # 0 first EOL, 1 rows, 2 RTC sent, 3 done
 
-    def _next(self):
-        # fill _buf with the next piece of the page; False when the page is done
-        buf = self._buf
-        st = self._stage
-        if st == 1:
-            if (self.max_lines and self.lines >= self.max_lines) or not self.rows.readrow(self.row):
-                st = 2
-            else:
-                n = encode_line(self.row, buf, self.width, self.minbits)
-                self.lines += 1
-        if st == 0:
-            buf[0] = 0
-            buf[1] = 0x80
-            n = 2
-            st = 1
-        elif st == 2:
-            for i in range(0, 10, 2):  # five more EOLs: with the last row's, six (RTC)
-                buf[i] = 0
-                buf[i + 1] = 0x80
-            buf[10] = 0  # a byte after the RTC (efax)
-            n = 11
-            st = 3
-        elif st == 3:
-            return False
-        self._stage = st
-        if self.msb_first:
-            reverse(buf, n)
-        self._pos = 0
-        self._end = n
-        return True
+    def configure(self, dcs):
+        if self._buf is None:   # the fill of the lines already coded is fixed
+            self.minbits = min_bits(params.bit_rate(dcs), params.scan_time_ms(dcs))
 
     def readinto(self, buf):
         """Copy the next page bytes into buf; 0 when the page is done (buf must not be empty)."""
         want = len(buf)
         if not want:
             raise ValueError("t4: readinto needs a non-empty buffer")
+        line = self._buf
+        if line is None:
+            line = self._buf = bytearray(max_line_bytes(self.width, self.minbits))
+        pos = self._pos
+        end = self._end
         got = 0
         while got < want:
-            if self._pos >= self._end and not self._next():
-                break
-            k = self._end - self._pos
+            if pos >= end:  # the next piece of the page into the line buffer
+                st = self._stage
+                if st == 3:
+                    break
+                if st == 1:
+                    if (self.max_lines and self.lines >= self.max_lines) or not self.rows.readrow(self.row):
+                        st = 2
+                    else:
+                        end = encode_line(self.row, line, self.width, self.minbits)
+                        self.lines += 1
+                if st == 0:
+                    line[0] = 0
+                    line[1] = 0x80
+                    end = 2
+                    st = 1
+                elif st == 2:
+                    for i in range(0, 10, 2):  # five more EOLs: with the last row's, six (RTC)
+                        line[i] = 0
+                        line[i + 1] = 0x80
+                    line[10] = 0  # a byte after the RTC (efax)
+                    end = 11
+                    st = 3
+                self._stage = st
+                if self.msb_first:
+                    reverse(line, end)
+                pos = 0
+            k = end - pos
             if k > want - got:
                 k = want - got
-            _copy(buf, got, self._buf, (self._pos << 16) | k)
-            self._pos += k
+            _copy(buf, got, line, (pos << 16) | k)
+            pos += k
             got += k
+        self._pos = pos
+        self._end = end
         return got

@@ -77,47 +77,44 @@ class Decoder:
         st[_END] = len(data)
         pos = 0
         fn = self.fn
+        sink = self.sink
         while True:
             pos = fn(st, data, pos, self.row)
             if not st[_EVENT]:
                 return
-            self._eol()
-            if self.done:
-                return
-
-    def _eol(self):
-        st = self.st
-        sink = self.sink
-        if not self.started:
-            self.started = True
-        elif st[_BAD]:
-            self.bad_lines += 1
-            self.empties = 0
-            if sink:
-                sink(self.prev, False)
-        elif st[_CODES] == 0:
-            self.empties += 1
-            if self.empties >= 5:  # with the EOL before, six in a row: RTC
-                self.done = True
-        else:
-            self.empties = 0
-            if st[_X] == self.width and not st[_PEND]:
-                self.lines += 1
-                if sink:
-                    sink(self.row, True)
-                    self.row, self.prev = self.prev, self.row
-            else:
+            # an EOL: judge the line it ends
+            if not self.started:
+                self.started = True
+            elif st[_BAD]:
                 self.bad_lines += 1
+                self.empties = 0
                 if sink:
                     sink(self.prev, False)
-        st[_X] = 0
-        st[_COLOUR] = 0
-        st[_PEND] = 0
-        st[_CODES] = 0
-        st[_BAD] = 0
-        st[_EVENT] = 0
-        if sink:
-            self.row[:] = self._zero
+            elif st[_CODES] == 0:
+                self.empties += 1
+                if self.empties >= 5:  # with the EOL before, six in a row: RTC
+                    self.done = True
+            else:
+                self.empties = 0
+                if st[_X] == self.width and not st[_PEND]:
+                    self.lines += 1
+                    if sink:
+                        sink(self.row, True)
+                        self.row, self.prev = self.prev, self.row
+                else:
+                    self.bad_lines += 1
+                    if sink:
+                        sink(self.prev, False)
+            st[_X] = 0
+            st[_COLOUR] = 0
+            st[_PEND] = 0
+            st[_CODES] = 0
+            st[_BAD] = 0
+            st[_EVENT] = 0
+            if sink:
+                self.row[:] = self._zero
+            if self.done:
+                return
 
     def end(self):
         """The page data is over: count a started, unfinished line as bad."""

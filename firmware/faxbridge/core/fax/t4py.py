@@ -1,14 +1,14 @@
 """The T.4 hot loops in plain Python: the runtime's loops on CPython, and the originals of the
 viper twins in t4fast.py (same names, same algorithms, same tables; host_tests/core/
 test_t4_twins.py checks they give the same bytes). On MicroPython this module is imported only
-by t4.use_plain(), Decoder(plain=True) or when the native emitter is missing.
+by tests that put its loops in t4 (test_t4_twins.py), Decoder(plain=True) or when the native emitter is missing.
 
     enc(row, out, width, minbits) -> n      one coded line (MH data, fill, EOL) into out
     rev(buf, n)                             bit order of buf[0:n] reversed in place
     copy(dst, doff, src, soff << 16 | n) -> n
     dec(state, data, pos, row) -> pos       decoder step (state layout: t4dec)
     p1row(chunk, state, row)                P1 digits into a row (state layout: pbm)
-    BytesRows(data, width)                  rows from a bytes-like bitmap (t4.BytesRows)
+    BytesRows(data, width)                  rows from a bytes-like bitmap (tests, tools)
 """
 import array
 

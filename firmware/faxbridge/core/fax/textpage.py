@@ -3,7 +3,8 @@
     doc = TextPages(text, width=1728, fine=True, station="+81 3 1234 5678",
                     when="2026-11-22 09:30")
     doc.count                      # pages (known before the first is sent: "page n of m")
-    rows = doc.page(0)             # a row source: rows.readrow(row) -> bool
+    rows = doc.page(0)             # a row source: rows.readrow(row) -> bool (doc itself,
+                                   # set to page 0: one page at a time)
     t4.PageEncoder(rows, 1728, bps, ms)   # -> page bytes for the modem
 
 text: bytes, str or a binary file-like object with readinto() and seek() (read twice: once
@@ -32,7 +33,7 @@ _BODY_TOP = const(40)  # lines (98 dpi) from the page top to the first body line
 _BOTTOM = const(40)  # lines (98 dpi) kept white at the bottom
 _MIN_MARGIN = const(64)  # pixels at least left and right (8 mm)
 
-_PAGEBREAK = const(-1)  # _Layout.next() results; >= 0 is a text line of that many characters
+_PAGEBREAK = const(-1)  # next() results; >= 0 is a text line of that many characters
 _END = const(-2)
 
 # a 5-pixel glyph row v drawn 3 times wide: 15 bits, leftmost pixel in bit 14 (each bit of v
@@ -48,32 +49,107 @@ def _ascii(s):
     return bytes(c if 0x20 <= c < 0x7F else 0x3F for c in s if c < 0x80 or c >= 0xC0)
 
 
-class _Layout:
-    """Turns the text stream into text lines of at most `cols` characters."""
+class TextPages:
+    """The text's pages and, after page(index), the row source of that page: one object reads
+    the text (the layout: text lines of at most `cols` characters) and draws the page (each
+    font row drawn once and repeated vs times). One page at a time."""
 
-    def __init__(self, f, cols):
-        self.f = f
+    def __init__(self, text, width=1728, fine=True, station="", when="", page_lines=0, cols=0):
+        if width <= 0 or width & 7:
+            raise ValueError("text: page width must be a positive multiple of 8")
+        if isinstance(text, str):
+            text = text.encode()
+        if isinstance(text, (bytes, bytearray, memoryview)):
+            text = io.BytesIO(bytes(text))
+        self.width = width
+        self.fine = bool(fine)
+        self.vs = 4 if fine else 2  # scan lines a font row
+        self.page_lines = page_lines or params.PAGE_LINES[1 if fine else 0][0]  # A4
+        cols = min(cols or 80, (width - 2 * _MIN_MARGIN) // _CELL_W)
+        if cols < 10:
+            raise ValueError("text: page too narrow")
         self.cols = cols
+        self.left = (width - cols * _CELL_W) // 2
+        scale = 2 if fine else 1
+        self.header_top = _HEADER_TOP * scale
+        self.body_top = _BODY_TOP * scale
+        self.body_lines = (self.page_lines - self.body_top - _BOTTOM * scale) // (_CELL_H * self.vs)
+        if self.body_lines < 1:
+            raise ValueError("text: page too short")
+        self.station = _ascii(station)
+        self.when = _ascii(when)
+        self.f = text
         self.chunk = bytearray(128)
-        self.pos = 0
-        self.end = 0
-        self.eof = False
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
-        self.ncarry = 0
-        self.pending_ff = False
-        self.la = None  # a peeked result (None: none) and its text
-        self.labuf = bytearray(cols)
+        self.labuf = bytearray(cols)  # the text of a peeked result
+        self.text = bytearray(cols)  # the text line being drawn
+        self.cache = None  # the drawn font row, made by the first page()
+        self.count = self._count()
+        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
 
+    def _count(self):
+        self.rewind()
+        pages = 0
+        while True:
+            pages += 1
+            taken = 0
+            kind = 0
+            while taken < self.body_lines:
+                kind = self.next(self.text)
+                if kind < 0:
+                    break
+                taken += 1
+            if kind >= 0:
+                self.end_of_full_page()
+            if kind == _END or self.peek() == _END:
+                break
+        self.rewind()
+        return pages
+
+    def header(self, index):
+        """The header text of page index (0-based), cols characters at most."""
+        right = b"Page %d of %d" % (index + 1, self.count)
+        left = self.when + (b"  " if self.when and self.station else b"") + self.station
+        room = self.cols - len(right) - 2
+        if room < 0:
+            return right[:self.cols]
+        left = left[:room]
+        return left + b" " * (self.cols - len(left) - len(right)) + right
+
+    def page(self, index):
+        """Page index (0-based) as a row source (readrow(row) -> bool): this object, set to
+        the page's start. Pages are cheapest taken in order."""
+        if not 0 <= index < self.count:
+            raise IndexError("text: no page %d" % index)
+        if index != self.at:
+            self.rewind()
+            self.at = 0
+            while self.at < index:  # take the pages before without drawing them
+                self._start(self.at)
+                while self._take():
+                    pass
+                self._finish()
+        self._start(index)
+        self.at = -1
+        if self.cache is None:
+            from . import font  # only when a text page is drawn
+            self.glyphs = font.GLYPHS
+            nb = self.width >> 3
+            self.cache = bytearray(nb)
+            self.zero = bytes(nb)
+        return self
+
+    # ---- the layout: the text stream as text lines
     def rewind(self):
         self.f.seek(0)
         self.pos = self.end = 0
         self.eof = False
         self.ncarry = 0
         self.pending_ff = False
-        self.la = None
+        self.la = None  # a peeked result (None: none), its text in labuf
 
     def peek(self):
-        """The next result, without taking it."""
+        """The next result of next(), without taking it."""
         if self.la is None:
             self.la = self._read(self.labuf)
         return self.la
@@ -95,20 +171,6 @@ class _Layout:
         if self.peek() == _PAGEBREAK:
             self.la = None
 
-    def _getc(self):
-        if self.pos >= self.end:
-            if self.eof:
-                return -1
-            n = self.f.readinto(self.chunk)
-            if not n:
-                self.eof = True
-                return -1
-            self.pos = 0
-            self.end = n
-        c = self.chunk[self.pos]
-        self.pos += 1
-        return c
-
     def _read(self, line):
         if self.pending_ff:
             self.pending_ff = False
@@ -119,23 +181,37 @@ class _Layout:
         for i in range(n):
             line[i] = carry[i]
         self.ncarry = 0
+        chunk = self.chunk
+        pos = self.pos
+        end = self.end
+        r = _END
         while True:
-            c = self._getc()
-            if c < 0:
-                if n:
-                    return n
-                return _END
+            if pos >= end:
+                k = 0 if self.eof else self.f.readinto(chunk)
+                if not k:
+                    self.eof = True
+                    if n:
+                        r = n
+                    break
+                pos = 0
+                end = k
+            c = chunk[pos]
+            pos += 1
             if c == 0x0A:
-                return n
+                r = n
+                break
             if c == 0x0C:
                 if n:
                     self.pending_ff = True
-                    return n
-                return _PAGEBREAK
+                    r = n
+                else:
+                    r = _PAGEBREAK
+                break
             if c == 0x09:
                 stop = (n // 8 + 1) * 8
                 if stop >= cols:
-                    return n
+                    r = n
+                    break
                 while n < stop:
                     line[n] = 0x20
                     n += 1
@@ -149,127 +225,42 @@ class _Layout:
                 n += 1
                 continue
             # the line is full: wrap at the last space, carry the word's start over
+            r = n
             if c == 0x20:
-                return n
+                break
             s = n - 1
             while s >= 0 and line[s] != 0x20:
                 s -= 1
             if s < 0:  # one word longer than the line: cut it
                 carry[0] = c
                 self.ncarry = 1
-                return n
+                break
             k = n - s - 1
             for i in range(k):
                 carry[i] = line[s + 1 + i]
             carry[k] = c
             self.ncarry = k + 1
-            return s
+            r = s
+            break
+        self.pos = pos
+        self.end = end
+        return r
 
-
-class TextPages:
-    def __init__(self, text, width=1728, fine=True, station="", when="", page_lines=0, cols=0):
-        if width <= 0 or width & 7:
-            raise ValueError("text: page width must be a positive multiple of 8")
-        if isinstance(text, str):
-            text = text.encode()
-        if isinstance(text, (bytes, bytearray, memoryview)):
-            text = io.BytesIO(bytes(text))
-        self.width = width
-        self.fine = bool(fine)
-        self.vs = 4 if fine else 2  # scan lines a font row
-        self.page_lines = page_lines or params.PAGE_LINES[1 if fine else 0][0]  # A4
-        maxcols = (width - 2 * _MIN_MARGIN) // _CELL_W
-        self.cols = min(cols or 80, maxcols)
-        if self.cols < 10:
-            raise ValueError("text: page too narrow")
-        self.left = (width - self.cols * _CELL_W) // 2
-        scale = 2 if fine else 1
-        self.header_top = _HEADER_TOP * scale
-        self.body_top = _BODY_TOP * scale
-        pitch = _CELL_H * self.vs
-        self.body_lines = (self.page_lines - self.body_top - _BOTTOM * scale) // pitch
-        if self.body_lines < 1:
-            raise ValueError("text: page too short")
-        self.station = _ascii(station)
-        self.when = _ascii(when)
-        self.layout = _Layout(text, self.cols)
-        self._line = bytearray(self.cols)
-        self.count = self._count()
-        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
-
-    def _count(self):
-        lay = self.layout
-        lay.rewind()
-        pages = 0
-        while True:
-            pages += 1
-            taken = 0
-            kind = 0
-            while taken < self.body_lines:
-                kind = lay.next(self._line)
-                if kind < 0:
-                    break
-                taken += 1
-            if kind >= 0:
-                lay.end_of_full_page()
-            if kind == _END or lay.peek() == _END:
-                break
-        lay.rewind()
-        return pages
-
-    def header(self, index):
-        """The header text of page index (0-based), cols characters at most."""
-        right = b"Page %d of %d" % (index + 1, self.count)
-        left = self.when + (b"  " if self.when and self.station else b"") + self.station
-        room = self.cols - len(right) - 2
-        if room < 0:
-            return right[:self.cols]
-        left = left[:room]
-        return left + b" " * (self.cols - len(left) - len(right)) + right
-
-    def page(self, index):
-        """Row source for page index (0-based). Pages are cheapest taken in order."""
-        if not 0 <= index < self.count:
-            raise IndexError("text: no page %d" % index)
-        if index != self.at:
-            self.layout.rewind()
-            self.at = 0
-            while self.at < index:
-                _PageRows(self, self.at).skip()
-        self.at = -1
-        return _PageRows(self, index)
-
-
-class _PageRows:
-    """Rows of one text page; draws each font row once and repeats it vs times."""
-
-    def __init__(self, doc, index):
-        from . import font  # only when a text page is drawn
-        self.glyphs = font.GLYPHS
-        self.doc = doc
+    # ---- the page: rows drawn from the text lines
+    def _start(self, index):
         self.index = index
         self.y = 0
-        nb = doc.width >> 3
-        self.cache = bytearray(nb)
-        self.zero = bytes(nb)
-        self.text = bytearray(doc.cols)
         self.ntext = 0
         self.textline = -2  # which text line `text` holds (-1 header)
         self.cached = -1  # (text line << 4 | font row) drawn in `cache`
-        self.done = False  # layout reached a page break or the end
+        self.done = False  # the layout reached a page break or the end
         self.lines_taken = 0
-
-    def skip(self):
-        """Take this page's text lines without drawing them (to reach a later page)."""
-        while self._take():
-            pass
-        self._finish()
 
     def _take(self):
         # next body text line into self.text; False when the page has no more
-        if self.done or self.lines_taken >= self.doc.body_lines:
+        if self.done or self.lines_taken >= self.body_lines:
             return False
-        n = self.doc.layout.next(self.text)
+        n = self.next(self.text)
         if n < 0:
             self.done = True  # a form feed or the end of the text
             return False
@@ -280,62 +271,59 @@ class _PageRows:
     def _finish(self):
         if not self.done:
             self.done = True
-            self.doc.layout.end_of_full_page()
-        self.doc.at = self.index + 1
+            self.end_of_full_page()
+        self.at = self.index + 1
 
     def readrow(self, row):
-        doc = self.doc
         y = self.y
-        if y >= doc.page_lines:
-            self._finish()
+        if y >= self.page_lines:
+            if self.at < 0:
+                self._finish()
             return False
         self.y = y + 1
-        vs = doc.vs
+        vs = self.vs
         pitch = _CELL_H * vs
-        if doc.header_top <= y < doc.header_top + 8 * vs:
+        top = self.header_top
+        if top <= y < top + 8 * vs:
             line = -1
-            frow = (y - doc.header_top) // vs
-        elif y >= doc.body_top:
-            k = (y - doc.body_top) // pitch
-            frow = ((y - doc.body_top) % pitch) // vs
-            if k >= doc.body_lines or frow >= 8:
+            frow = (y - top) // vs
+        elif y >= self.body_top:
+            line = (y - self.body_top) // pitch
+            frow = ((y - self.body_top) % pitch) // vs
+            if line >= self.body_lines or frow >= 8:
                 row[:] = self.zero
                 return True
-            line = k
         else:
             row[:] = self.zero
             return True
+        t = self.text
         if line != self.textline:
             if line == -1:
-                h = doc.header(self.index)
+                h = self.header(self.index)
                 self.ntext = len(h)
-                self.text[0:len(h)] = h
+                t[0:len(h)] = h
             elif not self._take():
                 self.ntext = 0
             self.textline = line
         key = ((line + 1) << 4) | frow
-        if key != self.cached:
-            self._draw(frow)
-            self.cached = key
-        row[:] = self.cache
-        return True
-
-    def _draw(self, frow):
         c = self.cache
-        c[:] = self.zero
-        wide = _WIDE
-        glyphs = self.glyphs
-        x = self.doc.left
-        t = self.text
-        for i in range(self.ntext):
-            ch = t[i]
-            if ch < 0x20 or ch > 0x7E:
-                ch = 0x3F
-            v = glyphs[(ch - 0x20) * 8 + frow]
-            if v:
-                p = wide[v] << (9 - (x & 7))  # 15 bits placed in a 24-bit window
-                b = x >> 3
-                c[b] |= p >> 16
-                c[b + 1] |= (p >> 8) & 0xFF
-                c[b + 2] |= p & 0xFF
-            x += _CELL_W
+        if key != self.cached:  # draw the font row
+            self.cached = key
+            c[:] = self.zero
+            wide = _WIDE
+            glyphs = self.glyphs
+            x = self.left
+            for i in range(self.ntext):
+                ch = t[i]
+                if ch < 0x20 or ch > 0x7E:
+                    ch = 0x3F
+                v = glyphs[(ch - 0x20) * 8 + frow]
+                if v:
+                    p = wide[v] << (9 - (x & 7))  # 15 bits placed in a 24-bit window
+                    b = x >> 3
+                    c[b] |= p >> 16
+                    c[b + 1] |= (p >> 8) & 0xFF
+                    c[b + 2] |= p & 0xFF
+                x += _CELL_W
+        row[:] = c
+        return True
