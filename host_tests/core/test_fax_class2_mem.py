@@ -102,3 +102,11 @@ def test_the_session_is_one_object_reused_and_keeps_no_page_io_between_calls():
     assert s.src is None and s.next_src is None and s.open_page is None and s.sink is None
     _send_call(r)
     assert r.m._s is s and s.pprs == [1] and s.dir == "tx"
+
+
+def test_asking_for_events_when_there_are_none_allocates_nothing():
+    r = h.Rig()
+    assert list(r.m.events()) == []
+    assert _cost(r.m.events) == 0          # the modem loop asks every pass (64 B each before)
+    r.say("\r\nRING\r\n")
+    assert r.kinds("ring") == [{"count": 1}]

@@ -178,8 +178,10 @@ class Machine:
         return self._xoff
 
     def events(self):
-        """Events since the last call, oldest first: (kind, dict). See docs/fax.md."""
+        """Events since the last call, oldest first: (kind, dict) (docs/fax.md); () if none."""
         ev = self._ev
+        if not ev:
+            return ()
         self._ev = []
         return ev
 
@@ -387,7 +389,7 @@ class Machine:
             else:
                 code, reason = 205001, "call ended without a result"
         info = evidence.end_info(s, code, reason, now, self.d["hangup_text"])
-        s.drop_io()
+        s.open_page = s.src = s.next_src = s.sink = None    # no page I/O kept between calls
         self._sess = None
         self.emit("end", info)
         self._xoff = False

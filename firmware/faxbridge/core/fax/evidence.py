@@ -44,11 +44,6 @@ class Session:
         self.our_ppr = None
         self.bad_pages = 0
 
-    def drop_io(self):
-        """The call ended: let go of its page source, sink and page opener (the session stays
-        the driver's, so it must not keep them alive between calls)."""
-        self.open_page = self.src = self.next_src = self.sink = None
-
 
 def end_info(s, code, reason, now, describe):
     """The `end` event of session `s` (the driver's Session) with its final code and reason;
