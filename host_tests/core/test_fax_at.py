@@ -3,6 +3,13 @@ from support import raises
 from faxbridge.core.fax import at
 
 
+def cl(line):
+    """at.classify as a (kind, name, args) triple."""
+    o = [None, None]
+    kind = at.classify(line, o)
+    return (kind, o[0], o[1])
+
+
 def lines_of(data, size=256):
     r = at.LineReader(size)
     out = []
@@ -15,47 +22,53 @@ def lines_of(data, size=256):
 
 
 def test_verbose_finals():
-    assert at.classify("OK") == (at.FINAL, "OK", "")
-    assert at.classify("CONNECT 9600") == (at.FINAL, "CONNECT", "9600")
-    assert at.classify("NO CARRIER") == (at.FINAL, "NO CARRIER", "")
-    assert at.classify("NO DIAL TONE") == (at.FINAL, "NO DIALTONE", "")
-    assert at.classify("no dialtone")[:2] == (at.FINAL, "NO DIALTONE")
-    assert at.classify("BUSY")[1] == "BUSY" and at.classify("VOICE")[1] == "VOICE"
-    assert at.classify("NO ANSWER")[1] == "NO ANSWER" and at.classify("ERROR")[1] == "ERROR"
+    assert cl("OK") == (at.FINAL, "OK", "")
+    assert cl("CONNECT 9600") == (at.FINAL, "CONNECT", "9600")
+    assert cl("NO CARRIER") == (at.FINAL, "NO CARRIER", "")
+    assert cl("NO DIAL TONE") == (at.FINAL, "NO DIALTONE", "")
+    assert cl("no dialtone")[:2] == (at.FINAL, "NO DIALTONE")
+    assert cl("BUSY")[1] == "BUSY" and cl("VOICE")[1] == "VOICE"
+    assert cl("NO ANSWER")[1] == "NO ANSWER" and cl("ERROR")[1] == "ERROR"
 
 
 def test_numeric_finals():
-    assert at.classify("0")[:2] == (at.FINAL, "OK")
-    assert at.classify("1")[:2] == (at.FINAL, "CONNECT")
-    assert at.classify("2")[:2] == (at.RING, "RING")
-    assert at.classify("3")[:2] == (at.FINAL, "NO CARRIER")
-    assert at.classify("4")[:2] == (at.FINAL, "ERROR")
-    assert at.classify("6")[:2] == (at.FINAL, "NO DIALTONE")
-    assert at.classify("7")[:2] == (at.FINAL, "BUSY")
-    assert at.classify("8")[:2] == (at.FINAL, "NO ANSWER")
-    assert at.classify("12")[:2] == (at.FINAL, "CONNECT")
-    assert at.classify("123")[0] == at.INFO
+    assert cl("0")[:2] == (at.FINAL, "OK")
+    assert cl("1")[:2] == (at.FINAL, "CONNECT")
+    assert cl("2")[:2] == (at.RING, "RING")
+    assert cl("3")[:2] == (at.FINAL, "NO CARRIER")
+    assert cl("4")[:2] == (at.FINAL, "ERROR")
+    assert cl("6")[:2] == (at.FINAL, "NO DIALTONE")
+    assert cl("7")[:2] == (at.FINAL, "BUSY")
+    assert cl("8")[:2] == (at.FINAL, "NO ANSWER")
+    assert cl("12")[:2] == (at.FINAL, "CONNECT")
+    assert cl("123")[0] == at.INFO
 
 
 def test_fax_responses_with_and_without_space():
-    assert at.classify("+FHNG:0") == (at.FAX, "+FHNG", "0")
-    assert at.classify("+FHNG: 25") == (at.FAX, "+FHNG", "25")
-    assert at.classify("+FCON") == (at.FAX, "+FCON", "")
-    assert at.classify("+fdis:1,3,0,2,0,0,0,0") == (at.FAX, "+FDIS", "1,3,0,2,0,0,0,0")
-    assert at.classify('+FTSI: "  +1 555 0100"') == (at.FAX, "+FTSI", '"  +1 555 0100"')
+    assert cl("+FHNG:0") == (at.FAX, "+FHNG", "0")
+    assert cl("+FHNG: 25") == (at.FAX, "+FHNG", "25")
+    assert cl("+FCON") == (at.FAX, "+FCON", "")
+    assert cl("+fdis:1,3,0,2,0,0,0,0") == (at.FAX, "+FDIS", "1,3,0,2,0,0,0,0")
+    assert cl('+FTSI: "  +1 555 0100"') == (at.FAX, "+FTSI", '"  +1 555 0100"')
     assert at.text('"  +1 555 0100"') == "+1 555 0100"
     assert at.text("+1 555 0100") == "+1 555 0100"
-    assert at.ints("1,300,0,0") == [1, 300, 0, 0]
-    assert at.ints("1,,2") == [1, 0, 2]
-    raises(ValueError, at.ints, "1,x")
+    v = [9] * 4
+    assert at.ints("1,300,0,0", v, 4) == 4 and v == [1, 300, 0, 0]
+    assert at.ints("1,, 2", v, 3) == 3 and v == [1, 0, 2, 0]
+    assert at.ints("", v, 1) == 1 and v[0] == 0
+    assert at.ints("7,x,9", v, 1) == 3 and v[0] == 7         # fields past `upto` not read
+    assert at.ints("a0", v, 1, 16) == 1 and v[0] == 0xA0     # +FHS is hex (T.32)
+    raises(ValueError, at.ints, "1,x", v, 2)
+    raises(ValueError, at.ints, "a0", v, 1)
+    raises(ValueError, at.ints, "-1", v, 1)
 
 
 def test_echo_ring_info():
-    assert at.classify("ATE0")[0] == at.ECHO
-    assert at.classify("at+fdt")[0] == at.ECHO
-    assert at.classify("RING")[0] == at.RING
-    assert at.classify("FAKEMODEM LAB")[0] == at.INFO
-    assert at.classify("1,5,0,2,0,0,0,0")[0] == at.INFO
+    assert cl("ATE0")[0] == at.ECHO
+    assert cl("at+fdt")[0] == at.ECHO
+    assert cl("RING")[0] == at.RING
+    assert cl("FAKEMODEM LAB")[0] == at.INFO
+    assert cl("1,5,0,2,0,0,0,0")[0] == at.INFO
 
 
 def test_line_reader_splits_and_skips_blank_lines():

@@ -35,47 +35,75 @@ VERBOSE = ("OK", "CONNECT", "ERROR", "NO CARRIER", "NO DIALTONE", "NO DIAL TONE"
            "NO ANSWER", "VOICE", "DELAYED", "BLACKLISTED")
 
 
-def classify(line):
-    """(kind, name, args) for one response line (a str without CR/LF).
+def classify(line, out):
+    """The kind of one response line (a str without CR/LF); its name and args go into
+    out[0], out[1] (a preallocated list of 2: no tuple per line).
 
     FINAL: name is the verbose result ("NO DIAL TONE" -> "NO DIALTONE"), args the rest.
     FAX: name is "+FXXX" (upper case), args the text after the colon, stripped.
     RING, ECHO, INFO: name is the line.
     """
     s = line.strip()
-    u = s.upper()
+    u = s if s.isupper() else s.upper()
+    kind = INFO
+    name = s
+    args = ""
     if u.startswith("AT"):
-        return (ECHO, s, "")
-    if u.startswith("+F"):
+        kind = ECHO
+    elif u.startswith("+F"):
+        kind = FAX
         i = u.find(":")
-        if i < 0:
-            return (FAX, u, "")
-        return (FAX, u[:i].strip(), s[i + 1:].strip())
-    if u == "RING" or u.startswith("RING "):
-        return (RING, "RING", "")
-    if 0 < len(u) <= 2 and u.isdigit():
-        for n, name in NUMERIC:
+        name = u if i < 0 else u[:i].strip()
+        args = "" if i < 0 else s[i + 1:].strip()
+    elif u == "RING" or u.startswith("RING "):
+        kind = RING
+        name = "RING"
+    elif 0 < len(u) <= 2 and u.isdigit():
+        for n, v in NUMERIC:
             if n == u:
-                return (RING, name, "") if name == "RING" else (FINAL, name, "")
-        if int(u) >= 9:          # 9..19: CONNECT <speed> in most numeric tables
-            return (FINAL, "CONNECT", u)
-    for v in VERBOSE:
-        if u == v or u.startswith(v + " "):
-            name = "NO DIALTONE" if v == "NO DIAL TONE" else v
-            return (FINAL, name, s[len(v):].strip())
-    return (INFO, s, "")
+                kind = RING if v == "RING" else FINAL
+                name = v
+        if kind == INFO and int(u) >= 9:    # 9..19: CONNECT <speed> in most numeric tables
+            kind = FINAL
+            name = "CONNECT"
+            args = u
+    if kind == INFO:
+        for v in VERBOSE:
+            if u.startswith(v) and (len(u) == len(v) or u.startswith(" ", len(v))):
+                kind = FINAL
+                name = "NO DIALTONE" if v == "NO DIAL TONE" else v
+                args = s[len(v):].strip() if len(s) > len(v) else ""
+                break
+    out[0] = name
+    out[1] = args
+    return kind
 
 
-def ints(args):
-    """The comma-separated numbers of a +F response ("1,3,0,2" -> [1, 3, 0, 2]).
+def ints(args, out, upto, base=10):
+    """The comma-separated numbers of a +F response ("1,3,0,2") into out[0:upto] (a
+    preallocated list: no list or str is made per line); returns how many fields there are.
 
-    Blank fields count as 0 (decimal, as Class 2 reports them). Raises ValueError otherwise.
+    Blank fields count as 0, spaces are ignored; decimal, or hex with base=16 (+FHS, T.32).
+    Raises ValueError on anything else in the fields kept; fields past `upto` are not read.
     """
-    out = []
-    for f in args.split(","):
-        f = f.strip()
-        out.append(int(f) if f else 0)
-    return out
+    k = 0
+    v = 0
+    n = len(args)
+    i = 0
+    while i <= n:
+        c = ord(args[i]) if i < n else 44
+        i += 1
+        if c == 44:                 # ','
+            if k < upto:
+                out[k] = v
+            k += 1
+            v = 0
+        elif c != 32 and k < upto:
+            d = c - 48 if 48 <= c <= 57 else (c | 32) - 87 if 97 <= (c | 32) <= 102 else 99
+            if d >= base:
+                raise ValueError("not a number: %s" % args)
+            v = v * base + d
+    return k
 
 
 def text(args):
@@ -91,7 +119,7 @@ def command(body):
     for ch in body:
         if not (" " <= ch <= "~"):
             raise ValueError("non-printable character in AT command")
-    return ("AT" + body + "\r").encode()
+    return ("AT%s\r" % body).encode()
 
 
 class LineReader:
@@ -105,6 +133,7 @@ class LineReader:
 
     def __init__(self, size=256):
         self._buf = bytearray(size)
+        self._mv = memoryview(self._buf)
         self._n = 0
         self.overflows = 0
 
@@ -121,7 +150,7 @@ class LineReader:
             if b == 13 or b == 10:
                 if n:
                     self._n = 0
-                    return i, bytes(buf[:n]).decode()
+                    return i, str(self._mv[:n], "ascii")   # one str (no copy between)
                 continue
             if b == _XON or b == XOFF:
                 self._n = n

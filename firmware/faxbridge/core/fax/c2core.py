@@ -105,6 +105,7 @@ class Machine:
     Besides the unit's API (class2.Class2), a small interface for TABLE's actions (c2call) and
     dialect.read, which are the machine's own transitions:
       fields   state, cfg, d (the dialect), fclass, last_cmd, listing (what AT+FCLASS=? listed),
+               nums (8 ints: +F response fields, at.ints),
                init (the init commands not yet answered: [(body, required)], the current first)
       output   emit(kind, info), progress(phase, now), write(b), command(body, state, now, t)
       moves    goto(state, now, timeout), reset(reason, now), fail(code, reason, now),
@@ -128,8 +129,11 @@ class Machine:
         self._ev = []
         self.state = _OFF
         self._deadline = None
-        self._sess = None
+        self._sess = None                   # the call in progress: self._s, or None
+        self._s = evidence.Session()         # the one session, reused call after call
         self.init = []
+        self.nums = [0] * 8                  # +F response numbers, parsed in place (dialect.read)
+        self._cl = [None, None]              # a line's name and args (at.classify)
         self._rings = 0
         self._ring_t = None
         self._idle_since = 0
@@ -174,8 +178,10 @@ class Machine:
         return self._xoff
 
     def events(self):
-        """Events since the last call, oldest first: (kind, dict). See docs/fax.md."""
+        """Events since the last call, oldest first: (kind, dict) (docs/fax.md); () if none."""
         ev = self._ev
+        if not ev:
+            return ()
         self._ev = []
         return ev
 
@@ -288,7 +294,8 @@ class Machine:
     # ---- input: response lines (XON/XOFF: class2.Class2._flow) ------------------------
 
     def _line(self, line, now):
-        kind, name, args = at.classify(line)
+        kind = at.classify(line, self._cl)
+        name, args = self._cl
         if kind == at.INFO and self.state == CLASSQ:
             self.listing = name                  # the list is one line (at most the line buffer)
             return
@@ -382,6 +389,7 @@ class Machine:
             else:
                 code, reason = 205001, "call ended without a result"
         info = evidence.end_info(s, code, reason, now, self.d["hangup_text"])
+        s.open_page = s.src = s.next_src = s.sink = None    # no page I/O kept between calls
         self._sess = None
         self.emit("end", info)
         self._xoff = False

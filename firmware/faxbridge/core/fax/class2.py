@@ -22,8 +22,6 @@ from array import array
 
 from faxbridge.core.fax import at, c2call as a, c2core as c, dial, dialect, framing
 from faxbridge.core.fax.c2core import STATE_NAMES  # noqa: F401 (the driver's names)
-from faxbridge.core.fax.evidence import Session
-
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
 
 # Configuration keys and defaults (docs/fax.md explains each). Times in seconds.
@@ -81,8 +79,8 @@ class Class2(c.Machine):
         """
         if not self.ready():
             raise RuntimeError("modem not ready (%s)" % self.state_name())
-        s = Session("tx", now)
-        self._sess = s
+        s = self._sess = self._s
+        s.reset("tx", now)
         code, txt = dial.check(number, *self._policy())
         s.number = txt if code is None else None
         if code is not None:
@@ -215,7 +213,8 @@ class Class2(c.Machine):
             self.emit("modem", {"state": "refused call", "reason": str(e)})
             return
         if sink is not None:
-            s = self._sess = Session("rx", now)
+            s = self._sess = self._s
+            s.reset("rx", now)
             s.sink = sink
             self.progress("answering", now)
             self.command("A", c.ANSWER, now, self.cfg["answer_timeout"])

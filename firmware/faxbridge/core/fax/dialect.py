@@ -77,9 +77,9 @@ def read(m, s, name, args, now):
         s.fcon = True
         m.progress("connected", now)
     elif role == _HNG:
-        f = args.split(",")[0].strip()
         try:
-            s.hangup = int(f, m.d["hangup_base"]) if f else 0
+            at.ints(args, m.nums, 1, m.d["hangup_base"])
+            s.hangup = m.nums[0]
         except ValueError:
             s.hangup = -1                   # unreadable: reported as unknown (7200)
     elif role == _RID:
@@ -88,18 +88,20 @@ def read(m, s, name, args, now):
         s.remote_caps = args
     elif role == _DCS:
         try:
-            s.dcs = params.parse(args)
+            p = params.parse(args, m.nums)
+            if p != s.dcs:                  # the same as the last page's: kept, not a copy
+                s.dcs = p
         except ValueError:
             s.dcs = args
         if isinstance(s.dcs, tuple):
             m.configure(s.dcs)
-    elif role == _PPR:
+    elif role == _PPR or role == _PPM:
         try:
-            s.ppr = s.modem_ppr = at.ints(args)[0]
-        except (ValueError, IndexError):
-            s.ppr = None
-    elif role == _PPM:
-        try:
-            s.ppm = at.ints(args)[0]
-        except (ValueError, IndexError):
-            s.ppm = None
+            at.ints(args, m.nums, 1)
+            v = m.nums[0]
+        except ValueError:
+            v = None
+        if role == _PPM:
+            s.ppm = v
+        else:
+            s.ppr = s.modem_ppr = v

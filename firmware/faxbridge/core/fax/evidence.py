@@ -4,16 +4,22 @@ MicroPython dicts keep no order, so the evidence is a list of pairs."""
 from faxbridge.core.fax import params
 
 class Session:
-    """Evidence and progress of one call."""
+    """Evidence and progress of one call. The driver makes one at start and reuses it call
+    after call (reset): no object, attribute dict or list is made per call."""
 
-    def __init__(self, direction, now):
+    def __init__(self):
+        self.pprs = []            # +FPTS ppr per page, in order (emptied, not replaced)
+        self.reset(None, 0)
+
+    def reset(self, direction, now):
+        """A new call in `direction` ("tx", "rx") from `now`: every field afresh."""
         self.dir = direction
         self.started = now
         self.number = None
         self.index = 0            # page being sent / received (0-based)
         self.resends = 0
         self.confirmed = 0        # pages confirmed (tx) / pages kept (rx)
-        self.pprs = []            # +FPTS ppr per page, in order
+        self.pprs.clear()
         self.ppm = None           # last +FET ppm (sent or received)
         self.ppr = None           # last +FPTS ppr
         self.fcon = False

@@ -32,18 +32,21 @@ _BR = const(1)
 _ST = const(7)
 
 
-def parse(args):
-    """'1,3,0,2,0,0,0,0' -> (1, 3, 0, 2, 0, 0, 0, 0).
+def parse(args, v=None):
+    """'1,3,0,2,0,0,0,0' -> (1, 3, 0, 2, 0, 0, 0, 0); `v`: a list of 8 to parse into (the
+    driver's, so a line makes only the tuple).
 
     Missing trailing fields are 0 (some modems report fewer); extra fields are ignored.
     Raises ValueError on a value outside Table 5-2.
     """
     if not args.strip():
         raise ValueError("no session parameters")
-    v = at.ints(args)
-    if len(v) > 16:
+    if v is None:
+        v = [0] * 8
+    for i in range(8):
+        v[i] = 0
+    if at.ints(args, v, 8) > 16:
         raise ValueError("bad session parameters")
-    v = (v + [0] * 8)[:8]
     for i in range(8):
         if _meaning(i, v[i]) is None:
             raise ValueError("%s=%d not in Table 5-2" % (NAMES[i], v[i]))
@@ -57,7 +60,7 @@ def _meaning(i, value):
 
 def to_str(p):
     """(1, 3, 0, 2, 0, 0, 0, 0) -> '1,3,0,2,0,0,0,0' (for AT+FDIS= / AT+FDCC=)."""
-    return ",".join(str(x) for x in p)
+    return "%d,%d,%d,%d,%d,%d,%d,%d" % tuple(p)    # one str, no generator or list
 
 
 def bit_rate(p):

@@ -1,0 +1,112 @@
+"""What the Class 2 driver allocates per line and per call (issue 13: the unit lives in 64 KB
+of heap). On MicroPython: gc.mem_alloc deltas with the collector off (kept + garbage), 64-bit
+unix port; the bounds are about twice today's figures and below the figures before the driver
+reused its call session and parsed +F lines in place (docs/fax.md, "Memory"). On CPython the
+same dialogues run and their results are checked."""
+import gc
+
+import fax_helpers as h
+
+from faxbridge.core.fax import dial
+
+MP = hasattr(gc, "mem_alloc")
+
+
+def _cost(fn):
+    """Bytes allocated by fn() with the collector off (0 on CPython)."""
+    if not MP:
+        fn()
+        return 0
+    gc.collect()
+    gc.disable()
+    try:
+        a = gc.mem_alloc()
+        fn()
+        return gc.mem_alloc() - a
+    finally:
+        gc.enable()
+
+
+def _send_call(r):
+    """One page sent, confirmed, the call ended and the modem initialised again."""
+    h.start_send(r, h.PAGE)
+    h.connect(r)
+    r.take()
+    r.say(h.OK)
+    r.expect("AT+FET=2\r")
+    r.say("\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n" + h.OK)
+    assert r.end()["code"] == 0
+    r.boot()
+
+
+def _dial_check():
+    """The dial policy's share of send() (core/fax/dial.py: not the driver's)."""
+    c = h.Rig(boot=False).m
+    return _cost(lambda: dial.check("5551234", *c._policy()))
+
+
+def test_a_whole_send_dialogue_allocates_a_bounded_amount():
+    r = h.Rig()
+    _send_call(r)                  # warm: modules, qstrs, the rig's own lists
+    used = _cost(lambda: _send_call(r)) - _dial_check()
+    # 19.8 KB before (a Session per call, a tuple and three copies per line); 13.7 KB after
+    assert used < 16000, used
+
+
+def test_a_whole_receive_dialogue_allocates_a_bounded_amount():
+    sink = h.BufSink()
+    r = h.Rig(sink=sink)
+
+    def call():
+        h.start_receive(r)
+        r.expect("\x12")
+        r.say(h.STUFFED)
+        r.say("\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + h.OK)
+        r.expect("AT+FDR\r")
+        r.say("\r\n+FHNG:0\r\n" + h.OK)
+        assert r.end()["code"] == 0, r.end()
+        r.boot()
+    call()
+    used = _cost(call)
+    assert sink.pages[0] == h.PAGE
+    assert used < 13500, used     # 17.2 KB before, 10.8 KB after (the Rig's copies included)
+
+
+def test_one_line_allocates_little():
+    r = h.Rig()
+    _send_call(r)
+    r.tick(61)                                     # the idle probe: "AT"
+    r.expect("AT\r")
+    ok = h.OK.encode()
+    used = _cost(lambda: r.m.feed(ok, r.t))
+    assert r.m.state_name() == "idle"
+    assert used < 250, used                         # 320 B before, 128 B after
+    h.start_send(r, h.PAGE)
+    r.say(h.FCON)
+    r.expect("AT+FDT\r")
+    line = b"\r\n+FDCS:1,3,0,2,0,0,0,0\r\n"
+    used = _cost(lambda: r.m.feed(line, r.t))
+    assert r.m._sess.dcs == (1, 3, 0, 2, 0, 0, 0, 0)
+    assert used < 800, used                         # 1248 B before, 416 B after
+    line = b"\r\n+FPTS:3\r\n"
+    used = _cost(lambda: r.m.feed(line, r.t))
+    assert r.m._sess.ppr == 3
+    assert used < 400, used                         # 544 B before, 224 B after
+
+
+def test_the_session_is_one_object_reused_and_keeps_no_page_io_between_calls():
+    r = h.Rig()
+    s = r.m._s
+    _send_call(r)
+    assert r.m._sess is None and r.m._s is s
+    assert s.src is None and s.next_src is None and s.open_page is None and s.sink is None
+    _send_call(r)
+    assert r.m._s is s and s.pprs == [1] and s.dir == "tx"
+
+
+def test_asking_for_events_when_there_are_none_allocates_nothing():
+    r = h.Rig()
+    assert list(r.m.events()) == []
+    assert _cost(r.m.events) == 0          # the modem loop asks every pass (64 B each before)
+    r.say("\r\nRING\r\n")
+    assert r.kinds("ring") == [{"count": 1}]
