@@ -46,6 +46,11 @@ _WIDE = const((0, 7, 56, 63, 448, 455, 504, 511, 3584, 3591, 3640, 3647, 4032, 4
 def _ascii(s):
     if isinstance(s, str):
         s = s.encode()
+    for c in s:
+        if not 0x20 <= c < 0x7F:
+            break
+    else:
+        return s        # printable ASCII already (the usual case): nothing built
     return bytes(c if 0x20 <= c < 0x7F else 0x3F for c in s if c < 0x80 or c >= 0xC0)
 
 
@@ -61,9 +66,10 @@ class TextPages:
             text = text.encode()
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = io.BytesIO(bytes(text))
+        # few attributes: each one more grows the instance's dict, and the garbage of its
+        # regrowth is most of what one page count allocates
         self.width = width
-        self.fine = bool(fine)
-        self.vs = 4 if fine else 2  # scan lines a font row
+        self.vs = 4 if fine else 2  # scan lines a font row (2: 98 dpi, 4: 196 dpi)
         self.page_lines = page_lines or params.PAGE_LINES[1 if fine else 0][0]  # A4
         cols = min(cols or 80, (width - 2 * _MIN_MARGIN) // _CELL_W)
         if cols < 10:
@@ -71,13 +77,12 @@ class TextPages:
         self.cols = cols
         self.left = (width - cols * _CELL_W) // 2
         scale = 2 if fine else 1
-        self.header_top = _HEADER_TOP * scale
-        self.body_top = _BODY_TOP * scale
-        self.body_lines = (self.page_lines - self.body_top - _BOTTOM * scale) // (_CELL_H * self.vs)
+        self.body_lines = (self.page_lines - (_BODY_TOP + _BOTTOM) * scale) // (_CELL_H * self.vs)
         if self.body_lines < 1:
             raise ValueError("text: page too short")
-        self.station = _ascii(station)
-        self.when = _ascii(when)
+        station = _ascii(station)
+        when = _ascii(when)
+        self.head = when + (b"  " if when and station else b"") + station  # the header's left
         self.f = text
         self.chunk = bytearray(128)
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
@@ -109,7 +114,7 @@ class TextPages:
     def header(self, index):
         """The header text of page index (0-based), cols characters at most."""
         right = b"Page %d of %d" % (index + 1, self.count)
-        left = self.when + (b"  " if self.when and self.station else b"") + self.station
+        left = self.head
         room = self.cols - len(right) - 2
         if room < 0:
             return right[:self.cols]
@@ -283,13 +288,14 @@ class TextPages:
         self.y = y + 1
         vs = self.vs
         pitch = _CELL_H * vs
-        top = self.header_top
+        top = _HEADER_TOP * vs >> 1  # scan lines above the header at this resolution
+        body = _BODY_TOP * vs >> 1
         if top <= y < top + 8 * vs:
             line = -1
             frow = (y - top) // vs
-        elif y >= self.body_top:
-            line = (y - self.body_top) // pitch
-            frow = ((y - self.body_top) % pitch) // vs
+        elif y >= body:
+            line = (y - body) // pitch
+            frow = ((y - body) % pitch) // vs
             if line >= self.body_lines or frow >= 8:
                 row[:] = self.zero
                 return True
