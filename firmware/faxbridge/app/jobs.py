@@ -26,6 +26,7 @@ class JobStore:
             folder += "/"
         self.folder = folder
         self.slot = bytearray(_SLOT)
+        self.done = folder[:-1] + ".done"   # the ring's path, made once
         store.makedirs(folder[:-1])
 
     def path(self, job_id, ext="job"):
@@ -57,13 +58,13 @@ class JobStore:
         store.remove(self.path(job_id))
 
     def done_clear(self):
-        open(self.folder[:-1] + ".done", "wb").close()
+        open(self.done, "wb").close()
 
     def done_put(self, i, fin, job_id, docs, ok):
         """Put a finished job in slot i of the ring; the job it held: (id, docs, reported?)
         or None. One slot read and written in place (a missing file is made)."""
         b = self.slot
-        p = self.folder[:-1] + ".done"
+        p = self.done
         try:
             f = open(p, "r+b")
         except OSError:
@@ -79,7 +80,8 @@ class JobStore:
             b[5] = 1 if ok else 0
             k = len(job_id)
             b[6] = k
-            b[7:7 + k] = job_id.encode()
+            for j in range(k):          # an id is ASCII (valid_id): no encoded copy
+                b[7 + j] = ord(job_id[j])
             f.seek(i * _SLOT)
             f.write(b)
         finally:
