@@ -209,7 +209,7 @@ def test_submit_and_end_call_allocate_little():
     from faxbridge.app import pages
     d = tmpdir("jobs")
     ev = []
-    js = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: ev.append(len(f)), None, None,
+    js = Jobs(_cfg(keep=1), JobStore(d + "/jobs"), lambda f: ev.append(len(f)), None, None,
               lambda k, p: pages.count(k, p, "+81 3 1234 5678"))
     pages.count(*_spool(d, 1)[0])                          # the lazy imports, before measuring
     docs = _spool(d, 3, b"a line of text\n" * 30)
@@ -221,3 +221,32 @@ def test_submit_and_end_call_allocate_little():
     n = _alloc(js.end_call, rec, 0, (("result", "OK"),), 3, T)
     assert rec["state"] == "done" and rec["code"] == 0 and len(ev) == 4
     assert n is None or n < 3200, n
+    # the ring full (keep_done 1): each end_call deletes the job finished before it, whose
+    # pages went at its own end (4.5 KB before: its pages and .tmp removed again, each failing)
+    for i in (2, 3):
+        js.submit("J%d" % i, "0312345678", _spool(d, 3), 1234, T)
+        rec = js.next_due(T)
+        js.start_call(rec, T)
+        n = _alloc(js.end_call, rec, 0, (("result", "OK"),), 3, T)
+        assert n is None or n < 3400, n
+    assert _ls(d + "/jobs") == ["J3.job"]
+
+
+def test_pages_a_crash_left_go_with_the_record_the_ring_drops():
+    """A crash between a job's final record and the deletion of its pages: the boot's ring
+    names the pages, and they go when the ring drops the job."""
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=1)
+    js.submit("A", "0312345678", _spool(d, 2), 1, T)
+    rec = js.find("A")
+    rec["state"], rec["code"], rec["fin"], rec["rev"] = "done", 0, 1, rec["rev"] + 1
+    rec["rep"] = rec["rev"]
+    js.store.save(rec)                                     # final, reported; pages still there
+    assert _ls(d + "/jobs") == ["A.job", "A.p0", "A.p1"]
+    js2, ev2 = _make(d + "/jobs", keep=1)
+    js2.recover(T)
+    js2.submit("B", "0312345678", _spool(d, 1), 2, T)
+    rec = js2.next_due(T)
+    js2.start_call(rec, T)
+    js2.end_call(rec, 0, None, 1, T)
+    assert _ls(d + "/jobs") == ["B.job"]

@@ -52,9 +52,9 @@ class JobStore:
             store.remove(self.page_path(job_id, n))
 
     def remove(self, job_id, docs=0):
-        """Delete a job: its documents first, then its record (never a page without record)."""
+        """Delete a job: its documents first, then its record (never a page without record).
+        A <id>.job.tmp is a crash's, settled by the boot walk (records()) before any remove."""
         self.drop_pages(job_id, docs)
-        store.remove(self.path(job_id) + ".tmp")
         store.remove(self.path(job_id))
 
     def done_clear(self):

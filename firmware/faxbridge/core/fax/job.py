@@ -112,13 +112,14 @@ class Jobs:
             if st is not None:
                 # its slot in the store's ring of finished jobs (fin % keep_done) takes it and
                 # gives back the job finished keep_done jobs ago, deleted by name (no walk of
-                # the store); a record not yet reported then stays (boot re-emits it, prunes)
-                docs = len(rec.get("kinds", ()))
-                st.drop_pages(rec["id"], docs)
+                # the store); a record not yet reported then stays (boot re-emits it, prunes).
+                # Its pages go now, so its slot names none (a crash before they went: the
+                # boot's ring names them, _ring)
+                st.drop_pages(rec["id"], len(rec.get("kinds", ())))
                 keep = self.cfg["jobs"]["keep_done"]
                 ok = rec.get("rep") == rec["rev"]
-                old = st.done_put(rec["fin"] % keep, rec["fin"], rec["id"], docs, ok) if keep \
-                    else (rec["id"], docs, ok)
+                old = st.done_put(rec["fin"] % keep, rec["fin"], rec["id"], 0, ok) if keep \
+                    else (rec["id"], 0, ok)
                 if old is not None and old[2]:
                     st.remove(old[0], old[1])
 
