@@ -84,6 +84,28 @@ def test_records_one_at_a_time_and_crash_leftovers():
     assert _ls(d + "/jobs") == ["a.job", "c.job", "f.job"]
 
 
+def test_the_one_tmp_a_crash_leaves():
+    """Records are written to <folder>/.tmp and renamed: a crash leaves that one file. Complete
+    and alone, it is the record of a new job (promoted); beside its record, a rewrite the crash
+    cut (the record stands); torn or not a record, deleted."""
+    d = tmpdir("jobs")
+    s = JobStore(d + "/jobs")
+    s.save({"id": "a", "seq": 1, "state": "queued"})
+    assert _ls(d + "/jobs") == ["a.job"]                   # nothing left beside it
+    for body, want in (('{"id": "n", "seq": 2, "state": "new"}', ["a.job", "n.job"]),
+                       ('{"id": "a", "seq": 1, "state": "done"}', ["a.job"]),
+                       ('{"id": "t", "se', ["a.job"]),
+                       ('{"id": "../x", "seq": 3}', ["a.job"])):
+        with open(s.tmp, "w") as f:
+            f.write(body)
+        got = sorted((r["id"], r["state"]) for r in s.records())
+        assert _ls(d + "/jobs") == want, (body, _ls(d + "/jobs"))
+        assert got == sorted((n[:-4], s.get(n[:-4])["state"]) for n in want)
+        for n in want[1:]:
+            s.remove(n[:-4])
+    assert s.get("a")["state"] == "queued"
+
+
 def _fill(folder, n):
     """n finished jobs on flash, as a unit that never pruned left them (seq 1..n)."""
     s = JobStore(folder)

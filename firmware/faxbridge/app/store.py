@@ -114,9 +114,11 @@ def move(tmp, path):
         os.rename(tmp, path)
 
 
-def save_json(path, obj):
-    """Write obj as JSON so that a crash leaves the old or the new content."""
-    tmp = path + ".tmp"
+def save_json(path, obj, tmp=None):
+    """Write obj as JSON so that a crash leaves the old or the new content: to tmp (default
+    path + ".tmp"; a caller saving many records passes one name it keeps), renamed over path."""
+    if tmp is None:
+        tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(obj, f)
     move(tmp, path)
