@@ -9,6 +9,9 @@
 
 text: bytes, str or a binary file-like object with readinto() and seek() (read twice: once
 to count pages, once to draw them; only 128 bytes of it in RAM at a time).
+Rows are drawn straight into the caller's row: a row that repeats the last one (a font row
+drawn 2 or 4 times, white space) into the same buffer leaves it as it is, so the caller
+reads the row and does not change it (t4.PageEncoder, the tests' readers).
 
 Layout (decisions, see docs/t4.md): glyphs 5 x 8 in a 6 x 10 cell, drawn 3 times wide
 (18 pixels a character, about 2.2 mm at 8 pixels/mm) and 2 times high at 98 dpi, 4 times at
@@ -66,8 +69,7 @@ class TextPages:
             text = text.encode()
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = io.BytesIO(bytes(text))
-        # few attributes: each one more grows the instance's dict, and the garbage of its
-        # regrowth is most of what one page count allocates
+        # few attributes: each one is a slot of the instance's dict
         self.width = width
         self.vs = 4 if fine else 2  # scan lines a font row (2: 98 dpi, 4: 196 dpi)
         self.page_lines = page_lines or params.PAGE_LINES[1 if fine else 0][0]  # A4
@@ -88,7 +90,7 @@ class TextPages:
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
         self.labuf = bytearray(cols)  # the text of a peeked result
         self.text = bytearray(cols)  # the text line being drawn
-        self.cache = None  # the drawn font row, made by the first page()
+        self.zero = None  # a white row, made by the first page()
         self.count = self._count()
         self.at = 0  # the layout stands at the start of this page (-1: inside a page)
 
@@ -136,11 +138,10 @@ class TextPages:
                 self._finish()
         self._start(index)
         self.at = -1
-        if self.cache is None:
+        if self.zero is None:
             from . import font  # only when a text page is drawn
             self.glyphs = font.GLYPHS
             nb = self.width >> 3
-            self.cache = bytearray(nb)
             self.zero = bytes(nb)
         return self
 
@@ -257,7 +258,8 @@ class TextPages:
         self.y = 0
         self.ntext = 0
         self.textline = -2  # which text line `text` holds (-1 header)
-        self.cached = -1  # (text line << 4 | font row) drawn in `cache`
+        self.cached = -1  # what `last` holds: text line << 4 | font row, -2 white, -1 unknown
+        self.last = None  # the caller's row buffer last filled
         self.done = False  # the layout reached a page break or the end
         self.lines_taken = 0
 
@@ -297,11 +299,9 @@ class TextPages:
             line = (y - body) // pitch
             frow = ((y - body) % pitch) // vs
             if line >= self.body_lines or frow >= 8:
-                row[:] = self.zero
-                return True
+                return self._white(row)
         else:
-            row[:] = self.zero
-            return True
+            return self._white(row)
         t = self.text
         if line != self.textline:
             if line == -1:
@@ -312,9 +312,9 @@ class TextPages:
                 self.ntext = 0
             self.textline = line
         key = ((line + 1) << 4) | frow
-        c = self.cache
-        if key != self.cached:  # draw the font row
+        if key != self.cached or row is not self.last:  # draw the font row into row
             self.cached = key
+            self.last = c = row
             c[:] = self.zero
             wide = _WIDE
             glyphs = self.glyphs
@@ -331,5 +331,11 @@ class TextPages:
                     c[b + 1] |= (p >> 8) & 0xFF
                     c[b + 2] |= p & 0xFF
                 x += _CELL_W
-        row[:] = c
+        return True
+
+    def _white(self, row):
+        if self.cached != -2 or row is not self.last:
+            row[:] = self.zero
+            self.cached = -2
+            self.last = row
         return True
