@@ -61,3 +61,25 @@ def test_sink_reverses_lsb_pages_longer_than_its_buffer():
     with open(d + "rx1-2/p1.g3", "rb") as f:
         got = f.read()
     assert got == bytes(sum(((b >> i) & 1) << (7 - i) for i in range(8)) for b in data), got[:8]
+
+
+def test_names_not_rx_boot_dash_n_are_never_touched():
+    d = tmpdir("rx") + "/rx/"
+    os.mkdir(d)
+    odd = ("rx-5", "rx1-", "rx1", "rxa-2", "rx1-2x", "rx1-2-3", "x1-2", "rx12", "RX1-2")
+    for name in odd:
+        _fax(d, name, 10, 1)
+    _fax(d, "rx12-7", 10, 1)
+    assert prune(d, 0, 1 << 20) == 1           # only rx12-7 is a received fax
+    assert sorted(os.listdir(d)) == sorted(odd)
+
+
+def test_a_new_folder_under_existing_and_missing_parents():
+    from faxbridge.app import store
+    d = tmpdir("rx")
+    store.makedirs(d + "/a/b/c/")              # parents missing, trailing slash
+    store.makedirs(d + "/a/b/c")               # already there: fine
+    store.makedirs(d + "/a/b/d")               # the parent exists: one mkdir
+    assert sorted(os.listdir(d + "/a/b")) == ["c", "d"]
+    s = RxSink(d + "/rx/", "rx1-1")            # its folder made, parents included
+    assert os.listdir(d + "/rx") == ["rx1-1"] and s.pages == 0

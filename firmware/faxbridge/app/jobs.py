@@ -6,8 +6,10 @@ The unit's Jobs is the core lifecycle; this module gives it its store. Layout un
 Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
 bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
 every boot (Jobs.recover), so a crash between a record and its slot costs nothing.
-Records are read one at a time (records()); an orphan <id>.job.tmp left by a crash is promoted
-when complete and alone (no <id>.job beside it), else deleted, after the walk.
+A record is written to <folder>/.tmp (one name, made once: no second path a save) and renamed
+over <id>.job. Records are read one at a time (records()); a .tmp left by a crash (or an
+<id>.job.tmp of an older firmware) is promoted when complete and alone (no <id>.job beside
+it), else deleted, after the walk.
 """
 import json
 import os
@@ -26,6 +28,8 @@ class JobStore:
             folder += "/"
         self.folder = folder
         self.slot = bytearray(_SLOT)
+        self.done = folder[:-1] + ".done"   # the ring's path, made once
+        self.tmp = folder + ".tmp"          # every record is written here, then renamed
         store.makedirs(folder[:-1])
 
     def path(self, job_id, ext="job"):
@@ -35,7 +39,7 @@ class JobStore:
         return "%s%s.p%d" % (self.folder, job_id, n)
 
     def save(self, rec):
-        store.save_json(self.path(rec["id"]), rec)
+        store.save_json(self.path(rec["id"]), rec, self.tmp)
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
@@ -51,19 +55,19 @@ class JobStore:
             store.remove(self.page_path(job_id, n))
 
     def remove(self, job_id, docs=0):
-        """Delete a job: its documents first, then its record (never a page without record)."""
+        """Delete a job: its documents first, then its record (never a page without record).
+        A <id>.job.tmp is a crash's, settled by the boot walk (records()) before any remove."""
         self.drop_pages(job_id, docs)
-        store.remove(self.path(job_id) + ".tmp")
         store.remove(self.path(job_id))
 
     def done_clear(self):
-        open(self.folder[:-1] + ".done", "wb").close()
+        open(self.done, "wb").close()
 
     def done_put(self, i, fin, job_id, docs, ok):
         """Put a finished job in slot i of the ring; the job it held: (id, docs, reported?)
         or None. One slot read and written in place (a missing file is made)."""
         b = self.slot
-        p = self.folder[:-1] + ".done"
+        p = self.done
         try:
             f = open(p, "r+b")
         except OSError:
@@ -79,7 +83,8 @@ class JobStore:
             b[5] = 1 if ok else 0
             k = len(job_id)
             b[6] = k
-            b[7:7 + k] = job_id.encode()
+            for j in range(k):          # an id is ASCII (valid_id): no encoded copy
+                b[7 + j] = ord(job_id[j])
             f.seek(i * _SLOT)
             f.write(b)
         finally:
@@ -88,23 +93,30 @@ class JobStore:
 
     def records(self):
         """Every job record, one at a time, in folder order."""
-        fix = []                 # (orphan .tmp, promote?) handled after the walk, at most 8
+        fix = []                 # (orphan .tmp, its record's path or None) after the walk, at most 8
         for name in store.names(self.folder[:-1]):
             if name.endswith(".job"):
                 rec = _read(self.folder + name)
-            elif name.endswith(".job.tmp"):
+            elif name == ".tmp" or name.endswith(".job.tmp"):
                 # beside its record: a write the crash cut (the record stands); alone: the
                 # record of a new job, complete or torn
-                rec = None if store.exists(self.folder + name[:-4]) else _read(self.folder + name)
+                rec = _read(self.folder + name)
+                to = None
+                if rec is not None and valid_id(rec["id"]):
+                    to = self.path(rec["id"])
+                    if (name != ".tmp" and to != self.folder + name[:-4]) or store.exists(to):
+                        to = rec = None
+                else:
+                    rec = None
                 if len(fix) < 8:
-                    fix.append((name, rec is not None))
+                    fix.append((name, to))
             else:
                 continue
             if rec is not None:
                 yield rec
-        for name, ok in fix:
-            if ok:
-                os.rename(self.folder + name, self.folder + name[:-4])
+        for name, to in fix:
+            if to:
+                os.rename(self.folder + name, to)
             else:
                 store.remove(self.folder + name)
 

@@ -86,11 +86,21 @@ class RxSink:
 
 
 def _number(name):
-    """n of a fax folder rx<boot>-<n>, or None for any other name (never touched)."""
-    i = name.find("-")
-    if name[:2] != "rx" or i < 3 or not name[i + 1:].isdigit() or not name[2:i].isdigit():
+    """n of a fax folder rx<boot>-<n>, or None for any other name (never touched). Read a
+    character at a time: no slice of the name is made."""
+    if not name.startswith("rx"):
         return None
-    return int(name[i + 1:])
+    n = -1                                  # -1: in <boot>; then n, once the dash is passed
+    for j in range(2, len(name)):
+        c = name[j]
+        if "0" <= c <= "9":
+            if n >= 0:
+                n = n * 10 + ord(c) - 48
+        elif c == "-" and n < 0 and j > 2:
+            n = 0
+        else:
+            return None
+    return n if n >= 0 and name[-1] != "-" else None
 
 
 def prune(folder, keep, max_bytes):
@@ -108,7 +118,7 @@ def prune(folder, keep, max_bytes):
     except OSError:
         return 0
     while True:
-        count = total = 0
+        count = total = low = 0
         oldest = None
         for name in store.names(folder):
             n = _number(name)
@@ -116,11 +126,12 @@ def prune(folder, keep, max_bytes):
                 continue
             count += 1
             total += store.size(folder + name)
-            if oldest is None or n < oldest[0]:
-                oldest = (n, name)
+            if oldest is None or n < low:
+                low = n
+                oldest = name
         if oldest is None or (count < keep and total <= max_bytes):
             return gone
-        store.rmtree(folder + oldest[1])
+        store.rmtree(folder + oldest)
         gone += 1
 
 

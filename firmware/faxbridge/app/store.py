@@ -39,14 +39,22 @@ def remove(path):
 
 
 def makedirs(path):
-    cur = ""
-    for part in path.split("/"):
-        cur = cur + part + "/" if cur or part else "/"
-        if part:
-            try:
-                os.mkdir(cur[:-1])
-            except OSError:
-                pass
+    """Make the folder path and any parent missing. One mkdir when the parent exists (the
+    usual case): no walk from the root, no failed mkdir per existing ancestor."""
+    if path.endswith("/"):
+        path = path[:-1]
+    if not path:
+        return
+    try:
+        os.mkdir(path)
+        return
+    except OSError:
+        if exists(path):
+            return
+    i = path.rfind("/")
+    if i > 0:
+        makedirs(path[:i])
+        os.mkdir(path)
 
 
 def names(folder):
@@ -60,11 +68,22 @@ def names(folder):
 
 
 def size(path):
-    """Bytes of a file or, recursively, of a folder's files."""
+    """Bytes of a file or, recursively, of a folder's files. A file's size comes from the
+    folder's listing where the port gives it (ilistdir's 4th field): no stat, no path."""
     st = os.stat(path)
-    if st[0] & 0x4000:
-        return sum(size(path + "/" + n) for n in names(path))
-    return st[6]
+    if not st[0] & 0x4000:
+        return st[6]
+    t = 0
+    if hasattr(os, "ilistdir"):
+        for e in os.ilistdir(path):
+            if e[1] == 0x8000 and len(e) > 3 and e[3] >= 0:
+                t += e[3]
+            else:
+                t += size(path + "/" + e[0])
+    else:
+        for n in os.listdir(path):
+            t += size(path + "/" + n)
+    return t
 
 
 def rmtree(path):
@@ -95,9 +114,11 @@ def move(tmp, path):
         os.rename(tmp, path)
 
 
-def save_json(path, obj):
-    """Write obj as JSON so that a crash leaves the old or the new content."""
-    tmp = path + ".tmp"
+def save_json(path, obj, tmp=None):
+    """Write obj as JSON so that a crash leaves the old or the new content: to tmp (default
+    path + ".tmp"; a caller saving many records passes one name it keeps), renamed over path."""
+    if tmp is None:
+        tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(obj, f)
     move(tmp, path)

@@ -49,6 +49,18 @@ def valid_id(job_id):
     return commands.name_ok(job_id, commands.MAX_JOB) and job_id[0] != "."
 
 
+def _pairs(ev):
+    """Evidence as a tuple of pairs: as given when it is one already (the record in RAM),
+    else built (a record read back from JSON holds lists)."""
+    if type(ev) is tuple:
+        for p in ev:
+            if type(p) is not tuple:
+                break
+        else:
+            return ev
+    return tuple(tuple(p) for p in ev)
+
+
 def fields(rec, evidence=True):
     """The fax/status payload fields of a record (contract.fax_status); evidence=False puts a
     note in place of the evidence (a status too large for an outbox record)."""
@@ -56,7 +68,7 @@ def fields(rec, evidence=True):
     code = rec["code"]
     return contract.fax_status(rec["id"], code, status.category(code), rec["state"] == "done",
                                rec.get("attempt", 0), rec.get("confirmed", 0),
-                               tuple(tuple(p) for p in ev) if ev else None, rec["state"], rec.get("n", 0))
+                               _pairs(ev) if ev else None, rec["state"], rec.get("n", 0))
 
 
 class Jobs:
@@ -86,7 +98,7 @@ class Jobs:
             raise ValueError("job %s: no %s from %s" % (rec["id"], event, st))
         rec["state"] = to
         rec["code"] = code if c is None else c
-        rec["evidence"] = [list(p) for p in evidence] if evidence else None
+        rec["evidence"] = _pairs(evidence) if evidence else None   # one copy at most, kept
         rec["rev"] = rec.get("rev", 0) + 1
         if to == "done":
             self._fin += 1
@@ -100,13 +112,14 @@ class Jobs:
             if st is not None:
                 # its slot in the store's ring of finished jobs (fin % keep_done) takes it and
                 # gives back the job finished keep_done jobs ago, deleted by name (no walk of
-                # the store); a record not yet reported then stays (boot re-emits it, prunes)
-                docs = len(rec.get("kinds", ()))
-                st.drop_pages(rec["id"], docs)
+                # the store); a record not yet reported then stays (boot re-emits it, prunes).
+                # Its pages go now, so its slot names none (a crash before they went: the
+                # boot's ring names them, _ring)
+                st.drop_pages(rec["id"], len(rec.get("kinds", ())))
                 keep = self.cfg["jobs"]["keep_done"]
                 ok = rec.get("rep") == rec["rev"]
-                old = st.done_put(rec["fin"] % keep, rec["fin"], rec["id"], docs, ok) if keep \
-                    else (rec["id"], docs, ok)
+                old = st.done_put(rec["fin"] % keep, rec["fin"], rec["id"], 0, ok) if keep \
+                    else (rec["id"], 0, ok)
                 if old is not None and old[2]:
                     st.remove(old[0], old[1])
 

@@ -9,6 +9,9 @@
 
 text: bytes, str or a binary file-like object with readinto() and seek() (read twice: once
 to count pages, once to draw them; only 128 bytes of it in RAM at a time).
+Rows are drawn straight into the caller's row: a row that repeats the last one (a font row
+drawn 2 or 4 times, white space) into the same buffer leaves it as it is, so the caller
+reads the row and does not change it (t4.PageEncoder, the tests' readers).
 
 Layout (decisions, see docs/t4.md): glyphs 5 x 8 in a 6 x 10 cell, drawn 3 times wide
 (18 pixels a character, about 2.2 mm at 8 pixels/mm) and 2 times high at 98 dpi, 4 times at
@@ -46,6 +49,11 @@ _WIDE = const((0, 7, 56, 63, 448, 455, 504, 511, 3584, 3591, 3640, 3647, 4032, 4
 def _ascii(s):
     if isinstance(s, str):
         s = s.encode()
+    for c in s:
+        if not 0x20 <= c < 0x7F:
+            break
+    else:
+        return s        # printable ASCII already (the usual case): nothing built
     return bytes(c if 0x20 <= c < 0x7F else 0x3F for c in s if c < 0x80 or c >= 0xC0)
 
 
@@ -61,9 +69,9 @@ class TextPages:
             text = text.encode()
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = io.BytesIO(bytes(text))
+        # few attributes: each one is a slot of the instance's dict
         self.width = width
-        self.fine = bool(fine)
-        self.vs = 4 if fine else 2  # scan lines a font row
+        self.vs = 4 if fine else 2  # scan lines a font row (2: 98 dpi, 4: 196 dpi)
         self.page_lines = page_lines or params.PAGE_LINES[1 if fine else 0][0]  # A4
         cols = min(cols or 80, (width - 2 * _MIN_MARGIN) // _CELL_W)
         if cols < 10:
@@ -71,19 +79,18 @@ class TextPages:
         self.cols = cols
         self.left = (width - cols * _CELL_W) // 2
         scale = 2 if fine else 1
-        self.header_top = _HEADER_TOP * scale
-        self.body_top = _BODY_TOP * scale
-        self.body_lines = (self.page_lines - self.body_top - _BOTTOM * scale) // (_CELL_H * self.vs)
+        self.body_lines = (self.page_lines - (_BODY_TOP + _BOTTOM) * scale) // (_CELL_H * self.vs)
         if self.body_lines < 1:
             raise ValueError("text: page too short")
-        self.station = _ascii(station)
-        self.when = _ascii(when)
+        station = _ascii(station)
+        when = _ascii(when)
+        self.head = when + (b"  " if when and station else b"") + station  # the header's left
         self.f = text
         self.chunk = bytearray(128)
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
         self.labuf = bytearray(cols)  # the text of a peeked result
         self.text = bytearray(cols)  # the text line being drawn
-        self.cache = None  # the drawn font row, made by the first page()
+        self.zero = None  # a white row, made by the first page()
         self.count = self._count()
         self.at = 0  # the layout stands at the start of this page (-1: inside a page)
 
@@ -109,7 +116,7 @@ class TextPages:
     def header(self, index):
         """The header text of page index (0-based), cols characters at most."""
         right = b"Page %d of %d" % (index + 1, self.count)
-        left = self.when + (b"  " if self.when and self.station else b"") + self.station
+        left = self.head
         room = self.cols - len(right) - 2
         if room < 0:
             return right[:self.cols]
@@ -131,11 +138,10 @@ class TextPages:
                 self._finish()
         self._start(index)
         self.at = -1
-        if self.cache is None:
+        if self.zero is None:
             from . import font  # only when a text page is drawn
             self.glyphs = font.GLYPHS
             nb = self.width >> 3
-            self.cache = bytearray(nb)
             self.zero = bytes(nb)
         return self
 
@@ -252,7 +258,8 @@ class TextPages:
         self.y = 0
         self.ntext = 0
         self.textline = -2  # which text line `text` holds (-1 header)
-        self.cached = -1  # (text line << 4 | font row) drawn in `cache`
+        self.cached = -1  # what `last` holds: text line << 4 | font row, -2 white, -1 unknown
+        self.last = None  # the caller's row buffer last filled
         self.done = False  # the layout reached a page break or the end
         self.lines_taken = 0
 
@@ -283,19 +290,18 @@ class TextPages:
         self.y = y + 1
         vs = self.vs
         pitch = _CELL_H * vs
-        top = self.header_top
+        top = _HEADER_TOP * vs >> 1  # scan lines above the header at this resolution
+        body = _BODY_TOP * vs >> 1
         if top <= y < top + 8 * vs:
             line = -1
             frow = (y - top) // vs
-        elif y >= self.body_top:
-            line = (y - self.body_top) // pitch
-            frow = ((y - self.body_top) % pitch) // vs
+        elif y >= body:
+            line = (y - body) // pitch
+            frow = ((y - body) % pitch) // vs
             if line >= self.body_lines or frow >= 8:
-                row[:] = self.zero
-                return True
+                return self._white(row)
         else:
-            row[:] = self.zero
-            return True
+            return self._white(row)
         t = self.text
         if line != self.textline:
             if line == -1:
@@ -306,9 +312,9 @@ class TextPages:
                 self.ntext = 0
             self.textline = line
         key = ((line + 1) << 4) | frow
-        c = self.cache
-        if key != self.cached:  # draw the font row
+        if key != self.cached or row is not self.last:  # draw the font row into row
             self.cached = key
+            self.last = c = row
             c[:] = self.zero
             wide = _WIDE
             glyphs = self.glyphs
@@ -325,5 +331,11 @@ class TextPages:
                     c[b + 1] |= (p >> 8) & 0xFF
                     c[b + 2] |= p & 0xFF
                 x += _CELL_W
-        row[:] = c
+        return True
+
+    def _white(self, row):
+        if self.cached != -2 or row is not self.last:
+            row[:] = self.zero
+            self.cached = -2
+            self.last = row
         return True
