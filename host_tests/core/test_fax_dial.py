@@ -148,3 +148,26 @@ def test_every_chain_of_two_prefixes_before_an_emergency_number_is_refused():
             number = "+81" + a + b + "119"
             assert dial.check(number)[0] in (6002, 6027), number
     assert n == len(heads) * len(heads) * 9
+
+
+def test_a_check_reads_the_country_table_in_place():
+    # issue 13: a check read the table four times, splitting it into rows each time (~22 KB of
+    # garbage per send on MicroPython's 64-bit unix port); in place it is ~3 KB. Bound on
+    # MicroPython only (collector off, kept + garbage); the tables and verdicts on both runtimes.
+    import gc
+    assert dial.table("JP", "cc") == ["81"]
+    assert dial.table("GB", "emergency") == ["999", "112"]
+    assert dial.table("US", "service", "trunk") == ["1", "*X", "*XX", "*XXX", "#X", "#XX", "#XXX"]
+    raises(ValueError, dial.table, "XX", "cc")
+    assert dial.check("03-1234-5678") == (None, "0312345678")
+    if not hasattr(gc, "mem_alloc"):
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        a = gc.mem_alloc()
+        dial.check("+81 3-1234-5678")
+        n = gc.mem_alloc() - a
+    finally:
+        gc.enable()
+    assert n < 8000, n
