@@ -54,9 +54,28 @@ def _puback(pid):
     return (PUBACK, bytes((pid >> 8, pid & 0xFF)))
 
 
+def _subscribe_sent(verify):
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify)
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    return bytes(b"".join(bytes(c) for c in s.take() if type(c) is not int)), ln
+
+
 def test_subscribes_cmd_hash():
-    ln, _got = _link()
-    assert ln._subs[0] == (R + "cmd/#", 1)
+    out, ln = _subscribe_sent(False)
+    assert codec.encode_subscribe(ln._subpid, ((R + "cmd/#", 1),)) in out
+    out, ln = _subscribe_sent(True)   # the echo check reads the unit's own events back
+    assert codec.encode_subscribe(ln._subpid, ((R + "cmd/#", 1), (R + "fax/+", 0), (R + "cafis/+", 0),
+                                               (R + "availability", 0))) in out
+    ln.session.feed(bytes((0x90, 6, ln._subpid >> 8, ln._subpid & 255, 1, 0x80, 0, 0x80)), 1)
+    err = []
+    ln.on_error = err.append
+    ln._handle(1)
+    assert err == ["broker refused the subscription to faxbridge/u1/fax/+ (SUBACK 0x80: ACL?)",
+                   "broker refused the subscription to faxbridge/u1/availability (SUBACK 0x80: ACL?)"]
 
 
 def test_telegram_answered_then_acknowledged_with_the_senders_ref():

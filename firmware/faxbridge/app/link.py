@@ -92,7 +92,7 @@ class Link:
         self._rx_err = None
         self._t_flush = -1
         self._subpid = 0
-        self._subs = ()
+        self._subs = 0     # filters subscribed (_SUBS[:n]; 0: not yet)
 
     # ---- the application's side ----
     def event(self, suffix, pairs, cls=None):
@@ -296,11 +296,10 @@ class Link:
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
                 if not ev[1] or not self._subs:
                     r = self.root_s + "/"
-                    subs = [(r + contract.CMD_FILTER, 1)]
-                    if self.echo:
-                        subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
-                    self._subs = subs
-                    self._subpid = self.session.subscribe(subs, now)
+                    n = 4 if self.echo else 1   # the echo check reads our own events back
+                    self._subpid = self.session.subscribe(
+                        [(r + _SUBS[i], 0 if i else 1) for i in range(n)], now)
+                    self._subs = n
                 try:
                     self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
                 except OSError:
@@ -312,9 +311,9 @@ class Link:
                 if ev[1] == self._subpid:
                     g = ev[2]
                     for i in range(len(g)):
-                        if g[i] == 0x80 and i < len(self._subs):
-                            self._error("broker refused the subscription to %s (SUBACK 0x80: ACL?)"
-                                        % self._subs[i][0])
+                        if g[i] == 0x80 and i < self._subs:
+                            self._error("broker refused the subscription to %s/%s (SUBACK 0x80:"
+                                        " ACL?)" % (self.root_s, _SUBS[i]))
             elif k == "refused":
                 self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
             elif k == "down":
@@ -424,6 +423,8 @@ class Link:
             wake.clear()
 
 
+# the filters under <root>/, in SUBSCRIBE order: commands (QoS 1), then the echo check's
+_SUBS = (contract.CMD_FILTER, "fax/+", "cafis/+", contract.AVAILABILITY)
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
 
 
