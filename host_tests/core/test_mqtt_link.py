@@ -3,7 +3,8 @@ session as a broker would send them; answers read from its outbox, PUBACKs from 
 import gc
 import json
 
-from mqtt_helpers import PUBACK, PUBLISH, MemStore, decode_publish, encode_publish, packets, wire
+from mqtt_helpers import (PUBACK, PUBLISH, MemStore, decode_publish, echo_waiting, encode_publish,
+                          packets, wire)
 from support import tmpdir
 
 from faxbridge.app.link import Link
@@ -285,7 +286,8 @@ def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
     # read put it, whatever the split; a telegram behind them is still whole
     ln, got = _link(verify=True)
     ln.echo.reset(0)
-    ln.echo.pending.clear()
+    ln.echo.seen("availability", b"online")
+    assert echo_waiting(ln.echo) == []
     stream = bytearray()
     for i, sfx in enumerate(("cafis/verdict", "fax/status", "fax/received")):
         ln.echo.expect(sfx, 40 + i, 0)
@@ -293,7 +295,7 @@ def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
         stream += encode_publish(R + sfx, body, 0, False, False, 0)
     stream += encode_publish(R + "cmd/telegram/center/E1", b"t" * 1800, 1, False, False, 5)
     _read_like_the_link(ln, stream, (1900, 3, 2048, 50))
-    assert not ln.echo.pending, ln.echo.pending
+    assert echo_waiting(ln.echo) == []
     assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.inbox.keep == 0
 
 
@@ -303,7 +305,8 @@ def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
     # the broker closing the connection)
     ln, got = _link(verify=True)
     ln.echo.reset(0)
-    ln.echo.pending.clear()
+    ln.echo.seen("availability", b"online")
+    assert echo_waiting(ln.echo) == []
     ln.echo.expect("fax/status", 7, 0)
     echo = encode_publish(R + "fax/status", contract.event("u1", 7, (("pad", "y" * 400),)), 0, False, False, 0)
     head = len(echo) - len(contract.event("u1", 7, (("pad", "y" * 400),)))
@@ -312,7 +315,7 @@ def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
     stream = first + echo + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
     assert len(first) + head + 100 == 2048
     _read_like_the_link(ln, stream, (2048,))
-    assert not ln.echo.pending and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+    assert echo_waiting(ln.echo) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
 
 
 def test_an_empty_echo_is_not_read_as_the_payload_before_it():
@@ -320,9 +323,10 @@ def test_an_empty_echo_is_not_read_as_the_payload_before_it():
     # head (no seq), so fax/status stays pending
     ln, got = _link(verify=True)
     ln.echo.reset(0)
-    ln.echo.pending.clear()
+    ln.echo.seen("availability", b"online")
+    assert echo_waiting(ln.echo) == []
     ln.echo.expect("fax/status", 3, 0)
     stream = (encode_publish(R + "cmd/telegram/center/Z1", b'{"unit":"u1","seq":9}', 1, False, False, 1)
               + encode_publish(R + "fax/status", b"", 0, False, False, 0))
     _read_like_the_link(ln, stream, (2048,))
-    assert len(got) == 1 and "fax/status" in ln.echo.pending
+    assert len(got) == 1 and echo_waiting(ln.echo) == ["fax/status"]
