@@ -330,3 +330,27 @@ def test_an_empty_echo_is_not_read_as_the_payload_before_it():
               + encode_publish(R + "fax/status", b"", 0, False, False, 0))
     _read_like_the_link(ln, stream, (2048,))
     assert len(got) == 1 and echo_waiting(ln.echo) == ["fax/status"]
+
+
+def test_discovery_configs_go_one_at_a_time_each_after_the_puback_of_the_one_before():
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=False, discovery=("homeassistant", "9"))
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    s.take()
+    topics = []
+    for now in range(1, 40):
+        ln._pump(now)
+        ln._pump(now)                  # a second wake before the PUBACK sends nothing more
+        sent = [bytes(b[2:2 + b[1]]) for t, _f, b in packets(c for c in s.take() if type(c) is not int)
+                if t == PUBLISH and bytes(b[2:2 + b[1]]).endswith(b"/config")]
+        assert len(sent) <= 1 and s.inflight() <= 2, (sent, s.inflight())   # + availability
+        topics += sent
+        for _ in range(s.inflight()):
+            pid = s._ipid[0]
+            s.feed(bytes((0x40, 2, pid >> 8, pid & 255)), now)
+            ln._handle(now)
+    from faxbridge.core.mqtt import discovery
+    assert len(topics) == discovery.count() == len(set(topics)) and ln._disc == -1

@@ -85,6 +85,7 @@ class Link:
         self.tseq = 0
         self.discovery = discovery   # (HA prefix, firmware version) or None: docs/ha.md
         self._disc = -1              # next discovery config to publish on this connection
+        self._dpid = 0               # the packet id of the last one (the next waits for it)
         self._addr = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -172,13 +173,17 @@ class Link:
         self._wake.set()
 
     def _announce(self, now):
-        """Home Assistant discovery: one retained config per entity, QoS 1, built one at a
-        time while the in-flight window has room (docs/ha.md)."""
+        """Home Assistant discovery: one retained config per entity, QoS 1, built and sent one
+        at a time, the next after the PUBACK of the one before: the session keeps a QoS 1
+        packet whole until its PUBACK, so only one config (a few hundred bytes) is ever held
+        (docs/ha.md)."""
         from faxbridge.core.mqtt import discovery
         sess = self.session
-        while 0 <= self._disc < discovery.count() and sess.can_publish():
+        if self._dpid and sess.slot(self._dpid) >= 0:
+            return
+        if 0 <= self._disc < discovery.count() and sess.can_publish():
             t, p = discovery.config(self._disc, self.unit, self.root_s, self.discovery[0], self.discovery[1])
-            sess.publish(t.encode(), p, 1, True, now)
+            self._dpid = sess.publish(t.encode(), p, 1, True, now)
             self._disc += 1
         if self._disc >= discovery.count():
             self._disc = -1
