@@ -92,8 +92,7 @@ class Link:
         self._c = None
         self._rx_err = None
         self._t_flush = -1
-        self._subpid = 0
-        self._subs = 0     # filters subscribed (_SUBS[:n]; 0: not yet)
+        self._subpid = 0   # the last SUBSCRIBE's packet id, 0: none sent yet
 
     # ---- the application's side ----
     def event(self, suffix, pairs, cls=None):
@@ -299,12 +298,10 @@ class Link:
                 self.connects += 1
                 # a session the broker kept has our subscriptions: subscribing again would make
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
-                if not ev[1] or not self._subs:
+                if not ev[1] or not self._subpid:
                     r = self.root_s + "/"
-                    n = 4 if self.echo else 1   # the echo check reads our own events back
                     self._subpid = self.session.subscribe(
-                        [(r + _SUBS[i], 0 if i else 1) for i in range(n)], now)
-                    self._subs = n
+                        [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.echo else 1)], now)
                 try:
                     self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
                 except OSError:
@@ -316,7 +313,7 @@ class Link:
                 if ev[1] == self._subpid:
                     g = ev[2]
                     for i in range(len(g)):
-                        if g[i] == 0x80 and i < self._subs:
+                        if g[i] == 0x80 and i < (4 if self.echo else 1):
                             self._error("broker refused the subscription to %s/%s (SUBACK 0x80:"
                                         " ACL?)" % (self.root_s, _SUBS[i]))
             elif k == "refused":
@@ -351,6 +348,7 @@ class Link:
     async def run(self):
         """Connect, keep connected, deliver the outbox, serve commands; until stop()."""
         sess = self.session
+        wake = self._wake
         while not self._stopping:
             try:
                 if self._addr is None:
@@ -373,7 +371,34 @@ class Link:
             rt = asyncio.create_task(self._reader(c))
             tt = asyncio.create_task(self._ticker(c))
             try:
-                await self._drive()
+                # the driver, here rather than a coroutine of its own (one frame less per
+                # connection): until the session ends (once: the backoff counts each failure
+                # once), held commands need a new connection, or stop()
+                while not self._stopping and self._rx_err is None:
+                    now = self.clock.ms()
+                    self._handle(now)
+                    if sess.state == session.DOWN:
+                        break
+                    if sess.state == session.UP:
+                        self._pump(now)
+                        if self.echo:
+                            self.echo.check(now)
+                    self.outbox.poll(now)
+                    sess.poll(now)
+                    self._handle(now)
+                    if sess.state == session.DOWN:
+                        break
+                    if sess.pending():
+                        self._t_flush = now
+                        await self._flush()
+                        self._t_flush = -1
+                    if self.inbox.holding and self.has_room():
+                        # held commands: the broker delivers them again on a new connection (4.4)
+                        self._rx_err = _HOLD_OFF
+                        break
+                    if not wake.is_set():
+                        await wake.wait()
+                    wake.clear()
             except Exception as e:
                 if not self._stopping:
                     self._rx_err = "link failed: %r" % (e,)
@@ -396,39 +421,9 @@ class Link:
             await self._backoff(delay)
         self.outbox.close(self.clock.ms())
 
-    async def _drive(self):
-        sess = self.session
-        wake = self._wake
-        while not self._stopping:
-            now = self.clock.ms()
-            if self._rx_err is not None:
-                return  # run() ends the session (once: the backoff counts each failure once)
-            self._handle(now)
-            if sess.state == session.DOWN:
-                return
-            if sess.state == session.UP:
-                self._pump(now)
-                if self.echo:
-                    self.echo.check(now)
-            self.outbox.poll(now)
-            sess.poll(now)
-            self._handle(now)
-            if sess.state == session.DOWN:
-                return
-            if sess.pending():
-                self._t_flush = now
-                await self._flush()
-                self._t_flush = -1
-            if self.inbox.holding and self.has_room():
-                # held commands: the broker delivers them again on a new connection (4.4)
-                self._rx_err = _HOLD_OFF
-                return
-            if not wake.is_set():
-                await wake.wait()
-            wake.clear()
 
-
-# the filters under <root>/, in SUBSCRIBE order: commands (QoS 1), then the echo check's
+# the filters under <root>/, in SUBSCRIBE order: commands (QoS 1), then the echo check's (the
+# link subscribes to all 4 with verify, else to the first)
 _SUBS = (contract.CMD_FILTER, "fax/+", "cafis/+", contract.AVAILABILITY)
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
 
