@@ -36,3 +36,12 @@ def test_the_oldest_seq_per_topic_is_awaited_and_a_later_echo_confirms_it():
     e.check(1000)
     assert e.denied == 2 and echo_waiting(e) == []
     assert "faxbridge/u1/cafis/verdict (seq 2)" in errs[0] and "faxbridge/u1/availability" in errs[1]
+
+
+def test_the_seq_is_read_in_place_from_any_head():
+    from faxbridge.app.echo import _seq_of
+    assert _seq_of(memoryview(bytearray(b'{"unit":"u\\"seq\\":1","seq":4567,"x":1}'))[0:]) == 4567
+    assert _seq_of(b'{"unit":"u1","seq":0}') == 0
+    for head in (b"", b'"seq"', b'{"unit":"u1","seq":', b'{"unit":"u1","seq":x}', b'{"seq" :5}',
+                 b'{"unit":"u1","se'):
+        assert _seq_of(head) is None, head

@@ -72,16 +72,22 @@ class Echo:
                                                               self.ms))
 
 
-def _seq_of(payload):
-    """The seq of one of our own event payloads ({"unit":"..","seq":N,...}) or None."""
-    b = bytes(payload)
-    i = b.find(b'"seq":')
-    if i < 0:
+def _seq_of(b):
+    """The seq of one of our own event payloads ({"unit":"..","seq":N,...}) or None. Read in
+    place (b: the head kept in the socket buffer, any bytes-like): nothing is copied."""
+    n = len(b)
+    i = 0
+    while i + 6 <= n:          # '"seq":' (34 115 101 113 34 58)
+        if (b[i] == 34 and b[i + 1] == 115 and b[i + 2] == 101 and b[i + 3] == 113
+                and b[i + 4] == 34 and b[i + 5] == 58):
+            break
+        i += 1
+    else:
         return None
     i += 6
-    n = 0
+    v = 0
     j = i
-    while j < len(b) and 48 <= b[j] <= 57:
-        n = n * 10 + b[j] - 48
+    while j < n and 48 <= b[j] <= 57:
+        v = v * 10 + b[j] - 48
         j += 1
-    return n if j > i else None
+    return v if j > i else None
