@@ -186,3 +186,9 @@ def ack_all(s, outbox, now):
         if ev[0] == "puback":
             outbox.on_puback(ev[1], now)
     return got
+
+
+def echo_waiting(e):
+    """The topic suffixes an app/echo.Echo still waits for (its `p` list, in topic order)."""
+    from faxbridge.app import echo
+    return [t for i, t in enumerate(echo._TOPICS) if e.p[2 * i] >= 0]

@@ -1,4 +1,4 @@
-"""app/spool.py: the pages of a cmd/fax on flash, written through one small buffer."""
+"""app/spool.py: the pages of a cmd/fax on flash, written as the parser hands them over."""
 import os
 
 from support import raises, tmpdir
@@ -13,7 +13,7 @@ def _read(path):
 
 def test_pages_land_in_files_whatever_the_write_sizes():
     d = tmpdir("spool")
-    s = Spool(d, bufsize=8)
+    s = Spool(d)
     s.begin_page(0, "text")
     for piece in (b"", b"a", b"bcdefgh", b"ijklmnopqrstuvwxyz" * 3, memoryview(b"0123456789")[2:]):
         s.write(piece)

@@ -84,6 +84,14 @@ def test_puback_subscribe_encoding():
     raises(ValueError, codec.encode_puback, 0)
     s = codec.encode_subscribe(7, (("a/#", 1), ("b", 0)))
     assert s == b"\x82\x0c\x00\x07\x00\x03a/#\x01\x00\x01b\x00"
+    # a body over 127 bytes: a two-byte remaining length (2.2.3), filters as str or bytes
+    s = codec.encode_subscribe(0xBEEF, (("t/" + "x" * 150, 0), (b"u/+", 1)))
+    assert s == (b"\x82\xa3\x01\xbe\xef\x00\x98t/" + b"x" * 150 + b"\x00" + b"\x00\x03u/+\x01")
+    raises(ValueError, codec.encode_subscribe, 7, ())
+    raises(ValueError, codec.encode_subscribe, 0, (("a", 0),))
+    raises(ValueError, codec.encode_subscribe, 7, (("a", 3),))
+    raises(ValueError, codec.encode_subscribe, 7, (("", 0),))
+    raises(ValueError, codec.encode_subscribe, 7, (("a\x00b", 0),))
 
 
 STREAM = (b"\x20\x02\x00\x00" + encode_publish("x/y", b"payload" * 40, 1, False, False, 5)

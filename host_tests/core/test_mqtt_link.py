@@ -3,7 +3,8 @@ session as a broker would send them; answers read from its outbox, PUBACKs from 
 import gc
 import json
 
-from mqtt_helpers import PUBACK, PUBLISH, MemStore, decode_publish, encode_publish, packets, wire
+from mqtt_helpers import (PUBACK, PUBLISH, MemStore, decode_publish, echo_waiting, encode_publish,
+                          packets, wire)
 from support import tmpdir
 
 from faxbridge.app.link import Link
@@ -54,9 +55,28 @@ def _puback(pid):
     return (PUBACK, bytes((pid >> 8, pid & 0xFF)))
 
 
+def _subscribe_sent(verify):
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify)
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    return bytes(b"".join(bytes(c) for c in s.take() if type(c) is not int)), ln
+
+
 def test_subscribes_cmd_hash():
-    ln, _got = _link()
-    assert ln._subs[0] == (R + "cmd/#", 1)
+    out, ln = _subscribe_sent(False)
+    assert codec.encode_subscribe(ln._subpid, ((R + "cmd/#", 1),)) in out
+    out, ln = _subscribe_sent(True)   # the echo check reads the unit's own events back
+    assert codec.encode_subscribe(ln._subpid, ((R + "cmd/#", 1), (R + "fax/+", 0), (R + "cafis/+", 0),
+                                               (R + "availability", 0))) in out
+    ln.session.feed(bytes((0x90, 6, ln._subpid >> 8, ln._subpid & 255, 1, 0x80, 0, 0x80)), 1)
+    err = []
+    ln.on_error = err.append
+    ln._handle(1)
+    assert err == ["broker refused the subscription to faxbridge/u1/fax/+ (SUBACK 0x80: ACL?)",
+                   "broker refused the subscription to faxbridge/u1/availability (SUBACK 0x80: ACL?)"]
 
 
 def test_telegram_answered_then_acknowledged_with_the_senders_ref():
@@ -266,7 +286,8 @@ def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
     # read put it, whatever the split; a telegram behind them is still whole
     ln, got = _link(verify=True)
     ln.echo.reset(0)
-    ln.echo.pending.clear()
+    ln.echo.seen("availability", b"online")
+    assert echo_waiting(ln.echo) == []
     stream = bytearray()
     for i, sfx in enumerate(("cafis/verdict", "fax/status", "fax/received")):
         ln.echo.expect(sfx, 40 + i, 0)
@@ -274,7 +295,7 @@ def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
         stream += encode_publish(R + sfx, body, 0, False, False, 0)
     stream += encode_publish(R + "cmd/telegram/center/E1", b"t" * 1800, 1, False, False, 5)
     _read_like_the_link(ln, stream, (1900, 3, 2048, 50))
-    assert not ln.echo.pending, ln.echo.pending
+    assert echo_waiting(ln.echo) == []
     assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.inbox.keep == 0
 
 
@@ -284,7 +305,8 @@ def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
     # the broker closing the connection)
     ln, got = _link(verify=True)
     ln.echo.reset(0)
-    ln.echo.pending.clear()
+    ln.echo.seen("availability", b"online")
+    assert echo_waiting(ln.echo) == []
     ln.echo.expect("fax/status", 7, 0)
     echo = encode_publish(R + "fax/status", contract.event("u1", 7, (("pad", "y" * 400),)), 0, False, False, 0)
     head = len(echo) - len(contract.event("u1", 7, (("pad", "y" * 400),)))
@@ -293,7 +315,7 @@ def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
     stream = first + echo + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
     assert len(first) + head + 100 == 2048
     _read_like_the_link(ln, stream, (2048,))
-    assert not ln.echo.pending and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+    assert echo_waiting(ln.echo) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
 
 
 def test_an_empty_echo_is_not_read_as_the_payload_before_it():
@@ -301,9 +323,34 @@ def test_an_empty_echo_is_not_read_as_the_payload_before_it():
     # head (no seq), so fax/status stays pending
     ln, got = _link(verify=True)
     ln.echo.reset(0)
-    ln.echo.pending.clear()
+    ln.echo.seen("availability", b"online")
+    assert echo_waiting(ln.echo) == []
     ln.echo.expect("fax/status", 3, 0)
     stream = (encode_publish(R + "cmd/telegram/center/Z1", b'{"unit":"u1","seq":9}', 1, False, False, 1)
               + encode_publish(R + "fax/status", b"", 0, False, False, 0))
     _read_like_the_link(ln, stream, (2048,))
-    assert len(got) == 1 and "fax/status" in ln.echo.pending
+    assert len(got) == 1 and echo_waiting(ln.echo) == ["fax/status"]
+
+
+def test_discovery_configs_go_one_at_a_time_each_after_the_puback_of_the_one_before():
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=False, discovery=("homeassistant", "9"))
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    s.take()
+    topics = []
+    for now in range(1, 40):
+        ln._pump(now)
+        ln._pump(now)                  # a second wake before the PUBACK sends nothing more
+        sent = [bytes(b[2:2 + b[1]]) for t, _f, b in packets(c for c in s.take() if type(c) is not int)
+                if t == PUBLISH and bytes(b[2:2 + b[1]]).endswith(b"/config")]
+        assert len(sent) <= 1 and s.inflight() <= 2, (sent, s.inflight())   # + availability
+        topics += sent
+        for _ in range(s.inflight()):
+            pid = s._ipid[0]
+            s.feed(bytes((0x40, 2, pid >> 8, pid & 255)), now)
+            ln._handle(now)
+    from faxbridge.core.mqtt import discovery
+    assert len(topics) == discovery.count() == len(set(topics)) and ln._disc == -1

@@ -7,8 +7,21 @@ ACL dropped, so the echo is how the unit knows it was denied.
     e.expect(sfx, seq, now)      # a publish went out (the oldest unconfirmed seq per topic)
     e.seen(sfx, payload_head)    # one of our publishes came back (app/inbox.py)
     e.check(now)                 # overdue topics: counted in e.denied, reported through error
+
+RAM: one list made once, two numbers per topic that can be waited for (the contract's event
+topics, then availability): [seq, deadline, ...], seq -1 when nothing is awaited.
 """
 from faxbridge.core.mqtt import contract
+
+_TOPICS = contract.EVENT_TOPICS + (contract.AVAILABILITY,)
+
+
+def _slot(sfx):
+    """2 * the index of sfx in _TOPICS, -1 for any other topic (a received page's, say)."""
+    for i in range(len(_TOPICS)):
+        if _TOPICS[i] == sfx:
+            return 2 * i
+    return -1
 
 
 class Echo:
@@ -17,52 +30,64 @@ class Echo:
         self.root_s = root_s
         self.error = error
         self.denied = 0
-        self.pending = {}  # topic suffix -> [seq, deadline]
+        self.p = [-1, 0] * len(_TOPICS)   # per topic: seq awaited (-1: none), its deadline
 
     def reset(self, now):
-        self.pending = {contract.AVAILABILITY: [0, now + self.ms]}
+        p = self.p
+        for i in range(0, len(p), 2):
+            p[i] = -1
+        p[-2] = 0            # availability: `online` must come back
+        p[-1] = now + self.ms
 
     def expect(self, sfx, seq, now):
         # a received page (fax/page/<id>/<n>) is not read back: its topic is deeper than the
         # fax/+ subscription, and echoing it would bring the whole page back to the unit; the
-        # fax/received that names it is read back
-        if sfx is not None and sfx not in self.pending and not sfx.startswith(contract.FAX_PAGE):
-            self.pending[sfx] = [seq, now + self.ms]
+        # fax/received that names it is read back (it is no slot: _slot gives -1)
+        i = _slot(sfx)
+        if i >= 0 and self.p[i] < 0:
+            self.p[i] = seq
+            self.p[i + 1] = now + self.ms
 
     def seen(self, sfx, b):
-        p = self.pending.get(sfx)
-        if p is None:
+        i = _slot(sfx)
+        if i < 0 or self.p[i] < 0:
             return
         if sfx == contract.AVAILABILITY:
             if b == contract.ONLINE:
-                del self.pending[sfx]
+                self.p[i] = -1
             return
         seq = _seq_of(b)
-        if seq is not None and seq >= p[0]:
-            del self.pending[sfx]
+        if seq is not None and seq >= self.p[i]:
+            self.p[i] = -1
 
     def check(self, now):
-        if not self.pending:
-            return
-        for sfx in list(self.pending):
-            seq, dl = self.pending[sfx]
-            if now >= dl:
-                del self.pending[sfx]
+        p = self.p
+        for i in range(0, len(p), 2):
+            if p[i] >= 0 and now >= p[i + 1]:
+                seq = p[i]
+                p[i] = -1
                 self.denied += 1
                 self.error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
-                           " read-back) denied by its ACL?" % (self.root_s, sfx, seq, self.ms))
+                           " read-back) denied by its ACL?" % (self.root_s, _TOPICS[i >> 1], seq,
+                                                              self.ms))
 
 
-def _seq_of(payload):
-    """The seq of one of our own event payloads ({"unit":"..","seq":N,...}) or None."""
-    b = bytes(payload)
-    i = b.find(b'"seq":')
-    if i < 0:
+def _seq_of(b):
+    """The seq of one of our own event payloads ({"unit":"..","seq":N,...}) or None. Read in
+    place (b: the head kept in the socket buffer, any bytes-like): nothing is copied."""
+    n = len(b)
+    i = 0
+    while i + 6 <= n:          # '"seq":' (34 115 101 113 34 58)
+        if (b[i] == 34 and b[i + 1] == 115 and b[i + 2] == 101 and b[i + 3] == 113
+                and b[i + 4] == 34 and b[i + 5] == 58):
+            break
+        i += 1
+    else:
         return None
     i += 6
-    n = 0
+    v = 0
     j = i
-    while j < len(b) and 48 <= b[j] <= 57:
-        n = n * 10 + b[j] - 48
+    while j < n and 48 <= b[j] <= 57:
+        v = v * 10 + b[j] - 48
         j += 1
-    return n if j > i else None
+    return v if j > i else None

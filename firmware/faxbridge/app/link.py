@@ -85,14 +85,14 @@ class Link:
         self.tseq = 0
         self.discovery = discovery   # (HA prefix, firmware version) or None: docs/ha.md
         self._disc = -1              # next discovery config to publish on this connection
+        self._dpid = 0               # the packet id of the last one (the next waits for it)
         self._addr = None
         self._wake = asyncio.Event()
         self._stopping = False
         self._c = None
         self._rx_err = None
         self._t_flush = -1
-        self._subpid = 0
-        self._subs = ()
+        self._subpid = 0   # the last SUBSCRIBE's packet id, 0: none sent yet
 
     # ---- the application's side ----
     def event(self, suffix, pairs, cls=None):
@@ -172,13 +172,17 @@ class Link:
         self._wake.set()
 
     def _announce(self, now):
-        """Home Assistant discovery: one retained config per entity, QoS 1, built one at a
-        time while the in-flight window has room (docs/ha.md)."""
+        """Home Assistant discovery: one retained config per entity, QoS 1, built and sent one
+        at a time, the next after the PUBACK of the one before: the session keeps a QoS 1
+        packet whole until its PUBACK, so only one config (a few hundred bytes) is ever held
+        (docs/ha.md)."""
         from faxbridge.core.mqtt import discovery
         sess = self.session
-        while 0 <= self._disc < discovery.count() and sess.can_publish():
+        if self._dpid and sess.slot(self._dpid) >= 0:
+            return
+        if 0 <= self._disc < discovery.count() and sess.can_publish():
             t, p = discovery.config(self._disc, self.unit, self.root_s, self.discovery[0], self.discovery[1])
-            sess.publish(t.encode(), p, 1, True, now)
+            self._dpid = sess.publish(t.encode(), p, 1, True, now)
             self._disc += 1
         if self._disc >= discovery.count():
             self._disc = -1
@@ -294,13 +298,10 @@ class Link:
                 self.connects += 1
                 # a session the broker kept has our subscriptions: subscribing again would make
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
-                if not ev[1] or not self._subs:
+                if not ev[1] or not self._subpid:
                     r = self.root_s + "/"
-                    subs = [(r + contract.CMD_FILTER, 1)]
-                    if self.echo:
-                        subs += [(r + "fax/+", 0), (r + "cafis/+", 0), (r + contract.AVAILABILITY, 0)]
-                    self._subs = subs
-                    self._subpid = self.session.subscribe(subs, now)
+                    self._subpid = self.session.subscribe(
+                        [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.echo else 1)], now)
                 try:
                     self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
                 except OSError:
@@ -312,9 +313,9 @@ class Link:
                 if ev[1] == self._subpid:
                     g = ev[2]
                     for i in range(len(g)):
-                        if g[i] == 0x80 and i < len(self._subs):
-                            self._error("broker refused the subscription to %s (SUBACK 0x80: ACL?)"
-                                        % self._subs[i][0])
+                        if g[i] == 0x80 and i < (4 if self.echo else 1):
+                            self._error("broker refused the subscription to %s/%s (SUBACK 0x80:"
+                                        " ACL?)" % (self.root_s, _SUBS[i]))
             elif k == "refused":
                 self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
             elif k == "down":
@@ -347,6 +348,7 @@ class Link:
     async def run(self):
         """Connect, keep connected, deliver the outbox, serve commands; until stop()."""
         sess = self.session
+        wake = self._wake
         while not self._stopping:
             try:
                 if self._addr is None:
@@ -369,7 +371,34 @@ class Link:
             rt = asyncio.create_task(self._reader(c))
             tt = asyncio.create_task(self._ticker(c))
             try:
-                await self._drive()
+                # the driver, here rather than a coroutine of its own (one frame less per
+                # connection): until the session ends (once: the backoff counts each failure
+                # once), held commands need a new connection, or stop()
+                while not self._stopping and self._rx_err is None:
+                    now = self.clock.ms()
+                    self._handle(now)
+                    if sess.state == session.DOWN:
+                        break
+                    if sess.state == session.UP:
+                        self._pump(now)
+                        if self.echo:
+                            self.echo.check(now)
+                    self.outbox.poll(now)
+                    sess.poll(now)
+                    self._handle(now)
+                    if sess.state == session.DOWN:
+                        break
+                    if sess.pending():
+                        self._t_flush = now
+                        await self._flush()
+                        self._t_flush = -1
+                    if self.inbox.holding and self.has_room():
+                        # held commands: the broker delivers them again on a new connection (4.4)
+                        self._rx_err = _HOLD_OFF
+                        break
+                    if not wake.is_set():
+                        await wake.wait()
+                    wake.clear()
             except Exception as e:
                 if not self._stopping:
                     self._rx_err = "link failed: %r" % (e,)
@@ -392,38 +421,10 @@ class Link:
             await self._backoff(delay)
         self.outbox.close(self.clock.ms())
 
-    async def _drive(self):
-        sess = self.session
-        wake = self._wake
-        while not self._stopping:
-            now = self.clock.ms()
-            if self._rx_err is not None:
-                return  # run() ends the session (once: the backoff counts each failure once)
-            self._handle(now)
-            if sess.state == session.DOWN:
-                return
-            if sess.state == session.UP:
-                self._pump(now)
-                if self.echo:
-                    self.echo.check(now)
-            self.outbox.poll(now)
-            sess.poll(now)
-            self._handle(now)
-            if sess.state == session.DOWN:
-                return
-            if sess.pending():
-                self._t_flush = now
-                await self._flush()
-                self._t_flush = -1
-            if self.inbox.holding and self.has_room():
-                # held commands: the broker delivers them again on a new connection (4.4)
-                self._rx_err = _HOLD_OFF
-                return
-            if not wake.is_set():
-                await wake.wait()
-            wake.clear()
 
-
+# the filters under <root>/, in SUBSCRIBE order: commands (QoS 1), then the echo check's (the
+# link subscribes to all 4 with verify, else to the first)
+_SUBS = (contract.CMD_FILTER, "fax/+", "cafis/+", contract.AVAILABILITY)
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
 
 

@@ -6,8 +6,9 @@
     spool.pages()                    # [(kind, path), ...] of the pages complete, in order
     spool.clear()                    # remove every file (a refused command, or after the move)
 
-One file per page, `<folder>/p<i>.<kind>`, written through one preallocated buffer (bufsize
-bytes), so a page of any size costs the same RAM. A crash mid-write leaves a partial file
+One file per page, `<folder>/p<i>.<kind>`. The parser hands its decoded bytes over 256 at a
+time (faxcmd._OUT) and they go straight to the file (the file system's own cache gathers them):
+no buffer here, so a page of any size costs no RAM beyond the parser's. A crash mid-write leaves a partial file
 that the next Spool removes; the command was not acknowledged, so the broker delivers it again
 (docs/mqtt.md "Commands"). Whoever takes the pages (jobs.submit) moves the files away.
 """
@@ -17,12 +18,9 @@ from faxbridge.app.store import makedirs
 
 
 class Spool:
-    def __init__(self, folder, bufsize=512):
+    def __init__(self, folder):
         self.folder = folder.rstrip("/")
         makedirs(self.folder)
-        self.buf = bytearray(bufsize)
-        self.mv = memoryview(self.buf)
-        self.n = 0
         self.f = None
         self._pages = []
         self.clear()
@@ -34,30 +32,10 @@ class Spool:
         self._cur = (kind, path)
 
     def write(self, data):
-        """Copy data (any bytes-like) in; full buffers go to the file."""
-        buf = self.buf
-        size = len(buf)
-        n = self.n
-        got = len(data)
-        if n + got < size:  # it fits: copied without a view of it
-            buf[n:n + got] = data
-            self.n = n + got
-            return
-        mv = memoryview(data)
-        i = 0
-        while i < got:
-            k = min(size - n, got - i)
-            buf[n:n + k] = mv[i:i + k]
-            n += k
-            i += k
-            if n == size:
-                self.f.write(buf)
-                n = 0
-        self.n = n
+        """Write data (any bytes-like, used only during the call) to the page's file."""
+        self.f.write(data)
 
     def end_page(self):
-        if self.n:
-            self.f.write(self.mv[:self.n])
         self._close()
         self._pages.append(self._cur)
 
@@ -77,7 +55,6 @@ class Spool:
     abort = clear  # the parser's abort: the same function object, no second one
 
     def _close(self):
-        self.n = 0
         if self.f is not None:
             f = self.f
             self.f = None

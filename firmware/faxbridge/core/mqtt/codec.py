@@ -144,17 +144,33 @@ def encode_puback(pid):
 
 
 def encode_subscribe(pid, filters):
-    """SUBSCRIBE (3.8): filters is a sequence of (topic filter, max qos)."""
+    """SUBSCRIBE (3.8): filters is a sequence of (topic filter, max qos). Sized first, then
+    written into one buffer (no body grown by concatenation)."""
     if not filters:
         raise ValueError("SUBSCRIBE needs at least one filter (3.8.3)")
-    body = bytes((pid >> 8, pid & 0xFF))
+    if not 1 <= pid <= 65535:
+        raise ValueError("packet id must be 1..65535")
+    n = 2
     for f, q in filters:
         if q not in (0, 1, 2):
             raise ValueError("bad qos")
-        body += _field(check_topic(f, True)) + bytes((q,))
-    if not 1 <= pid <= 65535:
-        raise ValueError("packet id must be 1..65535")
-    return _packet(0x82, body)
+        n += 3 + len(check_topic(f, True))
+    out = bytearray(1 + varint_size(n) + n)
+    out[0] = 0x82
+    p = varint_into(out, 1, n)
+    out[p] = pid >> 8
+    out[p + 1] = pid & 0xFF
+    p += 2
+    for f, q in filters:
+        t = _u8(f)
+        k = len(t)
+        out[p] = k >> 8
+        out[p + 1] = k & 0xFF
+        out[p + 2:p + 2 + k] = t
+        p += 2 + k
+        out[p] = q
+        p += 1
+    return bytes(out)
 
 
 _HDR = const(0)

@@ -20,7 +20,7 @@ seq, so seq stays gap-free; an accepted event is never dropped.
 
 RAM: after construction the outbox allocates nothing that grows with the traffic: the events
 in flight are a ring of `window` entries (packet id, seq, the record's place in the store,
-topic), topics are cached per suffix for the echo check (at most _TOPICS), records are read
+topic: its index in contract.EVENT_TOPICS, the echo check's names), records are read
 one at a time by the store. No packet is kept: pump() hands the session an adapter-written
 PUBLISH (session.publish_ext, the packet id alone) and the adapter writes it with packet():
 the header into its own small buffer, the payload a view of the store's record buffer, read
@@ -54,7 +54,6 @@ from faxbridge.core.mqtt import codec, contract
 
 _SOFT_NUM = const(3)
 _SOFT_DEN = const(4)
-_TOPICS = const(8)     # distinct topic suffixes cached (the contract has 4 event topics)
 _SFX = const(16)       # has_room(): room counted for the suffix (longest event suffix: 13)
 FILE = const(0x80)     # a record's class bit: its payload names a file (accept_file)
 _PAGE = const(254)     # the topic index of a file-backed event in flight (never cached)
@@ -82,10 +81,9 @@ class Outbox:
         self._pid = array("H", bytes(2 * window))
         self._seq = array("I", bytes(4 * window))
         self._off = array("I", bytes(4 * window))   # the record's place in the store
-        self._top = bytearray(window)   # index into _topics, 255: not cached, _PAGE: a file
+        self._top = bytearray(window)   # index in contract.EVENT_TOPICS, 255: other, _PAGE: a file
         self._h = 0
         self._n = 0
-        self._topics = []   # (suffix bytes, suffix str): the echo check's names
         self._root = None
         self._ttop = None   # root + b"telemetry"
         self._t_ack = -1
@@ -157,18 +155,6 @@ class Outbox:
             self.dropped_telemetry += 1
         self.telemetry = payload
 
-    def _topic(self, sfx):
-        """Index of sfx in the topic cache (added if there is room), 255 if not cached."""
-        t = self._topics
-        for i in range(len(t)):
-            if t[i][0] == sfx:
-                return i
-        if len(t) >= _TOPICS:
-            return 255
-        b = bytes(sfx)
-        t.append((b, str(b, "utf-8")))
-        return len(t) - 1
-
     def pump(self, session, root, now):
         """Hand the session what it can take now: telemetry (QoS 0) first, then stored events
         in seq order while the QoS 1 window has room (session.publish_ext: the adapter writes
@@ -195,7 +181,7 @@ class Outbox:
                     self.lost_files += 1
                     pid = 0   # gone (pruned): skipped in order, as if delivered
             else:
-                k = self._topic(sfx)
+                k = _topic(sfx)
             if pid:
                 pid = session.publish_ext(now)
             self._pid[i] = pid
@@ -218,7 +204,8 @@ class Outbox:
         """(seq, topic suffix str or None) of the i-th event in flight, in send order."""
         j = (self._h + i) % len(self._top)
         k = self._top[j]
-        return self._seq[j], self._topics[k][1] if k < len(self._topics) else None
+        t = contract.EVENT_TOPICS
+        return self._seq[j], t[k] if k < len(t) else None
 
     def _find(self, pid):
         """The ring index of the event in flight as pid, -1 if none."""
@@ -304,6 +291,19 @@ class Outbox:
     def close(self, now=0):
         self.poll(now, True)
         self.store.close()
+
+
+def _topic(sfx):
+    """Index of the suffix sfx (bytes-like) in contract.EVENT_TOPICS, 255 if it is none of them."""
+    t = contract.EVENT_TOPICS
+    try:
+        s = str(sfx, "utf-8")   # the one allocation: a short str, dropped at once
+    except UnicodeError:
+        return 255
+    for i in range(len(t)):
+        if t[i] == s:
+            return i
+    return 255
 
 
 def _ref(payload):

@@ -100,11 +100,11 @@ class Session:
             if p > 65535:
                 p = 1
             self._next_pid = p
-            if self._slot(p) < 0:
+            if self.slot(p) < 0:
                 return p
         raise RuntimeError("no free packet id")
 
-    def _slot(self, pid):
+    def slot(self, pid):
         """The in-flight slot of pid, -1 if it is not in flight."""
         p = self._ipid
         for k in range(self._ni):
@@ -257,7 +257,7 @@ class Session:
     def forget(self, pid):
         """The adapter could not write an adapter-written PUBLISH (its record or file is gone):
         free its slot without an event (the adapter tells the outbox itself)."""
-        k = self._slot(pid)
+        k = self.slot(pid)
         if k >= 0:
             self._drop(k)
 
@@ -310,7 +310,7 @@ class Session:
             pid = (body[0] << 8) | body[1] if n == 2 else 0
             if not pid:
                 raise ValueError("malformed PUBACK")
-            k = self._slot(pid)
+            k = self.slot(pid)
             if k >= 0:
                 self._drop(k)
                 self._ev.append(("puback", pid))
