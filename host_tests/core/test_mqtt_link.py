@@ -354,3 +354,47 @@ def test_discovery_configs_go_one_at_a_time_each_after_the_puback_of_the_one_bef
             ln._handle(now)
     from faxbridge.core.mqtt import discovery
     assert len(topics) == discovery.count() == len(set(topics)) and ln._disc == -1
+
+
+def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced():
+    # a firmware killed between syncing the answer and writing its seen slot answered the
+    # broker's redelivery a second time (test_mqtt_exactly_once, kill -9 mid-burst)
+    from faxbridge.app.outbox_store import FileStore
+    d = tmpdir("linksync")
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(d), capacity=32768,
+              seen=Seen(d + "/seen", 64))
+
+    def handle(cmd):
+        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
+    ln.on_command = handle
+    st = ln.outbox.store
+    sn = ln.inbox.seen
+    log = []
+    st_sync, sn_sync, sn_write, st_append = st.sync, sn.sync, sn._write, st.append
+
+    def append(*a):
+        log.append("answer written")
+        return st_append(*a)
+
+    def write(i):
+        log.append("seen written")
+        return sn_write(i)
+
+    def ssync():
+        log.append("answer synced" if st.dirty else "answer sync (nothing)")
+        return st_sync()
+
+    def nsync(force=False):
+        log.append("seen synced" if sn.dirty or force else "seen sync (nothing)")
+        return sn_sync(force)
+    st.append, sn._write, st.sync, sn.sync = append, write, ssync, nsync
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    s.take()
+    del log[:]
+    _pub(ln, "cmd/telegram/center/K1", b'{"hex":"00"}', pid=7)
+    assert log == ["answer written", "seen written", "answer synced", "seen synced"], log
+    assert sn.has_ref(b"cK1") and not st.hold and not sn.hold

@@ -224,6 +224,25 @@ class Inbox:
             self.holding = True
             self.held += 1
             return False
+        # the answer and its seen slot are both written before either is synced (the answer
+        # first): a process killed between them still finds both (docs/mqtt.md "Exactly once")
+        st = self.link.outbox.store
+        hold = sn is not None and hasattr(st, "sync")
+        if hold:
+            st.hold = sn.hold = True
+        try:
+            done = self._answer(k, sn, pid, crc)
+        finally:
+            if hold:
+                st.hold = sn.hold = False
+        if hold:
+            st.sync()
+            sn.sync()
+        return done
+
+    def _answer(self, k, sn, pid, crc):
+        """Run the command (or word its refusal) and record it as answered: True, or False
+        when the outbox had no room (held)."""
         err = self._err
         cmd = None
         if err is None:

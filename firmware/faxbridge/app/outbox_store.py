@@ -66,6 +66,8 @@ class FileStore:
         if max_record < 64 or max_record > _HDR + _FMT_MAX + _CRC:
             raise ValueError("max_record must be 64..%d bytes" % (_HDR + _FMT_MAX + _CRC))
         self.dir = folder
+        self.hold = False         # appends not synced until sync() (see sync)
+        self.dirty = False
         self.log_path = folder + "/log"
         self.ack_path = folder + "/ack"
         self._log_tmp = self.log_path + ".tmp"
@@ -170,6 +172,13 @@ class FileStore:
             return -1
         return off + _HDR + n + _CRC
 
+    def sync(self):
+        """Sync the appends made while `hold` was set (app/inbox.py: a command's answer and its
+        seen slot are both written before either is synced, the answer synced first)."""
+        if self.dirty:
+            self.dirty = False
+            _sync(self.f)
+
     # ---- the store interface ----
     def record_size(self, suffix, payload):
         return _HDR + 1 + len(suffix) + len(payload) + _CRC
@@ -194,7 +203,10 @@ class FileStore:
         f.seek(self.end)
         try:
             w = f.write(self.mv[:t])
-            _sync(f)
+            if self.hold:
+                self.dirty = True       # sync() after the seen slot is written (app/inbox.py)
+            else:
+                _sync(f)
         except OSError:
             f.seek(self.end)  # the next append overwrites whatever part was written
             raise

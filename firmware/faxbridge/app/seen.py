@@ -45,6 +45,8 @@ class Seen:
     def __init__(self, path, size=256):
         self.path = path
         self.size = size
+        self.hold = False         # slots not synced until sync() (app/inbox.py)
+        self.dirty = False
         self.buf = bytearray(SLOT)
         self.mv = memoryview(self.buf)
         self.hp = bytearray(2 * size)   # hash of (pid, crc) per slot
@@ -129,7 +131,7 @@ class Seen:
                     return True
 
     def add(self, pid, crc, key=None):
-        """Record an answered command (synced before it returns)."""
+        """Record an answered command (synced before it returns, unless `hold`)."""
         b = self.buf
         for i in range(SLOT):
             b[i] = 0
@@ -155,13 +157,22 @@ class Seen:
         self.next = (i + 1) % self.size
 
     def _write(self, i):
-        """buf into slot i, synced before it returns."""
+        """buf into slot i, synced before it returns (unless `hold`: then at sync())."""
         self.f.seek(i * SLOT)
         self.f.write(self.buf)
-        self.f.flush()
-        fs = getattr(os, "fsync", None)
-        if fs is not None:
-            fs(self.f.fileno())
+        if self.hold:
+            self.dirty = True
+        else:
+            self.sync(True)
+
+    def sync(self, force=False):
+        """Sync a slot written while `hold` was set."""
+        if force or self.dirty:
+            self.dirty = False
+            self.f.flush()
+            fs = getattr(os, "fsync", None)
+            if fs is not None:
+                fs(self.f.fileno())
 
     def close(self):
         if self.f is not None:
