@@ -1,7 +1,7 @@
 """The fax job lifecycle (spec/fax.md, docs/unit.md "Fax jobs"): one state machine, no I/O.
 
 A job is a record (a dict, persisted as JSON by the app's store); every change of state is one
-row of ROWS, saved (rev += 1), emitted as the fax/status event contract.fax_status builds, then
+row of jobtab.ROWS, saved (rev += 1), emitted as the fax/status event contract.fax_status builds, then
 marked reported (rep = rev). Time is passed in (Unix seconds). Configuration is the unit's:
 retries.count, retries.delay_s, retries.after_restart, jobs.max_queued, jobs.max_pages,
 jobs.keep_done. The page quota is a core.fax.quota.Quota.
@@ -16,59 +16,12 @@ Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_don
 by name through the ring (docs/unit.md).
 """
 from faxbridge.core.fax import quota as quotas, status
-from faxbridge.core.mqtt import commands, contract
+from faxbridge.core.fax.jobtab import ROWS, fields, pairs, valid_id  # noqa: F401  (job.ROWS, job.fields)
+from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt.outbox import OutboxFull
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
-
-# The transitions: (from states, event, to state, code); code None is the event's own (the
-# call's InterFAX code from the driver, the dial policy's 6002/6027, the caller's 205001).
-# "" is no state yet. Rows cite spec/fax.md's status table unless said otherwise.
-ROWS = (
-    (("",), "submit", "new", -1),                 # job accepted, pages being prepared
-    (("",), "refuse", "done", None),              # dial policy: refused 6002 / malformed 6027
-    (("new",), "ready", "queued", -2),            # ready, waiting for the line
-    (("new",), "bad_page", "done", 204000),       # page image could not be made
-    (("queued", "wait"), "hold", "held", -22),    # held: the page quota is spent
-    (("held",), "expire", "done", 205000),        # quota hold older than quota.hold_s (24 h)
-    (("queued", "wait", "held"), "dial", "call", -3),   # dialling / sending
-    (("call",), "page", "call", -3),              # sending: one more page confirmed
-    (("call",), "retry", "wait", -3),             # retryable outcome, attempts left ("Retries")
-    (("call",), "end", "done", None),             # the call's final code (0 = all pages)
-    (("call",), "cancelled", "done", 403),        # cancelled during the call (AT+FK)
-    (("queued", "wait", "held"), "cancel", "done", 403),  # cancelled on request
-    (("queued", "wait", "held"), "no_modem", "done", None),       # modem unusable: 205001
-    (("call",), "restart", "wait", -3),           # docs/unit.md: the unit restarted in the call,
-    (("call",), "restart_end", "done", 205001),   # redialled if allowed, else system error
-)
 BATCH = 8           # records changed after one pass over the store (bounded RAM)
-
-
-def valid_id(job_id):
-    """A job id is 1..40 of commands.JOB_CHARS and does not start with '.' (a file name)."""
-    return commands.name_ok(job_id, commands.MAX_JOB) and job_id[0] != "."
-
-
-def _pairs(ev):
-    """Evidence as a tuple of pairs: as given when it is one already (the record in RAM),
-    else built (a record read back from JSON holds lists)."""
-    if type(ev) is tuple:
-        for p in ev:
-            if type(p) is not tuple:
-                break
-        else:
-            return ev
-    return tuple(tuple(p) for p in ev)
-
-
-def fields(rec, evidence=True):
-    """The fax/status payload fields of a record (contract.fax_status); evidence=False puts a
-    note in place of the evidence (a status too large for an outbox record)."""
-    ev = rec.get("evidence") if evidence else (("omitted", "larger than an outbox record"),)
-    code = rec["code"]
-    return contract.fax_status(rec["id"], code, status.category(code), rec["state"] == "done",
-                               rec.get("attempt", 0), rec.get("confirmed", 0),
-                               _pairs(ev) if ev else None, rec["state"], rec.get("n", 0))
 
 
 class Jobs:
@@ -98,7 +51,7 @@ class Jobs:
             raise ValueError("job %s: no %s from %s" % (rec["id"], event, st))
         rec["state"] = to
         rec["code"] = code if c is None else c
-        rec["evidence"] = _pairs(evidence) if evidence else None   # one copy at most, kept
+        rec["evidence"] = pairs(evidence) if evidence else None   # one copy at most, kept
         rec["rev"] = rec.get("rev", 0) + 1
         if to == "done":
             self._fin += 1
