@@ -82,8 +82,10 @@ def install():
     from faxbridge.core.mqtt import outbox, session
     from faxbridge.ports.unix import port
     link_cls = link.Link
-    for name in ("_handle", "_pump", "_announce"):
+    for name in ("_handle", "_pump"):
         setattr(link.Link, name, _transient("Link." + name, getattr(link.Link, name)))
+    from faxbridge.core.mqtt import discovery
+    discovery.announce = _transient("discovery.announce", discovery.announce)
     from faxbridge.app import echo
     echo.Echo.check = _transient("Echo.check", echo.Echo.check)
     from faxbridge.app import inbox

@@ -1,13 +1,8 @@
 """The MQTT link: connection, session, outbox and events over app/transport; the commands
 coming in are app/inbox.Inbox's (docs/mqtt.md).
-
-    link = Link("u1", "192.0.2.10", 1883, FileStore("/outbox"), seen=Seen("/seen"),
-                spool=Spool("/spool"))
-    link.on_command = handler            # handler(cmd): commands.Fax / Cancel / Telegram
-    asyncio.create_task(link.run())
-    seq = link.event(contract.FAX_STATUS, contract.fax_status(...))   # OutboxFull if full
-    seq = link.event_file(contract.page_topic(fid, 1), "/rx/rx3-1/p1.g3", contract.fax_page(...))
-    link.telemetry((("uptime", 12), ("heap", 51234)))
+Usage: docs/mqtt.md "API (stable)". Its parts elsewhere: the telemetry payload
+(app/telemetry.py), Home Assistant discovery (core/mqtt/discovery.announce), the backoff's
+jitter (transport.urandom_float).
 
 Commands stream in (never assembled). Each gets exactly one answer, persisted in the outbox
 before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
@@ -21,7 +16,7 @@ is deleted at its PUBACK (docs/mqtt.md "Received pages").
 import asyncio
 from micropython import const
 
-from faxbridge.app import rx, transport
+from faxbridge.app import rx, telemetry, transport
 from faxbridge.app.clock import Monotonic
 from faxbridge.app.echo import Echo
 from faxbridge.app.inbox import Inbox
@@ -65,7 +60,7 @@ class Link:
             username=username, password=password, header_size=len(self.root) + commands.MAX_TOPIC,
             max_inflight=max_inflight, connack_timeout_ms=connect_timeout_ms,
             backoff_min_ms=backoff_min_ms, backoff_max_ms=backoff_max_ms,
-            rand=rand or _urandom_float)
+            rand=rand or transport.urandom_float)
         # socket reads, and a whole cancel/telegram kept where it was read (app/inbox.py): so
         # at least the largest of them
         self.rxbuf = bytearray(max(rx_buffer, commands.MAX_TELEGRAM))
@@ -132,21 +127,9 @@ class Link:
 
     def telemetry(self, pairs=()):
         """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept).
-        The link's own counters are appended to the fields given."""
+        The link's own counters are appended to the fields given (app/telemetry.py)."""
         self.tseq += 1
-        ob = self.outbox
-        s = self.session
-        ib = self.inbox
-        # written straight into the contract's buffer: one tuple of values per group, no pairs
-        ob.set_telemetry(contract.telemetry(
-            self.unit, ob.last, self.tseq, pairs,
-            ("outbox", "depth,bytes,last_seq,dropped_telemetry,refused_progress,refused_result,"
-             "refused_answer,lost_files",
-             (ob.depth(), ob.store.used(), ob.last, ob.dropped_telemetry, ob.refused_progress,
-              ob.refused_result, ob.refused_answer, ob.lost_files)),
-            ("link", "state,connects,errors,denied,resent,held,redelivered,last_error",
-             (self.state(), self.connects, self.errors, self.echo.denied if self.echo else 0,
-              s.stats_resent, ib.held, ib.redelivered, self.last_error))))
+        self.outbox.set_telemetry(telemetry.payload(self, pairs))
         self._wake.set()
 
     def state(self):
@@ -171,25 +154,11 @@ class Link:
                 pass
         self._wake.set()
 
-    def _announce(self, now):
-        """Home Assistant discovery: one retained config per entity, QoS 1, built and sent one
-        at a time, the next after the PUBACK of the one before: the session keeps a QoS 1
-        packet whole until its PUBACK, so only one config (a few hundred bytes) is ever held
-        (docs/ha.md)."""
-        from faxbridge.core.mqtt import discovery
-        sess = self.session
-        if self._dpid and sess.slot(self._dpid) >= 0:
-            return
-        if 0 <= self._disc < discovery.count() and sess.can_publish():
-            t, p = discovery.config(self._disc, self.unit, self.root_s, self.discovery[0], self.discovery[1])
-            self._dpid = sess.publish(t.encode(), p, 1, True, now)
-            self._disc += 1
-        if self._disc >= discovery.count():
-            self._disc = -1
-
     def _pump(self, now):
-        if self._disc >= 0:
-            self._announce(now)
+        if self._disc >= 0:   # Home Assistant discovery, one config at a time (docs/ha.md)
+            from faxbridge.core.mqtt import discovery
+            self._disc, self._dpid = discovery.announce(
+                self.session, self._disc, self._dpid, self.unit, self.root_s, self.discovery, now)
         ob = self.outbox
         n0 = ob.inflight()
         ob.pump(self.session, self.root, now)
@@ -427,7 +396,3 @@ class Link:
 _SUBS = (contract.CMD_FILTER, "fax/+", "cafis/+", contract.AVAILABILITY)
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
 
-
-def _urandom_float():
-    import os
-    return os.urandom(2)[0] / 256 + os.urandom(1)[0] / 65536

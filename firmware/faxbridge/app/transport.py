@@ -20,6 +20,12 @@ _IPPROTO_TCP = const(6)
 _TCP_NODELAY = const(1)
 
 
+def urandom_float():
+    """A float in [0, 1) from os.urandom: the reconnect backoff's jitter (session rand)."""
+    import os
+    return os.urandom(2)[0] / 256 + os.urandom(1)[0] / 65536
+
+
 def pem_to_der(data):
     """The first certificate of a PEM text as DER bytes (DER input is returned unchanged)."""
     if isinstance(data, str):

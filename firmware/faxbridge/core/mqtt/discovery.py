@@ -97,3 +97,18 @@ def removal(i, unit, ha_prefix="homeassistant"):
     """The topic whose empty retained message removes entity i (discovery switched off)."""
     comp, oid = ENTITIES[i][0], ENTITIES[i][1]
     return "%s/%s/%s/%s/config" % (ha_prefix, comp, _node(unit), oid)
+
+
+def announce(sess, i, pid, unit, root, disc, now):
+    """Send config i of the ENTITIES on session sess when it can take it and the one before
+    (packet id pid) has its PUBACK: the session keeps a QoS 1 packet whole until then, so one
+    config (a few hundred bytes) is held at a time. disc: (HA prefix, firmware version).
+    Returns (i, pid) for the next call; i is -1 once all are sent (docs/ha.md)."""
+    if pid and sess.slot(pid) >= 0:
+        return i, pid
+    n = len(ENTITIES)
+    if 0 <= i < n and sess.can_publish():
+        t, p = config(i, unit, root, disc[0], disc[1])
+        pid = sess.publish(t.encode(), p, 1, True, now)
+        i += 1
+    return (-1 if i >= n else i), pid
