@@ -67,3 +67,45 @@ def test_a_config_is_written_field_by_field():
         c = json.loads(p)
         assert c["unique_id"] == c["object_id"] == "faxbridge_u_1_" + d.ENTITIES[i][1]
         assert p.endswith(b'"manufacturer":"faxbridge","sw_version":"9.9"}}') and p.index(b'"device":{"id') > 0
+
+
+class _Sess:
+    """The session's side announce uses: slot, can_publish, publish (a window of `room`)."""
+
+    def __init__(self, room=1):
+        self.room = room
+        self.flight = []
+        self.sent = []
+
+    def slot(self, pid):
+        return self.flight.index(pid) if pid in self.flight else -1
+
+    def can_publish(self):
+        return len(self.flight) < self.room
+
+    def publish(self, topic, payload, qos, retain, now):
+        assert qos == 1 and retain
+        self.sent.append((topic, payload))
+        self.flight.append(len(self.sent))
+        return len(self.sent)
+
+
+def test_announce_sends_one_config_per_puback_then_stops():
+    s = _Sess(room=4)
+    i, pid = 0, 0
+    i, pid = d.announce(s, i, pid, "u-1", ROOT, ("homeassistant", "9.9"), 0)
+    assert (i, pid, len(s.sent)) == (1, 1, 1)
+    for _ in range(3):      # no PUBACK yet: nothing more, although the window has room
+        i, pid = d.announce(s, i, pid, "u-1", ROOT, ("homeassistant", "9.9"), 0)
+    assert (i, pid, len(s.sent)) == (1, 1, 1)
+    while i >= 0:
+        s.flight.remove(pid)     # its PUBACK
+        i, pid = d.announce(s, i, pid, "u-1", ROOT, ("homeassistant", "9.9"), 0)
+    assert [t.decode() for t, _ in s.sent] == [t for t, _ in _all()]
+    assert i == -1 and len(s.sent) == d.count()
+
+
+def test_announce_waits_for_room_in_the_window():
+    s = _Sess(room=0)
+    assert d.announce(s, 0, 0, "u-1", ROOT, ("homeassistant", "9.9"), 0) == (0, 0)
+    assert s.sent == []
