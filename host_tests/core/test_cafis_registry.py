@@ -124,6 +124,11 @@ BAD = (
     ("center id width", lambda d: d["centers"][0].update({"center_ids": ["A"]}), "must be 2 characters"),
     ("service digits", lambda d: d["centers"][0].update({"services": ["100"]}), "not a 4-digit message type"),
     ("service unknown", lambda d: d["centers"][0].update({"services": ["0500"]}), "0500 is not in the catalogue"),
+    # a center's record keeps 2-byte offsets (registry.Center): what it holds stays below 64 KB
+    ("center ids too many", lambda d: d["centers"][1].update({"center_ids": ["B1"] * 33000}),
+     "center B: routes, center_ids, services and serves take 66"),
+    ("services too many", lambda d: d["centers"][1].update({"services": ["0100"] * 33000}),
+     "center B: routes, center_ids, services and serves take 66"),
     ("state", lambda d: d["centers"][0].update({"state": "open"}), "center A.state must be one of"),
     ("two destinations", lambda d: d["centers"][2].update({"company": "ISS0002"}),
      "company ISS0002 already has destination center B"),

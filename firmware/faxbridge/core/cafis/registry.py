@@ -348,7 +348,7 @@ def _build(d):
         if total > _MAX_ROUTES:
             raise RegistryError("%s: %d routes in all; at most %d (their state is kept in RAM)"
                                 % (w, total, _MAX_ROUTES))
-        ids = b""
+        ids = bytearray()
         for x in _list(c, "center_ids", w):
             x = _str(x, w + ".center_ids", idw)
             if len(x) != idw:
@@ -364,6 +364,10 @@ def _build(d):
             if len(reg.centers) >= _NONE:
                 raise RegistryError("%s: at most %d centers have a destination role" % (w, _NONE))
             cos.blocks[co // cos.per][(co % cos.per) * cos.w + co_w + sub_w] = len(reg.centers)
+        k = 6 + len(ranges) + len(ids) + len(services) + len(serves or b"")
+        if k >= 0xFFFF:     # Center.rec's offsets are 2 bytes; 0xFFFF means no destination role
+            raise RegistryError("%s: routes, center_ids, services and serves take %d bytes; at most %d"
+                                % (w, k, 0xFFFE))
         state = _state(c.get("state", "online"), w + ".state",
                        (("online", ONLINE), ("not_open", NOT_OPEN), ("suspended", SUSPENDED), ("fault", FAULT)))
         cen = Center(len(reg.centers), cid, co, ranges, ids, services, serves, state)
