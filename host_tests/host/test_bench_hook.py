@@ -86,3 +86,23 @@ def test_scenario_steps_switch_and_the_big_fax_is_256_kb():
     assert 255 * 1024 < len(body) <= 256 * 1024, len(body)
     cmd = json.loads(body)
     assert len(cmd["pages"]) <= 20 and all(len(p.get("text", "")) <= 16000 for p in cmd["pages"])
+
+
+def test_heap_one_run_is_plugged_by_the_flag_or_by_bench_plug(monkeypatch):
+    # docs/bench.md's one run is `BENCH_PLUG=1 heap.py --heap 520K`; `--plug` says the same
+    import _scenario
+    import heap
+    seen = []
+
+    def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False):
+        seen.append((h, plug))
+        return True, "", 0.1, (1000, 2000) if plug else None
+
+    monkeypatch.setattr(_scenario, "run", run)
+    for env, argv, plug in (("1", [], True), (None, ["--plug"], True), (None, [], False), ("", [], False)):
+        if env is None:
+            monkeypatch.delenv("BENCH_PLUG", raising=False)
+        else:
+            monkeypatch.setenv("BENCH_PLUG", env)
+        assert heap.main(["heap.py", "--heap", "520K", "--steps", "demo"] + argv) == 0
+        assert seen[-1] == ("520K", plug), (env, argv, seen)

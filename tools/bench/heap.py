@@ -25,6 +25,7 @@ tried completes (used by the latency and pump benchmarks and the fragmentation r
 Writes build/bench-heap.json. Standalone:
     .venv/bin/python tools/bench/heap.py [--steps demo,telegrams]      everything
     .venv/bin/python tools/bench/heap.py --heap 600K [--hole 2048] [--plug]  the scenario once
+                                          (--plug, or BENCH_PLUG=1: the import holes plugged)
     .venv/bin/python tools/bench/heap.py --code                          imported code, residue
 """
 import json
@@ -192,7 +193,7 @@ def main(argv):
         hole = int(argv[argv.index("--hole") + 1]) if "--hole" in argv else None
         work = tempfile.mkdtemp(prefix="bench-heap-")
         jobs = _scenario.prepare_jobs(work) if "jobs100" in which else None
-        plug = "--plug" in argv
+        plug = "--plug" in argv or bool(os.environ.get("BENCH_PLUG"))    # _scenario.run sets or clears it
         ok, why, dt, bound = _scenario.run(heap, which, jobs, hole=hole, plug=plug)
         print("scenario (%s) at %s%s: %s in %.1f s %s%s" % (
             "+".join(which), heap, " plugged" if plug else "", "completes" if ok else "FAILS", dt, why,
