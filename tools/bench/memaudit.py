@@ -120,9 +120,8 @@ def heads(lines):
     return out
 
 
-def new_objects(log, before, after):
-    """`address blocks letter` of the objects in the `after` block map that were not in the
-    `before` one (same address, size and kind): what came to be held between the two."""
+def _maps(log):
+    """{label: lines} of the block maps in the log (`bench: audit heapmap <label>` .. `-end`)."""
     maps = {}
     label = None
     for ln in log.splitlines():
@@ -133,6 +132,13 @@ def new_objects(log, before, after):
             maps[label] = []
         elif label is not None:
             maps[label].append(ln)
+    return maps
+
+
+def new_objects(log, before, after):
+    """`address blocks letter` of the objects in the `after` block map that were not in the
+    `before` one (same address, size and kind): what came to be held between the two."""
+    maps = _maps(log)
     b = heads(maps[before])
     a = heads(maps[after])
     return ["%x %d %s" % (k, v[0], v[1]) for k, v in sorted(a.items()) if b.get(k) != v]
@@ -141,18 +147,11 @@ def new_objects(log, before, after):
 def heap_report(log):
     """The modules loaded, the qstr pool and the block map census at each audit label, each
     against the baseline taken when main.py starts (`imports`)."""
-    maps, qs, mods = {}, {}, {}
-    label = None
+    maps = _maps(log)
+    qs, mods = {}, {}
     qlabel = None
-    for ln in log.splitlines():
-        if ln.startswith("bench: audit heapmap-end "):
-            label = None
-        elif ln.startswith("bench: audit heapmap "):
-            label = ln.split()[3]
-            maps[label] = []
-        elif label is not None:
-            maps[label].append(ln)
-        elif ln.startswith("bench: audit qstr "):
+    for ln in log.splitlines():     # a block map's rows start with an address, never with these
+        if ln.startswith("bench: audit qstr "):
             qlabel = ln.split()[3]
         elif ln.startswith("qstr pool:") and qlabel:
             f = dict(kv.split("=") for kv in ln[len("qstr pool:"):].replace(",", " ").split())
