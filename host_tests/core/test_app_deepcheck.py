@@ -69,3 +69,19 @@ def test_the_driver_options_are_not_checked_by_building_a_second_driver():
     finally:
         class2.Class2.__init__ = real
     assert built == []
+
+
+def test_a_missing_or_bad_layouts_file_is_named_as_such():
+    # the layouts file, not the registry, is what cannot be read: the message says so and
+    # names the file (an OSError's text on the board is only "[Errno 2] ENOENT")
+    with open(EXAMPLE) as f:
+        text = f.read()
+    fl = _flash("reg.json", text)
+    for lay in ("lay.json", None):
+        if lay is None:
+            with open(fl + "bad.json", "w") as f:
+                f.write("{not json")
+            lay = "bad.json"
+        errors, reg = deep_check(_cfg({"registry": "reg.json", "layouts": lay}), fl)
+        assert reg is None and len(errors) == 1, errors
+        assert errors[0].startswith("cafis.layouts: cannot read %s (" % lay), errors

@@ -162,3 +162,44 @@ def test_a_page_the_heap_cannot_count_is_a_memory_error_not_a_204000_reason():
     finally:
         textpage.TextPages = real
     assert pages.count("text", path) == (1, None)
+
+
+def test_a_pbmz_the_heap_cannot_inflate_leaves_no_file_open():
+    """The inflater's window allocation failing (MemoryError: busy at intake) closes the spool
+    file _open opened, in count() and in FilePage alike (it stayed open until the collector)."""
+    path = _stored(Z1K)
+    opened = []
+    real_open = open
+
+    class Tracked:
+        def __init__(self, f):
+            self.f = f
+            self.closed = False
+            opened.append(self)
+
+        def read(self, n):
+            return self.f.read(n)
+
+        def readinto(self, b):
+            return self.f.readinto(b)
+
+        def seek(self, *a):
+            return self.f.seek(*a)
+
+        def close(self):
+            self.closed = True
+            self.f.close()
+
+    def oom(src):
+        raise MemoryError("memory allocation failed")
+    real_capped = pages._Capped
+    pages.open = lambda p, m="r": Tracked(real_open(p, m))
+    pages._Capped = oom
+    try:
+        raises(MemoryError, pages.count, "pbmz", path)
+        raises(MemoryError, pages.FilePage, path, "pbmz", 0)
+    finally:
+        pages._Capped = real_capped
+        del pages.open
+    assert len(opened) == 2 and all(t.closed for t in opened), [t.closed for t in opened]
+    assert pages.count("pbmz", path) == (1, None)

@@ -18,8 +18,11 @@ def load_registry(cfg, flash):
     if lay is not None:
         if isinstance(lay, str):
             import json
-            with open(flash + lay) as f:
-                lay = json.load(f)
+            try:
+                with open(flash + lay) as f:
+                    lay = json.load(f)
+            except (OSError, ValueError) as e:   # named: the registry is not what failed
+                raise ValueError("cafis.layouts: cannot read %s (%s)" % (lay, e))
         if isinstance(src, dict):
             src["layouts"] = lay
     return registry.load(src)
@@ -38,5 +41,6 @@ def deep_check(cfg, flash):
     except OSError as e:
         errors.append("cafis.registry: cannot read (%s)" % e)
     except ValueError as e:
-        errors.append("cafis.registry: %s" % e)
+        e = str(e)
+        errors.append(e if e.startswith("cafis.") else "cafis.registry: " + e)
     return errors, reg

@@ -51,22 +51,21 @@ class _Capped:
 
 def _open(path, kind):
     f = open(path, "rb")
-    if kind == "pbmz":
+    if kind != "pbmz":
+        return f, f
+    try:            # whatever fails here (a MemoryError too: busy at intake) closes the file
         # DeflateIO allocates the window the header declares (a wbits argument does not
         # bound it): check it first, so a large one is a clear reason, not an out-of-memory
         head = f.read(2)
         f.seek(0)
         if len(head) == 2 and commands.pbmz_wbits(head) > commands.PBMZ_MAX_WBITS:
-            f.close()
             raise ValueError("pbmz declares a %d-byte zlib window, at most %d (compress with wbits=10)"
                              % (1 << commands.pbmz_wbits(head), 1 << commands.PBMZ_MAX_WBITS))
-        try:
-            import deflate
-            return f, _Capped(deflate.DeflateIO(f, deflate.ZLIB))
-        except ImportError:
-            f.close()
-            raise
-    return f, f
+        import deflate
+        return f, _Capped(deflate.DeflateIO(f, deflate.ZLIB))
+    except BaseException:
+        f.close()
+        raise
 
 
 def _rows(s):
