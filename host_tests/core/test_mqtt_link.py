@@ -398,3 +398,39 @@ def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced()
     _pub(ln, "cmd/telegram/center/K1", b'{"hex":"00"}', pid=7)
     assert log == ["answer written", "seen written", "answer synced", "seen synced"], log
     assert sn.has_ref(b"cK1") and not st.hold and not sn.hold
+
+
+def test_an_answer_written_is_synced_even_when_its_seen_slot_cannot_be_written():
+    # the seen slot's write fails (flash): the session acknowledges the command anyway
+    # (a receiver error), so the answer already written must not stay unsynced
+    from faxbridge.app.outbox_store import FileStore
+    d = tmpdir("linksyncerr")
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(d), capacity=32768,
+              seen=Seen(d + "/seen", 64))
+
+    def handle(cmd):
+        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
+    ln.on_command = handle
+    st = ln.outbox.store
+    sn = ln.inbox.seen
+    synced = []
+    st_sync = st.sync
+
+    def ssync():
+        synced.append(st.dirty)
+        return st_sync()
+
+    def add(*a):
+        raise OSError(28, "no space for the seen slot")
+    st.sync, sn.add = ssync, add
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    s.take()
+    _pub(ln, "cmd/telegram/center/K2", b'{"hex":"00"}', pid=8)
+    assert synced == [True] and not st.dirty, synced
+    assert not st.hold and not sn.hold
+    assert [e[0] for e in s.events()] == ["error"]
+    ln.outbox.close()

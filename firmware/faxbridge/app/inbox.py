@@ -231,14 +231,12 @@ class Inbox:
         if hold:
             st.hold = sn.hold = True
         try:
-            done = self._answer(k, sn, pid, crc)
-        finally:
+            return self._answer(k, sn, pid, crc)
+        finally:   # synced even when _answer raised: the session acknowledges it then
             if hold:
                 st.hold = sn.hold = False
-        if hold:
-            st.sync()
-            sn.sync()
-        return done
+                st.sync()
+                sn.sync()
 
     def _answer(self, k, sn, pid, crc):
         """Run the command (or word its refusal) and record it as answered: True, or False
