@@ -252,6 +252,7 @@ def _read_like_the_link(ln, stream, sizes):
         ib.end = k + n
         ln.session.feed(mv[k:k + n], 1)
         ib.at = -1
+    return j   # reads
 
 
 def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
@@ -434,3 +435,22 @@ def test_an_answer_written_is_synced_even_when_its_seen_slot_cannot_be_written()
     assert not st.hold and not sn.hold
     assert [e[0] for e in s.events()] == ["error"]
     ln.outbox.close()
+
+
+def test_an_echo_head_near_the_end_of_a_read_leaves_the_next_reads_room():
+    # an echo whose 100-byte head ends one byte before the end of the buffer: kept where it
+    # was, the reads for the rest of that echo (~430 bytes) had room for one byte each
+    ln, got = _link(verify=True)
+    ln.echo.reset(0)
+    ln.echo.seen("availability", b"online")
+    ln.echo.expect("fax/status", 7, 0)
+    body = contract.event("u1", 7, (("pad", "y" * 400),))
+    echo = encode_publish(R + "fax/status", body, 0, False, False, 0)
+    head = len(echo) - len(body)
+    tpl = len(encode_publish(R + "cmd/telegram/center/F1", b"", 1, False, False, 1))
+    first = encode_publish(R + "cmd/telegram/center/F1", b"f" * (2048 - 101 - head - tpl - 1), 1, False, False, 1)
+    stream = first + echo + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
+    assert len(first) + head + 100 == 2047
+    reads = _read_like_the_link(ln, stream, (2048,))
+    assert echo_waiting(ln.echo) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+    assert reads <= 3, reads
