@@ -252,6 +252,7 @@ def _read_like_the_link(ln, stream, sizes):
         ib.end = k + n
         ln.session.feed(mv[k:k + n], 1)
         ib.at = -1
+    return j   # reads
 
 
 def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
@@ -398,3 +399,58 @@ def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced()
     _pub(ln, "cmd/telegram/center/K1", b'{"hex":"00"}', pid=7)
     assert log == ["answer written", "seen written", "answer synced", "seen synced"], log
     assert sn.has_ref(b"cK1") and not st.hold and not sn.hold
+
+
+def test_an_answer_written_is_synced_even_when_its_seen_slot_cannot_be_written():
+    # the seen slot's write fails (flash): the session acknowledges the command anyway
+    # (a receiver error), so the answer already written must not stay unsynced
+    from faxbridge.app.outbox_store import FileStore
+    d = tmpdir("linksyncerr")
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(d), capacity=32768,
+              seen=Seen(d + "/seen", 64))
+
+    def handle(cmd):
+        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
+    ln.on_command = handle
+    st = ln.outbox.store
+    sn = ln.inbox.seen
+    synced = []
+    st_sync = st.sync
+
+    def ssync():
+        synced.append(st.dirty)
+        return st_sync()
+
+    def add(*a):
+        raise OSError(28, "no space for the seen slot")
+    st.sync, sn.add = ssync, add
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    s.take()
+    _pub(ln, "cmd/telegram/center/K2", b'{"hex":"00"}', pid=8)
+    assert synced == [True] and not st.dirty, synced
+    assert not st.hold and not sn.hold
+    assert [e[0] for e in s.events()] == ["error"]
+    ln.outbox.close()
+
+
+def test_an_echo_head_near_the_end_of_a_read_leaves_the_next_reads_room():
+    # an echo whose 100-byte head ends one byte before the end of the buffer: kept where it
+    # was, the reads for the rest of that echo (~430 bytes) had room for one byte each
+    ln, got = _link(verify=True)
+    ln.echo.reset(0)
+    ln.echo.seen("availability", b"online")
+    ln.echo.expect("fax/status", 7, 0)
+    body = contract.event("u1", 7, (("pad", "y" * 400),))
+    echo = encode_publish(R + "fax/status", body, 0, False, False, 0)
+    head = len(echo) - len(body)
+    tpl = len(encode_publish(R + "cmd/telegram/center/F1", b"", 1, False, False, 1))
+    first = encode_publish(R + "cmd/telegram/center/F1", b"f" * (2048 - 101 - head - tpl - 1), 1, False, False, 1)
+    stream = first + echo + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
+    assert len(first) + head + 100 == 2047
+    reads = _read_like_the_link(ln, stream, (2048,))
+    assert echo_waiting(ln.echo) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+    assert reads <= 3, reads

@@ -377,3 +377,32 @@ def test_events_in_flight_are_written_from_their_place_across_a_compaction():
         got = [json.loads(bytes(decode_publish(f, memoryview(b))[1]))["seq"]
                for _t, f, b in packets(wire(s, ob))]
         assert got == [5, 6], (name, got)
+
+
+def test_places_stay_valid_after_gigabytes_compacted():
+    """A place counts the bytes compacted away since open(): after a few GB of traffic in one
+    boot it must still fit the outbox's 32-bit ring (and be a small int on the ESP32), and a
+    resend after one more compaction must still find its record."""
+    st = FileStore(tmpdir("obbig"), compact_bytes=64)
+    ob = outbox.Outbox(st, ack_batch=1)
+    st.base = (1 << 32) - 100          # as if ~4 GB had been compacted away since open()
+    s = session.Session("u1", max_inflight=4, retry_ms=0)
+    up(s)
+    for i in range(12):
+        _ev(ob, i)
+    assert ob.pump(s, ROOT, 0) == 4
+    first = wire(s, ob)
+    for t, f, body in packets(first[:2]):
+        s.feed(bytes((0x40, 2)) + body[2 + 13 + 13:2 + 13 + 13 + 2], 1)
+    for ev in s.events():
+        ob.on_puback(ev[1], 1)
+    assert ob.acked == 2 and st.compactions == 1
+    s.lost(2)
+    s.start(3)
+    s.take()
+    s.feed(b"\x20\x02\x01\x00", 3)
+    again = [decode_publish(f, memoryview(b)) for _t, f, b in packets(wire(s, ob))]
+    assert [(json.loads(bytes(p))["seq"], d) for _tp, p, _q, _r, d, _pid in again] == \
+        [(3, True), (4, True)], again
+    assert 0 <= st.at < (1 << 30) and 0 <= st.base < (1 << 30)
+    ob.close()

@@ -25,6 +25,7 @@ _SMALL = const(3)     # cmd/cancel, cmd/telegram: kept whole in the socket buffe
 _FAX = const(4)       # cmd/fax: to faxcmd.Parser and the spool
 _ERR = const(5)       # refused before its payload: answered at its end
 _ECHO_KEEP = const(100)  # an event payload's head up to its seq (unit ids are <= 64)
+_ECHO_ROOM = const(512)  # room left behind an echo's head kept in place for the reads after it
 
 
 class Inbox:
@@ -173,8 +174,8 @@ class Inbox:
         if g == 0:
             src = self.end - n if self.at >= 0 else -1
             # the rest must fit behind it, and the head kept of a longer payload (an echo's)
-            # must leave the next read room
-            p = src if 0 <= src and src + cap + (cap < self._total) <= len(b) else 0
+            # must leave the reads after it room (else the rest comes a few bytes a read)
+            p = src if 0 <= src and src + cap + (_ECHO_ROOM if cap < self._total else 0) <= len(b) else 0
             self._p = p
         else:
             p = self._p
@@ -231,14 +232,12 @@ class Inbox:
         if hold:
             st.hold = sn.hold = True
         try:
-            done = self._answer(k, sn, pid, crc)
-        finally:
+            return self._answer(k, sn, pid, crc)
+        finally:   # synced even when _answer raised: the session acknowledges it then
             if hold:
                 st.hold = sn.hold = False
-        if hold:
-            st.sync()
-            sn.sync()
-        return done
+                st.sync()
+                sn.sync()
 
     def _answer(self, k, sn, pid, crc):
         """Run the command (or word its refusal) and record it as answered: True, or False

@@ -25,8 +25,9 @@ suffix and payload returned are views into it, valid until the next read or appe
 checks every record's CRC streaming it through the buffer; acks find the new head by reading
 8-byte headers; compaction copies through the buffer. No index is kept: the log is the index.
 A record's place (read(), `at`) is its offset plus the bytes compaction has cut off the front
-since open(): it stays valid while the record is held, so the outbox keeps an event in flight
-as that int and reads it again to send it (docs/mqtt.md "RAM").
+since open(), modulo 2**30 (a small int on the ESP32 that fits the outbox's 32-bit ring after
+any traffic; the log is far shorter): it stays valid while the record is held, so the outbox
+keeps an event in flight as that int and reads it again to send it (docs/mqtt.md "RAM").
 A record larger than the buffer (left by a bigger `max_record` before a reboot) is read into
 a one-off buffer; new ones are refused (ValueError) by the outbox before a seq is used.
 """
@@ -41,6 +42,7 @@ _HDR = const(8)
 _CRC = const(4)
 _MAGIC = const(0xFB)
 _FMT_MAX = const(8192)   # largest body the format allows (a longer length is damage)
+_PLACE = const(0x3FFFFFFF)   # places are kept modulo 2**30 (see the docstring)
 
 
 def _crc(mv, crc=0):
@@ -87,7 +89,7 @@ class FileStore:
         self.head = 0      # offset of the first undelivered record
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
-        self.base = 0      # bytes compacted away since open(): place = offset + base
+        self.base = 0      # bytes compacted away since open() (mod 2**30): place = offset + base
         self.at = -1       # the place of the record the last cursor read() returned
         self.last_off = -1  # offset of the newest record: compaction always keeps it, so the
         #                     log alone still knows the highest seq if the ack file is lost
@@ -220,7 +222,7 @@ class FileStore:
         """The next record after the cursor (at < 0; its place then in self.at) or the record
         at place `at` (the cursor unchanged): (seq, cls, suffix, payload), views into the
         record buffer valid until the next read or append; None at the end or on damage."""
-        off = self.cur if at < 0 else at - self.base
+        off = self.cur if at < 0 else (at - self.base) & _PLACE
         if off < 0 or off >= self.end:
             return None
         f = self.f
@@ -243,7 +245,7 @@ class FileStore:
             return None
         if at < 0:
             self.cur = off + t
-            self.at = off + self.base
+            self.at = (off + self.base) & _PLACE
         sl = b[_HDR]
         return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:]
 
@@ -312,7 +314,7 @@ class FileStore:
         os.rename(self._log_tmp, self.log_path)
         self.f = open(self.log_path, "r+b")
         self.end -= start
-        self.base += start
+        self.base = (self.base + start) & _PLACE
         self.head -= start
         self.cur -= start
         if self.last_off >= 0:
