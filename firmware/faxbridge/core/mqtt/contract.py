@@ -4,6 +4,8 @@ topic: docs/mqtt.md "Topics and payloads").
 Payloads are built from ORDERED (key, value) pairs, never from dicts (MicroPython dicts have
 no order), so the same event gives the same bytes on every runtime:
   {"unit":"u1","seq":42,"job":"j7","code":0,...}
+(text that needs escaping goes through the runtime's json: valid JSON on both, but non-ASCII
+comes out as \\u escapes on CPython and as UTF-8 on MicroPython).
 Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; list -> JSON
 array; tuple of (key, value) pairs -> nested ordered object; dict -> object, keys sorted.
 """
