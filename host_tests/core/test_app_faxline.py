@@ -355,14 +355,22 @@ def test_a_dying_modem_reader_ends_the_modem_task_so_the_unit_stops():
     u.port = Port(modem=(Dies(), Writer()))
     f = FaxLine(u)
 
+    polled = []
+
     async def go():
         try:
             await asyncio.wait_for(f.run(), 10)
         except Stop:
+            # the modem loop and its timer end with the task: none drives the modem on
+            # while the unit shuts down
+            f.driver.poll = polled.append
+            f.wake.set()
+            await asyncio.sleep_ms(200)
             return "died"
         except asyncio.TimeoutError:
             return "ran on without its reader"
     assert asyncio.run(go()) == "died"
+    assert polled == [], polled
 
 
 def test_the_modem_loop_wakes_at_its_deadline_without_input():

@@ -77,8 +77,16 @@ class FaxLine:
                 self.wake.clear()
         await self.recover(reader, writer)
         self.driver.start(u.mono())
-        # one gather: a reader or timer that dies ends this task, and supervise() the unit
-        await asyncio.gather(self.reader(reader), self._tick(), self._drive(writer))
+        # one gather: a reader or timer that dies ends this task, and supervise() the unit;
+        # gather cancels the others only when this task is cancelled, so the rest are
+        # cancelled here (else the loop would drive the modem on while the unit stops)
+        ts = (asyncio.create_task(self.reader(reader)), asyncio.create_task(self._tick()),
+              asyncio.create_task(self._drive(writer)))
+        try:
+            await asyncio.gather(*ts)
+        finally:
+            for t in ts:
+                t.cancel()
 
     async def _tick(self):
         """Wake the modem loop once its deadline (self._due) has passed: one long-lived timer,
