@@ -306,6 +306,15 @@ def test_cancel_reaches_the_driver_only_for_the_job_on_the_line():
     assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 403)], u.jobs.calls
 
 
+async def _cancel(t):
+    """Cancel task t (f.run()) and wait until it has ended."""
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        pass
+
+
 def test_without_a_modem_waiting_jobs_fail_at_once_and_after_each_wake():
     u = Unit()
     f = FaxLine(u)
@@ -315,11 +324,7 @@ def test_without_a_modem_waiting_jobs_fail_at_once_and_after_each_wake():
         await asyncio.sleep_ms(10)
         f.wake.set()
         await asyncio.sleep_ms(10)
-        t.cancel()
-        try:
-            await t
-        except asyncio.CancelledError:
-            pass
+        await _cancel(t)
     asyncio.run(go())
     assert f.state == "absent"
     assert [c[:2] for c in u.jobs.calls] == [("fail_waiting", 205001)] * 2, u.jobs.calls
@@ -387,11 +392,7 @@ def test_the_modem_loop_wakes_at_its_deadline_without_input():
     async def go():
         t = asyncio.create_task(f.run())
         await asyncio.sleep_ms(3200)              # recovery 1.5 s, the first command, 1 s
-        t.cancel()
-        try:
-            await t
-        except asyncio.CancelledError:
-            pass
+        await _cancel(t)
     asyncio.run(go())
     # nothing answered the first init command: only its deadline (1 s) can have made the
     # driver act again, with no modem byte to wake the loop
