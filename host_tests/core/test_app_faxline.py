@@ -207,6 +207,20 @@ def test_feed_guard_ends_the_call_and_restarts_the_driver():
     _check_recovered(u, f, m)
 
 
+def test_feed_guard_out_of_memory_is_the_units_not_final():
+    u, f, m = _in_a_call()
+
+    def feed(data, now):
+        raise MemoryError("memory allocation failed")
+    m.feed = feed
+    f.feed(b"\r\nOK\r\n")
+    # the unit's heap, as class2._open: -3, the job tries again (job.end_call counts it in
+    # rec["mem"] and ends 205001 after retries.count of them)
+    why = "driver error: MemoryError: memory allocation failed"
+    assert u.jobs.calls == [("end", "J1", -3, [("reason", why)], 0)], u.jobs.calls
+    assert f.active is None and u.saved == 1 and not m.in_call()
+
+
 def test_modem_reader_keeps_reading_after_a_driver_exception():
     u, f, m = _in_a_call("T\rATZ")
     try:
