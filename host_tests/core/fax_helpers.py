@@ -294,6 +294,13 @@ def connect(r, xon=True):
     r.say(CONNECT + ("\x11" if xon else ""))
 
 
+def hang_up(r):
+    """AT+FK, answered +FHNG:2 (aborted, from +FK: Table 5-5) and OK: the call's `end` event."""
+    r.expect("AT+FK\r")
+    r.say("\r\n+FHNG:2\r\n" + OK)
+    return r.end()
+
+
 def assert_reinit(r):
     assert r.take().startswith(b"ATE0V1Q0\r"), "machine re-initialises after a call"
 
@@ -309,3 +316,13 @@ def start_receive(r, n=2, dcs="1,3,0,2,0,0,0,0"):
     r.say("\r\n+FCON\r\n\r\n+FTSI:\"  +81 3 1234\"\r\n\r\n+FDCS:%s\r\n" % dcs + OK)
     r.expect("AT+FDR\r")
     r.say("\r\n+FCFR\r\n\r\nCONNECT\r\n")
+
+
+def receiving(counts=None):
+    """A Rig with a BufSink (its line counts per page, BufSink) past start_receive and our DC2:
+    (rig, sink)."""
+    sink = BufSink(counts)
+    r = Rig(sink=sink)
+    start_receive(r)
+    r.expect(b"\x12")
+    return r, sink

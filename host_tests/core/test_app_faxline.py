@@ -207,6 +207,20 @@ def test_feed_guard_ends_the_call_and_restarts_the_driver():
     _check_recovered(u, f, m)
 
 
+def test_feed_guard_out_of_memory_is_the_units_not_final():
+    u, f, m = _in_a_call()
+
+    def feed(data, now):
+        raise MemoryError("memory allocation failed")
+    m.feed = feed
+    f.feed(b"\r\nOK\r\n")
+    # the unit's heap, as class2._open: -3, the job tries again (job.end_call counts it in
+    # rec["mem"] and ends 205001 after retries.count of them)
+    why = "driver error: MemoryError: memory allocation failed"
+    assert u.jobs.calls == [("end", "J1", -3, [("reason", why)], 0)], u.jobs.calls
+    assert f.active is None and u.saved == 1 and not m.in_call()
+
+
 def test_modem_reader_keeps_reading_after_a_driver_exception():
     u, f, m = _in_a_call("T\rATZ")
     try:
@@ -306,6 +320,15 @@ def test_cancel_reaches_the_driver_only_for_the_job_on_the_line():
     assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 403)], u.jobs.calls
 
 
+async def _cancel(t):
+    """Cancel task t (f.run()) and wait until it has ended."""
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        pass
+
+
 def test_without_a_modem_waiting_jobs_fail_at_once_and_after_each_wake():
     u = Unit()
     f = FaxLine(u)
@@ -315,11 +338,7 @@ def test_without_a_modem_waiting_jobs_fail_at_once_and_after_each_wake():
         await asyncio.sleep_ms(10)
         f.wake.set()
         await asyncio.sleep_ms(10)
-        t.cancel()
-        try:
-            await t
-        except asyncio.CancelledError:
-            pass
+        await _cancel(t)
     asyncio.run(go())
     assert f.state == "absent"
     assert [c[:2] for c in u.jobs.calls] == [("fail_waiting", 205001)] * 2, u.jobs.calls
@@ -355,14 +374,22 @@ def test_a_dying_modem_reader_ends_the_modem_task_so_the_unit_stops():
     u.port = Port(modem=(Dies(), Writer()))
     f = FaxLine(u)
 
+    polled = []
+
     async def go():
         try:
             await asyncio.wait_for(f.run(), 10)
         except Stop:
+            # the modem loop and its timer end with the task: none drives the modem on
+            # while the unit shuts down
+            f.driver.poll = polled.append
+            f.wake.set()
+            await asyncio.sleep_ms(200)
             return "died"
         except asyncio.TimeoutError:
             return "ran on without its reader"
     assert asyncio.run(go()) == "died"
+    assert polled == [], polled
 
 
 def test_the_modem_loop_wakes_at_its_deadline_without_input():
@@ -379,11 +406,7 @@ def test_the_modem_loop_wakes_at_its_deadline_without_input():
     async def go():
         t = asyncio.create_task(f.run())
         await asyncio.sleep_ms(3200)              # recovery 1.5 s, the first command, 1 s
-        t.cancel()
-        try:
-            await t
-        except asyncio.CancelledError:
-            pass
+        await _cancel(t)
     asyncio.run(go())
     # nothing answered the first init command: only its deadline (1 s) can have made the
     # driver act again, with no modem byte to wake the loop

@@ -3,7 +3,7 @@
 The DCE side of the reference transcripts (efax/mgetty against a Class 2 modem) is replayed
 byte for byte; the other dialogues script what real modems do (seed 001, issue 7 item 8).
 Receiving: test_fax_class2_rx.py; faults, cancel and the table: test_fax_class2_faults.py."""
-from fax_helpers import (CONNECT, FCON, OK, PAGE, STUFFED, Rig, assert_reinit, connect, pages_of, replies,
+from fax_helpers import (CONNECT, FCON, OK, PAGE, STUFFED, Rig, assert_reinit, connect, hang_up, pages_of, replies,
                          start_send, transcript, unstuff)
 
 
@@ -166,9 +166,7 @@ def test_page_rejected_give_up_per_config():
     r.say(OK)
     r.expect("AT+FET=0\r")
     r.say("\r\n+FPTS:2\r\n" + OK)
-    r.expect("AT+FK\r")
-    r.say("\r\n+FHNG:2\r\n" + OK)
-    e = r.end()
+    e = hang_up(r)
     assert e["code"] == 3268 and e["pprs"] == [2] and e["hangup"][0] == 2 and "rejected" in e["reason"]
 
 
@@ -275,9 +273,7 @@ def test_xoff_held_too_long_ends_as_system_error():
     r.tick(20.5)
     assert r.take() == b"\x10\x03"           # page ended where it stood
     r.say(OK)
-    r.expect("AT+FK\r")
-    r.say("\r\n+FHNG:2\r\n" + OK)
-    e = r.end()
+    e = hang_up(r)
     assert e["code"] == 205001 and "XOFF" in e["reason"]
 
 

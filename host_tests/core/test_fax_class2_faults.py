@@ -1,6 +1,7 @@
 """Class 2 machine: bad results, dead modems, image errors, cancel, and the transition table
 itself (both runtimes; seed 001, issue 7 item 8, issue 15)."""
-from fax_helpers import CONNECT, FCON, OK, PAGE, STUFFED, BufSink, Rig, connect, pages_of, start_receive, start_send
+from fax_helpers import (CONNECT, FCON, OK, PAGE, STUFFED, BufSink, Rig, connect, hang_up, pages_of, start_receive,
+                         start_send)
 
 
 def test_numeric_result_codes():
@@ -44,9 +45,7 @@ def test_image_error_mid_page_hangs_up():
     out = r.take()
     assert out.endswith(b"\x10\x03") and len(out) < len(STUFFED)
     r.say(OK)
-    r.expect("AT+FK\r")
-    r.say("\r\n+FHNG:2\r\n" + OK)
-    e = r.end()
+    e = hang_up(r)
     assert e["code"] == 204000 and e["hangup"][0] == 2
 
 
@@ -107,9 +106,7 @@ def test_connect_timeout_after_fdt():
     r.say(FCON)
     r.expect("AT+FDT\r")
     r.tick(46)
-    r.expect("AT+FK\r")
-    r.say("\r\n+FHNG:2\r\n" + OK)
-    e = r.end()
+    e = hang_up(r)
     assert e["code"] == 205001 and "+FDT" in e["reason"]
 
 
@@ -179,9 +176,7 @@ def test_cancel_during_page_data():
     r.cancel()
     assert r.take() == b"\x10\x03"
     r.say(OK)
-    r.expect("AT+FK\r")
-    r.say("\r\n+FHNG:2\r\n" + OK)
-    e = r.end()
+    e = hang_up(r)
     assert e["code"] == 403 and e["hangup"][0] == 2
 
 
@@ -227,9 +222,7 @@ def test_cancel_while_waiting_for_page_verdict():
     r.expect("AT+FET=0\r")
     r.cancel()
     r.say("\r\n+FPTS:1\r\n" + OK)
-    r.expect("AT+FK\r")
-    r.say("\r\n+FHNG:2\r\n" + OK)
-    e = r.end()
+    e = hang_up(r)
     assert e["code"] == 403 and e["pages"] == 1
 
 

@@ -1,6 +1,7 @@
 """Class 2 machine, receiving, against scripted modem dialogues (both runtimes): the efax
 transcript's DCE side replayed byte for byte, then what real modems do (seed 001)."""
-from fax_helpers import OK, BufSink, Rig, assert_reinit, replies, ring_in, start_receive, transcript, unstuff
+from fax_helpers import (OK, BufSink, Rig, assert_reinit, hang_up, receiving, replies, ring_in, start_receive,
+                         transcript, unstuff)
 
 
 def efax_recv_parts():
@@ -51,10 +52,7 @@ def test_receive_replays_efax_transcript_dce_side():
 
 
 def test_receive_two_pages_with_dle_split_across_chunks():
-    sink = BufSink()
-    r = Rig(sink=sink)
-    start_receive(r)
-    assert r.take() == b"\x12"
+    r, sink = receiving()
     wire = b"ab\x10\x10cd\x10\x10\x10\x10ef\x10\x03"
     for i in range(len(wire)):                # one byte at a time
         r.say(wire[i:i + 1])
@@ -71,10 +69,7 @@ def test_receive_two_pages_with_dle_split_across_chunks():
 
 
 def test_receive_bad_page_answered_rtn_and_kept_at_same_index():
-    sink = BufSink(counts=[(100, 20), (100, 1)])
-    r = Rig(sink=sink)
-    start_receive(r)
-    r.take()
+    r, sink = receiving([(100, 20), (100, 1)])
     r.say(b"bad\x10\x03\r\n+FPTS:1,100,0,0\r\n\r\n+FET:2\r\n\r\nOK\r\n")
     r.expect("AT+FPTS=2\r")                   # 20 % bad lines: RTN
     r.say(OK)
@@ -123,10 +118,7 @@ def test_receive_hangup_reported_with_receive_phase():
 
 
 def test_receive_data_stall_cancels_and_resets():
-    sink = BufSink()
-    r = Rig(sink=sink)
-    start_receive(r)
-    r.take()
+    r, sink = receiving()
     r.say(b"some data")
     r.tick(31)
     assert r.take() == b"\x18"               # CAN
@@ -138,17 +130,12 @@ def test_receive_data_stall_cancels_and_resets():
 
 
 def test_receive_cancel_then_fk():
-    sink = BufSink()
-    r = Rig(sink=sink)
-    start_receive(r)
-    r.take()
+    r, sink = receiving()
     r.say(b"data")
     r.cancel()
     assert r.take() == b"\x18"
     r.say(b"more\x10\x03\r\n+FPTS:1\r\n\r\n+FET:0\r\n" + OK.encode())
-    r.expect("AT+FK\r")
-    r.say("\r\n+FHNG:2\r\n" + OK)
-    e = r.end()
+    e = hang_up(r)
     assert e["code"] == 403 and sink.aborted == 1 and sink.ended == 0
 
 
@@ -176,10 +163,7 @@ def test_refused_reception_by_sink_factory():
 
 
 def test_receive_page_cut_by_hangup_is_not_kept():
-    sink = BufSink(counts=[(37, 1)])
-    r = Rig(sink=sink)
-    start_receive(r)
-    r.take()
+    r, _ = receiving([(37, 1)])
     r.say(b"part of a page\x10\x03\r\n+FHNG:90\r\n" + OK.encode())
     e = r.end()
     assert e["code"] == 7200 and e["pages"] == 0 and e["pprs"] == [None] and e["bad_pages"] == 1
@@ -188,10 +172,7 @@ def test_receive_page_cut_by_hangup_is_not_kept():
 
 
 def test_receive_our_verdict_overrides_the_modems():
-    sink = BufSink(counts=[(300, 0)])
-    r = Rig(sink=sink)
-    start_receive(r)
-    r.take()
+    r, _ = receiving([(300, 0)])
     r.say(b"page\x10\x03\r\n+FPTS:2,300,0,0\r\n\r\n+FET:2\r\n" + OK.encode())
     r.expect("AT+FPTS=1\r")
     r.say(OK)
@@ -202,24 +183,16 @@ def test_receive_our_verdict_overrides_the_modems():
 
 
 def test_receive_cancel_while_writing_our_verdict():
-    sink = BufSink(counts=[(100, 50)])
-    r = Rig(sink=sink)
-    start_receive(r)
-    r.take()
+    r, _ = receiving([(100, 50)])
     r.say(b"p\x10\x03\r\n+FPTS:1\r\n\r\n+FET:0\r\n" + OK.encode())
     r.expect("AT+FPTS=2\r")
     r.cancel()
     r.say(OK)
-    r.expect("AT+FK\r")
-    r.say("\r\n+FHNG:2\r\n" + OK)
-    assert r.end()["code"] == 403
+    assert hang_up(r)["code"] == 403
 
 
 def test_modem_refusing_our_verdict_is_tolerated():
-    sink = BufSink(counts=[(100, 50)])
-    r = Rig(sink=sink)
-    start_receive(r)
-    r.take()
+    r, _ = receiving([(100, 50)])
     r.say(b"p\x10\x03\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + OK.encode())
     r.expect("AT+FPTS=2\r")
     r.say("\r\nERROR\r\n")

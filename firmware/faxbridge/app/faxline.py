@@ -77,8 +77,16 @@ class FaxLine:
                 self.wake.clear()
         await self.recover(reader, writer)
         self.driver.start(u.mono())
-        # one gather: a reader or timer that dies ends this task, and supervise() the unit
-        await asyncio.gather(self.reader(reader), self._tick(), self._drive(writer))
+        # one gather: a reader or timer that dies ends this task, and supervise() the unit;
+        # gather cancels the others only when this task is cancelled, so the rest are
+        # cancelled here (else the loop would drive the modem on while the unit stops)
+        ts = (asyncio.create_task(self.reader(reader)), asyncio.create_task(self._tick()),
+              asyncio.create_task(self._drive(writer)))
+        try:
+            await asyncio.gather(*ts)
+        finally:
+            for t in ts:
+                t.cancel()
 
     async def _tick(self):
         """Wake the modem loop once its deadline (self._due) has passed: one long-lived timer,
@@ -167,7 +175,8 @@ class FaxLine:
     def feed(self, data):
         """Feed modem bytes to the driver. An exception from the driver (a bug, bad input it did
         not expect) must not kill the reader: the call in progress ends with 205001 and the
-        exception as its reason, and the driver starts afresh (the modem is re-initialised)."""
+        exception as its reason, and the driver starts afresh (the modem is re-initialised).
+        A MemoryError is the unit's heap, not the call's: -3, tried again (as class2._open)."""
         u = self.unit
         m = self.driver
         try:
@@ -176,13 +185,14 @@ class FaxLine:
         except Exception as e:
             import sys
             why = "driver error: %s" % clean("%s: %s" % (type(e).__name__, e))
+            code = -3 if isinstance(e, MemoryError) else 205001
             log("modem:", why)
             if hasattr(sys, "print_exception"):
                 sys.print_exception(e)
         job = self.active
         self.active = None
         if job is not None:
-            u.jobs.end_call(job, 205001, [("reason", why)], job.get("confirmed", 0), u.now())
+            u.jobs.end_call(job, code, [("reason", why)], job.get("confirmed", 0), u.now())
             u.save_state()
         if self.rx is not None:
             self.rx.abort()
