@@ -653,3 +653,46 @@ def test_the_driver_ends_a_call_whose_page_read_finds_no_heap_with_minus_3():
     r.say("\r\nOK\r\n")
     e = r.end()
     assert e["code"] == -3 and "out of memory" in e["reason"], e
+
+
+def test_a_job_the_heap_cannot_record_at_intake_is_busy_and_a_resend_is_a_new_job():
+    # the pages counted, then the record's save (or its first fax/status) finds no heap: before,
+    # the job stayed in RAM with no answer, and the resent command was a DUPLICATE (no answer)
+    from faxbridge.core.mqtt import commands
+    st = MemStore()
+    js, ev = _make(st)
+    save = st.save
+
+    def oom(rec):
+        raise MemoryError("memory allocation failed, allocating 320 bytes")
+    st.save = oom
+    e = None
+    try:
+        js.submit("j1", "0312345678", [("text", "s/d0")], 7, T)
+    except commands.CommandError as x:
+        e = x
+    assert e is not None and e.reason == commands.BUSY and e.ref == "j1", e
+    assert ev == [] and st.recs == {} and js.jobs == []
+    st.save = save
+    assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
+    assert _codes(ev) == [-1, -2]
+
+
+def test_after_its_answer_a_job_the_heap_cannot_make_ready_stays_new_and_is_counted_again():
+    js, ev = _make()
+    calls = []
+
+    def page(kind, path):
+        calls.append(path)
+        return _page(kind, path)
+    js.check_page = page
+    ready = js._ready
+
+    def oom(*a):
+        raise MemoryError()
+    js._ready = oom
+    assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None   # answered: -1
+    rec = js.find("j1")
+    assert _codes(ev) == [-1] and rec["state"] == "new", rec
+    js._ready = ready
+    assert js.next_due(T) is rec and rec["state"] == "queued" and _codes(ev) == [-1, -2]

@@ -128,16 +128,30 @@ class Jobs:
             raise commands.CommandError(commands.BUSY, "no memory to count the pages now: send it"
                                         " again", job_id)
         self.jobs.append(rec)
-        self._go(rec, "submit", None, None, True)
+        try:
+            self._go(rec, "submit", None, None, True)
+        except MemoryError:         # not taken after all: nothing kept (a retry is not a duplicate)
+            self.jobs.remove(rec)
+            if self.store is not None:
+                try:
+                    self.store.remove(job_id)
+                except OSError:
+                    pass
+            raise commands.CommandError(commands.BUSY, "no memory to take the job now: send it"
+                                        " again", job_id)
+        # answered (its fax/status): from here a failure ends or delays the job, never refuses it
         if self.store is not None:
             try:
                 self.store.adopt(job_id, pages)
-            except OSError as e:     # a spool file gone, flash full: the pages cannot be made
-                self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % e),))
+            except (OSError, MemoryError) as e:   # a spool file gone, flash full, no heap
+                self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % (e,)),))
                 return None
         else:
             rec["paths"] = [p for _, p in pages]
-        self._ready(rec, counts, ev)
+        try:
+            self._ready(rec, counts, ev)
+        except MemoryError:         # stays new: next_due counts its pages again (_recount)
+            rec["state"] = "new"
         return None
 
     def _path(self, rec, i):

@@ -8,7 +8,7 @@ confirms them, so a failed call does not spend the quota.
 
 SEND = "send"
 HOLD = "hold"
-EXPIRE = "expire"     # (held: -22, expired: 205000, spec/fax.md: core/fax/job.py ROWS)
+EXPIRE = "expire"     # (held: -22, expired: 205000, spec/fax.md: core/fax/jobtab.py ROWS)
 
 
 def utc_day(now):
