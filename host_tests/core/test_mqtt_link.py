@@ -14,6 +14,17 @@ from faxbridge.core.mqtt import codec, commands, contract, outbox
 R = "faxbridge/u1/"
 
 
+def _up(ln):
+    """The link connected: CONNECT taken, CONNACK fed, the SUBSCRIBE (and what the pump sent)
+    taken; returns what was sent after the CONNACK."""
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    return s.take()
+
+
 def _link(capacity=32768, seen=True, verify=False, **kw):
     ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify, capacity=capacity,
               seen=Seen(tmpdir("link") + "/seen", 64) if seen else None, **kw)
@@ -28,12 +39,7 @@ def _link(capacity=32768, seen=True, verify=False, **kw):
         elif cmd.job == "oom":
             raise MemoryError("memory allocation failed, allocating 752 bytes")
     ln.on_command = handle
-    s = ln.session
-    s.start(0)
-    s.take()
-    s.feed(b"\x20\x02\x00\x00", 0)
-    ln._handle(0)
-    s.take()
+    _up(ln)
     return ln, got
 
 
@@ -57,12 +63,7 @@ def _puback(pid):
 
 def _subscribe_sent(verify):
     ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify)
-    s = ln.session
-    s.start(0)
-    s.take()
-    s.feed(b"\x20\x02\x00\x00", 0)
-    ln._handle(0)
-    return bytes(b"".join(bytes(c) for c in s.take() if type(c) is not int)), ln
+    return bytes(b"".join(bytes(c) for c in _up(ln) if type(c) is not int)), ln
 
 
 def test_subscribes_cmd_hash():
@@ -335,12 +336,8 @@ def test_an_empty_echo_is_not_read_as_the_payload_before_it():
 
 def test_discovery_configs_go_one_at_a_time_each_after_the_puback_of_the_one_before():
     ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=False, discovery=("homeassistant", "9"))
+    _up(ln)
     s = ln.session
-    s.start(0)
-    s.take()
-    s.feed(b"\x20\x02\x00\x00", 0)
-    ln._handle(0)
-    s.take()
     topics = []
     for now in range(1, 40):
         ln._pump(now)
@@ -389,12 +386,7 @@ def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced()
         log.append("seen synced" if sn.dirty or force else "seen sync (nothing)")
         return sn_sync(force)
     st.append, sn._write, st.sync, sn.sync = append, write, ssync, nsync
-    s = ln.session
-    s.start(0)
-    s.take()
-    s.feed(b"\x20\x02\x00\x00", 0)
-    ln._handle(0)
-    s.take()
+    _up(ln)
     del log[:]
     _pub(ln, "cmd/telegram/center/K1", b'{"hex":"00"}', pid=7)
     assert log == ["answer written", "seen written", "answer synced", "seen synced"], log
@@ -424,12 +416,8 @@ def test_an_answer_written_is_synced_even_when_its_seen_slot_cannot_be_written()
     def add(*a):
         raise OSError(28, "no space for the seen slot")
     st.sync, sn.add = ssync, add
+    _up(ln)
     s = ln.session
-    s.start(0)
-    s.take()
-    s.feed(b"\x20\x02\x00\x00", 0)
-    ln._handle(0)
-    s.take()
     _pub(ln, "cmd/telegram/center/K2", b'{"hex":"00"}', pid=8)
     assert synced == [True] and not st.dirty, synced
     assert not st.hold and not sn.hold
