@@ -30,16 +30,21 @@ class JobStore:
         self.slot = bytearray(_SLOT)
         self.done = folder[:-1] + ".done"   # the ring's path, made once
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
+        self._id = self._p = None           # the last record saved: its id and path (save)
         store.makedirs(folder[:-1])
 
-    def path(self, job_id, ext="job"):
-        return "%s%s.%s" % (self.folder, job_id, ext)      # one string (a + b + c makes three)
+    def path(self, job_id):
+        return "%s%s.job" % (self.folder, job_id)      # one string (a + b + c makes three)
 
     def page_path(self, job_id, n):
         return "%s%s.p%d" % (self.folder, job_id, n)
 
     def save(self, rec):
-        store.save_json(self.path(rec["id"]), rec, self.tmp)
+        i = rec["id"]
+        if i is not self._id:       # a call's transitions save one record: its path made once
+            self._id = i
+            self._p = self.path(i)
+        store.save_json(self._p, rec, self.tmp)
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""

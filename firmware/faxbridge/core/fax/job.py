@@ -1,10 +1,10 @@
 """The fax job lifecycle (spec/fax.md, docs/unit.md "Fax jobs"): one state machine, no I/O.
 
 A job is a record (a dict, persisted as JSON by the app's store); every change of state is one
-row of jobtab.ROWS, saved (rev += 1), emitted as the fax/status event contract.fax_status builds, then
-marked reported (rep = rev). Time is passed in (Unix seconds). Configuration is the unit's:
-retries.count, retries.delay_s, retries.after_restart, jobs.max_queued, jobs.max_pages,
-jobs.keep_done. The page quota is a core.fax.quota.Quota.
+row of jobtab.ROWS (rev += 1), emitted as the fax/status event contract.fax_status builds and
+marked reported (rep = rev), saved once (_go says in which order). Time is passed in (Unix
+seconds). Configuration is the unit's: retries.count, retries.delay_s, retries.after_restart,
+jobs.max_queued, jobs.max_pages, jobs.keep_done. The page quota is a core.fax.quota.Quota.
 
 Store interface (app/jobs.py JobStore on flash; a dict in the tests; None keeps records in RAM
 only, for tools): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
@@ -40,9 +40,12 @@ class Jobs:
         self._fin = 0           # finishing order (rec["fin"]): the ring of finished jobs
 
     # ---- one transition
-    def _go(self, rec, event, evidence=None, code=None, more=False):
-        """One row of ROWS: save, emit, mark reported. more: another transition follows at
-        once (submit), whose save carries rep: one record save fewer."""
+    def _go(self, rec, event, evidence=None, code=None, first=False):
+        """One row of ROWS, one record save (docs/unit.md "Job records"): a new job (first)
+        or a final state is saved before its status is emitted (never lost, never redone);
+        any other state is emitted, then saved with its report mark (a crash between the
+        two leaves the state before, which the boot takes up again: the status at most
+        twice, the transition never skipped). A final state is saved again once reported."""
         st = rec.get("state", "")
         for frm, ev, to, c in ROWS:
             if ev == event and st in frm:
@@ -53,12 +56,14 @@ class Jobs:
         rec["code"] = code if c is None else c
         rec["evidence"] = pairs(evidence) if evidence else None   # one copy at most, kept
         rec["rev"] = rec.get("rev", 0) + 1
-        if to == "done":
+        done = to == "done"
+        if done:
             self._fin += 1
             rec["fin"] = self._fin
-        self._save(rec)
-        self._report(rec, more)
-        if to == "done":
+        if done or first:
+            self._save(rec)
+        self._report(rec, not first)
+        if done:
             if rec in self.jobs:
                 self.jobs.remove(rec)
             st = self.store
@@ -80,16 +85,19 @@ class Jobs:
         if self.store is not None:
             self.store.save(rec)
 
-    def _report(self, rec, more=False):
+    def _report(self, rec, save=True):
+        """Emit the record's status and mark it reported (rep = rev); then save it (save).
+        Refused (outbox full, flash full): unmarked, sent again at boot."""
         try:
             try:
                 self.emit(fields(rec))
             except ValueError:          # larger than an outbox record (a long call's pprs)
                 self.emit(fields(rec, False))
-        except (OutboxFull, OSError):   # refused, or flash full: unreported, sent again at boot
-            return
-        rec["rep"] = rec["rev"]
-        if not more:
+            rec["rep"] = rec["rev"]
+        except (OutboxFull, OSError):
+            if rec["state"] == "done":  # saved already, unmarked: nothing to write again
+                return
+        if save:
             self._save(rec)
 
     # ---- intake

@@ -32,15 +32,13 @@ def valid_id(job_id):
 
 
 def pairs(ev):
-    """Evidence as a tuple of pairs: as given when it is one already (the record in RAM),
-    else built (a record read back from JSON holds lists)."""
-    if type(ev) is tuple:
-        for p in ev:
-            if type(p) is not tuple:
-                break
-        else:
-            return ev
-    return tuple(tuple(p) for p in ev)
+    """Evidence as a tuple of pairs: as given when it is one already (the record in RAM), one
+    tuple of the pairs given in a list (the driver's evidence), else built (a record read
+    back from JSON holds lists)."""
+    for p in ev:
+        if type(p) is not tuple:
+            return tuple(tuple(p) for p in ev)
+    return ev if type(ev) is tuple else tuple(ev)
 
 
 def fields(rec, evidence=True):
