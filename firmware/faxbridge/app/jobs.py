@@ -30,7 +30,7 @@ class JobStore:
         self.slot = bytearray(_SLOT)
         self.done = folder[:-1] + ".done"   # the ring's path, made once
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
-        self._id = self._p = None           # the last record saved: its id and path (save)
+        self._id = self._p = None           # the last id asked and its record's path (_rp)
         store.makedirs(folder[:-1])
 
     def path(self, job_id):
@@ -39,16 +39,20 @@ class JobStore:
     def page_path(self, job_id, n):
         return "%s%s.p%d" % (self.folder, job_id, n)
 
-    def save(self, rec):
-        i = rec["id"]
-        if i is not self._id:       # a call's transitions save one record: its path made once
+    def _rp(self, i):
+        """path(i), kept for the last id asked: a job's intake check and its saves, a call's
+        transitions, format it once."""
+        if i is not self._id:
             self._id = i
             self._p = self.path(i)
-        store.save_json(self._p, rec, self.tmp)
+        return self._p
+
+    def save(self, rec):
+        store.save_json(self._rp(rec["id"]), rec, self.tmp)
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
-        return _read(self.path(job_id)) if valid_id(job_id) else None
+        return _read(self._rp(job_id)) if valid_id(job_id) else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
@@ -63,7 +67,7 @@ class JobStore:
         """Delete a job: its documents first, then its record (never a page without record).
         A <id>.job.tmp is a crash's, settled by the boot walk (records()) before any remove."""
         self.drop_pages(job_id, docs)
-        store.remove(self.path(job_id))
+        store.remove(self._rp(job_id))
 
     def done_clear(self):
         open(self.done, "wb").close()

@@ -15,13 +15,15 @@ done_put(i, fin, job_id, docs, reported) -> what slot i of the ring of finished 
 Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
 by name through the ring (docs/unit.md).
 """
+from micropython import const
+
 from faxbridge.core.fax import quota as quotas, status
 from faxbridge.core.fax.jobtab import ROWS, fields, pairs, valid_id  # noqa: F401  (job.ROWS, job.fields)
 from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt.outbox import OutboxFull
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
-BATCH = 8           # records changed after one pass over the store (bounded RAM)
+_BATCH = const(8)   # records changed after one pass over the store (bounded RAM)
 
 
 class Jobs:
@@ -320,7 +322,7 @@ class Jobs:
                     if self.find(rec["id"]) is None:
                         self.jobs.append(rec)
                     continue
-                if rec.get("rep") != rec.get("rev") and len(redo) < BATCH:
+                if rec.get("rep") != rec.get("rev") and len(redo) < _BATCH:
                     redo.append(rec["id"])
                 if "fin" not in rec:         # ascending insert, the keep newest only
                     i = len(old)
@@ -335,7 +337,7 @@ class Jobs:
                 if rec is not None:
                     self._report(rec)
                     sent += rec.get("rep") == rec.get("rev")
-            if len(redo) < BATCH or sent < len(redo):
+            if len(redo) < _BATCH or sent < len(redo):
                 break
         self._ring(keep, old)
         self.jobs.sort(key=lambda r: r.get("seq", 0))
@@ -361,7 +363,7 @@ class Jobs:
         """Rebuild the ring of finished jobs (boot): each finished record among the keep last
         (fin > self._fin - keep) in its slot; a record from an older firmware (no fin) among
         the keep newest by seq (`old`) is numbered after them; every other reported finished
-        record is deleted. Records change after a walk, BATCH per walk."""
+        record is deleted. Records change after a walk, _BATCH per walk."""
         st = self.store
         base = self._fin
         self._fin += len(old)
@@ -381,7 +383,7 @@ class Jobs:
                     st.done_put(fin % keep, fin, rec["id"], len(rec.get("kinds", ())), ok)
                 elif ok:
                     batch.append((rec["id"], -len(rec.get("kinds", ()))))
-                if len(batch) == BATCH:
+                if len(batch) == _BATCH:
                     break
             for job_id, fin in batch:
                 if fin > 0:
@@ -394,6 +396,6 @@ class Jobs:
                                 rec.get("rep") == rec.get("rev"))
                 else:
                     st.remove(job_id, -fin)
-            if len(batch) < BATCH:
+            if len(batch) < _BATCH:
                 return
 
