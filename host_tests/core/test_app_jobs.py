@@ -277,3 +277,36 @@ def test_pages_a_crash_left_go_with_the_record_the_ring_drops():
     js2.start_call(rec, T)
     js2.end_call(rec, 0, None, 1, T)
     assert _ls(d + "/jobs") == ["B.job"]
+
+
+def test_open_jobs_keep_no_evidence_in_ram_once_it_is_said_and_saved():
+    """Issue 13: the open jobs are the RAM the queue holds (jobs.max_queued, 16). A job
+    waiting to retry kept its call's evidence (about 0.35 KB a job on the 64-bit port): 16
+    waiting jobs held 13.7 KB; the evidence is on flash (boot re-emits from there)."""
+    d = tmpdir("jobs")
+    js = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: None)
+    sps = []
+    for i in range(16):                                    # one spool file each
+        p = "%s/w%d" % (d, i)
+        with open(p, "wb") as f:
+            f.write(b"x")
+        sps.append([("text", p)])
+    ids = ["job-%04d-abcdef" % i for i in range(16)]
+    ev = [("result", "BUSY"), ("reason", "the line is busy"), ("fhng", 50), ("phase", "B"),
+          ("text", "busy signal"), ("pprs", []), ("remote_id", None), ("duration_s", 12)]
+
+    def fill():
+        for i in range(16):
+            js.submit(ids[i], "03%08d" % (12345678 + i), sps[i], 0x9abcdef0 + i, T + i)
+        for i in range(16):
+            rec = js.next_due(T + 100)
+            js.start_call(rec, T + 100)
+            js.end_call(rec, 263, list(ev), 0, T + 100)
+    n, _ = _retained(fill)
+    assert [r["state"] for r in js.jobs] == ["wait"] * 16
+    assert [r["evidence"] for r in js.jobs] == [None] * 16
+    assert js.store.get(ids[3])["evidence"][0] == ["result", "BUSY"]     # on flash
+    assert n is None or n < 12000, n                       # 10.9 KB (13.7 KB with the evidence)
+    js2 = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: None)
+    js2.recover(T + 110)                                   # nothing unreported: none kept
+    assert len(js2.jobs) == 16 and [r["evidence"] for r in js2.jobs] == [None] * 16

@@ -101,6 +101,8 @@ class Jobs:
                 return
         if save:
             self._save(rec)
+        if rec.get("rep") == rec["rev"]:
+            rec["evidence"] = None      # said and on flash: an open job keeps no copy in RAM
 
     # ---- intake
     def submit(self, job_id, number, pages, digest, now):
@@ -344,6 +346,8 @@ class Jobs:
         for rec in self.jobs:
             if rec.get("rep") != rec.get("rev"):
                 self._report(rec)
+            else:
+                rec["evidence"] = None
         r = self.cfg["retries"]
         for rec in list(self.jobs):
             st = rec["state"]
