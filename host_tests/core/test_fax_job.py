@@ -234,6 +234,42 @@ def test_quota_hold_expires_at_205000():
     assert js.jobs == [] and js.store.state("j1") == ("done", 205000, True)
 
 
+def test_next_due_expires_and_drops_jobs_and_goes_on_with_the_next_in_one_pass():
+    """next_due walks the open jobs by index: a job it ends (expired, a bad page found at its
+    recount) leaves the list and the job after it is still seen in the same pass."""
+    q = Quota(1, 3600)
+    js, ev = _make(quota=q)
+    js.submit("j1", "0312345678", [("text2", "a")], 1, T)   # 2 pages: held, then expires
+    js.submit("j2", "0312345678", [("text2", "a")], 1, T)
+    assert js.next_due(T) is None and [r["state"] for r in js.jobs] == ["held", "held"]
+    js.submit("j3", "0312345678", [("text", "a")], 1, T)
+    js.find("j3")["state"] = "new"                          # left new (a restart): recounted
+    js.find("j3")["kinds"] = ["bad"]
+    js.submit("j4", "0312345678", [("text", "a")], 1, T)
+    assert js.next_due(T + 3600)["id"] == "j4"
+    assert [(e["job"], e["code"]) for e in ev[-3:]] == [("j1", 205000), ("j2", 205000), ("j3", 204000)]
+    assert [r["id"] for r in js.jobs] == ["j4"]
+
+
+def test_next_due_allocates_nothing_when_nothing_is_due():
+    """It runs at every pass of the modem loop (a list copy each time before: ~100 B)."""
+    import gc
+    js, ev = _make()
+    for j in ("j1", "j2", "j3"):
+        js.submit(j, "0312345678", [("text", "a")], 1, T)
+        _call(js, T, 263, 0, j)                             # each waits until T + 30
+    if hasattr(gc, "mem_alloc"):
+        now = T + 1                                         # a float: made before measuring
+        gc.collect()
+        gc.disable()
+        a = gc.mem_alloc()
+        r = js.next_due(now)
+        n = gc.mem_alloc() - a
+        gc.enable()
+        assert r is None and n == 0, n
+    assert js.next_due(T + 1) is None and js.next_due(T + 30)["id"] == "j1"
+
+
 def test_a_waiting_retry_can_be_held():
     q = Quota(1)
     js, ev = _make(quota=q)

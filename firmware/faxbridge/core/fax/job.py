@@ -210,12 +210,21 @@ class Jobs:
 
     # ---- the line
     def next_due(self, now):
-        """The next job to dial now, or None. Holds and expires jobs per the page quota."""
-        for rec in list(self.jobs):
+        """The next job to dial now, or None. Holds and expires jobs per the page quota.
+        Called at every pass of the modem loop: walks the open jobs by index (no copy of the
+        list; a job that ends here leaves it, the next takes its index)."""
+        js = self.jobs
+        i = -1
+        while i + 1 < len(js):
+            i += 1
+            rec = js[i]
             st = rec["state"]
             if st == "new":
                 self._recount(rec)
                 st = rec["state"]
+                if st == "done":
+                    i -= 1
+                    continue
             if st not in ("queued", "wait", "held") or (st == "wait" and rec["next_at"] > now):
                 continue
             d = self.quota.decide(rec["n"], rec.get("held_since"), now)
@@ -223,6 +232,7 @@ class Jobs:
                 return rec
             if d == quotas.EXPIRE:
                 self._go(rec, "expire", (("reason", "page quota spent for %d s" % self.quota.hold_s),))
+                i -= 1
             elif st != "held":
                 rec["held_since"] = now
                 self._go(rec, "hold", (("pages", rec["n"]), ("quota_left", self.quota.remaining(now))))
