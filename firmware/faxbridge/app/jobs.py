@@ -40,8 +40,8 @@ class JobStore:
         return "%s%s.p%d" % (self.folder, job_id, n)
 
     def _rp(self, i):
-        """path(i), kept for the last id asked: a job's intake check and its saves, a call's
-        transitions, format it once."""
+        """path(i), kept for the last id asked until a job ends (done_put): a job's intake
+        check and its saves, a call's transitions, format it once."""
         if i is not self._id:
             self._id = i
             self._p = self.path(i)
@@ -67,14 +67,16 @@ class JobStore:
         """Delete a job: its documents first, then its record (never a page without record).
         A <id>.job.tmp is a crash's, settled by the boot walk (records()) before any remove."""
         self.drop_pages(job_id, docs)
-        store.remove(self._rp(job_id))
+        store.remove(self.path(job_id))
 
     def done_clear(self):
         open(self.done, "wb").close()
 
     def done_put(self, i, fin, job_id, docs, ok):
         """Put a finished job in slot i of the ring; the job it held: (id, docs, reported?)
-        or None. One slot read and written in place (a missing file is made)."""
+        or None. One slot read and written in place (a missing file is made). The job is
+        over: the path _rp kept goes (an idle unit keeps none)."""
+        self._id = self._p = None
         b = self.slot
         p = self.done
         try:
