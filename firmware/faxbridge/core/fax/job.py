@@ -43,7 +43,7 @@ class Jobs:
 
     # ---- one transition
     def _go(self, rec, event, evidence=None, code=None, first=False):
-        """One row of ROWS, one record save (docs/unit.md "Job records"): a new job (first)
+        """One row of ROWS, one record save (docs/unit.md "Persistence"): a new job (first)
         or a final state is saved before its status is emitted (never lost, never redone);
         any other state is emitted, then saved with its report mark (a crash between the
         two leaves the state before, which the boot takes up again: the status at most
@@ -56,7 +56,7 @@ class Jobs:
             raise ValueError("job %s: no %s from %s" % (rec["id"], event, st))
         rec["state"] = to
         rec["code"] = code if c is None else c
-        rec["evidence"] = pairs(evidence) if evidence else None   # one copy at most, kept
+        rec["evidence"] = pairs(evidence) if evidence else None   # one copy at most, till said
         rec["rev"] = rec.get("rev", 0) + 1
         done = to == "done"
         if done:
