@@ -276,7 +276,8 @@ def figures(g):
             f[lab] = h[i] - prev
         prev = h[i]
     f["live total"] = h[at["idle"]] - base
-    for name, first, last in (("telegrams", "telegrams opened", "verdicts acknowledged"),
+    for name, first, last in (("boot", "live config.load", "idle"),
+                              ("telegrams", "telegrams opened", "verdicts acknowledged"),
                               ("fax send", "fax tx rig", "fax tx end"), ("fax receive", "fax rx rig", "fax rx end"),
                               ("scenario", "link up", "end")):
         rng = range(at[first], at[last] + 1)
@@ -377,7 +378,10 @@ def measure(do_bisect=True, say=say):
     if got != want:
         raise RuntimeError("verdicts %s, the checker on CPython gives %s" % (got, want))
     for k in fw:
-        say("w32: %-62s %7s B 32-bit  %7s B 64-bit" % (k, fw[k], fu.get(k)))
+        if k.endswith(" at"):
+            say("w32: %-62s %s (32-bit), %s (64-bit)" % (k, fw[k], fu.get(k)))
+        else:
+            say("w32: %-62s %7d B 32-bit  %7d B 64-bit" % (k, fw[k], fu[k]))
     say("w32: " + "; ".join(res["checks"]) + " (as on CPython)")
     if do_bisect:
         found, trials, grew = bisect(runner, d, mods, say)
@@ -395,7 +399,8 @@ def rows(res):
     """bench.py's rows (area w32): 32-bit figures, the 64-bit ones of the same files in the note."""
     if res is None:
         return [{"area": "w32", "figure": "32-bit figures (wasm port)", "value": "-", "unit": "",
-                 "note": "not measured: node/npm missing; " + " ".join(npm_command())}]
+                 "note": "not measured: node, npm or the package missing (printed above); "
+                 + " ".join(npm_command())}]
     out = []
     for kind in ("mpy", "py"):
         c = res.get("code_" + kind)
@@ -410,15 +415,16 @@ def rows(res):
     out.append({"area": "w32", "figure": "unit's boot objects, live, 32-bit (wasm port)",
                 "value": kb(f["live total"]["w32"]), "unit": "KB",
                 "note": "64-bit: %s KB; 32-bit KB: %s" % (kb(f["live total"]["u64"]), parts)})
-    for name, what in (("scenario", "1000 telegrams, a fax sent, a fax received"),):
-        hp, sp = f["held peak " + name], f["step peak " + name]
-        out.append({"area": "w32", "figure": "core scenario, peak live heap beyond the imports, 32-bit",
-                    "value": kb(hp["w32"]), "unit": "KB",
-                    "note": "64-bit: %s KB; held heap after each step: %s" % (kb(hp["u64"]), what)})
-        out.append({"area": "w32", "figure": "core scenario, live + one step's allocations, 32-bit",
-                    "value": kb(sp["w32"]), "unit": "KB",
-                    "note": "64-bit: %s KB; at: %s; one telegram alone %s KB" % (
-                        kb(sp["u64"]), f["step peak %s at" % name]["w32"], kb(f["step peak: telegram"]["w32"]))})
+    hp, sp, bp = f["held peak scenario"], f["step peak scenario"], f["step peak boot"]
+    out.append({"area": "w32", "figure": "core scenario, peak live heap beyond the imports, 32-bit",
+                "value": kb(hp["w32"]), "unit": "KB",
+                "note": "64-bit: %s KB; held heap after each step: 1000 telegrams, a fax sent, a fax received"
+                % kb(hp["u64"])})
+    out.append({"area": "w32", "figure": "core scenario, live + one step's allocations, 32-bit",
+                "value": kb(sp["w32"]), "unit": "KB",
+                "note": "64-bit: %s KB; at: %s; one telegram alone %s KB; boot's largest step %s KB (%s)" % (
+                    kb(sp["u64"]), f["step peak scenario at"]["w32"], kb(f["step peak: telegram"]["w32"]),
+                    kb(bp["w32"]), f["step peak boot at"]["w32"])})
     if res.get("min_heap_kb"):
         out.append({"area": "w32", "figure": "core scenario, min heap, 32-bit (wasm, .mpy code in heap)",
                     "value": res["min_heap_kb"], "unit": "KB",
