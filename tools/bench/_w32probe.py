@@ -5,7 +5,7 @@ comparison, on the 64-bit unix port, on the same files. Not a benchmark itself.
 The webassembly port collects only between calls from JavaScript (gc.collect() inside a call is
 deferred; with no room the heap grows instead), so its runner (w32.py's run.mjs) calls step(i)
 for each step of the plan, then collects, then held(i). The unix port runs main(): the same
-steps and prints. Reads w32.json in the current folder: {"phase": "code" | "scenario", "mods":
+steps and prints. Reads w32.json in the current folder: {"phase": "code" | "scenario" | "plug", "mods":
 [...], "flash": "<dir>/", "telegrams": n}. Prints `w32: plan <n> <label>` for each step, then per
 step `w32: top <i> <bytes>` (gc.mem_alloc() as the step ends, garbage included) and
 `w32: held <i> <bytes>` (after the collection), `w32: size <i> <bytes>` (allocated + free: it
@@ -254,6 +254,19 @@ def _nothing(_):
     pass
 
 
+def _plug(addr):
+    """Fill every free block below `addr` (the start of the largest free run, found by the
+    runner in micropython.mem_info(1)'s block map) with one-block tuples, kept: the unit then
+    starts on one fresh run, as beside frozen code (tools/bench/_hook.py plug() on the unix
+    port). First fit: each allocation takes the lowest free block."""
+    node = None
+    for _ in range(200000):
+        node = (node,)
+        if id(node) >= addr:
+            break
+    U["plug"] = node
+
+
 def _plan():
     """[(label, fn, arg, count)]: a step of count > 1 is run count times with arg 0, 1, ..."""
     p = [("start", _nothing, 0, 1)]
@@ -261,7 +274,10 @@ def _plan():
     p.append(("code", _nothing, 0, 1))
     if CFG["phase"] == "code":
         return p
-    p += [("import fax_helpers", _import, "fax_helpers", 1), ("helpers", _nothing, 0, 1),
+    p += [("import fax_helpers", _import, "fax_helpers", 1), ("helpers", _nothing, 0, 1)]
+    if CFG["phase"] == "plug":
+        p.append(("plug", _plug, 0, 1))
+    p += [
           ("live config.load", _config, 0, 1), ("live registry (deep_check)", _registry, 0, 1),
           ("live Unit.__init__: state, Class 2 driver, jobs", _unit, 0, 1),
           ("live MQTT link: session, outbox over flash, seen, spool", _link, 0, 1),
@@ -299,9 +315,9 @@ def plan():
     print("w32: steps %d" % n)
 
 
-def step(i):
+def step(i, a=None):
     _label, fn, arg = _at(i)
-    fn(arg)
+    fn(arg if a is None else a)
     print("w32: top %d %d" % (i, gc.mem_alloc()))
     gc.collect()        # on the webassembly port: done when this call returns to JavaScript
 

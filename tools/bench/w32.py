@@ -23,9 +23,12 @@ after the collection) between them:
                    the step ends, before the collection)
   min heap         the smallest `heapsize` at which the scenario completes without the heap
                    growing (this port adds a heap area instead of failing): an upper bound at step
-                   granularity, since a board collects inside a step when it runs out
+                   granularity, since a board collects inside a step when it runs out; and again
+                   with the holes the imports left plugged (the runner finds the largest free run
+                   in mem_info(1)'s block map, the probe fills every block below it), as beside
+                   frozen code; each less what was held before the boot
 
-    .venv/bin/python tools/bench/w32.py              every figure, printed (~1 min)
+    .venv/bin/python tools/bench/w32.py              every figure, printed (~1.5 min)
     .venv/bin/python tools/bench/w32.py --no-bisect  without the minimum heap (~25 s)
 
 Needs node and npm: the pinned package is installed into build/w32 on first use (the command is
@@ -68,10 +71,43 @@ import { loadMicroPython } from "%s";
 import fs from "node:fs";
 import path from "node:path";
 const [heap, dir, mod] = process.argv.slice(2);
-let steps = -1;
-const mp = await loadMicroPython({heapsize: parseInt(heap), linebuffer: true,
-  stdout: (l) => { console.log(l); const m = /^w32: steps (\d+)/.exec(l); if (m) steps = parseInt(m[1]); },
-  stderr: (l) => console.log(l)});
+let steps = -1, map = null;
+const labels = {};
+function out(l) {
+  l = l.replace(/\r$/, "");
+  if (map !== null) { map.push(l); return; }
+  console.log(l);
+  let m = /^w32: steps (\d+)/.exec(l);
+  if (m) steps = parseInt(m[1]);
+  m = /^w32: plan (\d+) (.*)$/.exec(l);
+  if (m) labels[parseInt(m[1])] = m[2];
+}
+const mp = await loadMicroPython({heapsize: parseInt(heap), linebuffer: true, stdout: out, stderr: out});
+// the start address of the largest free run in micropython.mem_info(1)'s block map (16-byte
+// blocks, 64 a line, each line with its byte offset; lines all free are left out)
+function largestRun() {
+  map = [];
+  mp.runPython("micropython.mem_info(1)");
+  const lines = map;
+  map = null;
+  let base = 0, total = 0, next = 0, run = 0, best = 0, bestAt = 0, at = 0;
+  const free = (n) => { for (let k = 0; k < n; k++) { if (run === 0) at = next + k; run++;
+    if (run > best) { best = run; bestAt = at; } } };
+  for (const l of lines) {
+    let m = /GC: total: (\d+)/.exec(l);
+    if (m) total = parseInt(m[1]) / 16;
+    m = /GC memory layout; from (?:0x)?([0-9a-f]+):/.exec(l);
+    if (m) base = parseInt(m[1], 16);
+    m = /^([0-9a-f]{8}): (.*)$/.exec(l);
+    if (!m) continue;
+    const b = parseInt(m[1], 16) / 16;
+    free(b - next);
+    next = b;
+    for (const c of m[2]) { if (c === ".") free(1); else run = 0; next++; }
+  }
+  free(total - next);
+  return base + bestAt * 16;
+}
 function copy(src, dst) {
   for (const e of fs.readdirSync(src, {withFileTypes: true})) {
     const s = path.join(src, e.name), d = dst + "/" + e.name;
@@ -93,7 +129,8 @@ if (mod && call("import " + mod + " as P\nP.plan()\ngc.collect()")) {
   call("P.held(-1)");
   let i = 0;
   for (; i < steps; i++) {
-    if (!call("P.step(" + i + ")")) break;
+    const arg = labels[i] === "plug" ? ", " + largestRun() : "";
+    if (!call("P.step(" + i + arg + ")")) break;
     call("P.held(" + i + ")");
   }
   if (i === steps) console.log("w32: done");
@@ -107,7 +144,7 @@ def say(*a):
 
 
 def npm_command():
-    return ["npm", "install", "--prefix", W32, "--no-audit", "--no-fund", "%s@%s" % (PKG, PKG_VERSION)]
+    return ["npm", "install", "--prefix", W32, "--no-audit", "--no-fund", "--save-exact", "%s@%s" % (PKG, PKG_VERSION)]
 
 
 def ensure_package():
@@ -266,8 +303,10 @@ def figures(g):
     f = {"code": h[at["code"]] - h[0]}
     if "helpers" not in at:
         return f
-    base = h[at["helpers"]]
-    f["helpers"] = base - h[at["code"]]
+    base = h[at["plug" if "plug" in at else "helpers"]]
+    f["helpers"] = h[at["helpers"]] - h[at["code"]]
+    if "plug" in at:
+        f["plugged"] = base - h[at["helpers"]]
     f["held before boot"] = base        # everything: the runtime, the probe, code, helpers
     prev = base
     for i in range(at["helpers"] + 1, at["idle"] + 1):
@@ -294,23 +333,24 @@ def at_all(g, label):
     return [i for i, v in g["plan"].items() if v == label]
 
 
-def bisect(runner, d, mods, say=say):
-    """Smallest heap (KB, STEP_KB steps) at which the scenario completes without the heap
-    growing, and completes again; (kb, trials)."""
-    trials = []
-    grew = []
+def bisect(runner, d, mods, phase="scenario", say=say):
+    """Smallest heap (KB, STEP_KB steps) at which the plan completes without the heap growing,
+    and completes again: (kb, trials, [(kb, step where it grew first)], figures at kb)."""
+    trials, grew, figs = [], [], {}
 
     def ok(kb):
-        g = run_wasm(runner, d, "scenario", mods, kb * 1024)
+        g = run_wasm(runner, d, phase, mods, kb * 1024)
         trials.append((kb, g["ok"]))
-        say("w32: scenario at %4d K: %s" % (kb, "completes" if g["ok"] else "the heap grew first in step: %s"
-                                            % g["grew_at"] if g["done"] else "FAILS " + " ".join(g["lines"])[-200:]))
-        if g["done"] and not g["ok"]:
+        say("w32: %s at %4d K: %s" % (phase, kb, "completes" if g["ok"] else "the heap grew first in step: %s"
+                                      % g["grew_at"] if g["done"] else "FAILS " + " ".join(g["lines"])[-200:]))
+        if g["ok"]:
+            figs[kb] = dict(figures(g), total=g["totals"][0])      # the GC's heap without its tables
+        elif g["grew_at"]:
             grew.append((kb, g["grew_at"]))
         return g["ok"]
     hi, lo = HI_KB, LO_KB
     if not ok(hi):
-        return None, trials, grew
+        return None, trials, grew, None
     while hi - lo > STEP_KB:
         mid = (lo + hi) // 2
         mid -= mid % STEP_KB
@@ -322,7 +362,7 @@ def bisect(runner, d, mods, say=say):
         if ok(hi):
             break
         hi += STEP_KB
-    return hi, trials, grew
+    return hi, trials, grew, figs.get(hi)
 
 
 def expected_verdicts():
@@ -384,11 +424,13 @@ def measure(do_bisect=True, say=say):
             say("w32: %-62s %7d B 32-bit  %7d B 64-bit" % (k, fw[k], fu[k]))
     say("w32: " + "; ".join(res["checks"]) + " (as on CPython)")
     if do_bisect:
-        found, trials, grew = bisect(runner, d, mods, say)
-        res["min_heap_kb"], res["trials"] = found, trials
-        below = [g for g in grew if found and g[0] < found]
-        res["below"] = max(below) if below else None
-        res["min_heap_code_kb"] = kb(fw["held before boot"])
+        for phase in ("scenario", "plug"):
+            found, trials, grew, fig = bisect(runner, d, mods, phase, say)
+            below = [g for g in grew if found and g[0] < found]
+            res["min_heap_" + phase] = {"kb": found, "trials": trials, "below": max(below) if below else None,
+                                        "held_before_boot": fig and fig["held before boot"],
+                                        "total": fig and fig["total"],
+                                        "plugged": fig and fig.get("plugged")}
     os.makedirs(W32, exist_ok=True)
     with open(os.path.join(W32, "w32.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -425,13 +467,22 @@ def rows(res):
                 "note": "64-bit: %s KB; at: %s; one telegram alone %s KB; boot's largest step %s KB (%s)" % (
                     kb(sp["u64"]), f["step peak scenario at"]["w32"], kb(f["step peak: telegram"]["w32"]),
                     kb(bp["w32"]), f["step peak boot at"]["w32"])})
-    if res.get("min_heap_kb"):
+    m = res.get("min_heap_scenario")
+    if m and m["kb"]:
         out.append({"area": "w32", "figure": "core scenario, min heap, 32-bit (wasm, .mpy code in heap)",
-                    "value": res["min_heap_kb"], "unit": "KB",
-                    "note": "the heap never grown, collected between steps only; minus what was held before "
-                    "the boot (runtime, probe, imported code, test helpers: %s KB): %s KB%s" % (
-                        res["min_heap_code_kb"], round(res["min_heap_kb"] - res["min_heap_code_kb"], 1),
-                        "; %d K first grows at: %s" % res["below"] if res.get("below") else "")})
+                    "value": m["kb"], "unit": "KB",
+                    "note": "the heap never grown, collected between steps only; its %s KB without the GC's tables "
+                    "- what was held before the boot (runtime, probe, imported code, test helper: %s KB) = %s KB%s"
+                    % (kb(m["total"]), kb(m["held_before_boot"]), kb(m["total"] - m["held_before_boot"]),
+                       "; %d K first grows at: %s" % m["below"] if m["below"] else "")})
+    m = res.get("min_heap_plug")
+    if m and m["kb"]:
+        out.append({"area": "w32", "figure": "core scenario, heap beyond the code, import holes plugged, 32-bit",
+                    "value": kb(m["total"] - m["held_before_boot"]), "unit": "KB",
+                    "note": "min heap %d K plugged: %s KB without the GC's tables - %s KB held before the boot "
+                    "(%s KB of it the plugs); collected between steps only%s" % (
+                        m["kb"], kb(m["total"]), kb(m["held_before_boot"]), kb(m["plugged"]),
+                        "; %d K first grows at: %s" % m["below"] if m["below"] else "")})
     return out
 
 
