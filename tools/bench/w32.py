@@ -206,8 +206,8 @@ def make_tree(kind, mods, tels):
             rel += "/__init__"
             src = os.path.join(fw, rel + ".py")
         with open(src) as f:
-            native = "@micropython.viper" in f.read() or "@micropython.native" in f.read()
-        if native:
+            text = f.read()
+        if "@micropython.viper" in text or "@micropython.native" in text:
             continue        # no native emitter on this port: the firmware loads the Python twins
         if kind == "mpy":
             _mpy(src, os.path.join(d, rel + ".mpy"), rel + ".py")
