@@ -49,7 +49,9 @@ deploy: build
 run: $(STAMP)
 	$(PY) tools/run.py $(RUN_ARGS)
 
-# BENCH_HEAP_STEPS=-fax256k,-restarts leaves scenario steps out (docs/bench.md)
+# BENCH_HEAP_STEPS=-fax256k,-restarts leaves scenario steps out (docs/bench.md); tools/bench.py
+# runs every tools/bench/*.py with run(), w32.py among them: the 32-bit figures on MicroPython's
+# webassembly port under node (its npm package installed into build/w32 on first use)
 bench: setup
 	$(PY) tools/bench.py
 

