@@ -256,6 +256,10 @@ def report(log, code):
 
 
 def main(argv):
+    known = ("--no-jobs", "--demo-only", "--heap", "--report")
+    if "-h" in argv or "--help" in argv or any(a.startswith("-") and a not in known for a in argv[1:]):
+        print(__doc__.strip())
+        return 0 if ("-h" in argv or "--help" in argv) else 2
     if "--report" in argv:
         with open(argv[argv.index("--report") + 1]) as f:
             report(f.read(), 0)
