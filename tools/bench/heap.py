@@ -65,7 +65,10 @@ _plugs = {}     # heap KB -> (bytes plugged, free run kept) of the plugged runs
 
 def bisect(lo, trials, which, jobs, say=print, plug=False, top=HI_KB):
     """Smallest N (plain KB, STEP_KB steps) for which the scenario completes twice, with the next
-    size down failing; None when `top` (HI_KB) fails."""
+    size down failing; None when `top` (HI_KB) fails. Only a size that was run and completed is
+    ever returned: when the edge still flaps after the retries, the smallest size run above every
+    failure that completed (once at least)."""
+    start = len(trials)
     if not _probe(top, trials, which, jobs, say, plug):
         return None
     hi = top                    # invariant: hi completes, lo is not known to
@@ -78,13 +81,19 @@ def bisect(lo, trials, which, jobs, say=print, plug=False, top=HI_KB):
             lo = mid
     passes = {hi: 1}            # near the edge a run can pass by luck: it must pass twice
     for _ in range(6):
-        if passes.get(hi, 0) >= 2:
-            break
+        if passes[hi] >= 2:
+            return hi
         if _probe(hi, trials, which, jobs, say, plug):
-            passes[hi] = passes.get(hi, 0) + 1
+            passes[hi] += 1
         else:
-            hi += STEP_KB
-    return hi
+            hi += STEP_KB       # not run yet: it has to complete twice too
+            passes[hi] = 0
+    if passes[hi] >= 2:
+        return hi
+    mine = trials[start:]
+    fail = max(kb for kb, ok, _w, _d in mine if not ok)
+    done = [kb for kb, ok, _w, _d in mine if ok and kb > fail]
+    return min(done) if done else None
 
 
 def scan(found, trials, which, jobs, say=print):
