@@ -296,11 +296,15 @@ def driver(cfg):
 
 
 def slim(cfg):
-    """After boot: drop what only boot reads (the link, Wi-Fi, NTP, HA and CAFIS sections, built
-    into their objects) and what the driver holds in its own configuration (driver(): the
-    modem's options, station id, class, answer; the dial policy). Keeps the sections the
-    running unit reads (docs/unit.md, "Configuration"): of `modem`, the port's path and baud."""
-    for k in ("mqtt", "wifi", "ntp", "ha", "cafis", "dial"):
+    """After boot: keep only what the running unit reads from the configuration (docs/unit.md,
+    "Configuration"): `jobs` and `retries` (the job lifecycle), `rx` (received faxes),
+    `telegram` (the second UART, a telegram's center) and of `modem` the port's path and baud.
+    The rest was built into its objects at boot: the link (mqtt, ha), the network (wifi, ntp),
+    the checker (cafis), the driver (modem's options, station id, class, answer; dial), the
+    quota (quota), the telemetry and watchdog tasks (their periods); unit_id and board are
+    read at boot only."""
+    for k in ("mqtt", "wifi", "ntp", "ha", "cafis", "dial", "unit_id", "board", "quota", "telemetry",
+              "watchdog"):
         cfg.pop(k, None)
     m = cfg["modem"]
     cfg["modem"] = {"path": m["path"], "baud": m["baud"]}
