@@ -151,3 +151,16 @@ def test_heap_bisection_none_when_the_top_fails(monkeypatch):
     ran = _fake_runs(monkeypatch, lambda kb, n: False)
     assert _bisect(400, 1536) is None
     assert ran == [(1536, False)]
+
+
+def test_heap_per_module_covers_the_firmware_the_unit_imports():
+    import _wrap
+    import heap
+    rows = heap.module_heap()
+    mods = [m for m in _wrap.unit_modules() if m not in _wrap.ASYNCIO]
+    assert sorted(m for m, _b, _r in rows) == sorted(mods)
+    assert [b for _m, b, _r in rows] == sorted((b for _m, b, _r in rows), reverse=True)
+    got = dict((m, (b, r)) for m, b, r in rows)
+    # config's schema text and functions, a module with one class and its methods
+    assert got["faxbridge.app.config"][0] > 4096 and got["faxbridge.app.config"][1] > 0
+    assert got["faxbridge.core.mqtt.faxcmd"][1] > 0
