@@ -240,7 +240,7 @@ class Parser(fs.Strings):
                           % json.dumps(chr(self.badc)))
             if tg == fs.T_NUM and not self.digits:
                 self._bad("number has no digits")
-            v = bytes(self.small[:n]).decode()
+            v = str(self.small[:n], "utf-8")   # ASCII: what _put let in
             if tg == fs.T_JOB:
                 self.job = v
             else:
