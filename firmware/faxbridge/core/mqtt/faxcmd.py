@@ -24,6 +24,7 @@ import json
 
 from micropython import const
 
+from faxbridge.core.fax import dial
 from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt import faxstr as fs
 
@@ -244,7 +245,7 @@ class Parser(fs.Strings):
             if tg == fs.T_JOB:
                 self.job = v
             else:
-                code, why = commands.dial.form(v, 2 * commands.MAX_NUMBER)   # one dial rule
+                code, why = dial.form(v, 2 * commands.MAX_NUMBER)   # one dial rule
                 if code is not None:
                     self._bad("number: " + why)
                 self.number = v
