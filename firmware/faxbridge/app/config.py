@@ -310,15 +310,6 @@ def slim(cfg):
     cfg["modem"] = {"path": m["path"], "baud": m["baud"]}
 
 
-def parse(text):
-    """Parse and check the config file's text; returns (config, errors)."""
-    try:
-        raw = json.loads(text)
-    except ValueError as e:
-        return None, ["config: not valid JSON (%s)" % e]
-    return check(raw)
-
-
 def load(path):
     """Read and check the config file at path (parsed as it is read, never held whole as
     text); returns (config, errors)."""
