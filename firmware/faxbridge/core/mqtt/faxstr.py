@@ -219,9 +219,11 @@ class Strings:
         if tg == T_TEXT:
             if cp < 0x80:
                 self._out(cp)
-            else:  # UTF-8 (RFC 3629): a lead byte and nb continuation bytes (counted first: a
-                nb = 1 if cp < 0x800 else 2 if cp < 0x10000 else 3   # flush between them
-                self.extra += nb                                     # never overcounts)
+            else:
+                # UTF-8 (RFC 3629): a lead byte and nb continuation bytes, counted first (a
+                # flush between them then never counts too many characters)
+                nb = 1 if cp < 0x800 else 2 if cp < 0x10000 else 3
+                self.extra += nb
                 self._out(((0xFF << (7 - nb)) & 0xFF) | (cp >> (6 * nb)))
                 for s in range(nb - 1, -1, -1):
                     self._out(0x80 | ((cp >> (6 * s)) & 0x3F))
