@@ -53,4 +53,6 @@ if sys.platform == "esp32":
         builtins.FAXBRIDGE_SAFE = True
     if led:
         lp.value(0 if led.get("active_high", True) else 1)
-    del b, s, led, btn
+        del lp
+    # boot.py runs in __main__, whose names live as long as the unit: keep none of its own
+    del b, s, led, btn, safe_window, _board

@@ -2,7 +2,10 @@ from faxbridge.core.fax import hangup, status
 
 
 def test_every_table_5_5_code_has_phase_and_text():
-    for code, txt in hangup.CODES:
+    rows = hangup.CODES.split("\n")[1:]      # "<code> <text>", a row a line
+    assert len(rows) == 40
+    for code, txt in (r.split(" ", 1) for r in rows):
+        code = int(code)
         c, ph, t = hangup.describe(code)
         assert c == code and t == txt and ph is not None
 

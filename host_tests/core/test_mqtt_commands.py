@@ -55,11 +55,42 @@ def test_telegram():
     assert isinstance(t.data, bytes)
 
 
+def _fax_number(number):
+    """A cmd/fax with this number through the streaming parser (the one number check of a
+    command): (job, number, kinds), or its CommandError."""
+    import json
+    from faxbridge.core.mqtt import faxcmd
+
+    class Sink:
+        def begin_page(self, i, kind):
+            pass
+
+        def write(self, mv):
+            pass
+
+        def end_page(self):
+            pass
+
+        def abort(self):
+            pass
+
+    doc = {"job": "J", "pages": [{"text": "x"}]}
+    if number is not None:
+        doc["number"] = number
+    p = faxcmd.Parser(Sink())
+    try:
+        p.feed(json.dumps(doc).encode())
+        return p.end()
+    except C.CommandError as e:
+        assert e.reason in C.REASONS and e.detail and e.ref == "J"
+        return e
+
+
 def test_number_and_job_checks():
-    assert C.check_number("03-1234,5678", "J") == "03-1234,5678"
+    assert _fax_number("03-1234,5678") == ("J", "03-1234,5678", ["text"])
     for bad in ("1;ATH", "x", "", "1" * (C.MAX_NUMBER + 1), "12\r", 5, "--"):
-        assert _err(C.check_number, bad, "J").reason == C.BAD_FIELD, bad
-    assert _err(C.check_number, None, "J").reason == C.MISSING
+        assert _fax_number(bad).reason == C.BAD_FIELD, bad
+    assert _fax_number(None).reason == C.MISSING
     assert C.parse_cancel(b'{"job":"a.B_c:1-"}').job == "a.B_c:1-"
     assert C.parse_cancel(b'{"job":"' + b"a" * C.MAX_JOB + b'"}').job == "a" * C.MAX_JOB
     assert _err(C.parse_cancel, b'{"job":"' + b"a" * (C.MAX_JOB + 1) + b'"}').reason == C.BAD_FIELD

@@ -117,6 +117,80 @@ def test_every_split_point_gives_the_same_result():
             assert _parse(b, step) == want, step
 
 
+class _Writes(ListSink):
+    """ListSink that keeps the length of every write, per page."""
+
+    def begin_page(self, index, kind):
+        ListSink.begin_page(self, index, kind)
+        self.sizes = getattr(self, "sizes", []) + [[]]
+
+    def write(self, mv):
+        ListSink.write(self, mv)
+        self.sizes[-1].append(len(mv))
+
+
+def test_pages_reach_the_sink_in_whole_buffers_across_every_boundary():
+    # text whose multi-byte characters and escapes fall on the buffer's edge at every offset,
+    # and images whose base64 ends at every length around it: the bytes are the page's, every
+    # write but a page's last is one whole buffer (the parser's one view, no slice made)
+    full = faxcmd.fs.OUT
+    for lead in range(full - 6, full + 2):
+        text = "a" * lead + "\\u00e9\\u20ac\\ud83d\\ude00\xc3\xa9" * 70 + "z"   # escapes, raw UTF-8
+        want = ("a" * lead + "\u00e9\u20ac\U0001F600\u00e9" * 70 + "z").encode()
+        img = PBM + bytes(range(256)) * 3 + bytes(lead - full + 6)
+        doc = '{"job":"J","number":"1","pages":[{"text":"%s"},{"pbm":"%s"}]}' % (text, _b64(img))
+        for step in (0, 97):
+            sink = _Writes()
+            p = faxcmd.Parser(sink)
+            b = _raw(doc)
+            for j in range(0, len(b), step or len(b)):
+                p.feed(b[j:j + (step or len(b))])
+            assert p.end() == ("J", "1", ["text", "pbm"])
+            assert sink.result() == [("text", want), ("pbm", img)], lead
+            for sizes in sink.sizes:
+                assert sizes[:-1] == [full] * (len(sizes) - 1) and 0 < sizes[-1] <= full, (lead, sizes)
+
+
+def test_feeding_page_data_allocates_nothing():
+    # MicroPython: a 2 KB chunk in the middle of a text page and of an image page goes to the
+    # sink without one allocation (a view of the chunk and a slice per 256 bytes were made)
+    if not MICROPYTHON:
+        return
+    import gc
+    img = bytes(range(256)) * 24
+    doc = ('{"job":"J","number":"1","pages":[{"text":"%s"},{"pbm":"%s"}]}'
+           % ("hello, world " * 400, _b64(PBM + img))).encode()
+    t = doc.index(b"hello")
+    i = doc.index(b'"pbm":"') + 7
+    p = faxcmd.Parser(_NullSink())
+    p.feed(doc[:t + 100])
+    for a, b in ((t + 100, t + 2148), (t + 2148, i + 100), (i + 100, i + 2148), (i + 2148, len(doc))):
+        chunk = doc[a:b]
+        gc.collect()
+        gc.disable()
+        before = gc.mem_alloc()
+        p.feed(chunk)
+        used = gc.mem_alloc() - before
+        gc.enable()
+        if b - a == 2048:
+            assert used == 0, (a, used)
+    assert p.end()[2] == ["text", "pbm"]
+
+
+class _NullSink:
+    def begin_page(self, i, kind):
+        pass
+
+    def write(self, mv):
+        pass
+
+    def end_page(self):
+        pass
+
+    def abort(self):
+        pass
+
+
 def test_matches_a_whole_payload_json_parse():
     # what json.loads of the whole payload says (text as is, images base64-decoded)
     import json

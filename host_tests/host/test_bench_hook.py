@@ -106,3 +106,61 @@ def test_heap_one_run_is_plugged_by_the_flag_or_by_bench_plug(monkeypatch):
             monkeypatch.setenv("BENCH_PLUG", env)
         assert heap.main(["heap.py", "--heap", "520K", "--steps", "demo"] + argv) == 0
         assert seen[-1] == ("520K", plug), (env, argv, seen)
+
+
+def _fake_runs(monkeypatch, outcome):
+    """_scenario.run replaced by `outcome(kb, nth run of that size)` (no subprocess); returns
+    the list of (kb, ok) the bisection actually ran."""
+    import _scenario
+    ran = []
+
+    def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False):
+        kb = int(h[:-1])
+        ok = outcome(kb, sum(1 for k, _ in ran if k == kb))
+        ran.append((kb, ok))
+        return ok, "" if ok else "MemoryError", 0.1, (1000, 2000) if plug else None
+
+    monkeypatch.setattr(_scenario, "run", run)
+    return ran
+
+
+def _bisect(lo, top):
+    import heap
+    return heap.bisect(lo, [], ("demo",), None, say=lambda s: None, top=top)
+
+
+def test_heap_bisection_finds_the_edge_that_completes_twice(monkeypatch):
+    ran = _fake_runs(monkeypatch, lambda kb, n: kb >= 500)
+    assert _bisect(400, 1536) == 500
+    assert [ok for kb, ok in ran if kb == 500] == [True, True]
+    assert (496, False) in ran
+
+
+def test_heap_bisection_reports_only_a_size_it_ran_to_completion(monkeypatch):
+    # near the edge every size completes on its first run and fails on the next (where big
+    # blocks land changes): the edge retries run out while climbing, one step past the last
+    # size tried. That size was never run: it must not be reported.
+    ran = _fake_runs(monkeypatch, lambda kb, n: kb >= 600 or (kb >= 500 and n == 0))
+    got = _bisect(400, 1536)
+    assert (got, True) in ran, (got, ran)
+    assert not [1 for kb, ok in ran if kb == got and not ok], (got, ran)
+    assert got > max(kb for kb, ok in ran if not ok), (got, ran)
+
+
+def test_heap_bisection_none_when_the_top_fails(monkeypatch):
+    ran = _fake_runs(monkeypatch, lambda kb, n: False)
+    assert _bisect(400, 1536) is None
+    assert ran == [(1536, False)]
+
+
+def test_heap_per_module_covers_the_firmware_the_unit_imports():
+    import _wrap
+    import heap
+    rows = heap.module_heap()
+    mods = [m for m in _wrap.unit_modules() if m not in _wrap.ASYNCIO]
+    assert sorted(m for m, _b, _r in rows) == sorted(mods)
+    assert [b for _m, b, _r in rows] == sorted((b for _m, b, _r in rows), reverse=True)
+    got = dict((m, (b, r)) for m, b, r in rows)
+    # config's schema text and functions, a module with one class and its methods
+    assert got["faxbridge.app.config"][0] > 4096 and got["faxbridge.app.config"][1] > 0
+    assert got["faxbridge.core.mqtt.faxcmd"][1] > 0

@@ -69,3 +69,40 @@ def test_boot_py_does_nothing_off_the_board_on_micropython(tmp_path):
     r = subprocess.run([MP, os.path.join(ROOT, "firmware", "boot.py")], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
+
+
+def test_boot_on_the_board_leaves_none_of_its_names_in_main(monkeypatch):
+    # boot.py runs in __main__, which main.py and the unit share for their whole life: on the
+    # board (sys.platform "esp32", its machine modules stood in for) it must leave only the
+    # modules it imported, not its functions, board dict or pins
+    import types
+    pins = []
+
+    class Pin:
+        IN, OUT, PULL_UP = 1, 2, 3
+
+        def __init__(self, n, mode, pull=None):
+            pins.append(self)
+
+        def value(self, v=None):
+            return 1                       # BOOT not pressed (pulled up)
+
+    with open(os.path.join(ROOT, "firmware", "boot.py")) as f:
+        code = compile(f.read(), "boot.py", "exec")
+    fake = {"sys": types.SimpleNamespace(platform="esp32"),
+            "esp": types.SimpleNamespace(osdebug=lambda x: None),
+            "machine": types.SimpleNamespace(Pin=Pin),
+            "time": types.SimpleNamespace(sleep_ms=lambda ms: None)}
+    for k, v in fake.items():
+        monkeypatch.setitem(sys.modules, k, v)
+    monkeypatch.setattr("builtins.open", lambda *a, **k: _board_json(), raising=True)
+    ns = {"__name__": "__main__"}
+    exec(code, ns)
+    left = sorted(k for k in ns if not k.startswith("__"))
+    assert left == ["esp", "machine", "sys", "time"], left
+    assert len(pins) == 2                  # the button and the LED were set up, then dropped
+
+
+def _board_json():
+    import io
+    return io.StringIO('{"safe_mode": {"pin": 0, "window_ms": 100}, "status_led": {"pin": 2}}')

@@ -27,9 +27,11 @@ Writes build/bench-heap.json. Standalone:
     .venv/bin/python tools/bench/heap.py --heap 600K [--hole 2048] [--plug]  the scenario once
                                           (--plug, or BENCH_PLUG=1: the import holes plugged)
     .venv/bin/python tools/bench/heap.py --code                          imported code, residue
+    .venv/bin/python tools/bench/heap.py --code --modules                the same per module
 """
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -65,7 +67,10 @@ _plugs = {}     # heap KB -> (bytes plugged, free run kept) of the plugged runs
 
 def bisect(lo, trials, which, jobs, say=print, plug=False, top=HI_KB):
     """Smallest N (plain KB, STEP_KB steps) for which the scenario completes twice, with the next
-    size down failing; None when `top` (HI_KB) fails."""
+    size down failing; None when `top` (HI_KB) fails. Only a size that was run and completed is
+    ever returned: when the edge still flaps after the retries, the smallest size run above every
+    failure that completed (once at least)."""
+    start = len(trials)
     if not _probe(top, trials, which, jobs, say, plug):
         return None
     hi = top                    # invariant: hi completes, lo is not known to
@@ -78,13 +83,19 @@ def bisect(lo, trials, which, jobs, say=print, plug=False, top=HI_KB):
             lo = mid
     passes = {hi: 1}            # near the edge a run can pass by luck: it must pass twice
     for _ in range(6):
-        if passes.get(hi, 0) >= 2:
-            break
+        if passes[hi] >= 2:
+            return hi
         if _probe(hi, trials, which, jobs, say, plug):
-            passes[hi] = passes.get(hi, 0) + 1
+            passes[hi] += 1
         else:
-            hi += STEP_KB
-    return hi
+            hi += STEP_KB       # not run yet: it has to complete twice too
+            passes[hi] = 0
+    if passes[hi] >= 2:
+        return hi
+    mine = trials[start:]
+    fail = max(kb for kb, ok, _w, _d in mine if not ok)
+    done = [kb for kb, ok, _w, _d in mine if ok and kb > fail]
+    return min(done) if done else None
 
 
 def scan(found, trials, which, jobs, say=print):
@@ -181,11 +192,49 @@ def run(which=None, say=print):
     return rows
 
 
+def module_heap():
+    """[(module, heap B as .mpy, frozen residue estimate B)] of every firmware module the unit
+    imports, largest first: in one interpreter everything is imported, then each module once more on
+    its own (the first copy kept, so the second one's objects are all it adds), its deps
+    already there: what its own code, constants and tables hold (the qstrs its names share
+    with the first copy are not counted again). The residue is _hook.residue of the module (a
+    package's counts its submodules too)."""
+    import _unit
+    mods = _wrap.unit_modules()
+    mpy = _unit.compile_mpy()
+    lines = ["import gc", "import sys", "import benchhook"] + ["import %s" % m for m in mods]
+    lines.append("_old = []")
+    mods = [m for m in mods if m not in _wrap.ASYNCIO]     # frozen in the port, not the unit's
+    for m in mods:
+        lines += ["_old.append(sys.modules.pop(%r))" % m, "gc.collect()", "_a = gc.mem_alloc()",
+                  "import %s" % m, "gc.collect()", "print('module %s', gc.mem_alloc() - _a)" % m,
+                  "benchhook.residue((%r,))" % m]
+    src = os.path.join(mpy, "benchmods.py")
+    with open(src, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    r = subprocess.run([_unit.unitlab.MICROPYTHON, "-X", "heapsize=8M", "benchmods.py"], capture_output=True,
+                       text=True, timeout=120, cwd=mpy, env=dict(os.environ, MICROPYPATH=mpy + ":.frozen"))
+    rows = []
+    for ln in r.stdout.splitlines():
+        w = ln.split()
+        if w[0] == "module":
+            rows.append([w[1], int(w[2]), 0])
+        elif ln.startswith("bench: residue ") and rows:
+            rows[-1][2] = int(w[2])
+    if r.returncode or len(rows) != len(mods):
+        raise RuntimeError("benchmods failed: %s" % (r.stdout + r.stderr)[-600:])
+    return sorted(rows, key=lambda x: -x[1])
+
+
 def main(argv):
     which = _scenario.steps(argv[argv.index("--steps") + 1]) if "--steps" in argv else None
     if "--code" in argv:
         code, residue, note = _wrap.code_heap()
         print("imported code %d B (64-bit .mpy); frozen residue estimate %s" % (code, note))
+        if "--modules" in argv:
+            print("%-44s %9s %9s" % ("module", "heap B", "residue B"))
+            for m, b, res in module_heap():
+                print("%-44s %9d %9d" % (m, b, res))
         return 0
     if "--heap" in argv:
         which = which or _scenario.steps()

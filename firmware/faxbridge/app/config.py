@@ -8,102 +8,104 @@ import json
 from faxbridge.core import schema
 from faxbridge.core.fax import dial
 
-# (dotted key, kind, default, required?, limits); order is the order errors are reported in.
-# kinds: str, id, int, num, bool, choice (limits: the allowed values), digits (a list of digit
-# strings), at (a list of AT command bodies), sid (T.30 station id), any
-SCHEMA = (
-    ("unit_id", "id", None, True, (1, 32)),
-    ("mqtt.host", "str", None, True, (1, 253)),
-    ("mqtt.port", "int", 1883, False, (1, 65535)),
-    ("mqtt.username", "str", None, False, (0, 128)),
-    ("mqtt.password", "str", None, False, (0, 128)),
-    ("mqtt.tls", "bool", False, False, None),
-    ("mqtt.ca", "str", None, False, (1, 128)),
-    ("mqtt.server_name", "str", None, False, (1, 253)),
-    ("mqtt.cert", "str", None, False, (1, 128)),
-    ("mqtt.key", "str", None, False, (1, 128)),
-    ("mqtt.prefix", "str", "faxbridge", False, (1, 64)),
-    ("mqtt.keepalive_s", "int", 30, False, (5, 3600)),
-    ("mqtt.clean", "bool", False, False, None),
-    ("mqtt.outbox_record", "int", 1024, False, (256, 2048)),
-    ("mqtt.answer_reserve", "int", 4096, False, (0, 65536)),
-    ("mqtt.rx_buffer", "int", 2048, False, (256, 2048)),
-    ("mqtt.seen", "int", 256, False, (16, 2048)),
-    ("mqtt.capacity", "int", 32768, False, (6144, 1048576)),
-    ("wifi.ssid", "str", None, False, (1, 32)),
-    ("wifi.password", "str", None, False, (0, 64)),
-    ("wifi.timeout_s", "int", 30, False, (1, 600)),
-    ("ntp.host", "str", None, False, (1, 253)),
-    ("modem.path", "str", None, False, (1, 200)),
-    ("modem.baud", "int", 19200, False, (1200, 921600)),
-    ("modem.station_id", "sid", "", False, (0, dial.MAX_ID)),
-    ("modem.answer", "bool", True, False, None),
-    ("modem.rings", "int", 2, False, (1, 15)),
-    ("modem.class", "choice", "2", False, ("2", "2.0", "auto")),   # docs/fax.md: which class
-    ("modem.class_order", "choice", ["2.0", "2"], False, (["2.0", "2"], ["2", "2.0"], ["2.0"], ["2"])),
-    # The Class 2 driver's own options (docs/fax.md "Configuration"); times in seconds.
-    ("modem.options.dial_mode", "choice", "T", False, ("T", "P")),
-    ("modem.options.max_rate", "choice", 9600, False, (2400, 4800, 7200, 9600, 12000, 14400)),
-    ("modem.options.fine", "bool", True, False, None),
-    ("modem.options.scan_time", "int", 0, False, (0, 7)),
-    ("modem.options.init_extra", "at", [], False, (0, 8)),
-    ("modem.options.cmd_timeout", "num", 5, False, (1, 60)),
-    ("modem.options.dial_timeout", "num", 120, False, (10, 600)),
-    ("modem.options.answer_timeout", "num", 120, False, (10, 600)),
-    ("modem.options.connect_timeout", "num", 45, False, (5, 300)),
-    ("modem.options.fdr_timeout", "num", 60, False, (5, 300)),
-    ("modem.options.xon_grace", "num", 2, False, (0, 60)),
-    ("modem.options.xoff_limit", "num", 20, False, (1, 600)),
-    ("modem.options.page_end_timeout", "num", 120, False, (5, 600)),
-    ("modem.options.fet_timeout", "num", 60, False, (5, 600)),
-    ("modem.options.hangup_timeout", "num", 15, False, (1, 120)),
-    ("modem.options.rx_idle_timeout", "num", 30, False, (5, 600)),
-    ("modem.options.rx_page_timeout", "num", 900, False, (30, 3600)),
-    ("modem.options.reset_timeout", "num", 10, False, (1, 120)),
-    ("modem.options.reset_backoff", "num", 30, False, (1, 3600)),
-    ("modem.options.idle_check", "num", 60, False, (0, 86400)),
-    ("modem.options.fdt_retries", "int", 3, False, (0, 10)),
-    ("modem.options.fdr_retries", "int", 3, False, (0, 10)),
-    ("modem.options.rtn_resend", "int", 1, False, (0, 5)),
-    ("modem.options.ring_reset", "num", 10, False, (1, 300)),
-    ("modem.options.rx_start", "choice", "DC2", False, ("DC2", "DC1")),
-    ("modem.options.rx_msb_first", "bool", True, False, None),
-    ("modem.options.rx_bad_pct", "int", 5, False, (0, 100)),
-    ("modem.options.chunk", "int", 128, False, (16, 1023)),
-    ("telegram.path", "str", None, False, (1, 200)),
-    ("telegram.baud", "int", 9600, False, (1200, 921600)),
-    ("telegram.enabled", "bool", True, False, None),
-    ("telegram.sender", "choice", "center", False, ("center", "terminal")),
-    ("telegram.center", "str", "", False, (0, 16)),
-    ("dial.country", "choice", dial.COUNTRY, False, tuple(sorted(dial.COUNTRIES))),
-    ("dial.prefixes", "digits", [], False, (0, 8)),
-    ("dial.deny", "digits", [], False, (0, 64)),
-    ("dial.allow", "digits", [], False, (0, 256)),
-    ("dial.max_len", "int", 40, False, (3, 64)),
-    ("retries.count", "int", 2, False, (0, 10)),
-    ("retries.delay_s", "num", 60, False, (0, 86400)),
-    ("retries.after_restart", "bool", True, False, None),
-    ("quota.pages_per_day", "int", 0, False, (0, 1000000)),
-    ("quota.hold_s", "int", 86400, False, (60, 864000)),
-    ("cafis.registry", "any", None, False, None),
-    ("cafis.layouts", "any", None, False, None),
-    ("ha.discovery", "bool", False, False, None),
-    ("ha.prefix", "str", "homeassistant", False, (1, 64)),
-    ("telemetry.interval_s", "num", 60, False, (1, 86400)),
-    ("watchdog.timeout_ms", "int", 30000, False, (2000, 600000)),
-    ("jobs.keep_done", "int", 20, False, (0, 200)),
-    ("jobs.max_queued", "int", 16, False, (1, 1000)),
-    ("jobs.max_pages", "int", 20, False, (1, 500)),
-    ("jobs.modem_wait_s", "int", 900, False, (10, 86400)),
-    ("rx.keep", "int", 20, False, (0, 1000)),
-    ("rx.max_kb", "int", 512, False, (0, 65536)),
-)
+# One row a line: dotted key, kind, default, required (1/0), limits, in JSON (docs/unit.md);
+# rows are read in order, the order errors are reported in. Kinds: str, id, int, num, bool,
+# choice (limits: the allowed values), digits (a list of digit strings), at (a list of AT command
+# bodies), sid (T.30 station id), any (core/schema.py). Times in seconds. Rows with null limits
+# take them from core/fax/dial.py (_rows). modem.class and the modem.options rows are the Class 2
+# driver's (docs/fax.md "Configuration"). A text, not a tuple of tuples: loaded as .mpy the tuples
+# held 14.3 KB of heap, this text 4 KB; frozen, both stay in flash.
+_ROWS = """\
+"unit_id", "id", null, 1, [1, 32]
+"mqtt.host", "str", null, 1, [1, 253]
+"mqtt.port", "int", 1883, 0, [1, 65535]
+"mqtt.username", "str", null, 0, [0, 128]
+"mqtt.password", "str", null, 0, [0, 128]
+"mqtt.tls", "bool", false, 0, null
+"mqtt.ca", "str", null, 0, [1, 128]
+"mqtt.server_name", "str", null, 0, [1, 253]
+"mqtt.cert", "str", null, 0, [1, 128]
+"mqtt.key", "str", null, 0, [1, 128]
+"mqtt.prefix", "str", "faxbridge", 0, [1, 64]
+"mqtt.keepalive_s", "int", 30, 0, [5, 3600]
+"mqtt.clean", "bool", false, 0, null
+"mqtt.outbox_record", "int", 1024, 0, [256, 2048]
+"mqtt.answer_reserve", "int", 4096, 0, [0, 65536]
+"mqtt.rx_buffer", "int", 2048, 0, [256, 2048]
+"mqtt.seen", "int", 256, 0, [16, 2048]
+"mqtt.capacity", "int", 32768, 0, [6144, 1048576]
+"wifi.ssid", "str", null, 0, [1, 32]
+"wifi.password", "str", null, 0, [0, 64]
+"wifi.timeout_s", "int", 30, 0, [1, 600]
+"ntp.host", "str", null, 0, [1, 253]
+"modem.path", "str", null, 0, [1, 200]
+"modem.baud", "int", 19200, 0, [1200, 921600]
+"modem.station_id", "sid", "", 0, null
+"modem.answer", "bool", true, 0, null
+"modem.rings", "int", 2, 0, [1, 15]
+"modem.class", "choice", "2", 0, ["2", "2.0", "auto"]
+"modem.class_order", "choice", ["2.0", "2"], 0, [["2.0", "2"], ["2", "2.0"], ["2.0"], ["2"]]
+"modem.options.dial_mode", "choice", "T", 0, ["T", "P"]
+"modem.options.max_rate", "choice", 9600, 0, [2400, 4800, 7200, 9600, 12000, 14400]
+"modem.options.fine", "bool", true, 0, null
+"modem.options.scan_time", "int", 0, 0, [0, 7]
+"modem.options.init_extra", "at", [], 0, [0, 8]
+"modem.options.cmd_timeout", "num", 5, 0, [1, 60]
+"modem.options.dial_timeout", "num", 120, 0, [10, 600]
+"modem.options.answer_timeout", "num", 120, 0, [10, 600]
+"modem.options.connect_timeout", "num", 45, 0, [5, 300]
+"modem.options.fdr_timeout", "num", 60, 0, [5, 300]
+"modem.options.xon_grace", "num", 2, 0, [0, 60]
+"modem.options.xoff_limit", "num", 20, 0, [1, 600]
+"modem.options.page_end_timeout", "num", 120, 0, [5, 600]
+"modem.options.fet_timeout", "num", 60, 0, [5, 600]
+"modem.options.hangup_timeout", "num", 15, 0, [1, 120]
+"modem.options.rx_idle_timeout", "num", 30, 0, [5, 600]
+"modem.options.rx_page_timeout", "num", 900, 0, [30, 3600]
+"modem.options.reset_timeout", "num", 10, 0, [1, 120]
+"modem.options.reset_backoff", "num", 30, 0, [1, 3600]
+"modem.options.idle_check", "num", 60, 0, [0, 86400]
+"modem.options.fdt_retries", "int", 3, 0, [0, 10]
+"modem.options.fdr_retries", "int", 3, 0, [0, 10]
+"modem.options.rtn_resend", "int", 1, 0, [0, 5]
+"modem.options.ring_reset", "num", 10, 0, [1, 300]
+"modem.options.rx_start", "choice", "DC2", 0, ["DC2", "DC1"]
+"modem.options.rx_msb_first", "bool", true, 0, null
+"modem.options.rx_bad_pct", "int", 5, 0, [0, 100]
+"modem.options.chunk", "int", 128, 0, [16, 1023]
+"telegram.path", "str", null, 0, [1, 200]
+"telegram.baud", "int", 9600, 0, [1200, 921600]
+"telegram.enabled", "bool", true, 0, null
+"telegram.sender", "choice", "center", 0, ["center", "terminal"]
+"telegram.center", "str", "", 0, [0, 16]
+"dial.country", "choice", null, 0, null
+"dial.prefixes", "digits", [], 0, [0, 8]
+"dial.deny", "digits", [], 0, [0, 64]
+"dial.allow", "digits", [], 0, [0, 256]
+"dial.max_len", "int", 40, 0, [3, 64]
+"retries.count", "int", 2, 0, [0, 10]
+"retries.delay_s", "num", 60, 0, [0, 86400]
+"retries.after_restart", "bool", true, 0, null
+"quota.pages_per_day", "int", 0, 0, [0, 1000000]
+"quota.hold_s", "int", 86400, 0, [60, 864000]
+"cafis.registry", "any", null, 0, null
+"cafis.layouts", "any", null, 0, null
+"ha.discovery", "bool", false, 0, null
+"ha.prefix", "str", "homeassistant", 0, [1, 64]
+"telemetry.interval_s", "num", 60, 0, [1, 86400]
+"watchdog.timeout_ms", "int", 30000, 0, [2000, 600000]
+"jobs.keep_done", "int", 20, 0, [0, 200]
+"jobs.max_queued", "int", 16, 0, [1, 1000]
+"jobs.max_pages", "int", 20, 0, [1, 500]
+"jobs.modem_wait_s", "int", 900, 0, [10, 86400]
+"rx.keep", "int", 20, 0, [0, 1000]
+"rx.max_kb", "int", 512, 0, [0, 65536]
+"""
 
 SECTIONS = ("unit_id", "board", "mqtt", "wifi", "ntp", "modem", "telegram", "dial", "retries",
             "quota", "cafis", "ha", "telemetry", "watchdog", "jobs", "rx")
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_show = schema.show
 
 
 def _at_body(e):
@@ -136,11 +138,6 @@ def _at_body(e):
     return True
 
 
-def _check(kind, v, lim):
-    """None if v is a valid `kind` within lim, else the message's tail (core/schema.py)."""
-    return schema.check(kind, v, lim, _ok)
-
-
 def _ok(kind, x):
     """What core/schema.py leaves to this schema: a station id, an entry of a list."""
     if kind == "sid":
@@ -159,11 +156,30 @@ def _ok(kind, x):
     return _at_body(x)
 
 
+def _rows(keys=False):
+    """The schema's rows in order, each parsed when it is reached: [key, kind, default,
+    required, limits]; keys=True: the keys only, nothing parsed."""
+    i = 0
+    while i < len(_ROWS):
+        j = _ROWS.find("\n", i)
+        if keys:
+            yield _ROWS[i + 1:_ROWS.find('"', i + 1)]
+        else:
+            r = json.loads("[" + _ROWS[i:j] + "]")
+            if r[1] == "sid":
+                r[4] = (0, dial.MAX_ID)
+            elif r[0] == "dial.country":
+                r[2] = dial.COUNTRY
+                r[4] = sorted(dial.COUNTRIES)
+            yield r
+        i = j + 1
+
+
 def _known(path):
     """The names the schema knows inside the object at `path` ("modem", "modem.options")."""
     out = []
     pre = path + "."
-    for k, _, _, _, _ in SCHEMA:
+    for k in _rows(True):
         if k.startswith(pre):
             name = k[len(pre):].split(".")[0]
             if name not in out:
@@ -199,7 +215,7 @@ def _cross(cfg, errors):
         errors.append("mqtt.outbox_record: %d cannot hold a command's answer (at least 797)" % m["outbox_record"])
     hp = cfg["ha"]["prefix"]
     if hp.startswith("/") or hp.endswith("/") or "+" in hp or "#" in hp or " " in hp:
-        errors.append("ha.prefix: a topic prefix without + # blanks or a leading/trailing /, got %s" % _show(hp))
+        errors.append("ha.prefix: a topic prefix without + # blanks or a leading/trailing /, got %s" % schema.show(hp))
     d = cfg["dial"]
     bad = d["deny"] + dial.table(d["country"], "emergency")
     for n in d["allow"]:
@@ -213,12 +229,12 @@ def check(raw):
     """Validate a parsed config; returns (config with defaults, [error messages])."""
     errors = []
     if not isinstance(raw, dict):
-        return None, ["config: must be a JSON object, got %s" % _show(raw)]
+        return None, ["config: must be a JSON object, got %s" % schema.show(raw)]
     for k in raw:
         if k not in SECTIONS:
             errors.append("%s: unknown setting (known: %s)" % (k, ", ".join(SECTIONS)))
     cfg = {}
-    for key, kind, default, required, lim in SCHEMA:
+    for key, kind, default, required, lim in _rows():
         parts = key.split(".")
         src = raw
         dst = cfg
@@ -229,21 +245,21 @@ def check(raw):
                 sub = {}
             elif not isinstance(sub, dict):
                 if p not in dst:
-                    errors.append("%s: must be a JSON object, got %s" % (".".join(parts[:n + 1]), _show(sub)))
+                    errors.append("%s: must be a JSON object, got %s" % (".".join(parts[:n + 1]), schema.show(sub)))
                 bad = True
                 sub = {}
             src = sub
             dst = dst.setdefault(p, {})
         name = parts[-1]
         if bad:
-            dst[name] = list(default) if isinstance(default, list) else default
+            dst[name] = default          # a fresh row: its list is the config's own
             continue
         if name not in src or src[name] is None:
             if required:
                 errors.append("%s: missing (required)" % key)
-            dst[name] = list(default) if isinstance(default, list) else default
+            dst[name] = default
             continue
-        msg = _check(kind, src[name], lim)
+        msg = schema.check(kind, src[name], lim, _ok)
         if msg:
             errors.append("%s: %s" % (key, msg))
         dst[name] = src[name]
@@ -280,23 +296,18 @@ def driver(cfg):
 
 
 def slim(cfg):
-    """After boot: drop what only boot reads (the link, Wi-Fi, NTP, HA and CAFIS sections, built
-    into their objects) and what the driver holds in its own configuration (driver(): the
-    modem's options, station id, class, answer; the dial policy). Keeps the sections the
-    running unit reads (docs/unit.md, "Configuration"): of `modem`, the port's path and baud."""
-    for k in ("mqtt", "wifi", "ntp", "ha", "cafis", "dial"):
+    """After boot: keep only what the running unit reads from the configuration (docs/unit.md,
+    "Configuration"): `jobs` and `retries` (the job lifecycle), `rx` (received faxes),
+    `telegram` (the second UART, a telegram's center) and of `modem` the port's path and baud.
+    The rest was built into its objects at boot: the link (mqtt, ha), the network (wifi, ntp),
+    the checker (cafis), the driver (modem's options, station id, class, answer; dial), the
+    quota (quota), the telemetry and watchdog tasks (their periods); unit_id and board are
+    read at boot only."""
+    for k in ("mqtt", "wifi", "ntp", "ha", "cafis", "dial", "unit_id", "board", "quota", "telemetry",
+              "watchdog"):
         cfg.pop(k, None)
     m = cfg["modem"]
     cfg["modem"] = {"path": m["path"], "baud": m["baud"]}
-
-
-def parse(text):
-    """Parse and check the config file's text; returns (config, errors)."""
-    try:
-        raw = json.loads(text)
-    except ValueError as e:
-        return None, ["config: not valid JSON (%s)" % e]
-    return check(raw)
 
 
 def load(path):

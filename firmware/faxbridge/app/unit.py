@@ -113,8 +113,9 @@ class Unit:
         cfg = self.cfg
         log("unit %s starting on the %s port (boot %d)" % (cfg["unit_id"], self.port.name, self.state["boots"]))
         self._main = asyncio.current_task()
-        self.wdt = self.port.watchdog(cfg["watchdog"]["timeout_ms"])
-        ts = [asyncio.create_task(self._watchdog())]
+        wd = cfg["watchdog"]["timeout_ms"]
+        self.wdt = self.port.watchdog(wd)
+        ts = [asyncio.create_task(self._watchdog(max(500, wd // 4)))]
         await self.port.start_network(cfg, log)
         self.link = self._link()
         registry = self._registry
@@ -126,9 +127,11 @@ class Unit:
             from faxbridge.core.cafis import checks
             self.checker = checks.Checker(registry)
         self.jobs.recover(self.now())
+        tasks = (self.link.run(), self.fax.run(), self._telemetry(cfg["telemetry"]["interval_s"]),
+                 self._housekeeping())
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects
-        for co in (self.link.run(), self.fax.run(), self._telemetry(), self._housekeeping()):
+        for co in tasks:
             ts.append(asyncio.create_task(co))
         tel = self.port.open_telegram(cfg["telegram"]) if cfg["telegram"]["enabled"] else None
         if tel is not None:
@@ -236,8 +239,7 @@ class Unit:
             log("uart telegram: %s not sent (%s)" % ("verdict" if sender else "cmd/error", e))
 
     # ---- periodic
-    async def _telemetry(self):
-        iv = self.cfg["telemetry"]["interval_s"]
+    async def _telemetry(self, iv):
         while True:
             await asyncio.sleep(iv)
             gc.collect()
@@ -256,8 +258,7 @@ class Unit:
                               ("tel_rejected", n["telegrams"] - acc))),
             ))
 
-    async def _watchdog(self):
-        period = max(500, self.cfg["watchdog"]["timeout_ms"] // 4)
+    async def _watchdog(self, period):
         while True:
             self.wdt.feed()
             await asyncio.sleep_ms(period)
@@ -279,9 +280,9 @@ class Unit:
                     log("config change ignored:", e)
                 continue
             q = cfg["quota"]
-            if q != self.cfg["quota"]:
-                self.cfg["quota"] = q
-                self.quota.set_limit(q["pages_per_day"], q["hold_s"])
+            qo = self.quota
+            if q["pages_per_day"] != qo.limit or q["hold_s"] != qo.hold_s:
+                qo.set_limit(q["pages_per_day"], q["hold_s"])
                 log("quota now %d pages a day" % q["pages_per_day"])
                 self.fax.wake.set()
 

@@ -1,80 +1,94 @@
-"""Class 2 hang-up status codes: seed 001, TABLE 5-5 HANGUP STATUS CODES, row by row."""
+"""Class 2 hang-up status codes: seed 001, TABLE 5-5 HANGUP STATUS CODES, row by row.
 
-# Phases of Table 5-5 (its group headings), as (first, last, phase, heading).
+Both tables are one str each, a row a line (one object, in flash when frozen; as tuples of
+tuples they held 7.3 KB of heap loaded as .mpy), read in place by the functions below."""
+
+# Phases of Table 5-5 (its group headings): "\n<first> <last> <phase> <heading>".
 PHASES = (
-    (0, 9, "call", "Call Placement and Termination"),
-    (10, 19, "A", "Transmit Phase A & Miscellaneous Errors"),
-    (20, 39, "B", "Transmit Phase B Hangup Codes"),
-    (40, 49, "C", "Transmit Phase C Hangup Codes"),
-    (50, 69, "D", "Transmit Phase D Hangup Codes"),
-    (70, 89, "rB", "Receive Phase B Hangup Codes"),
-    (90, 99, "rC", "Receive Phase C Hangup Codes"),
-    (100, 119, "rD", "Receive Phase D Hangup Codes"),
-    (120, 255, "recv", "Received Codes"),
+    "\n0 9 call Call Placement and Termination"
+    "\n10 19 A Transmit Phase A & Miscellaneous Errors"
+    "\n20 39 B Transmit Phase B Hangup Codes"
+    "\n40 49 C Transmit Phase C Hangup Codes"
+    "\n50 69 D Transmit Phase D Hangup Codes"
+    "\n70 89 rB Receive Phase B Hangup Codes"
+    "\n90 99 rC Receive Phase C Hangup Codes"
+    "\n100 119 rD Receive Phase D Hangup Codes"
+    "\n120 255 recv Received Codes"
 )
 
-# (code, text): Table 5-5, in the seed's order.
+# Table 5-5, in the seed's order: "\n<code> <text>".
 CODES = (
-    (0, "Normal and proper end of connection"),
-    (1, "Ring Detect without successful handshake"),
-    (2, "Call aborted, from +FK or AN"),
-    (3, "No Loop Current"),
-    (10, "Unspecified Phase A error"),
-    (11, "No Answer (T.30 T1 timeout)"),
-    (20, "Unspecified Transmit Phase B error"),
-    (21, "Remote cannot receive or send"),
-    (22, "COMREC error in transmit Phase B"),
-    (23, "COMREC invalid command received."),
-    (24, "RSPEC error."),
-    (25, "DCS sent three times without response."),
-    (26, "DIX/DTC received 3 times; DCS not recognized"),
-    (27, "Failure to train at 2400 bps or +FMINSP value."),
-    (28, "RSPREC invalid response received."),
-    (40, "Unspecified Transmit Phase C error"),
-    (43, "DTE to DCE data underflow"),
-    (50, "Unspecified Transmit Phase D error."),
-    (51, "RSPREC error"),
-    (52, "No response to MPS repeated 3 times."),
-    (53, "Invalid response to MPS"),
-    (54, "No response to EOP repeated 3 times."),
-    (55, "Invalid response to EOP"),
-    (56, "NO response to EOM repeated 3 times."),
-    (57, "Invalid response to EOM."),
-    (58, "Unable to continue after PIN or PIP."),
-    (70, "Unspecified Receive Phase B error."),
-    (71, "RSPREC error."),
-    (72, "COMREC error."),
-    (73, "T.30 T2 timeout, expected page not received."),
-    (74, "T.30 T1 timeout after EOM received."),
-    (90, "Unspecified Receive Phase C error."),
-    (91, "Missing EOL after 5 seconds."),
-    (92, "Unused code."),
-    (93, "DCE to DTE buffer overflow."),
-    (94, "Bad CRC or frame (ECM or BFT modes)."),
-    (100, "Unspecified Receive Phase D errors."),
-    (101, "RSPREC invalid response received."),
-    (102, "COMREC invalid response received."),
-    (103, "Unable to continue after PIN or PIP"),
+    "\n0 Normal and proper end of connection"
+    "\n1 Ring Detect without successful handshake"
+    "\n2 Call aborted, from +FK or AN"
+    "\n3 No Loop Current"
+    "\n10 Unspecified Phase A error"
+    "\n11 No Answer (T.30 T1 timeout)"
+    "\n20 Unspecified Transmit Phase B error"
+    "\n21 Remote cannot receive or send"
+    "\n22 COMREC error in transmit Phase B"
+    "\n23 COMREC invalid command received."
+    "\n24 RSPEC error."
+    "\n25 DCS sent three times without response."
+    "\n26 DIX/DTC received 3 times; DCS not recognized"
+    "\n27 Failure to train at 2400 bps or +FMINSP value."
+    "\n28 RSPREC invalid response received."
+    "\n40 Unspecified Transmit Phase C error"
+    "\n43 DTE to DCE data underflow"
+    "\n50 Unspecified Transmit Phase D error."
+    "\n51 RSPREC error"
+    "\n52 No response to MPS repeated 3 times."
+    "\n53 Invalid response to MPS"
+    "\n54 No response to EOP repeated 3 times."
+    "\n55 Invalid response to EOP"
+    "\n56 NO response to EOM repeated 3 times."
+    "\n57 Invalid response to EOM."
+    "\n58 Unable to continue after PIN or PIP."
+    "\n70 Unspecified Receive Phase B error."
+    "\n71 RSPREC error."
+    "\n72 COMREC error."
+    "\n73 T.30 T2 timeout, expected page not received."
+    "\n74 T.30 T1 timeout after EOM received."
+    "\n90 Unspecified Receive Phase C error."
+    "\n91 Missing EOL after 5 seconds."
+    "\n92 Unused code."
+    "\n93 DCE to DTE buffer overflow."
+    "\n94 Bad CRC or frame (ECM or BFT modes)."
+    "\n100 Unspecified Receive Phase D errors."
+    "\n101 RSPREC invalid response received."
+    "\n102 COMREC invalid response received."
+    "\n103 Unable to continue after PIN or PIP"
 )
+
+
+def _phase_row(code):
+    """The PHASES row whose range holds code: [first, last, phase, heading], or None."""
+    i = 0
+    t = PHASES
+    while i >= 0:
+        j = t.find("\n", i + 1)
+        r = t[i + 1:j if j > 0 else len(t)].split(" ", 3)
+        if int(r[0]) <= code <= int(r[1]):
+            return r
+        i = j
+    return None
 
 
 def phase(code):
     """The phase letter of a hang-up code: 'call', 'A'..'D', 'rB'..'rD', 'recv', or None."""
-    for lo, hi, ph, _ in PHASES:
-        if lo <= code <= hi:
-            return ph
-    return None
+    r = _phase_row(code)
+    return r[2] if r else None
 
 
 def text(code):
     """Table 5-5's text for a code; for a code the table leaves open, its group heading."""
-    for c, t in CODES:
-        if c == code:
-            return t
-    for lo, hi, _, heading in PHASES:
-        if lo <= code <= hi:
-            return heading
-    return "Unknown hang-up code"
+    key = "\n%d " % code
+    i = CODES.find(key)
+    if i >= 0:
+        j = CODES.find("\n", i + 1)
+        return CODES[i + len(key):j if j > 0 else len(CODES)]
+    r = _phase_row(code)
+    return r[3] if r else "Unknown hang-up code"
 
 
 def describe(code):

@@ -11,8 +11,6 @@ import json
 
 from micropython import const
 
-from faxbridge.core.fax import dial
-
 # ---- the limits (docs/mqtt.md "Commands" shows the same numbers) ----
 MAX_FAX = const(262144)      # bytes of a cmd/fax payload: streamed, never held (base64 pages included)
 MAX_CANCEL = const(256)
@@ -113,17 +111,6 @@ def check_size(kind, total):
     n = MAX_FAX if kind == "fax" else MAX_CANCEL if kind == "cancel" else MAX_TELEGRAM
     if total > n:
         raise CommandError(TOO_LARGE, "cmd/%s payload is %d bytes, limit %d" % (kind, total, n))
-
-
-def check_number(n, ref):
-    if n is None:
-        raise CommandError(MISSING, "number is required", ref)
-    if not isinstance(n, str) or not 1 <= len(n) <= MAX_NUMBER:
-        raise CommandError(BAD_FIELD, "number must be a string of 1..%d characters" % MAX_NUMBER, ref)
-    code, why = dial.form(n, 2 * MAX_NUMBER)   # the length limit is the one above
-    if code is not None:
-        raise CommandError(BAD_FIELD, "number: " + why, ref)
-    return n
 
 
 def pbmz_wbits(head):

@@ -8,20 +8,23 @@
 The command is the one JSON object `{"job":..., "number":..., "pages":[{"text"|"pbm"|"pbmz":
 "..."}, ...]}` in any key order (RFC 8259). The parser is a state machine over bytes with a few
 ints and three small fixed buffers; a page's text (UTF-8, JSON escapes decoded) or image bytes
-(base64 decoded) go to the sink 256 bytes at a time (faxstr.py decodes the strings), so nothing
-the size of a page is ever in RAM. The first bad byte or field raises commands.CommandError with the reasons of
-commands.parse: nothing is nested (a value of the wrong type is refused at its first byte),
-duplicate and unknown fields are refused, a pbmz header is checked on its first two decoded
-bytes (zlib, RFC 1950: CM = 8, FCHECK, window at most commands.PBMZ_MAX_WBITS). The error's
-ref is the job id when it came before the error. After an error the sink is aborted, feed()
-ignores the rest of the payload and end() raises the same error. The payload's total size is
-the caller's to bound (it knows it from the PUBLISH header).
+(base64 decoded) go to the sink 255 bytes at a time (faxstr.py decodes the strings), so nothing
+the size of a page is ever in RAM, and feed() and end() allocate next to nothing themselves (a
+slice for a page's last piece, the strings and the list end() returns). The first bad byte or
+field raises commands.CommandError with the reasons of commands.parse: nothing is nested (a
+value of the wrong type is refused at its first byte), duplicate and unknown fields are
+refused, a pbmz header is checked on its first two decoded bytes (zlib, RFC 1950: CM = 8,
+FCHECK, window at most commands.PBMZ_MAX_WBITS). The error's ref is the job id when it came
+before the error. After an error the sink is aborted, feed() ignores the rest of the payload
+and end() raises the same error. The payload's total size is the caller's to bound (it knows
+it from the PUBLISH header).
 """
 import binascii
 import json
 
 from micropython import const
 
+from faxbridge.core.fax import dial
 from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt import faxstr as fs
 
@@ -44,7 +47,6 @@ _PNEXT = const(12)    # '}'
 _DONE = const(13)     # nothing but whitespace
 _FAIL = const(19)     # above the string states of faxstr (STR ..)
 
-_OUT = const(256)     # decoded bytes handed to the sink at once
 # The plain moves: state, byte, next state (the others are in _struct).
 _MOVES = b"\x00{\x01\x01}\x0d\x03:\x04\x0a:\x0b\x05,\x02\x05}\x0d\x08,\x07\x08]\x05"
 
@@ -61,7 +63,7 @@ class Parser(fs.Strings):
         self.max_dec = max_b64 // 4 * 3
         self.max_job = max_job
         self.max_number = max_number
-        self.out = bytearray(_OUT)
+        self.out = bytearray(fs.OUT)
         self.outmv = memoryview(self.out)
         self.small = bytearray(max(max_job, max_number, fs.KEYMAX))
         self.kinds = bytearray(max_pages)
@@ -103,13 +105,12 @@ class Parser(fs.Strings):
         """Take the next bytes of the payload; raises CommandError at the first bad one."""
         if self.st == _FAIL:
             return
-        mv = memoryview(chunk)
-        n = len(mv)
-        self.digest = binascii.crc32(mv, self.digest)
+        n = len(chunk)              # indexed as it is: no view of it made
+        self.digest = binascii.crc32(chunk, self.digest)
         self.base = self.size
         self.size += n
         try:
-            self._run(mv, n)
+            self._run(chunk, n)
         except commands.CommandError as e:
             self._fail(e)
             raise
@@ -134,7 +135,10 @@ class Parser(fs.Strings):
         except commands.CommandError as e:
             self._fail(e)
             raise
-        return self.job, self.number, [fs.KINDS[self.kinds[i]] for i in range(self.np)]
+        kinds = [None] * self.np    # one list of its size
+        for i in range(self.np):
+            kinds[i] = fs.KINDS[self.kinds[i]]
+        return self.job, self.number, kinds
 
     # ---- structure
     def _struct(self, st, c, i):
@@ -237,11 +241,11 @@ class Parser(fs.Strings):
                           % json.dumps(chr(self.badc)))
             if tg == fs.T_NUM and not self.digits:
                 self._bad("number has no digits")
-            v = bytes(self.small[:n]).decode()
+            v = str(self.small[:n], "utf-8")   # ASCII: what _put let in
             if tg == fs.T_JOB:
                 self.job = v
             else:
-                code, why = commands.dial.form(v, 2 * commands.MAX_NUMBER)   # one dial rule
+                code, why = dial.form(v, 2 * commands.MAX_NUMBER)   # one dial rule
                 if code is not None:
                     self._bad("number: " + why)
                 self.number = v

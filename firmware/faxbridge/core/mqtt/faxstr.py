@@ -1,6 +1,7 @@
 """The strings of a cmd/fax payload (docs/mqtt.md "Commands"), decoded byte by byte: UTF-8 (RFC
 3629), JSON escapes and surrogate pairs (RFC 8259 section 7), base64 (RFC 4648) of image pages.
-A page's text or image bytes go to the sink 256 bytes at a time; a job id, dial string or field
+A page's text or image bytes go to the sink 255 bytes at a time (the parser's one buffer, whole:
+no slice of it is made but for a string's last piece); a job id, dial string or field
 name goes to a small buffer, checked as it comes. Strings is the base of faxcmd.Parser, which
 keeps the structure around them: the byte loop here hands every byte outside a string to
 _struct(), and a string's closing quote to _close(). The structure machine's states are below
@@ -25,7 +26,7 @@ T_NUM = const(3)
 T_TEXT = const(4)
 T_B64 = const(5)
 
-_FLUSH = const(252)   # flush beyond this (room for one more 4-byte character or 3-byte quad)
+OUT = const(255)      # the output buffer: flushed when full; 85 base64 quads, so they never straddle it
 KEYMAX = const(24)    # characters of a field name kept (for the error's detail)
 _PADDED = const(9)    # base64 padding complete
 
@@ -216,20 +217,16 @@ class Strings:
         """One decoded character of the current string."""
         tg = self.tg
         if tg == T_TEXT:
-            out = self.out
-            o = self.no
             if cp < 0x80:
-                out[o] = cp
-            else:  # UTF-8 (RFC 3629): a lead byte and nb continuation bytes
+                self._out(cp)
+            else:
+                # UTF-8 (RFC 3629): a lead byte and nb continuation bytes, counted first (a
+                # flush between them then never counts too many characters)
                 nb = 1 if cp < 0x800 else 2 if cp < 0x10000 else 3
-                out[o] = ((0xFF << (7 - nb)) & 0xFF) | (cp >> (6 * nb))
-                for s in range(nb - 1, -1, -1):
-                    o += 1
-                    out[o] = 0x80 | ((cp >> (6 * s)) & 0x3F)
                 self.extra += nb
-            self.no = o + 1
-            if o >= _FLUSH:
-                self._flush()
+                self._out(((0xFF << (7 - nb)) & 0xFF) | (cp >> (6 * nb)))
+                for s in range(nb - 1, -1, -1):
+                    self._out(0x80 | ((cp >> (6 * s)) & 0x3F))
         elif tg == T_B64:
             self._b64c(cp)
         else:
@@ -262,7 +259,7 @@ class Strings:
             out[o] = c
             o += 1
             i += 1
-            if o > _FLUSH:
+            if o == OUT:
                 self.no = o
                 self._flush()
                 o = 0
@@ -289,7 +286,7 @@ class Strings:
                 out[o + 2] = acc & 0xFF
                 o += 3
                 k = acc = 0
-                if o > _FLUSH:
+                if o == OUT:        # quads from the buffer's start: 85 fill it
                     self.no = o
                     self._flush()
                     o = 0
@@ -323,16 +320,20 @@ class Strings:
             self._page_bad(" is not valid base64")
 
     def _emit(self, v, nb):
-        out = self.out
-        o = self.no
         for s in range(nb - 1, -1, -1):
-            out[o] = (v >> (8 * s)) & 0xFF
-            o += 1
-        self.no = o
-        if o > _FLUSH:
+            self._out((v >> (8 * s)) & 0xFF)
+
+    def _out(self, b):
+        """One decoded byte into the output buffer, handed to the sink when it is full."""
+        o = self.no
+        self.out[o] = b
+        self.no = o + 1
+        if o + 1 == OUT:
             self._flush()
 
     def _flush(self):
+        """The output buffer to the sink: the whole buffer's one view (self.outmv) when it is
+        full, a slice only for a string's last piece."""
         o = self.no
         if not o:
             return
@@ -346,7 +347,7 @@ class Strings:
             self._page_bad(" longer than %d characters" % self.max_text, commands.TOO_LARGE)
         self.nd += o
         self.no = 0
-        self.sink.write(self.outmv[:o])
+        self.sink.write(self.outmv if o == OUT else self.outmv[:o])
 
     def _head(self):
         """The first two image bytes (still in out, nothing written yet): PBM magic, or a

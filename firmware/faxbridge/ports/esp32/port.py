@@ -8,7 +8,6 @@ Type-checked with mypy against micropython-esp32-stubs (tools/typecheck.py).
 import asyncio
 import gc
 import json
-import os
 import time
 
 import machine
@@ -26,17 +25,6 @@ def _board(path: str = "/board.json") -> dict:
         return json.load(f)
 
 
-class _Watchdog:
-    def __init__(self, timeout_ms: int) -> None:
-        self._wdt = machine.WDT(timeout=timeout_ms)
-        self.timeout_ms = timeout_ms
-        self.feeds = 0
-
-    def feed(self) -> None:
-        self._wdt.feed()
-        self.feeds += 1
-
-
 class Port:
     name = "esp32"
 
@@ -46,9 +34,6 @@ class Port:
         self._uarts: list = []
         ctl = self.board.get("modem_control") or {}
         self._dtr = machine.Pin(ctl["dtr"], machine.Pin.OUT, value=0) if "dtr" in ctl else None
-        led = self.board.get("status_led")
-        self._led = machine.Pin(led["pin"], machine.Pin.OUT) if led else None
-        self._led_high = bool(led.get("active_high", True)) if led else True
         self._wlan: network.WLAN | None = None
 
     # clock: the app wants Unix seconds (UTC), whatever the port's epoch
@@ -57,9 +42,6 @@ class Port:
 
     def ticks_ms(self) -> int:
         return time.ticks_ms()
-
-    def random(self, n: int) -> bytes:
-        return os.urandom(n)
 
     def mem_free(self) -> int:
         return gc.mem_free()
@@ -124,12 +106,9 @@ class Port:
         self._dtr.value(1 if on else 0)
         return True
 
-    def watchdog(self, timeout_ms: int) -> _Watchdog:
-        return _Watchdog(timeout_ms)
-
-    def status_led(self, on: bool) -> None:
-        if self._led is not None:
-            self._led.value(1 if on == self._led_high else 0)
+    def watchdog(self, timeout_ms: int) -> machine.WDT:
+        """The hardware watchdog itself: the unit calls its feed()."""
+        return machine.WDT(timeout=timeout_ms)
 
     def close(self) -> None:
         for u in self._uarts:

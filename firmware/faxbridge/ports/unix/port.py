@@ -13,17 +13,6 @@ import time
 from faxbridge.ports.unix.serialport import PacedWriter, open_raw
 
 
-class _NoWatchdog:
-    """The host has no hardware watchdog; feeding it only counts."""
-
-    def __init__(self, timeout_ms):
-        self.timeout_ms = timeout_ms
-        self.feeds = 0
-
-    def feed(self):
-        self.feeds += 1
-
-
 class Port:
     name = "unix"
 
@@ -44,9 +33,6 @@ class Port:
 
     def ticks_ms(self):
         return time.ticks_ms()
-
-    def random(self, n):
-        return os.urandom(n)
 
     def mem_free(self):
         return gc.mem_free()
@@ -79,9 +65,10 @@ class Port:
         return False
 
     def watchdog(self, timeout_ms):
-        return _NoWatchdog(timeout_ms)
+        """The host has no hardware watchdog: the port stands in for it (feed does nothing)."""
+        return self
 
-    def status_led(self, on):
+    def feed(self):
         pass
 
     def close(self):
