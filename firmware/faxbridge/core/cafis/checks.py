@@ -59,6 +59,7 @@ class Checker:
         self.v = Verdict(ACCEPT)
         self.ix, self.rows = tab.compiled(cl, tl)
         self.echo_ix = 0
+        self.rep = bytearray(cl.hlen + 3)     # report(buf, v, self.rep): header + a Cnn code
 
     # -- verdicts: the one Verdict, filled from the row that decided --------------------------------
     def _content_v(self, row, sec, field):
