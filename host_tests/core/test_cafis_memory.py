@@ -29,7 +29,7 @@ def test_registry_and_checker_of_the_example_are_small():
     else:
         c = checks.Checker(registry.load(d))
     # every table the checker keeps is bytes of at most 2 KB (the unit's largest allocation)
-    for b in c.routes.blocks + c.reg.companies.blocks + c.reg.connections.blocks + [c.routes.flags, c.rows, c.ix]:
+    for b in c.routes.blocks + c.reg.companies.blocks + c.reg.connections.blocks + [c.routes.cs, c.rows, c.ix]:
         assert isinstance(b, (bytes, bytearray)) and len(b) <= 2048, len(b)
 
 

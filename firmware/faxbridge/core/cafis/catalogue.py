@@ -116,7 +116,11 @@ class Catalogue:
             nans += len(row[C_ANS])
             order.append((int(code), i))
             if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and cls not in self.reply:
-                self.reply[cls] = code.encode()
+                b = code.encode()
+                for k in (b"9900", b"9110", b"9310"):     # the default ones: constants, no copy kept
+                    if k == b:
+                        b = k
+                self.reply[cls] = b
         if nans > 255:
             raise CatalogueError("message_types: at most 255 answers in all")
         order.sort()

@@ -155,7 +155,7 @@ class Checker:
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
         if sec == _S_B:
-            self.routes.cmd_set[cen.idx] = 0
+            self.routes.free(cen.idx, rt.CMD)
         elif sec == _S_C or sec == _S_FA or sec == _S_FB:
             self.routes.open(cen.idx, slot, buf, rt.ORIG)
         elif sec == _S_E or sec == _S_EF:
@@ -200,7 +200,7 @@ class Checker:
             return False
         k = self.cat.cls(_lay.num(buf, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
         if k == cat.CTRL_CMD or k == cat.CTRL_BOTH:
-            self.routes.set_cmd(cen.idx, buf)
+            self.routes.open(cen.idx, rt.CMD, buf, 1)
             return True
         route = _lay.num(buf, self.ix[tab.AT_ROUTE], self.ix[tab.AT_ROUTE + 1])
         slot = cen.route_index(route) if route > 1 else -1

@@ -317,7 +317,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
         k = chk.cat.cls(_layout.num(buf, off, ln))
         return k == _cat.CTRL_REQ or k == _cat.CTRL_BOTH
     if kind == _CMD_ANSWER:
-        if not routes.cmd_set[cen.idx]:
+        if not routes.state(cen.idx, _routes.CMD):
             return False
         return chk.cat.answers(routes.num(cen.idx, _routes.CMD, off, ln), _layout.num(buf, off, ln))
     if kind == _CMD_ECHO:
@@ -356,7 +356,7 @@ def state_fails(chk, kind, cen, mt, dest):
         return cen is not None
     d = reg.co_dest(dest)
     if kind == _DST_NO_ROUTE:
-        return d < 0 or chk.routes.full(d)
+        return d < 0 or chk.routes.busy(d) >= reg.centers[d].nroutes
     dc = reg.centers[d]
     if kind == _DST_FAULT:
         return dc.state == _registry.FAULT
