@@ -124,46 +124,34 @@ class Line:
             return
         self.who = self.sender
         self.where = self.center
-        if w == 2 and h <= MAX_PREFIX:
-            p = _word(self.head, h, b"center")
-            if p < 0:
-                p = _word(self.head, h, b"terminal")
-            if p >= 0:
-                self.who = "center" if p == 6 else "terminal"
-                if p < h:                            # ":<center>": the rest of the word
-                    self.where = self._center(p + 1, h)
-
-    def _center(self, a, b):
-        """The center named by head[a:b] as str (the last one reused), or the configured one
-        when empty; a prefix that is not UTF-8 is no prefix (sender too)."""
-        if a == b:
-            return self.center
-        c = self.cen
+        if w != 2 or h > MAX_PREFIX:
+            return
         hd = self.head
-        if c is not None and len(c) == b - a:        # the same as the last one: no new str
+        for who in ("center", "terminal"):           # the word alone or followed by ":<center>"
+            p = len(who)
+            if h < p or (h > p and hd[p] != 58):
+                continue
             j = 0
-            for ch in c:
-                o = ord(ch)
-                if o > 127 or o != hd[a + j]:
-                    break
+            while j < p and hd[j] == ord(who[j]):
                 j += 1
-            if j == b - a:
-                return c
-        try:
-            c = bytes(memoryview(hd)[a:b]).decode()
-        except ValueError:      # not UTF-8: no sender prefix (UnicodeError on both runtimes)
-            self.who = self.sender
-            return self.center
-        self.cen = c
-        return c
-
-
-def _word(head, h, w):
-    """len(w) when head[:h] is w alone or w then ':', else -1 (compared in place)."""
-    n = len(w)
-    if h < n or (h > n and head[n] != 58):
-        return -1
-    for j in range(n):
-        if head[j] != w[j]:
-            return -1
-    return n
+            if j < p:
+                continue
+            self.who = who
+            if h <= p + 1:                           # no center named: the configured one
+                return
+            c = self.cen                             # the same as the last one: no new str
+            if c is not None and len(c) == h - p - 1:
+                j = 0
+                for ch in c:
+                    o = ord(ch)
+                    if o > 127 or o != hd[p + 1 + j]:
+                        break
+                    j += 1
+                if j == len(c):
+                    self.where = c
+                    return
+            try:
+                self.where = self.cen = bytes(memoryview(hd)[p + 1:h]).decode()
+            except ValueError:  # not UTF-8: no sender prefix (UnicodeError on both runtimes)
+                self.who = self.sender
+            return
