@@ -33,7 +33,7 @@ class Routes:
             cs[4 * ci] = g >> 8
             cs[4 * ci + 1] = g & 0xFF
             g += reg.centers[ci].nroutes
-        self.blocks = [bytearray(min(per, g - k) * w) for k in range(0, g, per)]
+        self.blocks = tuple([bytearray(min(per, g - k) * w) for k in range(0, g, per)])
 
     def _g(self, ci, slot):
         """The slot's index among all slots (in block g // per, at (g % per) * w)."""
