@@ -48,43 +48,34 @@ class Routes:
         w = self.w
         return self.blocks[g // self.per][(g % self.per) * w + w - 1]
 
-    def _set(self, ci, slot, st):
-        g = self._g(ci, slot)
-        w = self.w
-        self.blocks[g // self.per][(g % self.per) * w + w - 1] = st
-
     def busy(self, ci):
         """Routes of center ci in use."""
         return self.cs[4 * ci + 2] << 8 | self.cs[4 * ci + 3]
 
-    def _count(self, ci, d):
-        n = self.busy(ci) + d
-        self.cs[4 * ci + 2] = n >> 8
-        self.cs[4 * ci + 3] = n & 0xFF
-
     def open(self, ci, slot, buf, how):
-        """Mark the route in use (ORIG or DEST) and keep buf's header in its slot; slot CMD:
-        keep the control command CAFIS sent (how 1: waiting for the center's report)."""
+        """Set the slot's state to `how` and keep buf's header in it: a route ORIG or DEST (in
+        use), FREE (buf None: the header stays, as the route's last telegram); slot CMD: the
+        control command CAFIS sent, how 1 while it waits for the center's report, else 0."""
         g = self._g(ci, slot)
         w = self.w
         b = self.blocks[g // self.per]
         o = (g % self.per) * w
-        st = b[o + w - 1]
-        if slot != CMD and st != ORIG and st != DEST:
-            self._count(ci, 1)
-        for i in range(w - 1):
-            b[o + i] = buf[i]
+        if slot != CMD:
+            used = b[o + w - 1] == ORIG or b[o + w - 1] == DEST
+            if used == (how == FREE):            # a route taken or given back: count it
+                n = self.busy(ci) + (-1 if used else 1)
+                self.cs[4 * ci + 2] = n >> 8
+                self.cs[4 * ci + 3] = n & 0xFF
+            elif how == FREE:                    # freeing a route not in use changes nothing
+                return
+        if buf is not None:
+            for i in range(w - 1):
+                b[o + i] = buf[i]
         b[o + w - 1] = how
 
     def free(self, ci, slot):
-        """Free a route in use (its header kept); slot CMD: the command is answered."""
-        if slot == CMD:
-            self._set(ci, CMD, 0)
-            return
-        st = self.state(ci, slot)
-        if st == ORIG or st == DEST:
-            self._count(ci, -1)
-            self._set(ci, slot, FREE)
+        """Free a route in use (its header kept); slot CMD: its command is answered."""
+        self.open(ci, slot, None, 0 if slot == CMD else FREE)
 
     def same(self, ci, slot, buf, off, ln):
         """True when buf[off:off+ln] equals the same field of the slot's kept header."""
