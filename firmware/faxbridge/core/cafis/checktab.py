@@ -199,7 +199,7 @@ SECTIONS = (
 CROW = const(4)
 AT_ROUTE = const(0)
 AT_MT = const(2)
-AT_SEQ = const(4)
+_AT_SEQ = const(4)
 AT_DST = const(6)
 AT_TMT = const(8)       # terminal layout
 AT_TCONN = const(10)    # terminal layout
@@ -326,7 +326,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
         if st == _routes.DEST:
             return False
         if st == _routes.ORIG:
-            return routes.same(cen.idx, slot, buf, chk.ix[AT_SEQ], chk.ix[AT_SEQ + 1])
+            return routes.same(cen.idx, slot, buf, chk.ix[_AT_SEQ], chk.ix[_AT_SEQ + 1])
         return True
     if kind == _ROUTE_DEST:
         return routes.state(cen.idx, slot) == _routes.DEST
