@@ -61,10 +61,10 @@ DEFAULT = (
     ("9900", "abnormal report", "異常報告", ABNORMAL, ()),
 )
 
-# The index of DEFAULT, as Catalogue builds it (6 bytes a message type, in code order: code,
-# class, first answer, answers, row in DEFAULT) and the answers (2 bytes each), kept as
-# constants (flash when frozen); a test builds them from a copy of DEFAULT and compares.
-_IX0 = (
+# (index, answers, reply types) of DEFAULT, as Catalogue builds them: the index has 6 bytes a
+# message type, in code order (code, class, first answer, answers, row in DEFAULT), the answers
+# 2 bytes each. Constants (flash when frozen); a test builds them from a copy of DEFAULT.
+_INDEX0 = ((
     b"\x00\x64\x05\x00\x02\x0e"    # 0100
     b"\x00\x6e\x06\x02\x00\x0f"    # 0110
     b"\x00\x78\x06\x02\x00\x10"    # 0120
@@ -94,11 +94,12 @@ _IX0 = (
     b"\x24\x54\x09\x0e\x01\x1a"    # 9300
     b"\x24\x5e\x0a\x0f\x00\x1c"    # 9310
     b"\x24\x68\x09\x0f\x01\x1b"    # 9320
-    b"\x26\xac\x0b\x10\x00\x1d")    # 9900
-# 0110 0120 0210 0220 0410 0420 0701 0731 7001 7031 8001 9110 9110 9211 9310 9310
-_ANS0 = (b"\x00\x6e\x00\x78\x00\xd2\x00\xdc\x01\x9a\x01\xa4\x02\xbd\x02\xdb"
-         b"\x1b\x59\x1b\x77\x1f\x41\x23\x96\x23\x96\x23\xfb\x24\x5e\x24\x5e")
-_REPLY0 = (None, None, None, None, None, None, None, None, b"9110", None, b"9310", b"9900")
+    b"\x26\xac\x0b\x10\x00\x1d"),    # 9900
+    # answers: 0110 0120 0210 0220 0410 0420 0701 0731 7001 7031 8001 9110 9110 9211 9310 9310
+    (b"\x00\x6e\x00\x78\x00\xd2\x00\xdc\x01\x9a\x01\xa4\x02\xbd\x02\xdb"
+     b"\x1b\x59\x1b\x77\x1f\x41\x23\x96\x23\x96\x23\xfb\x24\x5e\x24\x5e"),
+    # reply types by class: CANCEL_REP, CONFIRM_REP, ABNORMAL
+    (None, None, None, None, None, None, None, None, b"9110", None, b"9310", b"9900"))
 
 # a catalogue row, by name
 C_CODE = const(0)
@@ -137,9 +138,7 @@ class Catalogue:
     def __init__(self, rows=DEFAULT):
         if rows is DEFAULT:     # its index, answers and replies are the constants above
             self.rows = rows
-            self.reply = _REPLY0
-            self._ix = _IX0
-            self._ans = _ANS0
+            self._ix, self._ans, self.reply = _INDEX0
             return
         self.rows = rows if isinstance(rows, tuple) else tuple(rows)
         if len(self.rows) > 255:

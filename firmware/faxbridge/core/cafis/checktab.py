@@ -212,17 +212,16 @@ _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 
 
-# The compiled form of the default layouts (layout.CENTER_FIELDS, TERMINAL_FIELDS), kept as
+# The compiled form (ix, rows) of the default layouts (layout.CENTER_FIELDS, TERMINAL_FIELDS), kept as
 # constants (in flash when frozen: no heap for the unit's usual registry); compiled() builds the
 # same bytes for any other layout, and test_cafis_checks rebuilds these to show they agree.
-_IX0 = (
+_COMPILED0 = ((
     # offset, length: route, msg_type, seq, dst_co; terminal msg_type, conn_co
     b"\x00\x04\x2b\x04\x04\x06\x20\x07\x12\x04\x00\x04"
     # first row, rows: per section A .. F(b)
     b"\x00\x04\x04\x02\x06\x0e\x14\x02\x16\x13\x16\x13\x29\x0f\x38\x0b"
     # the fields 3.3.4 B(b) compares (indexes in CENTER_FIELDS)
-    b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x0b\x0c\x0d\x0e\x0f")
-_ROWS0 = (
+    b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x0b\x0c\x0d\x0e\x0f"), (
     # 3.3.4 (2) A: kind, offset, length, row
     b"\x0a\x15\x07\x00\x0b\x1c\x04\x01\x13\x2b\x04\x02\x04\x3c\x03\x03"
     # 3.3.4 (2) B: kind, offset, length, row
@@ -244,14 +243,14 @@ _ROWS0 = (
     b"\x02\x34\x02\x0c\x01\x3c\x03\x0d\x05\x3c\x03\x0e"
     # 表 3.3.4-5: kind, offset, length, row
     b"\x06\x00\x04\x00\x08\x00\x04\x01\x12\x04\x06\x02\x0a\x15\x07\x03\x0b\x1c\x04\x04\x0c\x20\x07\x05"
-    b"\x0d\x27\x04\x06\x12\x34\x02\x07\x12\x36\x02\x08\x01\x3c\x03\x09\x05\x3c\x03\x0a")
+    b"\x0d\x27\x04\x06\x12\x34\x02\x07\x12\x36\x02\x08\x01\x3c\x03\x09\x05\x3c\x03\x0a"))
 
 
 def compiled(cl, tl):
     """(ix, rows) as bytes for center layout cl and terminal layout tl (layout.Layout); the
     constants above for the default layouts."""
     if cl.fields is _layout.CENTER_FIELDS and tl.fields is _layout.TERMINAL_FIELDS:
-        return _IX0, _ROWS0
+        return _COMPILED0
     ix = bytearray()
     for lay, key in ((cl, "route"), (cl, "msg_type"), (cl, "seq"), (cl, "dst_co"), (tl, "msg_type"),
                      (tl, "conn_co")):
