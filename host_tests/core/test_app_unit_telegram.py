@@ -1,11 +1,15 @@
 """Telegram lines on the UART (app/unit.py uart_telegram, fed by core/cafis/line.py): each
 line's verdict or cmd/error, and a full outbox never kills the telegram task (its death
-restarts the whole unit). Both runtimes."""
+restarts the whole unit); Unit.telegram's verdict and abnormal report. Both runtimes."""
+import json
+
+import cafis_helpers as h
 from support import tmpdir
 
 from faxbridge.app import config
 from faxbridge.app.unit import Unit
 from faxbridge.core.cafis.line import Line
+from faxbridge.core.mqtt import contract
 from faxbridge.core.mqtt.outbox import OutboxFull
 
 
@@ -23,7 +27,8 @@ class Port:
 
 
 class Link:
-    """Records events; refuses them all (OutboxFull) when full."""
+    """Records events as the payload the real link builds before event() returns (so a
+    buffer reused by the next telegram is read in time); refuses them all (OutboxFull) when full."""
 
     def __init__(self, full=False):
         self.full = full
@@ -32,7 +37,7 @@ class Link:
     def event(self, suffix, fields, cls=None):
         if self.full:
             raise OutboxFull("outbox full: 0 bytes, 0 events held")
-        self.events.append((suffix, dict(fields)))
+        self.events.append((suffix, json.loads(contract.event("u1", len(self.events) + 1, fields))))
 
 
 def _unit(full=False):
@@ -44,10 +49,18 @@ def _unit(full=False):
     return u, Line(tc["sender"], tc["center"])
 
 
+def _lines(u, ln, data):
+    i = 0
+    while True:
+        i = ln.feed(data, i)
+        if i < 0:
+            return
+        u.uart_telegram(ln)
+
+
 def test_each_line_gets_its_verdict_or_cmd_error():
     u, ln = _unit()
-    for t in ln.feed(b"\xff\xfe:A1 3030\nzz\n" + b"30" * 2000 + b"\n"):
-        u.uart_telegram(t)
+    _lines(u, ln, b"\xff\xfe:A1 3030\nzz\n" + b"30" * 2000 + b"\n")
     assert [e[0] for e in u.link.events] == ["cafis/verdict", "cmd/error", "cmd/error"], u.link.events
     assert u.link.events[0][1]["verdict"] == "discard"  # no registry configured in this unit
     assert u.link.events[0][1]["ref"] == "uart-1-1"
@@ -58,6 +71,67 @@ def test_each_line_gets_its_verdict_or_cmd_error():
 
 def test_a_full_outbox_drops_the_answer_not_the_task():
     u, ln = _unit(full=True)
-    for t in ln.feed(b"3030\ncenter:A1 zz\n"):           # a verdict, then a cmd/error, both refused
-        u.uart_telegram(t)
+    _lines(u, ln, b"3030\ncenter:A1 zz\n")           # a verdict, then a cmd/error, both refused
     assert u.counters["telegrams"] == 1 and u.link.events == []
+
+
+def test_uart_telegrams_are_checked_and_each_abnormal_report_is_its_own():
+    """Two rejected requests in a row: each verdict carries its own report (the Checker's one
+    report buffer is read into the payload before the next telegram), then an accept."""
+    u, ln = _unit()
+    u.checker = h.checker()
+    bad_seq = h.center_tel((("seq", "00012X"),))
+    bad_date = h.center_tel((("route", "0003"), ("org_date", "32")))
+    good = h.center_tel((("route", "0004"),))
+    data = b"".join(b"center:A " + bytes(t).hex().encode() + b"\n" for t in (bad_seq, bad_date, good))
+    _lines(u, ln, data)
+    ev = [e[1] for e in u.link.events]
+    assert [(e["verdict"], e["code"], e["rule"]) for e in ev] == [
+        ("abnormal_report", "C58", "3.3.4-2 #3"), ("abnormal_report", "C58", "3.3.4-2 #10"),
+        ("accept", None, None)], ev
+    want = [bytes(h.checker().report(t, h.checker().check(t, "center", "A"))).hex() for t in (bad_seq, bad_date)]
+    assert [ev[0]["detail"], ev[1]["detail"]] == want and ev[2]["detail"] is None
+    assert want[0] != want[1] and want[0].startswith(bytes(bad_seq[:43]).hex())
+    assert [e["ref"] for e in ev] == ["uart-1-1", "uart-1-2", "uart-1-3"]
+    assert u.counters["verdicts"] == {"abnormal_report": 2, "accept": 1}
+
+
+def test_a_telegram_is_checked_on_its_first_n_bytes_only():
+    u, _ = _unit()
+    u.checker = h.checker()
+    buf = bytearray(1100)
+    t = h.center_tel()
+    buf[:len(t)] = t
+    u.telegram(buf, "center", "A", "mqtt", "r1", len(t))
+    u.telegram(buf, "center", "A", "mqtt", "r2")                 # all 1100 bytes: too long, C03
+    ev = [e[1] for e in u.link.events]
+    assert [(e["ref"], e["verdict"], e["code"]) for e in ev] == [("r1", "accept", None),
+                                                                  ("r2", "abnormal_report", "C03")], ev
+
+
+def test_a_rejected_telegram_allocates_only_its_verdict_fields():
+    """MicroPython: Unit.telegram of an abnormal report allocates the verdict's field pairs
+    (contract.cafis_verdict, 256 B on this 64-bit port) and nothing else (the report goes
+    into the Checker's buffer; the link is left out here)."""
+    import gc
+    import sys
+
+    class Quiet:
+        def event(self, suffix, fields, cls=None):
+            pass
+    u, _ = _unit()
+    u.checker = h.checker()
+    u.link = Quiet()
+    bad = h.center_tel((("seq", "00012X"),))
+    u.telegram(bad, "center", "A", "mqtt", "r0")
+    if sys.implementation.name != "micropython":
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        a = gc.mem_alloc()
+        u.telegram(bad, "center", "A", "mqtt", "r1")
+        used = gc.mem_alloc() - a
+    finally:
+        gc.enable()
+    assert used <= 256, used

@@ -572,3 +572,16 @@ def test_the_verdict_is_the_checkers_own_and_refilled():
     assert v1.as_tuple() == (AB, "C58", "3.3.4-2 #3", "仕向処理通番")
     v2 = c.check(center_tel(), "center", "A")
     assert v2 is v1 and v1.kind == "accept" and v1.code is None and v1.rule is None
+
+
+def test_the_compiled_tables_of_the_default_layouts_are_the_constants():
+    """checktab keeps the compiled form of the default layouts as constants (flash when frozen);
+    compiling copies of those layouts (not the same tuples) must give the same bytes."""
+    from faxbridge.core.cafis import layout
+    cl = layout.center([tuple(r) for r in layout.CENTER_FIELDS])
+    tl = layout.terminal([tuple(r) for r in layout.TERMINAL_FIELDS])
+    assert cl.fields is not layout.CENTER_FIELDS
+    ix, rows = checktab.compiled(cl, tl)
+    c = h.checker()
+    assert (c.ix, c.rows) == (ix, rows)
+    assert c.ix is checktab.compiled(layout.center(), layout.terminal())[0]     # the constants, not a copy

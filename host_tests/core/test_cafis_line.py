@@ -5,9 +5,22 @@ from faxbridge.core.cafis.line import Line, MAX_LINE, MAX_PREFIX
 NOT_HEX = (None, "bad_field", "telegram line is not hex")
 
 
+def _results(ln, data):
+    """Every line finished in data, as (sender, center, bytes) or (None, reason, detail)."""
+    out = []
+    i = 0
+    while True:
+        i = ln.feed(data, i)
+        if i < 0:
+            return out
+        if ln.who is None:
+            out.append((None, ln.where, ln.why))
+        else:
+            out.append((ln.who, ln.where, bytes(ln.data[:ln.k])))
+
+
 def _feed(data, sender="center", center="", max_line=MAX_LINE):
-    ln = Line(sender, center, max_line)
-    return list(ln.feed(data))
+    return _results(Line(sender, center, max_line), data)
 
 
 def test_the_hex_alone_takes_the_configured_sender_and_center():
@@ -49,14 +62,14 @@ def test_a_line_split_across_reads_is_one_telegram():
     ln = Line("center", "")
     got = []
     for chunk in (b"cen", b"ter:", b"Q 30", b"3", b"1\r", b"\n32", b"33\n"):
-        got.extend(ln.feed(memoryview(chunk)))
+        got.extend(_results(ln, memoryview(chunk)))
     assert got == [("center", "Q", b"01"), ("center", None, b"23")], got
 
 
 def test_a_line_without_its_end_yields_nothing_yet():
     ln = Line("center", "")
-    assert list(ln.feed(b"3030")) == []
-    assert list(ln.feed(b"\n")) == [("center", None, b"00")]
+    assert _results(ln, b"3030") == []
+    assert _results(ln, b"\n") == [("center", None, b"00")]
 
 
 def test_bad_hex_is_refused_once_and_the_next_line_is_read():
@@ -81,7 +94,7 @@ def test_a_line_of_exactly_the_limit_is_taken():
 def test_the_buffers_are_allocated_once_never_grow_and_stay_under_2_kb():
     ln = Line("center", "", 8)
     data, head = ln.data, ln.head
-    got = list(ln.feed(b"3031323334353637383940\n30313233\n" + b"c" * 100 + b"\n"))
+    got = _results(ln, b"3031323334353637383940\n30313233\n" + b"c" * 100 + b"\n")
     assert got == [(None, "too_large", "telegram line longer than 8 characters"),
                    ("center", None, b"0123"),
                    (None, "too_large", "telegram line longer than 8 characters")], got
@@ -104,6 +117,52 @@ def test_a_too_long_line_ended_across_reads_is_refused_once():
     ln = Line("center", "", 4)
     got = []
     for chunk in (b"3030", b"30", b"3030303030", b"30\r", b"\n3031\n"):
-        got.extend(ln.feed(chunk))
+        got.extend(_results(ln, chunk))
     assert got == [(None, "too_large", "telegram line longer than 4 characters"),
                    ("center", None, b"01")], got
+
+
+def test_feed_reads_only_up_to_end_and_resumes_after_the_line():
+    ln = Line("center", "")
+    buf = bytearray(b"3031\n3233\nzzzz")
+    assert ln.feed(buf, 0, 9) == 5 and (ln.who, ln.where, bytes(ln.data[:ln.k])) == ("center", None, b"01")
+    assert ln.feed(buf, 5, 9) == -1                  # "3233" read, its line end not yet
+    assert ln.feed(buf, 9, 10) == 10 and bytes(ln.data[:ln.k]) == b"23"
+
+
+def test_a_center_named_again_is_the_same_str_and_a_new_one_replaces_it():
+    ln = Line("terminal", "Z")
+    assert ln.feed(b"center:AB 3030\n") > 0
+    first = ln.where
+    assert ln.feed(b"center:AB 3031\n") > 0 and ln.where is first and ln.where == "AB"
+    assert ln.feed(b"center:AC 3031\n") > 0 and ln.where == "AC" and ln.who == "center"
+    assert ln.feed(b"center:\xc3\xa9 3032\n") > 0 and ln.where == "\xe9"      # UTF-8 é
+    assert ln.feed(b"center:\xe9 3032\n") > 0 and (ln.who, ln.where) == ("terminal", "Z")   # not UTF-8
+
+
+def test_framing_a_line_allocates_nothing():
+    """Hex decoded into the Line's buffer, the prefix compared in place, the center named
+    before reused (MicroPython: gc.mem_alloc, the second pass; CPython: the results only)."""
+    import gc
+    import sys
+    mp = sys.implementation.name == "micropython"
+    ln = Line("center", "")
+    mv = memoryview(b"center:A " + b"30" * 200 + b"\r\n" + b"terminal " + b"31" * 47 + b"\n3233\n")
+    for warm in (False, True):
+        i = got = 0
+        if mp:
+            gc.collect()
+            gc.disable()
+            a = gc.mem_alloc()
+        try:
+            while True:
+                i = ln.feed(mv, i)
+                if i < 0:
+                    break
+                got += ln.k
+            used = gc.mem_alloc() - a if mp else 0
+        finally:
+            if mp:
+                gc.enable()
+        assert got == 200 + 47 + 2
+        assert used == 0 or not warm, used

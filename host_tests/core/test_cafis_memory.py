@@ -23,13 +23,13 @@ def test_registry_and_checker_of_the_example_are_small():
     d = h.example_dict()
     if MP:
         used, c = _heap(lambda: checks.Checker(registry.load(d)))
-        # 21.7 KB with dicts of tuples and a verdict cache (64-bit port); the unix port here is
-        # 64-bit, a 32-bit board holds about half
-        assert used < 8000, used
+        # 21.7 KB with dicts of tuples and a verdict cache, 4.6 KB before the third round
+        # (64-bit port); the unix port here is 64-bit, a 32-bit board holds about half
+        assert used < 3800, used
     else:
         c = checks.Checker(registry.load(d))
     # every table the checker keeps is bytes of at most 2 KB (the unit's largest allocation)
-    for b in c.routes.blocks + c.reg.companies.blocks + c.reg.connections.blocks + [c.routes.flags, c.rows, c.ix]:
+    for b in c.routes.blocks + c.reg.companies.blocks + c.reg.connections.blocks + (c.routes.cs, c.rows, c.ix):
         assert isinstance(b, (bytes, bytearray)) and len(b) <= 2048, len(b)
 
 
@@ -79,7 +79,9 @@ def test_checking_allocates_nothing_not_even_the_first_time():
 
 
 def _imports(name):
-    """The core.cafis modules `name` imports, read from its source (both runtimes)."""
+    """The core.cafis modules `name` imports when it is imported (its unindented `from`
+    lines; an import inside a function runs only when that is called), read from its source
+    (both runtimes)."""
     for base in ("firmware/faxbridge/core/cafis/", "../firmware/faxbridge/core/cafis/",
                  "../../firmware/faxbridge/core/cafis/"):
         try:
@@ -90,7 +92,7 @@ def _imports(name):
         with f:
             for line in f:
                 w = line.split()
-                if len(w) >= 4 and w[0] == "from" and w[2] == "import":
+                if len(w) >= 4 and line.startswith("from ") and w[2] == "import":
                     if w[1] == ".":
                         out.append(w[3])
                     elif w[1].startswith("."):
@@ -111,5 +113,5 @@ def test_the_units_imports_do_not_reach_the_session_engine():
         if m not in seen:
             seen.append(m)
             todo += _imports(m)
-    assert sorted(seen) == ["catalogue", "checks", "checktab", "errors", "layout", "records", "registry", "report",
-                            "routes", "verdict"], seen
+    assert sorted(seen) == ["catalogue", "checks", "checktab", "layout", "records", "registry", "report",
+                            "routes", "verdict"], seen      # not errors: the 3.3.5 texts only for guidance()

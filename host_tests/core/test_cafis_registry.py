@@ -216,3 +216,18 @@ def test_default_layouts_are_contiguous():
     assert cl.at("trailer_len") == (60, 3) and cl.row("seq")[layout.F_JA] == "仕向処理通番"
     off, ln = cl.at("dst_co")
     assert h.center_tel()[off:off + ln] == b"ISS0002"
+
+
+def test_the_default_catalogue_index_is_the_constants():
+    """The default catalogue's index, answers and replies are constants of catalogue.py (flash
+    when frozen); building them from a copy of DEFAULT must give the same."""
+    built = catalogue.Catalogue(list(catalogue.DEFAULT))
+    default = catalogue.Catalogue()
+    assert built.rows is not catalogue.DEFAULT and default.rows is catalogue.DEFAULT
+    assert (bytes(built._ix), bytes(built._ans), built.reply) == (default._ix, default._ans, default.reply)
+    assert default.reply[catalogue.ABNORMAL] == b"9900" and default.reply[catalogue.CANCEL_REP] == b"9110"
+    for row in catalogue.DEFAULT:
+        n = int(row[catalogue.C_CODE])
+        assert default.entry(n) is row and default.cls(n) == row[catalogue.C_CLS]
+        for a in row[catalogue.C_ANS]:
+            assert default.answers(n, int(a))

@@ -191,52 +191,61 @@ class Unit:
             self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt", cmd.ref)
 
     # ---- CAFIS
-    def telegram(self, data, sender, center, source, ref=None):
-        """Check one telegram and emit its verdict on cafis/verdict. ref: the sender's ref
-        (cmd/telegram/<sender>/<ref>); without one the unit makes <source>-<boot>-<n>."""
-        self.counters["telegrams"] += 1
+    def telegram(self, data, sender, center, source, ref=None, n=-1):
+        """Check one telegram (the first n bytes of data; all by default) and emit its verdict
+        on cafis/verdict. ref: the sender's ref (cmd/telegram/<sender>/<ref>); without one the
+        unit makes <source>-<boot>-<n>. The abnormal report is built into the Checker's own
+        buffer (chk.rep), not a new bytes object; the verdict's payload is built before
+        link.event returns."""
+        c = self.counters
+        c["telegrams"] += 1
         if ref is None:
-            ref = "%s-%d-%d" % (source, self.state["boots"], self.counters["telegrams"])
-        if self.checker is None:
+            ref = "%s-%d-%d" % (source, self.state["boots"], c["telegrams"])
+        chk = self.checker
+        if chk is None:
             self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(
                 ref, "discard", None, None, None, "no CAFIS registry configured"))
             return
-        v = self.checker.check(data, sender, center)
-        c = self.counters["verdicts"]
+        v = chk.check(data, sender, center, n)
+        c = c["verdicts"]
         c[v.kind] = c.get(v.kind, 0) + 1
         detail = None
-        if v.kind == "abnormal_report":
-            rep = self.checker.report(data, v)
-            detail = rep if rep else None
+        if v.reply is not None:
+            k = chk.report(data, v, chk.rep)
+            if k:
+                detail = chk.rep if k == len(chk.rep) else memoryview(chk.rep)[:k]
         self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(ref, v.kind, v.code, v.rule, v.field, detail))
 
     async def _telegram_line(self, reader):
-        """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md)."""
+        """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md);
+        one read buffer, nothing allocated per line."""
         from faxbridge.core.cafis.line import Line
         tc = self.cfg["telegram"]
         ln = Line(tc["sender"], tc["center"])
         buf = bytearray(256)
-        mv = memoryview(buf)
         while True:
             n = await reader.readinto(buf)
             if not n:
                 await asyncio.sleep_ms(50)
                 continue
-            for t in ln.feed(mv[:n]):
-                self.uart_telegram(t)
+            i = 0
+            while True:
+                i = ln.feed(buf, i, n)
+                if i < 0:
+                    break
+                self.uart_telegram(ln)
 
-    def uart_telegram(self, t):
-        """One UART line's outcome (core/cafis/line.py): its verdict, or cmd/error. The UART
-        cannot be held off: when the outbox is full the answer is dropped and logged (an
-        exception here would restart the unit)."""
-        sender, center, data = t
+    def uart_telegram(self, ln):
+        """The outcome of the line ln (core/cafis/line.py) just finished: its verdict, or
+        cmd/error. The UART cannot be held off: when the outbox is full the answer is dropped
+        and logged (an exception here would restart the unit)."""
         try:
-            if sender is None:
-                self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", center, data))
+            if ln.who is None:
+                self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", ln.where, ln.why))
             else:
-                self.telegram(data, sender, center, "uart")
+                self.telegram(ln.data, ln.who, ln.where, "uart", None, ln.k)
         except OutboxFull as e:
-            log("uart telegram: %s not sent (%s)" % ("verdict" if sender else "cmd/error", e))
+            log("uart telegram: %s not sent (%s)" % ("verdict" if ln.who else "cmd/error", e))
 
     # ---- periodic
     async def _telemetry(self, iv):

@@ -61,6 +61,46 @@ DEFAULT = (
     ("9900", "abnormal report", "異常報告", ABNORMAL, ()),
 )
 
+# (index, answers, reply types) of DEFAULT, as Catalogue builds them: the index has 6 bytes a
+# message type, in code order (code, class, first answer, answers, row in DEFAULT), the answers
+# 2 bytes each. Constants (flash when frozen); a test builds them from a copy of DEFAULT.
+_INDEX0 = ((
+    b"\x00\x64\x05\x00\x02\x0e"    # 0100
+    b"\x00\x6e\x06\x02\x00\x0f"    # 0110
+    b"\x00\x78\x06\x02\x00\x10"    # 0120
+    b"\x00\xc8\x05\x02\x02\x11"    # 0200
+    b"\x00\xd2\x06\x04\x00\x12"    # 0210
+    b"\x00\xdc\x06\x04\x00\x13"    # 0220
+    b"\x01\x90\x05\x04\x02\x14"    # 0400
+    b"\x01\x9a\x06\x06\x00\x15"    # 0410
+    b"\x01\xa4\x06\x06\x00\x16"    # 0420
+    b"\x02\xbc\x02\x06\x01\x08"    # 0700
+    b"\x02\xbd\x04\x07\x00\x09"    # 0701
+    b"\x02\xd0\x01\x07\x00\x01"    # 0720
+    b"\x02\xda\x02\x07\x01\x0a"    # 0730
+    b"\x02\xdb\x04\x08\x00\x0b"    # 0731
+    b"\x1b\x58\x02\x08\x01\x04"    # 7000
+    b"\x1b\x59\x04\x09\x00\x05"    # 7001
+    b"\x1b\x6c\x01\x09\x00\x00"    # 7020
+    b"\x1b\x76\x02\x09\x01\x06"    # 7030
+    b"\x1b\x77\x04\x0a\x00\x07"    # 7031
+    b"\x1f\x40\x02\x0a\x01\x0c"    # 8000
+    b"\x1f\x41\x04\x0b\x00\x0d"    # 8001
+    b"\x23\x8c\x07\x0b\x01\x17"    # 9100
+    b"\x23\x96\x08\x0c\x00\x19"    # 9110
+    b"\x23\xa0\x07\x0c\x01\x18"    # 9120
+    b"\x23\xfa\x03\x0d\x01\x02"    # 9210
+    b"\x23\xfb\x04\x0e\x00\x03"    # 9211
+    b"\x24\x54\x09\x0e\x01\x1a"    # 9300
+    b"\x24\x5e\x0a\x0f\x00\x1c"    # 9310
+    b"\x24\x68\x09\x0f\x01\x1b"    # 9320
+    b"\x26\xac\x0b\x10\x00\x1d"),    # 9900
+    # answers: 0110 0120 0210 0220 0410 0420 0701 0731 7001 7031 8001 9110 9110 9211 9310 9310
+    (b"\x00\x6e\x00\x78\x00\xd2\x00\xdc\x01\x9a\x01\xa4\x02\xbd\x02\xdb"
+     b"\x1b\x59\x1b\x77\x1f\x41\x23\x96\x23\x96\x23\xfb\x24\x5e\x24\x5e"),
+    # reply types by class: CANCEL_REP, CONFIRM_REP, ABNORMAL
+    (None, None, None, None, None, None, None, None, b"9110", None, b"9310", b"9900"))
+
 # a catalogue row, by name
 C_CODE = const(0)
 C_EN = const(1)
@@ -96,10 +136,14 @@ class Catalogue:
     the checks look up per telegram is one sorted index in bytes, searched in place."""
 
     def __init__(self, rows=DEFAULT):
+        if rows is DEFAULT:     # its index, answers and replies are the constants above
+            self.rows = rows
+            self._ix, self._ans, self.reply = _INDEX0
+            return
         self.rows = rows if isinstance(rows, tuple) else tuple(rows)
         if len(self.rows) > 255:
             raise CatalogueError("message_types: at most 255 message types")
-        self.reply = {}      # class of a reply -> its message type bytes (first in the table)
+        reply = [None] * (ABNORMAL + 1)     # by class: the message type (bytes) of a reply class
         order = []
         nans = 0
         for i in range(len(self.rows)):
@@ -115,8 +159,8 @@ class Catalogue:
                     raise CatalogueError("message_types: %s: answer %r must be 4 digits" % (code, a))
             nans += len(row[C_ANS])
             order.append((int(code), i))
-            if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and cls not in self.reply:
-                self.reply[cls] = code.encode()
+            if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and reply[cls] is None:
+                reply[cls] = code.encode()      # the first of its class in the table
         if nans > 255:
             raise CatalogueError("message_types: at most 255 answers in all")
         order.sort()
@@ -147,8 +191,9 @@ class Catalogue:
                 if self._find(int(a)) < 0:
                     raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, row[C_CODE]))
         for cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP):
-            if cls not in self.reply:
+            if reply[cls] is None:
                 raise CatalogueError("message_types: no %s message type" % class_name(cls))
+        self.reply = tuple(reply)
 
     def _find(self, n):
         """Offset of message type n's record in the index, or -1 (binary search, in place)."""

@@ -14,11 +14,10 @@ from micropython import const
 
 from . import catalogue as cat
 from . import checktab as tab
-from . import errors
 from . import layout as _lay
 from . import report as _report
 from . import routes as rt
-from .verdict import ABNORMAL, ACCEPT, DISCARD, TERMINAL_ERROR, Verdict
+from .verdict import ABN, ABNORMAL, ACCEPT, CANCEL_REPORT_CODES, DISCARD, TERMINAL_ERROR, Verdict
 
 # the cells of a row, by name (checktab.py lists the columns of each table): content rows;
 # 表 3.3.4-6 (_MSG), 表 3.3.4-1 (_SENDER), SECTIONS (_SEC_*), 表 3.3.4-7 (_T7_DISCARD)
@@ -59,6 +58,7 @@ class Checker:
         self.v = Verdict(ACCEPT)
         self.ix, self.rows = tab.compiled(cl, tl)
         self.echo_ix = 0
+        self.rep = bytearray(cl.hlen + 3)     # report(buf, v, self.rep): header + a Cnn code
 
     # -- verdicts: the one Verdict, filled from the row that decided --------------------------------
     def _content_v(self, row, sec, field):
@@ -68,7 +68,7 @@ class Checker:
             return self.v.set(TERMINAL_ERROR, code, row[_RULE], field, section, None, None, None, False)
         if code is None:
             return self.v.set(DISCARD, None, row[_RULE], field, section, None, None, None, sec >= _S_EF)
-        return self.v.set(ABNORMAL, code, row[_RULE], field, section, None, errors.ABN,
+        return self.v.set(ABNORMAL, code, row[_RULE], field, section, None, ABN,
                           self.cat.reply[cat.ABNORMAL], sec >= _S_FA)
 
     def _state_v(self, srow, sec):
@@ -81,9 +81,9 @@ class Checker:
         if sec == _S_D:
             return self.v.set(TERMINAL_ERROR, srow[_MSG], rule, item, section, h[_RULE], None, None, False)
         code = srow[_CODE]
-        response = errors.ABN
+        response = ABN
         reply = self.cat.reply[cat.ABNORMAL]
-        if sec >= _S_FA and code in errors.CANCEL_REPORT_CODES:
+        if sec >= _S_FA and code in CANCEL_REPORT_CODES:
             reply = self.cat.reply[cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP]
             response = self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA]
         return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
@@ -93,7 +93,7 @@ class Checker:
             return self.v.set(DISCARD, None, row[_RULE], row[_ITEM], None, None, None, None, False)
         if row[_SENDER] == "terminal":
             return self.v.set(TERMINAL_ERROR, row[_CODE], row[_RULE], row[_ITEM], None, None, None, None, False)
-        return self.v.set(ABNORMAL, row[_CODE], row[_RULE], row[_ITEM], None, None, errors.ABN,
+        return self.v.set(ABNORMAL, row[_CODE], row[_RULE], row[_ITEM], None, None, ABN,
                           self.cat.reply[cat.ABNORMAL], fault)
 
     # -- the entry point ------------------------------------------------------------------------
@@ -154,7 +154,7 @@ class Checker:
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
         if sec == _S_B:
-            self.routes.cmd_set[cen.idx] = 0
+            self.routes.free(cen.idx, rt.CMD)
         elif sec == _S_C or sec == _S_FA or sec == _S_FB:
             self.routes.open(cen.idx, slot, buf, rt.ORIG)
         elif sec == _S_E or sec == _S_EF:
@@ -199,7 +199,7 @@ class Checker:
             return False
         k = self.cat.cls(_lay.num(buf, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
         if k == cat.CTRL_CMD or k == cat.CTRL_BOTH:
-            self.routes.set_cmd(cen.idx, buf)
+            self.routes.open(cen.idx, rt.CMD, buf, 1)
             return True
         route = _lay.num(buf, self.ix[tab.AT_ROUTE], self.ix[tab.AT_ROUTE + 1])
         slot = cen.route_index(route) if route > 1 else -1
@@ -231,7 +231,7 @@ class Checker:
             reply = self.cat.reply[cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP]
             return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL else "F(b)",
                               None, self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA], reply, True)
-        return self.v.set(ABNORMAL, "C50", "3.3.5-1 C50", "経路番号", "C", None, errors.ABN,
+        return self.v.set(ABNORMAL, "C50", "3.3.5-1 C50", "経路番号", "C", None, ABN,
                           self.cat.reply[cat.ABNORMAL], False)
 
     def kept(self, center, route):

@@ -199,7 +199,7 @@ SECTIONS = (
 CROW = const(4)
 AT_ROUTE = const(0)
 AT_MT = const(2)
-AT_SEQ = const(4)
+_AT_SEQ = const(4)
 AT_DST = const(6)
 AT_TMT = const(8)       # terminal layout
 AT_TCONN = const(10)    # terminal layout
@@ -212,8 +212,45 @@ _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 
 
+# The compiled form (ix, rows) of the default layouts (layout.CENTER_FIELDS, TERMINAL_FIELDS), kept as
+# constants (in flash when frozen: no heap for the unit's usual registry); compiled() builds the
+# same bytes for any other layout, and test_cafis_checks rebuilds these to show they agree.
+_COMPILED0 = ((
+    # offset, length: route, msg_type, seq, dst_co; terminal msg_type, conn_co
+    b"\x00\x04\x2b\x04\x04\x06\x20\x07\x12\x04\x00\x04"
+    # first row, rows: per section A .. F(b)
+    b"\x00\x04\x04\x02\x06\x0e\x14\x02\x16\x13\x16\x13\x29\x0f\x38\x0b"
+    # the fields 3.3.4 B(b) compares (indexes in CENTER_FIELDS)
+    b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x0b\x0c\x0d\x0e\x0f"), (
+    # 3.3.4 (2) A: kind, offset, length, row
+    b"\x0a\x15\x07\x00\x0b\x1c\x04\x01\x13\x2b\x04\x02\x04\x3c\x03\x03"
+    # 3.3.4 (2) B: kind, offset, length, row
+    b"\x14\x2b\x04\x00\x15\x00\x00\x01"
+    # 表 3.3.4-2: kind, offset, length, row
+    b"\x06\x00\x04\x00\x07\x00\x04\x01\x01\x04\x06\x02\x0a\x15\x07\x03\x0b\x1c\x04\x04\x0c\x20\x07\x05"
+    b"\x0d\x27\x04\x06\x0e\x2b\x04\x07\x01\x34\x02\x08\x02\x34\x02\x09\x03\x34\x02\x0a\x04\x36\x02\x0b"
+    b"\x01\x3c\x03\x0c\x05\x3c\x03\x0d"
+    # 3.3.4 (2) D: kind, offset, length, row
+    b"\x16\x00\x04\x00\x17\x04\x01\x01"
+    # 表 3.3.4-3: kind, offset, length, row
+    b"\x06\x00\x04\x00\x09\x00\x04\x01\x10\x04\x06\x02\x10\x0a\x02\x03\x10\x0c\x03\x04\x10\x0f\x06\x05"
+    b"\x10\x15\x07\x06\x10\x1c\x04\x07\x10\x20\x07\x08\x10\x27\x04\x09\x11\x2b\x04\x0a\x10\x2f\x04\x0b"
+    b"\x10\x33\x01\x0c\x10\x34\x02\x0d\x10\x36\x02\x0e\x10\x38\x03\x0f\x10\x3b\x01\x10\x01\x3c\x03\x11"
+    b"\x05\x3c\x03\x12"
+    # 表 3.3.4-4: kind, offset, length, row
+    b"\x06\x00\x04\x00\x08\x00\x04\x01\x01\x04\x06\x02\x0f\x0a\x02\x03\x01\x0f\x06\x04\x0a\x15\x07\x05"
+    b"\x0b\x1c\x04\x06\x0c\x20\x07\x07\x0d\x27\x04\x08\x01\x2f\x04\x09\x02\x2f\x04\x0a\x01\x34\x02\x0b"
+    b"\x02\x34\x02\x0c\x01\x3c\x03\x0d\x05\x3c\x03\x0e"
+    # 表 3.3.4-5: kind, offset, length, row
+    b"\x06\x00\x04\x00\x08\x00\x04\x01\x12\x04\x06\x02\x0a\x15\x07\x03\x0b\x1c\x04\x04\x0c\x20\x07\x05"
+    b"\x0d\x27\x04\x06\x12\x34\x02\x07\x12\x36\x02\x08\x01\x3c\x03\x09\x05\x3c\x03\x0a"))
+
+
 def compiled(cl, tl):
-    """(ix, rows) as bytes for center layout cl and terminal layout tl (layout.Layout)."""
+    """(ix, rows) as bytes for center layout cl and terminal layout tl (layout.Layout); the
+    constants above for the default layouts."""
+    if cl.fields is _layout.CENTER_FIELDS and tl.fields is _layout.TERMINAL_FIELDS:
+        return _COMPILED0
     ix = bytearray()
     for lay, key in ((cl, "route"), (cl, "msg_type"), (cl, "seq"), (cl, "dst_co"), (tl, "msg_type"),
                      (tl, "conn_co")):
@@ -288,7 +325,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
         if st == _routes.DEST:
             return False
         if st == _routes.ORIG:
-            return routes.same(cen.idx, slot, buf, chk.ix[AT_SEQ], chk.ix[AT_SEQ + 1])
+            return routes.same(cen.idx, slot, buf, chk.ix[_AT_SEQ], chk.ix[_AT_SEQ + 1])
         return True
     if kind == _ROUTE_DEST:
         return routes.state(cen.idx, slot) == _routes.DEST
@@ -317,7 +354,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
         k = chk.cat.cls(_layout.num(buf, off, ln))
         return k == _cat.CTRL_REQ or k == _cat.CTRL_BOTH
     if kind == _CMD_ANSWER:
-        if not routes.cmd_set[cen.idx]:
+        if not routes.state(cen.idx, _routes.CMD):
             return False
         return chk.cat.answers(routes.num(cen.idx, _routes.CMD, off, ln), _layout.num(buf, off, ln))
     if kind == _CMD_ECHO:
@@ -356,7 +393,7 @@ def state_fails(chk, kind, cen, mt, dest):
         return cen is not None
     d = reg.co_dest(dest)
     if kind == _DST_NO_ROUTE:
-        return d < 0 or chk.routes.full(d)
+        return d < 0 or chk.routes.busy(d) >= reg.centers[d].nroutes
     dc = reg.centers[d]
     if kind == _DST_FAULT:
         return dc.state == _registry.FAULT

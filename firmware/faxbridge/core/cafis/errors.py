@@ -5,6 +5,8 @@ center should do, the CAFIS response telegram and what CAFIS does.
 """
 from micropython import const
 
+from .verdict import ABN, CANCEL_REPORT_CODES  # noqa: F401  (the checks need them without this table)
+
 # 表 3.3.5-1: error codes in abnormal reports to general telegrams, in the seed's order.
 # (code, 事象 event, 内容及び原因 cause, エラーコード受信時の仕向センタの運用 action)
 TABLE_1 = (
@@ -27,7 +29,6 @@ TABLE_1 = (
     ("C60", "受信不能状態で電文受信", "受信不能状態で電文を受信した", "当該電文の処理を終了しオンラインを再開する"),
 )
 
-ABN = "異常報告"
 CXL = "取消報告又は取消確認報告"
 
 # 表 3.3.5-2: error codes in reports to fault telegrams (取消（再）指令, 取消確認（再）指令).
@@ -72,9 +73,6 @@ TABLE_2 = (
      "以下の状態の時に電文受信 ①休止中（個別終了）のセンタから電文受信 ②障害中のセンタから電文受信 "
      "③CAFIS一時開始後の未開始センタから電文受信", "ABN", "オンライン開始後送信する", None),
 )
-
-# (注) of 表 3.3.5-2: 取消報告 / 取消確認報告 carry these codes instead of an 異常報告.
-CANCEL_REPORT_CODES = ("C13", "C14", "C50")
 
 # Error messages to a terminal (3.3.4 (1), D, 表 3.3.4-6) and the C-code each stands for.
 # CAF16 has no row in 3.3.5 (3.3.4 D(b) names it, with C16); its text is the project's.

@@ -2,17 +2,25 @@
 
 One telegram per line, hex, optionally after a sender prefix: `center:A 3030...`,
 `terminal 5431...`, or the hex alone (then the configured sender and center). Lines end with
-LF or CR; empty lines are skipped. Bytes in, one result per finished line out:
+LF or CR; empty lines are skipped. Bytes in, one result per finished line, read from the Line:
 
     ln = Line("center", "")
-    for sender, center, data in ln.feed(chunk):
-        if sender is None:      # the line is refused: center is the cmd/error reason, data its detail
+    i = 0
+    while True:
+        i = ln.feed(buf, i, n)          # buf[i:n]; -1: all read, no line finished
+        if i < 0:
+            break
+        if ln.who is None:              # refused: ln.where is the cmd/error reason, ln.why its detail
+            ...
+        else:                           # ln.who sender, ln.where center, the first ln.k bytes of ln.data
             ...
 
 The hex is decoded as it arrives into one buffer of max_line / 2 bytes, and the first word is
 kept (up to 65 characters) in case it is a prefix: both allocated here, never grown, none over
-2 KB. A line longer than max_line characters is refused once (too_large) and read no further:
-its tail up to the next line end is dropped, never taken for a telegram of its own.
+2 KB. Framing allocates nothing per line (the center named by a prefix becomes a str once and
+is reused while the lines name the same one). A line longer than max_line characters is refused
+once (too_large) and read no further: its tail up to the next line end is dropped, never taken
+for a telegram of its own.
 """
 from micropython import const
 
@@ -29,11 +37,14 @@ class Line:
         self.max = max_line
         self.data = bytearray(max_line // 2)     # the current word, hex-decoded
         self.head = bytearray(MAX_PREFIX + 1)    # the first word as it came
+        self.cen = None           # the last center a prefix named (str), reused while the same
         self.skip = False         # inside a line too long: dropped up to its end
+        self.who = self.where = self.why = None   # the result of the last line finished
+        self.n = 0                # characters in the line
         self._reset()
 
     def _reset(self):
-        self.n = 0                # characters in the line
+        self.n = 0
         self.words = 0            # words begun
         self.inword = False
         self.h = 0                # characters of the first word in head (MAX_PREFIX + 1: longer)
@@ -41,23 +52,32 @@ class Line:
         self.nib = -1             # a high nibble waiting for its low one
         self.hex = True           # the current word is hex so far
 
-    def feed(self, data):
-        """Take bytes (any buffer); yield (sender, center, data) for each telegram line, or
-        (None, reason, detail) for a line refused."""
-        for c in data:
+    def feed(self, buf, i=0, end=-1):
+        """Read buf[i:end] (any buffer; end -1: its length) up to the first line finished:
+        returns the index after the byte that finished it, its result in who / where / why
+        (refused: who None, where the reason, why the detail) or who / where / data[:k]; or -1
+        when every byte was read and no line finished."""
+        if end < 0:
+            end = len(buf)
+        while i < end:
+            c = buf[i]
+            i += 1
             if c == 10 or c == 13:
                 if self.skip:
                     self.skip = False
                 elif self.n:
-                    r = self._end()
-                    self._reset()
-                    yield r
+                    self._end()
+                    self.n = 0
+                    return i
             elif self.skip:
                 pass
             elif self.n >= self.max:
                 self._reset()
                 self.skip = True
-                yield None, commands.TOO_LARGE, "telegram line longer than %d characters" % self.max
+                self.who = None
+                self.where = commands.TOO_LARGE
+                self.why = "telegram line longer than %d characters" % self.max
+                return i
             else:
                 self.n += 1
                 if c == 32 or c == 9 or c == 11 or c == 12:
@@ -87,22 +107,51 @@ class Line:
                     self.data[self.k] = (self.nib << 4) | v
                     self.k += 1
                     self.nib = -1
+        return -1
 
     def _end(self):
+        """Set the result of the line just ended (who, where, why; data[:k] kept)."""
         w = self.words
-        if not (w == 1 or w == 2) or not self.hex or self.nib >= 0 or not self.k:
-            return None, commands.BAD_FIELD, "telegram line is not hex"
-        sender = self.sender
-        center = self.center
-        if w == 2:
-            head = ""
-            if self.h <= MAX_PREFIX:
-                try:
-                    head = bytes(self.head[:self.h]).decode()
-                except ValueError:        # not UTF-8: no sender prefix (UnicodeError on both runtimes)
-                    pass
-            who, _, cen = head.partition(":")
-            if who == "center" or who == "terminal":
-                sender = who
-                center = cen or center
-        return sender, center, bytes(self.data[:self.k])
+        k = self.k
+        h = self.h
+        ok = (w == 1 or w == 2) and self.hex and self.nib < 0 and k
+        self._reset()
+        self.k = k
+        if not ok:
+            self.who = None
+            self.where = commands.BAD_FIELD
+            self.why = "telegram line is not hex"
+            return
+        self.who = self.sender
+        self.where = self.center
+        if w != 2 or h > MAX_PREFIX:
+            return
+        hd = self.head
+        for who in ("center", "terminal"):           # the word alone or followed by ":<center>"
+            p = len(who)
+            if h < p or (h > p and hd[p] != 58):
+                continue
+            j = 0
+            while j < p and hd[j] == ord(who[j]):
+                j += 1
+            if j < p:
+                continue
+            self.who = who
+            if h <= p + 1:                           # no center named: the configured one
+                return
+            c = self.cen                             # the same as the last one: no new str
+            if c is not None and len(c) == h - p - 1:
+                j = 0
+                for ch in c:
+                    o = ord(ch)
+                    if o > 127 or o != hd[p + 1 + j]:
+                        break
+                    j += 1
+                if j == len(c):
+                    self.where = c
+                    return
+            try:
+                self.where = self.cen = bytes(memoryview(hd)[p + 1:h]).decode()
+            except ValueError:  # not UTF-8: no sender prefix (UnicodeError on both runtimes)
+                self.who = self.sender
+            return

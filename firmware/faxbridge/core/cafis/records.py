@@ -17,12 +17,13 @@ class Table:
         self.per = per = max(1, _BLOCK // width)
         records.sort()
         self.n = n = len(records)
-        self.blocks = []
+        blocks = []
         for k in range(0, n, per):
             b = bytearray(width * min(per, n - k))
             for i in range(k, min(n, k + per)):
                 b[(i - k) * width:(i - k + 1) * width] = records[i]
-            self.blocks.append(b)
+            blocks.append(b)
+        self.blocks = tuple(blocks)     # a tuple: smaller than the list, never grown
 
     def find(self, buf, off):
         """Index of the record whose key equals the key-wide bytes at buf[off:], or -1."""

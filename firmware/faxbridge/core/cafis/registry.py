@@ -25,7 +25,8 @@ CAFIS_ENDED = const(1)
 CAFIS_FAULT = const(2)
 
 _NONE = const(255)           # no destination center
-_MAX_ROUTES = const(2048)    # routes held in all: one flag byte each, in one block (routes.py)
+_MAX_ROUTES = const(2048)    # routes held in all (their state is kept in RAM, routes.py)
+_MAX_CENTERS = const(512)    # 4 bytes of route state each, in one block of at most 2 KB (routes.py)
 
 
 RegistryError = _layout.RegistryError
@@ -340,6 +341,8 @@ def _build(d):
         w = "center %s" % cid
         if cid in reg.by_id:
             raise RegistryError("center %s is listed twice" % cid)
+        if len(reg.centers) >= _MAX_CENTERS:
+            raise RegistryError("%s: at most %d centers (their route state is kept in RAM)" % (w, _MAX_CENTERS))
         co = reg.company(_str(c.get("company"), w + ".company"))
         if co < 0:
             raise RegistryError("%s: company %s is not in companies" % (w, c.get("company")))

@@ -1,18 +1,19 @@
 """Route table: which routes each center holds, which are in use, and the protected items.
 
-Made once at start: one flag byte per route held and one header-sized slot per route held and
-per center (the center's slot keeps the last control command CAFIS sent it, 3.3.4 B), in
-blocks of at most 2 KB (memory = routes held x (header + 1) + centers x header bytes). A
-route's slot keeps the header of the telegram that opened the route (compared with later
-telegrams on that route, 表 3.3.4-3 / 表 3.3.4-5) and survives the route being freed, as the
-route's last telegram. Slots are named (center index, route slot); CMD names the command slot.
+Made once at start: one slot per center (the last control command CAFIS sent it, 3.3.4 B) and
+one per route held, each the header and one state byte, in blocks of at most 2 KB, and per
+center 4 bytes (its first route's slot, routes in use): memory = (centers + routes held) x
+(header + 1) + 4 x centers bytes, in 2 + blocks objects. A route's slot keeps the header of the
+telegram that opened the route (compared with later telegrams on that route, 表 3.3.4-3 /
+表 3.3.4-5) and survives the route being freed, as the route's last telegram; its state byte
+says how it is used (NEVER .. FREE). A command slot's state byte is 1 while its command waits
+for the center's report. Slots are named (center index, route slot); CMD names the command slot.
 """
 from micropython import const
 
 from . import layout as _layout
 
 _MAX_BLOCK = const(2048)   # no bytearray of the route table is larger (the unit's allocation bound)
-_MAX_ROUTES = const(2048)  # routes held by all centers together (one flag byte each, one block)
 
 NEVER = const(0)      # never used
 ORIG = const(1)       # in use: a request the center sent (originating route, 仕向経路)
@@ -23,84 +24,83 @@ CMD = const(-1)       # the slot of a center's last control command
 
 class Routes:
     def __init__(self, reg):
-        self.hlen = hlen = reg.center_layout.hlen
-        self.per = per = _MAX_BLOCK // hlen      # slots per block
-        first = [0]
-        for cen in reg.centers:
-            first.append(first[-1] + cen.nroutes)
-        self.first = first      # per center: its first route's index in flags; then the total
-        n = first[-1]
-        if n > _MAX_ROUTES:
-            raise ValueError("registry: %d routes in all; at most %d (their state is kept in RAM)" % (n, _MAX_ROUTES))
-        self.flags = bytearray(n)
-        self.busy = [0] * len(reg.centers)      # routes in use per center
-        self.cmd_set = bytearray(len(reg.centers))
-        m = n + len(reg.centers)                # the command slots come after the route slots
-        self.blocks = [bytearray(min(per, m - k) * hlen) for k in range(0, m, per)]
+        self.w = w = reg.center_layout.hlen + 1         # a slot: the header, then its state byte
+        self.per = per = _MAX_BLOCK // w                # slots per block
+        nc = len(reg.centers)
+        self.cs = cs = bytearray(4 * nc)    # per center: its first route's slot, routes in use (2 bytes each)
+        g = nc                              # the command slots come first, one per center
+        for ci in range(nc):
+            cs[4 * ci] = g >> 8
+            cs[4 * ci + 1] = g & 0xFF
+            g += reg.centers[ci].nroutes
+        self.blocks = tuple([bytearray(min(per, g - k) * w) for k in range(0, g, per)])
 
-    def _slot(self, ci, slot):
-        """Index of a slot among all slots (route slots, then one command slot per center)."""
-        return len(self.flags) + ci if slot == CMD else self.first[ci] + slot
+    def _g(self, ci, slot):
+        """The slot's index among all slots (in block g // per, at (g % per) * w)."""
+        if slot == CMD:
+            return ci
+        cs = self.cs
+        return (cs[4 * ci] << 8 | cs[4 * ci + 1]) + slot
 
     def state(self, ci, slot):
-        return self.flags[self.first[ci] + slot]
+        """NEVER, ORIG, DEST or FREE (a command slot: 1 while its command waits, else 0)."""
+        g = self._g(ci, slot)
+        w = self.w
+        return self.blocks[g // self.per][(g % self.per) * w + w - 1]
+
+    def busy(self, ci):
+        """Routes of center ci in use."""
+        return self.cs[4 * ci + 2] << 8 | self.cs[4 * ci + 3]
 
     def open(self, ci, slot, buf, how):
-        """Mark the route in use (ORIG or DEST) and keep buf's header in its slot."""
-        g = self.first[ci] + slot
-        fl = self.flags
-        if fl[g] != ORIG and fl[g] != DEST:
-            self.busy[ci] += 1
-        fl[g] = how
-        self._keep(g, buf)
-
-    def _keep(self, g, buf):
-        s = self.blocks[g // self.per]
-        base = (g % self.per) * self.hlen
-        for i in range(self.hlen):
-            s[base + i] = buf[i]
+        """Set the slot's state to `how` and keep buf's header in it: a route ORIG or DEST (in
+        use), FREE (buf None: the header stays, as the route's last telegram); slot CMD: the
+        control command CAFIS sent, how 1 while it waits for the center's report, else 0."""
+        g = self._g(ci, slot)
+        w = self.w
+        b = self.blocks[g // self.per]
+        o = (g % self.per) * w
+        if slot != CMD:
+            used = b[o + w - 1] == ORIG or b[o + w - 1] == DEST
+            if used == (how == FREE):            # a route taken or given back: count it
+                n = self.busy(ci) + (-1 if used else 1)
+                self.cs[4 * ci + 2] = n >> 8
+                self.cs[4 * ci + 3] = n & 0xFF
+            elif how == FREE:                    # freeing a route not in use changes nothing
+                return
+        if buf is not None:
+            for i in range(w - 1):
+                b[o + i] = buf[i]
+        b[o + w - 1] = how
 
     def free(self, ci, slot):
-        g = self.first[ci] + slot
-        fl = self.flags
-        if fl[g] == ORIG or fl[g] == DEST:
-            self.busy[ci] -= 1
-            fl[g] = FREE
+        """Free a route in use (its header kept); slot CMD: its command is answered."""
+        self.open(ci, slot, None, 0 if slot == CMD else FREE)
 
     def same(self, ci, slot, buf, off, ln):
         """True when buf[off:off+ln] equals the same field of the slot's kept header."""
-        g = self._slot(ci, slot)
-        s = self.blocks[g // self.per]
-        base = (g % self.per) * self.hlen
+        g = self._g(ci, slot)
+        b = self.blocks[g // self.per]
+        o = (g % self.per) * self.w
         for i in range(off, off + ln):
-            if buf[i] != s[base + i]:
+            if buf[i] != b[o + i]:
                 return False
         return True
 
     def num(self, ci, slot, off, ln):
         """The digits of a field of the slot's kept header as an int (-1 if not digits)."""
-        g = self._slot(ci, slot)
-        return _layout.num(self.blocks[g // self.per], (g % self.per) * self.hlen + off, ln)
+        g = self._g(ci, slot)
+        return _layout.num(self.blocks[g // self.per], (g % self.per) * self.w + off, ln)
 
     def kept(self, ci, slot):
         """The kept header of a slot (a memoryview into its block; no copy)."""
-        g = self._slot(ci, slot)
-        base = (g % self.per) * self.hlen
-        return memoryview(self.blocks[g // self.per])[base:base + self.hlen]
-
-    def full(self, ci):
-        return self.busy[ci] >= self.first[ci + 1] - self.first[ci]
-
-    def set_cmd(self, ci, buf):
-        self._keep(len(self.flags) + ci, buf)
-        self.cmd_set[ci] = 1
+        g = self._g(ci, slot)
+        o = (g % self.per) * self.w
+        return memoryview(self.blocks[g // self.per])[o:o + self.w - 1]
 
     def snapshot(self):
         """All route state as bytes (tests use it to show a discard changed nothing)."""
-        out = bytearray(self.flags)
+        out = bytearray(self.cs)
         for b in self.blocks:
             out += b
-        for n in self.busy:
-            out.append(n & 0xFF)
-        out += self.cmd_set
         return bytes(out)

@@ -1,12 +1,16 @@
 """What a check answers: the verdict kinds and Verdict, the one object a Checker refills
-(checks.py) and the session engine builds its own with (cafisside.py)."""
-from . import errors
+(checks.py) and the session engine builds its own with (cafisside.py). The 3.3.5 catalogue
+(errors.py) is imported only by guidance(): the unit never loads it."""
 
 ACCEPT = "accept"
 DISCARD = "discard"
 ABNORMAL = "abnormal_report"
 TERMINAL_ERROR = "terminal_error"
 KINDS = ("accept", "discard", "abnormal_report", "terminal_error")
+
+ABN = "異常報告"      # the response telegram of 表 3.3.5-1 and of most rows of 表 3.3.5-2
+# (注) of 表 3.3.5-2: 取消報告 / 取消確認報告 carry these codes instead of an 異常報告.
+CANCEL_REPORT_CODES = ("C13", "C14", "C50")
 
 
 class Verdict:
@@ -38,6 +42,7 @@ class Verdict:
 
     def guidance(self):
         """The 3.3.5 catalogue entry for the code (errors.guidance), or None."""
+        from . import errors
         return errors.guidance(self.code, self.fault)
 
     def __repr__(self):
