@@ -358,10 +358,18 @@ def bisect(runner, d, mods, phase="scenario", say=say):
             hi = mid
         else:
             lo = mid
-    for _ in range(4):                   # it must complete twice, or step up
-        if ok(hi):
+    n = 1                                # it must complete twice, or step up (as heap.bisect)
+    for _ in range(6):
+        if n >= 2:
             break
-        hi += STEP_KB
+        if ok(hi):
+            n += 1
+        else:
+            hi += STEP_KB                # not run yet: it has to complete twice too
+            n = 0
+    if n < 2:       # the edge still flaps: the smallest size run above every failure that completed
+        fail = max(k for k, g in trials if not g)
+        hi = min([k for k, g in trials if g and k > fail] or [None])
     return hi, trials, grew, figs.get(hi)
 
 
