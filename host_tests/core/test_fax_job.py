@@ -551,6 +551,21 @@ def test_rows_are_spec_codes_and_reachable():
         assert "no page from queued" in str(e)
 
 
+def test_a_job_still_new_is_cancelled_with_403():
+    # a job the heap could not make ready stays "new" until next_due counts it again; a cancel
+    # in that window raised ValueError (no cancel row from "new"): the command had no answer
+    js, ev = _make()
+
+    def oom(*a):
+        raise MemoryError()
+    js._ready = oom
+    js.submit("j1", "0312345678", [("text", "s/d0")], 7, T)
+    assert js.find("j1")["state"] == "new"
+    assert js.cancel("j1", T) is None
+    assert _codes(ev) == [-1, 403] and js.find("j1") is None
+    assert js.cancel("j1", T) == "job j1 is already final"
+
+
 def test_zz_every_row_exercised():
     """Runs last (both runners order test names): each (state, event) of ROWS was driven."""
     missing = []

@@ -1,7 +1,7 @@
 """The one value check of every configuration schema in the firmware (pure, no I/O).
 
 A schema is data: a tuple of rows (key, kind, default, required, limits), one per option; the
-unit's (app/config.py SCHEMA, docs/unit.md) and the CAFIS session engine's
+unit's (app/config.py _ROWS, docs/unit.md) and the CAFIS session engine's
 (core/cafis/options.py SCHEMA, docs/cafis-engine.md) are read through check() below, so both
 say what is wrong in the same words: "must be an integer from 1 to 65535, got "x"".
 
