@@ -81,7 +81,11 @@ class MemStore:
             return self.recs[i]
         return None
 
-    def ack(self, seq):
+    def skip(self):
+        r = self.read()
+        return None if r is None else (r[0], r[1])
+
+    def ack(self, seq, at=-1):
         n = 0
         while n < len(self.recs) and self.recs[n][0] <= seq:
             self.bytes -= self.record_size(self.recs[n][2], self.recs[n][3])

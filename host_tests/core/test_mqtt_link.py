@@ -54,7 +54,14 @@ def _pub(ln, topic, payload, pid=1, dup=False, retain=False, split=None):
 
 
 def _events(ln):
-    return [(r[1], str(r[2], "utf-8"), json.loads(r[3])) for r in ln.outbox.store.recs]
+    """(class, suffix, payload) of the events stored; the class byte's bits 4-6 name the topic
+    (1 + its index in contract.EVENT_TOPICS: the pump reads headers alone)."""
+    out = []
+    for r in ln.outbox.store.recs:
+        sfx = str(r[2], "utf-8")
+        assert (r[1] >> 4) & 7 == contract.EVENT_TOPICS.index(sfx) + 1, r
+        out.append((r[1] & 0x8F, sfx, json.loads(r[3])))
+    return out
 
 
 def _puback(pid):

@@ -70,7 +70,7 @@ class Link:
         self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
         # an event's PUBLISH header: fixed header, root + suffix, packet id (outbox.packet);
         # in fbuf, which is free while a header is written (its own buffer if fbuf is smaller)
-        h = 9 + len(self.root) + _SFX_MAX
+        h = self._hmax = 9 + len(self.root) + _SFX_MAX
         self.hbuf = memoryview(self.fbuf if file_chunk >= h else bytearray(h))
         self.files_sent = 0                   # file-backed payloads streamed (resends too)
         self.files_done = 0                   # ... acknowledged and deleted
@@ -184,17 +184,28 @@ class Link:
             return
         c = self._c
         ob = self.outbox
+        hb = self.hbuf
+        w = len(hb)
+        m = 0   # bytes gathered in hbuf: the packets taken go out in as few writes as fit
         for ch in chunks:
             if type(ch) is not int:
-                c.write(ch)
+                k = len(ch)
+                if m + k <= w:
+                    hb[m:m + k] = ch
+                    m += k
+                else:
+                    m = _out(c, hb, m)
+                    c.write(ch)
                 continue
             # an event in flight (session.publish_ext): written from the store, its header
-            # in hbuf and its payload (a view of the store's buffer) after it when it fits: one
-            # write, so one TCP segment (Nagle) and one TLS record; else two writes. CPython
-            # gets copies (its transport keeps what it is given; MicroPython's Stream sends
-            # or copies before it returns)
+            # into hbuf and its payload (a view of the store's buffer) after it when it fits
+            # (so several events go in one write: one TCP segment, one TLS record), else
+            # written after the header. CPython gets copies (its transport keeps what it is
+            # given; MicroPython's Stream sends or copies before it returns)
+            if w - m < self._hmax:
+                m = _out(c, hb, m)
             pid = ch & 0xFFFF
-            r = ob.packet(pid, ch > 0xFFFF, self.root, self.hbuf)
+            r = ob.packet(pid, ch > 0xFFFF, self.root, hb[m:] if m else hb)
             if r is None:
                 continue   # acknowledged meanwhile
             n, pay, ref, size = r
@@ -207,27 +218,23 @@ class Link:
                     ob.lost_files += 1
                 self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
                 continue
-            hb = self.hbuf
+            n += m
             k = len(pay)
-            if n + k <= len(hb):
+            if n + k <= w:
                 hb[n:n + k] = pay
-                n += k
-                k = 0
-            if transport.MICROPYTHON:
-                c.write(hb[:n])
-                if k:
-                    c.write(pay)
+                m = n + k
             else:
-                c.write(bytes(hb[:n]))
-                if k:
-                    c.write(bytes(pay))
+                _out(c, hb, n)
+                m = _out(c, pay, k)
             if ref is not None:
                 # a received page: after its head, the file (rx.send: the size packet() found
                 # holds, nothing was awaited since); a file that ends early raises (the
                 # connection is dropped: the broker discards the partial PUBLISH)
+                m = _out(c, hb, m)
                 if not await rx.send(c, b"", ref, size, self.fbuf):
                     raise OSError("file %s changed while it was sent" % ref)
                 self.files_sent += 1
+        _out(c, hb, m)
         await c.drain()
 
     async def _reader(self, c):
@@ -389,6 +396,16 @@ class Link:
                 sess.attempts = 0
             await self._backoff(delay)
         self.outbox.close(self.clock.ms())
+
+
+def _out(c, b, n):
+    """Write the first n bytes of b (a memoryview) to connection c -> 0."""
+    if n:
+        if transport.MICROPYTHON:
+            c.write(b if n == len(b) else b[:n])
+        else:
+            c.write(bytes(b[:n]))
+    return 0
 
 
 # the filters under <root>/, in SUBSCRIBE order: commands (QoS 1), then the echo check's (the

@@ -22,8 +22,9 @@ flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fs
 RAM: one record buffer of `max_record` bytes and a 12-byte header buffer, both made in the
 constructor. Appends are built in the buffer and written with one write; reads fill it (the
 suffix and payload returned are views into it, valid until the next read or append); open()
-checks every record's CRC streaming it through the buffer; acks find the new head by reading
-8-byte headers; compaction copies through the buffer. No index is kept: the log is the index.
+checks every record's CRC streaming it through the buffer; the pump's cursor reads 8-byte
+headers alone (skip()), the record is read whole and checked when it is sent; an ack is told
+the new head's place by the outbox; compaction copies through the buffer. No index is kept: the log is the index.
 A record's place (read(), `at`) is its offset plus the bytes compaction has cut off the front
 since open(), modulo 2**30 (a small int on the ESP32 that fits the outbox's 32-bit ring after
 any traffic; the log is far shorter): it stays valid while the record is held, so the outbox
@@ -218,10 +219,30 @@ class FileStore:
         self.end += t
         self.last = seq
 
+    def skip(self):
+        """The next record after the cursor, its header alone (the outbox's pump: no body read,
+        no CRC checked until it is sent, read(at)): (seq, cls) with its place in self.at, or
+        None at the end or on a bad header."""
+        off = self.cur
+        if off >= self.end:
+            return None
+        h = self.h
+        f = self.f
+        f.seek(off)
+        if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
+            return None
+        n = (h[2] << 8) | h[3]
+        if n < 1 or n > _FMT_MAX:
+            return None
+        self.cur = off + _HDR + n + _CRC
+        self.at = (off + self.base) & _PLACE
+        return u32(h, 4), h[1]
+
     def read(self, at=-1):
         """The next record after the cursor (at < 0; its place then in self.at) or the record
         at place `at` (the cursor unchanged): (seq, cls, suffix, payload), views into the
-        record buffer valid until the next read or append; None at the end or on damage."""
+        record buffer valid until the next read or append; None at the end or on damage.
+        Two reads from flash: the header, then the body and its CRC together."""
         off = self.cur if at < 0 else (at - self.base) & _PLACE
         if off < 0 or off >= self.end:
             return None
@@ -239,17 +260,18 @@ class FileStore:
             b = bytearray(t)
             b[:_HDR] = self._bh
             mv = memoryview(b)
-        body = mv[_HDR:_HDR + n]     # its CRC into self.h: one view made per record read
-        if (f.readinto(body) != n or f.readinto(self._hc) != _CRC
-                or _crc(body, _crc(self._bh)) != u32(self.h, _HDR)):
+        body = mv[_HDR:t]     # the body and its CRC: one view made per record read
+        if f.readinto(body) != n + _CRC or _crc(mv[:_HDR + n]) != u32(b, _HDR + n):
             return None
         if at < 0:
             self.cur = off + t
             self.at = (off + self.base) & _PLACE
         sl = b[_HDR]
-        return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:]
+        return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:n]
 
-    def ack(self, seq):
+    def ack(self, seq, at=-1):
+        """Every record <= seq is delivered; at: the place of the first record still held (the
+        new head), < 0 when every record the cursor has passed is delivered."""
         h = self.h
         h[0] = 0x46  # "FBA1"
         h[1] = 0x42
@@ -262,15 +284,7 @@ class FileStore:
             _sync(f)
         os.rename(self._ack_tmp, self.ack_path)
         self.acked = seq
-        # the new head: past the records now delivered (read back by their 8-byte headers)
-        f = self.f
-        off = self.head
-        while off < self.cur:
-            f.seek(off)
-            if f.readinto(self._hh) != _HDR or u32(h, 4) > seq:
-                break
-            off += _HDR + ((h[2] << 8) | h[3]) + _CRC
-        self.head = off
+        self.head = self.cur if at < 0 else (at - self.base) & _PLACE
         if self._reclaimable() >= self.compact_bytes:
             self._compact()
 

@@ -21,10 +21,11 @@ seq, so seq stays gap-free; an accepted event is never dropped.
 RAM: after construction the outbox allocates nothing that grows with the traffic: the events
 in flight are a ring of `window` entries (packet id, seq, the record's place in the store,
 topic: its index in contract.EVENT_TOPICS, the echo check's names), records are read
-one at a time by the store. No packet is kept: pump() hands the session an adapter-written
-PUBLISH (session.publish_ext, the packet id alone) and the adapter writes it with packet():
-the header into its own small buffer, the payload a view of the store's record buffer, read
-from flash again on every resend (DUP).
+one at a time by the store. A record's class byte carries its topic's index too (bits 4-6:
+index + 1, 0 for any other topic), so the pump reads records' headers alone. No packet is
+kept: pump() hands the session an adapter-written PUBLISH (session.publish_ext, the packet id
+alone) and the adapter writes it with packet(): the header into its own small buffer, the
+payload a view of the store's record buffer, read from flash again on every resend (DUP).
 
 File-backed events (accept_file; docs/mqtt.md "Received pages"): the record holds the name of
 a file (a received page) and a small head built with its seq, not the file's bytes; packet()
@@ -37,11 +38,14 @@ app/outbox_store.FileStore on flash):
   open() -> (acked_seq, last_seq)     recover; last_seq = highest seq ever accepted
   max_record                          largest record_size() it takes
   append(seq, cls, suffix, payload)   durable on return; raises OSError if it could not write
+  skip() -> (seq, cls) | None          the next record after the send cursor, its header
+                     alone (its place is then in `at`)
   read(at=-1) -> (seq, cls, suffix, payload) | None   at < 0: the next record after the send
                      cursor (its place is then in `at`); else the record at that place, the
                      cursor unchanged (suffix, payload: bytes-like, valid until the next read
                      or append). A place is an int that stays valid while the record is held.
-  ack(seq)                            every record <= seq is delivered (persist, may trim)
+  ack(seq, at=-1)                     every record <= seq is delivered (persist, may trim); at:
+                     the place of the first record still held, < 0: none the cursor passed
   used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes
   file_size(ref) -> bytes of the file named ref (str), -1 if there is none
   close()
@@ -101,7 +105,7 @@ class Outbox:
 
     def _fits(self, cls, size):
         """May an event of this class and record size be stored now? (the full policy)"""
-        cls &= 0x7F
+        cls &= 3
         cap = self.capacity
         rec = self.max_records
         if cls < contract.ANSWER:
@@ -128,7 +132,7 @@ class Outbox:
             raise ValueError("%s event of %d bytes is larger than an outbox record (%d)"
                              % (suffix, size, self.store.max_record))
         if not self._fits(cls, size):
-            c = cls & 0x7F
+            c = cls & 3
             if c >= contract.ANSWER:
                 self.refused_answer += 1
             elif c == contract.RESULT:
@@ -137,7 +141,7 @@ class Outbox:
                 self.refused_progress += 1
             raise OutboxFull("outbox full: %d bytes, %d events held"
                              % (self.store.used(), self.last - self.acked))
-        self.store.append(seq, cls, sfx, payload)
+        self.store.append(seq, cls if cls & FILE else cls | _topic(suffix) << 4, sfx, payload)
         self.last = seq
         return seq
 
@@ -169,24 +173,26 @@ class Outbox:
         w = len(self._top)
         st = self.store
         while self._n < w and session.can_publish():
-            r = st.read()
+            r = st.skip()
             if r is None:
                 break
-            seq, cls, sfx, payload = r
+            seq, cls = r
+            at = st.at
             i = (self._h + self._n) % w
             pid = 1
             if cls & FILE:
                 k = _PAGE   # page topics are one-off: never cached
-                if st.file_size(_ref(payload)) < 0:
+                r = st.read(at)
+                if r is None or st.file_size(_ref(r[3])) < 0:
                     self.lost_files += 1
                     pid = 0   # gone (pruned): skipped in order, as if delivered
             else:
-                k = _topic(sfx)
+                k = ((cls >> 4) & 7) - 1 & 255   # 255: not an event topic (or an older record)
             if pid:
                 pid = session.publish_ext(now)
             self._pid[i] = pid
             self._seq[i] = seq
-            self._off[i] = st.at
+            self._off[i] = at
             self._top[i] = k
             self._n += 1
             if pid:
@@ -278,7 +284,9 @@ class Outbox:
         if d <= self.acked:
             return
         if force or d - self.acked >= self.ack_batch or now - self._t_ack >= self.ack_ms:
-            self.store.ack(d)
+            # the new head: the first event still in flight (all before it are delivered),
+            # or, with none, the store's cursor
+            self.store.ack(d, self._off[self._h] if self._n else -1)
             self.acked = d
             self._t_ack = -1
 
@@ -294,16 +302,18 @@ class Outbox:
 
 
 def _topic(sfx):
-    """Index of the suffix sfx (bytes-like) in contract.EVENT_TOPICS, 255 if it is none of them."""
+    """1 + the index of the suffix sfx (str, or bytes) in contract.EVENT_TOPICS, 0 if it is none
+    of them."""
+    if type(sfx) is not str:
+        try:
+            sfx = str(sfx, "utf-8")
+        except UnicodeError:
+            return 0
     t = contract.EVENT_TOPICS
-    try:
-        s = str(sfx, "utf-8")   # the one allocation: a short str, dropped at once
-    except UnicodeError:
-        return 255
     for i in range(len(t)):
-        if t[i] == s:
-            return i
-    return 255
+        if t[i] == sfx:
+            return i + 1
+    return 0
 
 
 def _ref(payload):
