@@ -192,7 +192,7 @@ def ack_all(s, outbox, now):
     return got
 
 
-def echo_waiting(e):
-    """The topic suffixes an app/echo.Echo still waits for (its `p` list, in topic order)."""
+def echo_waiting(ln):
+    """The topic suffixes a link's echo check still waits for (its `ep` list, in topic order)."""
     from faxbridge.app import echo
-    return [t for i, t in enumerate(echo._TOPICS) if e.p[2 * i] >= 0]
+    return [t for i, t in enumerate(echo._TOPICS) if ln.ep[2 * i] >= 0]

@@ -294,11 +294,13 @@ def _parts():
            ("checker", u.checker)]
     lk = u.link
     if lk is not None:
-        out += [("link.session", lk.session), ("link.inbox", lk.inbox), ("link.outbox", lk.outbox)]
+        ib = getattr(lk, "inbox", None)   # the receiving side: the link itself since it is its base class
+        out += [("link.session", lk.session), ("link.inbox", ib), ("link.outbox", lk.outbox)]
         ob = lk.outbox
         out.append(("link.outbox.store", getattr(ob, "store", None)))
-        ib = lk.inbox
-        out += [("link.inbox.seen", getattr(ib, "seen", None)), ("link.inbox.spool", getattr(ib, "spool", None))]
+        p = "link.inbox" if ib is not None else "link"
+        ib = ib or lk
+        out += [(p + ".seen", getattr(ib, "seen", None)), (p + ".spool", getattr(ib, "spool", None))]
     return [(p, o) for p, o in out if o is not None and _attrs(o) is not None]
 
 

@@ -1,5 +1,5 @@
 """The MQTT link: connection, session, outbox and events over app/transport; the commands
-coming in are app/inbox.Inbox's (docs/mqtt.md).
+coming in are its base class's, app/inbox.Inbox (docs/mqtt.md).
 Usage: docs/mqtt.md "API (stable)". Its parts elsewhere: the telemetry payload
 (app/telemetry.py), Home Assistant discovery (core/mqtt/discovery.announce), the backoff's
 jitter (transport.urandom_float).
@@ -16,9 +16,8 @@ is deleted at its PUBACK (docs/mqtt.md "Received pages").
 import asyncio
 from micropython import const
 
-from faxbridge.app import rx, telemetry, transport
+from faxbridge.app import echo, rx, telemetry, transport
 from faxbridge.app.clock import Monotonic
-from faxbridge.app.echo import Echo
 from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
@@ -26,7 +25,7 @@ _TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retr
 _SFX_MAX = const(48)   # the longest event topic suffix written (fax/page/<fax id>/<n>: ~26)
 
 
-class Link:
+class Link(Inbox):
     """One unit's MQTT link. Keyword options are documented in docs/mqtt.md (API)."""
 
     def __init__(self, unit, host, port, store, *, prefix=contract.PREFIX,
@@ -53,7 +52,9 @@ class Link:
         self.on_command = None
         self.on_error = on_error
         self.clock = Monotonic()
-        self.echo = Echo(verify_ms, self.root_s, self._error) if verify else None
+        self.verify = verify_ms if verify else 0   # the echo check (app/echo.py), 0: off
+        self.denied = 0
+        self.ep = echo.slots() if verify else None
         will = (self.root_s + "/" + contract.AVAILABILITY, contract.OFFLINE, 1, True)
         self.session = session.Session(
             client_id or ("fb-" + unit), keepalive=keepalive, clean=clean, will=will,
@@ -64,8 +65,8 @@ class Link:
         # socket reads, and a whole cancel/telegram kept where it was read (app/inbox.py): so
         # at least the largest of them
         self.rxbuf = bytearray(max(rx_buffer, commands.MAX_TELEGRAM))
-        self.inbox = Inbox(self, seen, spool)
-        self.session.rx = self.inbox
+        Inbox.__init__(self, seen, spool)
+        self.session.rx = self
         self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve)
         self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
         # an event's PUBLISH header: fixed header, root + suffix, packet id (outbox.packet);
@@ -95,9 +96,8 @@ class Link:
         returns; returns its seq. Raises outbox.OutboxFull per the full policy."""
         if suffix not in contract.EVENT_TOPICS:
             raise ValueError("not an event topic: %s" % suffix)
-        ib = self.inbox
         if cls is None:
-            if ib.answering and not ib.answered:
+            if self.answering and not self.answered:
                 cls = contract.ANSWER
             elif suffix == contract.CMD_ERROR:
                 cls = contract.PROGRESS
@@ -109,8 +109,8 @@ class Link:
                             cls = contract.RESULT if v else contract.PROGRESS
         unit = self.unit
         seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs))
-        if ib.answering:
-            ib.answered = True
+        if self.answering:
+            self.answered = True
         self._wake.set()
         return seq
 
@@ -162,10 +162,10 @@ class Link:
         ob = self.outbox
         n0 = ob.inflight()
         ob.pump(self.session, self.root, now)
-        if self.echo:
+        if self.verify:
             for i in range(n0, ob.inflight()):
                 seq, sfx = ob.flight(i)
-                self.echo.expect(sfx, seq, now)
+                echo.expect(self, sfx, seq, now)
 
     # ---- connection ----
     def _error(self, text):
@@ -237,29 +237,6 @@ class Link:
         _out(c, hb, m)
         await c.drain()
 
-    async def _reader(self, c):
-        sess = self.session
-        ib = self.inbox
-        buf = self.rxbuf
-        mv = memoryview(buf)
-        try:
-            while True:
-                k = ib.keep   # the start of a command being received: read on behind it
-                n = await c.readinto(mv[k:] if k else buf)
-                if n is None:
-                    continue  # readable but no application data yet (a TLS record)
-                if not n:
-                    break
-                ib.at = k
-                ib.end = k + n
-                sess.feed(mv[k:k + n], self.clock.ms())
-                ib.at = -1
-                self._wake.set()
-            self._rx_err = "connection closed by the broker"
-        except Exception as e:
-            self._rx_err = "read failed: %r" % (e,)
-        self._wake.set()
-
     def _handle(self, now):
         for ev in self.session.events():
             k = ev[0]
@@ -277,19 +254,19 @@ class Link:
                 if not ev[1] or not self._subpid:
                     r = self.root_s + "/"
                     self._subpid = self.session.subscribe(
-                        [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.echo else 1)], now)
+                        [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.verify else 1)], now)
                 try:
                     self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
                 except OSError:
                     pass   # both spare slots hold earlier ONLINEs, resent now: the same news
                 self._disc = 0 if self.discovery else -1
-                if self.echo:
-                    self.echo.reset(now)
+                if self.verify:
+                    echo.reset(self, now)
             elif k == "suback":
                 if ev[1] == self._subpid:
                     g = ev[2]
                     for i in range(len(g)):
-                        if g[i] == 0x80 and i < (4 if self.echo else 1):
+                        if g[i] == 0x80 and i < (4 if self.verify else 1):
                             self._error("broker refused the subscription to %s/%s (SUBACK 0x80:"
                                         " ACL?)" % (self.root_s, _SUBS[i]))
             elif k == "refused":
@@ -340,9 +317,9 @@ class Link:
             self._c = c
             self._rx_err = None
             self._t_flush = -1
-            self.inbox.holding = False
-            self.inbox.keep = 0
-            self.inbox.at = -1
+            self.holding = False
+            self.keep = 0
+            self.at = -1
             sess.start(self.clock.ms())
             rt = asyncio.create_task(self._reader(c))
             tt = asyncio.create_task(self._ticker(c))
@@ -357,8 +334,8 @@ class Link:
                         break
                     if sess.state == session.UP:
                         self._pump(now)
-                        if self.echo:
-                            self.echo.check(now)
+                        if self.verify:
+                            echo.check(self, now)
                     self.outbox.poll(now)
                     sess.poll(now)
                     self._handle(now)
@@ -368,7 +345,7 @@ class Link:
                         self._t_flush = now
                         await self._flush()
                         self._t_flush = -1
-                    if self.inbox.holding and self.has_room():
+                    if self.holding and self.has_room():
                         # held commands: the broker delivers them again on a new connection (4.4)
                         self._rx_err = _HOLD_OFF
                         break
