@@ -165,7 +165,7 @@ def packets(chunks):
     c = Collect()
     p = codec.Parser(256)
     for ch in chunks:
-        p.feed(ch, c)
+        p.parse(ch, c)
     return c.out
 
 

@@ -76,10 +76,10 @@ def _parse(data, split=None):
     c = Collect()
     p = codec.Parser(256)
     if split is None:
-        p.feed(data, c)
+        p.parse(data, c)
     else:
-        p.feed(memoryview(data)[:split], c)
-        p.feed(memoryview(data)[split:], c)
+        p.parse(memoryview(data)[:split], c)
+        p.parse(memoryview(data)[split:], c)
     return c.out
 
 
@@ -271,7 +271,7 @@ class ParseConn:
         self.p = codec.Parser(64)
 
     def write(self, b):
-        self.p.feed(b, self.sink)
+        self.p.parse(b, self.sink)
 
     async def drain(self):
         pass

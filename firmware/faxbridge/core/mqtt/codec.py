@@ -2,7 +2,7 @@
 
 Encoders return bytes (rare packets) or write into a caller's buffer (PUBLISH header, the hot
 path; whole PUBLISH packets are built only by tests and tools: host_tests/core/mqtt_helpers.py).
-The Parser takes bytes in chunks of any size and calls a sink once per whole packet with a
+The Parser (the session's base class) takes bytes in chunks of any size and calls a sink once per whole packet with a
 memoryview of the body held in one preallocated buffer: no allocation per byte.
 Bytes that are not MQTT 3.1.1 (or a packet we cannot accept) raise ValueError.
 References: MQTT 3.1.1 (OASIS) sections 2.2 (fixed header), 3.1-3.14 (packets).
@@ -184,9 +184,10 @@ _DATA = const(6)    # PUBLISH: the payload, passed on as it arrives
 
 class Parser:
     """Incremental, streaming packet parser with one preallocated buffer (no allocation per
-    packet or per byte).
+    packet or per byte). The session is one (core/mqtt/session.Session is its subclass: its
+    own sink).
 
-    feed(data, sink) consumes all of data (bytes-like, any split) and calls on the sink:
+    parse(data, sink) consumes all of data (bytes-like, any split) and calls on the sink:
       sink.packet(ptype, flags, body)       a whole non-PUBLISH packet (body: a memoryview
                                             into the parser's buffer, valid during the call)
       sink.pub_start(flags, topic, pid, n)  a PUBLISH: topic a memoryview of its bytes (None
@@ -210,9 +211,9 @@ class Parser:
         self._nlen = 0
         self._got = 0
         self._want = 0
-        self._pid = 0
+        self._id = 0
 
-    def feed(self, data, sink):
+    def parse(self, data, sink):
         mv = data if type(data) is memoryview else memoryview(data)
         i = 0
         n = len(mv)
@@ -281,10 +282,10 @@ class Parser:
                 g = self._got
                 self._got = g + 1
                 if st == _TLEN:
-                    self._pid = (self._pid << 8) | b if g else b
+                    self._id = (self._id << 8) | b if g else b
                     if g:
-                        tl = self._pid
-                        self._pid = 0
+                        tl = self._id
+                        self._id = 0
                         q = (self._first >> 1) & 3
                         if 2 + tl + (2 if q else 0) > self._rem:
                             raise ValueError("PUBLISH topic overruns packet")
@@ -297,9 +298,9 @@ class Parser:
                     if self._got == self._want:
                         self._st = self._after_topic(sink)
                 else:
-                    self._pid = (self._pid << 8) | b
+                    self._id = (self._id << 8) | b
                     if g:
-                        if not self._pid:
+                        if not self._id:
                             raise ValueError("PUBLISH with packet id 0")
                         self._st = self._start(sink)
                 if self._st == _HDR:
@@ -309,16 +310,16 @@ class Parser:
         self._rem -= 2 + self._want
         if (self._first >> 1) & 3:
             self._rem -= 2
-            self._pid = 0
+            self._id = 0
             self._got = 0
             return _PID
-        self._pid = 0
+        self._id = 0
         return self._start(sink)
 
     def _start(self, sink):
         tl = self._want
         sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.buf) else None,
-                       self._pid, self._rem)
+                       self._id, self._rem)
         return _DATA if self._rem else _HDR
 
     def _emit(self, sink):
