@@ -68,13 +68,10 @@ class FileStore:
     def __init__(self, folder, compact_bytes=8192, max_record=1024):
         if max_record < 64 or max_record > _HDR + _FMT_MAX + _CRC:
             raise ValueError("max_record must be 64..%d bytes" % (_HDR + _FMT_MAX + _CRC))
-        self.dir = folder
         self.hold = False         # appends not synced until sync() (see sync)
         self.dirty = False
         self.log_path = folder + "/log"
         self.ack_path = folder + "/ack"
-        self._log_tmp = self.log_path + ".tmp"
-        self._ack_tmp = self.ack_path + ".tmp"
         self.compact_bytes = compact_bytes
         self.max_record = max_record
         self.buf = bytearray(max_record)   # one record (read/append) or a compaction chunk
@@ -111,11 +108,11 @@ class FileStore:
 
     def open(self):
         try:
-            os.mkdir(self.dir)
+            os.mkdir(self.log_path[:-4])
         except OSError:
             pass
-        _remove(self._log_tmp)
-        _remove(self._ack_tmp)
+        _remove(self.log_path + ".tmp")
+        _remove(self.ack_path + ".tmp")
         self.acked = self._read_ack()
         try:
             os.stat(self.log_path)
@@ -279,10 +276,11 @@ class FileStore:
         h[3] = 0x31
         put32(h, 4, seq)
         put32(h, 8, _crc(self._hh))
-        with open(self._ack_tmp, "wb") as f:
+        t = self.ack_path + ".tmp"
+        with open(t, "wb") as f:
             f.write(h)
             _sync(f)
-        os.rename(self._ack_tmp, self.ack_path)
+        os.rename(t, self.ack_path)
         self.acked = seq
         self.head = self.cur if at < 0 else (at - self.base) & _PLACE
         if self._reclaimable() >= self.compact_bytes:
@@ -307,25 +305,26 @@ class FileStore:
 
     def _compact(self):
         """Copy [start, end) to log.tmp through the record buffer and rename it over log;
-        start is the first undelivered record, or the newest record if all are delivered."""
+        start is the first undelivered record, or the newest record if all are delivered.
+        Whole-buffer pieces go through the buffer's one view (no view made per piece)."""
         mv = self.mv
+        c = len(mv)
         src = self.f
         start = self._reclaimable()
-        with open(self._log_tmp, "wb") as out:
+        t = self.log_path + ".tmp"
+        with open(t, "wb") as out:
             off = start
             src.seek(off)
             while off < self.end:
                 k = self.end - off
-                if k > len(mv):
-                    k = len(mv)
-                got = src.readinto(mv[:k])
+                got = src.readinto(mv if k >= c else mv[:k])
                 if not got:
                     break
-                out.write(mv[:got])
+                out.write(mv if got == c else mv[:got])
                 off += got
             _sync(out)
         src.close()
-        os.rename(self._log_tmp, self.log_path)
+        os.rename(t, self.log_path)
         self.f = open(self.log_path, "r+b")
         self.end -= start
         self.base = (self.base + start) & _PLACE
