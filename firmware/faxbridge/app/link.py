@@ -108,7 +108,7 @@ class Link(Inbox):
                         if k == "final":
                             cls = contract.RESULT if v else contract.PROGRESS
         unit = self.unit
-        seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs))
+        seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs, True))
         if self.answering:
             self.answered = True
         self._wake.set()
