@@ -147,7 +147,7 @@ class Link(Inbox):
         if s.state == session.UP and self._c is not None:
             try:
                 now = self.clock.ms()
-                s.publish(self.root + b"availability", contract.OFFLINE, 1, True, now, True)
+                s.publish(self.root, contract.OFFLINE, 1, True, now, True, b"availability")
                 s.disconnect(now)
                 await asyncio.wait_for(self._flush(), timeout_ms / 1000)
             except Exception:
@@ -256,7 +256,7 @@ class Link(Inbox):
                     self._subpid = self.session.subscribe(
                         [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.verify else 1)], now)
                 try:
-                    self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
+                    self.session.publish(self.root, contract.ONLINE, 1, True, now, True, b"availability")
                 except OSError:
                     pass   # both spare slots hold earlier ONLINEs, resent now: the same news
                 self._disc = 0 if self.discovery else -1

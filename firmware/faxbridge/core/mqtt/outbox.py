@@ -88,8 +88,6 @@ class Outbox:
         self._top = bytearray(window)   # index in contract.EVENT_TOPICS, 255: other, _PAGE: a file
         self._h = 0
         self._n = 0
-        self._root = None
-        self._ttop = None   # root + b"telemetry"
         self._t_ack = -1
         self.telemetry = None         # newest unsent telemetry payload (bytes) or None
         self.dropped_telemetry = 0
@@ -97,7 +95,6 @@ class Outbox:
         self.refused_result = 0
         self.refused_answer = 0
         self.lost_files = 0
-        self.sent = 0
 
     def depth(self):
         """Events accepted but not yet PUBACKed."""
@@ -164,10 +161,7 @@ class Outbox:
         in seq order while the QoS 1 window has room (session.publish_ext: the adapter writes
         each with packet()). root: b'faxbridge/<unit>/'."""
         if self.telemetry is not None and session.state == 2:
-            if root != self._root:
-                self._root = root
-                self._ttop = root + b"telemetry"
-            session.publish(self._ttop, self.telemetry, 0, now=now)
+            session.publish(root, self.telemetry, 0, now=now, tail=b"telemetry")
             self.telemetry = None
         n = 0
         w = len(self._top)
@@ -196,7 +190,6 @@ class Outbox:
             self._top[i] = k
             self._n += 1
             if pid:
-                self.sent += 1
                 n += 1
             else:
                 self._advance(now)

@@ -217,8 +217,9 @@ class Session(codec.Parser):
             raise OSError("too many publishes in flight")
         return self._pid()
 
-    def publish(self, topic, payload, qos=0, retain=False, now=0, force=False):
-        """Queue a PUBLISH; topic is bytes (checked), payload bytes-like. Returns the packet id
+    def publish(self, topic, payload, qos=0, retain=False, now=0, force=False, tail=b""):
+        """Queue a PUBLISH to topic + tail (bytes, checked; a root and a suffix are not joined
+        first), payload bytes-like. Returns the packet id
         (0 at QoS 0). QoS 0: only the header is built, take() hands out the payload object
         itself (keep it unchanged until then). QoS 1 (rare control messages: availability, HA
         discovery; events go by publish_ext): the packet is copied whole and kept until PUBACK,
@@ -228,9 +229,9 @@ class Session(codec.Parser):
             raise OSError("not connected")
         pid = self._qos1(force) if qos else 0
         pl = len(payload)
-        rem = 2 + len(topic) + (2 if qos else 0) + pl
+        rem = 2 + len(topic) + len(tail) + (2 if qos else 0) + pl
         pkt = bytearray(1 + codec.varint_size(rem) + rem - (pl if not qos else 0))
-        n = codec.publish_header_into(pkt, topic, pl, qos, retain, False, pid)
+        n = codec.publish_header_into(pkt, topic, pl, qos, retain, False, pid, tail)
         self._send(pkt, now)
         if not qos:
             self._out.append(payload)
