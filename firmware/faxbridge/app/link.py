@@ -73,7 +73,6 @@ class Link(Inbox):
         # in fbuf, which is free while a header is written (its own buffer if fbuf is smaller)
         h = self._hmax = 9 + len(self.root) + _SFX_MAX
         self.hbuf = memoryview(self.fbuf if file_chunk >= h else bytearray(h))
-        self.files_sent = 0                   # file-backed payloads streamed (resends too)
         self.files_done = 0                   # ... acknowledged and deleted
         self.last_error = None
         self.errors = 0
@@ -233,7 +232,6 @@ class Link(Inbox):
                 m = _out(c, hb, m)
                 if not await rx.send(c, b"", ref, size, self.fbuf):
                     raise OSError("file %s changed while it was sent" % ref)
-                self.files_sent += 1
         _out(c, hb, m)
         await c.drain()
 
