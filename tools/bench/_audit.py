@@ -87,7 +87,7 @@ def install():
     from faxbridge.core.mqtt import discovery
     discovery.announce = _transient("discovery.announce", discovery.announce)
     from faxbridge.app import echo
-    echo.Echo.check = _transient("Echo.check", echo.Echo.check)
+    echo.check = _transient("echo.check", echo.check)
     from faxbridge.app import inbox
     for name in ("on_publish_start", "on_publish_chunk", "on_publish_end"):
         f = getattr(inbox.Inbox, name, None)
