@@ -65,7 +65,7 @@ class Link(Inbox):
         # socket reads, and a whole cancel/telegram kept where it was read (app/inbox.py): so
         # at least the largest of them
         self.rxbuf = bytearray(max(rx_buffer, commands.MAX_TELEGRAM))
-        Inbox.__init__(self, seen, spool)
+        super().__init__(seen, spool)   # the receiving half (app/inbox.py)
         self.session.rx = self
         self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve)
         self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
