@@ -8,10 +8,10 @@ Commands stream in (never assembled). Each gets exactly one answer, persisted in
 before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
 PUBACK) and the link reconnects once there is room, so the broker delivers them again.
 Every event is written to the socket from the outbox's store, on every resend too: its header
-into a small preallocated buffer, its payload a view of the store's record buffer; nothing of
-it is kept while it is in flight (docs/mqtt.md "RAM"). A file-backed event (a received page)
-is streamed from its file in `file_chunk` pieces through one preallocated buffer, and the file
-is deleted at its PUBACK (docs/mqtt.md "Received pages").
+written in place before its payload in the store's record buffer; nothing of it is kept while
+it is in flight (docs/mqtt.md "RAM"). A file-backed event (a received page) is streamed from
+its file through that buffer, and the file is deleted at its PUBACK (docs/mqtt.md "Received
+pages").
 """
 import asyncio
 from micropython import const
@@ -22,7 +22,6 @@ from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
 _TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
-_SFX_MAX = const(48)   # the longest event topic suffix written (fax/page/<fax id>/<n>: ~26)
 
 
 class Link(Inbox):
@@ -68,11 +67,10 @@ class Link(Inbox):
         super().__init__(seen, spool)   # the receiving half (app/inbox.py)
         self.session.rx = self
         self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve)
-        self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
-        # an event's PUBLISH header: fixed header, root + suffix, packet id (outbox.packet);
-        # in fbuf, which is free while a header is written (its own buffer if fbuf is smaller)
-        h = self._hmax = 9 + len(self.root) + _SFX_MAX
-        self.hbuf = memoryview(self.fbuf if file_chunk >= h else bytearray(h))
+        # a page's file is streamed in file_chunk pieces through the store's record buffer
+        # (free once each piece is written), or a buffer of its own for a store without one
+        b = getattr(store, "buf", None)
+        self.fbuf = b[:file_chunk] if b is not None and len(b) > file_chunk else b or bytearray(file_chunk)
         self.files_done = 0                   # ... acknowledged and deleted
         self.last_error = None
         self.errors = 0
@@ -183,31 +181,19 @@ class Link(Inbox):
             return
         c = self._c
         ob = self.outbox
-        hb = self.hbuf
-        w = len(hb)
-        m = 0   # bytes gathered in hbuf: the packets taken go out in as few writes as fit
         for ch in chunks:
             if type(ch) is not int:
-                k = len(ch)
-                if m + k <= w:
-                    hb[m:m + k] = ch
-                    m += k
-                else:
-                    m = _out(c, hb, m)
-                    c.write(ch)
+                c.write(ch)
                 continue
             # an event in flight (session.publish_ext): written from the store, its header
-            # into hbuf and its payload (a view of the store's buffer) after it when it fits
-            # (so several events go in one write: one TCP segment, one TLS record), else
-            # written after the header. CPython gets copies (its transport keeps what it is
-            # given; MicroPython's Stream sends or copies before it returns)
-            if w - m < self._hmax:
-                m = _out(c, hb, m)
+            # in place before its payload in the store's buffer, one write (so one TCP segment
+            # whatever Nagle does, and one TLS record). CPython gets a copy (its transport
+            # keeps what it is given; MicroPython's Stream sends or copies before it returns)
             pid = ch & 0xFFFF
-            r = ob.packet(pid, ch > 0xFFFF, self.root, hb[m:] if m else hb)
+            r = ob.packet(pid, ch > 0xFFFF, self.root)
             if r is None:
                 continue   # acknowledged meanwhile
-            n, pay, ref, size = r
+            n, pkt, ref, size = r
             if n < 0:
                 # its record unreadable, or its page gone or resized (header not written):
                 # skipped in order as if delivered
@@ -217,22 +203,14 @@ class Link(Inbox):
                     ob.lost_files += 1
                 self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
                 continue
-            n += m
-            k = len(pay)
-            if n + k <= w:
-                hb[n:n + k] = pay
-                m = n + k
-            else:
-                _out(c, hb, n)
-                m = _out(c, pay, k)
+            c.write(pkt if transport.MICROPYTHON else bytes(pkt))
             if ref is not None:
-                # a received page: after its head, the file (rx.send: the size packet() found
-                # holds, nothing was awaited since); a file that ends early raises (the
+                # a received page: after its head, the file through the store's buffer (free
+                # once written: rx.send writes each piece before it awaits; the size packet()
+                # found holds, nothing was awaited since); a file that ends early raises (the
                 # connection is dropped: the broker discards the partial PUBLISH)
-                m = _out(c, hb, m)
                 if not await rx.send(c, b"", ref, size, self.fbuf):
                     raise OSError("file %s changed while it was sent" % ref)
-        _out(c, hb, m)
         await c.drain()
 
     def _handle(self, now):
@@ -371,16 +349,6 @@ class Link(Inbox):
                 sess.attempts = 0
             await self._backoff(delay)
         self.outbox.close(self.clock.ms())
-
-
-def _out(c, b, n):
-    """Write the first n bytes of b (a memoryview) to connection c -> 0."""
-    if n:
-        if transport.MICROPYTHON:
-            c.write(b if n == len(b) else b[:n])
-        else:
-            c.write(bytes(b[:n]))
-    return 0
 
 
 # the filters under <root>/, in SUBSCRIBE order: commands (QoS 1), then the echo check's (the

@@ -19,12 +19,13 @@ only after the ack that made the others redundant is on flash.
 On CPython os.fsync is called after each append and before each rename; MicroPython's
 flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fsync).
 
-RAM: one record buffer of `max_record` bytes and a 12-byte header buffer, both made in the
-constructor. Appends are built in the buffer and written with one write; reads fill it (the
-suffix and payload returned are views into it, valid until the next read or append); open()
-checks every record's CRC streaming it through the buffer; the pump's cursor reads 8-byte
-headers alone (skip()), the record is read whole and checked when it is sent; an ack is told
-the new head's place by the outbox; compaction copies through the buffer. No index is kept: the log is the index.
+RAM: one record buffer of `max_record` bytes (after `room` bytes where the outbox writes a
+PUBLISH header in place) and a 12-byte header buffer, both made in the constructor. Appends are
+built in the buffer and written with one write; reads fill it (the suffix and payload returned
+are views into it, valid until the next read or append); open() checks every record's CRC
+streaming it through the buffer; the pump's cursor reads 8-byte headers alone (skip()), the
+record is read whole and checked when it is sent; an ack is told the new head's place by the
+outbox; compaction copies through the buffer. No index is kept: the log is the index.
 A record's place (read(), `at`) is its offset plus the bytes compaction has cut off the front
 since open(), modulo 2**30 (a small int on the ESP32 that fits the outbox's 32-bit ring after
 any traffic; the log is far shorter): it stays valid while the record is held, so the outbox
@@ -65,7 +66,7 @@ def _sync(f):
 
 
 class FileStore:
-    def __init__(self, folder, compact_bytes=8192, max_record=1024):
+    def __init__(self, folder, compact_bytes=8192, max_record=1024, room=80):
         if max_record < 64 or max_record > _HDR + _FMT_MAX + _CRC:
             raise ValueError("max_record must be 64..%d bytes" % (_HDR + _FMT_MAX + _CRC))
         self.hold = False         # appends not synced until sync() (see sync)
@@ -74,8 +75,13 @@ class FileStore:
         self.ack_path = folder + "/ack"
         self.compact_bytes = compact_bytes
         self.max_record = max_record
-        self.buf = bytearray(max_record)   # one record (read/append) or a compaction chunk
-        self.mv = memoryview(self.buf)
+        # one buffer: `room` bytes, then one record (read/append) or a compaction chunk. The
+        # outbox writes an event's PUBLISH header in place before its payload (room plus the
+        # record's own 9 header bytes: the topic's root, up to `room`); the link streams a
+        # page's file through it (outbox.packet, app/link.py)
+        self.room = room
+        self.whole = bytearray(room + max_record)
+        self.buf = self.mv = memoryview(self.whole)[room:]
         self._bh = self.mv[:_HDR]
         self.h = bytearray(_HDR + _CRC)     # a header and CRC while scanning; the ack record
         hv = memoryview(self.h)

@@ -134,6 +134,34 @@ def publish_header_into(buf, topic, payload_len, qos=0, retain=False, dup=False,
     return p
 
 
+def publish_head_before(buf, end, topic, tail_at, tail_len, payload_len, dup, pid):
+    """Write, in place, the header of a QoS 1 PUBLISH whose payload (payload_len bytes on the
+    wire) begins at buf[end]: fixed header, topic then the tail_len bytes now at buf[tail_at]
+    (moved to their place), packet id. An outbox record as it lies in the store's buffer, its
+    suffix before its payload (docs/mqtt.md "RAM"): nothing is copied but the suffix. Returns
+    where the packet starts, -1 if buf has no room before it (nothing written)."""
+    tl = len(topic) + tail_len
+    rem = 4 + tl + payload_len
+    s = end - 5 - tl - varint_size(rem)
+    if s < 0 or not 1 <= pid <= 65535:
+        return -1
+    d = end - 2 - tail_len
+    if d < tail_at:       # the tail moves down (forward copy) or up (backward copy)
+        for i in range(tail_len):
+            buf[d + i] = buf[tail_at + i]
+    else:
+        for i in range(tail_len - 1, -1, -1):
+            buf[d + i] = buf[tail_at + i]
+    buf[end - 2] = pid >> 8
+    buf[end - 1] = pid & 0xFF
+    buf[s] = 0x3A if dup else 0x32
+    p = varint_into(buf, s + 1, rem)
+    buf[p] = tl >> 8
+    buf[p + 1] = tl & 0xFF
+    buf[p + 2:d] = topic
+    return s
+
+
 def encode_puback(pid):
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
