@@ -108,21 +108,20 @@ def wire(s, ob, root=b"faxbridge/u1/", files=None):
     page's file read whole from `files` (a dict ref -> bytes) or from disk. Returns the list
     of pieces; an event that cannot be written is forgotten as the link does."""
     out = []
-    hbuf = bytearray(9 + len(root) + 48)
     for ch in s.take():
         if type(ch) is not int:
             out.append(bytes(ch))
             continue
         pid = ch & 0xFFFF
-        r = ob.packet(pid, ch > 0xFFFF, root, hbuf)
+        r = ob.packet(pid, ch > 0xFFFF, root)
         if r is None:
             continue
-        n, pay, ref, size = r
-        if n < 0:
+        pkt, ref, size = r
+        if pkt is None:
             s.forget(pid)
             ob.on_puback(pid, 0)
             continue
-        out.append(bytes(hbuf[:n]) + bytes(pay))
+        out.append(bytes(pkt))
         if ref is not None:
             if files is not None:
                 data = files[ref]

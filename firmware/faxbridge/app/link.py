@@ -193,8 +193,8 @@ class Link(Inbox):
             r = ob.packet(pid, ch > 0xFFFF, self.root)
             if r is None:
                 continue   # acknowledged meanwhile
-            n, pkt, ref, size = r
-            if n < 0:
+            pkt, ref, size = r
+            if pkt is None:
                 # its record unreadable, or its page gone or resized (header not written):
                 # skipped in order as if delivered
                 s.forget(pid)

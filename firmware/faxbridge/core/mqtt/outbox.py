@@ -216,24 +216,22 @@ class Outbox:
                 return j
         return -1
 
-    def packet(self, pid, dup, root, buf=None):
+    def packet(self, pid, dup, root):
         """The PUBLISH of the event in flight as pid, read from the store (DUP set if dup):
-        (n, payload, ref, size): write buf[:n], then payload, then, when ref is not None, `size`
-        bytes of the file ref. buf None: the header is written in place before the payload in
-        the store's buffer (FileStore: `whole`, `room`), n is 0 and payload the whole packet
-        (a view valid until the store's next read or append; a packet made for it when the
-        store has no room). Else the fixed header, topic (root + suffix) and packet id go into
-        buf and payload is a view of the store's buffer. None: pid is not in flight
-        (acknowledged meanwhile: write nothing). n < 0: it cannot be written (its record
-        unreadable, its file gone or resized, buf too short): write nothing, the caller
-        forgets it (session.forget, on_puback)."""
+        (pkt, ref, size): write pkt (its header and payload: a view valid until the store's
+        next read or append), then, when ref is not None, `size` bytes of the file ref. The
+        header is written in place before the payload in the store's buffer (FileStore:
+        `whole`, `room`); a store without that room gets a packet made for it. None: pid is
+        not in flight (acknowledged meanwhile: write nothing). pkt None: it cannot be written
+        (its record unreadable, its file gone or resized): write nothing, the caller forgets
+        it (session.forget, on_puback)."""
         j = self._find(pid)
         if j < 0:
             return None
         st = self.store
         r = st.read(self._off[j])
         if r is None:
-            return -1, None, None, 0
+            return None, None, 0
         _seq, cls, sfx, payload = r
         sl = len(sfx)
         t = 13 + sl + len(payload)   # the record's size: in the store's buffer if <= max_record
@@ -248,20 +246,20 @@ class Outbox:
             at += i + 1
             size = st.file_size(ref)
             if size < 0:
-                return -1, None, ref, 0
+                return None, ref, 0
         k = len(payload)
-        if buf is not None:
-            n = codec.publish_header_into(buf, root, k + size, 1, False, dup, pid, sfx)
-            return n, payload, ref, size
         w = getattr(st, "whole", None)
-        if w is not None and t <= st.max_record:
+        if w is not None and t <= st.max_record and st.room >= len(root):
             e = st.room + at
-            s = codec.publish_head_before(w, e, root, st.room + 9, sl, k + size, dup, pid)
-            if s >= 0:
-                return 0, memoryview(w)[s:e + k], ref, size
-        h = bytearray(9 + len(root) + sl)     # no room in place (rare): a packet made for it
-        n = codec.publish_header_into(h, root, k + size, 1, False, dup, pid, sfx)
-        return 0, bytes(h[:n]) + bytes(payload), ref, size
+            a = st.room + 9
+        else:   # a packet made for it: room for the header, the suffix, the payload (rare)
+            e = 9 + len(root) + sl
+            a = e - sl
+            w = bytearray(e + k)
+            w[a:e] = sfx
+            w[e:] = payload
+        s = codec.publish_head_before(w, e, root, a, sl, k + size, dup, pid)
+        return memoryview(w)[s:e + k], ref, size
 
     def on_puback(self, pid, now):
         """The event sent as pid is acknowledged (or forgotten). Returns the name of its file
