@@ -81,15 +81,14 @@ class FileStore:
         # page's file through it (outbox.packet, app/link.py)
         self.room = room
         self.whole = bytearray(room + max_record)
-        self.buf = self.mv = memoryview(self.whole)[room:]
-        self._bh = self.mv[:_HDR]
+        self.buf = memoryview(self.whole)[room:]
+        self._bh = self.buf[:_HDR]
         self.h = bytearray(_HDR + _CRC)     # a header and CRC while scanning; the ack record
         hv = memoryview(self.h)
         self._hh = hv[:_HDR]
         self._hc = hv[_HDR:]
         self.f = None
         self.acked = 0
-        self.last = 0
         self.head = 0      # offset of the first undelivered record
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
@@ -144,7 +143,7 @@ class FileStore:
             off = nxt
         self.end = off
         self.head = off if head < 0 else head
-        self.last = last if last > self.acked else self.acked
+        last = last if last > self.acked else self.acked
         if self.end < size:
             self.recovered_torn = size - self.end
             self._compact()
@@ -152,14 +151,14 @@ class FileStore:
             self._compact()
         self.cur = self.head
         self.base = 0
-        return self.acked, self.last
+        return self.acked, last
 
     def _check(self, off):
         """Check the record at off, streaming it through the buffer (any length the format
         allows): its end offset, or -1 if none or damaged. Leaves its header in self.h."""
         f = self.f
         h = self.h
-        mv = self.mv
+        mv = self.buf
         f.seek(off)
         if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
             return -1
@@ -204,11 +203,11 @@ class FileStore:
         b[8] = sl
         b[9:9 + sl] = suffix
         b[9 + sl:_HDR + n] = payload
-        put32(b, _HDR + n, _crc(self.mv[:_HDR + n]))
+        put32(b, _HDR + n, _crc(self.buf[:_HDR + n]))
         f = self.f
         f.seek(self.end)
         try:
-            w = f.write(self.mv[:t])
+            w = f.write(self.buf[:t])
             if self.hold:
                 self.dirty = True       # sync() after the seen slot is written (app/inbox.py)
             else:
@@ -220,7 +219,6 @@ class FileStore:
             raise OSError(28, "short write to the outbox")
         self.last_off = self.end
         self.end += t
-        self.last = seq
 
     def skip(self):
         """The next record after the cursor, its header alone (the outbox's pump: no body read,
@@ -251,7 +249,7 @@ class FileStore:
             return None
         f = self.f
         b = self.buf
-        mv = self.mv
+        mv = self.buf
         f.seek(off)
         if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
             return None
@@ -313,7 +311,7 @@ class FileStore:
         """Copy [start, end) to log.tmp through the record buffer and rename it over log;
         start is the first undelivered record, or the newest record if all are delivered.
         Whole-buffer pieces go through the buffer's one view (no view made per piece)."""
-        mv = self.mv
+        mv = self.buf
         c = len(mv)
         src = self.f
         start = self._reclaimable()
