@@ -81,7 +81,11 @@ class MemStore:
             return self.recs[i]
         return None
 
-    def ack(self, seq):
+    def skip(self):
+        r = self.read()
+        return None if r is None else (r[0], r[1])
+
+    def ack(self, seq, at=-1):
         n = 0
         while n < len(self.recs) and self.recs[n][0] <= seq:
             self.bytes -= self.record_size(self.recs[n][2], self.recs[n][3])
@@ -104,21 +108,20 @@ def wire(s, ob, root=b"faxbridge/u1/", files=None):
     page's file read whole from `files` (a dict ref -> bytes) or from disk. Returns the list
     of pieces; an event that cannot be written is forgotten as the link does."""
     out = []
-    hbuf = bytearray(9 + len(root) + 48)
     for ch in s.take():
         if type(ch) is not int:
             out.append(bytes(ch))
             continue
         pid = ch & 0xFFFF
-        r = ob.packet(pid, ch > 0xFFFF, root, hbuf)
+        r = ob.packet(pid, ch > 0xFFFF, root)
         if r is None:
             continue
-        n, pay, ref, size = r
-        if n < 0:
+        pkt, ref, size = r
+        if pkt is None:
             s.forget(pid)
             ob.on_puback(pid, 0)
             continue
-        out.append(bytes(hbuf[:n]) + bytes(pay))
+        out.append(bytes(pkt))
         if ref is not None:
             if files is not None:
                 data = files[ref]
@@ -161,7 +164,7 @@ def packets(chunks):
     c = Collect()
     p = codec.Parser(256)
     for ch in chunks:
-        p.feed(ch, c)
+        p.parse(ch, c)
     return c.out
 
 
@@ -188,7 +191,7 @@ def ack_all(s, outbox, now):
     return got
 
 
-def echo_waiting(e):
-    """The topic suffixes an app/echo.Echo still waits for (its `p` list, in topic order)."""
+def echo_waiting(ln):
+    """The topic suffixes a link's echo check still waits for (its `ep` list, in topic order)."""
     from faxbridge.app import echo
-    return [t for i, t in enumerate(echo._TOPICS) if e.p[2 * i] >= 0]
+    return [t for i, t in enumerate(echo._TOPICS) if ln.ep[2 * i] >= 0]

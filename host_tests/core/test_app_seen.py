@@ -83,7 +83,7 @@ def test_many_answers_hash_collisions_are_confirmed_on_flash():
     assert all(s.has(i % 65535 + 1, 0x10000 + i) for i in range(0, 2000, 7))
     assert not any(s.has_ref(b"t%d" % i) for i in range(300))   # 16-bit hashes collide: not these
     assert not any(s.has(i + 2, 0x10000 + i) for i in range(300))
-    assert len(s.hp) == len(s.hr) == 4096   # the RAM it keeps: 2 bytes a slot, twice
+    assert len(s.hx) == 3 * 2048   # the RAM it keeps: 3 bytes a slot (hashes of the ref, of pid+crc)
     s.close()
 
 

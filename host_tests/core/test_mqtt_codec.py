@@ -27,7 +27,7 @@ class Events:
 def _collect(parser, data, chunk):
     c = Collect()
     for i in range(0, len(data), chunk):
-        parser.feed(data[i:i + chunk], c)
+        parser.parse(data[i:i + chunk], c)
     return c.out
 
 
@@ -108,7 +108,7 @@ def test_parser_any_chunking_gives_same_packets():
 
 def test_parser_split_at_every_byte_boundary():
     ref = Events()
-    codec.Parser(16).feed(STREAM, ref)
+    codec.Parser(16).parse(STREAM, ref)
     want = _joined(ref.ev)
     assert want[1] == ("start", 0x2, b"x/y", 5, 280) and want[2] == ("data", b"payload" * 40)
     assert ("start", 0x1, b"q", 0, 0) in want and want[want.index(("start", 0x1, b"q", 0, 0)) + 1] == ("end",)
@@ -116,9 +116,9 @@ def test_parser_split_at_every_byte_boundary():
         for cut2 in (cut, min(len(STREAM), cut + 3)):
             e = Events()
             p = codec.Parser(16)
-            p.feed(STREAM[:cut], e)
-            p.feed(STREAM[cut:cut2], e)
-            p.feed(STREAM[cut2:], e)
+            p.parse(STREAM[:cut], e)
+            p.parse(STREAM[cut:cut2], e)
+            p.parse(STREAM[cut2:], e)
             assert _joined(e.ev) == want, cut
 
 
@@ -128,7 +128,7 @@ def test_parser_streams_payload_without_copying_it():
     e = Events()
     p = codec.Parser(16)
     for i in range(0, len(big), 2048):
-        p.feed(big[i:i + 2048], e)
+        p.parse(big[i:i + 2048], e)
     assert e.ev[0] == ("start", 0x2, b"t", 9, 300000)
     assert sum(len(x[1]) for x in e.ev if x[0] == "data") == 300000 and e.ev[-1] == ("end",)
     assert max(len(x[1]) for x in e.ev if x[0] == "data") <= 2048
@@ -137,7 +137,7 @@ def test_parser_streams_payload_without_copying_it():
 def test_parser_topic_longer_than_the_buffer_is_skipped_not_fatal():
     pkt = encode_publish("t" * 100, b"abc", 1, False, False, 7) + b"\xd0\x00"
     e = Events()
-    codec.Parser(32).feed(pkt, e)
+    codec.Parser(32).parse(pkt, e)
     assert e.ev == [("start", 0x2, None, 7, 3), ("data", b"abc"), ("end",), ("packet", 13, 0, b"")]
 
 
@@ -156,8 +156,8 @@ def test_parser_rejects_malformed():
         for cut in range(1, len(data) + 1):
             p = codec.Parser(64)
             try:
-                p.feed(data[:cut], sink)
-                p.feed(data[cut:], sink)
+                p.parse(data[:cut], sink)
+                p.parse(data[cut:], sink)
             except ValueError:
                 continue
             raise AssertionError("accepted %r" % (data,))

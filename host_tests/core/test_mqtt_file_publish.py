@@ -76,10 +76,10 @@ def _parse(data, split=None):
     c = Collect()
     p = codec.Parser(256)
     if split is None:
-        p.feed(data, c)
+        p.parse(data, c)
     else:
-        p.feed(memoryview(data)[:split], c)
-        p.feed(memoryview(data)[split:], c)
+        p.parse(memoryview(data)[:split], c)
+        p.parse(memoryview(data)[split:], c)
     return c.out
 
 
@@ -227,12 +227,10 @@ def test_mem_store_file_records_use_its_size_function():
     up(s)
     assert ob.pump(s, b"faxbridge/u1/", 0) == 1
     pid = s.take()[0]
-    buf = bytearray(64)
-    n, head, ref, size = ob.packet(pid, False, b"faxbridge/u1/", buf)
-    assert ref == "/a" and size == 10 and bytes(head) == b""                    # no head
-    assert bytes(buf[:n]).endswith(b"faxbridge/u1/fax/page/x/1" + bytes((0, pid)))
-    assert buf[1] == n - 2 + 10                        # the remaining length counts the file
-    assert ob.packet(pid, False, b"faxbridge/u1/", bytearray(20))[0] == -1      # buf too short
+    pkt, ref, size = ob.packet(pid, False, b"faxbridge/u1/")   # a RAM store: a packet made for it
+    assert ref == "/a" and size == 10
+    assert bytes(pkt).endswith(b"faxbridge/u1/fax/page/x/1" + bytes((0, pid)))    # no head
+    assert pkt[1] == len(pkt) - 2 + 10                 # the remaining length counts the file
     raises(ValueError, ob.accept_file, contract.RESULT, "fax/page/x/2", "/a\nb")
     assert ob.has_room(contract.RESULT, 40)
 
@@ -271,7 +269,7 @@ class ParseConn:
         self.p = codec.Parser(64)
 
     def write(self, b):
-        self.p.feed(b, self.sink)
+        self.p.parse(b, self.sink)
 
     async def drain(self):
         pass

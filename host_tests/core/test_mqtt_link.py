@@ -7,6 +7,7 @@ from mqtt_helpers import (PUBACK, PUBLISH, MemStore, decode_publish, echo_waitin
                           packets, wire)
 from support import tmpdir
 
+from faxbridge.app import echo
 from faxbridge.app.link import Link
 from faxbridge.app.seen import Seen
 from faxbridge.core.mqtt import codec, commands, contract, outbox
@@ -54,7 +55,14 @@ def _pub(ln, topic, payload, pid=1, dup=False, retain=False, split=None):
 
 
 def _events(ln):
-    return [(r[1], str(r[2], "utf-8"), json.loads(r[3])) for r in ln.outbox.store.recs]
+    """(class, suffix, payload) of the events stored; the class byte's bits 4-6 name the topic
+    (1 + its index in contract.EVENT_TOPICS: the pump reads headers alone)."""
+    out = []
+    for r in ln.outbox.store.recs:
+        sfx = str(r[2], "utf-8")
+        assert (r[1] >> 4) & 7 == contract.EVENT_TOPICS.index(sfx) + 1, r
+        out.append((r[1] & 0x8F, sfx, json.loads(r[3])))
+    return out
 
 
 def _puback(pid):
@@ -131,7 +139,7 @@ def test_dup_redelivery_and_repeated_ref_get_no_second_answer():
     ln, got = _link()
     _pub(ln, "cmd/telegram", b"abc", pid=5)
     assert _pub(ln, "cmd/telegram", b"abc", pid=5, dup=True) == [_puback(5)]
-    assert len(_events(ln)) == 1 and ln.inbox.redelivered == 1
+    assert len(_events(ln)) == 1 and ln.redelivered == 1
     _pub(ln, "cmd/telegram", b"abc", pid=6)                       # a new command, same bytes
     _pub(ln, "cmd/telegram", b"abd", pid=6, dup=True)             # DUP, but other content: new
     assert len(_events(ln)) == 3
@@ -150,7 +158,7 @@ def test_no_room_holds_everything_until_room_then_asks_for_a_reconnect():
     assert _pub(ln, "cmd/telegram", b"2", pid=2) == []          # not processed, no PUBACK
     assert _pub(ln, "cmd/cancel", b'{"job":"J"}', pid=3) == []  # nor anything after it
     assert _pub(ln, "cmd/telegram", b"", pid=4) == []
-    assert len(got) == 1 and ln.inbox.held == 1 and ln.inbox.holding and len(_events(ln)) == n
+    assert len(got) == 1 and ln.held == 1 and ln.holding and len(_events(ln)) == n
     ob = ln.outbox
     while ob.depth():
         ob.pump(ln.session, ln.root, 2)
@@ -163,7 +171,7 @@ def test_no_room_holds_everything_until_room_then_asks_for_a_reconnect():
     # a new connection: the broker delivers the held commands again (DUP), now answered
     ln.session.start(4)
     ln.session.feed(b"\x20\x02\x01\x00", 4)
-    ln.inbox.holding = False   # what run() does for a new connection
+    ln.holding = False   # what run() does for a new connection
     ln._handle(4)
     ln.session.take()
     assert _pub(ln, "cmd/telegram", b"2", pid=2, dup=True) == [_puback(2)]
@@ -238,7 +246,7 @@ def test_telemetry_carries_the_outbox_and_link_figures_and_allocates_little():
 def _read_like_the_link(ln, stream, sizes):
     """Feed stream as Link._reader does: each read into the link's buffer behind the first
     inbox.keep bytes (a command being received stays where it was read), then fed from there."""
-    ib = ln.inbox
+    ib = ln
     buf = ln.rxbuf
     mv = memoryview(buf)
     i = j = 0
@@ -261,7 +269,7 @@ def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
     # 2048-byte limit, several in one read, straddling reads of every size, a read that fills
     # the buffer (the command moves to its start) and one-byte reads
     ln, got = _link()
-    assert len(ln.rxbuf) == commands.MAX_TELEGRAM and not hasattr(ln.inbox, "cmdbuf")
+    assert len(ln.rxbuf) == commands.MAX_TELEGRAM and not hasattr(ln, "cmdbuf")
     lens = (1, 2048, 5, 700, 1500, 2047, 33, 1024, 2048, 300, 64, 1999, 9, 1200)
     sent = []
     stream = bytearray()
@@ -276,29 +284,29 @@ def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
         tel = [c for c in got if isinstance(c, commands.Telegram)]
         assert [bytes(c.data) for c in tel] == sent, (sizes, [len(c.data) for c in tel])
         assert [c.ref for c in tel] == ["T%d" % i for i in range(len(lens))]
-        assert got[-1].job == "J9" and ln.inbox.keep == 0
+        assert got[-1].job == "J9" and ln.keep == 0
         acks = [p for p in packets(wire(ln.session, ln.outbox)) if p[0] == PUBACK]
         assert len(acks) == len(lens) + 1
         ln.seen = None
-        ln.inbox.seen = None   # the same pids again in the next round: not redeliveries here
+        ln.seen = None   # the same pids again in the next round: not redeliveries here
 
 
 def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
     # our own events coming back (verify): only their head is kept (up to the seq), where the
     # read put it, whatever the split; a telegram behind them is still whole
     ln, got = _link(verify=True)
-    ln.echo.reset(0)
-    ln.echo.seen("availability", b"online")
-    assert echo_waiting(ln.echo) == []
+    echo.reset(ln, 0)
+    echo.seen(ln, "availability", b"online")
+    assert echo_waiting(ln) == []
     stream = bytearray()
     for i, sfx in enumerate(("cafis/verdict", "fax/status", "fax/received")):
-        ln.echo.expect(sfx, 40 + i, 0)
+        echo.expect(ln, sfx, 40 + i, 0)
         body = contract.event("u1", 40 + i, (("pad", "x" * (300 + 800 * i)),))
         stream += encode_publish(R + sfx, body, 0, False, False, 0)
     stream += encode_publish(R + "cmd/telegram/center/E1", b"t" * 1800, 1, False, False, 5)
     _read_like_the_link(ln, stream, (1900, 3, 2048, 50))
-    assert echo_waiting(ln.echo) == []
-    assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.inbox.keep == 0
+    assert echo_waiting(ln) == []
+    assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.keep == 0
 
 
 def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
@@ -306,32 +314,32 @@ def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
     # moves to the start, so the read after it still has room (a zero-byte read would look like
     # the broker closing the connection)
     ln, got = _link(verify=True)
-    ln.echo.reset(0)
-    ln.echo.seen("availability", b"online")
-    assert echo_waiting(ln.echo) == []
-    ln.echo.expect("fax/status", 7, 0)
-    echo = encode_publish(R + "fax/status", contract.event("u1", 7, (("pad", "y" * 400),)), 0, False, False, 0)
-    head = len(echo) - len(contract.event("u1", 7, (("pad", "y" * 400),)))
+    echo.reset(ln, 0)
+    echo.seen(ln, "availability", b"online")
+    assert echo_waiting(ln) == []
+    echo.expect(ln, "fax/status", 7, 0)
+    pkt = encode_publish(R + "fax/status", contract.event("u1", 7, (("pad", "y" * 400),)), 0, False, False, 0)
+    head = len(pkt) - len(contract.event("u1", 7, (("pad", "y" * 400),)))
     tpl = len(encode_publish(R + "cmd/telegram/center/F1", b"", 1, False, False, 1))
     first = encode_publish(R + "cmd/telegram/center/F1", b"f" * (2048 - 100 - head - tpl - 1), 1, False, False, 1)
-    stream = first + echo + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
+    stream = first + pkt + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
     assert len(first) + head + 100 == 2048
     _read_like_the_link(ln, stream, (2048,))
-    assert echo_waiting(ln.echo) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+    assert echo_waiting(ln) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
 
 
 def test_an_empty_echo_is_not_read_as_the_payload_before_it():
     # a telegram read whole in place, then an empty publish on an echoed topic: the echo has no
     # head (no seq), so fax/status stays pending
     ln, got = _link(verify=True)
-    ln.echo.reset(0)
-    ln.echo.seen("availability", b"online")
-    assert echo_waiting(ln.echo) == []
-    ln.echo.expect("fax/status", 3, 0)
+    echo.reset(ln, 0)
+    echo.seen(ln, "availability", b"online")
+    assert echo_waiting(ln) == []
+    echo.expect(ln, "fax/status", 3, 0)
     stream = (encode_publish(R + "cmd/telegram/center/Z1", b'{"unit":"u1","seq":9}', 1, False, False, 1)
               + encode_publish(R + "fax/status", b"", 0, False, False, 0))
     _read_like_the_link(ln, stream, (2048,))
-    assert len(got) == 1 and echo_waiting(ln.echo) == ["fax/status"]
+    assert len(got) == 1 and echo_waiting(ln) == ["fax/status"]
 
 
 def test_discovery_configs_go_one_at_a_time_each_after_the_puback_of_the_one_before():
@@ -366,7 +374,7 @@ def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced()
         ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
     ln.on_command = handle
     st = ln.outbox.store
-    sn = ln.inbox.seen
+    sn = ln.seen
     log = []
     st_sync, sn_sync, sn_write, st_append = st.sync, sn.sync, sn._write, st.append
 
@@ -405,7 +413,7 @@ def test_an_answer_written_is_synced_even_when_its_seen_slot_cannot_be_written()
         ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
     ln.on_command = handle
     st = ln.outbox.store
-    sn = ln.inbox.seen
+    sn = ln.seen
     synced = []
     st_sync = st.sync
 
@@ -429,16 +437,39 @@ def test_an_echo_head_near_the_end_of_a_read_leaves_the_next_reads_room():
     # an echo whose 100-byte head ends one byte before the end of the buffer: kept where it
     # was, the reads for the rest of that echo (~430 bytes) had room for one byte each
     ln, got = _link(verify=True)
-    ln.echo.reset(0)
-    ln.echo.seen("availability", b"online")
-    ln.echo.expect("fax/status", 7, 0)
+    echo.reset(ln, 0)
+    echo.seen(ln, "availability", b"online")
+    echo.expect(ln, "fax/status", 7, 0)
     body = contract.event("u1", 7, (("pad", "y" * 400),))
-    echo = encode_publish(R + "fax/status", body, 0, False, False, 0)
-    head = len(echo) - len(body)
+    pkt = encode_publish(R + "fax/status", body, 0, False, False, 0)
+    head = len(pkt) - len(body)
     tpl = len(encode_publish(R + "cmd/telegram/center/F1", b"", 1, False, False, 1))
     first = encode_publish(R + "cmd/telegram/center/F1", b"f" * (2048 - 101 - head - tpl - 1), 1, False, False, 1)
-    stream = first + echo + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
+    stream = first + pkt + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
     assert len(first) + head + 100 == 2047
     reads = _read_like_the_link(ln, stream, (2048,))
-    assert echo_waiting(ln.echo) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+    assert echo_waiting(ln) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
     assert reads <= 3, reads
+
+
+def test_an_event_is_stored_without_a_copy_of_its_payload():
+    """MicroPython: Link.event writes the payload in the contract's buffer and the store copies
+    it from there into its record: no bytes object the size of the payload is made (a 1500-byte
+    payload allocated 1.9 KB in one event before, the pairs and a few small objects now)."""
+    if not hasattr(gc, "mem_alloc"):
+        return
+    from faxbridge.app.outbox_store import FileStore
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(tmpdir("linkev") + "/outbox", max_record=2048))
+    _up(ln)
+    pairs = contract.fax_status("J1", -3, "in progress", False, 1, 2, (("result", "x" * 1400),))
+    per = []
+    for _ in range(3):
+        gc.collect()
+        gc.disable()
+        a0 = gc.mem_alloc()
+        ln.event(contract.FAX_STATUS, pairs)
+        per.append(gc.mem_alloc() - a0)
+        gc.enable()
+    st = ln.outbox.store
+    assert ln.outbox.last == 3 and len(st.read()[3]) > 1500
+    assert max(per) < 800, per

@@ -6,7 +6,7 @@ from mqtt_helpers import MemStore, ack_all, decode_publish, packets, up, wire
 from support import raises, tmpdir
 
 from faxbridge.app.outbox_store import FileStore
-from faxbridge.core.mqtt import contract, outbox, session
+from faxbridge.core.mqtt import codec, contract, outbox, session
 
 ROOT = b"faxbridge/u1/"
 
@@ -406,3 +406,35 @@ def test_places_stay_valid_after_gigabytes_compacted():
         [(3, True), (4, True)], again
     assert 0 <= st.at < (1 << 30) and 0 <= st.base < (1 << 30)
     ob.close()
+
+
+def test_a_header_written_in_place_gives_the_packet_a_header_buffer_gives():
+    """packet() writes the PUBLISH header in place before the payload in the FileStore's
+    buffer (its own 9 header bytes and `room`): the bytes codec.publish_header_into gives in a
+    buffer of its own, for an event, a page's head (its suffix moves up over the file name) and
+    a resend (DUP); a root longer than the room, or a RAM store, gets a packet made for it."""
+    d = tmpdir("obip")
+    page = d + "/p1.g3"
+    with open(page, "wb") as f:
+        f.write(b"\x00\x01" * 50)
+    long_root = b"faxbridge/" + b"u" * 64 + b"/"
+    for root, store in ((ROOT, FileStore(tmpdir("obip"))), (long_root, FileStore(tmpdir("obip"))),
+                        (ROOT, FileStore(tmpdir("obip"), room=4)), (ROOT, MemStore(file_size=lambda r: 100))):
+        ob = outbox.Outbox(store)
+        s = session.Session("u1", max_inflight=8)
+        up(s)
+        _ev(ob, 1)
+        ob.accept(contract.RESULT, "cmd/error", lambda seq: b"x" * 300)
+        ob.accept_file(contract.RESULT, contract.page_topic("rx1-1", 1), page, lambda seq: b'{"seq":%d}' % seq)
+        assert ob.pump(s, root, 0) == 3
+        heads = (contract.event("u1", 1, (("i", 1),)), b"x" * 300, b'{"seq":3}')
+        sfxs = (b"cafis/verdict", b"cmd/error", b"fax/page/rx1-1/1")
+        for dup in (False, True):
+            for pid in (1, 2, 3):
+                pkt, ref, size = ob.packet(pid, dup, root)
+                assert (ref, size) == ((page, 100) if pid == 3 else (None, 0))
+                hb = bytearray(200)
+                n = codec.publish_header_into(hb, root, len(heads[pid - 1]) + size, 1, False, dup, pid,
+                                              sfxs[pid - 1])
+                assert bytes(pkt) == bytes(hb[:n]) + heads[pid - 1], (root, pid, bytes(pkt))
+        ob.close()

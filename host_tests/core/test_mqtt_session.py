@@ -295,4 +295,3 @@ def test_qos0_publish_is_not_copied():
     out = s.take()
     assert len(out) == 2 and out[1] is pl and len(out[0]) == 1 + 2 + 2 + 11
     assert _packets(out) == [(3, 0, b"\x00\x0br/telemetry" + pl)]
-    assert s.stats_tx == 2   # CONNECT and this PUBLISH: packets, not pieces

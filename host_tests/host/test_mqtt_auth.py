@@ -54,7 +54,7 @@ def test_denied_publish_surfaces_as_error(tmp_path):
         wait_for(lambda: lt.link.state() == "up", what="link up")
         ok = lt.event(contract.FAX_STATUS, contract.fax_status("J1", 0, "success", True))
         bad = lt.event(contract.CAFIS_VERDICT, contract.cafis_verdict("T1", "accept", None, None))
-        wait_for(lambda: lt.link.echo.denied >= 1, 10, what="denied publish detected")
+        wait_for(lambda: lt.link.denied >= 1, 10, what="denied publish detected")
         err = [e for e in lt.errors if "never delivered" in e]
         assert err and "faxbridge/u1/cafis/verdict" in err[0] and "seq %d" % bad in err[0], lt.errors
         assert "ACL" in err[0]

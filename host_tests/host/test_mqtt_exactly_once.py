@@ -109,9 +109,9 @@ def test_burst_with_a_tiny_outbox_is_answered_exactly_once(tmp_path):
         time.sleep(1)   # anything late would be a second answer
         v = _verdicts(c)
         assert sorted(v) == sorted(refs) and set(v.values()) == {1}, [r for r in v if v[r] > 1][:10]
-        assert lt.link.inbox.held > 0, "the outbox never filled: the hold-off path did not run"
+        assert lt.link.held > 0, "the outbox never filled: the hold-off path did not run"
         assert len(c.events("cmd/error")) == 0
-        print("held off %d times, %d commands handled" % (lt.link.inbox.held, len(lt.commands)))
+        print("held off %d times, %d commands handled" % (lt.link.held, len(lt.commands)))
     finally:
         if s:
             s.close()
@@ -143,8 +143,8 @@ def test_burst_across_broker_restarts_sigterm_and_sigkill(tmp_path):
         twice = [r for r in v if v[r] > 1]
         assert not twice, "second verdicts: %r %r" % (twice[:20], [(t, p["seq"], p["ref"]) for t, p in c.events(
             "cafis/verdict") if p["ref"] in twice[:3]])
-        assert lt.link.inbox.held > 0
-        print("held %d, acknowledged again without an answer %d" % (lt.link.inbox.held, lt.link.inbox.redelivered))
+        assert lt.link.held > 0
+        print("held %d, acknowledged again without an answer %d" % (lt.link.held, lt.link.redelivered))
     finally:
         if s:
             s.close()
@@ -175,7 +175,7 @@ def test_dup_redelivery_of_an_answered_packet_gets_no_second_answer(tmp_path):
         sess.pub_end = lose_the_puback
         c.publish("faxbridge/u1/cmd/telegram", b"no ref at all")
         wait_for(lambda: _nseq(c) == 1, what="the verdict")
-        wait_for(lambda: lt.link.inbox.redelivered == 1, 15, "the DUP redelivery acknowledged")
+        wait_for(lambda: lt.link.redelivered == 1, 15, "the DUP redelivery acknowledged")
         time.sleep(1)
         assert _nseq(c) == 1 and len(lt.commands) == 1
         c.publish("faxbridge/u1/cmd/telegram", b"no ref at all")   # a new command, same bytes
@@ -207,7 +207,7 @@ def test_same_ref_sent_again_is_acknowledged_without_a_second_verdict(tmp_path):
         # then sends again after the restart (a QoS 1 duplicate, same seq: the same answer)
         got = sorted({p["seq"]: (p["ref"], p["detail"]) for _t, p in c.events("cafis/verdict")}.items())
         assert [v for _s, v in got] == [("X1", "one"), ("X1", "other se"), ("X2", "two")], got
-        assert lt.link.inbox.redelivered == 1
+        assert lt.link.redelivered == 1
     finally:
         lt.stop()
         c.close()
@@ -269,7 +269,7 @@ def test_a_256_kb_fax_passes_the_2_kb_buffer(tmp_path):
         e = c.events("cmd/error")[0][1]
         assert (e["reason"], e["cmd"]) == ("too_large", "fax") and "262145" in e["detail"], e
         # the socket buffer is the only receive buffer: it also holds a whole cancel/telegram
-        assert len(lt.link.rxbuf) == commands.MAX_TELEGRAM == 2048 and not hasattr(lt.link.inbox, "cmdbuf")
+        assert len(lt.link.rxbuf) == commands.MAX_TELEGRAM == 2048 and not hasattr(lt.link, "cmdbuf")
     finally:
         lt.stop()
         c.close()

@@ -40,7 +40,7 @@ def test_publish_round_trip_any_chunking(pubs, cuts):
     i = k = 0
     while i < len(stream):
         n = cuts[k % len(cuts)]
-        parser.feed(stream[i:i + n], sink)
+        parser.parse(stream[i:i + n], sink)
         i += n
         k += 1
     for t, f, body in sink.out:

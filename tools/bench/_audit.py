@@ -87,7 +87,7 @@ def install():
     from faxbridge.core.mqtt import discovery
     discovery.announce = _transient("discovery.announce", discovery.announce)
     from faxbridge.app import echo
-    echo.Echo.check = _transient("Echo.check", echo.Echo.check)
+    echo.check = _transient("echo.check", echo.check)
     from faxbridge.app import inbox
     for name in ("on_publish_start", "on_publish_chunk", "on_publish_end"):
         f = getattr(inbox.Inbox, name, None)
@@ -294,11 +294,13 @@ def _parts():
            ("checker", u.checker)]
     lk = u.link
     if lk is not None:
-        out += [("link.session", lk.session), ("link.inbox", lk.inbox), ("link.outbox", lk.outbox)]
+        ib = getattr(lk, "inbox", None)   # the receiving side: the link itself since it is its base class
+        out += [("link.session", lk.session), ("link.inbox", ib), ("link.outbox", lk.outbox)]
         ob = lk.outbox
         out.append(("link.outbox.store", getattr(ob, "store", None)))
-        ib = lk.inbox
-        out += [("link.inbox.seen", getattr(ib, "seen", None)), ("link.inbox.spool", getattr(ib, "spool", None))]
+        p = "link.inbox" if ib is not None else "link"
+        ib = ib or lk
+        out += [(p + ".seen", getattr(ib, "seen", None)), (p + ".spool", getattr(ib, "spool", None))]
     return [(p, o) for p, o in out if o is not None and _attrs(o) is not None]
 
 

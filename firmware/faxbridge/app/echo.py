@@ -1,19 +1,26 @@
 """The echo check (the link's `verify` option, docs/mqtt.md): every topic the unit publishes
-must come back to its own subscription within `ms`. MQTT 3.1.1 PUBACKs a publish the broker's
-ACL dropped, so the echo is how the unit knows it was denied.
+must come back to its own subscription within `verify` ms. MQTT 3.1.1 PUBACKs a publish the
+broker's ACL dropped, so the echo is how the unit knows it was denied.
 
-    e = Echo(5000, root_s, link_error)
-    e.reset(now)                 # connection up: availability must come back
-    e.expect(sfx, seq, now)      # a publish went out (the oldest unconfirmed seq per topic)
-    e.seen(sfx, payload_head)    # one of our publishes came back (app/inbox.py)
-    e.check(now)                 # overdue topics: counted in e.denied, reported through error
+Plain functions on the link (app/link.Link: its `verify` ms, `ep` list, `denied` count,
+`root_s` and `_error`):
+    reset(ln, now)               # connection up: availability must come back
+    expect(ln, sfx, seq, now)    # a publish went out (the oldest unconfirmed seq per topic)
+    seen(ln, sfx, payload_head)  # one of our publishes came back (app/inbox.py)
+    check(ln, now)               # overdue topics: counted in ln.denied, reported through _error
 
-RAM: one list made once, two numbers per topic that can be waited for (the contract's event
-topics, then availability): [seq, deadline, ...], seq -1 when nothing is awaited.
+RAM: the link's one list `ep`, made once by slots(): two numbers per topic that can be waited
+for (the contract's event topics, then availability): [seq, deadline, ...], seq -1 when
+nothing is awaited.
 """
 from faxbridge.core.mqtt import contract
 
 _TOPICS = contract.EVENT_TOPICS + (contract.AVAILABILITY,)
+
+
+def slots():
+    """The link's `ep` list: nothing awaited."""
+    return [-1, 0] * len(_TOPICS)
 
 
 def _slot(sfx):
@@ -24,52 +31,48 @@ def _slot(sfx):
     return -1
 
 
-class Echo:
-    def __init__(self, ms, root_s, error):
-        self.ms = ms
-        self.root_s = root_s
-        self.error = error
-        self.denied = 0
-        self.p = [-1, 0] * len(_TOPICS)   # per topic: seq awaited (-1: none), its deadline
+def reset(ln, now):
+    p = ln.ep
+    for i in range(0, len(p), 2):
+        p[i] = -1
+    p[-2] = 0            # availability: `online` must come back
+    p[-1] = now + ln.verify
 
-    def reset(self, now):
-        p = self.p
-        for i in range(0, len(p), 2):
+
+def expect(ln, sfx, seq, now):
+    # a received page (fax/page/<id>/<n>) is not read back: its topic is deeper than the
+    # fax/+ subscription, and echoing it would bring the whole page back to the unit; the
+    # fax/received that names it is read back (it is no slot: _slot gives -1)
+    i = _slot(sfx)
+    p = ln.ep
+    if i >= 0 and p[i] < 0:
+        p[i] = seq
+        p[i + 1] = now + ln.verify
+
+
+def seen(ln, sfx, b):
+    i = _slot(sfx)
+    p = ln.ep
+    if i < 0 or p[i] < 0:
+        return
+    if sfx == contract.AVAILABILITY:
+        if b == contract.ONLINE:
             p[i] = -1
-        p[-2] = 0            # availability: `online` must come back
-        p[-1] = now + self.ms
+        return
+    seq = _seq_of(b)
+    if seq is not None and seq >= p[i]:
+        p[i] = -1
 
-    def expect(self, sfx, seq, now):
-        # a received page (fax/page/<id>/<n>) is not read back: its topic is deeper than the
-        # fax/+ subscription, and echoing it would bring the whole page back to the unit; the
-        # fax/received that names it is read back (it is no slot: _slot gives -1)
-        i = _slot(sfx)
-        if i >= 0 and self.p[i] < 0:
-            self.p[i] = seq
-            self.p[i + 1] = now + self.ms
 
-    def seen(self, sfx, b):
-        i = _slot(sfx)
-        if i < 0 or self.p[i] < 0:
-            return
-        if sfx == contract.AVAILABILITY:
-            if b == contract.ONLINE:
-                self.p[i] = -1
-            return
-        seq = _seq_of(b)
-        if seq is not None and seq >= self.p[i]:
-            self.p[i] = -1
-
-    def check(self, now):
-        p = self.p
-        for i in range(0, len(p), 2):
-            if p[i] >= 0 and now >= p[i + 1]:
-                seq = p[i]
-                p[i] = -1
-                self.denied += 1
-                self.error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
-                           " read-back) denied by its ACL?" % (self.root_s, _TOPICS[i >> 1], seq,
-                                                              self.ms))
+def check(ln, now):
+    p = ln.ep
+    for i in range(0, len(p), 2):
+        if p[i] >= 0 and now >= p[i + 1]:
+            seq = p[i]
+            p[i] = -1
+            ln.denied += 1
+            ln._error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
+                      " read-back) denied by its ACL?" % (ln.root_s, _TOPICS[i >> 1], seq, ln.verify))
 
 
 def _seq_of(b):

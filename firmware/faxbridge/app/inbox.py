@@ -1,20 +1,22 @@
 """The MQTT link's receiving side: commands streamed in, each answered exactly once
 (docs/mqtt.md "Receiving", "Commands", "Exactly one answer").
 
-Inbox(link, seen, spool) is the session's receiver (session.rx): on_publish_start / chunk /
-end for each PUBLISH. A cmd/fax goes piece by piece to faxcmd.Parser and the spool; cancel and
-telegram are kept whole in the link's socket buffer (see _keep); the handler (link.on_command)
-runs at the last byte and its answer goes to the outbox (link.event) before on_publish_end says
-PUBACK. With no room for an answer (link.has_room()) the command and everything after it are
-held (no PUBACK) until the link reconnects. Answered commands are remembered in the seen window
-(app/seen.py).
-Uses of the link: root, rxbuf, echo (app/echo.Echo or None), default_sender, on_command, event(),
-has_room(); the link's reader uses keep, at and end.
+Inbox is the receiving half of app/link.Link (its base class: one object, the session's
+receiver, session.rx): _reader() feeds the session what the socket gives, and the session calls
+on_publish_start / chunk / end for each PUBLISH. A cmd/fax goes piece by piece to
+faxcmd.Parser and the spool; cancel and telegram are kept whole in the link's socket buffer
+(see _keep); the handler (link.on_command) runs at the last byte and its answer goes to the
+outbox (link.event) before on_publish_end says PUBACK. With no room for an answer
+(link.has_room()) the command and everything after it are held (no PUBACK) until the link
+reconnects. Answered commands are remembered in the seen window (app/seen.py).
+Uses of the link's own: root, rxbuf, session, outbox, verify (the echo check, app/echo.py),
+default_sender, on_command, clock, _wake, _rx_err, event(), has_room().
 """
 import binascii
 
 from micropython import const
 
+from faxbridge.app import echo
 from faxbridge.core.mqtt import commands, contract, outbox
 
 # what the inbox does with the PUBLISH being received (_k)
@@ -29,15 +31,13 @@ _ECHO_ROOM = const(512)  # room left behind an echo's head kept in place for the
 
 
 class Inbox:
-    def __init__(self, link, seen=None, spool=None):
-        self.link = link
+    def __init__(self, seen=None, spool=None):
         self.seen = seen          # app/seen.Seen or None (then redeliveries are not recognised)
         self.spool = spool        # app/spool.Spool for cmd/fax, or None (cmd/fax refused)
         # a whole cancel or telegram (or an echo's head) is kept in the link's socket buffer,
         # where it was read (see on_publish_chunk); the link reads on after the first `keep`
         # bytes of it. at/end: where in it the socket data being fed lies (-1: fed from elsewhere)
-        self.buf = link.rxbuf
-        self.mv = memoryview(self.buf)
+        self.mv = memoryview(self.rxbuf)
         self.keep = 0
         self.at = -1
         self.end = 0
@@ -62,6 +62,30 @@ class Inbox:
         self._route = None
         self._fp = None
 
+    async def _reader(self, c):
+        """The connection's reader task: socket reads into rxbuf, fed to the session (after
+        the first `keep` bytes while a command is kept there, see _keep)."""
+        sess = self.session
+        buf = self.rxbuf
+        mv = self.mv
+        try:
+            while True:
+                k = self.keep   # the start of a command being received: read on behind it
+                n = await c.readinto(mv[k:] if k else buf)
+                if n is None:
+                    continue  # readable but no application data yet (a TLS record)
+                if not n:
+                    break
+                self.at = k
+                self.end = k + n
+                sess.feed(mv[k:k + n], self.clock.ms())
+                self.at = -1
+                self._wake.set()
+            self._rx_err = "connection closed by the broker"
+        except Exception as e:
+            self._rx_err = "read failed: %r" % (e,)
+        self._wake.set()
+
     def on_publish_start(self, topic, total, retain, dup, pid):
         self._k = _DROP
         self._retain = retain
@@ -72,7 +96,7 @@ class Inbox:
         if self.holding:
             self._k = _HOLD
             return
-        r = self.link.root
+        r = self.root
         if topic is None:
             sfx = None
         elif len(topic) <= len(r) or topic[:len(r)] != r:
@@ -85,7 +109,7 @@ class Inbox:
         self._sfx = sfx
         if sfx is not None and (not sfx.startswith("cmd/") or sfx == contract.CMD_ERROR):
             self._retain = False
-            if self.link.echo:
+            if self.verify:
                 self._k = _ECHO
             return
         self._crc = binascii.crc32(topic) if topic is not None else 0
@@ -93,7 +117,7 @@ class Inbox:
         self._pid = pid
         sn = self.seen
         if sn is not None:
-            while self._ups != self.link.session.ups:   # new connections since the last command
+            while self._ups != self.session.ups:   # new connections since the last command
                 self._ups += 1
                 sn.connected()
         self._err = None
@@ -102,7 +126,7 @@ class Inbox:
             # clearing a retained command: no answer at all. MQTT 3.1.1 clears the retain flag
             # on delivery to an existing subscription (3.3.1.3), so every empty command is one
             return
-        if not self.link.has_room():
+        if not self.has_room():
             self._k = _HOLD
             self.holding = True
             self.held += 1
@@ -116,7 +140,7 @@ class Inbox:
                 raise commands.CommandError(commands.REJECTED, "retained %s refused: commands must"
                                             " not be retained (clear it: publish an empty retained"
                                             " message)" % sfx)
-            kind, sender, ref = self._route = commands.route(sfx, self.link.default_sender)
+            kind, sender, ref = self._route = commands.route(sfx, self.default_sender)
             commands.check_size(kind, total)
             if ref is not None and self.seen is not None and self.seen.has_ref(_key(sender, ref)):
                 self._k = _DROP  # answered before (the sender sent it again): acknowledge only
@@ -170,7 +194,7 @@ class Inbox:
             self._n = m
             return
         self._body = None
-        b = self.buf
+        b = self.rxbuf
         if g == 0:
             src = self.end - n if self.at >= 0 else -1
             # the rest must fit behind it, and the head kept of a longer payload (an echo's)
@@ -207,7 +231,7 @@ class Inbox:
         if k == _HOLD:
             return False
         if k == _ECHO:
-            self.link.echo.seen(self._sfx, self._kept())
+            echo.seen(self, self._sfx, self._kept())
             return True
         if k == _DROP:
             return True   # not a command, an empty one, or a ref answered before
@@ -221,13 +245,13 @@ class Inbox:
             if k == _FAX:
                 self._fax_failed(None)
             return True
-        if not self.link.has_room():  # (a fax parsed for long: room may have gone meanwhile)
+        if not self.has_room():  # (a fax parsed for long: room may have gone meanwhile)
             self.holding = True
             self.held += 1
             return False
         # the answer and its seen slot are both written before either is synced (the answer
         # first): a process killed between them still finds both (docs/mqtt.md "Exactly once")
-        st = self.link.outbox.store
+        st = self.outbox.store
         hold = sn is not None and hasattr(st, "sync")
         if hold:
             st.hold = sn.hold = True
@@ -264,7 +288,7 @@ class Inbox:
             if name.startswith("telegram"):
                 name = "telegram"
             try:
-                self.link.event(contract.CMD_ERROR, contract.cmd_error(
+                self.event(contract.CMD_ERROR, contract.cmd_error(
                     name, err.reason, err.detail, err.ref), contract.ANSWER)
             except outbox.OutboxFull:
                 self.holding = True
@@ -300,7 +324,7 @@ class Inbox:
     def _run(self, cmd):
         """Hand a command to the application -> None (answered or nothing to say), a
         CommandError for cmd/error, or False when the outbox refused the answer."""
-        h = self.link.on_command
+        h = self.on_command
         if h is None:
             return commands.CommandError(commands.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
         self.answering = True

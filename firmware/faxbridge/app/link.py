@@ -1,5 +1,5 @@
 """The MQTT link: connection, session, outbox and events over app/transport; the commands
-coming in are app/inbox.Inbox's (docs/mqtt.md).
+coming in are its base class's, app/inbox.Inbox (docs/mqtt.md).
 Usage: docs/mqtt.md "API (stable)". Its parts elsewhere: the telemetry payload
 (app/telemetry.py), Home Assistant discovery (core/mqtt/discovery.announce), the backoff's
 jitter (transport.urandom_float).
@@ -8,25 +8,23 @@ Commands stream in (never assembled). Each gets exactly one answer, persisted in
 before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
 PUBACK) and the link reconnects once there is room, so the broker delivers them again.
 Every event is written to the socket from the outbox's store, on every resend too: its header
-into a small preallocated buffer, its payload a view of the store's record buffer; nothing of
-it is kept while it is in flight (docs/mqtt.md "RAM"). A file-backed event (a received page)
-is streamed from its file in `file_chunk` pieces through one preallocated buffer, and the file
-is deleted at its PUBACK (docs/mqtt.md "Received pages").
+written in place before its payload in the store's record buffer; nothing of it is kept while
+it is in flight (docs/mqtt.md "RAM"). A file-backed event (a received page) is streamed from
+its file through that buffer, and the file is deleted at its PUBACK (docs/mqtt.md "Received
+pages").
 """
 import asyncio
 from micropython import const
 
-from faxbridge.app import rx, telemetry, transport
+from faxbridge.app import echo, rx, telemetry, transport
 from faxbridge.app.clock import Monotonic
-from faxbridge.app.echo import Echo
 from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
 _TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
-_SFX_MAX = const(48)   # the longest event topic suffix written (fax/page/<fax id>/<n>: ~26)
 
 
-class Link:
+class Link(Inbox):
     """One unit's MQTT link. Keyword options are documented in docs/mqtt.md (API)."""
 
     def __init__(self, unit, host, port, store, *, prefix=contract.PREFIX,
@@ -53,7 +51,9 @@ class Link:
         self.on_command = None
         self.on_error = on_error
         self.clock = Monotonic()
-        self.echo = Echo(verify_ms, self.root_s, self._error) if verify else None
+        self.verify = verify_ms if verify else 0   # the echo check (app/echo.py), 0: off
+        self.denied = 0
+        self.ep = echo.slots() if verify else None
         will = (self.root_s + "/" + contract.AVAILABILITY, contract.OFFLINE, 1, True)
         self.session = session.Session(
             client_id or ("fb-" + unit), keepalive=keepalive, clean=clean, will=will,
@@ -64,15 +64,13 @@ class Link:
         # socket reads, and a whole cancel/telegram kept where it was read (app/inbox.py): so
         # at least the largest of them
         self.rxbuf = bytearray(max(rx_buffer, commands.MAX_TELEGRAM))
-        self.inbox = Inbox(self, seen, spool)
-        self.session.rx = self.inbox
+        super().__init__(seen, spool)   # the receiving half (app/inbox.py)
+        self.session.rx = self
         self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve)
-        self.fbuf = bytearray(file_chunk)     # file-backed payloads, streamed from flash
-        # an event's PUBLISH header: fixed header, root + suffix, packet id (outbox.packet);
-        # in fbuf, which is free while a header is written (its own buffer if fbuf is smaller)
-        h = 9 + len(self.root) + _SFX_MAX
-        self.hbuf = memoryview(self.fbuf if file_chunk >= h else bytearray(h))
-        self.files_sent = 0                   # file-backed payloads streamed (resends too)
+        # a page's file is streamed in file_chunk pieces through the store's record buffer
+        # (free once each piece is written), or a buffer of its own for a store without one
+        b = getattr(store, "buf", None)
+        self.fbuf = b[:file_chunk] if b is not None and len(b) > file_chunk else b or bytearray(file_chunk)
         self.files_done = 0                   # ... acknowledged and deleted
         self.last_error = None
         self.errors = 0
@@ -95,9 +93,8 @@ class Link:
         returns; returns its seq. Raises outbox.OutboxFull per the full policy."""
         if suffix not in contract.EVENT_TOPICS:
             raise ValueError("not an event topic: %s" % suffix)
-        ib = self.inbox
         if cls is None:
-            if ib.answering and not ib.answered:
+            if self.answering and not self.answered:
                 cls = contract.ANSWER
             elif suffix == contract.CMD_ERROR:
                 cls = contract.PROGRESS
@@ -108,9 +105,9 @@ class Link:
                         if k == "final":
                             cls = contract.RESULT if v else contract.PROGRESS
         unit = self.unit
-        seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs))
-        if ib.answering:
-            ib.answered = True
+        seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs, True))
+        if self.answering:
+            self.answered = True
         self._wake.set()
         return seq
 
@@ -147,7 +144,7 @@ class Link:
         if s.state == session.UP and self._c is not None:
             try:
                 now = self.clock.ms()
-                s.publish(self.root + b"availability", contract.OFFLINE, 1, True, now, True)
+                s.publish(self.root, contract.OFFLINE, 1, True, now, True, b"availability")
                 s.disconnect(now)
                 await asyncio.wait_for(self._flush(), timeout_ms / 1000)
             except Exception:
@@ -162,10 +159,10 @@ class Link:
         ob = self.outbox
         n0 = ob.inflight()
         ob.pump(self.session, self.root, now)
-        if self.echo:
+        if self.verify:
             for i in range(n0, ob.inflight()):
                 seq, sfx = ob.flight(i)
-                self.echo.expect(sfx, seq, now)
+                echo.expect(self, sfx, seq, now)
 
     # ---- connection ----
     def _error(self, text):
@@ -189,16 +186,15 @@ class Link:
                 c.write(ch)
                 continue
             # an event in flight (session.publish_ext): written from the store, its header
-            # in hbuf and its payload (a view of the store's buffer) after it when it fits: one
-            # write, so one TCP segment (Nagle) and one TLS record; else two writes. CPython
-            # gets copies (its transport keeps what it is given; MicroPython's Stream sends
-            # or copies before it returns)
+            # in place before its payload in the store's buffer, one write (so one TCP segment
+            # whatever Nagle does, and one TLS record). CPython gets a copy (its transport
+            # keeps what it is given; MicroPython's Stream sends or copies before it returns)
             pid = ch & 0xFFFF
-            r = ob.packet(pid, ch > 0xFFFF, self.root, self.hbuf)
+            r = ob.packet(pid, ch > 0xFFFF, self.root)
             if r is None:
                 continue   # acknowledged meanwhile
-            n, pay, ref, size = r
-            if n < 0:
+            pkt, ref, size = r
+            if pkt is None:
                 # its record unreadable, or its page gone or resized (header not written):
                 # skipped in order as if delivered
                 s.forget(pid)
@@ -207,51 +203,15 @@ class Link:
                     ob.lost_files += 1
                 self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
                 continue
-            hb = self.hbuf
-            k = len(pay)
-            if n + k <= len(hb):
-                hb[n:n + k] = pay
-                n += k
-                k = 0
-            if transport.MICROPYTHON:
-                c.write(hb[:n])
-                if k:
-                    c.write(pay)
-            else:
-                c.write(bytes(hb[:n]))
-                if k:
-                    c.write(bytes(pay))
+            c.write(pkt if transport.MICROPYTHON else bytes(pkt))
             if ref is not None:
-                # a received page: after its head, the file (rx.send: the size packet() found
-                # holds, nothing was awaited since); a file that ends early raises (the
+                # a received page: after its head, the file through the store's buffer (free
+                # once written: rx.send writes each piece before it awaits; the size packet()
+                # found holds, nothing was awaited since); a file that ends early raises (the
                 # connection is dropped: the broker discards the partial PUBLISH)
                 if not await rx.send(c, b"", ref, size, self.fbuf):
                     raise OSError("file %s changed while it was sent" % ref)
-                self.files_sent += 1
         await c.drain()
-
-    async def _reader(self, c):
-        sess = self.session
-        ib = self.inbox
-        buf = self.rxbuf
-        mv = memoryview(buf)
-        try:
-            while True:
-                k = ib.keep   # the start of a command being received: read on behind it
-                n = await c.readinto(mv[k:] if k else buf)
-                if n is None:
-                    continue  # readable but no application data yet (a TLS record)
-                if not n:
-                    break
-                ib.at = k
-                ib.end = k + n
-                sess.feed(mv[k:k + n], self.clock.ms())
-                ib.at = -1
-                self._wake.set()
-            self._rx_err = "connection closed by the broker"
-        except Exception as e:
-            self._rx_err = "read failed: %r" % (e,)
-        self._wake.set()
 
     def _handle(self, now):
         for ev in self.session.events():
@@ -270,19 +230,19 @@ class Link:
                 if not ev[1] or not self._subpid:
                     r = self.root_s + "/"
                     self._subpid = self.session.subscribe(
-                        [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.echo else 1)], now)
+                        [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.verify else 1)], now)
                 try:
-                    self.session.publish(self.root + b"availability", contract.ONLINE, 1, True, now, True)
+                    self.session.publish(self.root, contract.ONLINE, 1, True, now, True, b"availability")
                 except OSError:
                     pass   # both spare slots hold earlier ONLINEs, resent now: the same news
                 self._disc = 0 if self.discovery else -1
-                if self.echo:
-                    self.echo.reset(now)
+                if self.verify:
+                    echo.reset(self, now)
             elif k == "suback":
                 if ev[1] == self._subpid:
                     g = ev[2]
                     for i in range(len(g)):
-                        if g[i] == 0x80 and i < (4 if self.echo else 1):
+                        if g[i] == 0x80 and i < (4 if self.verify else 1):
                             self._error("broker refused the subscription to %s/%s (SUBACK 0x80:"
                                         " ACL?)" % (self.root_s, _SUBS[i]))
             elif k == "refused":
@@ -333,9 +293,9 @@ class Link:
             self._c = c
             self._rx_err = None
             self._t_flush = -1
-            self.inbox.holding = False
-            self.inbox.keep = 0
-            self.inbox.at = -1
+            self.holding = False
+            self.keep = 0
+            self.at = -1
             sess.start(self.clock.ms())
             rt = asyncio.create_task(self._reader(c))
             tt = asyncio.create_task(self._ticker(c))
@@ -350,8 +310,8 @@ class Link:
                         break
                     if sess.state == session.UP:
                         self._pump(now)
-                        if self.echo:
-                            self.echo.check(now)
+                        if self.verify:
+                            echo.check(self, now)
                     self.outbox.poll(now)
                     sess.poll(now)
                     self._handle(now)
@@ -361,7 +321,7 @@ class Link:
                         self._t_flush = now
                         await self._flush()
                         self._t_flush = -1
-                    if self.inbox.holding and self.has_room():
+                    if self.holding and self.has_room():
                         # held commands: the broker delivers them again on a new connection (4.4)
                         self._rx_err = _HOLD_OFF
                         break

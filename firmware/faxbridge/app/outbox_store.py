@@ -19,11 +19,13 @@ only after the ack that made the others redundant is on flash.
 On CPython os.fsync is called after each append and before each rename; MicroPython's
 flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fsync).
 
-RAM: one record buffer of `max_record` bytes and a 12-byte header buffer, both made in the
-constructor. Appends are built in the buffer and written with one write; reads fill it (the
-suffix and payload returned are views into it, valid until the next read or append); open()
-checks every record's CRC streaming it through the buffer; acks find the new head by reading
-8-byte headers; compaction copies through the buffer. No index is kept: the log is the index.
+RAM: one record buffer of `max_record` bytes (after `room` bytes where the outbox writes a
+PUBLISH header in place) and a 12-byte header buffer, both made in the constructor. Appends are
+built in the buffer and written with one write; reads fill it (the suffix and payload returned
+are views into it, valid until the next read or append); open() checks every record's CRC
+streaming it through the buffer; the pump's cursor reads 8-byte headers alone (skip()), the
+record is read whole and checked when it is sent; an ack is told the new head's place by the
+outbox; compaction copies through the buffer. No index is kept: the log is the index.
 A record's place (read(), `at`) is its offset plus the bytes compaction has cut off the front
 since open(), modulo 2**30 (a small int on the ESP32 that fits the outbox's 32-bit ring after
 any traffic; the log is far shorter): it stays valid while the record is held, so the outbox
@@ -64,28 +66,29 @@ def _sync(f):
 
 
 class FileStore:
-    def __init__(self, folder, compact_bytes=8192, max_record=1024):
+    def __init__(self, folder, compact_bytes=8192, max_record=1024, room=80):
         if max_record < 64 or max_record > _HDR + _FMT_MAX + _CRC:
             raise ValueError("max_record must be 64..%d bytes" % (_HDR + _FMT_MAX + _CRC))
-        self.dir = folder
         self.hold = False         # appends not synced until sync() (see sync)
         self.dirty = False
         self.log_path = folder + "/log"
         self.ack_path = folder + "/ack"
-        self._log_tmp = self.log_path + ".tmp"
-        self._ack_tmp = self.ack_path + ".tmp"
         self.compact_bytes = compact_bytes
         self.max_record = max_record
-        self.buf = bytearray(max_record)   # one record (read/append) or a compaction chunk
-        self.mv = memoryview(self.buf)
-        self._bh = self.mv[:_HDR]
+        # one buffer: `room` bytes, then one record (read/append) or a compaction chunk. The
+        # outbox writes an event's PUBLISH header in place before its payload (room plus the
+        # record's own 9 header bytes: the topic's root, up to `room`); the link streams a
+        # page's file through it (outbox.packet, app/link.py)
+        self.room = room
+        self.whole = bytearray(room + max_record)
+        self.buf = memoryview(self.whole)[room:]
+        self._bh = self.buf[:_HDR]
         self.h = bytearray(_HDR + _CRC)     # a header and CRC while scanning; the ack record
         hv = memoryview(self.h)
         self._hh = hv[:_HDR]
         self._hc = hv[_HDR:]
         self.f = None
         self.acked = 0
-        self.last = 0
         self.head = 0      # offset of the first undelivered record
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
@@ -110,11 +113,11 @@ class FileStore:
 
     def open(self):
         try:
-            os.mkdir(self.dir)
+            os.mkdir(self.log_path[:-4])
         except OSError:
             pass
-        _remove(self._log_tmp)
-        _remove(self._ack_tmp)
+        _remove(self.log_path + ".tmp")
+        _remove(self.ack_path + ".tmp")
         self.acked = self._read_ack()
         try:
             os.stat(self.log_path)
@@ -140,7 +143,7 @@ class FileStore:
             off = nxt
         self.end = off
         self.head = off if head < 0 else head
-        self.last = last if last > self.acked else self.acked
+        last = last if last > self.acked else self.acked
         if self.end < size:
             self.recovered_torn = size - self.end
             self._compact()
@@ -148,14 +151,14 @@ class FileStore:
             self._compact()
         self.cur = self.head
         self.base = 0
-        return self.acked, self.last
+        return self.acked, last
 
     def _check(self, off):
         """Check the record at off, streaming it through the buffer (any length the format
         allows): its end offset, or -1 if none or damaged. Leaves its header in self.h."""
         f = self.f
         h = self.h
-        mv = self.mv
+        mv = self.buf
         f.seek(off)
         if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
             return -1
@@ -200,11 +203,11 @@ class FileStore:
         b[8] = sl
         b[9:9 + sl] = suffix
         b[9 + sl:_HDR + n] = payload
-        put32(b, _HDR + n, _crc(self.mv[:_HDR + n]))
+        put32(b, _HDR + n, _crc(self.buf[:_HDR + n]))
         f = self.f
         f.seek(self.end)
         try:
-            w = f.write(self.mv[:t])
+            w = f.write(self.buf[:t])
             if self.hold:
                 self.dirty = True       # sync() after the seen slot is written (app/inbox.py)
             else:
@@ -216,18 +219,37 @@ class FileStore:
             raise OSError(28, "short write to the outbox")
         self.last_off = self.end
         self.end += t
-        self.last = seq
+
+    def skip(self):
+        """The next record after the cursor, its header alone (the outbox's pump: no body read,
+        no CRC checked until it is sent, read(at)): (seq, cls) with its place in self.at, or
+        None at the end or on a bad header."""
+        off = self.cur
+        if off >= self.end:
+            return None
+        h = self.h
+        f = self.f
+        f.seek(off)
+        if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
+            return None
+        n = (h[2] << 8) | h[3]
+        if n < 1 or n > _FMT_MAX:
+            return None
+        self.cur = off + _HDR + n + _CRC
+        self.at = (off + self.base) & _PLACE
+        return u32(h, 4), h[1]
 
     def read(self, at=-1):
         """The next record after the cursor (at < 0; its place then in self.at) or the record
         at place `at` (the cursor unchanged): (seq, cls, suffix, payload), views into the
-        record buffer valid until the next read or append; None at the end or on damage."""
+        record buffer valid until the next read or append; None at the end or on damage.
+        Two reads from flash: the header, then the body and its CRC together."""
         off = self.cur if at < 0 else (at - self.base) & _PLACE
         if off < 0 or off >= self.end:
             return None
         f = self.f
         b = self.buf
-        mv = self.mv
+        mv = self.buf
         f.seek(off)
         if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
             return None
@@ -239,17 +261,18 @@ class FileStore:
             b = bytearray(t)
             b[:_HDR] = self._bh
             mv = memoryview(b)
-        body = mv[_HDR:_HDR + n]     # its CRC into self.h: one view made per record read
-        if (f.readinto(body) != n or f.readinto(self._hc) != _CRC
-                or _crc(body, _crc(self._bh)) != u32(self.h, _HDR)):
+        body = mv[_HDR:t]     # the body and its CRC: one view made per record read
+        if f.readinto(body) != n + _CRC or _crc(mv[:_HDR + n]) != u32(b, _HDR + n):
             return None
         if at < 0:
             self.cur = off + t
             self.at = (off + self.base) & _PLACE
         sl = b[_HDR]
-        return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:]
+        return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:n]
 
-    def ack(self, seq):
+    def ack(self, seq, at=-1):
+        """Every record <= seq is delivered; at: the place of the first record still held (the
+        new head), < 0 when every record the cursor has passed is delivered."""
         h = self.h
         h[0] = 0x46  # "FBA1"
         h[1] = 0x42
@@ -257,20 +280,13 @@ class FileStore:
         h[3] = 0x31
         put32(h, 4, seq)
         put32(h, 8, _crc(self._hh))
-        with open(self._ack_tmp, "wb") as f:
+        t = self.ack_path + ".tmp"
+        with open(t, "wb") as f:
             f.write(h)
             _sync(f)
-        os.rename(self._ack_tmp, self.ack_path)
+        os.rename(t, self.ack_path)
         self.acked = seq
-        # the new head: past the records now delivered (read back by their 8-byte headers)
-        f = self.f
-        off = self.head
-        while off < self.cur:
-            f.seek(off)
-            if f.readinto(self._hh) != _HDR or u32(h, 4) > seq:
-                break
-            off += _HDR + ((h[2] << 8) | h[3]) + _CRC
-        self.head = off
+        self.head = self.cur if at < 0 else (at - self.base) & _PLACE
         if self._reclaimable() >= self.compact_bytes:
             self._compact()
 
@@ -293,25 +309,26 @@ class FileStore:
 
     def _compact(self):
         """Copy [start, end) to log.tmp through the record buffer and rename it over log;
-        start is the first undelivered record, or the newest record if all are delivered."""
-        mv = self.mv
+        start is the first undelivered record, or the newest record if all are delivered.
+        Whole-buffer pieces go through the buffer's one view (no view made per piece)."""
+        mv = self.buf
+        c = len(mv)
         src = self.f
         start = self._reclaimable()
-        with open(self._log_tmp, "wb") as out:
+        t = self.log_path + ".tmp"
+        with open(t, "wb") as out:
             off = start
             src.seek(off)
             while off < self.end:
                 k = self.end - off
-                if k > len(mv):
-                    k = len(mv)
-                got = src.readinto(mv[:k])
+                got = src.readinto(mv if k >= c else mv[:k])
                 if not got:
                     break
-                out.write(mv[:got])
+                out.write(mv if got == c else mv[:got])
                 off += got
             _sync(out)
         src.close()
-        os.rename(self._log_tmp, self.log_path)
+        os.rename(t, self.log_path)
         self.f = open(self.log_path, "r+b")
         self.end -= start
         self.base = (self.base + start) & _PLACE

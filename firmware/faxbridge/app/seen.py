@@ -15,8 +15,10 @@ the one answered before only when that answer was given on the previous connecti
 one), the connection whose PUBACK may have been lost. An older answer with the same id and
 content is another command that happens to look the same, and must run.
 A slot torn by a power cut fails its crc32 and is ignored. The file is read slot by slot at open
-(never whole). RAM holds two 16-bit hashes per slot (4 bytes: 256 slots = 1 KB), searched with
-bytes.find; a hit is confirmed against the slot on flash, so a hash collision costs one read.
+(never whole). RAM holds 3 bytes per slot in one array (256 slots = 768 B): a 16-bit hash of
+its ref (every telegram with a ref is looked up) and an 8-bit hash of its (pid, crc) (looked up
+for DUP and retained commands alone), searched with bytes.find; a hit is confirmed against the
+slot on flash, so a hash collision costs one read.
 """
 import binascii
 import os
@@ -36,6 +38,13 @@ def _h16(v):
     return v or 1      # 0 marks an empty slot
 
 
+def _h8(crc, pid):
+    """The 8-bit hash of a command's (packet id, content crc)."""
+    v = crc ^ (pid * 40503)
+    v = (v ^ (v >> 16) ^ (v >> 8) ^ (v >> 24)) & 0xFF
+    return v or 1
+
+
 def _put16(b, i, v):
     b[2 * i] = v >> 8
     b[2 * i + 1] = v & 0xFF
@@ -43,14 +52,15 @@ def _put16(b, i, v):
 
 class Seen:
     def __init__(self, path, size=256):
-        self.path = path
         self.size = size
         self.hold = False         # slots not synced until sync() (app/inbox.py)
         self.dirty = False
         self.buf = bytearray(SLOT)
         self.mv = memoryview(self.buf)
-        self.hp = bytearray(2 * size)   # hash of (pid, crc) per slot
-        self.hr = bytearray(2 * size)   # hash of the ref key per slot, 0: none
+        # per slot: the 16-bit hash of its ref key (0: none) at 2 * slot, then the 8-bit hash
+        # of its (pid, crc) at 2 * size + slot (DUP and retained commands only: rare, so a
+        # collision's extra read is cheap there, while every telegram's ref is looked up)
+        self.hx = bytearray(3 * size)
         self.n = 0        # answers recorded (the newest slot's n)
         self.next = 0     # the slot written next
         self.gen = 0      # the connection answers are given on now (connected())
@@ -68,10 +78,10 @@ class Seen:
         for i in range(size):
             if self._read(i):
                 n = u32(b, 1)
-                _put16(self.hp, i, _h16(u32(b, 7) ^ (((b[5] << 8) | b[6]) * 40503)))
+                self.hx[2 * size + i] = _h8(u32(b, 7), (b[5] << 8) | b[6])
                 k = b[11]
                 if k:
-                    _put16(self.hr, i, _h16(binascii.crc32(self.mv[12:12 + k])))
+                    _put16(self.hx, i, _h16(binascii.crc32(self.mv[12:12 + k])))
                 if n > self.n:
                     self.n = n
                     best = i
@@ -94,9 +104,10 @@ class Seen:
         """key: bytes (the sender's initial and the ref). True if an answer to it is in the window."""
         h = _h16(binascii.crc32(key))
         pat = bytes((h >> 8, h & 0xFF))
+        e = 2 * self.size
         j = -1
         while True:         # the slots whose ref hash is h (at even offsets)
-            j = self.hr.find(pat, j + 1)
+            j = self.hx.find(pat, j + 1, e)
             if j < 0:
                 return False
             if not j & 1 and self._read(j >> 1) and self.mv[12:12 + self.buf[11]] == key:
@@ -111,15 +122,15 @@ class Seen:
             return False
         b = self.buf
         g = self.gen
-        h = _h16(crc ^ (pid * 40503))
-        pat = bytes((h >> 8, h & 0xFF))
-        j = -1
-        while True:         # the slots whose (pid, crc) hash is h (at even offsets)
-            j = self.hp.find(pat, j + 1)
+        pat = bytes((_h8(crc, pid),))
+        e = 2 * self.size
+        j = e - 1
+        while True:         # the slots whose (pid, crc) hash is h
+            j = self.hx.find(pat, j + 1)
             if j < 0:
                 return False
-            i = j >> 1
-            if not j & 1 and self._read(i) and (b[5] << 8) | b[6] == pid and u32(b, 7) == crc:
+            i = j - e
+            if self._read(i) and (b[5] << 8) | b[6] == pid and u32(b, 7) == crc:
                 sg = (b[_GEN] << 8) | b[_GEN + 1]
                 if pid == 0 or sg == g:
                     return True
@@ -152,8 +163,8 @@ class Seen:
         put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
         i = self.next
         self._write(i)
-        _put16(self.hp, i, _h16(crc ^ (pid * 40503)))
-        _put16(self.hr, i, _h16(binascii.crc32(key)) if k else 0)
+        self.hx[2 * self.size + i] = _h8(crc, pid)
+        _put16(self.hx, i, _h16(binascii.crc32(key)) if k else 0)
         self.next = (i + 1) % self.size
 
     def _write(self, i):

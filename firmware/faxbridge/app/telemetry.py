@@ -9,7 +9,6 @@ def payload(link, pairs):
     """The telemetry payload of app/link.Link `link` with the unit's fields `pairs`."""
     ob = link.outbox
     s = link.session
-    ib = link.inbox
     return contract.telemetry(
         link.unit, ob.last, link.tseq, pairs,
         ("outbox", "depth,bytes,last_seq,dropped_telemetry,refused_progress,refused_result,"
@@ -17,5 +16,5 @@ def payload(link, pairs):
          (ob.depth(), ob.store.used(), ob.last, ob.dropped_telemetry, ob.refused_progress,
           ob.refused_result, ob.refused_answer, ob.lost_files)),
         ("link", "state,connects,errors,denied,resent,held,redelivered,last_error",
-         (link.state(), link.connects, link.errors, link.echo.denied if link.echo else 0,
-          s.stats_resent, ib.held, ib.redelivered, link.last_error)))
+         (link.state(), link.connects, link.errors, link.denied,
+          s.stats_resent, link.held, link.redelivered, link.last_error)))

@@ -2,7 +2,7 @@
 
 Encoders return bytes (rare packets) or write into a caller's buffer (PUBLISH header, the hot
 path; whole PUBLISH packets are built only by tests and tools: host_tests/core/mqtt_helpers.py).
-The Parser takes bytes in chunks of any size and calls a sink once per whole packet with a
+The Parser (the session's base class) takes bytes in chunks of any size and calls a sink once per whole packet with a
 memoryview of the body held in one preallocated buffer: no allocation per byte.
 Bytes that are not MQTT 3.1.1 (or a packet we cannot accept) raise ValueError.
 References: MQTT 3.1.1 (OASIS) sections 2.2 (fixed header), 3.1-3.14 (packets).
@@ -134,6 +134,34 @@ def publish_header_into(buf, topic, payload_len, qos=0, retain=False, dup=False,
     return p
 
 
+def publish_head_before(buf, end, topic, tail_at, tail_len, payload_len, dup, pid):
+    """Write, in place, the header of a QoS 1 PUBLISH whose payload (payload_len bytes on the
+    wire) begins at buf[end]: fixed header, topic then the tail_len bytes now at buf[tail_at]
+    (moved to their place), packet id. An outbox record as it lies in the store's buffer, its
+    suffix before its payload (docs/mqtt.md "RAM"): nothing is copied but the suffix. Returns
+    where the packet starts, -1 if buf has no room before it (nothing written)."""
+    tl = len(topic) + tail_len
+    rem = 4 + tl + payload_len
+    s = end - 5 - tl - varint_size(rem)
+    if s < 0 or not 1 <= pid <= 65535:
+        return -1
+    d = end - 2 - tail_len
+    if d < tail_at:       # the tail moves down (forward copy) or up (backward copy)
+        for i in range(tail_len):
+            buf[d + i] = buf[tail_at + i]
+    else:
+        for i in range(tail_len - 1, -1, -1):
+            buf[d + i] = buf[tail_at + i]
+    buf[end - 2] = pid >> 8
+    buf[end - 1] = pid & 0xFF
+    buf[s] = 0x3A if dup else 0x32
+    p = varint_into(buf, s + 1, rem)
+    buf[p] = tl >> 8
+    buf[p + 1] = tl & 0xFF
+    buf[p + 2:d] = topic
+    return s
+
+
 def encode_puback(pid):
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
@@ -184,9 +212,10 @@ _DATA = const(6)    # PUBLISH: the payload, passed on as it arrives
 
 class Parser:
     """Incremental, streaming packet parser with one preallocated buffer (no allocation per
-    packet or per byte).
+    packet or per byte). The session is one (core/mqtt/session.Session is its subclass: its
+    own sink).
 
-    feed(data, sink) consumes all of data (bytes-like, any split) and calls on the sink:
+    parse(data, sink) consumes all of data (bytes-like, any split) and calls on the sink:
       sink.packet(ptype, flags, body)       a whole non-PUBLISH packet (body: a memoryview
                                             into the parser's buffer, valid during the call)
       sink.pub_start(flags, topic, pid, n)  a PUBLISH: topic a memoryview of its bytes (None
@@ -210,9 +239,9 @@ class Parser:
         self._nlen = 0
         self._got = 0
         self._want = 0
-        self._pid = 0
+        self._id = 0
 
-    def feed(self, data, sink):
+    def parse(self, data, sink):
         mv = data if type(data) is memoryview else memoryview(data)
         i = 0
         n = len(mv)
@@ -281,10 +310,10 @@ class Parser:
                 g = self._got
                 self._got = g + 1
                 if st == _TLEN:
-                    self._pid = (self._pid << 8) | b if g else b
+                    self._id = (self._id << 8) | b if g else b
                     if g:
-                        tl = self._pid
-                        self._pid = 0
+                        tl = self._id
+                        self._id = 0
                         q = (self._first >> 1) & 3
                         if 2 + tl + (2 if q else 0) > self._rem:
                             raise ValueError("PUBLISH topic overruns packet")
@@ -297,9 +326,9 @@ class Parser:
                     if self._got == self._want:
                         self._st = self._after_topic(sink)
                 else:
-                    self._pid = (self._pid << 8) | b
+                    self._id = (self._id << 8) | b
                     if g:
-                        if not self._pid:
+                        if not self._id:
                             raise ValueError("PUBLISH with packet id 0")
                         self._st = self._start(sink)
                 if self._st == _HDR:
@@ -309,16 +338,16 @@ class Parser:
         self._rem -= 2 + self._want
         if (self._first >> 1) & 3:
             self._rem -= 2
-            self._pid = 0
+            self._id = 0
             self._got = 0
             return _PID
-        self._pid = 0
+        self._id = 0
         return self._start(sink)
 
     def _start(self, sink):
         tl = self._want
         sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.buf) else None,
-                       self._pid, self._rem)
+                       self._id, self._rem)
         return _DATA if self._rem else _HDR
 
     def _emit(self, sink):

@@ -213,12 +213,12 @@ def _obj(pairs, c=b"{"):
     _raw(b"}")
 
 
-def _take():
-    """The payload written, as bytes; the buffer is free again."""
+def _take(view=False):
+    """The payload written, as bytes (or a view of the buffer); the buffer is free again."""
     global _n
-    b = bytes(memoryview(_b)[:_n])
+    b = memoryview(_b)[:_n]
     _n = 0
-    return b
+    return b if view else bytes(b)
 
 
 def obj(pairs):
@@ -294,8 +294,10 @@ def _head(unit, seq):
     _int(seq)
 
 
-def event(unit, seq, pairs):
-    """The payload of one event: unit and seq first, then the fields in the given order."""
+def event(unit, seq, pairs, view=False):
+    """The payload of one event: unit and seq first, then the fields in the given order. view:
+    a memoryview of the buffer, valid until the next payload is built (app/link.py: the outbox
+    copies it into its record at once), instead of a bytes copy."""
     global _n
     try:
         _head(unit, seq)
@@ -303,7 +305,7 @@ def event(unit, seq, pairs):
     except Exception:
         _n = 0
         raise
-    return _take()
+    return _take(view)
 
 
 # ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
@@ -359,8 +361,7 @@ def cmd_error(cmd, reason, detail=None, ref=None):
 
 
 def _group(g):
-    """Write ,"name":{"k1":v1,...} for g = (name, keys, values): keys one comma-separated str,
-    values a tuple in their order (no pair built per field)."""
+    """Write ,"name":{"k1":v1,...} for g = (name, "k1,k2,...", (v1, ...)): no pair per field."""
     global _n
     name, keys, vals = g
     _raw(b",")
@@ -394,9 +395,7 @@ def telemetry(unit, last_seq, tseq, pairs, *groups):
         _raw(b',"tseq":')
         _int(tseq)
         for k, v in pairs:
-            _raw(b",")
-            _str(k)
-            _raw(b":")
+            _key(k)   # after the head: a comma first
             _val(v)
         for g in groups:
             _group(g)

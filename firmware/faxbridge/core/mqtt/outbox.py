@@ -21,10 +21,11 @@ seq, so seq stays gap-free; an accepted event is never dropped.
 RAM: after construction the outbox allocates nothing that grows with the traffic: the events
 in flight are a ring of `window` entries (packet id, seq, the record's place in the store,
 topic: its index in contract.EVENT_TOPICS, the echo check's names), records are read
-one at a time by the store. No packet is kept: pump() hands the session an adapter-written
-PUBLISH (session.publish_ext, the packet id alone) and the adapter writes it with packet():
-the header into its own small buffer, the payload a view of the store's record buffer, read
-from flash again on every resend (DUP).
+one at a time by the store. A record's class byte carries its topic's index too (bits 4-6:
+index + 1, 0 for any other topic), so the pump reads records' headers alone. No packet is
+kept: pump() hands the session an adapter-written PUBLISH (session.publish_ext, the packet id
+alone) and the adapter writes it with packet(): the header into its own small buffer, the
+payload a view of the store's record buffer, read from flash again on every resend (DUP).
 
 File-backed events (accept_file; docs/mqtt.md "Received pages"): the record holds the name of
 a file (a received page) and a small head built with its seq, not the file's bytes; packet()
@@ -37,11 +38,14 @@ app/outbox_store.FileStore on flash):
   open() -> (acked_seq, last_seq)     recover; last_seq = highest seq ever accepted
   max_record                          largest record_size() it takes
   append(seq, cls, suffix, payload)   durable on return; raises OSError if it could not write
+  skip() -> (seq, cls) | None          the next record after the send cursor, its header
+                     alone (its place is then in `at`)
   read(at=-1) -> (seq, cls, suffix, payload) | None   at < 0: the next record after the send
                      cursor (its place is then in `at`); else the record at that place, the
                      cursor unchanged (suffix, payload: bytes-like, valid until the next read
                      or append). A place is an int that stays valid while the record is held.
-  ack(seq)                            every record <= seq is delivered (persist, may trim)
+  ack(seq, at=-1)                     every record <= seq is delivered (persist, may trim); at:
+                     the place of the first record still held, < 0: none the cursor passed
   used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes
   file_size(ref) -> bytes of the file named ref (str), -1 if there is none
   close()
@@ -84,8 +88,6 @@ class Outbox:
         self._top = bytearray(window)   # index in contract.EVENT_TOPICS, 255: other, _PAGE: a file
         self._h = 0
         self._n = 0
-        self._root = None
-        self._ttop = None   # root + b"telemetry"
         self._t_ack = -1
         self.telemetry = None         # newest unsent telemetry payload (bytes) or None
         self.dropped_telemetry = 0
@@ -93,7 +95,6 @@ class Outbox:
         self.refused_result = 0
         self.refused_answer = 0
         self.lost_files = 0
-        self.sent = 0
 
     def depth(self):
         """Events accepted but not yet PUBACKed."""
@@ -101,7 +102,7 @@ class Outbox:
 
     def _fits(self, cls, size):
         """May an event of this class and record size be stored now? (the full policy)"""
-        cls &= 0x7F
+        cls &= 3
         cap = self.capacity
         rec = self.max_records
         if cls < contract.ANSWER:
@@ -128,7 +129,7 @@ class Outbox:
             raise ValueError("%s event of %d bytes is larger than an outbox record (%d)"
                              % (suffix, size, self.store.max_record))
         if not self._fits(cls, size):
-            c = cls & 0x7F
+            c = cls & 3
             if c >= contract.ANSWER:
                 self.refused_answer += 1
             elif c == contract.RESULT:
@@ -137,7 +138,7 @@ class Outbox:
                 self.refused_progress += 1
             raise OutboxFull("outbox full: %d bytes, %d events held"
                              % (self.store.used(), self.last - self.acked))
-        self.store.append(seq, cls, sfx, payload)
+        self.store.append(seq, cls if cls & FILE else cls | _topic(suffix) << 4, sfx, payload)
         self.last = seq
         return seq
 
@@ -160,37 +161,35 @@ class Outbox:
         in seq order while the QoS 1 window has room (session.publish_ext: the adapter writes
         each with packet()). root: b'faxbridge/<unit>/'."""
         if self.telemetry is not None and session.state == 2:
-            if root != self._root:
-                self._root = root
-                self._ttop = root + b"telemetry"
-            session.publish(self._ttop, self.telemetry, 0, now=now)
+            session.publish(root, self.telemetry, 0, now=now, tail=b"telemetry")
             self.telemetry = None
         n = 0
         w = len(self._top)
         st = self.store
         while self._n < w and session.can_publish():
-            r = st.read()
+            r = st.skip()
             if r is None:
                 break
-            seq, cls, sfx, payload = r
+            seq, cls = r
+            at = st.at
             i = (self._h + self._n) % w
             pid = 1
             if cls & FILE:
                 k = _PAGE   # page topics are one-off: never cached
-                if st.file_size(_ref(payload)) < 0:
+                r = st.read(at)
+                if r is None or st.file_size(_ref(r[3])) < 0:
                     self.lost_files += 1
                     pid = 0   # gone (pruned): skipped in order, as if delivered
             else:
-                k = _topic(sfx)
+                k = ((cls >> 4) & 7) - 1 & 255   # 255: not an event topic (or an older record)
             if pid:
                 pid = session.publish_ext(now)
             self._pid[i] = pid
             self._seq[i] = seq
-            self._off[i] = st.at
+            self._off[i] = at
             self._top[i] = k
             self._n += 1
             if pid:
-                self.sent += 1
                 n += 1
             else:
                 self._advance(now)
@@ -217,22 +216,26 @@ class Outbox:
                 return j
         return -1
 
-    def packet(self, pid, dup, root, buf):
-        """The PUBLISH of the event in flight as pid, read from the store: writes its fixed
-        header, topic (root + suffix) and packet id into buf (DUP set if dup) and returns
-        (n, payload, ref, size): write buf[:n], then payload (a view of the store's buffer,
-        valid until its next read or append), then, when ref is not None, `size` bytes of the
-        file ref. None: pid is not in flight (acknowledged meanwhile: write nothing). n < 0:
-        it cannot be written (its record unreadable, its file gone or resized, buf too short):
-        write nothing, the caller forgets it (session.forget, on_puback)."""
+    def packet(self, pid, dup, root):
+        """The PUBLISH of the event in flight as pid, read from the store (DUP set if dup):
+        (pkt, ref, size): write pkt (its header and payload: a view valid until the store's
+        next read or append), then, when ref is not None, `size` bytes of the file ref. The
+        header is written in place before the payload in the store's buffer (FileStore:
+        `whole`, `room`); a store without that room gets a packet made for it. None: pid is
+        not in flight (acknowledged meanwhile: write nothing). pkt None: it cannot be written
+        (its record unreadable, its file gone or resized): write nothing, the caller forgets
+        it (session.forget, on_puback)."""
         j = self._find(pid)
         if j < 0:
             return None
         st = self.store
         r = st.read(self._off[j])
         if r is None:
-            return -1, None, None, 0
+            return None, None, 0
         _seq, cls, sfx, payload = r
+        sl = len(sfx)
+        t = 13 + sl + len(payload)   # the record's size: in the store's buffer if <= max_record
+        at = 9 + sl                  # where its payload lies in the record
         ref = None
         size = 0
         if cls & FILE:
@@ -240,11 +243,23 @@ class Outbox:
             i = b.find(b"\n")
             ref = str(b[:i], "utf-8")
             payload = payload[i + 1:]
+            at += i + 1
             size = st.file_size(ref)
             if size < 0:
-                return -1, None, ref, 0
-        n = codec.publish_header_into(buf, root, len(payload) + size, 1, False, dup, pid, sfx)
-        return n, payload, ref, size
+                return None, ref, 0
+        k = len(payload)
+        w = getattr(st, "whole", None)
+        if w is not None and t <= st.max_record and st.room >= len(root):
+            e = st.room + at
+            a = st.room + 9
+        else:   # a packet made for it: room for the header, the suffix, the payload (rare)
+            e = 9 + len(root) + sl
+            a = e - sl
+            w = bytearray(e + k)
+            w[a:e] = sfx
+            w[e:] = payload
+        s = codec.publish_head_before(w, e, root, a, sl, k + size, dup, pid)
+        return memoryview(w)[s:e + k], ref, size
 
     def on_puback(self, pid, now):
         """The event sent as pid is acknowledged (or forgotten). Returns the name of its file
@@ -278,7 +293,9 @@ class Outbox:
         if d <= self.acked:
             return
         if force or d - self.acked >= self.ack_batch or now - self._t_ack >= self.ack_ms:
-            self.store.ack(d)
+            # the new head: the first event still in flight (all before it are delivered),
+            # or, with none, the store's cursor
+            self.store.ack(d, self._off[self._h] if self._n else -1)
             self.acked = d
             self._t_ack = -1
 
@@ -294,16 +311,18 @@ class Outbox:
 
 
 def _topic(sfx):
-    """Index of the suffix sfx (bytes-like) in contract.EVENT_TOPICS, 255 if it is none of them."""
+    """1 + the index of the suffix sfx (str, or bytes) in contract.EVENT_TOPICS, 0 if it is none
+    of them."""
+    if type(sfx) is not str:
+        try:
+            sfx = str(sfx, "utf-8")
+        except UnicodeError:
+            return 0
     t = contract.EVENT_TOPICS
-    try:
-        s = str(sfx, "utf-8")   # the one allocation: a short str, dropped at once
-    except UnicodeError:
-        return 255
     for i in range(len(t)):
-        if t[i] == s:
-            return i
-    return 255
+        if t[i] == sfx:
+            return i + 1
+    return 0
 
 
 def _ref(payload):

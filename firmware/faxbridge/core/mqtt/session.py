@@ -26,6 +26,8 @@ EVENTS: ("up", session_present) after CONNACK 0; ("refused", rc, text) CONNACK !
 RAM: the QoS 1 publishes in flight are three preallocated arrays of max_inflight + 2 slots
 (packet id, last sent, a packet or None) kept in the order first sent: an outbox event in
 flight is its packet id alone (the adapter writes it from the store, docs/mqtt.md "RAM").
+The session is its own packet parser (codec.Parser is its base class, the session its sink:
+one object); the CONNECT packet is made once, at construction.
 """
 from array import array
 
@@ -48,17 +50,14 @@ _MASK = const(0x3FFFFFFF)  # send times kept modulo 2**30 (a small int on the ES
 _DUP = const(0x10000)      # take(): an int item with this bit is a resend
 
 
-class Session:
+class Session(codec.Parser):
     def __init__(self, client_id, *, keepalive=60, clean=True, will=None, username=None,
                  password=None, header_size=256, max_inflight=8, retry_ms=20000,
                  connack_timeout_ms=10000, ping_timeout_ms=None, backoff_min_ms=500,
                  backoff_max_ms=60000, rand=None):
-        self.client_id = client_id
         self.keepalive = keepalive
-        self.clean = clean
-        self.will = will
-        self.username = username
-        self.password = password
+        # the CONNECT packet, made once (its fields are checked here: ValueError)
+        self._connect = codec.encode_connect(client_id, keepalive, clean, will, username, password)
         self.max_inflight = max_inflight
         self.retry_ms = retry_ms
         self.connack_timeout_ms = connack_timeout_ms
@@ -69,10 +68,10 @@ class Session:
         self.backoff_min_ms = backoff_min_ms
         self.backoff_max_ms = backoff_max_ms
         self.rand = rand
-        self.parser = codec.Parser(header_size)  # headers only: payloads stream through
+        codec.Parser.__init__(self, header_size)  # headers only: payloads stream through
         self.rx = None
-        self._rq = 0             # the incoming PUBLISH being received: its qos, pid, error
-        self._rpid = 0
+        # the incoming PUBLISH being received: its qos and pid are the parser's (_first, _id)
+        # until the next packet begins
         self._rerr = False
         self.state = DOWN
         self.attempts = 0
@@ -89,8 +88,6 @@ class Session:
         self._t_tx = 0
         self._t_ping = -1        # when the outstanding PINGREQ was sent, -1 = none
         self._t_start = 0
-        self.stats_tx = 0        # packets queued
-        self.stats_rx = 0        # packets received
         self.stats_resent = 0    # PUBLISH sent again with DUP
 
     # ---- packet ids: 1..65535, never 0, never one still in flight (2.3.1) ----
@@ -148,7 +145,6 @@ class Session:
     def _send(self, pkt, now):
         self._out.append(pkt)
         self._t_tx = now
-        self.stats_tx += 1
 
     def pending(self):
         """True when there are bytes to write (take() would return some)."""
@@ -170,14 +166,13 @@ class Session:
     # ---- connection lifecycle ----
     def start(self, now):
         """The transport is connected: send CONNECT."""
-        self.parser.reset()
+        self.reset()
         self._out = []
         self.state = _CONNECTING
         self._t_start = now
         self._t_rx = now
         self._t_ping = -1
-        self._send(codec.encode_connect(self.client_id, self.keepalive, self.clean, self.will,
-                                        self.username, self.password), now)
+        self._send(self._connect, now)
 
     def lost(self, now, reason="connection lost"):
         """The transport failed or closed. Returns the delay (ms) before the next attempt."""
@@ -222,8 +217,9 @@ class Session:
             raise OSError("too many publishes in flight")
         return self._pid()
 
-    def publish(self, topic, payload, qos=0, retain=False, now=0, force=False):
-        """Queue a PUBLISH; topic is bytes (checked), payload bytes-like. Returns the packet id
+    def publish(self, topic, payload, qos=0, retain=False, now=0, force=False, tail=b""):
+        """Queue a PUBLISH to topic + tail (bytes, checked; a root and a suffix are not joined
+        first), payload bytes-like. Returns the packet id
         (0 at QoS 0). QoS 0: only the header is built, take() hands out the payload object
         itself (keep it unchanged until then). QoS 1 (rare control messages: availability, HA
         discovery; events go by publish_ext): the packet is copied whole and kept until PUBACK,
@@ -233,9 +229,9 @@ class Session:
             raise OSError("not connected")
         pid = self._qos1(force) if qos else 0
         pl = len(payload)
-        rem = 2 + len(topic) + (2 if qos else 0) + pl
+        rem = 2 + len(topic) + len(tail) + (2 if qos else 0) + pl
         pkt = bytearray(1 + codec.varint_size(rem) + rem - (pl if not qos else 0))
-        n = codec.publish_header_into(pkt, topic, pl, qos, retain, False, pid)
+        n = codec.publish_header_into(pkt, topic, pl, qos, retain, False, pid, tail)
         self._send(pkt, now)
         if not qos:
             self._out.append(payload)
@@ -275,7 +271,7 @@ class Session:
         self._t_rx = now
         self._now = now
         try:
-            self.parser.feed(data, self)
+            self.parse(data, self)
         except ValueError as e:
             self._fail("protocol error: %s" % e)
 
@@ -284,7 +280,6 @@ class Session:
         if self.state == DOWN:
             return
         now = self._now
-        self.stats_rx += 1
         self._t_ping = -1  # any packet proves the link alive
         n = len(body)
         if ptype == _CONNACK:   # 3.2: session present flag, return code
@@ -329,10 +324,7 @@ class Session:
         if q == 2:
             # we subscribe at QoS 1 at most, so a broker never sends QoS 2 (3.8.4)
             raise ValueError("QoS 2 PUBLISH not supported")
-        self.stats_rx += 1
         self._t_ping = -1
-        self._rq = q
-        self._rpid = pid
         self._rerr = False
         if self.rx is not None:
             try:
@@ -354,8 +346,8 @@ class Session:
                 ack = self.rx.on_publish_end()
             except Exception as e:
                 self._rx_error(e)
-        if self._rq and ack and self.state == UP:
-            self._send(codec.encode_puback(self._rpid), self._now)
+        if self._first & 6 and ack and self.state == UP:   # QoS 1: its pid is the parser's
+            self._send(codec.encode_puback(self._id), self._now)
 
     def _rx_error(self, e):
         self._rerr = True
