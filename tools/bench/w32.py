@@ -44,6 +44,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 import _path  # noqa: E402,F401  (tools/hostpath.py)
+import heap  # noqa: E402  (search: the bisection heap.py uses)
 
 PKG = "@micropython/micropython-webassembly-pyscript"
 PKG_VERSION = "1.27.0"
@@ -335,7 +336,7 @@ def at_all(g, label):
 
 def bisect(runner, d, mods, phase="scenario", say=say):
     """Smallest heap (KB, STEP_KB steps) at which the plan completes without the heap growing,
-    and completes again: (kb, trials, [(kb, step where it grew first)], figures at kb)."""
+    twice (heap.search): (kb, trials, [(kb, step where it grew first)], figures at kb)."""
     trials, grew, figs = [], [], {}
 
     def ok(kb):
@@ -348,28 +349,7 @@ def bisect(runner, d, mods, phase="scenario", say=say):
         elif g["grew_at"]:
             grew.append((kb, g["grew_at"]))
         return g["ok"]
-    hi, lo = HI_KB, LO_KB
-    if not ok(hi):
-        return None, trials, grew, None
-    while hi - lo > STEP_KB:
-        mid = (lo + hi) // 2
-        mid -= mid % STEP_KB
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-    n = 1                                # it must complete twice, or step up (as heap.bisect)
-    for _ in range(6):
-        if n >= 2:
-            break
-        if ok(hi):
-            n += 1
-        else:
-            hi += STEP_KB                # not run yet: it has to complete twice too
-            n = 0
-    if n < 2:       # the edge still flaps: the smallest size run above every failure that completed
-        fail = max(k for k, g in trials if not g)
-        hi = min([k for k, g in trials if g and k > fail] or [None])
+    hi = heap.search(ok, LO_KB, HI_KB, STEP_KB)
     return hi, trials, grew, figs.get(hi)
 
 
