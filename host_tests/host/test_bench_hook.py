@@ -204,3 +204,21 @@ def test_w32_bisection_finds_a_clean_edge_and_none_when_the_top_grows(monkeypatc
     assert [ok for kb, ok in ran if kb == 300] == [True, True]
     ran = _w32_runs(monkeypatch, lambda kb, n: False)
     assert w32.bisect("runner", "d", [], say=lambda *a: None)[0] is None and len(ran) == 1
+
+
+def test_one_search_serves_both_tools(monkeypatch):
+    # heap.bisect and w32.bisect are one search over a probe callable (heap.search), each
+    # size probed once per call and reported by the tool as its own trial
+    import heap
+    import w32
+    calls = []
+
+    def search(probe, lo, top, step=heap.STEP_KB):
+        calls.append((lo, top, step, probe(top)))
+        return top if calls[-1][3] else None
+    monkeypatch.setattr(heap, "search", search)
+    ran = _w32_runs(monkeypatch, lambda kb, n: True)
+    assert w32.bisect("runner", "d", [], say=lambda *a: None)[0] == w32.HI_KB and ran == [(w32.HI_KB, True)]
+    ran = _fake_runs(monkeypatch, lambda kb, n: False)
+    assert _bisect(400, 1536) is None and ran == [(1536, False)]
+    assert calls == [(w32.LO_KB, w32.HI_KB, w32.STEP_KB, True), (400, 1536, heap.STEP_KB, False)]

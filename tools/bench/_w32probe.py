@@ -1,15 +1,17 @@
-"""The 32-bit probe (tools/bench/w32.py): the unit's imports, its boot objects and a core
-scenario as a plan of small steps, run on MicroPython's webassembly port (wasm32) and, for
-comparison, on the 64-bit unix port, on the same files. Not a benchmark itself.
+"""The 32-bit probe (tools/bench/w32.py): the unit's imports, its boot objects and the
+widened scenario (w32.py's docstring) as a plan of small steps, run on MicroPython's
+webassembly port (wasm32) and, for comparison, on the 64-bit unix port, on the same files. Not
+a benchmark itself.
 
 The webassembly port collects only between calls from JavaScript (gc.collect() inside a call is
 deferred; with no room the heap grows instead), so its runner (w32.py's run.mjs) calls step(i)
 for each step of the plan, then collects, then held(i). The unix port runs main(): the same
-steps and prints. Reads w32.json in the current folder: {"phase": "code" | "scenario" | "plug", "mods":
-[...], "flash": "<dir>/", "telegrams": n}. Prints `w32: plan <n> <label>` for each step, then per
-step `w32: top <i> <bytes>` (gc.mem_alloc() as the step ends, garbage included) and
-`w32: held <i> <bytes>` (after the collection), `w32: size <i> <bytes>` (allocated + free: it
-changes when the heap grows), `w32: done` at the end.
+steps and prints. Reads w32.json in the current folder: {"phase": "code" | "scenario" |
+"plug", "mods": [...], "flash": "<dir>/", "telegrams": n} (optional: "tx_passes",
+"rx_passes", "jobs"). Prints `w32: plan <n> <label>` for each step, then per step `w32: top
+<i> <bytes>` (gc.mem_alloc() as the step ends, garbage included) and `w32: held <i> <bytes>`
+(after the collection), `w32: size <i> <bytes>` (allocated + free: it changes when the heap
+grows), `w32: done` at the end.
 """
 import gc
 import json
@@ -98,34 +100,35 @@ def _recover(_):
 
 # ---- the scenario on that unit
 class _Wire:
-    """The connection as the link's _flush writes to it: each PUBLISH's packet id noted (the
-    broker acknowledges it), the bytes dropped."""
+    """The connection as the link's _flush and rx.send write to it: each PUBLISH's packet id
+    noted (the broker acknowledges it), the bytes dropped. A packet's fixed header, topic and
+    packet id come in one write; its payload may follow in any number of writes."""
 
     def __init__(self):
         self.pids = []
-        self.head = True            # the next write starts a packet
+        self.left = 0               # bytes of the current packet still to come
 
     def write(self, b):
-        if self.head and b[0] >> 4 == 3 and (b[0] >> 1) & 3:     # PUBLISH, QoS 1 or 2
-            i = 1
-            while b[i] & 0x80:
-                i += 1
-            i += 3 + ((b[i + 1] << 8) | b[i + 2])
-            self.pids.append((b[i] << 8) | b[i + 1])
-            rest = len(b) - i - 2                             # payload in the same write?
-            self.head = rest > 0 or self._whole(b)
-        else:
-            self.head = True
-
-    def _whole(self, b):
-        i, n, sh = 1, 0, 0
-        while True:
-            n |= (b[i] & 0x7F) << sh
-            if not b[i] & 0x80:
-                break
-            i += 1
-            sh += 7
-        return n + i + 1 <= len(b)
+        i, n = 0, len(b)
+        while i < n:
+            if self.left:
+                k = min(self.left, n - i)
+                self.left -= k
+                i += k
+                continue
+            t = b[i]
+            j, rl, sh = i + 1, 0, 0
+            while True:
+                rl |= (b[j] & 0x7F) << sh
+                j += 1
+                if not b[j - 1] & 0x80:
+                    break
+                sh += 7
+            if t >> 4 == 3 and (t >> 1) & 3:                 # PUBLISH, QoS 1 or 2
+                p = j + 2 + ((b[j] << 8) | b[j + 1])
+                self.pids.append((b[p] << 8) | b[p + 1])
+            self.left = rl
+            i = j
 
     async def drain(self):
         pass
@@ -189,65 +192,226 @@ def _verdicts(_):
     print("w32: verdicts %s; left in the outbox %d" % (json.dumps(u.counters["verdicts"]), u.link.outbox.depth()))
 
 
-# a one-page Class 2 send and receive against host_tests' scripted modem (fax_helpers,
-# test_fax_class2_mem.py), one step per exchange
-def _tx_rig(_):
-    import fax_helpers as h
-    U["rig"] = h.Rig()
+# ---- a 256 KB cmd/fax through the link's own intake, its job sent by the unit's own driver
+# from the pages on flash, a fax received into app/rx.RxSink (docs/bench.md)
+_NOW = 2000                 # the link's clock after the telegrams (ms; nothing times out)
 
 
-def _tx_dial(_):
-    import fax_helpers as h
-    h.start_send(U["rig"], h.PAGE)
+def _cmd_open(_):
+    """The cmd/fax PUBLISH as the broker sends it (w32.py wrote it: fixed header, topic,
+    packet id, then the payload of tools/bench/_scenario.big_fax), read from flash."""
+    U["pub"] = open(CFG["flash"] + "fax.pub", "rb")
 
 
-def _tx_connect(_):
-    import fax_helpers as h
-    h.connect(U["rig"])
+def _cmd_read(_):
+    """One socket read into the link's own buffer, fed to its session (link._reader's loop):
+    the inbox streams the cmd/fax through faxcmd.Parser into the spool; at its last byte
+    Unit._on_command -> Jobs.submit (app/pages.count over the spool files) answers it."""
+    f = U.get("pub")
+    if f is None:
+        return
+    ln = U["unit"].link
+    ib = ln.inbox
+    buf = ln.rxbuf
+    mv = memoryview(buf)
+    k = ib.keep
+    n = f.readinto(mv[k:] if k else buf)
+    if not n:
+        f.close()
+        U["pub"] = None
+        return
+    ib.at = k
+    ib.end = k + n
+    ln.session.feed(mv[k:k + n], _NOW)
+    ib.at = -1
+    ln._handle(_NOW)
 
 
-def _tx_page(_):
-    import fax_helpers as h
-    r = U["rig"]
-    r.take()
-    r.say(h.OK)
-    r.expect("AT+FET=2\r")
+def _cmd_answered(_):
+    u = U["unit"]
+    assert U.get("pub") is None, "the cmd/fax was not read to its end"
+    job = u.jobs.find("big")
+    assert job is not None and job["state"] == "queued", job
+    _ack(u.link, _NOW)
+    print("w32: cmd/fax %d pages accepted; spool left %d" % (job["n"], len(u.link.inbox.spool.pages())))
 
 
-def _tx_end(_):
-    import fax_helpers as h
-    r = U["rig"]
-    r.say("\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n" + h.OK)
-    print("w32: fax sent, code %s" % r.end()["code"])
-    r.boot()
-    U["rig"] = None
+_OK = b"\r\nOK\r\n"
+_RX = b'\r\n+FCON\r\n\r\n+FTSI:"  +81 3 1234"\r\n\r\n+FDCS:1,3,0,2,0,0,0,0\r\n' + _OK
 
 
-def _rx_rig(_):
-    import fax_helpers as h
-    U["sink"] = h.BufSink()
-    U["rig"] = h.Rig(sink=U["sink"])
+class _Modem:
+    """The modem behind the unit's own FaxLine and driver (app/faxline.py), scripted as
+    host_tests/core's Class 2 dialogues: what the driver writes is answered through
+    FaxLine.feed (the modem task's reader), the events go to FaxLine.events. The data of the
+    last page sent is kept on flash and is the fax received later."""
+
+    def __init__(self, fl):
+        self.fl = fl
+        self.pages = 0           # pages whose data began (AT+FDT answered)
+        self.last = 0            # the page to keep: the job's last
+        self.fdr = 0
+        self.cap = None          # that page's data, as written
+        self.src = None          # a reception's page data, read from there
+        self.busy = 0            # passes that did something
+
+    def say(self, b):
+        fl = self.fl
+        fl.feed(b)
+        fl.driver.poll(U["unit"].mono())
+
+    def answer(self, o):
+        if o[:3] == b"ATD":
+            r = b"\r\n+FCON\r\n\r\n+FCSI:+1 555 0100\r\n\r\n+FDIS:1,3,0,2,0,0,0,0\r\n" + _OK
+        elif o[:6] == b"AT+FDT":
+            self.pages += 1
+            if self.pages == self.last:
+                self.cap = open(CFG["flash"] + "page.g3", "wb")
+            r = b"\r\n+FDCS:1,3,0,2,0,0,0,0\r\n\r\nCONNECT\r\n\x11"
+        elif o[:8] == b"AT+FET=0":
+            r = b"\r\n+FPTS:1\r\n" + _OK
+        elif o[:6] == b"AT+FET":
+            r = b"\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n" + _OK
+        elif o[:3] == b"ATA":
+            r = _RX
+        elif o[:6] == b"AT+FDR":
+            self.fdr += 1
+            r = b"\r\n+FCFR\r\n\r\nCONNECT\r\n" if self.fdr == 1 else b"\r\n+FHNG:0\r\n" + _OK
+        elif o == b"\x12":      # DC2: the page data follows
+            self.src = open(CFG["flash"] + "page.g3", "rb")
+            return
+        else:                   # initialisation
+            r = _OK
+        self.say(r)
+
+    def step(self):
+        """One pass of the modem task (FaxLine._drive): poll, start the job due, write (one
+        command, or up to 4 chunks of page data: 512 B), the modem's answer, the events; or
+        one UART read of page data received (FaxLine.reader, its own buffer)."""
+        u = U["unit"]
+        fl = self.fl
+        m = fl.driver
+        now = u.mono()
+        self.busy += 1
+        if self.src is not None:
+            n = self.src.readinto(fl._buf)
+            if n:
+                fl.feed(memoryview(fl._buf)[:n])
+            else:
+                self.src.close()
+                self.src = None
+                self.say(b"\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + _OK)
+            fl.events()
+            return
+        m.poll(now)
+        if fl.active is None and m.ready():
+            job = u.jobs.next_due(u.now())
+            if job is not None:
+                self.last = job["n"]
+                fl.active = job
+                u.jobs.start_call(job, u.now())
+                m.send(job["dial"], fl.open_page, now)
+        o = None
+        for _ in range(4):
+            data = m.state_name() == "txdata"
+            o = m.next_output(now)
+            if not o:
+                break
+            if not data and o[:2] == b"AT" or o == b"\x12":
+                self.answer(bytes(o))
+                break
+            if self.cap is not None:
+                self.cap.write(o)
+            if m.state_name() != "txdata" and not m._wq:      # DLE ETX written: the page ends
+                if self.cap is not None:
+                    self.cap.close()
+                    self.cap = None
+                self.say(_OK)
+                break
+        if o is not None and not o and fl.active is None and m.ready():
+            self.busy -= 1      # nothing to do: the call is over, the modem initialised
+        fl.events()
+        if u.link.outbox.depth():
+            _ack(u.link, _NOW)
 
 
-def _rx_answer(_):
-    import fax_helpers as h
-    h.start_receive(U["rig"])
-    U["rig"].expect("\x12")
+def _line_start(_):
+    u = U["unit"]
+    U["modem"] = _Modem(u.fax)
+    u.fax.driver.start(u.mono())
 
 
-def _rx_page(_):
-    import fax_helpers as h
-    U["rig"].say(h.STUFFED)
+def _modem(_):
+    U["modem"].step()
 
 
-def _rx_end(_):
-    import fax_helpers as h
-    r = U["rig"]
-    r.say("\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + h.OK)
-    r.expect("AT+FDR\r")
-    r.say("\r\n+FHNG:0\r\n" + h.OK)
-    print("w32: fax received, code %s, page intact %s" % (r.end()["code"], U["sink"].pages[0] == h.PAGE))
-    U["rig"] = U["sink"] = None
+def _sent(_):
+    u = U["unit"]
+    m = u.fax.driver
+    assert m.state_name() == "idle" and u.fax.active is None and not u.jobs.jobs, (m.state_name(), u.jobs.jobs)
+    _ack(u.link, _NOW)
+    c = u.counters
+    print("w32: fax sent %d, failed %d, pages %d; modem passes %d" % (
+        c["fax_sent"], c["fax_failed"], c["tx_pages"], U["modem"].busy))
+    U["modem"].busy = 0
+    assert c["fax_sent"] == 1 and c["tx_pages"] == U["modem"].last
+
+
+def _ring(_):
+    md = U["modem"]
+    md.say(b"\r\nRING\r\n")
+    md.say(b"\r\nRING\r\n")
+
+
+def _received(_):
+    import os
+    u = U["unit"]
+    assert u.fax.driver.state_name() == "idle" and U["modem"].src is None
+    _ack(u.link, _NOW)          # the page streamed from flash, then fax/received
+    left = os.listdir(u.flash + "rx")
+    print("w32: fax received %d, pages published %d, left in rx/: %s; modem passes %d" % (
+        u.counters["rx_faxes"], u.link.files_done, left, U["modem"].busy))
+    assert u.counters["rx_faxes"] == 1 and u.link.files_done == 1
+    os.remove(CFG["flash"] + "page.g3")
+    U["modem"] = None
+
+
+# ---- 100 finished jobs on flash (as _scenario.prepare_jobs: to a busy number, retries 0),
+# then a reboot: the unit's objects dropped, its boot objects built again over those records
+def _job(i):
+    u = U["unit"]
+    sp = u.link.inbox.spool
+    jid = "j%03d" % i
+    sp.begin_page(0, "text")
+    sp.write(("job %d" % i).encode())
+    sp.end_page()
+    assert u.jobs.submit(jid, "5550199", sp.pages(), i, u.now()) is None
+    sp.clear()
+    job = u.jobs.next_due(u.now())
+    assert job is not None and job["id"] == jid, job
+    u.jobs.start_call(job, u.now())
+    u.jobs.end_call(job, 263, (("reason", "busy"),), 0, u.now())
+    assert not u.jobs.jobs, u.jobs.jobs
+    if i % 8 == 7:
+        _ack(u.link, _NOW)
+
+
+def _drop(_):
+    """As a SIGKILL: every object of the unit let go, nothing closed; what is on flash stays."""
+    U.clear()
+
+
+def _after(_):
+    """One telegram answered after the reboot (its verdict acknowledged)."""
+    u = U["unit"]
+    _link_up(0)
+    with open(CFG["flash"] + "tels.bin", "rb") as f:
+        n = f.read(2)
+        u.telegram(f.read((n[0] << 8) | n[1]), "center", "A", "mqtt")
+    _ack(u.link, _NOW)
+    assert sum(u.counters["verdicts"].values()) == 1 and not u.link.outbox.depth()
+    print("w32: after the reboot: boot %d, %d jobs open, a verdict %s" % (
+        u.state["boots"], len(u.jobs.jobs), json.dumps(u.counters["verdicts"])))
 
 
 def _nothing(_):
@@ -267,6 +431,15 @@ def _plug(addr):
     U["plug"] = node
 
 
+def _reads():
+    """Socket reads of the cmd/fax file (the link's buffer, mqtt.rx_buffer, 2048 by default)."""
+    import os
+    try:
+        return os.stat(CFG["flash"] + "fax.pub")[6] // 2048 + 2
+    except OSError:
+        return 0
+
+
 def _plan():
     """[(label, fn, arg, count)]: a step of count > 1 is run count times with arg 0, 1, ..."""
     p = [("start", _nothing, 0, 1)]
@@ -274,7 +447,7 @@ def _plan():
     p.append(("code", _nothing, 0, 1))
     if CFG["phase"] == "code":
         return p
-    p += [("import fax_helpers", _import, "fax_helpers", 1), ("helpers", _nothing, 0, 1)]
+    p.append(("helpers", _nothing, 0, 1))
     if CFG["phase"] == "plug":
         p.append(("plug", _plug, 0, 1))
     p += [
@@ -285,10 +458,17 @@ def _plan():
           ("idle", _nothing, 0, 1), ("link up", _link_up, 0, 1), ("telegrams opened", _tels, 0, 1),
           ("telegram", _telegram, None, CFG.get("telegrams", 1000)),
           ("verdicts acknowledged", _verdicts, 0, 1),
-          ("fax tx rig", _tx_rig, 0, 1), ("fax tx dial", _tx_dial, 0, 1), ("fax tx connect", _tx_connect, 0, 1),
-          ("fax tx page", _tx_page, 0, 1), ("fax tx end", _tx_end, 0, 1),
-          ("fax rx rig", _rx_rig, 0, 1), ("fax rx answer", _rx_answer, 0, 1), ("fax rx page", _rx_page, 0, 1),
-          ("fax rx end", _rx_end, 0, 1), ("end", _nothing, 0, 1)]
+          ("cmd/fax opened", _cmd_open, 0, 1), ("cmd/fax read", _cmd_read, 0, _reads()),
+          ("cmd/fax answered", _cmd_answered, 0, 1),
+          ("fax line start", _line_start, 0, 1), ("modem pass, sending", _modem, 0, CFG.get("tx_passes", 120)),
+          ("fax sent", _sent, 0, 1), ("fax rx ring", _ring, 0, 1),
+          ("modem pass, receiving", _modem, 0, CFG.get("rx_passes", 80)), ("fax received", _received, 0, 1),
+          ("finished job", _job, None, CFG.get("jobs", 100)), ("reboot: the unit dropped", _drop, 0, 1),
+          ("reboot config.load", _config, 0, 1), ("reboot registry (deep_check)", _registry, 0, 1),
+          ("reboot Unit.__init__", _unit, 0, 1), ("reboot MQTT link", _link, 0, 1),
+          ("reboot CAFIS checker", _checker, 0, 1), ("reboot jobs.recover, config.slim", _recover, 0, 1),
+          ("reboot idle", _nothing, 0, 1), ("reboot: a telegram answered", _after, 0, 1),
+          ("end", _nothing, 0, 1)]
     return p
 
 
@@ -300,7 +480,7 @@ def _at(i):
         if i < n:
             if arg is None:
                 arg = i
-                if i % 8 == 7:
+                if i % 8 == 7 and fn is _telegram:
                     label = "telegram, then the outbox published and acknowledged"
             return label, fn, arg
         i -= n

