@@ -15,7 +15,8 @@ def lines_of(data, size=256):
     out = []
     i = 0
     while True:
-        i, item = r.take(data, i)
+        i = r.take(data, i)
+        item = r.item
         if item is None:
             return out, r
         out.append(item)
@@ -83,10 +84,10 @@ def test_line_reader_reports_flow_control_between_lines():
 
 def test_line_reader_resumes_across_chunks():
     r = at.LineReader()
-    i, item = r.take(b"\r\n+FH", 0)
-    assert item is None and i == 5
-    i, item = r.take(b"NG:0\r\n", 0)
-    assert item == "+FHNG:0" and i == 5
+    i = r.take(b"\r\n+FH", 0)
+    assert r.item is None and i == 5
+    i = r.take(b"NG:0\r\n", 0)
+    assert r.item == "+FHNG:0" and i == 5
 
 
 def test_line_reader_cuts_long_lines_and_replaces_binary():

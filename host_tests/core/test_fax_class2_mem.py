@@ -101,7 +101,7 @@ def test_the_session_is_one_object_reused_and_keeps_no_page_io_between_calls():
     assert r.m._sess is None and r.m._s is s
     assert s.src is None and s.next_src is None and s.open_page is None and s.sink is None
     _send_call(r)
-    assert r.m._s is s and s.pprs == [1] and s.dir == "tx"
+    assert r.m._s is s and s.npprs == 1 and s.pprs[0] == 1 and s.dir == "tx"
 
 
 def test_asking_for_events_when_there_are_none_allocates_nothing():

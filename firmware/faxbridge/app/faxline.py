@@ -175,7 +175,9 @@ class FaxLine:
     def feed(self, data):
         """Feed modem bytes to the driver. An exception from the driver (a bug, bad input it did
         not expect) must not kill the reader: the call in progress ends with 205001 and the
-        exception as its reason, and the driver starts afresh (the modem is re-initialised).
+        exception as its reason, and the driver starts afresh in place (Class2.clear: its buffers
+        and session kept, nothing made again while the heap may be short; the modem is
+        re-initialised).
         A MemoryError is the unit's heap, not the call's: -3, tried again (as class2._open)."""
         u = self.unit
         m = self.driver
@@ -197,7 +199,7 @@ class FaxLine:
         if self.rx is not None:
             self.rx.abort()
             self.rx = None
-        m.__init__(m.cfg, self.rx_sink)     # a fresh machine in the same object
+        m.clear()
         m.start(u.mono())
 
     def events(self):

@@ -125,16 +125,17 @@ def command(body):
 class LineReader:
     """Collects response lines from the modem in a preallocated buffer.
 
-    take(data, i) scans data (bytes/bytearray) from index i and returns (j, item): j is the
-    index after what was consumed, item a completed line (str, never empty), XON or XOFF (int),
-    or None when data ran out mid-line. Bytes outside printable ASCII become '?'; a line longer
-    than the buffer is cut (the rest is dropped and counted in `overflows`).
+    take(data, i) scans data (bytes/bytearray) from index i and returns j, the index after what
+    was consumed; self.item is then a completed line (str, never empty), XON or XOFF (int), or
+    None when data ran out mid-line (no tuple per line). Bytes outside printable ASCII become
+    '?'; a line longer than the buffer is cut (the rest is dropped and counted in `overflows`).
     """
 
     def __init__(self, size=256):
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
         self._n = 0
+        self.item = None
         self.overflows = 0
 
     def reset(self):
@@ -144,21 +145,24 @@ class LineReader:
         buf = self._buf
         n = self._n
         end = len(data)
+        self.item = None
         while i < end:
             b = data[i]
             i += 1
             if b == 13 or b == 10:
                 if n:
                     self._n = 0
-                    return i, str(self._mv[:n], "ascii")   # one str (no copy between)
+                    self.item = str(self._mv[:n], "ascii")   # one str (no copy between)
+                    return i
                 continue
             if b == _XON or b == XOFF:
                 self._n = n
-                return i, b
+                self.item = b
+                return i
             if n >= len(buf):
                 self.overflows += 1
                 continue
             buf[n] = b if 32 <= b < 127 else 63
             n += 1
         self._n = n
-        return i, None
+        return i

@@ -106,45 +106,45 @@ class Machine:
     dialect.read, which are the machine's own transitions:
       fields   state, cfg, d (the dialect), fclass, last_cmd, listing (what AT+FCLASS=? listed),
                nums (8 ints: +F response fields, at.ints),
-               init (the init commands not yet answered: [(body, required)], the current first)
+               init (how many init commands were answered: c2call.init_cmd)
       output   emit(kind, info), progress(phase, now), write(b), command(body, state, now, t)
       moves    goto(state, now, timeout), reset(reason, now), fail(code, reason, now),
                hangup(now, cmd), end(now, code, reason), closing(s, now) (the guard)
+      the subclass's _acts: the module of TABLE's actions (c2call), read by name
       page I/O (the driver's, class2.Class2) answer(now), load_page(s, i), configure(dcs),
                begin_page(s, info), abort_page(s), data_mode(now), end_data(now), rx_cancel(s, now)
     """
 
     def __init__(self, cfg, sink_factory):
         """`cfg`: the checked configuration (class2.DEFAULTS' keys)."""
-        self._auto = cfg["fclass"] == "auto"
-        self.fclass = None if self._auto else cfg["fclass"]   # the class in use (auto: once asked)
-        self.d = dialect.get(cfg["class_order"][0] if self._auto else cfg["fclass"])
         self.cfg = cfg
         self._sink_factory = sink_factory    # called by the driver (class2) only
-        self.listing = None
-        from faxbridge.core.fax import c2call
-        self._acts = c2call                  # TABLE's actions, by name
         self._lines = at.LineReader()
         self._wq = []
         self._ev = []
-        self.state = _OFF
-        self._deadline = None
-        self._sess = None                   # the call in progress: self._s, or None
         self._s = evidence.Session()         # the one session, reused call after call
-        self.init = []
         self.nums = [0] * 8                  # +F response numbers, parsed in place (dialect.read)
         self._cl = [None, None]              # a line's name and args (at.classify)
-        self._rings = 0
-        self._ring_t = None
-        self._idle_since = 0
-        self._xoff = False
-        self._xoff_t = 0
-        self._rx_armed = False
-        self._arm_on_write = False
-        self._rx_last = 0
-        self._rx_page_t = 0
-        self.resets = 0
-        self.last_cmd = None
+        self.clear()
+
+    def clear(self):
+        """Every field as a new machine has it, in place: the buffers, the session and the
+        lists are kept and emptied (after a driver error: no allocation while the heap may be
+        short). start() then initialises the modem."""
+        cfg = self.cfg
+        auto = cfg["fclass"] == "auto"
+        self.fclass = None if auto else cfg["fclass"]   # the class in use (auto: once asked)
+        self.d = dialect.get(cfg["class_order"][0] if auto else cfg["fclass"])
+        self._lines.reset()
+        self._wq.clear()
+        self._ev.clear()
+        self._s.reset(None, 0)
+        self._sess = None                   # the call in progress: self._s, or None
+        self.state = _OFF
+        self.init = 0                       # init commands answered (c2call.init_cmd)
+        self._deadline = self._ring_t = self.listing = self.last_cmd = None
+        self._rings = self._idle_since = self._xoff_t = self._rx_last = self._rx_page_t = 0
+        self._xoff = self._rx_armed = self._arm_on_write = False
 
     # ---- the unit's API (the rest, with the page I/O, is in class2.Class2) ----------------
 
@@ -156,12 +156,8 @@ class Machine:
             self.listing = None
             self.command("+FCLASS=?", CLASSQ, now)
             return
-        cmds = list(self.d["init"])
-        cmds.append((self.d["local_id"] % self.cfg["station_id"], True))
-        for e in self.cfg["init_extra"]:
-            cmds.append((e, True))
-        self.init = cmds
-        self.command(cmds[0][0], INIT, now)
+        self.init = 0
+        self.command(self._acts.init_cmd(self, 0), INIT, now)
 
     def ready(self):
         """True when a send() may start now: initialised, idle, no incoming call ringing."""
@@ -277,8 +273,7 @@ class Machine:
 
     def reset(self, reason, now):
         """The modem stopped answering: end any call, ask for DTR toggle, send ATZ."""
-        self.resets += 1
-        if self._auto:
+        if self.cfg["fclass"] == "auto":
             self.fclass = None               # ask AT+FCLASS=? again: the modem may be another
         self.emit("modem", {"state": "reset", "reason": reason})
         if self._sess is not None:

@@ -20,9 +20,14 @@ write, end_page, abort), catching their errors: the page I/O hooks c2core.Machin
 """
 from array import array
 
+from micropython import const
+
 from faxbridge.core.fax import at, c2call as a, c2core as c, dial, dialect, framing
 from faxbridge.core.fax.c2core import STATE_NAMES  # noqa: F401 (the driver's names)
+
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
+_RAW = const(4)     # self._full[_RAW]: raw page bytes, [0:chunk]
+_OUT = const(5)     # self._full[_OUT]: stuffed page bytes, [chunk:]
 
 # Configuration keys and defaults (docs/fax.md explains each). Times in seconds.
 DEFAULTS = {
@@ -39,6 +44,7 @@ DEFAULTS = {
 
 
 class Class2(c.Machine):
+    _acts = a     # TABLE's actions, by name (c2core.Machine._dispatch): one class attribute
     def __init__(self, config=None, sink_factory=None):
         cfg = dict(DEFAULTS)
         if config:
@@ -50,17 +56,23 @@ class Class2(c.Machine):
         order = cfg["class_order"] = tuple(cfg["class_order"])
         if not order or [k for k in order if k not in dialect.CLASSES]:
             raise ValueError("class_order: one or more of %s" % ", ".join(dialect.CLASSES))
-        c.Machine.__init__(self, cfg, sink_factory)
         n = int(cfg["chunk"])
-        self._n = n
         # one buffer for page data: sending, raw bytes in [0:n] and stuffed ones in [n:2n+2];
-        # receiving, unstuffed bytes in [0:2n+2] (framing.py: one byte past the cap)
+        # receiving, unstuffed bytes in [0:2n+2] (framing.py: one byte past the cap). _full:
+        # its views, made once: stuffed [n:2n] and [n:2n+1], unstuffed [0:2n+1] and all, raw
+        # [0:n], stuffed [n:]
         self._buf = bytearray(2 * n + 2)
         mv = memoryview(self._buf)
-        self._raw = mv[:n]
-        self._out = mv[n:]
-        self._full = (self._out[:n], self._out[:n + 1], mv[:2 * n + 1], mv)
+        out = mv[n:]
+        self._full = (out[:n], out[:n + 1], mv[:2 * n + 1], mv, mv[:n], out)
         self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
+        c.Machine.__init__(self, cfg, sink_factory)
+
+    def clear(self):
+        """As a new driver, in place (c2core.Machine.clear): the page buffer is kept."""
+        c.Machine.clear(self)
+        st = self._fst
+        st[0] = st[1] = st[2] = st[3] = 0
         self._rx_lead = False     # CR/LF right after CONNECT is not page data
 
     def recover_bytes(self):
@@ -147,12 +159,14 @@ class Class2(c.Machine):
         page (or a failure) what is left, then DLE ETX."""
         s = self._sess
         st = self._fst
-        n = self._n
+        full = self._full
+        out = full[_OUT]
+        n = len(full[0])
         st[2] = 0
         while s.outcome is None and st[2] < n:
             if st[0] >= st[1]:
                 try:
-                    k = s.src.readinto(self._raw)
+                    k = s.src.readinto(full[_RAW])
                 except MemoryError:    # the encoder is made at the first read: as in _open
                     s.outcome = (-3, "out of memory reading a page: tried again later")
                     break
@@ -166,13 +180,13 @@ class Class2(c.Machine):
                     break
                 st[0] = 0
                 st[1] = k
-            framing.stuff(st, self._buf, self._out, n)
+            framing.stuff(st, self._buf, out, n)
         o = st[2]
         if o >= n and s.outcome is None:
-            return self._full[o - n]
+            return full[o - n]
         self.end_data(now)
         if o and s.outcome is None:
-            return self._out[:o]
+            return out[:o]
         return self._wq.pop(0)
 
     def data_mode(self, now):
@@ -236,7 +250,9 @@ class Class2(c.Machine):
             if self.state == c.RXDATA:
                 i = self._rx_data(data, i, n, now)
                 continue
-            i, item = self._lines.take(data, i)
+            lr = self._lines
+            i = lr.take(data, i)
+            item = lr.item
             if item is None:
                 break
             if isinstance(item, int):
@@ -269,7 +285,7 @@ class Class2(c.Machine):
         st = self._fst
         st[0] = i
         st[1] = n
-        cap = 2 * self._n + 1
+        cap = 2 * len(self._full[0]) + 1
         while True:
             framing.unstuff(st, data, self._buf, cap)
             if st[2] >= cap:
