@@ -112,7 +112,8 @@ class Machine:
                hangup(now, cmd), end(now, code, reason), closing(s, now) (the guard)
       the subclass's _acts: the module of TABLE's actions (c2call), read by name
       page I/O (the driver's, class2.Class2) answer(now), load_page(s, i), configure(dcs),
-               begin_page(s, info), abort_page(s), data_mode(now), end_data(now), rx_cancel(s, now)
+               begin_page(s, info), abort_page(s), data_mode(now), end_data(now), rx_cancel(s, now),
+               drop_pages(s)
     """
 
     def __init__(self, cfg, sink_factory):
@@ -384,7 +385,7 @@ class Machine:
             else:
                 code, reason = 205001, "call ended without a result"
         info = evidence.end_info(s, code, reason, now, self.d["hangup_text"])
-        s.open_page = s.src = s.next_src = s.sink = None    # no page I/O kept between calls
+        self.drop_pages(s)                # no page I/O kept between calls
         self._sess = None
         self.emit("end", info)
         self._xoff = False

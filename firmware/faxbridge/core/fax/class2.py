@@ -124,7 +124,10 @@ class Class2(c.Machine):
     def _open(self, s, index):
         """Open page `index` into s.next_src: True, False past the last page, None when the
         page cannot be made (the call's outcome is then 204000; -3 when the heap could not
-        take it: not final, the job is tried again, docs/fax.md)."""
+        take it: not final, the job is tried again, docs/fax.md). A page opened before and
+        not taken is closed first (a resend replaces the next page with this one)."""
+        _close(s.next_src)
+        s.next_src = None
         try:
             s.next_src = s.open_page(index)
         except MemoryError:     # the unit's heap, not the page: -3, tried again later (job.py)
@@ -134,6 +137,13 @@ class Class2(c.Machine):
             s.outcome = (204000, "page %d: %s" % (index + 1, e))
             return None
         return s.next_src is not None
+
+    def drop_pages(self, s):
+        """The call is over: its page sources closed and let go, and its sink (the page
+        opener too): no page I/O is kept between calls."""
+        _close(s.src)
+        _close(s.next_src)
+        s.open_page = s.src = s.next_src = s.sink = None
 
     def configure(self, dcs):
         """The negotiated +FDCS tuple, for the page source (dialect.read)."""
@@ -205,6 +215,8 @@ class Class2(c.Machine):
         names its post-page message (<DLE><ppm>, T.32), so the next page is opened first;
         leaving the call it is DLE ETX there too."""
         s = self._sess
+        _close(s.src)             # the page is out: its source (encoder, file) goes before
+        s.src = None              # the next page is opened (one page source at a time)
         pe = self.d["page_end"]
         if pe is not None and s.outcome is None:
             more = self.load_page(s, s.index + 1)
@@ -344,3 +356,13 @@ class Class2(c.Machine):
         elif s.page_open:
             self.abort_page(s)
         a.page_end(self, s, verdict, now)
+
+
+def _close(src):
+    """Close a page source the driver lets go of (its file), if it has close(); errors are
+    the source's own and ignored."""
+    if src is not None and hasattr(src, "close"):
+        try:
+            src.close()
+        except Exception:
+            pass

@@ -76,9 +76,8 @@ def end_info(s, code, reason, now, describe):
         "pages": s.confirmed, "pprs": pprs(s), "remote_id": s.remote_id,
         "params": params.describe(dcs) if isinstance(dcs, tuple) else dcs,
         "remote_caps": s.remote_caps, "number": s.number, "duration": now - s.started,
+        "bad_pages": s.bad_pages,       # always 0 sending; in the literal: no rehash for it
     }
-    if s.dir == "rx":
-        info["bad_pages"] = s.bad_pages
     if s.npprs > _PPRS:
         info["pprs_more"] = s.npprs - _PPRS      # verdicts past the record: counted only
     return info
