@@ -253,4 +253,4 @@ def test_a_short_call_has_no_pprs_more_and_unknown_verdicts_stay_unknown():
     s.reset("rx", 0)
     for v in (None, 2, 300):
         evidence.add_ppr(s, v)
-    assert evidence.pprs(s) == [None, 2, None] and s.npprs == 3
+    assert evidence.end_info(s, 0, "", 0, None)["pprs"] == [None, 2, None] and s.npprs == 3

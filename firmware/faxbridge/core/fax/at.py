@@ -16,18 +16,10 @@ RING = const(3)    # unsolicited RING
 ECHO = const(4)    # our own command echoed back (echo left on)
 INFO = const(5)    # any other information text (ATI answers, +FDIS? values, ...)
 
-# Numeric result codes (ATV0) -> verbose name (V.25 ter 6.2.5 and common modem manuals).
-NUMERIC = (
-    ("0", "OK"),
-    ("1", "CONNECT"),
-    ("2", "RING"),
-    ("3", "NO CARRIER"),
-    ("4", "ERROR"),
-    ("5", "CONNECT"),
-    ("6", "NO DIALTONE"),
-    ("7", "BUSY"),
-    ("8", "NO ANSWER"),
-)
+# Numeric result codes (ATV0) 0..8 -> verbose name, by digit (V.25 ter 6.2.5 and common modem
+# manuals).
+NUMERIC = ("OK", "CONNECT", "RING", "NO CARRIER", "ERROR", "CONNECT", "NO DIALTONE", "BUSY",
+           "NO ANSWER")
 
 # Verbose final result codes; a line starting with one of these (then end or a space) is final.
 # "CONNECT 9600" is CONNECT; "NO DIAL TONE" is spelt both ways by real modems.
@@ -59,11 +51,11 @@ def classify(line, out):
         kind = RING
         name = "RING"
     elif 0 < len(u) <= 2 and u.isdigit():
-        for n, v in NUMERIC:
-            if n == u:
-                kind = RING if v == "RING" else FINAL
-                name = v
-        if kind == INFO and int(u) >= 9:    # 9..19: CONNECT <speed> in most numeric tables
+        v = int(u)
+        if v < len(NUMERIC) and len(u) == 1:
+            name = NUMERIC[v]
+            kind = RING if v == 2 else FINAL
+        elif v >= 9:                        # 9..19: CONNECT <speed> in most numeric tables
             kind = FINAL
             name = "CONNECT"
             args = u

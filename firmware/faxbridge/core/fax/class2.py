@@ -20,14 +20,10 @@ write, end_page, abort), catching their errors: the page I/O hooks c2core.Machin
 """
 from array import array
 
-from micropython import const
-
 from faxbridge.core.fax import at, c2call as a, c2core as c, dial, dialect, framing
 from faxbridge.core.fax.c2core import STATE_NAMES  # noqa: F401 (the driver's names)
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
-_RAW = const(4)     # self._full[_RAW]: raw page bytes, [0:chunk]
-_OUT = const(5)     # self._full[_OUT]: stuffed page bytes, [chunk:]
 
 # Configuration keys and defaults (docs/fax.md explains each). Times in seconds.
 DEFAULTS = {
@@ -66,14 +62,8 @@ class Class2(c.Machine):
         out = mv[n:]
         self._full = (out[:n], out[:n + 1], mv[:2 * n + 1], mv, mv[:n], out)
         self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
+        self._rx_lead = False     # CR/LF right after CONNECT is not page data (data_mode)
         c.Machine.__init__(self, cfg, sink_factory)
-
-    def clear(self):
-        """As a new driver, in place (c2core.Machine.clear): the page buffer is kept."""
-        c.Machine.clear(self)
-        st = self._fst
-        st[0] = st[1] = st[2] = st[3] = 0
-        self._rx_lead = False     # CR/LF right after CONNECT is not page data
 
     def recover_bytes(self):
         """What to write, with a pause between, to a modem a reset may have left in a call:
@@ -101,7 +91,7 @@ class Class2(c.Machine):
             return True
         s.open_page = open_page
         self.progress("preparing", now)
-        if not self._open(s, 0):
+        if not self.load_page(s, 0):
             if s.outcome is None:
                 s.outcome = (204000, "no pages")
             self.end(now)
@@ -111,18 +101,13 @@ class Class2(c.Machine):
         a.setup_page(self, s, now, c.DIAL)
         return True
 
-    def load_page(self, s, index):
-        """Open page `index` of the call into s.next_src (_open): True, False past the last
-        page, None when it cannot be made (the outcome is then 204000)."""
-        return self._open(s, index)
-
     def _policy(self):
         """The dial policy's arguments (dial.check), the country's prefix table included."""
         c = self.cfg
         return (c["deny"], c["allow"], c["max_len"], c["outside_prefixes"], c["country"])
 
-    def _open(self, s, index):
-        """Open page `index` into s.next_src: True, False past the last page, None when the
+    def load_page(self, s, index):
+        """Open page `index` of the call into s.next_src: True, False past the last page, None when the
         page cannot be made (the call's outcome is then 204000; -3 when the heap could not
         take it: not final, the job is tried again, docs/fax.md). A page opened before and
         not taken is closed first (a resend replaces the next page with this one)."""
@@ -170,14 +155,14 @@ class Class2(c.Machine):
         s = self._sess
         st = self._fst
         full = self._full
-        out = full[_OUT]
+        out = full[5]             # stuffed bytes: _full's views (__init__)
         n = len(full[0])
         st[2] = 0
         while s.outcome is None and st[2] < n:
             if st[0] >= st[1]:
                 try:
-                    k = s.src.readinto(full[_RAW])
-                except MemoryError:    # the encoder is made at the first read: as in _open
+                    k = s.src.readinto(full[4])    # raw bytes
+                except MemoryError:    # the encoder is made at the first read: as in load_page
                     s.outcome = (-3, "out of memory reading a page: tried again later")
                     break
                 except Exception as e:

@@ -1,11 +1,7 @@
 """What a fax call leaves behind: its session record (Session), the `end` event's fields
 (docs/fax.md, Events) and the evidence pairs fax/status carries (spec/fax.md: raw evidence).
 MicroPython dicts keep no order, so the evidence is a list of pairs."""
-from micropython import const
-
 from faxbridge.core.fax import params
-
-_PPRS = const(32)   # page verdicts a call records (docs/fax.md "Memory"); later ones are counted
 
 
 class Session:
@@ -14,7 +10,7 @@ class Session:
     fill an attribute table of 29 slots (one more would take 37)."""
 
     def __init__(self):
-        self.pprs = bytearray(_PPRS)  # the first _PPRS page verdicts (0: none), a fixed record
+        self.pprs = bytearray(32)  # the first 32 page verdicts (0: unknown), a fixed record
         self.reset(None, 0)
 
     def reset(self, direction, now):
@@ -25,7 +21,7 @@ class Session:
         self.index = 0            # page being sent / received (0-based)
         self.resends = 0
         self.confirmed = 0        # pages confirmed (tx) / pages kept (rx)
-        self.npprs = 0            # page verdicts in the call (past _PPRS only counted)
+        self.npprs = 0            # page verdicts in the call (past len(pprs) only counted)
         self.ppm = None           # last +FET ppm (sent or received)
         self.ppr = None           # last +FPTS ppr (receiving: the modem's)
         self.fcon = False
@@ -51,35 +47,30 @@ class Session:
 
 def add_ppr(s, ppr):
     """Record a page verdict (None: unknown; one above 255 is kept as unknown): the first
-    _PPRS in s.pprs, every one counted in s.npprs."""
-    if s.npprs < _PPRS:
+    len(s.pprs) in s.pprs, every one counted in s.npprs (docs/fax.md "Memory")."""
+    if s.npprs < len(s.pprs):
         s.pprs[s.npprs] = ppr if ppr is not None and 0 < ppr < 256 else 0
     s.npprs += 1
-
-
-def pprs(s):
-    """The call's recorded page verdicts as one list (None for an unknown one)."""
-    n = min(s.npprs, _PPRS)
-    out = [None] * n
-    for i in range(n):
-        out[i] = s.pprs[i] or None
-    return out
 
 
 def end_info(s, code, reason, now, describe):
     """The `end` event of session `s` (the driver's Session) with its final code and reason;
     describe(hangup code) -> (code, phase, text) comes from the dialect."""
     dcs = s.dcs
+    n = min(s.npprs, len(s.pprs))
+    pprs = [None] * n                   # the recorded verdicts, 0 (unknown) as None
+    for i in range(n):
+        pprs[i] = s.pprs[i] or None
     info = {
         "dir": s.dir, "code": code, "reason": reason, "result": s.result,
         "hangup": describe(s.hangup) if s.hangup is not None and s.hangup >= 0 else None,
-        "pages": s.confirmed, "pprs": pprs(s), "remote_id": s.remote_id,
+        "pages": s.confirmed, "pprs": pprs, "remote_id": s.remote_id,
         "params": params.describe(dcs) if isinstance(dcs, tuple) else dcs,
         "remote_caps": s.remote_caps, "number": s.number, "duration": now - s.started,
         "bad_pages": s.bad_pages,       # always 0 sending; in the literal: no rehash for it
     }
-    if s.npprs > _PPRS:
-        info["pprs_more"] = s.npprs - _PPRS      # verdicts past the record: counted only
+    if s.npprs > n:
+        info["pprs_more"] = s.npprs - n      # verdicts past the record: counted only
     return info
 
 

@@ -66,17 +66,14 @@ def phase(code):
     return None
 
 
-def text(code):
-    """Table 5-5's text for a code; for a code the table leaves open, its group heading."""
-    for c, t in CODES:
-        if c == code:
-            return t
-    for lo, hi, _, heading in PHASES:
-        if lo <= code <= hi:
-            return heading
-    return "Unknown hang-up code"
-
-
 def describe(code):
-    """(code, phase, text): the evidence reported with every +FHNG."""
-    return (code, phase(code), text(code))
+    """(code, phase, text): the evidence reported with every +FHNG. The text is Table 5-5's;
+    for a code the table leaves open, its group heading."""
+    t = None
+    for c, x in CODES:
+        if c == code:
+            t = x
+    for lo, hi, ph, heading in PHASES:
+        if lo <= code <= hi:
+            return (code, ph, t or heading)
+    return (code, None, t or "Unknown hang-up code")
