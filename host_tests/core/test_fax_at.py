@@ -10,8 +10,8 @@ def cl(line):
     return (kind, o[0], o[1])
 
 
-def lines_of(data, size=256):
-    r = at.LineReader(size)
+def lines_of(data, size=192):
+    r = at.LineReader(size, 0)
     out = []
     i = 0
     while True:
@@ -99,3 +99,21 @@ def test_command_format():
     assert at.command("+FDT") == b"AT+FDT\r"
     assert at.command('+FLID="123"') == b'AT+FLID="123"\r'
     raises(ValueError, at.command, "D123\rATH")
+
+
+def test_commands_are_made_in_the_readers_command_buffer_lines_never_reach_it():
+    r = at.LineReader()                         # 256 bytes: lines in 192, commands in 64
+    assert len(r.cmd) == 64
+    v = at.command("+FDT", r.cmd)
+    assert isinstance(v, memoryview) and bytes(v) == b"AT+FDT\r"
+    i = r.take(b"B" * 300 + b"\r\n", 0)
+    assert r.item == "B" * 192 and r.overflows == 108 and i == 301
+    assert bytes(v) == b"AT+FDT\r"              # the line did not touch the command
+    long = "+FLID=" + "x" * 60                  # does not fit: new bytes, the view untouched
+    b = at.command(long, r.cmd)
+    assert b == ("AT" + long + "\r").encode() and bytes(v) == b"AT+FDT\r"
+    try:
+        at.command("D1\r", r.cmd)
+        raise AssertionError("a CR in a body was accepted")
+    except ValueError:
+        pass

@@ -94,6 +94,28 @@ def test_one_line_allocates_little():
     assert used < 400, used                         # 544 B before, 224 B after
 
 
+def test_commands_are_made_in_place_unless_one_is_still_queued():
+    """An AT command was a str and its bytes (96 B on the 64-bit port); it is made in the line
+    reader's command buffer (a 32 B view); a second one queued before the first is written
+    is new bytes, and both go out intact."""
+    r = h.Rig(boot=False)
+    assert r.take() == b"ATE0V1Q0\r"
+    r.m.feed(b"\r\nOK\r\n\r\nOK\r\n", r.t)     # two answers in one read: two commands queued
+    out = []
+    while True:
+        b = r.m.next_output(r.t)
+        if not b:
+            break
+        out.append(bytes(b))
+    assert out == [b"AT+FCLASS=2\r", b"ATS0=0\r"], out
+    r.say(h.OK)
+    r.expect("AT+FBOR=0\r")
+    ok = h.OK.encode()
+    used = _cost(lambda: r.m.feed(ok, r.t))
+    assert r.m._wq and bytes(r.m._wq[0]) == b"AT+FCR=1\r"
+    assert used < 128, used                         # 160 B before, 96 B after
+
+
 def test_the_session_is_one_object_reused_and_keeps_no_page_io_between_calls():
     r = h.Rig()
     s = r.m._s

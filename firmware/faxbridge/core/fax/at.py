@@ -106,12 +106,21 @@ def text(args):
     return s.strip()
 
 
-def command(body):
-    """b"AT" + body + CR; body must be printable ASCII (so no CR can end it early)."""
+def command(body, buf=None):
+    """b"AT" + body + CR; body must be printable ASCII (so no CR can end it early). Made in
+    `buf` (a memoryview; the view of it is returned) when it fits, else as new bytes."""
+    n = len(body)
     for ch in body:
         if not (" " <= ch <= "~"):
             raise ValueError("non-printable character in AT command")
-    return ("AT%s\r" % body).encode()
+    if buf is None or n + 3 > len(buf):
+        return ("AT%s\r" % body).encode()
+    buf[0] = 65
+    buf[1] = 84
+    for i in range(n):
+        buf[i + 2] = ord(body[i])
+    buf[n + 2] = 13
+    return buf[:n + 3]
 
 
 class LineReader:
@@ -120,12 +129,15 @@ class LineReader:
     take(data, i) scans data (bytes/bytearray) from index i and returns j, the index after what
     was consumed; self.item is then a completed line (str, never empty), XON or XOFF (int), or
     None when data ran out mid-line (no tuple per line). Bytes outside printable ASCII become
-    '?'; a line longer than the buffer is cut (the rest is dropped and counted in `overflows`).
+    '?'; a line longer than size - cmd is cut (the rest is dropped and counted in `overflows`).
+    The last `cmd` bytes of the buffer are not for lines: `self.cmd`, a view of them, is where
+    the machine makes its AT commands (command(body, buf)).
     """
 
-    def __init__(self, size=256):
+    def __init__(self, size=256, cmd=64):
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
+        self.cmd = self._mv[size - cmd:]
         self._n = 0
         self.item = None
         self.overflows = 0
@@ -137,6 +149,7 @@ class LineReader:
         buf = self._buf
         n = self._n
         end = len(data)
+        cap = len(buf) - len(self.cmd)
         self.item = None
         while i < end:
             b = data[i]
@@ -151,7 +164,7 @@ class LineReader:
                 self._n = n
                 self.item = b
                 return i
-            if n >= len(buf):
+            if n >= cap:
                 self.overflows += 1
                 continue
             buf[n] = b if 32 <= b < 127 else 63

@@ -144,8 +144,9 @@ class Machine:
         self.state = _OFF
         self.init = 0                       # init commands answered (c2call.init_cmd)
         self._deadline = self._ring_t = self.listing = self.last_cmd = None
-        self._rings = self._idle_since = self._xoff_t = self._rx_last = self._rx_page_t = 0
-        self._xoff = self._rx_armed = self._arm_on_write = False
+        self._rings = self._idle_since = self._rx_last = self._rx_page_t = 0
+        self._xoff_t = None                 # when XOFF came (None: no XOFF held)
+        self._rx_armed = self._arm_on_write = False
 
     # ---- the unit's API (the rest, with the page I/O, is in class2.Class2) ----------------
 
@@ -172,7 +173,7 @@ class Machine:
 
     def xoff(self):
         """True while the modem holds page data back (XOFF seen, no XON since)."""
-        return self._xoff
+        return self._xoff_t is not None
 
     def events(self):
         """Events since the last call, oldest first: (kind, dict) (docs/fax.md); () if none."""
@@ -205,7 +206,7 @@ class Machine:
         if self._ring_t is not None and now - self._ring_t > c["ring_reset"]:
             self._rings = 0
             self._ring_t = None
-        if st == TXDATA and self._xoff and now - self._xoff_t > c["xoff_limit"]:
+        if st == TXDATA and self._xoff_t is not None and now - self._xoff_t > c["xoff_limit"]:
             self.fail(205001, "XOFF held for more than %s s" % c["xoff_limit"], now)
         elif st == RXDATA and self._rx_armed and self._sess.outcome is None:
             if now - self._rx_last > c["rx_idle_timeout"]:
@@ -222,7 +223,7 @@ class Machine:
         c = self.cfg
         t = self._deadline
         st = self.state
-        if st == TXDATA and self._xoff:
+        if st == TXDATA and self._xoff_t is not None:
             t = self._xoff_t + c["xoff_limit"]
         elif st == RXDATA and self._rx_armed and self._sess.outcome is None:
             t = min(self._rx_last + c["rx_idle_timeout"], self._rx_page_t + c["rx_page_timeout"])
@@ -248,9 +249,11 @@ class Machine:
         self._wq.append(b)
 
     def command(self, body, state, now, timeout=None):
-        """AT<body>, then `state` until the result or `timeout` (cmd_timeout)."""
+        """AT<body>, then `state` until the result or `timeout` (cmd_timeout). The command
+        is made in the line reader's command buffer when nothing else is queued (next_output
+        hands it out before another can be made), else as new bytes."""
         self.last_cmd = body
-        self.write(at.command(body))
+        self.write(at.command(body, None if self._wq else self._lines.cmd))
         self.goto(state, now, self.cfg["cmd_timeout"] if timeout is None else timeout)
 
     def goto(self, state, now, timeout):
@@ -281,8 +284,8 @@ class Machine:
             if self._sess.outcome is None:
                 self._sess.outcome = (205001, reason)
             self.end(now, reinit=False)
-        self._wq = []
-        self._xoff = False
+        self._wq.clear()
+        self._xoff_t = None
         self._lines.reset()
         self.write(framing.END + b"\r")      # leave data mode if it is stuck there
         self.command("Z", RESET, now, self.cfg["reset_timeout"])
@@ -388,7 +391,7 @@ class Machine:
         self.drop_pages(s)                # no page I/O kept between calls
         self._sess = None
         self.emit("end", info)
-        self._xoff = False
+        self._xoff_t = None
         self._rx_armed = False
         self._arm_on_write = False
         if reinit and s.touched:

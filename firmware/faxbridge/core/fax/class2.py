@@ -145,7 +145,7 @@ class Class2(c.Machine):
                 self._rx_armed = True
                 self._rx_last = now
             return out
-        if self.state == c.TXDATA and not self._xoff:
+        if self.state == c.TXDATA and self._xoff_t is None:
             return self._tx_chunk(now)
         return b""
 
@@ -189,7 +189,7 @@ class Class2(c.Machine):
         armed once what is queued (our DC2) is written, CR/LF before the data skipped."""
         st = self._fst
         st[0] = st[1] = st[2] = st[3] = 0
-        self._xoff = False
+        self._xoff_t = None
         self._rx_armed = False
         self._arm_on_write = True
         self._rx_lead = True
@@ -260,11 +260,10 @@ class Class2(c.Machine):
     def _flow(self, b, now):
         """XON/XOFF: flow control, not an event of TABLE (XON ends XONWAIT at once)."""
         if b == at.XOFF:
-            if not self._xoff:
-                self._xoff = True
+            if self._xoff_t is None:
                 self._xoff_t = now
         else:
-            self._xoff = False
+            self._xoff_t = None
             if self.state == c.XONWAIT:
                 self.goto(c.TXDATA, now, None)
 
