@@ -132,3 +132,20 @@ def test_asking_for_events_when_there_are_none_allocates_nothing():
     assert _cost(r.m.events) == 0          # the modem loop asks every pass (64 B each before)
     r.say("\r\nRING\r\n")
     assert r.kinds("ring") == [{"count": 1}]
+
+
+def test_events_come_in_two_lists_that_take_turns():
+    """events() made a new list each time it had events (32 B and its growth on the 64-bit
+    port); two lists take turns, each valid until the next call."""
+    r = h.Rig()
+    m = r.m
+    m.emit("a", {"n": 1})
+    first = m.events()
+    assert first == [("a", {"n": 1})]
+    m.emit("b", {"n": 2})
+    m.emit("c", {"n": 3})
+    assert _cost(lambda: m.events()) == 0          # it had events: handed out, none made
+    m.emit("d", {"n": 4})
+    third = m.events()
+    assert third is first and third == [("d", {"n": 4})]
+    assert m.events() == ()

@@ -122,16 +122,15 @@ class Machine:
         self._sink_factory = sink_factory    # called by the driver (class2) only
         self._lines = at.LineReader()
         self._wq = []
-        self._ev = []
+        self._ev, self._ev2 = [], []         # events, the list events() handed out last
         self._s = evidence.Session()         # the one session, reused call after call
         self.nums = [0] * 8                  # +F response numbers, parsed in place (dialect.read)
         self._cl = [None, None]              # a line's name and args (at.classify)
         self.clear()
 
     def clear(self):
-        """Every field as a new machine has it, in place: the buffers, the session and the
-        lists are kept and emptied (after a driver error: no allocation while the heap may be
-        short). start() then initialises the modem."""
+        """Every field as new, in place: buffers, session and lists kept and emptied (after a
+        driver error: nothing made while the heap may be short); then start()."""
         cfg = self.cfg
         auto = cfg["fclass"] == "auto"
         self.fclass = None if auto else cfg["fclass"]   # the class in use (auto: once asked)
@@ -139,6 +138,7 @@ class Machine:
         self._lines.reset()
         self._wq.clear()
         self._ev.clear()
+        self._ev2.clear()
         self._s.reset(None, 0)
         self._sess = None                   # the call in progress: self._s, or None
         self.state = _OFF
@@ -176,11 +176,13 @@ class Machine:
         return self._xoff_t is not None
 
     def events(self):
-        """Events since the last call, oldest first: (kind, dict) (docs/fax.md); () if none."""
+        """Events since the last call, oldest first: (kind, dict) (docs/fax.md); () if none. The
+        list is valid until the next call (two lists take turns: none is made per call)."""
         ev = self._ev
         if not ev:
             return ()
-        self._ev = []
+        self._ev, self._ev2 = self._ev2, ev
+        self._ev.clear()
         return ev
 
     def cancel(self, now):
@@ -249,9 +251,8 @@ class Machine:
         self._wq.append(b)
 
     def command(self, body, state, now, timeout=None):
-        """AT<body>, then `state` until the result or `timeout` (cmd_timeout). The command
-        is made in the line reader's command buffer when nothing else is queued (next_output
-        hands it out before another can be made), else as new bytes."""
+        """AT<body>, then `state` until the result or `timeout` (cmd_timeout); made in the line
+        reader's command buffer when nothing else is queued (at.command), else new bytes."""
         self.last_cmd = body
         self.write(at.command(body, None if self._wq else self._lines.cmd))
         self.goto(state, now, self.cfg["cmd_timeout"] if timeout is None else timeout)
@@ -318,8 +319,8 @@ class Machine:
         self._dispatch(ev, s, name, now)
 
     def _dispatch(self, ev, s, name, now):
-        """Run the first row of TABLE for (state, event): its guard, then its action. Returns
-        the row's index (-1: none ran)."""
+        """Run the first row of TABLE for (state, event): its guard, then its action; its index
+        (-1: none ran)."""
         st = self.state
         if s is None and st >= SETUP and st != CLASSQ:
             if ev == _TIMEOUT:
