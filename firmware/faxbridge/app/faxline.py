@@ -128,12 +128,15 @@ class FaxLine:
                 await writer.drain()
             self.events()
             self.state = m.state_name()
-            t = m.deadline()
-            wait = 1.0 if t is None else max(0.0, min(1.0, t - u.mono()))
             if self.state == "txdata" and not m.xoff():
-                wait = 0
+                await asyncio.sleep_ms(0)         # page data flows: no deadline arithmetic
+                self.wake.clear()
+                continue
+            t = m.deadline()
+            now = u.mono()
+            wait = 1.0 if t is None else min(1.0, t - now)
             if wait > 0:
-                self._due = u.mono() + wait
+                self._due = now + wait
                 await self.wake.wait()
             else:
                 await asyncio.sleep_ms(0)
