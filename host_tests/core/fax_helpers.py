@@ -126,7 +126,7 @@ class Rig:
             b = self.m.next_output(self.t)
             if not b:
                 break
-            self.out += bytes(b)
+            self.out += b               # a memoryview too: no copy of its own
         self.ev += self.m.events()
 
     def say(self, data):

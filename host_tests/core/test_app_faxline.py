@@ -221,6 +221,30 @@ def test_feed_guard_out_of_memory_is_the_units_not_final():
     assert f.active is None and u.saved == 1 and not m.in_call()
 
 
+def test_after_a_driver_error_the_driver_is_reset_in_place_with_its_buffers():
+    """Issue 13: the driver was made again with __init__ (every buffer allocated afresh while
+    the heap may be short); it is cleared in place: the same buffers, session and lists."""
+    import gc
+    u, f, m = _in_a_call("T\rATZ")
+    kept = (m._buf, m._full, m._fst, m._lines, m._lines._buf, m._s, m._s.pprs, m._wq, m._ev,
+            m.nums, m._cl, m.cfg)
+    f.feed(b"\r\nOK\r\n")
+    _check_recovered(u, f, m)
+    now = (m._buf, m._full, m._fst, m._lines, m._lines._buf, m._s, m._s.pprs, m._wq, m._ev,
+           m.nums, m._cl, m.cfg)
+    for a, b in zip(kept, now):
+        assert a is b, (a, b)
+    assert m._s.dir is None and m._s.npprs == 0
+    if hasattr(gc, "mem_alloc"):        # MicroPython: clear() makes (almost) nothing
+        gc.collect()
+        gc.disable()
+        a = gc.mem_alloc()
+        m.clear()
+        used = gc.mem_alloc() - a
+        gc.enable()
+        assert used < 128, used          # a new Class2 is ~3.4 KB (docs/fax.md "Memory")
+
+
 def test_modem_reader_keeps_reading_after_a_driver_exception():
     u, f, m = _in_a_call("T\rATZ")
     try:

@@ -10,12 +10,13 @@ def cl(line):
     return (kind, o[0], o[1])
 
 
-def lines_of(data, size=256):
-    r = at.LineReader(size)
+def lines_of(data, size=192):
+    r = at.LineReader(size, 0)
     out = []
     i = 0
     while True:
-        i, item = r.take(data, i)
+        i = r.take(data, i)
+        item = r.item
         if item is None:
             return out, r
         out.append(item)
@@ -83,10 +84,10 @@ def test_line_reader_reports_flow_control_between_lines():
 
 def test_line_reader_resumes_across_chunks():
     r = at.LineReader()
-    i, item = r.take(b"\r\n+FH", 0)
-    assert item is None and i == 5
-    i, item = r.take(b"NG:0\r\n", 0)
-    assert item == "+FHNG:0" and i == 5
+    i = r.take(b"\r\n+FH", 0)
+    assert r.item is None and i == 5
+    i = r.take(b"NG:0\r\n", 0)
+    assert r.item == "+FHNG:0" and i == 5
 
 
 def test_line_reader_cuts_long_lines_and_replaces_binary():
@@ -98,3 +99,21 @@ def test_command_format():
     assert at.command("+FDT") == b"AT+FDT\r"
     assert at.command('+FLID="123"') == b'AT+FLID="123"\r'
     raises(ValueError, at.command, "D123\rATH")
+
+
+def test_commands_are_made_in_the_readers_command_buffer_lines_never_reach_it():
+    r = at.LineReader()                         # 256 bytes: lines in 192, commands in 64
+    assert len(r.cmd) == 64
+    v = at.command("+FDT", r.cmd)
+    assert isinstance(v, memoryview) and bytes(v) == b"AT+FDT\r"
+    i = r.take(b"B" * 300 + b"\r\n", 0)
+    assert r.item == "B" * 192 and r.overflows == 108 and i == 301
+    assert bytes(v) == b"AT+FDT\r"              # the line did not touch the command
+    long = "+FLID=" + "x" * 60                  # does not fit: new bytes, the view untouched
+    b = at.command(long, r.cmd)
+    assert b == ("AT" + long + "\r").encode() and bytes(v) == b"AT+FDT\r"
+    try:
+        at.command("D1\r", r.cmd)
+        raise AssertionError("a CR in a body was accepted")
+    except ValueError:
+        pass

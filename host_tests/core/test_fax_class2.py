@@ -327,3 +327,47 @@ def test_xoff_is_public_and_follows_the_modem():
 def test_recover_bytes_end_page_data_then_the_session():
     r = Rig()
     assert r.m.recover_bytes() == (b"\x10\x03", b"AT+FK\r")
+
+
+class _Closing(pages_of):
+    """open_page over pages whose sources log their opening and closing in `log`."""
+
+    def __init__(self, *datas, **kw):
+        pages_of.__init__(self, *datas, **kw)
+        self.log = []
+
+    def __call__(self, i):
+        src = pages_of.__call__(self, i)
+        if src is not None:
+            log = self.log
+            self.log.append("o%d" % i)
+            src.close = lambda: log.append("c%d" % i)
+        return src
+
+
+def test_page_sources_are_closed_when_let_go_one_at_a_time():
+    """A page source (in the unit a file and an MH encoder) was let go without close() and
+    held until the next page's was made: two at a time, and a file left open when a resend
+    or the end of a call dropped a page opened ahead. Now each is closed when its data is out
+    (before the next page is opened) or when it is dropped."""
+    r = Rig()
+    op = _Closing(PAGE, PAGE)
+    r.send("5551234", op)
+    r.expect("AT+FDIS=1,3,0,2,0,0,0,0\r")
+    r.say(OK)
+    r.expect("ATDT5551234\r")
+    connect(r)
+    assert r.take() == STUFFED and op.log == ["o0", "c0"]
+    r.say(OK)
+    r.expect("AT+FET=0\r")
+    assert op.log == ["o0", "c0", "o1"]
+    r.say("\r\n+FPTS:2\r\n" + OK)             # RTN: page 0 again, page 1 (opened ahead) closed
+    assert op.log == ["o0", "c0", "o1", "c1", "o0"]
+    r.expect("AT+FDT\r")
+    r.say(CONNECT + "\x11")
+    assert r.take() == STUFFED
+    r.say(OK)
+    r.expect("AT+FET=0\r")
+    r.say("\r\n+FPTS:1\r\n\r\n+FHNG:50\r\n" + OK)  # the line drops with page 1 opened ahead
+    assert r.end()["code"] != 0
+    assert op.log == ["o0", "c0", "o1", "c1", "o0", "c0", "o1", "c1"], op.log

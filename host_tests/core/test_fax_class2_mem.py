@@ -94,6 +94,28 @@ def test_one_line_allocates_little():
     assert used < 400, used                         # 544 B before, 224 B after
 
 
+def test_commands_are_made_in_place_unless_one_is_still_queued():
+    """An AT command was a str and its bytes (96 B on the 64-bit port); it is made in the line
+    reader's command buffer (a 32 B view); a second one queued before the first is written
+    is new bytes, and both go out intact."""
+    r = h.Rig(boot=False)
+    assert r.take() == b"ATE0V1Q0\r"
+    r.m.feed(b"\r\nOK\r\n\r\nOK\r\n", r.t)     # two answers in one read: two commands queued
+    out = []
+    while True:
+        b = r.m.next_output(r.t)
+        if not b:
+            break
+        out.append(bytes(b))
+    assert out == [b"AT+FCLASS=2\r", b"ATS0=0\r"], out
+    r.say(h.OK)
+    r.expect("AT+FBOR=0\r")
+    ok = h.OK.encode()
+    used = _cost(lambda: r.m.feed(ok, r.t))
+    assert r.m._wq and bytes(r.m._wq[0]) == b"AT+FCR=1\r"
+    assert used < 128, used                         # 160 B before, 96 B after
+
+
 def test_the_session_is_one_object_reused_and_keeps_no_page_io_between_calls():
     r = h.Rig()
     s = r.m._s
@@ -101,7 +123,7 @@ def test_the_session_is_one_object_reused_and_keeps_no_page_io_between_calls():
     assert r.m._sess is None and r.m._s is s
     assert s.src is None and s.next_src is None and s.open_page is None and s.sink is None
     _send_call(r)
-    assert r.m._s is s and s.pprs == [1] and s.dir == "tx"
+    assert r.m._s is s and s.npprs == 1 and s.pprs[0] == 1 and s.dir == "tx"
 
 
 def test_asking_for_events_when_there_are_none_allocates_nothing():
@@ -110,3 +132,20 @@ def test_asking_for_events_when_there_are_none_allocates_nothing():
     assert _cost(r.m.events) == 0          # the modem loop asks every pass (64 B each before)
     r.say("\r\nRING\r\n")
     assert r.kinds("ring") == [{"count": 1}]
+
+
+def test_events_come_in_two_lists_that_take_turns():
+    """events() made a new list each time it had events (32 B and its growth on the 64-bit
+    port); two lists take turns, each valid until the next call."""
+    r = h.Rig()
+    m = r.m
+    m.emit("a", {"n": 1})
+    first = m.events()
+    assert first == [("a", {"n": 1})]
+    m.emit("b", {"n": 2})
+    m.emit("c", {"n": 3})
+    assert _cost(lambda: m.events()) == 0          # it had events: handed out, none made
+    m.emit("d", {"n": 4})
+    third = m.events()
+    assert third is first and third == [("d", {"n": 4})]
+    assert m.events() == ()

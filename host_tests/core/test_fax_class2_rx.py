@@ -219,3 +219,38 @@ def test_answer_failures_before_fcon_get_answer_codes_not_dialling_codes():
         r.say("\r\n" + result + "\r\n")
         e = r.end()
         assert e["dir"] == "rx" and e["code"] == code, (result, e["code"])
+
+
+def test_a_long_reception_keeps_a_fixed_record_of_page_verdicts():
+    """Issue 13: the call's page verdicts grew one list item a page (~2 KB after ~500 pages).
+    The record holds the first 32; the rest are counted (end event: pprs_more)."""
+    r, sink = receiving()
+    rec = r.m._s.pprs
+    for i in range(40):
+        last = i == 39
+        r.say(b"p%d\x10\x03\r\n+FPTS:1\r\n\r\n+FET:%d\r\n\r\nOK\r\n" % (i, 2 if last else 0))
+        r.expect("AT+FDR\r")
+        if not last:
+            r.say("\r\n+FCFR\r\n\r\nCONNECT\r\n")
+            r.expect(b"\x12")
+    r.say("\r\n+FHNG:0\r\n" + OK)
+    e = r.end()
+    assert e["code"] == 0 and e["pages"] == 40 and len(sink.pages) == 40
+    assert e["pprs"] == [1] * 32 and e["pprs_more"] == 8, e
+    assert r.m._s.pprs is rec and len(rec) == 32          # the same record, never grown
+    assert len(r.kinds("page")) == 40
+
+
+def test_a_short_call_has_no_pprs_more_and_unknown_verdicts_stay_unknown():
+    r, sink = receiving()
+    r.say(b"p\x10\x03\r\n+FPTS:1\r\n\r\n+FET:2\r\n\r\nOK\r\n")
+    r.expect("AT+FDR\r")
+    r.say("\r\n+FHNG:0\r\n" + OK)
+    e = r.end()
+    assert e["pprs"] == [1] and "pprs_more" not in e
+    from faxbridge.core.fax import evidence
+    s = r.m._s
+    s.reset("rx", 0)
+    for v in (None, 2, 300):
+        evidence.add_ppr(s, v)
+    assert evidence.end_info(s, 0, "", 0, None)["pprs"] == [None, 2, None] and s.npprs == 3

@@ -24,8 +24,8 @@ def test_phases_follow_table_headings():
 
 
 def test_unlisted_code_gets_group_heading():
-    assert hangup.text(45) == "Transmit Phase C Hangup Codes"
-    assert hangup.text(999) == "Unknown hang-up code"
+    assert hangup.describe(45)[2] == "Transmit Phase C Hangup Codes"
+    assert hangup.describe(999) == (999, None, "Unknown hang-up code")
 
 
 def test_hangup_mapping_per_spec():
@@ -56,7 +56,7 @@ def test_every_mapped_code_is_known_and_final_rules():
     t = status.CODES                    # code, category, row by row
     assert len(t) % 2 == 0 and [1 for k in range(0, len(t), 2)
                                 if not isinstance(t[k], int) or not isinstance(t[k + 1], str)] == []
-    assert status.retryable(263) and not status.retryable(6002) and not status.retryable(403)
+    assert 263 in status.RETRYABLE and 6002 not in status.RETRYABLE and 403 not in status.RETRYABLE
     assert status.category(263) == "busy"
 
 

@@ -128,12 +128,15 @@ class FaxLine:
                 await writer.drain()
             self.events()
             self.state = m.state_name()
-            t = m.deadline()
-            wait = 1.0 if t is None else max(0.0, min(1.0, t - u.mono()))
             if self.state == "txdata" and not m.xoff():
-                wait = 0
+                await asyncio.sleep_ms(0)         # page data flows: no deadline arithmetic
+                self.wake.clear()
+                continue
+            t = m.deadline()
+            now = u.mono()
+            wait = 1.0 if t is None else min(1.0, t - now)
             if wait > 0:
-                self._due = u.mono() + wait
+                self._due = now + wait
                 await self.wake.wait()
             else:
                 await asyncio.sleep_ms(0)
@@ -175,7 +178,9 @@ class FaxLine:
     def feed(self, data):
         """Feed modem bytes to the driver. An exception from the driver (a bug, bad input it did
         not expect) must not kill the reader: the call in progress ends with 205001 and the
-        exception as its reason, and the driver starts afresh (the modem is re-initialised).
+        exception as its reason, and the driver starts afresh in place (Class2.clear: its buffers
+        and session kept, nothing made again while the heap may be short; the modem is
+        re-initialised).
         A MemoryError is the unit's heap, not the call's: -3, tried again (as class2._open)."""
         u = self.unit
         m = self.driver
@@ -197,7 +202,7 @@ class FaxLine:
         if self.rx is not None:
             self.rx.abort()
             self.rx = None
-        m.__init__(m.cfg, self.rx_sink)     # a fresh machine in the same object
+        m.clear()
         m.start(u.mono())
 
     def events(self):

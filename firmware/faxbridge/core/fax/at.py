@@ -16,18 +16,10 @@ RING = const(3)    # unsolicited RING
 ECHO = const(4)    # our own command echoed back (echo left on)
 INFO = const(5)    # any other information text (ATI answers, +FDIS? values, ...)
 
-# Numeric result codes (ATV0) -> verbose name (V.25 ter 6.2.5 and common modem manuals).
-NUMERIC = (
-    ("0", "OK"),
-    ("1", "CONNECT"),
-    ("2", "RING"),
-    ("3", "NO CARRIER"),
-    ("4", "ERROR"),
-    ("5", "CONNECT"),
-    ("6", "NO DIALTONE"),
-    ("7", "BUSY"),
-    ("8", "NO ANSWER"),
-)
+# Numeric result codes (ATV0) 0..8 -> verbose name, by digit (V.25 ter 6.2.5 and common modem
+# manuals).
+NUMERIC = ("OK", "CONNECT", "RING", "NO CARRIER", "ERROR", "CONNECT", "NO DIALTONE", "BUSY",
+           "NO ANSWER")
 
 # Verbose final result codes; a line starting with one of these (then end or a space) is final.
 # "CONNECT 9600" is CONNECT; "NO DIAL TONE" is spelt both ways by real modems.
@@ -59,11 +51,11 @@ def classify(line, out):
         kind = RING
         name = "RING"
     elif 0 < len(u) <= 2 and u.isdigit():
-        for n, v in NUMERIC:
-            if n == u:
-                kind = RING if v == "RING" else FINAL
-                name = v
-        if kind == INFO and int(u) >= 9:    # 9..19: CONNECT <speed> in most numeric tables
+        v = int(u)
+        if v < len(NUMERIC) and len(u) == 1:
+            name = NUMERIC[v]
+            kind = RING if v == 2 else FINAL
+        elif v >= 9:                        # 9..19: CONNECT <speed> in most numeric tables
             kind = FINAL
             name = "CONNECT"
             args = u
@@ -114,27 +106,40 @@ def text(args):
     return s.strip()
 
 
-def command(body):
-    """b"AT" + body + CR; body must be printable ASCII (so no CR can end it early)."""
+def command(body, buf=None):
+    """b"AT" + body + CR; body must be printable ASCII (so no CR can end it early). Made in
+    `buf` (a memoryview; the view of it is returned) when it fits, else as new bytes."""
+    n = len(body)
     for ch in body:
         if not (" " <= ch <= "~"):
             raise ValueError("non-printable character in AT command")
-    return ("AT%s\r" % body).encode()
+    if buf is None or n + 3 > len(buf):
+        return ("AT%s\r" % body).encode()
+    buf[0] = 65
+    buf[1] = 84
+    for i in range(n):
+        buf[i + 2] = ord(body[i])
+    buf[n + 2] = 13
+    return buf[:n + 3]
 
 
 class LineReader:
     """Collects response lines from the modem in a preallocated buffer.
 
-    take(data, i) scans data (bytes/bytearray) from index i and returns (j, item): j is the
-    index after what was consumed, item a completed line (str, never empty), XON or XOFF (int),
-    or None when data ran out mid-line. Bytes outside printable ASCII become '?'; a line longer
-    than the buffer is cut (the rest is dropped and counted in `overflows`).
+    take(data, i) scans data (bytes/bytearray) from index i and returns j, the index after what
+    was consumed; self.item is then a completed line (str, never empty), XON or XOFF (int), or
+    None when data ran out mid-line (no tuple per line). Bytes outside printable ASCII become
+    '?'; a line longer than size - cmd is cut (the rest is dropped and counted in `overflows`).
+    The last `cmd` bytes of the buffer are not for lines: `self.cmd`, a view of them, is where
+    the machine makes its AT commands (command(body, buf)).
     """
 
-    def __init__(self, size=256):
+    def __init__(self, size=256, cmd=64):
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
+        self.cmd = self._mv[size - cmd:]
         self._n = 0
+        self.item = None
         self.overflows = 0
 
     def reset(self):
@@ -144,21 +149,25 @@ class LineReader:
         buf = self._buf
         n = self._n
         end = len(data)
+        cap = len(buf) - len(self.cmd)
+        self.item = None
         while i < end:
             b = data[i]
             i += 1
             if b == 13 or b == 10:
                 if n:
                     self._n = 0
-                    return i, str(self._mv[:n], "ascii")   # one str (no copy between)
+                    self.item = str(self._mv[:n], "ascii")   # one str (no copy between)
+                    return i
                 continue
             if b == _XON or b == XOFF:
                 self._n = n
-                return i, b
-            if n >= len(buf):
+                self.item = b
+                return i
+            if n >= cap:
                 self.overflows += 1
                 continue
             buf[n] = b if 32 <= b < 127 else 63
             n += 1
         self._n = n
-        return i, None
+        return i

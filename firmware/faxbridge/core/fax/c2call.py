@@ -8,18 +8,36 @@ of the next states its TABLE row names. The seed's sections: responses 5.4 (+FCO
 the decisions are in docs/fax.md. Page sources and sinks are reached only through the
 driver's hooks (class2.Class2: load_page, begin_page, data_mode, end_data, rx_cancel).
 """
-from faxbridge.core.fax import c2core as C, dialect, params, status
+from faxbridge.core.fax import c2core as C, dialect, evidence, params, status
 
 
 # ---- modem health: init list, idle probe, ATZ and its back-off (docs/fax.md "Modem health")
 
+def init_cmd(m, i):
+    """The body of init command i: the dialect's list, our station id, then init_extra
+    (required but the dialect's optional ones); None past the last. Made when sent: no list
+    per start (c2core.Machine.start)."""
+    d = m.d["init"]
+    if i < len(d):
+        return d[i][0]
+    i -= len(d)
+    if i == 0:
+        return m.d["local_id"] % m.cfg["station_id"]
+    x = m.cfg["init_extra"]
+    return x[i - 1] if i <= len(x) else None
+
+
 def init_next(m, s, name, now):
     """OK: the next init command, then idle (ready). ERROR on a required one: reset."""
-    body, required = m.init.pop(0)
-    if name != "OK" and required:
-        m.reset("AT%s answered ERROR" % body, now)
-    elif m.init:
-        m.command(m.init[0][0], C.INIT, now)
+    i = m.init
+    d = m.d["init"]
+    m.init = i + 1
+    if name != "OK" and (i >= len(d) or d[i][1]):
+        m.reset("AT%s answered ERROR" % m.last_cmd, now)
+        return
+    body = init_cmd(m, i + 1)
+    if body is not None:
+        m.command(body, C.INIT, now)
     else:
         idle(m, s, name, now)
         m.emit("modem", {"state": "ready"})
@@ -210,7 +228,7 @@ def page_verdict(m, s, name, now):
     if ppr is None and s.hangup == 0 and last:
         ppr = 1               # MCF: +FHNG:0 without +FPTS on the last page is success (HylaFAX)
     good = ppr == 1 or ppr == 3 or ppr == 5
-    s.pprs.append(ppr)
+    evidence.add_ppr(s, ppr)
     m.emit("page", {"dir": "tx", "index": s.index, "ppr": ppr, "ok": good})
     if good:
         s.confirmed += 1
@@ -293,12 +311,10 @@ def page_end(m, s, verdict, now):
     not kept (cancelled, failed). Our +FPTS: 1 (MCF) when the page has lines and bad lines
     <= rx_bad_pct %, else 2 (RTN)."""
     s.ppr = None
-    s.modem_ppr = None
     s.ppm = None
+    s.verdict = verdict
     if verdict is not None:
         lines, bad = verdict
-        s.rx_lines = lines
-        s.rx_bad = bad
         s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * m.cfg["rx_bad_pct"] else 2
     m.goto(C.RXPOST, now, m.cfg["fet_timeout"])
 
@@ -311,10 +327,10 @@ def page_received(m, s, name, now):
         complete = s.ppm is not None
         ppr = s.our_ppr if complete else None
         ok = ppr == 1
-        s.pprs.append(ppr)
+        evidence.add_ppr(s, ppr)
+        v = s.verdict or (0, 0)
         m.emit("page", {"dir": "rx", "index": s.index, "ppr": ppr, "ok": ok,
-                         "lines": s.rx_lines, "bad_lines": s.rx_bad,
-                         "modem_ppr": s.modem_ppr, "complete": complete})
+                         "lines": v[0], "bad_lines": v[1], "modem_ppr": s.ppr, "complete": complete})
         if ok:
             s.confirmed += 1
             s.index += 1
@@ -325,7 +341,7 @@ def page_received(m, s, name, now):
     s.retries = 0
     ours = s.our_ppr
     s.our_ppr = None
-    if ours is not None and ours != s.modem_ppr:
+    if ours is not None and ours != s.ppr:
         m.command(m.d["ppr"] % ours, C.FPTS, now)
     else:
         fdr(m, s, name, now)

@@ -106,45 +106,47 @@ class Machine:
     dialect.read, which are the machine's own transitions:
       fields   state, cfg, d (the dialect), fclass, last_cmd, listing (what AT+FCLASS=? listed),
                nums (8 ints: +F response fields, at.ints),
-               init (the init commands not yet answered: [(body, required)], the current first)
+               init (how many init commands were answered: c2call.init_cmd)
       output   emit(kind, info), progress(phase, now), write(b), command(body, state, now, t)
       moves    goto(state, now, timeout), reset(reason, now), fail(code, reason, now),
                hangup(now, cmd), end(now, code, reason), closing(s, now) (the guard)
+      the subclass's _acts: the module of TABLE's actions (c2call), read by name
       page I/O (the driver's, class2.Class2) answer(now), load_page(s, i), configure(dcs),
-               begin_page(s, info), abort_page(s), data_mode(now), end_data(now), rx_cancel(s, now)
+               begin_page(s, info), abort_page(s), data_mode(now), end_data(now), rx_cancel(s, now),
+               drop_pages(s)
     """
 
     def __init__(self, cfg, sink_factory):
         """`cfg`: the checked configuration (class2.DEFAULTS' keys)."""
-        self._auto = cfg["fclass"] == "auto"
-        self.fclass = None if self._auto else cfg["fclass"]   # the class in use (auto: once asked)
-        self.d = dialect.get(cfg["class_order"][0] if self._auto else cfg["fclass"])
         self.cfg = cfg
         self._sink_factory = sink_factory    # called by the driver (class2) only
-        self.listing = None
-        from faxbridge.core.fax import c2call
-        self._acts = c2call                  # TABLE's actions, by name
         self._lines = at.LineReader()
         self._wq = []
-        self._ev = []
-        self.state = _OFF
-        self._deadline = None
-        self._sess = None                   # the call in progress: self._s, or None
+        self._ev, self._ev2 = [], []         # events, the list events() handed out last
         self._s = evidence.Session()         # the one session, reused call after call
-        self.init = []
         self.nums = [0] * 8                  # +F response numbers, parsed in place (dialect.read)
         self._cl = [None, None]              # a line's name and args (at.classify)
-        self._rings = 0
-        self._ring_t = None
-        self._idle_since = 0
-        self._xoff = False
-        self._xoff_t = 0
-        self._rx_armed = False
-        self._arm_on_write = False
-        self._rx_last = 0
-        self._rx_page_t = 0
-        self.resets = 0
-        self.last_cmd = None
+        self.clear()
+
+    def clear(self):
+        """Every field as new, in place: buffers, session and lists kept and emptied (after a
+        driver error: nothing made while the heap may be short); then start()."""
+        cfg = self.cfg
+        auto = cfg["fclass"] == "auto"
+        self.fclass = None if auto else cfg["fclass"]   # the class in use (auto: once asked)
+        self.d = dialect.get(cfg["class_order"][0] if auto else cfg["fclass"])
+        self._lines.reset()
+        self._wq.clear()
+        self._ev.clear()
+        self._ev2.clear()
+        self._s.reset(None, 0)
+        self._sess = None                   # the call in progress: self._s, or None
+        self.state = _OFF
+        self.init = 0                       # init commands answered (c2call.init_cmd)
+        self._deadline = self._ring_t = self.listing = self.last_cmd = None
+        self._rings = self._idle_since = self._rx_last = self._rx_page_t = 0
+        self._xoff_t = None                 # when XOFF came (None: no XOFF held)
+        self._rx_armed = self._arm_on_write = False
 
     # ---- the unit's API (the rest, with the page I/O, is in class2.Class2) ----------------
 
@@ -156,12 +158,8 @@ class Machine:
             self.listing = None
             self.command("+FCLASS=?", CLASSQ, now)
             return
-        cmds = list(self.d["init"])
-        cmds.append((self.d["local_id"] % self.cfg["station_id"], True))
-        for e in self.cfg["init_extra"]:
-            cmds.append((e, True))
-        self.init = cmds
-        self.command(cmds[0][0], INIT, now)
+        self.init = 0
+        self.command(self._acts.init_cmd(self, 0), INIT, now)
 
     def ready(self):
         """True when a send() may start now: initialised, idle, no incoming call ringing."""
@@ -175,14 +173,16 @@ class Machine:
 
     def xoff(self):
         """True while the modem holds page data back (XOFF seen, no XON since)."""
-        return self._xoff
+        return self._xoff_t is not None
 
     def events(self):
-        """Events since the last call, oldest first: (kind, dict) (docs/fax.md); () if none."""
+        """Events since the last call, oldest first: (kind, dict) (docs/fax.md); () if none. The
+        list is valid until the next call (two lists take turns: none is made per call)."""
         ev = self._ev
         if not ev:
             return ()
-        self._ev = []
+        self._ev, self._ev2 = self._ev2, ev
+        self._ev.clear()
         return ev
 
     def cancel(self, now):
@@ -208,7 +208,7 @@ class Machine:
         if self._ring_t is not None and now - self._ring_t > c["ring_reset"]:
             self._rings = 0
             self._ring_t = None
-        if st == TXDATA and self._xoff and now - self._xoff_t > c["xoff_limit"]:
+        if st == TXDATA and self._xoff_t is not None and now - self._xoff_t > c["xoff_limit"]:
             self.fail(205001, "XOFF held for more than %s s" % c["xoff_limit"], now)
         elif st == RXDATA and self._rx_armed and self._sess.outcome is None:
             if now - self._rx_last > c["rx_idle_timeout"]:
@@ -225,7 +225,7 @@ class Machine:
         c = self.cfg
         t = self._deadline
         st = self.state
-        if st == TXDATA and self._xoff:
+        if st == TXDATA and self._xoff_t is not None:
             t = self._xoff_t + c["xoff_limit"]
         elif st == RXDATA and self._rx_armed and self._sess.outcome is None:
             t = min(self._rx_last + c["rx_idle_timeout"], self._rx_page_t + c["rx_page_timeout"])
@@ -251,9 +251,10 @@ class Machine:
         self._wq.append(b)
 
     def command(self, body, state, now, timeout=None):
-        """AT<body>, then `state` until the result or `timeout` (cmd_timeout)."""
+        """AT<body>, then `state` until the result or `timeout` (cmd_timeout); made in the line
+        reader's command buffer when nothing else is queued (at.command), else new bytes."""
         self.last_cmd = body
-        self.write(at.command(body))
+        self.write(at.command(body, None if self._wq else self._lines.cmd))
         self.goto(state, now, self.cfg["cmd_timeout"] if timeout is None else timeout)
 
     def goto(self, state, now, timeout):
@@ -277,16 +278,15 @@ class Machine:
 
     def reset(self, reason, now):
         """The modem stopped answering: end any call, ask for DTR toggle, send ATZ."""
-        self.resets += 1
-        if self._auto:
+        if self.cfg["fclass"] == "auto":
             self.fclass = None               # ask AT+FCLASS=? again: the modem may be another
         self.emit("modem", {"state": "reset", "reason": reason})
         if self._sess is not None:
             if self._sess.outcome is None:
                 self._sess.outcome = (205001, reason)
             self.end(now, reinit=False)
-        self._wq = []
-        self._xoff = False
+        self._wq.clear()
+        self._xoff_t = None
         self._lines.reset()
         self.write(framing.END + b"\r")      # leave data mode if it is stuck there
         self.command("Z", RESET, now, self.cfg["reset_timeout"])
@@ -319,8 +319,8 @@ class Machine:
         self._dispatch(ev, s, name, now)
 
     def _dispatch(self, ev, s, name, now):
-        """Run the first row of TABLE for (state, event): its guard, then its action. Returns
-        the row's index (-1: none ran)."""
+        """Run the first row of TABLE for (state, event): its guard, then its action; its index
+        (-1: none ran)."""
         st = self.state
         if s is None and st >= SETUP and st != CLASSQ:
             if ev == _TIMEOUT:
@@ -389,10 +389,10 @@ class Machine:
             else:
                 code, reason = 205001, "call ended without a result"
         info = evidence.end_info(s, code, reason, now, self.d["hangup_text"])
-        s.open_page = s.src = s.next_src = s.sink = None    # no page I/O kept between calls
+        self.drop_pages(s)                # no page I/O kept between calls
         self._sess = None
         self.emit("end", info)
-        self._xoff = False
+        self._xoff_t = None
         self._rx_armed = False
         self._arm_on_write = False
         if reinit and s.touched:

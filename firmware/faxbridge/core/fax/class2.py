@@ -22,6 +22,7 @@ from array import array
 
 from faxbridge.core.fax import at, c2call as a, c2core as c, dial, dialect, framing
 from faxbridge.core.fax.c2core import STATE_NAMES  # noqa: F401 (the driver's names)
+
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
 
 # Configuration keys and defaults (docs/fax.md explains each). Times in seconds.
@@ -39,6 +40,7 @@ DEFAULTS = {
 
 
 class Class2(c.Machine):
+    _acts = a     # TABLE's actions, by name (c2core.Machine._dispatch): one class attribute
     def __init__(self, config=None, sink_factory=None):
         cfg = dict(DEFAULTS)
         if config:
@@ -50,18 +52,18 @@ class Class2(c.Machine):
         order = cfg["class_order"] = tuple(cfg["class_order"])
         if not order or [k for k in order if k not in dialect.CLASSES]:
             raise ValueError("class_order: one or more of %s" % ", ".join(dialect.CLASSES))
-        c.Machine.__init__(self, cfg, sink_factory)
         n = int(cfg["chunk"])
-        self._n = n
         # one buffer for page data: sending, raw bytes in [0:n] and stuffed ones in [n:2n+2];
-        # receiving, unstuffed bytes in [0:2n+2] (framing.py: one byte past the cap)
+        # receiving, unstuffed bytes in [0:2n+2] (framing.py: one byte past the cap). _full:
+        # its views, made once: stuffed [n:2n] and [n:2n+1], unstuffed [0:2n+1] and all, raw
+        # [0:n], stuffed [n:]
         self._buf = bytearray(2 * n + 2)
         mv = memoryview(self._buf)
-        self._raw = mv[:n]
-        self._out = mv[n:]
-        self._full = (self._out[:n], self._out[:n + 1], mv[:2 * n + 1], mv)
+        out = mv[n:]
+        self._full = (out[:n], out[:n + 1], mv[:2 * n + 1], mv, mv[:n], out)
         self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
-        self._rx_lead = False     # CR/LF right after CONNECT is not page data
+        self._rx_lead = False     # CR/LF right after CONNECT is not page data (data_mode)
+        c.Machine.__init__(self, cfg, sink_factory)
 
     def recover_bytes(self):
         """What to write, with a pause between, to a modem a reset may have left in a call:
@@ -89,7 +91,7 @@ class Class2(c.Machine):
             return True
         s.open_page = open_page
         self.progress("preparing", now)
-        if not self._open(s, 0):
+        if not self.load_page(s, 0):
             if s.outcome is None:
                 s.outcome = (204000, "no pages")
             self.end(now)
@@ -99,20 +101,18 @@ class Class2(c.Machine):
         a.setup_page(self, s, now, c.DIAL)
         return True
 
-    def load_page(self, s, index):
-        """Open page `index` of the call into s.next_src (_open): True, False past the last
-        page, None when it cannot be made (the outcome is then 204000)."""
-        return self._open(s, index)
-
     def _policy(self):
         """The dial policy's arguments (dial.check), the country's prefix table included."""
         c = self.cfg
         return (c["deny"], c["allow"], c["max_len"], c["outside_prefixes"], c["country"])
 
-    def _open(self, s, index):
-        """Open page `index` into s.next_src: True, False past the last page, None when the
+    def load_page(self, s, index):
+        """Open page `index` of the call into s.next_src: True, False past the last page, None when the
         page cannot be made (the call's outcome is then 204000; -3 when the heap could not
-        take it: not final, the job is tried again, docs/fax.md)."""
+        take it: not final, the job is tried again, docs/fax.md). A page opened before and
+        not taken is closed first (a resend replaces the next page with this one)."""
+        _close(s.next_src)
+        s.next_src = None
         try:
             s.next_src = s.open_page(index)
         except MemoryError:     # the unit's heap, not the page: -3, tried again later (job.py)
@@ -122,6 +122,13 @@ class Class2(c.Machine):
             s.outcome = (204000, "page %d: %s" % (index + 1, e))
             return None
         return s.next_src is not None
+
+    def drop_pages(self, s):
+        """The call is over: its page sources closed and let go, and its sink (the page
+        opener too): no page I/O is kept between calls."""
+        _close(s.src)
+        _close(s.next_src)
+        s.open_page = s.src = s.next_src = s.sink = None
 
     def configure(self, dcs):
         """The negotiated +FDCS tuple, for the page source (dialect.read)."""
@@ -138,7 +145,7 @@ class Class2(c.Machine):
                 self._rx_armed = True
                 self._rx_last = now
             return out
-        if self.state == c.TXDATA and not self._xoff:
+        if self.state == c.TXDATA and self._xoff_t is None:
             return self._tx_chunk(now)
         return b""
 
@@ -147,13 +154,15 @@ class Class2(c.Machine):
         page (or a failure) what is left, then DLE ETX."""
         s = self._sess
         st = self._fst
-        n = self._n
+        full = self._full
+        out = full[5]             # stuffed bytes: _full's views (__init__)
+        n = len(full[0])
         st[2] = 0
         while s.outcome is None and st[2] < n:
             if st[0] >= st[1]:
                 try:
-                    k = s.src.readinto(self._raw)
-                except MemoryError:    # the encoder is made at the first read: as in _open
+                    k = s.src.readinto(full[4])    # raw bytes
+                except MemoryError:    # the encoder is made at the first read: as in load_page
                     s.outcome = (-3, "out of memory reading a page: tried again later")
                     break
                 except Exception as e:
@@ -166,13 +175,13 @@ class Class2(c.Machine):
                     break
                 st[0] = 0
                 st[1] = k
-            framing.stuff(st, self._buf, self._out, n)
+            framing.stuff(st, self._buf, out, n)
         o = st[2]
         if o >= n and s.outcome is None:
-            return self._full[o - n]
+            return full[o - n]
         self.end_data(now)
         if o and s.outcome is None:
-            return self._out[:o]
+            return out[:o]
         return self._wq.pop(0)
 
     def data_mode(self, now):
@@ -180,7 +189,7 @@ class Class2(c.Machine):
         armed once what is queued (our DC2) is written, CR/LF before the data skipped."""
         st = self._fst
         st[0] = st[1] = st[2] = st[3] = 0
-        self._xoff = False
+        self._xoff_t = None
         self._rx_armed = False
         self._arm_on_write = True
         self._rx_lead = True
@@ -191,6 +200,8 @@ class Class2(c.Machine):
         names its post-page message (<DLE><ppm>, T.32), so the next page is opened first;
         leaving the call it is DLE ETX there too."""
         s = self._sess
+        _close(s.src)             # the page is out: its source (encoder, file) goes before
+        s.src = None              # the next page is opened (one page source at a time)
         pe = self.d["page_end"]
         if pe is not None and s.outcome is None:
             more = self.load_page(s, s.index + 1)
@@ -236,7 +247,9 @@ class Class2(c.Machine):
             if self.state == c.RXDATA:
                 i = self._rx_data(data, i, n, now)
                 continue
-            i, item = self._lines.take(data, i)
+            lr = self._lines
+            i = lr.take(data, i)
+            item = lr.item
             if item is None:
                 break
             if isinstance(item, int):
@@ -247,11 +260,10 @@ class Class2(c.Machine):
     def _flow(self, b, now):
         """XON/XOFF: flow control, not an event of TABLE (XON ends XONWAIT at once)."""
         if b == at.XOFF:
-            if not self._xoff:
-                self._xoff = True
+            if self._xoff_t is None:
                 self._xoff_t = now
         else:
-            self._xoff = False
+            self._xoff_t = None
             if self.state == c.XONWAIT:
                 self.goto(c.TXDATA, now, None)
 
@@ -269,7 +281,7 @@ class Class2(c.Machine):
         st = self._fst
         st[0] = i
         st[1] = n
-        cap = 2 * self._n + 1
+        cap = 2 * len(self._full[0]) + 1
         while True:
             framing.unstuff(st, data, self._buf, cap)
             if st[2] >= cap:
@@ -328,3 +340,13 @@ class Class2(c.Machine):
         elif s.page_open:
             self.abort_page(s)
         a.page_end(self, s, verdict, now)
+
+
+def _close(src):
+    """Close a page source the driver lets go of (its file), if it has close(); errors are
+    the source's own and ignored."""
+    if src is not None and hasattr(src, "close"):
+        try:
+            src.close()
+        except Exception:
+            pass

@@ -104,4 +104,4 @@ def read(m, s, name, args, now):
         if role == _PPM:
             s.ppm = v
         else:
-            s.ppr = s.modem_ppr = v
+            s.ppr = v

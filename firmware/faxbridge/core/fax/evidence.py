@@ -3,12 +3,14 @@
 MicroPython dicts keep no order, so the evidence is a list of pairs."""
 from faxbridge.core.fax import params
 
+
 class Session:
     """Evidence and progress of one call. The driver makes one at start and reuses it call
-    after call (reset): no object, attribute dict or list is made per call."""
+    after call (reset): no object, attribute dict or list is made per call. Its 29 fields
+    fill an attribute table of 29 slots (one more would take 37)."""
 
     def __init__(self):
-        self.pprs = []            # +FPTS ppr per page, in order (emptied, not replaced)
+        self.pprs = bytearray(32)  # the first 32 page verdicts (0: unknown), a fixed record
         self.reset(None, 0)
 
     def reset(self, direction, now):
@@ -19,9 +21,9 @@ class Session:
         self.index = 0            # page being sent / received (0-based)
         self.resends = 0
         self.confirmed = 0        # pages confirmed (tx) / pages kept (rx)
-        self.pprs.clear()
+        self.npprs = 0            # page verdicts in the call (past len(pprs) only counted)
         self.ppm = None           # last +FET ppm (sent or received)
-        self.ppr = None           # last +FPTS ppr
+        self.ppr = None           # last +FPTS ppr (receiving: the modem's)
         self.fcon = False
         self.hangup = None        # +FHNG code
         self.result = None        # last final result string
@@ -38,26 +40,37 @@ class Session:
         self.next_src = None
         self.sink = None
         self.page_open = False
-        self.rx_lines = 0
-        self.rx_bad = 0
-        self.modem_ppr = None
+        self.verdict = None       # the sink's (lines, bad_lines) for the page received
         self.our_ppr = None
         self.bad_pages = 0
+
+
+def add_ppr(s, ppr):
+    """Record a page verdict (None: unknown; one above 255 is kept as unknown): the first
+    len(s.pprs) in s.pprs, every one counted in s.npprs (docs/fax.md "Memory")."""
+    if s.npprs < len(s.pprs):
+        s.pprs[s.npprs] = ppr if ppr is not None and 0 < ppr < 256 else 0
+    s.npprs += 1
 
 
 def end_info(s, code, reason, now, describe):
     """The `end` event of session `s` (the driver's Session) with its final code and reason;
     describe(hangup code) -> (code, phase, text) comes from the dialect."""
     dcs = s.dcs
+    n = min(s.npprs, len(s.pprs))
+    pprs = [None] * n                   # the recorded verdicts, 0 (unknown) as None
+    for i in range(n):
+        pprs[i] = s.pprs[i] or None
     info = {
         "dir": s.dir, "code": code, "reason": reason, "result": s.result,
         "hangup": describe(s.hangup) if s.hangup is not None and s.hangup >= 0 else None,
-        "pages": s.confirmed, "pprs": list(s.pprs), "remote_id": s.remote_id,
+        "pages": s.confirmed, "pprs": pprs, "remote_id": s.remote_id,
         "params": params.describe(dcs) if isinstance(dcs, tuple) else dcs,
         "remote_caps": s.remote_caps, "number": s.number, "duration": now - s.started,
+        "bad_pages": s.bad_pages,       # always 0 sending; in the literal: no rehash for it
     }
-    if s.dir == "rx":
-        info["bad_pages"] = s.bad_pages
+    if s.npprs > n:
+        info["pprs_more"] = s.npprs - n      # verdicts past the record: counted only
     return info
 
 

@@ -80,17 +80,16 @@ def phase(code):
     return r[2] if r else None
 
 
-def text(code):
-    """Table 5-5's text for a code; for a code the table leaves open, its group heading."""
+def describe(code):
+    """(code, phase, text): the evidence reported with every +FHNG. The text is Table 5-5's;
+    for a code the table leaves open, its group heading."""
+    r = _phase_row(code)
     key = "\n%d " % code
     i = CODES.find(key)
     if i >= 0:
         j = CODES.find("\n", i + 1)
-        return CODES[i + len(key):j if j > 0 else len(CODES)]
-    r = _phase_row(code)
-    return r[3] if r else "Unknown hang-up code"
+        t = CODES[i + len(key):j if j > 0 else len(CODES)]
+    else:
+        t = r[3] if r else "Unknown hang-up code"
+    return (code, r[2] if r else None, t)
 
-
-def describe(code):
-    """(code, phase, text): the evidence reported with every +FHNG."""
-    return (code, phase(code), text(code))

@@ -99,7 +99,3 @@ def from_answer(result):
         if r == result:
             return code
     return 205001
-
-
-def retryable(code):
-    return code in RETRYABLE
