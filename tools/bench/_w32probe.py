@@ -211,7 +211,7 @@ def _cmd_read(_):
     if f is None:
         return
     ln = U["unit"].link
-    ib = ln.inbox
+    ib = ln                 # the link is its inbox (app/inbox.Inbox is its base class)
     buf = ln.rxbuf
     mv = memoryview(buf)
     k = ib.keep
@@ -233,7 +233,7 @@ def _cmd_answered(_):
     job = u.jobs.find("big")
     assert job is not None and job["state"] == "queued", job
     _ack(u.link, _NOW)
-    print("w32: cmd/fax %d pages accepted; spool left %d" % (job["n"], len(u.link.inbox.spool.pages())))
+    print("w32: cmd/fax %d pages accepted; spool left %d" % (job["n"], len(u.link.spool.pages())))
 
 
 _OK = b"\r\nOK\r\n"
@@ -380,7 +380,7 @@ def _received(_):
 # then a reboot: the unit's objects dropped, its boot objects built again over those records
 def _job(i):
     u = U["unit"]
-    sp = u.link.inbox.spool
+    sp = u.link.spool
     jid = "j%03d" % i
     sp.begin_page(0, "text")
     sp.write(("job %d" % i).encode())

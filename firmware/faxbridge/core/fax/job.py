@@ -252,7 +252,7 @@ class Jobs:
     def end_call(self, rec, code, evidence, confirmed, now):
         """The call ended with InterFAX `code`: final, retried per configuration, or 403 when
         a cancel was asked for during the call. A code that is not final (the driver's -3:
-        a page could not be opened for lack of heap, class2._open) is the unit's own fault:
+        a page could not be opened for lack of heap, Class2.load_page) is the unit's own fault:
         tried again after retries.delay_s without spending a dial attempt, at most
         retries.count times, then 205001 (docs/fax.md "Out of memory")."""
         self.quota.charge(max(0, confirmed - rec.get("charged", 0)), now)
