@@ -465,6 +465,7 @@ def test_a_call_cancelled_mid_page_closes_its_page_file():
     f.events()
     assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 403)], u.jobs.calls
     assert opened[0].f is None                  # closed, not left to the garbage collector
+    assert f._page is None                      # and the call's source let go of
 
 
 def test_a_call_hung_up_mid_page_closes_its_page_file():
@@ -478,7 +479,7 @@ def test_a_call_hung_up_mid_page_closes_its_page_file():
             break
     f.events()
     assert not m.in_call() and [c[:2] for c in u.jobs.calls] == [("end", "J1")], u.jobs.calls
-    assert opened[0].f is None
+    assert opened[0].f is None and f._page is None
 
 
 def test_a_driver_error_mid_page_closes_its_page_file():
@@ -489,7 +490,7 @@ def test_a_driver_error_mid_page_closes_its_page_file():
     m.feed = feed
     f.feed(b"\r\nOK\r\n")
     assert [c[:3] for c in u.jobs.calls] == [("end", "J1", -3)], u.jobs.calls
-    assert opened[0].f is None
+    assert opened[0].f is None and f._page is None
 
 
 def test_a_received_page_the_sink_refuses_leaves_no_file_open():
@@ -506,3 +507,18 @@ def test_a_received_page_the_sink_refuses_leaves_no_file_open():
     assert sink.f is None
     import os
     assert not os.listdir(u.flash + "rx"), os.listdir(u.flash + "rx")   # nothing kept
+
+
+def test_the_pages_of_a_call_share_one_source_made_at_its_first_page():
+    u = Unit()
+    f = FaxLine(u)
+    path = u.flash + "two.txt"
+    with open(path, "wb") as fh:
+        fh.write(b"page one\n\x0cpage two\n")
+    u.jobs.page = lambda job, i: (path, "text", i) if i < 2 else None
+    f.active = {"id": "J1", "confirmed": 0, "created": 1700000000}
+    assert f._page is None                       # nothing made before a call
+    first = f.open_page(0)
+    assert f.open_page(1) is first and first.f is not None
+    assert f.open_page(2) is None and f.open_page(1) is first
+    first.close()
