@@ -193,7 +193,7 @@ def _step(step, files):
 
         def run():
             from faxbridge.app import pages
-            p = pages.FilePage(files[kind], kind, 0, station="+81 3 5555 0100", stamp="2026-11-22")
+            p = pages.FilePage().open(files[kind], kind, 0, station="+81 3 5555 0100", stamp="2026-11-22")
             p.configure((1, 5, 0, 2, 0, 0, 0, 3))
             assert drain(p) > 10000
         return prep, run

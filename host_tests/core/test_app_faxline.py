@@ -436,3 +436,113 @@ def test_the_modem_loop_wakes_at_its_deadline_without_input():
     # driver act again, with no modem byte to wake the loop
     first = w.out.index(b"ATE0V1Q0\r")
     assert b"ATZ\r" in w.out[first + 1:], w.out
+
+
+# ---- page files: every one a call opens is closed, whatever way the call ends
+
+def _text_job(u, f):
+    """A job on the line whose one page is a text file on flash; the page sources FaxLine
+    gives the driver are kept in `opened`."""
+    path = u.flash + "doc.txt"
+    with open(path, "wb") as fh:
+        fh.write(b"a line of text to fax\n" * 60)
+    u.jobs.page = lambda job, i: (path, "text", 0) if i == 0 else None
+    f.active = {"id": "J1", "confirmed": 0, "created": 1700000000}
+    opened = []
+
+    def open_page(i):
+        p = f.open_page(i)
+        if p is not None:
+            opened.append(p)
+        return p
+    return open_page, opened
+
+
+def _mid_page(cfg=None):
+    """A FaxLine whose driver is sending the job's page: dialled, connected, the first data
+    written; (unit, faxline, driver, page sources opened)."""
+    u = Unit(cfg)
+    f = FaxLine(u)
+    m = f.driver
+    m.cfg["chunk"] = 64
+    _ready(m)
+    open_page, opened = _text_job(u, f)
+    assert m.send("5551234", open_page, 0)
+    assert _drain(m).startswith(b"AT+FDIS=")
+    m.feed(b"\r\nOK\r\n", 0)
+    assert _drain(m) == b"ATDT5551234\r"
+    m.feed(b"\r\n+FCON\r\n\r\n+FDIS:1,3,0,2,0,0,0,0\r\n\r\nOK\r\n", 0)
+    assert _drain(m) == b"AT+FDT\r"
+    m.feed(b"\r\n+FDCS:1,3,0,2,0,0,0,0\r\n\r\nCONNECT\r\n\x11", 0)
+    assert len(m.next_output(0)) >= 64 and m.state_name() == "txdata"
+    assert len(opened) == 1 and opened[0].f is not None       # mid-page: its file is open
+    return u, f, m, opened
+
+
+def test_a_call_cancelled_mid_page_closes_its_page_file():
+    u, f, m, opened = _mid_page()
+    f.cancel("J1")
+    assert _drain(m) == b"\x10\x03"
+    m.feed(b"\r\nOK\r\n", 0)
+    assert _drain(m) == b"AT+FK\r"
+    m.feed(b"\r\n+FHNG:2\r\n\r\nOK\r\n", 0)
+    f.events()
+    assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 403)], u.jobs.calls
+    assert opened[0].f is None                  # closed, not left to the garbage collector
+    assert f._page is None                      # and the call's source let go of
+
+
+def test_a_call_hung_up_mid_page_closes_its_page_file():
+    u, f, m, opened = _mid_page()
+    m.feed(b"\r\n+FHNG:50\r\n\r\nOK\r\n", 0)          # the line drops during the data
+    for _ in range(5):
+        _drain(m)
+        m.feed(b"\r\nOK\r\n", 0)
+        f.events()
+        if not m.in_call():
+            break
+    f.events()
+    assert not m.in_call() and [c[:2] for c in u.jobs.calls] == [("end", "J1")], u.jobs.calls
+    assert opened[0].f is None and f._page is None
+
+
+def test_a_driver_error_mid_page_closes_its_page_file():
+    u, f, m, opened = _mid_page()
+
+    def feed(data, now):
+        raise MemoryError("memory allocation failed")
+    m.feed = feed
+    f.feed(b"\r\nOK\r\n")
+    assert [c[:3] for c in u.jobs.calls] == [("end", "J1", -3)], u.jobs.calls
+    assert opened[0].f is None and f._page is None
+
+
+def test_a_received_page_the_sink_refuses_leaves_no_file_open():
+    u = Unit()
+    f = FaxLine(u)
+    sink = f.rx_sink()
+    try:
+        sink.begin_page(0, {"width": 12})      # no T.4 width: refused (the driver ends 205001)
+        raise AssertionError("a 12-pixel page was taken")
+    except ValueError:
+        pass
+    f.driver.events = lambda: [("end", {"dir": "rx", "pages": 0, "code": 205001, "hangup": None})]
+    f.events()
+    assert sink.f is None
+    import os
+    assert not os.listdir(u.flash + "rx"), os.listdir(u.flash + "rx")   # nothing kept
+
+
+def test_the_pages_of_a_call_share_one_source_made_at_its_first_page():
+    u = Unit()
+    f = FaxLine(u)
+    path = u.flash + "two.txt"
+    with open(path, "wb") as fh:
+        fh.write(b"page one\n\x0cpage two\n")
+    u.jobs.page = lambda job, i: (path, "text", i) if i < 2 else None
+    f.active = {"id": "J1", "confirmed": 0, "created": 1700000000}
+    assert f._page is None                       # nothing made before a call
+    first = f.open_page(0)
+    assert f.open_page(1) is first and first.f is not None
+    assert f.open_page(2) is None and f.open_page(1) is first
+    first.close()

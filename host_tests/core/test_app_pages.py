@@ -102,7 +102,7 @@ def test_file_page_refuses_a_too_tall_page_too():
     path = tmpdir("pages") + "/doc.pbm"
     with open(path, "wb") as f:
         f.write(_p4(8, 2803))
-    e = raises(ValueError, pages.FilePage, path, "pbm", 0)
+    e = raises(ValueError, pages.FilePage().open, path, "pbm", 0)
     assert "at most 2802" in str(e)
 
 
@@ -197,9 +197,70 @@ def test_a_pbmz_the_heap_cannot_inflate_leaves_no_file_open():
     pages._Capped = oom
     try:
         raises(MemoryError, pages.count, "pbmz", path)
-        raises(MemoryError, pages.FilePage, path, "pbmz", 0)
+        raises(MemoryError, pages.FilePage().open, path, "pbmz", 0)
     finally:
         pages._Capped = real_capped
         del pages.open
     assert len(opened) == 2 and all(t.closed for t in opened), [t.closed for t in opened]
     assert pages.count("pbmz", path) == (1, None)
+
+
+def _pages_bytes(page, path, kind, sub=0, out=None, buf=None):
+    """Bytes of one page sent through `page` (a FilePage), in 256-byte reads (out=False: only
+    read, nothing kept)."""
+    buf = buf or bytearray(256)
+    page.open(path, kind, sub, station="+81 3 5555 0100", stamp="2026-11-22 09:30")
+    if out is None:
+        out = bytearray()
+    while True:
+        n = page.readinto(buf)
+        if not n:
+            return bytes(out) if out is not False else None
+        if out is not False:
+            out += buf[:n]
+
+
+def test_one_page_source_sends_every_page_of_a_call_as_fresh_ones_do():
+    """A call's FilePage is set to each page in turn (text, bitmap, text again, a page sent a
+    second time): every page is byte for byte what a source made for it alone gives, and its
+    file is closed at its end."""
+    d = tmpdir("pages")
+    text, bitmap = d + "/doc.text", d + "/doc.pbm"
+    with open(text, "wb") as f:
+        f.write(b"page one\n\x0cpage two\n")
+    with open(bitmap, "wb") as f:
+        f.write(b"P4\n1000 40\n" + bytes((i * 7) & 0xFF for i in range(125 * 40)))
+    plan = ((text, "text", 0), (bitmap, "pbm", 0), (text, "text", 1), (text, "text", 1), (bitmap, "pbm", 0))
+    one = pages.FilePage()
+    for path, kind, sub in plan:
+        got = _pages_bytes(one, path, kind, sub)
+        assert got == _pages_bytes(pages.FilePage(), path, kind, sub), (kind, sub)
+        assert len(got) > 100 and one.f is None
+
+
+def test_a_page_after_the_first_allocates_little():
+    """MicroPython: once a call's source has sent a page of a kind, the next page of that kind
+    allocates no buffers again (its file, the header text; before: 2.3-4 KB a page)."""
+    import gc
+    import sys
+    if sys.implementation.name != "micropython":
+        return
+    d = tmpdir("pages")
+    text, bitmap = d + "/doc.text", d + "/doc.pbm"
+    with open(text, "wb") as f:
+        f.write(b"a line of text\n" * 100)
+    with open(bitmap, "wb") as f:
+        f.write(_p4(1728, 100))
+    one = pages.FilePage()
+    for path, kind, most in ((text, "text", 1200), (bitmap, "pbm", 400)):
+        buf = bytearray(256)
+        _pages_bytes(one, path, kind, 0, False, buf)
+        gc.collect()
+        gc.disable()
+        try:
+            before = gc.mem_alloc()
+            _pages_bytes(one, path, kind, 0, False, buf)
+            used = gc.mem_alloc() - before
+        finally:
+            gc.enable()
+        assert used <= most, (kind, used)

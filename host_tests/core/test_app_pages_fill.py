@@ -25,8 +25,8 @@ def test_file_page_fills_lines_for_negotiated_scan_time():
     d = tmpdir("fill")
     path = d + "/p.pbm"
     _pbm(path, 100)
-    bare = _drain(pages.FilePage(path, "pbm", 0))
-    src = pages.FilePage(path, "pbm", 0)
+    bare = _drain(pages.FilePage().open(path, "pbm", 0))
+    src = pages.FilePage().open(path, "pbm", 0)
     dcs = (0, 5, 0, 2, 0, 0, 0, 7)           # 98 dpi, 14400 bit/s, ST=7: 40 ms a line
     src.configure(dcs)
     filled = _drain(src)
@@ -40,6 +40,6 @@ def test_file_page_closes_its_file_at_the_end():
     d = tmpdir("fill")
     path = d + "/p.pbm"
     _pbm(path, 3)
-    src = pages.FilePage(path, "pbm", 0)
+    src = pages.FilePage().open(path, "pbm", 0)
     _drain(src)
     assert src.f is None

@@ -101,7 +101,7 @@ def _run_pages(f, data, buf, chunks):
             _drain(pe, buf)
             out.append(pe.lines)
     for kind, path in (("text", f["text"]), ("pbm", f["p4"])):
-        p = pages.FilePage(path, kind, 0, station="+81 3 5555 0100", stamp="2026-11-22 09:30")
+        p = pages.FilePage().open(path, kind, 0, station="+81 3 5555 0100", stamp="2026-11-22 09:30")
         p.configure(DCS)
         out.append(_drain(p, buf) > 100)
     d = t4dec.Decoder(1728, False)
@@ -209,8 +209,9 @@ def test_no_heap_per_scan_line():
 def test_the_board_loads_only_what_a_page_needs():
     """On MicroPython (a fresh interpreter, from CPython): the unit's imports (app/pages, and
     t4, t4dec, params as app/rx and the Class 2 driver import them) load neither the plain
-    loops (t4py) nor the code words (mhcodes) nor the font, text layout or PBM reader; a text
-    page loads the layout and the font, a PBM page the reader, and the plain loops never."""
+    loops (t4py) nor the code words (mhcodes) nor the font, text layout or PBM reader, nor
+    does a call's page source (FilePage()); a text page loads the layout and the font, a PBM
+    page the reader, and the plain loops never."""
     if MP:
         return
     import os
@@ -230,17 +231,20 @@ def drain(p):
     b = bytearray(512)
     while p.readinto(b):
         pass
-drain(pages.FilePage(%r, 'text', 0))
+p = pages.FilePage()
 print(' '.join(loaded()))
-drain(pages.FilePage(%r, 'pbm', 0))
+drain(p.open(%r, 'text', 0))
+print(' '.join(loaded()))
+drain(p.open(%r, 'pbm', 0))
 print(' '.join(loaded()))
 """ % (os.path.join(root, "firmware"), os.path.abspath(f["text"]), os.path.abspath(f["p4"]))
     r = subprocess.run([os.path.join(root, ".venv", "bin", "micropython"), "-c", script],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    boot, text, both = (set(ln.split()) for ln in r.stdout.splitlines())
-    assert {"t4", "t4dec", "t4fast", "mhtab", "params"} <= boot, boot
-    assert not boot & {"t4py", "mhcodes", "font", "textpage", "pbm"}, boot
-    assert text - boot == {"font", "textpage"}, text
+    imported, made, text, both = (set(ln.split()) for ln in r.stdout.splitlines())
+    assert {"t4", "t4dec", "t4fast", "mhtab", "params"} <= imported, imported
+    assert not imported & {"t4py", "mhcodes", "font", "textpage", "pbm"}, imported
+    assert made == imported, made               # a call's page source, made at its first page
+    assert text - made == {"font", "textpage"}, text
     assert both - text == {"pbm"}, both
     assert sys.implementation.name == "cpython"

@@ -26,6 +26,7 @@ class FaxLine:
         self.state = "off"          # the driver's state name; "absent": no modem to open
         self.active = None          # the job record on the line
         self.rx = None              # the page sink of the reception in progress
+        self._page = None           # the page source of the call on the line (open_page)
         self.wake = asyncio.Event()  # set: something for the modem task to do now
         self._buf = bytearray(512)  # modem reads (recovery at boot, then the reader)
         self._due = 0               # when the loop's wait ends (u.mono() seconds; _tick)
@@ -52,8 +53,18 @@ class FaxLine:
         if p is None:
             return None
         c = self.driver.cfg
-        return pages.FilePage(p[0], p[1], p[2], bps=c["max_rate"], st=c["scan_time"],
-                                 station=c["station_id"], stamp=pages.when(job["created"]))
+        if self._page is None:      # one source for all the call's pages (docs/unit.md)
+            self._page = pages.FilePage(c["max_rate"])
+        return self._page.open(p[0], p[1], p[2], c["max_rate"], c["scan_time"], c["station_id"],
+                               pages.when(job["created"]))
+
+    def _drop_page(self):
+        """The call is over (its end event, or the feed guard restarting the driver): close the
+        page file it may have left open mid-page (the driver never closes a source), and let go
+        of the source."""
+        if self._page is not None:
+            self._page.close()
+            self._page = None
 
     def rx_sink(self):
         u = self.unit
@@ -199,6 +210,7 @@ class FaxLine:
         if job is not None:
             u.jobs.end_call(job, code, [("reason", why)], job.get("confirmed", 0), u.now())
             u.save_state()
+        self._drop_page()
         if self.rx is not None:
             self.rx.abort()
             self.rx = None
@@ -218,6 +230,7 @@ class FaxLine:
                     u.jobs.progress(job, job.get("confirmed", 0) + 1,
                                     (("page", info["index"] + 1), ("ppr", info.get("ppr"))))
             elif kind == "end":
+                self._drop_page()       # a call that ended mid-page: its file now, not the GC's
                 if tx and self.active is not None:
                     job = self.active
                     self.active = None

@@ -68,10 +68,12 @@ def _open(path, kind):
         raise
 
 
-def _rows(s):
-    """The PbmRows of a bitmap within the bounds above."""
-    from faxbridge.core.fax import pbm  # bitmap pages only
-    rows = pbm.PbmRows(s, _WIDTH)
+def _rows(s, rows=None):
+    """The PbmRows of a bitmap within the bounds above (`rows`, a PbmRows reused, or a new one)."""
+    if rows is None:
+        from faxbridge.core.fax import pbm  # bitmap pages only
+        rows = pbm.PbmRows(None, _WIDTH)
+    rows.open(s)
     w, h = rows.src_width, rows.src_height
     if h > MAX_ROWS:
         raise ValueError("pbm: %d rows, at most %d (B4 at fine resolution)" % (h, MAX_ROWS))
@@ -124,27 +126,43 @@ def count(kind, path, station="", fine=True):
 
 
 class FilePage(t4.PageEncoder):
-    """One fax page as a page source (readinto; the file is closed at the end of the page);
-    `fine` tells the driver its resolution. The MH encoder's line fill follows the negotiated
-    +FDCS (configure(dcs), called by the driver); bps and st only serve a driver that never
-    calls configure().
+    """A call's one page source: made at its first page with the encoder's row and line
+    buffers (room for the longest coded line at `max_rate`), then set to each page in turn by
+    open(path, kind, sub, ...), which returns it. The text renderer and the bitmap reader are
+    made at the first page of their kind and kept with it; per page only the file (and, for a
+    pbmz, MicroPython's inflater) is made. The file is closed at the end of the page, when the
+    next page is opened, or by close() (a call that ended mid-page). `fine` tells the driver
+    its resolution. The MH encoder's line fill follows the negotiated +FDCS (configure(dcs),
+    called by the driver); bps and st only serve a driver that never calls configure().
     """
 
-    def __init__(self, path, kind, sub, bps=9600, st=0, station="", stamp=""):
+    def __init__(self, max_rate=14400):
+        # a line lasts at most 40 ms (T.4 4.1.3's longest scan time) at the fastest rate
+        t4.PageEncoder.__init__(self, None, _WIDTH, room=t4.max_line_bytes(_WIDTH, t4.min_bits(max_rate, 40)))
+        self.f = None
+        self.fine = True
+        self.text = self.pbm = None
+
+    def open(self, path, kind, sub, bps=9600, st=0, station="", stamp=""):
+        self.close()
         self.f, s = _open(path, kind)
         try:
             if kind == "text":
-                from faxbridge.core.fax import textpage  # text pages only
                 fine = True
-                rows = textpage.TextPages(s, _WIDTH, True, station, stamp).page(sub)
+                if self.text is None:
+                    from faxbridge.core.fax import textpage  # text pages only
+                    self.text = textpage.TextPages(None, _WIDTH, True)
+                self.text.open(s, station, stamp)
+                rows = self.text.page(sub)
             else:
-                rows = _rows(s)
+                rows = self.pbm = _rows(s, self.pbm)
                 fine = rows.src_height > _FINE_LINES
-            t4.PageEncoder.__init__(self, rows, _WIDTH, bps, params.scan_ms(st, 1 if fine else 0))
+            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)))
             self.fine = fine
-        except Exception:
-            self.f.close()
+        except BaseException:
+            self.close()
             raise
+        return self
 
     def readinto(self, buf):
         n = t4.PageEncoder.readinto(self, buf)
@@ -153,6 +171,9 @@ class FilePage(t4.PageEncoder):
         return n
 
     def close(self):
-        if self.f is not None:
-            self.f.close()
+        f = self.f
+        if f is not None:
             self.f = None
+            if self.pbm is not None:
+                self.pbm.f = None       # a pbmz's inflater goes with its file
+            f.close()

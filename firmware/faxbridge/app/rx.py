@@ -23,31 +23,35 @@ _MP = sys.implementation.name == "micropython"
 
 
 class RxSink:
+    """A reception's page sink: the T.4 decoder that counts the lines is made once and reset
+    for each page; per page only the file is made. LSB-first data is reversed through `bufsize`
+    bytes, made at its first piece."""
+
     def __init__(self, folder, fax_id, bufsize=256):
         self.dir = folder + fax_id
         self.fax_id = fax_id
         store.makedirs(self.dir)
         self.f = None
-        self.dec = None
-        self.msb = True
+        self.dec = t4dec.Decoder(1728, True)
         self.pages = 0
         self.widths = []     # pixels per line of each page stored (one small int per page)
-        self._buf = bytearray(bufsize)
-        self._mv = memoryview(self._buf)
+        self._buf = bufsize
 
     def page_path(self, index):
         return "%s/p%d.g3" % (self.dir, index + 1)
 
     def begin_page(self, index, info):
+        """Open page `index` (info: the driver's page parameters); the file is opened last, so a
+        page refused (a bad width: ValueError) leaves none open."""
         self.abort()
         width = info.get("width") if isinstance(info, dict) else None
         if not isinstance(width, int):
             width = 1728
         self.msb = bool(info.get("msb_first", True)) if isinstance(info, dict) else True
+        self.dec.reset(width, True)
         self.index = index
         self.width = width
         self.f = open(self.page_path(index), "wb")
-        self.dec = t4dec.Decoder(width, True)
 
     def write(self, mv):
         n = len(mv)
@@ -57,6 +61,9 @@ class RxSink:
             return
         i = 0
         b = self._buf
+        if isinstance(b, int):
+            b = self._buf = bytearray(b)
+            self._mv = memoryview(b)
         full = self._mv
         while i < n:                          # LSB-first data: reversed into MSB-first
             k = min(n - i, len(b))
@@ -68,17 +75,20 @@ class RxSink:
             i += k
 
     def end_page(self):
-        self.f.close()
+        f = self.f
         self.f = None
+        f.close()
         self.pages = self.index + 1
         del self.widths[self.index:]
         self.widths.append(self.width)
         return self.dec.end()
 
     def abort(self):
-        if self.f is not None:
-            self.f.close()
+        """Close and delete the page being stored, if any (a call that ended mid-page)."""
+        f = self.f
+        if f is not None:
             self.f = None
+            f.close()
             try:
                 os.remove(self.page_path(self.index))
             except OSError:

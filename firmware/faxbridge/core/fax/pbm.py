@@ -34,12 +34,22 @@ _P_BAD = const(5)  # set when a byte is neither 0, 1 nor whitespace
 
 
 class PbmRows:
+    """PbmRows(None, width) makes the buffers only; open(f) reads a header into them (one
+    reader for every page: app/pages.FilePage)."""
+
     def __init__(self, f, width=1728):
         if width <= 0 or width & 7:
             raise ValueError("pbm: page width must be a positive multiple of 8")
-        self.f = f
         self.width = width
         self._one = bytearray(1)
+        self._zero = None  # white, for the bytes right of a narrow image
+        self._scr = None  # 32 bytes through which a wide P4 row's right part is skipped
+        self._chunk = None  # P1 digits as read, and the P1 scanner's state (_st)
+        if f is not None:
+            self.open(f)
+
+    def open(self, f):
+        self.f = f
         self._peek = -1
         magic = self._byte(), self._byte()
         if magic == (0x50, 0x34):
@@ -57,27 +67,35 @@ class PbmRows:
         if c not in (0x20, 0x09, 0x0A, 0x0D):
             raise ValueError("pbm: no whitespace after the header")
         self.y = 0
-        nb = width >> 3
+        width = self.width
         w = self.src_width
         keep = w if w < width else width  # pixels kept from each image row
         self._keep = keep
-        self._kb = (keep + 7) >> 3  # bytes holding them
-        self._pad = bytes(nb - self._kb)  # white bytes on the right
+        kb = self._kb = (keep + 7) >> 3  # bytes holding them
+        self._pad = None  # white bytes on the right
+        if kb < width >> 3:
+            if self._zero is None:
+                self._zero = bytes(width >> 3)
+            self._pad = memoryview(self._zero)[kb:]
         self._mask = (0xFF00 >> (keep & 7)) & 0xFF if keep & 7 else 0xFF
         self._row = None  # the caller's row buffer and a view of its kept bytes
         if self.kind == "P4":
-            skip = ((w + 7) >> 3) - self._kb  # bytes cut on the right of each image row
+            skip = ((w + 7) >> 3) - kb  # bytes cut on the right of each image row
             self._skip = skip
             if skip:
-                scr = memoryview(bytearray(32))
-                self._scr = scr
-                self._scrtail = scr[:skip & 31]
+                if self._scr is None:
+                    self._scr = memoryview(bytearray(32))
+                self._scrtail = self._scr[:skip & 31]
         else:
-            self._chunk = bytearray(256)
-            st = array.array("i", [0] * 6)
+            if self._chunk is None:
+                self._chunk = bytearray(256)
+                self._st = array.array("i", [0] * 6)
+            st = self._st
+            for i in range(6):
+                st[i] = 0
             st[_P_W] = w
             st[_P_KEEP] = keep
-            self._st = st
+        return self
 
     # header --------------------------------------------------------------------------
     def _byte(self):
@@ -148,7 +166,7 @@ class PbmRows:
                     raise ValueError("pbm: bad character in P1 raster at row %d" % self.y)
                 if st[_P_X] >= st[_P_W]:
                     break
-        if self._pad:
+        if self._pad is not None:
             row[kb:] = self._pad
         self.y += 1
         return True

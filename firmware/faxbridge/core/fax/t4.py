@@ -47,26 +47,31 @@ class PageEncoder:
     rows: an object with `readrow(row) -> bool` that fills a bytearray of width // 8 bytes
     (True) or says the page has no more rows (False). `lines` counts the rows coded so far.
     configure(dcs), before the first readinto: the bit rate and scan time of the negotiated
-    +FDCS (the Class 2 driver calls it); the line buffer is made at the first readinto.
+    +FDCS (the Class 2 driver calls it). The line buffer is made at the first readinto, or
+    at once with `room` bytes (max_line_bytes); reset(rows, minbits) starts the next page in
+    the same buffers (one encoder for every page: app/pages.FilePage).
     """
 
-    def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0):
+    def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0, room=0):
         if width <= 0 or width & 7 or width > 0xFFF8:
             raise ValueError("t4: page width must be a positive multiple of 8")
-        self.rows = rows
         self.width = width
-        self.minbits = min_bits(bps, ms)
         self.msb_first = msb_first
         self.max_lines = max_lines
-        self.lines = 0
         self.row = bytearray(width >> 3)
-        self._buf = None
+        self._buf = bytearray(room) if room else None
+        self.reset(rows, min_bits(bps, ms))
+
+    def reset(self, rows, minbits):
+        self.rows = rows
+        self.minbits = minbits
+        self.lines = 0
         self._pos = 0
         self._end = 0
         self._stage = 0  # 0 first EOL, 1 rows, 2 RTC sent, 3 done
 
     def configure(self, dcs):
-        if self._buf is None:   # the fill of the lines already coded is fixed
+        if not self._stage:   # the fill of the lines already coded is fixed
             self.minbits = min_bits(params.bit_rate(dcs), params.scan_time_ms(dcs))
 
     def readinto(self, buf):
@@ -75,8 +80,10 @@ class PageEncoder:
         if not want:
             raise ValueError("t4: readinto needs a non-empty buffer")
         line = self._buf
-        if line is None:
-            line = self._buf = bytearray(max_line_bytes(self.width, self.minbits))
+        if not self._stage:     # the first read of a page: room for its longest line
+            k = max_line_bytes(self.width, self.minbits)
+            if line is None or len(line) < k:
+                line = self._buf = bytearray(k)
         pos = self._pos
         end = self._end
         got = 0

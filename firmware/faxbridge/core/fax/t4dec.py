@@ -43,31 +43,43 @@ _NSTATE = const(14)
 
 
 class Decoder:
+    """reset(width, msb_first) starts the next page in the same state (one decoder for every
+    received page: app/rx.RxSink); the rows are made only for a sink, and again only when a
+    page's width differs."""
+
     def __init__(self, width=1728, msb_first=False, sink=None, plain=False):
-        if width <= 0 or width & 7:
-            raise ValueError("t4: page width must be a positive multiple of 8")
-        self.width = width
         self.sink = sink
-        self.lines = 0
-        self.bad_lines = 0
-        self.done = False
-        self.started = False
-        self.empties = 0
         if plain:
             from .t4py import dec as fn
         else:
             fn = _dec
         self.fn = fn
-        st = array.array("i", [0] * _NSTATE)
+        self.st = array.array("i", [0] * _NSTATE)
+        self.width = 0
+        self.row = self.prev = bytearray(1)  # without a sink the decoder draws no row
+        self.reset(width, msb_first)
+
+    def reset(self, width=1728, msb_first=False):
+        if width <= 0 or width & 7:
+            raise ValueError("t4: page width must be a positive multiple of 8")
+        self.lines = 0
+        self.bad_lines = 0
+        self.done = False
+        self.started = False
+        self.empties = 0
+        st = self.st
+        for i in range(_NSTATE):
+            st[i] = 0
         st[_WIDTH] = width
         st[_MSB] = 1 if msb_first else 0
         st[_MODE] = 2  # look for the first EOL
-        st[_FILL] = 1 if sink else 0
-        self.st = st
-        nb = width >> 3
-        self.row = bytearray(nb)
-        self.prev = bytearray(nb)
-        self._zero = bytes(nb)
+        st[_FILL] = 1 if self.sink else 0
+        if self.sink and width != self.width:
+            nb = width >> 3
+            self.row = bytearray(nb)
+            self.prev = bytearray(nb)
+            self._zero = bytes(nb)
+        self.width = width
 
     def feed(self, data):
         """Decode one chunk of page data (any size)."""

@@ -60,15 +60,13 @@ def _ascii(s):
 class TextPages:
     """The text's pages and, after page(index), the row source of that page: one object reads
     the text (the layout: text lines of at most `cols` characters) and draws the page (each
-    font row drawn once and repeated vs times). One page at a time."""
+    font row drawn once and repeated vs times). One page at a time. TextPages(None, ...) makes
+    the buffers only; open(text, station, when) takes a text into them (one renderer for
+    every page: app/pages.FilePage)."""
 
     def __init__(self, text, width=1728, fine=True, station="", when="", page_lines=0, cols=0):
         if width <= 0 or width & 7:
             raise ValueError("text: page width must be a positive multiple of 8")
-        if isinstance(text, str):
-            text = text.encode()
-        if isinstance(text, (bytes, bytearray, memoryview)):
-            text = io.BytesIO(bytes(text))
         # few attributes: each one is a slot of the instance's dict
         self.width = width
         self.vs = 4 if fine else 2  # scan lines a font row (2: 98 dpi, 4: 196 dpi)
@@ -82,15 +80,24 @@ class TextPages:
         self.body_lines = (self.page_lines - (_BODY_TOP + _BOTTOM) * scale) // (_CELL_H * self.vs)
         if self.body_lines < 1:
             raise ValueError("text: page too short")
-        station = _ascii(station)
-        when = _ascii(when)
-        self.head = when + (b"  " if when and station else b"") + station  # the header's left
-        self.f = text
         self.chunk = bytearray(128)
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
         self.labuf = bytearray(cols)  # the text of a peeked result
         self.text = bytearray(cols)  # the text line being drawn
         self.zero = None  # a white row, made by the first page()
+        if text is not None:
+            self.open(text, station, when)
+
+    def open(self, text, station="", when=""):
+        """Take `text` (see the module's docstring): its pages are counted (self.count)."""
+        if isinstance(text, str):
+            text = text.encode()
+        if isinstance(text, (bytes, bytearray, memoryview)):
+            text = io.BytesIO(bytes(text))
+        station = _ascii(station)
+        when = _ascii(when)
+        self.head = when + (b"  " if when and station else b"") + station  # the header's left
+        self.f = text
         self.count = self._count()
         self.at = 0  # the layout stands at the start of this page (-1: inside a page)
 
