@@ -546,3 +546,46 @@ def test_the_pages_of_a_call_share_one_source_made_at_its_first_page():
     assert f.open_page(1) is first and first.f is not None
     assert f.open_page(2) is None and f.open_page(1) is first
     first.close()
+
+
+def test_a_page_longer_on_the_wire_than_page_end_timeout_still_gets_its_full_wait():
+    """The modem loop writes a whole page in its inner loop when no XOFF stops it (RTS/CTS
+    flow control paces drain() instead): the time it hands the driver must be the time the
+    page ended, not the time the loop began, or the wait for the page's OK (page_end_timeout)
+    has already run out when the page is out (issue 13 review: every wait its timeout)."""
+    u = Unit()
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    f.active = {"id": "J1", "confirmed": 0}
+
+    class Src:
+        left = 16 * m.cfg["chunk"]               # 16 chunks, no DLE
+
+        def readinto(self, buf):
+            k = min(len(buf), self.left)
+            buf[:k] = bytes(k)
+            self.left -= k
+            return k
+    assert m.send("5551234", lambda i: Src() if i == 0 else None, 0)
+    for say in (b"\r\nOK\r\n", b"\r\n+FCON\r\n\r\nOK\r\n", b"\r\nCONNECT\r\n\x11"):
+        assert _drain(m)
+        m.feed(say, 0)
+    assert m.state_name() == "txdata"
+
+    class Paced(Writer):
+        async def drain(self):
+            u.t += 30.0                          # each chunk takes 30 s on the wire
+
+    w = Paced()
+
+    async def go():
+        try:
+            await asyncio.wait_for_ms(f._drive(w), 200)
+        except asyncio.TimeoutError:
+            pass
+    asyncio.run(go())
+    assert w.out[-1] == b"\x10\x03" and u.t >= 16 * 30.0, (w.out[-2:], u.t)
+    assert m.state_name() == "txend", (m.state_name(), w.out[-3:])
+    # counted from the page's last chunk (16 x 30 s), not from when the loop began (0)
+    assert m.deadline() >= 16 * 30.0 + m.cfg["page_end_timeout"], (m.deadline(), u.t)

@@ -371,3 +371,17 @@ def test_page_sources_are_closed_when_let_go_one_at_a_time():
     r.say("\r\n+FPTS:1\r\n\r\n+FHNG:50\r\n" + OK)  # the line drops with page 1 opened ahead
     assert r.end()["code"] != 0
     assert op.log == ["o0", "c0", "o1", "c1", "o0", "c0", "o1", "c1"], op.log
+
+
+def test_clear_after_a_driver_error_closes_the_page_source_of_the_call_it_drops():
+    """Class2.clear() (the modem task's restart after a driver error, app/faxline.py) reset
+    the session in place and let its page source go unclosed (in the unit a file left open
+    until the GC finalises it); it is dropped as at the end of a call (drop_pages)."""
+    r = Rig()
+    op = _Closing(PAGE, PAGE)
+    r.send("5551234", op)
+    r.expect("AT+FDIS=1,3,0,2,0,0,0,0\r")
+    assert op.log == ["o0"] and r.m.in_call()
+    r.m.clear()
+    assert op.log == ["o0", "c0"], op.log
+    assert not r.m.in_call() and r.m._s.src is None and r.m._s.open_page is None

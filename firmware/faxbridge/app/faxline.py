@@ -137,6 +137,8 @@ class FaxLine:
                     break
                 writer.write(out)
                 await writer.drain()
+                now = u.mono()      # a page may take minutes here (RTS/CTS, no XOFF): its end's
+                                    # wait (page_end_timeout) counts from when it ended
             self.events()
             self.state = m.state_name()
             if self.state == "txdata" and not m.xoff():

@@ -130,7 +130,8 @@ class Machine:
 
     def clear(self):
         """Every field as new, in place: buffers, session and lists kept and emptied (after a
-        driver error: nothing made while the heap may be short); then start()."""
+        driver error: nothing made while the heap may be short; the call's page sources
+        closed, drop_pages); then start()."""
         cfg = self.cfg
         auto = cfg["fclass"] == "auto"
         self.fclass = None if auto else cfg["fclass"]   # the class in use (auto: once asked)
@@ -139,6 +140,7 @@ class Machine:
         self._wq.clear()
         self._ev.clear()
         self._ev2.clear()
+        self.drop_pages(self._s)
         self._s.reset(None, 0)
         self._sess = None                   # the call in progress: self._s, or None
         self.state = _OFF
