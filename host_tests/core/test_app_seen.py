@@ -111,3 +111,24 @@ def test_a_dup_matches_only_answers_of_this_or_the_previous_connection():
     s.connected()                      # connection 6
     assert s.has(6, 0xCCCC) and not s.has(5, 0xAAAA)
     s.close()
+
+
+def test_a_reboot_goes_on_from_the_latest_connection_a_slot_was_tagged_with():
+    # a DUP matched on a later connection re-tags its (older) slot with that connection; the
+    # count at boot must go on from there, not from the newest slot's connection: else the
+    # broker's next redelivery, after the reboot, is answered a second time
+    d = tmpdir("seenboot")
+    s = Seen(d + "/seen", 16)
+    s.connected()                      # connection 1
+    s.add(5, 0xAAAA)
+    s.add(6, 0xBBBB)                   # the newest slot: connection 1
+    s.connected()                      # connection 2: 5 redelivered, its PUBACK lost again
+    assert s.has(5, 0xAAAA)
+    s.connected()                      # connection 3: and again
+    assert s.has(5, 0xAAAA)
+    s.close()
+    s = Seen(d + "/seen", 16)          # reboot
+    assert s.gen == 3
+    s.connected()                      # connection 4: the broker delivers 5 once more
+    assert s.has(5, 0xAAAA) and not s.has(6, 0xBBBB)
+    s.close()

@@ -473,3 +473,23 @@ def test_an_event_is_stored_without_a_copy_of_its_payload():
     st = ln.outbox.store
     assert ln.outbox.last == 3 and len(st.read()[3]) > 1500
     assert max(per) < 800, per
+
+
+def test_a_root_longer_than_the_stores_room_still_gets_its_header_in_place():
+    """A prefix and a unit id of 64 characters each (the longest the configuration takes) make a
+    130-byte root, more than the FileStore's default 80-byte room: the link gives the store
+    room for it before the buffer is made, so every send writes its header in place in the
+    store's buffer (before, a packet of header and payload was allocated per send: above 2 KB
+    with a 2 KB outbox_record)."""
+    from faxbridge.app.outbox_store import FileStore
+    st = FileStore(tmpdir("linkroot") + "/outbox")
+    ln = Link("u" * 64, "127.0.0.1", 1883, st, prefix="p" * 64, verify=False)
+    assert len(ln.root) == 130
+    _up(ln)
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r1", "accept", None, "ok"))
+    ln._pump(0)
+    pid = ln.session.take()[-1]
+    pkt, ref, size = ln.outbox.packet(pid, False, ln.root)
+    topic, payload = decode_publish(pkt[0] & 0x0F, memoryview(bytes(pkt))[3:])[:2]
+    assert topic == ("p" * 64) + "/" + ("u" * 64) + "/cafis/verdict" and b'"seq":1' in bytes(payload)
+    assert bytes(pkt) in bytes(st.whole)   # written in the store's buffer, not a packet made for it

@@ -9,6 +9,7 @@ from faxbridge.app.outbox_store import FileStore
 from faxbridge.core.mqtt import codec, contract, outbox, session
 
 ROOT = b"faxbridge/u1/"
+R = "faxbridge/u1/"
 
 
 def _ev(ob, i, cls=contract.RESULT):
@@ -438,3 +439,26 @@ def test_a_header_written_in_place_gives_the_packet_a_header_buffer_gives():
                                               sfxs[pid - 1])
                 assert bytes(pkt) == bytes(hb[:n]) + heads[pid - 1], (root, pid, bytes(pkt))
         ob.close()
+
+
+def test_records_left_by_the_firmware_before_are_sent_after_the_upgrade():
+    """A log written before the class byte carried the topic's index (bits 4-6 zero) is read
+    after a reboot into this firmware: each record goes to the topic its suffix names, in seq
+    order, before the new ones; only the echo check does not know its topic (flight: None)."""
+    d = tmpdir("obold")
+    st = FileStore(d)
+    st.open()
+    for seq, sfx in ((1, b"fax/status"), (2, b"cafis/verdict")):
+        st.append(seq, contract.RESULT, sfx, contract.event("u1", seq, (("i", seq),)))
+    st.close()
+    ob = outbox.Outbox(FileStore(d))
+    assert (ob.acked, ob.last) == (0, 2)
+    _ev(ob, 3)
+    s = session.Session("u1")
+    up(s)
+    assert ob.pump(s, ROOT, 0) == 3
+    assert [ob.flight(i) for i in range(3)] == [(1, None), (2, None), (3, "cafis/verdict")]
+    got = ack_all(s, ob, 0)
+    assert [t for t, _p in got] == [R + "fax/status", R + "cafis/verdict", R + "cafis/verdict"]
+    assert _seqs(got) == [1, 2, 3]
+    ob.close()

@@ -66,6 +66,8 @@ class Link(Inbox):
         self.rxbuf = bytearray(max(rx_buffer, commands.MAX_TELEGRAM))
         super().__init__(seen, spool)   # the receiving half (app/inbox.py)
         self.session.rx = self
+        if getattr(store, "room", 1 << 16) < len(self.root):
+            store.room = len(self.root)   # a long prefix and unit id: outbox.packet's header room
         self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve)
         # a page's file is streamed in file_chunk pieces through the store's record buffer
         # (free once each piece is written), or a buffer of its own for a store without one

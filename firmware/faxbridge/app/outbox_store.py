@@ -20,7 +20,7 @@ On CPython os.fsync is called after each append and before each rename; MicroPyt
 flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fsync).
 
 RAM: one record buffer of `max_record` bytes (after `room` bytes where the outbox writes a
-PUBLISH header in place) and a 12-byte header buffer, both made in the constructor. Appends are
+PUBLISH header in place; made at open()) and a 12-byte header buffer (the constructor's). Appends are
 built in the buffer and written with one write; reads fill it (the suffix and payload returned
 are views into it, valid until the next read or append); open() checks every record's CRC
 streaming it through the buffer; the pump's cursor reads 8-byte headers alone (skip()), the
@@ -78,11 +78,10 @@ class FileStore:
         # one buffer: `room` bytes, then one record (read/append) or a compaction chunk. The
         # outbox writes an event's PUBLISH header in place before its payload (room plus the
         # record's own 9 header bytes: the topic's root, up to `room`); the link streams a
-        # page's file through it (outbox.packet, app/link.py)
+        # page's file through it (outbox.packet, app/link.py). Made at open(): the link raises
+        # `room` first when its root is longer
         self.room = room
-        self.whole = bytearray(room + max_record)
-        self.buf = memoryview(self.whole)[room:]
-        self._bh = self.buf[:_HDR]
+        self.whole = None
         self.h = bytearray(_HDR + _CRC)     # a header and CRC while scanning; the ack record
         hv = memoryview(self.h)
         self._hh = hv[:_HDR]
@@ -112,6 +111,10 @@ class FileStore:
         return 0  # unreadable: resend everything held (duplicates, never a loss)
 
     def open(self):
+        if self.whole is None or len(self.whole) != self.room + self.max_record:
+            self.whole = bytearray(self.room + self.max_record)
+            self.buf = memoryview(self.whole)[self.room:]
+            self._bh = self.buf[:_HDR]
         try:
             os.mkdir(self.log_path[:-4])
         except OSError:

@@ -6,8 +6,8 @@ One file of `size` fixed 64-byte slots, written round-robin (the oldest answer i
   (big-endian; gen at 58, crc32 over 0..59)
 n counts answers (the newest slot has the highest n), pid is the command's MQTT packet id (0 for
 a retained command), crc the crc32 of its topic and payload, ref the sender's initial and ref,
-gen the connection the command was answered on (connected() counts them; at boot the count goes
-on from the highest gen on flash).
+gen the connection the command was answered on, or last matched on (connected() counts them; at
+boot the count goes on from the latest gen on flash, counted from the newest slot's).
 
 A packet id names a message only until its PUBACK reaches the broker, which may then give the id
 to another message (a broker that restarts may even count ids from 1 again): a DUP redelivery is
@@ -87,6 +87,16 @@ class Seen:
                     best = i
                     self.gen = (b[_GEN] << 8) | b[_GEN + 1]
         self.next = (best + 1) % size
+        # a slot has() re-tagged after the newest was written bears a later connection: the
+        # count goes on from the latest (a second pass over the valid slots, at open only)
+        g = self.gen
+        top = 0
+        for i in range(size):
+            if self.hx[2 * size + i] and self._read(i):
+                d = (((b[_GEN] << 8) | b[_GEN + 1]) - g) & 0xFFFF
+                if top < d < 0x8000:
+                    top = d
+        self.gen = (g + top) & 0xFFFF
 
     def connected(self):
         """A new connection to the broker (CONNACK): DUP redeliveries on it may repeat answers
