@@ -90,7 +90,8 @@ def plug():
     _pins.append(node)
     top = None
     gc.collect()
-    print("bench: import holes %d B (largest free run %d B kept free)" % (gc.mem_alloc() - a0, lo))
+    print("bench: import holes %d B (largest free run %d B kept free; free heap %d B)"
+          % (gc.mem_alloc() - a0, lo, gc.mem_free()))
     return top
 
 

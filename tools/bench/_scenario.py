@@ -191,11 +191,12 @@ def left(deadline, cap=40.0):
 
 
 def plugged(log):
-    """(bytes plugged, largest free run kept) from the wrapper's `bench: import holes` line."""
+    """(bytes plugged, largest free run kept, free heap the unit starts on) from the wrapper's
+    `bench: import holes` line."""
     for ln in log.splitlines():
         if ln.startswith("bench: import holes "):
             w = ln.split()
-            return int(w[3]), int(w[8])
+            return int(w[3]), int(w[8]), int(w[14])
     return None
 
 
