@@ -96,7 +96,7 @@ def test_heap_one_run_is_plugged_by_the_flag_or_by_bench_plug(monkeypatch):
 
     def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False):
         seen.append((h, plug))
-        return True, "", 0.1, (1000, 2000) if plug else None
+        return True, "", 0.1, (1000, 2000, 2064) if plug else None   # _scenario.plugged
 
     monkeypatch.setattr(_scenario, "run", run)
     for env, argv, plug in (("1", [], True), (None, ["--plug"], True), (None, [], False), ("", [], False)):
