@@ -62,15 +62,18 @@ service 1470 send the caller's number for this call (Ofcom)""",
 }
 
 
-def table(country, *kinds):
-    """The prefixes of these kinds in a country's table, in table order (ValueError for an
-    unknown country). The rows are read in place: only the prefixes returned are new strings
-    (a check reads the table four times: splitting it each time cost ~22 KB of garbage)."""
+def _rows(country):
     t = COUNTRIES.get(country)
     if t is None:
         raise ValueError("no dial table for country %r" % (country,))
+    return t
+
+
+def table(country, *kinds):
+    """The prefixes of these kinds in a country's table, in table order (ValueError for an
+    unknown country): for the configuration's checks. A check reads the rows in place (_scan)."""
     out = []
-    for rows in (t, _STAR):
+    for rows in (_rows(country), _STAR):
         a = 0
         n = len(rows)
         while a < n:
@@ -86,40 +89,82 @@ def table(country, *kinds):
     return out
 
 
-def _match(s, i, p):
-    """The index after prefix p at s[i:] (X: any digit), else -1."""
-    if i + len(p) > len(s):
+def _first(rows, kind):
+    """The index of the first prefix of this kind in rows (it ends at the next space)."""
+    a = 0
+    while not (rows.startswith(kind, a) and rows[a + len(kind)] == " "):
+        a = rows.find("\n", a) + 1
+        if not a:
+            raise ValueError("no %s row" % kind)
+    return a + len(kind) + 1
+
+
+def _match(s, i, p, a=0, b=-1):
+    """The index after prefix p[a:b] (default: all of p) at s[i:] (X: any digit), else -1."""
+    if b < 0:
+        b = len(p)
+    if i + b - a > len(s):
         return -1
-    for k in range(len(p)):
+    for k in range(a, b):
         c = p[k]
-        x = s[i + k]
+        x = s[i + k - a]
         if c != x and not (c == "X" and x in DIGITS):
             return -1
-    return i + len(p)
+    return i + b - a
+
+
+def _scan(d, i, rows, k1, k2, todo, add):
+    """The rows of kind k1 or k2 whose prefix matches d at i, read in place, in table order:
+    each match's end j is pushed on todo (as j * 2 + add); with todo None, the first matching
+    prefix is returned (a deny hit). Returns None otherwise."""
+    a = 0
+    n = len(rows)
+    while a < n:
+        e = rows.find("\n", a)
+        if e < 0:
+            e = n
+        b = rows.find(" ", a, e)
+        if (b - a == len(k1) and rows.startswith(k1, a)) or (k2 and b - a == len(k2) and rows.startswith(k2, a)):
+            c = rows.find(" ", b + 1, e)
+            j = _match(d, i, rows, b + 1, c)
+            if j >= 0:
+                if todo is None:
+                    return rows[b + 1:c]
+                if j > i:
+                    todo.append(j * 2 + add)
+        a = e + 1
+    return None
 
 
 def form(number, max_len=MAX_LEN, country=COUNTRY):
     """The dial string of a number: separators removed, 'w' as 'W', a leading '+' converted
-    (own country code -> trunk prefix, else the international prefix). (None, s) or (6027, why)."""
+    (own country code -> trunk prefix, else the international prefix). (None, s) or (6027, why).
+    A number already in dial form is returned as it is (no copy)."""
     if not isinstance(number, str):
         return (6027, "number is not text")
-    out = []
+    clean = True
     for ch in number:
         if ch not in DIAL_CHARS:
             return (6027, "character %r not allowed in a dial string (ASCII digits, * # + , W)" % ch)
-        if ch not in _SEPARATORS:
-            out.append("W" if ch == "w" else ch)
-    s = "".join(out)
+        if ch in _SEPARATORS or ch == "w":
+            clean = False
+    s = number
+    if not clean:
+        out = []
+        for ch in number:
+            if ch not in _SEPARATORS:
+                out.append("W" if ch == "w" else ch)
+        s = "".join(out)
     if not s:
         return (6027, "empty number")
     if "+" in s:
-        if len(s) < 2 or s[0] != "+" or "+" in s[1:] or s[1] not in DIGITS:
+        if len(s) < 2 or s[0] != "+" or s.find("+", 1) >= 0 or s[1] not in DIGITS:
             return (6027, "'+' only at the start, before the country code")
-        j = _match(s, 1, table(country, "cc")[0])
-        if j > 0:
-            s = table(country, "trunk")[0] + s[j:]
-        else:
-            s = table(country, "intl")[0] + s[1:]
+        t = _rows(country)
+        a = _first(t, "cc")
+        j = _match(s, 1, t, a, t.find(" ", a))
+        k = _first(t, "trunk" if j > 0 else "intl")
+        s = t[k:t.find(" ", k)] + s[j if j > 0 else 1:]
     if len(s) > max_len:
         return (6027, "number longer than %d characters" % max_len)
     for ch in s:
@@ -134,28 +179,25 @@ def check(number, deny=(), allow=None, max_len=MAX_LEN, prefixes=(), country=COU
     `prefixes` are the configured outside-line prefixes (dial.prefixes). Refused (6002): from
     any start point, after stripping any sequence of known prefixes, the digits begin with a
     deny entry or an emergency number of the country; or an allow list is given and the whole
-    number begins with none of its entries.
+    number begins with none of its entries. The country table is read in place (issue 13).
     """
     code, s = form(number, max_len, country)
     if code is not None:
         return (code, s)
-    bad = list(deny) + table(country, "emergency")
-    strips = table(country, "service", "trunk") + list(prefixes)
-    intl = table(country, "intl")
-    cc = table(country, "cc")[0]
+    t = _rows(country)
     # d: what the exchange receives (pauses removed); todo: where it may begin routing anew,
     # as index * 2 + 1 when right after an international prefix (the country code may follow)
-    d = []
     todo = [0]
+    n = 0
     for ch in s:
         if ch in ",W":
-            todo.append(len(d) * 2)
+            todo.append(n * 2)
             continue
-        d.append(ch)
+        n += 1
         if ch in "*#":
-            todo.append(len(d) * 2)
-    d = "".join(d)
-    seen = bytearray(len(d) + 1)      # bit 1: reached; bit 2: reached right after an intl prefix
+            todo.append(n * 2)
+    d = s if n == len(s) else s.replace(",", "").replace("W", "")
+    seen = bytearray(n + 1)      # bit 1: reached; bit 2: reached right after an intl prefix
     while todo:
         x = todo.pop()
         i = x >> 1
@@ -163,21 +205,27 @@ def check(number, deny=(), allow=None, max_len=MAX_LEN, prefixes=(), country=COU
         if seen[i] & flag:
             continue
         seen[i] |= flag
-        for e in bad:
-            if e and _match(d, i, e) >= 0:
-                if i:
-                    return (6002, "number refused: dials %s after %s" % (e, d[:i]))
-                return (6002, "number refused by the deny list (%s)" % e)
-        for p in strips:
+        e = None
+        for p in deny:
+            if p and _match(d, i, p) >= 0:
+                e = p
+                break
+        if e is None:
+            e = _scan(d, i, t, "emergency", None, None, 0)
+        if e is not None:
+            if i:
+                return (6002, "number refused: dials %s after %s" % (e, d[:i]))
+            return (6002, "number refused by the deny list (%s)" % e)
+        _scan(d, i, t, "service", "trunk", todo, 0)
+        _scan(d, i, _STAR, "service", None, todo, 0)
+        for p in prefixes:
             j = _match(d, i, p)
             if j > i:
                 todo.append(j * 2)
-        for p in intl:
-            j = _match(d, i, p)
-            if j > i:
-                todo.append(j * 2 + 1)
+        _scan(d, i, t, "intl", None, todo, 1)
         if x & 1:
-            j = _match(d, i, cc)
+            a = _first(t, "cc")
+            j = _match(d, i, t, a, t.find(" ", a))
             if j > i:
                 todo.append(j * 2)
     if allow is not None:
