@@ -199,8 +199,9 @@ def publish(link, sink, info, log):
     refuses is logged, never raised: the modem task must go on (the page stays on flash until
     pruned)."""
     hs = info.get("hangup") or (None, None, None)
-    params = info.get("params")
-    pp = tuple((k, params[k]) for k in sorted(params)) if isinstance(params, dict) else ()
+    pp = info.get("params")
+    if not isinstance(pp, dict):
+        pp = ()     # the dict as it is: written with its keys sorted (contract._dict)
     fid = sink.fax_id if sink else None
     sizes = []
     of = sink.pages if sink else 0

@@ -197,7 +197,25 @@ def _list(v):
 
 
 def _dict(d):
-    _obj(tuple((k, d[k]) for k in sorted(d)))
+    """Write dict d as a JSON object, its keys in sorted order (the same on both runtimes), one
+    key at a time: the next is the least key above the last written (no sorted list, no pairs;
+    a dict here has a few keys)."""
+    c = b"{"
+    last = None
+    for _i in range(len(d)):
+        k = None
+        for x in d:
+            if (last is None or x > last) and (k is None or x < k):
+                k = x
+        _raw(c)
+        c = b","
+        _str(k)
+        _raw(b":")
+        _val(d[k])
+        last = k
+    if c == b"{":
+        _raw(c)
+    _raw(b"}")
 
 
 def _obj(pairs, c=b"{"):
@@ -336,7 +354,8 @@ def fax_page(fax_id, page, of, width, nbytes):
 
 def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text,
                  sizes=(), widths=(), code=None, reason=None, folder=None):
-    """fields for fax/received. params: pairs of the negotiated +FDCS values. sizes: bytes of
+    """fields for fax/received. params: the negotiated +FDCS values, as pairs or a dict
+    (written with its keys sorted). sizes: bytes of
     each page published on page_topic(fax_id, n) (None: kept on flash, not published);
     widths: each page's pixels per line. The pages come before this event (seq order).
     code, reason: the reception's outcome (0 or the failure's code); folder: where the pages
@@ -344,7 +363,8 @@ def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, ha
     return (("id", fax_id), ("pages", pages), ("remote", remote_id), ("params", params or ()),
             ("hangup", (("code", hangup_code), ("phase", hangup_phase), ("text", hangup_text))),
             ("page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None),
-            ("page_bytes", list(sizes)), ("page_width", list(widths)),
+            ("page_bytes", sizes if type(sizes) is list else list(sizes)),
+            ("page_width", widths if type(widths) is list else list(widths)),
             ("code", code), ("reason", reason), ("folder", folder))
 
 
