@@ -311,6 +311,34 @@ def test_evidence_in_a_fixed_order():
     assert d["fhng"] == 0 and d["params"] == "1,3,0,2,0,0,0,0" and d["pprs"] == [1], ev
 
 
+def test_evidence_is_one_tuple_the_job_keeps_as_it_is():
+    # issue 13: the evidence was a list grown pair by pair, then copied into a tuple by the
+    # job (jobtab.pairs): 576 B on MicroPython's 64-bit unix port; now one tuple of pairs,
+    # kept as it is (384 B with a hangup and params). Bound on MicroPython only.
+    import gc
+    from faxbridge.core.fax.evidence import evidence
+    from faxbridge.core.fax.jobtab import pairs
+    info = {"result": "OK", "reason": None, "hangup": (0, "call", "normal"), "pprs": [1],
+            "remote_id": "x", "params": {"raw": "1,3,0,2,0,0,0,0"}, "duration": 5}
+    assert pairs(evidence(info)) == (("result", "OK"), ("reason", None), ("fhng", 0), ("phase", "call"),
+                                     ("text", "normal"), ("pprs", [1]), ("remote_id", "x"),
+                                     ("params", "1,3,0,2,0,0,0,0"), ("duration_s", 5))
+    assert [k for k, _ in evidence({"params": "1,3"})] == ["result", "reason", "pprs", "remote_id", "duration_s"]
+    ev = evidence(info)
+    assert pairs(ev) is ev
+    if not hasattr(gc, "mem_alloc"):
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        a = gc.mem_alloc()
+        pairs(evidence(info))
+        n = gc.mem_alloc() - a
+    finally:
+        gc.enable()
+    assert n <= 400, n
+
+
 def test_xoff_is_public_and_follows_the_modem():
     r = Rig({"chunk": 64})
     start_send(r, PAGE)

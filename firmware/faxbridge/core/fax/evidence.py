@@ -77,17 +77,20 @@ def end_info(s, code, reason, now, describe):
 def evidence(info):
     """An `end` event as the ordered evidence pairs of fax/status (docs/mqtt.md; spec/fax.md:
     raw evidence): result, reason, the +FHNG/+FHS code as `fhng` with its phase and text,
-    pprs, remote_id, the raw +FDCS as `params`, duration_s."""
+    pprs, remote_id, the raw +FDCS as `params`, duration_s. One tuple of pairs, made once (the
+    job store keeps it as it is: jobtab.pairs)."""
     hs = info.get("hangup")
-    ev = [("result", info.get("result")), ("reason", info.get("reason"))]
-    if hs:
-        ev.append(("fhng", hs[0]))
-        ev.append(("phase", hs[1]))
-        ev.append(("text", hs[2]))
-    ev.append(("pprs", info.get("pprs")))
-    ev.append(("remote_id", info.get("remote_id")))
     p = info.get("params")
+    a = ("result", info.get("result"))
+    b = ("reason", info.get("reason"))
+    c = ("pprs", info.get("pprs"))
+    d = ("remote_id", info.get("remote_id"))
+    e = ("duration_s", int(info.get("duration") or 0))
     if isinstance(p, dict):
-        ev.append(("params", p.get("raw")))
-    ev.append(("duration_s", int(info.get("duration") or 0)))
-    return ev
+        p = ("params", p.get("raw"))
+        if hs:
+            return (a, b, ("fhng", hs[0]), ("phase", hs[1]), ("text", hs[2]), c, d, p, e)
+        return (a, b, c, d, p, e)
+    if hs:
+        return (a, b, ("fhng", hs[0]), ("phase", hs[1]), ("text", hs[2]), c, d, e)
+    return (a, b, c, d, e)
