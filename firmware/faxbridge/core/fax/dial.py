@@ -89,16 +89,6 @@ def table(country, *kinds):
     return out
 
 
-def _first(rows, kind):
-    """The index of the first prefix of this kind in rows (it ends at the next space)."""
-    a = 0
-    while not (rows.startswith(kind, a) and rows[a + len(kind)] == " "):
-        a = rows.find("\n", a) + 1
-        if not a:
-            raise ValueError("no %s row" % kind)
-    return a + len(kind) + 1
-
-
 def _match(s, i, p, a=0, b=-1):
     """The index after prefix p[a:b] (default: all of p) at s[i:] (X: any digit), else -1."""
     if b < 0:
@@ -160,11 +150,11 @@ def form(number, max_len=MAX_LEN, country=COUNTRY):
     if "+" in s:
         if len(s) < 2 or s[0] != "+" or s.find("+", 1) >= 0 or s[1] not in DIGITS:
             return (6027, "'+' only at the start, before the country code")
-        t = _rows(country)
-        a = _first(t, "cc")
-        j = _match(s, 1, t, a, t.find(" ", a))
-        k = _first(t, "trunk" if j > 0 else "intl")
-        s = t[k:t.find(" ", k)] + s[j if j > 0 else 1:]
+        cc = _scan(s, 1, _rows(country), "cc", None, None, 0)
+        if cc is not None:
+            s = table(country, "trunk")[0] + s[1 + len(cc):]
+        else:
+            s = table(country, "intl")[0] + s[1:]
     if len(s) > max_len:
         return (6027, "number longer than %d characters" % max_len)
     for ch in s:
@@ -224,10 +214,7 @@ def check(number, deny=(), allow=None, max_len=MAX_LEN, prefixes=(), country=COU
                 todo.append(j * 2)
         _scan(d, i, t, "intl", None, todo, 1)
         if x & 1:
-            a = _first(t, "cc")
-            j = _match(d, i, t, a, t.find(" ", a))
-            if j > i:
-                todo.append(j * 2)
+            _scan(d, i, t, "cc", None, todo, 0)
     if allow is not None:
         for a in allow:
             if d.startswith(a):
