@@ -31,6 +31,11 @@ def main():
             return 0
     except NameError:
         pass
+    # Boot (config.load, deep_check, Unit, Unit.run up to Jobs.recover) collects every 2 KB
+    # allocated: what it keeps then packs low among its garbage instead of being strewn across
+    # the heap, leaving no run for the link's buffers. Unit.run ends it (docs/unit.md, "Boot").
+    import gc
+    gc.threshold(2048)
     port = _port()
     from faxbridge.app import config
     path = port.flash + "config.json"

@@ -127,6 +127,9 @@ class Unit:
             from faxbridge.core.cafis import checks
             self.checker = checks.Checker(registry)
         self.jobs.recover(self.now())
+        if hasattr(gc, "threshold"):   # boot is over: the allocator's collections only (main.py)
+            gc.threshold(-1)
+        gc.collect()
         tasks = (self.link.run(), self.fax.run(), self._telemetry(cfg["telemetry"]["interval_s"]),
                  self._housekeeping())
         from faxbridge.app import config
