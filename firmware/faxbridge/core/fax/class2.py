@@ -61,6 +61,7 @@ class Class2(c.Machine):
         mv = memoryview(self._buf)
         out = mv[n:]
         self._full = (out[:n], out[:n + 1], mv[:2 * n + 1], mv, mv[:n], out)
+        self._cap = 2 * n + 1     # unstuff's cap: a full buffer (framing.py)
         self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
         self._rx_lead = False     # CR/LF right after CONNECT is not page data (data_mode)
         c.Machine.__init__(self, cfg, sink_factory)
@@ -281,7 +282,7 @@ class Class2(c.Machine):
         st = self._fst
         st[0] = i
         st[1] = n
-        cap = 2 * len(self._full[0]) + 1
+        cap = self._cap
         while True:
             framing.unstuff(st, data, self._buf, cap)
             if st[2] >= cap:
