@@ -12,6 +12,22 @@ def raises(exc, fn, *args, **kw):
     raise AssertionError("%s not raised" % exc.__name__)
 
 
+class NullSink:
+    """A page sink (faxcmd.Parser's) that keeps nothing."""
+
+    def begin_page(self, i, kind):
+        pass
+
+    def write(self, mv):
+        pass
+
+    def end_page(self):
+        pass
+
+    def abort(self):
+        pass
+
+
 def tmpdir(tag="t"):
     """A fresh empty folder under build/tmp (made on both runtimes)."""
     base = "build"

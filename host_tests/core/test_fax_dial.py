@@ -1,22 +1,8 @@
 from dial_cases import GOOD, HOSTILE
-from support import raises
+from support import NullSink, raises
 
 from faxbridge.core.fax import dial
 from faxbridge.core.mqtt import commands
-
-
-class _Sink:
-    def begin_page(self, i, kind):
-        pass
-
-    def write(self, mv):
-        pass
-
-    def end_page(self):
-        pass
-
-    def abort(self):
-        pass
 
 
 def _intake(number):
@@ -26,7 +12,7 @@ def _intake(number):
     from faxbridge.core.mqtt import faxcmd
     doc = json.dumps({"job": "J1", "number": number, "pages": [{"text": "x"}]}).encode()
     try:
-        p = faxcmd.Parser(_Sink())
+        p = faxcmd.Parser(NullSink())
         p.feed(doc)
         p.end()
     except commands.CommandError as e:

@@ -1,5 +1,5 @@
 """Command topics, the one set of limits, cancel and telegram parsing (both runtimes)."""
-from support import raises
+from support import NullSink, raises
 
 from faxbridge.core.mqtt import commands as C
 
@@ -60,24 +60,10 @@ def _fax_number(number):
     command): (job, number, kinds), or its CommandError."""
     import json
     from faxbridge.core.mqtt import faxcmd
-
-    class Sink:
-        def begin_page(self, i, kind):
-            pass
-
-        def write(self, mv):
-            pass
-
-        def end_page(self):
-            pass
-
-        def abort(self):
-            pass
-
     doc = {"job": "J", "pages": [{"text": "x"}]}
     if number is not None:
         doc["number"] = number
-    p = faxcmd.Parser(Sink())
+    p = faxcmd.Parser(NullSink())
     try:
         p.feed(json.dumps(doc).encode())
         return p.end()

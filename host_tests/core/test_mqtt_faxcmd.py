@@ -7,7 +7,7 @@ import binascii
 import sys
 
 import faxcmd_big
-from support import raises, tmpdir
+from support import NullSink, raises, tmpdir
 from faxbridge.core.mqtt import commands, faxcmd
 
 MICROPYTHON = sys.implementation.name == "micropython"
@@ -162,7 +162,7 @@ def test_feeding_page_data_allocates_nothing():
            % ("hello, world " * 400, _b64(PBM + img))).encode()
     t = doc.index(b"hello")
     i = doc.index(b'"pbm":"') + 7
-    p = faxcmd.Parser(_NullSink())
+    p = faxcmd.Parser(NullSink())
     p.feed(doc[:t + 100])
     for a, b in ((t + 100, t + 2148), (t + 2148, i + 100), (i + 100, i + 2148), (i + 2148, len(doc))):
         chunk = doc[a:b]
@@ -175,20 +175,6 @@ def test_feeding_page_data_allocates_nothing():
         if b - a == 2048:
             assert used == 0, (a, used)
     assert p.end()[2] == ["text", "pbm"]
-
-
-class _NullSink:
-    def begin_page(self, i, kind):
-        pass
-
-    def write(self, mv):
-        pass
-
-    def end_page(self):
-        pass
-
-    def abort(self):
-        pass
 
 
 def test_matches_a_whole_payload_json_parse():
