@@ -587,19 +587,12 @@ def test_a_job_id_is_a_command_name_that_is_also_a_file_name():
 # ---- out of memory is the unit's, never the page's (docs/fax.md "Out of memory")
 
 def test_a_page_the_heap_cannot_count_at_intake_is_busy_and_nothing_is_kept():
-    from faxbridge.core.mqtt import commands
-
     def oom(kind, path):
         raise MemoryError("memory allocation failed")
     st = MemStore()
     js, ev = _make(st)
     js.check_page = oom
-    e = None
-    try:
-        js.submit("j1", "0312345678", [("text", "s/d0")], 7, T)
-    except commands.CommandError as x:
-        e = x
-    assert e is not None and e.reason == commands.BUSY and e.ref == "j1", e
+    _submit_is_busy(js)
     assert ev == [] and st.recs == {} and st.pages == {} and js.jobs == []
     js.check_page = _page                       # memory back: the resent command is a new job
     assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
@@ -709,7 +702,6 @@ def test_the_driver_ends_a_call_whose_page_read_finds_no_heap_with_minus_3():
 def test_a_job_the_heap_cannot_record_at_intake_is_busy_and_a_resend_is_a_new_job():
     # the pages counted, then the record's save (or its first fax/status) finds no heap: before,
     # the job stayed in RAM with no answer, and the resent command was a DUPLICATE (no answer)
-    from faxbridge.core.mqtt import commands
     st = MemStore()
     js, ev = _make(st)
     save = st.save
@@ -717,12 +709,7 @@ def test_a_job_the_heap_cannot_record_at_intake_is_busy_and_a_resend_is_a_new_jo
     def oom(rec):
         raise MemoryError("memory allocation failed, allocating 320 bytes")
     st.save = oom
-    e = None
-    try:
-        js.submit("j1", "0312345678", [("text", "s/d0")], 7, T)
-    except commands.CommandError as x:
-        e = x
-    assert e is not None and e.reason == commands.BUSY and e.ref == "j1", e
+    _submit_is_busy(js)
     assert ev == [] and st.recs == {} and js.jobs == []
     st.save = save
     assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
@@ -747,6 +734,17 @@ def test_after_its_answer_a_job_the_heap_cannot_make_ready_stays_new_and_is_coun
     assert _codes(ev) == [-1] and rec["state"] == "new", rec
     js._ready = ready
     assert js.next_due(T) is rec and rec["state"] == "queued" and _codes(ev) == [-1, -2]
+
+
+def _submit_is_busy(js):
+    """The demo's cmd/fax submitted as j1 is answered busy (CommandError BUSY, ref j1)."""
+    from faxbridge.core.mqtt import commands
+    e = None
+    try:
+        js.submit("j1", "0312345678", [("text", "s/d0")], 7, T)
+    except commands.CommandError as x:
+        e = x
+    assert e is not None and e.reason == commands.BUSY and e.ref == "j1", e
 
 
 class Crash(Exception):
