@@ -362,17 +362,24 @@ def test_discovery_configs_go_one_at_a_time_each_after_the_puback_of_the_one_bef
     assert len(topics) == discovery.count() == len(set(topics)) and ln._disc == -1
 
 
-def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced():
-    # a firmware killed between syncing the answer and writing its seen slot answered the
-    # broker's redelivery a second time (test_mqtt_exactly_once, kill -9 mid-burst)
+def _accepting_link(tag):
+    """A link over a file store and a seen window on flash whose every command is answered
+    with an accept verdict."""
     from faxbridge.app.outbox_store import FileStore
-    d = tmpdir("linksync")
+    d = tmpdir(tag)
     ln = Link("u1", "127.0.0.1", 1883, FileStore(d), capacity=32768,
               seen=Seen(d + "/seen", 64))
 
     def handle(cmd):
         ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
     ln.on_command = handle
+    return ln
+
+
+def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced():
+    # a firmware killed between syncing the answer and writing its seen slot answered the
+    # broker's redelivery a second time (test_mqtt_exactly_once, kill -9 mid-burst)
+    ln = _accepting_link("linksync")
     st = ln.outbox.store
     sn = ln.seen
     log = []
@@ -404,14 +411,7 @@ def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced()
 def test_an_answer_written_is_synced_even_when_its_seen_slot_cannot_be_written():
     # the seen slot's write fails (flash): the session acknowledges the command anyway
     # (a receiver error), so the answer already written must not stay unsynced
-    from faxbridge.app.outbox_store import FileStore
-    d = tmpdir("linksyncerr")
-    ln = Link("u1", "127.0.0.1", 1883, FileStore(d), capacity=32768,
-              seen=Seen(d + "/seen", 64))
-
-    def handle(cmd):
-        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
-    ln.on_command = handle
+    ln = _accepting_link("linksyncerr")
     st = ln.outbox.store
     sn = ln.seen
     synced = []
