@@ -8,102 +8,118 @@ import json
 from faxbridge.core import schema
 from faxbridge.core.fax import dial
 
-# One row a line: dotted key, kind, default, required (1/0), limits, in JSON (docs/unit.md);
-# rows are read in order, the order errors are reported in. Kinds: str, id, int, num, bool,
-# choice (limits: the allowed values), digits (a list of digit strings), at (a list of AT command
-# bodies), sid (T.30 station id), any (core/schema.py). Times in seconds. Rows with null limits
-# take them from core/fax/dial.py (_rows). modem.class and the modem.options rows are the Class 2
-# driver's (docs/fax.md "Configuration"). A text, not a tuple of tuples: loaded as .mpy the tuples
-# held 14.3 KB of heap, this text 4 KB; frozen, both stay in flash.
+# One row a line in JSON: name, kind, default, required (1/0), limits (docs/unit.md); a line
+# "=path" names the object the rows below it fill ("=" the top, "=modem.options" the driver's
+# options). Rows are read in order, the order errors are reported in. Kinds: str, id, int, num,
+# bool, choice (limits: the allowed values), digits (a list of digit strings), at (a list of AT
+# command bodies), sid (T.30 station id), any (core/schema.py). Times in seconds. Rows with null
+# limits take them from core/fax/dial.py (check). modem.class and the modem.options rows are the
+# Class 2 driver's (docs/fax.md "Configuration"). A text, not a tuple of tuples: loaded as .mpy
+# the tuples held 14.3 KB of heap, this text 3.5 KB; frozen, both stay in flash. The key is never
+# kept per row: a row is parsed as it is reached and its dotted key built only for a message.
 _ROWS = """\
-"unit_id", "id", null, 1, [1, 32]
-"mqtt.host", "str", null, 1, [1, 253]
-"mqtt.port", "int", 1883, 0, [1, 65535]
-"mqtt.username", "str", null, 0, [0, 128]
-"mqtt.password", "str", null, 0, [0, 128]
-"mqtt.tls", "bool", false, 0, null
-"mqtt.ca", "str", null, 0, [1, 128]
-"mqtt.server_name", "str", null, 0, [1, 253]
-"mqtt.cert", "str", null, 0, [1, 128]
-"mqtt.key", "str", null, 0, [1, 128]
-"mqtt.prefix", "str", "faxbridge", 0, [1, 64]
-"mqtt.keepalive_s", "int", 30, 0, [5, 3600]
-"mqtt.clean", "bool", false, 0, null
-"mqtt.outbox_record", "int", 1024, 0, [256, 2048]
-"mqtt.answer_reserve", "int", 4096, 0, [0, 65536]
-"mqtt.rx_buffer", "int", 2048, 0, [256, 2048]
-"mqtt.seen", "int", 256, 0, [16, 2048]
-"mqtt.capacity", "int", 32768, 0, [6144, 1048576]
-"wifi.ssid", "str", null, 0, [1, 32]
-"wifi.password", "str", null, 0, [0, 64]
-"wifi.timeout_s", "int", 30, 0, [1, 600]
-"ntp.host", "str", null, 0, [1, 253]
-"modem.path", "str", null, 0, [1, 200]
-"modem.baud", "int", 19200, 0, [1200, 921600]
-"modem.station_id", "sid", "", 0, null
-"modem.answer", "bool", true, 0, null
-"modem.rings", "int", 2, 0, [1, 15]
-"modem.class", "choice", "2", 0, ["2", "2.0", "auto"]
-"modem.class_order", "choice", ["2.0", "2"], 0, [["2.0", "2"], ["2", "2.0"], ["2.0"], ["2"]]
-"modem.options.dial_mode", "choice", "T", 0, ["T", "P"]
-"modem.options.max_rate", "choice", 9600, 0, [2400, 4800, 7200, 9600, 12000, 14400]
-"modem.options.fine", "bool", true, 0, null
-"modem.options.scan_time", "int", 0, 0, [0, 7]
-"modem.options.init_extra", "at", [], 0, [0, 8]
-"modem.options.cmd_timeout", "num", 5, 0, [1, 60]
-"modem.options.dial_timeout", "num", 120, 0, [10, 600]
-"modem.options.answer_timeout", "num", 120, 0, [10, 600]
-"modem.options.connect_timeout", "num", 45, 0, [5, 300]
-"modem.options.fdr_timeout", "num", 60, 0, [5, 300]
-"modem.options.xon_grace", "num", 2, 0, [0, 60]
-"modem.options.xoff_limit", "num", 20, 0, [1, 600]
-"modem.options.page_end_timeout", "num", 120, 0, [5, 600]
-"modem.options.fet_timeout", "num", 60, 0, [5, 600]
-"modem.options.hangup_timeout", "num", 15, 0, [1, 120]
-"modem.options.rx_idle_timeout", "num", 30, 0, [5, 600]
-"modem.options.rx_page_timeout", "num", 900, 0, [30, 3600]
-"modem.options.reset_timeout", "num", 10, 0, [1, 120]
-"modem.options.reset_backoff", "num", 30, 0, [1, 3600]
-"modem.options.idle_check", "num", 60, 0, [0, 86400]
-"modem.options.fdt_retries", "int", 3, 0, [0, 10]
-"modem.options.fdr_retries", "int", 3, 0, [0, 10]
-"modem.options.rtn_resend", "int", 1, 0, [0, 5]
-"modem.options.ring_reset", "num", 10, 0, [1, 300]
-"modem.options.rx_start", "choice", "DC2", 0, ["DC2", "DC1"]
-"modem.options.rx_msb_first", "bool", true, 0, null
-"modem.options.rx_bad_pct", "int", 5, 0, [0, 100]
-"modem.options.chunk", "int", 128, 0, [16, 1023]
-"telegram.path", "str", null, 0, [1, 200]
-"telegram.baud", "int", 9600, 0, [1200, 921600]
-"telegram.enabled", "bool", true, 0, null
-"telegram.sender", "choice", "center", 0, ["center", "terminal"]
-"telegram.center", "str", "", 0, [0, 16]
-"dial.country", "choice", null, 0, null
-"dial.prefixes", "digits", [], 0, [0, 8]
-"dial.deny", "digits", [], 0, [0, 64]
-"dial.allow", "digits", [], 0, [0, 256]
-"dial.max_len", "int", 40, 0, [3, 64]
-"retries.count", "int", 2, 0, [0, 10]
-"retries.delay_s", "num", 60, 0, [0, 86400]
-"retries.after_restart", "bool", true, 0, null
-"quota.pages_per_day", "int", 0, 0, [0, 1000000]
-"quota.hold_s", "int", 86400, 0, [60, 864000]
-"cafis.registry", "any", null, 0, null
-"cafis.layouts", "any", null, 0, null
-"ha.discovery", "bool", false, 0, null
-"ha.prefix", "str", "homeassistant", 0, [1, 64]
-"telemetry.interval_s", "num", 60, 0, [1, 86400]
-"watchdog.timeout_ms", "int", 30000, 0, [2000, 600000]
-"jobs.keep_done", "int", 20, 0, [0, 200]
-"jobs.max_queued", "int", 16, 0, [1, 1000]
-"jobs.max_pages", "int", 20, 0, [1, 500]
-"jobs.modem_wait_s", "int", 900, 0, [10, 86400]
-"rx.keep", "int", 20, 0, [0, 1000]
-"rx.max_kb", "int", 512, 0, [0, 65536]
+=
+["unit_id", "id", null, 1, [1, 32]]
+["board", "any", null, 0, null]
+=mqtt
+["host", "str", null, 1, [1, 253]]
+["port", "int", 1883, 0, [1, 65535]]
+["username", "str", null, 0, [0, 128]]
+["password", "str", null, 0, [0, 128]]
+["tls", "bool", false, 0, null]
+["ca", "str", null, 0, [1, 128]]
+["server_name", "str", null, 0, [1, 253]]
+["cert", "str", null, 0, [1, 128]]
+["key", "str", null, 0, [1, 128]]
+["prefix", "str", "faxbridge", 0, [1, 64]]
+["keepalive_s", "int", 30, 0, [5, 3600]]
+["clean", "bool", false, 0, null]
+["outbox_record", "int", 1024, 0, [256, 2048]]
+["answer_reserve", "int", 4096, 0, [0, 65536]]
+["rx_buffer", "int", 2048, 0, [256, 2048]]
+["seen", "int", 256, 0, [16, 2048]]
+["capacity", "int", 32768, 0, [6144, 1048576]]
+=wifi
+["ssid", "str", null, 0, [1, 32]]
+["password", "str", null, 0, [0, 64]]
+["timeout_s", "int", 30, 0, [1, 600]]
+=ntp
+["host", "str", null, 0, [1, 253]]
+=modem
+["path", "str", null, 0, [1, 200]]
+["baud", "int", 19200, 0, [1200, 921600]]
+["station_id", "sid", "", 0, null]
+["answer", "bool", true, 0, null]
+["rings", "int", 2, 0, [1, 15]]
+["class", "choice", "2", 0, ["2", "2.0", "auto"]]
+["class_order", "choice", ["2.0", "2"], 0, [["2.0", "2"], ["2", "2.0"], ["2.0"], ["2"]]]
+=modem.options
+["dial_mode", "choice", "T", 0, ["T", "P"]]
+["max_rate", "choice", 9600, 0, [2400, 4800, 7200, 9600, 12000, 14400]]
+["fine", "bool", true, 0, null]
+["scan_time", "int", 0, 0, [0, 7]]
+["init_extra", "at", [], 0, [0, 8]]
+["cmd_timeout", "num", 5, 0, [1, 60]]
+["dial_timeout", "num", 120, 0, [10, 600]]
+["answer_timeout", "num", 120, 0, [10, 600]]
+["connect_timeout", "num", 45, 0, [5, 300]]
+["fdr_timeout", "num", 60, 0, [5, 300]]
+["xon_grace", "num", 2, 0, [0, 60]]
+["xoff_limit", "num", 20, 0, [1, 600]]
+["page_end_timeout", "num", 120, 0, [5, 600]]
+["fet_timeout", "num", 60, 0, [5, 600]]
+["hangup_timeout", "num", 15, 0, [1, 120]]
+["rx_idle_timeout", "num", 30, 0, [5, 600]]
+["rx_page_timeout", "num", 900, 0, [30, 3600]]
+["reset_timeout", "num", 10, 0, [1, 120]]
+["reset_backoff", "num", 30, 0, [1, 3600]]
+["idle_check", "num", 60, 0, [0, 86400]]
+["fdt_retries", "int", 3, 0, [0, 10]]
+["fdr_retries", "int", 3, 0, [0, 10]]
+["rtn_resend", "int", 1, 0, [0, 5]]
+["ring_reset", "num", 10, 0, [1, 300]]
+["rx_start", "choice", "DC2", 0, ["DC2", "DC1"]]
+["rx_msb_first", "bool", true, 0, null]
+["rx_bad_pct", "int", 5, 0, [0, 100]]
+["chunk", "int", 128, 0, [16, 1023]]
+=telegram
+["path", "str", null, 0, [1, 200]]
+["baud", "int", 9600, 0, [1200, 921600]]
+["enabled", "bool", true, 0, null]
+["sender", "choice", "center", 0, ["center", "terminal"]]
+["center", "str", "", 0, [0, 16]]
+=dial
+["country", "choice", null, 0, null]
+["prefixes", "digits", [], 0, [0, 8]]
+["deny", "digits", [], 0, [0, 64]]
+["allow", "digits", [], 0, [0, 256]]
+["max_len", "int", 40, 0, [3, 64]]
+=retries
+["count", "int", 2, 0, [0, 10]]
+["delay_s", "num", 60, 0, [0, 86400]]
+["after_restart", "bool", true, 0, null]
+=quota
+["pages_per_day", "int", 0, 0, [0, 1000000]]
+["hold_s", "int", 86400, 0, [60, 864000]]
+=cafis
+["registry", "any", null, 0, null]
+["layouts", "any", null, 0, null]
+=ha
+["discovery", "bool", false, 0, null]
+["prefix", "str", "homeassistant", 0, [1, 64]]
+=telemetry
+["interval_s", "num", 60, 0, [1, 86400]]
+=watchdog
+["timeout_ms", "int", 30000, 0, [2000, 600000]]
+=jobs
+["keep_done", "int", 20, 0, [0, 200]]
+["max_queued", "int", 16, 0, [1, 1000]]
+["max_pages", "int", 20, 0, [1, 500]]
+["modem_wait_s", "int", 900, 0, [10, 86400]]
+=rx
+["keep", "int", 20, 0, [0, 1000]]
+["max_kb", "int", 512, 0, [0, 65536]]
 """
-
-SECTIONS = ("unit_id", "board", "mqtt", "wifi", "ntp", "modem", "telegram", "dial", "retries",
-            "quota", "cafis", "ha", "telemetry", "watchdog", "jobs", "rx")
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -156,45 +172,42 @@ def _ok(kind, x):
     return _at_body(x)
 
 
-def _rows(keys=False):
-    """The schema's rows in order, each parsed when it is reached: [key, kind, default,
-    required, limits]; keys=True: the keys only, nothing parsed."""
+def _lines():
+    """The table's lines in order, as (start, end) offsets into _ROWS: nothing sliced."""
     i = 0
     while i < len(_ROWS):
         j = _ROWS.find("\n", i)
-        if keys:
-            yield _ROWS[i + 1:_ROWS.find('"', i + 1)]
-        else:
-            r = json.loads("[" + _ROWS[i:j] + "]")
-            if r[1] == "sid":
-                r[4] = (0, dial.MAX_ID)
-            elif r[0] == "dial.country":
-                r[2] = dial.COUNTRY
-                r[4] = sorted(dial.COUNTRIES)
-            yield r
+        yield i, j
         i = j + 1
 
 
 def _known(path):
-    """The names the schema knows inside the object at `path` ("modem", "modem.options")."""
+    """The names the schema knows inside the object at `path` ("" the top, "modem.options"),
+    in the table's order; read only for an error's message."""
     out = []
-    pre = path + "."
-    for k in _rows(True):
-        if k.startswith(pre):
-            name = k[len(pre):].split(".")[0]
-            if name not in out:
-                out.append(name)
+    cur = None
+    pre = path + "." if path else ""
+    for i, j in _lines():
+        if _ROWS[i] == "=":
+            cur = _ROWS[i + 1:j]
+            if cur.startswith(pre) and cur != path:
+                name = cur[len(pre):].split(".")[0]
+                if name not in out:
+                    out.append(name)
+        elif cur == path:
+            out.append(_ROWS[i + 2:_ROWS.find('"', i + 2)])
     return out
 
 
-def _unknown(raw, path, errors):
-    """Report keys of raw (the object at `path`) that the schema does not know, recursively."""
-    known = _known(path)
-    for k in raw:
-        if k not in known:
-            errors.append("%s.%s: unknown setting (known: %s)" % (path, k, ", ".join(known)))
-        elif isinstance(raw[k], dict) and _known(path + "." + k):
-            _unknown(raw[k], path + "." + k, errors)
+def _unknown(src, dst, path, errors):
+    """Report the keys of src (the raw object at `path`) that its checked object dst does not
+    hold, at every depth: dst holds exactly the keys the schema knows."""
+    for k in src:
+        if k not in dst:
+            errors.append("%s%s: unknown setting (known: %s)" % (path + "." if path else "", k,
+                                                                 ", ".join(_known(path))))
+        elif isinstance(src[k], dict) and isinstance(dst[k], dict) and dst[k] is not src[k]:
+            _unknown(src[k], dst[k], path + "." + k if path else k, errors)
 
 
 def _cross(cfg, errors):
@@ -227,48 +240,52 @@ def _cross(cfg, errors):
 
 def check(raw):
     """Validate a parsed config; returns (config with defaults, [error messages])."""
-    errors = []
     if not isinstance(raw, dict):
         return None, ["config: must be a JSON object, got %s" % schema.show(raw)]
-    for k in raw:
-        if k not in SECTIONS:
-            errors.append("%s: unknown setting (known: %s)" % (k, ", ".join(SECTIONS)))
+    errors = []
     cfg = {}
-    for key, kind, default, required, lim in _rows():
-        parts = key.split(".")
-        src = raw
-        dst = cfg
-        bad = False
-        for n, p in enumerate(parts[:-1]):
-            sub = src.get(p) if isinstance(src, dict) else None
-            if sub is None:
-                sub = {}
-            elif not isinstance(sub, dict):
-                if p not in dst:
-                    errors.append("%s: must be a JSON object, got %s" % (".".join(parts[:n + 1]), schema.show(sub)))
-                bad = True
-                sub = {}
-            src = sub
-            dst = dst.setdefault(p, {})
-        name = parts[-1]
+    for i, j in _lines():
+        if _ROWS[i] == "=":          # the object the rows below fill, in raw (src) and cfg (dst)
+            path = _ROWS[i + 1:j]
+            pre = path + "." if path else ""
+            src = raw
+            dst = cfg
+            bad = False
+            if path:
+                parts = path.split(".")
+                for n, p in enumerate(parts):
+                    sub = src.get(p) if isinstance(src, dict) else None
+                    if sub is None:
+                        sub = {}
+                    elif not isinstance(sub, dict):
+                        if p not in dst:
+                            errors.append("%s: must be a JSON object, got %s" % (".".join(parts[:n + 1]),
+                                                                                 schema.show(sub)))
+                        bad = True
+                        sub = {}
+                    src = sub
+                    dst = dst.setdefault(p, {})
+            continue
+        name, kind, default, required, lim = json.loads(_ROWS[i:j])
+        if kind == "sid":
+            lim = (0, dial.MAX_ID)
+        elif name == "country":
+            default = dial.COUNTRY
+            lim = sorted(dial.COUNTRIES)
         if bad:
             dst[name] = default          # a fresh row: its list is the config's own
             continue
-        if name not in src or src[name] is None:
+        v = src.get(name)
+        if v is None:
             if required:
-                errors.append("%s: missing (required)" % key)
+                errors.append("%s%s: missing (required)" % (pre, name))
             dst[name] = default
             continue
-        msg = schema.check(kind, src[name], lim, _ok)
+        msg = schema.check(kind, v, lim, _ok)
         if msg:
-            errors.append("%s: %s" % (key, msg))
-        dst[name] = src[name]
-    for sec in SECTIONS:
-        sub = raw.get(sec)
-        if isinstance(sub, dict):
-            _unknown(sub, sec, errors)
-    if "board" in raw:
-        cfg["board"] = raw["board"]
+            errors.append("%s%s: %s" % (pre, name, msg))
+        dst[name] = v
+    _unknown(raw, cfg, "", errors)
     if not errors:
         _cross(cfg, errors)
     return cfg, errors
