@@ -115,3 +115,46 @@ def test_stop_ends_the_unit_with_its_code():
         await t
     asyncio.run(go())
     assert u.exit_code == 5 and u.fax.state == "absent"
+
+
+class Clock(Port):
+    """The test port with a running clock (the periodic task reads the unit's Monotonic)."""
+
+    def ticks_ms(self):
+        import time
+        return time.ticks_ms() if hasattr(time, "ticks_ms") else int(time.monotonic() * 1000)
+
+
+class Link:
+    def __init__(self):
+        self.sent = []
+
+    def telemetry(self, pairs):
+        self.sent.append(dict(pairs))
+
+
+def test_one_periodic_task_feeds_the_watchdog_sends_telemetry_and_applies_a_raised_quota():
+    """Unit._periodic: the watchdog fed every feed_ms from the start, telemetry every iv seconds
+    once the link is up (none before), config.json watched every 2 s."""
+    import json
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
+    u = Unit(Clock(OSError(2)), cfg)
+    u.wdt = u.port.watchdog(2000)
+
+    async def go():
+        t = asyncio.create_task(u._periodic(20, 0.1))
+        await asyncio.sleep_ms(250)
+        fed = u.port.fed
+        u.link = Link()                         # the link comes up
+        with open(u.flash + "config.json", "w") as f:
+            json.dump({"unit_id": "u1", "mqtt": {"host": "h"}, "quota": {"pages_per_day": 7}}, f)
+        await asyncio.sleep_ms(2300)
+        t.cancel()
+        await asyncio.sleep_ms(10)
+        return fed
+    fed = asyncio.run(go())
+    assert fed >= 5 and u.port.fed >= 50, (fed, u.port.fed)
+    n = len(u.link.sent)
+    assert 12 <= n <= 24, n
+    assert u.link.sent[-1]["queued"] == 0 and u.link.sent[-1]["telegrams"] == 0
+    assert u.quota.limit == 7

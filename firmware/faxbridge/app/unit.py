@@ -115,7 +115,7 @@ class Unit:
         self._main = asyncio.current_task()
         wd = cfg["watchdog"]["timeout_ms"]
         self.wdt = self.port.watchdog(wd)
-        ts = [asyncio.create_task(self._watchdog(max(500, wd // 4)))]
+        ts = [asyncio.create_task(self._periodic(max(500, wd // 4), cfg["telemetry"]["interval_s"]))]
         await self.port.start_network(cfg, log)
         self.link = self._link()
         registry = self._registry
@@ -130,8 +130,7 @@ class Unit:
         if hasattr(gc, "threshold"):   # boot is over: the allocator's collections only (main.py)
             gc.threshold(-1)
         gc.collect()
-        tasks = (self.link.run(), self.fax.run(), self._telemetry(cfg["telemetry"]["interval_s"]),
-                 self._housekeeping())
+        tasks = (self.link.run(), self.fax.run())
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects
         for co in tasks:
@@ -251,60 +250,56 @@ class Unit:
             log("uart telegram: %s not sent (%s)" % ("verdict" if ln.who else "cmd/error", e))
 
     # ---- periodic
-    async def _telemetry(self, iv):
-        while True:
-            await asyncio.sleep(iv)
-            gc.collect()
-            c = self.jobs.counts()
-            n = self.counters
-            v = n["verdicts"]
-            acc = v.get("accept", 0)
-            self.link.telemetry((
-                ("uptime", int(self.mono())), ("heap_free", self.port.mem_free()),
-                ("modem", self.fax.state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
-                ("quota_left", self.quota.remaining(self.now())),
-                ("telegrams", self.counters["telegrams"]), ("rx_faxes", self.counters["rx_faxes"]),
-                ("tx_pages", self.counters["tx_pages"]), ("queued", sum(c[k] for k in c)),
-                ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),
-                              ("fax_received", n["rx_faxes"]), ("tel_accepted", acc),
-                              ("tel_rejected", n["telegrams"] - acc))),
-            ))
-
-    async def _watchdog(self, period):
+    async def _periodic(self, feed_ms, iv):
+        """The unit's periodic work in one task (a frame and a task each saved): the watchdog
+        fed every feed_ms; config.json watched every 2 s, a changed page quota applied at once
+        (held jobs released); telemetry every iv seconds once the link is up. Started before
+        the network, so that the watchdog is fed while it comes up."""
+        path = self.flash + "config.json"
+        mono = self.mono
+        seen = ()                       # the file's (size, mtime): not read yet
+        watch = 0
+        tel = mono() + iv
         while True:
             self.wdt.feed()
-            await asyncio.sleep_ms(period)
-
-    async def _housekeeping(self):
-        """Watch config.json: a changed page quota applies at once (held jobs released)."""
-        path = self.flash + "config.json"
-        seen = _stat(path)
-        while True:
-            await asyncio.sleep(2)
-            st = _stat(path)
-            if st == seen:
-                continue
-            seen = st
-            from faxbridge.app import config
-            cfg, errors = config.load(path)
-            if errors:
-                for e in errors:
-                    log("config change ignored:", e)
-                continue
-            q = cfg["quota"]
-            qo = self.quota
-            if q["pages_per_day"] != qo.limit or q["hold_s"] != qo.hold_s:
-                qo.set_limit(q["pages_per_day"], q["hold_s"])
-                log("quota now %d pages a day" % q["pages_per_day"])
-                self.fax.wake.set()
-
-
-def _stat(path):
-    try:
-        s = os.stat(path)
-        return (s[6], s[8])
-    except OSError:
-        return None
+            now = mono()
+            if now >= watch:
+                watch = now + 2
+                try:
+                    st = os.stat(path)
+                    st = (st[6], st[8])
+                except OSError:
+                    st = None
+                if st != seen and seen != ():
+                    from faxbridge.app import config
+                    cfg, errors = config.load(path)
+                    for e in errors:
+                        log("config change ignored:", e)
+                    q = cfg and cfg["quota"]
+                    qo = self.quota
+                    if not errors and (q["pages_per_day"] != qo.limit or q["hold_s"] != qo.hold_s):
+                        qo.set_limit(q["pages_per_day"], q["hold_s"])
+                        log("quota now %d pages a day" % q["pages_per_day"])
+                        self.fax.wake.set()
+                seen = st
+            if now >= tel:
+                tel = now + iv
+                if self.link is not None:
+                    gc.collect()
+                    c = self.jobs.counts()
+                    n = self.counters
+                    acc = n["verdicts"].get("accept", 0)
+                    self.link.telemetry((
+                        ("uptime", int(now)), ("heap_free", self.port.mem_free()),
+                        ("modem", self.fax.state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
+                        ("quota_left", self.quota.remaining(self.now())),
+                        ("telegrams", n["telegrams"]), ("rx_faxes", n["rx_faxes"]),
+                        ("tx_pages", n["tx_pages"]), ("queued", sum(c[k] for k in c)),
+                        ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),
+                                      ("fax_received", n["rx_faxes"]), ("tel_accepted", acc),
+                                      ("tel_rejected", n["telegrams"] - acc))),
+                    ))
+            await asyncio.sleep_ms(min(feed_ms, int((min(watch, tel) - mono()) * 1000) + 1))
 
 
 def _link_error(text):
