@@ -8,20 +8,6 @@ then runs the unit until stopped (Ctrl-C on the unix port).
 import sys
 
 
-def _port():
-    if sys.platform == "esp32":
-        from faxbridge.ports.esp32.port import Port
-        return Port()
-    import os
-    from faxbridge.ports.unix.port import Port
-    flash = os.getenv("FAXBRIDGE_FLASH") or "flash"
-    args = sys.argv
-    for i in range(len(args) - 1):
-        if args[i] == "--flash":
-            flash = args[i + 1]
-    return Port(flash)
-
-
 def main():
     # boot.py sets FAXBRIDGE_SAFE as a builtin when BOOT is held. On MicroPython such a
     # builtin lives in an override table that getattr(builtins, ...) does not see: read the
@@ -36,7 +22,18 @@ def main():
     # the heap, leaving no run for the link's buffers. Unit.run ends it (docs/unit.md, "Boot").
     import gc
     gc.threshold(2048)
-    port = _port()
+    if sys.platform == "esp32":
+        from faxbridge.ports.esp32.port import Port
+        port = Port()
+    else:                       # the unix port: --flash DIR, else $FAXBRIDGE_FLASH or ./flash
+        import os
+        from faxbridge.ports.unix.port import Port
+        flash = os.getenv("FAXBRIDGE_FLASH") or "flash"
+        args = sys.argv
+        for i in range(len(args) - 1):
+            if args[i] == "--flash":
+                flash = args[i + 1]
+        port = Port(flash)
     from faxbridge.app import config
     path = port.flash + "config.json"
     cfg, errors = config.load(path)

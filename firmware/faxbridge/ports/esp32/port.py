@@ -20,17 +20,15 @@ _EPOCH_2000 = 946684800 if time.gmtime(0)[0] == 2000 else 0
 _FLASH = "/"
 
 
-def _board(path: str = "/board.json") -> dict:
-    with open(path) as f:
-        return json.load(f)
-
-
 class Port:
     name = "esp32"
 
     def __init__(self, flash: str = _FLASH, board: dict | None = None) -> None:
         self.flash = flash
-        self.board = board if board is not None else _board()
+        if board is None:
+            with open("/board.json") as f:
+                board = json.load(f)
+        self.board = board
         self._uarts: list = []
         ctl = self.board.get("modem_control") or {}
         self._dtr = machine.Pin(ctl["dtr"], machine.Pin.OUT, value=0) if "dtr" in ctl else None
@@ -69,7 +67,12 @@ class Port:
             log("ntp: %s" % e)
         return True
 
-    def _uart(self, spec: dict, flow: bool) -> machine.UART:
+    def _open(self, spec: dict, baud, flow: bool) -> tuple:
+        """(reader, writer) on the UART board.json's `spec` describes, at `baud` when given: one
+        asyncio Stream reads and writes (MicroPython's are one class)."""
+        spec = dict(spec)
+        if baud:
+            spec["baud"] = baud
         u = machine.UART(spec["id"], baudrate=spec["baud"], tx=spec["tx"], rx=spec["rx"],
                          rxbuf=2048, txbuf=1024, timeout=0, timeout_char=0)
         if flow and spec.get("flow") == "rtscts":
@@ -78,26 +81,17 @@ class Port:
                            "flow": machine.UART.RTS | machine.UART.CTS}
             u.init(**extra)
         self._uarts.append(u)
-        return u
+        st = asyncio.StreamReader(u)
+        return st, st
 
     def open_modem(self, mcfg: dict) -> tuple:
-        spec = dict(self.board["modem_uart"])
-        if mcfg.get("baud"):
-            spec["baud"] = mcfg["baud"]
-        u = self._uart(spec, True)
-        st = asyncio.StreamReader(u)    # one Stream reads and writes (MicroPython's are one class)
-        return st, st
+        return self._open(self.board["modem_uart"], mcfg.get("baud"), True)
 
     def open_telegram(self, tcfg: dict) -> tuple | None:
         spec = self.board.get("telegram_uart")
         if not spec or tcfg.get("enabled") is False:
             return None
-        spec = dict(spec)
-        if tcfg.get("baud"):
-            spec["baud"] = tcfg["baud"]
-        u = self._uart(spec, False)
-        st = asyncio.StreamReader(u)
-        return st, st
+        return self._open(spec, tcfg.get("baud"), False)
 
     def modem_reset_line(self, on: bool) -> bool:
         """Drive DTR (active low on the modem: on=True drops DTR to reset). False if absent."""
