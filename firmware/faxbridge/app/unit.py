@@ -126,15 +126,14 @@ class Unit:
         if registry is not None:
             from faxbridge.core.cafis import checks
             self.checker = checks.Checker(registry)
-        self.jobs.recover(self.now())
+        from faxbridge.app import config
+        config.slim(cfg)             # the boot-only sections, now built into their objects: freed
+        self.jobs.recover(self.now())   # before the recovery, boot's largest step, runs (jobs, retries)
         if hasattr(gc, "threshold"):   # boot is over: the allocator's collections only (main.py)
             gc.threshold(-1)
         gc.collect()
-        tasks = (self.link.run(), self.fax.run())
-        from faxbridge.app import config
-        config.slim(cfg)             # the boot-only sections, now built into their objects
-        for co in tasks:
-            ts.append(asyncio.create_task(co))
+        ts.append(asyncio.create_task(self.link.run()))
+        ts.append(asyncio.create_task(self.fax.run()))
         tel = self.port.open_telegram(cfg["telegram"]) if cfg["telegram"]["enabled"] else None
         if tel is not None:
             ts.append(asyncio.create_task(self._telegram_line(tel[0])))
