@@ -251,12 +251,11 @@ class Unit:
     # ---- periodic
     async def _periodic(self, feed_ms, iv):
         """The unit's periodic work in one task (a frame and a task each saved): the watchdog
-        fed every feed_ms; config.json watched every 2 s, a changed page quota applied at once
-        (held jobs released); telemetry every iv seconds once the link is up. Started before
-        the network, so that the watchdog is fed while it comes up."""
-        path = self.flash + "config.json"
+        fed every feed_ms; config.json watched every 2 s; telemetry every iv seconds once the
+        link is up. Started before the network, so that the watchdog is fed while it comes up.
+        The work itself is in plain methods: their frames are not kept between the rounds."""
         mono = self.mono
-        seen = ()                       # the file's (size, mtime): not read yet
+        seen = ()                       # config.json's (size, mtime): not read yet
         watch = 0
         tel = mono() + iv
         while True:
@@ -264,41 +263,54 @@ class Unit:
             now = mono()
             if now >= watch:
                 watch = now + 2
-                try:
-                    st = os.stat(path)
-                    st = (st[6], st[8])
-                except OSError:
-                    st = None
-                if st != seen and seen != ():
-                    from faxbridge.app import config
-                    cfg, errors = config.load(path)
-                    for e in errors:
-                        log("config change ignored:", e)
-                    q = cfg and cfg["quota"]
-                    qo = self.quota
-                    if not errors and (q["pages_per_day"] != qo.limit or q["hold_s"] != qo.hold_s):
-                        qo.set_limit(q["pages_per_day"], q["hold_s"])
-                        log("quota now %d pages a day" % q["pages_per_day"])
-                        self.fax.wake.set()
-                seen = st
+                seen = self._config_watch(seen)
             if now >= tel:
                 tel = now + iv
                 if self.link is not None:
-                    gc.collect()
-                    c = self.jobs.counts()
-                    n = self.counters
-                    acc = n["verdicts"].get("accept", 0)
-                    self.link.telemetry((
-                        ("uptime", int(now)), ("heap_free", self.port.mem_free()),
-                        ("modem", self.fax.state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
-                        ("quota_left", self.quota.remaining(self.now())),
-                        ("telegrams", n["telegrams"]), ("rx_faxes", n["rx_faxes"]),
-                        ("tx_pages", n["tx_pages"]), ("queued", sum(c[k] for k in c)),
-                        ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),
-                                      ("fax_received", n["rx_faxes"]), ("tel_accepted", acc),
-                                      ("tel_rejected", n["telegrams"] - acc))),
-                    ))
+                    self._telemetry()
             await asyncio.sleep_ms(min(feed_ms, int((min(watch, tel) - mono()) * 1000) + 1))
+
+    def _config_watch(self, seen):
+        """config.json's (size, mtime), None when absent; when it changed since `seen`, the file
+        is read again whole and a valid change to the page quota applies at once (held jobs
+        released); an invalid one is logged and ignored."""
+        path = self.flash + "config.json"
+        try:
+            st = os.stat(path)
+            st = (st[6], st[8])
+        except OSError:
+            st = None
+        if st == seen or seen == ():
+            return st
+        from faxbridge.app import config
+        cfg, errors = config.load(path)
+        for e in errors:
+            log("config change ignored:", e)
+        if errors:
+            return st
+        q = cfg["quota"]
+        qo = self.quota
+        if q["pages_per_day"] != qo.limit or q["hold_s"] != qo.hold_s:
+            qo.set_limit(q["pages_per_day"], q["hold_s"])
+            log("quota now %d pages a day" % q["pages_per_day"])
+            self.fax.wake.set()
+        return st
+
+    def _telemetry(self):
+        gc.collect()
+        c = self.jobs.counts()
+        n = self.counters
+        acc = n["verdicts"].get("accept", 0)
+        self.link.telemetry((
+            ("uptime", int(self.mono())), ("heap_free", self.port.mem_free()),
+            ("modem", self.fax.state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
+            ("quota_left", self.quota.remaining(self.now())),
+            ("telegrams", n["telegrams"]), ("rx_faxes", n["rx_faxes"]),
+            ("tx_pages", n["tx_pages"]), ("queued", sum(c[k] for k in c)),
+            ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),
+                          ("fax_received", n["rx_faxes"]), ("tel_accepted", acc),
+                          ("tel_rejected", n["telegrams"] - acc))),
+        ))
 
 
 def _link_error(text):
