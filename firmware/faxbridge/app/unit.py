@@ -267,7 +267,7 @@ class Unit:
             if now >= tel:
                 tel = now + iv
                 if self.link is not None:
-                    self._telemetry()
+                    self._send_telemetry()
             await asyncio.sleep_ms(min(feed_ms, int((min(watch, tel) - mono()) * 1000) + 1))
 
     def _config_watch(self, seen):
@@ -296,7 +296,7 @@ class Unit:
             self.fax.wake.set()
         return st
 
-    def _telemetry(self):
+    def _send_telemetry(self):
         gc.collect()
         c = self.jobs.counts()
         n = self.counters
