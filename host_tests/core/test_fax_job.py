@@ -24,13 +24,21 @@ class MemStore:
         self.pages = {}
         self.walks = 0
         self.ring = {}
+        self.new = None             # the ring the boot rebuilds
 
-    def done_clear(self):
-        self.ring = {}
+    def said(self, fin, job_id):
+        return any(v[0] == fin and v[1] == job_id and v[3] for v in self.ring.values())
 
-    def done_put(self, i, fin, job_id, docs, ok):
-        old = self.ring.get(i)
-        self.ring[i] = (fin, job_id, docs, ok)
+    def rebuild(self, new):
+        if new:
+            self.new = {}
+        else:
+            self.ring = self.new
+            self.new = None
+    def done_put(self, keep, fin, job_id, docs, ok):
+        ring = self.ring if self.new is None else self.new
+        old = ring.get(fin % keep)
+        ring[fin % keep] = (fin, job_id, docs, ok)
         return old[1:] if old and old[0] < fin else None
 
     def save(self, rec):
@@ -62,8 +70,10 @@ class MemStore:
             self.pages.pop((job_id, n), None)
 
     def state(self, job_id):
+        """(state, code, reported?): a finished record's report mark is its ring slot's."""
         r = self.get(job_id)
-        return r and (r["state"], r["code"], r["rep"] == r["rev"])
+        return r and (r["state"], r["code"], r["rep"] == r["rev"] or any(
+            v[0] == r.get("fin") and v[1] == job_id and v[3] for v in self.ring.values()))
 
 
 def _cfg(count=2, delay=30, after_restart=True, keep=20, queued=16, pages=20):
@@ -374,6 +384,7 @@ def test_recover_reemits_unreported_and_checks_new_jobs_again():
         r = st.get(j)
         r["rev"] += 1
         st.save(r)
+    st.ring.clear()                        # j1's crash came before its ring slot was written
     r = st.get("j2")                       # and a job cut before its pages were checked
     r["state"], r["code"], r["counts"], r["n"] = "new", -1, None, 0
     st.save(r)
@@ -783,7 +794,8 @@ def test_one_record_save_per_transition():
     assert _codes(ev) == [-1, -2, -3, -3, -3, -3, 0]
     assert st.log == [("j1", "new", False), ("j1", "queued", True), ("j1", "call", True),
                       ("j1", "call", True), ("j1", "wait", True), ("j1", "call", True),
-                      ("j1", "done", False), ("j1", "done", True)], st.log
+                      ("j1", "done", False)], st.log          # its report mark: the ring's
+    assert st.state("j1") == ("done", 0, True)
     assert ev[4]["evidence"] == (("result", "BUSY"), ("retry_in", 30))
 
 

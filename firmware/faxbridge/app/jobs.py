@@ -5,7 +5,9 @@ The unit's Jobs is the core lifecycle; this module gives it its store. Layout un
   <id>.p<n>     document n as received (text, pbm or pbmz), moved in from the spool
 Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
 bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
-every boot (Jobs.recover), so a crash between a record and its slot costs nothing.
+every boot (Jobs.recover) into <folder>.done.new, renamed over it, so a crash between a record
+and its slot costs nothing. A finished record is saved once, before its status: the slot's
+reported? is its report mark (said()).
 A record is written to <folder>/.tmp (one name, made once: no second path a save) and renamed
 over <id>.job. Records are read one at a time (records()); a .tmp left by a crash (or an
 <id>.job.tmp of an older firmware) is promoted when complete and alone (no <id>.job beside
@@ -28,7 +30,8 @@ class JobStore:
             folder += "/"
         self.folder = folder
         self.slot = bytearray(_SLOT)
-        self.done = folder[:-1] + ".done"   # the ring's path, made once
+        self.done = self.put = folder[:-1] + ".done"   # the ring's path, made once; put: where
+        # done_put writes (<ring>.new while the boot rebuilds it)
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
         self._id = self._p = None           # the last id asked and its record's path (_rp)
         store.makedirs(folder[:-1])
@@ -69,22 +72,60 @@ class JobStore:
         self.drop_pages(job_id, docs)
         store.remove(self.path(job_id))
 
-    def done_clear(self):
-        open(self.done, "wb").close()
+    def said(self, fin, job_id):
+        """The ring holds job_id's fin marked reported (a finished record is saved once, before
+        its status: its report mark is its slot's). The slot is fin % the ring's own size, so a
+        ring made under another jobs.keep_done still answers (boot, before it is rebuilt)."""
+        b = self.slot
+        try:
+            with open(self.done, "rb") as f:
+                n = f.seek(0, 2) // _SLOT
+                if not n or fin is None:
+                    return False
+                f.seek(fin % n * _SLOT)
+                n = f.readinto(b)
+        except OSError:
+            return False
+        k = len(job_id)
+        if n != _SLOT or not b[5] or b[6] != k or store.u32(b, 0) != fin:
+            return False
+        for j in range(k):
+            if b[7 + j] != ord(job_id[j]):
+                return False
+        return True
 
-    def done_put(self, i, fin, job_id, docs, ok):
-        """Put a finished job in slot i of the ring; the job it held: (id, docs, reported?)
-        or None. One slot read and written in place (a missing file is made). The job is
-        over: the path _rp kept goes (an idle unit keeps none)."""
+    def rebuild(self, new):
+        """new: the boot's rebuild writes a fresh ring beside the old one (said() still reads
+        the old); else the fresh ring replaces the old (an empty one when nothing was put)."""
+        p = self.done
+        if new:
+            self.put = p + ".new"
+            store.remove(self.put)
+        elif self.put is not p:
+            if not store.exists(self.put):
+                open(self.put, "wb").close()
+            store.move(self.put, p)
+            self.put = p
+
+    def done_put(self, keep, fin, job_id, docs, ok):
+        """Put a finished job in slot fin % keep of the ring; the job it held: (id, docs,
+        reported?) or None. One slot read and written in place (a missing ring is made with
+        keep empty slots: its size says keep, said()). The job is over: the path _rp kept goes
+        (an idle unit keeps none)."""
         self._id = self._p = None
         b = self.slot
-        p = self.done
+        p = self.put
         try:
             f = open(p, "r+b")
         except OSError:
             f = open(p, "w+b")
+            store.put32(b, 0, 0)
+            b[6] = 0
+            for _ in range(keep):
+                f.write(b)
         try:
-            f.seek(i * _SLOT)
+            i = fin % keep * _SLOT
+            f.seek(i)
             n = f.readinto(b)
             k = b[6]
             old = (str(b[7:7 + k], "utf-8"), b[4], b[5]) if n == _SLOT and 0 < k <= 40 and \
@@ -96,7 +137,7 @@ class JobStore:
             b[6] = k
             for j in range(k):          # an id is ASCII (valid_id): no encoded copy
                 b[7 + j] = ord(job_id[j])
-            f.seek(i * _SLOT)
+            f.seek(i)
             f.write(b)
         finally:
             f.close()

@@ -10,8 +10,11 @@ Store interface (app/jobs.py JobStore on flash; a dict in the tests; None keeps 
 only, for tools): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
 one at a time, in any order; remove(job_id, docs); adopt(job_id, pages) moves the documents
 [(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs);
-done_put(i, fin, job_id, docs, reported) -> what slot i of the ring of finished jobs held,
-(job_id, docs, reported) or None; done_clear().
+done_put(keep, fin, job_id, docs, reported) -> what slot fin % keep of the ring of finished
+jobs held, (job_id, docs, reported) or None; said(fin, job_id) -> the ring holds that job
+marked reported (a finished record is saved once, before its status: its report mark is its
+slot's); rebuild(True) starts a fresh ring (the boot's; said() reads the old one till then),
+rebuild(False) puts it in place.
 Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
 by name through the ring (docs/unit.md).
 """
@@ -64,7 +67,7 @@ class Jobs:
             rec["fin"] = self._fin
         if done or first:
             self._save(rec)
-        self._report(rec, not first)
+        self._report(rec, not (done or first))
         if done:
             if rec in self.jobs:
                 self.jobs.remove(rec)
@@ -76,9 +79,10 @@ class Jobs:
                 # Its pages go now, so its slot names none (a crash before they went: the
                 # boot's ring names them, _ring)
                 st.drop_pages(rec["id"], len(rec.get("kinds", ())))
+                # its report mark goes to its slot, not to the record (saved once, above)
                 keep = self.cfg["jobs"]["keep_done"]
                 ok = rec.get("rep") == rec["rev"]
-                old = st.done_put(rec["fin"] % keep, rec["fin"], rec["id"], 0, ok) if keep \
+                old = st.done_put(keep, rec["fin"], rec["id"], 0, ok) if keep \
                     else (rec["id"], 0, ok)
                 if old is not None and old[2]:
                     st.remove(old[0], old[1])
@@ -334,7 +338,8 @@ class Jobs:
                     if self.find(rec["id"]) is None:
                         self.jobs.append(rec)
                     continue
-                if rec.get("rep") != rec.get("rev") and len(redo) < _BATCH:
+                if rec.get("rep") != rec.get("rev") and len(redo) < _BATCH and \
+                        not self.store.said(rec.get("fin"), rec["id"]):
                     redo.append(rec["id"])
                 if "fin" not in rec:         # ascending insert, the keep newest only
                     i = len(old)
@@ -377,24 +382,25 @@ class Jobs:
         """Rebuild the ring of finished jobs (boot): each finished record among the keep last
         (fin > self._fin - keep) in its slot; a record from an older firmware (no fin) among
         the keep newest by seq (`old`) is numbered after them; every other reported finished
-        record is deleted. Records change after a walk, _BATCH per walk."""
+        record is deleted. Records change after a walk, _BATCH per walk. The ring is rebuilt
+        into a fresh file (a slot keeps the old one's report mark, store.said)."""
         st = self.store
         base = self._fin
         self._fin += len(old)
         lo = self._fin - keep
-        st.done_clear()
+        st.rebuild(True)
         while True:
             batch = []
             for rec in st.records():
                 if rec.get("state") != "done":
                     continue
-                ok = rec.get("rep") == rec.get("rev")
                 fin = rec.get("fin")
+                ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
                 if fin is None and rec.get("seq", 0) in old:
                     fin = base + 1 + old.index(rec.get("seq", 0))
                     batch.append((rec["id"], fin))
                 elif fin is not None and fin > lo:
-                    st.done_put(fin % keep, fin, rec["id"], len(rec.get("kinds", ())), ok)
+                    st.done_put(keep, fin, rec["id"], len(rec.get("kinds", ())), ok)
                 elif ok:
                     batch.append((rec["id"], -len(rec.get("kinds", ()))))
                 if len(batch) == _BATCH:
@@ -406,10 +412,11 @@ class Jobs:
                         continue
                     rec["fin"] = fin
                     st.save(rec)
-                    st.done_put(fin % keep, fin, job_id, len(rec.get("kinds", ())),
+                    st.done_put(keep, fin, job_id, len(rec.get("kinds", ())),
                                 rec.get("rep") == rec.get("rev"))
                 else:
                     st.remove(job_id, -fin)
             if len(batch) < _BATCH:
+                st.rebuild(False)
                 return
 
