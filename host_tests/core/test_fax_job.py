@@ -38,6 +38,8 @@ class MemStore:
     def done_put(self, keep, fin, job_id, docs, ok):
         ring = self.ring if self.new is None else self.new
         old = ring.get(fin % keep)
+        if old and old[0] > fin:
+            return job_id, docs, ok
         ring[fin % keep] = (fin, job_id, docs, ok)
         return old[1:] if old and old[0] < fin else None
 
@@ -839,3 +841,28 @@ def test_a_crash_between_a_status_and_its_record_redoes_the_transition_at_boot()
     js3 = Traced(_cfg(), st, emit, None, _number, _page)
     js3.recover(T + 20)
     assert _codes(ev2)[-1:] == [0] and st.state("j1") == ("done", 0, True) and js3.jobs == []
+
+
+def test_a_boot_with_nothing_to_prune_reads_each_record_once():
+    """Issue 13 (boot's edge: Jobs.recover parsed every record twice): every finished record
+    with its fin and its own slot is put in the fresh ring as the first walk reads it; a walk
+    of _ring only when some must go (more than keep_done, or records without a fin)."""
+    st = MemStore()
+    js, ev = _make(st, _cfg(keep=20))
+    for i in range(20):
+        js.submit("d%02d" % i, "0312345678", [("text", "a")], i, T)
+        _call(js, T, 0, 1, "d%02d" % i)
+    js.submit("open1", "0312345678", [("text", "a")], 1, T)
+    ring = {i: (v[0], v[1], v[3]) for i, v in st.ring.items()}     # fin, id, reported
+    st.walks = 0
+    js2, ev2 = _make(st, _cfg(keep=20))
+    js2.recover(T)
+    assert st.walks == 1 and ev2 == [] and [r["id"] for r in js2.jobs] == ["open1"]
+    assert {i: (v[0], v[1], v[3]) for i, v in st.ring.items()} == ring and len(st.recs) == 21
+    js2.submit("d20", "0312345678", [("text", "a")], 20, T)         # one more: d00 goes as before
+    assert js2.cancel("d20", T) is None and "d00" not in st.recs and len(st.recs) == 21
+    st.walks = 0
+    js3, ev3 = _make(st, _cfg(keep=10))                             # keep_done lowered: pruned
+    js3.recover(T)
+    assert st.walks > 1 and ev3 == []
+    assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(11, 21)]

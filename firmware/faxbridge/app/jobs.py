@@ -108,10 +108,10 @@ class JobStore:
             self.put = p
 
     def done_put(self, keep, fin, job_id, docs, ok):
-        """Put a finished job in slot fin % keep of the ring; the job it held: (id, docs,
-        reported?) or None. One slot read and written in place (a missing ring is made with
-        keep empty slots: its size says keep, said()). The job is over: the path _rp kept goes
-        (an idle unit keeps none)."""
+        """Put a finished job in slot fin % keep of the ring; the job it pushed out: (id, docs,
+        reported?) or None; the job itself, not put, when the slot holds a later fin. One slot
+        read and written in place (a missing ring is made with keep empty slots: its size says
+        keep, said()). The job is over: the path _rp kept goes (an idle unit keeps none)."""
         self._id = self._p = None
         b = self.slot
         p = self.put
@@ -128,8 +128,13 @@ class JobStore:
             f.seek(i)
             n = f.readinto(b)
             k = b[6]
-            old = (str(b[7:7 + k], "utf-8"), b[4], b[5]) if n == _SLOT and 0 < k <= 40 and \
-                store.u32(b, 0) < fin else None
+            old = None
+            if n == _SLOT and 0 < k <= 40:
+                v = store.u32(b, 0)
+                if v > fin:             # the slot holds a later job (the boot's rebuild)
+                    return job_id, docs, ok
+                if v < fin:
+                    old = (str(b[7:7 + k], "utf-8"), b[4], b[5])
             store.put32(b, 0, fin)
             b[4] = min(docs, 255)
             b[5] = 1 if ok else 0

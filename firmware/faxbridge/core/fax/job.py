@@ -11,7 +11,8 @@ only, for tools): save(rec); get(job_id) -> rec or None; records() -> each recor
 one at a time, in any order; remove(job_id, docs); adopt(job_id, pages) moves the documents
 [(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs);
 done_put(keep, fin, job_id, docs, reported) -> what slot fin % keep of the ring of finished
-jobs held, (job_id, docs, reported) or None; said(fin, job_id) -> the ring holds that job
+jobs held, (job_id, docs, reported) or None (the job itself, not put, when the slot holds a
+later fin); said(fin, job_id) -> the ring holds that job
 marked reported (a finished record is saved once, before its status: its report mark is its
 slot's); rebuild(True) starts a fresh ring (the boot's; said() reads the old one till then),
 rebuild(False) puts it in place.
@@ -139,7 +140,7 @@ class Jobs:
         rec["dial"] = text
         rec["kinds"] = [k for k, _ in pages]
         try:                        # counted in the spool, before anything is kept or said
-            counts, ev = self._count(pages)
+            counts = self._count(pages)
         except MemoryError:         # the unit's heap, not the page: not taken, sent again
             raise commands.CommandError(commands.BUSY, "no memory to count the pages now: send it"
                                         " again", job_id)
@@ -149,10 +150,7 @@ class Jobs:
         except MemoryError:         # not taken after all: nothing kept (a retry is not a duplicate)
             self.jobs.remove(rec)
             if self.store is not None:
-                try:
-                    self.store.remove(job_id)
-                except OSError:
-                    pass
+                self.store.remove(job_id)
             raise commands.CommandError(commands.BUSY, "no memory to take the job now: send it"
                                         " again", job_id)
         # answered (its fax/status): from here a failure ends or delays the job, never refuses it
@@ -165,8 +163,8 @@ class Jobs:
         else:
             rec["paths"] = [p for _, p in pages]
         try:
-            self._ready(rec, counts, ev)
-        except MemoryError:         # stays new: next_due counts its pages again (_recount)
+            self._ready(rec, counts)
+        except MemoryError:         # stays new: next_due counts its pages again (_ready)
             rec["state"] = "new"
         return None
 
@@ -174,35 +172,33 @@ class Jobs:
         return self.store.page_path(rec["id"], i) if self.store is not None else rec["paths"][i]
 
     def _count(self, docs):
-        """(counts, None): the fax pages of each document [(kind, path)]; (None, evidence)
-        when one cannot be made. A MemoryError is not the page's fault: it propagates."""
+        """The fax pages of each document [(kind, path)], a list; the evidence, a tuple, when
+        one cannot be made. A MemoryError is not the page's fault: it propagates."""
         counts = []
         for i, (kind, path) in enumerate(docs):
             cnt, why = self.check_page(kind, path) if self.check_page else (1, None)
             if why:
-                return None, (("document", i + 1), ("reason", why))
+                return (("document", i + 1), ("reason", why))
             counts.append(cnt)
         n = sum(counts)
-        if n > self.cfg["jobs"]["max_pages"]:
-            return None, (("reason", "%d pages, limit %d" % (n, self.cfg["jobs"]["max_pages"])),)
-        return counts, None
+        lim = self.cfg["jobs"]["max_pages"]
+        return (("reason", "%d pages, limit %d" % (n, lim)),) if n > lim else counts
 
-    def _ready(self, rec, counts, ev):
-        if ev:
-            self._go(rec, "bad_page", ev)
+    def _ready(self, rec, counts=None):
+        """new -> queued, or bad_page when `counts` (_count) is evidence. None: a job still new
+        (after a boot, or the heap was short) has its stored pages counted again; when the
+        heap cannot count them now it stays new and next_due tries again."""
+        if counts is None:
+            try:
+                counts = self._count([(k, self._path(rec, i)) for i, k in enumerate(rec["kinds"])])
+            except MemoryError:
+                return
+        if type(counts) is tuple:
+            self._go(rec, "bad_page", counts)
             return
         rec["counts"] = counts
         rec["n"] = sum(counts)
         self._go(rec, "ready")
-
-    def _recount(self, rec):
-        """A job still new after a boot: its stored pages counted again; when the heap cannot
-        count them now it stays new and next_due tries again."""
-        try:
-            counts, ev = self._count([(k, self._path(rec, i)) for i, k in enumerate(rec["kinds"])])
-        except MemoryError:
-            return
-        self._ready(rec, counts, ev)
 
     def page(self, rec, index):
         """(path, kind, page within the document) of the job's fax page `index`, or None."""
@@ -224,7 +220,7 @@ class Jobs:
             rec = js[i]
             st = rec["state"]
             if st == "new":
-                self._recount(rec)
+                self._ready(rec)
                 st = rec["state"]
                 if st == "done":
                     i -= 1
@@ -320,43 +316,57 @@ class Jobs:
     def recover(self, now):
         """After a boot: read the records one at a time, keep the open ones, re-emit what was
         not reported, end or redial a call the restart cut, rebuild the ring of finished jobs
-        and prune what it does not hold."""
+        and prune what it does not hold. One walk when every finished record has a fin and
+        its own slot (the usual boot); _ring walks again when some must go."""
         self.jobs = []
         if self.store is None:
             return
         keep = self.cfg["jobs"]["keep_done"]
+        st = self.store
+        st.rebuild(True)        # each finished record put in a fresh ring as it is read
         while True:
             redo = []
             old = []       # seqs of the keep newest finished records without a fin (older firmware)
-            for rec in self.store.records():
+            lost = 0       # finished records outside the keep last: a walk of _ring prunes them
+            for rec in st.records():
                 seq = rec.get("seq", 0)
                 if seq > self._seq:
                     self._seq = seq
-                if rec.get("fin", 0) > self._fin:
-                    self._fin = rec["fin"]
+                fin = rec.get("fin")
+                if fin is not None and fin > self._fin:
+                    self._fin = fin
                 if rec.get("state") != "done":
                     if self.find(rec["id"]) is None:
                         self.jobs.append(rec)
                     continue
-                if rec.get("rep") != rec.get("rev") and len(redo) < _BATCH and \
-                        not self.store.said(rec.get("fin"), rec["id"]):
+                ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
+                if not ok and len(redo) < _BATCH:
                     redo.append(rec["id"])
-                if "fin" not in rec:         # ascending insert, the keep newest only
+                if fin is None:              # ascending insert, the keep newest only
                     i = len(old)
                     while i and old[i - 1] > seq:
                         i -= 1
                     old.insert(i, seq)
                     if len(old) > keep:
                         del old[0]
+                elif not keep or st.done_put(keep, fin, rec["id"], len(rec.get("kinds", ())), ok) \
+                        is not None:
+                    lost += 1
             sent = 0
             for job_id in redo:
-                rec = self.store.get(job_id)
+                rec = st.get(job_id)
                 if rec is not None:
                     self._report(rec)
-                    sent += rec.get("rep") == rec.get("rev")
+                    if rec.get("rep") == rec.get("rev"):
+                        sent += 1
+                        if keep and "fin" in rec:    # its slot says so too
+                            st.done_put(keep, rec["fin"], job_id, len(rec.get("kinds", ())), 1)
             if len(redo) < _BATCH or sent < len(redo):
                 break
-        self._ring(keep, old)
+        if lost or old:
+            self._ring(keep, old)
+        else:                   # the ring put together by the walk holds every finished record
+            st.rebuild(False)
         self.jobs.sort(key=lambda r: r.get("seq", 0))
         for rec in self.jobs:
             if rec.get("rep") != rec.get("rev"):
@@ -367,7 +377,7 @@ class Jobs:
         for rec in list(self.jobs):
             st = rec["state"]
             if st == "new":
-                self._recount(rec)
+                self._ready(rec)
             elif st == "call" and rec.get("cancel"):
                 self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
             elif st == "call":
