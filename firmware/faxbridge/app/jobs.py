@@ -30,32 +30,30 @@ class JobStore:
             folder += "/"
         self.folder = folder
         self.slot = bytearray(_SLOT)
-        self.done = self.put = folder[:-1] + ".done"   # the ring's path, made once; put: where
-        # done_put writes (<ring>.new while the boot rebuilds it)
+        self.done = folder[:-1] + ".done"   # the ring's path, made once (<ring>.new while the
+        # boot rebuilds it: rebuild())
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
-        self._id = self._p = None           # the last id asked and its record's path (_rp)
+        self._id = self._p = None           # the last id asked and its record's path (path)
         store.makedirs(folder[:-1])
 
-    def path(self, job_id):
-        return "%s%s.job" % (self.folder, job_id)      # one string (a + b + c makes three)
+    def path(self, i):
+        """<folder><id>.job, kept for the last id asked until a job ends (done_put): a job's
+        intake check and its saves, a call's transitions, format it once (one string: a + b + c
+        makes three)."""
+        if i is not self._id:
+            self._id = i
+            self._p = "%s%s.job" % (self.folder, i)
+        return self._p
 
     def page_path(self, job_id, n):
         return "%s%s.p%d" % (self.folder, job_id, n)
 
-    def _rp(self, i):
-        """path(i), kept for the last id asked until a job ends (done_put): a job's intake
-        check and its saves, a call's transitions, format it once."""
-        if i is not self._id:
-            self._id = i
-            self._p = self.path(i)
-        return self._p
-
     def save(self, rec):
-        store.save_json(self._rp(rec["id"]), rec, self.tmp)
+        store.save_json(self.path(rec["id"]), rec, self.tmp)
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
-        return _read(self._rp(job_id)) if valid_id(job_id) else None
+        return _read(self.path(job_id)) if valid_id(job_id) else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
@@ -78,7 +76,7 @@ class JobStore:
         ring made under another jobs.keep_done still answers (boot, before it is rebuilt)."""
         b = self.slot
         try:
-            with open(self.done, "rb") as f:
+            with open(self.folder[:-1] + ".done", "rb") as f:
                 n = f.seek(0, 2) // _SLOT
                 if not n or fin is None:
                     return False
@@ -97,24 +95,24 @@ class JobStore:
     def rebuild(self, new):
         """new: the boot's rebuild writes a fresh ring beside the old one (said() still reads
         the old); else the fresh ring replaces the old (an empty one when nothing was put)."""
-        p = self.done
+        p = self.folder[:-1] + ".done"
         if new:
-            self.put = p + ".new"
-            store.remove(self.put)
-        elif self.put is not p:
-            if not store.exists(self.put):
-                open(self.put, "wb").close()
-            store.move(self.put, p)
-            self.put = p
+            self.done = p + ".new"
+            store.remove(self.done)
+        elif self.done != p:
+            if not store.exists(self.done):
+                open(self.done, "wb").close()
+            store.move(self.done, p)
+            self.done = p
 
     def done_put(self, keep, fin, job_id, docs, ok):
         """Put a finished job in slot fin % keep of the ring; the job it pushed out: (id, docs,
         reported?) or None; the job itself, not put, when the slot holds a later fin. One slot
         read and written in place (a missing ring is made with keep empty slots: its size says
-        keep, said()). The job is over: the path _rp kept goes (an idle unit keeps none)."""
+        keep, said()). The job is over: the path kept goes (an idle unit keeps none)."""
         self._id = self._p = None
         b = self.slot
-        p = self.put
+        p = self.done
         try:
             f = open(p, "r+b")
         except OSError:

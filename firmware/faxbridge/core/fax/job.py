@@ -51,7 +51,8 @@ class Jobs:
         or a final state is saved before its status is emitted (never lost, never redone);
         any other state is emitted, then saved with its report mark (a crash between the
         two leaves the state before, which the boot takes up again: the status at most
-        twice, the transition never skipped). A final state is saved again once reported."""
+        twice, the transition never skipped). A final state is saved once: its report mark is
+        its slot's in the store's ring (done_put), written right after its status."""
         st = rec.get("state", "")
         for frm, ev, to, c in ROWS:
             if ev == event and st in frm:
