@@ -6,8 +6,8 @@ marked reported (rep = rev), saved once (_go says in which order). Time is passe
 seconds). Configuration is the unit's: retries.count, retries.delay_s, retries.after_restart,
 jobs.max_queued, jobs.max_pages, jobs.keep_done. The page quota is a core.fax.quota.Quota.
 
-Store interface (app/jobs.py JobStore on flash; a dict in the tests; None keeps records in RAM
-only, for tools): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
+Store interface (app/jobs.py JobStore on flash; tools/ramjobs.py RamStore in RAM for host tools;
+dicts in the tests): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
 one at a time, in any order; remove(job_id, docs); adopt(job_id, pages) moves the documents
 [(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs);
 done_put(keep, fin, job_id, docs, reported) -> what slot fin % keep of the ring of finished
@@ -68,13 +68,13 @@ class Jobs:
             self._fin += 1
             rec["fin"] = self._fin
         if done or first:
-            self._save(rec)
+            self.store.save(rec)
         self._report(rec, not (done or first))
         if done:
             if rec in self.jobs:
                 self.jobs.remove(rec)
             st = self.store
-            if st is not None:
+            if 1:
                 # its slot in the store's ring of finished jobs (fin % keep_done) takes it and
                 # gives back the job finished keep_done jobs ago, deleted by name (no walk of
                 # the store); a record not yet reported then stays (boot re-emits it, prunes).
@@ -89,9 +89,6 @@ class Jobs:
                 if old is not None and old[2]:
                     st.remove(old[0], old[1])
 
-    def _save(self, rec):
-        if self.store is not None:
-            self.store.save(rec)
 
     def _report(self, rec, save=True):
         """Emit the record's status and mark it reported (rep = rev); then save it (save).
@@ -106,7 +103,7 @@ class Jobs:
             if rec["state"] == "done":  # saved already, unmarked: nothing to write again
                 return
         if save:
-            self._save(rec)
+            self.store.save(rec)
         if rec.get("rep") == rec["rev"]:
             rec["evidence"] = None      # said and on flash: an open job keeps no copy in RAM
 
@@ -120,7 +117,7 @@ class Jobs:
         if not valid_id(job_id):
             return "job id must be 1..40 of A-Z a-z 0-9 . _ : - (not starting with .)"
         old = self.find(job_id)
-        if old is None and self.store is not None:
+        if old is None:
             old = self.store.get(job_id)
         if old is not None:
             if old.get("digest") == digest:
@@ -150,27 +147,21 @@ class Jobs:
             self._go(rec, "submit", None, None, True)
         except MemoryError:         # not taken after all: nothing kept (a retry is not a duplicate)
             self.jobs.remove(rec)
-            if self.store is not None:
-                self.store.remove(job_id)
+            self.store.remove(job_id)
             raise commands.CommandError(commands.BUSY, "no memory to take the job now: send it"
                                         " again", job_id)
         # answered (its fax/status): from here a failure ends or delays the job, never refuses it
-        if self.store is not None:
-            try:
-                self.store.adopt(job_id, pages)
-            except (OSError, MemoryError) as e:   # a spool file gone, flash full, no heap
-                self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % (e,)),))
-                return None
-        else:
-            rec["paths"] = [p for _, p in pages]
+        try:
+            self.store.adopt(job_id, pages)
+        except (OSError, MemoryError) as e:   # a spool file gone, flash full, no heap
+            self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % (e,)),))
+            return None
         try:
             self._ready(rec, counts)
         except MemoryError:         # stays new: next_due counts its pages again (_ready)
             rec["state"] = "new"
         return None
 
-    def _path(self, rec, i):
-        return self.store.page_path(rec["id"], i) if self.store is not None else rec["paths"][i]
 
     def _count(self, docs):
         """The fax pages of each document [(kind, path)], a list; the evidence, a tuple, when
@@ -191,7 +182,7 @@ class Jobs:
         heap cannot count them now it stays new and next_due tries again."""
         if counts is None:
             try:
-                counts = self._count([(k, self._path(rec, i)) for i, k in enumerate(rec["kinds"])])
+                counts = self._count([(k, self.store.page_path(rec["id"], i)) for i, k in enumerate(rec["kinds"])])
             except MemoryError:
                 return
         if type(counts) is tuple:
@@ -205,7 +196,7 @@ class Jobs:
         """(path, kind, page within the document) of the job's fax page `index`, or None."""
         for i, cnt in enumerate(rec.get("counts", ())):
             if index < cnt:
-                return self._path(rec, i), rec["kinds"][i], index
+                return self.store.page_path(rec["id"], i), rec["kinds"][i], index
             index -= cnt
         return None
 
@@ -293,11 +284,11 @@ class Jobs:
         if rec is not None:
             if rec["state"] == "call":
                 rec["cancel"] = 1
-                self._save(rec)
+                self.store.save(rec)
                 return "call"
             self._go(rec, "cancel", (("reason", "cancelled on request"),))
             return None
-        if self.store is not None and valid_id(job_id) and self.store.get(job_id) is not None:
+        if valid_id(job_id) and self.store.get(job_id) is not None:
             return "job %s is already final" % job_id
         return "no job %s" % job_id
 
@@ -320,8 +311,6 @@ class Jobs:
         and prune what it does not hold. One walk when every finished record has a fin and
         its own slot (the usual boot); _ring walks again when some must go."""
         self.jobs = []
-        if self.store is None:
-            return
         keep = self.cfg["jobs"]["keep_done"]
         st = self.store
         st.rebuild(True)        # each finished record put in a fresh ring as it is read
