@@ -382,13 +382,12 @@ class Jobs:
         """Rebuild the ring of finished jobs (boot): each finished record among the keep last
         (fin > self._fin - keep) in its slot; a record from an older firmware (no fin) among
         the keep newest by seq (`old`) is numbered after them; every other reported finished
-        record is deleted. Records change after a walk, _BATCH per walk. The ring is rebuilt
-        into a fresh file (a slot keeps the old one's report mark, store.said)."""
+        record is deleted. Records change after a walk, _BATCH per walk. The fresh ring recover's
+        walk put together holds the records with a fin already (a later fin won each slot)."""
         st = self.store
         base = self._fin
         self._fin += len(old)
         lo = self._fin - keep
-        st.rebuild(True)
         while True:
             batch = []
             for rec in st.records():
@@ -399,9 +398,7 @@ class Jobs:
                 if fin is None and rec.get("seq", 0) in old:
                     fin = base + 1 + old.index(rec.get("seq", 0))
                     batch.append((rec["id"], fin))
-                elif fin is not None and fin > lo:
-                    st.done_put(keep, fin, rec["id"], len(rec.get("kinds", ())), ok)
-                elif ok:
+                elif ok and (fin is None or fin <= lo):
                     batch.append((rec["id"], -len(rec.get("kinds", ()))))
                 if len(batch) == _BATCH:
                     break
