@@ -227,7 +227,7 @@ def test_quota_hold_release_and_expiry():
     js.submit("j3", "0312345678", [("text", "c")], 1, T)
     assert js.next_due(T + 1) is None
     assert _codes(ev, "j2") == [-1, -2, -22] and ev[-1]["evidence"] == (("pages", 1), ("quota_left", 0))
-    q.set_limit(3)                                         # raised: j2 (held) dialled
+    q.limit = 3                                            # raised: j2 (held) dialled
     _call(js, T + 100, 0, 1, "j2")
     assert _codes(ev, "j2") == [-1, -2, -22, -3, 0]
     assert js.next_due(T + 200) is None                    # j3 held: 3 of 3 used today
@@ -305,7 +305,7 @@ def test_cancel_queued_held_waiting_and_in_call():
     assert _codes(ev, "b") == [-1, -2, -3, 403]
     assert js.next_due(T) is None                          # quota spent: c, d held
     assert js.cancel("c", T) is None
-    q.set_limit(5)
+    q.limit = 5
     _call(js, T, 263, 0, "d")
     assert js.cancel("d", T) is None                       # waiting to retry
     assert [_codes(ev, j)[-1] for j in "abcd"] == [403, 403, 403, 403]
@@ -323,7 +323,7 @@ def test_modem_unusable_ends_waiting_jobs():
     js.submit("c", "0312345678", [("text", "x")], 1, T)
     js.submit("d", "0312345678", [("text", "x")], 1, T)
     assert js.next_due(T) is None                          # c, d held
-    q.set_limit(10)
+    q.limit = 10
     js.start_call(js.next_due(T), T)                       # c in a call
     js.submit("e", "0312345678", [("text", "x")], 1, T)    # e queued
     assert [r["state"] for r in js.jobs] == ["wait", "call", "held", "queued"]

@@ -233,9 +233,9 @@ def test_every_job_reaches_a_final_status(actions):
             if js.cancel("j%d" % arg, t) == "call":
                 m.cancel(t)
         elif kind == "hold":
-            q.set_limit(1 + arg)              # a page quota: jobs are held once it is spent
+            q.limit = 1 + arg                 # a page quota: jobs are held once it is spent
         elif kind == "release":
-            q.set_limit(0)
+            q.limit = 0
         run(t)
     end = t + 200000
     while len(finals) < 3 and t < end:
