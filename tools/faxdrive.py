@@ -22,6 +22,7 @@ import termios  # noqa: E402
 import time  # noqa: E402
 
 from faxbridge.core.fax import class2, job, pbm, t4, t4dec, textpage  # noqa: E402
+from ramjobs import RamStore  # noqa: E402
 
 # The job lifecycle's configuration, in the unit's keys (docs/unit.md): one attempt.
 JOB_CFG = {"retries": {"count": 0, "delay_s": 60, "after_restart": False},
@@ -247,7 +248,7 @@ def main(argv):
         return CountingSink(out)
 
     m = class2.Class2(opt["set"], new_sink if mode == "recv" else None)
-    jobs = job.Jobs(JOB_CFG, None, emit_status)
+    jobs = job.Jobs(JOB_CFG, RamStore(), emit_status)
     active = None
     t = now()
     m.start(t)

@@ -310,3 +310,54 @@ def test_open_jobs_keep_no_evidence_in_ram_once_it_is_said_and_saved():
     js2 = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: None)
     js2.recover(T + 110)                                   # nothing unreported: none kept
     assert len(js2.jobs) == 16 and [r["evidence"] for r in js2.jobs] == [None] * 16
+
+
+def test_a_finished_record_is_saved_once_its_report_mark_is_its_ring_slot():
+    """Issue 13: a finished job's record is written once, before its status; that it was said
+    is its ring slot's mark. A boot re-emits none of them, under the same jobs.keep_done or a
+    smaller one (the old ring is read at its own size), and prunes to the new keep_done."""
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=6)
+    for i in range(8):
+        js.submit("f%d" % i, "0312345678", _spool(d, 1), i, T)
+        rec = js.next_due(T)
+        js.start_call(rec, T)
+        js.end_call(rec, 0, [("result", "OK")], 1, T)
+    r = js.store.get("f7")
+    assert r["state"] == "done" and r["rep"] != r["rev"]         # saved once: before its status
+    assert ev[-1]["job"] == "f7" and ev[-1]["code"] == 0 and ev[-1]["final"]
+    assert os.stat(d + "/jobs.done")[6] == 6 * 48
+    assert _ls(d + "/jobs") == ["f%d.job" % i for i in range(2, 8)]
+    js2, ev2 = _make(d + "/jobs", keep=6)
+    js2.recover(T)
+    assert ev2 == [] and _ls(d + "/jobs") == ["f%d.job" % i for i in range(2, 8)]
+    js3, ev3 = _make(d + "/jobs", keep=3)
+    js3.recover(T)
+    assert ev3 == [] and _ls(d + "/jobs") == ["f5.job", "f6.job", "f7.job"]
+    assert os.stat(d + "/jobs.done")[6] == 3 * 48 and "jobs.done.new" not in os.listdir(d)
+    js4, ev4 = _make(d + "/jobs", keep=3)
+    js4.recover(T)
+    assert ev4 == [] and _ls(d + "/jobs") == ["f5.job", "f6.job", "f7.job"]
+
+
+def test_a_crash_before_a_final_status_is_said_re_emits_it_at_boot():
+    """The final record is on flash, its ring slot not yet written (the reset came between):
+    the boot says the status again (at most twice, never lost), then marks the record."""
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=4)
+    js.submit("c1", "0312345678", _spool(d, 1), 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    def dies(fields):
+        raise OSError(28)
+    js.emit = dies                                               # dies with the status
+    js.store.done_put = lambda *a: None                          # and before its slot
+    js.end_call(rec, 0, [("result", "OK")], 1, T)
+    js2, ev2 = _make(d + "/jobs", keep=4)
+    js2.recover(T)
+    assert [(e["job"], e["code"]) for e in ev2] == [("c1", 0)]
+    r = js2.store.get("c1")
+    assert r["rep"] == r["rev"]
+    js3, ev3 = _make(d + "/jobs", keep=4)
+    js3.recover(T)
+    assert ev3 == [] and _ls(d + "/jobs") == ["c1.job"]

@@ -24,13 +24,23 @@ class MemStore:
         self.pages = {}
         self.walks = 0
         self.ring = {}
+        self.new = None             # the ring the boot rebuilds
 
-    def done_clear(self):
-        self.ring = {}
+    def said(self, fin, job_id):
+        return any(v[0] == fin and v[1] == job_id and v[3] for v in self.ring.values())
 
-    def done_put(self, i, fin, job_id, docs, ok):
-        old = self.ring.get(i)
-        self.ring[i] = (fin, job_id, docs, ok)
+    def rebuild(self, new):
+        if new:
+            self.new = {}
+        else:
+            self.ring = self.new
+            self.new = None
+    def done_put(self, keep, fin, job_id, docs, ok):
+        ring = self.ring if self.new is None else self.new
+        old = ring.get(fin % keep)
+        if old and old[0] > fin:
+            return job_id, docs, ok
+        ring[fin % keep] = (fin, job_id, docs, ok)
         return old[1:] if old and old[0] < fin else None
 
     def save(self, rec):
@@ -62,8 +72,10 @@ class MemStore:
             self.pages.pop((job_id, n), None)
 
     def state(self, job_id):
+        """(state, code, reported?): a finished record's report mark is its ring slot's."""
         r = self.get(job_id)
-        return r and (r["state"], r["code"], r["rep"] == r["rev"])
+        return r and (r["state"], r["code"], r["rep"] == r["rev"] or any(
+            v[0] == r.get("fin") and v[1] == job_id and v[3] for v in self.ring.values()))
 
 
 def _cfg(count=2, delay=30, after_restart=True, keep=20, queued=16, pages=20):
@@ -215,7 +227,7 @@ def test_quota_hold_release_and_expiry():
     js.submit("j3", "0312345678", [("text", "c")], 1, T)
     assert js.next_due(T + 1) is None
     assert _codes(ev, "j2") == [-1, -2, -22] and ev[-1]["evidence"] == (("pages", 1), ("quota_left", 0))
-    q.set_limit(3)                                         # raised: j2 (held) dialled
+    q.limit = 3                                            # raised: j2 (held) dialled
     _call(js, T + 100, 0, 1, "j2")
     assert _codes(ev, "j2") == [-1, -2, -22, -3, 0]
     assert js.next_due(T + 200) is None                    # j3 held: 3 of 3 used today
@@ -293,7 +305,7 @@ def test_cancel_queued_held_waiting_and_in_call():
     assert _codes(ev, "b") == [-1, -2, -3, 403]
     assert js.next_due(T) is None                          # quota spent: c, d held
     assert js.cancel("c", T) is None
-    q.set_limit(5)
+    q.limit = 5
     _call(js, T, 263, 0, "d")
     assert js.cancel("d", T) is None                       # waiting to retry
     assert [_codes(ev, j)[-1] for j in "abcd"] == [403, 403, 403, 403]
@@ -311,7 +323,7 @@ def test_modem_unusable_ends_waiting_jobs():
     js.submit("c", "0312345678", [("text", "x")], 1, T)
     js.submit("d", "0312345678", [("text", "x")], 1, T)
     assert js.next_due(T) is None                          # c, d held
-    q.set_limit(10)
+    q.limit = 10
     js.start_call(js.next_due(T), T)                       # c in a call
     js.submit("e", "0312345678", [("text", "x")], 1, T)    # e queued
     assert [r["state"] for r in js.jobs] == ["wait", "call", "held", "queued"]
@@ -374,6 +386,7 @@ def test_recover_reemits_unreported_and_checks_new_jobs_again():
         r = st.get(j)
         r["rev"] += 1
         st.save(r)
+    st.ring.clear()                        # j1's crash came before its ring slot was written
     r = st.get("j2")                       # and a job cut before its pages were checked
     r["state"], r["code"], r["counts"], r["n"] = "new", -1, None, 0
     st.save(r)
@@ -783,7 +796,8 @@ def test_one_record_save_per_transition():
     assert _codes(ev) == [-1, -2, -3, -3, -3, -3, 0]
     assert st.log == [("j1", "new", False), ("j1", "queued", True), ("j1", "call", True),
                       ("j1", "call", True), ("j1", "wait", True), ("j1", "call", True),
-                      ("j1", "done", False), ("j1", "done", True)], st.log
+                      ("j1", "done", False)], st.log          # its report mark: the ring's
+    assert st.state("j1") == ("done", 0, True)
     assert ev[4]["evidence"] == (("result", "BUSY"), ("retry_in", 30))
 
 
@@ -827,3 +841,28 @@ def test_a_crash_between_a_status_and_its_record_redoes_the_transition_at_boot()
     js3 = Traced(_cfg(), st, emit, None, _number, _page)
     js3.recover(T + 20)
     assert _codes(ev2)[-1:] == [0] and st.state("j1") == ("done", 0, True) and js3.jobs == []
+
+
+def test_a_boot_with_nothing_to_prune_reads_each_record_once():
+    """Issue 13 (boot's edge: Jobs.recover parsed every record twice): every finished record
+    with its fin and its own slot is put in the fresh ring as the first walk reads it; a walk
+    of _ring only when some must go (more than keep_done, or records without a fin)."""
+    st = MemStore()
+    js, ev = _make(st, _cfg(keep=20))
+    for i in range(20):
+        js.submit("d%02d" % i, "0312345678", [("text", "a")], i, T)
+        _call(js, T, 0, 1, "d%02d" % i)
+    js.submit("open1", "0312345678", [("text", "a")], 1, T)
+    ring = {i: (v[0], v[1], v[3]) for i, v in st.ring.items()}     # fin, id, reported
+    st.walks = 0
+    js2, ev2 = _make(st, _cfg(keep=20))
+    js2.recover(T)
+    assert st.walks == 1 and ev2 == [] and [r["id"] for r in js2.jobs] == ["open1"]
+    assert {i: (v[0], v[1], v[3]) for i, v in st.ring.items()} == ring and len(st.recs) == 21
+    js2.submit("d20", "0312345678", [("text", "a")], 20, T)         # one more: d00 goes as before
+    assert js2.cancel("d20", T) is None and "d00" not in st.recs and len(st.recs) == 21
+    st.walks = 0
+    js3, ev3 = _make(st, _cfg(keep=10))                             # keep_done lowered: pruned
+    js3.recover(T)
+    assert st.walks > 1 and ev3 == []
+    assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(11, 21)]

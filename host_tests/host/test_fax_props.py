@@ -11,6 +11,7 @@ from faxbridge.core.fax import status  # noqa: E402
 from faxbridge.core.fax.class2 import Class2  # noqa: E402
 from faxbridge.core.fax.job import Jobs  # noqa: E402
 from faxbridge.core.fax.quota import Quota  # noqa: E402
+from ramjobs import RamStore  # noqa: E402
 
 VOCAB = [b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nCONNECT\r\n", b"\r\nRING\r\n", b"\r\nBUSY\r\n",
          b"\r\nNO CARRIER\r\n", b"\r\nNO ANSWER\r\n", b"\r\nVOICE\r\n", b"\r\nNO DIALTONE\r\n",
@@ -192,7 +193,7 @@ def test_every_job_reaches_a_final_status(actions):
             assert e["job"] not in finals, "two final statuses"
             finals[e["job"]] = e["code"]
     js = Jobs({"retries": {"count": 1, "delay_s": 30, "after_restart": True},
-               "jobs": {"max_queued": 16, "max_pages": 20, "keep_done": 20}}, None, emit, q)
+               "jobs": {"max_queued": 16, "max_pages": 20, "keep_done": 20}}, RamStore(), emit, q)
     t = 0.0
     m.start(t)
     boot(m, t)
@@ -232,9 +233,9 @@ def test_every_job_reaches_a_final_status(actions):
             if js.cancel("j%d" % arg, t) == "call":
                 m.cancel(t)
         elif kind == "hold":
-            q.set_limit(1 + arg)              # a page quota: jobs are held once it is spent
+            q.limit = 1 + arg                 # a page quota: jobs are held once it is spent
         elif kind == "release":
-            q.set_limit(0)
+            q.limit = 0
         run(t)
     end = t + 200000
     while len(finals) < 3 and t < end:

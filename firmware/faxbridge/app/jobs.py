@@ -5,7 +5,9 @@ The unit's Jobs is the core lifecycle; this module gives it its store. Layout un
   <id>.p<n>     document n as received (text, pbm or pbmz), moved in from the spool
 Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
 bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
-every boot (Jobs.recover), so a crash between a record and its slot costs nothing.
+every boot (Jobs.recover) into <folder>.done.new, renamed over it, so a crash between a record
+and its slot costs nothing. A finished record is saved once, before its status: the slot's
+reported? is its report mark (said()).
 A record is written to <folder>/.tmp (one name, made once: no second path a save) and renamed
 over <id>.job. Records are read one at a time (records()); a .tmp left by a crash (or an
 <id>.job.tmp of an older firmware) is promoted when complete and alone (no <id>.job beside
@@ -28,31 +30,30 @@ class JobStore:
             folder += "/"
         self.folder = folder
         self.slot = bytearray(_SLOT)
-        self.done = folder[:-1] + ".done"   # the ring's path, made once
+        self.done = folder[:-1] + ".done"   # the ring's path, made once (<ring>.new while the
+        # boot rebuilds it: rebuild())
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
-        self._id = self._p = None           # the last id asked and its record's path (_rp)
+        self._id = self._p = None           # the last id asked and its record's path (path)
         store.makedirs(folder[:-1])
 
-    def path(self, job_id):
-        return "%s%s.job" % (self.folder, job_id)      # one string (a + b + c makes three)
+    def path(self, i):
+        """<folder><id>.job, kept for the last id asked until a job ends (done_put): a job's
+        intake check and its saves, a call's transitions, format it once (one string: a + b + c
+        makes three)."""
+        if i is not self._id:
+            self._id = i
+            self._p = "%s%s.job" % (self.folder, i)
+        return self._p
 
     def page_path(self, job_id, n):
         return "%s%s.p%d" % (self.folder, job_id, n)
 
-    def _rp(self, i):
-        """path(i), kept for the last id asked until a job ends (done_put): a job's intake
-        check and its saves, a call's transitions, format it once."""
-        if i is not self._id:
-            self._id = i
-            self._p = self.path(i)
-        return self._p
-
     def save(self, rec):
-        store.save_json(self._rp(rec["id"]), rec, self.tmp)
+        store.save_json(self.path(rec["id"]), rec, self.tmp)
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
-        return _read(self._rp(job_id)) if valid_id(job_id) else None
+        return _read(self.path(job_id)) if valid_id(job_id) else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
@@ -69,13 +70,46 @@ class JobStore:
         self.drop_pages(job_id, docs)
         store.remove(self.path(job_id))
 
-    def done_clear(self):
-        open(self.done, "wb").close()
+    def said(self, fin, job_id):
+        """The ring holds job_id's fin marked reported (a finished record is saved once, before
+        its status: its report mark is its slot's). The slot is fin % the ring's own size, so a
+        ring made under another jobs.keep_done still answers (boot, before it is rebuilt)."""
+        b = self.slot
+        try:
+            with open(self.folder[:-1] + ".done", "rb") as f:
+                n = f.seek(0, 2) // _SLOT
+                if not n or fin is None:
+                    return False
+                f.seek(fin % n * _SLOT)
+                n = f.readinto(b)
+        except OSError:
+            return False
+        k = len(job_id)
+        if n != _SLOT or not b[5] or b[6] != k or store.u32(b, 0) != fin:
+            return False
+        for j in range(k):
+            if b[7 + j] != ord(job_id[j]):
+                return False
+        return True
 
-    def done_put(self, i, fin, job_id, docs, ok):
-        """Put a finished job in slot i of the ring; the job it held: (id, docs, reported?)
-        or None. One slot read and written in place (a missing file is made). The job is
-        over: the path _rp kept goes (an idle unit keeps none)."""
+    def rebuild(self, new):
+        """new: the boot's rebuild writes a fresh ring beside the old one (said() still reads
+        the old); else the fresh ring replaces the old (an empty one when nothing was put)."""
+        p = self.folder[:-1] + ".done"
+        if new:
+            self.done = p + ".new"
+            store.remove(self.done)
+        elif self.done != p:
+            if not store.exists(self.done):
+                open(self.done, "wb").close()
+            store.move(self.done, p)
+            self.done = p
+
+    def done_put(self, keep, fin, job_id, docs, ok):
+        """Put a finished job in slot fin % keep of the ring; the job it pushed out: (id, docs,
+        reported?) or None; the job itself, not put, when the slot holds a later fin. One slot
+        read and written in place (a missing ring is made with keep empty slots: its size says
+        keep, said()). The job is over: the path kept goes (an idle unit keeps none)."""
         self._id = self._p = None
         b = self.slot
         p = self.done
@@ -83,12 +117,22 @@ class JobStore:
             f = open(p, "r+b")
         except OSError:
             f = open(p, "w+b")
+            store.put32(b, 0, 0)
+            b[6] = 0
+            for _ in range(keep):
+                f.write(b)
         try:
-            f.seek(i * _SLOT)
+            i = fin % keep * _SLOT
+            f.seek(i)
             n = f.readinto(b)
             k = b[6]
-            old = (str(b[7:7 + k], "utf-8"), b[4], b[5]) if n == _SLOT and 0 < k <= 40 and \
-                store.u32(b, 0) < fin else None
+            old = None
+            if n == _SLOT and 0 < k <= 40:
+                v = store.u32(b, 0)
+                if v > fin:             # the slot holds a later job (the boot's rebuild)
+                    return job_id, docs, ok
+                if v < fin:
+                    old = (str(b[7:7 + k], "utf-8"), b[4], b[5])
             store.put32(b, 0, fin)
             b[4] = min(docs, 255)
             b[5] = 1 if ok else 0
@@ -96,7 +140,7 @@ class JobStore:
             b[6] = k
             for j in range(k):          # an id is ASCII (valid_id): no encoded copy
                 b[7 + j] = ord(job_id[j])
-            f.seek(i * _SLOT)
+            f.seek(i)
             f.write(b)
         finally:
             f.close()

@@ -75,7 +75,7 @@ class Unit:
         return self.port.time()
 
     def save_state(self):
-        self.state["quota"] = self.quota.state()
+        self.state["quota"] = [self.quota.day, self.quota.used]
         store.save_json(self.state_path, self.state)
 
     def next_rx_id(self):
@@ -291,7 +291,7 @@ class Unit:
         q = cfg["quota"]
         qo = self.quota
         if q["pages_per_day"] != qo.limit or q["hold_s"] != qo.hold_s:
-            qo.set_limit(q["pages_per_day"], q["hold_s"])
+            qo.limit, qo.hold_s = q["pages_per_day"], q["hold_s"]
             log("quota now %d pages a day" % q["pages_per_day"])
             self.fax.wake.set()
         return st

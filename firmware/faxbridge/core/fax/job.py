@@ -6,12 +6,16 @@ marked reported (rep = rev), saved once (_go says in which order). Time is passe
 seconds). Configuration is the unit's: retries.count, retries.delay_s, retries.after_restart,
 jobs.max_queued, jobs.max_pages, jobs.keep_done. The page quota is a core.fax.quota.Quota.
 
-Store interface (app/jobs.py JobStore on flash; a dict in the tests; None keeps records in RAM
-only, for tools): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
+Store interface (app/jobs.py JobStore on flash; tools/ramjobs.py RamStore in RAM for host tools;
+dicts in the tests): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
 one at a time, in any order; remove(job_id, docs); adopt(job_id, pages) moves the documents
 [(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs);
-done_put(i, fin, job_id, docs, reported) -> what slot i of the ring of finished jobs held,
-(job_id, docs, reported) or None; done_clear().
+done_put(keep, fin, job_id, docs, reported) -> what slot fin % keep of the ring of finished
+jobs held, (job_id, docs, reported) or None (the job itself, not put, when the slot holds a
+later fin); said(fin, job_id) -> the ring holds that job
+marked reported (a finished record is saved once, before its status: its report mark is its
+slot's); rebuild(True) starts a fresh ring (the boot's; said() reads the old one till then),
+rebuild(False) puts it in place.
 Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
 by name through the ring (docs/unit.md).
 """
@@ -47,7 +51,8 @@ class Jobs:
         or a final state is saved before its status is emitted (never lost, never redone);
         any other state is emitted, then saved with its report mark (a crash between the
         two leaves the state before, which the boot takes up again: the status at most
-        twice, the transition never skipped). A final state is saved again once reported."""
+        twice, the transition never skipped). A final state is saved once: its report mark is
+        its slot's in the store's ring (done_put), written right after its status."""
         st = rec.get("state", "")
         for frm, ev, to, c in ROWS:
             if ev == event and st in frm:
@@ -63,29 +68,27 @@ class Jobs:
             self._fin += 1
             rec["fin"] = self._fin
         if done or first:
-            self._save(rec)
-        self._report(rec, not first)
+            self.store.save(rec)
+        self._report(rec, not (done or first))
         if done:
             if rec in self.jobs:
                 self.jobs.remove(rec)
             st = self.store
-            if st is not None:
+            if 1:
                 # its slot in the store's ring of finished jobs (fin % keep_done) takes it and
                 # gives back the job finished keep_done jobs ago, deleted by name (no walk of
                 # the store); a record not yet reported then stays (boot re-emits it, prunes).
                 # Its pages go now, so its slot names none (a crash before they went: the
                 # boot's ring names them, _ring)
                 st.drop_pages(rec["id"], len(rec.get("kinds", ())))
+                # its report mark goes to its slot, not to the record (saved once, above)
                 keep = self.cfg["jobs"]["keep_done"]
                 ok = rec.get("rep") == rec["rev"]
-                old = st.done_put(rec["fin"] % keep, rec["fin"], rec["id"], 0, ok) if keep \
+                old = st.done_put(keep, rec["fin"], rec["id"], 0, ok) if keep \
                     else (rec["id"], 0, ok)
                 if old is not None and old[2]:
                     st.remove(old[0], old[1])
 
-    def _save(self, rec):
-        if self.store is not None:
-            self.store.save(rec)
 
     def _report(self, rec, save=True):
         """Emit the record's status and mark it reported (rep = rev); then save it (save).
@@ -100,7 +103,7 @@ class Jobs:
             if rec["state"] == "done":  # saved already, unmarked: nothing to write again
                 return
         if save:
-            self._save(rec)
+            self.store.save(rec)
         if rec.get("rep") == rec["rev"]:
             rec["evidence"] = None      # said and on flash: an open job keeps no copy in RAM
 
@@ -114,7 +117,7 @@ class Jobs:
         if not valid_id(job_id):
             return "job id must be 1..40 of A-Z a-z 0-9 . _ : - (not starting with .)"
         old = self.find(job_id)
-        if old is None and self.store is not None:
+        if old is None:
             old = self.store.get(job_id)
         if old is not None:
             if old.get("digest") == digest:
@@ -135,7 +138,7 @@ class Jobs:
         rec["dial"] = text
         rec["kinds"] = [k for k, _ in pages]
         try:                        # counted in the spool, before anything is kept or said
-            counts, ev = self._count(pages)
+            counts = self._count(pages)
         except MemoryError:         # the unit's heap, not the page: not taken, sent again
             raise commands.CommandError(commands.BUSY, "no memory to count the pages now: send it"
                                         " again", job_id)
@@ -144,67 +147,56 @@ class Jobs:
             self._go(rec, "submit", None, None, True)
         except MemoryError:         # not taken after all: nothing kept (a retry is not a duplicate)
             self.jobs.remove(rec)
-            if self.store is not None:
-                try:
-                    self.store.remove(job_id)
-                except OSError:
-                    pass
+            self.store.remove(job_id)
             raise commands.CommandError(commands.BUSY, "no memory to take the job now: send it"
                                         " again", job_id)
         # answered (its fax/status): from here a failure ends or delays the job, never refuses it
-        if self.store is not None:
-            try:
-                self.store.adopt(job_id, pages)
-            except (OSError, MemoryError) as e:   # a spool file gone, flash full, no heap
-                self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % (e,)),))
-                return None
-        else:
-            rec["paths"] = [p for _, p in pages]
         try:
-            self._ready(rec, counts, ev)
-        except MemoryError:         # stays new: next_due counts its pages again (_recount)
+            self.store.adopt(job_id, pages)
+        except (OSError, MemoryError) as e:   # a spool file gone, flash full, no heap
+            self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % (e,)),))
+            return None
+        try:
+            self._ready(rec, counts)
+        except MemoryError:         # stays new: next_due counts its pages again (_ready)
             rec["state"] = "new"
         return None
 
-    def _path(self, rec, i):
-        return self.store.page_path(rec["id"], i) if self.store is not None else rec["paths"][i]
 
     def _count(self, docs):
-        """(counts, None): the fax pages of each document [(kind, path)]; (None, evidence)
-        when one cannot be made. A MemoryError is not the page's fault: it propagates."""
+        """The fax pages of each document [(kind, path)], a list; the evidence, a tuple, when
+        one cannot be made. A MemoryError is not the page's fault: it propagates."""
         counts = []
         for i, (kind, path) in enumerate(docs):
             cnt, why = self.check_page(kind, path) if self.check_page else (1, None)
             if why:
-                return None, (("document", i + 1), ("reason", why))
+                return (("document", i + 1), ("reason", why))
             counts.append(cnt)
         n = sum(counts)
-        if n > self.cfg["jobs"]["max_pages"]:
-            return None, (("reason", "%d pages, limit %d" % (n, self.cfg["jobs"]["max_pages"])),)
-        return counts, None
+        lim = self.cfg["jobs"]["max_pages"]
+        return (("reason", "%d pages, limit %d" % (n, lim)),) if n > lim else counts
 
-    def _ready(self, rec, counts, ev):
-        if ev:
-            self._go(rec, "bad_page", ev)
+    def _ready(self, rec, counts=None):
+        """new -> queued, or bad_page when `counts` (_count) is evidence. None: a job still new
+        (after a boot, or the heap was short) has its stored pages counted again; when the
+        heap cannot count them now it stays new and next_due tries again."""
+        if counts is None:
+            try:
+                counts = self._count([(k, self.store.page_path(rec["id"], i)) for i, k in enumerate(rec["kinds"])])
+            except MemoryError:
+                return
+        if type(counts) is tuple:
+            self._go(rec, "bad_page", counts)
             return
         rec["counts"] = counts
         rec["n"] = sum(counts)
         self._go(rec, "ready")
 
-    def _recount(self, rec):
-        """A job still new after a boot: its stored pages counted again; when the heap cannot
-        count them now it stays new and next_due tries again."""
-        try:
-            counts, ev = self._count([(k, self._path(rec, i)) for i, k in enumerate(rec["kinds"])])
-        except MemoryError:
-            return
-        self._ready(rec, counts, ev)
-
     def page(self, rec, index):
         """(path, kind, page within the document) of the job's fax page `index`, or None."""
         for i, cnt in enumerate(rec.get("counts", ())):
             if index < cnt:
-                return self._path(rec, i), rec["kinds"][i], index
+                return self.store.page_path(rec["id"], i), rec["kinds"][i], index
             index -= cnt
         return None
 
@@ -220,7 +212,7 @@ class Jobs:
             rec = js[i]
             st = rec["state"]
             if st == "new":
-                self._recount(rec)
+                self._ready(rec)
                 st = rec["state"]
                 if st == "done":
                     i -= 1
@@ -292,11 +284,11 @@ class Jobs:
         if rec is not None:
             if rec["state"] == "call":
                 rec["cancel"] = 1
-                self._save(rec)
+                self.store.save(rec)
                 return "call"
             self._go(rec, "cancel", (("reason", "cancelled on request"),))
             return None
-        if self.store is not None and valid_id(job_id) and self.store.get(job_id) is not None:
+        if valid_id(job_id) and self.store.get(job_id) is not None:
             return "job %s is already final" % job_id
         return "no job %s" % job_id
 
@@ -316,42 +308,55 @@ class Jobs:
     def recover(self, now):
         """After a boot: read the records one at a time, keep the open ones, re-emit what was
         not reported, end or redial a call the restart cut, rebuild the ring of finished jobs
-        and prune what it does not hold."""
+        and prune what it does not hold. One walk when every finished record has a fin and
+        its own slot (the usual boot); _ring walks again when some must go."""
         self.jobs = []
-        if self.store is None:
-            return
         keep = self.cfg["jobs"]["keep_done"]
+        st = self.store
+        st.rebuild(True)        # each finished record put in a fresh ring as it is read
         while True:
             redo = []
             old = []       # seqs of the keep newest finished records without a fin (older firmware)
-            for rec in self.store.records():
+            lost = 0       # finished records outside the keep last: a walk of _ring prunes them
+            for rec in st.records():
                 seq = rec.get("seq", 0)
                 if seq > self._seq:
                     self._seq = seq
-                if rec.get("fin", 0) > self._fin:
-                    self._fin = rec["fin"]
+                fin = rec.get("fin")
+                if fin is not None and fin > self._fin:
+                    self._fin = fin
                 if rec.get("state") != "done":
                     if self.find(rec["id"]) is None:
                         self.jobs.append(rec)
                     continue
-                if rec.get("rep") != rec.get("rev") and len(redo) < _BATCH:
+                ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
+                if not ok and len(redo) < _BATCH:
                     redo.append(rec["id"])
-                if "fin" not in rec:         # ascending insert, the keep newest only
+                if fin is None:              # ascending insert, the keep newest only
                     i = len(old)
                     while i and old[i - 1] > seq:
                         i -= 1
                     old.insert(i, seq)
                     if len(old) > keep:
                         del old[0]
+                elif not keep or st.done_put(keep, fin, rec["id"], len(rec.get("kinds", ())), ok) \
+                        is not None:
+                    lost += 1
             sent = 0
             for job_id in redo:
-                rec = self.store.get(job_id)
+                rec = st.get(job_id)
                 if rec is not None:
                     self._report(rec)
-                    sent += rec.get("rep") == rec.get("rev")
+                    if rec.get("rep") == rec.get("rev"):
+                        sent += 1
+                        if keep and "fin" in rec:    # its slot says so too
+                            st.done_put(keep, rec["fin"], job_id, len(rec.get("kinds", ())), 1)
             if len(redo) < _BATCH or sent < len(redo):
                 break
-        self._ring(keep, old)
+        if lost or old:
+            self._ring(keep, old)
+        else:                   # the ring put together by the walk holds every finished record
+            st.rebuild(False)
         self.jobs.sort(key=lambda r: r.get("seq", 0))
         for rec in self.jobs:
             if rec.get("rep") != rec.get("rev"):
@@ -362,7 +367,7 @@ class Jobs:
         for rec in list(self.jobs):
             st = rec["state"]
             if st == "new":
-                self._recount(rec)
+                self._ready(rec)
             elif st == "call" and rec.get("cancel"):
                 self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
             elif st == "call":
@@ -377,25 +382,23 @@ class Jobs:
         """Rebuild the ring of finished jobs (boot): each finished record among the keep last
         (fin > self._fin - keep) in its slot; a record from an older firmware (no fin) among
         the keep newest by seq (`old`) is numbered after them; every other reported finished
-        record is deleted. Records change after a walk, _BATCH per walk."""
+        record is deleted. Records change after a walk, _BATCH per walk. The fresh ring recover's
+        walk put together holds the records with a fin already (a later fin won each slot)."""
         st = self.store
         base = self._fin
         self._fin += len(old)
         lo = self._fin - keep
-        st.done_clear()
         while True:
             batch = []
             for rec in st.records():
                 if rec.get("state") != "done":
                     continue
-                ok = rec.get("rep") == rec.get("rev")
                 fin = rec.get("fin")
+                ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
                 if fin is None and rec.get("seq", 0) in old:
                     fin = base + 1 + old.index(rec.get("seq", 0))
                     batch.append((rec["id"], fin))
-                elif fin is not None and fin > lo:
-                    st.done_put(fin % keep, fin, rec["id"], len(rec.get("kinds", ())), ok)
-                elif ok:
+                elif ok and (fin is None or fin <= lo):
                     batch.append((rec["id"], -len(rec.get("kinds", ()))))
                 if len(batch) == _BATCH:
                     break
@@ -406,10 +409,11 @@ class Jobs:
                         continue
                     rec["fin"] = fin
                     st.save(rec)
-                    st.done_put(fin % keep, fin, job_id, len(rec.get("kinds", ())),
+                    st.done_put(keep, fin, job_id, len(rec.get("kinds", ())),
                                 rec.get("rep") == rec.get("rev"))
                 else:
                     st.remove(job_id, -fin)
             if len(batch) < _BATCH:
+                st.rebuild(False)
                 return
 

@@ -11,10 +11,6 @@ HOLD = "hold"
 EXPIRE = "expire"     # (held: -22, expired: 205000, spec/fax.md: core/fax/jobtab.py ROWS)
 
 
-def utc_day(now):
-    return int(now // 86400)
-
-
 class Quota:
     def __init__(self, pages_per_day=0, hold_s=86400, day=None, used=0):
         self.limit = pages_per_day
@@ -40,20 +36,14 @@ class Quota:
 
     def charge(self, pages, now):
         """Count `pages` confirmed pages against today's quota."""
-        d = utc_day(now)
+        d = int(now // 86400)     # the UTC day
         if self.day != d:
             self.day = d
             self.used = 0
         self.used += pages
 
-    def set_limit(self, pages_per_day, hold_s=None):
-        self.limit = pages_per_day
-        if hold_s is not None:
-            self.hold_s = hold_s
-
-    def state(self):
-        """What to persist: [day, used]."""
-        return [self.day, self.used]
+    # a new limit is set on the attributes (limit, hold_s); [day, used] is what the unit
+    # persists (app/unit.py save_state) and gives back to restore()
 
     def restore(self, st):
         if isinstance(st, list) and len(st) == 2:
