@@ -82,4 +82,4 @@ def answer(changes=()):
 
 
 def check_v(v, kind, code, rule, field):
-    assert v.as_tuple() == (kind, code, rule, field), (v.as_tuple(), (kind, code, rule, field))
+    assert (v.kind, v.code, v.rule, v.field) == (kind, code, rule, field), (v, (kind, code, rule, field))

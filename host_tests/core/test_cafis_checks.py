@@ -569,7 +569,7 @@ def test_the_verdict_is_the_checkers_own_and_refilled():
     """check() allocates nothing: it returns the Checker's one Verdict, refilled each time."""
     c = h.checker()
     v1 = c.check(center_tel((("seq", "00012X"),)), "center", "A")
-    assert v1.as_tuple() == (AB, "C58", "3.3.4-2 #3", "仕向処理通番")
+    assert (v1.kind, v1.code, v1.rule, v1.field) == (AB, "C58", "3.3.4-2 #3", "仕向処理通番")
     v2 = c.check(center_tel(), "center", "A")
     assert v2 is v1 and v1.kind == "accept" and v1.code is None and v1.rule is None
 

@@ -55,7 +55,7 @@ class Checker:
         self.cl = cl = reg.center_layout
         self.tl = tl = reg.terminal_layout
         self.routes = rt.Routes(reg)
-        self.v = Verdict(ACCEPT)
+        self.v = Verdict().set(ACCEPT, None, None, None, None, None, None, None, False)
         self.ix, self.rows = tab.compiled(cl, tl)
         self.echo_ix = 0
         self.rep = bytearray(cl.hlen + 3)     # report(buf, v, self.rep): header + a Cnn code
