@@ -75,7 +75,7 @@ class Checker:
         section = tab.SECTIONS[sec][_SEC_NAME]
         h = tab.TABLE_7[tab.SECTIONS[sec][_SEC_T7] - 1]
         rule = srow[_RULE]
-        item = srow[_ITEM]
+        item = tab.ITEMS[srow[_ITEM]]
         if h[_T7_DISCARD]:
             return self.v.set(DISCARD, None, rule, item, section, h[_RULE], None, None, sec >= _S_EF)
         if sec == _S_D:
@@ -90,10 +90,11 @@ class Checker:
 
     def _len_v(self, row, kind, fault):
         if kind == DISCARD:
-            return self.v.set(DISCARD, None, row[_RULE], row[_ITEM], None, None, None, None, False)
+            return self.v.set(DISCARD, None, row[_RULE], tab.ITEMS[row[_ITEM]], None, None, None, None, False)
         if row[_SENDER] == "terminal":
-            return self.v.set(TERMINAL_ERROR, row[_CODE], row[_RULE], row[_ITEM], None, None, None, None, False)
-        return self.v.set(ABNORMAL, row[_CODE], row[_RULE], row[_ITEM], None, None, ABN,
+            return self.v.set(TERMINAL_ERROR, row[_CODE], row[_RULE], tab.ITEMS[row[_ITEM]], None, None, None, None,
+                              False)
+        return self.v.set(ABNORMAL, row[_CODE], row[_RULE], tab.ITEMS[row[_ITEM]], None, None, ABN,
                           self.cat.reply[cat.ABNORMAL], fault)
 
     # -- the entry point ------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class Checker:
                 if row[_ITEM] is None:     # B(b): the first field that differs
                     f = self.cl.fields[ix[tab.AT_ECHO + self.echo_ix]]
                     return self._content_v(row, sec, f[_lay.F_JA])
-                return self._content_v(row, sec, row[_ITEM])
+                return self._content_v(row, sec, tab.ITEMS[row[_ITEM]])
         mt = _lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1])
         dest = self.reg.company_at(buf, ix[tab.AT_DST])
         for srow_no in tab.SECTIONS[sec][_SEC_STATES]:
@@ -175,7 +176,7 @@ class Checker:
             p = tab.CROW * r
             row = tab.TABLE_D[t[p + 3]]
             if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], row, buf, n, None, -1):
-                return self._content_v(row, _S_D, row[_ITEM])
+                return self._content_v(row, _S_D, tab.ITEMS[row[_ITEM]])
         dest = self.reg.conn_dest(self.reg.connection_at(buf, ix[tab.AT_TCONN]))   # D(a) passed: registered
         mt = _lay.num(buf, ix[tab.AT_TMT], ix[tab.AT_TMT + 1])
         for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:

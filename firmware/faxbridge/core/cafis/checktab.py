@@ -5,9 +5,9 @@ each row naming its source. What each check kind checks is here too (row_ok, sta
 the compiled form of the tables for the layouts in use (compiled): checks.Checker reads the cells
 by name and runs the rows from that, allocating nothing.
 
-Columns: content tables (rule, item name as in the seed, check kind, error code, layout field
-key, argument); 表 3.3.4-1 (rule, item, sender, error code when too long); 表 3.3.4-6 (rule,
-item, kind, error code, error message to a terminal); 表 3.3.4-7 (rule, 電文区分, discard?);
+Columns: content tables (rule, item (ITEMS index: the item name as in the seed), check kind,
+error code, layout field key, argument); 表 3.3.4-1 (rule, item, sender, error code when too
+long); 表 3.3.4-6 (rule, item, kind, error code, error message to a terminal); 表 3.3.4-7 (rule, 電文区分, discard?);
 SECTIONS (section, name, content table: index in TABLES, rows of 表 3.3.4-6, row of 表 3.3.4-7).
 """
 from micropython import const
@@ -51,117 +51,150 @@ _DST_SERVICE = const(35)
 _CAFIS_ENDED = const(36)
 _CAFIS_FAULT = const(37)
 
+# --- item names (項目名) as in the seed, each once: a row names its item by index (_I_*), the
+# verdict's field is ITEMS[index] (a .mpy keeps one copy of each name, not one per row)
+_I_LEN = const(0)           # 電文長
+_I_ORG_CO = const(1)        # 仕向会社コード
+_I_ORG_SUB = const(2)       # 仕向会社サブコード
+_I_MT = const(3)            # 電文種別
+_I_TRAILER = const(4)       # トレーラレングス
+_I_ROUTE = const(5)         # 経路番号
+_I_SEQ = const(6)           # 仕向処理通番
+_I_DST_CO = const(7)        # 被仕向会社コード
+_I_DST_SUB = const(8)       # 被仕向会社サブコード
+_I_ORG_DATE = const(9)      # 仕向処理日付
+_I_PROXY_REP = const(10)    # 代行報告表示
+_I_CONN_CO = const(11)      # 接続会社コード
+_I_SEND_CLASS = const(12)   # 電文送信区分
+_I_CENTER_ID = const(13)    # センタ識別番号
+_I_LINE = const(14)         # 回線番号
+_I_CAFIS_SEQ = const(15)    # CAFIS処理通番
+_I_CAFIS_DATE = const(16)   # CAFIS処理日
+_I_CAT = const(17)          # CAT送信状態表示
+_I_PROXY_ERR = const(18)    # 代行電文エラー表示
+_I_PROXY_RR = const(19)     # 代行再仕向表示
+_I_ORG_CEN = const(20)      # 仕向センタ
+_I_DST_CEN = const(21)      # 被仕向センタ
+_I_CAFIS = const(22)        # CAFISセンタ
+ITEMS = (
+    "電文長", "仕向会社コード", "仕向会社サブコード", "電文種別", "トレーラレングス",
+    "経路番号", "仕向処理通番", "被仕向会社コード", "被仕向会社サブコード", "仕向処理日付",
+    "代行報告表示", "接続会社コード", "電文送信区分", "センタ識別番号", "回線番号",
+    "CAFIS処理通番", "CAFIS処理日", "CAT送信状態表示", "代行電文エラー表示", "代行再仕向表示",
+    "仕向センタ", "被仕向センタ", "CAFISセンタ",
+)
+
 # --- 表 3.3.4-1 電文長チェック一覧: (rule, item, sender, error code when too long) ----------------
 LENGTH = (
-    ("3.3.4-1 #1", "電文長", "terminal", "CAF03"),   # 端末 47 ≦ 電文長 ≦ 292
-    ("3.3.4-1 #2", "電文長", "center", "C03"),       # センタ 63 ≦ 電文長 ≦ 1024
+    ("3.3.4-1 #1", _I_LEN, "terminal", "CAF03"),   # 端末 47 ≦ 電文長 ≦ 292
+    ("3.3.4-1 #2", _I_LEN, "center", "C03"),       # センタ 63 ≦ 電文長 ≦ 1024
 )
 
 # --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded ---------------------
 TABLE_A = (
-    ("3.3.4 A(a)", "仕向会社コード", _ORG_CO, None, "org_co", None),
-    ("3.3.4 A(a)", "仕向会社サブコード", _ORG_SUB, None, "org_sub", None),
-    ("3.3.4 A(b)", "電文種別", _CTL_TYPE, None, "msg_type", None),
-    ("3.3.4 A(c)", "トレーラレングス", _EQUALS, None, "trailer_len", b"000"),
+    ("3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, "org_co", None),
+    ("3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, "org_sub", None),
+    ("3.3.4 A(b)", _I_MT, _CTL_TYPE, None, "msg_type", None),
+    ("3.3.4 A(c)", _I_TRAILER, _EQUALS, None, "trailer_len", b"000"),
 )
 
 # --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded ---------------------
 TABLE_B = (
-    ("3.3.4 B(a)", "電文種別", _CMD_ANSWER, None, "msg_type", None),
+    ("3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, "msg_type", None),
     ("3.3.4 B(b)", None, _CMD_ECHO, None, None, None),    # item: the first field that differs
 )
 
 # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック ---------------------------------------
 TABLE_2 = (
-    ("3.3.4-2 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-2 #2", "経路番号", _ROUTE_FREE, "C51", "route", None),
-    ("3.3.4-2 #3", "仕向処理通番", _NUMERIC, "C58", "seq", None),
-    ("3.3.4-2 #4", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-2 #5", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-2 #6", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-2 #7", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-2 #8", "電文種別", _SERVICE, "C54", "msg_type", None),
-    ("3.3.4-2 #9", "仕向処理日付", _NUMERIC, "C58", "org_date", None),
-    ("3.3.4-2 #10", "仕向処理日付", _DAY, "C58", "org_date", None),
-    ("3.3.4-2 #11", "仕向処理日付", _REPEAT, "C58", "org_date", "3.3.4-2 #9"),
-    ("3.3.4-2 #12", "代行報告表示", _EQUALS, "C56", "proxy_report", b"00"),
-    ("3.3.4-2 #13", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-2 #14", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, "C55", "route", None),
+    ("3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, "C51", "route", None),
+    ("3.3.4-2 #3", _I_SEQ, _NUMERIC, "C58", "seq", None),
+    ("3.3.4-2 #4", _I_ORG_CO, _ORG_CO, "C53", "org_co", None),
+    ("3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, "C53", "org_sub", None),
+    ("3.3.4-2 #6", _I_DST_CO, _DST_CO, "C01", "dst_co", None),
+    ("3.3.4-2 #7", _I_DST_SUB, _DST_SUB, "C01", "dst_sub", None),
+    ("3.3.4-2 #8", _I_MT, _SERVICE, "C54", "msg_type", None),
+    ("3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, "C58", "org_date", None),
+    ("3.3.4-2 #10", _I_ORG_DATE, _DAY, "C58", "org_date", None),
+    ("3.3.4-2 #11", _I_ORG_DATE, _REPEAT, "C58", "org_date", "3.3.4-2 #9"),
+    ("3.3.4-2 #12", _I_PROXY_REP, _EQUALS, "C56", "proxy_report", b"00"),
+    ("3.3.4-2 #13", _I_TRAILER, _NUMERIC, "C03", "trailer_len", None),
+    ("3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, "C03", "trailer_len", None),
 )
 
 # --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal ---------------
 TABLE_D = (
-    ("3.3.4 D(a)", "接続会社コード", _CONN_CO, "CAF01", "conn_co", None),
-    ("3.3.4 D(b)", "電文送信区分", _SEND_CLASS, "CAF16", "send_class", b"1239"),
+    ("3.3.4 D(a)", _I_CONN_CO, _CONN_CO, "CAF01", "conn_co", None),
+    ("3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, "CAF16", "send_class", b"1239"),
 )
 
 # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded --------
 TABLE_3 = (
-    ("3.3.4-3 #1", "経路番号", _ROUTE_HELD, None, "route", None),
-    ("3.3.4-3 #2", "経路番号", _ROUTE_DEST, None, "route", None),
-    ("3.3.4-3 #3", "仕向処理通番", _PROTECTED, None, "seq", None),
-    ("3.3.4-3 #4", "センタ識別番号", _PROTECTED, None, "center_id", None),
-    ("3.3.4-3 #5", "回線番号", _PROTECTED, None, "line", None),
-    ("3.3.4-3 #6", "CAFIS処理通番", _PROTECTED, None, "cafis_seq", None),
-    ("3.3.4-3 #7", "仕向会社コード", _PROTECTED, None, "org_co", None),
-    ("3.3.4-3 #8", "仕向会社サブコード", _PROTECTED, None, "org_sub", None),
-    ("3.3.4-3 #9", "被仕向会社コード", _PROTECTED, None, "dst_co", None),
-    ("3.3.4-3 #10", "被仕向会社サブコード", _PROTECTED, None, "dst_sub", None),
-    ("3.3.4-3 #11", "電文種別", _ANSWER, None, "msg_type", None),
-    ("3.3.4-3 #12", "CAFIS処理日", _PROTECTED, None, "cafis_date", None),
-    ("3.3.4-3 #13", "CAT送信状態表示", _PROTECTED, None, "cat_status", None),
-    ("3.3.4-3 #14", "仕向処理日付", _PROTECTED, None, "org_date", None),
-    ("3.3.4-3 #15", "代行報告表示", _PROTECTED, None, "proxy_report", None),
-    ("3.3.4-3 #16", "代行電文エラー表示", _PROTECTED, None, "proxy_error", None),
-    ("3.3.4-3 #17", "代行再仕向表示", _PROTECTED, None, "proxy_reroute", None),
-    ("3.3.4-3 #18", "トレーラレングス", _NUMERIC, None, "trailer_len", None),
-    ("3.3.4-3 #19", "トレーラレングス", _TRAILER_LEN, None, "trailer_len", None),
+    ("3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, "route", None),
+    ("3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, "route", None),
+    ("3.3.4-3 #3", _I_SEQ, _PROTECTED, None, "seq", None),
+    ("3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, "center_id", None),
+    ("3.3.4-3 #5", _I_LINE, _PROTECTED, None, "line", None),
+    ("3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, "cafis_seq", None),
+    ("3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, "org_co", None),
+    ("3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, "org_sub", None),
+    ("3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, "dst_co", None),
+    ("3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, "dst_sub", None),
+    ("3.3.4-3 #11", _I_MT, _ANSWER, None, "msg_type", None),
+    ("3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, "cafis_date", None),
+    ("3.3.4-3 #13", _I_CAT, _PROTECTED, None, "cat_status", None),
+    ("3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, "org_date", None),
+    ("3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, "proxy_report", None),
+    ("3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, "proxy_error", None),
+    ("3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, "proxy_reroute", None),
+    ("3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, "trailer_len", None),
+    ("3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, "trailer_len", None),
 )
 
 # --- 表 3.3.4-4 取消（再）指令受信時のチェック -----------------------------------------------------
 TABLE_4 = (
-    ("3.3.4-4 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-4 #2", "経路番号", _ROUTE_FREE_OR_SAME, "C51", "route", None),
-    ("3.3.4-4 #3", "仕向処理通番", _NUMERIC, "C58", "seq", None),
-    ("3.3.4-4 #4", "センタ識別番号", _CENTER_ID, "C56", "center_id", None),
-    ("3.3.4-4 #5", "CAFIS処理通番", _NUMERIC, "C58", "cafis_seq", None),
-    ("3.3.4-4 #6", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-4 #7", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-4 #8", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-4 #9", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-4 #10", "CAFIS処理日", _NUMERIC, "C58", "cafis_date", None),
-    ("3.3.4-4 #11", "CAFIS処理日", _DAY, "C58", "cafis_date", None),
-    ("3.3.4-4 #12", "仕向処理日付", _NUMERIC, "C58", "org_date", None),
-    ("3.3.4-4 #13", "仕向処理日付", _DAY, "C58", "org_date", None),
-    ("3.3.4-4 #14", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-4 #15", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, "C55", "route", None),
+    ("3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, "C51", "route", None),
+    ("3.3.4-4 #3", _I_SEQ, _NUMERIC, "C58", "seq", None),
+    ("3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, "C56", "center_id", None),
+    ("3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, "C58", "cafis_seq", None),
+    ("3.3.4-4 #6", _I_ORG_CO, _ORG_CO, "C53", "org_co", None),
+    ("3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, "C53", "org_sub", None),
+    ("3.3.4-4 #8", _I_DST_CO, _DST_CO, "C01", "dst_co", None),
+    ("3.3.4-4 #9", _I_DST_SUB, _DST_SUB, "C01", "dst_sub", None),
+    ("3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, "C58", "cafis_date", None),
+    ("3.3.4-4 #11", _I_CAFIS_DATE, _DAY, "C58", "cafis_date", None),
+    ("3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, "C58", "org_date", None),
+    ("3.3.4-4 #13", _I_ORG_DATE, _DAY, "C58", "org_date", None),
+    ("3.3.4-4 #14", _I_TRAILER, _NUMERIC, "C03", "trailer_len", None),
+    ("3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, "C03", "trailer_len", None),
 )
 
 # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック -------------------------------------------------
 TABLE_5 = (
-    ("3.3.4-5 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-5 #2", "経路番号", _ROUTE_FREE_OR_SAME, "C51", "route", None),
-    ("3.3.4-5 #3", "仕向処理通番", _LAST_PROTECTED, "C56", "seq", None),
-    ("3.3.4-5 #4", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-5 #5", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-5 #6", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-5 #7", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-5 #8", "仕向処理日付", _LAST_PROTECTED, "C56", "org_date", None),
-    ("3.3.4-5 #9", "代行報告表示", _LAST_PROTECTED, "C56", "proxy_report", None),
-    ("3.3.4-5 #10", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-5 #11", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, "C55", "route", None),
+    ("3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, "C51", "route", None),
+    ("3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, "C56", "seq", None),
+    ("3.3.4-5 #4", _I_ORG_CO, _ORG_CO, "C53", "org_co", None),
+    ("3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, "C53", "org_sub", None),
+    ("3.3.4-5 #6", _I_DST_CO, _DST_CO, "C01", "dst_co", None),
+    ("3.3.4-5 #7", _I_DST_SUB, _DST_SUB, "C01", "dst_sub", None),
+    ("3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, "C56", "org_date", None),
+    ("3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, "C56", "proxy_report", None),
+    ("3.3.4-5 #10", _I_TRAILER, _NUMERIC, "C03", "trailer_len", None),
+    ("3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, "C03", "trailer_len", None),
 )
 
 # --- 表 3.3.4-6 チェック対象項目: (rule, item, kind, error code, error message) ---------------------
 TABLE_6 = (
-    ("3.3.4-6 #1", "仕向センタ", _ORG_NOT_OPEN, "C60", None),     # 仕向センタ未開局
-    ("3.3.4-6 #2", "仕向センタ", _ORG_SERVICE, "C60", None),      # 仕向センタサービス対象外
-    ("3.3.4-6 #3", "被仕向センタ", _DST_NO_ROUTE, "C12", "CAF12"),  # 被仕向センタ経路無し
-    ("3.3.4-6 #4", "被仕向センタ", _DST_FAULT, "C13", "CAF13"),     # 被仕向センタ障害中
-    ("3.3.4-6 #5", "被仕向センタ", _DST_SUSPENDED, "C14", "CAF14"),  # 被仕向センタ休止中
-    ("3.3.4-6 #6", "被仕向センタ", _DST_SERVICE, "C57", "CAF57"),   # 被仕向センタサービス対象外
-    ("3.3.4-6 #7", "CAFISセンタ", _CAFIS_ENDED, "C15", "CAF15"),    # CAFISセンタ終了
-    ("3.3.4-6 #8", "CAFISセンタ", _CAFIS_FAULT, "C33", "CAF33"),    # CAFISセンタ障害
+    ("3.3.4-6 #1", _I_ORG_CEN, _ORG_NOT_OPEN, "C60", None),     # 仕向センタ未開局
+    ("3.3.4-6 #2", _I_ORG_CEN, _ORG_SERVICE, "C60", None),      # 仕向センタサービス対象外
+    ("3.3.4-6 #3", _I_DST_CEN, _DST_NO_ROUTE, "C12", "CAF12"),  # 被仕向センタ経路無し
+    ("3.3.4-6 #4", _I_DST_CEN, _DST_FAULT, "C13", "CAF13"),     # 被仕向センタ障害中
+    ("3.3.4-6 #5", _I_DST_CEN, _DST_SUSPENDED, "C14", "CAF14"),  # 被仕向センタ休止中
+    ("3.3.4-6 #6", _I_DST_CEN, _DST_SERVICE, "C57", "CAF57"),   # 被仕向センタサービス対象外
+    ("3.3.4-6 #7", _I_CAFIS, _CAFIS_ENDED, "C15", "CAF15"),    # CAFISセンタ終了
+    ("3.3.4-6 #8", _I_CAFIS, _CAFIS_FAULT, "C33", "CAF33"),    # CAFISセンタ障害
 )
 
 # --- 表 3.3.4-7 電文毎の状態チェックエラー時の処理: (rule, 電文区分, discard?) --------------------------
