@@ -160,9 +160,9 @@ def test_table_2_row_2_route_in_use():
 
 
 def test_table_2_row_11_repeats_row_9():
-    rule, item, kind, code, key, arg = checktab.TABLE_2[10]
-    assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付"
-    assert key == "org_date" and arg == "3.3.4-2 #9"
+    rule, item, kind, code, arg = checktab.TABLE_2[10]
+    assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
+    assert checktab.ITEMS[item + 1] == "org_date" and arg == "3.3.4-2 #9"
     nine = checktab.TABLE_2[8]
     assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2][2]   # #3 and #9: NUMERIC
     # a non-numeric date is reported once, by row 9, the first in the seed's order

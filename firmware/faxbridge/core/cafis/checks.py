@@ -65,10 +65,10 @@ class Checker:
         section = tab.SECTIONS[sec][_SEC_NAME]
         code = row[_CODE]
         if sec == _S_D:
-            return self.v.set(TERMINAL_ERROR, code, row[_RULE], field, section, None, None, None, False)
+            return self.v.set(TERMINAL_ERROR, tab.CODES[code], row[_RULE], field, section, None, None, None, False)
         if code is None:
             return self.v.set(DISCARD, None, row[_RULE], field, section, None, None, None, sec >= _S_EF)
-        return self.v.set(ABNORMAL, code, row[_RULE], field, section, None, ABN,
+        return self.v.set(ABNORMAL, tab.CODES[code], row[_RULE], field, section, None, ABN,
                           self.cat.reply[cat.ABNORMAL], sec >= _S_FA)
 
     def _state_v(self, srow, sec):
@@ -79,8 +79,9 @@ class Checker:
         if h[_T7_DISCARD]:
             return self.v.set(DISCARD, None, rule, item, section, h[_RULE], None, None, sec >= _S_EF)
         if sec == _S_D:
-            return self.v.set(TERMINAL_ERROR, srow[_MSG], rule, item, section, h[_RULE], None, None, False)
-        code = srow[_CODE]
+            return self.v.set(TERMINAL_ERROR, tab.CODES[srow[_MSG]], rule, item, section, h[_RULE], None, None,
+                              False)
+        code = tab.CODES[srow[_CODE]]
         response = ABN
         reply = self.cat.reply[cat.ABNORMAL]
         if sec >= _S_FA and code in CANCEL_REPORT_CODES:
@@ -89,12 +90,12 @@ class Checker:
         return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
 
     def _len_v(self, row, kind, fault):
+        item = tab.ITEMS[row[_ITEM]]
         if kind == DISCARD:
-            return self.v.set(DISCARD, None, row[_RULE], tab.ITEMS[row[_ITEM]], None, None, None, None, False)
+            return self.v.set(DISCARD, None, row[_RULE], item, None, None, None, None, False)
         if row[_SENDER] == "terminal":
-            return self.v.set(TERMINAL_ERROR, row[_CODE], row[_RULE], tab.ITEMS[row[_ITEM]], None, None, None, None,
-                              False)
-        return self.v.set(ABNORMAL, row[_CODE], row[_RULE], tab.ITEMS[row[_ITEM]], None, None, ABN,
+            return self.v.set(TERMINAL_ERROR, tab.CODES[row[_CODE]], row[_RULE], item, None, None, None, None, False)
+        return self.v.set(ABNORMAL, tab.CODES[row[_CODE]], row[_RULE], item, None, None, ABN,
                           self.cat.reply[cat.ABNORMAL], fault)
 
     # -- the entry point ------------------------------------------------------------------------

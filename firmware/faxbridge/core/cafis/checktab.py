@@ -5,9 +5,10 @@ each row naming its source. What each check kind checks is here too (row_ok, sta
 the compiled form of the tables for the layouts in use (compiled): checks.Checker reads the cells
 by name and runs the rows from that, allocating nothing.
 
-Columns: content tables (rule, item (ITEMS index: the item name as in the seed), check kind,
-error code, layout field key, argument); 表 3.3.4-1 (rule, item, sender, error code when too
-long); 表 3.3.4-6 (rule, item, kind, error code, error message to a terminal); 表 3.3.4-7 (rule, 電文区分, discard?);
+Columns: content tables (rule, item, check kind, error code, argument); 表 3.3.4-1 (rule, item,
+sender, error code when too long); 表 3.3.4-6 (rule, item, kind, error code, error message to a
+terminal); an item is its index in ITEMS (the seed's name and the layout field checked), a code
+or message its index in CODES; 表 3.3.4-7 (rule, 電文区分, discard?);
 SECTIONS (section, name, content table: index in TABLES, rows of 表 3.3.4-6, row of 表 3.3.4-7).
 """
 from micropython import const
@@ -51,150 +52,198 @@ _DST_SERVICE = const(35)
 _CAFIS_ENDED = const(36)
 _CAFIS_FAULT = const(37)
 
-# --- item names (項目名) as in the seed, each once: a row names its item by index (_I_*), the
-# verdict's field is ITEMS[index] (a .mpy keeps one copy of each name, not one per row)
+# --- item names (項目名) as in the seed, each once, with the layout field the content rows check
+# (its key): a row names its item by index (_I_*); the verdict's field is ITEMS[i], the field
+# checked ITEMS[i + 1]. Loaded as .mpy every str inside a constant tuple is a copy of its own:
+# names and codes kept once here, not once per row.
 _I_LEN = const(0)           # 電文長
-_I_ORG_CO = const(1)        # 仕向会社コード
-_I_ORG_SUB = const(2)       # 仕向会社サブコード
-_I_MT = const(3)            # 電文種別
-_I_TRAILER = const(4)       # トレーラレングス
-_I_ROUTE = const(5)         # 経路番号
-_I_SEQ = const(6)           # 仕向処理通番
-_I_DST_CO = const(7)        # 被仕向会社コード
-_I_DST_SUB = const(8)       # 被仕向会社サブコード
-_I_ORG_DATE = const(9)      # 仕向処理日付
-_I_PROXY_REP = const(10)    # 代行報告表示
-_I_CONN_CO = const(11)      # 接続会社コード
-_I_SEND_CLASS = const(12)   # 電文送信区分
-_I_CENTER_ID = const(13)    # センタ識別番号
-_I_LINE = const(14)         # 回線番号
-_I_CAFIS_SEQ = const(15)    # CAFIS処理通番
-_I_CAFIS_DATE = const(16)   # CAFIS処理日
-_I_CAT = const(17)          # CAT送信状態表示
-_I_PROXY_ERR = const(18)    # 代行電文エラー表示
-_I_PROXY_RR = const(19)     # 代行再仕向表示
-_I_ORG_CEN = const(20)      # 仕向センタ
-_I_DST_CEN = const(21)      # 被仕向センタ
-_I_CAFIS = const(22)        # CAFISセンタ
-ITEMS = (
-    "電文長", "仕向会社コード", "仕向会社サブコード", "電文種別", "トレーラレングス",
-    "経路番号", "仕向処理通番", "被仕向会社コード", "被仕向会社サブコード", "仕向処理日付",
-    "代行報告表示", "接続会社コード", "電文送信区分", "センタ識別番号", "回線番号",
-    "CAFIS処理通番", "CAFIS処理日", "CAT送信状態表示", "代行電文エラー表示", "代行再仕向表示",
-    "仕向センタ", "被仕向センタ", "CAFISセンタ",
+_I_ORG_CO = const(2)        # 仕向会社コード
+_I_ORG_SUB = const(4)       # 仕向会社サブコード
+_I_MT = const(6)            # 電文種別
+_I_TRAILER = const(8)       # トレーラレングス
+_I_ROUTE = const(10)        # 経路番号
+_I_SEQ = const(12)          # 仕向処理通番
+_I_DST_CO = const(14)       # 被仕向会社コード
+_I_DST_SUB = const(16)      # 被仕向会社サブコード
+_I_ORG_DATE = const(18)     # 仕向処理日付
+_I_PROXY_REP = const(20)    # 代行報告表示
+_I_CONN_CO = const(22)      # 接続会社コード
+_I_SEND_CLASS = const(24)   # 電文送信区分
+_I_CENTER_ID = const(26)    # センタ識別番号
+_I_LINE = const(28)         # 回線番号
+_I_CAFIS_SEQ = const(30)    # CAFIS処理通番
+_I_CAFIS_DATE = const(32)   # CAFIS処理日
+_I_CAT = const(34)          # CAT送信状態表示
+_I_PROXY_ERR = const(36)    # 代行電文エラー表示
+_I_PROXY_RR = const(38)     # 代行再仕向表示
+_I_ORG_CEN = const(40)      # 仕向センタ
+_I_DST_CEN = const(42)      # 被仕向センタ
+_I_CAFIS = const(44)        # CAFISセンタ
+ITEMS = (   # (item name, layout field key or None) per item, flat
+    "電文長", None,
+    "仕向会社コード", "org_co",
+    "仕向会社サブコード", "org_sub",
+    "電文種別", "msg_type",
+    "トレーラレングス", "trailer_len",
+    "経路番号", "route",
+    "仕向処理通番", "seq",
+    "被仕向会社コード", "dst_co",
+    "被仕向会社サブコード", "dst_sub",
+    "仕向処理日付", "org_date",
+    "代行報告表示", "proxy_report",
+    "接続会社コード", "conn_co",
+    "電文送信区分", "send_class",
+    "センタ識別番号", "center_id",
+    "回線番号", "line",
+    "CAFIS処理通番", "cafis_seq",
+    "CAFIS処理日", "cafis_date",
+    "CAT送信状態表示", "cat_status",
+    "代行電文エラー表示", "proxy_error",
+    "代行再仕向表示", "proxy_reroute",
+    "仕向センタ", None,
+    "被仕向センタ", None,
+    "CAFISセンタ", None,
 )
+
+# --- the error codes and terminal messages the rows give, each once: a row names one by index (_C58 ..)
+_C01 = const(0)
+_C03 = const(1)
+_C12 = const(2)
+_C13 = const(3)
+_C14 = const(4)
+_C15 = const(5)
+_C33 = const(6)
+_C51 = const(7)
+_C53 = const(8)
+_C54 = const(9)
+_C55 = const(10)
+_C56 = const(11)
+_C57 = const(12)
+_C58 = const(13)
+_C60 = const(14)
+_CAF01 = const(15)
+_CAF03 = const(16)
+_CAF12 = const(17)
+_CAF13 = const(18)
+_CAF14 = const(19)
+_CAF15 = const(20)
+_CAF16 = const(21)
+_CAF33 = const(22)
+_CAF57 = const(23)
+CODES = ("C01", "C03", "C12", "C13", "C14", "C15", "C33", "C51", "C53", "C54", "C55", "C56", "C57", "C58",
+         "C60", "CAF01", "CAF03", "CAF12", "CAF13", "CAF14", "CAF15", "CAF16", "CAF33", "CAF57")
 
 # --- 表 3.3.4-1 電文長チェック一覧: (rule, item, sender, error code when too long) ----------------
 LENGTH = (
-    ("3.3.4-1 #1", _I_LEN, "terminal", "CAF03"),   # 端末 47 ≦ 電文長 ≦ 292
-    ("3.3.4-1 #2", _I_LEN, "center", "C03"),       # センタ 63 ≦ 電文長 ≦ 1024
+    ("3.3.4-1 #1", _I_LEN, "terminal", _CAF03),   # 端末 47 ≦ 電文長 ≦ 292
+    ("3.3.4-1 #2", _I_LEN, "center", _C03),       # センタ 63 ≦ 電文長 ≦ 1024
 )
 
 # --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded ---------------------
 TABLE_A = (
-    ("3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, "org_co", None),
-    ("3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, "org_sub", None),
-    ("3.3.4 A(b)", _I_MT, _CTL_TYPE, None, "msg_type", None),
-    ("3.3.4 A(c)", _I_TRAILER, _EQUALS, None, "trailer_len", b"000"),
+    ("3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, None),
+    ("3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, None),
+    ("3.3.4 A(b)", _I_MT, _CTL_TYPE, None, None),
+    ("3.3.4 A(c)", _I_TRAILER, _EQUALS, None, b"000"),
 )
 
 # --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded ---------------------
 TABLE_B = (
-    ("3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, "msg_type", None),
-    ("3.3.4 B(b)", None, _CMD_ECHO, None, None, None),    # item: the first field that differs
+    ("3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None),
+    ("3.3.4 B(b)", None, _CMD_ECHO, None, None),    # item: the first field that differs
 )
 
 # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック ---------------------------------------
 TABLE_2 = (
-    ("3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, "C51", "route", None),
-    ("3.3.4-2 #3", _I_SEQ, _NUMERIC, "C58", "seq", None),
-    ("3.3.4-2 #4", _I_ORG_CO, _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-2 #6", _I_DST_CO, _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-2 #7", _I_DST_SUB, _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-2 #8", _I_MT, _SERVICE, "C54", "msg_type", None),
-    ("3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, "C58", "org_date", None),
-    ("3.3.4-2 #10", _I_ORG_DATE, _DAY, "C58", "org_date", None),
-    ("3.3.4-2 #11", _I_ORG_DATE, _REPEAT, "C58", "org_date", "3.3.4-2 #9"),
-    ("3.3.4-2 #12", _I_PROXY_REP, _EQUALS, "C56", "proxy_report", b"00"),
-    ("3.3.4-2 #13", _I_TRAILER, _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None),
+    ("3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None),
+    ("3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None),
+    ("3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None),
+    ("3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None),
+    ("3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None),
+    ("3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None),
+    ("3.3.4-2 #8", _I_MT, _SERVICE, _C54, None),
+    ("3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None),
+    ("3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None),
+    ("3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9"),
+    ("3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00"),
+    ("3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None),
+    ("3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None),
 )
 
 # --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal ---------------
 TABLE_D = (
-    ("3.3.4 D(a)", _I_CONN_CO, _CONN_CO, "CAF01", "conn_co", None),
-    ("3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, "CAF16", "send_class", b"1239"),
+    ("3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None),
+    ("3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239"),
 )
 
 # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded --------
 TABLE_3 = (
-    ("3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, "route", None),
-    ("3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, "route", None),
-    ("3.3.4-3 #3", _I_SEQ, _PROTECTED, None, "seq", None),
-    ("3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, "center_id", None),
-    ("3.3.4-3 #5", _I_LINE, _PROTECTED, None, "line", None),
-    ("3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, "cafis_seq", None),
-    ("3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, "org_co", None),
-    ("3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, "org_sub", None),
-    ("3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, "dst_co", None),
-    ("3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, "dst_sub", None),
-    ("3.3.4-3 #11", _I_MT, _ANSWER, None, "msg_type", None),
-    ("3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, "cafis_date", None),
-    ("3.3.4-3 #13", _I_CAT, _PROTECTED, None, "cat_status", None),
-    ("3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, "org_date", None),
-    ("3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, "proxy_report", None),
-    ("3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, "proxy_error", None),
-    ("3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, "proxy_reroute", None),
-    ("3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, "trailer_len", None),
-    ("3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, "trailer_len", None),
+    ("3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None),
+    ("3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None),
+    ("3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None),
+    ("3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None),
+    ("3.3.4-3 #5", _I_LINE, _PROTECTED, None, None),
+    ("3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None),
+    ("3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None),
+    ("3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None),
+    ("3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None),
+    ("3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None),
+    ("3.3.4-3 #11", _I_MT, _ANSWER, None, None),
+    ("3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None),
+    ("3.3.4-3 #13", _I_CAT, _PROTECTED, None, None),
+    ("3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None),
+    ("3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None),
+    ("3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None),
+    ("3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None),
+    ("3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None),
+    ("3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None),
 )
 
 # --- 表 3.3.4-4 取消（再）指令受信時のチェック -----------------------------------------------------
 TABLE_4 = (
-    ("3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, "C51", "route", None),
-    ("3.3.4-4 #3", _I_SEQ, _NUMERIC, "C58", "seq", None),
-    ("3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, "C56", "center_id", None),
-    ("3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, "C58", "cafis_seq", None),
-    ("3.3.4-4 #6", _I_ORG_CO, _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-4 #8", _I_DST_CO, _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-4 #9", _I_DST_SUB, _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, "C58", "cafis_date", None),
-    ("3.3.4-4 #11", _I_CAFIS_DATE, _DAY, "C58", "cafis_date", None),
-    ("3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, "C58", "org_date", None),
-    ("3.3.4-4 #13", _I_ORG_DATE, _DAY, "C58", "org_date", None),
-    ("3.3.4-4 #14", _I_TRAILER, _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None),
+    ("3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None),
+    ("3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None),
+    ("3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None),
+    ("3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None),
+    ("3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None),
+    ("3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None),
+    ("3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None),
+    ("3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None),
+    ("3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None),
+    ("3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None),
+    ("3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None),
+    ("3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None),
+    ("3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None),
+    ("3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None),
 )
 
 # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック -------------------------------------------------
 TABLE_5 = (
-    ("3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, "C51", "route", None),
-    ("3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, "C56", "seq", None),
-    ("3.3.4-5 #4", _I_ORG_CO, _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-5 #6", _I_DST_CO, _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-5 #7", _I_DST_SUB, _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, "C56", "org_date", None),
-    ("3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, "C56", "proxy_report", None),
-    ("3.3.4-5 #10", _I_TRAILER, _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, "C03", "trailer_len", None),
+    ("3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None),
+    ("3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None),
+    ("3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None),
+    ("3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None),
+    ("3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None),
+    ("3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None),
+    ("3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None),
+    ("3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None),
+    ("3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None),
+    ("3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None),
+    ("3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None),
 )
 
 # --- 表 3.3.4-6 チェック対象項目: (rule, item, kind, error code, error message) ---------------------
 TABLE_6 = (
-    ("3.3.4-6 #1", _I_ORG_CEN, _ORG_NOT_OPEN, "C60", None),     # 仕向センタ未開局
-    ("3.3.4-6 #2", _I_ORG_CEN, _ORG_SERVICE, "C60", None),      # 仕向センタサービス対象外
-    ("3.3.4-6 #3", _I_DST_CEN, _DST_NO_ROUTE, "C12", "CAF12"),  # 被仕向センタ経路無し
-    ("3.3.4-6 #4", _I_DST_CEN, _DST_FAULT, "C13", "CAF13"),     # 被仕向センタ障害中
-    ("3.3.4-6 #5", _I_DST_CEN, _DST_SUSPENDED, "C14", "CAF14"),  # 被仕向センタ休止中
-    ("3.3.4-6 #6", _I_DST_CEN, _DST_SERVICE, "C57", "CAF57"),   # 被仕向センタサービス対象外
-    ("3.3.4-6 #7", _I_CAFIS, _CAFIS_ENDED, "C15", "CAF15"),    # CAFISセンタ終了
-    ("3.3.4-6 #8", _I_CAFIS, _CAFIS_FAULT, "C33", "CAF33"),    # CAFISセンタ障害
+    ("3.3.4-6 #1", _I_ORG_CEN, _ORG_NOT_OPEN, _C60, None),     # 仕向センタ未開局
+    ("3.3.4-6 #2", _I_ORG_CEN, _ORG_SERVICE, _C60, None),      # 仕向センタサービス対象外
+    ("3.3.4-6 #3", _I_DST_CEN, _DST_NO_ROUTE, _C12, _CAF12),  # 被仕向センタ経路無し
+    ("3.3.4-6 #4", _I_DST_CEN, _DST_FAULT, _C13, _CAF13),     # 被仕向センタ障害中
+    ("3.3.4-6 #5", _I_DST_CEN, _DST_SUSPENDED, _C14, _CAF14),  # 被仕向センタ休止中
+    ("3.3.4-6 #6", _I_DST_CEN, _DST_SERVICE, _C57, _CAF57),   # 被仕向センタサービス対象外
+    ("3.3.4-6 #7", _I_CAFIS, _CAFIS_ENDED, _C15, _CAF15),    # CAFISセンタ終了
+    ("3.3.4-6 #8", _I_CAFIS, _CAFIS_FAULT, _C33, _CAF33),    # CAFISセンタ障害
 )
 
 # --- 表 3.3.4-7 電文毎の状態チェックエラー時の処理: (rule, 電文区分, discard?) --------------------------
@@ -238,9 +287,9 @@ AT_TMT = const(8)       # terminal layout
 AT_TCONN = const(10)    # terminal layout
 AT_SPANS = const(12)
 AT_ECHO = const(28)
-_KIND = const(2)        # columns of a content row, of SECTIONS
-_KEY = const(4)
-_ARG = const(5)
+_ITEM = const(1)        # columns of a content row, of SECTIONS
+_KIND = const(2)
+_ARG = const(4)
 _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 
@@ -303,8 +352,8 @@ def compiled(cl, tl):
             table = TABLES[t]
             lay = tl if SECTIONS[s][_SEC_NAME] == "D" else cl
             for i in range(len(table)):
-                key = table[i][_KEY]
-                off, ln = lay.at(key) if key else (0, 0)
+                item = table[i][_ITEM]
+                off, ln = lay.at(ITEMS[item + 1]) if item is not None else (0, 0)
                 rows.append(table[i][_KIND])
                 rows.append(off)
                 rows.append(ln)
