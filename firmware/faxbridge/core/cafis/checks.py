@@ -149,7 +149,7 @@ class Checker:
                     return self._content_v(row, sec, f[_lay.F_JA])
                 return self._content_v(row, sec, tab.ITEMS[row[_ITEM]])
         mt = _lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1])
-        dest = self.reg.company_at(buf, ix[tab.AT_DST])
+        dest = self.reg.companies.find(buf, ix[tab.AT_DST])
         for srow_no in tab.SECTIONS[sec][_SEC_STATES]:
             srow = tab.TABLE_6[srow_no - 1]
             if tab.state_fails(self, srow[_KIND], cen, mt, dest):
@@ -178,7 +178,7 @@ class Checker:
             row = tab.TABLE_D[t[p + 3]]
             if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], row, buf, n, None, -1):
                 return self._content_v(row, _S_D, tab.ITEMS[row[_ITEM]])
-        dest = self.reg.conn_dest(self.reg.connection_at(buf, ix[tab.AT_TCONN]))   # D(a) passed: registered
+        dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[tab.AT_TCONN]))   # D(a) passed: registered
         mt = _lay.num(buf, ix[tab.AT_TMT], ix[tab.AT_TMT + 1])
         for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
             srow = tab.TABLE_6[srow_no - 1]

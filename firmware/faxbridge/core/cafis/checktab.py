@@ -424,9 +424,9 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
     if kind == _ORG_SUB:
         return chk.reg.companies.same(cen.company, chk.reg.co_w, ln, buf, off)
     if kind == _DST_CO:
-        return chk.reg.company_at(buf, off) >= 0
+        return chk.reg.companies.find(buf, off) >= 0
     if kind == _DST_SUB:
-        co = chk.reg.company_at(buf, chk.ix[AT_DST])
+        co = chk.reg.companies.find(buf, chk.ix[AT_DST])
         return co >= 0 and chk.reg.companies.same(co, chk.reg.co_w, ln, buf, off)
     if kind == _SERVICE:
         return chk.cat.cls(_layout.num(buf, off, ln)) == _cat.REQ
@@ -449,7 +449,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
                 return False
         return True
     if kind == _CONN_CO:
-        return chk.reg.connection_at(buf, off) >= 0
+        return chk.reg.connections.find(buf, off) >= 0
     if kind == _SEND_CLASS:
         c = buf[off]
         for x in row[_ARG]:
