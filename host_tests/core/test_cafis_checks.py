@@ -160,11 +160,12 @@ def test_table_2_row_2_route_in_use():
 
 
 def test_table_2_row_11_repeats_row_9():
-    rule, item, kind, code, arg = checktab.TABLE_2[10]
+    rule, item, kind, code, arg = checktab.TABLE_2[10 * checktab.W:11 * checktab.W]
     assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
     assert checktab.ITEMS[item + 1] == "org_date" and arg == "3.3.4-2 #9"
-    nine = checktab.TABLE_2[8]
-    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2][2]   # #3 and #9: NUMERIC
+    nine = checktab.TABLE_2[8 * checktab.W:9 * checktab.W]
+    # #3 and #9: NUMERIC
+    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2 * checktab.W + 2]
     # a non-numeric date is reported once, by row 9, the first in the seed's order
     check_v(_req(h.checker(), (("org_date", "X2"),)), AB, "C58", "3.3.4-2 #9", "仕向処理日付")
 
@@ -549,7 +550,11 @@ def test_every_content_and_state_row_is_tested_here():
     with open(__file__) as f:
         src = f.read()
     for table in (checktab.TABLE_A, checktab.TABLE_B, checktab.TABLE_2, checktab.TABLE_D, checktab.TABLE_3,
-                  checktab.TABLE_4, checktab.TABLE_5, checktab.TABLE_6, checktab.TABLE_7, checktab.LENGTH):
+                  checktab.TABLE_4, checktab.TABLE_5):      # flat: a row is W cells
+        assert len(table) % checktab.W == 0
+        for b in range(0, len(table), checktab.W):
+            assert ('"%s"' % table[b]) in src, table[b]
+    for table in (checktab.TABLE_6, checktab.TABLE_7, checktab.LENGTH):
         for row in table:
             assert ('"%s"' % row[0]) in src, row[0]
 

@@ -61,7 +61,7 @@ class Cafis:
         ro = self.roles
         v = _checks.Verdict().set(_checks.ABNORMAL, code, rule, None, None, None, _errors.ABN,
                                   ro.cat.reply[_cat.ABNORMAL], False)
-        return _report.build(ro.lay, tg, v)
+        return _report.build(ro.lay.hlen, bytes(ro.lay.at("msg_type") + ro.lay.at("trailer_len")), tg, v)
 
     def _set_fault(self, center, fault):
         self.view(center).fault = fault

@@ -5,7 +5,8 @@ Here: which section a telegram is checked under, the verdict of the row that dec
 route state that an accepted telegram (or one CAFIS sent) changes; checktab.py says what each
 row checks.
 
-At start each table becomes bytes (kind, field offset, field length, row number: 4 bytes a row)
+At start each table becomes bytes (kind, field offset, field length, the row's first cell: 4 bytes
+a row)
 for the layout in use (checktab.compiled). check() reads every field in place and allocates
 nothing: the verdict is the Checker's one Verdict (verdict.py), refilled by the next check;
 copy what you keep.
@@ -61,14 +62,15 @@ class Checker:
         self.rep = bytearray(cl.hlen + 3)     # report(buf, v, self.rep): header + a Cnn code
 
     # -- verdicts: the one Verdict, filled from the row that decided --------------------------------
-    def _content_v(self, row, sec, field):
+    def _content_v(self, table, b, sec, field):
         section = tab.SECTIONS[sec][_SEC_NAME]
-        code = row[_CODE]
+        code = table[b + _CODE]
+        rule = table[b + _RULE]
         if sec == _S_D:
-            return self.v.set(TERMINAL_ERROR, tab.CODES[code], row[_RULE], field, section, None, None, None, False)
+            return self.v.set(TERMINAL_ERROR, tab.CODES[code], rule, field, section, None, None, None, False)
         if code is None:
-            return self.v.set(DISCARD, None, row[_RULE], field, section, None, None, None, sec >= _S_EF)
-        return self.v.set(ABNORMAL, tab.CODES[code], row[_RULE], field, section, None, ABN,
+            return self.v.set(DISCARD, None, rule, field, section, None, None, None, sec >= _S_EF)
+        return self.v.set(ABNORMAL, tab.CODES[code], rule, field, section, None, ABN,
                           self.cat.reply[cat.ABNORMAL], sec >= _S_FA)
 
     def _state_v(self, srow, sec):
@@ -142,12 +144,12 @@ class Checker:
         first = ix[tab.AT_SPANS + 2 * sec]
         for r in range(first, first + ix[tab.AT_SPANS + 2 * sec + 1]):     # unit step: no range object
             p = tab.CROW * r
-            row = table[t[p + 3]]
-            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], row, buf, n, cen, slot):
-                if row[_ITEM] is None:     # B(b): the first field that differs
+            b = t[p + 3]                   # the row: table[b:b + W]
+            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], table, b, buf, n, cen, slot):
+                if table[b + _ITEM] is None:     # B(b): the first field that differs
                     f = self.cl.fields[ix[tab.AT_ECHO + self.echo_ix]]
-                    return self._content_v(row, sec, f[_lay.F_JA])
-                return self._content_v(row, sec, tab.ITEMS[row[_ITEM]])
+                    return self._content_v(table, b, sec, f[_lay.F_JA])
+                return self._content_v(table, b, sec, tab.ITEMS[table[b + _ITEM]])
         mt = _lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1])
         dest = self.reg.companies.find(buf, ix[tab.AT_DST])
         for srow_no in tab.SECTIONS[sec][_SEC_STATES]:
@@ -175,9 +177,9 @@ class Checker:
         first = ix[tab.AT_SPANS + 2 * _S_D]
         for r in range(first, first + ix[tab.AT_SPANS + 2 * _S_D + 1]):
             p = tab.CROW * r
-            row = tab.TABLE_D[t[p + 3]]
-            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], row, buf, n, None, -1):
-                return self._content_v(row, _S_D, tab.ITEMS[row[_ITEM]])
+            b = t[p + 3]
+            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
+                return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
         dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[tab.AT_TCONN]))   # D(a) passed: registered
         mt = _lay.num(buf, ix[tab.AT_TMT], ix[tab.AT_TMT + 1])
         for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
@@ -253,4 +255,4 @@ class Checker:
 
     def report(self, buf, verdict, out=None):
         """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see report.build."""
-        return _report.build(self.cl, buf, verdict, out)
+        return _report.build(self.cl.hlen, self.ix, buf, verdict, out)

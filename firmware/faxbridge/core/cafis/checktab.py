@@ -1,7 +1,8 @@
 """The check tables of seed 3.3.4 as data: 表 3.3.4-1 (lengths), the content checks of 3.3.4 (2)
 A-F (表 3.3.4-2..5), 表 3.3.4-6 (states) and 表 3.3.4-7 (their handling), and the sections of
-3.3.4 (2) that say which tables apply to a telegram. One tuple per seed row, in the seed's order,
-each row naming its source. What each check kind checks is here too (row_ok, state_fails), and
+3.3.4 (2) that say which tables apply to a telegram. One row per seed row, in the seed's order,
+each row naming its source; a content table is one flat tuple, a row W cells on one line (a
+tuple per row would cost a tuple object each). What each check kind checks is here too (row_ok, state_fails), and
 the compiled form of the tables for the layouts in use (compiled): checks.Checker reads the cells
 by name and runs the rows from that, allocating nothing.
 
@@ -141,97 +142,97 @@ LENGTH = (
 
 # --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded ---------------------
 TABLE_A = (
-    ("3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, None),
-    ("3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, None),
-    ("3.3.4 A(b)", _I_MT, _CTL_TYPE, None, None),
-    ("3.3.4 A(c)", _I_TRAILER, _EQUALS, None, b"000"),
+    "3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, None,
+    "3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, None,
+    "3.3.4 A(b)", _I_MT, _CTL_TYPE, None, None,
+    "3.3.4 A(c)", _I_TRAILER, _EQUALS, None, b"000",
 )
 
 # --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded ---------------------
 TABLE_B = (
-    ("3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None),
-    ("3.3.4 B(b)", None, _CMD_ECHO, None, None),    # item: the first field that differs
+    "3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None,
+    "3.3.4 B(b)", None, _CMD_ECHO, None, None,    # item: the first field that differs
 )
 
 # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック ---------------------------------------
 TABLE_2 = (
-    ("3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None),
-    ("3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None),
-    ("3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None),
-    ("3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None),
-    ("3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None),
-    ("3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None),
-    ("3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None),
-    ("3.3.4-2 #8", _I_MT, _SERVICE, _C54, None),
-    ("3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None),
-    ("3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None),
-    ("3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9"),
-    ("3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00"),
-    ("3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None),
-    ("3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None),
+    "3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+    "3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None,
+    "3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None,
+    "3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None,
+    "3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
+    "3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None,
+    "3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None,
+    "3.3.4-2 #8", _I_MT, _SERVICE, _C54, None,
+    "3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None,
+    "3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None,
+    "3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9",
+    "3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00",
+    "3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None,
+    "3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None,
 )
 
 # --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal ---------------
 TABLE_D = (
-    ("3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None),
-    ("3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239"),
+    "3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None,
+    "3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239",
 )
 
 # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded --------
 TABLE_3 = (
-    ("3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None),
-    ("3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None),
-    ("3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None),
-    ("3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None),
-    ("3.3.4-3 #5", _I_LINE, _PROTECTED, None, None),
-    ("3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None),
-    ("3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None),
-    ("3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None),
-    ("3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None),
-    ("3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None),
-    ("3.3.4-3 #11", _I_MT, _ANSWER, None, None),
-    ("3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None),
-    ("3.3.4-3 #13", _I_CAT, _PROTECTED, None, None),
-    ("3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None),
-    ("3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None),
-    ("3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None),
-    ("3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None),
-    ("3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None),
-    ("3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None),
+    "3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None,
+    "3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None,
+    "3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None,
+    "3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None,
+    "3.3.4-3 #5", _I_LINE, _PROTECTED, None, None,
+    "3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None,
+    "3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None,
+    "3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None,
+    "3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None,
+    "3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None,
+    "3.3.4-3 #11", _I_MT, _ANSWER, None, None,
+    "3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None,
+    "3.3.4-3 #13", _I_CAT, _PROTECTED, None, None,
+    "3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None,
+    "3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None,
+    "3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None,
+    "3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None,
+    "3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None,
+    "3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None,
 )
 
 # --- 表 3.3.4-4 取消（再）指令受信時のチェック -----------------------------------------------------
 TABLE_4 = (
-    ("3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None),
-    ("3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None),
-    ("3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None),
-    ("3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None),
-    ("3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None),
-    ("3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None),
-    ("3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None),
-    ("3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None),
-    ("3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None),
-    ("3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None),
-    ("3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None),
-    ("3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None),
-    ("3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None),
-    ("3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None),
-    ("3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None),
+    "3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+    "3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+    "3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None,
+    "3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None,
+    "3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None,
+    "3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None,
+    "3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None,
+    "3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None,
+    "3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None,
+    "3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None,
+    "3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None,
+    "3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None,
+    "3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None,
+    "3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None,
+    "3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None,
 )
 
 # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック -------------------------------------------------
 TABLE_5 = (
-    ("3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None),
-    ("3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None),
-    ("3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None),
-    ("3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None),
-    ("3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None),
-    ("3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None),
-    ("3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None),
-    ("3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None),
-    ("3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None),
-    ("3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None),
-    ("3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None),
+    "3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+    "3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+    "3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None,
+    "3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None,
+    "3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
+    "3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None,
+    "3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None,
+    "3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None,
+    "3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None,
+    "3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None,
+    "3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None,
 )
 
 # --- 表 3.3.4-6 チェック対象項目: (rule, item, kind, error code, error message) ---------------------
@@ -274,22 +275,24 @@ SECTIONS = (
 
 
 # --- the compiled form (compiled) -------------------------------------------------------------
-# rows: per content row 4 bytes (CROW): kind, field offset, field length, row number in its seed
-# table. ix: (offset, length) of the fields the Checker reads itself (AT_ROUTE .. AT_TCONN), then
-# per section (first compiled row, number of rows) from AT_SPANS, then from AT_ECHO the indexes
-# of the center fields 3.3.4 B(b) compares.
+# rows: per content row 4 bytes (CROW): kind, field offset, field length, the row's first cell
+# in its table (W x its row number in the seed table). ix: (offset, length) of the fields the
+# Checker reads itself (AT_MT .. AT_TCONN), then per section (first compiled row, number of
+# rows) from AT_SPANS, then from AT_ECHO the indexes of the center fields 3.3.4 B(b) compares.
 CROW = const(4)
-AT_ROUTE = const(0)
-AT_MT = const(2)
-_AT_SEQ = const(4)
-AT_DST = const(6)
-AT_TMT = const(8)       # terminal layout
-AT_TCONN = const(10)    # terminal layout
-AT_SPANS = const(12)
-AT_ECHO = const(28)
+AT_MT = const(0)        # msg_type, then trailer_len: report.build reads these 4 bytes
+AT_TL = const(2)
+AT_ROUTE = const(4)
+_AT_SEQ = const(6)
+AT_DST = const(8)
+AT_TMT = const(10)      # terminal layout
+AT_TCONN = const(12)    # terminal layout
+AT_SPANS = const(14)
+AT_ECHO = const(30)
 _ITEM = const(1)        # columns of a content row, of SECTIONS
 _KIND = const(2)
 _ARG = const(4)
+W = const(5)            # a content row's width: row i of a table is table[W * i:W * i + W]
 _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 
@@ -298,34 +301,34 @@ _SEC_TABLE = const(2)
 # constants (in flash when frozen: no heap for the unit's usual registry); compiled() builds the
 # same bytes for any other layout, and test_cafis_checks rebuilds these to show they agree.
 _COMPILED0 = ((
-    # offset, length: route, msg_type, seq, dst_co; terminal msg_type, conn_co
-    b"\x00\x04\x2b\x04\x04\x06\x20\x07\x12\x04\x00\x04"
+    # offset, length: msg_type, trailer_len, route, seq, dst_co; terminal msg_type, conn_co
+    b"\x2b\x04\x3c\x03\x00\x04\x04\x06\x20\x07\x12\x04\x00\x04"
     # first row, rows: per section A .. F(b)
     b"\x00\x04\x04\x02\x06\x0e\x14\x02\x16\x13\x16\x13\x29\x0f\x38\x0b"
     # the fields 3.3.4 B(b) compares (indexes in CENTER_FIELDS)
     b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x0b\x0c\x0d\x0e\x0f"), (
-    # 3.3.4 (2) A: kind, offset, length, row
-    b"\x0a\x15\x07\x00\x0b\x1c\x04\x01\x13\x2b\x04\x02\x04\x3c\x03\x03"
-    # 3.3.4 (2) B: kind, offset, length, row
-    b"\x14\x2b\x04\x00\x15\x00\x00\x01"
-    # 表 3.3.4-2: kind, offset, length, row
-    b"\x06\x00\x04\x00\x07\x00\x04\x01\x01\x04\x06\x02\x0a\x15\x07\x03\x0b\x1c\x04\x04\x0c\x20\x07\x05"
-    b"\x0d\x27\x04\x06\x0e\x2b\x04\x07\x01\x34\x02\x08\x02\x34\x02\x09\x03\x34\x02\x0a\x04\x36\x02\x0b"
-    b"\x01\x3c\x03\x0c\x05\x3c\x03\x0d"
-    # 3.3.4 (2) D: kind, offset, length, row
-    b"\x16\x00\x04\x00\x17\x04\x01\x01"
-    # 表 3.3.4-3: kind, offset, length, row
-    b"\x06\x00\x04\x00\x09\x00\x04\x01\x10\x04\x06\x02\x10\x0a\x02\x03\x10\x0c\x03\x04\x10\x0f\x06\x05"
-    b"\x10\x15\x07\x06\x10\x1c\x04\x07\x10\x20\x07\x08\x10\x27\x04\x09\x11\x2b\x04\x0a\x10\x2f\x04\x0b"
-    b"\x10\x33\x01\x0c\x10\x34\x02\x0d\x10\x36\x02\x0e\x10\x38\x03\x0f\x10\x3b\x01\x10\x01\x3c\x03\x11"
-    b"\x05\x3c\x03\x12"
-    # 表 3.3.4-4: kind, offset, length, row
-    b"\x06\x00\x04\x00\x08\x00\x04\x01\x01\x04\x06\x02\x0f\x0a\x02\x03\x01\x0f\x06\x04\x0a\x15\x07\x05"
-    b"\x0b\x1c\x04\x06\x0c\x20\x07\x07\x0d\x27\x04\x08\x01\x2f\x04\x09\x02\x2f\x04\x0a\x01\x34\x02\x0b"
-    b"\x02\x34\x02\x0c\x01\x3c\x03\x0d\x05\x3c\x03\x0e"
-    # 表 3.3.4-5: kind, offset, length, row
-    b"\x06\x00\x04\x00\x08\x00\x04\x01\x12\x04\x06\x02\x0a\x15\x07\x03\x0b\x1c\x04\x04\x0c\x20\x07\x05"
-    b"\x0d\x27\x04\x06\x12\x34\x02\x07\x12\x36\x02\x08\x01\x3c\x03\x09\x05\x3c\x03\x0a"))
+    # 3.3.4 (2) A: kind, offset, length, first cell
+    b"\x0a\x15\x07\x00\x0b\x1c\x04\x05\x13\x2b\x04\x0a\x04\x3c\x03\x0f"
+    # 3.3.4 (2) B: kind, offset, length, first cell
+    b"\x14\x2b\x04\x00\x15\x00\x00\x05"
+    # 表 3.3.4-2: kind, offset, length, first cell
+    b"\x06\x00\x04\x00\x07\x00\x04\x05\x01\x04\x06\x0a\x0a\x15\x07\x0f\x0b\x1c\x04\x14\x0c\x20\x07\x19"
+    b"\x0d\x27\x04\x1e\x0e\x2b\x04\x23\x01\x34\x02\x28\x02\x34\x02\x2d\x03\x34\x02\x32\x04\x36\x02\x37"
+    b"\x01\x3c\x03\x3c\x05\x3c\x03\x41"
+    # 3.3.4 (2) D: kind, offset, length, first cell
+    b"\x16\x00\x04\x00\x17\x04\x01\x05"
+    # 表 3.3.4-3: kind, offset, length, first cell
+    b"\x06\x00\x04\x00\x09\x00\x04\x05\x10\x04\x06\x0a\x10\x0a\x02\x0f\x10\x0c\x03\x14\x10\x0f\x06\x19"
+    b"\x10\x15\x07\x1e\x10\x1c\x04\x23\x10\x20\x07\x28\x10\x27\x04\x2d\x11\x2b\x04\x32\x10\x2f\x04\x37"
+    b"\x10\x33\x01\x3c\x10\x34\x02\x41\x10\x36\x02\x46\x10\x38\x03\x4b\x10\x3b\x01\x50\x01\x3c\x03\x55"
+    b"\x05\x3c\x03\x5a"
+    # 表 3.3.4-4: kind, offset, length, first cell
+    b"\x06\x00\x04\x00\x08\x00\x04\x05\x01\x04\x06\x0a\x0f\x0a\x02\x0f\x01\x0f\x06\x14\x0a\x15\x07\x19"
+    b"\x0b\x1c\x04\x1e\x0c\x20\x07\x23\x0d\x27\x04\x28\x01\x2f\x04\x2d\x02\x2f\x04\x32\x01\x34\x02\x37"
+    b"\x02\x34\x02\x3c\x01\x3c\x03\x41\x05\x3c\x03\x46"
+    # 表 3.3.4-5: kind, offset, length, first cell
+    b"\x06\x00\x04\x00\x08\x00\x04\x05\x12\x04\x06\x0a\x0a\x15\x07\x0f\x0b\x1c\x04\x14\x0c\x20\x07\x19"
+    b"\x0d\x27\x04\x1e\x12\x34\x02\x23\x12\x36\x02\x28\x01\x3c\x03\x2d\x05\x3c\x03\x32"))
 
 
 def compiled(cl, tl):
@@ -334,8 +337,8 @@ def compiled(cl, tl):
     if cl.fields is _layout.CENTER_FIELDS and tl.fields is _layout.TERMINAL_FIELDS:
         return _COMPILED0
     ix = bytearray()
-    for lay, key in ((cl, "route"), (cl, "msg_type"), (cl, "seq"), (cl, "dst_co"), (tl, "msg_type"),
-                     (tl, "conn_co")):
+    for lay, key in ((cl, "msg_type"), (cl, "trailer_len"), (cl, "route"), (cl, "seq"), (cl, "dst_co"),
+                     (tl, "msg_type"), (tl, "conn_co")):
         off, ln = lay.at(key)
         ix.append(off)
         ix.append(ln)
@@ -351,15 +354,15 @@ def compiled(cl, tl):
             first = len(rows) // CROW
             table = TABLES[t]
             lay = tl if SECTIONS[s][_SEC_NAME] == "D" else cl
-            for i in range(len(table)):
-                item = table[i][_ITEM]
+            for i in range(len(table) // W):
+                item = table[W * i + _ITEM]
                 off, ln = lay.at(ITEMS[item + 1]) if item is not None else (0, 0)
-                rows.append(table[i][_KIND])
+                rows.append(table[W * i + _KIND])
                 rows.append(off)
                 rows.append(ln)
-                rows.append(i)
+                rows.append(W * i)
         ix.append(first)
-        ix.append(len(TABLES[t]))
+        ix.append(len(TABLES[t]) // W)
     # B(b) compares every field but the message type and the trailer length
     for i in range(len(cl.fields)):
         if cl.fields[i][_layout.F_KEY] not in ("msg_type", "trailer_len"):
@@ -368,9 +371,10 @@ def compiled(cl, tl):
 
 
 # --- what a check kind checks: one content row (表 3.3.4-2..5, 3.3.4 (2) A, B, D) -------------
-def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
-    """True when content row `row` (kind, field at buf[off:off+ln], compiled by the Checker)
-    passes for telegram buf (n bytes) from center cen on route slot `slot`; no allocation."""
+def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
+    """True when the content row at table[b:b + W] (kind, field at buf[off:off+ln], compiled by
+    the Checker) passes for telegram buf (n bytes) from center cen on route slot `slot`; no
+    allocation."""
     if kind == _NUMERIC:
         return _layout.num(buf, off, ln) >= 0
     if kind == _DAY:
@@ -380,7 +384,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
         return True
     if kind == _EQUALS:
         # the seed's value, right-aligned and zero-padded to the field of the layout in use
-        arg = row[_ARG]
+        arg = table[b + _ARG]
         k = len(arg)
         for i in range(ln):
             j = i - ln + k
@@ -452,7 +456,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
         return chk.reg.connections.find(buf, off) >= 0
     if kind == _SEND_CLASS:
         c = buf[off]
-        for x in row[_ARG]:
+        for x in table[b + _ARG]:
             if c == x:
                 return True
         return False
