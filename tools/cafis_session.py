@@ -15,7 +15,7 @@ import sys
 
 import hostpath  # noqa: F401
 
-from faxbridge.core.cafis import cafisside, checks, engine  # noqa: E402
+from faxbridge.core.cafis import cafisside, engine, outbound  # noqa: E402
 from faxbridge.core.cafis import catalogue as _cat  # noqa: E402
 from faxbridge.core.cafis.dest import Pending  # noqa: E402
 from faxbridge.core.cafis.roles import protected as _protected  # noqa: E402
@@ -52,7 +52,7 @@ class Session:
 
     def __init__(self, reg, config=None, emit=None):
         self.reg = reg
-        self.checker = checks.Checker(reg)
+        self.checker = outbound.Checker(reg)
         self.cafis = cafisside.Cafis(reg, self.checker)
         self.config = dict(config or {})
         self.config.setdefault("initial", "online")

@@ -5,7 +5,7 @@ import json
 import cafis_helpers as h
 from support import raises
 
-from faxbridge.core.cafis import catalogue, checks, layout, registry
+from faxbridge.core.cafis import catalogue, layout, outbound, registry
 
 
 def _load_err(change):
@@ -179,7 +179,7 @@ def test_deployment_layout_and_catalogue():
     d["message_types"].append({"code": "0510", "name": "balance report", "class": "report"})
     d["centers"][0]["services"].append("0500")
     d["centers"][1]["serves"].append("0500")
-    c = checks.Checker(registry.load(d))
+    c = outbound.Checker(registry.load(d))
     lay = c.cl
     assert lay.hlen == 64 and lay.max_len == 512
     t = h.center_tel((("msg_type", "0500"),), lay=lay, tlen="001", trailer=b"Z")
