@@ -35,7 +35,8 @@ _DST_CO = const(12)          # registered company code
 _DST_SUB = const(13)         # sub-code per that company's contract
 _SERVICE = const(14)         # CAFISサービス対象であるか (a general request in the catalogue)
 _CENTER_ID = const(15)       # 当該仕向センタが契約する識別か
-_PROTECTED = const(16)       # equals the field of the request that opened the route
+_PROTECTED = const(16)       # equals the field of the request that opened the route (checks.Checker.check
+                             # compares these itself, row_ok does not: checks.py has its own const)
 _ANSWER = const(17)          # 要求電文と対応した電文種別であるか
 _LAST_PROTECTED = const(18)  # equals the field of the route's last telegram
 _CTL_TYPE = const(19)        # A(b): 7020, 0720 or 9210
@@ -415,8 +416,6 @@ def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
         return True
     if kind == _ROUTE_DEST:
         return routes.state(cen.idx, slot) == _routes.DEST
-    if kind == _PROTECTED:
-        return routes.same(cen.idx, slot, buf, off, ln)
     if kind == _LAST_PROTECTED:
         if routes.state(cen.idx, slot) == _routes.NEVER:
             return False
