@@ -21,13 +21,12 @@ from . import routes as rt
 from .verdict import ABN, ABNORMAL, ACCEPT, CANCEL_REPORT_CODES, DISCARD, TERMINAL_ERROR, Verdict
 
 # the cells of a row, by name (checktab.py lists the columns of each table): content rows;
-# 表 3.3.4-6 (_MSG), 表 3.3.4-1 (_SENDER), SECTIONS (_SEC_*), 表 3.3.4-7 (_T7_DISCARD)
+# 表 3.3.4-6 (_MSG), SECTIONS (_SEC_*), 表 3.3.4-7 (_T7_DISCARD); 表 3.3.4-1 rows as content rows
 _RULE = const(0)
 _ITEM = const(1)
 _KIND = const(2)
 _CODE = const(3)
 _MSG = const(4)
-_SENDER = const(2)
 _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 _SEC_STATES = const(3)
@@ -92,15 +91,6 @@ class Checker:
             response = self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA]
         return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
 
-    def _len_v(self, row, kind, fault):
-        item = tab.ITEMS[row[_ITEM]]
-        if kind == DISCARD:
-            return self.v.set(DISCARD, None, row[_RULE], item, None, None, None, None, False)
-        if row[_SENDER] == "terminal":
-            return self.v.set(TERMINAL_ERROR, tab.CODES[row[_CODE]], row[_RULE], item, None, None, None, None, False)
-        return self.v.set(ABNORMAL, tab.CODES[row[_CODE]], row[_RULE], item, None, None, ABN,
-                          self.cat.reply[cat.ABNORMAL], fault)
-
     # -- the entry point ------------------------------------------------------------------------
     def check(self, buf, sender, center=None, n=-1):
         """One verdict for one received telegram: buf (bytes, bytearray or memoryview; the
@@ -116,12 +106,13 @@ class Checker:
             return self.v.set(DISCARD, None, None, None, None, None, None, None, False)
         cl = self.cl
         ix = self.ix
-        lr = tab.LENGTH[1]
-        if n < cl.min_len:
-            return self._len_v(lr, DISCARD, False)
-        if n > cl.max_len:
+        if n < cl.min_len or n > cl.max_len:     # 表 3.3.4-1 #2: discarded when short
+            r = tab.LENGTH[1]
+            if n < cl.min_len:
+                return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
             k = self.cat.cls(_lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1]))
-            return self._len_v(lr, ABNORMAL, k == cat.CANCEL or k == cat.CONFIRM)
+            return self.v.set(ABNORMAL, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, ABN,
+                              self.cat.reply[cat.ABNORMAL], k == cat.CANCEL or k == cat.CONFIRM)
         route = _lay.num(buf, ix[tab.AT_ROUTE], ix[tab.AT_ROUTE + 1])
         if route == 0:
             sec = _S_A
@@ -175,11 +166,12 @@ class Checker:
 
     def _check_terminal(self, buf, n):
         tl = self.tl
-        lr = tab.LENGTH[0]
-        if n < tl.min_len:
-            return self._len_v(lr, DISCARD, False)
-        if n > tl.max_len:
-            return self._len_v(lr, TERMINAL_ERROR, False)
+        if n < tl.min_len or n > tl.max_len:     # 表 3.3.4-1 #1: discarded when short
+            r = tab.LENGTH[0]
+            if n < tl.min_len:
+                return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
+            return self.v.set(TERMINAL_ERROR, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None,
+                              None, False)
         t = self.rows
         ix = self.ix
         first = _CROW * ix[tab.AT_SPANS + 2 * _S_D]
