@@ -2,7 +2,7 @@
 import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel, check_v
 
-from faxbridge.core.cafis import checktab, registry
+from faxbridge.core.cafis import checks, checktab, registry
 
 AB = "abnormal_report"
 DI = "discard"
@@ -591,3 +591,17 @@ def test_the_compiled_tables_of_the_default_layouts_are_the_constants():
     c = h.checker()
     assert (c.ix, c.rows) == (ix, rows)
     assert c.ix is checktab.compiled(layout.center(), layout.terminal())[0]     # the constants, not a copy
+
+
+def test_the_section_of_each_message_class():
+    """checks picks the section of a telegram on a route of its own (0002 ..) from its class
+    with one bytes table (_SEC_BY_CLASS); it must say what 3.3.4 (2) says, class by class."""
+    from faxbridge.core.cafis import catalogue as cat
+    want = {cat.REP: "E", cat.ABNORMAL: "E", cat.CTRL_REP: "E", cat.CANCEL_REP: "E", cat.CONFIRM_REP: "E",
+            cat.CANCEL: "F(a)", cat.CONFIRM: "F(b)"}
+    table = checks._SEC_BY_CLASS
+    assert len(table) == cat.ABNORMAL + 1
+    for k in range(len(table)):
+        assert checktab.SECTIONS[table[k]][1] == want.get(k, "C"), k
+    # the fault reports (取消報告, 取消確認報告) get the section of fault reports, its own index
+    assert table[cat.CANCEL_REP] == table[cat.CONFIRM_REP] != table[cat.REP]

@@ -43,6 +43,11 @@ _S_E = const(4)      # general report
 _S_EF = const(5)     # fault report (取消報告, 取消確認報告) on a destination route
 _S_FA = const(6)
 _S_FB = const(7)
+# the section a telegram on a route of its own (0002 ..) is checked under, by its class
+# (catalogue.CTRL_REQ .. ABNORMAL; 0: not in the catalogue): E for reports, abnormal reports and
+# control reports, E (fault) for 取消報告 / 取消確認報告, F(a) for 取消（再）指令, F(b) for
+# 取消確認（再）指令, C for everything else
+_SEC_BY_CLASS = b"\x02\x02\x02\x02\x04\x02\x04\x06\x05\x07\x05\x04"
 
 
 class Checker:
@@ -119,17 +124,7 @@ class Checker:
         elif route == 1:
             sec = _S_B
         else:
-            k = self.cat.cls(_lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1]))
-            if k == cat.REP or k == cat.ABNORMAL or k == cat.CTRL_REP:
-                sec = _S_E
-            elif k == cat.CANCEL_REP or k == cat.CONFIRM_REP:
-                sec = _S_EF
-            elif k == cat.CANCEL:
-                sec = _S_FA
-            elif k == cat.CONFIRM:
-                sec = _S_FB
-            else:
-                sec = _S_C
+            sec = _SEC_BY_CLASS[self.cat.cls(_lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1]))]
         slot = cen.route_index(route) if route > 1 else -1
         t = self.rows
         table = tab.TABLES[tab.SECTIONS[sec][_SEC_TABLE]]
