@@ -15,7 +15,7 @@ import sys
 
 import hostpath  # noqa: F401
 
-from faxbridge.core.cafis import cafisside, checks, engine  # noqa: E402
+from faxbridge.core.cafis import cafisside, engine, outbound  # noqa: E402
 from faxbridge.core.cafis import catalogue as _cat  # noqa: E402
 from faxbridge.core.cafis.dest import Pending  # noqa: E402
 from faxbridge.core.cafis.roles import protected as _protected  # noqa: E402
@@ -52,7 +52,7 @@ class Session:
 
     def __init__(self, reg, config=None, emit=None):
         self.reg = reg
-        self.checker = checks.Checker(reg)
+        self.checker = outbound.Checker(reg)
         self.cafis = cafisside.Cafis(reg, self.checker)
         self.config = dict(config or {})
         self.config.setdefault("initial", "online")
@@ -104,7 +104,7 @@ class Session:
             rec["route"] = _hexless(bytes(tel[ro.off_route:ro.off_route + ro.len_route]))
         if frm == "terminal":
             v = self.checker.check(tel, "terminal", center)
-            rec["cafis"] = {"verdict": list(v.as_tuple())}
+            rec["cafis"] = {"verdict": [v.kind, v.code, v.rule, v.field]}
             self.emit(rec)
             return
         m = self.member(center)

@@ -1,7 +1,7 @@
 """Helpers for the CAFIS core tests (both runtimes): the example registry and telegram builders."""
 import json
 
-from faxbridge.core.cafis import checks, layout, registry
+from faxbridge.core.cafis import layout, outbound, registry
 
 _PATHS = ("docs/cafis-registry.example.json", "../docs/cafis-registry.example.json",
           "../../docs/cafis-registry.example.json")
@@ -22,7 +22,7 @@ def checker(changes=None):
     d = example_dict()
     if changes:
         changes(d)
-    return checks.Checker(registry.load(d))
+    return outbound.Checker(registry.load(d))
 
 
 # A general request (0100) from center A on route 0002 to issuer B: every check passes.
@@ -82,4 +82,4 @@ def answer(changes=()):
 
 
 def check_v(v, kind, code, rule, field):
-    assert v.as_tuple() == (kind, code, rule, field), (v.as_tuple(), (kind, code, rule, field))
+    assert (v.kind, v.code, v.rule, v.field) == (kind, code, rule, field), (v, (kind, code, rule, field))

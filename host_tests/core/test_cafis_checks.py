@@ -2,7 +2,7 @@
 import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel, check_v
 
-from faxbridge.core.cafis import checktab, registry
+from faxbridge.core.cafis import checks, checktab, registry
 
 AB = "abnormal_report"
 DI = "discard"
@@ -160,10 +160,12 @@ def test_table_2_row_2_route_in_use():
 
 
 def test_table_2_row_11_repeats_row_9():
-    rule, item, kind, code, key, arg = checktab.TABLE_2[10]
-    assert rule == "3.3.4-2 #11" and item == "仕向処理日付" and key == "org_date" and arg == "3.3.4-2 #9"
-    nine = checktab.TABLE_2[8]
-    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2][2]   # #3 and #9: NUMERIC
+    rule, item, kind, code, arg = checktab.TABLE_2[10 * checktab.W:11 * checktab.W]
+    assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
+    assert checktab.ITEMS[item + 1] == "org_date" and arg == "3.3.4-2 #9"
+    nine = checktab.TABLE_2[8 * checktab.W:9 * checktab.W]
+    # #3 and #9: NUMERIC
+    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2 * checktab.W + 2]
     # a non-numeric date is reported once, by row 9, the first in the seed's order
     check_v(_req(h.checker(), (("org_date", "X2"),)), AB, "C58", "3.3.4-2 #9", "仕向処理日付")
 
@@ -548,7 +550,11 @@ def test_every_content_and_state_row_is_tested_here():
     with open(__file__) as f:
         src = f.read()
     for table in (checktab.TABLE_A, checktab.TABLE_B, checktab.TABLE_2, checktab.TABLE_D, checktab.TABLE_3,
-                  checktab.TABLE_4, checktab.TABLE_5, checktab.TABLE_6, checktab.TABLE_7, checktab.LENGTH):
+                  checktab.TABLE_4, checktab.TABLE_5):      # flat: a row is W cells
+        assert len(table) % checktab.W == 0
+        for b in range(0, len(table), checktab.W):
+            assert ('"%s"' % table[b]) in src, table[b]
+    for table in (checktab.TABLE_6, checktab.TABLE_7, checktab.LENGTH):
         for row in table:
             assert ('"%s"' % row[0]) in src, row[0]
 
@@ -569,7 +575,7 @@ def test_the_verdict_is_the_checkers_own_and_refilled():
     """check() allocates nothing: it returns the Checker's one Verdict, refilled each time."""
     c = h.checker()
     v1 = c.check(center_tel((("seq", "00012X"),)), "center", "A")
-    assert v1.as_tuple() == (AB, "C58", "3.3.4-2 #3", "仕向処理通番")
+    assert (v1.kind, v1.code, v1.rule, v1.field) == (AB, "C58", "3.3.4-2 #3", "仕向処理通番")
     v2 = c.check(center_tel(), "center", "A")
     assert v2 is v1 and v1.kind == "accept" and v1.code is None and v1.rule is None
 
@@ -585,3 +591,17 @@ def test_the_compiled_tables_of_the_default_layouts_are_the_constants():
     c = h.checker()
     assert (c.ix, c.rows) == (ix, rows)
     assert c.ix is checktab.compiled(layout.center(), layout.terminal())[0]     # the constants, not a copy
+
+
+def test_the_section_of_each_message_class():
+    """checks picks the section of a telegram on a route of its own (0002 ..) from its class
+    with one bytes table (_SEC_BY_CLASS); it must say what 3.3.4 (2) says, class by class."""
+    from faxbridge.core.cafis import catalogue as cat
+    want = {cat.REP: "E", cat.ABNORMAL: "E", cat.CTRL_REP: "E", cat.CANCEL_REP: "E", cat.CONFIRM_REP: "E",
+            cat.CANCEL: "F(a)", cat.CONFIRM: "F(b)"}
+    table = checks._SEC_BY_CLASS
+    assert len(table) == cat.ABNORMAL + 1
+    for k in range(len(table)):
+        assert checktab.SECTIONS[table[k]][1] == want.get(k, "C"), k
+    # the fault reports (取消報告, 取消確認報告) get the section of fault reports, its own index
+    assert table[cat.CANCEL_REP] == table[cat.CONFIRM_REP] != table[cat.REP]

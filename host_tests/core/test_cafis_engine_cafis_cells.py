@@ -142,9 +142,9 @@ def test_idle_row_decisions():
 
 
 def test_with_the_parser_checker_the_checks_decide():
-    from faxbridge.core.cafis import checks
+    from faxbridge.core.cafis import outbound
     reg = registry.load(example_dict())
-    chk = checks.Checker(reg)
+    chk = outbound.Checker(reg)
     c = cafisside.Cafis(reg, chk)
     good = center_tel()                   # center A's request on route 0002: passes 3.3.4
     effs = c.receive(0, "A", good)

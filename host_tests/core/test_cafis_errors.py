@@ -87,7 +87,7 @@ def test_every_code_of_table_3_3_5_1():
         v = make(c)
         assert v.kind == "abnormal_report" and v.code == code, (code, v)
         assert v.response == "異常報告" and v.reply == b"9900" and not v.fault
-        g = v.guidance()
+        g = errors.guidance(v.code, v.fault)
         row = errors.find(errors.TABLE_1, 0, code)
         assert g == (code, "3.3.5-1", row[1], row[2], row[3], "異常報告", None), g
         t = c.report(center_tel(), v)
@@ -104,7 +104,7 @@ def test_every_code_of_table_3_3_5_2():
         assert v.kind == "abnormal_report" and v.code == code, (code, v)
         assert v.fault and v.response == response, (code, v.response)
         row = errors.find(errors.TABLE_2, 1, code)
-        g = v.guidance()
+        g = errors.guidance(v.code, v.fault)
         assert g[1] == "3.3.5-2 #%d" % row[0] and g[2] == row[2] and g[4] == row[5] and g[6] == row[6], g
         want = "取消報告又は取消確認報告" if code in errors.CANCEL_REPORT_CODES else "異常報告"
         assert row[4] == ("CXL" if code in errors.CANCEL_REPORT_CODES else "ABN") and g[5] == want

@@ -5,7 +5,7 @@ import json
 import cafis_helpers as h
 from support import raises
 
-from faxbridge.core.cafis import catalogue, checks, layout, registry
+from faxbridge.core.cafis import catalogue, layout, outbound, registry
 
 
 def _load_err(change):
@@ -28,9 +28,9 @@ def test_example_loads_from_text_bytes_and_dict():
         assert cos.same(acq, 7, 4, b"1200", 0) and cos.same(iss3, 7, 4, b"7   ", 0)    # 契約桁数 + fill
         assert cos.same(acq, 0, 7, b"ACQ0001", 0) and not cos.same(acq, 7, 4, b"1201", 0)
         assert reg.co_dest(iss2) == 1 and reg.co_dest(acq) == -1 and reg.co_dest(iss3) == 2
-        assert reg.connection_at(b"T001", 0) == 0 and reg.connection_at(b"T003", 0) == -1
+        assert reg.connections.find(b"T001", 0) == 0 and reg.connections.find(b"T003", 0) == -1
         assert reg.conn_dest(0) == iss2 and reg.conn_dest(1) == -1
-        assert reg.company_at(b"xxISS0003", 2) == iss3 and reg.company_at(b"xxISS0004", 2) == -1
+        assert reg.companies.find(b"xxISS0003", 2) == iss3 and reg.companies.find(b"xxISS0004", 2) == -1
 
 
 def test_example_loads_from_a_stream():
@@ -66,10 +66,10 @@ def test_company_table_lookups_by_binary_search_in_blocks():
     assert reg.companies.n == 403 and max(len(b) for b in reg.companies.blocks) <= 2048
     assert len(reg.companies.blocks) == 3
     for i in range(0, 400, 7):
-        co = reg.company_at(b"X%05d " % i, 0)
+        co = reg.companies.find(b"X%05d " % i, 0)
         assert co >= 0 and reg.companies.same(co, 7, 4, b"%02d00" % (i % 100), 0), i
-    assert reg.company_at(b"X00400 ", 0) == -1 and reg.company_at(b"A      ", 0) == -1
-    assert reg.company_at(b"ZZZZZZZ", 0) == -1 and reg.company_at(b"ISS0002", 0) >= 0
+    assert reg.companies.find(b"X00400 ", 0) == -1 and reg.companies.find(b"A      ", 0) == -1
+    assert reg.companies.find(b"ZZZZZZZ", 0) == -1 and reg.companies.find(b"ISS0002", 0) >= 0
 
 
 def test_routes_ranges():
@@ -179,7 +179,7 @@ def test_deployment_layout_and_catalogue():
     d["message_types"].append({"code": "0510", "name": "balance report", "class": "report"})
     d["centers"][0]["services"].append("0500")
     d["centers"][1]["serves"].append("0500")
-    c = checks.Checker(registry.load(d))
+    c = outbound.Checker(registry.load(d))
     lay = c.cl
     assert lay.hlen == 64 and lay.max_len == 512
     t = h.center_tel((("msg_type", "0500"),), lay=lay, tlen="001", trailer=b"Z")

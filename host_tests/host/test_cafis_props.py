@@ -6,7 +6,7 @@ import cafis_helpers as h
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faxbridge.core.cafis import checks, layout, registry, verdict
+from faxbridge.core.cafis import layout, outbound, registry, verdict
 
 KINDS = set(verdict.KINDS)
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -123,7 +123,7 @@ def test_mutated_registries_load_or_are_refused(d):
         except registry.RegistryError as e:
             assert str(e)
             continue
-        c = checks.Checker(reg)
+        c = outbound.Checker(reg)
         _valid(c.check(h.center_tel(), "center", "A"))
         _valid(c.check(h.terminal_tel(), "terminal"))
 

@@ -18,7 +18,7 @@ MP = sys.implementation.name == "micropython"
 import gc  # noqa: E402
 import _cafis  # noqa: E402  (beside this file; the script folder is on sys.path)
 
-from faxbridge.core.cafis import checks, registry  # noqa: E402
+from faxbridge.core.cafis import outbound, registry  # noqa: E402
 
 
 _ticks = _cafis.ticks
@@ -31,7 +31,7 @@ def tel(changes, trailer=b"DATA"):
 
 def checker():
     with open(ROOT + "/docs/cafis-registry.example.json") as f:
-        return checks.Checker(registry.load(f.read()))
+        return outbound.Checker(registry.load(f.read()))
 
 
 RESULTS = []   # (label, telegrams/s, us/telegram, heap bytes/telegram or None)
@@ -67,7 +67,7 @@ def main(n):
             text = f.read()
         gc.collect()
         a0 = gc.mem_alloc()
-        c = checks.Checker(registry.load(text))
+        c = outbound.Checker(registry.load(text))
         gc.collect()
         print("%-8s Checker with the example registry (13 routes): %d heap bytes after load"
               % (sys.implementation.name, gc.mem_alloc() - a0))

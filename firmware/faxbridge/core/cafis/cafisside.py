@@ -59,9 +59,9 @@ class Cafis:
     def abnormal(self, tg, code, rule):
         """The abnormal report for `tg` with `code`, built by the parser's report builder."""
         ro = self.roles
-        v = _checks.Verdict(_checks.ABNORMAL, code, rule, None, None, None, _errors.ABN,
-                            ro.cat.reply[_cat.ABNORMAL])
-        return _report.build(ro.lay, tg, v)
+        v = _checks.Verdict().set(_checks.ABNORMAL, code, rule, None, None, None, _errors.ABN,
+                                  ro.cat.reply[_cat.ABNORMAL], False)
+        return _report.build(ro.lay.hlen, bytes(ro.lay.at("msg_type") + ro.lay.at("trailer_len")), tg, v)
 
     def _set_fault(self, center, fault):
         self.view(center).fault = fault
@@ -160,7 +160,7 @@ class Cafis:
             return True
         v = self.checker.check(tg, "center", center)
         if v.kind == _checks.ACCEPT:
-            effs.append(("accept", route, tg, rule, v.as_tuple()))
+            effs.append(("accept", route, tg, rule, (v.kind, v.code, v.rule, v.field)))
             return True
         if v.kind == _checks.ABNORMAL:
             effs.append(("abnormal_report", route, self.checker.report(tg, v), rule + "; " + v.rule, v.code))

@@ -21,12 +21,9 @@ CONFIRM = const(9)      # 取消確認（再）指令
 CONFIRM_REP = const(10)  # 取消確認報告
 ABNORMAL = const(11)    # 異常報告
 
-CLASS_NAMES = (
-    (CTRL_REQ, "control_request"), (CTRL_CMD, "control_command"), (CTRL_BOTH, "control"),
-    (CTRL_REP, "control_report"), (REQ, "request"), (REP, "report"), (CANCEL, "cancel"),
-    (CANCEL_REP, "cancel_report"), (CONFIRM, "cancel_confirm"), (CONFIRM_REP, "cancel_confirm_report"),
-    (ABNORMAL, "abnormal_report"),
-)
+# the classes' names in the registry's "message_types" (docs/cafis.md), by class: CLASS_NAMES[REQ]
+CLASS_NAMES = (None, "control_request", "control_command", "control", "control_report", "request", "report",
+               "cancel", "cancel_report", "cancel_confirm", "cancel_confirm_report", "abnormal_report")
 
 DEFAULT = (
     ("7020", "restart request", "再開始要求", CTRL_REQ, ()),                     # seed 3.3.4 A(b)
@@ -115,15 +112,13 @@ CatalogueError = _layout.RegistryError
 
 
 def class_name(cls):
-    for c, n in CLASS_NAMES:
-        if c == cls:
-            return n
-    return None
+    """The name of class cls (CTRL_REQ .. ABNORMAL), or None."""
+    return CLASS_NAMES[cls] if isinstance(cls, int) and 0 < cls < len(CLASS_NAMES) else None
 
 
 def _class_of(name):
-    for c, n in CLASS_NAMES:
-        if n == name:
+    for c in range(1, len(CLASS_NAMES)):
+        if CLASS_NAMES[c] == name:
             return c
     return None
 
@@ -247,7 +242,7 @@ def from_list(items):
         cls = _class_of(it.get("class"))
         if cls is None:
             raise CatalogueError("message_types[%d]: class must be one of %s"
-                                 % (i, ", ".join(n for _, n in CLASS_NAMES)))
+                                 % (i, ", ".join(CLASS_NAMES[1:])))
         name = it.get("name", "")
         ja = it.get("name_ja", "")
         ans = it.get("answers", [])

@@ -5,7 +5,8 @@ Here: which section a telegram is checked under, the verdict of the row that dec
 route state that an accepted telegram (or one CAFIS sent) changes; checktab.py says what each
 row checks.
 
-At start each table becomes bytes (kind, field offset, field length, row number: 4 bytes a row)
+At start each table becomes bytes (kind, field offset, field length, the row's first cell: 4 bytes
+a row)
 for the layout in use (checktab.compiled). check() reads every field in place and allocates
 nothing: the verdict is the Checker's one Verdict (verdict.py), refilled by the next check;
 copy what you keep.
@@ -20,18 +21,19 @@ from . import routes as rt
 from .verdict import ABN, ABNORMAL, ACCEPT, CANCEL_REPORT_CODES, DISCARD, TERMINAL_ERROR, Verdict
 
 # the cells of a row, by name (checktab.py lists the columns of each table): content rows;
-# 表 3.3.4-6 (_MSG), 表 3.3.4-1 (_SENDER), SECTIONS (_SEC_*), 表 3.3.4-7 (_T7_DISCARD)
+# 表 3.3.4-6 (_MSG), SECTIONS (_SEC_*), 表 3.3.4-7 (_T7_DISCARD); 表 3.3.4-1 rows as content rows
 _RULE = const(0)
 _ITEM = const(1)
 _KIND = const(2)
 _CODE = const(3)
 _MSG = const(4)
-_SENDER = const(2)
 _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 _SEC_STATES = const(3)
 _SEC_T7 = const(4)
 _T7_DISCARD = const(2)
+_CROW = const(4)     # checktab.CROW: bytes per compiled row
+_PROTECTED = const(16)   # checktab's check kind "equals the field of the request that opened the route"
 # the sections of 3.3.4 (2): their index in checktab.SECTIONS
 _S_A = const(0)
 _S_B = const(1)
@@ -41,13 +43,17 @@ _S_E = const(4)      # general report
 _S_EF = const(5)     # fault report (取消報告, 取消確認報告) on a destination route
 _S_FA = const(6)
 _S_FB = const(7)
+# the section a telegram on a route of its own (0002 ..) is checked under, by its class
+# (catalogue.CTRL_REQ .. ABNORMAL; 0: not in the catalogue): E for reports, abnormal reports and
+# control reports, E (fault) for 取消報告 / 取消確認報告, F(a) for 取消（再）指令, F(b) for
+# 取消確認（再）指令, C for everything else
+_SEC_BY_CLASS = b"\x02\x02\x02\x02\x04\x02\x04\x06\x05\x07\x05\x04"
 
 
 class Checker:
     """The entry point: check(telegram, sender, center) -> Verdict, for telegrams CAFIS
-    receives; sent(telegram, center) for telegrams CAFIS sent (they open and free routes and
-    set the command a control report must answer); expire(center, route) for a request whose
-    answer timed out (C50); report(telegram, verdict) builds the abnormal report."""
+    receives; report(telegram, verdict) builds the abnormal report. What the unit uses; the
+    telegrams CAFIS sends and its timeouts are followed by outbound.Checker (tools, tests)."""
 
     def __init__(self, reg):
         self.reg = reg
@@ -55,46 +61,40 @@ class Checker:
         self.cl = cl = reg.center_layout
         self.tl = tl = reg.terminal_layout
         self.routes = rt.Routes(reg)
-        self.v = Verdict(ACCEPT)
+        self.v = Verdict().set(ACCEPT, None, None, None, None, None, None, None, False)
         self.ix, self.rows = tab.compiled(cl, tl)
         self.echo_ix = 0
         self.rep = bytearray(cl.hlen + 3)     # report(buf, v, self.rep): header + a Cnn code
 
     # -- verdicts: the one Verdict, filled from the row that decided --------------------------------
-    def _content_v(self, row, sec, field):
+    def _content_v(self, table, b, sec, field):
         section = tab.SECTIONS[sec][_SEC_NAME]
-        code = row[_CODE]
+        code = table[b + _CODE]
+        rule = table[b + _RULE]
         if sec == _S_D:
-            return self.v.set(TERMINAL_ERROR, code, row[_RULE], field, section, None, None, None, False)
+            return self.v.set(TERMINAL_ERROR, tab.CODES[code], rule, field, section, None, None, None, False)
         if code is None:
-            return self.v.set(DISCARD, None, row[_RULE], field, section, None, None, None, sec >= _S_EF)
-        return self.v.set(ABNORMAL, code, row[_RULE], field, section, None, ABN,
+            return self.v.set(DISCARD, None, rule, field, section, None, None, None, sec >= _S_EF)
+        return self.v.set(ABNORMAL, tab.CODES[code], rule, field, section, None, ABN,
                           self.cat.reply[cat.ABNORMAL], sec >= _S_FA)
 
     def _state_v(self, srow, sec):
         section = tab.SECTIONS[sec][_SEC_NAME]
         h = tab.TABLE_7[tab.SECTIONS[sec][_SEC_T7] - 1]
         rule = srow[_RULE]
-        item = srow[_ITEM]
+        item = tab.ITEMS[srow[_ITEM]]
         if h[_T7_DISCARD]:
             return self.v.set(DISCARD, None, rule, item, section, h[_RULE], None, None, sec >= _S_EF)
         if sec == _S_D:
-            return self.v.set(TERMINAL_ERROR, srow[_MSG], rule, item, section, h[_RULE], None, None, False)
-        code = srow[_CODE]
+            return self.v.set(TERMINAL_ERROR, tab.CODES[srow[_MSG]], rule, item, section, h[_RULE], None, None,
+                              False)
+        code = tab.CODES[srow[_CODE]]
         response = ABN
         reply = self.cat.reply[cat.ABNORMAL]
         if sec >= _S_FA and code in CANCEL_REPORT_CODES:
             reply = self.cat.reply[cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP]
             response = self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA]
         return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
-
-    def _len_v(self, row, kind, fault):
-        if kind == DISCARD:
-            return self.v.set(DISCARD, None, row[_RULE], row[_ITEM], None, None, None, None, False)
-        if row[_SENDER] == "terminal":
-            return self.v.set(TERMINAL_ERROR, row[_CODE], row[_RULE], row[_ITEM], None, None, None, None, False)
-        return self.v.set(ABNORMAL, row[_CODE], row[_RULE], row[_ITEM], None, None, ABN,
-                          self.cat.reply[cat.ABNORMAL], fault)
 
     # -- the entry point ------------------------------------------------------------------------
     def check(self, buf, sender, center=None, n=-1):
@@ -111,43 +111,41 @@ class Checker:
             return self.v.set(DISCARD, None, None, None, None, None, None, None, False)
         cl = self.cl
         ix = self.ix
-        lr = tab.LENGTH[1]
-        if n < cl.min_len:
-            return self._len_v(lr, DISCARD, False)
-        if n > cl.max_len:
+        if n < cl.min_len or n > cl.max_len:     # 表 3.3.4-1 #2: discarded when short
+            r = tab.LENGTH[1]
+            if n < cl.min_len:
+                return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
             k = self.cat.cls(_lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1]))
-            return self._len_v(lr, ABNORMAL, k == cat.CANCEL or k == cat.CONFIRM)
+            return self.v.set(ABNORMAL, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, ABN,
+                              self.cat.reply[cat.ABNORMAL], k == cat.CANCEL or k == cat.CONFIRM)
         route = _lay.num(buf, ix[tab.AT_ROUTE], ix[tab.AT_ROUTE + 1])
         if route == 0:
             sec = _S_A
         elif route == 1:
             sec = _S_B
         else:
-            k = self.cat.cls(_lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1]))
-            if k == cat.REP or k == cat.ABNORMAL or k == cat.CTRL_REP:
-                sec = _S_E
-            elif k == cat.CANCEL_REP or k == cat.CONFIRM_REP:
-                sec = _S_EF
-            elif k == cat.CANCEL:
-                sec = _S_FA
-            elif k == cat.CONFIRM:
-                sec = _S_FB
-            else:
-                sec = _S_C
+            sec = _SEC_BY_CLASS[self.cat.cls(_lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1]))]
         slot = cen.route_index(route) if route > 1 else -1
         t = self.rows
         table = tab.TABLES[tab.SECTIONS[sec][_SEC_TABLE]]
-        first = ix[tab.AT_SPANS + 2 * sec]
-        for r in range(first, first + ix[tab.AT_SPANS + 2 * sec + 1]):     # unit step: no range object
-            p = tab.CROW * r
-            row = table[t[p + 3]]
-            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], row, buf, n, cen, slot):
-                if row[_ITEM] is None:     # B(b): the first field that differs
-                    f = self.cl.fields[ix[tab.AT_ECHO + self.echo_ix]]
-                    return self._content_v(row, sec, f[_lay.F_JA])
-                return self._content_v(row, sec, row[_ITEM])
+        first = _CROW * ix[tab.AT_SPANS + 2 * sec]
+        ok = tab.row_ok
+        routes = self.routes
+        ci = cen.idx
+        for p in range(first, first + _CROW * ix[tab.AT_SPANS + 2 * sec + 1], _CROW):   # constant step: no range object
+            k = t[p]
+            if k == _PROTECTED:            # compared here, not in row_ok: 表 3.3.4-3 has 15 such rows
+                if routes.same(ci, slot, buf, t[p + 1], t[p + 2]):
+                    continue
+            elif ok(self, k, t[p + 1], t[p + 2], table, t[p + 3], buf, n, cen, slot):
+                continue
+            b = t[p + 3]                   # the failing row: table[b:b + W]
+            if table[b + _ITEM] is None:     # B(b): the first field that differs
+                f = self.cl.fields[ix[tab.AT_ECHO + self.echo_ix]]
+                return self._content_v(table, b, sec, f[_lay.F_JA])
+            return self._content_v(table, b, sec, tab.ITEMS[table[b + _ITEM]])
         mt = _lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1])
-        dest = self.reg.company_at(buf, ix[tab.AT_DST])
+        dest = self.reg.companies.find(buf, ix[tab.AT_DST])
         for srow_no in tab.SECTIONS[sec][_SEC_STATES]:
             srow = tab.TABLE_6[srow_no - 1]
             if tab.state_fails(self, srow[_KIND], cen, mt, dest):
@@ -163,20 +161,20 @@ class Checker:
 
     def _check_terminal(self, buf, n):
         tl = self.tl
-        lr = tab.LENGTH[0]
-        if n < tl.min_len:
-            return self._len_v(lr, DISCARD, False)
-        if n > tl.max_len:
-            return self._len_v(lr, TERMINAL_ERROR, False)
+        if n < tl.min_len or n > tl.max_len:     # 表 3.3.4-1 #1: discarded when short
+            r = tab.LENGTH[0]
+            if n < tl.min_len:
+                return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
+            return self.v.set(TERMINAL_ERROR, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None,
+                              None, False)
         t = self.rows
         ix = self.ix
-        first = ix[tab.AT_SPANS + 2 * _S_D]
-        for r in range(first, first + ix[tab.AT_SPANS + 2 * _S_D + 1]):
-            p = tab.CROW * r
-            row = tab.TABLE_D[t[p + 3]]
-            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], row, buf, n, None, -1):
-                return self._content_v(row, _S_D, row[_ITEM])
-        dest = self.reg.conn_dest(self.reg.connection_at(buf, ix[tab.AT_TCONN]))   # D(a) passed: registered
+        first = _CROW * ix[tab.AT_SPANS + 2 * _S_D]
+        for p in range(first, first + _CROW * ix[tab.AT_SPANS + 2 * _S_D + 1], _CROW):
+            b = t[p + 3]
+            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
+                return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
+        dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[tab.AT_TCONN]))   # D(a) passed: registered
         mt = _lay.num(buf, ix[tab.AT_TMT], ix[tab.AT_TMT + 1])
         for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
             srow = tab.TABLE_6[srow_no - 1]
@@ -184,71 +182,6 @@ class Checker:
                 return self._state_v(srow, _S_D)
         return self.v.set(ACCEPT, None, None, None, "D", None, None, None, False)
 
-    # -- telegrams CAFIS sent ----------------------------------------------------------------------
-    def sent(self, buf, center, n=-1):
-        """Note a telegram CAFIS sent to `center`: a request opens its route (destination
-        route), a report or abnormal report frees the center's own request's route, a control
-        command becomes the command a route-0001 report must answer. Returns True if the
-        route table changed. Out telegrams are not checked."""
-        if n < 0 or n > len(buf):
-            n = len(buf)
-        if not isinstance(center, str):
-            return False
-        cen = self.reg.by_id.get(center)
-        if cen is None or n < self.cl.hlen:
-            return False
-        k = self.cat.cls(_lay.num(buf, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
-        if k == cat.CTRL_CMD or k == cat.CTRL_BOTH:
-            self.routes.open(cen.idx, rt.CMD, buf, 1)
-            return True
-        route = _lay.num(buf, self.ix[tab.AT_ROUTE], self.ix[tab.AT_ROUTE + 1])
-        slot = cen.route_index(route) if route > 1 else -1
-        if slot < 0:
-            return False
-        if k == cat.REQ or k == cat.CANCEL or k == cat.CONFIRM:
-            self.routes.open(cen.idx, slot, buf, rt.DEST)
-            return True
-        if k == cat.REP or k == cat.CANCEL_REP or k == cat.CONFIRM_REP or k == cat.ABNORMAL:
-            if self.routes.state(cen.idx, slot) == rt.ORIG:
-                self.routes.free(cen.idx, slot)
-                return True
-        return False
-
-    def expire(self, center, route):
-        """CAFIS timed out waiting for the answer to the request open on `center`'s route
-        `route` (int): frees the route and returns the C50 verdict (表 3.3.5-1 for a general
-        request, 表 3.3.5-2 #8 with 取消報告 / 取消確認報告 for fault telegrams), or None if
-        no request of that center is open there. report(self.kept(...), v) builds the answer."""
-        cen = self.reg.by_id.get(center)
-        if cen is None:
-            return None
-        slot = cen.route_index(route)
-        if slot < 0 or self.routes.state(cen.idx, slot) != rt.ORIG:
-            return None
-        k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
-        self.routes.free(cen.idx, slot)
-        if k == cat.CANCEL or k == cat.CONFIRM:
-            reply = self.cat.reply[cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP]
-            return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL else "F(b)",
-                              None, self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA], reply, True)
-        return self.v.set(ABNORMAL, "C50", "3.3.5-1 C50", "経路番号", "C", None, ABN,
-                          self.cat.reply[cat.ABNORMAL], False)
-
-    def kept(self, center, route):
-        """The kept header of `center`'s route `route` (memoryview) or None."""
-        cen = self.reg.by_id.get(center)
-        slot = cen.route_index(route) if cen is not None else -1
-        if slot < 0 or self.routes.state(cen.idx, slot) == rt.NEVER:
-            return None
-        return self.routes.kept(cen.idx, slot)
-
-    # -- registry state changes (the engine of 3.3.1 drives these) ---------------------------------
-    def set_center_state(self, center, state):
-        self.reg.by_id[center].state = state
-
-    def set_cafis_state(self, state):
-        self.reg.cafis_state = state
-
     def report(self, buf, verdict, out=None):
         """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see report.build."""
-        return _report.build(self.cl, buf, verdict, out)
+        return _report.build(self.cl.hlen, self.ix, buf, verdict, out)

@@ -1,13 +1,15 @@
 """The check tables of seed 3.3.4 as data: 表 3.3.4-1 (lengths), the content checks of 3.3.4 (2)
 A-F (表 3.3.4-2..5), 表 3.3.4-6 (states) and 表 3.3.4-7 (their handling), and the sections of
-3.3.4 (2) that say which tables apply to a telegram. One tuple per seed row, in the seed's order,
-each row naming its source. What each check kind checks is here too (row_ok, state_fails), and
+3.3.4 (2) that say which tables apply to a telegram. One row per seed row, in the seed's order,
+each row naming its source; a content table is one flat tuple, a row W cells on one line (a
+tuple per row would cost a tuple object each). What each check kind checks is here too (row_ok, state_fails), and
 the compiled form of the tables for the layouts in use (compiled): checks.Checker reads the cells
 by name and runs the rows from that, allocating nothing.
 
-Columns: content tables (rule, item name as in the seed, check kind, error code, layout field
-key, argument); 表 3.3.4-1 (rule, item, sender, error code when too long); 表 3.3.4-6 (rule,
-item, kind, error code, error message to a terminal); 表 3.3.4-7 (rule, 電文区分, discard?);
+Columns: content tables (rule, item, check kind, error code, argument); 表 3.3.4-1 (rule, item,
+sender, error code when too long); 表 3.3.4-6 (rule, item, kind, error code, error message to a
+terminal); an item is its index in ITEMS (the seed's name and the layout field checked), a code
+or message its index in CODES; 表 3.3.4-7 (rule, 電文区分, discard?);
 SECTIONS (section, name, content table: index in TABLES, rows of 表 3.3.4-6, row of 表 3.3.4-7).
 """
 from micropython import const
@@ -33,7 +35,8 @@ _DST_CO = const(12)          # registered company code
 _DST_SUB = const(13)         # sub-code per that company's contract
 _SERVICE = const(14)         # CAFISサービス対象であるか (a general request in the catalogue)
 _CENTER_ID = const(15)       # 当該仕向センタが契約する識別か
-_PROTECTED = const(16)       # equals the field of the request that opened the route
+_PROTECTED = const(16)       # equals the field of the request that opened the route (checks.Checker.check
+                             # compares these itself, row_ok does not: checks.py has its own const)
 _ANSWER = const(17)          # 要求電文と対応した電文種別であるか
 _LAST_PROTECTED = const(18)  # equals the field of the route's last telegram
 _CTL_TYPE = const(19)        # A(b): 7020, 0720 or 9210
@@ -51,117 +54,198 @@ _DST_SERVICE = const(35)
 _CAFIS_ENDED = const(36)
 _CAFIS_FAULT = const(37)
 
+# --- item names (項目名) as in the seed, each once, with the layout field the content rows check
+# (its key): a row names its item by index (_I_*); the verdict's field is ITEMS[i], the field
+# checked ITEMS[i + 1]. Loaded as .mpy every str inside a constant tuple is a copy of its own:
+# names and codes kept once here, not once per row.
+_I_LEN = const(0)           # 電文長
+_I_ORG_CO = const(2)        # 仕向会社コード
+_I_ORG_SUB = const(4)       # 仕向会社サブコード
+_I_MT = const(6)            # 電文種別
+_I_TRAILER = const(8)       # トレーラレングス
+_I_ROUTE = const(10)        # 経路番号
+_I_SEQ = const(12)          # 仕向処理通番
+_I_DST_CO = const(14)       # 被仕向会社コード
+_I_DST_SUB = const(16)      # 被仕向会社サブコード
+_I_ORG_DATE = const(18)     # 仕向処理日付
+_I_PROXY_REP = const(20)    # 代行報告表示
+_I_CONN_CO = const(22)      # 接続会社コード
+_I_SEND_CLASS = const(24)   # 電文送信区分
+_I_CENTER_ID = const(26)    # センタ識別番号
+_I_LINE = const(28)         # 回線番号
+_I_CAFIS_SEQ = const(30)    # CAFIS処理通番
+_I_CAFIS_DATE = const(32)   # CAFIS処理日
+_I_CAT = const(34)          # CAT送信状態表示
+_I_PROXY_ERR = const(36)    # 代行電文エラー表示
+_I_PROXY_RR = const(38)     # 代行再仕向表示
+_I_ORG_CEN = const(40)      # 仕向センタ
+_I_DST_CEN = const(42)      # 被仕向センタ
+_I_CAFIS = const(44)        # CAFISセンタ
+ITEMS = (   # (item name, layout field key or None) per item, flat
+    "電文長", None,
+    "仕向会社コード", "org_co",
+    "仕向会社サブコード", "org_sub",
+    "電文種別", "msg_type",
+    "トレーラレングス", "trailer_len",
+    "経路番号", "route",
+    "仕向処理通番", "seq",
+    "被仕向会社コード", "dst_co",
+    "被仕向会社サブコード", "dst_sub",
+    "仕向処理日付", "org_date",
+    "代行報告表示", "proxy_report",
+    "接続会社コード", "conn_co",
+    "電文送信区分", "send_class",
+    "センタ識別番号", "center_id",
+    "回線番号", "line",
+    "CAFIS処理通番", "cafis_seq",
+    "CAFIS処理日", "cafis_date",
+    "CAT送信状態表示", "cat_status",
+    "代行電文エラー表示", "proxy_error",
+    "代行再仕向表示", "proxy_reroute",
+    "仕向センタ", None,
+    "被仕向センタ", None,
+    "CAFISセンタ", None,
+)
+
+# --- the error codes and terminal messages the rows give, each once: a row names one by index (_C58 ..)
+_C01 = const(0)
+_C03 = const(1)
+_C12 = const(2)
+_C13 = const(3)
+_C14 = const(4)
+_C15 = const(5)
+_C33 = const(6)
+_C51 = const(7)
+_C53 = const(8)
+_C54 = const(9)
+_C55 = const(10)
+_C56 = const(11)
+_C57 = const(12)
+_C58 = const(13)
+_C60 = const(14)
+_CAF01 = const(15)
+_CAF03 = const(16)
+_CAF12 = const(17)
+_CAF13 = const(18)
+_CAF14 = const(19)
+_CAF15 = const(20)
+_CAF16 = const(21)
+_CAF33 = const(22)
+_CAF57 = const(23)
+CODES = ("C01", "C03", "C12", "C13", "C14", "C15", "C33", "C51", "C53", "C54", "C55", "C56", "C57", "C58",
+         "C60", "CAF01", "CAF03", "CAF12", "CAF13", "CAF14", "CAF15", "CAF16", "CAF33", "CAF57")
+
 # --- 表 3.3.4-1 電文長チェック一覧: (rule, item, sender, error code when too long) ----------------
 LENGTH = (
-    ("3.3.4-1 #1", "電文長", "terminal", "CAF03"),   # 端末 47 ≦ 電文長 ≦ 292
-    ("3.3.4-1 #2", "電文長", "center", "C03"),       # センタ 63 ≦ 電文長 ≦ 1024
+    ("3.3.4-1 #1", _I_LEN, "terminal", _CAF03),   # 端末 47 ≦ 電文長 ≦ 292
+    ("3.3.4-1 #2", _I_LEN, "center", _C03),       # センタ 63 ≦ 電文長 ≦ 1024
 )
 
 # --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded ---------------------
 TABLE_A = (
-    ("3.3.4 A(a)", "仕向会社コード", _ORG_CO, None, "org_co", None),
-    ("3.3.4 A(a)", "仕向会社サブコード", _ORG_SUB, None, "org_sub", None),
-    ("3.3.4 A(b)", "電文種別", _CTL_TYPE, None, "msg_type", None),
-    ("3.3.4 A(c)", "トレーラレングス", _EQUALS, None, "trailer_len", b"000"),
+    "3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, None,
+    "3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, None,
+    "3.3.4 A(b)", _I_MT, _CTL_TYPE, None, None,
+    "3.3.4 A(c)", _I_TRAILER, _EQUALS, None, b"000",
 )
 
 # --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded ---------------------
 TABLE_B = (
-    ("3.3.4 B(a)", "電文種別", _CMD_ANSWER, None, "msg_type", None),
-    ("3.3.4 B(b)", None, _CMD_ECHO, None, None, None),    # item: the first field that differs
+    "3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None,
+    "3.3.4 B(b)", None, _CMD_ECHO, None, None,    # item: the first field that differs
 )
 
 # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック ---------------------------------------
 TABLE_2 = (
-    ("3.3.4-2 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-2 #2", "経路番号", _ROUTE_FREE, "C51", "route", None),
-    ("3.3.4-2 #3", "仕向処理通番", _NUMERIC, "C58", "seq", None),
-    ("3.3.4-2 #4", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-2 #5", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-2 #6", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-2 #7", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-2 #8", "電文種別", _SERVICE, "C54", "msg_type", None),
-    ("3.3.4-2 #9", "仕向処理日付", _NUMERIC, "C58", "org_date", None),
-    ("3.3.4-2 #10", "仕向処理日付", _DAY, "C58", "org_date", None),
-    ("3.3.4-2 #11", "仕向処理日付", _REPEAT, "C58", "org_date", "3.3.4-2 #9"),
-    ("3.3.4-2 #12", "代行報告表示", _EQUALS, "C56", "proxy_report", b"00"),
-    ("3.3.4-2 #13", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-2 #14", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
+    "3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+    "3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None,
+    "3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None,
+    "3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None,
+    "3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
+    "3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None,
+    "3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None,
+    "3.3.4-2 #8", _I_MT, _SERVICE, _C54, None,
+    "3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None,
+    "3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None,
+    "3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9",
+    "3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00",
+    "3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None,
+    "3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None,
 )
 
 # --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal ---------------
 TABLE_D = (
-    ("3.3.4 D(a)", "接続会社コード", _CONN_CO, "CAF01", "conn_co", None),
-    ("3.3.4 D(b)", "電文送信区分", _SEND_CLASS, "CAF16", "send_class", b"1239"),
+    "3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None,
+    "3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239",
 )
 
 # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded --------
 TABLE_3 = (
-    ("3.3.4-3 #1", "経路番号", _ROUTE_HELD, None, "route", None),
-    ("3.3.4-3 #2", "経路番号", _ROUTE_DEST, None, "route", None),
-    ("3.3.4-3 #3", "仕向処理通番", _PROTECTED, None, "seq", None),
-    ("3.3.4-3 #4", "センタ識別番号", _PROTECTED, None, "center_id", None),
-    ("3.3.4-3 #5", "回線番号", _PROTECTED, None, "line", None),
-    ("3.3.4-3 #6", "CAFIS処理通番", _PROTECTED, None, "cafis_seq", None),
-    ("3.3.4-3 #7", "仕向会社コード", _PROTECTED, None, "org_co", None),
-    ("3.3.4-3 #8", "仕向会社サブコード", _PROTECTED, None, "org_sub", None),
-    ("3.3.4-3 #9", "被仕向会社コード", _PROTECTED, None, "dst_co", None),
-    ("3.3.4-3 #10", "被仕向会社サブコード", _PROTECTED, None, "dst_sub", None),
-    ("3.3.4-3 #11", "電文種別", _ANSWER, None, "msg_type", None),
-    ("3.3.4-3 #12", "CAFIS処理日", _PROTECTED, None, "cafis_date", None),
-    ("3.3.4-3 #13", "CAT送信状態表示", _PROTECTED, None, "cat_status", None),
-    ("3.3.4-3 #14", "仕向処理日付", _PROTECTED, None, "org_date", None),
-    ("3.3.4-3 #15", "代行報告表示", _PROTECTED, None, "proxy_report", None),
-    ("3.3.4-3 #16", "代行電文エラー表示", _PROTECTED, None, "proxy_error", None),
-    ("3.3.4-3 #17", "代行再仕向表示", _PROTECTED, None, "proxy_reroute", None),
-    ("3.3.4-3 #18", "トレーラレングス", _NUMERIC, None, "trailer_len", None),
-    ("3.3.4-3 #19", "トレーラレングス", _TRAILER_LEN, None, "trailer_len", None),
+    "3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None,
+    "3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None,
+    "3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None,
+    "3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None,
+    "3.3.4-3 #5", _I_LINE, _PROTECTED, None, None,
+    "3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None,
+    "3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None,
+    "3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None,
+    "3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None,
+    "3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None,
+    "3.3.4-3 #11", _I_MT, _ANSWER, None, None,
+    "3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None,
+    "3.3.4-3 #13", _I_CAT, _PROTECTED, None, None,
+    "3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None,
+    "3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None,
+    "3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None,
+    "3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None,
+    "3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None,
+    "3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None,
 )
 
 # --- 表 3.3.4-4 取消（再）指令受信時のチェック -----------------------------------------------------
 TABLE_4 = (
-    ("3.3.4-4 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-4 #2", "経路番号", _ROUTE_FREE_OR_SAME, "C51", "route", None),
-    ("3.3.4-4 #3", "仕向処理通番", _NUMERIC, "C58", "seq", None),
-    ("3.3.4-4 #4", "センタ識別番号", _CENTER_ID, "C56", "center_id", None),
-    ("3.3.4-4 #5", "CAFIS処理通番", _NUMERIC, "C58", "cafis_seq", None),
-    ("3.3.4-4 #6", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-4 #7", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-4 #8", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-4 #9", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-4 #10", "CAFIS処理日", _NUMERIC, "C58", "cafis_date", None),
-    ("3.3.4-4 #11", "CAFIS処理日", _DAY, "C58", "cafis_date", None),
-    ("3.3.4-4 #12", "仕向処理日付", _NUMERIC, "C58", "org_date", None),
-    ("3.3.4-4 #13", "仕向処理日付", _DAY, "C58", "org_date", None),
-    ("3.3.4-4 #14", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-4 #15", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
+    "3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+    "3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+    "3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None,
+    "3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None,
+    "3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None,
+    "3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None,
+    "3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None,
+    "3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None,
+    "3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None,
+    "3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None,
+    "3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None,
+    "3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None,
+    "3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None,
+    "3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None,
+    "3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None,
 )
 
 # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック -------------------------------------------------
 TABLE_5 = (
-    ("3.3.4-5 #1", "経路番号", _ROUTE_HELD, "C55", "route", None),
-    ("3.3.4-5 #2", "経路番号", _ROUTE_FREE_OR_SAME, "C51", "route", None),
-    ("3.3.4-5 #3", "仕向処理通番", _LAST_PROTECTED, "C56", "seq", None),
-    ("3.3.4-5 #4", "仕向会社コード", _ORG_CO, "C53", "org_co", None),
-    ("3.3.4-5 #5", "仕向会社サブコード", _ORG_SUB, "C53", "org_sub", None),
-    ("3.3.4-5 #6", "被仕向会社コード", _DST_CO, "C01", "dst_co", None),
-    ("3.3.4-5 #7", "被仕向会社サブコード", _DST_SUB, "C01", "dst_sub", None),
-    ("3.3.4-5 #8", "仕向処理日付", _LAST_PROTECTED, "C56", "org_date", None),
-    ("3.3.4-5 #9", "代行報告表示", _LAST_PROTECTED, "C56", "proxy_report", None),
-    ("3.3.4-5 #10", "トレーラレングス", _NUMERIC, "C03", "trailer_len", None),
-    ("3.3.4-5 #11", "トレーラレングス", _TRAILER_LEN, "C03", "trailer_len", None),
+    "3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+    "3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+    "3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None,
+    "3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None,
+    "3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
+    "3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None,
+    "3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None,
+    "3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None,
+    "3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None,
+    "3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None,
+    "3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None,
 )
 
 # --- 表 3.3.4-6 チェック対象項目: (rule, item, kind, error code, error message) ---------------------
 TABLE_6 = (
-    ("3.3.4-6 #1", "仕向センタ", _ORG_NOT_OPEN, "C60", None),     # 仕向センタ未開局
-    ("3.3.4-6 #2", "仕向センタ", _ORG_SERVICE, "C60", None),      # 仕向センタサービス対象外
-    ("3.3.4-6 #3", "被仕向センタ", _DST_NO_ROUTE, "C12", "CAF12"),  # 被仕向センタ経路無し
-    ("3.3.4-6 #4", "被仕向センタ", _DST_FAULT, "C13", "CAF13"),     # 被仕向センタ障害中
-    ("3.3.4-6 #5", "被仕向センタ", _DST_SUSPENDED, "C14", "CAF14"),  # 被仕向センタ休止中
-    ("3.3.4-6 #6", "被仕向センタ", _DST_SERVICE, "C57", "CAF57"),   # 被仕向センタサービス対象外
-    ("3.3.4-6 #7", "CAFISセンタ", _CAFIS_ENDED, "C15", "CAF15"),    # CAFISセンタ終了
-    ("3.3.4-6 #8", "CAFISセンタ", _CAFIS_FAULT, "C33", "CAF33"),    # CAFISセンタ障害
+    ("3.3.4-6 #1", _I_ORG_CEN, _ORG_NOT_OPEN, _C60, None),     # 仕向センタ未開局
+    ("3.3.4-6 #2", _I_ORG_CEN, _ORG_SERVICE, _C60, None),      # 仕向センタサービス対象外
+    ("3.3.4-6 #3", _I_DST_CEN, _DST_NO_ROUTE, _C12, _CAF12),  # 被仕向センタ経路無し
+    ("3.3.4-6 #4", _I_DST_CEN, _DST_FAULT, _C13, _CAF13),     # 被仕向センタ障害中
+    ("3.3.4-6 #5", _I_DST_CEN, _DST_SUSPENDED, _C14, _CAF14),  # 被仕向センタ休止中
+    ("3.3.4-6 #6", _I_DST_CEN, _DST_SERVICE, _C57, _CAF57),   # 被仕向センタサービス対象外
+    ("3.3.4-6 #7", _I_CAFIS, _CAFIS_ENDED, _C15, _CAF15),    # CAFISセンタ終了
+    ("3.3.4-6 #8", _I_CAFIS, _CAFIS_FAULT, _C33, _CAF33),    # CAFISセンタ障害
 )
 
 # --- 表 3.3.4-7 電文毎の状態チェックエラー時の処理: (rule, 電文区分, discard?) --------------------------
@@ -192,22 +276,24 @@ SECTIONS = (
 
 
 # --- the compiled form (compiled) -------------------------------------------------------------
-# rows: per content row 4 bytes (CROW): kind, field offset, field length, row number in its seed
-# table. ix: (offset, length) of the fields the Checker reads itself (AT_ROUTE .. AT_TCONN), then
-# per section (first compiled row, number of rows) from AT_SPANS, then from AT_ECHO the indexes
-# of the center fields 3.3.4 B(b) compares.
+# rows: per content row 4 bytes (CROW): kind, field offset, field length, the row's first cell
+# in its table (W x its row number in the seed table). ix: (offset, length) of the fields the
+# Checker reads itself (AT_MT .. AT_TCONN), then per section (first compiled row, number of
+# rows) from AT_SPANS, then from AT_ECHO the indexes of the center fields 3.3.4 B(b) compares.
 CROW = const(4)
-AT_ROUTE = const(0)
-AT_MT = const(2)
-_AT_SEQ = const(4)
-AT_DST = const(6)
-AT_TMT = const(8)       # terminal layout
-AT_TCONN = const(10)    # terminal layout
-AT_SPANS = const(12)
-AT_ECHO = const(28)
-_KIND = const(2)        # columns of a content row, of SECTIONS
-_KEY = const(4)
-_ARG = const(5)
+AT_MT = const(0)        # msg_type, then trailer_len: report.build reads these 4 bytes
+AT_TL = const(2)
+AT_ROUTE = const(4)
+_AT_SEQ = const(6)
+AT_DST = const(8)
+AT_TMT = const(10)      # terminal layout
+AT_TCONN = const(12)    # terminal layout
+AT_SPANS = const(14)
+AT_ECHO = const(30)
+_ITEM = const(1)        # columns of a content row, of SECTIONS
+_KIND = const(2)
+_ARG = const(4)
+W = const(5)            # a content row's width: row i of a table is table[W * i:W * i + W]
 _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 
@@ -216,34 +302,34 @@ _SEC_TABLE = const(2)
 # constants (in flash when frozen: no heap for the unit's usual registry); compiled() builds the
 # same bytes for any other layout, and test_cafis_checks rebuilds these to show they agree.
 _COMPILED0 = ((
-    # offset, length: route, msg_type, seq, dst_co; terminal msg_type, conn_co
-    b"\x00\x04\x2b\x04\x04\x06\x20\x07\x12\x04\x00\x04"
+    # offset, length: msg_type, trailer_len, route, seq, dst_co; terminal msg_type, conn_co
+    b"\x2b\x04\x3c\x03\x00\x04\x04\x06\x20\x07\x12\x04\x00\x04"
     # first row, rows: per section A .. F(b)
     b"\x00\x04\x04\x02\x06\x0e\x14\x02\x16\x13\x16\x13\x29\x0f\x38\x0b"
     # the fields 3.3.4 B(b) compares (indexes in CENTER_FIELDS)
     b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x0b\x0c\x0d\x0e\x0f"), (
-    # 3.3.4 (2) A: kind, offset, length, row
-    b"\x0a\x15\x07\x00\x0b\x1c\x04\x01\x13\x2b\x04\x02\x04\x3c\x03\x03"
-    # 3.3.4 (2) B: kind, offset, length, row
-    b"\x14\x2b\x04\x00\x15\x00\x00\x01"
-    # 表 3.3.4-2: kind, offset, length, row
-    b"\x06\x00\x04\x00\x07\x00\x04\x01\x01\x04\x06\x02\x0a\x15\x07\x03\x0b\x1c\x04\x04\x0c\x20\x07\x05"
-    b"\x0d\x27\x04\x06\x0e\x2b\x04\x07\x01\x34\x02\x08\x02\x34\x02\x09\x03\x34\x02\x0a\x04\x36\x02\x0b"
-    b"\x01\x3c\x03\x0c\x05\x3c\x03\x0d"
-    # 3.3.4 (2) D: kind, offset, length, row
-    b"\x16\x00\x04\x00\x17\x04\x01\x01"
-    # 表 3.3.4-3: kind, offset, length, row
-    b"\x06\x00\x04\x00\x09\x00\x04\x01\x10\x04\x06\x02\x10\x0a\x02\x03\x10\x0c\x03\x04\x10\x0f\x06\x05"
-    b"\x10\x15\x07\x06\x10\x1c\x04\x07\x10\x20\x07\x08\x10\x27\x04\x09\x11\x2b\x04\x0a\x10\x2f\x04\x0b"
-    b"\x10\x33\x01\x0c\x10\x34\x02\x0d\x10\x36\x02\x0e\x10\x38\x03\x0f\x10\x3b\x01\x10\x01\x3c\x03\x11"
-    b"\x05\x3c\x03\x12"
-    # 表 3.3.4-4: kind, offset, length, row
-    b"\x06\x00\x04\x00\x08\x00\x04\x01\x01\x04\x06\x02\x0f\x0a\x02\x03\x01\x0f\x06\x04\x0a\x15\x07\x05"
-    b"\x0b\x1c\x04\x06\x0c\x20\x07\x07\x0d\x27\x04\x08\x01\x2f\x04\x09\x02\x2f\x04\x0a\x01\x34\x02\x0b"
-    b"\x02\x34\x02\x0c\x01\x3c\x03\x0d\x05\x3c\x03\x0e"
-    # 表 3.3.4-5: kind, offset, length, row
-    b"\x06\x00\x04\x00\x08\x00\x04\x01\x12\x04\x06\x02\x0a\x15\x07\x03\x0b\x1c\x04\x04\x0c\x20\x07\x05"
-    b"\x0d\x27\x04\x06\x12\x34\x02\x07\x12\x36\x02\x08\x01\x3c\x03\x09\x05\x3c\x03\x0a"))
+    # 3.3.4 (2) A: kind, offset, length, first cell
+    b"\x0a\x15\x07\x00\x0b\x1c\x04\x05\x13\x2b\x04\x0a\x04\x3c\x03\x0f"
+    # 3.3.4 (2) B: kind, offset, length, first cell
+    b"\x14\x2b\x04\x00\x15\x00\x00\x05"
+    # 表 3.3.4-2: kind, offset, length, first cell
+    b"\x06\x00\x04\x00\x07\x00\x04\x05\x01\x04\x06\x0a\x0a\x15\x07\x0f\x0b\x1c\x04\x14\x0c\x20\x07\x19"
+    b"\x0d\x27\x04\x1e\x0e\x2b\x04\x23\x01\x34\x02\x28\x02\x34\x02\x2d\x03\x34\x02\x32\x04\x36\x02\x37"
+    b"\x01\x3c\x03\x3c\x05\x3c\x03\x41"
+    # 3.3.4 (2) D: kind, offset, length, first cell
+    b"\x16\x00\x04\x00\x17\x04\x01\x05"
+    # 表 3.3.4-3: kind, offset, length, first cell
+    b"\x06\x00\x04\x00\x09\x00\x04\x05\x10\x04\x06\x0a\x10\x0a\x02\x0f\x10\x0c\x03\x14\x10\x0f\x06\x19"
+    b"\x10\x15\x07\x1e\x10\x1c\x04\x23\x10\x20\x07\x28\x10\x27\x04\x2d\x11\x2b\x04\x32\x10\x2f\x04\x37"
+    b"\x10\x33\x01\x3c\x10\x34\x02\x41\x10\x36\x02\x46\x10\x38\x03\x4b\x10\x3b\x01\x50\x01\x3c\x03\x55"
+    b"\x05\x3c\x03\x5a"
+    # 表 3.3.4-4: kind, offset, length, first cell
+    b"\x06\x00\x04\x00\x08\x00\x04\x05\x01\x04\x06\x0a\x0f\x0a\x02\x0f\x01\x0f\x06\x14\x0a\x15\x07\x19"
+    b"\x0b\x1c\x04\x1e\x0c\x20\x07\x23\x0d\x27\x04\x28\x01\x2f\x04\x2d\x02\x2f\x04\x32\x01\x34\x02\x37"
+    b"\x02\x34\x02\x3c\x01\x3c\x03\x41\x05\x3c\x03\x46"
+    # 表 3.3.4-5: kind, offset, length, first cell
+    b"\x06\x00\x04\x00\x08\x00\x04\x05\x12\x04\x06\x0a\x0a\x15\x07\x0f\x0b\x1c\x04\x14\x0c\x20\x07\x19"
+    b"\x0d\x27\x04\x1e\x12\x34\x02\x23\x12\x36\x02\x28\x01\x3c\x03\x2d\x05\x3c\x03\x32"))
 
 
 def compiled(cl, tl):
@@ -252,8 +338,8 @@ def compiled(cl, tl):
     if cl.fields is _layout.CENTER_FIELDS and tl.fields is _layout.TERMINAL_FIELDS:
         return _COMPILED0
     ix = bytearray()
-    for lay, key in ((cl, "route"), (cl, "msg_type"), (cl, "seq"), (cl, "dst_co"), (tl, "msg_type"),
-                     (tl, "conn_co")):
+    for lay, key in ((cl, "msg_type"), (cl, "trailer_len"), (cl, "route"), (cl, "seq"), (cl, "dst_co"),
+                     (tl, "msg_type"), (tl, "conn_co")):
         off, ln = lay.at(key)
         ix.append(off)
         ix.append(ln)
@@ -269,15 +355,15 @@ def compiled(cl, tl):
             first = len(rows) // CROW
             table = TABLES[t]
             lay = tl if SECTIONS[s][_SEC_NAME] == "D" else cl
-            for i in range(len(table)):
-                key = table[i][_KEY]
-                off, ln = lay.at(key) if key else (0, 0)
-                rows.append(table[i][_KIND])
+            for i in range(len(table) // W):
+                item = table[W * i + _ITEM]
+                off, ln = lay.at(ITEMS[item + 1]) if item is not None else (0, 0)
+                rows.append(table[W * i + _KIND])
                 rows.append(off)
                 rows.append(ln)
-                rows.append(i)
+                rows.append(W * i)
         ix.append(first)
-        ix.append(len(TABLES[t]))
+        ix.append(len(TABLES[t]) // W)
     # B(b) compares every field but the message type and the trailer length
     for i in range(len(cl.fields)):
         if cl.fields[i][_layout.F_KEY] not in ("msg_type", "trailer_len"):
@@ -286,9 +372,10 @@ def compiled(cl, tl):
 
 
 # --- what a check kind checks: one content row (表 3.3.4-2..5, 3.3.4 (2) A, B, D) -------------
-def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
-    """True when content row `row` (kind, field at buf[off:off+ln], compiled by the Checker)
-    passes for telegram buf (n bytes) from center cen on route slot `slot`; no allocation."""
+def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
+    """True when the content row at table[b:b + W] (kind, field at buf[off:off+ln], compiled by
+    the Checker) passes for telegram buf (n bytes) from center cen on route slot `slot`; no
+    allocation."""
     if kind == _NUMERIC:
         return _layout.num(buf, off, ln) >= 0
     if kind == _DAY:
@@ -298,7 +385,7 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
         return True
     if kind == _EQUALS:
         # the seed's value, right-aligned and zero-padded to the field of the layout in use
-        arg = row[_ARG]
+        arg = table[b + _ARG]
         k = len(arg)
         for i in range(ln):
             j = i - ln + k
@@ -329,8 +416,6 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
         return True
     if kind == _ROUTE_DEST:
         return routes.state(cen.idx, slot) == _routes.DEST
-    if kind == _PROTECTED:
-        return routes.same(cen.idx, slot, buf, off, ln)
     if kind == _LAST_PROTECTED:
         if routes.state(cen.idx, slot) == _routes.NEVER:
             return False
@@ -342,9 +427,9 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
     if kind == _ORG_SUB:
         return chk.reg.companies.same(cen.company, chk.reg.co_w, ln, buf, off)
     if kind == _DST_CO:
-        return chk.reg.company_at(buf, off) >= 0
+        return chk.reg.companies.find(buf, off) >= 0
     if kind == _DST_SUB:
-        co = chk.reg.company_at(buf, chk.ix[AT_DST])
+        co = chk.reg.companies.find(buf, chk.ix[AT_DST])
         return co >= 0 and chk.reg.companies.same(co, chk.reg.co_w, ln, buf, off)
     if kind == _SERVICE:
         return chk.cat.cls(_layout.num(buf, off, ln)) == _cat.REQ
@@ -367,10 +452,10 @@ def row_ok(chk, kind, off, ln, row, buf, n, cen, slot):
                 return False
         return True
     if kind == _CONN_CO:
-        return chk.reg.connection_at(buf, off) >= 0
+        return chk.reg.connections.find(buf, off) >= 0
     if kind == _SEND_CLASS:
         c = buf[off]
-        for x in row[_ARG]:
+        for x in table[b + _ARG]:
             if c == x:
                 return True
         return False

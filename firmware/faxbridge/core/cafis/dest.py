@@ -63,13 +63,13 @@ def hooks_from_registry(reg, center):
         return _layout.num(tg, to, tl)
 
     def origin_served(tg):          # (a): a company CAFIS has registered
-        return reg.company_at(tg, oo) >= 0
+        return reg.companies.find(tg, oo) >= 0
 
     def business_served(tg):        # (b): a business our center serves as destination
         return center is not None and center.has_type(mtype(tg), True)
 
     def dest_company(tg):
-        co = reg.company_at(tg, do)
+        co = reg.companies.find(tg, do)
         d = reg.co_dest(co) if co >= 0 else -1
         return reg.centers[d] if d >= 0 else None
 

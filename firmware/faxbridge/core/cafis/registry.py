@@ -124,10 +124,6 @@ class Registry:
     def center(self, cid):
         return self.by_id.get(cid)
 
-    def company_at(self, buf, off, ln=0):
-        """Index of the company whose code is the field at buf[off:], or -1 (no allocation)."""
-        return self.companies.find(buf, off)
-
     def company(self, code):
         """Index of the company registered as `code` (str), or -1."""
         b = code.encode()
@@ -139,9 +135,6 @@ class Registry:
         """Index of company co's destination center, or -1."""
         d = self.companies.byte(co, self.co_w + self.sub_w)
         return -1 if d == _NONE else d
-
-    def connection_at(self, buf, off, ln=0):
-        return self.connections.find(buf, off)
 
     def conn_dest(self, con):
         """Index of connection con's destination company, or -1."""
@@ -238,11 +231,12 @@ def _routes(v, where, width):
     return bytes(ranges), n
 
 
-def _state(v, where, table):
-    for name, val in table:
-        if v == name:
-            return val
-    raise RegistryError("%s must be one of %s, not %r" % (where, ", ".join(n for n, _ in table), v))
+def _state(v, where, names):
+    """The index of v in names (a state's name, in the order of its constants)."""
+    for i in range(len(names)):
+        if v == names[i]:
+            return i
+    raise RegistryError("%s must be one of %s, not %r" % (where, ", ".join(names), v))
 
 
 def load(src):
@@ -294,9 +288,9 @@ def _build(d):
     cl = reg.center_layout
     cafis = d.get("cafis", {"state": "online"})
     _keys(cafis, ("state",), "registry.cafis")
-    reg.cafis_state = _state(cafis.get("state", "online"), "registry.cafis.state",
-                             (("online", CAFIS_ONLINE), ("ended", CAFIS_ENDED), ("fault", CAFIS_FAULT),
-                              ("congested", CAFIS_FAULT)))
+    # online, ended, fault: CAFIS_ONLINE .. CAFIS_FAULT; congested is a fault too (C33)
+    reg.cafis_state = min(CAFIS_FAULT, _state(cafis.get("state", "online"), "registry.cafis.state",
+                                              ("online", "ended", "fault", "congested")))
 
     co_w = cl.at("org_co")[1]
     sub_w = cl.at("org_sub")[1]
@@ -371,8 +365,7 @@ def _build(d):
         if k >= 0xFFFF:     # Center.rec's offsets are 2 bytes; 0xFFFF means no destination role
             raise RegistryError("%s: routes, center_ids, services and serves take %d bytes; at most %d"
                                 % (w, k, 0xFFFE))
-        state = _state(c.get("state", "online"), w + ".state",
-                       (("online", ONLINE), ("not_open", NOT_OPEN), ("suspended", SUSPENDED), ("fault", FAULT)))
+        state = _state(c.get("state", "online"), w + ".state", ("online", "not_open", "suspended", "fault"))
         cen = Center(len(reg.centers), cid, co, ranges, ids, services, serves, state)
         reg.centers.append(cen)
         reg.by_id[cid] = cen

@@ -1,6 +1,8 @@
 """What a check answers: the verdict kinds and Verdict, the one object a Checker refills
 (checks.py) and the session engine builds its own with (cafisside.py). The 3.3.5 catalogue
-(errors.py) is imported only by guidance(): the unit never loads it."""
+(errors.py) is not imported here: tools look a verdict's guidance up with
+errors.guidance(v.code, v.fault), and the unit never loads it (the board's import graph does
+not reach it)."""
 
 ACCEPT = "accept"
 DISCARD = "discard"
@@ -19,11 +21,8 @@ class Verdict:
     of 3.3.4 (2) the telegram was checked under ('A'..'F(b)'); handling: the 表 3.3.4-7 row for
     state errors; response: the telegram CAFIS answers with (異常報告, 取消報告, 取消確認報告);
     reply: its message type (bytes); fault: True for fault telegrams (guidance from 表 3.3.5-2).
-    A Checker returns its one Verdict, refilled by every check."""
-
-    def __init__(self, kind, code=None, rule=None, field=None, section=None, handling=None,
-                 response=None, reply=None, fault=False):
-        self.set(kind, code, rule, field, section, handling, response, reply, fault)
+    A Checker returns its one Verdict, refilled by every check; Verdict().set(...) makes one.
+    (kind, code, rule, field) is what tests and tools compare."""
 
     def set(self, kind, code, rule, field, section, handling, response, reply, fault):
         self.kind = kind
@@ -36,14 +35,6 @@ class Verdict:
         self.reply = reply
         self.fault = fault
         return self
-
-    def as_tuple(self):
-        return (self.kind, self.code, self.rule, self.field)
-
-    def guidance(self):
-        """The 3.3.5 catalogue entry for the code (errors.guidance), or None."""
-        from . import errors
-        return errors.guidance(self.code, self.fault)
 
     def __repr__(self):
         return "Verdict(%r, %r, %r, %r)" % (self.kind, self.code, self.rule, self.field)

@@ -1,0 +1,84 @@
+"""The Checker that also follows what CAFIS sends (seed 3.3.4): a request CAFIS sends opens a
+destination route, a report frees the center's own request's route, a control command is the
+command a route-0001 report must answer; a request whose answer timed out gets C50 (表 3.3.5-1,
+表 3.3.5-2 #8). The session engine, the tools and the tests use it. The unit checks the
+telegrams it receives only (checks.Checker), so this module is not on the board: tools/build.py
+follows main.py's imports, and none reaches it.
+"""
+from . import catalogue as cat
+from . import checks
+from . import checktab as tab
+from . import layout as _lay
+from . import routes as rt
+from .verdict import ABN, ABNORMAL
+
+
+class Checker(checks.Checker):
+    """checks.Checker plus sent(telegram, center) for telegrams CAFIS sent, expire(center,
+    route) for a request whose answer timed out (C50), kept(center, route), and the registry
+    state changes the engine of 3.3.1 drives (set_center_state, set_cafis_state)."""
+
+    # -- telegrams CAFIS sent
+    def sent(self, buf, center, n=-1):
+        """Note a telegram CAFIS sent to `center`: a request opens its route (destination
+        route), a report or abnormal report frees the center's own request's route, a control
+        command becomes the command a route-0001 report must answer. Returns True if the
+        route table changed. Out telegrams are not checked."""
+        if n < 0 or n > len(buf):
+            n = len(buf)
+        if not isinstance(center, str):
+            return False
+        cen = self.reg.by_id.get(center)
+        if cen is None or n < self.cl.hlen:
+            return False
+        k = self.cat.cls(_lay.num(buf, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
+        if k == cat.CTRL_CMD or k == cat.CTRL_BOTH:
+            self.routes.open(cen.idx, rt.CMD, buf, 1)
+            return True
+        route = _lay.num(buf, self.ix[tab.AT_ROUTE], self.ix[tab.AT_ROUTE + 1])
+        slot = cen.route_index(route) if route > 1 else -1
+        if slot < 0:
+            return False
+        if k == cat.REQ or k == cat.CANCEL or k == cat.CONFIRM:
+            self.routes.open(cen.idx, slot, buf, rt.DEST)
+            return True
+        if k == cat.REP or k == cat.CANCEL_REP or k == cat.CONFIRM_REP or k == cat.ABNORMAL:
+            if self.routes.state(cen.idx, slot) == rt.ORIG:
+                self.routes.free(cen.idx, slot)
+                return True
+        return False
+
+    def expire(self, center, route):
+        """CAFIS timed out waiting for the answer to the request open on `center`'s route
+        `route` (int): frees the route and returns the C50 verdict (表 3.3.5-1 for a general
+        request, 表 3.3.5-2 #8 with 取消報告 / 取消確認報告 for fault telegrams), or None if
+        no request of that center is open there. report(self.kept(...), v) builds the answer."""
+        cen = self.reg.by_id.get(center)
+        if cen is None:
+            return None
+        slot = cen.route_index(route)
+        if slot < 0 or self.routes.state(cen.idx, slot) != rt.ORIG:
+            return None
+        k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
+        self.routes.free(cen.idx, slot)
+        if k == cat.CANCEL or k == cat.CONFIRM:
+            reply = self.cat.reply[cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP]
+            return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL else "F(b)",
+                              None, self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA], reply, True)
+        return self.v.set(ABNORMAL, "C50", "3.3.5-1 C50", "経路番号", "C", None, ABN,
+                          self.cat.reply[cat.ABNORMAL], False)
+
+    def kept(self, center, route):
+        """The kept header of `center`'s route `route` (memoryview) or None."""
+        cen = self.reg.by_id.get(center)
+        slot = cen.route_index(route) if cen is not None else -1
+        if slot < 0 or self.routes.state(cen.idx, slot) == rt.NEVER:
+            return None
+        return self.routes.kept(cen.idx, slot)
+
+    # -- registry state changes (the engine of 3.3.1 drives these) ---------------------------------
+    def set_center_state(self, center, state):
+        self.reg.by_id[center].state = state
+
+    def set_cafis_state(self, state):
+        self.reg.cafis_state = state
