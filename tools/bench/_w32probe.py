@@ -94,8 +94,8 @@ def _checker(_):
 def _recover(_):
     from faxbridge.app import config
     u = U["unit"]
+    config.slim(u.cfg)      # as Unit.run: the boot-only sections freed before the recovery
     u.jobs.recover(u.now())
-    config.slim(u.cfg)
 
 
 # ---- the scenario on that unit
@@ -454,7 +454,7 @@ def _plan():
           ("live config.load", _config, 0, 1), ("live registry (deep_check)", _registry, 0, 1),
           ("live Unit.__init__: state, Class 2 driver, jobs", _unit, 0, 1),
           ("live MQTT link: session, outbox over flash, seen, spool", _link, 0, 1),
-          ("live CAFIS checker", _checker, 0, 1), ("live jobs.recover, config.slim", _recover, 0, 1),
+          ("live CAFIS checker", _checker, 0, 1), ("live config.slim, jobs.recover", _recover, 0, 1),
           ("idle", _nothing, 0, 1), ("link up", _link_up, 0, 1), ("telegrams opened", _tels, 0, 1),
           ("telegram", _telegram, None, CFG.get("telegrams", 1000)),
           ("verdicts acknowledged", _verdicts, 0, 1),
@@ -466,7 +466,7 @@ def _plan():
           ("finished job", _job, None, CFG.get("jobs", 100)), ("reboot: the unit dropped", _drop, 0, 1),
           ("reboot config.load", _config, 0, 1), ("reboot registry (deep_check)", _registry, 0, 1),
           ("reboot Unit.__init__", _unit, 0, 1), ("reboot MQTT link", _link, 0, 1),
-          ("reboot CAFIS checker", _checker, 0, 1), ("reboot jobs.recover, config.slim", _recover, 0, 1),
+          ("reboot CAFIS checker", _checker, 0, 1), ("reboot config.slim, jobs.recover", _recover, 0, 1),
           ("reboot idle", _nothing, 0, 1), ("reboot: a telegram answered", _after, 0, 1),
           ("end", _nothing, 0, 1)]
     return p
