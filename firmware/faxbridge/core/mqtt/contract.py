@@ -273,6 +273,28 @@ def field(k, v, more=None, last=None):
     _raw(b'"')
 
 
+def span(k, t, i, j, pre, mid, post):
+    """Field k: str pieces pre and mid, bytes t[i:j] (a table's printable ASCII without quote
+    or backslash, copied as it is) and str post, as one JSON string (core/mqtt/discovery.py)."""
+    global _n
+    _key(k)
+    _raw(b'"')
+    _piece(pre)
+    _piece(mid)
+    n = _n
+    m = n + j - i
+    if m > MAX_PAYLOAD:
+        _over()
+    b = _b
+    while i < j:
+        b[n] = t[i]
+        n += 1
+        i += 1
+    _n = m
+    _piece(post)
+    _raw(b'"')
+
+
 def nest(k):
     """A nested object opens as field k of the object begun; end(depth) closes it."""
     _key(k)
