@@ -22,7 +22,7 @@ class Conn:
         return n
 
     def write(self, data):
-        self.w.write(data)
+        self.w.write(bytes(data))   # a copy: asyncio may keep what it is given, the link reuses it
 
     async def drain(self):
         await self.w.drain()
