@@ -35,14 +35,14 @@ class Link(Inbox):
                  backoff_min_ms=500, backoff_max_ms=60000, rand=None,
                  default_sender="center", on_error=None, nodelay=True, seen=None, spool=None,
                  answer_reserve=4096, discovery=None, file_chunk=512):
-        self.unit = contract.check_unit(unit)
+        self.root_s = contract.root(unit, prefix)   # checks the unit id and the prefix
+        self.unit = unit
         self.host = host
         self.port = port
         if tls is True:
             tls = transport.make_tls(cafile=ca, certfile=cert, keyfile=key)
         self.tls = tls or None
         self.server_name = server_name or host
-        self.root_s = contract.root(unit, prefix)
         self.root = (self.root_s + "/").encode()
         self.connect_timeout_ms = connect_timeout_ms
         self.nodelay = nodelay

@@ -47,8 +47,8 @@ _FMT_MAX = const(8192)   # largest body the format allows (a longer length is da
 _PLACE = const(0x3FFFFFFF)   # places are kept modulo 2**30 (see the docstring)
 
 
-def sync_file(f):
-    """Flush f and fsync it where the runtime has fsync (CPython; app/seen.py's too)."""
+def _sync(f):
+    """Flush f and fsync it where the runtime has fsync (CPython)."""
     f.flush()
     fs = getattr(os, "fsync", None)
     if fs is not None:
@@ -175,7 +175,7 @@ class FileStore:
         seen slot are both written before either is synced, the answer synced first)."""
         if self.dirty:
             self.dirty = False
-            sync_file(self.f)
+            _sync(self.f)
 
     # ---- the store interface ----
     def record_size(self, suffix, payload):
@@ -204,7 +204,7 @@ class FileStore:
             if self.hold:
                 self.dirty = True       # sync() after the seen slot is written (app/inbox.py)
             else:
-                sync_file(f)
+                _sync(f)
         except OSError:
             f.seek(self.end)  # the next append overwrites whatever part was written
             raise
@@ -276,7 +276,7 @@ class FileStore:
         t = self.ack_path + ".tmp"
         with open(t, "wb") as f:
             f.write(h)
-            sync_file(f)
+            _sync(f)
         os.rename(t, self.ack_path)
         self.acked = seq
         self.head = self.cur if at < 0 else (at - self.base) & _PLACE
@@ -319,7 +319,7 @@ class FileStore:
                     break
                 out.write(mv if got == c else mv[:got])
                 off += got
-            sync_file(out)
+            _sync(out)
         src.close()
         os.rename(t, self.log_path)
         self.f = open(self.log_path, "r+b")

@@ -25,7 +25,6 @@ import os
 
 from micropython import const
 
-from faxbridge.app.outbox_store import sync_file
 from faxbridge.app.store import put32, u32
 
 SLOT = const(64)
@@ -191,7 +190,10 @@ class Seen:
         """Sync a slot written while `hold` was set."""
         if force or self.dirty:
             self.dirty = False
-            sync_file(self.f)
+            self.f.flush()
+            fs = getattr(os, "fsync", None)
+            if fs is not None:
+                fs(self.f.fileno())
 
     def close(self):
         if self.f is not None:

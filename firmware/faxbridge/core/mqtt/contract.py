@@ -39,20 +39,15 @@ EVENT_TOPICS = (FAX_STATUS, FAX_RECEIVED, CAFIS_VERDICT, CMD_ERROR)
 
 
 def root(unit, prefix=PREFIX):
-    """`<root>` of the contract: faxbridge/<unit-id>."""
-    check_unit(unit)
-    if not prefix or "+" in prefix or "#" in prefix or "\x00" in prefix or prefix[0] == "/" or prefix[-1] == "/":
-        raise ValueError("prefix must be a topic name without wildcards or outer slashes")
-    return prefix + "/" + unit
-
-
-def check_unit(unit):
+    """`<root>` of the contract: faxbridge/<unit-id>; ValueError for a bad unit id or prefix."""
     if not unit or len(unit) > 64:
         raise ValueError("unit id must be 1..64 characters")
     for ch in unit:
         if ch in "/+#\x00" or ord(ch) < 33:
             raise ValueError("unit id must not contain / + # or blanks")
-    return unit
+    if not prefix or "+" in prefix or "#" in prefix or "\x00" in prefix or prefix[0] == "/" or prefix[-1] == "/":
+        raise ValueError("prefix must be a topic name without wildcards or outer slashes")
+    return prefix + "/" + unit
 
 
 MAX_PAYLOAD = const(2000)   # bytes: every payload is built in one preallocated buffer (no growth)
@@ -237,18 +232,6 @@ def _take(view=False):
     b = memoryview(_b)[:_n]
     _n = 0
     return b if view else bytes(b)
-
-
-def obj(pairs):
-    """An ordered JSON object from (key, value) pairs, as str."""
-    global _n
-    _n = 0
-    try:
-        _obj(pairs)
-    except Exception:
-        _n = 0
-        raise
-    return _take().decode()
 
 
 def begin():
