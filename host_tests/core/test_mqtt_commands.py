@@ -1,4 +1,5 @@
 """Command topics, the one set of limits, cancel and telegram parsing (both runtimes)."""
+from mqtt_helpers import REASONS
 from support import NullSink, raises
 
 from faxbridge.core.mqtt import commands as C
@@ -6,7 +7,7 @@ from faxbridge.core.mqtt import commands as C
 
 def _err(fn, *a):
     e = raises(C.CommandError, fn, *a)
-    assert e.reason in C.REASONS and e.detail
+    assert e.reason in REASONS and e.detail
     return e
 
 
@@ -68,7 +69,7 @@ def _fax_number(number):
         p.feed(json.dumps(doc).encode())
         return p.end()
     except C.CommandError as e:
-        assert e.reason in C.REASONS and e.detail and e.ref == "J"
+        assert e.reason in REASONS and e.detail and e.ref == "J"
         return e
 
 

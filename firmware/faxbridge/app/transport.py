@@ -23,7 +23,8 @@ _TCP_NODELAY = const(1)
 def urandom_float():
     """A float in [0, 1) from os.urandom: the reconnect backoff's jitter (session rand)."""
     import os
-    return os.urandom(2)[0] / 256 + os.urandom(1)[0] / 65536
+    b = os.urandom(2)
+    return ((b[0] << 8) | b[1]) / 65536
 
 
 def pem_to_der(data):

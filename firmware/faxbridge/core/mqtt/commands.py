@@ -36,8 +36,7 @@ UNKNOWN_COMMAND = "unknown_command"
 EMPTY = "empty"
 BUSY = "busy"                # the unit cannot take it now (queue full)
 REJECTED = "rejected"        # the application refused it (e.g. unknown job to cancel)
-REASONS = (TOO_LARGE, BAD_JSON, MISSING, BAD_FIELD, UNKNOWN_FIELD, UNKNOWN_COMMAND, EMPTY,
-           BUSY, REJECTED)
+# (the list of them, for tests: host_tests/core/mqtt_helpers.REASONS)
 
 JOB_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
 

@@ -381,7 +381,7 @@ def cafis_verdict(ref, verdict, code, rule, field=None, detail=None):
 
 
 def cmd_error(cmd, reason, detail=None, ref=None):
-    """fields for cmd/error: which command, a reason code (commands.REASONS) and detail."""
+    """fields for cmd/error: which command, a reason code (commands: the reason constants) and detail."""
     return (("cmd", cmd), ("reason", reason), ("detail", detail), ("ref", ref))
 
 
