@@ -162,9 +162,10 @@ def test_a_ref_refused_before_its_payload_is_answered_once():
 
 
 def test_a_telegram_with_a_ref_is_taken_in_with_little_heap():
-    # issue 13: per telegram, on_publish_start allocated 544 B (the topic split into a list,
-    # the hash pattern as a new bytes; the seen key was made again at the answer), 320 B now
-    # (64-bit unix port, collector off: the suffix, the ref, the route, the key)
+    # issue 13: per telegram, on_publish_start allocated 544 B (the topic split into a list
+    # of new strings), 416 B now (64-bit unix port, collector off: the suffix, the ref, the
+    # route, the seen key, the window's hash pattern); the key is no longer made again at
+    # the answer
     if not hasattr(gc, "mem_alloc"):
         return
     ln, _got = _link()
@@ -183,7 +184,7 @@ def test_a_telegram_with_a_ref_is_taken_in_with_little_heap():
     ln.on_publish_start = measured
     for i in range(4):
         _pub(ln, "cmd/telegram/center/r%d" % i, b"00" * 40, pid=i + 2)
-    assert len(most) == 4 and max(most) <= 352, most
+    assert len(most) == 4 and max(most) <= 448, most
     assert len(_events(ln)) == 4
 
 

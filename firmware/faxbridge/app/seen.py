@@ -61,7 +61,6 @@ class Seen:
         # of its (pid, crc) at 2 * size + slot (DUP and retained commands only: rare, so a
         # collision's extra read is cheap there, while every telegram's ref is looked up)
         self.hx = bytearray(3 * size)
-        self.pat = bytearray(2)   # has_ref()'s search pattern
         self.n = 0        # answers recorded (the newest slot's n)
         self.next = 0     # the slot written next
         self.gen = 0      # the connection answers are given on now (connected())
@@ -113,8 +112,8 @@ class Seen:
 
     def has_ref(self, key):
         """key: bytes (the sender's initial and the ref). True if an answer to it is in the window."""
-        pat = self.pat     # the hash as 2 bytes, in place (every telegram with a ref)
-        _put16(pat, 0, _h16(binascii.crc32(key)))
+        h = _h16(binascii.crc32(key))
+        pat = bytes((h >> 8, h & 0xFF))
         e = 2 * self.size
         j = -1
         while True:         # the slots whose ref hash is h (at even offsets)
