@@ -107,7 +107,7 @@ def _span(a, k, n, pre="", mid="", post=""):
 
 
 def announce(sess, i, pid, unit, root, disc, now):
-    """Send config i of the ENTITIES on session sess when it can take it and the one before
+    """Send config i of the entities (_T) on session sess when it can take it and the one before
     (packet id pid) has its PUBACK: the session keeps a QoS 1 packet whole until then, so one
     config (a few hundred bytes) is held at a time. disc: (HA prefix, firmware version).
     Returns (i, pid) for the next call; i is -1 once all are sent (docs/ha.md)."""
