@@ -2,7 +2,11 @@
 Session, whole PUBLISH packets (the firmware writes headers only), an in-RAM outbox store, and
 a writer for what a session queues (the link's write path without a socket)."""
 from faxbridge.core.mqtt import codec
+from faxbridge.core.mqtt import commands as C
 
+# the reason codes cmd/error carries (docs/mqtt.md "Commands": stable strings)
+REASONS = (C.TOO_LARGE, C.BAD_JSON, C.MISSING, C.BAD_FIELD, C.UNKNOWN_FIELD, C.UNKNOWN_COMMAND,
+           C.EMPTY, C.BUSY, C.REJECTED)
 PUBLISH = 3   # packet types (MQTT 3.1.1 2.2.1)
 PUBACK = 4
 

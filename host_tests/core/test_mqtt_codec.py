@@ -56,6 +56,7 @@ def test_connect_with_will_user_password_flags():
     assert p.endswith(b"\x00\x01c\x00\x03t/a\x00\x07offline\x00\x01u\x00\x02pw")
     raises(ValueError, codec.encode_connect, "c", 30, True, None, None, "pw")
     raises(ValueError, codec.encode_connect, "c", 70000)
+    raises(ValueError, codec.encode_connect, "x" * 65536)   # a string is at most 65535 bytes (1.5.3)
 
 
 def test_remaining_length_boundaries():

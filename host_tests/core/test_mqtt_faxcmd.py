@@ -1,12 +1,13 @@
 """core/mqtt/faxcmd.py: the cmd/fax parsed as it streams in (docs/mqtt.md "Commands").
 
 Any split of a valid command gives what one feed gives; every malformed command gets its
-reason from commands.REASONS, fed whole or byte by byte; a 256 KB command streams through a
+reason from mqtt_helpers.REASONS, fed whole or byte by byte; a 256 KB command streams through a
 bounded heap (MicroPython's GC figures)."""
 import binascii
 import sys
 
 import faxcmd_big
+from mqtt_helpers import REASONS
 from support import NullSink, raises, tmpdir
 from faxbridge.core.mqtt import commands, faxcmd
 
@@ -318,7 +319,7 @@ def test_malformed_commands_get_their_reason():
     for payload, reason, detail in BAD:
         e = _bad(payload)
         assert e.reason == reason and detail in e.detail, (payload[:80], e.reason, e.detail)
-        assert e.reason in commands.REASONS
+        assert e.reason in REASONS
         e1 = _bad(payload, 1)                    # byte by byte: the same answer
         assert (e1.reason, e1.detail, e1.ref) == (e.reason, e.detail, e.ref), (payload[:80], e1.detail)
 
@@ -504,4 +505,4 @@ def test_mutated_commands_never_crash():
                 p.end()
                 assert len(sink.result()) >= 1
             except commands.CommandError as e:
-                assert e.reason in commands.REASONS and e.detail and sink.pages == []
+                assert e.reason in REASONS and e.detail and sink.pages == []

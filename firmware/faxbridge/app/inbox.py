@@ -60,6 +60,7 @@ class Inbox:
         self._pid = 0
         self._retain = False
         self._route = None
+        self._rk = None           # the seen-window key of its ref: the sender's initial and the ref
         self._fp = None
 
     async def _reader(self, c):
@@ -122,6 +123,7 @@ class Inbox:
                 sn.connected()
         self._err = None
         self._route = None
+        self._rk = None
         if not total:
             # clearing a retained command: no answer at all. MQTT 3.1.1 clears the retain flag
             # on delivery to an existing subscription (3.3.1.3), so every empty command is one
@@ -141,8 +143,10 @@ class Inbox:
                                             " not be retained (clear it: publish an empty retained"
                                             " message)" % sfx)
             kind, sender, ref = self._route = commands.route(sfx, self.default_sender)
+            if ref is not None and sn is not None:
+                self._rk = (sender[0] + ref).encode()   # the seen-window key of the ref
             commands.check_size(kind, total)
-            if ref is not None and self.seen is not None and self.seen.has_ref(_key(sender, ref)):
+            if self._rk is not None and sn.has_ref(self._rk):
                 self._k = _DROP  # answered before (the sender sent it again): acknowledge only
                 self.redelivered += 1
                 return
@@ -295,8 +299,7 @@ class Inbox:
                 self.held += 1
                 return False
         if sn is not None:
-            r = self._route
-            sn.add(pid, crc, _key(r[1], r[2]) if r and r[2] else None)
+            sn.add(pid, crc, self._rk)
         return True
 
     def _parse(self, k):
@@ -348,8 +351,3 @@ def _failed(e, ref=None):
     if isinstance(e, MemoryError):
         return commands.CommandError(commands.BUSY, "no memory to take it now; send it again", ref)
     return commands.CommandError(commands.REJECTED, "%s: %s" % (type(e).__name__, e), ref)
-
-
-def _key(sender, ref):
-    """The seen-window key of a telegram ref: the sender's initial and the ref, as bytes."""
-    return (sender[0] + ref).encode()

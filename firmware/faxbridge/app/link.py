@@ -35,14 +35,14 @@ class Link(Inbox):
                  backoff_min_ms=500, backoff_max_ms=60000, rand=None,
                  default_sender="center", on_error=None, nodelay=True, seen=None, spool=None,
                  answer_reserve=4096, discovery=None, file_chunk=512):
-        self.unit = contract.check_unit(unit)
+        self.root_s = contract.root(unit, prefix)   # checks the unit id and the prefix
+        self.unit = unit
         self.host = host
         self.port = port
         if tls is True:
             tls = transport.make_tls(cafile=ca, certfile=cert, keyfile=key)
         self.tls = tls or None
         self.server_name = server_name or host
-        self.root_s = contract.root(unit, prefix)
         self.root = (self.root_s + "/").encode()
         self.connect_timeout_ms = connect_timeout_ms
         self.nodelay = nodelay
@@ -189,8 +189,8 @@ class Link(Inbox):
                 continue
             # an event in flight (session.publish_ext): written from the store, its header
             # in place before its payload in the store's buffer, one write (so one TCP segment
-            # whatever Nagle does, and one TLS record). CPython gets a copy (its transport
-            # keeps what it is given; MicroPython's Stream sends or copies before it returns)
+            # whatever Nagle does, and one TLS record). MicroPython's Stream sends or copies
+            # it before it returns (CPython's Conn.write copies: its transport keeps views)
             pid = ch & 0xFFFF
             r = ob.packet(pid, ch > 0xFFFF, self.root)
             if r is None:
@@ -205,7 +205,7 @@ class Link(Inbox):
                     ob.lost_files += 1
                 self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
                 continue
-            c.write(pkt if transport.MICROPYTHON else bytes(pkt))
+            c.write(pkt)
             if ref is not None:
                 # a received page: after its head, the file through the store's buffer (free
                 # once written: rx.send writes each piece before it awaits; the size packet()

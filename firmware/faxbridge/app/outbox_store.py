@@ -38,7 +38,7 @@ import os
 
 from micropython import const
 
-from faxbridge.app.store import put32, u32
+from faxbridge.app.store import put32, remove, u32
 
 _HDR = const(8)
 _CRC = const(4)
@@ -47,18 +47,8 @@ _FMT_MAX = const(8192)   # largest body the format allows (a longer length is da
 _PLACE = const(0x3FFFFFFF)   # places are kept modulo 2**30 (see the docstring)
 
 
-def _crc(mv, crc=0):
-    return binascii.crc32(mv, crc) & 0xFFFFFFFF
-
-
-def _remove(p):
-    try:
-        os.remove(p)
-    except OSError:
-        pass
-
-
 def _sync(f):
+    """Flush f and fsync it where the runtime has fsync (CPython)."""
     f.flush()
     fs = getattr(os, "fsync", None)
     if fs is not None:
@@ -106,7 +96,7 @@ class FileStore:
                 n = f.readinto(h)
         except OSError:
             return 0
-        if n == 12 and h[:4] == b"FBA1" and u32(h, 8) == _crc(self._hh):
+        if n == 12 and h[:4] == b"FBA1" and u32(h, 8) == binascii.crc32(self._hh):
             return u32(h, 4)
         return 0  # unreadable: resend everything held (duplicates, never a loss)
 
@@ -119,8 +109,8 @@ class FileStore:
             os.mkdir(self.log_path[:-4])
         except OSError:
             pass
-        _remove(self.log_path + ".tmp")
-        _remove(self.ack_path + ".tmp")
+        remove(self.log_path + ".tmp")
+        remove(self.ack_path + ".tmp")
         self.acked = self._read_ack()
         try:
             os.stat(self.log_path)
@@ -168,13 +158,13 @@ class FileStore:
         n = (h[2] << 8) | h[3]
         if n < 1 or n > _FMT_MAX:
             return -1
-        crc = _crc(self._hh)
+        crc = binascii.crc32(self._hh)
         k = n
         while k:
             c = k if k < len(mv) else len(mv)
             if f.readinto(mv[:c]) != c or (k == n and 1 + mv[0] > n):
                 return -1  # short, or a suffix longer than the body
-            crc = _crc(mv[:c], crc)
+            crc = binascii.crc32(mv[:c], crc)
             k -= c
         if f.readinto(self._hc) != _CRC or u32(h, _HDR) != crc:
             return -1
@@ -206,7 +196,7 @@ class FileStore:
         b[8] = sl
         b[9:9 + sl] = suffix
         b[9 + sl:_HDR + n] = payload
-        put32(b, _HDR + n, _crc(self.buf[:_HDR + n]))
+        put32(b, _HDR + n, binascii.crc32(self.buf[:_HDR + n]))
         f = self.f
         f.seek(self.end)
         try:
@@ -265,7 +255,7 @@ class FileStore:
             b[:_HDR] = self._bh
             mv = memoryview(b)
         body = mv[_HDR:t]     # the body and its CRC: one view made per record read
-        if f.readinto(body) != n + _CRC or _crc(mv[:_HDR + n]) != u32(b, _HDR + n):
+        if f.readinto(body) != n + _CRC or binascii.crc32(mv[:_HDR + n]) != u32(b, _HDR + n):
             return None
         if at < 0:
             self.cur = off + t
@@ -282,7 +272,7 @@ class FileStore:
         h[2] = 0x41
         h[3] = 0x31
         put32(h, 4, seq)
-        put32(h, 8, _crc(self._hh))
+        put32(h, 8, binascii.crc32(self._hh))
         t = self.ack_path + ".tmp"
         with open(t, "wb") as f:
             f.write(h)

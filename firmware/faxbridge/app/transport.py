@@ -23,7 +23,8 @@ _TCP_NODELAY = const(1)
 def urandom_float():
     """A float in [0, 1) from os.urandom: the reconnect backoff's jitter (session rand)."""
     import os
-    return os.urandom(2)[0] / 256 + os.urandom(1)[0] / 65536
+    b = os.urandom(2)
+    return ((b[0] << 8) | b[1]) / 65536
 
 
 def pem_to_der(data):
@@ -45,24 +46,19 @@ def make_tls(cafile=None, cadata=None, certfile=None, keyfile=None, verify=True)
     """A client TLS context on either runtime. verify=True requires the server's certificate to
     chain to cafile/cadata and to match the host name (MicroPython's default is NOT to verify).
     certfile/keyfile: the client's own certificate and key (brokers that require one)."""
+    if not MICROPYTHON:
+        return _cpy.make_tls(cafile, cadata, certfile, keyfile, verify)
     import ssl
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if verify:
         ctx.verify_mode = ssl.CERT_REQUIRED
         if cafile or cadata:
-            if MICROPYTHON:
-                # MicroPython's mbedTLS binding takes one DER certificate
-                if cafile:
-                    with open(cafile, "rb") as f:
-                        cadata = f.read()
-                ctx.load_verify_locations(cadata=pem_to_der(cadata))
-            else:
-                ctx.load_verify_locations(cafile=cafile, cadata=cadata)
-        elif not MICROPYTHON:
-            ctx.load_default_certs()
+            # MicroPython's mbedTLS binding takes one DER certificate
+            if cafile:
+                with open(cafile, "rb") as f:
+                    cadata = f.read()
+            ctx.load_verify_locations(cadata=pem_to_der(cadata))
     else:
-        if not MICROPYTHON:
-            ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     if certfile:
         ctx.load_cert_chain(certfile, keyfile)
@@ -92,48 +88,12 @@ if MICROPYTHON:
                 pass
 
     sleep_ms = asyncio.sleep_ms
-else:
-    class Conn:
-        """CPython's reader/writer behind readinto/write/drain/close."""
 
-        def __init__(self, r, w):
-            self.r = r
-            self.w = w
-
-        async def readinto(self, buf):
-            data = await self.r.read(len(buf))
-            n = len(data)
-            buf[:n] = data
-            return n
-
-        def write(self, data):
-            self.w.write(data)
-
-        async def drain(self):
-            await self.w.drain()
-
-        async def close(self):
-            try:
-                self.w.close()
-                await asyncio.wait_for(self.w.wait_closed(), 1)
-            except Exception:
-                pass
-
-    async def sleep_ms(ms):
-        await asyncio.sleep(ms / 1000)
-
-
-async def connect(addr, tls, server_name, timeout_s, nodelay=True):
-    """Non-blocking TCP (+TLS) connect with TCP_NODELAY -> Conn."""
-    s = socket.socket(addr[0], socket.SOCK_STREAM, addr[2])
-    nd = 1 if nodelay else 0
-    try:
-        s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, nd)
-    except OSError:
-        pass  # a stack without the option: still works, small publishes are slower
-    s.setblocking(False)
-    if MICROPYTHON:
+    async def connect(addr, tls, server_name, timeout_s, nodelay=True):
+        """Non-blocking TCP (+TLS) connect with TCP_NODELAY -> Conn (the caller times it
+        out: asyncio.wait_for)."""
         from errno import EINPROGRESS
+        s = _socket(addr, nodelay)
         try:
             s.connect(addr[-1])
         except OSError as e:
@@ -144,16 +104,23 @@ async def connect(addr, tls, server_name, timeout_s, nodelay=True):
             s = tls.wrap_socket(s, server_hostname=server_name, do_handshake_on_connect=False)
             s.setblocking(False)
         return Conn(s)
+else:
+    # CPython (host tests, tools): the same calls over its asyncio streams, in
+    # tools/shim/cpython_transport.py (never on a board: imported by name at run time, so the
+    # firmware's import graph, tools/build.py, leaves it out)
+    _cpy = __import__("cpython_transport")
+    sleep_ms = _cpy.sleep_ms
+
+    async def connect(addr, tls, server_name, timeout_s, nodelay=True):
+        return await _cpy.connect(_socket(addr, nodelay), addr, tls, server_name, timeout_s, nodelay)
+
+
+def _socket(addr, nodelay):
+    """A non-blocking TCP socket with TCP_NODELAY set (or cleared)."""
+    s = socket.socket(addr[0], socket.SOCK_STREAM, addr[2])
     try:
-        await asyncio.wait_for(asyncio.get_event_loop().sock_connect(s, addr[-1]), timeout_s)
-        if tls is not None:
-            r, w = await asyncio.wait_for(asyncio.open_connection(
-                sock=s, ssl=tls, server_hostname=server_name), timeout_s)
-        else:
-            r, w = await asyncio.open_connection(sock=s)
-        # CPython's asyncio turns TCP_NODELAY on for every TCP transport; keep the choice
-        s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, nd)
-        return Conn(r, w)
-    except BaseException:
-        s.close()
-        raise
+        s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1 if nodelay else 0)
+    except OSError:
+        pass  # a stack without the option: still works, small publishes are slower
+    s.setblocking(False)
+    return s

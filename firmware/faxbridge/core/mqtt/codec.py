@@ -55,19 +55,14 @@ def varint_size(n):
     return 4
 
 
-def _packet(first, body):
-    out = bytearray(1 + varint_size(len(body)) + len(body))
-    out[0] = first
-    p = varint_into(out, 1, len(body))
-    out[p:] = body
-    return bytes(out)
-
-
-def _field(b):
-    n = len(b)
-    if n > 65535:
-        raise ValueError("string longer than 65535 bytes")
-    return bytes((n >> 8, n & 0xFF)) + b
+def _str_into(buf, p, t):
+    """Write bytes t (at most 65535, checked by the caller) as an MQTT string (two length
+    bytes first, 1.5.3) at buf[p]; the new p."""
+    k = len(t)
+    buf[p] = k >> 8
+    buf[p + 1] = k & 0xFF
+    buf[p + 2:p + 2 + k] = t
+    return p + 2 + k
 
 
 def check_topic(topic, wildcards=False):
@@ -85,23 +80,37 @@ def encode_connect(client_id, keepalive=60, clean=True, will=None, username=None
     if not 0 <= keepalive <= 65535:
         raise ValueError("keepalive out of range")
     flags = 0x02 if clean else 0
-    tail = _field(_u8(client_id))
+    fs = [_u8(client_id)]
     if will is not None:
         wt, wp, wq, wr = will
         if wq not in (0, 1, 2):
             raise ValueError("bad will qos")
         flags |= 0x04 | (wq << 3) | (0x20 if wr else 0)
-        tail += _field(check_topic(wt)) + _field(_u8(wp))
+        fs += (check_topic(wt), _u8(wp))
     if username is not None:
         flags |= 0x80
-        tail += _field(_u8(username))
+        fs.append(_u8(username))
     if password is not None:
         if username is None:
             raise ValueError("a password needs a user name (3.1.2.9)")
         flags |= 0x40
-        tail += _field(_u8(password))
-    head = b"\x00\x04MQTT\x04" + bytes((flags, keepalive >> 8, keepalive & 0xFF))
-    return _packet(0x10, head + tail)
+        fs.append(_u8(password))
+    n = 10
+    for f in fs:
+        if len(f) > 65535:
+            raise ValueError("string longer than 65535 bytes")
+        n += 2 + len(f)
+    out = bytearray(1 + varint_size(n) + n)
+    out[0] = 0x10
+    p = varint_into(out, 1, n)
+    out[p:p + 7] = b"\x00\x04MQTT\x04"
+    out[p + 7] = flags
+    out[p + 8] = keepalive >> 8
+    out[p + 9] = keepalive & 0xFF
+    p += 10
+    for f in fs:
+        p = _str_into(out, p, f)
+    return bytes(out)
 
 
 def publish_header_into(buf, topic, payload_len, qos=0, retain=False, dup=False, pid=0, tail=b""):
@@ -190,12 +199,7 @@ def encode_subscribe(pid, filters):
     out[p + 1] = pid & 0xFF
     p += 2
     for f, q in filters:
-        t = _u8(f)
-        k = len(t)
-        out[p] = k >> 8
-        out[p + 1] = k & 0xFF
-        out[p + 2:p + 2 + k] = t
-        p += 2 + k
+        p = _str_into(out, p, _u8(f))
         out[p] = q
         p += 1
     return bytes(out)

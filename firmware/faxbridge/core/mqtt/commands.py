@@ -36,8 +36,7 @@ UNKNOWN_COMMAND = "unknown_command"
 EMPTY = "empty"
 BUSY = "busy"                # the unit cannot take it now (queue full)
 REJECTED = "rejected"        # the application refused it (e.g. unknown job to cancel)
-REASONS = (TOO_LARGE, BAD_JSON, MISSING, BAD_FIELD, UNKNOWN_FIELD, UNKNOWN_COMMAND, EMPTY,
-           BUSY, REJECTED)
+# (the list of them, for tests: host_tests/core/mqtt_helpers.REASONS)
 
 JOB_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
 
@@ -94,14 +93,21 @@ def route(suffix, default_sender="center"):
     if suffix == "cmd/telegram":
         return "telegram", default_sender, None
     if suffix.startswith("cmd/telegram/"):
-        parts = suffix[13:].split("/")
-        if parts[0] not in ("terminal", "center") or len(parts) > 2:
+        # read in place (no split): the sender, then "/" and the ref, or the end
+        ref = None
+        for sender in ("terminal", "center"):
+            e = 13 + len(sender)
+            if suffix.startswith(sender, 13) and (len(suffix) == e or suffix.startswith("/", e)):
+                ref = suffix[e + 1:] if len(suffix) > e else None
+                break
+        else:
+            ref = "/"
+        if ref is not None and "/" in ref:
             raise CommandError(UNKNOWN_COMMAND, "telegram topics are cmd/telegram, cmd/telegram/<sender>"
                                " and cmd/telegram/<sender>/<ref>, sender terminal or center")
-        ref = parts[1] if len(parts) == 2 else None
         if ref is not None and not name_ok(ref, _MAX_REF):
             raise CommandError(BAD_FIELD, "telegram ref must be 1..%d of A-Z a-z 0-9 . _ : -" % _MAX_REF)
-        return "telegram", parts[0], ref
+        return "telegram", sender, ref
     raise CommandError(UNKNOWN_COMMAND, "no such command: %s" % suffix)
 
 

@@ -39,20 +39,15 @@ EVENT_TOPICS = (FAX_STATUS, FAX_RECEIVED, CAFIS_VERDICT, CMD_ERROR)
 
 
 def root(unit, prefix=PREFIX):
-    """`<root>` of the contract: faxbridge/<unit-id>."""
-    check_unit(unit)
-    if not prefix or "+" in prefix or "#" in prefix or "\x00" in prefix or prefix[0] == "/" or prefix[-1] == "/":
-        raise ValueError("prefix must be a topic name without wildcards or outer slashes")
-    return prefix + "/" + unit
-
-
-def check_unit(unit):
+    """`<root>` of the contract: faxbridge/<unit-id>; ValueError for a bad unit id or prefix."""
     if not unit or len(unit) > 64:
         raise ValueError("unit id must be 1..64 characters")
     for ch in unit:
         if ch in "/+#\x00" or ord(ch) < 33:
             raise ValueError("unit id must not contain / + # or blanks")
-    return unit
+    if not prefix or "+" in prefix or "#" in prefix or "\x00" in prefix or prefix[0] == "/" or prefix[-1] == "/":
+        raise ValueError("prefix must be a topic name without wildcards or outer slashes")
+    return prefix + "/" + unit
 
 
 MAX_PAYLOAD = const(2000)   # bytes: every payload is built in one preallocated buffer (no growth)
@@ -239,18 +234,6 @@ def _take(view=False):
     return b if view else bytes(b)
 
 
-def obj(pairs):
-    """An ordered JSON object from (key, value) pairs, as str."""
-    global _n
-    _n = 0
-    try:
-        _obj(pairs)
-    except Exception:
-        _n = 0
-        raise
-    return _take().decode()
-
-
 def begin():
     """Start an object written field by field: begin(), field(..)..., end() -> bytes. For a
     payload with a few computed strings (HA discovery): no pairs and no joined str are built."""
@@ -270,6 +253,28 @@ def field(k, v, more=None, last=None):
     _piece(more)
     if last is not None:
         _piece(last)
+    _raw(b'"')
+
+
+def span(k, t, i, j, pre, mid, post):
+    """Field k: str pieces pre and mid, bytes t[i:j] (a table's printable ASCII without quote
+    or backslash, copied as it is) and str post, as one JSON string (core/mqtt/discovery.py)."""
+    global _n
+    _key(k)
+    _raw(b'"')
+    _piece(pre)
+    _piece(mid)
+    n = _n
+    m = n + j - i
+    if m > MAX_PAYLOAD:
+        _over()
+    b = _b
+    while i < j:
+        b[n] = t[i]
+        n += 1
+        i += 1
+    _n = m
+    _piece(post)
     _raw(b'"')
 
 
@@ -376,7 +381,7 @@ def cafis_verdict(ref, verdict, code, rule, field=None, detail=None):
 
 
 def cmd_error(cmd, reason, detail=None, ref=None):
-    """fields for cmd/error: which command, a reason code (commands.REASONS) and detail."""
+    """fields for cmd/error: which command, a reason code (commands: the reason constants) and detail."""
     return (("cmd", cmd), ("reason", reason), ("detail", detail), ("ref", ref))
 
 

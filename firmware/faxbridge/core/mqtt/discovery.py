@@ -9,59 +9,70 @@ configs are built one at a time (a few hundred bytes each), never all at once:
 """
 from faxbridge.core.mqtt import contract
 
-# (component, object id, name, state topic suffix, value_template, unit, device_class,
-#  state_class, diagnostic?, json_attributes_template). One row an entity (issue: the
-#  operator's entities); the state topic suffix is relative to <root>.
-ENTITIES = (
-    ("binary_sensor", "online", "Online", "availability", None, None, "connectivity", None, False, None),
-    ("sensor", "modem", "Modem state", "telemetry", "{{ value_json.modem }}", None, None, None, False, None),
-    ("sensor", "jobs_queued", "Fax jobs queued", "telemetry", "{{ value_json.queued }}", "jobs", None,
-     "measurement", False, None),
-    ("sensor", "outbox_depth", "Outbox depth", "telemetry", "{{ value_json.outbox.depth }}", "events", None,
-     "measurement", True, None),
-    ("sensor", "heap_free", "Free heap", "telemetry", "{{ value_json.heap_free }}", "B", "data_size",
-     "measurement", True, None),
-    ("sensor", "uptime", "Uptime", "telemetry", "{{ value_json.uptime }}", "s", "duration", None, True, None),
-    ("sensor", "last_fax_status", "Last fax status", "fax/status",
-     "{{ value_json.code }} {{ value_json.category }}", None, None, None, False,
-     "{{ {'job': value_json.job, 'code': value_json.code, 'meaning': value_json.category,"
-     " 'final': value_json.final, 'pages': value_json.pages} | tojson }}"),
-    ("sensor", "last_verdict", "Last CAFIS verdict", "cafis/verdict",
-     "{{ value_json.verdict }}{{ ' ' ~ value_json.code if value_json.code else '' }}", None, None,
-     None, False,
-     "{{ {'ref': value_json.ref, 'rule': value_json.rule, 'field': value_json.field} | tojson }}"),
-    ("sensor", "faxes_sent", "Faxes sent", "telemetry", "{{ value_json.counters.fax_sent }}", "faxes", None,
-     "total_increasing", False, None),
-    ("sensor", "faxes_failed", "Faxes failed", "telemetry", "{{ value_json.counters.fax_failed }}", "faxes",
-     None, "total_increasing", False, None),
-    ("sensor", "faxes_received", "Faxes received", "telemetry", "{{ value_json.counters.fax_received }}",
-     "faxes", None, "total_increasing", False, None),
-    ("sensor", "telegrams_accepted", "Telegrams accepted", "telemetry",
-     "{{ value_json.counters.tel_accepted }}", "telegrams", None, "total_increasing", False, None),
-    ("sensor", "telegrams_rejected", "Telegrams rejected", "telemetry",
-     "{{ value_json.counters.tel_rejected }}", "telegrams", None, "total_increasing", False, None),
+# The entities (issue: the operator's entities), one row each, every field ended by ";":
+# component (b: binary_sensor, s: sensor); object id; name; state topic suffix (relative to
+# <root>); value_template, where a bare path x stands for "{{ value_json.x }}"; unit;
+# device_class; state_class; d if diagnostic; json_attributes_template. One bytes constant
+# (in flash when frozen), read in place: no tuple or str per field.
+_T = (
+    b"b;online;Online;availability;;;connectivity;;;;"
+    b"s;modem;Modem state;telemetry;modem;;;;;;"
+    b"s;jobs_queued;Fax jobs queued;telemetry;queued;jobs;;measurement;;;"
+    b"s;outbox_depth;Outbox depth;telemetry;outbox.depth;events;;measurement;d;;"
+    b"s;heap_free;Free heap;telemetry;heap_free;B;data_size;measurement;d;;"
+    b"s;uptime;Uptime;telemetry;uptime;s;duration;;d;;"
+    b"s;last_fax_status;Last fax status;fax/status;{{ value_json.code }} {{ value_json.category }};;;;;"
+    b"{{ {'job': value_json.job, 'code': value_json.code, 'meaning': value_json.category,"
+    b" 'final': value_json.final, 'pages': value_json.pages} | tojson }};"
+    b"s;last_verdict;Last CAFIS verdict;cafis/verdict;"
+    b"{{ value_json.verdict }}{{ ' ' ~ value_json.code if value_json.code else '' }};;;;;"
+    b"{{ {'ref': value_json.ref, 'rule': value_json.rule, 'field': value_json.field} | tojson }};"
+    b"s;faxes_sent;Faxes sent;telemetry;counters.fax_sent;faxes;;total_increasing;;;"
+    b"s;faxes_failed;Faxes failed;telemetry;counters.fax_failed;faxes;;total_increasing;;;"
+    b"s;faxes_received;Faxes received;telemetry;counters.fax_received;faxes;;total_increasing;;;"
+    b"s;telegrams_accepted;Telegrams accepted;telemetry;counters.tel_accepted;telegrams;;total_increasing;;;"
+    b"s;telegrams_rejected;Telegrams rejected;telemetry;counters.tel_rejected;telegrams;;total_increasing;;;"
 )
 
 
 def count():
-    return len(ENTITIES)
+    return _T.count(b";") // 10
+
+
+def _at(a, n):
+    """Where field n of the row at offset a of _T begins (it ends at the next ";")."""
+    for _j in range(n):
+        a = _T.find(b";", a) + 1
+    return a
+
+
+def _row(i, unit, ha_prefix):
+    """(offset, node, topic) of entity i's row in _T; its config's topic is also the one whose
+    empty retained message removes it (docs/ha.md)."""
+    a = _at(0, 10 * i)
+    o = _at(a, 1)
+    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
+    return a, node, "%s/%s/%s/%s/config" % (
+        ha_prefix, "binary_sensor" if _T[a] == 98 else "sensor", node, _T[o:_T.find(b";", o)].decode())
 
 
 def config(i, unit, root, ha_prefix="homeassistant", version=""):
     """(topic, payload bytes) of entity i's discovery config: retained, QoS 1. Written field by
-    field into the contract's buffer (contract.begin/field/end): about the payload and its topic
-    are allocated, a few hundred bytes."""
-    comp, oid, name, sfx, tmpl, uom, dcls, scls, diag, attrs = ENTITIES[i]
-    node = _node(unit)
+    field into the contract's buffer (contract.begin/field/span/end): about the payload and its
+    topic are allocated, a few hundred bytes."""
+    a, node, topic = _row(i, unit, ha_prefix)
     f = contract.field
+    s = _span
     contract.begin()
-    f("name", name)
-    f("unique_id", node, "_", oid)
-    f("object_id", node, "_", oid)
-    f("state_topic", root, "/", sfx)
-    if tmpl:
-        f("value_template", tmpl)
-    if comp == "binary_sensor":
+    s(a, "name", 2)
+    s(a, "unique_id", 1, node, "_")
+    s(a, "object_id", 1, node, "_")
+    s(a, "state_topic", 3, root, "/")
+    if _T[_at(a, 4)] == 123:   # "{": a template as it is
+        s(a, "value_template", 4)
+    else:
+        s(a, "value_template", 4, "{{ value_json.", "", " }}")
+    if _T[a] == 98:    # "b": binary_sensor
         # the connectivity sensor reads availability itself: it must not go unavailable offline
         f("payload_on", "online")
         f("payload_off", "offline")
@@ -69,16 +80,13 @@ def config(i, unit, root, ha_prefix="homeassistant", version=""):
         f("availability_topic", root, "/availability")
         f("payload_available", "online")
         f("payload_not_available", "offline")
-    if attrs:
-        f("json_attributes_topic", root, "/", sfx)
-        f("json_attributes_template", attrs)
-    if uom:
-        f("unit_of_measurement", uom)
-    if dcls:
-        f("device_class", dcls)
-    if scls:
-        f("state_class", scls)
-    if diag:
+    if _T[_at(a, 9)] != 59:   # a json_attributes_template (";": none)
+        s(a, "json_attributes_topic", 3, root, "/")
+        s(a, "json_attributes_template", 9)
+    s(a, "unit_of_measurement", 5)
+    s(a, "device_class", 6)
+    s(a, "state_class", 7)
+    if _T[_at(a, 8)] != 59:   # "d"
         f("entity_category", "diagnostic")
     contract.nest("device")
     f("identifiers", [node])
@@ -86,27 +94,26 @@ def config(i, unit, root, ha_prefix="homeassistant", version=""):
     f("model", "faxbridge ESP32 field unit")
     f("manufacturer", "faxbridge")
     f("sw_version", version)
-    return "%s/%s/%s/%s/config" % (ha_prefix, comp, node, oid), contract.end(2)
+    return topic, contract.end(2)
 
 
-def _node(unit):
-    return "faxbridge_" + unit.replace("-", "_").replace(".", "_")
-
-
-def removal(i, unit, ha_prefix="homeassistant"):
-    """The topic whose empty retained message removes entity i (discovery switched off)."""
-    comp, oid = ENTITIES[i][0], ENTITIES[i][1]
-    return "%s/%s/%s/%s/config" % (ha_prefix, comp, _node(unit), oid)
+def _span(a, k, n, pre="", mid="", post=""):
+    """Field k: field n of the row at a, after str pieces pre and mid, before post; none if the
+    field is empty."""
+    i = _at(a, n)
+    j = _T.find(b";", i)
+    if j > i:
+        contract.span(k, _T, i, j, pre, mid, post)
 
 
 def announce(sess, i, pid, unit, root, disc, now):
-    """Send config i of the ENTITIES on session sess when it can take it and the one before
+    """Send config i of the entities (_T) on session sess when it can take it and the one before
     (packet id pid) has its PUBACK: the session keeps a QoS 1 packet whole until then, so one
     config (a few hundred bytes) is held at a time. disc: (HA prefix, firmware version).
     Returns (i, pid) for the next call; i is -1 once all are sent (docs/ha.md)."""
     if pid and sess.slot(pid) >= 0:
         return i, pid
-    n = len(ENTITIES)
+    n = count()
     if 0 <= i < n and sess.can_publish():
         t, p = config(i, unit, root, disc[0], disc[1])
         pid = sess.publish(t.encode(), p, 1, True, now)

@@ -299,12 +299,6 @@ class Outbox:
             self.acked = d
             self._t_ack = -1
 
-    def stats(self):
-        return (("depth", self.depth()), ("bytes", self.store.used()),
-                ("last_seq", self.last), ("dropped_telemetry", self.dropped_telemetry),
-                ("refused_progress", self.refused_progress), ("refused_result", self.refused_result),
-                ("refused_answer", self.refused_answer), ("lost_files", self.lost_files))
-
     def close(self, now=0):
         self.poll(now, True)
         self.store.close()
