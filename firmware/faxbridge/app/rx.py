@@ -22,17 +22,17 @@ from faxbridge.core.mqtt.outbox import OutboxFull
 _MP = sys.implementation.name == "micropython"
 
 
-class RxSink:
-    """A reception's page sink: the T.4 decoder that counts the lines is made once and reset
-    for each page; per page only the file is made. LSB-first data is reversed through `bufsize`
-    bytes, made at its first piece."""
+class RxSink(t4dec.Decoder):
+    """A reception's page sink: it is the T.4 decoder that counts the lines (one object, reset
+    for each page: `width` is the page's); per page only the file is made. LSB-first data is
+    reversed through `bufsize` bytes, made at its first piece."""
 
     def __init__(self, folder, fax_id, bufsize=256):
         self.dir = folder + fax_id
         self.fax_id = fax_id
         store.makedirs(self.dir)
         self.f = None
-        self.dec = t4dec.Decoder(1728, True)
+        t4dec.Decoder.__init__(self, 1728, True)
         self.pages = 0
         self.widths = []     # pixels per line of each page stored (one small int per page)
         self._buf = bufsize
@@ -48,16 +48,15 @@ class RxSink:
         if not isinstance(width, int):
             width = 1728
         self.msb = bool(info.get("msb_first", True)) if isinstance(info, dict) else True
-        self.dec.reset(width, True)
+        self.reset(width, True)
         self.index = index
-        self.width = width
         self.f = open(self.page_path(index), "wb")
 
     def write(self, mv):
         n = len(mv)
         if self.msb:
             self.f.write(mv)
-            self.dec.feed(mv)
+            self.feed(mv)
             return
         i = 0
         b = self._buf
@@ -71,7 +70,7 @@ class RxSink:
             t4.reverse(b, k)
             v = full if k == len(b) else full[:k]   # one view a piece, none when it is whole
             self.f.write(v)
-            self.dec.feed(v)
+            self.feed(v)
             i += k
 
     def end_page(self):
@@ -81,7 +80,7 @@ class RxSink:
         self.pages = self.index + 1
         del self.widths[self.index:]
         self.widths.append(self.width)
-        return self.dec.end()
+        return self.end()
 
     def abort(self):
         """Close and delete the page being stored, if any (a call that ended mid-page)."""

@@ -15,11 +15,9 @@ import sys
 
 from micropython import const
 
-try:
-    if sys.implementation.name != "micropython":
-        raise ImportError
-    from .t4fast import p1row as _p1row  # the viper twin
-except (ImportError, SyntaxError):  # CPython, or a port without the native emitter
+if sys.implementation.name == "micropython":  # the viper twin (see t4.py)
+    from .t4fast import p1row as _p1row
+else:
     from .t4py import p1row as _p1row
 
 _MAX_WIDTH = const(16384)  # refuse wider headers (the number is sane; a row is read in page-width pieces)
