@@ -35,6 +35,7 @@ class RxSink(t4dec.Decoder):
         t4dec.Decoder.__init__(self, 1728, True)
         self.pages = 0
         self.widths = []     # pixels per line of each page stored (one small int per page)
+        self.sizes = []      # and its bytes (publish() names them: no stat per page)
         self._buf = bufsize
 
     def page_path(self, index):
@@ -76,10 +77,14 @@ class RxSink(t4dec.Decoder):
     def end_page(self):
         f = self.f
         self.f = None
+        n = f.tell()
         f.close()
-        self.pages = self.index + 1
-        del self.widths[self.index:]
+        i = self.index
+        self.pages = i + 1
+        del self.widths[i:]
+        del self.sizes[i:]
         self.widths.append(self.width)
+        self.sizes.append(n)
         return self.end()
 
     def abort(self):
@@ -202,18 +207,15 @@ def publish(link, sink, info, log):
     if not isinstance(pp, dict):
         pp = ()     # the dict as it is: written with its keys sorted (contract._dict)
     fid = sink.fax_id if sink else None
-    sizes = []
+    sizes = sink.sizes if sink else ()
     of = sink.pages if sink else 0
     for i in range(of):
-        path = sink.page_path(i)
         try:
-            n = os.stat(path)[6]
-            link.event_file(contract.page_topic(fid, i + 1), path,
-                            contract.fax_page(fid, i + 1, of, sink.widths[i], n))
+            link.event_file(contract.page_topic(fid, i + 1), sink.page_path(i),
+                            contract.fax_page(fid, i + 1, of, sink.widths[i], sizes[i]))
         except (OSError, OutboxFull, ValueError) as e:   # kept on flash, pruned in turn
             log("modem: page %d of %s not queued (%s)" % (i + 1, fid, e))
-            n = None
-        sizes.append(n)
+            sizes[i] = None
     if sink is not None and not sink.pages:
         try:
             store.rmtree(sink.dir)    # nothing stored: no folder left behind
