@@ -110,6 +110,11 @@ def count(kind, path, station="", fine=True):
             return textpage.TextPages(s, _WIDTH, fine, station, "").count, None
         if kind in ("pbm", "pbmz"):
             rows = _rows(s)
+            if s is f and rows.kind == "P4":        # a stored P4 raster is there if the file is
+                at = f.tell()                       # long enough: no row read, no row buffer
+                if f.seek(0, 2) - at < ((rows.src_width + 7) >> 3) * rows.src_height:
+                    return 0, "pbm: raster ends early"
+                return 1, None
             row = bytearray(_WIDTH // 8)
             for _ in range(rows.src_height):        # read it all once: a short raster fails now
                 if not rows.readrow(row):
