@@ -83,3 +83,26 @@ def test_a_new_folder_under_existing_and_missing_parents():
     assert sorted(os.listdir(d + "/a/b")) == ["c", "d"]
     s = RxSink(d + "/rx/", "rx1-1")            # its folder made, parents included
     assert os.listdir(d + "/rx") == ["rx1-1"] and s.pages == 0
+
+
+def test_prune_of_an_empty_or_missing_folder_allocates_little():
+    # issue 13: before each reception; the folder's existence was checked with a stat (a
+    # 10-tuple) before it was listed: 416 B for an empty folder, now 256 (x64 .mpy). A missing
+    # folder (before the first reception ever) costs its OSError instead (384 B). Bound on
+    # MicroPython only (collector off).
+    import gc
+    d = tmpdir("rx") + "/rx/"
+    os.mkdir(d)
+    assert prune(d, 1, 1) == 0 and prune(d + "missing/", 1, 1) == 0
+    if not hasattr(gc, "mem_alloc"):
+        return
+    for folder, most in ((d, 320), (d + "missing/", 512)):
+        gc.collect()
+        gc.disable()
+        try:
+            a = gc.mem_alloc()
+            prune(folder, 1, 1)
+            n = gc.mem_alloc() - a
+        finally:
+            gc.enable()
+        assert n <= most, (folder, n)

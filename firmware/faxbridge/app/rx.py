@@ -127,22 +127,21 @@ def prune(folder, keep, max_bytes):
     gone = 0
     if not folder.endswith("/"):
         folder += "/"
-    try:
-        os.stat(folder)
-    except OSError:
-        return 0
     while True:
         count = total = low = 0
         oldest = None
-        for name in store.names(folder):
-            n = _number(name)
-            if n is None:
-                continue
-            count += 1
-            total += store.size(folder + name)
-            if oldest is None or n < low:
-                low = n
-                oldest = name
+        try:
+            for name in store.names(folder):
+                n = _number(name)
+                if n is None:
+                    continue
+                count += 1
+                total += store.size(folder + name)
+                if oldest is None or n < low:
+                    low = n
+                    oldest = name
+        except OSError:         # no folder yet (nothing received): nothing to prune, no stat
+            return gone
         if oldest is None or (count < keep and total <= max_bytes):
             return gone
         store.rmtree(folder + oldest)
