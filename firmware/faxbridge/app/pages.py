@@ -90,8 +90,9 @@ _EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0
 
 
 def when(t):
-    y, mo, d, h, mi = time.gmtime(int(t) - _EPOCH)[:5]
-    return "%04d-%02d-%02d %02d:%02d UTC" % (y, mo, d, h, mi)
+    """The text pages' header time of a job made at Unix time t, as bytes (what the renderer
+    draws: no str encoded per page)."""
+    return b"%04d-%02d-%02d %02d:%02d UTC" % time.gmtime(int(t) - _EPOCH)[:5]
 
 
 def count(kind, path, station="", fine=True):
