@@ -131,7 +131,7 @@ def dec(st, data, pos, row):
     state array layout is t4dec's. Returns the position reached."""
     dc = _DEC
     dc2 = _DEC2
-    tz8 = mhtab.TZ8
+    lz8 = mhtab.LZ8
     rv = mhtab.REV
     acc = st[0]
     n = st[1]
@@ -222,7 +222,7 @@ def dec(st, data, pos, row):
                 acc >>= k
                 n -= k
                 continue
-            t = tz8[low]
+            t = lz8[rv[low]]  # trailing zero bits
             zc += t
             acc >>= t + 1
             n -= t + 1
