@@ -98,11 +98,7 @@ class TextPages:
         when = _ascii(when)
         self.head = when + (b"  " if when and station else b"") + station  # the header's left
         self.f = text
-        self.count = self._count()
-        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
-
-    def _count(self):
-        self.rewind()
+        self.rewind()       # the pages counted: the layout run once through the text
         pages = 0
         while True:
             pages += 1
@@ -118,7 +114,8 @@ class TextPages:
             if kind == _END or self.peek() == _END:
                 break
         self.rewind()
-        return pages
+        self.count = pages
+        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
 
     def header(self, index):
         """The header text of page index (0-based), cols characters at most."""
