@@ -123,7 +123,8 @@ def prune(folder, keep, max_bytes):
     being received. Delivered pages are deleted at their PUBACK, so what this drops are pages
     not delivered yet (the broker unreachable that long): the oldest go first, and their outbox
     records are skipped when their turn comes (outbox.lost_files). One pass over the folder
-    per deletion; returns how many were deleted."""
+    per deletion; returns how many were deleted. A missing folder is made (the reception
+    about to be stored goes there)."""
     gone = 0
     if not folder.endswith("/"):
         folder += "/"
@@ -140,8 +141,9 @@ def prune(folder, keep, max_bytes):
                 if oldest is None or n < low:
                     low = n
                     oldest = name
-        except OSError:         # no folder yet (nothing received): nothing to prune, no stat
-            return gone
+        except OSError:         # no folder yet (the first reception): nothing to prune; it is
+            store.makedirs(folder)   # made here, so the sink's makedirs finds its parent (no
+            return gone              # failed mkdir and stat, each an exception)
         if oldest is None or (count < keep and total <= max_bytes):
             return gone
         store.rmtree(folder + oldest)
