@@ -87,7 +87,7 @@ class PbmRows:
         else:
             if self._chunk is None:
                 self._chunk = bytearray(256)
-                self._st = array.array("i", [0] * 6)
+                self._st = array.array("i", (0, 0, 0, 0, 0, 0))  # a constant: no list built
             st = self._st
             for i in range(6):
                 st[i] = 0
