@@ -74,7 +74,7 @@ class Rows:
 
 def decode(data, width, msb_first=False, chunk=None, plain=False):
     sink = Rows()
-    d = t4dec.Decoder(width, msb_first, sink, plain=plain)
+    d = t4dec.Decoder(width, msb_first, sink, t4py.dec if plain else None)
     if chunk is None:
         d.feed(data)
     else:

@@ -264,3 +264,15 @@ def test_a_page_after_the_first_allocates_little():
         finally:
             gc.enable()
         assert used <= most, (kind, used)
+
+
+def test_a_stored_p4_is_checked_by_its_size_and_a_short_raster_is_refused():
+    # the raster of a stored P4 is counted as there when the file holds ceil(w/8)*h bytes after
+    # the header (nothing read row by row); one byte short is refused, at either runtime
+    assert _count(_p4(1728, 40), "pbm") == (1, None)
+    assert _count(_p4(12, 3, b"\n"), "pbm") == (1, None)      # trailing bytes are not read
+    for data in (_p4(1728, 40)[:-1], b"P4\n16 3\n" + bytes(5), b"P4\n# note\n8 2\n"):
+        assert _count(data, "pbm") == (0, "pbm: raster ends early"), data[:12]
+    # P1 is still read in full: a bad digit is found at intake
+    n, why = _count(b"P1\n4 2\n0 1 0 1\n0 1 x 1\n", "pbm")
+    assert n == 0 and "bad character" in why, why

@@ -89,7 +89,7 @@ def test_decoder_twins_identical():
             res = []
             for plain in (True, False):
                 sink = Rows()
-                d = t4dec.Decoder(w, msb, sink, plain=plain)
+                d = t4dec.Decoder(w, msb, sink, t4py.dec if plain else None)
                 for i in range(0, len(data), 11):
                     d.feed(data[i:i + 11])
                 res.append((d.end(), sink.rows, sink.good, list(d.st)))

@@ -110,7 +110,7 @@ def _worker(root, paths):
         chunks = [dmv[i:i + 512] for i in range(0, len(data), 512)]
         for label, plain in (("viper", False), ("plain", True)):
             for sink in (None, lambda r, g: None):
-                d = t4dec.Decoder(1728, False, sink, plain=plain)
+                d = t4dec.Decoder(1728, False, sink, t4py.dec if plain else None)
                 d.feed(chunks[0])
                 rest = chunks[1:]
                 gc.collect()

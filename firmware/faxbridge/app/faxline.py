@@ -69,8 +69,9 @@ class FaxLine:
     def rx_sink(self):
         u = self.unit
         r = u.cfg["rx"]
-        rx.prune(u.flash + "rx/", r["keep"], r["max_kb"] * 1024)
-        self.rx = rx.RxSink(u.flash + "rx/", u.next_rx_id())
+        d = u.flash + "rx/"
+        rx.prune(d, r["keep"], r["max_kb"] * 1024)
+        self.rx = rx.RxSink(d, u.next_rx_id())
         return self.rx
 
     # ---- the task

@@ -90,8 +90,9 @@ _EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0
 
 
 def when(t):
-    y, mo, d, h, mi = time.gmtime(int(t) - _EPOCH)[:5]
-    return "%04d-%02d-%02d %02d:%02d UTC" % (y, mo, d, h, mi)
+    """The text pages' header time of a job made at Unix time t, as bytes (what the renderer
+    draws: no str encoded per page)."""
+    return b"%04d-%02d-%02d %02d:%02d UTC" % time.gmtime(int(t) - _EPOCH)[:5]
 
 
 def count(kind, path, station="", fine=True):
@@ -110,6 +111,11 @@ def count(kind, path, station="", fine=True):
             return textpage.TextPages(s, _WIDTH, fine, station, "").count, None
         if kind in ("pbm", "pbmz"):
             rows = _rows(s)
+            if s is f and rows.kind == "P4":        # a stored P4 raster is there if the file is
+                at = f.tell()                       # long enough: no row read, no row buffer
+                if f.seek(0, 2) - at < ((rows.src_width + 7) >> 3) * rows.src_height:
+                    return 0, "pbm: raster ends early"
+                return 1, None
             row = bytearray(_WIDTH // 8)
             for _ in range(rows.src_height):        # read it all once: a short raster fails now
                 if not rows.readrow(row):

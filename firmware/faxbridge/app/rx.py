@@ -22,19 +22,20 @@ from faxbridge.core.mqtt.outbox import OutboxFull
 _MP = sys.implementation.name == "micropython"
 
 
-class RxSink:
-    """A reception's page sink: the T.4 decoder that counts the lines is made once and reset
-    for each page; per page only the file is made. LSB-first data is reversed through `bufsize`
-    bytes, made at its first piece."""
+class RxSink(t4dec.Decoder):
+    """A reception's page sink: it is the T.4 decoder that counts the lines (one object, reset
+    for each page: `width` is the page's); per page only the file is made. LSB-first data is
+    reversed through `bufsize` bytes, made at its first piece."""
 
     def __init__(self, folder, fax_id, bufsize=256):
         self.dir = folder + fax_id
         self.fax_id = fax_id
         store.makedirs(self.dir)
         self.f = None
-        self.dec = t4dec.Decoder(1728, True)
+        t4dec.Decoder.__init__(self, 1728, True)
         self.pages = 0
         self.widths = []     # pixels per line of each page stored (one small int per page)
+        self.sizes = []      # and its bytes (publish() names them: no stat per page)
         self._buf = bufsize
 
     def page_path(self, index):
@@ -48,16 +49,15 @@ class RxSink:
         if not isinstance(width, int):
             width = 1728
         self.msb = bool(info.get("msb_first", True)) if isinstance(info, dict) else True
-        self.dec.reset(width, True)
+        self.reset(width, True)
         self.index = index
-        self.width = width
         self.f = open(self.page_path(index), "wb")
 
     def write(self, mv):
         n = len(mv)
         if self.msb:
             self.f.write(mv)
-            self.dec.feed(mv)
+            self.feed(mv)
             return
         i = 0
         b = self._buf
@@ -71,17 +71,21 @@ class RxSink:
             t4.reverse(b, k)
             v = full if k == len(b) else full[:k]   # one view a piece, none when it is whole
             self.f.write(v)
-            self.dec.feed(v)
+            self.feed(v)
             i += k
 
     def end_page(self):
         f = self.f
         self.f = None
+        n = f.tell()
         f.close()
-        self.pages = self.index + 1
-        del self.widths[self.index:]
+        i = self.index
+        self.pages = i + 1
+        del self.widths[i:]
+        del self.sizes[i:]
         self.widths.append(self.width)
-        return self.dec.end()
+        self.sizes.append(n)
+        return self.end()
 
     def abort(self):
         """Close and delete the page being stored, if any (a call that ended mid-page)."""
@@ -119,26 +123,27 @@ def prune(folder, keep, max_bytes):
     being received. Delivered pages are deleted at their PUBACK, so what this drops are pages
     not delivered yet (the broker unreachable that long): the oldest go first, and their outbox
     records are skipped when their turn comes (outbox.lost_files). One pass over the folder
-    per deletion; returns how many were deleted."""
+    per deletion; returns how many were deleted. A missing folder is made (the reception
+    about to be stored goes there)."""
     gone = 0
     if not folder.endswith("/"):
         folder += "/"
-    try:
-        os.stat(folder)
-    except OSError:
-        return 0
     while True:
         count = total = low = 0
         oldest = None
-        for name in store.names(folder):
-            n = _number(name)
-            if n is None:
-                continue
-            count += 1
-            total += store.size(folder + name)
-            if oldest is None or n < low:
-                low = n
-                oldest = name
+        try:
+            for name in store.names(folder):
+                n = _number(name)
+                if n is None:
+                    continue
+                count += 1
+                total += store.size(folder + name)
+                if oldest is None or n < low:
+                    low = n
+                    oldest = name
+        except OSError:         # no folder yet (the first reception): nothing to prune; it is
+            store.makedirs(folder)   # made here, so the sink's makedirs finds its parent (no
+            return gone              # failed mkdir and stat, each an exception)
         if oldest is None or (count < keep and total <= max_bytes):
             return gone
         store.rmtree(folder + oldest)
@@ -203,18 +208,15 @@ def publish(link, sink, info, log):
     if not isinstance(pp, dict):
         pp = ()     # the dict as it is: written with its keys sorted (contract._dict)
     fid = sink.fax_id if sink else None
-    sizes = []
+    sizes = sink.sizes if sink else ()
     of = sink.pages if sink else 0
     for i in range(of):
-        path = sink.page_path(i)
         try:
-            n = os.stat(path)[6]
-            link.event_file(contract.page_topic(fid, i + 1), path,
-                            contract.fax_page(fid, i + 1, of, sink.widths[i], n))
+            link.event_file(contract.page_topic(fid, i + 1), sink.page_path(i),
+                            contract.fax_page(fid, i + 1, of, sink.widths[i], sizes[i]))
         except (OSError, OutboxFull, ValueError) as e:   # kept on flash, pruned in turn
             log("modem: page %d of %s not queued (%s)" % (i + 1, fid, e))
-            n = None
-        sizes.append(n)
+            sizes[i] = None
     if sink is not None and not sink.pages:
         try:
             store.rmtree(sink.dir)    # nothing stored: no folder left behind

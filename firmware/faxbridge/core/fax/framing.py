@@ -10,7 +10,7 @@ Both loops work on a shared state array `st` (array("i", 4)) so that they return
         until src is used up, o >= cap (dst holds cap + 1), or DLE ETX (flags |= ETX_SEEN).
         DLE DLE is one DLE, DLE SUB two (Class 2.0 modems send it), DLE and anything else is
         dropped; a DLE ending src sets flag 1 (DLE pending) for the next call.
-The plain loops are framepy.py (CPython, and ports without the native emitter); on MicroPython
+The plain loops are framepy.py (CPython); on MicroPython
 the viper twins of framefast.py run (host_tests/core/test_fax_framing.py checks both give the
 same bytes), so the board never loads framepy.
 """
@@ -23,10 +23,7 @@ END = b"\x10\x03"          # DLE ETX: end of page data (either direction)
 ETX_SEEN = const(2)       # unstuff(): st[3] flags
 
 
-if sys.implementation.name == "micropython":
-    try:
-        from .framefast import stuff, unstuff  # noqa: F401 (viper: no allocation, 270 MB/s here)
-    except (ImportError, SyntaxError):           # a port without the native emitter
-        from .framepy import stuff, unstuff  # noqa: F401
+if sys.implementation.name == "micropython":  # every port the unit runs on has viper (t4.py)
+    from .framefast import stuff, unstuff  # noqa: F401 (no allocation, 270 MB/s here)
 else:
     from .framepy import stuff, unstuff  # noqa: F401

@@ -129,7 +129,6 @@ def pack():
             sec[base + ((v >> 8) | (hi << (n - 8)))] = (n << 12) | run
     rev = bytes(sum(((b >> i) & 1) << (7 - i) for i in range(8)) for b in range(256))
     lz8 = bytes(8 if b == 0 else 7 - max(i for i in range(8) if b >> i & 1) for b in range(256))
-    tz8 = bytes(8 if b == 0 else min(i for i in range(8) if b >> i & 1) for b in range(256))
     sent = bytes((1 << (8 - k)) - 1 for k in range(9))
     return (
         ("ENC", _le(enc, 4), "encoder, 4 bytes an entry (little-endian (bits << 4) | length, bits in "
@@ -141,8 +140,7 @@ def pack():
         ("DEC2", _le(sec, 2), "decoder second level: blocks of 32 entries indexed by the 5 bits after "
                               "the first 8, same packing"),
         ("REV", rev, "each byte with its bit order reversed"),
-        ("LZ8", lz8, "leading zero bits of a byte (8 for 0)"),
-        ("TZ8", tz8, "trailing zero bits of a byte (8 for 0)"),
+        ("LZ8", lz8, "leading zero bits of a byte (8 for 0); LZ8[REV[b]]: its trailing zero bits"),
         ("SENT", sent, "SENT[k]: ones in the low 8 - k bits"),
     )
 

@@ -15,11 +15,9 @@ import sys
 
 from micropython import const
 
-try:
-    if sys.implementation.name != "micropython":
-        raise ImportError
-    from .t4fast import p1row as _p1row  # the viper twin
-except (ImportError, SyntaxError):  # CPython, or a port without the native emitter
+if sys.implementation.name == "micropython":  # the viper twin (see t4.py)
+    from .t4fast import p1row as _p1row
+else:
     from .t4py import p1row as _p1row
 
 _MAX_WIDTH = const(16384)  # refuse wider headers (the number is sane; a row is read in page-width pieces)
@@ -89,7 +87,7 @@ class PbmRows:
         else:
             if self._chunk is None:
                 self._chunk = bytearray(256)
-                self._st = array.array("i", [0] * 6)
+                self._st = array.array("i", (0, 0, 0, 0, 0, 0))  # a constant: no list built
             st = self._st
             for i in range(6):
                 st[i] = 0

@@ -1,6 +1,6 @@
 """Streaming T.4 MH page decoder (sans-I/O): data in chunks of any size, good/bad line counts.
 
-    d = Decoder(width=1728, msb_first=False, sink=None)
+    d = Decoder(width=1728, msb_first=False, sink=None, step=None)
     d.feed(chunk)            # bytes/bytearray/memoryview, any size, as often as needed
     d.lines, d.bad_lines     # good and bad lines so far; d.done once RTC was seen
     d.end() -> (lines, bad_lines)   # no more data: a started line without EOL is bad
@@ -17,11 +17,9 @@ import sys
 
 from micropython import const
 
-try:
-    if sys.implementation.name != "micropython":
-        raise ImportError
-    from .t4fast import dec as _dec  # the viper twin
-except (ImportError, SyntaxError):  # CPython, or a port without the native emitter
+if sys.implementation.name == "micropython":  # the viper twin (see t4.py)
+    from .t4fast import dec as _dec
+else:
     from .t4py import dec as _dec
 
 # the state array's fields (t4fast.dec and t4py.dec use the same indices as numbers)
@@ -47,14 +45,13 @@ class Decoder:
     received page: app/rx.RxSink); the rows are made only for a sink, and again only when a
     page's width differs."""
 
-    def __init__(self, width=1728, msb_first=False, sink=None, plain=False):
+    def __init__(self, width=1728, msb_first=False, sink=None, step=None):
+        # step: the decoding loop, the runtime's by default (tests and tools/bench/t4.py pass
+        # t4py.dec to run the plain one on MicroPython)
         self.sink = sink
-        if plain:
-            from .t4py import dec as fn
-        else:
-            fn = _dec
-        self.fn = fn
-        self.st = array.array("i", [0] * _NSTATE)
+        self.fn = step or _dec
+        # _NSTATE zeros, a constant tuple (frozen: in flash): no list built per decoder
+        self.st = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
         self.width = 0
         self.row = self.prev = bytearray(1)  # without a sink the decoder draws no row
         self.reset(width, msb_first)

@@ -147,7 +147,7 @@ def dec(state, data, pos: int, row) -> int:
     rw = ptr8(row)  # noqa: F821
     dc = ptr16(_DEC)  # noqa: F821
     dc2 = ptr16(_DEC2)  # noqa: F821
-    tz8 = ptr8(mhtab.TZ8)  # noqa: F821
+    lz8 = ptr8(mhtab.LZ8)  # noqa: F821
     rv = ptr8(mhtab.REV)  # noqa: F821
     acc = st[0]
     n = st[1]
@@ -240,7 +240,7 @@ def dec(state, data, pos: int, row) -> int:
                 acc >>= k
                 n -= k
                 continue
-            t = tz8[low]
+            t = lz8[rv[low]]  # trailing zero bits
             zc += t
             acc >>= t + 1
             n -= t + 1

@@ -1,7 +1,8 @@
 """The T.4 hot loops in plain Python: the runtime's loops on CPython, and the originals of the
 viper twins in t4fast.py (same names, same algorithms, same tables; host_tests/core/
 test_t4_twins.py checks they give the same bytes). On MicroPython this module is imported only
-by tests that put its loops in t4 (test_t4_twins.py), Decoder(plain=True) or when the native emitter is missing.
+by tests and tools/bench/t4.py (its loops put in t4, Decoder(step=t4py.dec)): the board never
+carries it (tools/build.py skips the CPython branch of t4.py, t4dec.py and pbm.py).
 
     enc(row, out, width, minbits) -> n      one coded line (MH data, fill, EOL) into out
     rev(buf, n)                             bit order of buf[0:n] reversed in place
@@ -130,7 +131,7 @@ def dec(st, data, pos, row):
     state array layout is t4dec's. Returns the position reached."""
     dc = _DEC
     dc2 = _DEC2
-    tz8 = mhtab.TZ8
+    lz8 = mhtab.LZ8
     rv = mhtab.REV
     acc = st[0]
     n = st[1]
@@ -221,7 +222,7 @@ def dec(st, data, pos, row):
                 acc >>= k
                 n -= k
                 continue
-            t = tz8[low]
+            t = lz8[rv[low]]  # trailing zero bits
             zc += t
             acc >>= t + 1
             n -= t + 1

@@ -98,11 +98,7 @@ class TextPages:
         when = _ascii(when)
         self.head = when + (b"  " if when and station else b"") + station  # the header's left
         self.f = text
-        self.count = self._count()
-        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
-
-    def _count(self):
-        self.rewind()
+        self.rewind()       # the pages counted: the layout run once through the text
         pages = 0
         while True:
             pages += 1
@@ -113,12 +109,13 @@ class TextPages:
                 if kind < 0:
                     break
                 taken += 1
-            if kind >= 0:
-                self.end_of_full_page()
+            if kind >= 0 and self.peek() == _PAGEBREAK:  # a full page: a form feed right
+                self.la = None                            # after it makes no empty page
             if kind == _END or self.peek() == _END:
                 break
         self.rewind()
-        return pages
+        self.count = pages
+        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
 
     def header(self, index):
         """The header text of page index (0-based), cols characters at most."""
@@ -138,12 +135,20 @@ class TextPages:
         if index != self.at:
             self.rewind()
             self.at = 0
-            while self.at < index:  # take the pages before without drawing them
-                self._start(self.at)
-                while self._take():
-                    pass
-                self._finish()
-        self._start(index)
+        while True:  # each page from self.at: the ones before index taken without drawing
+            self.index = self.at
+            self.y = 0
+            self.ntext = 0
+            self.textline = -2  # which text line `text` holds (-1 header)
+            self.cached = -1  # what `last` holds: text line << 4 | font row, -2 white, -1 unknown
+            self.last = None  # the caller's row buffer last filled
+            self.done = False  # the layout reached a page break or the end
+            self.lines_taken = 0
+            if self.at == index:
+                break
+            while self._take():
+                pass
+            self._finish()
         self.at = -1
         if self.zero is None:
             from . import font  # only when a text page is drawn
@@ -178,11 +183,6 @@ class TextPages:
         for i in range(r):
             line[i] = lb[i]
         return r
-
-    def end_of_full_page(self):
-        """A page filled up: a form feed right after it makes no empty page."""
-        if self.peek() == _PAGEBREAK:
-            self.la = None
 
     def _read(self, line):
         if self.pending_ff:
@@ -260,16 +260,6 @@ class TextPages:
         return r
 
     # ---- the page: rows drawn from the text lines
-    def _start(self, index):
-        self.index = index
-        self.y = 0
-        self.ntext = 0
-        self.textline = -2  # which text line `text` holds (-1 header)
-        self.cached = -1  # what `last` holds: text line << 4 | font row, -2 white, -1 unknown
-        self.last = None  # the caller's row buffer last filled
-        self.done = False  # the layout reached a page break or the end
-        self.lines_taken = 0
-
     def _take(self):
         # next body text line into self.text; False when the page has no more
         if self.done or self.lines_taken >= self.body_lines:
@@ -285,7 +275,8 @@ class TextPages:
     def _finish(self):
         if not self.done:
             self.done = True
-            self.end_of_full_page()
+            if self.peek() == _PAGEBREAK:   # a full page: as in _count
+                self.la = None
         self.at = self.index + 1
 
     def readrow(self, row):
@@ -299,6 +290,7 @@ class TextPages:
         pitch = _CELL_H * vs
         top = _HEADER_TOP * vs >> 1  # scan lines above the header at this resolution
         body = _BODY_TOP * vs >> 1
+        line = -2  # white
         if top <= y < top + 8 * vs:
             line = -1
             frow = (y - top) // vs
@@ -306,9 +298,13 @@ class TextPages:
             line = (y - body) // pitch
             frow = ((y - body) % pitch) // vs
             if line >= self.body_lines or frow >= 8:
-                return self._white(row)
-        else:
-            return self._white(row)
+                line = -2
+        if line == -2:
+            if self.cached != -2 or row is not self.last:
+                row[:] = self.zero
+                self.cached = -2
+                self.last = row
+            return True
         t = self.text
         if line != self.textline:
             if line == -1:
@@ -338,11 +334,4 @@ class TextPages:
                     c[b + 1] |= (p >> 8) & 0xFF
                     c[b + 2] |= p & 0xFF
                 x += _CELL_W
-        return True
-
-    def _white(self, row):
-        if self.cached != -2 or row is not self.last:
-            row[:] = self.zero
-            self.cached = -2
-            self.last = row
         return True
