@@ -55,13 +55,38 @@ def _file(name):
     return None
 
 
+def _runtime_test(node):
+    """True/False for `sys.implementation.name ==/!= "micropython"` (the board's answer), else
+    None."""
+    t = node.test
+    if (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], (ast.Eq, ast.NotEq))
+            and ast.unparse(t.left) == "sys.implementation.name" and isinstance(t.comparators[0], ast.Constant)
+            and t.comparators[0].value == "micropython"):
+        return isinstance(t.ops[0], ast.Eq)
+    return None
+
+
+def _board_nodes(tree):
+    """Every node of tree, but the branch of an `if sys.implementation.name == "micropython"`
+    (or !=) that the board never takes (the CPython fallbacks: t4py, framepy)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        mp = _runtime_test(node) if isinstance(node, ast.If) else None
+        if mp is None:
+            todo.extend(ast.iter_child_nodes(node))
+        else:
+            todo.extend(node.body if mp else node.orelse)
+
+
 def _imports(path, name):
     """Dotted names this file imports (absolute, relative ones resolved), with `from X import y`
     giving X and X.y (X.y is kept only when it is a module)."""
     with open(path, encoding="utf-8") as f:
         tree = ast.parse(f.read(), path)
     pkg = name if path.endswith("__init__.py") else name.rpartition(".")[0]
-    for node in ast.walk(tree):
+    for node in _board_nodes(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 yield a.name
