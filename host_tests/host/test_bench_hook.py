@@ -222,3 +222,11 @@ def test_one_search_serves_both_tools(monkeypatch):
     ran = _fake_runs(monkeypatch, lambda kb, n: False)
     assert _bisect(400, 1536) is None and ran == [(1536, False)]
     assert calls == [(w32.LO_KB, w32.HI_KB, w32.STEP_KB, True), (400, 1536, heap.STEP_KB, False)]
+
+
+def test_heap_tool_answers_help_and_unknown_flags_with_its_usage_not_a_bisection():
+    for args, rc in ((["--help"], 0), (["--code", "--bogus"], 2)):
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench", "heap.py")] + args,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == rc, (args, r.returncode, r.stdout, r.stderr)
+        assert "--heap 600K" in r.stdout and "heap:" not in r.stdout, r.stdout

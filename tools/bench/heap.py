@@ -245,6 +245,11 @@ def module_heap():
 
 
 def main(argv):
+    known = {"--steps", "--code", "--modules", "--heap", "--hole", "--plug"}
+    flags = [a for a in argv[1:] if a.startswith("-")]
+    if any(a not in known for a in flags):
+        print(__doc__.split("Standalone:")[1].rstrip())   # --help, or a flag it does not know
+        return 0 if flags == ["--help"] or flags == ["-h"] else 2
     which = _scenario.steps(argv[argv.index("--steps") + 1]) if "--steps" in argv else None
     if "--code" in argv:
         code, residue, note = _wrap.code_heap()
