@@ -269,7 +269,8 @@ def answer_failed(m, s, name, now):
     if s.fcon:
         lost(m, s, name, now)
         return
-    m.end(now, status.from_answer(name), "ATA: " + name)
+    code = status.from_result(name, status.ANSWER_RESULTS)
+    m.end(now, 205001 if code is None else code, "ATA: " + name)
 
 
 def fdr(m, s, name, now):

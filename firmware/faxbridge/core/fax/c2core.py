@@ -6,7 +6,7 @@ the hooks listed in Machine. docs/fax.md has the states table and the module map
 """
 from micropython import const
 
-from faxbridge.core.fax import at, dialect, evidence, framing
+from faxbridge.core.fax import at, dialect, evidence, framing, status
 
 # States (names in STATE_NAMES, same order).
 _OFF = const(0)
@@ -386,7 +386,7 @@ class Machine:
             code, reason = s.outcome
         elif code is None:
             if s.hangup is not None:
-                code = self.d["hangup_code"](s.hangup)
+                code = status.from_hangup(s.hangup, self.d["hangup_code"])
                 reason = self.d["hangup_name"] % s.hangup
             else:
                 code, reason = 205001, "call ended without a result"

@@ -36,8 +36,8 @@ CLASS2 = {
     "responses": (("+FCON", _CON), ("+FHNG", _HNG), ("+FCSI", _RID), ("+FTSI", _RID),
                   ("+FDIS", _CAPS), ("+FDCS", _DCS), ("+FPTS", _PPR), ("+FET", _PPM)),
     "hangup_base": 10,              # +FHNG:<decimal>
-    "hangup_code": status.from_hangup,   # Table 5-5 -> InterFAX (spec/fax.md)
-    "hangup_text": hangup.describe,      # Table 5-5 -> (code, phase, text)
+    "hangup_code": status.HANGUPS,  # Table 5-5 -> InterFAX (spec/fax.md): status.from_hangup
+    "hangup_text": (hangup.CODES, hangup.PHASES, 10),   # Table 5-5 texts: hangup.describe
     "hangup_name": "+FHNG:%d",      # the call's reason when a hang-up code ends it
     "page_end": None,               # DLE ETX, then AT+FET=<ppm> (Class 2.0: <DLE><ppm>)
     "xon": True,                    # wait for XON (or xon_grace) after CONNECT to +FDT

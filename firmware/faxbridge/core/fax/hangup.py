@@ -61,35 +61,25 @@ CODES = (
 )
 
 
-def _phase_row(code):
-    """The PHASES row whose range holds code: [first, last, phase, heading], or None."""
+def describe(code, t=None):
+    """(code, phase, text): the evidence reported with every hang-up code. `t`: the dialect's
+    tables (codes, phases, base: dialect "hangup_text"), Table 5-5 when None; with base 16
+    (T.32) the code is reported as T.32 writes it, two hex digits. The text is the table's; for
+    a code the table leaves open, its group heading (T.32's groups have none)."""
+    codes, phases, base = t or (CODES, PHASES, 10)
+    h = "%02X" % code if base == 16 else "%d" % code
+    ph = txt = None
     i = 0
-    t = PHASES
-    while i >= 0:
-        j = t.find("\n", i + 1)
-        r = t[i + 1:j if j > 0 else len(t)].split(" ", 3)
-        if int(r[0]) <= code <= int(r[1]):
-            return r
+    while i >= 0:                       # the phase row whose range holds code
+        j = phases.find("\n", i + 1)
+        r = phases[i + 1:j if j > 0 else len(phases)].split(" ", 3)
+        if int(r[0], base) <= code <= int(r[1], base):
+            ph = r[2]
+            txt = r[3] if len(r) > 3 else None
+            break
         i = j
-    return None
-
-
-def phase(code):
-    """The phase letter of a hang-up code: 'call', 'A'..'D', 'rB'..'rD', 'recv', or None."""
-    r = _phase_row(code)
-    return r[2] if r else None
-
-
-def describe(code):
-    """(code, phase, text): the evidence reported with every +FHNG. The text is Table 5-5's;
-    for a code the table leaves open, its group heading."""
-    r = _phase_row(code)
-    key = "\n%d " % code
-    i = CODES.find(key)
+    i = codes.find("\n" + h + " ")
     if i >= 0:
-        j = CODES.find("\n", i + 1)
-        t = CODES[i + len(key):j if j > 0 else len(CODES)]
-    else:
-        t = r[3] if r else "Unknown hang-up code"
-    return (code, r[2] if r else None, t)
-
+        j = codes.find("\n", i + 1)
+        txt = codes[i + len(h) + 2:j if j > 0 else len(codes)]
+    return (h if base == 16 else code, ph, txt or "Unknown hang-up code")
