@@ -116,11 +116,8 @@ class Class2(c.Machine):
         s.next_src = None
         try:
             s.next_src = s.open_page(index)
-        except MemoryError:     # the unit's heap, not the page: -3, tried again later (job.py)
-            s.outcome = (-3, "out of memory opening a page: tried again later")
-            return None
-        except Exception as e:  # bad bitmap, bad text: the page could not be made
-            s.outcome = (204000, "page %d: %s" % (index + 1, e))
+        except Exception as e:
+            _fault(s, e, index, "opening")
             return None
         return s.next_src is not None
 
@@ -162,12 +159,9 @@ class Class2(c.Machine):
         while s.outcome is None and st[2] < n:
             if st[0] >= st[1]:
                 try:
-                    k = s.src.readinto(full[4])    # raw bytes
-                except MemoryError:    # the encoder is made at the first read: as in load_page
-                    s.outcome = (-3, "out of memory reading a page: tried again later")
-                    break
+                    k = s.src.readinto(full[4])    # raw bytes (the encoder is made at the first)
                 except Exception as e:
-                    s.outcome = (204000, "page %d: %s" % (s.index + 1, e))
+                    _fault(s, e, s.index, "reading")
                     break
                 if k is None or k <= 0:
                     break
@@ -341,6 +335,16 @@ class Class2(c.Machine):
         elif s.page_open:
             self.abort_page(s)
         a.page_end(self, s, verdict, now)
+
+
+def _fault(s, e, index, doing):
+    """Page `index` failed to open or read (raised e): MemoryError is the unit's heap, not the
+    page: -3, tried again later (job.py); anything else (bad bitmap, bad text): the page could
+    not be made, 204000."""
+    if isinstance(e, MemoryError):
+        s.outcome = (-3, "out of memory %s a page: tried again later" % doing)
+    else:
+        s.outcome = (204000, "page %d: %s" % (index + 1, e))
 
 
 def _close(src):
