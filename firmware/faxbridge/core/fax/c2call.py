@@ -211,18 +211,13 @@ def page_sent(m, s, name, now):
     m.command(m.d["ppm"] % s.ppm, C.FET, now, m.cfg["fet_timeout"])
 
 
-def ppm_verdict(m, s, name, now):
-    """OK / ERROR to <DLE><ppm> (Class 2.0): OK is MCF, RTP or PIP, ERROR is RTN or PIN (T.32,
-    as efax end_data and mgetty fax_send_ppm read it), unless +FPS: said which; a hang-up
-    other than +FHS:00 leaves the verdict unknown. Then as after AT+FET."""
-    if s.ppr is None and not s.hangup:
-        s.ppr = 1 if name == "OK" else 2
-    page_verdict(m, s, name, now)
-
-
 def page_verdict(m, s, name, now):
     """OK to AT+FET: +FPTS 1/3/5 confirm the page (Table 5-4); then the next page, the
-    same page again (rtn_resend), or the end."""
+    same page again (rtn_resend), or the end. Class 2.0, OK / ERROR to <DLE><ppm> (txppm): OK
+    is MCF, RTP or PIP, ERROR is RTN or PIN (T.32, as efax end_data and mgetty fax_send_ppm
+    read it), unless +FPS: said which; a hang-up other than +FHS:00 leaves it unknown."""
+    if m.state == C.TXPPM and s.ppr is None and not s.hangup:
+        s.ppr = 1 if name == "OK" else 2
     last = s.ppm == 2
     ppr = s.ppr
     if ppr is None and s.hangup == 0 and last:

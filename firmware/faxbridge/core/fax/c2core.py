@@ -78,8 +78,8 @@ TABLE = (
     TXEND | _ANY,            "lost",             _GONE,
     FET | _OK,               "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,     # +FPTS (Table 5-4)
     FET | _ANY,              "lost",             _GONE,
-    TXPPM | _OK,             "ppm_verdict",      _GONE | 1 << SETUP | 1 << FDT,     # T.32: MCF, RTP, PIP
-    TXPPM | _ERROR,          "ppm_verdict",      _GONE | 1 << SETUP | 1 << FDT,     # T.32: RTN, PIN
+    TXPPM | _OK,             "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,     # T.32: MCF, RTP, PIP
+    TXPPM | _ERROR,          "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,     # T.32: RTN, PIN
     TXPPM | _ANY,            "lost",             _GONE,
     ANSWER | _OK | _G,       "call_ok",          _GONE | 1 << FDR,                  # +FCON seen, else 9001
     ANSWER | _ANY,           "answer_failed",    _GONE,                             # VOICE 3936, NO CARRIER 488
@@ -202,7 +202,7 @@ class Machine:
             self.write(b"\r")             # any character aborts dialling (V.25 ter 6.3.1)
             self.goto(HANGUP, now, self.cfg["hangup_timeout"])
         elif st == XONWAIT or st == TXDATA or st == RXDATA:
-            self._leave(s, now)
+            self.fail(403, None, now)      # out of page data (the outcome is set: kept)
         return True                        # else the guard of the next result hangs up
 
     def poll(self, now):
@@ -296,7 +296,7 @@ class Machine:
         self.write(framing.END + b"\r")      # leave data mode if it is stuck there
         self.command("Z", RESET, now, self.cfg["reset_timeout"])
 
-    # ---- input: response lines (XON/XOFF: class2.Class2._flow) ------------------------
+    # ---- input: response lines (XON/XOFF: class2.Class2.feed) ------------------------
 
     def _line(self, line, now):
         kind = at.classify(line, self._cl)
@@ -365,11 +365,7 @@ class Machine:
             return
         if s.outcome is None:
             s.outcome = (code, reason)
-        self._leave(s, now)
-
-    def _leave(self, s, now):
-        """Out of page data first (DLE ETX sending, CAN receiving), else hang up."""
-        st = self.state
+        st = self.state                   # out of page data first (DLE ETX, CAN), else hang up
         if st == XONWAIT or st == TXDATA:
             self.end_data(now)
         elif st == RXDATA:

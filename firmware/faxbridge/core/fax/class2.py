@@ -247,20 +247,15 @@ class Class2(c.Machine):
             item = lr.item
             if item is None:
                 break
-            if isinstance(item, int):
-                self._flow(item, now)
-            else:
+            if not isinstance(item, int):
                 self._line(item, now)
-
-    def _flow(self, b, now):
-        """XON/XOFF: flow control, not an event of TABLE (XON ends XONWAIT at once)."""
-        if b == at.XOFF:
-            if self._xoff_t is None:
-                self._xoff_t = now
-        else:
-            self._xoff_t = None
-            if self.state == c.XONWAIT:
-                self.goto(c.TXDATA, now, None)
+            elif item == at.XOFF:     # XON/XOFF: flow control, not an event of TABLE
+                if self._xoff_t is None:
+                    self._xoff_t = now
+            else:
+                self._xoff_t = None
+                if self.state == c.XONWAIT:     # XON ends XONWAIT at once
+                    self.goto(c.TXDATA, now, None)
 
     def _rx_data(self, data, i, n, now):
         if not self._rx_armed:
@@ -285,7 +280,18 @@ class Class2(c.Machine):
                 st[3] = 0
                 if st[2]:
                     self._rx_write(self._full[3][:st[2]])
-                self._rx_page_end(now)
+                s = self._sess            # DLE ETX: the page ends, the sink's verdict
+                verdict = None
+                if s.page_open and s.outcome is None:
+                    s.page_open = False
+                    try:
+                        verdict = s.sink.end_page()
+                    except Exception as e:
+                        verdict = (0, 0)
+                        s.outcome = (205001, "sink: %s" % e)
+                elif s.page_open:
+                    self.abort_page(s)
+                a.page_end(self, s, verdict, now)
                 return st[0]
             else:
                 return n                  # the rest of the page comes in a later feed
@@ -321,20 +327,6 @@ class Class2(c.Machine):
             s.sink.abort()
         except Exception:
             pass
-
-    def _rx_page_end(self, now):
-        s = self._sess
-        verdict = None
-        if s.page_open and s.outcome is None:
-            s.page_open = False
-            try:
-                verdict = s.sink.end_page()
-            except Exception as e:
-                verdict = (0, 0)
-                s.outcome = (205001, "sink: %s" % e)
-        elif s.page_open:
-            self.abort_page(s)
-        a.page_end(self, s, verdict, now)
 
 
 def _fault(s, e, index, doing):
