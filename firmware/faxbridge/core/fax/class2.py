@@ -143,13 +143,10 @@ class Class2(c.Machine):
                 self._rx_armed = True
                 self._rx_last = now
             return out
-        if self.state == c.TXDATA and self._xoff_t is None:
-            return self._tx_chunk(now)
-        return b""
-
-    def _tx_chunk(self, now):
-        """Up to `chunk` stuffed page bytes (one more when a DLE ends them); at the end of the
-        page (or a failure) what is left, then DLE ETX."""
+        if self.state != c.TXDATA or self._xoff_t is not None:
+            return b""
+        # page data: up to `chunk` stuffed bytes (one more when a DLE ends them); at the end of
+        # the page (or a failure) what is left, then DLE ETX
         s = self._sess
         st = self._fst
         full = self._full
@@ -239,8 +236,35 @@ class Class2(c.Machine):
         i = 0
         n = len(data)
         while i < n:
-            if self.state == c.RXDATA:
-                i = self._rx_data(data, i, n, now)
+            if self.state == c.RXDATA:    # page data: unstuffed into the buffer, to the sink
+                if not self._rx_armed:
+                    break                 # nothing can come before our DC2: a stray LF
+                self._rx_last = now
+                if self._rx_lead:
+                    # CR/LF ending the CONNECT line may come after our DC2; page data never
+                    # starts so
+                    while i < n and (data[i] == 13 or data[i] == 10):
+                        i += 1
+                    if i >= n:
+                        break
+                    self._rx_lead = False
+                st = self._fst
+                st[0] = i
+                st[1] = n
+                cap = self._cap
+                while True:
+                    framing.unstuff(st, data, self._buf, cap)
+                    if st[2] >= cap:
+                        self._rx_write(self._full[st[2] - cap + 2])
+                    elif st[3] & framing.ETX_SEEN:
+                        st[3] = 0
+                        if st[2]:
+                            self._rx_write(self._full[3][:st[2]])
+                        _rx_page_end(self, now)
+                        i = st[0]         # what follows DLE ETX: response lines
+                        break
+                    else:
+                        return            # the rest of the page comes in a later feed
                 continue
             lr = self._lines
             i = lr.take(data, i)
@@ -256,45 +280,6 @@ class Class2(c.Machine):
                 self._xoff_t = None
                 if self.state == c.XONWAIT:     # XON ends XONWAIT at once
                     self.goto(c.TXDATA, now, None)
-
-    def _rx_data(self, data, i, n, now):
-        if not self._rx_armed:
-            return n                      # nothing can come before our DC2: a stray LF
-        self._rx_last = now
-        if self._rx_lead:
-            # CR/LF ending the CONNECT line may come after our DC2; page data never starts so
-            while i < n and (data[i] == 13 or data[i] == 10):
-                i += 1
-            if i >= n:
-                return n
-            self._rx_lead = False
-        st = self._fst
-        st[0] = i
-        st[1] = n
-        cap = self._cap
-        while True:
-            framing.unstuff(st, data, self._buf, cap)
-            if st[2] >= cap:
-                self._rx_write(self._full[st[2] - cap + 2])
-            elif st[3] & framing.ETX_SEEN:
-                st[3] = 0
-                if st[2]:
-                    self._rx_write(self._full[3][:st[2]])
-                s = self._sess            # DLE ETX: the page ends, the sink's verdict
-                verdict = None
-                if s.page_open and s.outcome is None:
-                    s.page_open = False
-                    try:
-                        verdict = s.sink.end_page()
-                    except Exception as e:
-                        verdict = (0, 0)
-                        s.outcome = (205001, "sink: %s" % e)
-                elif s.page_open:
-                    self.abort_page(s)
-                a.page_end(self, s, verdict, now)
-                return st[0]
-            else:
-                return n                  # the rest of the page comes in a later feed
 
     def _rx_write(self, mv):
         self._fst[2] = 0
@@ -327,6 +312,22 @@ class Class2(c.Machine):
             s.sink.abort()
         except Exception:
             pass
+
+
+def _rx_page_end(m, now):
+    """DLE ETX from the modem: the page ends, with the sink's verdict (c2call.page_end)."""
+    s = m._sess
+    verdict = None
+    if s.page_open and s.outcome is None:
+        s.page_open = False
+        try:
+            verdict = s.sink.end_page()
+        except Exception as e:
+            verdict = (0, 0)
+            s.outcome = (205001, "sink: %s" % e)
+    elif s.page_open:
+        m.abort_page(s)
+    a.page_end(m, s, verdict, now)
 
 
 def _fault(s, e, index, doing):
