@@ -191,14 +191,14 @@ FHS_CODES = (
 
 
 def test_every_fhs_row_has_a_code():
-    from faxbridge.core.fax import hangup, status, t32
+    from faxbridge.core.fax import dialect, status, t32
     assert [h for h, _ in FHS_CODES] == [row[:2] for row in t32.FHS.split("\n")[1:]]
     d = t32.CLASS20
     for h, code in FHS_CODES:
         assert status.from_hangup(int(h, 16), d["hangup_code"]) == code, h
-        e = hangup.describe(int(h, 16), d["hangup_text"])
+        e = dialect.describe_hangup(int(h, 16), d["hangup_text"])
         assert e[0] == h and e[1] is not None and e[2] != "Unknown hang-up code", e
-    assert hangup.describe(0xEE, d["hangup_text"]) == ("EE", None, "Unknown hang-up code")
+    assert dialect.describe_hangup(0xEE, d["hangup_text"]) == ("EE", None, "Unknown hang-up code")
     assert status.from_hangup(0xEE, d["hangup_code"]) == 7200
 
 

@@ -1,31 +1,31 @@
-from faxbridge.core.fax import hangup, status
+from faxbridge.core.fax import dialect, status
 
 
 def test_every_table_5_5_code_has_phase_and_text():
-    rows = hangup.CODES.split("\n")[1:]      # "<code> <text>", a row a line
+    rows = dialect.FHNG.split("\n")[1:]      # "<code> <text>", a row a line
     assert len(rows) == 40
     for code, txt in (r.split(" ", 1) for r in rows):
         code = int(code)
-        c, ph, t = hangup.describe(code)
+        c, ph, t = dialect.describe_hangup(code)
         assert c == code and t == txt and ph is not None
 
 
 def test_phases_follow_table_headings():
-    assert hangup.describe(0)[1] == "call"
-    assert hangup.describe(11)[1] == "A"
-    assert hangup.describe(25)[1] == "B"
-    assert hangup.describe(43)[1] == "C"
-    assert hangup.describe(54)[1] == "D"
-    assert hangup.describe(73)[1] == "rB"
-    assert hangup.describe(91)[1] == "rC"
-    assert hangup.describe(101)[1] == "rD"
-    assert hangup.describe(200)[1] == "recv"
-    assert hangup.describe(300)[1] is None
+    assert dialect.describe_hangup(0)[1] == "call"
+    assert dialect.describe_hangup(11)[1] == "A"
+    assert dialect.describe_hangup(25)[1] == "B"
+    assert dialect.describe_hangup(43)[1] == "C"
+    assert dialect.describe_hangup(54)[1] == "D"
+    assert dialect.describe_hangup(73)[1] == "rB"
+    assert dialect.describe_hangup(91)[1] == "rC"
+    assert dialect.describe_hangup(101)[1] == "rD"
+    assert dialect.describe_hangup(200)[1] == "recv"
+    assert dialect.describe_hangup(300)[1] is None
 
 
 def test_unlisted_code_gets_group_heading():
-    assert hangup.describe(45)[2] == "Transmit Phase C Hangup Codes"
-    assert hangup.describe(999) == (999, None, "Unknown hang-up code")
+    assert dialect.describe_hangup(45)[2] == "Transmit Phase C Hangup Codes"
+    assert dialect.describe_hangup(999) == (999, None, "Unknown hang-up code")
 
 
 def test_hangup_mapping_per_spec():

@@ -50,7 +50,10 @@ class Class2(c.Machine):
                 cfg[k] = config[k]
         dial.station_id(cfg["station_id"])    # the unit's config.py checks every other option
         order = cfg["class_order"] = tuple(cfg["class_order"])
-        if not order or [k for k in order if k not in dialect.CLASSES]:
+        bad = not order
+        for k in order:
+            bad = bad or k not in dialect.CLASSES
+        if bad:
             raise ValueError("class_order: one or more of %s" % ", ".join(dialect.CLASSES))
         n = int(cfg["chunk"])
         # one buffer for page data: sending, raw bytes in [0:n] and stuffed ones in [n:2n+2];

@@ -4,13 +4,14 @@ One state machine (class2.py) drives the modem; the spelling of every command, t
 every +F response it reads, and the tables that turn hang-up codes into InterFAX codes are
 looked up here by role. CLASS2 is the pre-standard dialect: its command set as spec/fax.md
 ("The modem side: Class 2") lists it and the reference transcripts show efax and sendfax using
-it; its responses are seed 001 5.4, its parameters 5.5, its hang-up codes Table 5-5.
+it; its responses are seed 001 5.4, its parameters 5.5, its hang-up codes Table 5-5 (FHNG, PHASES,
+read by describe_hangup for the end event's evidence).
 The Class 2.0 dialect (ITU-T T.32) is t32.CLASS20, a dict with the same keys, loaded only when
 the configuration picks it (get); docs/fax.md lists the keys.
 """
 from micropython import const
 
-from faxbridge.core.fax import at, hangup, params, status
+from faxbridge.core.fax import at, params, status
 
 # Roles of the +F responses the machine reads (values of RESPONSES).
 _CON = const(1)      # the fax call is up (T.30 phase B reached)
@@ -20,6 +21,67 @@ _CAPS = const(4)     # remote capabilities (DIS)
 _DCS = const(5)      # negotiated session parameters
 _PPR = const(6)      # post-page response (page verdict)
 _PPM = const(7)      # post-page message (received)
+
+# The hang-up status codes of Table 5-5: both tables one str each, a row a line (one object, in
+# flash when frozen), read in place by describe_hangup; t32.FHS and t32.PHASES are T.32's.
+# Phases of Table 5-5 (its group headings): "\n<first> <last> <phase> <heading>".
+PHASES = (
+    "\n0 9 call Call Placement and Termination"
+    "\n10 19 A Transmit Phase A & Miscellaneous Errors"
+    "\n20 39 B Transmit Phase B Hangup Codes"
+    "\n40 49 C Transmit Phase C Hangup Codes"
+    "\n50 69 D Transmit Phase D Hangup Codes"
+    "\n70 89 rB Receive Phase B Hangup Codes"
+    "\n90 99 rC Receive Phase C Hangup Codes"
+    "\n100 119 rD Receive Phase D Hangup Codes"
+    "\n120 255 recv Received Codes"
+)
+
+# Table 5-5 (seed 001, TABLE 5-5 HANGUP STATUS CODES), row by row in the seed's order:
+# "\n<code> <text>".
+FHNG = (
+    "\n0 Normal and proper end of connection"
+    "\n1 Ring Detect without successful handshake"
+    "\n2 Call aborted, from +FK or AN"
+    "\n3 No Loop Current"
+    "\n10 Unspecified Phase A error"
+    "\n11 No Answer (T.30 T1 timeout)"
+    "\n20 Unspecified Transmit Phase B error"
+    "\n21 Remote cannot receive or send"
+    "\n22 COMREC error in transmit Phase B"
+    "\n23 COMREC invalid command received."
+    "\n24 RSPEC error."
+    "\n25 DCS sent three times without response."
+    "\n26 DIX/DTC received 3 times; DCS not recognized"
+    "\n27 Failure to train at 2400 bps or +FMINSP value."
+    "\n28 RSPREC invalid response received."
+    "\n40 Unspecified Transmit Phase C error"
+    "\n43 DTE to DCE data underflow"
+    "\n50 Unspecified Transmit Phase D error."
+    "\n51 RSPREC error"
+    "\n52 No response to MPS repeated 3 times."
+    "\n53 Invalid response to MPS"
+    "\n54 No response to EOP repeated 3 times."
+    "\n55 Invalid response to EOP"
+    "\n56 NO response to EOM repeated 3 times."
+    "\n57 Invalid response to EOM."
+    "\n58 Unable to continue after PIN or PIP."
+    "\n70 Unspecified Receive Phase B error."
+    "\n71 RSPREC error."
+    "\n72 COMREC error."
+    "\n73 T.30 T2 timeout, expected page not received."
+    "\n74 T.30 T1 timeout after EOM received."
+    "\n90 Unspecified Receive Phase C error."
+    "\n91 Missing EOL after 5 seconds."
+    "\n92 Unused code."
+    "\n93 DCE to DTE buffer overflow."
+    "\n94 Bad CRC or frame (ECM or BFT modes)."
+    "\n100 Unspecified Receive Phase D errors."
+    "\n101 RSPREC invalid response received."
+    "\n102 COMREC invalid response received."
+    "\n103 Unable to continue after PIN or PIP"
+)
+
 
 CLASS2 = {
     # (body, required): optional ones may answer ERROR
@@ -37,7 +99,7 @@ CLASS2 = {
                   ("+FDIS", _CAPS), ("+FDCS", _DCS), ("+FPTS", _PPR), ("+FET", _PPM)),
     "hangup_base": 10,              # +FHNG:<decimal>
     "hangup_code": status.HANGUPS,  # Table 5-5 -> InterFAX (spec/fax.md): status.from_hangup
-    "hangup_text": (hangup.CODES, hangup.PHASES, 10),   # Table 5-5 texts: hangup.describe
+    "hangup_text": (FHNG, PHASES, 10),   # Table 5-5 texts: describe_hangup
     "hangup_name": "+FHNG:%d",      # the call's reason when a hang-up code ends it
     "page_end": None,               # DLE ETX, then AT+FET=<ppm> (Class 2.0: <DLE><ppm>)
     "xon": True,                    # wait for XON (or xon_grace) after CONNECT to +FDT
@@ -105,3 +167,27 @@ def read(m, s, name, args, now):
             s.ppm = v
         else:
             s.ppr = v
+
+
+def describe_hangup(code, t=None):
+    """(code, phase, text): the evidence reported with every hang-up code. `t`: the dialect's
+    tables (codes, phases, base: dialect "hangup_text"), Table 5-5 when None; with base 16
+    (T.32) the code is reported as T.32 writes it, two hex digits. The text is the table's; for
+    a code the table leaves open, its group heading (T.32's groups have none)."""
+    codes, phases, base = t or (FHNG, PHASES, 10)
+    h = "%02X" % code if base == 16 else "%d" % code
+    ph = txt = None
+    i = 0
+    while i >= 0:                       # the phase row whose range holds code
+        j = phases.find("\n", i + 1)
+        r = phases[i + 1:j if j > 0 else len(phases)].split(" ", 3)
+        if int(r[0], base) <= code <= int(r[1], base):
+            ph = r[2]
+            txt = r[3] if len(r) > 3 else None
+            break
+        i = j
+    i = codes.find("\n" + h + " ")
+    if i >= 0:
+        j = codes.find("\n", i + 1)
+        txt = codes[i + len(h) + 2:j if j > 0 else len(codes)]
+    return (h if base == 16 else code, ph, txt or "Unknown hang-up code")

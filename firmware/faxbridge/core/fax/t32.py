@@ -59,8 +59,8 @@ FHS = (
     "\nA3 Unable to continue after PIN or PIP"
 )
 
-# T.32's groups of the table, one row a line as hangup.PHASES: "\n<first> <last> <phase>" (hex;
-# the phase letters of hangup.PHASES).
+# T.32's groups of the table, one row a line as dialect.PHASES: "\n<first> <last> <phase>" (hex;
+# the phase letters of dialect.PHASES).
 PHASES = (
     "\n00 0F call"
     "\n10 1F A"
@@ -109,7 +109,7 @@ CLASS20 = {
                   ("+FCS", 5), ("+FPS", 6), ("+FET", 7)),
     "hangup_base": 16,               # +FHS:<hex>
     "hangup_code": HANGUPS,          # status.from_hangup reads it
-    "hangup_text": (FHS, PHASES, 16),    # hangup.describe reads it
+    "hangup_text": (FHS, PHASES, 16),    # dialect.describe_hangup reads it
     "hangup_name": "+FHS:%02X",
     "page_end": (b"\x10,", b"\x10;", b"\x10."),   # <DLE><ppm>: MPS, EOM, EOP by +FET code
     "xon": False,                    # no XON after CONNECT to +FDT: send at once
