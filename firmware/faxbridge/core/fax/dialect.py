@@ -23,7 +23,7 @@ _PPR = const(6)      # post-page response (page verdict)
 _PPM = const(7)      # post-page message (received)
 
 # The hang-up status codes of Table 5-5: both tables one str each, a row a line (one object, in
-# flash when frozen), read in place by describe_hangup; t32.FHS and t32.PHASES are T.32's.
+# flash when frozen), read in place by describe_hangup (t32.FHS and t32.PHASES are T.32's).
 # Phases of Table 5-5 (its group headings): "\n<first> <last> <phase> <heading>".
 PHASES = (
     "\n0 9 call Call Placement and Termination"
@@ -37,8 +37,8 @@ PHASES = (
     "\n120 255 recv Received Codes"
 )
 
-# Table 5-5 (seed 001, TABLE 5-5 HANGUP STATUS CODES), row by row in the seed's order:
-# "\n<code> <text>".
+# Table 5-5 (seed 001, TABLE 5-5 HANGUP STATUS CODES), row by row in the seed's order, one str
+# (40 tuples held 7.3 KB loaded as .mpy): "\n<code> <text>".
 FHNG = (
     "\n0 Normal and proper end of connection"
     "\n1 Ring Detect without successful handshake"
@@ -174,20 +174,37 @@ def describe_hangup(code, t=None):
     tables (codes, phases, base: dialect "hangup_text"), Table 5-5 when None; with base 16
     (T.32) the code is reported as T.32 writes it, two hex digits. The text is the table's; for
     a code the table leaves open, its group heading (T.32's groups have none)."""
-    codes, phases, base = t or (FHNG, PHASES, 10)
-    h = "%02X" % code if base == 16 else "%d" % code
+    if t is None:
+        codes, phases, base = FHNG, PHASES, 10
+    else:
+        codes, phases, base = t
     ph = txt = None
+    c = e = -1
     i = 0
-    while i >= 0:                       # the phase row whose range holds code
-        j = phases.find("\n", i + 1)
-        r = phases[i + 1:j if j > 0 else len(phases)].split(" ", 3)
-        if int(r[0], base) <= code <= int(r[1], base):
-            ph = r[2]
-            txt = r[3] if len(r) > 3 else None
+    while i >= 0:                       # phases[i]: the "\n" of a row; its range read in place
+        e = phases.find("\n", i + 1)
+        e = len(phases) if e < 0 else e
+        a = phases.find(" ", i)
+        b = phases.find(" ", a + 1)
+        if _int_at(phases, i + 1, a, base) <= code <= _int_at(phases, a + 1, b, base):
+            c = phases.find(" ", b + 1, e)  # the heading after it, if any
+            ph = phases[b + 1:e if c < 0 else c]
             break
-        i = j
-    i = codes.find("\n" + h + " ")
+        i = phases.find("\n", i + 1)
+    key = ("\n%02X " if base == 16 else "\n%d ") % code      # the row's start: one str made
+    i = codes.find(key)
     if i >= 0:
         j = codes.find("\n", i + 1)
-        txt = codes[i + len(h) + 2:j if j > 0 else len(codes)]
-    return (h if base == 16 else code, ph, txt or "Unknown hang-up code")
+        txt = codes[i + len(key):j if j > 0 else len(codes)]
+    elif c >= 0:
+        txt = phases[c + 1:e]           # a code the table leaves open: its group heading
+    return (key[1:-1] if base == 16 else code, ph, txt or "Unknown hang-up code")
+
+
+def _int_at(t, i, j, base):
+    """The number written in t[i:j] (decimal, or hex with base 16), read without a slice."""
+    v = 0
+    while i < j:
+        v = v * base + int(t[i], 16)
+        i += 1
+    return v

@@ -60,7 +60,7 @@ FHS = (
 )
 
 # T.32's groups of the table, one row a line as dialect.PHASES: "\n<first> <last> <phase>" (hex;
-# the phase letters of dialect.PHASES).
+# the phase letters of dialect.PHASES; T.32 names no headings).
 PHASES = (
     "\n00 0F call"
     "\n10 1F A"
