@@ -72,16 +72,12 @@ RETRYABLE = (263, 8021, 488, 3224, 3268)
 
 
 def category(code):
-    t = CODES
-    for k in range(0, len(t), 2):
-        if t[k] == code:
-            return t[k + 1]
-    return "unknown"
+    return from_result(code, CODES) or "unknown"
 
 
 def from_result(result, t=RESULTS):
     """Code for a final modem result string (BUSY, NO CARRIER, ...) in `t` (RESULTS, or
-    ANSWER_RESULTS for an answered call), or None."""
+    ANSWER_RESULTS for an answered call), or None. Any flat table of pairs (category: CODES)."""
     for k in range(0, len(t), 2):
         if t[k] == result:
             return t[k + 1]
