@@ -257,17 +257,26 @@ class Class2(c.Machine):
                 cap = self._cap
                 while True:
                     framing.unstuff(st, data, self._buf, cap)
-                    if st[2] >= cap:
-                        self._rx_write(self._full[st[2] - cap + 2])
-                    elif st[3] & framing.ETX_SEEN:
+                    k = st[2]
+                    etx = k < cap and st[3] & framing.ETX_SEEN
+                    if k < cap and not etx:
+                        return            # the rest of the page comes in a later feed
+                    if k:                 # a full buffer, or what DLE ETX left: to the sink
+                        st[2] = 0
+                        s = self._sess
+                        if s.page_open:
+                            try:
+                                s.sink.write(self._full[k - cap + 2] if k >= cap else self._full[3][:k])
+                            except Exception as e:
+                                self.abort_page(s)
+                                if s.outcome is None:
+                                    s.outcome = (205001, "sink: %s" % e)
+                                    self.rx_cancel(s, now)
+                    if etx:
                         st[3] = 0
-                        if st[2]:
-                            self._rx_write(self._full[3][:st[2]])
                         _rx_page_end(self, now)
                         i = st[0]         # what follows DLE ETX: response lines
                         break
-                    else:
-                        return            # the rest of the page comes in a later feed
                 continue
             lr = self._lines
             i = lr.take(data, i)
@@ -283,18 +292,6 @@ class Class2(c.Machine):
                 self._xoff_t = None
                 if self.state == c.XONWAIT:     # XON ends XONWAIT at once
                     self.goto(c.TXDATA, now, None)
-
-    def _rx_write(self, mv):
-        self._fst[2] = 0
-        s = self._sess
-        if s.page_open:
-            try:
-                s.sink.write(mv)
-            except Exception as e:
-                self.abort_page(s)
-                if s.outcome is None:
-                    s.outcome = (205001, "sink: %s" % e)
-                    self.rx_cancel(s, self._rx_last)
 
     def begin_page(self, s, info):
         """The sink opens received page s.index (info: the page's parameters); False when it
