@@ -45,8 +45,15 @@ def init_next(m, s, name, now):
 
 def class_pick(m, s, name, now):
     """The answer to AT+FCLASS=? (fclass "auto"): the first class of class_order it lists,
-    then its init list. None listed (or ERROR): "unsupported", asked again after a reset."""
-    got = dialect.pick(m.listing or "", m.cfg["class_order"]) if name == "OK" else None
+    then its init list. None listed (or ERROR): "unsupported", asked again after a reset.
+    The listing: "0,1,2,2.0", "(0,2.0)"; ranges ("0-2") are not a Class 2 listing, only exact
+    items count."""
+    got = None
+    if name == "OK":
+        items = (m.listing or "").replace("(", "").replace(")", "").replace(" ", "").split(",")
+        for c in m.cfg["class_order"]:
+            if got is None and c in items:
+                got = c
     if got is None:
         m.emit("modem", {"state": "unsupported",
                          "reason": "AT+FCLASS=? lists %s: none of %s" % (m.listing, ",".join(m.cfg["class_order"]))})

@@ -7,7 +7,7 @@ looked up here by role. CLASS2 is the pre-standard dialect: its command set as s
 it; its responses are seed 001 5.4, its parameters 5.5, its hang-up codes Table 5-5 (FHNG, PHASES,
 read by describe_hangup for the end event's evidence).
 The Class 2.0 dialect (ITU-T T.32) is t32.CLASS20, a dict with the same keys, loaded only when
-the configuration picks it (get); docs/fax.md lists the keys.
+the configuration picks it (get; c2call.class_pick reads AT+FCLASS=?); docs/fax.md lists the keys.
 """
 from micropython import const
 
@@ -119,16 +119,6 @@ def get(name):
     raise ValueError("fax class %r not supported" % (name,))
 
 
-def pick(listing, order):
-    """The first class of `order` that an AT+FCLASS=? answer lists ("0,1,2,2.0", "(0,2.0)"),
-    or None. Ranges ("0-2") are not a Class 2 listing: only exact items count."""
-    items = listing.replace("(", "").replace(")", "").replace(" ", "").split(",")
-    for c in order:
-        if c in items:
-            return c
-    return None
-
-
 def read(m, s, name, args, now):
     """Record a +F response in the call's session (seed 001 5.4), by its role in m.d."""
     role = 0
@@ -145,7 +135,10 @@ def read(m, s, name, args, now):
         except ValueError:
             s.hangup = -1                   # unreadable: reported as unknown (7200)
     elif role == _RID:
-        s.remote_id = at.text(args)
+        t = args.strip()                    # quotes and the padding spaces of T.30 ids removed
+        if len(t) >= 2 and t[0] == '"' and t[-1] == '"':
+            t = t[1:-1]
+        s.remote_id = t.strip()
     elif role == _CAPS:
         s.remote_caps = args
     elif role == _DCS:
