@@ -97,8 +97,8 @@ def checked(m):
         k = run(ev, s, name, now)
         if k >= 0:
             RAN[k] = RAN.get(k, 0) + 1
-            assert t[k + 4] & (1 << m.state), ("TABLE row %d (%s, %s) left the machine in %s"
-                                               % (k // 5, before, t[k + 3], m.state_name()))
+            assert t[k + 2] & (1 << m.state), ("TABLE row %d (%s, %s) left the machine in %s"
+                                               % (k // 3, before, t[k + 1], m.state_name()))
         return k
     m._dispatch = dispatch
     return m

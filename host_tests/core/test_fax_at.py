@@ -51,8 +51,6 @@ def test_fax_responses_with_and_without_space():
     assert cl("+FCON") == (at.FAX, "+FCON", "")
     assert cl("+fdis:1,3,0,2,0,0,0,0") == (at.FAX, "+FDIS", "1,3,0,2,0,0,0,0")
     assert cl('+FTSI: "  +1 555 0100"') == (at.FAX, "+FTSI", '"  +1 555 0100"')
-    assert at.text('"  +1 555 0100"') == "+1 555 0100"
-    assert at.text("+1 555 0100") == "+1 555 0100"
     v = [9] * 4
     assert at.ints("1,300,0,0", v, 4) == 4 and v == [1, 300, 0, 0]
     assert at.ints("1,, 2", v, 3) == 3 and v == [1, 0, 2, 0]
@@ -117,3 +115,17 @@ def test_commands_are_made_in_the_readers_command_buffer_lines_never_reach_it():
         raise AssertionError("a CR in a body was accepted")
     except ValueError:
         pass
+
+
+def test_a_remote_id_is_read_without_its_quotes_and_padding():
+    """+FTSI/+FCSI (+FTI/+FCI quoted in T.32): dialect.read keeps the id without the quotes and
+    the padding spaces of T.30 ids."""
+    from fax_helpers import Rig
+
+    from faxbridge.core.fax import dialect, evidence
+    m = Rig().m
+    s = evidence.Session()
+    for args in ('"  +1 555 0100"', "+1 555 0100", ' "+1 555 0100  " '):
+        s.remote_id = None
+        dialect.read(m, s, "+FTSI", args, 0)
+        assert s.remote_id == "+1 555 0100", (args, s.remote_id)

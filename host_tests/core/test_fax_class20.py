@@ -191,13 +191,15 @@ FHS_CODES = (
 
 
 def test_every_fhs_row_has_a_code():
-    from faxbridge.core.fax import t32
+    from faxbridge.core.fax import dialect, status, t32
     assert [h for h, _ in FHS_CODES] == [row[:2] for row in t32.FHS.split("\n")[1:]]
+    d = t32.CLASS20
     for h, code in FHS_CODES:
-        assert t32.code(int(h, 16)) == code, h
-        d = t32.describe(int(h, 16))
-        assert d[0] == h and d[1] is not None and d[2] != "Unknown hang-up code", d
-    assert t32.describe(0xEE) == ("EE", None, "Unknown hang-up code") and t32.code(0xEE) == 7200
+        assert status.from_hangup(int(h, 16), d["hangup_code"]) == code, h
+        e = dialect.describe_hangup(int(h, 16), d["hangup_text"])
+        assert e[0] == h and e[1] is not None and e[2] != "Unknown hang-up code", e
+    assert dialect.describe_hangup(0xEE, d["hangup_text"]) == ("EE", None, "Unknown hang-up code")
+    assert status.from_hangup(0xEE, d["hangup_code"]) == 7200
 
 
 def test_every_fhs_row_ends_a_call_with_its_code():

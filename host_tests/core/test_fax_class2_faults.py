@@ -230,12 +230,14 @@ def test_transition_table_is_well_formed():
     from faxbridge.core.fax import c2call, c2core
     t = c2core.TABLE
     names = c2core.STATE_NAMES
-    assert len(t) % 5 == 0
+    assert len(t) % 3 == 0
     seen = []
-    ALL, OK, ANY, TIMEOUT = 99, 1, 5, 6      # c2core's private _ALL, _OK, _ANY, _TIMEOUT
+    ALL, OK, ANY, TIMEOUT = 31, 1, 5, 6      # c2core's private _ALL, _OK, _ANY, _TIMEOUT (>> 5)
     gone = 1 << c2core.INIT | 1 << c2core.CLASSQ | 1 << c2core.HANGUP   # _GONE: the guard's
-    for k in range(0, len(t), 5):
-        state, event, guard, action, nxt = t[k:k + 5]
+    for k in range(0, len(t), 3):
+        key, action, nxt = t[k:k + 3]
+        assert 0 <= key < 512, k                 # state bits 0-4, event 5-7, guard bit 8
+        state, event, guard = key & 31, key >> 5 & 7, key >> 8
         assert state == ALL or 0 < state < len(names), k
         assert event in (1, 2, 3, ANY, TIMEOUT) and guard in (0, 1), k
         assert callable(getattr(c2call, action)), action
@@ -256,9 +258,9 @@ def test_a_next_state_column_that_drifts_from_its_action_is_caught():
     from faxbridge.core.fax import c2core
     good = c2core.TABLE
     k = 0
-    while good[k] != c2core.PROBE or good[k + 1] != 1:
-        k += 5
-    c2core.TABLE = good[:k + 4] + (1 << c2core.RESET,) + good[k + 5:]
+    while good[k] != c2core.PROBE | 1 << 5:     # PROBE | _OK
+        k += 3
+    c2core.TABLE = good[:k + 2] + (1 << c2core.RESET,) + good[k + 3:]
     try:
         r = Rig({"idle_check": 60})
         r.tick(61)

@@ -149,3 +149,16 @@ def test_events_come_in_two_lists_that_take_turns():
     third = m.events()
     assert third is first and third == [("d", {"n": 4})]
     assert m.events() == ()
+
+
+def test_a_hang_up_code_is_described_without_splitting_its_table():
+    """The end event's (code, phase, text): the phase rows read in place (dialect.describe_hangup);
+    only the result's strings are made. Table 5-5 and T.32's alike."""
+    from faxbridge.core.fax import dialect, t32
+    for code, t, want in ((0, None, (0, "call", "Normal and proper end of connection")),
+                          (45, None, (45, "C", "Transmit Phase C Hangup Codes")),
+                          (0xA1, t32.CLASS20["hangup_text"], ("A1", "rD", "RSPREC invalid response received"))):
+        got = []
+        used = _cost(lambda: got.append(dialect.describe_hangup(code, t)))
+        assert got[0] == want, got
+        assert used < 500, (code, used)            # 640-768 B before (a split per row), 352 B after

@@ -254,3 +254,39 @@ def test_a_short_call_has_no_pprs_more_and_unknown_verdicts_stay_unknown():
     for v in (None, 2, 300):
         evidence.add_ppr(s, v)
     assert evidence.end_info(s, 0, "", 0, None)["pprs"] == [None, 2, None] and s.npprs == 3
+
+
+class _FullSink(BufSink):
+    """A sink whose storage fills up after `room` bytes: write raises OSError (ENOSPC)."""
+
+    def __init__(self, room):
+        BufSink.__init__(self)
+        self.room = room
+
+    def write(self, mv):
+        if len(self.pages[self.cur]) + len(mv) > self.room:
+            raise OSError(28)
+        BufSink.write(self, mv)
+
+
+def test_a_sink_that_fills_up_cancels_the_page_and_ends_the_call():
+    """A write to the sink fails (its storage full): CAN, the page aborted (not kept), then AT+FK
+    once the modem's data ends, and the call ends 205001 "sink: ...". Mid-page (a full buffer of
+    257 bytes: chunk 128) and at DLE ETX (the tail) alike."""
+    for size, mid in ((2000, True), (357, False)):     # room for the first 257 bytes only
+        sink = _FullSink(300)
+        r = Rig(sink=sink)
+        start_receive(r)
+        r.expect(b"\x12")
+        r.say(bytes(range(32, 132)) * (size // 100) + bytes(range(32, 32 + size % 100)))
+        if mid:
+            assert r.take() == b"\x18" and sink.aborted == 1      # CAN at once
+        r.say(b"\x10\x03\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + OK.encode())
+        if mid:
+            e = hang_up(r)
+        else:                        # the tail failed at DLE ETX: CAN, then the post-page OK: AT+FK
+            assert r.take() == b"\x18AT+FK\r" and sink.aborted == 1
+            r.say("\r\n+FHNG:2\r\n" + OK)
+            e = r.end()
+        assert e["code"] == 205001 and e["reason"].startswith("sink:") and e["pages"] == 0, e
+        assert sink.ended == 0 and len(sink.pages[0]) == 257

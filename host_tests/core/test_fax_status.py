@@ -1,31 +1,31 @@
-from faxbridge.core.fax import hangup, status
+from faxbridge.core.fax import dialect, status
 
 
 def test_every_table_5_5_code_has_phase_and_text():
-    rows = hangup.CODES.split("\n")[1:]      # "<code> <text>", a row a line
+    rows = dialect.FHNG.split("\n")[1:]      # "<code> <text>", a row a line
     assert len(rows) == 40
     for code, txt in (r.split(" ", 1) for r in rows):
         code = int(code)
-        c, ph, t = hangup.describe(code)
+        c, ph, t = dialect.describe_hangup(code)
         assert c == code and t == txt and ph is not None
 
 
 def test_phases_follow_table_headings():
-    assert hangup.phase(0) == "call"
-    assert hangup.phase(11) == "A"
-    assert hangup.phase(25) == "B"
-    assert hangup.phase(43) == "C"
-    assert hangup.phase(54) == "D"
-    assert hangup.phase(73) == "rB"
-    assert hangup.phase(91) == "rC"
-    assert hangup.phase(101) == "rD"
-    assert hangup.phase(200) == "recv"
-    assert hangup.phase(300) is None
+    assert dialect.describe_hangup(0)[1] == "call"
+    assert dialect.describe_hangup(11)[1] == "A"
+    assert dialect.describe_hangup(25)[1] == "B"
+    assert dialect.describe_hangup(43)[1] == "C"
+    assert dialect.describe_hangup(54)[1] == "D"
+    assert dialect.describe_hangup(73)[1] == "rB"
+    assert dialect.describe_hangup(91)[1] == "rC"
+    assert dialect.describe_hangup(101)[1] == "rD"
+    assert dialect.describe_hangup(200)[1] == "recv"
+    assert dialect.describe_hangup(300)[1] is None
 
 
 def test_unlisted_code_gets_group_heading():
-    assert hangup.describe(45)[2] == "Transmit Phase C Hangup Codes"
-    assert hangup.describe(999) == (999, None, "Unknown hang-up code")
+    assert dialect.describe_hangup(45)[2] == "Transmit Phase C Hangup Codes"
+    assert dialect.describe_hangup(999) == (999, None, "Unknown hang-up code")
 
 
 def test_hangup_mapping_per_spec():
@@ -47,10 +47,10 @@ def test_result_mapping_per_spec():
 
 
 def test_every_mapped_code_is_known_and_final_rules():
-    for _, code in status.RESULTS:
-        assert code in status.CODES
-    for _, _, code in status.HANGUPS:
-        assert code in status.CODES
+    for t, w in ((status.RESULTS, 2), (status.ANSWER_RESULTS, 2), (status.HANGUPS, 3)):
+        assert len(t) % w == 0
+        for k in range(w - 1, len(t), w):
+            assert t[k] in status.CODES, t[k]
     assert status.category(-3) == "in progress" and status.category(0) == "success"
     assert status.category(12345) == "unknown" and 12345 not in status.CODES
     t = status.CODES                    # code, category, row by row
@@ -61,7 +61,8 @@ def test_every_mapped_code_is_known_and_final_rules():
 
 
 def test_answer_results_never_use_dialling_codes():
-    assert status.from_answer("VOICE") == 3936
-    assert status.from_answer("NO CARRIER") == 488
+    a = status.ANSWER_RESULTS
+    assert status.from_result("VOICE", a) == 3936
+    assert status.from_result("NO CARRIER", a) == 488
     for r in ("ERROR", "BUSY", "NO DIALTONE", "NO ANSWER", "3"):
-        assert status.from_answer(r) == 205001, r
+        assert status.from_result(r, a) is None, r    # c2call.answer_failed: 205001

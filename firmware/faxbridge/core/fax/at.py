@@ -98,14 +98,6 @@ def ints(args, out, upto, base=10):
     return k
 
 
-def text(args):
-    """A +FTSI/+FCSI id: quotes and the padding spaces of T.30 ids removed."""
-    s = args.strip()
-    if len(s) >= 2 and s[0] == '"' and s[-1] == '"':
-        s = s[1:-1]
-    return s.strip()
-
-
 def command(body, buf=None):
     """b"AT" + body + CR; body must be printable ASCII (so no CR can end it early). Made in
     `buf` (a memoryview; the view of it is returned) when it fits, else as new bytes."""

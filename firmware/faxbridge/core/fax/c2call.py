@@ -45,8 +45,15 @@ def init_next(m, s, name, now):
 
 def class_pick(m, s, name, now):
     """The answer to AT+FCLASS=? (fclass "auto"): the first class of class_order it lists,
-    then its init list. None listed (or ERROR): "unsupported", asked again after a reset."""
-    got = dialect.pick(m.listing or "", m.cfg["class_order"]) if name == "OK" else None
+    then its init list. None listed (or ERROR): "unsupported", asked again after a reset.
+    The listing: "0,1,2,2.0", "(0,2.0)"; ranges ("0-2") are not a Class 2 listing, only exact
+    items count."""
+    got = None
+    if name == "OK":
+        items = (m.listing or "").replace("(", "").replace(")", "").replace(" ", "").split(",")
+        for c in m.cfg["class_order"]:
+            if got is None and c in items:
+                got = c
     if got is None:
         m.emit("modem", {"state": "unsupported",
                          "reason": "AT+FCLASS=? lists %s: none of %s" % (m.listing, ",".join(m.cfg["class_order"]))})
@@ -211,18 +218,13 @@ def page_sent(m, s, name, now):
     m.command(m.d["ppm"] % s.ppm, C.FET, now, m.cfg["fet_timeout"])
 
 
-def ppm_verdict(m, s, name, now):
-    """OK / ERROR to <DLE><ppm> (Class 2.0): OK is MCF, RTP or PIP, ERROR is RTN or PIN (T.32,
-    as efax end_data and mgetty fax_send_ppm read it), unless +FPS: said which; a hang-up
-    other than +FHS:00 leaves the verdict unknown. Then as after AT+FET."""
-    if s.ppr is None and not s.hangup:
-        s.ppr = 1 if name == "OK" else 2
-    page_verdict(m, s, name, now)
-
-
 def page_verdict(m, s, name, now):
     """OK to AT+FET: +FPTS 1/3/5 confirm the page (Table 5-4); then the next page, the
-    same page again (rtn_resend), or the end."""
+    same page again (rtn_resend), or the end. Class 2.0, OK / ERROR to <DLE><ppm> (txppm): OK
+    is MCF, RTP or PIP, ERROR is RTN or PIN (T.32, as efax end_data and mgetty fax_send_ppm
+    read it), unless +FPS: said which; a hang-up other than +FHS:00 leaves it unknown."""
+    if m.state == C.TXPPM and s.ppr is None and not s.hangup:
+        s.ppr = 1 if name == "OK" else 2
     last = s.ppm == 2
     ppr = s.ppr
     if ppr is None and s.hangup == 0 and last:
@@ -269,7 +271,8 @@ def answer_failed(m, s, name, now):
     if s.fcon:
         lost(m, s, name, now)
         return
-    m.end(now, status.from_answer(name), "ATA: " + name)
+    code = status.from_result(name, status.ANSWER_RESULTS)
+    m.end(now, 205001 if code is None else code, "ATA: " + name)
 
 
 def fdr(m, s, name, now):

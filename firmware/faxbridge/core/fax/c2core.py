@@ -6,7 +6,7 @@ the hooks listed in Machine. docs/fax.md has the states table and the module map
 """
 from micropython import const
 
-from faxbridge.core.fax import at, dialect, evidence, framing
+from faxbridge.core.fax import at, dialect, evidence, framing, status
 
 # States (names in STATE_NAMES, same order).
 _OFF = const(0)
@@ -35,68 +35,71 @@ STATE_NAMES = ("off", "init", "idle", "probe", "reset", "reset_wait", "setup", "
                "xonwait", "txdata", "txend", "fet", "answer", "fdr", "rxdata", "rxpost", "fpts",
                "hangup", "txppm", "classq")
 
-# Events of the transition table: final result codes (V.25 ter), a deadline passing.
-_OK = const(1)
-_CONNECT = const(2)
-_ERROR = const(3)
-_OTHER = const(4)     # any other final result (BUSY, NO CARRIER, ...)
-_ANY = const(5)       # event column: every final result not matched before it
-_TIMEOUT = const(6)
-_ALL = const(99)      # state column: every state not matched before it
-_G = const(1)         # guard column: hang-up seen -> end, outcome decided -> hang up
+# A row's key: its state (bits 0-4), its event (bits 5-7) and the guard (bit 8), written
+# `STATE | _EVENT | _G` (folded to one small int when compiled). Events: final result codes
+# (V.25 ter), a deadline passing.
+_OK = const(1 << 5)
+_CONNECT = const(2 << 5)
+_ERROR = const(3 << 5)
+_OTHER = const(4 << 5)    # any other final result (BUSY, NO CARRIER, ...)
+_ANY = const(5 << 5)      # event: every final result not matched before it
+_TIMEOUT = const(6 << 5)
+_ALL = const(31)          # state: every state not matched before it
+_G = const(1 << 8)        # guard: hang-up seen -> end, outcome decided -> hang up
 # Next-state column: the states a row may leave the machine in, one bit a state (1 << STATE).
 _END = const(1 << INIT | 1 << CLASSQ)     # the call ended: the init list again (Machine.end)
 _HUP = const(1 << HANGUP)
 _GONE = const(_END | _HUP)                # what the guard (_G) and a failure lead to
 
-# The machine: state x event -> guard, action (a function of c2call.py), next states; the
+# The machine: state x event (guard) -> action (a function of c2call.py), next states; the
 # first matching row wins. Events: the final result codes (_ANY: every other one), _TIMEOUT
 # (the state's deadline passed). _G: the guard runs first (Machine.closing), so its states
 # (_GONE) are in the row's column. +F responses are not events: dialect.read records them in
 # the call's session for the action of the next final result. The core tests check on every
 # dispatch that the action left the machine in one of the row's next states (fax_helpers.py).
+# Three columns (one key, not state, event and guard apart): 120 constants, not 200.
 TABLE = (
-    # state     event      guard action            next states
-    CLASSQ,     _ANY,      0,  "class_pick",       1 << INIT | 1 << RESET_WAIT,          # none listed: back off
-    INIT,       _ANY,      0,  "init_next",        1 << INIT | 1 << IDLE | 1 << RESET,   # ERROR on a required one
-    PROBE,      _OK,       0,  "idle",             1 << IDLE,                            # "AT" answered
-    PROBE,      _ERROR,    0,  "idle",             1 << IDLE,
-    RESET,      _OK,       0,  "reinit",           _END,                                 # ATZ answered
-    SETUP,      _ANY,      _G, "setup_done",       _GONE | 1 << DIAL | 1 << FDT,         # AT+FDIS= (5.5.2)
-    DIAL,       _OK,       _G, "call_ok",          _GONE | 1 << FDT,                     # +FCON seen, else 9001
-    DIAL,       _ANY,      0,  "dial_failed",      _GONE,                                # BUSY 263, ...; CONNECT 205001
-    FDT,        _CONNECT,  0,  "fdt_connect",      1 << XONWAIT | 1 << TXDATA | 1 << TXEND,
-    FDT,        _OK,       _G, "fdt_again",        _GONE | 1 << FDT,                     # fdt_retries, then 7200
-    FDT,        _ANY,      0,  "lost",             _GONE,                                # +FHNG: end; NO CARRIER: 488
-    XONWAIT,    _TIMEOUT,  0,  "tx_data",          1 << TXDATA,                          # no XON within xon_grace
-    XONWAIT,    _ANY,      0,  "lost",             _GONE | 1 << TXEND,                   # DLE ETX, then hang up
-    TXDATA,     _ANY,      0,  "lost",             _GONE | 1 << TXEND,                   # the modem left data mode
-    TXEND,      _OK,       _G, "page_sent",        _GONE | 1 << FET,                     # AT+FET=0|2 (Table 5-3)
-    TXEND,      _ANY,      0,  "lost",             _GONE,
-    FET,        _OK,       0,  "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,        # +FPTS (Table 5-4)
-    FET,        _ANY,      0,  "lost",             _GONE,
-    TXPPM,      _OK,       0,  "ppm_verdict",      _GONE | 1 << SETUP | 1 << FDT,        # T.32: MCF, RTP, PIP
-    TXPPM,      _ERROR,    0,  "ppm_verdict",      _GONE | 1 << SETUP | 1 << FDT,        # T.32: RTN, PIN
-    TXPPM,      _ANY,      0,  "lost",             _GONE,
-    ANSWER,     _OK,       _G, "call_ok",          _GONE | 1 << FDR,                     # +FCON seen, else 9001
-    ANSWER,     _ANY,      0,  "answer_failed",    _GONE,                                # VOICE 3936, NO CARRIER 488
-    FDR,        _CONNECT,  0,  "fdr_connect",      1 << RXDATA,                          # DC2, data to DLE ETX
-    FDR,        _OK,       _G, "fdr_ok",           _GONE | 1 << FDR,                     # after EOP: ATH
-    FDR,        _ANY,      0,  "lost",             _GONE,
-    RXPOST,     _OK,       0,  "page_received",    _GONE | 1 << FPTS | 1 << FDR,         # AT+FPTS= if ours differs
-    RXPOST,     _ANY,      0,  "lost",             _GONE,
-    FPTS,       _ANY,      _G, "fdr",              _GONE | 1 << FDR,                     # ERROR tolerated
-    HANGUP,     _ERROR,    0,  "hangup_refused",   _GONE,                                # AT+FK refused: ATH once
-    HANGUP,     _ANY,      0,  "finish",           _END,
-    INIT,       _TIMEOUT,  0,  "reset",            1 << RESET,                           # ATZ
-    CLASSQ,     _TIMEOUT,  0,  "reset",            1 << RESET,
-    PROBE,      _TIMEOUT,  0,  "reset",            1 << RESET,
-    HANGUP,     _TIMEOUT,  0,  "reset",            1 << RESET,
-    RESET,      _TIMEOUT,  0,  "unresponsive",     1 << RESET_WAIT,                      # wait reset_backoff
-    RESET_WAIT, _TIMEOUT,  0,  "reset",            1 << RESET,
-    DIAL,       _TIMEOUT,  0,  "dial_timeout",     _HUP,                                 # CR aborts the dial
-    RXDATA,     _TIMEOUT,  0,  "reset",            1 << RESET,                           # no DLE ETX after CAN
-    _ALL,       _TIMEOUT,  0,  "timed_out",        _HUP,                                 # 205001, leave the call
+    # state | event | guard  action             next states
+    CLASSQ | _ANY,           "class_pick",       1 << INIT | 1 << RESET_WAIT,       # none listed: back off
+    INIT | _ANY,             "init_next",        1 << INIT | 1 << IDLE | 1 << RESET,  # ERROR on a required one
+    PROBE | _OK,             "idle",             1 << IDLE,                         # "AT" answered
+    PROBE | _ERROR,          "idle",             1 << IDLE,
+    RESET | _OK,             "reinit",           _END,                              # ATZ answered
+    SETUP | _ANY | _G,       "setup_done",       _GONE | 1 << DIAL | 1 << FDT,      # AT+FDIS= (5.5.2)
+    DIAL | _OK | _G,         "call_ok",          _GONE | 1 << FDT,                  # +FCON seen, else 9001
+    DIAL | _ANY,             "dial_failed",      _GONE,                             # BUSY 263, ...; CONNECT 205001
+    FDT | _CONNECT,          "fdt_connect",      1 << XONWAIT | 1 << TXDATA | 1 << TXEND,
+    FDT | _OK | _G,          "fdt_again",        _GONE | 1 << FDT,                  # fdt_retries, then 7200
+    FDT | _ANY,              "lost",             _GONE,                             # +FHNG: end; NO CARRIER: 488
+    XONWAIT | _TIMEOUT,      "tx_data",          1 << TXDATA,                       # no XON within xon_grace
+    XONWAIT | _ANY,          "lost",             _GONE | 1 << TXEND,                # DLE ETX, then hang up
+    TXDATA | _ANY,           "lost",             _GONE | 1 << TXEND,                # the modem left data mode
+    TXEND | _OK | _G,        "page_sent",        _GONE | 1 << FET,                  # AT+FET=0|2 (Table 5-3)
+    TXEND | _ANY,            "lost",             _GONE,
+    FET | _OK,               "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,     # +FPTS (Table 5-4)
+    FET | _ANY,              "lost",             _GONE,
+    TXPPM | _OK,             "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,     # T.32: MCF, RTP, PIP
+    TXPPM | _ERROR,          "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,     # T.32: RTN, PIN
+    TXPPM | _ANY,            "lost",             _GONE,
+    ANSWER | _OK | _G,       "call_ok",          _GONE | 1 << FDR,                  # +FCON seen, else 9001
+    ANSWER | _ANY,           "answer_failed",    _GONE,                             # VOICE 3936, NO CARRIER 488
+    FDR | _CONNECT,          "fdr_connect",      1 << RXDATA,                       # DC2, data to DLE ETX
+    FDR | _OK | _G,          "fdr_ok",           _GONE | 1 << FDR,                  # after EOP: ATH
+    FDR | _ANY,              "lost",             _GONE,
+    RXPOST | _OK,            "page_received",    _GONE | 1 << FPTS | 1 << FDR,      # AT+FPTS= if ours differs
+    RXPOST | _ANY,           "lost",             _GONE,
+    FPTS | _ANY | _G,        "fdr",              _GONE | 1 << FDR,                  # ERROR tolerated
+    HANGUP | _ERROR,         "hangup_refused",   _GONE,                             # AT+FK refused: ATH once
+    HANGUP | _ANY,           "finish",           _END,
+    INIT | _TIMEOUT,         "reset",            1 << RESET,                        # ATZ
+    CLASSQ | _TIMEOUT,       "reset",            1 << RESET,
+    PROBE | _TIMEOUT,        "reset",            1 << RESET,
+    HANGUP | _TIMEOUT,       "reset",            1 << RESET,
+    RESET | _TIMEOUT,        "unresponsive",     1 << RESET_WAIT,                   # wait reset_backoff
+    RESET_WAIT | _TIMEOUT,   "reset",            1 << RESET,
+    DIAL | _TIMEOUT,         "dial_timeout",     _HUP,                              # CR aborts the dial
+    RXDATA | _TIMEOUT,       "reset",            1 << RESET,                        # no DLE ETX after CAN
+    _ALL | _TIMEOUT,         "timed_out",        _HUP,                              # 205001, leave the call
 )
 
 class Machine:
@@ -199,7 +202,7 @@ class Machine:
             self.write(b"\r")             # any character aborts dialling (V.25 ter 6.3.1)
             self.goto(HANGUP, now, self.cfg["hangup_timeout"])
         elif st == XONWAIT or st == TXDATA or st == RXDATA:
-            self._leave(s, now)
+            self.fail(403, None, now)      # out of page data (the outcome is set: kept)
         return True                        # else the guard of the next result hangs up
 
     def poll(self, now):
@@ -293,7 +296,7 @@ class Machine:
         self.write(framing.END + b"\r")      # leave data mode if it is stuck there
         self.command("Z", RESET, now, self.cfg["reset_timeout"])
 
-    # ---- input: response lines (XON/XOFF: class2.Class2._flow) ------------------------
+    # ---- input: response lines (XON/XOFF: class2.Class2.feed) ------------------------
 
     def _line(self, line, now):
         kind = at.classify(line, self._cl)
@@ -331,11 +334,13 @@ class Machine:
         t = TABLE
         k = 0
         while k < len(t):
-            if (t[k] == st or t[k] == _ALL) and (t[k + 1] == ev or (t[k + 1] == _ANY and ev != _TIMEOUT)):
-                if not (t[k + 2] and self.closing(s, now)):
-                    getattr(self._acts, t[k + 3])(self, s, name, now)
+            r = t[k]
+            e = r & 0xE0
+            if (r & 31 == st or r & 31 == _ALL) and (e == ev or (e == _ANY and ev != _TIMEOUT)):
+                if not (r & _G and self.closing(s, now)):
+                    getattr(self._acts, t[k + 1])(self, s, name, now)
                 return k
-            k += 5
+            k += 3
         return -1
 
     # ---- endings: the guard, failing, hanging up, the end event --------------------------
@@ -360,11 +365,7 @@ class Machine:
             return
         if s.outcome is None:
             s.outcome = (code, reason)
-        self._leave(s, now)
-
-    def _leave(self, s, now):
-        """Out of page data first (DLE ETX sending, CAN receiving), else hang up."""
-        st = self.state
+        st = self.state                   # out of page data first (DLE ETX, CAN), else hang up
         if st == XONWAIT or st == TXDATA:
             self.end_data(now)
         elif st == RXDATA:
@@ -386,7 +387,7 @@ class Machine:
             code, reason = s.outcome
         elif code is None:
             if s.hangup is not None:
-                code = self.d["hangup_code"](s.hangup)
+                code = status.from_hangup(s.hangup, self.d["hangup_code"])
                 reason = self.d["hangup_name"] % s.hangup
             else:
                 code, reason = 205001, "call ended without a result"

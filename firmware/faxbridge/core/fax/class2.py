@@ -50,7 +50,10 @@ class Class2(c.Machine):
                 cfg[k] = config[k]
         dial.station_id(cfg["station_id"])    # the unit's config.py checks every other option
         order = cfg["class_order"] = tuple(cfg["class_order"])
-        if not order or [k for k in order if k not in dialect.CLASSES]:
+        bad = not order
+        for k in order:
+            bad = bad or k not in dialect.CLASSES
+        if bad:
             raise ValueError("class_order: one or more of %s" % ", ".join(dialect.CLASSES))
         n = int(cfg["chunk"])
         # one buffer for page data: sending, raw bytes in [0:n] and stuffed ones in [n:2n+2];
@@ -116,11 +119,8 @@ class Class2(c.Machine):
         s.next_src = None
         try:
             s.next_src = s.open_page(index)
-        except MemoryError:     # the unit's heap, not the page: -3, tried again later (job.py)
-            s.outcome = (-3, "out of memory opening a page: tried again later")
-            return None
-        except Exception as e:  # bad bitmap, bad text: the page could not be made
-            s.outcome = (204000, "page %d: %s" % (index + 1, e))
+        except Exception as e:
+            _fault(s, e, index, "opening")
             return None
         return s.next_src is not None
 
@@ -146,13 +146,10 @@ class Class2(c.Machine):
                 self._rx_armed = True
                 self._rx_last = now
             return out
-        if self.state == c.TXDATA and self._xoff_t is None:
-            return self._tx_chunk(now)
-        return b""
-
-    def _tx_chunk(self, now):
-        """Up to `chunk` stuffed page bytes (one more when a DLE ends them); at the end of the
-        page (or a failure) what is left, then DLE ETX."""
+        if self.state != c.TXDATA or self._xoff_t is not None:
+            return b""
+        # page data: up to `chunk` stuffed bytes (one more when a DLE ends them); at the end of
+        # the page (or a failure) what is left, then DLE ETX
         s = self._sess
         st = self._fst
         full = self._full
@@ -162,12 +159,9 @@ class Class2(c.Machine):
         while s.outcome is None and st[2] < n:
             if st[0] >= st[1]:
                 try:
-                    k = s.src.readinto(full[4])    # raw bytes
-                except MemoryError:    # the encoder is made at the first read: as in load_page
-                    s.outcome = (-3, "out of memory reading a page: tried again later")
-                    break
+                    k = s.src.readinto(full[4])    # raw bytes (the encoder is made at the first)
                 except Exception as e:
-                    s.outcome = (204000, "page %d: %s" % (s.index + 1, e))
+                    _fault(s, e, s.index, "reading")
                     break
                 if k is None or k <= 0:
                     break
@@ -245,68 +239,59 @@ class Class2(c.Machine):
         i = 0
         n = len(data)
         while i < n:
-            if self.state == c.RXDATA:
-                i = self._rx_data(data, i, n, now)
+            if self.state == c.RXDATA:    # page data: unstuffed into the buffer, to the sink
+                if not self._rx_armed:
+                    break                 # nothing can come before our DC2: a stray LF
+                self._rx_last = now
+                if self._rx_lead:
+                    # CR/LF ending the CONNECT line may come after our DC2; page data never
+                    # starts so
+                    while i < n and (data[i] == 13 or data[i] == 10):
+                        i += 1
+                    if i >= n:
+                        break
+                    self._rx_lead = False
+                st = self._fst
+                st[0] = i
+                st[1] = n
+                cap = self._cap
+                while True:
+                    framing.unstuff(st, data, self._buf, cap)
+                    k = st[2]
+                    etx = k < cap and st[3] & framing.ETX_SEEN
+                    if k < cap and not etx:
+                        return            # the rest of the page comes in a later feed
+                    if k:                 # a full buffer, or what DLE ETX left: to the sink
+                        st[2] = 0
+                        s = self._sess
+                        if s.page_open:
+                            try:
+                                s.sink.write(self._full[k - cap + 2] if k >= cap else self._full[3][:k])
+                            except Exception as e:
+                                self.abort_page(s)
+                                if s.outcome is None:
+                                    s.outcome = (205001, "sink: %s" % e)
+                                    self.rx_cancel(s, now)
+                    if etx:
+                        st[3] = 0
+                        _rx_page_end(self, now)
+                        i = st[0]         # what follows DLE ETX: response lines
+                        break
                 continue
             lr = self._lines
             i = lr.take(data, i)
             item = lr.item
             if item is None:
                 break
-            if isinstance(item, int):
-                self._flow(item, now)
-            else:
+            if not isinstance(item, int):
                 self._line(item, now)
-
-    def _flow(self, b, now):
-        """XON/XOFF: flow control, not an event of TABLE (XON ends XONWAIT at once)."""
-        if b == at.XOFF:
-            if self._xoff_t is None:
-                self._xoff_t = now
-        else:
-            self._xoff_t = None
-            if self.state == c.XONWAIT:
-                self.goto(c.TXDATA, now, None)
-
-    def _rx_data(self, data, i, n, now):
-        if not self._rx_armed:
-            return n                      # nothing can come before our DC2: a stray LF
-        self._rx_last = now
-        if self._rx_lead:
-            # CR/LF ending the CONNECT line may come after our DC2; page data never starts so
-            while i < n and (data[i] == 13 or data[i] == 10):
-                i += 1
-            if i >= n:
-                return n
-            self._rx_lead = False
-        st = self._fst
-        st[0] = i
-        st[1] = n
-        cap = self._cap
-        while True:
-            framing.unstuff(st, data, self._buf, cap)
-            if st[2] >= cap:
-                self._rx_write(self._full[st[2] - cap + 2])
-            elif st[3] & framing.ETX_SEEN:
-                st[3] = 0
-                if st[2]:
-                    self._rx_write(self._full[3][:st[2]])
-                self._rx_page_end(now)
-                return st[0]
+            elif item == at.XOFF:     # XON/XOFF: flow control, not an event of TABLE
+                if self._xoff_t is None:
+                    self._xoff_t = now
             else:
-                return n                  # the rest of the page comes in a later feed
-
-    def _rx_write(self, mv):
-        self._fst[2] = 0
-        s = self._sess
-        if s.page_open:
-            try:
-                s.sink.write(mv)
-            except Exception as e:
-                self.abort_page(s)
-                if s.outcome is None:
-                    s.outcome = (205001, "sink: %s" % e)
-                    self.rx_cancel(s, self._rx_last)
+                self._xoff_t = None
+                if self.state == c.XONWAIT:     # XON ends XONWAIT at once
+                    self.goto(c.TXDATA, now, None)
 
     def begin_page(self, s, info):
         """The sink opens received page s.index (info: the page's parameters); False when it
@@ -328,19 +313,31 @@ class Class2(c.Machine):
         except Exception:
             pass
 
-    def _rx_page_end(self, now):
-        s = self._sess
-        verdict = None
-        if s.page_open and s.outcome is None:
-            s.page_open = False
-            try:
-                verdict = s.sink.end_page()
-            except Exception as e:
-                verdict = (0, 0)
-                s.outcome = (205001, "sink: %s" % e)
-        elif s.page_open:
-            self.abort_page(s)
-        a.page_end(self, s, verdict, now)
+
+def _rx_page_end(m, now):
+    """DLE ETX from the modem: the page ends, with the sink's verdict (c2call.page_end)."""
+    s = m._sess
+    verdict = None
+    if s.page_open and s.outcome is None:
+        s.page_open = False
+        try:
+            verdict = s.sink.end_page()
+        except Exception as e:
+            verdict = (0, 0)
+            s.outcome = (205001, "sink: %s" % e)
+    elif s.page_open:
+        m.abort_page(s)
+    a.page_end(m, s, verdict, now)
+
+
+def _fault(s, e, index, doing):
+    """Page `index` failed to open or read (raised e): MemoryError is the unit's heap, not the
+    page: -3, tried again later (job.py); anything else (bad bitmap, bad text): the page could
+    not be made, 204000."""
+    if isinstance(e, MemoryError):
+        s.outcome = (-3, "out of memory %s a page: tried again later" % doing)
+    else:
+        s.outcome = (204000, "page %d: %s" % (index + 1, e))
 
 
 def _close(src):

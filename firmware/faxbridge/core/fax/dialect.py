@@ -4,13 +4,14 @@ One state machine (class2.py) drives the modem; the spelling of every command, t
 every +F response it reads, and the tables that turn hang-up codes into InterFAX codes are
 looked up here by role. CLASS2 is the pre-standard dialect: its command set as spec/fax.md
 ("The modem side: Class 2") lists it and the reference transcripts show efax and sendfax using
-it; its responses are seed 001 5.4, its parameters 5.5, its hang-up codes Table 5-5.
+it; its responses are seed 001 5.4, its parameters 5.5, its hang-up codes Table 5-5 (FHNG, PHASES,
+read by describe_hangup for the end event's evidence).
 The Class 2.0 dialect (ITU-T T.32) is t32.CLASS20, a dict with the same keys, loaded only when
-the configuration picks it (get); docs/fax.md lists the keys.
+the configuration picks it (get; c2call.class_pick reads AT+FCLASS=?); docs/fax.md lists the keys.
 """
 from micropython import const
 
-from faxbridge.core.fax import at, hangup, params, status
+from faxbridge.core.fax import at, params, status
 
 # Roles of the +F responses the machine reads (values of RESPONSES).
 _CON = const(1)      # the fax call is up (T.30 phase B reached)
@@ -20,6 +21,67 @@ _CAPS = const(4)     # remote capabilities (DIS)
 _DCS = const(5)      # negotiated session parameters
 _PPR = const(6)      # post-page response (page verdict)
 _PPM = const(7)      # post-page message (received)
+
+# The hang-up status codes of Table 5-5: both tables one str each, a row a line (one object, in
+# flash when frozen), read in place by describe_hangup (t32.FHS and t32.PHASES are T.32's).
+# Phases of Table 5-5 (its group headings): "\n<first> <last> <phase> <heading>".
+PHASES = (
+    "\n0 9 call Call Placement and Termination"
+    "\n10 19 A Transmit Phase A & Miscellaneous Errors"
+    "\n20 39 B Transmit Phase B Hangup Codes"
+    "\n40 49 C Transmit Phase C Hangup Codes"
+    "\n50 69 D Transmit Phase D Hangup Codes"
+    "\n70 89 rB Receive Phase B Hangup Codes"
+    "\n90 99 rC Receive Phase C Hangup Codes"
+    "\n100 119 rD Receive Phase D Hangup Codes"
+    "\n120 255 recv Received Codes"
+)
+
+# Table 5-5 (seed 001, TABLE 5-5 HANGUP STATUS CODES), row by row in the seed's order, one str
+# (40 tuples held 7.3 KB loaded as .mpy): "\n<code> <text>".
+FHNG = (
+    "\n0 Normal and proper end of connection"
+    "\n1 Ring Detect without successful handshake"
+    "\n2 Call aborted, from +FK or AN"
+    "\n3 No Loop Current"
+    "\n10 Unspecified Phase A error"
+    "\n11 No Answer (T.30 T1 timeout)"
+    "\n20 Unspecified Transmit Phase B error"
+    "\n21 Remote cannot receive or send"
+    "\n22 COMREC error in transmit Phase B"
+    "\n23 COMREC invalid command received."
+    "\n24 RSPEC error."
+    "\n25 DCS sent three times without response."
+    "\n26 DIX/DTC received 3 times; DCS not recognized"
+    "\n27 Failure to train at 2400 bps or +FMINSP value."
+    "\n28 RSPREC invalid response received."
+    "\n40 Unspecified Transmit Phase C error"
+    "\n43 DTE to DCE data underflow"
+    "\n50 Unspecified Transmit Phase D error."
+    "\n51 RSPREC error"
+    "\n52 No response to MPS repeated 3 times."
+    "\n53 Invalid response to MPS"
+    "\n54 No response to EOP repeated 3 times."
+    "\n55 Invalid response to EOP"
+    "\n56 NO response to EOM repeated 3 times."
+    "\n57 Invalid response to EOM."
+    "\n58 Unable to continue after PIN or PIP."
+    "\n70 Unspecified Receive Phase B error."
+    "\n71 RSPREC error."
+    "\n72 COMREC error."
+    "\n73 T.30 T2 timeout, expected page not received."
+    "\n74 T.30 T1 timeout after EOM received."
+    "\n90 Unspecified Receive Phase C error."
+    "\n91 Missing EOL after 5 seconds."
+    "\n92 Unused code."
+    "\n93 DCE to DTE buffer overflow."
+    "\n94 Bad CRC or frame (ECM or BFT modes)."
+    "\n100 Unspecified Receive Phase D errors."
+    "\n101 RSPREC invalid response received."
+    "\n102 COMREC invalid response received."
+    "\n103 Unable to continue after PIN or PIP"
+)
+
 
 CLASS2 = {
     # (body, required): optional ones may answer ERROR
@@ -36,8 +98,8 @@ CLASS2 = {
     "responses": (("+FCON", _CON), ("+FHNG", _HNG), ("+FCSI", _RID), ("+FTSI", _RID),
                   ("+FDIS", _CAPS), ("+FDCS", _DCS), ("+FPTS", _PPR), ("+FET", _PPM)),
     "hangup_base": 10,              # +FHNG:<decimal>
-    "hangup_code": status.from_hangup,   # Table 5-5 -> InterFAX (spec/fax.md)
-    "hangup_text": hangup.describe,      # Table 5-5 -> (code, phase, text)
+    "hangup_code": status.HANGUPS,  # Table 5-5 -> InterFAX (spec/fax.md): status.from_hangup
+    "hangup_text": (FHNG, PHASES, 10),   # Table 5-5 texts: describe_hangup
     "hangup_name": "+FHNG:%d",      # the call's reason when a hang-up code ends it
     "page_end": None,               # DLE ETX, then AT+FET=<ppm> (Class 2.0: <DLE><ppm>)
     "xon": True,                    # wait for XON (or xon_grace) after CONNECT to +FDT
@@ -57,16 +119,6 @@ def get(name):
     raise ValueError("fax class %r not supported" % (name,))
 
 
-def pick(listing, order):
-    """The first class of `order` that an AT+FCLASS=? answer lists ("0,1,2,2.0", "(0,2.0)"),
-    or None. Ranges ("0-2") are not a Class 2 listing: only exact items count."""
-    items = listing.replace("(", "").replace(")", "").replace(" ", "").split(",")
-    for c in order:
-        if c in items:
-            return c
-    return None
-
-
 def read(m, s, name, args, now):
     """Record a +F response in the call's session (seed 001 5.4), by its role in m.d."""
     role = 0
@@ -83,7 +135,10 @@ def read(m, s, name, args, now):
         except ValueError:
             s.hangup = -1                   # unreadable: reported as unknown (7200)
     elif role == _RID:
-        s.remote_id = at.text(args)
+        t = args.strip()                    # quotes and the padding spaces of T.30 ids removed
+        if len(t) >= 2 and t[0] == '"' and t[-1] == '"':
+            t = t[1:-1]
+        s.remote_id = t.strip()
     elif role == _CAPS:
         s.remote_caps = args
     elif role == _DCS:
@@ -105,3 +160,44 @@ def read(m, s, name, args, now):
             s.ppm = v
         else:
             s.ppr = v
+
+
+def describe_hangup(code, t=None):
+    """(code, phase, text): the evidence reported with every hang-up code. `t`: the dialect's
+    tables (codes, phases, base: dialect "hangup_text"), Table 5-5 when None; with base 16
+    (T.32) the code is reported as T.32 writes it, two hex digits. The text is the table's; for
+    a code the table leaves open, its group heading (T.32's groups have none)."""
+    if t is None:
+        codes, phases, base = FHNG, PHASES, 10
+    else:
+        codes, phases, base = t
+    ph = txt = None
+    c = e = -1
+    i = 0
+    while i >= 0:                       # phases[i]: the "\n" of a row; its range read in place
+        e = phases.find("\n", i + 1)
+        e = len(phases) if e < 0 else e
+        a = phases.find(" ", i)
+        b = phases.find(" ", a + 1)
+        if _int_at(phases, i + 1, a, base) <= code <= _int_at(phases, a + 1, b, base):
+            c = phases.find(" ", b + 1, e)  # the heading after it, if any
+            ph = phases[b + 1:e if c < 0 else c]
+            break
+        i = phases.find("\n", i + 1)
+    key = ("\n%02X " if base == 16 else "\n%d ") % code      # the row's start: one str made
+    i = codes.find(key)
+    if i >= 0:
+        j = codes.find("\n", i + 1)
+        txt = codes[i + len(key):j if j > 0 else len(codes)]
+    elif c >= 0:
+        txt = phases[c + 1:e]           # a code the table leaves open: its group heading
+    return (key[1:-1] if base == 16 else code, ph, txt or "Unknown hang-up code")
+
+
+def _int_at(t, i, j, base):
+    """The number written in t[i:j] (decimal, or hex with base 16), read without a slice."""
+    v = 0
+    while i < j:
+        v = v * base + int(t[i], 16)
+        i += 1
+    return v

@@ -1,7 +1,7 @@
 """What a fax call leaves behind: its session record (Session), the `end` event's fields
 (docs/fax.md, Events) and the evidence pairs fax/status carries (spec/fax.md: raw evidence).
 MicroPython dicts keep no order, so the evidence is a list of pairs."""
-from faxbridge.core.fax import params
+from faxbridge.core.fax import dialect, params
 
 
 class Session:
@@ -53,9 +53,9 @@ def add_ppr(s, ppr):
     s.npprs += 1
 
 
-def end_info(s, code, reason, now, describe):
+def end_info(s, code, reason, now, texts):
     """The `end` event of session `s` (the driver's Session) with its final code and reason;
-    describe(hangup code) -> (code, phase, text) comes from the dialect."""
+    `texts`: the dialect's hang-up tables (its "hangup_text", read by dialect.describe_hangup)."""
     dcs = s.dcs
     n = min(s.npprs, len(s.pprs))
     pprs = [None] * n                   # the recorded verdicts, 0 (unknown) as None
@@ -63,7 +63,7 @@ def end_info(s, code, reason, now, describe):
         pprs[i] = s.pprs[i] or None
     info = {
         "dir": s.dir, "code": code, "reason": reason, "result": s.result,
-        "hangup": describe(s.hangup) if s.hangup is not None and s.hangup >= 0 else None,
+        "hangup": dialect.describe_hangup(s.hangup, texts) if s.hangup is not None and s.hangup >= 0 else None,
         "pages": s.confirmed, "pprs": pprs, "remote_id": s.remote_id,
         "params": params.describe(dcs) if isinstance(dcs, tuple) else dcs,
         "remote_caps": s.remote_caps, "number": s.number, "duration": now - s.started,

@@ -1,7 +1,8 @@
 """InterFAX-compatible job status codes (seed 000) and the project's mapping (spec/fax.md).
 
 The codes are CODES; the mapping is data: RESULTS (dial results), HANGUPS (+FHNG ranges,
-Table 5-5), ANSWER_RESULTS (answered calls) and RETRYABLE; a deployment can replace them.
+Table 5-5), ANSWER_RESULTS (answered calls) and RETRYABLE, flat tuples of constants (in flash
+when frozen); a deployment can replace them.
 """
 
 # Seed 000's table, the codes this unit reports: code, category, row by row (a flat tuple of
@@ -32,28 +33,37 @@ CODES = (
     205001, "system error",          # システムエラー
 )
 
-# Modem result strings -> code (spec/fax.md rows 6..11).
+# Modem result strings -> code (spec/fax.md rows 6..11): result, code, row by row.
 RESULTS = (
-    ("BUSY", 263),
-    ("NO ANSWER", 8021),
-    ("NO CARRIER", 3912),
-    ("VOICE", 3936),
-    ("NO DIALTONE", 205001),
-    ("NO DIAL TONE", 205001),
-    ("ERROR", 6027),
+    "BUSY", 263,
+    "NO ANSWER", 8021,
+    "NO CARRIER", 3912,
+    "VOICE", 3936,
+    "NO DIALTONE", 205001,
+    "NO DIAL TONE", 205001,
+    "ERROR", 6027,
 )
 
-# +FHNG code ranges -> code, first match wins (spec/fax.md; 43 and 3 before their ranges).
+# An answered call that fails before +FCON: the dialling rows of spec/fax.md (invalid number,
+# busy, ...) do not apply, no number was dialled. The project's decision (docs/fax.md); any
+# other result to ATA is the unit's own fault (205001, c2call.answer_failed):
+ANSWER_RESULTS = (
+    "VOICE", 3936,          # a person called
+    "NO CARRIER", 488,      # answered, no fax handshake (as +FHNG:1, Table 5-5)
+)
+
+# +FHNG code ranges -> code, first match wins (spec/fax.md; 43 and 3 before their ranges):
+# first, last, code, row by row. t32.HANGUPS is the same for +FHS.
 HANGUPS = (
-    (0, 0, 0),
-    (1, 1, 488),
-    (3, 3, 205001),
-    (10, 11, 9001),
-    (25, 25, 3224),
-    (27, 27, 3233),
-    (20, 28, 3211),
-    (43, 43, 205001),
-    (40, 58, 3268),
+    0, 0, 0,
+    1, 1, 488,
+    3, 3, 205001,
+    10, 11, 9001,
+    25, 25, 3224,
+    27, 27, 3233,
+    20, 28, 3211,
+    43, 43, 205001,
+    40, 58, 3268,
 )
 OTHER_HANGUP = 7200
 
@@ -62,40 +72,21 @@ RETRYABLE = (263, 8021, 488, 3224, 3268)
 
 
 def category(code):
-    t = CODES
+    return from_result(code, CODES) or "unknown"
+
+
+def from_result(result, t=RESULTS):
+    """Code for a final modem result string (BUSY, NO CARRIER, ...) in `t` (RESULTS, or
+    ANSWER_RESULTS for an answered call), or None. Any flat table of pairs (category: CODES)."""
     for k in range(0, len(t), 2):
-        if t[k] == code:
+        if t[k] == result:
             return t[k + 1]
-    return "unknown"
-
-
-def from_result(result):
-    """Code for a final modem result string (BUSY, NO CARRIER, ...), or None."""
-    for r, code in RESULTS:
-        if r == result:
-            return code
     return None
 
 
-def from_hangup(hsc):
-    """Code for a +FHNG:<hsc>."""
-    for lo, hi, code in HANGUPS:
-        if lo <= hsc <= hi:
-            return code
+def from_hangup(hsc, t=HANGUPS):
+    """Code for a +FHNG:<hsc> (`t`: the dialect's range table, "hangup_code")."""
+    for k in range(0, len(t), 3):
+        if t[k] <= hsc <= t[k + 1]:
+            return t[k + 2]
     return OTHER_HANGUP
-
-
-# An answered call that fails before +FCON: the dialling rows of spec/fax.md (invalid number,
-# busy, ...) do not apply, no number was dialled. The project's decision (docs/fax.md):
-ANSWER_RESULTS = (
-    ("VOICE", 3936),        # a person called
-    ("NO CARRIER", 488),    # answered, no fax handshake (as +FHNG:1, Table 5-5)
-)
-
-
-def from_answer(result):
-    """Code for a final result to ATA before +FCON; anything else is the unit's own fault."""
-    for r, code in ANSWER_RESULTS:
-        if r == result:
-            return code
-    return 205001

@@ -5,8 +5,6 @@ Imported only when the configuration picks Class 2.0 (dialect.get), so a Class 2
 loads it. The command set and conventions are the ones docs/modemsim.md ("Class 2 and Class
 2.0") lists from efax, mgetty and HylaFAX; docs/fax.md says what the driver does with them.
 """
-from faxbridge.core.fax import status
-
 # +FHS hang-up status codes (T.32's hang-up table; the rows the simulator's tools/modemsim/
 # t32.py FHS holds), one row a line: "\n<hex code> <text>", one str (one object, in flash when
 # frozen). T.32 writes the codes in hex and kept the Class 2 digits below A0, except receive
@@ -61,12 +59,22 @@ FHS = (
     "\nA3 Unable to continue after PIN or PIP"
 )
 
-# T.32's groups of the table: first, last, phase (the phase letters of hangup.PHASES).
-PHASES = (0x00, 0x0F, "call", 0x10, 0x1F, "A", 0x20, 0x3F, "B", 0x40, 0x4F, "C",
-          0x50, 0x6F, "D", 0x70, 0x8F, "rB", 0x90, 0x9F, "rC", 0xA0, 0xBF, "rD")
+# T.32's groups of the table, one row a line as dialect.PHASES: "\n<first> <last> <phase>" (hex;
+# the phase letters of dialect.PHASES; T.32 names no headings).
+PHASES = (
+    "\n00 0F call"
+    "\n10 1F A"
+    "\n20 3F B"
+    "\n40 4F C"
+    "\n50 6F D"
+    "\n70 8F rB"
+    "\n90 9F rC"
+    "\nA0 BF rD"
+)
 
-# +FHS code ranges -> InterFAX code, first match wins: spec/fax.md's +FHNG rows read with
-# T.32's digits (status.HANGUPS), plus the two rows T.32 added at call placement (docs/fax.md).
+# +FHS code ranges -> InterFAX code, first match wins (status.from_hangup): spec/fax.md's +FHNG
+# rows read with T.32's digits (status.HANGUPS), plus the two rows T.32 added at call placement
+# (docs/fax.md).
 HANGUPS = (
     0x00, 0x00, 0,
     0x01, 0x01, 488,
@@ -80,31 +88,6 @@ HANGUPS = (
     0x43, 0x43, 205001,
     0x40, 0x58, 3268,
 )
-
-
-def code(hsc):
-    """InterFAX code for a +FHS:<hex> value (an int)."""
-    t = HANGUPS
-    for k in range(0, len(t), 3):
-        if t[k] <= hsc <= t[k + 1]:
-            return t[k + 2]
-    return status.OTHER_HANGUP
-
-
-def describe(hsc):
-    """(code as T.32 writes it, phase, text): the evidence reported with every +FHS."""
-    h = "%02X" % hsc
-    i = FHS.find("\n" + h + " ") if len(h) == 2 else -1
-    txt = "Unknown hang-up code"
-    if i >= 0:
-        j = FHS.find("\n", i + 1)
-        txt = FHS[i + 4:j if j > 0 else len(FHS)]
-    ph = None
-    t = PHASES
-    for k in range(0, len(t), 3):
-        if t[k] <= hsc <= t[k + 1]:
-            ph = t[k + 2]
-    return (h, ph, txt)
 
 
 # The dialect: the keys of dialect.CLASS2 (docs/fax.md, "The dialect as data"). Response roles
@@ -125,8 +108,8 @@ CLASS20 = {
     "responses": (("+FCO", 1), ("+FHS", 2), ("+FCI", 3), ("+FTI", 3), ("+FIS", 4),
                   ("+FCS", 5), ("+FPS", 6), ("+FET", 7)),
     "hangup_base": 16,               # +FHS:<hex>
-    "hangup_code": code,
-    "hangup_text": describe,
+    "hangup_code": HANGUPS,          # status.from_hangup reads it
+    "hangup_text": (FHS, PHASES, 16),    # dialect.describe_hangup reads it
     "hangup_name": "+FHS:%02X",
     "page_end": (b"\x10,", b"\x10;", b"\x10."),   # <DLE><ppm>: MPS, EOM, EOP by +FET code
     "xon": False,                    # no XON after CONNECT to +FDT: send at once
