@@ -361,3 +361,22 @@ def test_a_crash_before_a_final_status_is_said_re_emits_it_at_boot():
     js3, ev3 = _make(d + "/jobs", keep=4)
     js3.recover(T)
     assert ev3 == [] and _ls(d + "/jobs") == ["c1.job"]
+
+
+def test_a_boot_with_no_finished_job_leaves_no_ring_the_first_makes_it_whole():
+    """A boot that puts nothing in the fresh ring leaves no ring (not an empty file, which the
+    next finished jobs would grow a slot at a time, filling the gap with whatever the file system
+    gives): the first finished job makes it with its keep_done slots, so its size says how many
+    (docs/unit.md "Fax jobs"), and a later boot reads it at that size."""
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=6)
+    js.recover(T)
+    assert "jobs.done" not in os.listdir(d) and "jobs.done.new" not in os.listdir(d)
+    js.submit("g1", "0312345678", _spool(d, 1), 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    js.end_call(rec, 0, [("result", "OK")], 1, T)
+    assert os.stat(d + "/jobs.done")[6] == 6 * 48
+    js2, ev2 = _make(d + "/jobs", keep=6)
+    js2.recover(T)
+    assert ev2 == [] and _ls(d + "/jobs") == ["g1.job"] and os.stat(d + "/jobs.done")[6] == 6 * 48

@@ -158,3 +158,39 @@ def test_one_periodic_task_feeds_the_watchdog_sends_telemetry_and_applies_a_rais
     assert 12 <= n <= 24, n
     assert u.link.sent[-1]["queued"] == 0 and u.link.sent[-1]["telegrams"] == 0
     assert u.quota.limit == 7
+
+
+
+def test_a_round_of_the_periodic_task_allocates_nothing():
+    """Unit._periodic between its works (watchdog fed every 10 ms here): no float per reading
+    of the clock, no float deadline; the integer milliseconds of the unit's Monotonic (nothing
+    allocated below 2**30 ms, 12 days, on the ESP32). config.json is still watched once per
+    2 s. The allocation is measured where the runtime says it (MicroPython)."""
+    import gc
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
+    u = Unit(Clock(OSError(2)), cfg)
+    u.wdt = u.port.watchdog(2000)
+    watched = []
+
+    def watch(seen):
+        watched.append(seen)
+        return None
+    u._config_watch = watch
+    used = []
+
+    async def go():
+        t = asyncio.create_task(u._periodic(10, 3600))
+        await asyncio.sleep_ms(50)
+        if hasattr(gc, "mem_alloc"):
+            gc.collect()
+            gc.disable()
+            a = gc.mem_alloc()
+            await asyncio.sleep_ms(100)
+            used.append(gc.mem_alloc() - a)
+            gc.enable()
+        await asyncio.sleep_ms(100)
+        t.cancel()
+        await asyncio.sleep_ms(10)
+    asyncio.run(go())
+    assert len(watched) == 1 and 10 <= u.port.fed <= 40, (len(watched), u.port.fed)
+    assert used in ([], [0]), used

@@ -94,15 +94,17 @@ class JobStore:
 
     def rebuild(self, new):
         """new: the boot's rebuild writes a fresh ring beside the old one (said() still reads
-        the old); else the fresh ring replaces the old (an empty one when nothing was put)."""
+        the old); else the fresh ring replaces the old, or, nothing put, the old goes (the next
+        finished job makes the ring with its keep slots, done_put: its size says keep)."""
         p = self.folder[:-1] + ".done"
         if new:
             self.done = p + ".new"
             store.remove(self.done)
         elif self.done != p:
-            if not store.exists(self.done):
-                open(self.done, "wb").close()
-            store.move(self.done, p)
+            if store.exists(self.done):
+                store.move(self.done, p)
+            else:
+                store.remove(p)
             self.done = p
 
     def done_put(self, keep, fin, job_id, docs, ok):

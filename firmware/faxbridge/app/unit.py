@@ -253,22 +253,27 @@ class Unit:
         """The unit's periodic work in one task (a frame and a task each saved): the watchdog
         fed every feed_ms; config.json watched every 2 s; telemetry every iv seconds once the
         link is up. Started before the network, so that the watchdog is fed while it comes up.
-        The work itself is in plain methods: their frames are not kept between the rounds."""
-        mono = self.mono
+        The work itself is in plain methods: their frames are not kept between the rounds.
+        Kept in the clock's integer milliseconds: a round allocates nothing (below 2**30 ms on
+        the ESP32, app/clock.py), and a deadline stays exact however long the unit runs (its
+        seconds are single-precision floats there: past 2**25 s, 388 days, `now + 2` can round
+        back to now and the task would spin)."""
+        ms = self.mono.ms
         seen = ()                       # config.json's (size, mtime): not read yet
         watch = 0
-        tel = mono() + iv
+        iv = int(iv * 1000)
+        tel = ms() + iv
         while True:
             self.wdt.feed()
-            now = mono()
+            now = ms()
             if now >= watch:
-                watch = now + 2
+                watch = now + 2000
                 seen = self._config_watch(seen)
             if now >= tel:
                 tel = now + iv
                 if self.link is not None:
                     self._send_telemetry()
-            await asyncio.sleep_ms(min(feed_ms, int((min(watch, tel) - mono()) * 1000) + 1))
+            await asyncio.sleep_ms(min(feed_ms, min(watch, tel) - ms() + 1))
 
     def _config_watch(self, seen):
         """config.json's (size, mtime), None when absent; when it changed since `seen`, the file
