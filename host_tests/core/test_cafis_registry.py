@@ -173,7 +173,7 @@ def test_deployment_layout_and_catalogue():
     d = h.example_dict()
     d["layouts"] = {"center": {"header": 64, "min": 64, "max": 512, "fields": fields}}
     d["message_types"] = [{"code": c, "name": e, "name_ja": j, "class": n, "answers": list(a)}
-                          for c, e, j, k, a in catalogue.DEFAULT for n in [catalogue.class_name(k)]]
+                          for c, e, j, k, a in catalogue.table(catalogue.DEFAULT) for n in [catalogue.class_name(k)]]
     d["message_types"].append({"code": "0500", "name": "balance", "name_ja": "残高照会", "class": "request",
                                "answers": ["0510"]})
     d["message_types"].append({"code": "0510", "name": "balance report", "class": "report"})
@@ -202,7 +202,11 @@ def test_catalogue_default_rows():
     assert cat.answers(9120, 9110) and cat.answers(9320, 9310) and not cat.answers(-1, 110)
     assert cat.reply[catalogue.ABNORMAL] == b"9900" and cat.cls(1234) == 0
     raises(catalogue.CatalogueError, catalogue.Catalogue, (("12a4", "x", "x", catalogue.REQ, ()),))
-    raises(catalogue.CatalogueError, catalogue.Catalogue, catalogue.DEFAULT + (catalogue.DEFAULT[0],))
+    rows = catalogue.table(catalogue.DEFAULT)
+    assert len(rows) == 30 and rows[0] == ("7020", "restart request", "再開始要求", catalogue.CTRL_REQ, ())
+    assert rows[14] == ("0100", "authorization request", "オーソリ要求", catalogue.REQ, ("0110", "0120"))
+    assert catalogue.table(rows) is rows
+    raises(catalogue.CatalogueError, catalogue.Catalogue, rows + (rows[0],))
 
 
 def test_default_layouts_are_contiguous():
@@ -221,13 +225,16 @@ def test_default_layouts_are_contiguous():
 def test_the_default_catalogue_index_is_the_constants():
     """The default catalogue's index, answers and replies are constants of catalogue.py (flash
     when frozen); building them from a copy of DEFAULT must give the same."""
-    built = catalogue.Catalogue(list(catalogue.DEFAULT))
+    rows = catalogue.table(catalogue.DEFAULT)
+    built = catalogue.Catalogue(list(rows))
     default = catalogue.Catalogue()
     assert built.rows is not catalogue.DEFAULT and default.rows is catalogue.DEFAULT
-    assert (bytes(built._ix), bytes(built._ans), built.reply) == (default._ix, default._ans, default.reply)
+    assert (bytes(built._ix), bytes(built._ans), built.reply, built.reply_ja) == (
+        default._ix, default._ans, default.reply, default.reply_ja)
     assert default.reply[catalogue.ABNORMAL] == b"9900" and default.reply[catalogue.CANCEL_REP] == b"9110"
-    for row in catalogue.DEFAULT:
+    for row in rows:
         n = int(row[catalogue.C_CODE])
-        assert default.entry(n) is row and default.cls(n) == row[catalogue.C_CLS]
+        assert default.entry(n) == row and default.cls(n) == row[catalogue.C_CLS]
+        assert built.entry(n) is built.rows[built._ix[built._find(n) + 5]]
         for a in row[catalogue.C_ANS]:
             assert default.answers(n, int(a))

@@ -92,8 +92,9 @@ class Checker:
         response = ABN
         reply = self.cat.reply[cat.ABNORMAL]
         if sec >= _S_FA and code in CANCEL_REPORT_CODES:
-            reply = self.cat.reply[cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP]
-            response = self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA]
+            k = cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP
+            reply = self.cat.reply[k]
+            response = self.cat.reply_ja[k]
         return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
 
     # -- the entry point ------------------------------------------------------------------------

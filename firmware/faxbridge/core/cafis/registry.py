@@ -184,7 +184,7 @@ def _msg_types(v, where, cat):
         if not _layout.is_code(t):
             raise RegistryError("%s: %r is not a 4-digit message type" % (where, t))
         n = int(t)
-        if cat.entry(n) is None:
+        if not cat.cls(n):
             raise RegistryError("%s: message type %s is not in the catalogue" % (where, t))
         out[i] = n >> 8
         out[i + 1] = n & 0xFF

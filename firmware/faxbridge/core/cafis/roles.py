@@ -69,7 +69,8 @@ class Roles:
         # class and answers of each message type by number (the catalogue's, as dicts for speed)
         self._cls = {}
         self._ans = {}
-        for row in self.cat.rows:
+        rows = _cat.table(self.cat.rows)
+        for row in rows:
             n = int(row[_cat.C_CODE])
             self._cls[n] = row[_cat.C_CLS]
             self._ans[n] = tuple(int(a) for a in row[_cat.C_ANS])
@@ -78,13 +79,13 @@ class Roles:
         self.off_tlen, self.len_tlen = self.lay.at("trailer_len")
         # the first answer of each message type, as field bytes (the report to a command)
         self.answer = {}
-        for row in self.cat.rows:
+        for row in rows:
             a = row[_cat.C_ANS]
             if a:
                 self.answer[int(row[_cat.C_CODE])] = digits(int(a[0]), self.len_type)
         # reject report (××拒否報告) of each general request: the answer named "reject"
         self.reject = {}
-        for row in self.cat.rows:
+        for row in rows:
             if row[_cat.C_CLS] == _cat.REQ:
                 for a in row[_cat.C_ANS]:
                     e = self.cat.entry(int(a))
