@@ -142,8 +142,8 @@ BAD = (
     ("layout missing", lambda d: d.update({"layouts": {"terminal": {"header": 47, "fields": [["conn_co", "c", "接",
                                                                                             0, 4, "AN"]]}}}),
      "layout terminal: missing field send_class"),
-    ("layout limits", lambda d: d.update({"layouts": {"center": {"header": 63, "min": 10,
-                                                                 "fields": [list(r) for r in layout.CENTER_FIELDS]}}}),
+    ("layout limits", lambda d: d.update({"layouts": {"center": {
+        "header": 63, "min": 10, "fields": [list(r) for r in layout.rows(layout.CENTER_FIELDS)]}}}),
      "header length <= min <= max"),
     ("message type class", lambda d: d.update({"message_types": [{"code": "0100", "class": "weird"}]}),
      "message_types[0]: class must be one of"),
@@ -169,7 +169,7 @@ def test_non_object_registries():
 
 def test_deployment_layout_and_catalogue():
     """A deployment with a 64-byte center header (one reserved byte at the end) and its own types."""
-    fields = [list(r) for r in layout.CENTER_FIELDS] + [["spare", "spare", "予備", 63, 1, "AN"]]
+    fields = [list(r) for r in layout.rows(layout.CENTER_FIELDS)] + [["spare", "spare", "予備", 63, 1, "AN"]]
     d = h.example_dict()
     d["layouts"] = {"center": {"header": 64, "min": 64, "max": 512, "fields": fields}}
     d["message_types"] = [{"code": c, "name": e, "name_ja": j, "class": n, "answers": list(a)}
@@ -212,12 +212,24 @@ def test_catalogue_default_rows():
 def test_default_layouts_are_contiguous():
     for fields, size in ((layout.CENTER_FIELDS, 63), (layout.TERMINAL_FIELDS, 47)):
         at = 0
-        for key, en, ja, off, ln, kind in fields:
+        for key, en, ja, off, ln, kind in layout.rows(fields):
             assert off == at, key
             at += ln
         assert at == size
     cl = layout.center()
     assert cl.at("trailer_len") == (60, 3) and cl.row("seq")[layout.F_JA] == "仕向処理通番"
+    # the default layouts are text: at(key) reads the line of key (not of cafis_seq for seq, the
+    # last line too), and their rows pass the checks a deployment's layout gets
+    for lay, fields in ((cl, layout.CENTER_FIELDS), (layout.terminal(), layout.TERMINAL_FIELDS)):
+        rows = layout.rows(fields)
+        assert lay.fields is fields and layout.rows(rows) is rows and len(rows) in (17, 7)
+        for r in rows:
+            assert lay.row(r[layout.F_KEY]) == r and lay.at(r[layout.F_KEY]) == (r[layout.F_OFF], r[layout.F_LEN])
+        raises(KeyError, lay.row, "nope")
+        raises(KeyError, lay.at, "route_x")
+        raises(KeyError, lay.at, "")
+        layout.Layout(lay.name, rows, lay.hlen, lay.min_len, lay.max_len, True, fields)
+    assert layout.terminal().at("reserved") == (37, 10) and cl.at("seq") == (4, 6)
     off, ln = cl.at("dst_co")
     assert h.center_tel()[off:off + ln] == b"ISS0002"
 
@@ -229,8 +241,8 @@ def test_the_default_catalogue_index_is_the_constants():
     built = catalogue.Catalogue(list(rows))
     default = catalogue.Catalogue()
     assert built.rows is not catalogue.DEFAULT and default.rows is catalogue.DEFAULT
-    assert (bytes(built._ix), bytes(built._ans), built.reply, built.reply_ja) == (
-        default._ix, default._ans, default.reply, default.reply_ja)
+    assert (bytes(built._ix), bytes(built._ans), built.reply) == (default._ix, default._ans, default.reply)
+    assert default.reply[catalogue.ABNORMAL + 1 + catalogue.CONFIRM_REP] == "取消確認報告"
     assert default.reply[catalogue.ABNORMAL] == b"9900" and default.reply[catalogue.CANCEL_REP] == b"9110"
     for row in rows:
         n = int(row[catalogue.C_CODE])

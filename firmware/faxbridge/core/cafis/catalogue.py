@@ -61,7 +61,7 @@ DEFAULT = (    # code|name|name_ja|class (CTRL_REQ ..)|answers: a message type a
     "9900|abnormal report|異常報告|11|\n"
 )
 
-# (index, answers, reply types, their names) of DEFAULT, as Catalogue builds them: the index has 6 bytes a
+# (index, answers, reply types and their names) of DEFAULT, as Catalogue builds them: the index has 6 bytes a
 # message type, in code order (code, class, first answer, answers, row in DEFAULT), the answers
 # 2 bytes each. Constants (flash when frozen); a test builds them from a copy of DEFAULT.
 _INDEX0 = ((
@@ -98,9 +98,10 @@ _INDEX0 = ((
     # answers: 0110 0120 0210 0220 0410 0420 0701 0731 7001 7031 8001 9110 9110 9211 9310 9310
     (b"\x00\x6e\x00\x78\x00\xd2\x00\xdc\x01\x9a\x01\xa4\x02\xbd\x02\xdb"
      b"\x1b\x59\x1b\x77\x1f\x41\x23\x96\x23\x96\x23\xfb\x24\x5e\x24\x5e"),
-    # reply types by class: CANCEL_REP, CONFIRM_REP, ABNORMAL; then their names (name_ja)
-    (None, None, None, None, None, None, None, None, b"9110", None, b"9310", b"9900"),
-    (None, None, None, None, None, None, None, None, "取消報告", None, "取消確認報告", "異常報告"))
+    # reply types by class: CANCEL_REP, CONFIRM_REP, ABNORMAL; then their names (name_ja) by
+    # ABNORMAL + 1 + class
+    (None, None, None, None, None, None, None, None, b"9110", None, b"9310", b"9900",
+     None, None, None, None, None, None, None, None, "取消報告", None, "取消確認報告", "異常報告"))
 
 # a catalogue row, by name
 C_CODE = const(0)
@@ -143,21 +144,21 @@ class Catalogue:
     """Message types by number. `entry(n)` -> row or None (DEFAULT's rows read from its text:
     tools, not per telegram); `cls(n)` -> class (0 if unknown); `answers(req, rep)` is True when
     message type `rep` answers `req` (both as ints, -1 for "not numeric"); `reply[cls]`: the
-    message type (bytes) of the reply classes 異常報告, 取消報告, 取消確認報告, `reply_ja[cls]`
-    its name (read per verdict: no allocation). The rows stay as given (the default ones are
+    message type (bytes) of the reply classes 異常報告, 取消報告, 取消確認報告, `reply[ABNORMAL + 1 +
+    cls]` its name (read per verdict: no allocation; no attribute more). The rows stay as given (the default ones are
     not copied); what the checks look up per telegram is one sorted index in bytes, searched in
     place."""
 
     def __init__(self, rows=DEFAULT):
         if rows is DEFAULT:     # its index, answers and replies are the constants above
             self.rows = rows
-            self._ix, self._ans, self.reply, self.reply_ja = _INDEX0
+            self._ix, self._ans, self.reply = _INDEX0
             return
         self.rows = rows if isinstance(rows, tuple) else tuple(rows)
         if len(self.rows) > 255:
             raise CatalogueError("message_types: at most 255 message types")
-        reply = [None] * (ABNORMAL + 1)     # by class: the message type (bytes) of a reply class
-        ja = [None] * (ABNORMAL + 1)        # and its name_ja
+        reply = [None] * (2 * ABNORMAL + 2)     # by class: the message type (bytes) of a reply class,
+        # then by ABNORMAL + 1 + class its name_ja
         order = []
         nans = 0
         for i in range(len(self.rows)):
@@ -175,7 +176,7 @@ class Catalogue:
             order.append((int(code), i))
             if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and reply[cls] is None:
                 reply[cls] = code.encode()      # the first of its class in the table
-                ja[cls] = row[C_JA]
+                reply[ABNORMAL + 1 + cls] = row[C_JA]
         if nans > 255:
             raise CatalogueError("message_types: at most 255 answers in all")
         order.sort()
@@ -209,7 +210,6 @@ class Catalogue:
             if reply[cls] is None:
                 raise CatalogueError("message_types: no %s message type" % class_name(cls))
         self.reply = tuple(reply)
-        self.reply_ja = tuple(ja)
 
     def _find(self, n):
         """Offset of message type n's record in the index, or -1 (binary search, in place)."""

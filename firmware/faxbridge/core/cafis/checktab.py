@@ -279,7 +279,9 @@ SECTIONS = (
 # rows: per content row 4 bytes (CROW): kind, field offset, field length, the row's first cell
 # in its table (W x its row number in the seed table). ix: (offset, length) of the fields the
 # Checker reads itself (AT_MT .. AT_TCONN), then per section (first compiled row, number of
-# rows) from AT_SPANS, then from AT_ECHO the indexes of the center fields 3.3.4 B(b) compares.
+# rows) from AT_SPANS, then from AT_ECHO 4 bytes for each center field 3.3.4 B(b) compares: 0 and
+# its item's index in ITEMS when its name is the seed's item name (every default field), else 1
+# and its index in the layout's rows; then its offset and length.
 CROW = const(4)
 AT_MT = const(0)        # msg_type, then trailer_len: report.build reads these 4 bytes
 AT_TL = const(2)
@@ -306,8 +308,10 @@ _COMPILED0 = ((
     b"\x2b\x04\x3c\x03\x00\x04\x04\x06\x20\x07\x12\x04\x00\x04"
     # first row, rows: per section A .. F(b)
     b"\x00\x04\x04\x02\x06\x0e\x14\x02\x16\x13\x16\x13\x29\x0f\x38\x0b"
-    # the fields 3.3.4 B(b) compares (indexes in CENTER_FIELDS)
-    b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x0b\x0c\x0d\x0e\x0f"), (
+    # the fields 3.3.4 B(b) compares: 0, item (ITEMS), offset, length: route .. proxy_reroute
+    b"\x00\x0a\x00\x04\x00\x0c\x04\x06\x00\x1a\x0a\x02\x00\x1c\x0c\x03\x00\x1e\x0f\x06"
+    b"\x00\x02\x15\x07\x00\x04\x1c\x04\x00\x0e\x20\x07\x00\x10\x27\x04\x00\x20\x2f\x04"
+    b"\x00\x22\x33\x01\x00\x12\x34\x02\x00\x14\x36\x02\x00\x24\x38\x03\x00\x26\x3b\x01"), (
     # 3.3.4 (2) A: kind, offset, length, first cell
     b"\x0a\x15\x07\x00\x0b\x1c\x04\x05\x13\x2b\x04\x0a\x04\x3c\x03\x0f"
     # 3.3.4 (2) B: kind, offset, length, first cell
@@ -365,9 +369,14 @@ def compiled(cl, tl):
         ix.append(first)
         ix.append(len(TABLES[t]) // W)
     # B(b) compares every field but the message type and the trailer length
-    for i in range(len(cl.fields)):
-        if cl.fields[i][_layout.F_KEY] not in ("msg_type", "trailer_len"):
-            ix.append(i)
+    fields = _layout.rows(cl.fields)
+    for i in range(len(fields)):
+        key, _, ja, off, ln, _ = fields[i]
+        if key not in ("msg_type", "trailer_len"):
+            j = 0
+            while j < len(ITEMS) and ITEMS[j] != ja:
+                j += 2
+            ix.extend((0, j, off, ln) if j < len(ITEMS) else (1, i, off, ln))
     return bytes(ix), bytes(rows)
 
 
@@ -443,12 +452,10 @@ def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
             return False
         return chk.cat.answers(routes.num(cen.idx, _routes.CMD, off, ln), _layout.num(buf, off, ln))
     if kind == _CMD_ECHO:
-        fields = chk.cl.fields
         ix = chk.ix
-        for i in range(len(ix) - AT_ECHO):
-            f = fields[ix[AT_ECHO + i]]
-            if not routes.same(cen.idx, _routes.CMD, buf, f[_layout.F_OFF], f[_layout.F_LEN]):
-                chk.echo_ix = i
+        for p in range(AT_ECHO, len(ix), 4):
+            if not routes.same(cen.idx, _routes.CMD, buf, ix[p + 2], ix[p + 3]):
+                chk.echo_ix = p     # checks names the field from ix[p], ix[p + 1]
                 return False
         return True
     if kind == _CONN_CO:

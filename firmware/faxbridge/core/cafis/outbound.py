@@ -64,7 +64,7 @@ class Checker(checks.Checker):
         if k == cat.CANCEL or k == cat.CONFIRM:
             k = cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP
             return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL_REP else "F(b)",
-                              None, self.cat.reply_ja[k], self.cat.reply[k], True)
+                              None, self.cat.reply[cat.ABNORMAL + 1 + k], self.cat.reply[k], True)
         return self.v.set(ABNORMAL, "C50", "3.3.5-1 C50", "経路番号", "C", None, ABN,
                           self.cat.reply[cat.ABNORMAL], False)
 

@@ -64,7 +64,7 @@ class Roles:
         # (offset, length) by field key: the engine reads fields by name per telegram (a tool:
         # a dict is fine here; the board's checker keeps bytes, checks.py)
         self.pos = {}
-        for r in self.lay.fields:
+        for r in _layout.rows(self.lay.fields):
             self.pos[r[_layout.F_KEY]] = (r[_layout.F_OFF], r[_layout.F_LEN])
         # class and answers of each message type by number (the catalogue's, as dicts for speed)
         self._cls = {}
