@@ -79,7 +79,8 @@ def test_routes_ranges():
     assert a.nroutes == 13
     assert a.route_index(5) == 0 and a.route_index(10) == 1 and a.route_index(11) == 2
     assert a.route_index(20) == 3 and a.route_index(29) == 12 and a.route_index(6) == -1
-    assert a.route_spans() == [(5, 5), (10, 11), (20, 29)]
+    from faxbridge.core.cafis import engine
+    assert engine.spans(a) == [(5, 5), (10, 11), (20, 29)]
 
 
 def test_a_center_keeps_what_it_holds_in_one_record():
