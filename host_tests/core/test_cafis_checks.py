@@ -181,7 +181,7 @@ def test_table_2_row_2_route_in_use():
 def test_table_2_row_11_repeats_row_9():
     rule, item, kind, code, arg = checktab.TABLE_2[10 * checktab.W:11 * checktab.W]
     assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
-    assert checktab.ITEMS[item + 1] == "org_date" and arg == "3.3.4-2 #9"
+    assert checktab.KEYS.split()[item] == "org_date" and arg == "3.3.4-2 #9"
     nine = checktab.TABLE_2[8 * checktab.W:9 * checktab.W]
     # #3 and #9: NUMERIC
     assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2 * checktab.W + 2]
