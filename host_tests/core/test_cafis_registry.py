@@ -247,7 +247,8 @@ def test_the_default_catalogue_index_is_the_constants():
     assert default.reply[catalogue.ABNORMAL] == b"9900" and default.reply[catalogue.CANCEL_REP] == b"9110"
     for row in rows:
         n = int(row[catalogue.C_CODE])
-        assert default.entry(n) == row and default.cls(n) == row[catalogue.C_CLS]
-        assert built.entry(n) is built.rows[built._ix[built._find(n) + 5]]
+        # the index names each message type's row in the table
+        assert rows[default._ix[default._find(n) + 5]] == row and default.cls(n) == row[catalogue.C_CLS]
+        assert built.rows[built._ix[built._find(n) + 5]] is built.rows[rows.index(row)]
         for a in row[catalogue.C_ANS]:
             assert default.answers(n, int(a))

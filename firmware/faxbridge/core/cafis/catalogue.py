@@ -141,8 +141,7 @@ def table(rows):
 
 
 class Catalogue:
-    """Message types by number. `entry(n)` -> row or None (DEFAULT's rows read from its text:
-    tools, not per telegram); `cls(n)` -> class (0 if unknown); `answers(req, rep)` is True when
+    """Message types by number. `cls(n)` -> class (0 if unknown: not listed); `answers(req, rep)` is True when
     message type `rep` answers `req` (both as ints, -1 for "not numeric"); `reply[cls]`: the
     message type (bytes) of the reply classes 異常報告, 取消報告, 取消確認報告, `reply[ABNORMAL + 1 +
     cls]` its name (read per verdict: no allocation; no attribute more). The rows stay as given (the default ones are
@@ -227,10 +226,6 @@ class Catalogue:
             else:
                 return p
         return -1
-
-    def entry(self, num):
-        p = self._find(num)
-        return None if p < 0 else table(self.rows)[self._ix[p + 5]]
 
     def cls(self, num):
         p = self._find(num)
