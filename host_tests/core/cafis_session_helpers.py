@@ -23,7 +23,7 @@ def tg(msg_type="0100", route="0100", trailer=b"", **fields):
         n = "%d" % len(trailer)
         vals["trailer_len"] = "0" * (3 - len(n)) + n
     b = bytearray(b" " * lay.hlen)
-    for row in lay.fields:
+    for row in layout.rows(lay.fields):
         key, off, ln = row[0], row[3], row[4]
         v = vals[key]
         if isinstance(v, str):

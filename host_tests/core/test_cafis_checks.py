@@ -108,6 +108,25 @@ def test_b_report_answers_command():
     check_v(c.check(_cmd((("msg_type", "7001"),)), "center", "A"), DI, None, "3.3.4 B(a)", "電文種別")
 
 
+def test_b_b_names_a_deployment_layout_field_by_its_own_name():
+    """B(b) names the first field that differs: a seed item by ITEMS' name, a field the seed has
+    not (予備) or one the deployment renamed (回線No) by the layout's own name_ja."""
+    def spare(d):
+        fields = [list(r) for r in h.layout.rows(h.layout.CENTER_FIELDS)] + [["spare", "spare", "予備", 63, 1, "AN"]]
+        fields[3][2] = "回線No"
+        d["layouts"] = {"center": {"header": 64, "min": 64, "max": 512, "fields": fields}}
+    c = h.checker(spare)
+
+    def cmd(changes=()):
+        return center_tel(CMD + (("spare", "0"),) + tuple(changes), lay=c.cl, trailer=b"")
+    assert c.sent(cmd(), "A")
+    check_v(c.check(cmd((("msg_type", "7001"), ("spare", "1"))), "center", "A"), DI, None, "3.3.4 B(b)", "予備")
+    check_v(c.check(cmd((("msg_type", "7001"), ("line", "002"))), "center", "A"), DI, None, "3.3.4 B(b)", "回線No")
+    check_v(c.check(cmd((("msg_type", "7001"), ("seq", "000001"))), "center", "A"), DI, None, "3.3.4 B(b)",
+            "仕向処理通番")
+    check_v(c.check(cmd((("msg_type", "7001"),)), "center", "A"), "accept", None, None, None)
+
+
 def test_b_rows():
     c = h.checker()
     check_v(c.check(_cmd((("msg_type", "7001"),)), "center", "A"), DI, None, "3.3.4 B(a)", "電文種別")
@@ -162,7 +181,7 @@ def test_table_2_row_2_route_in_use():
 def test_table_2_row_11_repeats_row_9():
     rule, item, kind, code, arg = checktab.TABLE_2[10 * checktab.W:11 * checktab.W]
     assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
-    assert checktab.ITEMS[item + 1] == "org_date" and arg == "3.3.4-2 #9"
+    assert checktab.KEYS.split()[item] == "org_date" and arg == "3.3.4-2 #9"
     nine = checktab.TABLE_2[8 * checktab.W:9 * checktab.W]
     # #3 and #9: NUMERIC
     assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2 * checktab.W + 2]
@@ -539,7 +558,7 @@ def test_trailer_length_without_shift_codes():
 
     def flag(d):
         d["layouts"] = {"center": {"header": 63, "trailer_counts_shift": False,
-                                   "fields": [list(r) for r in h.layout.CENTER_FIELDS]}}
+                                   "fields": [list(r) for r in h.layout.rows(h.layout.CENTER_FIELDS)]}}
     c = h.checker(flag)
     check_v(_req(c, tlen="004", trailer=text), AB, "C03", "3.3.4-2 #14", "トレーラレングス")
     check_v(_req(c, tlen="002", trailer=text), "accept", None, None, None)
@@ -584,8 +603,8 @@ def test_the_compiled_tables_of_the_default_layouts_are_the_constants():
     """checktab keeps the compiled form of the default layouts as constants (flash when frozen);
     compiling copies of those layouts (not the same tuples) must give the same bytes."""
     from faxbridge.core.cafis import layout
-    cl = layout.center([tuple(r) for r in layout.CENTER_FIELDS])
-    tl = layout.terminal([tuple(r) for r in layout.TERMINAL_FIELDS])
+    cl = layout.center(layout.rows(layout.CENTER_FIELDS))
+    tl = layout.terminal(layout.rows(layout.TERMINAL_FIELDS))
     assert cl.fields is not layout.CENTER_FIELDS
     ix, rows = checktab.compiled(cl, tl)
     c = h.checker()

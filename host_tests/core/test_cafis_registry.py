@@ -79,7 +79,8 @@ def test_routes_ranges():
     assert a.nroutes == 13
     assert a.route_index(5) == 0 and a.route_index(10) == 1 and a.route_index(11) == 2
     assert a.route_index(20) == 3 and a.route_index(29) == 12 and a.route_index(6) == -1
-    assert a.route_spans() == [(5, 5), (10, 11), (20, 29)]
+    from faxbridge.core.cafis import engine
+    assert engine.spans(a) == [(5, 5), (10, 11), (20, 29)]
 
 
 def test_a_center_keeps_what_it_holds_in_one_record():
@@ -142,8 +143,8 @@ BAD = (
     ("layout missing", lambda d: d.update({"layouts": {"terminal": {"header": 47, "fields": [["conn_co", "c", "接",
                                                                                             0, 4, "AN"]]}}}),
      "layout terminal: missing field send_class"),
-    ("layout limits", lambda d: d.update({"layouts": {"center": {"header": 63, "min": 10,
-                                                                 "fields": [list(r) for r in layout.CENTER_FIELDS]}}}),
+    ("layout limits", lambda d: d.update({"layouts": {"center": {
+        "header": 63, "min": 10, "fields": [list(r) for r in layout.rows(layout.CENTER_FIELDS)]}}}),
      "header length <= min <= max"),
     ("message type class", lambda d: d.update({"message_types": [{"code": "0100", "class": "weird"}]}),
      "message_types[0]: class must be one of"),
@@ -169,11 +170,11 @@ def test_non_object_registries():
 
 def test_deployment_layout_and_catalogue():
     """A deployment with a 64-byte center header (one reserved byte at the end) and its own types."""
-    fields = [list(r) for r in layout.CENTER_FIELDS] + [["spare", "spare", "予備", 63, 1, "AN"]]
+    fields = [list(r) for r in layout.rows(layout.CENTER_FIELDS)] + [["spare", "spare", "予備", 63, 1, "AN"]]
     d = h.example_dict()
     d["layouts"] = {"center": {"header": 64, "min": 64, "max": 512, "fields": fields}}
     d["message_types"] = [{"code": c, "name": e, "name_ja": j, "class": n, "answers": list(a)}
-                          for c, e, j, k, a in catalogue.DEFAULT for n in [catalogue.class_name(k)]]
+                          for c, e, j, k, a in catalogue.table(catalogue.DEFAULT) for n in [catalogue.class_name(k)]]
     d["message_types"].append({"code": "0500", "name": "balance", "name_ja": "残高照会", "class": "request",
                                "answers": ["0510"]})
     d["message_types"].append({"code": "0510", "name": "balance report", "class": "report"})
@@ -202,18 +203,34 @@ def test_catalogue_default_rows():
     assert cat.answers(9120, 9110) and cat.answers(9320, 9310) and not cat.answers(-1, 110)
     assert cat.reply[catalogue.ABNORMAL] == b"9900" and cat.cls(1234) == 0
     raises(catalogue.CatalogueError, catalogue.Catalogue, (("12a4", "x", "x", catalogue.REQ, ()),))
-    raises(catalogue.CatalogueError, catalogue.Catalogue, catalogue.DEFAULT + (catalogue.DEFAULT[0],))
+    rows = catalogue.table(catalogue.DEFAULT)
+    assert len(rows) == 30 and rows[0] == ("7020", "restart request", "再開始要求", catalogue.CTRL_REQ, ())
+    assert rows[14] == ("0100", "authorization request", "オーソリ要求", catalogue.REQ, ("0110", "0120"))
+    assert catalogue.table(rows) is rows
+    raises(catalogue.CatalogueError, catalogue.Catalogue, rows + (rows[0],))
 
 
 def test_default_layouts_are_contiguous():
     for fields, size in ((layout.CENTER_FIELDS, 63), (layout.TERMINAL_FIELDS, 47)):
         at = 0
-        for key, en, ja, off, ln, kind in fields:
+        for key, en, ja, off, ln, kind in layout.rows(fields):
             assert off == at, key
             at += ln
         assert at == size
     cl = layout.center()
     assert cl.at("trailer_len") == (60, 3) and cl.row("seq")[layout.F_JA] == "仕向処理通番"
+    # the default layouts are text: at(key) reads the line of key (not of cafis_seq for seq, the
+    # last line too), and their rows pass the checks a deployment's layout gets
+    for lay, fields in ((cl, layout.CENTER_FIELDS), (layout.terminal(), layout.TERMINAL_FIELDS)):
+        rows = layout.rows(fields)
+        assert lay.fields is fields and layout.rows(rows) is rows and len(rows) in (17, 7)
+        for r in rows:
+            assert lay.row(r[layout.F_KEY]) == r and lay.at(r[layout.F_KEY]) == (r[layout.F_OFF], r[layout.F_LEN])
+        raises(KeyError, lay.row, "nope")
+        raises(KeyError, lay.at, "route_x")
+        raises(KeyError, lay.at, "")
+        layout.Layout(lay.name, rows, lay.hlen, lay.min_len, lay.max_len, True, fields)
+    assert layout.terminal().at("reserved") == (37, 10) and cl.at("seq") == (4, 6)
     off, ln = cl.at("dst_co")
     assert h.center_tel()[off:off + ln] == b"ISS0002"
 
@@ -221,13 +238,17 @@ def test_default_layouts_are_contiguous():
 def test_the_default_catalogue_index_is_the_constants():
     """The default catalogue's index, answers and replies are constants of catalogue.py (flash
     when frozen); building them from a copy of DEFAULT must give the same."""
-    built = catalogue.Catalogue(list(catalogue.DEFAULT))
+    rows = catalogue.table(catalogue.DEFAULT)
+    built = catalogue.Catalogue(list(rows))
     default = catalogue.Catalogue()
     assert built.rows is not catalogue.DEFAULT and default.rows is catalogue.DEFAULT
     assert (bytes(built._ix), bytes(built._ans), built.reply) == (default._ix, default._ans, default.reply)
+    assert default.reply[catalogue.ABNORMAL + 1 + catalogue.CONFIRM_REP] == "取消確認報告"
     assert default.reply[catalogue.ABNORMAL] == b"9900" and default.reply[catalogue.CANCEL_REP] == b"9110"
-    for row in catalogue.DEFAULT:
+    for row in rows:
         n = int(row[catalogue.C_CODE])
-        assert default.entry(n) is row and default.cls(n) == row[catalogue.C_CLS]
+        # the index names each message type's row in the table
+        assert rows[default._ix[default._find(n) + 5]] == row and default.cls(n) == row[catalogue.C_CLS]
+        assert built.rows[built._ix[built._find(n) + 5]] is built.rows[rows.index(row)]
         for a in row[catalogue.C_ANS]:
             assert default.answers(n, int(a))

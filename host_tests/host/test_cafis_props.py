@@ -84,7 +84,8 @@ def test_single_byte_mutation_of_a_header_names_a_field(tel, i, b):
     v = c.check(bytes(t), "center", center)
     _valid(v)
     if v.kind != "accept":
-        names = set(r[2] for r in layout.CENTER_FIELDS) | {"電文長", "仕向センタ", "被仕向センタ", "CAFISセンタ"}
+        names = set(r[2] for r in layout.rows(layout.CENTER_FIELDS))
+        names |= {"電文長", "仕向センタ", "被仕向センタ", "CAFISセンタ"}
         assert v.field in names, v
 
 

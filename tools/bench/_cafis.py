@@ -35,7 +35,7 @@ def tel(changes, trailer=b"DATA", route="0002"):
         base[k] = v
     base["trailer_len"] = "%03d" % len(trailer)
     buf = bytearray(lay.hlen + len(trailer))
-    for row in lay.fields:
+    for row in layout.rows(lay.fields):
         key, off, ln = row[0], row[3], row[4]
         v = base[key].encode()
         for i in range(ln):

@@ -2,7 +2,10 @@
 
 Only 7020, 0720 and 9210 come from the seed (3.3.4 A(b)); the rest are project defaults that a
 deployment may replace (registry key "message_types"). A row is
-(code, name_en, name_ja, class, answers): answers are the codes that answer this one.
+(code, name_en, name_ja, class, answers): answers are the codes that answer this one. The
+default rows are one str, a line each (a constant tuple of rows would load as one heap object
+per cell and row): table() reads them as rows for the tools; the unit's checks read only the
+index below and never split them.
 """
 from micropython import const
 
@@ -25,40 +28,40 @@ ABNORMAL = const(11)    # 異常報告
 CLASS_NAMES = (None, "control_request", "control_command", "control", "control_report", "request", "report",
                "cancel", "cancel_report", "cancel_confirm", "cancel_confirm_report", "abnormal_report")
 
-DEFAULT = (
-    ("7020", "restart request", "再開始要求", CTRL_REQ, ()),                     # seed 3.3.4 A(b)
-    ("0720", "end request", "終了要求", CTRL_REQ, ()),                            # seed 3.3.4 A(b)
-    ("9210", "line-fault recovery confirmation command", "回線障害回復確認指令", CTRL_BOTH, ("9211",)),  # seed
-    ("9211", "line-fault recovery confirmation report", "回線障害回復確認報告", CTRL_REP, ()),
-    ("7000", "start command", "開始指令", CTRL_CMD, ("7001",)),
-    ("7001", "start report", "開始報告", CTRL_REP, ()),
-    ("7030", "permission command", "許可指令", CTRL_CMD, ("7031",)),
-    ("7031", "permission report", "許可報告", CTRL_REP, ()),
-    ("0700", "end-notice command", "終了予告指令", CTRL_CMD, ("0701",)),
-    ("0701", "end-ready report", "終了準備完了報告", CTRL_REP, ()),
-    ("0730", "end command", "終了指令", CTRL_CMD, ("0731",)),
-    ("0731", "end report", "終了報告", CTRL_REP, ()),
-    ("8000", "counter notification", "カウンタ通知", CTRL_CMD, ("8001",)),
-    ("8001", "counter report", "カウンタ報告", CTRL_REP, ()),
-    ("0100", "authorization request", "オーソリ要求", REQ, ("0110", "0120")),
-    ("0110", "authorization report", "オーソリ報告", REP, ()),
-    ("0120", "authorization reject report", "オーソリ拒否報告", REP, ()),
-    ("0200", "sales request", "売上要求", REQ, ("0210", "0220")),
-    ("0210", "sales report", "売上報告", REP, ()),
-    ("0220", "sales reject report", "売上拒否報告", REP, ()),
-    ("0400", "void request", "取消要求", REQ, ("0410", "0420")),
-    ("0410", "void report", "取消報告", REP, ()),
-    ("0420", "void reject report", "取消拒否報告", REP, ()),
-    ("9100", "cancel command", "取消指令", CANCEL, ("9110",)),
-    ("9120", "cancel re-command", "取消再指令", CANCEL, ("9110",)),
-    ("9110", "cancel report", "取消報告", CANCEL_REP, ()),
-    ("9300", "cancel-confirm command", "取消確認指令", CONFIRM, ("9310",)),
-    ("9320", "cancel-confirm re-command", "取消確認再指令", CONFIRM, ("9310",)),
-    ("9310", "cancel-confirm report", "取消確認報告", CONFIRM_REP, ()),
-    ("9900", "abnormal report", "異常報告", ABNORMAL, ()),
+DEFAULT = (    # code|name|name_ja|class (CTRL_REQ ..)|answers: a message type a line
+    "7020|restart request|再開始要求|1|\n"  # seed 3.3.4 A(b)
+    "0720|end request|終了要求|1|\n"  # seed 3.3.4 A(b)
+    "9210|line-fault recovery confirmation command|回線障害回復確認指令|3|9211\n"  # seed
+    "9211|line-fault recovery confirmation report|回線障害回復確認報告|4|\n"
+    "7000|start command|開始指令|2|7001\n"
+    "7001|start report|開始報告|4|\n"
+    "7030|permission command|許可指令|2|7031\n"
+    "7031|permission report|許可報告|4|\n"
+    "0700|end-notice command|終了予告指令|2|0701\n"
+    "0701|end-ready report|終了準備完了報告|4|\n"
+    "0730|end command|終了指令|2|0731\n"
+    "0731|end report|終了報告|4|\n"
+    "8000|counter notification|カウンタ通知|2|8001\n"
+    "8001|counter report|カウンタ報告|4|\n"
+    "0100|authorization request|オーソリ要求|5|0110 0120\n"
+    "0110|authorization report|オーソリ報告|6|\n"
+    "0120|authorization reject report|オーソリ拒否報告|6|\n"
+    "0200|sales request|売上要求|5|0210 0220\n"
+    "0210|sales report|売上報告|6|\n"
+    "0220|sales reject report|売上拒否報告|6|\n"
+    "0400|void request|取消要求|5|0410 0420\n"
+    "0410|void report|取消報告|6|\n"
+    "0420|void reject report|取消拒否報告|6|\n"
+    "9100|cancel command|取消指令|7|9110\n"
+    "9120|cancel re-command|取消再指令|7|9110\n"
+    "9110|cancel report|取消報告|8|\n"
+    "9300|cancel-confirm command|取消確認指令|9|9310\n"
+    "9320|cancel-confirm re-command|取消確認再指令|9|9310\n"
+    "9310|cancel-confirm report|取消確認報告|10|\n"
+    "9900|abnormal report|異常報告|11|\n"
 )
 
-# (index, answers, reply types) of DEFAULT, as Catalogue builds them: the index has 6 bytes a
+# (index, answers, reply types and their names) of DEFAULT, as Catalogue builds them: the index has 6 bytes a
 # message type, in code order (code, class, first answer, answers, row in DEFAULT), the answers
 # 2 bytes each. Constants (flash when frozen); a test builds them from a copy of DEFAULT.
 _INDEX0 = ((
@@ -95,8 +98,10 @@ _INDEX0 = ((
     # answers: 0110 0120 0210 0220 0410 0420 0701 0731 7001 7031 8001 9110 9110 9211 9310 9310
     (b"\x00\x6e\x00\x78\x00\xd2\x00\xdc\x01\x9a\x01\xa4\x02\xbd\x02\xdb"
      b"\x1b\x59\x1b\x77\x1f\x41\x23\x96\x23\x96\x23\xfb\x24\x5e\x24\x5e"),
-    # reply types by class: CANCEL_REP, CONFIRM_REP, ABNORMAL
-    (None, None, None, None, None, None, None, None, b"9110", None, b"9310", b"9900"))
+    # reply types by class: CANCEL_REP, CONFIRM_REP, ABNORMAL; then their names (name_ja) by
+    # ABNORMAL + 1 + class
+    (None, None, None, None, None, None, None, None, b"9110", None, b"9310", b"9900",
+     None, None, None, None, None, None, None, None, "取消報告", None, "取消確認報告", "異常報告"))
 
 # a catalogue row, by name
 C_CODE = const(0)
@@ -123,12 +128,25 @@ def _class_of(name):
     return None
 
 
+def table(rows):
+    """rows as a tuple of rows: DEFAULT (text) split line by line, any other table as it is."""
+    if not isinstance(rows, str):
+        return rows
+    out = []
+    for line in rows.split("\n"):
+        if line:
+            c, en, ja, k, a = line.split("|")
+            out.append((c, en, ja, int(k), tuple(a.split())))
+    return tuple(out)
+
+
 class Catalogue:
-    """Message types by number. `entry(n)` -> row or None; `cls(n)` -> class (0 if unknown);
-    `answers(req, rep)` is True when message type `rep` answers `req` (both as ints, -1 for
-    "not numeric"); `reply[cls]`: the message type (bytes) of the reply classes 異常報告,
-    取消報告, 取消確認報告. The rows stay as given (the default ones are not copied); what
-    the checks look up per telegram is one sorted index in bytes, searched in place."""
+    """Message types by number. `cls(n)` -> class (0 if unknown: not listed); `answers(req, rep)` is True when
+    message type `rep` answers `req` (both as ints, -1 for "not numeric"); `reply[cls]`: the
+    message type (bytes) of the reply classes 異常報告, 取消報告, 取消確認報告, `reply[ABNORMAL + 1 +
+    cls]` its name (read per verdict: no allocation; no attribute more). The rows stay as given (the default ones are
+    not copied); what the checks look up per telegram is one sorted index in bytes, searched in
+    place."""
 
     def __init__(self, rows=DEFAULT):
         if rows is DEFAULT:     # its index, answers and replies are the constants above
@@ -138,7 +156,8 @@ class Catalogue:
         self.rows = rows if isinstance(rows, tuple) else tuple(rows)
         if len(self.rows) > 255:
             raise CatalogueError("message_types: at most 255 message types")
-        reply = [None] * (ABNORMAL + 1)     # by class: the message type (bytes) of a reply class
+        reply = [None] * (2 * ABNORMAL + 2)     # by class: the message type (bytes) of a reply class,
+        # then by ABNORMAL + 1 + class its name_ja
         order = []
         nans = 0
         for i in range(len(self.rows)):
@@ -156,6 +175,7 @@ class Catalogue:
             order.append((int(code), i))
             if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and reply[cls] is None:
                 reply[cls] = code.encode()      # the first of its class in the table
+                reply[ABNORMAL + 1 + cls] = row[C_JA]
         if nans > 255:
             raise CatalogueError("message_types: at most 255 answers in all")
         order.sort()
@@ -206,10 +226,6 @@ class Catalogue:
             else:
                 return p
         return -1
-
-    def entry(self, num):
-        p = self._find(num)
-        return None if p < 0 else self.rows[self._ix[p + 5]]
 
     def cls(self, num):
         p = self._find(num)

@@ -92,8 +92,9 @@ class Checker:
         response = ABN
         reply = self.cat.reply[cat.ABNORMAL]
         if sec >= _S_FA and code in CANCEL_REPORT_CODES:
-            reply = self.cat.reply[cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP]
-            response = self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA]
+            k = cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP
+            reply = self.cat.reply[k]
+            response = self.cat.reply[cat.ABNORMAL + 1 + k]
         return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
 
     # -- the entry point ------------------------------------------------------------------------
@@ -141,8 +142,9 @@ class Checker:
                 continue
             b = t[p + 3]                   # the failing row: table[b:b + W]
             if table[b + _ITEM] is None:     # B(b): the first field that differs
-                f = self.cl.fields[ix[tab.AT_ECHO + self.echo_ix]]
-                return self._content_v(table, b, sec, f[_lay.F_JA])
+                p = self.echo_ix
+                return self._content_v(table, b, sec, self.cl.fields[ix[p + 1]][_lay.F_JA] if ix[p] else
+                                       tab.ITEMS[ix[p + 1]])
             return self._content_v(table, b, sec, tab.ITEMS[table[b + _ITEM]])
         mt = _lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1])
         dest = self.reg.companies.find(buf, ix[tab.AT_DST])

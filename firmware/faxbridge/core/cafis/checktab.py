@@ -8,7 +8,7 @@ by name and runs the rows from that, allocating nothing.
 
 Columns: content tables (rule, item, check kind, error code, argument); 表 3.3.4-1 (rule, item,
 sender, error code when too long); 表 3.3.4-6 (rule, item, kind, error code, error message to a
-terminal); an item is its index in ITEMS (the seed's name and the layout field checked), a code
+terminal); an item is its index in ITEMS (the seed's name; KEYS: the layout field checked), a code
 or message its index in CODES; 表 3.3.4-7 (rule, 電文区分, discard?);
 SECTIONS (section, name, content table: index in TABLES, rows of 表 3.3.4-6, row of 表 3.3.4-7).
 """
@@ -54,58 +54,46 @@ _DST_SERVICE = const(35)
 _CAFIS_ENDED = const(36)
 _CAFIS_FAULT = const(37)
 
-# --- item names (項目名) as in the seed, each once, with the layout field the content rows check
+# --- item names (項目名) as in the seed, each once, and the layout field the content rows check
 # (its key): a row names its item by index (_I_*); the verdict's field is ITEMS[i], the field
-# checked ITEMS[i + 1]. Loaded as .mpy every str inside a constant tuple is a copy of its own:
+# checked the i-th word of KEYS. Loaded as .mpy every str inside a constant tuple is a copy of its own:
 # names and codes kept once here, not once per row.
 _I_LEN = const(0)           # 電文長
-_I_ORG_CO = const(2)        # 仕向会社コード
-_I_ORG_SUB = const(4)       # 仕向会社サブコード
-_I_MT = const(6)            # 電文種別
-_I_TRAILER = const(8)       # トレーラレングス
-_I_ROUTE = const(10)        # 経路番号
-_I_SEQ = const(12)          # 仕向処理通番
-_I_DST_CO = const(14)       # 被仕向会社コード
-_I_DST_SUB = const(16)      # 被仕向会社サブコード
-_I_ORG_DATE = const(18)     # 仕向処理日付
-_I_PROXY_REP = const(20)    # 代行報告表示
-_I_CONN_CO = const(22)      # 接続会社コード
-_I_SEND_CLASS = const(24)   # 電文送信区分
-_I_CENTER_ID = const(26)    # センタ識別番号
-_I_LINE = const(28)         # 回線番号
-_I_CAFIS_SEQ = const(30)    # CAFIS処理通番
-_I_CAFIS_DATE = const(32)   # CAFIS処理日
-_I_CAT = const(34)          # CAT送信状態表示
-_I_PROXY_ERR = const(36)    # 代行電文エラー表示
-_I_PROXY_RR = const(38)     # 代行再仕向表示
-_I_ORG_CEN = const(40)      # 仕向センタ
-_I_DST_CEN = const(42)      # 被仕向センタ
-_I_CAFIS = const(44)        # CAFISセンタ
-ITEMS = (   # (item name, layout field key or None) per item, flat
-    "電文長", None,
-    "仕向会社コード", "org_co",
-    "仕向会社サブコード", "org_sub",
-    "電文種別", "msg_type",
-    "トレーラレングス", "trailer_len",
-    "経路番号", "route",
-    "仕向処理通番", "seq",
-    "被仕向会社コード", "dst_co",
-    "被仕向会社サブコード", "dst_sub",
-    "仕向処理日付", "org_date",
-    "代行報告表示", "proxy_report",
-    "接続会社コード", "conn_co",
-    "電文送信区分", "send_class",
-    "センタ識別番号", "center_id",
-    "回線番号", "line",
-    "CAFIS処理通番", "cafis_seq",
-    "CAFIS処理日", "cafis_date",
-    "CAT送信状態表示", "cat_status",
-    "代行電文エラー表示", "proxy_error",
-    "代行再仕向表示", "proxy_reroute",
-    "仕向センタ", None,
-    "被仕向センタ", None,
-    "CAFISセンタ", None,
+_I_ORG_CO = const(1)        # 仕向会社コード
+_I_ORG_SUB = const(2)       # 仕向会社サブコード
+_I_MT = const(3)            # 電文種別
+_I_TRAILER = const(4)       # トレーラレングス
+_I_ROUTE = const(5)        # 経路番号
+_I_SEQ = const(6)          # 仕向処理通番
+_I_DST_CO = const(7)       # 被仕向会社コード
+_I_DST_SUB = const(8)      # 被仕向会社サブコード
+_I_ORG_DATE = const(9)     # 仕向処理日付
+_I_PROXY_REP = const(10)    # 代行報告表示
+_I_CONN_CO = const(11)      # 接続会社コード
+_I_SEND_CLASS = const(12)   # 電文送信区分
+_I_CENTER_ID = const(13)    # センタ識別番号
+_I_LINE = const(14)         # 回線番号
+_I_CAFIS_SEQ = const(15)    # CAFIS処理通番
+_I_CAFIS_DATE = const(16)   # CAFIS処理日
+_I_CAT = const(17)          # CAT送信状態表示
+_I_PROXY_ERR = const(18)    # 代行電文エラー表示
+_I_PROXY_RR = const(19)     # 代行再仕向表示
+_I_ORG_CEN = const(20)      # 仕向センタ
+_I_DST_CEN = const(21)      # 被仕向センタ
+_I_CAFIS = const(22)        # CAFISセンタ
+ITEMS = (   # item names, by _I_*; the key of the field checked in KEYS
+    "電文長", "仕向会社コード", "仕向会社サブコード", "電文種別",
+    "トレーラレングス", "経路番号", "仕向処理通番", "被仕向会社コード",
+    "被仕向会社サブコード", "仕向処理日付", "代行報告表示", "接続会社コード",
+    "電文送信区分", "センタ識別番号", "回線番号", "CAFIS処理通番",
+    "CAFIS処理日", "CAT送信状態表示", "代行電文エラー表示", "代行再仕向表示",
+    "仕向センタ", "被仕向センタ", "CAFISセンタ",
 )
+# the layout field key of each item, in the order of ITEMS ("-": none); split by compiled() for a
+# deployment's layout only (one str: a constant tuple of keys would load as a str each)
+KEYS = ("- org_co org_sub msg_type trailer_len route seq dst_co dst_sub org_date proxy_report "
+        "conn_co send_class center_id line cafis_seq cafis_date cat_status proxy_error proxy_reroute - - -")
+
 
 # --- the error codes and terminal messages the rows give, each once: a row names one by index (_C58 ..)
 _C01 = const(0)
@@ -279,7 +267,9 @@ SECTIONS = (
 # rows: per content row 4 bytes (CROW): kind, field offset, field length, the row's first cell
 # in its table (W x its row number in the seed table). ix: (offset, length) of the fields the
 # Checker reads itself (AT_MT .. AT_TCONN), then per section (first compiled row, number of
-# rows) from AT_SPANS, then from AT_ECHO the indexes of the center fields 3.3.4 B(b) compares.
+# rows) from AT_SPANS, then from AT_ECHO 4 bytes for each center field 3.3.4 B(b) compares: 0 and
+# its item's index in ITEMS when its name is the seed's item name (every default field), else 1
+# and its index in the layout's rows; then its offset and length.
 CROW = const(4)
 AT_MT = const(0)        # msg_type, then trailer_len: report.build reads these 4 bytes
 AT_TL = const(2)
@@ -306,8 +296,10 @@ _COMPILED0 = ((
     b"\x2b\x04\x3c\x03\x00\x04\x04\x06\x20\x07\x12\x04\x00\x04"
     # first row, rows: per section A .. F(b)
     b"\x00\x04\x04\x02\x06\x0e\x14\x02\x16\x13\x16\x13\x29\x0f\x38\x0b"
-    # the fields 3.3.4 B(b) compares (indexes in CENTER_FIELDS)
-    b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x0b\x0c\x0d\x0e\x0f"), (
+    # the fields 3.3.4 B(b) compares: 0, item (ITEMS), offset, length: route .. proxy_reroute
+    b"\x00\x05\x00\x04\x00\x06\x04\x06\x00\x0d\x0a\x02\x00\x0e\x0c\x03\x00\x0f\x0f\x06"
+    b"\x00\x01\x15\x07\x00\x02\x1c\x04\x00\x07\x20\x07\x00\x08\x27\x04\x00\x10\x2f\x04"
+    b"\x00\x11\x33\x01\x00\x09\x34\x02\x00\x0a\x36\x02\x00\x12\x38\x03\x00\x13\x3b\x01"), (
     # 3.3.4 (2) A: kind, offset, length, first cell
     b"\x0a\x15\x07\x00\x0b\x1c\x04\x05\x13\x2b\x04\x0a\x04\x3c\x03\x0f"
     # 3.3.4 (2) B: kind, offset, length, first cell
@@ -344,6 +336,7 @@ def compiled(cl, tl):
         ix.append(off)
         ix.append(ln)
     # the compiled rows of each content table, once (E general and E fault share 表 3.3.4-3)
+    keys = KEYS.split()
     rows = bytearray()
     for s in range(len(SECTIONS)):
         t = SECTIONS[s][_SEC_TABLE]
@@ -357,7 +350,7 @@ def compiled(cl, tl):
             lay = tl if SECTIONS[s][_SEC_NAME] == "D" else cl
             for i in range(len(table) // W):
                 item = table[W * i + _ITEM]
-                off, ln = lay.at(ITEMS[item + 1]) if item is not None else (0, 0)
+                off, ln = lay.at(keys[item]) if item is not None else (0, 0)
                 rows.append(table[W * i + _KIND])
                 rows.append(off)
                 rows.append(ln)
@@ -365,9 +358,14 @@ def compiled(cl, tl):
         ix.append(first)
         ix.append(len(TABLES[t]) // W)
     # B(b) compares every field but the message type and the trailer length
-    for i in range(len(cl.fields)):
-        if cl.fields[i][_layout.F_KEY] not in ("msg_type", "trailer_len"):
-            ix.append(i)
+    fields = _layout.rows(cl.fields)
+    for i in range(len(fields)):
+        key, _, ja, off, ln, _ = fields[i]
+        if key not in ("msg_type", "trailer_len"):
+            j = 0
+            while j < len(ITEMS) and ITEMS[j] != ja:
+                j += 1
+            ix.extend((0, j, off, ln) if j < len(ITEMS) else (1, i, off, ln))
     return bytes(ix), bytes(rows)
 
 
@@ -443,12 +441,10 @@ def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
             return False
         return chk.cat.answers(routes.num(cen.idx, _routes.CMD, off, ln), _layout.num(buf, off, ln))
     if kind == _CMD_ECHO:
-        fields = chk.cl.fields
         ix = chk.ix
-        for i in range(len(ix) - AT_ECHO):
-            f = fields[ix[AT_ECHO + i]]
-            if not routes.same(cen.idx, _routes.CMD, buf, f[_layout.F_OFF], f[_layout.F_LEN]):
-                chk.echo_ix = i
+        for p in range(AT_ECHO, len(ix), 4):
+            if not routes.same(cen.idx, _routes.CMD, buf, ix[p + 2], ix[p + 3]):
+                chk.echo_ix = p     # checks names the field from ix[p], ix[p + 1]
                 return False
         return True
     if kind == _CONN_CO:

@@ -27,6 +27,12 @@ RULE = 3
 EXTRA = 4
 
 
+def spans(cen):
+    """The routes center cen (registry.Center) holds as a list of (lo, hi), from its record."""
+    r = cen.rec
+    return [(r[i] << 8 | r[i + 1], r[i + 2] << 8 | r[i + 3]) for i in range(6, r[0] << 8 | r[1], 4)]
+
+
 def _ranges_from(spec):
     out = []
     for r in spec:
@@ -74,7 +80,7 @@ class Member:
             hooks = _dest.hooks_from_registry(registry, self.cen) if registry is not None else _dest.Hooks()
         self.hooks = hooks
         if self.cen is not None:
-            self._ranges = self.cen.route_spans()
+            self._ranges = spans(self.cen)
         else:
             self._ranges = _ranges_from(self.cfg.routes)
         self.mode = self.ONLINE if self.cfg.initial == "online" else self.STOPPED

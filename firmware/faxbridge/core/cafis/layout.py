@@ -3,7 +3,10 @@
 A layout row is (key, name_en, name_ja, offset, length, kind); kind is "N" (numeric digits)
 or "AN". Keys are the names the checks use; a deployment may supply its own layout (other
 offsets and widths) as long as it defines every key the checks need. Rows are read by name
-(F_KEY, F_JA, F_OFF, F_LEN). num() is the one ASCII-digit parser of the CAFIS core.
+(F_KEY, F_JA, F_OFF, F_LEN). The default layouts are one str each, a line a field
+(key|name|name_ja|offset|length|kind, each line led by its newline): a constant tuple of rows
+would load as one heap object per cell and row. rows() splits them (set-up and tools);
+Layout.at(key) reads the one line it needs. num() is the one ASCII-digit parser of the CAFIS core.
 """
 from micropython import const
 
@@ -16,36 +19,37 @@ F_LEN = const(4)
 _F_KIND = const(5)
 _MAX_HEADER = const(255)    # offsets and lengths are kept in one byte each (checktab.compiled)
 
-# Default center header: 63 bytes (spec/cafis.md, "Default center header"), row by row.
+# Default center header: 63 bytes (spec/cafis.md, "Default center header"), row by row:
+# key|name|name_ja|offset|length|kind.
 CENTER_FIELDS = (
-    ("route", "route number", "経路番号", 0, 4, "N"),                               # 1
-    ("seq", "originating sequence number", "仕向処理通番", 4, 6, "N"),              # 2
-    ("center_id", "center identifier", "センタ識別番号", 10, 2, "AN"),              # 3
-    ("line", "line number", "回線番号", 12, 3, "N"),                                # 4
-    ("cafis_seq", "CAFIS sequence number", "CAFIS処理通番", 15, 6, "N"),            # 5
-    ("org_co", "originating company code", "仕向会社コード", 21, 7, "AN"),          # 6
-    ("org_sub", "originating company sub-code", "仕向会社サブコード", 28, 4, "AN"),  # 7
-    ("dst_co", "destination company code", "被仕向会社コード", 32, 7, "AN"),        # 8
-    ("dst_sub", "destination company sub-code", "被仕向会社サブコード", 39, 4, "AN"),  # 9
-    ("msg_type", "message type", "電文種別", 43, 4, "N"),                           # 10
-    ("cafis_date", "CAFIS processing date", "CAFIS処理日", 47, 4, "N"),             # 11
-    ("cat_status", "CAT send status", "CAT送信状態表示", 51, 1, "AN"),              # 12
-    ("org_date", "originating processing date", "仕向処理日付", 52, 2, "N"),        # 13
-    ("proxy_report", "proxy report flag", "代行報告表示", 54, 2, "AN"),             # 14
-    ("proxy_error", "proxy telegram error flag", "代行電文エラー表示", 56, 3, "AN"),  # 15
-    ("proxy_reroute", "proxy re-routing flag", "代行再仕向表示", 59, 1, "AN"),      # 16
-    ("trailer_len", "trailer length", "トレーラレングス", 60, 3, "N"),              # 17
+    "\nroute|route number|経路番号|0|4|N"  # 1
+    "\nseq|originating sequence number|仕向処理通番|4|6|N"  # 2
+    "\ncenter_id|center identifier|センタ識別番号|10|2|AN"  # 3
+    "\nline|line number|回線番号|12|3|N"  # 4
+    "\ncafis_seq|CAFIS sequence number|CAFIS処理通番|15|6|N"  # 5
+    "\norg_co|originating company code|仕向会社コード|21|7|AN"  # 6
+    "\norg_sub|originating company sub-code|仕向会社サブコード|28|4|AN"  # 7
+    "\ndst_co|destination company code|被仕向会社コード|32|7|AN"  # 8
+    "\ndst_sub|destination company sub-code|被仕向会社サブコード|39|4|AN"  # 9
+    "\nmsg_type|message type|電文種別|43|4|N"  # 10
+    "\ncafis_date|CAFIS processing date|CAFIS処理日|47|4|N"  # 11
+    "\ncat_status|CAT send status|CAT送信状態表示|51|1|AN"  # 12
+    "\norg_date|originating processing date|仕向処理日付|52|2|N"  # 13
+    "\nproxy_report|proxy report flag|代行報告表示|54|2|AN"  # 14
+    "\nproxy_error|proxy telegram error flag|代行電文エラー表示|56|3|AN"  # 15
+    "\nproxy_reroute|proxy re-routing flag|代行再仕向表示|59|1|AN"  # 16
+    "\ntrailer_len|trailer length|トレーラレングス|60|3|N"  # 17
 )
 
 # Default terminal header: 47 bytes (spec/cafis.md, "Default terminal header"), row by row.
 TERMINAL_FIELDS = (
-    ("conn_co", "connection company code", "接続会社コード", 0, 4, "AN"),           # 1
-    ("send_class", "send class", "電文送信区分", 4, 1, "AN"),                       # 2
-    ("term_id", "terminal identifier", "端末識別番号", 5, 13, "AN"),                # 3
-    ("msg_type", "message type", "電文種別", 18, 4, "N"),                           # 4
-    ("term_seq", "terminal sequence number", "端末処理通番", 22, 5, "N"),           # 5
-    ("term_dt", "terminal date-time", "端末処理日時", 27, 10, "N"),                 # 6
-    ("reserved", "reserved", "予備", 37, 10, "AN"),                                 # 7
+    "\nconn_co|connection company code|接続会社コード|0|4|AN"  # 1
+    "\nsend_class|send class|電文送信区分|4|1|AN"  # 2
+    "\nterm_id|terminal identifier|端末識別番号|5|13|AN"  # 3
+    "\nmsg_type|message type|電文種別|18|4|N"  # 4
+    "\nterm_seq|terminal sequence number|端末処理通番|22|5|N"  # 5
+    "\nterm_dt|terminal date-time|端末処理日時|27|10|N"  # 6
+    "\nreserved|reserved|予備|37|10|AN"  # 7
 )
 
 # 表 3.3.4-1: allowed lengths (bytes, SO/SI counted). The keys the checks need: every key of the
@@ -58,6 +62,18 @@ _TERMINAL_MAX = const(292)
 
 class RegistryError(ValueError):
     """A registry, layout or catalogue that cannot be used (the message names the problem)."""
+
+
+def rows(fields):
+    """fields as a tuple of rows: a default layout's text split line by line, any other as it is."""
+    if not isinstance(fields, str):
+        return fields
+    out = []
+    for line in fields.split("\n"):
+        if line:
+            k, en, ja, off, ln, kind = line.split("|")
+            out.append((k, en, ja, int(off), int(ln), kind))
+    return tuple(out)
 
 
 def num(buf, off, ln):
@@ -78,14 +94,14 @@ def is_code(s, width=4):
 
 
 class Layout:
-    """One header layout: fields (tuple of rows, the default ones not copied), header length,
+    """One header layout: fields (tuple of rows, or the default's text, not copied), header length,
     allowed telegram lengths; shift_counted: True when the trailer length counts the SO/SI
     shift codes (the seed's rule, the default). Lookups by key are for set-up, not per telegram:
     at(key) -> (offset, length), row(key) -> the field's row."""
 
     def __init__(self, name, fields, hlen, min_len, max_len, shift_counted=True, required=()):
         self.name = name
-        self.fields = fields if isinstance(fields, tuple) else tuple(fields)
+        self.fields = fields if isinstance(fields, (tuple, str)) else tuple(fields)
         self.hlen = hlen
         self.min_len = min_len
         self.max_len = max_len
@@ -99,6 +115,8 @@ class Layout:
         if not (self.hlen <= self.min_len <= self.max_len):
             raise RegistryError(where + "need header length <= min <= max, got %d, %d, %d"
                                 % (self.hlen, self.min_len, self.max_len))
+        if isinstance(fields, str):     # a default layout: checked by test_cafis_registry
+            return
         seen = {}
         for row in self.fields:
             if not (isinstance(row, (tuple, list)) and len(row) == 6):
@@ -115,21 +133,30 @@ class Layout:
                 raise RegistryError(where + "field %s: offset/length outside the %d-byte header" % (key, self.hlen))
             if kind not in ("N", "AN"):
                 raise RegistryError(where + "field %s: kind must be N or AN" % key)
-        for key in required:
+        for key in rows(required):
             if not isinstance(key, str):
                 key = key[F_KEY]        # a row of the default layout
             if key not in seen:
                 raise RegistryError(where + "missing field %s" % key)
 
     def row(self, key):
-        for r in self.fields:
+        for r in rows(self.fields):
             if r[F_KEY] == key:
                 return r
         raise KeyError(key)
 
     def at(self, key):
-        r = self.row(key)
-        return r[F_OFF], r[F_LEN]
+        f = self.fields
+        if not isinstance(f, str):
+            r = self.row(key)
+            return r[F_OFF], r[F_LEN]
+        i = f.find("\n" + key + "|")     # a default layout: read in its text, no row built
+        if i < 0:
+            raise KeyError(key)
+        for _ in range(3):
+            i = f.find("|", i + 1)          # the offset follows the third "|"
+        j = f.find("|", i + 1)
+        return int(f[i + 1:j]), int(f[j + 1:f.find("|", j + 1)])
 
 
 def center(fields=CENTER_FIELDS, hlen=63, limits=(_CENTER_MIN, _CENTER_MAX), shift_counted=True):

@@ -62,9 +62,9 @@ class Checker(checks.Checker):
         k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
         self.routes.free(cen.idx, slot)
         if k == cat.CANCEL or k == cat.CONFIRM:
-            reply = self.cat.reply[cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP]
-            return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL else "F(b)",
-                              None, self.cat.entry(_lay.num(reply, 0, len(reply)))[cat.C_JA], reply, True)
+            k = cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP
+            return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL_REP else "F(b)",
+                              None, self.cat.reply[cat.ABNORMAL + 1 + k], self.cat.reply[k], True)
         return self.v.set(ABNORMAL, "C50", "3.3.5-1 C50", "経路番号", "C", None, ABN,
                           self.cat.reply[cat.ABNORMAL], False)
 

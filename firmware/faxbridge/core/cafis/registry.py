@@ -34,14 +34,14 @@ RegistryError = _layout.RegistryError
 
 class Center:
     """A center of the registry: idx (its index in Registry.centers), id, company (its index in
-    Registry.companies), state, nroutes (routes held), and one bytes record `rec` of what it
+    Registry.companies), state, nroutes (routes held; engine.spans() lists them), and one bytes record `rec` of what it
     holds, read in place (docs/cafis.md): from rec[6] its route ranges ((lo, hi), 2 bytes each,
     ascending), then its center identifiers (the contracted field images one after the other),
     the message types it may send as originating center and those it serves as destination
     (2 bytes each); rec[0:6] are where the identifiers, the types sent and the types served
     start (2 bytes each; 0xFFFF: no destination role). One object, not four."""
 
-    def __init__(self, idx, cid, company, ranges, ids, services, serves, state):
+    def __init__(self, idx, cid, company, ranges, n, ids, services, serves, state):
         self.idx = idx
         self.id = cid
         self.company = company
@@ -51,9 +51,6 @@ class Center:
         c = 0xFFFF if serves is None else b + len(services)
         self.rec = bytes((a >> 8, a & 0xFF, b >> 8, b & 0xFF, c >> 8, c & 0xFF)) + ranges + ids + services + (
             serves or b"")
-        n = 0
-        for lo, hi in self.route_spans():
-            n += hi - lo + 1
         self.nroutes = n
 
     def route_index(self, route):
@@ -67,11 +64,6 @@ class Center:
                 return base + route - lo
             base += hi - lo + 1
         return -1
-
-    def route_spans(self):
-        """The routes held as a list of (lo, hi) (for set-up, not per telegram)."""
-        r = self.rec
-        return [(r[i] << 8 | r[i + 1], r[i + 2] << 8 | r[i + 3]) for i in range(6, r[0] << 8 | r[1], 4)]
 
     def has_id(self, buf, off, ln):
         """True when the ln bytes at buf[off:] are one of its center identifiers, in place."""
@@ -184,7 +176,7 @@ def _msg_types(v, where, cat):
         if not _layout.is_code(t):
             raise RegistryError("%s: %r is not a 4-digit message type" % (where, t))
         n = int(t)
-        if cat.entry(n) is None:
+        if not cat.cls(n):
             raise RegistryError("%s: message type %s is not in the catalogue" % (where, t))
         out[i] = n >> 8
         out[i + 1] = n & 0xFF
@@ -366,7 +358,7 @@ def _build(d):
             raise RegistryError("%s: routes, center_ids, services and serves take %d bytes; at most %d"
                                 % (w, k, 0xFFFE))
         state = _state(c.get("state", "online"), w + ".state", ("online", "not_open", "suspended", "fault"))
-        cen = Center(len(reg.centers), cid, co, ranges, ids, services, serves, state)
+        cen = Center(len(reg.centers), cid, co, ranges, n, ids, services, serves, state)
         reg.centers.append(cen)
         reg.by_id[cid] = cen
 

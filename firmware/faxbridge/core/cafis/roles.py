@@ -53,7 +53,7 @@ class Roles:
         self.role = {}
         for key, code in types:
             n = int(code)
-            if self.cat.entry(n) is None:
+            if not self.cat.cls(n):
                 raise ValueError("roles: %s (%s) is not in the catalogue" % (code, key))
             self.code[key] = code.encode()
             self.role[n] = key
@@ -64,30 +64,33 @@ class Roles:
         # (offset, length) by field key: the engine reads fields by name per telegram (a tool:
         # a dict is fine here; the board's checker keeps bytes, checks.py)
         self.pos = {}
-        for r in self.lay.fields:
+        for r in _layout.rows(self.lay.fields):
             self.pos[r[_layout.F_KEY]] = (r[_layout.F_OFF], r[_layout.F_LEN])
         # class and answers of each message type by number (the catalogue's, as dicts for speed)
         self._cls = {}
         self._ans = {}
-        for row in self.cat.rows:
+        rows = _cat.table(self.cat.rows)      # DEFAULT's text split (a tool: allocation is fine)
+        by_code = {}
+        for row in rows:
             n = int(row[_cat.C_CODE])
             self._cls[n] = row[_cat.C_CLS]
+            by_code[n] = row
             self._ans[n] = tuple(int(a) for a in row[_cat.C_ANS])
         self.off_type, self.len_type = self.lay.at("msg_type")
         self.off_route, self.len_route = self.lay.at("route")
         self.off_tlen, self.len_tlen = self.lay.at("trailer_len")
         # the first answer of each message type, as field bytes (the report to a command)
         self.answer = {}
-        for row in self.cat.rows:
+        for row in rows:
             a = row[_cat.C_ANS]
             if a:
                 self.answer[int(row[_cat.C_CODE])] = digits(int(a[0]), self.len_type)
         # reject report (××拒否報告) of each general request: the answer named "reject"
         self.reject = {}
-        for row in self.cat.rows:
+        for row in rows:
             if row[_cat.C_CLS] == _cat.REQ:
                 for a in row[_cat.C_ANS]:
-                    e = self.cat.entry(int(a))
+                    e = by_code.get(int(a))
                     if e is not None and e[_cat.C_CLS] == _cat.REP and "reject" in e[_cat.C_EN]:
                         self.reject[int(row[_cat.C_CODE])] = a.encode()
 
