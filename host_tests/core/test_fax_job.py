@@ -532,7 +532,7 @@ def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence(
     sent = []
 
     def emit(f):
-        ob.accept(contract.RESULT, "fax/status", lambda s: contract.event("u1", s, f))
+        ob.accept(contract.RESULT, "fax/status", contract.event("u1", ob.last + 1, f))
         sent.append(dict(f))
 
     st = MemStore()

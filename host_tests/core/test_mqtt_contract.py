@@ -76,6 +76,26 @@ def test_payloads_are_built_in_one_buffer_and_bounded():
     assert _obj((("a", 1),)) == '{"a":1}'
 
 
+def test_a_payload_is_written_in_place_in_the_buffer_given():
+    # issue 13: the unit keeps no payload buffer of its own; the link has each payload written
+    # into the outbox store's record buffer, in place (buf[o:m]), and bytes around it untouched
+    buf = bytearray(b"#" * 64)
+    fields = (("i", 7), ("t", "ok"))
+    p = contract.event("u1", 5, fields, True, buf, 10, 50)
+    want = contract.event("u1", 5, fields)
+    assert bytes(p) == want and bytes(buf[10:10 + len(want)]) == want
+    assert buf[:10] == b"#" * 10 and buf[10 + len(want):] == b"#" * (54 - len(want))
+    # one byte over m is refused, and the next payload starts at its own o again
+    raises(ValueError, contract.event, "u1", 5, fields, True, buf, 10, 9 + len(want))
+    raises(ValueError, contract.telemetry, "u1", 1, 1, (("pad", "x" * 60),), (), buf)
+    assert contract.telemetry("u1", 1, 1, (), (), buf) == b'{"unit":"u1","seq":1,"tseq":1}'
+    contract.begin(buf)
+    raises(ValueError, contract.field, "pad", "x" * 60)
+    contract.begin(buf)
+    contract.field("a", 1)
+    assert contract.end() == b'{"a":1}' and buf[:7] == b'{"a":1}'
+
+
 def _alloc(fn, *a):
     """Bytes allocated by one call with the collector off (MicroPython), and its result; on
     CPython the call's result and 0 (its allocator says nothing about the board's heap)."""
@@ -105,7 +125,7 @@ def test_building_an_event_allocates_little_more_than_the_payload():
         assert json.loads(p)["seq"] == 123456
         assert n < 1024, (n, len(p))
     n, p = _alloc(contract.telemetry, "u1", 9, 3, (("uptime", 86400), ("heap_free", 40960)),
-                  ("link", "state,errors,last_error", ("up", 2, 'x"y')))
+                  (("link", "state,errors,last_error", ("up", 2, 'x"y')),))
     assert json.loads(p) == {"unit": "u1", "seq": 9, "tseq": 3, "uptime": 86400, "heap_free": 40960,
                              "link": {"state": "up", "errors": 2, "last_error": 'x"y'}}
     assert n < 1024, n

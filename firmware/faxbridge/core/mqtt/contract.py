@@ -50,18 +50,35 @@ def root(unit, prefix=PREFIX):
     return prefix + "/" + unit
 
 
-MAX_PAYLOAD = const(2000)   # bytes: every payload is built in one preallocated buffer (no growth)
+MAX_PAYLOAD = const(2000)   # bytes: the buffer of a payload built with none given (host tools)
 
-# The one buffer payloads are written into, piece by piece, and its length: nothing grows with
-# the payload and no piece is copied first (str written byte by byte, ints digit by digit,
-# bytes as hex), so building one allocates only the bytes handed out at the end (at most
-# MAX_PAYLOAD; docs/mqtt.md "Topics and payloads"). Not reentrant: one payload at a time.
-_b = bytearray(MAX_PAYLOAD)
-_n = 0
+# Payloads are written piece by piece into a buffer the caller gives (app/link.py: the outbox
+# store's record buffer, so the unit keeps no payload buffer of its own; docs/mqtt.md "RAM"),
+# from _o up to _m: nothing grows with the payload and no piece is copied first (str written
+# byte by byte, ints digit by digit, bytes as hex). With no buffer given, one of MAX_PAYLOAD
+# bytes is made at first need and kept (host tools and tests; never on the unit). Not
+# reentrant: one payload at a time.
+_b = None    # the buffer being written
+_own = None  # the one made when none is given
+_o = 0       # where the payload begins in _b
+_n = 0       # where its next byte goes
+_m = 0       # the end of its room
+
+
+def _start(buf, o, m):
+    """Begin a payload in buf[o:m] (m 0: to the end; buf None: the buffer of MAX_PAYLOAD)."""
+    global _b, _own, _o, _n, _m
+    if buf is None:
+        if _own is None:
+            _own = bytearray(MAX_PAYLOAD)
+        buf = _own
+    _b = buf
+    _o = _n = o
+    _m = m or len(buf)
 
 
 def _over():
-    raise ValueError("payload over %d bytes" % MAX_PAYLOAD)
+    raise ValueError("payload over %d bytes" % (_m - _o))
 
 
 def _raw(s):
@@ -69,7 +86,7 @@ def _raw(s):
     global _n
     n = _n
     m = n + len(s)
-    if m > MAX_PAYLOAD:
+    if m > _m:
         _over()
     _b[n:m] = s
     _n = m
@@ -92,7 +109,7 @@ def _chars(v):
     nothing -> False."""
     global _n
     n = _n
-    if n + len(v) > MAX_PAYLOAD:
+    if n + len(v) > _m:
         _over()
     b = _b
     for ch in v:
@@ -124,7 +141,7 @@ def _int(v):
     while t > 9:
         t //= 10
         m += 1
-    if m > MAX_PAYLOAD:
+    if m > _m:
         _over()
     _n = m
     while m > n:
@@ -138,7 +155,7 @@ def _hex(v):
     global _n
     n = _n
     m = n + 2 * len(v) + 2
-    if m > MAX_PAYLOAD:
+    if m > _m:
         _over()
     b = _b
     b[n] = 34
@@ -229,16 +246,16 @@ def _obj(pairs, c=b"{"):
 def _take(view=False):
     """The payload written, as bytes (or a view of the buffer); the buffer is free again."""
     global _n
-    b = memoryview(_b)[:_n]
-    _n = 0
+    b = memoryview(_b)[_o:_n]
+    _n = _o
     return b if view else bytes(b)
 
 
-def begin():
+def begin(buf=None):
     """Start an object written field by field: begin(), field(..)..., end() -> bytes. For a
-    payload with a few computed strings (HA discovery): no pairs and no joined str are built."""
-    global _n
-    _n = 0
+    payload with a few computed strings (HA discovery): no pairs and no joined str are built.
+    buf: where it is written (see _start)."""
+    _start(buf, 0, 0)
 
 
 def field(k, v, more=None, last=None):
@@ -266,7 +283,7 @@ def span(k, t, i, j, pre, mid, post):
     _piece(mid)
     n = _n
     m = n + j - i
-    if m > MAX_PAYLOAD:
+    if m > _m:
         _over()
     b = _b
     while i < j:
@@ -285,7 +302,7 @@ def nest(k):
 
 
 def _key(k):
-    if not _n:
+    if _n == _o:
         _raw(b"{")
     elif _b[_n - 1] != 123:   # "{": the first field of an object has no comma
         _raw(b",")
@@ -297,36 +314,36 @@ def end(depth=1):
     """Close the object begun (and depth-1 nested objects in it); the payload as bytes."""
     global _n
     try:
-        if not _n:
+        if _n == _o:
             _raw(b"{")
         for _i in range(depth):
             _raw(b"}")
     except Exception:
-        _n = 0
+        _n = _o
         raise
     return _take()
 
 
-def _head(unit, seq):
-    """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry."""
-    global _n
-    _n = 0
+def _head(unit, seq, buf, o, m):
+    """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry, in buf[o:m]."""
+    _start(buf, o, m)
     _raw(b'{"unit":')
     _str(unit)
     _raw(b',"seq":')
     _int(seq)
 
 
-def event(unit, seq, pairs, view=False):
+def event(unit, seq, pairs, view=False, buf=None, o=0, m=0):
     """The payload of one event: unit and seq first, then the fields in the given order. view:
-    a memoryview of the buffer, valid until the next payload is built (app/link.py: the outbox
-    copies it into its record at once), instead of a bytes copy."""
+    a memoryview of the buffer, valid until the next payload is built, instead of a bytes copy.
+    buf, o, m: written into buf[o:m] (app/link.py: in place in the outbox store's record
+    buffer, where the record's payload goes); ValueError when it does not fit."""
     global _n
     try:
-        _head(unit, seq)
+        _head(unit, seq, buf, o, m)
         _obj(pairs, b",")
     except Exception:
-        _n = 0
+        _n = _o
         raise
     return _take(view)
 
@@ -401,7 +418,7 @@ def _group(g):
             _raw(b',"')
             i += 1
         else:
-            if _n >= MAX_PAYLOAD:
+            if _n >= _m:
                 _over()
             b[_n] = ord(ch)
             _n += 1
@@ -410,13 +427,14 @@ def _group(g):
     _raw(b"}")
 
 
-def telemetry(unit, last_seq, tseq, pairs, *groups):
+def telemetry(unit, last_seq, tseq, pairs, groups=(), buf=None):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
     event and does not advance seq), tseq = telemetry counter since boot, then the fields, then
-    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group)."""
+    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group). buf: where
+    it is built (see _start); ValueError when it does not fit."""
     global _n
     try:
-        _head(unit, last_seq)
+        _head(unit, last_seq, buf, 0, 0)
         _raw(b',"tseq":')
         _int(tseq)
         for k, v in pairs:
@@ -426,6 +444,6 @@ def telemetry(unit, last_seq, tseq, pairs, *groups):
             _group(g)
         _raw(b"}")
     except Exception:
-        _n = 0
+        _n = _o
         raise
     return _take()
