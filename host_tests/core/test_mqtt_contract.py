@@ -2,7 +2,7 @@
 import gc
 import json
 
-from support import raises
+from support import fields as as_dict, raises
 
 from faxbridge.core.mqtt import contract
 
@@ -30,9 +30,9 @@ def test_event_payload_is_ordered_and_identical_everywhere():
 
 
 def test_fax_status_state_and_page_count_defaults():
-    states = [dict(contract.fax_status("J", c, "x", c >= 0, 1, 2))["state"] for c in (-1, -2, -3, -22, 0, 263)]
+    states = [as_dict(contract.fax_status("J", c, "x", c >= 0, 1, 2))["state"] for c in (-1, -2, -3, -22, 0, 263)]
     assert states == ["new", "queued", "call", "held", "done", "done"]
-    d = dict(contract.fax_status("J", 0, "success", True, 1, 2))
+    d = as_dict(contract.fax_status("J", 0, "success", True, 1, 2))
     assert d["of"] == 2 and d["evidence"] == () and d["final"] is True
 
 
@@ -185,3 +185,20 @@ def test_a_dict_is_written_sorted_in_place():
     finally:
         gc.enable()
     assert n < 200, n
+
+
+def test_fields_in_one_tuple_write_the_same_bytes_as_pairs_and_allocate_less():
+    # issue 13: each builder gives its fields as one tuple of keys and values in turn (before,
+    # a tuple of pairs: one tuple more per field, 224 B more per fax/status on the 64-bit port)
+    st = contract.fax_status("J1", 0, "success", True, 1, 2, (("result", "OK"),))
+    pairs = tuple((st[i], st[i + 1]) for i in range(0, len(st), 2))
+    assert type(st[0]) is str and contract.event("u1", 5, st) == contract.event("u1", 5, pairs)
+    rx = contract.fax_received("rx1", 1, "+81", {"vr": 1}, 0, "call", "ok", [10], [1728])
+    assert json.loads(contract.event("u1", 6, rx))["hangup"] == {"code": 0, "phase": "call", "text": "ok"}
+    assert contract.event("u1", 7, ("a", ("b", 1, "c", (("d", 2),)))) == \
+        b'{"unit":"u1","seq":7,"a":{"b":1,"c":{"d":2}}}'
+    assert contract.event("u1", 8, ("k", "final", "final", True)) == \
+        b'{"unit":"u1","seq":8,"k":"final","final":true}'
+    if hasattr(gc, "mem_alloc"):
+        n, _p = _alloc(contract.fax_status, "J1", 0, "success", True, 1, 2)
+        assert n <= 176, n    # the 18-item tuple alone (64-bit unix port; 400 B as pairs)

@@ -102,10 +102,10 @@ class Link(Inbox):
                 cls = contract.PROGRESS
             else:
                 cls = contract.RESULT
-                if suffix == contract.FAX_STATUS:
-                    for k, v in pairs:
-                        if k == "final":
-                            cls = contract.RESULT if v else contract.PROGRESS
+                if suffix == contract.FAX_STATUS:   # contract.fax_status's fields
+                    for i in range(0, len(pairs), 2):
+                        if pairs[i] == "final":
+                            cls = contract.RESULT if pairs[i + 1] else contract.PROGRESS
         ob = self.outbox
         st = ob.store
         w = getattr(st, "whole", None)

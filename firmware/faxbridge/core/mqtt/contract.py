@@ -1,13 +1,16 @@
 """The MQTT contract (spec/mqtt.md): topics, event classes, JSON payloads (QoS and retain per
 topic: docs/mqtt.md "Topics and payloads").
 
-Payloads are built from ORDERED (key, value) pairs, never from dicts (MicroPython dicts have
-no order), so the same event gives the same bytes on every runtime:
+Payloads are built from ORDERED fields, never from dicts (MicroPython dicts have no order),
+so the same event gives the same bytes on every runtime:
   {"unit":"u1","seq":42,"job":"j7","code":0,...}
 (text that needs escaping goes through the runtime's json: valid JSON on both, but non-ASCII
 comes out as \\u escapes on CPython and as UTF-8 on MicroPython).
 Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; list -> JSON
-array; tuple of (key, value) pairs -> nested ordered object; dict -> object, keys sorted.
+array; tuple -> nested ordered object; dict -> object, keys sorted. An object's fields are
+one tuple of its keys and values in turn, (k1, v1, k2, v2, ...) (the builders below: one
+tuple per event, not one per field), or a tuple of (key, value) pairs; told apart by the
+first item (a str key, or a pair).
 """
 import json
 
@@ -230,9 +233,20 @@ def _dict(d):
     _raw(b"}")
 
 
-def _obj(pairs, c=b"{"):
-    """Write pairs as a JSON object; c=b"," goes on with the object already open."""
-    for k, v in pairs:
+def _obj(t, c=b"{"):
+    """Write t as a JSON object: its keys and values in turn (k1, v1, k2, v2, ...: the
+    builders' fields, one tuple) or (key, value) pairs; c=b"," goes on with the object open."""
+    n = len(t)
+    flat = n and type(t[0]) is str
+    i = 0
+    while i < n:
+        if flat:
+            k = t[i]
+            v = t[i + 1]
+            i += 2
+        else:
+            k, v = t[i]
+            i += 1
         _raw(c)
         c = b","
         _str(k)
@@ -348,7 +362,7 @@ def event(unit, seq, pairs, view=False, buf=None, o=0, m=0):
     return _take(view)
 
 
-# ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
+# ---- builders: each topic's fields, keys and values in turn (the payload bodies of spec/mqtt.md) ----
 
 def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, state=None, of=None):
     """fields for fax/status, exactly as the unit publishes them (core/fax/job.py calls this).
@@ -358,9 +372,9 @@ def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, st
     if state is None:
         state = "done" if final else "new" if code == -1 else "queued" if code == -2 else \
             "held" if code == -22 else "call"
-    return (("job", job), ("code", code), ("category", category), ("final", bool(final)),
-            ("state", state), ("attempt", attempt), ("pages", pages),
-            ("of", pages if of is None else of), ("evidence", evidence or ()))
+    return ("job", job, "code", code, "category", category, "final", bool(final),
+            "state", state, "attempt", attempt, "pages", pages,
+            "of", pages if of is None else of, "evidence", evidence or ())
 
 
 def page_topic(fax_id, n):
@@ -371,7 +385,7 @@ def page_topic(fax_id, n):
 def fax_page(fax_id, page, of, width, nbytes):
     """fields of the JSON head line of a fax/page/<id>/<n> payload; the page's T.4 bytes
     (nbytes, MSB-first) follow the newline that ends it."""
-    return (("id", fax_id), ("page", page), ("of", of), ("width", width), ("bytes", nbytes))
+    return ("id", fax_id, "page", page, "of", of, "width", width, "bytes", nbytes)
 
 
 def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text,
@@ -382,24 +396,24 @@ def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, ha
     widths: each page's pixels per line. The pages come before this event (seq order).
     code, reason: the reception's outcome (0 or the failure's code); folder: where the pages
     were kept on the unit's flash."""
-    return (("id", fax_id), ("pages", pages), ("remote", remote_id), ("params", params or ()),
-            ("hangup", (("code", hangup_code), ("phase", hangup_phase), ("text", hangup_text))),
-            ("page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None),
-            ("page_bytes", sizes if type(sizes) is list else list(sizes)),
-            ("page_width", widths if type(widths) is list else list(widths)),
-            ("code", code), ("reason", reason), ("folder", folder))
+    return ("id", fax_id, "pages", pages, "remote", remote_id, "params", params or (),
+            "hangup", ("code", hangup_code, "phase", hangup_phase, "text", hangup_text),
+            "page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None,
+            "page_bytes", sizes if type(sizes) is list else list(sizes),
+            "page_width", widths if type(widths) is list else list(widths),
+            "code", code, "reason", reason, "folder", folder)
 
 
 def cafis_verdict(ref, verdict, code, rule, field=None, detail=None):
     """fields for cafis/verdict. verdict: accept / discard / abnormal_report / terminal_error;
     rule: the table and row, e.g. '3.3.4-2 #3'."""
-    return (("ref", ref), ("verdict", verdict), ("code", code), ("rule", rule),
-            ("field", field), ("detail", detail))
+    return ("ref", ref, "verdict", verdict, "code", code, "rule", rule, "field", field,
+            "detail", detail)
 
 
 def cmd_error(cmd, reason, detail=None, ref=None):
     """fields for cmd/error: which command, a reason code (commands: the reason constants) and detail."""
-    return (("cmd", cmd), ("reason", reason), ("detail", detail), ("ref", ref))
+    return ("cmd", cmd, "reason", reason, "detail", detail, "ref", ref)
 
 
 def _group(g):
