@@ -134,7 +134,8 @@ class Link(Inbox):
 
     def telemetry(self, pairs=()):
         """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept).
-        The link's own counters are appended to the fields given (app/telemetry.py)."""
+        The link's own counters are appended to the fields given (app/telemetry.py). One too
+        large to build is logged (on_error) and not sent (_built)."""
         self.tseq += 1
         p = self._built("telemetry", telemetry.payload, self, pairs)
         if p is not None:
