@@ -108,12 +108,13 @@ class Link(Inbox):
                             cls = contract.RESULT if pairs[i + 1] else contract.PROGRESS
         ob = self.outbox
         st = ob.store
-        w = getattr(st, "whole", None)
+        w = getattr(st, "buf", None)
         o = m = 0
         if w is not None:
-            # built in place: where FileStore.append puts the record's payload, after `room`,
-            # its 8-byte header, the suffix's length byte and the suffix; before its 4-byte CRC
-            o = st.room + 9 + len(suffix)
+            # built in place: where FileStore.append puts the record's payload in its record
+            # buffer (a view), after the 8-byte header, the suffix's length byte and the
+            # suffix; before the 4-byte CRC
+            o = 9 + len(suffix)
             m = len(w) - 4
         seq = ob.accept(cls, suffix, contract.event(self.unit, ob.last + 1, pairs, True, w, o, m))
         if self.answering:

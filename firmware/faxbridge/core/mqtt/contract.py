@@ -260,7 +260,7 @@ def _obj(t, c=b"{"):
 def _take(view=False):
     """The payload written, as bytes (or a view of the buffer); the buffer is free again."""
     global _n
-    b = memoryview(_b)[_o:_n]
+    b = (_b if type(_b) is memoryview else memoryview(_b))[_o:_n]   # a view given: one view less
     _n = _o
     return b if view else bytes(b)
 
