@@ -60,7 +60,8 @@ MAX_PAYLOAD = const(2000)   # bytes: the buffer of a payload built with none giv
 # from _o up to _m: nothing grows with the payload and no piece is copied first (str written
 # byte by byte, ints digit by digit, bytes as hex). With no buffer given, one of MAX_PAYLOAD
 # bytes is made at first need and kept (host tools and tests; never on the unit). Not
-# reentrant: one payload at a time.
+# reentrant: one payload at a time; each begins afresh (_start), so one that failed half
+# written (ValueError) leaves nothing to undo.
 _b = None    # the buffer being written
 _own = None  # the one made when none is given
 _o = 0       # where the payload begins in _b
@@ -326,15 +327,10 @@ def _key(k):
 
 def end(depth=1):
     """Close the object begun (and depth-1 nested objects in it); the payload as bytes."""
-    global _n
-    try:
-        if _n == _o:
-            _raw(b"{")
-        for _i in range(depth):
-            _raw(b"}")
-    except Exception:
-        _n = _o
-        raise
+    if _n == _o:
+        _raw(b"{")
+    for _i in range(depth):
+        _raw(b"}")
     return _take()
 
 
@@ -352,13 +348,8 @@ def event(unit, seq, pairs, view=False, buf=None, o=0, m=0):
     a memoryview of the buffer, valid until the next payload is built, instead of a bytes copy.
     buf, o, m: written into buf[o:m] (app/link.py: in place in the outbox store's record
     buffer, where the record's payload goes); ValueError when it does not fit."""
-    global _n
-    try:
-        _head(unit, seq, buf, o, m)
-        _obj(pairs, b",")
-    except Exception:
-        _n = _o
-        raise
+    _head(unit, seq, buf, o, m)
+    _obj(pairs, b",")
     return _take(view)
 
 
@@ -446,18 +437,13 @@ def telemetry(unit, last_seq, tseq, pairs, groups=(), buf=None):
     event and does not advance seq), tseq = telemetry counter since boot, then the fields, then
     each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group). buf: where
     it is built (see _start); ValueError when it does not fit."""
-    global _n
-    try:
-        _head(unit, last_seq, buf, 0, 0)
-        _raw(b',"tseq":')
-        _int(tseq)
-        for k, v in pairs:
-            _key(k)   # after the head: a comma first
-            _val(v)
-        for g in groups:
-            _group(g)
-        _raw(b"}")
-    except Exception:
-        _n = _o
-        raise
+    _head(unit, last_seq, buf, 0, 0)
+    _raw(b',"tseq":')
+    _int(tseq)
+    for k, v in pairs:
+        _key(k)   # after the head: a comma first
+        _val(v)
+    for g in groups:
+        _group(g)
+    _raw(b"}")
     return _take()
