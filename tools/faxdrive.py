@@ -67,9 +67,12 @@ def emit(kind, info):
 
 
 def emit_status(fields):
-    """A fax/status (contract.fax_status fields) with its evidence pairs lifted to the top."""
+    """A fax/status (contract.fax_status fields: keys and values in turn) with its evidence
+    pairs lifted to the top."""
     d = {"event": "status"}
-    for k, v in fields:
+    for i in range(0, len(fields), 2):
+        k = fields[i]
+        v = fields[i + 1]
         if k == "evidence":
             for ek, ev in v:
                 d[ek] = ev

@@ -64,3 +64,11 @@ def fragment():
     except MemoryError:
         pass
     return pins, probes
+
+
+def fields(f):
+    """A dict of an event's fields, as the contract's builders give them (keys and values in
+    turn, contract.fax_status etc.) or as (key, value) pairs."""
+    if f and type(f[0]) is str:
+        return {f[i]: f[i + 1] for i in range(0, len(f), 2)}
+    return dict(f)

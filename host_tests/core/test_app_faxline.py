@@ -3,7 +3,7 @@ boot, the feed guard, the driver's events to the jobs and the broker, the dial p
 from the driver's one configuration. Both runtimes."""
 import asyncio
 
-from support import tmpdir
+from support import fields as as_dict, tmpdir
 
 from faxbridge.app import config
 from faxbridge.app.faxline import FaxLine, clean
@@ -52,7 +52,7 @@ class Link:
         self.calls = []
 
     def event(self, suffix, fields, cls=None):
-        self.calls.append(("event", suffix, dict(fields)))
+        self.calls.append(("event", suffix, as_dict(fields)))
 
     def event_file(self, suffix, ref, pairs=()):
         self.calls.append(("file", suffix, ref))

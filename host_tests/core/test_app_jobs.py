@@ -3,7 +3,7 @@ spool files moved in, crash leftovers, finished records pruned, bounded RAM afte
 import gc
 import os
 
-from support import tmpdir
+from support import fields, tmpdir
 from faxbridge.app.jobs import DUPLICATE, JobStore, Jobs
 
 T = 1790000000.0
@@ -31,7 +31,7 @@ def _spool(d, n, text=b"hello"):
 
 def _make(folder, keep=20):
     ev = []
-    return Jobs(_cfg(keep), JobStore(folder), lambda f: ev.append(dict(f))), ev
+    return Jobs(_cfg(keep), JobStore(folder), lambda f: ev.append(fields(f))), ev
 
 
 def _ls(folder):
@@ -188,7 +188,7 @@ def test_a_cmd_fax_the_heap_cannot_count_is_busy_and_its_files_stay_in_the_spool
     from faxbridge.core.mqtt import commands
     d = tmpdir("jobs")
     ev = []
-    js = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: ev.append(dict(f)), None, None,
+    js = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: ev.append(fields(f)), None, None,
               lambda k, p: pages.count(k, p))
     sp = _spool(d, 2)
     real = textpage.TextPages

@@ -3,7 +3,7 @@ pages"): each stored page as a file-backed event, then fax/received naming them;
 is logged, never raised. Both runtimes."""
 import os
 
-from support import raises, tmpdir
+from support import fields as as_dict, raises, tmpdir
 
 from faxbridge.app import rx
 from faxbridge.app.rx import RxSink
@@ -58,11 +58,11 @@ def test_each_page_then_fax_received_naming_them():
     assert ln.calls[:2] == [("file", "fax/page/rx3-7/1", s.page_path(0), contract.fax_page("rx3-7", 1, 2, 1728, 6)),
                             ("file", "fax/page/rx3-7/2", s.page_path(1), contract.fax_page("rx3-7", 2, 2, 1728, 10))]
     kind, sfx, fields = ln.calls[2]
-    f = dict(fields)
+    f = as_dict(fields)
     assert (kind, sfx, len(ln.calls)) == ("event", "fax/received", 3)
     assert f["id"] == "rx3-7" and f["pages"] == 2 and f["remote"] == "+1 555"
     assert f["page_bytes"] == [6, 10] and f["page_width"] == [1728, 1728] and f["folder"] == s.dir
-    assert dict(f["hangup"]) == {"code": 0, "phase": "call", "text": "normal"}
+    assert as_dict(f["hangup"]) == {"code": 0, "phase": "call", "text": "normal"}
     # the driver's params dict as it is, written with its keys sorted: the same on both runtimes
     assert b',"params":{"vr_lpi":196,"width":1728},' in contract.event("u", 1, fields)
 
@@ -112,7 +112,7 @@ def test_a_page_the_outbox_refuses_stays_on_flash_named_null_and_logged():
     s = _sink([EOL, EOL * 2])
     ln = Link(files=1)
     logged = _publish(ln, s, 2)
-    assert dict(ln.calls[-1][2])["page_bytes"] == [2, None]
+    assert as_dict(ln.calls[-1][2])["page_bytes"] == [2, None]
     assert os.stat(s.page_path(1))[6] == 4 and len(logged) == 1 and "page 2 of rx3-7" in logged[0]
 
 
@@ -127,8 +127,8 @@ def test_no_pages_no_folder_and_no_sink_still_an_event():
     ln = Link()
     _publish(ln, s, 0)
     raises(OSError, os.stat, s.dir)
-    assert dict(ln.calls[-1][2])["page_bytes"] == []
+    assert as_dict(ln.calls[-1][2])["page_bytes"] == []
     ln = Link()
     _publish(ln, None, 0)                     # the call refused before a sink was made
-    f = dict(ln.calls[-1][2])
+    f = as_dict(ln.calls[-1][2])
     assert ln.calls[-1][1] == "fax/received" and f["id"] is None and f["page_bytes"] == []

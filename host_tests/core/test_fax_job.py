@@ -2,6 +2,8 @@
 interface (a dict here), retention of finished records, reboot recovery. Both runtimes."""
 import json
 
+from support import fields
+
 from faxbridge.core.fax import job, status
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt.outbox import OutboxFull
@@ -99,7 +101,7 @@ def _page(kind, path):
 
 def _make(store=None, cfg=None, quota=None):
     ev = []
-    js = Traced(cfg or _cfg(), store if store is not None else MemStore(), lambda f: ev.append(dict(f)),
+    js = Traced(cfg or _cfg(), store if store is not None else MemStore(), lambda f: ev.append(fields(f)),
                 quota, _number, _page)
     return js, ev
 
@@ -404,7 +406,7 @@ def test_a_refused_emit_leaves_the_status_for_the_next_boot():
     def emit(f):
         if full[0]:
             raise OutboxFull()
-        ev.append(dict(f))
+        ev.append(fields(f))
     js = Traced(_cfg(), st, emit, None, _number, _page)
     assert js.submit("j1", "0312345678", [("text", "a")], 1, T) is None
     assert st.state("j1") == ("queued", -2, False) and js.find("j1") is not None
@@ -472,7 +474,7 @@ def test_an_unreported_final_status_is_not_pruned_until_a_boot_has_sent_it():
     def emit(f):
         if box["full"]:
             raise OutboxFull("full")
-        ev.append(dict(f))
+        ev.append(fields(f))
     js = job.Jobs(_cfg(keep=2), st, emit, None, _number, _page)
     for i in range(4):
         js.submit("j%d" % i, "0312345678", [("text", "a")], i, T)
@@ -532,8 +534,8 @@ def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence(
     sent = []
 
     def emit(f):
-        ob.accept(contract.RESULT, "fax/status", lambda s: contract.event("u1", s, f))
-        sent.append(dict(f))
+        ob.accept(contract.RESULT, "fax/status", contract.event("u1", ob.last + 1, f))
+        sent.append(fields(f))
 
     st = MemStore()
     js = job.Jobs(_cfg(pages=500), st, emit, None, _number, _page)
@@ -829,7 +831,7 @@ def test_a_crash_between_a_status_and_its_record_redoes_the_transition_at_boot()
     def emit(f):
         if box["full"]:
             raise Crash()                      # the reset comes between the record and its status
-        ev2.append(dict(f))
+        ev2.append(fields(f))
     js2.emit = emit
     raised = False
     try:

@@ -2,7 +2,7 @@
 import gc
 import json
 
-from support import raises
+from support import fields as as_dict, raises
 
 from faxbridge.core.mqtt import contract
 
@@ -30,9 +30,9 @@ def test_event_payload_is_ordered_and_identical_everywhere():
 
 
 def test_fax_status_state_and_page_count_defaults():
-    states = [dict(contract.fax_status("J", c, "x", c >= 0, 1, 2))["state"] for c in (-1, -2, -3, -22, 0, 263)]
+    states = [as_dict(contract.fax_status("J", c, "x", c >= 0, 1, 2))["state"] for c in (-1, -2, -3, -22, 0, 263)]
     assert states == ["new", "queued", "call", "held", "done", "done"]
-    d = dict(contract.fax_status("J", 0, "success", True, 1, 2))
+    d = as_dict(contract.fax_status("J", 0, "success", True, 1, 2))
     assert d["of"] == 2 and d["evidence"] == () and d["final"] is True
 
 
@@ -76,6 +76,26 @@ def test_payloads_are_built_in_one_buffer_and_bounded():
     assert _obj((("a", 1),)) == '{"a":1}'
 
 
+def test_a_payload_is_written_in_place_in_the_buffer_given():
+    # issue 13: the unit keeps no payload buffer of its own; the link has each payload written
+    # into the outbox store's record buffer, in place (buf[o:m]), and bytes around it untouched
+    buf = bytearray(b"#" * 64)
+    fields = (("i", 7), ("t", "ok"))
+    p = contract.event("u1", 5, fields, True, buf, 10, 50)
+    want = contract.event("u1", 5, fields)
+    assert bytes(p) == want and bytes(buf[10:10 + len(want)]) == want
+    assert buf[:10] == b"#" * 10 and buf[10 + len(want):] == b"#" * (54 - len(want))
+    # one byte over m is refused, and the next payload starts at its own o again
+    raises(ValueError, contract.event, "u1", 5, fields, True, buf, 10, 9 + len(want))
+    raises(ValueError, contract.telemetry, "u1", 1, 1, (("pad", "x" * 60),), (), buf)
+    assert contract.telemetry("u1", 1, 1, (), (), buf) == b'{"unit":"u1","seq":1,"tseq":1}'
+    contract.begin(buf)
+    raises(ValueError, contract.field, "pad", "x" * 60)
+    contract.begin(buf)
+    contract.field("a", 1)
+    assert contract.end() == b'{"a":1}' and buf[:7] == b'{"a":1}'
+
+
 def _alloc(fn, *a):
     """Bytes allocated by one call with the collector off (MicroPython), and its result; on
     CPython the call's result and 0 (its allocator says nothing about the board's heap)."""
@@ -105,7 +125,7 @@ def test_building_an_event_allocates_little_more_than_the_payload():
         assert json.loads(p)["seq"] == 123456
         assert n < 1024, (n, len(p))
     n, p = _alloc(contract.telemetry, "u1", 9, 3, (("uptime", 86400), ("heap_free", 40960)),
-                  ("link", "state,errors,last_error", ("up", 2, 'x"y')))
+                  (("link", "state,errors,last_error", ("up", 2, 'x"y')),))
     assert json.loads(p) == {"unit": "u1", "seq": 9, "tseq": 3, "uptime": 86400, "heap_free": 40960,
                              "link": {"state": "up", "errors": 2, "last_error": 'x"y'}}
     assert n < 1024, n
@@ -165,3 +185,20 @@ def test_a_dict_is_written_sorted_in_place():
     finally:
         gc.enable()
     assert n < 200, n
+
+
+def test_fields_in_one_tuple_write_the_same_bytes_as_pairs_and_allocate_less():
+    # issue 13: each builder gives its fields as one tuple of keys and values in turn (before,
+    # a tuple of pairs: one tuple more per field, 224 B more per fax/status on the 64-bit port)
+    st = contract.fax_status("J1", 0, "success", True, 1, 2, (("result", "OK"),))
+    pairs = tuple((st[i], st[i + 1]) for i in range(0, len(st), 2))
+    assert type(st[0]) is str and contract.event("u1", 5, st) == contract.event("u1", 5, pairs)
+    rx = contract.fax_received("rx1", 1, "+81", {"vr": 1}, 0, "call", "ok", [10], [1728])
+    assert json.loads(contract.event("u1", 6, rx))["hangup"] == {"code": 0, "phase": "call", "text": "ok"}
+    assert contract.event("u1", 7, ("a", ("b", 1, "c", (("d", 2),)))) == \
+        b'{"unit":"u1","seq":7,"a":{"b":1,"c":{"d":2}}}'
+    assert contract.event("u1", 8, ("k", "final", "final", True)) == \
+        b'{"unit":"u1","seq":8,"k":"final","final":true}'
+    if hasattr(gc, "mem_alloc"):
+        n, _p = _alloc(contract.fax_status, "J1", 0, "success", True, 1, 2)
+        assert n <= 176, n    # the 18-item tuple alone (64-bit unix port; 400 B as pairs)

@@ -506,3 +506,21 @@ def test_mutated_commands_never_crash():
                 assert len(sink.result()) >= 1
             except commands.CommandError as e:
                 assert e.reason in REASONS and e.detail and sink.pages == []
+
+
+def test_a_parser_is_small():
+    # issue 13: a parser per cmd/fax; its 39 instance fields made its dict most of its 1344 B
+    # (64-bit unix port, collector off); the limits in one tuple, the page kinds in the small
+    # string's buffer, fewer decoder fields: 1024 B
+    if not MICROPYTHON:
+        return
+    import gc
+    faxcmd.Parser(NullSink())
+    gc.collect()
+    gc.disable()
+    a0 = gc.mem_alloc()
+    p = faxcmd.Parser(NullSink())
+    n = gc.mem_alloc() - a0
+    gc.enable()
+    assert n <= 1056, n
+    assert len(p.__dict__) <= 29, sorted(p.__dict__)

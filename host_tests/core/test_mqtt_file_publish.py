@@ -9,7 +9,7 @@ import json
 import os
 
 from mqtt_helpers import PUBLISH, Collect, MemStore, decode_publish, up
-from support import fragment, raises, tmpdir
+from support import fields as as_dict, fragment, raises, tmpdir
 
 from faxbridge.app.link import Link
 from faxbridge.app.outbox_store import FileStore
@@ -436,7 +436,7 @@ def test_the_unit_queues_each_page_then_fax_received_naming_them():
         ("file", "fax/page/%s/1" % fid, sink.page_path(0), contract.fax_page(fid, 1, 2, 1728, 6)),
         ("file", "fax/page/%s/2" % fid, sink.page_path(1), contract.fax_page(fid, 2, 2, 1728, 10))]
     kind, sfx, fields = u.link.calls[2]
-    f = dict(fields)
+    f = as_dict(fields)
     assert (kind, sfx) == ("event", "fax/received")
     assert f["page_topic"] == "fax/page/%s/" % fid and f["page_bytes"] == [6, 10]
     assert f["page_width"] == [1728, 1728] and f["id"] == fid
@@ -446,7 +446,7 @@ def test_a_page_the_full_outbox_refuses_stays_on_flash_and_is_named_null():
     u = _unit()
     u.link = _Rec(full_after=1)
     sink = _receive(u, [b"\x00\x10", b"\x00\x10\x00\x10"])
-    f = dict(u.link.calls[-1][2])
+    f = as_dict(u.link.calls[-1][2])
     assert f["page_bytes"] == [2, None]
     assert os.stat(sink.page_path(1))[6] == 4          # kept for retention to decide
 
@@ -456,4 +456,4 @@ def test_a_reception_without_pages_leaves_no_folder():
     u.link = _Rec()
     sink = _receive(u, [])
     raises(OSError, os.stat, sink.dir)
-    assert dict(u.link.calls[-1][2])["page_bytes"] == []
+    assert as_dict(u.link.calls[-1][2])["page_bytes"] == []

@@ -5,7 +5,7 @@ import json
 
 from mqtt_helpers import (PUBACK, PUBLISH, MemStore, decode_publish, echo_waiting, encode_publish,
                           packets, wire)
-from support import tmpdir
+from support import raises, tmpdir
 
 from faxbridge.app import echo
 from faxbridge.app.link import Link
@@ -492,8 +492,8 @@ def test_an_echo_head_near_the_end_of_a_read_leaves_the_next_reads_room():
 
 
 def test_an_event_is_stored_without_a_copy_of_its_payload():
-    """MicroPython: Link.event writes the payload in the contract's buffer and the store copies
-    it from there into its record: no bytes object the size of the payload is made (a 1500-byte
+    """MicroPython: Link.event has the payload written in place in the store's record buffer
+    (before, in the contract's own buffer, then copied): no bytes object the size of the payload is made (a 1500-byte
     payload allocated 1.9 KB in one event before, the pairs and a few small objects now)."""
     if not hasattr(gc, "mem_alloc"):
         return
@@ -532,3 +532,89 @@ def test_a_root_longer_than_the_stores_room_still_gets_its_header_in_place():
     topic, payload = decode_publish(pkt[0] & 0x0F, memoryview(bytes(pkt))[3:])[:2]
     assert topic == ("p" * 64) + "/" + ("u" * 64) + "/cafis/verdict" and b'"seq":1' in bytes(payload)
     assert bytes(pkt) in bytes(st.whole)   # written in the store's buffer, not a packet made for it
+
+
+def test_events_are_built_in_place_in_the_stores_record_and_read_back_the_same():
+    """issue 13: the contract keeps no 2 KB payload buffer; each event's payload is written
+    where its record's payload goes in the FileStore's buffer (after the header and suffix):
+    every topic's record reads back, after a reopen too, byte for byte as contract.event."""
+    from faxbridge.app.outbox_store import FileStore
+    d = tmpdir("linkplace") + "/outbox"
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(d), verify=False)
+    evs = ((contract.FAX_STATUS, contract.fax_status("J1", -3, "in progress", False, 1, 2)),
+           (contract.CMD_ERROR, contract.cmd_error("fax", "bad_request", 'say "x"', "r1")),
+           (contract.CAFIS_VERDICT, contract.cafis_verdict("T1", "accept", None, "r")),
+           (contract.FAX_RECEIVED, contract.fax_received("rx1", 1, "+81", {"vr": 1}, 0, "E", "ok")))
+    for sfx, f in evs:
+        ln.event(sfx, f)
+    ln.outbox.store.close()
+    st = FileStore(d)
+    st.open()
+    for i in range(len(evs)):
+        seq, _cls, sfx, payload = st.read()
+        assert (seq, bytes(sfx)) == (i + 1, evs[i][0].encode())
+        assert bytes(payload) == contract.event("u1", i + 1, evs[i][1]), (i, bytes(payload))
+    assert st.read() is None
+    # one too large for a record is refused before a seq is used, and the next one is whole
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(tmpdir("linkplace") + "/outbox"), verify=False)
+    ln.event(contract.CMD_ERROR, contract.cmd_error("fax", "x" * 900))
+    raises(ValueError, ln.event, contract.CMD_ERROR, contract.cmd_error("fax", "x" * 2000))
+    ln.event(contract.CMD_ERROR, contract.cmd_error("fax", "y"))
+    assert ln.outbox.last == 2
+    if hasattr(gc, "mem_alloc"):   # the fields built: 320 B an event on main (64-bit unix port)
+        f = evs[2][1]
+        gc.collect()
+        gc.disable()
+        a0 = gc.mem_alloc()
+        ln.event(contract.CAFIS_VERDICT, f)
+        n = gc.mem_alloc() - a0
+        gc.enable()
+        assert n <= 160, n
+    assert [json.loads(bytes(ln.outbox.store.read()[3]))["reason"][:1] for _ in range(2)] == ["x", "y"]
+
+
+def test_telemetry_and_discovery_too_large_for_the_record_buffer_are_built_aside_or_logged():
+    """Telemetry and Home Assistant configs are built in the store's record buffer; one larger
+    (long names; docs/mqtt.md "RAM") is built in a one-off buffer of contract.MAX_PAYLOAD
+    bytes; one larger still is logged as not sent: never an exception out of the link."""
+    from faxbridge.app.outbox_store import FileStore
+    errs = []
+    ln = Link("u" * 40, "127.0.0.1", 1883, FileStore(tmpdir("linkbig") + "/outbox", max_record=256),
+              verify=False, discovery=("homeassistant", "9"), on_error=errs.append)
+    assert len(ln.outbox.store.whole) == 80 + 256
+    _up(ln)
+    ln.telemetry((("pad", "x" * 600),))            # over 336 bytes: built aside, sent
+    assert json.loads(ln.outbox.telemetry)["pad"] == "x" * 600 and not errs
+    ln.outbox.telemetry = None
+    ln.telemetry((("pad", "x" * 2000),))           # over MAX_PAYLOAD: logged, not sent
+    assert ln.outbox.telemetry is None and len(errs) == 1
+    assert errs[0].startswith("telemetry not sent: ValueError(") and "2000" in errs[0], errs
+    from faxbridge.core.mqtt import discovery
+    s = ln.session
+    sizes = []
+    for now in range(1, 3 * discovery.count()):   # every config (~500..900 bytes) built aside
+        ln._pump(now)
+        sizes += [len(b) for t, _f, b in packets(c for c in s.take() if type(c) is not int)
+                  if t == PUBLISH and bytes(b[2:2 + b[1]]).endswith(b"/config")]
+        for _ in range(s.inflight()):
+            pid = s._ipid[0]
+            s.feed(bytes((0x40, 2, pid >> 8, pid & 255)), now)
+            ln._handle(now)
+    assert len(sizes) == discovery.count() and max(sizes) > 336 and len(errs) == 1, (sizes, errs)
+    big = contract.MAX_PAYLOAD
+    try:
+        contract.MAX_PAYLOAD = 400     # the one-off buffer too small for most configs
+        _up(ln)
+        n = 0
+        for now in range(1, 3 * discovery.count()):
+            ln._pump(now)
+            n += len([1 for t, _f, b in packets(c for c in s.take() if type(c) is not int)
+                      if t == PUBLISH and bytes(b[2:2 + b[1]]).endswith(b"/config")])
+            for _ in range(s.inflight()):
+                pid = s._ipid[0]
+                s.feed(bytes((0x40, 2, pid >> 8, pid & 255)), now)
+                ln._handle(now)
+    finally:
+        contract.MAX_PAYLOAD = big
+    assert ln._disc == -1 and n + len(errs) - 1 == discovery.count(), (n, errs)
+    assert errs[-1].startswith("Home Assistant config not sent: ValueError("), errs

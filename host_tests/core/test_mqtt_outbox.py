@@ -14,7 +14,7 @@ R = "faxbridge/u1/"
 
 def _ev(ob, i, cls=contract.RESULT):
     return ob.accept(cls, "cafis/verdict",
-                     lambda seq: contract.event("u1", seq, (("i", i),)))
+                     contract.event("u1", ob.last + 1, (("i", i),)))
 
 
 def _seqs(got):
@@ -132,7 +132,7 @@ def test_an_event_larger_than_a_record_is_refused_at_accept():
         ob = outbox.Outbox(st)
         big = "x" * 600
         e = raises(ValueError, ob.accept, contract.ANSWER, "cafis/verdict",
-                   lambda seq: contract.event("u1", seq, (("pad", big),)))
+                   contract.event("u1", ob.last + 1, (("pad", big),)))
         assert "larger than an outbox record (512)" in str(e), name
         assert ob.last == 0 and st.used() == 0 and ob.refused_answer == 0
         assert _ev(ob, 1) == 1  # no seq used by the refusal
@@ -282,7 +282,7 @@ def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
         ob = outbox.Outbox(st, window=3)
         for i in range(4):
             _ev(ob, i)
-        ob.accept(contract.ANSWER, "cmd/error", lambda seq: contract.event("u1", seq, ()))
+        ob.accept(contract.ANSWER, "cmd/error", contract.event("u1", ob.last + 1, ()))
         s = session.Session("u1", max_inflight=8)
         up(s)
         assert ob.pump(s, ROOT, 0) == 3 and ob.inflight() == 3  # the window, not the session's 8
@@ -296,9 +296,9 @@ def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
         assert [t for t, _p in ack_all(s, ob, 0)] == ["faxbridge/u1/cafis/verdict", "faxbridge/u1/cmd/error"]
         assert ob.depth() == 0 and ob.inflight() == 0
         # a suffix that is no contract event topic is sent all the same, under no echo name
-        ob.accept(contract.RESULT, "fax/statuses", lambda seq: contract.event("u1", seq, ()))
-        ob.accept(contract.RESULT, b"fax/status", lambda seq: contract.event("u1", seq, ()))
-        ob.accept(contract.RESULT, "fax/received", lambda seq: contract.event("u1", seq, ()))
+        ob.accept(contract.RESULT, "fax/statuses", contract.event("u1", ob.last + 1, ()))
+        ob.accept(contract.RESULT, b"fax/status", contract.event("u1", ob.last + 1, ()))
+        ob.accept(contract.RESULT, "fax/received", contract.event("u1", ob.last + 1, ()))
         assert ob.pump(s, ROOT, 0) == 3
         assert [ob.flight(i) for i in range(3)] == [(6, None), (7, "fax/status"), (8, "fax/received")]
         assert [t for t, _p in ack_all(s, ob, 0)][0] == "faxbridge/u1/fax/statuses"
@@ -326,7 +326,7 @@ def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_con
     d = tmpdir("obl")
     ob = outbox.Outbox(FileStore(d, max_record=2048))
     big = "y" * 1900      # under contract.MAX_PAYLOAD, over the later 1024-byte buffer
-    ob.accept(contract.RESULT, "fax/received", lambda seq: contract.event("u1", seq, (("pad", big),)))
+    ob.accept(contract.RESULT, "fax/received", contract.event("u1", ob.last + 1, (("pad", big),)))
     _ev(ob, 2)
     ob.store.close()
     st = FileStore(d, max_record=1024)  # the record is checked in buffer-sized chunks at open
@@ -337,7 +337,7 @@ def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_con
     got = _run(ob2, s, 0)
     assert _seqs(got) == [1, 2] and json.loads(got[0][1])["pad"] == big
     raises(ValueError, ob2.accept, contract.RESULT, "fax/received",
-           lambda seq: contract.event("u1", seq, (("pad", big),)))
+           contract.event("u1", ob.last + 1, (("pad", big),)))
     ob2.close()
 
 
@@ -425,8 +425,8 @@ def test_a_header_written_in_place_gives_the_packet_a_header_buffer_gives():
         s = session.Session("u1", max_inflight=8)
         up(s)
         _ev(ob, 1)
-        ob.accept(contract.RESULT, "cmd/error", lambda seq: b"x" * 300)
-        ob.accept_file(contract.RESULT, contract.page_topic("rx1-1", 1), page, lambda seq: b'{"seq":%d}' % seq)
+        ob.accept(contract.RESULT, "cmd/error", b"x" * 300)
+        ob.accept_file(contract.RESULT, contract.page_topic("rx1-1", 1), page, b'{"seq":%d}' % (ob.last + 1))
         assert ob.pump(s, root, 0) == 3
         heads = (contract.event("u1", 1, (("i", 1),)), b"x" * 300, b'{"seq":3}')
         sfxs = (b"cafis/verdict", b"cmd/error", b"fax/page/rx1-1/1")

@@ -12,7 +12,8 @@ from unit_helpers import Lab, demo_scenario
 from faxbridge.core.mqtt import contract
 
 HEAD = ["unit", "seq"]
-# the builders, called once with throwaway values: only their keys and order matter here
+# the builders (keys and values in turn), called once with throwaway values: only their keys
+# and order matter here
 BUILT = {
     "fax/status": contract.fax_status("j", 0, "success", True, 1, 1, (("result", "OK"),), "done", 1),
     "fax/received": contract.fax_received("r", 1, "id", (), 0, "", "", (10,), (1728,), 0, None, "rx/r"),
@@ -66,7 +67,7 @@ def test_every_payload_the_unit_sends_is_the_contracts(tmp_path):
             assert keys[:3] == ["unit", "seq", "tseq"], keys
             continue
         assert kind in BUILT, "a topic the contract has no builder for: %s" % topic
-        assert keys == HEAD + _keys(BUILT[kind]), (topic, keys)
+        assert keys == HEAD + list(BUILT[kind][::2]), (topic, keys)
         for k, v in pairs:
             if k in KINDS:
                 assert isinstance(v, KINDS[k]), (topic, k, v)

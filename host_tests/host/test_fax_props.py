@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 
 from fax_helpers import BufSink, pages_of  # noqa: E402
+from support import fields as as_dict  # noqa: E402
 
 from faxbridge.core.fax import status  # noqa: E402
 from faxbridge.core.fax.class2 import Class2  # noqa: E402
@@ -188,7 +189,7 @@ def test_every_job_reaches_a_final_status(actions):
     finals = {}
 
     def emit(fields):
-        e = dict(fields)
+        e = as_dict(fields)
         if e["final"]:
             assert e["job"] not in finals, "two final statuses"
             finals[e["job"]] = e["code"]

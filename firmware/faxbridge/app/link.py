@@ -102,12 +102,21 @@ class Link(Inbox):
                 cls = contract.PROGRESS
             else:
                 cls = contract.RESULT
-                if suffix == contract.FAX_STATUS:
-                    for k, v in pairs:
-                        if k == "final":
-                            cls = contract.RESULT if v else contract.PROGRESS
-        unit = self.unit
-        seq = self.outbox.accept(cls, suffix, lambda s: contract.event(unit, s, pairs, True))
+                if suffix == contract.FAX_STATUS:   # contract.fax_status's fields
+                    for i in range(0, len(pairs), 2):
+                        if pairs[i] == "final":
+                            cls = contract.RESULT if pairs[i + 1] else contract.PROGRESS
+        ob = self.outbox
+        st = ob.store
+        w = getattr(st, "buf", None)
+        o = m = 0
+        if w is not None:
+            # built in place: where FileStore.append puts the record's payload in its record
+            # buffer (a view), after the 8-byte header, the suffix's length byte and the
+            # suffix; before the 4-byte CRC
+            o = 9 + len(suffix)
+            m = len(w) - 4
+        seq = ob.accept(cls, suffix, contract.event(self.unit, ob.last + 1, pairs, True, w, o, m))
         if self.answering:
             self.answered = True
         self._wake.set()
@@ -118,18 +127,37 @@ class Link(Inbox):
         {"unit":..,"seq":N,<pairs>} and a newline, then the file ref (a path) streamed when
         sent; the link deletes the file once the broker has it (PUBACK). Persisted before it
         returns; returns its seq. Raises outbox.OutboxFull."""
-        unit = self.unit
-        seq = self.outbox.accept_file(cls, suffix, ref,
-                                      lambda s: contract.event(unit, s, pairs) + b"\n")
+        ob = self.outbox
+        seq = ob.accept_file(cls, suffix, ref, contract.event(
+            self.unit, ob.last + 1, pairs, False, getattr(ob.store, "whole", None)) + b"\n")
         self._wake.set()
         return seq
 
     def telemetry(self, pairs=()):
         """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept).
-        The link's own counters are appended to the fields given (app/telemetry.py)."""
+        The link's own counters are appended to the fields given (app/telemetry.py). One too
+        large to build is logged (on_error) and not sent (_built)."""
         self.tseq += 1
-        self.outbox.set_telemetry(telemetry.payload(self, pairs))
-        self._wake.set()
+        p = self._built("telemetry", telemetry.payload, self, pairs)
+        if p is not None:
+            self.outbox.set_telemetry(p)
+            self._wake.set()
+
+    def _built(self, what, fn, *a):
+        """fn(*a, buf): a payload built in the store's record buffer (free between records) or,
+        larger than it (long names), in a one-off buffer of contract.MAX_PAYLOAD bytes; None,
+        `what` logged as not sent, when it does not fit even there or the heap has no room
+        for that buffer (docs/mqtt.md "RAM")."""
+        w = getattr(self.outbox.store, "whole", None)
+        try:
+            try:
+                return fn(*a, w)
+            except ValueError:
+                if w is None or len(w) >= contract.MAX_PAYLOAD:
+                    raise
+            return fn(*a, bytearray(contract.MAX_PAYLOAD))
+        except (ValueError, MemoryError) as e:
+            self._error("%s not sent: %r" % (what, e))
 
     def state(self):
         return ("down", "connecting", "up")[self.session.state]   # session.DOWN, _CONNECTING, UP
@@ -156,8 +184,12 @@ class Link(Inbox):
     def _pump(self, now):
         if self._disc >= 0:   # Home Assistant discovery, one config at a time (docs/ha.md)
             from faxbridge.core.mqtt import discovery
-            self._disc, self._dpid = discovery.announce(
-                self.session, self._disc, self._dpid, self.unit, self.root_s, self.discovery, now)
+            r = self._built("Home Assistant config", discovery.announce, self.session,
+                            self._disc, self._dpid, self.unit, self.root_s, self.discovery, now)
+            if r is None:   # skipped (logged): the next one, -1 after the last
+                i = self._disc + 1
+                r = (i if i < discovery.count() else -1), self._dpid
+            self._disc, self._dpid = r
         ob = self.outbox
         n0 = ob.inflight()
         ob.pump(self.session, self.root, now)

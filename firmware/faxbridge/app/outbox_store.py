@@ -195,6 +195,9 @@ class FileStore:
         put32(b, 4, seq)
         b[8] = sl
         b[9:9 + sl] = suffix
+        # the payload may already lie here (app/link.py builds an event's in place): then this
+        # copies it onto itself, the same bytes at the same place; else it is another object
+        # (nothing written above overlaps it: the header and suffix end where it begins)
         b[9 + sl:_HDR + n] = payload
         put32(b, _HDR + n, binascii.crc32(self.buf[:_HDR + n]))
         f = self.f

@@ -88,11 +88,12 @@ class Unit:
     def _emit_status(self, fields):
         self.link.event(contract.FAX_STATUS, fields)
         final = code = None
-        for k, v in fields:
+        for i in range(0, len(fields), 2):   # contract.fax_status's keys and values in turn
+            k = fields[i]
             if k == "final":
-                final = v
+                final = fields[i + 1]
             elif k == "code":
-                code = v
+                code = fields[i + 1]
         if final:
             self.counters["fax_sent" if code == 0 else "fax_failed"] += 1
 

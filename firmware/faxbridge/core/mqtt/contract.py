@@ -1,13 +1,16 @@
 """The MQTT contract (spec/mqtt.md): topics, event classes, JSON payloads (QoS and retain per
 topic: docs/mqtt.md "Topics and payloads").
 
-Payloads are built from ORDERED (key, value) pairs, never from dicts (MicroPython dicts have
-no order), so the same event gives the same bytes on every runtime:
+Payloads are built from ORDERED fields, never from dicts (MicroPython dicts have no order),
+so the same event gives the same bytes on every runtime:
   {"unit":"u1","seq":42,"job":"j7","code":0,...}
 (text that needs escaping goes through the runtime's json: valid JSON on both, but non-ASCII
 comes out as \\u escapes on CPython and as UTF-8 on MicroPython).
 Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; list -> JSON
-array; tuple of (key, value) pairs -> nested ordered object; dict -> object, keys sorted.
+array; tuple -> nested ordered object; dict -> object, keys sorted. An object's fields are
+one tuple of its keys and values in turn, (k1, v1, k2, v2, ...) (the builders below: one
+tuple per event, not one per field), or a tuple of (key, value) pairs; told apart by the
+first item (a str key, or a pair).
 """
 import json
 
@@ -50,18 +53,36 @@ def root(unit, prefix=PREFIX):
     return prefix + "/" + unit
 
 
-MAX_PAYLOAD = const(2000)   # bytes: every payload is built in one preallocated buffer (no growth)
+MAX_PAYLOAD = const(2000)   # bytes: the buffer of a payload built with none given (host tools)
 
-# The one buffer payloads are written into, piece by piece, and its length: nothing grows with
-# the payload and no piece is copied first (str written byte by byte, ints digit by digit,
-# bytes as hex), so building one allocates only the bytes handed out at the end (at most
-# MAX_PAYLOAD; docs/mqtt.md "Topics and payloads"). Not reentrant: one payload at a time.
-_b = bytearray(MAX_PAYLOAD)
-_n = 0
+# Payloads are written piece by piece into a buffer the caller gives (app/link.py: the outbox
+# store's record buffer, so the unit keeps no payload buffer of its own; docs/mqtt.md "RAM"),
+# from _o up to _m: nothing grows with the payload and no piece is copied first (str written
+# byte by byte, ints digit by digit, bytes as hex). With no buffer given, one of MAX_PAYLOAD
+# bytes is made at first need and kept (host tools and tests; never on the unit). Not
+# reentrant: one payload at a time; each begins afresh (_start), so one that failed half
+# written (ValueError) leaves nothing to undo.
+_b = None    # the buffer being written
+_own = None  # the one made when none is given
+_o = 0       # where the payload begins in _b
+_n = 0       # where its next byte goes
+_m = 0       # the end of its room
+
+
+def _start(buf, o, m):
+    """Begin a payload in buf[o:m] (m 0: to the end; buf None: the buffer of MAX_PAYLOAD)."""
+    global _b, _own, _o, _n, _m
+    if buf is None:
+        if _own is None:
+            _own = bytearray(MAX_PAYLOAD)
+        buf = _own
+    _b = buf
+    _o = _n = o
+    _m = m or len(buf)
 
 
 def _over():
-    raise ValueError("payload over %d bytes" % MAX_PAYLOAD)
+    raise ValueError("payload over %d bytes" % (_m - _o))
 
 
 def _raw(s):
@@ -69,7 +90,7 @@ def _raw(s):
     global _n
     n = _n
     m = n + len(s)
-    if m > MAX_PAYLOAD:
+    if m > _m:
         _over()
     _b[n:m] = s
     _n = m
@@ -92,7 +113,7 @@ def _chars(v):
     nothing -> False."""
     global _n
     n = _n
-    if n + len(v) > MAX_PAYLOAD:
+    if n + len(v) > _m:
         _over()
     b = _b
     for ch in v:
@@ -124,7 +145,7 @@ def _int(v):
     while t > 9:
         t //= 10
         m += 1
-    if m > MAX_PAYLOAD:
+    if m > _m:
         _over()
     _n = m
     while m > n:
@@ -138,7 +159,7 @@ def _hex(v):
     global _n
     n = _n
     m = n + 2 * len(v) + 2
-    if m > MAX_PAYLOAD:
+    if m > _m:
         _over()
     b = _b
     b[n] = 34
@@ -213,9 +234,20 @@ def _dict(d):
     _raw(b"}")
 
 
-def _obj(pairs, c=b"{"):
-    """Write pairs as a JSON object; c=b"," goes on with the object already open."""
-    for k, v in pairs:
+def _obj(t, c=b"{"):
+    """Write t as a JSON object: its keys and values in turn (k1, v1, k2, v2, ...: the
+    builders' fields, one tuple) or (key, value) pairs; c=b"," goes on with the object open."""
+    n = len(t)
+    flat = n and type(t[0]) is str
+    i = 0
+    while i < n:
+        if flat:
+            k = t[i]
+            v = t[i + 1]
+            i += 2
+        else:
+            k, v = t[i]
+            i += 1
         _raw(c)
         c = b","
         _str(k)
@@ -229,16 +261,16 @@ def _obj(pairs, c=b"{"):
 def _take(view=False):
     """The payload written, as bytes (or a view of the buffer); the buffer is free again."""
     global _n
-    b = memoryview(_b)[:_n]
-    _n = 0
+    b = (_b if type(_b) is memoryview else memoryview(_b))[_o:_n]   # a view given: one view less
+    _n = _o
     return b if view else bytes(b)
 
 
-def begin():
+def begin(buf=None):
     """Start an object written field by field: begin(), field(..)..., end() -> bytes. For a
-    payload with a few computed strings (HA discovery): no pairs and no joined str are built."""
-    global _n
-    _n = 0
+    payload with a few computed strings (HA discovery): no pairs and no joined str are built.
+    buf: where it is written (see _start)."""
+    _start(buf, 0, 0)
 
 
 def field(k, v, more=None, last=None):
@@ -266,7 +298,7 @@ def span(k, t, i, j, pre, mid, post):
     _piece(mid)
     n = _n
     m = n + j - i
-    if m > MAX_PAYLOAD:
+    if m > _m:
         _over()
     b = _b
     while i < j:
@@ -285,7 +317,7 @@ def nest(k):
 
 
 def _key(k):
-    if not _n:
+    if _n == _o:
         _raw(b"{")
     elif _b[_n - 1] != 123:   # "{": the first field of an object has no comma
         _raw(b",")
@@ -295,43 +327,33 @@ def _key(k):
 
 def end(depth=1):
     """Close the object begun (and depth-1 nested objects in it); the payload as bytes."""
-    global _n
-    try:
-        if not _n:
-            _raw(b"{")
-        for _i in range(depth):
-            _raw(b"}")
-    except Exception:
-        _n = 0
-        raise
+    if _n == _o:
+        _raw(b"{")
+    for _i in range(depth):
+        _raw(b"}")
     return _take()
 
 
-def _head(unit, seq):
-    """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry."""
-    global _n
-    _n = 0
+def _head(unit, seq, buf, o, m):
+    """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry, in buf[o:m]."""
+    _start(buf, o, m)
     _raw(b'{"unit":')
     _str(unit)
     _raw(b',"seq":')
     _int(seq)
 
 
-def event(unit, seq, pairs, view=False):
+def event(unit, seq, pairs, view=False, buf=None, o=0, m=0):
     """The payload of one event: unit and seq first, then the fields in the given order. view:
-    a memoryview of the buffer, valid until the next payload is built (app/link.py: the outbox
-    copies it into its record at once), instead of a bytes copy."""
-    global _n
-    try:
-        _head(unit, seq)
-        _obj(pairs, b",")
-    except Exception:
-        _n = 0
-        raise
+    a memoryview of the buffer, valid until the next payload is built, instead of a bytes copy.
+    buf, o, m: written into buf[o:m] (app/link.py: in place in the outbox store's record
+    buffer, where the record's payload goes); ValueError when it does not fit."""
+    _head(unit, seq, buf, o, m)
+    _obj(pairs, b",")
     return _take(view)
 
 
-# ---- builders: ordered field lists per topic (the payload bodies of spec/mqtt.md) ----
+# ---- builders: each topic's fields, keys and values in turn (the payload bodies of spec/mqtt.md) ----
 
 def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, state=None, of=None):
     """fields for fax/status, exactly as the unit publishes them (core/fax/job.py calls this).
@@ -341,9 +363,9 @@ def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, st
     if state is None:
         state = "done" if final else "new" if code == -1 else "queued" if code == -2 else \
             "held" if code == -22 else "call"
-    return (("job", job), ("code", code), ("category", category), ("final", bool(final)),
-            ("state", state), ("attempt", attempt), ("pages", pages),
-            ("of", pages if of is None else of), ("evidence", evidence or ()))
+    return ("job", job, "code", code, "category", category, "final", bool(final),
+            "state", state, "attempt", attempt, "pages", pages,
+            "of", pages if of is None else of, "evidence", evidence or ())
 
 
 def page_topic(fax_id, n):
@@ -354,7 +376,7 @@ def page_topic(fax_id, n):
 def fax_page(fax_id, page, of, width, nbytes):
     """fields of the JSON head line of a fax/page/<id>/<n> payload; the page's T.4 bytes
     (nbytes, MSB-first) follow the newline that ends it."""
-    return (("id", fax_id), ("page", page), ("of", of), ("width", width), ("bytes", nbytes))
+    return ("id", fax_id, "page", page, "of", of, "width", width, "bytes", nbytes)
 
 
 def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, hangup_text,
@@ -365,24 +387,24 @@ def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, ha
     widths: each page's pixels per line. The pages come before this event (seq order).
     code, reason: the reception's outcome (0 or the failure's code); folder: where the pages
     were kept on the unit's flash."""
-    return (("id", fax_id), ("pages", pages), ("remote", remote_id), ("params", params or ()),
-            ("hangup", (("code", hangup_code), ("phase", hangup_phase), ("text", hangup_text))),
-            ("page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None),
-            ("page_bytes", sizes if type(sizes) is list else list(sizes)),
-            ("page_width", widths if type(widths) is list else list(widths)),
-            ("code", code), ("reason", reason), ("folder", folder))
+    return ("id", fax_id, "pages", pages, "remote", remote_id, "params", params or (),
+            "hangup", ("code", hangup_code, "phase", hangup_phase, "text", hangup_text),
+            "page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None,
+            "page_bytes", sizes if type(sizes) is list else list(sizes),
+            "page_width", widths if type(widths) is list else list(widths),
+            "code", code, "reason", reason, "folder", folder)
 
 
 def cafis_verdict(ref, verdict, code, rule, field=None, detail=None):
     """fields for cafis/verdict. verdict: accept / discard / abnormal_report / terminal_error;
     rule: the table and row, e.g. '3.3.4-2 #3'."""
-    return (("ref", ref), ("verdict", verdict), ("code", code), ("rule", rule),
-            ("field", field), ("detail", detail))
+    return ("ref", ref, "verdict", verdict, "code", code, "rule", rule, "field", field,
+            "detail", detail)
 
 
 def cmd_error(cmd, reason, detail=None, ref=None):
     """fields for cmd/error: which command, a reason code (commands: the reason constants) and detail."""
-    return (("cmd", cmd), ("reason", reason), ("detail", detail), ("ref", ref))
+    return ("cmd", cmd, "reason", reason, "detail", detail, "ref", ref)
 
 
 def _group(g):
@@ -401,7 +423,7 @@ def _group(g):
             _raw(b',"')
             i += 1
         else:
-            if _n >= MAX_PAYLOAD:
+            if _n >= _m:
                 _over()
             b[_n] = ord(ch)
             _n += 1
@@ -410,22 +432,18 @@ def _group(g):
     _raw(b"}")
 
 
-def telemetry(unit, last_seq, tseq, pairs, *groups):
+def telemetry(unit, last_seq, tseq, pairs, groups=(), buf=None):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
     event and does not advance seq), tseq = telemetry counter since boot, then the fields, then
-    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group)."""
-    global _n
-    try:
-        _head(unit, last_seq)
-        _raw(b',"tseq":')
-        _int(tseq)
-        for k, v in pairs:
-            _key(k)   # after the head: a comma first
-            _val(v)
-        for g in groups:
-            _group(g)
-        _raw(b"}")
-    except Exception:
-        _n = 0
-        raise
+    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group). buf: where
+    it is built (see _start); ValueError when it does not fit."""
+    _head(unit, last_seq, buf, 0, 0)
+    _raw(b',"tseq":')
+    _int(tseq)
+    for k, v in pairs:
+        _key(k)   # after the head: a comma first
+        _val(v)
+    for g in groups:
+        _group(g)
+    _raw(b"}")
     return _take()

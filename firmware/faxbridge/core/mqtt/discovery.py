@@ -56,14 +56,15 @@ def _row(i, unit, ha_prefix):
         ha_prefix, "binary_sensor" if _T[a] == 98 else "sensor", node, _T[o:_T.find(b";", o)].decode())
 
 
-def config(i, unit, root, ha_prefix="homeassistant", version=""):
+def config(i, unit, root, ha_prefix="homeassistant", version="", buf=None):
     """(topic, payload bytes) of entity i's discovery config: retained, QoS 1. Written field by
-    field into the contract's buffer (contract.begin/field/span/end): about the payload and its
-    topic are allocated, a few hundred bytes."""
+    field into buf (contract.begin/field/span/end; app/link.py: the outbox store's record
+    buffer): about the payload and its topic are allocated, a few hundred bytes. ValueError
+    when it does not fit in buf."""
     a, node, topic = _row(i, unit, ha_prefix)
     f = contract.field
     s = _span
-    contract.begin()
+    contract.begin(buf)
     s(a, "name", 2)
     s(a, "unique_id", 1, node, "_")
     s(a, "object_id", 1, node, "_")
@@ -106,16 +107,17 @@ def _span(a, k, n, pre="", mid="", post=""):
         contract.span(k, _T, i, j, pre, mid, post)
 
 
-def announce(sess, i, pid, unit, root, disc, now):
+def announce(sess, i, pid, unit, root, disc, now, buf=None):
     """Send config i of the entities (_T) on session sess when it can take it and the one before
     (packet id pid) has its PUBACK: the session keeps a QoS 1 packet whole until then, so one
     config (a few hundred bytes) is held at a time. disc: (HA prefix, firmware version).
-    Returns (i, pid) for the next call; i is -1 once all are sent (docs/ha.md)."""
+    Returns (i, pid) for the next call; i is -1 once all are sent (docs/ha.md). A config
+    larger than buf raises ValueError (app/link.py logs it and goes on with the next)."""
     if pid and sess.slot(pid) >= 0:
         return i, pid
     n = count()
     if 0 <= i < n and sess.can_publish():
-        t, p = config(i, unit, root, disc[0], disc[1])
+        t, p = config(i, unit, root, disc[0], disc[1], buf)
         pid = sess.publish(t.encode(), p, 1, True, now)
         i += 1
     return (-1 if i >= n else i), pid

@@ -7,7 +7,7 @@
 
 The command is the one JSON object `{"job":..., "number":..., "pages":[{"text"|"pbm"|"pbmz":
 "..."}, ...]}` in any key order (RFC 8259). The parser is a state machine over bytes with a few
-ints and three small fixed buffers; a page's text (UTF-8, JSON escapes decoded) or image bytes
+ints and two small fixed buffers; a page's text (UTF-8, JSON escapes decoded) or image bytes
 (base64 decoded) go to the sink 255 bytes at a time (faxstr.py decodes the strings), so nothing
 the size of a page is ever in RAM, and feed() and end() allocate next to nothing themselves (a
 slice for a page's last piece, the strings and the list end() returns). The first bad byte or
@@ -35,7 +35,7 @@ _TOP = const(0)       # '{'
 _KEY0 = const(1)      # '"' or '}'
 _KEY = const(2)       # '"'
 _COLON = const(3)     # ':'
-_VAL = const(4)       # the value of a top-level field (self.field)
+_VAL = const(4)       # the value of a top-level field (self.kind: which)
 _NEXT = const(5)      # ',' or '}'
 _ARR0 = const(6)      # '{' or ']' (after the '[' of pages)
 _ARRN = const(7)      # '{'
@@ -57,16 +57,14 @@ class Parser(fs.Strings):
 
     def __init__(self, sink, max_pages=commands.MAX_PAGES, max_text=commands.MAX_TEXT,
                  max_b64=_MAX_B64, max_job=commands.MAX_JOB, max_number=commands.MAX_NUMBER):
+        # few instance fields (issue 13: 39 of them made a 1.3 KB parser, its dict the most):
+        # the limits in one tuple, lim[0] pages, [1] text characters, [2] decoded image bytes,
+        # [3] job id, [4] dial string; `small` holds the page kinds (one byte a page, at 0) and
+        # then the small string being read (at lim[0])
         self.sink = sink
-        self.max_pages = max_pages
-        self.max_text = max_text
-        self.max_dec = max_b64 // 4 * 3
-        self.max_job = max_job
-        self.max_number = max_number
+        self.lim = (max_pages, max_text, max_b64 // 4 * 3, max_job, max_number)
         self.out = bytearray(fs.OUT)
-        self.outmv = memoryview(self.out)
-        self.small = bytearray(max(max_job, max_number, fs.KEYMAX))
-        self.kinds = bytearray(max_pages)
+        self.small = bytearray(max_pages + max(max_job, max_number, fs.KEYMAX))
         self.reset()
 
     def reset(self):
@@ -74,23 +72,22 @@ class Parser(fs.Strings):
         self.st = _TOP
         self.err = self.job = self.number = None
         self.digest = self.size = 0
-        self.base = 0      # payload offset of the chunk being fed
         self.seen = 0      # bit per top-level field met
-        self.field = 0     # the top-level field whose value comes
         self.np = 0        # pages complete
-        self.kind = 0      # kind of the page being read
+        self.kind = 0      # kind of the page being read; out of pages, the top-level field
+        #                    whose value comes
         self.tg = 0
         # small strings: characters, the first one not allowed, digits
         self.sn = self.digits = 0
         self.badc = -1
-        # UTF-8 continuation bytes still due, their range, the code point; \uXXXX value,
-        # its digits so far, a high surrogate waiting for its low half
-        self.ucont = self.ulo = self.uhi = self.cp = self.hx = self.nh = self.hi = 0
+        # UTF-8 continuation bytes still due, their range (low | high << 8), the code point;
+        # \uXXXX value behind a 1 bit (4 digits read once it is above 0xFFFF), a high
+        # surrogate waiting for its low half
+        self.ucont = self.ur = self.cp = self.hx = self.hi = 0
         # page data: bytes in out, bytes given to the sink, UTF-8 continuation bytes (text
-        # characters = bytes - extra); base64 bits, characters in the quad, padding state;
-        # first two image bytes checked
+        # characters = bytes - extra; none given yet: the first two image bytes still to
+        # check); base64 bits, characters in the quad, padding state
         self.no = self.nd = self.extra = self.acc = self.k = self.pad = 0
-        self.hdr = False
 
     def _fail(self, e):
         self.st = _FAIL
@@ -107,10 +104,8 @@ class Parser(fs.Strings):
             return
         n = len(chunk)              # indexed as it is: no view of it made
         self.digest = binascii.crc32(chunk, self.digest)
-        self.base = self.size
-        self.size += n
         try:
-            self._run(chunk, n)
+            self._run(chunk, n)   # self.size: the payload offset of this chunk until it returns
         except commands.CommandError as e:
             self._fail(e)
             raise
@@ -118,6 +113,7 @@ class Parser(fs.Strings):
             err = commands.CommandError(commands.BUSY, "cannot store the pages: %s" % (e,), self.job)
             self._fail(err)
             raise err
+        self.size += n
 
     def end(self):
         """(job, number, kinds) once the whole payload was fed, else raises CommandError."""
@@ -137,7 +133,7 @@ class Parser(fs.Strings):
             raise
         kinds = [None] * self.np    # one list of its size
         for i in range(self.np):
-            kinds[i] = fs.KINDS[self.kinds[i]]
+            kinds[i] = fs.KINDS[self.small[i]]
         return self.job, self.number, kinds
 
     # ---- structure
@@ -156,21 +152,22 @@ class Parser(fs.Strings):
             else:
                 self._bad_json("expected a field name", i)
         elif st == _VAL:
-            f = self.field
+            f = self.kind
             if f == 2:
                 if c != 0x5B:
                     self._bad("pages must be a non-empty list")
                 self.st = _ARR0
             elif c != 0x22:
                 self._bad("%s must be a string of 1..%d characters"
-                          % (fs.FIELDS[f], self.max_number if f else self.max_job))
+                          % (fs.FIELDS[f], self.lim[4] if f else self.lim[3]))
             else:
                 self._open(fs.T_NUM if f else fs.T_JOB)
                 self.badc = -1
                 self.digits = 0
         elif (st == _ARR0 or st == _ARRN) and c == 0x7B:
-            if self.np >= self.max_pages:
-                self._bad("more than %d pages, limit %d" % (self.max_pages, self.max_pages),
+            m = self.lim[0]
+            if self.np >= m:
+                self._bad("more than %d pages, limit %d" % (m, m),
                           commands.TOO_LARGE)
             self.st = _PKEY0
         elif st == _ARR0 and c == 0x5D:
@@ -182,11 +179,10 @@ class Parser(fs.Strings):
                 self._page_bad(" must be a non-empty base64 string" if self.kind else " must be a string")
             self._open(fs.T_B64 if self.kind else fs.T_TEXT)
             self.no = self.nd = self.extra = self.acc = self.k = self.pad = 0
-            self.hdr = False
             self.sink.begin_page(self.np, fs.KINDS[self.kind])
         elif st == _PNEXT and c == 0x7D:
             self.sink.end_page()
-            self.kinds[self.np] = self.kind
+            self.small[self.np] = self.kind
             self.np += 1
             self.st = _ANEXT
         elif st == _TOP:
@@ -200,8 +196,9 @@ class Parser(fs.Strings):
         if n != len(word):
             return False
         s = self.small
+        m = self.lim[0]
         for j in range(n):
-            if s[j] != ord(word[j]):
+            if s[m + j] != ord(word[j]):
                 return False
         return True
 
@@ -215,7 +212,8 @@ class Parser(fs.Strings):
                 if self._small_is(names[f]):
                     break
             else:
-                name = json.dumps(bytes(self.small[:min(n, fs.KEYMAX)]).decode()
+                m = self.lim[0]
+                name = json.dumps(bytes(self.small[m:m + min(n, fs.KEYMAX)]).decode()
                                   + ("..." if n > fs.KEYMAX else ""))
                 if tg:
                     self._page_bad(": unknown page kind " + name, commands.UNKNOWN_FIELD, False)
@@ -227,13 +225,13 @@ class Parser(fs.Strings):
             if self.seen >> f & 1:
                 self._bad('duplicate field "%s"' % fs.FIELDS[f])
             self.seen |= 1 << f
-            self.field = f
+            self.kind = f
             self.st = _COLON
         elif tg <= fs.T_NUM:
             what = fs.FIELDS[tg - fs.T_JOB]
             if not n:
                 self._bad("%s must be a string of 1..%d characters"
-                          % (what, self.max_job if tg == fs.T_JOB else self.max_number))
+                          % (what, self.lim[3] if tg == fs.T_JOB else self.lim[4]))
             if tg == fs.T_JOB and self.badc >= 0:
                 self._bad("job may hold only letters, digits and . _ : -")
             if self.badc >= 0:
@@ -241,7 +239,8 @@ class Parser(fs.Strings):
                           % json.dumps(chr(self.badc)))
             if tg == fs.T_NUM and not self.digits:
                 self._bad("number has no digits")
-            v = str(self.small[:n], "utf-8")   # ASCII: what _put let in
+            m = self.lim[0]
+            v = str(self.small[m:m + n], "utf-8")   # ASCII: what _put let in
             if tg == fs.T_JOB:
                 self.job = v
             else:

@@ -77,12 +77,12 @@ _B64 = (
 
 class Strings:
     """Decoding inside strings, and the errors. The parser's fields it uses: st, tg, sink, out,
-    outmv, small, the limits, and the decoder state reset() sets."""
+    small, lim, size, and the decoder state reset() sets."""
 
     # ---- errors
     def _bad_json(self, what, i):
         raise commands.CommandError(commands.BAD_JSON, "not valid UTF-8 JSON: %s at byte %d"
-                           % (what, self.base + i - 1), self.job)
+                           % (what, self.size + i - 1), self.job)
 
     def _bad(self, detail, reason=commands.BAD_FIELD):
         raise commands.CommandError(reason, detail, self.job)
@@ -109,10 +109,10 @@ class Strings:
                 c = mv[i]
                 i += 1
                 if self.ucont:
-                    if not self.ulo <= c <= self.uhi:
+                    r = self.ur
+                    if not r & 0xFF <= c <= r >> 8:
                         self._bad_json("invalid UTF-8", i)
-                    self.ulo = 0x80
-                    self.uhi = 0xBF
+                    self.ur = 0xBF80
                     self.cp = (self.cp << 6) | (c & 0x3F)
                     self.ucont -= 1
                     if not self.ucont:
@@ -164,8 +164,7 @@ class Strings:
             self._bad_json("invalid UTF-8", i)
         self.cp = c & (0x3F >> n)
         self.ucont = n
-        self.ulo = lo
-        self.uhi = hi
+        self.ur = lo | hi << 8
 
     def _escape(self, st, c, i):
         """A byte of an escape sequence: after '\', inside \\uXXXX, between surrogates."""
@@ -173,7 +172,7 @@ class Strings:
             self.st = _STR
             if c == 0x75:
                 self.st = _HEX
-                self.hx = self.nh = 0
+                self.hx = 1
                 return
             for j in range(8):   # JSON escapes (RFC 8259 section 7): the byte, what it stands for
                 if b'"\\/bfnrt'[j] == c:
@@ -184,17 +183,17 @@ class Strings:
             d = c - 0x30 if 0x30 <= c <= 0x39 else (c | 0x20) - 0x57
             if not 0 <= d <= 15:
                 self._bad_json("bad \\u escape", i)
-            self.hx = (self.hx << 4) | d
-            self.nh += 1
-            if self.nh == 4:
-                self._unicode(self.hx, i)
+            h = (self.hx << 4) | d
+            self.hx = h
+            if h > 0xFFFF:    # the 1 bit set first: 4 digits read
+                self._unicode(h & 0xFFFF, i)
         elif c != (0x5C if st == _SBS else 0x75):
             self._bad_json("lone UTF-16 surrogate", i)
         elif st == _SBS:
             self.st = _SU
         else:
             self.st = _HEX
-            self.hx = self.nh = 0
+            self.hx = 1
 
     def _unicode(self, u, i):
         hi = self.hi
@@ -234,15 +233,15 @@ class Strings:
             self.sn = n + 1
             if tg <= T_PKEY:
                 if n < KEYMAX:
-                    self.small[n] = cp if cp < 0x80 else 0x3F
+                    self.small[self.lim[0] + n] = cp if cp < 0x80 else 0x3F
                 return
-            limit = self.max_job if tg == T_JOB else self.max_number
+            limit = self.lim[3] if tg == T_JOB else self.lim[4]
             if n >= limit:
                 self._bad("%s must be a string of 1..%d characters" % (FIELDS[tg - T_JOB], limit))
             ok = cp < 0x80 and _CLS[cp] & (2 if tg == T_JOB else 4)
             if not ok and self.badc < 0:
                 self.badc = cp
-            self.small[n] = cp if ok else 0x3F
+            self.small[self.lim[0] + n] = cp if ok else 0x3F
             if 0x30 <= cp <= 0x39:
                 self.digits += 1
 
@@ -332,27 +331,27 @@ class Strings:
             self._flush()
 
     def _flush(self):
-        """The output buffer to the sink: the whole buffer's one view (self.outmv) when it is
-        full, a slice only for a string's last piece."""
+        """The output buffer to the sink: the buffer itself when it is full, a view of its start
+        only for a string's last piece."""
         o = self.no
         if not o:
             return
         if self.tg == T_B64:
-            if not self.hdr:
+            if not self.nd:    # nothing given to the sink yet: the first two bytes to check
                 self._head()
-            if self.nd + o > self.max_dec:
-                self._page_bad(" longer than %d base64 characters" % (self.max_dec // 3 * 4),
+            m = self.lim[2]
+            if self.nd + o > m:
+                self._page_bad(" longer than %d base64 characters" % (m // 3 * 4),
                                commands.TOO_LARGE)
-        elif self.nd + o - self.extra > self.max_text:
-            self._page_bad(" longer than %d characters" % self.max_text, commands.TOO_LARGE)
+        elif self.nd + o - self.extra > self.lim[1]:
+            self._page_bad(" longer than %d characters" % self.lim[1], commands.TOO_LARGE)
         self.nd += o
         self.no = 0
-        self.sink.write(self.outmv if o == OUT else self.outmv[:o])
+        self.sink.write(self.out if o == OUT else memoryview(self.out)[:o])
 
     def _head(self):
         """The first two image bytes (still in out, nothing written yet): PBM magic, or a
         zlib header (RFC 1950) whose window fits (commands.PBMZ_MAX_WBITS)."""
-        self.hdr = True
         out = self.out
         two = self.no >= 2
         if self.kind == 1:

@@ -118,11 +118,12 @@ class Outbox:
         """True when an event of class cls with a payload of nbytes would be accepted now."""
         return self._fits(cls, self.store.record_size(b"", b"") + _SFX + nbytes)
 
-    def accept(self, cls, suffix, build):
-        """Store one event. build(seq) -> payload bytes. Returns the seq, or raises OutboxFull
-        (no seq consumed) per the full policy above, ValueError if it is larger than a record."""
+    def accept(self, cls, suffix, payload):
+        """Store one event: payload (bytes-like) is its JSON, built with seq self.last + 1.
+        Returns the seq, or raises OutboxFull (no seq consumed) per the full policy above,
+        ValueError if it is larger than a record. (A payload, not a function building it: no
+        closure made per event; app/link.py builds it in place in the store's buffer.)"""
         seq = self.last + 1
-        payload = build(seq)
         sfx = suffix.encode() if isinstance(suffix, str) else suffix
         size = self.store.record_size(sfx, payload)
         if size > self.store.max_record:
@@ -142,14 +143,14 @@ class Outbox:
         self.last = seq
         return seq
 
-    def accept_file(self, cls, suffix, ref, build=None):
-        """Store one file-backed event: its payload will be build(seq) (a small head, bytes)
-        followed by the file named ref (str, no newline) as it is on flash when sent. Same
-        policy and errors as accept(); returns the seq."""
+    def accept_file(self, cls, suffix, ref, head=b""):
+        """Store one file-backed event: its payload will be head (a small JSON head line built
+        with seq self.last + 1, bytes) followed by the file named ref (str, no newline) as it
+        is on flash when sent. Same policy and errors as accept(); returns the seq."""
         b = ref.encode()
         if b"\n" in b:
             raise ValueError("a file name with a newline")
-        return self.accept(cls | FILE, suffix, lambda s: b + b"\n" + (build(s) if build else b""))
+        return self.accept(cls | FILE, suffix, b + b"\n" + head)
 
     def set_telemetry(self, payload):
         if self.telemetry is not None:
