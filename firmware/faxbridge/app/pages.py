@@ -143,27 +143,36 @@ class FilePage(t4.PageEncoder):
     """
 
     def __init__(self, max_rate=14400):
+        t4.PageEncoder.__init__(self, None, _WIDTH)
         # a line lasts at most 40 ms (T.4 4.1.3's longest scan time) at the fastest rate
-        t4.PageEncoder.__init__(self, None, _WIDTH, room=t4.max_line_bytes(_WIDTH, t4.min_bits(max_rate, 40)))
-        self.f = None
+        self.fill = t4.min_bits(max_rate, 40)
+        self.f = self.text = self.pbm = self.tpath = None
         self.fine = True
-        self.text = self.pbm = None
 
     def open(self, path, kind, sub, bps=9600, st=0, station="", stamp=""):
         self.close()
+        text = kind == "text"
+        # the line buffer: for text rows (t4.max_line_bytes) about a quarter of a bitmap's;
+        # made before the file is opened, so that a MemoryError leaves nothing open
+        k = t4.max_line_bytes(_WIDTH, self.fill, text)
+        if self._buf is None or len(self._buf) < k:
+            self._buf = None                # the smaller one let go first
+            self._buf = bytearray(k)
         self.f, s = _open(path, kind)
         try:
-            if kind == "text":
+            if text:
                 fine = True
                 if self.text is None:
                     from faxbridge.core.fax import textpage  # text pages only
                     self.text = textpage.TextPages(None, _WIDTH, True)
-                self.text.open(s, station, stamp)
+                # the call's next page of the same text: its pages are counted already
+                self.text.open(s, station, stamp, self.text.count if path == self.tpath else 0)
+                self.tpath = path
                 rows = self.text.page(sub)
             else:
                 rows = self.pbm = _rows(s, self.pbm)
                 fine = rows.src_height > _FINE_LINES
-            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)))
+            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)), text)
             self.fine = fine
         except BaseException:
             self.close()

@@ -36,10 +36,11 @@ def min_bits(bps, ms):
     return (bps * ms + 999) // 1000
 
 
-def max_line_bytes(width, minbits=0):
+def max_line_bytes(width, minbits=0, text=False):
     """Room one coded line can need: 4.5 bits a pixel at worst (alternating runs of 1),
-    a white run 0, fill up to the scan time and the EOL."""
-    return (width * 9) // 16 + 8 + minbits // 8 + 4
+    a white run 0, fill up to the scan time and the EOL. text: a row textpage draws, at most
+    1 bit a pixel (docs/t4.md "Line buffer"), so width // 8 and 5 bytes for the margins."""
+    return ((width >> 3) + 5 if text else (width * 9) // 16) + 8 + minbits // 8 + 4
 
 
 class PageEncoder:
@@ -63,9 +64,11 @@ class PageEncoder:
         self._buf = bytearray(room) if room else None
         self.reset(rows, min_bits(bps, ms))
 
-    def reset(self, rows, minbits):
+    def reset(self, rows, minbits, text=False):
+        """Start the next page; text: its rows are textpage's (a smaller line buffer)."""
         self.rows = rows
         self.minbits = minbits
+        self.text_rows = text
         self.lines = 0
         self._pos = 0
         self._end = 0
@@ -82,7 +85,7 @@ class PageEncoder:
             raise ValueError("t4: readinto needs a non-empty buffer")
         line = self._buf
         if not self._stage:     # the first read of a page: room for its longest line
-            k = max_line_bytes(self.width, self.minbits)
+            k = max_line_bytes(self.width, self.minbits, self.text_rows)
             if line is None or len(line) < k:
                 line = self._buf = bytearray(k)
         pos = self._pos
