@@ -132,8 +132,9 @@ def count(kind, path, station="", fine=True):
 
 
 class FilePage(t4.PageEncoder):
-    """A call's one page source: made at its first page with the encoder's row and line
-    buffers (room for the longest coded line at `max_rate`), then set to each page in turn by
+    """A call's one page source: made at its first page with the encoder's row; its line
+    buffer is made by open(), room for the longest coded line of the page's kind at
+    `max_rate` (text rows need about a quarter of a bitmap's), then set to each page in turn by
     open(path, kind, sub, ...), which returns it. The text renderer and the bitmap reader are
     made at the first page of their kind and kept with it; per page only the file (and, for a
     pbmz, MicroPython's inflater) is made. The file is closed at the end of the page, when the
