@@ -70,8 +70,7 @@ class PageEncoder:
         self.minbits = minbits
         self.text_rows = text
         self.lines = 0
-        self._pos = 0
-        self._end = 0
+        self._at = 0  # read position << 16 | end of the coded bytes in the line buffer
         self._stage = 0  # 0 first EOL, 1 rows, 2 RTC sent, 3 done
 
     def configure(self, dcs):
@@ -88,8 +87,9 @@ class PageEncoder:
             k = max_line_bytes(self.width, self.minbits, self.text_rows)
             if line is None or len(line) < k:
                 line = self._buf = bytearray(k)
-        pos = self._pos
-        end = self._end
+        pos = self._at
+        end = pos & 0xFFFF
+        pos >>= 16
         got = 0
         while got < want:
             if pos >= end:  # the next piece of the page into the line buffer
@@ -124,6 +124,5 @@ class PageEncoder:
             _copy(buf, got, line, (pos << 16) | k)
             pos += k
             got += k
-        self._pos = pos
-        self._end = end
+        self._at = (pos << 16) | end
         return got

@@ -111,14 +111,16 @@ class TextPages:
 
     def open(self, text, station="", when="", count=0):
         """Take `text` (see the module's docstring): its pages are counted (self.count), or
-        `count` is taken as theirs (the same text opened again: not laid out twice)."""
+        `count` is taken as theirs (the same text and header opened again: the text is not
+        laid out twice, the header's left part is kept)."""
         if isinstance(text, str):
             text = text.encode()
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = io.BytesIO(bytes(text))
-        station = _ascii(station)
-        when = _ascii(when)
-        self.head = when + (b"  " if when and station else b"") + station  # the header's left
+        if not count:
+            station = _ascii(station)
+            when = _ascii(when)
+            self.head = when + (b"  " if when and station else b"") + station  # the header's left
         self.f = text
         self.rewind()       # the pages counted: the layout run once through the text
         pages = count
