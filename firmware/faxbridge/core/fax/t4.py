@@ -49,19 +49,19 @@ class PageEncoder:
     rows: an object with `readrow(row) -> bool` that fills a bytearray of width // 8 bytes
     (True) or says the page has no more rows (False). `lines` counts the rows coded so far.
     configure(dcs), before the first readinto: the bit rate and scan time of the negotiated
-    +FDCS (the Class 2 driver calls it). The line buffer is made at the first readinto, or
-    at once with `room` bytes (max_line_bytes); reset(rows, minbits) starts the next page in
-    the same buffers (one encoder for every page: app/pages.FilePage).
+    +FDCS (the Class 2 driver calls it). The line buffer is made at the first readinto
+    (app/pages.FilePage makes it itself, by the page's kind); reset(rows, minbits, text)
+    starts the next page in the same buffers (one encoder for every page: FilePage).
     """
 
-    def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0, room=0):
+    def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0):
         if width <= 0 or width & 7 or width > 0xFFF8:
             raise ValueError("t4: page width must be a positive multiple of 8")
         self.width = width
         self.msb_first = msb_first
         self.max_lines = max_lines
         self.row = bytearray(width >> 3)
-        self._buf = bytearray(room) if room else None
+        self._buf = None
         self.reset(rows, min_bits(bps, ms))
 
     def reset(self, rows, minbits, text=False):
