@@ -348,11 +348,10 @@ class TextPages:
             wide = _WIDE
             glyphs = self.glyphs
             x = self.left
+            g = frow - 0x100  # font row frow of character ch: glyphs[ch * 8 + g] (font.py)
             for i in range(s[_NTEXT]):
-                ch = t[i]
-                if ch < 0x20 or ch > 0x7E:
-                    ch = 0x3F
-                v = glyphs[(ch - 0x20) * 8 + frow]
+                # text holds printable ASCII only (_read, _ascii map everything else)
+                v = glyphs[(t[i] << 3) + g]
                 if v:
                     p = wide[v] << (9 - (x & 7))  # 15 bits placed in a 24-bit window
                     b = x >> 3
