@@ -303,6 +303,33 @@ def test_a_call_s_first_text_page_allocates_little():
     assert _pages_bytes(one, text, "text", 0) == _pages_bytes(pages.FilePage(), text, "text", 0)
 
 
+def test_a_unix_time_stamp_is_the_header_when_gives():
+    """FaxLine passes the job's Unix time: FilePage makes it the header's text (when()) only
+    for a text's first page; the pages are those of the text stamp, page 2 of 2 too."""
+    d = tmpdir("pages")
+    text = d + "/stamp.text"
+    with open(text, "wb") as f:
+        f.write(b"one\x0ctwo\n")
+    t = 1795340000
+    for sub in (0, 1):
+        got, want = pages.FilePage(), pages.FilePage()
+        a = b"".join(_stamped(got, text, s, t) for s in range(sub + 1))
+        b = b"".join(_stamped(want, text, s, pages.when(t)) for s in range(sub + 1))
+        assert a == b and len(a) > 100, sub
+        assert a != b"".join(_stamped(pages.FilePage(), text, s, pages.when(t + 86400)) for s in range(sub + 1))
+
+
+def _stamped(page, path, sub, stamp):
+    buf = bytearray(256)
+    page.open(path, "text", sub, station="+81 3 5555 0100", stamp=stamp)
+    out = bytearray()
+    n = page.readinto(buf)
+    while n:
+        out += buf[:n]
+        n = page.readinto(buf)
+    return bytes(out)
+
+
 def test_a_stored_p4_is_checked_by_its_size_and_a_short_raster_is_refused():
     # the raster of a stored P4 is counted as there when the file holds ceil(w/8)*h bytes after
     # the header (nothing read row by row); one byte short is refused, at either runtime

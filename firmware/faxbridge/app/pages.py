@@ -151,6 +151,8 @@ class FilePage(t4.PageEncoder):
         self.fine = True
 
     def open(self, path, kind, sub, bps=9600, st=0, station="", stamp=""):
+        """stamp: the text header's time, text or a Unix time (made into text by when(),
+        only when a header is laid out: not for a bitmap, nor the same text's next page)."""
         self.close()
         text = kind == "text"
         # the line buffer: for text rows (t4.max_line_bytes) about a quarter of a bitmap's;
@@ -166,9 +168,14 @@ class FilePage(t4.PageEncoder):
                 if self.text is None:
                     from faxbridge.core.fax import textpage  # text pages only
                     self.text = textpage.TextPages(None, _WIDTH, True)
-                # the call's next page of the same text: its pages are counted already
-                self.text.open(s, station, stamp, self.text.count if path == self.tpath else 0)
-                self.tpath = path
+                if path == self.tpath:  # the call's next page of the same text: counted already
+                    self.text.open(s, "", "", self.text.count)
+                else:
+                    self.tpath = None
+                    if not (isinstance(stamp, str) or isinstance(stamp, bytes)):
+                        stamp = when(stamp)
+                    self.text.open(s, station, stamp)
+                    self.tpath = path
                 rows = self.text.page(sub)
             else:
                 rows = self.pbm = _rows(s, self.pbm)
