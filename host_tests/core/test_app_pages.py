@@ -266,6 +266,70 @@ def test_a_page_after_the_first_allocates_little():
         assert used <= most, (kind, used)
 
 
+def test_a_call_s_first_text_page_allocates_little():
+    """A text page's line buffer is sized for text rows (at most 1 bit a pixel: about a
+    quarter of a bitmap's), grown when a bitmap page follows in the same call; and on
+    MicroPython the source and its first text page allocate at most 2.9 KB (64-bit; before:
+    3.5 KB, the bitmap's line buffer and the renderer's 30 attributes)."""
+    import gc
+    import sys
+    from faxbridge.core.fax import font, t4  # imported before: the board has them frozen
+    assert font.GLYPHS
+    d = tmpdir("pages")
+    text, bitmap = d + "/first.text", d + "/first.pbm"
+    with open(text, "wb") as f:
+        f.write(b"a line of text\n" * 200)
+    with open(bitmap, "wb") as f:
+        f.write(_p4(1728, 50))
+    small = t4.max_line_bytes(1728, t4.min_bits(14400, 40), True)
+    if sys.implementation.name == "micropython":
+        gc.collect()
+        gc.disable()
+        try:
+            before = gc.mem_alloc()
+            one = pages.FilePage(14400)
+            one.open(text, "text", 0, station="+81 3 5555 0100", stamp="2026-11-22 09:30")
+            used = gc.mem_alloc() - before
+        finally:
+            gc.enable()
+        assert used <= 2900, used
+        one.close()
+    one = pages.FilePage(14400)
+    _pages_bytes(one, text, "text", 1)
+    assert len(one._buf) == small < t4.max_line_bytes(1728) // 2, len(one._buf)
+    got = _pages_bytes(one, bitmap, "pbm", 0)
+    assert len(one._buf) == t4.max_line_bytes(1728, t4.min_bits(14400, 40)), len(one._buf)
+    assert got == _pages_bytes(pages.FilePage(), bitmap, "pbm", 0)
+    assert _pages_bytes(one, text, "text", 0) == _pages_bytes(pages.FilePage(), text, "text", 0)
+
+
+def test_a_unix_time_stamp_is_the_header_when_gives():
+    """FaxLine passes the job's Unix time: FilePage makes it the header's text (when()) only
+    for a text's first page; the pages are those of the text stamp, page 2 of 2 too."""
+    d = tmpdir("pages")
+    text = d + "/stamp.text"
+    with open(text, "wb") as f:
+        f.write(b"one\x0ctwo\n")
+    t = 1795340000
+    for sub in (0, 1):
+        got, want = pages.FilePage(), pages.FilePage()
+        a = b"".join(_stamped(got, text, s, t) for s in range(sub + 1))
+        b = b"".join(_stamped(want, text, s, pages.when(t)) for s in range(sub + 1))
+        assert a == b and len(a) > 100, sub
+        assert a != b"".join(_stamped(pages.FilePage(), text, s, pages.when(t + 86400)) for s in range(sub + 1))
+
+
+def _stamped(page, path, sub, stamp):
+    buf = bytearray(256)
+    page.open(path, "text", sub, station="+81 3 5555 0100", stamp=stamp)
+    out = bytearray()
+    n = page.readinto(buf)
+    while n:
+        out += buf[:n]
+        n = page.readinto(buf)
+    return bytes(out)
+
+
 def test_a_stored_p4_is_checked_by_its_size_and_a_short_raster_is_refused():
     # the raster of a stored P4 is counted as there when the file holds ceil(w/8)*h bytes after
     # the header (nothing read row by row); one byte short is refused, at either runtime

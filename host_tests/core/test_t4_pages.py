@@ -246,3 +246,29 @@ def test_pbm_rows_read_the_whole_stream():
     assert _pbm_all(io.BytesIO(b"P1 3 1 101"), 864) == ("P1", 3, 1)
     e = raises(ValueError, _pbm_all, io.BytesIO(b"P4\n16 3\n\x01\x02\x03\x04"))
     assert "raster ends at row 2" in str(e)
+
+
+def test_every_text_row_fits_the_text_line_buffer():
+    """A row textpage draws codes to at most 1 bit a pixel (glyph pixels 3 wide, the runs
+    between the margins at least 3 pixels, black ones at most 15): every font row of every
+    glyph, a whole line of it and each glyph beside every other, coded at several widths
+    fits t4.max_line_bytes(width, minbits, text=True), well below a bitmap's room."""
+    chars = bytes(range(0x20, 0x7F))
+    lines = [bytes((c,)) * 100 for c in chars] + [chars]        # a line of each glyph
+    pairs = [bytes((0x20 + a, 0x21 + b)) * 50 for a in range(0, 95, 3) for b in range(0, 94, 3)]  # side by side
+    worst = 0
+    for width in (864, 1216, 1728, 2048, 2432):
+        text = b"\n".join(lines + pairs if width == 1728 else lines)
+        doc = textpage.TextPages(text, width, fine=False, station="+81 3 5555 0100 #%&@WM",
+                                 when="2026-11-22 09:30")
+        room = t4.max_line_bytes(width, 0, True)
+        assert room < t4.max_line_bytes(width) // 2, (width, room)
+        out = bytearray(t4.max_line_bytes(width))
+        row = bytearray(width >> 3)
+        for p in range(doc.count) if width == 1728 else (0, doc.count - 1):
+            src = doc.page(p)
+            while src.readrow(row):
+                n = t4.encode_line(row, out, width, 0)
+                worst = max(worst, n * 100 // room)
+                assert n <= room, (width, p, n, room)
+    assert worst > 70, worst    # the rows tried come near the bound

@@ -17,8 +17,8 @@ def _pages(doc, order):
         while src.readrow(row):
             rows.append(bytes(row))
         assert len(rows) == doc.page_lines
-        assert src.lines_taken <= doc.body_lines
-        taken += src.lines_taken
+        assert src.s[textpage.TAKEN] <= doc.body_lines    # body text lines taken on the page
+        taken += src.s[textpage.TAKEN]
         out[i] = b"".join(rows)
     return out, taken
 

@@ -56,7 +56,7 @@ class FaxLine:
         if self._page is None:      # one source for all the call's pages (docs/unit.md)
             self._page = pages.FilePage(c["max_rate"])
         return self._page.open(p[0], p[1], p[2], c["max_rate"], c["scan_time"], c["station_id"],
-                               pages.when(job["created"]))
+                               job["created"])
 
     def _drop_page(self):
         """The call is over (its end event, or the feed guard restarting the driver): close the

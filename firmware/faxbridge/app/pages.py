@@ -132,8 +132,9 @@ def count(kind, path, station="", fine=True):
 
 
 class FilePage(t4.PageEncoder):
-    """A call's one page source: made at its first page with the encoder's row and line
-    buffers (room for the longest coded line at `max_rate`), then set to each page in turn by
+    """A call's one page source: made at its first page with the encoder's row; its line
+    buffer is made by open(), room for the longest coded line of the page's kind at
+    `max_rate` (text rows need about a quarter of a bitmap's), then set to each page in turn by
     open(path, kind, sub, ...), which returns it. The text renderer and the bitmap reader are
     made at the first page of their kind and kept with it; per page only the file (and, for a
     pbmz, MicroPython's inflater) is made. The file is closed at the end of the page, when the
@@ -143,27 +144,43 @@ class FilePage(t4.PageEncoder):
     """
 
     def __init__(self, max_rate=14400):
+        t4.PageEncoder.__init__(self, None, _WIDTH)
         # a line lasts at most 40 ms (T.4 4.1.3's longest scan time) at the fastest rate
-        t4.PageEncoder.__init__(self, None, _WIDTH, room=t4.max_line_bytes(_WIDTH, t4.min_bits(max_rate, 40)))
-        self.f = None
+        self.fill = t4.min_bits(max_rate, 40)
+        self.f = self.text = self.pbm = self.tpath = None
         self.fine = True
-        self.text = self.pbm = None
 
     def open(self, path, kind, sub, bps=9600, st=0, station="", stamp=""):
+        """stamp: the text header's time, text or a Unix time (made into text by when(),
+        only when a header is laid out: not for a bitmap, nor the same text's next page)."""
         self.close()
+        text = kind == "text"
+        # the line buffer: for text rows (t4.max_line_bytes) about a quarter of a bitmap's;
+        # made before the file is opened, so that a MemoryError leaves nothing open
+        k = t4.max_line_bytes(_WIDTH, self.fill, text)
+        if self._buf is None or len(self._buf) < k:
+            self._buf = None                # the smaller one let go first
+            self._buf = bytearray(k)
         self.f, s = _open(path, kind)
         try:
-            if kind == "text":
+            if text:
                 fine = True
                 if self.text is None:
                     from faxbridge.core.fax import textpage  # text pages only
                     self.text = textpage.TextPages(None, _WIDTH, True)
-                self.text.open(s, station, stamp)
+                if path == self.tpath:  # the call's next page of the same text: counted already
+                    self.text.open(s, "", "", self.text.count)
+                else:
+                    self.tpath = None
+                    if not (isinstance(stamp, str) or isinstance(stamp, bytes)):
+                        stamp = when(stamp)
+                    self.text.open(s, station, stamp)
+                    self.tpath = path
                 rows = self.text.page(sub)
             else:
                 rows = self.pbm = _rows(s, self.pbm)
                 fine = rows.src_height > _FINE_LINES
-            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)))
+            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)), text)
             self.fine = fine
         except BaseException:
             self.close()

@@ -68,18 +68,15 @@ class PbmRows:
         width = self.width
         w = self.src_width
         keep = w if w < width else width  # pixels kept from each image row
-        self._keep = keep
         kb = self._kb = (keep + 7) >> 3  # bytes holding them
         self._pad = None  # white bytes on the right
         if kb < width >> 3:
             if self._zero is None:
                 self._zero = bytes(width >> 3)
             self._pad = memoryview(self._zero)[kb:]
-        self._mask = (0xFF00 >> (keep & 7)) & 0xFF if keep & 7 else 0xFF
         self._row = None  # the caller's row buffer and a view of its kept bytes
         if self.kind == "P4":
             skip = ((w + 7) >> 3) - kb  # bytes cut on the right of each image row
-            self._skip = skip
             if skip:
                 if self._scr is None:
                     self._scr = memoryview(bytearray(32))
@@ -140,13 +137,15 @@ class PbmRows:
                 self._row = row
                 self._view = memoryview(row)[:kb]
             self._fill(self._view)
-            left = self._skip
+            w = self.src_width
+            left = ((w + 7) >> 3) - kb  # bytes cut on the right (open)
             while left >= 32:
                 self._fill(self._scr)
                 left -= 32
             if left:
                 self._fill(self._scrtail)
-            row[kb - 1] &= self._mask
+            if w & 7 and w < self.width:   # a narrow image's last byte: its padding bits off
+                row[kb - 1] &= (0xFF00 >> (w & 7)) & 0xFF
         else:
             for i in range(kb):
                 row[i] = 0

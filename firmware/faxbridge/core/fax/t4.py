@@ -36,10 +36,11 @@ def min_bits(bps, ms):
     return (bps * ms + 999) // 1000
 
 
-def max_line_bytes(width, minbits=0):
+def max_line_bytes(width, minbits=0, text=False):
     """Room one coded line can need: 4.5 bits a pixel at worst (alternating runs of 1),
-    a white run 0, fill up to the scan time and the EOL."""
-    return (width * 9) // 16 + 8 + minbits // 8 + 4
+    a white run 0, fill up to the scan time and the EOL. text: a row textpage draws, at most
+    1 bit a pixel (docs/t4.md "Line buffer"), so width // 8 and 5 bytes for the margins."""
+    return ((width >> 3) + 5 if text else (width * 9) // 16) + 8 + minbits // 8 + 4
 
 
 class PageEncoder:
@@ -48,27 +49,28 @@ class PageEncoder:
     rows: an object with `readrow(row) -> bool` that fills a bytearray of width // 8 bytes
     (True) or says the page has no more rows (False). `lines` counts the rows coded so far.
     configure(dcs), before the first readinto: the bit rate and scan time of the negotiated
-    +FDCS (the Class 2 driver calls it). The line buffer is made at the first readinto, or
-    at once with `room` bytes (max_line_bytes); reset(rows, minbits) starts the next page in
-    the same buffers (one encoder for every page: app/pages.FilePage).
+    +FDCS (the Class 2 driver calls it). The line buffer is made at the first readinto
+    (app/pages.FilePage makes it itself, by the page's kind); reset(rows, minbits, text)
+    starts the next page in the same buffers (one encoder for every page: FilePage).
     """
 
-    def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0, room=0):
+    def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0):
         if width <= 0 or width & 7 or width > 0xFFF8:
             raise ValueError("t4: page width must be a positive multiple of 8")
         self.width = width
         self.msb_first = msb_first
         self.max_lines = max_lines
         self.row = bytearray(width >> 3)
-        self._buf = bytearray(room) if room else None
+        self._buf = None
         self.reset(rows, min_bits(bps, ms))
 
-    def reset(self, rows, minbits):
+    def reset(self, rows, minbits, text=False):
+        """Start the next page; text: its rows are textpage's (a smaller line buffer)."""
         self.rows = rows
         self.minbits = minbits
+        self.text_rows = text
         self.lines = 0
-        self._pos = 0
-        self._end = 0
+        self._at = 0  # read position << 16 | end of the coded bytes in the line buffer
         self._stage = 0  # 0 first EOL, 1 rows, 2 RTC sent, 3 done
 
     def configure(self, dcs):
@@ -82,11 +84,12 @@ class PageEncoder:
             raise ValueError("t4: readinto needs a non-empty buffer")
         line = self._buf
         if not self._stage:     # the first read of a page: room for its longest line
-            k = max_line_bytes(self.width, self.minbits)
+            k = max_line_bytes(self.width, self.minbits, self.text_rows)
             if line is None or len(line) < k:
                 line = self._buf = bytearray(k)
-        pos = self._pos
-        end = self._end
+        pos = self._at
+        end = pos & 0xFFFF
+        pos >>= 16
         got = 0
         while got < want:
             if pos >= end:  # the next piece of the page into the line buffer
@@ -121,6 +124,5 @@ class PageEncoder:
             _copy(buf, got, line, (pos << 16) | k)
             pos += k
             got += k
-        self._pos = pos
-        self._end = end
+        self._at = (pos << 16) | end
         return got

@@ -23,6 +23,7 @@ is longer than a line); TAB goes to the next multiple of 8; form feed starts a n
 CR is ignored; other control characters are dropped; each non-ASCII UTF-8 character is
 drawn as '?'.
 """
+import array
 import io
 
 from micropython import const
@@ -38,6 +39,24 @@ _MIN_MARGIN = const(64)  # pixels at least left and right (8 mm)
 
 _PAGEBREAK = const(-1)  # next() results; >= 0 is a text line of that many characters
 _END = const(-2)
+_NONE = const(-3)  # no peeked result
+
+# the renderer's integer state, one array "i" (s) rather than an attribute each: fewer slots
+# in the instance's dict (its table grows in steps, each step a new table)
+_POS = const(0)  # next byte in chunk
+_LEN = const(1)  # bytes in chunk
+_EOF = const(2)  # the text is read to its end
+_NCARRY = const(3)  # characters in carry
+_PFF = const(4)  # a form feed is due after the line returned
+_LA = const(5)  # a peeked result (_NONE: none), its text in labuf
+_AT = const(6)  # the page the layout stands at the start of (-1: inside a page)
+_INDEX = const(7)  # the page being drawn
+_Y = const(8)  # its next scan line
+_NTEXT = const(9)  # characters in text
+_TLINE = const(10)  # which text line `text` holds (-1 header, -2 none)
+_CACHED = const(11)  # what `last` holds: text line << 4 | font row, -2 white, -1 unknown
+_DONE = const(12)  # the layout reached a page break or the end of this page
+TAKEN = const(13)  # body text lines taken on this page (tests read s[TAKEN])
 
 # a 5-pixel glyph row v drawn 3 times wide: 15 bits, leftmost pixel in bit 14 (each bit of v
 # three times; host_tests/core/test_t4_pages.py checks the drawn pixels)
@@ -80,27 +99,32 @@ class TextPages:
         self.body_lines = (self.page_lines - (_BODY_TOP + _BOTTOM) * scale) // (_CELL_H * self.vs)
         if self.body_lines < 1:
             raise ValueError("text: page too short")
+        self.s = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))  # a constant
         self.chunk = bytearray(128)
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
         self.labuf = bytearray(cols)  # the text of a peeked result
         self.text = bytearray(cols)  # the text line being drawn
-        self.zero = None  # a white row, made by the first page()
+        self.zero = self.glyphs = self.last = None  # white row and font: made by the first page()
+        self.count = 0
         if text is not None:
             self.open(text, station, when)
 
-    def open(self, text, station="", when=""):
-        """Take `text` (see the module's docstring): its pages are counted (self.count)."""
+    def open(self, text, station="", when="", count=0):
+        """Take `text` (see the module's docstring): its pages are counted (self.count), or
+        `count` is taken as theirs (the same text and header opened again: the text is not
+        laid out twice, the header's left part is kept)."""
         if isinstance(text, str):
             text = text.encode()
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = io.BytesIO(bytes(text))
-        station = _ascii(station)
-        when = _ascii(when)
-        self.head = when + (b"  " if when and station else b"") + station  # the header's left
+        if not count:
+            station = _ascii(station)
+            when = _ascii(when)
+            self.head = when + (b"  " if when and station else b"") + station  # the header's left
         self.f = text
         self.rewind()       # the pages counted: the layout run once through the text
-        pages = 0
-        while True:
+        pages = count
+        while not count:
             pages += 1
             taken = 0
             kind = 0
@@ -110,12 +134,13 @@ class TextPages:
                     break
                 taken += 1
             if kind >= 0 and self.peek() == _PAGEBREAK:  # a full page: a form feed right
-                self.la = None                            # after it makes no empty page
+                self.s[_LA] = _NONE                       # after it makes no empty page
             if kind == _END or self.peek() == _END:
                 break
-        self.rewind()
+        if not count:
+            self.rewind()
         self.count = pages
-        self.at = 0  # the layout stands at the start of this page (-1: inside a page)
+        self.s[_AT] = 0
 
     def header(self, index):
         """The header text of page index (0-based), cols characters at most."""
@@ -132,77 +157,75 @@ class TextPages:
         the page's start. Pages are cheapest taken in order."""
         if not 0 <= index < self.count:
             raise IndexError("text: no page %d" % index)
-        if index != self.at:
+        s = self.s
+        if index != s[_AT]:
             self.rewind()
-            self.at = 0
-        while True:  # each page from self.at: the ones before index taken without drawing
-            self.index = self.at
-            self.y = 0
-            self.ntext = 0
-            self.textline = -2  # which text line `text` holds (-1 header)
-            self.cached = -1  # what `last` holds: text line << 4 | font row, -2 white, -1 unknown
+            s[_AT] = 0
+        while True:  # each page from s[_AT]: the ones before index taken without drawing
+            s[_INDEX] = s[_AT]
+            s[_Y] = s[_NTEXT] = s[_DONE] = s[TAKEN] = 0
+            s[_TLINE] = -2
+            s[_CACHED] = -1
             self.last = None  # the caller's row buffer last filled
-            self.done = False  # the layout reached a page break or the end
-            self.lines_taken = 0
-            if self.at == index:
+            if s[_AT] == index:
                 break
             while self._take():
                 pass
             self._finish()
-        self.at = -1
+        s[_AT] = -1
         if self.zero is None:
             from . import font  # only when a text page is drawn
             self.glyphs = font.GLYPHS
-            nb = self.width >> 3
-            self.zero = bytes(nb)
+            self.zero = bytes(self.width >> 3)
         return self
 
     # ---- the layout: the text stream as text lines
     def rewind(self):
         self.f.seek(0)
-        self.pos = self.end = 0
-        self.eof = False
-        self.ncarry = 0
-        self.pending_ff = False
-        self.la = None  # a peeked result (None: none), its text in labuf
+        s = self.s
+        s[_POS] = s[_LEN] = s[_EOF] = s[_NCARRY] = s[_PFF] = 0
+        s[_LA] = _NONE
 
     def peek(self):
         """The next result of next(), without taking it."""
-        if self.la is None:
-            self.la = self._read(self.labuf)
-        return self.la
+        s = self.s
+        if s[_LA] == _NONE:
+            s[_LA] = self._read(self.labuf)
+        return s[_LA]
 
     def next(self, line):
         """Fill line (bytearray(cols)) -> n >= 0 (a text line of n characters), _PAGEBREAK
         or _END. No allocation (it runs once a text line while a page is sent)."""
-        r = self.la
-        if r is None:
+        s = self.s
+        r = s[_LA]
+        if r == _NONE:
             return self._read(line)
-        self.la = None
+        s[_LA] = _NONE
         lb = self.labuf
         for i in range(r):
             line[i] = lb[i]
         return r
 
     def _read(self, line):
-        if self.pending_ff:
-            self.pending_ff = False
+        s = self.s
+        if s[_PFF]:
+            s[_PFF] = 0
             return _PAGEBREAK
         cols = self.cols
-        n = self.ncarry
+        n = s[_NCARRY]
         carry = self.carry
         for i in range(n):
             line[i] = carry[i]
-        self.ncarry = 0
+        s[_NCARRY] = 0
         chunk = self.chunk
-        pos = self.pos
-        end = self.end
+        pos = s[_POS]
+        end = s[_LEN]
         r = _END
         while True:
             if pos >= end:
-                k = 0 if self.eof else self.f.readinto(chunk)
+                k = 0 if s[_EOF] else self.f.readinto(chunk)
                 if not k:
-                    self.eof = True
+                    s[_EOF] = 1
                     if n:
                         r = n
                     break
@@ -215,7 +238,7 @@ class TextPages:
                 break
             if c == 0x0C:
                 if n:
-                    self.pending_ff = True
+                    s[_PFF] = 1
                     r = n
                 else:
                     r = _PAGEBREAK
@@ -241,51 +264,54 @@ class TextPages:
             r = n
             if c == 0x20:
                 break
-            s = n - 1
-            while s >= 0 and line[s] != 0x20:
-                s -= 1
-            if s < 0:  # one word longer than the line: cut it
+            sp = n - 1
+            while sp >= 0 and line[sp] != 0x20:
+                sp -= 1
+            if sp < 0:  # one word longer than the line: cut it
                 carry[0] = c
-                self.ncarry = 1
+                s[_NCARRY] = 1
                 break
-            k = n - s - 1
+            k = n - sp - 1
             for i in range(k):
-                carry[i] = line[s + 1 + i]
+                carry[i] = line[sp + 1 + i]
             carry[k] = c
-            self.ncarry = k + 1
-            r = s
+            s[_NCARRY] = k + 1
+            r = sp
             break
-        self.pos = pos
-        self.end = end
+        s[_POS] = pos
+        s[_LEN] = end
         return r
 
     # ---- the page: rows drawn from the text lines
     def _take(self):
         # next body text line into self.text; False when the page has no more
-        if self.done or self.lines_taken >= self.body_lines:
+        s = self.s
+        if s[_DONE] or s[TAKEN] >= self.body_lines:
             return False
         n = self.next(self.text)
         if n < 0:
-            self.done = True  # a form feed or the end of the text
+            s[_DONE] = 1  # a form feed or the end of the text
             return False
-        self.ntext = n
-        self.lines_taken += 1
+        s[_NTEXT] = n
+        s[TAKEN] += 1
         return True
 
     def _finish(self):
-        if not self.done:
-            self.done = True
-            if self.peek() == _PAGEBREAK:   # a full page: as in _count
-                self.la = None
-        self.at = self.index + 1
+        s = self.s
+        if not s[_DONE]:
+            s[_DONE] = 1
+            if self.peek() == _PAGEBREAK:   # a full page: as in open's count
+                s[_LA] = _NONE
+        s[_AT] = s[_INDEX] + 1
 
     def readrow(self, row):
-        y = self.y
+        s = self.s
+        y = s[_Y]
         if y >= self.page_lines:
-            if self.at < 0:
+            if s[_AT] < 0:
                 self._finish()
             return False
-        self.y = y + 1
+        s[_Y] = y + 1
         vs = self.vs
         pitch = _CELL_H * vs
         top = _HEADER_TOP * vs >> 1  # scan lines above the header at this resolution
@@ -300,33 +326,32 @@ class TextPages:
             if line >= self.body_lines or frow >= 8:
                 line = -2
         if line == -2:
-            if self.cached != -2 or row is not self.last:
+            if s[_CACHED] != -2 or row is not self.last:
                 row[:] = self.zero
-                self.cached = -2
+                s[_CACHED] = -2
                 self.last = row
             return True
         t = self.text
-        if line != self.textline:
+        if line != s[_TLINE]:
             if line == -1:
-                h = self.header(self.index)
-                self.ntext = len(h)
+                h = self.header(s[_INDEX])
+                s[_NTEXT] = len(h)
                 t[0:len(h)] = h
             elif not self._take():
-                self.ntext = 0
-            self.textline = line
+                s[_NTEXT] = 0
+            s[_TLINE] = line
         key = ((line + 1) << 4) | frow
-        if key != self.cached or row is not self.last:  # draw the font row into row
-            self.cached = key
+        if key != s[_CACHED] or row is not self.last:  # draw the font row into row
+            s[_CACHED] = key
             self.last = c = row
             c[:] = self.zero
             wide = _WIDE
             glyphs = self.glyphs
             x = self.left
-            for i in range(self.ntext):
-                ch = t[i]
-                if ch < 0x20 or ch > 0x7E:
-                    ch = 0x3F
-                v = glyphs[(ch - 0x20) * 8 + frow]
+            g = frow - 0x100  # font row frow of character ch: glyphs[ch * 8 + g] (font.py)
+            for i in range(s[_NTEXT]):
+                # text holds printable ASCII only (_read, _ascii map everything else)
+                v = glyphs[(t[i] << 3) + g]
                 if v:
                     p = wide[v] << (9 - (x & 7))  # 15 bits placed in a 24-bit window
                     b = x >> 3
