@@ -240,14 +240,22 @@ def test_driver_config_is_complete_and_matches_the_driver():
 def test_the_driver_dials_by_the_configured_country():
     # intake and driver agree: a GB unit's driver uses GB's table (999 refused, a Reading
     # number 0118... allowed), a JP unit's refuses that number (118 after the trunk 0)
-    from faxbridge.core.fax import class2, dial
     raw = _copy(GOOD)
     raw["dial"] = {"country": "GB"}
-    m = class2.Class2(config.driver(config.check(raw)[0]))
-    assert dial.check("01184960000", *m._policy())[0] is None
-    assert dial.check("999", *m._policy())[0] == 6002
-    jp = class2.Class2(config.driver(config.check(_copy(GOOD))[0]))
-    assert dial.check("01184960000", *jp._policy())[0] == 6002
+    gb = config.driver(config.check(raw)[0])
+    assert _dial_end(gb, "01184960000") is None
+    assert _dial_end(gb, "999") == 6002
+    assert _dial_end(config.driver(config.check(_copy(GOOD))[0]), "01184960000") == 6002
+
+
+def _dial_end(driver_cfg, number):
+    """The driver's own dial check: send() ends the call at once (6002 refused, 6027
+    malformed) or starts it (None: nothing ended)."""
+    import fax_helpers as h
+    r = h.Rig(driver_cfg)
+    r.send(number, h.pages_of(h.PAGE))
+    ends = r.kinds("end")
+    return ends[0]["code"] if ends else None
 
 
 def test_home_assistant_keys():

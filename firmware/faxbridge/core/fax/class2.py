@@ -93,7 +93,8 @@ class Class2(c.Machine):
             raise RuntimeError("modem not ready (%s)" % self.state_name())
         s = self._sess = self._s
         s.reset("tx", now)
-        code, txt = dial.check(number, *self._policy())
+        g = self.cfg    # the dial policy, the country's prefix table included
+        code, txt = dial.check(number, g["deny"], g["allow"], g["max_len"], g["outside_prefixes"], g["country"])
         s.number = txt if code is None else None
         if code is not None:
             s.outcome = (code, txt)
@@ -110,11 +111,6 @@ class Class2(c.Machine):
         s.next_src = None
         a.setup_page(self, s, now, c.DIAL)
         return True
-
-    def _policy(self):
-        """The dial policy's arguments (dial.check), the country's prefix table included."""
-        c = self.cfg
-        return (c["deny"], c["allow"], c["max_len"], c["outside_prefixes"], c["country"])
 
     def load_page(self, s, index):
         """Open page `index` of the call into s.next_src: True, False past the last page, None when the
