@@ -846,7 +846,7 @@ def test_a_crash_between_a_status_and_its_record_redoes_the_transition_at_boot()
 def test_a_boot_with_nothing_to_prune_reads_each_record_once():
     """Issue 13 (boot's edge: Jobs.recover parsed every record twice): every finished record
     with its fin and its own slot is put in the fresh ring as the first walk reads it; a walk
-    of _ring only when some must go (more than keep_done, or records without a fin)."""
+    more (the ring rebuilt) only when some must go (more than keep_done, or records without a fin)."""
     st = MemStore()
     js, ev = _make(st, _cfg(keep=20))
     for i in range(20):

@@ -303,7 +303,9 @@ class Unit:
     def _send_telemetry(self):
         import gc
         gc.collect()
-        c = self.jobs.counts()
+        c = {}                          # open jobs by state
+        for rec in self.jobs.jobs:
+            c[rec["state"]] = c.get(rec["state"], 0) + 1
         n = self.counters
         acc = n["verdicts"].get("accept", 0)
         self.link.telemetry((

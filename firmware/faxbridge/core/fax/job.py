@@ -79,7 +79,7 @@ class Jobs:
                 # gives back the job finished keep_done jobs ago, deleted by name (no walk of
                 # the store); a record not yet reported then stays (boot re-emits it, prunes).
                 # Its pages go now, so its slot names none (a crash before they went: the
-                # boot's ring names them, _ring)
+                # boot's ring names them, recover)
                 st.drop_pages(rec["id"], len(rec.get("kinds", ())))
                 # its report mark goes to its slot, not to the record (saved once, above)
                 keep = self.cfg["jobs"]["keep_done"]
@@ -298,18 +298,12 @@ class Jobs:
                 return rec
         return None
 
-    def counts(self):
-        c = {}
-        for rec in self.jobs:
-            c[rec["state"]] = c.get(rec["state"], 0) + 1
-        return c
-
     # ---- boot
     def recover(self, now):
         """After a boot: read the records one at a time, keep the open ones, re-emit what was
         not reported, end or redial a call the restart cut, rebuild the ring of finished jobs
         and prune what it does not hold. One walk when every finished record has a fin and
-        its own slot (the usual boot); _ring walks again when some must go."""
+        its own slot (the usual boot); it walks again when some must go."""
         self.jobs = []
         keep = self.cfg["jobs"]["keep_done"]
         st = self.store
@@ -317,7 +311,7 @@ class Jobs:
         while True:
             redo = []
             old = []       # seqs of the keep newest finished records without a fin (older firmware)
-            lost = 0       # finished records outside the keep last: a walk of _ring prunes them
+            lost = 0       # finished records outside the keep last: a second walk prunes them
             for rec in st.records():
                 seq = rec.get("seq", 0)
                 if seq > self._seq:
@@ -354,9 +348,43 @@ class Jobs:
             if len(redo) < _BATCH or sent < len(redo):
                 break
         if lost or old:
-            self._ring(keep, old)
-        else:                   # the ring put together by the walk holds every finished record
-            st.rebuild(False)
+            # Rebuild the ring of finished jobs: each finished record among the keep last
+            # (fin > self._fin - keep) in its slot; a record from an older firmware (no fin)
+            # among the keep newest by seq (`old`) is numbered after them; every other reported
+            # finished record is deleted. Records change after a walk, _BATCH per walk. The
+            # fresh ring the walk above put together holds the records with a fin already (a
+            # later fin won each slot).
+            base = self._fin
+            self._fin += len(old)
+            lo = self._fin - keep
+            while True:
+                batch = []
+                for rec in st.records():
+                    if rec.get("state") != "done":
+                        continue
+                    fin = rec.get("fin")
+                    ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
+                    if fin is None and rec.get("seq", 0) in old:
+                        fin = base + 1 + old.index(rec.get("seq", 0))
+                        batch.append((rec["id"], fin))
+                    elif ok and (fin is None or fin <= lo):
+                        batch.append((rec["id"], -len(rec.get("kinds", ()))))
+                    if len(batch) == _BATCH:
+                        break
+                for job_id, fin in batch:
+                    if fin > 0:
+                        rec = st.get(job_id)
+                        if rec is None:
+                            continue
+                        rec["fin"] = fin
+                        st.save(rec)
+                        st.done_put(keep, fin, job_id, len(rec.get("kinds", ())),
+                                    rec.get("rep") == rec.get("rev"))
+                    else:
+                        st.remove(job_id, -fin)
+                if len(batch) < _BATCH:
+                    break
+        st.rebuild(False)       # else the ring put together by the walk holds every finished record
         self.jobs.sort(key=lambda r: r.get("seq", 0))
         for rec in self.jobs:
             if rec.get("rep") != rec.get("rev"):
@@ -377,43 +405,3 @@ class Jobs:
                     self._go(rec, "restart", ev + (("retry_in", 0),))
                 else:
                     self._go(rec, "restart_end", ev)
-
-    def _ring(self, keep, old):
-        """Rebuild the ring of finished jobs (boot): each finished record among the keep last
-        (fin > self._fin - keep) in its slot; a record from an older firmware (no fin) among
-        the keep newest by seq (`old`) is numbered after them; every other reported finished
-        record is deleted. Records change after a walk, _BATCH per walk. The fresh ring recover's
-        walk put together holds the records with a fin already (a later fin won each slot)."""
-        st = self.store
-        base = self._fin
-        self._fin += len(old)
-        lo = self._fin - keep
-        while True:
-            batch = []
-            for rec in st.records():
-                if rec.get("state") != "done":
-                    continue
-                fin = rec.get("fin")
-                ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
-                if fin is None and rec.get("seq", 0) in old:
-                    fin = base + 1 + old.index(rec.get("seq", 0))
-                    batch.append((rec["id"], fin))
-                elif ok and (fin is None or fin <= lo):
-                    batch.append((rec["id"], -len(rec.get("kinds", ()))))
-                if len(batch) == _BATCH:
-                    break
-            for job_id, fin in batch:
-                if fin > 0:
-                    rec = st.get(job_id)
-                    if rec is None:
-                        continue
-                    rec["fin"] = fin
-                    st.save(rec)
-                    st.done_put(keep, fin, job_id, len(rec.get("kinds", ())),
-                                rec.get("rep") == rec.get("rev"))
-                else:
-                    st.remove(job_id, -fin)
-            if len(batch) < _BATCH:
-                st.rebuild(False)
-                return
-
