@@ -2,7 +2,7 @@
 interface (a dict here), retention of finished records, reboot recovery. Both runtimes."""
 import json
 
-from faxbridge.core.fax import job, status
+from faxbridge.core.fax import job, jobtab, status
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt.outbox import OutboxFull
 
@@ -142,7 +142,7 @@ def test_payload_is_the_contract_builder_s():
     js, ev = _make()
     js.submit("j1", "0312345678", [("text", "a")], 1, T)
     rec = js.find("j1")
-    assert job.fields(rec) == contract.fax_status("j1", -2, "in progress", False, 0, 0, None, "queued", 1)
+    assert jobtab.fields(rec) == contract.fax_status("j1", -2, "in progress", False, 0, 0, None, "queued", 1)
 
 
 def test_refused_and_malformed_numbers_end_at_once():
@@ -551,7 +551,7 @@ def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence(
 
 
 def test_rows_are_spec_codes_and_reachable():
-    for frm, event, to, code in job.ROWS:
+    for frm, event, to, code in jobtab.ROWS:
         assert to in ("new", "queued", "held", "wait", "call", "done"), to
         assert code is None or code in status.CODES, code
         assert (code is not None and code >= 0) == (to == "done") or code is None
@@ -582,7 +582,7 @@ def test_a_job_still_new_is_cancelled_with_403():
 def test_zz_every_row_exercised():
     """Runs last (both runners order test names): each (state, event) of ROWS was driven."""
     missing = []
-    for frm, event, to, code in job.ROWS:
+    for frm, event, to, code in jobtab.ROWS:
         for st in frm:
             if (st, event) not in SEEN:
                 missing.append((st, event))
@@ -590,7 +590,7 @@ def test_zz_every_row_exercised():
 
 
 def test_a_job_id_is_a_command_name_that_is_also_a_file_name():
-    from faxbridge.core.fax.job import valid_id
+    from faxbridge.core.fax.jobtab import valid_id
     for good in ("j1", "A.b_c:d-9", "x" * 40):
         assert valid_id(good), good
     for bad in ("", ".hidden", "x" * 41, "a/b", "a b", "é", None, 7):

@@ -21,8 +21,7 @@ by name through the ring (docs/unit.md).
 """
 from micropython import const
 
-from faxbridge.core.fax import quota as quotas, status
-from faxbridge.core.fax.jobtab import ROWS, fields, pairs, valid_id  # noqa: F401  (job.ROWS, job.fields)
+from faxbridge.core.fax import jobtab as T, quota as quotas, status   # T: one module name, not four
 from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt.outbox import OutboxFull
 
@@ -54,14 +53,14 @@ class Jobs:
         twice, the transition never skipped). A final state is saved once: its report mark is
         its slot's in the store's ring (done_put), written right after its status."""
         st = rec.get("state", "")
-        for frm, ev, to, c in ROWS:
+        for frm, ev, to, c in T.ROWS:
             if ev == event and st in frm:
                 break
         else:
             raise ValueError("job %s: no %s from %s" % (rec["id"], event, st))
         rec["state"] = to
         rec["code"] = code if c is None else c
-        rec["evidence"] = pairs(evidence) if evidence else None   # one copy at most, till said
+        rec["evidence"] = T.pairs(evidence) if evidence else None   # one copy at most, till said
         rec["rev"] = rec.get("rev", 0) + 1
         done = to == "done"
         if done:
@@ -95,9 +94,9 @@ class Jobs:
         Refused (outbox full, flash full): unmarked, sent again at boot."""
         try:
             try:
-                self.emit(fields(rec))
+                self.emit(T.fields(rec))
             except ValueError:          # larger than an outbox record (a long call's pprs)
-                self.emit(fields(rec, False))
+                self.emit(T.fields(rec, False))
             rec["rep"] = rec["rev"]
         except (OutboxFull, OSError):
             if rec["state"] == "done":  # saved already, unmarked: nothing to write again
@@ -114,7 +113,7 @@ class Jobs:
         Returns None (accepted: its fax/status is the answer; a refused number ends at once),
         DUPLICATE (same id and digest: the original answer stands), or a refusal reason.
         Refused or duplicate, the spool files are left where they are."""
-        if not valid_id(job_id):
+        if not T.valid_id(job_id):
             return "job id must be 1..40 of A-Z a-z 0-9 . _ : - (not starting with .)"
         old = self.find(job_id)
         if old is None:
@@ -288,7 +287,7 @@ class Jobs:
                 return "call"
             self._go(rec, "cancel", (("reason", "cancelled on request"),))
             return None
-        if valid_id(job_id) and self.store.get(job_id) is not None:
+        if T.valid_id(job_id) and self.store.get(job_id) is not None:
             return "job %s is already final" % job_id
         return "no job %s" % job_id
 
