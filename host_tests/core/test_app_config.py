@@ -217,28 +217,45 @@ def test_driver_config_is_complete_and_matches_the_driver():
     cfg, errors = config.check(raw)
     assert errors == []
     d = config.driver(cfg)
-    assert sorted(d) == sorted(class2.DEFAULTS), (sorted(d), sorted(class2.DEFAULTS))
+    pairs = class2.DEFAULTS
+    defaults = {}
+    for i in range(0, len(pairs), 2):
+        defaults[pairs[i]] = pairs[i + 1]
+    assert 2 * len(defaults) == len(class2.DEFAULTS)      # each key once
+    assert sorted(d) == sorted(defaults), (sorted(d), sorted(defaults))
     assert d["dial_mode"] == "P" and d["init_extra"] == ("&K4",) and d["rings"] == 0
     assert d["outside_prefixes"] == ("0",) and d["allow"] == ("03",) and d["deny"] == ()
     class2.Class2(d)
     # the schema's defaults are the driver's
     d = config.driver(config.check(_copy(GOOD))[0])
-    for k in class2.DEFAULTS:
+    for k in defaults:
         if k not in ("deny", "allow", "outside_prefixes"):
-            assert d[k] == class2.DEFAULTS[k], (k, d[k], class2.DEFAULTS[k])
+            assert d[k] == defaults[k], (k, d[k], defaults[k])
+    # the driver's dial defaults are dial.py's
+    from faxbridge.core.fax import dial
+    assert defaults["max_len"] == dial.MAX_LEN and defaults["country"] == dial.COUNTRY
+    assert defaults["deny"] == ("110", "118", "119")
 
 
 def test_the_driver_dials_by_the_configured_country():
     # intake and driver agree: a GB unit's driver uses GB's table (999 refused, a Reading
     # number 0118... allowed), a JP unit's refuses that number (118 after the trunk 0)
-    from faxbridge.core.fax import class2, dial
     raw = _copy(GOOD)
     raw["dial"] = {"country": "GB"}
-    m = class2.Class2(config.driver(config.check(raw)[0]))
-    assert dial.check("01184960000", *m._policy())[0] is None
-    assert dial.check("999", *m._policy())[0] == 6002
-    jp = class2.Class2(config.driver(config.check(_copy(GOOD))[0]))
-    assert dial.check("01184960000", *jp._policy())[0] == 6002
+    gb = config.driver(config.check(raw)[0])
+    assert _dial_end(gb, "01184960000") is None
+    assert _dial_end(gb, "999") == 6002
+    assert _dial_end(config.driver(config.check(_copy(GOOD))[0]), "01184960000") == 6002
+
+
+def _dial_end(driver_cfg, number):
+    """The driver's own dial check: send() ends the call at once (6002 refused, 6027
+    malformed) or starts it (None: nothing ended)."""
+    import fax_helpers as h
+    r = h.Rig(driver_cfg)
+    r.send(number, h.pages_of(h.PAGE))
+    ends = r.kinds("end")
+    return ends[0]["code"] if ends else None
 
 
 def test_home_assistant_keys():

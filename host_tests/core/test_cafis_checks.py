@@ -241,9 +241,9 @@ def _b():
 def test_table_3_rows():
     for changes, rule, field in T3:
         c = _b()
-        before = c.routes.snapshot()
+        before = h.snapshot(c.routes)
         check_v(c.check(h.answer(changes), "center", "B"), DI, None, rule, field)
-        assert c.routes.snapshot() == before, rule
+        assert h.snapshot(c.routes) == before, rule
     c = _b()
     check_v(c.check(h.answer((("route", "0104"),)), "center", "B"), DI, None, "3.3.4-3 #1", "経路番号")
     check_v(c.check(h.answer((("route", "0101"),)), "center", "B"), DI, None, "3.3.4-3 #2", "経路番号")
@@ -480,13 +480,13 @@ def test_table_7_row_1_control_discarded_state_kept():
     c = h.checker()
     c.sent(_cmd(), "A")
     c.set_cafis_state(registry.CAFIS_FAULT)
-    before = c.routes.snapshot()
+    before = h.snapshot(c.routes)
     v = _ctl(c)
     check_v(v, DI, None, "3.3.4-6 #8", "CAFISセンタ")
     assert v.handling == "3.3.4-7 #1"
     v = c.check(_cmd((("msg_type", "7001"),)), "center", "A")
     check_v(v, DI, None, "3.3.4-6 #8", "CAFISセンタ")
-    assert v.handling == "3.3.4-7 #1" and c.routes.snapshot() == before
+    assert v.handling == "3.3.4-7 #1" and h.snapshot(c.routes) == before
     c.set_cafis_state(registry.CAFIS_ONLINE)
     check_v(c.check(_cmd((("msg_type", "7001"),)), "center", "A"), "accept", None, None, None)
 
@@ -494,27 +494,27 @@ def test_table_7_row_1_control_discarded_state_kept():
 def test_table_7_rows_3_and_5_reports_discarded_state_kept():
     c = _b()
     c.set_cafis_state(registry.CAFIS_ENDED)
-    before = c.routes.snapshot()
+    before = h.snapshot(c.routes)
     v = c.check(h.answer(), "center", "B")
     check_v(v, DI, None, "3.3.4-6 #7", "CAFISセンタ")
-    assert v.handling == "3.3.4-7 #3" and c.routes.snapshot() == before
+    assert v.handling == "3.3.4-7 #3" and h.snapshot(c.routes) == before
     c = h.checker()
     c.sent(h.forwarded((("msg_type", "9300"),)), "B")
     c.set_center_state("B", registry.FAULT)
-    before = c.routes.snapshot()
+    before = h.snapshot(c.routes)
     v = c.check(h.answer((("msg_type", "9310"),)), "center", "B")
     check_v(v, DI, None, "3.3.4-6 #1", "仕向センタ")
-    assert v.handling == "3.3.4-7 #5" and c.routes.snapshot() == before
+    assert v.handling == "3.3.4-7 #5" and h.snapshot(c.routes) == before
     c.set_center_state("B", registry.ONLINE)
     check_v(c.check(h.answer((("msg_type", "9310"),)), "center", "B"), "accept", None, None, None)
 
 
 def test_table_7_rows_2_and_4_requests_answered_route_not_opened():
     c = h.checker(_state("B", "fault"))
-    before = c.routes.snapshot()
+    before = h.snapshot(c.routes)
     assert _req(c).handling == "3.3.4-7 #2"
     assert _cx(c).handling == "3.3.4-7 #4"
-    assert c.routes.snapshot() == before
+    assert h.snapshot(c.routes) == before
 
 
 # --- several faults: the first row in the seed's order decides ---------------------------------------

@@ -41,8 +41,9 @@ def _send_call(r):
 
 def _dial_check():
     """The dial policy's share of send() (core/fax/dial.py: not the driver's)."""
-    c = h.Rig(boot=False).m
-    return _cost(lambda: dial.check("5551234", *c._policy()))
+    g = h.Rig(boot=False).m.cfg
+    p = (g["deny"], g["allow"], g["max_len"], g["outside_prefixes"], g["country"])
+    return _cost(lambda: dial.check("5551234", *p))
 
 
 def test_a_whole_send_dialogue_allocates_a_bounded_amount():

@@ -252,7 +252,7 @@ def test_a_short_call_has_no_pprs_more_and_unknown_verdicts_stay_unknown():
     s = r.m._s
     s.reset("rx", 0)
     for v in (None, 2, 300):
-        evidence.add_ppr(s, v)
+        s.add_ppr(v)
     assert evidence.end_info(s, 0, "", 0, None)["pprs"] == [None, 2, None] and s.npprs == 3
 
 

@@ -4,7 +4,7 @@ import json
 
 from support import fields
 
-from faxbridge.core.fax import job, status
+from faxbridge.core.fax import job, jobtab, status
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt.outbox import OutboxFull
 
@@ -144,7 +144,7 @@ def test_payload_is_the_contract_builder_s():
     js, ev = _make()
     js.submit("j1", "0312345678", [("text", "a")], 1, T)
     rec = js.find("j1")
-    assert job.fields(rec) == contract.fax_status("j1", -2, "in progress", False, 0, 0, None, "queued", 1)
+    assert jobtab.fields(rec) == contract.fax_status("j1", -2, "in progress", False, 0, 0, None, "queued", 1)
 
 
 def test_refused_and_malformed_numbers_end_at_once():
@@ -553,7 +553,7 @@ def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence(
 
 
 def test_rows_are_spec_codes_and_reachable():
-    for frm, event, to, code in job.ROWS:
+    for frm, event, to, code in jobtab.ROWS:
         assert to in ("new", "queued", "held", "wait", "call", "done"), to
         assert code is None or code in status.CODES, code
         assert (code is not None and code >= 0) == (to == "done") or code is None
@@ -584,7 +584,7 @@ def test_a_job_still_new_is_cancelled_with_403():
 def test_zz_every_row_exercised():
     """Runs last (both runners order test names): each (state, event) of ROWS was driven."""
     missing = []
-    for frm, event, to, code in job.ROWS:
+    for frm, event, to, code in jobtab.ROWS:
         for st in frm:
             if (st, event) not in SEEN:
                 missing.append((st, event))
@@ -592,7 +592,7 @@ def test_zz_every_row_exercised():
 
 
 def test_a_job_id_is_a_command_name_that_is_also_a_file_name():
-    from faxbridge.core.fax.job import valid_id
+    from faxbridge.core.fax.jobtab import valid_id
     for good in ("j1", "A.b_c:d-9", "x" * 40):
         assert valid_id(good), good
     for bad in ("", ".hidden", "x" * 41, "a/b", "a b", "é", None, 7):
@@ -848,7 +848,7 @@ def test_a_crash_between_a_status_and_its_record_redoes_the_transition_at_boot()
 def test_a_boot_with_nothing_to_prune_reads_each_record_once():
     """Issue 13 (boot's edge: Jobs.recover parsed every record twice): every finished record
     with its fin and its own slot is put in the fresh ring as the first walk reads it; a walk
-    of _ring only when some must go (more than keep_done, or records without a fin)."""
+    more (the ring rebuilt) only when some must go (more than keep_done, or records without a fin)."""
     st = MemStore()
     js, ev = _make(st, _cfg(keep=20))
     for i in range(20):

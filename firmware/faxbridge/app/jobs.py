@@ -19,7 +19,8 @@ import os
 from micropython import const
 
 from faxbridge.app import store
-from faxbridge.core.fax.job import DUPLICATE, Jobs, valid_id  # noqa: F401  (the unit's API)
+from faxbridge.core.fax.job import DUPLICATE, Jobs  # noqa: F401  (the unit's API)
+from faxbridge.core.fax.jobtab import valid_id
 
 _SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
 

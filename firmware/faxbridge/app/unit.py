@@ -5,14 +5,9 @@ auto-answer); telegram intake (the board's second UART; cmd/telegram arrives thr
 telemetry; watchdog feed; housekeeping (config file watch for a raised page quota). One
 gather supervises them all (supervise()); stop() ends them.
 """
-import gc
-import os
-
 import asyncio
 
 from faxbridge.app import jobs, store
-from faxbridge.app.clock import Monotonic
-from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt import commands, contract
 from faxbridge.core.mqtt.outbox import OutboxFull
 
@@ -45,7 +40,9 @@ class Unit:
         driver is built here, once; the link and the checker in run(), after the network
         (measured with .mpy code: the link's buffers built here, before the state and the
         jobs, and the scenario fails at 496 K, where this order completes; docs/bench.md)."""
+        from faxbridge.app.clock import Monotonic
         from faxbridge.app.faxline import FaxLine
+        from faxbridge.core.fax.quota import Quota
         self.port = port
         self.cfg = cfg
         self.exit_code = 0
@@ -130,6 +127,7 @@ class Unit:
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects: freed
         self.jobs.recover(self.now())   # before the recovery, boot's largest step, runs (jobs, retries)
+        import gc
         if hasattr(gc, "threshold"):   # boot is over: the allocator's collections only (main.py)
             gc.threshold(-1)
         gc.collect()
@@ -168,7 +166,7 @@ class Unit:
                     key=(fl + m["key"]) if m["key"] else None, server_name=m["server_name"],
                     keepalive=m["keepalive_s"], clean=m["clean"], rx_buffer=m["rx_buffer"],
                     capacity=m["capacity"], answer_reserve=m["answer_reserve"],
-                    default_sender=self.cfg["telegram"]["sender"], on_error=_link_error,
+                    default_sender=self.cfg["telegram"]["sender"], on_error=lambda t: log("mqtt:", t),
                     seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"),
                     discovery=(ha["prefix"], VERSION) if ha["discovery"] else None)
         link.on_command = self._on_command
@@ -280,6 +278,7 @@ class Unit:
         """config.json's (size, mtime), None when absent; when it changed since `seen`, the file
         is read again whole and a valid change to the page quota applies at once (held jobs
         released); an invalid one is logged and ignored."""
+        import os
         path = self.flash + "config.json"
         try:
             st = os.stat(path)
@@ -303,8 +302,11 @@ class Unit:
         return st
 
     def _send_telemetry(self):
+        import gc
         gc.collect()
-        c = self.jobs.counts()
+        c = {}                          # open jobs by state
+        for rec in self.jobs.jobs:
+            c[rec["state"]] = c.get(rec["state"], 0) + 1
         n = self.counters
         acc = n["verdicts"].get("accept", 0)
         self.link.telemetry((
@@ -317,7 +319,3 @@ class Unit:
                           ("fax_received", n["rx_faxes"]), ("tel_accepted", acc),
                           ("tel_rejected", n["telegrams"] - acc))),
         ))
-
-
-def _link_error(text):
-    log("mqtt:", text)

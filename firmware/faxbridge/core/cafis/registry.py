@@ -231,31 +231,27 @@ def _state(v, where, names):
     raise RegistryError("%s must be one of %s, not %r" % (where, ", ".join(names), v))
 
 
-def load(src):
+def load(d):
     """Registry from JSON text (str/bytes), a stream to read it from (anything with read():
     parsed as it is read, never held whole), or an already-parsed dict; RegistryError if
     malformed."""
-    if hasattr(src, "read"):
+    if hasattr(d, "read"):
         import json
         try:
-            src = json.load(src)
+            d = json.load(d)
         except Exception as e:
             raise RegistryError("registry: not valid JSON (%s)" % e)
-    elif isinstance(src, (bytes, bytearray)):
+    elif isinstance(d, (bytes, bytearray)):
         try:
-            src = bytes(src).decode()
+            d = bytes(d).decode()
         except Exception:
             raise RegistryError("registry: not UTF-8 text")
-    if isinstance(src, str):
+    if isinstance(d, str):
         import json
         try:
-            src = json.loads(src)
+            d = json.loads(d)
         except Exception as e:
             raise RegistryError("registry: not valid JSON (%s)" % e)
-    return _build(src)
-
-
-def _build(d):
     if not isinstance(d, dict):
         raise RegistryError("registry must be a JSON object, not %s" % ("a list" if isinstance(d, list) else
                                                          "a string" if isinstance(d, str) else repr(d)))

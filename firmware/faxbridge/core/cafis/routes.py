@@ -102,10 +102,3 @@ class Routes:
         g = self._g(ci, slot)
         o = (g % self.per) * self.w
         return memoryview(self.blocks[g // self.per])[o:o + self.w - 1]
-
-    def snapshot(self):
-        """All route state as bytes (tests use it to show a discard changed nothing)."""
-        out = bytearray(self.cs)
-        for b in self.blocks:
-            out += b
-        return bytes(out)

@@ -8,7 +8,7 @@ of the next states its TABLE row names. The seed's sections: responses 5.4 (+FCO
 the decisions are in docs/fax.md. Page sources and sinks are reached only through the
 driver's hooks (class2.Class2: load_page, begin_page, data_mode, end_data, rx_cancel).
 """
-from faxbridge.core.fax import c2core as C, dialect, evidence, params, status
+from faxbridge.core.fax import c2core as C, dialect, params, status
 
 
 # ---- modem health: init list, idle probe, ATZ and its back-off (docs/fax.md "Modem health")
@@ -230,7 +230,7 @@ def page_verdict(m, s, name, now):
     if ppr is None and s.hangup == 0 and last:
         ppr = 1               # MCF: +FHNG:0 without +FPTS on the last page is success (HylaFAX)
     good = ppr == 1 or ppr == 3 or ppr == 5
-    evidence.add_ppr(s, ppr)
+    s.add_ppr(ppr)
     m.emit("page", {"dir": "tx", "index": s.index, "ppr": ppr, "ok": good})
     if good:
         s.confirmed += 1
@@ -330,7 +330,7 @@ def page_received(m, s, name, now):
         complete = s.ppm is not None
         ppr = s.our_ppr if complete else None
         ok = ppr == 1
-        evidence.add_ppr(s, ppr)
+        s.add_ppr(ppr)
         v = s.verdict or (0, 0)
         m.emit("page", {"dir": "rx", "index": s.index, "ppr": ppr, "ok": ok,
                          "lines": v[0], "bad_lines": v[1], "modem_ppr": s.ppr, "complete": complete})

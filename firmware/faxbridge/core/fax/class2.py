@@ -25,27 +25,33 @@ from faxbridge.core.fax.c2core import STATE_NAMES  # noqa: F401 (the driver's na
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
 
-# Configuration keys and defaults (docs/fax.md explains each). Times in seconds.
-DEFAULTS = {
-    "station_id": "", "deny": dial.DENY, "allow": None, "max_len": dial.MAX_LEN,
-    "outside_prefixes": (), "country": dial.COUNTRY, "dial_mode": "T", "max_rate": 9600, "fine": True, "scan_time": 0,
-    "init_extra": (), "cmd_timeout": 5, "dial_timeout": 120, "answer_timeout": 120,
-    "connect_timeout": 45, "fdr_timeout": 60, "xon_grace": 2, "xoff_limit": 20,
-    "page_end_timeout": 120, "fet_timeout": 60, "hangup_timeout": 15, "rx_idle_timeout": 30,
-    "rx_page_timeout": 900, "reset_timeout": 10, "reset_backoff": 30, "idle_check": 60,
-    "fdt_retries": 3, "fdr_retries": 3, "rtn_resend": 1, "rings": 2, "ring_reset": 10,
-    "rx_start": "DC2", "rx_msb_first": True, "rx_bad_pct": 5, "chunk": 128,
-    "fclass": "2", "class_order": ("2.0", "2"),
-}
+# Configuration keys and defaults (docs/fax.md explains each), key, value, key, value ...
+# Times in seconds. One flat constant tuple (in flash when frozen), made a dict per Class2 only
+# (in __init__). deny, max_len and country are dial.py's (test_app_config checks they agree; the
+# country table refuses the deny numbers anyway).
+DEFAULTS = (
+    "station_id", "", "deny", ("110", "118", "119"), "allow", None, "max_len", 40,
+    "outside_prefixes", (), "country", "JP", "dial_mode", "T", "max_rate", 9600,
+    "fine", True, "scan_time", 0, "init_extra", (), "cmd_timeout", 5,
+    "dial_timeout", 120, "answer_timeout", 120, "connect_timeout", 45, "fdr_timeout", 60,
+    "xon_grace", 2, "xoff_limit", 20, "page_end_timeout", 120, "fet_timeout", 60,
+    "hangup_timeout", 15, "rx_idle_timeout", 30, "rx_page_timeout", 900,
+    "reset_timeout", 10, "reset_backoff", 30, "idle_check", 60, "fdt_retries", 3,
+    "fdr_retries", 3, "rtn_resend", 1, "rings", 2, "ring_reset", 10, "rx_start", "DC2",
+    "rx_msb_first", True, "rx_bad_pct", 5, "chunk", 128, "fclass", "2",
+    "class_order", ("2.0", "2"),
+)
 
 
 class Class2(c.Machine):
     _acts = a     # TABLE's actions, by name (c2core.Machine._dispatch): one class attribute
     def __init__(self, config=None, sink_factory=None):
-        cfg = dict(DEFAULTS)
+        cfg = {}
+        for i in range(0, len(DEFAULTS), 2):
+            cfg[DEFAULTS[i]] = DEFAULTS[i + 1]
         if config:
             for k in config:
-                if k not in DEFAULTS:
+                if k not in cfg:
                     raise ValueError("unknown fax config key: %s" % k)
                 cfg[k] = config[k]
         dial.station_id(cfg["station_id"])    # the unit's config.py checks every other option
@@ -87,7 +93,8 @@ class Class2(c.Machine):
             raise RuntimeError("modem not ready (%s)" % self.state_name())
         s = self._sess = self._s
         s.reset("tx", now)
-        code, txt = dial.check(number, *self._policy())
+        g = self.cfg    # the dial policy, the country's prefix table included
+        code, txt = dial.check(number, g["deny"], g["allow"], g["max_len"], g["outside_prefixes"], g["country"])
         s.number = txt if code is None else None
         if code is not None:
             s.outcome = (code, txt)
@@ -104,11 +111,6 @@ class Class2(c.Machine):
         s.next_src = None
         a.setup_page(self, s, now, c.DIAL)
         return True
-
-    def _policy(self):
-        """The dial policy's arguments (dial.check), the country's prefix table included."""
-        c = self.cfg
-        return (c["deny"], c["allow"], c["max_len"], c["outside_prefixes"], c["country"])
 
     def load_page(self, s, index):
         """Open page `index` of the call into s.next_src: True, False past the last page, None when the

@@ -23,7 +23,6 @@ _SEPARATORS = const(" -().")
 MAX_LEN = 40            # dial string length (after separators are removed, + converted)
 MAX_ID = 20             # T.30 TSI/CSI: 20 characters
 _ID_CHARS = const("0123456789+ ")   # T.30 TSI/CSI/CIG: digits, '+' and space
-DENY = ("110", "118", "119")   # class2.DEFAULTS["deny"]; the country table refuses these anyway
 COUNTRY = "JP"
 
 # Prefixes stripped before the deny check, per country: one row a line, "kind prefix what (source)".

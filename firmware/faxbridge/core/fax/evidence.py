@@ -44,13 +44,13 @@ class Session:
         self.our_ppr = None
         self.bad_pages = 0
 
-
-def add_ppr(s, ppr):
-    """Record a page verdict (None: unknown; one above 255 is kept as unknown): the first
-    len(s.pprs) in s.pprs, every one counted in s.npprs (docs/fax.md "Memory")."""
-    if s.npprs < len(s.pprs):
-        s.pprs[s.npprs] = ppr if ppr is not None and 0 < ppr < 256 else 0
-    s.npprs += 1
+    def add_ppr(self, ppr):
+        """Record a page verdict (None: unknown; one above 255 is kept as unknown): the first
+        len(pprs) in pprs, every one counted in npprs (docs/fax.md "Memory"). A method, not a
+        module function: the module's dict stays one prime smaller."""
+        if self.npprs < len(self.pprs):
+            self.pprs[self.npprs] = ppr if ppr is not None and 0 < ppr < 256 else 0
+        self.npprs += 1
 
 
 def end_info(s, code, reason, now, texts):

@@ -21,8 +21,7 @@ by name through the ring (docs/unit.md).
 """
 from micropython import const
 
-from faxbridge.core.fax import quota as quotas, status
-from faxbridge.core.fax.jobtab import ROWS, fields, pairs, valid_id  # noqa: F401  (job.ROWS, job.fields)
+from faxbridge.core.fax import jobtab as T, quota as quotas, status   # T: one module name, not four
 from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt.outbox import OutboxFull
 
@@ -54,14 +53,14 @@ class Jobs:
         twice, the transition never skipped). A final state is saved once: its report mark is
         its slot's in the store's ring (done_put), written right after its status."""
         st = rec.get("state", "")
-        for frm, ev, to, c in ROWS:
+        for frm, ev, to, c in T.ROWS:
             if ev == event and st in frm:
                 break
         else:
             raise ValueError("job %s: no %s from %s" % (rec["id"], event, st))
         rec["state"] = to
         rec["code"] = code if c is None else c
-        rec["evidence"] = pairs(evidence) if evidence else None   # one copy at most, till said
+        rec["evidence"] = T.pairs(evidence) if evidence else None   # one copy at most, till said
         rec["rev"] = rec.get("rev", 0) + 1
         done = to == "done"
         if done:
@@ -79,7 +78,7 @@ class Jobs:
                 # gives back the job finished keep_done jobs ago, deleted by name (no walk of
                 # the store); a record not yet reported then stays (boot re-emits it, prunes).
                 # Its pages go now, so its slot names none (a crash before they went: the
-                # boot's ring names them, _ring)
+                # boot's ring names them, recover)
                 st.drop_pages(rec["id"], len(rec.get("kinds", ())))
                 # its report mark goes to its slot, not to the record (saved once, above)
                 keep = self.cfg["jobs"]["keep_done"]
@@ -95,9 +94,9 @@ class Jobs:
         Refused (outbox full, flash full): unmarked, sent again at boot."""
         try:
             try:
-                self.emit(fields(rec))
+                self.emit(T.fields(rec))
             except ValueError:          # larger than an outbox record (a long call's pprs)
-                self.emit(fields(rec, False))
+                self.emit(T.fields(rec, False))
             rec["rep"] = rec["rev"]
         except (OutboxFull, OSError):
             if rec["state"] == "done":  # saved already, unmarked: nothing to write again
@@ -114,7 +113,7 @@ class Jobs:
         Returns None (accepted: its fax/status is the answer; a refused number ends at once),
         DUPLICATE (same id and digest: the original answer stands), or a refusal reason.
         Refused or duplicate, the spool files are left where they are."""
-        if not valid_id(job_id):
+        if not T.valid_id(job_id):
             return "job id must be 1..40 of A-Z a-z 0-9 . _ : - (not starting with .)"
         old = self.find(job_id)
         if old is None:
@@ -288,7 +287,7 @@ class Jobs:
                 return "call"
             self._go(rec, "cancel", (("reason", "cancelled on request"),))
             return None
-        if valid_id(job_id) and self.store.get(job_id) is not None:
+        if T.valid_id(job_id) and self.store.get(job_id) is not None:
             return "job %s is already final" % job_id
         return "no job %s" % job_id
 
@@ -298,18 +297,12 @@ class Jobs:
                 return rec
         return None
 
-    def counts(self):
-        c = {}
-        for rec in self.jobs:
-            c[rec["state"]] = c.get(rec["state"], 0) + 1
-        return c
-
     # ---- boot
     def recover(self, now):
         """After a boot: read the records one at a time, keep the open ones, re-emit what was
         not reported, end or redial a call the restart cut, rebuild the ring of finished jobs
         and prune what it does not hold. One walk when every finished record has a fin and
-        its own slot (the usual boot); _ring walks again when some must go."""
+        its own slot (the usual boot); it walks again when some must go."""
         self.jobs = []
         keep = self.cfg["jobs"]["keep_done"]
         st = self.store
@@ -317,7 +310,7 @@ class Jobs:
         while True:
             redo = []
             old = []       # seqs of the keep newest finished records without a fin (older firmware)
-            lost = 0       # finished records outside the keep last: a walk of _ring prunes them
+            lost = 0       # finished records outside the keep last: a second walk prunes them
             for rec in st.records():
                 seq = rec.get("seq", 0)
                 if seq > self._seq:
@@ -354,9 +347,43 @@ class Jobs:
             if len(redo) < _BATCH or sent < len(redo):
                 break
         if lost or old:
-            self._ring(keep, old)
-        else:                   # the ring put together by the walk holds every finished record
-            st.rebuild(False)
+            # Rebuild the ring of finished jobs: each finished record among the keep last
+            # (fin > self._fin - keep) in its slot; a record from an older firmware (no fin)
+            # among the keep newest by seq (`old`) is numbered after them; every other reported
+            # finished record is deleted. Records change after a walk, _BATCH per walk. The
+            # fresh ring the walk above put together holds the records with a fin already (a
+            # later fin won each slot).
+            base = self._fin
+            self._fin += len(old)
+            lo = self._fin - keep
+            while True:
+                batch = []
+                for rec in st.records():
+                    if rec.get("state") != "done":
+                        continue
+                    fin = rec.get("fin")
+                    ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
+                    if fin is None and rec.get("seq", 0) in old:
+                        fin = base + 1 + old.index(rec.get("seq", 0))
+                        batch.append((rec["id"], fin))
+                    elif ok and (fin is None or fin <= lo):
+                        batch.append((rec["id"], -len(rec.get("kinds", ()))))
+                    if len(batch) == _BATCH:
+                        break
+                for job_id, fin in batch:
+                    if fin > 0:
+                        rec = st.get(job_id)
+                        if rec is None:
+                            continue
+                        rec["fin"] = fin
+                        st.save(rec)
+                        st.done_put(keep, fin, job_id, len(rec.get("kinds", ())),
+                                    rec.get("rep") == rec.get("rev"))
+                    else:
+                        st.remove(job_id, -fin)
+                if len(batch) < _BATCH:
+                    break
+        st.rebuild(False)       # else the ring put together by the walk holds every finished record
         self.jobs.sort(key=lambda r: r.get("seq", 0))
         for rec in self.jobs:
             if rec.get("rep") != rec.get("rev"):
@@ -377,43 +404,3 @@ class Jobs:
                     self._go(rec, "restart", ev + (("retry_in", 0),))
                 else:
                     self._go(rec, "restart_end", ev)
-
-    def _ring(self, keep, old):
-        """Rebuild the ring of finished jobs (boot): each finished record among the keep last
-        (fin > self._fin - keep) in its slot; a record from an older firmware (no fin) among
-        the keep newest by seq (`old`) is numbered after them; every other reported finished
-        record is deleted. Records change after a walk, _BATCH per walk. The fresh ring recover's
-        walk put together holds the records with a fin already (a later fin won each slot)."""
-        st = self.store
-        base = self._fin
-        self._fin += len(old)
-        lo = self._fin - keep
-        while True:
-            batch = []
-            for rec in st.records():
-                if rec.get("state") != "done":
-                    continue
-                fin = rec.get("fin")
-                ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
-                if fin is None and rec.get("seq", 0) in old:
-                    fin = base + 1 + old.index(rec.get("seq", 0))
-                    batch.append((rec["id"], fin))
-                elif ok and (fin is None or fin <= lo):
-                    batch.append((rec["id"], -len(rec.get("kinds", ()))))
-                if len(batch) == _BATCH:
-                    break
-            for job_id, fin in batch:
-                if fin > 0:
-                    rec = st.get(job_id)
-                    if rec is None:
-                        continue
-                    rec["fin"] = fin
-                    st.save(rec)
-                    st.done_put(keep, fin, job_id, len(rec.get("kinds", ())),
-                                rec.get("rep") == rec.get("rev"))
-                else:
-                    st.remove(job_id, -fin)
-            if len(batch) < _BATCH:
-                st.rebuild(False)
-                return
-

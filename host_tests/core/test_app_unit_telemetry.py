@@ -1,0 +1,45 @@
+"""Telemetry (app/unit.py Unit._send_telemetry; docs/mqtt.md telemetry): the open jobs counted
+by state, the queue their sum. Both runtimes."""
+from support import tmpdir
+
+from faxbridge.app import config
+from faxbridge.app.unit import Unit
+
+
+class Port:
+    name = "test"
+
+    def __init__(self):
+        self.flash = tmpdir("telemetry") + "/"
+
+    def ticks_ms(self):
+        return 0
+
+    def time(self):
+        return 1700000000
+
+    def mem_free(self):
+        return 12345
+
+
+class Link:
+    def __init__(self):
+        self.sent = []
+
+    def telemetry(self, pairs):
+        self.sent.append(dict(pairs))
+
+
+def test_telemetry_counts_the_open_jobs_by_state():
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+    assert errors == []
+    u = Unit(Port(), cfg)
+    u.link = Link()
+    u.jobs.jobs = [{"state": "queued"}, {"state": "held"}, {"state": "queued"}, {"state": "call"}]
+    u._send_telemetry()
+    t = u.link.sent[0]
+    assert t["jobs"] == (("call", 1), ("held", 1), ("queued", 2)), t["jobs"]
+    assert t["queued"] == 4 and t["heap_free"] == 12345
+    u.jobs.jobs = []
+    u._send_telemetry()
+    assert u.link.sent[1]["jobs"] == () and u.link.sent[1]["queued"] == 0
