@@ -202,3 +202,17 @@ def test_fields_in_one_tuple_write_the_same_bytes_as_pairs_and_allocate_less():
     if hasattr(gc, "mem_alloc"):
         n, _p = _alloc(contract.fax_status, "J1", 0, "success", True, 1, 2)
         assert n <= 176, n    # the 18-item tuple alone (64-bit unix port; 400 B as pairs)
+
+
+def test_no_reference_to_the_callers_buffer_is_kept_once_a_payload_is_built_or_refused():
+    # a one-off buffer (app/link.py _built) must be freed with its payload; a kept reference held
+    # a dropped unit's objects alive (seen on the 32-bit wasm port: 14 KB after a reboot)
+    buf = bytearray(64)
+    p = contract.event("u1", 1, ("job", "j1", "code", 0), True, buf)
+    assert bytes(p).startswith(b'{"unit":"u1"') and contract._b is None
+    try:
+        contract.event("u1", 2, ("job", "j" * 100), False, bytearray(32))
+        assert False, "a payload over its room is refused"
+    except ValueError:
+        pass
+    assert contract._b is None

@@ -82,6 +82,8 @@ def _start(buf, o, m):
 
 
 def _over():
+    global _b
+    _b = None    # the caller's buffer let go (a one-off buffer must not outlive its payload)
     raise ValueError("payload over %d bytes" % (_m - _o))
 
 
@@ -260,9 +262,10 @@ def _obj(t, c=b"{"):
 
 def _take(view=False):
     """The payload written, as bytes (or a view of the buffer); the buffer is free again."""
-    global _n
+    global _b, _n
     b = (_b if type(_b) is memoryview else memoryview(_b))[_o:_n]   # a view given: one view less
     _n = _o
+    _b = None    # no reference kept to the caller's buffer (Link._built's one-off buffer)
     return b if view else bytes(b)
 
 
