@@ -126,7 +126,10 @@ def install():
     port.Port.__init__ = _step("Port.__init__", port.Port.__init__)
     for name in ("open_modem", "watchdog", "open_telegram"):
         setattr(port.Port, name, _step("Port." + name, getattr(port.Port, name)))
-    for mod, name in ((um, "Quota"), (um, "Monotonic"), (appjobs, "JobStore"), (appjobs, "Jobs"),
+    from faxbridge.app import clock
+    from faxbridge.core.fax import quota
+    # unit.py imports these where the Unit is built: hooked in their own modules
+    for mod, name in ((quota, "Quota"), (clock, "Monotonic"), (appjobs, "JobStore"), (appjobs, "Jobs"),
                       (um.store, "load_json")):
         setattr(mod, name, _step(name, getattr(mod, name)))
     deepcheck.load_registry = _step("load_registry", deepcheck.load_registry)
