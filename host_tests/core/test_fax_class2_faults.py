@@ -233,6 +233,7 @@ def test_transition_table_is_well_formed():
     assert len(t) % 3 == 0
     seen = []
     ALL, OK, ANY, TIMEOUT = 31, 1, 5, 6      # c2core's private _ALL, _OK, _ANY, _TIMEOUT (>> 5)
+    assert len(names) <= ALL, len(names)     # a state numbered 31 would be read as _ALL (5 bits)
     gone = 1 << c2core.INIT | 1 << c2core.CLASSQ | 1 << c2core.HANGUP   # _GONE: the guard's
     for k in range(0, len(t), 3):
         key, action, nxt = t[k:k + 3]
