@@ -72,3 +72,19 @@ def fields(f):
     if f and type(f[0]) is str:
         return {f[i]: f[i + 1] for i in range(0, len(f), 2)}
     return dict(f)
+
+
+def allocated(fn):
+    """(bytes fn() allocates with the collector off, what fn returned); bytes is None on a
+    runtime without gc.mem_alloc (CPython). fn takes no arguments: a call with *args would
+    allocate its own argument array inside the measurement."""
+    if not hasattr(gc, "mem_alloc"):
+        return None, fn()
+    gc.collect()
+    gc.disable()
+    try:
+        a = gc.mem_alloc()
+        r = fn()
+        return gc.mem_alloc() - a, r
+    finally:
+        gc.enable()

@@ -3,6 +3,8 @@ exact however long the unit runs, and nothing allocated per reading. Both runtim
 import gc
 import time
 
+from support import allocated
+
 from faxbridge.app.clock import Monotonic
 
 # Where ticks_ms wraps: 2**30 on the ESP32 (and on CPython here), 2**62 on the 64-bit unix port
@@ -50,14 +52,10 @@ def test_reading_the_milliseconds_allocates_nothing():
     t = [0]
     c = Monotonic(lambda: t[0])
     c.ms()
-    gc.collect()
-    gc.disable()
-    try:
-        a = gc.mem_alloc()
+
+    def run():
         for _ in range(100):
             _step(t, 7)
             c.ms()
-        used = gc.mem_alloc() - a
-    finally:
-        gc.enable()
+    used, _ = allocated(run)
     assert used == 0, used

@@ -1,4 +1,6 @@
 """Config validation (firmware/faxbridge/app/config.py): one clear message per problem."""
+from support import allocated
+
 from faxbridge.app import config
 
 GOOD = {"unit_id": "u-1", "mqtt": {"host": "127.0.0.1", "port": 1883}, "modem": {"path": "/dev/pts/3"}}
@@ -306,7 +308,6 @@ def test_check_allocates_little():
     is garbage among what boot keeps (docs/unit.md "Boot and the heap"). A config with every
     section set: each row parsed once, the unknown keys found against the checked config (no
     pass over the table per section). 64-bit unix port, collector off: 239 KB before, 40 KB now."""
-    import gc
     import sys
     raw = _copy(GOOD)
     raw.update({"wifi": {"ssid": "x"}, "ntp": {"host": "pool"}, "telegram": {"center": "A"},
@@ -319,12 +320,5 @@ def test_check_allocates_little():
     assert cfg["modem"]["options"]["max_rate"] == 14400 and cfg["board"] == "devkitc"
     if sys.implementation.name != "micropython":
         return
-    gc.collect()
-    gc.disable()
-    try:
-        a = gc.mem_alloc()
-        config.check(raw)
-        used = gc.mem_alloc() - a
-    finally:
-        gc.enable()
+    used, _ = allocated(lambda: config.check(raw))
     assert used <= 80000, used

@@ -2,7 +2,7 @@
 reason (204000 at intake), not inflated into an out-of-memory on the board."""
 import binascii
 
-from support import raises, tmpdir
+from support import allocated, raises, tmpdir
 from faxbridge.app import pages
 from faxbridge.core.fax import textpage
 
@@ -241,7 +241,6 @@ def test_one_page_source_sends_every_page_of_a_call_as_fresh_ones_do():
 def test_a_page_after_the_first_allocates_little():
     """MicroPython: once a call's source has sent a page of a kind, the next page of that kind
     allocates no buffers again (its file, the header text; before: 2.3-4 KB a page)."""
-    import gc
     import sys
     if sys.implementation.name != "micropython":
         return
@@ -255,14 +254,7 @@ def test_a_page_after_the_first_allocates_little():
     for path, kind, most in ((text, "text", 1200), (bitmap, "pbm", 400)):
         buf = bytearray(256)
         _pages_bytes(one, path, kind, 0, False, buf)
-        gc.collect()
-        gc.disable()
-        try:
-            before = gc.mem_alloc()
-            _pages_bytes(one, path, kind, 0, False, buf)
-            used = gc.mem_alloc() - before
-        finally:
-            gc.enable()
+        used, _ = allocated(lambda: _pages_bytes(one, path, kind, 0, False, buf))
         assert used <= most, (kind, used)
 
 
@@ -271,7 +263,6 @@ def test_a_call_s_first_text_page_allocates_little():
     quarter of a bitmap's), grown when a bitmap page follows in the same call; and on
     MicroPython the source and its first text page allocate at most 2.9 KB (64-bit; before:
     3.5 KB, the bitmap's line buffer and the renderer's 30 attributes)."""
-    import gc
     import sys
     from faxbridge.core.fax import font, t4  # imported before: the board has them frozen
     assert font.GLYPHS
@@ -283,15 +274,11 @@ def test_a_call_s_first_text_page_allocates_little():
         f.write(_p4(1728, 50))
     small = t4.max_line_bytes(1728, t4.min_bits(14400, 40), True)
     if sys.implementation.name == "micropython":
-        gc.collect()
-        gc.disable()
-        try:
-            before = gc.mem_alloc()
+        def first_page():
             one = pages.FilePage(14400)
             one.open(text, "text", 0, station="+81 3 5555 0100", stamp="2026-11-22 09:30")
-            used = gc.mem_alloc() - before
-        finally:
-            gc.enable()
+            return one
+        used, one = allocated(first_page)
         assert used <= 2900, used
         one.close()
     one = pages.FilePage(14400)

@@ -1,7 +1,7 @@
 """Received faxes on flash (app/rx.py): the page sink and the retention rule."""
 import os
 
-from support import tmpdir
+from support import allocated, tmpdir
 from faxbridge.app.rx import RxSink, prune
 
 
@@ -98,14 +98,7 @@ def test_prune_of_an_empty_or_missing_folder_allocates_little():
     if not hasattr(gc, "mem_alloc"):
         return
     for folder, most in ((d, 320), (d + "gone/", 768)):
-        gc.collect()
-        gc.disable()
-        try:
-            a = gc.mem_alloc()
-            prune(folder, 1, 1)
-            n = gc.mem_alloc() - a
-        finally:
-            gc.enable()
+        n, _ = allocated(lambda: prune(folder, 1, 1))
         assert n <= most, (folder, n)
 
 
@@ -120,14 +113,9 @@ def test_the_first_reception_ever_allocates_little():
         prune(d, 10, 1 << 20)
         assert RxSink(d, "rx1-1").dir == d + "rx1-1" and os.listdir(d) == ["rx1-1"]
         return
-    gc.collect()
-    gc.disable()
-    try:
-        a = gc.mem_alloc()
+    def first():
         prune(d, 10, 1 << 20)
-        s = RxSink(d, "rx1-1")
-        n = gc.mem_alloc() - a
-    finally:
-        gc.enable()
+        return RxSink(d, "rx1-1")
+    n, s = allocated(first)
     assert os.listdir(d) == ["rx1-1"] and s.dir == d + "rx1-1"
     assert n <= 1500, n

@@ -1,6 +1,6 @@
 """Command topics, the one set of limits, cancel and telegram parsing (both runtimes)."""
 from mqtt_helpers import REASONS
-from support import NullSink, raises
+from support import NullSink, allocated, raises
 
 from faxbridge.core.mqtt import commands as C
 
@@ -38,14 +38,7 @@ def test_a_telegram_topic_is_routed_in_place():
         return
     for t, bound in (("cmd/telegram/center/r123", 200), ("cmd/telegram/terminal", 100)):
         C.route(t)
-        gc.collect()
-        gc.disable()
-        try:
-            a = gc.mem_alloc()
-            r = C.route(t)
-            n = gc.mem_alloc() - a
-        finally:
-            gc.enable()
+        n, r = allocated(lambda: C.route(t))
         assert n <= bound, (t, n)
         assert r[0] == "telegram" and r[1] in ("center", "terminal")
 

@@ -8,7 +8,7 @@ import sys
 
 import faxcmd_big
 from mqtt_helpers import REASONS
-from support import NullSink, raises, tmpdir
+from support import NullSink, allocated, raises, tmpdir
 from faxbridge.core.mqtt import commands, faxcmd
 
 MICROPYTHON = sys.implementation.name == "micropython"
@@ -514,13 +514,7 @@ def test_a_parser_is_small():
     # string's buffer, fewer decoder fields: 1024 B
     if not MICROPYTHON:
         return
-    import gc
     faxcmd.Parser(NullSink())
-    gc.collect()
-    gc.disable()
-    a0 = gc.mem_alloc()
-    p = faxcmd.Parser(NullSink())
-    n = gc.mem_alloc() - a0
-    gc.enable()
+    n, p = allocated(lambda: faxcmd.Parser(NullSink()))
     assert n <= 1056, n
     assert len(p.__dict__) <= 29, sorted(p.__dict__)

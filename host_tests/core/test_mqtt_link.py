@@ -5,7 +5,7 @@ import json
 
 from mqtt_helpers import (PUBACK, PUBLISH, MemStore, decode_publish, echo_waiting, encode_publish,
                           packets, wire)
-from support import raises, tmpdir
+from support import allocated, raises, tmpdir
 
 from faxbridge.app import echo
 from faxbridge.app.link import Link
@@ -173,14 +173,7 @@ def test_a_telegram_with_a_ref_is_taken_in_with_little_heap():
     most = []
 
     def measured(*a):
-        gc.collect()
-        gc.disable()
-        try:
-            a0 = gc.mem_alloc()
-            start(*a)
-            most.append(gc.mem_alloc() - a0)
-        finally:
-            gc.enable()
+        most.append(allocated(lambda: start(*a))[0])
     ln.on_publish_start = measured
     for i in range(4):
         _pub(ln, "cmd/telegram/center/r%d" % i, b"00" * 40, pid=i + 2)
@@ -563,12 +556,7 @@ def test_events_are_built_in_place_in_the_stores_record_and_read_back_the_same()
     assert ln.outbox.last == 2
     if hasattr(gc, "mem_alloc"):   # the fields built: 320 B an event on main (64-bit unix port)
         f = evs[2][1]
-        gc.collect()
-        gc.disable()
-        a0 = gc.mem_alloc()
-        ln.event(contract.CAFIS_VERDICT, f)
-        n = gc.mem_alloc() - a0
-        gc.enable()
+        n, _ = allocated(lambda: ln.event(contract.CAFIS_VERDICT, f))
         assert n <= 160, n
     assert [json.loads(bytes(ln.outbox.store.read()[3]))["reason"][:1] for _ in range(2)] == ["x", "y"]
 
