@@ -868,3 +868,9 @@ def test_a_boot_with_nothing_to_prune_reads_each_record_once():
     js3.recover(T)
     assert st.walks > 1 and ev3 == []
     assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(11, 21)]
+    st.walks = 0
+    js4, ev4 = _make(st, _cfg(keep=5))          # 5 fall out of the ring (_BATCH 8 at most):
+    js4.recover(T)                              # deleted after the one walk (two before)
+    assert st.walks == 1 and ev4 == [] and [r["id"] for r in js4.jobs] == ["open1"]
+    assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(16, 21)]
+    assert sorted(v[1] for v in st.ring.values()) == ["d%02d" % i for i in range(16, 21)]

@@ -1,7 +1,8 @@
 """Fax jobs on flash: the store of the job lifecycle (core/fax/job.py; docs/unit.md).
 
 The unit's Jobs is the core lifecycle; this module gives it its store. Layout under the folder:
-  <id>.job      the job record (JSON), written atomically (app/store.py)
+  <id>.job      the job record: a head line of _HEAD bytes, then the record as JSON, written
+                atomically (app/store.py); the head is what a boot reads of a finished record
   <id>.p<n>     document n as received (text, pbm or pbmz), moved in from the spool
 Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
 bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
@@ -23,6 +24,9 @@ from faxbridge.core.fax.job import DUPLICATE, Jobs  # noqa: F401  (the unit's AP
 from faxbridge.core.fax.jobtab import valid_id
 
 _SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
+_HEAD = const(25)   # a record's head line: state (O open, d done, D done and said), fin (10
+# digits, 0: none), seq (10 digits), documents (3 digits), "\n"; a record starting "{" has
+# none (an older firmware's: read whole)
 
 
 class JobStore:
@@ -31,8 +35,9 @@ class JobStore:
             folder += "/"
         self.folder = folder
         self.slot = bytearray(_SLOT)
-        self.done = folder[:-1] + ".done"   # the ring's path, made once (<ring>.new while the
-        # boot rebuilds it: rebuild())
+        self.ring = self.done = folder[:-1] + ".done"   # the ring's path, made once (done:
+        # <ring>.new while the boot rebuilds it, rebuild())
+        self._old = self._new = None        # the old and the new ring, open while the boot rebuilds
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
         self._id = self._p = None           # the last id asked and its record's path (path)
         store.makedirs(folder[:-1])
@@ -50,11 +55,41 @@ class JobStore:
         return "%s%s.p%d" % (self.folder, job_id, n)
 
     def save(self, rec):
-        store.save_json(self.path(rec["id"]), rec, self.tmp)
+        """The record, its head line first (_HEAD)."""
+        h = "O" if rec.get("state") != "done" else "D" if rec.get("rep") == rec.get("rev") else "d"
+        store.save_json(self.path(rec["id"]), rec, self.tmp, "%s%010d%010d%03d\n" % (
+            h, rec.get("fin") or 0, rec.get("seq", 0), len(rec.get("kinds", ()))))
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
-        return _read(self.path(job_id)) if valid_id(job_id) else None
+        return self._read(self.path(job_id)) if valid_id(job_id) else None
+
+    def _read(self, path, h=None):
+        """The record at path, whole (JSON), or None. Given the dict h, a finished record with
+        a head line is read as its head alone, into h: state, fin, seq, rev, rep (equal when
+        said), docs (nothing parsed but 25 bytes)."""
+        b = self.slot
+        try:
+            with open(path, "rb") as f:
+                n = f.readinto(b)
+                if n and b[0] == 123:           # "{": an older firmware's record, JSON alone
+                    f.seek(0)
+                elif n < _HEAD or b[_HEAD - 1] != 10:
+                    return None
+                elif h is not None and b[0] != 79:      # not "O": finished
+                    h["state"] = "done"
+                    h["fin"] = _num(b, 1, 10) or None
+                    h["seq"] = _num(b, 11, 10)
+                    h["docs"] = _num(b, 21, 3)
+                    h["rev"] = 1
+                    h["rep"] = 1 if b[0] == 68 else 0  # "D"
+                    return h
+                else:
+                    f.seek(_HEAD)
+                rec = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return rec if isinstance(rec, dict) and "id" in rec else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
@@ -72,17 +107,20 @@ class JobStore:
         store.remove(self.path(job_id))
 
     def said(self, fin, job_id):
-        """The ring holds job_id's fin marked reported (a finished record is saved once, before
-        its status: its report mark is its slot's). The slot is fin % the ring's own size, so a
-        ring made under another jobs.keep_done still answers (boot, before it is rebuilt)."""
+        """The old ring holds job_id's fin marked reported (a finished record is saved once,
+        before its status: its report mark is its slot's); asked while the boot rebuilds the
+        ring (rebuild), which keeps the old one open. The slot is fin % the ring's own size,
+        so a ring made under another jobs.keep_done still answers."""
         b = self.slot
+        f = self._old
+        if f is None or fin is None:
+            return False
         try:
-            with open(self.folder[:-1] + ".done", "rb") as f:
-                n = f.seek(0, 2) // _SLOT
-                if not n or fin is None:
-                    return False
-                f.seek(fin % n * _SLOT)
-                n = f.readinto(b)
+            n = f.seek(0, 2) // _SLOT
+            if not n:
+                return False
+            f.seek(fin % n * _SLOT)
+            n = f.readinto(b)
         except OSError:
             return False
         k = len(job_id)
@@ -94,14 +132,23 @@ class JobStore:
         return True
 
     def rebuild(self, new):
-        """new: the boot's rebuild writes a fresh ring beside the old one (said() still reads
-        the old); else the fresh ring replaces the old, or, nothing put, the old goes (the next
-        finished job makes the ring with its keep slots, done_put: its size says keep)."""
-        p = self.folder[:-1] + ".done"
+        """new: the boot's rebuild writes a fresh ring beside the old one, both kept open till
+        it ends (said() reads the old, done_put() writes the new: no open a record); else the
+        fresh ring replaces the old, or, nothing put, the old goes (the next finished job makes
+        the ring with its keep slots, done_put: its size says keep)."""
+        p = self.ring
         if new:
             self.done = p + ".new"
             store.remove(self.done)
+            try:
+                self._old = open(p, "rb")
+            except OSError:
+                self._old = None
         elif self.done != p:
+            for f in (self._old, self._new):
+                if f is not None:
+                    f.close()
+            self._old = self._new = None
             if store.exists(self.done):
                 store.move(self.done, p)
             else:
@@ -115,15 +162,19 @@ class JobStore:
         keep, said()). The job is over: the path kept goes (an idle unit keeps none)."""
         self._id = self._p = None
         b = self.slot
-        p = self.done
-        try:
-            f = open(p, "r+b")
-        except OSError:
-            f = open(p, "w+b")
-            store.put32(b, 0, 0)
-            b[6] = 0
-            for _ in range(keep):
-                f.write(b)
+        f = self._new
+        if f is None:
+            p = self.done
+            try:
+                f = open(p, "r+b")
+            except OSError:
+                f = open(p, "w+b")
+                store.put32(b, 0, 0)
+                b[6] = 0
+                for _ in range(keep):
+                    f.write(b)
+            if p != self.ring:          # the boot's new ring: open till rebuild(False)
+                self._new = f
         try:
             i = fin % keep * _SLOT
             f.seek(i)
@@ -146,19 +197,26 @@ class JobStore:
             f.seek(i)
             f.write(b)
         finally:
-            f.close()
+            if f is not self._new:
+                f.close()
         return old
 
     def records(self):
-        """Every job record, one at a time, in folder order."""
+        """Every job record, one at a time, in folder order. A finished record with a head
+        line comes as its head (_read): id, state, seq, fin, rev, rep, docs, in one dict the
+        walk reuses (what a boot needs of it; get() reads it whole). An open record, a .tmp
+        and an older firmware's record are read whole."""
+        h = {}
         fix = []                 # (orphan .tmp, its record's path or None) after the walk, at most 8
         for name in store.names(self.folder[:-1]):
             if name.endswith(".job"):
-                rec = _read(self.folder + name)
+                rec = self._read(self.folder + name, h)
+                if rec is h:
+                    h["id"] = name[:-4]
             elif name == ".tmp" or name.endswith(".job.tmp"):
                 # beside its record: a write the crash cut (the record stands); alone: the
                 # record of a new job, complete or torn
-                rec = _read(self.folder + name)
+                rec = self._read(self.folder + name)
                 to = None
                 if rec is not None and valid_id(rec["id"]):
                     to = self.path(rec["id"])
@@ -179,11 +237,12 @@ class JobStore:
                 store.remove(self.folder + name)
 
 
-
-def _read(path):
-    try:
-        with open(path) as f:
-            rec = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return rec if isinstance(rec, dict) and "id" in rec else None
+def _num(b, i, n):
+    """The decimal number in b[i:i + n] (ValueError: not digits)."""
+    v = 0
+    for j in range(i, i + n):
+        c = b[j] - 48
+        if not 0 <= c <= 9:
+            raise ValueError
+        v = v * 10 + c
+    return v
