@@ -1,8 +1,9 @@
 """Fax jobs on flash: the store of the job lifecycle (core/fax/job.py; docs/unit.md).
 
 The unit's Jobs is the core lifecycle; this module gives it its store. Layout under the folder:
-  <id>.job      the job record: a head line of _HEAD bytes, then the record as JSON, written
-                atomically (app/store.py); the head is what a boot reads of a finished record
+  <id>.job      the job record: a head line ("d51 51 1": O open, d finished, D finished and
+                said; fin, seq, documents), then the record as JSON, written atomically; the
+                head is what a boot reads of a finished record
   <id>.p<n>     document n as received (text, pbm or pbmz), moved in from the spool
 Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
 bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
@@ -24,9 +25,6 @@ from faxbridge.core.fax.job import DUPLICATE, Jobs  # noqa: F401  (the unit's AP
 from faxbridge.core.fax.jobtab import valid_id
 
 _SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
-_HEAD = const(25)   # a record's head line: state (O open, d done, D done and said), fin (10
-# digits, 0: none), seq (10 digits), documents (3 digits), "\n"; a record starting "{" has
-# none (an older firmware's: read whole)
 
 
 class JobStore:
@@ -55,10 +53,19 @@ class JobStore:
         return "%s%s.p%d" % (self.folder, job_id, n)
 
     def save(self, rec):
-        """The record, its head line first (_HEAD)."""
-        h = "O" if rec.get("state") != "done" else "D" if rec.get("rep") == rec.get("rev") else "d"
-        store.save_json(self.path(rec["id"]), rec, self.tmp, "%s%010d%010d%03d\n" % (
-            h, rec.get("fin") or 0, rec.get("seq", 0), len(rec.get("kinds", ()))))
+        """The record to the one .tmp, renamed over <id>.job: its head line first, then its
+        JSON, each streamed (json.dump writes a number with no allocation: no line built)."""
+        with open(self.tmp, "w") as f:
+            f.write("O" if rec.get("state") != "done" else "D" if rec.get("rep") == rec.get(
+                "rev") else "d")
+            json.dump(rec.get("fin") or 0, f)
+            f.write(" ")
+            json.dump(rec.get("seq", 0), f)
+            f.write(" ")
+            json.dump(len(rec.get("kinds", ())), f)
+            f.write("\n")
+            json.dump(rec, f)
+        store.move(self.tmp, self.path(rec["id"]))
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
@@ -67,25 +74,43 @@ class JobStore:
     def _read(self, path, h=None):
         """The record at path, whole (JSON), or None. Given the dict h, a finished record with
         a head line is read as its head alone, into h: state, fin, seq, rev, rep (equal when
-        said), docs (nothing parsed but 25 bytes)."""
+        said), docs (nothing parsed but the line, in the store's buffer)."""
         b = self.slot
         try:
             with open(path, "rb") as f:
                 n = f.readinto(b)
                 if n and b[0] == 123:           # "{": an older firmware's record, JSON alone
                     f.seek(0)
-                elif n < _HEAD or b[_HEAD - 1] != 10:
-                    return None
-                elif h is not None and b[0] != 79:      # not "O": finished
-                    h["state"] = "done"
-                    h["fin"] = _num(b, 1, 10) or None
-                    h["seq"] = _num(b, 11, 10)
-                    h["docs"] = _num(b, 21, 3)
-                    h["rev"] = 1
-                    h["rep"] = 1 if b[0] == 68 else 0  # "D"
-                    return h
                 else:
-                    f.seek(_HEAD)
+                    # the head line: O, d or D, then fin, seq and documents, "\n"
+                    i = k = v = fin = seq = 0
+                    while True:
+                        i += 1
+                        c = b[i] if i < n else 0
+                        if 48 <= c <= 57:
+                            v = v * 10 + c - 48
+                        elif (c != 32 and c != 10) or k > 2:
+                            return None
+                        else:
+                            if k == 0:
+                                fin = v
+                            elif k == 1:
+                                seq = v
+                            k += 1
+                            if c == 10:
+                                break
+                            v = 0
+                    if k != 3:
+                        return None
+                    if h is not None and b[0] != 79:    # not "O": finished
+                        h["state"] = "done"
+                        h["fin"] = fin or None
+                        h["seq"] = seq
+                        h["docs"] = v
+                        h["rev"] = 1
+                        h["rep"] = 1 if b[0] == 68 else 0  # "D"
+                        return h
+                    f.seek(i + 1)
                 rec = json.load(f)
         except (OSError, ValueError):
             return None
@@ -235,14 +260,3 @@ class JobStore:
                 os.rename(self.folder + name, to)
             else:
                 store.remove(self.folder + name)
-
-
-def _num(b, i, n):
-    """The decimal number in b[i:i + n] (ValueError: not digits)."""
-    v = 0
-    for j in range(i, i + n):
-        c = b[j] - 48
-        if not 0 <= c <= 9:
-            raise ValueError
-        v = v * 10 + c
-    return v

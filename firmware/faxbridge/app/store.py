@@ -114,15 +114,12 @@ def move(tmp, path):
         os.rename(tmp, path)
 
 
-def save_json(path, obj, tmp=None, head=None):
+def save_json(path, obj, tmp=None):
     """Write obj as JSON so that a crash leaves the old or the new content: to tmp (default
-    path + ".tmp"; a caller saving many records passes one name it keeps), renamed over path.
-    head: a line written before the JSON (a job record's, app/jobs.py)."""
+    path + ".tmp"; a caller saving many records passes one name it keeps), renamed over path."""
     if tmp is None:
         tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        if head:
-            f.write(head)
         json.dump(obj, f)
     move(tmp, path)
 
