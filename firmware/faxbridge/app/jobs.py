@@ -36,6 +36,7 @@ class JobStore:
         self.ring = self.done = folder[:-1] + ".done"   # the ring's path, made once (done:
         # <ring>.new while the boot rebuilds it, rebuild())
         self._old = self._new = None        # the old and the new ring, open while the boot rebuilds
+        self._fp = None                     # then a byte a slot of the old: its id's _hash (_known)
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
         self._id = self._p = None           # the last id asked and its record's path (path)
         store.makedirs(folder[:-1])
@@ -156,6 +157,34 @@ class JobStore:
                 return False
         return True
 
+    def _known(self, name, h):
+        """h, filled from the old ring, when one of its slots names <name>'s id reported (the
+        boot's walk: no record opened, no path made; seq is not on the ring and is 0: it only
+        orders open jobs), else None. The slots' fingerprints (_fp) say which to read."""
+        fp = self._fp
+        if fp is None:
+            return None
+        k = len(name) - 4
+        x = _hash(name, 0, k)
+        b = self.slot
+        f = self._old
+        for i in range(len(fp)):
+            if fp[i] == x:
+                f.seek(i * _SLOT)
+                if f.readinto(b) != _SLOT or b[6] != k or not b[5]:
+                    continue
+                j = 0
+                while j < k and b[7 + j] == ord(name[j]):
+                    j += 1
+                if j == k:
+                    h["state"] = "done"
+                    h["fin"] = store.u32(b, 0)
+                    h["docs"] = b[4]
+                    h["seq"] = 0
+                    h["rev"] = h["rep"] = 1
+                    return h
+        return None
+
     def rebuild(self, new):
         """new: the boot's rebuild writes a fresh ring beside the old one, both kept open till
         it ends (said() reads the old, done_put() writes the new: no open a record); else the
@@ -165,15 +194,23 @@ class JobStore:
         if new:
             self.done = p + ".new"
             store.remove(self.done)
+            self._old = self._fp = None
             try:
-                self._old = open(p, "rb")
+                f = self._old = open(p, "rb")
+                n = f.seek(0, 2) // _SLOT
+                fp = self._fp = bytearray(n)    # keep_done <= 200: 200 B at most, till the end
+                b = self.slot
+                f.seek(0)
+                for i in range(n):
+                    if f.readinto(b) == _SLOT and b[5] and 0 < b[6] <= 40:
+                        fp[i] = _hash(b, 7, b[6])
             except OSError:
-                self._old = None
+                pass
         elif self.done != p:
             for f in (self._old, self._new):
                 if f is not None:
                     f.close()
-            self._old = self._new = None
+            self._old = self._new = self._fp = None
             if store.exists(self.done):
                 store.move(self.done, p)
             else:
@@ -227,15 +264,16 @@ class JobStore:
         return old
 
     def records(self):
-        """Every job record, one at a time, in folder order. A finished record with a head
-        line comes as its head (_read): id, state, seq, fin, rev, rep, docs, in one dict the
-        walk reuses (what a boot needs of it; get() reads it whole). An open record, a .tmp
-        and an older firmware's record are read whole."""
+        """Every job record, one at a time, in folder order. A finished record comes as its
+        head: id, state, seq, fin, rev, rep, docs, in one dict the walk reuses (what a boot
+        needs of it; get() reads it whole), from the old ring's slot when the boot's rebuild
+        has one naming it reported (_known), else from its head line (_read). An open record,
+        a .tmp and an older firmware's record are read whole."""
         h = {}
         fix = []                 # (orphan .tmp, its record's path or None) after the walk, at most 8
         for name in store.names(self.folder[:-1]):
             if name.endswith(".job"):
-                rec = self._read(self.folder + name, h)
+                rec = self._known(name, h) or self._read(self.folder + name, h)
                 if rec is h:
                     h["id"] = name[:-4]
             elif name == ".tmp" or name.endswith(".job.tmp"):
@@ -260,3 +298,12 @@ class JobStore:
                 os.rename(self.folder + name, to)
             else:
                 store.remove(self.folder + name)
+
+
+def _hash(x, i, k):
+    """One byte of the id in x[i:i + k] (a slot's bytes or a name's characters)."""
+    v = 0
+    for j in range(i, i + k):
+        c = x[j]
+        v = (v * 31 + (c if type(c) is int else ord(c))) & 255
+    return v

@@ -8,9 +8,10 @@ jobs.max_queued, jobs.max_pages, jobs.keep_done. The page quota is a core.fax.qu
 
 Store interface (app/jobs.py JobStore on flash; tools/ramjobs.py RamStore in RAM for host tools;
 dicts in the tests): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
-one at a time, in any order (a finished one may come as its head: id, state, seq, fin, rev, rep
-and docs, its documents, in a dict the walk reuses); remove(job_id, docs); adopt(job_id, pages) moves the documents
-[(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs);
+one at a time, in any order (a finished one may come as its head: id, state, seq (0: not read;
+seq orders open jobs), fin, rev, rep and docs, its documents, in a dict the walk reuses);
+remove(job_id, docs); adopt(job_id, pages) moves the documents [(kind, path), ...] into the
+store; page_path(job_id, n); drop_pages(job_id, docs);
 done_put(keep, fin, job_id, docs, reported) -> what slot fin % keep of the ring of finished
 jobs held, (job_id, docs, reported) or None (the job itself, not put, when the slot holds a
 later fin); said(fin, job_id) -> the ring holds that job
