@@ -9,7 +9,7 @@ Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done sl
 bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
 every boot (Jobs.recover) into <folder>.done.new, renamed over it, so a crash between a record
 and its slot costs nothing. A finished record is saved once, before its status: the slot's
-reported? is its report mark (said()).
+reported? is its report mark (the boot reads it: _known).
 A record is written to <folder>/.tmp (one name, made once: no second path a save) and renamed
 over <id>.job. Records are read one at a time (records()); a .tmp left by a crash (or an
 <id>.job.tmp of an older firmware) is promoted when complete and alone (no <id>.job beside
@@ -132,31 +132,6 @@ class JobStore:
         self.drop_pages(job_id, docs)
         store.remove(self.path(job_id))
 
-    def said(self, fin, job_id):
-        """The old ring holds job_id's fin marked reported (a finished record is saved once,
-        before its status: its report mark is its slot's); asked while the boot rebuilds the
-        ring (rebuild), which keeps the old one open. The slot is fin % the ring's own size,
-        so a ring made under another jobs.keep_done still answers."""
-        b = self.slot
-        f = self._old
-        if f is None or fin is None:
-            return False
-        try:
-            n = f.seek(0, 2) // _SLOT
-            if not n:
-                return False
-            f.seek(fin % n * _SLOT)
-            n = f.readinto(b)
-        except OSError:
-            return False
-        k = len(job_id)
-        if n != _SLOT or not b[5] or b[6] != k or store.u32(b, 0) != fin:
-            return False
-        for j in range(k):
-            if b[7 + j] != ord(job_id[j]):
-                return False
-        return True
-
     def _known(self, name, h):
         """h, filled from the old ring, when one of its slots names <name>'s id reported (the
         boot's walk: no record opened, no path made; seq is not on the ring and is 0: it only
@@ -187,7 +162,8 @@ class JobStore:
 
     def rebuild(self, new):
         """new: the boot's rebuild writes a fresh ring beside the old one, both kept open till
-        it ends (said() reads the old, done_put() writes the new: no open a record); else the
+        it ends (records() reads the old, _known; done_put() writes the new: no open a
+        record); else the
         fresh ring replaces the old, or, nothing put, the old goes (the next finished job makes
         the ring with its keep slots, done_put: its size says keep)."""
         p = self.ring
@@ -221,7 +197,7 @@ class JobStore:
         """Put a finished job in slot fin % keep of the ring; the job it pushed out: (id, docs,
         reported?) or None; the job itself, not put, when the slot holds a later fin. One slot
         read and written in place (a missing ring is made with keep empty slots: its size says
-        keep, said()). The job is over: the path kept goes (an idle unit keeps none)."""
+        keep, rebuild()). The job is over: the path kept goes (an idle unit keeps none)."""
         self._id = self._p = None
         b = self.slot
         f = self._new

@@ -9,15 +9,15 @@ jobs.max_queued, jobs.max_pages, jobs.keep_done. The page quota is a core.fax.qu
 Store interface (app/jobs.py JobStore on flash; tools/ramjobs.py RamStore in RAM for host tools;
 dicts in the tests): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
 one at a time, in any order (a finished one may come as its head: id, state, seq (0: not read;
-seq orders open jobs), fin, rev, rep and docs, its documents, in a dict the walk reuses);
+seq orders open jobs), fin, rev, rep and docs, its documents, in a dict the walk reuses; its
+report mark rep == rev when the record or, while the boot rebuilds, the old ring says so: a
+finished record is saved once, before its status, its report mark is its slot's);
 remove(job_id, docs); adopt(job_id, pages) moves the documents [(kind, path), ...] into the
 store; page_path(job_id, n); drop_pages(job_id, docs);
 done_put(keep, fin, job_id, docs, reported) -> what slot fin % keep of the ring of finished
 jobs held, (job_id, docs, reported) or None (the job itself, not put, when the slot holds a
-later fin); said(fin, job_id) -> the ring holds that job
-marked reported (a finished record is saved once, before its status: its report mark is its
-slot's); rebuild(True) starts a fresh ring (the boot's; said() reads the old one till then),
-rebuild(False) puts it in place.
+later fin); rebuild(True) starts a fresh ring (the boot's; records() reads the old one till
+then), rebuild(False) puts it in place.
 Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
 by name through the ring (docs/unit.md).
 """
@@ -326,7 +326,7 @@ class Jobs:
                     if self.find(rec["id"]) is None:
                         self.jobs.append(rec)
                     continue
-                ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
+                ok = rec.get("rep") == rec.get("rev")
                 if not ok and len(redo) < _BATCH:
                     redo.append(rec["id"])
                 if fin is None:              # ascending insert, the keep newest only
@@ -373,7 +373,7 @@ class Jobs:
                     if rec.get("state") != "done":
                         continue
                     fin = rec.get("fin")
-                    ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
+                    ok = rec.get("rep") == rec.get("rev")
                     if fin is None and rec.get("seq", 0) in old:
                         fin = base + 1 + old.index(rec.get("seq", 0))
                         batch.append((rec["id"], fin))
