@@ -33,10 +33,10 @@ class JobStore:
             folder += "/"
         self.folder = folder
         self.slot = bytearray(_SLOT)
-        self.ring = self.done = folder[:-1] + ".done"   # the ring's path, made once (done:
-        # <ring>.new while the boot rebuilds it, rebuild())
-        self._old = self._new = None        # the old and the new ring, open while the boot rebuilds
-        self._fp = None                     # then a byte a slot of the old: its id's _hash (_known)
+        self.done = folder[:-1] + ".done"   # the ring's path, made once (<ring>.new while the
+        # boot rebuilds it: rebuild())
+        self._rb = None     # while the boot rebuilds: [old ring, new ring (open files, None
+        # till made), a byte a slot of the old: its id's _hash (_known)]
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
         self._id = self._p = None           # the last id asked and its record's path (path)
         store.makedirs(folder[:-1])
@@ -75,43 +75,24 @@ class JobStore:
     def _read(self, path, h=None):
         """The record at path, whole (JSON), or None. Given the dict h, a finished record with
         a head line is read as its head alone, into h: state, fin, seq, rev, rep (equal when
-        said), docs (nothing parsed but the line, in the store's buffer)."""
-        b = self.slot
+        said), docs (its JSON not parsed)."""
         try:
             with open(path, "rb") as f:
-                n = f.readinto(b)
-                if n and b[0] == 123:           # "{": an older firmware's record, JSON alone
+                c = f.read(1)
+                if c == b"{":                   # an older firmware's record, JSON alone
                     f.seek(0)
-                else:
-                    # the head line: O, d or D, then fin, seq and documents, "\n"
-                    i = k = v = fin = seq = 0
-                    while True:
-                        i += 1
-                        c = b[i] if i < n else 0
-                        if 48 <= c <= 57:
-                            v = v * 10 + c - 48
-                        elif (c != 32 and c != 10) or k > 2:
-                            return None
-                        else:
-                            if k == 0:
-                                fin = v
-                            elif k == 1:
-                                seq = v
-                            k += 1
-                            if c == 10:
-                                break
-                            v = 0
-                    if k != 3:
+                else:                           # O, d or D; fin, seq, documents; "\n"
+                    v = f.readline().split()
+                    if not c or c not in b"OdD" or len(v) != 3:
                         return None
-                    if h is not None and b[0] != 79:    # not "O": finished
+                    if h is not None and c != b"O":
                         h["state"] = "done"
-                        h["fin"] = fin or None
-                        h["seq"] = seq
-                        h["docs"] = v
+                        h["fin"] = int(v[0]) or None
+                        h["seq"] = int(v[1])
+                        h["docs"] = int(v[2])
                         h["rev"] = 1
-                        h["rep"] = 1 if b[0] == 68 else 0  # "D"
+                        h["rep"] = 1 if c == b"D" else 0
                         return h
-                    f.seek(i + 1)
                 rec = json.load(f)
         except (OSError, ValueError):
             return None
@@ -135,14 +116,14 @@ class JobStore:
     def _known(self, name, h):
         """h, filled from the old ring, when one of its slots names <name>'s id reported (the
         boot's walk: no record opened, no path made; seq is not on the ring and is 0: it only
-        orders open jobs), else None. The slots' fingerprints (_fp) say which to read."""
-        fp = self._fp
-        if fp is None:
+        orders open jobs), else None. The slots' fingerprints (_rb[2]) say which to read."""
+        rb = self._rb
+        if rb is None or rb[0] is None:
             return None
+        f, _, fp = rb
         k = len(name) - 4
         x = _hash(name, 0, k)
         b = self.slot
-        f = self._old
         for i in range(len(fp)):
             if fp[i] == x:
                 f.seek(i * _SLOT)
@@ -166,15 +147,15 @@ class JobStore:
         record); else the
         fresh ring replaces the old, or, nothing put, the old goes (the next finished job makes
         the ring with its keep slots, done_put: its size says keep)."""
-        p = self.ring
         if new:
+            p = self.done
             self.done = p + ".new"
             store.remove(self.done)
-            self._old = self._fp = None
+            rb = self._rb = [None, None, None]
             try:
-                f = self._old = open(p, "rb")
+                f = rb[0] = open(p, "rb")
                 n = f.seek(0, 2) // _SLOT
-                fp = self._fp = bytearray(n)    # keep_done <= 200: 200 B at most, till the end
+                fp = rb[2] = bytearray(n)       # keep_done <= 200: 200 B at most, till the end
                 b = self.slot
                 f.seek(0)
                 for i in range(n):
@@ -182,11 +163,12 @@ class JobStore:
                         fp[i] = _hash(b, 7, b[6])
             except OSError:
                 pass
-        elif self.done != p:
-            for f in (self._old, self._new):
+        elif self._rb is not None:
+            for f in self._rb[:2]:
                 if f is not None:
                     f.close()
-            self._old = self._new = self._fp = None
+            self._rb = None
+            p = self.done[:-4]
             if store.exists(self.done):
                 store.move(self.done, p)
             else:
@@ -200,7 +182,8 @@ class JobStore:
         keep, rebuild()). The job is over: the path kept goes (an idle unit keeps none)."""
         self._id = self._p = None
         b = self.slot
-        f = self._new
+        rb = self._rb
+        f = rb and rb[1]
         if f is None:
             p = self.done
             try:
@@ -211,8 +194,8 @@ class JobStore:
                 b[6] = 0
                 for _ in range(keep):
                     f.write(b)
-            if p != self.ring:          # the boot's new ring: open till rebuild(False)
-                self._new = f
+            if rb:                      # the boot's new ring: open till rebuild(False)
+                rb[1] = f
         try:
             i = fin % keep * _SLOT
             f.seek(i)
@@ -235,7 +218,7 @@ class JobStore:
             f.seek(i)
             f.write(b)
         finally:
-            if f is not self._new:
+            if not rb:
                 f.close()
         return old
 
