@@ -71,9 +71,21 @@ class Unit:
     def now(self):
         return self.port.time()
 
-    def save_state(self):
-        self.state["quota"] = [self.quota.day, self.quota.used]
-        store.save_json(self.state_path, self.state)
+    def save_state(self, force=True):
+        """state.json: boots, rx, the page quota [day, used] (updated in place). force=False
+        (a call's end): written only when the quota moved (a busy line, a call that sent no
+        page: nothing to write, about 0.5 KB of churn saved)."""
+        st = self.state
+        q = self.quota
+        v = st["quota"]
+        if type(v) is not list or len(v) != 2:
+            st["quota"] = [q.day, q.used]
+        elif v[0] != q.day or v[1] != q.used:
+            v[0] = q.day
+            v[1] = q.used
+        elif not force:
+            return
+        store.save_json(self.state_path, st)
 
     def next_rx_id(self):
         """A new received fax's id, rx<boot>-<n>: n counts every reception (docs/unit.md)."""
