@@ -66,3 +66,25 @@ def test_a_call_end_writes_the_state_only_when_the_quota_moved():
     os.remove(path)
     u.save_state()                                    # a reception's id: always written
     assert os.stat(path)
+
+
+def test_final_statuses_are_counted_sent_or_failed():
+    """Unit._emit_status reads contract.fax_status's code and final flag by position."""
+    from faxbridge.core.mqtt import contract
+
+    class Events:
+        def __init__(self):
+            self.got = []
+
+        def event(self, topic, fields):
+            self.got.append((topic, fields))
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+    assert errors == []
+    u = Unit(Port(), cfg)
+    u.link = Events()
+    for code, final in ((-1, False), (-3, False), (0, True), (263, True), (0, True), (403, True)):
+        u._emit_status(contract.fax_status("J", code, "x", final, 1, 0, None, None, 1))
+    assert len(u.link.got) == 6 and u.link.got[0][0] == contract.FAX_STATUS
+    assert u.counters["fax_sent"] == 2 and u.counters["fax_failed"] == 2, u.counters
+    f = contract.fax_status("J", 7, "x", True)
+    assert f[2] == "code" and f[3] == 7 and f[6] == "final" and f[7] is True
