@@ -40,8 +40,5 @@ class RamStore:
     def done_put(self, keep, fin, job_id, docs, ok):
         return None
 
-    def said(self, fin, job_id):
-        return False
-
     def rebuild(self, new):
         pass

@@ -84,7 +84,7 @@ class Unit:
     def now(self):
         return 1700000000
 
-    def save_state(self):
+    def save_state(self, force=True):
         self.saved += 1
 
     def next_rx_id(self):

@@ -43,3 +43,48 @@ def test_telemetry_counts_the_open_jobs_by_state():
     u.jobs.jobs = []
     u._send_telemetry()
     assert u.link.sent[1]["jobs"] == () and u.link.sent[1]["queued"] == 0
+
+
+def test_a_call_end_writes_the_state_only_when_the_quota_moved():
+    """Issue 13 (a call's end: FaxLine.events saved state.json after every call, ~0.5 KB of
+    churn): save_state(False) writes only when the quota's [day, used] changed."""
+    import os
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+    assert errors == []
+    u = Unit(Port(), cfg)
+    path = u.flash + "state.json"
+    assert os.stat(path)                              # written at boot (boots + 1)
+    os.remove(path)
+    u.save_state(False)                               # a busy line: nothing charged
+    assert "state.json" not in os.listdir(u.flash[:-1])
+    u.quota.charge(2, 1700000000)                     # a call that sent 2 pages
+    u.save_state(False)
+    with open(path) as f:
+        import json
+        st = json.load(f)
+    assert st["quota"] == [u.quota.day, 2] and st["boots"] == 1, st
+    os.remove(path)
+    u.save_state()                                    # a reception's id: always written
+    assert os.stat(path)
+
+
+def test_final_statuses_are_counted_sent_or_failed():
+    """Unit._emit_status reads contract.fax_status's code and final flag by position."""
+    from faxbridge.core.mqtt import contract
+
+    class Events:
+        def __init__(self):
+            self.got = []
+
+        def event(self, topic, fields):
+            self.got.append((topic, fields))
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+    assert errors == []
+    u = Unit(Port(), cfg)
+    u.link = Events()
+    for code, final in ((-1, False), (-3, False), (0, True), (263, True), (0, True), (403, True)):
+        u._emit_status(contract.fax_status("J", code, "x", final, 1, 0, None, None, 1))
+    assert len(u.link.got) == 6 and u.link.got[0][0] == contract.FAX_STATUS
+    assert u.counters["fax_sent"] == 2 and u.counters["fax_failed"] == 2, u.counters
+    f = contract.fax_status("J", 7, "x", True)
+    assert f[2] == "code" and f[3] == 7 and f[6] == "final" and f[7] is True

@@ -28,8 +28,12 @@ class MemStore:
         self.ring = {}
         self.new = None             # the ring the boot rebuilds
 
-    def said(self, fin, job_id):
-        return any(v[0] == fin and v[1] == job_id and v[3] for v in self.ring.values())
+    def said(self, rec):
+        """rec with its report mark when the old ring holds it reported (the boot's records())."""
+        if self.new is not None and rec.get("rep") != rec.get("rev") and any(
+                v[0] == rec.get("fin") and v[1] == rec["id"] and v[3] for v in self.ring.values()):
+            rec["rep"] = rec.get("rev")
+        return rec
 
     def rebuild(self, new):
         if new:
@@ -56,7 +60,7 @@ class MemStore:
         self.walks += 1
         for k in list(self.recs):
             if k in self.recs:
-                yield json.loads(self.recs[k])
+                yield self.said(json.loads(self.recs[k]))
 
     def remove(self, job_id, docs=0):
         self.drop_pages(job_id, docs)
@@ -448,7 +452,7 @@ class CountingStore(MemStore):
         for k in sorted(self.recs):
             if k in self.recs:
                 self.read += 1
-                yield json.loads(self.recs[k])
+                yield self.said(json.loads(self.recs[k]))
 
 
 def test_a_finished_job_prunes_by_name_without_reading_the_store():
@@ -868,3 +872,9 @@ def test_a_boot_with_nothing_to_prune_reads_each_record_once():
     js3.recover(T)
     assert st.walks > 1 and ev3 == []
     assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(11, 21)]
+    st.walks = 0
+    js4, ev4 = _make(st, _cfg(keep=5))          # 5 fall out of the ring (_BATCH 8 at most):
+    js4.recover(T)                              # deleted after the one walk (two before)
+    assert st.walks == 1 and ev4 == [] and [r["id"] for r in js4.jobs] == ["open1"]
+    assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(16, 21)]
+    assert sorted(v[1] for v in st.ring.values()) == ["d%02d" % i for i in range(16, 21)]

@@ -212,7 +212,7 @@ class FaxLine:
         self.active = None
         if job is not None:
             u.jobs.end_call(job, code, [("reason", why)], job.get("confirmed", 0), u.now())
-            u.save_state()
+            u.save_state(False)
         self._drop_page()
         if self.rx is not None:
             self.rx.abort()
@@ -238,7 +238,7 @@ class FaxLine:
                     job = self.active
                     self.active = None
                     u.jobs.end_call(job, info["code"], evidence.evidence(info), info.get("pages", 0), u.now())
-                    u.save_state()
+                    u.save_state(False)     # the quota, when the call charged it
                 elif info.get("dir") == "rx":
                     sink = self.rx
                     self.rx = None

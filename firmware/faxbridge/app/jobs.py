@@ -1,13 +1,15 @@
 """Fax jobs on flash: the store of the job lifecycle (core/fax/job.py; docs/unit.md).
 
 The unit's Jobs is the core lifecycle; this module gives it its store. Layout under the folder:
-  <id>.job      the job record (JSON), written atomically (app/store.py)
+  <id>.job      the job record: a head line ("d51 51 1": O open, d finished, D finished and
+                said; fin, seq, documents), then the record as JSON, written atomically; the
+                head is what a boot reads of a finished record
   <id>.p<n>     document n as received (text, pbm or pbmz), moved in from the spool
 Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
 bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
 every boot (Jobs.recover) into <folder>.done.new, renamed over it, so a crash between a record
 and its slot costs nothing. A finished record is saved once, before its status: the slot's
-reported? is its report mark (said()).
+reported? is its report mark (the boot reads it: _known).
 A record is written to <folder>/.tmp (one name, made once: no second path a save) and renamed
 over <id>.job. Records are read one at a time (records()); a .tmp left by a crash (or an
 <id>.job.tmp of an older firmware) is promoted when complete and alone (no <id>.job beside
@@ -33,6 +35,8 @@ class JobStore:
         self.slot = bytearray(_SLOT)
         self.done = folder[:-1] + ".done"   # the ring's path, made once (<ring>.new while the
         # boot rebuilds it: rebuild())
+        self._rb = None     # while the boot rebuilds: [old ring, new ring (open files, None
+        # till made), a byte a slot of the old: its id's _hash (_known)]
         self.tmp = folder + ".tmp"          # every record is written here, then renamed
         self._id = self._p = None           # the last id asked and its record's path (path)
         store.makedirs(folder[:-1])
@@ -50,11 +54,49 @@ class JobStore:
         return "%s%s.p%d" % (self.folder, job_id, n)
 
     def save(self, rec):
-        store.save_json(self.path(rec["id"]), rec, self.tmp)
+        """The record to the one .tmp, renamed over <id>.job: its head line first, then its
+        JSON, each streamed (json.dump writes a number with no allocation: no line built)."""
+        with open(self.tmp, "w") as f:
+            f.write("O" if rec.get("state") != "done" else "D" if rec.get("rep") == rec.get(
+                "rev") else "d")
+            json.dump(rec.get("fin") or 0, f)
+            f.write(" ")
+            json.dump(rec.get("seq", 0), f)
+            f.write(" ")
+            json.dump(len(rec.get("kinds", ())), f)
+            f.write("\n")
+            json.dump(rec, f)
+        store.move(self.tmp, self.path(rec["id"]))
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
-        return _read(self.path(job_id)) if valid_id(job_id) else None
+        return self._read(self.path(job_id)) if valid_id(job_id) else None
+
+    def _read(self, path, h=None):
+        """The record at path, whole (JSON), or None. Given the dict h, a finished record with
+        a head line is read as its head alone, into h: state, fin, seq, rev, rep (equal when
+        said), docs (its JSON not parsed)."""
+        try:
+            with open(path, "rb") as f:
+                c = f.read(1)
+                if c == b"{":                   # an older firmware's record, JSON alone
+                    f.seek(0)
+                else:                           # O, d or D; fin, seq, documents; "\n"
+                    v = f.readline().split()
+                    if not c or c not in b"OdD" or len(v) != 3:
+                        return None
+                    if h is not None and c != b"O":
+                        h["state"] = "done"
+                        h["fin"] = int(v[0]) or None
+                        h["seq"] = int(v[1])
+                        h["docs"] = int(v[2])
+                        h["rev"] = 1
+                        h["rep"] = 1 if c == b"D" else 0
+                        return h
+                rec = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return rec if isinstance(rec, dict) and "id" in rec else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
@@ -71,37 +113,62 @@ class JobStore:
         self.drop_pages(job_id, docs)
         store.remove(self.path(job_id))
 
-    def said(self, fin, job_id):
-        """The ring holds job_id's fin marked reported (a finished record is saved once, before
-        its status: its report mark is its slot's). The slot is fin % the ring's own size, so a
-        ring made under another jobs.keep_done still answers (boot, before it is rebuilt)."""
+    def _known(self, name, h):
+        """h, filled from the old ring, when one of its slots names <name>'s id reported (the
+        boot's walk: no record opened, no path made; seq is not on the ring and is 0: it only
+        orders open jobs), else None. The slots' fingerprints (_rb[2]) say which to read."""
+        rb = self._rb
+        if rb is None or rb[0] is None:
+            return None
+        f, _, fp = rb
+        k = len(name) - 4
+        x = _hash(name, 0, k)
         b = self.slot
-        try:
-            with open(self.folder[:-1] + ".done", "rb") as f:
-                n = f.seek(0, 2) // _SLOT
-                if not n or fin is None:
-                    return False
-                f.seek(fin % n * _SLOT)
-                n = f.readinto(b)
-        except OSError:
-            return False
-        k = len(job_id)
-        if n != _SLOT or not b[5] or b[6] != k or store.u32(b, 0) != fin:
-            return False
-        for j in range(k):
-            if b[7 + j] != ord(job_id[j]):
-                return False
-        return True
+        for i in range(len(fp)):
+            if fp[i] == x:
+                f.seek(i * _SLOT)
+                if f.readinto(b) != _SLOT or b[6] != k or not b[5]:
+                    continue
+                j = 0
+                while j < k and b[7 + j] == ord(name[j]):
+                    j += 1
+                if j == k:
+                    h["state"] = "done"
+                    h["fin"] = store.u32(b, 0)
+                    h["docs"] = b[4]
+                    h["seq"] = 0
+                    h["rev"] = h["rep"] = 1
+                    return h
+        return None
 
     def rebuild(self, new):
-        """new: the boot's rebuild writes a fresh ring beside the old one (said() still reads
-        the old); else the fresh ring replaces the old, or, nothing put, the old goes (the next
-        finished job makes the ring with its keep slots, done_put: its size says keep)."""
-        p = self.folder[:-1] + ".done"
+        """new: the boot's rebuild writes a fresh ring beside the old one, both kept open till
+        it ends (records() reads the old, _known; done_put() writes the new: no open a
+        record); else the
+        fresh ring replaces the old, or, nothing put, the old goes (the next finished job makes
+        the ring with its keep slots, done_put: its size says keep)."""
         if new:
+            p = self.done
             self.done = p + ".new"
             store.remove(self.done)
-        elif self.done != p:
+            rb = self._rb = [None, None, None]
+            try:
+                f = rb[0] = open(p, "rb")
+                n = f.seek(0, 2) // _SLOT
+                fp = rb[2] = bytearray(n)       # keep_done <= 200: 200 B at most, till the end
+                b = self.slot
+                f.seek(0)
+                for i in range(n):
+                    if f.readinto(b) == _SLOT and b[5] and 0 < b[6] <= 40:
+                        fp[i] = _hash(b, 7, b[6])
+            except OSError:
+                pass
+        elif self._rb is not None:
+            for f in self._rb[:2]:
+                if f is not None:
+                    f.close()
+            self._rb = None
+            p = self.done[:-4]
             if store.exists(self.done):
                 store.move(self.done, p)
             else:
@@ -112,18 +179,23 @@ class JobStore:
         """Put a finished job in slot fin % keep of the ring; the job it pushed out: (id, docs,
         reported?) or None; the job itself, not put, when the slot holds a later fin. One slot
         read and written in place (a missing ring is made with keep empty slots: its size says
-        keep, said()). The job is over: the path kept goes (an idle unit keeps none)."""
+        keep, rebuild()). The job is over: the path kept goes (an idle unit keeps none)."""
         self._id = self._p = None
         b = self.slot
-        p = self.done
-        try:
-            f = open(p, "r+b")
-        except OSError:
-            f = open(p, "w+b")
-            store.put32(b, 0, 0)
-            b[6] = 0
-            for _ in range(keep):
-                f.write(b)
+        rb = self._rb
+        f = rb and rb[1]
+        if f is None:
+            p = self.done
+            try:
+                f = open(p, "r+b")
+            except OSError:
+                f = open(p, "w+b")
+                store.put32(b, 0, 0)
+                b[6] = 0
+                for _ in range(keep):
+                    f.write(b)
+            if rb:                      # the boot's new ring: open till rebuild(False)
+                rb[1] = f
         try:
             i = fin % keep * _SLOT
             f.seek(i)
@@ -146,19 +218,27 @@ class JobStore:
             f.seek(i)
             f.write(b)
         finally:
-            f.close()
+            if not rb:
+                f.close()
         return old
 
     def records(self):
-        """Every job record, one at a time, in folder order."""
+        """Every job record, one at a time, in folder order. A finished record comes as its
+        head: id, state, seq, fin, rev, rep, docs, in one dict the walk reuses (what a boot
+        needs of it; get() reads it whole), from the old ring's slot when the boot's rebuild
+        has one naming it reported (_known), else from its head line (_read). An open record,
+        a .tmp and an older firmware's record are read whole."""
+        h = {}
         fix = []                 # (orphan .tmp, its record's path or None) after the walk, at most 8
         for name in store.names(self.folder[:-1]):
             if name.endswith(".job"):
-                rec = _read(self.folder + name)
+                rec = self._known(name, h) or self._read(self.folder + name, h)
+                if rec is h:
+                    h["id"] = name[:-4]
             elif name == ".tmp" or name.endswith(".job.tmp"):
                 # beside its record: a write the crash cut (the record stands); alone: the
                 # record of a new job, complete or torn
-                rec = _read(self.folder + name)
+                rec = self._read(self.folder + name)
                 to = None
                 if rec is not None and valid_id(rec["id"]):
                     to = self.path(rec["id"])
@@ -179,11 +259,10 @@ class JobStore:
                 store.remove(self.folder + name)
 
 
-
-def _read(path):
-    try:
-        with open(path) as f:
-            rec = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return rec if isinstance(rec, dict) and "id" in rec else None
+def _hash(x, i, k):
+    """One byte of the id in x[i:i + k] (a slot's bytes or a name's characters)."""
+    v = 0
+    for j in range(i, i + k):
+        c = x[j]
+        v = (v * 31 + (c if type(c) is int else ord(c))) & 255
+    return v

@@ -12,15 +12,13 @@ no buffer here, so a page of any size costs no RAM beyond the parser's. A crash 
 that the next Spool removes; the command was not acknowledged, so the broker delivers it again
 (docs/mqtt.md "Commands"). Whoever takes the pages (jobs.submit) moves the files away.
 """
-import os
-
-from faxbridge.app.store import makedirs
+from faxbridge.app import store
 
 
 class Spool:
     def __init__(self, folder):
         self.folder = folder.rstrip("/")
-        makedirs(self.folder)
+        store.makedirs(self.folder)
         self.f = None
         self._pages = []
         self.clear()
@@ -40,17 +38,16 @@ class Spool:
         self._pages.append(self._cur)
 
     def pages(self):
-        return list(self._pages)
+        """The pages complete, [(kind, path)]: the spool's own list, which clear() lets go
+        (a new one): no copy."""
+        return self._pages
 
     def clear(self):
-        """Remove every file in the folder (leftovers of a crash included)."""
+        """Remove every file in the folder (leftovers of a crash included), 8 names at a time
+        (store.empty: a folder of many files is never listed whole)."""
         self._close()
         self._pages = []
-        for name in os.listdir(self.folder):
-            try:
-                os.remove(self.folder + "/" + name)
-            except OSError:
-                pass
+        store.empty(self.folder)
 
     abort = clear  # the parser's abort: the same function object, no second one
 

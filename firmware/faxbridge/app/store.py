@@ -89,19 +89,27 @@ def size(path):
 def rmtree(path):
     """Delete a folder and everything in it (a file: just the file)."""
     if os.stat(path)[0] & 0x4000:
-        while True:                       # names are taken before removing (no walk while deleting)
-            batch = []
-            for n in names(path):
-                batch.append(n)
-                if len(batch) == 8:
-                    break
-            for n in batch:
-                rmtree(path + "/" + n)
-            if len(batch) < 8:
-                break
+        empty(path, rmtree)
         os.rmdir(path)
     else:
         os.remove(path)
+
+
+def empty(path, rm=remove):
+    """rm(path/name) for every name in the folder, 8 names taken at a time (no walk while
+    deleting, no list of the whole folder); stops when a batch removes nothing."""
+    while True:
+        batch = []
+        for n in names(path):
+            batch.append(n)
+            if len(batch) == 8:
+                break
+        gone = 0
+        for n in batch:
+            if rm(path + "/" + n) is not False:
+                gone += 1
+        if len(batch) < 8 or not gone:
+            break
 
 
 def move(tmp, path):

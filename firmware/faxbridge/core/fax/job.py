@@ -8,14 +8,16 @@ jobs.max_queued, jobs.max_pages, jobs.keep_done. The page quota is a core.fax.qu
 
 Store interface (app/jobs.py JobStore on flash; tools/ramjobs.py RamStore in RAM for host tools;
 dicts in the tests): save(rec); get(job_id) -> rec or None; records() -> each record on the store,
-one at a time, in any order; remove(job_id, docs); adopt(job_id, pages) moves the documents
-[(kind, path), ...] into the store; page_path(job_id, n); drop_pages(job_id, docs);
+one at a time, in any order (a finished one may come as its head: id, state, seq (0: not read;
+seq orders open jobs), fin, rev, rep and docs, its documents, in a dict the walk reuses; its
+report mark rep == rev when the record or, while the boot rebuilds, the old ring says so: a
+finished record is saved once, before its status, its report mark is its slot's);
+remove(job_id, docs); adopt(job_id, pages) moves the documents [(kind, path), ...] into the
+store; page_path(job_id, n); drop_pages(job_id, docs);
 done_put(keep, fin, job_id, docs, reported) -> what slot fin % keep of the ring of finished
 jobs held, (job_id, docs, reported) or None (the job itself, not put, when the slot holds a
-later fin); said(fin, job_id) -> the ring holds that job
-marked reported (a finished record is saved once, before its status: its report mark is its
-slot's); rebuild(True) starts a fresh ring (the boot's; said() reads the old one till then),
-rebuild(False) puts it in place.
+later fin); rebuild(True) starts a fresh ring (the boot's; records() reads the old one till
+then), rebuild(False) puts it in place.
 Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
 by name through the ring (docs/unit.md).
 """
@@ -302,7 +304,8 @@ class Jobs:
         """After a boot: read the records one at a time, keep the open ones, re-emit what was
         not reported, end or redial a call the restart cut, rebuild the ring of finished jobs
         and prune what it does not hold. One walk when every finished record has a fin and
-        its own slot (the usual boot); it walks again when some must go."""
+        at most _BATCH of them fall out of the ring (the usual boot); it walks again when more
+        must go. A finished record is read as its head (the store's records())."""
         self.jobs = []
         keep = self.cfg["jobs"]["keep_done"]
         st = self.store
@@ -311,6 +314,7 @@ class Jobs:
             redo = []
             old = []       # seqs of the keep newest finished records without a fin (older firmware)
             lost = 0       # finished records outside the keep last: a second walk prunes them
+            drop = []      # ... reported, _BATCH at most: deleted after this walk
             for rec in st.records():
                 seq = rec.get("seq", 0)
                 if seq > self._seq:
@@ -322,7 +326,7 @@ class Jobs:
                     if self.find(rec["id"]) is None:
                         self.jobs.append(rec)
                     continue
-                ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
+                ok = rec.get("rep") == rec.get("rev")
                 if not ok and len(redo) < _BATCH:
                     redo.append(rec["id"])
                 if fin is None:              # ascending insert, the keep newest only
@@ -332,9 +336,16 @@ class Jobs:
                     old.insert(i, seq)
                     if len(old) > keep:
                         del old[0]
-                elif not keep or st.done_put(keep, fin, rec["id"], len(rec.get("kinds", ())), ok) \
-                        is not None:
-                    lost += 1
+                else:
+                    n = rec.get("docs", len(rec.get("kinds", ())))
+                    n = st.done_put(keep, fin, rec["id"], n, ok) if keep else (rec["id"], n, ok)
+                    if n is not None:        # outside the ring: (id, docs, reported?)
+                        if n[2] and len(drop) < _BATCH:
+                            drop.append(n)
+                        else:
+                            lost += 1
+            for n in drop:                   # reported and outside the ring: gone, no walk more
+                st.remove(n[0], n[1])
             sent = 0
             for job_id in redo:
                 rec = st.get(job_id)
@@ -362,12 +373,12 @@ class Jobs:
                     if rec.get("state") != "done":
                         continue
                     fin = rec.get("fin")
-                    ok = rec.get("rep") == rec.get("rev") or st.said(fin, rec["id"])
+                    ok = rec.get("rep") == rec.get("rev")
                     if fin is None and rec.get("seq", 0) in old:
                         fin = base + 1 + old.index(rec.get("seq", 0))
                         batch.append((rec["id"], fin))
                     elif ok and (fin is None or fin <= lo):
-                        batch.append((rec["id"], -len(rec.get("kinds", ()))))
+                        batch.append((rec["id"], -rec.get("docs", len(rec.get("kinds", ())))))
                     if len(batch) == _BATCH:
                         break
                 for job_id, fin in batch:
