@@ -374,11 +374,17 @@ class Jobs:
                         continue
                     fin = rec.get("fin")
                     ok = rec.get("rep") == rec.get("rev")
+                    n = rec.get("docs", len(rec.get("kinds", ())))
                     if fin is None and rec.get("seq", 0) in old:
                         fin = base + 1 + old.index(rec.get("seq", 0))
                         batch.append((rec["id"], fin))
-                    elif ok and (fin is None or fin <= lo):
-                        batch.append((rec["id"], -rec.get("docs", len(rec.get("kinds", ())))))
+                    elif ok and (fin is None or fin <= lo and (not keep or st.done_put(
+                            keep, fin, rec["id"], n, 1) is not None)):
+                        # out of the ring only: a later fin holds its slot (done_put gives
+                        # it back). A fin with no record (a final save the flash refused)
+                        # leaves its slot to the job before: deleted, the ring would name
+                        # it, and a new job of its id would be taken for it (lost)
+                        batch.append((rec["id"], -n))
                     if len(batch) == _BATCH:
                         break
                 for job_id, fin in batch:
