@@ -361,7 +361,7 @@ class Jobs:
             # Rebuild the ring of finished jobs: each finished record among the keep last
             # (fin > self._fin - keep) in its slot; a record from an older firmware (no fin)
             # among the keep newest by seq (`old`) is numbered after them; every other reported
-            # finished record is deleted. Records change after a walk, _BATCH per walk. The
+            # finished record out of the ring is deleted. Records change after a walk, _BATCH per walk. The
             # fresh ring the walk above put together holds the records with a fin already (a
             # later fin won each slot).
             base = self._fin
