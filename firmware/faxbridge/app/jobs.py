@@ -82,8 +82,13 @@ class JobStore:
                 if c == b"{":                   # an older firmware's record, JSON alone
                     f.seek(0)
                 else:                           # O, d or D; fin, seq, documents; "\n"
-                    v = f.readline().split()
-                    if not c or c not in b"OdD" or len(v) != 3:
+                    if not c or c not in b"OdD":
+                        return None
+                    v = f.readline(40)          # at most 28 B: a torn or foreign file is
+                    if v[-1:] != b"\n":         # not read whole into RAM
+                        return None
+                    v = v.split()
+                    if len(v) != 3:
                         return None
                     if h is not None and c != b"O":
                         h["state"] = "done"

@@ -361,7 +361,7 @@ class Jobs:
             # Rebuild the ring of finished jobs: each finished record among the keep last
             # (fin > self._fin - keep) in its slot; a record from an older firmware (no fin)
             # among the keep newest by seq (`old`) is numbered after them; every other reported
-            # finished record is deleted. Records change after a walk, _BATCH per walk. The
+            # finished record out of the ring is deleted. Records change after a walk, _BATCH per walk. The
             # fresh ring the walk above put together holds the records with a fin already (a
             # later fin won each slot).
             base = self._fin
@@ -374,11 +374,17 @@ class Jobs:
                         continue
                     fin = rec.get("fin")
                     ok = rec.get("rep") == rec.get("rev")
+                    n = rec.get("docs", len(rec.get("kinds", ())))
                     if fin is None and rec.get("seq", 0) in old:
                         fin = base + 1 + old.index(rec.get("seq", 0))
                         batch.append((rec["id"], fin))
-                    elif ok and (fin is None or fin <= lo):
-                        batch.append((rec["id"], -rec.get("docs", len(rec.get("kinds", ())))))
+                    elif ok and (fin is None or fin <= lo and (not keep or st.done_put(
+                            keep, fin, rec["id"], n, 1) is not None)):
+                        # out of the ring only: a later fin holds its slot (done_put gives
+                        # it back). A fin with no record (a final save the flash refused)
+                        # leaves its slot to the job before: deleted, the ring would name
+                        # it, and a new job of its id would be taken for it (lost)
+                        batch.append((rec["id"], -n))
                     if len(batch) == _BATCH:
                         break
                 for job_id, fin in batch:
