@@ -133,8 +133,8 @@ def count(kind, path, station="", fine=True):
 
 class FilePage(t4.PageEncoder):
     """A call's one page source: made at its first page with the encoder's row; its line
-    buffer is made by open(), room for the longest coded line of the page's kind at
-    `max_rate` (text rows need about a quarter of a bitmap's), then set to each page in turn by
+    buffer is made by the first open(), room for a piece of a coded row and the longest fill
+    at `max_rate` (t4.line_room, the same for text and bitmaps), then set to each page in turn by
     open(path, kind, sub, ...), which returns it. The text renderer and the bitmap reader are
     made at the first page of their kind and kept with it; per page only the file (and, for a
     pbmz, MicroPython's inflater) is made. The file is closed at the end of the page, when the
@@ -155,12 +155,10 @@ class FilePage(t4.PageEncoder):
         only when a header is laid out: not for a bitmap, nor the same text's next page)."""
         self.close()
         text = kind == "text"
-        # the line buffer: for text rows (t4.max_line_bytes) about a quarter of a bitmap's;
-        # made before the file is opened, so that a MemoryError leaves nothing open
-        k = t4.max_line_bytes(_WIDTH, self.fill, text)
-        if self._buf is None or len(self._buf) < k:
-            self._buf = None                # the smaller one let go first
-            self._buf = bytearray(k)
+        # the line buffer (a piece of a coded row and the longest fill: t4.line_room), made
+        # before the file is opened, so that a MemoryError leaves nothing open
+        if self._buf is None:
+            self._buf = bytearray(t4.line_room(_WIDTH, self.fill))
         self.f, s = _open(path, kind)
         try:
             if text:
@@ -180,7 +178,7 @@ class FilePage(t4.PageEncoder):
             else:
                 rows = self.pbm = _rows(s, self.pbm)
                 fine = rows.src_height > _FINE_LINES
-            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)), text)
+            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)))
             self.fine = fine
         except BaseException:
             self.close()
