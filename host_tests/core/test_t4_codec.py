@@ -208,13 +208,6 @@ def test_page_encoder_rejects_bad_width():
     raises(ValueError, t4dec.Decoder, 0)
 
 
-def test_max_lines_cuts_the_page():
-    rows = random_rows(864, 10)
-    pe = t4.PageEncoder(t4py.BytesRows(rows, 864), 864, max_lines=4)
-    d, sink = decode(read_all(pe), 864)
-    assert d.lines == 4 and sink.bitmap() == rows[:4 * 108]
-
-
 def test_decoder_chunk_sizes_agree():
     w = 1216
     rows = random_rows(w, 8)

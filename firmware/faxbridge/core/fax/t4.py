@@ -85,12 +85,11 @@ class PageEncoder:
     minbits) starts the next page in the same buffers (one encoder for every page: FilePage).
     """
 
-    def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False, max_lines=0):
+    def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False):
         if width <= 0 or width & 7 or width > 0xFFF8:
             raise ValueError("t4: page width must be a positive multiple of 8")
         self.width = width
         self.msb_first = msb_first
-        self.max_lines = max_lines
         self.row = bytearray(width >> 3)
         self._buf = None
         self._st = coder(width)
@@ -150,7 +149,7 @@ class PageEncoder:
                 break
             if st == 1:
                 if not part:        # a new row (else the rest of one coded in part)
-                    if (self.max_lines and self.lines >= self.max_lines) or not self.rows.readrow(row):
+                    if not self.rows.readrow(row):
                         st = 2
                     else:
                         self.lines += 1
