@@ -142,6 +142,19 @@ def test_readinto_any_buffer_size_gives_same_bytes():
     ref = encode(rows, 864, 9600, 10, chunk=4096)
     for chunk in (1, 2, 3, 7, 64, 1000):
         assert encode(rows, 864, 9600, 10, chunk=chunk) == ref
+    # a read larger than 16 383 bytes gets at most that many (the coder's offsets stay small
+    # ints on the ESP32): the same page, 4.5 bits a pixel of it
+    big = pattern_rows(1728, 40, "alt")
+    pe = t4.PageEncoder(t4py.BytesRows(big, 1728), 1728)
+    buf = bytearray(70000)
+    got = bytearray()
+    while True:
+        n = pe.readinto(buf)
+        assert n <= 16383
+        if not n:
+            break
+        got += buf[:n]
+    assert len(got) > 16383 * 2 and bytes(got) == encode(big, 1728, chunk=512)
     pe = t4.PageEncoder(t4py.BytesRows(rows, 864), 864)
     raises(ValueError, pe.readinto, bytearray(0))  # 0 would mean "page done"
     read_all(pe)

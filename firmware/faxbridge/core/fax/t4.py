@@ -111,12 +111,14 @@ class PageEncoder:
             self.minbits = min_bits(params.bit_rate(dcs), params.scan_time_ms(dcs))
 
     def readinto(self, buf):
-        """Copy the next page bytes into buf; 0 when the page is done (buf must not be empty).
-        A row is coded straight into buf while buf has a line buffer's room left, else into
-        the line buffer, from which the next calls take it."""
+        """Copy the next page bytes into buf (at most 16 383 a call); 0 when the page is done
+        (buf must not be empty). A row is coded straight into buf while buf has a line
+        buffer's room left, else into the line buffer, from which the next calls take it."""
         want = len(buf)
         if not want:
             raise ValueError("t4: readinto needs a non-empty buffer")
+        if want > 0x3FFF:   # at most 16 383 bytes a read: at << 16 | lim stays a small int
+            want = 0x3FFF   # on the ESP32 (31 bits), and a viper int
         line = self._buf
         c = self._st
         w = self.width
