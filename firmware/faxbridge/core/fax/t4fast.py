@@ -41,37 +41,36 @@ def enc(row, out, al: int, st) -> int:
     lz8 = ptr8(mhtab.LZ8)  # noqa: F821
     sent = ptr8(mhtab.SENT)  # noqa: F821
     lim = al & 0xFFFF
-    width = s[1]
     i = s[2]
     colour = s[3]
     run = s[4]
     acc = s[5]
     n = s[6]
-    at = al >> 16
-    p = at
-    nb = width >> 3
+    p = al >> 16
+    at = p - s[7]  # where the line would have begun in out: p - at is what it holds so far
+    nb = s[1] >> 3  # bytes of the row
     while i <= nb:
-        if p >= lim:  # out is full to its margin: the rest of the row at the next call
+        if i < nb:
+            v = r[i]
+            if colour:
+                v ^= 0xFF
+            if v == 0:
+                i += 1
+                run += 8
+                continue
+            k = 8
+        else:
+            v = 0x80
+            k = 1
+        if p >= lim:  # out is full to its margin: the rest of the row (from byte i) next call
             s[2] = i
             s[3] = colour
             s[4] = run
             s[5] = acc
             s[6] = n
-            s[7] = s[7] + p - at
+            s[7] = p - at
             return -p
-        if i < nb:
-            v = r[i]
-            if colour:
-                v ^= 0xFF
-            i += 1
-            if v == 0:
-                run += 8
-                continue
-            k = 8
-        else:
-            i += 1
-            v = 0x80
-            k = 1
+        i += 1
         while True:
             z = lz8[v]
             if z >= k:
@@ -112,11 +111,10 @@ def enc(row, out, al: int, st) -> int:
             v = (((v << z) ^ 0xFF) & 0xFF) | sent[k]
             if i > nb:
                 break
-    before = s[7] - at  # bytes of this line given by the calls before, less where this one began
-    need = (before + p) * 8 + n + 12
+    need = (p - at) * 8 + n + 12
     if need < s[0]:
         need = s[0]
-    end = ((need + 7) >> 3) - before
+    end = ((need + 7) >> 3) + at
     if n:
         o[p] = acc
         p += 1
@@ -124,12 +122,13 @@ def enc(row, out, al: int, st) -> int:
         o[p] = 0
         p += 1
     o[end - 1] = o[end - 1] | 0x80
-    s[2] = 0
-    s[3] = 0
-    s[4] = 0
-    s[5] = 0
-    s[6] = 0
-    s[7] = 0
+    if s[2]:  # the line was coded in pieces: the state back to a new line's (all 0)
+        s[2] = 0
+        s[3] = 0
+        s[4] = 0
+        s[5] = 0
+        s[6] = 0
+        s[7] = 0
     return end
 
 

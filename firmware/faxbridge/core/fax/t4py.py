@@ -40,37 +40,36 @@ def enc(row, out, al, st):
     lz8 = mhtab.LZ8
     sent = mhtab.SENT
     lim = al & 0xFFFF
-    width = st[1]
     i = st[2]
     colour = st[3]
     run = st[4]
     acc = st[5]
     n = st[6]
-    at = al >> 16
-    p = at
-    nb = width >> 3
+    p = al >> 16
+    at = p - st[7]  # where the line would have begun in out: p - at is what it holds so far
+    nb = st[1] >> 3  # bytes of the row
     while i <= nb:
-        if p >= lim:  # out is full to its margin: the rest of the row at the next call
+        if i < nb:
+            v = row[i]
+            if colour:
+                v ^= 0xFF
+            if v == 0:
+                i += 1
+                run += 8
+                continue
+            k = 8
+        else:
+            v = 0x80  # the end of the line: close the last run
+            k = 1
+        if p >= lim:  # out is full to its margin: the rest of the row (from byte i) next call
             st[2] = i
             st[3] = colour
             st[4] = run
             st[5] = acc
             st[6] = n
-            st[7] = st[7] + p - at
+            st[7] = p - at
             return -p
-        if i < nb:
-            v = row[i]
-            if colour:
-                v ^= 0xFF
-            i += 1
-            if v == 0:
-                run += 8
-                continue
-            k = 8
-        else:
-            i += 1
-            v = 0x80  # the end of the line: close the last run
-            k = 1
+        i += 1
         while True:
             z = lz8[v]
             if z >= k:
@@ -113,11 +112,10 @@ def enc(row, out, al, st):
             if i > nb:
                 break
     # fill and EOL: zeros so the line has minbits and the EOL's 1 is a byte's last bit
-    before = st[7] - at  # bytes of this line given by the calls before, less where this one began
-    need = (before + p) * 8 + n + 12
+    need = (p - at) * 8 + n + 12
     if need < st[0]:
         need = st[0]
-    end = ((need + 7) >> 3) - before
+    end = ((need + 7) >> 3) + at
     if n:
         out[p] = acc
         p += 1
@@ -125,12 +123,13 @@ def enc(row, out, al, st):
         out[p] = 0
         p += 1
     out[end - 1] = out[end - 1] | 0x80
-    st[2] = 0
-    st[3] = 0
-    st[4] = 0
-    st[5] = 0
-    st[6] = 0
-    st[7] = 0
+    if st[2]:  # the line was coded in pieces: the state back to a new line's (all 0)
+        st[2] = 0
+        st[3] = 0
+        st[4] = 0
+        st[5] = 0
+        st[6] = 0
+        st[7] = 0
     return end
 
 
