@@ -47,8 +47,9 @@ def code_line(row, width, minbits=0, room=0, fn=None):
     buffer PageEncoder makes, t4.line_room): (the line's bytes, how many pieces)."""
     fn = fn or t4.encode_line
     out = bytearray(room or t4.line_room(width, minbits))
-    st = t4.coder(width, minbits)
-    lim = len(out) - 16 - (width >> 10)   # the coder's margin (t4.coder)
+    st = t4.PageEncoder(None, width)._st   # the coder's state (t4.py): a new line's
+    st[0] = minbits
+    lim = len(out) - 16 - (width >> 10)   # the coder's margin (t4.py)
     line = bytearray()
     pieces = 0
     while True:

@@ -43,7 +43,7 @@ def _worker(root, paths):
         # each row coded whole into a 512-byte buffer as PageEncoder codes into a reader's
         out = bytearray(512)
         lim = 512 - 17  # t4._margin(1728)
-        st = t4.coder(1728)
+        st = t4.PageEncoder(None, 1728)._st  # the coder's state (t4.py)
         for label, enc in (("viper", t4.encode_line), ("plain", t4py.enc)):
             total = 0
             for r in rows[:50]:  # warm-up

@@ -15,7 +15,7 @@ A row is coded in pieces, straight into the reader's buffer while it has room, e
 small line buffer (line_room bytes: 64 + the fill of the scan time + a margin, whatever the
 width), never whole: a worst row (alternating pixels) codes to 4.5 bits a pixel, 975 bytes
 at 1728 pixels, which would need a 1 KB block per page source (docs/t4.md "Line buffer").
-The coder's state between pieces is an array "i" (coder(); fields below, used as numbers by
+The coder's state between pieces is an array "i" (fields below, used as numbers by
 t4fast.enc and t4py.enc). The coder stops before an input byte once the piece has reached
 its limit, and one input byte codes to at most 13 + width // 1024 bytes, so a piece never
 overruns (an input byte closes at most 8 runs: 8 codes of at most 13 bits, and one extended
@@ -49,9 +49,13 @@ def min_bits(bps, ms):
     return (bps * ms + 999) // 1000
 
 
-# the coder's state (array "i"): the line's minimum bits, the row's width, then where the row
-# stands between pieces (next input byte, 0 once the line is whole; colour; open run; bits
-# not yet in a byte and their count; bytes of the line given by the pieces before)
+# The coder's state (PageEncoder's _st, an array "i" of 8): the line's minimum bits, the row's
+# width, then where the row stands between pieces (next input byte, 0 once the line is whole;
+# colour; open run; bits not yet in a byte and their count; bytes of the line given by the
+# pieces before). encode_line(row, out, at << 16 | lim, state) codes a piece of the row into
+# out from `at`, stopping before an input byte once `lim` is reached (out must have 16 +
+# width // 1024 bytes beyond lim, and room for the fill from `at` if the line starts there);
+# it returns where the piece ends, negated until the line is whole.
 _E_MIN = const(0)
 _E_I = const(2)
 _PIECE = const(64)  # coded bytes a piece holds at least beyond the fill
@@ -61,17 +65,6 @@ _MARGIN = const(16)  # room past a piece's limit, with width >> 10 more: one inp
 def line_room(width, minbits=0):
     """Bytes of the line buffer for lines of `width` pixels lasting at least minbits."""
     return ((minbits + 7) >> 3) + _PIECE + _MARGIN + (width >> 10)
-
-
-def coder(width, minbits=0):
-    """A coder's state: encode_line(row, out, at << 16 | lim, state) codes a piece of the row
-    into out from `at`, stopping before an input byte once `lim` is reached (out must have
-    16 + width // 1024 bytes beyond lim, and room for the fill from `at` if the line starts
-    there); it returns where the piece ends, negated until the line is whole."""
-    st = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0))  # a constant: no tuple built
-    st[_E_MIN] = minbits
-    st[1] = width
-    return st
 
 
 class PageEncoder:
@@ -92,7 +85,8 @@ class PageEncoder:
         self.msb_first = msb_first
         self.row = bytearray(width >> 3)
         self._buf = None
-        self._st = coder(width)
+        self._st = st = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0))  # a constant: no tuple built
+        st[1] = width
         self.reset(rows, min_bits(bps, ms))
 
     def reset(self, rows, minbits):
