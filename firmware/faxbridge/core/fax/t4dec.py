@@ -45,22 +45,15 @@ class Decoder:
     received page: app/rx.RxSink); the rows are made only for a sink, and again only when a
     page's width differs."""
 
-    # what a decoder without a sink and with the runtime's loop keeps at class level (its
-    # instance dict stays small: app/rx.RxSink adds ten attributes of its own)
-    sink = None
-    fn = staticmethod(_dec)
-    row = prev = b"\0"  # without a sink the decoder draws no row (the loop never writes it)
-
     def __init__(self, width=1728, msb_first=False, sink=None, step=None):
         # step: the decoding loop, the runtime's by default (tests and tools/bench/t4.py pass
         # t4py.dec to run the plain one on MicroPython)
-        if sink is not None:
-            self.sink = sink
-        if step is not None:
-            self.fn = step
+        self.sink = sink
+        self.fn = step or _dec
         # _NSTATE zeros, a constant tuple (frozen: in flash): no list built per decoder
         self.st = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
         self.width = 0
+        self.row = self.prev = bytearray(1)  # without a sink the decoder draws no row
         self.reset(width, msb_first)
 
     def reset(self, width=1728, msb_first=False):
