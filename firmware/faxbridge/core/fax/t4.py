@@ -74,7 +74,7 @@ class PageEncoder:
     (True) or says the page has no more rows (False). `lines` counts the rows coded so far.
     configure(dcs), before the first readinto: the bit rate and scan time of the negotiated
     +FDCS (the Class 2 driver calls it). The line buffer is made at the first readinto, unless
-    one as large is there (app/pages.FilePage makes it before opening a file); reset(rows,
+    one as large is there (app/pages.FilePage makes it when it is made); reset(rows,
     minbits) starts the next page in the same buffers (one encoder for every page: FilePage).
     """
 
