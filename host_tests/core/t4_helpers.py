@@ -42,6 +42,25 @@ def pattern_rows(width, height, kind):
     return bytes(out)
 
 
+def code_line(row, width, minbits=0, room=0, fn=None):
+    """One row coded whole by fn (t4.encode_line) through pieces of `room` bytes (0: the line
+    buffer PageEncoder makes, t4.line_room): (the line's bytes, how many pieces)."""
+    fn = fn or t4.encode_line
+    out = bytearray(room or t4.line_room(width, minbits))
+    st = t4.PageEncoder(None, width)._st   # the coder's state (t4.py): a new line's
+    st[0] = minbits
+    lim = len(out) - 16 - (width >> 10)   # the coder's margin (t4.py)
+    line = bytearray()
+    pieces = 0
+    while True:
+        n = fn(row, out, lim, st)
+        assert 0 < abs(n) <= len(out) and (n < 0) == (st[2] != 0), (n, len(out))
+        line += out[:abs(n)]
+        pieces += 1
+        if n > 0:   # the line is whole
+            return bytes(line), pieces
+
+
 def encode(rows, width, bps=14400, ms=0, msb_first=False, chunk=97):
     pe = t4.PageEncoder(t4py.BytesRows(rows, width), width, bps, ms, msb_first)
     return read_all(pe, chunk)

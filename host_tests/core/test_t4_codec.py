@@ -1,7 +1,7 @@
 """T.4 MH codec: code tables, line format, page framing, decoder (both runtimes)."""
 from faxbridge.core.fax import mhcodes, mhtab, params, t4, t4dec, t4py
 from support import raises
-from t4_helpers import WIDTHS, decode, encode, pattern_rows, random_rows, read_all
+from t4_helpers import WIDTHS, code_line, decode, encode, pattern_rows, random_rows, read_all
 
 
 def _bits(out, n):
@@ -63,17 +63,16 @@ def test_bit_tables():
 
 def test_one_line_by_hand():
     # width 8, row 00001111: white 4 = 1011, black 4 = 011, 16 fill zeros, EOL ends byte 3
-    out = bytearray(16)
-    n = t4py.enc(bytearray(b"\x0f"), out, 8, 0)
-    assert n == 3
+    out = bytearray(code_line(bytearray(b"\x0f"), 8, fn=t4py.enc)[0])
+    assert len(out) == 3
     assert bytes(out[:3]) == b"\x6d\x00\x80"  # LSB-first: first bit in bit 0
-    t4.reverse(out, 3)
+    t4.reverse(out, 0, 3)
     assert bytes(out[:3]) == b"\xb6\x00\x01"  # MSB-first: 1011 0110 ... 0000 0001
 
 
 def test_row_starting_black_gets_white_zero_run():
-    out = bytearray(16)
-    n = t4py.enc(bytearray(b"\xff"), out, 8, 0)
+    out, _ = code_line(bytearray(b"\xff"), 8, fn=t4py.enc)
+    n = len(out)
     # white 0 = 00110101, black 8 = 000101, EOL
     bits = _bits(out, n)
     assert bits.startswith("00110101" + "000101")
@@ -83,18 +82,18 @@ def test_row_starting_black_gets_white_zero_run():
 
 def test_white_line_length_and_scan_time():
     row = bytearray(216)
-    out = bytearray(t4.max_line_bytes(1728, 576))
     # 1728 white = make-up 1728 (9 bits) + white 0 (8) + EOL (12) = 29 bits -> 4 bytes
-    assert t4.encode_line(row, out, 1728, 0) == 4
+    assert len(code_line(row, 1728)[0]) == 4
     # 20 ms at 14400 bit/s = 288 bits = 36 bytes
-    assert t4.encode_line(row, out, 1728, t4.min_bits(14400, 20)) == 36
+    out, pieces = code_line(row, 1728, t4.min_bits(14400, 20))
+    assert len(out) == 36 and pieces == 1
     bits = _bits(out, 36)
     assert bits == "010011011" + "00110101" + "0" * (288 - 17 - 1) + "1"
     # 5 ms at 2400 bit/s = 12 bits: less than the line itself
-    assert t4.encode_line(row, out, 1728, t4.min_bits(2400, 5)) == 4
+    assert len(code_line(row, 1728, t4.min_bits(2400, 5))[0]) == 4
     # 40 ms at 9600 = 384 bits = 48 bytes
-    assert t4.encode_line(row, out, 1728, t4.min_bits(9600, 40)) == 48
-    assert out[47] == 0x80
+    out, _ = code_line(row, 1728, t4.min_bits(9600, 40))
+    assert len(out) == 48 and out[47] == 0x80
 
 
 def test_scan_time_table():
@@ -115,12 +114,12 @@ def test_every_line_meets_min_scan_time():
         d, sink = decode(data, w)
         assert d.lines == 8 and d.bad_lines == 0
         assert sink.bitmap() == rows
-        out = bytearray(t4.max_line_bytes(w, t4.min_bits(bps, ms)))
         row = bytearray(w >> 3)
         for y in range(8):
             row[:] = rows[y * 216:(y + 1) * 216]
-            natural = t4.encode_line(row, out, w, 0)
-            n = t4.encode_line(row, out, w, t4.min_bits(bps, ms))
+            natural = len(code_line(row, w)[0])
+            out, _ = code_line(row, w, t4.min_bits(bps, ms))
+            n = len(out)
             assert n * 8 >= t4.min_bits(bps, ms)
             assert n == max(natural, (t4.min_bits(bps, ms) + 7) // 8)
             assert out[n - 1] == 0x80 and out[n - 2] & 0xF0 == 0  # 11 zeros, then 1
@@ -143,6 +142,19 @@ def test_readinto_any_buffer_size_gives_same_bytes():
     ref = encode(rows, 864, 9600, 10, chunk=4096)
     for chunk in (1, 2, 3, 7, 64, 1000):
         assert encode(rows, 864, 9600, 10, chunk=chunk) == ref
+    # a read larger than 16 383 bytes gets at most that many (the coder's offsets stay small
+    # ints on the ESP32): the same page, 4.5 bits a pixel of it
+    big = pattern_rows(1728, 40, "alt")
+    pe = t4.PageEncoder(t4py.BytesRows(big, 1728), 1728)
+    buf = bytearray(70000)
+    got = bytearray()
+    while True:
+        n = pe.readinto(buf)
+        assert n <= 16383
+        if not n:
+            break
+        got += buf[:n]
+    assert len(got) > 16383 * 2 and bytes(got) == encode(big, 1728, chunk=512)
     pe = t4.PageEncoder(t4py.BytesRows(rows, 864), 864)
     raises(ValueError, pe.readinto, bytearray(0))  # 0 would mean "page done"
     read_all(pe)
@@ -165,37 +177,48 @@ def test_round_trip_every_width_and_pattern():
 
 def test_long_runs_use_extended_makeup():
     # 2432 white = make-up 2432 (000000011101) + white 0
-    out = bytearray(64)
-    n = t4py.enc(bytearray(304), out, 2432, 0)
-    bits = _bits(out, n)
+    out, _ = code_line(bytearray(304), 2432, fn=t4py.enc)
+    bits = _bits(out, len(out))
     assert bits.startswith("000000011101" + "00110101")
     row = bytearray(b"\xff" * 304)
-    n = t4py.enc(row, out, 2432, 0)
-    bits = _bits(out, n)
+    out, _ = code_line(row, 2432, fn=t4py.enc)
+    bits = _bits(out, len(out))
     assert bits.startswith("00110101" + "000000011101" + "0000110111")
 
 
-def test_max_line_bytes_is_enough_for_worst_rows():
-    for w in WIDTHS:
-        need = t4.max_line_bytes(w, 576)
-        for kind in ("alt", "checker1"):
-            rows = pattern_rows(w, 2, kind)
-            out = bytearray(need)
-            row = bytearray(rows[w >> 3:])
-            n = t4.encode_line(row, out, w, 576)
-            assert n <= need
+def test_worst_rows_coded_in_pieces_of_the_line_buffer():
+    """A worst row (4.5 bits a pixel) codes through the line buffer (t4.line_room: the fill
+    and ~64 bytes, not the whole line) in pieces, none beyond the buffer (code_line checks),
+    and the pieces joined are the line coded in one go into a buffer as large as it: at every
+    width, fill and colour; wide runs with extended make-up codes too (a 16384-pixel row
+    with black runs of 3 000 pixels between single pixels: the largest emission of one input
+    byte)."""
+    wide = bytearray(2048)
+    for i in range(0, 1600, 400):
+        wide[i:i + 375] = b"\xff" * 375
+        wide[i + 380] = 0x55
+    cases = [(w, bytearray(pattern_rows(w, 2, kind)[w >> 3:])) for w in WIDTHS
+             for kind in ("alt", "checker1", "black", "edges")] + [(16384, wide), (16384, bytearray(2048))]
+    for w, row in cases:
+        for minbits in (0, 576, 5000):
+            room = t4.line_room(w, minbits)
+            assert room <= (minbits + 7) // 8 + 64 + 16 + 16
+            line, pieces = code_line(row, w, minbits)
+            whole, one = code_line(row, w, minbits, room=len(line) + 64)
+            assert line == whole and one == 1, (w, minbits)
+            assert pieces >= 1 + len(line) // room, (w, minbits, pieces, len(line))
+            if w == 1728 and row[0] == 0xAA and not minbits:
+                # white 0 (8 bits), 864 x (black 1, white 1) (3 + 6 bits), EOL: 975 bytes in
+                # pieces of 64 to 64 + 9 bytes (room 81: 64, a margin of 17)
+                assert len(line) == 975 and room == 81 and pieces == 15, (room, pieces)
+            for fn in (t4py.enc, t4.encode_line):
+                for r in (room, room + 1, room + 7):
+                    assert code_line(row, w, minbits, r, fn)[0] == line, (w, minbits, r)
 
 
 def test_page_encoder_rejects_bad_width():
     raises(ValueError, t4.PageEncoder, t4py.BytesRows(b"", 8), 1727)
     raises(ValueError, t4dec.Decoder, 0)
-
-
-def test_max_lines_cuts_the_page():
-    rows = random_rows(864, 10)
-    pe = t4.PageEncoder(t4py.BytesRows(rows, 864), 864, max_lines=4)
-    d, sink = decode(read_all(pe), 864)
-    assert d.lines == 4 and sink.bitmap() == rows[:4 * 108]
 
 
 def test_decoder_chunk_sizes_agree():
@@ -262,7 +285,7 @@ def test_decoder_ignores_junk_before_first_eol_and_after_rtc():
 def test_decoder_end_counts_unfinished_line():
     rows = pattern_rows(1728, 4, "checker1")  # 4 lines of 2 + 972 bytes
     data = encode(rows, 1728)
-    size = t4.encode_line(bytearray(rows[:216]), bytearray(2000), 1728, 0)  # every line the same
+    size = len(code_line(bytearray(rows[:216]), 1728)[0])  # every line the same
     cut = data[:2 + size + size // 2]  # first EOL, one line, half the second
     d = t4dec.Decoder(1728)
     d.feed(cut)

@@ -5,7 +5,7 @@ test checks that they are the ones in use (so each runtime tests what it runs)."
 import sys
 
 from faxbridge.core.fax import pbm, t4, t4dec, t4py
-from t4_helpers import WIDTHS, Rows, encode, pattern_rows, random_rows
+from t4_helpers import WIDTHS, Rows, code_line, encode, pattern_rows, random_rows
 
 MICROPYTHON = sys.implementation.name == "micropython"
 if MICROPYTHON:
@@ -48,19 +48,20 @@ def _rows_corpus():
 
 
 def test_encoder_twins_identical():
+    """Whole lines and every piece of them the same (pieces of the line buffer and of buffers
+    a few bytes larger: the coder stops at other bytes)."""
     if not MICROPYTHON:
         return test_runtime_uses_the_right_loops()
     for w, rows in _rows_corpus():
         nb = w >> 3
         for minbits in (0, 72, 576):
-            a = bytearray(t4.max_line_bytes(w, minbits))
-            b = bytearray(len(a))
             row = bytearray(nb)
             for y in range(len(rows) // nb):
                 row[:] = rows[y * nb:(y + 1) * nb]
-                na = t4py.enc(row, a, w, minbits)
-                nb2 = t4fast.enc(row, b, w, minbits)
-                assert na == nb2 and a[:na] == b[:nb2], (w, y, minbits)
+                for extra in (0, 5, 300):
+                    room = t4.line_room(w, minbits) + extra
+                    a = code_line(row, w, minbits, room, t4py.enc)
+                    assert a == code_line(row, w, minbits, room, t4fast.enc), (w, y, minbits, room)
 
 
 def test_reverse_and_copy_twins_identical():
@@ -69,9 +70,9 @@ def test_reverse_and_copy_twins_identical():
     data = bytes(range(256))
     a = bytearray(data)
     b = bytearray(data)
-    t4py.rev(a, 200)
-    t4fast.rev(b, 200)
-    assert a == b and a[200:] == data[200:]
+    t4py.rev(a, 7, 200)
+    t4fast.rev(b, 7, 200)
+    assert a == b and a[200:] == data[200:] and a[:7] == data[:7] and a[7] == 0xE0
     d1 = bytearray(20)
     d2 = bytearray(20)
     assert t4py.copy(d1, 3, data, (100 << 16) | 9) == t4fast.copy(d2, 3, data, (100 << 16) | 9) == 9
@@ -97,15 +98,18 @@ def test_decoder_twins_identical():
 
 
 def test_page_encoder_same_with_plain_loops():
+    """Rows coded into the line buffer (reads of 97 bytes, less than its room) and straight
+    into the reader's buffer (reads of 512: pieces at other offsets), MSB-first: the same."""
     rows = random_rows(1728, 3) + pattern_rows(1728, 2, "alt")
-    fast = encode(rows, 1728, 9600, 20, True)
-    fast_loops = t4.encode_line, t4.reverse, t4._copy
-    t4.encode_line, t4.reverse, t4._copy = t4py.enc, t4py.rev, t4py.copy   # the plain loops in t4
-    try:
-        plain = encode(rows, 1728, 9600, 20, True)
-    finally:
-        t4.encode_line, t4.reverse, t4._copy = fast_loops
-    assert plain == fast
+    for chunk in (97, 512):
+        fast = encode(rows, 1728, 9600, 20, True, chunk)
+        fast_loops = t4.encode_line, t4.reverse, t4._copy
+        t4.encode_line, t4.reverse, t4._copy = t4py.enc, t4py.rev, t4py.copy   # the plain loops in t4
+        try:
+            plain = encode(rows, 1728, 9600, 20, True, chunk)
+        finally:
+            t4.encode_line, t4.reverse, t4._copy = fast_loops
+        assert plain == fast, chunk
 
 
 def test_p1_scanner_twins_identical():

@@ -132,9 +132,9 @@ def count(kind, path, station="", fine=True):
 
 
 class FilePage(t4.PageEncoder):
-    """A call's one page source: made at its first page with the encoder's row; its line
-    buffer is made by open(), room for the longest coded line of the page's kind at
-    `max_rate` (text rows need about a quarter of a bitmap's), then set to each page in turn by
+    """A call's one page source: made at its first page with the encoder's row and its line
+    buffer, room for a piece of a coded row and the longest fill at `max_rate` (t4.line_room,
+    the same for text and bitmaps), then set to each page in turn by
     open(path, kind, sub, ...), which returns it. The text renderer and the bitmap reader are
     made at the first page of their kind and kept with it; per page only the file (and, for a
     pbmz, MicroPython's inflater) is made. The file is closed at the end of the page, when the
@@ -145,8 +145,9 @@ class FilePage(t4.PageEncoder):
 
     def __init__(self, max_rate=14400):
         t4.PageEncoder.__init__(self, None, _WIDTH)
-        # a line lasts at most 40 ms (T.4 4.1.3's longest scan time) at the fastest rate
-        self.fill = t4.min_bits(max_rate, 40)
+        # the line buffer: a piece of a coded row and the longest fill, a line lasting at most
+        # 40 ms (T.4 4.1.3's longest scan time) at the fastest rate (t4.line_room)
+        self._buf = bytearray(t4.line_room(_WIDTH, t4.min_bits(max_rate, 40)))
         self.f = self.text = self.pbm = self.tpath = None
         self.fine = True
 
@@ -155,12 +156,6 @@ class FilePage(t4.PageEncoder):
         only when a header is laid out: not for a bitmap, nor the same text's next page)."""
         self.close()
         text = kind == "text"
-        # the line buffer: for text rows (t4.max_line_bytes) about a quarter of a bitmap's;
-        # made before the file is opened, so that a MemoryError leaves nothing open
-        k = t4.max_line_bytes(_WIDTH, self.fill, text)
-        if self._buf is None or len(self._buf) < k:
-            self._buf = None                # the smaller one let go first
-            self._buf = bytearray(k)
         self.f, s = _open(path, kind)
         try:
             if text:
@@ -180,7 +175,7 @@ class FilePage(t4.PageEncoder):
             else:
                 rows = self.pbm = _rows(s, self.pbm)
                 fine = rows.src_height > _FINE_LINES
-            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)), text)
+            self.reset(rows, t4.min_bits(bps, params.scan_ms(st, 1 if fine else 0)))
             self.fine = fine
         except BaseException:
             self.close()

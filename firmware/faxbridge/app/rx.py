@@ -68,7 +68,7 @@ class RxSink(t4dec.Decoder):
         while i < n:                          # LSB-first data: reversed into MSB-first
             k = min(n - i, len(b))
             b[:k] = mv[i:i + k]
-            t4.reverse(b, k)
+            t4.reverse(b, 0, k)
             v = full if k == len(b) else full[:k]   # one view a piece, none when it is whole
             self.f.write(v)
             self.feed(v)

@@ -35,14 +35,17 @@ class PbmRows:
     """PbmRows(None, width) makes the buffers only; open(f) reads a header into them (one
     reader for every page: app/pages.FilePage)."""
 
+    # made by the first image that needs them (class-level None until then: an instance dict
+    # of 12 slots for a plain P4, not 17, and fewer tables left behind as it grows)
+    _zero = None  # white, for the bytes right of a narrow image
+    _scr = None  # 32 bytes through which a wide P4 row's right part is skipped
+    _chunk = None  # P1 digits as read, and the P1 scanner's state (_st)
+
     def __init__(self, f, width=1728):
         if width <= 0 or width & 7:
             raise ValueError("pbm: page width must be a positive multiple of 8")
         self.width = width
         self._one = bytearray(1)
-        self._zero = None  # white, for the bytes right of a narrow image
-        self._scr = None  # 32 bytes through which a wide P4 row's right part is skipped
-        self._chunk = None  # P1 digits as read, and the P1 scanner's state (_st)
         if f is not None:
             self.open(f)
 

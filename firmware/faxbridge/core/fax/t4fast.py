@@ -32,34 +32,45 @@ _DEC2 = _table(mhtab.DEC2, "H", 1)
 
 
 @micropython.viper
-def enc(row, out, width: int, minbits: int) -> int:
-    """Twin of t4py.enc: code one row into out[0:], return the byte count."""
+def enc(row, out, al: int, st) -> int:
+    """Twin of t4py.enc: the row (from where st says) into out from al >> 16, return its end."""
+    s = ptr32(st)  # noqa: F821
     r = ptr8(row)  # noqa: F821
     o = ptr8(out)  # noqa: F821
     tab = ptr32(_ENC)  # noqa: F821
     lz8 = ptr8(mhtab.LZ8)  # noqa: F821
     sent = ptr8(mhtab.SENT)  # noqa: F821
-    acc = 0
-    n = 0
-    p = 0
-    colour = 0
-    run = 0
-    nb = width >> 3
-    i = 0
+    lim = al & 0xFFFF
+    i = s[2]
+    colour = s[3]
+    run = s[4]
+    acc = s[5]
+    n = s[6]
+    p = al >> 16
+    at = p - s[7]  # where the line would have begun in out: p - at is what it holds so far
+    nb = s[1] >> 3  # bytes of the row
     while i <= nb:
         if i < nb:
             v = r[i]
             if colour:
                 v ^= 0xFF
-            i += 1
             if v == 0:
+                i += 1
                 run += 8
                 continue
             k = 8
         else:
-            i += 1
             v = 0x80
             k = 1
+        if p >= lim:  # out is full to its margin: the rest of the row (from byte i) next call
+            s[2] = i
+            s[3] = colour
+            s[4] = run
+            s[5] = acc
+            s[6] = n
+            s[7] = p - at
+            return -p
+        i += 1
         while True:
             z = lz8[v]
             if z >= k:
@@ -100,10 +111,10 @@ def enc(row, out, width: int, minbits: int) -> int:
             v = (((v << z) ^ 0xFF) & 0xFF) | sent[k]
             if i > nb:
                 break
-    need = p * 8 + n + 12
-    if need < minbits:
-        need = minbits
-    end = (need + 7) >> 3
+    need = (p - at) * 8 + n + 12
+    if need < s[0]:
+        need = s[0]
+    end = ((need + 7) >> 3) + at
     if n:
         o[p] = acc
         p += 1
@@ -111,15 +122,21 @@ def enc(row, out, width: int, minbits: int) -> int:
         o[p] = 0
         p += 1
     o[end - 1] = o[end - 1] | 0x80
+    if s[2]:  # the line was coded in pieces: the state back to a new line's (all 0)
+        s[2] = 0
+        s[3] = 0
+        s[4] = 0
+        s[5] = 0
+        s[6] = 0
+        s[7] = 0
     return end
 
 
 @micropython.viper
-def rev(buf, n: int):
-    """Twin of t4py.rev: reverse the bit order of buf[0:n] in place."""
+def rev(buf, i: int, n: int):
+    """Twin of t4py.rev: reverse the bit order of buf[i:n] in place."""
     b = ptr8(buf)  # noqa: F821
     t = ptr8(mhtab.REV)  # noqa: F821
-    i = 0
     while i < n:
         b[i] = t[b[i]]
         i += 1

@@ -4,8 +4,8 @@ test_t4_twins.py checks they give the same bytes). On MicroPython this module is
 by tests and tools/bench/t4.py (its loops put in t4, Decoder(step=t4py.dec)): the board never
 carries it (tools/build.py skips the CPython branch of t4.py, t4dec.py and pbm.py).
 
-    enc(row, out, width, minbits) -> n      one coded line (MH data, fill, EOL) into out
-    rev(buf, n)                             bit order of buf[0:n] reversed in place
+    enc(row, out, at << 16 | lim, st) -> end   a coded line (MH data, fill, EOL), in pieces
+    rev(buf, i, n)                          bit order of buf[i:n] reversed in place
     copy(dst, doff, src, soff << 16 | n) -> n
     dec(state, data, pos, row) -> pos       decoder step (state layout: t4dec)
     p1row(chunk, state, row)                P1 digits into a row (state layout: pbm)
@@ -31,32 +31,45 @@ _DEC = _words("H", mhtab.DEC)
 _DEC2 = _words("H", mhtab.DEC2)
 
 
-def enc(row, out, width, minbits):
-    """Encode one row into out[0:]: MH data, fill, EOL. Returns the byte count."""
+def enc(row, out, al, st):
+    """Code the row (from where st, t4.py's coder state, says) into out from al >> 16 on,
+    stopping before an input byte once al & 0xFFFF is reached: MH data, and once the row is
+    done fill and EOL. Returns where the bytes written end; negated while the line is not
+    whole (the next call goes on from where this one stopped)."""
     tab = _ENC
     lz8 = mhtab.LZ8
     sent = mhtab.SENT
-    acc = 0
-    n = 0
-    p = 0
-    colour = 0
-    run = 0
-    nb = width >> 3
-    i = 0
+    lim = al & 0xFFFF
+    i = st[2]
+    colour = st[3]
+    run = st[4]
+    acc = st[5]
+    n = st[6]
+    p = al >> 16
+    at = p - st[7]  # where the line would have begun in out: p - at is what it holds so far
+    nb = st[1] >> 3  # bytes of the row
     while i <= nb:
         if i < nb:
             v = row[i]
             if colour:
                 v ^= 0xFF
-            i += 1
             if v == 0:
+                i += 1
                 run += 8
                 continue
             k = 8
         else:
-            i += 1
             v = 0x80  # the end of the line: close the last run
             k = 1
+        if p >= lim:  # out is full to its margin: the rest of the row (from byte i) next call
+            st[2] = i
+            st[3] = colour
+            st[4] = run
+            st[5] = acc
+            st[6] = n
+            st[7] = p - at
+            return -p
+        i += 1
         while True:
             z = lz8[v]
             if z >= k:
@@ -99,23 +112,30 @@ def enc(row, out, width, minbits):
             if i > nb:
                 break
     # fill and EOL: zeros so the line has minbits and the EOL's 1 is a byte's last bit
-    need = p * 8 + n + 12
-    if need < minbits:
-        need = minbits
-    end = (need + 7) >> 3
+    need = (p - at) * 8 + n + 12
+    if need < st[0]:
+        need = st[0]
+    end = ((need + 7) >> 3) + at
     if n:
         out[p] = acc
         p += 1
     while p < end:
         out[p] = 0
         p += 1
-    out[end - 1] |= 0x80
+    out[end - 1] = out[end - 1] | 0x80
+    if st[2]:  # the line was coded in pieces: the state back to a new line's (all 0)
+        st[2] = 0
+        st[3] = 0
+        st[4] = 0
+        st[5] = 0
+        st[6] = 0
+        st[7] = 0
     return end
 
 
-def rev(buf, n):
+def rev(buf, i, n):
     r = mhtab.REV
-    for i in range(n):
+    for i in range(i, n):
         buf[i] = r[buf[i]]
 
 
