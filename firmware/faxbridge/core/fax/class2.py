@@ -70,7 +70,6 @@ class Class2(c.Machine):
         mv = memoryview(self._buf)
         out = mv[n:]
         self._full = (out[:n], out[:n + 1], mv[:2 * n + 1], mv, mv[:n], out)
-        self._cap = 2 * n + 1     # unstuff's cap: a full buffer (framing.py)
         self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
         self._rx_lead = False     # CR/LF right after CONNECT is not page data (data_mode)
         c.Machine.__init__(self, cfg, sink_factory)
@@ -256,7 +255,8 @@ class Class2(c.Machine):
                 st = self._fst
                 st[0] = i
                 st[1] = n
-                cap = self._cap
+                cap = len(self._buf) - 1  # unstuff's cap: a full buffer (framing.py); not an
+                                          # attribute: 29 of them fill a table of 29 slots, 30 take 37
                 while True:
                     framing.unstuff(st, data, self._buf, cap)
                     k = st[2]
