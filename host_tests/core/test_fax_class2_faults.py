@@ -259,10 +259,10 @@ def test_a_next_state_column_that_drifts_from_its_action_is_caught():
     from faxbridge.core.fax import c2core
     good = c2core.TABLE
     k = 0
-    probe, reset = c2core.STATE_NAMES.index("probe"), c2core.STATE_NAMES.index("reset")  # private
+    probe = c2core.STATE_NAMES.index("probe")   # _PROBE: private
     while good[k] != probe | 1 << 5:            # _PROBE | _OK
         k += 3
-    c2core.TABLE = good[:k + 2] + (1 << reset,) + good[k + 3:]
+    c2core.TABLE = good[:k + 2] + (1 << c2core.RESET,) + good[k + 3:]
     try:
         r = Rig({"idle_check": 60})
         r.tick(61)

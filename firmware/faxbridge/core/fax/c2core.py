@@ -9,12 +9,12 @@ from micropython import const
 from faxbridge.core.fax import at, dialect, evidence, framing, status
 
 # States (names in STATE_NAMES, same order); those no other module reads are private (a
-# module dict of 29 names takes 29 slots, 31 take 37).
+# module dict of 29 names takes 29 slots, 30 take 37).
 _OFF = const(0)
 INIT = const(1)       # init list: one command at a time
 IDLE = const(2)
 _PROBE = const(3)     # "AT" to an idle modem
-_RESET = const(4)     # ATZ sent
+RESET = const(4)      # ATZ sent
 RESET_WAIT = const(5)  # ATZ got no answer: wait reset_backoff, then ATZ again
 SETUP = const(6)      # AT+FDIS= before dialling or before a page
 DIAL = const(7)       # ATD sent: +FCON, +FCSI:, +FDIS:, OK
@@ -62,13 +62,13 @@ _GONE = const(_END | _HUP)                # what the guard (_G) and a failure le
 TABLE = (
     # state | event | guard  action             next states
     _CLASSQ | _ANY,          "class_pick",       1 << INIT | 1 << RESET_WAIT,       # none listed: back off
-    INIT | _ANY,             "init_next",        1 << INIT | 1 << IDLE | 1 << _RESET,  # ERROR on a required one
+    INIT | _ANY,             "init_next",        1 << INIT | 1 << IDLE | 1 << RESET,  # ERROR on a required one
     _PROBE | _OK,            "idle",             1 << IDLE,                         # "AT" answered
     _PROBE | _ERROR,         "idle",             1 << IDLE,
-    _RESET | _OK,            "reinit",           _END,                              # ATZ answered
+    RESET | _OK,             "reinit",           _END,                              # ATZ answered
     SETUP | _ANY | _G,       "setup_done",       _GONE | 1 << DIAL | 1 << FDT,      # AT+FDIS= (5.5.2)
     DIAL | _OK | _G,         "call_ok",          _GONE | 1 << FDT,                  # +FCON seen, else 9001
-    DIAL | _ANY,             "dial_failed",      _GONE,                             # BUSY 263, ...; CONNECT 205001
+    DIAL | _ANY,             "call_failed",      _GONE,                             # BUSY 263, ...; CONNECT 205001
     FDT | _CONNECT,          "fdt_connect",      1 << XONWAIT | 1 << TXDATA | 1 << TXEND,
     FDT | _OK | _G,          "fdt_again",        _GONE | 1 << FDT,                  # fdt_retries, then 7200
     FDT | _ANY,              "lost",             _GONE,                             # +FHNG: end; NO CARRIER: 488
@@ -83,23 +83,22 @@ TABLE = (
     TXPPM | _ERROR,          "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,     # T.32: RTN, PIN
     TXPPM | _ANY,            "lost",             _GONE,
     ANSWER | _OK | _G,       "call_ok",          _GONE | 1 << FDR,                  # +FCON seen, else 9001
-    ANSWER | _ANY,           "answer_failed",    _GONE,                             # VOICE 3936, NO CARRIER 488
+    ANSWER | _ANY,           "call_failed",      _GONE,                             # VOICE 3936, NO CARRIER 488
     FDR | _CONNECT,          "fdr_connect",      1 << RXDATA,                       # DC2, data to DLE ETX
     FDR | _OK | _G,          "fdr_ok",           _GONE | 1 << FDR,                  # after EOP: ATH
     FDR | _ANY,              "lost",             _GONE,
     RXPOST | _OK,            "page_received",    _GONE | 1 << FPTS | 1 << FDR,      # AT+FPTS= if ours differs
     RXPOST | _ANY,           "lost",             _GONE,
     FPTS | _ANY | _G,        "fdr",              _GONE | 1 << FDR,                  # ERROR tolerated
-    HANGUP | _ERROR,         "hangup_refused",   _GONE,                             # AT+FK refused: ATH once
-    HANGUP | _ANY,           "finish",           _END,
-    INIT | _TIMEOUT,         "reset",            1 << _RESET,                       # ATZ
-    _CLASSQ | _TIMEOUT,      "reset",            1 << _RESET,
-    _PROBE | _TIMEOUT,       "reset",            1 << _RESET,
-    HANGUP | _TIMEOUT,       "reset",            1 << _RESET,
-    _RESET | _TIMEOUT,       "unresponsive",     1 << RESET_WAIT,                   # wait reset_backoff
-    RESET_WAIT | _TIMEOUT,   "reset",            1 << _RESET,
+    HANGUP | _ANY,           "finish",           _GONE,                             # end; AT+FK refused: ATH once
+    INIT | _TIMEOUT,         "reset",            1 << RESET,                        # ATZ
+    _CLASSQ | _TIMEOUT,      "reset",            1 << RESET,
+    _PROBE | _TIMEOUT,       "reset",            1 << RESET,
+    HANGUP | _TIMEOUT,       "reset",            1 << RESET,
+    RESET | _TIMEOUT,        "reset",            1 << RESET_WAIT,                   # wait reset_backoff
+    RESET_WAIT | _TIMEOUT,   "reset",            1 << RESET,
     DIAL | _TIMEOUT,         "dial_timeout",     _HUP,                              # CR aborts the dial
-    RXDATA | _TIMEOUT,       "reset",            1 << _RESET,                       # no DLE ETX after CAN
+    RXDATA | _TIMEOUT,       "reset",            1 << RESET,                        # no DLE ETX after CAN
     _ALL | _TIMEOUT,         "timed_out",        _HUP,                              # 205001, leave the call
 )
 
@@ -290,7 +289,7 @@ class Machine:
         self._xoff_t = None
         self._lines.reset()
         self.write(framing.END + b"\r")      # leave data mode if it is stuck there
-        self.command("Z", _RESET, now, self.cfg["reset_timeout"])
+        self.command("Z", RESET, now, self.cfg["reset_timeout"])
 
     # ---- input: response lines (XON/XOFF: class2.Class2.feed) ------------------------
 

@@ -317,7 +317,9 @@ class Class2(c.Machine):
 
 
 def _rx_page_end(m, now):
-    """DLE ETX from the modem: the page ends, with the sink's verdict (c2call.page_end)."""
+    """DLE ETX from the modem: the page ends with the sink's verdict, (lines, bad_lines), or
+    none when the page was not kept (cancelled, failed); our +FPTS is then 1 (MCF) when the
+    page has lines and bad lines <= rx_bad_pct %, else 2 (RTN); +FPTS:, +FET:, OK follow."""
     s = m._sess
     verdict = None
     if s.page_open and s.outcome is None:
@@ -329,7 +331,13 @@ def _rx_page_end(m, now):
             s.outcome = (205001, "sink: %s" % e)
     elif s.page_open:
         m.abort_page(s)
-    a.page_end(m, s, verdict, now)
+    s.ppr = None
+    s.ppm = None
+    s.verdict = verdict
+    if verdict is not None:
+        lines, bad = verdict
+        s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * m.cfg["rx_bad_pct"] else 2
+    m.goto(c.RXPOST, now, m.cfg["fet_timeout"])
 
 
 def _fault(s, e, index, doing):
