@@ -18,10 +18,7 @@ endings) and c2call (the actions of TABLE); framing.py frames page data. This mo
 configuration and the only code that touches page sources (readinto) and sinks (begin_page,
 write, end_page, abort), catching their errors: the page I/O hooks c2core.Machine lists.
 """
-from array import array
-
-from faxbridge.core.fax import at, c2call as a, c2core as c, dial, dialect, framing
-from faxbridge.core.fax.c2core import STATE_NAMES  # noqa: F401 (the driver's names)
+from faxbridge.core.fax import at, c2call as a, c2core as c, dial, framing
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
 
@@ -46,6 +43,8 @@ DEFAULTS = (
 class Class2(c.Machine):
     _acts = a     # TABLE's actions, by name (c2core.Machine._dispatch): one class attribute
     def __init__(self, config=None, sink_factory=None):
+        from array import array                   # here, not module names: once per driver
+        from faxbridge.core.fax import dialect
         cfg = {}
         for i in range(0, len(DEFAULTS), 2):
             cfg[DEFAULTS[i]] = DEFAULTS[i + 1]
@@ -274,9 +273,26 @@ class Class2(c.Machine):
                                 if s.outcome is None:
                                     s.outcome = (205001, "sink: %s" % e)
                                     self.rx_cancel(s, now)
-                    if etx:
-                        st[3] = 0
-                        _rx_page_end(self, now)
+                    if etx:           # the page ends, with the sink's verdict: (lines, bad_lines),
+                        st[3] = 0         # or None when it was not kept (cancelled, failed)
+                        s = self._sess
+                        verdict = None
+                        if s.page_open and s.outcome is None:
+                            s.page_open = False
+                            try:
+                                verdict = s.sink.end_page()
+                            except Exception as e:
+                                verdict = (0, 0)
+                                s.outcome = (205001, "sink: %s" % e)
+                        elif s.page_open:
+                            self.abort_page(s)
+                        s.ppr = s.ppm = None
+                        s.verdict = verdict
+                        if verdict is not None:   # our +FPTS: 1 (MCF) when the page has lines and
+                            # bad lines <= rx_bad_pct %, else 2 (RTN); +FPTS:, +FET:, OK follow
+                            s.our_ppr = 1 if verdict[0] > 0 and verdict[1] * 100 <= verdict[0] * self.cfg[
+                                "rx_bad_pct"] else 2
+                        self.goto(c.RXPOST, now, self.cfg["fet_timeout"])
                         i = st[0]         # what follows DLE ETX: response lines
                         break
                 continue
@@ -314,30 +330,6 @@ class Class2(c.Machine):
             s.sink.abort()
         except Exception:
             pass
-
-
-def _rx_page_end(m, now):
-    """DLE ETX from the modem: the page ends with the sink's verdict, (lines, bad_lines), or
-    none when the page was not kept (cancelled, failed); our +FPTS is then 1 (MCF) when the
-    page has lines and bad lines <= rx_bad_pct %, else 2 (RTN); +FPTS:, +FET:, OK follow."""
-    s = m._sess
-    verdict = None
-    if s.page_open and s.outcome is None:
-        s.page_open = False
-        try:
-            verdict = s.sink.end_page()
-        except Exception as e:
-            verdict = (0, 0)
-            s.outcome = (205001, "sink: %s" % e)
-    elif s.page_open:
-        m.abort_page(s)
-    s.ppr = None
-    s.ppm = None
-    s.verdict = verdict
-    if verdict is not None:
-        lines, bad = verdict
-        s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * m.cfg["rx_bad_pct"] else 2
-    m.goto(c.RXPOST, now, m.cfg["fet_timeout"])
 
 
 def _fault(s, e, index, doing):
