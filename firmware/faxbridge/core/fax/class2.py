@@ -254,8 +254,9 @@ class Class2(c.Machine):
                 st = self._fst
                 st[0] = i
                 st[1] = n
-                cap = len(self._buf) - 1  # unstuff's cap: a full buffer (framing.py); not an
-                                          # attribute: 29 of them fill a table of 29 slots, 30 take 37
+                # unstuff's cap, a full buffer (framing.py): not an attribute (the driver's 29
+                # fill a table of 29 slots, a 30th would take 37)
+                cap = len(self._buf) - 1
                 while True:
                     framing.unstuff(st, data, self._buf, cap)
                     k = st[2]
@@ -288,11 +289,10 @@ class Class2(c.Machine):
                             self.abort_page(s)
                         s.ppr = s.ppm = None
                         s.verdict = verdict
-                        if verdict is not None:   # our +FPTS: 1 (MCF) when the page has lines and
-                            # bad lines <= rx_bad_pct %, else 2 (RTN); +FPTS:, +FET:, OK follow
-                            s.our_ppr = 1 if verdict[0] > 0 and verdict[1] * 100 <= verdict[0] * self.cfg[
-                                "rx_bad_pct"] else 2
-                        self.goto(c.RXPOST, now, self.cfg["fet_timeout"])
+                        if verdict is not None:   # our +FPTS: 1 (MCF) when the page has lines
+                            lines, bad = verdict   # and bad lines <= rx_bad_pct %, else 2 (RTN)
+                            s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * self.cfg["rx_bad_pct"] else 2
+                        self.goto(c.RXPOST, now, self.cfg["fet_timeout"])   # +FPTS:, +FET:, OK
                         i = st[0]         # what follows DLE ETX: response lines
                         break
                 continue
