@@ -157,7 +157,7 @@ def call_ok(m, s, name, now):
 
 
 def call_failed(m, s, name, now):
-    """A final result but OK to ATD: BUSY, NO ANSWER, ... (spec/fax.md rows), NO CARRIER after
+    """A final result other than OK to ATD: BUSY, NO ANSWER, ... (spec/fax.md rows), NO CARRIER after
     +FCON 488, CONNECT (a data modem answered) 205001. To ATA before +FCON: the answer codes,
     not the dialling ones; after +FCON the call is lost."""
     tx = s.dir == "tx"
