@@ -122,10 +122,12 @@ class LineReader:
     None when data ran out mid-line (no tuple per line). Bytes outside printable ASCII become
     '?'; a line longer than size - cmd is cut (the rest is dropped and counted in `overflows`).
     The last `cmd` bytes of the buffer are not for lines: `self.cmd`, a view of them, is where
-    the machine makes its AT commands (command(body, buf)).
+    the machine makes its AT commands (command(body, buf)). 192 bytes by default: lines keep
+    128 (a Class 2 response is under 40, the AT+FCLASS=? listing under 30; longer information
+    text is not read), commands 64 (ATDT and a 40-digit number, an init command of 40).
     """
 
-    def __init__(self, size=256, cmd=64):
+    def __init__(self, size=192, cmd=64):
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
         self.cmd = self._mv[size - cmd:]
