@@ -624,3 +624,35 @@ def test_the_section_of_each_message_class():
         assert checktab.SECTIONS[table[k]][1] == want.get(k, "C"), k
     # the fault reports (取消報告, 取消確認報告) get the section of fault reports, its own index
     assert table[cat.CANCEL_REP] == table[cat.CONFIRM_REP] != table[cat.REP]
+
+
+def _consts(mod, prefix):
+    """The `NAME = const(N)` lines of a module's source whose name starts with prefix."""
+    out = {}
+    with open(mod.__file__) as f:
+        for line in f:
+            if line.startswith(prefix) and "= const(" in line:
+                name, rest = line.split("=", 1)
+                out[name.strip()] = int(rest.split("const(", 1)[1].split(")", 1)[0])
+    return out
+
+
+def test_the_ix_offsets_checks_and_outbound_name_are_checktabs():
+    """checktab's ix offsets are private (no module name each); checks.py and outbound.py name
+    the ones they read with constants of their own: each must be checktab's, and reading them
+    must find the fields they name (message type, route) in the compiled ix."""
+    from faxbridge.core.cafis import outbound
+    tab = _consts(checktab, "_AT_")
+    assert len(tab) >= 8 and not hasattr(checktab, "AT_MT")
+    for mod in (checks, outbound):
+        own = _consts(mod, "_AT_")
+        assert own, mod
+        for k in own:
+            assert own[k] == tab[k], (mod, k, own[k], tab[k])
+    c = h.checker()
+    cl = c.cl
+    assert (c.ix[tab["_AT_MT"]], c.ix[tab["_AT_MT"] + 1]) == cl.at("msg_type")
+    assert (c.ix[tab["_AT_ROUTE"]], c.ix[tab["_AT_ROUTE"] + 1]) == cl.at("route")
+    assert (c.ix[tab["_AT_DST"]], c.ix[tab["_AT_DST"] + 1]) == cl.at("dst_co")
+    assert (c.ix[tab["_AT_TMT"]], c.ix[tab["_AT_TMT"] + 1]) == c.tl.at("msg_type")
+    assert (c.ix[tab["_AT_TCONN"]], c.ix[tab["_AT_TCONN"] + 1]) == c.tl.at("conn_co")

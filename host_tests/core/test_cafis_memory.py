@@ -115,3 +115,19 @@ def test_the_units_imports_do_not_reach_the_session_engine():
             todo += _imports(m)
     assert sorted(seen) == ["catalogue", "checks", "checktab", "layout", "records", "registry", "report",
                             "routes", "verdict"], seen      # not errors: the 3.3.5 texts are for tools
+
+
+def test_the_registrys_load_helpers_are_not_module_functions():
+    """The registry is read once, at boot: load's helpers are made while it runs, so the module
+    keeps 17 names or fewer (a table of 17 slots; 23 with the six helpers) and no function of
+    them stays in RAM (frozen) after boot. The count is MicroPython's (CPython's module dict
+    holds more)."""
+    for name in ("_str", "_list", "_keys", "_msg_types", "_routes", "_state"):
+        assert not hasattr(registry, name), name
+    if MP:
+        assert len(registry.__dict__) <= 17, sorted(registry.__dict__)
+    try:
+        registry.load({"format": "faxbridge-cafis-registry/1", "companies": [{"code": 5}], "centers": []})
+        raise AssertionError("a company code that is not a string was taken")
+    except registry.RegistryError as e:
+        assert "companies[0].code must be a string" in str(e), e

@@ -174,7 +174,7 @@ def test_deployment_layout_and_catalogue():
     d = h.example_dict()
     d["layouts"] = {"center": {"header": 64, "min": 64, "max": 512, "fields": fields}}
     d["message_types"] = [{"code": c, "name": e, "name_ja": j, "class": n, "answers": list(a)}
-                          for c, e, j, k, a in catalogue.table(catalogue.DEFAULT) for n in [catalogue.class_name(k)]]
+                          for c, e, j, k, a in catalogue.table(catalogue.DEFAULT) for n in [catalogue.CLASS_NAMES[k]]]
     d["message_types"].append({"code": "0500", "name": "balance", "name_ja": "残高照会", "class": "request",
                                "answers": ["0510"]})
     d["message_types"].append({"code": "0510", "name": "balance report", "class": "report"})
@@ -246,9 +246,40 @@ def test_the_default_catalogue_index_is_the_constants():
     assert default.reply[catalogue.ABNORMAL + 1 + catalogue.CONFIRM_REP] == "取消確認報告"
     assert default.reply[catalogue.ABNORMAL] == b"9900" and default.reply[catalogue.CANCEL_REP] == b"9110"
     for row in rows:
-        n = int(row[catalogue.C_CODE])
+        code, _, _, cls, answers = row          # a row: code, name, name_ja, class, answers
+        n = int(code)
         # the index names each message type's row in the table
-        assert rows[default._ix[default._find(n) + 5]] == row and default.cls(n) == row[catalogue.C_CLS]
+        assert rows[default._ix[default._find(n) + 5]] == row and default.cls(n) == cls
         assert built.rows[built._ix[built._find(n) + 5]] is built.rows[rows.index(row)]
-        for a in row[catalogue.C_ANS]:
+        for a in answers:
             assert default.answers(n, int(a))
+
+
+def _consts(mod, prefix):
+    """The `NAME = const(N)` lines of a module's source whose name starts with prefix."""
+    out = {}
+    with open(mod.__file__) as f:
+        for line in f:
+            if line.startswith(prefix) and "= const(" in line:
+                name, rest = line.split("=", 1)
+                out[name.strip()] = int(rest.split("const(", 1)[1].split(")", 1)[0])
+    return out
+
+
+def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_23_names():
+    """The row cells' names are private in catalogue.py (no module name each) and roles.py, the
+    tool that reads rows, names them with its own constants: they must agree, and name the cells
+    of a row as table() gives it. On MicroPython the module keeps 23 names (a table of 23 slots)."""
+    import sys
+    from faxbridge.core.cafis import roles
+    cat = _consts(catalogue, "_C_")
+    own = _consts(roles, "_C_")
+    assert len(cat) == 5 and own and not hasattr(catalogue, "C_CODE") and not hasattr(catalogue, "class_name")
+    for k in own:
+        assert own[k] == cat[k], (k, own[k], cat[k])
+    row = catalogue.table(catalogue.DEFAULT)[0]
+    assert (row[cat["_C_CODE"]], row[cat["_C_EN"]], row[cat["_C_CLS"]], row[cat["_C_ANS"]]) == (
+        "7020", "restart request", catalogue.CTRL_REQ, ())
+    assert row[cat["_C_JA"]] == "再開始要求"
+    if sys.implementation.name == "micropython":
+        assert len(catalogue.__dict__) <= 23, sorted(catalogue.__dict__)

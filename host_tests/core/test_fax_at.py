@@ -2,6 +2,8 @@ from support import raises
 
 from faxbridge.core.fax import at
 
+FINAL = 1       # at's _FINAL (private there: a final result is the kind no other line is)
+
 
 def cl(line):
     """at.classify as a (kind, name, args) triple."""
@@ -23,25 +25,25 @@ def lines_of(data, size=192):
 
 
 def test_verbose_finals():
-    assert cl("OK") == (at.FINAL, "OK", "")
-    assert cl("CONNECT 9600") == (at.FINAL, "CONNECT", "9600")
-    assert cl("NO CARRIER") == (at.FINAL, "NO CARRIER", "")
-    assert cl("NO DIAL TONE") == (at.FINAL, "NO DIALTONE", "")
-    assert cl("no dialtone")[:2] == (at.FINAL, "NO DIALTONE")
+    assert cl("OK") == (FINAL, "OK", "")
+    assert cl("CONNECT 9600") == (FINAL, "CONNECT", "9600")
+    assert cl("NO CARRIER") == (FINAL, "NO CARRIER", "")
+    assert cl("NO DIAL TONE") == (FINAL, "NO DIALTONE", "")
+    assert cl("no dialtone")[:2] == (FINAL, "NO DIALTONE")
     assert cl("BUSY")[1] == "BUSY" and cl("VOICE")[1] == "VOICE"
     assert cl("NO ANSWER")[1] == "NO ANSWER" and cl("ERROR")[1] == "ERROR"
 
 
 def test_numeric_finals():
-    assert cl("0")[:2] == (at.FINAL, "OK")
-    assert cl("1")[:2] == (at.FINAL, "CONNECT")
+    assert cl("0")[:2] == (FINAL, "OK")
+    assert cl("1")[:2] == (FINAL, "CONNECT")
     assert cl("2")[:2] == (at.RING, "RING")
-    assert cl("3")[:2] == (at.FINAL, "NO CARRIER")
-    assert cl("4")[:2] == (at.FINAL, "ERROR")
-    assert cl("6")[:2] == (at.FINAL, "NO DIALTONE")
-    assert cl("7")[:2] == (at.FINAL, "BUSY")
-    assert cl("8")[:2] == (at.FINAL, "NO ANSWER")
-    assert cl("12")[:2] == (at.FINAL, "CONNECT")
+    assert cl("3")[:2] == (FINAL, "NO CARRIER")
+    assert cl("4")[:2] == (FINAL, "ERROR")
+    assert cl("6")[:2] == (FINAL, "NO DIALTONE")
+    assert cl("7")[:2] == (FINAL, "BUSY")
+    assert cl("8")[:2] == (FINAL, "NO ANSWER")
+    assert cl("12")[:2] == (FINAL, "CONNECT")
     assert cl("123")[0] == at.INFO
 
 
@@ -100,12 +102,12 @@ def test_command_format():
 
 
 def test_commands_are_made_in_the_readers_command_buffer_lines_never_reach_it():
-    r = at.LineReader()                         # 256 bytes: lines in 192, commands in 64
-    assert len(r.cmd) == 64
+    r = at.LineReader()                         # 192 bytes: lines in 128, commands in 64
+    assert len(r.cmd) == 64 and len(r._buf) == 192
     v = at.command("+FDT", r.cmd)
     assert isinstance(v, memoryview) and bytes(v) == b"AT+FDT\r"
     i = r.take(b"B" * 300 + b"\r\n", 0)
-    assert r.item == "B" * 192 and r.overflows == 108 and i == 301
+    assert r.item == "B" * 128 and r.overflows == 172 and i == 301
     assert bytes(v) == b"AT+FDT\r"              # the line did not touch the command
     long = "+FLID=" + "x" * 60                  # does not fit: new bytes, the view untouched
     b = at.command(long, r.cmd)
@@ -129,3 +131,18 @@ def test_a_remote_id_is_read_without_its_quotes_and_padding():
         s.remote_id = None
         dialect.read(m, s, "+FTSI", args, 0)
         assert s.remote_id == "+1 555 0100", (args, s.remote_id)
+
+
+def test_a_final_result_is_the_kind_no_other_line_is_and_the_module_keeps_12_names():
+    """The final kind is private (at._FINAL): it is none of the public kinds, and the module
+    keeps 12 names (a table of 12 slots, not 17; MicroPython's count)."""
+    import sys
+    kinds = (at.FAX, at.RING, at.ECHO, at.INFO)
+    assert FINAL not in kinds and len(set(kinds)) == 4
+    out = [None, None]
+    for line in ("OK", "0", "BUSY", "CONNECT 9600", "12"):
+        assert at.classify(line, out) not in kinds, line
+    for name in ("FINAL", "NUMERIC", "VERBOSE"):
+        assert not hasattr(at, name), name
+    if sys.implementation.name == "micropython":
+        assert len(at.__dict__) <= 12, sorted(at.__dict__)

@@ -163,3 +163,21 @@ def test_a_hang_up_code_is_described_without_splitting_its_table():
         used = _cost(lambda: got.append(dialect.describe_hangup(code, t)))
         assert got[0] == want, got
         assert used < 500, (code, used)            # 640-768 B before (a split per row), 352 B after
+
+
+def test_the_driver_and_its_modules_stay_within_their_tables():
+    """An instance's attributes and a module's names live in a hash table that grows 12 -> 17
+    -> 23 -> 29 -> 37 slots (MicroPython): the driver keeps 29 fields (the unstuffing cap is
+    len(_buf) - 1, not a 30th), c2core and c2call 29 names or fewer (states no other module
+    reads are private; near-twin actions are one), class2 12 (what only __init__ uses imported
+    there). The modules' counts are MicroPython's (CPython's module dict holds more)."""
+    from faxbridge.core.fax import c2call, c2core, class2
+    from faxbridge.core.fax.class2 import Class2
+    m = Class2()                   # not the Rig's: it adds a checking _dispatch of its own
+    m.start(0)
+    assert len(m.__dict__) <= 29, sorted(m.__dict__)
+    assert not hasattr(c2core, "PROBE") and not hasattr(c2core, "CLASSQ")
+    if MP:
+        assert len(c2core.__dict__) <= 29, sorted(c2core.__dict__)
+        assert len(c2call.__dict__) <= 29, sorted(c2call.__dict__)
+        assert len(class2.__dict__) <= 12, sorted(class2.__dict__)    # a table of 12, not 17

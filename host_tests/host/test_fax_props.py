@@ -255,12 +255,12 @@ def test_random_walks_through_every_phase_always_end():
     import random
 
     from fax_helpers import checked
-    from faxbridge.core.fax import class2
+    from faxbridge.core.fax import c2core
     visited = set()
 
     class Watched(Class2):
         def goto(self, state, now, timeout):   # every move of the machine (c2core.Machine)
-            visited.add(class2.STATE_NAMES[state])
+            visited.add(c2core.STATE_NAMES[state])
             Class2.goto(self, state, now, timeout)
 
     for seed in range(600):                   # from 400 on: Class 2.0 and auto (issue 17)
@@ -306,5 +306,5 @@ def test_random_walks_through_every_phase_always_end():
         assert len(ends) == started[0] and not m.in_call(), (seed, m.state_name())
         for e in ends:
             assert e["code"] in status.CODES, (seed, e)
-    missing = set(class2.STATE_NAMES) - visited - {"off"}
+    missing = set(c2core.STATE_NAMES) - visited - {"off"}
     assert not missing, missing

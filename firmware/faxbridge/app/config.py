@@ -121,41 +121,11 @@ _ROWS = """\
 ["max_kb","int",512,0,[0,65536]]
 """
 
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _at_body(e):
-    """True when e is an init command body the driver may send after "AT": one extended
-    command (+F...), or basic settings (&X, \\X, Sn=v, E V Q X L M W with a number). Never
-    D, A, H, O or Z (dial, answer, hook, online, reset: the driver's own) nor ';' or '"'."""
-    if e[0] == "+":
-        for c in e[1:]:
-            if c not in _UPPER and c not in "0123456789=,.?":
-                return False
-        return len(e) > 1
-    i = 0
-    while i < len(e):
-        c = e[i].upper()
-        if c in "&\\" and i + 1 < len(e) and e[i + 1].upper() in _UPPER:
-            i += 2
-        elif c == "S":
-            i += 1
-            while i < len(e) and e[i] in "0123456789":
-                i += 1
-            if i >= len(e) or e[i] not in "=?":
-                return False
-            i += 1
-        elif c in "EVQXLMW":
-            i += 1
-        else:
-            return False
-        while i < len(e) and e[i] in "0123456789":
-            i += 1
-    return True
-
-
 def _ok(kind, x):
-    """What core/schema.py leaves to this schema: a station id, an entry of a list."""
+    """What core/schema.py leaves to this schema: a station id, an entry of a list. An init
+    command body (kind "at") must be one the driver may send after "AT": one extended command
+    (+F...), or basic settings (&X, \\X, Sn=v, E V Q X L M W with a number). Never D, A, H, O
+    or Z (dial, answer, hook, online, reset: the driver's own) nor ';' or '"'."""
     if kind == "sid":
         try:
             dial.station_id(x)
@@ -169,73 +139,57 @@ def _ok(kind, x):
             if c not in dial.DIGITS:
                 return False
         return True
-    return _at_body(x)
-
-
-def _lines():
-    """The table's lines in order, as (start, end) offsets into _ROWS: nothing sliced."""
+    up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if x[0] == "+":
+        for c in x[1:]:
+            if c not in up and c not in "0123456789=,.?":
+                return False
+        return len(x) > 1
     i = 0
-    while i < len(_ROWS):
-        j = _ROWS.find("\n", i)
-        yield i, j
-        i = j + 1
-
-
-def _known(path):
-    """The names the schema knows inside the object at `path` ("" the top, "modem.options"),
-    in the table's order; read only for an error's message."""
-    out = []
-    cur = None
-    pre = path + "." if path else ""
-    for i, j in _lines():
-        if _ROWS[i] == "=":
-            cur = _ROWS[i + 1:j]
-            if cur.startswith(pre) and cur != path:
-                name = cur[len(pre):].split(".")[0]
-                if name not in out:
-                    out.append(name)
-        elif cur == path:
-            out.append(_ROWS[i + 2:_ROWS.find('"', i + 2)])
-    return out
+    while i < len(x):
+        c = x[i].upper()
+        if c in "&\\" and i + 1 < len(x) and x[i + 1].upper() in up:
+            i += 2
+        elif c == "S":
+            i += 1
+            while i < len(x) and x[i] in "0123456789":
+                i += 1
+            if i >= len(x) or x[i] not in "=?":
+                return False
+            i += 1
+        elif c in "EVQXLMW":
+            i += 1
+        else:
+            return False
+        while i < len(x) and x[i] in "0123456789":
+            i += 1
+    return True
 
 
 def _unknown(src, dst, path, errors):
     """Report the keys of src (the raw object at `path`) that its checked object dst does not
-    hold, at every depth: dst holds exactly the keys the schema knows."""
+    hold, at every depth: dst holds exactly the keys the schema knows (named in the message, in
+    the table's order: only then is the table read for them)."""
     for k in src:
         if k not in dst:
-            errors.append("%s%s: unknown setting (known: %s)" % (path + "." if path else "", k,
-                                                                 ", ".join(_known(path))))
+            known = []              # the names the schema knows inside `path`
+            cur = None
+            pre = path + "." if path else ""
+            i = 0
+            while i < len(_ROWS):
+                j = _ROWS.find("\n", i)
+                if _ROWS[i] == "=":
+                    cur = _ROWS[i + 1:j]
+                    if cur.startswith(pre) and cur != path:
+                        name = cur[len(pre):].split(".")[0]
+                        if name not in known:
+                            known.append(name)
+                elif cur == path:
+                    known.append(_ROWS[i + 2:_ROWS.find('"', i + 2)])
+                i = j + 1
+            errors.append("%s%s: unknown setting (known: %s)" % (pre, k, ", ".join(known)))
         elif isinstance(src[k], dict) and isinstance(dst[k], dict) and dst[k] is not src[k]:
             _unknown(src[k], dst[k], path + "." + k if path else k, errors)
-
-
-def _cross(cfg, errors):
-    """Rules between keys."""
-    m = cfg["mqtt"]
-    if m["tls"] and not m["ca"]:
-        errors.append("mqtt.tls: true needs mqtt.ca (the broker's CA certificate, a file on flash)")
-    tls_only = ["mqtt." + k for k in ("ca", "server_name", "cert", "key") if m[k] is not None]
-    if tls_only and not m["tls"]:
-        errors.append("mqtt.tls: false, but %s %s set (they need tls)" % (
-            ", ".join(tls_only), "is" if len(tls_only) == 1 else "are"))
-    if (m["cert"] is None) != (m["key"] is None):
-        errors.append("mqtt.cert, mqtt.key: a client certificate needs both")
-    if m["answer_reserve"] >= m["capacity"]:
-        errors.append("mqtt.answer_reserve: %d leaves no room in mqtt.capacity (%d) for results"
-                      % (m["answer_reserve"], m["capacity"]))
-    if m["outbox_record"] < 29 + 768:   # commands.MAX_ANSWER and its record framing (outbox.has_room)
-        errors.append("mqtt.outbox_record: %d cannot hold a command's answer (at least 797)" % m["outbox_record"])
-    hp = cfg["ha"]["prefix"]
-    if hp.startswith("/") or hp.endswith("/") or "+" in hp or "#" in hp or " " in hp:
-        errors.append("ha.prefix: a topic prefix without + # blanks or a leading/trailing /, got %s" % schema.show(hp))
-    d = cfg["dial"]
-    bad = d["deny"] + dial.table(d["country"], "emergency")
-    for n in d["allow"]:
-        for b in bad:
-            if n.startswith(b):
-                errors.append("dial.allow: %s is refused by dial.deny or an emergency number (%s)" % (n, b))
-                break
 
 
 def check(raw):
@@ -244,7 +198,10 @@ def check(raw):
         return None, ["config: must be a JSON object, got %s" % schema.show(raw)]
     errors = []
     cfg = {}
-    for i, j in _lines():
+    j = -1
+    while j + 1 < len(_ROWS):         # a line of the table at a time: _ROWS[i:j], nothing sliced
+        i = j + 1
+        j = _ROWS.find("\n", i)
         if _ROWS[i] == "=":          # the object the rows below fill, in raw (src) and cfg (dst)
             path = _ROWS[i + 1:j]
             pre = path + "." if path else ""
@@ -286,8 +243,33 @@ def check(raw):
             errors.append("%s%s: %s" % (pre, name, msg))
         dst[name] = v
     _unknown(raw, cfg, "", errors)
-    if not errors:
-        _cross(cfg, errors)
+    if errors:
+        return cfg, errors
+    # rules between keys
+    m = cfg["mqtt"]
+    if m["tls"] and not m["ca"]:
+        errors.append("mqtt.tls: true needs mqtt.ca (the broker's CA certificate, a file on flash)")
+    tls_only = ["mqtt." + k for k in ("ca", "server_name", "cert", "key") if m[k] is not None]
+    if tls_only and not m["tls"]:
+        errors.append("mqtt.tls: false, but %s %s set (they need tls)" % (
+            ", ".join(tls_only), "is" if len(tls_only) == 1 else "are"))
+    if (m["cert"] is None) != (m["key"] is None):
+        errors.append("mqtt.cert, mqtt.key: a client certificate needs both")
+    if m["answer_reserve"] >= m["capacity"]:
+        errors.append("mqtt.answer_reserve: %d leaves no room in mqtt.capacity (%d) for results"
+                      % (m["answer_reserve"], m["capacity"]))
+    if m["outbox_record"] < 29 + 768:   # commands.MAX_ANSWER and its record framing (outbox.has_room)
+        errors.append("mqtt.outbox_record: %d cannot hold a command's answer (at least 797)" % m["outbox_record"])
+    hp = cfg["ha"]["prefix"]
+    if hp.startswith("/") or hp.endswith("/") or "+" in hp or "#" in hp or " " in hp:
+        errors.append("ha.prefix: a topic prefix without + # blanks or a leading/trailing /, got %s" % schema.show(hp))
+    d = cfg["dial"]
+    bad = d["deny"] + dial.table(d["country"], "emergency")
+    for n in d["allow"]:
+        for b in bad:
+            if n.startswith(b):
+                errors.append("dial.allow: %s is refused by dial.deny or an emergency number (%s)" % (n, b))
+                break
     return cfg, errors
 
 

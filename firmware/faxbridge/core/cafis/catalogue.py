@@ -103,22 +103,18 @@ _INDEX0 = ((
     (None, None, None, None, None, None, None, None, b"9110", None, b"9310", b"9900",
      None, None, None, None, None, None, None, None, "取消報告", None, "取消確認報告", "異常報告"))
 
-# a catalogue row, by name
-C_CODE = const(0)
-C_EN = const(1)
-C_JA = const(2)
-C_CLS = const(3)
-C_ANS = const(4)
+# a catalogue row, by name (private: a module name each would stay in RAM; roles.py, the
+# tool that reads rows, has its own, and test_cafis_registry compares them with these)
+_C_CODE = const(0)
+_C_EN = const(1)
+_C_JA = const(2)
+_C_CLS = const(3)
+_C_ANS = const(4)
 
 _REC = const(6)     # index record: code (2 bytes), class, first answer, answer count, row
 
 
 CatalogueError = _layout.RegistryError
-
-
-def class_name(cls):
-    """The name of class cls (CTRL_REQ .. ABNORMAL), or None."""
-    return CLASS_NAMES[cls] if isinstance(cls, int) and 0 < cls < len(CLASS_NAMES) else None
 
 
 def _class_of(name):
@@ -162,20 +158,20 @@ class Catalogue:
         nans = 0
         for i in range(len(self.rows)):
             row = self.rows[i]
-            code = row[C_CODE]
+            code = row[_C_CODE]
             if not _layout.is_code(code):
                 raise CatalogueError("message_types: code %r must be 4 digits" % (code,))
-            cls = row[C_CLS]
-            if not isinstance(cls, int) or class_name(cls) is None:
+            cls = row[_C_CLS]
+            if not isinstance(cls, int) or not 0 < cls < len(CLASS_NAMES):
                 raise CatalogueError("message_types: %s has an unknown class" % code)
-            for a in row[C_ANS]:
+            for a in row[_C_ANS]:
                 if not _layout.is_code(a):
                     raise CatalogueError("message_types: %s: answer %r must be 4 digits" % (code, a))
-            nans += len(row[C_ANS])
+            nans += len(row[_C_ANS])
             order.append((int(code), i))
             if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and reply[cls] is None:
                 reply[cls] = code.encode()      # the first of its class in the table
-                reply[ABNORMAL + 1 + cls] = row[C_JA]
+                reply[ABNORMAL + 1 + cls] = row[_C_JA]
         if nans > 255:
             raise CatalogueError("message_types: at most 255 answers in all")
         order.sort()
@@ -185,15 +181,15 @@ class Catalogue:
         k = 0
         for n, i in order:
             if p and (ix[p - _REC] << 8 | ix[p - _REC + 1]) == n:
-                raise CatalogueError("message_types: %s is listed twice" % self.rows[i][C_CODE])
+                raise CatalogueError("message_types: %s is listed twice" % self.rows[i][_C_CODE])
             row = self.rows[i]
             ix[p] = n >> 8
             ix[p + 1] = n & 0xFF
-            ix[p + 2] = row[C_CLS]
+            ix[p + 2] = row[_C_CLS]
             ix[p + 3] = k
-            ix[p + 4] = len(row[C_ANS])
+            ix[p + 4] = len(row[_C_ANS])
             ix[p + 5] = i
-            for a in row[C_ANS]:
+            for a in row[_C_ANS]:
                 v = int(a)
                 ans[2 * k] = v >> 8
                 ans[2 * k + 1] = v & 0xFF
@@ -202,12 +198,12 @@ class Catalogue:
         self._ix = ix
         self._ans = ans
         for row in self.rows:
-            for a in row[C_ANS]:
+            for a in row[_C_ANS]:
                 if self._find(int(a)) < 0:
-                    raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, row[C_CODE]))
+                    raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, row[_C_CODE]))
         for cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP):
             if reply[cls] is None:
-                raise CatalogueError("message_types: no %s message type" % class_name(cls))
+                raise CatalogueError("message_types: no %s message type" % CLASS_NAMES[cls])
         self.reply = tuple(reply)
 
     def _find(self, n):

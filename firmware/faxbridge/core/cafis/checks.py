@@ -33,6 +33,13 @@ _SEC_STATES = const(3)
 _SEC_T7 = const(4)
 _T7_DISCARD = const(2)
 _CROW = const(4)     # checktab.CROW: bytes per compiled row
+# offsets in the compiled ix (checktab's _AT_*, private there: constants here, no lookup per use)
+_AT_MT = const(0)
+_AT_ROUTE = const(4)
+_AT_DST = const(8)
+_AT_TMT = const(10)
+_AT_TCONN = const(12)
+_AT_SPANS = const(14)
 _PROTECTED = const(16)   # checktab's check kind "equals the field of the request that opened the route"
 # the sections of 3.3.4 (2): their index in checktab.SECTIONS
 _S_A = const(0)
@@ -116,24 +123,24 @@ class Checker:
             r = tab.LENGTH[1]
             if n < cl.min_len:
                 return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
-            k = self.cat.cls(_lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1]))
+            k = self.cat.cls(_lay.num(buf, ix[_AT_MT], ix[_AT_MT + 1]))
             return self.v.set(ABNORMAL, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, ABN,
                               self.cat.reply[cat.ABNORMAL], k == cat.CANCEL or k == cat.CONFIRM)
-        route = _lay.num(buf, ix[tab.AT_ROUTE], ix[tab.AT_ROUTE + 1])
+        route = _lay.num(buf, ix[_AT_ROUTE], ix[_AT_ROUTE + 1])
         if route == 0:
             sec = _S_A
         elif route == 1:
             sec = _S_B
         else:
-            sec = _SEC_BY_CLASS[self.cat.cls(_lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1]))]
+            sec = _SEC_BY_CLASS[self.cat.cls(_lay.num(buf, ix[_AT_MT], ix[_AT_MT + 1]))]
         slot = cen.route_index(route) if route > 1 else -1
         t = self.rows
         table = tab.TABLES[tab.SECTIONS[sec][_SEC_TABLE]]
-        first = _CROW * ix[tab.AT_SPANS + 2 * sec]
+        first = _CROW * ix[_AT_SPANS + 2 * sec]
         ok = tab.row_ok
         routes = self.routes
         ci = cen.idx
-        for p in range(first, first + _CROW * ix[tab.AT_SPANS + 2 * sec + 1], _CROW):   # constant step: no range object
+        for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * sec + 1], _CROW):   # constant step: no range object
             k = t[p]
             if k == _PROTECTED:            # compared here, not in row_ok: 表 3.3.4-3 has 15 such rows
                 if routes.same(ci, slot, buf, t[p + 1], t[p + 2]):
@@ -146,8 +153,8 @@ class Checker:
                 return self._content_v(table, b, sec, self.cl.fields[ix[p + 1]][_lay.F_JA] if ix[p] else
                                        tab.ITEMS[ix[p + 1]])
             return self._content_v(table, b, sec, tab.ITEMS[table[b + _ITEM]])
-        mt = _lay.num(buf, ix[tab.AT_MT], ix[tab.AT_MT + 1])
-        dest = self.reg.companies.find(buf, ix[tab.AT_DST])
+        mt = _lay.num(buf, ix[_AT_MT], ix[_AT_MT + 1])
+        dest = self.reg.companies.find(buf, ix[_AT_DST])
         for srow_no in tab.SECTIONS[sec][_SEC_STATES]:
             srow = tab.TABLE_6[srow_no - 1]
             if tab.state_fails(self, srow[_KIND], cen, mt, dest):
@@ -171,13 +178,13 @@ class Checker:
                               None, False)
         t = self.rows
         ix = self.ix
-        first = _CROW * ix[tab.AT_SPANS + 2 * _S_D]
-        for p in range(first, first + _CROW * ix[tab.AT_SPANS + 2 * _S_D + 1], _CROW):
+        first = _CROW * ix[_AT_SPANS + 2 * _S_D]
+        for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
             b = t[p + 3]
             if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
                 return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
-        dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[tab.AT_TCONN]))   # D(a) passed: registered
-        mt = _lay.num(buf, ix[tab.AT_TMT], ix[tab.AT_TMT + 1])
+        dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
+        mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
         for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
             srow = tab.TABLE_6[srow_no - 1]
             if tab.state_fails(self, srow[_KIND], None, mt, dest):

@@ -266,20 +266,21 @@ SECTIONS = (
 # --- the compiled form (compiled) -------------------------------------------------------------
 # rows: per content row 4 bytes (CROW): kind, field offset, field length, the row's first cell
 # in its table (W x its row number in the seed table). ix: (offset, length) of the fields the
-# Checker reads itself (AT_MT .. AT_TCONN), then per section (first compiled row, number of
-# rows) from AT_SPANS, then from AT_ECHO 4 bytes for each center field 3.3.4 B(b) compares: 0 and
+# Checker reads itself (_AT_MT .. _AT_TCONN), then per section (first compiled row, number of
+# rows) from _AT_SPANS, then from _AT_ECHO 4 bytes for each center field 3.3.4 B(b) compares: 0 and
 # its item's index in ITEMS when its name is the seed's item name (every default field), else 1
 # and its index in the layout's rows; then its offset and length.
 CROW = const(4)
-AT_MT = const(0)        # msg_type, then trailer_len: report.build reads these 4 bytes
-AT_TL = const(2)
-AT_ROUTE = const(4)
+# ix's offsets, private (no module name each: checks.py and outbound.py have their own consts
+# for those they read, _AT_MT .. _AT_SPANS, and test_cafis_checks checks them against this text)
+_AT_MT = const(0)       # msg_type, then trailer_len: report.build reads these 4 bytes
+_AT_ROUTE = const(4)    # (2: trailer_len)
 _AT_SEQ = const(6)
-AT_DST = const(8)
-AT_TMT = const(10)      # terminal layout
-AT_TCONN = const(12)    # terminal layout
-AT_SPANS = const(14)
-AT_ECHO = const(30)
+_AT_DST = const(8)
+_AT_TMT = const(10)     # terminal layout
+_AT_TCONN = const(12)   # terminal layout
+_AT_SPANS = const(14)
+_AT_ECHO = const(30)
 _ITEM = const(1)        # columns of a content row, of SECTIONS
 _KIND = const(2)
 _ARG = const(4)
@@ -343,7 +344,7 @@ def compiled(cl, tl):
         first = -1
         for e in range(s):
             if SECTIONS[e][_SEC_TABLE] == t:
-                first = ix[AT_SPANS + 2 * e]
+                first = ix[_AT_SPANS + 2 * e]
         if first < 0:
             first = len(rows) // CROW
             table = TABLES[t]
@@ -427,7 +428,7 @@ def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
     if kind == _DST_CO:
         return chk.reg.companies.find(buf, off) >= 0
     if kind == _DST_SUB:
-        co = chk.reg.companies.find(buf, chk.ix[AT_DST])
+        co = chk.reg.companies.find(buf, chk.ix[_AT_DST])
         return co >= 0 and chk.reg.companies.same(co, chk.reg.co_w, ln, buf, off)
     if kind == _SERVICE:
         return chk.cat.cls(_layout.num(buf, off, ln)) == _cat.REQ
@@ -442,7 +443,7 @@ def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
         return chk.cat.answers(routes.num(cen.idx, _routes.CMD, off, ln), _layout.num(buf, off, ln))
     if kind == _CMD_ECHO:
         ix = chk.ix
-        for p in range(AT_ECHO, len(ix), 4):
+        for p in range(_AT_ECHO, len(ix), 4):
             if not routes.same(cen.idx, _routes.CMD, buf, ix[p + 2], ix[p + 3]):
                 chk.echo_ix = p     # checks names the field from ix[p], ix[p + 1]
                 return False

@@ -5,12 +5,16 @@ command a route-0001 report must answer; a request whose answer timed out gets C
 telegrams it receives only (checks.Checker), so this module is not on the board: tools/build.py
 follows main.py's imports, and none reaches it.
 """
+from micropython import const
+
 from . import catalogue as cat
 from . import checks
-from . import checktab as tab
 from . import layout as _lay
 from . import routes as rt
 from .verdict import ABN, ABNORMAL
+
+_AT_MT = const(0)       # offsets in the compiled ix (checktab's _AT_MT, _AT_ROUTE)
+_AT_ROUTE = const(4)
 
 
 class Checker(checks.Checker):
@@ -31,11 +35,11 @@ class Checker(checks.Checker):
         cen = self.reg.by_id.get(center)
         if cen is None or n < self.cl.hlen:
             return False
-        k = self.cat.cls(_lay.num(buf, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
+        k = self.cat.cls(_lay.num(buf, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
         if k == cat.CTRL_CMD or k == cat.CTRL_BOTH:
             self.routes.open(cen.idx, rt.CMD, buf, 1)
             return True
-        route = _lay.num(buf, self.ix[tab.AT_ROUTE], self.ix[tab.AT_ROUTE + 1])
+        route = _lay.num(buf, self.ix[_AT_ROUTE], self.ix[_AT_ROUTE + 1])
         slot = cen.route_index(route) if route > 1 else -1
         if slot < 0:
             return False
@@ -59,7 +63,7 @@ class Checker(checks.Checker):
         slot = cen.route_index(route)
         if slot < 0 or self.routes.state(cen.idx, slot) != rt.ORIG:
             return None
-        k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[tab.AT_MT], self.ix[tab.AT_MT + 1]))
+        k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
         self.routes.free(cen.idx, slot)
         if k == cat.CANCEL or k == cat.CONFIRM:
             k = cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP

@@ -135,106 +135,108 @@ class Registry:
         return -1 if d == 0xFFFF else d
 
 
-def _str(v, where, width=None, allow_empty=False):
-    if not isinstance(v, str):
-        raise RegistryError("%s must be a string" % where)
-    if not allow_empty and not v:
-        raise RegistryError("%s must not be empty" % where)
-    if width is not None:
-        b = v.encode()
-        if len(b) != len(v):
-            raise RegistryError("%s must be single-byte characters" % where)
-        if len(b) > width:
-            raise RegistryError("%s is longer than its %d-byte field" % (where, width))
-    return v
-
-
-def _list(d, key, where, required=True):
-    v = d.get(key)
-    if v is None and not required:
-        return []
-    if not isinstance(v, list):
-        raise RegistryError("%s.%s must be a list" % (where, key))
-    return v
-
-
-def _keys(d, allowed, where):
-    if not isinstance(d, dict):
-        raise RegistryError("%s must be an object" % where)
-    for k in d:
-        if k not in allowed:
-            raise RegistryError("%s: unknown key %s" % (where, k))
-
-
-def _msg_types(v, where, cat):
-    """A list of message types as bytes, 2 bytes each (read with has_type)."""
-    if not isinstance(v, list):
-        raise RegistryError("%s must be a list of message types" % where)
-    out = bytearray(2 * len(v))
-    i = 0
-    for t in v:
-        if not _layout.is_code(t):
-            raise RegistryError("%s: %r is not a 4-digit message type" % (where, t))
-        n = int(t)
-        if not cat.cls(n):
-            raise RegistryError("%s: message type %s is not in the catalogue" % (where, t))
-        out[i] = n >> 8
-        out[i + 1] = n & 0xFF
-        i += 2
-    return bytes(out)
-
-
-def _routes(v, where, width):
-    if not isinstance(v, list) or not v:
-        raise RegistryError("%s must be a non-empty list of routes (\"0002\" or \"0002-0009\")" % where)
-    spans = []
-    for r in v:
-        if not isinstance(r, str):
-            raise RegistryError("%s: route %r must be a string" % (where, r))
-        parts = r.split("-")
-        if len(parts) > 2:
-            raise RegistryError("%s: route %r is not NNNN or NNNN-NNNN" % (where, r))
-        nums = []
-        for p in parts:
-            if not _layout.is_code(p, width):
-                raise RegistryError("%s: route %r must be %d digits" % (where, r, width))
-            nums.append(int(p))
-        lo = nums[0]
-        hi = nums[-1]
-        if lo > hi:
-            raise RegistryError("%s: route range %r runs backwards" % (where, r))
-        if lo <= 1:
-            raise RegistryError("%s: route %r includes the control routes 0000/0001" % (where, r))
-        spans.append((lo, hi))
-    spans.sort()
-    for i in range(1, len(spans)):
-        if spans[i][0] <= spans[i - 1][1]:
-            raise RegistryError("%s: routes %04d-%04d and %04d-%04d overlap" % (where, spans[i - 1][0], spans[i - 1][1],
-                                                                spans[i][0], spans[i][1]))
-    ranges = bytearray(4 * len(spans))
-    n = 0
-    for i in range(len(spans)):
-        lo, hi = spans[i]
-        ranges[4 * i] = lo >> 8
-        ranges[4 * i + 1] = lo & 0xFF
-        ranges[4 * i + 2] = hi >> 8
-        ranges[4 * i + 3] = hi & 0xFF
-        n += hi - lo + 1
-    return bytes(ranges), n
-
-
-def _state(v, where, names):
-    """The index of v in names (a state's name, in the order of its constants)."""
-    for i in range(len(names)):
-        if v == names[i]:
-            return i
-    raise RegistryError("%s must be one of %s, not %r" % (where, ", ".join(names), v))
-
-
 def load(d):
     """Registry from JSON text (str/bytes), a stream to read it from (anything with read():
     parsed as it is read, never held whole), or an already-parsed dict; RegistryError if
     malformed."""
+    # The helpers of load, made while it runs: the registry is read once, at boot, and six
+    # module-level functions would stay in RAM for good (frozen: a function object each and a
+    # module table of 23 slots, not 17).
+    def _str(v, where, width=None, allow_empty=False):
+        if not isinstance(v, str):
+            raise RegistryError("%s must be a string" % where)
+        if not allow_empty and not v:
+            raise RegistryError("%s must not be empty" % where)
+        if width is not None:
+            b = v.encode()
+            if len(b) != len(v):
+                raise RegistryError("%s must be single-byte characters" % where)
+            if len(b) > width:
+                raise RegistryError("%s is longer than its %d-byte field" % (where, width))
+        return v
+
+
+    def _list(d, key, where, required=True):
+        v = d.get(key)
+        if v is None and not required:
+            return []
+        if not isinstance(v, list):
+            raise RegistryError("%s.%s must be a list" % (where, key))
+        return v
+
+
+    def _keys(d, allowed, where):
+        if not isinstance(d, dict):
+            raise RegistryError("%s must be an object" % where)
+        for k in d:
+            if k not in allowed:
+                raise RegistryError("%s: unknown key %s" % (where, k))
+
+
+    def _msg_types(v, where, cat):
+        """A list of message types as bytes, 2 bytes each (read with has_type)."""
+        if not isinstance(v, list):
+            raise RegistryError("%s must be a list of message types" % where)
+        out = bytearray(2 * len(v))
+        i = 0
+        for t in v:
+            if not _layout.is_code(t):
+                raise RegistryError("%s: %r is not a 4-digit message type" % (where, t))
+            n = int(t)
+            if not cat.cls(n):
+                raise RegistryError("%s: message type %s is not in the catalogue" % (where, t))
+            out[i] = n >> 8
+            out[i + 1] = n & 0xFF
+            i += 2
+        return bytes(out)
+
+
+    def _routes(v, where, width):
+        if not isinstance(v, list) or not v:
+            raise RegistryError("%s must be a non-empty list of routes (\"0002\" or \"0002-0009\")" % where)
+        spans = []
+        for r in v:
+            if not isinstance(r, str):
+                raise RegistryError("%s: route %r must be a string" % (where, r))
+            parts = r.split("-")
+            if len(parts) > 2:
+                raise RegistryError("%s: route %r is not NNNN or NNNN-NNNN" % (where, r))
+            nums = []
+            for p in parts:
+                if not _layout.is_code(p, width):
+                    raise RegistryError("%s: route %r must be %d digits" % (where, r, width))
+                nums.append(int(p))
+            lo = nums[0]
+            hi = nums[-1]
+            if lo > hi:
+                raise RegistryError("%s: route range %r runs backwards" % (where, r))
+            if lo <= 1:
+                raise RegistryError("%s: route %r includes the control routes 0000/0001" % (where, r))
+            spans.append((lo, hi))
+        spans.sort()
+        for i in range(1, len(spans)):
+            if spans[i][0] <= spans[i - 1][1]:
+                raise RegistryError("%s: routes %04d-%04d and %04d-%04d overlap" % (
+                    where, spans[i - 1][0], spans[i - 1][1], spans[i][0], spans[i][1]))
+        ranges = bytearray(4 * len(spans))
+        n = 0
+        for i in range(len(spans)):
+            lo, hi = spans[i]
+            ranges[4 * i] = lo >> 8
+            ranges[4 * i + 1] = lo & 0xFF
+            ranges[4 * i + 2] = hi >> 8
+            ranges[4 * i + 3] = hi & 0xFF
+            n += hi - lo + 1
+        return bytes(ranges), n
+
+
+    def _state(v, where, names):
+        """The index of v in names (a state's name, in the order of its constants)."""
+        for i in range(len(names)):
+            if v == names[i]:
+                return i
+        raise RegistryError("%s must be one of %s, not %r" % (where, ", ".join(names), v))
+
     if hasattr(d, "read"):
         import json
         try:

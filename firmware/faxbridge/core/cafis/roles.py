@@ -6,8 +6,16 @@ the catalogue's classes do not say: which control command is which (開始指令
 which control request is which, the fault re-commands of 表 3.3.2-1 and the reject report of
 each request (3.3.3). A deployment may replace any of it (Roles(types=...)).
 """
+from micropython import const
+
 from . import catalogue as _cat
 from . import layout as _layout
+
+# a catalogue row's cells (catalogue.py's _C_*, private there; test_cafis_registry compares)
+_C_CODE = const(0)
+_C_EN = const(1)
+_C_CLS = const(3)
+_C_ANS = const(4)
 
 # Message types with a fixed session role (spec/cafis.md, default catalogue). Seed: 7020, 0720, 9210.
 TYPES = (
@@ -72,27 +80,27 @@ class Roles:
         rows = _cat.table(self.cat.rows)      # DEFAULT's text split (a tool: allocation is fine)
         by_code = {}
         for row in rows:
-            n = int(row[_cat.C_CODE])
-            self._cls[n] = row[_cat.C_CLS]
+            n = int(row[_C_CODE])
+            self._cls[n] = row[_C_CLS]
             by_code[n] = row
-            self._ans[n] = tuple(int(a) for a in row[_cat.C_ANS])
+            self._ans[n] = tuple(int(a) for a in row[_C_ANS])
         self.off_type, self.len_type = self.lay.at("msg_type")
         self.off_route, self.len_route = self.lay.at("route")
         self.off_tlen, self.len_tlen = self.lay.at("trailer_len")
         # the first answer of each message type, as field bytes (the report to a command)
         self.answer = {}
         for row in rows:
-            a = row[_cat.C_ANS]
+            a = row[_C_ANS]
             if a:
-                self.answer[int(row[_cat.C_CODE])] = digits(int(a[0]), self.len_type)
+                self.answer[int(row[_C_CODE])] = digits(int(a[0]), self.len_type)
         # reject report (××拒否報告) of each general request: the answer named "reject"
         self.reject = {}
         for row in rows:
-            if row[_cat.C_CLS] == _cat.REQ:
-                for a in row[_cat.C_ANS]:
+            if row[_C_CLS] == _cat.REQ:
+                for a in row[_C_ANS]:
                     e = by_code.get(int(a))
-                    if e is not None and e[_cat.C_CLS] == _cat.REP and "reject" in e[_cat.C_EN]:
-                        self.reject[int(row[_cat.C_CODE])] = a.encode()
+                    if e is not None and e[_C_CLS] == _cat.REP and "reject" in e[_C_EN]:
+                        self.reject[int(row[_C_CODE])] = a.encode()
 
     # ---- fields -----------------------------------------------------------------------------
     def mtype(self, tg):

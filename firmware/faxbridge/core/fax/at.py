@@ -9,29 +9,21 @@ from micropython import const
 _XON = const(0x11)
 XOFF = const(0x13)
 
-# Line kinds returned by classify().
-FINAL = const(1)   # a final result code: OK, CONNECT, ERROR, BUSY, NO CARRIER, ...
+# Line kinds returned by classify(); a final result is the kind no other is (its constant
+# private: no module name; the machine tells it by elimination).
+_FINAL = const(1)  # a final result code: OK, CONNECT, ERROR, BUSY, NO CARRIER, ...
 FAX = const(2)     # a +F response: +FCON, +FHNG:0, +FDIS:1,3,0,2,0,0,0,0, ...
 RING = const(3)    # unsolicited RING
 ECHO = const(4)    # our own command echoed back (echo left on)
 INFO = const(5)    # any other information text (ATI answers, +FDIS? values, ...)
 
-# Numeric result codes (ATV0) 0..8 -> verbose name, by digit (V.25 ter 6.2.5 and common modem
-# manuals).
-NUMERIC = ("OK", "CONNECT", "RING", "NO CARRIER", "ERROR", "CONNECT", "NO DIALTONE", "BUSY",
-           "NO ANSWER")
-
-# Verbose final result codes; a line starting with one of these (then end or a space) is final.
-# "CONNECT 9600" is CONNECT; "NO DIAL TONE" is spelt both ways by real modems.
-VERBOSE = ("OK", "CONNECT", "ERROR", "NO CARRIER", "NO DIALTONE", "NO DIAL TONE", "BUSY",
-           "NO ANSWER", "VOICE", "DELAYED", "BLACKLISTED")
 
 
 def classify(line, out):
     """The kind of one response line (a str without CR/LF); its name and args go into
     out[0], out[1] (a preallocated list of 2: no tuple per line).
 
-    FINAL: name is the verbose result ("NO DIAL TONE" -> "NO DIALTONE"), args the rest.
+    a final result (_FINAL): name is the verbose result ("NO DIAL TONE" -> "NO DIALTONE"), args the rest.
     FAX: name is "+FXXX" (upper case), args the text after the colon, stripped.
     RING, ECHO, INFO: name is the line.
     """
@@ -51,18 +43,25 @@ def classify(line, out):
         kind = RING
         name = "RING"
     elif 0 < len(u) <= 2 and u.isdigit():
+        # numeric result codes (ATV0) 0..8 -> verbose name, by digit (V.25 ter 6.2.5 and common
+        # modem manuals); a constant tuple in the code (no module name)
+        names = ("OK", "CONNECT", "RING", "NO CARRIER", "ERROR", "CONNECT", "NO DIALTONE", "BUSY",
+                 "NO ANSWER")
         v = int(u)
-        if v < len(NUMERIC) and len(u) == 1:
-            name = NUMERIC[v]
-            kind = RING if v == 2 else FINAL
+        if v < len(names) and len(u) == 1:
+            name = names[v]
+            kind = RING if v == 2 else _FINAL
         elif v >= 9:                        # 9..19: CONNECT <speed> in most numeric tables
-            kind = FINAL
+            kind = _FINAL
             name = "CONNECT"
             args = u
     if kind == INFO:
-        for v in VERBOSE:
+        # verbose final result codes: a line starting with one (then end or a space) is final;
+        # "CONNECT 9600" is CONNECT, "NO DIAL TONE" is spelt both ways by real modems
+        for v in ("OK", "CONNECT", "ERROR", "NO CARRIER", "NO DIALTONE", "NO DIAL TONE", "BUSY",
+                  "NO ANSWER", "VOICE", "DELAYED", "BLACKLISTED"):
             if u.startswith(v) and (len(u) == len(v) or u.startswith(" ", len(v))):
-                kind = FINAL
+                kind = _FINAL
                 name = "NO DIALTONE" if v == "NO DIAL TONE" else v
                 args = s[len(v):].strip() if len(s) > len(v) else ""
                 break
@@ -123,10 +122,12 @@ class LineReader:
     None when data ran out mid-line (no tuple per line). Bytes outside printable ASCII become
     '?'; a line longer than size - cmd is cut (the rest is dropped and counted in `overflows`).
     The last `cmd` bytes of the buffer are not for lines: `self.cmd`, a view of them, is where
-    the machine makes its AT commands (command(body, buf)).
+    the machine makes its AT commands (command(body, buf)). 192 bytes by default: lines keep
+    128 (a Class 2 response is under 40, the AT+FCLASS=? listing under 30; longer information
+    text is not read), commands 64 (ATDT and a 40-digit number, an init command of 40).
     """
 
-    def __init__(self, size=256, cmd=64):
+    def __init__(self, size=192, cmd=64):
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
         self.cmd = self._mv[size - cmd:]

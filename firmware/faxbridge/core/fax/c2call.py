@@ -75,15 +75,15 @@ def reinit(m, s, name, now):
 
 
 def reset(m, s, name, now):
-    """A deadline passed with no answer: ATZ (c2core.Machine.reset) with the reason."""
+    """A deadline passed with no answer: ATZ (c2core.Machine.reset) with the reason; no answer
+    to ATZ itself: "unresponsive", ATZ again after reset_backoff (RESET_WAIT)."""
     st = m.state
+    if st == C.RESET:
+        m.emit("modem", {"state": "unresponsive", "reason": "no answer to ATZ"})
+        m.goto(C.RESET_WAIT, now, m.cfg["reset_backoff"])
+        return
     m.reset("still unresponsive" if st == C.RESET_WAIT else "no end of page data" if st == C.RXDATA
              else "no answer to AT%s" % m.last_cmd, now)
-
-
-def unresponsive(m, s, name, now):
-    m.emit("modem", {"state": "unresponsive", "reason": "no answer to ATZ"})
-    m.goto(C.RESET_WAIT, now, m.cfg["reset_backoff"])
 
 
 # ---- the end of a call ------------------------------------------------------------------
@@ -98,16 +98,13 @@ def lost(m, s, name, now):
         m.fail(205001, name + " in state " + m.state_name(), now)
 
 
-def hangup_refused(m, s, name, now):
-    """ERROR to AT+FK (or to the CR that aborted a dial): ATH; ERROR to ATH ends the call."""
-    if m.last_cmd == "H":
-        m.end(now)
-    else:
-        m.hangup(now, "H")
-
-
 def finish(m, s, name, now):
-    m.end(now)
+    """The answer to AT+FK / ATH: the call ends; ERROR to AT+FK (or to the CR that aborted a
+    dial): ATH once, and any answer to that ends the call."""
+    if name == "ERROR" and m.last_cmd != "H":
+        m.hangup(now, "H")
+    else:
+        m.end(now)
 
 
 def timed_out(m, s, name, now):
@@ -134,17 +131,14 @@ def setup_page(m, s, now, then):
 
 
 def setup_done(m, s, name, now):
-    """After AT+FDIS= (ERROR tolerated: the modem keeps its own capabilities)."""
+    """After AT+FDIS= (ERROR tolerated: the modem keeps its own capabilities): ATD, or (s.then
+    FDT: also once the call is up, call_ok, and again, fdt_again) AT+FDT for the next page."""
     if s.then == C.DIAL:
         m.progress("dialling", now)
         m.command("D" + m.cfg["dial_mode"] + s.number, C.DIAL, now, m.cfg["dial_timeout"])
     else:
-        fdt(m, now)
-
-
-def fdt(m, now):
-    m.progress("page", now)
-    m.command(m.d["send"], C.FDT, now, m.cfg["connect_timeout"])
+        m.progress("page", now)
+        m.command(m.d["send"], C.FDT, now, m.cfg["connect_timeout"])
 
 
 def call_ok(m, s, name, now):
@@ -156,22 +150,28 @@ def call_ok(m, s, name, now):
         return
     s.retries = 0
     if tx:
-        fdt(m, now)
+        s.then = C.FDT
+        setup_done(m, s, name, now)
     else:
         fdr(m, s, name, now)
 
 
-def dial_failed(m, s, name, now):
-    """BUSY, NO ANSWER, ... to ATD (spec/fax.md rows); NO CARRIER after +FCON: 488;
-    CONNECT (a data modem answered): 205001."""
-    if name == "CONNECT":
+def call_failed(m, s, name, now):
+    """A final result other than OK to ATD: BUSY, NO ANSWER, ... (spec/fax.md rows), NO CARRIER after
+    +FCON 488, CONNECT (a data modem answered) 205001. To ATA before +FCON: the answer codes,
+    not the dialling ones; after +FCON the call is lost."""
+    tx = s.dir == "tx"
+    if not tx and s.fcon:
+        lost(m, s, name, now)
+        return
+    if tx and name == "CONNECT":
         m.fail(205001, "CONNECT to ATD (data modem?)", now)
         return
     if s.fcon and name == "NO CARRIER":
         m.end(now, 488, "NO CARRIER after +FCON")
         return
-    code = status.from_result(name)
-    m.end(now, 205001 if code is None else code, "ATD: " + name)
+    code = status.from_result(name) if tx else status.from_result(name, status.ANSWER_RESULTS)
+    m.end(now, 205001 if code is None else code, ("ATD: " if tx else "ATA: ") + name)
 
 
 def dial_timeout(m, s, name, now):
@@ -202,7 +202,7 @@ def fdt_again(m, s, name, now):
     """OK instead of CONNECT to AT+FDT (HylaFAX): repeat it fdt_retries times, then 7200."""
     if s.retries < m.cfg["fdt_retries"]:
         s.retries += 1
-        fdt(m, now)
+        setup_done(m, s, name, now)             # s.then is FDT: AT+FDT again
     else:
         m.fail(7200, "OK instead of CONNECT to +FDT, %d times" % (s.retries + 1), now)
 
@@ -266,15 +266,6 @@ def page_verdict(m, s, name, now):
 
 # ---- receiving ------------------------------------------------------------------------------
 
-def answer_failed(m, s, name, now):
-    """A final result to ATA before +FCON: the answer codes, not the dialling ones."""
-    if s.fcon:
-        lost(m, s, name, now)
-        return
-    code = status.from_result(name, status.ANSWER_RESULTS)
-    m.end(now, 205001 if code is None else code, "ATA: " + name)
-
-
 def fdr(m, s, name, now):
     m.command(m.d["receive"], C.FDR, now, m.cfg["fdr_timeout"])
 
@@ -307,19 +298,6 @@ def fdr_ok(m, s, name, now):
         fdr(m, s, name, now)
     else:
         m.fail(7200, "OK without CONNECT to +FDR, %d times" % (s.retries + 1), now)
-
-
-def page_end(m, s, verdict, now):
-    """DLE ETX from the modem; verdict = the sink's (lines, bad_lines), None when the page was
-    not kept (cancelled, failed). Our +FPTS: 1 (MCF) when the page has lines and bad lines
-    <= rx_bad_pct %, else 2 (RTN)."""
-    s.ppr = None
-    s.ppm = None
-    s.verdict = verdict
-    if verdict is not None:
-        lines, bad = verdict
-        s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * m.cfg["rx_bad_pct"] else 2
-    m.goto(C.RXPOST, now, m.cfg["fet_timeout"])
 
 
 def page_received(m, s, name, now):

@@ -8,11 +8,12 @@ from micropython import const
 
 from faxbridge.core.fax import at, dialect, evidence, framing, status
 
-# States (names in STATE_NAMES, same order).
+# States (names in STATE_NAMES, same order); those no other module reads are private (a
+# module dict of 29 names takes 29 slots, 30 take 37).
 _OFF = const(0)
 INIT = const(1)       # init list: one command at a time
 IDLE = const(2)
-PROBE = const(3)      # "AT" to an idle modem
+_PROBE = const(3)     # "AT" to an idle modem
 RESET = const(4)      # ATZ sent
 RESET_WAIT = const(5)  # ATZ got no answer: wait reset_backoff, then ATZ again
 SETUP = const(6)      # AT+FDIS= before dialling or before a page
@@ -29,7 +30,7 @@ RXPOST = const(16)    # +FPTS:, +FET:, OK after a received page
 FPTS = const(17)      # AT+FPTS=<ppr> sent
 HANGUP = const(18)    # AT+FK / ATH / CR sent, waiting for the modem to settle
 TXPPM = const(19)     # Class 2.0: <DLE><ppm> sent, waiting for OK (MCF...) / ERROR (RTN...)
-CLASSQ = const(20)    # fclass "auto": AT+FCLASS=? sent, collecting the classes it lists
+_CLASSQ = const(20)   # fclass "auto": AT+FCLASS=? sent, collecting the classes it lists
 
 STATE_NAMES = ("off", "init", "idle", "probe", "reset", "reset_wait", "setup", "dial", "fdt",
                "xonwait", "txdata", "txend", "fet", "answer", "fdr", "rxdata", "rxpost", "fpts",
@@ -47,7 +48,7 @@ _TIMEOUT = const(6 << 5)
 _ALL = const(31)          # state: every state not matched before it
 _G = const(1 << 8)        # guard: hang-up seen -> end, outcome decided -> hang up
 # Next-state column: the states a row may leave the machine in, one bit a state (1 << STATE).
-_END = const(1 << INIT | 1 << CLASSQ)     # the call ended: the init list again (Machine.end)
+_END = const(1 << INIT | 1 << _CLASSQ)     # the call ended: the init list again (Machine.end)
 _HUP = const(1 << HANGUP)
 _GONE = const(_END | _HUP)                # what the guard (_G) and a failure lead to
 
@@ -60,14 +61,14 @@ _GONE = const(_END | _HUP)                # what the guard (_G) and a failure le
 # Three columns (one key, not state, event and guard apart): 120 constants, not 200.
 TABLE = (
     # state | event | guard  action             next states
-    CLASSQ | _ANY,           "class_pick",       1 << INIT | 1 << RESET_WAIT,       # none listed: back off
+    _CLASSQ | _ANY,          "class_pick",       1 << INIT | 1 << RESET_WAIT,       # none listed: back off
     INIT | _ANY,             "init_next",        1 << INIT | 1 << IDLE | 1 << RESET,  # ERROR on a required one
-    PROBE | _OK,             "idle",             1 << IDLE,                         # "AT" answered
-    PROBE | _ERROR,          "idle",             1 << IDLE,
+    _PROBE | _OK,            "idle",             1 << IDLE,                         # "AT" answered
+    _PROBE | _ERROR,         "idle",             1 << IDLE,
     RESET | _OK,             "reinit",           _END,                              # ATZ answered
     SETUP | _ANY | _G,       "setup_done",       _GONE | 1 << DIAL | 1 << FDT,      # AT+FDIS= (5.5.2)
     DIAL | _OK | _G,         "call_ok",          _GONE | 1 << FDT,                  # +FCON seen, else 9001
-    DIAL | _ANY,             "dial_failed",      _GONE,                             # BUSY 263, ...; CONNECT 205001
+    DIAL | _ANY,             "call_failed",      _GONE,                             # BUSY 263, ...; CONNECT 205001
     FDT | _CONNECT,          "fdt_connect",      1 << XONWAIT | 1 << TXDATA | 1 << TXEND,
     FDT | _OK | _G,          "fdt_again",        _GONE | 1 << FDT,                  # fdt_retries, then 7200
     FDT | _ANY,              "lost",             _GONE,                             # +FHNG: end; NO CARRIER: 488
@@ -82,20 +83,19 @@ TABLE = (
     TXPPM | _ERROR,          "page_verdict",     _GONE | 1 << SETUP | 1 << FDT,     # T.32: RTN, PIN
     TXPPM | _ANY,            "lost",             _GONE,
     ANSWER | _OK | _G,       "call_ok",          _GONE | 1 << FDR,                  # +FCON seen, else 9001
-    ANSWER | _ANY,           "answer_failed",    _GONE,                             # VOICE 3936, NO CARRIER 488
+    ANSWER | _ANY,           "call_failed",      _GONE,                             # VOICE 3936, NO CARRIER 488
     FDR | _CONNECT,          "fdr_connect",      1 << RXDATA,                       # DC2, data to DLE ETX
     FDR | _OK | _G,          "fdr_ok",           _GONE | 1 << FDR,                  # after EOP: ATH
     FDR | _ANY,              "lost",             _GONE,
     RXPOST | _OK,            "page_received",    _GONE | 1 << FPTS | 1 << FDR,      # AT+FPTS= if ours differs
     RXPOST | _ANY,           "lost",             _GONE,
     FPTS | _ANY | _G,        "fdr",              _GONE | 1 << FDR,                  # ERROR tolerated
-    HANGUP | _ERROR,         "hangup_refused",   _GONE,                             # AT+FK refused: ATH once
-    HANGUP | _ANY,           "finish",           _END,
+    HANGUP | _ANY,           "finish",           _GONE,                             # end; AT+FK refused: ATH once
     INIT | _TIMEOUT,         "reset",            1 << RESET,                        # ATZ
-    CLASSQ | _TIMEOUT,       "reset",            1 << RESET,
-    PROBE | _TIMEOUT,        "reset",            1 << RESET,
+    _CLASSQ | _TIMEOUT,      "reset",            1 << RESET,
+    _PROBE | _TIMEOUT,       "reset",            1 << RESET,
     HANGUP | _TIMEOUT,       "reset",            1 << RESET,
-    RESET | _TIMEOUT,        "unresponsive",     1 << RESET_WAIT,                   # wait reset_backoff
+    RESET | _TIMEOUT,        "reset",            1 << RESET_WAIT,                   # wait reset_backoff
     RESET_WAIT | _TIMEOUT,   "reset",            1 << RESET,
     DIAL | _TIMEOUT,         "dial_timeout",     _HUP,                              # CR aborts the dial
     RXDATA | _TIMEOUT,       "reset",            1 << RESET,                        # no DLE ETX after CAN
@@ -161,7 +161,7 @@ class Machine:
         self._lines.reset()
         if self.fclass is None:
             self.listing = None
-            self.command("+FCLASS=?", CLASSQ, now)
+            self.command("+FCLASS=?", _CLASSQ, now)
             return
         self.init = 0
         self.command(self._acts.init_cmd(self, 0), INIT, now)
@@ -279,7 +279,7 @@ class Machine:
             self.answer(now)
             return
         if c["idle_check"] and now - self._idle_since >= c["idle_check"]:
-            self.command("", PROBE, now)
+            self.command("", _PROBE, now)
 
     def reset(self, reason, now):
         """The modem stopped answering: end any call, ask for DTR toggle, send ATZ."""
@@ -301,7 +301,7 @@ class Machine:
     def _line(self, line, now):
         kind = at.classify(line, self._cl)
         name, args = self._cl
-        if kind == at.INFO and self.state == CLASSQ:
+        if kind == at.INFO and self.state == _CLASSQ:
             self.listing = name                  # the list is one line (at most the line buffer)
             return
         if kind == at.ECHO or kind == at.INFO:
@@ -327,7 +327,7 @@ class Machine:
         """Run the first row of TABLE for (state, event): its guard, then its action; its index
         (-1: none ran)."""
         st = self.state
-        if s is None and st >= SETUP and st != CLASSQ:
+        if s is None and st >= SETUP and st != _CLASSQ:
             if ev == _TIMEOUT:
                 self.reset("no answer to AT%s" % self.last_cmd, now)
             return -1                             # a stray result between calls

@@ -18,10 +18,7 @@ endings) and c2call (the actions of TABLE); framing.py frames page data. This mo
 configuration and the only code that touches page sources (readinto) and sinks (begin_page,
 write, end_page, abort), catching their errors: the page I/O hooks c2core.Machine lists.
 """
-from array import array
-
-from faxbridge.core.fax import at, c2call as a, c2core as c, dial, dialect, framing
-from faxbridge.core.fax.c2core import STATE_NAMES  # noqa: F401 (the driver's names)
+from faxbridge.core.fax import at, c2call as a, c2core as c, dial, framing
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
 
@@ -46,6 +43,8 @@ DEFAULTS = (
 class Class2(c.Machine):
     _acts = a     # TABLE's actions, by name (c2core.Machine._dispatch): one class attribute
     def __init__(self, config=None, sink_factory=None):
+        from array import array                   # here, not module names: once per driver
+        from faxbridge.core.fax import dialect
         cfg = {}
         for i in range(0, len(DEFAULTS), 2):
             cfg[DEFAULTS[i]] = DEFAULTS[i + 1]
@@ -70,7 +69,6 @@ class Class2(c.Machine):
         mv = memoryview(self._buf)
         out = mv[n:]
         self._full = (out[:n], out[:n + 1], mv[:2 * n + 1], mv, mv[:n], out)
-        self._cap = 2 * n + 1     # unstuff's cap: a full buffer (framing.py)
         self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
         self._rx_lead = False     # CR/LF right after CONNECT is not page data (data_mode)
         c.Machine.__init__(self, cfg, sink_factory)
@@ -256,7 +254,9 @@ class Class2(c.Machine):
                 st = self._fst
                 st[0] = i
                 st[1] = n
-                cap = self._cap
+                # unstuff's cap, a full buffer (framing.py): not an attribute (the driver's 29
+                # fill a table of 29 slots, a 30th would take 37)
+                cap = len(self._buf) - 1
                 while True:
                     framing.unstuff(st, data, self._buf, cap)
                     k = st[2]
@@ -274,9 +274,25 @@ class Class2(c.Machine):
                                 if s.outcome is None:
                                     s.outcome = (205001, "sink: %s" % e)
                                     self.rx_cancel(s, now)
-                    if etx:
-                        st[3] = 0
-                        _rx_page_end(self, now)
+                    if etx:           # the page ends, with the sink's verdict: (lines, bad_lines),
+                        st[3] = 0         # or None when it was not kept (cancelled, failed)
+                        s = self._sess
+                        verdict = None
+                        if s.page_open and s.outcome is None:
+                            s.page_open = False
+                            try:
+                                verdict = s.sink.end_page()
+                            except Exception as e:
+                                verdict = (0, 0)
+                                s.outcome = (205001, "sink: %s" % e)
+                        elif s.page_open:
+                            self.abort_page(s)
+                        s.ppr = s.ppm = None
+                        s.verdict = verdict
+                        if verdict is not None:   # our +FPTS: 1 (MCF) when the page has lines
+                            lines, bad = verdict   # and bad lines <= rx_bad_pct %, else 2 (RTN)
+                            s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * self.cfg["rx_bad_pct"] else 2
+                        self.goto(c.RXPOST, now, self.cfg["fet_timeout"])   # +FPTS:, +FET:, OK
                         i = st[0]         # what follows DLE ETX: response lines
                         break
                 continue
@@ -314,22 +330,6 @@ class Class2(c.Machine):
             s.sink.abort()
         except Exception:
             pass
-
-
-def _rx_page_end(m, now):
-    """DLE ETX from the modem: the page ends, with the sink's verdict (c2call.page_end)."""
-    s = m._sess
-    verdict = None
-    if s.page_open and s.outcome is None:
-        s.page_open = False
-        try:
-            verdict = s.sink.end_page()
-        except Exception as e:
-            verdict = (0, 0)
-            s.outcome = (205001, "sink: %s" % e)
-    elif s.page_open:
-        m.abort_page(s)
-    a.page_end(m, s, verdict, now)
 
 
 def _fault(s, e, index, doing):
