@@ -215,16 +215,37 @@ class Link(Inbox):
             return
         c = self._c
         ob = self.outbox
+        # what take() gives is gathered into one write where it fits (one TCP segment for a
+        # burst of events: the broker answers it with one burst of PUBACKs): in the upper half
+        # of the store's buffer, `g` bytes from h, while each record is read and its packet
+        # made in the lower half (outbox.packet's lim). A store without the buffer: one write each
+        w = getattr(ob.store, "whole", None)
+        h = len(w) // 2 if w is not None else 0
+        lim = h - ob.store.room if h else 0
+        g = 0
         for ch in chunks:
             if type(ch) is not int:
+                k = len(ch)
+                if h and h + g + k <= len(w):
+                    w[h + g:h + g + k] = ch
+                    g += k
+                    continue
+                if g:
+                    c.write(memoryview(w)[h:h + g])
+                    g = 0
                 c.write(ch)
                 continue
             # an event in flight (session.publish_ext): written from the store, its header
-            # in place before its payload in the store's buffer, one write (so one TCP segment
-            # whatever Nagle does, and one TLS record). MicroPython's Stream sends or copies
-            # it before it returns (CPython's Conn.write copies: its transport keeps views)
+            # in place before its payload in the store's buffer. MicroPython's Stream sends or
+            # copies it before it returns (CPython's Conn.write copies: its transport keeps views)
             pid = ch & 0xFFFF
-            r = ob.packet(pid, ch > 0xFFFF, self.root)
+            r = ob.packet(pid, ch > 0xFFFF, self.root, lim)
+            big = r is False
+            if big:   # longer than the lower half: what was gathered goes first, then it alone
+                if g:
+                    c.write(memoryview(w)[h:h + g])
+                    g = 0
+                r = ob.packet(pid, ch > 0xFFFF, self.root)
             if r is None:
                 continue   # acknowledged meanwhile
             pkt, ref, size = r
@@ -237,6 +258,14 @@ class Link(Inbox):
                     ob.lost_files += 1
                 self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
                 continue
+            k = len(pkt)
+            if ref is None and h and not big and h + g + k <= len(w):
+                w[h + g:h + g + k] = pkt
+                g += k
+                continue
+            if g:
+                c.write(memoryview(w)[h:h + g])
+                g = 0
             c.write(pkt)
             if ref is not None:
                 # a received page: after its head, the file through the store's buffer (free
@@ -245,6 +274,8 @@ class Link(Inbox):
                 # connection is dropped: the broker discards the partial PUBLISH)
                 if not await rx.send(c, b"", ref, size, self.fbuf):
                     raise OSError("file %s changed while it was sent" % ref)
+        if g:
+            c.write(memoryview(w)[h:h + g])
         await c.drain()
 
     def _handle(self, now):

@@ -235,10 +235,12 @@ class FileStore:
         self.at = (off + self.base) & _PLACE
         return u32(h, 4), h[1]
 
-    def read(self, at=-1):
+    def read(self, at=-1, lim=0):
         """The next record after the cursor (at < 0; its place then in self.at) or the record
         at place `at` (the cursor unchanged): (seq, cls, suffix, payload), views into the
-        record buffer valid until the next read or append; None at the end or on damage.
+        record buffer valid until the next read or append; None at the end or on damage;
+        False when lim > 0 and the record is longer than lim bytes (its body not read: the
+        buffer from lim on left as it was; app/link.py gathers packets there).
         Two reads from flash: the header, then the body and its CRC together."""
         off = self.cur if at < 0 else (at - self.base) & _PLACE
         if off < 0 or off >= self.end:
@@ -253,6 +255,8 @@ class FileStore:
         t = _HDR + n + _CRC
         if n < 1 or n > _FMT_MAX:
             return None
+        if lim and t > lim:
+            return False
         if t > len(b):  # written with a larger max_record before a reboot
             b = bytearray(t)
             b[:_HDR] = self._bh
