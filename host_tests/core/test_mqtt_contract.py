@@ -134,7 +134,8 @@ def test_building_an_event_allocates_little_more_than_the_payload():
 def test_every_value_kind_is_written_as_json():
     # the byte-by-byte writer, edge values included, read back by the runtime's json module
     cases = ((0, 0), (-1, -1), (9, 9), (10, 10), (-10, -10), (2 ** 29, 2 ** 29), ("", ""), ("é", "é"),
-             ("a\x7fb", "a\x7fb"), ("\u20ac\n", "\u20ac\n"), (b"", ""), (b"\x00\x0f\xf0", "000ff0"),
+             ("a\x7fb", "a\x7fb"), ("ab\u20ac", "ab\u20ac"), ('q"', 'q"'), ("\\", "\\"), ("~ ", "~ "),
+             ("\u20ac\n", "\u20ac\n"), (b"", ""), (b"\x00\x0f\xf0", "000ff0"),
              (bytearray(b"\xab"), "ab"), ([], []), ([[]], [[]]), ([1, [2, "x"]], [1, [2, "x"]]),
              ((), {}), ((("k", ()),), {"k": {}}), ({}, {}), (None, None), (True, True), (False, False))
     for v, want in cases:

@@ -13,7 +13,9 @@ tuple per event, not one per field), or a tuple of (key, value) pairs; told apar
 first item (a str key, or a pair).
 """
 import json
+import sys
 
+import micropython
 from micropython import const
 
 PREFIX = "faxbridge"
@@ -131,12 +133,9 @@ def _chars(v, pre, q, post):
     if q:
         b[n] = q
         n += 1
-    for ch in v:
-        c = ord(ch)
-        if c < 32 or c > 126 or c == 34 or c == 92:
-            return False
-        b[n] = c
-        n += 1
+    n = _copy(b, n, v, len(v))
+    if n < 0:
+        return False
     if q:
         b[n] = q
         n += 1
@@ -144,6 +143,35 @@ def _chars(v, pre, q, post):
         b[n] = post
     _n = k
     return True
+
+
+if sys.implementation.name == "micropython":   # every port the unit runs on has viper
+    @micropython.viper
+    def _copy(b, n: int, v, k: int) -> int:
+        """Copy the k characters of str v to b[n:] if each is printable ASCII other than quote
+        and backslash -> the index after them; else -1 (a byte of a non-ASCII character, at
+        or before the k-th byte, is above 126). Reads the str's bytes in place: 40 us of an
+        event's 60 as a loop of bytecode (issue 15's MQTT rate)."""
+        d = ptr8(b)  # noqa: F821 (viper)
+        s = ptr8(v)  # noqa: F821
+        i = 0
+        while i < k:
+            c = s[i]
+            if c < 32 or c > 126 or c == 34 or c == 92:
+                return -1
+            d[n + i] = c
+            i += 1
+        return n + k
+else:
+    def _copy(b, n, v, k):
+        """The same on CPython (a str has no buffer there)."""
+        for ch in v:
+            c = ord(ch)
+            if c < 32 or c > 126 or c == 34 or c == 92:
+                return -1
+            b[n] = c
+            n += 1
+        return n
 
 
 def _piece(v):
