@@ -440,6 +440,43 @@ def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced()
     assert sn.has_ref(b"cK1") and not st.hold and not sn.hold
 
 
+def test_a_qos0_command_without_a_ref_gets_no_seen_slot_and_one_sync():
+    """issue 15 (telegram latency): a QoS 0 command, not retained and without a ref, cannot come
+    again (no packet id to redeliver, no ref to send again): answered once, with no seen slot
+    and one flash sync, the answer's (two before). With a ref, or at QoS 1, the slot is kept."""
+    from faxbridge.app import outbox_store
+    ln = _accepting_link("linkq0")
+    sn = ln.seen
+    _up(ln)
+    syncs = []
+    st_sync, sn_sync = outbox_store._sync, sn.sync
+
+    def ssync(f):
+        syncs.append("answer")
+        return st_sync(f)
+
+    def nsync(force=False):
+        if force or sn.dirty:
+            syncs.append("seen")
+        return sn_sync(force)
+    outbox_store._sync, sn.sync = ssync, nsync
+    try:
+        n0 = sn.n
+        ln.session.feed(encode_publish(R + "cmd/telegram", b'{"hex":"00"}', 0), 1)
+        assert ln.outbox.last == 1 and sn.n == n0 and syncs == ["answer"], (sn.n, syncs)
+        assert not [c for c in ln.session.take() if type(c) is not int]   # QoS 0: no PUBACK
+        del syncs[:]
+        ln.session.feed(encode_publish(R + "cmd/telegram/center/Z1", b'{"hex":"00"}', 0), 2)
+        assert ln.outbox.last == 2 and sn.n == n0 + 1 and sn.has_ref(b"cZ1")
+        assert syncs == ["answer", "seen"], syncs
+    finally:
+        outbox_store._sync = st_sync
+    _pub(ln, "cmd/telegram", b'{"hex":"00"}', pid=4)
+    assert ln.outbox.last == 3 and sn.n == n0 + 2
+    assert _pub(ln, "cmd/telegram", b'{"hex":"00"}', pid=4, dup=True) == [_puback(4)]
+    assert ln.outbox.last == 3 and ln.redelivered == 1
+
+
 def test_an_answer_written_is_synced_even_when_its_seen_slot_cannot_be_written():
     # the seen slot's write fails (flash): the session acknowledges the command anyway
     # (a receiver error), so the answer already written must not stay unsynced

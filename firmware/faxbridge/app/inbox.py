@@ -240,8 +240,10 @@ class Inbox:
         if k == _DROP:
             return True   # not a command, an empty one, or a ref answered before
         crc = self._crc
-        sn = self.seen
         pid = 0 if self._retain else self._pid
+        # QoS 0 (no packet id), not retained, without a ref: nothing brings it again (no DUP,
+        # no PUBACK to lose, no ref to send again), so no seen slot and no second flash sync
+        sn = self.seen if pid or self._retain or self._rk is not None else None
         # a DUP redelivery of an answered packet id (same content), or a retained command
         # refused before: acknowledged without a second answer
         if sn is not None and (self._dup or self._retain) and sn.has(pid, crc):
