@@ -462,3 +462,59 @@ def test_records_left_by_the_firmware_before_are_sent_after_the_upgrade():
     assert [t for t, _p in got] == [R + "fax/status", R + "cafis/verdict", R + "cafis/verdict"]
     assert _seqs(got) == [1, 2, 3]
     ob.close()
+
+
+class _Counted:
+    """The log file, its seeks and reads counted."""
+
+    def __init__(self, f):
+        self.f = f
+        self.seeks = 0
+        self.reads = 0
+
+    def seek(self, *a):
+        self.seeks += 1
+        return self.f.seek(*a)
+
+    def readinto(self, b):
+        self.reads += 1
+        return self.f.readinto(b)
+
+    def __getattr__(self, k):
+        return getattr(self.f, k)
+
+
+def test_the_store_seeks_only_where_the_file_is_not_and_reads_a_header_once():
+    """issue 15 (the MQTT rate, the telegram latency): the FileStore knows where its log file is
+    (no seek there) and the send reads the header the pump just read from RAM: an event appended,
+    pumped and sent is 1 seek and 2 reads (it was 3 seeks and 3 reads); consecutive sends and
+    appends seek nowhere. Every record still reads back whole, after a reopen too."""
+    d = tmpdir("obseek")
+    ob = outbox.Outbox(FileStore(d))
+    s = session.Session("c1", keepalive=0)
+    up(s)
+    st = ob.store
+    root = b"faxbridge/u1/"
+    f = st.f = _Counted(st.f)
+    ob.accept(contract.RESULT, "fax/status", b'{"seq":1}')   # (a seek: where the file is is
+    f.seeks = f.reads = 0                                      # not known after open)
+    ob.pump(s, root, 0)
+    pid = s.take()[-1]
+    pkt = bytes(ob.packet(pid, False, root)[0])
+    assert (f.seeks, f.reads) == (1, 2), (f.seeks, f.reads)
+    assert decode_publish(pkt[0] & 15, memoryview(pkt)[2:])[1] == b'{"seq":1}'
+    ob.accept(contract.RESULT, "fax/status", b'{"seq":2}')   # the file is at the end: no seek
+    ob.accept(contract.RESULT, "fax/status", b'{"seq":3}')
+    assert f.seeks == 1
+    ob.pump(s, root, 0)
+    pids = [c for c in s.take() if type(c) is int]
+    f.seeks = f.reads = 0
+    got = [bytes(ob.packet(p, False, root)[0]) for p in pids]
+    assert f.seeks == 1 and f.reads == 4, (f.seeks, f.reads)   # the second record follows the first
+    assert [decode_publish(g[0] & 15, memoryview(g)[2:])[1] for g in got] == [b'{"seq":2}', b'{"seq":3}']
+    st.f = f.f
+    ob.close()
+    st2 = FileStore(d)
+    st2.open()
+    assert [bytes(st2.read()[3]) for _ in range(3)] == [b'{"seq":1}', b'{"seq":2}', b'{"seq":3}']
+    st2.close()

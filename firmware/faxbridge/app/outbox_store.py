@@ -77,6 +77,8 @@ class FileStore:
         self._hh = hv[:_HDR]
         self._hc = hv[_HDR:]
         self.f = None
+        self.pos = -1      # the log file's position, -1: not known (no seek where it is already)
+        self.hat = -1      # the offset of the record whose header is in self.h (skip()), -1: none
         self.acked = 0
         self.head = 0      # offset of the first undelivered record
         self.cur = 0       # offset of the next record to read (send)
@@ -91,6 +93,7 @@ class FileStore:
     # ---- open / recovery ----
     def _read_ack(self):
         h = self.h
+        self.hat = -1
         try:
             with open(self.ack_path, "rb") as f:
                 n = f.readinto(h)
@@ -144,6 +147,7 @@ class FileStore:
             self._compact()
         self.cur = self.head
         self.base = 0
+        self.pos = self.hat = -1
         return self.acked, last
 
     def _check(self, off):
@@ -152,6 +156,7 @@ class FileStore:
         f = self.f
         h = self.h
         mv = self.buf
+        self.pos = self.hat = -1
         f.seek(off)
         if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
             return -1
@@ -201,7 +206,9 @@ class FileStore:
         b[9 + sl:_HDR + n] = payload
         put32(b, _HDR + n, binascii.crc32(self.buf[:_HDR + n]))
         f = self.f
-        f.seek(self.end)
+        if self.pos != self.end:
+            f.seek(self.end)
+        self.pos = -1
         try:
             w = f.write(self.buf[:t])
             if self.hold:
@@ -215,6 +222,7 @@ class FileStore:
             raise OSError(28, "short write to the outbox")
         self.last_off = self.end
         self.end += t
+        self.pos = self.end
 
     def skip(self):
         """The next record after the cursor, its header alone (the outbox's pump: no body read,
@@ -225,9 +233,13 @@ class FileStore:
             return None
         h = self.h
         f = self.f
-        f.seek(off)
+        if self.pos != off:
+            f.seek(off)
+        self.pos = self.hat = -1
         if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
             return None
+        self.pos = off + _HDR
+        self.hat = off
         n = (h[2] << 8) | h[3]
         if n < 1 or n > _FMT_MAX:
             return None
@@ -248,9 +260,15 @@ class FileStore:
         f = self.f
         b = self.buf
         mv = self.buf
-        f.seek(off)
-        if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
-            return None
+        if self.hat == off and self.pos == off + _HDR:
+            self._bh[:] = self._hh    # its header, as skip() just read it (the pump, then the send)
+        else:
+            if self.pos != off:
+                f.seek(off)
+            self.pos = -1
+            if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
+                return None
+        self.pos = off + _HDR
         n = (b[2] << 8) | b[3]
         t = _HDR + n + _CRC
         if n < 1 or n > _FMT_MAX:
@@ -262,7 +280,11 @@ class FileStore:
             b[:_HDR] = self._bh
             mv = memoryview(b)
         body = mv[_HDR:t]     # the body and its CRC: one view made per record read
-        if f.readinto(body) != n + _CRC or binascii.crc32(mv[:_HDR + n]) != u32(b, _HDR + n):
+        self.pos = -1
+        if f.readinto(body) != n + _CRC:
+            return None
+        self.pos = off + t
+        if binascii.crc32(mv[:_HDR + n]) != u32(b, _HDR + n):
             return None
         if at < 0:
             self.cur = off + t
@@ -274,6 +296,7 @@ class FileStore:
         """Every record <= seq is delivered; at: the place of the first record still held (the
         new head), < 0 when every record the cursor has passed is delivered."""
         h = self.h
+        self.hat = -1
         h[0] = 0x46  # "FBA1"
         h[1] = 0x42
         h[2] = 0x41
@@ -330,6 +353,7 @@ class FileStore:
         src.close()
         os.rename(t, self.log_path)
         self.f = open(self.log_path, "r+b")
+        self.pos = -1
         self.end -= start
         self.base = (self.base + start) & _PLACE
         self.head -= start
@@ -339,6 +363,7 @@ class FileStore:
         self.compactions += 1
 
     def close(self):
+        self.pos = self.hat = -1
         if self.f:
             self.f.close()
             self.f = None
