@@ -88,6 +88,25 @@ def test_subscribes_cmd_hash():
                    "broker refused the subscription to faxbridge/u1/availability (SUBACK 0x80: ACL?)"]
 
 
+def test_the_subscribe_at_connection_up_is_written_after_the_root_without_joined_filters():
+    """The SUBSCRIBE is written with each filter after the link's root (codec.encode_subscribe's
+    root): no list of pairs, no joined filter strings; _handle at CONNACK allocated 1 408 B
+    with the echo check (MicroPython, 64-bit), 448 now. The filters are the contract's."""
+    from faxbridge.app import link
+    assert link._SUBS[0] == (contract.CMD_FILTER.encode(), 1)
+    assert link._SUBS[3] == (contract.AVAILABILITY.encode(), 0)
+    if not hasattr(gc, "mem_alloc"):
+        return
+    for verify, most in ((True, 640), (False, 480)):
+        ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify)
+        s = ln.session
+        s.start(0)
+        s.take()
+        s.feed(b"\x20\x02\x00\x00", 0)
+        n, _ = allocated(lambda: ln._handle(0))
+        assert n <= most and ln._subpid, (verify, n)
+
+
 def test_telegram_answered_then_acknowledged_with_the_senders_ref():
     ln, got = _link()
     out = _pub(ln, "cmd/telegram/terminal/R7", b"\x0e\x30\x0f", pid=9)

@@ -293,9 +293,8 @@ class Link(Inbox):
                 # a session the broker kept has our subscriptions: subscribing again would make
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
                 if not ev[1] or not self._subpid:
-                    r = self.root_s + "/"
                     self._subpid = self.session.subscribe(
-                        [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.verify else 1)], now)
+                        _SUBS[:4] if self.verify else _SUBS[:1], now, self.root)
                 try:
                     self.session.publish(self.root, contract.ONLINE, 1, True, now, True, b"availability")
                 except OSError:
@@ -309,7 +308,7 @@ class Link(Inbox):
                     for i in range(len(g)):
                         if g[i] == 0x80 and i < (4 if self.verify else 1):
                             self._error("broker refused the subscription to %s/%s (SUBACK 0x80:"
-                                        " ACL?)" % (self.root_s, _SUBS[i]))
+                                        " ACL?)" % (self.root_s, str(_SUBS[i][0], "utf-8")))
             elif k == "refused":
                 self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
             elif k == "down":
@@ -416,8 +415,9 @@ class Link(Inbox):
         self.outbox.close(self.clock.ms())
 
 
-# the filters under <root>/, in SUBSCRIBE order: commands (QoS 1), then the echo check's (the
-# link subscribes to all 4 with verify, else to the first)
-_SUBS = (contract.CMD_FILTER, "fax/+", "cafis/+", contract.AVAILABILITY)
+# the filters under <root>/ and their QoS, in SUBSCRIBE order: commands (contract.CMD_FILTER,
+# QoS 1), then the echo check's (the link subscribes to all 4 with verify, else to the first);
+# bytes, written after the root into the packet (codec.encode_subscribe): no filter joined
+_SUBS = ((b"cmd/#", 1), (b"fax/+", 0), (b"cafis/+", 0), (b"availability", 0))
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
 

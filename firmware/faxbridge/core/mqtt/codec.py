@@ -27,7 +27,7 @@ def connack_text(rc):
 
 
 def _u8(s):
-    return s.encode() if isinstance(s, str) else bytes(s)
+    return s.encode() if isinstance(s, str) else s if type(s) is bytes else bytes(s)
 
 
 def varint_into(buf, pos, n):
@@ -180,18 +180,20 @@ def encode_puback(pid):
     return b
 
 
-def encode_subscribe(pid, filters):
-    """SUBSCRIBE (3.8): filters is a sequence of (topic filter, max qos). Sized first, then
-    written into one buffer (no body grown by concatenation)."""
+def encode_subscribe(pid, filters, root=b""):
+    """SUBSCRIBE (3.8): filters is a sequence of (topic filter, max qos), each filter written
+    after root (bytes; a link's b'faxbridge/<unit>/': no joined filter made). Sized first, then
+    written into one buffer (no body grown by concatenation), which is returned."""
     if not filters:
         raise ValueError("SUBSCRIBE needs at least one filter (3.8.3)")
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
     n = 2
+    r = len(root)
     for f, q in filters:
         if q not in (0, 1, 2):
             raise ValueError("bad qos")
-        n += 3 + len(check_topic(f, True))
+        n += 3 + r + len(check_topic(f, True))
     out = bytearray(1 + varint_size(n) + n)
     out[0] = 0x82
     p = varint_into(out, 1, n)
@@ -199,10 +201,16 @@ def encode_subscribe(pid, filters):
     out[p + 1] = pid & 0xFF
     p += 2
     for f, q in filters:
-        p = _str_into(out, p, _u8(f))
+        t = _u8(f)
+        k = r + len(t)
+        out[p] = k >> 8
+        out[p + 1] = k & 0xFF
+        out[p + 2:p + 2 + r] = root
+        out[p + 2 + r:p + 2 + k] = t
+        p += 2 + k
         out[p] = q
         p += 1
-    return bytes(out)
+    return out
 
 
 _HDR = const(0)

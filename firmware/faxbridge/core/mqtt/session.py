@@ -257,11 +257,12 @@ class Session(codec.Parser):
         if k >= 0:
             self._drop(k)
 
-    def subscribe(self, filters, now=0):
+    def subscribe(self, filters, now=0, root=b""):
+        """Queue a SUBSCRIBE of filters ((filter, qos), ...), each after root (codec); its pid."""
         if self.state != UP:
             raise OSError("not connected")
         pid = self._pid()
-        self._send(codec.encode_subscribe(pid, filters), now)
+        self._send(codec.encode_subscribe(pid, filters, root), now)
         return pid
 
     # ---- incoming ----
