@@ -37,15 +37,12 @@ class Link(Inbox):
                  answer_reserve=4096, discovery=None, file_chunk=512):
         self.root_s = contract.root(unit, prefix)   # checks the unit id and the prefix
         self.unit = unit
-        self.host = host
-        self.port = port
         if tls is True:
             tls = transport.make_tls(cafile=ca, certfile=cert, keyfile=key)
-        self.tls = tls or None
-        self.server_name = server_name or host
+        # what connecting takes, one tuple (fewer fields: the link's dict stays in a smaller
+        # size class): host, port, TLS context or None, SNI name, TCP_NODELAY, timeout ms
+        self._to = (host, port, tls or None, server_name or host, nodelay, connect_timeout_ms)
         self.root = (self.root_s + "/").encode()
-        self.connect_timeout_ms = connect_timeout_ms
-        self.nodelay = nodelay
         self.write_timeout_ms = write_timeout_ms
         self.default_sender = default_sender
         self.on_command = None
@@ -96,7 +93,7 @@ class Link(Inbox):
         if suffix not in contract.EVENT_TOPICS:
             raise ValueError("not an event topic: %s" % suffix)
         if cls is None:
-            if self.answering and not self.answered:
+            if self.ans == 1:
                 cls = contract.ANSWER
             elif suffix == contract.CMD_ERROR:
                 cls = contract.PROGRESS
@@ -117,8 +114,8 @@ class Link(Inbox):
             o = 9 + len(suffix)
             m = len(w) - 4
         seq = ob.accept(cls, suffix, contract.event(self.unit, ob.last + 1, pairs, True, w, o, m))
-        if self.answering:
-            self.answered = True
+        if self.ans:
+            self.ans = 2
         self._wake.set()
         return seq
 
@@ -217,55 +214,48 @@ class Link(Inbox):
         ob = self.outbox
         # what take() gives is gathered into one write where it fits (one TCP segment for a
         # burst of events: the broker answers it with one burst of PUBACKs): in the upper half
-        # of the store's buffer, `g` bytes from h, while each record is read and its packet
-        # made in the lower half (outbox.packet's lim). A store without the buffer: one write each
+        # of the store's buffer, from h to g, while each record is read and its packet made in
+        # the lower half (outbox.packet's lim). A store without the buffer: one write each
         w = getattr(ob.store, "whole", None)
-        h = len(w) // 2 if w is not None else 0
-        lim = h - ob.store.room if h else 0
-        g = 0
+        e = len(w) if w is not None else 0
+        h = g = e // 2
         for ch in chunks:
-            if type(ch) is not int:
-                k = len(ch)
-                if h and h + g + k <= len(w):
-                    w[h + g:h + g + k] = ch
-                    g += k
+            pkt = ch
+            ref = None
+            big = False
+            if type(ch) is int:
+                # an event in flight (session.publish_ext): written from the store, its header
+                # in place before its payload in the store's buffer. MicroPython's Stream sends
+                # or copies it before it returns (CPython's Conn.write copies: its transport
+                # keeps views)
+                pid = ch & 0xFFFF
+                r = ob.packet(pid, ch > 0xFFFF, self.root, h - ob.store.room if h else 0)
+                big = r is False
+                if big:   # longer than the lower half: what was gathered goes first, then it
+                    if g > h:
+                        c.write(memoryview(w)[h:g])
+                        g = h
+                    r = ob.packet(pid, ch > 0xFFFF, self.root)
+                if r is None:
+                    continue   # acknowledged meanwhile
+                pkt, ref, size = r
+                if pkt is None:
+                    # its record unreadable, or its page gone or resized (header not written):
+                    # skipped in order as if delivered
+                    s.forget(pid)
+                    ob.on_puback(pid, self.clock.ms())
+                    if ref is not None:
+                        ob.lost_files += 1
+                    self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
                     continue
-                if g:
-                    c.write(memoryview(w)[h:h + g])
-                    g = 0
-                c.write(ch)
-                continue
-            # an event in flight (session.publish_ext): written from the store, its header
-            # in place before its payload in the store's buffer. MicroPython's Stream sends or
-            # copies it before it returns (CPython's Conn.write copies: its transport keeps views)
-            pid = ch & 0xFFFF
-            r = ob.packet(pid, ch > 0xFFFF, self.root, lim)
-            big = r is False
-            if big:   # longer than the lower half: what was gathered goes first, then it alone
-                if g:
-                    c.write(memoryview(w)[h:h + g])
-                    g = 0
-                r = ob.packet(pid, ch > 0xFFFF, self.root)
-            if r is None:
-                continue   # acknowledged meanwhile
-            pkt, ref, size = r
-            if pkt is None:
-                # its record unreadable, or its page gone or resized (header not written):
-                # skipped in order as if delivered
-                s.forget(pid)
-                ob.on_puback(pid, self.clock.ms())
-                if ref is not None:
-                    ob.lost_files += 1
-                self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
-                continue
             k = len(pkt)
-            if ref is None and h and not big and h + g + k <= len(w):
-                w[h + g:h + g + k] = pkt
+            if ref is None and not big and g + k <= e:
+                w[g:g + k] = pkt
                 g += k
                 continue
-            if g:
-                c.write(memoryview(w)[h:h + g])
-                g = 0
+            if g > h:
+                c.write(memoryview(w)[h:g])
+            g = h
             c.write(pkt)
             if ref is not None:
                 # a received page: after its head, the file through the store's buffer (free
@@ -274,8 +264,8 @@ class Link(Inbox):
                 # connection is dropped: the broker discards the partial PUBLISH)
                 if not await rx.send(c, b"", ref, size, self.fbuf):
                     raise OSError("file %s changed while it was sent" % ref)
-        if g:
-            c.write(memoryview(w)[h:h + g])
+        if g > h:
+            c.write(memoryview(w)[h:g])
         await c.drain()
 
     def _handle(self, now):
@@ -344,14 +334,14 @@ class Link(Inbox):
         wake = self._wake
         while not self._stopping:
             try:
+                host, port, tls, sni, nodelay, tmo = self._to
                 if self._addr is None:
-                    self._addr = transport.resolve(self.host, self.port)
-                tmo = self.connect_timeout_ms / 1000
-                c = await asyncio.wait_for(transport.connect(
-                    self._addr, self.tls, self.server_name, tmo, self.nodelay), tmo)
+                    self._addr = transport.resolve(host, port)
+                tmo /= 1000
+                c = await asyncio.wait_for(transport.connect(self._addr, tls, sni, tmo, nodelay), tmo)
             except Exception as e:
                 self._addr = None  # look the name up again next time
-                self._error("cannot connect to %s:%d: %r" % (self.host, self.port, e))
+                self._error("cannot connect to %s:%d: %r" % (self._to[0], self._to[1], e))
                 await self._backoff(sess.lost(self.clock.ms(), "connect failed"))
                 continue
             self._c = c
