@@ -512,9 +512,16 @@ def test_the_store_seeks_only_where_the_file_is_not_and_reads_a_header_once():
     got = [bytes(ob.packet(p, False, root)[0]) for p in pids]
     assert f.seeks == 1 and f.reads == 4, (f.seeks, f.reads)   # the second record follows the first
     assert [decode_publish(g[0] & 15, memoryview(g)[2:])[1] for g in got] == [b'{"seq":2}', b'{"seq":3}']
+    # an ack between the pump and the send writes its record where skip() left the header:
+    # the send reads the header from flash again
+    ob.accept(contract.RESULT, "fax/status", b'{"seq":4}')
+    ob.pump(s, root, 0)
+    pid = s.take()[-1]
+    st.ack(3)
+    pkt = bytes(ob.packet(pid, False, root)[0])
+    assert decode_publish(pkt[0] & 15, memoryview(pkt)[2:])[1] == b'{"seq":4}'
     st.f = f.f
     ob.close()
     st2 = FileStore(d)
-    st2.open()
-    assert [bytes(st2.read()[3]) for _ in range(3)] == [b'{"seq":1}', b'{"seq":2}', b'{"seq":3}']
+    assert st2.open() == (3, 4) and bytes(st2.read()[3]) == b'{"seq":4}' and st2.read() is None
     st2.close()

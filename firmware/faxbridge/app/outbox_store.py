@@ -73,18 +73,16 @@ class FileStore:
         self.room = room
         self.whole = None
         self.h = bytearray(_HDR + _CRC)     # a header and CRC while scanning; the ack record
-        hv = memoryview(self.h)
-        self._hh = hv[:_HDR]
-        self._hc = hv[_HDR:]
+        self._hh = memoryview(self.h)[:_HDR]
         self.f = None
         self.pos = -1      # the log file's position, -1: not known (no seek where it is already)
-        self.hat = -1      # the offset of the record whose header is in self.h (skip()), -1: none
         self.acked = 0
         self.head = 0      # offset of the first undelivered record
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
         self.base = 0      # bytes compacted away since open() (mod 2**30): place = offset + base
-        self.at = -1       # the place of the record the last cursor read() returned
+        self.at = -1       # the place of the record the last skip() or cursor read() returned;
+        #                    its header is in self.h until an ack writes its record there
         self.last_off = -1  # offset of the newest record: compaction always keeps it, so the
         #                     log alone still knows the highest seq if the ack file is lost
         self.recovered_torn = 0   # bytes cut off at open (a write torn by a power cut)
@@ -93,7 +91,7 @@ class FileStore:
     # ---- open / recovery ----
     def _read_ack(self):
         h = self.h
-        self.hat = -1
+        self.at = -1
         try:
             with open(self.ack_path, "rb") as f:
                 n = f.readinto(h)
@@ -125,8 +123,9 @@ class FileStore:
         off = 0
         head = -1
         size = self.f.seek(0, 2)
+        hc = memoryview(self.h)[_HDR:]   # where each record's CRC is read (at open only)
         while True:
-            nxt = self._check(off)
+            nxt = self._check(off, hc)
             if nxt < 0:
                 break
             seq = u32(self.h, 4)
@@ -147,16 +146,16 @@ class FileStore:
             self._compact()
         self.cur = self.head
         self.base = 0
-        self.pos = self.hat = -1
+        self.pos = self.at = -1
         return self.acked, last
 
-    def _check(self, off):
+    def _check(self, off, hc):
         """Check the record at off, streaming it through the buffer (any length the format
         allows): its end offset, or -1 if none or damaged. Leaves its header in self.h."""
         f = self.f
         h = self.h
         mv = self.buf
-        self.pos = self.hat = -1
+        self.pos = self.at = -1
         f.seek(off)
         if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
             return -1
@@ -171,7 +170,7 @@ class FileStore:
                 return -1  # short, or a suffix longer than the body
             crc = binascii.crc32(mv[:c], crc)
             k -= c
-        if f.readinto(self._hc) != _CRC or u32(h, _HDR) != crc:
+        if f.readinto(hc) != _CRC or u32(h, _HDR) != crc:
             return -1
         return off + _HDR + n + _CRC
 
@@ -235,11 +234,10 @@ class FileStore:
         f = self.f
         if self.pos != off:
             f.seek(off)
-        self.pos = self.hat = -1
+        self.pos = self.at = -1
         if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
             return None
         self.pos = off + _HDR
-        self.hat = off
         n = (h[2] << 8) | h[3]
         if n < 1 or n > _FMT_MAX:
             return None
@@ -260,7 +258,7 @@ class FileStore:
         f = self.f
         b = self.buf
         mv = self.buf
-        if self.hat == off and self.pos == off + _HDR:
+        if at >= 0 and at == self.at and self.pos == off + _HDR and self.h[0] == _MAGIC:
             self._bh[:] = self._hh    # its header, as skip() just read it (the pump, then the send)
         else:
             if self.pos != off:
@@ -289,14 +287,14 @@ class FileStore:
         if at < 0:
             self.cur = off + t
             self.at = (off + self.base) & _PLACE
+            self._hh[:] = self._bh
         sl = b[_HDR]
         return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:n]
 
     def ack(self, seq, at=-1):
         """Every record <= seq is delivered; at: the place of the first record still held (the
         new head), < 0 when every record the cursor has passed is delivered."""
-        h = self.h
-        self.hat = -1
+        h = self.h   # (the ack record's "F" at h[0] tells read() h holds no header now)
         h[0] = 0x46  # "FBA1"
         h[1] = 0x42
         h[2] = 0x41
@@ -363,7 +361,7 @@ class FileStore:
         self.compactions += 1
 
     def close(self):
-        self.pos = self.hat = -1
+        self.pos = self.at = -1
         if self.f:
             self.f.close()
             self.f = None
