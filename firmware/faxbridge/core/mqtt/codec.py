@@ -239,15 +239,13 @@ class Parser:
     """
 
     def __init__(self, size=256):
-        self.buf = bytearray(size)
-        self.mv = memoryview(self.buf)
+        self.mv = memoryview(bytearray(size))   # the buffer, through its one view
         self.reset()
 
     def reset(self):
         self._st = _HDR
         self._first = 0
         self._rem = 0
-        self._mult = 1
         self._nlen = 0
         self._got = 0
         self._want = 0
@@ -257,7 +255,7 @@ class Parser:
         mv = data if type(data) is memoryview else memoryview(data)
         i = 0
         n = len(mv)
-        cap = len(self.buf)
+        cap = len(self.mv)
         while i < n:
             st = self._st
             if st == _DATA:
@@ -278,14 +276,12 @@ class Parser:
                     raise ValueError("reserved packet type %d" % t)
                 self._first = b
                 self._rem = 0
-                self._mult = 1
                 self._nlen = 0
                 self._st = _LEN
             elif st == _LEN:
                 b = mv[i]
                 i += 1
-                self._rem += (b & 0x7F) * self._mult
-                self._mult <<= 7
+                self._rem += (b & 0x7F) << 7 * self._nlen   # 2.2.3: 7 bits a byte, low first
                 self._nlen += 1
                 if b & 0x80:
                     if self._nlen == 4:
@@ -334,7 +330,7 @@ class Parser:
                         self._st = _TOPIC if tl else self._after_topic(sink)
                 elif st == _TOPIC:
                     if g < cap:
-                        self.buf[g] = b
+                        self.mv[g] = b
                     if self._got == self._want:
                         self._st = self._after_topic(sink)
                 else:
@@ -358,7 +354,7 @@ class Parser:
 
     def _start(self, sink):
         tl = self._want
-        sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.buf) else None,
+        sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.mv) else None,
                        self._id, self._rem)
         return _DATA if self._rem else _HDR
 
