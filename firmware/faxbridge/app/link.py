@@ -1,8 +1,7 @@
 """The MQTT link: connection, session, outbox and events over app/transport; the commands
 coming in are its base class's, app/inbox.Inbox (docs/mqtt.md).
-Usage: docs/mqtt.md "API (stable)". Its parts elsewhere: the telemetry payload
-(app/telemetry.py), Home Assistant discovery (core/mqtt/discovery.announce), the backoff's
-jitter (transport.urandom_float).
+Usage: docs/mqtt.md "API (stable)". Its parts elsewhere: Home Assistant discovery
+(core/mqtt/discovery.announce), the backoff's jitter (transport.urandom_float).
 
 Commands stream in (never assembled). Each gets exactly one answer, persisted in the outbox
 before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
@@ -16,7 +15,7 @@ pages").
 import asyncio
 from micropython import const
 
-from faxbridge.app import echo, rx, telemetry, transport
+from faxbridge.app import echo, rx, transport
 from faxbridge.app.clock import Monotonic
 from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
@@ -131,11 +130,21 @@ class Link(Inbox):
         return seq
 
     def telemetry(self, pairs=()):
-        """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept).
-        The link's own counters are appended to the fields given (app/telemetry.py). One too
-        large to build is logged (on_error) and not sent (_built)."""
+        """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept): the
+        unit's fields `pairs`, then the outbox's and the link's counters as two groups (one
+        tuple of values per group, no pairs; docs/mqtt.md "Topics"), written straight into the
+        store's buffer. One too large to build is logged (on_error) and not sent (_built)."""
         self.tseq += 1
-        p = self._built("telemetry", telemetry.payload, self, pairs)
+        ob = self.outbox
+        s = self.session
+        p = self._built("telemetry", contract.telemetry, self.unit, ob.last, self.tseq, pairs, (
+            ("outbox", "depth,bytes,last_seq,dropped_telemetry,refused_progress,refused_result,"
+             "refused_answer,lost_files",
+             (ob.depth(), ob.store.used(), ob.last, ob.dropped_telemetry, ob.refused_progress,
+              ob.refused_result, ob.refused_answer, ob.lost_files)),
+            ("link", "state,connects,errors,denied,resent,held,redelivered,last_error",
+             (self.state(), self.connects, self.errors, self.denied,
+              s.stats_resent, self.held, self.redelivered, self.last_error))))
         if p is not None:
             self.outbox.set_telemetry(p)
             self._wake.set()
