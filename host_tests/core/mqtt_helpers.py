@@ -190,8 +190,8 @@ def ack_all(s, outbox, now):
         if qos:
             s.feed(codec.encode_puback(pid), now)
     for ev in s.events():
-        if ev[0] == "puback":
-            outbox.on_puback(ev[1], now)
+        if type(ev) is int:   # a PUBACK's packet id
+            outbox.on_puback(ev, now)
     return got
 
 

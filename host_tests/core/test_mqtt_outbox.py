@@ -363,7 +363,7 @@ def test_events_in_flight_are_written_from_their_place_across_a_compaction():
         for t, f, body in packets(first[:2]):                   # the broker acks two of four
             s.feed(bytes((0x40, 2)) + body[2 + 13 + 13:2 + 13 + 13 + 2], 1)
         for ev in s.events():
-            ob.on_puback(ev[1], 1)
+            ob.on_puback(ev, 1)
         assert ob.acked == 2 and s.inflight() == 2, (name, ob.acked, s.inflight())
         if name == "file":
             assert st.compactions == 1 and st.base > 0          # the front was cut off
@@ -396,7 +396,7 @@ def test_places_stay_valid_after_gigabytes_compacted():
     for t, f, body in packets(first[:2]):
         s.feed(bytes((0x40, 2)) + body[2 + 13 + 13:2 + 13 + 13 + 2], 1)
     for ev in s.events():
-        ob.on_puback(ev[1], 1)
+        ob.on_puback(ev, 1)
     assert ob.acked == 2 and st.compactions == 1
     s.lost(2)
     s.start(3)

@@ -279,13 +279,14 @@ class Link(Inbox):
 
     def _handle(self, now):
         for ev in self.session.events():
-            k = ev[0]
-            if k == "puback":
-                ref = self.outbox.on_puback(ev[1], now)
+            if type(ev) is int:   # a PUBACK: its packet id
+                ref = self.outbox.on_puback(ev, now)
                 if ref is not None:
                     self.files_done += 1
                     rx.delivered(ref)
-            elif k == "up":
+                continue
+            k = ev[0]
+            if k == "up":
                 if self.session.state != session.UP:
                     continue  # it died again in the same read: the "down" event follows
                 self.connects += 1

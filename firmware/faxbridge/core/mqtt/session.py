@@ -21,7 +21,8 @@ A receiver that raises gets an ("error", text) event and the message is acknowle
 
 EVENTS: ("up", session_present) after CONNACK 0; ("refused", rc, text) CONNACK != 0;
 ("down", reason) the connection ended (the adapter must close the transport);
-("puback", pid); ("suback", pid, granted bytes); ("error", text) a non-fatal problem.
+("suback", pid, granted bytes); ("error", text) a non-fatal problem; and a PUBACK of ours as
+its packet id alone, an int (the commonest event, one per event sent: no tuple made).
 
 RAM: the QoS 1 publishes in flight are three preallocated arrays of max_inflight + 2 slots
 (packet id, last sent, a packet or None) kept in the order first sent: an outbox event in
@@ -314,7 +315,7 @@ class Session(codec.Parser):
             k = self.slot(pid)
             if k >= 0:
                 self._drop(k)
-                self._ev.append(("puback", pid))
+                self._ev.append(pid)
         elif ptype == _SUBACK:   # 3.9: the packet id, a return code per filter (0x80 = failure)
             if n < 3:
                 raise ValueError("malformed SUBACK")
