@@ -145,8 +145,8 @@ class Collect:
         self.out = []
         self.pub = None
 
-    def packet(self, t, f, body):
-        self.out.append((t, f, bytes(body)))
+    def packet(self, t, f, body, n):
+        self.out.append((t, f, bytes(body[:n])))
 
     def pub_start(self, f, topic, pid, n):
         tb = bytes(topic)

@@ -11,8 +11,8 @@ class Events:
     def __init__(self):
         self.ev = []
 
-    def packet(self, t, f, body):
-        self.ev.append(("packet", t, f, bytes(body)))
+    def packet(self, t, f, body, n):
+        self.ev.append(("packet", t, f, bytes(body[:n])))
 
     def pub_start(self, f, topic, pid, n):
         self.ev.append(("start", f, None if topic is None else bytes(topic), pid, n))

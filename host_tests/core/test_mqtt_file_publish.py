@@ -281,7 +281,7 @@ class Sink:
         self.pubs = 0
         self.head = True
 
-    def packet(self, t, f, body):
+    def packet(self, t, f, body, n):
         pass
 
     def pub_start(self, f, topic, pid, n):

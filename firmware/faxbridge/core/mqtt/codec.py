@@ -228,8 +228,9 @@ class Parser:
     own sink).
 
     parse(data, sink) consumes all of data (bytes-like, any split) and calls on the sink:
-      sink.packet(ptype, flags, body)       a whole non-PUBLISH packet (body: a memoryview
-                                            into the parser's buffer, valid during the call)
+      sink.packet(ptype, flags, buf, n)     a whole non-PUBLISH packet: its body is buf[:n],
+                                            buf the parser's buffer (a memoryview; valid
+                                            during the call; no view made per packet)
       sink.pub_start(flags, topic, pid, n)  a PUBLISH: topic a memoryview of its bytes (None
                                             when longer than the buffer), n the payload length
       sink.pub_data(mv)                     the next piece of that payload (a view of data)
@@ -360,4 +361,4 @@ class Parser:
 
     def _emit(self, sink):
         self._st = _HDR
-        sink.packet(self._first >> 4, self._first & 0x0F, self.mv[:self._rem])
+        sink.packet(self._first >> 4, self._first & 0x0F, self.mv, self._rem)

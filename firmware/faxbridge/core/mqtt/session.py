@@ -282,13 +282,12 @@ class Session(codec.Parser):
         except ValueError as e:
             self._fail("protocol error: %s" % e)
 
-    def packet(self, ptype, flags, body):
-        """Parser sink: one whole non-PUBLISH packet."""
+    def packet(self, ptype, flags, body, n):
+        """Parser sink: one whole non-PUBLISH packet, body[:n]."""
         if self.state == DOWN:
             return
         now = self._now
         self._t_ping = -1  # any packet proves the link alive
-        n = len(body)
         if ptype == _CONNACK:   # 3.2: session present flag, return code
             if self.state != _CONNECTING:
                 raise ValueError("unexpected CONNACK")
@@ -319,7 +318,7 @@ class Session(codec.Parser):
         elif ptype == _SUBACK:   # 3.9: the packet id, a return code per filter (0x80 = failure)
             if n < 3:
                 raise ValueError("malformed SUBACK")
-            self._ev.append(("suback", (body[0] << 8) | body[1], bytes(body[2:])))
+            self._ev.append(("suback", (body[0] << 8) | body[1], bytes(body[2:n])))
         elif ptype != _PINGRESP and ptype != _UNSUBACK:
             raise ValueError("unexpected packet type %d" % ptype)
 
