@@ -145,8 +145,8 @@ class Collect:
         self.out = []
         self.pub = None
 
-    def packet(self, t, f, body):
-        self.out.append((t, f, bytes(body)))
+    def packet(self, t, f, body, n):
+        self.out.append((t, f, bytes(body[:n])))
 
     def pub_start(self, f, topic, pid, n):
         tb = bytes(topic)
@@ -190,8 +190,8 @@ def ack_all(s, outbox, now):
         if qos:
             s.feed(codec.encode_puback(pid), now)
     for ev in s.events():
-        if ev[0] == "puback":
-            outbox.on_puback(ev[1], now)
+        if type(ev) is int:   # a PUBACK's packet id
+            outbox.on_puback(ev, now)
     return got
 
 

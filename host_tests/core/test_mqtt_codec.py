@@ -11,8 +11,8 @@ class Events:
     def __init__(self):
         self.ev = []
 
-    def packet(self, t, f, body):
-        self.ev.append(("packet", t, f, bytes(body)))
+    def packet(self, t, f, body, n):
+        self.ev.append(("packet", t, f, bytes(body[:n])))
 
     def pub_start(self, f, topic, pid, n):
         self.ev.append(("start", f, None if topic is None else bytes(topic), pid, n))
@@ -93,6 +93,9 @@ def test_puback_subscribe_encoding():
     raises(ValueError, codec.encode_subscribe, 7, (("a", 3),))
     raises(ValueError, codec.encode_subscribe, 7, (("", 0),))
     raises(ValueError, codec.encode_subscribe, 7, (("a\x00b", 0),))
+    # each filter written after a root: the same bytes as the joined filters
+    assert codec.encode_subscribe(9, ((b"cmd/#", 1), ("x/+", 0)), b"faxbridge/u1/") == \
+        codec.encode_subscribe(9, (("faxbridge/u1/cmd/#", 1), ("faxbridge/u1/x/+", 0)))
 
 
 STREAM = (b"\x20\x02\x00\x00" + encode_publish("x/y", b"payload" * 40, 1, False, False, 5)

@@ -134,13 +134,29 @@ def test_building_an_event_allocates_little_more_than_the_payload():
 def test_every_value_kind_is_written_as_json():
     # the byte-by-byte writer, edge values included, read back by the runtime's json module
     cases = ((0, 0), (-1, -1), (9, 9), (10, 10), (-10, -10), (2 ** 29, 2 ** 29), ("", ""), ("é", "é"),
-             ("a\x7fb", "a\x7fb"), ("\u20ac\n", "\u20ac\n"), (b"", ""), (b"\x00\x0f\xf0", "000ff0"),
+             ("a\x7fb", "a\x7fb"), ("ab\u20ac", "ab\u20ac"), ('q"', 'q"'), ("\\", "\\"), ("~ ", "~ "),
+             ("\u20ac\n", "\u20ac\n"), (b"", ""), (b"\x00\x0f\xf0", "000ff0"),
              (bytearray(b"\xab"), "ab"), ([], []), ([[]], [[]]), ([1, [2, "x"]], [1, [2, "x"]]),
              ((), {}), ((("k", ()),), {"k": {}}), ({}, {}), (None, None), (True, True), (False, False))
     for v, want in cases:
         got = json.loads(_value(v))
         assert got == want and type(got) is type(want), (v, got)
     assert _value(-(2 ** 29)) == "-536870912" and _value(True) == "true"
+
+
+def test_keys_that_need_escaping_keep_their_comma_brace_and_colon():
+    # a key is written with the comma or brace before it and the colon after it in one piece;
+    # one that needs escaping takes the runtime's json and must keep both
+    for pairs in (("k\"1", "v\n", "x", {"b\\": 1, "a": 2}), (("q", 3), ("\u00e9\n", 2))):
+        p = json.loads(contract.event("u1", 7, pairs))
+        want = {"unit": "u1", "seq": 7}
+        want.update(as_dict(pairs))
+        assert p == want, p
+    contract.begin()
+    contract.field("a\"", 1)
+    contract.nest("n\t")
+    contract.field("x\\", "y")
+    assert json.loads(contract.end(2)) == {"a\"": 1, "n\t": {"x\\": "y"}}
 
 
 def test_an_object_written_field_by_field_is_the_same_as_from_pairs():

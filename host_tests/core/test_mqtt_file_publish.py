@@ -25,9 +25,11 @@ class Conn:
     def __init__(self):
         self.data = bytearray()
         self.drains = 0
+        self.writes = []   # where each write ended in data
 
     def write(self, b):
         self.data += b
+        self.writes.append(len(self.data))
 
     async def drain(self):
         self.drains += 1
@@ -179,6 +181,41 @@ def test_pages_and_events_keep_seq_order_and_a_pruned_page_is_skipped():
     assert ln.outbox.delivered == 4 and ln.outbox.depth() == 0
 
 
+def test_a_burst_of_events_goes_in_one_write_and_a_long_one_or_a_page_alone():
+    """issue 15 (the MQTT rate): what one flush sends is gathered into one write in the upper
+    half of the store's buffer (one TCP segment, one burst of PUBACKs back); an event longer
+    than the lower half, and a page (streamed from its file), go after what was gathered, on
+    their own; every packet whole, in seq order, at every split (5 writes for 5 events before)."""
+    d = tmpdir("fpburst")
+    p1 = _page(d, 300)
+    ln = _link()
+    for i in range(3):
+        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r%d" % i, "accept", None, "r"))
+    ln.event(contract.CMD_ERROR, contract.cmd_error("fax", "bad_request", "x" * 700))
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r3", "accept", None, "r"))
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r4", "accept", None, "r"))
+    ln._pump(0)
+    c = _flush(ln)
+    # r0-r2 | the long one | r3 | the page's head, its file (rx.send's pieces) | r4
+    w = c.writes
+    assert [len(_publishes(c.data[:w[0]])), len(_publishes(c.data[w[0]:w[1]])),
+            len(_publishes(c.data[w[1]:w[2]])), len(_publishes(c.data[w[-2]:]))] == [3, 1, 1, 1], w
+    want = [ROOT + "cafis/verdict"] * 3 + [ROOT + "cmd/error", ROOT + "cafis/verdict",
+                                           ROOT + "fax/page/rx1-1/1", ROOT + "cafis/verdict"]
+    for split in (None, 1, 150, len(c.data) - 1):
+        heads = []
+        got = _publishes(c.data, split, heads)
+        assert [g[0] for g in got] == want
+        seqs = [json.loads(g[1])["seq"] for g in got if "/fax/page/" not in g[0]] + [heads[0]["seq"]]
+        assert seqs == [1, 2, 3, 4, 5, 7, 6], seqs
+        assert got[5][1] == _read(p1) and len(got[3][1]) > 700
+    for g in got:
+        ln.session.feed(codec.encode_puback(g[4]), 5)
+    ln._handle(5)
+    assert ln.outbox.delivered == 7 and ln.outbox.depth() == 0
+
+
 def test_a_page_gone_after_pump_is_forgotten_and_one_cut_short_drops_the_link():
     d = tmpdir("fp5")
     p1 = _page(d, 100)
@@ -244,7 +281,7 @@ class Sink:
         self.pubs = 0
         self.head = True
 
-    def packet(self, t, f, body):
+    def packet(self, t, f, body, n):
         pass
 
     def pub_start(self, f, topic, pid, n):

@@ -88,6 +88,25 @@ def test_subscribes_cmd_hash():
                    "broker refused the subscription to faxbridge/u1/availability (SUBACK 0x80: ACL?)"]
 
 
+def test_the_subscribe_at_connection_up_is_written_after_the_root_without_joined_filters():
+    """The SUBSCRIBE is written with each filter after the link's root (codec.encode_subscribe's
+    root): no list of pairs, no joined filter strings; _handle at CONNACK allocated 1 408 B
+    with the echo check (MicroPython, 64-bit), 448 now. The filters are the contract's."""
+    from faxbridge.app import link
+    assert link._SUBS[0] == (contract.CMD_FILTER.encode(), 1)
+    assert link._SUBS[3] == (contract.AVAILABILITY.encode(), 0)
+    if not hasattr(gc, "mem_alloc"):
+        return
+    for verify, most in ((True, 640), (False, 480)):
+        ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify)
+        s = ln.session
+        s.start(0)
+        s.take()
+        s.feed(b"\x20\x02\x00\x00", 0)
+        n, _ = allocated(lambda: ln._handle(0))
+        assert n <= most and ln._subpid, (verify, n)
+
+
 def test_telegram_answered_then_acknowledged_with_the_senders_ref():
     ln, got = _link()
     out = _pub(ln, "cmd/telegram/terminal/R7", b"\x0e\x30\x0f", pid=9)
@@ -438,6 +457,43 @@ def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced()
     _pub(ln, "cmd/telegram/center/K1", b'{"hex":"00"}', pid=7)
     assert log == ["answer written", "seen written", "answer synced", "seen synced"], log
     assert sn.has_ref(b"cK1") and not st.hold and not sn.hold
+
+
+def test_a_qos0_command_without_a_ref_gets_no_seen_slot_and_one_sync():
+    """issue 15 (telegram latency): a QoS 0 command, not retained and without a ref, cannot come
+    again (no packet id to redeliver, no ref to send again): answered once, with no seen slot
+    and one flash sync, the answer's (two before). With a ref, or at QoS 1, the slot is kept."""
+    from faxbridge.app import outbox_store
+    ln = _accepting_link("linkq0")
+    sn = ln.seen
+    _up(ln)
+    syncs = []
+    st_sync, sn_sync = outbox_store._sync, sn.sync
+
+    def ssync(f):
+        syncs.append("answer")
+        return st_sync(f)
+
+    def nsync(force=False):
+        if force or sn.dirty:
+            syncs.append("seen")
+        return sn_sync(force)
+    outbox_store._sync, sn.sync = ssync, nsync
+    try:
+        n0 = sn.n
+        ln.session.feed(encode_publish(R + "cmd/telegram", b'{"hex":"00"}', 0), 1)
+        assert ln.outbox.last == 1 and sn.n == n0 and syncs == ["answer"], (sn.n, syncs)
+        assert not [c for c in ln.session.take() if type(c) is not int]   # QoS 0: no PUBACK
+        del syncs[:]
+        ln.session.feed(encode_publish(R + "cmd/telegram/center/Z1", b'{"hex":"00"}', 0), 2)
+        assert ln.outbox.last == 2 and sn.n == n0 + 1 and sn.has_ref(b"cZ1")
+        assert syncs == ["answer", "seen"], syncs
+    finally:
+        outbox_store._sync = st_sync
+    _pub(ln, "cmd/telegram", b'{"hex":"00"}', pid=4)
+    assert ln.outbox.last == 3 and sn.n == n0 + 2
+    assert _pub(ln, "cmd/telegram", b'{"hex":"00"}', pid=4, dup=True) == [_puback(4)]
+    assert ln.outbox.last == 3 and ln.redelivered == 1
 
 
 def test_an_answer_written_is_synced_even_when_its_seen_slot_cannot_be_written():

@@ -363,7 +363,7 @@ def test_events_in_flight_are_written_from_their_place_across_a_compaction():
         for t, f, body in packets(first[:2]):                   # the broker acks two of four
             s.feed(bytes((0x40, 2)) + body[2 + 13 + 13:2 + 13 + 13 + 2], 1)
         for ev in s.events():
-            ob.on_puback(ev[1], 1)
+            ob.on_puback(ev, 1)
         assert ob.acked == 2 and s.inflight() == 2, (name, ob.acked, s.inflight())
         if name == "file":
             assert st.compactions == 1 and st.base > 0          # the front was cut off
@@ -396,7 +396,7 @@ def test_places_stay_valid_after_gigabytes_compacted():
     for t, f, body in packets(first[:2]):
         s.feed(bytes((0x40, 2)) + body[2 + 13 + 13:2 + 13 + 13 + 2], 1)
     for ev in s.events():
-        ob.on_puback(ev[1], 1)
+        ob.on_puback(ev, 1)
     assert ob.acked == 2 and st.compactions == 1
     s.lost(2)
     s.start(3)
@@ -462,3 +462,66 @@ def test_records_left_by_the_firmware_before_are_sent_after_the_upgrade():
     assert [t for t, _p in got] == [R + "fax/status", R + "cafis/verdict", R + "cafis/verdict"]
     assert _seqs(got) == [1, 2, 3]
     ob.close()
+
+
+class _Counted:
+    """The log file, its seeks and reads counted."""
+
+    def __init__(self, f):
+        self.f = f
+        self.seeks = 0
+        self.reads = 0
+
+    def seek(self, *a):
+        self.seeks += 1
+        return self.f.seek(*a)
+
+    def readinto(self, b):
+        self.reads += 1
+        return self.f.readinto(b)
+
+    def __getattr__(self, k):
+        return getattr(self.f, k)
+
+
+def test_the_store_seeks_only_where_the_file_is_not_and_reads_a_header_once():
+    """issue 15 (the MQTT rate, the telegram latency): the FileStore knows where its log file is
+    (no seek there) and the send reads the header the pump just read from RAM: an event appended,
+    pumped and sent is 1 seek and 2 reads (it was 3 seeks and 3 reads); consecutive sends and
+    appends seek nowhere. Every record still reads back whole, after a reopen too."""
+    d = tmpdir("obseek")
+    ob = outbox.Outbox(FileStore(d))
+    s = session.Session("c1", keepalive=0)
+    up(s)
+    st = ob.store
+    root = b"faxbridge/u1/"
+    f = st.f = _Counted(st.f)
+    ob.accept(contract.RESULT, "fax/status", b'{"seq":1}')   # (a seek: where the file is is
+    f.seeks = f.reads = 0                                      # not known after open)
+    ob.pump(s, root, 0)
+    pid = s.take()[-1]
+    pkt = bytes(ob.packet(pid, False, root)[0])
+    assert (f.seeks, f.reads) == (1, 2), (f.seeks, f.reads)
+    assert decode_publish(pkt[0] & 15, memoryview(pkt)[2:])[1] == b'{"seq":1}'
+    ob.accept(contract.RESULT, "fax/status", b'{"seq":2}')   # the file is at the end: no seek
+    ob.accept(contract.RESULT, "fax/status", b'{"seq":3}')
+    assert f.seeks == 1
+    ob.pump(s, root, 0)
+    pids = [c for c in s.take() if type(c) is int]
+    f.seeks = f.reads = 0
+    got = [bytes(ob.packet(p, False, root)[0]) for p in pids]
+    assert f.seeks == 1 and f.reads == 4, (f.seeks, f.reads)   # the second record follows the first
+    assert [decode_publish(g[0] & 15, memoryview(g)[2:])[1] for g in got] == [b'{"seq":2}', b'{"seq":3}']
+    # an ack between the pump and the send writes its record where skip() left the header:
+    # the send reads the header from flash again
+    ob.accept(contract.RESULT, "fax/status", b'{"seq":4}')
+    ob.pump(s, root, 0)
+    pid = s.take()[-1]
+    st.ack(3)
+    pkt = bytes(ob.packet(pid, False, root)[0])
+    assert decode_publish(pkt[0] & 15, memoryview(pkt)[2:])[1] == b'{"seq":4}'
+    st.f = f.f
+    ob.close()
+    st2 = FileStore(d)
+    assert st2.open() == (3, 4) and bytes(st2.read()[3]) == b'{"seq":4}' and st2.read() is None
+    st2.close()

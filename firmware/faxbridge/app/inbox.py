@@ -47,8 +47,8 @@ class Inbox:
         self.held = 0             # commands held off (no room for their answer)
         self.redelivered = 0      # redeliveries acknowledged without a second answer
         self.holding = False      # no PUBACK until the next connection
-        self.answering = False    # a command's handler runs: its first event is the answer
-        self.answered = False
+        self.ans = 0              # 1: a command's handler runs (its first event is the answer),
+        #                           2: and it has answered; 0: no handler runs
         # the PUBLISH being received
         self._k = _DROP
         self._sfx = None
@@ -240,8 +240,10 @@ class Inbox:
         if k == _DROP:
             return True   # not a command, an empty one, or a ref answered before
         crc = self._crc
-        sn = self.seen
         pid = 0 if self._retain else self._pid
+        # QoS 0 (no packet id), not retained, without a ref: nothing brings it again (no DUP,
+        # no PUBACK to lose, no ref to send again), so no seen slot and no second flash sync
+        sn = self.seen if pid or self._retain or self._rk is not None else None
         # a DUP redelivery of an answered packet id (same content), or a retained command
         # refused before: acknowledged without a second answer
         if sn is not None and (self._dup or self._retain) and sn.has(pid, crc):
@@ -330,18 +332,17 @@ class Inbox:
         h = self.on_command
         if h is None:
             return commands.CommandError(commands.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
-        self.answering = True
-        self.answered = False
+        self.ans = 1
         try:
             h(cmd)
         except commands.CommandError as e:
             return e
         except outbox.OutboxFull:
-            return None if self.answered else False
+            return None if self.ans == 2 else False
         except Exception as e:  # the application's handler failed: report, never crash
             return _failed(e, getattr(cmd, "job", None))
         finally:
-            self.answering = False
+            self.ans = 0
         return None
 
 

@@ -1,8 +1,7 @@
 """The MQTT link: connection, session, outbox and events over app/transport; the commands
 coming in are its base class's, app/inbox.Inbox (docs/mqtt.md).
-Usage: docs/mqtt.md "API (stable)". Its parts elsewhere: the telemetry payload
-(app/telemetry.py), Home Assistant discovery (core/mqtt/discovery.announce), the backoff's
-jitter (transport.urandom_float).
+Usage: docs/mqtt.md "API (stable)". Its parts elsewhere: Home Assistant discovery
+(core/mqtt/discovery.announce), the backoff's jitter (transport.urandom_float).
 
 Commands stream in (never assembled). Each gets exactly one answer, persisted in the outbox
 before its PUBACK; with no room for an answer the inbox holds the broker off (no processing, no
@@ -16,7 +15,7 @@ pages").
 import asyncio
 from micropython import const
 
-from faxbridge.app import echo, rx, telemetry, transport
+from faxbridge.app import echo, rx, transport
 from faxbridge.app.clock import Monotonic
 from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
@@ -37,15 +36,12 @@ class Link(Inbox):
                  answer_reserve=4096, discovery=None, file_chunk=512):
         self.root_s = contract.root(unit, prefix)   # checks the unit id and the prefix
         self.unit = unit
-        self.host = host
-        self.port = port
         if tls is True:
             tls = transport.make_tls(cafile=ca, certfile=cert, keyfile=key)
-        self.tls = tls or None
-        self.server_name = server_name or host
+        # what connecting takes, one tuple (fewer fields: the link's dict stays in a smaller
+        # size class): host, port, TLS context or None, SNI name, TCP_NODELAY, timeout ms
+        self._to = (host, port, tls or None, server_name or host, nodelay, connect_timeout_ms)
         self.root = (self.root_s + "/").encode()
-        self.connect_timeout_ms = connect_timeout_ms
-        self.nodelay = nodelay
         self.write_timeout_ms = write_timeout_ms
         self.default_sender = default_sender
         self.on_command = None
@@ -96,7 +92,7 @@ class Link(Inbox):
         if suffix not in contract.EVENT_TOPICS:
             raise ValueError("not an event topic: %s" % suffix)
         if cls is None:
-            if self.answering and not self.answered:
+            if self.ans == 1:
                 cls = contract.ANSWER
             elif suffix == contract.CMD_ERROR:
                 cls = contract.PROGRESS
@@ -117,8 +113,8 @@ class Link(Inbox):
             o = 9 + len(suffix)
             m = len(w) - 4
         seq = ob.accept(cls, suffix, contract.event(self.unit, ob.last + 1, pairs, True, w, o, m))
-        if self.answering:
-            self.answered = True
+        if self.ans:
+            self.ans = 2
         self._wake.set()
         return seq
 
@@ -134,11 +130,21 @@ class Link(Inbox):
         return seq
 
     def telemetry(self, pairs=()):
-        """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept).
-        The link's own counters are appended to the fields given (app/telemetry.py). One too
-        large to build is logged (on_error) and not sent (_built)."""
+        """Queue a telemetry message (QoS 0, never stored; only the newest unsent is kept): the
+        unit's fields `pairs`, then the outbox's and the link's counters as two groups (one
+        tuple of values per group, no pairs; docs/mqtt.md "Topics"), written straight into the
+        store's buffer. One too large to build is logged (on_error) and not sent (_built)."""
         self.tseq += 1
-        p = self._built("telemetry", telemetry.payload, self, pairs)
+        ob = self.outbox
+        s = self.session
+        p = self._built("telemetry", contract.telemetry, self.unit, ob.last, self.tseq, pairs, (
+            ("outbox", "depth,bytes,last_seq,dropped_telemetry,refused_progress,refused_result,"
+             "refused_answer,lost_files",
+             (ob.depth(), ob.store.used(), ob.last, ob.dropped_telemetry, ob.refused_progress,
+              ob.refused_result, ob.refused_answer, ob.lost_files)),
+            ("link", "state,connects,errors,denied,resent,held,redelivered,last_error",
+             (self.state(), self.connects, self.errors, self.denied,
+              s.stats_resent, self.held, self.redelivered, self.last_error))))
         if p is not None:
             self.outbox.set_telemetry(p)
             self._wake.set()
@@ -215,28 +221,50 @@ class Link(Inbox):
             return
         c = self._c
         ob = self.outbox
+        # what take() gives is gathered into one write where it fits (one TCP segment for a
+        # burst of events: the broker answers it with one burst of PUBACKs): in the upper half
+        # of the store's buffer, from h to g, while each record is read and its packet made in
+        # the lower half (outbox.packet's lim). A store without the buffer: one write each
+        w = getattr(ob.store, "whole", None)
+        e = len(w) if w is not None else 0
+        h = g = e // 2
         for ch in chunks:
-            if type(ch) is not int:
-                c.write(ch)
+            pkt = ch
+            ref = None
+            big = False
+            if type(ch) is int:
+                # an event in flight (session.publish_ext): written from the store, its header
+                # in place before its payload in the store's buffer. MicroPython's Stream sends
+                # or copies it before it returns (CPython's Conn.write copies: its transport
+                # keeps views)
+                pid = ch & 0xFFFF
+                r = ob.packet(pid, ch > 0xFFFF, self.root, h - ob.store.room if h else 0)
+                big = r is False
+                if big:   # longer than the lower half: what was gathered goes first, then it
+                    if g > h:
+                        c.write(memoryview(w)[h:g])
+                        g = h
+                    r = ob.packet(pid, ch > 0xFFFF, self.root)
+                if r is None:
+                    continue   # acknowledged meanwhile
+                pkt, ref, size = r
+                if pkt is None:
+                    # its record unreadable, or its page gone or resized (header not written):
+                    # skipped in order as if delivered
+                    s.forget(pid)
+                    ob.on_puback(pid, self.clock.ms())
+                    if ref is not None:
+                        ob.lost_files += 1
+                    self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
+                    continue
+            k = len(pkt)
+            if ref is None and not big and g + k <= e:
+                w[g:g + k] = pkt
+                g += k
                 continue
-            # an event in flight (session.publish_ext): written from the store, its header
-            # in place before its payload in the store's buffer, one write (so one TCP segment
-            # whatever Nagle does, and one TLS record). MicroPython's Stream sends or copies
-            # it before it returns (CPython's Conn.write copies: its transport keeps views)
-            pid = ch & 0xFFFF
-            r = ob.packet(pid, ch > 0xFFFF, self.root)
-            if r is None:
-                continue   # acknowledged meanwhile
-            pkt, ref, size = r
-            if pkt is None:
-                # its record unreadable, or its page gone or resized (header not written):
-                # skipped in order as if delivered
-                s.forget(pid)
-                ob.on_puback(pid, self.clock.ms())
-                if ref is not None:
-                    ob.lost_files += 1
-                self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
-                continue
+            if g > h:
+                c.write(memoryview(w)[h:g])
+            g = h
             c.write(pkt)
             if ref is not None:
                 # a received page: after its head, the file through the store's buffer (free
@@ -245,26 +273,28 @@ class Link(Inbox):
                 # connection is dropped: the broker discards the partial PUBLISH)
                 if not await rx.send(c, b"", ref, size, self.fbuf):
                     raise OSError("file %s changed while it was sent" % ref)
+        if g > h:
+            c.write(memoryview(w)[h:g])
         await c.drain()
 
     def _handle(self, now):
         for ev in self.session.events():
-            k = ev[0]
-            if k == "puback":
-                ref = self.outbox.on_puback(ev[1], now)
+            if type(ev) is int:   # a PUBACK: its packet id
+                ref = self.outbox.on_puback(ev, now)
                 if ref is not None:
                     self.files_done += 1
                     rx.delivered(ref)
-            elif k == "up":
+                continue
+            k = ev[0]
+            if k == "up":
                 if self.session.state != session.UP:
                     continue  # it died again in the same read: the "down" event follows
                 self.connects += 1
                 # a session the broker kept has our subscriptions: subscribing again would make
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
                 if not ev[1] or not self._subpid:
-                    r = self.root_s + "/"
                     self._subpid = self.session.subscribe(
-                        [(r + _SUBS[i], 0 if i else 1) for i in range(4 if self.verify else 1)], now)
+                        _SUBS[:4] if self.verify else _SUBS[:1], now, self.root)
                 try:
                     self.session.publish(self.root, contract.ONLINE, 1, True, now, True, b"availability")
                 except OSError:
@@ -278,7 +308,7 @@ class Link(Inbox):
                     for i in range(len(g)):
                         if g[i] == 0x80 and i < (4 if self.verify else 1):
                             self._error("broker refused the subscription to %s/%s (SUBACK 0x80:"
-                                        " ACL?)" % (self.root_s, _SUBS[i]))
+                                        " ACL?)" % (self.root_s, str(_SUBS[i][0], "utf-8")))
             elif k == "refused":
                 self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
             elif k == "down":
@@ -314,14 +344,14 @@ class Link(Inbox):
         wake = self._wake
         while not self._stopping:
             try:
+                host, port, tls, sni, nodelay, tmo = self._to
                 if self._addr is None:
-                    self._addr = transport.resolve(self.host, self.port)
-                tmo = self.connect_timeout_ms / 1000
-                c = await asyncio.wait_for(transport.connect(
-                    self._addr, self.tls, self.server_name, tmo, self.nodelay), tmo)
+                    self._addr = transport.resolve(host, port)
+                tmo /= 1000
+                c = await asyncio.wait_for(transport.connect(self._addr, tls, sni, tmo, nodelay), tmo)
             except Exception as e:
                 self._addr = None  # look the name up again next time
-                self._error("cannot connect to %s:%d: %r" % (self.host, self.port, e))
+                self._error("cannot connect to %s:%d: %r" % (self._to[0], self._to[1], e))
                 await self._backoff(sess.lost(self.clock.ms(), "connect failed"))
                 continue
             self._c = c
@@ -385,8 +415,9 @@ class Link(Inbox):
         self.outbox.close(self.clock.ms())
 
 
-# the filters under <root>/, in SUBSCRIBE order: commands (QoS 1), then the echo check's (the
-# link subscribes to all 4 with verify, else to the first)
-_SUBS = (contract.CMD_FILTER, "fax/+", "cafis/+", contract.AVAILABILITY)
+# the filters under <root>/ and their QoS, in SUBSCRIBE order: commands (contract.CMD_FILTER,
+# QoS 1), then the echo check's (the link subscribes to all 4 with verify, else to the first);
+# bytes, written after the root into the packet (codec.encode_subscribe): no filter joined
+_SUBS = ((b"cmd/#", 1), (b"fax/+", 0), (b"cafis/+", 0), (b"availability", 0))
 _HOLD_OFF = "hold-off: reconnecting for the held commands"
 

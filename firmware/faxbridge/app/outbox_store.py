@@ -73,16 +73,16 @@ class FileStore:
         self.room = room
         self.whole = None
         self.h = bytearray(_HDR + _CRC)     # a header and CRC while scanning; the ack record
-        hv = memoryview(self.h)
-        self._hh = hv[:_HDR]
-        self._hc = hv[_HDR:]
+        self._hh = memoryview(self.h)[:_HDR]
         self.f = None
+        self.pos = -1      # the log file's position, -1: not known (no seek where it is already)
         self.acked = 0
         self.head = 0      # offset of the first undelivered record
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
         self.base = 0      # bytes compacted away since open() (mod 2**30): place = offset + base
-        self.at = -1       # the place of the record the last cursor read() returned
+        self.at = -1       # the place of the record the last skip() or cursor read() returned;
+        #                    its header is in self.h until an ack writes its record there
         self.last_off = -1  # offset of the newest record: compaction always keeps it, so the
         #                     log alone still knows the highest seq if the ack file is lost
         self.recovered_torn = 0   # bytes cut off at open (a write torn by a power cut)
@@ -91,6 +91,7 @@ class FileStore:
     # ---- open / recovery ----
     def _read_ack(self):
         h = self.h
+        self.at = -1
         try:
             with open(self.ack_path, "rb") as f:
                 n = f.readinto(h)
@@ -122,8 +123,9 @@ class FileStore:
         off = 0
         head = -1
         size = self.f.seek(0, 2)
+        hc = memoryview(self.h)[_HDR:]   # where each record's CRC is read (at open only)
         while True:
-            nxt = self._check(off)
+            nxt = self._check(off, hc)
             if nxt < 0:
                 break
             seq = u32(self.h, 4)
@@ -144,14 +146,16 @@ class FileStore:
             self._compact()
         self.cur = self.head
         self.base = 0
+        self.pos = self.at = -1
         return self.acked, last
 
-    def _check(self, off):
+    def _check(self, off, hc):
         """Check the record at off, streaming it through the buffer (any length the format
         allows): its end offset, or -1 if none or damaged. Leaves its header in self.h."""
         f = self.f
         h = self.h
         mv = self.buf
+        self.pos = self.at = -1
         f.seek(off)
         if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
             return -1
@@ -166,7 +170,7 @@ class FileStore:
                 return -1  # short, or a suffix longer than the body
             crc = binascii.crc32(mv[:c], crc)
             k -= c
-        if f.readinto(self._hc) != _CRC or u32(h, _HDR) != crc:
+        if f.readinto(hc) != _CRC or u32(h, _HDR) != crc:
             return -1
         return off + _HDR + n + _CRC
 
@@ -201,7 +205,9 @@ class FileStore:
         b[9 + sl:_HDR + n] = payload
         put32(b, _HDR + n, binascii.crc32(self.buf[:_HDR + n]))
         f = self.f
-        f.seek(self.end)
+        if self.pos != self.end:
+            f.seek(self.end)
+        self.pos = -1
         try:
             w = f.write(self.buf[:t])
             if self.hold:
@@ -215,6 +221,7 @@ class FileStore:
             raise OSError(28, "short write to the outbox")
         self.last_off = self.end
         self.end += t
+        self.pos = self.end
 
     def skip(self):
         """The next record after the cursor, its header alone (the outbox's pump: no body read,
@@ -225,9 +232,12 @@ class FileStore:
             return None
         h = self.h
         f = self.f
-        f.seek(off)
+        if self.pos != off:
+            f.seek(off)
+        self.pos = self.at = -1
         if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
             return None
+        self.pos = off + _HDR
         n = (h[2] << 8) | h[3]
         if n < 1 or n > _FMT_MAX:
             return None
@@ -235,10 +245,12 @@ class FileStore:
         self.at = (off + self.base) & _PLACE
         return u32(h, 4), h[1]
 
-    def read(self, at=-1):
+    def read(self, at=-1, lim=0):
         """The next record after the cursor (at < 0; its place then in self.at) or the record
         at place `at` (the cursor unchanged): (seq, cls, suffix, payload), views into the
-        record buffer valid until the next read or append; None at the end or on damage.
+        record buffer valid until the next read or append; None at the end or on damage;
+        False when lim > 0 and the record is longer than lim bytes (its body not read: the
+        buffer from lim on left as it was; app/link.py gathers packets there).
         Two reads from flash: the header, then the body and its CRC together."""
         off = self.cur if at < 0 else (at - self.base) & _PLACE
         if off < 0 or off >= self.end:
@@ -246,30 +258,43 @@ class FileStore:
         f = self.f
         b = self.buf
         mv = self.buf
-        f.seek(off)
-        if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
-            return None
+        if at >= 0 and at == self.at and self.pos == off + _HDR and self.h[0] == _MAGIC:
+            self._bh[:] = self._hh    # its header, as skip() just read it (the pump, then the send)
+        else:
+            if self.pos != off:
+                f.seek(off)
+            self.pos = -1
+            if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
+                return None
+        self.pos = off + _HDR
         n = (b[2] << 8) | b[3]
         t = _HDR + n + _CRC
         if n < 1 or n > _FMT_MAX:
             return None
+        if lim and t > lim:
+            return False
         if t > len(b):  # written with a larger max_record before a reboot
             b = bytearray(t)
             b[:_HDR] = self._bh
             mv = memoryview(b)
         body = mv[_HDR:t]     # the body and its CRC: one view made per record read
-        if f.readinto(body) != n + _CRC or binascii.crc32(mv[:_HDR + n]) != u32(b, _HDR + n):
+        self.pos = -1
+        if f.readinto(body) != n + _CRC:
+            return None
+        self.pos = off + t
+        if binascii.crc32(mv[:_HDR + n]) != u32(b, _HDR + n):
             return None
         if at < 0:
             self.cur = off + t
             self.at = (off + self.base) & _PLACE
+            self._hh[:] = self._bh
         sl = b[_HDR]
         return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:n]
 
     def ack(self, seq, at=-1):
         """Every record <= seq is delivered; at: the place of the first record still held (the
         new head), < 0 when every record the cursor has passed is delivered."""
-        h = self.h
+        h = self.h   # (the ack record's "F" at h[0] tells read() h holds no header now)
         h[0] = 0x46  # "FBA1"
         h[1] = 0x42
         h[2] = 0x41
@@ -326,6 +351,7 @@ class FileStore:
         src.close()
         os.rename(t, self.log_path)
         self.f = open(self.log_path, "r+b")
+        self.pos = -1
         self.end -= start
         self.base = (self.base + start) & _PLACE
         self.head -= start
@@ -335,6 +361,7 @@ class FileStore:
         self.compactions += 1
 
     def close(self):
+        self.pos = self.at = -1
         if self.f:
             self.f.close()
             self.f = None

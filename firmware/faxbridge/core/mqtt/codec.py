@@ -27,7 +27,7 @@ def connack_text(rc):
 
 
 def _u8(s):
-    return s.encode() if isinstance(s, str) else bytes(s)
+    return s.encode() if isinstance(s, str) else s if type(s) is bytes else bytes(s)
 
 
 def varint_into(buf, pos, n):
@@ -180,18 +180,20 @@ def encode_puback(pid):
     return b
 
 
-def encode_subscribe(pid, filters):
-    """SUBSCRIBE (3.8): filters is a sequence of (topic filter, max qos). Sized first, then
-    written into one buffer (no body grown by concatenation)."""
+def encode_subscribe(pid, filters, root=b""):
+    """SUBSCRIBE (3.8): filters is a sequence of (topic filter, max qos), each filter written
+    after root (bytes; a link's b'faxbridge/<unit>/': no joined filter made). Sized first, then
+    written into one buffer (no body grown by concatenation), which is returned."""
     if not filters:
         raise ValueError("SUBSCRIBE needs at least one filter (3.8.3)")
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
     n = 2
+    r = len(root)
     for f, q in filters:
         if q not in (0, 1, 2):
             raise ValueError("bad qos")
-        n += 3 + len(check_topic(f, True))
+        n += 3 + r + len(check_topic(f, True))
     out = bytearray(1 + varint_size(n) + n)
     out[0] = 0x82
     p = varint_into(out, 1, n)
@@ -199,10 +201,16 @@ def encode_subscribe(pid, filters):
     out[p + 1] = pid & 0xFF
     p += 2
     for f, q in filters:
-        p = _str_into(out, p, _u8(f))
+        t = _u8(f)
+        k = r + len(t)
+        out[p] = k >> 8
+        out[p + 1] = k & 0xFF
+        out[p + 2:p + 2 + r] = root
+        out[p + 2 + r:p + 2 + k] = t
+        p += 2 + k
         out[p] = q
         p += 1
-    return bytes(out)
+    return out
 
 
 _HDR = const(0)
@@ -220,8 +228,9 @@ class Parser:
     own sink).
 
     parse(data, sink) consumes all of data (bytes-like, any split) and calls on the sink:
-      sink.packet(ptype, flags, body)       a whole non-PUBLISH packet (body: a memoryview
-                                            into the parser's buffer, valid during the call)
+      sink.packet(ptype, flags, buf, n)     a whole non-PUBLISH packet: its body is buf[:n],
+                                            buf the parser's buffer (a memoryview; valid
+                                            during the call; no view made per packet)
       sink.pub_start(flags, topic, pid, n)  a PUBLISH: topic a memoryview of its bytes (None
                                             when longer than the buffer), n the payload length
       sink.pub_data(mv)                     the next piece of that payload (a view of data)
@@ -231,15 +240,13 @@ class Parser:
     """
 
     def __init__(self, size=256):
-        self.buf = bytearray(size)
-        self.mv = memoryview(self.buf)
+        self.mv = memoryview(bytearray(size))   # the buffer, through its one view
         self.reset()
 
     def reset(self):
         self._st = _HDR
         self._first = 0
         self._rem = 0
-        self._mult = 1
         self._nlen = 0
         self._got = 0
         self._want = 0
@@ -249,7 +256,7 @@ class Parser:
         mv = data if type(data) is memoryview else memoryview(data)
         i = 0
         n = len(mv)
-        cap = len(self.buf)
+        cap = len(self.mv)
         while i < n:
             st = self._st
             if st == _DATA:
@@ -270,14 +277,12 @@ class Parser:
                     raise ValueError("reserved packet type %d" % t)
                 self._first = b
                 self._rem = 0
-                self._mult = 1
                 self._nlen = 0
                 self._st = _LEN
             elif st == _LEN:
                 b = mv[i]
                 i += 1
-                self._rem += (b & 0x7F) * self._mult
-                self._mult <<= 7
+                self._rem += (b & 0x7F) << 7 * self._nlen   # 2.2.3: 7 bits a byte, low first
                 self._nlen += 1
                 if b & 0x80:
                     if self._nlen == 4:
@@ -326,7 +331,7 @@ class Parser:
                         self._st = _TOPIC if tl else self._after_topic(sink)
                 elif st == _TOPIC:
                     if g < cap:
-                        self.buf[g] = b
+                        self.mv[g] = b
                     if self._got == self._want:
                         self._st = self._after_topic(sink)
                 else:
@@ -350,10 +355,10 @@ class Parser:
 
     def _start(self, sink):
         tl = self._want
-        sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.buf) else None,
+        sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.mv) else None,
                        self._id, self._rem)
         return _DATA if self._rem else _HDR
 
     def _emit(self, sink):
         self._st = _HDR
-        sink.packet(self._first >> 4, self._first & 0x0F, self.mv[:self._rem])
+        sink.packet(self._first >> 4, self._first & 0x0F, self.mv, self._rem)

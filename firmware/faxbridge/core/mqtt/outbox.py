@@ -217,7 +217,7 @@ class Outbox:
                 return j
         return -1
 
-    def packet(self, pid, dup, root):
+    def packet(self, pid, dup, root, lim=0):
         """The PUBLISH of the event in flight as pid, read from the store (DUP set if dup):
         (pkt, ref, size): write pkt (its header and payload: a view valid until the store's
         next read or append), then, when ref is not None, `size` bytes of the file ref. The
@@ -225,14 +225,15 @@ class Outbox:
         `whole`, `room`); a store without that room gets a packet made for it. None: pid is
         not in flight (acknowledged meanwhile: write nothing). pkt None: it cannot be written
         (its record unreadable, its file gone or resized): write nothing, the caller forgets
-        it (session.forget, on_puback)."""
+        it (session.forget, on_puback). lim > 0 (a store with `whole`): False, nothing read, when
+        the record is longer than lim bytes (whole[room + lim:] is left as it was)."""
         j = self._find(pid)
         if j < 0:
             return None
         st = self.store
-        r = st.read(self._off[j])
-        if r is None:
-            return None, None, 0
+        r = st.read(self._off[j], lim) if lim else st.read(self._off[j])
+        if not r:
+            return r if r is False else (None, None, 0)
         _seq, cls, sfx, payload = r
         sl = len(sfx)
         t = 13 + sl + len(payload)   # the record's size: in the store's buffer if <= max_record

@@ -21,7 +21,8 @@ A receiver that raises gets an ("error", text) event and the message is acknowle
 
 EVENTS: ("up", session_present) after CONNACK 0; ("refused", rc, text) CONNACK != 0;
 ("down", reason) the connection ended (the adapter must close the transport);
-("puback", pid); ("suback", pid, granted bytes); ("error", text) a non-fatal problem.
+("suback", pid, granted bytes); ("error", text) a non-fatal problem; and a PUBACK of ours as
+its packet id alone, an int (the commonest event, one per event sent: no tuple made).
 
 RAM: the QoS 1 publishes in flight are three preallocated arrays of max_inflight + 2 slots
 (packet id, last sent, a packet or None) kept in the order first sent: an outbox event in
@@ -48,6 +49,13 @@ _PINGRESP = const(13)
 _SPARE = const(2)          # in-flight slots beyond the window: forced publishes (availability)
 _MASK = const(0x3FFFFFFF)  # send times kept modulo 2**30 (a small int on the ESP32 too)
 _DUP = const(0x10000)      # take(): an int item with this bit is a resend
+# Session._cf: keepalive (ms), the QoS 1 window, CONNACK and PINGRESP timeouts, backoff bounds
+_CF_KA = const(0)
+_CF_WIN = const(1)
+_CF_CONNACK = const(2)
+_CF_PING = const(3)
+_CF_BMIN = const(4)
+_CF_BMAX = const(5)
 
 
 class Session(codec.Parser):
@@ -55,18 +63,16 @@ class Session(codec.Parser):
                  password=None, header_size=256, max_inflight=8, retry_ms=20000,
                  connack_timeout_ms=10000, ping_timeout_ms=None, backoff_min_ms=500,
                  backoff_max_ms=60000, rand=None):
-        self.keepalive = keepalive
         # the CONNECT packet, made once (its fields are checked here: ValueError)
         self._connect = codec.encode_connect(client_id, keepalive, clean, will, username, password)
-        self.max_inflight = max_inflight
         self.retry_ms = retry_ms
-        self.connack_timeout_ms = connack_timeout_ms
         ka = keepalive * 1000
         if ping_timeout_ms is None:
             ping_timeout_ms = min(ka // 2, 10000) if ka else 10000
-        self.ping_timeout_ms = ping_timeout_ms
-        self.backoff_min_ms = backoff_min_ms
-        self.backoff_max_ms = backoff_max_ms
+        # the fixed settings in one tuple, read by the _CF_* indices (fewer fields: the
+        # session's dict stays in a smaller size class)
+        self._cf = (ka, max_inflight, connack_timeout_ms, ping_timeout_ms, backoff_min_ms,
+                    backoff_max_ms)
         self.rand = rand
         codec.Parser.__init__(self, header_size)  # headers only: payloads stream through
         self.rx = None
@@ -86,8 +92,8 @@ class Session(codec.Parser):
         self._ev = []
         self._t_rx = 0
         self._t_tx = 0
-        self._t_ping = -1        # when the outstanding PINGREQ was sent, -1 = none
-        self._t_start = 0
+        self._t_ping = -1        # when the outstanding PINGREQ was sent, -1 = none; while
+        #                          connecting: when CONNECT was sent
         self.stats_resent = 0    # PUBLISH sent again with DUP
 
     # ---- packet ids: 1..65535, never 0, never one still in flight (2.3.1) ----
@@ -169,9 +175,8 @@ class Session(codec.Parser):
         self.reset()
         self._out = []
         self.state = _CONNECTING
-        self._t_start = now
         self._t_rx = now
-        self._t_ping = -1
+        self._t_ping = now       # CONNECT sent (the CONNACK timeout); -1 again at any packet
         self._send(self._connect, now)
 
     def lost(self, now, reason="connection lost"):
@@ -186,9 +191,10 @@ class Session(codec.Parser):
         """Exponential backoff with jitter: uniform in [d/2, d], d = min(max, min * 2**n)."""
         n = self.attempts
         self.attempts = n + 1
-        d = self.backoff_min_ms << (n if n < 20 else 20)
-        if d > self.backoff_max_ms:
-            d = self.backoff_max_ms
+        cf = self._cf
+        d = cf[_CF_BMIN] << (n if n < 20 else 20)
+        if d > cf[_CF_BMAX]:
+            d = cf[_CF_BMAX]
         r = self.rand() if self.rand else 0.5
         return d // 2 + int(r * (d - d // 2))
 
@@ -205,7 +211,7 @@ class Session(codec.Parser):
 
     # ---- outgoing ----
     def can_publish(self):
-        return self.state == UP and self._ni < self.max_inflight
+        return self.state == UP and self._ni < self._cf[_CF_WIN]
 
     def inflight(self):
         return self._ni
@@ -213,7 +219,7 @@ class Session(codec.Parser):
     def _qos1(self, force):
         if self.state != UP:
             raise OSError("not connected")
-        if (self._ni >= self.max_inflight and not force) or self._ni >= len(self._ipid):
+        if (self._ni >= self._cf[_CF_WIN] and not force) or self._ni >= len(self._ipid):
             raise OSError("too many publishes in flight")
         return self._pid()
 
@@ -257,11 +263,12 @@ class Session(codec.Parser):
         if k >= 0:
             self._drop(k)
 
-    def subscribe(self, filters, now=0):
+    def subscribe(self, filters, now=0, root=b""):
+        """Queue a SUBSCRIBE of filters ((filter, qos), ...), each after root (codec); its pid."""
         if self.state != UP:
             raise OSError("not connected")
         pid = self._pid()
-        self._send(codec.encode_subscribe(pid, filters), now)
+        self._send(codec.encode_subscribe(pid, filters, root), now)
         return pid
 
     # ---- incoming ----
@@ -275,13 +282,12 @@ class Session(codec.Parser):
         except ValueError as e:
             self._fail("protocol error: %s" % e)
 
-    def packet(self, ptype, flags, body):
-        """Parser sink: one whole non-PUBLISH packet."""
+    def packet(self, ptype, flags, body, n):
+        """Parser sink: one whole non-PUBLISH packet, body[:n]."""
         if self.state == DOWN:
             return
         now = self._now
         self._t_ping = -1  # any packet proves the link alive
-        n = len(body)
         if ptype == _CONNACK:   # 3.2: session present flag, return code
             if self.state != _CONNECTING:
                 raise ValueError("unexpected CONNACK")
@@ -308,11 +314,11 @@ class Session(codec.Parser):
             k = self.slot(pid)
             if k >= 0:
                 self._drop(k)
-                self._ev.append(("puback", pid))
+                self._ev.append(pid)
         elif ptype == _SUBACK:   # 3.9: the packet id, a return code per filter (0x80 = failure)
             if n < 3:
                 raise ValueError("malformed SUBACK")
-            self._ev.append(("suback", (body[0] << 8) | body[1], bytes(body[2:])))
+            self._ev.append(("suback", (body[0] << 8) | body[1], bytes(body[2:n])))
         elif ptype != _PINGRESP and ptype != _UNSUBACK:
             raise ValueError("unexpected packet type %d" % ptype)
 
@@ -358,26 +364,27 @@ class Session(codec.Parser):
         """Fire timers. Returns ms until the next timer is due (for the adapter's sleep)."""
         if self.state == DOWN:
             return 1000
+        cf = self._cf
         if self.state == _CONNECTING:
-            left = self.connack_timeout_ms - (now - self._t_start)
+            left = cf[_CF_CONNACK] - (now - self._t_ping)
             if left <= 0:
-                self._fail("no CONNACK within %d ms" % self.connack_timeout_ms)
+                self._fail("no CONNACK within %d ms" % cf[_CF_CONNACK])
                 return 1000
             return left
         nxt = 60000
         if self._t_ping >= 0:
-            left = self.ping_timeout_ms - (now - self._t_ping)
+            left = cf[_CF_PING] - (now - self._t_ping)
             if left <= 0:
-                self._fail("no PINGRESP within %d ms" % self.ping_timeout_ms)
+                self._fail("no PINGRESP within %d ms" % cf[_CF_PING])
                 return 1000
             nxt = left
-        elif self.keepalive:
-            ka = self.keepalive * 1000
+        elif cf[_CF_KA]:
+            ka = cf[_CF_KA]
             idle = now - (self._t_tx if self._t_tx < self._t_rx else self._t_rx)
             if idle >= ka:
                 self._send(b"\xc0\x00", now)   # PINGREQ (3.12)
                 self._t_ping = now
-                nxt = self.ping_timeout_ms
+                nxt = cf[_CF_PING]
             elif ka - idle < nxt:
                 nxt = ka - idle
         if self.retry_ms:
