@@ -496,3 +496,122 @@ def test_a_torn_or_foreign_file_in_the_folder_is_not_read_whole():
     assert [r["id"] for r in s.records()] == ["a"]
     assert _ls(d + "/jobs") == ["a.job", "x.job", "y.job", "z.job"]     # the .tmp, torn, gone
     assert n is None or n < 6000, n
+
+
+def test_a_head_line_out_of_range_is_passed_over_like_a_torn_record():
+    """rv11: a head line `d5 5 -1` (a corrupt document count) raised ValueError in done_put
+    (a slot's byte) at every boot: the unit could not start. A head field out of range (fin or
+    seq negative or above 2**30, documents outside 0..255) is corrupt: the record is passed over
+    as a torn one is (left on flash, not read), the boot goes on."""
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=4)
+    assert js.submit("open-1", "0312345678", _spool(d, 1), 1, T) is None
+    for name, body in (("neg.job", b"d5 5 -1\n{}"), ("big.job", b"d5 5 300\n{}"),
+                       ("fin.job", b"D-3 5 1\n{}"), ("huge.job", b"d99999999999 5 1\n{}"),
+                       ("seq.job", b"d5 -7 1\n{}")):
+        with open(d + "/jobs/" + name, "wb") as f:
+            f.write(body)
+    for _ in range(2):                                   # and the boot after it
+        js2, ev2 = _make(d + "/jobs", keep=4)
+        js2.recover(T)
+        assert [r["id"] for r in js2.jobs] == ["open-1"] and js2._fin == 0, js2._fin
+    assert js2.store.get("neg") is None and "neg.job" in _ls(d + "/jobs")
+
+
+def _older(folder, names_ids):
+    """Finished records of an older firmware (JSON alone, no fin), reported: [(file, id)]."""
+    for i, (name, rid) in enumerate(names_ids):
+        with open("%s/%s.job" % (folder, name), "w") as f:
+            f.write('{"id": "%s", "seq": %d, "state": "done", "code": 0, "rev": 2, "rep": 2,'
+                    ' "kinds": ["text"]}' % (rid, i + 1))
+
+
+class _Walks(JobStore):
+    """A JobStore that counts its walks and stops a boot that walks without end."""
+
+    def __init__(self, folder, rm=True):
+        JobStore.__init__(self, folder)
+        self.walks = 0
+        self.rm = rm
+
+    def records(self):
+        self.walks += 1
+        assert self.walks < 40, "the boot walks without end"
+        return JobStore.records(self)
+
+    def remove(self, job_id, docs=0):
+        return JobStore.remove(self, job_id, docs) if self.rm else False
+
+
+def test_every_walk_of_the_boot_ends():
+    """rv11: the boot's second walk looped for ever when it could neither delete nor number 8
+    records: files whose name is not their id (here a record's id is not its name: it is
+    passed over, left on flash) or a flash that refuses every removal."""
+    d = tmpdir("jobs")
+    os.mkdir(d + "/jobs")
+    _older(d + "/jobs", [("n%02d" % i, "other-%02d" % i) for i in range(12)])
+    s = _Walks(d + "/jobs")
+    js = Jobs(_cfg(keep=2), s, lambda f: None)
+    js.recover(T)
+    assert js.jobs == [] and s.walks <= 2 and len(_ls(d + "/jobs")) == 12
+    assert [r["id"] for r in JobStore(d + "/jobs").records()] == []
+    d = tmpdir("jobs")
+    os.mkdir(d + "/jobs")
+    _older(d + "/jobs", [("r%02d" % i, "r%02d" % i) for i in range(20)])
+    s = _Walks(d + "/jobs", rm=False)                    # every removal refused
+    js = Jobs(_cfg(keep=2), s, lambda f: None)
+    js.recover(T)
+    assert js.jobs == [] and s.walks < 6 and len(_ls(d + "/jobs")) == 20, s.walks
+    s = _Walks(d + "/jobs")                              # removals work again: pruned to 2
+    Jobs(_cfg(keep=2), s, lambda f: None).recover(T)
+    assert _ls(d + "/jobs") == ["r18.job", "r19.job"], _ls(d + "/jobs")
+
+
+def test_rebuild_is_safe_called_twice_on_a_bad_ring_or_a_failing_seek():
+    """rv11: rebuild(True) took the ring's path from the last call's (a second call opened
+    <ring>.new.new); a seek failing after the open left no fingerprints and the walk raised
+    TypeError; the fingerprints were sized by the old ring file, not capped at 200 slots."""
+    from faxbridge.app import jobs as jobsmod
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=4)
+    for i in "AB":
+        assert js.submit(i, "0312345678", _spool(d, 1), 1, T) is None
+        assert js.cancel(i, T) is None
+    s = JobStore(d + "/jobs")
+    s.rebuild(True)                                      # and again by the boot
+    ev2 = []
+    js2 = Jobs(_cfg(keep=4), s, ev2.append)
+    js2.recover(T)
+    assert s.done == d + "/jobs.done" and "jobs.done.new" not in os.listdir(d)
+    assert ev2 == [] and js2._fin == 2 and os.stat(d + "/jobs.done")[6] == 4 * 48
+    with open(d + "/jobs.done", "ab") as f:              # a ring grown to 1 000 slots
+        f.write(b"\xff" * (48 * 998))
+    s = JobStore(d + "/jobs")
+    s.rebuild(True)
+    assert len(s._rb[2]) == 200
+    assert sorted(r["id"] for r in s.records()) == ["A", "B"]
+    s.rebuild(False)
+
+    class _NoSeek:
+        def __init__(self, f):
+            self.f = f
+
+        def seek(self, *a):
+            raise OSError(5)
+
+        def close(self):
+            self.f.close()
+    real = open
+
+    def bad_open(p, m="r"):
+        f = real(p, m)
+        return _NoSeek(f) if p.endswith(".done") and m == "rb" else f
+    jobsmod.open = bad_open
+    try:
+        js3, ev3 = _make(d + "/jobs", keep=4)
+        js3.recover(T)
+    finally:
+        del jobsmod.open
+    # the old ring unread: its report marks with it, each final status said again (never lost)
+    assert sorted((e["job"], e["code"]) for e in ev3) == [("A", 403), ("B", 403)], ev3
+    assert js3._fin == 2 and _ls(d + "/jobs") == ["A.job", "B.job"]
