@@ -712,3 +712,49 @@ def test_fuzzed_flash_boots_keeps_every_open_job_and_allocates_no_block_above_2_
                 assert i in got, (round_, boot, i, got)
                 assert got[i] == ("wait" if st == "call" else st), (round_, i, got[i])
                 keep[i] = got[i]
+
+
+def test_a_ring_or_folder_that_fails_mid_walk_ends_the_walk_not_the_boot():
+    """The old ring failing under the walk (a seek or read error after the fingerprints were
+    read) and a listing that fails part way raised OSError out of recover: the boot failed.
+    Now the ring's names are not taken (the heads are read) and the walk ends there."""
+    from faxbridge.app import store
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=4)
+    for i in "AB":
+        assert js.submit(i, "0312345678", _spool(d, 1), 1, T) is None
+        assert js.cancel(i, T) is None
+    assert js.submit("open", "0312345678", _spool(d, 1), 1, T) is None
+
+    class _Fails:
+        def __init__(self, f):
+            self.f = f
+
+        def seek(self, *a):
+            raise OSError(5)
+
+        def close(self):
+            self.f.close()
+
+    class _Breaks(JobStore):
+        def rebuild(self, new):
+            JobStore.rebuild(self, new)
+            if new and self._rb[0] is not None:
+                self._rb[0] = _Fails(self._rb[0])
+    ev2 = []
+    js2 = Jobs(_cfg(keep=4), _Breaks(d + "/jobs"), ev2.append)
+    js2.recover(T)
+    assert [r["id"] for r in js2.jobs] == ["open"] and js2._fin == 2
+    real = store.names
+
+    def names(folder):
+        for n in real(folder):
+            yield n
+        raise OSError(5)
+    store.names = names
+    try:
+        js3, ev3 = _make(d + "/jobs", keep=4)
+        js3.recover(T)
+    finally:
+        store.names = real
+    assert [r["id"] for r in js3.jobs] == ["open"] and js3._fin == 2

@@ -139,9 +139,12 @@ class JobStore:
         b = self.slot
         for i in range(len(fp)):
             if fp[i] == x:
-                f.seek(i * _SLOT)
-                if f.readinto(b) != _SLOT or b[6] != k or not b[5]:
-                    continue
+                try:
+                    f.seek(i * _SLOT)
+                    if f.readinto(b) != _SLOT or b[6] != k or not b[5]:
+                        continue
+                except OSError:         # the old ring unreadable: the heads are read
+                    return None
                 j = 0
                 while j < k and b[7 + j] == ord(name[j]):
                     j += 1
@@ -262,32 +265,33 @@ class JobStore:
         a .tmp and an older firmware's record are read whole."""
         h = {}
         fix = []                 # (orphan .tmp, its record's path or None) after the walk, at most 8
-        for name in store.names(self.folder[:-1]):
-            if name.endswith(".job"):
-                rec = self._known(name, h) or self._read(self.folder + name, h)
-                if rec is h:
-                    h["id"] = name[:-4]
-                elif rec is not None:   # read whole: its id must be its name's
-                    i = rec["id"]
-                    if len(i) + 4 != len(name) or not name.startswith(i):
-                        rec = None
-            elif name == ".tmp" or name.endswith(".job.tmp"):
-                # beside its record: a write the crash cut (the record stands); alone: the
-                # record of a new job, complete or torn
-                rec = self._read(self.folder + name)
-                to = None
-                if rec is not None and valid_id(rec["id"]):
-                    to = self.path(rec["id"])
-                    if (name != ".tmp" and to != self.folder + name[:-4]) or store.exists(to):
-                        to = rec = None
+        try:
+            for name in store.names(self.folder[:-1]):
+                if name.endswith(".job"):
+                    rec = self._known(name, h) or self._read(self.folder + name, h)
+                    if rec is h:
+                        h["id"] = name[:-4]
+                    elif rec is not None:   # read whole: its id must be its name's
+                        i = rec["id"]
+                        if len(i) + 4 != len(name) or not name.startswith(i):
+                            rec = None
+                elif name == ".tmp" or name.endswith(".job.tmp"):
+                    # beside its record: a write the crash cut (the record stands); alone:
+                    # the record of a new job, complete or torn
+                    rec = self._read(self.folder + name)
+                    to = None
+                    if rec is not None:
+                        to = self.path(rec["id"])
+                        if (name != ".tmp" and to != self.folder + name[:-4]) or store.exists(to):
+                            to = rec = None
+                    if len(fix) < 8:
+                        fix.append((name, to))
                 else:
-                    rec = None
-                if len(fix) < 8:
-                    fix.append((name, to))
-            else:
-                continue
-            if rec is not None:
-                yield rec
+                    continue
+                if rec is not None:
+                    yield rec
+        except OSError:          # the folder unreadable: the walk ends (what it read stands)
+            pass
         for name, to in fix:
             try:
                 if to:
