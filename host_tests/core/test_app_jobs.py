@@ -758,3 +758,23 @@ def test_a_ring_or_folder_that_fails_mid_walk_ends_the_walk_not_the_boot():
     finally:
         store.names = real
     assert [r["id"] for r in js3.jobs] == ["open"] and js3._fin == 2
+
+
+def test_a_ring_the_flash_cannot_make_pushes_nothing_out_and_raises_nothing():
+    """done_put raised the OSError of a ring it could not open or make (flash full; here the
+    ring's name taken by a folder) out of the job's final transition. Now nothing is pushed
+    out: the record stays, said, and the next boot rebuilds the ring from the heads."""
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=2)
+    os.mkdir(d + "/jobs.done")
+    for i in "ABC":
+        assert js.submit(i, "0312345678", _spool(d, 1), 1, T) is None
+        assert js.cancel(i, T) is None
+    assert [(e["job"], e["code"]) for e in ev if e["code"] == 403] == [("A", 403), ("B", 403),
+                                                                      ("C", 403)]
+    assert _ls(d + "/jobs") == ["A.job", "B.job", "C.job"] and js.jobs == []
+    os.rmdir(d + "/jobs.done")
+    js2, ev2 = _make(d + "/jobs", keep=2)
+    js2.recover(T)                                      # unmarked: said again, then pruned
+    assert sorted(e["job"] for e in ev2) == ["A", "B", "C"] and js2._fin == 3
+    assert _ls(d + "/jobs") == ["B.job", "C.job"]

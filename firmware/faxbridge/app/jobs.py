@@ -161,9 +161,9 @@ class JobStore:
     def rebuild(self, new):
         """new: the boot's rebuild writes a fresh ring beside the old one, both kept open till
         it ends (records() reads the old, _known; done_put() writes the new: no open a
-        record); else the
-        fresh ring replaces the old, or, nothing put, the old goes (the next finished job makes
-        the ring with its keep slots, done_put: its size says keep)."""
+        record); else the fresh ring replaces the old, or, nothing put, the old goes (the next
+        finished job makes the ring with its keep slots, done_put: its size says keep). A call
+        again before the end starts afresh (the ring's path is the folder's)."""
         rb = self._rb
         if rb is not None:              # a rebuild before: its files closed
             for f in rb[:2]:
@@ -222,8 +222,8 @@ class JobStore:
                 if rb:                  # the boot's new ring: open till rebuild(False)
                     rb[1] = f
         except OSError:                 # no ring (flash full): nothing pushed out, the
-            if f is not None and not rb:    # record stays; the next boot rebuilds it
-                f.close()
+            if f is not None:           # record stays; the next boot rebuilds it (f: the
+                f.close()               # ring made in part, never the boot's kept one)
             return None
         try:
             i = fin % keep * _SLOT
