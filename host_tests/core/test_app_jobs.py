@@ -677,15 +677,17 @@ def test_fuzzed_flash_boots_keeps_every_open_job_and_allocates_no_block_above_2_
             assert js.submit("O%d" % i, "0312345678", _spool(d, 1), i, T) is None
         js.start_call(js.next_due(T), T)
         keep = dict((r["id"], r["state"]) for r in js.jobs)
-        victims = [n for n in _ls(folder) if n.startswith("F")] + ["../j%d.done" % round_] + \
-            [".tmp", "F9.job.tmp"]
-        for v in victims:
+        # finished records and their pages, the ring, the ring a boot was rebuilding, the one
+        # .tmp, an older firmware's .tmp, a torn rewrite of an open record beside it
+        victims = [(n, n) for n in _ls(folder) if n.startswith("F")] + [
+            ("../j%d.done" % round_,) * 2, ("../j%d.done.new" % round_, "../j%d.done" % round_),
+            (".tmp", "F6.job"), ("F9.job.tmp", "F5.job"), ("O%d.job.tmp" % rnd(3), "O1.job")]
+        bodies = []
+        for _, src in victims:                          # read before any is changed
+            with open(folder + "/" + src, "rb") as f:
+                bodies.append(f.read())
+        for (v, _), body in zip(victims, bodies):
             path = folder + "/" + v
-            try:
-                with open(path, "rb") as f:
-                    body = f.read()
-            except OSError:
-                body = b'{"id": "T1", "state": "queued", "seq": 9}'
             k = rnd(6)
             if k == 0:                                  # random bytes
                 body = bytes(rnd(256) for _ in range(rnd(300)))
