@@ -119,3 +119,23 @@ def test_the_first_reception_ever_allocates_little():
     n, s = allocated(first)
     assert os.listdir(d) == ["rx1-1"] and s.dir == d + "rx1-1"
     assert n <= 1500, n
+
+
+def test_prune_walks_the_faxes_once_and_the_names_alone_per_deletion():
+    """rv11 / issue 13: prune walked and sized every fax again for each one it deleted (a stat
+    of each folder, a path and a stat a page: 20 faxes kept of 2 pages, 32.3 KB allocated in the
+    call; 20 pruned to 9, 303 KB, MicroPython's 64-bit unix port). One walk sizes them (a page's
+    size from the listing where the port gives it, the board; here a stat), each deletion walks
+    the names alone for the oldest: 25.9 and 83 KB. Bound on MicroPython only."""
+    d = tmpdir("rx") + "/rx/"
+    os.mkdir(d)
+    for n in range(1, 21):
+        _fax(d, "rx1-%d" % n, 100)
+    prune(d, 30, 1 << 20)
+    n, gone = allocated(lambda: prune(d, 21, 1 << 20))
+    assert gone == 0 and len(os.listdir(d)) == 20
+    assert n is None or n < 20 * 1400, n
+    n, gone = allocated(lambda: prune(d, 10, 1 << 20))
+    assert gone == 11 and sorted(os.listdir(d)) == sorted("rx1-%d" % i for i in range(12, 21))
+    assert n is None or n < 120000, n
+    assert prune(d, 20, 450) == 5 and len(os.listdir(d)) == 4     # 100 B a fax: 4 hold 400

@@ -44,3 +44,24 @@ def test_u32_fields_are_big_endian_and_round_trip():
     assert u32(b, 1) == 0xFEDCBA98
     put32(b, 2, 7)
     assert u32(b, 2) == 7 and b[1] == 0xFE
+
+
+def test_empty_goes_past_names_it_cannot_remove():
+    """rv11: empty() stopped at a batch of 8 that removed nothing, leaving every file after
+    8 it could not delete; now those are skipped (the first `bad` of a listing), the rest go."""
+    from faxbridge.app.store import empty
+    d = tmpdir("store")
+    for i in range(30):
+        with open("%s/f%02d" % (d, i), "wb") as f:
+            f.write(b"x")
+    stuck = []
+
+    def rm(p):
+        if len(stuck) < 8 and p not in stuck:          # the first 8 names it is given
+            stuck.append(p)
+        return False if p in stuck else remove(p)
+    empty(d, rm)
+    assert sorted(d + "/" + n for n in os.listdir(d)) == sorted(stuck) and len(stuck) == 8
+    calls = []
+    empty(d, lambda p: calls.append(p) or False)       # nothing removable: one walk, it ends
+    assert len(calls) == 8 and len(os.listdir(d)) == 8

@@ -25,6 +25,8 @@ from faxbridge.core.fax.job import DUPLICATE, Jobs  # noqa: F401  (the unit's AP
 from faxbridge.core.fax.jobtab import valid_id
 
 _SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
+_RING = const(200)  # slots of an old ring read at boot at most (config: keep_done <= 200)
+_BIG = const(0x3FFFFFFF)    # fin and seq at most: a larger one is corruption (a small int)
 
 
 class JobStore:
@@ -70,7 +72,8 @@ class JobStore:
 
     def get(self, job_id):
         """The record of job_id, or None (an orphan .tmp is the boot walk's business)."""
-        return self._read(self.path(job_id)) if valid_id(job_id) else None
+        rec = self._read(self.path(job_id)) if valid_id(job_id) else None
+        return rec if rec is not None and rec["id"] == job_id else None
 
     def _read(self, path, h=None):
         """The record at path, whole (JSON), or None. Given the dict h, a finished record with
@@ -90,18 +93,23 @@ class JobStore:
                     v = v.split()
                     if len(v) != 3:
                         return None
+                    fin = int(v[0])
+                    seq = int(v[1])
+                    n = int(v[2])
+                    if not (0 <= fin <= _BIG and 0 <= seq <= _BIG and 0 <= n <= 255):
+                        return None             # out of range: corrupt, passed over as torn
                     if h is not None and c != b"O":
                         h["state"] = "done"
-                        h["fin"] = int(v[0]) or None
-                        h["seq"] = int(v[1])
-                        h["docs"] = int(v[2])
+                        h["fin"] = fin or None
+                        h["seq"] = seq
+                        h["docs"] = n
                         h["rev"] = 1
                         h["rep"] = 1 if c == b"D" else 0
                         return h
                 rec = json.load(f)
         except (OSError, ValueError):
             return None
-        return rec if isinstance(rec, dict) and "id" in rec else None
+        return rec if _ok(rec) else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
@@ -116,14 +124,14 @@ class JobStore:
         """Delete a job: its documents first, then its record (never a page without record).
         A <id>.job.tmp is a crash's, settled by the boot walk (records()) before any remove."""
         self.drop_pages(job_id, docs)
-        store.remove(self.path(job_id))
+        return store.remove(self.path(job_id))
 
     def _known(self, name, h):
         """h, filled from the old ring, when one of its slots names <name>'s id reported (the
         boot's walk: no record opened, no path made; seq is not on the ring and is 0: it only
         orders open jobs), else None. The slots' fingerprints (_rb[2]) say which to read."""
         rb = self._rb
-        if rb is None or rb[0] is None:
+        if rb is None or rb[2] is None:
             return None
         f, _, fp = rb
         k = len(name) - 4
@@ -131,15 +139,19 @@ class JobStore:
         b = self.slot
         for i in range(len(fp)):
             if fp[i] == x:
-                f.seek(i * _SLOT)
-                if f.readinto(b) != _SLOT or b[6] != k or not b[5]:
-                    continue
+                try:
+                    f.seek(i * _SLOT)
+                    if f.readinto(b) != _SLOT or b[6] != k or not b[5]:
+                        continue
+                except OSError:         # the old ring unreadable: the heads are read
+                    return None
                 j = 0
                 while j < k and b[7 + j] == ord(name[j]):
                     j += 1
-                if j == k:
+                v = store.u32(b, 0)
+                if j == k and 0 < v <= _BIG:    # else corrupt: its record's head is read
                     h["state"] = "done"
-                    h["fin"] = store.u32(b, 0)
+                    h["fin"] = v
                     h["docs"] = b[4]
                     h["seq"] = 0
                     h["rev"] = h["rep"] = 1
@@ -149,35 +161,42 @@ class JobStore:
     def rebuild(self, new):
         """new: the boot's rebuild writes a fresh ring beside the old one, both kept open till
         it ends (records() reads the old, _known; done_put() writes the new: no open a
-        record); else the
-        fresh ring replaces the old, or, nothing put, the old goes (the next finished job makes
-        the ring with its keep slots, done_put: its size says keep)."""
+        record); else the fresh ring replaces the old, or, nothing put, the old goes (the next
+        finished job makes the ring with its keep slots, done_put: its size says keep). A call
+        again before the end starts afresh (the ring's path is the folder's)."""
+        rb = self._rb
+        if rb is not None:              # a rebuild before: its files closed
+            for f in rb[:2]:
+                if f is not None:
+                    f.close()
+            self._rb = None
+        p = self.folder[:-1] + ".done"  # the ring's path, whatever a call before left
         if new:
-            p = self.done
             self.done = p + ".new"
             store.remove(self.done)
             rb = self._rb = [None, None, None]
             try:
                 f = rb[0] = open(p, "rb")
-                n = f.seek(0, 2) // _SLOT
-                fp = rb[2] = bytearray(n)       # keep_done <= 200: 200 B at most, till the end
+                # a slot a byte, 200 at most (keep_done's limit): a corrupt large ring
+                # allocates no more; slots past it are not read (their records' heads are)
+                n = min(f.seek(0, 2) // _SLOT, _RING)
+                fp = bytearray(n)
                 b = self.slot
                 f.seek(0)
                 for i in range(n):
                     if f.readinto(b) == _SLOT and b[5] and 0 < b[6] <= 40:
                         fp[i] = _hash(b, 7, b[6])
+                rb[2] = fp                      # only once read whole: _known
             except OSError:
                 pass
-        elif self._rb is not None:
-            for f in self._rb[:2]:
-                if f is not None:
-                    f.close()
-            self._rb = None
-            p = self.done[:-4]
-            if store.exists(self.done):
-                store.move(self.done, p)
-            else:
-                store.remove(p)
+        elif rb is not None:
+            try:
+                if store.exists(self.done):
+                    store.move(self.done, p)
+                else:
+                    store.remove(p)
+            except OSError:             # the old ring stays: the next boot rebuilds it
+                pass
             self.done = p
 
     def done_put(self, keep, fin, job_id, docs, ok):
@@ -189,18 +208,23 @@ class JobStore:
         b = self.slot
         rb = self._rb
         f = rb and rb[1]
-        if f is None:
-            p = self.done
-            try:
-                f = open(p, "r+b")
-            except OSError:
-                f = open(p, "w+b")
-                store.put32(b, 0, 0)
-                b[6] = 0
-                for _ in range(keep):
-                    f.write(b)
-            if rb:                      # the boot's new ring: open till rebuild(False)
-                rb[1] = f
+        try:
+            if f is None:
+                p = self.done
+                try:
+                    f = open(p, "r+b")
+                except OSError:
+                    f = open(p, "w+b")
+                    store.put32(b, 0, 0)
+                    b[6] = 0
+                    for _ in range(keep):
+                        f.write(b)
+                if rb:                  # the boot's new ring: open till rebuild(False)
+                    rb[1] = f
+        except OSError:                 # no ring (flash full): nothing pushed out, the
+            if f is not None:           # record stays; the next boot rebuilds it (f: the
+                f.close()               # ring made in part, never the boot's kept one)
+            return None
         try:
             i = fin % keep * _SLOT
             f.seek(i)
@@ -212,7 +236,11 @@ class JobStore:
                 if v > fin:             # the slot holds a later job (the boot's rebuild)
                     return job_id, docs, ok
                 if v < fin:
-                    old = (str(b[7:7 + k], "utf-8"), b[4], b[5])
+                    try:
+                        old = str(b[7:7 + k], "ascii")
+                    except ValueError:  # not text: a corrupt slot names no record
+                        old = ""
+                    old = (old, b[4], b[5]) if valid_id(old) else None
             store.put32(b, 0, fin)
             b[4] = min(docs, 255)
             b[5] = 1 if ok else 0
@@ -222,6 +250,8 @@ class JobStore:
                 b[7 + j] = ord(job_id[j])
             f.seek(i)
             f.write(b)
+        except (OSError, ValueError):   # a slot not read or not written: nothing pushed out
+            return None
         finally:
             if not rb:
                 f.close()
@@ -235,33 +265,55 @@ class JobStore:
         a .tmp and an older firmware's record are read whole."""
         h = {}
         fix = []                 # (orphan .tmp, its record's path or None) after the walk, at most 8
-        for name in store.names(self.folder[:-1]):
-            if name.endswith(".job"):
-                rec = self._known(name, h) or self._read(self.folder + name, h)
-                if rec is h:
-                    h["id"] = name[:-4]
-            elif name == ".tmp" or name.endswith(".job.tmp"):
-                # beside its record: a write the crash cut (the record stands); alone: the
-                # record of a new job, complete or torn
-                rec = self._read(self.folder + name)
-                to = None
-                if rec is not None and valid_id(rec["id"]):
-                    to = self.path(rec["id"])
-                    if (name != ".tmp" and to != self.folder + name[:-4]) or store.exists(to):
-                        to = rec = None
+        try:
+            for name in store.names(self.folder[:-1]):
+                if name.endswith(".job"):
+                    rec = self._known(name, h) or self._read(self.folder + name, h)
+                    if rec is h:
+                        h["id"] = name[:-4]
+                    elif rec is not None:   # read whole: its id must be its name's
+                        i = rec["id"]
+                        if len(i) + 4 != len(name) or not name.startswith(i):
+                            rec = None
+                elif name == ".tmp" or name.endswith(".job.tmp"):
+                    # beside its record: a write the crash cut (the record stands); alone:
+                    # the record of a new job, complete or torn
+                    rec = self._read(self.folder + name)
+                    to = None
+                    if rec is not None:
+                        to = self.path(rec["id"])
+                        if (name != ".tmp" and to != self.folder + name[:-4]) or store.exists(to):
+                            to = rec = None
+                    if len(fix) < 8:
+                        fix.append((name, to))
                 else:
-                    rec = None
-                if len(fix) < 8:
-                    fix.append((name, to))
-            else:
-                continue
-            if rec is not None:
-                yield rec
+                    continue
+                if rec is not None:
+                    yield rec
+        except OSError:          # the folder unreadable: the walk ends (what it read stands)
+            pass
         for name, to in fix:
-            if to:
-                os.rename(self.folder + name, to)
-            else:
-                store.remove(self.folder + name)
+            try:
+                if to:
+                    os.rename(self.folder + name, to)
+                else:
+                    store.remove(self.folder + name)
+            except OSError:
+                pass
+
+
+def _ok(rec):
+    """A record read whole is a dict whose id is a job id, state a str, seq and fin (or None)
+    ints in range, kinds a list of at most 255: anything else is corrupt (passed over)."""
+    if type(rec) is not dict:
+        return False
+    i = rec.get("id")
+    f = rec.get("fin")
+    s = rec.get("seq", 0)
+    k = rec.get("kinds", ())
+    return type(i) is str and valid_id(i) and type(rec.get("state")) is str and \
+        type(s) is int and 0 <= s <= _BIG and (f is None or type(f) is int and 0 < f <= _BIG) \
+        and type(k) in (list, tuple) and len(k) <= 255
 
 
 def _hash(x, i, k):

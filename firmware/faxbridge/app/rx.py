@@ -117,37 +117,53 @@ def _number(name):
     return n if n >= 0 and name[-1] != "-" else None
 
 
+def _size(d):
+    """Bytes of the pages in the fax folder d: the listing's sizes where the port gives them
+    (ilistdir's 4th field, the board), else one stat a page (no stat of the folder)."""
+    if not hasattr(os, "ilistdir"):
+        return store.size(d)
+    t = 0
+    for e in os.ilistdir(d):
+        t += e[3] if len(e) > 3 and e[3] >= 0 else os.stat("%s/%s" % (d, e[0]))[6]
+    return t
+
+
 def prune(folder, keep, max_bytes):
     """Before a reception: delete the oldest received faxes until fewer than `keep` remain and
     they hold at most `max_bytes`, so flash holds at most keep faxes, max_bytes plus the one
     being received. Delivered pages are deleted at their PUBACK, so what this drops are pages
     not delivered yet (the broker unreachable that long): the oldest go first, and their outbox
-    records are skipped when their turn comes (outbox.lost_files). One pass over the folder
-    per deletion; returns how many were deleted. A missing folder is made (the reception
-    about to be stored goes there)."""
-    gone = 0
+    records are skipped when their turn comes (outbox.lost_files). One walk counts the faxes
+    and their bytes; each deletion then walks the names alone for the oldest (its bytes read
+    as it goes); returns how many were deleted. A missing folder is made (the reception about
+    to be stored goes there)."""
+    gone = count = total = 0
     if not folder.endswith("/"):
         folder += "/"
-    while True:
-        count = total = low = 0
-        oldest = None
-        try:
-            for name in store.names(folder):
-                n = _number(name)
-                if n is None:
-                    continue
+    try:
+        for name in store.names(folder):
+            if _number(name) is not None:
                 count += 1
-                total += store.size(folder + name)
-                if oldest is None or n < low:
-                    low = n
-                    oldest = name
-        except OSError:         # no folder yet (the first reception): nothing to prune; it is
-            store.makedirs(folder)   # made here, so the sink's makedirs finds its parent (no
-            return gone              # failed mkdir and stat, each an exception)
-        if oldest is None or (count < keep and total <= max_bytes):
-            return gone
-        store.rmtree(folder + oldest)
+                total += _size(folder + name)
+    except OSError:             # no folder yet (the first reception): nothing to prune; it is
+        store.makedirs(folder)  # made here, so the sink's makedirs finds its parent (no
+        return gone             # failed mkdir and stat, each an exception)
+    while count and (count >= keep or total > max_bytes):
+        oldest = None
+        low = 0
+        for name in store.names(folder):
+            n = _number(name)
+            if n is not None and (oldest is None or n < low):
+                low = n
+                oldest = name
+        if oldest is None:
+            break
+        p = folder + oldest
+        total -= _size(p)
+        count -= 1
+        store.rmtree(p)
         gone += 1
+    return gone
 
 
 async def send(c, hdr, ref, length, buf):

@@ -97,18 +97,23 @@ def rmtree(path):
 
 def empty(path, rm=remove):
     """rm(path/name) for every name in the folder, 8 names taken at a time (no walk while
-    deleting, no list of the whole folder); stops when a batch removes nothing."""
+    deleting, no list of the whole folder). A name rm refuses is skipped by every later batch
+    (the first `bad` names of a listing): the ones after it still go, and the walks end when
+    a listing runs out (each batch deletes a name or skips one more)."""
+    bad = 0
     while True:
         batch = []
+        i = 0
         for n in names(path):
-            batch.append(n)
-            if len(batch) == 8:
-                break
-        gone = 0
+            i += 1
+            if i > bad:
+                batch.append(n)
+                if len(batch) == 8:
+                    break
         for n in batch:
-            if rm(path + "/" + n) is not False:
-                gone += 1
-        if len(batch) < 8 or not gone:
+            if rm(path + "/" + n) is False:
+                bad += 1
+        if len(batch) < 8:
             break
 
 

@@ -29,6 +29,7 @@ from faxbridge.core.mqtt.outbox import OutboxFull
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
 _BATCH = const(8)   # records changed after one pass over the store (bounded RAM)
+_BAD = (OSError, KeyError, TypeError, ValueError)   # flash refused; a record of another shape
 
 
 class Jobs:
@@ -350,13 +351,16 @@ class Jobs:
             for job_id in redo:
                 rec = st.get(job_id)
                 if rec is not None:
-                    self._report(rec)
+                    try:
+                        self._report(rec)
+                    except _BAD:             # a record it cannot say or save: walk no more
+                        continue
                     if rec.get("rep") == rec.get("rev"):
                         sent += 1
-                        if keep and "fin" in rec:    # its slot says so too
+                        if keep and rec.get("fin"):  # its slot says so too
                             st.done_put(keep, rec["fin"], job_id, len(rec.get("kinds", ())), 1)
             if len(redo) < _BATCH or sent < len(redo):
-                break
+                break               # each walk again says 8 more for good: it ends
         if lost or old:
             # Rebuild the ring of finished jobs: each finished record among the keep last
             # (fin > self._fin - keep) in its slot; a record from an older firmware (no fin)
@@ -387,37 +391,54 @@ class Jobs:
                         batch.append((rec["id"], -n))
                     if len(batch) == _BATCH:
                         break
-                for job_id, fin in batch:
+                done = 0        # records numbered or deleted for good: a walk that
+                for job_id, fin in batch:   # changes none (8 it cannot) is the last
                     if fin > 0:
                         rec = st.get(job_id)
                         if rec is None:
                             continue
                         rec["fin"] = fin
-                        st.save(rec)
+                        try:
+                            st.save(rec)
+                        except OSError:
+                            continue
+                        done += 1
                         st.done_put(keep, fin, job_id, len(rec.get("kinds", ())),
                                     rec.get("rep") == rec.get("rev"))
-                    else:
-                        st.remove(job_id, -fin)
-                if len(batch) < _BATCH:
+                    elif st.remove(job_id, -fin) is not False:
+                        done += 1
+                if len(batch) < _BATCH or not done:
                     break
         st.rebuild(False)       # else the ring put together by the walk holds every finished record
         self.jobs.sort(key=lambda r: r.get("seq", 0))
-        for rec in self.jobs:
-            if rec.get("rep") != rec.get("rev"):
-                self._report(rec)
-            else:
-                rec["evidence"] = None
+        for rec in list(self.jobs):
+            try:
+                if rec.get("rep") != rec.get("rev"):
+                    self._report(rec)
+                else:
+                    rec["evidence"] = None
+            except OSError:
+                pass
+            except _BAD:
+                self.jobs.remove(rec)
         r = self.cfg["retries"]
         for rec in list(self.jobs):
             st = rec["state"]
-            if st == "new":
-                self._ready(rec)
-            elif st == "call" and rec.get("cancel"):
-                self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
-            elif st == "call":
-                ev = (("reason", "unit restarted during the call"), ("pages", rec.get("confirmed", 0)))
-                if r["after_restart"] and rec["attempt"] < 1 + r["count"]:
-                    rec["next_at"] = now
-                    self._go(rec, "restart", ev + (("retry_in", 0),))
-                else:
-                    self._go(rec, "restart_end", ev)
+            try:
+                if st == "new":
+                    self._ready(rec)
+                elif st == "call" and rec.get("cancel"):
+                    self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
+                elif st == "call":
+                    ev = (("reason", "unit restarted during the call"),
+                          ("pages", rec.get("confirmed", 0)))
+                    if r["after_restart"] and rec["attempt"] < 1 + r["count"]:
+                        rec["next_at"] = now
+                        self._go(rec, "restart", ev + (("retry_in", 0),))
+                    else:
+                        self._go(rec, "restart_end", ev)
+            except OSError:         # flash refused its save: as it is in RAM, the next boot again
+                pass
+            except _BAD:            # a record not of this firmware's shape: passed over
+                if rec in self.jobs:
+                    self.jobs.remove(rec)
