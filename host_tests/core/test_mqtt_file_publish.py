@@ -598,3 +598,33 @@ def test_pubacks_arriving_during_a_gathered_flush_answer_each_event_once():
     assert ln.outbox.delivered == 5 and ln.outbox.depth() == 0 and ln.files_done == 1
     ln._pump(2)
     assert not ln.session.take()   # nothing sent twice
+
+
+def test_an_event_skipped_mid_flush_leaves_what_was_gathered_whole():
+    """A page gone between the pump and the send is skipped as if delivered (outbox.on_puback):
+    that may commit an ack and compact the log through the store's buffer, whose upper half
+    holds the packets gathered before it, not yet written: they must go out whole (a telemetry
+    here, then the events after the page)."""
+    d = tmpdir("fpskip")
+    p1 = _page(d, 100)
+    ln = _link()
+    ob = ln.outbox
+    ob.ack_batch = 1
+    ob.store.compact_bytes = 200
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r0", "accept", None, "r"))
+    ln._pump(0)
+    for g in _publishes(_flush(ln).data):
+        ln.session.feed(codec.encode_puback(g[4]), 1)
+    ln._handle(1)
+    assert ob.delivered == 1 and ob.store.compactions == 0
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln.event(contract.CMD_ERROR, contract.cmd_error("fax", "bad_request", "x" * 700))
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r2", "accept", None, "r"))
+    ln.telemetry((("uptime", 5),))
+    ln._pump(2)
+    os.remove(p1)
+    got = _publishes(_flush(ln).data)
+    assert ob.lost_files == 1 and ob.store.compactions == 1   # the skip compacted the log
+    assert [g[0] for g in got] == [ROOT + "telemetry", ROOT + "cmd/error", ROOT + "cafis/verdict"]
+    assert json.loads(got[0][1])["uptime"] == 5
+    assert [json.loads(g[1])["seq"] for g in got[1:]] == [3, 4]
