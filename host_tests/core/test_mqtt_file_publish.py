@@ -494,3 +494,137 @@ def test_a_reception_without_pages_leaves_no_folder():
     sink = _receive(u, [])
     raises(OSError, os.stat, sink.dir)
     assert as_dict(u.link.calls[-1][2])["page_bytes"] == []
+
+class _Drop(Conn):
+    """A transport that fails at its k-th write: before any byte of it, or half-way."""
+
+    def __init__(self, k, half):
+        Conn.__init__(self)
+        self.k = k
+        self.half = half
+
+    def write(self, b):
+        if len(self.writes) == self.k:
+            if self.half:
+                self.data += bytes(b)[:len(b) // 2]
+            raise OSError(104, "connection reset")
+        Conn.write(self, b)
+
+
+def test_a_connection_dropped_at_any_write_of_a_gathered_flush_loses_nothing():
+    """The brief of the gathered flush: the connection drops at each write of a burst (before
+    it, or half-way through it): after the reconnect every event reaches the broker whole, in
+    seq order, and the outbox empties at the PUBACKs; the page's file goes at its PUBACK."""
+    n = 0
+    for k in range(12):
+        for half in (False, True):
+            d = tmpdir("fpdrop")
+            p1 = _page(d, 300)
+            ln = _link()
+            for i in range(3):
+                ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r%d" % i, "accept", None, "r"))
+            ln.event(contract.CMD_ERROR, contract.cmd_error("fax", "bad_request", "x" * 700))
+            ln.event_file(contract.page_topic("rx1-1", 1), p1)
+            ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r4", "accept", None, "r"))
+            ln._pump(0)
+            c = _Drop(k, half)
+            ln._c = c
+            try:
+                asyncio.run(ln._flush())
+                dropped = False
+            except OSError:
+                dropped = True
+            ln._c = None
+            if not dropped:
+                break
+            n += 1
+            s = ln.session
+            s.lost(1, "reset")
+            ln._handle(1)
+            s.start(2)
+            s.take()
+            s.feed(b"\x20\x02\x01\x00", 2)   # the broker kept the session
+            ln._handle(2)
+            ln._pump(2)
+            c2 = _flush(ln)
+            every = _publishes(c2.data)
+            got = [g for g in every if g[0] != ROOT + "availability"]   # online, QoS 1 too
+            seqs = [json.loads(g[1])["seq"] for g in got if "/fax/page/" not in g[0]]
+            assert seqs == [1, 2, 3, 4, 6], (k, half, seqs)
+            assert got[4][0] == ROOT + "fax/page/rx1-1/1" and got[4][1] == _read(p1)
+            for g in every:
+                s.feed(codec.encode_puback(g[4]), 3)
+            ln._handle(3)
+            assert ln.outbox.delivered == 6 and ln.outbox.depth() == 0, (k, half)
+            raises(OSError, os.stat, p1)   # the file went at its PUBACK
+    # 6 writes: r0-r2 gathered | the long one | the page head | rx.send's (empty) header | the
+    # file | r4
+    assert n == 12, n
+
+
+class _Acking(Conn):
+    """A broker that answers each whole PUBLISH with its PUBACK at every drain (the reader's
+    PUBACKs arriving while the flush awaits, between the pump and the sends after it)."""
+
+    def __init__(self, s):
+        Conn.__init__(self)
+        self.s = s
+        self.acked = 0
+
+    async def drain(self):
+        self.drains += 1
+        got = _publishes(self.data)
+        for g in got[self.acked:]:
+            self.s.feed(codec.encode_puback(g[4]), 1)
+        self.acked = len(got)
+
+
+def test_pubacks_arriving_during_a_gathered_flush_answer_each_event_once():
+    d = tmpdir("fpack")
+    p1 = _page(d, 1500)
+    ln = _link()
+    for i in range(3):
+        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r%d" % i, "accept", None, "r"))
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r4", "accept", None, "r"))
+    ln._pump(0)
+    c = _Acking(ln.session)
+    ln._c = c
+    asyncio.run(ln._flush())
+    ln._c = None
+    got = _publishes(c.data)
+    assert [g[4] for g in got] == [1, 2, 3, 4, 5] and c.acked == 5 and c.drains > 2
+    ln._handle(2)
+    assert ln.outbox.delivered == 5 and ln.outbox.depth() == 0 and ln.files_done == 1
+    ln._pump(2)
+    assert not ln.session.take()   # nothing sent twice
+
+
+def test_an_event_skipped_mid_flush_leaves_what_was_gathered_whole():
+    """A page gone between the pump and the send is skipped as if delivered (outbox.on_puback):
+    that may commit an ack and compact the log through the store's buffer, whose upper half
+    holds the packets gathered before it, not yet written: they must go out whole (a telemetry
+    here, then the events after the page)."""
+    d = tmpdir("fpskip")
+    p1 = _page(d, 100)
+    ln = _link()
+    ob = ln.outbox
+    ob.ack_batch = 1
+    ob.store.compact_bytes = 200
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r0", "accept", None, "r"))
+    ln._pump(0)
+    for g in _publishes(_flush(ln).data):
+        ln.session.feed(codec.encode_puback(g[4]), 1)
+    ln._handle(1)
+    assert ob.delivered == 1 and ob.store.compactions == 0
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln.event(contract.CMD_ERROR, contract.cmd_error("fax", "bad_request", "x" * 700))
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r2", "accept", None, "r"))
+    ln.telemetry((("uptime", 5),))
+    ln._pump(2)
+    os.remove(p1)
+    got = _publishes(_flush(ln).data)
+    assert ob.lost_files == 1 and ob.store.compactions == 1   # the skip compacted the log
+    assert [g[0] for g in got] == [ROOT + "telemetry", ROOT + "cmd/error", ROOT + "cafis/verdict"]
+    assert json.loads(got[0][1])["uptime"] == 5
+    assert [json.loads(g[1])["seq"] for g in got[1:]] == [3, 4]

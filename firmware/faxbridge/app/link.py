@@ -250,7 +250,11 @@ class Link(Inbox):
                 pkt, ref, size = r
                 if pkt is None:
                     # its record unreadable, or its page gone or resized (header not written):
-                    # skipped in order as if delivered
+                    # skipped in order as if delivered. What was gathered goes first: the
+                    # skip may commit an ack and compact the log through the whole buffer
+                    if g > h:
+                        c.write(memoryview(w)[h:g])
+                        g = h
                     s.forget(pid)
                     ob.on_puback(pid, self.clock.ms())
                     if ref is not None:

@@ -337,6 +337,7 @@ class FileStore:
         src = self.f
         start = self._reclaimable()
         t = self.log_path + ".tmp"
+        self.pos = -1   # the copy moves the log's position (and may fail half-way: ENOSPC)
         with open(t, "wb") as out:
             off = start
             src.seek(off)
