@@ -313,7 +313,7 @@ def test_dialect_is_data_read_by_role():
 
 def test_ath_refused_ends_the_call():
     """ERROR to AT+FK: ATH; ERROR to ATH too (here the ATH after EOP): the call ends, no third
-    command (hangup_refused; before issue 15 the second ATH was sent again)."""
+    command (c2call.finish; before issue 15 the second ATH was sent again)."""
     r = Rig()
     start_send(r, PAGE)
     connect(r)

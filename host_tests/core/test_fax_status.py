@@ -65,4 +65,4 @@ def test_answer_results_never_use_dialling_codes():
     assert status.from_result("VOICE", a) == 3936
     assert status.from_result("NO CARRIER", a) == 488
     for r in ("ERROR", "BUSY", "NO DIALTONE", "NO ANSWER", "3"):
-        assert status.from_result(r, a) is None, r    # c2call.answer_failed: 205001
+        assert status.from_result(r, a) is None, r    # c2call.call_failed: 205001

@@ -304,3 +304,19 @@ def test_decoder_never_crashes_on_noise():
                 assert len(r) == w >> 3
         d, _ = decode(bytes(5000), w)  # all zeros: fill without end
         assert (d.lines, d.bad_lines) == (0, 0)
+
+
+def test_reset_mid_row_starts_the_next_page_afresh():
+    """A page left with a row coded in part (a cancelled send: FilePage opens the next page
+    in the same encoder) drops that row: the next page is the one a new encoder gives."""
+    a = pattern_rows(1728, 3, "alt")
+    b = random_rows(1728, 2) + pattern_rows(1728, 1, "checker1")
+    for msb in (False, True):
+        for size in (7, 97, 300):
+            pe = t4.PageEncoder(t4py.BytesRows(a, 1728), 1728, 9600, 20, msb)
+            buf = bytearray(size)
+            while not pe._st[2]:    # until a row stands coded in part
+                assert pe.readinto(buf)
+            pe.reset(t4py.BytesRows(b, 1728), t4.min_bits(9600, 20))
+            assert pe._st[2] == 0 and pe.lines == 0
+            assert read_all(pe, size) == encode(b, 1728, 9600, 20, msb, size), (msb, size)

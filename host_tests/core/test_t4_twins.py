@@ -131,3 +131,62 @@ def test_p1_scanner_twins_identical():
                     steps.append(list(st))
                 res.append((steps, bytes(row)))
             assert res[0] == res[1], (data, w, keep)
+
+
+def _page(rows, w, minbits, msb, sizes, loops, pad):
+    """A page through PageEncoder with the given loops, reads of `sizes` in turn, each read
+    into a view with 24 guard bytes past it (and the line buffer too): the bytes, and no
+    guard byte touched (a viper write past a buffer raises nothing)."""
+    pe = t4.PageEncoder(t4py.BytesRows(rows, w), w, msb_first=msb)
+    pe.minbits = minbits
+    k = t4.line_room(w, minbits) + pad
+    lb = bytearray(b"\xa5" * (k + 24))
+    pe._buf = memoryview(lb)[:k]
+    saved = t4.encode_line, t4.reverse, t4._copy
+    t4.encode_line, t4.reverse, t4._copy = loops
+    try:
+        out = bytearray()
+        j = 0
+        while True:
+            sz = sizes[j % len(sizes)]
+            j += 1
+            b = bytearray(b"\x5a" * (sz + 24))
+            n = pe.readinto(memoryview(b)[:sz])
+            assert 0 <= n <= sz and b[sz:] == b"\x5a" * 24 and lb[k:] == b"\xa5" * 24, (w, minbits, sz)
+            if not n:
+                return bytes(out)
+            out += b[:n]
+    finally:
+        t4.encode_line, t4.reverse, t4._copy = saved
+
+
+def test_pages_in_random_reads_same_and_in_bounds():
+    """Random rows (every WD width and wider ones with extended make-up runs), fills, bit
+    orders, line buffers and read sizes (1 byte to the driver's largest chunk, 1023): the
+    page is the same as read in one go, with the plain loops and (MicroPython) the viper
+    ones, and no read writes past its buffer or the line buffer."""
+    seed = [12345]
+
+    def rnd(n):     # a small LCG: the same cases on both runtimes
+        seed[0] = (seed[0] * 1103515245 + 12345) & 0x7FFFFFFF
+        return (seed[0] >> 8) % n
+
+    plain = (t4py.enc, t4py.rev, t4py.copy)
+    loops = [plain]
+    if MICROPYTHON:
+        loops.append((t4fast.enc, t4fast.rev, t4fast.copy))
+    for case in range(24):
+        w = (WIDTHS + (2632, 5128, 0xFFF8))[case % (len(WIDTHS) + 3)]
+        nb = w >> 3
+        rows = bytearray(nb * 3)
+        for i in range(len(rows)):  # random bytes, alternating pixels and long runs mixed
+            r = rnd(8)
+            rows[i] = rnd(256) if r < 3 else (0xAA, 0x55, 0, 0xFF, 0)[r - 3]
+        minbits = (0, 12, 288, 576)[rnd(4)]
+        msb = bool(rnd(2))
+        ref = _page(rows, w, minbits, msb, (0x3FFF,), plain, 0)
+        for _ in range(2):
+            sizes = [(1, 2, 16, 17 + rnd(200), 16 + rnd(1008))[rnd(5)] for _ in range(1 + rnd(4))]
+            pad = (0, 1, 7)[rnd(3)]
+            for fns in loops:
+                assert _page(rows, w, minbits, msb, sizes, fns, pad) == ref, (w, minbits, msb, sizes, pad)

@@ -46,7 +46,7 @@ RESULTS = (
 
 # An answered call that fails before +FCON: the dialling rows of spec/fax.md (invalid number,
 # busy, ...) do not apply, no number was dialled. The project's decision (docs/fax.md); any
-# other result to ATA is the unit's own fault (205001, c2call.answer_failed):
+# other result to ATA is the unit's own fault (205001, c2call.call_failed):
 ANSWER_RESULTS = (
     "VOICE", 3936,          # a person called
     "NO CARRIER", 488,      # answered, no fax handshake (as +FHNG:1, Table 5-5)

@@ -18,8 +18,10 @@ at 1728 pixels, which would need a 1 KB block per page source (docs/t4.md "Line 
 The coder's state between pieces is an array "i" (fields below, used as numbers by
 t4fast.enc and t4py.enc). The coder stops before an input byte once the piece has reached
 its limit, and one input byte codes to at most 13 + width // 1024 bytes, so a piece never
-overruns (an input byte closes at most 8 runs: 8 codes of at most 13 bits, and one extended
-make-up code of 12 bits per 2 560 pixels of a long run; then at most 3 bytes of EOL).
+overruns (an input byte closes at most 8 runs: the open one, a make-up and a terminating code
+of at most 13 + 12 bits and one extended make-up code of 12 bits per 2 560 pixels, then 7
+inside the byte, under 8 pixels, 6 bits at most each; with the 7 bits not yet out and the EOL
+(its zeros to a byte boundary) 11 bytes, and 1.5 a 2 560 pixels).
 
 The loops come from t4fast (viper) on MicroPython, from t4py (plain Python) on CPython; the
 session numbers (widths, bit rates, scan times, page lengths) are params.py's.
