@@ -112,8 +112,28 @@ class Checker:
         the Checker's own and is refilled by the next call."""
         if n < 0 or n > len(buf):
             n = len(buf)
-        if sender == "terminal":
-            return self._check_terminal(buf, n)
+        if sender == "terminal":     # 表 3.3.4-1 #1 and section D
+            tl = self.tl
+            if n < tl.min_len or n > tl.max_len:     # 表 3.3.4-1 #1: discarded when short
+                r = tab.LENGTH[0]
+                if n < tl.min_len:
+                    return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
+                return self.v.set(TERMINAL_ERROR, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None,
+                                  None, False)
+            t = self.rows
+            ix = self.ix
+            first = _CROW * ix[_AT_SPANS + 2 * _S_D]
+            for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
+                b = t[p + 3]
+                if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
+                    return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
+            dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
+            mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
+            for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
+                srow = tab.TABLE_6[srow_no - 1]
+                if tab.state_fails(self, srow[_KIND], None, mt, dest):
+                    return self._state_v(srow, _S_D)
+            return self.v.set(ACCEPT, None, None, None, "D", None, None, None, False)
         cen = self.reg.by_id.get(center) if isinstance(center, str) else None
         if cen is None:     # the named center is not in the registry
             return self.v.set(DISCARD, None, None, None, None, None, None, None, False)
@@ -167,29 +187,6 @@ class Checker:
         elif sec == _S_E or sec == _S_EF:
             self.routes.free(cen.idx, slot)
         return self.v.set(ACCEPT, None, None, None, tab.SECTIONS[sec][_SEC_NAME], None, None, None, sec >= _S_EF)
-
-    def _check_terminal(self, buf, n):
-        tl = self.tl
-        if n < tl.min_len or n > tl.max_len:     # 表 3.3.4-1 #1: discarded when short
-            r = tab.LENGTH[0]
-            if n < tl.min_len:
-                return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
-            return self.v.set(TERMINAL_ERROR, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None,
-                              None, False)
-        t = self.rows
-        ix = self.ix
-        first = _CROW * ix[_AT_SPANS + 2 * _S_D]
-        for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
-            b = t[p + 3]
-            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
-                return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
-        dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
-        mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
-        for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
-            srow = tab.TABLE_6[srow_no - 1]
-            if tab.state_fails(self, srow[_KIND], None, mt, dest):
-                return self._state_v(srow, _S_D)
-        return self.v.set(ACCEPT, None, None, None, "D", None, None, None, False)
 
     def report(self, buf, verdict, out=None):
         """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see report.build."""
