@@ -23,7 +23,7 @@ _PPR = const(6)      # post-page response (page verdict)
 _PPM = const(7)      # post-page message (received)
 
 # The hang-up status codes of Table 5-5: both tables one str each, a row a line (one object, in
-# flash when frozen), read in place by describe_hangup (t32.FHS and t32.PHASES are T.32's).
+# flash when frozen), read in place by describe_hangup (T.32's are in t32.CLASS20["hangup_text"]).
 # Phases of Table 5-5 (its group headings): "\n<first> <last> <phase> <heading>".
 PHASES = (
     "\n0 9 call Call Placement and Termination"
