@@ -95,8 +95,8 @@ CLASS20 = {
             "\nA2 COMREC invalid response received"
             "\nA3 Unable to continue after PIN or PIP"
         ),
-        # T.32's groups of the table, one row a line as dialect.PHASES: "\n<first> <last> <phase>" (hex;
-        # the phase letters of dialect.PHASES; T.32 names no headings).
+        # T.32's groups of the table, one row a line as Table 5-5's phases in dialect.CLASS2:
+        # "\n<first> <last> <phase>" (hex; the same phase letters; T.32 names no headings).
         (
             "\n00 0F call"
             "\n10 1F A"
