@@ -72,7 +72,8 @@ class Checker:
         self.cat = reg.catalogue
         self.cl = cl = reg.center_layout
         self.tl = tl = reg.terminal_layout
-        from . import report, routes
+        from . import report
+        from . import routes
         self.routes = routes.Routes(reg)
         self._build = report.build
         self.v = Verdict().set(ACCEPT, None, None, None, None, None, None, None, False)
