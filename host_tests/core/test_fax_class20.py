@@ -175,7 +175,7 @@ def test_receive_hangup_in_hex_with_receive_phase():
     assert e["code"] == 7200 and e["hangup"] == ("A0", "rD", "Unspecified receive phase D error"), e
 
 
-# Every row of T.32's +FHS table (t32.FHS; tools/modemsim/t32.py has the same rows) with the
+# Every row of T.32's +FHS table (t32.CLASS20["hangup_text"][0]; tools/modemsim/t32.py has the same rows) with the
 # InterFAX code it ends a call with: spec/fax.md's +FHNG rows read with T.32's digits.
 FHS_CODES = (
     ("00", 0), ("01", 488), ("02", 7200), ("03", 205001), ("04", 8021), ("05", 9001),
@@ -192,7 +192,7 @@ FHS_CODES = (
 
 def test_every_fhs_row_has_a_code():
     from faxbridge.core.fax import dialect, status, t32
-    assert [h for h, _ in FHS_CODES] == [row[:2] for row in t32.FHS.split("\n")[1:]]
+    assert [h for h, _ in FHS_CODES] == [row[:2] for row in t32.CLASS20["hangup_text"][0].split("\n")[1:]]
     d = t32.CLASS20
     for h, code in FHS_CODES:
         assert status.from_hangup(int(h, 16), d["hangup_code"]) == code, h

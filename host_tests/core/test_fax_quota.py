@@ -1,5 +1,7 @@
 """Page quota (spec/fax.md): held at -22, released when raised within 24 h, else 205000."""
-from faxbridge.core.fax.quota import Quota, SEND, HOLD, EXPIRE
+from faxbridge.core.fax.quota import Quota
+
+SEND, HOLD, EXPIRE = "send", "hold", "expire"     # what Quota.decide returns
 
 T0 = 1790000000.0  # some instant; UTC day boundaries computed from it
 

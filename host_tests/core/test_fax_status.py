@@ -2,7 +2,7 @@ from faxbridge.core.fax import dialect, status
 
 
 def test_every_table_5_5_code_has_phase_and_text():
-    rows = dialect.FHNG.split("\n")[1:]      # "<code> <text>", a row a line
+    rows = dialect.CLASS2["hangup_text"][0].split("\n")[1:]      # "<code> <text>", a row a line
     assert len(rows) == 40
     for code, txt in (r.split(" ", 1) for r in rows):
         code = int(code)

@@ -6,14 +6,13 @@ Kept in integer milliseconds: a float sum of small steps stops advancing once th
 nothing), and every float is a heap object there. ms() allocates nothing until the count
 passes the small-int range (2**30 ms, 12 days on the ESP32); seconds are derived from it.
 """
-import time
+try:
+    from time import ticks_diff as _diff, ticks_ms as _ticks_ms   # MicroPython
+except ImportError:
+    from time import monotonic
 
-if hasattr(time, "ticks_ms"):
-    _ticks_ms = time.ticks_ms
-    _diff = time.ticks_diff
-else:
     def _ticks_ms():
-        return int(time.monotonic() * 1000)
+        return int(monotonic() * 1000)
 
     def _diff(a, b):
         return a - b

@@ -16,7 +16,6 @@ over <id>.job. Records are read one at a time (records()); a .tmp left by a cras
 it), else deleted, after the walk.
 """
 import json
-import os
 
 from micropython import const
 
@@ -112,7 +111,7 @@ class JobStore:
         return rec if _ok(rec) else None
 
     def adopt(self, job_id, pages):
-        """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (os.rename)."""
+        """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (store.move)."""
         for n, (_kind, src) in enumerate(pages):
             store.move(src, self.page_path(job_id, n))
 
@@ -295,7 +294,7 @@ class JobStore:
         for name, to in fix:
             try:
                 if to:
-                    os.rename(self.folder + name, to)
+                    store.move(self.folder + name, to)     # `to` is free (checked above)
                 else:
                     store.remove(self.folder + name)
             except OSError:

@@ -16,9 +16,12 @@ from micropython import const
 from . import catalogue as cat
 from . import checktab as tab
 from . import layout as _lay
-from . import report as _report
-from . import routes as rt
-from .verdict import ABN, ABNORMAL, ACCEPT, CANCEL_REPORT_CODES, DISCARD, TERMINAL_ERROR, Verdict
+from .verdict import ABNORMAL, ACCEPT, Verdict
+
+# Each module-level name is a slot of the module's table when frozen: the other verdict kinds
+# ("discard", "terminal_error"), ABN ("異常報告") and CANCEL_REPORT_CODES are written here as the
+# literals verdict.py names (a str constant also loads without a lookup); routes.CMD / ORIG
+# below as _CMD / _ORIG.
 
 # the cells of a row, by name (checktab.py lists the columns of each table): content rows;
 # 表 3.3.4-6 (_MSG), SECTIONS (_SEC_*), 表 3.3.4-7 (_T7_DISCARD); 表 3.3.4-1 rows as content rows
@@ -33,6 +36,8 @@ _SEC_STATES = const(3)
 _SEC_T7 = const(4)
 _T7_DISCARD = const(2)
 _CROW = const(4)     # checktab.CROW: bytes per compiled row
+_CMD = const(-1)     # routes.CMD: the slot of a center's last control command
+_ORIG = const(1)     # routes.ORIG: a request the center sent
 # offsets in the compiled ix (checktab's _AT_*, private there: constants here, no lookup per use)
 _AT_MT = const(0)
 _AT_ROUTE = const(4)
@@ -67,7 +72,10 @@ class Checker:
         self.cat = reg.catalogue
         self.cl = cl = reg.center_layout
         self.tl = tl = reg.terminal_layout
-        self.routes = rt.Routes(reg)
+        from . import report
+        from . import routes
+        self.routes = routes.Routes(reg)
+        self._build = report.build
         self.v = Verdict().set(ACCEPT, None, None, None, None, None, None, None, False)
         self.ix, self.rows = tab.compiled(cl, tl)
         self.echo_ix = 0
@@ -79,10 +87,10 @@ class Checker:
         code = table[b + _CODE]
         rule = table[b + _RULE]
         if sec == _S_D:
-            return self.v.set(TERMINAL_ERROR, tab.CODES[code], rule, field, section, None, None, None, False)
+            return self.v.set("terminal_error", tab.CODES[code], rule, field, section, None, None, None, False)
         if code is None:
-            return self.v.set(DISCARD, None, rule, field, section, None, None, None, sec >= _S_EF)
-        return self.v.set(ABNORMAL, tab.CODES[code], rule, field, section, None, ABN,
+            return self.v.set("discard", None, rule, field, section, None, None, None, sec >= _S_EF)
+        return self.v.set(ABNORMAL, tab.CODES[code], rule, field, section, None, "異常報告",
                           self.cat.reply[cat.ABNORMAL], sec >= _S_FA)
 
     def _state_v(self, srow, sec):
@@ -91,14 +99,14 @@ class Checker:
         rule = srow[_RULE]
         item = tab.ITEMS[srow[_ITEM]]
         if h[_T7_DISCARD]:
-            return self.v.set(DISCARD, None, rule, item, section, h[_RULE], None, None, sec >= _S_EF)
+            return self.v.set("discard", None, rule, item, section, h[_RULE], None, None, sec >= _S_EF)
         if sec == _S_D:
-            return self.v.set(TERMINAL_ERROR, tab.CODES[srow[_MSG]], rule, item, section, h[_RULE], None, None,
+            return self.v.set("terminal_error", tab.CODES[srow[_MSG]], rule, item, section, h[_RULE], None, None,
                               False)
         code = tab.CODES[srow[_CODE]]
-        response = ABN
+        response = "異常報告"
         reply = self.cat.reply[cat.ABNORMAL]
-        if sec >= _S_FA and code in CANCEL_REPORT_CODES:
+        if sec >= _S_FA and (code == "C13" or code == "C14" or code == "C50"):
             k = cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP
             reply = self.cat.reply[k]
             response = self.cat.reply[cat.ABNORMAL + 1 + k]
@@ -112,19 +120,39 @@ class Checker:
         the Checker's own and is refilled by the next call."""
         if n < 0 or n > len(buf):
             n = len(buf)
-        if sender == "terminal":
-            return self._check_terminal(buf, n)
+        if sender == "terminal":     # 表 3.3.4-1 #1 and section D
+            tl = self.tl
+            if n < tl.min_len or n > tl.max_len:     # 表 3.3.4-1 #1: discarded when short
+                r = tab.LENGTH[0]
+                if n < tl.min_len:
+                    return self.v.set("discard", None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
+                return self.v.set("terminal_error", tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None,
+                                  None, None, False)
+            t = self.rows
+            ix = self.ix
+            first = _CROW * ix[_AT_SPANS + 2 * _S_D]
+            for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
+                b = t[p + 3]
+                if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
+                    return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
+            dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
+            mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
+            for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
+                srow = tab.TABLE_6[srow_no - 1]
+                if tab.state_fails(self, srow[_KIND], None, mt, dest):
+                    return self._state_v(srow, _S_D)
+            return self.v.set(ACCEPT, None, None, None, "D", None, None, None, False)
         cen = self.reg.by_id.get(center) if isinstance(center, str) else None
         if cen is None:     # the named center is not in the registry
-            return self.v.set(DISCARD, None, None, None, None, None, None, None, False)
+            return self.v.set("discard", None, None, None, None, None, None, None, False)
         cl = self.cl
         ix = self.ix
         if n < cl.min_len or n > cl.max_len:     # 表 3.3.4-1 #2: discarded when short
             r = tab.LENGTH[1]
             if n < cl.min_len:
-                return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
+                return self.v.set("discard", None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
             k = self.cat.cls(_lay.num(buf, ix[_AT_MT], ix[_AT_MT + 1]))
-            return self.v.set(ABNORMAL, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, ABN,
+            return self.v.set(ABNORMAL, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, "異常報告",
                               self.cat.reply[cat.ABNORMAL], k == cat.CANCEL or k == cat.CONFIRM)
         route = _lay.num(buf, ix[_AT_ROUTE], ix[_AT_ROUTE + 1])
         if route == 0:
@@ -161,36 +189,13 @@ class Checker:
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
         if sec == _S_B:
-            self.routes.free(cen.idx, rt.CMD)
+            self.routes.free(cen.idx, _CMD)
         elif sec == _S_C or sec == _S_FA or sec == _S_FB:
-            self.routes.open(cen.idx, slot, buf, rt.ORIG)
+            self.routes.open(cen.idx, slot, buf, _ORIG)
         elif sec == _S_E or sec == _S_EF:
             self.routes.free(cen.idx, slot)
         return self.v.set(ACCEPT, None, None, None, tab.SECTIONS[sec][_SEC_NAME], None, None, None, sec >= _S_EF)
 
-    def _check_terminal(self, buf, n):
-        tl = self.tl
-        if n < tl.min_len or n > tl.max_len:     # 表 3.3.4-1 #1: discarded when short
-            r = tab.LENGTH[0]
-            if n < tl.min_len:
-                return self.v.set(DISCARD, None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
-            return self.v.set(TERMINAL_ERROR, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None,
-                              None, False)
-        t = self.rows
-        ix = self.ix
-        first = _CROW * ix[_AT_SPANS + 2 * _S_D]
-        for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
-            b = t[p + 3]
-            if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
-                return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
-        dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
-        mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
-        for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
-            srow = tab.TABLE_6[srow_no - 1]
-            if tab.state_fails(self, srow[_KIND], None, mt, dest):
-                return self._state_v(srow, _S_D)
-        return self.v.set(ACCEPT, None, None, None, "D", None, None, None, False)
-
     def report(self, buf, verdict, out=None):
         """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see report.build."""
-        return _report.build(self.cl.hlen, self.ix, buf, verdict, out)
+        return self._build(self.cl.hlen, self.ix, buf, verdict, out)

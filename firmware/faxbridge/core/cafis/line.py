@@ -66,9 +66,7 @@ class Line:
                 if self.skip:
                     self.skip = False
                 elif self.n:
-                    self._end()
-                    self.n = 0
-                    return i
+                    break                            # a line ended: its result below
             elif self.skip:
                 pass
             elif self.n >= self.max:
@@ -107,10 +105,9 @@ class Line:
                     self.data[self.k] = (self.nib << 4) | v
                     self.k += 1
                     self.nib = -1
-        return -1
-
-    def _end(self):
-        """Set the result of the line just ended (who, where, why; data[:k] kept)."""
+        else:
+            return -1
+        # the line just ended: its result (who, where, why; data[:k] kept), the state reset
         w = self.words
         k = self.k
         h = self.h
@@ -121,11 +118,11 @@ class Line:
             self.who = None
             self.where = commands.BAD_FIELD
             self.why = "telegram line is not hex"
-            return
+            return i
         self.who = self.sender
         self.where = self.center
         if w != 2 or h > MAX_PREFIX:
-            return
+            return i
         hd = self.head
         for who in ("center", "terminal"):           # the word alone or followed by ":<center>"
             p = len(who)
@@ -138,7 +135,7 @@ class Line:
                 continue
             self.who = who
             if h <= p + 1:                           # no center named: the configured one
-                return
+                return i
             c = self.cen                             # the same as the last one: no new str
             if c is not None and len(c) == h - p - 1:
                 j = 0
@@ -149,9 +146,10 @@ class Line:
                     j += 1
                 if j == len(c):
                     self.where = c
-                    return
+                    return i
             try:
                 self.where = self.cen = bytes(memoryview(hd)[p + 1:h]).decode()
             except ValueError:  # not UTF-8: no sender prefix (UnicodeError on both runtimes)
                 self.who = self.sender
-            return
+            return i
+        return i

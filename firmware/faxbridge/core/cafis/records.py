@@ -1,9 +1,6 @@
 """Fixed-width records sorted by a key, in blocks of at most 2 KB (the unit's largest
 allocation), looked up by binary search with the key compared in place: the registry's
 companies and terminal connection companies (registry.py) are each one Table."""
-from micropython import const
-
-_BLOCK = const(2048)         # the largest table block
 
 
 class Table:
@@ -14,7 +11,7 @@ class Table:
     def __init__(self, width, key, records):
         self.w = width
         self.key = key
-        self.per = per = max(1, _BLOCK // width)
+        self.per = per = max(1, 2048 // width)    # blocks of at most 2 KB
         records.sort()
         self.n = n = len(records)
         blocks = []

@@ -4,11 +4,11 @@
 errors.guidance(v.code, v.fault), and the unit never loads it (the board's import graph does
 not reach it)."""
 
+# The four kinds are "accept", "discard", "abnormal_report" and "terminal_error" (Verdict.kind).
+# Named here: the two the engine compares against (cafisside, through checks); the checks write
+# the others as literals (each module-level name is a slot of the module's table when frozen).
 ACCEPT = "accept"
-DISCARD = "discard"
 ABNORMAL = "abnormal_report"
-TERMINAL_ERROR = "terminal_error"
-KINDS = ("accept", "discard", "abnormal_report", "terminal_error")
 
 ABN = "異常報告"      # the response telegram of 表 3.3.5-1 and of most rows of 表 3.3.5-2
 # (注) of 表 3.3.5-2: 取消報告 / 取消確認報告 carry these codes instead of an 異常報告.

@@ -4,8 +4,8 @@ One state machine (class2.py) drives the modem; the spelling of every command, t
 every +F response it reads, and the tables that turn hang-up codes into InterFAX codes are
 looked up here by role. CLASS2 is the pre-standard dialect: its command set as spec/fax.md
 ("The modem side: Class 2") lists it and the reference transcripts show efax and sendfax using
-it; its responses are seed 001 5.4, its parameters 5.5, its hang-up codes Table 5-5 (FHNG, PHASES,
-read by describe_hangup for the end event's evidence).
+it; its responses are seed 001 5.4, its parameters 5.5, its hang-up codes Table 5-5
+(CLASS2["hangup_text"]: texts and phases, read by describe_hangup for the end event's evidence).
 The Class 2.0 dialect (ITU-T T.32) is t32.CLASS20, a dict with the same keys, loaded only when
 the configuration picks it (get; c2call.class_pick reads AT+FCLASS=?); docs/fax.md lists the keys.
 """
@@ -21,66 +21,6 @@ _CAPS = const(4)     # remote capabilities (DIS)
 _DCS = const(5)      # negotiated session parameters
 _PPR = const(6)      # post-page response (page verdict)
 _PPM = const(7)      # post-page message (received)
-
-# The hang-up status codes of Table 5-5: both tables one str each, a row a line (one object, in
-# flash when frozen), read in place by describe_hangup (t32.FHS and t32.PHASES are T.32's).
-# Phases of Table 5-5 (its group headings): "\n<first> <last> <phase> <heading>".
-PHASES = (
-    "\n0 9 call Call Placement and Termination"
-    "\n10 19 A Transmit Phase A & Miscellaneous Errors"
-    "\n20 39 B Transmit Phase B Hangup Codes"
-    "\n40 49 C Transmit Phase C Hangup Codes"
-    "\n50 69 D Transmit Phase D Hangup Codes"
-    "\n70 89 rB Receive Phase B Hangup Codes"
-    "\n90 99 rC Receive Phase C Hangup Codes"
-    "\n100 119 rD Receive Phase D Hangup Codes"
-    "\n120 255 recv Received Codes"
-)
-
-# Table 5-5 (seed 001, TABLE 5-5 HANGUP STATUS CODES), row by row in the seed's order, one str
-# (40 tuples held 7.3 KB loaded as .mpy): "\n<code> <text>".
-FHNG = (
-    "\n0 Normal and proper end of connection"
-    "\n1 Ring Detect without successful handshake"
-    "\n2 Call aborted, from +FK or AN"
-    "\n3 No Loop Current"
-    "\n10 Unspecified Phase A error"
-    "\n11 No Answer (T.30 T1 timeout)"
-    "\n20 Unspecified Transmit Phase B error"
-    "\n21 Remote cannot receive or send"
-    "\n22 COMREC error in transmit Phase B"
-    "\n23 COMREC invalid command received."
-    "\n24 RSPEC error."
-    "\n25 DCS sent three times without response."
-    "\n26 DIX/DTC received 3 times; DCS not recognized"
-    "\n27 Failure to train at 2400 bps or +FMINSP value."
-    "\n28 RSPREC invalid response received."
-    "\n40 Unspecified Transmit Phase C error"
-    "\n43 DTE to DCE data underflow"
-    "\n50 Unspecified Transmit Phase D error."
-    "\n51 RSPREC error"
-    "\n52 No response to MPS repeated 3 times."
-    "\n53 Invalid response to MPS"
-    "\n54 No response to EOP repeated 3 times."
-    "\n55 Invalid response to EOP"
-    "\n56 NO response to EOM repeated 3 times."
-    "\n57 Invalid response to EOM."
-    "\n58 Unable to continue after PIN or PIP."
-    "\n70 Unspecified Receive Phase B error."
-    "\n71 RSPREC error."
-    "\n72 COMREC error."
-    "\n73 T.30 T2 timeout, expected page not received."
-    "\n74 T.30 T1 timeout after EOM received."
-    "\n90 Unspecified Receive Phase C error."
-    "\n91 Missing EOL after 5 seconds."
-    "\n92 Unused code."
-    "\n93 DCE to DTE buffer overflow."
-    "\n94 Bad CRC or frame (ECM or BFT modes)."
-    "\n100 Unspecified Receive Phase D errors."
-    "\n101 RSPREC invalid response received."
-    "\n102 COMREC invalid response received."
-    "\n103 Unable to continue after PIN or PIP"
-)
 
 
 CLASS2 = {
@@ -99,7 +39,67 @@ CLASS2 = {
                   ("+FDIS", _CAPS), ("+FDCS", _DCS), ("+FPTS", _PPR), ("+FET", _PPM)),
     "hangup_base": 10,              # +FHNG:<decimal>
     "hangup_code": status.HANGUPS,  # Table 5-5 -> InterFAX (spec/fax.md): status.from_hangup
-    "hangup_text": (FHNG, PHASES, 10),   # Table 5-5 texts: describe_hangup
+    "hangup_text": (                # Table 5-5 texts, phases, base: describe_hangup
+        # Table 5-5 (seed 001, TABLE 5-5 HANGUP STATUS CODES), row by row in the seed's order, one str
+        # (40 tuples held 7.3 KB loaded as .mpy): "\n<code> <text>".
+        (
+            "\n0 Normal and proper end of connection"
+            "\n1 Ring Detect without successful handshake"
+            "\n2 Call aborted, from +FK or AN"
+            "\n3 No Loop Current"
+            "\n10 Unspecified Phase A error"
+            "\n11 No Answer (T.30 T1 timeout)"
+            "\n20 Unspecified Transmit Phase B error"
+            "\n21 Remote cannot receive or send"
+            "\n22 COMREC error in transmit Phase B"
+            "\n23 COMREC invalid command received."
+            "\n24 RSPEC error."
+            "\n25 DCS sent three times without response."
+            "\n26 DIX/DTC received 3 times; DCS not recognized"
+            "\n27 Failure to train at 2400 bps or +FMINSP value."
+            "\n28 RSPREC invalid response received."
+            "\n40 Unspecified Transmit Phase C error"
+            "\n43 DTE to DCE data underflow"
+            "\n50 Unspecified Transmit Phase D error."
+            "\n51 RSPREC error"
+            "\n52 No response to MPS repeated 3 times."
+            "\n53 Invalid response to MPS"
+            "\n54 No response to EOP repeated 3 times."
+            "\n55 Invalid response to EOP"
+            "\n56 NO response to EOM repeated 3 times."
+            "\n57 Invalid response to EOM."
+            "\n58 Unable to continue after PIN or PIP."
+            "\n70 Unspecified Receive Phase B error."
+            "\n71 RSPREC error."
+            "\n72 COMREC error."
+            "\n73 T.30 T2 timeout, expected page not received."
+            "\n74 T.30 T1 timeout after EOM received."
+            "\n90 Unspecified Receive Phase C error."
+            "\n91 Missing EOL after 5 seconds."
+            "\n92 Unused code."
+            "\n93 DCE to DTE buffer overflow."
+            "\n94 Bad CRC or frame (ECM or BFT modes)."
+            "\n100 Unspecified Receive Phase D errors."
+            "\n101 RSPREC invalid response received."
+            "\n102 COMREC invalid response received."
+            "\n103 Unable to continue after PIN or PIP"
+        ),
+        # The hang-up status codes of Table 5-5: both tables one str each, a row a line (one object, in
+        # flash when frozen), read in place by describe_hangup (T.32's are in t32.CLASS20["hangup_text"]).
+        # Phases of Table 5-5 (its group headings): "\n<first> <last> <phase> <heading>".
+        (
+            "\n0 9 call Call Placement and Termination"
+            "\n10 19 A Transmit Phase A & Miscellaneous Errors"
+            "\n20 39 B Transmit Phase B Hangup Codes"
+            "\n40 49 C Transmit Phase C Hangup Codes"
+            "\n50 69 D Transmit Phase D Hangup Codes"
+            "\n70 89 rB Receive Phase B Hangup Codes"
+            "\n90 99 rC Receive Phase C Hangup Codes"
+            "\n100 119 rD Receive Phase D Hangup Codes"
+            "\n120 255 recv Received Codes"
+        ),
+        10,
+    ),
     "hangup_name": "+FHNG:%d",      # the call's reason when a hang-up code ends it
     "page_end": None,               # DLE ETX, then AT+FET=<ppm> (Class 2.0: <DLE><ppm>)
     "xon": True,                    # wait for XON (or xon_grace) after CONNECT to +FDT
@@ -167,10 +167,7 @@ def describe_hangup(code, t=None):
     tables (codes, phases, base: dialect "hangup_text"), Table 5-5 when None; with base 16
     (T.32) the code is reported as T.32 writes it, two hex digits. The text is the table's; for
     a code the table leaves open, its group heading (T.32's groups have none)."""
-    if t is None:
-        codes, phases, base = FHNG, PHASES, 10
-    else:
-        codes, phases, base = t
+    codes, phases, base = CLASS2["hangup_text"] if t is None else t
     ph = txt = None
     c = e = -1
     i = 0
@@ -179,7 +176,14 @@ def describe_hangup(code, t=None):
         e = len(phases) if e < 0 else e
         a = phases.find(" ", i)
         b = phases.find(" ", a + 1)
-        if _int_at(phases, i + 1, a, base) <= code <= _int_at(phases, a + 1, b, base):
+        lo = v = 0                      # the range phases[i + 1:a] .. [a + 1:b], read without a slice
+        for j in range(i + 1, b):
+            if j == a:
+                lo = v
+                v = 0
+            else:
+                v = v * base + int(phases[j], 16)
+        if lo <= code <= v:
             c = phases.find(" ", b + 1, e)  # the heading after it, if any
             ph = phases[b + 1:e if c < 0 else c]
             break
@@ -193,11 +197,3 @@ def describe_hangup(code, t=None):
         txt = phases[c + 1:e]           # a code the table leaves open: its group heading
     return (key[1:-1] if base == 16 else code, ph, txt or "Unknown hang-up code")
 
-
-def _int_at(t, i, j, base):
-    """The number written in t[i:j] (decimal, or hex with base 16), read without a slice."""
-    v = 0
-    while i < j:
-        v = v * base + int(t[i], 16)
-        i += 1
-    return v

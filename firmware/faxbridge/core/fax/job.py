@@ -222,9 +222,9 @@ class Jobs:
             if st not in ("queued", "wait", "held") or (st == "wait" and rec["next_at"] > now):
                 continue
             d = self.quota.decide(rec["n"], rec.get("held_since"), now)
-            if d == quotas.SEND:
+            if d == "send":
                 return rec
-            if d == quotas.EXPIRE:
+            if d == "expire":
                 self._go(rec, "expire", (("reason", "page quota spent for %d s" % self.quota.hold_s),))
                 i -= 1
             elif st != "held":

@@ -77,12 +77,6 @@ def scan_time_ms(p):
     return scan_ms(p[_ST], p[0])
 
 
-def min_line_bytes(p):
-    """Bytes a scan line must fill at least (EOL included) to honour the scan time."""
-    bits = bit_rate(p) * scan_time_ms(p) // 1000
-    return (bits + 7) // 8
-
-
 def describe(p):
     """Meaning of a parameter tuple, as a dict for reports (values from Table 5-2)."""
     if p is None:

@@ -4,11 +4,11 @@ Pure: time is passed in as Unix seconds. A held job is released as soon as it fi
 was raised, or a new UTC day began) and ends at 205000 when it has been held for `hold_s`
 (24 h by default). pages_per_day = 0 means no quota. Pages are charged when the modem
 confirms them, so a failed call does not spend the quota.
-"""
 
-SEND = "send"
-HOLD = "hold"
-EXPIRE = "expire"     # (held: -22, expired: 205000, spec/fax.md: core/fax/jobtab.py ROWS)
+What decide() returns is one of three interned strs, "send", "hold", "expire" (held: -22,
+expired: 205000, spec/fax.md: core/fax/jobtab.py ROWS): no module names for them (each name
+is a slot of the module's table when frozen).
+"""
 
 
 class Quota:
@@ -26,13 +26,13 @@ class Quota:
         return max(0, self.limit - self.used)
 
     def decide(self, pages, held_since, now):
-        """SEND, HOLD or EXPIRE for a job of `pages` pages, held since `held_since` (or None)."""
+        """"send", "hold" or "expire" for a job of `pages` pages, held since `held_since` (or None)."""
         left = self.remaining(now)
         if left is None or pages <= left:
-            return SEND
+            return "send"
         if held_since is not None and now - held_since >= self.hold_s:
-            return EXPIRE
-        return HOLD
+            return "expire"
+        return "hold"
 
     def charge(self, pages, now):
         """Count `pages` confirmed pages against today's quota."""

@@ -53,7 +53,7 @@ ANSWER_RESULTS = (
 )
 
 # +FHNG code ranges -> code, first match wins (spec/fax.md; 43 and 3 before their ranges):
-# first, last, code, row by row. t32.HANGUPS is the same for +FHS.
+# first, last, code, row by row. t32.CLASS20["hangup_code"] is the same for +FHS.
 HANGUPS = (
     0, 0, 0,
     1, 1, 488,

@@ -7,32 +7,31 @@ Type-checked with mypy against micropython-esp32-stubs (tools/typecheck.py).
 """
 import asyncio
 import gc
-import json
 import time
 
 import machine
-import network
-import ntptime
 
 # Seconds between 1970-01-01 (what the app uses) and the port's epoch: 2000-01-01 on older
 # ESP32 builds, 1970 on builds with MICROPY_EPOCH_IS_1970; asked of the firmware, not assumed.
 _EPOCH_2000 = 946684800 if time.gmtime(0)[0] == 2000 else 0
-_FLASH = "/"
+# json, network and ntptime are imported where they are used (once, at boot): a module-level
+# name is a slot of the module's table for as long as the unit runs.
 
 
 class Port:
     name = "esp32"
 
-    def __init__(self, flash: str = _FLASH, board: dict | None = None) -> None:
+    def __init__(self, flash: str = "/", board: dict | None = None) -> None:
         self.flash = flash
         if board is None:
+            import json
             with open("/board.json") as f:
                 board = json.load(f)
         self.board = board
         self._uarts: list = []
         ctl = self.board.get("modem_control") or {}
         self._dtr = machine.Pin(ctl["dtr"], machine.Pin.OUT, value=0) if "dtr" in ctl else None
-        self._wlan: network.WLAN | None = None
+        self._wlan: object = None          # the network.WLAN, once start_network made it
 
     # clock: the app wants Unix seconds (UTC), whatever the port's epoch
     def time(self) -> int:
@@ -46,6 +45,8 @@ class Port:
 
     async def start_network(self, cfg: dict, log) -> bool:
         """Join the configured Wi-Fi (timeout from the config) and set the clock by NTP."""
+        import network
+        import ntptime
         wcfg = cfg.get("wifi") or {}
         wlan = network.WLAN(network.STA_IF)
         self._wlan = wlan

@@ -6,11 +6,9 @@ clock   time.time() (the host keeps wall time), ticks for monotonic time
 """
 import asyncio
 import gc
-import os
-import sys
 import time
 
-from faxbridge.ports.unix.serialport import PacedWriter, open_raw
+from faxbridge.ports.unix import serialport    # one module name: each name is a slot when frozen
 
 
 class Port:
@@ -20,6 +18,7 @@ class Port:
         if not flash.endswith("/"):
             flash += "/"
         self.flash = flash
+        import os
         try:
             os.mkdir(flash[:-1])
         except OSError:
@@ -43,11 +42,11 @@ class Port:
 
     def open_modem(self, mcfg):
         """(reader, writer) asyncio streams on the modem's pseudo-terminal."""
-        f = open_raw(mcfg["path"], mcfg.get("baud"))
+        f = serialport.open_raw(mcfg["path"], mcfg.get("baud"))
         self._files.append(f)
         st = asyncio.StreamReader(f)        # one Stream reads and writes (MicroPython's are one class)
         if mcfg.get("baud"):                # pace writes like the UART the board has
-            return st, PacedWriter(st, mcfg["baud"])
+            return st, serialport.PacedWriter(st, mcfg["baud"])
         return st, st
 
     def open_telegram(self, tcfg):
@@ -55,7 +54,7 @@ class Port:
         path = tcfg.get("path")
         if not path:
             return None
-        f = open_raw(path, tcfg.get("baud"))
+        f = serialport.open_raw(path, tcfg.get("baud"))
         self._files.append(f)
         st = asyncio.StreamReader(f)
         return st, st
@@ -80,4 +79,4 @@ class Port:
         self._files = []
 
     def restart(self):
-        sys.exit(3)
+        raise SystemExit(3)    # sys.exit(3)

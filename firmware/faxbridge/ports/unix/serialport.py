@@ -8,12 +8,6 @@ import asyncio
 import termios
 import time
 
-from micropython import const
-
-_VTIME = const(5)  # index in the termios cc list (Linux)
-_VMIN = const(6)
-
-
 
 def open_raw(path, baud=None):
     """Open `path` read/write, raw, VMIN=0 VTIME=0; returns the file object."""
@@ -22,8 +16,8 @@ def open_raw(path, baud=None):
     termios.setraw(fd)
     attr = termios.tcgetattr(fd)
     cc = attr[6]
-    cc[_VMIN] = 0
-    cc[_VTIME] = 0
+    cc[6] = 0                      # VMIN (its index in the cc list on Linux)
+    cc[5] = 0                      # VTIME
     speed = getattr(termios, "B%d" % baud, None) if baud else None   # termios.B9600 ... B115200
     if speed is not None:
         attr[4] = speed
