@@ -501,12 +501,12 @@ def test_a_torn_or_foreign_file_in_the_folder_is_not_read_whole():
 def test_a_head_line_out_of_range_is_passed_over_like_a_torn_record():
     """rv11: a head line `d5 5 -1` (a corrupt document count) raised ValueError in done_put
     (a slot's byte) at every boot: the unit could not start. A head field out of range (fin or
-    seq negative or above 2**30, documents outside 0..255) is corrupt: the record is passed over
-    as a torn one is (left on flash, not read), the boot goes on."""
+    seq negative or above 2**30, documents outside 0..500, jobs.max_pages) is corrupt: the
+    record is passed over as a torn one is (left on flash, not read), the boot goes on."""
     d = tmpdir("jobs")
     js, ev = _make(d + "/jobs", keep=4)
     assert js.submit("open-1", "0312345678", _spool(d, 1), 1, T) is None
-    for name, body in (("neg.job", b"d5 5 -1\n{}"), ("big.job", b"d5 5 300\n{}"),
+    for name, body in (("neg.job", b"d5 5 -1\n{}"), ("big.job", b"d5 5 501\n{}"),
                        ("fin.job", b"D-3 5 1\n{}"), ("huge.job", b"d99999999999 5 1\n{}"),
                        ("seq.job", b"d5 -7 1\n{}")):
         with open(d + "/jobs/" + name, "wb") as f:
@@ -516,6 +516,32 @@ def test_a_head_line_out_of_range_is_passed_over_like_a_torn_record():
         js2.recover(T)
         assert [r["id"] for r in js2.jobs] == ["open-1"] and js2._fin == 0, js2._fin
     assert js2.store.get("neg") is None and "neg.job" in _ls(d + "/jobs")
+
+
+def test_an_intact_job_of_more_than_255_documents_survives_a_boot():
+    """rv14: jobs.max_pages may be up to 500 (config), so submit takes a job of 300 documents;
+    the boot's range checks passed its record over as corrupt (documents above 255): the open
+    job was lost, a finished one never said again. Documents up to 500 are a real record's."""
+    d = tmpdir("jobs")
+    cfg = _cfg(keep=4)
+    cfg["jobs"]["max_pages"] = 500
+    ev = []
+    js = Jobs(cfg, JobStore(d + "/jobs"), lambda f: ev.append(fields(f)))
+    assert js.submit("many", "0312345678", _spool(d, 300, b"x"), 1, T) is None
+    assert js.jobs[0]["state"] == "queued" and js.jobs[0]["n"] == 300
+    js.submit("fin", "0312345678", _spool(d, 300, b"y"), 2, T)
+    rec = js.find("fin")
+    js.start_call(rec, T)
+    def dies(fields):
+        raise OSError(28)
+    js.emit = dies                                               # its final status not said
+    js.store.done_put = lambda *a: None
+    js.end_call(rec, 0, None, 300, T)
+    ev2 = []
+    js2 = Jobs(cfg, JobStore(d + "/jobs"), lambda f: ev2.append(fields(f)))
+    js2.recover(T)
+    assert [r["id"] for r in js2.jobs] == ["many"] and js2.jobs[0]["n"] == 300
+    assert [(e["job"], e["code"]) for e in ev2] == [("fin", 0)]
 
 
 def _older(folder, names_ids):

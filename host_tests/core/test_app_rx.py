@@ -139,3 +139,17 @@ def test_prune_walks_the_faxes_once_and_the_names_alone_per_deletion():
     assert gone == 11 and sorted(os.listdir(d)) == sorted("rx1-%d" % i for i in range(12, 21))
     assert n is None or n < 120000, n
     assert prune(d, 20, 450) == 5 and len(os.listdir(d)) == 4     # 100 B a fax: 4 hold 400
+
+
+def test_a_file_of_a_fax_name_does_not_stop_prune():
+    """rv14: a file (not a folder) named as a fax in rx/ (foreign, or a flash fault) made the
+    one walk's sizing raise on MicroPython (ilistdir of a file), taken as "no rx/ yet": prune
+    deleted nothing at any reception after, and flash filled. It is sized (stat) and pruned
+    as the oldest, as before the one walk."""
+    d = tmpdir("rx") + "/rx/"
+    os.mkdir(d)
+    with open(d + "rx1-1", "wb") as f:
+        f.write(b"x" * 10)
+    for n in range(2, 5):
+        _fax(d, "rx1-%d" % n, 100)
+    assert prune(d, 2, 1 << 20) == 3 and os.listdir(d) == ["rx1-4"]

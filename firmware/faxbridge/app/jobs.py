@@ -26,6 +26,7 @@ from faxbridge.core.fax.jobtab import valid_id
 _SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
 _RING = const(200)  # slots of an old ring read at boot at most (config: keep_done <= 200)
 _BIG = const(0x3FFFFFFF)    # fin and seq at most: a larger one is corruption (a small int)
+_DOCS = const(500)  # documents of a job at most (config: jobs.max_pages <= 500, submit)
 
 
 class JobStore:
@@ -95,7 +96,7 @@ class JobStore:
                     fin = int(v[0])
                     seq = int(v[1])
                     n = int(v[2])
-                    if not (0 <= fin <= _BIG and 0 <= seq <= _BIG and 0 <= n <= 255):
+                    if not (0 <= fin <= _BIG and 0 <= seq <= _BIG and 0 <= n <= _DOCS):
                         return None             # out of range: corrupt, passed over as torn
                     if h is not None and c != b"O":
                         h["state"] = "done"
@@ -303,7 +304,7 @@ class JobStore:
 
 def _ok(rec):
     """A record read whole is a dict whose id is a job id, state a str, seq and fin (or None)
-    ints in range, kinds a list of at most 255: anything else is corrupt (passed over)."""
+    ints in range, kinds a list of at most _DOCS: anything else is corrupt (passed over)."""
     if type(rec) is not dict:
         return False
     i = rec.get("id")
@@ -312,7 +313,7 @@ def _ok(rec):
     k = rec.get("kinds", ())
     return type(i) is str and valid_id(i) and type(rec.get("state")) is str and \
         type(s) is int and 0 <= s <= _BIG and (f is None or type(f) is int and 0 < f <= _BIG) \
-        and type(k) in (list, tuple) and len(k) <= 255
+        and type(k) in (list, tuple) and len(k) <= _DOCS
 
 
 def _hash(x, i, k):

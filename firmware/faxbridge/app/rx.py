@@ -123,8 +123,11 @@ def _size(d):
     if not hasattr(os, "ilistdir"):
         return store.size(d)
     t = 0
-    for e in os.ilistdir(d):
-        t += e[3] if len(e) > 3 and e[3] >= 0 else os.stat("%s/%s" % (d, e[0]))[6]
+    try:
+        for e in os.ilistdir(d):
+            t += e[3] if len(e) > 3 and e[3] >= 0 else os.stat("%s/%s" % (d, e[0]))[6]
+    except OSError:     # a file of a fax's name (no folder): its own size, pruned as a fax
+        return store.size(d)
     return t
 
 
