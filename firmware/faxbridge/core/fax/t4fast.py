@@ -29,6 +29,8 @@ def _table(b, code, m):
 _ENC = _table(mhtab.ENC, "I", 3)
 _DEC = _table(mhtab.DEC, "H", 1)
 _DEC2 = _table(mhtab.DEC2, "H", 1)
+_LZ8 = mhtab.LZ8  # one global look-up per call, not the module's and its attribute's
+_SENT = mhtab.SENT
 
 
 @micropython.viper
@@ -38,8 +40,8 @@ def enc(row, out, al: int, st) -> int:
     r = ptr8(row)  # noqa: F821
     o = ptr8(out)  # noqa: F821
     tab = ptr32(_ENC)  # noqa: F821
-    lz8 = ptr8(mhtab.LZ8)  # noqa: F821
-    sent = ptr8(mhtab.SENT)  # noqa: F821
+    lz8 = ptr8(_LZ8)  # noqa: F821
+    sent = ptr8(_SENT)  # noqa: F821
     lim = al & 0xFFFF
     i = s[2]
     colour = s[3]
@@ -49,6 +51,9 @@ def enc(row, out, al: int, st) -> int:
     p = al >> 16
     at = p - s[7]  # where the line would have begun in out: p - at is what it holds so far
     nb = s[1] >> 3  # bytes of the row
+    ra = int(r)
+    w = ptr32(ra)  # noqa: F821  (the row as words: white stretches skipped 32 pixels a step)
+    nw = nb - 3 if (ra & 3) == 0 else 0  # aligned words only (ESP32); i < nw: i + 4 <= nb
     while i <= nb:
         if i < nb:
             v = r[i]
@@ -57,6 +62,10 @@ def enc(row, out, al: int, st) -> int:
             if v == 0:
                 i += 1
                 run += 8
+                if colour == 0:
+                    while (i & 3) == 0 and i < nw and w[i >> 2] == 0:
+                        i += 4
+                        run += 32
                 continue
             k = 8
         else:
