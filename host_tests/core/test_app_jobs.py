@@ -3,7 +3,7 @@ spool files moved in, crash leftovers, finished records pruned, bounded RAM afte
 import gc
 import os
 
-from support import fields, tmpdir
+from support import fields, fragment, tmpdir
 from faxbridge.app.jobs import DUPLICATE, JobStore, Jobs
 
 T = 1790000000.0
@@ -648,37 +648,15 @@ ROUNDS = 12
 
 
 def _in_holes(fn):
-    """fn() with MicroPython's free heap cut into runs of 2 KB: the whole free heap taken in
-    2 KB blocks, the runs left between them filled with halving sizes, then every other 2 KB
-    block freed (as tools/bench fragments the unit's heap): any larger allocation raises
-    MemoryError. CPython: fn() alone."""
+    """fn() with MicroPython's free heap in pieces under 2 KB (support.fragment): any larger
+    allocation raises MemoryError. CPython: fn() alone."""
     if not hasattr(gc, "mem_free"):
         return fn()
-    gc.collect()
-    big = [None] * (gc.mem_free() // 2048 + 16)
-    small = [None] * 1024
-    i = j = 0
-    try:
-        while i < len(big):
-            big[i] = bytearray(2048 - 32)               # + its header: one 2 KB run
-            i += 1
-    except MemoryError:
-        pass
-    size = 1024
-    while size >= 16 and j < len(small):
-        try:
-            while j < len(small):
-                small[j] = bytearray(size)
-                j += 1
-        except MemoryError:
-            size //= 2
-    for k in range(0, i, 2):
-        big[k] = None
-    gc.collect()
+    keep = fragment()
     try:
         return fn()
     finally:
-        big = small = None
+        del keep
         gc.collect()
 
 
