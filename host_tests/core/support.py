@@ -102,3 +102,14 @@ def allocated(fn):
         return gc.mem_alloc() - a, r
     finally:
         gc.enable()
+
+
+def consts(mod, prefix):
+    """The `NAME = const(N)` lines of a module's source whose name starts with prefix."""
+    out = {}
+    with open(mod.__file__) as f:
+        for line in f:
+            if line.startswith(prefix) and "= const(" in line:
+                name, rest = line.split("=", 1)
+                out[name.strip()] = int(rest.split("const(", 1)[1].split(")", 1)[0])
+    return out

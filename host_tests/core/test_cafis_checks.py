@@ -1,6 +1,7 @@
 """Every row of 表 3.3.4-1 .. 3.3.4-7 made to fail on its own (code, rule and field checked)."""
 import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel, check_v
+from support import consts
 
 from faxbridge.core.cafis import checks, checktab, registry
 
@@ -626,26 +627,15 @@ def test_the_section_of_each_message_class():
     assert table[cat.CANCEL_REP] == table[cat.CONFIRM_REP] != table[cat.REP]
 
 
-def _consts(mod, prefix):
-    """The `NAME = const(N)` lines of a module's source whose name starts with prefix."""
-    out = {}
-    with open(mod.__file__) as f:
-        for line in f:
-            if line.startswith(prefix) and "= const(" in line:
-                name, rest = line.split("=", 1)
-                out[name.strip()] = int(rest.split("const(", 1)[1].split(")", 1)[0])
-    return out
-
-
 def test_the_ix_offsets_checks_and_outbound_name_are_checktabs():
     """checktab's ix offsets are private (no module name each); checks.py and outbound.py name
     the ones they read with constants of their own: each must be checktab's, and reading them
     must find the fields they name (message type, route) in the compiled ix."""
     from faxbridge.core.cafis import outbound
-    tab = _consts(checktab, "_AT_")
+    tab = consts(checktab, "_AT_")
     assert len(tab) >= 8 and not hasattr(checktab, "AT_MT")
     for mod in (checks, outbound):
-        own = _consts(mod, "_AT_")
+        own = consts(mod, "_AT_")
         assert own, mod
         for k in own:
             assert own[k] == tab[k], (mod, k, own[k], tab[k])

@@ -3,7 +3,7 @@ message naming the problem. Layouts and the message-type catalogue as data."""
 import json
 
 import cafis_helpers as h
-from support import raises
+from support import consts, raises
 
 from faxbridge.core.cafis import catalogue, layout, outbound, registry
 
@@ -255,25 +255,14 @@ def test_the_default_catalogue_index_is_the_constants():
             assert default.answers(n, int(a))
 
 
-def _consts(mod, prefix):
-    """The `NAME = const(N)` lines of a module's source whose name starts with prefix."""
-    out = {}
-    with open(mod.__file__) as f:
-        for line in f:
-            if line.startswith(prefix) and "= const(" in line:
-                name, rest = line.split("=", 1)
-                out[name.strip()] = int(rest.split("const(", 1)[1].split(")", 1)[0])
-    return out
-
-
 def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_23_names():
     """The row cells' names are private in catalogue.py (no module name each) and roles.py, the
     tool that reads rows, names them with its own constants: they must agree, and name the cells
     of a row as table() gives it. On MicroPython the module keeps 23 names (a table of 23 slots)."""
     import sys
     from faxbridge.core.cafis import roles
-    cat = _consts(catalogue, "_C_")
-    own = _consts(roles, "_C_")
+    cat = consts(catalogue, "_C_")
+    own = consts(roles, "_C_")
     assert len(cat) == 5 and own and not hasattr(catalogue, "C_CODE") and not hasattr(catalogue, "class_name")
     for k in own:
         assert own[k] == cat[k], (k, own[k], cat[k])
