@@ -593,6 +593,19 @@ def test_every_walk_of_the_boot_ends():
     assert _ls(d + "/jobs") == ["r18.job", "r19.job"], _ls(d + "/jobs")
 
 
+class _SeekFails:
+    """A file whose seek fails (an I/O error of the flash); closing it closes the file."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def seek(self, *a):
+        raise OSError(5)
+
+    def close(self):
+        self.f.close()
+
+
 def test_rebuild_is_safe_called_twice_on_a_bad_ring_or_a_failing_seek():
     """rv11: rebuild(True) took the ring's path from the last call's (a second call opened
     <ring>.new.new); a seek failing after the open left no fingerprints and the walk raised
@@ -618,20 +631,11 @@ def test_rebuild_is_safe_called_twice_on_a_bad_ring_or_a_failing_seek():
     assert sorted(r["id"] for r in s.records()) == ["A", "B"]
     s.rebuild(False)
 
-    class _NoSeek:
-        def __init__(self, f):
-            self.f = f
-
-        def seek(self, *a):
-            raise OSError(5)
-
-        def close(self):
-            self.f.close()
     real = open
 
     def bad_open(p, m="r"):
         f = real(p, m)
-        return _NoSeek(f) if p.endswith(".done") and m == "rb" else f
+        return _SeekFails(f) if p.endswith(".done") and m == "rb" else f
     jobsmod.open = bad_open
     try:
         js3, ev3 = _make(d + "/jobs", keep=4)
@@ -732,21 +736,12 @@ def test_a_ring_or_folder_that_fails_mid_walk_ends_the_walk_not_the_boot():
         assert js.cancel(i, T) is None
     assert js.submit("open", "0312345678", _spool(d, 1), 1, T) is None
 
-    class _Fails:
-        def __init__(self, f):
-            self.f = f
-
-        def seek(self, *a):
-            raise OSError(5)
-
-        def close(self):
-            self.f.close()
 
     class _Breaks(JobStore):
         def rebuild(self, new):
             JobStore.rebuild(self, new)
             if new and self._rb[0] is not None:
-                self._rb[0] = _Fails(self._rb[0])
+                self._rb[0] = _SeekFails(self._rb[0])
     ev2 = []
     js2 = Jobs(_cfg(keep=4), _Breaks(d + "/jobs"), ev2.append)
     js2.recover(T)
