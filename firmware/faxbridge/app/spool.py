@@ -21,10 +21,12 @@ class Spool:
         store.makedirs(self.folder)
         self.f = None
         self._pages = []
+        self.dirty = True   # a file may be in the folder: clear() walks it (a crash's, at boot)
         self.clear()
 
     def begin_page(self, index, kind):
         self._close()
+        self.dirty = True
         path = "%s/p%d.%s" % (self.folder, index, kind)
         self.f = open(path, "wb")
         self._cur = (kind, path)
@@ -44,10 +46,13 @@ class Spool:
 
     def clear(self):
         """Remove every file in the folder (leftovers of a crash included), 8 names at a time
-        (store.empty: a folder of many files is never listed whole)."""
+        (store.empty: a folder of many files is never listed whole). Nothing begun since the
+        last clear that emptied it: nothing to do (no listing: the start of every cmd/fax)."""
         self._close()
-        self._pages = []
-        store.empty(self.folder)
+        if self.dirty:
+            self._pages = []
+            store.empty(self.folder)
+            self.dirty = False
 
     abort = clear  # the parser's abort: the same function object, no second one
 
