@@ -21,15 +21,16 @@ class Spool:
         store.makedirs(self.folder)
         self.f = None
         self._pages = []
-        self.dirty = True   # a file may be in the folder: clear() walks it (a crash's, at boot)
+        # the page begun last, (kind, path); None once a clear emptied the folder (nothing to
+        # walk then); () at boot: a crash's files may be there
+        self._cur = ()
         self.clear()
 
     def begin_page(self, index, kind):
         self._close()
-        self.dirty = True
         path = "%s/p%d.%s" % (self.folder, index, kind)
-        self.f = open(path, "wb")
         self._cur = (kind, path)
+        self.f = open(path, "wb")
 
     def write(self, data):
         """Write data (any bytes-like, used only during the call) to the page's file."""
@@ -49,10 +50,10 @@ class Spool:
         (store.empty: a folder of many files is never listed whole). Nothing begun since the
         last clear that emptied it: nothing to do (no listing: the start of every cmd/fax)."""
         self._close()
-        if self.dirty:
+        if self._cur is not None:
             self._pages = []
             store.empty(self.folder)
-            self.dirty = False
+            self._cur = None
 
     abort = clear  # the parser's abort: the same function object, no second one
 
