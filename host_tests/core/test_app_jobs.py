@@ -295,6 +295,20 @@ def test_submit_and_end_call_allocate_little():
     assert _ls(d + "/jobs") == ["J3.job"]
 
 
+def test_a_job_the_ring_pushes_out_leaves_no_path_kept():
+    """The job is over, and the one its slot pushed out is deleted: the store keeps the path
+    of neither (an idle unit keeps none; the push-out's delete kept the old job's path)."""
+    d = tmpdir("jobs")
+    js, ev = _make(d + "/jobs", keep=1)
+    for i in (1, 2):
+        js.submit("J%d" % i, "0312345678", _spool(d, 1), 1234, T)
+        rec = js.next_due(T)
+        js.start_call(rec, T)
+        js.end_call(rec, 0, None, 1, T)
+        assert js.store._p is None and js.store._id is None, (i, js.store._p)
+    assert _ls(d + "/jobs") == ["J2.job"]
+
+
 def test_pages_a_crash_left_go_with_the_record_the_ring_drops():
     """A crash between a job's final record and the deletion of its pages: the boot's ring
     names the pages, and they go when the ring drops the job."""

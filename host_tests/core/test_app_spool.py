@@ -93,9 +93,10 @@ def test_clearing_many_leftovers_needs_no_block_of_2_kb():
     from support import fragment
     d = tmpdir("spool")
     s = Spool(d)
-    for i in range(400):
-        with open("%s/p%d.text" % (d, i), "wb") as f:
-            f.write(b"x")
+    for i in range(400):              # a refused command's pages (the spool walks its folder)
+        s.begin_page(i, "text")
+        s.write(b"x")
+        s.end_page()
     keep = fragment()
     try:
         raises(MemoryError, bytearray, 2100)  # the heap really is in < 2 KB pieces
@@ -104,3 +105,33 @@ def test_clearing_many_leftovers_needs_no_block_of_2_kb():
         keep = None
         gc.collect()
     assert keep is None and os.listdir(d) == [] and s.pages() == []
+
+
+def test_clear_walks_the_folder_only_after_a_page_was_begun():
+    # the start of every cmd/fax clears the spool: when nothing was begun since a clear that
+    # emptied it, no listing is made (a file put there by another hand stays)
+    from faxbridge.app import store
+    d = tmpdir("spool")
+    s = Spool(d)
+    with open(d + "/other", "wb") as f:
+        f.write(b"x")
+    s.clear()
+    assert os.listdir(d) == ["other"]
+    s.begin_page(0, "text")
+    s.write(b"x")
+    real = store.empty
+    calls = []
+
+    def fails(path, rm=store.remove):
+        calls.append(path)
+        raise OSError(5)
+    store.empty = fails
+    try:
+        raises(OSError, s.clear)      # the flash refused: the spool stays to be walked
+    finally:
+        store.empty = real
+    assert calls == [d]
+    s.clear()                         # walked again: every file goes
+    assert os.listdir(d) == [] and s.pages() == []
+    s.clear()
+    assert os.listdir(d) == []

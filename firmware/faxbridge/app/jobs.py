@@ -124,7 +124,9 @@ class JobStore:
         """Delete a job: its documents first, then its record (never a page without record).
         A <id>.job.tmp is a crash's, settled by the boot walk (records()) before any remove."""
         self.drop_pages(job_id, docs)
-        return store.remove(self.path(job_id))
+        r = store.remove(self.path(job_id))
+        self._id = self._p = None   # the job is gone: its path is not kept (the ring's push-out
+        return r                    # after a job's end left one in an idle unit)
 
     def _known(self, name, h):
         """h, filled from the old ring, when one of its slots names <name>'s id reported (the

@@ -33,12 +33,12 @@ class _Capped:
         self.src = src
         self.left = _HEAD_MAX
         self.raster = False
-        self.one = bytearray(1)
 
     def readinto(self, buf):
         left = self.left
-        if left <= 0:  # all that is allowed is read: the stream must end here
-            if self.src.readinto(self.one):
+        if left <= 0:  # all that is allowed is read: the stream must end here (a byte
+            # more, read into the caller's buffer, says it does not; no buffer of its own)
+            if self.src.readinto(buf):
                 raise ValueError("pbmz inflates to more than its PBM header's %dx%d raster" % self.raster
                                  if self.raster else "pbmz: PBM header longer than %d bytes" % _HEAD_MAX)
             return 0

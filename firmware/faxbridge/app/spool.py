@@ -21,13 +21,16 @@ class Spool:
         store.makedirs(self.folder)
         self.f = None
         self._pages = []
+        # the page begun last, (kind, path); None once a clear emptied the folder (nothing to
+        # walk then); () at boot: a crash's files may be there
+        self._cur = ()
         self.clear()
 
     def begin_page(self, index, kind):
         self._close()
         path = "%s/p%d.%s" % (self.folder, index, kind)
-        self.f = open(path, "wb")
         self._cur = (kind, path)
+        self.f = open(path, "wb")
 
     def write(self, data):
         """Write data (any bytes-like, used only during the call) to the page's file."""
@@ -44,10 +47,13 @@ class Spool:
 
     def clear(self):
         """Remove every file in the folder (leftovers of a crash included), 8 names at a time
-        (store.empty: a folder of many files is never listed whole)."""
+        (store.empty: a folder of many files is never listed whole). Nothing begun since the
+        last clear that emptied it: nothing to do (no listing: the start of every cmd/fax)."""
         self._close()
-        self._pages = []
-        store.empty(self.folder)
+        if self._cur is not None:
+            self._pages = []
+            store.empty(self.folder)
+            self._cur = None
 
     abort = clear  # the parser's abort: the same function object, no second one
 
