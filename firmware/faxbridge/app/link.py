@@ -75,7 +75,10 @@ class Link(Inbox):
         self.session.rx = self
         if getattr(store, "room", 1 << 16) < len(self.root):
             store.room = len(self.root)   # a long prefix and unit id: outbox.packet's header room
-        self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve)
+        # the ring of events in flight as wide as the session's window (out-of-order PUBACKs
+        # only make the pump wait for the oldest)
+        self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve,
+                                    window=max_inflight)
         self.files_done = 0   # file-backed events acknowledged and their files deleted
         self.last_error = None
         self.errors = 0
