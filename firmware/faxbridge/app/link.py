@@ -287,10 +287,11 @@ class Link(Inbox):
                 # found holds, nothing was awaited since); a file that ends early raises (the
                 # connection is dropped: the broker discards the partial PUBLISH)
                 # (a view of file_chunk bytes, or a buffer of its own for a store without one)
-                r = getattr(ob.store, "buf", None)   # (r, k: locals reused, one frame slot less)
+                # (r, k: locals reused, and the view made before the call: no deeper stack)
+                r = getattr(ob.store, "buf", None)
                 k = self._cf[_CHUNK]
-                if not await rx.send(c, b"", ref, size,
-                                     r[:k] if r is not None and len(r) > k else r or bytearray(k)):
+                r = r[:k] if r is not None and len(r) > k else r or bytearray(k)
+                if not await rx.send(c, b"", ref, size, r):
                     raise OSError("file %s changed while it was sent" % ref)
         if g > h:
             c.write(memoryview(w)[h:g])
