@@ -152,11 +152,12 @@ def test_a_timed_out_page_is_resent_from_the_file_with_dup():
     d = tmpdir("fp3")
     path = _page(d, 700)
     ln = _link()
-    ln.session.retry_ms = 1000
     ln.event_file(contract.page_topic("rx1-2", 3), path)
     ln._pump(0)
     _flush(ln)
-    ln.session.poll(1500)
+    ln.session.poll(19999)
+    assert not ln.session.pending()              # not yet: the session's retry_ms is 20 s
+    ln.session.poll(20000)
     got = _publishes(_flush(ln).data)
     assert got[0][1] == _read(path) and got[0][3] and got[0][0] == ROOT + "fax/page/rx1-2/3"
 

@@ -69,20 +69,20 @@ def _puback(pid):
     return (PUBACK, bytes((pid >> 8, pid & 0xFF)))
 
 
-def _subscribe_sent(verify):
-    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify)
+def _subscribe_sent(verify, on_error=None):
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=verify, on_error=on_error)
     return bytes(b"".join(bytes(c) for c in _up(ln) if type(c) is not int)), ln
 
 
 def test_subscribes_cmd_hash():
     out, ln = _subscribe_sent(False)
     assert codec.encode_subscribe(ln._subpid, ((R + "cmd/#", 1),)) in out
-    out, ln = _subscribe_sent(True)   # the echo check reads the unit's own events back
+    err = []
+    out, ln = _subscribe_sent(True, err.append)   # the echo check reads the unit's own events back
     assert codec.encode_subscribe(ln._subpid, ((R + "cmd/#", 1), (R + "fax/+", 0), (R + "cafis/+", 0),
                                                (R + "availability", 0))) in out
     ln.session.feed(bytes((0x90, 6, ln._subpid >> 8, ln._subpid & 255, 1, 0x80, 0, 0x80)), 1)
-    err = []
-    ln.on_error = err.append
+    assert err == []
     ln._handle(1)
     assert err == ["broker refused the subscription to faxbridge/u1/fax/+ (SUBACK 0x80: ACL?)",
                    "broker refused the subscription to faxbridge/u1/availability (SUBACK 0x80: ACL?)"]

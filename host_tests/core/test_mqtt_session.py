@@ -160,6 +160,16 @@ def test_receiver_exception_still_acks_and_reports():
         assert s.take() == [b"\x40\x02\x00\x09"]
         assert s.events()[0][0] == "error" and rx.got == []
         assert s.state == session.UP
+        # a failed message's later pieces are not passed on (one error, not one per piece)
+        pkt = encode_publish("x", b"abcdef", 1, False, False, 10)
+        for i in range(len(pkt)):
+            s.feed(pkt[i:i + 1], 2)
+        assert [e[0] for e in s.events()] == ["error"] and rx.got == []
+        assert s.take() == [b"\x40\x02\x00\x0a"]
+        # ... and the next message reaches the receiver again, whole
+        rx.fail = None
+        s.feed(encode_publish("x", b"ok", 1, False, False, 11), 3)
+        assert s.events() == [] and rx.got == [(b"x", 2, False, False, 11, b"ok", 1)]
 
 
 def test_large_message_streams_through_a_small_buffer():
@@ -236,9 +246,9 @@ def test_malformed_control_packets_drop_the_connection():
 
 def test_backoff_doubles_capped_with_jitter():
     seq = [0.0, 1.0, 0.0, 1.0]
-    s = session.Session("u1", backoff_min_ms=1000, backoff_max_ms=8000, rand=lambda: seq.pop(0))
+    s = session.Session("u1", backoff_min_ms=1000, backoff_max_ms=8000,
+                        rand=lambda: seq.pop(0) if seq else 0.5)
     assert [s.backoff_ms() for _ in range(4)] == [500, 2000, 2000, 8000]
-    s.rand = lambda: 0.5
     for _ in range(30):
         d = s.backoff_ms()
         assert 4000 <= d <= 8000

@@ -3,7 +3,7 @@ must come back to its own subscription within `verify` ms. MQTT 3.1.1 PUBACKs a 
 broker's ACL dropped, so the echo is how the unit knows it was denied.
 
 Plain functions on the link (app/link.Link: its `verify` ms, `ep` list, `denied` count,
-`root_s` and `_error`):
+`root` and `_error`):
     reset(ln, now)               # connection up: availability must come back
     expect(ln, sfx, seq, now)    # a publish went out (the oldest unconfirmed seq per topic)
     seen(ln, sfx, payload_head)  # one of our publishes came back (app/inbox.py)
@@ -71,8 +71,9 @@ def check(ln, now):
             seq = p[i]
             p[i] = -1
             ln.denied += 1
-            ln._error("broker never delivered %s/%s (seq %d) back within %d ms: publish (or"
-                      " read-back) denied by its ACL?" % (ln.root_s, _TOPICS[i >> 1], seq, ln.verify))
+            ln._error("broker never delivered %s%s (seq %d) back within %d ms: publish (or"
+                      " read-back) denied by its ACL?" % (str(ln.root, "utf-8"), _TOPICS[i >> 1], seq,
+                                                         ln.verify))
 
 
 def _seq_of(b):

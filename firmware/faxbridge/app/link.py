@@ -21,6 +21,20 @@ from faxbridge.app.inbox import Inbox
 from faxbridge.core.mqtt import commands, contract, outbox, session
 
 _TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
+# the fixed settings, one tuple read by these indices (fewer fields: the link's dict stays in
+# a smaller size class); the address last: looked up at the first connect, again after a failure
+_HOST = const(0)
+_PORT = const(1)
+_TLS = const(2)      # the TLS context or None
+_SNI = const(3)
+_NODELAY = const(4)
+_CONNECT_MS = const(5)
+_WRITE_MS = const(6)
+_CHUNK = const(7)    # file_chunk
+_DISC = const(8)     # (HA prefix, firmware version, root_s) or None
+_UNIT = const(9)
+_ON_ERROR = const(10)
+_ADDR = const(11)
 
 
 class Link(Inbox):
@@ -34,23 +48,20 @@ class Link(Inbox):
                  backoff_min_ms=500, backoff_max_ms=60000, rand=None,
                  default_sender="center", on_error=None, nodelay=True, seen=None, spool=None,
                  answer_reserve=4096, discovery=None, file_chunk=512):
-        self.root_s = contract.root(unit, prefix)   # checks the unit id and the prefix
-        self.unit = unit
+        root_s = contract.root(unit, prefix)   # checks the unit id and the prefix
         if tls is True:
             tls = transport.make_tls(cafile=ca, certfile=cert, keyfile=key)
-        # what connecting takes, one tuple (fewer fields: the link's dict stays in a smaller
-        # size class): host, port, TLS context or None, SNI name, TCP_NODELAY, timeout ms
-        self._to = (host, port, tls or None, server_name or host, nodelay, connect_timeout_ms)
-        self.root = (self.root_s + "/").encode()
-        self.write_timeout_ms = write_timeout_ms
+        self._cf = (host, port, tls or None, server_name or host, nodelay, connect_timeout_ms,
+                    write_timeout_ms, file_chunk, discovery and (discovery[0], discovery[1], root_s),
+                    unit, on_error, None)
+        self.root = (root_s + "/").encode()
         self.default_sender = default_sender
         self.on_command = None
-        self.on_error = on_error
         self.clock = Monotonic()
         self.verify = verify_ms if verify else 0   # the echo check (app/echo.py), 0: off
         self.denied = 0
         self.ep = echo.slots() if verify else None
-        will = (self.root_s + "/" + contract.AVAILABILITY, contract.OFFLINE, 1, True)
+        will = (root_s + "/" + contract.AVAILABILITY, contract.OFFLINE, 1, True)
         self.session = session.Session(
             client_id or ("fb-" + unit), keepalive=keepalive, clean=clean, will=will,
             username=username, password=password, header_size=len(self.root) + commands.MAX_TOPIC,
@@ -64,20 +75,17 @@ class Link(Inbox):
         self.session.rx = self
         if getattr(store, "room", 1 << 16) < len(self.root):
             store.room = len(self.root)   # a long prefix and unit id: outbox.packet's header room
-        self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve)
-        # a page's file is streamed in file_chunk pieces through the store's record buffer
-        # (free once each piece is written), or a buffer of its own for a store without one
-        b = getattr(store, "buf", None)
-        self.fbuf = b[:file_chunk] if b is not None and len(b) > file_chunk else b or bytearray(file_chunk)
-        self.files_done = 0                   # ... acknowledged and deleted
+        # the ring of events in flight as wide as the session's window (out-of-order PUBACKs
+        # only make the pump wait for the oldest)
+        self.outbox = outbox.Outbox(store, capacity, max_records, answer_reserve=answer_reserve,
+                                    window=max_inflight)
+        self.files_done = 0   # file-backed events acknowledged and their files deleted
         self.last_error = None
         self.errors = 0
-        self.connects = 0
         self.tseq = 0
-        self.discovery = discovery   # (HA prefix, firmware version) or None: docs/ha.md
-        self._disc = -1              # next discovery config to publish on this connection
-        self._dpid = 0               # the packet id of the last one (the next waits for it)
-        self._addr = None
+        # Home Assistant discovery on this connection (docs/ha.md): -1, or (the next config,
+        # the packet id of the last one: the next waits for it), as discovery.announce gives
+        self._disc = -1
         self._wake = asyncio.Event()
         self._stopping = False
         self._c = None
@@ -112,7 +120,7 @@ class Link(Inbox):
             # suffix; before the 4-byte CRC
             o = 9 + len(suffix)
             m = len(w) - 4
-        seq = ob.accept(cls, suffix, contract.event(self.unit, ob.last + 1, pairs, True, w, o, m))
+        seq = ob.accept(cls, suffix, contract.event(self._cf[_UNIT], ob.last + 1, pairs, True, w, o, m))
         if self.ans:
             self.ans = 2
         self._wake.set()
@@ -125,7 +133,7 @@ class Link(Inbox):
         returns; returns its seq. Raises outbox.OutboxFull."""
         ob = self.outbox
         seq = ob.accept_file(cls, suffix, ref, contract.event(
-            self.unit, ob.last + 1, pairs, False, getattr(ob.store, "whole", None)) + b"\n")
+            self._cf[_UNIT], ob.last + 1, pairs, False, getattr(ob.store, "whole", None)) + b"\n")
         self._wake.set()
         return seq
 
@@ -137,13 +145,13 @@ class Link(Inbox):
         self.tseq += 1
         ob = self.outbox
         s = self.session
-        p = self._built("telemetry", contract.telemetry, self.unit, ob.last, self.tseq, pairs, (
+        p = self._built("telemetry", contract.telemetry, self._cf[_UNIT], ob.last, self.tseq, pairs, (
             ("outbox", "depth,bytes,last_seq,dropped_telemetry,refused_progress,refused_result,"
              "refused_answer,lost_files",
              (ob.depth(), ob.store.used(), ob.last, ob.dropped_telemetry, ob.refused_progress,
               ob.refused_result, ob.refused_answer, ob.lost_files)),
             ("link", "state,connects,errors,denied,resent,held,redelivered,last_error",
-             (self.state(), self.connects, self.errors, self.denied,
+             (self.state(), s.ups, self.errors, self.denied,
               s.stats_resent, self.held, self.redelivered, self.last_error))))
         if p is not None:
             self.outbox.set_telemetry(p)
@@ -188,14 +196,16 @@ class Link(Inbox):
         self._wake.set()
 
     def _pump(self, now):
-        if self._disc >= 0:   # Home Assistant discovery, one config at a time (docs/ha.md)
+        r = self._disc
+        if r != -1:   # Home Assistant discovery, one config at a time (docs/ha.md)
             from faxbridge.core.mqtt import discovery
+            d = self._cf[_DISC]
+            i, pid = r
             r = self._built("Home Assistant config", discovery.announce, self.session,
-                            self._disc, self._dpid, self.unit, self.root_s, self.discovery, now)
-            if r is None:   # skipped (logged): the next one, -1 after the last
-                i = self._disc + 1
-                r = (i if i < discovery.count() else -1), self._dpid
-            self._disc, self._dpid = r
+                            i, pid, self._cf[_UNIT], d[2], d, now)
+            if r is None:   # skipped (logged): the next one
+                r = i + 1, pid
+            self._disc = r if 0 <= r[0] < discovery.count() else -1
         ob = self.outbox
         n0 = ob.inflight()
         ob.pump(self.session, self.root, now)
@@ -208,9 +218,10 @@ class Link(Inbox):
     def _error(self, text):
         self.last_error = text
         self.errors += 1
-        if self.on_error:
+        f = self._cf[_ON_ERROR]
+        if f:
             try:
-                self.on_error(text)
+                f(text)
             except Exception:
                 pass
 
@@ -275,7 +286,12 @@ class Link(Inbox):
                 # once written: rx.send writes each piece before it awaits; the size packet()
                 # found holds, nothing was awaited since); a file that ends early raises (the
                 # connection is dropped: the broker discards the partial PUBLISH)
-                if not await rx.send(c, b"", ref, size, self.fbuf):
+                # (a view of file_chunk bytes, or a buffer of its own for a store without one)
+                # (r, k: locals reused, and the view made before the call: no deeper stack)
+                r = getattr(ob.store, "buf", None)
+                k = self._cf[_CHUNK]
+                r = r[:k] if r is not None and len(r) > k else r or bytearray(k)
+                if not await rx.send(c, b"", ref, size, r):
                     raise OSError("file %s changed while it was sent" % ref)
         if g > h:
             c.write(memoryview(w)[h:g])
@@ -293,7 +309,6 @@ class Link(Inbox):
             if k == "up":
                 if self.session.state != session.UP:
                     continue  # it died again in the same read: the "down" event follows
-                self.connects += 1
                 # a session the broker kept has our subscriptions: subscribing again would make
                 # it send every retained command once more (MQTT 3.1.1, 3.8.4)
                 if not ev[1] or not self._subpid:
@@ -303,7 +318,7 @@ class Link(Inbox):
                     self.session.publish(self.root, contract.ONLINE, 1, True, now, True, b"availability")
                 except OSError:
                     pass   # both spare slots hold earlier ONLINEs, resent now: the same news
-                self._disc = 0 if self.discovery else -1
+                self._disc = (0, 0) if self._cf[_DISC] else -1
                 if self.verify:
                     echo.reset(self, now)
             elif k == "suback":
@@ -311,8 +326,8 @@ class Link(Inbox):
                     g = ev[2]
                     for i in range(len(g)):
                         if g[i] == 0x80 and i < (4 if self.verify else 1):
-                            self._error("broker refused the subscription to %s/%s (SUBACK 0x80:"
-                                        " ACL?)" % (self.root_s, str(_SUBS[i][0], "utf-8")))
+                            self._error("broker refused the subscription to %s%s (SUBACK 0x80:"
+                                        " ACL?)" % (str(self.root, "utf-8"), str(_SUBS[i][0], "utf-8")))
             elif k == "refused":
                 self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
             elif k == "down":
@@ -336,8 +351,8 @@ class Link(Inbox):
         while True:
             await transport.sleep_ms(_TICK_MS)
             t = self._t_flush
-            if t >= 0 and self.clock.ms() - t > self.write_timeout_ms:
-                self._rx_err = "write timed out after %d ms" % self.write_timeout_ms
+            if t >= 0 and self.clock.ms() - t > self._cf[_WRITE_MS]:
+                self._rx_err = "write timed out after %d ms" % self._cf[_WRITE_MS]
                 self._t_flush = -1
                 await c.close()
             self._wake.set()
@@ -348,14 +363,16 @@ class Link(Inbox):
         wake = self._wake
         while not self._stopping:
             try:
-                host, port, tls, sni, nodelay, tmo = self._to
-                if self._addr is None:
-                    self._addr = transport.resolve(host, port)
-                tmo /= 1000
-                c = await asyncio.wait_for(transport.connect(self._addr, tls, sni, tmo, nodelay), tmo)
+                cf = self._cf
+                if cf[_ADDR] is None:
+                    self._cf = cf = cf[:_ADDR] + (transport.resolve(cf[_HOST], cf[_PORT]),)
+                tmo = cf[_CONNECT_MS] / 1000
+                c = await asyncio.wait_for(transport.connect(cf[_ADDR], cf[_TLS], cf[_SNI], tmo,
+                                                             cf[_NODELAY]), tmo)
             except Exception as e:
-                self._addr = None  # look the name up again next time
-                self._error("cannot connect to %s:%d: %r" % (self._to[0], self._to[1], e))
+                cf = self._cf
+                self._cf = cf[:_ADDR] + (None,)   # look the name up again next time
+                self._error("cannot connect to %s:%d: %r" % (cf[_HOST], cf[_PORT], e))
                 await self._backoff(sess.lost(self.clock.ms(), "connect failed"))
                 continue
             self._c = c

@@ -247,8 +247,7 @@ class Parser:
         self._st = _HDR
         self._first = 0
         self._rem = 0
-        self._nlen = 0
-        self._got = 0
+        self._got = 0      # bytes of the current field so far (the remaining length's too)
         self._want = 0
         self._id = 0
 
@@ -277,15 +276,16 @@ class Parser:
                     raise ValueError("reserved packet type %d" % t)
                 self._first = b
                 self._rem = 0
-                self._nlen = 0
+                self._got = 0
                 self._st = _LEN
             elif st == _LEN:
                 b = mv[i]
                 i += 1
-                self._rem += (b & 0x7F) << 7 * self._nlen   # 2.2.3: 7 bits a byte, low first
-                self._nlen += 1
+                g = self._got
+                self._rem += (b & 0x7F) << 7 * g   # 2.2.3: 7 bits a byte, low first
+                self._got = g + 1
                 if b & 0x80:
-                    if self._nlen == 4:
+                    if g == 3:
                         raise ValueError("remaining length longer than 4 bytes")
                     continue
                 self._got = 0

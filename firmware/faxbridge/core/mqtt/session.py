@@ -49,6 +49,7 @@ _PINGRESP = const(13)
 _SPARE = const(2)          # in-flight slots beyond the window: forced publishes (availability)
 _MASK = const(0x3FFFFFFF)  # send times kept modulo 2**30 (a small int on the ESP32 too)
 _DUP = const(0x10000)      # take(): an int item with this bit is a resend
+_RERR = const(0x100)       # in _first: the receiver failed on this PUBLISH (_rx_error)
 # Session._cf: keepalive (ms), the QoS 1 window, CONNACK and PINGRESP timeouts, backoff bounds
 _CF_KA = const(0)
 _CF_WIN = const(1)
@@ -56,6 +57,9 @@ _CF_CONNACK = const(2)
 _CF_PING = const(3)
 _CF_BMIN = const(4)
 _CF_BMAX = const(5)
+_CF_RETRY = const(6)
+_CF_RAND = const(7)
+_CF_CONNECT = const(8)
 
 
 class Session(codec.Parser):
@@ -63,22 +67,19 @@ class Session(codec.Parser):
                  password=None, header_size=256, max_inflight=8, retry_ms=20000,
                  connack_timeout_ms=10000, ping_timeout_ms=None, backoff_min_ms=500,
                  backoff_max_ms=60000, rand=None):
-        # the CONNECT packet, made once (its fields are checked here: ValueError)
-        self._connect = codec.encode_connect(client_id, keepalive, clean, will, username, password)
-        self.retry_ms = retry_ms
         ka = keepalive * 1000
         if ping_timeout_ms is None:
             ping_timeout_ms = min(ka // 2, 10000) if ka else 10000
         # the fixed settings in one tuple, read by the _CF_* indices (fewer fields: the
-        # session's dict stays in a smaller size class)
+        # session's dict stays in a smaller size class), the CONNECT packet last: made once
+        # (its fields are checked here: ValueError)
         self._cf = (ka, max_inflight, connack_timeout_ms, ping_timeout_ms, backoff_min_ms,
-                    backoff_max_ms)
-        self.rand = rand
+                    backoff_max_ms, retry_ms, rand,
+                    codec.encode_connect(client_id, keepalive, clean, will, username, password))
         codec.Parser.__init__(self, header_size)  # headers only: payloads stream through
         self.rx = None
         # the incoming PUBLISH being received: its qos and pid are the parser's (_first, _id)
-        # until the next packet begins
-        self._rerr = False
+        # until the next packet begins; a receiver that failed on it sets _RERR in _first
         self.state = DOWN
         self.attempts = 0
         self.ups = 0             # CONNACKs accepted: which connection a packet arrives on
@@ -177,7 +178,7 @@ class Session(codec.Parser):
         self.state = _CONNECTING
         self._t_rx = now
         self._t_ping = now       # CONNECT sent (the CONNACK timeout); -1 again at any packet
-        self._send(self._connect, now)
+        self._send(self._cf[_CF_CONNECT], now)
 
     def lost(self, now, reason="connection lost"):
         """The transport failed or closed. Returns the delay (ms) before the next attempt."""
@@ -195,7 +196,7 @@ class Session(codec.Parser):
         d = cf[_CF_BMIN] << (n if n < 20 else 20)
         if d > cf[_CF_BMAX]:
             d = cf[_CF_BMAX]
-        r = self.rand() if self.rand else 0.5
+        r = cf[_CF_RAND]() if cf[_CF_RAND] else 0.5
         return d // 2 + int(r * (d - d // 2))
 
     def disconnect(self, now):
@@ -275,8 +276,7 @@ class Session(codec.Parser):
     def feed(self, data, now):
         if self.state == DOWN:
             return
-        self._t_rx = now
-        self._now = now
+        self._t_rx = now      # the packets' time too (packet, pub_end)
         try:
             self.parse(data, self)
         except ValueError as e:
@@ -286,7 +286,7 @@ class Session(codec.Parser):
         """Parser sink: one whole non-PUBLISH packet, body[:n]."""
         if self.state == DOWN:
             return
-        now = self._now
+        now = self._t_rx
         self._t_ping = -1  # any packet proves the link alive
         if ptype == _CONNACK:   # 3.2: session present flag, return code
             if self.state != _CONNECTING:
@@ -331,7 +331,6 @@ class Session(codec.Parser):
             # we subscribe at QoS 1 at most, so a broker never sends QoS 2 (3.8.4)
             raise ValueError("QoS 2 PUBLISH not supported")
         self._t_ping = -1
-        self._rerr = False
         if self.rx is not None:
             try:
                 self.rx.on_publish_start(topic, total, bool(flags & 1), bool(flags & 8), pid)
@@ -339,7 +338,7 @@ class Session(codec.Parser):
                 self._rx_error(e)
 
     def pub_data(self, mv):
-        if self.rx is not None and not self._rerr:
+        if self.rx is not None and not self._first & _RERR:
             try:
                 self.rx.on_publish_chunk(mv)
             except Exception as e:
@@ -347,16 +346,16 @@ class Session(codec.Parser):
 
     def pub_end(self):
         ack = True
-        if self.rx is not None and not self._rerr:
+        if self.rx is not None and not self._first & _RERR:
             try:
                 ack = self.rx.on_publish_end()
             except Exception as e:
                 self._rx_error(e)
         if self._first & 6 and ack and self.state == UP:   # QoS 1: its pid is the parser's
-            self._send(codec.encode_puback(self._id), self._now)
+            self._send(codec.encode_puback(self._id), self._t_rx)
 
     def _rx_error(self, e):
-        self._rerr = True
+        self._first |= _RERR   # the rest of this PUBLISH is not passed on (the parser resets it)
         self._ev.append(("error", "message handler: %r" % (e,)))
 
     # ---- timers ----
@@ -387,13 +386,14 @@ class Session(codec.Parser):
                 nxt = cf[_CF_PING]
             elif ka - idle < nxt:
                 nxt = ka - idle
-        if self.retry_ms:
+        r = cf[_CF_RETRY]
+        if r:
             t = self._it
             for k in range(self._ni):
-                left = self.retry_ms - ((now - t[k]) & _MASK)
+                left = r - ((now - t[k]) & _MASK)
                 if left <= 0:
                     self._resend(k, now)
-                    left = self.retry_ms
+                    left = r
                 if left < nxt:
                     nxt = left
         return nxt if nxt > 0 else 1
