@@ -5,6 +5,7 @@ from support import consts
 
 from faxbridge.core.cafis import checks, checktab, registry
 
+_W = consts(checktab, "_W ")["_W"]     # a content row's width (private in checktab)
 AB = "abnormal_report"
 DI = "discard"
 TE = "terminal_error"
@@ -180,12 +181,12 @@ def test_table_2_row_2_route_in_use():
 
 
 def test_table_2_row_11_repeats_row_9():
-    rule, item, kind, code, arg = checktab.TABLE_2[10 * checktab.W:11 * checktab.W]
+    rule, item, kind, code, arg = checktab.TABLE_2[10 * _W:11 * _W]
     assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
     assert checktab.KEYS.split()[item] == "org_date" and arg == "3.3.4-2 #9"
-    nine = checktab.TABLE_2[8 * checktab.W:9 * checktab.W]
+    nine = checktab.TABLE_2[8 * _W:9 * _W]
     # #3 and #9: NUMERIC
-    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2 * checktab.W + 2]
+    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2 * _W + 2]
     # a non-numeric date is reported once, by row 9, the first in the seed's order
     check_v(_req(h.checker(), (("org_date", "X2"),)), AB, "C58", "3.3.4-2 #9", "仕向処理日付")
 
@@ -571,8 +572,8 @@ def test_every_content_and_state_row_is_tested_here():
         src = f.read()
     for table in (checktab.TABLE_A, checktab.TABLE_B, checktab.TABLE_2, checktab.TABLE_D, checktab.TABLE_3,
                   checktab.TABLE_4, checktab.TABLE_5):      # flat: a row is W cells
-        assert len(table) % checktab.W == 0
-        for b in range(0, len(table), checktab.W):
+        assert len(table) % _W == 0
+        for b in range(0, len(table), _W):
             assert ('"%s"' % table[b]) in src, table[b]
     for table in (checktab.TABLE_6, checktab.TABLE_7, checktab.LENGTH):
         for row in table:
@@ -646,3 +647,28 @@ def test_the_ix_offsets_checks_and_outbound_name_are_checktabs():
     assert (c.ix[tab["_AT_DST"]], c.ix[tab["_AT_DST"] + 1]) == cl.at("dst_co")
     assert (c.ix[tab["_AT_TMT"]], c.ix[tab["_AT_TMT"] + 1]) == c.tl.at("msg_type")
     assert (c.ix[tab["_AT_TCONN"]], c.ix[tab["_AT_TCONN"] + 1]) == c.tl.at("conn_co")
+
+
+def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
+    """checktab and checks name the catalogue classes, route states and registry states they
+    compare against with private constants of their own (no module name, no lookup per row):
+    each must equal the public constant of the module it stands for."""
+    from faxbridge.core.cafis import catalogue, routes
+    pairs = {"_CL_": catalogue, "_RT_": routes, "_ST_CAFIS_": registry}
+    n = 0
+    for pre, mod in pairs.items():
+        for k, v in consts(checktab, pre).items():
+            assert getattr(mod, k[len(pre):] if pre != "_ST_CAFIS_" else k[4:]) == v, (k, v)
+            n += 1
+    for k, v in consts(checktab, "_ST_").items():
+        if not k.startswith("_ST_CAFIS_"):
+            assert getattr(registry, k[4:]) == v, (k, v)
+            n += 1
+    for k in ("_CANCEL", "_CANCEL_REP", "_CONFIRM", "_CONFIRM_REP", "_ABNORMAL"):
+        assert consts(checks, k + " ")[k] == getattr(catalogue, k[1:]), k
+        n += 1
+    assert n == 18, n
+    for name in ("CROW", "W", "_cat", "_routes", "_registry"):
+        assert not hasattr(checktab, name), name
+    for name in ("cat", "Verdict", "ACCEPT", "ABNORMAL"):
+        assert not hasattr(checks, name), name
