@@ -5,7 +5,7 @@ import json
 import cafis_helpers as h
 from support import consts, raises
 
-from faxbridge.core.cafis import catalogue, layout, outbound, registry
+from faxbridge.core.cafis import catalogue, layout, outbound, registry, roles
 
 
 def _load_err(change):
@@ -148,6 +148,14 @@ BAD = (
      "header length <= min <= max"),
     ("message type class", lambda d: d.update({"message_types": [{"code": "0100", "class": "weird"}]}),
      "message_types[0]: class must be one of"),
+    ("message type class not a name", lambda d: d.update({"message_types": [{"code": "0100", "class": 5}]}),
+     "message_types[0]: class must be one of control_request, control_command, control, control_report, request,"),
+    ("message type class list", lambda d: d.update({"message_types": [{"code": "0100", "class": ["request"]}]}),
+     "cancel_confirm_report, abnormal_report"),
+    ("no reply class", lambda d: d.update({"message_types": [{"code": "0100", "class": "request"},
+                                                             {"code": "9110", "class": "cancel_report"},
+                                                             {"code": "9310", "class": "cancel_confirm_report"}]}),
+     "message_types: no abnormal_report message type"),
     ("message type answer", lambda d: d.update({"message_types": [{"code": "0100", "class": "request",
                                                                     "answers": ["0110"]}]}),
      "0110 answers 0100, which is not listed"),
@@ -174,7 +182,8 @@ def test_deployment_layout_and_catalogue():
     d = h.example_dict()
     d["layouts"] = {"center": {"header": 64, "min": 64, "max": 512, "fields": fields}}
     d["message_types"] = [{"code": c, "name": e, "name_ja": j, "class": n, "answers": list(a)}
-                          for c, e, j, k, a in catalogue.table(catalogue.DEFAULT) for n in [catalogue.CLASS_NAMES[k]]]
+                          for c, e, j, k, a in roles.table(catalogue.DEFAULT)
+                          for n in [catalogue.CLASS_NAMES.split()[k - 1]]]
     d["message_types"].append({"code": "0500", "name": "balance", "name_ja": "残高照会", "class": "request",
                                "answers": ["0510"]})
     d["message_types"].append({"code": "0510", "name": "balance report", "class": "report"})
@@ -203,10 +212,10 @@ def test_catalogue_default_rows():
     assert cat.answers(9120, 9110) and cat.answers(9320, 9310) and not cat.answers(-1, 110)
     assert cat.reply[catalogue.ABNORMAL] == b"9900" and cat.cls(1234) == 0
     raises(catalogue.CatalogueError, catalogue.Catalogue, (("12a4", "x", "x", catalogue.REQ, ()),))
-    rows = catalogue.table(catalogue.DEFAULT)
+    rows = roles.table(catalogue.DEFAULT)
     assert len(rows) == 30 and rows[0] == ("7020", "restart request", "再開始要求", catalogue.CTRL_REQ, ())
     assert rows[14] == ("0100", "authorization request", "オーソリ要求", catalogue.REQ, ("0110", "0120"))
-    assert catalogue.table(rows) is rows
+    assert roles.table(rows) is rows
     raises(catalogue.CatalogueError, catalogue.Catalogue, rows + (rows[0],))
 
 
@@ -238,7 +247,7 @@ def test_default_layouts_are_contiguous():
 def test_the_default_catalogue_index_is_the_constants():
     """The default catalogue's index, answers and replies are constants of catalogue.py (flash
     when frozen); building them from a copy of DEFAULT must give the same."""
-    rows = catalogue.table(catalogue.DEFAULT)
+    rows = roles.table(catalogue.DEFAULT)
     built = catalogue.Catalogue(list(rows))
     default = catalogue.Catalogue()
     assert built.rows is not catalogue.DEFAULT and default.rows is catalogue.DEFAULT
@@ -255,20 +264,21 @@ def test_the_default_catalogue_index_is_the_constants():
             assert default.answers(n, int(a))
 
 
-def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_23_names():
+def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_21_names():
     """The row cells' names are private in catalogue.py (no module name each) and roles.py, the
     tool that reads rows, names them with its own constants: they must agree, and name the cells
-    of a row as table() gives it. On MicroPython the module keeps 23 names (a table of 23 slots)."""
+    of a row as roles.table() gives it. On MicroPython the module keeps 21 names (table() and
+    _class_of gone: the first a tool's, in roles.py; the second written out in from_list)."""
     import sys
-    from faxbridge.core.cafis import roles
     cat = consts(catalogue, "_C_")
     own = consts(roles, "_C_")
     assert len(cat) == 5 and own and not hasattr(catalogue, "C_CODE") and not hasattr(catalogue, "class_name")
+    assert not hasattr(catalogue, "table") and not hasattr(catalogue, "_class_of")
     for k in own:
         assert own[k] == cat[k], (k, own[k], cat[k])
-    row = catalogue.table(catalogue.DEFAULT)[0]
+    row = roles.table(catalogue.DEFAULT)[0]
     assert (row[cat["_C_CODE"]], row[cat["_C_EN"]], row[cat["_C_CLS"]], row[cat["_C_ANS"]]) == (
         "7020", "restart request", catalogue.CTRL_REQ, ())
     assert row[cat["_C_JA"]] == "再開始要求"
     if sys.implementation.name == "micropython":
-        assert len(catalogue.__dict__) <= 23, sorted(catalogue.__dict__)
+        assert len(catalogue.__dict__) <= 21, sorted(catalogue.__dict__)

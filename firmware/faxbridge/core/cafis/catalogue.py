@@ -4,8 +4,8 @@ Only 7020, 0720 and 9210 come from the seed (3.3.4 A(b)); the rest are project d
 deployment may replace (registry key "message_types"). A row is
 (code, name_en, name_ja, class, answers): answers are the codes that answer this one. The
 default rows are one str, a line each (a constant tuple of rows would load as one heap object
-per cell and row): table() reads them as rows for the tools; the unit's checks read only the
-index below and never split them.
+per cell and row): roles.table() reads them as rows for the tools; the unit's checks read only
+the index below and never split them.
 """
 from micropython import const
 
@@ -24,9 +24,10 @@ CONFIRM = const(9)      # 取消確認（再）指令
 CONFIRM_REP = const(10)  # 取消確認報告
 ABNORMAL = const(11)    # 異常報告
 
-# the classes' names in the registry's "message_types" (docs/cafis.md), by class: CLASS_NAMES[REQ]
-CLASS_NAMES = (None, "control_request", "control_command", "control", "control_report", "request", "report",
-               "cancel", "cancel_report", "cancel_confirm", "cancel_confirm_report", "abnormal_report")
+# the classes' names in the registry's "message_types" (docs/cafis.md), class CTRL_REQ first:
+# CLASS_NAMES.split()[REQ - 1] (one str: a constant tuple would load as one heap object a name)
+CLASS_NAMES = ("control_request control_command control control_report request report cancel cancel_report "
+               "cancel_confirm cancel_confirm_report abnormal_report")
 
 DEFAULT = (    # code|name|name_ja|class (CTRL_REQ ..)|answers: a message type a line
     "7020|restart request|再開始要求|1|\n"  # seed 3.3.4 A(b)
@@ -117,25 +118,6 @@ _REC = const(6)     # index record: code (2 bytes), class, first answer, answer 
 CatalogueError = _layout.RegistryError
 
 
-def _class_of(name):
-    for c in range(1, len(CLASS_NAMES)):
-        if CLASS_NAMES[c] == name:
-            return c
-    return None
-
-
-def table(rows):
-    """rows as a tuple of rows: DEFAULT (text) split line by line, any other table as it is."""
-    if not isinstance(rows, str):
-        return rows
-    out = []
-    for line in rows.split("\n"):
-        if line:
-            c, en, ja, k, a = line.split("|")
-            out.append((c, en, ja, int(k), tuple(a.split())))
-    return tuple(out)
-
-
 class Catalogue:
     """Message types by number. `cls(n)` -> class (0 if unknown: not listed); `answers(req, rep)` is True when
     message type `rep` answers `req` (both as ints, -1 for "not numeric"); `reply[cls]`: the
@@ -162,7 +144,7 @@ class Catalogue:
             if not _layout.is_code(code):
                 raise CatalogueError("message_types: code %r must be 4 digits" % (code,))
             cls = row[_C_CLS]
-            if not isinstance(cls, int) or not 0 < cls < len(CLASS_NAMES):
+            if not isinstance(cls, int) or not 0 < cls <= ABNORMAL:
                 raise CatalogueError("message_types: %s has an unknown class" % code)
             for a in row[_C_ANS]:
                 if not _layout.is_code(a):
@@ -203,7 +185,7 @@ class Catalogue:
                     raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, row[_C_CODE]))
         for cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP):
             if reply[cls] is None:
-                raise CatalogueError("message_types: no %s message type" % CLASS_NAMES[cls])
+                raise CatalogueError("message_types: no %s message type" % CLASS_NAMES.split()[cls - 1])
         self.reply = tuple(reply)
 
     def _find(self, n):
@@ -243,6 +225,7 @@ def from_list(items):
     """Catalogue from its JSON form: [{"code", "name", "name_ja", "class", "answers"}, ...]."""
     if not isinstance(items, list) or not items:
         raise CatalogueError("message_types: must be a non-empty list")
+    names = CLASS_NAMES.split()
     rows = []
     for i, it in enumerate(items):
         if not isinstance(it, dict):
@@ -251,10 +234,10 @@ def from_list(items):
             if k not in ("code", "name", "name_ja", "class", "answers"):
                 raise CatalogueError("message_types[%d]: unknown key %s" % (i, k))
         code = it.get("code")
-        cls = _class_of(it.get("class"))
-        if cls is None:
-            raise CatalogueError("message_types[%d]: class must be one of %s"
-                                 % (i, ", ".join(CLASS_NAMES[1:])))
+        cls = it.get("class")
+        if cls not in names:
+            raise CatalogueError("message_types[%d]: class must be one of %s" % (i, ", ".join(names)))
+        cls = names.index(cls) + 1
         name = it.get("name", "")
         ja = it.get("name_ja", "")
         ans = it.get("answers", [])

@@ -51,6 +51,19 @@ def digits(n, width):
     return b"0" * (width - len(s)) + s
 
 
+def table(rows):
+    """A catalogue's rows as a tuple of rows (code, name_en, name_ja, class, answers): the
+    default catalogue's text (catalogue.DEFAULT) split line by line, any other table as it is.
+    A tool's (set-up, tests): the unit's checks read only the catalogue's index."""
+    if not isinstance(rows, str):
+        return rows
+    out = []
+    for line in rows.split("\n"):
+        if line:
+            c, en, ja, k, a = line.split("|")
+            out.append((c, en, ja, int(k), tuple(a.split())))
+    return tuple(out)
+
 class Roles:
     """Classifies center telegrams (63-byte header) by message type for the 3.3.1 tables."""
 
@@ -77,7 +90,7 @@ class Roles:
         # class and answers of each message type by number (the catalogue's, as dicts for speed)
         self._cls = {}
         self._ans = {}
-        rows = _cat.table(self.cat.rows)      # DEFAULT's text split (a tool: allocation is fine)
+        rows = table(self.cat.rows)      # DEFAULT's text split (a tool: allocation is fine)
         by_code = {}
         for row in rows:
             n = int(row[_C_CODE])
