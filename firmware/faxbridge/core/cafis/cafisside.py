@@ -9,7 +9,6 @@ from . import catalogue as _cat
 from . import verdict as _verdict
 from . import errors as _errors
 from . import registry as _registry
-from . import report as _report
 from . import principles as _p
 from . import roles as _roles
 from .dest import Pending
@@ -61,7 +60,7 @@ class Cafis:
         ro = self.roles
         v = _verdict.Verdict().set(_verdict.ABNORMAL, code, rule, None, None, None, _errors.ABN,
                                   ro.cat.reply[_cat.ABNORMAL], False)
-        return _report.build(ro.lay.hlen, bytes(ro.lay.at("msg_type") + ro.lay.at("trailer_len")), tg, v)
+        return v.report(ro.lay.hlen, bytes(ro.lay.at("msg_type") + ro.lay.at("trailer_len")), tg)
 
     def _set_fault(self, center, fault):
         self.view(center).fault = fault

@@ -76,10 +76,8 @@ class Checker:
         self.cat = reg.catalogue
         self.cl = cl = reg.center_layout
         self.tl = tl = reg.terminal_layout
-        from . import report
         from . import routes
         self.routes = routes.Routes(reg)
-        self._build = report.build
         from .verdict import Verdict
         self.v = Verdict().set("accept", None, None, None, None, None, None, None, False)
         self.ix, self.rows = tab.compiled(cl, tl)
@@ -202,5 +200,5 @@ class Checker:
         return self.v.set("accept", None, None, None, tab.SECTIONS[sec][_SEC_NAME], None, None, None, sec >= _S_EF)
 
     def report(self, buf, verdict, out=None):
-        """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see report.build."""
-        return self._build(self.cl.hlen, self.ix, buf, verdict, out)
+        """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see Verdict.report."""
+        return verdict.report(self.cl.hlen, self.ix, buf, out)

@@ -287,7 +287,7 @@ SECTIONS = (
 _CROW = const(4)
 # ix's offsets, private (no module name each: checks.py and outbound.py have their own consts
 # for those they read, _AT_MT .. _AT_SPANS, and test_cafis_checks checks them against this text)
-_AT_MT = const(0)       # msg_type, then trailer_len: report.build reads these 4 bytes
+_AT_MT = const(0)       # msg_type, then trailer_len: Verdict.report reads these 4 bytes
 _AT_ROUTE = const(4)    # (2: trailer_len)
 _AT_SEQ = const(6)
 _AT_DST = const(8)
