@@ -667,7 +667,10 @@ def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
     for k in ("_CANCEL", "_CANCEL_REP", "_CONFIRM", "_CONFIRM_REP", "_ABNORMAL"):
         assert consts(checks, k + " ")[k] == getattr(catalogue, k[1:]), k
         n += 1
-    assert n == 18, n
+    for k in ("_CMD", "_ORIG", "_FREE"):
+        assert consts(checks, k + " ")[k] == getattr(routes, k[1:]), k
+        n += 1
+    assert n == 21, n
     for name in ("CROW", "W", "_cat", "_routes", "_registry"):
         assert not hasattr(checktab, name), name
     for name in ("cat", "Verdict", "ACCEPT", "ABNORMAL"):

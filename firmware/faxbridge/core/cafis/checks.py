@@ -42,6 +42,7 @@ _CONFIRM_REP = const(10)    # catalogue.CONFIRM_REP
 _ABNORMAL = const(11)   # catalogue.ABNORMAL
 _CMD = const(-1)     # routes.CMD: the slot of a center's last control command
 _ORIG = const(1)     # routes.ORIG: a request the center sent
+_FREE = const(3)     # routes.FREE: a route given back
 # offsets in the compiled ix (checktab's _AT_*, private there: constants here, no lookup per use)
 _AT_MT = const(0)
 _AT_ROUTE = const(4)
@@ -192,11 +193,11 @@ class Checker:
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
         if sec == _S_B:
-            self.routes.free(cen.idx, _CMD)
+            self.routes.open(cen.idx, _CMD, None, 0)      # its command answered
         elif sec == _S_C or sec == _S_FA or sec == _S_FB:
             self.routes.open(cen.idx, slot, buf, _ORIG)
         elif sec == _S_E or sec == _S_EF:
-            self.routes.free(cen.idx, slot)
+            self.routes.open(cen.idx, slot, None, _FREE)  # freed, its header kept
         return self.v.set("accept", None, None, None, tab.SECTIONS[sec][_SEC_NAME], None, None, None, sec >= _S_EF)
 
     def report(self, buf, verdict, out=None):

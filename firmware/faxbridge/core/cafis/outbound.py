@@ -48,7 +48,7 @@ class Checker(checks.Checker):
             return True
         if k == cat.REP or k == cat.CANCEL_REP or k == cat.CONFIRM_REP or k == cat.ABNORMAL:
             if self.routes.state(cen.idx, slot) == rt.ORIG:
-                self.routes.free(cen.idx, slot)
+                self.routes.open(cen.idx, slot, None, rt.FREE)
                 return True
         return False
 
@@ -64,7 +64,7 @@ class Checker(checks.Checker):
         if slot < 0 or self.routes.state(cen.idx, slot) != rt.ORIG:
             return None
         k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
-        self.routes.free(cen.idx, slot)
+        self.routes.open(cen.idx, slot, None, rt.FREE)
         if k == cat.CANCEL or k == cat.CONFIRM:
             k = cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP
             return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL_REP else "F(b)",
@@ -76,9 +76,12 @@ class Checker(checks.Checker):
         """The kept header of `center`'s route `route` (memoryview) or None."""
         cen = self.reg.by_id.get(center)
         slot = cen.route_index(route) if cen is not None else -1
-        if slot < 0 or self.routes.state(cen.idx, slot) == rt.NEVER:
+        r = self.routes
+        if slot < 0 or r.state(cen.idx, slot) == rt.NEVER:
             return None
-        return self.routes.kept(cen.idx, slot)
+        g = r._g(cen.idx, slot)         # the slot's block and offset (routes.py): no copy
+        o = (g % r.per) * r.w
+        return memoryview(r.blocks[g // r.per])[o:o + r.w - 1]
 
     # -- registry state changes (the engine of 3.3.1 drives these) ---------------------------------
     def set_center_state(self, center, state):

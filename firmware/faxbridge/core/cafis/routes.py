@@ -54,8 +54,10 @@ class Routes:
 
     def open(self, ci, slot, buf, how):
         """Set the slot's state to `how` and keep buf's header in it: a route ORIG or DEST (in
-        use), FREE (buf None: the header stays, as the route's last telegram); slot CMD: the
-        control command CAFIS sent, how 1 while it waits for the center's report, else 0."""
+        use), FREE (buf None: the header stays, as the route's last telegram; a route not in use
+        stays as it is); slot CMD: the control command CAFIS sent, how 1 while it waits for the
+        center's report, 0 once answered (buf None). The one way to change a slot (no free():
+        a method fewer on the board)."""
         g = self._g(ci, slot)
         w = self.w
         b = self.blocks[g // self.per]
@@ -72,10 +74,6 @@ class Routes:
             for i in range(w - 1):
                 b[o + i] = buf[i]
         b[o + w - 1] = how
-
-    def free(self, ci, slot):
-        """Free a route in use (its header kept); slot CMD: its command is answered."""
-        self.open(ci, slot, None, 0 if slot == CMD else FREE)
 
     def same(self, ci, slot, buf, off, ln):
         """True when buf[off:off+ln] equals the same field of the slot's kept header."""
@@ -96,9 +94,3 @@ class Routes:
         """The digits of a field of the slot's kept header as an int (-1 if not digits)."""
         g = self._g(ci, slot)
         return _layout.num(self.blocks[g // self.per], (g % self.per) * self.w + off, ln)
-
-    def kept(self, ci, slot):
-        """The kept header of a slot (a memoryview into its block; no copy)."""
-        g = self._g(ci, slot)
-        o = (g % self.per) * self.w
-        return memoryview(self.blocks[g // self.per])[o:o + self.w - 1]
