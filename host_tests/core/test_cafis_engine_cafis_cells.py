@@ -157,8 +157,8 @@ def test_with_the_parser_checker_the_checks_decide():
     c.sent(2, "A", center_tel([("route", "0003"), ("cafis_seq", "000001")]))
     effs = c.receive(3, "A", center_tel([("route", "0000"), ("seq", "000000"), ("msg_type", "7020"),
                                          ("dst_co", "       "), ("dst_sub", "    ")], trailer=b""))
-    assert kinds(effs) == ["fault"] and reg.center("A").state == registry.FAULT
+    assert kinds(effs) == ["fault"] and reg.by_id.get("A").state == registry.FAULT
     effs = c.receive(4, "A", center_tel([("route", "0004")]))
     assert kinds(effs) == ["abnormal_report"] and effs[0][4] == "C60"
     c.sent(5, "A", center_tel([("route", "0001"), ("msg_type", "7030"), ("seq", "000000")], trailer=b""))
-    assert reg.center("A").state == registry.ONLINE
+    assert reg.by_id.get("A").state == registry.ONLINE

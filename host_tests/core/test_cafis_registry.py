@@ -19,7 +19,7 @@ def test_example_loads_from_text_bytes_and_dict():
     for src in (d, json.dumps(d), json.dumps(d).encode()):
         reg = registry.load(src)
         assert [c.id for c in reg.centers] == ["A", "B", "C"]
-        a = reg.center("A")
+        a = reg.by_id.get("A")
         assert a.nroutes == 8 and a.route_index(2) == 0 and a.route_index(9) == 7 and a.route_index(10) == -1
         acq, iss2, iss3 = reg.company("ACQ0001"), reg.company("ISS0002"), reg.company("ISS0003")
         assert sorted((acq, iss2, iss3)) == [0, 1, 2] and reg.company("ISS0004") == -1
@@ -50,7 +50,7 @@ def test_example_loads_from_a_stream():
 def test_top_level_name_and_comment_are_free_text():
     d = h.example_dict()
     d["name"] = "field unit 7"
-    assert registry.load(d).center("A") is not None
+    assert registry.load(d).by_id.get("A") is not None
     d["name"] = 7
     assert "registry.name must be a string" in str(raises(registry.RegistryError, registry.load, d))
     for top in ([1], "x", 5):
@@ -75,7 +75,7 @@ def test_company_table_lookups_by_binary_search_in_blocks():
 def test_routes_ranges():
     d = h.example_dict()
     d["centers"][0]["routes"] = ["0020-0029", "0005", "0010-0011"]
-    a = registry.load(d).center("A")
+    a = registry.load(d).by_id.get("A")
     assert a.nroutes == 13
     assert a.route_index(5) == 0 and a.route_index(10) == 1 and a.route_index(11) == 2
     assert a.route_index(20) == 3 and a.route_index(29) == 12 and a.route_index(6) == -1
@@ -88,7 +88,7 @@ def test_a_center_keeps_what_it_holds_in_one_record():
     d = h.example_dict()
     d["centers"][1]["center_ids"] = ["B1", "B2", "B3"]
     reg = registry.load(d)
-    a, b, c = reg.center("A"), reg.center("B"), reg.center("C")
+    a, b, c = reg.by_id.get("A"), reg.by_id.get("B"), reg.by_id.get("C")
     for cen in (a, b, c):
         assert isinstance(cen.rec, bytes)
         assert not [k for k in ("ranges", "center_ids", "services", "serves") if hasattr(cen, k)]
@@ -100,7 +100,7 @@ def test_a_center_keeps_what_it_holds_in_one_record():
     assert b.has_type(200, True) and b.has_type(9320, True) and not b.has_type(200)
     assert c.has_type(100) and c.has_type(100, True) and not c.has_type(200, True) and not c.has_type(200)
     d["centers"][0]["services"] = []
-    assert not registry.load(d).center("A").has_type(100)
+    assert not registry.load(d).by_id.get("A").has_type(100)
 
 
 BAD = (

@@ -35,7 +35,7 @@ def test_route_slots_come_in_blocks_of_at_most_2_kb():
 
 def test_request_opens_report_frees_and_header_is_kept():
     c = h.checker()
-    a = c.reg.center("A").idx
+    a = c.reg.by_id.get("A").idx
     t = center_tel((("route", "0004"),))
     assert c.check(t, "center", "A").kind == "accept"
     assert c.routes.state(a, 2) == routes.ORIG and c.routes.busy(a) == 1
@@ -50,12 +50,12 @@ def test_request_opens_report_frees_and_header_is_kept():
 
 def test_sent_requests_open_destination_routes_and_fill_the_center():
     c = h.checker()
-    b = c.reg.center("B").idx
+    b = c.reg.by_id.get("B").idx
     for i, r in enumerate(("0100", "0101", "0102", "0103")):
         assert c.routes.busy(b) == i
         assert c.sent(h.forwarded((("route", r),)), "B")
         assert c.routes.busy(b) == i + 1
-    assert c.routes.busy(b) == c.reg.center("B").nroutes
+    assert c.routes.busy(b) == c.reg.by_id.get("B").nroutes
     # sending again on a busy route does not count twice
     c.sent(h.forwarded(), "B")
     assert c.routes.busy(b) == 4
@@ -74,7 +74,7 @@ def test_sent_ignores_short_unknown_and_control_routes():
     assert not c.sent(center_tel((("msg_type", "1234"),)), "A")
     assert h.snapshot(c.routes) == before
     assert c.sent(center_tel((("route", "0001"), ("msg_type", "8000"))), "A")
-    assert c.routes.state(c.reg.center("A").idx, routes.CMD) == 1
+    assert c.routes.state(c.reg.by_id.get("A").idx, routes.CMD) == 1
 
 
 def test_snapshot_changes_with_state():

@@ -64,7 +64,7 @@ class Cafis:
 
     def _set_fault(self, center, fault):
         self.view(center).fault = fault
-        if self.checker is not None and self.reg is not None and self.reg.center(center) is not None:
+        if self.checker is not None and self.reg is not None and self.reg.by_id.get(center) is not None:
             self.checker.set_center_state(center, _registry.FAULT if fault else _registry.ONLINE)
 
     def row(self, center, route=None):

@@ -74,7 +74,7 @@ class Member:
     def __init__(self, config=None, registry=None, center=None, hooks=None, roles=None):
         self.cfg = config if isinstance(config, Config) else Config(config)
         self.reg = registry
-        self.cen = registry.center(center) if (registry is not None and center is not None) else None
+        self.cen = registry.by_id.get(center) if (registry is not None and center is not None) else None
         self.roles = roles or _roles_for(registry)
         if hooks is None:
             hooks = _dest.hooks_from_registry(registry, self.cen) if registry is not None else _dest.Hooks()

@@ -168,9 +168,6 @@ class Registry:
         self.centers = []
         self.by_id = {}
 
-    def center(self, cid):
-        return self.by_id.get(cid)
-
     def company(self, code):
         """Index of the company registered as `code` (str), or -1."""
         b = code.encode()
