@@ -17,8 +17,8 @@ from . import checktab as tab
 from . import layout as _lay
 
 # Each module-level name is a slot of the module's table when frozen: the verdict kinds
-# ("accept", "discard", "abnormal_report", "terminal_error"), ABN ("異常報告") and
-# CANCEL_REPORT_CODES are written here as the literals verdict.py names (a str constant also
+# ("accept", "discard", "abnormal_report", "terminal_error"), errors.ABN ("異常報告") and
+# errors.CANCEL_REPORT_CODES are written here as literals (a str constant also
 # loads without a lookup); routes.CMD / ORIG below as _CMD / _ORIG, the catalogue's classes as
 # _CANCEL .. _ABNORMAL (test_cafis_checks compares them with catalogue.py's).
 

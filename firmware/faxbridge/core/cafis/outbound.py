@@ -11,7 +11,8 @@ from . import catalogue as cat
 from . import checks
 from . import layout as _lay
 from . import routes as rt
-from .verdict import ABN, ABNORMAL
+from .errors import ABN
+from .verdict import ABNORMAL
 
 _AT_MT = const(0)       # offsets in the compiled ix (checktab's _AT_MT, _AT_ROUTE)
 _AT_ROUTE = const(4)

@@ -5,14 +5,12 @@ errors.guidance(v.code, v.fault), and the unit never loads it (the board's impor
 not reach it)."""
 
 # The four kinds are "accept", "discard", "abnormal_report" and "terminal_error" (Verdict.kind).
-# Named here: the two the engine compares against (cafisside, through checks); the checks write
-# the others as literals (each module-level name is a slot of the module's table when frozen).
+# Named here: the two the engine compares against (cafisside); the checks write all four as
+# literals (each module-level name is a slot of the module's table when frozen). The response
+# 異常報告 and the codes 取消報告 / 取消確認報告 carry (表 3.3.5-2 注) are errors.ABN and
+# errors.CANCEL_REPORT_CODES (tools only); the checks write them as literals too.
 ACCEPT = "accept"
 ABNORMAL = "abnormal_report"
-
-ABN = "異常報告"      # the response telegram of 表 3.3.5-1 and of most rows of 表 3.3.5-2
-# (注) of 表 3.3.5-2: 取消報告 / 取消確認報告 carry these codes instead of an 異常報告.
-CANCEL_REPORT_CODES = ("C13", "C14", "C50")
 
 
 class Verdict:
