@@ -206,15 +206,15 @@ def test_deployment_layout_and_catalogue():
 
 def test_catalogue_default_rows():
     cat = catalogue.Catalogue()
-    assert cat.cls(7020) == catalogue.CTRL_REQ and cat.cls(720) == catalogue.CTRL_REQ
-    assert cat.cls(9210) == catalogue.CTRL_BOTH and cat.answers(9210, 9211)
+    assert cat.cls(7020) == roles.CTRL_REQ and cat.cls(720) == roles.CTRL_REQ
+    assert cat.cls(9210) == roles.CTRL_BOTH and cat.answers(9210, 9211)
     assert cat.answers(100, 110) and cat.answers(100, 120) and not cat.answers(100, 210)
     assert cat.answers(9120, 9110) and cat.answers(9320, 9310) and not cat.answers(-1, 110)
-    assert cat.reply[catalogue.ABNORMAL] == b"9900" and cat.cls(1234) == 0
-    raises(catalogue.CatalogueError, catalogue.Catalogue, (("12a4", "x", "x", catalogue.REQ, ()),))
+    assert cat.reply[roles.ABNORMAL] == b"9900" and cat.cls(1234) == 0
+    raises(catalogue.CatalogueError, catalogue.Catalogue, (("12a4", "x", "x", roles.REQ, ()),))
     rows = roles.table(catalogue.DEFAULT)
-    assert len(rows) == 30 and rows[0] == ("7020", "restart request", "再開始要求", catalogue.CTRL_REQ, ())
-    assert rows[14] == ("0100", "authorization request", "オーソリ要求", catalogue.REQ, ("0110", "0120"))
+    assert len(rows) == 30 and rows[0] == ("7020", "restart request", "再開始要求", roles.CTRL_REQ, ())
+    assert rows[14] == ("0100", "authorization request", "オーソリ要求", roles.REQ, ("0110", "0120"))
     assert roles.table(rows) is rows
     raises(catalogue.CatalogueError, catalogue.Catalogue, rows + (rows[0],))
 
@@ -252,8 +252,8 @@ def test_the_default_catalogue_index_is_the_constants():
     default = catalogue.Catalogue()
     assert built.rows is not catalogue.DEFAULT and default.rows is catalogue.DEFAULT
     assert (bytes(built._ix), bytes(built._ans), built.reply) == (default._ix, default._ans, default.reply)
-    assert default.reply[catalogue.ABNORMAL + 1 + catalogue.CONFIRM_REP] == "取消確認報告"
-    assert default.reply[catalogue.ABNORMAL] == b"9900" and default.reply[catalogue.CANCEL_REP] == b"9110"
+    assert default.reply[roles.ABNORMAL + 1 + roles.CONFIRM_REP] == "取消確認報告"
+    assert default.reply[roles.ABNORMAL] == b"9900" and default.reply[roles.CANCEL_REP] == b"9110"
     for row in rows:
         code, _, _, cls, answers = row          # a row: code, name, name_ja, class, answers
         n = int(code)
@@ -264,11 +264,12 @@ def test_the_default_catalogue_index_is_the_constants():
             assert default.answers(n, int(a))
 
 
-def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_21_names():
+def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_10_names():
     """The row cells' names are private in catalogue.py (no module name each) and roles.py, the
     tool that reads rows, names them with its own constants: they must agree, and name the cells
-    of a row as roles.table() gives it. On MicroPython the module keeps 21 names (table() and
-    _class_of gone: the first a tool's, in roles.py; the second written out in from_list)."""
+    of a row as roles.table() gives it; the classes (CTRL_REQ .. ABNORMAL) are private there too and
+    roles.py names them for the tools: they must agree. On MicroPython the module keeps 10 names
+    (table() a tool's, in roles.py; _class_of written out in from_list; the classes private)."""
     import sys
     cat = consts(catalogue, "_C_")
     own = consts(roles, "_C_")
@@ -278,7 +279,14 @@ def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_21
         assert own[k] == cat[k], (k, own[k], cat[k])
     row = roles.table(catalogue.DEFAULT)[0]
     assert (row[cat["_C_CODE"]], row[cat["_C_EN"]], row[cat["_C_CLS"]], row[cat["_C_ANS"]]) == (
-        "7020", "restart request", catalogue.CTRL_REQ, ())
+        "7020", "restart request", roles.CTRL_REQ, ())
     assert row[cat["_C_JA"]] == "再開始要求"
     if sys.implementation.name == "micropython":
-        assert len(catalogue.__dict__) <= 21, sorted(catalogue.__dict__)
+        assert len(catalogue.__dict__) <= 10, sorted(catalogue.__dict__)
+    cls = consts(catalogue, "_")
+    names = ("CTRL_REQ", "CTRL_CMD", "CTRL_BOTH", "CTRL_REP", "REQ", "REP", "CANCEL", "CANCEL_REP", "CONFIRM",
+             "CONFIRM_REP", "ABNORMAL")
+    for i, k in enumerate(names):
+        assert cls["_" + k] == getattr(roles, k) == i + 1, k       # CLASS_NAMES's order, from 1
+        assert not hasattr(catalogue, k), k
+    assert len(catalogue.CLASS_NAMES.split()) == len(names)

@@ -5,7 +5,6 @@ outstanding towards it or the center's fault. Used by `cafis-check --session` to
 captured traffic and by tests; the unit itself runs engine.Member. Effects have the same
 shape as the member engine's: (kind, route, data, rule, extra).
 """
-from . import catalogue as _cat
 from . import verdict as _verdict
 from . import errors as _errors
 from . import registry as _registry
@@ -59,7 +58,7 @@ class Cafis:
         """The abnormal report for `tg` with `code`, built by the parser's report builder."""
         ro = self.roles
         v = _verdict.Verdict().set(_verdict.ABNORMAL, code, rule, None, None, None, _errors.ABN,
-                                  ro.cat.reply[_cat.ABNORMAL], False)
+                                  ro.cat.reply[_roles.ABNORMAL], False)
         return v.report(ro.lay.hlen, bytes(ro.lay.at("msg_type") + ro.lay.at("trailer_len")), tg)
 
     def _set_fault(self, center, fault):

@@ -11,21 +11,23 @@ from micropython import const
 
 from . import layout as _layout
 
-# Classes of telegram (what a message type is).
-CTRL_REQ = const(1)     # control request, member -> CAFIS (route 0000)
-CTRL_CMD = const(2)     # control command, CAFIS -> member
-CTRL_BOTH = const(3)    # control telegram that goes either way (9210)
-CTRL_REP = const(4)     # control report, member's answer to a command (route 0001)
-REQ = const(5)          # general request
-REP = const(6)          # general report (incl. reject reports ××拒否報告)
-CANCEL = const(7)       # 取消（再）指令
-CANCEL_REP = const(8)   # 取消報告
-CONFIRM = const(9)      # 取消確認（再）指令
-CONFIRM_REP = const(10)  # 取消確認報告
-ABNORMAL = const(11)    # 異常報告
+# Classes of telegram (what a message type is), private (no module name each: the board's
+# checks name the ones they compare with their own constants); roles.py names them for the tools
+# (roles.REQ ..) and test_cafis_registry compares the two.
+_CTRL_REQ = const(1)     # control request, member -> CAFIS (route 0000)
+_CTRL_CMD = const(2)     # control command, CAFIS -> member
+_CTRL_BOTH = const(3)    # control telegram that goes either way (9210)
+_CTRL_REP = const(4)     # control report, member's answer to a command (route 0001)
+_REQ = const(5)          # general request
+_REP = const(6)          # general report (incl. reject reports ××拒否報告)
+_CANCEL = const(7)       # 取消（再）指令
+_CANCEL_REP = const(8)   # 取消報告
+_CONFIRM = const(9)      # 取消確認（再）指令
+_CONFIRM_REP = const(10)  # 取消確認報告
+_ABNORMAL = const(11)    # 異常報告
 
 # the classes' names in the registry's "message_types" (docs/cafis.md), class CTRL_REQ first:
-# CLASS_NAMES.split()[REQ - 1] (one str: a constant tuple would load as one heap object a name)
+# CLASS_NAMES.split()[_REQ - 1] (one str: a constant tuple would load as one heap object a name)
 CLASS_NAMES = ("control_request control_command control control_report request report cancel cancel_report "
                "cancel_confirm cancel_confirm_report abnormal_report")
 
@@ -121,7 +123,7 @@ CatalogueError = _layout.RegistryError
 class Catalogue:
     """Message types by number. `cls(n)` -> class (0 if unknown: not listed); `answers(req, rep)` is True when
     message type `rep` answers `req` (both as ints, -1 for "not numeric"); `reply[cls]`: the
-    message type (bytes) of the reply classes 異常報告, 取消報告, 取消確認報告, `reply[ABNORMAL + 1 +
+    message type (bytes) of the reply classes 異常報告, 取消報告, 取消確認報告, `reply[_ABNORMAL + 1 +
     cls]` its name (read per verdict: no allocation; no attribute more). The rows stay as given (the default ones are
     not copied); what the checks look up per telegram is one sorted index in bytes, searched in
     place."""
@@ -134,8 +136,8 @@ class Catalogue:
         self.rows = rows if isinstance(rows, tuple) else tuple(rows)
         if len(self.rows) > 255:
             raise CatalogueError("message_types: at most 255 message types")
-        reply = [None] * (2 * ABNORMAL + 2)     # by class: the message type (bytes) of a reply class,
-        # then by ABNORMAL + 1 + class its name_ja
+        reply = [None] * (2 * _ABNORMAL + 2)     # by class: the message type (bytes) of a reply class,
+        # then by _ABNORMAL + 1 + class its name_ja
         order = []
         nans = 0
         for i in range(len(self.rows)):
@@ -144,16 +146,16 @@ class Catalogue:
             if not _layout.is_code(code):
                 raise CatalogueError("message_types: code %r must be 4 digits" % (code,))
             cls = row[_C_CLS]
-            if not isinstance(cls, int) or not 0 < cls <= ABNORMAL:
+            if not isinstance(cls, int) or not 0 < cls <= _ABNORMAL:
                 raise CatalogueError("message_types: %s has an unknown class" % code)
             for a in row[_C_ANS]:
                 if not _layout.is_code(a):
                     raise CatalogueError("message_types: %s: answer %r must be 4 digits" % (code, a))
             nans += len(row[_C_ANS])
             order.append((int(code), i))
-            if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and reply[cls] is None:
+            if cls in (_ABNORMAL, _CANCEL_REP, _CONFIRM_REP) and reply[cls] is None:
                 reply[cls] = code.encode()      # the first of its class in the table
-                reply[ABNORMAL + 1 + cls] = row[_C_JA]
+                reply[_ABNORMAL + 1 + cls] = row[_C_JA]
         if nans > 255:
             raise CatalogueError("message_types: at most 255 answers in all")
         order.sort()
@@ -183,7 +185,7 @@ class Catalogue:
             for a in row[_C_ANS]:
                 if self._find(int(a)) < 0:
                     raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, row[_C_CODE]))
-        for cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP):
+        for cls in (_ABNORMAL, _CANCEL_REP, _CONFIRM_REP):
             if reply[cls] is None:
                 raise CatalogueError("message_types: no %s message type" % CLASS_NAMES.split()[cls - 1])
         self.reply = tuple(reply)

@@ -7,9 +7,9 @@ follows main.py's imports, and none reaches it.
 """
 from micropython import const
 
-from . import catalogue as cat
 from . import checks
 from . import layout as _lay
+from . import roles as _ro
 from . import routes as rt
 from .errors import ABN
 from .verdict import ABNORMAL
@@ -37,17 +37,17 @@ class Checker(checks.Checker):
         if cen is None or n < self.cl.hlen:
             return False
         k = self.cat.cls(_lay.num(buf, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
-        if k == cat.CTRL_CMD or k == cat.CTRL_BOTH:
+        if k == _ro.CTRL_CMD or k == _ro.CTRL_BOTH:
             self.routes.open(cen.idx, rt.CMD, buf, 1)
             return True
         route = _lay.num(buf, self.ix[_AT_ROUTE], self.ix[_AT_ROUTE + 1])
         slot = cen.route_index(route) if route > 1 else -1
         if slot < 0:
             return False
-        if k == cat.REQ or k == cat.CANCEL or k == cat.CONFIRM:
+        if k == _ro.REQ or k == _ro.CANCEL or k == _ro.CONFIRM:
             self.routes.open(cen.idx, slot, buf, rt.DEST)
             return True
-        if k == cat.REP or k == cat.CANCEL_REP or k == cat.CONFIRM_REP or k == cat.ABNORMAL:
+        if k == _ro.REP or k == _ro.CANCEL_REP or k == _ro.CONFIRM_REP or k == _ro.ABNORMAL:
             if self.routes.state(cen.idx, slot) == rt.ORIG:
                 self.routes.open(cen.idx, slot, None, rt.FREE)
                 return True
@@ -66,12 +66,12 @@ class Checker(checks.Checker):
             return None
         k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
         self.routes.open(cen.idx, slot, None, rt.FREE)
-        if k == cat.CANCEL or k == cat.CONFIRM:
-            k = cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP
-            return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL_REP else "F(b)",
-                              None, self.cat.reply[cat.ABNORMAL + 1 + k], self.cat.reply[k], True)
+        if k == _ro.CANCEL or k == _ro.CONFIRM:
+            k = _ro.CANCEL_REP if k == _ro.CANCEL else _ro.CONFIRM_REP
+            return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == _ro.CANCEL_REP else "F(b)",
+                              None, self.cat.reply[_ro.ABNORMAL + 1 + k], self.cat.reply[k], True)
         return self.v.set(ABNORMAL, "C50", "3.3.5-1 C50", "経路番号", "C", None, ABN,
-                          self.cat.reply[cat.ABNORMAL], False)
+                          self.cat.reply[_ro.ABNORMAL], False)
 
     def kept(self, center, route):
         """The kept header of `center`'s route `route` (memoryview) or None."""

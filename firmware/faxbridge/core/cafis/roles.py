@@ -11,6 +11,20 @@ from micropython import const
 from . import catalogue as _cat
 from . import layout as _layout
 
+# the catalogue's classes (catalogue.py's _CTRL_REQ .. _ABNORMAL, private there: the tools read
+# them here; test_cafis_registry compares)
+CTRL_REQ = const(1)     # control request, member -> CAFIS (route 0000)
+CTRL_CMD = const(2)     # control command, CAFIS -> member
+CTRL_BOTH = const(3)    # control telegram that goes either way (9210)
+CTRL_REP = const(4)     # control report, member's answer to a command (route 0001)
+REQ = const(5)          # general request
+REP = const(6)          # general report (incl. reject reports ××拒否報告)
+CANCEL = const(7)       # 取消（再）指令
+CANCEL_REP = const(8)   # 取消報告
+CONFIRM = const(9)      # 取消確認（再）指令
+CONFIRM_REP = const(10)  # 取消確認報告
+ABNORMAL = const(11)    # 異常報告
+
 # a catalogue row's cells (catalogue.py's _C_*, private there; test_cafis_registry compares)
 _C_CODE = const(0)
 _C_EN = const(1)
@@ -109,10 +123,10 @@ class Roles:
         # reject report (××拒否報告) of each general request: the answer named "reject"
         self.reject = {}
         for row in rows:
-            if row[_C_CLS] == _cat.REQ:
+            if row[_C_CLS] == REQ:
                 for a in row[_C_ANS]:
                     e = by_code.get(int(a))
-                    if e is not None and e[_C_CLS] == _cat.REP and "reject" in e[_C_EN]:
+                    if e is not None and e[_C_CLS] == REP and "reject" in e[_C_EN]:
                         self.reject[int(row[_C_CODE])] = a.encode()
 
     # ---- fields -----------------------------------------------------------------------------
@@ -168,13 +182,13 @@ class Roles:
                 return K_CONFIRM
             return r
         c = self._cls.get(n, 0)
-        if c == _cat.REQ:
+        if c == REQ:
             return K_REQUEST
-        if c == _cat.CANCEL:
+        if c == CANCEL:
             return K_CANCEL
-        if c == _cat.CONFIRM:
+        if c == CONFIRM:
             return K_CONFIRM
-        if c in (_cat.REP, _cat.CTRL_REP, _cat.CANCEL_REP, _cat.CONFIRM_REP, _cat.ABNORMAL):
+        if c in (REP, CTRL_REP, CANCEL_REP, CONFIRM_REP, ABNORMAL):
             return K_REPORT
         return K_UNKNOWN
 
@@ -188,7 +202,7 @@ class Roles:
         b = self.mtype(got)
         if b in self._ans.get(a, ()):
             return True
-        if self._cls.get(b) == _cat.ABNORMAL and self._cls.get(a) in (_cat.REQ, _cat.CANCEL, _cat.CONFIRM):
+        if self._cls.get(b) == ABNORMAL and self._cls.get(a) in (REQ, CANCEL, CONFIRM):
             return True
         return False
 
