@@ -653,14 +653,18 @@ def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
     """checktab and checks name the catalogue classes, route states and registry states they
     compare against with private constants of their own (no module name, no lookup per row):
     each must equal the public constant of the module it stands for."""
-    from faxbridge.core.cafis import catalogue, routes
+    from faxbridge.core.cafis import catalogue, outbound, routes
     cls = consts(catalogue, "_")            # the catalogue's classes are private there too
     n = 0
     for k, v in consts(checktab, "_CL_").items():
         assert cls["_" + k[4:]] == v, (k, v)
         n += 1
+    rts = consts(routes, "_")               # the slot states are private there too
     for k, v in consts(checktab, "_RT_").items():
-        assert getattr(routes, k[4:]) == v, (k, v)
+        assert rts["_" + k[4:]] == v, (k, v)
+        n += 1
+    for k, v in consts(outbound, "_R_").items():
+        assert rts["_" + k[3:]] == v, (k, v)
         n += 1
     for k, v in consts(checktab, "_ST_").items():
         assert getattr(registry, k[4:]) == v, (k, v)
@@ -669,9 +673,11 @@ def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
         assert consts(checks, k + " ")[k] == cls[k], k
         n += 1
     for k in ("_CMD", "_ORIG", "_FREE"):
-        assert consts(checks, k + " ")[k] == getattr(routes, k[1:]), k
+        assert consts(checks, k + " ")[k] == rts[k], k
         n += 1
-    assert n == 21, n
+    assert n == 26, n
+    for name in ("NEVER", "ORIG", "DEST", "FREE", "CMD"):
+        assert not hasattr(routes, name), name
     for name in ("CROW", "W", "_cat", "_routes", "_registry"):
         assert not hasattr(checktab, name), name
     for name in ("cat", "Verdict", "ACCEPT", "ABNORMAL"):

@@ -2,9 +2,11 @@
 import cafis_helpers as h
 from cafis_helpers import center_tel
 
-from support import raises
+from support import consts, raises
 
 from faxbridge.core.cafis import registry, routes
+
+R = consts(routes, "_")      # the slot states (private in routes.py)
 
 
 def test_route_memory_is_preallocated_per_route_held():
@@ -38,12 +40,12 @@ def test_request_opens_report_frees_and_header_is_kept():
     a = c.reg.by_id.get("A").idx
     t = center_tel((("route", "0004"),))
     assert c.check(t, "center", "A").kind == "accept"
-    assert c.routes.state(a, 2) == routes.ORIG and c.routes.busy(a) == 1
+    assert c.routes.state(a, 2) == R["_ORIG"] and c.routes.busy(a) == 1
     assert bytes(c.kept("A", 4)) == t[:63]
     # an answer on another route frees nothing
     assert not c.sent(center_tel((("route", "0005"), ("msg_type", "0110"))), "A")
     assert c.sent(center_tel((("route", "0004"), ("msg_type", "9900")), trailer=b"C58"), "A")
-    assert c.routes.state(a, 2) == routes.FREE and c.routes.busy(a) == 0
+    assert c.routes.state(a, 2) == R["_FREE"] and c.routes.busy(a) == 0
     assert bytes(c.kept("A", 4)) == t[:63]          # kept as the route's last telegram
     assert c.kept("A", 5) is None and c.kept("A", 99) is None and c.kept("Q", 4) is None
 
@@ -74,7 +76,7 @@ def test_sent_ignores_short_unknown_and_control_routes():
     assert not c.sent(center_tel((("msg_type", "1234"),)), "A")
     assert h.snapshot(c.routes) == before
     assert c.sent(center_tel((("route", "0001"), ("msg_type", "8000"))), "A")
-    assert c.routes.state(c.reg.by_id.get("A").idx, routes.CMD) == 1
+    assert c.routes.state(c.reg.by_id.get("A").idx, R["_CMD"]) == 1
 
 
 def test_snapshot_changes_with_state():

@@ -10,10 +10,14 @@ from micropython import const
 from . import checks
 from . import layout as _lay
 from . import roles as _ro
-from . import routes as rt
 from .errors import ABN
 from .verdict import ABNORMAL
 
+_R_NEVER = const(0)     # routes.py's slot states (private there; test_cafis_checks compares)
+_R_ORIG = const(1)
+_R_DEST = const(2)
+_R_FREE = const(3)
+_R_CMD = const(-1)
 _AT_MT = const(0)       # offsets in the compiled ix (checktab's _AT_MT, _AT_ROUTE)
 _AT_ROUTE = const(4)
 
@@ -38,18 +42,18 @@ class Checker(checks.Checker):
             return False
         k = self.cat.cls(_lay.num(buf, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
         if k == _ro.CTRL_CMD or k == _ro.CTRL_BOTH:
-            self.routes.open(cen.idx, rt.CMD, buf, 1)
+            self.routes.open(cen.idx, _R_CMD, buf, 1)
             return True
         route = _lay.num(buf, self.ix[_AT_ROUTE], self.ix[_AT_ROUTE + 1])
         slot = cen.route_index(route) if route > 1 else -1
         if slot < 0:
             return False
         if k == _ro.REQ or k == _ro.CANCEL or k == _ro.CONFIRM:
-            self.routes.open(cen.idx, slot, buf, rt.DEST)
+            self.routes.open(cen.idx, slot, buf, _R_DEST)
             return True
         if k == _ro.REP or k == _ro.CANCEL_REP or k == _ro.CONFIRM_REP or k == _ro.ABNORMAL:
-            if self.routes.state(cen.idx, slot) == rt.ORIG:
-                self.routes.open(cen.idx, slot, None, rt.FREE)
+            if self.routes.state(cen.idx, slot) == _R_ORIG:
+                self.routes.open(cen.idx, slot, None, _R_FREE)
                 return True
         return False
 
@@ -62,10 +66,10 @@ class Checker(checks.Checker):
         if cen is None:
             return None
         slot = cen.route_index(route)
-        if slot < 0 or self.routes.state(cen.idx, slot) != rt.ORIG:
+        if slot < 0 or self.routes.state(cen.idx, slot) != _R_ORIG:
             return None
         k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
-        self.routes.open(cen.idx, slot, None, rt.FREE)
+        self.routes.open(cen.idx, slot, None, _R_FREE)
         if k == _ro.CANCEL or k == _ro.CONFIRM:
             k = _ro.CANCEL_REP if k == _ro.CANCEL else _ro.CONFIRM_REP
             return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == _ro.CANCEL_REP else "F(b)",
@@ -78,7 +82,7 @@ class Checker(checks.Checker):
         cen = self.reg.by_id.get(center)
         slot = cen.route_index(route) if cen is not None else -1
         r = self.routes
-        if slot < 0 or r.state(cen.idx, slot) == rt.NEVER:
+        if slot < 0 or r.state(cen.idx, slot) == _R_NEVER:
             return None
         g = r._g(cen.idx, slot)         # the slot's block and offset (routes.py): no copy
         o = (g % r.per) * r.w
