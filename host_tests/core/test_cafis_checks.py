@@ -3,7 +3,7 @@ import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel, check_v
 from support import consts
 
-from faxbridge.core.cafis import checks, checktab, registry
+from faxbridge.core.cafis import checks, checktab, outbound, registry
 
 _W = consts(checktab, "_W ")["_W"]     # a content row's width (private in checktab)
 AB = "abnormal_report"
@@ -469,7 +469,7 @@ def test_table_6_fault_request_reports():
         check_v(v, AB, code, "3.3.4-6 #%d" % (4 if code == "C13" else 5), "被仕向センタ")
         assert v.handling == "3.3.4-7 #4" and v.response == "取消報告" and v.reply == b"9110"
         c = _opened()
-        change_state = registry.FAULT if code == "C13" else registry.SUSPENDED
+        change_state = outbound.FAULT if code == "C13" else outbound.SUSPENDED
         c.set_center_state("B", change_state)
         v = _cx(c, (), CONFIRM)
         assert v.code == code and v.response == "取消確認報告" and v.reply == b"9310"
@@ -481,7 +481,7 @@ def test_table_6_fault_request_reports():
 def test_table_7_row_1_control_discarded_state_kept():
     c = h.checker()
     c.sent(_cmd(), "A")
-    c.set_cafis_state(registry.CAFIS_FAULT)
+    c.set_cafis_state(outbound.CAFIS_FAULT)
     before = h.snapshot(c.routes)
     v = _ctl(c)
     check_v(v, DI, None, "3.3.4-6 #8", "CAFISセンタ")
@@ -489,25 +489,25 @@ def test_table_7_row_1_control_discarded_state_kept():
     v = c.check(_cmd((("msg_type", "7001"),)), "center", "A")
     check_v(v, DI, None, "3.3.4-6 #8", "CAFISセンタ")
     assert v.handling == "3.3.4-7 #1" and h.snapshot(c.routes) == before
-    c.set_cafis_state(registry.CAFIS_ONLINE)
+    c.set_cafis_state(outbound.CAFIS_ONLINE)
     check_v(c.check(_cmd((("msg_type", "7001"),)), "center", "A"), "accept", None, None, None)
 
 
 def test_table_7_rows_3_and_5_reports_discarded_state_kept():
     c = _b()
-    c.set_cafis_state(registry.CAFIS_ENDED)
+    c.set_cafis_state(outbound.CAFIS_ENDED)
     before = h.snapshot(c.routes)
     v = c.check(h.answer(), "center", "B")
     check_v(v, DI, None, "3.3.4-6 #7", "CAFISセンタ")
     assert v.handling == "3.3.4-7 #3" and h.snapshot(c.routes) == before
     c = h.checker()
     c.sent(h.forwarded((("msg_type", "9300"),)), "B")
-    c.set_center_state("B", registry.FAULT)
+    c.set_center_state("B", outbound.FAULT)
     before = h.snapshot(c.routes)
     v = c.check(h.answer((("msg_type", "9310"),)), "center", "B")
     check_v(v, DI, None, "3.3.4-6 #1", "仕向センタ")
     assert v.handling == "3.3.4-7 #5" and h.snapshot(c.routes) == before
-    c.set_center_state("B", registry.ONLINE)
+    c.set_center_state("B", outbound.ONLINE)
     check_v(c.check(h.answer((("msg_type", "9310"),)), "center", "B"), "accept", None, None, None)
 
 
@@ -537,9 +537,9 @@ def test_first_row_in_seed_order_decides():
     # state rows in order: originating center before destination before CAFIS
     c = h.checker(lambda d: (_state("A", "fault")(d), _state("B", "fault")(d), _cafis("ended")(d)))
     check_v(_req(c), AB, "C60", "3.3.4-6 #1", "仕向センタ")
-    c.set_center_state("A", registry.ONLINE)
+    c.set_center_state("A", outbound.ONLINE)
     check_v(_req(c), AB, "C13", "3.3.4-6 #4", "被仕向センタ")
-    c.set_center_state("B", registry.ONLINE)
+    c.set_center_state("B", outbound.ONLINE)
     check_v(_req(c), AB, "C15", "3.3.4-6 #7", "CAFISセンタ")
 
 
@@ -653,7 +653,7 @@ def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
     """checktab and checks name the catalogue classes, route states and registry states they
     compare against with private constants of their own (no module name, no lookup per row):
     each must equal the public constant of the module it stands for."""
-    from faxbridge.core.cafis import catalogue, outbound, routes
+    from faxbridge.core.cafis import catalogue, routes
     cls = consts(catalogue, "_")            # the catalogue's classes are private there too
     n = 0
     for k, v in consts(checktab, "_CL_").items():
@@ -666,8 +666,11 @@ def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
     for k, v in consts(outbound, "_R_").items():
         assert rts["_" + k[3:]] == v, (k, v)
         n += 1
+    sts = consts(registry, "_")             # the center and CAFIS states are private there too
     for k, v in consts(checktab, "_ST_").items():
-        assert getattr(registry, k[4:]) == v, (k, v)
+        assert sts["_" + k[4:]] == v, (k, v)
+        assert getattr(outbound, k[4:]) == v, (k, v)      # the tools' names of them
+        assert not hasattr(registry, k[4:]), k
         n += 1
     for k in ("_CANCEL", "_CANCEL_REP", "_CONFIRM", "_CONFIRM_REP", "_ABNORMAL"):
         assert consts(checks, k + " ")[k] == cls[k], k

@@ -2,7 +2,7 @@
 import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel
 
-from faxbridge.core.cafis import errors, registry
+from faxbridge.core.cafis import errors, outbound
 
 
 def _req(c, changes=(), **kw):
@@ -159,7 +159,7 @@ def test_report_into_preallocated_buffer():
     assert n == 66 and bytes(out[:n]) == t[:43] + b"9110" + t[47:60] + b"003C13"
     assert c.report(t, c.check(terminal_tel(), "terminal"), out) == 0
     assert c.report(t, h.checker().check(h.center_tel(), "center", "A")) is None   # accept: no report
-    assert registry.FAULT == c.reg.by_id["B"].state
+    assert outbound.FAULT == c.reg.by_id["B"].state
 
 
 def test_the_checks_write_errors_abn_and_cancel_report_codes_as_literals():

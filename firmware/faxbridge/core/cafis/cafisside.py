@@ -7,7 +7,7 @@ shape as the member engine's: (kind, route, data, rule, extra).
 """
 from . import verdict as _verdict
 from . import errors as _errors
-from . import registry as _registry
+from . import outbound as _outbound
 from . import principles as _p
 from . import roles as _roles
 from .dest import Pending
@@ -64,7 +64,7 @@ class Cafis:
     def _set_fault(self, center, fault):
         self.view(center).fault = fault
         if self.checker is not None and self.reg is not None and self.reg.by_id.get(center) is not None:
-            self.checker.set_center_state(center, _registry.FAULT if fault else _registry.ONLINE)
+            self.checker.set_center_state(center, _outbound.FAULT if fault else _outbound.ONLINE)
 
     def row(self, center, route=None):
         v = self.view(center)

@@ -19,19 +19,19 @@ from . import layout as _layout
 # What the rows compare against, as this module's own constants (a module name each would stay
 # in RAM, and a lookup per use on the check's path; test_cafis_checks checks each against its
 # module): catalogue classes, routes.py slot states, registry.py center and CAFIS states.
-_CL_CTRL_REQ = const(1)     # catalogue.CTRL_REQ
-_CL_CTRL_BOTH = const(3)    # catalogue.CTRL_BOTH
-_CL_REQ = const(5)          # catalogue.REQ
-_RT_NEVER = const(0)        # routes.NEVER
-_RT_ORIG = const(1)         # routes.ORIG
-_RT_DEST = const(2)         # routes.DEST
-_RT_CMD = const(-1)         # routes.CMD
-_ST_ONLINE = const(0)       # registry.ONLINE
-_ST_NOT_OPEN = const(1)     # registry.NOT_OPEN
-_ST_SUSPENDED = const(2)    # registry.SUSPENDED
-_ST_FAULT = const(3)        # registry.FAULT
-_ST_CAFIS_ENDED = const(1)  # registry.CAFIS_ENDED
-_ST_CAFIS_FAULT = const(2)  # registry.CAFIS_FAULT
+_CL_CTRL_REQ = const(1)     # catalogue._CTRL_REQ
+_CL_CTRL_BOTH = const(3)    # catalogue._CTRL_BOTH
+_CL_REQ = const(5)          # catalogue._REQ
+_RT_NEVER = const(0)        # routes._NEVER
+_RT_ORIG = const(1)         # routes._ORIG
+_RT_DEST = const(2)         # routes._DEST
+_RT_CMD = const(-1)         # routes._CMD
+_ST_ONLINE = const(0)       # registry._ONLINE
+_ST_NOT_OPEN = const(1)     # registry._NOT_OPEN
+_ST_SUSPENDED = const(2)    # registry._SUSPENDED
+_ST_FAULT = const(3)        # registry._FAULT
+_ST_CAFIS_ENDED = const(1)  # registry._CAFIS_ENDED
+_ST_CAFIS_FAULT = const(2)  # registry._CAFIS_FAULT
 
 # --- check kinds --------------------------------------------------------------------------
 _NUMERIC = const(1)          # ニューメリックであるか

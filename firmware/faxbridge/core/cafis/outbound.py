@@ -13,6 +13,14 @@ from . import roles as _ro
 from .errors import ABN
 from .verdict import ABNORMAL
 
+# registry.py's center and CAFIS states (private there), for set_center_state / set_cafis_state
+ONLINE = const(0)
+NOT_OPEN = const(1)
+SUSPENDED = const(2)
+FAULT = const(3)
+CAFIS_ONLINE = const(0)
+CAFIS_ENDED = const(1)
+CAFIS_FAULT = const(2)
 _R_NEVER = const(0)     # routes.py's slot states (private there; test_cafis_checks compares)
 _R_ORIG = const(1)
 _R_DEST = const(2)

@@ -13,17 +13,19 @@ from micropython import const
 from . import catalogue as _cat
 from . import layout as _layout
 
-# center states (registry "state": online, not_open, suspended, fault): 開局 / 未開局 / 休止中（個別終了） / 障害中
-ONLINE = const(0)
-NOT_OPEN = const(1)
-SUSPENDED = const(2)
-FAULT = const(3)
+# center states, private (no module name each: checktab.py and outbound.py name them with their
+# own constants, outbound.ONLINE .. for the tools; test_cafis_checks compares) (registry "state":
+# online, not_open, suspended, fault): 開局 / 未開局 / 休止中（個別終了） / 障害中
+_ONLINE = const(0)
+_NOT_OPEN = const(1)
+_SUSPENDED = const(2)
+_FAULT = const(3)
 
 # CAFIS's own state ("cafis": {"state": online, ended, fault or congested}): online / ended
 # (オンライン終了, C15) / fault (障害・輻輳, C33)
-CAFIS_ONLINE = const(0)
-CAFIS_ENDED = const(1)
-CAFIS_FAULT = const(2)
+_CAFIS_ONLINE = const(0)
+_CAFIS_ENDED = const(1)
+_CAFIS_FAULT = const(2)
 
 _NONE = const(255)           # no destination center
 _MAX_ROUTES = const(2048)    # routes held in all (their state is kept in RAM, routes.py)
@@ -160,7 +162,7 @@ class Registry:
         self.center_layout = _layout.center()
         self.terminal_layout = _layout.terminal()
         self.catalogue = _cat.Catalogue()
-        self.cafis_state = CAFIS_ONLINE
+        self.cafis_state = _CAFIS_ONLINE
         self.companies = None
         self.connections = None
         self.co_w = 0           # width of a company code field
@@ -330,8 +332,8 @@ def load(d):
     cl = reg.center_layout
     cafis = d.get("cafis", {"state": "online"})
     _keys(cafis, ("state",), "registry.cafis")
-    # online, ended, fault: CAFIS_ONLINE .. CAFIS_FAULT; congested is a fault too (C33)
-    reg.cafis_state = min(CAFIS_FAULT, _state(cafis.get("state", "online"), "registry.cafis.state",
+    # online, ended, fault: _CAFIS_ONLINE .. _CAFIS_FAULT; congested is a fault too (C33)
+    reg.cafis_state = min(_CAFIS_FAULT, _state(cafis.get("state", "online"), "registry.cafis.state",
                                               ("online", "ended", "fault", "congested")))
 
     co_w = cl.at("org_co")[1]
