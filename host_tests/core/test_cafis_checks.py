@@ -181,12 +181,12 @@ def test_table_2_row_2_route_in_use():
 
 
 def test_table_2_row_11_repeats_row_9():
-    rule, item, kind, code, arg = checktab.TABLE_2[10 * _W:11 * _W]
+    rule, item, kind, code, arg = checktab.TABLES[2][10 * _W:11 * _W]
     assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
     assert checktab.KEYS.split()[item] == "org_date" and arg == "3.3.4-2 #9"
-    nine = checktab.TABLE_2[8 * _W:9 * _W]
+    nine = checktab.TABLES[2][8 * _W:9 * _W]
     # #3 and #9: NUMERIC
-    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2 * _W + 2]
+    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLES[2][2 * _W + 2]
     # a non-numeric date is reported once, by row 9, the first in the seed's order
     check_v(_req(h.checker(), (("org_date", "X2"),)), AB, "C58", "3.3.4-2 #9", "仕向処理日付")
 
@@ -570,8 +570,8 @@ def test_every_content_and_state_row_is_tested_here():
     """Coverage guard: every rule of the data tables appears in this file's cases."""
     with open(__file__) as f:
         src = f.read()
-    for table in (checktab.TABLE_A, checktab.TABLE_B, checktab.TABLE_2, checktab.TABLE_D, checktab.TABLE_3,
-                  checktab.TABLE_4, checktab.TABLE_5):      # flat: a row is W cells
+    assert len(checktab.TABLES) == 7 and not hasattr(checktab, "TABLE_2")    # A, B, 2, D, 3, 4, 5
+    for table in checktab.TABLES:      # flat: a row is W cells
         assert len(table) % _W == 0
         for b in range(0, len(table), _W):
             assert ('"%s"' % table[b]) in src, table[b]
@@ -683,5 +683,9 @@ def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
         assert not hasattr(routes, name), name
     for name in ("CROW", "W", "_cat", "_routes", "_registry"):
         assert not hasattr(checktab, name), name
+    import sys
+    if sys.implementation.name == "micropython":      # CPython's module dict holds more
+        assert len(checktab.__dict__) <= 16, sorted(checktab.__dict__)     # a table of 17 slots, not 23
+        assert len(checks.__dict__) <= 7, sorted(checks.__dict__)
     for name in ("cat", "Verdict", "ACCEPT", "ABNORMAL"):
         assert not hasattr(checks, name), name

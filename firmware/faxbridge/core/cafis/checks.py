@@ -60,6 +60,7 @@ _S_E = const(4)      # general report
 _S_EF = const(5)     # fault report (取消報告, 取消確認報告) on a destination route
 _S_FA = const(6)
 _S_FB = const(7)
+_T_D = const(3)      # section D's content table: its index in checktab.TABLES
 # the section a telegram on a route of its own (0002 ..) is checked under, by its class
 # (catalogue.CTRL_REQ .. ABNORMAL; 0: not in the catalogue): E for reports, abnormal reports and
 # control reports, E (fault) for 取消報告 / 取消確認報告, F(a) for 取消（再）指令, F(b) for
@@ -135,10 +136,11 @@ class Checker:
             t = self.rows
             ix = self.ix
             first = _CROW * ix[_AT_SPANS + 2 * _S_D]
+            td = tab.TABLES[_T_D]          # 3.3.4 (2) D
             for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
                 b = t[p + 3]
-                if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
-                    return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
+                if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], td, b, buf, n, None, -1):
+                    return self._content_v(td, b, _S_D, tab.ITEMS[td[b + _ITEM]])
             dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
             mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
             for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:

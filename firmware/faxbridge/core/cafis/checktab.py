@@ -143,99 +143,98 @@ LENGTH = (
     ("3.3.4-1 #2", _I_LEN, "center", _C03),       # センタ 63 ≦ 電文長 ≦ 1024
 )
 
-# --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded ---------------------
-TABLE_A = (
-    "3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, None,
-    "3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, None,
-    "3.3.4 A(b)", _I_MT, _CTL_TYPE, None, None,
-    "3.3.4 A(c)", _I_TRAILER, _EQUALS, None, b"000",
-)
-
-# --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded ---------------------
-TABLE_B = (
-    "3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None,
-    "3.3.4 B(b)", None, _CMD_ECHO, None, None,    # item: the first field that differs
-)
-
-# --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック ---------------------------------------
-TABLE_2 = (
-    "3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-    "3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None,
-    "3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None,
-    "3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None,
-    "3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
-    "3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None,
-    "3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None,
-    "3.3.4-2 #8", _I_MT, _SERVICE, _C54, None,
-    "3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None,
-    "3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None,
-    "3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9",
-    "3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00",
-    "3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None,
-    "3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None,
-)
-
-# --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal ---------------
-TABLE_D = (
-    "3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None,
-    "3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239",
-)
-
-# --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded --------
-TABLE_3 = (
-    "3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None,
-    "3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None,
-    "3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None,
-    "3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None,
-    "3.3.4-3 #5", _I_LINE, _PROTECTED, None, None,
-    "3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None,
-    "3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None,
-    "3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None,
-    "3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None,
-    "3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None,
-    "3.3.4-3 #11", _I_MT, _ANSWER, None, None,
-    "3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None,
-    "3.3.4-3 #13", _I_CAT, _PROTECTED, None, None,
-    "3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None,
-    "3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None,
-    "3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None,
-    "3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None,
-    "3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None,
-    "3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None,
-)
-
-# --- 表 3.3.4-4 取消（再）指令受信時のチェック -----------------------------------------------------
-TABLE_4 = (
-    "3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-    "3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
-    "3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None,
-    "3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None,
-    "3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None,
-    "3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None,
-    "3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None,
-    "3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None,
-    "3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None,
-    "3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None,
-    "3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None,
-    "3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None,
-    "3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None,
-    "3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None,
-    "3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None,
-)
-
-# --- 表 3.3.4-5 取消確認（再）指令受信時のチェック -------------------------------------------------
-TABLE_5 = (
-    "3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-    "3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
-    "3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None,
-    "3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None,
-    "3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
-    "3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None,
-    "3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None,
-    "3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None,
-    "3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None,
-    "3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None,
-    "3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None,
+# The content tables, one flat tuple each (a row _W cells on one line), by their index in
+# TABLES as SECTIONS names them (E and E fault share #4): not a module name each (the rows name
+# their source, the comment above each table its section).
+TABLES = (
+    # --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded: TABLES[0]
+    (
+        "3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, None,
+        "3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, None,
+        "3.3.4 A(b)", _I_MT, _CTL_TYPE, None, None,
+        "3.3.4 A(c)", _I_TRAILER, _EQUALS, None, b"000",
+    ),
+    # --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded: TABLES[1]
+    (
+        "3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None,
+        "3.3.4 B(b)", None, _CMD_ECHO, None, None,    # item: the first field that differs
+    ),
+    # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック: TABLES[2]
+    (
+        "3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+        "3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None,
+        "3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None,
+        "3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None,
+        "3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
+        "3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None,
+        "3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None,
+        "3.3.4-2 #8", _I_MT, _SERVICE, _C54, None,
+        "3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None,
+        "3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None,
+        "3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9",
+        "3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00",
+        "3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None,
+        "3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None,
+    ),
+    # --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal: TABLES[3]
+    (
+        "3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None,
+        "3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239",
+    ),
+    # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded: TABLES[4]
+    (
+        "3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None,
+        "3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None,
+        "3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None,
+        "3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None,
+        "3.3.4-3 #5", _I_LINE, _PROTECTED, None, None,
+        "3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None,
+        "3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None,
+        "3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None,
+        "3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None,
+        "3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None,
+        "3.3.4-3 #11", _I_MT, _ANSWER, None, None,
+        "3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None,
+        "3.3.4-3 #13", _I_CAT, _PROTECTED, None, None,
+        "3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None,
+        "3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None,
+        "3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None,
+        "3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None,
+        "3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None,
+        "3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None,
+    ),
+    # --- 表 3.3.4-4 取消（再）指令受信時のチェック: TABLES[5]
+    (
+        "3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+        "3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+        "3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None,
+        "3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None,
+        "3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None,
+        "3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None,
+        "3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None,
+        "3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None,
+        "3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None,
+        "3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None,
+        "3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None,
+        "3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None,
+        "3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None,
+        "3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None,
+        "3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None,
+    ),
+    # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック: TABLES[6]
+    (
+        "3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+        "3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+        "3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None,
+        "3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None,
+        "3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
+        "3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None,
+        "3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None,
+        "3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None,
+        "3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None,
+        "3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None,
+        "3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None,
+    ),
 )
 
 # --- 表 3.3.4-6 チェック対象項目: (rule, item, kind, error code, error message) ---------------------
@@ -262,8 +261,6 @@ TABLE_7 = (
 # Sections of 3.3.4 (2) a telegram is checked under, with its content table, the rows of
 # 表 3.3.4-6 that apply (project decision, docs/cafis.md) and its row of 表 3.3.4-7. A section is
 # its index here (checks.py names them _S_A .. _S_FB).
-# the content tables of the sections, numbered as SECTIONS names them (E and E fault share #4)
-TABLES = (TABLE_A, TABLE_B, TABLE_2, TABLE_D, TABLE_3, TABLE_4, TABLE_5)
 SECTIONS = (
     # (section, name, content table: index in TABLES, 表 3.3.4-6 rows, 表 3.3.4-7 row)
     (0, "A", 0, (7, 8), 1),
