@@ -3,10 +3,8 @@
 check(raw) -> (config, errors): defaults filled in, one clear message per problem, e.g.
 `mqtt.port: must be an integer from 1 to 65535, got "x"`. The unit refuses to start on errors.
 """
-import json
-
-from faxbridge.core import schema
-from faxbridge.core.fax import dial
+# json, core/schema.py and core/fax/dial.py are imported where they are used (check, load):
+# three module names fewer kept for good (the modules stay loaded all the same).
 
 # One row a line in JSON: name, kind, default, required (1/0), limits (docs/unit.md); a line
 # "=path" names the object the rows below it fill ("=" the top, "=modem.options" the driver's
@@ -123,6 +121,11 @@ _ROWS = """\
 
 def check(raw):
     """Validate a parsed config; returns (config with defaults, [error messages])."""
+    import json
+
+    from faxbridge.core import schema
+    from faxbridge.core.fax import dial
+
     # _ok and _unknown are made here, per check (at boot and when config.json changes): as
     # module-level functions they would stay in RAM for good, two functions and two names.
     def _ok(kind, x):
@@ -313,6 +316,7 @@ def slim(cfg):
 def load(path):
     """Read and check the config file at path (parsed as it is read, never held whole as
     text); returns (config, errors)."""
+    import json
     try:
         with open(path) as f:
             raw = json.load(f)
