@@ -486,7 +486,8 @@ def state_fails(chk, kind, cen, mt, dest):
         return cen is not None
     d = reg.co_dest(dest)
     if kind == _DST_NO_ROUTE:
-        return d < 0 or chk.routes.busy(d) >= reg.centers[d].nroutes
+        cs = chk.routes.cs          # the routes of center d in use (routes.py): 2 bytes at 4 * d + 2
+        return d < 0 or (cs[4 * d + 2] << 8 | cs[4 * d + 3]) >= reg.centers[d].nroutes
     dc = reg.centers[d]
     if kind == _DST_FAULT:
         return dc.state == _ST_FAULT

@@ -92,7 +92,7 @@ class Checker(checks.Checker):
         r = self.routes
         if slot < 0 or r.state(cen.idx, slot) == _R_NEVER:
             return None
-        g = r._g(cen.idx, slot)         # the slot's block and offset (routes.py): no copy
+        g = (r.cs[4 * cen.idx] << 8 | r.cs[4 * cen.idx + 1]) + slot    # the slot's index (routes.py)
         o = (g % r.per) * r.w
         return memoryview(r.blocks[g // r.per])[o:o + r.w - 1]
 

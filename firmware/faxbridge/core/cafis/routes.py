@@ -8,6 +8,7 @@ telegram that opened the route (compared with later telegrams on that route, 表
 表 3.3.4-5) and survives the route being freed, as the route's last telegram; its state byte
 says how it is used (_NEVER .. _FREE). A command slot's state byte is 1 while its command waits
 for the center's report. Slots are named (center index, route slot); _CMD names the command slot.
+A center's routes in use are cs[4 * ci + 2:4 * ci + 4] (2 bytes, big-endian), read in place.
 """
 from micropython import const
 
@@ -37,22 +38,12 @@ class Routes:
             g += reg.centers[ci].nroutes
         self.blocks = tuple([bytearray(min(per, g - k) * w) for k in range(0, g, per)])
 
-    def _g(self, ci, slot):
-        """The slot's index among all slots (in block g // per, at (g % per) * w)."""
-        if slot == _CMD:
-            return ci
-        cs = self.cs
-        return (cs[4 * ci] << 8 | cs[4 * ci + 1]) + slot
-
     def state(self, ci, slot):
         """_NEVER, _ORIG, _DEST or _FREE (a command slot: 1 while its command waits, else 0)."""
-        g = self._g(ci, slot)
+        cs = self.cs          # the slot's index among all slots: block g // per, at (g % per) * w
+        g = ci if slot == _CMD else (cs[4 * ci] << 8 | cs[4 * ci + 1]) + slot
         w = self.w
         return self.blocks[g // self.per][(g % self.per) * w + w - 1]
-
-    def busy(self, ci):
-        """Routes of center ci in use."""
-        return self.cs[4 * ci + 2] << 8 | self.cs[4 * ci + 3]
 
     def open(self, ci, slot, buf, how):
         """Set the slot's state to `how` and keep buf's header in it: a route _ORIG or _DEST (in
@@ -60,16 +51,17 @@ class Routes:
         stays as it is); slot _CMD: the control command CAFIS sent, how 1 while it waits for the
         center's report, 0 once answered (buf None). The one way to change a slot (no free():
         a method fewer on the board)."""
-        g = self._g(ci, slot)
+        cs = self.cs          # the slot's index among all slots: block g // per, at (g % per) * w
+        g = ci if slot == _CMD else (cs[4 * ci] << 8 | cs[4 * ci + 1]) + slot
         w = self.w
         b = self.blocks[g // self.per]
         o = (g % self.per) * w
         if slot != _CMD:
             used = b[o + w - 1] == _ORIG or b[o + w - 1] == _DEST
             if used == (how == _FREE):            # a route taken or given back: count it
-                n = self.busy(ci) + (-1 if used else 1)
-                self.cs[4 * ci + 2] = n >> 8
-                self.cs[4 * ci + 3] = n & 0xFF
+                n = (cs[4 * ci + 2] << 8 | cs[4 * ci + 3]) + (-1 if used else 1)
+                cs[4 * ci + 2] = n >> 8
+                cs[4 * ci + 3] = n & 0xFF
             elif how == _FREE:                    # freeing a route not in use changes nothing
                 return
         if buf is not None:
@@ -79,11 +71,8 @@ class Routes:
 
     def same(self, ci, slot, buf, off, ln):
         """True when buf[off:off+ln] equals the same field of the slot's kept header."""
-        if slot == _CMD:                 # _g() written out: 表 3.3.4-3 runs this on 15 rows
-            g = ci
-        else:
-            cs = self.cs
-            g = (cs[4 * ci] << 8 | cs[4 * ci + 1]) + slot
+        cs = self.cs          # the slot's index among all slots: block g // per, at (g % per) * w
+        g = ci if slot == _CMD else (cs[4 * ci] << 8 | cs[4 * ci + 1]) + slot
         per = self.per
         b = self.blocks[g // per]
         o = (g % per) * self.w
@@ -94,5 +83,6 @@ class Routes:
 
     def num(self, ci, slot, off, ln):
         """The digits of a field of the slot's kept header as an int (-1 if not digits)."""
-        g = self._g(ci, slot)
+        cs = self.cs          # the slot's index among all slots: block g // per, at (g % per) * w
+        g = ci if slot == _CMD else (cs[4 * ci] << 8 | cs[4 * ci + 1]) + slot
         return _layout.num(self.blocks[g // self.per], (g % self.per) * self.w + off, ln)
