@@ -85,9 +85,6 @@ class Table:
                 return False
         return True
 
-    def byte(self, i, col):
-        return self.blocks[i // self.per][(i % self.per) * self.w + col]
-
 
 class Center:
     """A center of the registry: idx (its index in Registry.centers), id, company (its index in
@@ -179,13 +176,16 @@ class Registry:
 
     def co_dest(self, co):
         """Index of company co's destination center, or -1."""
-        d = self.companies.byte(co, self.co_w + self.sub_w)
+        t = self.companies      # the record's last byte, read in place (no method: Table keeps 3)
+        d = t.blocks[co // t.per][(co % t.per) * t.w + self.co_w + self.sub_w]
         return -1 if d == _NONE else d
 
     def conn_dest(self, con):
         """Index of connection con's destination company, or -1."""
         t = self.connections
-        d = t.byte(con, t.key) << 8 | t.byte(con, t.key + 1)
+        b = t.blocks[con // t.per]
+        o = (con % t.per) * t.w + t.key
+        d = b[o] << 8 | b[o + 1]
         return -1 if d == 0xFFFF else d
 
 
