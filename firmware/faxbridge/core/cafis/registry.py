@@ -291,21 +291,15 @@ def load(d):
                 return i
         raise RegistryError("%s must be one of %s, not %r" % (where, ", ".join(names), v))
 
-    if hasattr(d, "read"):
-        import json
-        try:
-            d = json.load(d)
-        except Exception as e:
-            raise RegistryError("registry: not valid JSON (%s)" % e)
-    elif isinstance(d, (bytes, bytearray)):
+    if isinstance(d, (bytes, bytearray)):
         try:
             d = bytes(d).decode()
         except Exception:
             raise RegistryError("registry: not UTF-8 text")
-    if isinstance(d, str):
+    if isinstance(d, str) or hasattr(d, "read"):     # text, or a stream parsed as it is read
         import json
         try:
-            d = json.loads(d)
+            d = json.loads(d) if isinstance(d, str) else json.load(d)
         except Exception as e:
             raise RegistryError("registry: not valid JSON (%s)" % e)
     if not isinstance(d, dict):
