@@ -16,7 +16,7 @@ import sys
 import hostpath  # noqa: F401
 
 from faxbridge.core.cafis import cafisside, engine, outbound  # noqa: E402
-from faxbridge.core.cafis import catalogue as _cat  # noqa: E402
+from faxbridge.core.cafis import roles as _roles  # noqa: E402
 from faxbridge.core.cafis.dest import Pending  # noqa: E402
 from faxbridge.core.cafis.roles import protected as _protected  # noqa: E402
 
@@ -130,7 +130,7 @@ class Session:
         if p is not None and ro.mtype(p.tg) == ro.mtype(tel):
             return m.poll(t) + [("expected", route, tel, "the engine sent this already", None)]
         k = ro.kind(tel)
-        if k == "report" and ro.cls(tel) == _cat.CTRL_REP:
+        if k == "report" and ro.cls(tel) == _roles.CTRL_REP:
             return m.poll(t) + [("expected", route, tel, "answer to a command (the engine answers them itself)", None)]
         if (p is not None and k in ("cancel", "cancel_confirm") and p.kind in ("request", k)
                 and _protected(ro, p.tg) == _protected(ro, tel)):

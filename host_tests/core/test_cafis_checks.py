@@ -3,8 +3,9 @@ import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel, check_v
 from support import consts
 
-from faxbridge.core.cafis import checks, checktab, registry
+from faxbridge.core.cafis import checks, checktab, outbound, registry
 
+_W = consts(checktab, "_W ")["_W"]     # a content row's width (private in checktab)
 AB = "abnormal_report"
 DI = "discard"
 TE = "terminal_error"
@@ -180,12 +181,12 @@ def test_table_2_row_2_route_in_use():
 
 
 def test_table_2_row_11_repeats_row_9():
-    rule, item, kind, code, arg = checktab.TABLE_2[10 * checktab.W:11 * checktab.W]
+    rule, item, kind, code, arg = checktab.TABLES[2][10 * _W:11 * _W]
     assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
     assert checktab.KEYS.split()[item] == "org_date" and arg == "3.3.4-2 #9"
-    nine = checktab.TABLE_2[8 * checktab.W:9 * checktab.W]
+    nine = checktab.TABLES[2][8 * _W:9 * _W]
     # #3 and #9: NUMERIC
-    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLE_2[2 * checktab.W + 2]
+    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLES[2][2 * _W + 2]
     # a non-numeric date is reported once, by row 9, the first in the seed's order
     check_v(_req(h.checker(), (("org_date", "X2"),)), AB, "C58", "3.3.4-2 #9", "仕向処理日付")
 
@@ -468,7 +469,7 @@ def test_table_6_fault_request_reports():
         check_v(v, AB, code, "3.3.4-6 #%d" % (4 if code == "C13" else 5), "被仕向センタ")
         assert v.handling == "3.3.4-7 #4" and v.response == "取消報告" and v.reply == b"9110"
         c = _opened()
-        change_state = registry.FAULT if code == "C13" else registry.SUSPENDED
+        change_state = outbound.FAULT if code == "C13" else outbound.SUSPENDED
         c.set_center_state("B", change_state)
         v = _cx(c, (), CONFIRM)
         assert v.code == code and v.response == "取消確認報告" and v.reply == b"9310"
@@ -480,7 +481,7 @@ def test_table_6_fault_request_reports():
 def test_table_7_row_1_control_discarded_state_kept():
     c = h.checker()
     c.sent(_cmd(), "A")
-    c.set_cafis_state(registry.CAFIS_FAULT)
+    c.set_cafis_state(outbound.CAFIS_FAULT)
     before = h.snapshot(c.routes)
     v = _ctl(c)
     check_v(v, DI, None, "3.3.4-6 #8", "CAFISセンタ")
@@ -488,25 +489,25 @@ def test_table_7_row_1_control_discarded_state_kept():
     v = c.check(_cmd((("msg_type", "7001"),)), "center", "A")
     check_v(v, DI, None, "3.3.4-6 #8", "CAFISセンタ")
     assert v.handling == "3.3.4-7 #1" and h.snapshot(c.routes) == before
-    c.set_cafis_state(registry.CAFIS_ONLINE)
+    c.set_cafis_state(outbound.CAFIS_ONLINE)
     check_v(c.check(_cmd((("msg_type", "7001"),)), "center", "A"), "accept", None, None, None)
 
 
 def test_table_7_rows_3_and_5_reports_discarded_state_kept():
     c = _b()
-    c.set_cafis_state(registry.CAFIS_ENDED)
+    c.set_cafis_state(outbound.CAFIS_ENDED)
     before = h.snapshot(c.routes)
     v = c.check(h.answer(), "center", "B")
     check_v(v, DI, None, "3.3.4-6 #7", "CAFISセンタ")
     assert v.handling == "3.3.4-7 #3" and h.snapshot(c.routes) == before
     c = h.checker()
     c.sent(h.forwarded((("msg_type", "9300"),)), "B")
-    c.set_center_state("B", registry.FAULT)
+    c.set_center_state("B", outbound.FAULT)
     before = h.snapshot(c.routes)
     v = c.check(h.answer((("msg_type", "9310"),)), "center", "B")
     check_v(v, DI, None, "3.3.4-6 #1", "仕向センタ")
     assert v.handling == "3.3.4-7 #5" and h.snapshot(c.routes) == before
-    c.set_center_state("B", registry.ONLINE)
+    c.set_center_state("B", outbound.ONLINE)
     check_v(c.check(h.answer((("msg_type", "9310"),)), "center", "B"), "accept", None, None, None)
 
 
@@ -536,9 +537,9 @@ def test_first_row_in_seed_order_decides():
     # state rows in order: originating center before destination before CAFIS
     c = h.checker(lambda d: (_state("A", "fault")(d), _state("B", "fault")(d), _cafis("ended")(d)))
     check_v(_req(c), AB, "C60", "3.3.4-6 #1", "仕向センタ")
-    c.set_center_state("A", registry.ONLINE)
+    c.set_center_state("A", outbound.ONLINE)
     check_v(_req(c), AB, "C13", "3.3.4-6 #4", "被仕向センタ")
-    c.set_center_state("B", registry.ONLINE)
+    c.set_center_state("B", outbound.ONLINE)
     check_v(_req(c), AB, "C15", "3.3.4-6 #7", "CAFISセンタ")
 
 
@@ -569,10 +570,10 @@ def test_every_content_and_state_row_is_tested_here():
     """Coverage guard: every rule of the data tables appears in this file's cases."""
     with open(__file__) as f:
         src = f.read()
-    for table in (checktab.TABLE_A, checktab.TABLE_B, checktab.TABLE_2, checktab.TABLE_D, checktab.TABLE_3,
-                  checktab.TABLE_4, checktab.TABLE_5):      # flat: a row is W cells
-        assert len(table) % checktab.W == 0
-        for b in range(0, len(table), checktab.W):
+    assert len(checktab.TABLES) == 7 and not hasattr(checktab, "TABLE_2")    # A, B, 2, D, 3, 4, 5
+    for table in checktab.TABLES:      # flat: a row is W cells
+        assert len(table) % _W == 0
+        for b in range(0, len(table), _W):
             assert ('"%s"' % table[b]) in src, table[b]
     for table in (checktab.TABLE_6, checktab.TABLE_7, checktab.LENGTH):
         for row in table:
@@ -616,15 +617,15 @@ def test_the_compiled_tables_of_the_default_layouts_are_the_constants():
 def test_the_section_of_each_message_class():
     """checks picks the section of a telegram on a route of its own (0002 ..) from its class
     with one bytes table (_SEC_BY_CLASS); it must say what 3.3.4 (2) says, class by class."""
-    from faxbridge.core.cafis import catalogue as cat
-    want = {cat.REP: "E", cat.ABNORMAL: "E", cat.CTRL_REP: "E", cat.CANCEL_REP: "E", cat.CONFIRM_REP: "E",
-            cat.CANCEL: "F(a)", cat.CONFIRM: "F(b)"}
+    from faxbridge.core.cafis import roles
+    want = {roles.REP: "E", roles.ABNORMAL: "E", roles.CTRL_REP: "E", roles.CANCEL_REP: "E", roles.CONFIRM_REP: "E",
+            roles.CANCEL: "F(a)", roles.CONFIRM: "F(b)"}
     table = checks._SEC_BY_CLASS
-    assert len(table) == cat.ABNORMAL + 1
+    assert len(table) == roles.ABNORMAL + 1
     for k in range(len(table)):
         assert checktab.SECTIONS[table[k]][1] == want.get(k, "C"), k
     # the fault reports (取消報告, 取消確認報告) get the section of fault reports, its own index
-    assert table[cat.CANCEL_REP] == table[cat.CONFIRM_REP] != table[cat.REP]
+    assert table[roles.CANCEL_REP] == table[roles.CONFIRM_REP] != table[roles.REP]
 
 
 def test_the_ix_offsets_checks_and_outbound_name_are_checktabs():
@@ -646,3 +647,45 @@ def test_the_ix_offsets_checks_and_outbound_name_are_checktabs():
     assert (c.ix[tab["_AT_DST"]], c.ix[tab["_AT_DST"] + 1]) == cl.at("dst_co")
     assert (c.ix[tab["_AT_TMT"]], c.ix[tab["_AT_TMT"] + 1]) == c.tl.at("msg_type")
     assert (c.ix[tab["_AT_TCONN"]], c.ix[tab["_AT_TCONN"] + 1]) == c.tl.at("conn_co")
+
+
+def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
+    """checktab and checks name the catalogue classes, route states and registry states they
+    compare against with private constants of their own (no module name, no lookup per row):
+    each must equal the public constant of the module it stands for."""
+    from faxbridge.core.cafis import catalogue, routes
+    cls = consts(catalogue, "_")            # the catalogue's classes are private there too
+    n = 0
+    for k, v in consts(checktab, "_CL_").items():
+        assert cls["_" + k[4:]] == v, (k, v)
+        n += 1
+    rts = consts(routes, "_")               # the slot states are private there too
+    for k, v in consts(checktab, "_RT_").items():
+        assert rts["_" + k[4:]] == v, (k, v)
+        n += 1
+    for k, v in consts(outbound, "_R_").items():
+        assert rts["_" + k[3:]] == v, (k, v)
+        n += 1
+    sts = consts(registry, "_")             # the center and CAFIS states are private there too
+    for k, v in consts(checktab, "_ST_").items():
+        assert sts["_" + k[4:]] == v, (k, v)
+        assert getattr(outbound, k[4:]) == v, (k, v)      # the tools' names of them
+        assert not hasattr(registry, k[4:]), k
+        n += 1
+    for k in ("_CANCEL", "_CANCEL_REP", "_CONFIRM", "_CONFIRM_REP", "_ABNORMAL"):
+        assert consts(checks, k + " ")[k] == cls[k], k
+        n += 1
+    for k in ("_CMD", "_ORIG", "_FREE"):
+        assert consts(checks, k + " ")[k] == rts[k], k
+        n += 1
+    assert n == 26, n
+    for name in ("NEVER", "ORIG", "DEST", "FREE", "CMD"):
+        assert not hasattr(routes, name), name
+    for name in ("CROW", "W", "_cat", "_routes", "_registry"):
+        assert not hasattr(checktab, name), name
+    import sys
+    if sys.implementation.name == "micropython":      # CPython's module dict holds more
+        assert len(checktab.__dict__) <= 16, sorted(checktab.__dict__)     # a table of 17 slots, not 23
+        assert len(checks.__dict__) <= 7, sorted(checks.__dict__)
+    for name in ("cat", "Verdict", "ACCEPT", "ABNORMAL"):
+        assert not hasattr(checks, name), name

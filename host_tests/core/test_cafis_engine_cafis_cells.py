@@ -1,6 +1,6 @@
 """Table (1) of 3.3.1, every cell: CAFIS with each outstanding command (or the center in fault)
 receives each member-center telegram; the effects must be the seed's action."""
-from faxbridge.core.cafis import cafisside, registry
+from faxbridge.core.cafis import cafisside, outbound, registry
 from cafis_helpers import center_tel, example_dict
 from cafis_session_helpers import CIRCLES, SEED_T1, parse, tg, kinds, of
 
@@ -142,7 +142,6 @@ def test_idle_row_decisions():
 
 
 def test_with_the_parser_checker_the_checks_decide():
-    from faxbridge.core.cafis import outbound
     reg = registry.load(example_dict())
     chk = outbound.Checker(reg)
     c = cafisside.Cafis(reg, chk)
@@ -157,8 +156,8 @@ def test_with_the_parser_checker_the_checks_decide():
     c.sent(2, "A", center_tel([("route", "0003"), ("cafis_seq", "000001")]))
     effs = c.receive(3, "A", center_tel([("route", "0000"), ("seq", "000000"), ("msg_type", "7020"),
                                          ("dst_co", "       "), ("dst_sub", "    ")], trailer=b""))
-    assert kinds(effs) == ["fault"] and reg.center("A").state == registry.FAULT
+    assert kinds(effs) == ["fault"] and reg.by_id.get("A").state == outbound.FAULT
     effs = c.receive(4, "A", center_tel([("route", "0004")]))
     assert kinds(effs) == ["abnormal_report"] and effs[0][4] == "C60"
     c.sent(5, "A", center_tel([("route", "0001"), ("msg_type", "7030"), ("seq", "000000")], trailer=b""))
-    assert reg.center("A").state == registry.ONLINE
+    assert reg.by_id.get("A").state == outbound.ONLINE

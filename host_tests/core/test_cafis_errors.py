@@ -2,7 +2,7 @@
 import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel
 
-from faxbridge.core.cafis import errors, registry
+from faxbridge.core.cafis import errors, outbound
 
 
 def _req(c, changes=(), **kw):
@@ -159,4 +159,15 @@ def test_report_into_preallocated_buffer():
     assert n == 66 and bytes(out[:n]) == t[:43] + b"9110" + t[47:60] + b"003C13"
     assert c.report(t, c.check(terminal_tel(), "terminal"), out) == 0
     assert c.report(t, h.checker().check(h.center_tel(), "center", "A")) is None   # accept: no report
-    assert registry.FAULT == c.reg.by_id["B"].state
+    assert outbound.FAULT == c.reg.by_id["B"].state
+
+
+def test_the_checks_write_errors_abn_and_cancel_report_codes_as_literals():
+    """The board does not carry errors.py (nor do verdict.py's names hold these): checks.py
+    writes 異常報告 and the codes of 表 3.3.5-2 注 as literals, which must be errors' values."""
+    from faxbridge.core.cafis import checks, verdict
+    with open(checks.__file__) as f:
+        src = f.read()
+    assert '"%s"' % errors.ABN in src
+    assert " or ".join('code == "%s"' % c for c in errors.CANCEL_REPORT_CODES) in src
+    assert not hasattr(verdict, "ABN") and not hasattr(verdict, "CANCEL_REPORT_CODES")

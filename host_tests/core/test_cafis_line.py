@@ -1,6 +1,13 @@
 """The telegram line (core/cafis/line.py, docs/unit.md "Telegram line"): framing, sender prefix,
 hex, and every bad line answered once. Both runtimes."""
-from faxbridge.core.cafis.line import Line, MAX_LINE, MAX_PREFIX
+from support import consts
+
+from faxbridge.core.cafis import line as _line
+from faxbridge.core.cafis.line import Line
+
+# private in line.py (no module name each): read from its source
+MAX_LINE = consts(_line, "_MAX_LINE ")["_MAX_LINE"]
+MAX_PREFIX = consts(_line, "_MAX_PREFIX ")["_MAX_PREFIX"]
 
 NOT_HEX = (None, "bad_field", "telegram line is not hex")
 
@@ -166,3 +173,9 @@ def test_framing_a_line_allocates_nothing():
                 gc.enable()
         assert got == 200 + 47 + 2
         assert used == 0 or not warm, used
+
+
+def test_the_limits_are_private_constants():
+    """The line's limits are const() with a leading underscore: no module name each (issue 13)."""
+    assert MAX_LINE == 2 * 1024 + 64 and MAX_PREFIX == 64
+    assert not hasattr(_line, "MAX_LINE") and not hasattr(_line, "MAX_PREFIX")

@@ -5,7 +5,7 @@ import json
 import cafis_helpers as h
 from support import consts, raises
 
-from faxbridge.core.cafis import catalogue, layout, outbound, registry
+from faxbridge.core.cafis import catalogue, layout, outbound, registry, roles
 
 
 def _load_err(change):
@@ -19,7 +19,7 @@ def test_example_loads_from_text_bytes_and_dict():
     for src in (d, json.dumps(d), json.dumps(d).encode()):
         reg = registry.load(src)
         assert [c.id for c in reg.centers] == ["A", "B", "C"]
-        a = reg.center("A")
+        a = reg.by_id.get("A")
         assert a.nroutes == 8 and a.route_index(2) == 0 and a.route_index(9) == 7 and a.route_index(10) == -1
         acq, iss2, iss3 = reg.company("ACQ0001"), reg.company("ISS0002"), reg.company("ISS0003")
         assert sorted((acq, iss2, iss3)) == [0, 1, 2] and reg.company("ISS0004") == -1
@@ -50,7 +50,7 @@ def test_example_loads_from_a_stream():
 def test_top_level_name_and_comment_are_free_text():
     d = h.example_dict()
     d["name"] = "field unit 7"
-    assert registry.load(d).center("A") is not None
+    assert registry.load(d).by_id.get("A") is not None
     d["name"] = 7
     assert "registry.name must be a string" in str(raises(registry.RegistryError, registry.load, d))
     for top in ([1], "x", 5):
@@ -75,7 +75,7 @@ def test_company_table_lookups_by_binary_search_in_blocks():
 def test_routes_ranges():
     d = h.example_dict()
     d["centers"][0]["routes"] = ["0020-0029", "0005", "0010-0011"]
-    a = registry.load(d).center("A")
+    a = registry.load(d).by_id.get("A")
     assert a.nroutes == 13
     assert a.route_index(5) == 0 and a.route_index(10) == 1 and a.route_index(11) == 2
     assert a.route_index(20) == 3 and a.route_index(29) == 12 and a.route_index(6) == -1
@@ -88,7 +88,7 @@ def test_a_center_keeps_what_it_holds_in_one_record():
     d = h.example_dict()
     d["centers"][1]["center_ids"] = ["B1", "B2", "B3"]
     reg = registry.load(d)
-    a, b, c = reg.center("A"), reg.center("B"), reg.center("C")
+    a, b, c = reg.by_id.get("A"), reg.by_id.get("B"), reg.by_id.get("C")
     for cen in (a, b, c):
         assert isinstance(cen.rec, bytes)
         assert not [k for k in ("ranges", "center_ids", "services", "serves") if hasattr(cen, k)]
@@ -100,7 +100,7 @@ def test_a_center_keeps_what_it_holds_in_one_record():
     assert b.has_type(200, True) and b.has_type(9320, True) and not b.has_type(200)
     assert c.has_type(100) and c.has_type(100, True) and not c.has_type(200, True) and not c.has_type(200)
     d["centers"][0]["services"] = []
-    assert not registry.load(d).center("A").has_type(100)
+    assert not registry.load(d).by_id.get("A").has_type(100)
 
 
 BAD = (
@@ -148,6 +148,14 @@ BAD = (
      "header length <= min <= max"),
     ("message type class", lambda d: d.update({"message_types": [{"code": "0100", "class": "weird"}]}),
      "message_types[0]: class must be one of"),
+    ("message type class not a name", lambda d: d.update({"message_types": [{"code": "0100", "class": 5}]}),
+     "message_types[0]: class must be one of control_request, control_command, control, control_report, request,"),
+    ("message type class list", lambda d: d.update({"message_types": [{"code": "0100", "class": ["request"]}]}),
+     "cancel_confirm_report, abnormal_report"),
+    ("no reply class", lambda d: d.update({"message_types": [{"code": "0100", "class": "request"},
+                                                             {"code": "9110", "class": "cancel_report"},
+                                                             {"code": "9310", "class": "cancel_confirm_report"}]}),
+     "message_types: no abnormal_report message type"),
     ("message type answer", lambda d: d.update({"message_types": [{"code": "0100", "class": "request",
                                                                     "answers": ["0110"]}]}),
      "0110 answers 0100, which is not listed"),
@@ -174,7 +182,8 @@ def test_deployment_layout_and_catalogue():
     d = h.example_dict()
     d["layouts"] = {"center": {"header": 64, "min": 64, "max": 512, "fields": fields}}
     d["message_types"] = [{"code": c, "name": e, "name_ja": j, "class": n, "answers": list(a)}
-                          for c, e, j, k, a in catalogue.table(catalogue.DEFAULT) for n in [catalogue.CLASS_NAMES[k]]]
+                          for c, e, j, k, a in roles.table(catalogue.DEFAULT)
+                          for n in [catalogue.CLASS_NAMES.split()[k - 1]]]
     d["message_types"].append({"code": "0500", "name": "balance", "name_ja": "残高照会", "class": "request",
                                "answers": ["0510"]})
     d["message_types"].append({"code": "0510", "name": "balance report", "class": "report"})
@@ -197,16 +206,16 @@ def test_deployment_layout_and_catalogue():
 
 def test_catalogue_default_rows():
     cat = catalogue.Catalogue()
-    assert cat.cls(7020) == catalogue.CTRL_REQ and cat.cls(720) == catalogue.CTRL_REQ
-    assert cat.cls(9210) == catalogue.CTRL_BOTH and cat.answers(9210, 9211)
+    assert cat.cls(7020) == roles.CTRL_REQ and cat.cls(720) == roles.CTRL_REQ
+    assert cat.cls(9210) == roles.CTRL_BOTH and cat.answers(9210, 9211)
     assert cat.answers(100, 110) and cat.answers(100, 120) and not cat.answers(100, 210)
     assert cat.answers(9120, 9110) and cat.answers(9320, 9310) and not cat.answers(-1, 110)
-    assert cat.reply[catalogue.ABNORMAL] == b"9900" and cat.cls(1234) == 0
-    raises(catalogue.CatalogueError, catalogue.Catalogue, (("12a4", "x", "x", catalogue.REQ, ()),))
-    rows = catalogue.table(catalogue.DEFAULT)
-    assert len(rows) == 30 and rows[0] == ("7020", "restart request", "再開始要求", catalogue.CTRL_REQ, ())
-    assert rows[14] == ("0100", "authorization request", "オーソリ要求", catalogue.REQ, ("0110", "0120"))
-    assert catalogue.table(rows) is rows
+    assert cat.reply[roles.ABNORMAL] == b"9900" and cat.cls(1234) == 0
+    raises(catalogue.CatalogueError, catalogue.Catalogue, (("12a4", "x", "x", roles.REQ, ()),))
+    rows = roles.table(catalogue.DEFAULT)
+    assert len(rows) == 30 and rows[0] == ("7020", "restart request", "再開始要求", roles.CTRL_REQ, ())
+    assert rows[14] == ("0100", "authorization request", "オーソリ要求", roles.REQ, ("0110", "0120"))
+    assert roles.table(rows) is rows
     raises(catalogue.CatalogueError, catalogue.Catalogue, rows + (rows[0],))
 
 
@@ -238,13 +247,13 @@ def test_default_layouts_are_contiguous():
 def test_the_default_catalogue_index_is_the_constants():
     """The default catalogue's index, answers and replies are constants of catalogue.py (flash
     when frozen); building them from a copy of DEFAULT must give the same."""
-    rows = catalogue.table(catalogue.DEFAULT)
+    rows = roles.table(catalogue.DEFAULT)
     built = catalogue.Catalogue(list(rows))
     default = catalogue.Catalogue()
     assert built.rows is not catalogue.DEFAULT and default.rows is catalogue.DEFAULT
     assert (bytes(built._ix), bytes(built._ans), built.reply) == (default._ix, default._ans, default.reply)
-    assert default.reply[catalogue.ABNORMAL + 1 + catalogue.CONFIRM_REP] == "取消確認報告"
-    assert default.reply[catalogue.ABNORMAL] == b"9900" and default.reply[catalogue.CANCEL_REP] == b"9110"
+    assert default.reply[roles.ABNORMAL + 1 + roles.CONFIRM_REP] == "取消確認報告"
+    assert default.reply[roles.ABNORMAL] == b"9900" and default.reply[roles.CANCEL_REP] == b"9110"
     for row in rows:
         code, _, _, cls, answers = row          # a row: code, name, name_ja, class, answers
         n = int(code)
@@ -255,20 +264,29 @@ def test_the_default_catalogue_index_is_the_constants():
             assert default.answers(n, int(a))
 
 
-def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_23_names():
+def test_a_catalogue_rows_cells_are_named_alike_in_roles_and_the_module_keeps_10_names():
     """The row cells' names are private in catalogue.py (no module name each) and roles.py, the
     tool that reads rows, names them with its own constants: they must agree, and name the cells
-    of a row as table() gives it. On MicroPython the module keeps 23 names (a table of 23 slots)."""
+    of a row as roles.table() gives it; the classes (CTRL_REQ .. ABNORMAL) are private there too and
+    roles.py names them for the tools: they must agree. On MicroPython the module keeps 10 names
+    (table() a tool's, in roles.py; _class_of written out in from_list; the classes private)."""
     import sys
-    from faxbridge.core.cafis import roles
     cat = consts(catalogue, "_C_")
     own = consts(roles, "_C_")
     assert len(cat) == 5 and own and not hasattr(catalogue, "C_CODE") and not hasattr(catalogue, "class_name")
+    assert not hasattr(catalogue, "table") and not hasattr(catalogue, "_class_of")
     for k in own:
         assert own[k] == cat[k], (k, own[k], cat[k])
-    row = catalogue.table(catalogue.DEFAULT)[0]
+    row = roles.table(catalogue.DEFAULT)[0]
     assert (row[cat["_C_CODE"]], row[cat["_C_EN"]], row[cat["_C_CLS"]], row[cat["_C_ANS"]]) == (
-        "7020", "restart request", catalogue.CTRL_REQ, ())
+        "7020", "restart request", roles.CTRL_REQ, ())
     assert row[cat["_C_JA"]] == "再開始要求"
     if sys.implementation.name == "micropython":
-        assert len(catalogue.__dict__) <= 23, sorted(catalogue.__dict__)
+        assert len(catalogue.__dict__) <= 10, sorted(catalogue.__dict__)
+    cls = consts(catalogue, "_")
+    names = ("CTRL_REQ", "CTRL_CMD", "CTRL_BOTH", "CTRL_REP", "REQ", "REP", "CANCEL", "CANCEL_REP", "CONFIRM",
+             "CONFIRM_REP", "ABNORMAL")
+    for i, k in enumerate(names):
+        assert cls["_" + k] == getattr(roles, k) == i + 1, k       # CLASS_NAMES's order, from 1
+        assert not hasattr(catalogue, k), k
+    assert len(catalogue.CLASS_NAMES.split()) == len(names)

@@ -2,9 +2,16 @@
 import cafis_helpers as h
 from cafis_helpers import center_tel
 
-from support import raises
+from support import consts, raises
 
 from faxbridge.core.cafis import registry, routes
+
+R = consts(routes, "_")      # the slot states (private in routes.py)
+
+
+def _busy(r, ci):
+    """Routes of center ci in use: 2 bytes of the route table's per-center record."""
+    return r.cs[4 * ci + 2] << 8 | r.cs[4 * ci + 3]
 
 
 def test_route_memory_is_preallocated_per_route_held():
@@ -35,34 +42,34 @@ def test_route_slots_come_in_blocks_of_at_most_2_kb():
 
 def test_request_opens_report_frees_and_header_is_kept():
     c = h.checker()
-    a = c.reg.center("A").idx
+    a = c.reg.by_id.get("A").idx
     t = center_tel((("route", "0004"),))
     assert c.check(t, "center", "A").kind == "accept"
-    assert c.routes.state(a, 2) == routes.ORIG and c.routes.busy(a) == 1
+    assert c.routes.state(a, 2) == R["_ORIG"] and _busy(c.routes, a) == 1
     assert bytes(c.kept("A", 4)) == t[:63]
     # an answer on another route frees nothing
     assert not c.sent(center_tel((("route", "0005"), ("msg_type", "0110"))), "A")
     assert c.sent(center_tel((("route", "0004"), ("msg_type", "9900")), trailer=b"C58"), "A")
-    assert c.routes.state(a, 2) == routes.FREE and c.routes.busy(a) == 0
+    assert c.routes.state(a, 2) == R["_FREE"] and _busy(c.routes, a) == 0
     assert bytes(c.kept("A", 4)) == t[:63]          # kept as the route's last telegram
     assert c.kept("A", 5) is None and c.kept("A", 99) is None and c.kept("Q", 4) is None
 
 
 def test_sent_requests_open_destination_routes_and_fill_the_center():
     c = h.checker()
-    b = c.reg.center("B").idx
+    b = c.reg.by_id.get("B").idx
     for i, r in enumerate(("0100", "0101", "0102", "0103")):
-        assert c.routes.busy(b) == i
+        assert _busy(c.routes, b) == i
         assert c.sent(h.forwarded((("route", r),)), "B")
-        assert c.routes.busy(b) == i + 1
-    assert c.routes.busy(b) == c.reg.center("B").nroutes
+        assert _busy(c.routes, b) == i + 1
+    assert _busy(c.routes, b) == c.reg.by_id.get("B").nroutes
     # sending again on a busy route does not count twice
     c.sent(h.forwarded(), "B")
-    assert c.routes.busy(b) == 4
+    assert _busy(c.routes, b) == 4
     # a report sent TO B does not free B's destination route (B must answer it)
     assert not c.sent(h.answer(), "B")
     assert c.check(h.answer(), "center", "B").kind == "accept"
-    assert c.routes.busy(b) == 3
+    assert _busy(c.routes, b) == 3
 
 
 def test_sent_ignores_short_unknown_and_control_routes():
@@ -74,7 +81,7 @@ def test_sent_ignores_short_unknown_and_control_routes():
     assert not c.sent(center_tel((("msg_type", "1234"),)), "A")
     assert h.snapshot(c.routes) == before
     assert c.sent(center_tel((("route", "0001"), ("msg_type", "8000"))), "A")
-    assert c.routes.state(c.reg.center("A").idx, routes.CMD) == 1
+    assert c.routes.state(c.reg.by_id.get("A").idx, R["_CMD"]) == 1
 
 
 def test_snapshot_changes_with_state():
@@ -93,4 +100,4 @@ def test_at_most_512_centers():
     assert "center X512: at most 512 centers" in str(e), str(e)
     d["centers"].pop()
     c = h.checker(lambda x: x.update({"centers": d["centers"]}))
-    assert len(c.routes.cs) == 2048 and c.routes.busy(511) == 0
+    assert len(c.routes.cs) == 2048 and _busy(c.routes, 511) == 0

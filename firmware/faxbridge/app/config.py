@@ -3,10 +3,8 @@
 check(raw) -> (config, errors): defaults filled in, one clear message per problem, e.g.
 `mqtt.port: must be an integer from 1 to 65535, got "x"`. The unit refuses to start on errors.
 """
-import json
-
-from faxbridge.core import schema
-from faxbridge.core.fax import dial
+# json, core/schema.py and core/fax/dial.py are imported where they are used (check, load):
+# three module names fewer kept for good (the modules stay loaded all the same).
 
 # One row a line in JSON: name, kind, default, required (1/0), limits (docs/unit.md); a line
 # "=path" names the object the rows below it fill ("=" the top, "=modem.options" the driver's
@@ -121,79 +119,85 @@ _ROWS = """\
 ["max_kb","int",512,0,[0,65536]]
 """
 
-def _ok(kind, x):
-    """What core/schema.py leaves to this schema: a station id, an entry of a list. An init
-    command body (kind "at") must be one the driver may send after "AT": one extended command
-    (+F...), or basic settings (&X, \\X, Sn=v, E V Q X L M W with a number). Never D, A, H, O
-    or Z (dial, answer, hook, online, reset: the driver's own) nor ';' or '"'."""
-    if kind == "sid":
-        try:
-            dial.station_id(x)
-        except ValueError:
-            return False
-        return True
-    if not (isinstance(x, str) and 0 < len(x) <= (dial.MAX_LEN if kind == "digits" else 40)):
-        return False
-    if kind == "digits":
-        for c in x:
-            if c not in dial.DIGITS:
-                return False
-        return True
-    up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    if x[0] == "+":
-        for c in x[1:]:
-            if c not in up and c not in "0123456789=,.?":
-                return False
-        return len(x) > 1
-    i = 0
-    while i < len(x):
-        c = x[i].upper()
-        if c in "&\\" and i + 1 < len(x) and x[i + 1].upper() in up:
-            i += 2
-        elif c == "S":
-            i += 1
-            while i < len(x) and x[i] in "0123456789":
-                i += 1
-            if i >= len(x) or x[i] not in "=?":
-                return False
-            i += 1
-        elif c in "EVQXLMW":
-            i += 1
-        else:
-            return False
-        while i < len(x) and x[i] in "0123456789":
-            i += 1
-    return True
-
-
-def _unknown(src, dst, path, errors):
-    """Report the keys of src (the raw object at `path`) that its checked object dst does not
-    hold, at every depth: dst holds exactly the keys the schema knows (named in the message, in
-    the table's order: only then is the table read for them)."""
-    for k in src:
-        if k not in dst:
-            known = []              # the names the schema knows inside `path`
-            cur = None
-            pre = path + "." if path else ""
-            i = 0
-            while i < len(_ROWS):
-                j = _ROWS.find("\n", i)
-                if _ROWS[i] == "=":
-                    cur = _ROWS[i + 1:j]
-                    if cur.startswith(pre) and cur != path:
-                        name = cur[len(pre):].split(".")[0]
-                        if name not in known:
-                            known.append(name)
-                elif cur == path:
-                    known.append(_ROWS[i + 2:_ROWS.find('"', i + 2)])
-                i = j + 1
-            errors.append("%s%s: unknown setting (known: %s)" % (pre, k, ", ".join(known)))
-        elif isinstance(src[k], dict) and isinstance(dst[k], dict) and dst[k] is not src[k]:
-            _unknown(src[k], dst[k], path + "." + k if path else k, errors)
-
-
 def check(raw):
     """Validate a parsed config; returns (config with defaults, [error messages])."""
+    import json
+
+    from faxbridge.core import schema
+    from faxbridge.core.fax import dial
+
+    # _ok and _unknown are made here, per check (at boot and when config.json changes): as
+    # module-level functions they would stay in RAM for good, two functions and two names.
+    def _ok(kind, x):
+        """What core/schema.py leaves to this schema: a station id, an entry of a list. An init
+        command body (kind "at") must be one the driver may send after "AT": one extended command
+        (+F...), or basic settings (&X, \\X, Sn=v, E V Q X L M W with a number). Never D, A, H, O
+        or Z (dial, answer, hook, online, reset: the driver's own) nor ';' or '"'."""
+        if kind == "sid":
+            try:
+                dial.station_id(x)
+            except ValueError:
+                return False
+            return True
+        if not (isinstance(x, str) and 0 < len(x) <= (dial.MAX_LEN if kind == "digits" else 40)):
+            return False
+        if kind == "digits":
+            for c in x:
+                if c not in dial.DIGITS:
+                    return False
+            return True
+        up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        if x[0] == "+":
+            for c in x[1:]:
+                if c not in up and c not in "0123456789=,.?":
+                    return False
+            return len(x) > 1
+        i = 0
+        while i < len(x):
+            c = x[i].upper()
+            if c in "&\\" and i + 1 < len(x) and x[i + 1].upper() in up:
+                i += 2
+            elif c == "S":
+                i += 1
+                while i < len(x) and x[i] in "0123456789":
+                    i += 1
+                if i >= len(x) or x[i] not in "=?":
+                    return False
+                i += 1
+            elif c in "EVQXLMW":
+                i += 1
+            else:
+                return False
+            while i < len(x) and x[i] in "0123456789":
+                i += 1
+        return True
+
+
+    def _unknown(src, dst, path, errors):
+        """Report the keys of src (the raw object at `path`) that its checked object dst does not
+        hold, at every depth: dst holds exactly the keys the schema knows (named in the message, in
+        the table's order: only then is the table read for them)."""
+        for k in src:
+            if k not in dst:
+                known = []              # the names the schema knows inside `path`
+                cur = None
+                pre = path + "." if path else ""
+                i = 0
+                while i < len(_ROWS):
+                    j = _ROWS.find("\n", i)
+                    if _ROWS[i] == "=":
+                        cur = _ROWS[i + 1:j]
+                        if cur.startswith(pre) and cur != path:
+                            name = cur[len(pre):].split(".")[0]
+                            if name not in known:
+                                known.append(name)
+                    elif cur == path:
+                        known.append(_ROWS[i + 2:_ROWS.find('"', i + 2)])
+                    i = j + 1
+                errors.append("%s%s: unknown setting (known: %s)" % (pre, k, ", ".join(known)))
+            elif isinstance(src[k], dict) and isinstance(dst[k], dict) and dst[k] is not src[k]:
+                _unknown(src[k], dst[k], path + "." + k if path else k, errors)
+
     if not isinstance(raw, dict):
         return None, ["config: must be a JSON object, got %s" % schema.show(raw)]
     errors = []
@@ -312,6 +316,7 @@ def slim(cfg):
 def load(path):
     """Read and check the config file at path (parsed as it is read, never held whole as
     text); returns (config, errors)."""
+    import json
     try:
         with open(path) as f:
             raw = json.load(f)

@@ -15,9 +15,6 @@ Kinds and their limits:
 """
 import json
 
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
-
-
 def show(v):
     """A value as a message shows it: JSON, at most 40 characters (inf and nan as such)."""
     if isinstance(v, float) and (v != v or v - v != 0):
@@ -41,7 +38,7 @@ def check(kind, v, lim, ok=None):
             return "must be %d to %d characters long, got %d" % (lim[0], lim[1], len(v))
         if kind == "id":
             for c in v:
-                if c not in _ID_CHARS:
+                if c not in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_":
                     return "may hold only letters, digits, '-' and '_', got %s" % show(v)
         if kind == "sid" and not ok(kind, v):
             return "may hold only digits, '+' and space (T.30 station id), got %s" % show(v)

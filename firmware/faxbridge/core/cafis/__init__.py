@@ -2,5 +2,5 @@
 
     from faxbridge.core.cafis import registry, checks
     chk = checks.Checker(registry.load(json_text_or_dict))
-    v = chk.check(telegram, "center", "A")   # -> checks.Verdict (kind, code, rule, field)
+    v = chk.check(telegram, "center", "A")   # -> verdict.Verdict (kind, code, rule, field)
 """

@@ -5,11 +5,9 @@ outstanding towards it or the center's fault. Used by `cafis-check --session` to
 captured traffic and by tests; the unit itself runs engine.Member. Effects have the same
 shape as the member engine's: (kind, route, data, rule, extra).
 """
-from . import catalogue as _cat
-from . import checks as _checks
+from . import verdict as _verdict
 from . import errors as _errors
-from . import registry as _registry
-from . import report as _report
+from . import outbound as _outbound
 from . import principles as _p
 from . import roles as _roles
 from .dest import Pending
@@ -59,14 +57,14 @@ class Cafis:
     def abnormal(self, tg, code, rule):
         """The abnormal report for `tg` with `code`, built by the parser's report builder."""
         ro = self.roles
-        v = _checks.Verdict().set(_checks.ABNORMAL, code, rule, None, None, None, _errors.ABN,
-                                  ro.cat.reply[_cat.ABNORMAL], False)
-        return _report.build(ro.lay.hlen, bytes(ro.lay.at("msg_type") + ro.lay.at("trailer_len")), tg, v)
+        v = _verdict.Verdict().set(_verdict.ABNORMAL, code, rule, None, None, None, _errors.ABN,
+                                  ro.cat.reply[_roles.ABNORMAL], False)
+        return v.report(ro.lay.hlen, bytes(ro.lay.at("msg_type") + ro.lay.at("trailer_len")), tg)
 
     def _set_fault(self, center, fault):
         self.view(center).fault = fault
-        if self.checker is not None and self.reg is not None and self.reg.center(center) is not None:
-            self.checker.set_center_state(center, _registry.FAULT if fault else _registry.ONLINE)
+        if self.checker is not None and self.reg is not None and self.reg.by_id.get(center) is not None:
+            self.checker.set_center_state(center, _outbound.FAULT if fault else _outbound.ONLINE)
 
     def row(self, center, route=None):
         v = self.view(center)
@@ -159,10 +157,10 @@ class Cafis:
             effs.append(("accept", route, tg, rule, None))
             return True
         v = self.checker.check(tg, "center", center)
-        if v.kind == _checks.ACCEPT:
+        if v.kind == _verdict.ACCEPT:
             effs.append(("accept", route, tg, rule, (v.kind, v.code, v.rule, v.field)))
             return True
-        if v.kind == _checks.ABNORMAL:
+        if v.kind == _verdict.ABNORMAL:
             effs.append(("abnormal_report", route, self.checker.report(tg, v), rule + "; " + v.rule, v.code))
         else:
             effs.append(("discard", route, tg, rule + "; " + str(v.rule), v.code))

@@ -4,29 +4,32 @@ Only 7020, 0720 and 9210 come from the seed (3.3.4 A(b)); the rest are project d
 deployment may replace (registry key "message_types"). A row is
 (code, name_en, name_ja, class, answers): answers are the codes that answer this one. The
 default rows are one str, a line each (a constant tuple of rows would load as one heap object
-per cell and row): table() reads them as rows for the tools; the unit's checks read only the
-index below and never split them.
+per cell and row): roles.table() reads them as rows for the tools; the unit's checks read only
+the index below and never split them.
 """
 from micropython import const
 
 from . import layout as _layout
 
-# Classes of telegram (what a message type is).
-CTRL_REQ = const(1)     # control request, member -> CAFIS (route 0000)
-CTRL_CMD = const(2)     # control command, CAFIS -> member
-CTRL_BOTH = const(3)    # control telegram that goes either way (9210)
-CTRL_REP = const(4)     # control report, member's answer to a command (route 0001)
-REQ = const(5)          # general request
-REP = const(6)          # general report (incl. reject reports ××拒否報告)
-CANCEL = const(7)       # 取消（再）指令
-CANCEL_REP = const(8)   # 取消報告
-CONFIRM = const(9)      # 取消確認（再）指令
-CONFIRM_REP = const(10)  # 取消確認報告
-ABNORMAL = const(11)    # 異常報告
+# Classes of telegram (what a message type is), private (no module name each: the board's
+# checks name the ones they compare with their own constants); roles.py names them for the tools
+# (roles.REQ ..) and test_cafis_registry compares the two.
+_CTRL_REQ = const(1)     # control request, member -> CAFIS (route 0000)
+_CTRL_CMD = const(2)     # control command, CAFIS -> member
+_CTRL_BOTH = const(3)    # control telegram that goes either way (9210)
+_CTRL_REP = const(4)     # control report, member's answer to a command (route 0001)
+_REQ = const(5)          # general request
+_REP = const(6)          # general report (incl. reject reports ××拒否報告)
+_CANCEL = const(7)       # 取消（再）指令
+_CANCEL_REP = const(8)   # 取消報告
+_CONFIRM = const(9)      # 取消確認（再）指令
+_CONFIRM_REP = const(10)  # 取消確認報告
+_ABNORMAL = const(11)    # 異常報告
 
-# the classes' names in the registry's "message_types" (docs/cafis.md), by class: CLASS_NAMES[REQ]
-CLASS_NAMES = (None, "control_request", "control_command", "control", "control_report", "request", "report",
-               "cancel", "cancel_report", "cancel_confirm", "cancel_confirm_report", "abnormal_report")
+# the classes' names in the registry's "message_types" (docs/cafis.md), class CTRL_REQ first:
+# CLASS_NAMES.split()[_REQ - 1] (one str: a constant tuple would load as one heap object a name)
+CLASS_NAMES = ("control_request control_command control control_report request report cancel cancel_report "
+               "cancel_confirm cancel_confirm_report abnormal_report")
 
 DEFAULT = (    # code|name|name_ja|class (CTRL_REQ ..)|answers: a message type a line
     "7020|restart request|再開始要求|1|\n"  # seed 3.3.4 A(b)
@@ -117,29 +120,10 @@ _REC = const(6)     # index record: code (2 bytes), class, first answer, answer 
 CatalogueError = _layout.RegistryError
 
 
-def _class_of(name):
-    for c in range(1, len(CLASS_NAMES)):
-        if CLASS_NAMES[c] == name:
-            return c
-    return None
-
-
-def table(rows):
-    """rows as a tuple of rows: DEFAULT (text) split line by line, any other table as it is."""
-    if not isinstance(rows, str):
-        return rows
-    out = []
-    for line in rows.split("\n"):
-        if line:
-            c, en, ja, k, a = line.split("|")
-            out.append((c, en, ja, int(k), tuple(a.split())))
-    return tuple(out)
-
-
 class Catalogue:
     """Message types by number. `cls(n)` -> class (0 if unknown: not listed); `answers(req, rep)` is True when
     message type `rep` answers `req` (both as ints, -1 for "not numeric"); `reply[cls]`: the
-    message type (bytes) of the reply classes 異常報告, 取消報告, 取消確認報告, `reply[ABNORMAL + 1 +
+    message type (bytes) of the reply classes 異常報告, 取消報告, 取消確認報告, `reply[_ABNORMAL + 1 +
     cls]` its name (read per verdict: no allocation; no attribute more). The rows stay as given (the default ones are
     not copied); what the checks look up per telegram is one sorted index in bytes, searched in
     place."""
@@ -152,8 +136,8 @@ class Catalogue:
         self.rows = rows if isinstance(rows, tuple) else tuple(rows)
         if len(self.rows) > 255:
             raise CatalogueError("message_types: at most 255 message types")
-        reply = [None] * (2 * ABNORMAL + 2)     # by class: the message type (bytes) of a reply class,
-        # then by ABNORMAL + 1 + class its name_ja
+        reply = [None] * (2 * _ABNORMAL + 2)     # by class: the message type (bytes) of a reply class,
+        # then by _ABNORMAL + 1 + class its name_ja
         order = []
         nans = 0
         for i in range(len(self.rows)):
@@ -162,16 +146,16 @@ class Catalogue:
             if not _layout.is_code(code):
                 raise CatalogueError("message_types: code %r must be 4 digits" % (code,))
             cls = row[_C_CLS]
-            if not isinstance(cls, int) or not 0 < cls < len(CLASS_NAMES):
+            if not isinstance(cls, int) or not 0 < cls <= _ABNORMAL:
                 raise CatalogueError("message_types: %s has an unknown class" % code)
             for a in row[_C_ANS]:
                 if not _layout.is_code(a):
                     raise CatalogueError("message_types: %s: answer %r must be 4 digits" % (code, a))
             nans += len(row[_C_ANS])
             order.append((int(code), i))
-            if cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP) and reply[cls] is None:
+            if cls in (_ABNORMAL, _CANCEL_REP, _CONFIRM_REP) and reply[cls] is None:
                 reply[cls] = code.encode()      # the first of its class in the table
-                reply[ABNORMAL + 1 + cls] = row[_C_JA]
+                reply[_ABNORMAL + 1 + cls] = row[_C_JA]
         if nans > 255:
             raise CatalogueError("message_types: at most 255 answers in all")
         order.sort()
@@ -201,9 +185,9 @@ class Catalogue:
             for a in row[_C_ANS]:
                 if self._find(int(a)) < 0:
                     raise CatalogueError("message_types: %s answers %s, which is not listed" % (a, row[_C_CODE]))
-        for cls in (ABNORMAL, CANCEL_REP, CONFIRM_REP):
+        for cls in (_ABNORMAL, _CANCEL_REP, _CONFIRM_REP):
             if reply[cls] is None:
-                raise CatalogueError("message_types: no %s message type" % CLASS_NAMES[cls])
+                raise CatalogueError("message_types: no %s message type" % CLASS_NAMES.split()[cls - 1])
         self.reply = tuple(reply)
 
     def _find(self, n):
@@ -243,6 +227,7 @@ def from_list(items):
     """Catalogue from its JSON form: [{"code", "name", "name_ja", "class", "answers"}, ...]."""
     if not isinstance(items, list) or not items:
         raise CatalogueError("message_types: must be a non-empty list")
+    names = CLASS_NAMES.split()
     rows = []
     for i, it in enumerate(items):
         if not isinstance(it, dict):
@@ -251,10 +236,10 @@ def from_list(items):
             if k not in ("code", "name", "name_ja", "class", "answers"):
                 raise CatalogueError("message_types[%d]: unknown key %s" % (i, k))
         code = it.get("code")
-        cls = _class_of(it.get("class"))
-        if cls is None:
-            raise CatalogueError("message_types[%d]: class must be one of %s"
-                                 % (i, ", ".join(CLASS_NAMES[1:])))
+        cls = it.get("class")
+        if cls not in names:
+            raise CatalogueError("message_types[%d]: class must be one of %s" % (i, ", ".join(names)))
+        cls = names.index(cls) + 1
         name = it.get("name", "")
         ja = it.get("name_ja", "")
         ans = it.get("answers", [])

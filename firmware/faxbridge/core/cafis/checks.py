@@ -13,15 +13,14 @@ copy what you keep.
 """
 from micropython import const
 
-from . import catalogue as cat
 from . import checktab as tab
 from . import layout as _lay
-from .verdict import ABNORMAL, ACCEPT, Verdict
 
-# Each module-level name is a slot of the module's table when frozen: the other verdict kinds
-# ("discard", "terminal_error"), ABN ("異常報告") and CANCEL_REPORT_CODES are written here as the
-# literals verdict.py names (a str constant also loads without a lookup); routes.CMD / ORIG
-# below as _CMD / _ORIG.
+# Each module-level name is a slot of the module's table when frozen: the verdict kinds
+# ("accept", "discard", "abnormal_report", "terminal_error"), errors.ABN ("異常報告") and
+# errors.CANCEL_REPORT_CODES are written here as literals (a str constant also
+# loads without a lookup); routes.CMD / ORIG below as _CMD / _ORIG, the catalogue's classes as
+# _CANCEL .. _ABNORMAL (test_cafis_checks compares them with catalogue.py's).
 
 # the cells of a row, by name (checktab.py lists the columns of each table): content rows;
 # 表 3.3.4-6 (_MSG), SECTIONS (_SEC_*), 表 3.3.4-7 (_T7_DISCARD); 表 3.3.4-1 rows as content rows
@@ -35,9 +34,15 @@ _SEC_TABLE = const(2)
 _SEC_STATES = const(3)
 _SEC_T7 = const(4)
 _T7_DISCARD = const(2)
-_CROW = const(4)     # checktab.CROW: bytes per compiled row
-_CMD = const(-1)     # routes.CMD: the slot of a center's last control command
-_ORIG = const(1)     # routes.ORIG: a request the center sent
+_CROW = const(4)     # checktab._CROW: bytes per compiled row
+_CANCEL = const(7)      # catalogue._CANCEL
+_CANCEL_REP = const(8)  # catalogue._CANCEL_REP
+_CONFIRM = const(9)     # catalogue._CONFIRM
+_CONFIRM_REP = const(10)    # catalogue._CONFIRM_REP
+_ABNORMAL = const(11)   # catalogue._ABNORMAL
+_CMD = const(-1)     # routes._CMD: the slot of a center's last control command
+_ORIG = const(1)     # routes._ORIG: a request the center sent
+_FREE = const(3)     # routes._FREE: a route given back
 # offsets in the compiled ix (checktab's _AT_*, private there: constants here, no lookup per use)
 _AT_MT = const(0)
 _AT_ROUTE = const(4)
@@ -55,6 +60,7 @@ _S_E = const(4)      # general report
 _S_EF = const(5)     # fault report (取消報告, 取消確認報告) on a destination route
 _S_FA = const(6)
 _S_FB = const(7)
+_T_D = const(3)      # section D's content table: its index in checktab.TABLES
 # the section a telegram on a route of its own (0002 ..) is checked under, by its class
 # (catalogue.CTRL_REQ .. ABNORMAL; 0: not in the catalogue): E for reports, abnormal reports and
 # control reports, E (fault) for 取消報告 / 取消確認報告, F(a) for 取消（再）指令, F(b) for
@@ -72,11 +78,10 @@ class Checker:
         self.cat = reg.catalogue
         self.cl = cl = reg.center_layout
         self.tl = tl = reg.terminal_layout
-        from . import report
         from . import routes
         self.routes = routes.Routes(reg)
-        self._build = report.build
-        self.v = Verdict().set(ACCEPT, None, None, None, None, None, None, None, False)
+        from .verdict import Verdict
+        self.v = Verdict().set("accept", None, None, None, None, None, None, None, False)
         self.ix, self.rows = tab.compiled(cl, tl)
         self.echo_ix = 0
         self.rep = bytearray(cl.hlen + 3)     # report(buf, v, self.rep): header + a Cnn code
@@ -90,8 +95,8 @@ class Checker:
             return self.v.set("terminal_error", tab.CODES[code], rule, field, section, None, None, None, False)
         if code is None:
             return self.v.set("discard", None, rule, field, section, None, None, None, sec >= _S_EF)
-        return self.v.set(ABNORMAL, tab.CODES[code], rule, field, section, None, "異常報告",
-                          self.cat.reply[cat.ABNORMAL], sec >= _S_FA)
+        return self.v.set("abnormal_report", tab.CODES[code], rule, field, section, None, "異常報告",
+                          self.cat.reply[_ABNORMAL], sec >= _S_FA)
 
     def _state_v(self, srow, sec):
         section = tab.SECTIONS[sec][_SEC_NAME]
@@ -105,12 +110,12 @@ class Checker:
                               False)
         code = tab.CODES[srow[_CODE]]
         response = "異常報告"
-        reply = self.cat.reply[cat.ABNORMAL]
+        reply = self.cat.reply[_ABNORMAL]
         if sec >= _S_FA and (code == "C13" or code == "C14" or code == "C50"):
-            k = cat.CANCEL_REP if sec == _S_FA else cat.CONFIRM_REP
+            k = _CANCEL_REP if sec == _S_FA else _CONFIRM_REP
             reply = self.cat.reply[k]
-            response = self.cat.reply[cat.ABNORMAL + 1 + k]
-        return self.v.set(ABNORMAL, code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
+            response = self.cat.reply[_ABNORMAL + 1 + k]
+        return self.v.set("abnormal_report", code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
 
     # -- the entry point ------------------------------------------------------------------------
     def check(self, buf, sender, center=None, n=-1):
@@ -131,17 +136,18 @@ class Checker:
             t = self.rows
             ix = self.ix
             first = _CROW * ix[_AT_SPANS + 2 * _S_D]
+            td = tab.TABLES[_T_D]          # 3.3.4 (2) D
             for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
                 b = t[p + 3]
-                if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], tab.TABLE_D, b, buf, n, None, -1):
-                    return self._content_v(tab.TABLE_D, b, _S_D, tab.ITEMS[tab.TABLE_D[b + _ITEM]])
+                if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], td, b, buf, n, None, -1):
+                    return self._content_v(td, b, _S_D, tab.ITEMS[td[b + _ITEM]])
             dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
             mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
             for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
                 srow = tab.TABLE_6[srow_no - 1]
                 if tab.state_fails(self, srow[_KIND], None, mt, dest):
                     return self._state_v(srow, _S_D)
-            return self.v.set(ACCEPT, None, None, None, "D", None, None, None, False)
+            return self.v.set("accept", None, None, None, "D", None, None, None, False)
         cen = self.reg.by_id.get(center) if isinstance(center, str) else None
         if cen is None:     # the named center is not in the registry
             return self.v.set("discard", None, None, None, None, None, None, None, False)
@@ -152,8 +158,8 @@ class Checker:
             if n < cl.min_len:
                 return self.v.set("discard", None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
             k = self.cat.cls(_lay.num(buf, ix[_AT_MT], ix[_AT_MT + 1]))
-            return self.v.set(ABNORMAL, tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None, "異常報告",
-                              self.cat.reply[cat.ABNORMAL], k == cat.CANCEL or k == cat.CONFIRM)
+            return self.v.set("abnormal_report", tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None,
+                              "異常報告", self.cat.reply[_ABNORMAL], k == _CANCEL or k == _CONFIRM)
         route = _lay.num(buf, ix[_AT_ROUTE], ix[_AT_ROUTE + 1])
         if route == 0:
             sec = _S_A
@@ -189,13 +195,13 @@ class Checker:
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
         if sec == _S_B:
-            self.routes.free(cen.idx, _CMD)
+            self.routes.open(cen.idx, _CMD, None, 0)      # its command answered
         elif sec == _S_C or sec == _S_FA or sec == _S_FB:
             self.routes.open(cen.idx, slot, buf, _ORIG)
         elif sec == _S_E or sec == _S_EF:
-            self.routes.free(cen.idx, slot)
-        return self.v.set(ACCEPT, None, None, None, tab.SECTIONS[sec][_SEC_NAME], None, None, None, sec >= _S_EF)
+            self.routes.open(cen.idx, slot, None, _FREE)  # freed, its header kept
+        return self.v.set("accept", None, None, None, tab.SECTIONS[sec][_SEC_NAME], None, None, None, sec >= _S_EF)
 
     def report(self, buf, verdict, out=None):
-        """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see report.build."""
-        return self._build(self.cl.hlen, self.ix, buf, verdict, out)
+        """The abnormal report (or 取消報告 / 取消確認報告) for `verdict`: see Verdict.report."""
+        return verdict.report(self.cl.hlen, self.ix, buf, out)

@@ -1,7 +1,7 @@
 """The check tables of seed 3.3.4 as data: 表 3.3.4-1 (lengths), the content checks of 3.3.4 (2)
 A-F (表 3.3.4-2..5), 表 3.3.4-6 (states) and 表 3.3.4-7 (their handling), and the sections of
 3.3.4 (2) that say which tables apply to a telegram. One row per seed row, in the seed's order,
-each row naming its source; a content table is one flat tuple, a row W cells on one line (a
+each row naming its source; a content table is one flat tuple, a row _W cells on one line (a
 tuple per row would cost a tuple object each). What each check kind checks is here too (row_ok, state_fails), and
 the compiled form of the tables for the layouts in use (compiled): checks.Checker reads the cells
 by name and runs the rows from that, allocating nothing.
@@ -14,10 +14,24 @@ SECTIONS (section, name, content table: index in TABLES, rows of 表 3.3.4-6, ro
 """
 from micropython import const
 
-from . import catalogue as _cat
 from . import layout as _layout
-from . import registry as _registry
-from . import routes as _routes
+
+# What the rows compare against, as this module's own constants (a module name each would stay
+# in RAM, and a lookup per use on the check's path; test_cafis_checks checks each against its
+# module): catalogue classes, routes.py slot states, registry.py center and CAFIS states.
+_CL_CTRL_REQ = const(1)     # catalogue._CTRL_REQ
+_CL_CTRL_BOTH = const(3)    # catalogue._CTRL_BOTH
+_CL_REQ = const(5)          # catalogue._REQ
+_RT_NEVER = const(0)        # routes._NEVER
+_RT_ORIG = const(1)         # routes._ORIG
+_RT_DEST = const(2)         # routes._DEST
+_RT_CMD = const(-1)         # routes._CMD
+_ST_ONLINE = const(0)       # registry._ONLINE
+_ST_NOT_OPEN = const(1)     # registry._NOT_OPEN
+_ST_SUSPENDED = const(2)    # registry._SUSPENDED
+_ST_FAULT = const(3)        # registry._FAULT
+_ST_CAFIS_ENDED = const(1)  # registry._CAFIS_ENDED
+_ST_CAFIS_FAULT = const(2)  # registry._CAFIS_FAULT
 
 # --- check kinds --------------------------------------------------------------------------
 _NUMERIC = const(1)          # ニューメリックであるか
@@ -129,99 +143,98 @@ LENGTH = (
     ("3.3.4-1 #2", _I_LEN, "center", _C03),       # センタ 63 ≦ 電文長 ≦ 1024
 )
 
-# --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded ---------------------
-TABLE_A = (
-    "3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, None,
-    "3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, None,
-    "3.3.4 A(b)", _I_MT, _CTL_TYPE, None, None,
-    "3.3.4 A(c)", _I_TRAILER, _EQUALS, None, b"000",
-)
-
-# --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded ---------------------
-TABLE_B = (
-    "3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None,
-    "3.3.4 B(b)", None, _CMD_ECHO, None, None,    # item: the first field that differs
-)
-
-# --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック ---------------------------------------
-TABLE_2 = (
-    "3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-    "3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None,
-    "3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None,
-    "3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None,
-    "3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
-    "3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None,
-    "3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None,
-    "3.3.4-2 #8", _I_MT, _SERVICE, _C54, None,
-    "3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None,
-    "3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None,
-    "3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9",
-    "3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00",
-    "3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None,
-    "3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None,
-)
-
-# --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal ---------------
-TABLE_D = (
-    "3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None,
-    "3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239",
-)
-
-# --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded --------
-TABLE_3 = (
-    "3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None,
-    "3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None,
-    "3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None,
-    "3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None,
-    "3.3.4-3 #5", _I_LINE, _PROTECTED, None, None,
-    "3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None,
-    "3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None,
-    "3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None,
-    "3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None,
-    "3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None,
-    "3.3.4-3 #11", _I_MT, _ANSWER, None, None,
-    "3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None,
-    "3.3.4-3 #13", _I_CAT, _PROTECTED, None, None,
-    "3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None,
-    "3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None,
-    "3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None,
-    "3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None,
-    "3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None,
-    "3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None,
-)
-
-# --- 表 3.3.4-4 取消（再）指令受信時のチェック -----------------------------------------------------
-TABLE_4 = (
-    "3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-    "3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
-    "3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None,
-    "3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None,
-    "3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None,
-    "3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None,
-    "3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None,
-    "3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None,
-    "3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None,
-    "3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None,
-    "3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None,
-    "3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None,
-    "3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None,
-    "3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None,
-    "3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None,
-)
-
-# --- 表 3.3.4-5 取消確認（再）指令受信時のチェック -------------------------------------------------
-TABLE_5 = (
-    "3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-    "3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
-    "3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None,
-    "3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None,
-    "3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
-    "3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None,
-    "3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None,
-    "3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None,
-    "3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None,
-    "3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None,
-    "3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None,
+# The content tables, one flat tuple each (a row _W cells on one line), by their index in
+# TABLES as SECTIONS names them (E and E fault share #4): not a module name each (the rows name
+# their source, the comment above each table its section).
+TABLES = (
+    # --- 3.3.4 (2) A: 制御電文（貴社センタ要求）, route 0000; errors are discarded: TABLES[0]
+    (
+        "3.3.4 A(a)", _I_ORG_CO, _ORG_CO, None, None,
+        "3.3.4 A(a)", _I_ORG_SUB, _ORG_SUB, None, None,
+        "3.3.4 A(b)", _I_MT, _CTL_TYPE, None, None,
+        "3.3.4 A(c)", _I_TRAILER, _EQUALS, None, b"000",
+    ),
+    # --- 3.3.4 (2) B: 制御電文（貴社センタ報告）, route 0001; errors are discarded: TABLES[1]
+    (
+        "3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None,
+        "3.3.4 B(b)", None, _CMD_ECHO, None, None,    # item: the first field that differs
+    ),
+    # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック: TABLES[2]
+    (
+        "3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+        "3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None,
+        "3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None,
+        "3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None,
+        "3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
+        "3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None,
+        "3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None,
+        "3.3.4-2 #8", _I_MT, _SERVICE, _C54, None,
+        "3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None,
+        "3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None,
+        "3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9",
+        "3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00",
+        "3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None,
+        "3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None,
+    ),
+    # --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal: TABLES[3]
+    (
+        "3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None,
+        "3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239",
+    ),
+    # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded: TABLES[4]
+    (
+        "3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None,
+        "3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None,
+        "3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None,
+        "3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None,
+        "3.3.4-3 #5", _I_LINE, _PROTECTED, None, None,
+        "3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None,
+        "3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None,
+        "3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None,
+        "3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None,
+        "3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None,
+        "3.3.4-3 #11", _I_MT, _ANSWER, None, None,
+        "3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None,
+        "3.3.4-3 #13", _I_CAT, _PROTECTED, None, None,
+        "3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None,
+        "3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None,
+        "3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None,
+        "3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None,
+        "3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None,
+        "3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None,
+    ),
+    # --- 表 3.3.4-4 取消（再）指令受信時のチェック: TABLES[5]
+    (
+        "3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+        "3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+        "3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None,
+        "3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None,
+        "3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None,
+        "3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None,
+        "3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None,
+        "3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None,
+        "3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None,
+        "3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None,
+        "3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None,
+        "3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None,
+        "3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None,
+        "3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None,
+        "3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None,
+    ),
+    # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック: TABLES[6]
+    (
+        "3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
+        "3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+        "3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None,
+        "3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None,
+        "3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
+        "3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None,
+        "3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None,
+        "3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None,
+        "3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None,
+        "3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None,
+        "3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None,
+    ),
 )
 
 # --- 表 3.3.4-6 チェック対象項目: (rule, item, kind, error code, error message) ---------------------
@@ -248,8 +261,6 @@ TABLE_7 = (
 # Sections of 3.3.4 (2) a telegram is checked under, with its content table, the rows of
 # 表 3.3.4-6 that apply (project decision, docs/cafis.md) and its row of 表 3.3.4-7. A section is
 # its index here (checks.py names them _S_A .. _S_FB).
-# the content tables of the sections, numbered as SECTIONS names them (E and E fault share #4)
-TABLES = (TABLE_A, TABLE_B, TABLE_2, TABLE_D, TABLE_3, TABLE_4, TABLE_5)
 SECTIONS = (
     # (section, name, content table: index in TABLES, 表 3.3.4-6 rows, 表 3.3.4-7 row)
     (0, "A", 0, (7, 8), 1),
@@ -264,16 +275,16 @@ SECTIONS = (
 
 
 # --- the compiled form (compiled) -------------------------------------------------------------
-# rows: per content row 4 bytes (CROW): kind, field offset, field length, the row's first cell
-# in its table (W x its row number in the seed table). ix: (offset, length) of the fields the
+# rows: per content row 4 bytes (_CROW): kind, field offset, field length, the row's first cell
+# in its table (_W x its row number in the seed table). ix: (offset, length) of the fields the
 # Checker reads itself (_AT_MT .. _AT_TCONN), then per section (first compiled row, number of
 # rows) from _AT_SPANS, then from _AT_ECHO 4 bytes for each center field 3.3.4 B(b) compares: 0 and
 # its item's index in ITEMS when its name is the seed's item name (every default field), else 1
 # and its index in the layout's rows; then its offset and length.
-CROW = const(4)
+_CROW = const(4)
 # ix's offsets, private (no module name each: checks.py and outbound.py have their own consts
 # for those they read, _AT_MT .. _AT_SPANS, and test_cafis_checks checks them against this text)
-_AT_MT = const(0)       # msg_type, then trailer_len: report.build reads these 4 bytes
+_AT_MT = const(0)       # msg_type, then trailer_len: Verdict.report reads these 4 bytes
 _AT_ROUTE = const(4)    # (2: trailer_len)
 _AT_SEQ = const(6)
 _AT_DST = const(8)
@@ -284,7 +295,7 @@ _AT_ECHO = const(30)
 _ITEM = const(1)        # columns of a content row, of SECTIONS
 _KIND = const(2)
 _ARG = const(4)
-W = const(5)            # a content row's width: row i of a table is table[W * i:W * i + W]
+_W = const(5)           # a content row's width: row i of a table is table[_W * i:_W * i + _W]
 _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 
@@ -346,18 +357,18 @@ def compiled(cl, tl):
             if SECTIONS[e][_SEC_TABLE] == t:
                 first = ix[_AT_SPANS + 2 * e]
         if first < 0:
-            first = len(rows) // CROW
+            first = len(rows) // _CROW
             table = TABLES[t]
             lay = tl if SECTIONS[s][_SEC_NAME] == "D" else cl
-            for i in range(len(table) // W):
-                item = table[W * i + _ITEM]
+            for i in range(len(table) // _W):
+                item = table[_W * i + _ITEM]
                 off, ln = lay.at(keys[item]) if item is not None else (0, 0)
-                rows.append(table[W * i + _KIND])
+                rows.append(table[_W * i + _KIND])
                 rows.append(off)
                 rows.append(ln)
-                rows.append(W * i)
+                rows.append(_W * i)
         ix.append(first)
-        ix.append(len(TABLES[t]) // W)
+        ix.append(len(TABLES[t]) // _W)
     # B(b) compares every field but the message type and the trailer length
     fields = _layout.rows(cl.fields)
     for i in range(len(fields)):
@@ -372,7 +383,7 @@ def compiled(cl, tl):
 
 # --- what a check kind checks: one content row (表 3.3.4-2..5, 3.3.4 (2) A, B, D) -------------
 def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
-    """True when the content row at table[b:b + W] (kind, field at buf[off:off+ln], compiled by
+    """True when the content row at table[b:b + _W] (kind, field at buf[off:off+ln], compiled by
     the Checker) passes for telegram buf (n bytes) from center cen on route slot `slot`; no
     allocation."""
     if kind == _NUMERIC:
@@ -405,18 +416,18 @@ def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
     routes = chk.routes
     if kind == _ROUTE_FREE:
         st = routes.state(cen.idx, slot)
-        return st != _routes.ORIG and st != _routes.DEST
+        return st != _RT_ORIG and st != _RT_DEST
     if kind == _ROUTE_FREE_OR_SAME:
         st = routes.state(cen.idx, slot)
-        if st == _routes.DEST:
+        if st == _RT_DEST:
             return False
-        if st == _routes.ORIG:
+        if st == _RT_ORIG:
             return routes.same(cen.idx, slot, buf, chk.ix[_AT_SEQ], chk.ix[_AT_SEQ + 1])
         return True
     if kind == _ROUTE_DEST:
-        return routes.state(cen.idx, slot) == _routes.DEST
+        return routes.state(cen.idx, slot) == _RT_DEST
     if kind == _LAST_PROTECTED:
-        if routes.state(cen.idx, slot) == _routes.NEVER:
+        if routes.state(cen.idx, slot) == _RT_NEVER:
             return False
         return routes.same(cen.idx, slot, buf, off, ln)
     if kind == _ANSWER:
@@ -431,20 +442,20 @@ def row_ok(chk, kind, off, ln, table, b, buf, n, cen, slot):
         co = chk.reg.companies.find(buf, chk.ix[_AT_DST])
         return co >= 0 and chk.reg.companies.same(co, chk.reg.co_w, ln, buf, off)
     if kind == _SERVICE:
-        return chk.cat.cls(_layout.num(buf, off, ln)) == _cat.REQ
+        return chk.cat.cls(_layout.num(buf, off, ln)) == _CL_REQ
     if kind == _CENTER_ID:
         return cen.has_id(buf, off, ln)
     if kind == _CTL_TYPE:
         k = chk.cat.cls(_layout.num(buf, off, ln))
-        return k == _cat.CTRL_REQ or k == _cat.CTRL_BOTH
+        return k == _CL_CTRL_REQ or k == _CL_CTRL_BOTH
     if kind == _CMD_ANSWER:
-        if not routes.state(cen.idx, _routes.CMD):
+        if not routes.state(cen.idx, _RT_CMD):
             return False
-        return chk.cat.answers(routes.num(cen.idx, _routes.CMD, off, ln), _layout.num(buf, off, ln))
+        return chk.cat.answers(routes.num(cen.idx, _RT_CMD, off, ln), _layout.num(buf, off, ln))
     if kind == _CMD_ECHO:
         ix = chk.ix
         for p in range(_AT_ECHO, len(ix), 4):
-            if not routes.same(cen.idx, _routes.CMD, buf, ix[p + 2], ix[p + 3]):
+            if not routes.same(cen.idx, _RT_CMD, buf, ix[p + 2], ix[p + 3]):
                 chk.echo_ix = p     # checks names the field from ix[p], ix[p + 1]
                 return False
         return True
@@ -464,23 +475,24 @@ def state_fails(chk, kind, cen, mt, dest):
     the message type, dest the destination company's index (-1: none)."""
     reg = chk.reg
     if kind == _ORG_NOT_OPEN:
-        return cen.state != _registry.ONLINE
+        return cen.state != _ST_ONLINE
     if kind == _ORG_SERVICE:
         return not cen.has_type(mt)
     if kind == _CAFIS_ENDED:
-        return reg.cafis_state == _registry.CAFIS_ENDED
+        return reg.cafis_state == _ST_CAFIS_ENDED
     if kind == _CAFIS_FAULT:
-        return reg.cafis_state == _registry.CAFIS_FAULT
+        return reg.cafis_state == _ST_CAFIS_FAULT
     if dest < 0:    # no destination: a center's telegram fails; a terminal's skips the rows
         return cen is not None
     d = reg.co_dest(dest)
     if kind == _DST_NO_ROUTE:
-        return d < 0 or chk.routes.busy(d) >= reg.centers[d].nroutes
+        cs = chk.routes.cs          # the routes of center d in use (routes.py): 2 bytes at 4 * d + 2
+        return d < 0 or (cs[4 * d + 2] << 8 | cs[4 * d + 3]) >= reg.centers[d].nroutes
     dc = reg.centers[d]
     if kind == _DST_FAULT:
-        return dc.state == _registry.FAULT
+        return dc.state == _ST_FAULT
     if kind == _DST_SUSPENDED:
-        return dc.state == _registry.SUSPENDED or dc.state == _registry.NOT_OPEN
+        return dc.state == _ST_SUSPENDED or dc.state == _ST_NOT_OPEN
     if kind == _DST_SERVICE:
         return not dc.has_type(mt, True)
     return False

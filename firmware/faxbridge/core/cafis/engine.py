@@ -11,7 +11,6 @@ the route (bytes) or None, data is a telegram (bytes) or a code, rule cites the 
 the caller's reference (terminal) or an error code.
 """
 from . import actions as _actions
-from . import catalogue as _cat
 from . import dest as _dest
 from . import layout as _layout
 from . import origin as _origin
@@ -74,7 +73,7 @@ class Member:
     def __init__(self, config=None, registry=None, center=None, hooks=None, roles=None):
         self.cfg = config if isinstance(config, Config) else Config(config)
         self.reg = registry
-        self.cen = registry.center(center) if (registry is not None and center is not None) else None
+        self.cen = registry.by_id.get(center) if (registry is not None and center is not None) else None
         self.roles = roles or _roles_for(registry)
         if hooks is None:
             hooks = _dest.hooks_from_registry(registry, self.cen) if registry is not None else _dest.Hooks()
@@ -166,7 +165,7 @@ class Member:
             _origin.send_fault(self, now, tg, ref, effs)
         elif k in _CONTROL_KINDS:
             self._send_control(now, k, bytes(tg), ref, effs)
-        elif k == _roles.K_REPORT and ro.cls(tg) == _cat.CTRL_REP:
+        elif k == _roles.K_REPORT and ro.cls(tg) == _roles.CTRL_REP:
             effs.append(("send", route, bytes(tg), "answer to a command", ref))
         elif k == _roles.K_REPORT:
             _dest.send_report(self, now, route, bytes(tg), ref, effs)
@@ -194,7 +193,7 @@ class Member:
         route = ro.route(tg)
         cls = ro.cls(tg)
         p = self.routes.get(route)
-        if k == _roles.K_REPORT and cls in (_cat.REP, _cat.CANCEL_REP, _cat.CONFIRM_REP, _cat.ABNORMAL):
+        if k == _roles.K_REPORT and cls in (_roles.REP, _roles.CANCEL_REP, _roles.CONFIRM_REP, _roles.ABNORMAL):
             _origin.hold(self, effs, Pending("report", tg, now + self.cfg.t_resend, ref=ref), "3.3.3(2)(c)")
         elif k in _ROUTE_KINDS and p is not None and p.tg == tg:
             del self.routes[route]

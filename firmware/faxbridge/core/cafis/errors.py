@@ -5,7 +5,10 @@ center should do, the CAFIS response telegram and what CAFIS does.
 """
 from micropython import const
 
-from .verdict import ABN, CANCEL_REPORT_CODES  # noqa: F401  (the checks need them without this table)
+ABN = "異常報告"      # the response telegram of 表 3.3.5-1 and of most rows of 表 3.3.5-2
+# (注) of 表 3.3.5-2: 取消報告 / 取消確認報告 carry these codes instead of an 異常報告 (checks.py
+# writes both as literals: the board does not carry this module; test_cafis_errors compares).
+CANCEL_REPORT_CODES = ("C13", "C14", "C50")
 
 # 表 3.3.5-1: error codes in abnormal reports to general telegrams, in the seed's order.
 # (code, 事象 event, 内容及び原因 cause, エラーコード受信時の仕向センタの運用 action)

@@ -26,17 +26,17 @@ from micropython import const
 
 from faxbridge.core.mqtt import commands
 
-MAX_LINE = const(2 * 1024 + 64)   # 1024 telegram bytes as hex + a sender/center prefix
-MAX_PREFIX = const(64)            # a longer first word is not a sender prefix
+_MAX_LINE = const(2112)            # 1024 telegram bytes as hex (2 * 1024) + a sender/center prefix (64)
+_MAX_PREFIX = const(64)            # a longer first word is not a sender prefix
 
 
 class Line:
-    def __init__(self, sender, center, max_line=MAX_LINE):
+    def __init__(self, sender, center, max_line=_MAX_LINE):
         self.sender = sender
         self.center = center or None
         self.max = max_line
         self.data = bytearray(max_line // 2)     # the current word, hex-decoded
-        self.head = bytearray(MAX_PREFIX + 1)    # the first word as it came
+        self.head = bytearray(_MAX_PREFIX + 1)    # the first word as it came
         self.cen = None           # the last center a prefix named (str), reused while the same
         self.skip = False         # inside a line too long: dropped up to its end
         self.who = self.where = self.why = None   # the result of the last line finished
@@ -47,7 +47,7 @@ class Line:
         self.n = 0
         self.words = 0            # words begun
         self.inword = False
-        self.h = 0                # characters of the first word in head (MAX_PREFIX + 1: longer)
+        self.h = 0                # characters of the first word in head (_MAX_PREFIX + 1: longer)
         self.k = 0                # bytes decoded from the current word
         self.nib = -1             # a high nibble waiting for its low one
         self.hex = True           # the current word is hex so far
@@ -87,7 +87,7 @@ class Line:
                     self.k = 0
                     self.nib = -1
                     self.hex = True
-                if self.words == 1 and self.h <= MAX_PREFIX:
+                if self.words == 1 and self.h <= _MAX_PREFIX:
                     self.head[self.h] = c
                     self.h += 1
                 if not self.hex:
@@ -121,7 +121,7 @@ class Line:
             return i
         self.who = self.sender
         self.where = self.center
-        if w != 2 or h > MAX_PREFIX:
+        if w != 2 or h > _MAX_PREFIX:
             return i
         hd = self.head
         for who in ("center", "terminal"):           # the word alone or followed by ":<center>"

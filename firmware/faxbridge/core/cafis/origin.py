@@ -12,7 +12,6 @@ Functions here work on a Member engine (engine.py) and append effects to a list.
 """
 from micropython import const
 
-from . import catalogue as _cat
 from . import errors as _err
 from . import roles as _roles
 from .dest import Pending, hold  # noqa: F401  (origin.hold: the hold queue's, dest.py)
@@ -155,7 +154,7 @@ def on_report(m, now, route, p, tg, effs):
     del m.routes[route]
     cls = ro.cls(tg)
     code = ro.error_code(tg)
-    if cls in (_cat.ABNORMAL, _cat.CANCEL_REP, _cat.CONFIRM_REP) and (code or cls == _cat.ABNORMAL):
+    if cls in (_roles.ABNORMAL, _roles.CANCEL_REP, _roles.CONFIRM_REP) and (code or cls == _roles.ABNORMAL):
         react(m, now, route, p, tg, code, effs)
         return
     effs.append(("to_terminal", route, tg, "3.3.2(2)", p.ref))
@@ -219,7 +218,7 @@ def time_over(m, now, route, p, effs, announce=True, rule=None):
 def terminal_failed(m, now, report, effs, ref=None):
     """3.3.2 (2)(d): a report that could not be delivered to the terminal -> 取消指令 to CAFIS."""
     ro = m.roles
-    if ro.kind(report) != _roles.K_REPORT or ro.cls(report) != _cat.REP:
+    if ro.kind(report) != _roles.K_REPORT or ro.cls(report) != _roles.REP:
         effs.append(("error", ro.route(report), "not a general report", "3.3.2(2)(d)", ref))
         return
     send_fault(m, now, fault_command(ro, report, "cancel"), ref, effs, "3.3.2(2)(d)")

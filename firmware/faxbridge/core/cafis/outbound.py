@@ -7,12 +7,25 @@ follows main.py's imports, and none reaches it.
 """
 from micropython import const
 
-from . import catalogue as cat
 from . import checks
 from . import layout as _lay
-from . import routes as rt
-from .verdict import ABN, ABNORMAL
+from . import roles as _ro
+from .errors import ABN
+from .verdict import ABNORMAL
 
+# registry.py's center and CAFIS states (private there), for set_center_state / set_cafis_state
+ONLINE = const(0)
+NOT_OPEN = const(1)
+SUSPENDED = const(2)
+FAULT = const(3)
+CAFIS_ONLINE = const(0)
+CAFIS_ENDED = const(1)
+CAFIS_FAULT = const(2)
+_R_NEVER = const(0)     # routes.py's slot states (private there; test_cafis_checks compares)
+_R_ORIG = const(1)
+_R_DEST = const(2)
+_R_FREE = const(3)
+_R_CMD = const(-1)
 _AT_MT = const(0)       # offsets in the compiled ix (checktab's _AT_MT, _AT_ROUTE)
 _AT_ROUTE = const(4)
 
@@ -36,19 +49,19 @@ class Checker(checks.Checker):
         if cen is None or n < self.cl.hlen:
             return False
         k = self.cat.cls(_lay.num(buf, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
-        if k == cat.CTRL_CMD or k == cat.CTRL_BOTH:
-            self.routes.open(cen.idx, rt.CMD, buf, 1)
+        if k == _ro.CTRL_CMD or k == _ro.CTRL_BOTH:
+            self.routes.open(cen.idx, _R_CMD, buf, 1)
             return True
         route = _lay.num(buf, self.ix[_AT_ROUTE], self.ix[_AT_ROUTE + 1])
         slot = cen.route_index(route) if route > 1 else -1
         if slot < 0:
             return False
-        if k == cat.REQ or k == cat.CANCEL or k == cat.CONFIRM:
-            self.routes.open(cen.idx, slot, buf, rt.DEST)
+        if k == _ro.REQ or k == _ro.CANCEL or k == _ro.CONFIRM:
+            self.routes.open(cen.idx, slot, buf, _R_DEST)
             return True
-        if k == cat.REP or k == cat.CANCEL_REP or k == cat.CONFIRM_REP or k == cat.ABNORMAL:
-            if self.routes.state(cen.idx, slot) == rt.ORIG:
-                self.routes.free(cen.idx, slot)
+        if k == _ro.REP or k == _ro.CANCEL_REP or k == _ro.CONFIRM_REP or k == _ro.ABNORMAL:
+            if self.routes.state(cen.idx, slot) == _R_ORIG:
+                self.routes.open(cen.idx, slot, None, _R_FREE)
                 return True
         return False
 
@@ -61,24 +74,27 @@ class Checker(checks.Checker):
         if cen is None:
             return None
         slot = cen.route_index(route)
-        if slot < 0 or self.routes.state(cen.idx, slot) != rt.ORIG:
+        if slot < 0 or self.routes.state(cen.idx, slot) != _R_ORIG:
             return None
         k = self.cat.cls(self.routes.num(cen.idx, slot, self.ix[_AT_MT], self.ix[_AT_MT + 1]))
-        self.routes.free(cen.idx, slot)
-        if k == cat.CANCEL or k == cat.CONFIRM:
-            k = cat.CANCEL_REP if k == cat.CANCEL else cat.CONFIRM_REP
-            return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == cat.CANCEL_REP else "F(b)",
-                              None, self.cat.reply[cat.ABNORMAL + 1 + k], self.cat.reply[k], True)
+        self.routes.open(cen.idx, slot, None, _R_FREE)
+        if k == _ro.CANCEL or k == _ro.CONFIRM:
+            k = _ro.CANCEL_REP if k == _ro.CANCEL else _ro.CONFIRM_REP
+            return self.v.set(ABNORMAL, "C50", "3.3.5-2 #8", "経路番号", "F(a)" if k == _ro.CANCEL_REP else "F(b)",
+                              None, self.cat.reply[_ro.ABNORMAL + 1 + k], self.cat.reply[k], True)
         return self.v.set(ABNORMAL, "C50", "3.3.5-1 C50", "経路番号", "C", None, ABN,
-                          self.cat.reply[cat.ABNORMAL], False)
+                          self.cat.reply[_ro.ABNORMAL], False)
 
     def kept(self, center, route):
         """The kept header of `center`'s route `route` (memoryview) or None."""
         cen = self.reg.by_id.get(center)
         slot = cen.route_index(route) if cen is not None else -1
-        if slot < 0 or self.routes.state(cen.idx, slot) == rt.NEVER:
+        r = self.routes
+        if slot < 0 or r.state(cen.idx, slot) == _R_NEVER:
             return None
-        return self.routes.kept(cen.idx, slot)
+        g = (r.cs[4 * cen.idx] << 8 | r.cs[4 * cen.idx + 1]) + slot    # the slot's index (routes.py)
+        o = (g % r.per) * r.w
+        return memoryview(r.blocks[g // r.per])[o:o + r.w - 1]
 
     # -- registry state changes (the engine of 3.3.1 drives these) ---------------------------------
     def set_center_state(self, center, state):

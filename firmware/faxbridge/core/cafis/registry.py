@@ -4,25 +4,28 @@ destination centers, terminal connection companies and CAFIS's own state.
 load(obj) takes the JSON text or the already-parsed dict (no file I/O here) and returns a
 Registry, or raises RegistryError with a message naming the problem. Format: docs/cafis.md.
 Lookups used per telegram (company by the bytes of a field) compare bytes in place. What is
-kept per center is bytes (routes, center identifiers, message types), not dicts or tuples.
+kept per center is bytes (routes, center identifiers, message types), not dicts or tuples; the
+companies and the terminal connection companies are each one Table of fixed-width records
+(here, not a module of their own: one module fewer on the board).
 """
 from micropython import const
 
 from . import catalogue as _cat
 from . import layout as _layout
-from .records import Table
 
-# center states (registry "state": online, not_open, suspended, fault): 開局 / 未開局 / 休止中（個別終了） / 障害中
-ONLINE = const(0)
-NOT_OPEN = const(1)
-SUSPENDED = const(2)
-FAULT = const(3)
+# center states, private (no module name each: checktab.py and outbound.py name them with their
+# own constants, outbound.ONLINE .. for the tools; test_cafis_checks compares) (registry "state":
+# online, not_open, suspended, fault): 開局 / 未開局 / 休止中（個別終了） / 障害中
+_ONLINE = const(0)
+_NOT_OPEN = const(1)
+_SUSPENDED = const(2)
+_FAULT = const(3)
 
 # CAFIS's own state ("cafis": {"state": online, ended, fault or congested}): online / ended
 # (オンライン終了, C15) / fault (障害・輻輳, C33)
-CAFIS_ONLINE = const(0)
-CAFIS_ENDED = const(1)
-CAFIS_FAULT = const(2)
+_CAFIS_ONLINE = const(0)
+_CAFIS_ENDED = const(1)
+_CAFIS_FAULT = const(2)
 
 _NONE = const(255)           # no destination center
 _MAX_ROUTES = const(2048)    # routes held in all (their state is kept in RAM, routes.py)
@@ -30,6 +33,57 @@ _MAX_CENTERS = const(512)    # 4 bytes of route state each, in one block of at m
 
 
 RegistryError = _layout.RegistryError
+
+
+class Table:
+    """Fixed-width records sorted by their first `key` bytes, in blocks of at most 2 KB, looked
+    up by binary search with the key compared in place (no allocation). Made once at load from
+    a list of records (bytes); records keep their order after that (index = position)."""
+
+    def __init__(self, width, key, records):
+        self.w = width
+        self.key = key
+        self.per = per = max(1, 2048 // width)    # blocks of at most 2 KB
+        records.sort()
+        self.n = n = len(records)
+        blocks = []
+        for k in range(0, n, per):
+            b = bytearray(width * min(per, n - k))
+            for i in range(k, min(n, k + per)):
+                b[(i - k) * width:(i - k + 1) * width] = records[i]
+            blocks.append(b)
+        self.blocks = tuple(blocks)     # a tuple: smaller than the list, never grown
+
+    def find(self, buf, off):
+        """Index of the record whose key equals the key-wide bytes at buf[off:], or -1."""
+        lo = 0
+        hi = self.n
+        w = self.w
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            b = self.blocks[mid // self.per]
+            o = (mid % self.per) * w
+            d = 0
+            for j in range(self.key):
+                d = buf[off + j] - b[o + j]
+                if d:
+                    break
+            if d > 0:
+                lo = mid + 1
+            elif d < 0:
+                hi = mid
+            else:
+                return mid
+        return -1
+
+    def same(self, i, col, ln, buf, off):
+        """True when buf[off:off+ln] equals bytes col..col+ln of record i, compared in place."""
+        b = self.blocks[i // self.per]
+        o = (i % self.per) * self.w + col
+        for j in range(ln):
+            if buf[off + j] != b[o + j]:
+                return False
+        return True
 
 
 class Center:
@@ -105,16 +159,13 @@ class Registry:
         self.center_layout = _layout.center()
         self.terminal_layout = _layout.terminal()
         self.catalogue = _cat.Catalogue()
-        self.cafis_state = CAFIS_ONLINE
+        self.cafis_state = _CAFIS_ONLINE
         self.companies = None
         self.connections = None
         self.co_w = 0           # width of a company code field
         self.sub_w = 0          # width of a sub-code field
         self.centers = []
         self.by_id = {}
-
-    def center(self, cid):
-        return self.by_id.get(cid)
 
     def company(self, code):
         """Index of the company registered as `code` (str), or -1."""
@@ -125,13 +176,16 @@ class Registry:
 
     def co_dest(self, co):
         """Index of company co's destination center, or -1."""
-        d = self.companies.byte(co, self.co_w + self.sub_w)
+        t = self.companies      # the record's last byte, read in place (no method: Table keeps 3)
+        d = t.blocks[co // t.per][(co % t.per) * t.w + self.co_w + self.sub_w]
         return -1 if d == _NONE else d
 
     def conn_dest(self, con):
         """Index of connection con's destination company, or -1."""
         t = self.connections
-        d = t.byte(con, t.key) << 8 | t.byte(con, t.key + 1)
+        b = t.blocks[con // t.per]
+        o = (con % t.per) * t.w + t.key
+        d = b[o] << 8 | b[o + 1]
         return -1 if d == 0xFFFF else d
 
 
@@ -237,21 +291,15 @@ def load(d):
                 return i
         raise RegistryError("%s must be one of %s, not %r" % (where, ", ".join(names), v))
 
-    if hasattr(d, "read"):
-        import json
-        try:
-            d = json.load(d)
-        except Exception as e:
-            raise RegistryError("registry: not valid JSON (%s)" % e)
-    elif isinstance(d, (bytes, bytearray)):
+    if isinstance(d, (bytes, bytearray)):
         try:
             d = bytes(d).decode()
         except Exception:
             raise RegistryError("registry: not UTF-8 text")
-    if isinstance(d, str):
+    if isinstance(d, str) or hasattr(d, "read"):     # text, or a stream parsed as it is read
         import json
         try:
-            d = json.loads(d)
+            d = json.loads(d) if isinstance(d, str) else json.load(d)
         except Exception as e:
             raise RegistryError("registry: not valid JSON (%s)" % e)
     if not isinstance(d, dict):
@@ -278,8 +326,8 @@ def load(d):
     cl = reg.center_layout
     cafis = d.get("cafis", {"state": "online"})
     _keys(cafis, ("state",), "registry.cafis")
-    # online, ended, fault: CAFIS_ONLINE .. CAFIS_FAULT; congested is a fault too (C33)
-    reg.cafis_state = min(CAFIS_FAULT, _state(cafis.get("state", "online"), "registry.cafis.state",
+    # online, ended, fault: _CAFIS_ONLINE .. _CAFIS_FAULT; congested is a fault too (C33)
+    reg.cafis_state = min(_CAFIS_FAULT, _state(cafis.get("state", "online"), "registry.cafis.state",
                                               ("online", "ended", "fault", "congested")))
 
     co_w = cl.at("org_co")[1]

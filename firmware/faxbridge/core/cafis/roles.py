@@ -11,6 +11,20 @@ from micropython import const
 from . import catalogue as _cat
 from . import layout as _layout
 
+# the catalogue's classes (catalogue.py's _CTRL_REQ .. _ABNORMAL, private there: the tools read
+# them here; test_cafis_registry compares)
+CTRL_REQ = const(1)     # control request, member -> CAFIS (route 0000)
+CTRL_CMD = const(2)     # control command, CAFIS -> member
+CTRL_BOTH = const(3)    # control telegram that goes either way (9210)
+CTRL_REP = const(4)     # control report, member's answer to a command (route 0001)
+REQ = const(5)          # general request
+REP = const(6)          # general report (incl. reject reports ××拒否報告)
+CANCEL = const(7)       # 取消（再）指令
+CANCEL_REP = const(8)   # 取消報告
+CONFIRM = const(9)      # 取消確認（再）指令
+CONFIRM_REP = const(10)  # 取消確認報告
+ABNORMAL = const(11)    # 異常報告
+
 # a catalogue row's cells (catalogue.py's _C_*, private there; test_cafis_registry compares)
 _C_CODE = const(0)
 _C_EN = const(1)
@@ -51,6 +65,19 @@ def digits(n, width):
     return b"0" * (width - len(s)) + s
 
 
+def table(rows):
+    """A catalogue's rows as a tuple of rows (code, name_en, name_ja, class, answers): the
+    default catalogue's text (catalogue.DEFAULT) split line by line, any other table as it is.
+    A tool's (set-up, tests): the unit's checks read only the catalogue's index."""
+    if not isinstance(rows, str):
+        return rows
+    out = []
+    for line in rows.split("\n"):
+        if line:
+            c, en, ja, k, a = line.split("|")
+            out.append((c, en, ja, int(k), tuple(a.split())))
+    return tuple(out)
+
 class Roles:
     """Classifies center telegrams (63-byte header) by message type for the 3.3.1 tables."""
 
@@ -77,7 +104,7 @@ class Roles:
         # class and answers of each message type by number (the catalogue's, as dicts for speed)
         self._cls = {}
         self._ans = {}
-        rows = _cat.table(self.cat.rows)      # DEFAULT's text split (a tool: allocation is fine)
+        rows = table(self.cat.rows)      # DEFAULT's text split (a tool: allocation is fine)
         by_code = {}
         for row in rows:
             n = int(row[_C_CODE])
@@ -96,10 +123,10 @@ class Roles:
         # reject report (××拒否報告) of each general request: the answer named "reject"
         self.reject = {}
         for row in rows:
-            if row[_C_CLS] == _cat.REQ:
+            if row[_C_CLS] == REQ:
                 for a in row[_C_ANS]:
                     e = by_code.get(int(a))
-                    if e is not None and e[_C_CLS] == _cat.REP and "reject" in e[_C_EN]:
+                    if e is not None and e[_C_CLS] == REP and "reject" in e[_C_EN]:
                         self.reject[int(row[_C_CODE])] = a.encode()
 
     # ---- fields -----------------------------------------------------------------------------
@@ -155,13 +182,13 @@ class Roles:
                 return K_CONFIRM
             return r
         c = self._cls.get(n, 0)
-        if c == _cat.REQ:
+        if c == REQ:
             return K_REQUEST
-        if c == _cat.CANCEL:
+        if c == CANCEL:
             return K_CANCEL
-        if c == _cat.CONFIRM:
+        if c == CONFIRM:
             return K_CONFIRM
-        if c in (_cat.REP, _cat.CTRL_REP, _cat.CANCEL_REP, _cat.CONFIRM_REP, _cat.ABNORMAL):
+        if c in (REP, CTRL_REP, CANCEL_REP, CONFIRM_REP, ABNORMAL):
             return K_REPORT
         return K_UNKNOWN
 
@@ -175,7 +202,7 @@ class Roles:
         b = self.mtype(got)
         if b in self._ans.get(a, ()):
             return True
-        if self._cls.get(b) == _cat.ABNORMAL and self._cls.get(a) in (_cat.REQ, _cat.CANCEL, _cat.CONFIRM):
+        if self._cls.get(b) == ABNORMAL and self._cls.get(a) in (REQ, CANCEL, CONFIRM):
             return True
         return False
 

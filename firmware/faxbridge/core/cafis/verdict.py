@@ -5,14 +5,12 @@ errors.guidance(v.code, v.fault), and the unit never loads it (the board's impor
 not reach it)."""
 
 # The four kinds are "accept", "discard", "abnormal_report" and "terminal_error" (Verdict.kind).
-# Named here: the two the engine compares against (cafisside, through checks); the checks write
-# the others as literals (each module-level name is a slot of the module's table when frozen).
+# Named here: the two the engine compares against (cafisside); the checks write all four as
+# literals (each module-level name is a slot of the module's table when frozen). The response
+# 異常報告 and the codes 取消報告 / 取消確認報告 carry (表 3.3.5-2 注) are errors.ABN and
+# errors.CANCEL_REPORT_CODES (tools only); the checks write them as literals too.
 ACCEPT = "accept"
 ABNORMAL = "abnormal_report"
-
-ABN = "異常報告"      # the response telegram of 表 3.3.5-1 and of most rows of 表 3.3.5-2
-# (注) of 表 3.3.5-2: 取消報告 / 取消確認報告 carry these codes instead of an 異常報告.
-CANCEL_REPORT_CODES = ("C13", "C14", "C50")
 
 
 class Verdict:
@@ -21,7 +19,8 @@ class Verdict:
     of 3.3.4 (2) the telegram was checked under ('A'..'F(b)'); handling: the 表 3.3.4-7 row for
     state errors; response: the telegram CAFIS answers with (異常報告, 取消報告, 取消確認報告);
     reply: its message type (bytes); fault: True for fault telegrams (guidance from 表 3.3.5-2).
-    A Checker returns its one Verdict, refilled by every check; Verdict().set(...) makes one.
+    A Checker returns its one Verdict, refilled by every check; Verdict().set(...) makes one;
+    report() writes the abnormal report it answers with (the module report.py once did).
     (kind, code, rule, field) is what tests and tools compare."""
 
     def set(self, kind, code, rule, field, section, handling, response, reply, fault):
@@ -35,6 +34,34 @@ class Verdict:
         self.reply = reply
         self.fault = fault
         return self
+
+    def report(self, hlen, at, buf, out=None):
+        """The abnormal report CAFIS answers this verdict with (spec/cafis.md): the header of
+        telegram `buf` (hlen bytes) echoed, the reply's message type (異常報告 9900, or 取消報告 /
+        取消確認報告 for C13, C14, C50 on fault telegrams, 表 3.3.5-2 注), the trailer length set and
+        a trailer that begins with the error code. Written into `out` (a bytearray of at least
+        hlen + 3 bytes), its length returned; with out=None a new bytes object. at: offset and
+        length of the message type, then of the trailer length, in its first 4 bytes (the
+        Checker's compiled ix; the engine passes its own). 0 (None without out) when the
+        verdict has no report (accept, discard, terminal)."""
+        code = self.code
+        if self.reply is None or code is None or len(buf) < hlen:
+            return None if out is None else 0
+        n = hlen + len(code)
+        dst = bytearray(n) if out is None else out
+        for i in range(hlen):
+            dst[i] = buf[i]
+        off = at[0]
+        for i in range(at[1]):
+            dst[off + i] = self.reply[i]
+        off = at[2]
+        v = len(code)
+        for i in range(at[3] - 1, -1, -1):
+            dst[off + i] = 48 + v % 10
+            v //= 10
+        for i in range(len(code)):
+            dst[hlen + i] = ord(code[i])
+        return bytes(dst) if out is None else n
 
     def __repr__(self):
         return "Verdict(%r, %r, %r, %r)" % (self.kind, self.code, self.rule, self.field)
