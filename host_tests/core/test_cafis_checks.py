@@ -689,3 +689,12 @@ def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
         assert len(checks.__dict__) <= 7, sorted(checks.__dict__)
     for name in ("cat", "Verdict", "ACCEPT", "ABNORMAL"):
         assert not hasattr(checks, name), name
+
+
+def test_every_state_outbound_names_for_the_tools_is_the_registrys():
+    """outbound.py names all seven registry states for the tools (set_center_state,
+    set_cafis_state); checktab mirrors six of them, so CAFIS_ONLINE is compared here."""
+    sts = consts(registry, "_")
+    for name in ("ONLINE", "NOT_OPEN", "SUSPENDED", "FAULT", "CAFIS_ONLINE", "CAFIS_ENDED", "CAFIS_FAULT"):
+        assert getattr(outbound, name) == sts["_" + name], name
+        assert not hasattr(registry, name), name

@@ -19,7 +19,7 @@ from . import layout as _lay
 # Each module-level name is a slot of the module's table when frozen: the verdict kinds
 # ("accept", "discard", "abnormal_report", "terminal_error"), errors.ABN ("異常報告") and
 # errors.CANCEL_REPORT_CODES are written here as literals (a str constant also
-# loads without a lookup); routes.CMD / ORIG below as _CMD / _ORIG, the catalogue's classes as
+# loads without a lookup); routes._CMD / _ORIG / _FREE below as their own, the catalogue's classes as
 # _CANCEL .. _ABNORMAL (test_cafis_checks compares them with catalogue.py's).
 
 # the cells of a row, by name (checktab.py lists the columns of each table): content rows;
@@ -62,7 +62,7 @@ _S_FA = const(6)
 _S_FB = const(7)
 _T_D = const(3)      # section D's content table: its index in checktab.TABLES
 # the section a telegram on a route of its own (0002 ..) is checked under, by its class
-# (catalogue.CTRL_REQ .. ABNORMAL; 0: not in the catalogue): E for reports, abnormal reports and
+# (catalogue._CTRL_REQ .. _ABNORMAL; 0: not in the catalogue): E for reports, abnormal reports and
 # control reports, E (fault) for 取消報告 / 取消確認報告, F(a) for 取消（再）指令, F(b) for
 # 取消確認（再）指令, C for everything else
 _SEC_BY_CLASS = b"\x02\x02\x02\x02\x04\x02\x04\x06\x05\x07\x05\x04"
