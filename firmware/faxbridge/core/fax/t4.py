@@ -104,7 +104,7 @@ class PageEncoder:
 
     def configure(self, dcs):
         if not self._stage:   # the fill of the lines already coded is fixed
-            self.minbits = min_bits(params.bit_rate(dcs), params.scan_time_ms(dcs))
+            self.minbits = min_bits(params.TABLE[1][dcs[1]], params.scan_ms(dcs[7], dcs[0]))
 
     def readinto(self, buf):
         """Copy the next page bytes into buf (at most 16 383 a call); 0 when the page is done
