@@ -1,36 +1,36 @@
 """InterFAX-compatible job status codes (seed 000) and the project's mapping (spec/fax.md).
 
-The codes are CODES; the mapping is data: RESULTS (dial results), HANGUPS (+FHNG ranges,
-Table 5-5), ANSWER_RESULTS (answered calls) and RETRYABLE, flat tuples of constants (in flash
-when frozen); a deployment can replace them.
+The codes are CODES (one str, read by category()); the mapping is data: RESULTS (dial
+results), HANGUPS (+FHNG ranges, Table 5-5), ANSWER_RESULTS (answered calls) and RETRYABLE,
+flat tuples of constants (in flash when frozen); a deployment can replace them.
 """
 
-# Seed 000's table, the codes this unit reports: code, category, row by row (a flat tuple of
-# constants, in flash when frozen; `code in CODES` asks whether a code is known). The negative
-# codes are in progress, every other one is final.
+# Seed 000's table, the codes this unit reports: "\n<code> <category>", row by row, one str (one
+# object, in flash when frozen; 22 tuple items held 1.5 KB loaded as .mpy), read in place by
+# category(). The negative codes are in progress, every other one is final.
 CODES = (
-    -1, "in progress",               # 前処理中 (Pre-processing)
-    -2, "in progress",               # 準備完了 (ready)
-    -3, "in progress",               # 送信中、もしくは再送信待機中 (Sending)
-    -22, "in progress",              # 与信限度額を超えました: held, quota spent
-    0, "success",                    # 送信成功 (OK)
-    263, "busy",                     # 話中
-    403, "cancelled",                # キャンセル
-    488, "communication error",
-    3211, "incompatible",            # FAX機非互換
-    3224, "no response from receiver",
-    3233, "incompatible",
-    3268, "send error after page break",
-    3912, "invalid number / line fault",
-    3936, "human answered",          # 人による応答
-    6002, "refused number",          # 送信不可番号への送信
-    6027, "invalid number / line fault",
-    7200, "unspecified fax error",
-    8021, "no answer",               # 無応答
-    9001, "incompatible",
-    204000, "image error",           # 解析エラー
-    205000, "quota",                 # held over 24 h
-    205001, "system error",          # システムエラー
+    "\n-1 in progress"                      # 前処理中 (Pre-processing)
+    "\n-2 in progress"                      # 準備完了 (ready)
+    "\n-3 in progress"                      # 送信中、もしくは再送信待機中 (Sending)
+    "\n-22 in progress"                     # 与信限度額を超えました: held, quota spent
+    "\n0 success"                           # 送信成功 (OK)
+    "\n263 busy"                            # 話中
+    "\n403 cancelled"                       # キャンセル
+    "\n488 communication error"
+    "\n3211 incompatible"                   # FAX機非互換
+    "\n3224 no response from receiver"
+    "\n3233 incompatible"
+    "\n3268 send error after page break"
+    "\n3912 invalid number / line fault"
+    "\n3936 human answered"                 # 人による応答
+    "\n6002 refused number"                 # 送信不可番号への送信
+    "\n6027 invalid number / line fault"
+    "\n7200 unspecified fax error"
+    "\n8021 no answer"                      # 無応答
+    "\n9001 incompatible"
+    "\n204000 image error"                  # 解析エラー
+    "\n205000 quota"                        # held over 24 h
+    "\n205001 system error"                 # システムエラー
 )
 
 # Modem result strings -> code (spec/fax.md rows 6..11): result, code, row by row.
@@ -72,12 +72,19 @@ RETRYABLE = (263, 8021, 488, 3224, 3268)
 
 
 def category(code):
-    return from_result(code, CODES) or "unknown"
+    """The category of a code of CODES; "unknown" for any other (a code is known when it is
+    not "unknown")."""
+    k = "\n%d " % code
+    i = CODES.find(k)
+    if i < 0:
+        return "unknown"
+    j = CODES.find("\n", i + 1)
+    return CODES[i + len(k):j if j > 0 else len(CODES)]
 
 
 def from_result(result, t=RESULTS):
     """Code for a final modem result string (BUSY, NO CARRIER, ...) in `t` (RESULTS, or
-    ANSWER_RESULTS for an answered call), or None. Any flat table of pairs (category: CODES)."""
+    ANSWER_RESULTS for an answered call), or None."""
     for k in range(0, len(t), 2):
         if t[k] == result:
             return t[k + 1]
