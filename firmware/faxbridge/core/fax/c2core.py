@@ -120,7 +120,7 @@ class Machine:
     """
 
     def __init__(self, cfg, sink_factory):
-        """`cfg`: the checked configuration (class2.DEFAULTS' keys)."""
+        """`cfg`: the checked configuration (the keys of class2.Class2().cfg)."""
         self.cfg = cfg
         self._sink_factory = sink_factory    # called by the driver (class2) only
         self._lines = at.LineReader()
