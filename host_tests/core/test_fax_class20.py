@@ -225,6 +225,21 @@ def test_unreadable_fhs_is_unknown():
     assert e["code"] == 7200 and e["hangup"] is None, e
 
 
+
+def test_names_that_are_no_rows_name_are_ignored():
+    # dialect "responses" is one str of names and role digits: a line whose name runs into a
+    # digit, into the next row or past the end, or is another dialect's, has no role
+    r = Rig(C20)
+    r.send("5551234", pages_of(PAGE))
+    r.expect("AT+FIS=1,3,0,2,0,0,0,0\r")
+    r.say(OK)
+    r.expect("ATDT5551234\r")
+    r.say("\r\n+FET7:1\r\n\r\n+FCO1 +FHS:0\r\n\r\n+FHS2:0\r\n\r\n+FCON\r\n\r\n+F\r\n" + OK)
+    r.expect("AT+FKS\r")              # no +FCO among them: not a fax call (9001), hung up
+    r.say(OK)
+    e = r.end()
+    assert e["code"] == 9001 and e["hangup"] is None, e
+
 # ---- fclass "auto": AT+FCLASS=? and class_order ------------------------------------------
 
 def auto(listing, order=None):

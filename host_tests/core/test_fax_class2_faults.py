@@ -296,7 +296,7 @@ def test_dialect_is_data_read_by_role():
     d = dict(dialect.CLASS2)
     d["abort"] = "+FKS"
     d["hangup_base"] = 16
-    d["responses"] = tuple(("+FHS" if n == "+FHNG" else n, r) for n, r in d["responses"])
+    d["responses"] = d["responses"].replace("+FHNG", "+FHS")   # names and role digits, one str
     r = Rig()
     r.m.d = d
     start_send(r, PAGE)

@@ -34,9 +34,9 @@ CLASS2 = {
     "ppm": "+FET=%d",               # after a sent page: 0 MPS, 2 EOP (Table 5-3); +FPTS: (5.4.9)
     "ppr": "+FPTS=%d",              # our verdict on a received page (5.4.7, Table 5-4)
     "abort": "+FK",                 # end the session (Table 5-5 code 2: "aborted, from +FK")
-    # response name -> role (5.4.1-5.4.10)
-    "responses": (("+FCON", _CON), ("+FHNG", _HNG), ("+FCSI", _RID), ("+FTSI", _RID),
-                  ("+FDIS", _CAPS), ("+FDCS", _DCS), ("+FPTS", _PPR), ("+FET", _PPM)),
+    # response names, each followed by its role's digit (_CON 1 .. _PPM 7; 5.4.1-5.4.10): one
+    # str, read in place by read (no tuple, no str object a name when loaded as .mpy)
+    "responses": "+FCON1 +FHNG2 +FCSI3 +FTSI3 +FDIS4 +FDCS5 +FPTS6 +FET7",
     "hangup_base": 10,              # +FHNG:<decimal>
     "hangup_code": status.HANGUPS,  # Table 5-5 -> InterFAX (spec/fax.md): status.from_hangup
     "hangup_text": (                # Table 5-5 texts, phases, base: describe_hangup
@@ -121,10 +121,12 @@ def get(name):
 
 def read(m, s, name, args, now):
     """Record a +F response in the call's session (seed 001 5.4), by its role in m.d."""
-    role = 0
-    for n, r in m.d["responses"]:
-        if n == name:
-            role = r
+    t = m.d["responses"]
+    k = len(name)
+    i = -1 if " " in name else t.find(name)        # a name is "+F" and letters: a row's start
+    while i >= 0 and not (i + k < len(t) and "0" <= t[i + k] <= "9"):  # "+FCO": not "+FCON1"
+        i = t.find(name, i + 1)
+    role = 0 if i < 0 else ord(t[i + k]) - 48
     if role == _CON:
         s.fcon = True
         m.progress("connected", now)
