@@ -7,7 +7,7 @@ lines (a Class 2 modem sends them around page data).
 from micropython import const
 
 _XON = const(0x11)
-XOFF = const(0x13)
+_XOFF = const(0x13)      # class2.Class2.feed tells the two items apart (0x13)
 
 # Line kinds returned by classify(); a final result is the kind no other is (its constant
 # private: no module name; the machine tells it by elimination).
@@ -153,7 +153,7 @@ class LineReader:
                     self.item = str(self._mv[:n], "ascii")   # one str (no copy between)
                     return i
                 continue
-            if b == _XON or b == XOFF:
+            if b == _XON or b == _XOFF:
                 self._n = n
                 self.item = b
                 return i

@@ -220,8 +220,13 @@ class Machine:
                 self.fail(205001, "no page data for %s s" % c["rx_idle_timeout"], now)
             elif now - self._rx_page_t > c["rx_page_timeout"]:
                 self.fail(205001, "page longer than %s s" % c["rx_page_timeout"], now)
-        elif st == IDLE:
-            self._idle_poll(now)
+        elif st == IDLE:                   # the ring count reached: answer; else the idle probe
+            if self._rings and c["rings"] and self._rings >= c["rings"] and self._sink_factory is not None:
+                self._rings = 0
+                self._ring_t = None
+                self.answer(now)
+            elif c["idle_check"] and now - self._idle_since >= c["idle_check"]:
+                self.command("", _PROBE, now)
         elif self._deadline is not None and now >= self._deadline:
             self._dispatch(_TIMEOUT, self._sess, None, now)
 
@@ -269,17 +274,7 @@ class Machine:
         if state == IDLE:
             self._idle_since = now
 
-    # ---- modem health: rings, the idle probe, reset ---------------------------------------
-
-    def _idle_poll(self, now):
-        c = self.cfg
-        if self._rings and c["rings"] and self._rings >= c["rings"] and self._sink_factory is not None:
-            self._rings = 0
-            self._ring_t = None
-            self.answer(now)
-            return
-        if c["idle_check"] and now - self._idle_since >= c["idle_check"]:
-            self.command("", _PROBE, now)
+    # ---- modem health: reset (rings and the idle probe: poll) -----------------------------
 
     def reset(self, reason, now):
         """The modem stopped answering: end any call, ask for DTR toggle, send ATZ."""
@@ -311,7 +306,7 @@ class Machine:
             self._ring_t = now
             self.emit("ring", {"count": self._rings})
             if self.state == IDLE:
-                self._idle_poll(now)
+                self.poll(now)                   # answered at once when the count is reached
             return
         s = self._sess
         if kind == at.FAX:

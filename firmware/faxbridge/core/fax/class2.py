@@ -296,7 +296,7 @@ class Class2(c.Machine):
                 break
             if not isinstance(item, int):
                 self._line(item, now)
-            elif item == at.XOFF:     # XON/XOFF: flow control, not an event of TABLE
+            elif item == 0x13:        # XOFF (else XON; at.LineReader): flow control, not an event of TABLE
                 if self._xoff_t is None:
                     self._xoff_t = now
             else:

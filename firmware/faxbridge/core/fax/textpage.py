@@ -23,9 +23,6 @@ is longer than a line); TAB goes to the next multiple of 8; form feed starts a n
 CR is ignored; other control characters are dropped; each non-ASCII UTF-8 character is
 drawn as '?'.
 """
-import array
-import io
-
 from micropython import const
 
 from . import params
@@ -99,7 +96,8 @@ class TextPages:
         self.body_lines = (self.page_lines - (_BODY_TOP + _BOTTOM) * scale) // (_CELL_H * self.vs)
         if self.body_lines < 1:
             raise ValueError("text: page too short")
-        self.s = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))  # a constant
+        from array import array     # here, not module names (array, io): once per renderer
+        self.s = array("i", (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))  # a constant
         self.chunk = bytearray(128)
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
         self.labuf = bytearray(cols)  # the text of a peeked result
@@ -116,7 +114,8 @@ class TextPages:
         if isinstance(text, str):
             text = text.encode()
         if isinstance(text, (bytes, bytearray, memoryview)):
-            text = io.BytesIO(bytes(text))
+            from io import BytesIO
+            text = BytesIO(bytes(text))
         if not count:
             station = _ascii(station)
             when = _ascii(when)
