@@ -44,6 +44,26 @@ def test_init_list_is_the_t32_one():
     assert r.m.recover_bytes() == (b"\x10\x03", b"AT+FKS\r")
 
 
+
+def test_optional_init_commands_may_answer_error_required_ones_reset():
+    # dialect "init_opt": S0=0, +FLO, +FBO and +FNR may answer ERROR; the others may not
+    r = Rig(C20, boot=False)
+    seen = []
+    while r.m.state_name() == "init":
+        cmd = r.take()
+        seen.append(cmd)
+        r.say("\r\nERROR\r\n" if cmd in INIT20[2:6] else OK)
+    assert r.m.ready() and seen == INIT20, seen
+    for bad in (INIT20[0], INIT20[1], INIT20[6], INIT20[7]):
+        r = Rig(C20, boot=False)
+        while True:
+            cmd = r.take()
+            if cmd == bad:
+                break
+            r.say(OK)
+        r.say("\r\nERROR\r\n")
+        assert r.take() == b"\x10\x03\rATZ\r", bad
+
 def test_send_three_pages_dle_ppm_page_ends():
     pages = (PAGE, b"\x10" * 50 + b"page two", b"page three\x10\x03")
     r = Rig(C20)

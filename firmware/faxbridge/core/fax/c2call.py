@@ -19,7 +19,7 @@ def init_cmd(m, i):
     per start (c2core.Machine.start)."""
     d = m.d["init"]
     if i < len(d):
-        return d[i][0]
+        return d[i]
     i -= len(d)
     if i == 0:
         return m.d["local_id"] % m.cfg["station_id"]
@@ -32,7 +32,7 @@ def init_next(m, s, name, now):
     i = m.init
     d = m.d["init"]
     m.init = i + 1
-    if name != "OK" and (i >= len(d) or d[i][1]):
+    if name != "OK" and (i >= len(d) or not m.d["init_opt"] >> i & 1):
         m.reset("AT%s answered ERROR" % m.last_cmd, now)
         return
     body = init_cmd(m, i + 1)

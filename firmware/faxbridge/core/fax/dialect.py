@@ -24,9 +24,9 @@ _PPM = const(7)      # post-page message (received)
 
 
 CLASS2 = {
-    # (body, required): optional ones may answer ERROR
-    "init": (("E0V1Q0", True), ("+FCLASS=2", True), ("S0=0", False), ("+FBOR=0", False),
-             ("+FCR=1", True)),
+    # the init list; init_opt: bit i set when command i may answer ERROR (S0=0, +FBOR=0)
+    "init": ("E0V1Q0", "+FCLASS=2", "S0=0", "+FBOR=0", "+FCR=1"),
+    "init_opt": 0b01100,
     "local_id": '+FLID="%s"',       # our station id (sent as TSI/CSI)
     "offer": "+FDIS=",              # session parameters offered for the next page (5.5.2)
     "send": "+FDT",                 # send a page: +FDCS: (5.4.2), CONNECT

@@ -13,8 +13,8 @@ loads it. The command set and conventions are the ones docs/modemsim.md ("Class 
 CLASS20 = {
     # +FLO=1: XON/XOFF (our flow control); +FBO=0: direct bit order both ways (T.4 wire order,
     # what the page source writes); +FNR=1,1,1,0: the +FIS/+FCS/+FCI/+FTI reports (efax, mgetty)
-    "init": (("E0V1Q0", True), ("+FCLASS=2.0", True), ("S0=0", False), ("+FLO=1", False),
-             ("+FBO=0", False), ("+FNR=1,1,1,0", False), ("+FCR=1", True)),
+    "init": ("E0V1Q0", "+FCLASS=2.0", "S0=0", "+FLO=1", "+FBO=0", "+FNR=1,1,1,0", "+FCR=1"),
+    "init_opt": 0b0111100,           # S0=0, +FLO=1, +FBO=0, +FNR may answer ERROR
     "local_id": '+FLI="%s"',
     "offer": "+FIS=",
     "send": "+FDT",
