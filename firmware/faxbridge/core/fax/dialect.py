@@ -190,12 +190,17 @@ def describe_hangup(code, t=None):
             ph = phases[b + 1:e if c < 0 else c]
             break
         i = phases.find("\n", i + 1)
-    key = ("\n%02X " if base == 16 else "\n%d ") % code      # the row's start: one str made
-    i = codes.find(key)
-    if i >= 0:
-        j = codes.find("\n", i + 1)
-        txt = codes[i + len(key):j if j > 0 else len(codes)]
-    elif c >= 0:
+    i = 0
+    while i >= 0:                       # codes[i]: the "\n" of a row; its code read in place
+        a = codes.find(" ", i)
+        v = 0
+        for j in range(i + 1, a):
+            v = v * base + int(codes[j], 16)
+        i = codes.find("\n", a)
+        if v == code:
+            txt = codes[a + 1:i if i > 0 else len(codes)]
+            break
+    if txt is None and c >= 0:
         txt = phases[c + 1:e]           # a code the table leaves open: its group heading
-    return (key[1:-1] if base == 16 else code, ph, txt or "Unknown hang-up code")
+    return ("%02X" % code if base == 16 else code, ph, txt or "Unknown hang-up code")
 
