@@ -1,8 +1,9 @@
 """InterFAX-compatible job status codes (seed 000) and the project's mapping (spec/fax.md).
 
 The codes are CODES (one str, read by category()); the mapping is data: RESULTS (dial
-results), HANGUPS (+FHNG ranges, Table 5-5), ANSWER_RESULTS (answered calls) and RETRYABLE,
-flat tuples of constants (in flash when frozen); a deployment can replace them.
+results) and ANSWER_RESULTS (answered calls), one str each read by from_result(), HANGUPS
+(+FHNG ranges, Table 5-5) and RETRYABLE, flat tuples of constants (in flash when frozen); a
+deployment can replace them.
 """
 
 # Seed 000's table, the codes this unit reports: "\n<code> <category>", row by row, one str (one
@@ -33,23 +34,24 @@ CODES = (
     "\n205001 system error"                 # システムエラー
 )
 
-# Modem result strings -> code (spec/fax.md rows 6..11): result, code, row by row.
+# Modem result strings -> code (spec/fax.md rows 6..11): "\n<result> <code>", row by row, one
+# str read in place by from_result (as CODES).
 RESULTS = (
-    "BUSY", 263,
-    "NO ANSWER", 8021,
-    "NO CARRIER", 3912,
-    "VOICE", 3936,
-    "NO DIALTONE", 205001,
-    "NO DIAL TONE", 205001,
-    "ERROR", 6027,
+    "\nBUSY 263"
+    "\nNO ANSWER 8021"
+    "\nNO CARRIER 3912"
+    "\nVOICE 3936"
+    "\nNO DIALTONE 205001"
+    "\nNO DIAL TONE 205001"
+    "\nERROR 6027"
 )
 
 # An answered call that fails before +FCON: the dialling rows of spec/fax.md (invalid number,
 # busy, ...) do not apply, no number was dialled. The project's decision (docs/fax.md); any
 # other result to ATA is the unit's own fault (205001, c2call.call_failed):
 ANSWER_RESULTS = (
-    "VOICE", 3936,          # a person called
-    "NO CARRIER", 488,      # answered, no fax handshake (as +FHNG:1, Table 5-5)
+    "\nVOICE 3936"          # a person called
+    "\nNO CARRIER 488"      # answered, no fax handshake (as +FHNG:1, Table 5-5)
 )
 
 # +FHNG code ranges -> code, first match wins (spec/fax.md; 43 and 3 before their ranges):
@@ -84,10 +86,21 @@ def category(code):
 
 def from_result(result, t=RESULTS):
     """Code for a final modem result string (BUSY, NO CARRIER, ...) in `t` (RESULTS, or
-    ANSWER_RESULTS for an answered call), or None."""
-    for k in range(0, len(t), 2):
-        if t[k] == result:
-            return t[k + 1]
+    ANSWER_RESULTS for an answered call), or None. The row is found and its code read in
+    place: the result from a row's start to a space and the code's digits."""
+    k = len(result)
+    n = len(t)
+    i = t.find(result) if k else -1     # (MicroPython finds "" at the end for ever)
+    while i >= 0:
+        j = i + k
+        if i and t[i - 1] == "\n" and j + 1 < n and t[j] == " " and "0" <= t[j + 1] <= "9":
+            v = 0
+            j += 1
+            while j < n and t[j] != "\n":
+                v = v * 10 + ord(t[j]) - 48
+                j += 1
+            return v
+        i = t.find(result, i + 1)
     return None
 
 
