@@ -30,7 +30,7 @@ def test_file_page_fills_lines_for_negotiated_scan_time():
     dcs = (0, 5, 0, 2, 0, 0, 0, 7)           # 98 dpi, 14400 bit/s, ST=7: 40 ms a line
     src.configure(dcs)
     filled = _drain(src)
-    need = (params.bit_rate(dcs) * params.scan_time_ms(dcs) // 1000 + 7) // 8   # bytes a line at least
+    need = (params.TABLE[1][dcs[1]] * params.scan_ms(dcs[7], dcs[0]) // 1000 + 7) // 8   # bytes a line at least
     assert need >= 70
     assert filled >= 100 * need                # every one of the 100 lines is filled
     assert bare < 100 * need                   # without the session's scan time it is not

@@ -34,6 +34,18 @@ def test_verbose_finals():
     assert cl("NO ANSWER")[1] == "NO ANSWER" and cl("ERROR")[1] == "ERROR"
 
 
+
+def test_a_final_is_a_whole_name_or_a_name_and_a_space():
+    # the names are one str between bars, compared in place: no name's prefix, no longer
+    # word, no bar and no partial name is final
+    for line in ("OKAY", "NO CARRIERS", "NO", "NO DIAL", "CONNECTED", "|OK|", "OK|", "BUSY|OK", "K", "|"):
+        assert cl(line)[0] == at.INFO, line
+    assert cl("ok") == (FINAL, "OK", "") and cl(" BUSY ") == (FINAL, "BUSY", "")
+    assert cl("CONNECT  14400/V17") == (FINAL, "CONNECT", "14400/V17")
+    assert cl("NO DIAL TONE 2") == (FINAL, "NO DIALTONE", "2")
+    assert cl("DELAYED")[:2] == (FINAL, "DELAYED") and cl("BLACKLISTED 5") == (FINAL, "BLACKLISTED", "5")
+    assert cl("no answer") == (FINAL, "NO ANSWER", "")
+
 def test_numeric_finals():
     assert cl("0")[:2] == (FINAL, "OK")
     assert cl("1")[:2] == (FINAL, "CONNECT")

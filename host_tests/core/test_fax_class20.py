@@ -44,6 +44,26 @@ def test_init_list_is_the_t32_one():
     assert r.m.recover_bytes() == (b"\x10\x03", b"AT+FKS\r")
 
 
+
+def test_optional_init_commands_may_answer_error_required_ones_reset():
+    # dialect "init_opt": S0=0, +FLO, +FBO and +FNR may answer ERROR; the others may not
+    r = Rig(C20, boot=False)
+    seen = []
+    while r.m.state_name() == "init":
+        cmd = r.take()
+        seen.append(cmd)
+        r.say("\r\nERROR\r\n" if cmd in INIT20[2:6] else OK)
+    assert r.m.ready() and seen == INIT20, seen
+    for bad in (INIT20[0], INIT20[1], INIT20[6], INIT20[7]):
+        r = Rig(C20, boot=False)
+        while True:
+            cmd = r.take()
+            if cmd == bad:
+                break
+            r.say(OK)
+        r.say("\r\nERROR\r\n")
+        assert r.take() == b"\x10\x03\rATZ\r", bad
+
 def test_send_three_pages_dle_ppm_page_ends():
     pages = (PAGE, b"\x10" * 50 + b"page two", b"page three\x10\x03")
     r = Rig(C20)
@@ -224,6 +244,21 @@ def test_unreadable_fhs_is_unknown():
     e = r.end()
     assert e["code"] == 7200 and e["hangup"] is None, e
 
+
+
+def test_names_that_are_no_rows_name_are_ignored():
+    # dialect "responses" is one str of names and role digits: a line whose name runs into a
+    # digit, into the next row or past the end, or is another dialect's, has no role
+    r = Rig(C20)
+    r.send("5551234", pages_of(PAGE))
+    r.expect("AT+FIS=1,3,0,2,0,0,0,0\r")
+    r.say(OK)
+    r.expect("ATDT5551234\r")
+    r.say("\r\n+FET7:1\r\n\r\n+FCO1 +FHS:0\r\n\r\n+FHS2:0\r\n\r\n+FCON\r\n\r\n+F\r\n" + OK)
+    r.expect("AT+FKS\r")              # no +FCO among them: not a fax call (9001), hung up
+    r.say(OK)
+    e = r.end()
+    assert e["code"] == 9001 and e["hangup"] is None, e
 
 # ---- fclass "auto": AT+FCLASS=? and class_order ------------------------------------------
 

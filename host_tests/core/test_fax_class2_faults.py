@@ -241,7 +241,7 @@ def test_transition_table_is_well_formed():
         state, event, guard = key & 31, key >> 5 & 7, key >> 8
         assert state == ALL or 0 < state < len(names), k
         assert event in (1, 2, 3, ANY, TIMEOUT) and guard in (0, 1), k
-        assert callable(getattr(c2call, action)), action
+        assert callable(getattr(c2call, action)) if action else nxt & (nxt - 1) == 0, (k, action)  # None: one state
         assert (state, event) not in seen, ("dead row", names[state], event)
         assert 0 < nxt < 1 << len(names) and not nxt & 1, (action, nxt)    # never back to "off"
         assert not guard or nxt & gone == gone, (action, "the guard's states missing")
@@ -255,27 +255,36 @@ def test_transition_table_is_well_formed():
 
 def test_a_next_state_column_that_drifts_from_its_action_is_caught():
     """The rig checks every dispatch against TABLE's next states: a row claiming the probe's
-    OK leads to RESET (its action goes to IDLE) fails the first probe answered."""
+    timeout leads to IDLE (its action, reset, goes to RESET) fails the first probe unanswered.
+    (A row without an action goes to its column's one state: nothing to drift from.)"""
     from faxbridge.core.fax import c2core
     good = c2core.TABLE
     k = 0
     probe = c2core.STATE_NAMES.index("probe")   # _PROBE: private
-    while good[k] != probe | 1 << 5:            # _PROBE | _OK
+    while good[k] != probe | 6 << 5:            # _PROBE | _TIMEOUT
         k += 3
-    c2core.TABLE = good[:k + 2] + (1 << c2core.RESET,) + good[k + 3:]
+    assert good[k + 1] == "reset" and good[k + 2] == 1 << c2core.RESET
+    c2core.TABLE = good[:k + 2] + (1 << c2core.IDLE,) + good[k + 3:]
     try:
         r = Rig({"idle_check": 60})
         r.tick(61)
         r.expect("AT\r")
         try:
-            r.say(OK)
+            r.tick(6)                           # no answer within cmd_timeout (5 s)
             caught = None
         except AssertionError as e:
             caught = str(e)
     finally:
         c2core.TABLE = good
-    assert caught and "probe" in caught and "idle" in caught, caught
+    assert caught and "probe" in caught and "reset" in caught, caught
     r = Rig({"idle_check": 60})                 # the real column passes
+    r.tick(61)
+    r.expect("AT\r")
+    r.tick(6)
+    assert r.m.state_name() == "reset"
+    r.say(OK)                                   # ATZ answered: the init list again
+    assert r.m.state_name() in ("init", "classq")
+    r = Rig({"idle_check": 60})                 # the probe's OK row (no action): idle
     r.tick(61)
     r.expect("AT\r")
     r.say(OK)
@@ -296,7 +305,7 @@ def test_dialect_is_data_read_by_role():
     d = dict(dialect.CLASS2)
     d["abort"] = "+FKS"
     d["hangup_base"] = 16
-    d["responses"] = tuple(("+FHS" if n == "+FHNG" else n, r) for n, r in d["responses"])
+    d["responses"] = d["responses"].replace("+FHNG", "+FHS")   # names and role digits, one str
     r = Rig()
     r.m.d = d
     start_send(r, PAGE)

@@ -162,7 +162,7 @@ def test_a_hang_up_code_is_described_without_splitting_its_table():
         got = []
         used = _cost(lambda: got.append(dialect.describe_hangup(code, t)))
         assert got[0] == want, got
-        assert used < 500, (code, used)            # 640-768 B before (a split per row), 352 B after
+        assert used < 500, (code, used)            # 640-768 B before (a split per row), 352 B, 288 B codes in place
 
 
 def test_the_driver_and_its_modules_stay_within_their_tables():

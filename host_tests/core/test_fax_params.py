@@ -28,8 +28,8 @@ def test_short_reports_padded_and_bad_values_rejected():
 
 
 def test_scan_time_depends_on_resolution():
-    assert params.scan_time_ms((0, 3, 0, 2, 0, 0, 0, 2)) == 10
-    assert params.scan_time_ms((1, 3, 0, 2, 0, 0, 0, 2)) == 5
+    assert params.scan_ms(2, 0) == 10
+    assert params.scan_ms(2, 1) == 5
     # 9600 bit/s * 10 ms = 96 bits = 12 bytes per line at least
     assert min_line_bytes((0, 3, 0, 2, 0, 0, 0, 3)) == 12
     assert min_line_bytes((0, 5, 0, 2, 0, 0, 0, 7)) == 72
@@ -38,7 +38,7 @@ def test_scan_time_depends_on_resolution():
 def min_line_bytes(p):
     """Bytes a scan line must fill at least (EOL included) to honour the scan time: the tests'
     figure (the firmware's page source works in bits: t4.min_bits)."""
-    return (params.bit_rate(p) * params.scan_time_ms(p) // 1000 + 7) // 8
+    return (params.TABLE[1][p[1]] * params.scan_ms(p[7], p[0]) // 1000 + 7) // 8
 
 
 def test_choose_from_page_and_config():

@@ -44,18 +44,32 @@ def test_result_mapping_per_spec():
     assert status.from_result("NO DIALTONE") == 205001
     assert status.from_result("ERROR") == 6027
     assert status.from_result("OK") is None
+    # the rows are one str read in place: only a whole result at a row's start is one
+    for r in ("", "NO", "NO DIAL", "BUSY 263", "263", "USY", "ERRORS", "\nBUSY", " BUSY", "busy", "BUSY\n"):
+        assert status.from_result(r) is None, r
+    assert status.from_result("NO DIAL TONE") == 205001
+    assert status.from_result("NO CARRIER", status.ANSWER_RESULTS) == 488
 
 
 def test_every_mapped_code_is_known_and_final_rules():
-    for t, w in ((status.RESULTS, 2), (status.ANSWER_RESULTS, 2), (status.HANGUPS, 3)):
-        assert len(t) % w == 0
-        for k in range(w - 1, len(t), w):
-            assert t[k] in status.CODES, t[k]
+    for t in (status.RESULTS, status.ANSWER_RESULTS):      # "\n<result> <code>", row by row
+        rows = t.split("\n")
+        assert rows[0] == "" and len(rows) > 2
+        for r in rows[1:]:
+            name, code = r.rsplit(" ", 1)
+            assert status.from_result(name, t) == int(code) and status.category(int(code)) != "unknown", r
+    t = status.HANGUPS
+    assert len(t) % 3 == 0
+    for k in range(2, len(t), 3):
+        assert status.category(t[k]) != "unknown", t[k]
     assert status.category(-3) == "in progress" and status.category(0) == "success"
-    assert status.category(12345) == "unknown" and 12345 not in status.CODES
-    t = status.CODES                    # code, category, row by row
-    assert len(t) % 2 == 0 and [1 for k in range(0, len(t), 2)
-                                if not isinstance(t[k], int) or not isinstance(t[k + 1], str)] == []
+    assert status.category(12345) == "unknown" and status.category(3) == "unknown"
+    assert status.category(-2) == "in progress" and status.category(205001) == "system error"
+    rows = status.CODES.split("\n")    # "\n<code> <category>", row by row
+    assert rows[0] == "" and len(rows) == 23
+    for r in rows[1:]:
+        code, cat = r.split(" ", 1)
+        assert status.category(int(code)) == cat and cat and cat != "unknown", r
     assert 263 in status.RETRYABLE and 6002 not in status.RETRYABLE and 403 not in status.RETRYABLE
     assert status.category(263) == "busy"
 

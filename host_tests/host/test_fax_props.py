@@ -170,7 +170,7 @@ def test_random_modem_output_never_crashes_and_calls_end(actions, npages):
     assert len(ends) == started[0], (ends, started)
     assert not m.in_call(), m.state_name()
     for e in ends:
-        assert e["code"] >= 0 and e["code"] in status.CODES, e
+        assert e["code"] >= 0 and status.category(e["code"]) != "unknown", e
         assert isinstance(e["reason"], str)
 
 
@@ -245,7 +245,7 @@ def test_every_job_reaches_a_final_status(actions):
         run(t)
     assert sorted(finals) == ["j0", "j1", "j2"], (finals, m.state_name(), [r["state"] for r in js.jobs])
     for code in finals.values():
-        assert code in status.CODES
+        assert status.category(code) != "unknown"
 
 
 def test_random_walks_through_every_phase_always_end():
@@ -305,6 +305,6 @@ def test_random_walks_through_every_phase_always_end():
         settle(m, t, ends, started)
         assert len(ends) == started[0] and not m.in_call(), (seed, m.state_name())
         for e in ends:
-            assert e["code"] in status.CODES, (seed, e)
+            assert status.category(e["code"]) != "unknown", (seed, e)
     missing = set(c2core.STATE_NAMES) - visited - {"off"}
     assert not missing, missing

@@ -7,7 +7,7 @@ lines (a Class 2 modem sends them around page data).
 from micropython import const
 
 _XON = const(0x11)
-XOFF = const(0x13)
+_XOFF = const(0x13)      # class2.Class2.feed tells the two items apart (0x13)
 
 # Line kinds returned by classify(); a final result is the kind no other is (its constant
 # private: no module name; the machine tells it by elimination).
@@ -16,6 +16,12 @@ FAX = const(2)     # a +F response: +FCON, +FHNG:0, +FDIS:1,3,0,2,0,0,0,0, ...
 RING = const(3)    # unsolicited RING
 ECHO = const(4)    # our own command echoed back (echo left on)
 INFO = const(5)    # any other information text (ATI answers, +FDIS? values, ...)
+
+# Final result codes (V.25 ter 6.2.5 and common modem manuals), one str each, a name between
+# bars, read in place by classify: verbose, "NO DIAL TONE" as real modems spell it too (read
+# as NO DIALTONE); numeric (ATV0), name v for code v.
+_VERBOSE = const("|OK|CONNECT|ERROR|NO CARRIER|NO DIALTONE|NO DIAL TONE|BUSY|NO ANSWER|VOICE|DELAYED|BLACKLISTED|")
+_NUMERIC = const("|OK|CONNECT|RING|NO CARRIER|ERROR|CONNECT|NO DIALTONE|BUSY|NO ANSWER|")
 
 
 
@@ -44,27 +50,36 @@ def classify(line, out):
         name = "RING"
     elif 0 < len(u) <= 2 and u.isdigit():
         # numeric result codes (ATV0) 0..8 -> verbose name, by digit (V.25 ter 6.2.5 and common
-        # modem manuals); a constant tuple in the code (no module name)
-        names = ("OK", "CONNECT", "RING", "NO CARRIER", "ERROR", "CONNECT", "NO DIALTONE", "BUSY",
-                 "NO ANSWER")
+        # modem manuals): the v-th name of _NUMERIC (made when read: ATV0 only before the init list)
         v = int(u)
-        if v < len(names) and len(u) == 1:
-            name = names[v]
+        if len(u) == 1 and v <= 8:
+            a = 1
+            for _j in range(v):
+                a = _NUMERIC.find("|", a) + 1
+            name = _NUMERIC[a:_NUMERIC.find("|", a)]
             kind = RING if v == 2 else _FINAL
         elif v >= 9:                        # 9..19: CONNECT <speed> in most numeric tables
             kind = _FINAL
             name = "CONNECT"
             args = u
     if kind == INFO:
-        # verbose final result codes: a line starting with one (then end or a space) is final;
-        # "CONNECT 9600" is CONNECT, "NO DIAL TONE" is spelt both ways by real modems
-        for v in ("OK", "CONNECT", "ERROR", "NO CARRIER", "NO DIALTONE", "NO DIAL TONE", "BUSY",
-                  "NO ANSWER", "VOICE", "DELAYED", "BLACKLISTED"):
-            if u.startswith(v) and (len(u) == len(v) or u.startswith(" ", len(v))):
+        # verbose final result codes: a line that is one of _VERBOSE, or starts with one and a
+        # space, is final (its name the line, or its start: "CONNECT 9600" is CONNECT); compared
+        # in place, nothing made for a bare result
+        n = len(u)
+        a = 1
+        while a < len(_VERBOSE):
+            b = _VERBOSE.find("|", a)
+            k = b - a
+            j = 0
+            while j < k and j < n and u[j] == _VERBOSE[a + j]:
+                j += 1
+            if j == k and (n == k or u[k] == " "):
                 kind = _FINAL
-                name = "NO DIALTONE" if v == "NO DIAL TONE" else v
-                args = s[len(v):].strip() if len(s) > len(v) else ""
+                name = "NO DIALTONE" if k == 12 else u if n == k else u[:k]   # 12: NO DIAL TONE only
+                args = s[k:].strip() if n > k else ""
                 break
+            a = b + 1
     out[0] = name
     out[1] = args
     return kind
@@ -153,7 +168,7 @@ class LineReader:
                     self.item = str(self._mv[:n], "ascii")   # one str (no copy between)
                     return i
                 continue
-            if b == _XON or b == XOFF:
+            if b == _XON or b == _XOFF:
                 self._n = n
                 self.item = b
                 return i

@@ -19,7 +19,7 @@ def init_cmd(m, i):
     per start (c2core.Machine.start)."""
     d = m.d["init"]
     if i < len(d):
-        return d[i][0]
+        return d[i]
     i -= len(d)
     if i == 0:
         return m.d["local_id"] % m.cfg["station_id"]
@@ -32,14 +32,14 @@ def init_next(m, s, name, now):
     i = m.init
     d = m.d["init"]
     m.init = i + 1
-    if name != "OK" and (i >= len(d) or d[i][1]):
+    if name != "OK" and (i >= len(d) or not m.d["init_opt"] >> i & 1):
         m.reset("AT%s answered ERROR" % m.last_cmd, now)
         return
     body = init_cmd(m, i + 1)
     if body is not None:
         m.command(body, C.INIT, now)
     else:
-        idle(m, s, name, now)
+        m.goto(C.IDLE, now, None)
         m.emit("modem", {"state": "ready"})
 
 
@@ -66,10 +66,6 @@ def class_pick(m, s, name, now):
     m.start(now)
 
 
-def idle(m, s, name, now):
-    m.goto(C.IDLE, now, None)
-
-
 def reinit(m, s, name, now):
     m.start(now)
 
@@ -86,7 +82,26 @@ def reset(m, s, name, now):
              else "no answer to AT%s" % m.last_cmd, now)
 
 
-# ---- the end of a call ------------------------------------------------------------------
+# ---- the end of a call: the guard, hanging up, the actions that end it -------------------
+
+def closing(m, s, now):
+    """The guard (_G in TABLE, run by c2core.Machine._dispatch) of every result that could
+    carry on a call: a hang-up the modem reported ends the call; an outcome we decided
+    (cancel, failure) hangs up. True when it did. Before ATD nothing is on the line: an
+    outcome then ends at once."""
+    if s.hangup is not None or (s.outcome is not None and m.state == C.SETUP and s.then == C.DIAL):
+        m.end(now)
+    elif s.outcome is not None:
+        hangup(m, now)
+    else:
+        return False
+    return True
+
+
+def hangup(m, now, cmd=None):
+    """AT+FK (terminate the session; seed 001) or ATH, then end on OK."""
+    m.command(cmd or m.d["abort"], C.HANGUP, now, m.cfg["hangup_timeout"])
+
 
 def lost(m, s, name, now):
     """A final result that ends the call in a state that expected something else."""
@@ -102,7 +117,7 @@ def finish(m, s, name, now):
     """The answer to AT+FK / ATH: the call ends; ERROR to AT+FK (or to the CR that aborted a
     dial): ATH once, and any answer to that ends the call."""
     if name == "ERROR" and m.last_cmd != "H":
-        m.hangup(now, "H")
+        hangup(m, now, "H")
     else:
         m.end(now)
 
@@ -191,11 +206,7 @@ def fdt_connect(m, s, name, now):
     elif m.d["xon"]:
         m.goto(C.XONWAIT, now, m.cfg["xon_grace"])
     else:
-        tx_data(m, s, name, now)
-
-
-def tx_data(m, s, name, now):
-    m.goto(C.TXDATA, now, None)
+        m.goto(C.TXDATA, now, None)
 
 
 def fdt_again(m, s, name, now):
@@ -211,7 +222,7 @@ def page_sent(m, s, name, now):
     """OK after DLE ETX: open the next page; its existence decides MPS or EOP (Table 5-3)."""
     more = m.load_page(s, s.index + 1)
     if more is None:
-        m.hangup(now)
+        hangup(m, now)
         return
     s.ppm = 0 if more else 2
     s.ppr = None
@@ -240,23 +251,23 @@ def page_verdict(m, s, name, now):
         else:
             m.end(now, 3268, "call ended after page %d (ppr %s)" % (s.index + 1, ppr))
         return
-    if m.closing(s, now):
+    if closing(m, s, now):
         return
     if good:
         if last:
             s.outcome = (0, "all pages confirmed")   # no +FHNG yet: hang up ourselves
-            m.hangup(now, "H")
+            hangup(m, now, "H")
             return
         s.index += 1
         s.resends = 0
     else:
         if s.resends >= m.cfg["rtn_resend"]:
             s.outcome = (3268, "page %d rejected (ppr %s)" % (s.index + 1, ppr))
-            m.hangup(now)
+            hangup(m, now)
             return
         s.resends += 1
         if m.load_page(s, s.index) is None:          # the same page again
-            m.hangup(now)
+            hangup(m, now)
             return
     s.src = s.next_src
     s.next_src = None
@@ -292,7 +303,7 @@ def fdr_ok(m, s, name, now):
     else repeat AT+FDR fdr_retries times, then 7200."""
     if s.ppm == 2 and s.confirmed:
         s.outcome = (0, "document received")
-        m.hangup(now, "H")
+        hangup(m, now, "H")
     elif s.retries < m.cfg["fdr_retries"]:
         s.retries += 1
         fdr(m, s, name, now)
@@ -317,7 +328,7 @@ def page_received(m, s, name, now):
             s.index += 1
         else:
             s.bad_pages += 1            # the sender retrains and sends it again (same index)
-    if m.closing(s, now):
+    if closing(m, s, now):
         return
     s.retries = 0
     ours = s.our_ppr

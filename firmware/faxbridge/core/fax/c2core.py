@@ -52,9 +52,10 @@ _END = const(1 << INIT | 1 << _CLASSQ)     # the call ended: the init list again
 _HUP = const(1 << HANGUP)
 _GONE = const(_END | _HUP)                # what the guard (_G) and a failure lead to
 
-# The machine: state x event (guard) -> action (a function of c2call.py), next states; the
-# first matching row wins. Events: the final result codes (_ANY: every other one), _TIMEOUT
-# (the state's deadline passed). _G: the guard runs first (Machine.closing), so its states
+# The machine: state x event (guard) -> action (a function of c2call.py; None: the row's one
+# next state, no deadline), next states; the first matching row wins. Events: the final
+# result codes (_ANY: every other one), _TIMEOUT
+# (the state's deadline passed). _G: the guard runs first (c2call.closing), so its states
 # (_GONE) are in the row's column. +F responses are not events: dialect.read records them in
 # the call's session for the action of the next final result. The core tests check on every
 # dispatch that the action left the machine in one of the row's next states (fax_helpers.py).
@@ -63,8 +64,8 @@ TABLE = (
     # state | event | guard  action             next states
     _CLASSQ | _ANY,          "class_pick",       1 << INIT | 1 << RESET_WAIT,       # none listed: back off
     INIT | _ANY,             "init_next",        1 << INIT | 1 << IDLE | 1 << RESET,  # ERROR on a required one
-    _PROBE | _OK,            "idle",             1 << IDLE,                         # "AT" answered
-    _PROBE | _ERROR,         "idle",             1 << IDLE,
+    _PROBE | _OK,            None,               1 << IDLE,                         # "AT" answered
+    _PROBE | _ERROR,         None,               1 << IDLE,
     RESET | _OK,             "reinit",           _END,                              # ATZ answered
     SETUP | _ANY | _G,       "setup_done",       _GONE | 1 << DIAL | 1 << FDT,      # AT+FDIS= (5.5.2)
     DIAL | _OK | _G,         "call_ok",          _GONE | 1 << FDT,                  # +FCON seen, else 9001
@@ -72,7 +73,7 @@ TABLE = (
     FDT | _CONNECT,          "fdt_connect",      1 << XONWAIT | 1 << TXDATA | 1 << TXEND,
     FDT | _OK | _G,          "fdt_again",        _GONE | 1 << FDT,                  # fdt_retries, then 7200
     FDT | _ANY,              "lost",             _GONE,                             # +FHNG: end; NO CARRIER: 488
-    XONWAIT | _TIMEOUT,      "tx_data",          1 << TXDATA,                       # no XON within xon_grace
+    XONWAIT | _TIMEOUT,      None,               1 << TXDATA,                       # no XON within xon_grace
     XONWAIT | _ANY,          "lost",             _GONE | 1 << TXEND,                # DLE ETX, then hang up
     TXDATA | _ANY,           "lost",             _GONE | 1 << TXEND,                # the modem left data mode
     TXEND | _OK | _G,        "page_sent",        _GONE | 1 << FET,                  # AT+FET=0|2 (Table 5-3)
@@ -112,15 +113,16 @@ class Machine:
                init (how many init commands were answered: c2call.init_cmd)
       output   emit(kind, info), progress(phase, now), write(b), command(body, state, now, t)
       moves    goto(state, now, timeout), reset(reason, now), fail(code, reason, now),
-               hangup(now, cmd), end(now, code, reason), closing(s, now) (the guard)
-      the subclass's _acts: the module of TABLE's actions (c2call), read by name
+               end(now, code, reason)
+      the subclass's _acts: the module of TABLE's actions (c2call), read by name; with the
+               guard (closing) and hanging up (hangup), which the machine calls there too
       page I/O (the driver's, class2.Class2) answer(now), load_page(s, i), configure(dcs),
                begin_page(s, info), abort_page(s), data_mode(now), end_data(now), rx_cancel(s, now),
                drop_pages(s)
     """
 
     def __init__(self, cfg, sink_factory):
-        """`cfg`: the checked configuration (class2.DEFAULTS' keys)."""
+        """`cfg`: the checked configuration (the keys of class2.Class2().cfg)."""
         self.cfg = cfg
         self._sink_factory = sink_factory    # called by the driver (class2) only
         self._lines = at.LineReader()
@@ -220,8 +222,13 @@ class Machine:
                 self.fail(205001, "no page data for %s s" % c["rx_idle_timeout"], now)
             elif now - self._rx_page_t > c["rx_page_timeout"]:
                 self.fail(205001, "page longer than %s s" % c["rx_page_timeout"], now)
-        elif st == IDLE:
-            self._idle_poll(now)
+        elif st == IDLE:                   # the ring count reached: answer; else the idle probe
+            if self._rings and c["rings"] and self._rings >= c["rings"] and self._sink_factory is not None:
+                self._rings = 0
+                self._ring_t = None
+                self.answer(now)
+            elif c["idle_check"] and now - self._idle_since >= c["idle_check"]:
+                self.command("", _PROBE, now)
         elif self._deadline is not None and now >= self._deadline:
             self._dispatch(_TIMEOUT, self._sess, None, now)
 
@@ -269,17 +276,7 @@ class Machine:
         if state == IDLE:
             self._idle_since = now
 
-    # ---- modem health: rings, the idle probe, reset ---------------------------------------
-
-    def _idle_poll(self, now):
-        c = self.cfg
-        if self._rings and c["rings"] and self._rings >= c["rings"] and self._sink_factory is not None:
-            self._rings = 0
-            self._ring_t = None
-            self.answer(now)
-            return
-        if c["idle_check"] and now - self._idle_since >= c["idle_check"]:
-            self.command("", _PROBE, now)
+    # ---- modem health: reset (rings and the idle probe: poll) -----------------------------
 
     def reset(self, reason, now):
         """The modem stopped answering: end any call, ask for DTR toggle, send ATZ."""
@@ -311,7 +308,7 @@ class Machine:
             self._ring_t = now
             self.emit("ring", {"count": self._rings})
             if self.state == IDLE:
-                self._idle_poll(now)
+                self.poll(now)                   # answered at once when the count is reached
             return
         s = self._sess
         if kind == at.FAX:
@@ -324,8 +321,8 @@ class Machine:
         self._dispatch(ev, s, name, now)
 
     def _dispatch(self, ev, s, name, now):
-        """Run the first row of TABLE for (state, event): its guard, then its action; its index
-        (-1: none ran)."""
+        """Run the first row of TABLE for (state, event): its guard, then its action (None: its
+        one next state); its index (-1: none ran)."""
         st = self.state
         if s is None and st >= SETUP and st != _CLASSQ:
             if ev == _TIMEOUT:
@@ -337,25 +334,22 @@ class Machine:
             r = t[k]
             e = r & 0xE0
             if (r & 31 == st or r & 31 == _ALL) and (e == ev or (e == _ANY and ev != _TIMEOUT)):
-                if not (r & _G and self.closing(s, now)):
-                    getattr(self._acts, t[k + 1])(self, s, name, now)
+                if not (r & _G and self._acts.closing(self, s, now)):
+                    a = t[k + 1]
+                    if a is None:
+                        n = t[k + 2]
+                        st = 0
+                        while n > 1:
+                            n >>= 1
+                            st += 1
+                        self.goto(st, now, None)
+                    else:
+                        getattr(self._acts, a)(self, s, name, now)
                 return k
             k += 3
         return -1
 
-    # ---- endings: the guard, failing, hanging up, the end event --------------------------
-
-    def closing(self, s, now):
-        """The guard of every result that could carry on a call: a hang-up the modem reported
-        ends the call; an outcome we decided (cancel, failure) hangs up. True when it did.
-        Before ATD nothing is on the line: an outcome then ends at once."""
-        if s.hangup is not None or (s.outcome is not None and self.state == SETUP and s.then == DIAL):
-            self.end(now)
-        elif s.outcome is not None:
-            self.hangup(now)
-        else:
-            return False
-        return True
+    # ---- endings: failing, the end event (the guard and hanging up: c2call) ---------------
 
     def fail(self, code, reason, now):
         """Something went wrong in a call: remember why, then leave the call cleanly."""
@@ -371,11 +365,7 @@ class Machine:
         elif st == RXDATA:
             self.rx_cancel(s, now)
         else:
-            self.hangup(now)
-
-    def hangup(self, now, cmd=None):
-        """AT+FK (terminate the session; seed 001) or ATH, then end on OK."""
-        self.command(cmd or self.d["abort"], HANGUP, now, self.cfg["hangup_timeout"])
+            self._acts.hangup(self, now)
 
     def end(self, now, code=None, reason=None, reinit=True):
         """The call is over: the `end` event (its outcome, else code/reason, else the hang-up

@@ -22,32 +22,25 @@ from faxbridge.core.fax import at, c2call as a, c2core as c, dial, framing
 
 _BUFFERS = (bytes, bytearray, memoryview)   # what feed() reads without a copy
 
-# Configuration keys and defaults (docs/fax.md explains each), key, value, key, value ...
-# Times in seconds. One flat constant tuple (in flash when frozen), made a dict per Class2 only
-# (in __init__). deny, max_len and country are dial.py's (test_app_config checks they agree; the
-# country table refuses the deny numbers anyway).
-DEFAULTS = (
-    "station_id", "", "deny", ("110", "118", "119"), "allow", None, "max_len", 40,
-    "outside_prefixes", (), "country", "JP", "dial_mode", "T", "max_rate", 9600,
-    "fine", True, "scan_time", 0, "init_extra", (), "cmd_timeout", 5,
-    "dial_timeout", 120, "answer_timeout", 120, "connect_timeout", 45, "fdr_timeout", 60,
-    "xon_grace", 2, "xoff_limit", 20, "page_end_timeout", 120, "fet_timeout", 60,
-    "hangup_timeout", 15, "rx_idle_timeout", 30, "rx_page_timeout", 900,
-    "reset_timeout", 10, "reset_backoff", 30, "idle_check", 60, "fdt_retries", 3,
-    "fdr_retries", 3, "rtn_resend", 1, "rings", 2, "ring_reset", 10, "rx_start", "DC2",
-    "rx_msb_first", True, "rx_bad_pct", 5, "chunk", 128, "fclass", "2",
-    "class_order", ("2.0", "2"),
-)
-
 
 class Class2(c.Machine):
     _acts = a     # TABLE's actions, by name (c2core.Machine._dispatch): one class attribute
     def __init__(self, config=None, sink_factory=None):
         from array import array                   # here, not module names: once per driver
         from faxbridge.core.fax import dialect
-        cfg = {}
-        for i in range(0, len(DEFAULTS), 2):
-            cfg[DEFAULTS[i]] = DEFAULTS[i + 1]
+        # The configuration's keys and defaults (docs/fax.md explains each; times in seconds):
+        # a dict literal, its keys and values in the code (qstrs, in flash when frozen), made
+        # per Class2 only; Class2().cfg is the defaults. deny, max_len and country are dial.py's
+        # (test_app_config checks they agree; the country table refuses the deny numbers anyway).
+        cfg = {"station_id": "", "deny": ("110", "118", "119"), "allow": None, "max_len": 40,
+               "outside_prefixes": (), "country": "JP", "dial_mode": "T", "max_rate": 9600, "fine": True,
+               "scan_time": 0, "init_extra": (), "cmd_timeout": 5, "dial_timeout": 120,
+               "answer_timeout": 120, "connect_timeout": 45, "fdr_timeout": 60, "xon_grace": 2,
+               "xoff_limit": 20, "page_end_timeout": 120, "fet_timeout": 60, "hangup_timeout": 15,
+               "rx_idle_timeout": 30, "rx_page_timeout": 900, "reset_timeout": 10, "reset_backoff": 30,
+               "idle_check": 60, "fdt_retries": 3, "fdr_retries": 3, "rtn_resend": 1, "rings": 2,
+               "ring_reset": 10, "rx_start": "DC2", "rx_msb_first": True, "rx_bad_pct": 5, "chunk": 128,
+               "fclass": "2", "class_order": ("2.0", "2")}
         if config:
             for k in config:
                 if k not in cfg:
@@ -303,7 +296,7 @@ class Class2(c.Machine):
                 break
             if not isinstance(item, int):
                 self._line(item, now)
-            elif item == at.XOFF:     # XON/XOFF: flow control, not an event of TABLE
+            elif item == 0x13:        # XOFF (else XON; at.LineReader): flow control, not an event of TABLE
                 if self._xoff_t is None:
                     self._xoff_t = now
             else:

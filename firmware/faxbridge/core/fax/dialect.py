@@ -24,9 +24,9 @@ _PPM = const(7)      # post-page message (received)
 
 
 CLASS2 = {
-    # (body, required): optional ones may answer ERROR
-    "init": (("E0V1Q0", True), ("+FCLASS=2", True), ("S0=0", False), ("+FBOR=0", False),
-             ("+FCR=1", True)),
+    # the init list; init_opt: bit i set when command i may answer ERROR (S0=0, +FBOR=0)
+    "init": ("E0V1Q0", "+FCLASS=2", "S0=0", "+FBOR=0", "+FCR=1"),
+    "init_opt": 0b01100,
     "local_id": '+FLID="%s"',       # our station id (sent as TSI/CSI)
     "offer": "+FDIS=",              # session parameters offered for the next page (5.5.2)
     "send": "+FDT",                 # send a page: +FDCS: (5.4.2), CONNECT
@@ -34,9 +34,9 @@ CLASS2 = {
     "ppm": "+FET=%d",               # after a sent page: 0 MPS, 2 EOP (Table 5-3); +FPTS: (5.4.9)
     "ppr": "+FPTS=%d",              # our verdict on a received page (5.4.7, Table 5-4)
     "abort": "+FK",                 # end the session (Table 5-5 code 2: "aborted, from +FK")
-    # response name -> role (5.4.1-5.4.10)
-    "responses": (("+FCON", _CON), ("+FHNG", _HNG), ("+FCSI", _RID), ("+FTSI", _RID),
-                  ("+FDIS", _CAPS), ("+FDCS", _DCS), ("+FPTS", _PPR), ("+FET", _PPM)),
+    # response names, each followed by its role's digit (_CON 1 .. _PPM 7; 5.4.1-5.4.10): one
+    # str, read in place by read (no tuple, no str object a name when loaded as .mpy)
+    "responses": "+FCON1 +FHNG2 +FCSI3 +FTSI3 +FDIS4 +FDCS5 +FPTS6 +FET7",
     "hangup_base": 10,              # +FHNG:<decimal>
     "hangup_code": status.HANGUPS,  # Table 5-5 -> InterFAX (spec/fax.md): status.from_hangup
     "hangup_text": (                # Table 5-5 texts, phases, base: describe_hangup
@@ -121,10 +121,12 @@ def get(name):
 
 def read(m, s, name, args, now):
     """Record a +F response in the call's session (seed 001 5.4), by its role in m.d."""
-    role = 0
-    for n, r in m.d["responses"]:
-        if n == name:
-            role = r
+    t = m.d["responses"]
+    k = len(name)
+    i = -1 if " " in name else t.find(name)        # a name is "+F" and letters: a row's start
+    while i >= 0 and not (i + k < len(t) and "0" <= t[i + k] <= "9"):  # "+FCO": not "+FCON1"
+        i = t.find(name, i + 1)
+    role = 0 if i < 0 else ord(t[i + k]) - 48
     if role == _CON:
         s.fcon = True
         m.progress("connected", now)
@@ -188,12 +190,17 @@ def describe_hangup(code, t=None):
             ph = phases[b + 1:e if c < 0 else c]
             break
         i = phases.find("\n", i + 1)
-    key = ("\n%02X " if base == 16 else "\n%d ") % code      # the row's start: one str made
-    i = codes.find(key)
-    if i >= 0:
-        j = codes.find("\n", i + 1)
-        txt = codes[i + len(key):j if j > 0 else len(codes)]
-    elif c >= 0:
+    i = 0
+    while i >= 0:                       # codes[i]: the "\n" of a row; its code read in place
+        a = codes.find(" ", i)
+        v = 0
+        for j in range(i + 1, a):
+            v = v * base + int(codes[j], 16)
+        i = codes.find("\n", a)
+        if v == code:
+            txt = codes[a + 1:i if i > 0 else len(codes)]
+            break
+    if txt is None and c >= 0:
         txt = phases[c + 1:e]           # a code the table leaves open: its group heading
-    return (key[1:-1] if base == 16 else code, ph, txt or "Unknown hang-up code")
+    return ("%02X" % code if base == 16 else code, ph, txt or "Unknown hang-up code")
 

@@ -3,14 +3,11 @@ source of these numbers for the driver, the page sources and the tools.
 
 +FDCC / +FDIS / +FDCS values are kept as a tuple of 8 ints; describe() gives their meaning.
 """
-from micropython import const
 
 from faxbridge.core.fax import at
 
-NAMES = ("VR", "BR", "WD", "LN", "DF", "EC", "BF", "ST")
-
 # Table 5-2 subparameters (values as EIA-592 and efax's manual give them; the table itself is
-# not in seed 001), one row per subparameter in NAMES order: the meaning of value 0, 1, 2, ...
+# not in seed 001), one row per subparameter in the order VR,BR,WD,LN,DF,EC,BF,ST: the meaning of value 0, 1, 2, ...
 TABLE = (
     (98, 196),                                  # VR vertical resolution, lines/inch
     (2400, 4800, 7200, 9600, 12000, 14400),     # BR bit/s
@@ -19,17 +16,14 @@ TABLE = (
     ("MH", "MR", "uncompressed", "MMR"),        # DF data format (T.4 1-D = MH)
     ("off", "ECM-64", "ECM-256"),               # EC error correction mode
     ("off", "on"),                              # BF binary file transfer
-    ((0, 0), (5, 5), (10, 5), (10, 10),         # ST minimum scan time, ms (at VR=0, at VR=1):
-     (20, 10), (20, 20), (40, 20), (40, 40)),   # at VR=1 the even values halve
-)
+    b"\x00\x05\x0a\x0a\x14\x14\x28\x28",          # ST minimum scan time at VR=0, ms: 0 5 10 10 20
+)                                               # 20 40 40; at VR=1 the even ones (2 4 6) halve
 # T.4 page lengths in scan lines for LN 0 (A4, 297 mm), 1 (B4, 364 mm), 2 (unlimited: 0) at
 # VR 0 (3.85 lines/mm) and VR 1 (7.7 lines/mm)
 PAGE_LINES = ((1143, 1401, 0), (2287, 2802, 0))
 
 # Seed 001 5.5.1/5.5.2: the modem's defaults of +FDCC/+FDIS are 0,3,0,2,0,0,0,0 (normal, 9600,
 # 1728, unlimited); choose() writes what we offer instead.
-_BR = const(1)
-_ST = const(7)
 
 
 def parse(args, v=None):
@@ -49,7 +43,7 @@ def parse(args, v=None):
         raise ValueError("bad session parameters")
     for i in range(8):
         if _meaning(i, v[i]) is None:
-            raise ValueError("%s=%d not in Table 5-2" % (NAMES[i], v[i]))
+            raise ValueError("%s=%d not in Table 5-2" % ("VR,BR,WD,LN,DF,EC,BF,ST"[3 * i:3 * i + 2], v[i]))
     return tuple(v)
 
 
@@ -63,18 +57,10 @@ def to_str(p):
     return "%d,%d,%d,%d,%d,%d,%d,%d" % tuple(p)    # one str, no generator or list
 
 
-def bit_rate(p):
-    return _meaning(_BR, p[_BR])
-
-
 def scan_ms(st, vr):
-    """Minimum scan time in ms of ST 0..7 at VR 0/1."""
-    return TABLE[_ST][st][1 if vr else 0]
-
-
-def scan_time_ms(p):
-    """Minimum scan line time in ms for these parameters (ST read at their VR)."""
-    return scan_ms(p[_ST], p[0])
+    """Minimum scan time in ms of ST 0..7 at VR 0/1 (a parameter tuple's: scan_ms(p[7], p[0]));
+    a tuple's bit rate is TABLE[1][p[1]]."""
+    return TABLE[7][st] >> (1 if vr and st and not st & 1 else 0)
 
 
 def describe(p):
@@ -83,13 +69,13 @@ def describe(p):
         return None
     return {
         "vr_lpi": _meaning(0, p[0]),
-        "bit_rate": bit_rate(p),
+        "bit_rate": _meaning(1, p[1]),
         "width": _meaning(2, p[2]),
         "length": _meaning(3, p[3]),
         "coding": _meaning(4, p[4]),
         "ecm": _meaning(5, p[5]),
         "bft": _meaning(6, p[6]),
-        "scan_ms": scan_time_ms(p),
+        "scan_ms": scan_ms(p[7], p[0]),
         "raw": to_str(p),
     }
 
@@ -104,7 +90,7 @@ def choose(fine, max_rate=9600, scan=0):
     if scan < 0 or scan > 7:
         raise ValueError("ST out of range")
     br = 0                      # BR: the highest rate not above max_rate, at least 2400
-    for val, rate in enumerate(TABLE[_BR]):
+    for val, rate in enumerate(TABLE[1]):
         if rate <= max_rate:
             br = val
     return (1 if fine else 0, br, 0, 2, 0, 0, 0, scan)

@@ -10,7 +10,6 @@ each (no vertical scaling). At most one page row of the image is in RAM at a tim
 raster that ends early raises ValueError("pbm: ...").
 """
 
-import array
 import sys
 
 from micropython import const
@@ -86,8 +85,9 @@ class PbmRows:
                 self._scrtail = self._scr[:skip & 31]
         else:
             if self._chunk is None:
+                from array import array     # here, not a module name: the first P1 image
                 self._chunk = bytearray(256)
-                self._st = array.array("i", (0, 0, 0, 0, 0, 0))  # a constant: no list built
+                self._st = array("i", (0, 0, 0, 0, 0, 0))  # a constant: no list built
             st = self._st
             for i in range(6):
                 st[i] = 0

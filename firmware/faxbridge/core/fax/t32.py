@@ -8,13 +8,13 @@ loads it. The command set and conventions are the ones docs/modemsim.md ("Class 
 
 
 # The dialect: the keys of dialect.CLASS2 (docs/fax.md, "The dialect as data"). Response roles
-# are dialect.py's: 1 connected, 2 hang-up, 3 remote id, 4 capabilities, 5 session
+# (the digit after each name) are dialect.py's: 1 connected, 2 hang-up, 3 remote id, 4 capabilities, 5 session
 # parameters, 6 post-page response, 7 post-page message.
 CLASS20 = {
     # +FLO=1: XON/XOFF (our flow control); +FBO=0: direct bit order both ways (T.4 wire order,
     # what the page source writes); +FNR=1,1,1,0: the +FIS/+FCS/+FCI/+FTI reports (efax, mgetty)
-    "init": (("E0V1Q0", True), ("+FCLASS=2.0", True), ("S0=0", False), ("+FLO=1", False),
-             ("+FBO=0", False), ("+FNR=1,1,1,0", False), ("+FCR=1", True)),
+    "init": ("E0V1Q0", "+FCLASS=2.0", "S0=0", "+FLO=1", "+FBO=0", "+FNR=1,1,1,0", "+FCR=1"),
+    "init_opt": 0b0111100,           # S0=0, +FLO=1, +FBO=0, +FNR may answer ERROR
     "local_id": '+FLI="%s"',
     "offer": "+FIS=",
     "send": "+FDT",
@@ -22,8 +22,7 @@ CLASS20 = {
     "ppm": "+FET=%d",                # unused: the page end names the post-page message
     "ppr": "+FPS=%d",
     "abort": "+FKS",
-    "responses": (("+FCO", 1), ("+FHS", 2), ("+FCI", 3), ("+FTI", 3), ("+FIS", 4),
-                  ("+FCS", 5), ("+FPS", 6), ("+FET", 7)),
+    "responses": "+FCO1 +FHS2 +FCI3 +FTI3 +FIS4 +FCS5 +FPS6 +FET7",
     "hangup_base": 16,               # +FHS:<hex>
     # +FHS code ranges -> InterFAX code, first match wins (status.from_hangup): spec/fax.md's +FHNG
     # rows read with T.32's digits (status.HANGUPS), plus the two rows T.32 added at call placement

@@ -26,7 +26,6 @@ inside the byte, under 8 pixels, 6 bits at most each; with the 7 bits not yet ou
 The loops come from t4fast (viper) on MicroPython, from t4py (plain Python) on CPython; the
 session numbers (widths, bit rates, scan times, page lengths) are params.py's.
 """
-import array
 import sys
 
 from micropython import const
@@ -37,13 +36,9 @@ from . import params
 # the viper twins, on CPython the plain loops. tools/build.py leaves the branch MicroPython
 # never takes out of the board's modules.
 if sys.implementation.name == "micropython":
-    from . import t4fast as _loops
+    from .t4fast import copy as _copy, enc as encode_line, rev as reverse
 else:
-    from . import t4py as _loops
-
-encode_line = _loops.enc
-reverse = _loops.rev
-_copy = _loops.copy
+    from .t4py import copy as _copy, enc as encode_line, rev as reverse
 
 
 def min_bits(bps, ms):
@@ -87,7 +82,8 @@ class PageEncoder:
         self.msb_first = msb_first
         self.row = bytearray(width >> 3)
         self._buf = None
-        self._st = st = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0))  # a constant: no tuple built
+        from array import array     # here, not a module name: once per encoder
+        self._st = st = array("i", (0, 0, 0, 0, 0, 0, 0, 0))  # a constant: no tuple built
         st[1] = width
         self.reset(rows, min_bits(bps, ms))
 
@@ -104,7 +100,7 @@ class PageEncoder:
 
     def configure(self, dcs):
         if not self._stage:   # the fill of the lines already coded is fixed
-            self.minbits = min_bits(params.bit_rate(dcs), params.scan_time_ms(dcs))
+            self.minbits = min_bits(params.TABLE[1][dcs[1]], params.scan_ms(dcs[7], dcs[0]))
 
     def readinto(self, buf):
         """Copy the next page bytes into buf (at most 16 383 a call); 0 when the page is done

@@ -23,9 +23,6 @@ is longer than a line); TAB goes to the next multiple of 8; form feed starts a n
 CR is ignored; other control characters are dropped; each non-ASCII UTF-8 character is
 drawn as '?'.
 """
-import array
-import io
-
 from micropython import const
 
 from . import params
@@ -99,7 +96,8 @@ class TextPages:
         self.body_lines = (self.page_lines - (_BODY_TOP + _BOTTOM) * scale) // (_CELL_H * self.vs)
         if self.body_lines < 1:
             raise ValueError("text: page too short")
-        self.s = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))  # a constant
+        from array import array     # here, not module names (array, io): once per renderer
+        self.s = array("i", (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))  # a constant
         self.chunk = bytearray(128)
         self.carry = bytearray(cols)  # wrapped part of a word carried to the next line
         self.labuf = bytearray(cols)  # the text of a peeked result
@@ -116,31 +114,37 @@ class TextPages:
         if isinstance(text, str):
             text = text.encode()
         if isinstance(text, (bytes, bytearray, memoryview)):
-            text = io.BytesIO(bytes(text))
+            from io import BytesIO
+            text = BytesIO(bytes(text))
         if not count:
             station = _ascii(station)
             when = _ascii(when)
             self.head = when + (b"  " if when and station else b"") + station  # the header's left
         self.f = text
-        self.rewind()       # the pages counted: the layout run once through the text
+        s = self.s
         pages = count
-        while not count:
-            pages += 1
-            taken = 0
-            kind = 0
-            while taken < self.body_lines:
-                kind = self.next(self.text)
-                if kind < 0:
-                    break
-                taken += 1
-            if kind >= 0 and self.peek() == _PAGEBREAK:  # a full page: a form feed right
-                self.s[_LA] = _NONE                       # after it makes no empty page
-            if kind == _END or self.peek() == _END:
+        while True:
+            text.seek(0)    # the layout at the text's start (again: page() of an earlier page)
+            s[_POS] = s[_LEN] = s[_EOF] = s[_NCARRY] = s[_PFF] = 0
+            s[_LA] = _NONE
+            if count:
                 break
-        if not count:
-            self.rewind()
-        self.count = pages
-        self.s[_AT] = 0
+            while True:     # the pages counted: the layout run once through the text
+                pages += 1
+                taken = 0
+                kind = 0
+                while taken < self.body_lines:
+                    kind = self.next(self.text)
+                    if kind < 0:
+                        break
+                    taken += 1
+                if kind >= 0 and self.peek() == _PAGEBREAK:  # a full page: a form feed right
+                    s[_LA] = _NONE                            # after it makes no empty page
+                if kind == _END or self.peek() == _END:
+                    break
+            count = pages
+        self.count = count
+        s[_AT] = 0
 
     def header(self, index):
         """The header text of page index (0-based), cols characters at most."""
@@ -159,8 +163,7 @@ class TextPages:
             raise IndexError("text: no page %d" % index)
         s = self.s
         if index != s[_AT]:
-            self.rewind()
-            s[_AT] = 0
+            self.open(self.f, "", "", self.count)   # back to the text's start, counted already
         while True:  # each page from s[_AT]: the ones before index taken without drawing
             s[_INDEX] = s[_AT]
             s[_Y] = s[_NTEXT] = s[_DONE] = s[TAKEN] = 0
@@ -180,12 +183,6 @@ class TextPages:
         return self
 
     # ---- the layout: the text stream as text lines
-    def rewind(self):
-        self.f.seek(0)
-        s = self.s
-        s[_POS] = s[_LEN] = s[_EOF] = s[_NCARRY] = s[_PFF] = 0
-        s[_LA] = _NONE
-
     def peek(self):
         """The next result of next(), without taking it."""
         s = self.s
