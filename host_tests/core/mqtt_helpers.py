@@ -85,6 +85,16 @@ class MemStore:
             return self.recs[i]
         return None
 
+    def fetch(self, at=-1, lim=0):
+        """read() as one record in the log's layout (app/outbox_store.py), its CRC not made."""
+        r = self.read(at)
+        if r is None:
+            return None
+        seq, cls, sfx, payload = r
+        n = 1 + len(sfx) + len(payload)
+        return memoryview(bytes((0xFB, cls, n >> 8, n & 255, seq >> 24, (seq >> 16) & 255, (seq >> 8) & 255,
+                                 seq & 255, len(sfx))) + sfx + payload + bytes(4))
+
     def skip(self):
         r = self.read()
         return None if r is None else (r[0], r[1])

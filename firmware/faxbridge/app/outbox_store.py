@@ -263,18 +263,18 @@ class FileStore:
         self.at = (off + self.base) & _PLACE
         return u32(h, 4), h[1]
 
-    def read(self, at=-1, lim=0):
+    def fetch(self, at=-1, lim=0):
         """The next record after the cursor (at < 0; its place then in self.at) or the record
-        at place `at` (the cursor unchanged): (seq, cls, suffix, payload), views into the
-        record buffer valid until the next read or append; None at the end or on damage;
-        False when lim > 0 and the record is longer than lim bytes (its body not read: the
-        buffer from lim on left as it was; app/link.py gathers packets there).
-        Two reads from flash: the header, then the body and its CRC together."""
+        at place `at` (the cursor unchanged), read and checked: a view holding it whole from
+        its start, `buf` itself (valid until the next read or append) or, for a record longer
+        than buf (a larger max_record before a reboot), a one-off buffer; None at the end or
+        on damage; False when lim > 0 and the record is longer than lim bytes (its body not
+        read: the buffer from lim on left as it was; app/link.py gathers packets there).
+        Two reads from flash: the header, then the body and its CRC together (two views made)."""
         off = self.cur if at < 0 else (at - self.base) & _PLACE
         if off < 0 or off >= self.end:
             return None
         f = self.f
-        b = self.buf
         mv = self.buf
         if at >= 0 and at == self.at and self.pos == off + _HDR and self.h[0] == _MAGIC:
             self._bh[:] = self.h    # its header, as skip() just read it (the pump, then the send)
@@ -282,32 +282,38 @@ class FileStore:
             if self.pos != off:
                 f.seek(off)
             self.pos = -1
-            if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
+            if f.readinto(self._bh) != _HDR or mv[0] != _MAGIC:
                 return None
         self.pos = off + _HDR
-        n = (b[2] << 8) | b[3]
+        n = (mv[2] << 8) | mv[3]
         t = _HDR + n + _CRC
         if n < 1 or n > _FMT_MAX:
             return None
         if lim and t > lim:
             return False
-        if t > len(b):  # written with a larger max_record before a reboot
-            b = bytearray(t)
-            b[:_HDR] = self._bh
-            mv = memoryview(b)
-        body = mv[_HDR:t]     # the body and its CRC: one view made per record read
+        if t > len(mv):  # written with a larger max_record before a reboot
+            mv = memoryview(bytearray(t))
+            mv[:_HDR] = self._bh
         self.pos = -1
-        if f.readinto(body) != n + _CRC:
+        if f.readinto(mv[_HDR:t]) != n + _CRC:
             return None
         self.pos = off + t
-        if binascii.crc32(mv[:_HDR + n]) != u32(b, _HDR + n):
+        if binascii.crc32(mv[:_HDR + n]) != u32(mv, _HDR + n):
             return None
         if at < 0:
             self.cur = off + t
             self.at = (off + self.base) & _PLACE
             self.h[:] = self._bh
+        return mv
+
+    def read(self, at=-1, lim=0):
+        """fetch(at, lim) as (seq, cls, suffix, payload), views of the record; None, False as
+        fetch."""
+        b = self.fetch(at, lim)
+        if not b:
+            return b
         sl = b[_HDR]
-        return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:n]
+        return u32(b, 4), b[1], b[9:9 + sl], b[9 + sl:_HDR + ((b[2] << 8) | b[3])]
 
     def ack(self, seq, at=-1):
         """Every record <= seq is delivered; at: the place of the first record still held (the
