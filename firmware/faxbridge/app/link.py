@@ -253,7 +253,7 @@ class Link(Inbox):
                 big = r is False
                 if big:   # longer than the lower half: what was gathered goes first, then it
                     if g > h:
-                        c.write(memoryview(w)[h:g])
+                        c.write(w[h:g])
                         g = h
                     r = ob.packet(pid, ch > 0xFFFF, self.root)
                 if r is None:
@@ -264,7 +264,7 @@ class Link(Inbox):
                     # skipped in order as if delivered. What was gathered goes first: the
                     # skip may commit an ack and compact the log through the whole buffer
                     if g > h:
-                        c.write(memoryview(w)[h:g])
+                        c.write(w[h:g])
                         g = h
                     s.forget(pid)
                     ob.on_puback(pid, self.clock.ms())
@@ -278,7 +278,7 @@ class Link(Inbox):
                 g += k
                 continue
             if g > h:
-                c.write(memoryview(w)[h:g])
+                c.write(w[h:g])
             g = h
             c.write(pkt)
             if ref is not None:
@@ -294,7 +294,7 @@ class Link(Inbox):
                 if not await rx.send(c, b"", ref, size, r):
                     raise OSError("file %s changed while it was sent" % ref)
         if g > h:
-            c.write(memoryview(w)[h:g])
+            c.write(w[h:g])
         await c.drain()
 
     def _handle(self, now):

@@ -24,7 +24,8 @@ On CPython os.fsync is called after each append and ack and before each rename; 
 flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fsync).
 
 RAM: one record buffer of `max_record` bytes (after `room` bytes where the outbox writes a
-PUBLISH header in place; made at open()) and an 8-byte header buffer (the constructor's); an ack
+PUBLISH header in place; made at open(), `whole` a view of it all: the link and the outbox
+slice it with no view made first) and an 8-byte header buffer (the constructor's); an ack
 is built in the record buffer's first 12 bytes (no record is held there across an ack: one with
 a compaction clears the buffer anyway) and written in place: no path made, no rename. Appends are
 built in the buffer and written with one write; reads fill it (the suffix and payload returned
@@ -103,25 +104,25 @@ class FileStore:
         self.ag = 0
         try:
             with open(self.ack_path, "rb") as f:
-                n = f.readinto(memoryview(w)[:24])
+                n = f.readinto(w[:24])
         except OSError:
             with open(self.ack_path, "wb"):
                 return 0
         a = 0
         for o in (0, 12):
-            if o + 12 <= n and binascii.crc32(memoryview(w)[o:o + 8], _SEED) == u32(w, o + 8):
+            if o + 12 <= n and binascii.crc32(w[o:o + 8], _SEED) == u32(w, o + 8):
                 g = u32(w, o)
                 if g > self.ag:
                     self.ag = g
                     a = u32(w, o + 4)
-        if not self.ag and n >= 12 and w[:4] == b"FBA1" and u32(w, 8) == binascii.crc32(memoryview(w)[:8]):
+        if not self.ag and n >= 12 and bytes(w[:4]) == b"FBA1" and u32(w, 8) == binascii.crc32(w[:8]):
             a = u32(w, 4)
         return a
 
     def open(self):
         if self.whole is None or len(self.whole) != self.room + self.max_record:
-            self.whole = bytearray(self.room + self.max_record)
-            self.buf = memoryview(self.whole)[self.room:]
+            self.whole = memoryview(bytearray(self.room + self.max_record))
+            self.buf = self.whole[self.room:]
             self._bh = self.buf[:_HDR]
         try:
             os.mkdir(self.log_path[:-4])
@@ -140,7 +141,7 @@ class FileStore:
         off = 0
         head = -1
         size = self.f.seek(0, 2)
-        hc = memoryview(self.whole)[:_CRC]   # where each record's CRC is read (at open only)
+        hc = self.whole[:_CRC]   # where each record's CRC is read (at open only)
         while True:
             nxt = self._check(off, hc)
             if nxt < 0:

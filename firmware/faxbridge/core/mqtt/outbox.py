@@ -259,11 +259,11 @@ class Outbox:
         else:   # a packet made for it: room for the header, the suffix, the payload (rare)
             e = 9 + len(root) + sl
             a = e - sl
-            w = bytearray(e + k)
+            w = memoryview(bytearray(e + k))
             w[a:e] = b[9:9 + sl]
             w[e:] = b[at:at + k]
         s = codec.publish_head_before(w, e, root, a, sl, k + size, dup, pid)
-        return memoryview(w)[s:e + k], ref, size
+        return w[s:e + k], ref, size
 
     def on_puback(self, pid, now):
         """The event sent as pid is acknowledged (or forgotten). Returns the name of its file
