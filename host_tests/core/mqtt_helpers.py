@@ -48,6 +48,17 @@ def decode_publish(flags, body):
     return topic, body[p:], qos, bool(flags & 1), bool(flags & 8), pid
 
 
+def rec(st, at=-1):
+    """A store's record as (seq, cls, suffix, payload), views of fetch()'s (None at the end or
+    on damage): the outbox store keeps no reader of fields (issue 13)."""
+    b = st.fetch(at)
+    if not b:
+        return b
+    sl = b[8]
+    return ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7], b[1], b[9:9 + sl],
+            b[9 + sl:8 + ((b[2] << 8) | b[3])])
+
+
 class MemStore:
     """An in-RAM outbox store (the interface of core/mqtt/outbox.py), not power-safe. A
     record's place is its number since open()."""

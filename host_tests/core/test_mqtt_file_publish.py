@@ -8,7 +8,7 @@ import gc
 import json
 import os
 
-from mqtt_helpers import PUBLISH, Collect, MemStore, decode_publish, up
+from mqtt_helpers import PUBLISH, Collect, MemStore, decode_publish, up, rec
 from support import fields as as_dict, fragment, raises, tmpdir
 
 from faxbridge.app.link import Link
@@ -278,7 +278,7 @@ def test_file_records_survive_a_reboot_of_the_store():
     ob.close()
     st = FileStore(sd)
     assert st.open() == (0, 1)
-    seq, cls, sfx, payload = st.read()
+    seq, cls, sfx, payload = rec(st)
     assert cls == contract.RESULT | outbox.FILE and bytes(sfx) == b"fax/page/rx1-1/1"
     assert bytes(payload) == path.encode() + b"\n" and st.file_size(path) == 64
     assert st.file_size(d + "/nope") == -1 and st.file_size(d) == -1

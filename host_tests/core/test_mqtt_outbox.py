@@ -2,7 +2,7 @@
 import json
 import os
 
-from mqtt_helpers import MemStore, ack_all, decode_publish, packets, up, wire
+from mqtt_helpers import MemStore, ack_all, decode_publish, packets, up, wire, rec
 from support import raises, tmpdir
 
 from faxbridge.app.outbox_store import FileStore
@@ -200,7 +200,7 @@ def test_file_store_cuts_torn_tail_and_bad_crc():
         f.write(b"\xfb\x02\x00\x40\x00\x00\x00\x04partial")  # a write torn by a power cut
     st2 = FileStore(d)
     assert st2.open() == (0, 3) and st2.recovered_torn == 15
-    assert [st2.read()[0] for _ in range(3)] == [1, 2, 3] and st2.read() is None
+    assert [rec(st2)[0] for _ in range(3)] == [1, 2, 3] and rec(st2) is None
     st2.close()
     # flip one payload byte of record 3: it and what follows are cut off
     size = os.stat(d + "/log")[6]
@@ -246,7 +246,7 @@ def test_leftover_tmp_files_from_a_crash_are_ignored():
         f.write(b"FBA1")
     st = FileStore(d)
     assert st.open() == (0, 1)
-    assert st.read()[0] == 1
+    assert rec(st)[0] == 1
     st.close()
 
 
@@ -268,7 +268,7 @@ def test_seq_survives_loss_of_the_ack_file_after_full_compaction():
     assert last == 40  # the newest record kept it: seq is never reused
     seqs = []
     while True:
-        r = st2.read()
+        r = rec(st2)
         if r is None:
             break
         seqs.append(r[0])
@@ -306,7 +306,7 @@ def _acked_then_sent(d):
     acked, _last = st.open()
     seqs = []
     while True:
-        r = st.read()
+        r = rec(st)
         if r is None:
             break
         seqs.append(r[0])
@@ -629,7 +629,7 @@ def test_the_store_seeks_only_where_the_file_is_not_and_reads_a_header_once():
     st.f = f.f
     ob.close()
     st2 = FileStore(d)
-    assert st2.open() == (3, 4) and bytes(st2.read()[3]) == b'{"seq":4}' and st2.read() is None
+    assert st2.open() == (3, 4) and bytes(rec(st2)[3]) == b'{"seq":4}' and rec(st2) is None
     st2.close()
 
 
@@ -670,7 +670,7 @@ def test_a_compaction_that_fails_half_way_leaves_no_stale_position_for_the_next_
     pl = [(b'{"seq":%d,"pad":"' % i) + b"x" * 26 + b'"}' for i in range(1, 8)]
     for i in range(4):
         st.append(i + 1, contract.RESULT, b"fax/status", pl[i])
-    assert st.read()[0] == 1 and st.read()[0] == 2   # the cursor past 1 and 2
+    assert rec(st)[0] == 1 and rec(st)[0] == 2   # the cursor past 1 and 2
     st.append(5, contract.RESULT, b"fax/status", pl[4])   # the store knows it is at the end
     outbox_store.open = _open
     try:
@@ -681,7 +681,7 @@ def test_a_compaction_that_fails_half_way_leaves_no_stale_position_for_the_next_
     st.append(6, contract.RESULT, b"fax/status", pl[5])
     got = []
     for _ in range(5):
-        r = st.read()
+        r = rec(st)
         if r is None:
             break
         got.append((r[0], bytes(r[3])))

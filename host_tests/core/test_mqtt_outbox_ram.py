@@ -4,7 +4,7 @@ On CPython the same flows run for their results only (its allocator says nothing
 board's heap)."""
 import gc
 
-from mqtt_helpers import up
+from mqtt_helpers import up, rec
 from support import fragment, raises, tmpdir
 
 from faxbridge.app.outbox_store import FileStore
@@ -161,7 +161,7 @@ def test_file_store_churn_per_event_does_not_grow_with_the_payload():
         a0 = gc.mem_alloc()
         for seq in range(1, 51):
             st.append(seq, 2, sfx, payload)
-            r = st.read()
+            r = rec(st)
             assert r[0] == seq and len(r[3]) == size
         st.ack(50)
         per.append((gc.mem_alloc() - a0) // 50)

@@ -28,12 +28,12 @@ PUBLISH header in place; made at open(), `whole` a view of it all: the link and 
 slice it with no view made first) and an 8-byte header buffer (the constructor's); an ack
 is built in the record buffer's first 12 bytes (no record is held there across an ack: one with
 a compaction clears the buffer anyway) and written in place: no path made, no rename. Appends are
-built in the buffer and written with one write; reads fill it (the suffix and payload returned
-are views into it, valid until the next read or append); open() checks every record's CRC
+built in the buffer and written with one write; fetch() fills it (the record returned is the
+buffer itself, valid until the next fetch or append: no view per field); open() checks every record's CRC
 streaming it through the buffer; the pump's cursor reads 8-byte headers alone (skip()), the
 record is read whole and checked when it is sent; an ack is told the new head's place by the
 outbox; compaction copies through the buffer. No index is kept: the log is the index.
-A record's place (read(), `at`) is its offset plus the bytes compaction has cut off the front
+A record's place (fetch(), `at`) is its offset plus the bytes compaction has cut off the front
 since open(), modulo 2**30 (a small int on the ESP32 that fits the outbox's 32-bit ring after
 any traffic; the log is far shorter): it stays valid while the record is held, so the outbox
 keeps an event in flight as that int and reads it again to send it (docs/mqtt.md "RAM").
@@ -89,7 +89,7 @@ class FileStore:
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
         self.base = 0      # bytes compacted away since open() (mod 2**30): place = offset + base
-        self.at = -1       # the place of the record the last skip() or cursor read() returned;
+        self.at = -1       # the place of the record the last skip() or cursor fetch() returned;
         #                    its header is in self.h until the next skip, read or scan
         self.last_off = -1  # offset of the newest record: compaction always keeps it, so the
         #                     log alone still knows the highest seq if the ack file is lost
@@ -244,7 +244,7 @@ class FileStore:
 
     def skip(self):
         """The next record after the cursor, its header alone (the outbox's pump: no body read,
-        no CRC checked until it is sent, read(at)): (seq, cls) with its place in self.at, or
+        no CRC checked until it is sent, fetch(at)): (seq, cls) with its place in self.at, or
         None at the end or on a bad header."""
         off = self.cur
         if off >= self.end:
@@ -306,15 +306,6 @@ class FileStore:
             self.at = (off + self.base) & _PLACE
             self.h[:] = self._bh
         return mv
-
-    def read(self, at=-1, lim=0):
-        """fetch(at, lim) as (seq, cls, suffix, payload), views of the record; None, False as
-        fetch."""
-        b = self.fetch(at, lim)
-        if not b:
-            return b
-        sl = b[_HDR]
-        return u32(b, 4), b[1], b[9:9 + sl], b[9 + sl:_HDR + ((b[2] << 8) | b[3])]
 
     def ack(self, seq, at=-1):
         """Every record <= seq is delivered; at: the place of the first record still held (the

@@ -40,14 +40,13 @@ app/outbox_store.FileStore on flash):
   append(seq, cls, suffix, payload)   durable on return; raises OSError if it could not write
   skip() -> (seq, cls) | None          the next record after the send cursor, its header
                      alone (its place is then in `at`)
-  read(at=-1) -> (seq, cls, suffix, payload) | None   at < 0: the next record after the send
-                     cursor (its place is then in `at`); else the record at that place, the
-                     cursor unchanged (suffix, payload: bytes-like, valid until the next read
-                     or append). A place is an int that stays valid while the record is held.
-  fetch(at=-1, lim=0) -> view | None | False   read() as the record whole in the log's layout
-                     (app/outbox_store.py: cls at 1, body length at 2-3, suffix length at 8,
-                     the suffix from 9, then the payload), no view per field: packet() reads
-                     it so; False: longer than lim > 0 (not read)
+  fetch(at=-1, lim=0) -> view | None | False   at < 0: the next record after the send cursor
+                     (its place is then in `at`); else the record at that place, the cursor
+                     unchanged: the record whole in the log's layout (app/outbox_store.py: seq
+                     at 4-7, cls at 1, body length at 2-3, suffix length at 8, the suffix from
+                     9, then the payload), valid until the next fetch or append; no view per
+                     field. False: longer than lim > 0 (not read). A place is an int that stays
+                     valid while the record is held.
   ack(seq, at=-1)                     every record <= seq is delivered (persist, may trim); at:
                      the place of the first record still held, < 0: none the cursor passed
   used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes
@@ -181,8 +180,8 @@ class Outbox:
             pid = 1
             if cls & FILE:
                 k = _PAGE   # page topics are one-off: never cached
-                r = st.read(at)
-                if r is None or st.file_size(_ref(r[3])) < 0:
+                r = st.fetch(at)
+                if not r or st.file_size(_ref(r)) < 0:
                     self.lost_files += 1
                     pid = 0   # gone (pruned): skipped in order, as if delivered
             else:
@@ -273,9 +272,9 @@ class Outbox:
             return None
         ref = None
         if self._top[j] == _PAGE:
-            r = self.store.read(self._off[j])
-            if r is not None:
-                ref = _ref(r[3])
+            r = self.store.fetch(self._off[j])
+            if r:
+                ref = _ref(r)
         self._pid[j] = 0
         self._advance(now)
         return ref
@@ -323,7 +322,8 @@ def _topic(sfx):
     return 0
 
 
-def _ref(payload):
-    """The file name a file-backed record's payload starts with (up to its newline)."""
-    b = bytes(payload)
-    return str(b[:b.find(b"\n")], "utf-8")
+def _ref(b):
+    """The file name a file-backed record (b: as fetch() gives it) starts its payload with (up
+    to its newline)."""
+    p = bytes(b[9 + b[8]:8 + ((b[2] << 8) | b[3])])
+    return str(p[:p.find(b"\n")], "utf-8")
