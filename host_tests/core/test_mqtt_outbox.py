@@ -352,6 +352,12 @@ def test_an_ack_cut_at_any_byte_leaves_the_old_or_the_new_pointer():
     assert _acked_then_sent(d) == (3, [4, 5, 6])
     _file(d + "/ack", b"")      # an empty ack file (a cut in the first write ever): resend all
     assert _acked_then_sent(d) == (0, [1, 2, 3, 4, 5, 6])
+    st = FileStore(d)           # the ack file lost while the store is open: made again
+    st.open()
+    os.remove(d + "/ack")
+    st.ack(2)
+    st.close()
+    assert _acked_then_sent(d) == (2, [3, 4, 5, 6])
 
 
 def test_an_older_firmwares_ack_file_is_read_and_kept_until_a_slot_holds_a_newer_pointer():

@@ -315,7 +315,11 @@ class FileStore:
         put32(b, 0, g)
         put32(b, 4, seq)
         put32(b, 8, binascii.crc32(self._bh, _SEED))
-        with open(self.ack_path, "r+b") as f:
+        try:
+            f = open(self.ack_path, "r+b")
+        except OSError:   # gone since open() (flash damage): made again, the other slot zeros
+            f = open(self.ack_path, "wb")
+        with f:
             f.seek(12 * (g & 1))
             f.write(b[:12])
             _sync(f)
