@@ -48,6 +48,17 @@ def decode_publish(flags, body):
     return topic, body[p:], qos, bool(flags & 1), bool(flags & 8), pid
 
 
+def rec(st, at=-1):
+    """A store's record as (seq, cls, suffix, payload), views of fetch()'s (None at the end or
+    on damage): the outbox store keeps no reader of fields (issue 13)."""
+    b = st.fetch(at)
+    if not b:
+        return b
+    sl = b[8]
+    return ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7], b[1], b[9:9 + sl],
+            b[9 + sl:8 + ((b[2] << 8) | b[3])])
+
+
 class MemStore:
     """An in-RAM outbox store (the interface of core/mqtt/outbox.py), not power-safe. A
     record's place is its number since open()."""
@@ -84,6 +95,16 @@ class MemStore:
                 self.at = self.base + i
             return self.recs[i]
         return None
+
+    def fetch(self, at=-1, lim=0):
+        """read() as one record in the log's layout (app/outbox_store.py), its CRC not made."""
+        r = self.read(at)
+        if r is None:
+            return None
+        seq, cls, sfx, payload = r
+        n = 1 + len(sfx) + len(payload)
+        return memoryview(bytes((0xFB, cls, n >> 8, n & 255, seq >> 24, (seq >> 16) & 255, (seq >> 8) & 255,
+                                 seq & 255, len(sfx))) + sfx + payload + bytes(4))
 
     def skip(self):
         r = self.read()

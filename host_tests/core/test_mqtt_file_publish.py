@@ -8,7 +8,7 @@ import gc
 import json
 import os
 
-from mqtt_helpers import PUBLISH, Collect, MemStore, decode_publish, up
+from mqtt_helpers import PUBLISH, Collect, MemStore, decode_publish, up, rec
 from support import fields as as_dict, fragment, raises, tmpdir
 
 from faxbridge.app.link import Link
@@ -217,6 +217,35 @@ def test_a_burst_of_events_goes_in_one_write_and_a_long_one_or_a_page_alone():
     assert ln.outbox.delivered == 7 and ln.outbox.depth() == 0
 
 
+def test_events_are_written_by_a_plain_function_and_a_page_hands_over_to_flush():
+    """issue 13 (the churn per event): the driver writes what the session has with _write, a
+    plain function (no coroutine made per flush: _flush's frame was 288 B a flush on the unix
+    port); it stops after a page's head, and _flush streams the file and writes the rest."""
+    d = tmpdir("fpw")
+    p1 = _page(d, 300)
+    ln = _link()
+    c = Conn()
+    ln._c = c
+    for i in range(2):
+        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r%d" % i, "accept", None, "r"))
+    ln._pump(0)
+    assert ln._write(ln.session.take(), 0) is None and c.drains == 0
+    assert [g[0] for g in _publishes(c.data)] == [ROOT + "cafis/verdict"] * 2
+    n = len(c.data)
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r2", "accept", None, "r"))
+    ln._pump(1)
+    r = ln._write(ln.session.take(), 0)
+    assert r is not None and r[2:] == (p1, 300), r      # the page's file next, then the rest
+    assert 0 < len(c.data) - n < 300                    # its head alone written so far
+    asyncio.run(ln._flush(r))
+    got = _publishes(c.data)
+    assert [g[0] for g in got] == [ROOT + "cafis/verdict"] * 2 + [ROOT + "fax/page/rx1-1/1",
+                                                                  ROOT + "cafis/verdict"]
+    assert got[2][1] == _read(p1) and c.drains > 0
+    ln._c = None
+
+
 def test_a_page_gone_after_pump_is_forgotten_and_one_cut_short_drops_the_link():
     d = tmpdir("fp5")
     p1 = _page(d, 100)
@@ -249,7 +278,7 @@ def test_file_records_survive_a_reboot_of_the_store():
     ob.close()
     st = FileStore(sd)
     assert st.open() == (0, 1)
-    seq, cls, sfx, payload = st.read()
+    seq, cls, sfx, payload = rec(st)
     assert cls == contract.RESULT | outbox.FILE and bytes(sfx) == b"fax/page/rx1-1/1"
     assert bytes(payload) == path.encode() + b"\n" and st.file_size(path) == 64
     assert st.file_size(d + "/nope") == -1 and st.file_size(d) == -1

@@ -2,7 +2,7 @@
 import json
 import os
 
-from mqtt_helpers import MemStore, ack_all, decode_publish, packets, up, wire
+from mqtt_helpers import MemStore, ack_all, decode_publish, packets, up, wire, rec
 from support import raises, tmpdir
 
 from faxbridge.app.outbox_store import FileStore
@@ -200,7 +200,7 @@ def test_file_store_cuts_torn_tail_and_bad_crc():
         f.write(b"\xfb\x02\x00\x40\x00\x00\x00\x04partial")  # a write torn by a power cut
     st2 = FileStore(d)
     assert st2.open() == (0, 3) and st2.recovered_torn == 15
-    assert [st2.read()[0] for _ in range(3)] == [1, 2, 3] and st2.read() is None
+    assert [rec(st2)[0] for _ in range(3)] == [1, 2, 3] and rec(st2) is None
     st2.close()
     # flip one payload byte of record 3: it and what follows are cut off
     size = os.stat(d + "/log")[6]
@@ -246,7 +246,7 @@ def test_leftover_tmp_files_from_a_crash_are_ignored():
         f.write(b"FBA1")
     st = FileStore(d)
     assert st.open() == (0, 1)
-    assert st.read()[0] == 1
+    assert rec(st)[0] == 1
     st.close()
 
 
@@ -268,13 +268,123 @@ def test_seq_survives_loss_of_the_ack_file_after_full_compaction():
     assert last == 40  # the newest record kept it: seq is never reused
     seqs = []
     while True:
-        r = st2.read()
+        r = rec(st2)
         if r is None:
             break
         seqs.append(r[0])
     # what is left in the log is sent again (duplicates), ending at the newest record
     assert acked == 0 and seqs and seqs == list(range(seqs[0], 41))
     st2.close()
+
+
+def _file(path, data=None):
+    """The bytes of a file, or write them (a power cut's leftover, made by hand)."""
+    if data is None:
+        with open(path, "rb") as f:
+            return f.read()
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _ack_cut(d, st, seq):
+    """st.ack(seq) done, then undone: the ack file as a power cut after each byte of that write
+    leaves it (the write is 12 bytes at a 12-aligned slot: before and after differ there)."""
+    b0 = _file(d + "/ack")
+    st.ack(seq)
+    b1 = _file(d + "/ack")
+    i = 0
+    while i < len(b0) and b0[i] == b1[i]:
+        i += 1
+    o = i // 12 * 12
+    assert len(b1) == 24 and b1[o + 12:] == b0[o + 12:], (b0, b1)
+    return [b1[:o + k] + b0[o + k:] for k in range(13)]
+
+
+def _acked_then_sent(d):
+    """Reopen the store in d: (acked, the seqs still to send)."""
+    st = FileStore(d)
+    acked, _last = st.open()
+    seqs = []
+    while True:
+        r = rec(st)
+        if r is None:
+            break
+        seqs.append(r[0])
+    st.close()
+    return acked, seqs
+
+
+def test_an_ack_cut_at_any_byte_leaves_the_old_or_the_new_pointer():
+    """issue 13: the ack is written in place, in turn to one of two slots (no tmp file, no
+    rename): a power cut at any byte of the write, or a torn slot, leaves the pointer before
+    it (those events sent again) or the new one, never another, never a loss; the next ack
+    after such a boot goes to the other slot again (the valid one is kept)."""
+    d = tmpdir("obcut")
+    st = FileStore(d)
+    st.open()
+    for i in range(1, 7):
+        st.append(i, contract.RESULT, b"fax/status", b'{"seq":%d}' % i)
+    st.ack(1)
+    st.ack(2)
+    for seq in (3, 4):          # the second slot, then the first
+        cuts = _ack_cut(d, st, seq)
+        st.close()
+        whole = cuts[-1]
+        for k, data in enumerate(cuts):
+            _file(d + "/ack", data)
+            old = k < 12
+            a = seq - 1 if old else seq
+            assert _acked_then_sent(d) == (a, list(range(a + 1, 7))), (seq, k)
+            st2 = FileStore(d)  # booted on the torn write: the next ack keeps the valid slot
+            st2.open()
+            again = _ack_cut(d, st2, seq)
+            st2.close()
+            for cut in again[:12]:
+                _file(d + "/ack", cut)
+                assert _acked_then_sent(d)[0] == a, (seq, k)
+        _file(d + "/ack", whole)
+        st = FileStore(d)
+        st.open()
+    st.close()
+    torn = bytearray(_file(d + "/ack"))   # the newest slot (gen 4: the first) damaged
+    torn[5] ^= 0x10
+    _file(d + "/ack", torn)
+    assert _acked_then_sent(d) == (3, [4, 5, 6])
+    _file(d + "/ack", b"")      # an empty ack file (a cut in the first write ever): resend all
+    assert _acked_then_sent(d) == (0, [1, 2, 3, 4, 5, 6])
+    st = FileStore(d)           # the ack file lost while the store is open: made again
+    st.open()
+    os.remove(d + "/ack")
+    st.ack(2)
+    st.close()
+    assert _acked_then_sent(d) == (2, [3, 4, 5, 6])
+
+
+def test_an_older_firmwares_ack_file_is_read_and_kept_until_a_slot_holds_a_newer_pointer():
+    """issue 13: the firmware before wrote `ack` whole (FBA1 seq crc32, 12 bytes, via a rename):
+    it is read at boot; the first ack after the upgrade goes to the second slot, so a cut in it
+    leaves the old record; the second overwrites it."""
+    import binascii
+    d = tmpdir("obold")
+    st = FileStore(d)
+    st.open()
+    for i in range(1, 6):
+        st.append(i, contract.RESULT, b"fax/status", b'{"seq":%d}' % i)
+    st.close()
+    rec = b"FBA1" + bytes((0, 0, 0, 2))
+    c = binascii.crc32(rec)
+    _file(d + "/ack", rec + bytes((c >> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255)))
+    assert _acked_then_sent(d) == (2, [3, 4, 5])
+    for seq in (3, 4):
+        st = FileStore(d)
+        st.open()
+        cuts = _ack_cut(d, st, seq)
+        st.close()
+        for k, data in enumerate(cuts):
+            _file(d + "/ack", data)
+            assert _acked_then_sent(d)[0] == (seq if k == 12 else seq - 1), (seq, k)
+    assert _acked_then_sent(d) == (4, [5])
+    assert _file(d + "/ack")[:4] != b"FBA1"   # the second ack overwrote the old record
 
 
 def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
@@ -512,18 +622,20 @@ def test_the_store_seeks_only_where_the_file_is_not_and_reads_a_header_once():
     got = [bytes(ob.packet(p, False, root)[0]) for p in pids]
     assert f.seeks == 1 and f.reads == 4, (f.seeks, f.reads)   # the second record follows the first
     assert [decode_publish(g[0] & 15, memoryview(g)[2:])[1] for g in got] == [b'{"seq":2}', b'{"seq":3}']
-    # an ack between the pump and the send writes its record where skip() left the header:
-    # the send reads the header from flash again
+    # an ack between the pump and the send writes another file and leaves the header skip()
+    # read: the send reads the body alone (issue 13: it read the header from flash again)
     ob.accept(contract.RESULT, "fax/status", b'{"seq":4}')
     ob.pump(s, root, 0)
     pid = s.take()[-1]
     st.ack(3)
+    f.seeks = f.reads = 0
     pkt = bytes(ob.packet(pid, False, root)[0])
+    assert (f.seeks, f.reads) == (0, 1), (f.seeks, f.reads)
     assert decode_publish(pkt[0] & 15, memoryview(pkt)[2:])[1] == b'{"seq":4}'
     st.f = f.f
     ob.close()
     st2 = FileStore(d)
-    assert st2.open() == (3, 4) and bytes(st2.read()[3]) == b'{"seq":4}' and st2.read() is None
+    assert st2.open() == (3, 4) and bytes(rec(st2)[3]) == b'{"seq":4}' and rec(st2) is None
     st2.close()
 
 
@@ -564,7 +676,7 @@ def test_a_compaction_that_fails_half_way_leaves_no_stale_position_for_the_next_
     pl = [(b'{"seq":%d,"pad":"' % i) + b"x" * 26 + b'"}' for i in range(1, 8)]
     for i in range(4):
         st.append(i + 1, contract.RESULT, b"fax/status", pl[i])
-    assert st.read()[0] == 1 and st.read()[0] == 2   # the cursor past 1 and 2
+    assert rec(st)[0] == 1 and rec(st)[0] == 2   # the cursor past 1 and 2
     st.append(5, contract.RESULT, b"fax/status", pl[4])   # the store knows it is at the end
     outbox_store.open = _open
     try:
@@ -575,7 +687,7 @@ def test_a_compaction_that_fails_half_way_leaves_no_stale_position_for_the_next_
     st.append(6, contract.RESULT, b"fax/status", pl[5])
     got = []
     for _ in range(5):
-        r = st.read()
+        r = rec(st)
         if r is None:
             break
         got.append((r[0], bytes(r[3])))

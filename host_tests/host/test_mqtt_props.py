@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from faxbridge.app.outbox_store import FileStore
 from faxbridge.core.mqtt import codec, commands, contract, session
 
-from mqtt_helpers import PUBACK, PUBLISH, REASONS, Collect, MemStore, decode_publish, encode_publish  # noqa: E402
+from mqtt_helpers import PUBACK, PUBLISH, REASONS, Collect, MemStore, decode_publish, encode_publish, rec  # noqa: E402
 from mqtt_helpers import packets as _packets  # noqa: E402
 
 
@@ -96,7 +96,7 @@ def test_damaged_log_reopens_to_a_valid_prefix(n, pos, junk, truncate):
     acked, last = s2.open()
     seqs = []
     while True:
-        r = s2.read()
+        r = rec(s2)
         if r is None:
             break
         seqs.append(r[0])

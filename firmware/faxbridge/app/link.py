@@ -225,11 +225,35 @@ class Link(Inbox):
             except Exception:
                 pass
 
-    async def _flush(self):
+    async def _flush(self, r=None):
+        """Write what the session has to send (session.take(), through _write), stream each
+        page's file after its head (rx.send), then drain. r: go on from the page _write stopped
+        at (run() calls _write itself: no coroutine made for a flush without a page)."""
+        c = self._c
+        if r is None:
+            r = self.session.take()
+            if not r or c is None:
+                return
+            r = self._write(r, 0)
+        while r is not None:
+            # a received page: after its head, the file through the store's buffer (free once
+            # written: rx.send writes each piece before it awaits; the size packet() found
+            # holds, nothing was awaited since); a file that ends early raises (the connection
+            # is dropped: the broker discards the partial PUBLISH). A view of file_chunk bytes,
+            # or a buffer of its own for a store without one
+            b = getattr(self.outbox.store, "buf", None)
+            k = self._cf[_CHUNK]
+            b = b[:k] if b is not None and len(b) > k else b or bytearray(k)
+            if not await rx.send(c, b"", r[2], r[3], b):
+                raise OSError("file %s changed while it was sent" % r[2])
+            r = self._write(r[0], r[1])
+        await c.drain()
+
+    def _write(self, chunks, i):
+        """Write chunks[i:] (what session.take() gave) to the connection, without awaiting:
+        None when all are written, else (chunks, j, ref, size) when chunks[j - 1] is a page
+        whose head is written: its file goes next (_flush), then chunks[j:]."""
         s = self.session
-        chunks = s.take()
-        if not chunks or self._c is None:
-            return
         c = self._c
         ob = self.outbox
         # what take() gives is gathered into one write where it fits (one TCP segment for a
@@ -239,8 +263,9 @@ class Link(Inbox):
         w = getattr(ob.store, "whole", None)
         e = len(w) if w is not None else 0
         h = g = e // 2
-        for ch in chunks:
-            pkt = ch
+        while i < len(chunks):
+            pkt = ch = chunks[i]
+            i += 1
             ref = None
             big = False
             if type(ch) is int:
@@ -253,7 +278,7 @@ class Link(Inbox):
                 big = r is False
                 if big:   # longer than the lower half: what was gathered goes first, then it
                     if g > h:
-                        c.write(memoryview(w)[h:g])
+                        c.write(w[h:g])
                         g = h
                     r = ob.packet(pid, ch > 0xFFFF, self.root)
                 if r is None:
@@ -264,7 +289,7 @@ class Link(Inbox):
                     # skipped in order as if delivered. What was gathered goes first: the
                     # skip may commit an ack and compact the log through the whole buffer
                     if g > h:
-                        c.write(memoryview(w)[h:g])
+                        c.write(w[h:g])
                         g = h
                     s.forget(pid)
                     ob.on_puback(pid, self.clock.ms())
@@ -278,24 +303,14 @@ class Link(Inbox):
                 g += k
                 continue
             if g > h:
-                c.write(memoryview(w)[h:g])
+                c.write(w[h:g])
             g = h
             c.write(pkt)
             if ref is not None:
-                # a received page: after its head, the file through the store's buffer (free
-                # once written: rx.send writes each piece before it awaits; the size packet()
-                # found holds, nothing was awaited since); a file that ends early raises (the
-                # connection is dropped: the broker discards the partial PUBLISH)
-                # (a view of file_chunk bytes, or a buffer of its own for a store without one)
-                # (r, k: locals reused, and the view made before the call: no deeper stack)
-                r = getattr(ob.store, "buf", None)
-                k = self._cf[_CHUNK]
-                r = r[:k] if r is not None and len(r) > k else r or bytearray(k)
-                if not await rx.send(c, b"", ref, size, r):
-                    raise OSError("file %s changed while it was sent" % ref)
+                return chunks, i, ref, size
         if g > h:
-            c.write(memoryview(w)[h:g])
-        await c.drain()
+            c.write(w[h:g])
+        return None
 
     def _handle(self, now):
         for ev in self.session.events():
@@ -404,7 +419,8 @@ class Link(Inbox):
                         break
                     if sess.pending():
                         self._t_flush = now
-                        await self._flush()
+                        r = self._write(sess.take(), 0)
+                        await (c.drain() if r is None else self._flush(r))
                         self._t_flush = -1
                     if self.holding and self.has_room():
                         # held commands: the broker delivers them again on a new connection (4.4)

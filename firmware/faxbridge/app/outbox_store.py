@@ -6,27 +6,34 @@ bit and whose payload is the file's name; file_size() stats it when it is sent.
 Files in one folder:
   log      append-only records, each  FB cls len:u16 seq:u32 | body | crc32:u32  (big-endian)
            body = suffix_len:u8 suffix payload; crc32 over header and body
-  ack      "FBA1" acked_seq:u32 crc32:u32, replaced whole via ack.tmp + rename
+  ack      two 12-byte slots, each  gen:u32 acked_seq:u32 crc32:u32  (crc32 over gen and seq,
+           seeded), written in place in turn (slot gen % 2): the valid slot with the higher gen
+           wins at open, so a write torn by a power cut leaves the slot before it. An older
+           firmware's ack ("FBA1" acked_seq:u32 crc32:u32, 12 bytes) is read when neither slot
+           is valid, and kept until the second write after the upgrade.
   log.tmp  a compaction in progress (deleted at open: the old log is still complete)
 The newest record is never compacted away, so the highest seq survives even the loss of the
 ack file (then everything still in the log is sent again: duplicates, never a reused seq).
 Why it is safe: a record counts as accepted only after its write and flush returned; a torn
 record at the end (power cut mid-write) fails its CRC and is cut off at the next open. The ack
-pointer is a seq, not an offset, and is renamed into place atomically, so any crash leaves
+pointer is a seq, not an offset, written to the slot not holding the newest, so any crash leaves
 either the old or the new pointer: events between them are sent again (QoS 1 duplicates,
 never a loss). Compaction copies the undelivered records to log.tmp and renames it over log
 only after the ack that made the others redundant is on flash.
-On CPython os.fsync is called after each append and before each rename; MicroPython's
+On CPython os.fsync is called after each append and ack and before each rename; MicroPython's
 flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fsync).
 
 RAM: one record buffer of `max_record` bytes (after `room` bytes where the outbox writes a
-PUBLISH header in place; made at open()) and a 12-byte header buffer (the constructor's). Appends are
-built in the buffer and written with one write; reads fill it (the suffix and payload returned
-are views into it, valid until the next read or append); open() checks every record's CRC
+PUBLISH header in place; made at open(), `whole` a view of it all: the link and the outbox
+slice it with no view made first) and an 8-byte header buffer (the constructor's); an ack
+is built in the record buffer's first 12 bytes (no record is held there across an ack: one with
+a compaction clears the buffer anyway) and written in place: no path made, no rename. Appends are
+built in the buffer and written with one write; fetch() fills it (the record returned is the
+buffer itself, valid until the next fetch or append: no view per field); open() checks every record's CRC
 streaming it through the buffer; the pump's cursor reads 8-byte headers alone (skip()), the
 record is read whole and checked when it is sent; an ack is told the new head's place by the
 outbox; compaction copies through the buffer. No index is kept: the log is the index.
-A record's place (read(), `at`) is its offset plus the bytes compaction has cut off the front
+A record's place (fetch(), `at`) is its offset plus the bytes compaction has cut off the front
 since open(), modulo 2**30 (a small int on the ESP32 that fits the outbox's 32-bit ring after
 any traffic; the log is far shorter): it stays valid while the record is held, so the outbox
 keeps an event in flight as that int and reads it again to send it (docs/mqtt.md "RAM").
@@ -45,6 +52,7 @@ _CRC = const(4)
 _MAGIC = const(0xFB)
 _FMT_MAX = const(8192)   # largest body the format allows (a longer length is damage)
 _PLACE = const(0x3FFFFFFF)   # places are kept modulo 2**30 (see the docstring)
+_SEED = const(0x46424132)    # an ack slot's crc32 starts here ("FBA2"): zeros, "FBA1" fail
 
 
 def _sync(f):
@@ -72,8 +80,8 @@ class FileStore:
         # `room` first when its root is longer
         self.room = room
         self.whole = None
-        self.h = bytearray(_HDR + _CRC)     # a header and CRC while scanning; the ack record
-        self._hh = memoryview(self.h)[:_HDR]
+        self.h = bytearray(_HDR)     # the header skip() or the open's scan read
+        self.ag = 0        # the gen of the ack slot written last (0: none yet)
         self.f = None
         self.pos = -1      # the log file's position, -1: not known (no seek where it is already)
         self.acked = 0
@@ -81,8 +89,8 @@ class FileStore:
         self.cur = 0       # offset of the next record to read (send)
         self.end = 0       # end of the valid log
         self.base = 0      # bytes compacted away since open() (mod 2**30): place = offset + base
-        self.at = -1       # the place of the record the last skip() or cursor read() returned;
-        #                    its header is in self.h until an ack writes its record there
+        self.at = -1       # the place of the record the last skip() or cursor fetch() returned;
+        #                    its header is in self.h until the next skip, read or scan
         self.last_off = -1  # offset of the newest record: compaction always keeps it, so the
         #                     log alone still knows the highest seq if the ack file is lost
         self.recovered_torn = 0   # bytes cut off at open (a write torn by a power cut)
@@ -90,21 +98,31 @@ class FileStore:
 
     # ---- open / recovery ----
     def _read_ack(self):
-        h = self.h
-        self.at = -1
+        """The acked seq on flash: the valid slot with the higher gen, else an older firmware's
+        "FBA1" record, else 0 (resend everything held: duplicates, never a loss). Sets ag."""
+        w = self.whole
+        self.ag = 0
         try:
             with open(self.ack_path, "rb") as f:
-                n = f.readinto(h)
+                n = f.readinto(w[:24])
         except OSError:
-            return 0
-        if n == 12 and h[:4] == b"FBA1" and u32(h, 8) == binascii.crc32(self._hh):
-            return u32(h, 4)
-        return 0  # unreadable: resend everything held (duplicates, never a loss)
+            with open(self.ack_path, "wb"):
+                return 0
+        a = 0
+        for o in (0, 12):
+            if o + 12 <= n and binascii.crc32(w[o:o + 8], _SEED) == u32(w, o + 8):
+                g = u32(w, o)
+                if g > self.ag:
+                    self.ag = g
+                    a = u32(w, o + 4)
+        if not self.ag and n >= 12 and bytes(w[:4]) == b"FBA1" and u32(w, 8) == binascii.crc32(w[:8]):
+            a = u32(w, 4)
+        return a
 
     def open(self):
         if self.whole is None or len(self.whole) != self.room + self.max_record:
-            self.whole = bytearray(self.room + self.max_record)
-            self.buf = memoryview(self.whole)[self.room:]
+            self.whole = memoryview(bytearray(self.room + self.max_record))
+            self.buf = self.whole[self.room:]
             self._bh = self.buf[:_HDR]
         try:
             os.mkdir(self.log_path[:-4])
@@ -123,7 +141,7 @@ class FileStore:
         off = 0
         head = -1
         size = self.f.seek(0, 2)
-        hc = memoryview(self.h)[_HDR:]   # where each record's CRC is read (at open only)
+        hc = self.whole[:_CRC]   # where each record's CRC is read (at open only)
         while True:
             nxt = self._check(off, hc)
             if nxt < 0:
@@ -151,18 +169,19 @@ class FileStore:
 
     def _check(self, off, hc):
         """Check the record at off, streaming it through the buffer (any length the format
-        allows): its end offset, or -1 if none or damaged. Leaves its header in self.h."""
+        allows): its end offset, or -1 if none or damaged. Leaves its header in self.h (its CRC is
+        read into whole[:4]: the room, or the body's first bytes, already summed, when room < 4)."""
         f = self.f
         h = self.h
         mv = self.buf
         self.pos = self.at = -1
         f.seek(off)
-        if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
+        if f.readinto(self.h) != _HDR or h[0] != _MAGIC:
             return -1
         n = (h[2] << 8) | h[3]
         if n < 1 or n > _FMT_MAX:
             return -1
-        crc = binascii.crc32(self._hh)
+        crc = binascii.crc32(self.h)
         k = n
         while k:
             c = k if k < len(mv) else len(mv)
@@ -170,7 +189,7 @@ class FileStore:
                 return -1  # short, or a suffix longer than the body
             crc = binascii.crc32(mv[:c], crc)
             k -= c
-        if f.readinto(hc) != _CRC or u32(h, _HDR) != crc:
+        if f.readinto(hc) != _CRC or u32(self.whole, 0) != crc:
             return -1
         return off + _HDR + n + _CRC
 
@@ -225,7 +244,7 @@ class FileStore:
 
     def skip(self):
         """The next record after the cursor, its header alone (the outbox's pump: no body read,
-        no CRC checked until it is sent, read(at)): (seq, cls) with its place in self.at, or
+        no CRC checked until it is sent, fetch(at)): (seq, cls) with its place in self.at, or
         None at the end or on a bad header."""
         off = self.cur
         if off >= self.end:
@@ -235,7 +254,7 @@ class FileStore:
         if self.pos != off:
             f.seek(off)
         self.pos = self.at = -1
-        if f.readinto(self._hh) != _HDR or h[0] != _MAGIC:
+        if f.readinto(self.h) != _HDR or h[0] != _MAGIC:
             return None
         self.pos = off + _HDR
         n = (h[2] << 8) | h[3]
@@ -245,67 +264,66 @@ class FileStore:
         self.at = (off + self.base) & _PLACE
         return u32(h, 4), h[1]
 
-    def read(self, at=-1, lim=0):
+    def fetch(self, at=-1, lim=0):
         """The next record after the cursor (at < 0; its place then in self.at) or the record
-        at place `at` (the cursor unchanged): (seq, cls, suffix, payload), views into the
-        record buffer valid until the next read or append; None at the end or on damage;
-        False when lim > 0 and the record is longer than lim bytes (its body not read: the
-        buffer from lim on left as it was; app/link.py gathers packets there).
-        Two reads from flash: the header, then the body and its CRC together."""
+        at place `at` (the cursor unchanged), read and checked: a view holding it whole from
+        its start, `buf` itself (valid until the next read or append) or, for a record longer
+        than buf (a larger max_record before a reboot), a one-off buffer; None at the end or
+        on damage; False when lim > 0 and the record is longer than lim bytes (its body not
+        read: the buffer from lim on left as it was; app/link.py gathers packets there).
+        Two reads from flash: the header, then the body and its CRC together (two views made)."""
         off = self.cur if at < 0 else (at - self.base) & _PLACE
         if off < 0 or off >= self.end:
             return None
         f = self.f
-        b = self.buf
         mv = self.buf
         if at >= 0 and at == self.at and self.pos == off + _HDR and self.h[0] == _MAGIC:
-            self._bh[:] = self._hh    # its header, as skip() just read it (the pump, then the send)
+            self._bh[:] = self.h    # its header, as skip() just read it (the pump, then the send)
         else:
             if self.pos != off:
                 f.seek(off)
             self.pos = -1
-            if f.readinto(self._bh) != _HDR or b[0] != _MAGIC:
+            if f.readinto(self._bh) != _HDR or mv[0] != _MAGIC:
                 return None
         self.pos = off + _HDR
-        n = (b[2] << 8) | b[3]
+        n = (mv[2] << 8) | mv[3]
         t = _HDR + n + _CRC
         if n < 1 or n > _FMT_MAX:
             return None
         if lim and t > lim:
             return False
-        if t > len(b):  # written with a larger max_record before a reboot
-            b = bytearray(t)
-            b[:_HDR] = self._bh
-            mv = memoryview(b)
-        body = mv[_HDR:t]     # the body and its CRC: one view made per record read
+        if t > len(mv):  # written with a larger max_record before a reboot
+            mv = memoryview(bytearray(t))
+            mv[:_HDR] = self._bh
         self.pos = -1
-        if f.readinto(body) != n + _CRC:
+        if f.readinto(mv[_HDR:t]) != n + _CRC:
             return None
         self.pos = off + t
-        if binascii.crc32(mv[:_HDR + n]) != u32(b, _HDR + n):
+        if binascii.crc32(mv[:_HDR + n]) != u32(mv, _HDR + n):
             return None
         if at < 0:
             self.cur = off + t
             self.at = (off + self.base) & _PLACE
-            self._hh[:] = self._bh
-        sl = b[_HDR]
-        return u32(b, 4), b[1], body[1:1 + sl], body[1 + sl:n]
+            self.h[:] = self._bh
+        return mv
 
     def ack(self, seq, at=-1):
         """Every record <= seq is delivered; at: the place of the first record still held (the
         new head), < 0 when every record the cursor has passed is delivered."""
-        h = self.h   # (the ack record's "F" at h[0] tells read() h holds no header now)
-        h[0] = 0x46  # "FBA1"
-        h[1] = 0x42
-        h[2] = 0x41
-        h[3] = 0x31
-        put32(h, 4, seq)
-        put32(h, 8, binascii.crc32(self._hh))
-        t = self.ack_path + ".tmp"
-        with open(t, "wb") as f:
-            f.write(h)
+        b = self.buf   # the slot is built where a record's header goes (no record is held
+        g = self.ag + 1  # across an ack: a compaction would clear the buffer anyway)
+        put32(b, 0, g)
+        put32(b, 4, seq)
+        put32(b, 8, binascii.crc32(self._bh, _SEED))
+        try:
+            f = open(self.ack_path, "r+b")
+        except OSError:   # gone since open() (flash damage): made again, the other slot zeros
+            f = open(self.ack_path, "wb")
+        with f:
+            f.seek(12 * (g & 1))
+            f.write(b[:12])
             _sync(f)
-        os.rename(t, self.ack_path)
+        self.ag = g
         self.acked = seq
         self.head = self.cur if at < 0 else (at - self.base) & _PLACE
         if self._reclaimable() >= self.compact_bytes:

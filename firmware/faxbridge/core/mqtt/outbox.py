@@ -40,10 +40,13 @@ app/outbox_store.FileStore on flash):
   append(seq, cls, suffix, payload)   durable on return; raises OSError if it could not write
   skip() -> (seq, cls) | None          the next record after the send cursor, its header
                      alone (its place is then in `at`)
-  read(at=-1) -> (seq, cls, suffix, payload) | None   at < 0: the next record after the send
-                     cursor (its place is then in `at`); else the record at that place, the
-                     cursor unchanged (suffix, payload: bytes-like, valid until the next read
-                     or append). A place is an int that stays valid while the record is held.
+  fetch(at=-1, lim=0) -> view | None | False   at < 0: the next record after the send cursor
+                     (its place is then in `at`); else the record at that place, the cursor
+                     unchanged: the record whole in the log's layout (app/outbox_store.py: seq
+                     at 4-7, cls at 1, body length at 2-3, suffix length at 8, the suffix from
+                     9, then the payload), valid until the next fetch or append; no view per
+                     field. False: longer than lim > 0 (not read). A place is an int that stays
+                     valid while the record is held.
   ack(seq, at=-1)                     every record <= seq is delivered (persist, may trim); at:
                      the place of the first record still held, < 0: none the cursor passed
   used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes
@@ -177,8 +180,8 @@ class Outbox:
             pid = 1
             if cls & FILE:
                 k = _PAGE   # page topics are one-off: never cached
-                r = st.read(at)
-                if r is None or st.file_size(_ref(r[3])) < 0:
+                r = st.fetch(at)
+                if not r or st.file_size(_ref(r)) < 0:
                     self.lost_files += 1
                     pid = 0   # gone (pruned): skipped in order, as if delivered
             else:
@@ -231,37 +234,35 @@ class Outbox:
         if j < 0:
             return None
         st = self.store
-        r = st.read(self._off[j], lim) if lim else st.read(self._off[j])
-        if not r:
-            return r if r is False else (None, None, 0)
-        _seq, cls, sfx, payload = r
-        sl = len(sfx)
-        t = 13 + sl + len(payload)   # the record's size: in the store's buffer if <= max_record
+        b = st.fetch(self._off[j], lim)   # the record whole, in the log's layout
+        if not b:
+            return b if b is False else (None, None, 0)
+        sl = b[8]
         at = 9 + sl                  # where its payload lies in the record
+        k = ((b[2] << 8) | b[3]) - 1 - sl   # its payload's length
         ref = None
         size = 0
-        if cls & FILE:
-            b = bytes(payload)        # the file name, a newline, the head (small)
-            i = b.find(b"\n")
-            ref = str(b[:i], "utf-8")
-            payload = payload[i + 1:]
-            at += i + 1
+        if b[1] & FILE:
+            p = bytes(b[at:at + k])   # the file name, a newline, the head (small)
+            i = p.find(b"\n") + 1
+            ref = str(p[:i - 1], "utf-8")
+            at += i
+            k -= i
             size = st.file_size(ref)
             if size < 0:
                 return None, ref, 0
-        k = len(payload)
         w = getattr(st, "whole", None)
-        if w is not None and t <= st.max_record and st.room >= len(root):
+        if w is not None and b is st.buf and st.room >= len(root):
             e = st.room + at
             a = st.room + 9
         else:   # a packet made for it: room for the header, the suffix, the payload (rare)
             e = 9 + len(root) + sl
             a = e - sl
-            w = bytearray(e + k)
-            w[a:e] = sfx
-            w[e:] = payload
+            w = memoryview(bytearray(e + k))
+            w[a:e] = b[9:9 + sl]
+            w[e:] = b[at:at + k]
         s = codec.publish_head_before(w, e, root, a, sl, k + size, dup, pid)
-        return memoryview(w)[s:e + k], ref, size
+        return w[s:e + k], ref, size
 
     def on_puback(self, pid, now):
         """The event sent as pid is acknowledged (or forgotten). Returns the name of its file
@@ -271,9 +272,9 @@ class Outbox:
             return None
         ref = None
         if self._top[j] == _PAGE:
-            r = self.store.read(self._off[j])
-            if r is not None:
-                ref = _ref(r[3])
+            r = self.store.fetch(self._off[j])
+            if r:
+                ref = _ref(r)
         self._pid[j] = 0
         self._advance(now)
         return ref
@@ -321,7 +322,8 @@ def _topic(sfx):
     return 0
 
 
-def _ref(payload):
-    """The file name a file-backed record's payload starts with (up to its newline)."""
-    b = bytes(payload)
-    return str(b[:b.find(b"\n")], "utf-8")
+def _ref(b):
+    """The file name a file-backed record (b: as fetch() gives it) starts its payload with (up
+    to its newline)."""
+    p = bytes(b[9 + b[8]:8 + ((b[2] << 8) | b[3])])
+    return str(p[:p.find(b"\n")], "utf-8")
