@@ -13,7 +13,7 @@ from micropython import const
 
 from faxbridge.core.fax import at, params, status
 
-# Roles of the +F responses the machine reads (values of RESPONSES).
+# Roles of the +F responses the machine reads (the digit after each name of a dialect's "responses").
 _CON = const(1)      # the fax call is up (T.30 phase B reached)
 _HNG = const(2)      # hang-up code
 _RID = const(3)      # remote station id
