@@ -658,3 +658,117 @@ def test_an_event_skipped_mid_flush_leaves_what_was_gathered_whole():
     assert [g[0] for g in got] == [ROOT + "telemetry", ROOT + "cmd/error", ROOT + "cafis/verdict"]
     assert json.loads(got[0][1])["uptime"] == 5
     assert [json.loads(g[1])["seq"] for g in got[1:]] == [3, 4]
+
+
+class _Hung(Conn):
+    """Link.run()'s transport, a fake broker: CONNACK (no session kept) to CONNECT, SUBACK to
+    SUBSCRIBE, PUBACK to each QoS 1 PUBLISH once it is whole. hang: every drain once those
+    bytes are written never ends until the link closes the socket (a hung peer); then it
+    raises, or with quiet returns (as CPython's StreamWriter.drain does after close())."""
+
+    def __init__(self, hang, quiet=False):
+        Conn.__init__(self)
+        self.hang = hang
+        self.quiet = quiet
+        self.rx = bytearray()
+        self.ev = asyncio.Event()
+        self.closed = False
+        self.seen = 0
+
+    def write(self, b):
+        if self.closed:
+            raise OSError(9, "closed")
+        Conn.write(self, b)
+        got = _parse(self.data)
+        for t, f, body in got[self.seen:]:
+            if t == 1:
+                self.rx += b"\x20\x02\x00\x00"
+            elif t == 8:
+                self.rx += bytes((0x90, 3, body[0], body[1], 1))
+            elif t == PUBLISH and f & 6:
+                self.rx += codec.encode_puback(decode_publish(f, memoryview(body))[5])
+        self.seen = len(got)
+        if self.rx:
+            self.ev.set()
+
+    async def drain(self):
+        self.drains += 1
+        while self.hang and self.hang in self.data and not self.closed:
+            await asyncio.sleep_ms(10) if MP else await asyncio.sleep(0.01)
+        if self.closed and not self.quiet:
+            raise OSError(9, "closed")
+
+    async def readinto(self, buf):
+        while not self.rx and not self.closed:
+            self.ev.clear()
+            await self.ev.wait()
+        if self.closed:
+            return 0
+        n = min(len(self.rx), len(buf))
+        buf[:n] = self.rx[:n]
+        self.rx[:n] = b""
+        return n
+
+    async def close(self):
+        self.closed = True
+        self.ev.set()
+
+
+def test_a_write_stuck_mid_page_times_out_and_the_next_connection_sends_it_again_whole():
+    """Link.run(): the socket hangs while a page's file is streamed (_write handed the page to
+    _flush), or at the drain after the events: the write timeout closes it, the reason logged
+    once; on the next connection the page goes again whole (DUP), in seq order between the
+    events around it, each delivered once; its file goes at its PUBACK; stop() ends run()."""
+    _stuck(b"/fax/page/", False)
+    _stuck(b"/fax/page/", True)
+    _stuck(b"MQTT", True)   # run()'s drain after the CONNECT (no page), returning after close()
+
+
+def _stuck(hang, quiet):
+    from faxbridge.app import transport
+    d = tmpdir("fphung")
+    p1 = _page(d, 3000)
+    page = _read(p1)
+    errors = []
+    conns = []
+
+    async def connect(addr, tls, sni, tmo, nodelay=True):
+        conns.append(_Hung(not conns and hang, quiet))
+        return conns[-1]
+
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(tmpdir("fphs")), verify=False, file_chunk=512,
+              write_timeout_ms=300, backoff_min_ms=10, backoff_max_ms=20, rand=lambda: 0.0,
+              on_error=errors.append)
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r1", "accept", None, "r"))
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r3", "accept", None, "r"))
+    saved = transport.connect, transport.resolve
+    transport.connect = connect
+    transport.resolve = lambda host, port: (2, 1, 6, "", (host, port))
+
+    async def main():
+        t = asyncio.create_task(ln.run())
+        for _ in range(500):
+            await asyncio.sleep_ms(10) if MP else await asyncio.sleep(0.01)
+            if len(conns) > 1 and ln.outbox.delivered == 3:
+                break
+        await ln.stop()
+        await asyncio.wait_for(t, 5)
+
+    try:
+        asyncio.run(main())
+    finally:
+        transport.connect, transport.resolve = saved
+    assert len(conns) == 2, (len(conns), errors)
+    # the reason logged once: not what the closed socket then made the reader or the flush say
+    assert errors == ["write timed out after 300 ms"], errors
+    sent = 0 if hang == b"MQTT" else 1   # events written whole before the hang
+    first = [g for g in _publishes(conns[0].data) if g[0] != ROOT + "availability"]
+    assert [json.loads(g[1])["seq"] for g in first] == [1][:sent]   # the page never whole
+    got = [g for g in _publishes(conns[1].data) if g[0] != ROOT + "availability"]
+    v = ROOT + "cafis/verdict"
+    assert [g[0] for g in got] == [v][sent:] + [ROOT + "fax/page/rx1-1/1", v], got
+    assert got[1 - sent][1] == page and got[1 - sent][3] == bool(sent)   # whole, DUP if sent
+    assert json.loads(got[-1][1])["seq"] == 3
+    assert ln.outbox.delivered == 3 and ln.outbox.depth() == 0 and ln.files_done == 1
+    raises(OSError, os.stat, p1)

@@ -696,3 +696,44 @@ def test_a_compaction_that_fails_half_way_leaves_no_stale_position_for_the_next_
     st2 = FileStore(d)
     assert st2.open() == (2, 6)
     st2.close()
+
+
+class _Cut(Exception):
+    pass
+
+
+class _FatOs:
+    """os as compaction meets it on FAT (MicroPython's VfsFat): a rename over a file removes
+    that file first, then renames; the power is cut between the two (_Cut)."""
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def rename(self, a, b):
+        os.remove(b)
+        raise _Cut()
+
+
+def test_a_cut_inside_a_compactions_rename_on_fat_loses_no_event_and_reuses_no_seq():
+    """On FAT the rename of log.tmp over log is two steps (the old log removed, then the copy
+    renamed): a power cut between them leaves log.tmp alone, complete (synced before the
+    rename). The reopen takes it as the log: the undelivered events are still sent, the next
+    seq follows the last (it deleted it as a compaction's leftover: all lost, seqs reused)."""
+    from faxbridge.app import outbox_store
+    d = tmpdir("obfat")
+    st = FileStore(d, compact_bytes=64)
+    st.open()
+    for i in range(1, 9):
+        st.append(i, contract.RESULT, b"fax/status", b'{"seq":%d}' % i)
+    for _ in range(4):
+        rec(st)                  # the cursor past 1-4 (sent)
+    outbox_store.os = _FatOs()
+    try:
+        raises(_Cut, st.ack, 4)  # 4 delivered: the compaction's rename is cut half-way
+    finally:
+        outbox_store.os = os
+    assert sorted(os.listdir(d)) == ["ack", "log.tmp"]
+    assert _acked_then_sent(d) == (4, [5, 6, 7, 8])
+    st = FileStore(d)
+    assert st.open() == (4, 8) and sorted(os.listdir(d)) == ["ack", "log"]
+    st.close()

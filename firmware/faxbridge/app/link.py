@@ -367,8 +367,10 @@ class Link(Inbox):
             await transport.sleep_ms(_TICK_MS)
             t = self._t_flush
             if t >= 0 and self.clock.ms() - t > self._cf[_WRITE_MS]:
-                self._rx_err = "write timed out after %d ms" % self._cf[_WRITE_MS]
-                self._t_flush = -1
+                # the driver stops ("": not None) and gives this reason (-2), not what the
+                # closed socket then makes the reader or the flush say
+                self._rx_err = ""
+                self._t_flush = -2
                 await c.close()
             self._wake.set()
 
@@ -421,7 +423,8 @@ class Link(Inbox):
                         self._t_flush = now
                         r = self._write(sess.take(), 0)
                         await (c.drain() if r is None else self._flush(r))
-                        self._t_flush = -1
+                        if self._t_flush >= 0:
+                            self._t_flush = -1
                     if self.holding and self.has_room():
                         # held commands: the broker delivers them again on a new connection (4.4)
                         self._rx_err = _HOLD_OFF
@@ -430,9 +433,11 @@ class Link(Inbox):
                         await wake.wait()
                     wake.clear()
             except Exception as e:
-                if not self._stopping:
+                if not self._stopping and self._t_flush != -2:
                     self._rx_err = "link failed: %r" % (e,)
                     self._error(self._rx_err)
+            if self._t_flush == -2:   # logged once, as the "down" event's reason (_handle)
+                self._rx_err = "write timed out after %d ms" % self._cf[_WRITE_MS]
             rt.cancel()
             tt.cancel()
             rt = tt = None      # MicroPython keeps what dead locals held: the tasks' frames

@@ -11,7 +11,8 @@ Files in one folder:
            wins at open, so a write torn by a power cut leaves the slot before it. An older
            firmware's ack ("FBA1" acked_seq:u32 crc32:u32, 12 bytes) is read when neither slot
            is valid, and kept until the second write after the upgrade.
-  log.tmp  a compaction in progress (deleted at open: the old log is still complete)
+  log.tmp  a compaction in progress (deleted at open: the old log is still complete; with no
+           log, the copy is the log: FAT's rename removed the old one, then was cut)
 The newest record is never compacted away, so the highest seq survives even the loss of the
 ack file (then everything still in the log is sent again: duplicates, never a reused seq).
 Why it is safe: a record counts as accepted only after its write and flush returned; a torn
@@ -128,14 +129,20 @@ class FileStore:
             os.mkdir(self.log_path[:-4])
         except OSError:
             pass
-        remove(self.log_path + ".tmp")
-        remove(self.ack_path + ".tmp")
-        self.acked = self._read_ack()
+        t = self.log_path + ".tmp"
         try:
             os.stat(self.log_path)
+            remove(t)   # a compaction cut short: the log is still complete
         except OSError:
-            with open(self.log_path, "wb"):
-                pass
+            # no log: on FAT a rename over a file removes it first (MicroPython's VfsFat), so
+            # a cut inside _compact's rename leaves the copy alone, complete (synced): the log
+            try:
+                os.rename(t, self.log_path)
+            except OSError:
+                with open(self.log_path, "wb"):
+                    pass
+        remove(self.ack_path + ".tmp")
+        self.acked = self._read_ack()
         self.f = open(self.log_path, "r+b")
         last = 0
         off = 0
