@@ -15,7 +15,6 @@ first item (a str key, or a pair).
 import json
 import sys
 
-import micropython
 from micropython import const
 
 PREFIX = "faxbridge"
@@ -25,7 +24,7 @@ FAX_STATUS = "fax/status"
 FAX_RECEIVED = "fax/received"
 CAFIS_VERDICT = "cafis/verdict"
 CMD_ERROR = "cmd/error"
-FAX_PAGE = "fax/page"    # fax/page/<fax id>/<n>: a JSON head line, then the page's T.4 (docs/mqtt.md)
+# fax/page/<fax id>/<n>: a JSON head line, then the page's T.4 (docs/mqtt.md; page_topic)
 ONLINE = b"online"
 OFFLINE = b"offline"
 
@@ -146,7 +145,7 @@ def _chars(v, pre, q, post):
 
 
 if sys.implementation.name == "micropython":   # every port the unit runs on has viper
-    @micropython.viper
+    @micropython.viper  # noqa: F821 (the compiler's own decorator: no `micropython` name kept)
     def _copy(b, n: int, v, k: int) -> int:
         """Copy the k characters of str v to b[n:] if each is printable ASCII other than quote
         and backslash -> the index after them; else -1 (a byte of a non-ASCII character, at
@@ -202,28 +201,13 @@ def _int(v):
         v //= 10
 
 
-def _hex(v):
-    """Write bytes-like v as a JSON string of lowercase hex."""
-    global _n
-    n = _n
-    m = n + 2 * len(v) + 2
-    if m > _m:
-        _over()
-    b = _b
-    b[n] = 34
-    for x in v:
-        b[n + 1] = _HEX[x >> 4]
-        b[n + 2] = _HEX[x & 15]
-        n += 2
-    b[n + 1] = 34
-    _n = m
-
-
 _HEX = b"0123456789abcdef"
 
 
 def _val(v):
-    """Write the JSON text of v (see the module docstring for the mapping)."""
+    """Write the JSON text of v (see the module docstring for the mapping). Lists, dicts and
+    bytes are written here too (one function, not one each: less code kept in RAM)."""
+    global _n
     t = type(v)
     if t is str:             # the commonest first (type(True) is bool, not int)
         _str(v)
@@ -238,46 +222,48 @@ def _val(v):
     elif t is tuple:
         _obj(v)
     elif t is bytes or t is bytearray or t is memoryview:
-        _hex(v)
+        n = _n               # a JSON string of lowercase hex
+        m = n + 2 * len(v) + 2
+        if m > _m:
+            _over()
+        b = _b
+        b[n] = 34
+        for x in v:
+            b[n + 1] = _HEX[x >> 4]
+            b[n + 2] = _HEX[x & 15]
+            n += 2
+        b[n + 1] = 34
+        _n = m
     elif t is list:
-        _list(v)
+        c = b"["
+        for x in v:
+            _raw(c)
+            c = b","
+            _val(x)
+        if c == b"[":
+            _raw(c)
+        _raw(b"]")
     elif t is dict:
-        _dict(v)
+        # its keys in sorted order (the same on both runtimes), one at a time: the next is the
+        # least key above the last written (no sorted list, no pairs; a dict here has a few keys)
+        c = 123   # "{", then ","
+        last = None
+        for _i in range(len(v)):
+            k = None
+            for x in v:
+                if (last is None or x > last) and (k is None or x < k):
+                    k = x
+            _str(k, c, 58)
+            c = 44
+            _val(v[k])
+            last = k
+        if c == 123:
+            _raw(b"{")
+        _raw(b"}")
     elif t is float:
         _raw(json.dumps(v).encode())
     else:
         raise TypeError("cannot encode %r as JSON" % (t,))
-
-
-def _list(v):
-    c = b"["
-    for x in v:
-        _raw(c)
-        c = b","
-        _val(x)
-    if c == b"[":
-        _raw(c)
-    _raw(b"]")
-
-
-def _dict(d):
-    """Write dict d as a JSON object, its keys in sorted order (the same on both runtimes), one
-    key at a time: the next is the least key above the last written (no sorted list, no pairs;
-    a dict here has a few keys)."""
-    c = 123   # "{", then ","
-    last = None
-    for _i in range(len(d)):
-        k = None
-        for x in d:
-            if (last is None or x > last) and (k is None or x < k):
-                k = x
-        _str(k, c, 58)
-        c = 44
-        _val(d[k])
-        last = k
-    if c == 123:
-        _raw(b"{")
-    _raw(b"}")
 
 
 def _obj(t, c=123):
@@ -412,7 +398,7 @@ def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, st
 
 def page_topic(fax_id, n):
     """The topic suffix of received page n (1-based) of a fax: fax/page/<fax id>/<n>."""
-    return "%s/%s/%d" % (FAX_PAGE, fax_id, n)
+    return "fax/page/%s/%d" % (fax_id, n)
 
 
 def fax_page(fax_id, page, of, width, nbytes):
@@ -431,7 +417,7 @@ def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, ha
     were kept on the unit's flash."""
     return ("id", fax_id, "pages", pages, "remote", remote_id, "params", params or (),
             "hangup", ("code", hangup_code, "phase", hangup_phase, "text", hangup_text),
-            "page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None,
+            "page_topic", "fax/page/%s/" % fax_id if fax_id else None,
             "page_bytes", sizes if type(sizes) is list else list(sizes),
             "page_width", widths if type(widths) is list else list(widths),
             "code", code, "reason", reason, "folder", folder)
