@@ -58,9 +58,10 @@ def _open(path, kind):
         # bound it): check it first, so a large one is a clear reason, not an out-of-memory
         head = f.read(2)
         f.seek(0)
-        if len(head) == 2 and commands.pbmz_wbits(head) > commands.PBMZ_MAX_WBITS:
+        w = (head[0] >> 4) + 8 if len(head) == 2 else 0   # CINFO + 8 (RFC 1950)
+        if w > commands.PBMZ_MAX_WBITS:
             raise ValueError("pbmz declares a %d-byte zlib window, at most %d (compress with wbits=10)"
-                             % (1 << commands.pbmz_wbits(head), 1 << commands.PBMZ_MAX_WBITS))
+                             % (1 << w, 1 << commands.PBMZ_MAX_WBITS))
         import deflate
         return f, _Capped(deflate.DeflateIO(f, deflate.ZLIB))
     except BaseException:

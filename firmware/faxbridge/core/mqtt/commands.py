@@ -15,15 +15,16 @@ from micropython import const
 MAX_FAX = const(262144)      # bytes of a cmd/fax payload: streamed, never held (base64 pages included)
 MAX_CANCEL = const(256)
 MAX_TELEGRAM = const(2048)   # > 1024 (longest center telegram, 3.3.4-1) so too-long ones get a verdict
-MAX_PAGES = const(50)
-MAX_TEXT = const(16000)      # characters of one text page
+# (the pages of a cmd/fax and the characters of one text page: core/mqtt/faxcmd.py, beside
+# its base64 limit: only the parser reads them)
 MAX_JOB = const(40)
 MAX_NUMBER = const(40)
 _MAX_REF = const(40)         # a telegram's ref (cmd/telegram/<sender>/<ref>)
 MAX_TOPIC = const(200)       # bytes of a command topic kept (<root>/cmd/...); longer: unknown_command
 MAX_ANSWER = const(768)      # payload bytes of the largest answer (verdict, cmd/error, first fax/status)
 # pbmz: the unit inflates with the window the zlib header declares (CINFO, RFC 1950), and a
-# 32 KB window is a third of an ESP32's heap; larger windows are refused (docs/mqtt.md).
+# 32 KB window is a third of an ESP32's heap; larger windows are refused (docs/mqtt.md). Window
+# bits = CINFO (the first byte's high nibble) + 8.
 PBMZ_MAX_WBITS = const(10)   # 1 KB window, what faxctl writes: a larger one would be an allocation above 2 KB
 
 # Reason codes carried by cmd/error (stable strings, documented in docs/mqtt.md).
@@ -117,11 +118,6 @@ def check_size(kind, total):
     n = MAX_FAX if kind == "fax" else MAX_CANCEL if kind == "cancel" else MAX_TELEGRAM
     if total > n:
         raise CommandError(TOO_LARGE, "cmd/%s payload is %d bytes, limit %d" % (kind, total, n))
-
-
-def pbmz_wbits(head):
-    """The window bits a zlib stream's header declares (CINFO + 8, RFC 1950)."""
-    return (head[0] >> 4) + 8
 
 
 def parse_cancel(payload):

@@ -28,6 +28,8 @@ from faxbridge.core.fax import dial
 from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt import faxstr as fs
 
+_MAX_PAGES = const(50)      # pages of one cmd/fax (docs/mqtt.md "Commands")
+_MAX_TEXT = const(16000)    # characters of one text page
 _MAX_B64 = const(349528)   # base64 characters of one page: a whole 256 KB payload
 
 # States outside strings (the comment: what may come next)
@@ -55,7 +57,7 @@ class Parser(fs.Strings):
     """The structure machine: the bytes outside strings and what a closed string means; the
     strings themselves are decoded by fs.Strings."""
 
-    def __init__(self, sink, max_pages=commands.MAX_PAGES, max_text=commands.MAX_TEXT,
+    def __init__(self, sink, max_pages=_MAX_PAGES, max_text=_MAX_TEXT,
                  max_b64=_MAX_B64, max_job=commands.MAX_JOB, max_number=commands.MAX_NUMBER):
         # few instance fields (issue 13: 39 of them made a 1.3 KB parser, its dict the most):
         # the limits in one tuple, lim[0] pages, [1] text characters, [2] decoded image bytes,

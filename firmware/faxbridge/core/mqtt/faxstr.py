@@ -360,7 +360,7 @@ class Strings:
             return
         if not two or out[0] & 0x0F != 8 or ((out[0] << 8) | out[1]) % 31:
             self._page_bad(" is not zlib data")
-        wbits = commands.pbmz_wbits(out)
+        wbits = (out[0] >> 4) + 8   # CINFO + 8 (RFC 1950)
         m = commands.PBMZ_MAX_WBITS
         if wbits > m:
             self._page_bad(" declares a %d-byte zlib window, at most %d: compress with wbits "
