@@ -7,9 +7,10 @@ gather supervises them all (supervise()); stop() ends them.
 """
 import asyncio
 
-from faxbridge.app import jobs, store
-from faxbridge.core.mqtt import commands, contract
-from faxbridge.core.mqtt.outbox import OutboxFull
+from faxbridge.core.mqtt import contract
+
+# (jobs, store, commands and OutboxFull are imported in the methods that use them: four
+# module names fewer kept in RAM; the modules are loaded at boot all the same)
 
 
 def log(*a):
@@ -40,6 +41,7 @@ class Unit:
         driver is built here, once; the link and the checker in run(), after the network
         (measured with .mpy code: the link's buffers built here, before the state and the
         jobs, and the scenario fails at 496 K, where this order completes; docs/bench.md)."""
+        from faxbridge.app import jobs, store
         from faxbridge.app.clock import Monotonic
         from faxbridge.app.faxline import FaxLine
         from faxbridge.core.fax.quota import Quota
@@ -85,6 +87,7 @@ class Unit:
             v[1] = q.used
         elif not force:
             return
+        from faxbridge.app import store
         store.save_json(self.state_path, st)
 
     def next_rx_id(self):
@@ -122,7 +125,31 @@ class Unit:
         self.wdt = self.port.watchdog(wd)
         ts = [asyncio.create_task(self._periodic(max(500, wd // 4), cfg["telemetry"]["interval_s"]))]
         await self.port.start_network(cfg, log)
-        self.link = self._link()
+        # the link (written out here, its one caller: a method less kept in RAM)
+        from faxbridge.app.link import Link
+        from faxbridge.app.outbox_store import FileStore
+        from faxbridge.app.seen import Seen
+        from faxbridge.app.spool import Spool
+        from faxbridge import VERSION
+        m = cfg["mqtt"]
+        ha = cfg["ha"]
+        fl = self.flash
+        from faxbridge.app import store
+        store.makedirs(fl + "spool")
+        store.makedirs(fl + "outbox")
+        self.link = Link(cfg["unit_id"], m["host"], m["port"],
+                         FileStore(fl + "outbox", max_record=m["outbox_record"]),
+                         prefix=m["prefix"], username=m["username"], password=m["password"],
+                         tls=bool(m["tls"]), ca=(fl + m["ca"]) if m["ca"] else None,
+                         cert=(fl + m["cert"]) if m["cert"] else None,
+                         key=(fl + m["key"]) if m["key"] else None, server_name=m["server_name"],
+                         keepalive=m["keepalive_s"], clean=m["clean"], rx_buffer=m["rx_buffer"],
+                         capacity=m["capacity"], answer_reserve=m["answer_reserve"],
+                         default_sender=cfg["telegram"]["sender"], on_error=lambda t: log("mqtt:", t),
+                         seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"),
+                         discovery=(ha["prefix"], VERSION) if ha["discovery"] else None)
+        self.link.on_command = self._on_command
+        m = ha = None                # this frame lives as long as the unit: config.slim frees them
         registry = self._registry
         self._registry = None
         if registry is None:
@@ -154,33 +181,10 @@ class Unit:
             t.cancel()
         await asyncio.sleep_ms(20)
 
-    def _link(self):
-        from faxbridge.app.link import Link
-        from faxbridge.app.outbox_store import FileStore
-        from faxbridge.app.seen import Seen
-        from faxbridge.app.spool import Spool
-        from faxbridge import VERSION
-        m = self.cfg["mqtt"]
-        ha = self.cfg["ha"]
-        fl = self.flash
-        store.makedirs(fl + "spool")
-        store.makedirs(fl + "outbox")
-        link = Link(self.cfg["unit_id"], m["host"], m["port"],
-                    FileStore(fl + "outbox", max_record=m["outbox_record"]),
-                    prefix=m["prefix"], username=m["username"], password=m["password"],
-                    tls=bool(m["tls"]), ca=(fl + m["ca"]) if m["ca"] else None,
-                    cert=(fl + m["cert"]) if m["cert"] else None,
-                    key=(fl + m["key"]) if m["key"] else None, server_name=m["server_name"],
-                    keepalive=m["keepalive_s"], clean=m["clean"], rx_buffer=m["rx_buffer"],
-                    capacity=m["capacity"], answer_reserve=m["answer_reserve"],
-                    default_sender=self.cfg["telegram"]["sender"], on_error=lambda t: log("mqtt:", t),
-                    seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"),
-                    discovery=(ha["prefix"], VERSION) if ha["discovery"] else None)
-        link.on_command = self._on_command
-        return link
-
     # ---- commands (called by the link; raise CommandError for cmd/error)
     def _on_command(self, cmd):
+        from faxbridge.app import jobs
+        from faxbridge.core.mqtt import commands
         if isinstance(cmd, commands.Fax):
             why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, cmd.digest, self.now())
             if why is None:
@@ -246,6 +250,7 @@ class Unit:
         """The outcome of the line ln (core/cafis/line.py) just finished: its verdict, or
         cmd/error. The UART cannot be held off: when the outbox is full the answer is dropped
         and logged (an exception here would restart the unit)."""
+        from faxbridge.core.mqtt.outbox import OutboxFull
         try:
             if ln.who is None:
                 self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", ln.where, ln.why))
