@@ -337,8 +337,23 @@ class Strings:
         if not o:
             return
         if self.tg == T_B64:
-            if not self.nd:    # nothing given to the sink yet: the first two bytes to check
-                self._head()
+            if not self.nd:
+                # nothing given to the sink yet: the first two image bytes (still in out) are
+                # PBM magic, or a zlib header (RFC 1950) whose window fits (PBMZ_MAX_WBITS)
+                out = self.out
+                two = o >= 2
+                if self.kind == 1:
+                    if not two or out[0] != 0x50 or out[1] not in (0x31, 0x34):
+                        self._page_bad(" is not a PBM image (P1/P4)")
+                else:
+                    if not two or out[0] & 0x0F != 8 or ((out[0] << 8) | out[1]) % 31:
+                        self._page_bad(" is not zlib data")
+                    w = (out[0] >> 4) + 8   # CINFO + 8 (RFC 1950)
+                    m = commands.PBMZ_MAX_WBITS
+                    if w > m:
+                        self._page_bad(" declares a %d-byte zlib window, at most %d: compress with "
+                                       "wbits <= %d (zlib.compressobj(9, zlib.DEFLATED, 10))"
+                                       % (1 << w, 1 << m, m))
             m = self.lim[2]
             if self.nd + o > m:
                 self._page_bad(" longer than %d base64 characters" % (m // 3 * 4),
@@ -348,20 +363,3 @@ class Strings:
         self.nd += o
         self.no = 0
         self.sink.write(self.out if o == OUT else memoryview(self.out)[:o])
-
-    def _head(self):
-        """The first two image bytes (still in out, nothing written yet): PBM magic, or a
-        zlib header (RFC 1950) whose window fits (commands.PBMZ_MAX_WBITS)."""
-        out = self.out
-        two = self.no >= 2
-        if self.kind == 1:
-            if not two or out[0] != 0x50 or out[1] not in (0x31, 0x34):
-                self._page_bad(" is not a PBM image (P1/P4)")
-            return
-        if not two or out[0] & 0x0F != 8 or ((out[0] << 8) | out[1]) % 31:
-            self._page_bad(" is not zlib data")
-        wbits = (out[0] >> 4) + 8   # CINFO + 8 (RFC 1950)
-        m = commands.PBMZ_MAX_WBITS
-        if wbits > m:
-            self._page_bad(" declares a %d-byte zlib window, at most %d: compress with wbits "
-                           "<= %d (zlib.compressobj(9, zlib.DEFLATED, 10))" % (1 << wbits, 1 << m, m))
