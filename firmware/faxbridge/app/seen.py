@@ -27,7 +27,7 @@ from micropython import const
 
 from faxbridge.app.store import put32, u32
 
-SLOT = const(64)
+_SLOT = const(64)
 _BODY = const(60)
 _GEN = const(58)
 _MAX_KEY = const(_GEN - 12)
@@ -55,7 +55,7 @@ class Seen:
         self.size = size
         self.hold = False         # slots not synced until sync() (app/inbox.py)
         self.dirty = False
-        self.buf = bytearray(SLOT)
+        self.buf = bytearray(_SLOT)
         self.mv = memoryview(self.buf)
         # per slot: the 16-bit hash of its ref key (0: none) at 2 * slot, then the 8-bit hash
         # of its (pid, crc) at 2 * size + slot (DUP and retained commands only: rare, so a
@@ -65,7 +65,7 @@ class Seen:
         self.next = 0     # the slot written next
         self.gen = 0      # the connection answers are given on now (connected())
         try:
-            ok = os.stat(path)[6] == size * SLOT
+            ok = os.stat(path)[6] == size * _SLOT
         except OSError:
             ok = False
         if not ok:
@@ -105,8 +105,8 @@ class Seen:
 
     def _read(self, i):
         """Read slot i into buf; True when it holds a valid record."""
-        self.f.seek(i * SLOT)
-        if self.f.readinto(self.buf) != SLOT or self.buf[0] != 0x53:
+        self.f.seek(i * _SLOT)
+        if self.f.readinto(self.buf) != _SLOT or self.buf[0] != 0x53:
             return False
         return binascii.crc32(self.mv[:_BODY]) == u32(self.buf, _BODY)
 
@@ -154,7 +154,7 @@ class Seen:
     def add(self, pid, crc, key=None):
         """Record an answered command (synced before it returns, unless `hold`)."""
         b = self.buf
-        for i in range(SLOT):
+        for i in range(_SLOT):
             b[i] = 0
         self.n += 1
         b[0] = 0x53
@@ -179,7 +179,7 @@ class Seen:
 
     def _write(self, i):
         """buf into slot i, synced before it returns (unless `hold`: then at sync())."""
-        self.f.seek(i * SLOT)
+        self.f.seek(i * _SLOT)
         self.f.write(self.buf)
         if self.hold:
             self.dirty = True
