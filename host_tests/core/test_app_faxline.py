@@ -19,6 +19,10 @@ class Port:
         self.toggles = []
         self.modem = modem
 
+    def time(self):
+        """The wall clock (FaxLine reads the unit's port.time())."""
+        return 1700000000
+
     def modem_reset_line(self, on):
         if self.line:
             self.toggles.append(on)
@@ -80,9 +84,6 @@ class Unit:
     def mono(self):
         self.t += self.step
         return self.t
-
-    def now(self):
-        return 1700000000
 
     def save_state(self, force=True):
         self.saved += 1

@@ -1,8 +1,8 @@
 """The modem task: the unit's one Class 2 driver (core/fax/class2.py) between the modem's
 UART and the fax jobs (docs/unit.md "Modem").
 
-FaxLine(unit) reads the unit's public parts: cfg, port, flash, jobs, link, counters, mono(),
-now(), save_state(), next_rx_id(). The driver is built once, with the unit, and its
+FaxLine(unit) reads the unit's public parts: cfg, port (port.time(): the wall clock), flash, jobs,
+link, counters, mono(), save_state(), next_rx_id(). The driver is built once, with the unit, and its
 configuration is kept once, in the driver (driver.cfg): the dial policy and the station id are
 read from there.
 """
@@ -127,10 +127,10 @@ class FaxLine:
                 unready = now
                 u.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (wait_s, m.state_name()))
             if self.active is None and m.ready():
-                job = u.jobs.next_due(u.now())
+                job = u.jobs.next_due(u.port.time())
                 if job is not None:
                     self.active = job
-                    u.jobs.start_call(job, u.now())
+                    u.jobs.start_call(job, u.port.time())
                     m.send(job["dial"], self.open_page, now)
             while True:
                 out = m.next_output(now)
@@ -211,7 +211,7 @@ class FaxLine:
         job = self.active
         self.active = None
         if job is not None:
-            u.jobs.end_call(job, code, [("reason", why)], job.get("confirmed", 0), u.now())
+            u.jobs.end_call(job, code, [("reason", why)], job.get("confirmed", 0), u.port.time())
             u.save_state(False)
         self._drop_page()
         if self.rx is not None:
@@ -237,7 +237,7 @@ class FaxLine:
                 if tx and self.active is not None:
                     job = self.active
                     self.active = None
-                    u.jobs.end_call(job, info["code"], evidence.evidence(info), info.get("pages", 0), u.now())
+                    u.jobs.end_call(job, info["code"], evidence.evidence(info), info.get("pages", 0), u.port.time())
                     u.save_state(False)     # the quota, when the call charged it
                 elif info.get("dir") == "rx":
                     sink = self.rx

@@ -69,10 +69,7 @@ class Unit:
         self.jobs = jobs.Jobs(cfg, jobs.JobStore(self.flash + "jobs"), self._emit_status,
                               self.quota, self.fax.check_number, self.fax.check_page)
 
-    # ---- helpers
-    def now(self):
-        return self.port.time()
-
+    # ---- helpers (the unit's wall clock is port.time(): no method of its own)
     def save_state(self, force=True):
         """state.json: boots, rx, the page quota [day, used] (updated in place). force=False
         (a call's end): written only when the quota moved (a busy line, a call that sent no
@@ -125,31 +122,7 @@ class Unit:
         self.wdt = self.port.watchdog(wd)
         ts = [asyncio.create_task(self._periodic(max(500, wd // 4), cfg["telemetry"]["interval_s"]))]
         await self.port.start_network(cfg, log)
-        # the link (written out here, its one caller: a method less kept in RAM)
-        from faxbridge.app.link import Link
-        from faxbridge.app.outbox_store import FileStore
-        from faxbridge.app.seen import Seen
-        from faxbridge.app.spool import Spool
-        from faxbridge import VERSION
-        m = cfg["mqtt"]
-        ha = cfg["ha"]
-        fl = self.flash
-        from faxbridge.app import store
-        store.makedirs(fl + "spool")
-        store.makedirs(fl + "outbox")
-        self.link = Link(cfg["unit_id"], m["host"], m["port"],
-                         FileStore(fl + "outbox", max_record=m["outbox_record"]),
-                         prefix=m["prefix"], username=m["username"], password=m["password"],
-                         tls=bool(m["tls"]), ca=(fl + m["ca"]) if m["ca"] else None,
-                         cert=(fl + m["cert"]) if m["cert"] else None,
-                         key=(fl + m["key"]) if m["key"] else None, server_name=m["server_name"],
-                         keepalive=m["keepalive_s"], clean=m["clean"], rx_buffer=m["rx_buffer"],
-                         capacity=m["capacity"], answer_reserve=m["answer_reserve"],
-                         default_sender=cfg["telegram"]["sender"], on_error=lambda t: log("mqtt:", t),
-                         seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"),
-                         discovery=(ha["prefix"], VERSION) if ha["discovery"] else None)
-        self.link.on_command = self._on_command
-        m = ha = None                # this frame lives as long as the unit: config.slim frees them
+        self.link = self._link()
         registry = self._registry
         self._registry = None
         if registry is None:
@@ -160,7 +133,7 @@ class Unit:
             self.checker = checks.Checker(registry)
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects: freed
-        self.jobs.recover(self.now())   # before the recovery, boot's largest step, runs (jobs, retries)
+        self.jobs.recover(self.port.time())   # before the recovery, boot's largest step, runs (jobs, retries)
         import gc
         if hasattr(gc, "threshold"):   # boot is over: the allocator's collections only (main.py)
             gc.threshold(-1)
@@ -181,19 +154,45 @@ class Unit:
             t.cancel()
         await asyncio.sleep_ms(20)
 
+    def _link(self):
+        from faxbridge.app import store
+        from faxbridge.app.link import Link
+        from faxbridge.app.outbox_store import FileStore
+        from faxbridge.app.seen import Seen
+        from faxbridge.app.spool import Spool
+        from faxbridge import VERSION
+        m = self.cfg["mqtt"]
+        ha = self.cfg["ha"]
+        fl = self.flash
+        store.makedirs(fl + "spool")
+        store.makedirs(fl + "outbox")
+        link = Link(self.cfg["unit_id"], m["host"], m["port"],
+                    FileStore(fl + "outbox", max_record=m["outbox_record"]),
+                    prefix=m["prefix"], username=m["username"], password=m["password"],
+                    tls=bool(m["tls"]), ca=(fl + m["ca"]) if m["ca"] else None,
+                    cert=(fl + m["cert"]) if m["cert"] else None,
+                    key=(fl + m["key"]) if m["key"] else None, server_name=m["server_name"],
+                    keepalive=m["keepalive_s"], clean=m["clean"], rx_buffer=m["rx_buffer"],
+                    capacity=m["capacity"], answer_reserve=m["answer_reserve"],
+                    default_sender=self.cfg["telegram"]["sender"], on_error=lambda t: log("mqtt:", t),
+                    seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"),
+                    discovery=(ha["prefix"], VERSION) if ha["discovery"] else None)
+        link.on_command = self._on_command
+        return link
+
     # ---- commands (called by the link; raise CommandError for cmd/error)
     def _on_command(self, cmd):
         from faxbridge.app import jobs
         from faxbridge.core.mqtt import commands
         if isinstance(cmd, commands.Fax):
-            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, cmd.digest, self.now())
+            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, cmd.digest, self.port.time())
             if why is None:
                 self.fax.wake.set()
             elif why != jobs.DUPLICATE:   # a duplicate: the original answer stands
                 reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
                 raise commands.CommandError(reason, why, cmd.job)
         elif isinstance(cmd, commands.Cancel):
-            why = self.jobs.cancel(cmd.job, self.now())
+            why = self.jobs.cancel(cmd.job, self.port.time())
             if why == "call":
                 self.fax.cancel(cmd.job)
             elif why:
@@ -324,7 +323,7 @@ class Unit:
         self.link.telemetry((
             ("uptime", int(self.mono())), ("heap_free", self.port.mem_free()),
             ("modem", self.fax.state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
-            ("quota_left", self.quota.remaining(self.now())),
+            ("quota_left", self.quota.remaining(self.port.time())),
             ("telegrams", n["telegrams"]), ("rx_faxes", n["rx_faxes"]),
             ("tx_pages", n["tx_pages"]), ("queued", sum(c[k] for k in c)),
             ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),
