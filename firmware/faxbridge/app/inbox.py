@@ -287,7 +287,7 @@ class Inbox:
                     except commands.CommandError:
                         self.spool.clear()
                         raise
-                    cmd = commands.Fax(job, number, self.spool.pages(), fp.digest)
+                    cmd = ("fax", job, number, self.spool.pages(), fp.digest)   # (commands.py)
                 elif kind == "cancel":
                     cmd = commands.parse_cancel(self._kept())
                 else:
@@ -300,9 +300,9 @@ class Inbox:
             # the handler: None (answered, or nothing to say), a CommandError for cmd/error,
             # or False when the outbox refused the answer
             h = self.on_command
+            jr = None if cmd[0] == "telegram" else cmd[1]   # the job, the ref of a refusal
             if h is None:
-                err = commands.CommandError(commands.BUSY, "the unit takes no commands yet",
-                                            getattr(cmd, "job", None))
+                err = commands.CommandError(commands.BUSY, "the unit takes no commands yet", jr)
             else:
                 self.ans = 1
                 try:
@@ -312,7 +312,7 @@ class Inbox:
                 except outbox.OutboxFull:
                     err = None if self.ans == 2 else False
                 except Exception as e:  # the application's handler failed: report, never crash
-                    err = _failed(e, getattr(cmd, "job", None))
+                    err = _failed(e, jr)
                 finally:
                     self.ans = 0
             if k == _FAX:

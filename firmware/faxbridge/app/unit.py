@@ -182,23 +182,27 @@ class Unit:
 
     # ---- commands (called by the link; raise CommandError for cmd/error)
     def _on_command(self, cmd):
+        """cmd: a command tuple, its kind first (core/mqtt/commands.py)."""
         from faxbridge.app import jobs
         from faxbridge.core.mqtt import commands
-        if isinstance(cmd, commands.Fax):
-            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, cmd.digest, self.port.time())
+        k = cmd[0]
+        if k == "fax":
+            job = cmd[1]
+            why = self.jobs.submit(job, cmd[2], cmd[3], cmd[4], self.port.time())
             if why is None:
                 self.fax.wake.set()
             elif why != jobs.DUPLICATE:   # a duplicate: the original answer stands
                 reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
-                raise commands.CommandError(reason, why, cmd.job)
-        elif isinstance(cmd, commands.Cancel):
-            why = self.jobs.cancel(cmd.job, self.port.time())
+                raise commands.CommandError(reason, why, job)
+        elif k == "cancel":
+            job = cmd[1]
+            why = self.jobs.cancel(job, self.port.time())
             if why == "call":
-                self.fax.cancel(cmd.job)
+                self.fax.cancel(job)
             elif why:
-                raise commands.CommandError(commands.REJECTED, why, cmd.job)
-        elif isinstance(cmd, commands.Telegram):
-            self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt", cmd.ref)
+                raise commands.CommandError(commands.REJECTED, why, job)
+        elif k == "telegram":
+            self.telegram(cmd[1], cmd[2], self.cfg["telegram"]["center"] or None, "mqtt", cmd[3])
 
     # ---- CAFIS
     def telegram(self, data, sender, center, source, ref=None, n=-1):

@@ -3,8 +3,14 @@
 route(suffix) -> (kind, sender, ref) names the command a topic carries (suffix = the topic
 after <root>/); check_size(kind, n) refuses a payload over its limit. cmd/cancel and
 cmd/telegram are small and parsed whole from the link's preallocated command buffer
-(parse_cancel, parse_telegram); cmd/fax is streamed to flash by core/mqtt/faxcmd.Parser
-and arrives here as a Fax.
+(parse_cancel, parse_telegram); cmd/fax is streamed to flash by core/mqtt/faxcmd.Parser.
+A command handed to the application (link.on_command) is a tuple, its kind first (no class of
+its own: less code kept in RAM):
+  ("fax", job, number, pages, digest)  pages = [(kind, path on flash)] from the spool,
+                                       digest = crc32 of the payload (app/inbox.py makes it)
+  ("cancel", job)
+  ("telegram", data, sender, ref)      data: the telegram bytes; sender "terminal"/"center";
+                                       ref: the sender's ref or None
 Every refusal is a CommandError(reason, detail, ref) whose fields go to cmd/error as they are.
 """
 import json
@@ -47,30 +53,6 @@ class CommandError(Exception):
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
-        self.ref = ref
-
-
-class Fax:
-    """A fax job: pages = [(kind, path on flash)] from the spool; digest = crc32 of the payload."""
-
-    def __init__(self, job, number, pages, digest):
-        self.job = job
-        self.number = number
-        self.pages = pages
-        self.digest = digest
-
-
-class Cancel:
-    def __init__(self, job):
-        self.job = job
-
-
-class Telegram:
-    """data: the telegram bytes; sender "terminal"/"center"; ref: the sender's ref or None."""
-
-    def __init__(self, data, sender, ref=None):
-        self.data = data
-        self.sender = sender
         self.ref = ref
 
 
@@ -121,7 +103,7 @@ def check_size(kind, total):
 
 
 def parse_cancel(payload):
-    """payload: the whole cmd/cancel payload (bytes-like, at most MAX_CANCEL)."""
+    """payload: the whole cmd/cancel payload (bytes-like, at most MAX_CANCEL) -> ("cancel", job)."""
     try:
         doc = json.loads(str(payload, "utf-8"))
     except (ValueError, UnicodeError, RuntimeError):
@@ -136,9 +118,10 @@ def parse_cancel(payload):
     for k in doc:
         if k != "job":
             raise CommandError(UNKNOWN_FIELD, "unknown field %s" % json.dumps(k), job)
-    return Cancel(job)
+    return "cancel", job
 
 
 def parse_telegram(payload, sender, ref=None):
-    """payload: the whole telegram (bytes-like, 1..MAX_TELEGRAM bytes)."""
-    return Telegram(bytes(payload), sender, ref)
+    """payload: the whole telegram (bytes-like, 1..MAX_TELEGRAM bytes) -> ("telegram", its
+    bytes copied, sender, ref)."""
+    return "telegram", bytes(payload), sender, ref
