@@ -233,7 +233,7 @@ def _cmd_answered(_):
     job = u.jobs.find("big")
     assert job is not None and job["state"] == "queued", job
     _ack(u.link, _NOW)
-    print("w32: cmd/fax %d pages accepted; spool left %d" % (job["n"], len(u.link.spool.pages())))
+    print("w32: cmd/fax %d pages accepted; spool left %d" % (job["n"], len(u.link.spool.pages)))
 
 
 _OK = b"\r\nOK\r\n"
@@ -385,7 +385,7 @@ def _job(i):
     sp.begin_page(0, "text")
     sp.write(("job %d" % i).encode())
     sp.end_page()
-    assert u.jobs.submit(jid, "5550199", sp.pages(), i, u.port.time()) is None
+    assert u.jobs.submit(jid, "5550199", sp.pages, i, u.port.time()) is None
     sp.clear()
     job = u.jobs.next_due(u.port.time())
     assert job is not None and job["id"] == jid, job

@@ -287,7 +287,7 @@ class Inbox:
                     except commands.CommandError:
                         self.spool.clear()
                         raise
-                    cmd = ("fax", job, number, self.spool.pages(), fp.digest)   # (commands.py)
+                    cmd = ("fax", job, number, self.spool.pages, fp.digest)   # (commands.py)
                 elif kind == "cancel":
                     cmd = commands.parse_cancel(self._kept())
                 else:

@@ -1,6 +1,6 @@
 """cmd/fax parsed as it arrives (docs/mqtt.md "Commands"): payload bytes in, page bytes out.
 
-    p = Parser(sink)                 # sink: begin_page(i, kind), write(mv), end_page(), abort()
+    p = Parser(sink)                 # sink: begin_page(i, kind), write(mv), end_page(), clear()
     p.feed(chunk)                    # any split: mid-token, mid-escape, mid-UTF-8, mid-base64
     job, number, kinds = p.end()     # kinds: ["text", "pbm", "pbmz", ...] in page order
     p.digest                         # binascii.crc32 of every payload byte fed
@@ -15,7 +15,7 @@ field raises commands.CommandError with the reasons of commands.parse: nothing i
 value of the wrong type is refused at its first byte), duplicate and unknown fields are
 refused, a pbmz header is checked on its first two decoded bytes (zlib, RFC 1950: CM = 8,
 FCHECK, window at most commands.PBMZ_MAX_WBITS). The error's ref is the job id when it came
-before the error. After an error the sink is aborted, feed() ignores the rest of the payload
+before the error. After an error the sink is cleared (its pages dropped), feed() ignores the rest of the payload
 and end() raises the same error. The payload's total size is the caller's to bound (it knows
 it from the PUBLISH header).
 """
@@ -95,7 +95,7 @@ class Parser(fs.Strings):
         self.st = _FAIL
         self.err = e
         try:
-            self.sink.abort()
+            self.sink.clear()
         except OSError:
             pass
 
