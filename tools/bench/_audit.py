@@ -127,6 +127,7 @@ def install():
             setattr(inbox.Inbox, name, _transient("Inbox." + name, f))
     from faxbridge.app import jobs as appjobs
     from faxbridge.app import store as appstore
+    from faxbridge.core.fax import job as cjob
     from faxbridge.app import pages
     from faxbridge.core.fax.job import Jobs as CJobs
     from faxbridge.core.mqtt import contract, faxcmd
@@ -162,7 +163,7 @@ def install():
     from faxbridge.app import clock
     from faxbridge.core.fax import quota
     # unit.py imports these where the Unit is built: hooked in their own modules
-    for mod, name in ((quota, "Quota"), (clock, "Monotonic"), (appjobs, "JobStore"), (appjobs, "Jobs"),
+    for mod, name in ((quota, "Quota"), (clock, "Monotonic"), (appjobs, "JobStore"), (cjob, "Jobs"),
                       (appstore, "load_json")):
         setattr(mod, name, _step(name, getattr(mod, name)))
     deepcheck.load_registry = _step("load_registry", deepcheck.load_registry)

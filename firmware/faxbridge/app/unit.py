@@ -9,7 +9,7 @@ import asyncio
 
 from faxbridge.core.mqtt import contract
 
-# (jobs, store, commands and OutboxFull are imported in the methods that use them: four
+# (the jobs, store, commands and OutboxFull are imported in the methods that use them: four
 # module names fewer kept in RAM; the modules are loaded at boot all the same)
 
 
@@ -41,8 +41,10 @@ class Unit:
         driver is built here, once; the link and the checker in run(), after the network
         (measured with .mpy code: the link's buffers built here, before the state and the
         jobs, and the scenario fails at 496 K, where this order completes; docs/bench.md)."""
-        from faxbridge.app import jobs, store
+        from faxbridge.app import store
         from faxbridge.app.clock import Monotonic
+        from faxbridge.app.jobs import JobStore
+        from faxbridge.core.fax.job import Jobs
         from faxbridge.app.faxline import FaxLine
         from faxbridge.core.fax.quota import Quota
         self.port = port
@@ -66,8 +68,8 @@ class Unit:
         self.quota.restore(self.state["quota"])
         self.save_state()
         self.fax = FaxLine(self)
-        self.jobs = jobs.Jobs(cfg, jobs.JobStore(self.flash + "jobs"), self._emit_status,
-                              self.quota, self.fax.check_number, self.fax.check_page)
+        self.jobs = Jobs(cfg, JobStore(self.flash + "jobs"), self._emit_status,
+                         self.quota, self.fax.check_number, self.fax.check_page)
 
     # ---- helpers (the unit's wall clock is port.time(): no method of its own)
     def save_state(self, force=True):
@@ -183,7 +185,7 @@ class Unit:
     # ---- commands (called by the link; raise CommandError for cmd/error)
     def _on_command(self, cmd):
         """cmd: a command tuple, its kind first (core/mqtt/commands.py)."""
-        from faxbridge.app import jobs
+        from faxbridge.core.fax.job import DUPLICATE
         from faxbridge.core.mqtt import commands
         k = cmd[0]
         if k == "fax":
@@ -191,7 +193,7 @@ class Unit:
             why = self.jobs.submit(job, cmd[2], cmd[3], cmd[4], self.port.time())
             if why is None:
                 self.fax.wake.set()
-            elif why != jobs.DUPLICATE:   # a duplicate: the original answer stands
+            elif why != DUPLICATE:   # a duplicate: the original answer stands
                 reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
                 raise commands.CommandError(reason, why, job)
         elif k == "cancel":
