@@ -45,11 +45,6 @@ def _h8(crc, pid):
     return v or 1
 
 
-def _put16(b, i, v):
-    b[2 * i] = v >> 8
-    b[2 * i + 1] = v & 0xFF
-
-
 class Seen:
     def __init__(self, path, size=256):
         self.size = size
@@ -81,7 +76,9 @@ class Seen:
                 self.hx[2 * size + i] = _h8(u32(b, 7), (b[5] << 8) | b[6])
                 k = b[11]
                 if k:
-                    _put16(self.hx, i, _h16(binascii.crc32(self.mv[12:12 + k])))
+                    h = _h16(binascii.crc32(self.mv[12:12 + k]))
+                    self.hx[2 * i] = h >> 8
+                    self.hx[2 * i + 1] = h & 0xFF
                 if n > self.n:
                     self.n = n
                     best = i
@@ -174,7 +171,9 @@ class Seen:
         i = self.next
         self._write(i)
         self.hx[2 * self.size + i] = _h8(crc, pid)
-        _put16(self.hx, i, _h16(binascii.crc32(key)) if k else 0)
+        h = _h16(binascii.crc32(key)) if k else 0
+        self.hx[2 * i] = h >> 8
+        self.hx[2 * i + 1] = h & 0xFF
         self.next = (i + 1) % self.size
 
     def _write(self, i):

@@ -192,29 +192,23 @@ class Parser(fs.Strings):
         else:
             self._bad_json("unexpected %s" % json.dumps(chr(c)) if c < 0x80 else "invalid byte", i)
 
-    def _small_is(self, word):
-        """The small string read equals word (ASCII), without allocating."""
-        n = self.sn
-        if n != len(word):
-            return False
-        s = self.small
-        m = self.lim[0]
-        for j in range(n):
-            if s[m + j] != ord(word[j]):
-                return False
-        return True
-
     def _close(self):
         """The closing quote of the current string."""
         tg = self.tg
         n = self.sn
         if tg <= fs.T_PKEY:
             names = fs.KINDS if tg else fs.FIELDS
-            for f in range(3):
-                if self._small_is(names[f]):
-                    break
+            s = self.small
+            m = self.lim[0]
+            for f in range(3):      # the small string read equals a name (ASCII): no allocation
+                w = names[f]
+                if n == len(w):
+                    j = 0
+                    while j < n and s[m + j] == ord(w[j]):
+                        j += 1
+                    if j == n:
+                        break
             else:
-                m = self.lim[0]
                 name = json.dumps(bytes(self.small[m:m + min(n, fs.KEYMAX)]).decode()
                                   + ("..." if n > fs.KEYMAX else ""))
                 if tg:
