@@ -435,42 +435,36 @@ def cmd_error(cmd, reason, detail=None, ref=None):
     return ("cmd", cmd, "reason", reason, "detail", detail, "ref", ref)
 
 
-def _group(g):
-    """Write ,"name":{"k1":v1,...} for g = (name, "k1,k2,...", (v1, ...)): no pair per field."""
-    global _n
-    name, keys, vals = g
-    _str(name, 44, 58)
-    _raw(b'{"')
-    b = _b
-    i = 0
-    for ch in keys:
-        if ch == ",":
-            _raw(b'":')
-            _val(vals[i])
-            _raw(b',"')
-            i += 1
-        else:
-            if _n >= _m:
-                _over()
-            b[_n] = ord(ch)
-            _n += 1
-    _raw(b'":')
-    _val(vals[i])
-    _raw(b"}")
-
-
 def telemetry(unit, last_seq, tseq, pairs, groups=(), buf=None):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
     event and does not advance seq), tseq = telemetry counter since boot, then the fields, then
-    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group). buf: where
-    it is built (see _start); ValueError when it does not fit."""
+    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object ,"name":{"k1":v1,...}
+    (no pair per field). buf: where it is built (see _start); ValueError when it does not fit."""
+    global _n
     _head(unit, last_seq, buf, 0, 0)
     _raw(b',"tseq":')
     _int(tseq)
     for k, v in pairs:
         _key(k)   # after the head: a comma first
         _val(v)
-    for g in groups:
-        _group(g)
+    b = _b
+    for name, keys, vals in groups:
+        _str(name, 44, 58)
+        _raw(b'{"')
+        i = 0
+        for ch in keys:
+            if ch == ",":
+                _raw(b'":')
+                _val(vals[i])
+                _raw(b',"')
+                i += 1
+            else:
+                if _n >= _m:
+                    _over()
+                b[_n] = ord(ch)
+                _n += 1
+        _raw(b'":')
+        _val(vals[i])
+        _raw(b"}")
     _raw(b"}")
     return _take()
