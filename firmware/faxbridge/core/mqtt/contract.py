@@ -61,7 +61,7 @@ MAX_PAYLOAD = const(2000)   # bytes: the buffer of a payload built with none giv
 # from _o up to _m: nothing grows with the payload and no piece is copied first (str written
 # byte by byte, ints digit by digit, bytes as hex). With no buffer given, one of MAX_PAYLOAD
 # bytes is made at first need and kept (host tools and tests; never on the unit). Not
-# reentrant: one payload at a time; each begins afresh (_start), so one that failed half
+# reentrant: one payload at a time; each begins afresh (begin), so one that failed half
 # written (ValueError) leaves nothing to undo.
 _b = None    # the buffer being written
 _own = None  # the one made when none is given
@@ -70,8 +70,10 @@ _n = 0       # where its next byte goes
 _m = 0       # the end of its room
 
 
-def _start(buf, o, m):
-    """Begin a payload in buf[o:m] (m 0: to the end; buf None: the buffer of MAX_PAYLOAD)."""
+def begin(buf=None, o=0, m=0):
+    """Begin a payload in buf[o:m] (m 0: to the end; buf None: the buffer of MAX_PAYLOAD). As
+    an object written field by field: begin(), field(..)..., end() -> bytes, for a payload
+    with a few computed strings (HA discovery): no pairs and no joined str are built."""
     global _b, _own, _o, _n, _m
     if buf is None:
         if _own is None:
@@ -201,13 +203,27 @@ def _int(v):
         v //= 10
 
 
-_HEX = b"0123456789abcdef"
+def _hex(v):
+    """Write bytes-like v as a JSON string of lowercase hex."""
+    global _n
+    n = _n
+    m = n + 2 * len(v) + 2
+    if m > _m:
+        _over()
+    b = _b
+    b[n] = 34
+    for x in v:
+        b[n + 1] = b"0123456789abcdef"[x >> 4]
+        b[n + 2] = b"0123456789abcdef"[x & 15]
+        n += 2
+    b[n + 1] = 34
+    _n = m
 
 
 def _val(v):
-    """Write the JSON text of v (see the module docstring for the mapping). Lists, dicts and
-    bytes are written here too (one function, not one each: less code kept in RAM)."""
-    global _n
+    """Write the JSON text of v (see the module docstring for the mapping). (Lists, dicts and
+    bytes have a function each: written in here, every call of _val was slower, a fax/received
+    by a quarter.)"""
     t = type(v)
     if t is str:             # the commonest first (type(True) is bool, not int)
         _str(v)
@@ -222,48 +238,46 @@ def _val(v):
     elif t is tuple:
         _obj(v)
     elif t is bytes or t is bytearray or t is memoryview:
-        n = _n               # a JSON string of lowercase hex
-        m = n + 2 * len(v) + 2
-        if m > _m:
-            _over()
-        b = _b
-        b[n] = 34
-        for x in v:
-            b[n + 1] = _HEX[x >> 4]
-            b[n + 2] = _HEX[x & 15]
-            n += 2
-        b[n + 1] = 34
-        _n = m
+        _hex(v)
     elif t is list:
-        c = b"["
-        for x in v:
-            _raw(c)
-            c = b","
-            _val(x)
-        if c == b"[":
-            _raw(c)
-        _raw(b"]")
+        _list(v)
     elif t is dict:
-        # its keys in sorted order (the same on both runtimes), one at a time: the next is the
-        # least key above the last written (no sorted list, no pairs; a dict here has a few keys)
-        c = 123   # "{", then ","
-        last = None
-        for _i in range(len(v)):
-            k = None
-            for x in v:
-                if (last is None or x > last) and (k is None or x < k):
-                    k = x
-            _str(k, c, 58)
-            c = 44
-            _val(v[k])
-            last = k
-        if c == 123:
-            _raw(b"{")
-        _raw(b"}")
+        _dict(v)
     elif t is float:
         _raw(json.dumps(v).encode())
     else:
         raise TypeError("cannot encode %r as JSON" % (t,))
+
+
+def _list(v):
+    c = b"["
+    for x in v:
+        _raw(c)
+        c = b","
+        _val(x)
+    if c == b"[":
+        _raw(c)
+    _raw(b"]")
+
+
+def _dict(d):
+    """Write dict d as a JSON object, its keys in sorted order (the same on both runtimes), one
+    key at a time: the next is the least key above the last written (no sorted list, no pairs;
+    a dict here has a few keys)."""
+    c = 123   # "{", then ","
+    last = None
+    for _i in range(len(d)):
+        k = None
+        for x in d:
+            if (last is None or x > last) and (k is None or x < k):
+                k = x
+        _str(k, c, 58)
+        c = 44
+        _val(d[k])
+        last = k
+    if c == 123:
+        _raw(b"{")
+    _raw(b"}")
 
 
 def _obj(t, c=123):
@@ -296,13 +310,6 @@ def _take(view=False):
     _n = _o
     _b = None    # no reference kept to the caller's buffer (Link._built's one-off buffer)
     return b if view else bytes(b)
-
-
-def begin(buf=None):
-    """Start an object written field by field: begin(), field(..)..., end() -> bytes. For a
-    payload with a few computed strings (HA discovery): no pairs and no joined str are built.
-    buf: where it is written (see _start)."""
-    _start(buf, 0, 0)
 
 
 def field(k, v, more=None, last=None):
@@ -364,7 +371,7 @@ def end(depth=1):
 
 def _head(unit, seq, buf, o, m):
     """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry, in buf[o:m]."""
-    _start(buf, o, m)
+    begin(buf, o, m)
     _raw(b'{"unit":')
     _str(unit)
     _raw(b',"seq":')
@@ -439,7 +446,7 @@ def telemetry(unit, last_seq, tseq, pairs, groups=(), buf=None):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
     event and does not advance seq), tseq = telemetry counter since boot, then the fields, then
     each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object ,"name":{"k1":v1,...}
-    (no pair per field). buf: where it is built (see _start); ValueError when it does not fit."""
+    (no pair per field). buf: where it is built (see begin); ValueError when it does not fit."""
     global _n
     _head(unit, last_seq, buf, 0, 0)
     _raw(b',"tseq":')
