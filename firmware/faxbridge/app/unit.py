@@ -255,13 +255,17 @@ class Unit:
         """The outcome of the line ln (core/cafis/line.py) just finished: its verdict, or
         cmd/error. The UART cannot be held off: when the outbox is full the answer is dropped
         and logged (an exception here would restart the unit)."""
-        from faxbridge.core.mqtt.outbox import OutboxFull
         try:
             if ln.who is None:
                 self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", ln.where, ln.why))
             else:
                 self.telegram(ln.data, ln.who, ln.where, "uart", None, ln.k)
-        except OutboxFull as e:
+        except Exception as e:
+            # OutboxFull imported here, on the refusal alone: a function's `from .. import`
+            # allocates (32 B, 64-bit unix port), and a telegram takes none
+            from faxbridge.core.mqtt.outbox import OutboxFull
+            if not isinstance(e, OutboxFull):
+                raise
             log("uart telegram: %s not sent (%s)" % ("verdict" if ln.who else "cmd/error", e))
 
     # ---- periodic
