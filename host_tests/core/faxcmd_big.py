@@ -107,7 +107,7 @@ def _measured_run(folder, gc):
     p, spool, size = run(folder, measure)
     job, number, kinds = p.end()
     assert job == "J256" and number == "0312345678" and kinds == ["pbm"] * PAGES, (job, kinds)
-    return size, len(spool.pages()), worst[0]
+    return size, len(spool.pages), worst[0]
 
 
 def heap_figures(folder):

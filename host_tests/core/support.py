@@ -24,7 +24,7 @@ class NullSink:
     def end_page(self):
         pass
 
-    def abort(self):
+    def clear(self):
         pass
 
 

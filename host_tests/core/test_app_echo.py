@@ -44,9 +44,22 @@ def test_the_oldest_seq_per_topic_is_awaited_and_a_later_echo_confirms_it():
 
 
 def test_the_seq_is_read_in_place_from_any_head():
-    from faxbridge.app.echo import _seq_of
-    assert _seq_of(memoryview(bytearray(b'{"unit":"u\\"seq\\":1","seq":4567,"x":1}'))[0:]) == 4567
-    assert _seq_of(b'{"unit":"u1","seq":0}') == 0
+    """seen() reads the seq in place from the head kept (any bytes-like): awaited seq 0 is
+    confirmed by a head whose seq is found (any value >= 0), never by one without a seq."""
+    def confirms(head):
+        e = _link([])
+        echo.reset(e, 0)
+        echo.expect(e, "cafis/verdict", 0, 0)
+        echo.seen(e, "cafis/verdict", head)
+        return echo_waiting(e) == ["availability"]
+    e = _link([])
+    echo.reset(e, 0)
+    echo.expect(e, "cafis/verdict", 4567, 0)
+    echo.seen(e, "cafis/verdict", memoryview(bytearray(b'{"unit":"u\\"seq\\":1","seq":4566,"x":1}'))[0:])
+    assert echo_waiting(e) == ["cafis/verdict", "availability"]    # the quoted "seq" is not it
+    echo.seen(e, "cafis/verdict", memoryview(bytearray(b'{"unit":"u\\"seq\\":1","seq":4567,"x":1}'))[0:])
+    assert echo_waiting(e) == ["availability"]
+    assert confirms(b'{"unit":"u1","seq":0}')
     for head in (b"", b'"seq"', b'{"unit":"u1","seq":', b'{"unit":"u1","seq":x}', b'{"seq" :5}',
                  b'{"unit":"u1","se'):
-        assert _seq_of(head) is None, head
+        assert not confirms(head), head

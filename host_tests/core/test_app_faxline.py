@@ -6,7 +6,7 @@ import asyncio
 from support import fields as as_dict, tmpdir
 
 from faxbridge.app import config
-from faxbridge.app.faxline import FaxLine, clean
+from faxbridge.app.faxline import FaxLine
 
 if not hasattr(asyncio, "sleep_ms"):           # CPython: MicroPython's asyncio names
     asyncio.sleep_ms = lambda ms: asyncio.sleep(ms / 1000)
@@ -18,6 +18,10 @@ class Port:
         self.line = line
         self.toggles = []
         self.modem = modem
+
+    def time(self):
+        """The wall clock (FaxLine reads the unit's port.time())."""
+        return 1700000000
 
     def modem_reset_line(self, on):
         if self.line:
@@ -80,9 +84,6 @@ class Unit:
     def mono(self):
         self.t += self.step
         return self.t
-
-    def now(self):
-        return 1700000000
 
     def save_state(self, force=True):
         self.saved += 1
@@ -369,9 +370,18 @@ def test_without_a_modem_waiting_jobs_fail_at_once_and_after_each_wake():
     assert u.jobs.calls[0][2].startswith("modem cannot be opened:")
 
 
-def test_clean_makes_a_printable_bounded_reason():
-    assert clean("a\x00b\r\xe9c") == "a?b??c"
-    assert len(clean("x" * 500)) == 120
+def test_a_driver_errors_reason_is_printable_and_bounded():
+    """The feed guard's reason: printable ASCII (anything else "?"), the exception's text cut
+    at 120 characters."""
+    for text, want in (("a\x00b\r\xe9c", "a?b??c"), ("x" * 500, "x" * 108)):
+        u, f, m = _in_a_call()
+
+        def feed(data, now):
+            raise ValueError(text)
+        m.feed = feed
+        f.feed(b"\r\nOK\r\n")
+        assert u.jobs.calls == [("end", "J1", 205001, [("reason", "driver error: ValueError: " + want)], 0)], \
+            u.jobs.calls
 
 
 class _Clock(Unit):

@@ -4,7 +4,8 @@ import gc
 import os
 
 from support import fields, fragment, tmpdir
-from faxbridge.app.jobs import DUPLICATE, JobStore, Jobs
+from faxbridge.app.jobs import JobStore
+from faxbridge.core.fax.job import DUPLICATE, Jobs
 
 T = 1790000000.0
 

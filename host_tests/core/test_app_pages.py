@@ -69,7 +69,8 @@ def _count(data, kind):
 
 
 def test_max_rows_is_b4_at_fine_resolution():
-    assert pages.MAX_ROWS == 2802        # 364 mm at 7.7 lines/mm (T.4), LN=1 (B4)
+    from faxbridge.core.fax import params   # the bound app/pages.py checks
+    assert params.PAGE_LINES[1][1] == 2802   # 364 mm at 7.7 lines/mm (T.4), LN=1 (B4)
 
 
 def test_a_page_taller_than_b4_fine_is_refused():

@@ -23,7 +23,7 @@ def test_pages_land_in_files_whatever_the_write_sizes():
     s.end_page()
     s.begin_page(2, "pbmz")
     s.end_page()                      # an empty page is a file too
-    assert s.pages() == [("text", d + "/p0.text"), ("pbm", d + "/p1.pbm"), ("pbmz", d + "/p2.pbmz")]
+    assert s.pages == [("text", d + "/p0.text"), ("pbm", d + "/p1.pbm"), ("pbmz", d + "/p2.pbmz")]
     assert _read(d + "/p0.text") == b"abcdefgh" + b"ijklmnopqrstuvwxyz" * 3 + b"23456789"
     assert _read(d + "/p1.pbm") == bytes(range(256)) * 3
     assert _read(d + "/p2.pbmz") == b""
@@ -40,10 +40,10 @@ def test_a_fresh_spool_clears_what_a_crash_left():
             f.write(b"x")
     assert os.listdir(d)
     s2 = Spool(d + "/")
-    assert os.listdir(d) == [] and s2.pages() == []
+    assert os.listdir(d) == [] and s2.pages == []
 
 
-def test_abort_and_clear_remove_every_page():
+def test_clear_mid_page_and_after_a_page_removes_every_page():
     d = tmpdir("spool")
     s = Spool(d)
     s.begin_page(0, "text")
@@ -51,14 +51,14 @@ def test_abort_and_clear_remove_every_page():
     s.end_page()
     s.begin_page(1, "text")
     s.write(b"two")
-    s.abort()                         # a refused command: nothing of it stays
-    assert os.listdir(d) == [] and s.pages() == []
+    s.clear()                         # mid-page (the parser's abort): nothing of it stays
+    assert os.listdir(d) == [] and s.pages == []
     s.begin_page(0, "text")
     s.write(b"again")
     s.end_page()
-    assert s.pages() == [("text", d + "/p0.text")] and _read(d + "/p0.text") == b"again"
+    assert s.pages == [("text", d + "/p0.text")] and _read(d + "/p0.text") == b"again"
     s.clear()
-    assert os.listdir(d) == [] and s.pages() == []
+    assert os.listdir(d) == [] and s.pages == []
 
 
 def test_the_folder_is_made():
@@ -73,13 +73,13 @@ def test_parser_into_spool():
     p = faxcmd.Parser(s)
     p.feed(b'{"job":"J1","number":"1","pages":[{"text":"hello "}, {"text":"\\u00e9"}]}')
     assert p.end() == ("J1", "1", ["text", "text"])
-    assert [_read(path) for _, path in s.pages()] == [b"hello ", "\u00e9".encode()]
+    assert [_read(path) for _, path in s.pages] == [b"hello ", "\u00e9".encode()]
     s.clear()
     p = faxcmd.Parser(s)
     e = raises(commands.CommandError, p.feed,
                b'{"job":"J1","number":"1","pages":[{"text":"kept until"}, {"pbm":"aGVsbG8="}]}')
     assert e.reason == commands.BAD_FIELD and "not a PBM" in e.detail
-    assert os.listdir(d) == [] and s.pages() == []
+    assert os.listdir(d) == [] and s.pages == []
 
 
 def test_clearing_many_leftovers_needs_no_block_of_2_kb():
@@ -104,7 +104,7 @@ def test_clearing_many_leftovers_needs_no_block_of_2_kb():
     finally:
         keep = None
         gc.collect()
-    assert keep is None and os.listdir(d) == [] and s.pages() == []
+    assert keep is None and os.listdir(d) == [] and s.pages == []
 
 
 def test_clear_walks_the_folder_only_after_a_page_was_begun():
@@ -132,6 +132,6 @@ def test_clear_walks_the_folder_only_after_a_page_was_begun():
         store.empty = real
     assert calls == [d]
     s.clear()                         # walked again: every file goes
-    assert os.listdir(d) == [] and s.pages() == []
+    assert os.listdir(d) == [] and s.pages == []
     s.clear()
     assert os.listdir(d) == []

@@ -53,7 +53,7 @@ def test_one_set_of_limits():
 
 
 def test_cancel():
-    assert C.parse_cancel(memoryview(b'{"job":"J1"}')).job == "J1"
+    assert C.parse_cancel(memoryview(b'{"job":"J1"}')) == ("cancel", "J1")
     assert _err(C.parse_cancel, b'{"job":""}').reason == C.BAD_FIELD
     assert _err(C.parse_cancel, b'{"job":"J1;"}').reason == C.BAD_FIELD
     assert _err(C.parse_cancel, b"{}").reason == C.MISSING
@@ -66,8 +66,8 @@ def test_cancel():
 
 def test_telegram():
     t = C.parse_telegram(memoryview(b"\x0e\x30\x0f" * 30), "terminal", "R9")
-    assert t.data == b"\x0e\x30\x0f" * 30 and t.sender == "terminal" and t.ref == "R9"
-    assert isinstance(t.data, bytes)
+    assert t == ("telegram", b"\x0e\x30\x0f" * 30, "terminal", "R9")
+    assert isinstance(t[1], bytes)     # copied out of the receive buffer
 
 
 def _fax_number(number):
@@ -92,7 +92,7 @@ def test_number_and_job_checks():
     for bad in ("1;ATH", "x", "", "1" * (C.MAX_NUMBER + 1), "12\r", 5, "--"):
         assert _fax_number(bad).reason == C.BAD_FIELD, bad
     assert _fax_number(None).reason == C.MISSING
-    assert C.parse_cancel(b'{"job":"a.B_c:1-"}').job == "a.B_c:1-"
-    assert C.parse_cancel(b'{"job":"' + b"a" * C.MAX_JOB + b'"}').job == "a" * C.MAX_JOB
+    assert C.parse_cancel(b'{"job":"a.B_c:1-"}')[1] == "a.B_c:1-"
+    assert C.parse_cancel(b'{"job":"' + b"a" * C.MAX_JOB + b'"}')[1] == "a" * C.MAX_JOB
     assert _err(C.parse_cancel, b'{"job":"' + b"a" * (C.MAX_JOB + 1) + b'"}').reason == C.BAD_FIELD
     assert _err(C.parse_cancel, b'{"job":5}').reason == C.BAD_FIELD

@@ -35,7 +35,7 @@ class ListSink:
         assert self.open
         self.open = False
 
-    def abort(self):
+    def clear(self):
         self.pages = []
         self.open = False
         self.aborted += 1

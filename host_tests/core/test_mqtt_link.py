@@ -33,11 +33,11 @@ def _link(capacity=32768, seen=True, verify=False, **kw):
 
     def handle(cmd):
         got.append(cmd)
-        if isinstance(cmd, commands.Telegram):
-            ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
-        elif cmd.job == "boom":
+        if cmd[0] == "telegram":
+            ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd[3], "accept", None, "r"))
+        elif cmd[1] == "boom":
             raise ValueError("handler bug")
-        elif cmd.job == "oom":
+        elif cmd[1] == "oom":
             raise MemoryError("memory allocation failed, allocating 752 bytes")
     ln.on_command = handle
     _up(ln)
@@ -111,7 +111,7 @@ def test_telegram_answered_then_acknowledged_with_the_senders_ref():
     ln, got = _link()
     out = _pub(ln, "cmd/telegram/terminal/R7", b"\x0e\x30\x0f", pid=9)
     assert out == [_puback(9)]
-    assert (got[0].data, got[0].sender, got[0].ref) == (b"\x0e\x30\x0f", "terminal", "R7")
+    assert got[0] == ("telegram", b"\x0e\x30\x0f", "terminal", "R7")
     ev = _events(ln)
     assert [(c, s, e["ref"]) for c, s, e in ev] == [(contract.ANSWER, "cafis/verdict", "R7")]
 
@@ -332,10 +332,10 @@ def test_commands_are_kept_in_the_socket_buffer_at_any_read_split():
     for sizes in ((2048,), (1,), (7, 2048, 100), (1000, 13, 2048, 2048, 5), (4096,)):
         del got[:]
         _read_like_the_link(ln, stream, sizes)
-        tel = [c for c in got if isinstance(c, commands.Telegram)]
-        assert [bytes(c.data) for c in tel] == sent, (sizes, [len(c.data) for c in tel])
-        assert [c.ref for c in tel] == ["T%d" % i for i in range(len(lens))]
-        assert got[-1].job == "J9" and ln.keep == 0
+        tel = [c for c in got if c[0] == "telegram"]
+        assert [bytes(c[1]) for c in tel] == sent, (sizes, [len(c[1]) for c in tel])
+        assert [c[3] for c in tel] == ["T%d" % i for i in range(len(lens))]
+        assert got[-1] == ("cancel", "J9") and ln.keep == 0
         acks = [p for p in packets(wire(ln.session, ln.outbox)) if p[0] == PUBACK]
         assert len(acks) == len(lens) + 1
         ln.seen = None
@@ -357,7 +357,7 @@ def test_an_echo_head_is_kept_in_the_socket_buffer_across_reads():
     stream += encode_publish(R + "cmd/telegram/center/E1", b"t" * 1800, 1, False, False, 5)
     _read_like_the_link(ln, stream, (1900, 3, 2048, 50))
     assert echo_waiting(ln) == []
-    assert [bytes(c.data) for c in got] == [b"t" * 1800] and ln.keep == 0
+    assert [bytes(c[1]) for c in got] == [b"t" * 1800] and ln.keep == 0
 
 
 def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
@@ -376,7 +376,7 @@ def test_an_echo_head_that_ends_a_full_read_leaves_the_next_read_room():
     stream = first + pkt + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
     assert len(first) + head + 100 == 2048
     _read_like_the_link(ln, stream, (2048,))
-    assert echo_waiting(ln) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+    assert echo_waiting(ln) == [] and [bytes(c[1])[:1] for c in got] == [b"f", b"g"]
 
 
 def test_an_empty_echo_is_not_read_as_the_payload_before_it():
@@ -422,7 +422,7 @@ def _accepting_link(tag):
               seen=Seen(d + "/seen", 64))
 
     def handle(cmd):
-        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd.ref, "accept", None, "r"))
+        ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(cmd[3], "accept", None, "r"))
     ln.on_command = handle
     return ln
 
@@ -536,7 +536,7 @@ def test_an_echo_head_near_the_end_of_a_read_leaves_the_next_reads_room():
     stream = first + pkt + encode_publish(R + "cmd/telegram/center/F2", b"g" * 30, 1, False, False, 2)
     assert len(first) + head + 100 == 2047
     reads = _read_like_the_link(ln, stream, (2048,))
-    assert echo_waiting(ln) == [] and [bytes(c.data)[:1] for c in got] == [b"f", b"g"]
+    assert echo_waiting(ln) == [] and [bytes(c[1])[:1] for c in got] == [b"f", b"g"]
     assert reads <= 3, reads
 
 

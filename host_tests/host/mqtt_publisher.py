@@ -47,15 +47,15 @@ def obj(*pairs):
 
 
 def on_command(cmd):
-    if isinstance(cmd, commands.Fax):
-        out("C", obj(("cmd", "fax"), ("job", cmd.job), ("number", cmd.number),
-                     ("pages", [k for k, _d in cmd.pages])))
-    elif isinstance(cmd, commands.Cancel):
-        if cmd.job == "unknown":
-            raise commands.CommandError(commands.REJECTED, "no such job", cmd.job)
-        out("C", obj(("cmd", "cancel"), ("job", cmd.job)))
+    if cmd[0] == "fax":      # ("fax", job, number, pages, digest): core/mqtt/commands.py
+        out("C", obj(("cmd", "fax"), ("job", cmd[1]), ("number", cmd[2]),
+                     ("pages", [k for k, _d in cmd[3]])))
+    elif cmd[0] == "cancel":
+        if cmd[1] == "unknown":
+            raise commands.CommandError(commands.REJECTED, "no such job", cmd[1])
+        out("C", obj(("cmd", "cancel"), ("job", cmd[1])))
     else:
-        out("C", obj(("cmd", "telegram"), ("sender", cmd.sender), ("data", cmd.data)))
+        out("C", obj(("cmd", "telegram"), ("sender", cmd[2]), ("data", cmd[1])))
 
 
 async def main(o):

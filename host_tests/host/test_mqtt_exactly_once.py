@@ -63,9 +63,9 @@ def _nseq(c):
 def _answer(lt):
     def on_command(cmd):
         lt.commands.append(cmd)
-        if isinstance(cmd, commands.Telegram):
+        if cmd[0] == "telegram":
             lt.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(
-                cmd.ref, "accept", None, "test", None, bytes(cmd.data[:8]).decode()))
+                cmd[3], "accept", None, "test", None, bytes(cmd[1][:8]).decode()))
     return on_command
 
 
@@ -249,8 +249,7 @@ def test_a_256_kb_fax_passes_the_2_kb_buffer(tmp_path):
     lt = LinkThread("u1", "127.0.0.1", b.port, rx_buffer=2048, spool=Spool(str(tmp_path / "spool")))
 
     def take(cmd):
-        cmd.pages = [(k, open(p, "rb").read()) for k, p in cmd.pages]
-        lt.commands.append(cmd)
+        lt.commands.append(cmd[:3] + ([(k, open(p, "rb").read()) for k, p in cmd[3]],) + cmd[4:])
     lt.link.on_command = take
     try:
         wait_for(lambda: lt.link.state() == "up", what="link up")
@@ -263,7 +262,7 @@ def test_a_256_kb_fax_passes_the_2_kb_buffer(tmp_path):
         c.publish("faxbridge/u1/cmd/fax", payload)
         wait_for(lambda: lt.commands, 20, "the fax command")
         fax = lt.commands[0]
-        assert fax.job == "BIG" and fax.pages == [("pbm", p) for p in pbms]
+        assert fax[:2] == ("fax", "BIG") and fax[3] == [("pbm", p) for p in pbms]
         c.publish("faxbridge/u1/cmd/fax", payload + b" ")
         wait_for(lambda: c.events("cmd/error"), what="too_large")
         e = c.events("cmd/error")[0][1]

@@ -126,6 +126,8 @@ def install():
         if f is not None:
             setattr(inbox.Inbox, name, _transient("Inbox." + name, f))
     from faxbridge.app import jobs as appjobs
+    from faxbridge.app import store as appstore
+    from faxbridge.core.fax import job as cjob
     from faxbridge.app import pages
     from faxbridge.core.fax.job import Jobs as CJobs
     from faxbridge.core.mqtt import contract, faxcmd
@@ -161,8 +163,8 @@ def install():
     from faxbridge.app import clock
     from faxbridge.core.fax import quota
     # unit.py imports these where the Unit is built: hooked in their own modules
-    for mod, name in ((quota, "Quota"), (clock, "Monotonic"), (appjobs, "JobStore"), (appjobs, "Jobs"),
-                      (um.store, "load_json")):
+    for mod, name in ((quota, "Quota"), (clock, "Monotonic"), (appjobs, "JobStore"), (cjob, "Jobs"),
+                      (appstore, "load_json")):
         setattr(mod, name, _step(name, getattr(mod, name)))
     deepcheck.load_registry = _step("load_registry", deepcheck.load_registry)
     config.driver = _step("config.driver", config.driver)
@@ -172,8 +174,7 @@ def install():
                       (spool, "Spool"), (session, "Session"), (outbox, "Outbox"), (checks, "Checker"),
                       (class2, "Class2")):
         setattr(mod, name, _step(name, getattr(mod, name)))
-    from faxbridge.core.fax.job import Jobs
-    Jobs.recover = _step("Jobs.recover", Jobs.recover)
+    CJobs.recover = _step("Jobs.recover", CJobs.recover)   # the class (the module's Jobs is hooked above)
     um.Unit.telegram = _transient("Unit.telegram", um.Unit.telegram)
     um.Unit._on_command = _transient("Unit._on_command", um.Unit._on_command)
     # coroutine frames: calling an async function allocates its whole frame (the generator and

@@ -95,7 +95,7 @@ def _recover(_):
     from faxbridge.app import config
     u = U["unit"]
     config.slim(u.cfg)      # as Unit.run: the boot-only sections freed before the recovery
-    u.jobs.recover(u.now())
+    u.jobs.recover(u.port.time())
 
 
 # ---- the scenario on that unit
@@ -233,7 +233,7 @@ def _cmd_answered(_):
     job = u.jobs.find("big")
     assert job is not None and job["state"] == "queued", job
     _ack(u.link, _NOW)
-    print("w32: cmd/fax %d pages accepted; spool left %d" % (job["n"], len(u.link.spool.pages())))
+    print("w32: cmd/fax %d pages accepted; spool left %d" % (job["n"], len(u.link.spool.pages)))
 
 
 _OK = b"\r\nOK\r\n"
@@ -305,11 +305,11 @@ class _Modem:
             return
         m.poll(now)
         if fl.active is None and m.ready():
-            job = u.jobs.next_due(u.now())
+            job = u.jobs.next_due(u.port.time())
             if job is not None:
                 self.last = job["n"]
                 fl.active = job
-                u.jobs.start_call(job, u.now())
+                u.jobs.start_call(job, u.port.time())
                 m.send(job["dial"], fl.open_page, now)
         o = None
         for _ in range(4):
@@ -385,12 +385,12 @@ def _job(i):
     sp.begin_page(0, "text")
     sp.write(("job %d" % i).encode())
     sp.end_page()
-    assert u.jobs.submit(jid, "5550199", sp.pages(), i, u.now()) is None
+    assert u.jobs.submit(jid, "5550199", sp.pages, i, u.port.time()) is None
     sp.clear()
-    job = u.jobs.next_due(u.now())
+    job = u.jobs.next_due(u.port.time())
     assert job is not None and job["id"] == jid, job
-    u.jobs.start_call(job, u.now())
-    u.jobs.end_call(job, 263, (("reason", "busy"),), 0, u.now())
+    u.jobs.start_call(job, u.port.time())
+    u.jobs.end_call(job, 263, (("reason", "busy"),), 0, u.port.time())
     assert not u.jobs.jobs, u.jobs.jobs
     if i % 8 == 7:
         _ack(u.link, _NOW)

@@ -59,8 +59,24 @@ def seen(ln, sfx, b):
         if b == contract.ONLINE:
             p[i] = -1
         return
-    seq = _seq_of(b)
-    if seq is not None and seq >= p[i]:
+    # the seq of one of our own event payloads ({"unit":"..","seq":N,...}), read in place (b:
+    # the head kept in the socket buffer, any bytes-like): nothing is copied
+    n = len(b)
+    j = 0
+    while j + 6 <= n:          # '"seq":' (34 115 101 113 34 58)
+        if (b[j] == 34 and b[j + 1] == 115 and b[j + 2] == 101 and b[j + 3] == 113
+                and b[j + 4] == 34 and b[j + 5] == 58):
+            break
+        j += 1
+    else:
+        return
+    j += 6
+    v = 0
+    k = j
+    while k < n and 48 <= b[k] <= 57:
+        v = v * 10 + b[k] - 48
+        k += 1
+    if k > j and v >= p[i]:
         p[i] = -1
 
 
@@ -74,24 +90,3 @@ def check(ln, now):
             ln._error("broker never delivered %s%s (seq %d) back within %d ms: publish (or"
                       " read-back) denied by its ACL?" % (str(ln.root, "utf-8"), _TOPICS[i >> 1], seq,
                                                          ln.verify))
-
-
-def _seq_of(b):
-    """The seq of one of our own event payloads ({"unit":"..","seq":N,...}) or None. Read in
-    place (b: the head kept in the socket buffer, any bytes-like): nothing is copied."""
-    n = len(b)
-    i = 0
-    while i + 6 <= n:          # '"seq":' (34 115 101 113 34 58)
-        if (b[i] == 34 and b[i + 1] == 115 and b[i + 2] == 101 and b[i + 3] == 113
-                and b[i + 4] == 34 and b[i + 5] == 58):
-            break
-        i += 1
-    else:
-        return None
-    i += 6
-    v = 0
-    j = i
-    while j < n and 48 <= b[j] <= 57:
-        v = v * 10 + b[j] - 48
-        j += 1
-    return v if j > i else None

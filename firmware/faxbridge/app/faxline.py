@@ -1,8 +1,8 @@
 """The modem task: the unit's one Class 2 driver (core/fax/class2.py) between the modem's
 UART and the fax jobs (docs/unit.md "Modem").
 
-FaxLine(unit) reads the unit's public parts: cfg, port, flash, jobs, link, counters, mono(),
-now(), save_state(), next_rx_id(). The driver is built once, with the unit, and its
+FaxLine(unit) reads the unit's public parts: cfg, port (port.time(): the wall clock), flash, jobs,
+link, counters, mono(), save_state(), next_rx_id(). The driver is built once, with the unit, and its
 configuration is kept once, in the driver (driver.cfg): the dial policy and the station id are
 read from there.
 """
@@ -10,9 +10,10 @@ import asyncio
 
 from micropython import const
 
-from faxbridge.app import pages, rx
+from faxbridge.app import rx
 from faxbridge.app.unit import log
-from faxbridge.core.fax import dial, evidence
+
+# (pages, dial and evidence are imported in the methods that use them: module names fewer)
 
 _TICK_MS = const(50)     # the modem loop's deadline resolution (driver timeouts are seconds)
 
@@ -33,10 +34,12 @@ class FaxLine:
 
     # ---- what the jobs ask (core/fax/job.Jobs's check_number, check_page)
     def check_number(self, number):
+        from faxbridge.core.fax import dial
         c = self.driver.cfg
         return dial.check(number, c["deny"], c["allow"], c["max_len"], c["outside_prefixes"], c["country"])
 
     def check_page(self, kind, path):
+        from faxbridge.app import pages
         return pages.count(kind, path, self.driver.cfg["station_id"])
 
     def cancel(self, job_id):
@@ -54,6 +57,7 @@ class FaxLine:
             return None
         c = self.driver.cfg
         if self._page is None:      # one source for all the call's pages (docs/unit.md)
+            from faxbridge.app import pages
             self._page = pages.FilePage(c["max_rate"])
         return self._page.open(p[0], p[1], p[2], c["max_rate"], c["scan_time"], c["station_id"],
                                job["created"])
@@ -127,10 +131,10 @@ class FaxLine:
                 unready = now
                 u.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (wait_s, m.state_name()))
             if self.active is None and m.ready():
-                job = u.jobs.next_due(u.now())
+                job = u.jobs.next_due(u.port.time())
                 if job is not None:
                     self.active = job
-                    u.jobs.start_call(job, u.now())
+                    u.jobs.start_call(job, u.port.time())
                     m.send(job["dial"], self.open_page, now)
             while True:
                 out = m.next_output(now)
@@ -203,7 +207,9 @@ class FaxLine:
             return
         except Exception as e:
             import sys
-            why = "driver error: %s" % clean("%s: %s" % (type(e).__name__, e))
+            # the reason: printable ASCII, at most 120 characters (a log line, a job's reason)
+            t = "%s: %s" % (type(e).__name__, e)
+            why = "driver error: " + "".join(ch if " " <= ch <= "~" else "?" for ch in t[:120])
             code = -3 if isinstance(e, MemoryError) else 205001
             log("modem:", why)
             if hasattr(sys, "print_exception"):
@@ -211,7 +217,7 @@ class FaxLine:
         job = self.active
         self.active = None
         if job is not None:
-            u.jobs.end_call(job, code, [("reason", why)], job.get("confirmed", 0), u.now())
+            u.jobs.end_call(job, code, [("reason", why)], job.get("confirmed", 0), u.port.time())
             u.save_state(False)
         self._drop_page()
         if self.rx is not None:
@@ -237,7 +243,8 @@ class FaxLine:
                 if tx and self.active is not None:
                     job = self.active
                     self.active = None
-                    u.jobs.end_call(job, info["code"], evidence.evidence(info), info.get("pages", 0), u.now())
+                    from faxbridge.core.fax.evidence import evidence
+                    u.jobs.end_call(job, info["code"], evidence(info), info.get("pages", 0), u.port.time())
                     u.save_state(False)     # the quota, when the call charged it
                 elif info.get("dir") == "rx":
                     sink = self.rx
@@ -249,10 +256,3 @@ class FaxLine:
             elif kind == "ring":
                 log("modem: RING", info.get("count"))
 
-
-def clean(text):
-    """Text for a log line or a job's reason: printable ASCII, at most 120 characters."""
-    out = []
-    for ch in text[:120]:
-        out.append(ch if " " <= ch <= "~" else "?")
-    return "".join(out)

@@ -270,19 +270,51 @@ class Inbox:
                 sn.sync()
 
     def _answer(self, k, sn, pid, crc):
-        """Run the command (or word its refusal) and record it as answered: True, or False
-        when the outbox had no room (held)."""
+        """Parse the command, hand it to the application (link.on_command) and record it as
+        answered: True, or False when the outbox had no room (held). Its refusal (a
+        CommandError from the parse or the handler, or an unexpected exception worded by
+        _failed) goes to cmd/error."""
         err = self._err
         cmd = None
         if err is None:
             try:
-                cmd = self._parse(k)
+                kind, sender, ref = self._route
+                if k == _FAX:
+                    fp = self._fp
+                    self._fp = None
+                    try:
+                        job, number, _kinds = fp.end()
+                    except commands.CommandError:
+                        self.spool.clear()
+                        raise
+                    cmd = ("fax", job, number, self.spool.pages, fp.digest)   # (commands.py)
+                elif kind == "cancel":
+                    cmd = commands.parse_cancel(self._kept())
+                else:
+                    cmd = commands.parse_telegram(self._kept(), sender, ref)
             except commands.CommandError as e:
                 err = e
             except Exception as e:
                 err = _failed(e)
         if cmd is not None:
-            err = self._run(cmd)
+            # the handler: None (answered, or nothing to say), a CommandError for cmd/error,
+            # or False when the outbox refused the answer
+            h = self.on_command
+            jr = None if cmd[0] == "telegram" else cmd[1]   # the job, the ref of a refusal
+            if h is None:
+                err = commands.CommandError(commands.BUSY, "the unit takes no commands yet", jr)
+            else:
+                self.ans = 1
+                try:
+                    h(cmd)
+                except commands.CommandError as e:
+                    err = e
+                except outbox.OutboxFull:
+                    err = None if self.ans == 2 else False
+                except Exception as e:  # the application's handler failed: report, never crash
+                    err = _failed(e, jr)
+                finally:
+                    self.ans = 0
             if k == _FAX:
                 self.spool.clear()   # what the job did not take (all of it, if refused)
             if err is False:   # the outbox refused the answer after all: hold
@@ -304,46 +336,11 @@ class Inbox:
             sn.add(pid, crc, self._rk)
         return True
 
-    def _parse(self, k):
-        kind, sender, ref = self._route
-        if k == _FAX:
-            fp = self._fp
-            self._fp = None
-            try:
-                job, number, _kinds = fp.end()
-            except commands.CommandError:
-                self.spool.clear()
-                raise
-            return commands.Fax(job, number, self.spool.pages(), fp.digest)
-        mv = self._kept()
-        if kind == "cancel":
-            return commands.parse_cancel(mv)
-        return commands.parse_telegram(mv, sender, ref)
-
     def _kept(self):
         """The body kept by _keep (a memoryview)."""
         if self._body is not None:
             return self._body
         return self.mv[self._p:self._p + self._n]
-
-    def _run(self, cmd):
-        """Hand a command to the application -> None (answered or nothing to say), a
-        CommandError for cmd/error, or False when the outbox refused the answer."""
-        h = self.on_command
-        if h is None:
-            return commands.CommandError(commands.BUSY, "the unit takes no commands yet", getattr(cmd, "job", None))
-        self.ans = 1
-        try:
-            h(cmd)
-        except commands.CommandError as e:
-            return e
-        except outbox.OutboxFull:
-            return None if self.ans == 2 else False
-        except Exception as e:  # the application's handler failed: report, never crash
-            return _failed(e, getattr(cmd, "job", None))
-        finally:
-            self.ans = 0
-        return None
 
 
 def _failed(e, ref=None):

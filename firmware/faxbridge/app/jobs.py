@@ -1,6 +1,7 @@
 """Fax jobs on flash: the store of the job lifecycle (core/fax/job.py; docs/unit.md).
 
-The unit's Jobs is the core lifecycle; this module gives it its store. Layout under the folder:
+The unit's Jobs is the core lifecycle (core/fax/job.py, imported from there); this module
+gives it its store. Layout under the folder:
   <id>.job      the job record: a head line ("d51 51 1": O open, d finished, D finished and
                 said; fin, seq, documents), then the record as JSON, written atomically; the
                 head is what a boot reads of a finished record
@@ -15,12 +16,9 @@ over <id>.job. Records are read one at a time (records()); a .tmp left by a cras
 <id>.job.tmp of an older firmware) is promoted when complete and alone (no <id>.job beside
 it), else deleted, after the walk.
 """
-import json
-
 from micropython import const
 
 from faxbridge.app import store
-from faxbridge.core.fax.job import DUPLICATE, Jobs  # noqa: F401  (the unit's API)
 from faxbridge.core.fax.jobtab import valid_id
 
 _SLOT = const(48)   # fin 4, documents 1, reported 1, id length 1, id up to 40 (commands.MAX_JOB)
@@ -58,6 +56,7 @@ class JobStore:
     def save(self, rec):
         """The record to the one .tmp, renamed over <id>.job: its head line first, then its
         JSON, each streamed (json.dump writes a number with no allocation: no line built)."""
+        import json
         with open(self.tmp, "w") as f:
             f.write("O" if rec.get("state") != "done" else "D" if rec.get("rep") == rec.get(
                 "rev") else "d")
@@ -78,7 +77,9 @@ class JobStore:
     def _read(self, path, h=None):
         """The record at path, whole (JSON), or None. Given the dict h, a finished record with
         a head line is read as its head alone, into h: state, fin, seq, rev, rep (equal when
-        said), docs (its JSON not parsed)."""
+        said), docs (its JSON not parsed). A record read whole must be a dict whose id is a
+        job id, state a str, seq and fin (or None) ints in range, kinds a list of at most
+        _DOCS: anything else is corrupt (passed over)."""
         try:
             with open(path, "rb") as f:
                 c = f.read(1)
@@ -106,10 +107,20 @@ class JobStore:
                         h["rev"] = 1
                         h["rep"] = 1 if c == b"D" else 0
                         return h
+                import json
                 rec = json.load(f)
         except (OSError, ValueError):
             return None
-        return rec if _ok(rec) else None
+        if type(rec) is not dict:
+            return None
+        i = rec.get("id")
+        fn = rec.get("fin")
+        s = rec.get("seq", 0)
+        k = rec.get("kinds", ())
+        ok = type(i) is str and valid_id(i) and type(rec.get("state")) is str and \
+            type(s) is int and 0 <= s <= _BIG and (fn is None or type(fn) is int and 0 < fn <= _BIG) \
+            and type(k) in (list, tuple) and len(k) <= _DOCS
+        return rec if ok else None
 
     def adopt(self, job_id, pages):
         """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (store.move)."""
@@ -302,20 +313,6 @@ class JobStore:
                     store.remove(self.folder + name)
             except OSError:
                 pass
-
-
-def _ok(rec):
-    """A record read whole is a dict whose id is a job id, state a str, seq and fin (or None)
-    ints in range, kinds a list of at most _DOCS: anything else is corrupt (passed over)."""
-    if type(rec) is not dict:
-        return False
-    i = rec.get("id")
-    f = rec.get("fin")
-    s = rec.get("seq", 0)
-    k = rec.get("kinds", ())
-    return type(i) is str and valid_id(i) and type(rec.get("state")) is str and \
-        type(s) is int and 0 <= s <= _BIG and (f is None or type(f) is int and 0 < f <= _BIG) \
-        and type(k) in (list, tuple) and len(k) <= _DOCS
 
 
 def _hash(x, i, k):

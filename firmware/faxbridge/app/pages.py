@@ -5,23 +5,20 @@ PBM). A text document may fill several fax pages; a bitmap is one page. The plan
 the list of (document, page in document). A page source reads its file as the modem wants
 data (only one row in RAM) and closes the file at the end of the page.
 
-Bounds (docs/unit.md "Documents"): a bitmap is at most MAX_ROWS rows, the longest page the
-unit can send; a pbmz inflates to no more than its PBM header says (a P4 raster is exactly
+Bounds (docs/unit.md "Documents"): a bitmap is at most params.PAGE_LINES[1][1] rows (2802),
+the longest page the unit can send; a pbmz inflates to no more than its PBM header says (a P4 raster is exactly
 ceil(width / 8) * height bytes), checked while inflating, so a small pbmz cannot expand into a
 huge page (a decompression bomb) before it is refused.
 """
-import time
-
 from micropython import const
 
 from faxbridge.core.fax import params, t4
-from faxbridge.core.mqtt import commands
 
 _WIDTH = const(1728)  # WD=0, A4 (T.4)
 _FINE_LINES = const(1500)  # a bitmap taller than this is sent at 196 dpi, else 98 dpi
 # The longest page: B4 (364 mm, LN=1 in seed 001 Table 5-2) at the fine resolution of T.4
-# (7.7 lines/mm): 2802 scan lines, params.PAGE_LINES. Taller bitmaps are refused, not cut.
-MAX_ROWS = params.PAGE_LINES[1][1]
+# (7.7 lines/mm): 2802 scan lines, params.PAGE_LINES[1][1] (read where it is checked, _rows:
+# no module name of its own). Taller bitmaps are refused, not cut.
 _HEAD_MAX = const(1024)    # bytes of a PBM header (magic, comments, size) inflated from a pbmz
 
 
@@ -58,9 +55,11 @@ def _open(path, kind):
         # bound it): check it first, so a large one is a clear reason, not an out-of-memory
         head = f.read(2)
         f.seek(0)
-        if len(head) == 2 and commands.pbmz_wbits(head) > commands.PBMZ_MAX_WBITS:
+        w = (head[0] >> 4) + 8 if len(head) == 2 else 0   # CINFO + 8 (RFC 1950)
+        from faxbridge.core.mqtt import commands    # pbmz only
+        if w > commands.PBMZ_MAX_WBITS:
             raise ValueError("pbmz declares a %d-byte zlib window, at most %d (compress with wbits=10)"
-                             % (1 << commands.pbmz_wbits(head), 1 << commands.PBMZ_MAX_WBITS))
+                             % (1 << w, 1 << commands.PBMZ_MAX_WBITS))
         import deflate
         return f, _Capped(deflate.DeflateIO(f, deflate.ZLIB))
     except BaseException:
@@ -75,8 +74,9 @@ def _rows(s, rows=None):
         rows = pbm.PbmRows(None, _WIDTH)
     rows.open(s)
     w, h = rows.src_width, rows.src_height
-    if h > MAX_ROWS:
-        raise ValueError("pbm: %d rows, at most %d (B4 at fine resolution)" % (h, MAX_ROWS))
+    m = params.PAGE_LINES[1][1]
+    if h > m:
+        raise ValueError("pbm: %d rows, at most %d (B4 at fine resolution)" % (h, m))
     if isinstance(s, _Capped):
         # P4: the raster exactly; P1: a digit and a separator a pixel, line ends, a final one
         s.left = ((w + 7) >> 3) * h if rows.kind == "P4" else 2 * w * h + 2 * h + 2
@@ -84,15 +84,14 @@ def _rows(s, rows=None):
     return rows
 
 
-# Jobs keep Unix time (the port's clock() is Unix time on every port); a port whose own
-# gmtime() counts from 2000 (the ESP32's) needs the offset back before calling it.
-_EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0
-
-
 def when(t):
     """The text pages' header time of a job made at Unix time t, as bytes (what the renderer
-    draws: no str encoded per page)."""
-    return b"%04d-%02d-%02d %02d:%02d UTC" % time.gmtime(int(t) - _EPOCH)[:5]
+    draws: no str encoded per page). Jobs keep Unix time (the port's clock() is Unix time on
+    every port); a port whose own gmtime() counts from 2000 (the ESP32's) needs the offset
+    back before calling it (a job's text, once: no module names kept for it)."""
+    import time
+    e = 946684800 if time.gmtime(0)[0] == 2000 else 0
+    return b"%04d-%02d-%02d %02d:%02d UTC" % time.gmtime(int(t) - e)[:5]
 
 
 def count(kind, path, station="", fine=True):

@@ -225,7 +225,7 @@ def publish(link, sink, info, log):
     hs = info.get("hangup") or (None, None, None)
     pp = info.get("params")
     if not isinstance(pp, dict):
-        pp = ()     # the dict as it is: written with its keys sorted (contract._dict)
+        pp = ()     # the dict as it is: written with its keys sorted (contract._val)
     fid = sink.fax_id if sink else None
     sizes = sink.sizes if sink else ()
     of = sink.pages if sink else 0

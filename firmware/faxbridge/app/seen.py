@@ -27,7 +27,7 @@ from micropython import const
 
 from faxbridge.app.store import put32, u32
 
-SLOT = const(64)
+_SLOT = const(64)
 _BODY = const(60)
 _GEN = const(58)
 _MAX_KEY = const(_GEN - 12)
@@ -45,17 +45,12 @@ def _h8(crc, pid):
     return v or 1
 
 
-def _put16(b, i, v):
-    b[2 * i] = v >> 8
-    b[2 * i + 1] = v & 0xFF
-
-
 class Seen:
     def __init__(self, path, size=256):
         self.size = size
         self.hold = False         # slots not synced until sync() (app/inbox.py)
         self.dirty = False
-        self.buf = bytearray(SLOT)
+        self.buf = bytearray(_SLOT)
         self.mv = memoryview(self.buf)
         # per slot: the 16-bit hash of its ref key (0: none) at 2 * slot, then the 8-bit hash
         # of its (pid, crc) at 2 * size + slot (DUP and retained commands only: rare, so a
@@ -65,7 +60,7 @@ class Seen:
         self.next = 0     # the slot written next
         self.gen = 0      # the connection answers are given on now (connected())
         try:
-            ok = os.stat(path)[6] == size * SLOT
+            ok = os.stat(path)[6] == size * _SLOT
         except OSError:
             ok = False
         if not ok:
@@ -81,7 +76,9 @@ class Seen:
                 self.hx[2 * size + i] = _h8(u32(b, 7), (b[5] << 8) | b[6])
                 k = b[11]
                 if k:
-                    _put16(self.hx, i, _h16(binascii.crc32(self.mv[12:12 + k])))
+                    h = _h16(binascii.crc32(self.mv[12:12 + k]))
+                    self.hx[2 * i] = h >> 8
+                    self.hx[2 * i + 1] = h & 0xFF
                 if n > self.n:
                     self.n = n
                     best = i
@@ -105,8 +102,8 @@ class Seen:
 
     def _read(self, i):
         """Read slot i into buf; True when it holds a valid record."""
-        self.f.seek(i * SLOT)
-        if self.f.readinto(self.buf) != SLOT or self.buf[0] != 0x53:
+        self.f.seek(i * _SLOT)
+        if self.f.readinto(self.buf) != _SLOT or self.buf[0] != 0x53:
             return False
         return binascii.crc32(self.mv[:_BODY]) == u32(self.buf, _BODY)
 
@@ -154,7 +151,7 @@ class Seen:
     def add(self, pid, crc, key=None):
         """Record an answered command (synced before it returns, unless `hold`)."""
         b = self.buf
-        for i in range(SLOT):
+        for i in range(_SLOT):
             b[i] = 0
         self.n += 1
         b[0] = 0x53
@@ -174,12 +171,14 @@ class Seen:
         i = self.next
         self._write(i)
         self.hx[2 * self.size + i] = _h8(crc, pid)
-        _put16(self.hx, i, _h16(binascii.crc32(key)) if k else 0)
+        h = _h16(binascii.crc32(key)) if k else 0
+        self.hx[2 * i] = h >> 8
+        self.hx[2 * i + 1] = h & 0xFF
         self.next = (i + 1) % self.size
 
     def _write(self, i):
         """buf into slot i, synced before it returns (unless `hold`: then at sync())."""
-        self.f.seek(i * SLOT)
+        self.f.seek(i * _SLOT)
         self.f.write(self.buf)
         if self.hold:
             self.dirty = True

@@ -1,9 +1,9 @@
 """The pages of the cmd/fax being received, on flash (the sink of core/mqtt/faxcmd.Parser).
 
     spool = Spool(flash + "spool")   # clears what a crash left there
-    parser = faxcmd.Parser(spool)    # begin_page / write / end_page / abort
+    parser = faxcmd.Parser(spool)    # begin_page / write / end_page / clear
     ...
-    spool.pages()                    # [(kind, path), ...] of the pages complete, in order
+    spool.pages                      # [(kind, path), ...] of the pages complete, in order
     spool.clear()                    # remove every file (a refused command, or after the move)
 
 One file per page, `<folder>/p<i>.<kind>`. The parser hands its decoded bytes over 256 at a
@@ -16,18 +16,24 @@ from faxbridge.app import store
 
 
 class Spool:
+    """Its `pages`, [(kind, path)]: the pages complete, in order; the spool's own list, which
+    clear() lets go (a new one): whoever takes them gets no copy."""
+
     def __init__(self, folder):
         self.folder = folder.rstrip("/")
         store.makedirs(self.folder)
         self.f = None
-        self._pages = []
+        self.pages = []
         # the page begun last, (kind, path); None once a clear emptied the folder (nothing to
         # walk then); () at boot: a crash's files may be there
         self._cur = ()
         self.clear()
 
     def begin_page(self, index, kind):
-        self._close()
+        f = self.f
+        if f is not None:       # (a page begun and not ended: the parser never does this)
+            self.f = None
+            f.close()
         path = "%s/p%d.%s" % (self.folder, index, kind)
         self._cur = (kind, path)
         self.f = open(path, "wb")
@@ -37,28 +43,21 @@ class Spool:
         self.f.write(data)
 
     def end_page(self):
-        self._close()
-        self._pages.append(self._cur)
-
-    def pages(self):
-        """The pages complete, [(kind, path)]: the spool's own list, which clear() lets go
-        (a new one): no copy."""
-        return self._pages
+        f = self.f
+        self.f = None
+        f.close()
+        self.pages.append(self._cur)
 
     def clear(self):
         """Remove every file in the folder (leftovers of a crash included), 8 names at a time
         (store.empty: a folder of many files is never listed whole). Nothing begun since the
-        last clear that emptied it: nothing to do (no listing: the start of every cmd/fax)."""
-        self._close()
-        if self._cur is not None:
-            self._pages = []
-            store.empty(self.folder)
-            self._cur = None
-
-    abort = clear  # the parser's abort: the same function object, no second one
-
-    def _close(self):
-        if self.f is not None:
-            f = self.f
+        last clear that emptied it: nothing to do (no listing: the start of every cmd/fax).
+        Also the parser's abort (core/mqtt/faxcmd.py: the sink's clear())."""
+        f = self.f
+        if f is not None:
             self.f = None
             f.close()
+        if self._cur is not None:
+            self.pages = []
+            store.empty(self.folder)
+            self._cur = None

@@ -27,21 +27,6 @@ def urandom_float():
     return ((b[0] << 8) | b[1]) / 65536
 
 
-def pem_to_der(data):
-    """The first certificate of a PEM text as DER bytes (DER input is returned unchanged)."""
-    if isinstance(data, str):
-        data = data.encode()
-    i = data.find(b"-----BEGIN CERTIFICATE-----")
-    if i < 0:
-        return bytes(data)
-    j = data.find(b"-----END CERTIFICATE-----", i)
-    if j < 0:
-        raise ValueError("PEM certificate without its END line")
-    import binascii
-    body = data[i + 27:j].replace(b"\r", b"").replace(b"\n", b"").replace(b" ", b"")
-    return binascii.a2b_base64(body)
-
-
 def make_tls(cafile=None, cadata=None, certfile=None, keyfile=None, verify=True):
     """A client TLS context on either runtime. verify=True requires the server's certificate to
     chain to cafile/cadata and to match the host name (MicroPython's default is NOT to verify).
@@ -57,7 +42,18 @@ def make_tls(cafile=None, cadata=None, certfile=None, keyfile=None, verify=True)
             if cafile:
                 with open(cafile, "rb") as f:
                     cadata = f.read()
-            ctx.load_verify_locations(cadata=pem_to_der(cadata))
+            if isinstance(cadata, str):
+                cadata = cadata.encode()
+            # the first certificate of a PEM text as DER bytes (DER is taken as it is)
+            i = cadata.find(b"-----BEGIN CERTIFICATE-----")
+            if i >= 0:
+                j = cadata.find(b"-----END CERTIFICATE-----", i)
+                if j < 0:
+                    raise ValueError("PEM certificate without its END line")
+                import binascii
+                cadata = binascii.a2b_base64(cadata[i + 27:j].replace(b"\r", b"").replace(
+                    b"\n", b"").replace(b" ", b""))
+            ctx.load_verify_locations(cadata=bytes(cadata))
     else:
         ctx.verify_mode = ssl.CERT_NONE
     if certfile:

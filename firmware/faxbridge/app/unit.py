@@ -7,9 +7,10 @@ gather supervises them all (supervise()); stop() ends them.
 """
 import asyncio
 
-from faxbridge.app import jobs, store
-from faxbridge.core.mqtt import commands, contract
-from faxbridge.core.mqtt.outbox import OutboxFull
+from faxbridge.core.mqtt import contract
+
+# (the jobs, store, commands and OutboxFull are imported in the methods that use them: four
+# module names fewer kept in RAM; the modules are loaded at boot all the same)
 
 
 def log(*a):
@@ -40,7 +41,10 @@ class Unit:
         driver is built here, once; the link and the checker in run(), after the network
         (measured with .mpy code: the link's buffers built here, before the state and the
         jobs, and the scenario fails at 496 K, where this order completes; docs/bench.md)."""
+        from faxbridge.app import store
         from faxbridge.app.clock import Monotonic
+        from faxbridge.app.jobs import JobStore
+        from faxbridge.core.fax.job import Jobs
         from faxbridge.app.faxline import FaxLine
         from faxbridge.core.fax.quota import Quota
         self.port = port
@@ -64,13 +68,10 @@ class Unit:
         self.quota.restore(self.state["quota"])
         self.save_state()
         self.fax = FaxLine(self)
-        self.jobs = jobs.Jobs(cfg, jobs.JobStore(self.flash + "jobs"), self._emit_status,
-                              self.quota, self.fax.check_number, self.fax.check_page)
+        self.jobs = Jobs(cfg, JobStore(self.flash + "jobs"), self._emit_status,
+                         self.quota, self.fax.check_number, self.fax.check_page)
 
-    # ---- helpers
-    def now(self):
-        return self.port.time()
-
+    # ---- helpers (the unit's wall clock is port.time(): no method of its own)
     def save_state(self, force=True):
         """state.json: boots, rx, the page quota [day, used] (updated in place). force=False
         (a call's end): written only when the quota moved (a busy line, a call that sent no
@@ -85,6 +86,7 @@ class Unit:
             v[1] = q.used
         elif not force:
             return
+        from faxbridge.app import store
         store.save_json(self.state_path, st)
 
     def next_rx_id(self):
@@ -133,7 +135,7 @@ class Unit:
             self.checker = checks.Checker(registry)
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects: freed
-        self.jobs.recover(self.now())   # before the recovery, boot's largest step, runs (jobs, retries)
+        self.jobs.recover(self.port.time())   # before the recovery, boot's largest step, runs (jobs, retries)
         import gc
         if hasattr(gc, "threshold"):   # boot is over: the allocator's collections only (main.py)
             gc.threshold(-1)
@@ -155,6 +157,7 @@ class Unit:
         await asyncio.sleep_ms(20)
 
     def _link(self):
+        from faxbridge.app import store
         from faxbridge.app.link import Link
         from faxbridge.app.outbox_store import FileStore
         from faxbridge.app.seen import Seen
@@ -181,21 +184,27 @@ class Unit:
 
     # ---- commands (called by the link; raise CommandError for cmd/error)
     def _on_command(self, cmd):
-        if isinstance(cmd, commands.Fax):
-            why = self.jobs.submit(cmd.job, cmd.number, cmd.pages, cmd.digest, self.now())
+        """cmd: a command tuple, its kind first (core/mqtt/commands.py)."""
+        from faxbridge.core.fax.job import DUPLICATE
+        from faxbridge.core.mqtt import commands
+        k = cmd[0]
+        if k == "fax":
+            job = cmd[1]
+            why = self.jobs.submit(job, cmd[2], cmd[3], cmd[4], self.port.time())
             if why is None:
                 self.fax.wake.set()
-            elif why != jobs.DUPLICATE:   # a duplicate: the original answer stands
+            elif why != DUPLICATE:   # a duplicate: the original answer stands
                 reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
-                raise commands.CommandError(reason, why, cmd.job)
-        elif isinstance(cmd, commands.Cancel):
-            why = self.jobs.cancel(cmd.job, self.now())
+                raise commands.CommandError(reason, why, job)
+        elif k == "cancel":
+            job = cmd[1]
+            why = self.jobs.cancel(job, self.port.time())
             if why == "call":
-                self.fax.cancel(cmd.job)
+                self.fax.cancel(job)
             elif why:
-                raise commands.CommandError(commands.REJECTED, why, cmd.job)
-        elif isinstance(cmd, commands.Telegram):
-            self.telegram(cmd.data, cmd.sender, self.cfg["telegram"]["center"] or None, "mqtt", cmd.ref)
+                raise commands.CommandError(commands.REJECTED, why, job)
+        elif k == "telegram":
+            self.telegram(cmd[1], cmd[2], self.cfg["telegram"]["center"] or None, "mqtt", cmd[3])
 
     # ---- CAFIS
     def telegram(self, data, sender, center, source, ref=None, n=-1):
@@ -251,7 +260,12 @@ class Unit:
                 self.link.event(contract.CMD_ERROR, contract.cmd_error("telegram", ln.where, ln.why))
             else:
                 self.telegram(ln.data, ln.who, ln.where, "uart", None, ln.k)
-        except OutboxFull as e:
+        except Exception as e:
+            # OutboxFull imported here, on the refusal alone: a function's `from .. import`
+            # allocates (32 B, 64-bit unix port), and a telegram takes none
+            from faxbridge.core.mqtt.outbox import OutboxFull
+            if not isinstance(e, OutboxFull):
+                raise
             log("uart telegram: %s not sent (%s)" % ("verdict" if ln.who else "cmd/error", e))
 
     # ---- periodic
@@ -319,7 +333,7 @@ class Unit:
         self.link.telemetry((
             ("uptime", int(self.mono())), ("heap_free", self.port.mem_free()),
             ("modem", self.fax.state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
-            ("quota_left", self.quota.remaining(self.now())),
+            ("quota_left", self.quota.remaining(self.port.time())),
             ("telegrams", n["telegrams"]), ("rx_faxes", n["rx_faxes"]),
             ("tx_pages", n["tx_pages"]), ("queued", sum(c[k] for k in c)),
             ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),

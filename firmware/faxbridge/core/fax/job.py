@@ -23,13 +23,15 @@ by name through the ring (docs/unit.md).
 """
 from micropython import const
 
-from faxbridge.core.fax import jobtab as T, quota as quotas, status   # T: one module name, not four
-from faxbridge.core.mqtt import commands
+from faxbridge.core.fax import jobtab as T   # T: one module name, not four
 from faxbridge.core.mqtt.outbox import OutboxFull
+
+# (quota, status and commands are imported where they are used: __init__, end_call, submit;
+# the errors a record walk passes over, a record of another shape or the flash refusing,
+# are written out at each except: OSError, KeyError, TypeError, ValueError)
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
 _BATCH = const(8)   # records changed after one pass over the store (bounded RAM)
-_BAD = (OSError, KeyError, TypeError, ValueError)   # flash refused; a record of another shape
 
 
 class Jobs:
@@ -40,7 +42,10 @@ class Jobs:
         self.cfg = cfg
         self.store = store
         self.emit = emit
-        self.quota = quota or quotas.Quota(0)
+        if quota is None:
+            from faxbridge.core.fax.quota import Quota
+            quota = Quota(0)
+        self.quota = quota
         self.check_number = check_number
         self.check_page = check_page
         self.jobs = []          # open records, in submission order
@@ -116,6 +121,7 @@ class Jobs:
         Returns None (accepted: its fax/status is the answer; a refused number ends at once),
         DUPLICATE (same id and digest: the original answer stands), or a refusal reason.
         Refused or duplicate, the spool files are left where they are."""
+        from faxbridge.core.mqtt import commands
         if not T.valid_id(job_id):
             return "job id must be 1..40 of A-Z a-z 0-9 . _ : - (not starting with .)"
         old = self.find(job_id)
@@ -249,6 +255,7 @@ class Jobs:
         a page could not be opened for lack of heap, Class2.load_page) is the unit's own fault:
         tried again after retries.delay_s without spending a dial attempt, at most
         retries.count times, then 205001 (docs/fax.md "Out of memory")."""
+        from faxbridge.core.fax import status
         self.quota.charge(max(0, confirmed - rec.get("charged", 0)), now)
         rec["charged"] = confirmed
         rec["confirmed"] = confirmed
@@ -353,7 +360,7 @@ class Jobs:
                 if rec is not None:
                     try:
                         self._report(rec)
-                    except _BAD:             # a record it cannot say or save: walk no more
+                    except (OSError, KeyError, TypeError, ValueError):   # not said or saved: walk no more
                         continue
                     if rec.get("rep") == rec.get("rev"):
                         sent += 1
@@ -419,7 +426,7 @@ class Jobs:
                     rec["evidence"] = None
             except OSError:
                 pass
-            except _BAD:
+            except (OSError, KeyError, TypeError, ValueError):
                 self.jobs.remove(rec)
         r = self.cfg["retries"]
         for rec in list(self.jobs):
@@ -439,6 +446,6 @@ class Jobs:
                         self._go(rec, "restart_end", ev)
             except OSError:         # flash refused its save: as it is in RAM, the next boot again
                 pass
-            except _BAD:            # a record not of this firmware's shape: passed over
+            except (OSError, KeyError, TypeError, ValueError):   # a record of another shape: passed over
                 if rec in self.jobs:
                     self.jobs.remove(rec)

@@ -1,8 +1,7 @@
 """The fax job lifecycle as data (spec/fax.md "The result side", docs/unit.md "Fax jobs"): the
 transition table ROWS, read by core.fax.job.Jobs, and the pure helpers around a job record.
 """
-from faxbridge.core.fax import status
-from faxbridge.core.mqtt import commands, contract
+from faxbridge.core.mqtt import commands
 
 # The transitions: (from states, event, to state, code); code None is the event's own (the
 # call's InterFAX code from the driver, the dial policy's 6002/6027, the caller's 205001).
@@ -44,6 +43,8 @@ def pairs(ev):
 def fields(rec, evidence=True):
     """The fax/status payload fields of a record (contract.fax_status); evidence=False puts a
     note in place of the evidence (a status too large for an outbox record)."""
+    from faxbridge.core.fax import status
+    from faxbridge.core.mqtt import contract
     ev = rec.get("evidence") if evidence else (("omitted", "larger than an outbox record"),)
     code = rec["code"]
     return contract.fax_status(rec["id"], code, status.category(code), rec["state"] == "done",

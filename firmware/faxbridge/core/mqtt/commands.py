@@ -3,8 +3,14 @@
 route(suffix) -> (kind, sender, ref) names the command a topic carries (suffix = the topic
 after <root>/); check_size(kind, n) refuses a payload over its limit. cmd/cancel and
 cmd/telegram are small and parsed whole from the link's preallocated command buffer
-(parse_cancel, parse_telegram); cmd/fax is streamed to flash by core/mqtt/faxcmd.Parser
-and arrives here as a Fax.
+(parse_cancel, parse_telegram); cmd/fax is streamed to flash by core/mqtt/faxcmd.Parser.
+A command handed to the application (link.on_command) is a tuple, its kind first (no class of
+its own: less code kept in RAM):
+  ("fax", job, number, pages, digest)  pages = [(kind, path on flash)] from the spool,
+                                       digest = crc32 of the payload (app/inbox.py makes it)
+  ("cancel", job)
+  ("telegram", data, sender, ref)      data: the telegram bytes; sender "terminal"/"center";
+                                       ref: the sender's ref or None
 Every refusal is a CommandError(reason, detail, ref) whose fields go to cmd/error as they are.
 """
 import json
@@ -15,15 +21,16 @@ from micropython import const
 MAX_FAX = const(262144)      # bytes of a cmd/fax payload: streamed, never held (base64 pages included)
 MAX_CANCEL = const(256)
 MAX_TELEGRAM = const(2048)   # > 1024 (longest center telegram, 3.3.4-1) so too-long ones get a verdict
-MAX_PAGES = const(50)
-MAX_TEXT = const(16000)      # characters of one text page
+# (the pages of a cmd/fax and the characters of one text page: core/mqtt/faxcmd.py, beside
+# its base64 limit: only the parser reads them)
 MAX_JOB = const(40)
 MAX_NUMBER = const(40)
 _MAX_REF = const(40)         # a telegram's ref (cmd/telegram/<sender>/<ref>)
 MAX_TOPIC = const(200)       # bytes of a command topic kept (<root>/cmd/...); longer: unknown_command
 MAX_ANSWER = const(768)      # payload bytes of the largest answer (verdict, cmd/error, first fax/status)
 # pbmz: the unit inflates with the window the zlib header declares (CINFO, RFC 1950), and a
-# 32 KB window is a third of an ESP32's heap; larger windows are refused (docs/mqtt.md).
+# 32 KB window is a third of an ESP32's heap; larger windows are refused (docs/mqtt.md). Window
+# bits = CINFO (the first byte's high nibble) + 8.
 PBMZ_MAX_WBITS = const(10)   # 1 KB window, what faxctl writes: a larger one would be an allocation above 2 KB
 
 # Reason codes carried by cmd/error (stable strings, documented in docs/mqtt.md).
@@ -46,30 +53,6 @@ class CommandError(Exception):
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
-        self.ref = ref
-
-
-class Fax:
-    """A fax job: pages = [(kind, path on flash)] from the spool; digest = crc32 of the payload."""
-
-    def __init__(self, job, number, pages, digest):
-        self.job = job
-        self.number = number
-        self.pages = pages
-        self.digest = digest
-
-
-class Cancel:
-    def __init__(self, job):
-        self.job = job
-
-
-class Telegram:
-    """data: the telegram bytes; sender "terminal"/"center"; ref: the sender's ref or None."""
-
-    def __init__(self, data, sender, ref=None):
-        self.data = data
-        self.sender = sender
         self.ref = ref
 
 
@@ -119,13 +102,8 @@ def check_size(kind, total):
         raise CommandError(TOO_LARGE, "cmd/%s payload is %d bytes, limit %d" % (kind, total, n))
 
 
-def pbmz_wbits(head):
-    """The window bits a zlib stream's header declares (CINFO + 8, RFC 1950)."""
-    return (head[0] >> 4) + 8
-
-
 def parse_cancel(payload):
-    """payload: the whole cmd/cancel payload (bytes-like, at most MAX_CANCEL)."""
+    """payload: the whole cmd/cancel payload (bytes-like, at most MAX_CANCEL) -> ("cancel", job)."""
     try:
         doc = json.loads(str(payload, "utf-8"))
     except (ValueError, UnicodeError, RuntimeError):
@@ -140,9 +118,10 @@ def parse_cancel(payload):
     for k in doc:
         if k != "job":
             raise CommandError(UNKNOWN_FIELD, "unknown field %s" % json.dumps(k), job)
-    return Cancel(job)
+    return "cancel", job
 
 
 def parse_telegram(payload, sender, ref=None):
-    """payload: the whole telegram (bytes-like, 1..MAX_TELEGRAM bytes)."""
-    return Telegram(bytes(payload), sender, ref)
+    """payload: the whole telegram (bytes-like, 1..MAX_TELEGRAM bytes) -> ("telegram", its
+    bytes copied, sender, ref)."""
+    return "telegram", bytes(payload), sender, ref

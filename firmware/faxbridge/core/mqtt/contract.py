@@ -15,7 +15,6 @@ first item (a str key, or a pair).
 import json
 import sys
 
-import micropython
 from micropython import const
 
 PREFIX = "faxbridge"
@@ -25,7 +24,7 @@ FAX_STATUS = "fax/status"
 FAX_RECEIVED = "fax/received"
 CAFIS_VERDICT = "cafis/verdict"
 CMD_ERROR = "cmd/error"
-FAX_PAGE = "fax/page"    # fax/page/<fax id>/<n>: a JSON head line, then the page's T.4 (docs/mqtt.md)
+# fax/page/<fax id>/<n>: a JSON head line, then the page's T.4 (docs/mqtt.md; page_topic)
 ONLINE = b"online"
 OFFLINE = b"offline"
 
@@ -62,7 +61,7 @@ MAX_PAYLOAD = const(2000)   # bytes: the buffer of a payload built with none giv
 # from _o up to _m: nothing grows with the payload and no piece is copied first (str written
 # byte by byte, ints digit by digit, bytes as hex). With no buffer given, one of MAX_PAYLOAD
 # bytes is made at first need and kept (host tools and tests; never on the unit). Not
-# reentrant: one payload at a time; each begins afresh (_start), so one that failed half
+# reentrant: one payload at a time; each begins afresh (begin), so one that failed half
 # written (ValueError) leaves nothing to undo.
 _b = None    # the buffer being written
 _own = None  # the one made when none is given
@@ -71,8 +70,10 @@ _n = 0       # where its next byte goes
 _m = 0       # the end of its room
 
 
-def _start(buf, o, m):
-    """Begin a payload in buf[o:m] (m 0: to the end; buf None: the buffer of MAX_PAYLOAD)."""
+def begin(buf=None, o=0, m=0):
+    """Begin a payload in buf[o:m] (m 0: to the end; buf None: the buffer of MAX_PAYLOAD). As
+    an object written field by field: begin(), field(..)..., end() -> bytes, for a payload
+    with a few computed strings (HA discovery): no pairs and no joined str are built."""
     global _b, _own, _o, _n, _m
     if buf is None:
         if _own is None:
@@ -146,7 +147,7 @@ def _chars(v, pre, q, post):
 
 
 if sys.implementation.name == "micropython":   # every port the unit runs on has viper
-    @micropython.viper
+    @micropython.viper  # noqa: F821 (the compiler's own decorator: no `micropython` name kept)
     def _copy(b, n: int, v, k: int) -> int:
         """Copy the k characters of str v to b[n:] if each is printable ASCII other than quote
         and backslash -> the index after them; else -1 (a byte of a non-ASCII character, at
@@ -212,18 +213,17 @@ def _hex(v):
     b = _b
     b[n] = 34
     for x in v:
-        b[n + 1] = _HEX[x >> 4]
-        b[n + 2] = _HEX[x & 15]
+        b[n + 1] = b"0123456789abcdef"[x >> 4]
+        b[n + 2] = b"0123456789abcdef"[x & 15]
         n += 2
     b[n + 1] = 34
     _n = m
 
 
-_HEX = b"0123456789abcdef"
-
-
 def _val(v):
-    """Write the JSON text of v (see the module docstring for the mapping)."""
+    """Write the JSON text of v (see the module docstring for the mapping). (Lists, dicts and
+    bytes have a function each: written in here, every call of _val was slower, a fax/received
+    by a quarter.)"""
     t = type(v)
     if t is str:             # the commonest first (type(True) is bool, not int)
         _str(v)
@@ -312,13 +312,6 @@ def _take(view=False):
     return b if view else bytes(b)
 
 
-def begin(buf=None):
-    """Start an object written field by field: begin(), field(..)..., end() -> bytes. For a
-    payload with a few computed strings (HA discovery): no pairs and no joined str are built.
-    buf: where it is written (see _start)."""
-    _start(buf, 0, 0)
-
-
 def field(k, v, more=None, last=None):
     """One field of the object begun. v: any value; with more (and last), v, more and last are
     str pieces written as one JSON string."""
@@ -378,7 +371,7 @@ def end(depth=1):
 
 def _head(unit, seq, buf, o, m):
     """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry, in buf[o:m]."""
-    _start(buf, o, m)
+    begin(buf, o, m)
     _raw(b'{"unit":')
     _str(unit)
     _raw(b',"seq":')
@@ -412,7 +405,7 @@ def fax_status(job, code, category, final, attempt=1, pages=0, evidence=None, st
 
 def page_topic(fax_id, n):
     """The topic suffix of received page n (1-based) of a fax: fax/page/<fax id>/<n>."""
-    return "%s/%s/%d" % (FAX_PAGE, fax_id, n)
+    return "fax/page/%s/%d" % (fax_id, n)
 
 
 def fax_page(fax_id, page, of, width, nbytes):
@@ -431,7 +424,7 @@ def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, ha
     were kept on the unit's flash."""
     return ("id", fax_id, "pages", pages, "remote", remote_id, "params", params or (),
             "hangup", ("code", hangup_code, "phase", hangup_phase, "text", hangup_text),
-            "page_topic", "%s/%s/" % (FAX_PAGE, fax_id) if fax_id else None,
+            "page_topic", "fax/page/%s/" % fax_id if fax_id else None,
             "page_bytes", sizes if type(sizes) is list else list(sizes),
             "page_width", widths if type(widths) is list else list(widths),
             "code", code, "reason", reason, "folder", folder)
@@ -449,42 +442,36 @@ def cmd_error(cmd, reason, detail=None, ref=None):
     return ("cmd", cmd, "reason", reason, "detail", detail, "ref", ref)
 
 
-def _group(g):
-    """Write ,"name":{"k1":v1,...} for g = (name, "k1,k2,...", (v1, ...)): no pair per field."""
-    global _n
-    name, keys, vals = g
-    _str(name, 44, 58)
-    _raw(b'{"')
-    b = _b
-    i = 0
-    for ch in keys:
-        if ch == ",":
-            _raw(b'":')
-            _val(vals[i])
-            _raw(b',"')
-            i += 1
-        else:
-            if _n >= _m:
-                _over()
-            b[_n] = ord(ch)
-            _n += 1
-    _raw(b'":')
-    _val(vals[i])
-    _raw(b"}")
-
-
 def telemetry(unit, last_seq, tseq, pairs, groups=(), buf=None):
     """telemetry payload: seq = the last event seq the unit has accepted (telemetry is not an
     event and does not advance seq), tseq = telemetry counter since boot, then the fields, then
-    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object (see _group). buf: where
-    it is built (see _start); ValueError when it does not fit."""
+    each group (name, "k1,k2,...", (v1, v2, ...)) as a nested object ,"name":{"k1":v1,...}
+    (no pair per field). buf: where it is built (see begin); ValueError when it does not fit."""
+    global _n
     _head(unit, last_seq, buf, 0, 0)
     _raw(b',"tseq":')
     _int(tseq)
     for k, v in pairs:
         _key(k)   # after the head: a comma first
         _val(v)
-    for g in groups:
-        _group(g)
+    b = _b
+    for name, keys, vals in groups:
+        _str(name, 44, 58)
+        _raw(b'{"')
+        i = 0
+        for ch in keys:
+            if ch == ",":
+                _raw(b'":')
+                _val(vals[i])
+                _raw(b',"')
+                i += 1
+            else:
+                if _n >= _m:
+                    _over()
+                b[_n] = ord(ch)
+                _n += 1
+        _raw(b'":')
+        _val(vals[i])
+        _raw(b"}")
     _raw(b"}")
     return _take()

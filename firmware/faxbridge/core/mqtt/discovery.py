@@ -46,22 +46,18 @@ def _at(a, n):
     return a
 
 
-def _row(i, unit, ha_prefix):
-    """(offset, node, topic) of entity i's row in _T; its config's topic is also the one whose
-    empty retained message removes it (docs/ha.md)."""
-    a = _at(0, 10 * i)
-    o = _at(a, 1)
-    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
-    return a, node, "%s/%s/%s/%s/config" % (
-        ha_prefix, "binary_sensor" if _T[a] == 98 else "sensor", node, _T[o:_T.find(b";", o)].decode())
-
-
 def config(i, unit, root, ha_prefix="homeassistant", version="", buf=None):
     """(topic, payload bytes) of entity i's discovery config: retained, QoS 1. Written field by
     field into buf (contract.begin/field/span/end; app/link.py: the outbox store's record
     buffer): about the payload and its topic are allocated, a few hundred bytes. ValueError
     when it does not fit in buf."""
-    a, node, topic = _row(i, unit, ha_prefix)
+    # entity i's row at a in _T; its config's topic is also the one whose empty retained
+    # message removes it (docs/ha.md)
+    a = _at(0, 10 * i)
+    o = _at(a, 1)
+    node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
+    topic = "%s/%s/%s/%s/config" % (ha_prefix, "binary_sensor" if _T[a] == 98 else "sensor", node,
+                                    _T[o:_T.find(b";", o)].decode())
     f = contract.field
     s = _span
     contract.begin(buf)

@@ -1,6 +1,6 @@
 """cmd/fax parsed as it arrives (docs/mqtt.md "Commands"): payload bytes in, page bytes out.
 
-    p = Parser(sink)                 # sink: begin_page(i, kind), write(mv), end_page(), abort()
+    p = Parser(sink)                 # sink: begin_page(i, kind), write(mv), end_page(), clear()
     p.feed(chunk)                    # any split: mid-token, mid-escape, mid-UTF-8, mid-base64
     job, number, kinds = p.end()     # kinds: ["text", "pbm", "pbmz", ...] in page order
     p.digest                         # binascii.crc32 of every payload byte fed
@@ -15,7 +15,7 @@ field raises commands.CommandError with the reasons of commands.parse: nothing i
 value of the wrong type is refused at its first byte), duplicate and unknown fields are
 refused, a pbmz header is checked on its first two decoded bytes (zlib, RFC 1950: CM = 8,
 FCHECK, window at most commands.PBMZ_MAX_WBITS). The error's ref is the job id when it came
-before the error. After an error the sink is aborted, feed() ignores the rest of the payload
+before the error. After an error the sink is cleared (its pages dropped), feed() ignores the rest of the payload
 and end() raises the same error. The payload's total size is the caller's to bound (it knows
 it from the PUBLISH header).
 """
@@ -28,6 +28,8 @@ from faxbridge.core.fax import dial
 from faxbridge.core.mqtt import commands
 from faxbridge.core.mqtt import faxstr as fs
 
+_MAX_PAGES = const(50)      # pages of one cmd/fax (docs/mqtt.md "Commands")
+_MAX_TEXT = const(16000)    # characters of one text page
 _MAX_B64 = const(349528)   # base64 characters of one page: a whole 256 KB payload
 
 # States outside strings (the comment: what may come next)
@@ -55,7 +57,7 @@ class Parser(fs.Strings):
     """The structure machine: the bytes outside strings and what a closed string means; the
     strings themselves are decoded by fs.Strings."""
 
-    def __init__(self, sink, max_pages=commands.MAX_PAGES, max_text=commands.MAX_TEXT,
+    def __init__(self, sink, max_pages=_MAX_PAGES, max_text=_MAX_TEXT,
                  max_b64=_MAX_B64, max_job=commands.MAX_JOB, max_number=commands.MAX_NUMBER):
         # few instance fields (issue 13: 39 of them made a 1.3 KB parser, its dict the most):
         # the limits in one tuple, lim[0] pages, [1] text characters, [2] decoded image bytes,
@@ -93,7 +95,7 @@ class Parser(fs.Strings):
         self.st = _FAIL
         self.err = e
         try:
-            self.sink.abort()
+            self.sink.clear()
         except OSError:
             pass
 
@@ -190,29 +192,23 @@ class Parser(fs.Strings):
         else:
             self._bad_json("unexpected %s" % json.dumps(chr(c)) if c < 0x80 else "invalid byte", i)
 
-    def _small_is(self, word):
-        """The small string read equals word (ASCII), without allocating."""
-        n = self.sn
-        if n != len(word):
-            return False
-        s = self.small
-        m = self.lim[0]
-        for j in range(n):
-            if s[m + j] != ord(word[j]):
-                return False
-        return True
-
     def _close(self):
         """The closing quote of the current string."""
         tg = self.tg
         n = self.sn
         if tg <= fs.T_PKEY:
             names = fs.KINDS if tg else fs.FIELDS
-            for f in range(3):
-                if self._small_is(names[f]):
-                    break
+            s = self.small
+            m = self.lim[0]
+            for f in range(3):      # the small string read equals a name (ASCII): no allocation
+                w = names[f]
+                if n == len(w):
+                    j = 0
+                    while j < n and s[m + j] == ord(w[j]):
+                        j += 1
+                    if j == n:
+                        break
             else:
-                m = self.lim[0]
                 name = json.dumps(bytes(self.small[m:m + min(n, fs.KEYMAX)]).decode()
                                   + ("..." if n > fs.KEYMAX else ""))
                 if tg:

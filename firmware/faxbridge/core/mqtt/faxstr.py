@@ -93,7 +93,9 @@ class Strings:
 
     # ---- the byte loop
     def _run(self, mv, n):
-        """Bytes inside strings are decoded here; the others go to the parser's _struct()."""
+        """Bytes inside strings are decoded here; the others go to the parser's _struct(). One
+        method for the whole string machine (UTF-8 lead bytes, escapes, the fast loops of a
+        page's plain bytes): no call per piece, and fewer methods kept in RAM."""
         i = 0
         while i < n:
             st = self.st
@@ -101,9 +103,49 @@ class Strings:
                 if not self.ucont:   # the fast loops take the plain bytes of a page
                     tg = self.tg
                     if tg == T_B64 and not self.pad:
-                        i = self._b64run(mv, i, n)
+                        # base64 characters of an image page up to the first other byte
+                        tab = _B64
+                        out = self.out
+                        o = self.no
+                        acc = self.acc
+                        k = self.k
+                        while i < n:
+                            v = tab[mv[i]]
+                            if v > 63:
+                                break
+                            i += 1
+                            acc = (acc << 6) | v
+                            k += 1
+                            if k == 4:
+                                out[o] = acc >> 16
+                                out[o + 1] = (acc >> 8) & 0xFF
+                                out[o + 2] = acc & 0xFF
+                                o += 3
+                                k = acc = 0
+                                if o == OUT:        # quads from the buffer's start: 85 fill it
+                                    self.no = o
+                                    self._flush()
+                                    o = 0
+                        self.no = o
+                        self.acc = acc
+                        self.k = k
                     elif tg == T_TEXT:
-                        i = self._textrun(mv, i, n)
+                        # plain ASCII characters of a text page straight to the output buffer
+                        cls = _CLS
+                        out = self.out
+                        o = self.no
+                        while i < n:
+                            c = mv[i]
+                            if not cls[c] & 1:
+                                break
+                            out[o] = c
+                            o += 1
+                            i += 1
+                            if o == OUT:
+                                self.no = o
+                                self._flush()
+                                o = 0
+                        self.no = o
                     if i >= n:
                         return
                 c = mv[i]
@@ -126,12 +168,76 @@ class Strings:
                 elif c < 0x80:
                     self._put(c)
                 else:
-                    self._lead(c, i)
+                    # the first byte of a multi-byte UTF-8 character (RFC 3629: no overlong
+                    # forms, no surrogates, nothing above U+10FFFF): nc continuation bytes
+                    # follow, the first in lo..hb
+                    lo = 0x80
+                    hb = 0xBF
+                    if 0xC2 <= c <= 0xDF:
+                        nc = 1
+                    elif 0xE0 <= c <= 0xEF:
+                        nc = 2
+                        if c == 0xE0:
+                            lo = 0xA0
+                        elif c == 0xED:
+                            hb = 0x9F
+                    elif 0xF0 <= c <= 0xF4:
+                        nc = 3
+                        if c == 0xF0:
+                            lo = 0x90
+                        elif c == 0xF4:
+                            hb = 0x8F
+                    else:
+                        self._bad_json("invalid UTF-8", i)
+                    self.cp = c & (0x3F >> nc)
+                    self.ucont = nc
+                    self.ur = lo | hb << 8
                 continue
             c = mv[i]
             i += 1
-            if st > _STR:
-                self._escape(st, c, i)
+            if st == _ESC:           # after '\'
+                self.st = _STR
+                if c == 0x75:
+                    self.st = _HEX
+                    self.hx = 1
+                    continue
+                for j in range(8):   # JSON escapes (RFC 8259 section 7): the byte, what it stands for
+                    if b'"\\/bfnrt'[j] == c:
+                        self._put(b'"\\/\x08\x0c\n\r\t'[j])
+                        break
+                else:
+                    self._bad_json("bad escape", i)
+            elif st == _HEX:         # inside \uXXXX
+                d = c - 0x30 if 0x30 <= c <= 0x39 else (c | 0x20) - 0x57
+                if not 0 <= d <= 15:
+                    self._bad_json("bad \\u escape", i)
+                h = (self.hx << 4) | d
+                self.hx = h
+                if h > 0xFFFF:       # the 1 bit set first: 4 digits read; a UTF-16 unit
+                    u = h & 0xFFFF
+                    hi = self.hi
+                    if hi:
+                        if not 0xDC00 <= u <= 0xDFFF:
+                            self._bad_json("lone UTF-16 surrogate", i)
+                        self.hi = 0
+                        self.st = _STR
+                        self._put(0x10000 + ((hi - 0xD800) << 10) + (u - 0xDC00))
+                    elif 0xD800 <= u <= 0xDBFF:
+                        self.hi = u
+                        self.st = _SBS
+                    elif 0xDC00 <= u <= 0xDFFF:
+                        self._bad_json("lone UTF-16 surrogate", i)
+                    else:
+                        self.st = _STR
+                        self._put(u)
+            elif st > _STR:          # between surrogates: '\' and 'u' must follow
+                if c != (0x5C if st == _SBS else 0x75):
+                    self._bad_json("lone UTF-16 surrogate", i)
+                elif st == _SBS:
+                    self.st = _SU
+                else:
+                    self.st = _HEX
+                    self.hx = 1
             elif not (c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09):
                 self._struct(st, c, i)
 
@@ -140,77 +246,6 @@ class Strings:
         self.st = _STR
         self.tg = tg
         self.sn = 0
-
-    def _lead(self, c, i):
-        """The first byte of a multi-byte UTF-8 character (RFC 3629: no overlong forms, no
-        surrogates, nothing above U+10FFFF)."""
-        lo = 0x80
-        hi = 0xBF
-        if 0xC2 <= c <= 0xDF:
-            n = 1
-        elif 0xE0 <= c <= 0xEF:
-            n = 2
-            if c == 0xE0:
-                lo = 0xA0
-            elif c == 0xED:
-                hi = 0x9F
-        elif 0xF0 <= c <= 0xF4:
-            n = 3
-            if c == 0xF0:
-                lo = 0x90
-            elif c == 0xF4:
-                hi = 0x8F
-        else:
-            self._bad_json("invalid UTF-8", i)
-        self.cp = c & (0x3F >> n)
-        self.ucont = n
-        self.ur = lo | hi << 8
-
-    def _escape(self, st, c, i):
-        """A byte of an escape sequence: after '\', inside \\uXXXX, between surrogates."""
-        if st == _ESC:
-            self.st = _STR
-            if c == 0x75:
-                self.st = _HEX
-                self.hx = 1
-                return
-            for j in range(8):   # JSON escapes (RFC 8259 section 7): the byte, what it stands for
-                if b'"\\/bfnrt'[j] == c:
-                    self._put(b'"\\/\x08\x0c\n\r\t'[j])
-                    return
-            self._bad_json("bad escape", i)
-        elif st == _HEX:
-            d = c - 0x30 if 0x30 <= c <= 0x39 else (c | 0x20) - 0x57
-            if not 0 <= d <= 15:
-                self._bad_json("bad \\u escape", i)
-            h = (self.hx << 4) | d
-            self.hx = h
-            if h > 0xFFFF:    # the 1 bit set first: 4 digits read
-                self._unicode(h & 0xFFFF, i)
-        elif c != (0x5C if st == _SBS else 0x75):
-            self._bad_json("lone UTF-16 surrogate", i)
-        elif st == _SBS:
-            self.st = _SU
-        else:
-            self.st = _HEX
-            self.hx = 1
-
-    def _unicode(self, u, i):
-        hi = self.hi
-        if hi:
-            if not 0xDC00 <= u <= 0xDFFF:
-                self._bad_json("lone UTF-16 surrogate", i)
-            self.hi = 0
-            self.st = _STR
-            self._put(0x10000 + ((hi - 0xD800) << 10) + (u - 0xDC00))
-        elif 0xD800 <= u <= 0xDBFF:
-            self.hi = u
-            self.st = _SBS
-        elif 0xDC00 <= u <= 0xDFFF:
-            self._bad_json("lone UTF-16 surrogate", i)
-        else:
-            self.st = _STR
-            self._put(u)
 
     def _put(self, cp):
         """One decoded character of the current string."""
@@ -227,7 +262,28 @@ class Strings:
                 for s in range(nb - 1, -1, -1):
                     self._out(0x80 | ((cp >> (6 * s)) & 0x3F))
         elif tg == T_B64:
-            self._b64c(cp)
+            # one base64 character the fast loop left: after padding, '=', whitespace, a bad one
+            v = _B64[cp] if cp < 0x80 else 0xFF
+            pad = self.pad
+            k = self.k
+            if v < 64 and not pad:
+                self.acc = (self.acc << 6) | v
+                self.k = k + 1
+                if k == 3:
+                    self._emit(self.acc, 3)
+                    self.k = self.acc = 0
+            elif v == 64 and (pad == 1 or (not pad and k >= 2)):
+                if pad or k == 3:     # xy== or xyz=: complete
+                    if pad:
+                        self._emit(self.acc >> 4, 1)
+                    else:
+                        self._emit(self.acc >> 2, 2)
+                    self.pad = _PADDED
+                    self.k = self.acc = 0
+                else:                 # xy= : one more '=' due
+                    self.pad = 1
+            elif not (cp == 0x20 or cp == 0x0A or cp == 0x0D or cp == 0x09):
+                self._page_bad(" is not valid base64")
         else:
             n = self.sn
             self.sn = n + 1
@@ -246,78 +302,6 @@ class Strings:
                 self.digits += 1
 
     # ---- page data
-    def _textrun(self, mv, i, n):
-        """Copy plain ASCII characters of a text page straight to the output buffer."""
-        cls = _CLS
-        out = self.out
-        o = self.no
-        while i < n:
-            c = mv[i]
-            if not cls[c] & 1:
-                break
-            out[o] = c
-            o += 1
-            i += 1
-            if o == OUT:
-                self.no = o
-                self._flush()
-                o = 0
-        self.no = o
-        return i
-
-    def _b64run(self, mv, i, n):
-        """Decode base64 characters of an image page up to the first other byte."""
-        tab = _B64
-        out = self.out
-        o = self.no
-        acc = self.acc
-        k = self.k
-        while i < n:
-            v = tab[mv[i]]
-            if v > 63:
-                break
-            i += 1
-            acc = (acc << 6) | v
-            k += 1
-            if k == 4:
-                out[o] = acc >> 16
-                out[o + 1] = (acc >> 8) & 0xFF
-                out[o + 2] = acc & 0xFF
-                o += 3
-                k = acc = 0
-                if o == OUT:        # quads from the buffer's start: 85 fill it
-                    self.no = o
-                    self._flush()
-                    o = 0
-        self.no = o
-        self.acc = acc
-        self.k = k
-        return i
-
-    def _b64c(self, c):
-        """One base64 character the fast loop left: after padding, '=', whitespace, a bad one."""
-        v = _B64[c] if c < 0x80 else 0xFF
-        pad = self.pad
-        k = self.k
-        if v < 64 and not pad:
-            self.acc = (self.acc << 6) | v
-            self.k = k + 1
-            if k == 3:
-                self._emit(self.acc, 3)
-                self.k = self.acc = 0
-        elif v == 64 and (pad == 1 or (not pad and k >= 2)):
-            if pad == 1:          # xy== complete
-                self._emit(self.acc >> 4, 1)
-            elif k == 3:          # xyz=
-                self._emit(self.acc >> 2, 2)
-            else:                 # xy= : one more '=' due
-                self.pad = 1
-                return
-            self.pad = _PADDED
-            self.k = self.acc = 0
-        elif not (c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09):
-            self._page_bad(" is not valid base64")
-
     def _emit(self, v, nb):
         for s in range(nb - 1, -1, -1):
             self._out((v >> (8 * s)) & 0xFF)
@@ -337,8 +321,23 @@ class Strings:
         if not o:
             return
         if self.tg == T_B64:
-            if not self.nd:    # nothing given to the sink yet: the first two bytes to check
-                self._head()
+            if not self.nd:
+                # nothing given to the sink yet: the first two image bytes (still in out) are
+                # PBM magic, or a zlib header (RFC 1950) whose window fits (PBMZ_MAX_WBITS)
+                out = self.out
+                two = o >= 2
+                if self.kind == 1:
+                    if not two or out[0] != 0x50 or out[1] not in (0x31, 0x34):
+                        self._page_bad(" is not a PBM image (P1/P4)")
+                else:
+                    if not two or out[0] & 0x0F != 8 or ((out[0] << 8) | out[1]) % 31:
+                        self._page_bad(" is not zlib data")
+                    w = (out[0] >> 4) + 8   # CINFO + 8 (RFC 1950)
+                    m = commands.PBMZ_MAX_WBITS
+                    if w > m:
+                        self._page_bad(" declares a %d-byte zlib window, at most %d: compress with "
+                                       "wbits <= %d (zlib.compressobj(9, zlib.DEFLATED, 10))"
+                                       % (1 << w, 1 << m, m))
             m = self.lim[2]
             if self.nd + o > m:
                 self._page_bad(" longer than %d base64 characters" % (m // 3 * 4),
@@ -348,20 +347,3 @@ class Strings:
         self.nd += o
         self.no = 0
         self.sink.write(self.out if o == OUT else memoryview(self.out)[:o])
-
-    def _head(self):
-        """The first two image bytes (still in out, nothing written yet): PBM magic, or a
-        zlib header (RFC 1950) whose window fits (commands.PBMZ_MAX_WBITS)."""
-        out = self.out
-        two = self.no >= 2
-        if self.kind == 1:
-            if not two or out[0] != 0x50 or out[1] not in (0x31, 0x34):
-                self._page_bad(" is not a PBM image (P1/P4)")
-            return
-        if not two or out[0] & 0x0F != 8 or ((out[0] << 8) | out[1]) % 31:
-            self._page_bad(" is not zlib data")
-        wbits = commands.pbmz_wbits(out)
-        m = commands.PBMZ_MAX_WBITS
-        if wbits > m:
-            self._page_bad(" declares a %d-byte zlib window, at most %d: compress with wbits "
-                           "<= %d (zlib.compressobj(9, zlib.DEFLATED, 10))" % (1 << wbits, 1 << m, m))
