@@ -395,16 +395,16 @@ def test_inflight_is_public_in_send_order_and_bounded_by_the_window():
         ob.accept(contract.ANSWER, "cmd/error", contract.event("u1", ob.last + 1, ()))
         s = session.Session("u1", max_inflight=8)
         up(s)
-        assert ob.pump(s, ROOT, 0) == 3 and ob.inflight() == 3  # the window, not the session's 8
+        assert ob.pump(s, ROOT, 0) == 3 and ob.inflight == 3  # the window, not the session's 8
         assert [ob.flight(i) for i in range(3)] == [(1, "cafis/verdict"), (2, "cafis/verdict"),
                                                     (3, "cafis/verdict")]
         assert ob.pump(s, ROOT, 0) == 0
         got = ack_all(s, ob, 0)
-        assert _seqs(got) == [1, 2, 3] and ob.inflight() == 0 and ob.delivered == 3
+        assert _seqs(got) == [1, 2, 3] and ob.inflight == 0 and ob.delivered == 3
         assert ob.pump(s, ROOT, 0) == 2
         assert [ob.flight(i) for i in range(2)] == [(4, "cafis/verdict"), (5, "cmd/error")]
         assert [t for t, _p in ack_all(s, ob, 0)] == ["faxbridge/u1/cafis/verdict", "faxbridge/u1/cmd/error"]
-        assert ob.depth() == 0 and ob.inflight() == 0
+        assert ob.depth() == 0 and ob.inflight == 0
         # a suffix that is no contract event topic is sent all the same, under no echo name
         ob.accept(contract.RESULT, "fax/statuses", contract.event("u1", ob.last + 1, ()))
         ob.accept(contract.RESULT, b"fax/status", contract.event("u1", ob.last + 1, ()))
@@ -424,12 +424,12 @@ def test_puback_out_of_order_delivers_only_the_contiguous_prefix():
     ob.pump(s, ROOT, 0)
     pids = [ob._pid[i] for i in range(3)]
     ob.on_puback(pids[1], 0)
-    assert ob.delivered == 0 and ob.inflight() == 3
+    assert ob.delivered == 0 and ob.inflight == 3
     ob.on_puback(pids[1], 0)  # a second PUBACK for the same id changes nothing
     ob.on_puback(pids[0], 0)
-    assert ob.delivered == 2 and ob.inflight() == 1 and ob.flight(0)[0] == 3
+    assert ob.delivered == 2 and ob.inflight == 1 and ob.flight(0)[0] == 3
     ob.on_puback(pids[2], 0)
-    assert ob.delivered == 3 and ob.inflight() == 0
+    assert ob.delivered == 3 and ob.inflight == 0
 
 
 def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_config():

@@ -94,7 +94,7 @@ def test_eight_events_in_flight_hold_no_packet():
     if MP:
         gc.collect()
         a0 = gc.mem_alloc()
-    assert ob.pump(s, ROOT, 1) == 8 and s.inflight() == 8 and ob.inflight() == 8
+    assert ob.pump(s, ROOT, 1) == 8 and s.inflight() == 8 and ob.inflight == 8
     out = s.take()
     if MP:
         gc.collect()

@@ -207,10 +207,10 @@ class Link(Inbox):
                 r = i + 1, pid
             self._disc = r if 0 <= r[0] < discovery.count() else -1
         ob = self.outbox
-        n0 = ob.inflight()
+        n0 = ob.inflight
         ob.pump(self.session, self.root, now)
         if self.verify:
-            for i in range(n0, ob.inflight()):
+            for i in range(n0, ob.inflight):
                 seq, sfx = ob.flight(i)
                 echo.expect(self, sfx, seq, now)
 

@@ -90,7 +90,7 @@ class Outbox:
         self._off = array("I", bytes(4 * window))   # the record's place in the store
         self._top = bytearray(window)   # index in contract.EVENT_TOPICS, 255: other, _PAGE: a file
         self._h = 0
-        self._n = 0
+        self.inflight = 0      # events handed to the session, not yet delivered in order
         self._t_ack = -1
         self.telemetry = None         # newest unsent telemetry payload (bytes) or None
         self.dropped_telemetry = 0
@@ -170,13 +170,13 @@ class Outbox:
         n = 0
         w = len(self._top)
         st = self.store
-        while self._n < w and session.can_publish():
+        while self.inflight < w and session.can_publish():
             r = st.skip()
             if r is None:
                 break
             seq, cls = r
             at = st.at
-            i = (self._h + self._n) % w
+            i = (self._h + self.inflight) % w
             pid = 1
             if cls & FILE:
                 k = _PAGE   # page topics are one-off: never cached
@@ -192,16 +192,12 @@ class Outbox:
             self._seq[i] = seq
             self._off[i] = at
             self._top[i] = k
-            self._n += 1
+            self.inflight += 1
             if pid:
                 n += 1
             else:
                 self._advance(now)
         return n
-
-    def inflight(self):
-        """Events handed to the session and not yet delivered in order (pump() adds to the end)."""
-        return self._n
 
     def flight(self, i):
         """(seq, topic suffix str or None) of the i-th event in flight, in send order."""
@@ -214,7 +210,7 @@ class Outbox:
         """The ring index of the event in flight as pid, -1 if none."""
         w = len(self._top)
         h = self._h
-        for i in range(self._n):
+        for i in range(self.inflight):
             j = (h + i) % w
             if self._pid[j] == pid:
                 return j
@@ -282,10 +278,10 @@ class Outbox:
     def _advance(self, now):
         """Deliver, in seq order, the events at the head of the ring that are done (pid 0)."""
         w = len(self._top)
-        while self._n and self._pid[self._h] == 0:
+        while self.inflight and self._pid[self._h] == 0:
             self.delivered = self._seq[self._h]
             self._h = (self._h + 1) % w
-            self._n -= 1
+            self.inflight -= 1
         if self._t_ack < 0 and self.delivered > self.acked:
             self._t_ack = now
         self.poll(now)
@@ -298,7 +294,7 @@ class Outbox:
         if force or d - self.acked >= self.ack_batch or now - self._t_ack >= self.ack_ms:
             # the new head: the first event still in flight (all before it are delivered),
             # or, with none, the store's cursor
-            self.store.ack(d, self._off[self._h] if self._n else -1)
+            self.store.ack(d, self._off[self._h] if self.inflight else -1)
             self.acked = d
             self._t_ack = -1
 
