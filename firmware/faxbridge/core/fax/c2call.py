@@ -285,7 +285,7 @@ def fdr_connect(m, s, name, now):
     """CONNECT to AT+FDR: open the page in the sink, then DC2 (or DC1) starts the data;
     cancelled meanwhile or refused by the sink: CAN."""
     m.data_mode(now)
-    m.goto(C.RXDATA, now, None)
+    m.goto(C.RXDATA, now, m.cfg["rx_page_timeout"])   # the page's deadline (c2core poll)
     if s.outcome is None:
         dcs = s.dcs if isinstance(s.dcs, tuple) else None
         info = params.describe(dcs) or {}

@@ -56,14 +56,12 @@ class Class2(c.Machine):
         n = int(cfg["chunk"])
         # one buffer for page data: sending, raw bytes in [0:n] and stuffed ones in [n:2n+2];
         # receiving, unstuffed bytes in [0:2n+2] (framing.py: one byte past the cap). _full:
-        # its views, made once: stuffed [n:2n] and [n:2n+1], unstuffed [0:2n+1] and all, raw
-        # [0:n], stuffed [n:]
-        self._buf = bytearray(2 * n + 2)
-        mv = memoryview(self._buf)
+        # its views, made once: stuffed [n:2n] and [n:2n+1], unstuffed [0:2n+1] and all (the
+        # buffer: no attribute of its own), raw [0:n], stuffed [n:]
+        mv = memoryview(bytearray(2 * n + 2))
         out = mv[n:]
         self._full = (out[:n], out[:n + 1], mv[:2 * n + 1], mv, mv[:n], out)
         self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
-        self._rx_lead = False     # CR/LF right after CONNECT is not page data (data_mode)
         c.Machine.__init__(self, cfg, sink_factory)
 
     def recover_bytes(self):
@@ -134,9 +132,8 @@ class Class2(c.Machine):
         """Bytes to write to the modem now (b"" when nothing is due)."""
         if self._wq:
             out = self._wq.pop(0)
-            if self._arm_on_write and not self._wq:
-                self._arm_on_write = False
-                self._rx_armed = True
+            if self._rx & 2 and not self._wq:      # c2core's _ARM_ON_WRITE: DC2 written, _ARMED
+                self._rx = self._rx & 4 | 1
                 self._rx_last = now
             return out
         if self.state != c.TXDATA or self._xoff_t is not None:
@@ -163,7 +160,7 @@ class Class2(c.Machine):
                     break
                 st[0] = 0
                 st[1] = k
-            framing.stuff(st, self._buf, out, n)
+            framing.stuff(st, full[3], out, n)
         o = st[2]
         if o >= n and s.outcome is None:
             return full[o - n]
@@ -178,10 +175,7 @@ class Class2(c.Machine):
         st = self._fst
         st[0] = st[1] = st[2] = st[3] = 0
         self._xoff_t = None
-        self._rx_armed = False
-        self._arm_on_write = True
-        self._rx_lead = True
-        self._rx_page_t = now
+        self._rx = 6              # c2core's _ARM_ON_WRITE | _LEAD (the page's deadline: c2call.fdr_connect)
 
     def end_data(self, now):
         """The end of page data: DLE ETX (then OK, AT+FET). In Class 2.0 a page that ends well
@@ -233,25 +227,26 @@ class Class2(c.Machine):
         n = len(data)
         while i < n:
             if self.state == c.RXDATA:    # page data: unstuffed into the buffer, to the sink
-                if not self._rx_armed:
+                if not self._rx & 1:      # c2core's _ARMED
                     break                 # nothing can come before our DC2: a stray LF
                 self._rx_last = now
-                if self._rx_lead:
+                if self._rx & 4:          # c2core's _LEAD
                     # CR/LF ending the CONNECT line may come after our DC2; page data never
                     # starts so
                     while i < n and (data[i] == 13 or data[i] == 10):
                         i += 1
                     if i >= n:
                         break
-                    self._rx_lead = False
+                    self._rx = 1
                 st = self._fst
                 st[0] = i
                 st[1] = n
-                # unstuff's cap, a full buffer (framing.py): not an attribute (the driver's 29
-                # fill a table of 29 slots, a 30th would take 37)
-                cap = len(self._buf) - 1
+                # unstuff's cap, a full buffer (framing.py): not an attribute (the driver's 23
+                # fill a table of 23 slots, a 24th would take 29)
+                buf = self._full[3]
+                cap = len(buf) - 1
                 while True:
-                    framing.unstuff(st, data, self._buf, cap)
+                    framing.unstuff(st, data, buf, cap)
                     k = st[2]
                     etx = k < cap and st[3] & framing.ETX_SEEN
                     if k < cap and not etx:
