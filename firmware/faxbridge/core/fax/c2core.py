@@ -262,8 +262,6 @@ class Machine:
 
     def write(self, b):
         """Queue bytes for the modem (next_output)."""
-        if self._sess is not None:
-            self._sess.touched = True
         self._wq.append(b)
 
     def command(self, body, state, now, timeout=None):
@@ -394,5 +392,5 @@ class Machine:
         self.emit("end", info)
         self._xoff_t = None
         self._rx = 0
-        if reinit and s.touched:
+        if reinit and self.state != IDLE:    # a call that wrote to the modem left IDLE
             self.start(now)

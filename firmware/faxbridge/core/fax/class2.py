@@ -89,38 +89,37 @@ class Class2(c.Machine):
             s.outcome = (code, txt)
             self.end(now)
             return True
-        s.open_page = open_page
+        s.io = open_page
         self.progress("preparing", now)
         if not self.load_page(s, 0):
             if s.outcome is None:
                 s.outcome = (204000, "no pages")
             self.end(now)
             return True
-        s.src = s.next_src
-        s.next_src = None
-        a.setup_page(self, s, now, c.DIAL)
+        s.retries = -1            # AT+FDIS= is followed by ATD (c2call.setup_done)
+        a.setup_page(self, s, now)
         return True
 
     def load_page(self, s, index):
-        """Open page `index` of the call into s.next_src: True, False past the last page, None when the
+        """Open page `index` of the call into s.src: True, False past the last page, None when the
         page cannot be made (the call's outcome is then 204000; -3 when the heap could not
-        take it: not final, the job is tried again, docs/fax.md). A page opened before and
-        not taken is closed first (a resend replaces the next page with this one)."""
-        _close(s.next_src)
-        s.next_src = None
+        take it: not final, the job is tried again, docs/fax.md). One page source at a time:
+        a page opened before is closed first (a resend replaces the next page with this one;
+        a sent page's source is closed when its data ends, end_data)."""
+        _close(s.src)
+        s.src = None
         try:
-            s.next_src = s.open_page(index)
+            s.src = s.io(index)
         except Exception as e:
             _fault(s, e, index, "opening")
             return None
-        return s.next_src is not None
+        return s.src is not None
 
     def drop_pages(self, s):
         """The call is over: its page sources closed and let go, and its sink (the page
         opener too): no page I/O is kept between calls."""
         _close(s.src)
-        _close(s.next_src)
-        s.open_page = s.src = s.next_src = s.sink = None
+        s.io = s.src = None
 
     def configure(self, dcs):
         """The negotiated +FDCS tuple, for the page source (dialect.read)."""
@@ -208,7 +207,7 @@ class Class2(c.Machine):
         if sink is not None:
             s = self._sess = self._s
             s.reset("rx", now)
-            s.sink = sink
+            s.io = sink
             self.progress("answering", now)
             self.command("A", c.ANSWER, now, self.cfg["answer_timeout"])
 
@@ -256,7 +255,7 @@ class Class2(c.Machine):
                         s = self._sess
                         if s.page_open:
                             try:
-                                s.sink.write(self._full[k - cap + 2] if k >= cap else self._full[3][:k])
+                                s.io.write(self._full[k - cap + 2] if k >= cap else self._full[3][:k])
                             except Exception as e:
                                 self.abort_page(s)
                                 if s.outcome is None:
@@ -269,17 +268,14 @@ class Class2(c.Machine):
                         if s.page_open and s.outcome is None:
                             s.page_open = False
                             try:
-                                verdict = s.sink.end_page()
+                                verdict = s.io.end_page()
                             except Exception as e:
                                 verdict = (0, 0)
                                 s.outcome = (205001, "sink: %s" % e)
                         elif s.page_open:
                             self.abort_page(s)
                         s.ppr = s.ppm = None
-                        s.verdict = verdict
-                        if verdict is not None:   # our +FPTS: 1 (MCF) when the page has lines
-                            lines, bad = verdict   # and bad lines <= rx_bad_pct %, else 2 (RTN)
-                            s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * self.cfg["rx_bad_pct"] else 2
+                        s.verdict = verdict       # our +FPTS from it: c2call.page_received
                         self.goto(c.RXPOST, now, self.cfg["fet_timeout"])   # +FPTS:, +FET:, OK
                         i = st[0]         # what follows DLE ETX: response lines
                         break
@@ -304,7 +300,7 @@ class Class2(c.Machine):
         refused (the outcome is then 205001)."""
         self._fst[2] = 0
         try:
-            s.sink.begin_page(s.index, info)
+            s.io.begin_page(s.index, info)
         except Exception as e:
             s.outcome = (205001, "sink: %s" % e)
             return False
@@ -315,7 +311,7 @@ class Class2(c.Machine):
         s.page_open = False
         self._fst[2] = 0
         try:
-            s.sink.abort()
+            s.io.abort()
         except Exception:
             pass
 
