@@ -89,6 +89,10 @@ def test_one_line_allocates_little():
     used = _cost(lambda: r.m.feed(line, r.t))
     assert r.m._sess.dcs == (1, 3, 0, 2, 0, 0, 0, 0)
     assert used < 800, used                         # 1248 B before, 416 B after
+    dcs = r.m._sess.dcs
+    used = _cost(lambda: r.m.feed(line, r.t))      # the same +FDCS again (a page's): no tuple
+    assert r.m._sess.dcs is dcs
+    assert used < 320, used                         # 416 B before, 288 B after
     line = b"\r\n+FPTS:3\r\n"
     used = _cost(lambda: r.m.feed(line, r.t))
     assert r.m._sess.ppr == 3
