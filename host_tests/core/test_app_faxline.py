@@ -227,12 +227,12 @@ def test_after_a_driver_error_the_driver_is_reset_in_place_with_its_buffers():
     the heap may be short); it is cleared in place: the same buffers, session and lists."""
     import gc
     u, f, m = _in_a_call("T\rATZ")
-    kept = (m._buf, m._full, m._fst, m._lines, m._lines._buf, m._s, m._s.pprs, m._wq, m._ev,
-            m.nums, m._cl, m.cfg)
+    kept = (m._full[3], m._full, m._fst, m._lines, m._lines._buf, m._s, m._s.pprs, m._wq, m._ev,
+            m.nums, m.cfg)
     f.feed(b"\r\nOK\r\n")
     _check_recovered(u, f, m)
-    now = (m._buf, m._full, m._fst, m._lines, m._lines._buf, m._s, m._s.pprs, m._wq, m._ev,
-           m.nums, m._cl, m.cfg)
+    now = (m._full[3], m._full, m._fst, m._lines, m._lines._buf, m._s, m._s.pprs, m._wq, m._ev,
+           m.nums, m.cfg)
     for a, b in zip(kept, now):
         assert a is b, (a, b)
     assert m._s.dir is None and m._s.npprs == 0

@@ -412,4 +412,4 @@ def test_clear_after_a_driver_error_closes_the_page_source_of_the_call_it_drops(
     assert op.log == ["o0"] and r.m.in_call()
     r.m.clear()
     assert op.log == ["o0", "c0"], op.log
-    assert not r.m.in_call() and r.m._s.src is None and r.m._s.open_page is None
+    assert not r.m.in_call() and r.m._s.src is None and r.m._s.io is None

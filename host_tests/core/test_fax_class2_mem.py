@@ -89,6 +89,10 @@ def test_one_line_allocates_little():
     used = _cost(lambda: r.m.feed(line, r.t))
     assert r.m._sess.dcs == (1, 3, 0, 2, 0, 0, 0, 0)
     assert used < 800, used                         # 1248 B before, 416 B after
+    dcs = r.m._sess.dcs
+    used = _cost(lambda: r.m.feed(line, r.t))      # the same +FDCS again (a page's): no tuple
+    assert r.m._sess.dcs is dcs
+    assert used < 320, used                         # 416 B before, 288 B after
     line = b"\r\n+FPTS:3\r\n"
     used = _cost(lambda: r.m.feed(line, r.t))
     assert r.m._sess.ppr == 3
@@ -122,9 +126,11 @@ def test_the_session_is_one_object_reused_and_keeps_no_page_io_between_calls():
     s = r.m._s
     _send_call(r)
     assert r.m._sess is None and r.m._s is s
-    assert s.src is None and s.next_src is None and s.open_page is None and s.sink is None
+    assert s.src is None and s.io is None           # the page source, the page opener / sink
     _send_call(r)
     assert r.m._s is s and s.npprs == 1 and s.pprs[0] == 1 and s.dir == "tx"
+    # its fields fill an instance table of 23 slots (12 -> 17 -> 23 -> 29 on MicroPython)
+    assert len(s.__dict__) <= 23, sorted(s.__dict__)
 
 
 def test_asking_for_events_when_there_are_none_allocates_nothing():
@@ -167,15 +173,16 @@ def test_a_hang_up_code_is_described_without_splitting_its_table():
 
 def test_the_driver_and_its_modules_stay_within_their_tables():
     """An instance's attributes and a module's names live in a hash table that grows 12 -> 17
-    -> 23 -> 29 -> 37 slots (MicroPython): the driver keeps 29 fields (the unstuffing cap is
-    len(_buf) - 1, not a 30th), c2core and c2call 29 names or fewer (states no other module
-    reads are private; near-twin actions are one), class2 12 (what only __init__ uses imported
-    there). The modules' counts are MicroPython's (CPython's module dict holds more)."""
+    -> 23 -> 29 -> 37 slots (MicroPython): the driver keeps 23 fields (the unstuffing cap is
+    len(_full[3]) - 1, not a field; receiving's flags one int), c2core and c2call 29 names or
+    fewer (states no other module reads are private; near-twin actions are one), class2 12
+    (what only __init__ uses imported there). The modules' counts are MicroPython's (CPython's
+    module dict holds more)."""
     from faxbridge.core.fax import c2call, c2core, class2
     from faxbridge.core.fax.class2 import Class2
     m = Class2()                   # not the Rig's: it adds a checking _dispatch of its own
     m.start(0)
-    assert len(m.__dict__) <= 29, sorted(m.__dict__)
+    assert len(m.__dict__) <= 23, sorted(m.__dict__)
     assert not hasattr(c2core, "PROBE") and not hasattr(c2core, "CLASSQ")
     if MP:
         assert len(c2core.__dict__) <= 29, sorted(c2core.__dict__)

@@ -27,6 +27,20 @@ def test_short_reports_padded_and_bad_values_rejected():
     raises(ValueError, params.parse, "a,b")
 
 
+def test_parse_gives_back_the_same_tuple_for_the_same_fields():
+    """The driver passes the last page's +FDCS tuple (dialect.read): when a page's fields are
+    the same, that tuple is the answer (no new one); any field different, or a bad value, as
+    without it."""
+    p = params.parse("1,3,0,2,0,0,0,0")
+    v = [0] * 8
+    assert params.parse("1,3,0,2,0,0,0,0", v, p) is p
+    q = params.parse("1,3,0,2,0,0,0,1", v, p)
+    assert q == (1, 3, 0, 2, 0, 0, 0, 1) and q is not p and p == (1, 3, 0, 2, 0, 0, 0, 0)
+    r = params.parse("1,3", v, p)                  # padded fields differ from p's 2
+    assert r == (1, 3, 0, 0, 0, 0, 0, 0) and r is not p
+    raises(ValueError, params.parse, "1,9,0,2,0,0,0,0", v, p)
+
+
 def test_scan_time_depends_on_resolution():
     assert params.scan_ms(2, 0) == 10
     assert params.scan_ms(2, 1) == 5

@@ -89,7 +89,7 @@ def closing(m, s, now):
     carry on a call: a hang-up the modem reported ends the call; an outcome we decided
     (cancel, failure) hangs up. True when it did. Before ATD nothing is on the line: an
     outcome then ends at once."""
-    if s.hangup is not None or (s.outcome is not None and m.state == C.SETUP and s.then == C.DIAL):
+    if s.hangup is not None or (s.outcome is not None and m.state == C.SETUP and s.retries < 0):
         m.end(now)
     elif s.outcome is not None:
         hangup(m, now)
@@ -128,14 +128,14 @@ def timed_out(m, s, name, now):
 
 # ---- sending --------------------------------------------------------------------------------
 
-def setup_page(m, s, now, then):
-    """AT+FDIS= for the page's resolution when it changes, then ATD or AT+FDT (`then`).
-    The page source's `fine` attribute decides VR; without one, the configuration."""
+def setup_page(m, s, now):
+    """AT+FDIS= for the page's resolution when it changes, then ATD (s.retries -1: not
+    dialled yet) or AT+FDT. The page source's `fine` attribute decides VR; without one, the
+    configuration."""
     fine = getattr(s.src, "fine", None)
     if fine is None:
         fine = m.cfg["fine"]
     vr = 1 if fine else 0
-    s.then = then
     if vr != s.vr:
         s.vr = vr
         c = m.cfg
@@ -146,9 +146,10 @@ def setup_page(m, s, now, then):
 
 
 def setup_done(m, s, name, now):
-    """After AT+FDIS= (ERROR tolerated: the modem keeps its own capabilities): ATD, or (s.then
-    FDT: also once the call is up, call_ok, and again, fdt_again) AT+FDT for the next page."""
-    if s.then == C.DIAL:
+    """After AT+FDIS= (ERROR tolerated: the modem keeps its own capabilities): ATD (s.retries
+    -1, class2.Class2.send), or AT+FDT for the next page (also once the call is up, call_ok,
+    and again, fdt_again)."""
+    if s.retries < 0:
         m.progress("dialling", now)
         m.command("D" + m.cfg["dial_mode"] + s.number, C.DIAL, now, m.cfg["dial_timeout"])
     else:
@@ -165,7 +166,6 @@ def call_ok(m, s, name, now):
         return
     s.retries = 0
     if tx:
-        s.then = C.FDT
         setup_done(m, s, name, now)
     else:
         fdr(m, s, name, now)
@@ -213,7 +213,7 @@ def fdt_again(m, s, name, now):
     """OK instead of CONNECT to AT+FDT (HylaFAX): repeat it fdt_retries times, then 7200."""
     if s.retries < m.cfg["fdt_retries"]:
         s.retries += 1
-        setup_done(m, s, name, now)             # s.then is FDT: AT+FDT again
+        setup_done(m, s, name, now)             # s.retries >= 0: AT+FDT again
     else:
         m.fail(7200, "OK instead of CONNECT to +FDT, %d times" % (s.retries + 1), now)
 
@@ -269,10 +269,8 @@ def page_verdict(m, s, name, now):
         if m.load_page(s, s.index) is None:          # the same page again
             hangup(m, now)
             return
-    s.src = s.next_src
-    s.next_src = None
     s.retries = 0
-    setup_page(m, s, now, C.FDT)
+    setup_page(m, s, now)
 
 
 # ---- receiving ------------------------------------------------------------------------------
@@ -285,7 +283,7 @@ def fdr_connect(m, s, name, now):
     """CONNECT to AT+FDR: open the page in the sink, then DC2 (or DC1) starts the data;
     cancelled meanwhile or refused by the sink: CAN."""
     m.data_mode(now)
-    m.goto(C.RXDATA, now, None)
+    m.goto(C.RXDATA, now, m.cfg["rx_page_timeout"])   # the page's deadline (c2core poll)
     if s.outcome is None:
         dcs = s.dcs if isinstance(s.dcs, tuple) else None
         info = params.describe(dcs) or {}
@@ -313,26 +311,27 @@ def fdr_ok(m, s, name, now):
 
 def page_received(m, s, name, now):
     """OK after a received page: report it, then AT+FPTS= when our verdict differs from the
-    modem's, else the next AT+FDR."""
-    if s.our_ppr is not None:
+    modem's, else the next AT+FDR. Our verdict, from the sink's (lines, bad lines) of the page
+    kept: 1 (MCF) when it has lines and bad lines <= rx_bad_pct %, else 2 (RTN)."""
+    v = s.verdict
+    ours = None
+    if v is not None:
+        lines, bad = v
+        ours = 1 if lines > 0 and bad * 100 <= lines * m.cfg["rx_bad_pct"] else 2
         # no +FET: the sender never finished the page (line drop, hang-up): not kept
         complete = s.ppm is not None
-        ppr = s.our_ppr if complete else None
+        ppr = ours if complete else None
         ok = ppr == 1
-        s.add_ppr(ppr)
-        v = s.verdict or (0, 0)
+        s.add_ppr(ppr)                  # not ok: a bad page (evidence.end_info counts them)
         m.emit("page", {"dir": "rx", "index": s.index, "ppr": ppr, "ok": ok,
-                         "lines": v[0], "bad_lines": v[1], "modem_ppr": s.ppr, "complete": complete})
+                         "lines": lines, "bad_lines": bad, "modem_ppr": s.ppr, "complete": complete})
         if ok:
             s.confirmed += 1
-            s.index += 1
-        else:
-            s.bad_pages += 1            # the sender retrains and sends it again (same index)
+            s.index += 1                # else the sender retrains and sends it again (same index)
     if closing(m, s, now):
         return
     s.retries = 0
-    ours = s.our_ppr
-    s.our_ppr = None
+    s.verdict = None
     if ours is not None and ours != s.ppr:
         m.command(m.d["ppr"] % ours, C.FPTS, now)
     else:

@@ -47,6 +47,11 @@ _ANY = const(5 << 5)      # event: every final result not matched before it
 _TIMEOUT = const(6 << 5)
 _ALL = const(31)          # state: every state not matched before it
 _G = const(1 << 8)        # guard: hang-up seen -> end, outcome decided -> hang up
+# Machine._rx, receiving: page data may come (DC2 written), DC2 is queued (armed once written),
+# CR/LF after CONNECT still to skip (class2.Class2.data_mode, next_output, feed)
+_ARMED = const(1)
+_ARM_ON_WRITE = const(2)
+_LEAD = const(4)
 # Next-state column: the states a row may leave the machine in, one bit a state (1 << STATE).
 _END = const(1 << INIT | 1 << _CLASSQ)     # the call ended: the init list again (Machine.end)
 _HUP = const(1 << HANGUP)
@@ -129,8 +134,9 @@ class Machine:
         self._wq = []
         self._ev, self._ev2 = [], []         # events, the list events() handed out last
         self._s = evidence.Session()         # the one session, reused call after call
-        self.nums = [0] * 8                  # +F response numbers, parsed in place (dialect.read)
-        self._cl = [None, None]              # a line's name and args (at.classify)
+        # +F response numbers, parsed in place (dialect.read); first a line's name and args
+        # (at.classify, read before anything parses numbers into it)
+        self.nums = [0] * 8
         self.clear()
 
     def clear(self):
@@ -151,9 +157,9 @@ class Machine:
         self.state = _OFF
         self.init = 0                       # init commands answered (c2call.init_cmd)
         self._deadline = self._ring_t = self.listing = self.last_cmd = None
-        self._rings = self._idle_since = self._rx_last = self._rx_page_t = 0
+        self._rings = self._rx_last = 0
         self._xoff_t = None                 # when XOFF came (None: no XOFF held)
-        self._rx_armed = self._arm_on_write = False
+        self._rx = 0                        # receiving: _ARMED | _ARM_ON_WRITE | _LEAD (class2)
 
     # ---- the unit's API (the rest, with the page I/O, is in class2.Class2) ----------------
 
@@ -217,17 +223,17 @@ class Machine:
             self._ring_t = None
         if st == TXDATA and self._xoff_t is not None and now - self._xoff_t > c["xoff_limit"]:
             self.fail(205001, "XOFF held for more than %s s" % c["xoff_limit"], now)
-        elif st == RXDATA and self._rx_armed and self._sess.outcome is None:
+        elif st == RXDATA and self._rx & _ARMED and self._sess.outcome is None:
             if now - self._rx_last > c["rx_idle_timeout"]:
                 self.fail(205001, "no page data for %s s" % c["rx_idle_timeout"], now)
-            elif now - self._rx_page_t > c["rx_page_timeout"]:
+            elif now > self._deadline:     # rx_page_timeout from CONNECT (c2call.fdr_connect)
                 self.fail(205001, "page longer than %s s" % c["rx_page_timeout"], now)
         elif st == IDLE:                   # the ring count reached: answer; else the idle probe
             if self._rings and c["rings"] and self._rings >= c["rings"] and self._sink_factory is not None:
                 self._rings = 0
                 self._ring_t = None
                 self.answer(now)
-            elif c["idle_check"] and now - self._idle_since >= c["idle_check"]:
+            elif self._deadline is not None and now >= self._deadline:   # idle_check (goto)
                 self.command("", _PROBE, now)
         elif self._deadline is not None and now >= self._deadline:
             self._dispatch(_TIMEOUT, self._sess, None, now)
@@ -239,10 +245,8 @@ class Machine:
         st = self.state
         if st == TXDATA and self._xoff_t is not None:
             t = self._xoff_t + c["xoff_limit"]
-        elif st == RXDATA and self._rx_armed and self._sess.outcome is None:
-            t = min(self._rx_last + c["rx_idle_timeout"], self._rx_page_t + c["rx_page_timeout"])
-        elif st == IDLE:
-            t = self._idle_since + c["idle_check"] if c["idle_check"] else None
+        elif st == RXDATA and self._rx & _ARMED and self._sess.outcome is None:
+            t = min(self._rx_last + c["rx_idle_timeout"], t)
         if self._ring_t is not None:
             r = self._ring_t + c["ring_reset"]
             t = r if t is None or r < t else t
@@ -258,8 +262,6 @@ class Machine:
 
     def write(self, b):
         """Queue bytes for the modem (next_output)."""
-        if self._sess is not None:
-            self._sess.touched = True
         self._wq.append(b)
 
     def command(self, body, state, now, timeout=None):
@@ -270,11 +272,12 @@ class Machine:
         self.goto(state, now, self.cfg["cmd_timeout"] if timeout is None else timeout)
 
     def goto(self, state, now, timeout):
-        """The machine is in `state` from `now`; its deadline `timeout` s on (None: none)."""
+        """The machine is in `state` from `now`; its deadline `timeout` s on (None: none).
+        IDLE's deadline is the idle probe's, idle_check s on (0: none)."""
         self.state = state
-        self._deadline = None if timeout is None else now + timeout
         if state == IDLE:
-            self._idle_since = now
+            timeout = self.cfg["idle_check"] or None
+        self._deadline = None if timeout is None else now + timeout
 
     # ---- modem health: reset (rings and the idle probe: poll) -----------------------------
 
@@ -296,8 +299,10 @@ class Machine:
     # ---- input: response lines (XON/XOFF: class2.Class2.feed) ------------------------
 
     def _line(self, line, now):
-        kind = at.classify(line, self._cl)
-        name, args = self._cl
+        cl = self.nums
+        kind = at.classify(line, cl)
+        name = cl[0]
+        args = cl[1]
         if kind == at.INFO and self.state == _CLASSQ:
             self.listing = name                  # the list is one line (at most the line buffer)
             return
@@ -386,7 +391,6 @@ class Machine:
         self._sess = None
         self.emit("end", info)
         self._xoff_t = None
-        self._rx_armed = False
-        self._arm_on_write = False
-        if reinit and s.touched:
+        self._rx = 0
+        if reinit and self.state != IDLE:    # a call that wrote to the modem left IDLE
             self.start(now)

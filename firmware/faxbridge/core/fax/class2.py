@@ -56,14 +56,12 @@ class Class2(c.Machine):
         n = int(cfg["chunk"])
         # one buffer for page data: sending, raw bytes in [0:n] and stuffed ones in [n:2n+2];
         # receiving, unstuffed bytes in [0:2n+2] (framing.py: one byte past the cap). _full:
-        # its views, made once: stuffed [n:2n] and [n:2n+1], unstuffed [0:2n+1] and all, raw
-        # [0:n], stuffed [n:]
-        self._buf = bytearray(2 * n + 2)
-        mv = memoryview(self._buf)
+        # its views, made once: stuffed [n:2n] and [n:2n+1], unstuffed [0:2n+1] and all (the
+        # buffer: no attribute of its own), raw [0:n], stuffed [n:]
+        mv = memoryview(bytearray(2 * n + 2))
         out = mv[n:]
         self._full = (out[:n], out[:n + 1], mv[:2 * n + 1], mv, mv[:n], out)
         self._fst = array("i", (0, 0, 0, 0))  # framing state (framing.py): [i, n, o, flags]
-        self._rx_lead = False     # CR/LF right after CONNECT is not page data (data_mode)
         c.Machine.__init__(self, cfg, sink_factory)
 
     def recover_bytes(self):
@@ -91,38 +89,37 @@ class Class2(c.Machine):
             s.outcome = (code, txt)
             self.end(now)
             return True
-        s.open_page = open_page
+        s.io = open_page
         self.progress("preparing", now)
         if not self.load_page(s, 0):
             if s.outcome is None:
                 s.outcome = (204000, "no pages")
             self.end(now)
             return True
-        s.src = s.next_src
-        s.next_src = None
-        a.setup_page(self, s, now, c.DIAL)
+        s.retries = -1            # AT+FDIS= is followed by ATD (c2call.setup_done)
+        a.setup_page(self, s, now)
         return True
 
     def load_page(self, s, index):
-        """Open page `index` of the call into s.next_src: True, False past the last page, None when the
+        """Open page `index` of the call into s.src: True, False past the last page, None when the
         page cannot be made (the call's outcome is then 204000; -3 when the heap could not
-        take it: not final, the job is tried again, docs/fax.md). A page opened before and
-        not taken is closed first (a resend replaces the next page with this one)."""
-        _close(s.next_src)
-        s.next_src = None
+        take it: not final, the job is tried again, docs/fax.md). One page source at a time:
+        a page opened before is closed first (a resend replaces the next page with this one;
+        a sent page's source is closed when its data ends, end_data)."""
+        _close(s.src)
+        s.src = None
         try:
-            s.next_src = s.open_page(index)
+            s.src = s.io(index)
         except Exception as e:
             _fault(s, e, index, "opening")
             return None
-        return s.next_src is not None
+        return s.src is not None
 
     def drop_pages(self, s):
         """The call is over: its page sources closed and let go, and its sink (the page
         opener too): no page I/O is kept between calls."""
         _close(s.src)
-        _close(s.next_src)
-        s.open_page = s.src = s.next_src = s.sink = None
+        s.io = s.src = None
 
     def configure(self, dcs):
         """The negotiated +FDCS tuple, for the page source (dialect.read)."""
@@ -134,9 +131,8 @@ class Class2(c.Machine):
         """Bytes to write to the modem now (b"" when nothing is due)."""
         if self._wq:
             out = self._wq.pop(0)
-            if self._arm_on_write and not self._wq:
-                self._arm_on_write = False
-                self._rx_armed = True
+            if self._rx & 2 and not self._wq:      # c2core's _ARM_ON_WRITE: DC2 written, _ARMED
+                self._rx = self._rx & 4 | 1
                 self._rx_last = now
             return out
         if self.state != c.TXDATA or self._xoff_t is not None:
@@ -163,7 +159,7 @@ class Class2(c.Machine):
                     break
                 st[0] = 0
                 st[1] = k
-            framing.stuff(st, self._buf, out, n)
+            framing.stuff(st, full[3], out, n)
         o = st[2]
         if o >= n and s.outcome is None:
             return full[o - n]
@@ -178,10 +174,7 @@ class Class2(c.Machine):
         st = self._fst
         st[0] = st[1] = st[2] = st[3] = 0
         self._xoff_t = None
-        self._rx_armed = False
-        self._arm_on_write = True
-        self._rx_lead = True
-        self._rx_page_t = now
+        self._rx = 6              # c2core's _ARM_ON_WRITE | _LEAD (the page's deadline: c2call.fdr_connect)
 
     def end_data(self, now):
         """The end of page data: DLE ETX (then OK, AT+FET). In Class 2.0 a page that ends well
@@ -214,7 +207,7 @@ class Class2(c.Machine):
         if sink is not None:
             s = self._sess = self._s
             s.reset("rx", now)
-            s.sink = sink
+            s.io = sink
             self.progress("answering", now)
             self.command("A", c.ANSWER, now, self.cfg["answer_timeout"])
 
@@ -233,25 +226,26 @@ class Class2(c.Machine):
         n = len(data)
         while i < n:
             if self.state == c.RXDATA:    # page data: unstuffed into the buffer, to the sink
-                if not self._rx_armed:
+                if not self._rx & 1:      # c2core's _ARMED
                     break                 # nothing can come before our DC2: a stray LF
                 self._rx_last = now
-                if self._rx_lead:
+                if self._rx & 4:          # c2core's _LEAD
                     # CR/LF ending the CONNECT line may come after our DC2; page data never
                     # starts so
                     while i < n and (data[i] == 13 or data[i] == 10):
                         i += 1
                     if i >= n:
                         break
-                    self._rx_lead = False
+                    self._rx = 1
                 st = self._fst
                 st[0] = i
                 st[1] = n
-                # unstuff's cap, a full buffer (framing.py): not an attribute (the driver's 29
-                # fill a table of 29 slots, a 30th would take 37)
-                cap = len(self._buf) - 1
+                # unstuff's cap, a full buffer (framing.py): not an attribute (the driver's 23
+                # fill a table of 23 slots, a 24th would take 29)
+                buf = self._full[3]
+                cap = len(buf) - 1
                 while True:
-                    framing.unstuff(st, data, self._buf, cap)
+                    framing.unstuff(st, data, buf, cap)
                     k = st[2]
                     etx = k < cap and st[3] & framing.ETX_SEEN
                     if k < cap and not etx:
@@ -261,7 +255,7 @@ class Class2(c.Machine):
                         s = self._sess
                         if s.page_open:
                             try:
-                                s.sink.write(self._full[k - cap + 2] if k >= cap else self._full[3][:k])
+                                s.io.write(self._full[k - cap + 2] if k >= cap else self._full[3][:k])
                             except Exception as e:
                                 self.abort_page(s)
                                 if s.outcome is None:
@@ -274,17 +268,14 @@ class Class2(c.Machine):
                         if s.page_open and s.outcome is None:
                             s.page_open = False
                             try:
-                                verdict = s.sink.end_page()
+                                verdict = s.io.end_page()
                             except Exception as e:
                                 verdict = (0, 0)
                                 s.outcome = (205001, "sink: %s" % e)
                         elif s.page_open:
                             self.abort_page(s)
                         s.ppr = s.ppm = None
-                        s.verdict = verdict
-                        if verdict is not None:   # our +FPTS: 1 (MCF) when the page has lines
-                            lines, bad = verdict   # and bad lines <= rx_bad_pct %, else 2 (RTN)
-                            s.our_ppr = 1 if lines > 0 and bad * 100 <= lines * self.cfg["rx_bad_pct"] else 2
+                        s.verdict = verdict       # our +FPTS from it: c2call.page_received
                         self.goto(c.RXPOST, now, self.cfg["fet_timeout"])   # +FPTS:, +FET:, OK
                         i = st[0]         # what follows DLE ETX: response lines
                         break
@@ -309,7 +300,7 @@ class Class2(c.Machine):
         refused (the outcome is then 205001)."""
         self._fst[2] = 0
         try:
-            s.sink.begin_page(s.index, info)
+            s.io.begin_page(s.index, info)
         except Exception as e:
             s.outcome = (205001, "sink: %s" % e)
             return False
@@ -320,7 +311,7 @@ class Class2(c.Machine):
         s.page_open = False
         self._fst[2] = 0
         try:
-            s.sink.abort()
+            s.io.abort()
         except Exception:
             pass
 

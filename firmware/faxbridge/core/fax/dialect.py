@@ -145,9 +145,8 @@ def read(m, s, name, args, now):
         s.remote_caps = args
     elif role == _DCS:
         try:
-            p = params.parse(args, m.nums)
-            if p != s.dcs:                  # the same as the last page's: kept, not a copy
-                s.dcs = p
+            # the same as the last page's: that tuple, no new one
+            s.dcs = params.parse(args, m.nums, s.dcs if isinstance(s.dcs, tuple) else None)
         except ValueError:
             s.dcs = args
         if isinstance(s.dcs, tuple):

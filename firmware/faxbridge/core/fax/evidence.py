@@ -6,8 +6,9 @@ from faxbridge.core.fax import dialect, params
 
 class Session:
     """Evidence and progress of one call. The driver makes one at start and reuses it call
-    after call (reset): no object, attribute dict or list is made per call. Its 29 fields
-    fill an attribute table of 29 slots (one more would take 37)."""
+    after call (reset): no object, attribute dict or list is made per call. Its 23 fields
+    fill an attribute table of 23 slots (one more would take 29): what can be told from
+    another field is not one (rx bad pages: verdicts less pages kept, end_info)."""
 
     def __init__(self):
         self.pprs = bytearray(32)  # the first 32 page verdicts (0: unknown), a fixed record
@@ -31,18 +32,14 @@ class Session:
         self.remote_caps = None   # +FDIS (raw string)
         self.dcs = None           # +FDCS tuple (or raw string if out of table)
         self.outcome = None       # (code, reason) decided by us: cancel, timeout, image error
-        self.then = None          # what follows AT+FDIS=: DIAL or FDT
-        self.touched = False      # something was written to the modem for this call
-        self.retries = 0          # +FDT / +FDR repeats
+        self.retries = 0          # +FDT / +FDR repeats; -1 until the number is dialled (ATD next)
         self.vr = None
-        self.open_page = None     # page I/O of the driver (class2.Class2), never used here
+        # page I/O of the driver (class2.Class2), never used here: io the page opener (tx)
+        # or the sink (rx); src the one page source open (the page sent, or the next one)
+        self.io = None
         self.src = None
-        self.next_src = None
-        self.sink = None
         self.page_open = False
         self.verdict = None       # the sink's (lines, bad_lines) for the page received
-        self.our_ppr = None
-        self.bad_pages = 0
 
     def add_ppr(self, ppr):
         """Record a page verdict (None: unknown; one above 255 is kept as unknown): the first
@@ -67,7 +64,9 @@ def end_info(s, code, reason, now, texts):
         "pages": s.confirmed, "pprs": pprs, "remote_id": s.remote_id,
         "params": params.describe(dcs) if isinstance(dcs, tuple) else dcs,
         "remote_caps": s.remote_caps, "number": s.number, "duration": now - s.started,
-        "bad_pages": s.bad_pages,       # always 0 sending; in the literal: no rehash for it
+        # received pages the receiver rejected: each verdict counted is a page kept or one of
+        # these (c2call.page_received); always 0 sending. In the literal: no rehash for it
+        "bad_pages": s.npprs - s.confirmed if s.dir == "rx" else 0,
     }
     if s.npprs > n:
         info["pprs_more"] = s.npprs - n      # verdicts past the record: counted only

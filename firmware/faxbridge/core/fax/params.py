@@ -26,9 +26,10 @@ PAGE_LINES = ((1143, 1401, 0), (2287, 2802, 0))
 # 1728, unlimited); choose() writes what we offer instead.
 
 
-def parse(args, v=None):
+def parse(args, v=None, same=None):
     """'1,3,0,2,0,0,0,0' -> (1, 3, 0, 2, 0, 0, 0, 0); `v`: a list of 8 to parse into (the
-    driver's, so a line makes only the tuple).
+    driver's, so a line makes only the tuple); `same`: a tuple returned itself when the fields
+    are its (the last page's +FDCS again: no tuple made).
 
     Missing trailing fields are 0 (some modems report fewer); extra fields are ignored.
     Raises ValueError on a value outside Table 5-2.
@@ -44,7 +45,9 @@ def parse(args, v=None):
     for i in range(8):
         if _meaning(i, v[i]) is None:
             raise ValueError("%s=%d not in Table 5-2" % ("VR,BR,WD,LN,DF,EC,BF,ST"[3 * i:3 * i + 2], v[i]))
-    return tuple(v)
+        if same is not None and same[i] != v[i]:
+            same = None
+    return tuple(v) if same is None else same
 
 
 def _meaning(i, value):
