@@ -68,7 +68,7 @@ STUBS = (("socket", '"""No sockets on this port (tools/bench/w32.py)."""\n'),
          ("w32stream", '"""asyncio.stream on this port (tools/bench/w32.py): never used."""\n\n\n'
           'class Stream:\n    def __init__(self, s, e=None):\n        self.s = s\n'))
 GOAL_KB = 64
-LO_KB, HI_KB, STEP_KB = 32, 1024, 4
+LO_KB, HI_KB, STEP_KB = 32, 1024, 1
 N_TELEGRAMS = 1000
 TIMEOUT = 300
 
