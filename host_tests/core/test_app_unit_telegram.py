@@ -135,3 +135,37 @@ def test_a_rejected_telegram_allocates_only_its_verdict_fields():
     finally:
         gc.enable()
     assert used <= 256, used
+
+
+def test_a_telegram_command_allocates_no_more_than_its_check():
+    """MicroPython: Unit._on_command of a cmd/telegram (the command tuple the inbox hands the
+    link's handler) allocates what Unit.telegram does and nothing more: the modules a fax or
+    cancel refusal needs are not imported on a telegram (a function's from-import allocates,
+    32 B on this 64-bit port)."""
+    import gc
+    import sys
+
+    class Quiet:
+        def event(self, suffix, fields, cls=None):
+            pass
+    u, _ = _unit()
+    u.checker = h.checker()
+    u.link = Quiet()
+    bad = h.center_tel((("seq", "00012X"),))
+    center = u.cfg["telegram"]["center"] or None
+    cmd = ("telegram", bad, "center", "r1")
+    u._on_command(cmd)
+    u.telegram(bad, "center", center, "mqtt", "r1")
+    if sys.implementation.name != "micropython":
+        return
+    used = []
+    for f, a in ((u._on_command, (cmd,)), (u.telegram, (bad, "center", center, "mqtt", "r1"))):
+        gc.collect()
+        gc.disable()
+        try:
+            m = gc.mem_alloc()
+            f(*a)
+            used.append(gc.mem_alloc() - m)
+        finally:
+            gc.enable()
+    assert used[0] == used[1], used

@@ -125,7 +125,7 @@ def test_link_answers_each_command_once_whatever_the_order_and_split(ops, cut):
     ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=False,
               seen=Seen(tempfile.mkdtemp(prefix="lprop") + "/seen", 64))
     ln.on_command = lambda cmd: ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict(
-        getattr(cmd, "ref", None), "accept", None, "r"))
+        cmd[3] if cmd[0] == "telegram" else None, "accept", None, "r"))
     s = ln.session
     s.start(0)
     s.take()
