@@ -4,7 +4,7 @@ restarts the whole unit); Unit.telegram's verdict and abnormal report. Both runt
 import json
 
 import cafis_helpers as h
-from support import tmpdir
+from support import allocated, tmpdir
 
 from faxbridge.app import config
 from faxbridge.app.unit import Unit
@@ -109,31 +109,30 @@ def test_a_telegram_is_checked_on_its_first_n_bytes_only():
                                                                   ("r2", "abnormal_report", "C03")], ev
 
 
+class _Quiet:
+    """A link that drops events (the allocation tests measure the unit alone)."""
+
+    def event(self, suffix, fields, cls=None):
+        pass
+
+
+def _quiet_unit():
+    """(a unit with the example checker and a _Quiet link, a center telegram it rejects)."""
+    u, _ = _unit()
+    u.checker = h.checker()
+    u.link = _Quiet()
+    return u, h.center_tel((("seq", "00012X"),))
+
+
 def test_a_rejected_telegram_allocates_only_its_verdict_fields():
     """MicroPython: Unit.telegram of an abnormal report allocates the verdict's field pairs
     (contract.cafis_verdict, 256 B on this 64-bit port) and nothing else (the report goes
     into the Checker's buffer; the link is left out here)."""
-    import gc
-    import sys
-
-    class Quiet:
-        def event(self, suffix, fields, cls=None):
-            pass
-    u, _ = _unit()
-    u.checker = h.checker()
-    u.link = Quiet()
-    bad = h.center_tel((("seq", "00012X"),))
+    u, bad = _quiet_unit()
     u.telegram(bad, "center", "A", "mqtt", "r0")
-    if sys.implementation.name != "micropython":
+    used = allocated(lambda: u.telegram(bad, "center", "A", "mqtt", "r1"))[0]
+    if used is None:     # CPython: no gc.mem_alloc
         return
-    gc.collect()
-    gc.disable()
-    try:
-        a = gc.mem_alloc()
-        u.telegram(bad, "center", "A", "mqtt", "r1")
-        used = gc.mem_alloc() - a
-    finally:
-        gc.enable()
     assert used <= 256, used
 
 
@@ -142,30 +141,13 @@ def test_a_telegram_command_allocates_no_more_than_its_check():
     link's handler) allocates what Unit.telegram does and nothing more: the modules a fax or
     cancel refusal needs are not imported on a telegram (a function's from-import allocates,
     32 B on this 64-bit port)."""
-    import gc
-    import sys
-
-    class Quiet:
-        def event(self, suffix, fields, cls=None):
-            pass
-    u, _ = _unit()
-    u.checker = h.checker()
-    u.link = Quiet()
-    bad = h.center_tel((("seq", "00012X"),))
+    u, bad = _quiet_unit()
     center = u.cfg["telegram"]["center"] or None
     cmd = ("telegram", bad, "center", "r1")
     u._on_command(cmd)
     u.telegram(bad, "center", center, "mqtt", "r1")
-    if sys.implementation.name != "micropython":
+    used = [allocated(lambda: u._on_command(cmd))[0],
+            allocated(lambda: u.telegram(bad, "center", center, "mqtt", "r1"))[0]]
+    if used[0] is None:  # CPython: no gc.mem_alloc
         return
-    used = []
-    for f, a in ((u._on_command, (cmd,)), (u.telegram, (bad, "center", center, "mqtt", "r1"))):
-        gc.collect()
-        gc.disable()
-        try:
-            m = gc.mem_alloc()
-            f(*a)
-            used.append(gc.mem_alloc() - m)
-        finally:
-            gc.enable()
     assert used[0] == used[1], used

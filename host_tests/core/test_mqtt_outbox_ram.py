@@ -5,7 +5,7 @@ board's heap)."""
 import gc
 
 from mqtt_helpers import up, rec
-from support import fragment, raises, tmpdir
+from support import allocated, fragment, raises, tmpdir
 
 from faxbridge.app.outbox_store import FileStore
 from faxbridge.core.mqtt import contract, outbox, session
@@ -178,12 +178,7 @@ def test_an_event_is_written_from_the_store_with_no_view_per_field():
     if not MP:
         return
     b = bytearray(64)
-    gc.collect()
-    gc.disable()
-    a0 = gc.mem_alloc()
-    v = memoryview(b)
-    blk = gc.mem_alloc() - a0   # one heap block (a view's size)
-    gc.enable()
+    blk, v = allocated(lambda: memoryview(b))   # one heap block (a view's size)
     v = None
     for size in (100, 900):
         ob = outbox.Outbox(FileStore(tmpdir("obpk")), window=8)
@@ -194,13 +189,10 @@ def test_an_event_is_written_from_the_store_with_no_view_per_field():
         ob.pump(s, ROOT, 0)
         pids = [c for c in s.take() if type(c) is int]
         assert len(pids) == 8
-        gc.collect()
-        gc.disable()
-        a0 = gc.mem_alloc()
-        for c in pids:
-            ob.packet(c & 0xFFFF, False, ROOT)
-        per = (gc.mem_alloc() - a0) // 8
-        gc.enable()
+        def send_all():
+            for c in pids:
+                ob.packet(c & 0xFFFF, False, ROOT)
+        per = allocated(send_all)[0] // 8
         assert per <= 5 * blk, (size, per, blk)
         ob.close()
     assert v is None
