@@ -134,7 +134,7 @@ def install():
     for cls, names, pre in ((checks.Checker, ("check", "report"), "Checker."),
                             (CJobs, ("submit", "end_call", "progress", "start_call", "next_due"), "Jobs."),
                             (appjobs.JobStore, ("save",), "JobStore."),
-                            (outbox_store.FileStore, ("append", "fetch", "read", "ack"), "FileStore."),
+                            (outbox_store.FileStore, ("append", "fetch", "ack"), "FileStore."),
                             (link.Link, ("event", "telemetry"), "Link."),
                             (um.Unit, ("_emit_status", "save_state"), "Unit."),
                             (faxline.FaxLine, ("rx_sink", "open_page", "events"), "FaxLine."),
