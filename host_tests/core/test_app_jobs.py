@@ -794,3 +794,52 @@ def test_a_ring_the_flash_cannot_make_pushes_nothing_out_and_raises_nothing():
     js2.recover(T)                                      # unmarked: said again, then pruned
     assert sorted(e["job"] for e in ev2) == ["A", "B", "C"] and js2._fin == 3
     assert _ls(d + "/jobs") == ["B.job", "C.job"]
+
+
+# P4 16x3 with a 1 KB window (test_app_pages.Z1K), and the same header over two rows of three
+_Z_GOOD = "28cf0b30e132345330e662f80f820017b60450"
+_Z_SHORT = "28cf0b30e132345330e662f8cff01f0010150351"
+
+
+def test_intake_of_a_pbmz_opens_no_inflater_its_check_runs_before_the_first_dial():
+    """Issue 13: at intake a pbmz is one page, its file not opened (no inflater beside the call
+    in progress); next_due (the idle line) inflates it through pages.count before dialling:
+    a short raster ends the job at 204000 with the reason, the good one is dialled."""
+    import binascii
+    import sys
+    from faxbridge.app import pages
+    import deflate
+    made = []
+
+    class Spy:                      # `import deflate` in pages._open finds this
+        ZLIB = deflate.ZLIB
+
+        @staticmethod
+        def DeflateIO(f, fmt):
+            made.append(fmt)
+            return deflate.DeflateIO(f, fmt)
+    d = tmpdir("jobs")
+    ev = []
+    js = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: ev.append(fields(f)), None, None,
+              lambda k, p: pages.count(k, p))
+    sp = _spool(d, 1)
+    for name, hx in (("good", _Z_GOOD), ("short", _Z_SHORT)):
+        with open(d + "/spool/" + name, "wb") as f:
+            f.write(binascii.unhexlify(hx))
+    sys.modules["deflate"] = Spy
+    try:
+        assert js.submit("J1", "0312345678", sp + [("pbmz", d + "/spool/good")], 1, T) is None
+        assert js.submit("J2", "0312345678", [("pbmz", d + "/spool/short")], 2, T) is None
+        assert made == [] and [e["code"] for e in ev] == [-1, -2, -1, -2]
+        assert js.find("J1")["n"] == 2
+        rec = js.next_due(T)
+        assert rec["id"] == "J1" and len(made) == 1       # J1's pbmz inflated, then dialled
+        js.start_call(rec, T)
+        js.end_call(rec, 0, None, 2, T)
+        assert js.next_due(T) is None and len(made) == 2
+    finally:
+        sys.modules["deflate"] = deflate
+    last = ev[-1]
+    assert (last["job"], last["code"], last["attempt"], last["final"]) == ("J2", 204000, 0, True)
+    assert last["evidence"] == (("document", 1), ("reason", "pbm: raster ends at row 2")), last
+    assert _ls(d + "/jobs") == ["J1.job", "J2.job"] and js.jobs == []

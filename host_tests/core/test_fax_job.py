@@ -97,7 +97,17 @@ def _number(n):
     return (None, "T" + n)
 
 
+PBMZ = {}                    # a stored pbmz's check: path -> reason, or "oom" (MemoryError)
+CHECKED = []                 # (kind, path) of every check_page call
+
+
 def _page(kind, path):
+    CHECKED.append((kind, path))
+    why = PBMZ.get(path) if kind == "pbmz" else None
+    if why == "oom":
+        raise MemoryError("memory allocation failed")
+    if why:
+        return (0, why)
     if kind == "bad":
         return (0, "bad PBM")
     return (int(kind[4:]), None) if kind.startswith("text") and kind != "text" else (1, None)
@@ -167,6 +177,78 @@ def test_bad_document_and_too_many_pages_are_204000():
     js.submit("j2", "0312345678", [("text3", "a"), ("text2", "b")], 1, T)
     assert _codes(ev, "j2") == [-1, 204000] and ev[-1]["evidence"] == (("reason", "5 pages, limit 4"),)
     assert js.store.pages == {} and js.jobs == []
+
+
+def _bad_pbmz_due(js, ev, now, j="j1"):
+    """The job's first dial finds its pbmz (document 2) bad: 204000 with the reason, no call."""
+    assert js.next_due(now) is None
+    last = ev[-1]
+    assert (last["job"], last["code"], last["final"], last["attempt"]) == (j, 204000, True, 0), last
+    assert last["evidence"] == (("document", 2), ("reason", "pbm: raster ends early")), last
+    assert js.find(j) is None and js.store.state(j) == ("done", 204000, True)
+    assert (j, 1) not in js.store.pages                    # its documents gone, as any final
+
+
+def test_a_pbmz_is_one_page_at_intake_and_checked_before_its_first_dial():
+    """Issue 13: intake counts a pbmz as 1 without check_page (no inflater beside another
+    call); the full check runs when the job is due on the idle line, once (not per retry)."""
+    PBMZ.clear()
+    del CHECKED[:]
+    js, ev = _make()
+    assert js.submit("j1", "0312345678", [("text", "s/d0"), ("pbmz", "s/d1")], 1, T) is None
+    assert CHECKED == [("text", "s/d0")] and js.find("j1")["n"] == 2 and _codes(ev) == [-1, -2]
+    rec = js.next_due(T)
+    assert rec["id"] == "j1" and CHECKED[1:] == [("pbmz", "j1.p1")], CHECKED
+    js.start_call(rec, T)
+    js.end_call(rec, 263, None, 0, T)                       # busy: retried
+    assert js.next_due(T + 30) is rec and len(CHECKED) == 2  # the retry checks nothing again
+    # a bad pbmz: accepted at intake (-1, -2), ended at its due time, never dialled
+    PBMZ["j2.p1"] = "pbm: raster ends early"
+    js.submit("j2", "0312345678", [("text", "s/d0"), ("pbmz", "s/d1")], 1, T)
+    assert _codes(ev, "j2") == [-1, -2]
+    js.start_call(rec, T + 30)                              # j1 on the line: j2 not due now
+    js.end_call(rec, 0, None, 2, T + 40)
+    _bad_pbmz_due(js, ev, T + 40, "j2")
+    assert _codes(ev, "j2") == [-1, -2, 204000]
+
+
+def test_a_bad_pbmz_ends_from_wait_and_held_too_and_the_heap_makes_it_wait():
+    """The check's MemoryError is the heap's: the job waits -3 (retry_in), checked again
+    after retries.delay_s; a bad pbmz found then ends at 204000; past retries.count heap cuts
+    it ends at 205001. From held: the check runs when the quota lets it go."""
+    PBMZ.clear()
+    js, ev = _make()
+    PBMZ["j1.p1"] = "oom"
+    js.submit("j1", "0312345678", [("text", "s/d0"), ("pbmz", "s/d1")], 1, T)
+    assert js.next_due(T) is None
+    last = ev[-1]
+    assert (last["code"], last["state"], last["attempt"], last["final"]) == (-3, "wait", 0, False)
+    assert last["evidence"] == (("reason", "no memory to check document 2 before dialling"),
+                                ("retry_in", 30)), last
+    assert js.next_due(T + 29) is None and len(ev) == 3     # waits its delay
+    PBMZ["j1.p1"] = "pbm: raster ends early"
+    _bad_pbmz_due(js, ev, T + 30)                           # wait -> 204000
+    # out of heap retries.count + 1 times: 205001, never dialled
+    PBMZ["j3.p1"] = "oom"
+    js.submit("j3", "0312345678", [("text", "s/d0"), ("pbmz", "s/d1")], 1, T)
+    for t in (T, T + 30, T + 60):
+        assert js.next_due(t) is None
+    assert _codes(ev, "j3") == [-1, -2, -3, -3, 205001] and ev[-1]["attempt"] == 0
+    # held by the quota, then let go: the check runs then
+    q = Quota(1)
+    js, ev = _make(quota=q)
+    PBMZ["j1.p1"] = "pbm: raster ends early"
+    js.submit("j1", "0312345678", [("text", "s/d0"), ("pbmz", "s/d1")], 1, T)
+    assert js.next_due(T) is None and _codes(ev) == [-1, -2, -22]
+    q.limit = 5
+    _bad_pbmz_due(js, ev, T + 1)
+    PBMZ["j2.p1"] = "oom"                                   # held -> wait on the heap
+    js.submit("j2", "0312345678", [("text", "s/d0"), ("pbmz", "s/d1")], 1, T)
+    q.limit = 1
+    assert js.next_due(T + 2) is None and _codes(ev, "j2") == [-1, -2, -22]
+    q.limit = 5
+    assert js.next_due(T + 3) is None and _codes(ev, "j2") == [-1, -2, -22, -3]
+    PBMZ.clear()
 
 
 def test_refusals_duplicate_and_other_content():
