@@ -22,8 +22,8 @@ ROWS = (
     (("new", "queued", "wait", "held"), "cancel", "done", 403),   # cancelled on request
     (("queued", "wait", "held"), "no_heap", "wait", -3),   # docs/unit.md: no heap to check a
     #                                                         pbmz before dialling: tried again
-    (("queued", "wait", "held"), "fail", "done", None),   # modem unusable, or that check out of
-    #                                                       heap too often: 205001
+    (("new", "queued", "wait", "held"), "fail", "done", None),   # modem unusable, or that
+    #                                                 check out of heap too often: 205001
     (("call",), "restart", "wait", -3),           # docs/unit.md: the unit restarted in the call,
     (("call",), "restart_end", "done", 205001),   # redialled if allowed, else system error
 )
