@@ -808,10 +808,10 @@ _Z_GOOD = "28cf0b30e132345330e662f80f820017b60450"
 _Z_SHORT = "28cf0b30e132345330e662f8cff01f0010150351"
 
 
-def test_intake_of_a_pbmz_opens_no_inflater_its_check_runs_before_the_first_dial():
-    """Issue 13: at intake a pbmz is one page, its file not opened (no inflater beside the call
-    in progress); next_due (the idle line) inflates it through pages.count before dialling:
-    a short raster ends the job at 204000 with the reason, the good one is dialled."""
+def test_intake_of_a_pbmz_opens_no_inflater_the_idle_line_checks_it():
+    """Issue 13: intake opens no document (no inflater beside the call in progress); next_due
+    (the idle line) counts them, a pbmz inflated through pages.count, before the -2 and the
+    dial: a short raster ends the job at 204000 with the reason, the good one is dialled."""
     import binascii
     import sys
     from faxbridge.app import pages

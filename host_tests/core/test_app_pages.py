@@ -1,5 +1,5 @@
 """app/pages.py: a stored pbmz page whose zlib header declares a large window is refused with a
-reason (204000 before its first dial), not inflated into an out-of-memory on the board."""
+reason (204000 when the idle line counts it), not inflated into an out-of-memory on the board."""
 import binascii
 
 from support import allocated, raises, tmpdir

@@ -60,11 +60,11 @@ def test_unit_repeated_cmd_fax_same_content_once_other_content_refused(tmp_path)
         assert len(lab.w.events("cmd/error")) == 1
 
 
-def test_unit_a_bad_pbmz_is_taken_then_ends_at_204000_before_its_dial(tmp_path):
-    """Issue 13: intake counts a pbmz as one page without inflating it (the cmd/fax is answered
-    -1, -2); the raster check runs when the job is due on the idle line: a short raster ends
-    it at 204000 with the reason, never in a call (no ATD: no dial status, attempt 0); the
-    job after it is sent."""
+def test_unit_a_bad_pbmz_is_taken_then_ends_at_204000_on_the_idle_line(tmp_path):
+    """Issue 13: intake opens no document (the cmd/fax is answered -1); the modem task counts
+    them on the idle line, a pbmz inflated then: a short raster ends the job at 204000 with
+    the reason, never in a call (no ATD: no dial status, attempt 0); the job after it is
+    sent."""
     from unit_helpers import pbmz
     line = fast_line(tmp_path, speedup=8.0)
     with Lab(tmp_path, line) as lab:
@@ -75,6 +75,6 @@ def test_unit_a_bad_pbmz_is_taken_then_ends_at_204000_before_its_dial(tmp_path):
         assert last["code"] == 204000 and last["attempt"] == 0, last
         assert last["evidence"] == {"document": 2, "reason": "pbm: raster ends at row 2"}, last
         assert [(m["code"], m["state"]) for m in lab.statuses("Z1")] == \
-            [(-1, "new"), (-2, "queued"), (204000, "done")], lab.statuses("Z1")
+            [(-1, "new"), (204000, "done")], lab.statuses("Z1")
         assert lab.wait_final("Z2", 60)["code"] == 0
     assert "MemoryError" not in lab.fw.log()

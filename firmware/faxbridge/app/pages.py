@@ -1,5 +1,5 @@
-"""Fax pages on flash: checked and counted (count: a text or pbm at intake, a pbmz before its
-job's first dial, core/fax/job.py), opened one at a time as page sources.
+"""Fax pages on flash: checked and counted on the idle line (count: core/fax/job.py counts a
+new job there, not at intake), opened one at a time as page sources.
 
 A job's documents are stored as received ("text" UTF-8, "pbm" P1/P4, "pbmz" zlib-compressed
 PBM). A text document may fill several fax pages; a bitmap is one page. The plan of a job is
@@ -97,9 +97,8 @@ def when(t):
 
 def count(kind, path, station="", fine=True):
     """(pages, None) for a good document, (0, reason) for one that cannot be made. A
-    MemoryError is the unit's heap, not the page's fault: it propagates (at intake the job
-    is not taken, the command is answered busy; a pbmz's check before dialling waits:
-    core/fax/job.py submit, _check)."""
+    MemoryError is the unit's heap, not the page's fault: it propagates (the job stays new,
+    counted again at the modem task's next pass: core/fax/job.py _ready)."""
     try:
         f, s = _open(path, kind)
     except (OSError, ImportError) as e:

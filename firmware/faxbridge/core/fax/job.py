@@ -163,16 +163,14 @@ class Jobs:
         return None
 
     def _count(self, rec):
-        """The fax pages of each stored document of the job, a list; the evidence, a tuple,
-        when one cannot be made. A pbmz is one page by definition: not inflated here (its
-        check comes before the first dial, _check). A MemoryError is not the page's fault:
-        it propagates."""
+        """The fax pages of each stored document of the job, a list (check_page: a text laid
+        out, a bitmap's bounds, a pbmz inflated once); the evidence, a tuple, when one cannot
+        be made. A MemoryError is not the page's fault: it propagates."""
         counts = []
         ks = rec["kinds"]
         for i in range(len(ks)):
-            kind = ks[i]
-            cnt, why = self.check_page(kind, self.store.page_path(rec["id"], i)) \
-                if self.check_page and kind != "pbmz" else (1, None)
+            cnt, why = self.check_page(ks[i], self.store.page_path(rec["id"], i)) \
+                if self.check_page else (1, None)
             if why:
                 return (("document", i + 1), ("reason", why))
             counts.append(cnt)
@@ -224,44 +222,14 @@ class Jobs:
                 continue
             d = self.quota.decide(rec["n"], rec.get("held_since"), now)
             if d == "send":
-                if rec.get("attempt") or self._check(rec, now):
-                    return rec
-                if rec["state"] == "done":
-                    i -= 1
-            elif d == "expire":
+                return rec
+            if d == "expire":
                 self._go(rec, "expire", (("reason", "page quota spent for %d s" % self.quota.hold_s),))
                 i -= 1
             elif st != "held":
                 rec["held_since"] = now
                 self._go(rec, "hold", (("pages", rec["n"]), ("quota_left", self.quota.remaining(now))))
         return None
-
-    def _check(self, rec, now):
-        """Before a job's first dial, with the line idle (next_due), its pbmz documents get
-        the check intake leaves them (check_page: header, window, exact raster, inflated
-        once; docs/unit.md "Documents"): True to dial; else the job ended at 204000 with the
-        document and reason, or the heap could not inflate it now: it waits -3 and is
-        checked again after retries.delay_s, at most retries.count times, then 205001."""
-        ks = rec["kinds"]
-        for i in range(len(ks)):
-            if ks[i] == "pbmz" and self.check_page:
-                try:
-                    why = self.check_page("pbmz", self.store.page_path(rec["id"], i))[1]
-                except MemoryError:
-                    r = self.cfg["retries"]
-                    n = rec.get("mchk", 0) + 1
-                    rec["mchk"] = n
-                    ev = (("reason", "no memory to check document %d before dialling" % (i + 1)),)
-                    if n > r["count"]:
-                        self._go(rec, "fail", ev, 205001)
-                    else:
-                        rec["next_at"] = now + r["delay_s"]
-                        self._go(rec, "no_heap", ev + (("retry_in", r["delay_s"]),))
-                    return False
-                if why:
-                    self._go(rec, "bad_page", (("document", i + 1), ("reason", why)))
-                    return False
-        return True
 
     def start_call(self, rec, now):
         rec["attempt"] = rec.get("attempt", 0) + 1
@@ -307,7 +275,7 @@ class Jobs:
         n = 0
         for rec in list(self.jobs):
             if rec["state"] in ("new", "queued", "wait", "held"):
-                self._go(rec, "fail", (("reason", reason),), code)
+                self._go(rec, "no_modem", (("reason", reason),), code)
                 n += 1
         return n
 

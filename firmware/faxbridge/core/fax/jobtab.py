@@ -10,8 +10,7 @@ ROWS = (
     (("",), "submit", "new", -1),                 # job accepted, pages being prepared
     (("",), "refuse", "done", None),              # dial policy: refused 6002 / malformed 6027
     (("new",), "ready", "queued", -2),            # ready, waiting for the line
-    (("new", "queued", "wait", "held"), "bad_page", "done", 204000),   # page image could not
-    #                                             be made (a pbmz: found before its first dial)
+    (("new",), "bad_page", "done", 204000),       # page image could not be made
     (("queued", "wait"), "hold", "held", -22),    # held: the page quota is spent
     (("held",), "expire", "done", 205000),        # quota hold older than quota.hold_s (24 h)
     (("queued", "wait", "held"), "dial", "call", -3),   # dialling / sending
@@ -20,10 +19,7 @@ ROWS = (
     (("call",), "end", "done", None),             # the call's final code (0 = all pages)
     (("call",), "cancelled", "done", 403),        # cancelled during the call (AT+FK)
     (("new", "queued", "wait", "held"), "cancel", "done", 403),   # cancelled on request
-    (("queued", "wait", "held"), "no_heap", "wait", -3),   # docs/unit.md: no heap to check a
-    #                                                         pbmz before dialling: tried again
-    (("new", "queued", "wait", "held"), "fail", "done", None),   # modem unusable, or that
-    #                                                 check out of heap too often: 205001
+    (("new", "queued", "wait", "held"), "no_modem", "done", None),   # modem unusable: 205001
     (("call",), "restart", "wait", -3),           # docs/unit.md: the unit restarted in the call,
     (("call",), "restart_end", "done", 205001),   # redialled if allowed, else system error
 )
