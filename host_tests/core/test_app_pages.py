@@ -1,5 +1,5 @@
 """app/pages.py: a stored pbmz page whose zlib header declares a large window is refused with a
-reason (204000 at intake), not inflated into an out-of-memory on the board."""
+reason (204000 when the idle line counts it), not inflated into an out-of-memory on the board."""
 import binascii
 
 from support import allocated, raises, tmpdir
@@ -166,7 +166,7 @@ def test_a_page_the_heap_cannot_count_is_a_memory_error_not_a_204000_reason():
 
 
 def test_a_pbmz_the_heap_cannot_inflate_leaves_no_file_open():
-    """The inflater's window allocation failing (MemoryError: busy at intake) closes the spool
+    """The inflater's window allocation failing (MemoryError) closes the spool
     file _open opened, in count() and in FilePage alike (it stayed open until the collector)."""
     path = _stored(Z1K)
     opened = []

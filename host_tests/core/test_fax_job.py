@@ -97,7 +97,17 @@ def _number(n):
     return (None, "T" + n)
 
 
+PBMZ = {}                    # a stored pbmz's check: path -> reason, or "oom" (MemoryError)
+CHECKED = []                 # (kind, path) of every check_page call
+
+
 def _page(kind, path):
+    CHECKED.append((kind, path))
+    why = PBMZ.get(path) if kind == "pbmz" else None
+    if why == "oom":
+        raise MemoryError("memory allocation failed")
+    if why:
+        return (0, why)
     if kind == "bad":
         return (0, "bad PBM")
     return (int(kind[4:]), None) if kind.startswith("text") and kind != "text" else (1, None)
@@ -108,6 +118,14 @@ def _make(store=None, cfg=None, quota=None):
     js = Traced(cfg or _cfg(), store if store is not None else MemStore(), lambda f: ev.append(fields(f)),
                 quota, _number, _page)
     return js, ev
+
+
+def _taken(js):
+    """What the idle line does first (next_due): each new job's documents counted, -2 or
+    204000 (intake counts nothing: docs/unit.md "Intake")."""
+    for rec in list(js.jobs):
+        if rec["state"] == "new":
+            js._ready(rec)
 
 
 def _codes(ev, j="j1"):
@@ -147,6 +165,7 @@ def test_payload_is_the_contract_builder_s():
     from faxbridge.core.mqtt import contract
     js, ev = _make()
     js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    _taken(js)
     rec = js.find("j1")
     assert jobtab.fields(rec) == contract.fax_status("j1", -2, "in progress", False, 0, 0, None, "queued", 1)
 
@@ -161,12 +180,56 @@ def test_refused_and_malformed_numbers_end_at_once():
 
 
 def test_bad_document_and_too_many_pages_are_204000():
+    """Counted on the idle line (next_due), not at intake: -1 at the command, 204000 when the
+    modem task takes the job up, never dialled (issue 13: no page opened beside a call)."""
+    del CHECKED[:]
     js, ev = _make(cfg=_cfg(pages=4))
     js.submit("j1", "0312345678", [("text", "a"), ("bad", "b")], 1, T)
-    assert _codes(ev) == [-1, 204000] and ev[-1]["evidence"] == (("document", 2), ("reason", "bad PBM"))
     js.submit("j2", "0312345678", [("text3", "a"), ("text2", "b")], 1, T)
+    assert _codes(ev) == [-1] and _codes(ev, "j2") == [-1] and CHECKED == []
+    assert js.next_due(T) is None
+    assert _codes(ev) == [-1, 204000] and ev[-2]["evidence"] == (("document", 2), ("reason", "bad PBM"))
     assert _codes(ev, "j2") == [-1, 204000] and ev[-1]["evidence"] == (("reason", "5 pages, limit 4"),)
+    assert ev[-1]["attempt"] == 0 and ev[-1]["of"] == 0
     assert js.store.pages == {} and js.jobs == []
+
+
+def test_a_pbmz_is_checked_with_the_other_documents_on_the_idle_line():
+    """Issue 13: intake opens no document (a pbmz's inflater, ~2.4 KB, was alive beside the
+    call in progress); next_due, the idle line, counts them (a pbmz inflated once), before
+    the -2 and the first dial; a retry checks nothing again. A bad pbmz ends at 204000 with
+    the document and reason, as at intake before (-1, 204000, never dialled); a check the
+    heap cannot make leaves the job new, no status, tried again at the next pass."""
+    PBMZ.clear()
+    del CHECKED[:]
+    js, ev = _make()
+    assert js.submit("j1", "0312345678", [("text", "s/d0"), ("pbmz", "s/d1")], 1, T) is None
+    assert CHECKED == [] and _codes(ev) == [-1]
+    rec = js.next_due(T)
+    assert rec["id"] == "j1" and CHECKED == [("text", "j1.p0"), ("pbmz", "j1.p1")], CHECKED
+    assert rec["n"] == 2 and _codes(ev) == [-1, -2]
+    js.start_call(rec, T)
+    PBMZ["j2.p1"] = "pbm: raster ends early"
+    PBMZ["j3.p0"] = "oom"
+    js.submit("j2", "0312345678", [("text", "s/d0"), ("pbmz", "s/d1")], 1, T)
+    js.submit("j3", "0312345678", [("pbmz", "s/d0")], 1, T)
+    assert _codes(ev, "j2") == [-1] and len(CHECKED) == 2   # j1 on the line: nothing opened
+    js.end_call(rec, 263, None, 0, T)                       # busy: j1 retried at T + 30
+    assert js.next_due(T + 29) is None and len(CHECKED) == 5    # j2's two, j3's one
+    assert js.next_due(T + 30) is rec and len(CHECKED) == 5     # j1 not checked again
+    last = [e for e in ev if e["job"] == "j2"][-1]
+    assert _codes(ev, "j2") == [-1, 204000] and (last["attempt"], last["of"]) == (0, 0), last
+    assert last["evidence"] == (("document", 2), ("reason", "pbm: raster ends early")), last
+    assert js.find("j2") is None and js.store.state("j2") == ("done", 204000, True)
+    assert ("j2", 1) not in js.store.pages                  # its documents gone, as any final
+    assert js.find("j3")["state"] == "new" and _codes(ev, "j3") == [-1]    # the heap: no status
+    js.start_call(rec, T + 30)
+    js.end_call(rec, 0, None, 2, T + 40)
+    assert js.next_due(T + 41) is None and _codes(ev, "j3") == [-1]       # still short: waits
+    del PBMZ["j3.p0"]
+    assert js.next_due(T + 42)["id"] == "j3" and _codes(ev, "j3") == [-1, -2]
+    assert CHECKED[-1] == ("pbmz", "j3.p0")
+    PBMZ.clear()
 
 
 def test_refusals_duplicate_and_other_content():
@@ -253,19 +316,19 @@ def test_quota_hold_expires_at_205000():
 
 
 def test_next_due_expires_and_drops_jobs_and_goes_on_with_the_next_in_one_pass():
-    """next_due walks the open jobs by index: a job it ends (expired, a bad page found at its
-    recount) leaves the list and the job after it is still seen in the same pass."""
+    """next_due walks the open jobs by index: a job it ends (expired, a bad page found when it
+    counts a new job's pages) leaves the list and the job after it is still seen in the same
+    pass."""
     q = Quota(1, 3600)
     js, ev = _make(quota=q)
     js.submit("j1", "0312345678", [("text2", "a")], 1, T)   # 2 pages: held, then expires
     js.submit("j2", "0312345678", [("text2", "a")], 1, T)
     assert js.next_due(T) is None and [r["state"] for r in js.jobs] == ["held", "held"]
-    js.submit("j3", "0312345678", [("text", "a")], 1, T)
-    js.find("j3")["state"] = "new"                          # left new (a restart): recounted
-    js.find("j3")["kinds"] = ["bad"]
+    js.submit("j3", "0312345678", [("bad", "a")], 1, T)     # new: counted by that pass
     js.submit("j4", "0312345678", [("text", "a")], 1, T)
     assert js.next_due(T + 3600)["id"] == "j4"
-    assert [(e["job"], e["code"]) for e in ev[-3:]] == [("j1", 205000), ("j2", 205000), ("j3", 204000)]
+    assert [(e["job"], e["code"]) for e in ev[-4:]] == [("j1", 205000), ("j2", 205000), ("j3", 204000),
+                                                        ("j4", -2)]
     assert [r["id"] for r in js.jobs] == ["j4"]
 
 
@@ -303,6 +366,7 @@ def test_cancel_queued_held_waiting_and_in_call():
     js, ev = _make(quota=q)
     for j in ("a", "b", "c", "d"):
         js.submit(j, "0312345678", [("text", "x")], 1, T)
+    _taken(js)
     assert js.cancel("a", T) is None                       # queued
     rec = js.next_due(T)
     js.start_call(rec, T)                                  # b in the call
@@ -331,10 +395,12 @@ def test_modem_unusable_ends_waiting_jobs():
     assert js.next_due(T) is None                          # c, d held
     q.limit = 10
     js.start_call(js.next_due(T), T)                       # c in a call
-    js.submit("e", "0312345678", [("text", "x")], 1, T)    # e queued
-    assert [r["state"] for r in js.jobs] == ["wait", "call", "held", "queued"]
-    assert js.fail_waiting(205001, "no usable modem for 900 s") == 3
-    assert [_codes(ev, j)[-1] for j in "acde"] == [205001, -3, 205001, 205001]
+    js.submit("e", "0312345678", [("text", "x")], 1, T)
+    _taken(js)                                             # e queued
+    js.submit("f", "0312345678", [("text", "x")], 1, T)    # f new: not yet counted
+    assert [r["state"] for r in js.jobs] == ["wait", "call", "held", "queued", "new"]
+    assert js.fail_waiting(205001, "no usable modem for 900 s") == 4
+    assert [_codes(ev, j)[-1] for j in "acdef"] == [205001, -3, 205001, 205001, 205001]
     assert ev[-1]["evidence"] == (("reason", "no usable modem for 900 s"),)
     assert [r["id"] for r in js.jobs] == ["c"]
 
@@ -349,7 +415,11 @@ def test_restart_during_a_call_redials_or_ends_205001():
     js.progress(rec, 1)
     js2, ev2 = _make(st)                                   # reboot
     js2.recover(T + 5)
-    assert [(e["job"], e["code"], e["state"]) for e in ev2] == [("j1", -3, "wait")]
+    # j2, still new (its pages are counted on the idle line), had its -1 saved unmarked (a
+    # new record is saved before its status): said again, then counted at boot
+    assert [(e["job"], e["code"], e["state"]) for e in ev2] == [("j2", -1, "new"), ("j1", -3, "wait"),
+                                                                ("j2", -2, "queued")]
+    del ev2[0]
     assert ev2[0]["evidence"] == (("reason", "unit restarted during the call"), ("pages", 1), ("retry_in", 0))
     assert [r["id"] for r in js2.jobs] == ["j1", "j2"]
     rec = js2.next_due(T + 5)
@@ -413,6 +483,7 @@ def test_a_refused_emit_leaves_the_status_for_the_next_boot():
         ev.append(fields(f))
     js = Traced(_cfg(), st, emit, None, _number, _page)
     assert js.submit("j1", "0312345678", [("text", "a")], 1, T) is None
+    _taken(js)
     assert st.state("j1") == ("queued", -2, False) and js.find("j1") is not None
     full[0] = False
     js2 = Traced(_cfg(), st, emit, None, _number, _page)
@@ -504,6 +575,7 @@ def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
         js.submit("d%03d" % i, "0312345678", [("text", "a")], i, T)
         _call(js, T, 0, 1, "d%03d" % i)
     js.submit("open1", "0312345678", [("text", "a")], 1, T)
+    _taken(js)                                             # its -2 said and saved
     assert len(st.recs) == 101
     js2, ev2 = _make(st, _cfg(keep=20))
     js2.recover(T)
@@ -563,6 +635,7 @@ def test_rows_are_spec_codes_and_reachable():
         assert (code is not None and code >= 0) == (to == "done") or code is None
     js, ev = _make()
     js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    _taken(js)
     try:
         js._go(js.find("j1"), "page")
         raise AssertionError("a page while queued was accepted")
@@ -605,17 +678,20 @@ def test_a_job_id_is_a_command_name_that_is_also_a_file_name():
 
 # ---- out of memory is the unit's, never the page's (docs/fax.md "Out of memory")
 
-def test_a_page_the_heap_cannot_count_at_intake_is_busy_and_nothing_is_kept():
+def test_intake_counts_no_page_and_a_count_the_heap_cannot_make_waits_for_memory():
+    """Issue 13: intake opens no page (it was counted there: a MemoryError was `busy`); on the
+    idle line a count the heap cannot make leaves the job new, counted again at the next
+    pass, never a 204000 for a good page."""
     def oom(kind, path):
         raise MemoryError("memory allocation failed")
     st = MemStore()
     js, ev = _make(st)
     js.check_page = oom
-    _submit_is_busy(js)
-    assert ev == [] and st.recs == {} and st.pages == {} and js.jobs == []
-    js.check_page = _page                       # memory back: the resent command is a new job
     assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
-    assert _codes(ev) == [-1, -2]
+    assert _codes(ev) == [-1] and st.pages == {("j1", 0): "s/d0"}
+    assert js.next_due(T) is None and js.find("j1")["state"] == "new" and _codes(ev) == [-1]
+    js.check_page = _page                       # memory back
+    assert js.next_due(T)["id"] == "j1" and _codes(ev) == [-1, -2]
 
 
 def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
@@ -719,7 +795,7 @@ def test_the_driver_ends_a_call_whose_page_read_finds_no_heap_with_minus_3():
 
 
 def test_a_job_the_heap_cannot_record_at_intake_is_busy_and_a_resend_is_a_new_job():
-    # the pages counted, then the record's save (or its first fax/status) finds no heap: before,
+    # the record's save (or its first fax/status) finds no heap: before,
     # the job stayed in RAM with no answer, and the resent command was a DUPLICATE (no answer)
     st = MemStore()
     js, ev = _make(st)
@@ -732,7 +808,7 @@ def test_a_job_the_heap_cannot_record_at_intake_is_busy_and_a_resend_is_a_new_jo
     assert ev == [] and st.recs == {} and js.jobs == []
     st.save = save
     assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
-    assert _codes(ev) == [-1, -2]
+    assert _codes(ev) == [-1]
 
 
 def test_after_its_answer_a_job_the_heap_cannot_make_ready_stays_new_and_is_counted_again():
@@ -859,6 +935,7 @@ def test_a_boot_with_nothing_to_prune_reads_each_record_once():
         js.submit("d%02d" % i, "0312345678", [("text", "a")], i, T)
         _call(js, T, 0, 1, "d%02d" % i)
     js.submit("open1", "0312345678", [("text", "a")], 1, T)
+    _taken(js)
     ring = {i: (v[0], v[1], v[3]) for i, v in st.ring.items()}     # fin, id, reported
     st.walks = 0
     js2, ev2 = _make(st, _cfg(keep=20))

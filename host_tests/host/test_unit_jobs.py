@@ -58,3 +58,23 @@ def test_unit_repeated_cmd_fax_same_content_once_other_content_refused(tmp_path)
         time.sleep(1.0)
         assert lab.statuses("J05") == before                  # no second answer, no second job
         assert len(lab.w.events("cmd/error")) == 1
+
+
+def test_unit_a_bad_pbmz_is_taken_then_ends_at_204000_on_the_idle_line(tmp_path):
+    """Issue 13: intake opens no document (the cmd/fax is answered -1); the modem task counts
+    them on the idle line, a pbmz inflated then: a short raster ends the job at 204000 with
+    the reason, never in a call (no ATD: no dial status, attempt 0); the job after it is
+    sent."""
+    from unit_helpers import pbmz
+    line = fast_line(tmp_path, speedup=8.0)
+    with Lab(tmp_path, line) as lab:
+        line.add_remote(REMOTE, out_dir=str(tmp_path / "remote"))
+        lab.fax("Z1", REMOTE, [{"text": "cover"}, pbmz(b"P4\n16 3\n" + b"\x00\xff" * 2)])
+        lab.fax("Z2", REMOTE, [{"text": "after it"}])
+        last = lab.wait_final("Z1", 60)
+        assert last["code"] == 204000 and last["attempt"] == 0, last
+        assert last["evidence"] == {"document": 2, "reason": "pbm: raster ends at row 2"}, last
+        assert [(m["code"], m["state"]) for m in lab.statuses("Z1")] == \
+            [(-1, "new"), (204000, "done")], lab.statuses("Z1")
+        assert lab.wait_final("Z2", 60)["code"] == 0
+    assert "MemoryError" not in lab.fw.log()

@@ -123,9 +123,12 @@ class JobStore:
         return rec if ok else None
 
     def adopt(self, job_id, pages):
-        """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (store.move)."""
-        for n, (_kind, src) in enumerate(pages):
-            store.move(src, self.page_path(job_id, n))
+        """Move the documents [(kind, path)] in as <id>.p0, <id>.p1, ... (store.move), each
+        taken out of the list as it is moved (the spool's list: app/spool.py then removes
+        only what is left, by name)."""
+        for n in range(len(pages)):
+            store.move(pages[0][1], self.page_path(job_id, n))
+            del pages[0]
 
     def drop_pages(self, job_id, docs):
         for n in range(docs):

@@ -1,4 +1,5 @@
-"""Fax pages on flash: checked and counted at intake, opened one at a time as page sources.
+"""Fax pages on flash: checked and counted on the idle line (count: core/fax/job.py counts a
+new job there, not at intake), opened one at a time as page sources.
 
 A job's documents are stored as received ("text" UTF-8, "pbm" P1/P4, "pbmz" zlib-compressed
 PBM). A text document may fill several fax pages; a bitmap is one page. The plan of a job is
@@ -50,7 +51,7 @@ def _open(path, kind):
     f = open(path, "rb")
     if kind != "pbmz":
         return f, f
-    try:            # whatever fails here (a MemoryError too: busy at intake) closes the file
+    try:            # whatever fails here (a MemoryError too) closes the file
         # DeflateIO allocates the window the header declares (a wbits argument does not
         # bound it): check it first, so a large one is a clear reason, not an out-of-memory
         head = f.read(2)
@@ -96,8 +97,8 @@ def when(t):
 
 def count(kind, path, station="", fine=True):
     """(pages, None) for a good document, (0, reason) for one that cannot be made. A
-    MemoryError is the unit's heap, not the page's fault: it propagates (the job is not
-    taken, the command is answered busy: core/fax/job.py submit)."""
+    MemoryError is the unit's heap, not the page's fault: it propagates (the job stays new,
+    counted again at the modem task's next pass: core/fax/job.py _ready)."""
     try:
         f, s = _open(path, kind)
     except (OSError, ImportError) as e:

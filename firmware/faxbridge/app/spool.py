@@ -10,7 +10,10 @@ One file per page, `<folder>/p<i>.<kind>`. The parser hands its decoded bytes ov
 time (faxcmd._OUT) and they go straight to the file (the file system's own cache gathers them):
 no buffer here, so a page of any size costs no RAM beyond the parser's. A crash mid-write leaves a partial file
 that the next Spool removes; the command was not acknowledged, so the broker delivers it again
-(docs/mqtt.md "Commands"). Whoever takes the pages (jobs.submit) moves the files away.
+(docs/mqtt.md "Commands"). Whoever takes the pages (jobs.submit: JobStore.adopt) moves the
+files away and takes each out of `pages` as it goes; clear() removes what is left there by
+name (no listing of the folder: a 0.4 KB walk of an empty folder after every cmd/fax), and
+walks the folder only at boot or after a removal the flash refused.
 """
 from faxbridge.app import store
 
@@ -34,6 +37,7 @@ class Spool:
         if f is not None:       # (a page begun and not ended: the parser never does this)
             self.f = None
             f.close()
+            store.remove(self._cur[1])
         path = "%s/p%d.%s" % (self.folder, index, kind)
         self._cur = (kind, path)
         self.f = open(path, "wb")
@@ -49,15 +53,27 @@ class Spool:
         self.pages.append(self._cur)
 
     def clear(self):
-        """Remove every file in the folder (leftovers of a crash included), 8 names at a time
-        (store.empty: a folder of many files is never listed whole). Nothing begun since the
-        last clear that emptied it: nothing to do (no listing: the start of every cmd/fax).
-        Also the parser's abort (core/mqtt/faxcmd.py: the sink's clear())."""
+        """Remove the pages left in `pages` and a page begun and not ended, by name (what a
+        taker moved away is no longer there); at boot, or after a removal the flash refused,
+        every file in the folder instead, 8 names at a time (store.empty: never listed
+        whole). Nothing begun since the last clear: nothing to do (the start of every
+        cmd/fax). Also the parser's abort (core/mqtt/faxcmd.py: the sink's clear())."""
         f = self.f
         if f is not None:
             self.f = None
             f.close()
-        if self._cur is not None:
+            self.pages.append(self._cur)
+        cur = self._cur
+        if cur is None:
+            return
+        ps = self.pages
+        if ps:
             self.pages = []
+        if cur == ():
             store.empty(self.folder)
-            self._cur = None
+        else:
+            for kp in ps:
+                if not store.remove(kp[1]):     # refused (or gone): walked next time
+                    self._cur = ()
+                    return
+        self._cur = None

@@ -189,13 +189,14 @@ class Unit:
         (32 B each, 64-bit unix port), and a telegram takes none."""
         k = cmd[0]
         if k == "fax":
-            from faxbridge.core.fax.job import DUPLICATE
-            from faxbridge.core.mqtt import commands
             job = cmd[1]
             why = self.jobs.submit(job, cmd[2], cmd[3], cmd[4], self.port.time())
-            if why is None:
+            if why is None:         # taken: the modem task counts its pages when idle
                 self.fax.wake.set()
-            elif why != DUPLICATE:   # a duplicate: the original answer stands
+                return
+            from faxbridge.core.fax.job import DUPLICATE
+            if why != DUPLICATE:    # a duplicate: the original answer stands
+                from faxbridge.core.mqtt import commands
                 reason = commands.BUSY if why.startswith("queue full") else commands.REJECTED
                 raise commands.CommandError(reason, why, job)
         elif k == "cancel":

@@ -118,10 +118,11 @@ class Jobs:
     def submit(self, job_id, number, pages, digest, now):
         """A job from cmd/fax; pages: [(kind, path)] spool files, moved into the store.
 
-        Returns None (accepted: its fax/status is the answer; a refused number ends at once),
+        Returns None (accepted: its -1 is the answer; a refused number ends at once),
         DUPLICATE (same id and digest: the original answer stands), or a refusal reason.
-        Refused or duplicate, the spool files are left where they are."""
-        from faxbridge.core.mqtt import commands
+        Refused or duplicate, the spool files are left where they are. Its documents are
+        counted when the line is idle (next_due: -2 or 204000), not here (docs/unit.md
+        "Intake": no page opened beside a call)."""
         if not T.valid_id(job_id):
             return "job id must be 1..40 of A-Z a-z 0-9 . _ : - (not starting with .)"
         old = self.find(job_id)
@@ -145,17 +146,13 @@ class Jobs:
             return None
         rec["dial"] = text
         rec["kinds"] = [k for k, _ in pages]
-        try:                        # counted in the spool, before anything is kept or said
-            counts = self._count(pages)
-        except MemoryError:         # the unit's heap, not the page: not taken, sent again
-            raise commands.CommandError(commands.BUSY, "no memory to count the pages now: send it"
-                                        " again", job_id)
         self.jobs.append(rec)
         try:
             self._go(rec, "submit", None, None, True)
         except MemoryError:         # not taken after all: nothing kept (a retry is not a duplicate)
             self.jobs.remove(rec)
             self.store.remove(job_id)
+            from faxbridge.core.mqtt import commands
             raise commands.CommandError(commands.BUSY, "no memory to take the job now: send it"
                                         " again", job_id)
         # answered (its fax/status): from here a failure ends or delays the job, never refuses it
@@ -163,20 +160,17 @@ class Jobs:
             self.store.adopt(job_id, pages)
         except (OSError, MemoryError) as e:   # a spool file gone, flash full, no heap
             self._go(rec, "bad_page", (("reason", "cannot store the pages: %s" % (e,)),))
-            return None
-        try:
-            self._ready(rec, counts)
-        except MemoryError:         # stays new: next_due counts its pages again (_ready)
-            rec["state"] = "new"
         return None
 
-
-    def _count(self, docs):
-        """The fax pages of each document [(kind, path)], a list; the evidence, a tuple, when
-        one cannot be made. A MemoryError is not the page's fault: it propagates."""
+    def _count(self, rec):
+        """The fax pages of each stored document of the job, a list (check_page: a text laid
+        out, a bitmap's bounds, a pbmz inflated once); the evidence, a tuple, when one cannot
+        be made. A MemoryError is not the page's fault: it propagates."""
         counts = []
-        for i, (kind, path) in enumerate(docs):
-            cnt, why = self.check_page(kind, path) if self.check_page else (1, None)
+        ks = rec["kinds"]
+        for i in range(len(ks)):
+            cnt, why = self.check_page(ks[i], self.store.page_path(rec["id"], i)) \
+                if self.check_page else (1, None)
             if why:
                 return (("document", i + 1), ("reason", why))
             counts.append(cnt)
@@ -184,15 +178,14 @@ class Jobs:
         lim = self.cfg["jobs"]["max_pages"]
         return (("reason", "%d pages, limit %d" % (n, lim)),) if n > lim else counts
 
-    def _ready(self, rec, counts=None):
-        """new -> queued, or bad_page when `counts` (_count) is evidence. None: a job still new
-        (after a boot, or the heap was short) has its stored pages counted again; when the
-        heap cannot count them now it stays new and next_due tries again."""
-        if counts is None:
-            try:
-                counts = self._count([(k, self.store.page_path(rec["id"], i)) for i, k in enumerate(rec["kinds"])])
-            except MemoryError:
-                return
+    def _ready(self, rec):
+        """new -> queued, or bad_page when a stored document cannot be made (_count): on the
+        idle line (next_due; recover at boot), not at intake (docs/unit.md "Intake"). When
+        the heap cannot count them now the job stays new and next_due tries again."""
+        try:
+            counts = self._count(rec)
+        except MemoryError:
+            return
         if type(counts) is tuple:
             self._go(rec, "bad_page", counts)
             return
@@ -277,11 +270,11 @@ class Jobs:
             self._go(rec, "end", evidence, code)
 
     def fail_waiting(self, code, reason):
-        """End every job waiting for the line (queued, wait, held) with `code` (205001): the
-        modem is unusable (docs/unit.md). Returns how many ended."""
+        """End every job waiting for the line (new, queued, wait, held) with `code` (205001):
+        the modem is unusable (docs/unit.md). Returns how many ended."""
         n = 0
         for rec in list(self.jobs):
-            if rec["state"] in ("queued", "wait", "held"):
+            if rec["state"] in ("new", "queued", "wait", "held"):
                 self._go(rec, "no_modem", (("reason", reason),), code)
                 n += 1
         return n

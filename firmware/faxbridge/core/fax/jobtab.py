@@ -19,7 +19,7 @@ ROWS = (
     (("call",), "end", "done", None),             # the call's final code (0 = all pages)
     (("call",), "cancelled", "done", 403),        # cancelled during the call (AT+FK)
     (("new", "queued", "wait", "held"), "cancel", "done", 403),   # cancelled on request
-    (("queued", "wait", "held"), "no_modem", "done", None),       # modem unusable: 205001
+    (("new", "queued", "wait", "held"), "no_modem", "done", None),   # modem unusable: 205001
     (("call",), "restart", "wait", -3),           # docs/unit.md: the unit restarted in the call,
     (("call",), "restart_end", "done", 205001),   # redialled if allowed, else system error
 )
