@@ -133,6 +133,11 @@ class Unit:
         if registry is not None:
             from faxbridge.core.cafis import checks
             self.checker = checks.Checker(registry)
+        tc = cfg["telegram"]             # the telegram UART and its line: before slim drops them
+        tel = self.port.open_telegram(tc) if tc["enabled"] else None
+        if tel is not None:
+            from faxbridge.core.cafis.line import Line
+            tel = (tel[0], Line(tc["sender"], tc["center"]))
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects: freed
         self.jobs.recover(self.port.time())   # before the recovery, boot's largest step, runs (jobs, retries)
@@ -142,9 +147,8 @@ class Unit:
         gc.collect()
         ts.append(asyncio.create_task(self.link.run()))
         ts.append(asyncio.create_task(self.fax.run()))
-        tel = self.port.open_telegram(cfg["telegram"]) if cfg["telegram"]["enabled"] else None
         if tel is not None:
-            ts.append(asyncio.create_task(self._telegram_line(tel[0])))
+            ts.append(asyncio.create_task(self._telegram_line(tel[0], tel[1])))
         log("running: %d jobs open" % len(self.jobs.jobs))
         code = await supervise(ts)
         self._main = None
@@ -235,12 +239,9 @@ class Unit:
                 detail = chk.rep if k == len(chk.rep) else memoryview(chk.rep)[:k]
         self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(ref, v.kind, v.code, v.rule, v.field, detail))
 
-    async def _telegram_line(self, reader):
-        """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md);
-        one read buffer, nothing allocated per line."""
-        from faxbridge.core.cafis.line import Line
-        tc = self.cfg["telegram"]
-        ln = Line(tc["sender"], tc["center"])
+    async def _telegram_line(self, reader, ln):
+        """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md),
+        ln the Line run() made at boot; one read buffer, nothing allocated per line."""
         buf = bytearray(256)
         while True:
             n = await reader.readinto(buf)
