@@ -180,26 +180,29 @@ def heap_report(log):
 
 def peek_report(log):
     """The objects `--demo-only` had the audit name (`bench: audit peek` lines: held since the
-    baseline, in no attribute of the unit's parts nor of a module): the containers and
-    strings one a line, by kind and size, the rest counted by type."""
-    objs = []
+    baseline, then since idle, in no attribute of the unit's parts nor of a module): the
+    containers and strings one a line, by kind and size, the rest counted by type."""
+    blocks = [[]]
     for ln in log.splitlines():
-        if ln.startswith("bench: audit peek ") and not ln.startswith("bench: audit peek-end"):
+        if ln.startswith("bench: audit peek-end"):
+            blocks.append([])
+        elif ln.startswith("bench: audit peek "):
             f = ln.split(" ", 7)
-            objs.append((f[5], int(f[4]), f[6], f[7] if len(f) > 7 else ""))
-    if not objs:
-        return
-    print("\nheld beyond the attributes, named (--demo-only; 64-bit B, 32-byte blocks):")
-    other = {}
-    for ch, n, tn, txt in sorted(objs, key=lambda o: (o[0], -o[1], o[2], o[3])):
-        if ch in "TLDSAF":
-            print("  %-18s %5d  %-22s %s" % (_LETTER.get(ch, ch), 32 * n, tn, txt[:70]))
-        else:
-            x = other.setdefault(tn, [0, 0])
-            x[0] += 1
-            x[1] += 32 * n
-    for tn in sorted(other, key=lambda k: -other[k][1]):
-        print("  %-18s %5d  %-22s %d objects" % ("other", other[tn][1], tn, other[tn][0]))
+            blocks[-1].append((f[5], int(f[4]), f[6], f[7] if len(f) > 7 else ""))
+    for title, objs in zip(("idle, since main.py started", "after-demo, since idle"), blocks):
+        if not objs:
+            continue
+        print("\nheld beyond the attributes, named (%s; 64-bit B, 32-byte blocks):" % title)
+        other = {}
+        for ch, n, tn, txt in sorted(objs, key=lambda o: (o[0], -o[1], o[2], o[3])):
+            if ch in "TLDSAF":
+                print("  %-18s %5d  %-22s %s" % (_LETTER.get(ch, ch), 32 * n, tn, txt[:70]))
+            else:
+                x = other.setdefault(tn, [0, 0])
+                x[0] += 1
+                x[1] += 32 * n
+        for tn in sorted(other, key=lambda k: -other[k][1]):
+            print("  %-18s %5d  %-22s %d objects" % ("other", other[tn][1], tn, other[tn][0]))
 
 
 def report(log, code):
