@@ -344,12 +344,24 @@ def _blk(n, b):
 
 
 def _tab(n):
-    """Slots of a MicroPython map/set table holding n entries (its prime sizes)."""
-    for p in (0, 1, 2, 3, 5, 7, 11, 17, 23, 31, 41, 53, 67, 83, 103, 131, 163, 199, 241, 293, 359,
-              431, 521, 631, 761, 919, 1103, 1327, 1597, 1931, 2333, 2801, 3371):
+    """Slots of a MicroPython map/set table grown to hold n entries (py/map.c's sizes)."""
+    for p in (0, 2, 4, 6, 8, 10, 12, 17, 23, 29, 37, 47, 59, 73, 97, 127, 167, 223, 293, 389, 521,
+              691, 919, 1223, 1627, 2161, 3229):
         if p >= n:
             return p
     return n
+
+
+def _slots(o, n):
+    """Slots of the map of o (a dict, or an instance's member table) holding n entries: read
+    from the object (its mp_map_t's alloc, the word after base and used: a dict literal or a
+    cleared one is sized as it was filled, not as a grown one), else _tab(n)."""
+    try:
+        import struct
+        import uctypes
+        return struct.unpack("Q", bytes(uctypes.bytearray_at(id(o) + 16, 8)))[0]
+    except Exception:
+        return _tab(n)
 
 
 def _size(v, w):
@@ -369,7 +381,7 @@ def _size(v, w):
     if t is memoryview:
         return _blk(4 * w, b), 0
     if t is dict:
-        return _blk(3 * w, b) + _blk(2 * w * _tab(len(v)), b), 0
+        return _blk(3 * w, b) + _blk(2 * w * _slots(v, len(v)), b), 0
     if t is list:
         return _blk(4 * w, b) + _blk(w * (len(v) + 3), b), 0
     if t is tuple:
@@ -387,7 +399,7 @@ def _size(v, w):
         return _blk(3 * w, b), 0
     d = _attrs(v)
     if d is not None and t is not type and tn != "module":
-        return _blk(3 * w, b) + _blk(2 * w * _tab(len(d)), b), 0
+        return _blk(3 * w, b) + _blk(2 * w * _slots(v, len(d)), b), 0
     return _blk(4 * w, b), 0          # a native object (socket, task, stream): its base only
 
 
@@ -412,7 +424,8 @@ def _walk(v, seen, acc):
         acc[2] += _size(v, 4)[0]
         if t is dict:
             for k in v:
-                todo.append(k)
+                if type(k) is not str:      # a str key is a name of the code, or interned
+                    todo.append(k)
                 todo.append(v[k])
         elif t is list or t is tuple or t is set:
             todo.extend(v)
