@@ -139,10 +139,9 @@ def test_one_periodic_task_feeds_the_watchdog_sends_telemetry_and_applies_a_rais
     import json
     cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
     u = Unit(Clock(OSError(2)), cfg)
-    u.wdt = u.port.watchdog(2000)
 
     async def go():
-        t = asyncio.create_task(u._periodic(20, 0.1))
+        t = asyncio.create_task(u._periodic(u.port.watchdog(2000), 20, 0.1))
         await asyncio.sleep_ms(250)
         fed = u.port.fed
         u.link = Link()                         # the link comes up
@@ -157,7 +156,7 @@ def test_one_periodic_task_feeds_the_watchdog_sends_telemetry_and_applies_a_rais
     n = len(u.link.sent)
     assert 12 <= n <= 24, n
     assert u.link.sent[-1]["queued"] == 0 and u.link.sent[-1]["telegrams"] == 0
-    assert u.quota.limit == 7
+    assert u.jobs.quota.limit == 7
 
 
 
@@ -169,7 +168,7 @@ def test_a_round_of_the_periodic_task_allocates_nothing():
     import gc
     cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
     u = Unit(Clock(OSError(2)), cfg)
-    u.wdt = u.port.watchdog(2000)
+    wdt = u.port.watchdog(2000)
     watched = []
 
     def watch(seen):
@@ -179,7 +178,7 @@ def test_a_round_of_the_periodic_task_allocates_nothing():
     used = []
 
     async def go():
-        t = asyncio.create_task(u._periodic(10, 3600))
+        t = asyncio.create_task(u._periodic(wdt, 10, 3600))
         await asyncio.sleep_ms(50)
         if hasattr(gc, "mem_alloc"):
             gc.collect()
@@ -194,3 +193,19 @@ def test_a_round_of_the_periodic_task_allocates_nothing():
     asyncio.run(go())
     assert len(watched) == 1 and 10 <= u.port.fed <= 40, (len(watched), u.port.fed)
     assert used in ([], [0]), used
+
+
+def test_the_unit_keeps_twelve_fields_at_most():
+    """A Unit's fields: at most 12, so that its member table stays in MicroPython's 12-slot
+    size (13 to 17 fields take 17 slots: 80 B more on 64 bits). The watchdog is _periodic's,
+    the page quota the jobs', the registry held in `checker` until run() makes the Checker,
+    the state file's path made where it is written (16 fields and a 96 B path before)."""
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
+    assert errors == []
+    u = Unit(Clock(OSError(2)), cfg, "the registry")
+    assert len(u.__dict__) <= 12, sorted(u.__dict__)
+    assert u.checker == "the registry" and u.jobs.quota.limit == 0
+    u.save_state()
+    import json
+    with open(u.flash + "state.json") as f:
+        assert json.load(f)["boots"] == u.state["boots"]

@@ -49,7 +49,7 @@ GROUPS = (("link", "MQTT link: Link, Session, Inbox, Outbox, FileStore, Seen, Sp
           ("checker", "CAFIS: registry and checker"),
           ("unit.cfg", "configuration kept after boot"), ("modem.cfg", "configuration kept after boot"),
           ("modem", "Class 2 driver"), ("fax", "Class 2 driver"),
-          ("jobs", _JOBS), ("unit.quota", _JOBS), ("port", "port object"),
+          ("jobs", _JOBS), ("port", "port object"),
           ("unit", "Unit object, state, counters"))
 
 

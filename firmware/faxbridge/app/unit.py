@@ -56,28 +56,29 @@ class Unit:
         self.counters = {"telegrams": 0, "verdicts": {}, "rx_faxes": 0, "tx_pages": 0,
                          "fax_sent": 0, "fax_failed": 0}
         self.link = None
-        self.checker = None
-        self._registry = registry
-        self.wdt = None
-        self.state_path = self.flash + "state.json"
-        st = store.load_json(self.state_path, {}) or {}
+        # the Checker once run() made it; until then the registry deep_check() loaded (twelve
+        # fields: the member table stays in its 12-slot size, not 17; the watchdog is
+        # _periodic's, the page quota the jobs', the state file's path made where it is written)
+        self.checker = registry
+        st = store.load_json(self.flash + "state.json", {}) or {}
         self.state = {"boots": st.get("boots", 0) + 1, "rx": st.get("rx", 0),
                       "quota": st.get("quota")}
         q = cfg["quota"]
-        self.quota = Quota(q["pages_per_day"], q["hold_s"])
-        self.quota.restore(self.state["quota"])
-        self.save_state()
+        q = Quota(q["pages_per_day"], q["hold_s"])
+        q.restore(self.state["quota"])
+        self.save_state(True, q)
         self.fax = FaxLine(self)
         self.jobs = Jobs(cfg, JobStore(self.flash + "jobs"), self._emit_status,
-                         self.quota, self.fax.check_number, self.fax.check_page)
+                         q, self.fax.check_number, self.fax.check_page)
 
     # ---- helpers (the unit's wall clock is port.time(): no method of its own)
-    def save_state(self, force=True):
-        """state.json: boots, rx, the page quota [day, used] (updated in place). force=False
-        (a call's end): written only when the quota moved (a busy line, a call that sent no
-        page: nothing to write, about 0.5 KB of churn saved)."""
+    def save_state(self, force=True, q=None):
+        """state.json: boots, rx, the page quota [day, used] (updated in place; q: the jobs'
+        Quota, given while the jobs are being built). force=False (a call's end): written only
+        when the quota moved (a busy line, a call that sent no page: nothing to write, about
+        0.5 KB of churn saved)."""
         st = self.state
-        q = self.quota
+        q = q or self.jobs.quota
         v = st["quota"]
         if type(v) is not list or len(v) != 2:
             st["quota"] = [q.day, q.used]
@@ -87,7 +88,7 @@ class Unit:
         elif not force:
             return
         from faxbridge.app import store
-        store.save_json(self.state_path, st)
+        store.save_json(self.flash + "state.json", st)
 
     def next_rx_id(self):
         """A new received fax's id, rx<boot>-<n>: n counts every reception (docs/unit.md)."""
@@ -121,12 +122,12 @@ class Unit:
         log("unit %s starting on the %s port (boot %d)" % (cfg["unit_id"], self.port.name, self.state["boots"]))
         self._main = asyncio.current_task()
         wd = cfg["watchdog"]["timeout_ms"]
-        self.wdt = self.port.watchdog(wd)
-        ts = [asyncio.create_task(self._periodic(max(500, wd // 4), cfg["telemetry"]["interval_s"]))]
+        ts = [asyncio.create_task(self._periodic(self.port.watchdog(wd), max(500, wd // 4),
+                                                 cfg["telemetry"]["interval_s"]))]
         await self.port.start_network(cfg, log)
         self.link = self._link()
-        registry = self._registry
-        self._registry = None
+        registry = self.checker
+        self.checker = None
         if registry is None:
             from faxbridge.app.deepcheck import load_registry
             registry = load_registry(cfg, self.flash)
@@ -273,9 +274,9 @@ class Unit:
             log("uart telegram: %s not sent (%s)" % ("verdict" if ln.who else "cmd/error", e))
 
     # ---- periodic
-    async def _periodic(self, feed_ms, iv):
+    async def _periodic(self, wdt, feed_ms, iv):
         """The unit's periodic work in one task (a frame and a task each saved): the watchdog
-        fed every feed_ms; config.json watched every 2 s; telemetry every iv seconds once the
+        wdt fed every feed_ms; config.json watched every 2 s; telemetry every iv seconds once the
         link is up. Started before the network, so that the watchdog is fed while it comes up.
         The work itself is in plain methods: their frames are not kept between the rounds.
         Kept in the clock's integer milliseconds: a round allocates nothing (below 2**30 ms on
@@ -288,7 +289,7 @@ class Unit:
         iv = int(iv * 1000)
         tel = ms() + iv
         while True:
-            self.wdt.feed()
+            wdt.feed()
             now = ms()
             if now >= watch:
                 watch = now + 2000
@@ -319,7 +320,7 @@ class Unit:
         if errors:
             return st
         q = cfg["quota"]
-        qo = self.quota
+        qo = self.jobs.quota
         if q["pages_per_day"] != qo.limit or q["hold_s"] != qo.hold_s:
             qo.limit, qo.hold_s = q["pages_per_day"], q["hold_s"]
             log("quota now %d pages a day" % q["pages_per_day"])
@@ -337,7 +338,7 @@ class Unit:
         self.link.telemetry((
             ("uptime", int(self.mono())), ("heap_free", self.port.mem_free()),
             ("modem", self.fax.state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
-            ("quota_left", self.quota.remaining(self.port.time())),
+            ("quota_left", self.jobs.quota.remaining(self.port.time())),
             ("telegrams", n["telegrams"]), ("rx_faxes", n["rx_faxes"]),
             ("tx_pages", n["tx_pages"]), ("queued", sum(c[k] for k in c)),
             ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),
