@@ -209,3 +209,10 @@ def test_the_unit_keeps_twelve_fields_at_most():
     import json
     with open(u.flash + "state.json") as f:
         assert json.load(f)["boots"] == u.state["boots"]
+
+
+def test_the_link_runs_on_the_units_clock():
+    """Unit._link: the link is given the unit's Monotonic (one clock object, not two)."""
+    u = _unit(None)
+    u.link = u._link()
+    assert u.link.clock is u.mono

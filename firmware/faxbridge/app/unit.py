@@ -183,7 +183,7 @@ class Unit:
                     capacity=m["capacity"], answer_reserve=m["answer_reserve"],
                     default_sender=self.cfg["telegram"]["sender"], on_error=lambda t: log("mqtt:", t),
                     seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"),
-                    discovery=(ha["prefix"], VERSION) if ha["discovery"] else None)
+                    discovery=(ha["prefix"], VERSION) if ha["discovery"] else None, clock=self.mono)
         link.on_command = self._on_command
         return link
 
