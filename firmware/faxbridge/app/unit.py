@@ -134,11 +134,10 @@ class Unit:
         if registry is not None:
             from faxbridge.core.cafis import checks
             self.checker = checks.Checker(registry)
-        tc = cfg["telegram"]             # the telegram UART and its line: before slim drops them
-        tel = self.port.open_telegram(tc) if tc["enabled"] else None
+        # the telegram UART and its task's coroutine (not started yet): before slim drops them
+        tel = self.port.open_telegram(cfg["telegram"]) if cfg["telegram"]["enabled"] else None
         if tel is not None:
-            from faxbridge.core.cafis.line import Line
-            tel = (tel[0], Line(tc["sender"], tc["center"]))
+            tel = self._telegram_line(tel[0], cfg["telegram"])
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects: freed
         self.jobs.recover(self.port.time())   # before the recovery, boot's largest step, runs (jobs, retries)
@@ -149,7 +148,7 @@ class Unit:
         ts.append(asyncio.create_task(self.link.run()))
         ts.append(asyncio.create_task(self.fax.run()))
         if tel is not None:
-            ts.append(asyncio.create_task(self._telegram_line(tel[0], tel[1])))
+            ts.append(asyncio.create_task(tel))
         log("running: %d jobs open" % len(self.jobs.jobs))
         code = await supervise(ts)
         self._main = None
@@ -240,9 +239,13 @@ class Unit:
                 detail = chk.rep if k == len(chk.rep) else memoryview(chk.rep)[:k]
         self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(ref, v.kind, v.code, v.rule, v.field, detail))
 
-    async def _telegram_line(self, reader, ln):
+    async def _telegram_line(self, reader, tc):
         """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md),
-        ln the Line run() made at boot; one read buffer, nothing allocated per line."""
+        tc the `telegram` section (run() makes this coroutine before config.slim drops it,
+        let go of once the line is made); one read buffer, nothing allocated per line."""
+        from faxbridge.core.cafis.line import Line
+        ln = Line(tc["sender"], tc["center"])
+        tc = None
         buf = bytearray(256)
         while True:
             n = await reader.readinto(buf)
