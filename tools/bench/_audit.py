@@ -403,6 +403,24 @@ def _size(v, w):
     return _blk(4 * w, b), 0          # a native object (socket, task, stream): its base only
 
 
+def _buffer(v):
+    """(address, bytes) of the data block of a bytearray, array or memoryview (py/objarray.h:
+    typecode and `free` in word 1, len, items): a view's items are its base's, its offset in
+    `free`, so a view counts the block up to its end when nothing else reached the block first;
+    None without uctypes."""
+    try:
+        import struct
+        import uctypes
+        w = struct.unpack("4Q", bytes(uctypes.bytearray_at(id(v), 32)))
+    except Exception:
+        return None
+    tc = w[1] & 0x7F
+    size = struct.calcsize(chr(tc)) if tc > 32 else 1
+    if type(v) is memoryview:
+        return w[3], size * ((w[1] >> 8) + w[2])
+    return w[3], size * (w[2] + (w[1] >> 8))
+
+
 _CODE = ("function", "closure", "generator", "type", "module")
 
 
@@ -417,6 +435,14 @@ def _walk(v, seen, acc):
         seen.add(id(v))
         t = type(v)
         if t.__name__ in _CODE:
+            continue
+        buf = _buffer(v) if t is bytearray or t is memoryview or t.__name__ == "array" else None
+        if buf is not None:     # the object, and its data block once (views share their base's)
+            n = 0 if buf[0] in seen else buf[1]
+            seen.add(buf[0])
+            acc[0] += _blk(32, 32) + _blk(n, 32)
+            acc[1] += _blk(n, 32)
+            acc[2] += 16 + _blk(n, 16)
             continue
         n64, b64 = _size(v, 8)
         acc[0] += n64
