@@ -250,6 +250,7 @@ def peek(lines):
     types = _types()
     skip = set()
     if lines and lines[0] == "attrs":     # leave out what an attribute or a module holds
+        _ext.clear()
         for name in sys.modules:
             _walk(sys.modules[name].__dict__, skip, [0, 0, 0])
         for _p, o in _parts():
@@ -257,6 +258,7 @@ def peek(lines):
         _walk(_peak, skip, [0, 0, 0])
         _walk(_trans, skip, [0, 0, 0])
         _storage(skip, types)
+        skip.update(k[1] for k in _ext)   # the data blocks views and buffers point to
     for ln in lines:
         f = ln.split()
         if len(f) < 3:
@@ -422,6 +424,7 @@ def _buffer(v):
 
 
 _CODE = ("function", "closure", "generator", "type", "module")
+_ext = {}         # ("data", address) -> bytes of that data block counted so far (_walk)
 
 
 def _walk(v, seen, acc):
@@ -437,12 +440,15 @@ def _walk(v, seen, acc):
         if t.__name__ in _CODE:
             continue
         buf = _buffer(v) if t is bytearray or t is memoryview or t.__name__ == "array" else None
-        if buf is not None:     # the object, and its data block once (views share their base's)
-            n = 0 if buf[0] in seen else buf[1]
-            seen.add(buf[0])
-            acc[0] += _blk(32, 32) + _blk(n, 32)
-            acc[1] += _blk(n, 32)
-            acc[2] += 16 + _blk(n, 16)
+        if buf is not None:     # the object, and what its data block's extent adds once
+            k = ("data", buf[0])    # (views share their base's block: the largest end counts)
+            c = _ext.get(k, 0)
+            if buf[1] > c:
+                _ext[k] = buf[1]
+            n64 = _blk(buf[1], 32) - _blk(c, 32) if buf[1] > c else 0
+            acc[0] += 32 + n64
+            acc[1] += n64
+            acc[2] += 16 + (_blk(buf[1], 16) - _blk(c, 16) if buf[1] > c else 0)
             continue
         n64, b64 = _size(v, 8)
         acc[0] += n64
@@ -474,6 +480,7 @@ def breakdown(label, top=None):
     total = live()                  # before the walk's own set is built
     parts = _parts()
     seen = set()
+    _ext.clear()
     book = [0, 0, 0]
     _walk(_trans, seen, book)       # this module's own records: not the unit's
     _walk(_peak, seen, book)
