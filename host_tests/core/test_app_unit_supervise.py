@@ -216,3 +216,16 @@ def test_the_link_runs_on_the_units_clock():
     u = _unit(None)
     u.link = u._link()
     assert u.link.clock is u.mono
+
+
+def test_the_ports_tick_is_times_own_function():
+    """MicroPython: the unix port's ticks_ms is time.ticks_ms itself, so the unit's clock (and
+    its link's, the same object) reads the ticks with no Python call in between."""
+    import sys
+    if sys.implementation.name != "micropython":
+        return
+    import time
+    from faxbridge.ports.unix.port import Port as UnixPort
+    p = UnixPort(tmpdir("port"))
+    assert p.ticks_ms is time.ticks_ms
+    assert abs(time.ticks_diff(p.ticks_ms(), time.ticks_ms())) <= 1
