@@ -1,12 +1,12 @@
-"""Supervision (app/unit.py supervise, Unit.run, Unit.stop; docs/unit.md "Supervision"): one
-gather awaits the unit's tasks; a task that dies stops the unit with exit code 3 (the board
+"""Supervision (app/unit.py Unit.run, Unit.stop; docs/unit.md "Supervision"): one gather in
+Unit.run awaits the unit's tasks; a task that dies stops the unit with exit code 3 (the board
 then resets), stop() ends it with its code. Both runtimes."""
 import asyncio
 
 from support import tmpdir
 
 from faxbridge.app import config
-from faxbridge.app.unit import Unit, supervise
+from faxbridge.app.unit import Unit
 
 if not hasattr(asyncio, "sleep_ms"):           # CPython: MicroPython's asyncio names
     asyncio.sleep_ms = lambda ms: asyncio.sleep(ms / 1000)
@@ -20,39 +20,6 @@ async def _forever(log):
     except asyncio.CancelledError:
         log.append("cancelled")
         raise
-
-
-async def _dies():
-    await asyncio.sleep_ms(20)
-    raise MemoryError("memory allocation failed, allocating 2048 bytes")
-
-
-def test_a_dying_task_ends_the_supervision_with_3():
-    log = []
-
-    async def go():
-        ts = [asyncio.create_task(_forever(log)), asyncio.create_task(_dies())]
-        code = await supervise(ts)
-        for t in ts:
-            t.cancel()
-        await asyncio.sleep_ms(10)
-        return code
-    assert asyncio.run(go()) == 3
-    assert log == ["cancelled"]                 # the others are cancelled, not left running
-
-
-def test_a_cancelled_supervision_answers_0():
-    async def go():
-        ts = [asyncio.create_task(_forever([]))]
-        sup = asyncio.create_task(supervise(ts))
-        await asyncio.sleep_ms(20)
-        sup.cancel()
-        code = await sup
-        for t in ts:
-            t.cancel()
-        await asyncio.sleep_ms(10)
-        return code
-    assert asyncio.run(go()) == 0
 
 
 class Port:
@@ -101,6 +68,25 @@ def test_the_modem_task_dying_stops_the_unit_with_exit_code_3():
     u = _unit(RuntimeError("a bug in the modem task"))
     asyncio.run(u.run())
     assert u.exit_code == 3 and u.port.fed >= 1
+
+
+def test_a_dying_task_stops_the_unit_and_the_others_are_cancelled():
+    """A MemoryError in one task: exit code 3, every other task cancelled, not left running."""
+    u = _unit(OSError(2))                       # no modem: the modem task waits, does not die
+    log = []
+
+    async def dies():
+        await asyncio.sleep_ms(20)
+        raise MemoryError("memory allocation failed, allocating 2048 bytes")
+    u._periodic = lambda wdt, feed_ms, iv: _forever(log)
+    u.fax.run = dies
+
+    async def go():
+        await u.run()
+        await asyncio.sleep_ms(10)
+    asyncio.run(go())
+    assert u.exit_code == 3
+    assert log == ["cancelled"]
 
 
 def test_stop_ends_the_unit_with_its_code():

@@ -179,7 +179,6 @@ def install():
     um.Unit._on_command = _transient("Unit._on_command", um.Unit._on_command)
     # coroutine frames: calling an async function allocates its whole frame (the generator and
     # its state), so the heap a call leaves held is the frame; create_task adds the task
-    um.supervise = _step("frame supervise", um.supervise)
     for cls, names, pre in ((um.Unit, ("run", "_periodic", "_telegram_line"), "frame Unit."),
                             (faxline.FaxLine, ("run", "reader"), "frame FaxLine."),
                             (link_cls, ("run", "_reader", "_ticker", "_drive", "_flush"), "frame Link.")):

@@ -3,7 +3,7 @@
 Tasks: MQTT link; modem (app/faxline.py: the Class 2 driver, a queue of fax jobs,
 auto-answer); telegram intake (the board's second UART; cmd/telegram arrives through the link);
 telemetry; watchdog feed; housekeeping (config file watch for a raised page quota). One
-gather supervises them all (supervise()); stop() ends them.
+gather in Unit.run supervises them all; stop() ends them.
 """
 import asyncio
 
@@ -15,24 +15,6 @@ from faxbridge.core.mqtt import contract
 
 def log(*a):
     print("faxbridge:", *a)
-
-
-async def supervise(tasks):
-    """Await the unit's tasks in one gather (no wrapper frame per task). A task that dies
-    (MemoryError, a bug) is logged with its traceback and the answer is 3: the unit stops so
-    the board resets (main.py) instead of running on without it; jobs and events are on
-    flash. Cancelled (stop()): 0."""
-    try:
-        await asyncio.gather(*tasks)
-    except asyncio.CancelledError:
-        return 0
-    except Exception as e:
-        import sys
-        log("a task died: %r: restarting the unit" % (e,))
-        if hasattr(sys, "print_exception"):
-            sys.print_exception(e)
-        return 3
-    return 0
 
 
 class Unit:
@@ -150,10 +132,21 @@ class Unit:
         if tel is not None:
             ts.append(asyncio.create_task(tel))
         log("running: %d jobs open" % len(self.jobs.jobs))
-        code = await supervise(ts)
+        # supervision, here (no frame of its own): the tasks in one gather (no wrapper frame per
+        # task). A task that dies (MemoryError, a bug) is logged with its traceback and the
+        # exit code is 3: the unit stops so the board resets (main.py) instead of running on
+        # without it; jobs and events are on flash. Cancelled (stop()): its code stands.
+        try:
+            await asyncio.gather(*ts)
+        except asyncio.CancelledError:
+            pass
+        except Exception as e:
+            log("a task died: %r: restarting the unit" % (e,))
+            import sys
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(e)
+            self.exit_code = 3
         self._main = None
-        if code:
-            self.exit_code = code
         log("stopping")
         await self.shutdown()
         for t in ts:
