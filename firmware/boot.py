@@ -49,8 +49,7 @@ if sys.platform == "esp32":
     print("faxbridge: hold BOOT now for safe mode (%d ms)" % s.get("window_ms", 2000))
     if safe_window(lambda: btn.value() == 0, time.sleep_ms, s.get("window_ms", 2000)):
         print("faxbridge: safe mode: main.py will not start the unit")
-        import builtins
-        builtins.FAXBRIDGE_SAFE = True
+        FAXBRIDGE_SAFE = True   # a global of __main__, where main.py runs next (read there)
     if led:
         lp.value(0 if led.get("active_high", True) else 1)
         del lp

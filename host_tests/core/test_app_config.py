@@ -287,16 +287,44 @@ def test_slim_keeps_what_the_running_unit_reads():
     raw = _copy(GOOD)
     raw["dial"] = {"deny": ["110"], "country": "US"}
     raw["quota"] = {"pages_per_day": 7}
+    raw["jobs"] = {"max_queued": 5, "modem_wait_s": 60}
+    raw["retries"] = {"count": 3, "delay_s": 9, "after_restart": False}
+    raw["rx"] = {"keep": 4, "max_kb": 64}
+    raw["telegram"] = {"center": "A", "sender": "terminal", "path": "/dev/ttyS1", "baud": 4800}
     cfg, errors = config.check(raw)
     assert errors == []
+    held = cfg                  # the jobs hold the unit's config: slim changes it in place
     drv = config.driver(cfg)
     config.slim(cfg)
-    # what the running unit reads, and nothing else (built into its objects at boot)
+    assert cfg is held
+    # what the running unit reads, and nothing else (built into its objects at boot), in one
+    # flat dict every kept section names
     assert sorted(cfg) == ["jobs", "modem", "retries", "rx", "telegram"], sorted(cfg)
-    assert cfg["modem"] == {"path": "/dev/pts/3", "baud": 19200}, cfg["modem"]
-    assert cfg["jobs"]["keep_done"] >= 0 and cfg["retries"]["count"] == 2
-    assert cfg["telegram"]["sender"] == "center" and cfg["rx"]["keep"] >= 0
+    s = cfg["jobs"]
+    for k in ("retries", "rx", "modem", "telegram"):
+        assert cfg[k] is s, k
+    assert s == {"keep_done": 20, "max_queued": 5, "max_pages": 20, "modem_wait_s": 60, "count": 3,
+                 "delay_s": 9, "after_restart": False, "keep": 4, "max_kb": 64, "path": "/dev/pts/3",
+                 "baud": 19200, "center": "A"}, s
     assert drv["deny"] == ("110",) and drv["dial_mode"] == "T"     # the driver's copy stands
+
+
+def test_slim_keeps_one_small_dict():
+    """MicroPython: the kept configuration is two dicts (the sections' names, one dict of what
+    they hold), not a table sized for 13 sections and five dicts: this config 960 -> 320 B,
+    64-bit unix port (measured: the heap the slimmed config frees)."""
+    import gc
+    if not hasattr(gc, "mem_alloc"):
+        return
+    raw = _copy(GOOD)
+    keep = [config.check(raw)[0]]
+    config.slim(keep[0])
+    gc.collect()
+    a = gc.mem_alloc()
+    keep[0] = None
+    gc.collect()
+    freed = a - gc.mem_alloc()
+    assert freed <= 400, freed
 
 
 def test_check_allocates_little():

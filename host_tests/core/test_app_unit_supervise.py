@@ -1,12 +1,12 @@
-"""Supervision (app/unit.py supervise, Unit.run, Unit.stop; docs/unit.md "Supervision"): one
-gather awaits the unit's tasks; a task that dies stops the unit with exit code 3 (the board
+"""Supervision (app/unit.py Unit.run, Unit.stop; docs/unit.md "Supervision"): one gather in
+Unit.run awaits the unit's tasks; a task that dies stops the unit with exit code 3 (the board
 then resets), stop() ends it with its code. Both runtimes."""
 import asyncio
 
 from support import tmpdir
 
 from faxbridge.app import config
-from faxbridge.app.unit import Unit, supervise
+from faxbridge.app.unit import Unit
 
 if not hasattr(asyncio, "sleep_ms"):           # CPython: MicroPython's asyncio names
     asyncio.sleep_ms = lambda ms: asyncio.sleep(ms / 1000)
@@ -20,39 +20,6 @@ async def _forever(log):
     except asyncio.CancelledError:
         log.append("cancelled")
         raise
-
-
-async def _dies():
-    await asyncio.sleep_ms(20)
-    raise MemoryError("memory allocation failed, allocating 2048 bytes")
-
-
-def test_a_dying_task_ends_the_supervision_with_3():
-    log = []
-
-    async def go():
-        ts = [asyncio.create_task(_forever(log)), asyncio.create_task(_dies())]
-        code = await supervise(ts)
-        for t in ts:
-            t.cancel()
-        await asyncio.sleep_ms(10)
-        return code
-    assert asyncio.run(go()) == 3
-    assert log == ["cancelled"]                 # the others are cancelled, not left running
-
-
-def test_a_cancelled_supervision_answers_0():
-    async def go():
-        ts = [asyncio.create_task(_forever([]))]
-        sup = asyncio.create_task(supervise(ts))
-        await asyncio.sleep_ms(20)
-        sup.cancel()
-        code = await sup
-        for t in ts:
-            t.cancel()
-        await asyncio.sleep_ms(10)
-        return code
-    assert asyncio.run(go()) == 0
 
 
 class Port:
@@ -103,6 +70,25 @@ def test_the_modem_task_dying_stops_the_unit_with_exit_code_3():
     assert u.exit_code == 3 and u.port.fed >= 1
 
 
+def test_a_dying_task_stops_the_unit_and_the_others_are_cancelled():
+    """A MemoryError in one task: exit code 3, every other task cancelled, not left running."""
+    u = _unit(OSError(2))                       # no modem: the modem task waits, does not die
+    log = []
+
+    async def dies():
+        await asyncio.sleep_ms(20)
+        raise MemoryError("memory allocation failed, allocating 2048 bytes")
+    u._periodic = lambda wdt, feed_ms, iv: _forever(log)
+    u.fax.run = dies
+
+    async def go():
+        await u.run()
+        await asyncio.sleep_ms(10)
+    asyncio.run(go())
+    assert u.exit_code == 3
+    assert log == ["cancelled"]
+
+
 def test_stop_ends_the_unit_with_its_code():
     u = _unit(OSError(2))                       # no modem: the task waits, does not die
 
@@ -139,10 +125,9 @@ def test_one_periodic_task_feeds_the_watchdog_sends_telemetry_and_applies_a_rais
     import json
     cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
     u = Unit(Clock(OSError(2)), cfg)
-    u.wdt = u.port.watchdog(2000)
 
     async def go():
-        t = asyncio.create_task(u._periodic(20, 0.1))
+        t = asyncio.create_task(u._periodic(u.port.watchdog(2000), 20, 0.1))
         await asyncio.sleep_ms(250)
         fed = u.port.fed
         u.link = Link()                         # the link comes up
@@ -157,7 +142,7 @@ def test_one_periodic_task_feeds_the_watchdog_sends_telemetry_and_applies_a_rais
     n = len(u.link.sent)
     assert 12 <= n <= 24, n
     assert u.link.sent[-1]["queued"] == 0 and u.link.sent[-1]["telegrams"] == 0
-    assert u.quota.limit == 7
+    assert u.jobs.quota.limit == 7
 
 
 
@@ -169,7 +154,7 @@ def test_a_round_of_the_periodic_task_allocates_nothing():
     import gc
     cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
     u = Unit(Clock(OSError(2)), cfg)
-    u.wdt = u.port.watchdog(2000)
+    wdt = u.port.watchdog(2000)
     watched = []
 
     def watch(seen):
@@ -179,7 +164,7 @@ def test_a_round_of_the_periodic_task_allocates_nothing():
     used = []
 
     async def go():
-        t = asyncio.create_task(u._periodic(10, 3600))
+        t = asyncio.create_task(u._periodic(wdt, 10, 3600))
         await asyncio.sleep_ms(50)
         if hasattr(gc, "mem_alloc"):
             gc.collect()
@@ -194,3 +179,39 @@ def test_a_round_of_the_periodic_task_allocates_nothing():
     asyncio.run(go())
     assert len(watched) == 1 and 10 <= u.port.fed <= 40, (len(watched), u.port.fed)
     assert used in ([], [0]), used
+
+
+def test_the_unit_keeps_twelve_fields_at_most():
+    """A Unit's fields: at most 12, so that its member table stays in MicroPython's 12-slot
+    size (13 to 17 fields take 17 slots: 80 B more on 64 bits). The watchdog is _periodic's,
+    the page quota the jobs', the registry held in `checker` until run() makes the Checker,
+    the state file's path made where it is written (16 fields and a 96 B path before)."""
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
+    assert errors == []
+    u = Unit(Clock(OSError(2)), cfg, "the registry")
+    assert len(u.__dict__) <= 12, sorted(u.__dict__)
+    assert u.checker == "the registry" and u.jobs.quota.limit == 0
+    u.save_state()
+    import json
+    with open(u.flash + "state.json") as f:
+        assert json.load(f)["boots"] == u.state["boots"]
+
+
+def test_the_link_runs_on_the_units_clock():
+    """Unit._link: the link is given the unit's Monotonic (one clock object, not two)."""
+    u = _unit(None)
+    u.link = u._link()
+    assert u.link.clock is u.mono
+
+
+def test_the_ports_tick_is_times_own_function():
+    """MicroPython: the unix port's ticks_ms is time.ticks_ms itself, so the unit's clock (and
+    its link's, the same object) reads the ticks with no Python call in between."""
+    import sys
+    if sys.implementation.name != "micropython":
+        return
+    import time
+    from faxbridge.ports.unix.port import Port as UnixPort
+    p = UnixPort(tmpdir("port"))
+    assert p.ticks_ms is time.ticks_ms
+    assert abs(time.ticks_diff(p.ticks_ms(), time.ticks_ms())) <= 1

@@ -57,12 +57,12 @@ def test_a_call_end_writes_the_state_only_when_the_quota_moved():
     os.remove(path)
     u.save_state(False)                               # a busy line: nothing charged
     assert "state.json" not in os.listdir(u.flash[:-1])
-    u.quota.charge(2, 1700000000)                     # a call that sent 2 pages
+    u.jobs.quota.charge(2, 1700000000)                # a call that sent 2 pages
     u.save_state(False)
     with open(path) as f:
         import json
         st = json.load(f)
-    assert st["quota"] == [u.quota.day, 2] and st["boots"] == 1, st
+    assert st["quota"] == [u.jobs.quota.day, 2] and st["boots"] == 1, st
     os.remove(path)
     u.save_state()                                    # a reception's id: always written
     assert os.stat(path)

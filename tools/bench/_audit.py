@@ -179,7 +179,6 @@ def install():
     um.Unit._on_command = _transient("Unit._on_command", um.Unit._on_command)
     # coroutine frames: calling an async function allocates its whole frame (the generator and
     # its state), so the heap a call leaves held is the frame; create_task adds the task
-    um.supervise = _step("frame supervise", um.supervise)
     for cls, names, pre in ((um.Unit, ("run", "_periodic", "_telegram_line"), "frame Unit."),
                             (faxline.FaxLine, ("run", "reader"), "frame FaxLine."),
                             (link_cls, ("run", "_reader", "_ticker", "_drive", "_flush"), "frame Link.")):
@@ -250,6 +249,7 @@ def peek(lines):
     types = _types()
     skip = set()
     if lines and lines[0] == "attrs":     # leave out what an attribute or a module holds
+        _ext.clear()
         for name in sys.modules:
             _walk(sys.modules[name].__dict__, skip, [0, 0, 0])
         for _p, o in _parts():
@@ -257,6 +257,7 @@ def peek(lines):
         _walk(_peak, skip, [0, 0, 0])
         _walk(_trans, skip, [0, 0, 0])
         _storage(skip, types)
+        skip.update(k[1] for k in _ext)   # the data blocks views and buffers point to
     for ln in lines:
         f = ln.split()
         if len(f) < 3:
@@ -344,12 +345,24 @@ def _blk(n, b):
 
 
 def _tab(n):
-    """Slots of a MicroPython map/set table holding n entries (its prime sizes)."""
-    for p in (0, 1, 2, 3, 5, 7, 11, 17, 23, 31, 41, 53, 67, 83, 103, 131, 163, 199, 241, 293, 359,
-              431, 521, 631, 761, 919, 1103, 1327, 1597, 1931, 2333, 2801, 3371):
+    """Slots of a MicroPython map/set table grown to hold n entries (py/map.c's sizes)."""
+    for p in (0, 2, 4, 6, 8, 10, 12, 17, 23, 29, 37, 47, 59, 73, 97, 127, 167, 223, 293, 389, 521,
+              691, 919, 1223, 1627, 2161, 3229):
         if p >= n:
             return p
     return n
+
+
+def _slots(o, n):
+    """Slots of the map of o (a dict, or an instance's member table) holding n entries: read
+    from the object (its mp_map_t's alloc, the word after base and used: a dict literal or a
+    cleared one is sized as it was filled, not as a grown one), else _tab(n)."""
+    try:
+        import struct
+        import uctypes
+        return struct.unpack("Q", bytes(uctypes.bytearray_at(id(o) + 16, 8)))[0]
+    except Exception:
+        return _tab(n)
 
 
 def _size(v, w):
@@ -369,7 +382,7 @@ def _size(v, w):
     if t is memoryview:
         return _blk(4 * w, b), 0
     if t is dict:
-        return _blk(3 * w, b) + _blk(2 * w * _tab(len(v)), b), 0
+        return _blk(3 * w, b) + _blk(2 * w * _slots(v, len(v)), b), 0
     if t is list:
         return _blk(4 * w, b) + _blk(w * (len(v) + 3), b), 0
     if t is tuple:
@@ -387,11 +400,30 @@ def _size(v, w):
         return _blk(3 * w, b), 0
     d = _attrs(v)
     if d is not None and t is not type and tn != "module":
-        return _blk(3 * w, b) + _blk(2 * w * _tab(len(d)), b), 0
+        return _blk(3 * w, b) + _blk(2 * w * _slots(v, len(d)), b), 0
     return _blk(4 * w, b), 0          # a native object (socket, task, stream): its base only
 
 
+def _buffer(v):
+    """(address, bytes) of the data block of a bytearray, array or memoryview (py/objarray.h:
+    typecode and `free` in word 1, len, items): a view's items are its base's, its offset in
+    `free`, so a view counts the block up to its end when nothing else reached the block first;
+    None without uctypes."""
+    try:
+        import struct
+        import uctypes
+        w = struct.unpack("4Q", bytes(uctypes.bytearray_at(id(v), 32)))
+    except Exception:
+        return None
+    tc = w[1] & 0x7F
+    size = struct.calcsize(chr(tc)) if tc > 32 else 1
+    if type(v) is memoryview:
+        return w[3], size * ((w[1] >> 8) + w[2])
+    return w[3], size * (w[2] + (w[1] >> 8))
+
+
 _CODE = ("function", "closure", "generator", "type", "module")
+_ext = {}         # ("data", address) -> bytes of that data block counted so far (_walk)
 
 
 def _walk(v, seen, acc):
@@ -406,13 +438,25 @@ def _walk(v, seen, acc):
         t = type(v)
         if t.__name__ in _CODE:
             continue
+        buf = _buffer(v) if t is bytearray or t is memoryview or t.__name__ == "array" else None
+        if buf is not None:     # the object, and what its data block's extent adds once
+            k = ("data", buf[0])    # (views share their base's block: the largest end counts)
+            c = _ext.get(k, 0)
+            if buf[1] > c:
+                _ext[k] = buf[1]
+            n64 = _blk(buf[1], 32) - _blk(c, 32) if buf[1] > c else 0
+            acc[0] += 32 + n64
+            acc[1] += n64
+            acc[2] += 16 + (_blk(buf[1], 16) - _blk(c, 16) if buf[1] > c else 0)
+            continue
         n64, b64 = _size(v, 8)
         acc[0] += n64
         acc[1] += b64
         acc[2] += _size(v, 4)[0]
         if t is dict:
             for k in v:
-                todo.append(k)
+                if type(k) is not str:      # a str key is a name of the code, or interned
+                    todo.append(k)
                 todo.append(v[k])
         elif t is list or t is tuple or t is set:
             todo.extend(v)
@@ -435,6 +479,7 @@ def breakdown(label, top=None):
     total = live()                  # before the walk's own set is built
     parts = _parts()
     seen = set()
+    _ext.clear()
     book = [0, 0, 0]
     _walk(_trans, seen, book)       # this module's own records: not the unit's
     _walk(_peak, seen, book)

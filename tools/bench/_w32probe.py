@@ -82,7 +82,7 @@ def _unit(_):
 
 def _link(_):
     u = U["unit"]
-    u._registry = None
+    u.checker = None            # the registry deep_check loaded, until run() makes the Checker
     u.link = u._link()
 
 

@@ -49,7 +49,7 @@ GROUPS = (("link", "MQTT link: Link, Session, Inbox, Outbox, FileStore, Seen, Sp
           ("checker", "CAFIS: registry and checker"),
           ("unit.cfg", "configuration kept after boot"), ("modem.cfg", "configuration kept after boot"),
           ("modem", "Class 2 driver"), ("fax", "Class 2 driver"),
-          ("jobs", _JOBS), ("unit.quota", _JOBS), ("port", "port object"),
+          ("jobs", _JOBS), ("port", "port object"),
           ("unit", "Unit object, state, counters"))
 
 
@@ -178,6 +178,33 @@ def heap_report(log):
                                                              c[ch][0] - base.get(ch, [0, 0])[0]))
 
 
+def peek_report(log):
+    """The objects `--demo-only` had the audit name (`bench: audit peek` lines: held since the
+    baseline, then since idle, in no attribute of the unit's parts nor of a module): the
+    containers and strings one a line, by kind and size, the rest counted by type."""
+    blocks = [[]]
+    for ln in log.splitlines():
+        if ln.startswith("bench: audit peek-end"):
+            blocks.append([])
+        elif ln.startswith("bench: audit peek "):
+            f = ln.split(" ", 7)
+            blocks[-1].append((f[5], int(f[4]), f[6], f[7] if len(f) > 7 else ""))
+    for title, objs in zip(("idle, since main.py started", "after-demo, since idle"), blocks):
+        if not objs:
+            continue
+        print("\nheld beyond the attributes, named (%s; 64-bit B, 32-byte blocks):" % title)
+        other = {}
+        for ch, n, tn, txt in sorted(objs, key=lambda o: (o[0], -o[1], o[2], o[3])):
+            if ch in "TLDSAF":
+                print("  %-18s %5d  %-22s %s" % (_LETTER.get(ch, ch), 32 * n, tn, txt[:70]))
+            else:
+                x = other.setdefault(tn, [0, 0])
+                x[0] += 1
+                x[1] += 32 * n
+        for tn in sorted(other, key=lambda k: -other[k][1]):
+            print("  %-18s %5d  %-22s %d objects" % ("other", other[tn][1], tn, other[tn][0]))
+
+
 def report(log, code):
     boot = []
     rows = {}
@@ -253,6 +280,7 @@ def report(log, code):
     for ph, call, m, c in trans:
         print("  %-12s %-24s %7d B over %d calls" % (ph, call, m, c))
     heap_report(log)
+    peek_report(log)
 
 
 def main(argv):

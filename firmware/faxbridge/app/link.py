@@ -47,7 +47,7 @@ class Link(Inbox):
                  max_records=512, connect_timeout_ms=10000, write_timeout_ms=30000,
                  backoff_min_ms=500, backoff_max_ms=60000, rand=None,
                  default_sender="center", on_error=None, nodelay=True, seen=None, spool=None,
-                 answer_reserve=4096, discovery=None, file_chunk=512):
+                 answer_reserve=4096, discovery=None, file_chunk=512, clock=None):
         root_s = contract.root(unit, prefix)   # checks the unit id and the prefix
         if tls is True:
             tls = transport.make_tls(cafile=ca, certfile=cert, keyfile=key)
@@ -57,7 +57,7 @@ class Link(Inbox):
         self.root = (root_s + "/").encode()
         self.default_sender = default_sender
         self.on_command = None
-        self.clock = Monotonic()
+        self.clock = clock or Monotonic()   # the unit's, passed in: one clock, not two
         self.verify = verify_ms if verify else 0   # the echo check (app/echo.py), 0: off
         self.denied = 0
         self.ep = echo.slots() if verify else None

@@ -3,7 +3,7 @@
 Tasks: MQTT link; modem (app/faxline.py: the Class 2 driver, a queue of fax jobs,
 auto-answer); telegram intake (the board's second UART; cmd/telegram arrives through the link);
 telemetry; watchdog feed; housekeeping (config file watch for a raised page quota). One
-gather supervises them all (supervise()); stop() ends them.
+gather in Unit.run supervises them all; stop() ends them.
 """
 import asyncio
 
@@ -15,24 +15,6 @@ from faxbridge.core.mqtt import contract
 
 def log(*a):
     print("faxbridge:", *a)
-
-
-async def supervise(tasks):
-    """Await the unit's tasks in one gather (no wrapper frame per task). A task that dies
-    (MemoryError, a bug) is logged with its traceback and the answer is 3: the unit stops so
-    the board resets (main.py) instead of running on without it; jobs and events are on
-    flash. Cancelled (stop()): 0."""
-    try:
-        await asyncio.gather(*tasks)
-    except asyncio.CancelledError:
-        return 0
-    except Exception as e:
-        import sys
-        log("a task died: %r: restarting the unit" % (e,))
-        if hasattr(sys, "print_exception"):
-            sys.print_exception(e)
-        return 3
-    return 0
 
 
 class Unit:
@@ -56,28 +38,29 @@ class Unit:
         self.counters = {"telegrams": 0, "verdicts": {}, "rx_faxes": 0, "tx_pages": 0,
                          "fax_sent": 0, "fax_failed": 0}
         self.link = None
-        self.checker = None
-        self._registry = registry
-        self.wdt = None
-        self.state_path = self.flash + "state.json"
-        st = store.load_json(self.state_path, {}) or {}
+        # the Checker once run() made it; until then the registry deep_check() loaded (twelve
+        # fields: the member table stays in its 12-slot size, not 17; the watchdog is
+        # _periodic's, the page quota the jobs', the state file's path made where it is written)
+        self.checker = registry
+        st = store.load_json(self.flash + "state.json", {}) or {}
         self.state = {"boots": st.get("boots", 0) + 1, "rx": st.get("rx", 0),
                       "quota": st.get("quota")}
         q = cfg["quota"]
-        self.quota = Quota(q["pages_per_day"], q["hold_s"])
-        self.quota.restore(self.state["quota"])
-        self.save_state()
+        q = Quota(q["pages_per_day"], q["hold_s"])
+        q.restore(self.state["quota"])
+        self.save_state(True, q)
         self.fax = FaxLine(self)
         self.jobs = Jobs(cfg, JobStore(self.flash + "jobs"), self._emit_status,
-                         self.quota, self.fax.check_number, self.fax.check_page)
+                         q, self.fax.check_number, self.fax.check_page)
 
     # ---- helpers (the unit's wall clock is port.time(): no method of its own)
-    def save_state(self, force=True):
-        """state.json: boots, rx, the page quota [day, used] (updated in place). force=False
-        (a call's end): written only when the quota moved (a busy line, a call that sent no
-        page: nothing to write, about 0.5 KB of churn saved)."""
+    def save_state(self, force=True, q=None):
+        """state.json: boots, rx, the page quota [day, used] (updated in place; q: the jobs'
+        Quota, given while the jobs are being built). force=False (a call's end): written only
+        when the quota moved (a busy line, a call that sent no page: nothing to write, about
+        0.5 KB of churn saved)."""
         st = self.state
-        q = self.quota
+        q = q or self.jobs.quota
         v = st["quota"]
         if type(v) is not list or len(v) != 2:
             st["quota"] = [q.day, q.used]
@@ -87,7 +70,7 @@ class Unit:
         elif not force:
             return
         from faxbridge.app import store
-        store.save_json(self.state_path, st)
+        store.save_json(self.flash + "state.json", st)
 
     def next_rx_id(self):
         """A new received fax's id, rx<boot>-<n>: n counts every reception (docs/unit.md)."""
@@ -121,18 +104,22 @@ class Unit:
         log("unit %s starting on the %s port (boot %d)" % (cfg["unit_id"], self.port.name, self.state["boots"]))
         self._main = asyncio.current_task()
         wd = cfg["watchdog"]["timeout_ms"]
-        self.wdt = self.port.watchdog(wd)
-        ts = [asyncio.create_task(self._periodic(max(500, wd // 4), cfg["telemetry"]["interval_s"]))]
+        ts = [asyncio.create_task(self._periodic(self.port.watchdog(wd), max(500, wd // 4),
+                                                 cfg["telemetry"]["interval_s"]))]
         await self.port.start_network(cfg, log)
         self.link = self._link()
-        registry = self._registry
-        self._registry = None
+        registry = self.checker
+        self.checker = None
         if registry is None:
             from faxbridge.app.deepcheck import load_registry
             registry = load_registry(cfg, self.flash)
         if registry is not None:
             from faxbridge.core.cafis import checks
             self.checker = checks.Checker(registry)
+        # the telegram UART and its task's coroutine (not started yet): before slim drops them
+        tel = self.port.open_telegram(cfg["telegram"]) if cfg["telegram"]["enabled"] else None
+        if tel is not None:
+            tel = self._telegram_line(tel[0], cfg["telegram"])
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects: freed
         self.jobs.recover(self.port.time())   # before the recovery, boot's largest step, runs (jobs, retries)
@@ -142,14 +129,24 @@ class Unit:
         gc.collect()
         ts.append(asyncio.create_task(self.link.run()))
         ts.append(asyncio.create_task(self.fax.run()))
-        tel = self.port.open_telegram(cfg["telegram"]) if cfg["telegram"]["enabled"] else None
         if tel is not None:
-            ts.append(asyncio.create_task(self._telegram_line(tel[0])))
+            ts.append(asyncio.create_task(tel))
         log("running: %d jobs open" % len(self.jobs.jobs))
-        code = await supervise(ts)
+        # supervision, here (no frame of its own): the tasks in one gather (no wrapper frame per
+        # task). A task that dies (MemoryError, a bug) is logged with its traceback and the
+        # exit code is 3: the unit stops so the board resets (main.py) instead of running on
+        # without it; jobs and events are on flash. Cancelled (stop()): its code stands.
+        try:
+            await asyncio.gather(*ts)
+        except asyncio.CancelledError:
+            pass
+        except Exception as e:
+            log("a task died: %r: restarting the unit" % (e,))
+            import sys
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(e)
+            self.exit_code = 3
         self._main = None
-        if code:
-            self.exit_code = code
         log("stopping")
         await self.shutdown()
         for t in ts:
@@ -178,7 +175,7 @@ class Unit:
                     capacity=m["capacity"], answer_reserve=m["answer_reserve"],
                     default_sender=self.cfg["telegram"]["sender"], on_error=lambda t: log("mqtt:", t),
                     seen=Seen(fl + "seen", m["seen"]), spool=Spool(fl + "spool"),
-                    discovery=(ha["prefix"], VERSION) if ha["discovery"] else None)
+                    discovery=(ha["prefix"], VERSION) if ha["discovery"] else None, clock=self.mono)
         link.on_command = self._on_command
         return link
 
@@ -236,12 +233,13 @@ class Unit:
                 detail = chk.rep if k == len(chk.rep) else memoryview(chk.rep)[:k]
         self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(ref, v.kind, v.code, v.rule, v.field, detail))
 
-    async def _telegram_line(self, reader):
-        """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md);
-        one read buffer, nothing allocated per line."""
+    async def _telegram_line(self, reader, tc):
+        """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md),
+        tc the `telegram` section (run() makes this coroutine before config.slim drops it,
+        let go of once the line is made); one read buffer, nothing allocated per line."""
         from faxbridge.core.cafis.line import Line
-        tc = self.cfg["telegram"]
         ln = Line(tc["sender"], tc["center"])
+        tc = None
         buf = bytearray(256)
         while True:
             n = await reader.readinto(buf)
@@ -273,9 +271,9 @@ class Unit:
             log("uart telegram: %s not sent (%s)" % ("verdict" if ln.who else "cmd/error", e))
 
     # ---- periodic
-    async def _periodic(self, feed_ms, iv):
+    async def _periodic(self, wdt, feed_ms, iv):
         """The unit's periodic work in one task (a frame and a task each saved): the watchdog
-        fed every feed_ms; config.json watched every 2 s; telemetry every iv seconds once the
+        wdt fed every feed_ms; config.json watched every 2 s; telemetry every iv seconds once the
         link is up. Started before the network, so that the watchdog is fed while it comes up.
         The work itself is in plain methods: their frames are not kept between the rounds.
         Kept in the clock's integer milliseconds: a round allocates nothing (below 2**30 ms on
@@ -288,7 +286,7 @@ class Unit:
         iv = int(iv * 1000)
         tel = ms() + iv
         while True:
-            self.wdt.feed()
+            wdt.feed()
             now = ms()
             if now >= watch:
                 watch = now + 2000
@@ -319,7 +317,7 @@ class Unit:
         if errors:
             return st
         q = cfg["quota"]
-        qo = self.quota
+        qo = self.jobs.quota
         if q["pages_per_day"] != qo.limit or q["hold_s"] != qo.hold_s:
             qo.limit, qo.hold_s = q["pages_per_day"], q["hold_s"]
             log("quota now %d pages a day" % q["pages_per_day"])
@@ -337,7 +335,7 @@ class Unit:
         self.link.telemetry((
             ("uptime", int(self.mono())), ("heap_free", self.port.mem_free()),
             ("modem", self.fax.state), ("jobs", tuple((k, c[k]) for k in sorted(c))),
-            ("quota_left", self.quota.remaining(self.port.time())),
+            ("quota_left", self.jobs.quota.remaining(self.port.time())),
             ("telegrams", n["telegrams"]), ("rx_faxes", n["rx_faxes"]),
             ("tx_pages", n["tx_pages"]), ("queued", sum(c[k] for k in c)),
             ("counters", (("fax_sent", n["fax_sent"]), ("fax_failed", n["fax_failed"]),

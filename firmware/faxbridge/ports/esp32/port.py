@@ -32,13 +32,13 @@ class Port:
         ctl = self.board.get("modem_control") or {}
         self._dtr = machine.Pin(ctl["dtr"], machine.Pin.OUT, value=0) if "dtr" in ctl else None
         self._wlan: object = None          # the network.WLAN, once start_network made it
+        # ticks_ms() is time's own function, not a method that calls it: the clocks read it
+        # directly (app/clock.Monotonic, the unit's and its link's: no Python call per reading)
+        self.ticks_ms = time.ticks_ms
 
     # clock: the app wants Unix seconds (UTC), whatever the port's epoch
     def time(self) -> int:
         return time.time() + _EPOCH_2000
-
-    def ticks_ms(self) -> int:
-        return time.ticks_ms()
 
     def mem_free(self) -> int:
         return gc.mem_free()
