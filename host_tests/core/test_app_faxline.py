@@ -320,6 +320,24 @@ def test_rx_sinks_take_the_units_ids_and_prune_what_is_over_the_limit():
     assert left == ["rx1-3"], left     # keep 1: flash holds at most 1 fax plus the one received
 
 
+def test_the_received_faxes_folder_is_made_at_boot_so_a_first_reception_allocates_less():
+    """issue 13: the first reception on a fresh flash made rx/ inside the driver's feed or poll
+    (prune's failed listing and its exception, 640 B). FaxLine makes it at boot; a reception
+    then walks an empty folder: rx_sink at most 1.3 KB on MicroPython (64-bit; 1 568 B before,
+    this stand-in unit's save_state costs nothing)."""
+    import gc
+    import os
+    from support import allocated
+    u = Unit()
+    f = FaxLine(u)
+    assert os.listdir(u.flash + "rx") == []
+    FaxLine(u)                                   # a restart: the folder is there, kept
+    n, s = allocated(f.rx_sink)
+    assert s.dir == u.flash + "rx/rx1-1" and os.listdir(u.flash + "rx") == ["rx1-1"]
+    if hasattr(gc, "mem_alloc"):
+        assert n <= 1300, n
+
+
 # ---- one configuration: the driver's
 
 def test_the_dial_policy_and_station_id_are_the_drivers():

@@ -143,8 +143,9 @@ def test_text_geometry_normal_and_fine():
 def test_text_header_on_every_page():
     doc = textpage.TextPages("x\fy\fz", 1728, fine=False, station="+81 3 1234", when="2026-11-22 09:30")
     assert doc.count == 3
-    h = doc.header(1)
-    assert len(h) == 80 and h.startswith(b"2026-11-22 09:30  +81 3 1234") and h.endswith(b"Page 2 of 3")
+    n = doc.header(1)
+    h = bytes(doc.text[:n])
+    assert n == 80 and h.startswith(b"2026-11-22 09:30  +81 3 1234") and h.endswith(b"Page 2 of 3")
     for p in range(3):
         rows = _rows(doc.page(p), 1728)
         right = 144 + 18 * (80 - 1)  # last column holds the page count digit
@@ -153,6 +154,59 @@ def test_text_header_on_every_page():
             assert _glyph_black(r, 144, "2", frow)
             assert _glyph_black(r, right, "3", frow)
             assert _glyph_black(r, right - 18 * 5, str(p + 1), frow)
+
+
+def _header_as_text(left, cols, page, count):
+    """The header as a formula: the left part cut to the room left of "Page n of m" and two
+    spaces, the rest blank; "Page n of m" alone, cut at cols, when there is no such room."""
+    right = b"Page %d of %d" % (page, count)
+    room = cols - len(right) - 2
+    if room < 0:
+        return right[:cols]
+    left = left[:room]
+    return left + b" " * (cols - len(left) - len(right)) + right
+
+
+def test_the_header_is_laid_out_in_place_as_its_formula_says():
+    """header() writes the line into the renderer's text buffer (no bytes made per page): the
+    same line as the formula for short and long left parts, page numbers of 1 to 4 digits, and
+    widths where "Page n of m" fills or overflows the line."""
+    cases = 0
+    for cols in (10, 11, 12, 13, 14, 20, 80):
+        doc = textpage.TextPages(b"x", (cols * 18 + 135) // 8 * 8, True, "", "", cols=cols)
+        assert doc.cols == cols
+        for left in (b"", b"2026-11-22 09:30", b"2026-11-22 09:30  +81 3 1234 5678 9012 3456 7890 abcd"):
+            doc.head = left
+            for page, count in ((1, 1), (2, 3), (9, 10), (10, 10), (99, 100), (1, 1000), (1234, 9999)):
+                doc.count = count
+                doc.text[:] = b"#" * cols
+                n = doc.header(page - 1)
+                assert bytes(doc.text[:n]) == _header_as_text(left, cols, page, count), (cols, left, page, count)
+                cases += 1
+    assert cases == 7 * 3 * 7
+
+
+def test_a_text_page_streams_without_allocating_once_opened():
+    """MicroPython: every row of an opened text page, its header line too, is drawn into the
+    caller's row without allocating (the header was 544 B a page: bytes made and joined)."""
+    import gc
+    if not hasattr(gc, "mem_alloc"):
+        return
+    doc = textpage.TextPages(b"one\ntwo\fthree\n", 1728, True, "+81 3 5555 0100", "2026-11-22 09:30")
+    row = bytearray(216)
+    for p in range(doc.count):
+        doc.page(p)
+        gc.collect()
+        gc.disable()
+        try:
+            a = gc.mem_alloc()
+            n = 0
+            while doc.readrow(row):
+                n += 1
+            used = gc.mem_alloc() - a
+        finally:
+            gc.enable()
+        assert n == doc.page_lines and used == 0, (p, n, used)
 
 
 def test_text_wrap_tab_and_cut():

@@ -165,7 +165,7 @@ def _page(rows, w, minbits, msb, sizes, loops, pad):
     into a view with 24 guard bytes past it (and the line buffer too): the bytes, and no
     guard byte touched (a viper write past a buffer raises nothing)."""
     pe = t4.PageEncoder(t4py.BytesRows(rows, w), w, msb_first=msb)
-    pe.minbits = minbits
+    pe.reset(pe.rows, minbits)
     k = t4.line_room(w, minbits) + pad
     lb = bytearray(b"\xa5" * (k + 24))
     pe._buf = memoryview(lb)[:k]

@@ -20,9 +20,13 @@ _TICK_MS = const(50)     # the modem loop's deadline resolution (driver timeouts
 
 class FaxLine:
     def __init__(self, unit):
-        from faxbridge.app import config
+        from faxbridge.app import config, store
         from faxbridge.core.fax.class2 import Class2
         self.unit = unit
+        # the received faxes' folder, made at boot while the heap is free: a reception (its
+        # prune and sink, inside the driver's feed or poll) then never makes it (its failed
+        # listing and exception: 640 -> 288 B, docs/unit.md "Received faxes")
+        store.makedirs(unit.flash + "rx")
         self.driver = Class2(config.driver(unit.cfg), self.rx_sink)
         self.state = "off"          # the driver's state name; "absent": no modem to open
         self.active = None          # the job record on the line

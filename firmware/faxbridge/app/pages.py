@@ -87,12 +87,22 @@ def _rows(s, rows=None):
 
 def when(t):
     """The text pages' header time of a job made at Unix time t, as bytes (what the renderer
-    draws: no str encoded per page). Jobs keep Unix time (the port's clock() is Unix time on
-    every port); a port whose own gmtime() counts from 2000 (the ESP32's) needs the offset
-    back before calling it (a job's text, once: no module names kept for it)."""
-    import time
-    e = 946684800 if time.gmtime(0)[0] == 2000 else 0
-    return b"%04d-%02d-%02d %02d:%02d UTC" % time.gmtime(int(t) - e)[:5]
+    draws: no str encoded per page), "YYYY-MM-DD HH:MM UTC". The date is worked out from the
+    day number (the proleptic Gregorian calendar's 400-year cycle of 146 097 days, years
+    counted from March so the leap day ends one): no time.gmtime() tuple is made, and it is
+    the same on every port whatever epoch the port's own gmtime() counts from (the ESP32's:
+    2000)."""
+    t = int(t)
+    m = t % 86400 // 60                 # minutes into the day
+    z = t // 86400 + 719468             # days from 0000-03-01
+    c = z // 146097                     # 400-year cycles
+    z -= c * 146097                     # day of the cycle, 0..146096
+    y = (z - z // 1460 + z // 36524 - z // 146096) // 365   # year of the cycle
+    z -= 365 * y + y // 4 - y // 100    # day of that year, 0 = March 1st
+    n = (5 * z + 2) // 153              # month from March, 0..11
+    d = z - (153 * n + 2) // 5 + 1
+    n += 3 if n < 10 else -9
+    return b"%04d-%02d-%02d %02d:%02d UTC" % (y + c * 400 + (n <= 2), n, d, m // 60, m % 60)
 
 
 def count(kind, path, station="", fine=True):

@@ -25,7 +25,10 @@ _MP = sys.implementation.name == "micropython"
 class RxSink(t4dec.Decoder):
     """A reception's page sink: it is the T.4 decoder that counts the lines (one object, reset
     for each page: `width` is the page's); per page only the file is made. LSB-first data is
-    reversed through `bufsize` bytes, made at its first piece."""
+    reversed through `bufsize` bytes, made at its first piece. Its fields, the decoder's with
+    them, fill an attribute table of 17 slots (18 would take 23, 96 B more on 64 bits): the
+    pages kept are len(widths), and the page being stored is the one after them (a page
+    received again is dropped from the lists when it begins)."""
 
     def __init__(self, folder, fax_id, bufsize=256):
         self.dir = folder + fax_id
@@ -33,24 +36,26 @@ class RxSink(t4dec.Decoder):
         store.makedirs(self.dir)
         self.f = None
         t4dec.Decoder.__init__(self, 1728, True)
-        self.pages = 0
         self.widths = []     # pixels per line of each page stored (one small int per page)
         self.sizes = []      # and its bytes (publish() names them: no stat per page)
-        self._buf = bufsize
+        self._mv = bufsize   # LSB-first pages: the reversing buffer's size, then its view
 
     def page_path(self, index):
         return "%s/p%d.g3" % (self.dir, index + 1)
 
     def begin_page(self, index, info):
         """Open page `index` (info: the driver's page parameters); the file is opened last, so a
-        page refused (a bad width: ValueError) leaves none open."""
+        page refused (a bad width: ValueError) leaves none open. A page received again (the
+        same index) drops what was kept of it and after it."""
         self.abort()
         width = info.get("width") if isinstance(info, dict) else None
         if not isinstance(width, int):
             width = 1728
         self.msb = bool(info.get("msb_first", True)) if isinstance(info, dict) else True
         self.reset(width, True)
-        self.index = index
+        if len(self.widths) > index:       # (no slice made for a new page)
+            del self.widths[index:]
+            del self.sizes[index:]
         self.f = open(self.page_path(index), "wb")
 
     def write(self, mv):
@@ -60,16 +65,15 @@ class RxSink(t4dec.Decoder):
             self.feed(mv)
             return
         i = 0
-        b = self._buf
-        if isinstance(b, int):
-            b = self._buf = bytearray(b)
-            self._mv = memoryview(b)
         full = self._mv
+        if isinstance(full, int):
+            full = self._mv = memoryview(bytearray(full))
+        size = len(full)
         while i < n:                          # LSB-first data: reversed into MSB-first
-            k = min(n - i, len(b))
-            b[:k] = mv[i:i + k]
-            t4.reverse(b, 0, k)
-            v = full if k == len(b) else full[:k]   # one view a piece, none when it is whole
+            k = min(n - i, size)
+            full[:k] = mv[i:i + k]
+            t4.reverse(full, 0, k)
+            v = full if k == size else full[:k]   # one view a piece, none when it is whole
             self.f.write(v)
             self.feed(v)
             i += k
@@ -79,10 +83,6 @@ class RxSink(t4dec.Decoder):
         self.f = None
         n = f.tell()
         f.close()
-        i = self.index
-        self.pages = i + 1
-        del self.widths[i:]
-        del self.sizes[i:]
         self.widths.append(self.width)
         self.sizes.append(n)
         return self.end()
@@ -94,7 +94,7 @@ class RxSink(t4dec.Decoder):
             self.f = None
             f.close()
             try:
-                os.remove(self.page_path(self.index))
+                os.remove(self.page_path(len(self.widths)))
             except OSError:
                 pass
 
@@ -228,7 +228,7 @@ def publish(link, sink, info, log):
         pp = ()     # the dict as it is: written with its keys sorted (contract._val)
     fid = sink.fax_id if sink else None
     sizes = sink.sizes if sink else ()
-    of = sink.pages if sink else 0
+    of = len(sink.widths) if sink else 0
     for i in range(of):
         try:
             link.event_file(contract.page_topic(fid, i + 1), sink.page_path(i),
@@ -236,7 +236,7 @@ def publish(link, sink, info, log):
         except (OSError, OutboxFull, ValueError) as e:   # kept on flash, pruned in turn
             log("modem: page %d of %s not queued (%s)" % (i + 1, fid, e))
             sizes[i] = None
-    if sink is not None and not sink.pages:
+    if sink is not None and not of:
         try:
             store.rmtree(sink.dir)    # nothing stored: no folder left behind
         except OSError:

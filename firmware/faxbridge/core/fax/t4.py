@@ -75,11 +75,15 @@ class PageEncoder:
     minbits) starts the next page in the same buffers (one encoder for every page: FilePage).
     """
 
+    msb_first = False   # the class's; an encoder's own only when True
+
     def __init__(self, rows, width=1728, bps=14400, ms=0, msb_first=False):
         if width <= 0 or width & 7 or width > 0xFFF8:
             raise ValueError("t4: page width must be a positive multiple of 8")
-        self.width = width
-        self.msb_first = msb_first
+        # few fields (a unit's page source adds five: 12 fill a table of 12 slots, 13 would
+        # take 17): the width and the lines' minimum bits are the coder's state's (_st)
+        if msb_first:
+            self.msb_first = True
         self.row = bytearray(width >> 3)
         self._buf = None
         from array import array     # here, not a module name: once per encoder
@@ -90,8 +94,8 @@ class PageEncoder:
     def reset(self, rows, minbits):
         """Start the next page (a row left mid-way by the page before is dropped)."""
         self.rows = rows
-        self.minbits = minbits
         st = self._st
+        st[_E_MIN] = minbits
         for i in range(_E_I, 8):
             st[i] = 0
         self.lines = 0
@@ -100,7 +104,7 @@ class PageEncoder:
 
     def configure(self, dcs):
         if not self._stage:   # the fill of the lines already coded is fixed
-            self.minbits = min_bits(params.TABLE[1][dcs[1]], params.scan_ms(dcs[7], dcs[0]))
+            self._st[_E_MIN] = min_bits(params.TABLE[1][dcs[1]], params.scan_ms(dcs[7], dcs[0]))
 
     def readinto(self, buf):
         """Copy the next page bytes into buf (at most 16 383 a call); 0 when the page is done
@@ -113,13 +117,12 @@ class PageEncoder:
             want = 0x3FFF   # on the ESP32 (31 bits), and a viper int
         line = self._buf
         c = self._st
-        w = self.width
+        w = c[1]                # the width
         if not self._stage:     # the first read of a page: room for its fill and a piece
-            k = line_room(w, self.minbits)
+            k = line_room(w, c[_E_MIN])
             if line is None or len(line) < k:
                 line = self._buf = None     # the smaller one let go first
                 line = self._buf = bytearray(k)
-            c[_E_MIN] = self.minbits
         room = len(line)
         lim = want - _MARGIN - (w >> 10)    # where a piece coded into buf stops
         row = self.row

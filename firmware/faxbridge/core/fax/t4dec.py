@@ -45,10 +45,13 @@ class Decoder:
     received page: app/rx.RxSink); the rows are made only for a sink, and again only when a
     page's width differs."""
 
+    sink = None     # the class's: no slot of the instance's dict without a sink (app/rx.RxSink)
+
     def __init__(self, width=1728, msb_first=False, sink=None, step=None):
         # step: the decoding loop, the runtime's by default (tests and tools/bench/t4.py pass
         # t4py.dec to run the plain one on MicroPython)
-        self.sink = sink
+        if sink is not None:
+            self.sink = sink
         self.fn = step or _dec
         # _NSTATE zeros, a constant tuple (frozen: in flash): no list built per decoder
         self.st = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))

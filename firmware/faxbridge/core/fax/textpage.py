@@ -113,7 +113,7 @@ class TextPages:
         laid out twice, the header's left part is kept)."""
         if isinstance(text, str):
             text = text.encode()
-        if isinstance(text, (bytes, bytearray, memoryview)):
+        if not hasattr(text, "readinto"):   # bytes-like (no tuple of types made per open)
             from io import BytesIO
             text = BytesIO(bytes(text))
         if not count:
@@ -147,14 +147,51 @@ class TextPages:
         s[_AT] = 0
 
     def header(self, index):
-        """The header text of page index (0-based), cols characters at most."""
-        right = b"Page %d of %d" % (index + 1, self.count)
-        left = self.head
-        room = self.cols - len(right) - 2
-        if room < 0:
-            return right[:self.cols]
-        left = left[:room]
-        return left + b" " * (self.cols - len(left) - len(right)) + right
+        """Lay the header of page index (0-based) out in self.text, cols characters at most, and
+        return its length: the time and station on the left, "Page n of m" on the right (alone,
+        cut at cols, when the two do not fit). Written in place, digit by digit: nothing is made
+        per page (it is drawn while the page streams to the modem)."""
+        t = self.text
+        cols = self.cols
+        a = index + 1
+        b = self.count
+        n = 11                      # "Page a of b" with one digit each
+        v = a
+        while v > 9:
+            n += 1
+            v //= 10
+        v = b
+        while v > 9:
+            n += 1
+            v //= 10
+        e = cols
+        room = cols - n - 2
+        if room < 0:                # no room for the left part: the right one from column 0
+            e = n
+        else:
+            left = self.head
+            k = min(len(left), room)
+            for i in range(k):
+                t[i] = left[i]
+            for i in range(k, cols - n):
+                t[i] = 0x20
+        for k in range(4):          # from the right: b, " of ", a, "Page "
+            if k & 1:
+                w = b" of " if k == 1 else b"Page "
+                for j in range(len(w) - 1, -1, -1):
+                    e -= 1
+                    if e < cols:
+                        t[e] = w[j]
+            else:
+                v = b if k == 0 else a
+                while True:
+                    e -= 1
+                    if e < cols:
+                        t[e] = 0x30 + v % 10
+                    v //= 10
+                    if not v:
+                        break
+        return cols if room >= 0 else min(n, cols)
 
     def page(self, index):
         """Page index (0-based) as a row source (readrow(row) -> bool): this object, set to
@@ -331,9 +368,7 @@ class TextPages:
         t = self.text
         if line != s[_TLINE]:
             if line == -1:
-                h = self.header(s[_INDEX])
-                s[_NTEXT] = len(h)
-                t[0:len(h)] = h
+                s[_NTEXT] = self.header(s[_INDEX])
             elif not self._take():
                 s[_NTEXT] = 0
             s[_TLINE] = line
