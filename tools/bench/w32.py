@@ -17,13 +17,15 @@ after the collection) between them:
                    jobs.recover, config.slim; held heap per step
   scenario         on that unit, the field scenario (tools/bench/_scenario.py) widened as far as
                    this port allows: the link connected (a scripted broker behind the link's own
-                   write path); 1000 telegrams through the checker, their verdicts through the
-                   outbox on flash, published and acknowledged every 8; a 256 KB cmd/fax
+                   write path, a call of the unit's a step: outbox.pump, Link._flush, a PUBACK
+                   and Link._handle); 1000 telegrams through the checker, their verdicts through
+                   the outbox on flash, published and acknowledged after every 8th; a 256 KB cmd/fax
                    (_scenario.big_fax) fed to the link's session a socket read at a time (inbox,
                    faxcmd.Parser, the spool, Jobs.submit, pages.count); its job sent by the
                    unit's own FaxLine and driver from the pages on flash (pages.FilePage) to a
                    scripted modem; that page received back into app/rx.RxSink and published from
-                   flash; 100 jobs finished on flash (busy, retries 0); a reboot (every object
+                   flash; 100 jobs finished on flash (busy, retries 0; a job's four calls four
+                   steps, the broker after every 8th); a reboot (every object
                    dropped, the boot built again, Jobs.recover over the 101 records) and a
                    telegram after it. Peaks per phase: the held heap after each step, and live +
                    one step's allocations (gc.mem_alloc() as the step ends, before the collection)
@@ -34,8 +36,8 @@ after the collection) between them:
                    in mem_info(1)'s block map, the probe fills every block below it), as beside
                    frozen code; each less what was held before the boot
 
-    .venv/bin/python tools/bench/w32.py              every figure, printed (~1.5 min)
-    .venv/bin/python tools/bench/w32.py --no-bisect  without the minimum heap (~25 s)
+    .venv/bin/python tools/bench/w32.py              every figure, printed (~4 min)
+    .venv/bin/python tools/bench/w32.py --no-bisect  without the minimum heap (~1 min)
 
 Needs node and npm: the pinned package is installed into build/w32 on first use (the command is
 printed when npm is missing). Writes build/w32/w32.json. In `make bench` as area w32.
@@ -70,6 +72,7 @@ STUBS = (("socket", '"""No sockets on this port (tools/bench/w32.py)."""\n'),
 GOAL_KB = 64
 LO_KB, HI_KB, STEP_KB = 32, 1024, 1
 N_TELEGRAMS = 1000
+N_JOBS = 100           # finished jobs before the reboot (as _scenario.prepare_jobs)
 TIMEOUT = 300
 
 RUNNER = r"""// written by tools/bench/w32.py: node run.mjs <heap bytes> <dir> [module]
@@ -137,7 +140,8 @@ function call(code) {
 if (mod && call("import " + mod + " as P\nP.plan()\ngc.collect()")) {
   call("P.held(-1)");
   let i = 0;
-  for (; i < steps; i++) {
+  for (; labels[i] !== undefined; i++) {     // each step prints the next one's name
+    if (i > 1000000) break;
     const arg = labels[i] === "plug" ? ", " + largestRun() : "";
     if (!call("P.step(" + i + arg + ")")) break;
     call("P.held(" + i + ")");
@@ -275,7 +279,7 @@ def fax_publish():
 
 def _set(d, phase, mods, flash):
     with open(os.path.join(d, "w32.json"), "w") as f:
-        json.dump({"phase": phase, "mods": mods, "flash": flash, "telegrams": N_TELEGRAMS}, f)
+        json.dump({"phase": phase, "mods": mods, "flash": flash, "telegrams": N_TELEGRAMS, "jobs": N_JOBS}, f)
 
 
 def parse(out):
@@ -339,7 +343,7 @@ def mpy_matches(runner, d):
 PHASES = {"boot": ("live config.load", "idle"), "telegrams": ("telegrams opened", "verdicts acknowledged"),
           "cmd/fax 256 KB": ("cmd/fax opened", "cmd/fax answered"), "fax send": ("fax line start", "fax sent"),
           "fax receive": ("fax rx ring", "fax received"),
-          "100 finished jobs": ("finished job", "reboot: the unit dropped"),
+          "100 finished jobs": ("job: its page spooled", "reboot: the unit dropped"),
           "reboot": ("reboot config.load", "reboot: a telegram answered"), "scenario": ("link up", "end")}
 REBOOT_LIVE = "live total after the reboot (101 finished jobs)"
 
@@ -368,9 +372,18 @@ def figures(g):
         i = max(rng, key=lambda i: top[i])
         f["step peak " + name] = top[i] - base
         f["step peak %s at" % name] = g["plan"][i]
-    for lab in ("telegram", "telegram, then the outbox published and acknowledged"):
-        f["step peak: " + lab] = max(top[i] for i in at_all(g, lab)) - base
+    f["step peak: telegram"] = max(top[i] for i in at_all(g, "telegram")) - base
     return f
+
+
+def largest(g, n=10):
+    """The n largest steps of the scenario: [(live + one step, step, allocated in it, label)]
+    in bytes beyond what was held before the boot."""
+    h, top, at = g["held"], g["top"], g["at"]
+    base = h[at["plug" if "plug" in at else "helpers"]]
+    s = sorted(((top[i] - base, i, top[i] - h[i - 1], g["plan"][i]) for i in top if i > at["idle"]),
+               reverse=True)
+    return s[:n]
 
 
 def at_all(g, label):
@@ -454,6 +467,11 @@ def measure(do_bisect=True, say=say):
         else:
             say("w32: %-62s %7d B 32-bit  %7d B 64-bit" % (k, fw[k], fu[k]))
     say("w32: " + "; ".join(res["checks"]) + " (as on CPython)")
+    res["steps"] = len(w["plan"])
+    res["largest"] = largest(w)
+    say("w32: the scenario's %d steps, the largest on 32-bit (live + one step, allocated in it; B):" % res["steps"])
+    for t, i, a, lab in res["largest"]:
+        say("w32: %7d %7d  step %5d  %s" % (t, a, i, lab))
     if do_bisect:
         for phase in ("scenario", "plug"):
             found, trials, grew, fig = bisect(runner, d, mods, phase, say)
