@@ -274,3 +274,19 @@ def test_w32_probe_plays_the_broker_one_unit_call_a_step(tmp_path, monkeypatch):
             assert labels[i - 1] in (flush, ack) and labels[i + 1] in (ack, pump, poll), labels[i - 2:i + 2]
     for lab in ("verdicts acknowledged", "cmd/fax answered", "fax sent", "fax received", "reboot: a telegram answered"):
         assert labels[labels.index(lab) - 1] == poll, lab
+
+
+def test_w32_probe_makes_the_running_units_frames_and_tasks(tmp_path, monkeypatch):
+    # phase "running": the boot, then the running unit's coroutine frames and tasks made on the
+    # idle unit and held (w32.py adds the 32-bit figure to the total as a line of its own)
+    import w32
+    monkeypatch.setattr(w32, "W32", str(tmp_path))
+    mods = w32.unit_modules()
+    g = w32.run_64(w32.make_tree("mpy", mods, w32.expected_verdicts()[0][:1]), "running", mods)
+    assert g["done"], g["out"][-2000:]
+    labels = [g["plan"][i] for i in range(len(g["plan"]))]
+    assert labels[-3:] == ["idle", w32.RUNNING, "end"], labels[-3:]
+    h, at = g["held"], g["at"]
+    # 13 tasks and frames at least, a task and its coroutine 160 B on this port (measured)
+    assert h[at[w32.RUNNING]] - h[at["idle"]] > 13 * 128, (h[at[w32.RUNNING]], h[at["idle"]])
+    assert h[at["end"]] == h[at[w32.RUNNING]]       # held, not garbage

@@ -7,7 +7,7 @@ The webassembly port collects only between calls from JavaScript (gc.collect() i
 deferred; with no room the heap grows instead), so its runner (w32.py's run.mjs) calls step(i)
 for each step of the plan, then collects, then held(i). The unix port runs main(): the same
 steps and prints. Reads w32.json in the current folder: {"phase": "code" | "scenario" |
-"plug", "mods": [...], "flash": "<dir>/", "telegrams": n} (optional: "tx_passes",
+"plug" | "running" (the boot, then _running), "mods": [...], "flash": "<dir>/", "telegrams": n} (optional: "tx_passes",
 "rx_passes", "jobs"). A step is one call the unit makes in one go (docs/bench.md, "Step
 granularity"); the broker takes steps of its own between the plan's (_ack, _broker), so the
 plan is walked by a cursor and each step names the next: `w32: plan <i> <label>` (step 0's by
@@ -472,6 +472,29 @@ def _answered(_):
         u.state["boots"], len(u.jobs.jobs), json.dumps(u.counters["verdicts"])))
 
 
+def _running(_):
+    """What the running unit adds to the idle one, as far as this port can make it: the
+    coroutine frames and tasks of Unit.run (main.py's asyncio.run), made and kept but not run
+    (no event loop here): the main task and Unit.run's frame, its tasks (_periodic, Link.run,
+    FaxLine.run, _telegram_line) under supervise's gather; Link.run's connection tasks (_reader,
+    _ticker) and its wait on _wake; FaxLine.run's three tasks (reader, _tick, _drive) under their
+    gather, _drive's wait on wake. A frame is whole when its coroutine is made. Not here: the
+    streams, sockets, the UART and asyncio's poller (no such objects on this port)."""
+    import asyncio
+    from faxbridge.app import unit as um
+    u = U["unit"]
+    ln, fx = u.link, u.fax
+
+    def ct(co):
+        # a Task as asyncio.create_task makes it, not queued: the webassembly port's event loop
+        # would run a queued task from JavaScript
+        return asyncio.core.Task(co, asyncio.core.__dict__)
+    ts = [ct(u._periodic(500, 60)), ct(ln.run()), ct(fx.run()), ct(u._telegram_line(None))]
+    fts = (ct(fx.reader(None)), ct(fx._tick()), ct(fx._drive(None)))
+    U["running"] = (ct(u.run()), um.supervise(ts), asyncio.gather(*ts), ts, fts, asyncio.gather(*fts),
+                    ct(ln._reader(None)), ct(ln._ticker(None)), ln._wake.wait(), fx.wake.wait())
+
+
 def _nothing(_):
     pass
 
@@ -516,7 +539,10 @@ def _plan():
           ("live MQTT link: session, outbox over flash, seen, spool", _link, 0, 1),
           ("live CAFIS checker", _checker, 0, 1), ("live config.slim", _slim, 0, 1),
           ("live jobs.recover", _recover, 0, 1),
-          ("idle", _nothing, 0, 1), ("link up", _link_up, 0, 1), ("telegrams opened", _tels, 0, 1),
+          ("idle", _nothing, 0, 1)]
+    if CFG["phase"] == "running":
+        return p + [("running: frames and tasks", _running, 0, 1), ("end", _nothing, 0, 1)]
+    p += [("link up", _link_up, 0, 1), ("telegrams opened", _tels, 0, 1),
           ("telegram", _telegram, None, CFG.get("telegrams", 1000)),
           ("telegrams closed", _tels_closed, 0, 1), ("verdicts acknowledged", _verdicts, 0, 1),
           ("cmd/fax opened", _cmd_open, 0, 1), ("cmd/fax read", _cmd_read, 0, _reads()),
