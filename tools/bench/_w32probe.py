@@ -320,9 +320,11 @@ class _Modem:
         self.say(r)
 
     def step(self):
-        """One pass of the modem task (FaxLine._drive): poll, start the job due, write (one
-        command, or up to 4 chunks of page data: 512 B), the modem's answer, the events; or
-        one UART read of page data received (FaxLine.reader, its own buffer)."""
+        """One pass of the modem task (FaxLine._drive): poll, start the job due, write one
+        output of the driver (a command, or a chunk of page data: _drive awaits the drain after
+        each), the modem's answer, the events; or one UART read of page data received
+        (FaxLine.reader, its own buffer). True when it had nothing to do (the call over, the
+        modem initialised): the plan's passes end there."""
         u = U["unit"]
         fl = self.fl
         m = fl.driver
@@ -346,15 +348,14 @@ class _Modem:
                 fl.active = job
                 u.jobs.start_call(job, u.port.time())
                 m.send(job["dial"], fl.open_page, now)
-        o = None
-        for _ in range(4):
-            data = m.state_name() == "txdata"
-            o = m.next_output(now)
-            if not o:
-                break
-            if not data and o[:2] == b"AT" or o == b"\x12":
-                self.answer(bytes(o))
-                break
+        data = m.state_name() == "txdata"
+        o = m.next_output(now)
+        idle = False
+        if not o:
+            idle = fl.active is None and m.ready()
+        elif not data and o[:2] == b"AT" or o == b"\x12":
+            self.answer(bytes(o))
+        else:
             if self.cap is not None:
                 self.cap.write(o)
             if m.state_name() != "txdata" and not m._wq:      # DLE ETX written: the page ends
@@ -362,12 +363,12 @@ class _Modem:
                     self.cap.close()
                     self.cap = None
                 self.say(_OK)
-                break
-        if o is not None and not o and fl.active is None and m.ready():
+        if idle:
             self.busy -= 1      # nothing to do: the call is over, the modem initialised
         fl.events()
         if u.link.outbox.depth():
             _ack(u.link, _NOW)
+        return idle
 
 
 def _line_start(_):
@@ -377,7 +378,7 @@ def _line_start(_):
 
 
 def _modem(_):
-    U["modem"].step()
+    return U["modem"].step()
 
 
 def _call_over(_):
@@ -547,9 +548,9 @@ def _plan():
           ("telegrams closed", _tels_closed, 0, 1), ("verdicts acknowledged", _verdicts, 0, 1),
           ("cmd/fax opened", _cmd_open, 0, 1), ("cmd/fax read", _cmd_read, 0, _reads()),
           ("cmd/fax queued", _cmd_queued, 0, 1), ("cmd/fax answered", _cmd_answered, 0, 1),
-          ("fax line start", _line_start, 0, 1), ("modem pass, sending", _modem, 0, CFG.get("tx_passes", 120)),
+          ("fax line start", _line_start, 0, 1), ("modem pass, sending", _modem, 0, CFG.get("tx_passes", 2000)),
           ("fax call over", _call_over, 0, 1), ("fax sent", _sent, 0, 1), ("fax rx ring", _ring, 0, 1),
-          ("modem pass, receiving", _modem, 0, CFG.get("rx_passes", 80)),
+          ("modem pass, receiving", _modem, 0, CFG.get("rx_passes", 2000)),
           ("fax page in", _page_in, 0, 1), ("fax received", _received, 0, 1),
           (_JOB, _job, None, 4 * CFG.get("jobs", 100)), ("reboot: the unit dropped", _drop, 0, 1),
           ("reboot config.load", _config, 0, 1), ("reboot registry (deep_check)", _registry, 0, 1),
@@ -591,9 +592,9 @@ def step(i, a=None):
         _broker()
     else:
         _label_, fn, arg, n = PLAN[s[0]]
-        fn(s[1] if arg is None else arg if a is None else a)
+        done = fn(s[1] if arg is None else arg if a is None else a) is True
         s[1] += 1
-        if s[1] == n:
+        if s[1] == n or done:       # a step that says it is done ends its repetitions
             s[0] += 1
             s[1] = 0
     print("w32: top", i, gc.mem_alloc())
