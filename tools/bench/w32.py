@@ -498,7 +498,6 @@ def measure(do_bisect=True, say=say):
 
 def rows(res):
     """bench.py's rows (area w32): 32-bit figures, the 64-bit ones of the same files in the note."""
-    rs = res
     if res is None:
         return [{"area": "w32", "figure": "32-bit figures (wasm port)", "value": "-", "unit": "",
                  "note": "not measured: node, npm or the package missing (printed above); "
@@ -549,15 +548,15 @@ def rows(res):
         # the same sum as heap.py's frozen-equivalent total, with this measured 32-bit figure in
         # place of the 64-bit free heap: residue (a 32-bit model) + the heap beyond the code +
         # a 64 KB ESP32 heap's GC tables
-        res = _wrap.code_heap()[1]
+        residue = _wrap.code_heap()[1]
         ws = m["total"] - m["held_before_boot"]
-        total = res + ws + heap.BOARD_GC_TABLES
+        total = residue + ws + heap.BOARD_GC_TABLES
         out.append({"area": "w32", "figure": "frozen-equivalent total, 32-bit: residue + the above + GC tables",
                     "value": kb(total), "unit": "KB", "goal": "<= %d" % heap.GOAL_KB,
                     "note": "%d + %d + %d B; %d%% of 64 KB; the wasm scenario has no event loop, socket or UART "
                     "(coroutine frames, tasks and streams are not in it: the next line) and collects between "
-                    "steps only" % (res, ws, heap.BOARD_GC_TABLES, 100 * total // (heap.GOAL_KB * 1024))})
-        run = rs.get("running")
+                    "steps only" % (residue, ws, heap.BOARD_GC_TABLES, 100 * total // (heap.GOAL_KB * 1024))})
+        run = res.get("running")
         if run:
             out.append({"area": "w32", "figure": "frozen-equivalent total, 32-bit, with the running unit's frames",
                         "value": kb(total + run["w32"]), "unit": "KB", "goal": "<= %d" % heap.GOAL_KB,
