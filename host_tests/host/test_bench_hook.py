@@ -285,8 +285,9 @@ def test_w32_probe_makes_the_running_units_frames_and_tasks(tmp_path, monkeypatc
     g = w32.run_64(w32.make_tree("mpy", mods, w32.expected_verdicts()[0][:1]), "running", mods)
     assert g["done"], g["out"][-2000:]
     labels = [g["plan"][i] for i in range(len(g["plan"]))]
-    assert labels[-3:] == ["idle", w32.RUNNING, "end"], labels[-3:]
+    assert labels[-4:] == ["idle", w32.RUNNING, w32.STREAMS, "end"], labels[-4:]
     h, at = g["held"], g["at"]
     # 13 tasks and frames at least, a task and its coroutine 160 B on this port (measured)
     assert h[at[w32.RUNNING]] - h[at["idle"]] > 13 * 128, (h[at[w32.RUNNING]], h[at["idle"]])
-    assert h[at["end"]] == h[at[w32.RUNNING]]       # held, not garbage
+    assert h[at[w32.STREAMS]] - h[at[w32.RUNNING]] > 3 * 64        # a socket, two files, their streams
+    assert h[at["end"]] == h[at[w32.STREAMS]]       # held, not garbage

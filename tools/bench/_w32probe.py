@@ -496,6 +496,30 @@ def _running(_):
                     ct(ln._reader(None)), ct(ln._ticker(None)), ln._wake.wait(), fx.wake.wait())
 
 
+def _streams(_):
+    """The running unit's connection and lines, on the unix port only (the webassembly port has
+    no socket and no asyncio.stream: nothing here): the MQTT connection (a socket in
+    transport.Conn), the modem's and the telegram line's streams (asyncio.StreamReader over a
+    file, as ports/unix/port.py opens them; a machine.UART on the board), each registered with
+    asyncio's poller for its reader task (Link._reader, FaxLine.reader, Unit._telegram_line), as
+    a read that waits leaves it."""
+    if sys.platform == "webassembly":
+        return
+    import asyncio
+    from asyncio import core
+    from faxbridge.app import transport
+    sk = socket.socket()
+    f = open(CFG["flash"] + "config.json", "rb")
+    g = open(CFG["flash"] + "registry.json", "rb")
+    r = U["running"]
+    q = core._io_queue
+    for io, task in ((sk, r[6]), (f, r[4][0]), (g, r[3][3])):
+        core.cur_task = task
+        q._enqueue(io, 0)
+    core.cur_task = None
+    U["streams"] = (sk, transport.Conn(sk), f, asyncio.StreamReader(f), g, asyncio.StreamReader(g))
+
+
 def _nothing(_):
     pass
 
@@ -542,7 +566,8 @@ def _plan():
           ("live jobs.recover", _recover, 0, 1),
           ("idle", _nothing, 0, 1)]
     if CFG["phase"] == "running":
-        return p + [("running: frames and tasks", _running, 0, 1), ("end", _nothing, 0, 1)]
+        return p + [("running: frames and tasks", _running, 0, 1),
+                    ("running: connection and line streams (unix port)", _streams, 0, 1), ("end", _nothing, 0, 1)]
     p += [("link up", _link_up, 0, 1), ("telegrams opened", _tels, 0, 1),
           ("telegram", _telegram, None, CFG.get("telegrams", 1000)),
           ("telegrams closed", _tels_closed, 0, 1), ("verdicts acknowledged", _verdicts, 0, 1),
