@@ -289,8 +289,11 @@ class _Modem:
         self.cap = None          # that page's data, as written
         self.src = None          # a reception's page data, read from there
         self.busy = 0            # passes that did something
+        self.reply = None        # the modem's answer, read in the next step
 
     def say(self, b):
+        """The modem's bytes through FaxLine.feed (the modem task's reader), then the driver
+        polled."""
         fl = self.fl
         fl.feed(b)
         fl.driver.poll(U["unit"].mono())
@@ -317,19 +320,25 @@ class _Modem:
             return
         else:                   # initialisation
             r = _OK
-        self.say(r)
+        self.reply = r
 
     def step(self):
         """One pass of the modem task (FaxLine._drive): poll, start the job due, write one
         output of the driver (a command, or a chunk of page data: _drive awaits the drain after
-        each), the modem's answer, the events; or one UART read of page data received
-        (FaxLine.reader, its own buffer). True when it had nothing to do (the call over, the
-        modem initialised): the plan's passes end there."""
+        each), the events; or the modem's answer to it, read (FaxLine.reader: FaxLine.feed, then
+        the driver polled); or one UART read of page data received (FaxLine.reader, its own
+        buffer). True when it had nothing to do (the call over, the modem initialised): the
+        plan's passes end there."""
         u = U["unit"]
         fl = self.fl
         m = fl.driver
         now = u.mono()
         self.busy += 1
+        if self.reply is not None:      # the modem's answer to what the last pass wrote
+            b = self.reply
+            self.reply = None
+            self.say(b)
+            return False
         if self.src is not None:
             n = self.src.readinto(fl._buf)
             if n:
@@ -337,9 +346,9 @@ class _Modem:
             else:
                 self.src.close()
                 self.src = None
-                self.say(b"\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + _OK)
+                self.reply = b"\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + _OK
             fl.events()
-            return
+            return False
         m.poll(now)
         if fl.active is None and m.ready():
             job = u.jobs.next_due(u.port.time())
@@ -362,7 +371,7 @@ class _Modem:
                 if self.cap is not None:
                     self.cap.close()
                     self.cap = None
-                self.say(_OK)
+                self.reply = _OK
         if idle:
             self.busy -= 1      # nothing to do: the call is over, the modem initialised
         fl.events()
