@@ -1,6 +1,7 @@
 """The bench's proof of the largest allocation after boot (tools/bench/_hook.py, docs/bench.md):
 once the free heap is fragmented into 2 KB holes, MicroPython reports no free run above 2 KB and
 an allocation above it fails however much heap is free, while smaller ones still succeed."""
+import json
 import os
 import subprocess
 import sys
@@ -230,3 +231,63 @@ def test_heap_tool_answers_help_and_unknown_flags_with_its_usage_not_a_bisection
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == rc, (args, r.returncode, r.stdout, r.stderr)
         assert "--heap 600K" in r.stdout and "heap:" not in r.stdout, r.stdout
+
+
+def test_w32_probe_plays_the_broker_one_unit_call_a_step(tmp_path, monkeypatch):
+    # the 32-bit probe on the 64-bit unix port (no node): a short scenario (16 telegrams, 8
+    # finished jobs) does the same work and checks as the full one, and its steps are as fine
+    # as the unit's own calls: the broker is outbox.pump, Link._flush, one PUBACK handled per
+    # step; a job is its four calls, not one step (docs/bench.md, "32-bit figures")
+    import w32
+    monkeypatch.setattr(w32, "W32", str(tmp_path))
+    monkeypatch.setattr(w32, "N_TELEGRAMS", 16)
+    monkeypatch.setattr(w32, "N_JOBS", 8)
+    tels, want = w32.expected_verdicts()
+    mods = w32.unit_modules()
+    g = w32.run_64(w32.make_tree("mpy", mods, tels), "scenario", mods)
+    assert g["done"], g["out"][-2000:]
+    lines = g["lines"]
+    got = json.loads(lines[0].split(" ", 1)[1].split(";")[0])
+    assert got == want and lines[0].endswith("left in the outbox 0"), lines
+    assert "cmd/fax 2 pages accepted; spool left 0" in lines, lines
+    assert any(ln.startswith("fax sent 1, failed 0, pages 2;") for ln in lines), lines
+    assert any(ln.startswith("fax received 1, pages published 1, left in rx/: []") for ln in lines), lines
+    assert any(ln.startswith("after the reboot: boot 2, 0 jobs open") for ln in lines), lines
+    labels = [g["plan"][i] for i in range(len(g["plan"]))]
+    assert sorted(g["top"]) == sorted(g["plan"]) and len(g["held"]) == len(labels) + 1   # and held -1
+    pump, flush, ack, poll = ("broker: outbox.pump", "broker: Link._flush", "broker: a PUBACK fed, Link._handle",
+                              "broker: outbox.poll, the acks committed")
+    # after every 8th telegram: its 8 verdicts published in one flush, acknowledged one a step
+    t = [i for i, lab in enumerate(labels) if lab == "telegram"]
+    assert len(t) == 16 and t[8] - t[7] == 12
+    assert labels[t[7] + 1:t[8]] == [pump, flush] + [ack] * 8 + [poll], labels[t[7]:t[8] + 1]
+    # 8 jobs, each its four calls, then their 32 statuses (the window 8 at a time)
+    j = labels.index("job: its page spooled")
+    assert labels[j:j + 32] == ["job: its page spooled", "job: Jobs.submit", "job: next_due, start_call",
+                                "job: end_call, busy"] * 8
+    assert labels[j + 32:j + 32 + 41] == ([pump, flush] + [ack] * 8) * 4 + [poll]
+    assert labels[j + 32 + 41] == "reboot: the unit dropped"
+    # everywhere: the PUBACKs of what one flush wrote, then a pump or the commit; a phase's
+    # last step comes after its broker is done
+    for i, lab in enumerate(labels):
+        if lab == ack:
+            assert labels[i - 1] in (flush, ack) and labels[i + 1] in (ack, pump, poll), labels[i - 2:i + 2]
+    for lab in ("verdicts acknowledged", "cmd/fax answered", "fax sent", "fax received", "reboot: a telegram answered"):
+        assert labels[labels.index(lab) - 1] == poll, lab
+
+
+def test_w32_probe_makes_the_running_units_frames_and_tasks(tmp_path, monkeypatch):
+    # phase "running": the boot, then the running unit's coroutine frames and tasks made on the
+    # idle unit and held (w32.py adds the 32-bit figure to the total as a line of its own)
+    import w32
+    monkeypatch.setattr(w32, "W32", str(tmp_path))
+    mods = w32.unit_modules()
+    g = w32.run_64(w32.make_tree("mpy", mods, w32.expected_verdicts()[0][:1]), "running", mods)
+    assert g["done"], g["out"][-2000:]
+    labels = [g["plan"][i] for i in range(len(g["plan"]))]
+    assert labels[-4:] == ["idle", w32.RUNNING, w32.STREAMS, "end"], labels[-4:]
+    h, at = g["held"], g["at"]
+    # 13 tasks and frames at least, a task and its coroutine 160 B on this port (measured)
+    assert h[at[w32.RUNNING]] - h[at["idle"]] > 13 * 128, (h[at[w32.RUNNING]], h[at["idle"]])
+    assert h[at[w32.STREAMS]] - h[at[w32.RUNNING]] > 3 * 64        # a socket, two files, their streams
+    assert h[at["end"]] == h[at[w32.STREAMS]]       # held, not garbage

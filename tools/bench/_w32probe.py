@@ -7,11 +7,14 @@ The webassembly port collects only between calls from JavaScript (gc.collect() i
 deferred; with no room the heap grows instead), so its runner (w32.py's run.mjs) calls step(i)
 for each step of the plan, then collects, then held(i). The unix port runs main(): the same
 steps and prints. Reads w32.json in the current folder: {"phase": "code" | "scenario" |
-"plug", "mods": [...], "flash": "<dir>/", "telegrams": n} (optional: "tx_passes",
-"rx_passes", "jobs"). Prints `w32: plan <n> <label>` for each step, then per step `w32: top
-<i> <bytes>` (gc.mem_alloc() as the step ends, garbage included) and `w32: held <i> <bytes>`
-(after the collection), `w32: size <i> <bytes>` (allocated + free: it changes when the heap
-grows), `w32: done` at the end.
+"plug" | "running" (the boot, then _running), "mods": [...], "flash": "<dir>/", "telegrams": n} (optional: "tx_passes",
+"rx_passes", "jobs"). A step is one call the unit makes in one go (docs/bench.md, "Step
+granularity"); the broker takes steps of its own between the plan's (_ack, _broker), so the
+plan is walked by a cursor and each step names the next: `w32: plan <i> <label>` (step 0's by
+plan(), then each step's after its `w32: top <i> <bytes>`: gc.mem_alloc() as the step ends,
+garbage included), `w32: steps <n>` after the last; `w32: held <i> <bytes>` (after the
+collection), `w32: size <i> <bytes>` (allocated + free: it changes when the heap grows);
+`w32: done` at the end on the unix port (the runner prints it on the webassembly port).
 """
 import gc
 import json
@@ -91,10 +94,13 @@ def _checker(_):
     U["unit"].checker = checks.Checker(U.pop("registry"))
 
 
-def _recover(_):
+def _slim(_):
     from faxbridge.app import config
+    config.slim(U["unit"].cfg)      # as Unit.run: the boot-only sections freed before the recovery
+
+
+def _recover(_):
     u = U["unit"]
-    config.slim(u.cfg)      # as Unit.run: the boot-only sections freed before the recovery
     u.jobs.recover(u.port.time())
 
 
@@ -135,25 +141,47 @@ class _Wire:
 
 
 def _ack(ln, now):
-    """The broker: the outbox pumped, the link's own _flush writing each event from flash into
-    _Wire, every PUBLISH acknowledged, the link handling the PUBACKs; until nothing is left."""
-    from faxbridge.core.mqtt import codec
-    ob = ln.outbox
-    w = ln._c
-    for _ in range(200):
-        ob.pump(ln.session, ln.root, now)
+    """The broker from the next step on (_broker): the outbox pumped, the link's own _flush
+    writing each event from flash into _Wire, every PUBLISH acknowledged, the link handling
+    the PUBACKs; until nothing is left. The plan goes on when it is done."""
+    s = _S
+    s[2], s[3], s[4] = 0, now, 0
+
+
+def _broker():
+    """One step of the broker (_ack): one call of the unit's own, as its driver and reader make
+    them (Link.run): outbox.pump; Link._flush (what session.take() gives, in one write); one
+    PUBACK fed to the session and Link._handle, a step each; outbox.poll at the end. Up to 200
+    rounds of pump, flush and PUBACKs while the outbox is not empty."""
+    s = _S
+    ln = U["unit"].link
+    ph, now = s[2], s[3]
+    if ph == 0:
+        ln.outbox.pump(ln.session, ln.root, now)
+        s[2] = 1
+    elif ph == 1:
         co = ln._flush()
         try:
             co.send(None)
         except StopIteration:
             pass
-        for pid in w.pids:
-            ln.session.feed(codec.encode_puback(pid), now)
-        del w.pids[:]
+        s[2] = 2
+    elif ph == 2:
+        w = ln._c.pids
+        if w:
+            from faxbridge.core.mqtt import codec
+            ln.session.feed(codec.encode_puback(w.pop(0)), now)
         ln._handle(now)
-        if not ob.depth():
-            break
-    ob.poll(now, True)
+        if not w:
+            s[4] += 1
+            s[2] = 0 if ln.outbox.depth() and s[4] < 200 else 3
+    else:
+        ln.outbox.poll(now, True)
+        s[2] = -1
+
+
+_BROKER = ("broker: outbox.pump", "broker: Link._flush", "broker: a PUBACK fed, Link._handle",
+           "broker: outbox.poll, the acks committed", "broker: Link._handle")
 
 
 def _link_up(_):
@@ -175,8 +203,8 @@ def _tels(_):
 
 def _telegram(i):
     """One telegram through the unit's checker as from cmd/telegram (sender and center as the
-    bench unit's), its verdict through the outbox on flash; every 8th the broker acknowledges
-    what was published."""
+    bench unit's), its verdict through the outbox on flash; after every 8th the broker
+    acknowledges what was published (_ack: the steps that follow)."""
     u = U["unit"]
     f = U["tels"]
     n = f.read(2)
@@ -185,10 +213,13 @@ def _telegram(i):
         _ack(u.link, 1 + i // 8)
 
 
+def _tels_closed(_):
+    U.pop("tels").close()
+    _ack(U["unit"].link, 1000)
+
+
 def _verdicts(_):
     u = U["unit"]
-    U.pop("tels").close()
-    _ack(u.link, 1000)
     print("w32: verdicts %s; left in the outbox %d" % (json.dumps(u.counters["verdicts"]), u.link.outbox.depth()))
 
 
@@ -227,13 +258,17 @@ def _cmd_read(_):
     ln._handle(_NOW)
 
 
-def _cmd_answered(_):
+def _cmd_queued(_):
     u = U["unit"]
     assert U.get("pub") is None, "the cmd/fax was not read to its end"
     job = u.jobs.find("big")
     assert job is not None and job["state"] == "queued", job
     _ack(u.link, _NOW)
-    print("w32: cmd/fax %d pages accepted; spool left %d" % (job["n"], len(u.link.spool.pages)))
+
+
+def _cmd_answered(_):
+    u = U["unit"]
+    print("w32: cmd/fax %d pages accepted; spool left %d" % (u.jobs.find("big")["n"], len(u.link.spool.pages)))
 
 
 _OK = b"\r\nOK\r\n"
@@ -254,8 +289,11 @@ class _Modem:
         self.cap = None          # that page's data, as written
         self.src = None          # a reception's page data, read from there
         self.busy = 0            # passes that did something
+        self.reply = None        # the modem's answer, read in the next step
 
     def say(self, b):
+        """The modem's bytes through FaxLine.feed (the modem task's reader), then the driver
+        polled."""
         fl = self.fl
         fl.feed(b)
         fl.driver.poll(U["unit"].mono())
@@ -282,17 +320,25 @@ class _Modem:
             return
         else:                   # initialisation
             r = _OK
-        self.say(r)
+        self.reply = r
 
     def step(self):
-        """One pass of the modem task (FaxLine._drive): poll, start the job due, write (one
-        command, or up to 4 chunks of page data: 512 B), the modem's answer, the events; or
-        one UART read of page data received (FaxLine.reader, its own buffer)."""
+        """One pass of the modem task (FaxLine._drive): poll, start the job due, write one
+        output of the driver (a command, or a chunk of page data: _drive awaits the drain after
+        each), the events; or the modem's answer to it, read (FaxLine.reader: FaxLine.feed, then
+        the driver polled); or one UART read of page data received (FaxLine.reader, its own
+        buffer). True when it had nothing to do (the call over, the modem initialised): the
+        plan's passes end there."""
         u = U["unit"]
         fl = self.fl
         m = fl.driver
         now = u.mono()
         self.busy += 1
+        if self.reply is not None:      # the modem's answer to what the last pass wrote
+            b = self.reply
+            self.reply = None
+            self.say(b)
+            return False
         if self.src is not None:
             n = self.src.readinto(fl._buf)
             if n:
@@ -300,9 +346,9 @@ class _Modem:
             else:
                 self.src.close()
                 self.src = None
-                self.say(b"\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + _OK)
+                self.reply = b"\r\n+FPTS:1\r\n\r\n+FET:2\r\n" + _OK
             fl.events()
-            return
+            return False
         m.poll(now)
         if fl.active is None and m.ready():
             job = u.jobs.next_due(u.port.time())
@@ -311,28 +357,27 @@ class _Modem:
                 fl.active = job
                 u.jobs.start_call(job, u.port.time())
                 m.send(job["dial"], fl.open_page, now)
-        o = None
-        for _ in range(4):
-            data = m.state_name() == "txdata"
-            o = m.next_output(now)
-            if not o:
-                break
-            if not data and o[:2] == b"AT" or o == b"\x12":
-                self.answer(bytes(o))
-                break
+        data = m.state_name() == "txdata"
+        o = m.next_output(now)
+        idle = False
+        if not o:
+            idle = fl.active is None and m.ready()
+        elif not data and o[:2] == b"AT" or o == b"\x12":
+            self.answer(bytes(o))
+        else:
             if self.cap is not None:
                 self.cap.write(o)
             if m.state_name() != "txdata" and not m._wq:      # DLE ETX written: the page ends
                 if self.cap is not None:
                     self.cap.close()
                     self.cap = None
-                self.say(_OK)
-                break
-        if o is not None and not o and fl.active is None and m.ready():
+                self.reply = _OK
+        if idle:
             self.busy -= 1      # nothing to do: the call is over, the modem initialised
         fl.events()
         if u.link.outbox.depth():
             _ack(u.link, _NOW)
+        return idle
 
 
 def _line_start(_):
@@ -342,15 +387,18 @@ def _line_start(_):
 
 
 def _modem(_):
-    U["modem"].step()
+    return U["modem"].step()
 
 
-def _sent(_):
+def _call_over(_):
     u = U["unit"]
     m = u.fax.driver
     assert m.state_name() == "idle" and u.fax.active is None and not u.jobs.jobs, (m.state_name(), u.jobs.jobs)
     _ack(u.link, _NOW)
-    c = u.counters
+
+
+def _sent(_):
+    c = U["unit"].counters
     print("w32: fax sent %d, failed %d, pages %d; modem passes %d" % (
         c["fax_sent"], c["fax_failed"], c["tx_pages"], U["modem"].busy))
     U["modem"].busy = 0
@@ -363,11 +411,15 @@ def _ring(_):
     md.say(b"\r\nRING\r\n")
 
 
-def _received(_):
-    import os
+def _page_in(_):
     u = U["unit"]
     assert u.fax.driver.state_name() == "idle" and U["modem"].src is None
     _ack(u.link, _NOW)          # the page streamed from flash, then fax/received
+
+
+def _received(_):
+    import os
+    u = U["unit"]
     left = os.listdir(u.flash + "rx")
     print("w32: fax received %d, pages published %d, left in rx/: %s; modem passes %d" % (
         u.counters["rx_faxes"], u.link.files_done, left, U["modem"].busy))
@@ -378,22 +430,35 @@ def _received(_):
 
 # ---- 100 finished jobs on flash (as _scenario.prepare_jobs: to a busy number, retries 0),
 # then a reboot: the unit's objects dropped, its boot objects built again over those records
-def _job(i):
+def _job(k):
+    """Job k // 4's part k % 4 (_JOB): its page spooled (as the cmd/fax intake writes it);
+    Jobs.submit (the command's last byte); next_due and start_call (the modem pass that starts
+    the call); end_call, busy (the call's end). After every 8th job the broker acknowledges
+    what was published (_ack)."""
     u = U["unit"]
     sp = u.link.spool
+    i, part = k >> 2, k & 3
     jid = "j%03d" % i
-    sp.begin_page(0, "text")
-    sp.write(("job %d" % i).encode())
-    sp.end_page()
-    assert u.jobs.submit(jid, "5550199", sp.pages, i, u.port.time()) is None
-    sp.clear()
-    job = u.jobs.next_due(u.port.time())
-    assert job is not None and job["id"] == jid, job
-    u.jobs.start_call(job, u.port.time())
-    u.jobs.end_call(job, 263, (("reason", "busy"),), 0, u.port.time())
-    assert not u.jobs.jobs, u.jobs.jobs
-    if i % 8 == 7:
-        _ack(u.link, _NOW)
+    if part == 0:
+        sp.begin_page(0, "text")
+        sp.write(("job %d" % i).encode())
+        sp.end_page()
+    elif part == 1:
+        assert u.jobs.submit(jid, "5550199", sp.pages, i, u.port.time()) is None
+        sp.clear()
+    elif part == 2:
+        job = u.jobs.next_due(u.port.time())
+        assert job is not None and job["id"] == jid, job
+        u.jobs.start_call(job, u.port.time())
+    else:
+        job = u.jobs.find(jid)
+        u.jobs.end_call(job, 263, (("reason", "busy"),), 0, u.port.time())
+        assert not u.jobs.jobs, u.jobs.jobs
+        if i % 8 == 7:
+            _ack(u.link, _NOW)
+
+
+_JOB = ("job: its page spooled", "job: Jobs.submit", "job: next_due, start_call", "job: end_call, busy")
 
 
 def _drop(_):
@@ -402,16 +467,66 @@ def _drop(_):
 
 
 def _after(_):
-    """One telegram answered after the reboot (its verdict acknowledged)."""
+    """One telegram answered after the reboot (its verdict acknowledged: _ack)."""
     u = U["unit"]
-    _link_up(0)
     with open(CFG["flash"] + "tels.bin", "rb") as f:
         n = f.read(2)
         u.telegram(f.read((n[0] << 8) | n[1]), "center", "A", "mqtt")
     _ack(u.link, _NOW)
+
+
+def _answered(_):
+    u = U["unit"]
     assert sum(u.counters["verdicts"].values()) == 1 and not u.link.outbox.depth()
     print("w32: after the reboot: boot %d, %d jobs open, a verdict %s" % (
         u.state["boots"], len(u.jobs.jobs), json.dumps(u.counters["verdicts"])))
+
+
+def _running(_):
+    """What the running unit adds to the idle one, as far as this port can make it: the
+    coroutine frames and tasks of Unit.run (main.py's asyncio.run), made and kept but not run
+    (no event loop here): the main task and Unit.run's frame, its tasks (_periodic, Link.run,
+    FaxLine.run, _telegram_line) under supervise's gather; Link.run's connection tasks (_reader,
+    _ticker) and its wait on _wake; FaxLine.run's three tasks (reader, _tick, _drive) under their
+    gather, _drive's wait on wake. A frame is whole when its coroutine is made. Not here: the
+    streams, sockets, the UART and asyncio's poller (no such objects on this port)."""
+    import asyncio
+    from faxbridge.app import unit as um
+    u = U["unit"]
+    ln, fx = u.link, u.fax
+
+    def ct(co):
+        # a Task as asyncio.create_task makes it, not queued: the webassembly port's event loop
+        # would run a queued task from JavaScript
+        return asyncio.core.Task(co, asyncio.core.__dict__)
+    ts = [ct(u._periodic(500, 60)), ct(ln.run()), ct(fx.run()), ct(u._telegram_line(None))]
+    fts = (ct(fx.reader(None)), ct(fx._tick()), ct(fx._drive(None)))
+    U["running"] = (ct(u.run()), um.supervise(ts), asyncio.gather(*ts), ts, fts, asyncio.gather(*fts),
+                    ct(ln._reader(None)), ct(ln._ticker(None)), ln._wake.wait(), fx.wake.wait())
+
+
+def _streams(_):
+    """The running unit's connection and lines, on the unix port only (the webassembly port has
+    no socket and no asyncio.stream: nothing here): the MQTT connection (a socket in
+    transport.Conn), the modem's and the telegram line's streams (asyncio.StreamReader over a
+    file, as ports/unix/port.py opens them; a machine.UART on the board), each registered with
+    asyncio's poller for its reader task (Link._reader, FaxLine.reader, Unit._telegram_line), as
+    a read that waits leaves it."""
+    if sys.platform == "webassembly":
+        return
+    import asyncio
+    from asyncio import core
+    from faxbridge.app import transport
+    sk = socket.socket()
+    f = open(CFG["flash"] + "config.json", "rb")
+    g = open(CFG["flash"] + "registry.json", "rb")
+    r = U["running"]
+    q = core._io_queue
+    for io, task in ((sk, r[6]), (f, r[4][0]), (g, r[3][3])):
+        core.cur_task = task
+        q._enqueue(io, 0)
+    core.cur_task = None
+    U["streams"] = (sk, transport.Conn(sk), f, asyncio.StreamReader(f), g, asyncio.StreamReader(g))
 
 
 def _nothing(_):
@@ -441,7 +556,9 @@ def _reads():
 
 
 def _plan():
-    """[(label, fn, arg, count)]: a step of count > 1 is run count times with arg 0, 1, ..."""
+    """[(label, fn, arg, count)]: a step of count > 1 is run count times with arg 0, 1, ...
+    (arg None) or arg; a tuple of labels names the runs in turn. Between any two steps the
+    broker may take steps of its own (_ack, _broker): the plan is walked by a cursor (_S)."""
     p = [("start", _nothing, 0, 1)]
     p += [("import " + m, _import, m, 1) for m in CFG["mods"]]
     p.append(("code", _nothing, 0, 1))
@@ -454,57 +571,78 @@ def _plan():
           ("live config.load", _config, 0, 1), ("live registry (deep_check)", _registry, 0, 1),
           ("live Unit.__init__: state, Class 2 driver, jobs", _unit, 0, 1),
           ("live MQTT link: session, outbox over flash, seen, spool", _link, 0, 1),
-          ("live CAFIS checker", _checker, 0, 1), ("live config.slim, jobs.recover", _recover, 0, 1),
-          ("idle", _nothing, 0, 1), ("link up", _link_up, 0, 1), ("telegrams opened", _tels, 0, 1),
+          ("live CAFIS checker", _checker, 0, 1), ("live config.slim", _slim, 0, 1),
+          ("live jobs.recover", _recover, 0, 1),
+          ("idle", _nothing, 0, 1)]
+    if CFG["phase"] == "running":
+        return p + [("running: frames and tasks", _running, 0, 1),
+                    ("running: connection and line streams (unix port)", _streams, 0, 1), ("end", _nothing, 0, 1)]
+    p += [("link up", _link_up, 0, 1), ("telegrams opened", _tels, 0, 1),
           ("telegram", _telegram, None, CFG.get("telegrams", 1000)),
-          ("verdicts acknowledged", _verdicts, 0, 1),
+          ("telegrams closed", _tels_closed, 0, 1), ("verdicts acknowledged", _verdicts, 0, 1),
           ("cmd/fax opened", _cmd_open, 0, 1), ("cmd/fax read", _cmd_read, 0, _reads()),
-          ("cmd/fax answered", _cmd_answered, 0, 1),
-          ("fax line start", _line_start, 0, 1), ("modem pass, sending", _modem, 0, CFG.get("tx_passes", 120)),
-          ("fax sent", _sent, 0, 1), ("fax rx ring", _ring, 0, 1),
-          ("modem pass, receiving", _modem, 0, CFG.get("rx_passes", 80)), ("fax received", _received, 0, 1),
-          ("finished job", _job, None, CFG.get("jobs", 100)), ("reboot: the unit dropped", _drop, 0, 1),
+          ("cmd/fax queued", _cmd_queued, 0, 1), ("cmd/fax answered", _cmd_answered, 0, 1),
+          ("fax line start", _line_start, 0, 1), ("modem pass, sending", _modem, 0, CFG.get("tx_passes", 2000)),
+          ("fax call over", _call_over, 0, 1), ("fax sent", _sent, 0, 1), ("fax rx ring", _ring, 0, 1),
+          ("modem pass, receiving", _modem, 0, CFG.get("rx_passes", 2000)),
+          ("fax page in", _page_in, 0, 1), ("fax received", _received, 0, 1),
+          (_JOB, _job, None, 4 * CFG.get("jobs", 100)), ("reboot: the unit dropped", _drop, 0, 1),
           ("reboot config.load", _config, 0, 1), ("reboot registry (deep_check)", _registry, 0, 1),
           ("reboot Unit.__init__", _unit, 0, 1), ("reboot MQTT link", _link, 0, 1),
-          ("reboot CAFIS checker", _checker, 0, 1), ("reboot config.slim, jobs.recover", _recover, 0, 1),
-          ("reboot idle", _nothing, 0, 1), ("reboot: a telegram answered", _after, 0, 1),
-          ("end", _nothing, 0, 1)]
-    return p
+          ("reboot CAFIS checker", _checker, 0, 1), ("reboot config.slim", _slim, 0, 1),
+          ("reboot jobs.recover", _recover, 0, 1), ("reboot idle", _nothing, 0, 1),
+          ("reboot: link up", _link_up, 0, 1), ("reboot: a telegram", _after, 0, 1),
+          ("reboot: a telegram answered", _answered, 0, 1), ("end", _nothing, 0, 1)]
+    return [e for e in p if e[3]]
 
 
 PLAN = _plan()
+_S = [0, 0, -1, 0, 0]   # the cursor: plan entry, its run; the broker's state (-1: idle), now, rounds
 
 
-def _at(i):
-    for label, fn, arg, n in PLAN:
-        if i < n:
-            if arg is None:
-                arg = i
-                if i % 8 == 7 and fn is _telegram:
-                    label = "telegram, then the outbox published and acknowledged"
-            return label, fn, arg
-        i -= n
+def _label():
+    """The name of the step that runs next (None: the plan is over)."""
+    s = _S
+    if s[2] >= 0:
+        return _BROKER[4 if s[2] == 2 and not U["unit"].link._c.pids else s[2]]
+    if s[0] == len(PLAN):
+        return None
+    label = PLAN[s[0]][0]
+    return label[s[1] % len(label)] if type(label) is tuple else label
 
 
 def plan():
-    n = 0
-    for label, _fn, arg, k in PLAN:
-        for j in range(k):
-            print("w32: plan %d %s" % (n, _at(n)[0]))
-            n += 1
-    print("w32: steps %d" % n)
+    """Start the plan: prints the first step's name (each step prints the next one's)."""
+    _S[:] = [0, 0, -1, 0, 0]
+    print("w32: plan", 0, _label())
 
 
 def step(i, a=None):
-    _label, fn, arg = _at(i)
-    fn(arg if a is None else a)
-    print("w32: top %d %d" % (i, gc.mem_alloc()))
+    """Step i: the broker's next call while it has work, else the plan's next step; then
+    `w32: top`, and the next step's name, or `w32: steps` when none is left. No print here
+    allocates (a formatted string would be counted in the next step)."""
+    s = _S
+    if s[2] >= 0:
+        _broker()
+    else:
+        _label_, fn, arg, n = PLAN[s[0]]
+        done = fn(s[1] if arg is None else arg if a is None else a) is True
+        s[1] += 1
+        if s[1] == n or done:       # a step that says it is done ends its repetitions
+            s[0] += 1
+            s[1] = 0
+    print("w32: top", i, gc.mem_alloc())
     gc.collect()        # on the webassembly port: done when this call returns to JavaScript
+    nxt = _label()
+    if nxt is None:
+        print("w32: steps", i + 1)
+    else:
+        print("w32: plan", i + 1, nxt)
 
 
 def held(i):
-    print("w32: held %d %d" % (i, gc.mem_alloc()))
-    print("w32: size %d %d" % (i, gc.mem_alloc() + gc.mem_free()))   # grows with the heap
+    print("w32: held", i, gc.mem_alloc())
+    print("w32: size", i, gc.mem_alloc() + gc.mem_free())   # grows with the heap
 
 
 def main():
@@ -512,10 +650,12 @@ def main():
     plan()
     gc.collect()
     held(-1)
-    for i in range(sum(p[3] for p in PLAN)):
+    i = 0
+    while _label() is not None:
         step(i)
         gc.collect()
         held(i)
+        i += 1
     print("w32: done")
 
 
