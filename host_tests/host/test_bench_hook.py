@@ -249,7 +249,7 @@ def test_w32_probe_plays_the_broker_one_unit_call_a_step(tmp_path, monkeypatch):
     lines = g["lines"]
     got = json.loads(lines[0].split(" ", 1)[1].split(";")[0])
     assert got == want and lines[0].endswith("left in the outbox 0"), lines
-    assert "cmd/fax 2 pages accepted; spool left 0" in lines, lines
+    assert "cmd/fax 2 documents accepted; spool left 0" in lines, lines   # counted on the idle line
     assert any(ln.startswith("fax sent 1, failed 0, pages 2;") for ln in lines), lines
     assert any(ln.startswith("fax received 1, pages published 1, left in rx/: []") for ln in lines), lines
     assert any(ln.startswith("after the reboot: boot 2, 0 jobs open") for ln in lines), lines

@@ -258,17 +258,19 @@ def _cmd_read(_):
     ln._handle(_NOW)
 
 
-def _cmd_queued(_):
+def _cmd_accepted(_):
+    """The job taken (state new, its -1 the answer): its documents are counted by the modem
+    task on the idle line (Jobs.next_due, the first modem pass), not at intake."""
     u = U["unit"]
     assert U.get("pub") is None, "the cmd/fax was not read to its end"
     job = u.jobs.find("big")
-    assert job is not None and job["state"] == "queued", job
+    assert job is not None and job["state"] == "new", job
     _ack(u.link, _NOW)
 
 
 def _cmd_answered(_):
     u = U["unit"]
-    print("w32: cmd/fax %d pages accepted; spool left %d" % (u.jobs.find("big")["n"], len(u.link.spool.pages)))
+    print("w32: cmd/fax %d documents accepted; spool left %d" % (len(u.jobs.find("big")["kinds"]), len(u.link.spool.pages)))
 
 
 _OK = b"\r\nOK\r\n"
@@ -486,12 +488,11 @@ def _running(_):
     """What the running unit adds to the idle one, as far as this port can make it: the
     coroutine frames and tasks of Unit.run (main.py's asyncio.run), made and kept but not run
     (no event loop here): the main task and Unit.run's frame, its tasks (_periodic, Link.run,
-    FaxLine.run, _telegram_line) under supervise's gather; Link.run's connection tasks (_reader,
+    FaxLine.run, _telegram_line) under Unit.run's gather; Link.run's connection tasks (_reader,
     _ticker) and its wait on _wake; FaxLine.run's three tasks (reader, _tick, _drive) under their
     gather, _drive's wait on wake. A frame is whole when its coroutine is made. Not here: the
     streams, sockets, the UART and asyncio's poller (no such objects on this port)."""
     import asyncio
-    from faxbridge.app import unit as um
     u = U["unit"]
     ln, fx = u.link, u.fax
 
@@ -499,9 +500,9 @@ def _running(_):
         # a Task as asyncio.create_task makes it, not queued: the webassembly port's event loop
         # would run a queued task from JavaScript
         return asyncio.core.Task(co, asyncio.core.__dict__)
-    ts = [ct(u._periodic(500, 60)), ct(ln.run()), ct(fx.run()), ct(u._telegram_line(None))]
+    ts = [ct(u._periodic(None, 500, 60)), ct(ln.run()), ct(fx.run()), ct(u._telegram_line(None, None))]
     fts = (ct(fx.reader(None)), ct(fx._tick()), ct(fx._drive(None)))
-    U["running"] = (ct(u.run()), um.supervise(ts), asyncio.gather(*ts), ts, fts, asyncio.gather(*fts),
+    U["running"] = (ct(u.run()), asyncio.gather(*ts), ts, fts, asyncio.gather(*fts),
                     ct(ln._reader(None)), ct(ln._ticker(None)), ln._wake.wait(), fx.wake.wait())
 
 
@@ -522,7 +523,7 @@ def _streams(_):
     g = open(CFG["flash"] + "registry.json", "rb")
     r = U["running"]
     q = core._io_queue
-    for io, task in ((sk, r[6]), (f, r[4][0]), (g, r[3][3])):
+    for io, task in ((sk, r[5]), (f, r[3][0]), (g, r[2][3])):
         core.cur_task = task
         q._enqueue(io, 0)
     core.cur_task = None
@@ -581,7 +582,7 @@ def _plan():
           ("telegram", _telegram, None, CFG.get("telegrams", 1000)),
           ("telegrams closed", _tels_closed, 0, 1), ("verdicts acknowledged", _verdicts, 0, 1),
           ("cmd/fax opened", _cmd_open, 0, 1), ("cmd/fax read", _cmd_read, 0, _reads()),
-          ("cmd/fax queued", _cmd_queued, 0, 1), ("cmd/fax answered", _cmd_answered, 0, 1),
+          ("cmd/fax accepted", _cmd_accepted, 0, 1), ("cmd/fax answered", _cmd_answered, 0, 1),
           ("fax line start", _line_start, 0, 1), ("modem pass, sending", _modem, 0, CFG.get("tx_passes", 2000)),
           ("fax call over", _call_over, 0, 1), ("fax sent", _sent, 0, 1), ("fax rx ring", _ring, 0, 1),
           ("modem pass, receiving", _modem, 0, CFG.get("rx_passes", 2000)),

@@ -21,7 +21,7 @@ after the collection) between them:
                    and Link._handle); 1000 telegrams through the checker, their verdicts through
                    the outbox on flash, published and acknowledged after every 8th; a 256 KB cmd/fax
                    (_scenario.big_fax) fed to the link's session a socket read at a time (inbox,
-                   faxcmd.Parser, the spool, Jobs.submit, pages.count); its job sent by the
+                   faxcmd.Parser, the spool, Jobs.submit); its pages counted (next_due, pages.count) and sent by the
                    unit's own FaxLine and driver from the pages on flash (pages.FilePage) to a
                    scripted modem; that page received back into app/rx.RxSink and published from
                    flash; 100 jobs finished on flash (busy, retries 0; a job's four calls four
