@@ -270,7 +270,8 @@ def _cmd_accepted(_):
 
 def _cmd_answered(_):
     u = U["unit"]
-    print("w32: cmd/fax %d documents accepted; spool left %d" % (len(u.jobs.find("big")["kinds"]), len(u.link.spool.pages)))
+    print("w32: cmd/fax %d documents accepted; spool left %d" % (
+        len(u.jobs.find("big")["kinds"]), len(u.link.spool.pages)))
 
 
 _OK = b"\r\nOK\r\n"
