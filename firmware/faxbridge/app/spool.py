@@ -61,8 +61,8 @@ class Spool:
         f = self.f
         if f is not None:
             self.f = None
+            self.pages.append(self._cur)    # first: removed next time if close() fails
             f.close()
-            self.pages.append(self._cur)
         cur = self._cur
         if cur is None:
             return
