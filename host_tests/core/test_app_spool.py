@@ -169,3 +169,52 @@ def test_pages_a_job_took_leave_nothing_to_walk():
     finally:
         store.empty = real
     assert walks == []
+
+
+def _full_flash(s, mid_page):
+    """A cmd/fax into spool s on a full flash: the page's close fails (and its write, mid_page);
+    the parser answers busy and clears the spool, then the inbox clears it (_fax_failed)."""
+    from faxbridge.app import spool as spool_mod
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, b):
+            if mid_page:
+                raise OSError(28)   # ENOSPC
+            return self.f.write(b)
+
+        def close(self):
+            self.f.close()
+            raise OSError(28)
+
+    def full_open(path, mode):
+        return Full(open(path, mode))
+    spool_mod.open = full_open
+    try:
+        p = faxcmd.Parser(s)
+        e = raises(commands.CommandError, p.feed, b'{"job":"J1","number":"1","pages":[{"text":"x"}]}')
+    finally:
+        del spool_mod.open
+    assert e.reason == commands.BUSY and "cannot store the pages" in e.detail, e.detail
+    try:
+        s.clear()                   # the inbox's _fax_failed
+    except OSError:
+        pass
+
+
+def test_a_page_whose_file_the_flash_cannot_close_is_removed_with_the_command():
+    """A full flash often shows only when a page's file is closed (the file system's cache
+    wrote the rest): that cmd/fax is answered busy and its files go with it, that page's too
+    (the clear removes by name what `pages` holds: it was not there and stayed on flash until
+    the next boot); so do they when the write fails mid-page and the close too."""
+    d = tmpdir("spool")
+    s = Spool(d)
+    for mid_page in (False, True):
+        _full_flash(s, mid_page)
+        assert os.listdir(d) == [] and s.pages == [], (mid_page, os.listdir(d))
+    s.begin_page(0, "text")             # the spool goes on as usual
+    s.end_page()
+    s.clear()
+    assert os.listdir(d) == []

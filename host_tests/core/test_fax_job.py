@@ -716,6 +716,34 @@ def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
     assert js2.next_due(T)["id"] == "j1" and _codes(ev2) == [-2]
 
 
+def test_a_minus_2_the_heap_cannot_say_leaves_the_job_new_and_the_modem_task_alive():
+    """Issue 13: a new job is made ready by the modem task (next_due) and at boot (recover):
+    a MemoryError saying its -2 (the status built, the outbox) leaves it new, counted and
+    said at the next pass; it does not end the modem task (exit code 3, a restart) or the
+    boot. At intake it was caught the same way before the count moved to the idle line."""
+    st = MemStore()
+    js, _ = _make(st)
+    ev = []
+    short = [True]
+
+    def emit(f):
+        d = fields(f)
+        if d["code"] == -2 and short[0]:
+            raise MemoryError("memory allocation failed")
+        ev.append(d)
+    js.emit = emit
+    assert js.submit("j1", "0312345678", [("text", "s/d0")], 1, T) is None
+    assert js.next_due(T) is None
+    assert js.find("j1")["state"] == "new" and _codes(ev) == [-1]
+    js2, _ = _make(st)                          # a boot with the heap as short
+    js2.emit = emit
+    js2.recover(T)
+    assert js2.find("j1")["state"] == "new" and _codes(ev) == [-1, -1]
+    short[0] = False
+    assert js2.next_due(T)["id"] == "j1" and _codes(ev) == [-1, -1, -2]
+    assert st.state("j1") == ("queued", -2, True)
+
+
 def test_a_call_the_heap_cut_is_tried_again_without_spending_a_dial_attempt():
     js, ev = _make(cfg=_cfg(count=1, delay=30))
     js.submit("j1", "0312345678", [("text", "a")], 1, T)

@@ -49,8 +49,8 @@ class Spool:
     def end_page(self):
         f = self.f
         self.f = None
-        f.close()
-        self.pages.append(self._cur)
+        self.pages.append(self._cur)    # before close(): a close the flash refuses (full)
+        f.close()                       # leaves the file in `pages`, for clear() to remove
 
     def clear(self):
         """Remove the pages left in `pages` and a page begun and not ended, by name (what a
@@ -61,8 +61,8 @@ class Spool:
         f = self.f
         if f is not None:
             self.f = None
+            self.pages.append(self._cur)    # first: removed next time if close() fails
             f.close()
-            self.pages.append(self._cur)
         cur = self._cur
         if cur is None:
             return

@@ -191,7 +191,10 @@ class Jobs:
             return
         rec["counts"] = counts
         rec["n"] = sum(counts)
-        self._go(rec, "ready")
+        try:
+            self._go(rec, "ready")
+        except MemoryError:         # its -2 not said or saved: new still, the next pass again
+            rec["state"] = "new"
 
     def page(self, rec, index):
         """(path, kind, page within the document) of the job's fax page `index`, or None."""
