@@ -1,7 +1,9 @@
 """Inbound commands (docs/mqtt.md "Commands"): topics, the one set of limits, small parsers.
 
-route(suffix) -> (kind, sender, ref) names the command a topic carries (suffix = the topic
-after <root>/); check_size(kind, n) refuses a payload over its limit. cmd/cancel and
+route(topic, o) names the command a topic carries (its suffix, after <root>/, at o), read
+in the topic's bytes: one int (kind, sender, where the ref begins), no string made;
+suffix(topic, o) decodes it for a refusal's words; check_size(kind, n) refuses a payload over
+its limit. cmd/cancel and
 cmd/telegram are small and parsed whole from the link's preallocated command buffer
 (parse_cancel, parse_telegram); cmd/fax is streamed to flash by core/mqtt/faxcmd.Parser.
 A command handed to the application (link.on_command) is a tuple, its kind first (no class of
@@ -113,9 +115,13 @@ def route(t, o=0):
                 r = 0
             if r and n == o:
                 return r
-            if r and t[o] == 0x2F:      # "/": the ref, 1..40 of JOB_CHARS
+            if r and t[o] == 0x2F:      # "/": the ref, 1..40 of JOB_CHARS (ASCII)
                 i = o = o + 1
-                while i < n and _ok(t[i]):
+                while i < n:
+                    c = t[i]
+                    if not (97 <= c <= 122 or 65 <= c <= 90 or 48 <= c <= 58 or c == 46 or c == 95
+                            or c == 45):
+                        break
                     i += 1
                 if i == n and 0 < n - o <= _MAX_REF:
                     return r | o << 4
@@ -127,11 +133,6 @@ def route(t, o=0):
             raise CommandError(UNKNOWN_COMMAND, "telegram topics are cmd/telegram, cmd/telegram/<sender>"
                                " and cmd/telegram/<sender>/<ref>, sender terminal or center")
     raise CommandError(UNKNOWN_COMMAND, "no such command: %s" % suffix(t, s))
-
-
-def _ok(c):
-    """Byte c is one of JOB_CHARS."""
-    return 97 <= c <= 122 or 65 <= c <= 90 or 48 <= c <= 58 or c == 46 or c == 95 or c == 45
 
 
 def check_size(kind, total):
