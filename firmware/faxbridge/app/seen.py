@@ -21,7 +21,8 @@ for DUP and retained commands alone), searched with bytes.find; a hit is confirm
 slot on flash, so a hash collision costs one read.
 A command's ref key (the sender's initial and the ref) is written by set_key() into `key`, laid
 out as slot bytes 11..57 are (its length, the key, zeros): has_ref() and add() read it there, so
-no key string is made per telegram (issue 13); its hash is the crc32 of those 47 bytes.
+no key string is made per telegram (issue 13); its hash is the crc32 of those 47 bytes, and a
+lookup searches for the hash's high byte (an int: no pattern object kept or made).
 """
 import binascii
 import os
@@ -38,8 +39,10 @@ _KEY = const(11)      # where a slot's key (its length byte, then the key) begin
 
 
 def _h16(v):
+    """The 16-bit hash of a ref key's crc32; its high byte never 0 (has_ref searches for that
+    byte: an empty slot's 0 must not match)."""
     v = (v ^ (v >> 16)) & 0xFFFF
-    return v or 1      # 0 marks an empty slot
+    return v if v > 0xFF else v | 0x100
 
 
 def _h8(crc, pid):
@@ -51,7 +54,6 @@ def _h8(crc, pid):
 
 class Seen:
     def __init__(self, path, size=256):
-        self.size = size
         self.hold = False         # slots not synced until sync() (app/inbox.py)
         self.dirty = False
         self.buf = bytearray(_SLOT)
@@ -61,7 +63,6 @@ class Seen:
         # collision's extra read is cheap there, while every telegram's ref is looked up)
         self.hx = bytearray(3 * size)
         self.key = bytearray(_GEN - _KEY)   # set_key(): as a slot's bytes 11..57
-        self.pat = bytearray(2)             # the ref hash searched for (has_ref)
         self.n = 0        # answers recorded (the newest slot's n)
         self.next = 0     # the slot written next
         self.gen = 0      # the connection answers are given on now (connected())
@@ -134,16 +135,15 @@ class Seen:
     def has_ref(self):
         """True if an answer to the key set (set_key) is in the window."""
         h = _h16(binascii.crc32(self.key))
-        p = self.pat
-        p[0] = h >> 8
-        p[1] = h & 0xFF
-        e = 2 * self.size
+        hx = self.hx
+        e = len(hx) // 3 * 2
         j = -1
-        while True:         # the slots whose ref hash is h (at even offsets)
-            j = self.hx.find(p, j + 1, e)
+        while True:         # the slots whose ref hash is h (its high byte at an even offset)
+            j = hx.find(h >> 8, j + 1, e)
             if j < 0:
                 return False
-            if not j & 1 and self._read(j >> 1) and self.mv[_KEY:_GEN] == self.key:
+            if not j & 1 and hx[j + 1] == h & 0xFF and self._read(j >> 1) \
+                    and self.mv[_KEY:_GEN] == self.key:
                 return True
 
     def has(self, pid, crc):
@@ -155,11 +155,11 @@ class Seen:
             return False
         b = self.buf
         g = self.gen
-        pat = bytes((_h8(crc, pid),))
-        e = 2 * self.size
+        h = _h8(crc, pid)
+        e = len(self.hx) // 3 * 2
         j = e - 1
         while True:         # the slots whose (pid, crc) hash is h
-            j = self.hx.find(pat, j + 1)
+            j = self.hx.find(h, j + 1)
             if j < 0:
                 return False
             i = j - e
@@ -194,11 +194,12 @@ class Seen:
         put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
         i = self.next
         self._write(i)
-        self.hx[2 * self.size + i] = _h8(crc, pid)
+        size = len(self.hx) // 3
+        self.hx[2 * size + i] = _h8(crc, pid)
         h = _h16(binascii.crc32(self.key)) if k else 0
         self.hx[2 * i] = h >> 8
         self.hx[2 * i + 1] = h & 0xFF
-        self.next = (i + 1) % self.size
+        self.next = (i + 1) % size
 
     def _write(self, i):
         """buf into slot i, synced before it returns (unless `hold`: then at sync())."""
