@@ -151,3 +151,44 @@ def test_a_telegram_command_allocates_no_more_than_its_check():
     if used[0] is None:  # CPython: no gc.mem_alloc
         return
     assert used[0] == used[1], used
+
+
+def test_a_telegram_commands_whole_path_allocates_little():
+    """issue 13: a cmd/telegram/center/<ref> PUBLISH fed to a connected link whose handler is
+    the unit's (Inbox.on_publish_start .. on_publish_end, Unit._on_command, Unit.telegram, the
+    verdict into the outbox's file, the seen slot, the PUBACK queued) allocated 1 120 B per
+    abnormal telegram on the 64-bit unix port (collector off; the session's and the codec's
+    224 B in it): its topic suffix, sender, ref and seen key were new strings, the route a
+    tuple, the window's lookup a pattern. Read in place now: the ref's str alone (96 B) at
+    its start; 736 B in all. What is left: the command tuple and the telegram's copy (192 B),
+    the verdict's pairs (128 B) and detail view (64 B), the outbox record's views (128 B).
+    A redelivery of the same ref is acknowledged without a second answer."""
+    from mqtt_helpers import encode_publish
+
+    from faxbridge.app import store
+    from faxbridge.app.link import Link as RealLink
+    from faxbridge.app.outbox_store import FileStore
+    from faxbridge.app.seen import Seen
+    u, bad = _quiet_unit()
+    d = tmpdir("tpath")
+    store.makedirs(d + "/outbox")
+    ln = RealLink("u1", "127.0.0.1", 1883, FileStore(d + "/outbox"), seen=Seen(d + "/seen", 64))
+    ln.on_command = u._on_command
+    u.link = ln
+    s = ln.session
+    s.start(0)
+    s.take()
+    s.feed(b"\x20\x02\x00\x00", 0)
+    ln._handle(0)
+    s.take()
+    used = []
+    for i in range(4):
+        pkt = encode_publish("faxbridge/u1/cmd/telegram/center/r%d" % i, bad, 1, False, False, i + 1)
+        used.append(allocated(lambda: s.feed(pkt, 1))[0])
+        s.take()
+    pkt = encode_publish("faxbridge/u1/cmd/telegram/center/r2", bad, 1, False, False, 9)
+    s.feed(pkt, 1)      # the sender sends r2 again: acknowledged, not answered again
+    assert [c for c in s.take() if type(c) is not int] == [b"\x40\x02\x00\x09"]
+    assert ln.outbox.last == 4 and ln.redelivered == 1 and u.counters["telegrams"] == 4
+    if used[0] is not None:
+        assert max(used[1:]) <= 768, used

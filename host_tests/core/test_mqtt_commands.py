@@ -11,36 +11,53 @@ def _err(fn, *a):
     return e
 
 
+def _route(sfx, default="center"):
+    """(kind, sender, ref) of route()'s int for the topic <root>/<sfx>, root b"r/u1/"."""
+    t = b"r/u1/" + sfx.encode()
+    c = C.route(memoryview(t), 5)
+    s = c >> 2 & 3
+    return (("fax", "cancel", "telegram")[c & 3], ("", "terminal", "center")[s] if s else
+            default if c & 3 == 2 else None, str(t[c >> 4:], "utf-8") if c >> 4 else None)
+
+
 def test_routes():
-    assert C.route("cmd/fax") == ("fax", None, None)
-    assert C.route("cmd/cancel") == ("cancel", None, None)
-    assert C.route("cmd/telegram") == ("telegram", "center", None)
-    assert C.route("cmd/telegram", "terminal") == ("telegram", "terminal", None)
-    assert C.route("cmd/telegram/terminal") == ("telegram", "terminal", None)
-    assert C.route("cmd/telegram/center/R-1.a:b_c") == ("telegram", "center", "R-1.a:b_c")
+    assert _route("cmd/fax") == ("fax", None, None)
+    assert _route("cmd/cancel") == ("cancel", None, None)
+    assert _route("cmd/telegram") == ("telegram", "center", None)
+    assert _route("cmd/telegram", "terminal") == ("telegram", "terminal", None)
+    assert _route("cmd/telegram/terminal") == ("telegram", "terminal", None)
+    assert _route("cmd/telegram/center/R-1.a:b_c") == ("telegram", "center", "R-1.a:b_c")
 
 
 def test_unknown_and_malformed_topics_have_reasons():
     for t in ("cmd/reboot", "cmd/telegram/alien", "cmd/telegram/R1", "cmd/telegram/center/a/b",
-              "cmd/faxx", "cmd/", "cmd/fax/extra"):
-        assert _err(C.route, t).reason == C.UNKNOWN_COMMAND, t
+              "cmd/faxx", "cmd/", "cmd/fax/extra", "cmd/telegramx", "cmd/telegram/centerx",
+              "cmd/telegram/center/a/", "fax", "cmd"):
+        assert _err(_route, t).reason == C.UNKNOWN_COMMAND, t
     for ref in ("", "a" * 41, "a b", "\u00e9", "x;ATH"):     # a ref is 1..40 (docs/mqtt.md)
-        assert _err(C.route, "cmd/telegram/center/" + ref).reason in (C.BAD_FIELD, C.UNKNOWN_COMMAND), ref
-    assert C.route("cmd/telegram/center/" + "a" * 40)[2] == "a" * 40
+        assert _err(_route, "cmd/telegram/center/" + ref).reason in (C.BAD_FIELD, C.UNKNOWN_COMMAND), ref
+    assert _route("cmd/telegram/center/" + "a" * 40)[2] == "a" * 40
+    # a topic that is not UTF-8: unknown_command, whatever it looks like
+    for t in (b"cmd/\xff", b"cmd/telegram/center/\xff", b"cmd/telegram/\xff"):
+        e = _err(C.route, b"r/" + t, 2)
+        assert e.reason == C.UNKNOWN_COMMAND and "UTF-8" in e.detail, t
+    assert "no such command: cmd/reboot" in _err(C.route, b"r/cmd/reboot", 2).detail
 
 
 def test_a_telegram_topic_is_routed_in_place():
     # issue 13: every telegram's topic is routed; it was split into a list of new strings
-    # (288 B with a ref, 160 B without, 64-bit unix port, collector off); read in place
-    # now: the ref and the tuple alone (160 B and 64 B)
+    # (288 B with a ref, 160 B without, 64-bit unix port, collector off), then read as a str
+    # (the ref and the tuple: 160 B and 64 B); read in place in the topic's bytes now, one int
+    # back: nothing allocated
     import gc
     if not hasattr(gc, "mem_alloc"):
         return
-    for t, bound in (("cmd/telegram/center/r123", 200), ("cmd/telegram/terminal", 100)):
-        C.route(t)
-        n, r = allocated(lambda: C.route(t))
-        assert n <= bound, (t, n)
-        assert r[0] == "telegram" and r[1] in ("center", "terminal")
+    for t in (b"r/u1/cmd/telegram/center/r123", b"r/u1/cmd/telegram/terminal", b"r/u1/cmd/fax"):
+        mv = memoryview(t)
+        C.route(mv, 5)
+        n, r = allocated(lambda: C.route(mv, 5))
+        assert n == 0, (t, n)
+        assert r & 3 == (0 if t.endswith(b"fax") else 2)
 
 
 def test_one_set_of_limits():

@@ -456,7 +456,7 @@ def test_the_answer_and_its_seen_slot_are_both_written_before_either_is_synced()
     del log[:]
     _pub(ln, "cmd/telegram/center/K1", b'{"hex":"00"}', pid=7)
     assert log == ["answer written", "seen written", "answer synced", "seen synced"], log
-    assert sn.has_ref(b"cK1") and not st.hold and not sn.hold
+    assert sn.set_key(99, b"K1") and sn.has_ref() and not st.hold and not sn.hold
 
 
 def test_a_qos0_command_without_a_ref_gets_no_seen_slot_and_one_sync():
@@ -486,7 +486,7 @@ def test_a_qos0_command_without_a_ref_gets_no_seen_slot_and_one_sync():
         assert not [c for c in ln.session.take() if type(c) is not int]   # QoS 0: no PUBACK
         del syncs[:]
         ln.session.feed(encode_publish(R + "cmd/telegram/center/Z1", b'{"hex":"00"}', 0), 2)
-        assert ln.outbox.last == 2 and sn.n == n0 + 1 and sn.has_ref(b"cZ1")
+        assert ln.outbox.last == 2 and sn.n == n0 + 1 and sn.set_key(99, b"Z1") and sn.has_ref()
         assert syncs == ["answer", "seen"], syncs
     finally:
         outbox_store._sync = st_sync

@@ -67,7 +67,7 @@ def test_garbage_from_the_broker_never_raises(data):
 @given(st.text(max_size=40), st.binary(max_size=300))
 def test_any_command_topic_and_payload_routes_or_gets_a_reason(sfx, payload):
     try:
-        kind, _s, _r = commands.route("cmd/" + sfx)
+        kind = ("fax", "cancel", "telegram")[commands.route(("cmd/" + sfx).encode()) & 3]
         commands.check_size(kind, len(payload))
         if kind == "cancel":
             commands.parse_cancel(payload)

@@ -51,7 +51,7 @@ class Inbox:
         #                           2: and it has answered; 0: no handler runs
         # the PUBLISH being received
         self._k = _DROP
-        self._sfx = None
+        self._sfx = None          # its topic suffix (str: an echo's, a command's constant, words)
         self._n = 0
         self._crc = 0
         self._err = None
@@ -59,8 +59,8 @@ class Inbox:
         self._ups = 0             # the session's connections the seen window has been told of
         self._pid = 0
         self._retain = False
-        self._route = None
-        self._rk = None           # the seen-window key of its ref: the sender's initial and the ref
+        self._route = None        # a telegram's sender
+        self._rk = None           # a telegram's ref (the seen window's key set for it: set_key)
         self._fp = None
 
     async def _reader(self, c):
@@ -98,21 +98,22 @@ class Inbox:
             self._k = _HOLD
             return
         r = self.root
-        if topic is None:
-            sfx = None
-        elif len(topic) <= len(r) or topic[:len(r)] != r:
-            return
-        else:
-            try:
-                sfx = str(topic[len(r):], "utf-8")
-            except UnicodeError:
-                sfx = None
-        self._sfx = sfx
-        if sfx is not None and (not sfx.startswith("cmd/") or sfx == contract.CMD_ERROR):
-            self._retain = False
-            if self.verify:
-                self._k = _ECHO
-            return
+        o = len(r)
+        if topic is not None:
+            if len(topic) <= o or not commands.at(topic, 0, r):
+                return
+            # one of our own publishes (an event topic, cmd/error): decoded for the echo
+            # check; a command is read in place (below)
+            if not commands.at(topic, o, b"cmd/") or commands.at(topic, o, b"cmd/error") \
+                    and len(topic) == o + 9:
+                try:
+                    self._sfx = str(topic[o:], "utf-8")
+                    self._retain = False
+                    if self.verify:
+                        self._k = _ECHO
+                    return
+                except UnicodeError:
+                    pass    # refused as a command topic (not UTF-8)
         self._crc = binascii.crc32(topic) if topic is not None else 0
         self._dup = dup
         self._pid = pid
@@ -122,8 +123,9 @@ class Inbox:
                 self._ups += 1
                 sn.connected()
         self._err = None
-        self._route = None
-        self._rk = None
+        self._sfx = None          # the command's topic suffix: a constant, or words (refused)
+        self._route = None        # a telegram's sender
+        self._rk = None           # a telegram's ref (str); the seen window's key set for it
         if not total:
             # clearing a retained command: no answer at all. MQTT 3.1.1 clears the retain flag
             # on delivery to an existing subscription (3.3.1.3), so every empty command is one
@@ -135,30 +137,41 @@ class Inbox:
             return
         self._k = _ERR
         try:
-            if sfx is None:
-                raise commands.CommandError(commands.UNKNOWN_COMMAND, "command topic not UTF-8 or"
-                                            " longer than %d bytes" % commands.MAX_TOPIC)
-            if retain:
+            if topic is None or retain:
+                self._sfx = commands.suffix(topic, o)   # (None: refused there)
                 raise commands.CommandError(commands.REJECTED, "retained %s refused: commands must"
                                             " not be retained (clear it: publish an empty retained"
-                                            " message)" % sfx)
-            kind, sender, ref = self._route = commands.route(sfx, self.default_sender)
-            if ref is not None and sn is not None:
-                self._rk = (sender[0] + ref).encode()   # the seen-window key of the ref
-            commands.check_size(kind, total)
-            if self._rk is not None and sn.has_ref(self._rk):
-                self._k = _DROP  # answered before (the sender sent it again): acknowledge only
-                self.redelivered += 1
-                return
-            if kind == "fax":
+                                            " message)" % self._sfx)
+            try:
+                c = commands.route(topic, o)    # in place: no suffix decoded (issue 13)
+            except commands.CommandError:
+                self._sfx = commands.suffix(topic, o)   # (not UTF-8: that refusal instead)
+                raise
+            kind = c & 3
+            self._sfx = ("cmd/fax", "cmd/cancel", "cmd/telegram")[kind]
+            if kind == 2:
+                s = c >> 2 & 3
+                sender = self._route = ("", "terminal", "center")[s] if s else self.default_sender
+                if c >> 4:   # the ref: its key set before the size check (a refusal is recorded)
+                    self._rk = str(topic[c >> 4:], "utf-8")   # JOB_CHARS: ASCII
+                    if sn is not None:   # (a ref of 1..40 always fits a slot's key)
+                        sn.set_key(ord(sender[0]), topic, c >> 4)
+            commands.check_size(("fax", "cancel", "telegram")[kind], total)
+            if kind == 2:
+                if self._rk is not None and sn is not None and sn.has_ref():
+                    self._k = _DROP  # answered before (the sender sent it again): acknowledge only
+                    self.redelivered += 1
+                    return
+                self._k = _SMALL
+            elif kind:
+                self._k = _SMALL
+            else:
                 if self.spool is None:
                     raise commands.CommandError(commands.REJECTED, "this unit has no spool for cmd/fax")
                 from faxbridge.core.mqtt import faxcmd
                 self.spool.clear()
                 self._fp = faxcmd.Parser(self.spool)   # limits: commands.MAX_*
                 self._k = _FAX
-            else:
-                self._k = _SMALL
         except commands.CommandError as e:
             self._err = e
         except Exception as e:  # the spool cannot be cleared (flash): refused, never silent
@@ -278,7 +291,6 @@ class Inbox:
         cmd = None
         if err is None:
             try:
-                kind, sender, ref = self._route
                 if k == _FAX:
                     fp = self._fp
                     self._fp = None
@@ -288,10 +300,10 @@ class Inbox:
                         self.spool.clear()
                         raise
                     cmd = ("fax", job, number, self.spool.pages, fp.digest)   # (commands.py)
-                elif kind == "cancel":
+                elif self._sfx == "cmd/cancel":
                     cmd = commands.parse_cancel(self._kept())
                 else:
-                    cmd = commands.parse_telegram(self._kept(), sender, ref)
+                    cmd = commands.parse_telegram(self._kept(), self._route, self._rk)
             except commands.CommandError as e:
                 err = e
             except Exception as e:
@@ -333,7 +345,7 @@ class Inbox:
                 self.held += 1
                 return False
         if sn is not None:
-            sn.add(pid, crc, self._rk)
+            sn.add(pid, crc, self._rk is not None)
         return True
 
     def _kept(self):

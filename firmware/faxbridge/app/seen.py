@@ -2,8 +2,8 @@
 "Exactly one answer").
 
 One file of `size` fixed 64-byte slots, written round-robin (the oldest answer is forgotten):
-  'S' n:u32 pid:u16 crc:u32 reflen:u8 ref[reflen] ... gen:u16 crc32:u32
-  (big-endian; gen at 58, crc32 over 0..59)
+  'S' n:u32 pid:u16 crc:u32 reflen:u8 ref[reflen] 0... gen:u16 crc32:u32
+  (big-endian; gen at 58, crc32 over 0..59; the bytes after the ref are zero)
 n counts answers (the newest slot has the highest n), pid is the command's MQTT packet id (0 for
 a retained command), crc the crc32 of its topic and payload, ref the sender's initial and ref,
 gen the connection the command was answered on, or last matched on (connected() counts them; at
@@ -19,6 +19,10 @@ A slot torn by a power cut fails its crc32 and is ignored. The file is read slot
 its ref (every telegram with a ref is looked up) and an 8-bit hash of its (pid, crc) (looked up
 for DUP and retained commands alone), searched with bytes.find; a hit is confirmed against the
 slot on flash, so a hash collision costs one read.
+A command's ref key (the sender's initial and the ref) is written by set_key() into `key`, laid
+out as slot bytes 11..57 are (its length, the key, zeros): has_ref() and add() read it there, so
+no key string is made per telegram (issue 13); its hash is the crc32 of those 47 bytes, and a
+lookup searches for the hash's high byte (an int: no pattern object kept or made).
 """
 import binascii
 import os
@@ -31,11 +35,14 @@ _SLOT = const(64)
 _BODY = const(60)
 _GEN = const(58)
 _MAX_KEY = const(_GEN - 12)
+_KEY = const(11)      # where a slot's key (its length byte, then the key) begins
 
 
 def _h16(v):
+    """The 16-bit hash of a ref key's crc32; its high byte never 0 (has_ref searches for that
+    byte: an empty slot's 0 must not match)."""
     v = (v ^ (v >> 16)) & 0xFFFF
-    return v or 1      # 0 marks an empty slot
+    return v if v > 0xFF else v | 0x100
 
 
 def _h8(crc, pid):
@@ -47,7 +54,6 @@ def _h8(crc, pid):
 
 class Seen:
     def __init__(self, path, size=256):
-        self.size = size
         self.hold = False         # slots not synced until sync() (app/inbox.py)
         self.dirty = False
         self.buf = bytearray(_SLOT)
@@ -56,6 +62,7 @@ class Seen:
         # of its (pid, crc) at 2 * size + slot (DUP and retained commands only: rare, so a
         # collision's extra read is cheap there, while every telegram's ref is looked up)
         self.hx = bytearray(3 * size)
+        self.key = bytearray(_GEN - _KEY)   # set_key(): as a slot's bytes 11..57
         self.n = 0        # answers recorded (the newest slot's n)
         self.next = 0     # the slot written next
         self.gen = 0      # the connection answers are given on now (connected())
@@ -74,9 +81,8 @@ class Seen:
             if self._read(i):
                 n = u32(b, 1)
                 self.hx[2 * size + i] = _h8(u32(b, 7), (b[5] << 8) | b[6])
-                k = b[11]
-                if k:
-                    h = _h16(binascii.crc32(self.mv[12:12 + k]))
+                if b[_KEY]:
+                    h = _h16(binascii.crc32(self.mv[_KEY:_GEN]))
                     self.hx[2 * i] = h >> 8
                     self.hx[2 * i + 1] = h & 0xFF
                 if n > self.n:
@@ -107,17 +113,37 @@ class Seen:
             return False
         return binascii.crc32(self.mv[:_BODY]) == u32(self.buf, _BODY)
 
-    def has_ref(self, key):
-        """key: bytes (the sender's initial and the ref). True if an answer to it is in the window."""
-        h = _h16(binascii.crc32(key))
-        pat = bytes((h >> 8, h & 0xFF))
-        e = 2 * self.size
+    def set_key(self, first, t, i=0, j=-1):
+        """The ref key has_ref() and add() read: the byte `first` (the sender's initial) and
+        t[i:j] (bytes-like; j -1: to its end), copied in place. False (no key) when longer than
+        a slot holds."""
+        k = self.key
+        if j < 0:
+            j = len(t)
+        n = j - i + 1
+        if n > _MAX_KEY:
+            k[0] = 0
+            return False
+        k[0] = n
+        k[1] = first
+        for x in range(i, j):
+            k[x - i + 2] = t[x]
+        for x in range(n + 1, len(k)):
+            k[x] = 0
+        return True
+
+    def has_ref(self):
+        """True if an answer to the key set (set_key) is in the window."""
+        h = _h16(binascii.crc32(self.key))
+        hx = self.hx
+        e = len(hx) // 3 * 2
         j = -1
-        while True:         # the slots whose ref hash is h (at even offsets)
-            j = self.hx.find(pat, j + 1, e)
+        while True:         # the slots whose ref hash is h (its high byte at an even offset)
+            j = hx.find(h >> 8, j + 1, e)
             if j < 0:
                 return False
-            if not j & 1 and self._read(j >> 1) and self.mv[12:12 + self.buf[11]] == key:
+            if not j & 1 and hx[j + 1] == h & 0xFF and self._read(j >> 1) \
+                    and self.mv[_KEY:_GEN] == self.key:
                 return True
 
     def has(self, pid, crc):
@@ -129,11 +155,11 @@ class Seen:
             return False
         b = self.buf
         g = self.gen
-        pat = bytes((_h8(crc, pid),))
-        e = 2 * self.size
+        h = _h8(crc, pid)
+        e = len(self.hx) // 3 * 2
         j = e - 1
         while True:         # the slots whose (pid, crc) hash is h
-            j = self.hx.find(pat, j + 1)
+            j = self.hx.find(h, j + 1)
             if j < 0:
                 return False
             i = j - e
@@ -148,8 +174,9 @@ class Seen:
                     self._write(i)
                     return True
 
-    def add(self, pid, crc, key=None):
-        """Record an answered command (synced before it returns, unless `hold`)."""
+    def add(self, pid, crc, keyed=False):
+        """Record an answered command (synced before it returns, unless `hold`); keyed: with
+        the ref key set (set_key)."""
         b = self.buf
         for i in range(_SLOT):
             b[i] = 0
@@ -159,22 +186,20 @@ class Seen:
         b[5] = pid >> 8
         b[6] = pid & 0xFF
         put32(b, 7, crc)
-        k = len(key) if key else 0
-        if k > _MAX_KEY:
-            k = 0
-        b[11] = k
+        k = self.key[0] if keyed else 0
         if k:
-            b[12:12 + k] = key
+            b[_KEY:_GEN] = self.key
         b[_GEN] = self.gen >> 8
         b[_GEN + 1] = self.gen & 0xFF
         put32(b, _BODY, binascii.crc32(self.mv[:_BODY]))
         i = self.next
         self._write(i)
-        self.hx[2 * self.size + i] = _h8(crc, pid)
-        h = _h16(binascii.crc32(key)) if k else 0
+        size = len(self.hx) // 3
+        self.hx[2 * size + i] = _h8(crc, pid)
+        h = _h16(binascii.crc32(self.key)) if k else 0
         self.hx[2 * i] = h >> 8
         self.hx[2 * i + 1] = h & 0xFF
-        self.next = (i + 1) % self.size
+        self.next = (i + 1) % size
 
     def _write(self, i):
         """buf into slot i, synced before it returns (unless `hold`: then at sync())."""

@@ -1,7 +1,9 @@
 """Inbound commands (docs/mqtt.md "Commands"): topics, the one set of limits, small parsers.
 
-route(suffix) -> (kind, sender, ref) names the command a topic carries (suffix = the topic
-after <root>/); check_size(kind, n) refuses a payload over its limit. cmd/cancel and
+route(topic, o) names the command a topic carries (its suffix, after <root>/, at o), read
+in the topic's bytes: one int (kind, sender, where the ref begins), no string made;
+suffix(topic, o) decodes it for a refusal's words; check_size(kind, n) refuses a payload over
+its limit. cmd/cancel and
 cmd/telegram are small and parsed whole from the link's preallocated command buffer
 (parse_cancel, parse_telegram); cmd/fax is streamed to flash by core/mqtt/faxcmd.Parser.
 A command handed to the application (link.on_command) is a tuple, its kind first (no class of
@@ -66,32 +68,71 @@ def name_ok(s, limit):
     return True
 
 
-def route(suffix, default_sender="center"):
-    """suffix = topic after <root>/ -> (kind, sender, ref): kind "fax" / "cancel" / "telegram".
-    Topics: cmd/fax, cmd/cancel, cmd/telegram, cmd/telegram/<sender>, cmd/telegram/<sender>/<ref>."""
-    if suffix == "cmd/fax":
-        return "fax", None, None
-    if suffix == "cmd/cancel":
-        return "cancel", None, None
-    if suffix == "cmd/telegram":
-        return "telegram", default_sender, None
-    if suffix.startswith("cmd/telegram/"):
-        # read in place (no split): the sender, then "/" and the ref, or the end
-        ref = None
-        for sender in ("terminal", "center"):
-            e = 13 + len(sender)
-            if suffix.startswith(sender, 13) and (len(suffix) == e or suffix.startswith("/", e)):
-                ref = suffix[e + 1:] if len(suffix) > e else None
-                break
-        else:
-            ref = "/"
-        if ref is not None and "/" in ref:
+def at(t, i, s):
+    """t[i:] begins with the bytes s (t any bytes-like: read in place, nothing allocated)."""
+    n = len(s)
+    if i + n > len(t):
+        return False
+    for j in range(n):
+        if t[i + j] != s[j]:
+            return False
+    return True
+
+
+def suffix(t, o):
+    """The topic's suffix (t[o:], after <root>/) as str, for a refusal's words; a topic that is
+    not UTF-8 (or None: longer than the parse buffer) is refused here."""
+    try:
+        return str(t[o:], "utf-8")
+    except (TypeError, UnicodeError):
+        raise CommandError(UNKNOWN_COMMAND, "command topic not UTF-8 or longer than %d bytes" % MAX_TOPIC)
+
+
+def route(t, o=0):
+    """The command topic t (bytes-like; its suffix, what follows <root>/, at o) read in place ->
+    one int: bits 0-1 the kind (0 fax, 1 cancel, 2 telegram), bits 2-3 the telegram's sender
+    (0 the default, 1 terminal, 2 center), bits 4.. where its ref begins in t (0: none; it
+    runs to the end). Topics: cmd/fax, cmd/cancel, cmd/telegram, cmd/telegram/<sender>,
+    cmd/telegram/<sender>/<ref> (docs/mqtt.md "Commands"). Nothing is allocated for a good one
+    (every telegram's topic is routed: issue 13)."""
+    n = len(t)
+    s = o
+    if at(t, o, b"cmd/"):
+        o += 4
+        if at(t, o, b"fax") and n == o + 3:
+            return 0
+        if at(t, o, b"cancel") and n == o + 6:
+            return 1
+        if at(t, o, b"telegram"):
+            o += 8
+            if n == o:
+                return 2
+            if at(t, o, b"/terminal"):
+                r, o = 6, o + 9
+            elif at(t, o, b"/center"):
+                r, o = 10, o + 7
+            else:
+                r = 0
+            if r and n == o:
+                return r
+            if r and t[o] == 0x2F:      # "/": the ref, 1..40 of JOB_CHARS (ASCII)
+                i = o = o + 1
+                while i < n:
+                    c = t[i]
+                    if not (97 <= c <= 122 or 65 <= c <= 90 or 48 <= c <= 58 or c == 46 or c == 95
+                            or c == 45):
+                        break
+                    i += 1
+                if i == n and 0 < n - o <= _MAX_REF:
+                    return r | o << 4
+                if i == n or t[i] != 0x2F:
+                    suffix(t, s)    # not UTF-8: unknown_command, as any such topic
+                    raise CommandError(BAD_FIELD, "telegram ref must be 1..%d of A-Z a-z 0-9 . _ : -"
+                                       % _MAX_REF)
+            suffix(t, s)
             raise CommandError(UNKNOWN_COMMAND, "telegram topics are cmd/telegram, cmd/telegram/<sender>"
                                " and cmd/telegram/<sender>/<ref>, sender terminal or center")
-        if ref is not None and not name_ok(ref, _MAX_REF):
-            raise CommandError(BAD_FIELD, "telegram ref must be 1..%d of A-Z a-z 0-9 . _ : -" % _MAX_REF)
-        return "telegram", sender, ref
-    raise CommandError(UNKNOWN_COMMAND, "no such command: %s" % suffix)
+    raise CommandError(UNKNOWN_COMMAND, "no such command: %s" % suffix(t, s))
 
 
 def check_size(kind, total):

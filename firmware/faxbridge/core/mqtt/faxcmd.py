@@ -61,12 +61,12 @@ class Parser(fs.Strings):
                  max_b64=_MAX_B64, max_job=commands.MAX_JOB, max_number=commands.MAX_NUMBER):
         # few instance fields (issue 13: 39 of them made a 1.3 KB parser, its dict the most):
         # the limits in one tuple, lim[0] pages, [1] text characters, [2] decoded image bytes,
-        # [3] job id, [4] dial string; `small` holds the page kinds (one byte a page, at 0) and
-        # then the small string being read (at lim[0])
+        # [3] job id, [4] dial string; `small` holds the page kinds (one byte a page, at 0),
+        # then the small string being read (at lim[0]), and last a bit per top-level field met
         self.sink = sink
         self.lim = (max_pages, max_text, max_b64 // 4 * 3, max_job, max_number)
         self.out = bytearray(fs.OUT)
-        self.small = bytearray(max_pages + max(max_job, max_number, fs.KEYMAX))
+        self.small = bytearray(max_pages + max(max_job, max_number, fs.KEYMAX) + 1)
         self.reset()
 
     def reset(self):
@@ -74,22 +74,26 @@ class Parser(fs.Strings):
         self.st = _TOP
         self.err = self.job = self.number = None
         self.digest = self.size = 0
-        self.seen = 0      # bit per top-level field met
+        self.small[-1] = 0   # a bit per top-level field met
         self.np = 0        # pages complete
         self.kind = 0      # kind of the page being read; out of pages, the top-level field
         #                    whose value comes
         self.tg = 0
-        # small strings: characters, the first one not allowed, digits
-        self.sn = self.digits = 0
-        self.badc = -1
-        # UTF-8 continuation bytes still due, their range (low | high << 8), the code point;
-        # \uXXXX value behind a 1 bit (4 digits read once it is above 0xFFFF), a high
-        # surrogate waiting for its low half
-        self.ucont = self.ur = self.cp = self.hx = self.hi = 0
-        # page data: bytes in out, bytes given to the sink, UTF-8 continuation bytes (text
-        # characters = bytes - extra; none given yet: the first two image bytes still to
-        # check); base64 bits, characters in the quad, padding state
-        self.no = self.nd = self.extra = self.acc = self.k = self.pad = 0
+        # UTF-8 continuation bytes still due; \uXXXX value behind a 1 bit (2: the low half of
+        # a surrogate pair; 4 digits read once it is above 0xFFFF)
+        self.ucont = self.hx = 0
+        # page data: bytes in out, bytes given to the sink (none given yet: the first two
+        # image bytes still to check); base64 bits, characters in the quad, padding state.
+        # Fields that other strings use for what they alone need (issue 13: 8 fields fewer,
+        # the parser's member table one size down and not full: a full one is slower to look
+        # up): in a text page k counts the UTF-8 continuation bytes written (characters =
+        # bytes - k); in a small string k counts its characters, and in a job id or dial
+        # string no is the first character not allowed (-1: none) and nd counts digits; in
+        # any string but an image page's, acc is the code point being decoded from UTF-8 or
+        # a surrogate pair's high half, and pad the range of the next UTF-8 continuation byte
+        # (low | high << 8). An image page refuses a non-ASCII byte and a character above
+        # U+007F whatever they hold.
+        self.no = self.nd = self.acc = self.k = self.pad = 0
 
     def _fail(self, e):
         self.st = _FAIL
@@ -128,7 +132,7 @@ class Parser(fs.Strings):
                 raise commands.CommandError(commands.BAD_JSON, "not valid UTF-8 JSON: the payload ends "
                                    "inside the object (%d bytes)" % self.size, self.job)
             for f in range(3):
-                if not self.seen >> f & 1:
+                if not self.small[-1] >> f & 1:
                     self._bad(fs.FIELDS[f] + " is required", commands.MISSING)
         except commands.CommandError as e:
             self._fail(e)
@@ -164,8 +168,8 @@ class Parser(fs.Strings):
                           % (fs.FIELDS[f], self.lim[4] if f else self.lim[3]))
             else:
                 self._open(fs.T_NUM if f else fs.T_JOB)
-                self.badc = -1
-                self.digits = 0
+                self.no = -1     # the first character not allowed: none yet
+                self.nd = 0      # digits
         elif (st == _ARR0 or st == _ARRN) and c == 0x7B:
             m = self.lim[0]
             if self.np >= m:
@@ -180,7 +184,7 @@ class Parser(fs.Strings):
             if c != 0x22:
                 self._page_bad(" must be a non-empty base64 string" if self.kind else " must be a string")
             self._open(fs.T_B64 if self.kind else fs.T_TEXT)
-            self.no = self.nd = self.extra = self.acc = self.k = self.pad = 0
+            self.no = self.nd = self.acc = self.k = self.pad = 0
             self.sink.begin_page(self.np, fs.KINDS[self.kind])
         elif st == _PNEXT and c == 0x7D:
             self.sink.end_page()
@@ -195,7 +199,7 @@ class Parser(fs.Strings):
     def _close(self):
         """The closing quote of the current string."""
         tg = self.tg
-        n = self.sn
+        n = self.k       # (a small string's characters)
         if tg <= fs.T_PKEY:
             names = fs.KINDS if tg else fs.FIELDS
             s = self.small
@@ -218,9 +222,9 @@ class Parser(fs.Strings):
                 self.kind = f
                 self.st = _PCOLON
                 return
-            if self.seen >> f & 1:
+            if self.small[-1] >> f & 1:
                 self._bad('duplicate field "%s"' % fs.FIELDS[f])
-            self.seen |= 1 << f
+            self.small[-1] |= 1 << f
             self.kind = f
             self.st = _COLON
         elif tg <= fs.T_NUM:
@@ -228,12 +232,12 @@ class Parser(fs.Strings):
             if not n:
                 self._bad("%s must be a string of 1..%d characters"
                           % (what, self.lim[3] if tg == fs.T_JOB else self.lim[4]))
-            if tg == fs.T_JOB and self.badc >= 0:
+            if tg == fs.T_JOB and self.no >= 0:
                 self._bad("job may hold only letters, digits and . _ : -")
-            if self.badc >= 0:
+            if self.no >= 0:
                 self._bad("number: character %s not allowed in a dial string"
-                          % json.dumps(chr(self.badc)))
-            if tg == fs.T_NUM and not self.digits:
+                          % json.dumps(chr(self.no)))
+            if tg == fs.T_NUM and not self.nd:
                 self._bad("number has no digits")
             m = self.lim[0]
             v = str(self.small[m:m + n], "utf-8")   # ASCII: what _put let in

@@ -150,15 +150,15 @@ class Strings:
                         return
                 c = mv[i]
                 i += 1
-                if self.ucont:
-                    r = self.ur
+                if self.ucont:       # (the code point in acc, the range in pad: see reset())
+                    r = self.pad
                     if not r & 0xFF <= c <= r >> 8:
                         self._bad_json("invalid UTF-8", i)
-                    self.ur = 0xBF80
-                    self.cp = (self.cp << 6) | (c & 0x3F)
+                    self.pad = 0xBF80
+                    self.acc = (self.acc << 6) | (c & 0x3F)
                     self.ucont -= 1
                     if not self.ucont:
-                        self._put(self.cp)
+                        self._put(self.acc)
                 elif c == 0x22:
                     self._close()
                 elif c == 0x5C:
@@ -189,9 +189,9 @@ class Strings:
                             hb = 0x8F
                     else:
                         self._bad_json("invalid UTF-8", i)
-                    self.cp = c & (0x3F >> nc)
+                    self.acc = c & (0x3F >> nc)
                     self.ucont = nc
-                    self.ur = lo | hb << 8
+                    self.pad = lo | hb << 8
                 continue
             c = mv[i]
             i += 1
@@ -213,17 +213,15 @@ class Strings:
                     self._bad_json("bad \\u escape", i)
                 h = (self.hx << 4) | d
                 self.hx = h
-                if h > 0xFFFF:       # the 1 bit set first: 4 digits read; a UTF-16 unit
+                if h > 0xFFFF:       # the 1 (2) bit set first: 4 digits read; a UTF-16 unit
                     u = h & 0xFFFF
-                    hi = self.hi
-                    if hi:
+                    if h >> 17:      # a pair's low half: its high half in acc
                         if not 0xDC00 <= u <= 0xDFFF:
                             self._bad_json("lone UTF-16 surrogate", i)
-                        self.hi = 0
                         self.st = _STR
-                        self._put(0x10000 + ((hi - 0xD800) << 10) + (u - 0xDC00))
+                        self._put(0x10000 + ((self.acc - 0xD800) << 10) + (u - 0xDC00))
                     elif 0xD800 <= u <= 0xDBFF:
-                        self.hi = u
+                        self.acc = u
                         self.st = _SBS
                     elif 0xDC00 <= u <= 0xDFFF:
                         self._bad_json("lone UTF-16 surrogate", i)
@@ -237,7 +235,7 @@ class Strings:
                     self.st = _SU
                 else:
                     self.st = _HEX
-                    self.hx = 1
+                    self.hx = 2      # the low half due
             elif not (c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09):
                 self._struct(st, c, i)
 
@@ -245,7 +243,7 @@ class Strings:
     def _open(self, tg):
         self.st = _STR
         self.tg = tg
-        self.sn = 0
+        self.k = 0           # (a small string's characters: see faxcmd's reset())
 
     def _put(self, cp):
         """One decoded character of the current string."""
@@ -257,7 +255,7 @@ class Strings:
                 # UTF-8 (RFC 3629): a lead byte and nb continuation bytes, counted first (a
                 # flush between them then never counts too many characters)
                 nb = 1 if cp < 0x800 else 2 if cp < 0x10000 else 3
-                self.extra += nb
+                self.k += nb         # (a text page's continuation bytes: see reset())
                 self._out(((0xFF << (7 - nb)) & 0xFF) | (cp >> (6 * nb)))
                 for s in range(nb - 1, -1, -1):
                     self._out(0x80 | ((cp >> (6 * s)) & 0x3F))
@@ -285,8 +283,8 @@ class Strings:
             elif not (cp == 0x20 or cp == 0x0A or cp == 0x0D or cp == 0x09):
                 self._page_bad(" is not valid base64")
         else:
-            n = self.sn
-            self.sn = n + 1
+            n = self.k
+            self.k = n + 1
             if tg <= T_PKEY:
                 if n < KEYMAX:
                     self.small[self.lim[0] + n] = cp if cp < 0x80 else 0x3F
@@ -295,11 +293,11 @@ class Strings:
             if n >= limit:
                 self._bad("%s must be a string of 1..%d characters" % (FIELDS[tg - T_JOB], limit))
             ok = cp < 0x80 and _CLS[cp] & (2 if tg == T_JOB else 4)
-            if not ok and self.badc < 0:
-                self.badc = cp
+            if not ok and self.no < 0:   # (the first bad character: see reset())
+                self.no = cp
             self.small[self.lim[0] + n] = cp if ok else 0x3F
             if 0x30 <= cp <= 0x39:
-                self.digits += 1
+                self.nd += 1         # (digits: see reset())
 
     # ---- page data
     def _emit(self, v, nb):
@@ -342,7 +340,7 @@ class Strings:
             if self.nd + o > m:
                 self._page_bad(" longer than %d base64 characters" % (m // 3 * 4),
                                commands.TOO_LARGE)
-        elif self.nd + o - self.extra > self.lim[1]:
+        elif self.nd + o - self.k > self.lim[1]:
             self._page_bad(" longer than %d characters" % self.lim[1], commands.TOO_LARGE)
         self.nd += o
         self.no = 0
