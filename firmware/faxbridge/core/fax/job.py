@@ -26,7 +26,8 @@ from micropython import const
 from faxbridge.core.fax import jobtab as T   # T: one module name, not four
 from faxbridge.core.mqtt.outbox import OutboxFull
 
-# (quota, status and commands are imported where they are used: __init__, end_call, submit;
+# (quota and commands are imported where they are used: __init__, submit; status is jobtab's,
+# T.status, imported once;
 # the errors a record walk passes over, a record of another shape or the flash refusing,
 # are written out at each except: OSError, KeyError, TypeError, ValueError)
 
@@ -255,7 +256,6 @@ class Jobs:
         a page could not be opened for lack of heap, Class2.load_page) is the unit's own fault:
         tried again after retries.delay_s without spending a dial attempt, at most
         retries.count times, then 205001 (docs/fax.md "Out of memory")."""
-        from faxbridge.core.fax import status
         self.quota.charge(max(0, confirmed - rec.get("charged", 0)), now)
         rec["charged"] = confirmed
         rec["confirmed"] = confirmed
@@ -268,7 +268,7 @@ class Jobs:
                 code = 205001
         if rec.get("cancel"):
             self._go(rec, "cancelled", evidence)
-        elif code < 0 or (code != 0 and code in status.RETRYABLE and rec["attempt"] - mem < 1 + r["count"]):
+        elif code < 0 or (code != 0 and code in T.status.RETRYABLE and rec["attempt"] - mem < 1 + r["count"]):
             rec["next_at"] = now + r["delay_s"]
             ev = list(evidence or ())
             ev.append(("retry_in", r["delay_s"]))
