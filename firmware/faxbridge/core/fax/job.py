@@ -139,15 +139,14 @@ class Jobs:
         if not pages or len(pages) > limit:
             return "a job has 1 to %d pages" % limit
         self._seq += 1
-        # every key a record ever takes, made at once: a dict literal is sized for its keys,
-        # so the record's table (21 slots, 336 B on 64-bit) is never grown and copied in a
-        # call (held_since at the dial, charged at its end: a 368 B table each time, left as
-        # garbage beside the page's inflater; docs/unit.md "Memory"). The number as given is
-        # not kept: its dial string is.
+        # the keys of a job that goes through in one call, all made here: a dict literal is
+        # sized for its keys (17, the table of a queued record grown as before), so no step
+        # of such a call grows the record's table and copies it beside the page's inflater
+        # (docs/unit.md "Memory"); a hold, a retry, a -3 or a cancel add theirs when they
+        # happen. The number as given is not kept: its dial string is.
         rec = {"id": job_id, "digest": digest, "seq": self._seq, "created": now, "dial": None,
                "kinds": [], "counts": None, "n": 0, "attempt": 0, "confirmed": 0, "charged": 0,
-               "mem": 0, "held_since": None, "next_at": 0, "cancel": 0, "state": "",
-               "code": None, "evidence": None, "rev": 0, "rep": 0, "fin": None}
+               "state": "", "code": None, "evidence": None, "rev": 0, "rep": 0, "fin": None}
         code, text = self.check_number(number) if self.check_number else (None, number)
         if code is not None:
             self._go(rec, "refuse", (("reason", text),), code)
@@ -241,7 +240,8 @@ class Jobs:
 
     def start_call(self, rec, now):
         rec["attempt"] = rec.get("attempt", 0) + 1
-        rec["held_since"] = None
+        if rec.get("held_since") is not None:   # a held job's: no key added to one never held
+            rec["held_since"] = None
         rec["confirmed"] = 0        # the driver sends every page again: counted afresh per call
         self._go(rec, "dial", (("dialling", rec["dial"]),))
 
