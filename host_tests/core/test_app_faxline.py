@@ -617,3 +617,70 @@ def test_a_page_longer_on_the_wire_than_page_end_timeout_still_gets_its_full_wai
     assert m.state_name() == "txend", (m.state_name(), w.out[-3:])
     # counted from the page's last chunk (16 x 30 s), not from when the loop began (0)
     assert m.deadline() >= 16 * 30.0 + m.cfg["page_end_timeout"], (m.deadline(), u.t)
+
+
+def _due(u, fails):
+    """The stand-in jobs with one due job whose page source the heap refuses `fails` times
+    (the page lookup inside open_page raising MemoryError, as the inflater's would)."""
+    path = u.flash + "one.txt"
+    with open(path, "wb") as fh:
+        fh.write(b"page one\n")
+    job = {"id": "J1", "confirmed": 0, "created": 1700000000, "dial": "5551234"}
+    left = [fails]
+    asked = []
+
+    def page(j, i):
+        asked.append(i)
+        if left[0]:
+            left[0] -= 1
+            raise MemoryError("memory allocation failed")
+        return (path, "text", i) if i == 0 else None
+    u.jobs.page = page
+    u.jobs.next_due = lambda now: job if u.jobs.calls == [] or u.jobs.calls[-1][0] != "start" else None
+    u.jobs.start_call = lambda j, now: u.jobs.calls.append(("start", j["id"]))
+    return job, asked
+
+
+def test_a_first_page_the_heap_cannot_open_waits_queued_without_a_dial_or_an_attempt():
+    """Issue 13: page 0 is opened before the call starts (_start). A MemoryError there leaves
+    the job queued (no start_call: no status, no attempt) and it is opened again at the next
+    passes; once it opens, the driver's first ask takes that source (not opened twice) and the
+    modem is dialled. Before: the call started (its status and record save first), the
+    driver's open failed and the job ended the attempt -3, three of them 205001."""
+    u = Unit()
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    job, asked = _due(u, 2)
+    u.t = 100.0
+    f._start(u.t)
+    assert f.active is None and u.jobs.calls == [] and not m.in_call() and f._page is None
+    u.t = 101.0
+    f._start(u.t)                               # refused again, within retries.delay_s (60 s)
+    assert f.active is None and u.jobs.calls == [] and f._pre == 100.0
+    u.t = 102.0
+    f._start(u.t)
+    assert u.jobs.calls == [("start", "J1")] and f.active is job and m.in_call()
+    assert asked == [0, 0, 0], asked            # the driver took the source opened: no 4th open
+    src = f._page
+    assert src is not None and src.f is not None and f._pre is None
+    assert _drain(m).startswith(b"AT+FDIS=")
+    f._drop_page()
+
+
+def test_a_heap_that_stays_short_is_dialled_after_retries_delay_and_ends_the_attempt_minus_3():
+    """Bounded: refused for retries.delay_s, the job is dialled all the same; the driver's own
+    open then fails and the call ends -3 (the jobs' out-of-memory rule, 205001 at last)."""
+    u = Unit()
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    _due(u, 100)
+    u.t = 10.0
+    f._start(u.t)
+    assert u.jobs.calls == []
+    u.t = 10.0 + u.cfg["retries"]["delay_s"]
+    f._start(u.t)
+    f.events()
+    assert [c[:3] for c in u.jobs.calls] == [("start", "J1"), ("end", "J1", -3)], u.jobs.calls
+    assert f.active is None and f._pre is None and f._page is None

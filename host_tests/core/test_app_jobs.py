@@ -281,9 +281,11 @@ def test_submit_and_end_call_allocate_little():
     assert rec["n"] == 3 and rec["state"] == "queued"
     n = _alloc(js.start_call, rec, T)
     assert rec["state"] == "call" and rec["attempt"] == 1
-    assert n is None or n < 1000, n                        # 1.4 KB with two record saves
+    # 1.4 KB with two record saves; 0.8 KB till the ninth round (a negative code's category
+    # looked up, the status modules imported per status, the record's table grown)
+    assert n is None or n < 700, n
     n = _alloc(js.progress, rec, 1, (("page", 1),))
-    assert n is None or n < 1000, n
+    assert n is None or n < 700, n
     n = _alloc(js.end_call, rec, 0, (("result", "OK"),), 3, T)
     assert rec["state"] == "done" and rec["code"] == 0 and len(ev) == 5
     assert n is None or n < 2600, n                        # 2.6 KB with a save a change

@@ -193,3 +193,15 @@ def test_a_file_of_a_fax_name_does_not_stop_prune():
     for n in range(2, 5):
         _fax(d, "rx1-%d" % n, 100)
     assert prune(d, 2, 1 << 20) == 3 and os.listdir(d) == ["rx1-4"]
+
+
+def test_the_oldest_is_the_earliest_boot_then_the_earliest_reception_of_it():
+    """Issue 13: n counts the receptions of one boot (no state save per reception), so a later
+    boot's rx5-1 is newer than rx4-57; an older firmware's ids (n counting every reception)
+    keep their order the same way."""
+    d = tmpdir("rx") + "/rx/"
+    os.mkdir(d)
+    for name in ("rx5-1", "rx4-57", "rx5-2", "rx4-9", "rx12-1"):
+        _fax(d, name, 10, 1)
+    assert prune(d, 3, 1 << 20) == 3
+    assert sorted(os.listdir(d)) == ["rx12-1", "rx5-2"], os.listdir(d)

@@ -88,3 +88,26 @@ def test_final_statuses_are_counted_sent_or_failed():
     assert u.counters["fax_sent"] == 2 and u.counters["fax_failed"] == 2, u.counters
     f = contract.fax_status("J", 7, "x", True)
     assert f[2] == "code" and f[3] == 7 and f[6] == "final" and f[7] is True
+
+
+def test_a_reception_id_saves_no_state_and_a_reboot_starts_its_own_count():
+    """Issue 13: rx<boot>-<n> with n counting this boot's receptions: no state.json written per
+    reception (it was: 512 B of each reception's start, 64-bit); the boot count, saved at
+    boot, keeps ids unique across reboots."""
+    import os
+    from support import allocated
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1"}})
+    assert errors == []
+    p = Port()
+    u = Unit(p, cfg)
+    boot = u.state["boots"]
+    path = u.flash + "state.json"
+    os.remove(path)
+    assert u.next_rx_id() == "rx%d-1" % boot
+    n, fid = allocated(u.next_rx_id)
+    assert fid == "rx%d-2" % boot and (n is None or n <= 96), n
+    assert "state.json" not in os.listdir(u.flash[:-1])      # nothing saved per reception
+    u.save_state()
+    u2 = Unit(p, cfg)                                        # a reboot
+    assert u2.state["boots"] == boot + 1
+    assert u2.next_rx_id() == "rx%d-1" % (boot + 1)

@@ -983,3 +983,22 @@ def test_a_boot_with_nothing_to_prune_reads_each_record_once():
     assert st.walks == 1 and ev4 == [] and [r["id"] for r in js4.jobs] == ["open1"]
     assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(16, 21)]
     assert sorted(v[1] for v in st.ring.values()) == ["d%02d" % i for i in range(16, 21)]
+
+
+def test_a_records_keys_are_made_at_submit_so_a_call_never_grows_its_table():
+    """Issue 13: the keys of a job that goes through in one call are all in its record from
+    submit (a dict literal is sized for its keys): no step of that call adds one, so none
+    grows the record's table and copies it beside the page's inflater; the table is the size
+    a queued record's was (17 slots: the number as given is not kept, its dial string is)."""
+    js, ev = _make()
+    assert js.submit("j1", "0312345678", [("text", "p0")], 1, T) is None
+    rec = js.find("j1")
+    keys = sorted(rec.keys())
+    assert len(keys) == 17 and "number" not in keys and rec["dial"] == "T0312345678"
+    assert js.next_due(T) is rec
+    js.start_call(rec, T)
+    js.progress(rec, 1, (("page", 1),))
+    js.end_call(rec, 0, [("result", "OK")], 1, T)
+    assert rec["state"] == "done" and rec["code"] == 0 and rec["fin"] == 1
+    assert sorted(rec.keys()) == keys, (sorted(rec.keys()), keys)
+    assert _codes(ev) == [-1, -2, -3, -3, 0], _codes(ev)

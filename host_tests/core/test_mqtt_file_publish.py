@@ -772,3 +772,29 @@ def _stuck(hang, quiet):
     assert json.loads(got[-1][1])["seq"] == 3
     assert ln.outbox.delivered == 3 and ln.outbox.depth() == 0 and ln.files_done == 1
     raises(OSError, os.stat, p1)
+
+
+def test_a_page_event_is_written_in_place_in_the_record_buffer():
+    """Issue 13: event_file writes ref, the head and their newlines straight into the store's
+    record buffer (672 B a received page on the 64-bit port before, 160 since: the head as bytes, the
+    head and newline joined, the ref encoded, the three joined); a ref with a newline or past
+    ASCII is refused, nothing stored."""
+    from support import allocated
+    d = tmpdir("fp-alloc")
+    path = _page(d, 300)
+    ln = _link()
+    top = contract.page_topic("rx1-1", 1)
+    head = contract.fax_page("rx1-1", 1, 1, 1728, 300)
+    ln.event_file(top, path, head)                   # the first record: the store's file opened
+    n, seq = allocated(lambda: ln.event_file(top, path, head))
+    assert n is None or n <= 256, n
+    for bad in (d + "/a\nb", d + "/p\u00e9.g3"):
+        raises(ValueError, ln.event_file, top, bad, head)
+    assert ln.outbox.last == seq
+    ln._pump(0)
+    heads = []
+    got = _publishes(_flush(ln).data, None, heads)
+    assert [g[0] for g in got] == [ROOT + "fax/page/rx1-1/1"] * 2, got
+    assert got[0][1] == got[1][1] == _read(path)
+    assert heads[1] == {"unit": "u1", "seq": seq, "id": "rx1-1", "page": 1, "of": 1,
+                        "width": 1728, "bytes": 300}, heads

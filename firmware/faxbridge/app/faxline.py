@@ -32,6 +32,8 @@ class FaxLine:
         self.active = None          # the job record on the line
         self.rx = None              # the page sink of the reception in progress
         self._page = None           # the page source of the call on the line (open_page)
+        self._pre = None            # True: page 0 opened before the dial (_start) for the
+        # driver's first ask; a number: when the heap first refused it (u.mono() seconds)
         self.wake = asyncio.Event()  # set: something for the modem task to do now
         self._buf = bytearray(512)  # modem reads (recovery at boot, then the reader)
         self._due = 0               # when the loop's wait ends (u.mono() seconds; _tick)
@@ -55,6 +57,10 @@ class FaxLine:
 
     # ---- the driver's page I/O
     def open_page(self, index):
+        if self._pre is True:       # page 0 opened before the dial (_start): the driver's first
+            self._pre = None        # ask takes it as it is
+            if index == 0:
+                return self._page
         job = self.active
         p = None if job is None else self.unit.jobs.page(job, index)
         if p is None:
@@ -70,6 +76,8 @@ class FaxLine:
         """The call is over (its end event, or the feed guard restarting the driver): close the
         page file it may have left open mid-page (the driver never closes a source), and let go
         of the source."""
+        if self._pre is True:
+            self._pre = None
         if self._page is not None:
             self._page.close()
             self._page = None
@@ -135,11 +143,7 @@ class FaxLine:
                 unready = now
                 u.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (wait_s, m.state_name()))
             if self.active is None and m.ready():
-                job = u.jobs.next_due(u.port.time())
-                if job is not None:
-                    self.active = job
-                    u.jobs.start_call(job, u.port.time())
-                    m.send(job["dial"], self.open_page, now)
+                self._start(now)
             while True:
                 out = m.next_output(now)
                 if not out:
@@ -163,6 +167,36 @@ class FaxLine:
             else:
                 await asyncio.sleep_ms(0)
             self.wake.clear()
+
+    def _start(self, now):
+        """The next due job onto the line, its first page opened before anything else of the
+        call (docs/unit.md "Out of memory before the dial"): the driver's first ask takes it
+        (open_page). When the heap cannot open it now, the job stays queued (no status, no
+        attempt, no dial) and is opened again at the next passes, at most a second apart, for
+        up to retries.delay_s; then it is dialled all the same and the driver's -3 rule applies
+        (tried again after retries.delay_s, at most retries.count times, then 205001)."""
+        u = self.unit
+        job = u.jobs.next_due(u.port.time())
+        if job is None:
+            return
+        self.active = job
+        p = self._pre
+        try:
+            self._pre = self.open_page(0) is not None or None
+        except MemoryError:
+            self._drop_page()
+            if p is None:
+                p = now
+            if now - p < u.cfg["retries"]["delay_s"]:
+                self._pre = p
+                self.active = None
+                return
+            self._pre = None
+        except Exception:       # not the heap: the driver opens it again and says why (204000)
+            self._pre = None
+            self._drop_page()
+        u.jobs.start_call(job, u.port.time())
+        self.driver.send(job["dial"], self.open_page, now)
 
     async def recover(self, reader, writer):
         """At boot the modem may still be in the call a reset cut (it outlives the unit):

@@ -3,13 +3,12 @@ the broker, and retention.
 
 Pages are stored as <folder>/<fax id>/p<n>.g3 in MSB-first bit order (the netpbm and efax
 convention: `g3topbm` reads them as-is); each page's lines are counted by the T.4 decoder so
-the driver can answer +FPTS from the bad-line count. Fax ids are rx<boot>-<n>, n counting every
-reception the unit ever made. When a reception ends, publish() queues each page and then
-fax/received naming them (docs/mqtt.md "Received pages"). Each page is published on
-fax/page/<fax id>/<n> streamed from its file (send(), called by app/link.py) and deleted once
-the broker has it (delivered());
-prune() keeps flash use bounded for the pages not yet delivered (docs/unit.md "Received
-faxes").
+the driver can answer +FPTS from the bad-line count. Fax ids are rx<boot>-<n>, n counting the
+receptions of that boot (the boot count is saved at every boot: no save per reception). When
+a reception ends, publish() queues each page and then fax/received naming them (docs/mqtt.md
+"Received pages"). Each page is published on fax/page/<fax id>/<n> streamed from its file
+(send(), called by app/link.py) and deleted once the broker has it (delivered()); prune()
+keeps flash use bounded for the pages not yet delivered (docs/unit.md "Received faxes").
 """
 import os
 import sys
@@ -100,21 +99,25 @@ class RxSink(t4dec.Decoder):
 
 
 def _number(name):
-    """n of a fax folder rx<boot>-<n>, or None for any other name (never touched). Read a
-    character at a time: no slice of the name is made."""
+    """The order of a fax folder rx<boot>-<n>, boot * 65536 + n (the boot first, then the
+    reception of that boot; a small int below 16384 boots), or None for any other name
+    (never touched). Read a character at a time: no slice of the name is made."""
     if not name.startswith("rx"):
         return None
+    b = 0
     n = -1                                  # -1: in <boot>; then n, once the dash is passed
     for j in range(2, len(name)):
         c = name[j]
         if "0" <= c <= "9":
             if n >= 0:
                 n = n * 10 + ord(c) - 48
+            else:
+                b = b * 10 + ord(c) - 48
         elif c == "-" and n < 0 and j > 2:
             n = 0
         else:
             return None
-    return n if n >= 0 and name[-1] != "-" else None
+    return b * 65536 + n if n >= 0 and name[-1] != "-" else None
 
 
 def _size(d):
@@ -135,7 +138,7 @@ def prune(folder, keep, max_bytes):
     """Before a reception: delete the oldest received faxes until fewer than `keep` remain and
     they hold at most `max_bytes`, so flash holds at most keep faxes, max_bytes plus the one
     being received. Delivered pages are deleted at their PUBACK, so what this drops are pages
-    not delivered yet (the broker unreachable that long): the oldest go first, and their outbox
+    not delivered yet (the broker unreachable that long): the oldest (boot, then n) go first, and their outbox
     records are skipped when their turn comes (outbox.lost_files). One walk counts the faxes
     and their bytes; each deletion then walks the names alone for the oldest (its bytes read
     as it goes); returns how many were deleted. A missing folder is made (the reception about

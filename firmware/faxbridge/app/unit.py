@@ -43,7 +43,7 @@ class Unit:
         # _periodic's, the page quota the jobs', the state file's path made where it is written)
         self.checker = registry
         st = store.load_json(self.flash + "state.json", {}) or {}
-        self.state = {"boots": st.get("boots", 0) + 1, "rx": st.get("rx", 0),
+        self.state = {"boots": st.get("boots", 0) + 1, "rx": 0,   # rx: this boot's receptions
                       "quota": st.get("quota")}
         q = cfg["quota"]
         q = Quota(q["pages_per_day"], q["hold_s"])
@@ -55,10 +55,10 @@ class Unit:
 
     # ---- helpers (the unit's wall clock is port.time(): no method of its own)
     def save_state(self, force=True, q=None):
-        """state.json: boots, rx, the page quota [day, used] (updated in place; q: the jobs'
-        Quota, given while the jobs are being built). force=False (a call's end): written only
-        when the quota moved (a busy line, a call that sent no page: nothing to write, about
-        0.5 KB of churn saved)."""
+        """state.json: boots, rx (this boot's receptions, not read back), the page quota
+        [day, used] (updated in place; q: the jobs' Quota, given while the jobs are being
+        built). force=False (a call's end): written only when the quota moved (a busy line,
+        a call that sent no page: nothing to write, about 0.5 KB of churn saved)."""
         st = self.state
         q = q or self.jobs.quota
         v = st["quota"]
@@ -73,10 +73,11 @@ class Unit:
         store.save_json(self.flash + "state.json", st)
 
     def next_rx_id(self):
-        """A new received fax's id, rx<boot>-<n>: n counts every reception (docs/unit.md)."""
+        """A new received fax's id, rx<boot>-<n>: n counts the receptions of this boot, the
+        boot count saved at boot makes it unique; nothing saved per reception (a state.json
+        save, 512 B of a reception's start, 64-bit; docs/unit.md "Received faxes")."""
         st = self.state
         st["rx"] += 1
-        self.save_state()
         return "rx%d-%d" % (st["boots"], st["rx"])
 
     def _emit_status(self, fields):

@@ -26,7 +26,8 @@ from micropython import const
 from faxbridge.core.fax import jobtab as T   # T: one module name, not four
 from faxbridge.core.mqtt.outbox import OutboxFull
 
-# (quota, status and commands are imported where they are used: __init__, end_call, submit;
+# (quota and commands are imported where they are used: __init__, submit; status is jobtab's,
+# T.status, imported once;
 # the errors a record walk passes over, a record of another shape or the flash refusing,
 # are written out at each except: OSError, KeyError, TypeError, ValueError)
 
@@ -138,8 +139,14 @@ class Jobs:
         if not pages or len(pages) > limit:
             return "a job has 1 to %d pages" % limit
         self._seq += 1
-        rec = {"id": job_id, "number": number, "digest": digest, "seq": self._seq, "created": now,
-               "kinds": [], "attempt": 0, "confirmed": 0, "n": 0, "rev": 0, "rep": 0}
+        # the keys of a job that goes through in one call, all made here: a dict literal is
+        # sized for its keys (17, the table of a queued record grown as before), so no step
+        # of such a call grows the record's table and copies it beside the page's inflater
+        # (docs/unit.md "Memory"); a hold, a retry, a -3 or a cancel add theirs when they
+        # happen. The number as given is not kept: its dial string is.
+        rec = {"id": job_id, "digest": digest, "seq": self._seq, "created": now, "dial": None,
+               "kinds": [], "counts": None, "n": 0, "attempt": 0, "confirmed": 0, "charged": 0,
+               "state": "", "code": None, "evidence": None, "rev": 0, "rep": 0, "fin": None}
         code, text = self.check_number(number) if self.check_number else (None, number)
         if code is not None:
             self._go(rec, "refuse", (("reason", text),), code)
@@ -198,7 +205,7 @@ class Jobs:
 
     def page(self, rec, index):
         """(path, kind, page within the document) of the job's fax page `index`, or None."""
-        for i, cnt in enumerate(rec.get("counts", ())):
+        for i, cnt in enumerate(rec.get("counts") or ()):
             if index < cnt:
                 return self.store.page_path(rec["id"], i), rec["kinds"][i], index
             index -= cnt
@@ -236,7 +243,8 @@ class Jobs:
 
     def start_call(self, rec, now):
         rec["attempt"] = rec.get("attempt", 0) + 1
-        rec["held_since"] = None
+        if rec.get("held_since") is not None:   # a held job's: no key added to one never held
+            rec["held_since"] = None
         rec["confirmed"] = 0        # the driver sends every page again: counted afresh per call
         self._go(rec, "dial", (("dialling", rec["dial"]),))
 
@@ -251,7 +259,6 @@ class Jobs:
         a page could not be opened for lack of heap, Class2.load_page) is the unit's own fault:
         tried again after retries.delay_s without spending a dial attempt, at most
         retries.count times, then 205001 (docs/fax.md "Out of memory")."""
-        from faxbridge.core.fax import status
         self.quota.charge(max(0, confirmed - rec.get("charged", 0)), now)
         rec["charged"] = confirmed
         rec["confirmed"] = confirmed
@@ -264,7 +271,7 @@ class Jobs:
                 code = 205001
         if rec.get("cancel"):
             self._go(rec, "cancelled", evidence)
-        elif code < 0 or (code != 0 and code in status.RETRYABLE and rec["attempt"] - mem < 1 + r["count"]):
+        elif code < 0 or (code != 0 and code in T.status.RETRYABLE and rec["attempt"] - mem < 1 + r["count"]):
             rec["next_at"] = now + r["delay_s"]
             ev = list(evidence or ())
             ev.append(("retry_in", r["delay_s"]))

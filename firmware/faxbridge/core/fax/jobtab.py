@@ -1,7 +1,8 @@
 """The fax job lifecycle as data (spec/fax.md "The result side", docs/unit.md "Fax jobs"): the
 transition table ROWS, read by core.fax.job.Jobs, and the pure helpers around a job record.
 """
-from faxbridge.core.mqtt import commands
+from faxbridge.core.fax import status
+from faxbridge.core.mqtt import commands, contract
 
 # The transitions: (from states, event, to state, code); code None is the event's own (the
 # call's InterFAX code from the driver, the dial policy's 6002/6027, the caller's 205001).
@@ -42,11 +43,14 @@ def pairs(ev):
 
 def fields(rec, evidence=True):
     """The fax/status payload fields of a record (contract.fax_status); evidence=False puts a
-    note in place of the evidence (a status too large for an outbox record)."""
-    from faxbridge.core.fax import status
-    from faxbridge.core.mqtt import contract
+    note in place of the evidence (a status too large for an outbox record). Every status of
+    a call is in progress (-3): a negative code's category is "in progress" (status.CODES:
+    every negative code is), not looked up (status.category
+    formats the code and slices the table, 160 B a status on 64-bit; the modules are
+    imported once, at the top, not per status: 64 B more)."""
     ev = rec.get("evidence") if evidence else (("omitted", "larger than an outbox record"),)
     code = rec["code"]
-    return contract.fax_status(rec["id"], code, status.category(code), rec["state"] == "done",
+    return contract.fax_status(rec["id"], code, "in progress" if code < 0 else status.category(code),
+                               rec["state"] == "done",
                                rec.get("attempt", 0), rec.get("confirmed", 0),
                                pairs(ev) if ev else None, rec["state"], rec.get("n", 0))
