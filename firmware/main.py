@@ -2,67 +2,17 @@
 
 Board: runs after boot.py; flash is the board's filesystem, the board's pins in /board.json.
 Unix port: micropython firmware/main.py [--flash DIR]   (default: $FAXBRIDGE_FLASH or ./flash)
-Reads <flash>/config.json, refuses to start with one message per configuration error,
-then runs the unit until stopped (Ctrl-C on the unix port).
+The unit's start is faxbridge/start.py, a module of the package: frozen with it on the
+board, its code stays in flash; only these lines are compiled into the heap at boot.
 """
 import sys
 
-
-def main():
-    # boot.py sets FAXBRIDGE_SAFE when BOOT is held: a global of __main__, where the board runs
-    # boot.py and then this file. Read from the globals, not as a bare name: the NameError a
-    # bare name raises without it stays held while the unit runs (192 B, 64-bit unix port).
-    if globals().get("FAXBRIDGE_SAFE"):
-        return 0
-    # Boot (config.load, deep_check, Unit, Unit.run up to Jobs.recover) collects every 2 KB
-    # allocated: what it keeps then packs low among its garbage instead of being strewn across
-    # the heap, leaving no run for the link's buffers. Unit.run ends it (docs/unit.md, "Boot").
-    import gc
-    gc.threshold(2048)
-    if sys.platform == "esp32":
-        from faxbridge.ports.esp32.port import Port
-        port = Port()
-    else:                       # the unix port: --flash DIR, else $FAXBRIDGE_FLASH or ./flash
-        import os
-        from faxbridge.ports.unix.port import Port
-        flash = os.getenv("FAXBRIDGE_FLASH") or "flash"
-        args = sys.argv
-        for i in range(len(args) - 1):
-            if args[i] == "--flash":
-                flash = args[i + 1]
-        port = Port(flash)
-    from faxbridge.app import config
-    path = port.flash + "config.json"
-    cfg, errors = config.load(path)
-    registry = None
-    if not errors:
-        from faxbridge.app.deepcheck import deep_check
-        errors, registry = deep_check(cfg, port.flash)
-    if errors:
-        for e in errors:
-            print("faxbridge: config error:", e)
-        print("faxbridge: not started: %d error(s) in %s" % (len(errors), path))
-        return 2
-    import asyncio
-    from faxbridge.app.unit import Unit
-    unit = Unit(port, cfg, registry)
-    try:
-        asyncio.run(unit.run())
-    except KeyboardInterrupt:
-        print("faxbridge: interrupted")
-        try:
-            asyncio.run(unit.shutdown())
-        except KeyboardInterrupt:
-            pass
-    finally:
-        port.close()
-    print("faxbridge: stopped (exit code %d)" % unit.exit_code)
-    if unit.exit_code and sys.platform == "esp32":
-        port.restart()          # a task died: a clean reset; jobs and events are on flash
-    return unit.exit_code
-
-
-if sys.platform != "esp32":
-    sys.exit(main())
-else:
+# boot.py sets FAXBRIDGE_SAFE when BOOT is held: a global of __main__, where the board runs
+# boot.py and then this file. Read from the globals, not as a bare name: the NameError a bare
+# name raises without it stays held while the unit runs (192 B, 64-bit unix port). In safe mode
+# the package is not even imported (a broken one still leaves the REPL free).
+if not globals().get("FAXBRIDGE_SAFE"):
+    from faxbridge.start import main
+    if sys.platform != "esp32":
+        sys.exit(main())
     main()

@@ -852,3 +852,40 @@ def test_intake_of_a_pbmz_opens_no_inflater_the_idle_line_checks_it():
     assert (last["job"], last["code"], last["attempt"], last["final"]) == ("J2", 204000, 0, True)
     assert last["evidence"] == (("document", 1), ("reason", "pbm: raster ends at row 2")), last
     assert _ls(d + "/jobs") == ["J1.job", "J2.job"] and js.jobs == []
+
+
+def test_a_head_names_its_job_whatever_the_id_holds_and_costs_little():
+    """A finished record's head takes its id from the file name less ".job", made without a
+    slice where ".job" is only at its end: an id holding ".job" itself (ids may hold '.') keeps
+    every character. 100 heads walked (folder listing included): 64-bit unix port, collector
+    off, 23 136 B with a slice a name, 19 936 B now."""
+    d = tmpdir("jobs")
+    s = JobStore(d + "/jobs")
+    ids = ["a.job", "x.jobs.1", "b.job.job", "job", "c.jo", ".jobz"[1:]]
+    for i, job_id in enumerate(ids):
+        s.save({"id": job_id, "seq": i + 1, "fin": i + 1, "state": "done", "rev": 2, "rep": 2,
+                "kinds": ["text"]})
+    got = sorted((r["id"], r["fin"], r["docs"]) for r in s.records())
+    assert got == sorted((job_id, i + 1, 1) for i, job_id in enumerate(ids)), got
+    js, ev = _make(d + "/jobs", keep=20)
+    js.recover(T)
+    assert ev == [] and sorted(n[:-4] for n in _ls(d + "/jobs")) == sorted(ids)
+    assert js.submit("a.job", "0312345678", _spool(d, 1), 1, T) == "job id a.job already used with other content"
+    d2 = tmpdir("jobs")
+    s2 = JobStore(d2 + "/jobs")
+    for i in range(100):
+        s2.save({"id": "done-%03d" % i, "seq": i + 1, "fin": i + 1, "state": "done", "rev": 2, "rep": 2,
+                 "kinds": ["text"]})
+        s2.done_put(100, i + 1, "done-%03d" % i, 1, 1)
+
+    def walk():
+        n = 0
+        for r in s2.records():              # each by the old ring's slot (the boot's walk)
+            n += len(r["id"])
+        return n
+    s2.rebuild(True)
+    assert walk() == 800
+    s2.rebuild(True)                        # afresh: the old ring read again
+    n = _alloc(walk)
+    s2.rebuild(True)
+    assert n is None or n <= 21500, n

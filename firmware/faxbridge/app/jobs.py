@@ -285,8 +285,10 @@ class JobStore:
             for name in store.names(self.folder[:-1]):
                 if name.endswith(".job"):
                     rec = self._known(name, h) or self._read(self.folder + name, h)
-                    if rec is h:
-                        h["id"] = name[:-4]
+                    if rec is h:    # its id: the name less ".job", made with no slice
+                        # object when ".job" is found only at its end (32 B a record, 64-bit)
+                        k = len(name) - 4
+                        h["id"] = name.replace(".job", "") if name.find(".job") == k else name[:k]
                     elif rec is not None:   # read whole: its id must be its name's
                         i = rec["id"]
                         if len(i) + 4 != len(name) or not name.startswith(i):

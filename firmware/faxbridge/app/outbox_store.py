@@ -54,6 +54,7 @@ _MAGIC = const(0xFB)
 _FMT_MAX = const(8192)   # largest body the format allows (a longer length is damage)
 _PLACE = const(0x3FFFFFFF)   # places are kept modulo 2**30 (see the docstring)
 _SEED = const(0x46424132)    # an ack slot's crc32 starts here ("FBA2"): zeros, "FBA1" fail
+_RESIDUE = const(0x2144DF1C)  # CRC-32 of any data followed by its own CRC-32, little-endian
 
 
 def _sync(f):
@@ -176,8 +177,9 @@ class FileStore:
 
     def _check(self, off, hc):
         """Check the record at off, streaming it through the buffer (any length the format
-        allows): its end offset, or -1 if none or damaged. Leaves its header in self.h (its CRC is
-        read into whole[:4]: the room, or the body's first bytes, already summed, when room < 4)."""
+        allows): its end offset, or -1 if none or damaged. Leaves its header in self.h; the
+        buffer holds the body and the CRC, byte-reversed (a longer record's CRC is read into
+        whole[:4]: the room, or the body's first bytes, already summed, when room < 4)."""
         f = self.f
         h = self.h
         mv = self.buf
@@ -189,7 +191,18 @@ class FileStore:
         if n < 1 or n > _FMT_MAX:
             return -1
         crc = binascii.crc32(self.h)
-        k = n
+        if n + _CRC <= len(mv):
+            # the usual record: body and CRC in one read, one view; the CRC's bytes turned
+            # little-endian in place, CRC-32 over body and CRC gives its fixed residue: no
+            # int of the stored CRC made (on a 32-bit port a CRC above 2**30 is a long int,
+            # and u32's shifts made up to four)
+            v = mv[:n + _CRC]
+            if f.readinto(v) != n + _CRC or 1 + v[0] > n:
+                return -1
+            v[n], v[n + 3] = v[n + 3], v[n]
+            v[n + 1], v[n + 2] = v[n + 2], v[n + 1]
+            return off + _HDR + n + _CRC if binascii.crc32(v, crc) == _RESIDUE else -1
+        k = n       # longer than the buffer (a larger max_record before a reboot): in chunks
         while k:
             c = k if k < len(mv) else len(mv)
             if f.readinto(mv[:c]) != c or (k == n and 1 + mv[0] > n):
