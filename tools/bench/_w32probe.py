@@ -354,12 +354,9 @@ class _Modem:
             return False
         m.poll(now)
         if fl.active is None and m.ready():
-            job = u.jobs.next_due(u.port.time())
-            if job is not None:
-                self.last = job["n"]
-                fl.active = job
-                u.jobs.start_call(job, u.port.time())
-                m.send(job["dial"], fl.open_page, now)
+            fl._start(now)      # the modem task's own start: the first page opened, then the dial
+            if fl.active is not None:
+                self.last = fl.active["n"]
         data = m.state_name() == "txdata"
         o = m.next_output(now)
         idle = False
