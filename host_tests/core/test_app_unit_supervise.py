@@ -146,6 +146,36 @@ def test_one_periodic_task_feeds_the_watchdog_sends_telemetry_and_applies_a_rais
 
 
 
+def test_a_heap_too_short_for_telemetry_or_the_config_watch_skips_the_round_not_the_task():
+    """Issue 13 ("never MemoryError"): a MemoryError building telemetry or reading a changed
+    config.json ended _periodic, and with it the unit (exit code 3: a reset on the board). The
+    round's work is skipped; the task goes on feeding the watchdog and tries both again."""
+    cfg, errors = config.check({"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}})
+    u = Unit(Clock(OSError(2)), cfg)
+    u.link = Link()
+    tried = {"telemetry": 0, "watch": 0}
+
+    def telemetry():
+        tried["telemetry"] += 1
+        raise MemoryError
+
+    def watch(seen):
+        tried["watch"] += 1
+        raise MemoryError
+    u._send_telemetry = telemetry
+    u._config_watch = watch
+
+    async def go():
+        t = asyncio.create_task(u._periodic(u.port.watchdog(2000), 20, 0.05))
+        await asyncio.sleep_ms(2300)
+        alive = not t.done()
+        t.cancel()
+        await asyncio.sleep_ms(10)
+        return alive
+    assert asyncio.run(go())
+    assert tried["telemetry"] >= 10 and tried["watch"] == 2 and u.port.fed >= 50, (tried, u.port.fed)
+
+
 def test_a_round_of_the_periodic_task_allocates_nothing():
     """Unit._periodic between its works (watchdog fed every 10 ms here): no float per reading
     of the clock, no float deadline; the integer milliseconds of the unit's Monotonic (nothing

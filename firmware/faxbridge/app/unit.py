@@ -289,13 +289,21 @@ class Unit:
         while True:
             wdt.feed()
             now = ms()
+            # the heap short (MemoryError): this round's work is skipped, never the task (its
+            # death would restart the unit): the watch is tried again in 2 s, telemetry in iv
             if now >= watch:
                 watch = now + 2000
-                seen = self._config_watch(seen)
+                try:
+                    seen = self._config_watch(seen)
+                except MemoryError:
+                    pass
             if now >= tel:
                 tel = now + iv
                 if self.link is not None:
-                    self._send_telemetry()
+                    try:
+                        self._send_telemetry()
+                    except MemoryError:
+                        log("telemetry skipped: no memory")
             await asyncio.sleep_ms(min(feed_ms, min(watch, tel) - ms() + 1))
 
     def _config_watch(self, seen):
