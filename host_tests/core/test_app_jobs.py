@@ -493,10 +493,12 @@ def test_a_record_the_boot_prunes_leaves_no_ring_slot_naming_it():
     finish(js2, "J")
     assert js2.submit("C", "0312345678", _spool(d, 1), 99, T) is None     # a new job C
     finish(js2, "K")
-    assert js2.store.get("C")["state"] == "new"         # the new C stands (counted at boot)
+    assert js2.store.get("C")["state"] == "new"         # the new C stands (counted by next_due)
     js3, ev3 = _make(d + "/jobs", keep=4)
     js3.recover(T)
-    assert js3.find("C") is not None and js3.find("C")["state"] == "queued", js3.jobs
+    assert js3.find("C") is not None and js3.find("C")["state"] == "new", js3.jobs
+    js3._ready(js3.find("C"))                           # what next_due does on the idle line
+    assert js3.find("C")["state"] == "queued", js3.jobs
 
 
 def test_a_torn_or_foreign_file_in_the_folder_is_not_read_whole():

@@ -218,11 +218,15 @@ class Jobs:
         list; a job that ends here leaves it, the next takes its index)."""
         js = self.jobs
         i = -1
-        while i + 1 < len(js):
+        counted = False     # one new job counted a pass: a pass stays short (the watchdog, the
+        while i + 1 < len(js):      # loop), however many wait after a boot (docs/unit.md)
             i += 1
             rec = js[i]
             st = rec["state"]
             if st == "new":
+                if counted:
+                    continue
+                counted = True
                 self._ready(rec)
                 st = rec["state"]
                 if st == "done":
@@ -435,9 +439,9 @@ class Jobs:
         for rec in list(self.jobs):
             st = rec["state"]
             try:
-                if st == "new":
-                    self._ready(rec)
-                elif st == "call" and rec.get("cancel"):
+                if st == "new":     # counted by next_due, one a pass: not all at boot
+                    continue
+                if st == "call" and rec.get("cancel"):
                     self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
                 elif st == "call":
                     ev = (("reason", "unit restarted during the call"),
