@@ -44,6 +44,28 @@ def test_unknown_and_malformed_topics_have_reasons():
     assert "no such command: cmd/reboot" in _err(C.route, b"r/cmd/reboot", 2).detail
 
 
+def test_refusals_are_worded_as_before_the_topic_was_read_in_place():
+    # review of issue 13's in-place route (rv21): "cmd/telegram" followed by anything but "/"
+    # is no telegram topic ("no such command", its suffix named), and a "/" anywhere after
+    # the ref's start makes the topic unknown even when a character before it is not allowed
+    # in a ref (the ref's own refusal, bad_field, only when no "/" follows)
+    forms = "telegram topics are cmd/telegram, "
+    for t, reason, detail in (
+            ("cmd/telegramx", C.UNKNOWN_COMMAND, "no such command: cmd/telegramx"),
+            ("cmd/telegramcenter/R1", C.UNKNOWN_COMMAND, "no such command: cmd/telegramcenter/R1"),
+            ("cmd/telegram+", C.UNKNOWN_COMMAND, "no such command: cmd/telegram+"),
+            ("cmd/telegram/", C.UNKNOWN_COMMAND, forms),
+            ("cmd/telegram/center/a b/c", C.UNKNOWN_COMMAND, forms),
+            ("cmd/telegram/center/\u00e9/x", C.UNKNOWN_COMMAND, forms),
+            ("cmd/telegram/terminal/a+/#", C.UNKNOWN_COMMAND, forms),
+            ("cmd/telegram/center/" + "a" * 41 + "/b", C.UNKNOWN_COMMAND, forms),
+            ("cmd/telegram/center/a b", C.BAD_FIELD, "telegram ref must be 1..40 of "),
+            ("cmd/telegram/center/" + "a" * 41, C.BAD_FIELD, "telegram ref must be 1..40 of "),
+            ("cmd/telegram/center/", C.BAD_FIELD, "telegram ref must be 1..40 of ")):
+        e = _err(_route, t)
+        assert (e.reason, e.detail[:len(detail)]) == (reason, detail), (t, e.reason, e.detail)
+
+
 def test_a_telegram_topic_is_routed_in_place():
     # issue 13: every telegram's topic is routed; it was split into a list of new strings
     # (288 B with a ref, 160 B without, 64-bit unix port, collector off), then read as a str

@@ -121,16 +121,17 @@ class Seen:
         if j < 0:
             j = len(t)
         n = j - i + 1
+        e = k[0] + 1     # the key set before ends here (all after it is zero): zeroed past the new one
         if n > _MAX_KEY:
-            k[0] = 0
-            return False
+            n = 0        # no key: all zero
+        else:
+            k[1] = first
+            for x in range(i, j):
+                k[x - i + 2] = t[x]
         k[0] = n
-        k[1] = first
-        for x in range(i, j):
-            k[x - i + 2] = t[x]
-        for x in range(n + 1, len(k)):
+        for x in range(n + 1, e):
             k[x] = 0
-        return True
+        return n > 0
 
     def has_ref(self):
         """True if an answer to the key set (set_key) is in the window."""

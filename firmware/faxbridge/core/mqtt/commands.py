@@ -103,7 +103,7 @@ def route(t, o=0):
             return 0
         if at(t, o, b"cancel") and n == o + 6:
             return 1
-        if at(t, o, b"telegram"):
+        if at(t, o, b"telegram") and (n == o + 8 or t[o + 8] == 0x2F):   # (else: no such command)
             o += 8
             if n == o:
                 return 2
@@ -125,7 +125,9 @@ def route(t, o=0):
                     i += 1
                 if i == n and 0 < n - o <= _MAX_REF:
                     return r | o << 4
-                if i == n or t[i] != 0x2F:
+                while i < n and t[i] != 0x2F:   # a "/" further on: not a ref topic at all
+                    i += 1
+                if i == n:
                     suffix(t, s)    # not UTF-8: unknown_command, as any such topic
                     raise CommandError(BAD_FIELD, "telegram ref must be 1..%d of A-Z a-z 0-9 . _ : -"
                                        % _MAX_REF)
