@@ -291,3 +291,39 @@ def test_w32_probe_makes_the_running_units_frames_and_tasks(tmp_path, monkeypatc
     assert h[at[w32.RUNNING]] - h[at["idle"]] > 13 * 128, (h[at[w32.RUNNING]], h[at["idle"]])
     assert h[at[w32.STREAMS]] - h[at[w32.RUNNING]] > 3 * 64        # a socket, two files, their streams
     assert h[at["end"]] == h[at[w32.STREAMS]]       # held, not garbage
+
+
+OOM = """import sys
+import gc
+import fbx
+import benchhook_src as h
+keep = [bytearray(200) for _ in range(400)]
+for i in range(0, 400, 2):      # every other one freed: 200 runs of ~200 B, none much larger
+    keep[i] = None
+gc.collect()
+h.oom("fbx:grab,fbx:none,nomod:x")
+for n in (100, 20000):
+    try:
+        fbx.grab(n)
+        print("GRAB", n, "ok")
+    except MemoryError:
+        print("GRAB", n, "MemoryError")
+"""
+
+
+def test_oom_prints_the_heap_at_a_memory_error_and_propagates_it(tmp_path):
+    (tmp_path / "benchhook_src.py").write_text(open(os.path.join(ROOT, "tools", "bench", "_hook.py")).read())
+    (tmp_path / "fbx.py").write_text("def grab(n):\n    return bytearray(n)\n")
+    (tmp_path / "t.py").write_text(OOM)
+    r = subprocess.run([MP, "-X", "heapsize=120K", "t.py"], cwd=str(tmp_path), capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, MICROPYPATH=str(tmp_path) + ":.frozen"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "bench: oom: no fbx:none imported" in out and "bench: oom: no nomod:x imported" in out, out
+    assert "GRAB 100 ok" in out and "GRAB 20000 MemoryError" in out, out    # propagated, unchanged
+    assert out.count("bench: heap oom fbx:grab ") == 1, out                 # only at the MemoryError
+    line = out.split("bench: heap oom fbx:grab ")[1].split("\n")[0].split()
+    free, run, live = int(line[1]), int(line[3]), int(line[5])
+    assert line[0] == "free" and line[2] == "run" and line[4] == "live", out
+    assert free > 20000 and 200 <= run < 1024 and live > 40000, out     # room enough, in runs too small
+    assert "GC memory layout" in out, out                                    # the block map, the first time

@@ -12,6 +12,10 @@
   rest kept. No free run is then larger than a hole (`micropython.mem_info()` prints the
   largest free run, `max free sz`, in GC blocks), so if the unit goes on working, no later
   allocation needed more than that.
+- oom(): with $BENCH_OOM="module:function,..." (install), a MemoryError out of one of those
+  functions prints the free heap, its largest free run and the live heap, after a collection
+  (`bench: heap oom <module:function> free <B> run <B> live <B>`), the GC block map at the
+  first: whether the heap was full or cut into runs too small.
 """
 import gc
 import os
@@ -95,6 +99,59 @@ def plug():
     return top
 
 
+def largest_run():
+    """The largest free run of the heap in bytes (to 32 B): the largest bytearray that fits."""
+    gc.collect()
+    lo, hi = 0, gc.mem_free()
+    while hi - lo > 32:
+        mid = (lo + hi) // 2
+        try:
+            bytearray(mid)
+            lo = mid
+        except MemoryError:
+            hi = mid
+        gc.collect()
+    return lo
+
+
+def heap_say(label, blocks=False):
+    """`bench: heap <label> free <B> run <B> live <B>` after a collection: the free heap, its
+    largest free run, the live heap; with blocks, the GC block map too (micropython.mem_info(1))."""
+    run = largest_run()
+    print("bench: heap %s free %d run %d live %d" % (label, gc.mem_free(), run, gc.mem_alloc()))
+    if blocks:
+        import micropython
+        micropython.mem_info(1)
+
+
+_said = []
+
+
+def oom(spec):
+    """$BENCH_OOM="module:function,...": each function wrapped (the module's attribute, so every
+    caller that looks it up there gets the wrapper) so that a MemoryError out of it prints the
+    heap at that moment (heap_say, `oom <module:function>`; the block map at the first one)
+    and propagates unchanged: why a later allocation found no room."""
+    for s in spec.split(","):
+        m, _, name = s.strip().partition(":")
+        mod = sys.modules.get(m)     # imported by the wrapper already (no __import__: _wrap.py)
+        if mod is None or not hasattr(mod, name):
+            print("bench: oom: no %s:%s imported" % (m, name))
+            continue
+        setattr(mod, name, _oom_wrap(m + ":" + name, getattr(mod, name)))
+
+
+def _oom_wrap(label, fn):
+    def w(*a, **k):
+        try:
+            return fn(*a, **k)
+        except MemoryError:
+            heap_say("oom " + label, not _said)
+            _said.append(label)
+            raise
+    return w
+
+
 async def _watch():
     path = _flash() + TRIGGER
     while True:
@@ -111,6 +168,8 @@ async def _watch():
 
 def install():
     run = asyncio.run
+    if os.getenv("BENCH_OOM"):        # the heap at a MemoryError out of the functions named
+        oom(os.getenv("BENCH_OOM"))
     audit = None
     if os.getenv("BENCH_AUDIT"):      # tools/bench/memaudit.py: _audit.py, compiled as benchaudit
         import benchaudit as audit
