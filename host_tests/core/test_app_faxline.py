@@ -657,7 +657,7 @@ def test_a_first_page_the_heap_cannot_open_waits_queued_without_a_dial_or_an_att
     assert f.active is None and u.jobs.calls == [] and not m.in_call() and f._page is None
     u.t = 101.0
     f._start(u.t)                               # refused again, within retries.delay_s (60 s)
-    assert f.active is None and u.jobs.calls == [] and f._pre == 100.0
+    assert f.active is None and u.jobs.calls == [] and f._pre == ("J1", 100.0)
     u.t = 102.0
     f._start(u.t)
     assert u.jobs.calls == [("start", "J1")] and f.active is job and m.in_call()
@@ -684,3 +684,27 @@ def test_a_heap_that_stays_short_is_dialled_after_retries_delay_and_ends_the_att
     f.events()
     assert [c[:3] for c in u.jobs.calls] == [("start", "J1"), ("end", "J1", -3)], u.jobs.calls
     assert f.active is None and f._pre is None and f._page is None
+
+
+def test_a_job_refused_its_page_after_another_gets_its_own_wait_not_the_others():
+    """rv22: the wait for a first page the heap refuses is the job's own. J1 refused at 100 s
+    leaves the queue (cancelled, ended by the modem's absence); J2, due at 500 s, is refused
+    too: it stays queued for its own retries.delay_s. Before, J2's wait counted from J1's
+    refusal: dialled at once, its call ended -3 and spent one of its out-of-memory tries."""
+    u = Unit()
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    j1, asked = _due(u, 100)
+    u.t = 100.0
+    f._start(u.t)
+    assert f.active is None and u.jobs.calls == []
+    j2 = {"id": "J2", "confirmed": 0, "created": 1700000000, "dial": "5551235"}
+    u.jobs.next_due = lambda now: j2 if not u.jobs.calls else None
+    u.t = 500.0
+    f._start(u.t)
+    assert u.jobs.calls == [] and f.active is None and not m.in_call(), u.jobs.calls
+    u.t = 500.0 + u.cfg["retries"]["delay_s"]
+    f._start(u.t)                           # its own window over: dialled all the same
+    assert u.jobs.calls == [("start", "J2")] and f.active is j2, u.jobs.calls
+    f._drop_page()

@@ -891,3 +891,24 @@ def test_a_head_names_its_job_whatever_the_id_holds_and_costs_little():
     n = _alloc(walk)
     s2.rebuild(True)
     assert n is None or n <= 21500, n
+
+
+def test_a_new_record_of_another_shape_on_flash_is_passed_over_not_raised_from_next_due():
+    """rv22: a record read at boot whose state is new but which lacks what counting reads
+    (here its kinds: valid for JobStore._read, which defaults them) was dropped by recover
+    when it counted new jobs (KeyError: a record of another shape, passed over). Since new
+    jobs are counted by next_due alone, the KeyError left next_due, the modem task and the
+    unit (exit 3, a restart, the same record again). Now next_due passes it over as recover
+    did, and the good job behind it is counted in its place."""
+    d = tmpdir("jobs")
+    folder = d + "/jobs"
+    js, ev = _make(folder)
+    assert js.submit("J2", "0312345678", _spool(d, 1), 7, T) is None
+    with open(folder + "/J1.job", "w") as f:      # an older firmware's record, JSON alone
+        f.write('{"id": "J1", "state": "new", "seq": 0}')
+    js2, ev2 = _make(folder)
+    js2.recover(T)
+    assert sorted(r["id"] for r in js2.jobs) == ["J1", "J2"]
+    rec = js2.next_due(T)                           # J1 passed over (no count made), J2 counted
+    assert rec is not None and rec["id"] == "J2" and rec["state"] == "queued", rec
+    assert [r["id"] for r in js2.jobs] == ["J2"]

@@ -1031,3 +1031,24 @@ def test_a_records_keys_are_made_at_submit_so_a_call_never_grows_its_table():
     assert rec["state"] == "done" and rec["code"] == 0 and rec["fin"] == 1
     assert sorted(rec.keys()) == keys, (sorted(rec.keys()), keys)
     assert _codes(ev) == [-1, -2, -3, -3, 0], _codes(ev)
+
+
+def test_a_new_job_the_heap_cannot_count_does_not_hold_up_the_count_of_the_next():
+    """rv22: one new job counted a pass, but a count the heap refused (MemoryError, the job
+    still new) is not that pass's count: the next new job is counted in the same pass. Before,
+    a pbmz whose inflater never found room (no cap: counted again at every pass) kept every
+    later job new as long, a text job the heap could count among them."""
+    del CHECKED[:]
+    PBMZ["z/big"] = "oom"
+    try:
+        js, ev = _make()
+        js.submit("j1", "0312345678", [("pbmz", "z/big")], 1, T)
+        js.submit("j2", "0312345678", [("text", "t/a")], 2, T)
+        js.submit("j3", "0312345678", [("text", "t/b")], 3, T)
+        js.store.page_path = lambda job_id, i: {"j1": "z/big"}.get(job_id, "t/" + job_id)
+        rec = js.next_due(T)
+        assert rec is not None and rec["id"] == "j2", rec
+        assert [r["state"] for r in js.jobs] == ["new", "queued", "new"]    # still one counted
+        assert len(CHECKED) == 2, CHECKED
+    finally:
+        del PBMZ["z/big"]

@@ -33,7 +33,7 @@ class FaxLine:
         self.rx = None              # the page sink of the reception in progress
         self._page = None           # the page source of the call on the line (open_page)
         self._pre = None            # True: page 0 opened before the dial (_start) for the
-        # driver's first ask; a number: when the heap first refused it (u.mono() seconds)
+        # driver's first ask; (job id, u.mono() seconds): which job the heap refused, since when
         self.wake = asyncio.Event()  # set: something for the modem task to do now
         self._buf = bytearray(512)  # modem reads (recovery at boot, then the reader)
         self._due = 0               # when the loop's wait ends (u.mono() seconds; _tick)
@@ -185,9 +185,9 @@ class FaxLine:
             self._pre = self.open_page(0) is not None or None
         except MemoryError:
             self._drop_page()
-            if p is None:
-                p = now
-            if now - p < u.cfg["retries"]["delay_s"]:
+            if type(p) is not tuple or p[0] != job["id"]:   # this job's window, not the last's
+                p = (job["id"], now)
+            if now - p[1] < u.cfg["retries"]["delay_s"]:
                 self._pre = p
                 self.active = None
                 return

@@ -226,9 +226,14 @@ class Jobs:
             if st == "new":
                 if counted:
                     continue
-                counted = True
-                self._ready(rec)
+                try:
+                    self._ready(rec)
+                except (KeyError, TypeError, ValueError):   # a record of another shape read
+                    js.pop(i)                   # at boot (recover's rule): passed over
+                    i -= 1
+                    continue
                 st = rec["state"]
+                counted = st != "new"   # a count the heap refused holds up no later job's
                 if st == "done":
                     i -= 1
                     continue
