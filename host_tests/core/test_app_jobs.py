@@ -243,7 +243,7 @@ def test_a_cmd_fax_is_taken_uncounted_and_a_count_the_heap_cannot_make_waits():
         textpage.TextPages = real
     assert [x["code"] for x in ev] == [-1] and js.find("J1")["state"] == "new"
     assert _ls(d + "/jobs") == ["J1.job", "J1.p0", "J1.p1"] and os.listdir(d + "/spool") == []
-    assert js.next_due(T)["id"] == "J1" and [x["code"] for x in ev] == [-1, -2]
+    assert js.next_due(T + 30)["id"] == "J1" and [x["code"] for x in ev] == [-1, -2]   # retries.delay_s
 
 
 def _alloc(fn, *args):
@@ -497,7 +497,7 @@ def test_a_record_the_boot_prunes_leaves_no_ring_slot_naming_it():
     js3, ev3 = _make(d + "/jobs", keep=4)
     js3.recover(T)
     assert js3.find("C") is not None and js3.find("C")["state"] == "new", js3.jobs
-    js3._ready(js3.find("C"))                           # what next_due does on the idle line
+    js3._ready(js3.find("C"), T)                           # what next_due does on the idle line
     assert js3.find("C")["state"] == "queued", js3.jobs
 
 
@@ -554,7 +554,7 @@ def test_an_intact_job_of_more_than_255_documents_survives_a_boot():
     assert js.jobs[0]["state"] == "queued" and js.jobs[0]["n"] == 300
     js.submit("fin", "0312345678", _spool(d, 300, b"y"), 2, T)
     rec = js.find("fin")
-    js._ready(rec)                                      # counted, as next_due does
+    js._ready(rec, T)                                      # counted, as next_due does
     js.start_call(rec, T)
     def dies(fields):
         raise OSError(28)

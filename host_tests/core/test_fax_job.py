@@ -125,7 +125,7 @@ def _taken(js):
     204000 (intake counts nothing: docs/unit.md "Intake")."""
     for rec in list(js.jobs):
         if rec["state"] == "new":
-            js._ready(rec)
+            js._ready(rec, T)
 
 
 def _codes(ev, j="j1"):
@@ -229,7 +229,8 @@ def test_a_pbmz_is_checked_with_the_other_documents_on_the_idle_line():
     js.end_call(rec, 0, None, 2, T + 40)
     assert js.next_due(T + 41) is None and _codes(ev, "j3") == [-1]       # still short: waits
     del PBMZ["j3.p0"]
-    assert js.next_due(T + 42)["id"] == "j3" and _codes(ev, "j3") == [-1, -2]
+    assert js.next_due(T + 70) is None                      # tried again after retries.delay_s
+    assert js.next_due(T + 71)["id"] == "j3" and _codes(ev, "j3") == [-1, -2]
     assert CHECKED[-1] == ("pbmz", "j3.p0")
     PBMZ.clear()
 
@@ -329,7 +330,7 @@ def test_next_due_expires_and_drops_jobs_and_goes_on_with_the_next_in_one_pass()
     assert js.next_due(T) is None and [r["state"] for r in js.jobs] == ["held", "held"]
     js.submit("j3", "0312345678", [("bad", "a")], 1, T)     # new: counted by that pass
     js.submit("j4", "0312345678", [("text", "a")], 1, T)
-    js._ready(js.find("j4"))                                # counted by an earlier pass
+    js._ready(js.find("j4"), T)                                # counted by an earlier pass
     assert js.next_due(T + 3600)["id"] == "j4"
     assert [(e["job"], e["code"]) for e in ev[-4:]] == [("j4", -2), ("j1", 205000), ("j2", 205000),
                                                         ("j3", 204000)]
@@ -356,6 +357,27 @@ def test_one_new_job_is_counted_a_pass_and_none_at_boot():
     js2.end_call(rec, 0, None, 2, T + 60)
     assert js2.next_due(T + 61)["id"] == "j2" and len(CHECKED) == 4
     assert js2.find("j3")["state"] == "new"
+
+
+def test_a_new_job_the_heap_never_lets_count_ends_205001_after_the_retries():
+    """Every wait has a bound: a count the heap refuses is tried again after retries.delay_s,
+    at most retries.count times, then the job ends 205001 (system error), as a call's -3 does
+    (docs/fax.md "Out of memory"); the tries do not count against its calls later."""
+    PBMZ.clear()
+    del CHECKED[:]
+    js, ev = _make(cfg=_cfg(count=1, delay=30))
+    PBMZ["j1.p0"] = "oom"
+    js.submit("j1", "0312345678", [("pbmz", "s/d0")], 1, T)
+    js.submit("j2", "0312345678", [("pbmz", "s/d0")], 1, T)
+    PBMZ["j2.p0"] = "oom"
+    assert js.next_due(T) is None and _codes(ev) == [-1] and len(CHECKED) == 2   # both refused
+    assert js.next_due(T + 29) is None and len(CHECKED) == 2                     # waiting
+    del PBMZ["j2.p0"]                                       # j2: the heap has room now
+    assert js.next_due(T + 30)["id"] == "j2" and js.find("j2")["mem"] == 0
+    assert _codes(ev) == [-1, 205001] and ev[-2]["final"] is True              # j1: its 2nd try
+    assert ev[-2]["evidence"] == (("reason", "no memory to count its pages for 2 tries"),)
+    assert js.find("j1") is None and js.store.state("j1")[:2] == ("done", 205001)
+    PBMZ.clear()
 
 
 def test_next_due_allocates_nothing_when_nothing_is_due():
@@ -719,8 +741,9 @@ def test_intake_counts_no_page_and_a_count_the_heap_cannot_make_waits_for_memory
     assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
     assert _codes(ev) == [-1] and st.pages == {("j1", 0): "s/d0"}
     assert js.next_due(T) is None and js.find("j1")["state"] == "new" and _codes(ev) == [-1]
-    js.check_page = _page                       # memory back
-    assert js.next_due(T)["id"] == "j1" and _codes(ev) == [-1, -2]
+    js.check_page = _page                       # memory back: counted after retries.delay_s
+    assert js.next_due(T + 29) is None
+    assert js.next_due(T + 30)["id"] == "j1" and _codes(ev) == [-1, -2]
 
 
 def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
@@ -742,7 +765,7 @@ def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
     assert ev2 == [] and st.state("j1") == ("new", -1, True)
     assert js2.next_due(T) is None and ev2 == []
     box[0] = False
-    assert js2.next_due(T)["id"] == "j1" and _codes(ev2) == [-2]
+    assert js2.next_due(T + 30)["id"] == "j1" and _codes(ev2) == [-2]
 
 
 def test_a_minus_2_the_heap_cannot_say_leaves_the_job_new_and_the_modem_task_alive():

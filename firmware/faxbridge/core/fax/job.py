@@ -185,23 +185,36 @@ class Jobs:
         lim = self.cfg["jobs"]["max_pages"]
         return (("reason", "%d pages, limit %d" % (n, lim)),) if n > lim else counts
 
-    def _ready(self, rec):
+    def _ready(self, rec, now):
         """new -> queued, or bad_page when a stored document cannot be made (_count): on the
-        idle line (next_due; recover at boot), not at intake (docs/unit.md "Intake"). When
-        the heap cannot count them now the job stays new and next_due tries again."""
+        idle line (next_due), not at intake (docs/unit.md "Intake"). When the heap cannot count
+        them now the job stays new, tried again after retries.delay_s, at most retries.count
+        times, then 205001: the rule of a call's -3 (end_call; docs/fax.md "Out of memory").
+        True when its documents were counted (the pass's one count), False when the heap
+        refused."""
         try:
             counts = self._count(rec)
         except MemoryError:
-            return
+            r = self.cfg["retries"]
+            mem = rec.get("mem", 0) + 1
+            rec["mem"] = mem
+            rec["next_at"] = now + r["delay_s"]
+            if mem > r["count"]:
+                self._go(rec, "no_memory", (("reason", "no memory to count its pages for %d tries"
+                                                       % mem),))
+            return False
+        if rec.get("mem"):
+            rec["mem"] = 0          # the count's tries are not the call's
         if type(counts) is tuple:
             self._go(rec, "bad_page", counts)
-            return
+            return True
         rec["counts"] = counts
         rec["n"] = sum(counts)
         try:
             self._go(rec, "ready")
         except MemoryError:         # its -2 not said or saved: new still, the next pass again
             rec["state"] = "new"
+        return True
 
     def page(self, rec, index):
         """(path, kind, page within the document) of the job's fax page `index`, or None."""
@@ -224,16 +237,15 @@ class Jobs:
             rec = js[i]
             st = rec["state"]
             if st == "new":
-                if counted:
+                if counted or (rec.get("next_at") or 0) > now:   # a count the heap refused waits
                     continue
                 try:
-                    self._ready(rec)
-                except (KeyError, TypeError, ValueError):   # a record of another shape read
-                    js.pop(i)                   # at boot (recover's rule): passed over
-                    i -= 1
+                    counted = self._ready(rec, now)     # a count the heap refused holds up
+                except (KeyError, TypeError, ValueError):   # no later job's; a record of
+                    js.pop(i)                   # another shape read at boot (recover's rule):
+                    i -= 1                      # passed over
                     continue
                 st = rec["state"]
-                counted = st != "new"   # a count the heap refused holds up no later job's
                 if st == "done":
                     i -= 1
                     continue
