@@ -708,3 +708,32 @@ def test_a_job_refused_its_page_after_another_gets_its_own_wait_not_the_others()
     f._start(u.t)                           # its own window over: dialled all the same
     assert u.jobs.calls == [("start", "J2")] and f.active is j2, u.jobs.calls
     f._drop_page()
+
+
+def test_a_heap_too_short_for_the_calls_first_status_leaves_the_job_queued_not_the_task_dead():
+    """rv22: the first page is opened before start_call (its -3 status and record save); a
+    MemoryError there escaped _start and ended the modem task (exit 3, a restart). The job is
+    put back as it was (queued, its attempt unspent), the page source let go, nothing dialled;
+    the next pass starts it."""
+    u = Unit()
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    job, asked = _due(u, 0)
+    job.update({"state": "queued", "attempt": 0, "rev": 2, "code": -2})
+    short = [True]
+
+    def start(j, now):
+        j["attempt"] += 1
+        j["state"], j["rev"], j["code"] = "call", 3, -3
+        if short[0]:
+            raise MemoryError("memory allocation failed")
+        u.jobs.calls.append(("start", j["id"]))
+    u.jobs.start_call = start
+    f._start(100.0)
+    assert f.active is None and not m.in_call() and u.jobs.calls == []
+    assert (job["state"], job["attempt"], job["rev"], job["code"]) == ("queued", 0, 2, -2), job
+    short[0] = False
+    f._start(101.0)
+    assert u.jobs.calls == [("start", "J1")] and f.active is job and job["attempt"] == 1
+    f._drop_page()
