@@ -171,10 +171,15 @@ def publish_head_before(buf, end, topic, tail_at, tail_len, payload_len, dup, pi
     return s
 
 
-def encode_puback(pid):
+def encode_puback(pid, b=None):
+    """PUBACK of pid (3.4), written into the 4-byte bytearray b (the session's one buffer) or,
+    without one, a new one."""
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
-    b = bytearray(b"\x40\x02\x00\x00")   # one object per PUBACK
+    if b is None:
+        b = bytearray(4)
+    b[0] = 0x40
+    b[1] = 2
     b[2] = pid >> 8
     b[3] = pid & 0xFF
     return b
@@ -241,6 +246,7 @@ class Parser:
 
     def __init__(self, size=256):
         self.mv = memoryview(bytearray(size))   # the buffer, through its one view
+        self._tv = self.mv[:0]   # the last topic's view of it: kept while topics keep its length
         self.reset()
 
     def reset(self):
@@ -355,8 +361,10 @@ class Parser:
 
     def _start(self, sink):
         tl = self._want
-        sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.mv) else None,
-                       self._id, self._rem)
+        t = self._tv
+        if len(t) != tl:   # a topic of another length: a view of its own (a slice allocates)
+            t = self._tv = self.mv[:tl] if tl <= len(self.mv) else t
+        sink.pub_start(self._first & 0x0F, t if len(t) == tl else None, self._id, self._rem)
         return _DATA if self._rem else _HDR
 
     def _emit(self, sink):

@@ -60,6 +60,7 @@ _CF_BMAX = const(5)
 _CF_RETRY = const(6)
 _CF_RAND = const(7)
 _CF_CONNECT = const(8)
+_CF_PUBACK = const(9)      # the one PUBACK buffer (pub_end)
 
 
 class Session(codec.Parser):
@@ -75,7 +76,8 @@ class Session(codec.Parser):
         # (its fields are checked here: ValueError)
         self._cf = (ka, max_inflight, connack_timeout_ms, ping_timeout_ms, backoff_min_ms,
                     backoff_max_ms, retry_ms, rand,
-                    codec.encode_connect(client_id, keepalive, clean, will, username, password))
+                    codec.encode_connect(client_id, keepalive, clean, will, username, password),
+                    bytearray(4))
         codec.Parser.__init__(self, header_size)  # headers only: payloads stream through
         self.rx = None
         # the incoming PUBLISH being received: its qos and pid are the parser's (_first, _id)
@@ -90,6 +92,7 @@ class Session(codec.Parser):
         self._ipk = [None] * n      # the packet (publish), None: the adapter writes it
         self._ni = 0
         self._out = []
+        self._o2 = []            # take()'s other list: the two take turns (none made per take)
         self._ev = []
         self._t_rx = 0
         self._t_tx = 0
@@ -158,10 +161,16 @@ class Session(codec.Parser):
         return bool(self._out)
 
     def take(self):
-        """The bytes to write, in order (a list; the session forgets them)."""
+        """The bytes to write, in order (a list; the session forgets them). The list is the
+        session's, valid until the next take() (the two lists take turns: none made per
+        take); a PUBACK in it is the session's one PUBACK buffer, valid until the next feed()
+        (an adapter that awaits before writing it copies it: app/link.py _write)."""
         o = self._out
         if o:
-            self._out = []
+            n = self._o2
+            n.clear()
+            self._out = n
+            self._o2 = o
         return o
 
     def events(self):
@@ -352,7 +361,15 @@ class Session(codec.Parser):
             except Exception as e:
                 self._rx_error(e)
         if self._first & 6 and ack and self.state == UP:   # QoS 1: its pid is the parser's
-            self._send(codec.encode_puback(self._id), self._t_rx)
+            # into the one PUBACK buffer, unless it is still queued (a second PUBLISH in the
+            # same feed): then a buffer of its own (no object per PUBACK otherwise)
+            b = self._cf[_CF_PUBACK]
+            o = self._out
+            for k in range(len(o)):
+                if o[k] is b:
+                    b = None
+                    break
+            self._send(codec.encode_puback(self._id, b), self._t_rx)
 
     def _rx_error(self, e):
         self._first |= _RERR   # the rest of this PUBLISH is not passed on (the parser resets it)
