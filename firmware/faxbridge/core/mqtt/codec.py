@@ -246,7 +246,6 @@ class Parser:
 
     def __init__(self, size=256):
         self.mv = memoryview(bytearray(size))   # the buffer, through its one view
-        self._tv = self.mv[:0]   # the last topic's view of it: kept while topics keep its length
         self.reset()
 
     def reset(self):
@@ -361,10 +360,8 @@ class Parser:
 
     def _start(self, sink):
         tl = self._want
-        t = self._tv
-        if len(t) != tl:   # a topic of another length: a view of its own (a slice allocates)
-            t = self._tv = self.mv[:tl] if tl <= len(self.mv) else t
-        sink.pub_start(self._first & 0x0F, t if len(t) == tl else None, self._id, self._rem)
+        sink.pub_start(self._first & 0x0F, self.mv[:tl] if tl <= len(self.mv) else None,
+                       self._id, self._rem)
         return _DATA if self._rem else _HDR
 
     def _emit(self, sink):

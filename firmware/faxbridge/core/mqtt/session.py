@@ -61,6 +61,8 @@ _CF_RETRY = const(6)
 _CF_RAND = const(7)
 _CF_CONNECT = const(8)
 _CF_PUBACK = const(9)      # the one PUBACK buffer (pub_end)
+_CF_TAKEN = const(10)      # the list take() hands out (no new field: a session of 23 fields
+#                            keeps its dict a size class smaller)
 
 
 class Session(codec.Parser):
@@ -77,7 +79,7 @@ class Session(codec.Parser):
         self._cf = (ka, max_inflight, connack_timeout_ms, ping_timeout_ms, backoff_min_ms,
                     backoff_max_ms, retry_ms, rand,
                     codec.encode_connect(client_id, keepalive, clean, will, username, password),
-                    bytearray(4))
+                    bytearray(4), [])
         codec.Parser.__init__(self, header_size)  # headers only: payloads stream through
         self.rx = None
         # the incoming PUBLISH being received: its qos and pid are the parser's (_first, _id)
@@ -92,7 +94,6 @@ class Session(codec.Parser):
         self._ipk = [None] * n      # the packet (publish), None: the adapter writes it
         self._ni = 0
         self._out = []
-        self._o2 = []            # take()'s other list: the two take turns (none made per take)
         self._ev = []
         self._t_rx = 0
         self._t_tx = 0
@@ -162,16 +163,17 @@ class Session(codec.Parser):
 
     def take(self):
         """The bytes to write, in order (a list; the session forgets them). The list is the
-        session's, valid until the next take() (the two lists take turns: none made per
+        session's, valid until the next take() (its items moved there: no list made per
         take); a PUBACK in it is the session's one PUBACK buffer, valid until the next feed()
         (an adapter that awaits before writing it copies it: app/link.py _write)."""
         o = self._out
-        if o:
-            n = self._o2
-            n.clear()
-            self._out = n
-            self._o2 = o
-        return o
+        if not o:
+            return o
+        t = self._cf[_CF_TAKEN]
+        t.clear()
+        t.extend(o)
+        o.clear()
+        return t
 
     def events(self):
         e = self._ev
