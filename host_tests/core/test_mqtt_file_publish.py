@@ -246,6 +246,32 @@ def test_events_are_written_by_a_plain_function_and_a_page_hands_over_to_flush()
     ln._c = None
 
 
+def test_a_puback_behind_a_page_is_its_own_when_a_command_comes_while_the_page_is_sent():
+    """The session's PUBACK is its one buffer, valid until the next feed (session.take): one
+    queued behind a page's head is copied by _write before the page's file is awaited, so a
+    command received meanwhile (its PUBACK in that same buffer) leaves the first one's packet
+    id as it was: each PUBACK sent once, in order."""
+    from mqtt_helpers import encode_publish, packets
+    d = tmpdir("fpack")
+    p1 = _page(d, 300)
+    ln = _link()
+    s = ln.session
+    s.rx = None   # acknowledged and dropped: the PUBACK alone matters here
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln._pump(0)
+    s.feed(encode_publish("faxbridge/u1/cmd/x", b"{}", 1, False, False, 5), 1)
+    c = Conn()
+    ln._c = c
+    r = ln._write(s.take(), 0)
+    assert r is not None and r[2:] == (p1, 300), r
+    s.feed(encode_publish("faxbridge/u1/cmd/x", b"{}", 1, False, False, 6), 2)  # while awaited
+    asyncio.run(ln._flush(r))
+    asyncio.run(ln._flush())
+    acks = [bytes(b) for t, _f, b in packets([c.data]) if t == 4]
+    assert acks == [b"\x00\x05", b"\x00\x06"], acks
+    ln._c = None
+
+
 def test_a_page_gone_after_pump_is_forgotten_and_one_cut_short_drops_the_link():
     d = tmpdir("fp5")
     p1 = _page(d, 100)
