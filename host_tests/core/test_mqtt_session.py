@@ -341,3 +341,26 @@ def test_pubacks_reuse_one_buffer_and_take_reuses_one_list():
     s.feed(encode_publish("r/cmd/telegram/center/q77", b"{}", 1, False, False, 10), 3)
     assert [g[0] for g in rx.got] == [b"r/cmd/cancel", b"r/cmd/telegram/center/q77"]
     assert s.take() == [b"\x40\x02\x00\x09", b"\x40\x02\x00\x0a"]
+
+
+def test_events_hands_out_one_list():
+    """issue 13: events() moves what happened into the session's one list and hands that out
+    (a new list was made per call: 64 B on the 64-bit unix port, one per PUBACK read)."""
+    import gc
+
+    from support import allocated
+    s = session.Session("u1")
+    _up(s)
+    used = []
+    got = []
+    for i in range(3):
+        pid = s.publish(b"r/cafis/verdict", b"{}", 1)
+        s.take()
+        s.feed(bytes((0x40, 2, pid >> 8, pid & 0xFF)), 1)
+        n, e = allocated(s.events)
+        used.append(n)
+        got.append(list(e))
+        assert s.events() == []
+    assert got == [[1], [2], [3]]
+    if hasattr(gc, "mem_alloc"):
+        assert max(used[1:]) == 0, used

@@ -63,6 +63,7 @@ _CF_CONNECT = const(8)
 _CF_PUBACK = const(9)      # the one PUBACK buffer (pub_end)
 _CF_TAKEN = const(10)      # the list take() hands out (no new field: a session of 23 fields
 #                            keeps its dict a size class smaller)
+_CF_EVENTS = const(11)     # the list events() hands out
 
 
 class Session(codec.Parser):
@@ -79,7 +80,7 @@ class Session(codec.Parser):
         self._cf = (ka, max_inflight, connack_timeout_ms, ping_timeout_ms, backoff_min_ms,
                     backoff_max_ms, retry_ms, rand,
                     codec.encode_connect(client_id, keepalive, clean, will, username, password),
-                    bytearray(4), [])
+                    bytearray(4), [], [])
         codec.Parser.__init__(self, header_size)  # headers only: payloads stream through
         self.rx = None
         # the incoming PUBLISH being received: its qos and pid are the parser's (_first, _id)
@@ -176,10 +177,16 @@ class Session(codec.Parser):
         return t
 
     def events(self):
+        """The events since the last call (a list, see EVENTS): the session's, valid until
+        the next events() (its items moved there: no list made per call)."""
         e = self._ev
-        if e:
-            self._ev = []
-        return e
+        if not e:
+            return e
+        t = self._cf[_CF_EVENTS]
+        t.clear()
+        t.extend(e)
+        e.clear()
+        return t
 
     # ---- connection lifecycle ----
     def start(self, now):
