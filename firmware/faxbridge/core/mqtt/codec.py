@@ -171,15 +171,11 @@ def publish_head_before(buf, end, topic, tail_at, tail_len, payload_len, dup, pi
     return s
 
 
-def encode_puback(pid, b=None):
-    """PUBACK of pid (3.4), written into the 4-byte bytearray b (the session's one buffer) or,
-    without one, a new one."""
+def encode_puback(pid):
+    """PUBACK of pid (3.4), a new object (the session writes its one buffer in place)."""
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
-    if b is None:
-        b = bytearray(4)
-    b[0] = 0x40
-    b[1] = 2
+    b = bytearray(b"\x40\x02\x00\x00")
     b[2] = pid >> 8
     b[3] = pid & 0xFF
     return b

@@ -80,7 +80,7 @@ class Session(codec.Parser):
         self._cf = (ka, max_inflight, connack_timeout_ms, ping_timeout_ms, backoff_min_ms,
                     backoff_max_ms, retry_ms, rand,
                     codec.encode_connect(client_id, keepalive, clean, will, username, password),
-                    bytearray(4), [], [])
+                    bytearray(b"\x40\x02\x00\x00"), [], [])
         codec.Parser.__init__(self, header_size)  # headers only: payloads stream through
         self.rx = None
         # the incoming PUBLISH being received: its qos and pid are the parser's (_first, _id)
@@ -376,9 +376,13 @@ class Session(codec.Parser):
             o = self._out
             for k in range(len(o)):
                 if o[k] is b:
-                    b = None
+                    b = codec.encode_puback(self._id)
                     break
-            self._send(codec.encode_puback(self._id, b), self._t_rx)
+            else:   # its first two bytes stay 0x40 0x02 (3.4.1); the pid is the parser's (1..65535)
+                i = self._id
+                b[2] = i >> 8
+                b[3] = i & 0xFF
+            self._send(b, self._t_rx)
 
     def _rx_error(self, e):
         self._first |= _RERR   # the rest of this PUBLISH is not passed on (the parser resets it)
