@@ -272,6 +272,30 @@ def test_a_puback_behind_a_page_is_its_own_when_a_command_comes_while_the_page_i
     ln._c = None
 
 
+def test_the_sessions_lists_hold_nothing_once_written_and_handled():
+    """take() and events() hand out lists of the session's (kept, valid until the next call):
+    once _write has written one and _handle has read the other, they are emptied, so a
+    written packet (telemetry's payload, a discovery config) or an event's tuple is not held
+    until the next flush."""
+    ln = _link()
+    s = ln.session
+    c = Conn()
+    ln._c = c
+    ln.telemetry()
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r0", "accept", None, "r"))
+    ln._pump(0)
+    t = s.take()
+    assert len(t) >= 2
+    assert ln._write(t, 0) is None and t == []
+    s.feed(b"\x40\x02\x00\x01\x90\x03\x00\x09\x00", 1)   # PUBACK 1, a SUBACK
+    e = s.events()
+    assert len(e) == 2
+    s._ev.extend(e)   # (as events() left them, for _handle)
+    ln._handle(1)
+    assert e == [] and ln.outbox.delivered == 1
+    ln._c = None
+
+
 def test_a_page_gone_after_pump_is_forgotten_and_one_cut_short_drops_the_link():
     d = tmpdir("fp5")
     p1 = _page(d, 100)

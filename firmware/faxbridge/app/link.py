@@ -337,10 +337,12 @@ class Link(Inbox):
                 return chunks, i, ref, size
         if g > h:
             c.write(w[h:g])
+        chunks.clear()   # the session's list (session.take): what was written not held on
         return None
 
     def _handle(self, now):
-        for ev in self.session.events():
+        evs = self.session.events()
+        for ev in evs:
             if type(ev) is int:   # a PUBACK: its packet id
                 ref = self.outbox.on_puback(ev, now)
                 if ref is not None:
@@ -377,6 +379,7 @@ class Link(Inbox):
                     self._error(ev[1])
             elif k == "error":
                 self._error(ev[1])
+        evs.clear()   # the session's list (session.events): its tuples not held on
 
     async def _backoff(self, ms):
         """Sleep ms before the next attempt (in slices, so that stop() ends it)."""
