@@ -83,7 +83,7 @@ class MemStore:
         return 13 + len(suffix) + len(payload)
 
     def append(self, seq, cls, suffix, payload):
-        self.recs.append((seq, cls, bytes(suffix), bytes(payload)))
+        self.recs.append((seq, cls, suffix.encode() if type(suffix) is str else bytes(suffix), bytes(payload)))
         self.bytes += self.record_size(suffix, payload)
         self.last = seq
 

@@ -246,6 +246,56 @@ def test_events_are_written_by_a_plain_function_and_a_page_hands_over_to_flush()
     ln._c = None
 
 
+def test_a_puback_behind_a_page_is_its_own_when_a_command_comes_while_the_page_is_sent():
+    """The session's PUBACK is its one buffer, valid until the next feed (session.take): one
+    queued behind a page's head is copied by _write before the page's file is awaited, so a
+    command received meanwhile (its PUBACK in that same buffer) leaves the first one's packet
+    id as it was: each PUBACK sent once, in order."""
+    from mqtt_helpers import encode_publish, packets
+    d = tmpdir("fpack")
+    p1 = _page(d, 300)
+    ln = _link()
+    s = ln.session
+    s.rx = None   # acknowledged and dropped: the PUBACK alone matters here
+    ln.event_file(contract.page_topic("rx1-1", 1), p1)
+    ln._pump(0)
+    s.feed(encode_publish("faxbridge/u1/cmd/x", b"{}", 1, False, False, 5), 1)
+    c = Conn()
+    ln._c = c
+    r = ln._write(s.take(), 0)
+    assert r is not None and r[2:] == (p1, 300), r
+    s.feed(encode_publish("faxbridge/u1/cmd/x", b"{}", 1, False, False, 6), 2)  # while awaited
+    asyncio.run(ln._flush(r))
+    asyncio.run(ln._flush())
+    acks = [bytes(b) for t, _f, b in packets([c.data]) if t == 4]
+    assert acks == [b"\x00\x05", b"\x00\x06"], acks
+    ln._c = None
+
+
+def test_the_sessions_lists_hold_nothing_once_written_and_handled():
+    """take() and events() hand out lists of the session's (kept, valid until the next call):
+    once _write has written one and _handle has read the other, they are emptied, so a
+    written packet (telemetry's payload, a discovery config) or an event's tuple is not held
+    until the next flush."""
+    ln = _link()
+    s = ln.session
+    c = Conn()
+    ln._c = c
+    ln.telemetry()
+    ln.event(contract.CAFIS_VERDICT, contract.cafis_verdict("r0", "accept", None, "r"))
+    ln._pump(0)
+    t = s.take()
+    assert len(t) >= 2
+    assert ln._write(t, 0) is None and t == []
+    s.feed(b"\x40\x02\x00\x01\x90\x03\x00\x09\x00", 1)   # PUBACK 1, a SUBACK
+    e = s.events()
+    assert len(e) == 2
+    s._ev.extend(e)   # (as events() left them, for _handle)
+    ln._handle(1)
+    assert e == [] and ln.outbox.delivered == 1
+    ln._c = None
+
+
 def test_a_page_gone_after_pump_is_forgotten_and_one_cut_short_drops_the_link():
     d = tmpdir("fp5")
     p1 = _page(d, 100)

@@ -196,3 +196,31 @@ def test_an_event_is_written_from_the_store_with_no_view_per_field():
         assert per <= 5 * blk, (size, per, blk)
         ob.close()
     assert v is None
+
+
+def test_file_store_appends_a_str_suffix_and_a_payload_in_place_with_one_view():
+    """issue 13 (a telegram's path): append takes the suffix as str (written by character, no
+    encoded copy), the payload as the length of one already in place in the record buffer
+    (app/link.py builds it there: no view of it), and writes the record by offset on
+    MicroPython: the CRC's view alone is allocated (128 B before: the suffix's copy, the
+    payload's view, the CRC's and the write's views; 64-bit unix port). The records are the
+    same bytes as from a bytes suffix and payload; a suffix past ASCII is refused."""
+    f1, f2 = tmpdir("obstr1"), tmpdir("obstr2")
+    d1, d2 = FileStore(f1), FileStore(f2)
+    d1.open()
+    d2.open()
+    p = b'{"unit":"u1","seq":1,"ref":"r1"}'
+    o = 9 + len("cafis/verdict")
+    assert d2.record_size("cafis/verdict", len(p)) == d1.record_size(b"cafis/verdict", p)
+    used = []
+    for seq in (1, 2):
+        d1.append(seq, 2, b"cafis/verdict", p)
+        d2.buf[o:o + len(p)] = p
+        used.append(allocated(lambda: d2.append(seq, 2, "cafis/verdict", len(p)))[0])
+    raises(ValueError, d2.append, 3, 2, "cafis/v\u00e9rdict", p)
+    d1.close()
+    d2.close()
+    with open(f1 + "/log", "rb") as a, open(f2 + "/log", "rb") as b:
+        assert a.read() == b.read()
+    if MP:
+        assert used[1] <= 32, used

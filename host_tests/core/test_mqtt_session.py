@@ -305,3 +305,62 @@ def test_qos0_publish_is_not_copied():
     out = s.take()
     assert len(out) == 2 and out[1] is pl and len(out[0]) == 1 + 2 + 2 + 11
     assert _packets(out) == [(3, 0, b"\x00\x0br/telemetry" + pl)]
+
+
+def test_pubacks_reuse_one_buffer_and_take_reuses_one_list():
+    """issue 13 (a telegram's path): a PUBACK is written into the session's one 4-byte buffer
+    and take() hands out the session's one list (a bytearray and a list were made per packet:
+    64 B and 64 B on the 64-bit unix port). Two PUBLISHes in one feed: the second PUBACK,
+    while the buffer is still queued, gets a buffer of its own: each its own pid."""
+    import gc
+
+    from support import allocated
+    s = session.Session("u1")
+    s.rx = Rx()
+    _up(s)
+    pkts = [memoryview(encode_publish("r/cmd/telegram/center/q%d" % i, b"x" * 40, 1, False, False, i + 1))
+            for i in range(4)]
+    s.feed(pkts[0], 1)
+    a = s.take()
+    assert a == [b"\x40\x02\x00\x01"]
+    first = a[0]
+    s.rx = None   # (the receiver's own copies left out of the measure)
+    used = allocated(lambda: s.feed(pkts[1], 1))[0]
+    b = s.take()
+    assert b == [b"\x40\x02\x00\x02"] and b[0] is first and b is a
+    if hasattr(gc, "mem_alloc"):
+        # the topic's and the payload's views alone
+        assert used <= 64, used
+    s.feed(bytes(pkts[2]) + bytes(pkts[3]), 2)
+    assert s.pending()
+    out = s.take()
+    assert out == [b"\x40\x02\x00\x03", b"\x40\x02\x00\x04"] and out[0] is first and out[1] is not first
+    assert not s.pending() and s.take() == []
+    rx = s.rx = Rx()
+    s.feed(encode_publish("r/cmd/cancel", b"{}", 1, False, False, 9), 3)
+    s.feed(encode_publish("r/cmd/telegram/center/q77", b"{}", 1, False, False, 10), 3)
+    assert [g[0] for g in rx.got] == [b"r/cmd/cancel", b"r/cmd/telegram/center/q77"]
+    assert s.take() == [b"\x40\x02\x00\x09", b"\x40\x02\x00\x0a"]
+
+
+def test_events_hands_out_one_list():
+    """issue 13: events() moves what happened into the session's one list and hands that out
+    (a new list was made per call: 64 B on the 64-bit unix port, one per PUBACK read)."""
+    import gc
+
+    from support import allocated
+    s = session.Session("u1")
+    _up(s)
+    used = []
+    got = []
+    for i in range(3):
+        pid = s.publish(b"r/cafis/verdict", b"{}", 1)
+        s.take()
+        s.feed(bytes((0x40, 2, pid >> 8, pid & 0xFF)), 1)
+        n, e = allocated(s.events)
+        used.append(n)
+        got.append(list(e))
+        assert s.events() == []
+    assert got == [[1], [2], [3]]
+    if hasattr(gc, "mem_alloc"):
+        assert max(used[1:]) == 0, used

@@ -114,13 +114,15 @@ class Link(Inbox):
         st = ob.store
         w = getattr(st, "buf", None)
         o = m = 0
+        v = True
         if w is not None:
             # built in place: where FileStore.append puts the record's payload in its record
-            # buffer (a view), after the 8-byte header, the suffix's length byte and the
-            # suffix; before the 4-byte CRC
+            # buffer, after the 8-byte header, the suffix's length byte and the suffix; before
+            # the 4-byte CRC. The store is handed its length alone (no view made)
             o = 9 + len(suffix)
             m = len(w) - 4
-        seq = ob.accept(cls, suffix, contract.event(self._cf[_UNIT], ob.last + 1, pairs, True, w, o, m))
+            v = 2
+        seq = ob.accept(cls, suffix, contract.event(self._cf[_UNIT], ob.last + 1, pairs, v, w, o, m))
         if self.ans:
             self.ans = 2
         self._wake.set()
@@ -151,9 +153,9 @@ class Link(Inbox):
                 i += 1
             w[i] = 10
             i += 1
-            i += len(contract.event(self._cf[_UNIT], ob.last + 1, pairs, True, w, i, m))
+            i += contract.event(self._cf[_UNIT], ob.last + 1, pairs, 2, w, i, m)
             w[i] = 10
-            seq = ob.accept(cls | outbox.FILE, suffix, w[o:i + 1])
+            seq = ob.accept(cls | outbox.FILE, suffix, i + 1 - o)   # in place: its length
         self._wake.set()
         return seq
 
@@ -327,13 +329,20 @@ class Link(Inbox):
             g = h
             c.write(pkt)
             if ref is not None:
+                # the page's file is awaited before chunks[i:]: a PUBACK among them is the
+                # session's one buffer, valid until the next feed (session.take): a copy
+                for j in range(i, len(chunks)):
+                    if type(chunks[j]) is bytearray:
+                        chunks[j] = bytes(chunks[j])
                 return chunks, i, ref, size
         if g > h:
             c.write(w[h:g])
+        chunks.clear()   # the session's list (session.take): what was written not held on
         return None
 
     def _handle(self, now):
-        for ev in self.session.events():
+        evs = self.session.events()
+        for ev in evs:
             if type(ev) is int:   # a PUBACK: its packet id
                 ref = self.outbox.on_puback(ev, now)
                 if ref is not None:
@@ -370,6 +379,7 @@ class Link(Inbox):
                     self._error(ev[1])
             elif k == "error":
                 self._error(ev[1])
+        evs.clear()   # the session's list (session.events): its tuples not held on
 
     async def _backoff(self, ms):
         """Sleep ms before the next attempt (in slices, so that stop() ends it)."""

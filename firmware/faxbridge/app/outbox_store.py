@@ -43,6 +43,7 @@ a one-off buffer; new ones are refused (ValueError) by the outbox before a seq i
 """
 import binascii
 import os
+import sys
 
 from micropython import const
 
@@ -51,6 +52,7 @@ from faxbridge.app.store import put32, remove, u32
 _HDR = const(8)
 _CRC = const(4)
 _MAGIC = const(0xFB)
+_MPY = sys.implementation.name == "micropython"   # its stream write takes an offset
 _FMT_MAX = const(8192)   # largest body the format allows (a longer length is damage)
 _PLACE = const(0x3FFFFFFF)   # places are kept modulo 2**30 (see the docstring)
 _SEED = const(0x46424132)    # an ack slot's crc32 starts here ("FBA2"): zeros, "FBA1" fail
@@ -222,11 +224,14 @@ class FileStore:
 
     # ---- the store interface ----
     def record_size(self, suffix, payload):
-        return _HDR + 1 + len(suffix) + len(payload) + _CRC
+        return _HDR + 1 + len(suffix) + (payload if type(payload) is int else len(payload)) + _CRC
 
     def append(self, seq, cls, suffix, payload):
+        """suffix: str (ASCII) or bytes; payload: bytes-like, or the length of the payload
+        app/link.py built in place in self.buf (after the header and the suffix). Nothing
+        allocated but the CRC's view (MicroPython: the record written by offset)."""
         sl = len(suffix)
-        n = 1 + sl + len(payload)
+        n = 1 + sl + (payload if type(payload) is int else len(payload))
         t = _HDR + n + _CRC
         if t > len(self.buf) or sl > 255:
             raise ValueError("event of %d bytes is larger than an outbox record (%d)" % (t, len(self.buf)))
@@ -237,18 +242,24 @@ class FileStore:
         b[3] = n & 0xFF
         put32(b, 4, seq)
         b[8] = sl
-        b[9:9 + sl] = suffix
-        # the payload may already lie here (app/link.py builds an event's in place): then this
-        # copies it onto itself, the same bytes at the same place; else it is another object
-        # (nothing written above overlaps it: the header and suffix end where it begins)
-        b[9 + sl:_HDR + n] = payload
-        put32(b, _HDR + n, binascii.crc32(self.buf[:_HDR + n]))
+        if type(suffix) is str:   # written by character: no encoded copy (the contract's are ASCII)
+            for i in range(sl):
+                c = ord(suffix[i])
+                if c > 126:
+                    raise ValueError("suffix not ASCII")
+                b[9 + i] = c
+        else:
+            b[9:9 + sl] = suffix
+        if type(payload) is not int:   # another object (nothing above overlaps where it goes)
+            b[9 + sl:_HDR + n] = payload
+        put32(b, _HDR + n, binascii.crc32(b[:_HDR + n]))
         f = self.f
         if self.pos != self.end:
             f.seek(self.end)
         self.pos = -1
         try:
-            w = f.write(self.buf[:t])
+            # MicroPython's stream write takes (buf, offset, length): no view (CPython: a view)
+            w = f.write(b, 0, t) if _MPY else f.write(b[:t])
             if self.hold:
                 self.dirty = True       # sync() after the seen slot is written (app/inbox.py)
             else:

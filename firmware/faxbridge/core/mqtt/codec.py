@@ -172,9 +172,10 @@ def publish_head_before(buf, end, topic, tail_at, tail_len, payload_len, dup, pi
 
 
 def encode_puback(pid):
+    """PUBACK of pid (3.4), a new object (the session writes its one buffer in place)."""
     if not 1 <= pid <= 65535:
         raise ValueError("packet id must be 1..65535")
-    b = bytearray(b"\x40\x02\x00\x00")   # one object per PUBACK
+    b = bytearray(b"\x40\x02\x00\x00")
     b[2] = pid >> 8
     b[3] = pid & 0xFF
     return b

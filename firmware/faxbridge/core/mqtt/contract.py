@@ -304,8 +304,14 @@ def _obj(t, c=123):
 
 
 def _take(view=False):
-    """The payload written, as bytes (or a view of the buffer); the buffer is free again."""
+    """The payload written, as bytes (or a view of the buffer; view 2: its length alone, the
+    payload lying in the buffer from where it was begun); the buffer is free again."""
     global _b, _n
+    if view == 2:    # in place in the caller's buffer: no view made (app/link.py event)
+        _b = None
+        b = _n - _o
+        _n = _o
+        return b
     b = (_b if type(_b) is memoryview else memoryview(_b))[_o:_n]   # a view given: one view less
     _n = _o
     _b = None    # no reference kept to the caller's buffer (Link._built's one-off buffer)
@@ -380,9 +386,10 @@ def _head(unit, seq, buf, o, m):
 
 def event(unit, seq, pairs, view=False, buf=None, o=0, m=0):
     """The payload of one event: unit and seq first, then the fields in the given order. view:
-    a memoryview of the buffer, valid until the next payload is built, instead of a bytes copy.
-    buf, o, m: written into buf[o:m] (app/link.py: in place in the outbox store's record
-    buffer, where the record's payload goes); ValueError when it does not fit."""
+    a memoryview of the buffer, valid until the next payload is built, instead of a bytes copy
+    (2, with buf: its length alone). buf, o, m: written into buf[o:m] (app/link.py: in place
+    in the outbox store's record buffer, where the record's payload goes); ValueError when it
+    does not fit."""
     _head(unit, seq, buf, o, m)
     _obj(pairs, 44)
     return _take(view)
@@ -430,11 +437,22 @@ def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, ha
             "code", code, "reason", reason, "folder", folder)
 
 
+_V = ["ref", None, "verdict", None, "code", None, "rule", None, "field", None, "detail", None]
+
+
 def cafis_verdict(ref, verdict, code, rule, field=None, detail=None):
     """fields for cafis/verdict. verdict: accept / discard / abnormal_report / terminal_error;
-    rule: the table and row, e.g. '3.3.4-2 #3'."""
-    return ("ref", ref, "verdict", verdict, "code", code, "rule", rule, "field", field,
-            "detail", detail)
+    rule: the table and row, e.g. '3.3.4-2 #3'. The fields are this module's one list, filled
+    in place (a telegram's verdict makes no tuple: 128 B each, 64-bit): valid until the next
+    call, so an event is built from it before another verdict is asked for."""
+    v = _V
+    v[1] = ref
+    v[3] = verdict
+    v[5] = code
+    v[7] = rule
+    v[9] = field
+    v[11] = detail
+    return v
 
 
 def cmd_error(cmd, reason, detail=None, ref=None):

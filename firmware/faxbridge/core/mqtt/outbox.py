@@ -37,7 +37,10 @@ Store interface (host_tests/core/mqtt_helpers.MemStore in RAM for tests;
 app/outbox_store.FileStore on flash):
   open() -> (acked_seq, last_seq)     recover; last_seq = highest seq ever accepted
   max_record                          largest record_size() it takes
-  append(seq, cls, suffix, payload)   durable on return; raises OSError if it could not write
+  append(seq, cls, suffix, payload)   durable on return; raises OSError if it could not write.
+                     suffix: str (ASCII) or bytes; payload: bytes-like, or an int: the
+                     length of a payload already in place in the store's record buffer
+                     (`buf`, after the header and the suffix: app/link.py builds it there)
   skip() -> (seq, cls) | None          the next record after the send cursor, its header
                      alone (its place is then in `at`)
   fetch(at=-1, lim=0) -> view | None | False   at < 0: the next record after the send cursor
@@ -49,7 +52,8 @@ app/outbox_store.FileStore on flash):
                      valid while the record is held.
   ack(seq, at=-1)                     every record <= seq is delivered (persist, may trim); at:
                      the place of the first record still held, < 0: none the cursor passed
-  used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes
+  used() -> bytes held by undelivered records; record_size(suffix, payload) -> bytes (the
+                     same suffix and payload as append's)
   file_size(ref) -> bytes of the file named ref (str), -1 if there is none
   close()
 """
@@ -122,13 +126,13 @@ class Outbox:
         return self._fits(cls, self.store.record_size(b"", b"") + _SFX + nbytes)
 
     def accept(self, cls, suffix, payload):
-        """Store one event: payload (bytes-like) is its JSON, built with seq self.last + 1.
+        """Store one event: payload (bytes-like, or the int length of one in place in the
+        store's buffer) is its JSON, built with seq self.last + 1; suffix str or bytes.
         Returns the seq, or raises OutboxFull (no seq consumed) per the full policy above,
         ValueError if it is larger than a record. (A payload, not a function building it: no
         closure made per event; app/link.py builds it in place in the store's buffer.)"""
         seq = self.last + 1
-        sfx = suffix.encode() if isinstance(suffix, str) else suffix
-        size = self.store.record_size(sfx, payload)
+        size = self.store.record_size(suffix, payload)
         if size > self.store.max_record:
             raise ValueError("%s event of %d bytes is larger than an outbox record (%d)"
                              % (suffix, size, self.store.max_record))
@@ -142,7 +146,7 @@ class Outbox:
                 self.refused_progress += 1
             raise OutboxFull("outbox full: %d bytes, %d events held"
                              % (self.store.used(), self.last - self.acked))
-        self.store.append(seq, cls if cls & FILE else cls | _topic(suffix) << 4, sfx, payload)
+        self.store.append(seq, cls if cls & FILE else cls | _topic(suffix) << 4, suffix, payload)
         self.last = seq
         return seq
 

@@ -60,6 +60,10 @@ _CF_BMAX = const(5)
 _CF_RETRY = const(6)
 _CF_RAND = const(7)
 _CF_CONNECT = const(8)
+_CF_PUBACK = const(9)      # the one PUBACK buffer (pub_end)
+_CF_TAKEN = const(10)      # the list take() hands out (no new field: a session of 23 fields
+#                            keeps its dict a size class smaller)
+_CF_EVENTS = const(11)     # the list events() hands out
 
 
 class Session(codec.Parser):
@@ -75,7 +79,8 @@ class Session(codec.Parser):
         # (its fields are checked here: ValueError)
         self._cf = (ka, max_inflight, connack_timeout_ms, ping_timeout_ms, backoff_min_ms,
                     backoff_max_ms, retry_ms, rand,
-                    codec.encode_connect(client_id, keepalive, clean, will, username, password))
+                    codec.encode_connect(client_id, keepalive, clean, will, username, password),
+                    bytearray(b"\x40\x02\x00\x00"), [], [])
         codec.Parser.__init__(self, header_size)  # headers only: payloads stream through
         self.rx = None
         # the incoming PUBLISH being received: its qos and pid are the parser's (_first, _id)
@@ -158,17 +163,30 @@ class Session(codec.Parser):
         return bool(self._out)
 
     def take(self):
-        """The bytes to write, in order (a list; the session forgets them)."""
+        """The bytes to write, in order (a list; the session forgets them). The list is the
+        session's, valid until the next take() (its items moved there: no list made per
+        take); a PUBACK in it is the session's one PUBACK buffer, valid until the next feed()
+        (an adapter that awaits before writing it copies it: app/link.py _write)."""
         o = self._out
-        if o:
-            self._out = []
-        return o
+        if not o:
+            return o
+        t = self._cf[_CF_TAKEN]
+        t.clear()
+        t.extend(o)
+        o.clear()
+        return t
 
     def events(self):
+        """The events since the last call (a list, see EVENTS): the session's, valid until
+        the next events() (its items moved there: no list made per call)."""
         e = self._ev
-        if e:
-            self._ev = []
-        return e
+        if not e:
+            return e
+        t = self._cf[_CF_EVENTS]
+        t.clear()
+        t.extend(e)
+        e.clear()
+        return t
 
     # ---- connection lifecycle ----
     def start(self, now):
@@ -352,7 +370,19 @@ class Session(codec.Parser):
             except Exception as e:
                 self._rx_error(e)
         if self._first & 6 and ack and self.state == UP:   # QoS 1: its pid is the parser's
-            self._send(codec.encode_puback(self._id), self._t_rx)
+            # into the one PUBACK buffer, unless it is still queued (a second PUBLISH in the
+            # same feed): then a buffer of its own (no object per PUBACK otherwise)
+            b = self._cf[_CF_PUBACK]
+            o = self._out
+            for k in range(len(o)):
+                if o[k] is b:
+                    b = codec.encode_puback(self._id)
+                    break
+            else:   # its first two bytes stay 0x40 0x02 (3.4.1); the pid is the parser's (1..65535)
+                i = self._id
+                b[2] = i >> 8
+                b[3] = i & 0xFF
+            self._send(b, self._t_rx)
 
     def _rx_error(self, e):
         self._first |= _RERR   # the rest of this PUBLISH is not passed on (the parser resets it)
