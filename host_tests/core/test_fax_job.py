@@ -84,9 +84,10 @@ class MemStore:
             v[0] == r.get("fin") and v[1] == job_id and v[3] for v in self.ring.values()))
 
 
-def _cfg(count=2, delay=30, after_restart=True, keep=20, queued=16, pages=20):
+def _cfg(count=2, delay=30, after_restart=True, keep=20, queued=16, pages=20, modem_wait=900):
     return {"retries": {"count": count, "delay_s": delay, "after_restart": after_restart},
-            "jobs": {"max_queued": queued, "max_pages": pages, "keep_done": keep}}
+            "jobs": {"max_queued": queued, "max_pages": pages, "keep_done": keep,
+                     "modem_wait_s": modem_wait}}
 
 
 def _number(n):
@@ -229,8 +230,7 @@ def test_a_pbmz_is_checked_with_the_other_documents_on_the_idle_line():
     js.end_call(rec, 0, None, 2, T + 40)
     assert js.next_due(T + 41) is None and _codes(ev, "j3") == [-1]       # still short: waits
     del PBMZ["j3.p0"]
-    assert js.next_due(T + 70) is None                      # tried again after retries.delay_s
-    assert js.next_due(T + 71)["id"] == "j3" and _codes(ev, "j3") == [-1, -2]
+    assert js.next_due(T + 42)["id"] == "j3" and _codes(ev, "j3") == [-1, -2]   # the next pass
     assert CHECKED[-1] == ("pbmz", "j3.p0")
     PBMZ.clear()
 
@@ -359,23 +359,23 @@ def test_one_new_job_is_counted_a_pass_and_none_at_boot():
     assert js2.find("j3")["state"] == "new"
 
 
-def test_a_new_job_the_heap_never_lets_count_ends_205001_after_the_retries():
-    """Every wait has a bound: a count the heap refuses is tried again after retries.delay_s,
-    at most retries.count times, then the job ends 205001 (system error), as a call's -3 does
-    (docs/fax.md "Out of memory"); the tries do not count against its calls later."""
+def test_a_new_job_the_heap_never_lets_count_ends_205001_after_the_modem_wait():
+    """Every wait has a bound: a count the heap refuses is tried again at the next passes for
+    up to jobs.modem_wait_s (the wait for a usable line), then the job ends 205001 (system
+    error; docs/fax.md "Out of memory"); a refused count holds up no later new job's."""
     PBMZ.clear()
     del CHECKED[:]
-    js, ev = _make(cfg=_cfg(count=1, delay=30))
+    js, ev = _make(cfg=_cfg(modem_wait=100))
     PBMZ["j1.p0"] = "oom"
     js.submit("j1", "0312345678", [("pbmz", "s/d0")], 1, T)
     js.submit("j2", "0312345678", [("pbmz", "s/d0")], 1, T)
     PBMZ["j2.p0"] = "oom"
     assert js.next_due(T) is None and _codes(ev) == [-1] and len(CHECKED) == 2   # both refused
-    assert js.next_due(T + 29) is None and len(CHECKED) == 2                     # waiting
+    assert js.next_due(T + 99) is None and len(CHECKED) == 4                     # every pass
     del PBMZ["j2.p0"]                                       # j2: the heap has room now
-    assert js.next_due(T + 30)["id"] == "j2" and js.find("j2")["mem"] == 0
-    assert _codes(ev) == [-1, 205001] and ev[-2]["final"] is True              # j1: its 2nd try
-    assert ev[-2]["evidence"] == (("reason", "no memory to count its pages for 2 tries"),)
+    assert js.next_due(T + 100)["id"] == "j2" and _codes(ev, "j2") == [-1, -2]
+    assert _codes(ev) == [-1, 205001] and ev[-2]["final"] is True              # j1: its wait over
+    assert ev[-2]["evidence"] == (("reason", "no memory to count its pages for 100 s"),)
     assert js.find("j1") is None and js.store.state("j1")[:2] == ("done", 205001)
     PBMZ.clear()
 
@@ -741,9 +741,8 @@ def test_intake_counts_no_page_and_a_count_the_heap_cannot_make_waits_for_memory
     assert js.submit("j1", "0312345678", [("text", "s/d0")], 7, T) is None
     assert _codes(ev) == [-1] and st.pages == {("j1", 0): "s/d0"}
     assert js.next_due(T) is None and js.find("j1")["state"] == "new" and _codes(ev) == [-1]
-    js.check_page = _page                       # memory back: counted after retries.delay_s
-    assert js.next_due(T + 29) is None
-    assert js.next_due(T + 30)["id"] == "j1" and _codes(ev) == [-1, -2]
+    js.check_page = _page                       # memory back: counted at the next pass
+    assert js.next_due(T)["id"] == "j1" and _codes(ev) == [-1, -2]
 
 
 def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
@@ -765,7 +764,7 @@ def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
     assert ev2 == [] and st.state("j1") == ("new", -1, True)
     assert js2.next_due(T) is None and ev2 == []
     box[0] = False
-    assert js2.next_due(T + 30)["id"] == "j1" and _codes(ev2) == [-2]
+    assert js2.next_due(T)["id"] == "j1" and _codes(ev2) == [-2]
 
 
 def test_a_minus_2_the_heap_cannot_say_leaves_the_job_new_and_the_modem_task_alive():

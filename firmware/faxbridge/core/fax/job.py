@@ -188,23 +188,20 @@ class Jobs:
     def _ready(self, rec, now):
         """new -> queued, or bad_page when a stored document cannot be made (_count): on the
         idle line (next_due), not at intake (docs/unit.md "Intake"). When the heap cannot count
-        them now the job stays new, tried again after retries.delay_s, at most retries.count
-        times, then 205001: the rule of a call's -3 (end_call; docs/fax.md "Out of memory").
-        True when its documents were counted (the pass's one count), False when the heap
-        refused."""
+        them now the job stays new, tried again at the next passes for up to jobs.modem_wait_s
+        (the wait for a usable line: next_at holds its end while the job is new), then 205001
+        (docs/fax.md "Out of memory"). True when its documents were counted (the pass's one
+        count), False when the heap refused."""
         try:
             counts = self._count(rec)
         except MemoryError:
-            r = self.cfg["retries"]
-            mem = rec.get("mem", 0) + 1
-            rec["mem"] = mem
-            rec["next_at"] = now + r["delay_s"]
-            if mem > r["count"]:
-                self._go(rec, "no_memory", (("reason", "no memory to count its pages for %d tries"
-                                                       % mem),))
+            end = rec.get("next_at")
+            if end is None:
+                end = rec["next_at"] = now + self.cfg["jobs"]["modem_wait_s"]
+            if now >= end:
+                self._go(rec, "no_memory", (("reason", "no memory to count its pages for %d s"
+                                                       % self.cfg["jobs"]["modem_wait_s"]),))
             return False
-        if rec.get("mem"):
-            rec["mem"] = 0          # the count's tries are not the call's
         if type(counts) is tuple:
             self._go(rec, "bad_page", counts)
             return True
@@ -237,7 +234,7 @@ class Jobs:
             rec = js[i]
             st = rec["state"]
             if st == "new":
-                if counted or (rec.get("next_at") or 0) > now:   # a count the heap refused waits
+                if counted:
                     continue
                 try:
                     counted = self._ready(rec, now)     # a count the heap refused holds up

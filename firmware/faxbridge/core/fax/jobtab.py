@@ -12,7 +12,7 @@ ROWS = (
     (("",), "refuse", "done", None),              # dial policy: refused 6002 / malformed 6027
     (("new",), "ready", "queued", -2),            # ready, waiting for the line
     (("new",), "bad_page", "done", 204000),       # page image could not be made
-    (("new",), "no_memory", "done", 205001),      # docs/fax.md "Out of memory": not counted, the heap
+    (("new",), "no_memory", "done", 205001),      # not counted for jobs.modem_wait_s: docs/fax.md
     (("queued", "wait"), "hold", "held", -22),    # held: the page quota is spent
     (("held",), "expire", "done", 205000),        # quota hold older than quota.hold_s (24 h)
     (("queued", "wait", "held"), "dial", "call", -3),   # dialling / sending
