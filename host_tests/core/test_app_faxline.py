@@ -737,3 +737,28 @@ def test_a_heap_too_short_for_the_calls_first_status_leaves_the_job_queued_not_t
     f._start(101.0)
     assert u.jobs.calls == [("start", "J1")] and f.active is job and job["attempt"] == 1
     f._drop_page()
+
+
+def test_a_heap_too_short_for_next_due_skips_the_pass_not_the_task():
+    """make bench 08:34, 400K plugged: a MemoryError out of Jobs.next_due (a refused count's
+    wait recorded in a key the record did not have yet) ended the modem task, exit code 3. The
+    pass is skipped; the next one asks again."""
+    u = Unit()
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    job, asked = _due(u, 0)
+    due = u.jobs.next_due
+    short = [True]
+
+    def next_due(now):
+        if short[0]:
+            raise MemoryError("memory allocation failed")
+        return due(now)
+    u.jobs.next_due = next_due
+    f._start(100.0)
+    assert f.active is None and u.jobs.calls == []
+    short[0] = False
+    f._start(101.0)
+    assert u.jobs.calls == [("start", "J1")] and f.active is job
+    f._drop_page()

@@ -176,7 +176,10 @@ class FaxLine:
         up to retries.delay_s; then it is dialled all the same and the driver's -3 rule applies
         (tried again after retries.delay_s, at most retries.count times, then 205001)."""
         u = self.unit
-        job = u.jobs.next_due(u.port.time())
+        try:
+            job = u.jobs.next_due(u.port.time())
+        except MemoryError:     # a hold's, an expiry's or a count's status or save: the heap,
+            return              # the next pass again; not the modem task's end (a restart)
         if job is None:
             return
         self.active = job

@@ -195,12 +195,15 @@ class Jobs:
         try:
             counts = self._count(rec)
         except MemoryError:
-            end = rec.get("next_at")
-            if end is None:
-                end = rec["next_at"] = now + self.cfg["jobs"]["modem_wait_s"]
-            if now >= end:
-                self._go(rec, "no_memory", (("reason", "no memory to count its pages for %d s"
-                                                       % self.cfg["jobs"]["modem_wait_s"]),))
+            try:            # the wait's end is a new key of the record: that too can need heap
+                end = rec.get("next_at")
+                if end is None:
+                    end = rec["next_at"] = now + self.cfg["jobs"]["modem_wait_s"]
+                if now >= end:
+                    self._go(rec, "no_memory", (("reason", "no memory to count its pages for %d s"
+                                                           % self.cfg["jobs"]["modem_wait_s"]),))
+            except MemoryError:     # the next pass again
+                pass
             return False
         if type(counts) is tuple:
             self._go(rec, "bad_page", counts)
