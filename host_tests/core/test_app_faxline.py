@@ -723,11 +723,11 @@ def test_a_heap_too_short_for_the_calls_first_status_leaves_the_job_queued_not_t
     job.update({"state": "queued", "attempt": 0, "rev": 2, "code": -2})
     short = [True]
 
-    def start(j, now):
-        j["attempt"] += 1
-        j["state"], j["rev"], j["code"] = "call", 3, -3
+    def start(j, now):              # Jobs.start_call's contract: refused, the job as it was
         if short[0]:
             raise MemoryError("memory allocation failed")
+        j["attempt"] += 1
+        j["state"], j["rev"], j["code"] = "call", 3, -3
         u.jobs.calls.append(("start", j["id"]))
     u.jobs.start_call = start
     f._start(100.0)

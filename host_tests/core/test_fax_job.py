@@ -410,6 +410,32 @@ def test_a_refused_count_whose_wait_cannot_be_recorded_is_tried_again():
     PBMZ.clear()
 
 
+def test_start_call_refused_by_the_heap_leaves_the_job_as_it_was():
+    """rv22: a MemoryError saying the call's -3 (or saving it) left the record half-moved
+    (state call, an attempt spent); start_call puts it back and lets the error through, so the
+    modem task tries again at its next pass (app/faxline.py _start)."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    was = (rec["state"], rec["attempt"], rec["rev"], rec["code"])
+    n = len(ev)
+    real = js.emit
+
+    def emit(f):
+        raise MemoryError("memory allocation failed")
+    js.emit = emit
+    try:
+        js.start_call(rec, T)
+        raise AssertionError("no MemoryError")
+    except MemoryError:
+        pass
+    js.emit = real
+    assert (rec["state"], rec["attempt"], rec["rev"], rec["code"]) == was and was[:2] == ("queued", 0), was
+    assert len(ev) == n
+    js.start_call(rec, T)
+    assert rec["state"] == "call" and rec["attempt"] == 1 and _codes(ev)[-1] == -3
+
+
 def test_next_due_allocates_nothing_when_nothing_is_due():
     """It runs at every pass of the modem loop (a list copy each time before: ~100 B)."""
     import gc

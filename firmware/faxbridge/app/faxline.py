@@ -198,12 +198,10 @@ class FaxLine:
         except Exception:       # not the heap: the driver opens it again and says why (204000)
             self._pre = None
             self._drop_page()
-        was = (job.get("state"), job.get("attempt", 0), job.get("rev", 0), job.get("code"))
         try:
             u.jobs.start_call(job, u.port.time())
-        except MemoryError:     # its -3 not said or not saved (rv22): the job as it was, queued,
-            job["state"], job["attempt"], job["rev"], job["code"] = was   # the next pass again;
-            self._drop_page()   # not the modem task's end (a restart)
+        except MemoryError:     # its -3 not said or not saved (rv22): the jobs left it as it was,
+            self._drop_page()   # queued; the next pass again, not the modem task's end (a restart)
             self.active = None
             return
         self.driver.send(job["dial"], self.open_page, now)

@@ -263,11 +263,19 @@ class Jobs:
         return None
 
     def start_call(self, rec, now):
-        rec["attempt"] = rec.get("attempt", 0) + 1
+        """queued/wait/held -> call (-3, dialling). A MemoryError (its status or record save)
+        leaves the job as it was, its attempt unspent, and propagates: the caller tries again
+        at its next pass (app/faxline.py _start)."""
+        was = (rec["state"], rec.get("attempt", 0), rec.get("rev", 0), rec.get("code"))
+        rec["attempt"] = was[1] + 1
         if rec.get("held_since") is not None:   # a held job's: no key added to one never held
             rec["held_since"] = None
         rec["confirmed"] = 0        # the driver sends every page again: counted afresh per call
-        self._go(rec, "dial", (("dialling", rec["dial"]),))
+        try:
+            self._go(rec, "dial", (("dialling", rec["dial"]),))
+        except MemoryError:
+            rec["state"], rec["attempt"], rec["rev"], rec["code"] = was
+            raise
 
     def progress(self, rec, confirmed, evidence=None):
         """A page confirmed during the call: reported as -3 with the count."""
