@@ -74,15 +74,7 @@ def plug():
     ($BENCH_PLUG; docs/bench.md "What the working set is made of")."""
     gc.collect()
     a0 = gc.mem_alloc()
-    lo, hi = 0, gc.mem_free()
-    while hi - lo > 32:                     # the largest run: the largest bytearray that fits
-        mid = (lo + hi) // 2
-        try:
-            bytearray(mid)
-            lo = mid
-        except MemoryError:
-            hi = mid
-        gc.collect()
+    lo = largest_run()
     top = bytearray(max(0, lo - 64))
     node = None
     for size in (4096, 1024, 256, 64, 1):  # a chain of tuples: no list grows
