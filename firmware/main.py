@@ -2,8 +2,8 @@
 
 Board: runs after boot.py; flash is the board's filesystem, the board's pins in /board.json.
 Unix port: micropython firmware/main.py [--flash DIR]   (default: $FAXBRIDGE_FLASH or ./flash)
-The unit's start is faxbridge/start.py, a module of the package: frozen with it on the
-board, its code stays in flash; only these lines are compiled into the heap at boot.
+The unit's start is faxbridge/start.py, a module of the package: imported with the rest (the
+bench counts its code with the imports, as a frozen build holds it in flash).
 """
 import sys
 
