@@ -12,7 +12,7 @@ def main():
     """Read <flash>/config.json, refuse to start with one message per configuration error, else
     run the unit until it stops; its exit code (main.py: the process's on the unix port).
     boot.py's safe mode is main.py's business: this is not called then."""
-    # Boot (config.load, deep_check, Unit, Unit.run up to Jobs.recover) collects every 2 KB
+    # Boot (config.load, deep_check, Unit, Unit.run up to jobboot.recover) collects every 2 KB
     # allocated: what it keeps then packs low among its garbage instead of being strewn across
     # the heap, leaving no run for the link's buffers. Unit.run ends it (docs/unit.md, "Boot").
     import gc

@@ -6,6 +6,7 @@ import os
 from support import fields, fragment, tmpdir
 from faxbridge.app.jobs import JobStore
 from faxbridge.core.fax.job import DUPLICATE, Jobs
+from faxbridge.core.fax.jobboot import recover
 
 T = 1790000000.0
 
@@ -54,7 +55,7 @@ def test_submit_moves_the_spool_files_and_final_drops_them():
     js.end_call(rec, 0, None, 2, T)
     assert _ls(d + "/jobs") == ["J05.job"] and [e["code"] for e in ev] == [-1, -2, -3, 0]
     js2, ev2 = _make(d + "/jobs")                          # after a reboot the id is still known
-    js2.recover(T)
+    recover(js2, T)
     assert js2.submit("J05", "0312345678", _spool(d, 2), 1234, T) == DUPLICATE
     assert js2.submit("J05", "0312345678", _spool(d, 2), 99, T) == \
         "job id J05 already used with other content"
@@ -142,7 +143,7 @@ def test_a_hundred_finished_jobs_boot_to_keep_done_in_bounded_ram():
     def boot(folder):
         def run():
             js, ev = _make(folder, keep=5)
-            js.recover(T)
+            recover(js, T)
             return js
         return run
     _retained(boot(d + "/small"))                          # warm up (first-use caches)
@@ -163,7 +164,7 @@ def test_a_hundred_finished_jobs_boot_to_keep_done_in_bounded_ram():
 
 
 def test_a_boot_reads_finished_records_by_the_ring_or_their_head_line():
-    """Issue 13 (boot's garbage: Jobs.recover parsed each finished record's JSON, ~1 KB a
+    """Issue 13 (boot's garbage: recover parsed each finished record's JSON, ~1 KB a
     record, and walked twice to prune one; 165 KB for 100 records on the 64-bit port): a
     finished record the old ring names reported is not opened; any other comes as its head
     line (state, fin, seq, documents); its JSON is read only by get()."""
@@ -184,7 +185,7 @@ def test_a_boot_reads_finished_records_by_the_ring_or_their_head_line():
         heads[r["id"]] = (r["state"], r["fin"], r["seq"], r["docs"], r["rep"] == r["rev"])
     assert len(heads) == 100 and heads["done-050"] == ("done", 51, 51, 1, False), heads["done-050"]
     js2, ev2 = _make(d + "/jobs", keep=96)               # keep_done lowered: 4 fall out
-    n = _alloc(js2.recover, T)
+    n = _alloc(recover, js2, T)
     assert ev2 == [] and js2.jobs == [] and js2._fin == 101
     assert _ls(d + "/jobs") == ["done-%03d.job" % i for i in range(5, 101)]
     assert os.stat(d + "/jobs.done")[6] == 96 * 48
@@ -326,7 +327,7 @@ def test_pages_a_crash_left_go_with_the_record_the_ring_drops():
     js.store.save(rec)                                     # final, reported; pages still there
     assert _ls(d + "/jobs") == ["A.job", "A.p0", "A.p1"]
     js2, ev2 = _make(d + "/jobs", keep=1)
-    js2.recover(T)
+    recover(js2, T)
     js2.submit("B", "0312345678", _spool(d, 1), 2, T)
     rec = js2.next_due(T)
     js2.start_call(rec, T)
@@ -363,7 +364,7 @@ def test_open_jobs_keep_no_evidence_in_ram_once_it_is_said_and_saved():
     assert js.store.get(ids[3])["evidence"][0] == ["result", "BUSY"]     # on flash
     assert n is None or n < 12000, n                       # 10.9 KB (13.7 KB with the evidence)
     js2 = Jobs(_cfg(), JobStore(d + "/jobs"), lambda f: None)
-    js2.recover(T + 110)                                   # nothing unreported: none kept
+    recover(js2, T + 110)                                   # nothing unreported: none kept
     assert len(js2.jobs) == 16 and [r["evidence"] for r in js2.jobs] == [None] * 16
 
 
@@ -384,14 +385,14 @@ def test_a_finished_record_is_saved_once_its_report_mark_is_its_ring_slot():
     assert os.stat(d + "/jobs.done")[6] == 6 * 48
     assert _ls(d + "/jobs") == ["f%d.job" % i for i in range(2, 8)]
     js2, ev2 = _make(d + "/jobs", keep=6)
-    js2.recover(T)
+    recover(js2, T)
     assert ev2 == [] and _ls(d + "/jobs") == ["f%d.job" % i for i in range(2, 8)]
     js3, ev3 = _make(d + "/jobs", keep=3)
-    js3.recover(T)
+    recover(js3, T)
     assert ev3 == [] and _ls(d + "/jobs") == ["f5.job", "f6.job", "f7.job"]
     assert os.stat(d + "/jobs.done")[6] == 3 * 48 and "jobs.done.new" not in os.listdir(d)
     js4, ev4 = _make(d + "/jobs", keep=3)
-    js4.recover(T)
+    recover(js4, T)
     assert ev4 == [] and _ls(d + "/jobs") == ["f5.job", "f6.job", "f7.job"]
 
 
@@ -409,12 +410,12 @@ def test_a_crash_before_a_final_status_is_said_re_emits_it_at_boot():
     js.store.done_put = lambda *a: None                          # and before its slot
     js.end_call(rec, 0, [("result", "OK")], 1, T)
     js2, ev2 = _make(d + "/jobs", keep=4)
-    js2.recover(T)
+    recover(js2, T)
     assert [(e["job"], e["code"]) for e in ev2] == [("c1", 0)]
     r = js2.store.get("c1")
     assert r["rep"] == r["rev"]
     js3, ev3 = _make(d + "/jobs", keep=4)
-    js3.recover(T)
+    recover(js3, T)
     assert ev3 == [] and _ls(d + "/jobs") == ["c1.job"]
 
 
@@ -425,7 +426,7 @@ def test_a_boot_with_no_finished_job_leaves_no_ring_the_first_makes_it_whole():
     (docs/unit.md "Fax jobs"), and a later boot reads it at that size."""
     d = tmpdir("jobs")
     js, ev = _make(d + "/jobs", keep=6)
-    js.recover(T)
+    recover(js, T)
     assert "jobs.done" not in os.listdir(d) and "jobs.done.new" not in os.listdir(d)
     js.submit("g1", "0312345678", _spool(d, 1), 1, T)
     rec = js.next_due(T)
@@ -433,7 +434,7 @@ def test_a_boot_with_no_finished_job_leaves_no_ring_the_first_makes_it_whole():
     js.end_call(rec, 0, [("result", "OK")], 1, T)
     assert os.stat(d + "/jobs.done")[6] == 6 * 48
     js2, ev2 = _make(d + "/jobs", keep=6)
-    js2.recover(T)
+    recover(js2, T)
     assert ev2 == [] and _ls(d + "/jobs") == ["g1.job"] and os.stat(d + "/jobs.done")[6] == 6 * 48
 
 
@@ -481,7 +482,7 @@ def test_a_record_the_boot_prunes_leaves_no_ring_slot_naming_it():
     finish(js, "G")                                     # fin 8: D pushed out, kept (unreported)
     assert _ls(d + "/jobs") == ["C.job", "D.job", "E.job", "F.job", "G.job", "X.job", "X.p0"]
     js2, ev2 = _make(d + "/jobs", keep=4)
-    js2.recover(T)                                      # D said at last, and pruned
+    recover(js2, T)                                      # D said at last, and pruned
     assert [(e["job"], e["code"]) for e in ev2] == [("D", 403)], ev2
     assert _ls(d + "/jobs") == ["C.job", "E.job", "F.job", "G.job", "X.job", "X.p0"]
     with open(d + "/jobs.done", "rb") as f:             # every slot names a record there
@@ -495,7 +496,7 @@ def test_a_record_the_boot_prunes_leaves_no_ring_slot_naming_it():
     finish(js2, "K")
     assert js2.store.get("C")["state"] == "new"         # the new C stands (counted by next_due)
     js3, ev3 = _make(d + "/jobs", keep=4)
-    js3.recover(T)
+    recover(js3, T)
     assert js3.find("C") is not None and js3.find("C")["state"] == "new", js3.jobs
     js3._ready(js3.find("C"), T)                           # what next_due does on the idle line
     assert js3.find("C")["state"] == "queued", js3.jobs
@@ -535,7 +536,7 @@ def test_a_head_line_out_of_range_is_passed_over_like_a_torn_record():
             f.write(body)
     for _ in range(2):                                   # and the boot after it
         js2, ev2 = _make(d + "/jobs", keep=4)
-        js2.recover(T)
+        recover(js2, T)
         assert [r["id"] for r in js2.jobs] == ["open-1"] and js2._fin == 0, js2._fin
     assert js2.store.get("neg") is None and "neg.job" in _ls(d + "/jobs")
 
@@ -563,7 +564,7 @@ def test_an_intact_job_of_more_than_255_documents_survives_a_boot():
     js.end_call(rec, 0, None, 300, T)
     ev2 = []
     js2 = Jobs(cfg, JobStore(d + "/jobs"), lambda f: ev2.append(fields(f)))
-    js2.recover(T)
+    recover(js2, T)
     assert [r["id"] for r in js2.jobs] == ["many"] and js2.jobs[0]["n"] == 300
     assert [(e["job"], e["code"]) for e in ev2] == [("fin", 0)]
 
@@ -602,7 +603,7 @@ def test_every_walk_of_the_boot_ends():
     _older(d + "/jobs", [("n%02d" % i, "other-%02d" % i) for i in range(12)])
     s = _Walks(d + "/jobs")
     js = Jobs(_cfg(keep=2), s, lambda f: None)
-    js.recover(T)
+    recover(js, T)
     assert js.jobs == [] and s.walks <= 2 and len(_ls(d + "/jobs")) == 12
     assert [r["id"] for r in JobStore(d + "/jobs").records()] == []
     d = tmpdir("jobs")
@@ -610,10 +611,10 @@ def test_every_walk_of_the_boot_ends():
     _older(d + "/jobs", [("r%02d" % i, "r%02d" % i) for i in range(20)])
     s = _Walks(d + "/jobs", rm=False)                    # every removal refused
     js = Jobs(_cfg(keep=2), s, lambda f: None)
-    js.recover(T)
+    recover(js, T)
     assert js.jobs == [] and s.walks < 6 and len(_ls(d + "/jobs")) == 20, s.walks
     s = _Walks(d + "/jobs")                              # removals work again: pruned to 2
-    Jobs(_cfg(keep=2), s, lambda f: None).recover(T)
+    recover(Jobs(_cfg(keep=2), s, lambda f: None), T)
     assert _ls(d + "/jobs") == ["r18.job", "r19.job"], _ls(d + "/jobs")
 
 
@@ -644,7 +645,7 @@ def test_rebuild_is_safe_called_twice_on_a_bad_ring_or_a_failing_seek():
     s.rebuild(True)                                      # and again by the boot
     ev2 = []
     js2 = Jobs(_cfg(keep=4), s, ev2.append)
-    js2.recover(T)
+    recover(js2, T)
     assert s.done == d + "/jobs.done" and "jobs.done.new" not in os.listdir(d)
     assert ev2 == [] and js2._fin == 2 and os.stat(d + "/jobs.done")[6] == 4 * 48
     with open(d + "/jobs.done", "ab") as f:              # a ring grown to 1 000 slots
@@ -663,7 +664,7 @@ def test_rebuild_is_safe_called_twice_on_a_bad_ring_or_a_failing_seek():
     jobsmod.open = bad_open
     try:
         js3, ev3 = _make(d + "/jobs", keep=4)
-        js3.recover(T)
+        recover(js3, T)
     finally:
         del jobsmod.open
     # the old ring unread: its report marks with it, each final status said again (never lost)
@@ -740,7 +741,7 @@ def test_fuzzed_flash_boots_keeps_every_open_job_and_allocates_no_block_above_2_
                 f.write(body)
         for boot in range(2):
             js2, ev2 = _make(folder, keep=4)
-            _in_holes(lambda: js2.recover(T))
+            _in_holes(lambda: recover(js2, T))
             got = dict((r["id"], r["state"]) for r in js2.jobs)
             for i, st in keep.items():
                 assert i in got, (round_, boot, i, got)
@@ -770,7 +771,7 @@ def test_a_ring_or_folder_that_fails_mid_walk_ends_the_walk_not_the_boot():
                 self._rb[0] = _SeekFails(self._rb[0])
     ev2 = []
     js2 = Jobs(_cfg(keep=4), _Breaks(d + "/jobs"), ev2.append)
-    js2.recover(T)
+    recover(js2, T)
     assert [r["id"] for r in js2.jobs] == ["open"] and js2._fin == 2
     real = store.names
 
@@ -781,7 +782,7 @@ def test_a_ring_or_folder_that_fails_mid_walk_ends_the_walk_not_the_boot():
     store.names = names
     try:
         js3, ev3 = _make(d + "/jobs", keep=4)
-        js3.recover(T)
+        recover(js3, T)
     finally:
         store.names = real
     assert [r["id"] for r in js3.jobs] == ["open"] and js3._fin == 2
@@ -802,7 +803,7 @@ def test_a_ring_the_flash_cannot_make_pushes_nothing_out_and_raises_nothing():
     assert _ls(d + "/jobs") == ["A.job", "B.job", "C.job"] and js.jobs == []
     os.rmdir(d + "/jobs.done")
     js2, ev2 = _make(d + "/jobs", keep=2)
-    js2.recover(T)                                      # unmarked: said again, then pruned
+    recover(js2, T)                                      # unmarked: said again, then pruned
     assert sorted(e["job"] for e in ev2) == ["A", "B", "C"] and js2._fin == 3
     assert _ls(d + "/jobs") == ["B.job", "C.job"]
 
@@ -870,7 +871,7 @@ def test_a_head_names_its_job_whatever_the_id_holds_and_costs_little():
     got = sorted((r["id"], r["fin"], r["docs"]) for r in s.records())
     assert got == sorted((job_id, i + 1, 1) for i, job_id in enumerate(ids)), got
     js, ev = _make(d + "/jobs", keep=20)
-    js.recover(T)
+    recover(js, T)
     assert ev == [] and sorted(n[:-4] for n in _ls(d + "/jobs")) == sorted(ids)
     assert js.submit("a.job", "0312345678", _spool(d, 1), 1, T) == "job id a.job already used with other content"
     d2 = tmpdir("jobs")
@@ -907,7 +908,7 @@ def test_a_new_record_of_another_shape_on_flash_is_passed_over_not_raised_from_n
     with open(folder + "/J1.job", "w") as f:      # an older firmware's record, JSON alone
         f.write('{"id": "J1", "state": "new", "seq": 0}')
     js2, ev2 = _make(folder)
-    js2.recover(T)
+    recover(js2, T)
     assert sorted(r["id"] for r in js2.jobs) == ["J1", "J2"]
     rec = js2.next_due(T)                           # J1 passed over (no count made), J2 counted
     assert rec is not None and rec["id"] == "J2" and rec["state"] == "queued", rec

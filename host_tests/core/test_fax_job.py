@@ -1,10 +1,11 @@
 """The job lifecycle (core/fax/job.py): every row of ROWS, persistence through the store
-interface (a dict here), retention of finished records, reboot recovery. Both runtimes."""
+interface (a dict here), retention of finished records, reboot recovery (core/fax/jobboot.py). Both runtimes."""
 import json
 
 from support import fields
 
 from faxbridge.core.fax import job, jobtab, status
+from faxbridge.core.fax.jobboot import recover
 from faxbridge.core.fax.quota import Quota
 from faxbridge.core.mqtt.outbox import OutboxFull
 
@@ -348,7 +349,7 @@ def test_one_new_job_is_counted_a_pass_and_none_at_boot():
     for j in ("j1", "j2", "j3"):
         js.submit(j, "0312345678", [("text", "a"), ("text", "b")], 1, T)
     js2, ev2 = _make(st)                                    # reboot: all three still new
-    js2.recover(T)
+    recover(js2, T)
     assert CHECKED == [] and [r["state"] for r in js2.jobs] == ["new", "new", "new"]
     rec = js2.next_due(T)                                   # j1 counted, due: dialled
     assert rec["id"] == "j1" and len(CHECKED) == 2
@@ -519,7 +520,7 @@ def test_restart_during_a_call_redials_or_ends_205001():
     js.start_call(rec, T)
     js.progress(rec, 1)
     js2, ev2 = _make(st)                                   # reboot
-    js2.recover(T + 5)
+    recover(js2, T + 5)
     # j2, still new (its pages are counted on the idle line), had its -1 saved unmarked (a
     # new record is saved before its status): said again; counted by next_due, not at boot
     assert [(e["job"], e["code"], e["state"]) for e in ev2] == [("j2", -1, "new"), ("j1", -3, "wait")]
@@ -531,10 +532,10 @@ def test_restart_during_a_call_redials_or_ends_205001():
     assert rec["id"] == "j1" and rec["attempt"] == 1
     js2.start_call(rec, T + 5)
     js3, ev3 = _make(st, _cfg(count=0, after_restart=False))
-    js3.recover(T + 9)
+    recover(js3, T + 9)
     assert [(e["job"], e["code"]) for e in ev3] == [("j1", 205001)] and ev3[0]["final"] is True
     js4, ev4 = _make(st)
-    js4.recover(T + 9)
+    recover(js4, T + 9)
     assert ev4 == [] and [r["id"] for r in js4.jobs] == ["j2"]
 
 
@@ -547,13 +548,13 @@ def test_restart_out_of_attempts_is_205001_and_cancel_survives_a_restart():
     rec = js.next_due(T + 30)
     js.start_call(rec, T + 30)                             # attempt 2 of 2
     js2, ev2 = _make(st, _cfg(count=1))
-    js2.recover(T + 40)
+    recover(js2, T + 40)
     assert _codes(ev2) == [205001]
     rec = js2.next_due(T + 40)
     js2.start_call(rec, T + 40)
     assert js2.cancel("j2", T + 41) == "call"
     js3, ev3 = _make(st, _cfg(count=1))
-    js3.recover(T + 50)
+    recover(js3, T + 50)
     assert _codes(ev3, "j2") == [403] and js3.jobs == []
 
 
@@ -572,7 +573,7 @@ def test_recover_reemits_unreported_and_checks_new_jobs_again():
     r["state"], r["code"], r["counts"], r["n"] = "new", -1, None, 0
     st.save(r)
     js2, ev2 = _make(st)
-    js2.recover(T + 5)
+    recover(js2, T + 5)
     assert [(e["job"], e["code"]) for e in ev2] == [("j1", 0), ("j2", -1)]
     assert st.state("j1") == ("done", 0, True) and js2.find("j2")["state"] == "new"
     assert js2.next_due(T + 5)["id"] == "j2"   # counted on the idle line (one new job a pass)
@@ -594,7 +595,7 @@ def test_a_refused_emit_leaves_the_status_for_the_next_boot():
     assert st.state("j1") == ("queued", -2, False) and js.find("j1") is not None
     full[0] = False
     js2 = Traced(_cfg(), st, emit, None, _number, _page)
-    js2.recover(T)
+    recover(js2, T)
     assert [(e["job"], e["code"]) for e in ev] == [("j1", -2)] and st.state("j1")[2]
 
 
@@ -608,7 +609,7 @@ def test_finished_records_pruned_to_keep_done_first_finished_first():
     assert sorted(st.recs) == ["j3", "j4", "j6"]      # the last three finished
     assert [st.get(j)["fin"] for j in ("j6", "j3", "j4")] == [6, 7, 8]
     js0, _ = _make(st, _cfg(keep=0))
-    js0.recover(T)
+    recover(js0, T)
     assert st.recs == {}
     # a job id whose record was pruned is a new job again (docs/unit.md)
     assert js0.submit("j1", "0312345678", [("text", "a")], 99, T) is None
@@ -668,7 +669,7 @@ def test_an_unreported_final_status_is_not_pruned_until_a_boot_has_sent_it():
     assert sorted(st.recs) == ["j0", "j2", "j3"] and st.state("j0") == ("done", 403, False)
     js2 = job.Jobs(_cfg(keep=2), st, emit, None, _number, _page)
     del ev[:]
-    js2.recover(T)
+    recover(js2, T)
     assert [(e["job"], e["code"]) for e in ev] == [("j0", 403)]
     assert sorted(st.recs) == ["j2", "j3"]      # sent at boot, then pruned
     js2.submit("j9", "0312345678", [("text", "a")], 9, T)
@@ -685,7 +686,7 @@ def test_recover_keeps_only_open_jobs_and_prunes_a_full_folder():
     _taken(js)                                             # its -2 said and saved
     assert len(st.recs) == 101
     js2, ev2 = _make(st, _cfg(keep=20))
-    js2.recover(T)
+    recover(js2, T)
     assert ev2 == [] and [r["id"] for r in js2.jobs] == ["open1"]
     done = sorted(k for k in st.recs if k != "open1")
     assert done == ["d%03d" % i for i in range(80, 100)], done
@@ -700,7 +701,7 @@ def test_records_of_an_older_firmware_are_numbered_by_seq_at_boot():
         st.save({"id": "o%02d" % i, "seq": i + 1, "state": "done", "code": 0, "kinds": ["text"],
                  "rev": 3, "rep": 3})
     js, ev = _make(st, _cfg(keep=5))
-    js.recover(T)
+    recover(js, T)
     assert sorted(st.recs) == ["o%02d" % i for i in range(7, 12)]
     assert [st.get("o%02d" % i)["fin"] for i in range(7, 12)] == [1, 2, 3, 4, 5]
     js.submit("n", "0312345678", [("text", "a")], 1, T)
@@ -731,7 +732,7 @@ def test_a_status_larger_than_an_outbox_record_is_reported_without_its_evidence(
     assert st.state("j1") == ("done", 0, True)
     assert st.get("j1")["evidence"][1][0] == "pprs"        # the record keeps the evidence
     js2 = job.Jobs(_cfg(pages=500), st, emit, None, _number, _page)
-    js2.recover(T + 601)                                     # and a reboot has nothing to redo
+    recover(js2, T + 601)                                     # and a reboot has nothing to redo
     assert sent[-1] is last
 
 
@@ -816,7 +817,7 @@ def test_a_job_left_new_by_a_restart_waits_for_memory_to_count_its_pages():
             raise MemoryError()
         return (1, None)
     js2.check_page = page
-    js2.recover(T)
+    recover(js2, T)
     assert ev2 == [] and st.state("j1") == ("new", -1, True)
     assert js2.next_due(T) is None and ev2 == []
     box[0] = False
@@ -844,7 +845,7 @@ def test_a_minus_2_the_heap_cannot_say_leaves_the_job_new_and_the_modem_task_ali
     assert js.find("j1")["state"] == "new" and _codes(ev) == [-1]
     js2, _ = _make(st)                          # a boot with the heap as short
     js2.emit = emit
-    js2.recover(T)
+    recover(js2, T)
     assert js2.find("j1")["state"] == "new" and _codes(ev) == [-1, -1]
     short[0] = False
     assert js2.next_due(T)["id"] == "j1" and _codes(ev) == [-1, -1, -2]
@@ -1035,7 +1036,7 @@ def test_a_crash_between_a_status_and_its_record_redoes_the_transition_at_boot()
     assert raised and _codes(ev) == [-1, -2, -3] and st.state("j1") == ("queued", -2, True)
     st.crash_at = None
     js2, ev2 = _make(st)
-    js2.recover(T + 5)
+    recover(js2, T + 5)
     assert ev2 == []                           # queued and reported: nothing to say again
     rec = js2.next_due(T + 5)
     assert rec["id"] == "j1" and rec["attempt"] == 0      # the dial is redone, not counted twice
@@ -1056,12 +1057,12 @@ def test_a_crash_between_a_status_and_its_record_redoes_the_transition_at_boot()
     assert raised and st.state("j1") == ("done", 0, False)
     box["full"] = False
     js3 = Traced(_cfg(), st, emit, None, _number, _page)
-    js3.recover(T + 20)
+    recover(js3, T + 20)
     assert _codes(ev2)[-1:] == [0] and st.state("j1") == ("done", 0, True) and js3.jobs == []
 
 
 def test_a_boot_with_nothing_to_prune_reads_each_record_once():
-    """Issue 13 (boot's edge: Jobs.recover parsed every record twice): every finished record
+    """Issue 13 (boot's edge: recover parsed every record twice): every finished record
     with its fin and its own slot is put in the fresh ring as the first walk reads it; a walk
     more (the ring rebuilt) only when some must go (more than keep_done, or records without a fin)."""
     st = MemStore()
@@ -1074,19 +1075,19 @@ def test_a_boot_with_nothing_to_prune_reads_each_record_once():
     ring = {i: (v[0], v[1], v[3]) for i, v in st.ring.items()}     # fin, id, reported
     st.walks = 0
     js2, ev2 = _make(st, _cfg(keep=20))
-    js2.recover(T)
+    recover(js2, T)
     assert st.walks == 1 and ev2 == [] and [r["id"] for r in js2.jobs] == ["open1"]
     assert {i: (v[0], v[1], v[3]) for i, v in st.ring.items()} == ring and len(st.recs) == 21
     js2.submit("d20", "0312345678", [("text", "a")], 20, T)         # one more: d00 goes as before
     assert js2.cancel("d20", T) is None and "d00" not in st.recs and len(st.recs) == 21
     st.walks = 0
     js3, ev3 = _make(st, _cfg(keep=10))                             # keep_done lowered: pruned
-    js3.recover(T)
+    recover(js3, T)
     assert st.walks > 1 and ev3 == []
     assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(11, 21)]
     st.walks = 0
-    js4, ev4 = _make(st, _cfg(keep=5))          # 5 fall out of the ring (_BATCH 8 at most):
-    js4.recover(T)                              # deleted after the one walk (two before)
+    js4, ev4 = _make(st, _cfg(keep=5))          # 5 fall out of the ring (recover: 8 a walk at most):
+    recover(js4, T)                              # deleted after the one walk (two before)
     assert st.walks == 1 and ev4 == [] and [r["id"] for r in js4.jobs] == ["open1"]
     assert sorted(k for k in st.recs if k != "open1") == ["d%02d" % i for i in range(16, 21)]
     assert sorted(v[1] for v in st.ring.values()) == ["d%02d" % i for i in range(16, 21)]

@@ -174,7 +174,8 @@ def install():
                       (spool, "Spool"), (session, "Session"), (outbox, "Outbox"), (checks, "Checker"),
                       (class2, "Class2")):
         setattr(mod, name, _step(name, getattr(mod, name)))
-    CJobs.recover = _step("Jobs.recover", CJobs.recover)   # the class (the module's Jobs is hooked above)
+    from faxbridge.core.fax import jobboot     # Unit.run imports recover from it when it calls it
+    jobboot.recover = _step("jobboot.recover", jobboot.recover)
     um.Unit.telegram = _transient("Unit.telegram", um.Unit.telegram)
     um.Unit._on_command = _transient("Unit._on_command", um.Unit._on_command)
     # coroutine frames: calling an async function allocates its whole frame (the generator and

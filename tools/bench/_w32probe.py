@@ -100,8 +100,9 @@ def _slim(_):
 
 
 def _recover(_):
+    from faxbridge.core.fax.jobboot import recover   # as Unit.run: imported where it is called
     u = U["unit"]
-    u.jobs.recover(u.port.time())
+    recover(u.jobs, u.port.time())
 
 
 # ---- the scenario on that unit

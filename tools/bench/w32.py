@@ -26,7 +26,7 @@ after the collection) between them:
                    scripted modem; that page received back into app/rx.RxSink and published from
                    flash; 100 jobs finished on flash (busy, retries 0; a job's four calls four
                    steps, the broker after every 8th); a reboot (every object
-                   dropped, the boot built again, Jobs.recover over the 101 records) and a
+                   dropped, the boot built again, jobboot.recover over the 101 records) and a
                    telegram after it. Peaks per phase: the held heap after each step, and live +
                    one step's allocations (gc.mem_alloc() as the step ends, before the collection)
   min heap         the smallest `heapsize` at which the scenario completes without the heap

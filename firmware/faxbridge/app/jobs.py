@@ -8,7 +8,7 @@ gives it its store. Layout under the folder:
   <id>.p<n>     document n as received (text, pbm or pbmz), moved in from the spool
 Beside the folder, <folder>.done is the ring of finished jobs: jobs.keep_done slots of _SLOT
 bytes, slot fin % keep holding fin (u32), documents, reported?, id length, id; it is rebuilt at
-every boot (Jobs.recover) into <folder>.done.new, renamed over it, so a crash between a record
+every boot (core/fax/jobboot.py recover) into <folder>.done.new, renamed over it, so a crash between a record
 and its slot costs nothing. A finished record is saved once, before its status: the slot's
 reported? is its report mark (the boot reads it: _known).
 A record is written to <folder>/.tmp (one name, made once: no second path a save) and renamed

@@ -123,7 +123,8 @@ class Unit:
             tel = self._telegram_line(tel[0], cfg["telegram"])
         from faxbridge.app import config
         config.slim(cfg)             # the boot-only sections, now built into their objects: freed
-        self.jobs.recover(self.port.time())   # before the recovery, boot's largest step, runs (jobs, retries)
+        from faxbridge.core.fax.jobboot import recover   # boot only: imported here, once
+        recover(self.jobs, self.port.time())   # before the recovery, boot's largest step, runs (jobs, retries)
         import gc
         if hasattr(gc, "threshold"):   # boot is over: the allocator's collections only (main.py)
             gc.threshold(-1)

@@ -19,10 +19,9 @@ jobs held, (job_id, docs, reported) or None (the job itself, not put, when the s
 later fin); rebuild(True) starts a fresh ring (the boot's; records() reads the old one till
 then), rebuild(False) puts it in place.
 Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
-by name through the ring (docs/unit.md).
+by name through the ring (docs/unit.md). The boot's recovery of the records (open jobs, statuses
+not said, the ring rebuilt) is core/fax/jobboot.py recover(jobs, now).
 """
-from micropython import const
-
 from faxbridge.core.fax import jobtab as T   # T: one module name, not four
 from faxbridge.core.mqtt.outbox import OutboxFull
 
@@ -32,7 +31,6 @@ from faxbridge.core.mqtt.outbox import OutboxFull
 # are written out at each except: OSError, KeyError, TypeError, ValueError)
 
 DUPLICATE = 1       # submit(): the same job id with the same content exists; its answer stands
-_BATCH = const(8)   # records changed after one pass over the store (bounded RAM)
 
 
 class Jobs:
@@ -87,7 +85,7 @@ class Jobs:
                 # gives back the job finished keep_done jobs ago, deleted by name (no walk of
                 # the store); a record not yet reported then stays (boot re-emits it, prunes).
                 # Its pages go now, so its slot names none (a crash before they went: the
-                # boot's ring names them, recover)
+                # boot's ring names them, jobboot.recover)
                 st.drop_pages(rec["id"], len(rec.get("kinds", ())))
                 # its report mark goes to its slot, not to the record (saved once, above)
                 keep = self.cfg["jobs"]["keep_done"]
@@ -242,7 +240,7 @@ class Jobs:
                 try:
                     counted = self._ready(rec, now)     # a count the heap refused holds up
                 except (KeyError, TypeError, ValueError):   # no later job's; a record of
-                    js.pop(i)                   # another shape read at boot (recover's rule):
+                    js.pop(i)                   # another shape read at boot (jobboot.recover's rule):
                     i -= 1                      # passed over
                     continue
                 st = rec["state"]
@@ -338,146 +336,3 @@ class Jobs:
             if rec["id"] == job_id:
                 return rec
         return None
-
-    # ---- boot
-    def recover(self, now):
-        """After a boot: read the records one at a time, keep the open ones, re-emit what was
-        not reported, end or redial a call the restart cut, rebuild the ring of finished jobs
-        and prune what it does not hold. One walk when every finished record has a fin and
-        at most _BATCH of them fall out of the ring (the usual boot); it walks again when more
-        must go. A finished record is read as its head (the store's records())."""
-        self.jobs = []
-        keep = self.cfg["jobs"]["keep_done"]
-        st = self.store
-        st.rebuild(True)        # each finished record put in a fresh ring as it is read
-        while True:
-            redo = []
-            old = []       # seqs of the keep newest finished records without a fin (older firmware)
-            lost = 0       # finished records outside the keep last: a second walk prunes them
-            drop = []      # ... reported, _BATCH at most: deleted after this walk
-            for rec in st.records():
-                seq = rec.get("seq", 0)
-                if seq > self._seq:
-                    self._seq = seq
-                fin = rec.get("fin")
-                if fin is not None and fin > self._fin:
-                    self._fin = fin
-                if rec.get("state") != "done":
-                    if self.find(rec["id"]) is None:
-                        self.jobs.append(rec)
-                    continue
-                ok = rec.get("rep") == rec.get("rev")
-                if not ok and len(redo) < _BATCH:
-                    redo.append(rec["id"])
-                if fin is None:              # ascending insert, the keep newest only
-                    i = len(old)
-                    while i and old[i - 1] > seq:
-                        i -= 1
-                    old.insert(i, seq)
-                    if len(old) > keep:
-                        del old[0]
-                else:
-                    n = rec.get("docs", len(rec.get("kinds", ())))
-                    n = st.done_put(keep, fin, rec["id"], n, ok) if keep else (rec["id"], n, ok)
-                    if n is not None:        # outside the ring: (id, docs, reported?)
-                        if n[2] and len(drop) < _BATCH:
-                            drop.append(n)
-                        else:
-                            lost += 1
-            for n in drop:                   # reported and outside the ring: gone, no walk more
-                st.remove(n[0], n[1])
-            sent = 0
-            for job_id in redo:
-                rec = st.get(job_id)
-                if rec is not None:
-                    try:
-                        self._report(rec)
-                    except (OSError, KeyError, TypeError, ValueError):   # not said or saved: walk no more
-                        continue
-                    if rec.get("rep") == rec.get("rev"):
-                        sent += 1
-                        if keep and rec.get("fin"):  # its slot says so too
-                            st.done_put(keep, rec["fin"], job_id, len(rec.get("kinds", ())), 1)
-            if len(redo) < _BATCH or sent < len(redo):
-                break               # each walk again says 8 more for good: it ends
-        if lost or old:
-            # Rebuild the ring of finished jobs: each finished record among the keep last
-            # (fin > self._fin - keep) in its slot; a record from an older firmware (no fin)
-            # among the keep newest by seq (`old`) is numbered after them; every other reported
-            # finished record out of the ring is deleted. Records change after a walk, _BATCH per walk. The
-            # fresh ring the walk above put together holds the records with a fin already (a
-            # later fin won each slot).
-            base = self._fin
-            self._fin += len(old)
-            lo = self._fin - keep
-            while True:
-                batch = []
-                for rec in st.records():
-                    if rec.get("state") != "done":
-                        continue
-                    fin = rec.get("fin")
-                    ok = rec.get("rep") == rec.get("rev")
-                    n = rec.get("docs", len(rec.get("kinds", ())))
-                    if fin is None and rec.get("seq", 0) in old:
-                        fin = base + 1 + old.index(rec.get("seq", 0))
-                        batch.append((rec["id"], fin))
-                    elif ok and (fin is None or fin <= lo and (not keep or st.done_put(
-                            keep, fin, rec["id"], n, 1) is not None)):
-                        # out of the ring only: a later fin holds its slot (done_put gives
-                        # it back). A fin with no record (a final save the flash refused)
-                        # leaves its slot to the job before: deleted, the ring would name
-                        # it, and a new job of its id would be taken for it (lost)
-                        batch.append((rec["id"], -n))
-                    if len(batch) == _BATCH:
-                        break
-                done = 0        # records numbered or deleted for good: a walk that
-                for job_id, fin in batch:   # changes none (8 it cannot) is the last
-                    if fin > 0:
-                        rec = st.get(job_id)
-                        if rec is None:
-                            continue
-                        rec["fin"] = fin
-                        try:
-                            st.save(rec)
-                        except OSError:
-                            continue
-                        done += 1
-                        st.done_put(keep, fin, job_id, len(rec.get("kinds", ())),
-                                    rec.get("rep") == rec.get("rev"))
-                    elif st.remove(job_id, -fin) is not False:
-                        done += 1
-                if len(batch) < _BATCH or not done:
-                    break
-        st.rebuild(False)       # else the ring put together by the walk holds every finished record
-        self.jobs.sort(key=lambda r: r.get("seq", 0))
-        for rec in list(self.jobs):
-            try:
-                if rec.get("rep") != rec.get("rev"):
-                    self._report(rec)
-                else:
-                    rec["evidence"] = None
-            except OSError:
-                pass
-            except (OSError, KeyError, TypeError, ValueError):
-                self.jobs.remove(rec)
-        r = self.cfg["retries"]
-        for rec in list(self.jobs):
-            st = rec["state"]
-            try:
-                if st == "new":     # counted by next_due, one a pass: not all at boot
-                    continue
-                if st == "call" and rec.get("cancel"):
-                    self._go(rec, "cancelled", (("reason", "unit restarted during the call"),))
-                elif st == "call":
-                    ev = (("reason", "unit restarted during the call"),
-                          ("pages", rec.get("confirmed", 0)))
-                    if r["after_restart"] and rec["attempt"] < 1 + r["count"]:
-                        rec["next_at"] = now
-                        self._go(rec, "restart", ev + (("retry_in", 0),))
-                    else:
-                        self._go(rec, "restart_end", ev)
-            except OSError:         # flash refused its save: as it is in RAM, the next boot again
-                pass
-            except (OSError, KeyError, TypeError, ValueError):   # a record of another shape: passed over
-                if rec in self.jobs:
-                    self.jobs.remove(rec)
