@@ -1,45 +1,26 @@
 """File-backed outbox store: survives a power cut at any instant (unix port, board VFS, CPython).
+docs/mqtt.md "Files", "RAM" and "Why a power cut at any instant loses nothing accepted" tell it
+in full; in short:
 
 A file-backed event (outbox.accept_file: a received page) is a record whose class has the FILE
-bit and whose payload is the file's name; file_size() stats it when it is sent.
-
-Files in one folder:
-  log      append-only records, each  FB cls len:u16 seq:u32 | body | crc32:u32  (big-endian)
-           body = suffix_len:u8 suffix payload; crc32 over header and body
-  ack      two 12-byte slots, each  gen:u32 acked_seq:u32 crc32:u32  (crc32 over gen and seq,
-           seeded), written in place in turn (slot gen % 2): the valid slot with the higher gen
-           wins at open, so a write torn by a power cut leaves the slot before it. An older
-           firmware's ack ("FBA1" acked_seq:u32 crc32:u32, 12 bytes) is read when neither slot
-           is valid, and kept until the second write after the upgrade.
-  log.tmp  a compaction in progress (deleted at open: the old log is still complete; with no
-           log, the copy is the log: FAT's rename removed the old one, then was cut)
-The newest record is never compacted away, so the highest seq survives even the loss of the
-ack file (then everything still in the log is sent again: duplicates, never a reused seq).
-Why it is safe: a record counts as accepted only after its write and flush returned; a torn
-record at the end (power cut mid-write) fails its CRC and is cut off at the next open. The ack
-pointer is a seq, not an offset, written to the slot not holding the newest, so any crash leaves
-either the old or the new pointer: events between them are sent again (QoS 1 duplicates,
-never a loss). Compaction copies the undelivered records to log.tmp and renames it over log
-only after the ack that made the others redundant is on flash.
-On CPython os.fsync is called after each append and ack and before each rename; MicroPython's
-flush() is the sync (littlefs commits on sync; the unix port's VfsPosix calls fsync).
-
-RAM: one record buffer of `max_record` bytes (after `room` bytes where the outbox writes a
-PUBLISH header in place; made at open(), `whole` a view of it all: the link and the outbox
-slice it with no view made first) and an 8-byte header buffer (the constructor's); an ack
-is built in the record buffer's first 12 bytes (no record is held there across an ack: one with
-a compaction clears the buffer anyway) and written in place: no path made, no rename. Appends are
-built in the buffer and written with one write; fetch() fills it (the record returned is the
-buffer itself, valid until the next fetch or append: no view per field); open() checks every record's CRC
-streaming it through the buffer; the pump's cursor reads 8-byte headers alone (skip()), the
-record is read whole and checked when it is sent; an ack is told the new head's place by the
-outbox; compaction copies through the buffer. No index is kept: the log is the index.
-A record's place (fetch(), `at`) is its offset plus the bytes compaction has cut off the front
-since open(), modulo 2**30 (a small int on the ESP32 that fits the outbox's 32-bit ring after
-any traffic; the log is far shorter): it stays valid while the record is held, so the outbox
-keeps an event in flight as that int and reads it again to send it (docs/mqtt.md "RAM").
-A record larger than the buffer (left by a bigger `max_record` before a reboot) is read into
-a one-off buffer; new ones are refused (ValueError) by the outbox before a seq is used.
+bit and whose payload is the file's name; file_size() stats it when it is sent. In one folder:
+  log      append-only records  FB cls len:u16 seq:u32 | suffix_len:u8 suffix payload | crc32:u32
+           (big-endian, the CRC over header and body); a torn one fails its CRC, cut at open
+  ack      two 12-byte slots  gen:u32 acked_seq:u32 crc32:u32 (seeded CRC over gen and seq),
+           written in place in turn (slot gen % 2): the valid one with the higher gen wins at
+           open; an older firmware's "FBA1" record is read when neither slot is valid
+  log.tmp  a compaction in progress (deleted at open beside a log; alone, it is the log)
+An event is accepted once its write and flush (the sync; os.fsync too on CPython) returned.
+The ack pointer is a seq; the newest record is never compacted away (the highest seq survives
+a lost ack); log.tmp is renamed over log only after the ack that dropped the rest is on flash.
+RAM: one record buffer of `max_record` bytes behind `room` bytes for the outbox's PUBLISH
+header (made at open(); `whole` a view of it all) and an 8-byte header buffer: appends, acks
+and compaction go through it, fetch() fills it and returns it (valid until the next fetch or
+append); no index: the log is the index. A record's place (fetch(), `at`) is its offset plus
+the bytes compaction has cut off the front since open(), modulo 2**30 (a small int on the
+ESP32), valid while the record is held. A record larger than the buffer (left by a bigger
+`max_record` before a reboot) is read into a one-off buffer; new ones are refused
+(ValueError) by the outbox before a seq is used.
 """
 import binascii
 import os
