@@ -49,13 +49,13 @@ class Show:
     """Prints what the unit publishes, one readable line per event."""
 
     def __init__(self, out=None):
-        import faxctl
+        import faxctl_received
         self.last_seq = None
         self.finals = {}
         self.verdicts = []
         self.received = []
         self.out = out                  # where received faxes are saved (faxctl received)
-        self.rx = faxctl.Received()
+        self.rx = faxctl_received.Received()
         self.saved = []                 # paths written for the received faxes
 
     def _collect(self, topic, payload):
@@ -75,8 +75,8 @@ class Show:
     def __call__(self, topic, m):
         sfx = topic.split("/", 2)[-1]
         if "/fax/page/" in topic and isinstance(m, (bytes, bytearray)):
-            import faxctl
-            head = json.loads(faxctl.split_page(m)[0] or b"{}")
+            import faxctl_received
+            head = json.loads(faxctl_received.split_page(m)[0] or b"{}")
             self._seq(head.get("seq"))
             say("received page %s/%s of %s on MQTT (%s bytes of T.4)" % (
                 head.get("page"), head.get("of"), head.get("id"), head.get("bytes")))

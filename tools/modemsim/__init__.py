@@ -9,7 +9,8 @@ and a built-in remote fax machine. See docs/modemsim.md.
 """
 from .faults import Faults
 from .line import Call, Line
-from .modem import Modem, ModemConfig
+from .config import ModemConfig
+from .modem import Modem
 from .remote import OutgoingFax, RemoteFax, load_page
 
 __all__ = ["Line", "Call", "Modem", "ModemConfig", "Faults", "RemoteFax", "OutgoingFax", "load_page"]

@@ -20,7 +20,7 @@ import time
 
 from .faults import Faults
 from .line import Line
-from .modem import ModemConfig
+from .config import ModemConfig
 
 
 def parse_args(argv):
