@@ -3,7 +3,7 @@ import cafis_helpers as h
 from cafis_helpers import center_tel, terminal_tel, check_v
 from support import consts
 
-from faxbridge.core.cafis import checks, checktab, outbound, registry
+from faxbridge.core.cafis import checkkinds, checks, checktab, outbound, registry
 
 _W = consts(checktab, "_W ")["_W"]     # a content row's width (private in checktab)
 AB = "abnormal_report"
@@ -602,16 +602,16 @@ def test_the_verdict_is_the_checkers_own_and_refilled():
 
 
 def test_the_compiled_tables_of_the_default_layouts_are_the_constants():
-    """checktab keeps the compiled form of the default layouts as constants (flash when frozen);
+    """checkkinds keeps the compiled form of the default layouts as constants (flash when frozen);
     compiling copies of those layouts (not the same tuples) must give the same bytes."""
     from faxbridge.core.cafis import layout
     cl = layout.center(layout.rows(layout.CENTER_FIELDS))
     tl = layout.terminal(layout.rows(layout.TERMINAL_FIELDS))
     assert cl.fields is not layout.CENTER_FIELDS
-    ix, rows = checktab.compiled(cl, tl)
+    ix, rows = checkkinds.compiled(cl, tl)
     c = h.checker()
     assert (c.ix, c.rows) == (ix, rows)
-    assert c.ix is checktab.compiled(layout.center(), layout.terminal())[0]     # the constants, not a copy
+    assert c.ix is checkkinds.compiled(layout.center(), layout.terminal())[0]     # the constants, not a copy
 
 
 def test_the_section_of_each_message_class():
@@ -628,13 +628,13 @@ def test_the_section_of_each_message_class():
     assert table[roles.CANCEL_REP] == table[roles.CONFIRM_REP] != table[roles.REP]
 
 
-def test_the_ix_offsets_checks_and_outbound_name_are_checktabs():
-    """checktab's ix offsets are private (no module name each); checks.py and outbound.py name
-    the ones they read with constants of their own: each must be checktab's, and reading them
+def test_the_ix_offsets_checks_and_outbound_name_are_checkkinds():
+    """checkkinds' ix offsets are private (no module name each); checks.py and outbound.py name
+    the ones they read with constants of their own: each must be checkkinds', and reading them
     must find the fields they name (message type, route) in the compiled ix."""
     from faxbridge.core.cafis import outbound
-    tab = consts(checktab, "_AT_")
-    assert len(tab) >= 8 and not hasattr(checktab, "AT_MT")
+    tab = consts(checkkinds, "_AT_")
+    assert len(tab) >= 8 and not hasattr(checkkinds, "AT_MT")
     for mod in (checks, outbound):
         own = consts(mod, "_AT_")
         assert own, mod
@@ -649,25 +649,25 @@ def test_the_ix_offsets_checks_and_outbound_name_are_checktabs():
     assert (c.ix[tab["_AT_TCONN"]], c.ix[tab["_AT_TCONN"] + 1]) == c.tl.at("conn_co")
 
 
-def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
-    """checktab and checks name the catalogue classes, route states and registry states they
+def test_the_constants_checkkinds_and_checks_keep_of_other_modules_are_theirs():
+    """checkkinds and checks name the catalogue classes, route states and registry states they
     compare against with private constants of their own (no module name, no lookup per row):
     each must equal the public constant of the module it stands for."""
     from faxbridge.core.cafis import catalogue, routes
     cls = consts(catalogue, "_")            # the catalogue's classes are private there too
     n = 0
-    for k, v in consts(checktab, "_CL_").items():
+    for k, v in consts(checkkinds, "_CL_").items():
         assert cls["_" + k[4:]] == v, (k, v)
         n += 1
     rts = consts(routes, "_")               # the slot states are private there too
-    for k, v in consts(checktab, "_RT_").items():
+    for k, v in consts(checkkinds, "_RT_").items():
         assert rts["_" + k[4:]] == v, (k, v)
         n += 1
     for k, v in consts(outbound, "_R_").items():
         assert rts["_" + k[3:]] == v, (k, v)
         n += 1
     sts = consts(registry, "_")             # the center and CAFIS states are private there too
-    for k, v in consts(checktab, "_ST_").items():
+    for k, v in consts(checkkinds, "_ST_").items():
         assert sts["_" + k[4:]] == v, (k, v)
         assert getattr(outbound, k[4:]) == v, (k, v)      # the tools' names of them
         assert not hasattr(registry, k[4:]), k
@@ -682,18 +682,43 @@ def test_the_constants_checktab_and_checks_keep_of_other_modules_are_theirs():
     for name in ("NEVER", "ORIG", "DEST", "FREE", "CMD"):
         assert not hasattr(routes, name), name
     for name in ("CROW", "W", "_cat", "_routes", "_registry"):
-        assert not hasattr(checktab, name), name
+        assert not hasattr(checktab, name) and not hasattr(checkkinds, name), name
     import sys
     if sys.implementation.name == "micropython":      # CPython's module dict holds more
-        assert len(checktab.__dict__) <= 16, sorted(checktab.__dict__)     # a table of 17 slots, not 23
-        assert len(checks.__dict__) <= 7, sorted(checks.__dict__)
+        assert len(checktab.__dict__) <= 11, sorted(checktab.__dict__)     # data only: 11 slots, not 17
+        assert len(checkkinds.__dict__) <= 8, sorted(checkkinds.__dict__)  # a table of 11 slots
+        assert len(checks.__dict__) <= 8, sorted(checks.__dict__)
     for name in ("cat", "Verdict", "ACCEPT", "ABNORMAL"):
         assert not hasattr(checks, name), name
 
 
+def test_the_check_kinds_of_the_tables_are_those_checkkinds_runs():
+    """A check kind is a private constant in checktab.py (the tables' column) and in
+    checkkinds.py (what runs it), no module name in either: each of checktab's kinds must have
+    the same number in checkkinds, but 16 (compared by checks.py itself, with its own constant),
+    and no two kinds one number."""
+    tab = {}
+    for k, v in consts(checktab, "_").items():    # but the items (_I_*), the codes (_C58, _CAF01), _W
+        if not (k.startswith("_I_") or k[2:].isdigit() or k[4:].isdigit() or k == "_W"):
+            tab[k] = v
+    run = consts(checkkinds, "_")
+    assert len(tab) == 31 and len(set(tab.values())) == 31, sorted(tab)
+    for k, v in tab.items():
+        if v == 16:
+            assert k == "_PROTECTED" and consts(checks, k + " ")[k] == v and k not in run
+        else:
+            assert run[k] == v, (k, v, run.get(k))
+    assert run["_W"] == consts(checktab, "_W ")["_W"]
+    used = set()
+    for table in checktab.TABLES:
+        used.update(table[b + 2] for b in range(0, len(table), _W))
+    used.update(row[2] for row in checktab.TABLE_6)
+    assert used <= set(tab.values()), used - set(tab.values())
+
+
 def test_every_state_outbound_names_for_the_tools_is_the_registrys():
     """outbound.py names all seven registry states for the tools (set_center_state,
-    set_cafis_state); checktab mirrors six of them, so CAFIS_ONLINE is compared here."""
+    set_cafis_state); checkkinds mirrors six of them, so CAFIS_ONLINE is compared here."""
     sts = consts(registry, "_")
     for name in ("ONLINE", "NOT_OPEN", "SUSPENDED", "FAULT", "CAFIS_ONLINE", "CAFIS_ENDED", "CAFIS_FAULT"):
         assert getattr(outbound, name) == sts["_" + name], name

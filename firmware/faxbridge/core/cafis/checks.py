@@ -2,17 +2,17 @@
 (表 3.3.4-6) with the handling of 表 3.3.4-7, run from the tables of checktab.py (cells read by
 name, _RULE .. _T7_DISCARD below). Rows run in the seed's order; the first failing row decides.
 Here: which section a telegram is checked under, the verdict of the row that decided, and the
-route state that an accepted telegram (or one CAFIS sent) changes; checktab.py says what each
+route state that an accepted telegram (or one CAFIS sent) changes; checkkinds.py says what each
 row checks.
 
 At start each table becomes bytes (kind, field offset, field length, the row's first cell: 4 bytes
-a row)
-for the layout in use (checktab.compiled). check() reads every field in place and allocates
+a row) for the layout in use (checkkinds.compiled). check() reads every field in place and allocates
 nothing: the verdict is the Checker's one Verdict (verdict.py), refilled by the next check;
 copy what you keep.
 """
 from micropython import const
 
+from . import checkkinds as kinds
 from . import checktab as tab
 from . import layout as _lay
 
@@ -34,7 +34,7 @@ _SEC_TABLE = const(2)
 _SEC_STATES = const(3)
 _SEC_T7 = const(4)
 _T7_DISCARD = const(2)
-_CROW = const(4)     # checktab._CROW: bytes per compiled row
+_CROW = const(4)     # checkkinds._CROW: bytes per compiled row
 _CANCEL = const(7)      # catalogue._CANCEL
 _CANCEL_REP = const(8)  # catalogue._CANCEL_REP
 _CONFIRM = const(9)     # catalogue._CONFIRM
@@ -43,7 +43,7 @@ _ABNORMAL = const(11)   # catalogue._ABNORMAL
 _CMD = const(-1)     # routes._CMD: the slot of a center's last control command
 _ORIG = const(1)     # routes._ORIG: a request the center sent
 _FREE = const(3)     # routes._FREE: a route given back
-# offsets in the compiled ix (checktab's _AT_*, private there: constants here, no lookup per use)
+# offsets in the compiled ix (checkkinds' _AT_*, private there: constants here, no lookup per use)
 _AT_MT = const(0)
 _AT_ROUTE = const(4)
 _AT_DST = const(8)
@@ -82,7 +82,7 @@ class Checker:
         self.routes = routes.Routes(reg)
         from .verdict import Verdict
         self.v = Verdict().set("accept", None, None, None, None, None, None, None, False)
-        self.ix, self.rows = tab.compiled(cl, tl)
+        self.ix, self.rows = kinds.compiled(cl, tl)
         self.echo_ix = 0
         self.rep = bytearray(cl.hlen + 3)     # report(buf, v, self.rep): header + a Cnn code
 
@@ -139,13 +139,13 @@ class Checker:
             td = tab.TABLES[_T_D]          # 3.3.4 (2) D
             for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * _S_D + 1], _CROW):
                 b = t[p + 3]
-                if not tab.row_ok(self, t[p], t[p + 1], t[p + 2], td, b, buf, n, None, -1):
+                if not kinds.row_ok(self, t[p], t[p + 1], t[p + 2], td, b, buf, n, None, -1):
                     return self._content_v(td, b, _S_D, tab.ITEMS[td[b + _ITEM]])
             dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
             mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
             for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
                 srow = tab.TABLE_6[srow_no - 1]
-                if tab.state_fails(self, srow[_KIND], None, mt, dest):
+                if kinds.state_fails(self, srow[_KIND], None, mt, dest):
                     return self._state_v(srow, _S_D)
             return self.v.set("accept", None, None, None, "D", None, None, None, False)
         cen = self.reg.by_id.get(center) if isinstance(center, str) else None
@@ -171,7 +171,7 @@ class Checker:
         t = self.rows
         table = tab.TABLES[tab.SECTIONS[sec][_SEC_TABLE]]
         first = _CROW * ix[_AT_SPANS + 2 * sec]
-        ok = tab.row_ok
+        ok = kinds.row_ok
         routes = self.routes
         ci = cen.idx
         for p in range(first, first + _CROW * ix[_AT_SPANS + 2 * sec + 1], _CROW):   # constant step: no range object
@@ -191,7 +191,7 @@ class Checker:
         dest = self.reg.companies.find(buf, ix[_AT_DST])
         for srow_no in tab.SECTIONS[sec][_SEC_STATES]:
             srow = tab.TABLE_6[srow_no - 1]
-            if tab.state_fails(self, srow[_KIND], cen, mt, dest):
+            if kinds.state_fails(self, srow[_KIND], cen, mt, dest):
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)
         if sec == _S_B:

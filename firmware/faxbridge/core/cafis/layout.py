@@ -17,7 +17,7 @@ F_JA = const(2)
 F_OFF = const(3)
 F_LEN = const(4)
 _F_KIND = const(5)
-_MAX_HEADER = const(255)    # offsets and lengths are kept in one byte each (checktab.compiled)
+_MAX_HEADER = const(255)    # offsets and lengths are kept in one byte each (checkkinds.compiled)
 
 # Default center header: 63 bytes (spec/cafis.md, "Default center header"), row by row:
 # key|name|name_ja|offset|length|kind.

@@ -26,7 +26,7 @@ _R_ORIG = const(1)
 _R_DEST = const(2)
 _R_FREE = const(3)
 _R_CMD = const(-1)
-_AT_MT = const(0)       # offsets in the compiled ix (checktab's _AT_MT, _AT_ROUTE)
+_AT_MT = const(0)       # offsets in the compiled ix (checkkinds' _AT_MT, _AT_ROUTE)
 _AT_ROUTE = const(4)
 
 

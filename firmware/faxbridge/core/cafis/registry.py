@@ -13,7 +13,7 @@ from micropython import const
 from . import catalogue as _cat
 from . import layout as _layout
 
-# center states, private (no module name each: checktab.py and outbound.py name them with their
+# center states, private (no module name each: checkkinds.py and outbound.py name them with their
 # own constants, outbound.ONLINE .. for the tools; test_cafis_checks compares) (registry "state":
 # online, not_open, suspended, fault): 開局 / 未開局 / 休止中（個別終了） / 障害中
 _ONLINE = const(0)

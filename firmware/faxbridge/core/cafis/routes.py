@@ -16,7 +16,7 @@ from . import layout as _layout
 
 _MAX_BLOCK = const(2048)   # no bytearray of the route table is larger (the unit's allocation bound)
 
-# slot states, private (no module name each: checks.py, checktab.py and outbound.py name the
+# slot states, private (no module name each: checks.py, checkkinds.py and outbound.py name the
 # ones they use with their own constants; test_cafis_checks compares)
 _NEVER = const(0)      # never used
 _ORIG = const(1)       # in use: a request the center sent (originating route, 仕向経路)
