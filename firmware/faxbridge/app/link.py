@@ -18,7 +18,7 @@ from micropython import const
 from faxbridge.app import echo, rx, transport
 from faxbridge.app.clock import Monotonic
 from faxbridge.app.inbox import Inbox
-from faxbridge.core.mqtt import commands, contract, outbox, session
+from faxbridge.core.mqtt import commands, contract, jsonw, outbox, session
 
 _TICK_MS = const(200)  # the driver's timer resolution (keepalive, CONNACK, retry, write timeouts)
 # the fixed settings, one tuple read by these indices (fewer fields: the link's dict stays in
@@ -181,7 +181,7 @@ class Link(Inbox):
 
     def _built(self, what, fn, *a):
         """fn(*a, buf): a payload built in the store's record buffer (free between records) or,
-        larger than it (long names), in a one-off buffer of contract.MAX_PAYLOAD bytes; None,
+        larger than it (long names), in a one-off buffer of jsonw.MAX_PAYLOAD bytes; None,
         `what` logged as not sent, when it does not fit even there or the heap has no room
         for that buffer (docs/mqtt.md "RAM")."""
         w = getattr(self.outbox.store, "whole", None)
@@ -189,9 +189,9 @@ class Link(Inbox):
             try:
                 return fn(*a, w)
             except ValueError:
-                if w is None or len(w) >= contract.MAX_PAYLOAD:
+                if w is None or len(w) >= jsonw.MAX_PAYLOAD:
                     raise
-            return fn(*a, bytearray(contract.MAX_PAYLOAD))
+            return fn(*a, bytearray(jsonw.MAX_PAYLOAD))
         except (ValueError, MemoryError) as e:
             self._error("%s not sent: %r" % (what, e))
 
