@@ -1,18 +1,19 @@
-"""Contract payloads (ordered JSON, unit + seq), on both runtimes."""
+"""Contract payloads (ordered JSON, unit + seq) and the JSON writer under them (core/mqtt/jsonw.py), on both
+runtimes."""
 import gc
 import json
 
 from support import fields as as_dict, raises
 
-from faxbridge.core.mqtt import contract
+from faxbridge.core.mqtt import contract, jsonw
 
 
 def _obj(pairs):
     """An ordered JSON object from pairs, as str: written as the one field's value (a tuple of
     pairs is a nested object), the field taken off again."""
-    contract.begin()
-    contract.field("o", pairs)
-    return contract.end()[5:-1].decode()
+    jsonw.begin()
+    jsonw.field("o", pairs)
+    return jsonw.end()[5:-1].decode()
 
 
 def _value(v):
@@ -68,7 +69,7 @@ def test_answer_class_is_above_results():
 def test_payloads_are_built_in_one_buffer_and_bounded():
     # a payload is written into one preallocated buffer (nothing grows with it); one over
     # MAX_PAYLOAD is refused (ValueError: the outbox's oversize path), the buffer usable after
-    big = "x" * contract.MAX_PAYLOAD
+    big = "x" * jsonw.MAX_PAYLOAD
     raises(ValueError, contract.event, "u1", 1, (("pad", big),))
     p = contract.event("u1", 2, (("b", b"\x00\xff"), ("l", [1, None, True]), ("d", {"z": 1, "a": "q\"\\"})))
     assert json.loads(p) == {"unit": "u1", "seq": 2, "b": "00ff", "l": [1, None, True],
@@ -89,11 +90,11 @@ def test_a_payload_is_written_in_place_in_the_buffer_given():
     raises(ValueError, contract.event, "u1", 5, fields, True, buf, 10, 9 + len(want))
     raises(ValueError, contract.telemetry, "u1", 1, 1, (("pad", "x" * 60),), (), buf)
     assert contract.telemetry("u1", 1, 1, (), (), buf) == b'{"unit":"u1","seq":1,"tseq":1}'
-    contract.begin(buf)
-    raises(ValueError, contract.field, "pad", "x" * 60)
-    contract.begin(buf)
-    contract.field("a", 1)
-    assert contract.end() == b'{"a":1}' and buf[:7] == b'{"a":1}'
+    jsonw.begin(buf)
+    raises(ValueError, jsonw.field, "pad", "x" * 60)
+    jsonw.begin(buf)
+    jsonw.field("a", 1)
+    assert jsonw.end() == b'{"a":1}' and buf[:7] == b'{"a":1}'
 
 
 def _alloc(fn, *a):
@@ -152,28 +153,28 @@ def test_keys_that_need_escaping_keep_their_comma_brace_and_colon():
         want = {"unit": "u1", "seq": 7}
         want.update(as_dict(pairs))
         assert p == want, p
-    contract.begin()
-    contract.field("a\"", 1)
-    contract.nest("n\t")
-    contract.field("x\\", "y")
-    assert json.loads(contract.end(2)) == {"a\"": 1, "n\t": {"x\\": "y"}}
+    jsonw.begin()
+    jsonw.field("a\"", 1)
+    jsonw.nest("n\t")
+    jsonw.field("x\\", "y")
+    assert json.loads(jsonw.end(2)) == {"a\"": 1, "n\t": {"x\\": "y"}}
 
 
 def test_an_object_written_field_by_field_is_the_same_as_from_pairs():
-    contract.begin()
-    contract.field("a", 1)
-    contract.field("t", "faxbridge/u1", "/", "fax/status")
-    contract.field("q", 'x"', "y", "\n")
-    contract.nest("d")
-    contract.field("l", ["n"])
-    contract.field("e", None)
-    p = contract.end(2)
+    jsonw.begin()
+    jsonw.field("a", 1)
+    jsonw.field("t", "faxbridge/u1", "/", "fax/status")
+    jsonw.field("q", 'x"', "y", "\n")
+    jsonw.nest("d")
+    jsonw.field("l", ["n"])
+    jsonw.field("e", None)
+    p = jsonw.end(2)
     assert p == _obj((("a", 1), ("t", "faxbridge/u1/fax/status"), ("q", 'x"y\n'),
                       ("d", (("l", ["n"]), ("e", None))))).encode()
-    contract.begin()
-    assert contract.end() == b"{}"
-    contract.begin()
-    raises(ValueError, contract.field, "pad", "x" * contract.MAX_PAYLOAD)
+    jsonw.begin()
+    assert jsonw.end() == b"{}"
+    jsonw.begin()
+    raises(ValueError, jsonw.field, "pad", "x" * jsonw.MAX_PAYLOAD)
     assert contract.event("u1", 1, ()) == b'{"unit":"u1","seq":1}'
 
 
@@ -225,10 +226,10 @@ def test_no_reference_to_the_callers_buffer_is_kept_once_a_payload_is_built_or_r
     # a dropped unit's objects alive (seen on the 32-bit wasm port: 14 KB after a reboot)
     buf = bytearray(64)
     p = contract.event("u1", 1, ("job", "j1", "code", 0), True, buf)
-    assert bytes(p).startswith(b'{"unit":"u1"') and contract._b is None
+    assert bytes(p).startswith(b'{"unit":"u1"') and jsonw._b is None
     try:
         contract.event("u1", 2, ("job", "j" * 100), False, bytearray(32))
         assert False, "a payload over its room is refused"
     except ValueError:
         pass
-    assert contract._b is None
+    assert jsonw._b is None

@@ -10,7 +10,7 @@ from support import allocated, raises, tmpdir
 from faxbridge.app import echo
 from faxbridge.app.link import Link
 from faxbridge.app.seen import Seen
-from faxbridge.core.mqtt import codec, commands, contract, outbox
+from faxbridge.core.mqtt import codec, commands, contract, jsonw, outbox
 
 R = "faxbridge/u1/"
 
@@ -623,7 +623,7 @@ def test_events_are_built_in_place_in_the_stores_record_and_read_back_the_same()
 
 def test_telemetry_and_discovery_too_large_for_the_record_buffer_are_built_aside_or_logged():
     """Telemetry and Home Assistant configs are built in the store's record buffer; one larger
-    (long names; docs/mqtt.md "RAM") is built in a one-off buffer of contract.MAX_PAYLOAD
+    (long names; docs/mqtt.md "RAM") is built in a one-off buffer of jsonw.MAX_PAYLOAD
     bytes; one larger still is logged as not sent: never an exception out of the link."""
     from faxbridge.app.outbox_store import FileStore
     errs = []
@@ -649,9 +649,9 @@ def test_telemetry_and_discovery_too_large_for_the_record_buffer_are_built_aside
             s.feed(bytes((0x40, 2, pid >> 8, pid & 255)), now)
             ln._handle(now)
     assert len(sizes) == discovery.count() and max(sizes) > 336 and len(errs) == 1, (sizes, errs)
-    big = contract.MAX_PAYLOAD
+    big = jsonw.MAX_PAYLOAD
     try:
-        contract.MAX_PAYLOAD = 400     # the one-off buffer too small for most configs
+        jsonw.MAX_PAYLOAD = 400     # the one-off buffer too small for most configs
         _up(ln)
         n = 0
         for now in range(1, 3 * discovery.count()):
@@ -663,6 +663,6 @@ def test_telemetry_and_discovery_too_large_for_the_record_buffer_are_built_aside
                 s.feed(bytes((0x40, 2, pid >> 8, pid & 255)), now)
                 ln._handle(now)
     finally:
-        contract.MAX_PAYLOAD = big
+        jsonw.MAX_PAYLOAD = big
     assert ln._disc == -1 and n + len(errs) - 1 == discovery.count(), (n, errs)
     assert errs[-1].startswith("Home Assistant config not sent: ValueError("), errs

@@ -435,7 +435,7 @@ def test_puback_out_of_order_delivers_only_the_contiguous_prefix():
 def test_file_store_reads_a_record_larger_than_its_buffer_left_by_an_earlier_config():
     d = tmpdir("obl")
     ob = outbox.Outbox(FileStore(d, max_record=2048))
-    big = "y" * 1900      # under contract.MAX_PAYLOAD, over the later 1024-byte buffer
+    big = "y" * 1900      # under jsonw.MAX_PAYLOAD, over the later 1024-byte buffer
     ob.accept(contract.RESULT, "fax/received", contract.event("u1", ob.last + 1, (("pad", big),)))
     _ev(ob, 2)
     ob.store.close()

@@ -15,7 +15,7 @@ from faxbridge.app.link import Link
 from faxbridge.app.transport import make_tls
 from faxbridge.app.outbox_store import FileStore
 from faxbridge.app.seen import Seen
-from faxbridge.core.mqtt import commands, contract, outbox
+from faxbridge.core.mqtt import commands, contract, jsonw, outbox
 
 
 def out(*a):
@@ -40,10 +40,10 @@ def args(argv):
 
 def obj(*pairs):
     """An ordered JSON object from pairs, as str (the contract's own writer)."""
-    contract.begin()
+    jsonw.begin()
     for k, v in pairs:
-        contract.field(k, v)
-    return contract.end().decode()
+        jsonw.field(k, v)
+    return jsonw.end().decode()
 
 
 def on_command(cmd):

@@ -228,7 +228,7 @@ def make_tree(kind, mods, tels):
             src = src[:-len("fast.py")] + "py.py"
         elif "@micropython.viper" in text or "@micropython.native" in text:
             # a module with one viper function beside its plain twin under a runtime test
-            # (core/mqtt/contract.py): the compiler leaves out an `if False:` block whole
+            # (core/mqtt/jsonw.py): the compiler leaves out an `if False:` block whole
             if text.count(_GUARD) != 1:
                 raise RuntimeError("%s: a viper function outside `%s`" % (src, _GUARD.strip()))
             src = os.path.join(W32, "twin-" + os.path.basename(src))

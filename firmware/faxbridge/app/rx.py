@@ -228,7 +228,7 @@ def publish(link, sink, info, log):
     hs = info.get("hangup") or (None, None, None)
     pp = info.get("params")
     if not isinstance(pp, dict):
-        pp = ()     # the dict as it is: written with its keys sorted (contract._val)
+        pp = ()     # the dict as it is: written with its keys sorted (jsonw._val)
     fid = sink.fax_id if sink else None
     sizes = sink.sizes if sink else ()
     of = len(sink.widths) if sink else 0

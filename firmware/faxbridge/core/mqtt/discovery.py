@@ -7,7 +7,7 @@ configs are built one at a time (a few hundred bytes each), never all at once:
     for i in range(count()):
         topic, payload = config(i, unit, root, ha_prefix, version)   # retained, QoS 1
 """
-from faxbridge.core.mqtt import contract
+from faxbridge.core.mqtt import jsonw
 
 # The entities (issue: the operator's entities), one row each, every field ended by ";":
 # component (b: binary_sensor, s: sensor); object id; name; state topic suffix (relative to
@@ -48,7 +48,7 @@ def _at(a, n):
 
 def config(i, unit, root, ha_prefix="homeassistant", version="", buf=None):
     """(topic, payload bytes) of entity i's discovery config: retained, QoS 1. Written field by
-    field into buf (contract.begin/field/span/end; app/link.py: the outbox store's record
+    field into buf (jsonw.begin/field/span/end; app/link.py: the outbox store's record
     buffer): about the payload and its topic are allocated, a few hundred bytes. ValueError
     when it does not fit in buf."""
     # entity i's row at a in _T; its config's topic is also the one whose empty retained
@@ -58,9 +58,9 @@ def config(i, unit, root, ha_prefix="homeassistant", version="", buf=None):
     node = "faxbridge_" + unit.replace("-", "_").replace(".", "_")
     topic = "%s/%s/%s/%s/config" % (ha_prefix, "binary_sensor" if _T[a] == 98 else "sensor", node,
                                     _T[o:_T.find(b";", o)].decode())
-    f = contract.field
+    f = jsonw.field
     s = _span
-    contract.begin(buf)
+    jsonw.begin(buf)
     s(a, "name", 2)
     s(a, "unique_id", 1, node, "_")
     s(a, "object_id", 1, node, "_")
@@ -85,13 +85,13 @@ def config(i, unit, root, ha_prefix="homeassistant", version="", buf=None):
     s(a, "state_class", 7)
     if _T[_at(a, 8)] != 59:   # "d"
         f("entity_category", "diagnostic")
-    contract.nest("device")
+    jsonw.nest("device")
     f("identifiers", [node])
     f("name", "faxbridge ", unit)
     f("model", "faxbridge ESP32 field unit")
     f("manufacturer", "faxbridge")
     f("sw_version", version)
-    return topic, contract.end(2)
+    return topic, jsonw.end(2)
 
 
 def _span(a, k, n, pre="", mid="", post=""):
@@ -100,7 +100,7 @@ def _span(a, k, n, pre="", mid="", post=""):
     i = _at(a, n)
     j = _T.find(b";", i)
     if j > i:
-        contract.span(k, _T, i, j, pre, mid, post)
+        jsonw.span(k, _T, i, j, pre, mid, post)
 
 
 def announce(sess, i, pid, unit, root, disc, now, buf=None):
