@@ -853,3 +853,41 @@ def test_a_heap_too_short_for_next_due_skips_the_pass_not_the_task():
     f._start(101.0)
     assert u.jobs.calls == [("start", "J1")] and f.active is job
     f._drop_page()
+
+
+def test_a_call_whose_start_the_heap_cuts_ends_minus_3_not_the_task():
+    """make bench 10:00, 400K plugged: the driver's send ended the call at once (its first page
+    refused) and could not make the call's end (evidence.end_info): the MemoryError left
+    _start and ended the modem task. As the feed guard's: -3, the driver afresh."""
+    u = Unit()
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    job, asked = _due(u, 0)
+
+    def send(number, open_page, now):
+        raise MemoryError("memory allocation failed, allocating 208 bytes")
+    m.send = send
+    f._start(100.0)
+    assert u.jobs.calls == [("start", "J1"), ("end", "J1", -3, [("reason", "driver error: no memory")], 0)], \
+        u.jobs.calls
+    assert f.active is None and f._page is None and m.state_name() == "init" and u.saved == 1
+
+
+def test_a_timeout_whose_call_end_the_heap_refuses_ends_minus_3_not_the_task():
+    """The same in the loop's poll (a deadline passed: the driver ends the call)."""
+    u, f, m = _in_a_call()
+    poll = m.poll
+    left = [1]
+
+    def refused(now):
+        if left[0]:
+            left[0] -= 1
+            raise MemoryError("memory allocation failed, allocating 208 bytes")
+        poll(now)
+    m.poll = refused
+    u.jobs.next_due = lambda now: None
+    _one_pass(f)
+    assert u.jobs.calls == [("end", "J1", -3, [("reason", "driver error: no memory")], 0)], u.jobs.calls
+    assert f.active is None and not m.in_call() and left == [0]
+

@@ -141,7 +141,10 @@ class FaxLine:
             now = u.mono()
             if self._ended[0] is not None:
                 self._end()
-            m.poll(now)
+            try:
+                m.poll(now)         # a timeout's call end (its end info) the heap refuses:
+            except MemoryError:     # as the feed guard's, not the task's end
+                self._restart(-3)
             if m.ready() or m.in_call():
                 unready = now
             elif now - unready > wait_s:
@@ -209,7 +212,10 @@ class FaxLine:
             self._drop_page()   # queued; the next pass again, not the modem task's end (a restart)
             self.active = None
             return
-        self.driver.send(job["dial"], self.open_page, now)
+        try:
+            self.driver.send(job["dial"], self.open_page, now)
+        except MemoryError:     # a call that ended at once, its end not made (make bench 10:00,
+            self._restart(-3)   # 400K plugged: it ended the modem task): as the feed guard's
 
     async def recover(self, reader, writer):
         """At boot the modem may still be in the call a reset cut (it outlives the unit):
@@ -259,17 +265,22 @@ class FaxLine:
             m.feed(data, u.mono())
             return
         except MemoryError:
-            ev = (("reason", "driver error: no memory"),)   # a constant
-            code = -3
+            self._restart(-3)
         except Exception as e:
             import sys
             # the reason: printable ASCII, at most 120 characters (a log line, a job's reason)
             t = "%s: %s" % (type(e).__name__, e)
-            why = "driver error: " + "".join(ch if " " <= ch <= "~" else "?" for ch in t[:120])
-            code = 205001
-            ev = (("reason", why),)
             if hasattr(sys, "print_exception"):
                 sys.print_exception(e)
+            self._restart(205001, "driver error: " + "".join(ch if " " <= ch <= "~" else "?" for ch in t[:120]))
+
+    def _restart(self, code, why=None):
+        """After a driver error: the call on the line ends with `code` and the reason `why` (None:
+        the heap's, the constant `driver error: no memory`), a reception in progress is
+        dropped, and the driver starts afresh in place."""
+        u = self.unit
+        m = self.driver
+        ev = (("reason", "driver error: no memory"),) if why is None else (("reason", why),)
         log("modem:", ev[0][1])
         e = self._ended
         if self.active is not None and e[0] is None:
