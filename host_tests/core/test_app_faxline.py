@@ -216,10 +216,101 @@ def test_feed_guard_out_of_memory_is_the_units_not_final():
     m.feed = feed
     f.feed(b"\r\nOK\r\n")
     # the unit's heap, as class2._open: -3, the job tries again (job.end_call counts it in
-    # rec["mem"] and ends 205001 after retries.count of them)
-    why = "driver error: MemoryError: memory allocation failed"
+    # rec["mem"] and ends 205001 after retries.count of them); its reason a constant, no text
+    # made of the error (make bench 09:40, 400K plugged: that text's 256 B ended the task)
+    why = "driver error: no memory"
     assert u.jobs.calls == [("end", "J1", -3, [("reason", why)], 0)], u.jobs.calls
     assert f.active is None and u.saved == 1 and not m.in_call()
+
+
+def _refusing(u, times):
+    """The stand-in jobs' end_call refused by the heap `times` times (Jobs.end_call's contract:
+    the job left in its call, the error let through)."""
+    end = u.jobs.end_call
+    left = [times]
+
+    def end_call(job, code, evidence, confirmed, now):
+        if left[0]:
+            left[0] -= 1
+            raise MemoryError("memory allocation failed")
+        end(job, code, evidence, confirmed, now)
+    u.jobs.end_call = end_call
+
+
+def _one_pass(f):
+    """The modem loop for a moment (its first pass, then its wait; a wake event of this run's
+    loop: CPython binds one to its first loop)."""
+    async def go():
+        f.wake = asyncio.Event()
+        try:
+            await asyncio.wait_for_ms(f._drive(Writer()), 100)
+        except asyncio.TimeoutError:
+            pass
+    asyncio.run(go())
+
+
+def test_a_calls_end_the_heap_refuses_keeps_the_job_on_the_line_till_the_next_pass():
+    """make bench 09:40, 400K plugged: a MemoryError out of the call's end (its status) ended
+    the modem task, exit 3. The job stays on the line (no other call starts), the driver is
+    free, and the loop's next pass ends it with what the driver said."""
+    u, f, m = _in_a_call()
+    job = f.active
+    _refusing(u, 2)
+    m.feed(b"\r\nOK\r\n", 0)
+    assert _drain(m) == b"ATDT5551234\r"
+    m.cancel(0)                                 # ends the dial: 403
+    _drain(m)
+    m.feed(b"\r\nOK\r\n", 0)
+    f.events()
+    assert f.active is job and u.jobs.calls == [] and u.saved == 0 and not m.in_call()
+    _ready(m)
+    u.jobs.next_due = lambda now: {"id": "J2", "dial": "5551235"}
+    u.jobs.page = lambda j, i: None
+    u.jobs.start_call = lambda j, now: u.jobs.calls.append(("start", j["id"]))
+    _one_pass(f)                                # refused again: the line is still the job's
+    assert f.active is job and u.jobs.calls == [] and not m.in_call()
+    _one_pass(f)
+    assert f._ended[0] is None
+    kind, jid, code, ev, pages = u.jobs.calls[0]
+    assert (kind, jid, code, pages) == ("end", "J1", 403, 0) and dict(ev)["reason"] == "cancelled", u.jobs.calls
+    # then the next job (no page to open in this stand-in: the driver ends it 204000 at once)
+    assert [c[:2] for c in u.jobs.calls[1:]] == [("start", "J2"), ("end", "J2")], u.jobs.calls
+    assert u.saved == 2 and f.active is None
+
+
+def test_a_feed_guard_end_the_heap_refuses_is_ended_at_the_next_pass():
+    """The same in the feed guard: the driver starts afresh at once, the job's -3 is recorded
+    when the heap lets it (make bench 09:40: the guard's end_call ended the modem task)."""
+    u, f, m = _in_a_call()
+    job = f.active
+
+    def feed(data, now):
+        raise MemoryError("memory allocation failed")
+    m.feed = feed
+    _refusing(u, 1)
+    f.feed(b"\r\nOK\r\n")
+    assert f.active is job and u.jobs.calls == [] and not m.in_call() and m.state_name() == "init"
+    del m.feed
+    _one_pass(f)
+    assert u.jobs.calls[0] == ("end", "J1", -3, [("reason", "driver error: no memory")], 0), u.jobs.calls
+    assert f.active is None and u.saved == 1
+
+
+def test_a_pages_progress_the_heap_refuses_is_skipped_not_the_task():
+    """A page's -3 the heap refuses: the count stands (the call's end says it), the other
+    events of the pass are handled."""
+    u = Unit()
+    f = FaxLine(u)
+    f.active = job = {"id": "J2", "confirmed": 0}
+
+    def progress(j, confirmed, evidence):
+        j["confirmed"] = confirmed          # Jobs.progress sets it first
+        raise MemoryError("memory allocation failed")
+    u.jobs.progress = progress
+    f.driver.events = lambda: [("page", {"dir": "tx", "index": 0, "ppr": 1, "ok": True}),
+                               ("end", {"dir": "tx", "code": 0, "pages": 1})]
+    f.events()
+    assert job["confirmed"] == 1 and u.jobs.calls[-1][:3] == ("end", "J2", 0) and f.active is None
 
 
 def test_after_a_driver_error_the_driver_is_reset_in_place_with_its_buffers():
@@ -762,3 +853,41 @@ def test_a_heap_too_short_for_next_due_skips_the_pass_not_the_task():
     f._start(101.0)
     assert u.jobs.calls == [("start", "J1")] and f.active is job
     f._drop_page()
+
+
+def test_a_call_whose_start_the_heap_cuts_ends_minus_3_not_the_task():
+    """make bench 10:00, 400K plugged: the driver's send ended the call at once (its first page
+    refused) and could not make the call's end (evidence.end_info): the MemoryError left
+    _start and ended the modem task. As the feed guard's: -3, the driver afresh."""
+    u = Unit()
+    f = FaxLine(u)
+    m = f.driver
+    _ready(m)
+    job, asked = _due(u, 0)
+
+    def send(number, open_page, now):
+        raise MemoryError("memory allocation failed, allocating 208 bytes")
+    m.send = send
+    f._start(100.0)
+    assert u.jobs.calls == [("start", "J1"), ("end", "J1", -3, [("reason", "driver error: no memory")], 0)], \
+        u.jobs.calls
+    assert f.active is None and f._page is None and m.state_name() == "init" and u.saved == 1
+
+
+def test_a_timeout_whose_call_end_the_heap_refuses_ends_minus_3_not_the_task():
+    """The same in the loop's poll (a deadline passed: the driver ends the call)."""
+    u, f, m = _in_a_call()
+    poll = m.poll
+    left = [1]
+
+    def refused(now):
+        if left[0]:
+            left[0] -= 1
+            raise MemoryError("memory allocation failed, allocating 208 bytes")
+        poll(now)
+    m.poll = refused
+    u.jobs.next_due = lambda now: None
+    _one_pass(f)
+    assert u.jobs.calls == [("end", "J1", -3, [("reason", "driver error: no memory")], 0)], u.jobs.calls
+    assert f.active is None and not m.in_call() and left == [0]
+

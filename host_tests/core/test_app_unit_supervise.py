@@ -103,6 +103,27 @@ def test_stop_ends_the_unit_with_its_code():
     assert u.exit_code == 5 and u.fax.state == "absent"
 
 
+def test_a_stop_the_heap_refuses_is_logged_in_words():
+    """make bench 09:40, 400K plugged: the shutdown's link stop refused by the heap was logged
+    with the error's repr ("link stop: MemoryError(...)"); the issue wants no MemoryError in
+    any log."""
+    from faxbridge.app import unit as um
+    u = _unit(OSError(2))
+    said = []
+
+    class Link:
+        async def stop(self):
+            raise MemoryError("memory allocation failed, allocating 200 bytes")
+    u.link = Link()
+    log = um.log
+    um.log = lambda *a: said.append(" ".join(str(x) for x in a))
+    try:
+        asyncio.run(u.shutdown())
+    finally:
+        um.log = log
+    assert said == ["link stop: no memory"], said
+
+
 class Clock(Port):
     """The test port with a running clock (the periodic task reads the unit's Monotonic)."""
 

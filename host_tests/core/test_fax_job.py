@@ -437,6 +437,46 @@ def test_start_call_refused_by_the_heap_leaves_the_job_as_it_was():
     assert rec["state"] == "call" and rec["attempt"] == 1 and _codes(ev)[-1] == -3
 
 
+def test_end_call_refused_by_the_heap_leaves_the_job_in_its_call():
+    """make bench 09:40, 400K plugged: a MemoryError saying a call's end (its status, or the
+    final record's save) left the record half-moved (rev, code, state, a -3 counted, the quota
+    charged) and ended the modem task. end_call puts the job back in its call and lets the
+    error through: the modem task ends it again at its next pass (app/faxline.py _end)."""
+    from faxbridge.core.fax.quota import Quota
+    q = Quota(50)
+    js, ev = _make(quota=q)
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    real_emit, real_save = js.emit, js.store.save
+
+    def refuse(f):
+        raise MemoryError("memory allocation failed")
+    for code, where, final in ((-3, "emit", False), (0, "emit", True), (0, "save", True)):
+        was = dict(rec)
+        n, used, fin = len(ev), q.used, js._fin
+        if where == "emit":
+            js.emit = refuse
+        else:
+            js.store.save = refuse
+        try:
+            js.end_call(rec, code, (("result", "x"),), 1, T + 60)
+            raise AssertionError("no MemoryError")
+        except MemoryError:
+            pass
+        js.emit, js.store.save = real_emit, real_save
+        assert rec == was, (rec, was)
+        assert (len(ev), q.used, js._fin) == (n, used, fin) and rec in js.jobs
+        if not final:
+            js.end_call(rec, code, (("result", "x"),), 1, T + 60)
+            assert rec["state"] == "wait" and rec["mem"] == 1 and q.used == 1, rec
+            rec = js.next_due(T + 120)
+            js.start_call(rec, T + 120)
+    js.end_call(rec, 0, (("result", "x"),), 1, T + 180)
+    assert rec["state"] == "done" and js.jobs == [] and _codes(ev)[-1] == 0 and q.used == 1
+    assert json.loads(js.store.recs["j1"])["state"] == "done"
+
+
 def test_next_due_allocates_nothing_when_nothing_is_due():
     """It runs at every pass of the modem loop (a list copy each time before: ~100 B)."""
     import gc

@@ -621,6 +621,19 @@ def test_events_are_built_in_place_in_the_stores_record_and_read_back_the_same()
     assert [json.loads(bytes(rec(ln.outbox.store)[3]))["reason"][:1] for _ in range(2)] == ["x", "y"]
 
 
+def test_telemetry_the_heap_refuses_is_logged_in_words_not_the_error():
+    """make bench 09:40, 400K plugged: telemetry too large for the record buffer, the heap
+    refusing its one-off buffer, was logged with the error's repr ("MemoryError(...)", a
+    failed run for the bench and the issue's "no MemoryError in any log")."""
+    errs = []
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=False, on_error=errs.append)
+
+    def build(*a):
+        raise MemoryError("memory allocation failed, allocating 506 bytes")
+    assert ln._built("telemetry", build) is None
+    assert errs == ["telemetry not sent: no memory"], errs
+
+
 def test_telemetry_and_discovery_too_large_for_the_record_buffer_are_built_aside_or_logged():
     """Telemetry and Home Assistant configs are built in the store's record buffer; one larger
     (long names; docs/mqtt.md "RAM") is built in a one-off buffer of jsonw.MAX_PAYLOAD

@@ -37,6 +37,9 @@ class FaxLine:
         self.wake = asyncio.Event()  # set: something for the modem task to do now
         self._buf = bytearray(512)  # modem reads (recovery at boot, then the reader)
         self._due = 0               # when the loop's wait ends (u.mono() seconds; _tick)
+        # the end of the call on the line the heap refused to record, [end info or evidence
+        # pairs, code, pages]: set in place (nothing allocated), ended again at each pass (_end)
+        self._ended = [None, 0, 0]
 
     # ---- what the jobs ask (core/fax/job.Jobs's check_number, check_page)
     def check_number(self, number):
@@ -136,7 +139,12 @@ class FaxLine:
         unready = u.mono()
         while True:
             now = u.mono()
-            m.poll(now)
+            if self._ended[0] is not None:
+                self._end()
+            try:
+                m.poll(now)         # a timeout's call end (its end info) the heap refuses:
+            except MemoryError:     # as the feed guard's, not the task's end
+                self._restart(-3)
             if m.ready() or m.in_call():
                 unready = now
             elif now - unready > wait_s:
@@ -204,7 +212,10 @@ class FaxLine:
             self._drop_page()   # queued; the next pass again, not the modem task's end (a restart)
             self.active = None
             return
-        self.driver.send(job["dial"], self.open_page, now)
+        try:
+            self.driver.send(job["dial"], self.open_page, now)
+        except MemoryError:     # a call that ended at once, its end not made (make bench 10:00,
+            self._restart(-3)   # 400K plugged: it ended the modem task): as the feed guard's
 
     async def recover(self, reader, writer):
         """At boot the modem may still be in the call a reset cut (it outlives the unit):
@@ -245,32 +256,67 @@ class FaxLine:
         exception as its reason, and the driver starts afresh in place (Class2.clear: its buffers
         and session kept, nothing made again while the heap may be short; the modem is
         re-initialised).
-        A MemoryError is the unit's heap, not the call's: -3, tried again (as class2._open)."""
+        A MemoryError is the unit's heap, not the call's: -3, tried again (as class2._open),
+        its reason a constant and no traceback (either would need the heap just refused; make
+        bench 09:40, 400K plugged: the reason's text ended the modem task)."""
         u = self.unit
         m = self.driver
         try:
             m.feed(data, u.mono())
             return
+        except MemoryError:
+            self._restart(-3)
         except Exception as e:
             import sys
             # the reason: printable ASCII, at most 120 characters (a log line, a job's reason)
             t = "%s: %s" % (type(e).__name__, e)
-            why = "driver error: " + "".join(ch if " " <= ch <= "~" else "?" for ch in t[:120])
-            code = -3 if isinstance(e, MemoryError) else 205001
-            log("modem:", why)
             if hasattr(sys, "print_exception"):
                 sys.print_exception(e)
-        job = self.active
-        self.active = None
-        if job is not None:
-            u.jobs.end_call(job, code, [("reason", why)], job.get("confirmed", 0), u.port.time())
-            u.save_state(False)
+            self._restart(205001, "driver error: " + "".join(ch if " " <= ch <= "~" else "?" for ch in t[:120]))
+
+    def _restart(self, code, why=None):
+        """After a driver error: the call on the line ends with `code` and the reason `why` (None:
+        the heap's, the constant `driver error: no memory`), a reception in progress is
+        dropped, and the driver starts afresh in place."""
+        u = self.unit
+        m = self.driver
+        ev = (("reason", "driver error: no memory"),) if why is None else (("reason", why),)
+        log("modem:", ev[0][1])
+        e = self._ended
+        if self.active is not None and e[0] is None:
+            e[0] = ev
+            e[1] = code
+            e[2] = self.active.get("confirmed", 0)
+            self._end()
         self._drop_page()
         if self.rx is not None:
             self.rx.abort()
             self.rx = None
         m.clear()
         m.start(u.mono())
+
+    def _end(self):
+        """The end of the call on the line (self._ended: the driver's `end` info or the feed
+        guard's evidence pairs, the code, the pages) to its job, and the quota saved. Refused
+        by the heap (the evidence, the status or the record save: Jobs.end_call leaves the job
+        in its call), the job stays on the line, no other call starts, and the loop ends it
+        again at its next passes (_drive, at most a second apart)."""
+        u = self.unit
+        e = self._ended
+        try:
+            ev = e[0]
+            if type(ev) is dict:
+                from faxbridge.core.fax.evidence import evidence
+                ev = evidence(ev)
+            u.jobs.end_call(self.active, e[1], ev, e[2], u.port.time())
+        except MemoryError:
+            return
+        e[0] = None
+        self.active = None
+        try:
+            u.save_state(False)     # the quota, when the call charged it
+        except MemoryError:         # on flash at the next call's end that charges it
+            pass
 
     def events(self):
         """The driver's events: tx pages and ends to the job on the line, a reception's end to
@@ -282,16 +328,19 @@ class FaxLine:
                 job = self.active
                 if info.get("ok"):
                     u.counters["tx_pages"] += 1
-                    u.jobs.progress(job, job.get("confirmed", 0) + 1,
-                                    (("page", info["index"] + 1), ("ppr", info.get("ppr"))))
+                    try:
+                        u.jobs.progress(job, job.get("confirmed", 0) + 1,
+                                        (("page", info["index"] + 1), ("ppr", info.get("ppr"))))
+                    except MemoryError:     # its -3 not said (the count is set first):
+                        pass                # the call's end says it
             elif kind == "end":
                 self._drop_page()       # a call that ended mid-page: its file now, not the GC's
-                if tx and self.active is not None:
-                    job = self.active
-                    self.active = None
-                    from faxbridge.core.fax.evidence import evidence
-                    u.jobs.end_call(job, info["code"], evidence(info), info.get("pages", 0), u.port.time())
-                    u.save_state(False)     # the quota, when the call charged it
+                e = self._ended
+                if tx and self.active is not None and e[0] is None:
+                    e[0] = info
+                    e[1] = info["code"]
+                    e[2] = info.get("pages", 0)
+                    self._end()
                 elif info.get("dir") == "rx":
                     sink = self.rx
                     self.rx = None

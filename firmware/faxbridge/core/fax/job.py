@@ -285,26 +285,45 @@ class Jobs:
         a cancel was asked for during the call. A code that is not final (the driver's -3:
         a page could not be opened for lack of heap, Class2.load_page) is the unit's own fault:
         tried again after retries.delay_s without spending a dial attempt, at most
-        retries.count times, then 205001 (docs/fax.md "Out of memory")."""
-        self.quota.charge(max(0, confirmed - rec.get("charged", 0)), now)
-        rec["charged"] = confirmed
-        rec["confirmed"] = confirmed
-        r = self.cfg["retries"]
-        mem = rec.get("mem", 0)
-        if code < 0 and not rec.get("cancel"):
-            mem += 1
-            rec["mem"] = mem
-            if mem > r["count"]:
-                code = 205001
-        if rec.get("cancel"):
-            self._go(rec, "cancelled", evidence)
-        elif code < 0 or (code != 0 and code in T.status.RETRYABLE and rec["attempt"] - mem < 1 + r["count"]):
-            rec["next_at"] = now + r["delay_s"]
-            ev = list(evidence or ())
-            ev.append(("retry_in", r["delay_s"]))
-            self._go(rec, "retry", ev)
-        else:
-            self._go(rec, "end", evidence, code)
+        retries.count times, then 205001 (docs/fax.md "Out of memory").
+        A MemoryError (its evidence, status or record save) leaves the job as it was, the
+        quota uncharged, and propagates: the caller ends it again at its next pass
+        (app/faxline.py _end). Once a final job is said and off the open jobs, one in the
+        ring's upkeep is left to the boot (recover), as a reset there would be."""
+        q = self.quota
+        keys = ("state", "code", "evidence", "rev", "rep", "fin", "charged", "confirmed", "mem", "next_at")
+        was = [rec.get(k, rec) for k in keys]      # rec: the key was not there
+        day, used, fin = q.day, q.used, self._fin
+        try:
+            q.charge(max(0, confirmed - rec.get("charged", 0)), now)
+            rec["charged"] = confirmed
+            rec["confirmed"] = confirmed
+            r = self.cfg["retries"]
+            mem = rec.get("mem", 0)
+            if code < 0 and not rec.get("cancel"):
+                mem += 1
+                rec["mem"] = mem
+                if mem > r["count"]:
+                    code = 205001
+            if rec.get("cancel"):
+                self._go(rec, "cancelled", evidence)
+            elif code < 0 or (code != 0 and code in T.status.RETRYABLE and rec["attempt"] - mem < 1 + r["count"]):
+                rec["next_at"] = now + r["delay_s"]
+                ev = list(evidence or ())
+                ev.append(("retry_in", r["delay_s"]))
+                self._go(rec, "retry", ev)
+            else:
+                self._go(rec, "end", evidence, code)
+        except MemoryError:
+            if rec["state"] == "done" and rec not in self.jobs:
+                return
+            for i in range(len(keys)):  # back as it was: a key there before is set (no table
+                if was[i] is rec:       # grown), one added is taken out (nothing allocated)
+                    rec.pop(keys[i], None)
+                else:
+                    rec[keys[i]] = was[i]
+            q.day, q.used, self._fin = day, used, fin
+            raise
 
     def fail_waiting(self, code, reason):
         """End every job waiting for the line (new, queued, wait, held) with `code` (205001):
