@@ -1,4 +1,8 @@
-"""The demo `make run` submits (and the end-to-end tests reuse): pages and CAFIS telegrams."""
+"""The demo `make run` submits (and the end-to-end tests reuse): pages and CAFIS telegrams; the
+page makers the tests and benchmarks share (blocky_pbm, pbmz: a bitmap page for cmd/fax)."""
+import base64
+import random
+import zlib
 
 TEXT = """faxbridge demo
 
@@ -64,3 +68,25 @@ def pbm_pattern(width=1728, height=600):
                 row[x >> 3] |= 0x80 >> (x & 7)
         rows.append(bytes(row))
     return b"P4\n%d %d\n" % (width, height) + b"".join(rows)
+
+
+def blocky_pbm(rows, seed, width=1728):
+    """A page (P4) of random black blocks: deterministic, and it compresses well."""
+    rnd = random.Random(seed)
+    rb = width // 8
+    body = bytearray(rb * rows)
+    for _ in range(rows // 4):
+        y, x = rnd.randrange(rows), rnd.randrange(rb - 8)
+        h, w = rnd.randrange(1, 12), rnd.randrange(1, 8)
+        for yy in range(y, min(rows, y + h)):
+            for xx in range(x, x + w):
+                body[yy * rb + xx] = 0xFF
+    return b"P4\n%d %d\n" % (width, rows) + bytes(body)
+
+
+def pbmz(data):
+    """A bitmap page for cmd/fax, zlib-compressed with a 1 KB window (wbits=10): the unit
+    allocates the window the stream declares, and zlib's default (32 KB) is a third of an
+    ESP32's heap (docs/unit.md)."""
+    c = zlib.compressobj(9, zlib.DEFLATED, 10)
+    return {"pbmz": base64.b64encode(c.compress(data) + c.flush()).decode()}

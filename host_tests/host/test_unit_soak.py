@@ -87,6 +87,7 @@ def _finals(s):
 def test_soak_10000_telegrams_200_faxes_each_way(tmp_path):
     heap = _heap()
     t0 = time.monotonic()
+    import unitdemo
     from modemsim import Line
     line = Line(speedup=400.0, t30_delay=0.005, ring_interval=0.05, dial_delay=0.01, result_delay=0.02,
                 timeouts=_unit.fast_timeouts())
@@ -95,7 +96,7 @@ def test_soak_10000_telegrams_200_faxes_each_way(tmp_path):
     want = _unit.expected_verdicts(tels * ROUNDS)
     pbm = str(tmp_path / "in.pbm")
     with open(pbm, "wb") as f:
-        f.write(_unit.unitlab.blocky_pbm(40, seed=3))
+        f.write(unitdemo.blocky_pbm(40, seed=3))
     with _unit.Session(line, heap=str(heap), config=cfg, tag="soak", wrap=True) as s:
         remote = line.add_remote(_unit.REMOTE, out_dir=str(tmp_path / "remote"))
         caller = line.add_remote(_unit.CALLER)

@@ -24,6 +24,8 @@ import gc
 import os
 import sys
 
+import benchauditmodel as M  # _auditmodel.py: object sizes, the walk (compiled beside this module)
+
 unit = None
 phase = "boot"
 _peak = {}        # phase -> (live, rows)
@@ -211,35 +213,6 @@ def _heap(label):
     _say("heapmap-end", label)
 
 
-def _types():
-    """{address: name} of the types a heap object can start with (its first word)."""
-    import asyncio
-    out = {}
-
-    def g():
-        yield 1
-
-    def mk():
-        x = 1
-
-        def c():
-            return x
-        return c
-    samples = [b"", "", (), [], {}, set(), bytearray(), 1.5, memoryview(b""), g(), mk(), g, print,
-               [].append, asyncio.Event(), asyncio.create_task, Exception(), OSError(), KeyError(),
-               asyncio.CancelledError(), asyncio.TimeoutError(), 1 << 70, sys, iter([]), iter(()),
-               iter(b""), iter(""), iter({}), open]
-    for v in samples:
-        out[id(type(v))] = type(v).__name__
-    for name in list(sys.modules):
-        d = sys.modules[name].__dict__
-        for k in d:
-            v = d[k]
-            if type(v) is type:
-                out[id(v)] = name.split(".")[-1] + "." + k
-    return out
-
-
 def peek(lines):
     """For each `address blocks letter` line: what the object there is (its type, by its first
     word) and its first bytes, printable; a str/bytes object's text through its data pointer.
@@ -247,18 +220,18 @@ def peek(lines):
     objects that came to be held after the first activity this way)."""
     import struct
     import uctypes
-    types = _types()
+    types = M.type_names()
     skip = set()
     if lines and lines[0] == "attrs":     # leave out what an attribute or a module holds
-        _ext.clear()
+        M.ext.clear()
         for name in sys.modules:
-            _walk(sys.modules[name].__dict__, skip, [0, 0, 0])
+            M.walk(sys.modules[name].__dict__, skip, [0, 0, 0])
         for _p, o in _parts():
-            _walk(o, skip, [0, 0, 0])
-        _walk(_peak, skip, [0, 0, 0])
-        _walk(_trans, skip, [0, 0, 0])
-        _storage(skip, types)
-        skip.update(k[1] for k in _ext)   # the data blocks views and buffers point to
+            M.walk(o, skip, [0, 0, 0])
+        M.walk(_peak, skip, [0, 0, 0])
+        M.walk(_trans, skip, [0, 0, 0])
+        M.storage(skip, types)
+        skip.update(k[1] for k in M.ext)   # the data blocks views and buffers point to
     for ln in lines:
         f = ln.split()
         if len(f) < 3:
@@ -270,57 +243,13 @@ def peek(lines):
         w = struct.unpack("4Q", raw[:32])
         tn = types.get(w[0], "?")
         if ch == "S" and w[2] < 4096 and w[3]:
-            txt = _text(bytes(uctypes.bytearray_at(w[3], min(w[2], 60))))
+            txt = M.printable(bytes(uctypes.bytearray_at(w[3], min(w[2], 60))))
         elif ch == "T" and w[1] < 64:       # a tuple: what its items are
             its = struct.unpack("%dQ" % min(w[1], 6), bytes(uctypes.bytearray_at(a + 16, 8 * min(w[1], 6))))
-            txt = "(" + ",".join(_item(x, types) for x in its) + ")"
+            txt = "(" + ",".join(M.item(x, types) for x in its) + ")"
         else:
-            txt = _text(raw)
+            txt = M.printable(raw)
         _say("peek", f[0], n, ch, tn, txt)
-
-
-def _storage(ids, types):
-    """Add to ids the separate storage of the objects they name that have one: the items of a
-    bytearray, list, dict, set, str/bytes made at run time or instance (its member table) are
-    a block of their own, word 3 of each."""
-    import struct
-    import uctypes
-    kinds = [id(t) for t in (bytearray, list, dict, set, str, bytes)]
-    for a in list(ids):
-        if a & 7 or a < 65536:
-            continue        # an int or an interned str: not an object in the heap
-        w = struct.unpack("4Q", bytes(uctypes.bytearray_at(a, 32)))
-        if w[0] in kinds or "." in types.get(w[0], ""):   # a class of a module: an instance
-            ids.add(w[3])
-
-
-def _text(raw):
-    return "".join(chr(c) if 32 < c < 127 else "." for c in raw)
-
-
-def _item(x, types):
-    """One object word of a tuple, described: a small int, an interned name, or the type (a
-    str's text) of the object it points to."""
-    import struct
-    import uctypes
-    if x & 1:
-        return str(x >> 1)
-    if x & 7:
-        return "q"
-    if x < 4096:
-        return "?"
-    w = struct.unpack("4Q", bytes(uctypes.bytearray_at(x, 32)))
-    tn = types.get(w[0], "?")
-    if tn in ("str", "bytes") and w[2] < 4096 and w[3]:
-        return repr(_text(bytes(uctypes.bytearray_at(w[3], min(w[2], 24)))))
-    return tn
-
-
-def _attrs(o):
-    try:
-        return o.__dict__
-    except AttributeError:
-        return None
 
 
 def _parts():
@@ -338,139 +267,7 @@ def _parts():
         p = "link.inbox" if ib is not None else "link"
         ib = ib or lk
         out += [(p + ".seen", getattr(ib, "seen", None)), (p + ".spool", getattr(ib, "spool", None))]
-    return [(p, o) for p, o in out if o is not None and _attrs(o) is not None]
-
-
-def _blk(n, b):
-    return (n + b - 1) // b * b
-
-
-def _tab(n):
-    """Slots of a MicroPython map/set table grown to hold n entries (py/map.c's sizes)."""
-    for p in (0, 2, 4, 6, 8, 10, 12, 17, 23, 29, 37, 47, 59, 73, 97, 127, 167, 223, 293, 389, 521,
-              691, 919, 1223, 1627, 2161, 3229):
-        if p >= n:
-            return p
-    return n
-
-
-def _slots(o, n):
-    """Slots of the map of o (a dict, or an instance's member table) holding n entries: read
-    from the object (its mp_map_t's alloc, the word after base and used: a dict literal or a
-    cleared one is sized as it was filled, not as a grown one), else _tab(n)."""
-    try:
-        import struct
-        import uctypes
-        return struct.unpack("Q", bytes(uctypes.bytearray_at(id(o) + 16, 8)))[0]
-    except Exception:
-        return _tab(n)
-
-
-def _size(v, w):
-    """(heap bytes, bytes-like bytes) of one object, not what it refers to, with words of w
-    bytes and GC blocks of 4 words (the object layouts of py/obj*.h). Strings shorter than 12
-    are taken as interned (qstrs: in the code, not here)."""
-    b = 4 * w
-    t = type(v)
-    if t is bytearray or t.__name__ == "array":
-        n = len(bytes(v)) if t is not bytearray else len(v)
-        return _blk(4 * w, b) + _blk(n, b), _blk(n, b)
-    if t is str or t is bytes:
-        n = len(v)
-        if n < 12:
-            return 0, 0
-        return _blk(4 * w, b) + _blk(n + 1, b), _blk(n + 1, b)
-    if t is memoryview:
-        return _blk(4 * w, b), 0
-    if t is dict:
-        return _blk(3 * w, b) + _blk(2 * w * _slots(v, len(v)), b), 0
-    if t is list:
-        return _blk(4 * w, b) + _blk(w * (len(v) + 3), b), 0
-    if t is tuple:
-        return (_blk((2 + len(v)) * w, b) if v else 0), 0
-    if t is set:
-        return _blk(4 * w, b) + _blk(w * _tab(len(v)), b), 0
-    if t is float:
-        return _blk(2 * w, b), 0
-    if t is int:
-        return (0 if -(1 << 30) < v < (1 << 30) else _blk(4 * w, b)), 0
-    if t is bool or v is None:
-        return 0, 0
-    tn = t.__name__
-    if tn == "bound_method":
-        return _blk(3 * w, b), 0
-    d = _attrs(v)
-    if d is not None and t is not type and tn != "module":
-        return _blk(3 * w, b) + _blk(2 * w * _slots(v, len(d)), b), 0
-    return _blk(4 * w, b), 0          # a native object (socket, task, stream): its base only
-
-
-def _buffer(v):
-    """(address, bytes) of the data block of a bytearray, array or memoryview (py/objarray.h:
-    typecode and `free` in word 1, len, items): a view's items are its base's, its offset in
-    `free`, so a view counts the block up to its end when nothing else reached the block first;
-    None without uctypes."""
-    try:
-        import struct
-        import uctypes
-        w = struct.unpack("4Q", bytes(uctypes.bytearray_at(id(v), 32)))
-    except Exception:
-        return None
-    tc = w[1] & 0x7F
-    size = struct.calcsize(chr(tc)) if tc > 32 else 1
-    if type(v) is memoryview:
-        return w[3], size * ((w[1] >> 8) + w[2])
-    return w[3], size * (w[2] + (w[1] >> 8))
-
-
-_CODE = ("function", "closure", "generator", "type", "module")
-_ext = {}         # ("data", address) -> bytes of that data block counted so far (_walk)
-
-
-def _walk(v, seen, acc):
-    """Heap of v and what it holds that `seen` has not counted yet: acc = [64-bit, bytes-like
-    64-bit, 32-bit estimate]."""
-    todo = [v]
-    while todo:
-        v = todo.pop()
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        t = type(v)
-        if t.__name__ in _CODE:
-            continue
-        buf = _buffer(v) if t is bytearray or t is memoryview or t.__name__ == "array" else None
-        if buf is not None:     # the object, and what its data block's extent adds once
-            k = ("data", buf[0])    # (views share their base's block: the largest end counts)
-            c = _ext.get(k, 0)
-            if buf[1] > c:
-                _ext[k] = buf[1]
-            n64 = _blk(buf[1], 32) - _blk(c, 32) if buf[1] > c else 0
-            acc[0] += 32 + n64
-            acc[1] += n64
-            acc[2] += 16 + (_blk(buf[1], 16) - _blk(c, 16) if buf[1] > c else 0)
-            continue
-        n64, b64 = _size(v, 8)
-        acc[0] += n64
-        acc[1] += b64
-        acc[2] += _size(v, 4)[0]
-        if t is dict:
-            for k in v:
-                if type(k) is not str:      # a str key is a name of the code, or interned
-                    todo.append(k)
-                todo.append(v[k])
-        elif t is list or t is tuple or t is set:
-            todo.extend(v)
-        elif t.__name__ == "bound_method":
-            try:
-                todo.append(v.__self__)
-            except AttributeError:
-                pass
-        elif t not in (str, bytes, bytearray, memoryview):
-            d = _attrs(v)
-            if d is not None:
-                for k in d:
-                    todo.append(d[k])
+    return [(p, o) for p, o in out if o is not None and M.attrs(o) is not None]
 
 
 def breakdown(label, top=None):
@@ -480,25 +277,25 @@ def breakdown(label, top=None):
     total = live()                  # before the walk's own set is built
     parts = _parts()
     seen = set()
-    _ext.clear()
+    M.ext.clear()
     book = [0, 0, 0]
-    _walk(_trans, seen, book)       # this module's own records: not the unit's
-    _walk(_peak, seen, book)
+    M.walk(_trans, seen, book)       # this module's own records: not the unit's
+    M.walk(_peak, seen, book)
     mods = []
     for name in sys.modules:        # objects the imports built belong to the imported code
         if name.startswith("faxbridge") or name.startswith("asyncio"):
             acc = [0, 0, 0]
-            _walk(sys.modules[name].__dict__, seen, acc)
+            M.walk(sys.modules[name].__dict__, seen, acc)
             mods.append((name, acc[0], len(sys.modules[name].__dict__)))
     for _p, o in parts:
         seen.add(id(o))
     rows = []
     for path, o in parts:
-        d = _attrs(o)
-        rows.append((_size(o, 8)[0], path + "(object)", 0, _size(o, 4)[0]))
+        d = M.attrs(o)
+        rows.append((M.size(o, 8)[0], path + "(object)", 0, M.size(o, 4)[0]))
         for k in sorted(d):
             acc = [0, 0, 0]
-            _walk(d[k], seen, acc)
+            M.walk(d[k], seen, acc)
             if acc[0] >= 64:
                 rows.append((acc[0], path + "." + k, acc[1], acc[2]))
     rows.sort()

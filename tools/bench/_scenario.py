@@ -61,8 +61,10 @@ def pbmz(data):
 def big_fax(job="big", number=BUSY, size=BIG_FAX):
     """A cmd/fax of just under `size` bytes: one uncompressed bitmap page (P4, base64: the
     common way a large page arrives) as tall as fits, then one short text page."""
+    import unitdemo
+
     def body(rows):
-        pbm = _unit.unitlab.blocky_pbm(rows, seed=9)
+        pbm = unitdemo.blocky_pbm(rows, seed=9)
         pages = [{"pbm": base64.b64encode(pbm).decode()}, {"text": "256 KB cmd/fax, page 2\n"}]
         return json.dumps({"job": job, "number": number, "pages": pages}).encode()
     rows = (size * 3 // 4) // 216          # 1728 pixels = 216 bytes a row, base64 = 4/3
@@ -112,7 +114,7 @@ def demo(s, caller, work, deadline):
         raise Incomplete("demo faxes ended %r, not [0, 0, 263]" % (finals,))
     src = os.path.join(work, "in.pbm")
     with open(src, "wb") as f:
-        f.write(_unit.unitlab.blocky_pbm(100, seed=5))
+        f.write(unitdemo.blocky_pbm(100, seed=5))
     n_rx = len([1 for t, m in list(s.w.msgs) if t.endswith("/fax/received")])
     caller.send_fax(_unit.UNIT_NUMBER, [src])
     s.wait(lambda ms: len([1 for t, m in ms if t.endswith("/fax/received")]) > n_rx, left(deadline), "fax/received")

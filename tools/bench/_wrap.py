@@ -6,13 +6,14 @@ import subprocess
 
 
 def compile_into(mpy_dir, mpy_cross):
-    """benchwrap.mpy and benchhook.mpy for this host into mpy_dir (beside the firmware's .mpy)."""
+    """benchwrap.mpy, benchhook.mpy and the audit's two for this host into mpy_dir (beside the firmware's .mpy)."""
     src = os.path.join(mpy_dir, "benchwrap.py")
     with open(src, "w") as f:
         f.write(wrapper_source(unit_modules()))
     here = os.path.dirname(os.path.abspath(__file__))
     for name, path in (("benchwrap", src), ("benchhook", os.path.join(here, "_hook.py")),
-                       ("benchaudit", os.path.join(here, "_audit.py"))):
+                       ("benchaudit", os.path.join(here, "_audit.py")),
+                       ("benchauditmodel", os.path.join(here, "_auditmodel.py"))):
         r = subprocess.run([mpy_cross, "-march=x64", "-s", name + ".py", "-o", os.path.join(mpy_dir, name + ".mpy"),
                             path], capture_output=True, text=True)
         if r.returncode:

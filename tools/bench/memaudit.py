@@ -4,7 +4,7 @@ field scenario (_scenario.py) once, at a roomy heap, under the bench wrapper wit
 attribute (the heap that detaching each frees), the live-heap peak of each scenario step with
 its breakdown, and the most a synchronous call allocated at once. Totals are measured
 (gc.mem_alloc() after gc.collect()); the rows are a model of MicroPython's object layouts,
-64-bit and 32-bit (_audit._size).
+64-bit and 32-bit (_auditmodel.size).
 
     .venv/bin/python tools/bench/memaudit.py [--no-jobs] [--demo-only] [--heap 1500K]
     .venv/bin/python tools/bench/memaudit.py --report build/memaudit.log     the report again
