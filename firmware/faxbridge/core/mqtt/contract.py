@@ -303,10 +303,12 @@ def _obj(t, c=123):
     builders' fields, one tuple) or (key, value) pairs; c=44 (",") goes on with the object
     open."""
     global _n
-    n = len(t)
-    flat = n and type(t[0]) is str
+    z = len(t)
+    flat = z and type(t[0]) is str
+    b = _b
+    m = _m
     i = 0
-    while i < n:
+    while i < z:
         if flat:
             k = t[i]
             v = t[i + 1]
@@ -314,12 +316,11 @@ def _obj(t, c=123):
         else:
             k, v = t[i]
             i += 1
-        # {"k": or ,"k": and a str value written as _chars does, without its call (an
-        # event's fields cost their calls: issue 15's MQTT rate); _str escapes (rare)
-        j = _n + len(k) + 4
-        if j > _m:
+        # {"k": or ,"k": and a str, bool or None value written as _chars does, without its
+        # call (an event's fields cost their calls: issue 15's MQTT rate); _str escapes (rare)
+        if _n + len(k) + 4 > m:
             _over()
-        j = _copy(_b, _n, k, c | 0x3A2200)    # c " k " :
+        j = _copy(b, _n, k, c | 0x3A2200)    # c " k " :
         if j < 0:
             _str(k, c, 58)
         else:
@@ -327,16 +328,20 @@ def _obj(t, c=123):
         c = 44
         y = type(v)
         if y is str:
-            j = _n + len(v) + 2
-            if j > _m:
+            if _n + len(v) + 2 > m:
                 _over()
-            j = _copy(_b, _n, v, 0x2200)      # " v "
+            j = _copy(b, _n, v, 0x2200)      # " v "
             if j < 0:
                 _str(v)
             else:
                 _n = j
         elif y is int:
             _int(v)
+        elif y is bool or v is None:
+            v = "null" if v is None else "true" if v else "false"
+            if _n + len(v) > m:
+                _over()
+            _n = _copy(b, _n, v, 0)
         else:
             _val(v)
     if c == 123:
