@@ -59,7 +59,7 @@ _SEED = const(0x46424132)    # an ack slot's crc32 starts here ("FBA2"): zeros, 
 _RESIDUE = const(0x2144DF1C)  # CRC-32 of any data followed by its own CRC-32, little-endian
 
 
-if _MPY:   # every port the unit runs on has viper
+if sys.implementation.name == "micropython":   # every port the unit runs on has viper
     @micropython.viper  # noqa: F821 (the compiler's own decorator: no `micropython` name kept)
     def _ascii(b, n: int, v) -> int:
         """Copy str v to b[n:] byte by byte, its bytes read in place -> 0; -1 at a byte above
