@@ -165,6 +165,7 @@ if sys.implementation.name == "micropython":   # every port the unit runs on has
             d[n] = c
             n += 1
         return n
+
     @micropython.viper  # noqa: F821
     def _dec(b, n: int, v: int) -> int:
         """Write int v (|v| < 10**9: a machine int on every port) in decimal to b[n:] -> the
