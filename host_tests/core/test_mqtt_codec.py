@@ -126,6 +126,23 @@ def test_parser_split_at_every_byte_boundary():
             assert _joined(e.ev) == want, cut
 
 
+def test_parser_pubacks_in_a_row_whole_or_split():
+    """A burst of PUBACKs (a window of events acknowledged) read at once goes straight to the
+    sink: the same packets as byte by byte, and one with another length still by the states."""
+    burst = b"".join(codec.encode_puback(i) for i in (1, 2, 300, 65535)) + b"\x40\x03\x00\x07\x00"
+    ref = Events()
+    codec.Parser(16).parse(burst, ref)
+    assert ref.ev == [("packet", 4, 0, b"\x00\x01"), ("packet", 4, 0, b"\x00\x02"),
+                      ("packet", 4, 0, b"\x01\x2c"), ("packet", 4, 0, b"\xff\xff"),
+                      ("packet", 4, 0, b"\x00\x07\x00")]
+    for cut in range(1, len(burst)):
+        e = Events()
+        p = codec.Parser(16)
+        p.parse(burst[:cut], e)
+        p.parse(burst[cut:], e)
+        assert e.ev == ref.ev, cut
+
+
 def test_parser_streams_payload_without_copying_it():
     """The payload reaches the sink as slices of what was fed: any length through 16 bytes."""
     big = encode_publish("t", b"z" * 300000, 1, False, False, 9)

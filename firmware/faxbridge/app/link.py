@@ -105,8 +105,9 @@ class Link(Inbox):
                 cls = contract.RESULT
                 if suffix == contract.FAX_STATUS:   # contract.fax_status's fields
                     for i in range(0, len(pairs), 2):
-                        if pairs[i] == "final":
+                        if pairs[i] == "final":   # a key once: no need to look on
                             cls = contract.RESULT if pairs[i + 1] else contract.PROGRESS
+                            break
         ob = self.outbox
         st = ob.store
         w = getattr(st, "buf", None)

@@ -52,7 +52,8 @@ def _head(unit, seq, buf, o, m):
     """{"unit":<unit>,"seq":<seq>: the head of every event and of telemetry, in buf[o:m]."""
     jsonw.begin(buf, o, m)
     jsonw._raw(b'{"unit":')
-    jsonw._str(unit)
+    if not jsonw._chars(unit, 0, 34, 0):
+        jsonw._str(unit)
     jsonw._raw(b',"seq":')
     jsonw._int(seq)
 

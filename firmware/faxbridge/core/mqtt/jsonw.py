@@ -77,45 +77,39 @@ def _str(v, pre=0, post=0):
 def _chars(v, pre, q, post):
     """Write the bytes pre and q, the characters of str v, then q and post (a 0 byte: left
     out) if no character of v needs escaping in JSON (printable ASCII without quote or
-    backslash: nearly every field), copied as they are checked -> True; else write nothing
-    -> False. One function for the whole piece: a call costs more than a byte here."""
+    backslash: nearly every field), copied as they are checked -> True; else nothing written
+    before _n -> False. One function for the whole piece: a call costs more than a byte here
+    (_obj does the same for its keys and str values without this call)."""
     global _n
-    n = _n
-    k = n + len(v) + (2 if q else 0)
-    if pre:
-        k += 1
-    if post:
-        k += 1
-    if k > _m:
+    if _n + len(v) + (2 if q else 0) + (pre > 0) + (post > 0) > _m:
         _over()
-    b = _b
-    if pre:
-        b[n] = pre
-        n += 1
-    if q:
-        b[n] = q
-        n += 1
-    n = _copy(b, n, v, len(v))
+    n = _copy(_b, _n, v, pre | q << 8 | post << 16)
     if n < 0:
         return False
-    if q:
-        b[n] = q
-        n += 1
-    if post:
-        b[n] = post
-    _n = k
+    _n = n
     return True
 
 
 if sys.implementation.name == "micropython":   # every port the unit runs on has viper
     @micropython.viper  # noqa: F821 (the compiler's own decorator: no `micropython` name kept)
-    def _copy(b, n: int, v, k: int) -> int:
-        """Copy the k characters of str v to b[n:] if each is printable ASCII other than quote
-        and backslash -> the index after them; else -1 (a byte of a non-ASCII character, at
-        or before the k-th byte, is above 126). Reads the str's bytes in place: 40 us of an
-        event's 60 as a loop of bytecode (issue 15's MQTT rate)."""
+    def _copy(b, n: int, v, f: int) -> int:
+        """Write to b[n:] the byte f & 255, the byte f >> 8 & 255, the characters of str v,
+        the byte f >> 8 & 255 again and the byte f >> 16 (a 0 byte: left out) if each
+        character is printable ASCII other than quote and backslash -> the index after them;
+        else -1 (a byte of a non-ASCII character, at or before the len(v)-th byte, is above
+        126). Reads the str's bytes in place: a whole key or string in one call (issue 15's
+        MQTT rate: a loop of bytecode was 40 us of an event's 60, a call per piece 20 us)."""
         d = ptr8(b)  # noqa: F821 (viper)
         s = ptr8(v)  # noqa: F821
+        k = int(len(v))
+        c = f & 255
+        if c:
+            d[n] = c
+            n += 1
+        q = (f >> 8) & 255
+        if q:
+            d[n] = q
+            n += 1
         i = 0
         while i < k:
             c = s[i]
@@ -123,15 +117,63 @@ if sys.implementation.name == "micropython":   # every port the unit runs on has
                 return -1
             d[n + i] = c
             i += 1
-        return n + k
+        n += k
+        if q:
+            d[n] = q
+            n += 1
+        c = f >> 16
+        if c:
+            d[n] = c
+            n += 1
+        return n
+
+    @micropython.viper  # noqa: F821
+    def _dec(b, n: int, v: int) -> int:
+        """Write int v (|v| < 10**9: a machine int on every port) in decimal to b[n:] -> the
+        index after it (its digits a loop of bytecode in _int: 3 us an int)."""
+        d = ptr8(b)  # noqa: F821
+        if v < 0:
+            d[n] = 45    # "-"
+            n += 1
+            v = 0 - v
+        m = n + 1
+        t = v
+        while t > 9:
+            t = t // 10
+            m += 1
+        e = m
+        while m > n:
+            m -= 1
+            d[m] = 48 + v % 10
+            v = v // 10
+        return e
 else:
-    def _copy(b, n, v, k):
+    def _dec(b, n, v):
+        """The same on CPython."""
+        t = str(v).encode()
+        b[n:n + len(t)] = t
+        return n + len(t)
+
+    def _copy(b, n, v, f):
         """The same on CPython (a str has no buffer there)."""
+        if f & 255:
+            b[n] = f & 255
+            n += 1
+        q = (f >> 8) & 255
+        if q:
+            b[n] = q
+            n += 1
         for ch in v:
             c = ord(ch)
             if c < 32 or c > 126 or c == 34 or c == 92:
                 return -1
             b[n] = c
+            n += 1
+        if q:
+            b[n] = q
+            n += 1
+        if f >> 16:
+            b[n] = f >> 16
             n += 1
         return n
 
@@ -143,14 +185,17 @@ def _piece(v):
 
 
 def _int(v):
-    """Write int v in decimal, digit by digit."""
+    """Write int v in decimal, digit by digit (its sign too: no call for it); by _dec where
+    it is short and the room sure (_obj does the same without this call)."""
     global _n
     n = _n
-    if v < 0:
-        _raw(b"-")
-        n += 1
+    if -1000000000 < v < 1000000000 and n + 10 <= _m:
+        _n = _dec(_b, n, v)
+        return
+    s = v < 0
+    if s:
         v = -v
-    m = n + 1
+    m = n + 1 + s
     t = v
     while t > 9:
         t //= 10
@@ -158,9 +203,13 @@ def _int(v):
     if m > _m:
         _over()
     _n = m
+    b = _b
+    if s:
+        b[n] = 45    # "-"
+        n += 1
     while m > n:
         m -= 1
-        _b[m] = 48 + v % 10
+        b[m] = 48 + v % 10
         v //= 10
 
 
@@ -245,10 +294,13 @@ def _obj(t, c=123):
     """Write t as a JSON object: its keys and values in turn (k1, v1, k2, v2, ...: the
     builders' fields, one tuple) or (key, value) pairs; c=44 (",") goes on with the object
     open."""
-    n = len(t)
-    flat = n and type(t[0]) is str
+    global _n
+    z = len(t)
+    flat = z and type(t[0]) is str
+    b = _b
+    m = _m
     i = 0
-    while i < n:
+    while i < z:
         if flat:
             k = t[i]
             v = t[i + 1]
@@ -256,9 +308,37 @@ def _obj(t, c=123):
         else:
             k, v = t[i]
             i += 1
-        _str(k, c, 58)   # {"k": or ,"k":
+        # {"k": or ,"k": and a str, bool or None value written as _chars does, without its
+        # call (an event's fields cost their calls: issue 15's MQTT rate); _str escapes (rare)
+        if _n + len(k) + 4 > m:
+            _over()
+        j = _copy(b, _n, k, c | 0x3A2200)    # c " k " :
+        if j < 0:
+            _str(k, c, 58)
+        else:
+            _n = j
         c = 44
-        _val(v)
+        y = type(v)
+        if y is str:
+            if _n + len(v) + 2 > m:
+                _over()
+            j = _copy(b, _n, v, 0x2200)      # " v "
+            if j < 0:
+                _str(v)
+            else:
+                _n = j
+        elif y is int:
+            if -1000000000 < v < 1000000000 and _n + 10 <= m:
+                _n = _dec(b, _n, v)
+            else:
+                _int(v)
+        elif y is bool or v is None:
+            v = "null" if v is None else "true" if v else "false"
+            if _n + len(v) > m:
+                _over()
+            _n = _copy(b, _n, v, 0)
+        else:
+            _val(v)
     if c == 123:
         _raw(b"{")
     _raw(b"}")
