@@ -477,6 +477,36 @@ def test_end_call_refused_by_the_heap_leaves_the_job_in_its_call():
     assert json.loads(js.store.recs["j1"])["state"] == "done"
 
 
+def test_end_call_said_then_its_save_refused_stands_not_said_again():
+    """A retry's status emitted, then its record save refused by the heap: putting the job back
+    in its call had the modem task end it again at each pass, the same status (the same rev)
+    said once per pass for as long as the heap refused the save. The status said, the end
+    stands (as a crash between the two would leave it: the boot takes up the saved state)."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    real_save = js.store.save
+    refused = []
+
+    def save(r):
+        refused.append(r["state"])
+        raise MemoryError("memory allocation failed")
+    js.store.save = save
+    n = len(ev)
+    for _ in range(3):          # the modem task's passes (app/faxline.py _end)
+        try:
+            js.end_call(rec, -3, (("result", "x"),), 0, T + 60)
+        except MemoryError:
+            pass
+        if rec["state"] != "call":
+            break
+    js.store.save = real_save
+    said = [(e["code"], e["state"]) for e in ev[n:]]
+    assert said == [(-3, "wait")] and refused == ["wait"], (said, refused)
+    assert rec["state"] == "wait" and rec["rep"] == rec["rev"] and rec["mem"] == 1
+
+
 def test_next_due_allocates_nothing_when_nothing_is_due():
     """It runs at every pass of the modem loop (a list copy each time before: ~100 B)."""
     import gc

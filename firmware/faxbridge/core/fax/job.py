@@ -288,8 +288,9 @@ class Jobs:
         retries.count times, then 205001 (docs/fax.md "Out of memory").
         A MemoryError (its evidence, status or record save) leaves the job as it was, the
         quota uncharged, and propagates: the caller ends it again at its next pass
-        (app/faxline.py _end). Once a final job is said and off the open jobs, one in the
-        ring's upkeep is left to the boot (recover), as a reset there would be."""
+        (app/faxline.py _end). Once its status is said the end stands, as a reset there
+        would leave it: a final job's ring upkeep is the boot's (recover), a retry's record
+        save the next one's (else its status again at each pass)."""
         q = self.quota
         keys = ("state", "code", "evidence", "rev", "rep", "fin", "charged", "confirmed", "mem", "next_at")
         was = [rec.get(k, rec) for k in keys]      # rec: the key was not there
@@ -315,8 +316,9 @@ class Jobs:
             else:
                 self._go(rec, "end", evidence, code)
         except MemoryError:
-            if rec["state"] == "done" and rec not in self.jobs:
-                return
+            if rec["state"] == "done" and rec not in self.jobs or rec["rev"] != was[3] and \
+                    rec.get("rep") == rec["rev"]:   # said: it stands (a retry's save refused:
+                return          # as a crash after its status, _go), never said at each pass
             for i in range(len(keys)):  # back as it was: a key there before is set (no table
                 if was[i] is rec:       # grown), one added is taken out (nothing allocated)
                     rec.pop(keys[i], None)
