@@ -437,6 +437,31 @@ def test_start_call_refused_by_the_heap_leaves_the_job_as_it_was():
     assert rec["state"] == "call" and rec["attempt"] == 1 and _codes(ev)[-1] == -3
 
 
+def test_start_call_said_then_its_save_refused_starts_the_call_not_said_again():
+    """The call's -3 said, then its record save refused by the heap: put back, the modem task
+    started it again at its next pass and said the same -3 once a pass while the heap refused
+    the save. Said, the call starts (a crash there leaves the job queued on flash: the boot
+    resumes it, as a crash between any status and its save)."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    real = js.store.save
+    n = len(ev)
+
+    def save(r):
+        raise MemoryError("memory allocation failed")
+    js.store.save = save
+    for _ in range(3):          # the modem task's passes (app/faxline.py _start)
+        try:
+            js.start_call(rec, T)
+            break
+        except MemoryError:
+            pass
+    js.store.save = real
+    assert [(e["code"], e["state"]) for e in ev[n:]] == [(-3, "call")], ev[n:]
+    assert rec["state"] == "call" and rec["attempt"] == 1 and rec["rep"] == rec["rev"]
+
+
 def test_end_call_refused_by_the_heap_leaves_the_job_in_its_call():
     """make bench 09:40, 400K plugged: a MemoryError saying a call's end (its status, or the
     final record's save) left the record half-moved (rev, code, state, a -3 counted, the quota

@@ -215,7 +215,7 @@ class FaxLine:
             self._drop_page()
         try:
             u.jobs.start_call(job, u.port.time())
-        except MemoryError:     # its -3 not said or not saved (rv22): the jobs left it as it was,
+        except MemoryError:     # its -3 not said (rv22; said, not saved: it stands): left as it was,
             self._drop_page()   # queued; the next pass again, not the modem task's end (a restart)
             self.active = None
             return

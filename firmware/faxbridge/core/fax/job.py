@@ -263,7 +263,8 @@ class Jobs:
     def start_call(self, rec, now):
         """queued/wait/held -> call (-3, dialling). A MemoryError (its status or record save)
         leaves the job as it was, its attempt unspent, and propagates: the caller tries again
-        at its next pass (app/faxline.py _start)."""
+        at its next pass (app/faxline.py _start). Once its status is said the call stands (its
+        save the next one's, as a crash there would leave it; else said at each pass)."""
         was = (rec["state"], rec.get("attempt", 0), rec.get("rev", 0), rec.get("code"))
         rec["attempt"] = was[1] + 1
         if rec.get("held_since") is not None:   # a held job's: no key added to one never held
@@ -272,6 +273,8 @@ class Jobs:
         try:
             self._go(rec, "dial", (("dialling", rec["dial"]),))
         except MemoryError:
+            if rec["rev"] != was[2] and rec.get("rep") == rec["rev"]:
+                return
             rec["state"], rec["attempt"], rec["rev"], rec["code"] = was
             raise
 
