@@ -634,6 +634,38 @@ def test_restart_during_a_call_redials_or_ends_205001():
     assert ev4 == [] and [r["id"] for r in js4.jobs] == ["j2"]
 
 
+def test_a_cancel_in_call_whose_save_is_refused_is_not_kept():
+    """cmd/cancel of a job in a call, its record save refused (the heap, flash full): the
+    command is answered busy or rejected and the driver's call is not cancelled (app/unit.py
+    _on_command stops there), so the job keeps no cancel either: its end is the call's, not a
+    403 for a fax the remote got whole. Asked again, it holds."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    real = js.store.save
+    for err in (MemoryError("memory allocation failed"), OSError(28)):
+        def save(r, err=err):
+            raise err
+        js.store.save = save
+        try:
+            js.cancel("j1", T)
+            raise AssertionError("no error")
+        except (MemoryError, OSError):
+            pass
+        js.store.save = real
+        assert "cancel" not in rec and "cancel" not in json.loads(js.store.recs["j1"]), rec
+    assert js.cancel("j1", T) == "call"
+    js.store.save = save
+    try:
+        js.cancel("j1", T)      # asked twice, the second refused: the first stands
+    except OSError:
+        pass
+    js.store.save = real
+    js.end_call(rec, 0, (("result", "x"),), 1, T + 60)
+    assert rec["state"] == "done" and _codes(ev)[-1] == 403
+
+
 def test_restart_out_of_attempts_is_205001_and_cancel_survives_a_restart():
     st = MemStore()
     js, ev = _make(st, _cfg(count=1))

@@ -346,8 +346,14 @@ class Jobs:
         rec = self.find(job_id)
         if rec is not None:
             if rec["state"] == "call":
+                was = rec.get("cancel")
                 rec["cancel"] = 1
-                self.store.save(rec)
+                try:
+                    self.store.save(rec)
+                except (OSError, MemoryError):  # refused, the call not cancelled: nor the job
+                    if not was:                 # (else 403 for a call the remote got whole)
+                        rec.pop("cancel", None)
+                    raise
                 return "call"
             self._go(rec, "cancel", (("reason", "cancelled on request"),))
             return None
