@@ -52,6 +52,9 @@ def main():
             asyncio.run(unit.shutdown())
         except KeyboardInterrupt:
             pass
+    except MemoryError:         # Unit.run's boot (the CAFIS Checker, the recovery, the link's
+        print("faxbridge: no memory to boot")   # buffers): as a task's death, in words
+        unit.exit_code = 3
     finally:
         port.close()
     print("faxbridge: stopped (exit code %d)" % unit.exit_code)

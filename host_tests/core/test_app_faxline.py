@@ -891,3 +891,43 @@ def test_a_timeout_whose_call_end_the_heap_refuses_ends_minus_3_not_the_task():
     assert u.jobs.calls == [("end", "J1", -3, [("reason", "driver error: no memory")], 0)], u.jobs.calls
     assert f.active is None and not m.in_call() and left == [0]
 
+
+
+def _pending_end():
+    """A job whose call ended but whose end the heap refused (FaxLine._ended), the driver
+    free again and ready."""
+    u, f, m = _in_a_call()
+    _refusing(u, 1)
+    m.cancel(0)
+    m.feed(b"\r\nOK\r\n", 0)
+    f.events()
+    assert f.active is not None and f._ended[0] is not None and not m.in_call()
+    _ready(m)
+    return u, f, m
+
+
+def test_a_cancel_while_a_calls_end_is_pending_leaves_a_reception_alone():
+    """The job on the line has no call any more (its end is pending): its cancel must not reach
+    the driver, which may be answering someone else's fax meanwhile."""
+    u, f, m = _pending_end()
+    m.feed(b"\r\nRING\r\n\r\nRING\r\n", 0)
+    m.poll(0)
+    assert m.in_call() and _drain(m) == b"ATA\r"
+    f.cancel("J1")
+    assert m._sess.outcome is None           # the reception goes on
+    f._end()
+    assert u.jobs.calls[-1][:3] == ("end", "J1", 403) and f.active is None
+
+
+def test_a_cancel_the_heap_refuses_in_the_driver_ends_the_call_not_the_command():
+    """driver.cancel from the link's command handler: a MemoryError there would answer the
+    cancel `busy` though the job keeps its cancel (and the call went on): the call ends as the
+    feed guard's (the jobs say 403: the cancel is in the record), the driver afresh."""
+    u, f, m = _in_a_call()
+
+    def cancel(now):
+        raise MemoryError("memory allocation failed")
+    m.cancel = cancel
+    f.cancel("J1")
+    assert u.jobs.calls == [("end", "J1", -3, [("reason", "driver error: no memory")], 0)], u.jobs.calls
+    assert f.active is None and not m.in_call() and m.state_name() == "init" and f.wake.is_set()

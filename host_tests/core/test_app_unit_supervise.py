@@ -266,3 +266,35 @@ def test_the_ports_tick_is_times_own_function():
     p = UnixPort(tmpdir("port"))
     assert p.ticks_ms is time.ticks_ms
     assert abs(time.ticks_diff(p.ticks_ms(), time.ticks_ms())) <= 1
+
+
+def test_a_boot_the_heap_refuses_stops_the_unit_with_exit_code_3_not_a_traceback():
+    """Unit.run's boot (the CAFIS Checker, the jobs' recovery, the link's buffers) runs before
+    the tasks' gather: a MemoryError there left start.main with a traceback (on the board:
+    main() raised, no clean reset; the watchdog, already started, reset it later). Now in
+    words and exit code 3, as a task's death: the board resets (MicroPython: start.main sets
+    gc.threshold)."""
+    import sys
+    if sys.implementation.name != "micropython":
+        return
+    from faxbridge import start
+    from faxbridge.app import unit as um
+    d = tmpdir("boot-oom") + "/"
+    with open(d + "config.json", "w") as f:
+        f.write('{"unit_id": "u1", "mqtt": {"host": "127.0.0.1", "port": 1}}')
+    run = um.Unit.run
+
+    async def refused(self):
+        raise MemoryError("memory allocation failed, allocating 4000 bytes")
+    um.Unit.run = refused
+    import gc
+    th = gc.threshold()         # start.main sets its own: the other tests' is put back
+    n = len(sys.argv)
+    sys.argv.extend(("--flash", d))
+    try:
+        assert start.main() == 3
+    finally:
+        um.Unit.run = run
+        gc.threshold(th)
+        while len(sys.argv) > n:
+            sys.argv.pop()

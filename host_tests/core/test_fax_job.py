@@ -437,6 +437,31 @@ def test_start_call_refused_by_the_heap_leaves_the_job_as_it_was():
     assert rec["state"] == "call" and rec["attempt"] == 1 and _codes(ev)[-1] == -3
 
 
+def test_start_call_said_then_its_save_refused_starts_the_call_not_said_again():
+    """The call's -3 said, then its record save refused by the heap: put back, the modem task
+    started it again at its next pass and said the same -3 once a pass while the heap refused
+    the save. Said, the call starts (a crash there leaves the job queued on flash: the boot
+    resumes it, as a crash between any status and its save)."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    real = js.store.save
+    n = len(ev)
+
+    def save(r):
+        raise MemoryError("memory allocation failed")
+    js.store.save = save
+    for _ in range(3):          # the modem task's passes (app/faxline.py _start)
+        try:
+            js.start_call(rec, T)
+            break
+        except MemoryError:
+            pass
+    js.store.save = real
+    assert [(e["code"], e["state"]) for e in ev[n:]] == [(-3, "call")], ev[n:]
+    assert rec["state"] == "call" and rec["attempt"] == 1 and rec["rep"] == rec["rev"]
+
+
 def test_end_call_refused_by_the_heap_leaves_the_job_in_its_call():
     """make bench 09:40, 400K plugged: a MemoryError saying a call's end (its status, or the
     final record's save) left the record half-moved (rev, code, state, a -3 counted, the quota
@@ -475,6 +500,36 @@ def test_end_call_refused_by_the_heap_leaves_the_job_in_its_call():
     js.end_call(rec, 0, (("result", "x"),), 1, T + 180)
     assert rec["state"] == "done" and js.jobs == [] and _codes(ev)[-1] == 0 and q.used == 1
     assert json.loads(js.store.recs["j1"])["state"] == "done"
+
+
+def test_end_call_said_then_its_save_refused_stands_not_said_again():
+    """A retry's status emitted, then its record save refused by the heap: putting the job back
+    in its call had the modem task end it again at each pass, the same status (the same rev)
+    said once per pass for as long as the heap refused the save. The status said, the end
+    stands (as a crash between the two would leave it: the boot takes up the saved state)."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    real_save = js.store.save
+    refused = []
+
+    def save(r):
+        refused.append(r["state"])
+        raise MemoryError("memory allocation failed")
+    js.store.save = save
+    n = len(ev)
+    for _ in range(3):          # the modem task's passes (app/faxline.py _end)
+        try:
+            js.end_call(rec, -3, (("result", "x"),), 0, T + 60)
+        except MemoryError:
+            pass
+        if rec["state"] != "call":
+            break
+    js.store.save = real_save
+    said = [(e["code"], e["state"]) for e in ev[n:]]
+    assert said == [(-3, "wait")] and refused == ["wait"], (said, refused)
+    assert rec["state"] == "wait" and rec["rep"] == rec["rev"] and rec["mem"] == 1
 
 
 def test_next_due_allocates_nothing_when_nothing_is_due():
@@ -577,6 +632,38 @@ def test_restart_during_a_call_redials_or_ends_205001():
     js4, ev4 = _make(st)
     recover(js4, T + 9)
     assert ev4 == [] and [r["id"] for r in js4.jobs] == ["j2"]
+
+
+def test_a_cancel_in_call_whose_save_is_refused_is_not_kept():
+    """cmd/cancel of a job in a call, its record save refused (the heap, flash full): the
+    command is answered busy or rejected and the driver's call is not cancelled (app/unit.py
+    _on_command stops there), so the job keeps no cancel either: its end is the call's, not a
+    403 for a fax the remote got whole. Asked again, it holds."""
+    js, ev = _make()
+    js.submit("j1", "0312345678", [("text", "a")], 1, T)
+    rec = js.next_due(T)
+    js.start_call(rec, T)
+    real = js.store.save
+    for err in (MemoryError("memory allocation failed"), OSError(28)):
+        def save(r, err=err):
+            raise err
+        js.store.save = save
+        try:
+            js.cancel("j1", T)
+            raise AssertionError("no error")
+        except (MemoryError, OSError):
+            pass
+        js.store.save = real
+        assert "cancel" not in rec and "cancel" not in json.loads(js.store.recs["j1"]), rec
+    assert js.cancel("j1", T) == "call"
+    js.store.save = save
+    try:
+        js.cancel("j1", T)      # asked twice, the second refused: the first stands
+    except OSError:
+        pass
+    js.store.save = real
+    js.end_call(rec, 0, (("result", "x"),), 1, T + 60)
+    assert rec["state"] == "done" and _codes(ev)[-1] == 403
 
 
 def test_restart_out_of_attempts_is_205001_and_cancel_survives_a_restart():

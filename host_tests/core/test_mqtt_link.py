@@ -679,3 +679,68 @@ def test_telemetry_and_discovery_too_large_for_the_record_buffer_are_built_aside
         jsonw.MAX_PAYLOAD = big
     assert ln._disc == -1 and n + len(errs) - 1 == discovery.count(), (n, errs)
     assert errs[-1].startswith("Home Assistant config not sent: ValueError("), errs
+
+
+class _Idle:
+    """A connection that never says anything (the link's reader waits), until closed."""
+
+    def __init__(self):
+        import asyncio
+        self.ev = asyncio.Event()
+
+    def write(self, b):
+        pass
+
+    async def drain(self):
+        pass
+
+    async def readinto(self, buf):
+        await self.ev.wait()
+        return 0
+
+    async def close(self):
+        self.ev.set()
+
+
+def test_a_connection_or_link_the_heap_refuses_is_logged_in_words_not_the_error():
+    """Link.run(): a MemoryError connecting ("cannot connect ...: %r") or while connected ("link
+    failed: %r") was logged with its repr, "MemoryError(...)": a failed run for the bench and
+    the issue's "no MemoryError in any log"."""
+    import asyncio
+    from faxbridge.app import transport
+    errs = []
+    conns = []
+    ln = Link("u1", "127.0.0.1", 1883, MemStore(), verify=False, on_error=errs.append,
+              backoff_min_ms=10, backoff_max_ms=20, rand=lambda: 0.0)
+
+    async def connect(addr, tls, sni, tmo, nodelay=True):
+        conns.append(_Idle())
+        if len(conns) == 1:
+            raise MemoryError("memory allocation failed, allocating 16384 bytes")
+        return conns[-1]
+    handle = ln._handle
+
+    def refused(now):
+        ln._handle = handle
+        raise MemoryError("memory allocation failed, allocating 300 bytes")
+    ln._handle = refused
+    saved = transport.connect, transport.resolve
+    transport.connect = connect
+    transport.resolve = lambda host, port: (2, 1, 6, "", (host, port))
+
+    async def main():
+        t = asyncio.create_task(ln.run())
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            if len(conns) > 2:
+                break
+        await ln.stop()
+        await asyncio.wait_for(t, 5)
+
+    try:
+        asyncio.run(main())
+    finally:
+        transport.connect, transport.resolve = saved
+    assert len(conns) > 2 and len(errs) >= 2, errs
+    assert errs[:2] == ["cannot connect to 127.0.0.1:1883: no memory", "link failed: no memory"], errs
+    assert not [e for e in errs if "MemoryError" in e], errs

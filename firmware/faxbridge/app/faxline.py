@@ -52,10 +52,17 @@ class FaxLine:
         return pages.count(kind, path, self.driver.cfg["station_id"])
 
     def cancel(self, job_id):
-        """cmd/cancel of the job on the line: the driver ends the call (403)."""
+        """cmd/cancel of the job on the line: the driver ends the call (403). Not when the
+        job's call is over, its end pending (_ended: the driver may be in a reception); the
+        heap refusing the driver's cancel ends the call as the feed guard's (the job's
+        cancel, saved, makes its end 403), not the command (a `busy` for a cancel kept)."""
         job = self.active
         if job is not None and job["id"] == job_id:
-            self.driver.cancel(self.unit.mono())
+            if self._ended[0] is None:
+                try:
+                    self.driver.cancel(self.unit.mono())
+                except MemoryError:
+                    self._restart(-3)
             self.wake.set()
 
     # ---- the driver's page I/O
@@ -208,7 +215,7 @@ class FaxLine:
             self._drop_page()
         try:
             u.jobs.start_call(job, u.port.time())
-        except MemoryError:     # its -3 not said or not saved (rv22): the jobs left it as it was,
+        except MemoryError:     # its -3 not said (rv22; said, not saved: it stands): left as it was,
             self._drop_page()   # queued; the next pass again, not the modem task's end (a restart)
             self.active = None
             return

@@ -263,7 +263,8 @@ class Jobs:
     def start_call(self, rec, now):
         """queued/wait/held -> call (-3, dialling). A MemoryError (its status or record save)
         leaves the job as it was, its attempt unspent, and propagates: the caller tries again
-        at its next pass (app/faxline.py _start)."""
+        at its next pass (app/faxline.py _start). Once its status is said the call stands (its
+        save the next one's, as a crash there would leave it; else said at each pass)."""
         was = (rec["state"], rec.get("attempt", 0), rec.get("rev", 0), rec.get("code"))
         rec["attempt"] = was[1] + 1
         if rec.get("held_since") is not None:   # a held job's: no key added to one never held
@@ -272,6 +273,8 @@ class Jobs:
         try:
             self._go(rec, "dial", (("dialling", rec["dial"]),))
         except MemoryError:
+            if rec["rev"] != was[2] and rec.get("rep") == rec["rev"]:
+                return
             rec["state"], rec["attempt"], rec["rev"], rec["code"] = was
             raise
 
@@ -288,8 +291,9 @@ class Jobs:
         retries.count times, then 205001 (docs/fax.md "Out of memory").
         A MemoryError (its evidence, status or record save) leaves the job as it was, the
         quota uncharged, and propagates: the caller ends it again at its next pass
-        (app/faxline.py _end). Once a final job is said and off the open jobs, one in the
-        ring's upkeep is left to the boot (recover), as a reset there would be."""
+        (app/faxline.py _end). Once its status is said the end stands, as a reset there
+        would leave it: a final job's ring upkeep is the boot's (recover), a retry's record
+        save the next one's (else its status again at each pass)."""
         q = self.quota
         keys = ("state", "code", "evidence", "rev", "rep", "fin", "charged", "confirmed", "mem", "next_at")
         was = [rec.get(k, rec) for k in keys]      # rec: the key was not there
@@ -315,8 +319,9 @@ class Jobs:
             else:
                 self._go(rec, "end", evidence, code)
         except MemoryError:
-            if rec["state"] == "done" and rec not in self.jobs:
-                return
+            if rec["state"] == "done" and rec not in self.jobs or rec["rev"] != was[3] and \
+                    rec.get("rep") == rec["rev"]:   # said: it stands (a retry's save refused:
+                return          # as a crash after its status, _go), never said at each pass
             for i in range(len(keys)):  # back as it was: a key there before is set (no table
                 if was[i] is rec:       # grown), one added is taken out (nothing allocated)
                     rec.pop(keys[i], None)
@@ -341,8 +346,14 @@ class Jobs:
         rec = self.find(job_id)
         if rec is not None:
             if rec["state"] == "call":
+                was = rec.get("cancel")
                 rec["cancel"] = 1
-                self.store.save(rec)
+                try:
+                    self.store.save(rec)
+                except (OSError, MemoryError):  # refused, the call not cancelled: nor the job
+                    if not was:                 # (else 403 for a call the remote got whole)
+                        rec.pop("cancel", None)
+                    raise
                 return "call"
             self._go(rec, "cancel", (("reason", "cancelled on request"),))
             return None
