@@ -108,7 +108,8 @@ def measure(events):
                 r = run_unit(runtime, port, n, sdir, nodelay, verify, window)
                 res.append({"runtime": runtime, "store": store, "nodelay": nodelay, "verify": verify,
                             "window": window, "error": r.get("error"), "events_per_s": r.get("events_per_s"),
-                            "heap_per_event": r.get("heap_bytes_per_event"),
+                            "heap_per_event": r.get("heap_bytes_per_event"), "n": n,
+                            "cpu_per_event": r.get("cpu_us_per_event"),
                             "link_heap": r.get("link_static_bytes")})
         for nd in (True, False):
             res.append({"runtime": "naive", "nodelay": nd, "events_per_s": naive(port, 2000 if nd else 100, nd)})
@@ -117,6 +118,14 @@ def measure(events):
         p.wait(10)
         shutil.rmtree(d, ignore_errors=True)
     return res
+
+
+def cpu_note(r):
+    """The unit's CPU per event (user + system, its process, over the measured events): read
+    in clock ticks of 10 ms, so only over a run of 1000 events or more."""
+    if r.get("cpu_per_event") is None or r["n"] < 1000:
+        return "CPU per event: run too short to read"
+    return "CPU %s us/event" % r["cpu_per_event"]
 
 
 def run():
@@ -144,7 +153,7 @@ def run():
         else:
             c = cpy.get(key(r))
             row["figure"] = "QoS1 events, " + name
-            row["note"] = "%s B heap churn/event%s" % (r["heap_per_event"] or "?", (
+            row["note"] = "%s B heap churn/event; %s%s" % (r["heap_per_event"] or "?", cpu_note(r), (
                 "; CPython %s/s (MicroPython %.0f%% of it)" % (c["events_per_s"], 100.0 * int(r["events_per_s"])
                                                                / int(c["events_per_s"])) if c else ""))
         rows.append(row)
@@ -163,17 +172,18 @@ def main():
     res = measure(a.events)
     print("QoS 1 events through Mosquitto (set_tcp_nodelay true) on 127.0.0.1, up to %d events per run"
           % a.events)
-    print("%-12s %-6s %-8s %-7s %-7s %10s %14s %12s" % ("runtime", "store", "nodelay", "verify", "window",
-                                                      "events/s", "heap B/event", "link heap B"))
+    print("%-12s %-6s %-8s %-7s %-7s %10s %14s %12s %10s" % ("runtime", "store", "nodelay", "verify", "window",
+                                                           "events/s", "heap B/event", "link heap B", "CPU us/ev"))
     for r in res:
         if r["runtime"] == "naive":
             continue
         if r["error"]:
             print("%-12s %-6s failed: %s" % (r["runtime"], r["store"], r["error"]))
             continue
-        print("%-12s %-6s %-8s %-7s %-7s %10s %14s %12s" % (
+        print("%-12s %-6s %-8s %-7s %-7s %10s %14s %12s %10s" % (
             r["runtime"], r["store"], "on" if r["nodelay"] else "off", "on" if r["verify"] else "off",
-            r["window"], r["events_per_s"], r["heap_per_event"] or "-", r["link_heap"] or "-"))
+            r["window"], r["events_per_s"], r["heap_per_event"] or "-", r["link_heap"] or "-",
+            r["cpu_per_event"] if r["n"] >= 1000 else "-"))
     for r in res:
         if r["runtime"] == "naive":
             print("reference: naive client (3 writes per publish, waits for each PUBACK), TCP_NODELAY %s:"
