@@ -143,6 +143,44 @@ def test_parser_pubacks_in_a_row_whole_or_split():
         assert e.ev == ref.ev, cut
 
 
+def _fed(stream, cuts):
+    """Sink events of stream fed in the pieces between cuts (an exception: its type's name
+    as the last event)."""
+    e = Events()
+    p = codec.Parser(16)
+    a = 0
+    try:
+        for b in cuts + (len(stream),):
+            p.parse(stream[a:b], e)
+            a = b
+    except ValueError as x:
+        e.ev.append(type(x).__name__)
+    return _joined(e.ev)
+
+
+def test_parser_pubacks_among_other_packets_at_any_split():
+    """PUBACKs taken whole (pid 0, one with a remaining length of 0 or 3, a PUBLISH or a
+    PINGRESP right after one, a read ending inside one) give the sink what a byte-by-byte
+    read gives (where no PUBACK is ever whole in a read)."""
+    stream = (codec.encode_puback(1) + b"\x40\x02\x00\x00" + encode_publish("a/b", b"xyz", 1, False, False, 9)
+              + codec.encode_puback(2) + b"\xd0\x00" + codec.encode_puback(0x4002) + b"\x40\x00"
+              + b"\x40\x03\x00\x05\x40" + codec.encode_puback(0x0240) + encode_publish("t", b"\x40\x02", 0)
+              + b"\x90\x03\x00\x07\x01" + codec.encode_puback(65535) + b"\x41\x02\x00\x01"
+              + codec.encode_puback(3)[:3])
+    ref = _fed(stream, tuple(range(1, len(stream))))
+    assert ref[0] == ("packet", 4, 0, b"\x00\x01") and ref[1] == ("packet", 4, 0, b"\x00\x00")
+    assert ("packet", 4, 0, b"") in ref and ("packet", 4, 0, b"\x00\x05\x40") in ref
+    assert ("packet", 4, 1, b"\x00\x01") == ref[-1] and ("packet", 13, 0, b"") in ref
+    assert _fed(stream, ()) == ref
+    for i in range(1, len(stream)):
+        assert _fed(stream, (i,)) == ref, i
+        for j in range(i + 1, min(len(stream), i + 6)):
+            assert _fed(stream, (i, j)) == ref, (i, j)
+    # a PUBACK that cuts short a packet the states are in is theirs: bytes of that packet
+    bad = b"\x30\x05\x00\x01" + codec.encode_puback(7)
+    assert _fed(bad, ()) == _fed(bad, tuple(range(1, len(bad))))
+
+
 def test_parser_streams_payload_without_copying_it():
     """The payload reaches the sink as slices of what was fed: any length through 16 bytes."""
     big = encode_publish("t", b"z" * 300000, 1, False, False, 9)

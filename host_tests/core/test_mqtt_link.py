@@ -264,6 +264,21 @@ def test_answer_class_only_for_the_first_event_of_a_command():
     assert isinstance(outbox.OutboxFull(), Exception)
 
 
+def test_a_fax_status_is_progress_only_by_its_final_key_being_false():
+    # Link.event reads the class of a fax/status from its "final" key alone (the first one):
+    # not from a value "final", and a status without the key is a result (never dropped)
+    ln, _got = _link()
+    for f, cls in ((contract.fax_status("J", -3, "x", False), contract.PROGRESS),
+                   (contract.fax_status("J", 0, "final", True, state="final"), contract.RESULT),
+                   (("job", "final", "state", "final"), contract.RESULT),
+                   (("final", "final"), contract.RESULT),
+                   (("final", 0, "final", True), contract.PROGRESS),
+                   (("state", "final", "final", False, "code", "final"), contract.PROGRESS),
+                   ((), contract.RESULT)):
+        ln.event(contract.FAX_STATUS, f)
+        assert _events(ln)[-1][0] == cls, f
+
+
 def test_telemetry_carries_the_outbox_and_link_figures_and_allocates_little():
     # the link's and the outbox's figures go straight into the payload (no tuple of pairs per
     # field): on MicroPython one call allocates the payload and under 640 bytes more (64-bit
