@@ -759,3 +759,38 @@ def test_a_connection_or_link_the_heap_refuses_is_logged_in_words_not_the_error(
     assert len(conns) > 2 and len(errs) >= 2, errs
     assert errs[:2] == ["cannot connect to 127.0.0.1:1883: no memory", "link failed: no memory"], errs
     assert not [e for e in errs if "MemoryError" in e], errs
+
+
+def test_events_that_just_fit_the_stores_record_are_kept_and_one_byte_more_refused():
+    """Link.event builds in place up to the record's CRC (len(buf) - 4): a payload of exactly
+    that room is stored and reads back the same, one byte more is a ValueError with nothing
+    stored and the next event as before (strs plain, escaped, past ASCII early or late)."""
+    from faxbridge.app.outbox_store import FileStore
+    d = tmpdir("linkfit") + "/outbox"
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(d, max_record=256), verify=False)
+    _up(ln)
+    room = len(ln.outbox.store.buf) - 4 - 9 - len(contract.CMD_ERROR)
+    kept = []
+    for tail in ("", 'q"', "\\", "\u00e9", "\u65e5" + "x" * 30, "\x01", "\U0001f600"):
+        for over in (1, 0):
+            f = None
+            for k in range(room, -1, -1):   # the longest pad that gives room + over bytes
+                g = contract.cmd_error("x" * k + tail, "r", None, -999999999 + k)
+                if len(contract.event("u1", ln.outbox.last + 1, g)) == room + over:
+                    f = g
+                    break
+            if f is None:
+                continue
+            if over:
+                raises(ValueError, ln.event, contract.CMD_ERROR, f)
+            else:
+                kept.append(contract.event("u1", ln.outbox.last + 1, f))
+                assert ln.event(contract.CMD_ERROR, f) == len(kept)
+    assert len(kept) >= 5 and ln.outbox.last == len(kept)
+    ln.outbox.store.close()
+    st = FileStore(d, max_record=256)
+    st.open()
+    for i in range(len(kept)):
+        seq, _cls, _sfx, payload = rec(st)
+        assert seq == i + 1 and bytes(payload) == kept[i], i
+    assert rec(st) is None
