@@ -181,3 +181,39 @@ def test_the_copies_and_their_twins_write_the_same_bytes():
             b = bytearray(b"#" * 14)
             s = str(v).encode()
             assert jsonw._dec(b, 1, v) == 1 + len(s) and b == b"#" + s + b"#" * (13 - len(s))
+
+
+def _fields_one_by_one(buf, o, m, k, a, b, c, v):
+    jsonw.begin(buf, o, m)
+    jsonw.field(k, a, b, c)
+    jsonw.nest(b)
+    jsonw.field(c, v)
+    jsonw.field(a, None)
+    return jsonw.end(2)
+
+
+def test_fields_pieces_and_telemetry_never_write_past_their_room():
+    # the object written field by field (HA discovery: str pieces by _piece, nested by nest)
+    # and telemetry's groups, in buf[o:m] for every m up to their size
+    r = _Rand(45)
+    for i in range(60):
+        k, a, b, c = _str(r), _str(r), _str(r), _str(r)
+        v = _value(r)
+        want = ("{" + _ref(k) + ":" + _ref(a + b + c) + "," + _ref(b) + ":{" + _ref(c) + ":"
+                + _ref(v) + "," + _ref(a) + ":null}}").encode()
+        t = (("t", a), ("n", v)) if r(2) else ()
+        g = (("g", "x,yy", (c, r(3) - 1)),)
+        tw = contract.telemetry("u", 7, 9, t, g)
+        assert tw == ('{"unit":"u","seq":7,"tseq":9' + "".join("," + _ref(x) + ":" + _ref(y) for x, y in t)
+                      + ',"g":{"x":' + _ref(c) + ',"yy":' + _ref(g[0][2][1]) + "}}").encode(), (i, t)
+        for fn, w in ((lambda bf, o, m: _fields_one_by_one(bf, o, m, k, a, b, c, v), want),
+                      (lambda bf, o, m: contract.telemetry("u", 7, 9, t, g, bf[:m]), tw)):
+            o = 0 if w is tw else 1 + r(5)
+            z = len(w)
+            for m in range(o + 1, o + z + 1):
+                buf = bytearray(b"#" * (o + z + 12))
+                if m < o + z:
+                    raises(ValueError, fn, buf if w is want else memoryview(buf), o, m)
+                else:
+                    assert fn(buf if w is want else memoryview(buf), o, m) == w, (i, v)
+                assert buf[:o] == b"#" * o and buf[m:] == b"#" * (len(buf) - m), (i, m)
