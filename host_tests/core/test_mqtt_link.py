@@ -649,6 +649,30 @@ def test_telemetry_the_heap_refuses_is_logged_in_words_not_the_error():
     assert errs == ["telemetry not sent: no memory"], errs
 
 
+def test_a_payload_built_aside_that_the_heap_refuses_leaves_no_hold_on_its_buffer():
+    """rv25: telemetry too large for the record buffer is built in a one-off buffer; the heap
+    refusing a piece of it (the escaped path's json) left the writer holding that 2 KB buffer
+    until the next payload began, under the very shortage that refused it."""
+    from faxbridge.app.outbox_store import FileStore
+    errs = []
+    ln = Link("u1", "127.0.0.1", 1883, FileStore(tmpdir("linkaside") + "/outbox", max_record=256),
+              verify=False, on_error=errs.append)
+    w = ln.outbox.store.whole
+    real = jsonw.json
+
+    class _NoHeap:
+        @staticmethod
+        def dumps(v):
+            raise MemoryError("memory allocation failed, allocating 600 bytes")
+    try:
+        jsonw.json = _NoHeap
+        ln.telemetry((("pad", "x" * 400), ("esc", "a\"b")))   # aside, then an escape refused
+    finally:
+        jsonw.json = real
+    assert errs == ["telemetry not sent: no memory"], errs
+    assert jsonw._b is None or jsonw._b is w, len(jsonw._b)
+
+
 def test_telemetry_and_discovery_too_large_for_the_record_buffer_are_built_aside_or_logged():
     """Telemetry and Home Assistant configs are built in the store's record buffer; one larger
     (long names; docs/mqtt.md "RAM") is built in a one-off buffer of jsonw.MAX_PAYLOAD

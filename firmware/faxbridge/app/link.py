@@ -193,7 +193,9 @@ class Link(Inbox):
         except ValueError as e:
             self._error("%s not sent: %r" % (what, e))
         except MemoryError:     # its text made without the error's (make bench 09:40: a log
-            self._error(what + " not sent: no memory")  # saying MemoryError fails the run)
+            if w is not None:   # saying MemoryError fails the run); the writer let go of a
+                jsonw.begin(w)  # one-off buffer it was given (rv25: held till the next payload)
+            self._error(what + " not sent: no memory")
 
     def state(self):
         return ("down", "connecting", "up")[self.session.state]   # session.DOWN, _CONNECTING, UP
