@@ -950,23 +950,20 @@ def _sent_whole():
     return u, f, m
 
 
-def _end_info_refused(times):
-    """evidence.end_info (the driver's end record, ~208 B) refused by the heap `times` times;
-    returns the undo."""
+def _fed_end_refused(f, data):
+    """f.feed(data), the heap refusing the driver's end record (evidence.end_info, ~208 B)
+    once."""
     from faxbridge.core.fax import evidence
     real = evidence.end_info
-    left = [times]
 
-    def end_info(*a):
-        if left[0]:
-            left[0] -= 1
-            raise MemoryError("memory allocation failed, allocating 208 bytes")
-        return real(*a)
-    evidence.end_info = end_info
-
-    def undo():
+    def refused(*a):
         evidence.end_info = real
-    return undo
+        raise MemoryError("memory allocation failed, allocating 208 bytes")
+    evidence.end_info = refused
+    try:
+        f.feed(memoryview(data))
+    finally:
+        evidence.end_info = real
 
 
 def test_a_confirmed_call_whose_end_record_the_heap_refuses_ends_0_not_minus_3():
@@ -975,14 +972,19 @@ def test_a_confirmed_call_whose_end_record_the_heap_refuses_ends_0_not_minus_3()
     recipient got it twice). The call ends 0 with its pages (the page's confirmation of the
     same read counted, not dropped with the driver's lists) and a constant reason."""
     u, f, m = _sent_whole()
-    undo = _end_info_refused(1)
-    try:
-        f.feed(memoryview(b"\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n\r\nOK\r\n"))
-    finally:
-        undo()
+    _fed_end_refused(f, b"\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n\r\nOK\r\n")
     assert [c[:3] for c in u.jobs.calls] == [("progress", "J1", 1), ("end", "J1", 0)], u.jobs.calls
     assert u.jobs.calls[-1][3:] == ([("reason", "no memory for the call's evidence")], 1), u.jobs.calls
     assert f.active is None and not m.in_call() and m.state_name() == "init"
+
+
+def test_an_unconfirmed_last_page_whose_end_record_the_heap_refuses_is_not_0():
+    """The code is the one the driver decided, not one read again from the hang-up: +FHNG:0
+    after a page the remote rejected is 3268 (c2call.page_verdict), not 0."""
+    u, f, m = _sent_whole()
+    _fed_end_refused(f, b"\r\n+FPTS:2\r\n\r\n+FHNG:0\r\n\r\nOK\r\n")
+    assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 3268)], u.jobs.calls
+    assert u.jobs.calls[-1][4] == 0 and f.active is None
 
 
 def test_a_cancelled_call_whose_end_record_the_heap_refuses_ends_with_its_outcome():
@@ -990,11 +992,7 @@ def test_a_cancelled_call_whose_end_record_the_heap_refuses_ends_with_its_outcom
     u, f, m = _in_a_call()
     m.cancel(0)
     _drain(m)
-    undo = _end_info_refused(1)
-    try:
-        f.feed(memoryview(b"\r\nOK\r\n"))
-    finally:
-        undo()
+    _fed_end_refused(f, b"\r\nOK\r\n")
     assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 403)], u.jobs.calls
 
 

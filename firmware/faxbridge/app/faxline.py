@@ -296,10 +296,9 @@ class FaxLine:
         a call's end: not lost with its read), then the call on the line ends with `code` and
         the evidence pairs `ev` (None: the heap's, the constant reason `driver error: no
         memory`), a reception in progress is dropped, and the driver starts afresh in place.
-        The heap's error once the call's end was decided (the remote's hang-up or our
-        outcome: the end's record, evidence.end_info, refused) ends it with that code, its
-        pages, and a constant reason, not -3 (rv24: a fax the remote confirmed was sent
-        again)."""
+        The heap's error once the call's end was decided (the driver's end, its record
+        evidence.end_info refused, or an outcome of ours) ends it with that code, its pages,
+        and a constant reason, not -3 (rv24: a fax the remote confirmed was sent again)."""
         u = self.unit
         m = self.driver
         if ev is None:
@@ -314,13 +313,10 @@ class FaxLine:
         if job is not None and e[0] is None:
             e[1] = code
             e[2] = job.get("confirmed", 0)
-            s = m._sess         # the driver's session (c2core.Machine.end's rule, read here)
-            if code == -3 and s is not None and (s.outcome is not None or s.hangup is not None):
-                if s.outcome is not None:
-                    e[1] = s.outcome[0]
-                else:
-                    from faxbridge.core.fax import status
-                    e[1] = status.from_hangup(s.hangup, m.d["hangup_code"])
+            s = m._sess         # the driver's session: its outcome, the code alone when
+            o = None if s is None else s.outcome    # the heap refused its end (Machine.end)
+            if code == -3 and o is not None:
+                e[1] = o if type(o) is int else o[0]
                 e[2] = s.confirmed
                 ev = (("reason", "no memory for the call's evidence"),)
             e[0] = ev
