@@ -333,7 +333,8 @@ class FaxLine:
         guard's evidence pairs, the code, the pages) to its job, and the quota saved. Refused
         by the heap (the evidence, the status or the record save: Jobs.end_call leaves the job
         in its call), the job stays on the line, no other call starts, and the loop ends it
-        again at its next passes (_drive, at most a second apart)."""
+        again at its next passes (_drive, at most a second apart; the evidence waited for
+        retries.delay_s at most, then a constant reason)."""
         u = self.unit
         e = self._ended
         try:
