@@ -319,11 +319,13 @@ def test_after_a_driver_error_the_driver_is_reset_in_place_with_its_buffers():
     import gc
     u, f, m = _in_a_call("T\rATZ")
     kept = (m._full[3], m._full, m._fst, m._lines, m._lines._buf, m._s, m._s.pprs, m._wq, m._ev,
-            m.nums, m.cfg)
+            m._ev2, m.nums, m.cfg)
     f.feed(b"\r\nOK\r\n")
     _check_recovered(u, f, m)
+    if m._ev is kept[9]:            # the guard hands the driver's events on first: the two
+        m._ev, m._ev2 = m._ev2, m._ev   # event lists may have taken turns
     now = (m._full[3], m._full, m._fst, m._lines, m._lines._buf, m._s, m._s.pprs, m._wq, m._ev,
-           m.nums, m.cfg)
+           m._ev2, m.nums, m.cfg)
     for a, b in zip(kept, now):
         assert a is b, (a, b)
     assert m._s.dir is None and m._s.npprs == 0
@@ -931,3 +933,124 @@ def test_a_cancel_the_heap_refuses_in_the_driver_ends_the_call_not_the_command()
     f.cancel("J1")
     assert u.jobs.calls == [("end", "J1", -3, [("reason", "driver error: no memory")], 0)], u.jobs.calls
     assert f.active is None and not m.in_call() and m.state_name() == "init" and f.wake.is_set()
+
+
+# ---- rv24: an end the heap refuses keeps the driver's outcome; a pending end is bounded
+
+def _sent_whole():
+    """A FaxLine whose driver sent the job's one page and asked for its verdict (AT+FET=2)."""
+    u, f, m, opened = _mid_page()
+    for _ in range(200):
+        if m.state_name() != "txdata":
+            break
+        _drain(m)
+    m.feed(b"\r\nOK\r\n", 0)
+    assert _drain(m) == b"AT+FET=2\r", m.state_name()
+    u.jobs.next_due = lambda now: None
+    return u, f, m
+
+
+def _fed_end_refused(f, data):
+    """f.feed(data), the heap refusing the driver's end record (evidence.end_info, ~208 B)
+    once."""
+    from faxbridge.core.fax import evidence
+    real = evidence.end_info
+
+    def refused(*a):
+        evidence.end_info = real
+        raise MemoryError("memory allocation failed, allocating 208 bytes")
+    evidence.end_info = refused
+    try:
+        f.feed(memoryview(data))
+    finally:
+        evidence.end_info = real
+
+
+def test_a_confirmed_call_whose_end_record_the_heap_refuses_ends_0_not_minus_3():
+    """rv24: the remote confirmed every page and hung up normally, then the heap refused the
+    driver's end record: the feed guard said -3 and the whole fax was dialled again (the
+    recipient got it twice). The call ends 0 with its pages (the page's confirmation of the
+    same read counted, not dropped with the driver's lists) and a constant reason."""
+    u, f, m = _sent_whole()
+    _fed_end_refused(f, b"\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n\r\nOK\r\n")
+    assert [c[:3] for c in u.jobs.calls] == [("progress", "J1", 1), ("end", "J1", 0)], u.jobs.calls
+    assert u.jobs.calls[-1][3:] == ([("reason", "no memory for the call's evidence")], 1), u.jobs.calls
+    assert f.active is None and not m.in_call() and m.state_name() == "init"
+
+
+def test_an_unconfirmed_last_page_whose_end_record_the_heap_refuses_is_not_0():
+    """The code is the one the driver decided, not one read again from the hang-up: +FHNG:0
+    after a page the remote rejected is 3268 (c2call.page_verdict), not 0."""
+    u, f, m = _sent_whole()
+    _fed_end_refused(f, b"\r\n+FPTS:2\r\n\r\n+FHNG:0\r\n\r\nOK\r\n")
+    assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 3268)], u.jobs.calls
+    assert u.jobs.calls[-1][4] == 0 and f.active is None
+
+
+def test_a_cancelled_call_whose_end_record_the_heap_refuses_ends_with_its_outcome():
+    """The same when the outcome is ours (a cancel): 403, not -3."""
+    u, f, m = _in_a_call()
+    m.cancel(0)
+    _drain(m)
+    _fed_end_refused(f, b"\r\nOK\r\n")
+    assert [c[:3] for c in u.jobs.calls] == [("end", "J1", 403)], u.jobs.calls
+
+
+def test_a_pending_ends_evidence_is_waited_for_retries_delay_s_at_most():
+    """rv24: an end whose evidence the heap refused was tried again at each pass for as long as
+    the heap refused, the line taken. After retries.delay_s it ends with its code and pages
+    and a constant reason (nothing to allocate for the evidence)."""
+    from faxbridge.core.fax import evidence
+    u, f, m = _pending_end()
+    u.jobs.next_due = lambda now: None
+    real = evidence.evidence
+
+    def refused(info):
+        raise MemoryError("memory allocation failed")
+    evidence.evidence = refused
+    try:
+        u.t = 10.0
+        _one_pass(f)
+        u.t = 10.0 + u.cfg["retries"]["delay_s"] - 1
+        _one_pass(f)
+        assert f.active is not None and u.jobs.calls == [] and type(f._ended[0]) is dict
+        u.t = 10.0 + u.cfg["retries"]["delay_s"]
+        _one_pass(f)
+    finally:
+        evidence.evidence = real
+    assert u.jobs.calls == [("end", "J1", 403, [("reason", "no memory for the call's evidence")], 0)], \
+        u.jobs.calls
+    assert f.active is None and f._ended == [None, 403, 0, None]
+
+
+def test_a_driver_errors_text_the_heap_refuses_is_a_constant():
+    """rv24: the feed guard's reason for a driver error is text made of the error; the heap
+    refusing it raised a MemoryError out of the guard (the reader's end). A constant instead."""
+    u, f, m = _in_a_call()
+
+    class Odd(Exception):
+        def __str__(self):
+            raise MemoryError("memory allocation failed")
+
+    def feed(data, now):
+        raise Odd()
+    m.feed = feed
+    f.feed(b"\r\nOK\r\n")
+    why = "driver error (no memory to describe it)"
+    assert u.jobs.calls == [("end", "J1", 205001, [("reason", why)], 0)], u.jobs.calls
+    assert f.active is None and not m.in_call() and m.state_name() == "init"
+
+
+def test_a_page_confirmed_in_the_read_a_driver_error_cuts_is_counted():
+    """rv24: the guard cleared the driver's events with it: a last page's confirmation made in
+    the same read was lost (the quota charged short until the redial). They go on first."""
+    u, f, m = _sent_whole()
+    feed = m.feed
+
+    def cut(data, now):
+        feed(data, now)
+        raise ValueError("a fault after the page's verdict")
+    m.feed = cut
+    f.feed(memoryview(b"\r\n+FPTS:1\r\n\r\nOK\r\n"))
+    assert [c[:3] for c in u.jobs.calls] == [("progress", "J1", 1), ("end", "J1", 205001)], u.jobs.calls
+    assert u.jobs.calls[-1][4] == 1 and f.active is None

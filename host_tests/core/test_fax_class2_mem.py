@@ -188,3 +188,30 @@ def test_the_driver_and_its_modules_stay_within_their_tables():
         assert len(c2core.__dict__) <= 29, sorted(c2core.__dict__)
         assert len(c2call.__dict__) <= 29, sorted(c2call.__dict__)
         assert len(class2.__dict__) <= 12, sorted(class2.__dict__)    # a table of 12, not 17
+
+
+def test_an_end_the_heap_refuses_keeps_its_decided_code_in_the_session():
+    """rv24: the end's record (evidence.end_info) refused: the MemoryError goes to the caller,
+    the call's decided code (an int) left in the session's outcome for it (app/faxline.py
+    _restart: the job ends with it, not -3), nothing made for it."""
+    from faxbridge.core.fax import evidence
+    r = h.Rig()
+    h.start_send(r, h.PAGE)
+    h.connect(r)
+    r.take()
+    r.say(h.OK)
+    r.expect("AT+FET=2\r")
+    real = evidence.end_info
+
+    def refused(*a):
+        raise MemoryError("memory allocation failed, allocating 208 bytes")
+    evidence.end_info = refused
+    try:
+        r.m.feed(b"\r\n+FPTS:1\r\n\r\n+FHNG:0\r\n\r\nOK\r\n", r.t)
+        raise AssertionError("the refusal did not reach the caller")
+    except MemoryError:
+        pass
+    finally:
+        evidence.end_info = real
+    s = r.m._sess
+    assert r.m.in_call() and s.outcome == 0 and s.confirmed == 1

@@ -38,8 +38,9 @@ class FaxLine:
         self._buf = bytearray(512)  # modem reads (recovery at boot, then the reader)
         self._due = 0               # when the loop's wait ends (u.mono() seconds; _tick)
         # the end of the call on the line the heap refused to record, [end info or evidence
-        # pairs, code, pages]: set in place (nothing allocated), ended again at each pass (_end)
-        self._ended = [None, 0, 0]
+        # pairs, code, pages, since when (u.mono(): _drive)]: set in place (nothing
+        # allocated), ended again at each pass (_end)
+        self._ended = [None, 0, 0, None]
 
     # ---- what the jobs ask (core/fax/job.Jobs's check_number, check_page)
     def check_number(self, number):
@@ -146,7 +147,12 @@ class FaxLine:
         unready = u.mono()
         while True:
             now = u.mono()
-            if self._ended[0] is not None:
+            e = self._ended
+            if e[0] is not None:    # a pending end: its evidence's heap waited for delay_s at
+                if e[3] is None:    # most, then the end goes without it (rv24: every wait
+                    e[3] = now      # has a timeout; docs/unit.md)
+                elif type(e[0]) is dict and now - e[3] >= u.cfg["retries"]["delay_s"]:
+                    e[0] = (("reason", "no memory for the call's evidence"),)
                 self._end()
             try:
                 m.poll(now)         # a timeout's call end (its end info) the heap refuses:
@@ -274,26 +280,46 @@ class FaxLine:
         except MemoryError:
             self._restart(-3)
         except Exception as e:
-            import sys
-            # the reason: printable ASCII, at most 120 characters (a log line, a job's reason)
-            t = "%s: %s" % (type(e).__name__, e)
-            if hasattr(sys, "print_exception"):
-                sys.print_exception(e)
-            self._restart(205001, "driver error: " + "".join(ch if " " <= ch <= "~" else "?" for ch in t[:120]))
+            try:        # the text needs heap too: refused, a constant (rv24)
+                import sys
+                if hasattr(sys, "print_exception"):
+                    sys.print_exception(e)
+                # the reason: printable ASCII, at most 120 characters (a log line, a job's reason)
+                t = "%s: %s" % (type(e).__name__, e)
+                ev = (("reason", "driver error: " + "".join(ch if " " <= ch <= "~" else "?" for ch in t[:120])),)
+            except MemoryError:
+                ev = (("reason", "driver error (no memory to describe it)"),)
+            self._restart(205001, ev)
 
-    def _restart(self, code, why=None):
-        """After a driver error: the call on the line ends with `code` and the reason `why` (None:
-        the heap's, the constant `driver error: no memory`), a reception in progress is
-        dropped, and the driver starts afresh in place."""
+    def _restart(self, code, ev=None):
+        """After a driver error: the events the driver made before it first (a page confirmed,
+        a call's end: not lost with its read), then the call on the line ends with `code` and
+        the evidence pairs `ev` (None: the heap's, the constant reason `driver error: no
+        memory`), a reception in progress is dropped, and the driver starts afresh in place.
+        The heap's error once the call's end was decided (the driver's end, its record
+        evidence.end_info refused, or an outcome of ours) ends it with that code, its pages,
+        and a constant reason, not -3 (rv24: a fax the remote confirmed was sent again)."""
         u = self.unit
         m = self.driver
-        ev = (("reason", "driver error: no memory"),) if why is None else (("reason", why),)
+        if ev is None:
+            ev = (("reason", "driver error: no memory"),)
         log("modem:", ev[0][1])
+        try:
+            self.events()
+        except MemoryError:     # the rest goes with the driver's lists (clear)
+            pass
         e = self._ended
-        if self.active is not None and e[0] is None:
-            e[0] = ev
+        job = self.active
+        if job is not None and e[0] is None:
             e[1] = code
-            e[2] = self.active.get("confirmed", 0)
+            e[2] = job.get("confirmed", 0)
+            s = m._sess         # the driver's session: its outcome, the code alone when
+            o = None if s is None else s.outcome    # the heap refused its end (Machine.end)
+            if code == -3 and o is not None:
+                e[1] = o if type(o) is int else o[0]
+                e[2] = s.confirmed
+                ev = (("reason", "no memory for the call's evidence"),)
+            e[0] = ev
             self._end()
         self._drop_page()
         if self.rx is not None:
@@ -307,7 +333,8 @@ class FaxLine:
         guard's evidence pairs, the code, the pages) to its job, and the quota saved. Refused
         by the heap (the evidence, the status or the record save: Jobs.end_call leaves the job
         in its call), the job stays on the line, no other call starts, and the loop ends it
-        again at its next passes (_drive, at most a second apart)."""
+        again at its next passes (_drive, at most a second apart; the evidence waited for
+        retries.delay_s at most, then a constant reason)."""
         u = self.unit
         e = self._ended
         try:
@@ -318,7 +345,7 @@ class FaxLine:
             u.jobs.end_call(self.active, e[1], ev, e[2], u.port.time())
         except MemoryError:
             return
-        e[0] = None
+        e[0] = e[3] = None
         self.active = None
         try:
             u.save_state(False)     # the quota, when the call charged it

@@ -386,10 +386,13 @@ class Machine:
                 reason = self.d["hangup_name"] % s.hangup
             else:
                 code, reason = 205001, "call ended without a result"
-        info = evidence.end_info(s, code, reason, now, self.d["hangup_text"])
+        try:
+            self.emit("end", evidence.end_info(s, code, reason, now, self.d["hangup_text"]))
+        except MemoryError:               # the end's record or event refused by the heap: its
+            s.outcome = code              # code (an int) kept for the caller, who clears the
+            raise                         # driver (app/faxline.py _restart), nothing made
         self.drop_pages(s)                # no page I/O kept between calls
         self._sess = None
-        self.emit("end", info)
         self._xoff_t = None
         self._rx = 0
         if reinit and self.state != IDLE:    # a call that wrote to the modem left IDLE

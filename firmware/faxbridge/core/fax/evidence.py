@@ -31,7 +31,8 @@ class Session:
         self.remote_id = None
         self.remote_caps = None   # +FDIS (raw string)
         self.dcs = None           # +FDCS tuple (or raw string if out of table)
-        self.outcome = None       # (code, reason) decided by us: cancel, timeout, image error
+        self.outcome = None       # (code, reason) decided by us: cancel, timeout, image error;
+        # the code alone when the heap refused the call's end (c2core.Machine.end)
         self.retries = 0          # +FDT / +FDR repeats; -1 until the number is dialled (ATD next)
         self.vr = None
         # page I/O of the driver (class2.Class2), never used here: io the page opener (tx)
