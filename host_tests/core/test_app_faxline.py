@@ -895,6 +895,52 @@ def test_a_timeout_whose_call_end_the_heap_refuses_ends_minus_3_not_the_task():
 
 
 
+def test_output_the_heap_refuses_ends_the_call_minus_3_not_the_task():
+    """The same in the loop's next_output (endfix's open point: a read error's text, the
+    output's slice): as the feed guard's, -3 and the driver afresh."""
+    u, f, m = _in_a_call()
+    nxt = m.next_output
+    left = [1]
+
+    def refused(now):
+        if left[0]:
+            left[0] -= 1
+            raise MemoryError("memory allocation failed, allocating 64 bytes")
+        return nxt(now)
+    m.next_output = refused
+    u.jobs.next_due = lambda now: None
+    _one_pass(f)
+    assert u.jobs.calls == [("end", "J1", -3, [("reason", "driver error: no memory")], 0)], u.jobs.calls
+    assert f.active is None and not m.in_call() and left == [0]
+
+
+def test_a_modem_wait_the_heap_refuses_to_report_is_tried_again_not_the_task():
+    """No usable modem for jobs.modem_wait_s: its 205001 (the reason's text, the statuses) the
+    heap refuses is tried at the next pass, not the modem task's end."""
+    u = Unit()
+    f = FaxLine(u)
+    u.step = u.cfg["jobs"]["modem_wait_s"] + 1.0     # every pass past the wait
+    fw = u.jobs.fail_waiting
+    left = [1]
+
+    def refused(code, reason):
+        if left[0]:
+            left[0] -= 1
+            raise MemoryError("memory allocation failed, allocating 96 bytes")
+        fw(code, reason)
+    u.jobs.fail_waiting = refused
+
+    async def go():
+        f.wake = asyncio.Event()
+        t = asyncio.create_task(f._drive(Writer()))
+        await asyncio.sleep_ms(10)
+        f.wake.set()                                # a second pass
+        await asyncio.sleep_ms(10)
+        await _cancel(t)
+    asyncio.run(go())
+    assert left == [0] and u.jobs.calls and u.jobs.calls[0][:2] == ("fail_waiting", 205001), u.jobs.calls
+
+
 def _pending_end():
     """A job whose call ended but whose end the heap refused (FaxLine._ended), the driver
     free again and ready."""
@@ -916,7 +962,7 @@ def test_a_cancel_while_a_calls_end_is_pending_leaves_a_reception_alone():
     m.poll(0)
     assert m.in_call() and _drain(m) == b"ATA\r"
     f.cancel("J1")
-    assert m._sess.outcome is None           # the reception goes on
+    assert m.sess.outcome is None           # the reception goes on
     f._end()
     assert u.jobs.calls[-1][:3] == ("end", "J1", 403) and f.active is None
 

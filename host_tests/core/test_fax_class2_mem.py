@@ -87,15 +87,15 @@ def test_one_line_allocates_little():
     r.expect("AT+FDT\r")
     line = b"\r\n+FDCS:1,3,0,2,0,0,0,0\r\n"
     used = _cost(lambda: r.m.feed(line, r.t))
-    assert r.m._sess.dcs == (1, 3, 0, 2, 0, 0, 0, 0)
+    assert r.m.sess.dcs == (1, 3, 0, 2, 0, 0, 0, 0)
     assert used < 800, used                         # 1248 B before, 416 B after
-    dcs = r.m._sess.dcs
+    dcs = r.m.sess.dcs
     used = _cost(lambda: r.m.feed(line, r.t))      # the same +FDCS again (a page's): no tuple
-    assert r.m._sess.dcs is dcs
+    assert r.m.sess.dcs is dcs
     assert used < 320, used                         # 416 B before, 288 B after
     line = b"\r\n+FPTS:3\r\n"
     used = _cost(lambda: r.m.feed(line, r.t))
-    assert r.m._sess.ppr == 3
+    assert r.m.sess.ppr == 3
     assert used < 400, used                         # 544 B before, 224 B after
 
 
@@ -125,7 +125,7 @@ def test_the_session_is_one_object_reused_and_keeps_no_page_io_between_calls():
     r = h.Rig()
     s = r.m._s
     _send_call(r)
-    assert r.m._sess is None and r.m._s is s
+    assert r.m.sess is None and r.m._s is s
     assert s.src is None and s.io is None           # the page source, the page opener / sink
     _send_call(r)
     assert r.m._s is s and s.npprs == 1 and s.pprs[0] == 1 and s.dir == "tx"
@@ -213,5 +213,5 @@ def test_an_end_the_heap_refuses_keeps_its_decided_code_in_the_session():
         pass
     finally:
         evidence.end_info = real
-    s = r.m._sess
+    s = r.m.sess
     assert r.m.in_call() and s.outcome == 0 and s.confirmed == 1

@@ -161,12 +161,19 @@ class FaxLine:
             if m.ready() or m.in_call():
                 unready = now
             elif now - unready > wait_s:
-                unready = now
-                u.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (wait_s, m.state_name()))
+                try:
+                    u.jobs.fail_waiting(205001, "no usable modem for %d s (%s)" % (wait_s, m.state_name()))
+                    unready = now
+                except MemoryError:     # its text or its statuses: tried at the next pass
+                    pass
             if self.active is None and m.ready():
                 self._start(now)
             while True:
-                out = m.next_output(now)
+                try:
+                    out = m.next_output(now)
+                except MemoryError:     # a read error's text, the output's slice: as the
+                    self._restart(-3)   # feed guard's, not the task's end
+                    break
                 if not out:
                     break
                 writer.write(out)
@@ -313,7 +320,7 @@ class FaxLine:
         if job is not None and e[0] is None:
             e[1] = code
             e[2] = job.get("confirmed", 0)
-            s = m._sess         # the driver's session: its outcome, the code alone when
+            s = m.sess          # the driver's session: its outcome, the code alone when
             o = None if s is None else s.outcome    # the heap refused its end (Machine.end)
             if code == -3 and o is not None:
                 e[1] = o if type(o) is int else o[0]

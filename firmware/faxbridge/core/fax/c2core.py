@@ -153,7 +153,7 @@ class Machine:
         self._ev2.clear()
         self.drop_pages(self._s)
         self._s.reset(None, 0)
-        self._sess = None                   # the call in progress: self._s, or None
+        self.sess = None                   # the call in progress: self._s, or None
         self.state = _OFF
         self.init = 0                       # init commands answered (c2call.init_cmd)
         self._deadline = self._ring_t = self.listing = self.last_cmd = None
@@ -182,7 +182,7 @@ class Machine:
         return STATE_NAMES[self.state]
 
     def in_call(self):
-        return self._sess is not None
+        return self.sess is not None
 
     def xoff(self):
         """True while the modem holds page data back (XOFF seen, no XON since)."""
@@ -200,7 +200,7 @@ class Machine:
 
     def cancel(self, now):
         """Cancel the call in progress (ends with 403). Returns False when there is none."""
-        s = self._sess
+        s = self.sess
         if s is None:
             return False
         if s.outcome is None or s.outcome[0] != 403:
@@ -223,7 +223,7 @@ class Machine:
             self._ring_t = None
         if st == TXDATA and self._xoff_t is not None and now - self._xoff_t > c["xoff_limit"]:
             self.fail(205001, "XOFF held for more than %s s" % c["xoff_limit"], now)
-        elif st == RXDATA and self._rx & _ARMED and self._sess.outcome is None:
+        elif st == RXDATA and self._rx & _ARMED and self.sess.outcome is None:
             if now - self._rx_last > c["rx_idle_timeout"]:
                 self.fail(205001, "no page data for %s s" % c["rx_idle_timeout"], now)
             elif now > self._deadline:     # rx_page_timeout from CONNECT (c2call.fdr_connect)
@@ -236,7 +236,7 @@ class Machine:
             elif self._deadline is not None and now >= self._deadline:   # idle_check (goto)
                 self.command("", _PROBE, now)
         elif self._deadline is not None and now >= self._deadline:
-            self._dispatch(_TIMEOUT, self._sess, None, now)
+            self._dispatch(_TIMEOUT, self.sess, None, now)
 
     def deadline(self):
         """The next time poll() has something to do (None: only modem input matters)."""
@@ -245,7 +245,7 @@ class Machine:
         st = self.state
         if st == TXDATA and self._xoff_t is not None:
             t = self._xoff_t + c["xoff_limit"]
-        elif st == RXDATA and self._rx & _ARMED and self._sess.outcome is None:
+        elif st == RXDATA and self._rx & _ARMED and self.sess.outcome is None:
             t = min(self._rx_last + c["rx_idle_timeout"], t)
         if self._ring_t is not None:
             r = self._ring_t + c["ring_reset"]
@@ -258,7 +258,7 @@ class Machine:
         self._ev.append((kind, info))
 
     def progress(self, phase, now):
-        self.emit("progress", {"dir": self._sess.dir, "phase": phase, "page": self._sess.index})
+        self.emit("progress", {"dir": self.sess.dir, "phase": phase, "page": self.sess.index})
 
     def write(self, b):
         """Queue bytes for the modem (next_output)."""
@@ -286,9 +286,9 @@ class Machine:
         if self.cfg["fclass"] == "auto":
             self.fclass = None               # ask AT+FCLASS=? again: the modem may be another
         self.emit("modem", {"state": "reset", "reason": reason})
-        if self._sess is not None:
-            if self._sess.outcome is None:
-                self._sess.outcome = (205001, reason)
+        if self.sess is not None:
+            if self.sess.outcome is None:
+                self.sess.outcome = (205001, reason)
             self.end(now, reinit=False)
         self._wq.clear()
         self._xoff_t = None
@@ -315,7 +315,7 @@ class Machine:
             if self.state == IDLE:
                 self.poll(now)                   # answered at once when the count is reached
             return
-        s = self._sess
+        s = self.sess
         if kind == at.FAX:
             if s is not None:
                 dialect.read(self, s, name, args, now)
@@ -358,7 +358,7 @@ class Machine:
 
     def fail(self, code, reason, now):
         """Something went wrong in a call: remember why, then leave the call cleanly."""
-        s = self._sess
+        s = self.sess
         if s is None:
             self.reset(reason, now)
             return
@@ -375,7 +375,7 @@ class Machine:
     def end(self, now, code=None, reason=None, reinit=True):
         """The call is over: the `end` event (its outcome, else code/reason, else the hang-up
         code), then the init list again when the call wrote to the modem."""
-        s = self._sess
+        s = self.sess
         if s.page_open:
             self.abort_page(s)
         if s.outcome is not None:
@@ -392,7 +392,7 @@ class Machine:
             s.outcome = code              # code (an int) kept for the caller, who clears the
             raise                         # driver (app/faxline.py _restart), nothing made
         self.drop_pages(s)                # no page I/O kept between calls
-        self._sess = None
+        self.sess = None
         self._xoff_t = None
         self._rx = 0
         if reinit and self.state != IDLE:    # a call that wrote to the modem left IDLE

@@ -80,7 +80,7 @@ class Class2(c.Machine):
         """
         if not self.ready():
             raise RuntimeError("modem not ready (%s)" % self.state_name())
-        s = self._sess = self._s
+        s = self.sess = self._s
         s.reset("tx", now)
         g = self.cfg    # the dial policy, the country's prefix table included
         code, txt = dial.check(number, g["deny"], g["allow"], g["max_len"], g["outside_prefixes"], g["country"])
@@ -123,7 +123,7 @@ class Class2(c.Machine):
 
     def configure(self, dcs):
         """The negotiated +FDCS tuple, for the page source (dialect.read)."""
-        src = self._sess.src
+        src = self.sess.src
         if src is not None and hasattr(src, "configure"):
             src.configure(dcs)
 
@@ -139,7 +139,7 @@ class Class2(c.Machine):
             return b""
         # page data: up to `chunk` stuffed bytes (one more when a DLE ends them); at the end of
         # the page (or a failure) what is left, then DLE ETX
-        s = self._sess
+        s = self.sess
         st = self._fst
         full = self._full
         out = full[5]             # stuffed bytes: _full's views (__init__)
@@ -180,7 +180,7 @@ class Class2(c.Machine):
         """The end of page data: DLE ETX (then OK, AT+FET). In Class 2.0 a page that ends well
         names its post-page message (<DLE><ppm>, T.32), so the next page is opened first;
         leaving the call it is DLE ETX there too."""
-        s = self._sess
+        s = self.sess
         _close(s.src)             # the page is out: its source (encoder, file) goes before
         s.src = None              # the next page is opened (one page source at a time)
         pe = self.d["page_end"]
@@ -205,7 +205,7 @@ class Class2(c.Machine):
             self.emit("modem", {"state": "refused call", "reason": str(e)})
             return
         if sink is not None:
-            s = self._sess = self._s
+            s = self.sess = self._s
             s.reset("rx", now)
             s.io = sink
             self.progress("answering", now)
@@ -252,7 +252,7 @@ class Class2(c.Machine):
                         return            # the rest of the page comes in a later feed
                     if k:                 # a full buffer, or what DLE ETX left: to the sink
                         st[2] = 0
-                        s = self._sess
+                        s = self.sess
                         if s.page_open:
                             try:
                                 s.io.write(self._full[k - cap + 2] if k >= cap else self._full[3][:k])
@@ -263,7 +263,7 @@ class Class2(c.Machine):
                                     self.rx_cancel(s, now)
                     if etx:           # the page ends, with the sink's verdict: (lines, bad_lines),
                         st[3] = 0         # or None when it was not kept (cancelled, failed)
-                        s = self._sess
+                        s = self.sess
                         verdict = None
                         if s.page_open and s.outcome is None:
                             s.page_open = False
