@@ -3,11 +3,11 @@ must come back to its own subscription within `verify` ms. MQTT 3.1.1 PUBACKs a 
 broker's ACL dropped, so the echo is how the unit knows it was denied.
 
 Plain functions on the link (app/link.Link: its `verify` ms, `ep` list, `denied` count,
-`root` and `_error`):
+`root` and `error`):
     reset(ln, now)               # connection up: availability must come back
     expect(ln, sfx, seq, now)    # a publish went out (the oldest unconfirmed seq per topic)
     seen(ln, sfx, payload_head)  # one of our publishes came back (app/inbox.py)
-    check(ln, now)               # overdue topics: counted in ln.denied, reported through _error
+    check(ln, now)               # overdue topics: counted in ln.denied, reported through error()
 
 RAM: the link's one list `ep`, made once by slots(): two numbers per topic that can be waited
 for (the contract's event topics, then availability): [seq, deadline, ...], seq -1 when
@@ -87,6 +87,6 @@ def check(ln, now):
             seq = p[i]
             p[i] = -1
             ln.denied += 1
-            ln._error("broker never delivered %s%s (seq %d) back within %d ms: publish (or"
+            ln.error("broker never delivered %s%s (seq %d) back within %d ms: publish (or"
                       " read-back) denied by its ACL?" % (str(ln.root, "utf-8"), _TOPICS[i >> 1], seq,
                                                          ln.verify))

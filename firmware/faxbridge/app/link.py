@@ -191,11 +191,11 @@ class Link(Inbox):
                     raise
             return fn(*a, bytearray(jsonw.MAX_PAYLOAD))
         except ValueError as e:
-            self._error("%s not sent: %r" % (what, e))
+            self.error("%s not sent: %r" % (what, e))
         except MemoryError:     # its text made without the error's (make bench 09:40: a log
             if w is not None:   # saying MemoryError fails the run); the writer let go of a
                 jsonw.begin(w)  # one-off buffer it was given (rv25: held till the next payload)
-            self._error(what + " not sent: no memory")
+            self.error(what + " not sent: no memory")
 
     def state(self):
         return ("down", "connecting", "up")[self.session.state]   # session.DOWN, _CONNECTING, UP
@@ -226,7 +226,8 @@ class Link(Inbox):
     _ticker = linksend._ticker
 
     # ---- connection ----
-    def _error(self, text):
+    def error(self, text):
+        """Count and report an error of the link (last_error, errors, the on_error callback)."""
         self.last_error = text
         self.errors += 1
         f = self._cf[_ON_ERROR]
@@ -266,15 +267,15 @@ class Link(Inbox):
                     g = ev[2]
                     for i in range(len(g)):
                         if g[i] == 0x80 and i < (4 if self.verify else 1):
-                            self._error("broker refused the subscription to %s%s (SUBACK 0x80:"
+                            self.error("broker refused the subscription to %s%s (SUBACK 0x80:"
                                         " ACL?)" % (str(self.root, "utf-8"), str(_SUBS[i][0], "utf-8")))
             elif k == "refused":
-                self._error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
+                self.error("broker refused the connection: %s (CONNACK %d)" % (ev[2], ev[1]))
             elif k == "down":
                 if not self._stopping and ev[1] not in ("disconnected", self.last_error, _HOLD_OFF):
-                    self._error(ev[1])
+                    self.error(ev[1])
             elif k == "error":
-                self._error(ev[1])
+                self.error(ev[1])
         evs.clear()   # the session's list (session.events): its tuples not held on
 
     async def _backoff(self, ms):
@@ -302,7 +303,7 @@ class Link(Inbox):
                 cf = self._cf
                 self._cf = cf[:_ADDR] + (None,)   # look the name up again next time
                 # a MemoryError in words (its repr fails the bench's run; docs/mqtt.md)
-                self._error("cannot connect to %s:%d: %s" % (cf[_HOST], cf[_PORT], "no memory"
+                self.error("cannot connect to %s:%d: %s" % (cf[_HOST], cf[_PORT], "no memory"
                             if isinstance(e, MemoryError) else repr(e)))
                 await self._backoff(sess.lost(self.clock.ms(), "connect failed"))
                 continue
@@ -350,7 +351,7 @@ class Link(Inbox):
                 if not self._stopping and self._t_flush != -2:
                     self._rx_err = "link failed: no memory" if isinstance(e, MemoryError) \
                         else "link failed: %r" % (e,)
-                    self._error(self._rx_err)
+                    self.error(self._rx_err)
             if self._t_flush == -2:   # logged once, as the "down" event's reason (_handle)
                 self._rx_err = "write timed out after %d ms" % self._cf[_WRITE_MS]
             rt.cancel()

@@ -112,7 +112,7 @@ def _write(self, chunks, i):
                 ob.on_puback(pid, self.clock.ms())
                 if ref is not None:
                     ob.lost_files += 1
-                self._error("event %s gone or changed before it was sent: skipped" % (ref or pid))
+                self.error("event %s gone or changed before it was sent: skipped" % (ref or pid))
                 continue
         k = len(pkt)
         if ref is None and not big and g + k <= e:
