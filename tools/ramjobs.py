@@ -37,7 +37,7 @@ class RamStore:
         for n in range(docs):
             self.paths.pop((job_id, n), None)
 
-    def done_put(self, keep, fin, job_id, docs, ok):
+    def done_put(self, keep, fin, job_id, docs, ok, k=0):
         return None
 
     def rebuild(self, new):

@@ -42,7 +42,7 @@ class MemStore:
         else:
             self.ring = self.new
             self.new = None
-    def done_put(self, keep, fin, job_id, docs, ok):
+    def done_put(self, keep, fin, job_id, docs, ok, k=0):
         ring = self.ring if self.new is None else self.new
         old = ring.get(fin % keep)
         if old and old[0] > fin:

@@ -181,12 +181,14 @@ class JobStore:
         finished job makes the ring with its keep slots, done_put: its size says keep). A call
         again before the end starts afresh (the ring's path is the folder's)."""
         rb = self._rb
+        p = self.done                   # the ring's path (no string made), <ring>.new after
+        if p.endswith(".new"):          # a rebuild(True): the ring's ends ".done"
+            p = p[:-4]
         if rb is not None:              # a rebuild before: its files closed
-            for f in rb[:2]:
-                if f is not None:
-                    f.close()
+            for i in (0, 1):
+                if rb[i] is not None:
+                    rb[i].close()
             self._rb = None
-        p = self.folder[:-1] + ".done"  # the ring's path, whatever a call before left
         if new:
             self.done = p + ".new"
             store.remove(self.done)
@@ -215,11 +217,12 @@ class JobStore:
                 pass
             self.done = p
 
-    def done_put(self, keep, fin, job_id, docs, ok):
+    def done_put(self, keep, fin, job_id, docs, ok, k=0):
         """Put a finished job in slot fin % keep of the ring; the job it pushed out: (id, docs,
         reported?) or None; the job itself, not put, when the slot holds a later fin. One slot
         read and written in place (a missing ring is made with keep empty slots: its size says
-        keep, rebuild()). The job is over: the path kept goes (an idle unit keeps none)."""
+        keep, rebuild()). The job is over: the path kept goes (an idle unit keeps none).
+        k > 0: job_id is a boot walk's record name, the id its first k characters (records())."""
         self._id = self._p = None
         b = self.slot
         rb = self._rb
@@ -245,22 +248,22 @@ class JobStore:
             i = fin % keep * _SLOT
             f.seek(i)
             n = f.readinto(b)
-            k = b[6]
+            m = b[6]
             old = None
-            if n == _SLOT and 0 < k <= 40:
+            if n == _SLOT and 0 < m <= 40:
                 v = store.u32(b, 0)
                 if v > fin:             # the slot holds a later job (the boot's rebuild)
-                    return job_id, docs, ok
+                    return job_id[:k] if k else job_id, docs, ok
                 if v < fin:
                     try:
-                        old = str(b[7:7 + k], "ascii")
+                        old = str(b[7:7 + m], "ascii")
                     except ValueError:  # not text: a corrupt slot names no record
                         old = ""
                     old = (old, b[4], b[5]) if valid_id(old) else None
             store.put32(b, 0, fin)
             b[4] = min(docs, 255)
             b[5] = 1 if ok else 0
-            k = len(job_id)
+            k = k or len(job_id)
             b[6] = k
             for j in range(k):          # an id is ASCII (valid_id): no encoded copy
                 b[7 + j] = ord(job_id[j])
@@ -277,18 +280,25 @@ class JobStore:
         """Every job record, one at a time, in folder order. A finished record comes as its
         head: id, state, seq, fin, rev, rep, docs, in one dict the walk reuses (what a boot
         needs of it; get() reads it whole), from the old ring's slot when the boot's rebuild
-        has one naming it reported (_known), else from its head line (_read). An open record,
-        a .tmp and an older firmware's record are read whole."""
+        has one naming it reported (_known), else from its head line (_read); while the boot
+        rebuilds (rebuild(True)) its id is its file name, the id the first k characters (the
+        head's key 0; done_put takes it). An open record, a .tmp and an older firmware's record
+        are read whole."""
         h = {}
         fix = []                 # (orphan .tmp, its record's path or None) after the walk, at most 8
         try:
             for name in store.names(self.folder[:-1]):
                 if name.endswith(".job"):
                     rec = self._known(name, h) or self._read(self.folder + name, h)
-                    if rec is h:    # its id: the name less ".job", made with no slice
-                        # object when ".job" is found only at its end (32 B a record, 64-bit)
+                    if rec is h:    # its id: the name less ".job"
                         k = len(name) - 4
-                        h["id"] = name.replace(".job", "") if name.find(".job") == k else name[:k]
+                        if self._rb is not None:    # the boot's walk: the name itself, the id
+                            h["id"] = name          # its first k characters (no copy a record:
+                            h[0] = k                # 32 B on 32 bits; done_put(..., k); an int
+                            # key: no field of a record read whole (JSON keys are str)
+                        else:       # made with no slice object when ".job" is only at its end
+                            h["id"] = name.replace(".job", "") if name.find(".job") == k \
+                                else name[:k]
                     elif rec is not None:   # read whole: its id must be its name's
                         i = rec["id"]
                         if len(i) + 4 != len(name) or not name.startswith(i):

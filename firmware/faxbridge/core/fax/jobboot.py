@@ -12,13 +12,16 @@ def recover(js, now):
     what was not reported, end or redial a call the restart cut, rebuild the ring of finished
     jobs and prune what it does not hold. One walk when every finished record has a fin and at
     most `lot` of them fall out of the ring (the usual boot); it walks again when more must go.
-    A finished record is read as its head (the store's records()). Its lot is a local, not a module
-    const(): no name in the module's dict (issue 13)."""
+    A finished record is read as its head (the store's records()); a head may give its id as
+    rec["id"][:rec[0]] (a store's file name: no copy a record, made here only where one is kept;
+    key 0, an int, is no JSON record's field). Its lot is a local, not a module const(): no name
+    in the module's dict (issue 13)."""
     lot = 8         # records changed after one pass over the store (bounded RAM)
     js.jobs = []
     keep = js.cfg["jobs"]["keep_done"]
     st = js.store
     st.rebuild(True)        # each finished record put in a fresh ring as it is read
+    idof = lambda r: r["id"][:r[0]] if r.get(0) else r["id"]    # noqa: E731 (a local)
     while True:
         redo = []
         old = []       # seqs of the keep newest finished records without a fin (older firmware)
@@ -37,7 +40,7 @@ def recover(js, now):
                 continue
             ok = rec.get("rep") == rec.get("rev")
             if not ok and len(redo) < lot:
-                redo.append(rec["id"])
+                redo.append(idof(rec))
             if fin is None:              # ascending insert, the keep newest only
                 i = len(old)
                 while i and old[i - 1] > seq:
@@ -47,7 +50,8 @@ def recover(js, now):
                     del old[0]
             else:
                 n = rec.get("docs", len(rec.get("kinds", ())))
-                n = st.done_put(keep, fin, rec["id"], n, ok) if keep else (rec["id"], n, ok)
+                n = st.done_put(keep, fin, rec["id"], n, ok, rec.get(0, 0)) if keep \
+                    else (idof(rec), n, ok)
                 if n is not None:        # outside the ring: (id, docs, reported?)
                     if n[2] and len(drop) < lot:
                         drop.append(n)
@@ -89,14 +93,14 @@ def recover(js, now):
                 n = rec.get("docs", len(rec.get("kinds", ())))
                 if fin is None and rec.get("seq", 0) in old:
                     fin = base + 1 + old.index(rec.get("seq", 0))
-                    batch.append((rec["id"], fin))
+                    batch.append((idof(rec), fin))
                 elif ok and (fin is None or fin <= lo and (not keep or st.done_put(
-                        keep, fin, rec["id"], n, 1) is not None)):
+                        keep, fin, rec["id"], n, 1, rec.get(0, 0)) is not None)):
                     # out of the ring only: a later fin holds its slot (done_put gives
                     # it back). A fin with no record (a final save the flash refused)
                     # leaves its slot to the job before: deleted, the ring would name
                     # it, and a new job of its id would be taken for it (lost)
-                    batch.append((rec["id"], -n))
+                    batch.append((idof(rec), -n))
                 if len(batch) == lot:
                     break
             done = 0        # records numbered or deleted for good: a walk that
