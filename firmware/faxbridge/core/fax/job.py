@@ -11,10 +11,12 @@ dicts in the tests): save(rec); get(job_id) -> rec or None; records() -> each re
 one at a time, in any order (a finished one may come as its head: id, state, seq (0: not read;
 seq orders open jobs), fin, rev, rep and docs, its documents, in a dict the walk reuses; its
 report mark rep == rev when the record or, while the boot rebuilds, the old ring says so: a
-finished record is saved once, before its status, its report mark is its slot's);
+finished record is saved once, before its status, its report mark is its slot's; while the
+boot rebuilds the ring, a finished head's id may be its file name with the id's length under
+key 0, so no id is copied: jobboot.recover slices it where it keeps one);
 remove(job_id, docs); adopt(job_id, pages) moves the documents [(kind, path), ...] into the
 store; page_path(job_id, n); drop_pages(job_id, docs);
-done_put(keep, fin, job_id, docs, reported) -> what slot fin % keep of the ring of finished
+done_put(keep, fin, job_id, docs, reported, k=0) (k: the id is job_id[:k]) -> what slot fin % keep of the ring of finished
 jobs held, (job_id, docs, reported) or None (the job itself, not put, when the slot holds a
 later fin); rebuild(True) starts a fresh ring (the boot's; records() reads the old one till
 then), rebuild(False) puts it in place.
