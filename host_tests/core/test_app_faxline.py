@@ -878,36 +878,33 @@ def test_a_call_whose_start_the_heap_cuts_ends_minus_3_not_the_task():
 
 def test_a_timeout_whose_call_end_the_heap_refuses_ends_minus_3_not_the_task():
     """The same in the loop's poll (a deadline passed: the driver ends the call)."""
-    u, f, m = _in_a_call()
-    poll = m.poll
-    left = [1]
-
-    def refused(now):
-        if left[0]:
-            left[0] -= 1
-            raise MemoryError("memory allocation failed, allocating 208 bytes")
-        poll(now)
-    m.poll = refused
-    u.jobs.next_due = lambda now: None
-    _one_pass(f)
-    assert u.jobs.calls == [("end", "J1", -3, [("reason", "driver error: no memory")], 0)], u.jobs.calls
-    assert f.active is None and not m.in_call() and left == [0]
-
+    _a_driver_call_refused_once("poll", 208)
 
 
 def test_output_the_heap_refuses_ends_the_call_minus_3_not_the_task():
     """The same in the loop's next_output (endfix's open point: a read error's text, the
     output's slice): as the feed guard's, -3 and the driver afresh."""
-    u, f, m = _in_a_call()
-    nxt = m.next_output
+    _a_driver_call_refused_once("next_output", 64)
+
+
+def _refused_once(fn, n):
+    """fn, whose first call the heap refuses (n bytes); and its count of refusals left."""
     left = [1]
 
-    def refused(now):
+    def refused(*a):
         if left[0]:
             left[0] -= 1
-            raise MemoryError("memory allocation failed, allocating 64 bytes")
-        return nxt(now)
-    m.next_output = refused
+            raise MemoryError("memory allocation failed, allocating %d bytes" % n)
+        return fn(*a)
+    return refused, left
+
+
+def _a_driver_call_refused_once(name, n):
+    """A call in progress; the driver's method `name` refused once in the loop's pass: the job
+    ends -3 with the feed guard's reason, the driver afresh, the task alive."""
+    u, f, m = _in_a_call()
+    fn, left = _refused_once(getattr(m, name), n)
+    setattr(m, name, fn)
     u.jobs.next_due = lambda now: None
     _one_pass(f)
     assert u.jobs.calls == [("end", "J1", -3, [("reason", "driver error: no memory")], 0)], u.jobs.calls
@@ -920,15 +917,7 @@ def test_a_modem_wait_the_heap_refuses_to_report_is_tried_again_not_the_task():
     u = Unit()
     f = FaxLine(u)
     u.step = u.cfg["jobs"]["modem_wait_s"] + 1.0     # every pass past the wait
-    fw = u.jobs.fail_waiting
-    left = [1]
-
-    def refused(code, reason):
-        if left[0]:
-            left[0] -= 1
-            raise MemoryError("memory allocation failed, allocating 96 bytes")
-        fw(code, reason)
-    u.jobs.fail_waiting = refused
+    u.jobs.fail_waiting, left = _refused_once(u.jobs.fail_waiting, 96)
 
     async def go():
         f.wake = asyncio.Event()
