@@ -17,9 +17,9 @@ key 0, so no id is copied: jobboot.recover slices it where it keeps one);
 remove(job_id, docs); adopt(job_id, pages) moves the documents [(kind, path), ...] into the
 store; page_path(job_id, n); drop_pages(job_id, docs);
 done_put(keep, fin, job_id, docs, reported, k=0) (k: the id is job_id[:k]) -> what slot
-fin % keep of the ring of finished jobs held, (job_id, docs, reported) or None (the job itself, not put, when the slot holds a
-later fin); rebuild(True) starts a fresh ring (the boot's; records() reads the old one till
-then), rebuild(False) puts it in place.
+fin % keep of the ring of finished jobs held, (job_id, docs, reported) or None (the job
+itself, not put, when the slot holds a later fin); rebuild(True) starts a fresh ring (the
+boot's; records() reads the old one till then), rebuild(False) puts it in place.
 Only open jobs are kept in RAM; finished records are pruned to the jobs.keep_done last finished,
 by name through the ring (docs/unit.md). The boot's recovery of the records (open jobs, statuses
 not said, the ring rebuilt) is core/fax/jobboot.py recover(jobs, now).
