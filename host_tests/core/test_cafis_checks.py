@@ -182,11 +182,12 @@ def test_table_2_row_2_route_in_use():
 
 def test_table_2_row_11_repeats_row_9():
     rule, item, kind, code, arg = checktab.TABLES[2][10 * _W:11 * _W]
-    assert rule == "3.3.4-2 #11" and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
-    assert checktab.KEYS.split()[item] == "org_date" and arg == "3.3.4-2 #9"
+    assert rule == 11 and checktab.ITEMS[item] == "仕向処理日付" and checktab.CODES[code] == "C58"
+    assert "%s%d" % (checktab.SECTIONS[2][5], rule) == "3.3.4-2 #11"      # section C: 表 3.3.4-2
+    assert checktab.KEYS.split()[item] == "org_date" and arg == 9
     nine = checktab.TABLES[2][8 * _W:9 * _W]
     # #3 and #9: NUMERIC
-    assert nine[0] == "3.3.4-2 #9" and kind != nine[2] and nine[2] == checktab.TABLES[2][2 * _W + 2]
+    assert nine[0] == 9 and kind != nine[2] and nine[2] == checktab.TABLES[2][2 * _W + 2]
     # a non-numeric date is reported once, by row 9, the first in the seed's order
     check_v(_req(h.checker(), (("org_date", "X2"),)), AB, "C58", "3.3.4-2 #9", "仕向処理日付")
 
@@ -571,13 +572,25 @@ def test_every_content_and_state_row_is_tested_here():
     with open(__file__) as f:
         src = f.read()
     assert len(checktab.TABLES) == 7 and not hasattr(checktab, "TABLE_2")    # A, B, 2, D, 3, 4, 5
-    for table in checktab.TABLES:      # flat: a row is W cells
+    heads = {}
+    for sec in checktab.SECTIONS:      # a numbered table's rows: its head in SECTIONS, then the row's number
+        heads[sec[2]] = sec[5]
+    for t, table in enumerate(checktab.TABLES):      # flat: a row is W cells
         assert len(table) % _W == 0
         for b in range(0, len(table), _W):
-            assert ('"%s"' % table[b]) in src, table[b]
-    for table in (checktab.TABLE_6, checktab.TABLE_7, checktab.LENGTH):
-        for row in table:
-            assert ('"%s"' % row[0]) in src, row[0]
+            rule = table[b]
+            if heads[t] is None:                     # 3.3.4 (2) A, B, D: named in full
+                assert type(rule) is str and rule.startswith("3.3.4 " + "ABD"[(t > 0) + (t > 2)] + "(")
+            else:                                    # numbered 1, 2, .. in the seed's order
+                assert rule == b // _W + 1, (t, rule)
+                rule = "%s%d" % (heads[t], rule)
+            assert ('"%s"' % rule) in src, rule
+    for row in checktab.TABLE_7:
+        assert ('"%s"' % row[0]) in src, row[0]
+    for table in (checktab.TABLE_6, checktab.LENGTH):      # the head, then row n at n
+        for n in range(1, len(table)):
+            assert table[n][0] == n
+            assert ('"%s%d"' % (table[0], n)) in src, (table[0], n)
 
 
 def test_general_and_fault_reports_share_table_3_but_not_verdicts():
@@ -712,7 +725,7 @@ def test_the_check_kinds_of_the_tables_are_those_checkkinds_runs():
     used = set()
     for table in checktab.TABLES:
         used.update(table[b + 2] for b in range(0, len(table), _W))
-    used.update(row[2] for row in checktab.TABLE_6)
+    used.update(row[2] for row in checktab.TABLE_6[1:])
     assert used <= set(tab.values()), used - set(tab.values())
 
 

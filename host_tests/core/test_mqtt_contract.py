@@ -233,3 +233,27 @@ def test_no_reference_to_the_callers_buffer_is_kept_once_a_payload_is_built_or_r
     except ValueError:
         pass
     assert jsonw._b is None
+
+
+def test_a_numbered_rule_is_written_as_one_string_from_its_head_and_row():
+    """cafis_verdict(.., row=n) writes the rule '3.3.4-2 #' and n as the one JSON string
+    '3.3.4-2 #3' (checktab keeps a numbered row's number, not its name: jsonw.Joined), the
+    same bytes as the rule given whole, and allocates no more than that (MicroPython)."""
+    whole = contract.event("u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #3", "f"))
+    split = contract.event("u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #", "f",
+                                                           None, 3))
+    assert split == whole and json.loads(split)["rule"] == "3.3.4-2 #3"
+    assert json.loads(contract.event("u1", 8, contract.cafis_verdict("r2", "discard", None, "3.3.4-6 #", None,
+                                                                     None, 12)))["rule"] == "3.3.4-6 #12"
+    # the list is refilled: a rule given whole after a numbered one is that rule, not the last head
+    assert json.loads(contract.event("u1", 9, contract.cafis_verdict("r3", "discard", None, "3.3.4 A(a)")))[
+        "rule"] == "3.3.4 A(a)"
+    for k in range(2):      # warm both paths
+        contract.event("u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #3", "f"))
+        contract.event("u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #", "f", None, 3))
+    n_whole = _alloc(contract.event, "u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #3",
+                                                                     "f"))[0]
+    n_split = _alloc(contract.event, "u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #",
+                                                                     "f", None, 3))[0]
+    if n_whole is not None:
+        assert n_split <= n_whole, (n_split, n_whole)

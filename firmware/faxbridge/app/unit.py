@@ -235,7 +235,8 @@ class Unit:
             k = chk.report(data, v, chk.rep)
             if k:
                 detail = chk.rep if k == len(chk.rep) else memoryview(chk.rep)[:k]
-        self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(ref, v.kind, v.code, v.rule, v.field, detail))
+        self.link.event(contract.CAFIS_VERDICT, contract.cafis_verdict(ref, v.kind, v.code, v.source, v.field, detail,
+                                                                    v.row))
 
     async def _telegram_line(self, reader, tc):
         """Telegrams on the second UART: framing and hex in core/cafis/line.py (docs/unit.md),

@@ -33,6 +33,7 @@ _SEC_NAME = const(1)
 _SEC_TABLE = const(2)
 _SEC_STATES = const(3)
 _SEC_T7 = const(4)
+_SEC_HEAD = const(5)
 _T7_DISCARD = const(2)
 _CROW = const(4)     # checkkinds._CROW: bytes per compiled row
 _CANCEL = const(7)      # catalogue._CANCEL
@@ -88,26 +89,32 @@ class Checker:
 
     # -- verdicts: the one Verdict, filled from the row that decided --------------------------------
     def _content_v(self, table, b, sec, field):
-        section = tab.SECTIONS[sec][_SEC_NAME]
+        s = tab.SECTIONS[sec]
+        section = s[_SEC_NAME]
         code = table[b + _CODE]
         rule = table[b + _RULE]
+        row = 0
+        if type(rule) is int:          # a numbered table's row: the section's head, then its number
+            row = rule
+            rule = s[_SEC_HEAD]
         if sec == _S_D:
-            return self.v.set("terminal_error", tab.CODES[code], rule, field, section, None, None, None, False)
+            return self.v.set("terminal_error", tab.CODES[code], rule, field, section, None, None, None, False, row)
         if code is None:
-            return self.v.set("discard", None, rule, field, section, None, None, None, sec >= _S_EF)
+            return self.v.set("discard", None, rule, field, section, None, None, None, sec >= _S_EF, row)
         return self.v.set("abnormal_report", tab.CODES[code], rule, field, section, None, "異常報告",
-                          self.cat.reply[_ABNORMAL], sec >= _S_FA)
+                          self.cat.reply[_ABNORMAL], sec >= _S_FA, row)
 
     def _state_v(self, srow, sec):
         section = tab.SECTIONS[sec][_SEC_NAME]
         h = tab.TABLE_7[tab.SECTIONS[sec][_SEC_T7] - 1]
-        rule = srow[_RULE]
+        rule = tab.TABLE_6[0]              # 表 3.3.4-6's head, then the row's number
+        row = srow[_RULE]
         item = tab.ITEMS[srow[_ITEM]]
         if h[_T7_DISCARD]:
-            return self.v.set("discard", None, rule, item, section, h[_RULE], None, None, sec >= _S_EF)
+            return self.v.set("discard", None, rule, item, section, h[_RULE], None, None, sec >= _S_EF, row)
         if sec == _S_D:
             return self.v.set("terminal_error", tab.CODES[srow[_MSG]], rule, item, section, h[_RULE], None, None,
-                              False)
+                              False, row)
         code = tab.CODES[srow[_CODE]]
         response = "異常報告"
         reply = self.cat.reply[_ABNORMAL]
@@ -115,7 +122,7 @@ class Checker:
             k = _CANCEL_REP if sec == _S_FA else _CONFIRM_REP
             reply = self.cat.reply[k]
             response = self.cat.reply[_ABNORMAL + 1 + k]
-        return self.v.set("abnormal_report", code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA)
+        return self.v.set("abnormal_report", code, rule, item, section, h[_RULE], response, reply, sec >= _S_FA, row)
 
     # -- the entry point ------------------------------------------------------------------------
     def check(self, buf, sender, center=None, n=-1):
@@ -128,11 +135,12 @@ class Checker:
         if sender == "terminal":     # 表 3.3.4-1 #1 and section D
             tl = self.tl
             if n < tl.min_len or n > tl.max_len:     # 表 3.3.4-1 #1: discarded when short
-                r = tab.LENGTH[0]
+                r = tab.LENGTH[1]
                 if n < tl.min_len:
-                    return self.v.set("discard", None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
-                return self.v.set("terminal_error", tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None,
-                                  None, None, False)
+                    return self.v.set("discard", None, tab.LENGTH[0], tab.ITEMS[r[_ITEM]], None, None, None, None,
+                                      False, r[_RULE])
+                return self.v.set("terminal_error", tab.CODES[r[_CODE]], tab.LENGTH[0], tab.ITEMS[r[_ITEM]], None,
+                                  None, None, None, False, r[_RULE])
             t = self.rows
             ix = self.ix
             first = _CROW * ix[_AT_SPANS + 2 * _S_D]
@@ -144,7 +152,7 @@ class Checker:
             dest = self.reg.conn_dest(self.reg.connections.find(buf, ix[_AT_TCONN]))   # D(a) passed: registered
             mt = _lay.num(buf, ix[_AT_TMT], ix[_AT_TMT + 1])
             for srow_no in tab.SECTIONS[_S_D][_SEC_STATES]:
-                srow = tab.TABLE_6[srow_no - 1]
+                srow = tab.TABLE_6[srow_no]
                 if kinds.state_fails(self, srow[_KIND], None, mt, dest):
                     return self._state_v(srow, _S_D)
             return self.v.set("accept", None, None, None, "D", None, None, None, False)
@@ -154,12 +162,13 @@ class Checker:
         cl = self.cl
         ix = self.ix
         if n < cl.min_len or n > cl.max_len:     # 表 3.3.4-1 #2: discarded when short
-            r = tab.LENGTH[1]
+            r = tab.LENGTH[2]
             if n < cl.min_len:
-                return self.v.set("discard", None, r[_RULE], tab.ITEMS[r[_ITEM]], None, None, None, None, False)
+                return self.v.set("discard", None, tab.LENGTH[0], tab.ITEMS[r[_ITEM]], None, None, None, None, False,
+                                  r[_RULE])
             k = self.cat.cls(_lay.num(buf, ix[_AT_MT], ix[_AT_MT + 1]))
-            return self.v.set("abnormal_report", tab.CODES[r[_CODE]], r[_RULE], tab.ITEMS[r[_ITEM]], None, None,
-                              "異常報告", self.cat.reply[_ABNORMAL], k == _CANCEL or k == _CONFIRM)
+            return self.v.set("abnormal_report", tab.CODES[r[_CODE]], tab.LENGTH[0], tab.ITEMS[r[_ITEM]], None, None,
+                              "異常報告", self.cat.reply[_ABNORMAL], k == _CANCEL or k == _CONFIRM, r[_RULE])
         route = _lay.num(buf, ix[_AT_ROUTE], ix[_AT_ROUTE + 1])
         if route == 0:
             sec = _S_A
@@ -190,7 +199,7 @@ class Checker:
         mt = _lay.num(buf, ix[_AT_MT], ix[_AT_MT + 1])
         dest = self.reg.companies.find(buf, ix[_AT_DST])
         for srow_no in tab.SECTIONS[sec][_SEC_STATES]:
-            srow = tab.TABLE_6[srow_no - 1]
+            srow = tab.TABLE_6[srow_no]
             if kinds.state_fails(self, srow[_KIND], cen, mt, dest):
                 return self._state_v(srow, sec)
         # accepted: the state changes only now (a discarded telegram leaves no trace)

@@ -6,11 +6,21 @@ tuple per row would cost a tuple object each). Data only: what each check kind c
 tables compiled for the layouts in use, are checkkinds.py's; checks.Checker reads the cells by
 name and runs the rows from that, allocating nothing.
 
-Columns: content tables (rule, item, check kind, error code, argument); 表 3.3.4-1 (rule, item,
-sender, error code when too long); 表 3.3.4-6 (rule, item, kind, error code, error message to a
-terminal); an item is its index in ITEMS (the seed's name; KEYS: the layout field checked), a code
-or message its index in CODES; 表 3.3.4-7 (rule, 電文区分, discard?);
-SECTIONS (section, name, content table: index in TABLES, rows of 表 3.3.4-6, row of 表 3.3.4-7).
+Columns: content tables (rule, item, check kind, error code, argument); 表 3.3.4-1 (row, item,
+sender, error code when too long); 表 3.3.4-6 (row, item, kind, error code, error message to a
+terminal), each of the two its rules' head first, so that row n is the table's item n; an item
+is its index in ITEMS (the seed's name; KEYS: the layout field checked), a code or message its
+index in CODES; 表 3.3.4-7 (rule, 電文区分, discard?);
+SECTIONS (section, name, content table: index in TABLES, rows of 表 3.3.4-6, row of 表 3.3.4-7,
+the head of a numbered content table's rules).
+
+A row of a numbered content table (表 3.3.4-2..5) names its source by its number in that seed
+table: row 3 of 表 3.3.4-2 is the rule '3.3.4-2 #3', its head ('3.3.4-2 #', in SECTIONS) and
+the number; the lettered checks of 3.3.4 (2) A, B and D name theirs in full ('3.3.4 A(a)'); 表
+3.3.4-1 and 3.3.4-6 the same way, their head first. An int is no object: loaded as .mpy, each str
+in a constant tuple is one (64-72 B on 64 bits), and the 67 numbered rows' names were 4.8 KB of
+the imported code (docs/bench.md). The verdict keeps head and number (verdict.Verdict.source,
+.row); the unit writes them as one JSON string without building it (jsonw.Joined).
 """
 from micropython import const
 
@@ -120,10 +130,11 @@ _CAF57 = const(23)
 CODES = ("C01", "C03", "C12", "C13", "C14", "C15", "C33", "C51", "C53", "C54", "C55", "C56", "C57", "C58",
          "C60", "CAF01", "CAF03", "CAF12", "CAF13", "CAF14", "CAF15", "CAF16", "CAF33", "CAF57")
 
-# --- 表 3.3.4-1 電文長チェック一覧: (rule, item, sender, error code when too long) ----------------
+# --- 表 3.3.4-1 電文長チェック一覧: (row, item, sender, error code when too long) -----------------
 LENGTH = (
-    ("3.3.4-1 #1", _I_LEN, "terminal", _CAF03),   # 端末 47 ≦ 電文長 ≦ 292
-    ("3.3.4-1 #2", _I_LEN, "center", _C03),       # センタ 63 ≦ 電文長 ≦ 1024
+    "3.3.4-1 #",                                  # the head of its rules: row n is LENGTH[n]
+    (1, _I_LEN, "terminal", _CAF03),   # 端末 47 ≦ 電文長 ≦ 292
+    (2, _I_LEN, "center", _C03),       # センタ 63 ≦ 電文長 ≦ 1024
 )
 
 # The content tables, one flat tuple each (a row _W cells on one line), by their index in
@@ -142,94 +153,95 @@ TABLES = (
         "3.3.4 B(a)", _I_MT, _CMD_ANSWER, None, None,
         "3.3.4 B(b)", None, _CMD_ECHO, None, None,    # item: the first field that differs
     ),
-    # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック: TABLES[2]
+    # --- 表 3.3.4-2 一般電文（貴社センタ要求）受信時のチェック, row #1 ..: TABLES[2]
     (
-        "3.3.4-2 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-        "3.3.4-2 #2", _I_ROUTE, _ROUTE_FREE, _C51, None,
-        "3.3.4-2 #3", _I_SEQ, _NUMERIC, _C58, None,
-        "3.3.4-2 #4", _I_ORG_CO, _ORG_CO, _C53, None,
-        "3.3.4-2 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
-        "3.3.4-2 #6", _I_DST_CO, _DST_CO, _C01, None,
-        "3.3.4-2 #7", _I_DST_SUB, _DST_SUB, _C01, None,
-        "3.3.4-2 #8", _I_MT, _SERVICE, _C54, None,
-        "3.3.4-2 #9", _I_ORG_DATE, _NUMERIC, _C58, None,
-        "3.3.4-2 #10", _I_ORG_DATE, _DAY, _C58, None,
-        "3.3.4-2 #11", _I_ORG_DATE, _REPEAT, _C58, "3.3.4-2 #9",
-        "3.3.4-2 #12", _I_PROXY_REP, _EQUALS, _C56, b"00",
-        "3.3.4-2 #13", _I_TRAILER, _NUMERIC, _C03, None,
-        "3.3.4-2 #14", _I_TRAILER, _TRAILER_LEN, _C03, None,
+        1, _I_ROUTE, _ROUTE_HELD, _C55, None,
+        2, _I_ROUTE, _ROUTE_FREE, _C51, None,
+        3, _I_SEQ, _NUMERIC, _C58, None,
+        4, _I_ORG_CO, _ORG_CO, _C53, None,
+        5, _I_ORG_SUB, _ORG_SUB, _C53, None,
+        6, _I_DST_CO, _DST_CO, _C01, None,
+        7, _I_DST_SUB, _DST_SUB, _C01, None,
+        8, _I_MT, _SERVICE, _C54, None,
+        9, _I_ORG_DATE, _NUMERIC, _C58, None,
+        10, _I_ORG_DATE, _DAY, _C58, None,
+        11, _I_ORG_DATE, _REPEAT, _C58, 9,
+        12, _I_PROXY_REP, _EQUALS, _C56, b"00",
+        13, _I_TRAILER, _NUMERIC, _C03, None,
+        14, _I_TRAILER, _TRAILER_LEN, _C03, None,
     ),
     # --- 3.3.4 (2) D: 一般電文（端末要求）; errors are error messages to the terminal: TABLES[3]
     (
         "3.3.4 D(a)", _I_CONN_CO, _CONN_CO, _CAF01, None,
         "3.3.4 D(b)", _I_SEND_CLASS, _SEND_CLASS, _CAF16, b"1239",
     ),
-    # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック; errors are discarded: TABLES[4]
+    # --- 表 3.3.4-3 一般および障害電文（貴社センタ報告）受信時のチェック, row #1 ..; errors are discarded: TABLES[4]
     (
-        "3.3.4-3 #1", _I_ROUTE, _ROUTE_HELD, None, None,
-        "3.3.4-3 #2", _I_ROUTE, _ROUTE_DEST, None, None,
-        "3.3.4-3 #3", _I_SEQ, _PROTECTED, None, None,
-        "3.3.4-3 #4", _I_CENTER_ID, _PROTECTED, None, None,
-        "3.3.4-3 #5", _I_LINE, _PROTECTED, None, None,
-        "3.3.4-3 #6", _I_CAFIS_SEQ, _PROTECTED, None, None,
-        "3.3.4-3 #7", _I_ORG_CO, _PROTECTED, None, None,
-        "3.3.4-3 #8", _I_ORG_SUB, _PROTECTED, None, None,
-        "3.3.4-3 #9", _I_DST_CO, _PROTECTED, None, None,
-        "3.3.4-3 #10", _I_DST_SUB, _PROTECTED, None, None,
-        "3.3.4-3 #11", _I_MT, _ANSWER, None, None,
-        "3.3.4-3 #12", _I_CAFIS_DATE, _PROTECTED, None, None,
-        "3.3.4-3 #13", _I_CAT, _PROTECTED, None, None,
-        "3.3.4-3 #14", _I_ORG_DATE, _PROTECTED, None, None,
-        "3.3.4-3 #15", _I_PROXY_REP, _PROTECTED, None, None,
-        "3.3.4-3 #16", _I_PROXY_ERR, _PROTECTED, None, None,
-        "3.3.4-3 #17", _I_PROXY_RR, _PROTECTED, None, None,
-        "3.3.4-3 #18", _I_TRAILER, _NUMERIC, None, None,
-        "3.3.4-3 #19", _I_TRAILER, _TRAILER_LEN, None, None,
+        1, _I_ROUTE, _ROUTE_HELD, None, None,
+        2, _I_ROUTE, _ROUTE_DEST, None, None,
+        3, _I_SEQ, _PROTECTED, None, None,
+        4, _I_CENTER_ID, _PROTECTED, None, None,
+        5, _I_LINE, _PROTECTED, None, None,
+        6, _I_CAFIS_SEQ, _PROTECTED, None, None,
+        7, _I_ORG_CO, _PROTECTED, None, None,
+        8, _I_ORG_SUB, _PROTECTED, None, None,
+        9, _I_DST_CO, _PROTECTED, None, None,
+        10, _I_DST_SUB, _PROTECTED, None, None,
+        11, _I_MT, _ANSWER, None, None,
+        12, _I_CAFIS_DATE, _PROTECTED, None, None,
+        13, _I_CAT, _PROTECTED, None, None,
+        14, _I_ORG_DATE, _PROTECTED, None, None,
+        15, _I_PROXY_REP, _PROTECTED, None, None,
+        16, _I_PROXY_ERR, _PROTECTED, None, None,
+        17, _I_PROXY_RR, _PROTECTED, None, None,
+        18, _I_TRAILER, _NUMERIC, None, None,
+        19, _I_TRAILER, _TRAILER_LEN, None, None,
     ),
-    # --- 表 3.3.4-4 取消（再）指令受信時のチェック: TABLES[5]
+    # --- 表 3.3.4-4 取消（再）指令受信時のチェック, row #1 ..: TABLES[5]
     (
-        "3.3.4-4 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-        "3.3.4-4 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
-        "3.3.4-4 #3", _I_SEQ, _NUMERIC, _C58, None,
-        "3.3.4-4 #4", _I_CENTER_ID, _CENTER_ID, _C56, None,
-        "3.3.4-4 #5", _I_CAFIS_SEQ, _NUMERIC, _C58, None,
-        "3.3.4-4 #6", _I_ORG_CO, _ORG_CO, _C53, None,
-        "3.3.4-4 #7", _I_ORG_SUB, _ORG_SUB, _C53, None,
-        "3.3.4-4 #8", _I_DST_CO, _DST_CO, _C01, None,
-        "3.3.4-4 #9", _I_DST_SUB, _DST_SUB, _C01, None,
-        "3.3.4-4 #10", _I_CAFIS_DATE, _NUMERIC, _C58, None,
-        "3.3.4-4 #11", _I_CAFIS_DATE, _DAY, _C58, None,
-        "3.3.4-4 #12", _I_ORG_DATE, _NUMERIC, _C58, None,
-        "3.3.4-4 #13", _I_ORG_DATE, _DAY, _C58, None,
-        "3.3.4-4 #14", _I_TRAILER, _NUMERIC, _C03, None,
-        "3.3.4-4 #15", _I_TRAILER, _TRAILER_LEN, _C03, None,
+        1, _I_ROUTE, _ROUTE_HELD, _C55, None,
+        2, _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+        3, _I_SEQ, _NUMERIC, _C58, None,
+        4, _I_CENTER_ID, _CENTER_ID, _C56, None,
+        5, _I_CAFIS_SEQ, _NUMERIC, _C58, None,
+        6, _I_ORG_CO, _ORG_CO, _C53, None,
+        7, _I_ORG_SUB, _ORG_SUB, _C53, None,
+        8, _I_DST_CO, _DST_CO, _C01, None,
+        9, _I_DST_SUB, _DST_SUB, _C01, None,
+        10, _I_CAFIS_DATE, _NUMERIC, _C58, None,
+        11, _I_CAFIS_DATE, _DAY, _C58, None,
+        12, _I_ORG_DATE, _NUMERIC, _C58, None,
+        13, _I_ORG_DATE, _DAY, _C58, None,
+        14, _I_TRAILER, _NUMERIC, _C03, None,
+        15, _I_TRAILER, _TRAILER_LEN, _C03, None,
     ),
-    # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック: TABLES[6]
+    # --- 表 3.3.4-5 取消確認（再）指令受信時のチェック, row #1 ..: TABLES[6]
     (
-        "3.3.4-5 #1", _I_ROUTE, _ROUTE_HELD, _C55, None,
-        "3.3.4-5 #2", _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
-        "3.3.4-5 #3", _I_SEQ, _LAST_PROTECTED, _C56, None,
-        "3.3.4-5 #4", _I_ORG_CO, _ORG_CO, _C53, None,
-        "3.3.4-5 #5", _I_ORG_SUB, _ORG_SUB, _C53, None,
-        "3.3.4-5 #6", _I_DST_CO, _DST_CO, _C01, None,
-        "3.3.4-5 #7", _I_DST_SUB, _DST_SUB, _C01, None,
-        "3.3.4-5 #8", _I_ORG_DATE, _LAST_PROTECTED, _C56, None,
-        "3.3.4-5 #9", _I_PROXY_REP, _LAST_PROTECTED, _C56, None,
-        "3.3.4-5 #10", _I_TRAILER, _NUMERIC, _C03, None,
-        "3.3.4-5 #11", _I_TRAILER, _TRAILER_LEN, _C03, None,
+        1, _I_ROUTE, _ROUTE_HELD, _C55, None,
+        2, _I_ROUTE, _ROUTE_FREE_OR_SAME, _C51, None,
+        3, _I_SEQ, _LAST_PROTECTED, _C56, None,
+        4, _I_ORG_CO, _ORG_CO, _C53, None,
+        5, _I_ORG_SUB, _ORG_SUB, _C53, None,
+        6, _I_DST_CO, _DST_CO, _C01, None,
+        7, _I_DST_SUB, _DST_SUB, _C01, None,
+        8, _I_ORG_DATE, _LAST_PROTECTED, _C56, None,
+        9, _I_PROXY_REP, _LAST_PROTECTED, _C56, None,
+        10, _I_TRAILER, _NUMERIC, _C03, None,
+        11, _I_TRAILER, _TRAILER_LEN, _C03, None,
     ),
 )
 
-# --- 表 3.3.4-6 チェック対象項目: (rule, item, kind, error code, error message) ---------------------
+# --- 表 3.3.4-6 チェック対象項目: (row, item, kind, error code, error message) ----------------------
 TABLE_6 = (
-    ("3.3.4-6 #1", _I_ORG_CEN, _ORG_NOT_OPEN, _C60, None),     # 仕向センタ未開局
-    ("3.3.4-6 #2", _I_ORG_CEN, _ORG_SERVICE, _C60, None),      # 仕向センタサービス対象外
-    ("3.3.4-6 #3", _I_DST_CEN, _DST_NO_ROUTE, _C12, _CAF12),  # 被仕向センタ経路無し
-    ("3.3.4-6 #4", _I_DST_CEN, _DST_FAULT, _C13, _CAF13),     # 被仕向センタ障害中
-    ("3.3.4-6 #5", _I_DST_CEN, _DST_SUSPENDED, _C14, _CAF14),  # 被仕向センタ休止中
-    ("3.3.4-6 #6", _I_DST_CEN, _DST_SERVICE, _C57, _CAF57),   # 被仕向センタサービス対象外
-    ("3.3.4-6 #7", _I_CAFIS, _CAFIS_ENDED, _C15, _CAF15),    # CAFISセンタ終了
-    ("3.3.4-6 #8", _I_CAFIS, _CAFIS_FAULT, _C33, _CAF33),    # CAFISセンタ障害
+    "3.3.4-6 #",                                                # the head of its rules: row n is TABLE_6[n]
+    (1, _I_ORG_CEN, _ORG_NOT_OPEN, _C60, None),     # 仕向センタ未開局
+    (2, _I_ORG_CEN, _ORG_SERVICE, _C60, None),      # 仕向センタサービス対象外
+    (3, _I_DST_CEN, _DST_NO_ROUTE, _C12, _CAF12),  # 被仕向センタ経路無し
+    (4, _I_DST_CEN, _DST_FAULT, _C13, _CAF13),     # 被仕向センタ障害中
+    (5, _I_DST_CEN, _DST_SUSPENDED, _C14, _CAF14),  # 被仕向センタ休止中
+    (6, _I_DST_CEN, _DST_SERVICE, _C57, _CAF57),   # 被仕向センタサービス対象外
+    (7, _I_CAFIS, _CAFIS_ENDED, _C15, _CAF15),    # CAFISセンタ終了
+    (8, _I_CAFIS, _CAFIS_FAULT, _C33, _CAF33),    # CAFISセンタ障害
 )
 
 # --- 表 3.3.4-7 電文毎の状態チェックエラー時の処理: (rule, 電文区分, discard?) --------------------------
@@ -245,14 +257,14 @@ TABLE_7 = (
 # 表 3.3.4-6 that apply (project decision, docs/cafis.md) and its row of 表 3.3.4-7. A section is
 # its index here (checks.py names them _S_A .. _S_FB).
 SECTIONS = (
-    # (section, name, content table: index in TABLES, 表 3.3.4-6 rows, 表 3.3.4-7 row)
-    (0, "A", 0, (7, 8), 1),
-    (1, "B", 1, (7, 8), 1),
-    (2, "C", 2, (1, 2, 3, 4, 5, 6, 7, 8), 2),
-    (3, "D", 3, (3, 4, 5, 6, 7, 8), 2),
-    (4, "E", 4, (1, 7, 8), 3),          # general report
-    (5, "E", 4, (1, 7, 8), 5),          # fault report (取消報告, 取消確認報告) on a destination route
-    (6, "F(a)", 5, (1, 2, 3, 4, 5, 6, 7, 8), 4),
-    (7, "F(b)", 6, (1, 2, 3, 4, 5, 6, 7, 8), 4),
+    # (section, name, content table: index in TABLES, 表 3.3.4-6 rows, 表 3.3.4-7 row, rule head)
+    (0, "A", 0, (7, 8), 1, None),
+    (1, "B", 1, (7, 8), 1, None),
+    (2, "C", 2, (1, 2, 3, 4, 5, 6, 7, 8), 2, "3.3.4-2 #"),
+    (3, "D", 3, (3, 4, 5, 6, 7, 8), 2, None),
+    (4, "E", 4, (1, 7, 8), 3, "3.3.4-3 #"),     # general report
+    (5, "E", 4, (1, 7, 8), 5, "3.3.4-3 #"),     # fault report (取消報告, 取消確認報告) on a destination route
+    (6, "F(a)", 5, (1, 2, 3, 4, 5, 6, 7, 8), 4, "3.3.4-4 #"),
+    (7, "F(b)", 6, (1, 2, 3, 4, 5, 6, 7, 8), 4, "3.3.4-5 #"),
 )
 

@@ -15,18 +15,22 @@ ABNORMAL = "abnormal_report"
 
 class Verdict:
     """One verdict. kind: accept / discard / abnormal_report / terminal_error; code: Cnn, CAFnn
-    or None; rule: '3.3.4-2 #3' or None; field: the seed's item name or None; section: the part
+    or None; rule: '3.3.4-2 #3' or None (source and row below); field: the seed's item name or None; section: the part
     of 3.3.4 (2) the telegram was checked under ('A'..'F(b)'); handling: the 表 3.3.4-7 row for
     state errors; response: the telegram CAFIS answers with (異常報告, 取消報告, 取消確認報告);
     reply: its message type (bytes); fault: True for fault telegrams (guidance from 表 3.3.5-2).
     A Checker returns its one Verdict, refilled by every check; Verdict().set(...) makes one;
     report() writes the abnormal report it answers with (the module report.py once did).
-    (kind, code, rule, field) is what tests and tools compare."""
+    (kind, code, rule, field) is what tests and tools compare.
+    The rule is kept as source and row: a rule in full ('3.3.4 A(a)') and row 0, or a numbered
+    content table's head ('3.3.4-2 #') and the row's number (3), which the unit writes as one
+    JSON string without building it (contract.cafis_verdict); `rule` joins them (a new str)."""
 
-    def set(self, kind, code, rule, field, section, handling, response, reply, fault):
+    def set(self, kind, code, rule, field, section, handling, response, reply, fault, row=0):
         self.kind = kind
         self.code = code
-        self.rule = rule
+        self.source = rule
+        self.row = row
         self.field = field
         self.section = section
         self.handling = handling
@@ -62,6 +66,11 @@ class Verdict:
         for i in range(len(code)):
             dst[hlen + i] = ord(code[i])
         return bytes(dst) if out is None else n
+
+    @property
+    def rule(self):
+        """The rule in full ('3.3.4-2 #3'), or None."""
+        return self.source if not self.row else "%s%d" % (self.source, self.row)
 
     def __repr__(self):
         return "Verdict(%r, %r, %r, %r)" % (self.kind, self.code, self.rule, self.field)

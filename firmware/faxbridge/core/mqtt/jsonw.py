@@ -4,11 +4,11 @@ fields give the same bytes on every runtime (core/mqtt/contract.py builds the MQ
 with it; core/mqtt/discovery.py the Home Assistant configs).
 (Text that needs escaping goes through the runtime's json: valid JSON on both, but non-ASCII
 comes out as \\u escapes on CPython and as UTF-8 on MicroPython.)
-Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; list -> JSON
-array; tuple -> nested ordered object; dict -> object, keys sorted. An object's fields are
-one tuple of its keys and values in turn, (k1, v1, k2, v2, ...) (the contract's builders: one
-tuple per event, not one per field), or a tuple of (key, value) pairs; told apart by the
-first item (a str key, or a pair).
+Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; Joined -> a
+string of its two pieces; list -> JSON array; tuple -> nested ordered object; dict -> object,
+keys sorted. An object's fields are one tuple of its keys and values in turn, (k1, v1, k2,
+v2, ...) (the contract's builders: one tuple per event, not one per field), or a tuple of
+(key, value) pairs; told apart by the first item (a str key, or a pair).
 """
 import json
 import sys
@@ -255,8 +255,22 @@ def _val(v):
         _dict(v)
     elif t is float:
         _raw(json.dumps(v).encode())
+    elif t is Joined:
+        _raw(b'"')
+        _piece(v.head)
+        _int(v.n)
+        _raw(b'"')
     else:
         raise TypeError("cannot encode %r as JSON" % (t,))
+
+
+class Joined:
+    """A str value written as its head then the int n in decimal, one JSON string, never built
+    (contract.cafis_verdict: a rule, '3.3.4-2 #' and 3). One object, refilled per use."""
+
+    def __init__(self):
+        self.head = ""
+        self.n = 0
 
 
 def _list(v):
