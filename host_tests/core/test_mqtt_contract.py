@@ -237,7 +237,7 @@ def test_no_reference_to_the_callers_buffer_is_kept_once_a_payload_is_built_or_r
 
 def test_a_numbered_rule_is_written_as_one_string_from_its_head_and_row():
     """cafis_verdict(.., row=n) writes the rule '3.3.4-2 #' and n as the one JSON string
-    '3.3.4-2 #3' (checktab keeps a numbered row's number, not its name: jsonw.Joined), the
+    '3.3.4-2 #3' (checktab keeps a numbered row's number, not its name: jsonw.JOINED), the
     same bytes as the rule given whole, and allocates no more than that (MicroPython)."""
     whole = contract.event("u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #3", "f"))
     split = contract.event("u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #", "f",

@@ -111,26 +111,25 @@ def fax_received(fax_id, pages, remote_id, params, hangup_code, hangup_phase, ha
             "code", code, "reason", reason, "folder", folder)
 
 
-_J = jsonw.Joined()     # the rule of a numbered row (cafis_verdict)
 _V = ["ref", None, "verdict", None, "code", None, "rule", None, "field", None, "detail", None]
 
 
 def cafis_verdict(ref, verdict, code, rule, field=None, detail=None, row=0):
     """fields for cafis/verdict. verdict: accept / discard / abnormal_report / terminal_error;
     rule: the table and row, e.g. '3.3.4-2 #3', or with row > 0 the head that row follows
-    ('3.3.4-2 #' and 3: Verdict.source and .row), written as one string (jsonw.Joined, this
-    module's one). The fields are this module's one list, filled in place (a telegram's verdict
-    makes no tuple: 128 B each, 64-bit): valid until the next call, so an event is built from
-    it before another verdict is asked for."""
+    ('3.3.4-2 #' and 3: Verdict.source and .row), written as one string (jsonw.JOINED). The
+    fields are this module's one list, filled in place (a telegram's verdict makes no tuple:
+    128 B each, 64-bit): valid until the next call, so an event is built from it before
+    another verdict is asked for."""
     v = _V
     v[1] = ref
     v[3] = verdict
     v[5] = code
     v[7] = rule
     if row:
-        j = _J
-        j.head = rule
-        j.n = row
+        j = jsonw.JOINED
+        j[0] = rule
+        j[1] = row
         v[7] = j
     v[9] = field
     v[11] = detail

@@ -4,11 +4,11 @@ fields give the same bytes on every runtime (core/mqtt/contract.py builds the MQ
 with it; core/mqtt/discovery.py the Home Assistant configs).
 (Text that needs escaping goes through the runtime's json: valid JSON on both, but non-ASCII
 comes out as \\u escapes on CPython and as UTF-8 on MicroPython.)
-Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; Joined -> a
-string of its two pieces; list -> JSON array; tuple -> nested ordered object; dict -> object,
-keys sorted. An object's fields are one tuple of its keys and values in turn, (k1, v1, k2,
-v2, ...) (the contract's builders: one tuple per event, not one per field), or a tuple of
-(key, value) pairs; told apart by the first item (a str key, or a pair).
+Value encoding: str/int/float/bool/None as JSON; bytes -> lowercase hex string; JOINED (below)
+-> a string of its two pieces; another list -> JSON array; tuple -> nested ordered object;
+dict -> object, keys sorted. An object's fields are one tuple of its keys and values in turn,
+(k1, v1, k2, v2, ...) (the contract's builders: one tuple per event, not one per field), or a
+tuple of (key, value) pairs; told apart by the first item (a str key, or a pair).
 """
 import json
 import sys
@@ -29,6 +29,11 @@ _own = None  # the one made when none is given
 _o = 0       # where the payload begins in _b
 _n = 0       # where its next byte goes
 _m = 0       # the end of its room
+# A str value given as its head and an int, JOINED = [head, n], written as head then n in
+# decimal, one JSON string, never built (contract.cafis_verdict: a rule, '3.3.4-2 #' and 3).
+# This one list, refilled per use: any other list is a JSON array. (A class would be a
+# type object and its table in RAM on the board, frozen or not.)
+JOINED = ["", 0]
 
 
 def begin(buf=None, o=0, m=0):
@@ -250,27 +255,19 @@ def _val(v):
     elif t is bytes or t is bytearray or t is memoryview:
         _hex(v)
     elif t is list:
-        _list(v)
+        if v is JOINED:
+            _raw(b'"')
+            _piece(v[0])
+            _int(v[1])
+            _raw(b'"')
+        else:
+            _list(v)
     elif t is dict:
         _dict(v)
     elif t is float:
         _raw(json.dumps(v).encode())
-    elif t is Joined:
-        _raw(b'"')
-        _piece(v.head)
-        _int(v.n)
-        _raw(b'"')
     else:
         raise TypeError("cannot encode %r as JSON" % (t,))
-
-
-class Joined:
-    """A str value written as its head then the int n in decimal, one JSON string, never built
-    (contract.cafis_verdict: a rule, '3.3.4-2 #' and 3). One object, refilled per use."""
-
-    def __init__(self):
-        self.head = ""
-        self.n = 0
 
 
 def _list(v):
