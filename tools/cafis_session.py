@@ -104,7 +104,7 @@ class Session:
             rec["route"] = _hexless(bytes(tel[ro.off_route:ro.off_route + ro.len_route]))
         if frm == "terminal":
             v = self.checker.check(tel, "terminal", center)
-            rec["cafis"] = {"verdict": [v.kind, v.code, v.rule, v.field]}
+            rec["cafis"] = {"verdict": [v.kind, v.code, v.rule(), v.field]}
             self.emit(rec)
             return
         m = self.member(center)

@@ -82,7 +82,7 @@ def answer(changes=()):
 
 
 def check_v(v, kind, code, rule, field):
-    assert (v.kind, v.code, v.rule, v.field) == (kind, code, rule, field), (v, (kind, code, rule, field))
+    assert (v.kind, v.code, v.rule(), v.field) == (kind, code, rule, field), (v, (kind, code, rule, field))
 
 
 def snapshot(routes):

@@ -548,7 +548,7 @@ def test_unknown_center_and_bad_arguments():
     c = h.checker()
     for who in ("Z", None, 5):
         v = c.check(center_tel(), "center", who)
-        assert v.kind == DI and v.rule is None
+        assert v.kind == DI and v.rule() is None
     assert c.sent(center_tel(), "Z") is False
     assert c.expire("Z", 2) is None
 
@@ -609,9 +609,9 @@ def test_the_verdict_is_the_checkers_own_and_refilled():
     """check() allocates nothing: it returns the Checker's one Verdict, refilled each time."""
     c = h.checker()
     v1 = c.check(center_tel((("seq", "00012X"),)), "center", "A")
-    assert (v1.kind, v1.code, v1.rule, v1.field) == (AB, "C58", "3.3.4-2 #3", "仕向処理通番")
+    assert (v1.kind, v1.code, v1.rule(), v1.field) == (AB, "C58", "3.3.4-2 #3", "仕向処理通番")
     v2 = c.check(center_tel(), "center", "A")
-    assert v2 is v1 and v1.kind == "accept" and v1.code is None and v1.rule is None
+    assert v2 is v1 and v1.kind == "accept" and v1.code is None and v1.rule() is None
 
 
 def test_the_compiled_tables_of_the_default_layouts_are_the_constants():

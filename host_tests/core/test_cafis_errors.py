@@ -123,7 +123,7 @@ def test_c50_cancel_confirm_and_route_freed():
     _req(c)
     assert c.check(center_tel((("msg_type", "9300"),)), "center", "A").kind == "accept"
     v = c.expire("A", 2)
-    assert v.code == "C50" and v.response == "取消確認報告" and v.reply == b"9310" and v.rule == "3.3.5-2 #8"
+    assert v.code == "C50" and v.response == "取消確認報告" and v.reply == b"9310" and v.rule() == "3.3.5-2 #8"
     assert c.expire("A", 2) is None     # freed
     assert _req(c, (("seq", "000200"),)).kind == "accept"
     rep = c.report(c.kept("A", 2), c.expire("A", 2))

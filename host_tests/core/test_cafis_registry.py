@@ -197,8 +197,8 @@ def test_deployment_layout_and_catalogue():
     assert c.check(t, "center", "A").kind == "accept"      # trailer length = len - 64
     t = h.center_tel((("msg_type", "0500"), ("route", "0003")), lay=lay, tlen="002", trailer=b"Z")
     v = c.check(t, "center", "A")
-    assert v.kind == "abnormal_report" and v.rule == "3.3.4-2 #14"
-    assert c.check(t[:63], "center", "A").rule == "3.3.4-1 #2"
+    assert v.kind == "abnormal_report" and v.rule() == "3.3.4-2 #14"
+    assert c.check(t[:63], "center", "A").rule() == "3.3.4-1 #2"
     assert c.sent(h.center_tel((("msg_type", "0510"),), lay=lay, tlen="000", trailer=b""), "A")
     t = h.center_tel((("msg_type", "0500"), ("seq", "000999")), lay=lay, tlen="000", trailer=b"")
     assert c.check(t, "center", "A").kind == "accept"

@@ -22,13 +22,13 @@ def _valid(v):
     assert isinstance(v, verdict.Verdict)
     assert v.kind in KINDS
     if v.kind == "accept":
-        assert v.code is None and v.rule is None and v.field is None
+        assert v.code is None and v.rule() is None and v.field is None
     elif v.kind == "discard":
         assert v.code is None
     elif v.kind == "abnormal_report":
-        assert v.code.startswith("C") and v.rule and v.field and v.reply in (b"9900", b"9110", b"9310")
+        assert v.code.startswith("C") and v.rule() and v.field and v.reply in (b"9900", b"9110", b"9310")
     else:
-        assert v.code.startswith("CAF") and v.rule and v.field
+        assert v.code.startswith("CAF") and v.rule() and v.field
 
 
 @st.composite

@@ -373,5 +373,5 @@ def expected_verdicts(tels, sender="center", center="A"):
     out = []
     for t in tels:
         v = c.check(t, sender, center)
-        out.append((v.kind, v.code, v.rule))
+        out.append((v.kind, v.code, v.rule()))
     return out

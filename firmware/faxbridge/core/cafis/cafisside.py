@@ -158,12 +158,12 @@ class Cafis:
             return True
         v = self.checker.check(tg, "center", center)
         if v.kind == _verdict.ACCEPT:
-            effs.append(("accept", route, tg, rule, (v.kind, v.code, v.rule, v.field)))
+            effs.append(("accept", route, tg, rule, (v.kind, v.code, v.rule(), v.field)))
             return True
         if v.kind == _verdict.ABNORMAL:
-            effs.append(("abnormal_report", route, self.checker.report(tg, v), rule + "; " + v.rule, v.code))
+            effs.append(("abnormal_report", route, self.checker.report(tg, v), rule + "; " + v.rule(), v.code))
         else:
-            effs.append(("discard", route, tg, rule + "; " + str(v.rule), v.code))
+            effs.append(("discard", route, tg, rule + "; " + str(v.rule()), v.code))
         return False
 
     def describe(self, center):
