@@ -159,9 +159,11 @@ def test_one_periodic_task_feeds_the_watchdog_sends_telemetry_and_applies_a_rais
         await asyncio.sleep_ms(10)
         return fed
     fed = asyncio.run(go())
-    assert fed >= 5 and u.port.fed >= 50, (fed, u.port.fed)
+    # fed every 20 ms: ~12 times in the first 250 ms and ~127 in all on an idle machine; the
+    # bounds leave a loaded CI machine 4x slower room (a run under load fed 13 and 41 times)
+    assert fed >= 3 and u.port.fed >= fed + 20, (fed, u.port.fed)
     n = len(u.link.sent)
-    assert 12 <= n <= 24, n
+    assert 5 <= n <= 24, n      # every 0.1 s over ~2.3 s: never more often, a few at the least
     assert u.link.sent[-1]["queued"] == 0 and u.link.sent[-1]["telegrams"] == 0
     assert u.jobs.quota.limit == 7
 
