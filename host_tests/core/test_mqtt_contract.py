@@ -255,5 +255,4 @@ def test_a_numbered_rule_is_written_as_one_string_from_its_head_and_row():
                                                                      "f"))[0]
     n_split = _alloc(contract.event, "u1", 7, contract.cafis_verdict("r1", "abnormal_report", "C58", "3.3.4-2 #",
                                                                      "f", None, 3))[0]
-    if n_whole is not None:
-        assert n_split <= n_whole, (n_split, n_whole)
+    assert n_split <= n_whole, (n_split, n_whole)      # 0 and 0 on CPython (_alloc)

@@ -18,7 +18,7 @@ A row of a numbered content table (表 3.3.4-2..5) names its source by its numbe
 table: row 3 of 表 3.3.4-2 is the rule '3.3.4-2 #3', its head ('3.3.4-2 #', in SECTIONS) and
 the number; the lettered checks of 3.3.4 (2) A, B and D name theirs in full ('3.3.4 A(a)'); 表
 3.3.4-1 and 3.3.4-6 the same way, their head first. An int is no object: loaded as .mpy, each str
-in a constant tuple is one (64-72 B on 64 bits), and the 67 numbered rows' names were 4.8 KB of
+in a constant tuple is one (64-72 B on 64 bits), and the 69 numbered rows' names were 4.8 KB of
 the imported code (docs/bench.md). The verdict keeps head and number (verdict.Verdict.source,
 .row); the unit writes them as one JSON string without building it (jsonw.JOINED).
 """

@@ -27,6 +27,7 @@ class Verdict:
     JSON string without building it (contract.cafis_verdict); rule() joins them (a new str)."""
 
     def set(self, kind, code, rule, field, section, handling, response, reply, fault, row=0):
+        """Fill in this verdict; rule: the rule in full, or with row > 0 the head it follows."""
         self.kind = kind
         self.code = code
         self.source = rule
