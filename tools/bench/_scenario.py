@@ -219,25 +219,30 @@ def run(heap, which, jobs_flash=None, hole=None, timeout=150.0, plug=False):
     try:
         with Session(ln, heap=heap, config=CONFIG, tag="heap", wrap=True, persistent="restarts" in which,
                      flash_from=jobs_flash if "jobs100" in which else None) as s:
-            if plug:
-                bound = plugged(s.fw.log())
-            remote = ln.add_remote(_unit.REMOTE, out_dir=os.path.join(s.tmp, "remote"))
-            caller = ln.add_remote(_unit.CALLER)
-            ln.add_remote(BUSY, faults="busy")
-            if hole:
-                bound = s.fragment(hole)
-            before = demo(s, caller, s.tmp, deadline) if "demo" in which else []
-            if "telegrams" in which:
-                telegrams(s, remote, before, "restarts" in which, deadline)
-            if "fax256k" in which:
-                fax256k(s, deadline)
-            if "reboot" in which:
-                b = reboot(s, hole, deadline)
+            try:
+                if plug:
+                    bound = plugged(s.fw.log())
+                remote = ln.add_remote(_unit.REMOTE, out_dir=os.path.join(s.tmp, "remote"))
+                caller = ln.add_remote(_unit.CALLER)
+                ln.add_remote(BUSY, faults="busy")
                 if hole:
-                    bound = max(bound or 0, b or 0) or None
-            why = s.broken()
-            if why:
-                return False, why, time.monotonic() - t0, bound
+                    bound = s.fragment(hole)
+                before = demo(s, caller, s.tmp, deadline) if "demo" in which else []
+                if "telegrams" in which:
+                    telegrams(s, remote, before, "restarts" in which, deadline)
+                if "fax256k" in which:
+                    fax256k(s, deadline)
+                if "reboot" in which:
+                    b = reboot(s, hole, deadline)
+                    if hole:
+                        bound = max(bound or 0, b or 0) or None
+                why = s.broken()
+                if why:
+                    return False, why, time.monotonic() - t0, bound
+            finally:
+                if os.getenv("BENCH_LOG"):     # the unit's log kept (the hook's `oom` lines: $BENCH_OOM)
+                    with open(os.environ["BENCH_LOG"], "w") as f:
+                        f.write(s.fw.log())
     except Incomplete as e:
         return False, str(e), time.monotonic() - t0, bound
     except RuntimeError as e:          # did not even come online

@@ -25,7 +25,8 @@ tried completes (used by the latency and pump benchmarks and the fragmentation r
 Writes build/bench-heap.json. Standalone:
     .venv/bin/python tools/bench/heap.py [--steps demo,telegrams]      everything
     .venv/bin/python tools/bench/heap.py --heap 600K [--hole 2048] [--plug]  the scenario once
-                                          (--plug, or BENCH_PLUG=1: the import holes plugged)
+                                          (--plug, or BENCH_PLUG=1: the import holes plugged;
+                                          BENCH_LOG=<file>: the unit's log kept there)
     .venv/bin/python tools/bench/heap.py --code                          imported code, residue
     .venv/bin/python tools/bench/heap.py --code --modules                the same per module
 """
