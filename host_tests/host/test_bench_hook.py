@@ -97,7 +97,7 @@ def test_heap_one_run_is_plugged_by_the_flag_or_by_bench_plug(monkeypatch):
 
     def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False):
         seen.append((h, plug))
-        return True, "", 0.1, (1000, 2000, 2064) if plug else None   # _scenario.plugged
+        return True, "", 0.1, (1000, 2000, 2064, 900, 9000, 5000) if plug else None   # _scenario.plugged
 
     monkeypatch.setattr(_scenario, "run", run)
     for env, argv, plug in (("1", [], True), (None, ["--plug"], True), (None, [], False), ("", [], False)):
@@ -107,6 +107,24 @@ def test_heap_one_run_is_plugged_by_the_flag_or_by_bench_plug(monkeypatch):
             monkeypatch.setenv("BENCH_PLUG", env)
         assert heap.main(["heap.py", "--heap", "520K", "--steps", "demo"] + argv) == 0
         assert seen[-1] == ("520K", plug), (env, argv, seen)
+
+
+def test_plugged_run_reconciles_to_the_units_working_set():
+    # a plugged run's two lines: the heap it was given = the GC's tables + what the interpreter and
+    # the bench held before the imports + the imported code + the holes plugged + the unit's own
+    import _scenario
+    import heap
+    log = ("noise\nbench: imported code 290464 B\nbench: import holes 70752 B (largest free run 40781 B kept free;"
+           " free heap 40768 B; before the imports 14720 B; allocatable 416896 B)\n")
+    b = _scenario.plugged(log)
+    assert b == (70752, 40781, 40768, 14720, 416896, 290464)
+    every, tables, unit = heap.frozen_working_set(412, b)
+    assert every == 412 * 1024 - 290464 - 70752
+    assert tables == 412 * 1024 - 416896
+    assert unit == every - tables - 14720 == 416896 - 14720 - 290464 - 70752
+    assert abs(unit - 40768) < 1024          # the same need, seen from the free heap the unit started on
+    assert _scenario.plugged("bench: import holes 1 B (largest free run 2 B kept free; free heap 3 B;"
+                             " before the imports 4 B; allocatable 5 B)") is None   # no code line: no figure
 
 
 def _fake_runs(monkeypatch, outcome):
@@ -119,7 +137,7 @@ def _fake_runs(monkeypatch, outcome):
         kb = int(h[:-1])
         ok = outcome(kb, sum(1 for k, _ in ran if k == kb))
         ran.append((kb, ok))
-        return ok, "" if ok else "MemoryError", 0.1, (1000, 2000) if plug else None
+        return ok, "" if ok else "MemoryError", 0.1, (1000, 2000, 2064, 900, 9000, 5000) if plug else None
 
     monkeypatch.setattr(_scenario, "run", run)
     return ran
@@ -299,8 +317,13 @@ OOM = """import sys
 import gc
 import fbx
 import benchhook_src as h
-keep = [bytearray(200) for _ in range(400)]
-for i in range(0, 400, 2):      # every other one freed: 200 runs of ~200 B, none much larger
+keep = [None] * 1000            # made first: it never grows
+try:                            # the heap filled with 200-byte blocks, whatever the hook's code took
+    for i in range(1000):
+        keep[i] = bytearray(200)
+except MemoryError:
+    pass
+for i in range(0, 1000, 2):     # every other one freed: runs of ~200 B, none much larger
     keep[i] = None
 gc.collect()
 h.oom("fbx:grab,fbx:none,nomod:x")
@@ -317,7 +340,7 @@ def test_oom_prints_the_heap_at_a_memory_error_and_propagates_it(tmp_path):
     (tmp_path / "benchhook_src.py").write_text(open(os.path.join(ROOT, "tools", "bench", "_hook.py")).read())
     (tmp_path / "fbx.py").write_text("def grab(n):\n    return bytearray(n)\n")
     (tmp_path / "t.py").write_text(OOM)
-    r = subprocess.run([MP, "-X", "heapsize=120K", "t.py"], cwd=str(tmp_path), capture_output=True, text=True,
+    r = subprocess.run([MP, "-X", "heapsize=160K", "t.py"], cwd=str(tmp_path), capture_output=True, text=True,
                        timeout=60, env=dict(os.environ, MICROPYPATH=str(tmp_path) + ":.frozen"))
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout

@@ -67,11 +67,13 @@ def fragment(hole):
     micropython.mem_info()
 
 
-def plug():
+def plug(pre):
     """Fill the holes the .mpy imports left (every free run but the largest) and keep the
     fillers: the unit then starts on one fresh run, as it does when its code is frozen (no
-    loading garbage between code objects). Prints the bytes plugged: `bench: import holes N B`
-    ($BENCH_PLUG; docs/bench.md "What the working set is made of")."""
+    loading garbage between code objects). Prints the bytes plugged: `bench: import holes N B`,
+    with `pre`, the heap held before the imports (the interpreter, the wrapper's and this hook's
+    code: none of it the unit's), and the heap's allocatable bytes (the rest of `-X heapsize` is
+    the GC's tables) ($BENCH_PLUG; docs/bench.md "What the working set is made of")."""
     gc.collect()
     a0 = gc.mem_alloc()
     lo = largest_run()
@@ -86,8 +88,8 @@ def plug():
     _pins.append(node)
     top = None
     gc.collect()
-    print("bench: import holes %d B (largest free run %d B kept free; free heap %d B)"
-          % (gc.mem_alloc() - a0, lo, gc.mem_free()))
+    print("bench: import holes %d B (largest free run %d B kept free; free heap %d B; before the imports %d B;"
+          " allocatable %d B)" % (gc.mem_alloc() - a0, lo, gc.mem_free(), pre, gc.mem_alloc() + gc.mem_free()))
     return top
 
 

@@ -193,12 +193,17 @@ def left(deadline, cap=40.0):
 
 
 def plugged(log):
-    """(bytes plugged, largest free run kept, free heap the unit starts on) from the wrapper's
-    `bench: import holes` line."""
+    """(bytes plugged, largest free run kept, free heap the unit starts on, heap held before the
+    imports, allocatable heap, imported code) from the wrapper's `bench: imported code` and
+    `bench: import holes` lines. The imported code is this run's own: each module's `__file__`
+    names its path here, longer than under `heap.py --code` (a frozen module's is in flash)."""
+    code = None
     for ln in log.splitlines():
-        if ln.startswith("bench: import holes "):
+        if ln.startswith("bench: imported code "):
+            code = int(ln.split()[3])
+        elif ln.startswith("bench: import holes ") and code is not None:
             w = ln.split()
-            return int(w[3]), int(w[8]), int(w[14])
+            return int(w[3]), int(w[8]), int(w[14]), int(w[19]), int(w[22]), code
     return None
 
 

@@ -48,7 +48,7 @@ def wrapper_source(modules):
               "    benchhook.residue()",
               "    sys.exit(0)",
               'if benchhook.os.getenv("BENCH_PLUG"):',
-              "    benchhook.plug()",
+              "    benchhook.plug(_a0)",
               "benchhook.install()",
               "import main  # noqa: E402,F401  (runs the unit; its sys.exit ends the process)"]
     return "\n".join(lines) + "\n"
