@@ -95,36 +95,43 @@ def test_heap_one_run_is_plugged_by_the_flag_or_by_bench_plug(monkeypatch):
     import heap
     seen = []
 
-    def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False):
-        seen.append((h, plug))
+    def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False, budget=None):
+        seen.append((h, plug, budget))
         return True, "", 0.1, (1000, 2000, 2064, 900, 9000, 5000) if plug else None   # _scenario.plugged
 
     monkeypatch.setattr(_scenario, "run", run)
-    for env, argv, plug in (("1", [], True), (None, ["--plug"], True), (None, [], False), ("", [], False)):
+    monkeypatch.delenv("BENCH_BUDGET", raising=False)
+    for env, argv, plug, budget in (("1", [], True, 0), (None, ["--plug"], True, 0), (None, [], False, 0),
+                                    ("", [], False, 0), (None, ["--plug", "--budget", "40K"], True, 40960),
+                                    (None, ["--plug", "--budget", "30000"], True, 30000)):
         if env is None:
             monkeypatch.delenv("BENCH_PLUG", raising=False)
         else:
             monkeypatch.setenv("BENCH_PLUG", env)
         assert heap.main(["heap.py", "--heap", "520K", "--steps", "demo"] + argv) == 0
-        assert seen[-1] == ("520K", plug), (env, argv, seen)
+        assert seen[-1] == ("520K", plug, budget), (env, argv, seen)
 
 
-def test_plugged_run_reconciles_to_the_units_working_set():
-    # a plugged run's two lines: the heap it was given = the GC's tables + what the interpreter and
-    # the bench held before the imports + the imported code + the holes plugged + the unit's own
+def test_plug_with_a_budget_leaves_the_unit_exactly_that_much_heap(tmp_path):
+    # BENCH_BUDGET: after the holes are plugged, a ballast leaves the unit the budget, whatever
+    # -X heapsize: no more fits, a little less does (docs/bench.md "What the working set is made of")
     import _scenario
-    import heap
-    log = ("noise\nbench: imported code 290464 B\nbench: import holes 70752 B (largest free run 40781 B kept free;"
-           " free heap 40768 B; before the imports 14720 B; allocatable 416896 B)\n")
-    b = _scenario.plugged(log)
-    assert b == (70752, 40781, 40768, 14720, 416896, 290464)
-    every, tables, unit = heap.frozen_working_set(412, b)
-    assert every == 412 * 1024 - 290464 - 70752
-    assert tables == 412 * 1024 - 416896
-    assert unit == every - tables - 14720 == 416896 - 14720 - 290464 - 70752
-    assert abs(unit - 40768) < 1024          # the same need, seen from the free heap the unit started on
-    assert _scenario.plugged("bench: import holes 1 B (largest free run 2 B kept free; free heap 3 B;"
-                             " before the imports 4 B; allocatable 5 B)") is None   # no code line: no figure
+    (tmp_path / "benchhook_src.py").write_text(open(os.path.join(ROOT, "tools", "bench", "_hook.py")).read())
+    (tmp_path / "t.py").write_text(
+        "import gc\nimport benchhook_src as h\nkeep = [bytearray(40 + i % 300) for i in range(400)]\n"
+        "for i in range(0, 400, 3):\n    keep[i] = None\n"
+        "h.plug(1234)\n"
+        "for n in (28000, 31000):\n    try:\n        b = bytearray(n)\n        print('ALLOC', n, 'ok')\n"
+        "        b = None\n    except MemoryError:\n        print('ALLOC', n, 'fails')\n")
+    for heap in ("300K", "600K"):
+        r = subprocess.run([MP, "-X", "heapsize=" + heap, "t.py"], cwd=str(tmp_path), capture_output=True,
+                           text=True, timeout=60, env=dict(os.environ, MICROPYPATH=str(tmp_path) + ":.frozen",
+                                                             BENCH_BUDGET="30000"))
+        assert r.returncode == 0, r.stdout + r.stderr
+        b = _scenario.plugged("bench: imported code 5 B\n" + r.stdout)
+        assert b is not None, r.stdout
+        assert 30000 <= b[2] <= 30000 + 128 and b[3] == 1234, (heap, b)
+        assert "ALLOC 28000 ok" in r.stdout and "ALLOC 31000 fails" in r.stdout, (heap, r.stdout)
 
 
 def _fake_runs(monkeypatch, outcome):
@@ -133,8 +140,8 @@ def _fake_runs(monkeypatch, outcome):
     import _scenario
     ran = []
 
-    def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False):
-        kb = int(h[:-1])
+    def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False, budget=None):
+        kb = budget // 1024 if budget else int(h[:-1])
         ok = outcome(kb, sum(1 for k, _ in ran if k == kb))
         ran.append((kb, ok))
         return ok, "" if ok else "MemoryError", 0.1, (1000, 2000, 2064, 900, 9000, 5000) if plug else None
@@ -164,6 +171,24 @@ def test_heap_bisection_reports_only_a_size_it_ran_to_completion(monkeypatch):
     assert (got, True) in ran, (got, ran)
     assert not [1 for kb, ok in ran if kb == got and not ok], (got, ran)
     assert got > max(kb for kb, ok in ran if not ok), (got, ran)
+
+
+def test_working_set_as_frozen_is_the_budget_bisected_in_1k_steps_at_one_heap(monkeypatch):
+    import _scenario
+    import heap
+    runs = []
+
+    def run(h, which, jobs=None, hole=None, timeout=150.0, plug=False, budget=None):
+        runs.append((h, plug, budget))
+        ok = budget >= 37 * 1024
+        return ok, "" if ok else "no room", 0.1, (1000, 2000, budget + 64, 900, 9000, 5000)
+
+    monkeypatch.setattr(_scenario, "run", run)
+    heap._plugs.clear()
+    assert heap.budget(540, [], ("demo",), None, say=lambda s: None) == 37
+    assert set(h for h, _p, _b in runs) == {"540K"} and all(p for _h, p, _b in runs)
+    assert (37 * 1024) in [b for _h, _p, b in runs] and (36 * 1024) in [b for _h, _p, b in runs]
+    assert heap._plugs[37][2] == 37 * 1024 + 64        # the free heap the run reported
 
 
 def test_heap_bisection_none_when_the_top_fails(monkeypatch):

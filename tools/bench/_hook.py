@@ -73,7 +73,9 @@ def plug(pre):
     loading garbage between code objects). Prints the bytes plugged: `bench: import holes N B`,
     with `pre`, the heap held before the imports (the interpreter, the wrapper's and this hook's
     code: none of it the unit's), and the heap's allocatable bytes (the rest of `-X heapsize` is
-    the GC's tables) ($BENCH_PLUG; docs/bench.md "What the working set is made of")."""
+    the GC's tables). $BENCH_BUDGET=<bytes>: then a ballast kept at the foot of the free run so
+    that the unit starts on that much free heap, a working-set budget given exactly whatever
+    `-X heapsize` ($BENCH_PLUG; docs/bench.md "What the working set is made of")."""
     gc.collect()
     a0 = gc.mem_alloc()
     lo = largest_run()
@@ -88,8 +90,13 @@ def plug(pre):
     _pins.append(node)
     top = None
     gc.collect()
+    n = gc.mem_alloc() - a0
+    budget = int(os.getenv("BENCH_BUDGET") or 0)
+    if budget:          # ballast at the foot of the free run: the unit starts on `budget` bytes
+        _pins.append(bytearray(max(0, gc.mem_free() - budget - 32)))    # + its 32-byte object
+        gc.collect()
     print("bench: import holes %d B (largest free run %d B kept free; free heap %d B; before the imports %d B;"
-          " allocatable %d B)" % (gc.mem_alloc() - a0, lo, gc.mem_free(), pre, gc.mem_alloc() + gc.mem_free()))
+          " allocatable %d B)" % (n, lo, gc.mem_free(), pre, gc.mem_alloc() + gc.mem_free()))
     return top
 
 

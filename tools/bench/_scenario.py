@@ -207,12 +207,13 @@ def plugged(log):
     return None
 
 
-def run(heap, which, jobs_flash=None, hole=None, timeout=150.0, plug=False):
+def run(heap, which, jobs_flash=None, hole=None, timeout=150.0, plug=False, budget=None):
     """The scenario once at `-X heapsize=<heap>` under the bench wrapper. hole: fragment the
     free heap into holes of that many bytes once the unit is online (and after the reboot).
     plug: start the unit with the .mpy import holes plugged (BENCH_PLUG, _hook.plug), as on a
-    board with frozen code. Returns (ok, why, seconds, bound): bound is the largest free run
-    after fragmenting, or with plug (bytes plugged, free run the unit started on), or None."""
+    board with frozen code; budget (bytes, with plug): and on that much free heap, whatever the
+    heap size (BENCH_BUDGET). Returns (ok, why, seconds, bound): bound is the largest free run
+    after fragmenting, or with plug plugged()'s figures, or None."""
     t0 = time.monotonic()
     deadline = t0 + timeout
     ln = line()
@@ -221,6 +222,10 @@ def run(heap, which, jobs_flash=None, hole=None, timeout=150.0, plug=False):
         os.environ["BENCH_PLUG"] = "1"
     else:
         os.environ.pop("BENCH_PLUG", None)
+    if plug and budget:
+        os.environ["BENCH_BUDGET"] = str(budget)
+    else:
+        os.environ.pop("BENCH_BUDGET", None)
     try:
         with Session(ln, heap=heap, config=CONFIG, tag="heap", wrap=True, persistent="restarts" in which,
                      flash_from=jobs_flash if "jobs100" in which else None) as s:
@@ -254,4 +259,5 @@ def run(heap, which, jobs_flash=None, hole=None, timeout=150.0, plug=False):
         return False, str(e).splitlines()[0][:200], time.monotonic() - t0, bound
     finally:
         os.environ.pop("BENCH_PLUG", None)
+        os.environ.pop("BENCH_BUDGET", None)
     return True, "", time.monotonic() - t0, bound

@@ -9,11 +9,11 @@ which figure sizes which board.
                      at least as large as on the 32-bit ESP32, so an upper bound); the same heap
                      is N/2 `wk` (MicroPython's word-scaled size, the figure of earlier runs)
   working set        min heap - imported code, with the holes .mpy loading leaves; and as frozen:
-                     the same bisection with the holes plugged (BENCH_PLUG, _hook.plug): min
-                     heap - imported code - bytes plugged - the GC's tables of that heap - what
-                     the interpreter, the wrapper and the hook held before the imports: what
-                     remains to fit when the code is frozen (the free heap the unit starts on,
-                     measured from the other side, goes into the frozen-equivalent total)
+                     the holes plugged (BENCH_PLUG, _hook.plug) at a roomy heap and a ballast
+                     leaving the unit a given free heap (BENCH_BUDGET), the least free heap it
+                     completes on, bisected in 1 K steps: what remains to fit when the code is
+                     frozen (no GC tables of a bigger heap, nothing the interpreter or the bench
+                     held before the imports); the frozen-equivalent total uses it
   frozen residue     module dicts, classes and functions frozen code still keeps in heap
                      (_hook.residue(), a 32-bit estimate)
   largest allocation after boot, the unit online, the free heap fragmented into holes of 2 KB
@@ -26,9 +26,10 @@ bisection a few sizes above the minimum are tried too, giving the heap from whic
 tried completes (used by the latency and pump benchmarks and the fragmentation run).
 Writes build/bench-heap.json. Standalone:
     .venv/bin/python tools/bench/heap.py [--steps demo,telegrams]      everything
-    .venv/bin/python tools/bench/heap.py --heap 600K [--hole 2048] [--plug]  the scenario once
-                                          (--plug, or BENCH_PLUG=1: the import holes plugged;
-                                          BENCH_LOG=<file>: the unit's log kept there)
+    .venv/bin/python tools/bench/heap.py --heap 600K [--hole 2048] [--plug [--budget 40K]]
+                                          the scenario once (--plug, or BENCH_PLUG=1: the import
+                                          holes plugged; --budget: the unit on that much free
+                                          heap; BENCH_LOG=<file>: the unit's log kept there)
     .venv/bin/python tools/bench/heap.py --code                          imported code, residue
     .venv/bin/python tools/bench/heap.py --code --modules                the same per module
 """
@@ -50,34 +51,33 @@ WORKING_SET_GOAL_KB = 40     # issue 13: the working set, plain 64-bit bytes
 ALLOC_GOAL = 2048            # no allocation above 2 KB after boot
 BOARD_GC_TABLES = 64 * 1024 * 3 // 128   # a 64 KB ESP32 heap's GC tables (16-byte blocks: 2 + 1 bits a block)
 HI_KB = 1536                 # bisection top (plain KB, must complete)
+BUDGET_KB = (16, 96)         # the working set as frozen is searched between these (KB of free heap)
+PLUG_ROOM_KB = 160           # the plugged runs' heap: the minimum heap + this (room for the plugs)
 STEP_KB = 4                  # resolution of the figure (plain KB)
 SCAN = (8, 16, 32)           # KB above the minimum tried too
 HOLES = (2048, 4096, 8192, 16384, 32768)
 OUT = os.path.join(ROOT, "build", "bench-heap.json")
 
 
-def _probe(kb, trials, which, jobs, say, plug=False):
-    ok, why, dt, b = _scenario.run("%dK" % kb, which, jobs, plug=plug)
+def _probe(kb, trials, which, jobs, say):
+    ok, why, dt, _b = _scenario.run("%dK" % kb, which, jobs)
     trials.append((kb, ok, why, dt))
-    if plug and b:
-        _plugs[kb] = b
-    say("heap: %5d K%s %s in %.1f s%s" % (kb, " plugged" if plug else "", "completes" if ok else "FAILS", dt,
-                                          "" if ok else ": " + why))
+    say("heap: %5d K %s in %.1f s%s" % (kb, "completes" if ok else "FAILS", dt, "" if ok else ": " + why))
     return ok
 
 
-_plugs = {}     # heap KB -> _scenario.plugged() of the plugged runs
+def _probe_budget(kb, heap_kb, trials, which, jobs, say):
+    """The scenario with the import holes plugged and the unit starting on `kb` K of free heap."""
+    ok, why, dt, b = _scenario.run("%dK" % heap_kb, which, jobs, plug=True, budget=kb * 1024)
+    trials.append((kb, ok, why, dt))
+    if b:
+        _plugs[kb] = b
+    say("heap: %d K plugged, the unit on %3d K free: %s in %.1f s%s" % (
+        heap_kb, kb, "completes" if ok else "FAILS", dt, "" if ok else ": " + why))
+    return ok
 
 
-def frozen_working_set(kb, plugged):
-    """(heap - code - plugged, the GC's tables, the unit's working set as frozen) in bytes, from
-    a plugged run at `kb` K (_scenario.plugged()): the working set leaves out the GC's tables of
-    the whole -X heapsize and what was held before the imports (the interpreter's start, the bench
-    wrapper's and hook's code), none of which a board with frozen code holds for the unit."""
-    n_plugged, _run, _free, pre, alloc, code = plugged
-    every = kb * 1024 - code - n_plugged
-    tables = kb * 1024 - alloc
-    return every, tables, every - tables - pre
+_plugs = {}     # budget KB -> _scenario.plugged() of the plugged runs
 
 
 def search(probe, lo, top, step=STEP_KB):
@@ -117,10 +117,17 @@ def search(probe, lo, top, step=STEP_KB):
     return min(done) if done else None
 
 
-def bisect(lo, trials, which, jobs, say=print, plug=False, top=HI_KB):
+def bisect(lo, trials, which, jobs, say=print, top=HI_KB):
     """The scenario's minimum heap (plain KB): search() over _scenario.run, each run appended to
     trials."""
-    return search(lambda kb: _probe(kb, trials, which, jobs, say, plug), lo, top)
+    return search(lambda kb: _probe(kb, trials, which, jobs, say), lo, top)
+
+
+def budget(heap_kb, trials, which, jobs, say=print):
+    """The least free heap (KB, 1 K steps) the unit can start on, the import holes plugged, at a
+    roomy heap_kb: its working set as frozen (search() over _scenario.run with a budget)."""
+    return search(lambda kb: _probe_budget(kb, heap_kb, trials, which, jobs, say), BUDGET_KB[0], BUDGET_KB[1],
+                  step=1)
 
 
 def scan(found, trials, which, jobs, say=print):
@@ -162,23 +169,22 @@ def run(which=None, say=print):
     hole, bound, frag_ok, frag_why = largest_alloc(frag_kb, which, jobs, say)
     below = max([kb for kb, ok, _w, _d in trials if not ok and kb < found] or [0])
     ws = found * 1024 - code
-    # as frozen: the .mpy import holes plugged, the unit starting on one fresh run (BENCH_PLUG)
+    # as frozen: the .mpy import holes plugged, the unit starting on one fresh run of a given
+    # size (BENCH_PLUG, BENCH_BUDGET): the least it can start on, in 1 K steps
+    pheap = found + PLUG_ROOM_KB
     ptrials = []
-    pfound = bisect(found, ptrials, which, jobs, say, plug=True, top=found + 128) \
-        or bisect(found, ptrials, which, jobs, say, plug=True)
+    pfound = budget(pheap, ptrials, which, jobs, say)
     if pfound is None or pfound not in _plugs:
-        raise RuntimeError("the plugged scenario does not complete: %s" % (ptrials[-1][2],))
-    plugged, run_kept, free0, pre, alloc, pcode = _plugs[pfound]
+        raise RuntimeError("the plugged scenario does not complete on %d K: %s" % (BUDGET_KB[1], ptrials[-1][2]))
+    plugged, _run, free0, pre, _alloc, pcode = _plugs[pfound]
     pbelow = max([kb for kb, ok, _w, _d in ptrials if not ok and kb < pfound] or [0])
-    pws_all, gct, pws = frozen_working_set(pfound, _plugs[pfound])
-    trials += ptrials
     total32 = residue + free0 + BOARD_GC_TABLES
     data = {"heapsize": "%dwk" % (found // 2), "kb": found // 2, "plain_kb": found, "resolution_kb": STEP_KB,
             "safe_heapsize": "%dwk" % (safe // 2) if safe else None, "safe_kb": safe // 2 if safe else None,
             "safe_plain_kb": safe, "code_bytes": code, "residue_bytes": residue, "working_set_holes_bytes": ws,
-            "plugged_kb": pfound, "plugged_bytes": plugged, "plugged_free_run": run_kept, "plugged_free_heap": free0,
-            "working_set_bytes": pws, "working_set_all_bytes": pws_all, "plugged_gc_tables": gct,
-            "plugged_before_imports": pre, "plugged_code_bytes": pcode,
+            "plugged_heap_kb": pheap, "plugged_bytes": plugged, "plugged_before_imports": pre,
+            "plugged_code_bytes": pcode, "working_set_kb": pfound, "working_set_bytes": free0,
+            "budget_trials": [{"kb": kb, "ok": ok, "why": why, "s": round(dt, 1)} for kb, ok, why, dt in ptrials],
             "frozen_total_bytes": total32, "largest_alloc_hole": hole,
             "largest_alloc_bound": bound if frag_ok else None,
             "largest_alloc_why": frag_why, "steps": list(which), "firmware": ".mpy -march=x64 under benchwrap",
@@ -201,17 +207,12 @@ def run(which=None, say=print):
         {"figure": "working set with the .mpy import holes: min heap - imported code (64-bit bytes)",
          "value": round(ws / 1024.0, 1), "unit": "KB",
          "note": "the unit's small objects partly live in the holes .mpy loading leaves between code objects"},
-        {"figure": "working set as frozen: min heap with the import holes plugged - code - plugged - GC tables"
-         " - what the interpreter and the bench held before the imports (64-bit)",
-         "value": round(pws / 1024.0, 1), "unit": "KB", "goal": "<= %d" % WORKING_SET_GOAL_KB,
-         "note": "%d K plugged completes twice, %d K fails; %d - %d code (that run's) - %d plugged = %d B, less "
-         "the GC tables %d B and %d B held before the imports (interpreter, bench wrapper and hook); %.0f%% of goal"
-         % (pfound, pbelow, pfound * 1024, pcode, plugged, pws_all, gct, pre,
-            100.0 * pws / 1024 / WORKING_SET_GOAL_KB)},
-        {"figure": "free heap the unit starts on at the plugged minimum (64-bit)", "value": round(free0 / 1024.0, 1),
-         "unit": "KB", "note": "gc.mem_free() once the holes are plugged, at %d K: all the unit had (%d K fails), "
-         "in a free run of %d B and crumbs too small to plug; the working set above, measured from the other side"
-         % (pfound, pbelow, run_kept)},
+        {"figure": "working set as frozen: the least free heap the unit completes on beside its code, the import "
+         "holes plugged (64-bit)", "value": round(free0 / 1024.0, 1), "unit": "KB",
+         "goal": "<= %d" % WORKING_SET_GOAL_KB,
+         "note": "on %d K free it completes twice, on %d K it fails (1 K steps; at -X heapsize=%dK: %d B imported "
+         "code, %d B plugged, %d B held before the imports by the interpreter and the bench); %.0f%% of goal"
+         % (pfound, pbelow, pheap, pcode, plugged, pre, 100.0 * free0 / 1024 / WORKING_SET_GOAL_KB)},
         {"figure": "frozen residue estimate (module dicts, classes, functions; 32-bit)",
          "value": round(residue / 1024.0, 1), "unit": "KB", "note": residue_note},
         {"figure": "frozen-equivalent total: residue + free heap the unit needs + the board's GC tables",
@@ -263,7 +264,7 @@ def module_heap():
 
 
 def main(argv):
-    known = {"--steps", "--code", "--modules", "--heap", "--hole", "--plug"}
+    known = {"--steps", "--code", "--modules", "--heap", "--hole", "--plug", "--budget"}
     flags = [a for a in argv[1:] if a.startswith("-")]
     if any(a not in known for a in flags):
         print(__doc__.split("Standalone:")[1].rstrip())   # --help, or a flag it does not know
@@ -284,7 +285,9 @@ def main(argv):
         work = tempfile.mkdtemp(prefix="bench-heap-")
         jobs = _scenario.prepare_jobs(work) if "jobs100" in which else None
         plug = "--plug" in argv or bool(os.environ.get("BENCH_PLUG"))    # _scenario.run sets or clears it
-        ok, why, dt, bound = _scenario.run(heap, which, jobs, hole=hole, plug=plug)
+        budget = argv[argv.index("--budget") + 1] if "--budget" in argv else os.environ.get("BENCH_BUDGET")
+        budget = int(budget[:-1]) * 1024 if budget and budget[-1] in "Kk" else int(budget or 0)
+        ok, why, dt, bound = _scenario.run(heap, which, jobs, hole=hole, plug=plug, budget=budget)
         print("scenario (%s) at %s%s: %s in %.1f s %s%s" % (
             "+".join(which), heap, " plugged" if plug else "", "completes" if ok else "FAILS", dt, why,
             "; largest free run %s B" % (bound,) if hole else
