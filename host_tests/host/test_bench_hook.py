@@ -103,13 +103,18 @@ def test_heap_one_run_is_plugged_by_the_flag_or_by_bench_plug(monkeypatch):
     monkeypatch.delenv("BENCH_BUDGET", raising=False)
     for env, argv, plug, budget in (("1", [], True, 0), (None, ["--plug"], True, 0), (None, [], False, 0),
                                     ("", [], False, 0), (None, ["--plug", "--budget", "40K"], True, 40960),
-                                    (None, ["--plug", "--budget", "30000"], True, 30000)):
+                                    (None, ["--plug", "--budget", "30000"], True, 30000),
+                                    (None, ["--budget", "36K"], True, 36864)):     # a budget is plugged
         if env is None:
             monkeypatch.delenv("BENCH_PLUG", raising=False)
         else:
             monkeypatch.setenv("BENCH_PLUG", env)
         assert heap.main(["heap.py", "--heap", "520K", "--steps", "demo"] + argv) == 0
         assert seen[-1] == ("520K", plug, budget), (env, argv, seen)
+    n = len(seen)
+    for bad in (["--budget", "forty"], ["--budget", "-4K"], ["--budget"]):     # a clear error, no run
+        assert heap.main(["heap.py", "--heap", "520K", "--steps", "demo"] + bad) == 2, bad
+    assert len(seen) == n
 
 
 def test_plug_with_a_budget_leaves_the_unit_exactly_that_much_heap(tmp_path):
@@ -189,6 +194,18 @@ def test_working_set_as_frozen_is_the_budget_bisected_in_1k_steps_at_one_heap(mo
     assert set(h for h, _p, _b in runs) == {"540K"} and all(p for _h, p, _b in runs)
     assert (37 * 1024) in [b for _h, _p, b in runs] and (36 * 1024) in [b for _h, _p, b in runs]
     assert heap._plugs[37][2] == 37 * 1024 + 64        # the free heap the run reported
+
+
+def test_a_budget_the_heap_cannot_leave_is_an_error_not_a_figure(monkeypatch):
+    import _scenario
+    import heap
+    monkeypatch.setattr(_scenario, "run", lambda h, which, jobs=None, hole=None, timeout=150.0, plug=False,
+                        budget=None: (True, "", 0.1, (1000, 2000, 30000, 900, 9000, 5000)))
+    try:
+        heap.budget(300, [], ("demo",), None, say=lambda s: None)
+        raise AssertionError("a run on 30000 B counted as one on a 96 K budget")
+    except RuntimeError as e:
+        assert "less than a budget of 96 K" in str(e), e
 
 
 def test_heap_bisection_none_when_the_top_fails(monkeypatch):

@@ -26,9 +26,9 @@ bisection a few sizes above the minimum are tried too, giving the heap from whic
 tried completes (used by the latency and pump benchmarks and the fragmentation run).
 Writes build/bench-heap.json. Standalone:
     .venv/bin/python tools/bench/heap.py [--steps demo,telegrams]      everything
-    .venv/bin/python tools/bench/heap.py --heap 600K [--hole 2048] [--plug [--budget 40K]]
+    .venv/bin/python tools/bench/heap.py --heap 600K [--hole 2048] [--plug] [--budget 40K]
                                           the scenario once (--plug, or BENCH_PLUG=1: the import
-                                          holes plugged; --budget: the unit on that much free
+                                          holes plugged; --budget, plugged: the unit on that much free
                                           heap; BENCH_LOG=<file>: the unit's log kept there)
     .venv/bin/python tools/bench/heap.py --code                          imported code, residue
     .venv/bin/python tools/bench/heap.py --code --modules                the same per module
@@ -69,6 +69,8 @@ def _probe(kb, trials, which, jobs, say):
 def _probe_budget(kb, heap_kb, trials, which, jobs, say):
     """The scenario with the import holes plugged and the unit starting on `kb` K of free heap."""
     ok, why, dt, b = _scenario.run("%dK" % heap_kb, which, jobs, plug=True, budget=kb * 1024)
+    if b and b[2] < kb * 1024:      # the ballast could not leave that much: not a run on the budget
+        raise RuntimeError("-X heapsize=%dK leaves the unit %d B, less than a budget of %d K" % (heap_kb, b[2], kb))
     trials.append((kb, ok, why, dt))
     if b:
         _plugs[kb] = b
@@ -284,9 +286,15 @@ def main(argv):
         hole = int(argv[argv.index("--hole") + 1]) if "--hole" in argv else None
         work = tempfile.mkdtemp(prefix="bench-heap-")
         jobs = _scenario.prepare_jobs(work) if "jobs100" in which else None
-        plug = "--plug" in argv or bool(os.environ.get("BENCH_PLUG"))    # _scenario.run sets or clears it
-        budget = argv[argv.index("--budget") + 1] if "--budget" in argv else os.environ.get("BENCH_BUDGET")
-        budget = int(budget[:-1]) * 1024 if budget and budget[-1] in "Kk" else int(budget or 0)
+        budget = argv[argv.index("--budget") + 1] if "--budget" in argv[:-1] else os.environ.get("BENCH_BUDGET")
+        try:
+            budget = int(budget[:-1]) * 1024 if budget and budget[-1] in "Kk" else int(budget or 0)
+        except ValueError:
+            budget = -1
+        if budget < 0 or "--budget" in argv[-1:]:
+            print("heap.py: --budget wants a size in bytes or K (40960, 40K)")
+            return 2
+        plug = "--plug" in argv or bool(os.environ.get("BENCH_PLUG")) or bool(budget)  # a budget is plugged
         ok, why, dt, bound = _scenario.run(heap, which, jobs, hole=hole, plug=plug, budget=budget)
         print("scenario (%s) at %s%s: %s in %.1f s %s%s" % (
             "+".join(which), heap, " plugged" if plug else "", "completes" if ok else "FAILS", dt, why,
